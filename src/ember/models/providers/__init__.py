@@ -1,0 +1,13 @@
+"""Model providers: the ``Provider`` base class and the built-in providers.
+
+``openai`` and ``anthropic`` talk to the official SDKs (imported only when first
+used); ``simulated`` needs no network and is the default for demos, examples, tests
+and benchmarks.
+"""
+
+from ember.models.providers.anthropic import AnthropicProvider
+from ember.models.providers.base import Completion, Provider
+from ember.models.providers.openai import OpenAIProvider
+from ember.models.providers.simulated import SimulatedProvider
+
+__all__ = ["AnthropicProvider", "Completion", "OpenAIProvider", "Provider", "SimulatedProvider"]

@@ -1,0 +1,230 @@
+"""The provider registry: model ids to providers, and one op per model.
+
+A model id is ``provider/model`` (``openai/gpt-4o``, ``simulated/judge``) or a bare
+name that a provider claims by prefix (``gpt-4o`` → ``openai``, ``claude-…`` →
+``anthropic``). Every (provider, model) pair has one cached ``Op`` named
+``llm[model]`` whose ``max_concurrency`` and ``limit_key`` carry the provider's cap
+to the XCS engine.
+"""
+
+from __future__ import annotations
+
+import difflib
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ember.models.errors import InvalidParamsError, ModelNotFoundError, ProviderNotFoundError
+from ember.models.providers import AnthropicProvider, OpenAIProvider, Provider, SimulatedProvider
+from ember.models.response import Response
+from ember.xcs.ops import Op
+
+__all__ = ["ProviderRegistry", "default_registry"]
+
+ProviderSource = Provider | Callable[[], Provider]
+
+
+@dataclass
+class _Entry:
+    source: ProviderSource
+    prefixes: tuple[str, ...]
+    provider: Provider | None = None
+    ops: dict[str, Op] = field(default_factory=dict)
+
+
+class _ModelCall:
+    """The body of a model op: one ``Provider.complete`` for a fixed model."""
+
+    def __init__(self, provider_name: str, provider: Provider, model: str) -> None:
+        self.provider_name = provider_name
+        self.provider = provider
+        self.model = model
+
+    def __call__(self, prompt: object, **params: Any) -> Response:
+        return self.provider.complete(self.provider_name, self.model, prompt, params)
+
+
+class ProviderRegistry:
+    """Named providers, model-id resolution and the cache of model ops.
+
+    Thread-safe: every read and write of the entries happens under ``_lock``.
+
+    Example:
+        >>> registry = ProviderRegistry()
+        >>> registry.register("sim", SimulatedProvider())
+        >>> registry.resolve("sim/demo")
+        ('sim', 'demo')
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: dict[str, _Entry] = {}
+
+    def register(
+        self,
+        name: str,
+        provider: ProviderSource,
+        *,
+        model_prefixes: Iterable[str] | None = None,
+    ) -> None:
+        """Register (or replace) the provider called ``name``.
+
+        Args:
+            name: the ``name/...`` part of model ids; no ``/``.
+            provider: a ``Provider`` or a zero-argument factory making one on first use.
+            model_prefixes: bare model names starting with one of these resolve to this
+                provider (default: keep the replaced entry's prefixes, else none).
+
+        Raises:
+            InvalidParamsError: bad name, non-provider, or a prefix another provider
+                already claims.
+        """
+        if not isinstance(name, str) or not name or "/" in name:
+            raise InvalidParamsError(f"Provider names are non-empty and contain no '/', got {name!r}.")
+        if not (isinstance(provider, Provider) or callable(provider)):
+            raise InvalidParamsError(
+                f"register_provider({name!r}, ...) needs a Provider instance or a factory, "
+                f"got {type(provider).__name__}."
+            )
+        with self._lock:
+            previous = self._entries.get(name)
+            if model_prefixes is not None:
+                prefixes = tuple(model_prefixes)
+            else:
+                prefixes = previous.prefixes if previous is not None else ()
+            for other, entry in self._entries.items():
+                clash = set(prefixes) & set(entry.prefixes)
+                if other != name and clash:
+                    raise InvalidParamsError(
+                        f"Model prefix(es) {sorted(clash)} already belong to provider {other!r}."
+                    )
+            self._entries[name] = _Entry(
+                source=provider,
+                prefixes=prefixes,
+                provider=provider if isinstance(provider, Provider) else None,
+            )
+
+    def names(self) -> list[str]:
+        """Registered provider names, sorted."""
+        with self._lock:
+            return sorted(self._entries)
+
+    def resolve(self, model_id: str) -> tuple[str, str]:
+        """Split ``model_id`` into (provider name, model name).
+
+        Raises:
+            ProviderNotFoundError: ``x/model`` with an unregistered ``x``.
+            ModelNotFoundError: a bare name no provider claims, or an empty name.
+        """
+        if not isinstance(model_id, str) or not model_id.strip():
+            raise ModelNotFoundError(f"A model id must be a non-empty str, got {model_id!r}.")
+        with self._lock:
+            if "/" in model_id:
+                name, model = model_id.split("/", 1)
+                if name not in self._entries:
+                    raise ProviderNotFoundError(
+                        f"Unknown provider {name!r} in model id {model_id!r}; registered "
+                        f"providers: {', '.join(sorted(self._entries))}."
+                    )
+                if not model:
+                    raise ModelNotFoundError(f"Model id {model_id!r} names no model after '/'.")
+                return name, model
+            claims = [
+                (len(prefix), name)
+                for name, entry in self._entries.items()
+                for prefix in entry.prefixes
+                if model_id.startswith(prefix)
+            ]
+            if claims:
+                return max(claims)[1], model_id
+        raise ModelNotFoundError(self._unknown_model_message(model_id))
+
+    def _unknown_model_message(self, model_id: str) -> str:
+        known = self.list_models()
+        close = difflib.get_close_matches(model_id, [k.split("/", 1)[1] for k in known], n=3)
+        hint = f" Did you mean: {', '.join(close)}?" if close else ""
+        with self._lock:
+            prefixes = [
+                f"{prefix}* -> {name}"
+                for name, entry in sorted(self._entries.items())
+                for prefix in entry.prefixes
+            ]
+        return (
+            f"Unknown model id {model_id!r}.{hint} Write 'provider/model' with a provider "
+            f"from: {', '.join(self.names())}; bare names resolve by prefix "
+            f"({', '.join(prefixes) or 'none registered'}). Known models: {', '.join(known)}."
+        )
+
+    def provider(self, name: str) -> Provider:
+        """The provider called ``name``, made by its factory on first use.
+
+        Raises:
+            ProviderNotFoundError: no provider has that name.
+            InvalidParamsError: the factory did not return a ``Provider``.
+        """
+        with self._lock:
+            entry = self._entries.get(name)
+            if entry is None:
+                raise ProviderNotFoundError(
+                    f"Unknown provider {name!r}; registered providers: "
+                    f"{', '.join(sorted(self._entries))}."
+                )
+            if entry.provider is None:
+                made = entry.source() if callable(entry.source) else entry.source
+                if not isinstance(made, Provider):
+                    raise InvalidParamsError(
+                        f"The factory registered for provider {name!r} returned "
+                        f"{type(made).__name__}, not a Provider."
+                    )
+                entry.provider = made
+            return entry.provider
+
+    def op_for(self, name: str, model: str) -> Op:
+        """The cached op that calls ``model`` on provider ``name``."""
+        provider = self.provider(name)
+        with self._lock:
+            entry = self._entries[name]
+            model_op = entry.ops.get(model)
+            if model_op is None:
+                model_op = Op(
+                    _ModelCall(name, provider, model),
+                    name=f"llm[{model}]",
+                    max_concurrency=provider.max_concurrency,
+                    limit_key=("provider", name),
+                )
+                entry.ops[model] = model_op
+            return model_op
+
+    def list_models(self) -> list[str]:
+        """``provider/model`` ids of the models each provider knows, sorted.
+
+        Providers registered as a factory and not used yet are listed as
+        ``name/<model>``; the simulated provider accepts any name.
+        """
+        with self._lock:
+            entries = sorted(self._entries.items())
+        listed: list[str] = []
+        for name, entry in entries:
+            source = entry.provider if entry.provider is not None else entry.source
+            known = getattr(source, "known_models", ())
+            listed.extend(f"{name}/{model.split('/', 1)[-1]}" for model in known)
+            if not known:
+                listed.append(f"{name}/<model>")
+        return listed
+
+
+def default_registry() -> ProviderRegistry:
+    """The process-wide registry behind ``ember.api.models.models``."""
+    return _DEFAULT
+
+
+def _with_builtins() -> ProviderRegistry:
+    registry = ProviderRegistry()
+    registry.register("openai", OpenAIProvider, model_prefixes=("gpt-", "o1", "o3", "o4", "chatgpt-"))
+    registry.register("anthropic", AnthropicProvider, model_prefixes=("claude-",))
+    registry.register("simulated", SimulatedProvider)
+    return registry
+
+
+_DEFAULT = _with_builtins()

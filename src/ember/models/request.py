@@ -1,0 +1,186 @@
+"""What a model request is: a prompt (text or chat messages) and checked parameters.
+
+``normalize_prompt`` turns the user's prompt into chat messages, ``validate_params``
+rejects unknown parameters and bad values with a message naming both, and
+``estimate_tokens`` is the token estimate used where no tokenizer reports one.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Collection, Mapping, Sequence
+from typing import Any
+
+from ember.models.errors import InvalidParamsError
+
+__all__ = ["Message", "estimate_tokens", "normalize_prompt", "validate_params"]
+
+Message = dict[str, str]
+_ROLES = ("system", "user", "assistant")
+
+
+def normalize_prompt(prompt: object, *, model_id: str) -> list[Message]:
+    """The prompt as a list of ``{"role", "content"}`` chat messages.
+
+    Args:
+        prompt: a ``str`` (one user message) or a sequence of message dicts.
+        model_id: named in the error message.
+
+    Returns:
+        A new list of message dicts with ``str`` roles and contents.
+
+    Raises:
+        InvalidParamsError: the prompt is neither text nor well-formed messages.
+
+    Example:
+        >>> normalize_prompt("hi", model_id="simulated/x")
+        [{'role': 'user', 'content': 'hi'}]
+    """
+    if isinstance(prompt, str):
+        return [{"role": "user", "content": str(prompt)}]
+    if isinstance(prompt, Sequence) and prompt and not isinstance(prompt, bytes | bytearray):
+        messages: list[Message] = []
+        for index, message in enumerate(prompt):
+            if (
+                not isinstance(message, Mapping)
+                or message.get("role") not in _ROLES
+                or not isinstance(message.get("content"), str)
+            ):
+                raise InvalidParamsError(
+                    f"{model_id}: message {index} must be a dict with 'role' in {_ROLES} "
+                    f"and 'content' a str, got {message!r}."
+                )
+            messages.append({"role": str(message["role"]), "content": str(message["content"])})
+        return messages
+    raise InvalidParamsError(
+        f"{model_id}: the prompt must be a str or a non-empty list of "
+        f"{{'role': ..., 'content': ...}} messages, got {type(prompt).__name__} {prompt!r}."
+    )
+
+
+def estimate_tokens(text: str) -> int:
+    """A rough token count (about four characters per token, at least one).
+
+    Example:
+        >>> estimate_tokens("twelve chars")
+        3
+    """
+    return max(1, math.ceil(len(text) / 4))
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def _in_range(low: float, high: float, *, low_open: bool = False) -> Callable[[object], str | None]:
+    bracket = "(" if low_open else "["
+
+    def check(value: object) -> str | None:
+        number = _number(value)
+        too_low = number is not None and (number <= low if low_open else number < low)
+        if number is None or too_low or number > high or math.isnan(number):
+            return f"a number in {bracket}{low:g}, {high:g}]"
+        return None
+
+    return check
+
+
+def _positive_int(value: object) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        return "a positive int"
+    return None
+
+
+def _any_int(value: object) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        return "an int"
+    return None
+
+
+def _text(value: object) -> str | None:
+    return None if isinstance(value, str) else "a str"
+
+
+def _stop(value: object) -> str | None:
+    if isinstance(value, str):
+        return None
+    if isinstance(value, list | tuple) and all(isinstance(item, str) for item in value):
+        return None
+    return "a str or a list of str"
+
+
+def _positive_number(value: object) -> str | None:
+    number = _number(value)
+    if number is None or not number > 0 or math.isinf(number):
+        return "a positive number of seconds"
+    return None
+
+
+def _latency(value: object) -> str | None:
+    number = _number(value)
+    if number is not None:
+        return None if 0 <= number < math.inf else "a number of seconds >= 0"
+    if isinstance(value, tuple | list) and len(value) == 2:
+        low, high = (_number(item) for item in value)
+        if low is not None and high is not None and 0 <= low <= high < math.inf:
+            return None
+    return "seconds >= 0, or a (low, high) pair with 0 <= low <= high"
+
+
+_CHECKS: dict[str, Callable[[object], str | None]] = {
+    "top_p": _in_range(0.0, 1.0, low_open=True),
+    "max_tokens": _positive_int,
+    "stop": _stop,
+    "system": _text,
+    "seed": _any_int,
+    "top_k": _positive_int,
+    "presence_penalty": _in_range(-2.0, 2.0),
+    "frequency_penalty": _in_range(-2.0, 2.0),
+    "user": _text,
+    "timeout": _positive_number,
+    "latency": _latency,
+    "failure_rate": _in_range(0.0, 1.0),
+}
+
+
+def validate_params(
+    model_id: str,
+    params: Mapping[str, Any],
+    accepted: Collection[str],
+    *,
+    max_temperature: float = 2.0,
+) -> None:
+    """Check parameter names against ``accepted`` and each value against its rule.
+
+    Args:
+        model_id: named in the error message.
+        params: the call's keyword parameters.
+        accepted: the names this provider accepts.
+        max_temperature: the provider's upper bound for ``temperature``.
+
+    Raises:
+        InvalidParamsError: an unknown name (the message lists the accepted ones) or a
+            value outside its rule (the message names the rule).
+
+    Example:
+        >>> validate_params("simulated/x", {"temperature": 0.5}, {"temperature"})
+        >>> validate_params("simulated/x", {"temperature": -1}, {"temperature"})
+        Traceback (most recent call last):
+        ...
+        ember.models.errors.InvalidParamsError: simulated/x: temperature=-1 is invalid; expected a number in [0, 2].
+    """
+    unknown = sorted(name for name in params if name not in accepted)
+    if unknown:
+        raise InvalidParamsError(
+            f"{model_id}: unknown parameter(s) {', '.join(unknown)}; "
+            f"this provider accepts: {', '.join(sorted(accepted))}."
+        )
+    for name, value in params.items():
+        check = _in_range(0.0, max_temperature) if name == "temperature" else _CHECKS.get(name)
+        problem = check(value) if check is not None else None
+        if problem is not None:
+            raise InvalidParamsError(
+                f"{model_id}: {name}={value!r} is invalid; expected {problem}."
+            )
