@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterable
 from typing import Any
 
@@ -62,7 +63,7 @@ class ModelsAPI:
         """The ``provider/model`` ids the registered providers know, sorted by provider."""
         return self.registry.list_models()
 
-    def providers(self) -> list[str]:
+    def providers(self) -> builtins.list[str]:
         """The registered provider names."""
         return self.registry.names()
 

@@ -147,7 +147,9 @@ class LoopbackServer:
     def stats(self) -> LoopbackStats:
         """A snapshot of the counters."""
         with self._lock:
-            return LoopbackStats(max_in_flight=self._max_in_flight, usage=self._usage, **self._counts)
+            return LoopbackStats(
+                max_in_flight=self._max_in_flight, usage=self._usage, **self._counts
+            )
 
     def reset(self) -> None:
         """Zero the counters and forget which requests were rate-limited."""

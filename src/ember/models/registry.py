@@ -81,7 +81,9 @@ class ProviderRegistry:
                 already claims.
         """
         if not isinstance(name, str) or not name or "/" in name:
-            raise InvalidParamsError(f"Provider names are non-empty and contain no '/', got {name!r}.")
+            raise InvalidParamsError(
+                f"Provider names are non-empty and contain no '/', got {name!r}."
+            )
         if not (isinstance(provider, Provider) or callable(provider)):
             raise InvalidParamsError(
                 f"register_provider({name!r}, ...) needs a Provider instance or a factory, "
@@ -221,7 +223,9 @@ def default_registry() -> ProviderRegistry:
 
 def _with_builtins() -> ProviderRegistry:
     registry = ProviderRegistry()
-    registry.register("openai", OpenAIProvider, model_prefixes=("gpt-", "o1", "o3", "o4", "chatgpt-"))
+    registry.register(
+        "openai", OpenAIProvider, model_prefixes=("gpt-", "o1", "o3", "o4", "chatgpt-")
+    )
     registry.register("anthropic", AnthropicProvider, model_prefixes=("claude-",))
     registry.register("simulated", SimulatedProvider)
     return registry

@@ -166,10 +166,11 @@ def validate_params(
 
     Example:
         >>> validate_params("simulated/x", {"temperature": 0.5}, {"temperature"})
-        >>> validate_params("simulated/x", {"temperature": -1}, {"temperature"})
-        Traceback (most recent call last):
-        ...
-        ember.models.errors.InvalidParamsError: simulated/x: temperature=-1 is invalid; expected a number in [0, 2].
+        >>> try:
+        ...     validate_params("simulated/x", {"temperature": -1}, {"temperature"})
+        ... except InvalidParamsError as error:
+        ...     print(error)
+        simulated/x: temperature=-1 is invalid; expected a number in [0, 2].
     """
     unknown = sorted(name for name in params if name not in accepted)
     if unknown:

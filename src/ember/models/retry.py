@@ -83,8 +83,10 @@ class RetryPolicy:
                 raise InvalidParamsError(
                     f"RetryPolicy({name}=...) must be a finite number >= {low:g}, got {value!r}."
                 )
-        if isinstance(self.jitter, bool) or not isinstance(self.jitter, int | float) or not (
-            0 <= self.jitter <= 1
+        if (
+            isinstance(self.jitter, bool)
+            or not isinstance(self.jitter, int | float)
+            or not (0 <= self.jitter <= 1)
         ):
             raise InvalidParamsError(
                 f"RetryPolicy(jitter=...) must be a number in [0, 1], got {self.jitter!r}."
@@ -92,7 +94,9 @@ class RetryPolicy:
 
     def delay(self, failed_attempt: int) -> float:
         """The wait before the next attempt, without jitter, after ``failed_attempt`` failed."""
-        return float(min(self.max_delay, self.initial_delay * self.multiplier ** (failed_attempt - 1)))
+        return float(
+            min(self.max_delay, self.initial_delay * self.multiplier ** (failed_attempt - 1))
+        )
 
     def run(
         self,

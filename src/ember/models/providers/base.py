@@ -66,7 +66,7 @@ class Provider(ABC):
             threading.BoundedSemaphore(max_concurrency) if max_concurrency is not None else None
         )
 
-    def prepare(self) -> None:
+    def prepare(self) -> None:  # noqa: B027 - an optional hook, not an abstract step
         """Check that the provider can be called (SDK installed, key present).
 
         Called in the caller's thread before a call is submitted, so set-up errors
@@ -99,7 +99,9 @@ class Provider(ABC):
         Raises:
             InvalidParamsError: unknown name or bad value.
         """
-        validate_params(model_id, params, self.accepted_params, max_temperature=self.max_temperature)
+        validate_params(
+            model_id, params, self.accepted_params, max_temperature=self.max_temperature
+        )
 
     def complete(
         self, provider_name: str, model: str, prompt: object, params: Mapping[str, Any]

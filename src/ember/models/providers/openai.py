@@ -76,9 +76,7 @@ class OpenAIProvider(Provider):
         )
 
     def _build(self, sdk: ModuleType, key: str) -> Any:
-        return sdk.OpenAI(
-            api_key=key, base_url=self.base_url, timeout=self.timeout, max_retries=0
-        )
+        return sdk.OpenAI(api_key=key, base_url=self.base_url, timeout=self.timeout, max_retries=0)
 
     def prepare(self) -> None:
         """Import the SDK and build the client (checks the SDK and the key)."""
