@@ -1,0 +1,3 @@
+"""Ember: compound AI programs, made fast by XCS without changing what they mean."""
+
+__all__: list[str] = []

@@ -1,0 +1,7 @@
+"""The public API layer of XCS: ``jit``, stats, ``explain`` (and compatibility modules)."""
+
+from ember.xcs.api.explain import explain
+from ember.xcs.api.jit import JitFunction, jit, structural_jit
+from ember.xcs.api.stats import get_jit_stats, reset_stats
+
+__all__ = ["JitFunction", "explain", "get_jit_stats", "jit", "reset_stats", "structural_jit"]

@@ -1,0 +1,217 @@
+"""Measured facts about jitted functions: ``get_jit_stats``, ``reset_stats``.
+
+Each jitted function keeps counters plus a record of its last call (graph, node
+durations, barriers). Analysis runs when stats are asked for, not on every call.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from ember.xcs.analysis import analyze, critical_path
+from ember.xcs.ir.graph import Graph, SourceLocation
+from ember.xcs.tracing.learned import LearnedBarriers
+from ember.xcs.tracing.trace import BarrierRecord
+
+__all__ = ["CallRecord", "Fallback", "FunctionStats", "get_jit_stats", "register", "reset_stats"]
+
+_FALLBACK_HISTORY = 32
+
+
+@dataclass(frozen=True)
+class Fallback:
+    """A call (or part of one) that XCS ran as plain Python, and why."""
+
+    reason: str
+    location: SourceLocation | None
+
+    def __str__(self) -> str:
+        return f"{self.reason} (at {self.location})" if self.location else self.reason
+
+
+@dataclass(frozen=True)
+class NodeTiming:
+    """When a node's body ran, in milliseconds from the start of the call."""
+
+    node: int
+    name: str
+    start_ms: float
+    end_ms: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"node": self.node, "name": self.name, "start_ms": round(self.start_ms, 3),
+                "end_ms": round(self.end_ms, 3)}
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    """What one call did (kept for the last call of each function)."""
+
+    graph: Graph
+    durations: dict[int, float]
+    wall: float
+    barriers: tuple[BarrierRecord, ...]
+    timings: tuple[NodeTiming, ...] = ()
+    reruns: int = 0
+
+
+@dataclass
+class FunctionStats:
+    """Counters of one jitted function (guarded by ``lock``)."""
+
+    name: str
+    learned: LearnedBarriers = field(default_factory=LearnedBarriers)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    calls: int = 0
+    traced_calls: int = 0
+    structure_hits: int = 0
+    reruns: int = 0
+    errors: int = 0
+    total_time: float = 0.0
+    tokens: dict[str, int] = field(default_factory=dict)
+    fallbacks: deque[Fallback] = field(default_factory=lambda: deque(maxlen=_FALLBACK_HISTORY))
+    last: CallRecord | None = None
+    last_width: int | None = None
+    mode: str = "orchestration"
+
+    def record_plain(self, wall: float, failed: bool) -> None:
+        """A call that issued no ops."""
+        with self.lock:
+            self.calls += 1
+            self.total_time += wall
+            self.errors += failed
+
+    def record(self, record: CallRecord, tokens: dict[str, int], failed: bool,
+               fallback: Fallback | None) -> None:
+        """A traced call."""
+        with self.lock:
+            self.calls += 1
+            self.traced_calls += 1
+            self.total_time += record.wall
+            self.errors += failed
+            self.reruns += record.reruns
+            if self.last is not None and self.last.graph.signature == record.graph.signature:
+                self.structure_hits += 1
+            self.last = record
+            for key, count in tokens.items():
+                self.tokens[key] = self.tokens.get(key, 0) + count
+            if fallback is not None:
+                self.fallbacks.append(fallback)
+
+    def reset(self) -> None:
+        """Forget every counter and the last call (learned barriers are kept)."""
+        with self.lock:
+            self.calls = self.traced_calls = self.structure_hits = self.reruns = 0
+            self.errors = 0
+            self.total_time = 0.0
+            self.tokens = {}
+            self.fallbacks.clear()
+            self.last = None
+
+    def snapshot(self, cache: bool = True) -> dict[str, Any]:
+        """The stats as a plain dict (see ``get_jit_stats``)."""
+        with self.lock:
+            last = self.last
+            result: dict[str, Any] = {
+                "name": self.name,
+                "mode": self.mode,
+                "calls": self.calls,
+                "traced_calls": self.traced_calls,
+                "cache_hits": self.structure_hits,
+                "reruns": self.reruns,
+                "errors": self.errors,
+                "total_time_ms": self.total_time * 1000,
+                "tokens": dict(self.tokens),
+                "fallbacks": [str(f) for f in self.fallbacks],
+                "learned_barriers": [str(b) for b in self.learned.records],
+            }
+        result.update(_last_call_facts(last, cache))
+        return result
+
+
+def _last_call_facts(last: CallRecord | None, cache: bool) -> dict[str, Any]:
+    if last is None:
+        return {"nodes": 0, "ops": 0, "parallel_groups": 0, "max_parallelism": 0,
+                "critical_path_ms": 0.0, "sequential_estimate_ms": 0.0, "wall_time_ms": 0.0,
+                "measured_speedup": 1.0, "efficiency": 1.0, "barriers": []}
+    analysis, _ = analyze(last.graph, cache=cache)
+    path_length, path = critical_path(last.graph, last.durations)
+    sequential = sum(last.durations.values())
+    wall = last.wall
+    facts: dict[str, Any] = {
+        "nodes": len(last.graph.nodes),
+        "ops": analysis.counts["op"] + analysis.counts["tensor"],
+        "node_kinds": dict(analysis.counts),
+        "parallel_groups": analysis.depth,
+        "max_parallelism": analysis.width,
+        "critical_path_ms": path_length * 1000,
+        "critical_path": [last.graph.nodes[i].name for i in path],
+        "sequential_estimate_ms": sequential * 1000,
+        "wall_time_ms": wall * 1000,
+        "measured_speedup": sequential / wall if wall > 0 else 1.0,
+        "efficiency": min(1.0, path_length / wall) if wall > 0 and path_length else 1.0,
+        "barriers": [str(b) for b in last.barriers],
+    }
+    if last.timings:
+        facts["node_timings"] = [t.as_dict() for t in last.timings]
+    return facts
+
+
+_registry: weakref.WeakSet[Any] = weakref.WeakSet()
+_registry_lock = threading.Lock()
+
+
+def register(jitted: Any) -> None:
+    """Track a jitted function so ``get_jit_stats()`` / ``reset_stats()`` can see it."""
+    with _registry_lock:
+        _registry.add(jitted)
+
+
+def _stats_of(target: Any) -> FunctionStats:
+    from ember.xcs.errors import XCSError
+
+    for candidate in (target, getattr(target, "__func__", None),
+                      getattr(target, "__xcs_jit__", None)):
+        found = getattr(candidate, "_xcs_stats", None)
+        if isinstance(found, FunctionStats):
+            return found
+    raise XCSError(
+        f"{target!r} is not a jitted function; decorate it with @jit to collect stats."
+    )
+
+
+def get_jit_stats(target: Any = None) -> dict[str, Any]:
+    """Measured facts about a jitted function (or, with no argument, all of them).
+
+    Keys: ``calls``, ``cache_hits`` (calls whose graph had the same structure as the
+    call before), ``nodes``, ``ops``, ``parallel_groups``, ``max_parallelism``,
+    ``critical_path_ms`` (longest chain of measured op durations), ``wall_time_ms``,
+    ``sequential_estimate_ms`` (sum of op durations: the time plain Python would
+    spend in ops), ``measured_speedup``, ``efficiency`` (critical path / wall),
+    ``barriers`` (with file:line), ``learned_barriers``, ``fallbacks``, ``reruns``,
+    ``tokens``, and ``node_timings`` when profiling. All but ``calls`` describe the
+    last call.
+
+    Raises:
+        XCSError: ``target`` is not jitted.
+    """
+    if target is not None:
+        return _stats_of(target).snapshot()
+    with _registry_lock:
+        functions = list(_registry)
+    return {fn._xcs_stats.name: fn._xcs_stats.snapshot() for fn in functions}
+
+
+def reset_stats(target: Any = None) -> None:
+    """Clear the stats of ``target`` (or of every jitted function)."""
+    if target is not None:
+        _stats_of(target).reset()
+        return
+    with _registry_lock:
+        functions = list(_registry)
+    for fn in functions:
+        fn._xcs_stats.reset()

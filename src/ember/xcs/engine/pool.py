@@ -1,0 +1,112 @@
+"""``ElasticThreadPool``: the default executor, which never starves a blocked worker.
+
+A worker that blocks (an op body that starts its own jitted call and waits for it)
+does not hold back queued work: whenever work arrives and no thread is idle, the pool
+starts another thread, up to ``max_threads``. Idle threads exit after
+``idle_timeout`` seconds, so a quiet process holds no threads.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import threading
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["ElasticThreadPool", "SynchronousExecutor"]
+
+
+class ElasticThreadPool(concurrent.futures.Executor):
+    """A thread pool that grows while every thread is busy and shrinks when idle.
+
+    The state (``_work``, ``_idle``, ``_threads``, ``_shutdown``) is guarded by
+    ``self._cond``.
+    """
+
+    def __init__(
+        self, max_threads: int = 512, idle_timeout: float = 2.0, name: str = "ember-xcs"
+    ) -> None:
+        self.max_threads = max_threads
+        self.idle_timeout = idle_timeout
+        self._name = name
+        self._cond = threading.Condition(threading.Lock())
+        self._work: deque[Callable[[], None]] = deque()
+        self._idle = 0
+        self._threads = 0
+        self._serial = 0
+        self._shutdown = False
+
+    @property
+    def thread_count(self) -> int:
+        """How many worker threads exist right now."""
+        with self._cond:
+            return self._threads
+
+    def run(self, work: Callable[[], None]) -> None:
+        """Run ``work()`` on a worker thread; no future (the engine's fast path)."""
+        with self._cond:
+            if self._shutdown:
+                raise RuntimeError("cannot schedule work after the pool was shut down")
+            self._work.append(work)
+            if self._idle > len(self._work) - 1:
+                self._cond.notify()
+                return
+            if self._threads >= self.max_threads:
+                return
+            self._threads += 1
+            self._serial += 1
+            name = f"{self._name}-{self._serial}"
+        threading.Thread(target=self._worker, name=name, daemon=True).start()
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> concurrent.futures.Future[Any]:
+        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+
+        def work() -> None:
+            if not future.set_running_or_notify_cancel():
+                return
+            try:
+                result = fn(*args, **kwargs)
+            except BaseException as error:  # delivered through the future
+                future.set_exception(error)
+            else:
+                future.set_result(result)
+
+        self.run(work)
+        return future
+
+    def _worker(self) -> None:
+        while True:
+            with self._cond:
+                while not self._work:
+                    if self._shutdown:
+                        self._threads -= 1
+                        return
+                    self._idle += 1
+                    woke = self._cond.wait(self.idle_timeout)
+                    self._idle -= 1
+                    if not woke and not self._work:
+                        self._threads -= 1
+                        return
+                work = self._work.popleft()
+            work()
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        with self._cond:
+            self._shutdown = True
+            if cancel_futures:
+                self._work.clear()
+            self._cond.notify_all()
+
+
+class SynchronousExecutor(concurrent.futures.Executor):
+    """Runs each submitted call at once in the submitting thread (for debugging)."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> concurrent.futures.Future[Any]:
+        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        future.set_running_or_notify_cancel()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as error:
+            future.set_exception(error)
+        return future

@@ -1,0 +1,72 @@
+"""Errors raised by XCS itself.
+
+Every class says what went wrong and what to do about it. User exceptions raised inside
+ops are never wrapped: they reach the caller with their own type, message and
+traceback, plus a note (``add_note``) naming the node that raised them.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConfigError",
+    "GraphError",
+    "SerializationError",
+    "TracingError",
+    "TransformError",
+    "XCSError",
+    "XCSTimeoutError",
+]
+
+
+class XCSError(Exception):
+    """Base class of every error that XCS raises on its own account.
+
+    Cause: XCS was asked for something it cannot do (bad configuration, a graph that
+    cannot run, a transform applied to the wrong kind of function).
+    Fix: the message names the offending value and the change to make.
+    """
+
+
+class ConfigError(XCSError, ValueError):
+    """A ``Config`` (or per-call option) has an unknown key, a wrong type or a bad value.
+
+    Fix: use one of the documented fields with a value of the documented type; the
+    message lists the valid fields.
+    """
+
+
+class TracingError(XCSError):
+    """The tracer met a construct it cannot follow and fallback is disabled.
+
+    Fix: enable ``Config(fallback=True)`` (the default) so the call runs as plain
+    Python, or move the construct into an op.
+    """
+
+
+class GraphError(XCSError):
+    """A graph is malformed: unknown variable names, cycles, missing placeholders.
+
+    Fix: the message names the variable or node; bind every placeholder when executing.
+    """
+
+
+class TransformError(XCSError):
+    """``vmap``/``pmap``/``scan``/``grad`` received arguments they cannot apply to.
+
+    Fix: the message names the argument (field, axis or op) and what it expected.
+    """
+
+
+class SerializationError(XCSError):
+    """An op (or its arguments) could not be shipped to a remote or process worker.
+
+    Fix: define the op at module level and pass picklable arguments, or run it on
+    the thread engine.
+    """
+
+
+class XCSTimeoutError(XCSError, TimeoutError):
+    """A jitted call or graph execution ran past ``Config.timeout``.
+
+    Fix: raise the timeout, or find the slow node with ``explain`` / profiling.
+    """

@@ -1,0 +1,169 @@
+"""Render graphs as jaxpr-like text, Graphviz DOT and Mermaid.
+
+The text form reads like a small functional program::
+
+    { lambda q. let a = llm[gpt-4o](q); b = llm[claude](q); c = judge(a, b) in c }
+
+Longer graphs put one binding per line. Literals are shortened; with ``redact=True``
+they print as their type only (``<str>``), so no argument value leaks into logs.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from typing import Any
+
+from ember.xcs.ir.graph import Graph, Node, NodeKind, Var
+
+__all__ = ["VarNames", "render_dot", "render_mermaid", "render_text", "render_value"]
+
+_ONE_LINE_LIMIT = 100
+_LITERAL_LIMIT = 32
+_BINARY_SYMBOLS = {
+    "add": "+", "sub": "-", "mul": "*", "truediv": "/", "floordiv": "//", "mod": "%",
+    "pow": "**", "matmul": "@", "and_": "&", "or_": "|", "xor": "^", "lshift": "<<",
+    "rshift": ">>", "eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">=",
+}
+_UNARY_SYMBOLS = {"neg": "-", "pos": "+", "invert": "~"}
+
+
+def _letters() -> Iterator[str]:
+    for size in itertools.count(1):
+        for letters in itertools.product("abcdefghijklmnopqrstuvwxyz", repeat=size):
+            yield "".join(letters)
+
+
+class VarNames:
+    """Assigns printable names: inputs keep theirs, other variables get a, b, c, ..."""
+
+    def __init__(self, graph: Graph) -> None:
+        taken = {v.name for v in graph.inputs if v.name}
+        self._names: dict[int, str] = {v.id: v.name or f"in{v.id}" for v in graph.inputs}
+        fresh = (name for name in _letters() if name not in taken)
+        for node in graph.nodes:
+            if node.output is not None:
+                self._names[node.output.id] = node.output.name or next(fresh)
+                taken.add(self._names[node.output.id])
+
+    def __getitem__(self, var: Var) -> str:
+        return self._names.get(var.id, f"v{var.id}")
+
+
+def render_value(value: Any, names: VarNames, redact: bool = False) -> str:
+    """One argument (a pytree of ``Var`` and literals) as text."""
+    if isinstance(value, Var):
+        return names[value]
+    if isinstance(value, list):
+        return "[" + ", ".join(render_value(v, names, redact) for v in value) + "]"
+    if isinstance(value, tuple):
+        inner = ", ".join(render_value(v, names, redact) for v in value)
+        return f"({inner},)" if len(value) == 1 else f"({inner})"
+    if isinstance(value, dict):
+        items = (f"{k!r}: {render_value(v, names, redact)}" for k, v in value.items())
+        return "{" + ", ".join(items) + "}"
+    if redact:
+        return f"<{type(value).__name__}>"
+    text = repr(value)
+    return text if len(text) <= _LITERAL_LIMIT else text[: _LITERAL_LIMIT - 1] + "…"
+
+
+def _call_text(node: Node, names: VarNames, redact: bool) -> str:
+    args = [render_value(a, names, redact) for a in node.args]
+    args += [f"{k}={render_value(v, names, redact)}" for k, v in node.kwargs]
+    if node.kind is NodeKind.LIFTED:
+        return _lifted_text(node, args)
+    if node.kind is NodeKind.BARRIER:
+        return f"{node.name}({', '.join(args)})"
+    return f"{node.name}({', '.join(args)})"
+
+
+def _lifted_text(node: Node, args: list[str]) -> str:
+    name = node.name
+    if name == "getitem" and len(args) == 2:
+        return f"{args[0]}[{args[1]}]"
+    if name == "getattr" and len(args) == 2:
+        return f"{args[0]}.{node.args[1]}"
+    if name == "call" and args:
+        return f"{args[0]}({', '.join(args[1:])})"
+    if name in _BINARY_SYMBOLS and len(args) == 2:
+        return f"{args[0]} {_BINARY_SYMBOLS[name]} {args[1]}"
+    if name in _UNARY_SYMBOLS and len(args) == 1:
+        return f"{_UNARY_SYMBOLS[name]}{args[0]}"
+    return f"{name}({', '.join(args)})"
+
+
+def _bindings(graph: Graph, names: VarNames, redact: bool) -> list[str]:
+    lines = []
+    for node in graph.nodes:
+        target = names[node.output] if node.output is not None else "_"
+        lines.append(f"{target} = {_call_text(node, names, redact)}")
+    return lines
+
+
+def render_text(graph: Graph, redact: bool = False) -> str:
+    """The jaxpr-like text of ``graph`` (``str(graph)``)."""
+    names = VarNames(graph)
+    params = " ".join(names[v] for v in graph.inputs)
+    head = f"{{ lambda {params}." if params else "{ lambda ."
+    bindings = _bindings(graph, names, redact)
+    result = render_value(graph.outputs, names, redact) if graph.outputs is not None else "()"
+    one_line = f"{head} let {'; '.join(bindings)} in {result} }}"
+    if not bindings:
+        return f"{head} {result} }}"
+    if len(one_line) <= _ONE_LINE_LIMIT:
+        return one_line
+    body = "\n      ".join(bindings)
+    return f"{head}\n  let {body}\n  in {result} }}"
+
+
+def _label(node: Node, names: VarNames, redact: bool) -> str:
+    target = names[node.output] if node.output is not None else "_"
+    return f"{target} = {_call_text(node, names, redact)}"
+
+
+def _dot_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def render_dot(graph: Graph, redact: bool = False) -> str:
+    """``graph`` in Graphviz DOT syntax (ops as boxes, lifted as ellipses)."""
+    names = VarNames(graph)
+    shapes = {NodeKind.OP: "box", NodeKind.TENSOR: "box3d", NodeKind.LIFTED: "ellipse",
+              NodeKind.BARRIER: "octagon"}
+    lines = [f'digraph "{_dot_escape(graph.name)}" {{', "  rankdir=TB;"]
+    for var in graph.inputs:
+        lines.append(f'  v{var.id} [label="{_dot_escape(names[var])}", shape=plaintext];')
+    for node in graph.nodes:
+        label = _dot_escape(_label(node, names, redact))
+        lines.append(f'  n{node.id} [label="{label}", shape={shapes[node.kind]}];')
+    producers = {n.output.id: n.id for n in graph.nodes if n.output is not None}
+    for node in graph.nodes:
+        for var in node.inputs:
+            source = f"n{producers[var.id]}" if var.id in producers else f"v{var.id}"
+            lines.append(f"  {source} -> n{node.id};")
+    lines.append("}")
+    return "\n".join(lines)
+
+
+def _mermaid_escape(text: str) -> str:
+    return text.replace('"', "#quot;")
+
+
+def render_mermaid(graph: Graph, redact: bool = False) -> str:
+    """``graph`` as a Mermaid ``flowchart TD``."""
+    names = VarNames(graph)
+    lines = ["flowchart TD"]
+    for var in graph.inputs:
+        lines.append(f'  v{var.id}(["{_mermaid_escape(names[var])}"])')
+    brackets = {NodeKind.OP: ("[", "]"), NodeKind.TENSOR: ("[[", "]]"),
+                NodeKind.LIFTED: ("(", ")"), NodeKind.BARRIER: ("{{", "}}")}
+    for node in graph.nodes:
+        left, right = brackets[node.kind]
+        lines.append(f'  n{node.id}{left}"{_mermaid_escape(_label(node, names, redact))}"{right}')
+    producers = {n.output.id: n.id for n in graph.nodes if n.output is not None}
+    for node in graph.nodes:
+        for var in node.inputs:
+            source = f"n{producers[var.id]}" if var.id in producers else f"v{var.id}"
+            lines.append(f"  {source} --> n{node.id}")
+    return "\n".join(lines)

@@ -1,0 +1,221 @@
+"""Ops: the callables XCS schedules as one unit each.
+
+An op called outside a trace is an ordinary function call. Called under ``@jit`` it
+returns a ``Lazy`` at once and its body runs on the engine as soon as its inputs exist.
+Coroutine functions are ops too: outside a trace they run to completion on a shared
+event loop (so plain Python and jit agree on the value), under a trace they run on that
+loop concurrently with other ops, without a thread each.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import types
+from collections.abc import Callable
+from typing import Any, Literal, TypeVar, overload
+
+from ember.xcs.engine.aio import run_coroutine
+from ember.xcs.errors import XCSError
+from ember.xcs.tracing.context import current_trace
+
+__all__ = ["Op", "OpKind", "as_op", "is_op", "mark_orchestration", "mark_tensor", "op"]
+
+OpKind = Literal["orchestration", "tensor"]
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Op:
+    """A callable that XCS treats as one schedulable node.
+
+    Attributes:
+        fn: the wrapped callable.
+        name: display name in the IR and stats.
+        effect: ``True`` keeps program order: the op runs eagerly, in order.
+        max_concurrency: at most this many calls of ops sharing ``limit_key`` run at
+            once, across all jitted calls in the process.
+        limit_key: the group ``max_concurrency`` counts over (default: this op).
+        kind: ``"orchestration"`` (LLM/tool/I/O) or ``"tensor"``.
+        deterministic: the same arguments always give the same result (lets graph
+            passes merge duplicates; never set it on sampling LLM calls).
+    """
+
+    def __init__(
+        self,
+        fn: Callable[..., Any],
+        *,
+        name: str | None = None,
+        effect: bool = False,
+        max_concurrency: int | None = None,
+        limit_key: object = None,
+        kind: OpKind = "orchestration",
+        deterministic: bool = False,
+        identity: object = None,
+    ) -> None:
+        if not callable(fn):
+            raise XCSError(f"op() needs a callable, got {type(fn).__name__} {fn!r}.")
+        if max_concurrency is not None and (
+            isinstance(max_concurrency, bool)
+            or not isinstance(max_concurrency, int)
+            or max_concurrency <= 0
+        ):
+            raise XCSError(
+                f"op(max_concurrency=...) must be a positive int or None, got {max_concurrency!r}."
+            )
+        if kind not in ("orchestration", "tensor"):
+            raise XCSError(f"op(kind=...) must be 'orchestration' or 'tensor', got {kind!r}.")
+        self.fn = fn
+        self.name = name or _display_name(fn)
+        self.effect = effect
+        self.max_concurrency = max_concurrency
+        self.limit_key = limit_key if limit_key is not None else self
+        self.kind: OpKind = kind
+        self.deterministic = deterministic
+        self.identity = identity if identity is not None else self
+        self.is_coroutine = inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(
+            getattr(fn, "__call__", None)  # noqa: B004 - callable objects with async __call__
+        )
+        functools.update_wrapper(self, fn, updated=())
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        handler = current_trace()
+        if handler is None:
+            return self.invoke(args, kwargs)
+        return handler.call_op(self, args, kwargs)
+
+    def invoke(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """Run the body now, in this thread, with concrete arguments."""
+        if self.is_coroutine:
+            return run_coroutine(self.fn(*args, **kwargs))
+        return self.fn(*args, **kwargs)
+
+    def run(self, *args: Any, **kwargs: Any) -> Any:
+        """Run the body now with concrete ``args``/``kwargs`` (what a worker calls)."""
+        return self.invoke(args, kwargs)
+
+    def __get__(self, instance: Any, owner: type | None = None) -> Any:
+        if instance is None:
+            return self
+        return Op(
+            types.MethodType(self.fn, instance),
+            name=self.name,
+            effect=self.effect,
+            max_concurrency=self.max_concurrency,
+            limit_key=self.limit_key,
+            kind=self.kind,
+            deterministic=self.deterministic,
+            identity=(self.identity, id(instance)),
+        )
+
+    def __repr__(self) -> str:
+        return f"<xcs op {self.name}>"
+
+
+def _display_name(fn: Callable[..., Any]) -> str:
+    if isinstance(fn, functools.partial):
+        return _display_name(fn.func)
+    name = getattr(fn, "__name__", None) or type(fn).__name__
+    return str(name)
+
+
+@overload
+def op(fn: F, /) -> F: ...
+
+
+@overload
+def op(
+    fn: None = None,
+    /,
+    *,
+    name: str | None = None,
+    effect: bool = False,
+    max_concurrency: int | None = None,
+    limit_key: object = None,
+    deterministic: bool = False,
+) -> Callable[[F], F]: ...
+
+
+def op(
+    fn: Callable[..., Any] | None = None,
+    /,
+    *,
+    name: str | None = None,
+    effect: bool = False,
+    max_concurrency: int | None = None,
+    limit_key: object = None,
+    deterministic: bool = False,
+) -> Any:
+    """Mark a callable as an op: under ``@jit`` its calls run concurrently.
+
+    Works as ``@op``, ``@op(name=..., effect=...)`` or ``op(callable)``.
+
+    Args:
+        fn: the callable (a function, a coroutine function, any callable object).
+        name: display name in the IR (default: the function's name).
+        effect: run eagerly and in program order (for writes, payments, ...).
+        max_concurrency: process-wide cap on concurrent calls of this op.
+        limit_key: share the ``max_concurrency`` cap with other ops using the same key.
+        deterministic: same arguments give the same result (enables duplicate merging).
+
+    Returns:
+        An ``Op`` (or a decorator producing one).
+
+    Example:
+        >>> @op
+        ... def shout(text):
+        ...     return text.upper()
+        >>> shout("hi")
+        'HI'
+    """
+
+    def wrap(target: Callable[..., Any]) -> Op:
+        if isinstance(target, Op):
+            return target
+        return Op(
+            target,
+            name=name,
+            effect=effect,
+            max_concurrency=max_concurrency,
+            limit_key=limit_key,
+            deterministic=deterministic,
+        )
+
+    if fn is not None:
+        return wrap(fn)
+    return wrap
+
+
+def as_op(fn: Callable[..., Any]) -> Op:
+    """``fn`` as an ``Op`` (unchanged when it already is one)."""
+    return fn if isinstance(fn, Op) else Op(fn)
+
+
+def is_op(value: object) -> bool:
+    """Whether ``value`` is an op (an ``Op`` or a leaf ``Operator``)."""
+    return isinstance(value, Op) or bool(getattr(value, "__xcs_op__", False))
+
+
+def mark_orchestration(fn: F) -> F:
+    """Mark ``fn`` as orchestration (LLM, tool, I/O): an op the engine runs concurrently.
+
+    Example:
+        >>> @mark_orchestration
+        ... def call_model(prompt):
+        ...     return prompt[::-1]
+        >>> call_model("abc")
+        'cba'
+    """
+    return Op(fn, kind="orchestration")  # type: ignore[return-value]
+
+
+def mark_tensor(fn: F) -> F:
+    """Mark ``fn`` as tensor code: one node of kind ``tensor`` under ``@jit``.
+
+    Example:
+        >>> @mark_tensor
+        ... def double(x):
+        ...     return x * 2
+        >>> double(3)
+        6
+    """
+    return Op(fn, kind="tensor")  # type: ignore[return-value]
