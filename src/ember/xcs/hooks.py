@@ -1,20 +1,29 @@
 """Hooks: observe node events of jitted calls without changing their results.
 
-A hook is any object with some of the methods ``on_node_start(event)``,
-``on_node_end(event)``, ``on_node_error(event)``. Register it globally with
+A hook is any object with some of the methods ``on_graph_start(name)``,
+``on_graph_end(name, seconds, error)``, ``on_cache_hit(name)``, ``on_cache_miss(name)``,
+``on_node_start(event)``, ``on_node_end(event)``, ``on_node_error(event)``. Register it globally with
 ``register_hook`` or for one function with ``Config(hooks=[...])``. A hook that
 raises is reported through the ``ember.xcs`` logger and otherwise ignored.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass
 from typing import Any
 
 from ember.xcs.ir.graph import SourceLocation
 
-__all__ = ["NodeEvent", "listener_for", "register_hook", "registered_hooks", "unregister_hook"]
+__all__ = [
+    "NodeEvent",
+    "emit",
+    "listener_for",
+    "register_hook",
+    "registered_hooks",
+    "unregister_hook",
+]
 
 _lock = threading.Lock()
 _global: tuple[Any, ...] = ()
@@ -56,6 +65,19 @@ def unregister_hook(hook: Any) -> None:
 def registered_hooks() -> tuple[Any, ...]:
     """The globally registered hooks."""
     return _global
+
+
+def emit(config: Any, method: str, *args: Any) -> None:
+    """Call ``method(*args)`` on every hook that has it (global ones first)."""
+    hooks = (*_global, *config.hooks)
+    for hook in hooks:
+        target = getattr(hook, method, None)
+        if target is None:
+            continue
+        try:
+            target(*args)
+        except Exception as error:  # a hook must never change a result
+            logging.getLogger("ember.xcs").warning("hook %r raised in %s: %s", hook, method, error)
 
 
 _METHODS = {"start": "on_node_start", "end": "on_node_end", "error": "on_node_error"}

@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar, overload
 
+from ember.xcs import hooks
 from ember.xcs.api.stats import CallRecord, Fallback, FunctionStats, NodeTiming, register
 from ember.xcs.config import Config
 from ember.xcs.engine.scheduler import Schedule, Task, TaskState, default_engine
@@ -139,6 +140,9 @@ class JitFunction:
             schedule, name=self._name, boundary=sys._getframe(), learned=stats.learned,
             eager=eager, redact=config.redact, params=lambda: self._params(args, kwargs),
         )
+        hooked = bool(config.hooks or hooks.registered_hooks())
+        if hooked:
+            hooks.emit(config, "on_graph_start", self._name)
         started = time.perf_counter()
         runs = 0
         fallback: Fallback | None = None
@@ -175,6 +179,9 @@ class JitFunction:
             trace.finished = True
             self._record(trace, started, runs, to_raise is not None, fallback,
                          None if to_raise is not None else outputs)
+            if hooked:
+                hooks.emit(config, "on_graph_end", self._name, time.perf_counter() - started,
+                           to_raise)
             if to_raise is not None:
                 raise to_raise
             return result
@@ -232,7 +239,9 @@ class JitFunction:
         graph = trace.graph(outputs)
         record = CallRecord(graph=graph, durations=durations, wall=wall,
                             barriers=tuple(trace.barriers), timings=timings, reruns=runs)
-        stats.record(record, _tokens(tasks), failed, fallback)
+        hit = stats.record(record, _tokens(tasks), failed, fallback)
+        if self._config.hooks or hooks.registered_hooks():
+            hooks.emit(self._config, "on_cache_hit" if hit else "on_cache_miss", self._name)
         if self._parallel_threshold is not None:
             from ember.xcs.analysis import analyze
 
@@ -294,8 +303,6 @@ def _tokens(tasks: list[Task]) -> dict[str, int]:
 
 
 def _listener(config: Config) -> Any:
-    from ember.xcs import hooks
-
     return hooks.listener_for(config)
 
 

@@ -86,21 +86,22 @@ class FunctionStats:
             self.errors += failed
 
     def record(self, record: CallRecord, tokens: dict[str, int], failed: bool,
-               fallback: Fallback | None) -> None:
-        """A traced call."""
+               fallback: Fallback | None) -> bool:
+        """A traced call; returns whether its graph had the previous call's structure."""
         with self.lock:
             self.calls += 1
             self.traced_calls += 1
             self.total_time += record.wall
             self.errors += failed
             self.reruns += record.reruns
-            if self.last is not None and self.last.graph.signature == record.graph.signature:
-                self.structure_hits += 1
+            hit = self.last is not None and self.last.graph.signature == record.graph.signature
+            self.structure_hits += hit
             self.last = record
             for key, count in tokens.items():
                 self.tokens[key] = self.tokens.get(key, 0) + count
             if fallback is not None:
                 self.fallbacks.append(fallback)
+            return hit
 
     def reset(self) -> None:
         """Forget every counter and the last call (learned barriers are kept)."""
