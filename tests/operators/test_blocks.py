@@ -1,0 +1,119 @@
+import pytest
+
+from ember.api.operators import (
+    Chain,
+    Ensemble,
+    Judge,
+    MostCommon,
+    Operator,
+    UnparseableReplyError,
+    Verdict,
+    Verifier,
+)
+from ember.api.models import models
+from ember.xcs.errors import XCSError
+
+MEMBERS = [f"simulated/member-{i}" for i in range(5)]
+
+
+class Upper(Operator):
+    def forward(self, *, inputs):
+        return inputs.upper()
+
+
+class Exclaim(Operator):
+    def forward(self, text):
+        return text + "!"
+
+
+def test_ensemble_asks_every_member_in_order():
+    answers = Ensemble(MEMBERS)("Capital of France?")
+    assert [a.model_id for a in answers] == MEMBERS
+    assert all(a.simulated for a in answers)
+
+
+def test_ensemble_accepts_callables():
+    answers = Ensemble([models.instance("simulated/x"), str.upper])("q")
+    assert answers[1] == "Q" and answers[0].model_id == "simulated/x"
+
+
+def test_ensemble_rejects_bad_members():
+    with pytest.raises(XCSError):
+        Ensemble([])
+    with pytest.raises(XCSError):
+        Ensemble("simulated/a")
+    with pytest.raises(XCSError, match="int"):
+        Ensemble([3])
+
+
+def test_most_common_majority_first_on_ties_and_key():
+    assert MostCommon()(["b", "a", "A ", "b"]) == "b"
+    assert MostCommon()(["x", "y"]) == "x"
+    assert MostCommon(key=len)(["aa", "b", "cc"]) == "aa"
+    with pytest.raises(ValueError, match="at least one"):
+        MostCommon()([])
+
+
+def test_most_common_is_a_leaf_op():
+    assert MostCommon.leaf and MostCommon().as_op().name == "MostCommon"
+
+
+def test_judge_returns_one_of_the_candidates():
+    candidates = Ensemble(MEMBERS)("Capital of France?")
+    chosen = Judge("simulated/judge")("Capital of France?", candidates)
+    assert any(chosen is c for c in candidates)
+
+
+def test_judge_prompt_lists_candidates_and_offers_numbers():
+    seen = []
+
+    def judge_model(prompt):
+        seen.append(prompt)
+        return "I pick 2"
+
+    assert Judge(judge_model, criteria="brevity")("q?", ["long answer", "short"]) == "short"
+    assert "Candidate 1: long answer" in seen[0] and "brevity" in seen[0]
+    assert seen[0].endswith("Answer with one of: 1, 2")
+
+
+def test_judge_reply_without_a_number_is_an_error():
+    with pytest.raises(UnparseableReplyError, match="no candidate number"):
+        Judge(lambda prompt: "both are fine, 7 stars")("q", ["a", "b"])
+    with pytest.raises(ValueError, match="at least one candidate"):
+        Judge(lambda prompt: "1")("q", [])
+
+
+def test_verifier_returns_a_verdict():
+    verdict = Verifier("simulated/checker")("2+2?", "4")
+    assert isinstance(verdict, Verdict) and verdict.answer == "4"
+    assert verdict.passed == ("PASS" in verdict.explanation)
+    assert Verifier(lambda p: "fail: wrong")("q", "a").passed is False
+    assert Verifier(lambda p: "PASS, looks right")("q", "a").passed is True
+    with pytest.raises(UnparseableReplyError, match="neither PASS nor FAIL"):
+        Verifier(lambda p: "maybe")("q", "a")
+
+
+def test_chain_and_rshift_compose_both_operator_styles():
+    pipeline = Upper() >> Exclaim() >> str.lower
+    assert isinstance(pipeline, Chain) and len(pipeline.steps) == 3
+    assert pipeline("hi") == "hi!"
+    assert (str.strip >> Upper())("  x ") == "X"
+    assert Chain(Chain(Upper(), Exclaim()), Exclaim())("a") == "A!!"
+
+
+def test_ensemble_then_vote():
+    answer = (Ensemble(MEMBERS) >> MostCommon())("Capital of France?")
+    assert answer.startswith("[simulated]")
+
+
+def test_chain_rejects_bad_steps():
+    with pytest.raises(XCSError):
+        Chain()
+    with pytest.raises(XCSError, match="callable"):
+        Chain(Upper(), 5)
+
+
+def test_reprs_name_the_models():
+    assert repr(Ensemble(["simulated/a"])) == "Ensemble([simulated/a])"
+    assert repr(Judge("simulated/j")) == "Judge(simulated/j)"
+    assert repr(Upper() >> Exclaim()) == "Upper() >> Exclaim()"
