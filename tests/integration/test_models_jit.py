@@ -119,7 +119,8 @@ def test_token_usage_in_stats_matches_the_server(server):
 def test_anthropic_under_jit_matches_plain(server):
     registry = ProviderRegistry()
     registry.register(
-        "anthropic", AnthropicProvider(base_url=server.anthropic_base_url, api_key="k", retry=FAST_RETRY)
+        "anthropic",
+        AnthropicProvider(base_url=server.anthropic_base_url, api_key="k", retry=FAST_RETRY),
     )
     api = ModelsAPI(registry)
     server.rate_limit_first = 1

@@ -6,7 +6,7 @@ from ember.models import InvalidParamsError, ModelBinding, ModelNotFoundError
 def test_binding_applies_defaults_and_call_params_win(registry):
     terse = ModelBinding("simulated/m", registry=registry, max_tokens=1)
     assert terse.model_id == "simulated/m"
-    assert terse("hello") == "[simulated] " + terse("hello").text[len("[simulated] "):]
+    assert terse("hello") == "[simulated] " + terse("hello").text[len("[simulated] ") :]
     assert len(terse("a question").text) <= len("[simulated] ") + 4
     long_reply = terse("a question", max_tokens=100)
     assert len(long_reply.text) >= len(terse("a question").text)

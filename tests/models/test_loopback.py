@@ -11,7 +11,9 @@ from ember.models.loopback import LoopbackServer
 
 def post(server, path, payload):
     request = urllib.request.Request(
-        server.url + path, data=json.dumps(payload).encode(), headers={"Content-Type": "application/json"}
+        server.url + path,
+        data=json.dumps(payload).encode(),
+        headers={"Content-Type": "application/json"},
     )
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
@@ -27,14 +29,19 @@ def test_openai_format(server):
     status, body = post(server, "/v1/chat/completions", CHAT)
     assert status == 200
     assert body["choices"][0]["message"]["content"] == "[loopback m] hello"
-    assert body["usage"]["total_tokens"] == body["usage"]["prompt_tokens"] + body["usage"]["completion_tokens"]
+    assert (
+        body["usage"]["total_tokens"]
+        == body["usage"]["prompt_tokens"] + body["usage"]["completion_tokens"]
+    )
 
 
 def test_anthropic_format(server):
     status, body = post(server, "/v1/messages", {**CHAT, "max_tokens": 5, "system": "s"})
     assert status == 200 and body["type"] == "message"
     assert body["content"] == [{"type": "text", "text": "[loopback m] hello"}]
-    assert server.stats().usage == Usage.of(body["usage"]["input_tokens"], body["usage"]["output_tokens"])
+    assert server.stats().usage == Usage.of(
+        body["usage"]["input_tokens"], body["usage"]["output_tokens"]
+    )
 
 
 def test_scripted_429s_are_per_distinct_request(server):

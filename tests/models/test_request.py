@@ -15,7 +15,9 @@ def test_message_prompt_is_checked_and_copied():
     assert normalize_prompt(messages, model_id="x/y") == messages
 
 
-@pytest.mark.parametrize("prompt", [None, 3, [], [{"role": "robot", "content": "x"}], [{"role": "user"}]])
+@pytest.mark.parametrize(
+    "prompt", [None, 3, [], [{"role": "robot", "content": "x"}], [{"role": "user"}]]
+)
 def test_bad_prompts_are_rejected(prompt):
     with pytest.raises(InvalidParamsError, match="x/y"):
         normalize_prompt(prompt, model_id="x/y")
@@ -44,7 +46,7 @@ def test_unknown_parameter_lists_accepted_ones():
     ],
 )
 def test_bad_values_name_parameter_and_rule(params):
-    (name, value), = params.items()
+    ((name, value),) = params.items()
     with pytest.raises(InvalidParamsError, match=f"{name}=.*expected"):
         validate_params("x/y", params, ACCEPTED)
 
@@ -52,7 +54,14 @@ def test_bad_values_name_parameter_and_rule(params):
 def test_good_values_pass():
     validate_params(
         "x/y",
-        {"temperature": 0, "max_tokens": 5, "top_p": 1, "stop": ["\n"], "latency": (0, 0.1), "seed": 3},
+        {
+            "temperature": 0,
+            "max_tokens": 5,
+            "top_p": 1,
+            "stop": ["\n"],
+            "latency": (0, 0.1),
+            "seed": 3,
+        },
         ACCEPTED,
     )
 

@@ -6,9 +6,7 @@ from ember.models import Response, Usage
 
 
 def make(text="hello", simulated=False):
-    return Response(
-        text, model_id="p/m", provider="p", usage=Usage.of(2, 3), simulated=simulated
-    )
+    return Response(text, model_id="p/m", provider="p", usage=Usage.of(2, 3), simulated=simulated)
 
 
 def test_response_is_a_str_with_facts():
@@ -33,7 +31,12 @@ def test_repr_labels_simulated_replies():
 def test_pickle_round_trip_keeps_facts():
     copy = pickle.loads(pickle.dumps(make(simulated=True)))
     assert isinstance(copy, Response)
-    assert (copy, copy.usage, copy.model_id, copy.simulated) == ("hello", Usage(2, 3, 5), "p/m", True)
+    assert (copy, copy.usage, copy.model_id, copy.simulated) == (
+        "hello",
+        Usage(2, 3, 5),
+        "p/m",
+        True,
+    )
 
 
 def test_usage_adds_fieldwise():

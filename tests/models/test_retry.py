@@ -26,7 +26,9 @@ def test_retries_429_and_5xx_with_growing_backoff():
     waits = []
     attempt, calls = flaky([Status(429), Status(503)])
     policy = RetryPolicy(max_attempts=3, initial_delay=0.5, multiplier=2, jitter=0)
-    assert policy.run(attempt, retryable=is_retryable_status, describe="m", sleep=waits.append) == "ok"
+    assert (
+        policy.run(attempt, retryable=is_retryable_status, describe="m", sleep=waits.append) == "ok"
+    )
     assert len(calls) == 3
     assert waits == [0.5, 1.0]
 
@@ -43,7 +45,9 @@ def test_gives_up_after_max_attempts_with_original_exception_and_note():
 def test_non_retryable_errors_raise_at_once():
     attempt, calls = flaky([Status(400)])
     with pytest.raises(Status):
-        RetryPolicy().run(attempt, retryable=is_retryable_status, describe="m", sleep=lambda s: None)
+        RetryPolicy().run(
+            attempt, retryable=is_retryable_status, describe="m", sleep=lambda s: None
+        )
     assert len(calls) == 1
 
 
@@ -58,7 +62,13 @@ def test_delay_is_capped_and_jitter_stays_within_bounds():
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"max_attempts": 0}, {"max_attempts": True}, {"initial_delay": -1}, {"multiplier": 0.5}, {"jitter": 2}],
+    [
+        {"max_attempts": 0},
+        {"max_attempts": True},
+        {"initial_delay": -1},
+        {"multiplier": 0.5},
+        {"jitter": 2},
+    ],
 )
 def test_bad_policies_are_rejected(kwargs):
     with pytest.raises(InvalidParamsError, match=next(iter(kwargs))):
@@ -66,4 +76,10 @@ def test_bad_policies_are_rejected(kwargs):
 
 
 def test_retryable_statuses():
-    assert [is_retryable_status(Status(s)) for s in (429, 500, 599, 400, 404)] == [True, True, True, False, False]
+    assert [is_retryable_status(Status(s)) for s in (429, 500, 599, 400, 404)] == [
+        True,
+        True,
+        True,
+        False,
+        False,
+    ]

@@ -1,5 +1,6 @@
 import pytest
 
+from ember.api.models import models
 from ember.api.operators import (
     Chain,
     Ensemble,
@@ -10,7 +11,6 @@ from ember.api.operators import (
     Verdict,
     Verifier,
 )
-from ember.api.models import models
 from ember.xcs.errors import XCSError
 
 MEMBERS = [f"simulated/member-{i}" for i in range(5)]

@@ -34,7 +34,10 @@ def test_base_url_from_environment(server, monkeypatch):
 
 def test_429_storm_then_success(server):
     server.rate_limit_first = 2
-    assert provider_for(server, retry=FAST_RETRY).complete("anthropic", "c", "s", {}) == "[loopback c] s"
+    assert (
+        provider_for(server, retry=FAST_RETRY).complete("anthropic", "c", "s", {})
+        == "[loopback c] s"
+    )
     assert server.stats().requests == 3
 
 

@@ -59,7 +59,9 @@ def test_client_errors_are_not_retried(server):
 def test_connection_errors_are_retried_then_raised():
     with pytest.raises(openai.APIConnectionError):
         OpenAIProvider(
-            base_url="http://127.0.0.1:9/v1", api_key="k", retry=RetryPolicy(max_attempts=2, initial_delay=0)
+            base_url="http://127.0.0.1:9/v1",
+            api_key="k",
+            retry=RetryPolicy(max_attempts=2, initial_delay=0),
         ).complete("openai", "m", "x", {})
 
 

@@ -20,9 +20,13 @@ def test_reply_depends_on_model_prompt_and_params():
     provider = SimulatedProvider()
     prompts = [f"question {i}" for i in range(40)]
     assert len({complete(provider, p) for p in prompts}) > 1
-    by_model = [complete(provider, p, model="a") != complete(provider, p, model="b") for p in prompts]
+    by_model = [
+        complete(provider, p, model="a") != complete(provider, p, model="b") for p in prompts
+    ]
     assert any(by_model) and not all(by_model)
-    by_temperature = [complete(provider, p) != complete(provider, p, temperature=1.0) for p in prompts]
+    by_temperature = [
+        complete(provider, p) != complete(provider, p, temperature=1.0) for p in prompts
+    ]
     assert any(by_temperature)
 
 
@@ -53,7 +57,9 @@ def test_latency_range_is_seeded_by_request(monkeypatch):
 
 
 def test_failure_rate_is_deterministic_per_prompt_and_not_retried():
-    provider = SimulatedProvider(failure_rate=0.5, retry=RetryPolicy(max_attempts=5, initial_delay=10))
+    provider = SimulatedProvider(
+        failure_rate=0.5, retry=RetryPolicy(max_attempts=5, initial_delay=10)
+    )
     outcomes = {}
     for i in range(60):
         try:
