@@ -403,14 +403,8 @@ def _same(new: Any, old: Any) -> bool:
     """Whether ``new`` matches ``old`` for memo reuse (lazy values match their value)."""
     if new is old:
         return True
-    if type(old) is Lazy:
-        task = object.__getattribute__(old, "_xcs_task")
-        if type(new) is Lazy:
-            return object.__getattribute__(new, "_xcs_task") is task
-        return task.state is TaskState.DONE and _same(new, task.value)
-    if type(new) is Lazy:
-        task = object.__getattribute__(new, "_xcs_task")
-        return task.state is TaskState.DONE and _same(task.value, old)
+    if type(new) is Lazy or type(old) is Lazy or type(new) is Task or type(old) is Task:
+        return _same_value(_as_task(new), _as_task(old))
     if type(new) is not type(old):
         return False
     if isinstance(new, list | tuple):
@@ -421,3 +415,30 @@ def _same(new: Any, old: Any) -> bool:
         return (new == old) is True
     except Exception:
         return False
+
+
+def _as_task(value: Any) -> Any:
+    if type(value) is Lazy:
+        return object.__getattribute__(value, "_xcs_task")
+    return value
+
+
+def _same_value(new: Any, old: Any) -> bool:
+    """Match where either side may be a task: same task, an equivalent lifted task
+    (same operation on matching inputs: lifted tasks are recomputed on every run), or
+    a finished task whose value matches."""
+    if new is old:
+        return True
+    new_task, old_task = type(new) is Task, type(old) is Task
+    if new_task and old_task and new.kind is NodeKind.LIFTED and old.kind is NodeKind.LIFTED:
+        if new.call is old.call and new.name == old.name and _same(new.args, old.args):
+            return True
+    if new_task:
+        if new.state is not TaskState.DONE:
+            return False
+        new = new.value
+    if old_task:
+        if old.state is not TaskState.DONE:
+            return False
+        old = old.value
+    return _same(new, old)
