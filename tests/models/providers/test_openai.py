@@ -68,7 +68,7 @@ def test_connection_errors_are_retried_then_raised():
 def test_reasoning_models_get_max_completion_tokens(server, monkeypatch):
     provider = provider_for(server)
     sent = {}
-    client = provider._client.get()
+    client = provider.client()
     original = client.chat.completions.create
 
     def spy(**kwargs):

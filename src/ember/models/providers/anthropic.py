@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
-from types import ModuleType
 from typing import Any
 
-from ember.models.providers._sdk import LazyClient
-from ember.models.providers.base import Completion, Provider
+from ember.models.providers._sdk import SDKProvider
+from ember.models.providers.base import Completion
 from ember.models.request import Message
 from ember.models.response import Usage
-from ember.models.retry import RetryPolicy, is_retryable_status
 
 __all__ = ["AnthropicProvider"]
 
 _DEFAULT_MAX_TOKENS = 1024
 
 
-class AnthropicProvider(Provider):
+class AnthropicProvider(SDKProvider):
     """Messages through ``anthropic.Anthropic`` (SDK retries off; ours apply).
 
     ``system`` messages and the ``system=`` parameter become the request's system
@@ -36,45 +33,15 @@ class AnthropicProvider(Provider):
         'http://127.0.0.1:9'
     """
 
+    sdk_module = "anthropic"
+    client_class = "Anthropic"
+    key_variable = "ANTHROPIC_API_KEY"
+    base_url_variable = "ANTHROPIC_BASE_URL"
     accepted_params = frozenset(
         {"temperature", "max_tokens", "top_p", "top_k", "stop", "system", "timeout"}
     )
     max_temperature = 1.0
     known_models = ("claude-sonnet-4-5", "claude-opus-4-1", "claude-3-5-haiku-latest")
-
-    def __init__(
-        self,
-        *,
-        api_key: str | None = None,
-        base_url: str | None = None,
-        timeout: float = 60.0,
-        max_concurrency: int | None = None,
-        retry: RetryPolicy | None = None,
-    ) -> None:
-        super().__init__(max_concurrency=max_concurrency, retry=retry)
-        self.base_url = base_url or os.environ.get("ANTHROPIC_BASE_URL") or None
-        self.timeout = timeout
-        self._client = LazyClient(
-            module="anthropic",
-            extra="anthropic",
-            key_variable="ANTHROPIC_API_KEY",
-            api_key=api_key,
-            build=self._build,
-        )
-
-    def _build(self, sdk: ModuleType, key: str) -> Any:
-        return sdk.Anthropic(
-            api_key=key, base_url=self.base_url, timeout=self.timeout, max_retries=0
-        )
-
-    def prepare(self) -> None:
-        """Import the SDK and build the client (checks the SDK and the key)."""
-        self._client.get()
-
-    def is_retryable(self, error: BaseException) -> bool:
-        """429, 5xx (529 overloaded included) and connection failures are retried."""
-        sdk = self._client.sdk()
-        return is_retryable_status(error) or isinstance(error, sdk.APIConnectionError)
 
     def send(self, model: str, messages: list[Message], params: Mapping[str, Any]) -> Completion:
         """One ``messages.create`` request."""
@@ -89,7 +56,7 @@ class AnthropicProvider(Provider):
             request["stop_sequences"] = [stop] if isinstance(stop, str) else list(stop)
         request.setdefault("max_tokens", _DEFAULT_MAX_TOKENS)
         chat = [m for m in messages if m["role"] != "system"]
-        reply = self._client.get().messages.create(model=model, messages=chat, **request)
+        reply = self.client().messages.create(model=model, messages=chat, **request)
         text = "".join(
             block.text for block in reply.content if getattr(block, "type", None) == "text"
         )

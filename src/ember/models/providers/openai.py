@@ -6,23 +6,20 @@ loopback test server) via ``base_url`` or ``OPENAI_BASE_URL``.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
-from types import ModuleType
 from typing import Any
 
-from ember.models.providers._sdk import LazyClient
-from ember.models.providers.base import Completion, Provider
+from ember.models.providers._sdk import SDKProvider
+from ember.models.providers.base import Completion
 from ember.models.request import Message
 from ember.models.response import Usage
-from ember.models.retry import RetryPolicy, is_retryable_status
 
 __all__ = ["OpenAIProvider"]
 
 _REASONING_PREFIXES = ("o1", "o3", "o4")
 
 
-class OpenAIProvider(Provider):
+class OpenAIProvider(SDKProvider):
     """Chat completions through ``openai.OpenAI`` (SDK retries off; ours apply).
 
     Args:
@@ -39,6 +36,10 @@ class OpenAIProvider(Provider):
         'http://127.0.0.1:9/v1'
     """
 
+    sdk_module = "openai"
+    client_class = "OpenAI"
+    key_variable = "OPENAI_API_KEY"
+    base_url_variable = "OPENAI_BASE_URL"
     accepted_params = frozenset(
         {
             "temperature",
@@ -55,38 +56,6 @@ class OpenAIProvider(Provider):
     )
     known_models = ("gpt-4o", "gpt-4o-mini", "gpt-4.1", "gpt-4.1-mini", "o1", "o3-mini")
 
-    def __init__(
-        self,
-        *,
-        api_key: str | None = None,
-        base_url: str | None = None,
-        timeout: float = 60.0,
-        max_concurrency: int | None = None,
-        retry: RetryPolicy | None = None,
-    ) -> None:
-        super().__init__(max_concurrency=max_concurrency, retry=retry)
-        self.base_url = base_url or os.environ.get("OPENAI_BASE_URL") or None
-        self.timeout = timeout
-        self._client = LazyClient(
-            module="openai",
-            extra="openai",
-            key_variable="OPENAI_API_KEY",
-            api_key=api_key,
-            build=self._build,
-        )
-
-    def _build(self, sdk: ModuleType, key: str) -> Any:
-        return sdk.OpenAI(api_key=key, base_url=self.base_url, timeout=self.timeout, max_retries=0)
-
-    def prepare(self) -> None:
-        """Import the SDK and build the client (checks the SDK and the key)."""
-        self._client.get()
-
-    def is_retryable(self, error: BaseException) -> bool:
-        """429, 5xx and connection failures are retried."""
-        sdk = self._client.sdk()
-        return is_retryable_status(error) or isinstance(error, sdk.APIConnectionError)
-
     def send(self, model: str, messages: list[Message], params: Mapping[str, Any]) -> Completion:
         """One ``chat.completions.create`` request."""
         request = dict(params)
@@ -95,9 +64,7 @@ class OpenAIProvider(Provider):
             messages = [{"role": "system", "content": system}, *messages]
         if "max_tokens" in request and model.startswith(_REASONING_PREFIXES):
             request["max_completion_tokens"] = request.pop("max_tokens")
-        reply = self._client.get().chat.completions.create(
-            model=model, messages=messages, **request
-        )
+        reply = self.client().chat.completions.create(model=model, messages=messages, **request)
         text = (reply.choices[0].message.content or "") if reply.choices else ""
         usage = reply.usage
         if usage is None:
