@@ -1,22 +1,54 @@
-"""Hooks: observe node events of jitted calls without changing their results.
+"""Hooks: observe jitted calls and graph executions without changing their results.
 
-A hook is any object with some of the methods ``on_graph_start(name)``,
-``on_graph_end(name, seconds, error)``, ``on_cache_hit(name)``, ``on_cache_miss(name)``,
-``on_node_start(event)``, ``on_node_end(event)``, ``on_node_error(event)``. Register it globally with
-``register_hook`` or for one function with ``Config(hooks=[...])``. A hook that
-raises is reported through the ``ember.xcs`` logger and otherwise ignored.
+A hook is any object with some of these methods (all optional):
+
+=====================================  ==============================================
+``on_graph_start(name)``               a jitted call or ``execute`` begins
+``on_node_start(event)``               an op node's body is about to run
+``on_node_end(event)``                 it returned (``event.duration`` in seconds)
+``on_node_error(event)``               it raised (``event.error`` is the exception)
+``on_cache_hit(name)``                 (jit) the call's graph has the last call's shape
+``on_cache_miss(name)``                (jit) the call's graph has a new shape
+``on_graph_end(name, seconds, error)`` the call is over; ``error`` is what it raises
+=====================================  ==============================================
+
+Order: ``on_graph_start`` first; then for each op node ``on_node_start`` followed by
+exactly one of ``on_node_end`` / ``on_node_error`` (nodes run concurrently, so events of
+different nodes interleave); then, for ``jit`` only, one of ``on_cache_hit`` /
+``on_cache_miss``; ``on_graph_end`` last, also when the call fails. Lifted nodes
+(``x["key"]``) send no events. Node events arrive on the thread that ran the node.
+
+Register a hook for the whole process with ``register_hook``, or for one function with
+``Config(hooks=[...])`` (one ``execute`` with ``execution_options(hooks=[...])``);
+global hooks are called first. A hook that raises is reported through the
+``ember.xcs`` logger and otherwise ignored: it never changes a result, and the other
+hooks still run.
+
+Example:
+    >>> class Printer:
+    ...     def on_node_end(self, event):
+    ...         print("done:", event.name)
+    >>> from ember.xcs import Config, jit, op
+    >>> @op
+    ... def inc(x):
+    ...     return x + 1
+    >>> jit(lambda x: inc(x), config=Config(hooks=[Printer()]))(1)
+    done: inc
+    2
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
-from ember.xcs.ir.graph import SourceLocation
+from ember.xcs.ir.graph import NodeKind, SourceLocation
 
 __all__ = [
+    "HookSource",
     "NodeEvent",
     "emit",
     "listener_for",
@@ -27,6 +59,16 @@ __all__ = [
 
 _lock = threading.Lock()
 _global: tuple[Any, ...] = ()
+_logger = logging.getLogger("ember.xcs")
+
+
+class HookSource(Protocol):
+    """Anything carrying per-call hooks: a ``Config`` or ``ExecutionOptions``."""
+
+    @property
+    def hooks(self) -> tuple[Any, ...]:
+        """The hooks to call besides the global ones."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -34,7 +76,7 @@ class NodeEvent:
     """What a hook learns about a node.
 
     Attributes:
-        node: the node id (program order within the call).
+        node: the node id (program order within the call or graph).
         name: the op's display name.
         location: where user code called it.
         duration: seconds the body ran (``on_node_end``/``on_node_error``), else 0.
@@ -49,7 +91,7 @@ class NodeEvent:
 
 
 def register_hook(hook: Any) -> None:
-    """Call ``hook``'s methods for every jitted call in the process."""
+    """Call ``hook``'s methods for every jitted call and graph execution in the process."""
     global _global
     with _lock:
         _global = (*_global, hook)
@@ -67,9 +109,8 @@ def registered_hooks() -> tuple[Any, ...]:
     return _global
 
 
-def emit(config: Any, method: str, *args: Any) -> None:
-    """Call ``method(*args)`` on every hook that has it (global ones first)."""
-    hooks = (*_global, *config.hooks)
+def _call(hooks: tuple[Any, ...], method: str, *args: Any) -> None:
+    """Call ``method(*args)`` on each hook that has it; report and ignore failures."""
     for hook in hooks:
         target = getattr(hook, method, None)
         if target is None:
@@ -77,29 +118,31 @@ def emit(config: Any, method: str, *args: Any) -> None:
         try:
             target(*args)
         except Exception as error:  # a hook must never change a result
-            logging.getLogger("ember.xcs").warning("hook %r raised in %s: %s", hook, method, error)
+            _logger.warning("ember.xcs hook %r raised in %s: %r; ignored", hook, method, error)
+
+
+def emit(config: HookSource, method: str, *args: Any) -> None:
+    """Call ``method(*args)`` on every hook that has it (global ones first)."""
+    _call((*_global, *config.hooks), method, *args)
 
 
 _METHODS = {"start": "on_node_start", "end": "on_node_end", "error": "on_node_error"}
 
 
-def listener_for(config: Any) -> Any:
-    """The scheduler listener for ``config`` (``None`` when no hook is registered)."""
+def listener_for(config: HookSource) -> Callable[[str, Any], None] | None:
+    """The scheduler listener for ``config`` (``None`` when no hook is registered).
+
+    The listener turns the scheduler's ``(event, task)`` calls into ``NodeEvent``s.
+    """
     hooks = (*_global, *config.hooks)
     if not hooks:
         return None
 
     def listener(event: str, task: Any) -> None:
-        from ember.xcs.ir.graph import NodeKind
-
         if task.kind is NodeKind.LIFTED:
             return
         info = NodeEvent(task.order, task.name, task.location,
                          task.duration if event != "start" else 0.0, task.error)
-        method_name = _METHODS[event]
-        for hook in hooks:
-            method = getattr(hook, method_name, None)
-            if method is not None:
-                method(info)
+        _call(hooks, _METHODS[event], info)
 
     return listener

@@ -16,6 +16,7 @@ arguments is a literal. ``str(graph)`` prints the graph like a jaxpr.
 from __future__ import annotations
 
 import enum
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -176,6 +177,16 @@ class Graph:
         from ember.xcs.ir.render import render_mermaid
 
         return render_mermaid(self)
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the graph as ``.svg``/``.png``/``.pdf`` (needs Graphviz) or ``.dot``/``.mmd``.
+
+        Raises:
+            XCSError: unsupported extension, or Graphviz's ``dot`` is not installed.
+        """
+        from ember.xcs.ir.export import save_graph
+
+        save_graph(self, path)
 
 
 def iter_vars(tree: Any) -> Iterator[Var]:

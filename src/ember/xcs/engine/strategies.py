@@ -1,0 +1,212 @@
+"""Run a whole ``Graph`` on the engine: the ``sequential``, ``wave`` and ``parallel`` schedulers.
+
+All three are submission policies over the same ``Schedule``/``Task`` machinery that
+runs jitted calls, so concurrency caps, contexts and hooks behave the same:
+
+- ``sequential``: every node in program order, in the calling thread;
+- ``wave``: op nodes grouped by dependency level; each level runs concurrently and is
+  awaited as a whole before the next starts (simple, but a slow node holds back
+  everything in the next level);
+- ``parallel``: every node starts as soon as its own inputs exist.
+
+They all agree with ``ember.xcs.engine.reference.eval_graph``: same values, and on
+failure the exception of the failing node that comes first in program order, with a
+note naming the node, its op and the variable it was bound to.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from ember.xcs.engine.reference import call_node
+from ember.xcs.engine.scheduler import Schedule, Task, TaskState, default_engine
+from ember.xcs.errors import GraphError, XCSTimeoutError
+from ember.xcs.ir.graph import Graph, Node, Var, map_vars
+from ember.xcs.ops import Op
+
+__all__ = ["run_graph", "wave_levels"]
+
+Listener = Callable[[str, Task], None]
+
+
+def wave_levels(graph: Graph) -> list[list[Node]]:
+    """Nodes grouped into waves: an op node is one level above the ops it needs.
+
+    A lifted node joins the wave of its latest input (it runs inline as soon as that
+    input exists), so ``x["key"]`` does not cost a wave of its own. Barriers are left
+    out: they produce nothing.
+    """
+    level: dict[int, int] = {}
+    waves: list[list[Node]] = []
+    for node in graph.nodes:
+        if node.output is None:
+            continue
+        below = [level[v.id] for v in node.inputs if v.id in level]
+        mine = 1 + max(below, default=-1) if node.is_op else max(below, default=0)
+        level[node.output.id] = mine
+        while len(waves) <= mine:
+            waves.append([])
+        waves[mine].append(node)
+    return waves
+
+
+class _Run:
+    """Turns nodes into tasks of one schedule (only touched by the calling thread)."""
+
+    def __init__(self, graph: Graph, inputs: Mapping[Var, Any], schedule: Schedule) -> None:
+        self.schedule = schedule
+        self.values: dict[int, Any] = {var.id: inputs[var] for var in graph.inputs}
+        self.tasks: dict[int, Task] = {}
+        self.nodes: dict[int, Node] = {}
+
+    def submit(self, node: Node) -> Task:
+        deps: list[Task] = []
+
+        def argument(var: Var) -> Any:
+            task = self.tasks.get(var.id)
+            if task is None:
+                return self.values[var.id]
+            deps.append(task)
+            return task
+
+        args = map_vars(node.args, argument)
+        kwargs = {key: map_vars(value, argument) for key, value in node.kwargs}
+        op = node.fn if isinstance(node.fn, Op) else None
+        task = Task(
+            self.schedule, kind=node.kind, name=node.name, call=_caller(node), args=args,
+            kwargs=kwargs, deps=tuple(dict.fromkeys(deps)), order=node.id,
+            location=node.location, op=op,
+        )
+        assert node.output is not None
+        self.tasks[node.output.id] = task
+        self.nodes[node.id] = node
+        self.schedule.submit(task)
+        return task
+
+    def env(self) -> dict[int, Any]:
+        values = dict(self.values)
+        for var_id, task in self.tasks.items():
+            if task.state is TaskState.DONE:
+                values[var_id] = task.value
+        return values
+
+    def raise_failure(self) -> None:
+        failure = self.schedule.earliest_failure()
+        if failure is None:
+            return
+        root = failure.upstream or failure
+        assert root.error is not None
+        raise _with_note(root.error, self.nodes[root.order])
+
+
+def _caller(node: Node) -> Callable[..., Any]:
+    if isinstance(node.fn, Op):
+        return node.fn.run
+    if node.fn is None:
+        raise GraphError(f"node #{node.id} {node.name} has no function to call.")
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return call_node(node, args, kwargs)
+
+    return call
+
+
+def _with_note(error: BaseException, node: Node) -> BaseException:
+    variable = node.output.name if node.output is not None else None
+    bound = f"bound to variable {variable!r}" if variable else "not bound to a variable"
+    where = f", called at {node.location}" if node.location else ""
+    op_text = repr(node.fn) if isinstance(node.fn, Op) else node.kind.value
+    note = f"[ember.xcs] raised by node #{node.id} {node.name} (op {op_text}, {bound}{where})"
+    if note not in getattr(error, "__notes__", ()):
+        error.add_note(note)
+    return error
+
+
+def run_graph(
+    graph: Graph,
+    inputs: Mapping[Var, Any],
+    *,
+    scheduler: str,
+    max_workers: int,
+    timeout: float | None = None,
+    listener: Listener | None = None,
+) -> dict[int, Any]:
+    """Run ``graph`` with one of the schedulers; returns every value by ``Var`` id.
+
+    Args:
+        graph: the graph (barrier nodes are skipped).
+        inputs: a value for each of ``graph.inputs``.
+        scheduler: ``"sequential"``, ``"wave"`` or ``"parallel"``.
+        max_workers: cap on op bodies running at once.
+        timeout: seconds before ``XCSTimeoutError``.
+        listener: the hooks' scheduler listener (``hooks.listener_for``).
+
+    Raises:
+        GraphError: an input has no value, or the scheduler is unknown.
+        Exception: the failing node's own exception, with a note naming the node.
+
+    Example:
+        >>> from ember.xcs.ir import GraphBuilder, NodeKind
+        >>> builder = GraphBuilder()
+        >>> x = builder.add_input("x")
+        >>> node = builder.add(NodeKind.LIFTED, "neg", (x,), (), fn=lambda v: -v, location=None)
+        >>> run_graph(builder.build(), {x: 2}, scheduler="parallel", max_workers=4)[node.output.id]
+        -2
+    """
+    missing = [var.name or f"#{var.id}" for var in graph.inputs if var not in inputs]
+    if missing:
+        raise GraphError(f"no value for graph input(s) {', '.join(missing)}.")
+    if scheduler not in _POLICIES:
+        raise GraphError(f"unknown scheduler {scheduler!r}; expected one of {sorted(_POLICIES)}.")
+    executor = "sync" if scheduler == "sequential" else "thread"
+    schedule = Schedule(default_engine(), max_workers=max_workers, executor=executor,
+                        timeout=timeout, listener=listener)
+    run = _Run(graph, inputs, schedule)
+    _POLICIES[scheduler](graph, run)
+    run.raise_failure()
+    return run.env()
+
+
+def _sequential(graph: Graph, run: _Run) -> None:
+    schedule = run.schedule
+    for node in graph.nodes:
+        if node.output is None:
+            continue
+        if schedule.deadline is not None and time.monotonic() > schedule.deadline:
+            raise XCSTimeoutError(
+                f"the graph did not finish within timeout={schedule.timeout} s; it was "
+                f"about to run node #{node.id} {node.name}. Raise the timeout, or use "
+                "scheduler='parallel' to overlap slow nodes."
+            )
+        run.submit(node)
+        if schedule.failure is not None:
+            return  # plain Python would have stopped at this node
+
+
+def _wave(graph: Graph, run: _Run) -> None:
+    schedule = run.schedule
+    for wave in wave_levels(graph):
+        failure = schedule.failure
+        # After a failure only nodes that come before it in program order still run.
+        cutoff = failure.order if failure is not None else None
+        tasks = [run.submit(node) for node in wave if cutoff is None or node.id < cutoff]
+        schedule.wait_all(tasks)
+
+
+def _parallel(graph: Graph, run: _Run) -> None:
+    for node in graph.nodes:
+        if node.output is None:
+            continue
+        if run.schedule.failure is not None:
+            break  # nothing after the failure in program order may start
+        run.submit(node)
+    run.schedule.wait_all()
+
+
+_POLICIES: dict[str, Callable[[Graph, _Run], None]] = {
+    "sequential": _sequential,
+    "wave": _wave,
+    "parallel": _parallel,
+}

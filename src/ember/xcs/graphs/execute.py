@@ -1,0 +1,127 @@
+"""``execute``: run a recorded graph with one of the schedulers and return named values."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from ember.xcs import hooks
+from ember.xcs.analysis import analyze
+from ember.xcs.engine.strategies import run_graph
+from ember.xcs.errors import GraphError
+from ember.xcs.graphs.options import ExecutionOptions, current_execution_options
+from ember.xcs.graphs.passes import prune_to_outputs
+from ember.xcs.graphs.recording import Recording
+from ember.xcs.ir.graph import Graph, Var, map_vars
+
+__all__ = ["as_graph", "execute"]
+
+
+def as_graph(graph: Graph | Recording) -> Graph:
+    """The ``Graph`` behind ``graph`` (a ``Graph`` or an ``autograph()`` recording).
+
+    Raises:
+        GraphError: ``graph`` is neither.
+    """
+    if isinstance(graph, Recording):
+        return graph.graph
+    if isinstance(graph, Graph):
+        return graph
+    raise GraphError(
+        f"execute() needs a graph from autograph() (or an ember.xcs Graph), got "
+        f"{type(graph).__name__}."
+    )
+
+
+def _bind_inputs(graph: Graph, target: Graph, inputs: Mapping[str, Any] | None
+                 ) -> dict[Var, Any]:
+    """Values for ``target``'s inputs (a pruned ``graph``) from ``inputs`` by name."""
+    given = dict(inputs or {})
+    declared = {var.name: var for var in graph.inputs}
+    needed = {var.name: var for var in target.inputs}
+    unknown = sorted(set(given) - set(declared))
+    missing = [name for name in needed if name not in given]
+    if unknown or missing:
+        problems = []
+        if missing:
+            problems.append(f"no value for placeholder(s) {', '.join(map(repr, missing))}")
+        if unknown:
+            problems.append(f"unknown input(s) {', '.join(map(repr, unknown))}")
+        raise GraphError(
+            f"graph {graph.name!r}: {'; '.join(problems)}. Its placeholders are: "
+            f"{', '.join(map(repr, declared)) or 'none'}; pass execute(graph, inputs={{...}})."
+        )
+    return {var: given[name] for name, var in needed.items() if name is not None}
+
+
+def _scheduler(graph: Graph, options: ExecutionOptions) -> str:
+    if options.scheduler != "auto":
+        return options.scheduler
+    width = analyze(graph)[0].width
+    return "parallel" if width > 1 and options.workers > 1 else "sequential"
+
+
+def execute(
+    graph: Graph | Recording,
+    options: ExecutionOptions | None = None,
+    output_nodes: Iterable[str] | None = None,
+    inputs: Mapping[str, Any] | None = None,
+) -> Any:
+    """Run a recorded graph; returns its values keyed by the variable names of the block.
+
+    The graph is not changed and can be executed again (with other ``inputs``). Each
+    node runs at most once per execution.
+
+    Args:
+        graph: what ``autograph()`` recorded (or any ``Graph``).
+        options: scheduler, workers, timeout, hooks (default: the innermost
+            ``with execution_options(...)`` block, else ``scheduler="auto"``).
+        output_nodes: names of the values wanted; only the nodes they need run.
+        inputs: a value for each ``placeholder`` of the graph, by name.
+
+    Returns:
+        ``{variable name: value}`` for a recorded graph (only ``output_nodes`` if
+        given). For a graph whose outputs are not named, the outputs' value.
+
+    Raises:
+        GraphError: unknown ``output_nodes``, missing or unknown ``inputs``.
+        XCSTimeoutError: the execution ran past ``options.timeout``.
+        Exception: the exception of the failing node that comes first in program
+            order, unchanged, with a note naming the node, its op and its variable.
+
+    Example:
+        >>> from ember.xcs import autograph, execution_options, op
+        >>> @op
+        ... def inc(x):
+        ...     return x + 1
+        >>> with autograph() as graph:
+        ...     a = inc(1)
+        ...     b = inc(a)
+        >>> execute(graph, options=execution_options(scheduler="sequential"))
+        {'a': 2, 'b': 3}
+    """
+    full = as_graph(graph)
+    options = options if options is not None else current_execution_options()
+    if not isinstance(options, ExecutionOptions):
+        raise GraphError(
+            f"execute(options=...) needs execution_options(...), got {type(options).__name__}."
+        )
+    target = full if output_nodes is None else prune_to_outputs(
+        full, [output_nodes] if isinstance(output_nodes, str) else output_nodes
+    )
+    bound = _bind_inputs(full, target, inputs)
+    hooks.emit(options, "on_graph_start", target.name)
+    started = time.perf_counter()
+    error: BaseException | None = None
+    try:
+        env = run_graph(
+            target, bound, scheduler=_scheduler(target, options), max_workers=options.workers,
+            timeout=options.timeout, listener=hooks.listener_for(options),
+        )
+    except BaseException as failure:
+        error = failure
+        raise
+    finally:
+        hooks.emit(options, "on_graph_end", target.name, time.perf_counter() - started, error)
+    return map_vars(target.outputs, lambda var: env[var.id])

@@ -1,0 +1,371 @@
+"""``autograph``: record op calls into a ``Graph`` instead of running them.
+
+Inside ``with autograph() as graph:`` every op call (``@op`` functions, model calls,
+leaf Operators, ops inside non-leaf Operators and jitted functions) records a node
+and returns a ``Symbol`` standing for its future value. Cheap operations on a symbol
+(``x["key"]``, ``x.attr``, ``x.method(...)``, arithmetic) record lifted nodes; anything
+needing a real value (``if x``, ``str(x)``, ``len(x)``, iteration) raises
+``GraphError``, because nothing has run yet. When the block ends, every local
+variable bound to a symbol (or to a list/tuple/dict of them) becomes a named output,
+so ``execute(graph)["z"]`` is the value of ``z``. ``placeholder("query")`` declares
+an input bound later by ``execute(graph, inputs={"query": ...})``.
+
+Recording is per thread: op calls made by other threads during the block run normally.
+"""
+
+from __future__ import annotations
+
+import operator
+import os
+import sys
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any
+
+from ember.xcs.errors import GraphError
+from ember.xcs.graphs.passes import rename_vars
+from ember.xcs.ir.builder import GraphBuilder
+from ember.xcs.ir.graph import Graph, Node, NodeKind, SourceLocation, Var, iter_vars
+from ember.xcs.ops import Op
+from ember.xcs.tracing import context
+
+__all__ = ["Recording", "Symbol", "autograph", "placeholder"]
+
+_get = object.__getattribute__
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+_CONTAINER_DEPTH = 4
+
+
+def _call(target: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    return target(*args, **kwargs)
+
+
+class Symbol:
+    """The value of a recorded node (or placeholder) while its graph is being recorded."""
+
+    __slots__ = ("_xcs_recording", "_xcs_var")
+
+    def __init__(self, var: Var, recording: Recording) -> None:
+        object.__setattr__(self, "_xcs_var", var)
+        object.__setattr__(self, "_xcs_recording", recording)
+
+    def __repr__(self) -> str:
+        var: Var = _get(self, "_xcs_var")
+        return f"<symbol {var.name or '#' + str(var.id)} of {_get(self, '_xcs_recording').name}>"
+
+    def _xcs_lift(self, name: str, fn: Callable[..., Any], args: tuple[Any, ...],
+                  kwargs: dict[str, Any]) -> Symbol:
+        recording: Recording = _get(self, "_xcs_recording")
+        return recording._record(NodeKind.LIFTED, name, fn, args, kwargs, deterministic=True)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") and name.endswith("__"):
+            raise AttributeError(name)
+        return self._xcs_lift("getattr", getattr, (self, name), {})
+
+    def __getitem__(self, key: Any) -> Symbol:
+        return self._xcs_lift("getitem", operator.getitem, (self, key), {})
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Symbol:
+        return self._xcs_lift("call", _call, (self, *args), kwargs)
+
+    def _xcs_needs_value(self, what: str) -> Any:
+        raise GraphError(
+            f"{what} needs the value of {self!r}, but inside autograph() nothing runs until "
+            "execute(). Move this code into an @op (it then runs when the graph executes), "
+            "or use @jit, which runs the function and keeps Python's control flow."
+        )
+
+    def __bool__(self) -> bool:
+        return bool(self._xcs_needs_value("bool() / if / while"))
+
+    def __str__(self) -> str:
+        return str(self._xcs_needs_value("str() / f-string"))
+
+    def __format__(self, spec: str) -> str:
+        return str(self._xcs_needs_value("format() / f-string"))
+
+    def __iter__(self) -> Any:
+        return self._xcs_needs_value("iteration (for, unpacking)")
+
+    def __len__(self) -> int:
+        return int(self._xcs_needs_value("len()"))
+
+    def __contains__(self, item: Any) -> bool:
+        return bool(self._xcs_needs_value("`in`"))
+
+    def __int__(self) -> int:
+        return int(self._xcs_needs_value("int()"))
+
+    def __float__(self) -> float:
+        return float(self._xcs_needs_value("float()"))
+
+    def __index__(self) -> int:
+        return int(self._xcs_needs_value("using it as an index"))
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self._xcs_needs_value("attribute assignment")
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        self._xcs_needs_value("item assignment")
+
+
+def _binary(name: str, fn: Callable[[Any, Any], Any]) -> tuple[Any, Any]:
+    def forward(self: Symbol, other: Any) -> Symbol:
+        return self._xcs_lift(name, fn, (self, other), {})
+
+    def reflected(self: Symbol, other: Any) -> Symbol:
+        return self._xcs_lift(name, fn, (other, self), {})
+
+    return forward, reflected
+
+
+for _name in ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "matmul"):
+    _forward, _reflected = _binary(_name, getattr(operator, _name))
+    setattr(Symbol, f"__{_name}__", _forward)
+    setattr(Symbol, f"__r{_name}__", _reflected)
+for _name in ("lt", "le", "gt", "ge"):
+    setattr(Symbol, f"__{_name}__", _binary(_name, getattr(operator, _name))[0])
+
+
+def _negate(self: Symbol) -> Symbol:
+    return self._xcs_lift("neg", operator.neg, (self,), {})
+
+
+Symbol.__neg__ = _negate  # type: ignore[attr-defined,operator]
+
+
+def _user_location() -> SourceLocation | None:
+    """The innermost frame outside the ember package (where the user made the call)."""
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame = frame.f_back  # type: ignore[assignment]
+    if frame is None:
+        return None
+    return SourceLocation(frame.f_code.co_filename, frame.f_lineno, frame.f_code.co_name)
+
+
+class Recording:
+    """A graph being recorded by ``autograph()``, and afterwards the recorded graph.
+
+    Use it where a ``Graph`` is expected: ``execute(recording)``, ``str(recording)``,
+    ``recording.to_dot()``, ``recording.save("g.svg")``; ``recording.graph`` is the
+    immutable ``Graph`` itself (available once the ``with`` block has ended).
+    """
+
+    def __init__(self, name: str = "graph") -> None:
+        self.name = name
+        self._builder = GraphBuilder(name)
+        self._placeholders: dict[str, Symbol] = {}
+        self._graph: Graph | None = None
+        self._previous: Any = None
+        self._active = False
+        self._failed: BaseException | None = None
+
+    # -- the with block -----------------------------------------------------------
+
+    def __enter__(self) -> Recording:
+        if self._active or self._graph is not None:
+            raise GraphError("an autograph() recording can be used in one `with` block only.")
+        self._active = True
+        self._previous = context.swap(self)
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        context.swap(self._previous)
+        self._active = False
+        if exc is not None:
+            self._failed = exc
+            return
+        self._graph = self._finish(sys._getframe(1).f_locals)
+
+    def _finish(self, scope: dict[str, Any]) -> Graph:
+        outputs: dict[str, Any] = {}
+        names: dict[int, str] = {}
+        inputs = {v.id for v in self._builder.build().inputs}
+        for name, value in scope.items():
+            tree = self._to_vars(value, _CONTAINER_DEPTH)
+            if tree is _NOT_RECORDED or (isinstance(tree, Var) and tree.id in inputs):
+                continue
+            outputs[name] = tree
+            if isinstance(tree, Var):
+                names.setdefault(tree.id, name)
+        first = {name: min(v.id for v in iter_vars(tree)) for name, tree in outputs.items()}
+        ordered = {name: outputs[name] for name in sorted(outputs, key=first.__getitem__)}
+        return rename_vars(self._builder.build(ordered), names)
+
+    def _to_vars(self, value: Any, depth: int) -> Any:
+        """``value`` with this recording's symbols as ``Var``s; ``_NOT_RECORDED`` if none."""
+        if type(value) is Symbol:
+            if _get(value, "_xcs_recording") is self:
+                return _get(value, "_xcs_var")
+            return _NOT_RECORDED
+        if depth <= 0 or type(value) not in (list, tuple, dict):
+            return _NOT_RECORDED
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        pairs = [(key, item, self._to_vars(item, depth - 1)) for key, item in items]
+        if all(new is _NOT_RECORDED for _, _, new in pairs):
+            return _NOT_RECORDED
+        plain = {key: item if new is _NOT_RECORDED else new for key, item, new in pairs}
+        if isinstance(value, dict):
+            return plain
+        return type(value)(plain.values())
+
+    # -- recording ------------------------------------------------------------------
+
+    def call_op(self, op: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Symbol:
+        """Record a call of ``op`` (the ``OpCallHandler`` protocol); returns its symbol."""
+        if not isinstance(op, Op):
+            op = Op(op)
+        kind = NodeKind.TENSOR if op.kind == "tensor" else NodeKind.OP
+        return self._record(kind, op.name, op, args, kwargs, effect=op.effect,
+                            deterministic=op.deterministic)
+
+    def placeholder(self, name: str) -> Symbol:
+        """The input ``name`` of this graph (the same symbol for the same name)."""
+        found = self._placeholders.get(name)
+        if found is None:
+            found = self._placeholders[name] = Symbol(self._builder.add_input(name), self)
+        return found
+
+    def _record(self, kind: NodeKind, name: str, fn: Callable[..., Any], args: tuple[Any, ...],
+                kwargs: dict[str, Any], *, effect: bool = False,
+                deterministic: bool = False) -> Symbol:
+        if not self._active:
+            raise GraphError(
+                f"{name} was applied to a symbol of graph {self.name!r} after its autograph() "
+                "block ended; symbols only exist while recording. Use execute(graph) to get "
+                "values."
+            )
+        node: Node = self._builder.add(
+            kind, name, self._ir(args), tuple((k, self._ir(v)) for k, v in kwargs.items()),
+            fn=fn, location=_user_location(), effect=effect, deterministic=deterministic,
+        )
+        assert node.output is not None
+        return Symbol(node.output, self)
+
+    def _ir(self, tree: Any) -> Any:
+        if type(tree) is Symbol:
+            if _get(tree, "_xcs_recording") is not self:
+                raise GraphError(
+                    f"{tree!r} belongs to another autograph() recording; a graph can only use "
+                    "its own symbols (declare inputs with placeholder())."
+                )
+            return _get(tree, "_xcs_var")
+        if isinstance(tree, list):
+            return [self._ir(item) for item in tree]
+        if type(tree) is tuple:
+            return tuple(self._ir(item) for item in tree)
+        if isinstance(tree, dict):
+            return {key: self._ir(item) for key, item in tree.items()}
+        return tree
+
+    # -- the recorded graph ---------------------------------------------------------
+
+    @property
+    def graph(self) -> Graph:
+        """The recorded, immutable ``Graph``.
+
+        Raises:
+            GraphError: the ``with`` block has not ended, or it ended with an exception.
+        """
+        if self._graph is not None:
+            return self._graph
+        if self._failed is not None:
+            raise GraphError(
+                f"graph {self.name!r} was not recorded: its autograph() block raised "
+                f"{type(self._failed).__name__}: {self._failed}."
+            )
+        raise GraphError(
+            f"graph {self.name!r} is still being recorded; use it after its `with "
+            "autograph()` block."
+        )
+
+    def __str__(self) -> str:
+        return str(self.graph)
+
+    def __repr__(self) -> str:
+        state = f"{len(self._graph)} nodes" if self._graph is not None else "recording"
+        return f"<autograph {self.name!r}: {state}>"
+
+    def __len__(self) -> int:
+        return len(self.graph)
+
+    def to_dot(self) -> str:
+        """The recorded graph in Graphviz DOT syntax."""
+        return self.graph.to_dot()
+
+    def to_mermaid(self) -> str:
+        """The recorded graph as a Mermaid flowchart."""
+        return self.graph.to_mermaid()
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the recorded graph as an image (``.svg``, ``.png``, ...; see ``save_graph``)."""
+        from ember.xcs.ir.export import save_graph
+
+        save_graph(self.graph, path)
+
+
+class _NotRecorded:
+    def __repr__(self) -> str:
+        return "<not recorded>"
+
+
+_NOT_RECORDED: Any = _NotRecorded()
+
+
+def autograph(name: str = "graph") -> Recording:
+    """Record the op calls of a ``with`` block into a graph, without running them.
+
+    Args:
+        name: the graph's display name.
+
+    Returns:
+        A ``Recording``: the ``with`` target, usable as the graph after the block.
+
+    Raises:
+        GraphError: (inside the block) code needs a value that only exists after
+            ``execute``; the message says how to restructure it.
+
+    Example:
+        >>> from ember.xcs import execute, op
+        >>> @op
+        ... def double(x):
+        ...     return 2 * x
+        >>> with autograph() as graph:
+        ...     y = double(21)
+        >>> execute(graph)["y"]
+        42
+    """
+    return Recording(name)
+
+
+def placeholder(name: str) -> Symbol:
+    """Declare an input of the graph being recorded, bound by ``execute(inputs={name: ...})``.
+
+    Args:
+        name: the input's name (asking twice gives the same input).
+
+    Returns:
+        The input's symbol.
+
+    Raises:
+        GraphError: no ``autograph()`` block is recording in this thread.
+
+    Example:
+        >>> from ember.xcs import autograph, execute, op
+        >>> @op
+        ... def shout(text):
+        ...     return text.upper()
+        >>> with autograph() as graph:
+        ...     loud = shout(placeholder("text"))
+        >>> execute(graph, inputs={"text": "hi"})["loud"]
+        'HI'
+    """
+    recording = context.current_trace()
+    if not isinstance(recording, Recording):
+        raise GraphError(
+            f"placeholder({name!r}) must be called inside a `with autograph():` block."
+        )
+    return recording.placeholder(name)
