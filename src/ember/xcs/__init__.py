@@ -24,12 +24,21 @@ from ember.xcs.errors import (
     XCSError,
     XCSTimeoutError,
 )
+from ember.xcs.graphs import (
+    ExecutionOptions,
+    autograph,
+    execute,
+    execution_options,
+    placeholder,
+)
+from ember.xcs.hooks import register_hook, unregister_hook
 from ember.xcs.ir import Graph, Node, NodeKind, Var
 from ember.xcs.ops import Op, mark_orchestration, mark_tensor, op
 
 __all__ = [
     "Config",
     "ConfigError",
+    "ExecutionOptions",
     "Graph",
     "GraphError",
     "JitFunction",
@@ -43,12 +52,18 @@ __all__ = [
     "Var",
     "XCSError",
     "XCSTimeoutError",
+    "autograph",
+    "execute",
+    "execution_options",
     "explain",
     "get_jit_stats",
     "jit",
     "mark_orchestration",
     "mark_tensor",
     "op",
+    "placeholder",
+    "register_hook",
     "reset_stats",
     "structural_jit",
+    "unregister_hook",
 ]

@@ -1,0 +1,81 @@
+"""Compatibility module: ``XCSAPI``, the seed's object-style entry point to XCS.
+
+Every method delegates to the one implementation in ``ember.xcs``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ember.xcs.api.explain import explain
+from ember.xcs.api.jit import jit, structural_jit
+from ember.xcs.api.stats import get_jit_stats
+from ember.xcs.api.types import JITOptions
+from ember.xcs.errors import ConfigError
+from ember.xcs.graphs import autograph, execute, execution_options
+
+__all__ = ["XCSAPI"]
+
+_TRANSFORMS = ("vmap", "pmap", "scan", "grad", "mesh_sharded")
+
+
+class XCSAPI:
+    """XCS as an object: ``xcs = XCSAPI(); @xcs.jit(options=JITOptions(...))``.
+
+    Methods: ``jit``, ``structural_jit``, ``autograph``, ``execute``,
+    ``execution_options``, ``explain``, ``get_jit_stats`` and the transforms
+    (``vmap``, ``pmap``, ``scan``, ``grad``, ``mesh_sharded``).
+
+    Example:
+        >>> from ember.xcs import op
+        >>> xcs = XCSAPI()
+        >>> @op
+        ... def inc(x):
+        ...     return x + 1
+        >>> @xcs.jit(options=JITOptions(force_trace=True))
+        ... def twice(x):
+        ...     return inc(inc(x))
+        >>> twice(1)
+        3
+    """
+
+    structural_jit = staticmethod(structural_jit)
+    autograph = staticmethod(autograph)
+    execute = staticmethod(execute)
+    execution_options = staticmethod(execution_options)
+    explain = staticmethod(explain)
+    get_jit_stats = staticmethod(get_jit_stats)
+
+    def jit(self, fn: Any = None, /, *, options: JITOptions | None = None, **legacy: Any) -> Any:
+        """``ember.xcs.jit`` with the seed's ``options=JITOptions(...)``.
+
+        Args:
+            fn: a function, method or Operator class (omit it for a decorator).
+            options: see ``JITOptions``; its ``config`` is used when given.
+            **legacy: ``sample_input=``, ``force_trace=``, ``recursive=`` or ``config=``
+                given directly instead of through ``JITOptions``.
+
+        Raises:
+            ConfigError: both ``options`` and loose keywords, or a bad value.
+        """
+        if legacy:
+            if options is not None:
+                raise ConfigError("XCSAPI.jit: pass either options=JITOptions(...) or keywords.")
+            try:
+                options = JITOptions(**legacy)
+            except TypeError as error:
+                raise ConfigError(f"XCSAPI.jit: {error}; valid keywords are the fields of "
+                                  "JITOptions.") from None
+        if options is not None and not isinstance(options, JITOptions):
+            raise ConfigError(
+                f"XCSAPI.jit(options=...) needs a JITOptions, got {type(options).__name__}."
+            )
+        config = options.config if options is not None else None
+        return jit(fn, config=config) if fn is not None else jit(config=config)
+
+    def __getattr__(self, name: str) -> Any:
+        if name in _TRANSFORMS:
+            import ember.xcs.transformations as transformations
+
+            return getattr(transformations, name)
+        raise AttributeError(f"XCSAPI has no attribute {name!r}")
