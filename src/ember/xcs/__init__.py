@@ -15,6 +15,7 @@ from ember.xcs.api.explain import explain
 from ember.xcs.api.jit import JitFunction, jit, structural_jit
 from ember.xcs.api.stats import get_jit_stats, reset_stats
 from ember.xcs.config import Config, Presets
+from ember.xcs.distributed import DaskExecutor, dask_executor
 from ember.xcs.errors import (
     ConfigError,
     GraphError,
@@ -38,6 +39,7 @@ from ember.xcs.ops import Op, mark_orchestration, mark_tensor, op
 __all__ = [
     "Config",
     "ConfigError",
+    "DaskExecutor",
     "ExecutionOptions",
     "Graph",
     "GraphError",
@@ -53,6 +55,7 @@ __all__ = [
     "XCSError",
     "XCSTimeoutError",
     "autograph",
+    "dask_executor",
     "execute",
     "execution_options",
     "explain",

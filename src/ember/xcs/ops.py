@@ -22,6 +22,10 @@ from ember.xcs.tracing.context import current_trace
 __all__ = ["Op", "OpKind", "as_op", "is_op", "mark_orchestration", "mark_tensor", "op"]
 
 OpKind = Literal["orchestration", "tensor"]
+
+INLINE_AFTER = 16  # runs observed before an op may run inline
+INLINE_LIMIT = 100e-6  # the running average of run times must stay below this
+SLOW_LIMIT = 20e-3  # one run this long (far beyond GIL switching) ends inlining for good
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -75,7 +79,35 @@ class Op:
         self.is_coroutine = inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(
             getattr(fn, "__call__", None)  # noqa: B004 - callable objects with async __call__
         )
+        self._runs = 0
+        self._average = 0.0
+        self._slow = False
         functools.update_wrapper(self, fn, updated=())
+
+    @property
+    def runs_inline(self) -> bool:
+        """Whether the engine runs this op in the thread that readies it.
+
+        An op whose runs take a few microseconds costs less to run in place than to
+        hand to a worker thread. Inline once ``INLINE_AFTER`` runs were observed and
+        their running average (weight 0.1 on the newest) is under ``INLINE_LIMIT``
+        seconds; a single run over ``SLOW_LIMIT`` (a network call, a cache miss) ends
+        it for good. The average tolerates a fast body now and then measured slow
+        because threads competed for the GIL.
+        """
+        return (
+            not self._slow
+            and self._runs >= INLINE_AFTER
+            and self._average < INLINE_LIMIT
+            and not self.is_coroutine
+        )
+
+    def observe(self, seconds: float) -> None:
+        """Record how long one run of the body took (the engine calls this)."""
+        if seconds >= SLOW_LIMIT:
+            self._slow = True
+        self._runs += 1
+        self._average += (seconds - self._average) * 0.1
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         handler = current_trace()

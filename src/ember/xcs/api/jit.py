@@ -124,6 +124,11 @@ class JitFunction:
             return []
         return [(name, value) for name, value in bound.arguments.items() if name != "self"]
 
+    def _new_schedule(self) -> Schedule:
+        config = self._config
+        return Schedule(default_engine(), max_workers=config.workers, executor=config.executor,
+                        timeout=config.timeout, listener=hooks.listener_for(config))
+
     def _traced_call(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         config = self._config
         stats = self._xcs_stats
@@ -132,13 +137,10 @@ class JitFunction:
             and stats.last_width is not None
             and stats.last_width < self._parallel_threshold
         )
-        schedule = Schedule(
-            default_engine(), max_workers=config.workers, executor=config.executor,
-            timeout=config.timeout, listener=_listener(config),
-        )
         trace = Trace(
-            schedule, name=self._name, boundary=sys._getframe(), learned=stats.learned,
-            eager=eager, redact=config.redact, params=lambda: self._params(args, kwargs),
+            self._new_schedule, name=self._name, boundary=sys._getframe(),
+            learned=stats.learned, eager=eager, redact=config.redact,
+            params=lambda: self._params(args, kwargs),
         )
         hooked = bool(config.hooks or hooks.registered_hooks())
         if hooked:
@@ -147,14 +149,16 @@ class JitFunction:
         runs = 0
         fallback: Fallback | None = None
         fn = self._fn
+        outputs: Any = None
         while True:
             to_raise: BaseException | None = None
             stop = install_tracer(stats.learned, trace.materialize) if stats.learned else None
             previous = context.swap(trace)
             try:
                 result = fn(*args, **kwargs)
-                outputs = trace.graph_outputs(result)
-                result = trace.materialize(result)
+                if trace.schedule is not None:
+                    outputs = trace.graph_outputs(result)
+                    result = trace.materialize(result)
             except DeferredFailure:
                 to_raise = _earliest_error(trace)
             except BaseException as error:
@@ -171,14 +175,19 @@ class JitFunction:
                 context.swap(previous)
                 if stop is not None:
                     stop()
-            if to_raise is None:
-                schedule.wait_all()
-                failure = schedule.earliest_failure()
-                if failure is not None:
-                    to_raise = _with_note(failure_of(failure), failure)
-            trace.finished = True
-            self._record(trace, started, runs, to_raise is not None, fallback,
-                         None if to_raise is not None else outputs)
+            schedule = trace.schedule
+            if schedule is None and not trace.entries:
+                stats.record_plain(time.perf_counter() - started, to_raise is not None)
+            else:
+                if to_raise is None and schedule is not None:
+                    schedule.wait_all()
+                    failure = schedule.earliest_failure()
+                    if failure is not None:
+                        to_raise = _with_note(failure_of(failure), failure)
+                trace.finished = True
+                self._record(trace, started, runs, to_raise is not None, fallback,
+                             None if to_raise is not None else outputs)
+                trace.release()
             if hooked:
                 hooks.emit(config, "on_graph_end", self._name, time.perf_counter() - started,
                            to_raise)
@@ -194,6 +203,8 @@ class JitFunction:
         ``None`` (raise ``error`` itself).
         """
         schedule = trace.schedule
+        if schedule is None:
+            return None
         try:
             schedule.wait_all([t for t in schedule.tasks if t.run == schedule.run])
         except XCSTimeoutError as timeout:
@@ -225,9 +236,6 @@ class JitFunction:
         wall = time.perf_counter() - started
         stats = self._xcs_stats
         tasks = trace.run_tasks()
-        if not tasks and not trace.barriers and runs == 0:
-            stats.record_plain(wall, failed)
-            return
         durations = {t.order: t.duration for t in tasks if t.kind is not NodeKind.LIFTED}
         timings: tuple[NodeTiming, ...] = ()
         if self._config.profile:
@@ -236,16 +244,19 @@ class JitFunction:
                            (t.ended - started) * 1000)
                 for t in tasks if t.started and t.kind is not NodeKind.LIFTED
             )
-        graph = trace.graph(outputs)
+        graph: Any = functools.partial(trace.graph, outputs)
+        if self._config.redact:
+            graph = graph()
         record = CallRecord(graph=graph, durations=durations, wall=wall,
-                            barriers=tuple(trace.barriers), timings=timings, reruns=runs)
+                            barriers=tuple(trace.barriers), structure=trace.structure,
+                            timings=timings, reruns=runs)
         hit = stats.record(record, _tokens(tasks), failed, fallback)
         if self._config.hooks or hooks.registered_hooks():
             hooks.emit(self._config, "on_cache_hit" if hit else "on_cache_miss", self._name)
         if self._parallel_threshold is not None:
             from ember.xcs.analysis import analyze
 
-            stats.last_width = analyze(graph, cache=self._config.cache)[0].width
+            stats.last_width = analyze(record.graph, cache=self._config.cache)[0].width
 
 
 _NEVER_RETRIED = (KeyboardInterrupt, SystemExit, GeneratorExit, XCSTimeoutError, RecursionError,

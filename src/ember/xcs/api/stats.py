@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 import weakref
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,16 +48,37 @@ class NodeTiming:
                 "end_ms": round(self.end_ms, 3)}
 
 
-@dataclass(frozen=True)
 class CallRecord:
-    """What one call did (kept for the last call of each function)."""
+    """What one call did (kept for the last call of each function).
 
-    graph: Graph
-    durations: dict[int, float]
-    wall: float
-    barriers: tuple[BarrierRecord, ...]
-    timings: tuple[NodeTiming, ...] = ()
-    reruns: int = 0
+    The graph is built on first access from ``build_graph`` (tracing does not build
+    IR nodes), unless it was given ready-made (``Presets.SECURE`` builds it at once so
+    that no value outlives the call).
+    """
+
+    __slots__ = ("_build", "_graph", "barriers", "durations", "reruns", "structure", "timings",
+                 "wall")
+
+    def __init__(self, *, graph: Graph | Callable[[], Graph], durations: dict[int, float],
+                 wall: float, barriers: tuple[BarrierRecord, ...], structure: int,
+                 timings: tuple[NodeTiming, ...] = (), reruns: int = 0) -> None:
+        self._graph = graph if isinstance(graph, Graph) else None
+        self._build = None if isinstance(graph, Graph) else graph
+        self.durations = durations
+        self.wall = wall
+        self.barriers = barriers
+        self.structure = structure
+        self.timings = timings
+        self.reruns = reruns
+
+    @property
+    def graph(self) -> Graph:
+        """The IR of the call (built now if it was not yet)."""
+        if self._graph is None:
+            assert self._build is not None
+            self._graph = self._build()
+            self._build = None
+        return self._graph
 
 
 @dataclass
@@ -94,7 +116,7 @@ class FunctionStats:
             self.total_time += record.wall
             self.errors += failed
             self.reruns += record.reruns
-            hit = self.last is not None and self.last.graph.signature == record.graph.signature
+            hit = self.last is not None and self.last.structure == record.structure
             self.structure_hits += hit
             self.last = record
             for key, count in tokens.items():

@@ -43,6 +43,9 @@ class TaskState(enum.IntEnum):
     CANCELLED = 6  # no longer needed after an earlier failure, so it never ran
 
 
+_NO_DEPENDENTS: list[Task] = []  # shared and never appended to: see Schedule.submit
+
+
 class Task:
     """The runtime state of one node of one call (mutated only under ``Engine.lock``)."""
 
@@ -80,7 +83,7 @@ class Task:
         self.eager = eager
         self.limit: _Limit | None = None
         self.context: contextvars.Context | None = None
-        self.dependents: list[Task] = []
+        self.dependents: list[Task] = _NO_DEPENDENTS
         self.waiting = 0
         self.state = TaskState.PENDING
         self.value: Any = None
@@ -186,6 +189,8 @@ class Schedule:
                 if dep.terminal:
                     self._mark_upstream(task, dep)
                     break
+                if dep.dependents is _NO_DEPENDENTS:
+                    dep.dependents = []
                 dep.dependents.append(task)
                 task.waiting += 1
             else:
@@ -251,6 +256,12 @@ class Schedule:
                     task.state = TaskState.CANCELLED
             self.queue.clear()
             self.changed.notify_all()
+
+    def release(self) -> None:
+        """Forget the task list once the call is over (tasks keep working on their own)."""
+        with self.engine.lock:
+            self.tasks = []
+            self.queue.clear()
 
     def _wait_locked(self) -> None:
         remaining = None
@@ -321,7 +332,9 @@ class Schedule:
                     queued.state = TaskState.PENDING
                     to_start += self._ready(queued)
         failed = task.state is TaskState.FAILED
-        for dependent in task.dependents:
+        dependents = task.dependents
+        task.dependents = _NO_DEPENDENTS  # nothing can wait on a finished task: drop the links
+        for dependent in dependents:
             if dependent.state is not TaskState.PENDING:
                 continue
             if failed:
@@ -382,7 +395,7 @@ class Engine:
             local.pending.extend(tasks)
             return
         local.draining = True
-        local.pending = pending = deque(tasks)
+        local.pending = pending = deque(tasks) if len(tasks) > 1 else deque((tasks[0],))
         try:
             while pending:
                 self._start(pending.popleft())
@@ -395,7 +408,10 @@ class Engine:
             return
         executor = task.schedule.executor
         if executor == "thread":
-            if task.op is not None and task.op.is_coroutine:
+            op = task.op
+            if op is None or op.runs_inline:
+                self._execute(task)
+            elif op.is_coroutine:
                 self._start_coroutine(task)
             else:
                 self.pool.run(lambda: self._execute(task))
@@ -410,18 +426,26 @@ class Engine:
         local = self._local
         saved = getattr(local, "draining", False), getattr(local, "pending", None)
         local.draining = False
-        self._notify(task.schedule, "start", task)
+        if task.schedule.listener is not None:
+            self._notify(task.schedule, "start", task)
+        trace = trace_context.swap(None)
         task.started = time.perf_counter()
         try:
-            args, kwargs = resolve_tasks(args), resolve_tasks(kwargs)
+            if task.deps:
+                args, kwargs = resolve_tasks(args), resolve_tasks(kwargs)
             if task.context is None:
                 value = task.call(*args, **kwargs)
             else:
-                with trace_context.suspended():
-                    value = task.context.run(task.call, *args, **kwargs)
+                value = task.context.run(task.call, *args, **kwargs)
         except BaseException as error:
+            task.ended = time.perf_counter()
+            trace_context.swap(trace)
             self.finish(task, None, error)
         else:
+            task.ended = time.perf_counter()
+            trace_context.swap(trace)
+            if task.op is not None:
+                task.op.observe(task.ended - task.started)
             self.finish(task, value, None)
         finally:
             local.draining, local.pending = saved
@@ -462,7 +486,8 @@ class Engine:
 
     def finish(self, task: Task, value: Any, error: BaseException | None) -> None:
         """Record the outcome of ``task`` and start whatever it unblocked."""
-        task.ended = time.perf_counter()
+        if not task.ended:
+            task.ended = time.perf_counter()
         schedule = task.schedule
         with self.lock:
             if error is None:
@@ -472,7 +497,8 @@ class Engine:
                 task.error = error
                 task.state = TaskState.FAILED
             to_start = schedule._finished(task)
-        self._notify(schedule, "error" if error is not None else "end", task)
+        if schedule.listener is not None:
+            self._notify(schedule, "error" if error is not None else "end", task)
         self.start_all(to_start)
 
     @staticmethod

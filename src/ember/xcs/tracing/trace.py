@@ -17,8 +17,7 @@ from typing import Any
 
 from ember.xcs.engine.scheduler import Schedule, Task, TaskState
 from ember.xcs.errors import XCSError
-from ember.xcs.ir.builder import GraphBuilder
-from ember.xcs.ir.graph import Graph, NodeKind, SourceLocation, Var
+from ember.xcs.ir.graph import Graph, Node, NodeKind, SourceLocation, Var
 from ember.xcs.ops import Op
 from ember.xcs.tracing import context
 from ember.xcs.tracing.frames import CallMode, inspect_site
@@ -37,15 +36,22 @@ class DeferredFailure(BaseException):  # noqa: N818 - a control-flow signal, not
     """
 
 
-@dataclasses.dataclass(frozen=True)
 class BarrierRecord:
     """A barrier met during a call: why the glue needed a value, and where."""
 
-    reason: str
-    location: SourceLocation | None
+    __slots__ = ("location", "reason", "task")
+
+    def __init__(self, reason: str, location: SourceLocation | None,
+                 task: Task | None = None) -> None:
+        self.reason = reason
+        self.location = location
+        self.task = task
 
     def __str__(self) -> str:
         return f"{self.reason} at {self.location or '<unknown>'}"
+
+    def __repr__(self) -> str:
+        return f"BarrierRecord({self.reason!r}, {self.location})"
 
 
 class Redacted:
@@ -60,14 +66,7 @@ class Redacted:
         return f"<{self.type_name}>"
 
 
-@dataclasses.dataclass
-class _Issued:
-    """One op call of a run, kept as the memo of the next run."""
-
-    identity: object
-    args: tuple[Any, ...]
-    kwargs: dict[str, Any]
-    lazy: Lazy
+_Issued = tuple  # (op identity, args, kwargs, lazy): one op call of a run, the next run's memo
 
 
 def failure_of(task: Task) -> BaseException:
@@ -84,8 +83,13 @@ def failure_of(task: Task) -> BaseException:
 class Trace:
     """One jitted call in progress (owned by the thread running its glue).
 
+    The current run is a list of *entries* in program order: the tasks of ops and
+    lifted operations, and the barriers. The IR is derived from it only when asked
+    for (``graph()``), so tracing an op costs a task and a ``Lazy``, not a node.
+
     Args:
-        schedule: where tasks run.
+        make_schedule: creates the call's ``Schedule`` on the first op (a call that
+            issues no op never creates one).
         name: the traced function's name (for the graph).
         boundary: the frame that called the traced function; frames above it are
             not user code of this call.
@@ -97,7 +101,7 @@ class Trace:
 
     def __init__(
         self,
-        schedule: Schedule,
+        make_schedule: Callable[[], Schedule],
         *,
         name: str,
         boundary: FrameType | None,
@@ -106,7 +110,8 @@ class Trace:
         redact: bool = False,
         params: Callable[[], list[tuple[str, Any]]] | None = None,
     ) -> None:
-        self.schedule = schedule
+        self._make_schedule = make_schedule
+        self.schedule: Schedule | None = None
         self.name = name
         self.boundary = boundary
         self.learned = learned if learned else None
@@ -114,13 +119,29 @@ class Trace:
         self.eager = eager
         self.redact = redact
         self._params = params
-        self._param_vars: dict[int, Var] | None = None
-        self.builder = GraphBuilder(name)
-        self.barriers: list[BarrierRecord] = []
-        self.issued: list[_Issued] = []
-        self._memo: list[_Issued] | None = None
-        self._vars: dict[Task, Var] = {}
+        self.entries: list[Task | BarrierRecord] = []
+        self.structure = 0
+        self.issued: list[tuple[Any, ...]] = []
+        self._memo: list[tuple[Any, ...]] | None = None
         self.finished = False
+
+    def release(self) -> None:
+        """Drop what only the running call needed (the memo, the caller's frame).
+
+        Breaks the reference cycles between lazy values, the trace and the
+        schedule, so a finished call is freed at once rather than by the cyclic GC.
+        """
+        self.issued = []
+        self._memo = None
+        self.boundary = None
+        if self.schedule is not None:
+            self.schedule.release()
+
+    def _schedule(self) -> Schedule:
+        schedule = self.schedule
+        if schedule is None:
+            schedule = self.schedule = self._make_schedule()
+        return schedule
 
     # -- runs ---------------------------------------------------------------------
 
@@ -128,34 +149,85 @@ class Trace:
         """Start the function again from the top, reusing this run's ops via the memo."""
         self._memo = self.issued
         self.issued = []
-        self._vars = {}
-        self._param_vars = None
-        self.builder = GraphBuilder(self.name)
-        self.barriers = []
+        self.entries = []
+        self.structure = 0
         self.learned = self._learned_source if self._learned_source else None
         self.eager = self.eager or eager
-        self.schedule.next_run()
+        self._schedule().next_run()
 
-    def graph_outputs(self, result: Any) -> Any:
-        """The IR form of a call's (not yet materialised) result."""
-        return self._ir_tree(result, [])
-
-    def graph(self, outputs: Any = None) -> Graph:
-        """The IR of the current run, returning ``outputs`` (an IR pytree)."""
-        return self.builder.build(outputs)
+    @property
+    def barriers(self) -> list[BarrierRecord]:
+        """The barriers of the current run, in program order."""
+        return [entry for entry in self.entries if type(entry) is BarrierRecord]
 
     def run_tasks(self) -> list[Task]:
         """The tasks of the current run, in program order."""
-        run = self.schedule.run
-        return sorted((t for t in self.schedule.tasks if t.run == run), key=lambda t: t.order)
+        return [entry for entry in self.entries if type(entry) is Task]
+
+    def graph_outputs(self, result: Any) -> Any:
+        """A call's result (before materialisation) with lazy leaves as their tasks."""
+        if self.schedule is None:
+            return None
+        return _task_tree(result, self)
+
+    def graph(self, outputs: Any = None) -> Graph:
+        """The IR of the current run; ``outputs`` comes from ``graph_outputs``."""
+        entries = self.entries
+        var_of: dict[Task, Var] = {}
+        param_vars: dict[int, Var] = {}
+        inputs: list[Var] = []
+        if self._params is not None:
+            for name, value in self._params():
+                if type(value) not in _SCALARS and id(value) not in param_vars:
+                    var = Var(len(entries) + len(inputs), name)
+                    inputs.append(var)
+                    param_vars[id(value)] = var
+
+        def convert(tree: Any) -> Any:
+            if type(tree) is Task:
+                var = var_of.get(tree)
+                if var is not None:
+                    return var
+                tree = tree.value
+            kind = type(tree)
+            if kind is list:
+                return [convert(item) for item in tree]
+            if kind is dict:
+                return {key: convert(item) for key, item in tree.items()}
+            if kind is tuple:
+                return tuple(convert(item) for item in tree)
+            if kind not in _SCALARS and id(tree) in param_vars:
+                return param_vars[id(tree)]
+            return Redacted(tree) if self.redact else tree
+
+        nodes = []
+        for index, entry in enumerate(entries):
+            if type(entry) is BarrierRecord:
+                source = var_of.get(entry.task) if entry.task is not None else None
+                nodes.append(Node(index, NodeKind.BARRIER, entry.reason,
+                                  (source,) if source is not None else (),
+                                  location=entry.location))
+                continue
+            task: Task = entry  # type: ignore[assignment]
+            output = Var(index)
+            args, kwargs = task.args
+            op = task.op
+            nodes.append(Node(
+                index, task.kind, task.name, convert(args),
+                tuple((k, convert(v)) for k, v in kwargs.items()), output, task.location,
+                fn=op if op is not None else task.call, effect=bool(op and op.effect),
+                deterministic=bool(op and op.deterministic) or task.kind is NodeKind.LIFTED,
+            ))
+            var_of[task] = output
+        return Graph(tuple(nodes), tuple(inputs),
+                     convert(outputs) if outputs is not None else None, self.name)
 
     # -- op calls -------------------------------------------------------------------
 
     def call_op(self, op: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """Record a call of ``op``; returns a ``Lazy`` (or the value, when eager)."""
-        if context.current_trace() is not self:  # pragma: no cover - handler protocol
-            return op(*args, **kwargs)
-        if self.schedule.failure is not None:
+        schedule = self.schedule or self._schedule()
+        if schedule.failure is not None:
             raise DeferredFailure()
         if not isinstance(op, Op):
             op = Op(op)
@@ -169,8 +241,10 @@ class Trace:
             lazy = Lazy(task, self)
         else:
             task = object.__getattribute__(lazy, "_xcs_task")
-            self._register_reused(task, op, args, kwargs, location)
-        self.issued.append(_Issued(op.identity, args, kwargs, lazy))
+            task.location = location
+            schedule.reuse(task, len(self.entries))
+            self._append(task, task.deps)
+        self.issued.append((op.identity, args, kwargs, lazy))
         if eager:
             return self._eager_value(task)
         return lazy
@@ -181,29 +255,14 @@ class Trace:
             return None
         position = len(self.issued)
         if position < len(memo):
-            entry = memo[position]
-            if entry.identity == op.identity and _same(args, entry.args) and _same(
-                kwargs, entry.kwargs
-            ):
-                return entry.lazy
+            identity, old_args, old_kwargs, lazy = memo[position]
+            if identity == op.identity and _same(args, old_args) and _same(kwargs, old_kwargs):
+                return lazy  # type: ignore[no-any-return]
         self._memo = None  # the run diverged from the last one: no more reuse
         return None
 
-    def _register_reused(self, task: Task, op: Op, args: tuple[Any, ...],
-                         kwargs: dict[str, Any], location: SourceLocation | None) -> None:
-        deps: list[Task] = []
-        ir_args = self._ir_tree(args, deps)
-        ir_kwargs = tuple((k, self._ir_tree(v, deps)) for k, v in kwargs.items())
-        node = self.builder.add(
-            task.kind, task.name, ir_args, ir_kwargs, fn=op, location=location,
-            effect=op.effect, deterministic=op.deterministic,
-        )
-        self.schedule.reuse(task, node.id)
-        assert node.output is not None
-        self._vars[task] = node.output
-
     def _eager_value(self, task: Task) -> Any:
-        self.schedule.wait(task)
+        self._schedule().wait(task)
         if task.state is TaskState.DONE:
             return task.value
         if task.state is TaskState.FAILED and task.eager:
@@ -217,11 +276,11 @@ class Trace:
         """Record a cheap pure operation on lazy values (or run it now, when eager)."""
         if context.current_trace() is not self or self.finished:
             return fn(*_force_tree(args), **_force_tree(kwargs))
-        if self.schedule.failure is not None:
+        if self._schedule().failure is not None:
             raise DeferredFailure()
         location, mode = inspect_site(self.boundary, self.learned)
         if self.eager or mode is CallMode.EAGER:
-            self.barriers.append(BarrierRecord(name, location))
+            self._barrier(BarrierRecord(name, location))
             return fn(*self._materialize_tree(args, name), **self._materialize_tree(kwargs, name))
         task = self._record(NodeKind.LIFTED, name, fn, args, kwargs, location)
         return Lazy(task, self)
@@ -232,16 +291,18 @@ class Trace:
         if context.current_trace() is not self or self.finished:
             return _outside_value(task)
         location, _ = inspect_site(self.boundary, None)
-        self.barriers.append(BarrierRecord(reason, location))
-        var = self._vars.get(task)
-        self.builder.add(NodeKind.BARRIER, reason, (var,) if var is not None else (), (),
-                         fn=None, location=location)
+        self._barrier(BarrierRecord(reason, location, task))
         return self.value_of(task)
+
+    def _barrier(self, record: BarrierRecord) -> None:
+        task = record.task
+        self.structure = hash((self.structure, record.reason, task.order if task else -1))
+        self.entries.append(record)
 
     def value_of(self, task: Task) -> Any:
         """Wait for ``task``; its value, or ``DeferredFailure`` if it did not succeed."""
         if task.state is not TaskState.DONE:
-            self.schedule.wait(task)
+            task.schedule.wait(task)
             if task.state is not TaskState.DONE:
                 raise DeferredFailure()
         return task.value
@@ -307,35 +368,38 @@ class Trace:
     def _record(self, kind: NodeKind, name: str, call: Callable[..., Any],
                 args: tuple[Any, ...], kwargs: dict[str, Any], location: SourceLocation | None,
                 *, op: Op | None = None, eager: bool = False) -> Task:
+        schedule = self.schedule or self._schedule()
         deps: list[Task] = []
-        runtime_args = self._runtime_tree(args, deps)
-        runtime_kwargs = {k: self._runtime_tree(v, deps) for k, v in kwargs.items()}
-        ir_deps: list[Task] = []
-        ir_args = self._ir_tree(args, ir_deps)
-        ir_kwargs = tuple((k, self._ir_tree(v, ir_deps)) for k, v in kwargs.items())
-        node = self.builder.add(
-            kind, name, ir_args, ir_kwargs, fn=op if op is not None else call,
-            location=location, effect=bool(op and op.effect),
-            deterministic=bool(op and op.deterministic) or kind is NodeKind.LIFTED,
+        atoms = _ATOMS
+        if all(type(arg) in atoms for arg in args):
+            runtime_args = args  # nothing to convert (the common case of literal arguments)
+        else:
+            runtime_args = self._runtime_tree(args, deps)
+        runtime_kwargs = (
+            {k: self._runtime_tree(v, deps) for k, v in kwargs.items()} if kwargs else _NO_KWARGS
         )
+        unique = tuple(dict.fromkeys(deps)) if len(deps) > 1 else tuple(deps)
         task = Task(
-            self.schedule, kind=kind, name=name, call=call, args=runtime_args,
-            kwargs=runtime_kwargs, deps=tuple(dict.fromkeys(deps)), order=node.id,
+            schedule, kind=kind, name=name, call=call, args=runtime_args,
+            kwargs=runtime_kwargs, deps=unique, order=len(self.entries),
             location=location, op=op, eager=eager,
         )
-        assert node.output is not None
-        self._vars[task] = node.output
-        self.schedule.submit(task)
+        self._append(task, unique)
+        schedule.submit(task)
         return task
 
+    def _append(self, task: Task, deps: tuple[Task, ...]) -> None:
+        self.structure = hash((self.structure, task.name, tuple(d.order for d in deps)))
+        self.entries.append(task)
+
     def _runtime_tree(self, tree: Any, deps: list[Task]) -> Any:
-        if type(tree) is Lazy:
+        kind = type(tree)
+        if kind is Lazy:
             task = object.__getattribute__(tree, "_xcs_task")
             if object.__getattribute__(tree, "_xcs_trace") is not self:
                 return _outside_value(task)
             deps.append(task)
             return task
-        kind = type(tree)
         if kind in _ATOMS:
             return tree
         if kind is list:
@@ -347,38 +411,26 @@ class Trace:
             return kind(*items) if hasattr(tree, "_fields") else kind(items)
         return tree
 
-    def _ir_tree(self, tree: Any, deps: list[Task]) -> Any:
-        if type(tree) is Lazy:
-            task = object.__getattribute__(tree, "_xcs_task")
-            var = self._vars.get(task)
-            if var is not None:
-                return var
-            return Redacted(task.value) if self.redact else task.value
-        kind = type(tree)
-        if kind is list:
-            return [self._ir_tree(item, deps) for item in tree]
-        if kind is dict:
-            return {key: self._ir_tree(item, deps) for key, item in tree.items()}
-        if kind is tuple:
-            return tuple(self._ir_tree(item, deps) for item in tree)
-        param = self._param_var(tree)
-        if param is not None:
-            return param
-        return Redacted(tree) if self.redact else tree
 
-    def _param_var(self, value: Any) -> Var | None:
-        if self._params is None or type(value) in _SCALARS:
-            return None
-        if self._param_vars is None:
-            self._param_vars = {}
-            for name, param in self._params():
-                if type(param) not in _SCALARS:
-                    self._param_vars.setdefault(id(param), self.builder.add_input(name))
-        return self._param_vars.get(id(value))
-
-
+_NO_KWARGS: dict[str, Any] = {}  # shared, never mutated
 _SCALARS = frozenset({int, float, bool, complex, type(None)})
 _ATOMS = frozenset({str, bytes, int, float, bool, complex, type(None)})
+
+
+def _task_tree(tree: Any, trace: Trace) -> Any:
+    """``tree`` with this trace's lazy leaves replaced by their tasks (a copy)."""
+    kind = type(tree)
+    if kind is Lazy:
+        if object.__getattribute__(tree, "_xcs_trace") is trace:
+            return object.__getattribute__(tree, "_xcs_task")
+        return tree
+    if kind is list:
+        return [_task_tree(item, trace) for item in tree]
+    if kind is dict:
+        return {key: _task_tree(item, trace) for key, item in tree.items()}
+    if kind is tuple:
+        return tuple(_task_tree(item, trace) for item in tree)
+    return tree
 
 
 def _outside_value(task: Task) -> Any:

@@ -1,0 +1,170 @@
+"""``pmap``: run a function over a batch in parallel, across workers or devices.
+
+Orchestration calls run one engine node per item, on the engine's threads by default,
+or on a process pool, Dask, or any executor through ``Config(executor=...)``. Tensor
+calls use JAX's current sharding API: the batch is split over a one-axis device mesh
+with ``jax.shard_map`` and each device maps ``fn`` over its block with ``jax.vmap``
+(``jax.pmap`` is legacy). Unlike ``jax.pmap``, the batch need not equal the device
+count: it is split over the largest number of devices that divides it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from ember.xcs.config import Config
+from ember.xcs.errors import TransformError
+from ember.xcs.transforms.tensor import leaf_kind, probed, require_jax
+from ember.xcs.transforms.vmap import BatchedFunction
+
+__all__ = ["ParallelFunction", "pmap", "resolve_devices"]
+
+_AXIS = "pmap"
+
+
+def resolve_devices(devices: Sequence[Any] | None, transform: str) -> list[Any]:
+    """JAX devices from ``devices`` (``None``: all; ints index ``jax.devices()``).
+
+    Raises:
+        TransformError: an index out of range.
+    """
+    jax = require_jax(transform)
+    available = list(jax.devices())
+    if devices is None:
+        return available
+    chosen = []
+    for device in devices:
+        if isinstance(device, int) and not isinstance(device, bool):
+            if not 0 <= device < len(available):
+                raise TransformError(
+                    f"{transform}: device index {device} is out of range; JAX sees "
+                    f"{len(available)} device(s). (On CPU, set XLA_FLAGS="
+                    "--xla_force_host_platform_device_count=N before importing jax.)"
+                )
+            chosen.append(available[device])
+        else:
+            chosen.append(device)
+    return chosen
+
+
+def _largest_divisor(size: int, limit: int) -> int:
+    for count in range(min(size, limit), 0, -1):
+        if size % count == 0:
+            return count
+    return 1
+
+
+class ParallelFunction(BatchedFunction):
+    """A function mapped in parallel over a batch (what ``pmap`` returns)."""
+
+    transform = "pmap"
+
+    def __init__(self, fn: Callable[..., Any], in_axes: Any = 0, out_axes: Any = 0,
+                 axis_size: int | None = None, config: Config | None = None,
+                 devices: Sequence[Any] | None = None) -> None:
+        super().__init__(fn, in_axes, out_axes, axis_size, config)
+        self._devices = None if devices is None else tuple(devices)
+        self._sharded: dict[tuple[Any, ...], Callable[..., Any]] = {}
+        self._shard_lock = threading.Lock()  # guards _sharded
+
+    def _init_args(self) -> tuple[Any, ...]:
+        return (*super()._init_args(), self._devices)
+
+    def _tensor_call(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        jax = require_jax(self.transform)
+        axes = self._flat_axes(len(args))
+        moved = tuple(
+            _move_leading(jax, arg, axis) if axis not in (None, 0) else arg
+            for arg, axis in zip(args, axes)
+        )
+        mapped = [a for a, axis in zip(moved, axes) if axis is not None] + list(kwargs.values())
+        leaves = [leaf for leaf in jax.tree_util.tree_leaves(mapped) if leaf_kind(leaf) == 1]
+        if not leaves:  # nothing is split: plain vmap (axis_size) on one device
+            return super()._tensor_call(args, kwargs)
+        size = int(leaves[0].shape[0])
+        devices = resolve_devices(self._devices, self.transform)
+        count = _largest_divisor(size, len(devices)) if size else 1
+        mapped_flags = tuple(axis is not None for axis in axes)
+        sharded = self._sharded_fn(jax, devices[:count], mapped_flags, tuple(sorted(kwargs)))
+        result = sharded(moved, kwargs)
+        if self._out_axes != 0:
+            out_axes = self._out_axes
+            result = jax.tree_util.tree_map(lambda x: jax.numpy.moveaxis(x, 0, out_axes), result)
+        return result
+
+    def _flat_axes(self, count: int) -> tuple[int | None, ...]:
+        axes = self._in_axes if isinstance(self._in_axes, tuple) else (self._in_axes,) * count
+        if len(axes) != count or any(
+            a is not None and (isinstance(a, bool) or not isinstance(a, int)) for a in axes
+        ):
+            raise TransformError(
+                f"pmap: for arrays, in_axes must be an int, None, or a tuple with one int/None "
+                f"per positional argument ({count} here); got {self._in_axes!r}."
+            )
+        if not isinstance(self._out_axes, int) or isinstance(self._out_axes, bool):
+            raise TransformError(f"pmap: for arrays, out_axes must be an int, got "
+                                 f"{self._out_axes!r}.")
+        return axes
+
+    def _sharded_fn(self, jax: Any, devices: list[Any], mapped: tuple[bool, ...],
+                    kwarg_names: tuple[str, ...]) -> Callable[..., Any]:
+        key = (tuple(devices), mapped, kwarg_names)
+        sharded = self._sharded.get(key)
+        if sharded is not None:
+            return sharded
+        import numpy as np
+
+        spec = jax.sharding.PartitionSpec
+        mesh = jax.sharding.Mesh(np.array(devices), (_AXIS,))
+        per_item = jax.vmap(probed(self._fn), in_axes=tuple(0 if m else None for m in mapped))
+
+        def block(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+            return per_item(*args, **kwargs)
+
+        in_specs = (tuple(spec(_AXIS) if m else spec() for m in mapped), spec(_AXIS))
+        sharded = jax.jit(jax.shard_map(block, mesh=mesh, in_specs=in_specs,
+                                        out_specs=spec(_AXIS), check_vma=False))
+        with self._shard_lock:
+            self._sharded[key] = sharded
+        return sharded
+
+
+def _move_leading(jax: Any, tree: Any, axis: int) -> Any:
+    return jax.tree_util.tree_map(lambda x: jax.numpy.moveaxis(x, axis, 0), tree)
+
+
+def pmap(fn: Callable[..., Any], in_axes: Any = 0, out_axes: Any = 0,
+         axis_size: int | None = None, *, devices: Sequence[Any] | None = None,
+         config: Config | None = None) -> ParallelFunction:
+    """Map ``fn`` over a batch in parallel: workers for orchestration, devices for arrays.
+
+    Orchestration items run one per engine node (threads by default; a process pool,
+    Dask or any executor with ``Config(executor=...)``), with ``vmap``'s batching rules
+    and plain-loop results and exceptions. Array calls are split over a device mesh
+    with ``jax.shard_map``; each device runs ``jax.vmap(fn)`` on its block, so results
+    equal ``jax.vmap(fn)``. Nesting works: ``pmap(vmap(f))`` maps shards over workers
+    and items within a shard with ``vmap``.
+
+    Args:
+        fn: the per-item function.
+        in_axes: as in ``vmap`` (arrays: an int, ``None``, or a tuple of them).
+        out_axes: where the batch axis goes in array outputs.
+        axis_size: the batch size when no argument is mapped.
+        devices: JAX devices (or indices into ``jax.devices()``) for arrays; default all.
+        config: orchestration settings (``executor``, ``max_workers``, ``progress`` ...).
+
+    Returns:
+        A callable with ``fn``'s arguments, batched.
+
+    Raises:
+        TransformError: as ``vmap``; also bad device indices.
+
+    Example:
+        >>> def shout(text):
+        ...     return text.upper() + "!"
+        >>> pmap(shout)(["a", "b", "c"])
+        ['A!', 'B!', 'C!']
+    """
+    return ParallelFunction(fn, in_axes, out_axes, axis_size, config, devices)

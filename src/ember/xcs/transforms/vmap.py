@@ -1,0 +1,183 @@
+"""``vmap``: map a function over a batch; JAX for tensors, the XCS engine for orchestration.
+
+A call whose leaves are all arrays (and numbers) goes to ``jax.vmap`` with a
+``TensorProbe`` installed; if JAX's trace reaches an op, this ``vmap`` switches to
+orchestration mode for good and the batch runs item by item, concurrently, on the
+engine (see ``batching`` for how batches are split and results combined).
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from ember.xcs.config import Config
+from ember.xcs.errors import ConfigError, TransformError
+from ember.xcs.transforms.batching import (
+    Calls,
+    batch_runner,
+    combine,
+    item_op,
+    run_batch,
+    split_batch,
+)
+from ember.xcs.transforms.tensor import OpReached, is_tensor_tree, probed, require_jax
+
+__all__ = ["BatchedFunction", "vmap"]
+
+
+def _display_name(fn: Callable[..., Any]) -> str:
+    if isinstance(fn, functools.partial):
+        return _display_name(fn.func)
+    return str(getattr(fn, "__name__", None) or type(fn).__name__)
+
+
+def _normalize_axes(axes: Any) -> Any:
+    return tuple(axes) if isinstance(axes, list) else axes
+
+
+class BatchedFunction:
+    """A function mapped over a batch (what ``vmap`` returns; ``pmap`` builds on it).
+
+    ``get_jit_stats(batched)`` reports the orchestration runs (one node per item) and
+    ``mode`` (``"tensor"`` once JAX ran it, ``"orchestration"`` once it met an op).
+    """
+
+    transform = "vmap"
+
+    def __init__(self, fn: Callable[..., Any], in_axes: Any = 0, out_axes: Any = 0,
+                 axis_size: int | None = None, config: Config | None = None) -> None:
+        if not callable(fn):
+            raise TransformError(
+                f"{self.transform}() needs a callable, got {type(fn).__name__} {fn!r}."
+            )
+        if config is not None and not isinstance(config, Config):
+            raise ConfigError(
+                f"{self.transform}(config=...) needs a Config, got {type(config).__name__}."
+            )
+        if axis_size is not None and (
+            isinstance(axis_size, bool) or not isinstance(axis_size, int) or axis_size < 0
+        ):
+            raise TransformError(
+                f"{self.transform}(axis_size=...) must be a non-negative int, got {axis_size!r}."
+            )
+        self._fn = fn
+        self._in_axes = _normalize_axes(in_axes)
+        self._out_axes = _normalize_axes(out_axes)
+        self._axis_size = axis_size
+        self._config = config if config is not None else Config()
+        self._name = f"{self.transform}({_display_name(fn)})"
+        self._op = item_op(fn, _display_name(fn))
+        self._runner = batch_runner(self._name, self._config)
+        self._xcs_stats = self._runner._xcs_stats
+        self._tensor_fn: Callable[..., Any] | None = None
+        self._orchestration = False
+        self._lock = threading.Lock()  # guards _tensor_fn creation
+        try:
+            functools.update_wrapper(self, fn)
+        except (AttributeError, TypeError):
+            pass
+
+    @property
+    def config(self) -> Config:
+        """The configuration the orchestration runs use."""
+        return self._config
+
+    def __repr__(self) -> str:
+        return f"<xcs {self._name}>"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), self._init_args())
+
+    def _init_args(self) -> tuple[Any, ...]:
+        return (self._fn, self._in_axes, self._out_axes, self._axis_size, self._config)
+
+    def stats(self) -> dict[str, Any]:
+        """Measured facts about this function's batches (see ``get_jit_stats``)."""
+        return self._xcs_stats.snapshot()
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if not self._orchestration and is_tensor_tree((args, kwargs)):
+            require_jax(self.transform)
+            try:
+                result = self._tensor_call(args, kwargs)
+            except OpReached as reached:
+                self._switch(reached)
+            else:
+                self._xcs_stats.mode = "tensor"
+                return result
+        return self._orchestration_call(args, kwargs)
+
+    def _switch(self, reached: OpReached) -> None:
+        self._orchestration = True
+        stats = self._xcs_stats
+        with stats.lock:
+            stats.mode = "orchestration"
+            stats.fallbacks.append(reached.fallback())
+
+    # -- tensors ------------------------------------------------------------------
+
+    def _tensor_call(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        if self._tensor_fn is None:
+            jax = require_jax(self.transform)
+            with self._lock:
+                self._tensor_fn = jax.vmap(probed(self._fn), in_axes=self._in_axes,
+                                           out_axes=self._out_axes, axis_size=self._axis_size)
+        return self._tensor_fn(*args, **kwargs)
+
+    # -- orchestration ------------------------------------------------------------
+
+    def _orchestration_call(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        if self._out_axes != 0:
+            raise TransformError(
+                f"{self.transform}: out_axes={self._out_axes!r} applies to arrays only; "
+                "orchestration results are always collected along axis 0 (a list per leaf)."
+            )
+        calls = split_batch(args, kwargs, self._in_axes, self._axis_size, self.transform)
+        return self._run(calls)
+
+    def _run(self, calls: Calls) -> Any:
+        return run_batch(self._op, calls, self._runner, self._finish)
+
+    def _finish(self, results: list[Any]) -> Any:
+        return combine(results, self.transform)
+
+
+def vmap(fn: Callable[..., Any], in_axes: Any = 0, out_axes: Any = 0,
+         axis_size: int | None = None, *, config: Config | None = None) -> BatchedFunction:
+    """Map ``fn`` over a batch: ``jax.vmap`` for arrays, concurrent op calls otherwise.
+
+    Tensor calls (every leaf an array or a number) follow ``jax.vmap`` exactly. Other
+    calls run ``fn`` once per item on the XCS engine, at most ``config.max_workers`` at
+    a time, and give the same results and exceptions as a plain loop. Lists (and arrays)
+    are mapped; a dict argument is a record whose list fields are mapped and whose other
+    fields are broadcast; per-item dict/tuple results are transposed into a dict/tuple
+    of lists. If JAX's trace reaches an op, the function switches to orchestration mode.
+
+    Args:
+        fn: the per-item function (plain, an op, a jitted function or an Operator).
+        in_axes: ``int``, ``None``, or a tuple with one entry per positional argument
+            (entries may be dict/tuple prefixes of the argument), as in ``jax.vmap``.
+        out_axes: where the batch axis goes in array outputs (orchestration: 0 only).
+        axis_size: the batch size when no argument is mapped.
+        config: orchestration settings (``max_workers``, ``executor``, ``progress`` ...).
+
+    Returns:
+        A callable with ``fn``'s arguments, batched.
+
+    Raises:
+        TransformError: mapped inputs of different lengths (the message names the
+            fields and lengths), an argument that cannot be mapped, or arrays
+            without JAX installed.
+
+    Example:
+        >>> def process_item(item):
+        ...     return {"processed": item["data"].upper(), "id": item["id"]}
+        >>> vmap(process_item)(inputs={"data": ["a", "b"], "id": [1, 2],
+        ...                            "options": {"format": "json"}})
+        {'processed': ['A', 'B'], 'id': [1, 2]}
+    """
+    return BatchedFunction(fn, in_axes, out_axes, axis_size, config)
+
