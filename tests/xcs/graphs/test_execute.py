@@ -1,0 +1,204 @@
+"""execute(): schedulers, output_nodes pruning, placeholders, contextual errors."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from ember.xcs import (
+    ConfigError,
+    GraphError,
+    autograph,
+    execute,
+    execution_options,
+    op,
+    placeholder,
+)
+from ember.xcs.graphs import current_execution_options
+
+counts: dict[str, int] = {}
+_lock = threading.Lock()
+
+
+def _count(name):
+    with _lock:
+        counts[name] = counts.get(name, 0) + 1
+
+
+@op
+def op1(*, inputs):
+    _count("op1")
+    return {"text": inputs["query"] + "!"}
+
+
+@op
+def op2(*, inputs):
+    _count("op2")
+    return {"text": inputs["text"] + "?"}
+
+
+@op
+def op3(*, inputs):
+    _count("op3")
+    return inputs["text"].upper()
+
+
+@op
+def side(*, inputs):
+    _count("side")
+    return len(inputs["text"])
+
+
+@pytest.fixture(autouse=True)
+def _reset():
+    counts.clear()
+
+
+def _seed_graph():
+    with autograph() as graph:
+        x = op1(inputs={"query": "Example"})
+        y = op2(inputs=x)
+        z = op3(inputs=y)
+        w = side(inputs=x)
+    del w, z
+    return graph
+
+
+def test_seed_example_runs_as_written():
+    graph = _seed_graph()
+    opts = execution_options(max_workers=4, scheduler="parallel")
+    results = execute(graph, options=opts)
+    assert results["z"] == "EXAMPLE!?"
+    assert f"Final result: {results['z']}" == "Final result: EXAMPLE!?"
+    assert counts == {"op1": 1, "op2": 1, "op3": 1, "side": 1}
+
+
+def test_output_nodes_runs_only_what_y_needs():
+    graph = _seed_graph()
+    subset = execute(graph, output_nodes=["y"])
+    assert subset == {"y": {"text": "Example!?"}}
+    assert counts == {"op1": 1, "op2": 1}
+
+
+@pytest.mark.parametrize("scheduler", ["sequential", "wave", "parallel", "auto"])
+def test_graphs_are_reexecutable_with_every_scheduler(scheduler):
+    graph = _seed_graph()
+    first = execute(graph, options=execution_options(scheduler=scheduler))
+    second = execute(graph, options=execution_options(scheduler=scheduler))
+    assert first == second == {"x": {"text": "Example!"}, "y": {"text": "Example!?"},
+                               "z": "EXAMPLE!?", "w": 8}
+    assert counts == {"op1": 2, "op2": 2, "op3": 2, "side": 2}
+
+
+def test_placeholders_bind_new_inputs_each_time():
+    with autograph() as graph:
+        x = op1(inputs={"query": placeholder("query")})
+        z = op3(inputs=op2(inputs=x))
+    assert execute(graph, inputs={"query": "a"})["z"] == "A!?"
+    assert execute(graph, inputs={"query": "b"})["z"] == "B!?"
+    with pytest.raises(GraphError, match="'query'"):
+        execute(graph)
+    with pytest.raises(GraphError, match="unknown input.*'qurey'"):
+        execute(graph, inputs={"query": "a", "qurey": "b"})
+    del z
+
+
+def test_pruning_drops_unneeded_placeholders():
+    with autograph() as graph:
+        a = op1(inputs={"query": placeholder("first")})
+        b = op1(inputs={"query": placeholder("second")})
+    assert execute(graph, output_nodes=["a"], inputs={"first": "1"}) == {"a": {"text": "1!"}}
+    del a, b
+
+
+def test_unknown_output_node_lists_the_names():
+    graph = _seed_graph()
+    with pytest.raises(GraphError, match="'nope'.*'x', 'y', 'z', 'w'"):
+        execute(graph, output_nodes=["nope"])
+
+
+def test_options_as_context_manager_apply_to_execute():
+    threads = []
+
+    @op
+    def where():
+        threads.append(threading.current_thread())
+
+    with autograph() as graph:
+        a = where()
+        b = where()
+    with execution_options(scheduler="sequential") as opts:
+        assert current_execution_options() is opts
+        execute(graph)
+    assert threads == [threading.current_thread()] * 2
+    assert current_execution_options().scheduler == "auto"
+    del a, b
+
+
+def test_nested_option_blocks_and_bad_values():
+    with execution_options(scheduler="wave"):
+        with execution_options(scheduler="sequential"):
+            assert current_execution_options().scheduler == "sequential"
+        assert current_execution_options().scheduler == "wave"
+    with pytest.raises(ConfigError, match="scheduler"):
+        execution_options(scheduler="fastest")
+    with pytest.raises(ConfigError, match="max_workers"):
+        execution_options(max_workers=0)
+    with pytest.raises(ConfigError, match="timeout"):
+        execution_options(timeout=-1)
+    with pytest.raises(GraphError, match="execution_options"):
+        execute(_seed_graph(), options={"scheduler": "wave"})
+
+
+@pytest.mark.parametrize("scheduler", ["sequential", "wave", "parallel"])
+def test_failure_raises_original_exception_with_node_note(scheduler):
+    @op
+    def explode(value):
+        raise LookupError(f"no such thing: {value['text']}")
+
+    with autograph() as graph:
+        x = op1(inputs={"query": "q"})
+        bad = explode(x)
+        later = op3(inputs=x)
+    with pytest.raises(LookupError, match="no such thing: q!") as info:
+        execute(graph, options=execution_options(scheduler=scheduler))
+    note = info.value.__notes__[-1]
+    assert "node #1 explode" in note
+    assert "op <xcs op explode>" in note
+    assert "variable 'bad'" in note
+    assert __file__ in note
+    del bad, later
+
+
+def test_earliest_failure_in_program_order_wins():
+    @op
+    def slow_fail():
+        time.sleep(0.1)
+        raise ValueError("first in program order")
+
+    @op
+    def fast_fail():
+        raise KeyError("second")
+
+    with autograph() as graph:
+        a = slow_fail()
+        b = fast_fail()
+    with pytest.raises(ValueError, match="first in program order"):
+        execute(graph, options=execution_options(scheduler="parallel"))
+    del a, b
+
+
+def test_parallel_runs_independent_ops_concurrently():
+    @op
+    def nap(i):
+        time.sleep(0.1)
+        return i
+
+    with autograph() as graph:
+        items = [nap(i) for i in range(8)]  # noqa: F841 - read back by name
+    started = time.perf_counter()
+    assert execute(graph, options=execution_options(scheduler="parallel"))["items"] == list(
+        range(8))
+    assert time.perf_counter() - started < 0.5  # 0.8 s sequentially

@@ -1,0 +1,166 @@
+"""autograph(): op calls are recorded, not run; outputs are named after the block's variables."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from ember.operators import Operator
+from ember.xcs import GraphError, NodeKind, autograph, execute, jit, op, placeholder
+from ember.xcs.graphs import Recording
+
+calls: list[str] = []
+
+
+@op
+def op1(*, inputs):
+    calls.append("op1")
+    return {"query": inputs["query"], "draft": inputs["query"].upper()}
+
+
+@op
+def op2(*, inputs):
+    calls.append("op2")
+    return {"query": inputs["query"], "critique": f"critique of {inputs['draft']}"}
+
+
+@op
+def op3(*, inputs):
+    calls.append("op3")
+    return f"final: {inputs['critique']}"
+
+
+@pytest.fixture(autouse=True)
+def _clear_calls():
+    calls.clear()
+
+
+def test_seed_example_records_without_running():
+    with autograph() as graph:
+        x = op1(inputs={"query": "Example"})
+        y = op2(inputs=x)
+        z = op3(inputs=y)
+    assert calls == []
+    assert isinstance(graph, Recording)
+    assert [n.name for n in graph.graph.nodes] == ["op1", "op2", "op3"]
+    assert list(graph.graph.outputs) == ["x", "y", "z"]
+    assert str(graph) == (
+        "{ lambda .\n"
+        "  let x = op1(inputs={'query': 'Example'})\n"
+        "      y = op2(inputs=x)\n"
+        "      z = op3(inputs=y)\n"
+        "  in {'x': x, 'y': y, 'z': z} }"
+    )
+    del x, y, z
+
+
+def test_lifted_operations_and_containers_become_outputs():
+    with autograph() as graph:
+        x = op1(inputs={"query": "q"})
+        draft = x["draft"]
+        both = [x, draft.lower()]  # noqa: F841 - read back by name
+        label = "not a symbol"
+    g = graph.graph
+    assert [n.kind for n in g.nodes] == [NodeKind.OP, NodeKind.LIFTED, NodeKind.LIFTED,
+                                         NodeKind.LIFTED]
+    assert set(g.outputs) == {"x", "draft", "both"}
+    results = execute(graph)
+    assert results["draft"] == "Q"
+    assert results["both"] == [{"query": "q", "draft": "Q"}, "q"]
+    assert label == "not a symbol"
+
+
+def test_barrier_operations_raise_a_graph_error_naming_the_fix():
+    with pytest.raises(GraphError, match="@op"), autograph():
+        x = op1(inputs={"query": "q"})
+        if x:
+            pass
+    with pytest.raises(GraphError, match="f-string"), autograph():
+        x = op1(inputs={"query": "q"})
+        f"{x}"
+
+
+def test_failed_block_leaves_no_graph():
+    recording = autograph()
+    with pytest.raises(ZeroDivisionError), recording:
+        op1(inputs={"query": "q"})
+        1 / 0
+    with pytest.raises(GraphError, match="ZeroDivisionError"):
+        recording.graph
+
+
+def test_graph_is_unavailable_while_recording_and_single_use():
+    with autograph() as graph:
+        with pytest.raises(GraphError, match="still being recorded"):
+            graph.graph
+    with pytest.raises(GraphError, match="one `with` block"), graph:
+        pass
+
+
+def test_placeholder_outside_a_block_and_foreign_symbols():
+    with pytest.raises(GraphError, match="inside a `with autograph"):
+        placeholder("q")
+    with autograph():
+        outer = placeholder("q")
+        assert placeholder("q") is outer
+        with pytest.raises(GraphError, match="another autograph"), autograph():
+            op3(inputs=outer)
+
+
+def test_symbols_cannot_be_used_after_the_block():
+    with autograph():
+        x = op1(inputs={"query": "q"})
+    with pytest.raises(GraphError, match="after its autograph"):
+        x["draft"]
+
+
+def test_operators_and_jitted_functions_are_recorded_inline():
+    class Draft(Operator):
+        def forward(self, *, inputs):
+            return op1(inputs=inputs)
+
+    @jit
+    def pipeline(query):
+        return op3(inputs=op2(inputs=Draft()(inputs={"query": query})))
+
+    with autograph() as graph:
+        answer = pipeline("hello")  # noqa: F841 - read back by name
+    assert calls == []
+    assert [n.name for n in graph.graph.nodes] == ["op1", "op2", "op3"]
+    assert execute(graph)["answer"] == "final: critique of HELLO"
+
+
+def test_other_threads_run_ops_normally():
+    results = []
+    with autograph() as graph:
+        thread = threading.Thread(target=lambda: results.append(op3(inputs={"critique": "c"})))
+        thread.start()
+        thread.join()
+    assert results == ["final: c"]
+    assert len(graph) == 0
+
+
+def test_node_locations_point_at_user_code():
+    with autograph() as graph:
+        x = op1(inputs={"query": "q"})
+    location = graph.graph.nodes[0].location
+    assert location is not None and location.filename == __file__
+    assert location.function == "test_node_locations_point_at_user_code"
+    del x
+
+
+def test_module_level_recording(tmp_path):
+    source = (
+        "from ember.xcs import autograph, execute, op\n"
+        "@op\n"
+        "def inc(v):\n"
+        "    return v + 1\n"
+        "with autograph() as graph:\n"
+        "    a = inc(1)\n"
+        "    b = inc(a)\n"
+        "RESULT = execute(graph)\n"
+    )
+    namespace: dict = {}
+    exec(compile(source, str(tmp_path / "m.py"), "exec"), namespace)
+    assert namespace["RESULT"] == {"a": 2, "b": 3}
