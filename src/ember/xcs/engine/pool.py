@@ -1,8 +1,11 @@
 """``ElasticThreadPool``: the default executor, which never starves a blocked worker.
 
 A worker that blocks (an op body that starts its own jitted call and waits for it)
-does not hold back queued work: whenever work arrives and no thread is idle, the pool
-starts another thread, up to ``max_threads``. Idle threads exit after
+does not hold back queued work: whenever work waits and no thread is idle, the pool
+starts another thread, up to ``max_threads``. Starting a thread blocks the starter
+until the thread runs, so the submitting thread starts at most one; each new worker
+that finds more work waiting starts up to two more (a tree, so a burst of N calls
+gets N threads in about log2(N) thread starts). Idle threads exit after
 ``idle_timeout`` seconds, so a quiet process holds no threads.
 """
 
@@ -35,6 +38,7 @@ class ElasticThreadPool(concurrent.futures.Executor):
         self._idle = 0
         self._threads = 0
         self._serial = 0
+        self._starting = 0
         self._shutdown = False
 
     @property
@@ -49,14 +53,24 @@ class ElasticThreadPool(concurrent.futures.Executor):
             if self._shutdown:
                 raise RuntimeError("cannot schedule work after the pool was shut down")
             self._work.append(work)
-            if self._idle > len(self._work) - 1:
+            if self._idle > 0:
                 self._cond.notify()
                 return
-            if self._threads >= self.max_threads:
-                return
-            self._threads += 1
-            self._serial += 1
-            name = f"{self._name}-{self._serial}"
+            if self._starting:
+                return  # a thread on its way will take it, and start more if needed
+            name = self._reserve_locked()
+        if name is not None:
+            self._start(name)
+
+    def _reserve_locked(self) -> str | None:
+        if self._threads >= self.max_threads:
+            return None
+        self._threads += 1
+        self._starting += 1
+        self._serial += 1
+        return f"{self._name}-{self._serial}"
+
+    def _start(self, name: str) -> None:
         threading.Thread(target=self._worker, name=name, daemon=True).start()
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> concurrent.futures.Future[Any]:
@@ -76,7 +90,10 @@ class ElasticThreadPool(concurrent.futures.Executor):
         return future
 
     def _worker(self) -> None:
+        with self._cond:
+            self._starting -= 1
         while True:
+            names: list[str] = []
             with self._cond:
                 while not self._work:
                     if self._shutdown:
@@ -89,6 +106,14 @@ class ElasticThreadPool(concurrent.futures.Executor):
                         self._threads -= 1
                         return
                 work = self._work.popleft()
+                waiting = len(self._work) - self._idle - self._starting
+                for _ in range(min(2, waiting)):
+                    name = self._reserve_locked()
+                    if name is None:
+                        break
+                    names.append(name)
+            for name in names:
+                self._start(name)
             work()
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
