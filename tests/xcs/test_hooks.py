@@ -1,0 +1,189 @@
+"""Hooks fire in the documented order with the documented arguments; they never change results."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import pytest
+
+from ember.xcs import (
+    Config,
+    autograph,
+    execute,
+    execution_options,
+    jit,
+    op,
+    register_hook,
+    unregister_hook,
+)
+from ember.xcs.hooks import NodeEvent, registered_hooks
+
+
+class Recorder:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.events = []
+
+    def _add(self, *event):
+        with self.lock:
+            self.events.append(event)
+
+    def on_graph_start(self, name):
+        self._add("graph_start", name)
+
+    def on_graph_end(self, name, seconds, error):
+        self._add("graph_end", name, seconds, error)
+
+    def on_node_start(self, event):
+        self._add("node_start", event)
+
+    def on_node_end(self, event):
+        self._add("node_end", event)
+
+    def on_node_error(self, event):
+        self._add("node_error", event)
+
+    def on_cache_hit(self, name):
+        self._add("cache_hit", name)
+
+    def on_cache_miss(self, name):
+        self._add("cache_miss", name)
+
+    def kinds(self):
+        return [e[0] for e in self.events]
+
+
+@op
+def first(x):
+    return x + 1
+
+
+@op
+def second(x):
+    return x * 2
+
+
+@op
+def broken(x):
+    raise ValueError(f"broken {x}")
+
+
+def test_jit_events_in_order_with_arguments():
+    hook = Recorder()
+
+    @jit(config=Config(hooks=[hook]))
+    def chain(x):
+        return second(first(x))
+
+    assert chain(1) == 4
+    assert chain(2) == 6
+    kinds = hook.kinds()
+    one_call = ["graph_start", "node_start", "node_end", "node_start", "node_end"]
+    assert kinds == [*one_call, "cache_miss", "graph_end", *one_call, "cache_hit", "graph_end"]
+    start, end = hook.events[1][1], hook.events[2][1]
+    assert isinstance(start, NodeEvent) and start.name == "first" and start.node == 0
+    assert start.duration == 0.0 and end.duration >= 0.0 and end.error is None
+    assert start.location is not None and start.location.filename == __file__
+    assert hook.events[0] == ("graph_start", chain._name)
+    name, seconds, error = hook.events[6][1:]
+    assert name == chain._name and seconds > 0 and error is None
+
+
+def test_jit_failure_reports_node_error_and_graph_end_error():
+    hook = Recorder()
+
+    @jit(config=Config(hooks=[hook]))
+    def failing(x):
+        return broken(x)
+
+    with pytest.raises(ValueError, match="broken 3") as info:
+        failing(3)
+    kinds = hook.kinds()
+    assert kinds[0] == "graph_start" and kinds[-1] == "graph_end"
+    assert kinds[1:3] == ["node_start", "node_error"]
+    event = hook.events[2][1]
+    assert event.name == "broken" and event.error is info.value
+    assert hook.events[-1][3] is info.value
+
+
+def test_execute_events_per_node_and_on_failure():
+    hook = Recorder()
+    with autograph("pipeline") as graph:
+        a = first(1)
+        b = second(a)
+        c = broken(b)
+    options = execution_options(scheduler="sequential", hooks=[hook])
+    with pytest.raises(ValueError) as info:
+        execute(graph, options=options)
+    assert hook.kinds() == ["graph_start", "node_start", "node_end", "node_start", "node_end",
+                            "node_start", "node_error", "graph_end"]
+    assert hook.events[0] == ("graph_start", "pipeline")
+    assert [e[1].node for e in hook.events[1:7]] == [0, 0, 1, 1, 2, 2]
+    assert hook.events[6][1].error is info.value
+    assert hook.events[-1][1] == "pipeline" and hook.events[-1][3] is info.value
+    del c
+
+
+@pytest.mark.parametrize("scheduler", ["wave", "parallel"])
+def test_each_node_starts_before_it_ends_under_concurrency(scheduler):
+    hook = Recorder()
+    with autograph() as graph:
+        values = [first(i) for i in range(6)]
+    execute(graph, options=execution_options(scheduler=scheduler, hooks=[hook]))
+    kinds = hook.kinds()
+    assert kinds[0] == "graph_start" and kinds[-1] == "graph_end"
+    for node in range(6):
+        positions = [i for i, e in enumerate(hook.events)
+                     if e[0].startswith("node") and e[1].node == node]
+        assert [hook.events[i][0] for i in positions] == ["node_start", "node_end"]
+    del values
+
+
+def test_raising_hooks_are_reported_and_change_nothing(caplog):
+    class Angry:
+        def __getattr__(self, name):
+            if name.startswith("on_"):
+                def fail(*args):
+                    raise RuntimeError(f"hook failure in {name}")
+                return fail
+            raise AttributeError(name)
+
+    calm = Recorder()
+
+    @jit(config=Config(hooks=[Angry(), calm]))
+    def chain(x):
+        return second(first(x))
+
+    with caplog.at_level(logging.WARNING, logger="ember.xcs"):
+        assert chain(5) == 12
+        with autograph() as graph:
+            z = second(first(5))
+        assert execute(graph, options=execution_options(hooks=[Angry(), calm]))["z"] == 12
+    assert "hook failure in on_node_start" in caplog.text
+    assert "hook failure in on_graph_end" in caplog.text
+    assert "node_end" in calm.kinds()  # the other hook still ran after the angry one
+    del z
+
+
+def test_global_registration_runs_first_and_unregisters():
+    order = []
+
+    class Named:
+        def __init__(self, label):
+            self.label = label
+
+        def on_graph_start(self, name):
+            order.append(self.label)
+
+    glob = Named("global")
+    register_hook(glob)
+    try:
+        assert glob in registered_hooks()
+        jit(lambda x: first(x), config=Config(hooks=[Named("local")]))(1)
+    finally:
+        unregister_hook(glob)
+    assert order == ["global", "local"]
+    assert glob not in registered_hooks()
+    jit(lambda x: first(x))(1)
+    assert order == ["global", "local"]
