@@ -1,0 +1,183 @@
+"""Every compatibility name from the seed imports and behaves as the seed shows."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+import ember.xcs
+from ember.operators import Operator
+from ember.xcs import ConfigError, autograph, execute, execution_options, get_jit_stats, op
+
+
+@op
+def shout(text):
+    return text.upper()
+
+
+class Shouter(Operator):
+    def forward(self, *, inputs):
+        return {"result": shout(inputs["query"])}
+
+
+def test_disable_structural_jit_runs_everything_plain():
+    from ember.xcs import jit, structural_jit
+    from ember.xcs.tracer.structural_jit import disable_structural_jit
+
+    Jitted = structural_jit(execution_strategy="auto", parallel_threshold=3)(Shouter)
+    operator = Jitted()
+    plain_fn = jit(lambda q: shout(q))
+    with disable_structural_jit():
+        assert operator(inputs={"query": "a"}) == {"result": "A"}
+        with disable_structural_jit():
+            assert plain_fn("b") == "B"
+        assert plain_fn("c") == "C"
+    assert get_jit_stats(plain_fn)["calls"] == 0
+    assert plain_fn("d") == "D"
+    assert get_jit_stats(plain_fn)["calls"] == 1
+
+
+def test_disable_is_per_thread():
+    import threading
+
+    from ember.xcs import jit
+    from ember.xcs.tracer.structural_jit import disable_structural_jit
+
+    fn = jit(lambda q: shout(q))
+    with disable_structural_jit():
+        thread = threading.Thread(target=fn, args=("x",))
+        thread.start()
+        thread.join()
+    assert get_jit_stats(fn)["calls"] == 1
+
+
+def test_xcsapi_jit_with_jitoptions_on_an_operator_class():
+    from ember.xcs.api.core import XCSAPI
+    from ember.xcs.api.types import JITOptions
+
+    xcs = XCSAPI()
+
+    @xcs.jit(options=JITOptions(sample_input={"query": "test"}, force_trace=False,
+                                recursive=True))
+    class OptimizedOperator(Operator):
+        def forward(self, *, inputs):
+            return {"a": shout(inputs["query"]), "b": shout(inputs["query"] + "!")}
+
+    assert OptimizedOperator()(inputs={"query": "hi"}) == {"a": "HI", "b": "HI!"}
+    assert get_jit_stats(OptimizedOperator)["calls"] == 1
+    assert xcs.autograph is autograph and xcs.execute is execute
+    assert xcs.execution_options is execution_options
+
+
+def test_xcsapi_and_jitoptions_validate():
+    from ember.xcs import Config
+    from ember.xcs.api.core import XCSAPI
+    from ember.xcs.api.types import JITOptions
+
+    with pytest.raises(ConfigError, match="sample_input"):
+        JITOptions(sample_input="not a mapping")
+    with pytest.raises(ConfigError, match="force_trace"):
+        JITOptions(force_trace="yes")
+    with pytest.raises(ConfigError, match="JITOptions"):
+        XCSAPI().jit(options={"force_trace": True})
+    with pytest.raises(ConfigError, match="either"):
+        XCSAPI().jit(options=JITOptions(), recursive=False)
+    fn = XCSAPI().jit(lambda q: shout(q), options=JITOptions(config=Config(max_workers=2)))
+    assert fn.config.max_workers == 2 and fn("z") == "Z"
+    assert XCSAPI().jit(lambda q: shout(q), force_trace=True)("y") == "Y"
+
+
+def test_xcs_execution_options_is_the_execution_options_type():
+    from ember.xcs.api.types import XCSExecutionOptions
+
+    options = XCSExecutionOptions(max_workers=4, scheduler="parallel")
+    assert options == execution_options(max_workers=4, scheduler="parallel")
+    with autograph() as graph:
+        y = shout("q")  # noqa: F841 - read back by name
+    assert execute(graph, options=options) == {"y": "Q"}
+
+
+def test_transformations_module_resolves_from_transforms():
+    import importlib.util
+
+    import ember.xcs.transformations as transformations
+
+    assert "vmap" in dir(transformations)
+    if importlib.util.find_spec("ember.xcs.transforms") is None:
+        with pytest.raises(AttributeError, match="ember.xcs.transforms is missing"):
+            transformations.vmap
+    else:
+        import ember.xcs.transforms as transforms
+
+        for name in transformations.__all__:
+            assert getattr(transformations, name) is getattr(transforms, name)
+    with pytest.raises(AttributeError, match="nothing"):
+        transformations.nothing
+
+
+_ORDERS = {
+    "function first": """
+        from ember.xcs import jit
+        import ember.xcs.jit
+        from ember.xcs.jit import jit as module_jit
+    """,
+    "module first": """
+        import ember.xcs.jit
+        from ember.xcs.jit import jit as module_jit
+        from ember.xcs import jit
+    """,
+    "from-import of the module first": """
+        from ember.xcs.jit import jit as module_jit
+        from ember.xcs import jit
+    """,
+}
+
+
+@pytest.mark.parametrize("order", sorted(_ORDERS))
+def test_jit_module_and_function_in_any_import_order(order):
+    script = textwrap.dedent(_ORDERS[order]) + textwrap.dedent("""
+        from ember.xcs import Config, op
+        from ember.xcs.api.jit import jit as real_jit
+
+        @op
+        def inc(x):
+            return x + 1
+
+        @jit
+        def a(x):
+            return inc(x)
+
+        @jit(config=Config(max_workers=2))
+        def b(x):
+            return inc(inc(x))
+
+        @module_jit
+        def c(x):
+            return inc(x)
+
+        assert module_jit is real_jit
+        assert (a(1), b(1), c(1)) == (2, 3, 2), (a(1), b(1), c(1))
+        assert type(a).__name__ == "JitFunction" and b.config.max_workers == 2
+        import ember.xcs.jit as module
+        assert module.JitFunction is type(a)
+        print("ok")
+    """)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok"
+
+
+def test_seed_import_lines():
+    from ember.xcs import autograph as a
+    from ember.xcs import execute as e
+    from ember.xcs import execution_options as o
+    from ember.xcs import jit, structural_jit  # noqa: F401
+
+    assert (a, e, o) == (ember.xcs.autograph, ember.xcs.execute, ember.xcs.execution_options)
+    for name in ("autograph", "execute", "execution_options", "placeholder",
+                 "ExecutionOptions", "register_hook", "unregister_hook"):
+        assert name in ember.xcs.__all__
