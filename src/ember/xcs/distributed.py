@@ -305,7 +305,10 @@ def dask_executor(
         processes=processes,
         host="127.0.0.1",
         dashboard_address=None,
-        scheduler_kwargs={"allowed_failures": allowed_failures},
+        # The scheduler serves /health and /metrics even without a dashboard; keep that
+        # on loopback and on a free port instead of Dask's fixed 8787.
+        scheduler_kwargs={"allowed_failures": allowed_failures,
+                          "dashboard_address": "127.0.0.1:0"},
     )
     try:
         client = _connect(distributed, cluster, connect_timeout)

@@ -1,0 +1,290 @@
+"""ember.xcs.distributed: jitted programs running their ops on a local Dask cluster.
+
+One ``LocalCluster`` (2 worker processes on 127.0.0.1) serves the module; the tests
+that kill workers or need other scheduler settings start their own small cluster.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import cloudpickle
+import pytest
+
+from ember.xcs import Config, SerializationError, XCSError, jit, op
+from ember.xcs.distributed import (
+    ClusterConnectionError,
+    DaskExecutor,
+    TaskLostError,
+    dask_executor,
+)
+from tests.distributed import workload
+
+cloudpickle.register_pickle_by_value(workload)
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[DaskExecutor]:
+    with dask_executor(n_workers=2, threads_per_worker=1) as executor:
+        yield executor
+
+
+@pytest.fixture
+def healthy(cluster: DaskExecutor) -> DaskExecutor:
+    """The shared cluster, after any worker killed by an earlier test is back."""
+    cluster.client.wait_for_workers(2, timeout=30)
+    return cluster
+
+
+def _worker_pids(executor: DaskExecutor) -> set[int]:
+    return set(executor.client.run(os.getpid).values())
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+# -- running on the workers ----------------------------------------------------------
+
+
+def test_fan_out_runs_on_the_worker_processes(healthy: DaskExecutor) -> None:
+    traced = jit(lambda xs: [workload.square(x) for x in xs], config=Config(executor=healthy))
+
+    pairs = traced(list(range(8)))
+
+    assert [value for value, _ in pairs] == [x * x for x in range(8)]
+    pids = {pid for _, pid in pairs}
+    assert os.getpid() not in pids
+    assert pids == _worker_pids(healthy)  # both workers took part
+
+
+def test_fan_out_equals_plain_python(healthy: DaskExecutor) -> None:
+    traced = jit(workload.fan_out, config=Config(executor=healthy))
+
+    assert traced([3, 1, 4, 1, 5]) == workload.fan_out([3, 1, 4, 1, 5])
+    assert traced([2, 7]) == workload.fan_out([2, 7])  # changed input, second call
+
+
+def test_dependent_ops_equal_plain_python(healthy: DaskExecutor) -> None:
+    traced = jit(workload.diamond, config=Config(executor=healthy))
+
+    assert traced(3) == workload.diamond(3) == {"left": 10, "right": 11, "bottom": 21}
+
+
+def test_user_exception_keeps_its_type_and_message(healthy: DaskExecutor) -> None:
+    traced = jit(workload.first_failure_wins, config=Config(executor=healthy))
+
+    with pytest.raises(workload.WorkloadError) as plain:
+        workload.first_failure_wins([1, 2, 3], 2)
+    with pytest.raises(workload.WorkloadError) as remote:
+        traced([1, 2, 3], 2)
+
+    assert type(remote.value) is workload.WorkloadError
+    assert str(remote.value) == str(plain.value) == "item 2 is bad"
+    assert any("fail_on" in note for note in getattr(remote.value, "__notes__", []))
+
+
+def test_builtin_exception_from_a_worker_keeps_its_type(healthy: DaskExecutor) -> None:
+    traced = jit(lambda a, b: workload.ratio(a, b), config=Config(executor=healthy))
+
+    with pytest.raises(ZeroDivisionError, match="division by zero"):
+        traced(1, 0)
+
+
+def test_connect_by_address_to_a_running_scheduler(healthy: DaskExecutor) -> None:
+    with dask_executor(healthy.address, connect_timeout=5) as remote:
+        assert remote.address == healthy.address
+        traced = jit(workload.fan_out, config=Config(executor=remote))
+        assert traced([1, 2]) == [1, 4, 5]
+    # Closing a connection must leave the cluster it connected to running.
+    assert healthy.worker_count() == 2
+
+
+def test_wrapping_an_existing_client_leaves_it_open(healthy: DaskExecutor) -> None:
+    executor = DaskExecutor(healthy.client)
+    future = executor.submit(workload.add.invoke, (2, 3), {})
+    assert future.result(timeout=30) == 5
+    executor.shutdown()
+
+    with pytest.raises(RuntimeError, match="after shutdown"):
+        executor.submit(workload.add.invoke, (1, 1), {})
+    assert healthy.client.status == "running"
+
+
+# -- serialisation --------------------------------------------------------------------
+
+
+def test_unpicklable_argument_names_the_op_and_the_argument(healthy: DaskExecutor) -> None:
+    traced = jit(lambda guard: workload.add(guard, 1), config=Config(executor=healthy))
+
+    with pytest.raises(SerializationError) as caught:
+        traced(threading.Lock())
+
+    message = str(caught.value)
+    assert "op 'add'" in message
+    assert "positional argument 0 (lock)" in message
+    assert "cannot pickle" in message
+
+
+def test_unpicklable_closure_variable_is_named(healthy: DaskExecutor) -> None:
+    guard = threading.Lock()
+
+    @op
+    def locked_double(x: int) -> int:
+        with guard:
+            return 2 * x
+
+    traced = jit(lambda x: locked_double(x), config=Config(executor=healthy))
+
+    with pytest.raises(SerializationError, match=r"op 'locked_double'.*closure variable 'guard'"):
+        traced(4)
+    assert locked_double(4) == 8  # the op itself is fine outside the cluster
+
+
+def test_op_module_missing_on_the_workers_is_a_serialization_error(
+    healthy: DaskExecutor, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A module only this process can import: the workers started before it existed.
+    # Its plain function is pickled by reference (an @op-decorated one would travel by
+    # value, because the module attribute is the Op, not the function).
+    (tmp_path / "caller_only_ops.py").write_text(textwrap.dedent("""
+        def triple(x):
+            return 3 * x
+    """))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import caller_only_ops  # type: ignore[import-not-found]
+
+    triple = op(caller_only_ops.triple)
+    traced = jit(lambda x: triple(x), config=Config(executor=healthy))
+
+    with pytest.raises(SerializationError, match=r"op 'triple' could not be loaded on the Dask"):
+        traced(2)
+    cloudpickle.register_pickle_by_value(caller_only_ops)
+    try:
+        assert traced(2) == 6  # the fix the message names works
+    finally:
+        cloudpickle.unregister_pickle_by_value(caller_only_ops)
+        sys.modules.pop("caller_only_ops", None)
+
+
+# -- the cluster going wrong ----------------------------------------------------------
+
+
+def test_unreachable_scheduler_is_a_clear_error() -> None:
+    address = f"tcp://127.0.0.1:{_closed_port()}"
+    started = time.monotonic()
+
+    with pytest.raises(ClusterConnectionError) as caught:
+        dask_executor(address, connect_timeout=1)
+
+    assert time.monotonic() - started < 15
+    assert isinstance(caught.value, XCSError)
+    assert address in str(caught.value)
+    assert "connect_timeout" in str(caught.value)
+
+
+def _kill_when_started(log: Path, victim: int) -> threading.Thread:
+    """Kill ``victim`` as soon as the log shows it started an op (mid-batch)."""
+
+    def watch() -> None:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if log.exists() and f" {victim}\n" in log.read_text():
+                os.kill(victim, signal.SIGKILL)
+                return
+            time.sleep(0.02)
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    return thread
+
+
+@pytest.mark.timeout(60)
+def test_killed_worker_mid_batch_is_retried_with_correct_results(
+    healthy: DaskExecutor, tmp_path: Path
+) -> None:
+    log = tmp_path / "ops.log"
+    victim = min(_worker_pids(healthy))
+    traced = jit(lambda xs: [workload.logged_slow(x, str(log), 0.5) for x in xs],
+                 config=Config(executor=healthy, timeout=45))
+    killer = _kill_when_started(log, victim)
+
+    pairs = traced(list(range(6)))
+    killer.join()
+
+    assert [value for value, _ in pairs] == [x * 10 for x in range(6)]
+    assert victim not in {pid for _, pid in pairs}
+    lines = log.read_text().split("\n")
+    killed_items = {line.split()[1] for line in lines if line.startswith("start")
+                    and line.endswith(f" {victim}")}
+    assert killed_items, "the victim never started an op: the kill was not mid-batch"
+    for item in killed_items:  # each op it lost finished exactly once elsewhere
+        assert sum(line.startswith(f"end {item} ") for line in lines) == 1
+
+
+@pytest.mark.timeout(60)
+def test_worker_lost_beyond_allowed_failures_is_a_clear_error(tmp_path: Path) -> None:
+    log = tmp_path / "ops.log"
+    with dask_executor(n_workers=1, allowed_failures=0) as strict:
+        victim = next(iter(_worker_pids(strict)))
+        traced = jit(lambda xs: [workload.logged_slow(x, str(log), 1.0) for x in xs],
+                     config=Config(executor=strict, timeout=45))
+        killer = _kill_when_started(log, victim)
+
+        with pytest.raises(TaskLostError) as caught:
+            traced([0, 1])
+        killer.join()
+
+    assert "op 'logged_slow'" in str(caught.value)
+    assert "allowed_failures" in str(caught.value)
+    with pytest.raises(RuntimeError, match="after shutdown"):
+        strict.submit(workload.add.invoke, (1, 1), {})
+
+
+# -- installation and arguments -------------------------------------------------------
+
+
+def test_import_ember_xcs_does_not_import_dask() -> None:
+    code = (
+        "import sys, ember.xcs\n"
+        "from ember.xcs import dask_executor\n"
+        "loaded = sorted(m for m in ('dask', 'distributed', 'cloudpickle') if m in sys.modules)\n"
+        "print(loaded)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True, timeout=60)
+    assert result.stdout.strip() == "[]"
+
+
+def test_missing_extra_names_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "distributed", None)
+
+    with pytest.raises(XCSError, match=r"ember-xcs\[dask\]"):
+        dask_executor()
+
+
+@pytest.mark.parametrize(
+    ("arguments", "field"),
+    [
+        ({"n_workers": 0}, "n_workers"),
+        ({"threads_per_worker": 1.5}, "threads_per_worker"),
+        ({"allowed_failures": -1}, "allowed_failures"),
+        ({"connect_timeout": 0}, "connect_timeout"),
+        ({"address": 8786}, "address"),
+    ],
+)
+def test_bad_arguments_fail_before_starting_anything(arguments: dict[str, object],
+                                                     field: str) -> None:
+    with pytest.raises(XCSError, match=field):
+        dask_executor(**arguments)  # type: ignore[arg-type]

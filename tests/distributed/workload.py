@@ -1,0 +1,74 @@
+"""Ops and an exception class that the distributed tests ship to Dask workers.
+
+The tests register this module with ``cloudpickle.register_pickle_by_value``, so its
+functions travel by value, as code from a user's script would to a remote cluster
+whose workers cannot import the test suite.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from ember.xcs import op
+
+
+class WorkloadError(Exception):
+    """A user exception raised on a worker; its type must survive the trip back."""
+
+
+@op
+def square(x: int) -> tuple[int, int]:
+    """``x * x`` and the id of the process that computed it."""
+    time.sleep(0.2)
+    return x * x, os.getpid()
+
+
+@op
+def add(a: int, b: int) -> int:
+    return a + b
+
+
+@op
+def fail_on(x: int, bad: int) -> int:
+    """Return ``x``, or raise ``WorkloadError`` when ``x == bad``."""
+    if x == bad:
+        raise WorkloadError(f"item {x} is bad")
+    return x
+
+
+@op
+def ratio(a: int, b: int) -> float:
+    return a / b
+
+
+@op
+def logged_slow(x: int, log: str, seconds: float) -> tuple[int, int]:
+    """Sleep, appending ``start``/``end`` lines with this process id to ``log``."""
+    path = Path(log)
+    with path.open("a") as stream:
+        stream.write(f"start {x} {os.getpid()}\n")
+    time.sleep(seconds)
+    with path.open("a") as stream:
+        stream.write(f"end {x} {os.getpid()}\n")
+    return x * 10, os.getpid()
+
+
+def fan_out(xs: list[int]) -> list[int]:
+    """Independent ops, then glue that sums their lifted results."""
+    pairs = [square(x) for x in xs]
+    values = [pair[0] for pair in pairs]
+    return values + [sum(values)]
+
+
+def diamond(x: int) -> dict[str, int]:
+    """A diamond of dependent ops with glue in between."""
+    top = square(x)[0]
+    left = add(top, 1)
+    right = add(top, 2)
+    return {"left": left, "right": right, "bottom": add(left, right)}
+
+
+def first_failure_wins(xs: list[int], bad: int) -> list[int]:
+    return [fail_on(x, bad) for x in xs]
