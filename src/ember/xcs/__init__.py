@@ -35,11 +35,22 @@ from ember.xcs.graphs import (
 from ember.xcs.hooks import register_hook, unregister_hook
 from ember.xcs.ir import Graph, Node, NodeKind, Var
 from ember.xcs.ops import Op, mark_orchestration, mark_tensor, op
+from ember.xcs.transforms import (
+    DeviceMesh,
+    PartitionSpec,
+    grad,
+    mesh_sharded,
+    pmap,
+    scan,
+    value_and_grad,
+    vmap,
+)
 
 __all__ = [
     "Config",
     "ConfigError",
     "DaskExecutor",
+    "DeviceMesh",
     "ExecutionOptions",
     "Graph",
     "GraphError",
@@ -47,6 +58,7 @@ __all__ = [
     "Node",
     "NodeKind",
     "Op",
+    "PartitionSpec",
     "Presets",
     "SerializationError",
     "TracingError",
@@ -60,13 +72,19 @@ __all__ = [
     "execution_options",
     "explain",
     "get_jit_stats",
+    "grad",
     "jit",
     "mark_orchestration",
     "mark_tensor",
+    "mesh_sharded",
     "op",
     "placeholder",
+    "pmap",
     "register_hook",
     "reset_stats",
+    "scan",
     "structural_jit",
     "unregister_hook",
+    "value_and_grad",
+    "vmap",
 ]

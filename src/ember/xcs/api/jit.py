@@ -60,16 +60,20 @@ class JitFunction:
                  parallel_threshold: int | None = None) -> None:
         if not callable(fn):
             raise ConfigError(f"jit() needs a callable, got {type(fn).__name__} {fn!r}.")
+        try:  # first, so that attributes copied from fn's __dict__ never shadow ours
+            functools.update_wrapper(self, fn)
+        except (AttributeError, TypeError):
+            pass
         self._fn = fn
         self._config = config if config is not None else Config()
         self._name = name or _callable_name(fn)
         self._xcs_stats = stats if stats is not None else FunctionStats(self._name)
         self._parallel_threshold = parallel_threshold
         self._signature: inspect.Signature | None | bool = None
-        try:
-            functools.update_wrapper(self, fn)
-        except (AttributeError, TypeError):
-            pass
+        from ember.xcs.transforms.tensor import TensorDispatch
+
+        # Tensor-only calls go to jax.jit until the function proves to be orchestration.
+        self._tensor: TensorDispatch | None = TensorDispatch(fn)
         register(self)
 
     @property
@@ -106,6 +110,9 @@ class JitFunction:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if context.current_trace() is not None or jit_disabled():
             return self._fn(*args, **kwargs)  # join the outer trace (or run plain)
+        tensor = self._tensor
+        if tensor is not None:
+            return tensor(self, args, kwargs)
         return self._traced_call(args, kwargs)
 
     # -- the traced call ----------------------------------------------------------

@@ -242,7 +242,7 @@ def _accepts_inputs_keyword(fn: Callable[..., Any]) -> bool:
         parameters = inspect.signature(fn).parameters.values()
     except (TypeError, ValueError):
         return True
-    return any(p.name == "inputs" and p.kind is not p.POSITIONAL_ONLY
+    return any((p.name == "inputs" and p.kind is not p.POSITIONAL_ONLY)
                or p.kind is p.VAR_KEYWORD for p in parameters)
 
 
@@ -252,7 +252,7 @@ class _PositionalInputs:
 
     def __init__(self, fn: Callable[..., Any]) -> None:
         self.fn = fn
-        functools.update_wrapper(self, fn)
+        functools.update_wrapper(self, fn, updated=())
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if not args and set(kwargs) == {"inputs"}:
@@ -300,7 +300,7 @@ def run_batch(op: Callable[..., Any], calls: Calls, runner: JitFunction,
         if lift is None:  # a recorder without lifting: finish when values are real
             return finish(results)
         return lift("combine", finish, (results,), {})
-    with progress_config(runner.config, len(calls), runner.__name__, unit) as config:
+    with progress_config(runner.config, len(calls), runner._name, unit) as config:
         target = runner if config is runner.config else runner.with_config(config)
         return finish(target(op, calls))
 

@@ -111,9 +111,9 @@ class ParallelFunction(BatchedFunction):
     def _sharded_fn(self, jax: Any, devices: list[Any], mapped: tuple[bool, ...],
                     kwarg_names: tuple[str, ...]) -> Callable[..., Any]:
         key = (tuple(devices), mapped, kwarg_names)
-        sharded = self._sharded.get(key)
-        if sharded is not None:
-            return sharded
+        cached = self._sharded.get(key)
+        if cached is not None:
+            return cached
         import numpy as np
 
         spec = jax.sharding.PartitionSpec
@@ -124,7 +124,7 @@ class ParallelFunction(BatchedFunction):
             return per_item(*args, **kwargs)
 
         in_specs = (tuple(spec(_AXIS) if m else spec() for m in mapped), spec(_AXIS))
-        sharded = jax.jit(jax.shard_map(block, mesh=mesh, in_specs=in_specs,
+        sharded: Callable[..., Any] = jax.jit(jax.shard_map(block, mesh=mesh, in_specs=in_specs,
                                         out_specs=spec(_AXIS), check_vma=False))
         with self._shard_lock:
             self._sharded[key] = sharded

@@ -60,7 +60,7 @@ _KINDS: dict[type, int] = {
 }
 _CONTAINERS = (list, tuple, dict)
 _NUMERIC_DTYPE_KINDS = frozenset("biufc")
-_jax: ModuleType | None | bool = False  # False: not tried yet
+_jax: ModuleType | bool | None = False  # False: not tried yet
 
 
 def jax_or_none() -> ModuleType | None:
@@ -101,10 +101,11 @@ def leaf_kind(value: Any) -> int:
         return kind
     module = type(value).__module__
     if module.startswith(("jax", "numpy")) and hasattr(value, "shape"):
-        dtype = getattr(value, "dtype", None)
-        if dtype is not None and getattr(dtype, "kind", "") in _NUMERIC_DTYPE_KINDS:
+        if module.startswith("jax"):  # arrays, tracers, key arrays: always JAX data
+            _KINDS[type(value)] = ARRAY  # so the next lookup is one dict access
             return ARRAY
-        if module.startswith("jax"):  # tracers, key arrays: JAX handles them
+        dtype = getattr(value, "dtype", None)  # NumPy: strings and objects are not
+        if dtype is not None and getattr(dtype, "kind", "") in _NUMERIC_DTYPE_KINDS:
             return ARRAY
     return OTHER
 
@@ -163,7 +164,7 @@ def _op_name(op: Any) -> str:
     return str(getattr(op, "name", None) or getattr(op, "__name__", None) or type(op).__name__)
 
 
-class OpReached(BaseException):  # noqa: N818 - a control-flow signal, not an error
+class OpReached(BaseException):  # a control-flow signal, not an error
     """An op was called while JAX traced: the function is not tensor-only.
 
     A ``BaseException`` so that ``except Exception`` in user code cannot swallow it.
@@ -261,24 +262,35 @@ class TensorDispatch:
         fn: the function being jitted.
     """
 
-    __slots__ = ("_compiled", "_fn", "_static_numbers", "_succeeded")
+    __slots__ = ("_compiled", "_fast", "_fn", "_static_numbers", "_succeeded")
 
     def __init__(self, fn: Callable[..., Any]) -> None:
         self._fn = fn
         self._compiled: dict[tuple[Any, ...], Callable[..., Any]] = {}
+        # (argument types, compiled function) of the last call whose argument kinds
+        # follow from their types alone: repeated calls skip the leaf checks.
+        self._fast: tuple[tuple[type, ...], Callable[..., Any]] | None = None
         self._static_numbers = False
         self._succeeded = False
 
     def __call__(self, owner: JitFunction, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        key = self._static_key(args, kwargs)
-        if key is None:
-            if not self._succeeded:
-                owner._tensor = None
-            return owner._traced_call(args, kwargs)
+        fast = self._fast
+        types = tuple(map(type, args))
+        if fast is not None and not kwargs and types == fast[0]:
+            compiled = fast[1]
+        else:
+            key = self._static_key(args, kwargs)
+            if key is None:
+                if not self._succeeded:
+                    owner._tensor = None
+                return owner._traced_call(args, kwargs)
+            compiled = self._compiled_for(key)
+            if not kwargs and all(_KINDS.get(t, OTHER) != OTHER for t in types):
+                self._fast = (types, compiled)
         stats = owner._xcs_stats
         started = time.perf_counter()
         try:
-            result = self._compiled_for(key)(*args, **kwargs)
+            result = compiled(*args, **kwargs)
         except OpReached as reached:
             return self._switch(owner, reached.fallback(), args, kwargs)
         except Exception as error:
@@ -288,13 +300,19 @@ class TensorDispatch:
                 return owner._traced_call(args, kwargs)
             if not self._static_numbers and _has_numbers(args, kwargs):
                 self._static_numbers = True  # JAX needed concrete numbers: retry
+                self._fast = None
                 return self(owner, args, kwargs)
-            reason = f"switched to orchestration mode: JAX could not trace it ({type(error).__name__})"
+            reason = ("switched to orchestration mode: JAX could not trace it "
+                      f"({type(error).__name__})")
             return self._switch(owner, Fallback(reason, None), args, kwargs)
         if not self._succeeded:
             self._succeeded = True
             stats.mode = "tensor"
-        stats.record_plain(time.perf_counter() - started, False)
+        # Without the lock: these two updates cannot be interrupted by another thread
+        # under the GIL (no call or backward jump between load and store), and the
+        # lock would cost more than the rest of this path.
+        stats.calls += 1
+        stats.total_time += time.perf_counter() - started
         return result
 
     def _switch(self, owner: JitFunction, fallback: Fallback, args: tuple[Any, ...],

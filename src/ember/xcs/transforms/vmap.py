@@ -76,7 +76,7 @@ class BatchedFunction:
         self._orchestration = False
         self._lock = threading.Lock()  # guards _tensor_fn creation
         try:
-            functools.update_wrapper(self, fn)
+            functools.update_wrapper(self, fn, updated=())
         except (AttributeError, TypeError):
             pass
 
