@@ -1,0 +1,36 @@
+"""The examples in the public modules' docstrings run and print what they claim."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+
+import pytest
+
+MODULES = (
+    "ember.xcs.config",
+    "ember.xcs.ops",
+    "ember.xcs.api.jit",
+    "ember.xcs.api.explain",
+    "ember.xcs.analysis",
+    "ember.operators.base",
+    "ember.models.api",
+)
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples(name: str) -> None:
+    module = importlib.import_module(name)
+    finder = doctest.DocTestFinder(exclude_empty=True)
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
+    failures: list[str] = []
+    for test in finder.find(module, name):
+        output: list[str] = []
+        result = runner.run(test, out=output.append)
+        if result.failed:
+            failures.append("".join(output))
+    attempted = runner.tries
+    assert attempted >= 1, f"{name} has no docstring example; add one to a public function"
+    assert not failures, f"{name}: {runner.failures} of {attempted} examples failed:\n" + "\n".join(
+        failures
+    )
