@@ -1,7 +1,7 @@
 """ember.xcs.distributed: jitted programs running their ops on a local Dask cluster.
 
-One ``LocalCluster`` (2 worker processes on 127.0.0.1) serves the module; the tests
-that kill workers or need other scheduler settings start their own small cluster.
+The package's ``LocalCluster`` (conftest) serves these tests; the one that needs other
+scheduler settings starts its own small cluster.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import sys
 import textwrap
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import cloudpickle
@@ -28,25 +27,7 @@ from ember.xcs.distributed import (
     dask_executor,
 )
 from tests.distributed import workload
-
-cloudpickle.register_pickle_by_value(workload)
-
-
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[DaskExecutor]:
-    with dask_executor(n_workers=2, threads_per_worker=1) as executor:
-        yield executor
-
-
-@pytest.fixture
-def healthy(cluster: DaskExecutor) -> DaskExecutor:
-    """The shared cluster, after any worker killed by an earlier test is back."""
-    cluster.client.wait_for_workers(2, timeout=30)
-    return cluster
-
-
-def _worker_pids(executor: DaskExecutor) -> set[int]:
-    return set(executor.client.run(os.getpid).values())
+from tests.distributed.conftest import worker_pids
 
 
 def _closed_port() -> int:
@@ -66,7 +47,7 @@ def test_fan_out_runs_on_the_worker_processes(healthy: DaskExecutor) -> None:
     assert [value for value, _ in pairs] == [x * x for x in range(8)]
     pids = {pid for _, pid in pairs}
     assert os.getpid() not in pids
-    assert pids == _worker_pids(healthy)  # both workers took part
+    assert pids == worker_pids(healthy)  # both workers took part
 
 
 def test_fan_out_equals_plain_python(healthy: DaskExecutor) -> None:
@@ -215,7 +196,7 @@ def test_killed_worker_mid_batch_is_retried_with_correct_results(
     healthy: DaskExecutor, tmp_path: Path
 ) -> None:
     log = tmp_path / "ops.log"
-    victim = min(_worker_pids(healthy))
+    victim = min(worker_pids(healthy))
     traced = jit(lambda xs: [workload.logged_slow(x, str(log), 0.5) for x in xs],
                  config=Config(executor=healthy, timeout=45))
     killer = _kill_when_started(log, victim)
@@ -237,7 +218,7 @@ def test_killed_worker_mid_batch_is_retried_with_correct_results(
 def test_worker_lost_beyond_allowed_failures_is_a_clear_error(tmp_path: Path) -> None:
     log = tmp_path / "ops.log"
     with dask_executor(n_workers=1, allowed_failures=0) as strict:
-        victim = next(iter(_worker_pids(strict)))
+        victim = next(iter(worker_pids(strict)))
         traced = jit(lambda xs: [workload.logged_slow(x, str(log), 1.0) for x in xs],
                      config=Config(executor=strict, timeout=45))
         killer = _kill_when_started(log, victim)

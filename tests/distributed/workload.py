@@ -72,3 +72,22 @@ def diamond(x: int) -> dict[str, int]:
 
 def first_failure_wins(xs: list[int], bad: int) -> list[int]:
     return [fail_on(x, bad) for x in xs]
+
+
+def cube_with_pid(x: int) -> dict[str, int]:
+    """A plain (not ``@op``) per-item function for ``pmap``/``vmap``."""
+    return {"value": x**3, "pid": os.getpid()}
+
+
+def checked(x: int) -> int:
+    """A plain per-item function that raises ``WorkloadError`` on negative input."""
+    if x < 0:
+        raise WorkloadError(f"negative input {x}")
+    return x + 100
+
+
+def describe(inputs: dict[str, object]) -> str:
+    """The seed's dict form: one record per item, with broadcast options."""
+    options = inputs["options"]
+    assert isinstance(options, dict)
+    return f"{inputs['id']}:{inputs['data']}{options['suffix']}"
