@@ -109,7 +109,8 @@ def _bench(args: argparse.Namespace) -> int:
 
     call = make_op(args.latency)
     print(f"op latency {args.latency * 1000:.0f} ms; efficiency = critical path / wall time")
-    print(f"{'shape':16} {'ops':>4} {'plain ms':>10} {'jit ms':>9} {'speedup':>8} {'efficiency':>11}")
+    print(f"{'shape':16} {'ops':>4} {'plain ms':>10} {'jit ms':>9} {'speedup':>8} "
+          f"{'efficiency':>11}")
     for shape in SHAPES.values():
         program = shape.build(call)
         started = time.perf_counter()

@@ -37,11 +37,17 @@ class Analysis:
 
 
 def _op_inputs(graph: Graph) -> dict[int, set[int]]:
-    """For each node, the op nodes it transitively depends on through lifted nodes."""
+    """For each node, the op nodes it must wait for.
+
+    Data dependencies are followed through lifted nodes. A barrier adds control
+    dependencies: the glue stopped there until the ops behind its input finished, so
+    every node issued after it depends on those ops too.
+    """
     producers = graph.producers
     direct: dict[int, set[int]] = {}
+    waited: set[int] = set()
     for node in graph.nodes:
-        found: set[int] = set()
+        found: set[int] = set(waited)
         for var in node.inputs:
             producer = producers.get(var.id)
             if producer is None:
@@ -51,6 +57,8 @@ def _op_inputs(graph: Graph) -> dict[int, set[int]]:
             else:
                 found |= direct.get(producer.id, set())
         direct[node.id] = found
+        if node.kind is NodeKind.BARRIER:
+            waited = found
     return direct
 
 
@@ -85,11 +93,14 @@ def critical_path(graph: Graph, durations: Mapping[int, float] | None = None
         if not node.is_op:
             continue
         weight = durations.get(node.id, 0.0) if durations is not None else 1.0
-        previous = max(((best[i][0], i) for i in op_inputs[node.id]), default=(0.0, None))
-        best[node.id] = (previous[0] + weight, previous[1])
+        longest, via = 0.0, None
+        for source in sorted(op_inputs[node.id]):  # ties go to the earlier node
+            if via is None or best[source][0] > longest:
+                longest, via = best[source][0], source
+        best[node.id] = (longest + weight, via)
     if not best:
         return 0.0, ()
-    end = max(best, key=lambda i: best[i][0])
+    end = min(best, key=lambda i: (-best[i][0], i))
     length = best[end][0]
     path: list[int] = []
     cursor: int | None = end

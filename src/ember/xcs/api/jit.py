@@ -69,7 +69,7 @@ class JitFunction:
         self._name = name or _callable_name(fn)
         self._xcs_stats = stats if stats is not None else FunctionStats(self._name)
         self._parallel_threshold = parallel_threshold
-        self._signature: inspect.Signature | None | bool = None
+        self._signature: inspect.Signature | bool | None = None
         from ember.xcs.transforms.tensor import TensorDispatch
 
         # Tensor-only calls go to jax.jit until the function proves to be orchestration.
@@ -159,7 +159,9 @@ class JitFunction:
         outputs: Any = None
         while True:
             to_raise: BaseException | None = None
-            stop = install_tracer(stats.learned, trace.materialize) if stats.learned else None
+            stop = None
+            if stats.learned:
+                stop = install_tracer(stats.learned, trace.materialize_learned)
             previous = context.swap(trace)
             try:
                 result = fn(*args, **kwargs)
@@ -271,9 +273,11 @@ _NEVER_RETRIED = (KeyboardInterrupt, SystemExit, GeneratorExit, XCSTimeoutError,
 
 
 def _earliest_error(trace: Trace) -> BaseException:
-    failure = trace.schedule.earliest_failure()
+    schedule = trace.schedule
+    assert schedule is not None, "a deferred failure implies an op was issued"
+    failure = schedule.earliest_failure()
     if failure is None:
-        cancelled = next((t for t in trace.schedule.tasks if t.state is TaskState.CANCELLED), None)
+        cancelled = next((t for t in schedule.tasks if t.state is TaskState.CANCELLED), None)
         if cancelled is not None:
             return failure_of(cancelled)
         return TracingError("an op failed but no failure was recorded (please report this)")
@@ -296,7 +300,7 @@ def _lazy_involved(trace: Trace, site: Any) -> bool:
         if name in local_vars and contains_lazy(local_vars[name]):
             return True
     filename = site.code.co_filename
-    for task in trace.schedule.tasks:
+    for task in trace.schedule.tasks if trace.schedule is not None else ():
         location = task.location
         if location is not None and location.filename == filename and (
             site.first_line <= location.lineno <= site.last_line

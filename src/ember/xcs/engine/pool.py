@@ -73,7 +73,9 @@ class ElasticThreadPool(concurrent.futures.Executor):
     def _start(self, name: str) -> None:
         threading.Thread(target=self._worker, name=name, daemon=True).start()
 
-    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> concurrent.futures.Future[Any]:
+    def submit(
+        self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any
+    ) -> concurrent.futures.Future[Any]:
         future: concurrent.futures.Future[Any] = concurrent.futures.Future()
 
         def work() -> None:
@@ -127,7 +129,9 @@ class ElasticThreadPool(concurrent.futures.Executor):
 class SynchronousExecutor(concurrent.futures.Executor):
     """Runs each submitted call at once in the submitting thread (for debugging)."""
 
-    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> concurrent.futures.Future[Any]:
+    def submit(
+        self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any
+    ) -> concurrent.futures.Future[Any]:
         future: concurrent.futures.Future[Any] = concurrent.futures.Future()
         future.set_running_or_notify_cancel()
         try:

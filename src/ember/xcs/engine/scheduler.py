@@ -50,9 +50,28 @@ class Task:
     """The runtime state of one node of one call (mutated only under ``Engine.lock``)."""
 
     __slots__ = (
-        "args", "call", "context", "dependents", "deps", "eager", "ended", "error", "kind",
-        "limit", "location", "name", "op", "order", "run", "schedule", "started", "state",
-        "upstream", "value", "waiting", "__weakref__",
+        "__weakref__",
+        "args",
+        "call",
+        "context",
+        "dependents",
+        "deps",
+        "eager",
+        "ended",
+        "error",
+        "kind",
+        "limit",
+        "location",
+        "name",
+        "op",
+        "order",
+        "run",
+        "schedule",
+        "started",
+        "state",
+        "upstream",
+        "value",
+        "waiting",
     )
 
     def __init__(
@@ -272,9 +291,10 @@ class Schedule:
                     if task.state in (TaskState.PENDING, TaskState.READY):
                         task.state = TaskState.CANCELLED
                 self.queue.clear()
+                running = [t.name for t in self.tasks if t.state is TaskState.RUNNING]
                 raise XCSTimeoutError(
                     f"the call did not finish within timeout={self.timeout} s; "
-                    f"still running: {', '.join(t.name for t in self.tasks if t.state is TaskState.RUNNING) or 'nothing'}. "
+                    f"still running: {', '.join(running) or 'nothing'}. "
                     "Raise Config(timeout=...) or look for the slow op with explain()."
                 )
         self.waiters += 1
@@ -316,6 +336,19 @@ class Schedule:
     def _finished(self, task: Task) -> list[Task]:
         """Bookkeeping after ``task`` reached DONE or FAILED; returns tasks to start."""
         to_start: list[Task] = []
+        failed = task.state is TaskState.FAILED
+        dependents = task.dependents
+        task.dependents = _NO_DEPENDENTS  # nothing can wait on a finished task: drop the links
+        if failed:
+            for dependent in dependents:
+                if dependent.state is TaskState.PENDING:
+                    self._mark_upstream(dependent, task)
+        if failed and not task.eager and task.run == self.run:
+            # Cancel first, so that no slot freed below starts work that plain Python
+            # would never have reached.
+            if self.failure is None or task.order < self.failure.order:
+                self.failure = task
+            self._cancel_after(task.order)
         if task.kind is not NodeKind.LIFTED:
             self.running -= 1
             limit = task.limit
@@ -331,22 +364,12 @@ class Schedule:
                 if queued.state is TaskState.READY:
                     queued.state = TaskState.PENDING
                     to_start += self._ready(queued)
-        failed = task.state is TaskState.FAILED
-        dependents = task.dependents
-        task.dependents = _NO_DEPENDENTS  # nothing can wait on a finished task: drop the links
-        for dependent in dependents:
-            if dependent.state is not TaskState.PENDING:
-                continue
-            if failed:
-                self._mark_upstream(dependent, task)
-            else:
-                dependent.waiting -= 1
-                if dependent.waiting == 0:
-                    to_start += self._ready(dependent)
-        if failed and not task.eager and task.run == self.run:
-            if self.failure is None or task.order < self.failure.order:
-                self.failure = task
-            self._cancel_after(task.order)
+        if not failed:
+            for dependent in dependents:
+                if dependent.state is TaskState.PENDING:
+                    dependent.waiting -= 1
+                    if dependent.waiting == 0:
+                        to_start += self._ready(dependent)
         if self.waiters:
             self.changed.notify_all()
         return to_start
@@ -418,7 +441,8 @@ class Engine:
         elif executor == "sync":
             self._execute(task)
         else:
-            self._start_on_executor(task, self.process_pool() if executor == "process" else executor)
+            target = self.process_pool() if executor == "process" else executor
+            self._start_on_executor(task, target)
 
     def _execute(self, task: Task) -> None:
         """Run ``task``'s body in this thread and record the outcome."""

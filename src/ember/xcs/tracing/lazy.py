@@ -66,7 +66,8 @@ class Lazy:
         return iter(self._xcs_value("iter"))
 
     def __reversed__(self) -> Iterator[Any]:
-        return reversed(self._xcs_value("reversed"))
+        iterator: Iterator[Any] = reversed(self._xcs_value("reversed"))
+        return iterator
 
     def __len__(self) -> int:
         return len(self._xcs_value("len"))
@@ -113,7 +114,9 @@ class Lazy:
     # -- lifted operations --------------------------------------------------------
 
     def __getattr__(self, name: str) -> Any:
-        if name.startswith("__") and name.endswith("__") or name.startswith(("_repr_", "_ipython")):
+        if (name.startswith("__") and name.endswith("__")) or name.startswith(
+            ("_repr_", "_ipython")
+        ):
             return getattr(self._xcs_value("getattr"), name)
         return _get(self, "_xcs_trace").lift("getattr", getattr, (self, name), {})
 
@@ -151,7 +154,7 @@ for _name in ("eq", "ne", "lt", "le", "gt", "ge"):
     setattr(Lazy, f"__{_name}__", _binary(_name, getattr(operator, _name))[0])
 for _name in ("neg", "pos", "abs", "invert"):
     setattr(Lazy, f"__{_name}__", _unary(_name, getattr(operator, _name)))
-Lazy.__hash__ = Lazy.__dict__["__hash__"]  # keep the barrier after defining __eq__
+Lazy.__hash__ = Lazy.__dict__["__hash__"]  # type: ignore[method-assign] # keep the barrier
 
 
 def contains_lazy(value: Any, depth: int = 4) -> bool:

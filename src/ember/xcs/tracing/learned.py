@@ -82,14 +82,14 @@ class LearnedBarriers:
         return self._sites.get(code, ())
 
 
-Materializer = Callable[[Any], Any]
+Materializer = Callable[[Any, FrameType], Any]
 
 
 def install_tracer(learned: LearnedBarriers, materialize: Materializer) -> Callable[[], None]:
     """Watch learned lines in this thread; returns the function that stops watching.
 
-    ``materialize(value)`` returns ``value`` with every lazy leaf replaced by its
-    value, mutating lists and dicts in place.
+    ``materialize(value, frame)`` returns ``value`` with every lazy leaf replaced by
+    its value (mutating lists and dicts in place), recording a barrier in ``frame``.
     """
     previous = sys.gettrace()
 
@@ -100,13 +100,13 @@ def install_tracer(learned: LearnedBarriers, materialize: Materializer) -> Calla
                     local_vars = frame.f_locals
                     for name in names_on_lines(frame.f_code, first, last):
                         if name in local_vars:
-                            local_vars[name] = materialize(local_vars[name])
+                            local_vars[name] = materialize(local_vars[name], frame)
                     break
         return on_line
 
     def on_return(frame: FrameType, event: str, arg: Any) -> Any:
         if event == "return" and arg is not None:
-            materialize(arg)
+            materialize(arg, frame)
         return on_return
 
     def on_call(frame: FrameType, event: str, arg: Any) -> Any:

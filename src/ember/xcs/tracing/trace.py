@@ -20,14 +20,14 @@ from ember.xcs.errors import XCSError
 from ember.xcs.ir.graph import Graph, Node, NodeKind, SourceLocation, Var
 from ember.xcs.ops import Op
 from ember.xcs.tracing import context
-from ember.xcs.tracing.frames import CallMode, inspect_site
+from ember.xcs.tracing.frames import CallMode, inspect_site, location_of
 from ember.xcs.tracing.lazy import Lazy
 from ember.xcs.tracing.learned import LearnedBarriers
 
 __all__ = ["BarrierRecord", "DeferredFailure", "Redacted", "Trace", "failure_of"]
 
 
-class DeferredFailure(BaseException):  # noqa: N818 - a control-flow signal, not an error
+class DeferredFailure(BaseException):
     """An op failed; unwind the glue to the jit boundary, which raises the real error.
 
     It derives from ``BaseException`` so that ``except Exception`` clauses in the
@@ -64,9 +64,6 @@ class Redacted:
 
     def __repr__(self) -> str:
         return f"<{self.type_name}>"
-
-
-_Issued = tuple  # (op identity, args, kwargs, lazy): one op call of a run, the next run's memo
 
 
 def failure_of(task: Task) -> BaseException:
@@ -303,8 +300,8 @@ class Trace:
         """Wait for ``task``; its value, or ``DeferredFailure`` if it did not succeed."""
         if task.state is not TaskState.DONE:
             task.schedule.wait(task)
-            if task.state is not TaskState.DONE:
-                raise DeferredFailure()
+        if task.state is not TaskState.DONE:
+            raise DeferredFailure()
         return task.value
 
     def materialize(self, value: Any) -> Any:
@@ -312,16 +309,23 @@ class Trace:
 
         Walks lists, tuples (named too), dicts, sets and dataclass instances.
         """
-        return self._materialize(value, "return", {})
+        return self._materialize(value, None, {})
+
+    def materialize_learned(self, value: Any, frame: FrameType) -> Any:
+        """``materialize`` at a learned barrier line, recording a barrier per value."""
+        return self._materialize(value, location_of(frame), {})
 
     def _materialize_tree(self, value: Any, reason: str) -> Any:
-        return self._materialize(value, reason, {})
+        return self._materialize(value, None, {})
 
-    def _materialize(self, value: Any, reason: str, seen: dict[int, Any]) -> Any:
+    def _materialize(self, value: Any, barrier: SourceLocation | None,
+                     seen: dict[int, Any]) -> Any:
         if type(value) is Lazy:
             task = object.__getattribute__(value, "_xcs_task")
             if object.__getattribute__(value, "_xcs_trace") is not self:
                 return _outside_value(task)
+            if barrier is not None:
+                self._barrier(BarrierRecord("learned", barrier, task))
             return self.value_of(task)
         kind = type(value)
         if kind in _ATOMS:
@@ -332,32 +336,32 @@ class Trace:
         if isinstance(value, list):
             seen[key] = value
             for index, item in enumerate(value):
-                new = self._materialize(item, reason, seen)
+                new = self._materialize(item, barrier, seen)
                 if new is not item:
                     value[index] = new
             return value
         if isinstance(value, dict):
             seen[key] = value
             for item_key, item in value.items():
-                new = self._materialize(item, reason, seen)
+                new = self._materialize(item, barrier, seen)
                 if new is not item:
                     value[item_key] = new
             return value
         if isinstance(value, tuple):
-            items = [self._materialize(item, reason, seen) for item in value]
+            items = [self._materialize(item, barrier, seen) for item in value]
             if all(new is old for new, old in zip(items, value)):
                 return value
             rebuilt = kind(*items) if hasattr(value, "_fields") else kind(items)
             seen[key] = rebuilt
             return rebuilt
         if isinstance(value, set | frozenset):
-            items = [self._materialize(item, reason, seen) for item in value]
+            items = [self._materialize(item, barrier, seen) for item in value]
             return value if all(n is o for n, o in zip(items, value)) else kind(items)
         if dataclasses.is_dataclass(value) and not isinstance(value, type):
             seen[key] = value
             for field in dataclasses.fields(value):
                 item = getattr(value, field.name, None)
-                new = self._materialize(item, reason, seen)
+                new = self._materialize(item, barrier, seen)
                 if new is not item:
                     object.__setattr__(value, field.name, new)
             return value
@@ -482,7 +486,8 @@ def _same_value(new: Any, old: Any) -> bool:
     if new is old:
         return True
     new_task, old_task = type(new) is Task, type(old) is Task
-    if new_task and old_task and new.kind is NodeKind.LIFTED and old.kind is NodeKind.LIFTED:
+    lifted = NodeKind.LIFTED
+    if new_task and old_task and new.kind is lifted and old.kind is lifted:  # noqa: SIM102
         if new.call is old.call and new.name == old.name and _same(new.args, old.args):
             return True
     if new_task:

@@ -71,6 +71,16 @@ class _Mapped:
         return self.value[index]
 
 
+class _Struct:
+    """A dict, list or tuple some of whose items are mapped (rebuilt for each item)."""
+
+    __slots__ = ("items", "kind")
+
+    def __init__(self, kind: type, items: dict[Any, Any] | list[Any]) -> None:
+        self.kind = kind
+        self.items = items
+
+
 def _is_sequence(value: Any) -> bool:
     return isinstance(value, list | tuple)
 
@@ -95,8 +105,8 @@ def _mapped_leaf(value: Any, axis: Any, path: str, transform: str, mode: str) ->
                 f"{transform}: in_axes names field(s) {sorted(map(str, unknown))} that {path} "
                 f"does not have (it has {sorted(map(str, value))})."
             )
-        return {k: _mapped_leaf(v, axis.get(k), f"{path}[{k!r}]", transform, "field")
-                for k, v in value.items()}
+        return _Struct(dict, {k: _mapped_leaf(v, axis.get(k), f"{path}[{k!r}]", transform,
+                                              "field") for k, v in value.items()})
     if isinstance(axis, tuple | list):
         if not _is_sequence(value) or len(value) != len(axis):
             raise TransformError(
@@ -105,7 +115,7 @@ def _mapped_leaf(value: Any, axis: Any, path: str, transform: str, mode: str) ->
             )
         items = [_mapped_leaf(v, a, f"{path}[{i}]", transform, mode)
                  for i, (v, a) in enumerate(zip(value, axis))]
-        return tuple(items) if isinstance(value, tuple) else items
+        return _Struct(tuple if isinstance(value, tuple) else list, items)
     if isinstance(axis, bool) or not isinstance(axis, int):
         raise TransformError(
             f"{transform}: in_axes entries must be int, None, or a dict/tuple of them; got "
@@ -126,8 +136,8 @@ def _mapped_leaf(value: Any, axis: Any, path: str, transform: str, mode: str) ->
             )
         return _Mapped(value, 0, path)
     if isinstance(value, dict) and mode != "field":
-        return {k: _mapped_leaf(v, axis, f"{path}[{k!r}]", transform, "field")
-                for k, v in value.items()}
+        return _Struct(dict, {k: _mapped_leaf(v, axis, f"{path}[{k!r}]", transform, "field")
+                              for k, v in value.items()})
     if mode == "arg":
         raise TransformError(
             f"{transform}: cannot map {path} ({type(value).__name__}) over axis {axis}: only "
@@ -144,22 +154,21 @@ def _length_note(value: Any) -> str:
 def _collect(template: Any, found: list[_Mapped]) -> None:
     if isinstance(template, _Mapped):
         found.append(template)
-    elif type(template) is dict:
-        for item in template.values():
-            _collect(item, found)
-    elif type(template) in (list, tuple):
-        for item in template:
+    elif isinstance(template, _Struct):
+        items = template.items
+        for item in items.values() if isinstance(items, dict) else items:
             _collect(item, found)
 
 
 def _instantiate(template: Any, index: int) -> Any:
     if isinstance(template, _Mapped):
         return template.item(index)
-    if type(template) is dict:
-        return {k: _instantiate(v, index) for k, v in template.items()}
-    if type(template) in (list, tuple):
-        return type(template)(_instantiate(v, index) for v in template)
-    return template
+    if isinstance(template, _Struct):
+        items = template.items
+        if isinstance(items, dict):
+            return {k: _instantiate(v, index) for k, v in items.items()}
+        return template.kind(_instantiate(v, index) for v in items)
+    return template  # broadcast: the very same object for every item
 
 
 def _positional_axes(in_axes: Any, count: int, transform: str) -> tuple[Any, ...]:
@@ -199,8 +208,8 @@ def split_batch(args: tuple[Any, ...], kwargs: dict[str, Any], in_axes: Any,
                      for i, (a, ax) in enumerate(zip(args, axes))]
     kwarg_templates = {k: _mapped_leaf(v, 0, k, transform, "kwarg") for k, v in kwargs.items()}
     mapped: list[_Mapped] = []
-    _collect(arg_templates, mapped)
-    _collect(kwarg_templates, mapped)
+    for template in (*arg_templates, *kwarg_templates.values()):
+        _collect(template, mapped)
     size = _common_length(mapped, axis_size, transform)
     return [
         (tuple(_instantiate(t, i) for t in arg_templates),

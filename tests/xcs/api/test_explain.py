@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+import json
+import time
+
+from ember.xcs import explain, jit, op
+
+
+@op
+def ask(model: str, question: str) -> str:
+    time.sleep(0.01)
+    return f"{model}:{question}"
+
+
+def answer(question: str) -> str:
+    drafts = [ask(m, question) for m in ("a", "b", "c")]
+    best = ask("judge", " | ".join(drafts))
+    return json.dumps({"best": best})
+
+
+def test_explain_reports_ir_groups_path_barriers_and_learned_lines() -> None:
+    text = explain(answer, "why?")
+    assert text.startswith("explain: answer")
+    assert "IR:" in text and "lambda question." in text
+    assert "parallel groups (2, widest 3):" in text
+    assert "  0: a=ask, b=ask, c=ask" in text
+    assert "critical path: ask -> ask" in text
+    assert "learned barriers (1):" in text
+    assert "learned at " in text  # the wait at the learned line is a barrier
+    assert "test_explain.py:" in text and "TypeError" in text
+
+
+def test_explain_without_arguments_uses_the_last_call() -> None:
+    fast = jit(lambda q: [ask("x", q)])
+    fast("hi")
+    assert "x" in fast.explain() and "calls so far: 1" in fast.explain()
+    assert "nothing to parallelise" in explain(jit(lambda: 1))

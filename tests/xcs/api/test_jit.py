@@ -1,0 +1,173 @@
+from __future__ import annotations
+
+import concurrent.futures
+import functools
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from ember.api.operators import Operator
+from ember.xcs import Config, ConfigError, Presets, get_jit_stats, jit, op, structural_jit
+
+
+@op
+def slow_double(x: int) -> int:
+    time.sleep(0.1)
+    return 2 * x
+
+
+def four(x: int) -> list[int]:
+    return [slow_double(x + i) for i in range(4)]
+
+
+def timed(fn, *args):  # type: ignore[no-untyped-def]
+    started = time.perf_counter()
+    result = fn(*args)
+    return result, time.perf_counter() - started
+
+
+def test_functions_lambdas_and_partials() -> None:
+    assert timed(jit(four), 1)[0] == [2, 4, 6, 8]
+    result, elapsed = timed(jit(lambda x: [slow_double(x), slow_double(x + 1)]), 5)
+    assert result == [10, 12] and elapsed < 0.19
+    partial = jit(functools.partial(four, 10))
+    assert partial() == [20, 22, 24, 26]
+    assert jit(four).__name__ == "four" and jit(four).__wrapped__ is four
+
+
+def test_decorator_forms_and_config_checks() -> None:
+    @jit(config=Config(max_workers=2))
+    def capped(x: int) -> list[int]:
+        return [slow_double(x + i) for i in range(4)]
+
+    result, elapsed = timed(capped, 0)
+    assert result == [0, 2, 4, 6] and 0.19 < elapsed < 0.35
+    assert jit(capped) is capped
+    with pytest.raises(ConfigError):
+        jit(four, config={"max_workers": 2})  # type: ignore[arg-type]
+    with pytest.raises(ConfigError):
+        jit(42)
+
+
+class Pipeline:
+    def __init__(self, base: int) -> None:
+        self.base = base
+
+    @jit
+    def run(self, n: int) -> list[int]:
+        return [slow_double(self.base + i) for i in range(n)]
+
+
+def test_methods() -> None:
+    result, elapsed = timed(Pipeline(3).run, 3)
+    assert result == [6, 8, 10] and elapsed < 0.19
+    assert get_jit_stats(Pipeline(1).run)["calls"] >= 1
+
+
+class FanOut(Operator):
+    def forward(self, *, inputs: dict[str, int]) -> dict[str, list[int]]:
+        return {"out": [slow_double(inputs["x"] + i) for i in range(4)]}
+
+
+def test_operator_classes_and_instances() -> None:
+    Jitted = jit(FanOut)
+    assert issubclass(Jitted, FanOut) and Jitted.__name__ == "FanOut"
+    result, elapsed = timed(lambda: Jitted()(inputs={"x": 1}))
+    assert result == {"out": [2, 4, 6, 8]} and elapsed < 0.19
+    instance = jit(FanOut())
+    assert instance(inputs={"x": 0}) == {"out": [0, 2, 4, 6]}
+    assert get_jit_stats(Jitted)["calls"] == 1
+
+
+def test_structural_jit_strategies() -> None:
+    @structural_jit(execution_strategy="sequential")
+    class Serial(FanOut):
+        pass
+
+    result, elapsed = timed(lambda: Serial()(inputs={"x": 0}))
+    assert result == {"out": [0, 2, 4, 6]} and elapsed >= 0.39
+
+    @structural_jit(execution_strategy="auto", parallel_threshold=8)
+    class Small(FanOut):
+        pass
+
+    first = timed(lambda: Small()(inputs={"x": 0}))[1]
+    second = timed(lambda: Small()(inputs={"x": 0}))[1]
+    assert first < 0.19, "the first call is parallel"
+    assert second >= 0.39, "width 4 < threshold 8: later calls run sequentially"
+    with pytest.raises(ConfigError, match="execution_strategy"):
+        structural_jit(execution_strategy="fast")
+    with pytest.raises(ConfigError, match="parallel_threshold"):
+        structural_jit(parallel_threshold=0)
+
+
+@pytest.mark.parametrize(
+    "config",
+    [Presets.SERIAL, Presets.DEBUG, Presets.LIGHTWEIGHT, Presets.SECURE,
+     Config(executor="sync")],
+)
+def test_every_preset_gives_plain_results(config: Config) -> None:
+    assert jit(four, config=config)(2) == [4, 6, 8, 10]
+
+
+def test_serial_preset_is_sequential() -> None:
+    assert timed(jit(four, config=Presets.SERIAL), 0)[1] >= 0.39
+
+
+def test_custom_executor() -> None:
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        result, elapsed = timed(jit(four, config=Config(executor=pool)), 1)
+    assert result == [2, 4, 6, 8] and elapsed < 0.19
+
+
+def module_level_square(x: int) -> int:
+    return x * x
+
+
+def test_process_executor() -> None:
+    square = op(module_level_square)
+    fast = jit(lambda xs: [square(x) for x in xs], config=Config(executor="process"))
+    assert fast([1, 2, 3]) == [1, 4, 9]
+
+
+def test_with_config_shares_stats() -> None:
+    fast = jit(four)
+    slow = fast.with_config(parallel=False)
+    slow(0)
+    fast(0)
+    assert get_jit_stats(fast)["calls"] == 2 and not slow.config.parallel
+
+
+def test_functions_defined_in_main_and_in_notebook_cells() -> None:
+    script = textwrap.dedent(
+        """
+        import time
+        from ember.xcs import jit, op
+
+        @op
+        def wait(x):
+            time.sleep(0.1)
+            return x
+
+        @jit
+        def main_fn(n):
+            return [wait(i) for i in range(n)]
+
+        started = time.perf_counter()
+        assert main_fn(6) == list(range(6))
+        assert time.perf_counter() - started < 0.3
+
+        cell = "def cell_fn(n):\\n    return [wait(i) * 2 for i in range(n)]\\n"
+        namespace = {"wait": wait}
+        exec(compile(cell, "<ipython-input-3>", "exec"), namespace)
+        assert jit(namespace["cell_fn"])(4) == [0, 2, 4, 6]
+        print("ok")
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"

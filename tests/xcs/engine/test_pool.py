@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from ember.xcs.engine.pool import ElasticThreadPool, SynchronousExecutor
+
+
+def test_pool_grows_when_all_workers_block_and_shrinks_when_idle() -> None:
+    pool = ElasticThreadPool(idle_timeout=0.2, name="test-pool")
+    release = threading.Event()
+    started = threading.Semaphore(0)
+
+    def blocked() -> None:
+        started.release()
+        release.wait(5)
+
+    for _ in range(6):
+        pool.run(blocked)
+    for _ in range(6):
+        assert started.acquire(timeout=5), "every blocked task got its own thread"
+    assert pool.thread_count >= 6
+    release.set()
+    deadline = time.monotonic() + 5
+    while pool.thread_count and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert pool.thread_count == 0
+
+
+def test_submit_returns_futures_with_results_and_errors() -> None:
+    pool = ElasticThreadPool(name="test-pool")
+    assert pool.submit(lambda a, b: a + b, 2, 3).result(timeout=5) == 5
+    with pytest.raises(KeyError):
+        pool.submit(lambda: {}["x"]).result(timeout=5)
+    pool.shutdown()
+    with pytest.raises(RuntimeError):
+        pool.run(lambda: None)
+
+
+def test_synchronous_executor_runs_in_the_caller() -> None:
+    caller = threading.get_ident()
+    future = SynchronousExecutor().submit(threading.get_ident)
+    assert future.done() and future.result() == caller

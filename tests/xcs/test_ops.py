@@ -1,0 +1,177 @@
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import functools
+import threading
+import time
+
+import pytest
+
+from ember.api.decorators import mark_orchestration, mark_tensor
+from ember.api.decorators import op as api_op
+from ember.xcs import Config, Op, XCSError, get_jit_stats, jit, op
+from ember.xcs.ops import as_op, is_op
+
+
+def test_op_outside_a_trace_is_a_plain_call() -> None:
+    @op
+    def add(a: int, b: int) -> int:
+        return a + b
+
+    assert isinstance(add, Op)
+    assert add(2, 3) == 5
+    assert add.__name__ == "add" and add.name == "add"
+    assert api_op is op
+
+
+def test_op_options_and_validation() -> None:
+    named = op(lambda x: x, name="identity", effect=True, max_concurrency=2)
+    assert (named.name, named.effect, named.max_concurrency) == ("identity", True, 2)
+    with pytest.raises(XCSError, match="max_concurrency"):
+        op(lambda x: x, max_concurrency=0)
+    with pytest.raises(XCSError, match="needs a callable"):
+        Op(42)  # type: ignore[arg-type]
+    assert as_op(named) is named and is_op(named) and not is_op(print)
+
+
+def test_markers_set_kinds() -> None:
+    assert mark_orchestration(lambda: 1).kind == "orchestration"  # type: ignore[attr-defined]
+    assert mark_tensor(lambda: 1).kind == "tensor"  # type: ignore[attr-defined]
+
+
+def test_partial_and_callable_objects_as_ops() -> None:
+    class Scale:
+        def __call__(self, x: int, factor: int) -> int:
+            return x * factor
+
+    assert op(functools.partial(Scale(), factor=3))(2) == 6
+    assert op(functools.partial(Scale(), factor=3)).name == "Scale"
+
+
+class Counter:
+    def __init__(self) -> None:
+        self.calls = 0
+
+    @op
+    def bump(self, by: int) -> int:
+        self.calls += by
+        return self.calls
+
+
+def test_op_methods_bind() -> None:
+    counter = Counter()
+    assert counter.bump(2) == 2
+    fast = jit(lambda c: [c.bump(1), c.bump(1)])
+    assert sorted(fast(counter)) == [3, 4]
+
+
+@op
+async def fetch(x: int) -> int:
+    await asyncio.sleep(0.1)
+    return x * 10
+
+
+def test_coroutine_op_outside_trace_returns_its_value() -> None:
+    assert fetch(4) == 40
+
+
+def test_coroutine_ops_run_concurrently_on_the_event_loop() -> None:
+    @jit
+    def gather(n: int) -> list[int]:
+        return [fetch(i) for i in range(n)]
+
+    started = time.perf_counter()
+    assert gather(10) == [i * 10 for i in range(10)]
+    assert time.perf_counter() - started < 0.5  # 10 x 100 ms
+
+
+request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+
+
+@op
+def read_context(x: int) -> str:
+    return f"{request_id.get()}:{x}"
+
+
+def test_op_bodies_see_the_callers_contextvars() -> None:
+    token = request_id.set("req-7")
+    try:
+        assert jit(lambda: [read_context(1), read_context(2)])() == ["req-7:1", "req-7:2"]
+    finally:
+        request_id.reset(token)
+
+
+def test_effect_ops_run_in_program_order() -> None:
+    log: list[str] = []
+    lock = threading.Lock()
+
+    @op(effect=True)
+    def write(tag: str) -> str:
+        time.sleep(0.01 if tag == "first" else 0)
+        with lock:
+            log.append(tag)
+        return tag
+
+    jit(lambda: [write("first"), write("second"), write("third")])()
+    assert log == ["first", "second", "third"]
+
+
+def test_max_concurrency_is_a_process_wide_cap() -> None:
+    active = 0
+    peak = 0
+    lock = threading.Lock()
+
+    @op(max_concurrency=2)
+    def limited(x: int) -> int:
+        nonlocal active, peak
+        with lock:
+            active += 1
+            peak = max(peak, active)
+        time.sleep(0.02)
+        with lock:
+            active -= 1
+        return x
+
+    assert jit(lambda: [limited(i) for i in range(10)])() == list(range(10))
+    assert peak == 2
+
+
+def test_shared_limit_key_caps_several_ops_together() -> None:
+    active = 0
+    peak = 0
+    lock = threading.Lock()
+
+    def body(x: int) -> int:
+        nonlocal active, peak
+        with lock:
+            active += 1
+            peak = max(peak, active)
+        time.sleep(0.02)
+        with lock:
+            active -= 1
+        return x
+
+    first = op(body, max_concurrency=3, limit_key="provider-x")
+    second = op(body, max_concurrency=3, limit_key="provider-x")
+    jit(lambda: [first(i) if i % 2 else second(i) for i in range(12)])()
+    assert peak == 3
+
+
+def test_tiny_ops_go_inline_and_slow_ones_never_do() -> None:
+    @op
+    def tiny(x: int) -> int:
+        return x
+
+    @op
+    def slow(x: int) -> int:
+        time.sleep(0.03)
+        return x
+
+    fast = jit(lambda: [tiny(i) for i in range(40)])
+    fast()
+    fast()
+    assert tiny.runs_inline
+    jit(lambda: [slow(i) for i in range(20)], config=Config(max_workers=20))()
+    assert not slow.runs_inline
+    assert get_jit_stats(fast)["ops"] == 40

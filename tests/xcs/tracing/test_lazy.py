@@ -1,0 +1,130 @@
+from __future__ import annotations
+
+import copy
+import dataclasses
+import pickle
+import time
+
+import pytest
+
+from ember.xcs import get_jit_stats, jit, op
+from ember.xcs.tracing.lazy import Lazy, contains_lazy
+
+
+@op
+def record(x: int) -> dict[str, object]:
+    time.sleep(0.01)
+    return {"answer": x, "text": f"  value {x}  ", "items": [x, x + 1]}
+
+
+def test_op_calls_return_lazy_values_under_jit() -> None:
+    seen: list[type] = []
+
+    @jit
+    def f(x: int) -> object:
+        value = record(x)
+        seen.append(type(value))
+        return value
+
+    assert f(1)["answer"] == 1
+    assert seen == [Lazy]
+
+
+def test_lifted_operations_stay_lazy_and_compute_correctly() -> None:
+    kinds: list[bool] = []
+
+    @jit
+    def f(x: int) -> list[object]:
+        r = record(x)
+        parts = [r["answer"] + 1, r["text"].strip().upper(), -r["answer"], r["items"][1] * 2,
+                 r["answer"] == x, 10 - r["answer"], r["answer"] ** 2]
+        kinds.extend(type(p) is Lazy for p in parts)
+        return parts
+
+    assert f(3) == [4, "VALUE 3", -3, 8, True, 7, 9]
+    assert all(kinds)
+    stats = get_jit_stats(f)
+    assert stats["node_kinds"]["lifted"] >= 10 and stats["barriers"] == []
+
+
+def test_barriers_give_concrete_values_and_record_where() -> None:
+    @jit
+    def f(x: int) -> list[object]:
+        r = record(x)
+        items = r["items"]
+        return [bool(r), str(r["answer"]), f"{r['answer']:>3}", len(items), list(iter(items)),
+                int(r["answer"]), float(r["answer"]), x in items, hash(r["answer"]) == hash(x),
+                isinstance(r, dict), repr(r["answer"])]
+
+    assert f(5) == [True, "5", "  5", 2, [5, 6], 5, 5.0, True, True, True, "5"]
+    barriers = get_jit_stats(f)["barriers"]
+    reasons = [b.split(" at ")[0] for b in barriers]
+    for reason in ("bool", "str", "format", "len", "iter", "int", "float", "in", "hash",
+                   "isinstance", "repr"):
+        assert reason in reasons
+    assert all("test_lazy.py:" in b for b in barriers)
+
+
+def test_setting_items_and_attributes_forwards_to_the_value() -> None:
+    @dataclasses.dataclass
+    class Box:
+        content: int
+
+    @op
+    def make(x: int) -> Box:
+        return Box(x)
+
+    @jit
+    def f(x: int) -> Box:
+        box = make(x)
+        box.content = box.content + 1
+        return box
+
+    assert f(1) == Box(2)
+
+
+def test_pickle_and_copy_see_the_value() -> None:
+    @jit
+    def f(x: int) -> list[object]:
+        r = record(x)
+        return [pickle.loads(pickle.dumps(r)), copy.copy(r), copy.deepcopy(r)]
+
+    first, second, third = f(2)
+    assert first == second == third == record.fn(2)
+
+
+def test_dunder_lookups_do_not_become_lazy() -> None:
+    @jit
+    def f(x: int) -> bool:
+        r = record(x)
+        with pytest.raises(AttributeError):
+            r.__array_interface__  # noqa: B018
+        return True
+
+    assert f(1)
+
+
+def test_contains_lazy() -> None:
+    assert not contains_lazy([1, {"a": (2, 3)}])
+    captured: list[bool] = []
+
+    @jit
+    def f(x: int) -> int:
+        captured.append(contains_lazy({"k": [record(x)]}))
+        return 0
+
+    f(1)
+    assert captured == [True]
+
+
+def test_a_lazy_value_used_after_the_call_is_its_value() -> None:
+    kept: list[object] = []
+
+    @jit
+    def f(x: int) -> int:
+        r = record(x)
+        kept.append(r)
+        return 1
+
+    f(7)
+    assert kept[0]["answer"] == 7 and str(kept[0]["answer"]) == "7"

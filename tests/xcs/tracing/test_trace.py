@@ -1,0 +1,128 @@
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from ember.xcs import Config, XCSTimeoutError, get_jit_stats, jit, op
+
+ran: list[str] = []
+lock = threading.Lock()
+
+
+def note(tag: str) -> None:
+    with lock:
+        ran.append(tag)
+
+
+class BadInput(Exception):
+    pass
+
+
+@op
+def ok(x: int) -> int:
+    note(f"ok{x}")
+    time.sleep(0.02)
+    return x
+
+
+@op
+def bad(x: int) -> int:
+    note(f"bad{x}")
+    time.sleep(0.02)
+    raise BadInput(f"bad input {x}")
+
+
+def test_earliest_failure_in_program_order_wins() -> None:
+    @op
+    def slow_bad(x: int) -> int:
+        time.sleep(0.1)
+        raise BadInput("first in program order")
+
+    @op
+    def fast_bad(x: int) -> int:
+        raise ValueError("finishes first")
+
+    @jit
+    def f() -> list[int]:
+        return [slow_bad(1), fast_bad(2)]
+
+    with pytest.raises(BadInput, match="first in program order") as caught:
+        f()
+    assert any("slow_bad" in note for note in caught.value.__notes__)
+
+
+def test_queued_ops_after_a_failure_never_start() -> None:
+    ran.clear()
+    with pytest.raises(BadInput):
+        jit(lambda: [bad(1)] + [ok(i) for i in range(5)], config=Config(max_workers=1))()
+    time.sleep(0.1)
+    assert ran == ["bad1"]
+
+
+def test_glue_stops_issuing_ops_after_a_failure() -> None:
+    ran.clear()
+
+    @jit
+    def f() -> list[int]:
+        first = bad(0)
+        time.sleep(0.1)  # the failure is known by now
+        return [first] + [ok(i) for i in range(5)]
+
+    with pytest.raises(BadInput):
+        f()
+    assert ran == ["bad0"]
+
+
+def test_glue_errors_lose_to_earlier_op_failures() -> None:
+    @jit
+    def f() -> int:
+        bad(1)
+        return 1 // 0
+
+    with pytest.raises(BadInput):
+        f()
+
+
+def test_dependents_of_a_failed_op_never_run() -> None:
+    ran.clear()
+    with pytest.raises(BadInput):
+        jit(lambda: ok(bad(3)))()
+    assert ran == ["bad3"]
+
+
+def test_exception_in_except_clause_of_glue_is_plain() -> None:
+    @jit
+    def f() -> str:
+        try:
+            return str(bad(4))
+        except BadInput as error:
+            return f"handled {error}"
+
+    assert f() == "handled bad input 4"
+
+
+def test_timeout() -> None:
+    @op
+    def sleeper() -> int:
+        time.sleep(0.5)
+        return 1
+
+    with pytest.raises(XCSTimeoutError, match="timeout=0.1"):
+        jit(lambda: sleeper() + 1, config=Config(timeout=0.1))()
+
+
+def test_redacted_graph_keeps_no_values() -> None:
+    secret = "hunter2-password"
+
+    @jit(config=Config(redact=True))
+    def f(text: str) -> int:
+        return ok(len(text))
+
+    f(secret)
+    from ember.xcs.api.stats import _stats_of
+
+    text = str(_stats_of(f).last.graph)  # type: ignore[union-attr]
+    assert secret not in text and "<int>" in text
+    assert secret not in str(get_jit_stats(f))
