@@ -121,6 +121,18 @@ def test_redacted_graph_keeps_no_values() -> None:
         return ok(len(text))
 
     f(secret)
+
+    @op
+    def size(text: str) -> str:
+        return str(len(text))
+
+    @jit(config=Config(redact=True))
+    def rejected(text: str) -> str:
+        return "".join([str(len(text)), size(text)])
+
+    assert rejected(secret) == f"{len(secret)}{len(secret)}"
+    learned = get_jit_stats(rejected)["learned_barriers"]
+    assert learned and all(item.endswith("(TypeError)") for item in learned)
     from ember.xcs.api.stats import _stats_of
 
     text = str(_stats_of(f).last.graph)  # type: ignore[union-attr]

@@ -30,7 +30,7 @@ from ember.xcs.tracing import context
 from ember.xcs.tracing.frames import names_on_lines, rejection_site
 from ember.xcs.tracing.lazy import contains_lazy
 from ember.xcs.tracing.learned import install_tracer
-from ember.xcs.tracing.trace import DeferredFailure, Trace, failure_of
+from ember.xcs.tracing.trace import BarrierRecord, DeferredFailure, Trace, failure_of
 
 __all__ = ["JitFunction", "jit", "jit_disabled", "structural_jit"]
 
@@ -226,7 +226,8 @@ class JitFunction:
         site = rejection_site(error, trace.boundary)
         if site is None or not _lazy_involved(trace, site):
             return None
-        reason = f"{type(error).__name__}: {error}"
+        # Under redact the message stays out of stats: it may quote argument values.
+        reason = type(error).__name__ if self._config.redact else f"{type(error).__name__}: {error}"
         learned = self._xcs_stats.learned
         if runs < _MAX_LEARNING_RUNS and learned.add(
             site.code, site.first_line, site.last_line, site.location, reason
@@ -257,7 +258,9 @@ class JitFunction:
         if self._config.redact:
             graph = graph()
         record = CallRecord(graph=graph, durations=durations, wall=wall,
-                            barriers=tuple(trace.barriers), structure=trace.structure,
+                            barriers=tuple(BarrierRecord(b.reason, b.location)
+                                           for b in trace.barriers),
+                            structure=trace.structure,
                             timings=timings, reruns=runs)
         hit = stats.record(record, _tokens(tasks), failed, fallback)
         if self._config.hooks or hooks.registered_hooks():
