@@ -233,6 +233,37 @@ def test_worker_lost_beyond_allowed_failures_is_a_clear_error(tmp_path: Path) ->
         strict.submit(workload.add.invoke, (1, 1), {})
 
 
+@pytest.mark.timeout(60)
+def test_shutdown_with_cancel_ends_a_running_call_with_a_clear_error(
+    healthy: DaskExecutor, tmp_path: Path
+) -> None:
+    log = tmp_path / "ops.log"
+    executor = DaskExecutor(healthy.client)  # cancels only its own tasks
+    traced = jit(lambda xs: [workload.logged_slow(x, str(log), 2.0) for x in xs],
+                 config=Config(executor=executor, timeout=45))
+    outcome: list[BaseException] = []
+
+    def call() -> None:
+        try:
+            traced([0, 1, 2, 3])
+        except BaseException as error:
+            outcome.append(error)
+
+    caller = threading.Thread(target=call)
+    caller.start()
+    deadline = time.monotonic() + 20
+    while not (log.exists() and "start" in log.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    started = time.monotonic()
+    executor.shutdown(cancel_futures=True)
+    caller.join(30)
+
+    assert not caller.is_alive()
+    assert time.monotonic() - started < 1.5  # did not wait for the 2 s ops
+    assert len(outcome) == 1 and isinstance(outcome[0], TaskLostError)
+    assert "op 'logged_slow' was cancelled" in str(outcome[0])
+
+
 # -- installation and arguments -------------------------------------------------------
 
 
