@@ -1,0 +1,104 @@
+"""grad and value_and_grad: JAX semantics, ops as constants, clear errors through ops."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from ember.xcs import TransformError, get_jit_stats, grad, jit, op, value_and_grad
+
+CALLS: list[str] = []
+
+
+@op
+def temperature_for(task):
+    CALLS.append(task)
+    return 2.0 if task == "creative" else 0.5
+
+
+@op
+def judge(value):
+    return "good"
+
+
+def loss(w, x):
+    return jnp.sum((x @ w) ** 2)
+
+
+def test_grad_matches_jax_for_each_argnum():
+    w, x = jnp.array([1.0, -2.0]), jnp.array([[1.0, 2.0], [3.0, 4.0]])
+    np.testing.assert_allclose(grad(loss)(w, x), jax.grad(loss)(w, x))
+    for argnums in (1, (0, 1)):
+        got = grad(loss, argnums=argnums)(w, x)
+        expected = jax.grad(loss, argnums=argnums)(w, x)
+        for a, b in zip(jax.tree_util.tree_leaves(got), jax.tree_util.tree_leaves(expected)):
+            np.testing.assert_allclose(a, b)
+
+
+def test_value_and_grad_with_aux_matches_jax():
+    def with_aux(w):
+        return jnp.sum(w ** 3), {"norm": jnp.linalg.norm(w)}
+
+    w = jnp.array([1.0, 2.0])
+    (value, aux), slope = value_and_grad(with_aux, has_aux=True)(w)
+    (ref_value, ref_aux), ref_slope = jax.value_and_grad(with_aux, has_aux=True)(w)
+    assert float(value) == float(ref_value)
+    np.testing.assert_allclose(aux["norm"], ref_aux["norm"])
+    np.testing.assert_allclose(slope, ref_slope)
+    g, aux = grad(with_aux, has_aux=True)(w)
+    np.testing.assert_allclose(g, ref_slope)
+
+
+def test_hybrid_grad_treats_op_outputs_as_constants():
+    CALLS.clear()
+
+    def scaled(w, task):
+        return jnp.sum(w ** 2) * temperature_for(task)
+
+    w = jnp.array([1.0, 3.0])
+    np.testing.assert_allclose(grad(scaled)(w, "creative"), 2.0 * 2 * w)
+    assert CALLS == ["creative"]  # exactly once per call
+
+
+def test_differentiated_input_flowing_into_an_op_names_the_op_and_line():
+    def leaky(w):
+        verdict = judge(w)  # the differentiated input reaches an op
+        return jnp.sum(w) if verdict else 0.0
+
+    with pytest.raises(TransformError) as caught:
+        grad(leaky)(jnp.ones(2))
+    message = str(caught.value)
+    assert "'judge'" in message
+    line = leaky.__code__.co_firstlineno + 1
+    assert f"test_grad.py:{line}" in message
+
+
+def test_stop_gradient_values_may_reach_ops():
+    def guarded(w):
+        verdict = judge(jax.lax.stop_gradient(w))
+        return jnp.sum(w * 2) if verdict == "good" else 0.0
+
+    np.testing.assert_allclose(grad(guarded)(jnp.ones(2)), jnp.full(2, 2.0))
+
+
+def test_grad_inside_tensor_jit_with_an_op_switches_jit_to_orchestration():
+    CALLS.clear()
+
+    @jit
+    def step(w):
+        slope = grad(lambda v: jnp.sum(v ** 2) * temperature_for("precise"))(w)
+        return w - 0.1 * slope
+
+    w = jnp.array([1.0, 2.0])
+    np.testing.assert_allclose(step(w), w - 0.1 * 2 * 0.5 * w, rtol=1e-6)
+    np.testing.assert_allclose(step(w), w - 0.1 * 2 * 0.5 * w, rtol=1e-6)
+    assert CALLS == ["precise", "precise"]  # never baked into compiled code
+    assert get_jit_stats(step)["mode"] == "orchestration"
+
+
+def test_grad_in_tensor_jit_without_ops_stays_tensor():
+    step = jit(lambda w: w - 0.1 * grad(lambda v: jnp.sum(v ** 2))(w))
+    np.testing.assert_allclose(step(jnp.ones(2)), jnp.full(2, 0.8))
+    assert get_jit_stats(step)["mode"] == "tensor"

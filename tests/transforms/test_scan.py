@@ -1,0 +1,105 @@
+"""scan: jax.lax.scan for tensors, a traced Python loop for orchestration."""
+
+from __future__ import annotations
+
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from ember.xcs import TransformError, get_jit_stats, jit, op, scan
+
+
+def tensor_step(carry, x, weight, *, bias):
+    carry = carry * weight + x + bias
+    return carry, carry.sum()
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_tensor_scan_matches_jax_with_extra_arguments(reverse):
+    xs = jnp.arange(12.0).reshape(4, 3)
+    init = jnp.zeros(3)
+    weight = jnp.array([0.5, 1.0, 2.0])
+
+    def reference_step(carry, x):
+        return tensor_step(carry, x, weight, bias=1.0)
+
+    expected = jax.lax.scan(reference_step, init, xs, reverse=reverse)
+    got = scan(tensor_step, init, xs, reverse=reverse, args=(weight,), kwargs={"bias": 1.0})
+    for a, b in zip(jax.tree_util.tree_leaves(got), jax.tree_util.tree_leaves(expected)):
+        np.testing.assert_allclose(a, b, rtol=1e-6)
+
+
+def test_tensor_scan_with_length_only():
+    carry, ys = scan(lambda c, _: (c + 1, c * 2), jnp.zeros(()), length=3)
+    assert float(carry) == 3.0
+    np.testing.assert_array_equal(ys, jnp.array([0.0, 2.0, 4.0]))
+
+
+@op
+def summarize(text, style):
+    time.sleep(0.05)
+    return f"{style}:{text}"
+
+
+def story_step(carry, word, style):
+    return carry + [word], summarize(word, style)
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_orchestration_scan_equals_the_plain_loop(reverse):
+    words = ["a", "b", "c"]
+    carry, ys = scan(story_step, [], words, reverse=reverse, args=("short",))
+    plain_carry, plain_ys = [], [None] * 3
+    for index in (reversed(range(3)) if reverse else range(3)):
+        plain_carry, plain_ys[index] = story_step(plain_carry, words[index], "short")
+    assert carry == plain_carry
+    assert ys == plain_ys
+
+
+def test_ops_in_the_loop_that_do_not_need_the_carry_run_concurrently():
+    started = time.perf_counter()
+    _, ys = scan(story_step, [], ["w"] * 6, args=("s",))
+    assert time.perf_counter() - started < 0.2  # six 50 ms ops, independent of the carry
+    assert ys == ["s:w"] * 6
+
+
+def test_per_step_dicts_are_collected_as_in_vmap():
+    def step(total, item):
+        return total + item["n"], {"name": item["name"].upper(), "total": total + item["n"]}
+
+    carry, ys = scan(step, 0, {"name": ["a", "b"], "n": [1, 2]})
+    assert carry == 3
+    assert ys == {"name": ["A", "B"], "total": [1, 3]}
+
+
+def test_tensor_scan_reaching_an_op_runs_as_a_loop():
+    @op
+    def label(value):
+        return f"v{float(value):.0f}"
+
+    def step(carry, x):
+        return carry + x, label(carry + x)
+
+    carry, ys = scan(step, jnp.zeros(()), jnp.arange(3.0))
+    assert float(carry) == 3.0
+    assert ys == ["v0", "v1", "v3"]
+
+
+def test_inside_jit_the_loop_joins_the_trace():
+    @jit
+    def pipeline(words):
+        _, ys = scan(story_step, [], words, args=("t",))
+        return ys
+
+    assert pipeline(["x", "y"]) == ["t:x", "t:y"]
+    assert get_jit_stats(pipeline)["ops"] == 2
+
+
+def test_step_must_return_a_pair():
+    with pytest.raises(TransformError, match=r"\(carry, y\) pair"):
+        scan(lambda c, x: c, 0, [1, 2])
+    with pytest.raises(TransformError, match="length"):
+        scan(lambda c, x: (c, x), 0)

@@ -1,0 +1,195 @@
+"""vmap: jax.vmap for arrays, concurrent engine items for orchestration."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import threading
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from ember.xcs import Config, ConfigError, TransformError, get_jit_stats, jit, op, vmap
+
+
+def transform(text):
+    return text.upper()
+
+
+def process_item(item):
+    return {"processed": transform(item["data"]), "id": item["id"]}
+
+
+def slow_square(x):
+    time.sleep(0.05)
+    return x * x
+
+
+def fail_on_odd(x):
+    if x % 2:
+        raise KeyError(f"odd {x}")
+    return x
+
+
+def test_seed_dict_form_verbatim():
+    # Vectorizing for batch processing
+    batch_fn = vmap(process_item)
+    batch_results = batch_fn(inputs={
+        "data": ["item1", "item2", "item3"],
+        "id": [1, 2, 3],
+        "options": {"format": "json"}  # Non-batched param applied to all items
+    })
+    assert batch_results == {"processed": ["ITEM1", "ITEM2", "ITEM3"], "id": [1, 2, 3]}
+
+
+def test_dict_form_mismatched_lengths_raise_transform_error_naming_fields():
+    with pytest.raises(TransformError, match=r"inputs\['data'\] has 2, inputs\['id'\] has 3"):
+        vmap(process_item)(inputs={"data": ["a", "b"], "id": [1, 2, 3]})
+
+
+@pytest.mark.parametrize(
+    ("in_axes", "args"),
+    [
+        (0, (jnp.arange(6.0).reshape(3, 2),)),
+        (1, (jnp.arange(6.0).reshape(2, 3),)),
+        ((0, None), (jnp.arange(6.0).reshape(3, 2), jnp.ones(2))),
+        ((None, 1), (jnp.ones(2), jnp.arange(6.0).reshape(2, 3))),
+        (({"w": 0, "b": None},), ({"w": jnp.arange(6.0).reshape(3, 2), "b": jnp.ones(2)},)),
+    ],
+)
+def test_tensor_in_axes_forms_match_jax(in_axes, args):
+    def f(*xs):
+        leaves = jax.tree_util.tree_leaves(xs)
+        return sum(jnp.sum(leaf * (i + 1)) for i, leaf in enumerate(leaves))
+
+    expected = jax.vmap(f, in_axes=in_axes)(*args)
+    np.testing.assert_allclose(vmap(f, in_axes=in_axes)(*args), expected, rtol=1e-6)
+
+
+def test_tensor_out_axes_and_axis_size_match_jax():
+    x = jnp.arange(6.0).reshape(3, 2)
+    np.testing.assert_array_equal(vmap(lambda r: jnp.outer(r, r), out_axes=1)(x),
+                                  jax.vmap(lambda r: jnp.outer(r, r), out_axes=1)(x))
+    ones = vmap(lambda c: c * 2, in_axes=None, axis_size=4)(jnp.ones(2))
+    np.testing.assert_array_equal(ones, jax.vmap(lambda c: c * 2, in_axes=None,
+                                                 axis_size=4)(jnp.ones(2)))
+    pytree = vmap(lambda r: {"sum": r.sum(), "max": r.max()})(x)
+    assert set(pytree) == {"sum", "max"}
+    np.testing.assert_array_equal(pytree["sum"], x.sum(axis=1))
+
+
+def test_32_orchestration_items_run_concurrently_and_equal_a_plain_loop():
+    items = list(range(32))
+    batched = vmap(slow_square, config=Config(max_workers=32))
+    batched(items[:2])  # warm the worker pool
+    started = time.perf_counter()
+    result = batched(items)
+    elapsed = time.perf_counter() - started
+    assert result == [slow_square(x) for x in items]
+    assert elapsed < 0.150, f"32 x 50 ms items took {elapsed * 1000:.0f} ms"
+
+
+def test_max_workers_caps_concurrency():
+    active = []
+    peak = []
+    lock = threading.Lock()
+
+    def tracked(x):
+        with lock:
+            active.append(x)
+            peak.append(len(active))
+        time.sleep(0.01)
+        with lock:
+            active.remove(x)
+        return x
+
+    assert vmap(tracked, config=Config(max_workers=3))(list(range(12))) == list(range(12))
+    assert max(peak) <= 3
+
+
+def test_exceptions_equal_the_plain_loop():
+    with pytest.raises(KeyError) as plain:
+        [fail_on_odd(x) for x in [2, 4, 5, 7]]
+    with pytest.raises(KeyError) as batched:
+        vmap(fail_on_odd)([2, 4, 5, 7])
+    assert batched.value.args == plain.value.args
+
+
+@pytest.mark.parametrize("executor", ["thread", "sync", "process"])
+def test_executors_give_plain_loop_results(executor):
+    config = Config(executor=executor, max_workers=4)
+    assert vmap(transform, config=config)(["a", "b", "c"]) == ["A", "B", "C"]
+    assert vmap(process_item, config=config)(inputs={"data": ["x"], "id": [7]}) == {
+        "processed": ["X"], "id": [7]}
+
+
+def test_any_concurrent_futures_executor():
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        assert vmap(slow_square, config=Config(executor=pool))([1, 2, 3]) == [1, 4, 9]
+
+
+def test_orchestration_output_structure_does_not_depend_on_leaf_types():
+    def pair(text):
+        return {"text": text, "vector": np.full(2, len(text))}
+
+    result = vmap(pair)(["a", "bb"])
+    assert list(result) == ["text", "vector"]
+    assert result["text"] == ["a", "bb"]
+    assert type(result["vector"]) is list and len(result["vector"]) == 2
+
+
+def test_inside_jit_items_join_the_outer_trace():
+    @op
+    def shout(text):
+        time.sleep(0.05)
+        return text.upper()
+
+    @jit
+    def pipeline(words):
+        loud = vmap(shout)(words)
+        return {"loud": loud, "first": shout(words[0])}
+
+    started = time.perf_counter()
+    assert pipeline(["a", "b", "c", "d"]) == {"loud": ["A", "B", "C", "D"], "first": "A"}
+    assert time.perf_counter() - started < 0.2  # 5 ops of 50 ms, all concurrent
+    assert get_jit_stats(pipeline)["ops"] == 5
+
+
+def test_tensor_vmap_reaching_an_op_switches_to_orchestration():
+    seen = []
+
+    @op
+    def record(value):
+        seen.append(float(value))
+        return float(value) * 10
+
+    batched = vmap(lambda row: record(row.sum()))
+    result = batched(np.arange(6.0).reshape(3, 2))
+    assert result == [10.0, 50.0, 90.0]
+    assert sorted(seen) == [1.0, 5.0, 9.0]  # each item exactly once
+    stats = get_jit_stats(batched)
+    assert stats["mode"] == "orchestration"
+    assert any("op record" in f for f in stats["fallbacks"])
+
+
+def test_jitted_item_functions_run_their_own_nested_trace():
+    @op
+    def exclaim(text):
+        return text + "!"
+
+    @jit
+    def twice(text):
+        return exclaim(text) + exclaim(text)
+
+    assert vmap(twice, config=Config(max_workers=1))(["a", "b"]) == ["a!a!", "b!b!"]
+
+
+def test_bad_arguments():
+    with pytest.raises(ConfigError):
+        vmap(transform, config={"max_workers": 2})
+    with pytest.raises(TransformError, match="callable"):
+        vmap(42)
+    with pytest.raises(TransformError, match="out_axes"):
+        vmap(transform, out_axes=1)(["a"])
