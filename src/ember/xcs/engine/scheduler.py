@@ -454,6 +454,8 @@ class Engine:
             self._notify(task.schedule, "start", task)
         trace = trace_context.swap(None)
         task.started = time.perf_counter()
+        error: BaseException | None = None
+        value: Any = None
         try:
             if task.deps:
                 args, kwargs = resolve_tasks(args), resolve_tasks(kwargs)
@@ -461,18 +463,16 @@ class Engine:
                 value = task.call(*args, **kwargs)
             else:
                 value = task.context.run(task.call, *args, **kwargs)
-        except BaseException as error:
-            task.ended = time.perf_counter()
-            trace_context.swap(trace)
-            self.finish(task, None, error)
-        else:
-            task.ended = time.perf_counter()
-            trace_context.swap(trace)
-            if task.op is not None:
-                task.op.observe(task.ended - task.started)
-            self.finish(task, value, None)
-        finally:
-            local.draining, local.pending = saved
+        except BaseException as caught:
+            error = caught
+        task.ended = time.perf_counter()
+        # The body ran with fresh state (it may start a nested trace); what it unblocks
+        # goes back to this thread's drain loop, if any, so chains never recurse.
+        trace_context.swap(trace)
+        local.draining, local.pending = saved
+        if error is None and task.op is not None:
+            task.op.observe(task.ended - task.started)
+        self.finish(task, value, error)
 
     def _start_coroutine(self, task: Task) -> None:
         task.started = time.perf_counter()
