@@ -37,7 +37,9 @@ __all__ = ["JitFunction", "jit", "jit_disabled", "structural_jit"]
 F = TypeVar("F", bound=Callable[..., Any])
 
 _MAX_LEARNING_RUNS = 3
-_local = threading.local()
+# The tracing context's thread-local also holds the disable_structural_jit() depth, so
+# that one attribute read answers "run plainly?" on every call.
+_local = context._local
 
 
 def jit_disabled() -> bool:
@@ -47,6 +49,7 @@ def jit_disabled() -> bool:
 
 def _set_disabled(delta: int) -> None:
     _local.disabled = getattr(_local, "disabled", 0) + delta
+    _local.plain = _local.disabled > 0 or getattr(_local, "trace", None) is not None
 
 
 class JitFunction:
@@ -70,10 +73,10 @@ class JitFunction:
         self._xcs_stats = stats if stats is not None else FunctionStats(self._name)
         self._parallel_threshold = parallel_threshold
         self._signature: inspect.Signature | bool | None = None
-        from ember.xcs.transforms.tensor import TensorDispatch
+        from ember.xcs.transforms.tensor import TensorPath, tensor_path
 
         # Tensor-only calls go to jax.jit until the function proves to be orchestration.
-        self._tensor: TensorDispatch | None = TensorDispatch(fn)
+        self._tensor: TensorPath | None = tensor_path(fn)
         register(self)
 
     @property
@@ -108,8 +111,8 @@ class JitFunction:
         return f"<jit {self._name}>"
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if context.current_trace() is not None or jit_disabled():
-            return self._fn(*args, **kwargs)  # join the outer trace (or run plain)
+        if getattr(_local, "plain", False):
+            return self._fn(*args, **kwargs)  # join the outer trace (or jit is disabled)
         tensor = self._tensor
         if tensor is not None:
             return tensor(self, args, kwargs)
@@ -149,19 +152,20 @@ class JitFunction:
             learned=stats.learned, eager=eager, redact=config.redact,
             params=lambda: self._params(args, kwargs),
         )
-        hooked = bool(config.hooks or hooks.registered_hooks())
+        hooked = bool(config.hooks or hooks._global)
         if hooked:
             hooks.emit(config, "on_graph_start", self._name)
         started = time.perf_counter()
         runs = 0
         fallback: Fallback | None = None
         fn = self._fn
+        learned = stats.learned
         outputs: Any = None
         while True:
             to_raise: BaseException | None = None
             stop = None
-            if stats.learned:
-                stop = install_tracer(stats.learned, trace.materialize_learned)
+            if learned._sites:
+                stop = install_tracer(learned, trace.materialize_learned)
             previous = context.swap(trace)
             try:
                 result = fn(*args, **kwargs)

@@ -23,6 +23,8 @@ class OpCallHandler(Protocol):
         ...
 
 
+# ``trace``: the current handler. ``plain``: a jitted function called now must run
+# plainly (a handler is active, or ``disabled`` > 0: see ember.xcs.api.jit).
 _local = threading.local()
 
 
@@ -33,20 +35,21 @@ def current_trace() -> OpCallHandler | None:
 
 def swap(handler: OpCallHandler | None) -> OpCallHandler | None:
     """Make ``handler`` current in this thread; returns the previous one (fast path)."""
-    previous = getattr(_local, "trace", None)
-    _local.trace = handler
+    local = _local
+    previous = getattr(local, "trace", None)
+    local.trace = handler
+    local.plain = handler is not None or getattr(local, "disabled", 0) > 0
     return previous
 
 
 @contextmanager
 def activate(handler: OpCallHandler | None) -> Iterator[None]:
     """Make ``handler`` the current trace of this thread for the duration of the block."""
-    previous = getattr(_local, "trace", None)
-    _local.trace = handler
+    previous = swap(handler)
     try:
         yield
     finally:
-        _local.trace = previous
+        swap(previous)
 
 
 def suspended() -> Any:

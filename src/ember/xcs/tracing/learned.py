@@ -47,6 +47,11 @@ class LearnedBarriers:
         self._records: list[LearnedBarrier] = []
 
     def __bool__(self) -> bool:
+        return self.active
+
+    @property
+    def active(self) -> bool:
+        """Whether any line was learned (read on every call: keep it cheap)."""
         return bool(self._sites)
 
     @property

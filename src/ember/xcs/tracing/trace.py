@@ -96,6 +96,10 @@ class Trace:
         params: ``(name, value)`` of the call's bound arguments, shown as inputs.
     """
 
+    __slots__ = ("_learned_source", "_make_schedule", "_memo", "_params", "boundary", "eager",
+                 "entries", "finished", "issued", "learned", "name", "redact", "schedule",
+                 "structure")
+
     def __init__(
         self,
         make_schedule: Callable[[], Schedule],
@@ -230,10 +234,11 @@ class Trace:
             op = Op(op)
         location, mode = inspect_site(self.boundary, self.learned)
         eager = self.eager or op.effect or mode is CallMode.EAGER
-        lazy = self._from_memo(op, args, kwargs)
+        lazy = self._from_memo(op, args, kwargs) if self._memo is not None else None
         if lazy is None:
             kind = NodeKind.TENSOR if op.kind == "tensor" else NodeKind.OP
-            task = self._record(kind, op.name, op.run, args, kwargs, location, op=op,
+            body = op.run if op.is_coroutine else op.fn  # skip two wrapper frames per call
+            task = self._record(kind, op.name, body, args, kwargs, location, op=op,
                                 eager=eager)
             lazy = Lazy(task, self)
         else:
