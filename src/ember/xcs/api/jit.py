@@ -27,7 +27,7 @@ from ember.xcs.engine.scheduler import Schedule, Task, TaskState, default_engine
 from ember.xcs.errors import ConfigError, TracingError, XCSTimeoutError
 from ember.xcs.ir.graph import NodeKind
 from ember.xcs.tracing import context
-from ember.xcs.tracing.frames import names_on_lines, rejection_site
+from ember.xcs.tracing.frames import is_internal, names_on_lines, rejection_site
 from ember.xcs.tracing.lazy import contains_lazy
 from ember.xcs.tracing.learned import install_tracer
 from ember.xcs.tracing.trace import BarrierRecord, DeferredFailure, Trace, failure_of
@@ -292,11 +292,17 @@ def _earliest_error(trace: Trace) -> BaseException:
 
 
 def _with_note(error: BaseException, task: Task) -> BaseException:
+    """``error`` with a note naming the node, and without the engine's own frames."""
     root = task.upstream or task
     where = f" called at {root.location}" if root.location else ""
     note = f"[ember.xcs] raised by node #{root.order} {root.name}{where}"
     if note not in getattr(error, "__notes__", ()):
         error.add_note(note)
+    tb = error.__traceback__
+    while tb is not None and tb.tb_next is not None and is_internal(tb.tb_frame.f_code):
+        tb = tb.tb_next  # the worker's scheduler frames say nothing about the user's bug
+    if tb is not None and not is_internal(tb.tb_frame.f_code):
+        error.__traceback__ = tb
     return error
 
 
