@@ -18,7 +18,7 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from ember.xcs.api.stats import Fallback
+from ember.xcs.api.stats import Fallback, FunctionStats
 from ember.xcs.errors import TransformError
 from ember.xcs.ir.graph import SourceLocation
 from ember.xcs.ops import Op
@@ -44,6 +44,7 @@ __all__ = [
     "jax_or_none",
     "leaf_kind",
     "require_jax",
+    "tensor_path",
 ]
 
 JAX_EXTRA = "pip install 'ember-xcs[jax]'"
@@ -54,6 +55,8 @@ NUMBER = 2  # int, float, bool, complex
 ATOM = 3  # str, bytes, None: hashable, never an array
 OTHER = 4  # anything else
 
+TensorPath = Callable[["JitFunction", tuple[Any, ...], dict[str, Any]], Any]
+
 _KINDS: dict[type, int] = {
     int: NUMBER, float: NUMBER, bool: NUMBER, complex: NUMBER,
     str: ATOM, bytes: ATOM, type(None): ATOM,
@@ -61,6 +64,7 @@ _KINDS: dict[type, int] = {
 _CONTAINERS = (list, tuple, dict)
 _NUMERIC_DTYPE_KINDS = frozenset("biufc")
 _jax: ModuleType | bool | None = False  # False: not tried yet
+_clock = time.perf_counter
 
 
 def jax_or_none() -> ModuleType | None:
@@ -262,58 +266,82 @@ class TensorDispatch:
         fn: the function being jitted.
     """
 
-    __slots__ = ("_compiled", "_fast", "_fn", "_static_numbers", "_succeeded")
+    __slots__ = ("_compiled", "_fn", "_static_numbers", "_succeeded")
 
     def __init__(self, fn: Callable[..., Any]) -> None:
         self._fn = fn
         self._compiled: dict[tuple[Any, ...], Callable[..., Any]] = {}
-        # (argument types, compiled function) of the last call whose argument kinds
-        # follow from their types alone: repeated calls skip the leaf checks.
-        self._fast: tuple[tuple[type, ...], Callable[..., Any]] | None = None
         self._static_numbers = False
         self._succeeded = False
 
-    def __call__(self, owner: JitFunction, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        fast = self._fast
-        types = tuple(map(type, args))
-        if fast is not None and not kwargs and types == fast[0]:
-            compiled = fast[1]
-        else:
-            key = self._static_key(args, kwargs)
-            if key is None:
-                if not self._succeeded:
-                    owner._tensor = None
-                return owner._traced_call(args, kwargs)
-            compiled = self._compiled_for(key)
-            if not kwargs and all(_KINDS.get(t, OTHER) != OTHER for t in types):
-                self._fast = (types, compiled)
+    def dispatch(self, owner: JitFunction, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """Run one call of ``owner``: through ``jax.jit`` or, if not tensor, its tracer."""
+        key = self._static_key(args, kwargs)
+        if key is None:
+            if not self._succeeded:
+                owner._tensor = None
+            return owner._traced_call(args, kwargs)
+        compiled = self._compiled_for(key)
         stats = owner._xcs_stats
-        started = time.perf_counter()
+        started = _clock()
         try:
             result = compiled(*args, **kwargs)
-        except OpReached as reached:
-            return self._switch(owner, reached.fallback(), args, kwargs)
-        except Exception as error:
-            jax = sys.modules["jax"]
-            if not isinstance(error, jax.errors.JAXTypeError):
-                # Possibly an artefact of tracing: plain-Python meaning decides.
-                return owner._traced_call(args, kwargs)
-            if not self._static_numbers and _has_numbers(args, kwargs):
-                self._static_numbers = True  # JAX needed concrete numbers: retry
-                self._fast = None
-                return self(owner, args, kwargs)
-            reason = ("switched to orchestration mode: JAX could not trace it "
-                      f"({type(error).__name__})")
-            return self._switch(owner, Fallback(reason, None), args, kwargs)
+        except BaseException as error:
+            return self._failed(owner, error, args, kwargs)
         if not self._succeeded:
             self._succeeded = True
             stats.mode = "tensor"
-        # Without the lock: these two updates cannot be interrupted by another thread
-        # under the GIL (no call or backward jump between load and store), and the
-        # lock would cost more than the rest of this path.
+        types = tuple(map(type, args))
+        if not kwargs and all(_KINDS.get(t, OTHER) != OTHER for t in types):
+            owner._tensor = self._fast_path(types, compiled, stats)
         stats.calls += 1
-        stats.total_time += time.perf_counter() - started
+        stats.total_time += _clock() - started
         return result
+
+    def _fast_path(self, types: tuple[type, ...], compiled: Callable[..., Any],
+                   stats: FunctionStats) -> TensorPath:
+        """A path for calls whose argument types equal ``types``: their kinds follow from
+        the types alone, so the leaf checks and the cache lookup are skipped."""
+        slow = self.dispatch
+        failed = self._failed
+        single = types[0] if len(types) == 1 else None  # one argument: the common case
+
+        def fast(owner: JitFunction, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+            if kwargs or (
+                len(args) != 1 or type(args[0]) is not single if single is not None
+                else tuple(map(type, args)) != types
+            ):
+                return slow(owner, args, kwargs)
+            started = _clock()
+            try:
+                result = compiled(*args)
+            except BaseException as error:
+                return failed(owner, error, args, kwargs)
+            # Without the lock: neither update can be interrupted by another thread
+            # under the GIL (no call or backward jump between load and store), and the
+            # lock would cost a third of this path.
+            stats.calls += 1
+            stats.total_time += _clock() - started
+            return result
+
+        return fast
+
+    def _failed(self, owner: JitFunction, error: BaseException, args: tuple[Any, ...],
+                kwargs: dict[str, Any]) -> Any:
+        """Handle a failed tensor call: switch modes, retry with static numbers, or run
+        the call on the tracer (so that the error raised is the plain-Python one)."""
+        if isinstance(error, OpReached):
+            return self._switch(owner, error.fallback(), args, kwargs)
+        if not isinstance(error, Exception):
+            raise error
+        jax = sys.modules["jax"]
+        if not isinstance(error, jax.errors.JAXTypeError):
+            return owner._traced_call(args, kwargs)  # possibly an artefact of tracing
+        if not self._static_numbers and _has_numbers(args, kwargs):
+            self._static_numbers = True  # JAX needed concrete numbers: retry with them
+            return self.dispatch(owner, args, kwargs)
+        reason = f"switched to orchestration mode: JAX could not trace it ({type(error).__name__})"
+        return self._switch(owner, Fallback(reason, None), args, kwargs)
 
     def _switch(self, owner: JitFunction, fallback: Fallback, args: tuple[Any, ...],
                 kwargs: dict[str, Any]) -> Any:
@@ -358,6 +386,11 @@ class TensorDispatch:
             compiled = jax.jit(probed(self._fn), static_argnums=numbers, static_argnames=names)
             self._compiled[key] = compiled
         return compiled
+
+
+def tensor_path(fn: Callable[..., Any]) -> TensorPath:
+    """The tensor fast path of a new ``JitFunction`` of ``fn`` (a bound method: cheap to call)."""
+    return TensorDispatch(fn).dispatch
 
 
 def _argument_kind(value: Any) -> int:
