@@ -103,6 +103,40 @@ def test_wrapping_an_existing_client_leaves_it_open(healthy: DaskExecutor) -> No
     assert healthy.client.status == "running"
 
 
+def _listening_addresses(pids: set[int]) -> set[str]:
+    """``host:port`` of every TCP socket in LISTEN state owned by ``pids`` (Linux /proc)."""
+    inodes = set()
+    for pid in pids:
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            try:
+                target = os.readlink(fd)
+            except OSError:
+                continue
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "0A" and fields[9] in inodes:  # 0A: LISTEN
+                host, port = fields[1].split(":")
+                found.add(f"{bytes.fromhex(host)[::-1].hex() if len(host) == 8 else host}"
+                          f":{int(port, 16)}")
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="reads Linux /proc/net/tcp")
+@pytest.mark.parametrize("processes", [True, False])
+def test_a_local_cluster_listens_on_loopback_only(processes: bool) -> None:
+    with dask_executor(n_workers=1, processes=processes) as local:
+        pids = {os.getpid(), *local.client.run(os.getpid).values()}
+        addresses = _listening_addresses(pids)
+
+    assert addresses, "no listening socket found: the check itself is broken"
+    loopback_v4 = "7f000001"  # 127.0.0.1
+    assert all(address.startswith(loopback_v4 + ":") for address in addresses), addresses
+
+
 # -- serialisation --------------------------------------------------------------------
 
 
@@ -300,3 +334,20 @@ def test_bad_arguments_fail_before_starting_anything(arguments: dict[str, object
                                                      field: str) -> None:
     with pytest.raises(XCSError, match=field):
         dask_executor(**arguments)  # type: ignore[arg-type]
+
+
+def test_docstring_examples_run() -> None:
+    import doctest
+
+    import ember.xcs.distributed
+
+    results = doctest.testmod(ember.xcs.distributed, optionflags=doctest.ELLIPSIS)
+    assert results.attempted >= 2
+    assert results.failed == 0
+
+
+def test_thread_workers_run_ops_in_this_process() -> None:
+    with dask_executor(n_workers=1, processes=False) as in_process:
+        traced = jit(lambda xs: [workload.square(x) for x in xs],
+                     config=Config(executor=in_process))
+        assert traced([1, 2]) == [(1, os.getpid()), (4, os.getpid())]

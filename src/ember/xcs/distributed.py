@@ -139,7 +139,7 @@ class DaskExecutor(concurrent.futures.Executor):
         >>> @op
         ... def square(x):
         ...     return x * x
-        >>> with dask_executor(n_workers=1, processes=False) as cluster:  # doctest: +SKIP
+        >>> with dask_executor(n_workers=1, processes=False) as cluster:
         ...     jit(lambda xs: [square(x) for x in xs],
         ...         config=Config(executor=cluster))([1, 2, 3])
         [1, 4, 9]
@@ -289,7 +289,7 @@ def dask_executor(
         >>> @op
         ... def double(x):
         ...     return 2 * x
-        >>> with dask_executor(n_workers=2) as cluster:  # doctest: +SKIP
+        >>> with dask_executor(n_workers=2, processes=False) as cluster:
         ...     jit(lambda xs: [double(x) for x in xs],
         ...         config=Config(executor=cluster))([1, 2])
         [2, 4]
@@ -303,7 +303,10 @@ def dask_executor(
         n_workers=n_workers,
         threads_per_worker=threads_per_worker,
         processes=processes,
+        # Everything listens on loopback only. TCP even for thread workers: Dask's
+        # in-process transport rejects a host, and its HTTP servers then bind 0.0.0.0.
         host="127.0.0.1",
+        protocol="tcp://",
         dashboard_address=None,
         # The scheduler serves /health and /metrics even without a dashboard; keep that
         # on loopback and on a free port instead of Dask's fixed 8787.
