@@ -16,7 +16,7 @@ from typing import Any
 from ember.xcs.errors import TransformError
 from ember.xcs.tracing import context
 from ember.xcs.tracing.lazy import contains_lazy
-from ember.xcs.transforms.tensor import GradProbe, require_jax
+from ember.xcs.transforms.tensor import GradProbe, probed, require_jax
 
 __all__ = ["grad", "value_and_grad"]
 
@@ -47,16 +47,7 @@ class _Differentiated:
         materialize = getattr(outer, "materialize", None)
         if materialize is not None and contains_lazy((args, kwargs)):
             args, kwargs = materialize((tuple(args), dict(kwargs)))  # values of earlier ops
-        probe = GradProbe(outer, self._transform)
-        fn = self._fn
-
-        def traced(*inner_args: Any, **inner_kwargs: Any) -> Any:
-            previous = context.swap(probe)
-            try:
-                return fn(*inner_args, **inner_kwargs)
-            finally:
-                context.swap(previous)
-
+        traced = probed(self._fn, GradProbe(outer, self._transform))
         transform = jax.value_and_grad if self._with_value else jax.grad
         return transform(traced, argnums=self._argnums, has_aux=self._has_aux)(*args, **kwargs)
 

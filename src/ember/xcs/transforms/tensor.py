@@ -201,11 +201,11 @@ class TensorProbe:
 TENSOR_PROBE = TensorProbe()
 
 
-def probed(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """``fn`` with ``TENSOR_PROBE`` as the op handler while it runs (i.e. while JAX traces)."""
+def probed(fn: Callable[..., Any], probe: Any = TENSOR_PROBE) -> Callable[..., Any]:
+    """``fn`` with ``probe`` as the op handler while it runs (i.e. while JAX traces)."""
 
     def run(*args: Any, **kwargs: Any) -> Any:
-        previous = context.swap(TENSOR_PROBE)
+        previous = context.swap(probe)
         try:
             return fn(*args, **kwargs)
         finally:
