@@ -6,6 +6,7 @@ scheduler settings starts its own small cluster.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -14,6 +15,7 @@ import sys
 import textwrap
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import cloudpickle
@@ -296,6 +298,63 @@ def test_shutdown_with_cancel_ends_a_running_call_with_a_clear_error(
     assert time.monotonic() - started < 1.5  # did not wait for the 2 s ops
     assert len(outcome) == 1 and isinstance(outcome[0], TaskLostError)
     assert "op 'logged_slow' was cancelled" in str(outcome[0])
+
+
+@pytest.fixture
+def standalone_scheduler(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """A `dask scheduler` and one `dask worker` as separate processes, on 127.0.0.1."""
+    info = tmp_path / "scheduler.json"
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    scheduler = subprocess.Popen(
+        [sys.executable, "-m", "dask", "scheduler", "--host", "127.0.0.1", "--port", "0",
+         "--no-dashboard", "--dashboard-address", "127.0.0.1:0", "--scheduler-file",
+         str(info)], **quiet)
+    processes = [scheduler]
+    try:
+        deadline = time.monotonic() + 30
+        while not (info.exists() and info.read_text().strip().endswith("}")):
+            assert time.monotonic() < deadline, "the dask scheduler did not start"
+            assert scheduler.poll() is None, "the dask scheduler exited at start"
+            time.sleep(0.05)
+        address = json.loads(info.read_text())["address"]
+        processes.append(subprocess.Popen(
+            [sys.executable, "-m", "dask", "worker", address, "--host", "127.0.0.1",
+             "--nthreads", "1", "--no-dashboard", "--no-nanny"], **quiet))
+        yield address, scheduler
+    finally:
+        for process in processes:
+            process.kill()
+            process.wait(timeout=30)
+
+
+@pytest.mark.timeout(60)
+def test_scheduler_lost_mid_call_is_a_clear_error(
+    standalone_scheduler: tuple[str, subprocess.Popen[bytes]], tmp_path: Path
+) -> None:
+    address, scheduler = standalone_scheduler
+    log = tmp_path / "ops.log"
+    with dask_executor(address, connect_timeout=10) as remote:
+        remote.client.wait_for_workers(1, timeout=30)
+        traced = jit(lambda xs: [workload.logged_slow(x, str(log), 3.0) for x in xs],
+                     config=Config(executor=remote, timeout=45))
+        watcher = threading.Thread(target=_kill_scheduler_when_started, args=(log, scheduler))
+        watcher.start()
+        started = time.monotonic()
+
+        with pytest.raises(TaskLostError) as caught:
+            traced([0, 1])
+        watcher.join()
+
+    assert time.monotonic() - started < 20
+    assert "op 'logged_slow' was cancelled" in str(caught.value)
+    assert address in str(caught.value)
+
+
+def _kill_scheduler_when_started(log: Path, scheduler: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 20
+    while not (log.exists() and "start" in log.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    scheduler.kill()
 
 
 # -- installation and arguments -------------------------------------------------------

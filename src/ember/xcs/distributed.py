@@ -207,14 +207,15 @@ class DaskExecutor(concurrent.futures.Executor):
                 "down. Check the scheduler and re-run the call."
             ))
             return
+        from distributed import KilledWorker
+
         error = inner.exception()
         if error is None:
             outer.set_result(inner.result())
-        elif type(error).__name__ == "KilledWorker" and type(error).__module__.startswith(
-            "distributed"
-        ):
+        elif isinstance(error, KilledWorker):
             lost = TaskLostError(
-                f"op {name!r} was lost with its Dask worker too many times: {error} "
+                f"op {name!r} was lost: the Dask workers running it died more often than "
+                f"allowed_failures permits. {error} "
                 "Find out why the workers die (memory limits, native crashes), or raise "
                 "dask_executor(allowed_failures=...) / the scheduler's "
                 "distributed.scheduler.allowed-failures."
