@@ -410,3 +410,17 @@ def test_thread_workers_run_ops_in_this_process() -> None:
         traced = jit(lambda xs: [workload.square(x) for x in xs],
                      config=Config(executor=in_process))
         assert traced([1, 2]) == [(1, os.getpid()), (4, os.getpid())]
+
+
+def test_shutdown_releases_threads_and_connections() -> None:
+    def one_cluster() -> None:
+        with dask_executor(n_workers=1, processes=False) as local:
+            assert jit(workload.fan_out, config=Config(executor=local))([3]) == [9, 9]
+
+    one_cluster()  # Dask starts a few process-wide threads once
+    before = {thread.ident for thread in threading.enumerate()}
+    one_cluster()
+    deadline = time.monotonic() + 10
+    while (left := {t.name for t in threading.enumerate() if t.ident not in before}):
+        assert time.monotonic() < deadline, f"threads left running: {sorted(left)}"
+        time.sleep(0.05)
