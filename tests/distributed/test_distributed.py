@@ -300,6 +300,36 @@ def test_shutdown_with_cancel_ends_a_running_call_with_a_clear_error(
     assert "op 'logged_slow' was cancelled" in str(outcome[0])
 
 
+@pytest.mark.timeout(60)
+def test_shutting_down_an_owned_cluster_mid_call_settles_every_op(tmp_path: Path) -> None:
+    log = tmp_path / "ops.log"
+    local = dask_executor(n_workers=1)
+    traced = jit(lambda xs: [workload.logged_slow(x, str(log), 5.0) for x in xs],
+                 config=Config(executor=local, timeout=45))
+    outcome: list[BaseException] = []
+
+    def call() -> None:
+        try:
+            traced([0, 1, 2])
+        except BaseException as error:
+            outcome.append(error)
+
+    caller = threading.Thread(target=call)
+    caller.start()
+    deadline = time.monotonic() + 20
+    while not (log.exists() and "start" in log.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    started = time.monotonic()
+    local.shutdown(cancel_futures=True)
+    caller.join(30)
+
+    assert not caller.is_alive()
+    assert time.monotonic() - started < 4.5  # did not wait for the 5 s ops
+    assert len(outcome) == 1 and isinstance(outcome[0], TaskLostError)
+    assert "op 'logged_slow'" in str(outcome[0])
+    assert local.client.status == "closed"
+
+
 @pytest.fixture
 def standalone_scheduler(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """A `dask scheduler` and one `dask worker` as separate processes, on 127.0.0.1."""

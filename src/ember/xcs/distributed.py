@@ -49,6 +49,7 @@ __all__ = [
 _EXTRA = "pip install 'ember-xcs[dask]'"
 _DEFAULT_CONNECT_TIMEOUT = 10.0
 _DEFAULT_ALLOWED_FAILURES = 3
+_SETTLE_SECONDS = 5.0  # for finished Dask futures to hand their outcome over
 
 
 class ClusterError(XCSError):
@@ -149,9 +150,11 @@ class DaskExecutor(concurrent.futures.Executor):
         self._client = client
         self._cluster = cluster
         self._owns_client = owns_client
+        self._address = str(client.scheduler.address)
         self._executor: concurrent.futures.Executor = client.get_executor(pure=False)
-        self._lock = threading.Lock()  # guards _closed and the close-once sequence
+        self._lock = threading.Lock()  # guards _closed and _pending
         self._closed = False
+        self._pending: dict[concurrent.futures.Future[Any], str] = {}  # unsettled: op name
 
     @property
     def client(self) -> Any:
@@ -161,7 +164,7 @@ class DaskExecutor(concurrent.futures.Executor):
     @property
     def address(self) -> str:
         """The scheduler address, e.g. ``tcp://127.0.0.1:40123``."""
-        return str(self._client.scheduler.address)
+        return self._address
 
     def worker_count(self) -> int:
         """How many workers the scheduler knows right now."""
@@ -185,34 +188,46 @@ class DaskExecutor(concurrent.futures.Executor):
                 names the op and the part that failed.
             RuntimeError: the executor was shut down.
         """
-        if self._closed:
-            raise RuntimeError("cannot submit to a DaskExecutor after shutdown()")
         name = _call_name(fn)
         payload = _pickle_call(name, fn, args, kwargs)
-        inner = self._executor.submit(_ShippedCall(name, payload))
         outer: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("cannot submit to a DaskExecutor after shutdown()")
+            self._pending[outer] = name
+            inner = self._executor.submit(_ShippedCall(name, payload))
         outer.add_done_callback(lambda done: inner.cancel() if done.cancelled() else None)
         inner.add_done_callback(functools.partial(self._deliver, name, outer))
         return outer
 
     def _deliver(self, name: str, outer: concurrent.futures.Future[Any],
                  inner: concurrent.futures.Future[Any]) -> None:
-        """Copy the outcome of Dask's future to ours, naming lost tasks."""
-        if not outer.set_running_or_notify_cancel():
-            return
+        """Copy the outcome of Dask's future to ours, naming lost tasks.
+
+        Runs on the client's event loop thread; whatever happens, ``outer`` is settled.
+        """
+        try:
+            value, error = None, self._outcome_error(name, inner)
+            if error is None:
+                value = inner.result()
+        except BaseException as unexpected:
+            value, error = None, unexpected
+        _settle(outer, value, error)
+        with self._lock:
+            self._pending.pop(outer, None)
+
+    def _outcome_error(self, name: str, inner: concurrent.futures.Future[Any]
+                       ) -> BaseException | None:
         if inner.cancelled():
-            outer.set_exception(TaskLostError(
-                f"op {name!r} was cancelled by the Dask cluster at {self.address} before it "
-                "finished: the connection to the scheduler was lost or the executor was shut "
-                "down. Check the scheduler and re-run the call."
-            ))
-            return
+            return TaskLostError(
+                f"op {name!r} was cancelled by the Dask cluster at {self._address} before "
+                "it finished: the connection to the scheduler was lost or the executor was "
+                "shut down. Check the scheduler and re-run the call."
+            )
+        error = inner.exception()
         from distributed import KilledWorker
 
-        error = inner.exception()
-        if error is None:
-            outer.set_result(inner.result())
-        elif isinstance(error, KilledWorker):
+        if isinstance(error, KilledWorker):
             lost = TaskLostError(
                 f"op {name!r} was lost: the Dask workers running it died more often than "
                 f"allowed_failures permits. {error} "
@@ -221,9 +236,8 @@ class DaskExecutor(concurrent.futures.Executor):
                 "distributed.scheduler.allowed-failures."
             )
             lost.__cause__ = error
-            outer.set_exception(lost)
-        else:
-            outer.set_exception(error)
+            return lost
+        return error
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         """Stop accepting work and release the client and cluster this executor started.
@@ -232,21 +246,47 @@ class DaskExecutor(concurrent.futures.Executor):
             wait: wait for submitted tasks to finish first.
             cancel_futures: cancel tasks that have not finished instead of waiting.
 
-        Safe to call more than once.
+        When the executor owns its client, a task still unfinished when the client
+        closes is settled with ``TaskLostError``, so no caller waits forever. Safe to
+        call more than once.
         """
         with self._lock:
             if self._closed:
                 return
             self._closed = True
-        self._executor.shutdown(wait=wait and not cancel_futures)
-        if self._owns_client:
-            self._client.close()
-            if self._cluster is not None:
-                self._cluster.close()
+        finish = wait and not cancel_futures
+        self._executor.shutdown(wait=finish)
+        if not self._owns_client:
+            return
+        with self._lock:
+            pending = dict(self._pending)
+        if finish:  # Dask's futures are done; their outcomes reach ours on the loop
+            concurrent.futures.wait(pending, timeout=_SETTLE_SECONDS)
+        for future, name in pending.items():
+            _settle(future, None, TaskLostError(
+                f"op {name!r} was still running on the Dask cluster at {self._address} when "
+                "its executor was shut down. Shut the executor down after the calls using "
+                "it have returned."
+            ))
+        self._client.close()
+        if self._cluster is not None:
+            self._cluster.close()
 
     def __repr__(self) -> str:
-        state = "closed" if self._closed else self.address
+        state = "closed" if self._closed else self._address
         return f"<DaskExecutor {state}>"
+
+
+def _settle(future: concurrent.futures.Future[Any], value: Any,
+            error: BaseException | None) -> None:
+    """Give ``future`` its outcome unless it already has one (first outcome wins)."""
+    try:
+        if error is None:
+            future.set_result(value)
+        else:
+            future.set_exception(error)
+    except concurrent.futures.InvalidStateError:
+        pass  # settled by shutdown(), or cancelled by its owner
 
 
 def dask_executor(
