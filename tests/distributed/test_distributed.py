@@ -211,16 +211,22 @@ def test_unreachable_scheduler_is_a_clear_error() -> None:
     assert "connect_timeout" in str(caught.value)
 
 
+def _wait_for_line(log: Path, text: str, seconds: float = 20) -> bool:
+    """Wait until the op log contains ``text``; ``False`` if it never did."""
+    deadline = time.monotonic() + seconds
+    while not (log.exists() and text in log.read_text()):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
 def _kill_when_started(log: Path, victim: int) -> threading.Thread:
     """Kill ``victim`` as soon as the log shows it started an op (mid-batch)."""
 
     def watch() -> None:
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            if log.exists() and f" {victim}\n" in log.read_text():
-                os.kill(victim, signal.SIGKILL)
-                return
-            time.sleep(0.02)
+        if _wait_for_line(log, f" {victim}\n"):
+            os.kill(victim, signal.SIGKILL)
 
     thread = threading.Thread(target=watch, daemon=True)
     thread.start()
@@ -269,62 +275,52 @@ def test_worker_lost_beyond_allowed_failures_is_a_clear_error(tmp_path: Path) ->
         strict.submit(workload.add.invoke, (1, 1), {})
 
 
-@pytest.mark.timeout(60)
-def test_shutdown_with_cancel_ends_a_running_call_with_a_clear_error(
-    healthy: DaskExecutor, tmp_path: Path
-) -> None:
-    log = tmp_path / "ops.log"
-    executor = DaskExecutor(healthy.client)  # cancels only its own tasks
-    traced = jit(lambda xs: [workload.logged_slow(x, str(log), 2.0) for x in xs],
+def _cancel_mid_call(executor: DaskExecutor, log: Path, seconds: float,
+                     items: int) -> tuple[list[BaseException], float]:
+    """Run slow ops through ``executor`` and shut it down (cancelling) once one started.
+
+    Returns what the call raised and the seconds from shutdown to the call's end.
+    """
+    traced = jit(lambda xs: [workload.logged_slow(x, str(log), seconds) for x in xs],
                  config=Config(executor=executor, timeout=45))
     outcome: list[BaseException] = []
 
     def call() -> None:
         try:
-            traced([0, 1, 2, 3])
+            traced(list(range(items)))
         except BaseException as error:
             outcome.append(error)
 
     caller = threading.Thread(target=call)
     caller.start()
-    deadline = time.monotonic() + 20
-    while not (log.exists() and "start" in log.read_text()) and time.monotonic() < deadline:
-        time.sleep(0.02)
+    assert _wait_for_line(log, "start"), "no op started"
     started = time.monotonic()
     executor.shutdown(cancel_futures=True)
     caller.join(30)
+    assert not caller.is_alive(), "the call did not end after shutdown"
+    return outcome, time.monotonic() - started
 
-    assert not caller.is_alive()
-    assert time.monotonic() - started < 1.5  # did not wait for the 2 s ops
+
+@pytest.mark.timeout(60)
+def test_shutdown_with_cancel_ends_a_running_call_with_a_clear_error(
+    healthy: DaskExecutor, tmp_path: Path
+) -> None:
+    executor = DaskExecutor(healthy.client)  # cancels only its own tasks
+
+    outcome, elapsed = _cancel_mid_call(executor, tmp_path / "ops.log", 2.0, items=4)
+
+    assert elapsed < 1.5  # did not wait for the 2 s ops
     assert len(outcome) == 1 and isinstance(outcome[0], TaskLostError)
     assert "op 'logged_slow' was cancelled" in str(outcome[0])
 
 
 @pytest.mark.timeout(60)
 def test_shutting_down_an_owned_cluster_mid_call_settles_every_op(tmp_path: Path) -> None:
-    log = tmp_path / "ops.log"
     local = dask_executor(n_workers=1)
-    traced = jit(lambda xs: [workload.logged_slow(x, str(log), 5.0) for x in xs],
-                 config=Config(executor=local, timeout=45))
-    outcome: list[BaseException] = []
 
-    def call() -> None:
-        try:
-            traced([0, 1, 2])
-        except BaseException as error:
-            outcome.append(error)
+    outcome, elapsed = _cancel_mid_call(local, tmp_path / "ops.log", 5.0, items=3)
 
-    caller = threading.Thread(target=call)
-    caller.start()
-    deadline = time.monotonic() + 20
-    while not (log.exists() and "start" in log.read_text()) and time.monotonic() < deadline:
-        time.sleep(0.02)
-    started = time.monotonic()
-    local.shutdown(cancel_futures=True)
-    caller.join(30)
-
-    assert not caller.is_alive()
-    assert time.monotonic() - started < 4.5  # did not wait for the 5 s ops
+    assert elapsed < 4.5  # did not wait for the 5 s ops
     assert len(outcome) == 1 and isinstance(outcome[0], TaskLostError)
     assert "op 'logged_slow'" in str(outcome[0])
     assert local.client.status == "closed"
@@ -381,10 +377,8 @@ def test_scheduler_lost_mid_call_is_a_clear_error(
 
 
 def _kill_scheduler_when_started(log: Path, scheduler: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 20
-    while not (log.exists() and "start" in log.read_text()) and time.monotonic() < deadline:
-        time.sleep(0.02)
-    scheduler.kill()
+    if _wait_for_line(log, "start"):
+        scheduler.kill()
 
 
 # -- installation and arguments -------------------------------------------------------
