@@ -85,6 +85,15 @@ def test_builtin_exception_from_a_worker_keeps_its_type(healthy: DaskExecutor) -
         traced(1, 0)
 
 
+def test_coroutine_ops_run_on_the_workers(healthy: DaskExecutor) -> None:
+    traced = jit(lambda xs: [workload.fetch(x) for x in xs], config=Config(executor=healthy))
+
+    pairs = traced([1, 2, 3])
+
+    assert [value for value, _ in pairs] == [2, 3, 4]
+    assert os.getpid() not in {pid for _, pid in pairs}
+
+
 def test_connect_by_address_to_a_running_scheduler(healthy: DaskExecutor) -> None:
     with dask_executor(healthy.address, connect_timeout=5) as remote:
         assert remote.address == healthy.address

@@ -7,6 +7,7 @@ whose workers cannot import the test suite.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 from pathlib import Path
@@ -23,6 +24,13 @@ def square(x: int) -> tuple[int, int]:
     """``x * x`` and the id of the process that computed it."""
     time.sleep(0.2)
     return x * x, os.getpid()
+
+
+@op
+async def fetch(x: int) -> tuple[int, int]:
+    """A coroutine op: it runs on an event loop in the worker process."""
+    await asyncio.sleep(0.05)
+    return x + 1, os.getpid()
 
 
 @op
