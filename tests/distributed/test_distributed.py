@@ -49,7 +49,8 @@ def test_fan_out_runs_on_the_worker_processes(healthy: DaskExecutor) -> None:
     assert [value for value, _ in pairs] == [x * x for x in range(8)]
     pids = {pid for _, pid in pairs}
     assert os.getpid() not in pids
-    assert pids == worker_pids(healthy)  # both workers took part
+    workers = worker_pids(healthy)
+    assert pids == workers, f"ops ran in {pids}; the workers are {workers}"
 
 
 def test_fan_out_equals_plain_python(healthy: DaskExecutor) -> None:
