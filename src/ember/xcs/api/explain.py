@@ -51,7 +51,7 @@ def explain(fn: Any, *args: Any, **kwargs: Any) -> str:
         last = stats.last
         fallbacks = list(stats.fallbacks)
         calls = stats.calls
-    lines = [f"explain: {stats.name}", f"  calls so far: {calls}"]
+    lines = [f"explain: {stats.name}", f"  calls so far: {calls}", f"  mode: {stats.mode}"]
     if last is None:
         lines.append("  no ops were called on the last call (nothing to parallelise)")
     else:

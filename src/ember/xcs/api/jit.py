@@ -44,12 +44,12 @@ _local = context._local
 
 def jit_disabled() -> bool:
     """Whether ``disable_structural_jit()`` is active in this thread."""
-    return getattr(_local, "disabled", 0) > 0
+    return _local.disabled > 0
 
 
 def _set_disabled(delta: int) -> None:
-    _local.disabled = getattr(_local, "disabled", 0) + delta
-    _local.plain = _local.disabled > 0 or getattr(_local, "trace", None) is not None
+    _local.disabled += delta
+    _local.plain = _local.disabled > 0 or _local.trace is not None
 
 
 class JitFunction:
@@ -111,7 +111,7 @@ class JitFunction:
         return f"<jit {self._name}>"
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if getattr(_local, "plain", False):
+        if _local.plain:
             return self._fn(*args, **kwargs)  # join the outer trace (or jit is disabled)
         tensor = self._tensor
         if tensor is not None:

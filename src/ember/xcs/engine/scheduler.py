@@ -404,7 +404,13 @@ class Engine:
         """The shared process pool behind ``Config(executor="process")``."""
         with self.lock:
             if self._process_pool is None:
-                self._process_pool = concurrent.futures.ProcessPoolExecutor()
+                import multiprocessing
+
+                # forkserver, not fork: this process has threads (ours, JAX's) and a
+                # fork could copy a lock some other thread holds.
+                self._process_pool = concurrent.futures.ProcessPoolExecutor(
+                    mp_context=multiprocessing.get_context("forkserver")
+                )
             return self._process_pool
 
     # -- starting and finishing tasks -------------------------------------------

@@ -23,22 +23,30 @@ class OpCallHandler(Protocol):
         ...
 
 
-# ``trace``: the current handler. ``plain``: a jitted function called now must run
-# plainly (a handler is active, or ``disabled`` > 0: see ember.xcs.api.jit).
-_local = threading.local()
+class _Local(threading.local):
+    """Per-thread state. ``trace``: the current handler. ``plain``: a jitted function
+    called now must run plainly (a handler is active, or ``disabled`` > 0: see
+    ember.xcs.api.jit). Class defaults make every read a plain attribute access."""
+
+    trace: OpCallHandler | None = None
+    plain = False
+    disabled = 0
+
+
+_local = _Local()
 
 
 def current_trace() -> OpCallHandler | None:
     """The handler recording op calls in this thread, or ``None`` outside any trace."""
-    return getattr(_local, "trace", None)
+    return _local.trace
 
 
 def swap(handler: OpCallHandler | None) -> OpCallHandler | None:
     """Make ``handler`` current in this thread; returns the previous one (fast path)."""
     local = _local
-    previous = getattr(local, "trace", None)
+    previous = local.trace
     local.trace = handler
-    local.plain = handler is not None or getattr(local, "disabled", 0) > 0
+    local.plain = handler is not None or local.disabled > 0
     return previous
 
 
