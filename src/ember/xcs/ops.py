@@ -17,7 +17,7 @@ from typing import Any, Literal, TypeVar, overload
 
 from ember.xcs.engine.aio import run_coroutine
 from ember.xcs.errors import XCSError
-from ember.xcs.tracing.context import current_trace
+from ember.xcs.tracing.context import _local as _context_local
 
 __all__ = ["Op", "OpKind", "as_op", "is_op", "mark_orchestration", "mark_tensor", "op"]
 
@@ -110,7 +110,7 @@ class Op:
         self._average += (seconds - self._average) * 0.1
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        handler = current_trace()
+        handler = _context_local.trace
         if handler is None:
             return self.invoke(args, kwargs)
         return handler.call_op(self, args, kwargs)

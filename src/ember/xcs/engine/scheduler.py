@@ -215,7 +215,11 @@ class Schedule:
             else:
                 if task.waiting == 0:
                     to_start = self._ready(task)
-        engine.start_all(to_start)
+        if to_start:
+            if len(to_start) == 1 and not engine._local.draining:
+                engine._start(to_start[0])  # the common case: no drain loop needed
+            else:
+                engine.start_all(to_start)
 
     def reuse(self, task: Task, order: int) -> None:
         """Count a task from an earlier run of this call as part of the current run."""
@@ -381,6 +385,13 @@ class Schedule:
                 task.state = TaskState.CANCELLED
 
 
+class _DrainState(threading.local):
+    """Per thread: whether a ``start_all`` loop runs here, and the work it collected."""
+
+    draining = False
+    pending: list[Task] | None = None
+
+
 class Engine:
     """The process-wide execution state: one lock, concurrency limits, the thread pool."""
 
@@ -388,7 +399,7 @@ class Engine:
         self.lock = threading.Lock()
         self.pool = ElasticThreadPool()
         self._limits: dict[object, _Limit] = {}
-        self._local = threading.local()
+        self._local = _DrainState()
         self._process_pool: concurrent.futures.ProcessPoolExecutor | None = None
 
     def limit_for(self, key: object, maximum: int) -> _Limit:
@@ -416,20 +427,28 @@ class Engine:
     # -- starting and finishing tasks -------------------------------------------
 
     def start_all(self, tasks: list[Task]) -> None:
-        """Start ``tasks`` without recursion: a chain of inline tasks runs in a loop."""
-        if not tasks:
-            return
+        """Start ``tasks`` without recursion: a chain of inline tasks runs in a loop.
+
+        The first call in a thread drains; tasks readied while it runs (by inline
+        tasks finishing) are collected in ``pending`` and started in the next batch.
+        """
         local = self._local
-        if getattr(local, "draining", False):
+        if local.draining:
+            if local.pending is None:
+                local.pending = []
             local.pending.extend(tasks)
             return
         local.draining = True
-        local.pending = pending = deque(tasks) if len(tasks) > 1 else deque((tasks[0],))
         try:
-            while pending:
-                self._start(pending.popleft())
+            batch: list[Task] | None = tasks
+            while batch:
+                local.pending = None
+                for task in batch:
+                    self._start(task)
+                batch = local.pending
         finally:
             local.draining = False
+            local.pending = None
 
     def _start(self, task: Task) -> None:
         if task.kind is NodeKind.LIFTED:
@@ -454,11 +473,14 @@ class Engine:
         """Run ``task``'s body in this thread and record the outcome."""
         args, kwargs = task.args
         local = self._local
-        saved = getattr(local, "draining", False), getattr(local, "pending", None)
+        saved = local.draining, local.pending
         local.draining = False
         if task.schedule.listener is not None:
             self._notify(task.schedule, "start", task)
-        trace = trace_context.swap(None)
+        # No trace while the body runs (it calls ops plainly, or starts its own trace).
+        trace_state = trace_context._local
+        trace, plain = trace_state.trace, trace_state.plain
+        trace_state.trace, trace_state.plain = None, trace_state.disabled > 0
         task.started = time.perf_counter()
         error: BaseException | None = None
         value: Any = None
@@ -474,7 +496,7 @@ class Engine:
         task.ended = time.perf_counter()
         # The body ran with fresh state (it may start a nested trace); what it unblocks
         # goes back to this thread's drain loop, if any, so chains never recurse.
-        trace_context.swap(trace)
+        trace_state.trace, trace_state.plain = trace, plain
         local.draining, local.pending = saved
         if error is None and task.op is not None:
             task.op.observe(task.ended - task.started)
@@ -529,7 +551,8 @@ class Engine:
             to_start = schedule._finished(task)
         if schedule.listener is not None:
             self._notify(schedule, "error" if error is not None else "end", task)
-        self.start_all(to_start)
+        if to_start:
+            self.start_all(to_start)
 
     @staticmethod
     def _notify(schedule: Schedule, event: str, task: Task) -> None:

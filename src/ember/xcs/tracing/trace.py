@@ -388,12 +388,14 @@ class Trace:
             {k: self._runtime_tree(v, deps) for k, v in kwargs.items()} if kwargs else _NO_KWARGS
         )
         unique = tuple(dict.fromkeys(deps)) if len(deps) > 1 else tuple(deps)
+        entries = self.entries
         task = Task(
             schedule, kind=kind, name=name, call=call, args=runtime_args,
-            kwargs=runtime_kwargs, deps=unique, order=len(self.entries),
+            kwargs=runtime_kwargs, deps=unique, order=len(entries),
             location=location, op=op, eager=eager,
         )
-        self._append(task, unique)
+        self.structure = hash((self.structure, name, tuple([d.order for d in unique])))
+        entries.append(task)
         schedule.submit(task)
         return task
 
