@@ -100,6 +100,17 @@ def efficiency(shape_name: str, latency: float, repeats: int) -> tuple[float, fl
     return best
 
 
+def import_time() -> float:
+    """Milliseconds for a fresh interpreter to import ember.xcs (best of 5)."""
+    import subprocess
+    import sys
+
+    code = "import time; t = time.perf_counter(); import ember.xcs; print(time.perf_counter() - t)"
+    runs = [float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                 check=True).stdout) for _ in range(5)]
+    return min(runs) * 1000
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="fewer repetitions (CI)")
@@ -107,6 +118,7 @@ def main() -> None:
     calls = 20_000 if args.quick else 200_000
     repeats = 3 if args.quick else 10
 
+    print(f"[core] import ember.xcs: {import_time():.1f} ms (target < 100)")
     overhead = jit_overhead(calls)
     print(f"[core] @jit overhead, function with no ops: {overhead:.2f} us/call, best of 7 "
           f"batches of {calls} (target <= 3)")

@@ -6,8 +6,7 @@ import threading
 
 import pytest
 
-from ember.xcs import get_jit_stats, jit, op
-from ember.xcs import analysis
+from ember.xcs import analysis, get_jit_stats, jit, op
 from ember.xcs.tracing import frames
 
 

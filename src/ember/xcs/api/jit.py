@@ -15,7 +15,6 @@ from __future__ import annotations
 import functools
 import inspect
 import sys
-import threading
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar, overload

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import concurrent.futures
 import contextvars
 import threading
 from collections.abc import Coroutine
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import asyncio
 
 __all__ = ["run_coroutine", "submit_coroutine"]
 
@@ -17,6 +19,8 @@ _loop: asyncio.AbstractEventLoop | None = None
 
 def _background_loop() -> asyncio.AbstractEventLoop:
     global _loop
+    import asyncio  # here, not at module level: importing asyncio costs ~25 ms
+
     with _lock:
         if _loop is None or _loop.is_closed():
             loop = asyncio.new_event_loop()
