@@ -12,6 +12,7 @@ from ember.api.decorators import mark_orchestration, mark_tensor
 from ember.api.decorators import op as api_op
 from ember.xcs import Config, Op, XCSError, get_jit_stats, jit, op
 from ember.xcs.ops import as_op, is_op
+from tests.concurrency import PeakProbe
 
 
 def test_op_outside_a_trace_is_a_plain_call() -> None:
@@ -118,44 +119,28 @@ def test_effect_ops_run_in_program_order() -> None:
 
 
 def test_max_concurrency_is_a_process_wide_cap() -> None:
-    active = 0
-    peak = 0
-    lock = threading.Lock()
+    probe = PeakProbe()
 
     @op(max_concurrency=2)
     def limited(x: int) -> int:
-        nonlocal active, peak
-        with lock:
-            active += 1
-            peak = max(peak, active)
-        time.sleep(0.02)
-        with lock:
-            active -= 1
+        probe.hold(0.02)
         return x
 
     assert jit(lambda: [limited(i) for i in range(10)])() == list(range(10))
-    assert peak == 2
+    assert probe.peak == 2
 
 
 def test_shared_limit_key_caps_several_ops_together() -> None:
-    active = 0
-    peak = 0
-    lock = threading.Lock()
+    probe = PeakProbe()
 
     def body(x: int) -> int:
-        nonlocal active, peak
-        with lock:
-            active += 1
-            peak = max(peak, active)
-        time.sleep(0.02)
-        with lock:
-            active -= 1
+        probe.hold(0.02)
         return x
 
     first = op(body, max_concurrency=3, limit_key="provider-x")
     second = op(body, max_concurrency=3, limit_key="provider-x")
     jit(lambda: [first(i) if i % 2 else second(i) for i in range(12)])()
-    assert peak == 3
+    assert probe.peak == 3
 
 
 def test_tiny_ops_go_inline_and_slow_ones_never_do() -> None:

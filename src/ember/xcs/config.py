@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 from ember.xcs.errors import ConfigError
 
-__all__ = ["Config", "Presets", "profile_from_environment"]
+__all__ = ["Config", "Presets", "is_positive_int_or_none", "profile_from_environment"]
 
 _EXECUTOR_NAMES = ("thread", "sync", "process")
 
@@ -139,8 +139,15 @@ def _check_bool(name: str, value: Any) -> None:
         )
 
 
+def is_positive_int_or_none(value: object) -> bool:
+    """Whether ``value`` is ``None`` or an int above zero (``bool`` does not count)."""
+    return value is None or (
+        isinstance(value, int) and not isinstance(value, bool) and value > 0
+    )
+
+
 def _check_positive_int_or_none(name: str, value: Any) -> None:
-    if value is None:
+    if is_positive_int_or_none(value):
         return
     if isinstance(value, bool) or not isinstance(value, int):
         raise ConfigError(

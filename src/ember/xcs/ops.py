@@ -15,6 +15,7 @@ import types
 from collections.abc import Callable
 from typing import Any, Literal, TypeVar, overload
 
+from ember.xcs.config import is_positive_int_or_none
 from ember.xcs.engine.aio import run_coroutine
 from ember.xcs.errors import XCSError
 from ember.xcs.tracing.context import _local as _context_local
@@ -58,11 +59,7 @@ class Op:
     ) -> None:
         if not callable(fn):
             raise XCSError(f"op() needs a callable, got {type(fn).__name__} {fn!r}.")
-        if max_concurrency is not None and (
-            isinstance(max_concurrency, bool)
-            or not isinstance(max_concurrency, int)
-            or max_concurrency <= 0
-        ):
+        if not is_positive_int_or_none(max_concurrency):
             raise XCSError(
                 f"op(max_concurrency=...) must be a positive int or None, got {max_concurrency!r}."
             )

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import threading
 import time
 
 import pytest
@@ -8,6 +7,7 @@ import pytest
 from ember.xcs.engine.scheduler import Engine, Schedule, Task, TaskState, resolve_tasks
 from ember.xcs.ir.graph import NodeKind
 from ember.xcs.ops import Op
+from tests.concurrency import PeakProbe
 
 
 def make_task(schedule: Schedule, order: int, fn, *args, deps=(), kind=NodeKind.OP):  # type: ignore[no-untyped-def]
@@ -34,23 +34,11 @@ def test_dependency_counting(executor: str) -> None:
 
 def test_max_workers_is_a_hard_cap() -> None:
     schedule = Schedule(Engine(), max_workers=3)
-    active = 0
-    peak = 0
-    lock = threading.Lock()
-
-    def body() -> None:
-        nonlocal active, peak
-        with lock:
-            active += 1
-            peak = max(peak, active)
-        time.sleep(0.02)
-        with lock:
-            active -= 1
-
+    probe = PeakProbe()
     for i in range(12):
-        schedule.submit(make_task(schedule, i, body))
+        schedule.submit(make_task(schedule, i, lambda: probe.hold(0.02)))
     schedule.wait_all()
-    assert peak == 3
+    assert probe.peak == 3
 
 
 def test_failures_mark_dependents_and_cancel_later_queued_tasks() -> None:

@@ -18,6 +18,7 @@ from ember.models.errors import InvalidParamsError
 from ember.models.request import Message, normalize_prompt, validate_params
 from ember.models.response import Response, Usage
 from ember.models.retry import RetryPolicy, is_retryable_status
+from ember.xcs.config import is_positive_int_or_none
 
 __all__ = ["Completion", "Provider"]
 
@@ -51,11 +52,7 @@ class Provider(ABC):
     known_models: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, *, max_concurrency: int | None = None, retry: RetryPolicy | None = None):
-        if max_concurrency is not None and (
-            isinstance(max_concurrency, bool)
-            or not isinstance(max_concurrency, int)
-            or max_concurrency <= 0
-        ):
+        if not is_positive_int_or_none(max_concurrency):
             raise InvalidParamsError(
                 f"{type(self).__name__}(max_concurrency=...) must be a positive int or None, "
                 f"got {max_concurrency!r}."
