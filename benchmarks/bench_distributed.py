@@ -54,8 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2, help="Dask worker processes")
     args = parser.parse_args(argv)
     items = args.items or (8 if args.quick else 16)
-    work = args.work or (150_000 if args.quick else 250_000)
-    repeats = args.repeats or (2 if args.quick else 3)
+    work = args.work or (100_000 if args.quick else 150_000)
+    repeats = args.repeats or (3 if args.quick else 5)
     batch = [work + i for i in range(items)]
 
     print(f"pmap(count_primes) over {items} items (limit ~{work}), "
