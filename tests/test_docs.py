@@ -49,41 +49,48 @@ def python_blocks(text: str) -> list[tuple[int, str, bool]]:
         if end == len(lines):
             raise AssertionError(f"unclosed code fence opened at line {index + 1}")
         if opening.group(1) == "python":
-            previous = next((lines[i].strip() for i in range(index - 1, -1, -1)
-                             if lines[i].strip()), "")
+            previous = next(
+                (lines[i].strip() for i in range(index - 1, -1, -1) if lines[i].strip()), ""
+            )
             blocks.append((start + 1, "\n".join(lines[start:end]), previous == SKIP_MARKER))
         index = end + 1
     return blocks
 
 
 def test_block_extraction_handles_markers_and_other_languages() -> None:
-    text = "\n".join([
-        "# Title",
-        "```python",
-        "x = 1",
-        "```",
-        "```bash",
-        "echo no",
-        "```",
-        SKIP_MARKER,
-        "",
-        "```python",
-        "needs_a_key()",
-        "```",
-    ])
+    text = "\n".join(
+        [
+            "# Title",
+            "```python",
+            "x = 1",
+            "```",
+            "```bash",
+            "echo no",
+            "```",
+            SKIP_MARKER,
+            "",
+            "```python",
+            "needs_a_key()",
+            "```",
+        ]
+    )
     assert python_blocks(text) == [(3, "x = 1", False), (11, "needs_a_key()", True)]
 
 
 def test_mkdocs_build_is_strict_clean(tmp_path: Path) -> None:
-    probe = subprocess.run([sys.executable, "-c", "import mkdocs, material"],
-                           capture_output=True, text=True)
+    probe = subprocess.run(
+        [sys.executable, "-c", "import mkdocs, material"], capture_output=True, text=True
+    )
     assert probe.returncode == 0, (
         "mkdocs and mkdocs-material must be installed to check the documentation: "
         f"pip install -e '.[docs]' ({probe.stderr.strip()})"
     )
     result = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path / "site")],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
         env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
     )
     assert result.returncode == 0, f"mkdocs build --strict failed:\n{result.stdout}{result.stderr}"
