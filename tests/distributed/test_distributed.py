@@ -179,6 +179,26 @@ def test_unpicklable_closure_variable_is_named(healthy: DaskExecutor) -> None:
     assert locked_double(4) == 8  # the op itself is fine outside the cluster
 
 
+def test_unpicklable_result_is_a_serialization_error_not_a_hang(healthy: DaskExecutor) -> None:
+    traced = jit(lambda x: workload.make_lock(x), config=Config(executor=healthy, timeout=30))
+    started = time.monotonic()
+
+    with pytest.raises(SerializationError, match=r"op 'make_lock' returned a lock that cannot"):
+        traced(1)
+    assert time.monotonic() - started < 10
+
+
+def test_exception_with_unpicklable_attributes_keeps_type_and_message(
+    healthy: DaskExecutor,
+) -> None:
+    traced = jit(lambda x: workload.raise_holding(x), config=Config(executor=healthy))
+
+    with pytest.raises(workload.HoldingError, match="item 3 holds a lock") as caught:
+        traced(3)
+    assert type(caught.value) is workload.HoldingError
+    assert any("guard" in note and "dropped" in note for note in caught.value.__notes__)
+
+
 def test_op_module_missing_on_the_workers_is_a_serialization_error(
     healthy: DaskExecutor, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -458,3 +478,15 @@ def test_shutdown_releases_threads_and_connections() -> None:
     while (left := {t.name for t in threading.enumerate() if t.ident not in before}):
         assert time.monotonic() < deadline, f"threads left running: {sorted(left)}"
         time.sleep(0.05)
+
+
+def test_exception_whose_arguments_cannot_travel_becomes_a_serialization_error() -> None:
+    from ember.xcs.distributed import _sendable_exception
+
+    unsendable = ValueError(threading.Lock())
+    replaced = _sendable_exception("score", unsendable)
+
+    assert isinstance(replaced, SerializationError)
+    assert "op 'score' raised ValueError" in str(replaced)
+    plain = KeyError("fine")
+    assert _sendable_exception("score", plain) is plain

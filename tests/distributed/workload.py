@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
 import time
 from pathlib import Path
 
@@ -17,6 +18,25 @@ from ember.xcs import op
 
 class WorkloadError(Exception):
     """A user exception raised on a worker; its type must survive the trip back."""
+
+
+class HoldingError(Exception):
+    """A user exception with an attribute that cannot be pickled."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.guard = threading.Lock()
+
+
+@op
+def raise_holding(x: int) -> int:
+    raise HoldingError(f"item {x} holds a lock")
+
+
+@op
+def make_lock(x: int) -> threading.Lock:
+    """Returns what a worker cannot send back."""
+    return threading.Lock()
 
 
 @op

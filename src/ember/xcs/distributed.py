@@ -30,6 +30,7 @@ only when an executor is created, so ``import ember.xcs`` never imports them.
 from __future__ import annotations
 
 import concurrent.futures
+import copy
 import functools
 import threading
 import types
@@ -96,7 +97,9 @@ class _ShippedCall:
     """A cloudpickled call, run on a worker (module level, so workers can import it).
 
     The payload is pickled once, in the caller, which is also the serialisation check.
-    ``__name__`` is the op's name so that Dask's task keys and dashboard show it.
+    The result is pickled on the worker, for the same reason: a result Dask cannot
+    serialise would otherwise leave the caller waiting forever. ``__name__`` is the
+    op's name so that Dask's task keys and dashboard show it.
     """
 
     __slots__ = ("__name__", "payload")
@@ -105,7 +108,7 @@ class _ShippedCall:
         self.__name__ = name
         self.payload = payload
 
-    def __call__(self) -> Any:
+    def __call__(self) -> bytes:
         import cloudpickle
 
         try:
@@ -117,7 +120,27 @@ class _ShippedCall:
                 "(same package versions as the caller), or ship it by value with "
                 "cloudpickle.register_pickle_by_value(module) before the call."
             ) from None
-        return fn(*args, **kwargs)
+        replacement: BaseException | None = None
+        try:
+            value = fn(*args, **kwargs)
+        except BaseException as error:
+            sendable = _sendable_exception(self.__name__, error)
+            if sendable is error:
+                raise
+            replacement = sendable.with_traceback(error.__traceback__)
+        if replacement is not None:
+            # Raised outside the except block: Dask pickles __context__ too, and the
+            # context would be the original exception that does not pickle.
+            raise replacement
+        try:
+            return bytes(cloudpickle.dumps(value))
+        except Exception as error:
+            raise SerializationError(
+                f"op {self.__name__!r} returned a {type(value).__name__} that cannot be sent "
+                f"back from the Dask worker ({type(error).__name__}: {error}). Return plain "
+                "data (strings, numbers, lists, dicts, dataclasses), not clients, locks, "
+                "generators or open files."
+            ) from None
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (_ShippedCall, (self.__name__, self.payload))
@@ -209,7 +232,7 @@ class DaskExecutor(concurrent.futures.Executor):
         try:
             value, error = None, self._outcome_error(name, inner)
             if error is None:
-                value = inner.result()
+                value = _load_result(name, inner.result())
         except BaseException as unexpected:
             value, error = None, unexpected
         _settle(outer, value, error)
@@ -275,6 +298,51 @@ class DaskExecutor(concurrent.futures.Executor):
     def __repr__(self) -> str:
         state = "closed" if self._closed else self._address
         return f"<DaskExecutor {state}>"
+
+
+def _sendable_exception(name: str, error: BaseException) -> BaseException:
+    """``error``, or a copy of it that pickles: same type and message, fewer attributes.
+
+    Dask would turn an exception that does not pickle into a plain ``Exception``; the
+    caller must see the op's own exception type, so attributes that do not pickle (a
+    client, a lock) are dropped and a note says which.
+    """
+    links = {"__cause__": error.__cause__, "__context__": error.__context__}
+    if _pickles(error) and all(link is None or _pickles(link) for link in links.values()):
+        return error
+    clone = copy.copy(error)  # same type and arguments; no traceback, cause or context
+    dropped = sorted(key for key, value in vars(error).items() if not _pickles(value))
+    for key in dropped:
+        delattr(clone, key)
+    for key, link in links.items():
+        if link is not None and _pickles(link):
+            setattr(clone, key, link)
+        elif link is not None:
+            dropped.append(key)
+    if _pickles(clone):
+        clone.add_note(f"[ember.xcs] {', '.join(dropped)} of this exception could not be "
+                       f"sent back from the Dask worker running op {name!r} and were "
+                       "dropped.")
+        return clone
+    return SerializationError(
+        f"op {name!r} raised {type(error).__name__}: {error}, which cannot be sent back from "
+        "the Dask worker (its arguments do not pickle). Raise exceptions whose arguments "
+        "are plain data."
+    )
+
+
+def _load_result(name: str, payload: bytes) -> Any:
+    """Unpickle what ``_ShippedCall`` returned, naming the op when that fails."""
+    import cloudpickle
+
+    try:
+        return cloudpickle.loads(payload)
+    except Exception as error:
+        raise SerializationError(
+            f"the result of op {name!r} came back from the Dask worker but cannot be loaded "
+            f"in this process ({type(error).__name__}: {error}). Make the result's classes "
+            "importable here (same packages and versions as on the workers)."
+        ) from error
 
 
 def _settle(future: concurrent.futures.Future[Any], value: Any,
