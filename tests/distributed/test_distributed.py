@@ -452,9 +452,9 @@ def test_bad_arguments_fail_before_starting_anything(arguments: dict[str, object
 def test_docstring_examples_run() -> None:
     import doctest
 
-    import ember.xcs.distributed
+    from ember.xcs.distributed import _cluster
 
-    results = doctest.testmod(ember.xcs.distributed, optionflags=doctest.ELLIPSIS)
+    results = doctest.testmod(_cluster, optionflags=doctest.ELLIPSIS)
     assert results.attempted >= 2
     assert results.failed == 0
 
@@ -481,12 +481,12 @@ def test_shutdown_releases_threads_and_connections() -> None:
 
 
 def test_exception_whose_arguments_cannot_travel_becomes_a_serialization_error() -> None:
-    from ember.xcs.distributed import _sendable_exception
+    from ember.xcs.distributed._shipping import sendable_exception
 
     unsendable = ValueError(threading.Lock())
-    replaced = _sendable_exception("score", unsendable)
+    replaced = sendable_exception("score", unsendable)
 
     assert isinstance(replaced, SerializationError)
     assert "op 'score' raised ValueError" in str(replaced)
     plain = KeyError("fine")
-    assert _sendable_exception("score", plain) is plain
+    assert sendable_exception("score", plain) is plain

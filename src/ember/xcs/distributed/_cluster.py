@@ -1,43 +1,21 @@
-"""Run XCS ops on a Dask cluster: one machine's worker processes, or many machines.
+"""``DaskExecutor`` and ``dask_executor``: a Dask cluster as a ``concurrent.futures.Executor``.
 
-``dask_executor()`` returns a ``DaskExecutor``: a ``concurrent.futures.Executor`` that
-ships each op to a Dask worker through ``distributed.Client.get_executor(pure=False)``.
-Hand it to ``Config(executor=...)`` and the same jitted program runs its ops on the
-cluster while its glue stays in the calling process::
-
-    with dask_executor(n_workers=2) as cluster:          # LocalCluster on 127.0.0.1
-        fast = jit(pipeline, config=Config(executor=cluster))
-        fast(documents)
-
-What the wrapper adds to Dask's own executor:
-
-- **Serialisation checked at submit time.** Each op and its arguments are pickled with
-  cloudpickle in the caller, so an unpicklable op fails at once with a
-  ``SerializationError`` naming the op and the part that failed (a closure variable,
-  an argument, an attribute), not later with an anonymous worker traceback.
-- **Clear cluster errors.** An unreachable scheduler raises ``ClusterConnectionError``
-  with the address and what to check; a task lost with its worker more often than the
-  scheduler allows (``allowed_failures``), or cancelled because the connection to the
-  scheduler went away, raises ``TaskLostError`` naming the op. A task is never dropped
-  silently and its result is delivered once.
-- **User exceptions unchanged.** An exception raised by an op on a worker reaches the
-  caller with its own type and message (Dask ships it back with its traceback).
-
-Dask and cloudpickle are the optional extra ``ember-xcs[dask]``; they are imported
-only when an executor is created, so ``import ember.xcs`` never imports them.
+Each submitted call travels as a ``ShippedCall`` (see ``_shipping``); its outcome comes
+back through Dask's future and settles ours exactly once, including when the task is
+lost with its worker or the client goes away.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
-import copy
 import functools
 import threading
 import types
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
-from ember.xcs.errors import SerializationError, XCSError
+from ember.xcs.distributed._shipping import ShippedCall, call_name, load_result, pickle_call
+from ember.xcs.errors import XCSError
 
 __all__ = [
     "ClusterConnectionError",
@@ -91,59 +69,6 @@ def _require(module_name: str) -> types.ModuleType:
             f"ember.xcs.distributed needs the optional dependency {module_name!r}, which "
             f"could not be imported ({error}). Install the extra: {_EXTRA}"
         ) from error
-
-
-class _ShippedCall:
-    """A cloudpickled call, run on a worker (module level, so workers can import it).
-
-    The payload is pickled once, in the caller, which is also the serialisation check.
-    The result is pickled on the worker, for the same reason: a result Dask cannot
-    serialise would otherwise leave the caller waiting forever. ``__name__`` is the
-    op's name so that Dask's task keys and dashboard show it.
-    """
-
-    __slots__ = ("__name__", "payload")
-
-    def __init__(self, name: str, payload: bytes) -> None:
-        self.__name__ = name
-        self.payload = payload
-
-    def __call__(self) -> bytes:
-        import cloudpickle
-
-        try:
-            fn, args, kwargs = cloudpickle.loads(self.payload)
-        except Exception as error:
-            raise SerializationError(
-                f"op {self.__name__!r} could not be loaded on the Dask worker: "
-                f"{type(error).__name__}: {error}. Install the op's module on the workers "
-                "(same package versions as the caller), or ship it by value with "
-                "cloudpickle.register_pickle_by_value(module) before the call."
-            ) from None
-        replacement: BaseException | None = None
-        try:
-            value = fn(*args, **kwargs)
-        except BaseException as error:
-            sendable = _sendable_exception(self.__name__, error)
-            if sendable is error:
-                raise
-            replacement = sendable.with_traceback(error.__traceback__)
-        if replacement is not None:
-            # Raised outside the except block: Dask pickles __context__ too, and the
-            # context would be the original exception that does not pickle.
-            raise replacement
-        try:
-            return bytes(cloudpickle.dumps(value))
-        except Exception as error:
-            raise SerializationError(
-                f"op {self.__name__!r} returned a {type(value).__name__} that cannot be sent "
-                f"back from the Dask worker ({type(error).__name__}: {error}). Return plain "
-                "data (strings, numbers, lists, dicts, dataclasses), not clients, locks, "
-                "generators or open files."
-            ) from None
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (_ShippedCall, (self.__name__, self.payload))
 
 
 class DaskExecutor(concurrent.futures.Executor):
@@ -211,14 +136,14 @@ class DaskExecutor(concurrent.futures.Executor):
                 names the op and the part that failed.
             RuntimeError: the executor was shut down.
         """
-        name = _call_name(fn)
-        payload = _pickle_call(name, fn, args, kwargs)
+        name = call_name(fn)
+        payload = pickle_call(name, fn, args, kwargs)
         outer: concurrent.futures.Future[Any] = concurrent.futures.Future()
         with self._lock:
             if self._closed:
                 raise RuntimeError("cannot submit to a DaskExecutor after shutdown()")
             self._pending[outer] = name
-            inner = self._executor.submit(_ShippedCall(name, payload))
+            inner = self._executor.submit(ShippedCall(name, payload))
         outer.add_done_callback(lambda done: inner.cancel() if done.cancelled() else None)
         inner.add_done_callback(functools.partial(self._deliver, name, outer))
         return outer
@@ -232,7 +157,7 @@ class DaskExecutor(concurrent.futures.Executor):
         try:
             value, error = None, self._outcome_error(name, inner)
             if error is None:
-                value = _load_result(name, inner.result())
+                value = load_result(name, inner.result())
         except BaseException as unexpected:
             value, error = None, unexpected
         _settle(outer, value, error)
@@ -298,51 +223,6 @@ class DaskExecutor(concurrent.futures.Executor):
     def __repr__(self) -> str:
         state = "closed" if self._closed else self._address
         return f"<DaskExecutor {state}>"
-
-
-def _sendable_exception(name: str, error: BaseException) -> BaseException:
-    """``error``, or a copy of it that pickles: same type and message, fewer attributes.
-
-    Dask would turn an exception that does not pickle into a plain ``Exception``; the
-    caller must see the op's own exception type, so attributes that do not pickle (a
-    client, a lock) are dropped and a note says which.
-    """
-    links = {"__cause__": error.__cause__, "__context__": error.__context__}
-    if _pickles(error) and all(link is None or _pickles(link) for link in links.values()):
-        return error
-    clone = copy.copy(error)  # same type and arguments; no traceback, cause or context
-    dropped = sorted(key for key, value in vars(error).items() if not _pickles(value))
-    for key in dropped:
-        delattr(clone, key)
-    for key, link in links.items():
-        if link is not None and _pickles(link):
-            setattr(clone, key, link)
-        elif link is not None:
-            dropped.append(key)
-    if _pickles(clone):
-        clone.add_note(f"[ember.xcs] {', '.join(dropped)} of this exception could not be "
-                       f"sent back from the Dask worker running op {name!r} and were "
-                       "dropped.")
-        return clone
-    return SerializationError(
-        f"op {name!r} raised {type(error).__name__}: {error}, which cannot be sent back from "
-        "the Dask worker (its arguments do not pickle). Raise exceptions whose arguments "
-        "are plain data."
-    )
-
-
-def _load_result(name: str, payload: bytes) -> Any:
-    """Unpickle what ``_ShippedCall`` returned, naming the op when that fails."""
-    import cloudpickle
-
-    try:
-        return cloudpickle.loads(payload)
-    except Exception as error:
-        raise SerializationError(
-            f"the result of op {name!r} came back from the Dask worker but cannot be loaded "
-            f"in this process ({type(error).__name__}: {error}). Make the result's classes "
-            "importable here (same packages and versions as on the workers)."
-        ) from error
 
 
 def _settle(future: concurrent.futures.Future[Any], value: Any,
@@ -463,106 +343,3 @@ def _connect(distributed: types.ModuleType, target: Any, timeout: float) -> Any:
             "and that the address and port are reachable from this machine (firewall, "
             "tcp:// prefix), or pass a larger connect_timeout."
         ) from error
-
-
-# -- serialisation check ---------------------------------------------------------------
-
-
-def _call_name(fn: Callable[..., Any]) -> str:
-    """The op name for messages and task keys (``Op.invoke`` names its op)."""
-    owner = getattr(fn, "__self__", None)
-    name = getattr(owner, "name", None) if _is_op(owner) else None
-    if name is None:
-        name = getattr(fn, "__name__", None) or type(fn).__name__
-    return str(name)
-
-
-def _is_op(value: object) -> bool:
-    from ember.xcs.ops import Op
-
-    return isinstance(value, Op)
-
-
-def _pickle_call(name: str, fn: Callable[..., Any], args: tuple[Any, ...],
-                 kwargs: dict[str, Any]) -> bytes:
-    """Pickle the call with cloudpickle, or name the part of it that cannot be pickled."""
-    import cloudpickle
-
-    try:
-        return bytes(cloudpickle.dumps((fn, args, kwargs)))
-    except Exception as error:
-        part = _unpicklable_part(fn, args, kwargs)
-        raise SerializationError(
-            f"op {name!r} cannot be sent to a Dask worker: {part} cannot be pickled "
-            f"({type(error).__name__}: {error}). Define the op and the values it uses at "
-            "module level, pass picklable arguments (open clients, locks and files are "
-            "not; create them inside the op), or run this op on the thread engine."
-        ) from error
-
-
-def _unpicklable_part(fn: Callable[..., Any], args: tuple[Any, ...],
-                      kwargs: dict[str, Any]) -> str:
-    """Describe which part of a call does not pickle (``Op.invoke`` is unwrapped)."""
-    owner = getattr(fn, "__self__", None)
-    if _is_op(owner) and len(args) == 2 and isinstance(args[1], dict):
-        fn, (args, kwargs) = owner.fn, args  # type: ignore[union-attr]
-    for label, value in _call_parts(fn, args, kwargs):
-        if not _pickles(value):
-            return _narrow(label, value, depth=3)
-    return "the call"
-
-
-def _call_parts(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
-                ) -> Iterator[tuple[str, Any]]:
-    yield f"its function {getattr(fn, '__qualname__', fn)!r}", fn
-    for index, value in enumerate(args):
-        yield f"positional argument {index} ({type(value).__name__})", value
-    for key, value in kwargs.items():
-        yield f"keyword argument {key!r} ({type(value).__name__})", value
-
-
-def _pickles(value: Any) -> bool:
-    import cloudpickle
-
-    try:
-        cloudpickle.dumps(value)
-    except Exception:
-        return False
-    return True
-
-
-def _narrow(label: str, value: Any, depth: int) -> str:
-    """Follow ``value`` into the first child that still fails to pickle."""
-    if depth == 0:
-        return label
-    for child_label, child in _children(value):
-        if not _pickles(child):
-            return _narrow(f"{label}, {child_label}", child, depth - 1)
-    return label
-
-
-def _children(value: Any) -> Iterator[tuple[str, Any]]:
-    """The parts pickle would visit, with a readable label each."""
-    if isinstance(value, functools.partial):
-        yield "its wrapped function", value.func
-        yield from ((f"bound argument {i}", a) for i, a in enumerate(value.args))
-        yield from ((f"bound keyword {k!r}", v) for k, v in value.keywords.items())
-    elif isinstance(value, types.MethodType):
-        yield f"its instance ({type(value.__self__).__name__})", value.__self__
-    elif isinstance(value, types.FunctionType):
-        cells = value.__closure__ or ()
-        for var, cell in zip(value.__code__.co_freevars, cells):
-            try:
-                yield f"closure variable {var!r}", cell.cell_contents
-            except ValueError:  # an empty cell pickles fine
-                continue
-        names = value.__code__.co_names
-        yield from ((f"global {n!r}", value.__globals__[n]) for n in names
-                    if n in value.__globals__ and not isinstance(value.__globals__[n],
-                                                                 types.ModuleType))
-    elif isinstance(value, dict):
-        yield from ((f"key {k!r}", v) for k, v in value.items())
-    elif isinstance(value, list | tuple | set | frozenset):
-        yield from ((f"item {i}", v) for i, v in enumerate(value))
-    elif hasattr(value, "__dict__"):
-        yield from ((f"attribute {k!r}", v) for k, v in vars(value).items())
