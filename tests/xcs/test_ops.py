@@ -160,3 +160,40 @@ def test_tiny_ops_go_inline_and_slow_ones_never_do() -> None:
     jit(lambda: [slow(i) for i in range(20)], config=Config(max_workers=20))()
     assert not slow.runs_inline
     assert get_jit_stats(fast)["ops"] == 40
+
+
+def test_effect_ops_wait_for_earlier_ops_and_never_run_after_a_failure() -> None:
+    written: list[str] = []
+
+    @op
+    def slow_fail() -> None:
+        time.sleep(0.05)
+        raise ValueError("upstream failed")
+
+    @op(effect=True)
+    def write(tag: str) -> str:
+        written.append(tag)
+        return tag
+
+    @jit
+    def pay() -> str:
+        slow_fail()
+        return write("paid")
+
+    with pytest.raises(ValueError, match="upstream failed"):
+        pay()
+    assert written == [], "plain Python never reaches the write"
+    stats = get_jit_stats(pay)
+    assert stats["errors"] == 1
+
+
+def test_method_ops_keep_their_timing_across_bindings() -> None:
+    class Tiny:
+        @op
+        def echo(self, x: int) -> int:
+            return x
+
+    objects = [Tiny() for _ in range(3)]
+    fast = jit(lambda: [o.echo(i) for i in range(10) for o in objects])
+    fast()
+    assert Tiny.echo.runs_inline and objects[0].echo.runs_inline

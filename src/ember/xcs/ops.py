@@ -30,6 +30,17 @@ SLOW_LIMIT = 20e-3  # one run this long (far beyond GIL switching) ends inlining
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+class _RunTiming:
+    """How long an op's runs took (shared by all bindings of a method op)."""
+
+    __slots__ = ("average", "runs", "slow")
+
+    def __init__(self) -> None:
+        self.runs = 0
+        self.average = 0.0
+        self.slow = False
+
+
 class Op:
     """A callable that XCS treats as one schedulable node.
 
@@ -76,9 +87,7 @@ class Op:
         self.is_coroutine = inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(
             getattr(fn, "__call__", None)  # noqa: B004 - callable objects with async __call__
         )
-        self._runs = 0
-        self._average = 0.0
-        self._slow = False
+        self._timing = _RunTiming()
         functools.update_wrapper(self, fn, updated=())
 
     @property
@@ -92,19 +101,21 @@ class Op:
         it for good. The average tolerates a fast body now and then measured slow
         because threads competed for the GIL.
         """
+        timing = self._timing
         return (
-            not self._slow
-            and self._runs >= INLINE_AFTER
-            and self._average < INLINE_LIMIT
+            not timing.slow
+            and timing.runs >= INLINE_AFTER
+            and timing.average < INLINE_LIMIT
             and not self.is_coroutine
         )
 
     def observe(self, seconds: float) -> None:
         """Record how long one run of the body took (the engine calls this)."""
+        timing = self._timing
         if seconds >= SLOW_LIMIT:
-            self._slow = True
-        self._runs += 1
-        self._average += (seconds - self._average) * 0.1
+            timing.slow = True
+        timing.runs += 1
+        timing.average += (seconds - timing.average) * 0.1
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         handler = _context_local.trace
@@ -125,7 +136,7 @@ class Op:
     def __get__(self, instance: Any, owner: type | None = None) -> Any:
         if instance is None:
             return self
-        return Op(
+        bound = Op(
             types.MethodType(self.fn, instance),
             name=self.name,
             effect=self.effect,
@@ -135,6 +146,8 @@ class Op:
             deterministic=self.deterministic,
             identity=(self.identity, id(instance)),
         )
+        bound._timing = self._timing  # every binding of a method op shares its run timing
+        return bound
 
     def __repr__(self) -> str:
         return f"<xcs op {self.name}>"

@@ -35,3 +35,18 @@ def test_explain_without_arguments_uses_the_last_call() -> None:
     fast("hi")
     assert "x" in fast.explain() and "calls so far: 1" in fast.explain()
     assert "nothing to parallelise" in explain(jit(lambda: 1))
+
+
+def test_eager_ops_in_try_blocks_are_reported_as_barriers() -> None:
+    @jit
+    def guarded(q: str) -> list[str]:
+        try:
+            first = ask("a", q)
+            second = ask("b", q)
+        except ValueError:
+            return []
+        return [first, second]
+
+    text = explain(guarded, "x")
+    assert "eager op (try/with) at" in text and "test_explain.py" in text
+    assert "parallel groups (2, widest 1):" in text

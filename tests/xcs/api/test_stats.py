@@ -62,3 +62,21 @@ def test_calls_without_ops_are_counted() -> None:
 def test_stats_of_something_not_jitted() -> None:
     with pytest.raises(XCSError, match="not a jitted function"):
         get_jit_stats(print)
+
+
+def test_same_named_functions_are_kept_apart() -> None:
+    def make() -> object:
+        @jit
+        def twin(x: int) -> int:
+            return wait(x)
+
+        return twin
+
+    first, second = make(), make()
+    first(1)
+    second(2)
+    second(3)
+    everything = get_jit_stats()
+    twins = [v for k, v in everything.items() if k.startswith("test_same_named")
+             or "twin" in k]
+    assert sorted(v["calls"] for v in twins) == [1, 2]

@@ -37,9 +37,9 @@ def test_try_and_with_blocks_make_calls_eager() -> None:
             pass
 
     assert plain() is CallMode.LAZY
-    assert in_try() is CallMode.EAGER
-    assert in_with() is CallMode.EAGER
-    assert outer_try() is CallMode.EAGER  # any user frame up to the boundary counts
+    assert in_try() is CallMode.TRY
+    assert in_with() is CallMode.TRY
+    assert outer_try() is CallMode.TRY  # any user frame up to the boundary counts
     BOUNDARY.clear()
 
 

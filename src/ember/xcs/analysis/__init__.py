@@ -41,13 +41,15 @@ def _op_inputs(graph: Graph) -> dict[int, set[int]]:
 
     Data dependencies are followed through lifted nodes. A barrier adds control
     dependencies: the glue stopped there until the ops behind its input finished, so
-    every node issued after it depends on those ops too.
+    every node issued after it depends on those ops too. An effect op runs after every
+    op issued before it.
     """
     producers = graph.producers
     direct: dict[int, set[int]] = {}
     waited: set[int] = set()
+    issued: set[int] = set()
     for node in graph.nodes:
-        found: set[int] = set(waited)
+        found: set[int] = set(issued if node.effect else waited)
         for var in node.inputs:
             producer = producers.get(var.id)
             if producer is None:
@@ -59,6 +61,8 @@ def _op_inputs(graph: Graph) -> dict[int, set[int]]:
         direct[node.id] = found
         if node.kind is NodeKind.BARRIER:
             waited = found
+        elif node.is_op:
+            issued.add(node.id)
     return direct
 
 

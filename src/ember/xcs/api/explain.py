@@ -56,7 +56,7 @@ def explain(fn: Any, *args: Any, **kwargs: Any) -> str:
         lines.append("  no ops were called on the last call (nothing to parallelise)")
     else:
         graph = last.graph
-        analysis, _ = analyze(graph)
+        analysis, _ = analyze(graph, cache=config.cache if config is not None else True)
         names = VarNames(graph)
         lines.append("IR:")
         lines += ["  " + line for line in render_text(graph, redact=redact).splitlines()]

@@ -216,17 +216,44 @@ def get_jit_stats(target: Any = None) -> dict[str, Any]:
     ``sequential_estimate_ms`` (sum of op durations: the time plain Python would
     spend in ops), ``measured_speedup``, ``efficiency`` (critical path / wall),
     ``barriers`` (with file:line), ``learned_barriers``, ``fallbacks``, ``reruns``,
-    ``tokens``, and ``node_timings`` when profiling. All but ``calls`` describe the
-    last call.
+    ``tokens``, and ``node_timings`` when profiling.
+
+    Totals over all calls since the last reset: ``calls``, ``traced_calls``,
+    ``cache_hits``, ``reruns``, ``errors``, ``total_time_ms``, ``tokens``,
+    ``fallbacks`` (the most recent 32) and ``learned_barriers``. Every other key
+    describes the last traced call. With no argument, the result maps each jitted
+    function's name (``name #2``, ... when names repeat) to its stats.
 
     Raises:
         XCSError: ``target`` is not jitted.
     """
     if target is not None:
-        return _stats_of(target).snapshot()
+        return _stats_of(target).snapshot(cache=_uses_cache(target))
     with _registry_lock:
         functions = list(_registry)
-    return {fn._xcs_stats.name: fn._xcs_stats.snapshot() for fn in functions}
+    result: dict[str, Any] = {}
+    seen: set[int] = set()
+    for fn in functions:
+        stats = fn._xcs_stats
+        if id(stats) in seen:  # with_config() copies share one stats object
+            continue
+        seen.add(id(stats))
+        key, number = stats.name, 1
+        while key in result:
+            number += 1
+            key = f"{stats.name} #{number}"
+        result[key] = stats.snapshot(cache=_uses_cache(fn))
+    return result
+
+
+def _uses_cache(target: Any) -> bool:
+    """Whether ``target``'s config allows the analysis cache (``Config.cache``)."""
+    for candidate in (target, getattr(target, "__func__", None),
+                      getattr(target, "__xcs_jit__", None)):
+        config = getattr(candidate, "config", None)
+        if config is not None:
+            return bool(config.cache)
+    return True
 
 
 def reset_stats(target: Any = None) -> None:

@@ -52,10 +52,11 @@ _locations: dict[tuple[CodeType, int], SourceLocation] = {}
 
 
 class CallMode(enum.Enum):
-    """How an op or lifted operation must run at a given call site."""
+    """How an op or lifted operation must run at a given call site (value: the reason)."""
 
     LAZY = "lazy"
-    EAGER = "eager"
+    TRY = "try/with"  # eager: an enclosing try/with block could observe its exception
+    LEARNED = "learned line"  # eager: a lazy value was rejected on this line before
 
 
 def _bounded(cache: dict[object, object]) -> None:
@@ -130,11 +131,11 @@ def inspect_site(
         if location is None:
             location = location_of(frame)
         if _covered_by_handler(code, frame.f_lasti):
-            return location, CallMode.EAGER
+            return location, CallMode.TRY
         if learned is not None and learned.covers(code, frame.f_lineno) and (
             first or not only_comprehensions
         ):
-            return location, CallMode.EAGER
+            return location, CallMode.LEARNED
         if code.co_name not in _COMPREHENSIONS:
             only_comprehensions = False
         first = False

@@ -233,7 +233,18 @@ class Trace:
         if not isinstance(op, Op):
             op = Op(op)
         location, mode = inspect_site(self.boundary, self.learned)
-        eager = self.eager or op.effect or mode is CallMode.EAGER
+        if op.effect:
+            # Program order: an effect runs after every op issued before it, and not
+            # at all if one of them failed (plain Python would never have reached it).
+            schedule.wait_all(self.run_tasks())
+            if schedule.failure is not None:
+                raise DeferredFailure()
+            eager_reason: str | None = "effect"
+        elif mode is not CallMode.LAZY:
+            eager_reason = mode.value
+        else:
+            eager_reason = "serial" if self.eager else None
+        eager = eager_reason is not None
         lazy = self._from_memo(op, args, kwargs) if self._memo is not None else None
         if lazy is None:
             kind = NodeKind.TENSOR if op.kind == "tensor" else NodeKind.OP
@@ -248,6 +259,7 @@ class Trace:
             self._append(task, task.deps)
         self.issued.append((op.identity, args, kwargs, lazy))
         if eager:
+            self._barrier(BarrierRecord(f"eager op ({eager_reason})", location, task))
             return self._eager_value(task)
         return lazy
 
@@ -281,7 +293,7 @@ class Trace:
         if self._schedule().failure is not None:
             raise DeferredFailure()
         location, mode = inspect_site(self.boundary, self.learned)
-        if self.eager or mode is CallMode.EAGER:
+        if self.eager or mode is not CallMode.LAZY:
             self._barrier(BarrierRecord(name, location))
             return fn(*self._materialize_tree(args, name), **self._materialize_tree(kwargs, name))
         task = self._record(NodeKind.LIFTED, name, fn, args, kwargs, location)
