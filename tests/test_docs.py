@@ -26,6 +26,12 @@ EXECUTED = (
     "docs/api.md",
     "docs/performance.md",
     "docs/faq.md",
+    "docs/transforms.md",
+    "docs/graphs.md",
+    "docs/hooks.md",
+    "docs/compat.md",
+    "docs/models.md",
+    "docs/operators.md",
     "README.md",
 )
 SKIP_MARKER = "<!-- no-test -->"

@@ -56,3 +56,21 @@ def test_pmap_inside_a_jitted_function_runs_on_the_callers_executor(
     total, pids = traced([1, 2, 3])
     assert total == pipeline([1, 2, 3])[0] == 37
     assert os.getpid() not in set(pids)
+
+
+def test_execute_runs_a_recorded_graph_on_the_workers(healthy: DaskExecutor) -> None:
+    from ember.xcs import autograph, execute, execution_options, placeholder
+
+    with autograph() as graph:
+        x = placeholder("x")
+        first = workload.square(x)
+        second = workload.square(x)
+        total = workload.add(first[0], second[0])
+
+    results = execute(graph, options=execution_options(executor=healthy, scheduler="parallel"),
+                      inputs={"x": 3})
+    assert results["total"] == 18
+    assert results["first"][0] == 9 and results["first"][1] != os.getpid()
+    assert results["first"][1] in worker_pids(healthy)
+    with pytest.raises(Exception, match="executor"):
+        execution_options(executor="gpu")

@@ -15,7 +15,13 @@ from typing import Any, ClassVar
 
 from ember.xcs.errors import ConfigError
 
-__all__ = ["Config", "Presets", "is_positive_int_or_none", "profile_from_environment"]
+__all__ = [
+    "Config",
+    "Presets",
+    "check_executor",
+    "is_positive_int_or_none",
+    "profile_from_environment",
+]
 
 _EXECUTOR_NAMES = ("thread", "sync", "process")
 
@@ -170,7 +176,13 @@ def _check_timeout(name: str, value: Any) -> None:
         raise ConfigError(f"Config.{name} must be > 0 seconds, got {value}.")
 
 
-def _check_executor(name: str, value: Any) -> None:
+def check_executor(where: str, value: Any) -> None:
+    """Raise ``ConfigError`` unless ``value`` can serve as an executor setting.
+
+    Args:
+        where: the setting's name for the message, e.g. ``"Config.executor"``.
+        value: ``"thread"``, ``"sync"``, ``"process"`` or an executor object.
+    """
     if isinstance(value, concurrent.futures.Executor):
         return
     if isinstance(value, str) and value in _EXECUTOR_NAMES:
@@ -178,9 +190,13 @@ def _check_executor(name: str, value: Any) -> None:
     if hasattr(value, "submit") and callable(value.submit):
         return
     raise ConfigError(
-        f"Config.{name} must be one of {', '.join(map(repr, _EXECUTOR_NAMES))} or a "
+        f"{where} must be one of {', '.join(map(repr, _EXECUTOR_NAMES))} or a "
         f"concurrent.futures.Executor, got {type(value).__name__} {value!r}."
     )
+
+
+def _check_executor(name: str, value: Any) -> None:
+    check_executor(f"Config.{name}", value)
 
 
 def _check_hooks(name: str, value: Any) -> None:

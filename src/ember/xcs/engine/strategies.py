@@ -132,6 +132,7 @@ def run_graph(
     max_workers: int,
     timeout: float | None = None,
     listener: Listener | None = None,
+    executor: Any = "thread",
 ) -> dict[int, Any]:
     """Run ``graph`` with one of the schedulers; returns every value by ``Var`` id.
 
@@ -142,6 +143,7 @@ def run_graph(
         max_workers: cap on op bodies running at once.
         timeout: seconds before ``XCSTimeoutError``.
         listener: the hooks' scheduler listener (``hooks.listener_for``).
+        executor: where op bodies run (the ``sequential`` scheduler: the caller).
 
     Raises:
         GraphError: an input has no value, or the scheduler is unknown.
@@ -160,8 +162,8 @@ def run_graph(
         raise GraphError(f"no value for graph input(s) {', '.join(missing)}.")
     if scheduler not in _POLICIES:
         raise GraphError(f"unknown scheduler {scheduler!r}; expected one of {sorted(_POLICIES)}.")
-    executor = "sync" if scheduler == "sequential" else "thread"
-    schedule = Schedule(default_engine(), max_workers=max_workers, executor=executor,
+    where = "sync" if scheduler == "sequential" else executor
+    schedule = Schedule(default_engine(), max_workers=max_workers, executor=where,
                         timeout=timeout, listener=listener)
     run = _Run(graph, inputs, schedule)
     _POLICIES[scheduler](graph, run)

@@ -118,6 +118,7 @@ def execute(
         env = run_graph(
             target, bound, scheduler=_scheduler(target, options), max_workers=options.workers,
             timeout=options.timeout, listener=hooks.listener_for(options),
+            executor=options.executor,
         )
     except BaseException as failure:
         error = failure

@@ -11,6 +11,7 @@ import contextvars
 from dataclasses import dataclass
 from typing import Any
 
+from ember.xcs.config import check_executor, is_positive_int_or_none
 from ember.xcs.errors import ConfigError
 
 __all__ = ["SCHEDULERS", "ExecutionOptions", "current_execution_options", "execution_options"]
@@ -34,12 +35,17 @@ class ExecutionOptions:
             (``parallel`` when two ops can run at once, else ``sequential``).
         timeout: seconds the whole execution may take before ``XCSTimeoutError``.
         hooks: extra hooks for executions with these options (see ``ember.xcs.hooks``).
+        executor: where op bodies run: ``"thread"`` (default), ``"sync"``,
+            ``"process"`` or any ``concurrent.futures.Executor`` (e.g. a Dask one from
+            ``ember.xcs.dask_executor``). The ``sequential`` scheduler always runs
+            ops in the calling thread.
     """
 
     max_workers: int | None = None
     scheduler: str = "auto"
     timeout: float | None = None
     hooks: tuple[Any, ...] = ()
+    executor: Any = "thread"
 
     DEFAULT_MAX_WORKERS = 64
 
@@ -67,8 +73,7 @@ class ExecutionOptions:
 
 def _check(options: ExecutionOptions) -> None:
     workers = options.max_workers
-    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int)
-                                or workers <= 0):
+    if not is_positive_int_or_none(workers):
         raise ConfigError(
             f"execution_options(max_workers=...) must be a positive int or None, got {workers!r}."
         )
@@ -84,6 +89,7 @@ def _check(options: ExecutionOptions) -> None:
             f"execution_options(timeout=...) must be a positive number of seconds or None, "
             f"got {timeout!r}."
         )
+    check_executor("execution_options(executor=...)", options.executor)
     if not isinstance(options.hooks, tuple):
         object.__setattr__(options, "hooks", tuple(options.hooks))
 
@@ -94,6 +100,7 @@ def execution_options(
     scheduler: str = "auto",
     timeout: float | None = None,
     hooks: tuple[Any, ...] | list[Any] = (),
+    executor: Any = "thread",
 ) -> ExecutionOptions:
     """Options for ``execute``: pass them, or use them as a context manager.
 
@@ -102,6 +109,7 @@ def execution_options(
         scheduler: ``"sequential"``, ``"wave"``, ``"parallel"`` or ``"auto"``.
         timeout: seconds before ``XCSTimeoutError`` (``None``: no limit).
         hooks: hooks for these executions only.
+        executor: where op bodies run (see ``ExecutionOptions.executor``).
 
     Returns:
         A frozen ``ExecutionOptions``.
@@ -118,7 +126,7 @@ def execution_options(
         'wave'
     """
     return ExecutionOptions(max_workers=max_workers, scheduler=scheduler, timeout=timeout,
-                            hooks=tuple(hooks))
+                            hooks=tuple(hooks), executor=executor)
 
 
 def current_execution_options() -> ExecutionOptions:
