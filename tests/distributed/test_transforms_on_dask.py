@@ -65,7 +65,7 @@ def test_execute_runs_a_recorded_graph_on_the_workers(healthy: DaskExecutor) -> 
         x = placeholder("x")
         first = workload.square(x)
         second = workload.square(x)
-        total = workload.add(first[0], second[0])
+        total = workload.add(first[0], second[0])  # noqa: F841 - autograph reads it by name
 
     results = execute(graph, options=execution_options(executor=healthy, scheduler="parallel"),
                       inputs={"x": 3})
