@@ -52,3 +52,74 @@ def test_rejected_lazy_values_are_learned_and_never_run_twice() -> None:
     assert len(stats["learned_barriers"]) == 3
     assert stats["reruns"] == 3  # all learned on the first call
     assert "learned barriers (3):" in explain(f)
+
+
+class Holder:
+    value: object = None
+
+
+def test_a_lazy_value_hidden_in_an_object_falls_back_to_a_plain_run() -> None:
+    @jit
+    def f(x: int) -> str:
+        holder = Holder()
+        holder.value = word(x)  # stored on a plain object: out of the tracer's sight
+        return json.dumps({"v": holder.value})
+
+    calls.clear()
+    assert f(4) == '{"v": "w4"}'
+    assert calls == ["word4"], "the op ran once, the plain rerun reused it"
+    stats = get_jit_stats(f)
+    assert any(item.startswith("ran eagerly after TypeError") for item in stats["fallbacks"])
+
+
+def test_genuine_type_errors_are_raised_unchanged() -> None:
+    @jit
+    def f(x: int) -> str:
+        text = word(x)
+        return text + 1  # type: ignore[operator]
+
+    try:
+        f(1)
+    except TypeError as error:
+        assert 'can only concatenate str (not "int") to str' in str(error)
+    else:
+        raise AssertionError("expected TypeError")
+
+
+def test_without_fallback_a_rejection_is_a_tracing_error() -> None:
+    from ember.xcs import Config, TracingError
+
+    @jit(config=Config(fallback=False))
+    def joined(xs: list[int]) -> str:
+        return "+".join([word(x) for x in xs])
+
+    # A learned barrier is not a fallback: the line is learned and the call succeeds.
+    assert joined([1, 2]) == "w1+w2"
+
+    @jit(config=Config(fallback=False))
+    def hidden(x: int) -> str:
+        holder = Holder()
+        holder.value = word(x)
+        return json.dumps([holder.value, len(str(x))])
+
+    try:
+        hidden(3)
+    except TypeError as error:  # cannot tell it from the program's own error: raised as is
+        assert "not JSON serializable" in str(error)
+    else:
+        raise AssertionError("expected TypeError")
+
+    @jit(config=Config(fallback=False))
+    def both(x: int) -> str:
+        visible = word(x)
+        holder = Holder()
+        holder.value = word(x + 1)
+        return json.dumps([visible, holder.value])  # learning `visible` is not enough
+
+    try:
+        both(5)
+    except TracingError as error:
+        assert "fallback=False" in str(error) and "test_learned.py" in str(error)
+    else:
+        raise AssertionError("expected TracingError")
+    assert both.with_config(fallback=True)(5) == '["w5", "w6"]'

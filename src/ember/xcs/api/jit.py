@@ -179,9 +179,10 @@ class JitFunction:
                 if isinstance(retry, BaseException):
                     to_raise = retry
                 elif retry is not None:
-                    fallback = retry if retry.reason.startswith("ran eagerly") else fallback
+                    if retry.eager:
+                        fallback = retry
                     runs += 1
-                    trace.next_run(eager=fallback is not None)
+                    trace.next_run(eager=retry.eager)
                     continue
             finally:
                 context.swap(previous)
@@ -227,14 +228,22 @@ class JitFunction:
         if trace.eager or isinstance(error, _NEVER_RETRIED) or not schedule.tasks:
             return None
         site = rejection_site(error, trace.boundary)
-        if site is None or not _lazy_involved(trace, site):
+        if site is None:
             return None
         # Under redact the message stays out of stats: it may quote argument values.
         reason = type(error).__name__ if self._config.redact else f"{type(error).__name__}: {error}"
         learned = self._xcs_stats.learned
-        if runs < _MAX_LEARNING_RUNS and learned.add(
-            site.code, site.first_line, site.last_line, site.location, reason
-        ):
+        if not _lazy_involved(trace, site) and not learned.covers(site.code, site.first_line):
+            if not isinstance(error, TypeError) or not self._config.fallback:
+                return None  # the program's own error: plain Python raises it too
+            # C code rejects values with TypeError; a lazy value out of sight (in an
+            # object's attribute, say) may be the cause: only a plain run can tell.
+            learned_line = False
+        else:
+            learned_line = runs < _MAX_LEARNING_RUNS and learned.add(
+                site.code, site.first_line, site.last_line, site.location, reason
+            )
+        if learned_line:
             return Fallback(f"learned barrier after {reason}", site.location)
         if not self._config.fallback:
             return TracingError(
@@ -242,7 +251,7 @@ class JitFunction:
                 "Config(fallback=False) forbids running the call eagerly. Move the rejecting "
                 "call into an op, or allow fallback."
             )
-        return Fallback(f"ran eagerly after {reason}", site.location)
+        return Fallback(f"ran eagerly after {reason}", site.location, eager=True)
 
     def _record(self, trace: Trace, started: float, runs: int, failed: bool,
                 fallback: Fallback | None, outputs: Any) -> None:

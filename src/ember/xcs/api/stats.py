@@ -29,6 +29,7 @@ class Fallback:
 
     reason: str
     location: SourceLocation | None
+    eager: bool = False  # the call ran in plain program order (not just a learned line)
 
     def __str__(self) -> str:
         return f"{self.reason} (at {self.location})" if self.location else self.reason
