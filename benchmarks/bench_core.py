@@ -111,28 +111,34 @@ def import_time() -> float:
     return min(runs) * 1000
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="fewer repetitions (CI)")
     args = parser.parse_args()
     calls = 20_000 if args.quick else 200_000
     repeats = 3 if args.quick else 10
 
-    print(f"[core] import ember.xcs: {import_time():.1f} ms (target < 100)")
+    imported = import_time()
+    print(f"[core] import ember.xcs: {imported:.1f} ms (target < 100)")
     overhead = jit_overhead(calls)
     print(f"[core] @jit overhead, function with no ops: {overhead:.2f} us/call, best of 7 "
           f"batches of {calls} (target <= 3)")
     xcs, dask_cost = per_node(1000, repeats)
     print(f"[core] scheduling, zero-latency ops, 1501-node graph: XCS {xcs:.1f} us/node "
           f"(target <= 20)")
+    met = imported < 100 and overhead <= 3 and xcs <= 20
     if dask_cost is not None:
         print(f"[core]   Dask threaded scheduler, same graph: {dask_cost:.1f} us/node -> "
               f"XCS is {dask_cost / xcs:.1f}x less (target >= 5x)")
+        met = met and dask_cost / xcs >= 5
     for name in ("fan-out-64", "diamond", "ensemble+judge"):
         ratio, path_ms, wall_ms = efficiency(name, 0.05, repeats=3)
         print(f"[core] efficiency {name:15} critical path {path_ms:6.1f} ms / wall "
               f"{wall_ms:6.1f} ms = {ratio:.2f} (target >= 0.9)")
+        met = met and ratio >= 0.9
+    print(f"[core] targets: {'all met' if met else 'MISSED (see above)'}")
+    return 0 if met else 3  # 3: a target was missed (see run_all.py)
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -89,7 +89,7 @@ def main() -> int:
     results.append(_report("jit(vmap(f)) vs jax.jit(jax.vmap(f)), 1000 rows", *compare(
         lambda: ours_both(rows), lambda: theirs_both(rows), 500 * scale, rounds)))
     print(f"jit mode chosen for the jnp function: {mode!r}")
-    return 0 if all(results) else 1
+    return 0 if all(results) else 3  # 3: a target was missed (see run_all.py)
 
 
 if __name__ == "__main__":

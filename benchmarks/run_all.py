@@ -1,5 +1,9 @@
 """Run every benchmark script in this folder, one after another, and print their output.
 
+A script exits 0 when it met its targets, 3 when it ran but missed a target (timings
+on a shared machine vary; the printed numbers say by how much), anything else when it
+failed. This runner fails only on failures, and lists missed targets at the end.
+
 Run: python benchmarks/run_all.py [--quick]
 """
 
@@ -11,12 +15,15 @@ import sys
 import time
 from pathlib import Path
 
+MISSED_TARGET = 3
+
 
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="fewer repetitions (CI)")
     args = parser.parse_args()
     failures = 0
+    missed: list[str] = []
     for script in sorted(Path(__file__).parent.glob("bench_*.py")):
         print(f"== {script.name}", flush=True)
         started = time.perf_counter()
@@ -24,7 +31,12 @@ def main() -> int:
         done = subprocess.run(command, check=False)
         print(f"== {script.name}: exit {done.returncode} in {time.perf_counter() - started:.1f} s",
               flush=True)
-        failures += done.returncode != 0
+        if done.returncode == MISSED_TARGET:
+            missed.append(script.name)
+        elif done.returncode != 0:
+            failures += 1
+    if missed:
+        print(f"targets missed in this run: {', '.join(missed)}")
     return 1 if failures else 0
 
 
