@@ -330,11 +330,17 @@ def _lazy_involved(trace: Trace, site: Any) -> bool:
     return False
 
 
+_NO_USAGE = frozenset({int, float, bool, str, bytes, list, tuple, dict, set, type(None)})
+
+
 def _tokens(tasks: list[Task]) -> dict[str, int]:
+    """Token usage summed over op results that carry a ``usage`` (model responses)."""
     totals: dict[str, int] = {}
     for task in tasks:
         if task.kind is NodeKind.LIFTED or task.state is not TaskState.DONE:
             continue
+        if type(task.value) in _NO_USAGE:
+            continue  # built-in results carry no usage (and getattr on them is slow)
         usage = getattr(task.value, "usage", None)
         if usage is None:
             continue

@@ -392,10 +392,12 @@ class Trace:
         schedule = self.schedule or self._schedule()
         deps: list[Task] = []
         atoms = _ATOMS
-        if all(type(arg) in atoms for arg in args):
-            runtime_args = args  # nothing to convert (the common case of literal arguments)
+        for arg in args:
+            if type(arg) not in atoms:
+                runtime_args = self._runtime_tree(args, deps)
+                break
         else:
-            runtime_args = self._runtime_tree(args, deps)
+            runtime_args = args  # nothing to convert (the common case of literal arguments)
         runtime_kwargs = (
             {k: self._runtime_tree(v, deps) for k, v in kwargs.items()} if kwargs else _NO_KWARGS
         )
@@ -406,7 +408,9 @@ class Trace:
             kwargs=runtime_kwargs, deps=unique, order=len(entries),
             location=location, op=op, eager=eager,
         )
-        self.structure = hash((self.structure, name, tuple([d.order for d in unique])))
+        self.structure = hash(
+            (self.structure, name, tuple([d.order for d in unique]) if unique else ())
+        )
         entries.append(task)
         schedule.submit(task)
         return task
