@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from ember.xcs.engine.pool import ElasticThreadPool, SynchronousExecutor
+from ember.xcs.engine.pool import ElasticThreadPool
 
 
 def test_pool_grows_when_all_workers_block_and_shrinks_when_idle() -> None:
@@ -38,8 +38,3 @@ def test_submit_returns_futures_with_results_and_errors() -> None:
     with pytest.raises(RuntimeError):
         pool.run(lambda: None)
 
-
-def test_synchronous_executor_runs_in_the_caller() -> None:
-    caller = threading.get_ident()
-    future = SynchronousExecutor().submit(threading.get_ident)
-    assert future.done() and future.result() == caller

@@ -17,7 +17,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["ElasticThreadPool", "SynchronousExecutor"]
+__all__ = ["ElasticThreadPool"]
 
 
 class ElasticThreadPool(concurrent.futures.Executor):
@@ -125,17 +125,3 @@ class ElasticThreadPool(concurrent.futures.Executor):
                 self._work.clear()
             self._cond.notify_all()
 
-
-class SynchronousExecutor(concurrent.futures.Executor):
-    """Runs each submitted call at once in the submitting thread (for debugging)."""
-
-    def submit(
-        self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any
-    ) -> concurrent.futures.Future[Any]:
-        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
-        future.set_running_or_notify_cancel()
-        try:
-            future.set_result(fn(*args, **kwargs))
-        except BaseException as error:
-            future.set_exception(error)
-        return future

@@ -271,15 +271,6 @@ class Schedule:
                 while not blocking[0].terminal:
                     self._wait_locked()
 
-    def cancel_pending(self) -> None:
-        """Cancel every task that has not started (after a timeout or an abort)."""
-        with self.engine.lock:
-            for task in self.tasks:
-                if task.state in (TaskState.PENDING, TaskState.READY):
-                    task.state = TaskState.CANCELLED
-            self.queue.clear()
-            self.changed.notify_all()
-
     def release(self) -> None:
         """Forget the task list once the call is over (tasks keep working on their own)."""
         with self.engine.lock:
