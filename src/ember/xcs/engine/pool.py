@@ -124,4 +124,3 @@ class ElasticThreadPool(concurrent.futures.Executor):
             if cancel_futures:
                 self._work.clear()
             self._cond.notify_all()
-
