@@ -122,6 +122,15 @@ def _label(node: Node, names: VarNames, redact: bool) -> str:
     return f"{target} = {_call_text(node, names, redact)}"
 
 
+def _edges(graph: Graph) -> Iterator[tuple[str, str]]:
+    """``(source, target)`` element ids of every edge: ``n<id>`` nodes, ``v<id>`` inputs."""
+    producers = {n.output.id: n.id for n in graph.nodes if n.output is not None}
+    for node in graph.nodes:
+        for var in node.inputs:
+            source = f"n{producers[var.id]}" if var.id in producers else f"v{var.id}"
+            yield source, f"n{node.id}"
+
+
 def _dot_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace('"', '\\"')
 
@@ -137,11 +146,7 @@ def render_dot(graph: Graph, redact: bool = False) -> str:
     for node in graph.nodes:
         label = _dot_escape(_label(node, names, redact))
         lines.append(f'  n{node.id} [label="{label}", shape={shapes[node.kind]}];')
-    producers = {n.output.id: n.id for n in graph.nodes if n.output is not None}
-    for node in graph.nodes:
-        for var in node.inputs:
-            source = f"n{producers[var.id]}" if var.id in producers else f"v{var.id}"
-            lines.append(f"  {source} -> n{node.id};")
+    lines += [f"  {source} -> {target};" for source, target in _edges(graph)]
     lines.append("}")
     return "\n".join(lines)
 
@@ -161,9 +166,5 @@ def render_mermaid(graph: Graph, redact: bool = False) -> str:
     for node in graph.nodes:
         left, right = brackets[node.kind]
         lines.append(f'  n{node.id}{left}"{_mermaid_escape(_label(node, names, redact))}"{right}')
-    producers = {n.output.id: n.id for n in graph.nodes if n.output is not None}
-    for node in graph.nodes:
-        for var in node.inputs:
-            source = f"n{producers[var.id]}" if var.id in producers else f"v{var.id}"
-            lines.append(f"  {source} --> n{node.id}")
+    lines += [f"  {source} --> {target}" for source, target in _edges(graph)]
     return "\n".join(lines)
