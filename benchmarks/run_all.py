@@ -35,6 +35,11 @@ def main() -> int:
             missed.append(script.name)
         elif done.returncode != 0:
             failures += 1
+    print("== pytest-benchmark (benchmarks/test_benchmarks.py)", flush=True)
+    command = [sys.executable, "-m", "pytest", str(Path(__file__).parent / "test_benchmarks.py"),
+               "--benchmark-only", "--benchmark-columns=min,median,rounds", "-p",
+               "no:cacheprovider"] + (["--benchmark-max-time=0.2"] if args.quick else [])
+    failures += subprocess.run(command, check=False).returncode != 0
     if missed:
         print(f"targets missed in this run: {', '.join(missed)}")
     return 1 if failures else 0
