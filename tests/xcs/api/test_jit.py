@@ -171,3 +171,21 @@ def test_functions_defined_in_main_and_in_notebook_cells() -> None:
                           timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ok"
+
+
+def test_generator_and_coroutine_functions_run_plainly() -> None:
+    import asyncio
+
+    @jit
+    def numbers(n: int):  # type: ignore[no-untyped-def]
+        for i in range(n):
+            yield slow_double(i)
+
+    assert list(numbers(3)) == [0, 2, 4]
+
+    @jit
+    async def fetch(x: int) -> int:
+        await asyncio.sleep(0)
+        return slow_double(x)
+
+    assert asyncio.run(fetch(5)) == 10
