@@ -20,6 +20,7 @@ __all__ = [
     "Presets",
     "check_executor",
     "is_positive_int_or_none",
+    "is_positive_number_or_none",
     "profile_from_environment",
 ]
 
@@ -152,6 +153,13 @@ def is_positive_int_or_none(value: object) -> bool:
     )
 
 
+def is_positive_number_or_none(value: object) -> bool:
+    """Whether ``value`` is ``None`` or an int/float above zero (``bool`` does not count)."""
+    return value is None or (
+        isinstance(value, int | float) and not isinstance(value, bool) and value > 0
+    )
+
+
 def _check_positive_int_or_none(name: str, value: Any) -> None:
     if is_positive_int_or_none(value):
         return
@@ -165,7 +173,7 @@ def _check_positive_int_or_none(name: str, value: Any) -> None:
 
 
 def _check_timeout(name: str, value: Any) -> None:
-    if value is None:
+    if is_positive_number_or_none(value):
         return
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ConfigError(

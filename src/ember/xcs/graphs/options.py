@@ -11,7 +11,11 @@ import contextvars
 from dataclasses import dataclass
 from typing import Any
 
-from ember.xcs.config import check_executor, is_positive_int_or_none
+from ember.xcs.config import (
+    check_executor,
+    is_positive_int_or_none,
+    is_positive_number_or_none,
+)
 from ember.xcs.errors import ConfigError
 
 __all__ = ["SCHEDULERS", "ExecutionOptions", "current_execution_options", "execution_options"]
@@ -83,8 +87,7 @@ def _check(options: ExecutionOptions) -> None:
             f"{', '.join(map(repr, SCHEDULERS))}."
         )
     timeout = options.timeout
-    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, int | float)
-                                or timeout <= 0):
+    if not is_positive_number_or_none(timeout):
         raise ConfigError(
             f"execution_options(timeout=...) must be a positive number of seconds or None, "
             f"got {timeout!r}."
