@@ -197,3 +197,34 @@ def test_method_ops_keep_their_timing_across_bindings() -> None:
     fast = jit(lambda: [o.echo(i) for i in range(10) for o in objects])
     fast()
     assert Tiny.echo.runs_inline and objects[0].echo.runs_inline
+
+
+def test_async_twin_runs_sync_outside_and_on_the_loop_under_jit():
+    import asyncio
+    import threading
+
+    from ember.xcs import XCSError, jit, op
+
+    threads = []
+
+    def fetch_sync(x):
+        threads.append("sync")
+        return x * 10
+
+    async def fetch_async(x):
+        threads.append(threading.current_thread().name)
+        await asyncio.sleep(0.05)
+        return x * 10
+
+    fetch = op(fetch_sync, async_fn=fetch_async)
+    assert fetch(2) == 20 and threads == ["sync"]
+
+    @jit
+    def many(xs):
+        return [fetch(x) for x in xs]
+
+    threads.clear()
+    assert many(list(range(20))) == [x * 10 for x in range(20)]
+    assert "sync" not in threads
+    with pytest.raises(XCSError, match="async def"):
+        op(fetch_sync, async_fn=fetch_sync)

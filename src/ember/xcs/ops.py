@@ -54,6 +54,9 @@ class Op:
         kind: ``"orchestration"`` (LLM/tool/I/O) or ``"tensor"``.
         deterministic: the same arguments always give the same result (lets graph
             passes merge duplicates; never set it on sampling LLM calls).
+        async_fn: an ``async def`` twin of a synchronous ``fn`` (same arguments, same
+            result). Outside a trace the op calls ``fn``; under ``@jit`` the engine
+            awaits ``async_fn`` on its event loop instead of holding a thread.
     """
 
     def __init__(
@@ -67,6 +70,7 @@ class Op:
         kind: OpKind = "orchestration",
         deterministic: bool = False,
         identity: object = None,
+        async_fn: Callable[..., Any] | None = None,
     ) -> None:
         if not callable(fn):
             raise XCSError(f"op() needs a callable, got {type(fn).__name__} {fn!r}.")
@@ -84,6 +88,9 @@ class Op:
         self.kind: OpKind = kind
         self.deterministic = deterministic
         self.identity = identity if identity is not None else self
+        if async_fn is not None and not inspect.iscoroutinefunction(async_fn):
+            raise XCSError(f"op(async_fn=...) must be an async def function, got {async_fn!r}.")
+        self.async_fn = async_fn
         self.is_coroutine = inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(
             getattr(fn, "__call__", None)  # noqa: B004 - callable objects with async __call__
         )
@@ -107,6 +114,7 @@ class Op:
             and timing.runs >= INLINE_AFTER
             and timing.average < INLINE_LIMIT
             and not self.is_coroutine
+            and self.async_fn is None
         )
 
     def observe(self, seconds: float) -> None:
@@ -145,6 +153,8 @@ class Op:
             kind=self.kind,
             deterministic=self.deterministic,
             identity=(self.identity, id(instance)),
+            async_fn=(types.MethodType(self.async_fn, instance)
+                      if self.async_fn is not None else None),
         )
         bound._timing = self._timing  # every binding of a method op shares its run timing
         return bound
@@ -174,6 +184,7 @@ def op(
     max_concurrency: int | None = None,
     limit_key: object = None,
     deterministic: bool = False,
+    async_fn: Callable[..., Any] | None = None,
 ) -> Callable[[F], F]: ...
 
 
@@ -186,6 +197,7 @@ def op(
     max_concurrency: int | None = None,
     limit_key: object = None,
     deterministic: bool = False,
+    async_fn: Callable[..., Any] | None = None,
 ) -> Any:
     """Mark a callable as an op: under ``@jit`` its calls run concurrently.
 
@@ -198,6 +210,8 @@ def op(
         max_concurrency: process-wide cap on concurrent calls of this op.
         limit_key: share the ``max_concurrency`` cap with other ops using the same key.
         deterministic: same arguments give the same result (enables duplicate merging).
+        async_fn: an ``async def`` twin of a synchronous ``fn``, awaited on the engine's
+            event loop under ``@jit`` (no thread per call).
 
     Returns:
         An ``Op`` (or a decorator producing one).
@@ -220,6 +234,7 @@ def op(
             max_concurrency=max_concurrency,
             limit_key=limit_key,
             deterministic=deterministic,
+            async_fn=async_fn,
         )
 
     if fn is not None:

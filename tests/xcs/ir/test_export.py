@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 
 import pytest
@@ -42,7 +43,10 @@ def test_missing_graphviz_is_a_clear_error(tmp_path, monkeypatch):
 
 def test_images_with_graphviz(tmp_path):
     if shutil.which("dot") is None:
-        pytest.fail("Graphviz `dot` is not installed: apt-get install graphviz (CI installs it)")
+        message = "Graphviz `dot` is not installed: apt-get install graphviz (CI installs it)"
+        if os.environ.get("EMBER_XCS_REQUIRE_GRAPHVIZ"):
+            pytest.fail(message + "; EMBER_XCS_REQUIRE_GRAPHVIZ forbids skipping")
+        pytest.skip(message)
     recording = _recording()
     recording.save(tmp_path / "g.svg")
     recording.graph.save(tmp_path / "g.png")

@@ -450,7 +450,7 @@ class Engine:
             op = task.op
             if op is None or op.runs_inline:
                 self._execute(task)
-            elif op.is_coroutine:
+            elif op.is_coroutine or op.async_fn is not None:
                 self._start_coroutine(task)
             else:
                 self.pool.run(lambda: self._execute(task))
@@ -498,7 +498,7 @@ class Engine:
         self._notify(task.schedule, "start", task)
         args, kwargs = resolve_tasks(task.args[0]), resolve_tasks(task.args[1])
         try:
-            coro = task.op.fn(*args, **kwargs)
+            coro = (task.op.async_fn or task.op.fn)(*args, **kwargs)
         except BaseException as error:
             self.finish(task, None, error)
             return
