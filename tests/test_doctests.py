@@ -9,6 +9,8 @@ import pytest
 
 MODULES = (
     "ember.xcs.config",
+    "ember.xcs.hooks",
+    "ember.xcs.graphs.options",
     "ember.xcs.ops",
     "ember.xcs.api.jit",
     "ember.xcs.api.explain",

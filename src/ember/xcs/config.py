@@ -1,13 +1,16 @@
 """``Config``: the frozen, eagerly validated settings of a jitted function.
 
 Every field is checked when the object is built, so a typo or a bad value fails at
-decoration time with a ``ConfigError`` naming the field, not later inside a run.
+decoration time with a ``ConfigError`` naming the field and the fix, not later inside a
+run. The checks live here, in one place: ``execution_options`` (``ember.xcs.graphs``)
+uses the same functions for the settings it shares with ``Config``.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
 import difflib
+import math
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields, replace
@@ -16,15 +19,27 @@ from typing import Any, ClassVar
 from ember.xcs.errors import ConfigError
 
 __all__ = [
+    "MAX_TIMEOUT",
     "Config",
     "Presets",
+    "check_bool",
     "check_executor",
+    "check_hooks",
+    "check_timeout",
+    "check_workers",
     "is_positive_int_or_none",
     "is_positive_number_or_none",
     "profile_from_environment",
 ]
 
 _EXECUTOR_NAMES = ("thread", "sync", "process")
+
+MAX_TIMEOUT = 365 * 24 * 3600.0
+"""The longest timeout accepted (one year, in seconds); ``None`` means no limit.
+
+A longer one cannot be meant, and past about 9.2e9 s a deadline overflows the clock
+the engine waits on (``OverflowError: timestamp out of range`` in the middle of a run).
+"""
 
 
 def profile_from_environment() -> bool:
@@ -39,9 +54,12 @@ class Config:
     Args:
         max_workers: hard cap on op bodies running at once for one call (``None``: 64).
         parallel: ``False`` runs every op eagerly, in program order (plain Python).
-        cache: cache graph analysis per graph structure.
+        cache: the *analysis* cache: reuse the analysis of a graph (parallel groups,
+            critical path) for later calls with the same structure. It never stores
+            results.
         profile: keep per-node start/end times (default from ``EMBER_XCS_PROFILE``).
-        timeout: seconds a whole call may take before ``XCSTimeoutError``.
+        timeout: seconds a whole call may take before ``XCSTimeoutError``: a finite
+            number above 0 and at most ``MAX_TIMEOUT`` (one year), or ``None``.
         executor: ``"thread"`` (default elastic pool), ``"sync"`` (run in the caller,
             for debugging), ``"process"``, or any ``concurrent.futures.Executor``.
         fallback: when tracing cannot follow the function, run it as plain Python
@@ -49,11 +67,12 @@ class Config:
         progress: show a progress bar for ``vmap``/``pmap`` batches.
         redact: keep no argument or result values in stats, ``explain`` output or
             caches (``Presets.SECURE``).
-        hooks: extra event hooks for this function (see ``ember.xcs.hooks``).
+        hooks: extra event hooks for this function: objects with one or more of the
+            methods listed in ``ember.xcs.hooks`` (instances, not classes).
 
     Raises:
-        ConfigError: on an unknown field, a value of the wrong type, or a
-            non-positive number.
+        ConfigError: on an unknown field, a value of the wrong type, a number out of
+            range, or a hook that is not a hook.
 
     Example:
         >>> Config(max_workers=4).max_workers
@@ -102,11 +121,11 @@ class Config:
             "fallback": fallback,
             "progress": progress,
             "redact": redact,
-            "hooks": tuple(hooks) if isinstance(hooks, list | tuple) else hooks,
+            "hooks": hooks,
         }
         for name, value in values.items():
-            _VALIDATORS[name](name, value)
-            object.__setattr__(self, name, value)
+            checked = _VALIDATORS[name](f"Config.{name}", value)
+            object.__setattr__(self, name, value if checked is None else checked)
 
     @property
     def workers(self) -> int:
@@ -121,12 +140,37 @@ class Config:
 
     @classmethod
     def from_mapping(cls, options: Mapping[str, Any]) -> Config:
-        """Build a ``Config`` from a dict, with the same validation."""
+        """Build a ``Config`` from a dict of field names to values, with the same checks.
+
+        Raises:
+            ConfigError: ``options`` is not a mapping, has a key that is not a str, or
+                any check of the constructor fails.
+
+        Example:
+            >>> Config.from_mapping({"max_workers": 2}).max_workers
+            2
+        """
+        if not isinstance(options, Mapping):
+            raise ConfigError(
+                f"Config.from_mapping needs a mapping of field names to values, got "
+                f"{type(options).__name__} {_short(options)}; pass e.g. {{'max_workers': 8}}."
+            )
+        if bad := [key for key in options if not isinstance(key, str)]:
+            raise ConfigError(
+                f"Config.from_mapping: field names must be str, got {', '.join(map(_short, bad))}; "
+                f"valid fields are: {', '.join(f.name for f in fields(cls))}."
+            )
         return cls(**dict(options))
 
     def as_dict(self) -> dict[str, Any]:
         """The fields as a plain dict."""
         return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    """``repr(value)`` cut to ``limit`` characters: messages never echo big values."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _unknown_fields_message(unknown: Mapping[str, Any]) -> str:
@@ -139,11 +183,11 @@ def _unknown_fields_message(unknown: Mapping[str, Any]) -> str:
     return f"Config got unknown field(s) {', '.join(parts)}; valid fields are: {', '.join(valid)}."
 
 
-def _check_bool(name: str, value: Any) -> None:
-    if not isinstance(value, bool):
-        raise ConfigError(
-            f"Config.{name} must be a bool, got {type(value).__name__} {value!r}."
-        )
+# -- the checks (shared with execution_options) ------------------------------------
+#
+# Each takes the setting's name as the user wrote it ("Config.timeout",
+# "execution_options(timeout=...)") and the value; it raises ConfigError or returns
+# None (value accepted as is) or the normalised value (a list of hooks -> tuple).
 
 
 def is_positive_int_or_none(value: object) -> bool:
@@ -154,34 +198,81 @@ def is_positive_int_or_none(value: object) -> bool:
 
 
 def is_positive_number_or_none(value: object) -> bool:
-    """Whether ``value`` is ``None`` or an int/float above zero (``bool`` does not count)."""
+    """Whether ``value`` is ``None`` or a finite int/float in ``(0, MAX_TIMEOUT]``.
+
+    ``bool``, ``nan`` and infinities do not count.
+    """
     return value is None or (
-        isinstance(value, int | float) and not isinstance(value, bool) and value > 0
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and 0 < value <= MAX_TIMEOUT  # False for nan and inf
     )
 
 
-def _check_positive_int_or_none(name: str, value: Any) -> None:
+def check_bool(where: str, value: Any) -> None:
+    """Raise ``ConfigError`` unless ``value`` is ``True`` or ``False``."""
+    if not isinstance(value, bool):
+        raise ConfigError(
+            f"{where} must be a bool (True or False), got {type(value).__name__} "
+            f"{_short(value)}."
+        )
+
+
+def check_workers(where: str, value: Any) -> None:
+    """Raise ``ConfigError`` unless ``value`` is a positive int or ``None``.
+
+    Example:
+        >>> check_workers("Config.max_workers", 0)
+        Traceback (most recent call last):
+        ...
+        ember.xcs.errors.ConfigError: Config.max_workers must be > 0, got 0; ...
+    """
     if is_positive_int_or_none(value):
         return
     if isinstance(value, bool) or not isinstance(value, int):
         raise ConfigError(
-            f"Config.{name} must be a positive int or None, got {type(value).__name__} "
-            f"{value!r}."
+            f"{where} must be a positive int or None, got {type(value).__name__} "
+            f"{_short(value)}."
         )
-    if value <= 0:
-        raise ConfigError(f"Config.{name} must be > 0, got {value}.")
+    raise ConfigError(
+        f"{where} must be > 0, got {value}; use a positive number of workers, or None for "
+        f"the default ({Config.DEFAULT_MAX_WORKERS})."
+    )
 
 
-def _check_timeout(name: str, value: Any) -> None:
+def check_timeout(where: str, value: Any) -> None:
+    """Raise ``ConfigError`` unless ``value`` is a usable timeout in seconds, or ``None``.
+
+    Usable: an int or float, finite, above 0 and at most ``MAX_TIMEOUT`` (one year).
+
+    Example:
+        >>> check_timeout("Config.timeout", float("inf"))
+        Traceback (most recent call last):
+        ...
+        ember.xcs.errors.ConfigError: Config.timeout must be a finite number of seconds, ...
+    """
     if is_positive_number_or_none(value):
         return
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ConfigError(
-            f"Config.{name} must be a number of seconds or None, got {type(value).__name__} "
-            f"{value!r}."
+            f"{where} must be a number of seconds or None, got {type(value).__name__} "
+            f"{_short(value)}."
         )
-    if value <= 0:
-        raise ConfigError(f"Config.{name} must be > 0 seconds, got {value}.")
+    if math.isnan(value):
+        raise ConfigError(
+            f"{where} must be a number of seconds, got nan (not a number); use a positive "
+            "number, or None for no time limit."
+        )
+    if math.isinf(value) and value > 0:
+        raise ConfigError(
+            f"{where} must be a finite number of seconds, got inf; use None for no time limit."
+        )
+    if value > MAX_TIMEOUT:
+        raise ConfigError(
+            f"{where} must be at most {MAX_TIMEOUT:.0f} s (one year), got {value:g}; use "
+            "None for no time limit."
+        )
+    raise ConfigError(f"{where} must be > 0 seconds, got {value:g}; use None for no time limit.")
 
 
 def check_executor(where: str, value: Any) -> None:
@@ -195,41 +286,60 @@ def check_executor(where: str, value: Any) -> None:
         return
     if isinstance(value, str) and value in _EXECUTOR_NAMES:
         return
-    if hasattr(value, "submit") and callable(value.submit):
+    if not isinstance(value, type) and callable(getattr(value, "submit", None)):
         return
+    hint = ""
+    if isinstance(value, str):
+        close = difflib.get_close_matches(value, _EXECUTOR_NAMES, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+    elif isinstance(value, type):
+        hint = f" (pass an instance, e.g. {value.__name__}(...), not the class)"
     raise ConfigError(
         f"{where} must be one of {', '.join(map(repr, _EXECUTOR_NAMES))} or a "
-        f"concurrent.futures.Executor, got {type(value).__name__} {value!r}."
+        f"concurrent.futures.Executor, got {type(value).__name__} {_short(value)}{hint}."
     )
 
 
-def _check_executor(name: str, value: Any) -> None:
-    check_executor(f"Config.{name}", value)
+def check_hooks(where: str, value: Any) -> tuple[Any, ...]:
+    """The hooks as a tuple; ``ConfigError`` unless each one implements the hook protocol.
+
+    A hook is an object (not a class) with at least one of the methods listed in
+    ``ember.xcs.hooks.HOOK_METHODS``, each of them callable.
+    """
+    from ember.xcs.hooks import hook_problem
+
+    if not isinstance(value, list | tuple):
+        hint = " (wrap a single hook in a list: hooks=[hook])" if hook_problem(value) is None \
+            else ""
+        raise ConfigError(
+            f"{where} must be a list or tuple of hooks, got {type(value).__name__} "
+            f"{_short(value)}{hint}."
+        )
+    for position, hook in enumerate(value):
+        problem = hook_problem(hook)
+        if problem is not None:
+            raise ConfigError(f"{where}: item {position} is not a hook: {problem}.")
+    return tuple(value)
 
 
-def _check_hooks(name: str, value: Any) -> None:
-    if not isinstance(value, tuple):
-        raise ConfigError(f"Config.{name} must be a list or tuple of hooks, got {value!r}.")
-
-
-_VALIDATORS: dict[str, Callable[[str, Any], None]] = {
-    "max_workers": _check_positive_int_or_none,
-    "parallel": _check_bool,
-    "cache": _check_bool,
-    "profile": _check_bool,
-    "timeout": _check_timeout,
-    "executor": _check_executor,
-    "fallback": _check_bool,
-    "progress": _check_bool,
-    "redact": _check_bool,
-    "hooks": _check_hooks,
+_VALIDATORS: dict[str, Callable[[str, Any], Any]] = {
+    "max_workers": check_workers,
+    "parallel": check_bool,
+    "cache": check_bool,
+    "profile": check_bool,
+    "timeout": check_timeout,
+    "executor": check_executor,
+    "fallback": check_bool,
+    "progress": check_bool,
+    "redact": check_bool,
+    "hooks": check_hooks,
 }
 
 
 class Presets:
     """Ready-made configurations for common situations.
 
-    - ``SECURE``: no argument or result values kept in stats, explain output or caches.
+    - ``SECURE``: no argument or result values kept in stats, explain output or caches
     - ``DEBUG``: ops run one at a time in the calling thread, with profiling.
     - ``LIGHTWEIGHT``: at most 4 concurrent ops, no analysis cache, no profiling.
     - ``SERIAL``: no parallelism at all; plain Python with stats.

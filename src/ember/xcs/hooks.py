@@ -48,14 +48,27 @@ from typing import Any, Protocol
 from ember.xcs.ir.graph import NodeKind, SourceLocation
 
 __all__ = [
+    "HOOK_METHODS",
     "HookSource",
     "NodeEvent",
     "emit",
+    "hook_problem",
     "listener_for",
     "register_hook",
     "registered_hooks",
     "unregister_hook",
 ]
+
+HOOK_METHODS = (
+    "on_graph_start",
+    "on_graph_end",
+    "on_node_start",
+    "on_node_end",
+    "on_node_error",
+    "on_cache_hit",
+    "on_cache_miss",
+)
+"""The method names a hook may define (each one optional, at least one present)."""
 
 _lock = threading.Lock()
 _global: tuple[Any, ...] = ()
@@ -90,9 +103,48 @@ class NodeEvent:
     error: BaseException | None = None
 
 
+def hook_problem(hook: Any) -> str | None:
+    """Why ``hook`` cannot serve as a hook, or ``None`` when it can.
+
+    A hook is an object (an instance, not a class) with at least one of the methods
+    in ``HOOK_METHODS``; each of those it has must be callable.
+
+    Example:
+        >>> class Printer:
+        ...     def on_node_end(self, event):
+        ...         print(event.name)
+        >>> hook_problem(Printer()) is None
+        True
+        >>> hook_problem(1)
+        'int 1 has none of the hook methods (on_graph_start, ...)'
+    """
+    text = repr(hook)
+    shown = f"{type(hook).__name__} {text if len(text) <= 60 else text[:59] + '…'}"
+    if isinstance(hook, type):
+        if any(callable(getattr(hook, name, None)) for name in HOOK_METHODS):
+            return f"{hook.__name__} is a class; pass an instance: {hook.__name__}()"
+        return f"class {hook.__name__} has none of the hook methods ({', '.join(HOOK_METHODS)})"
+    present = [name for name in HOOK_METHODS if getattr(hook, name, None) is not None]
+    if not present:
+        return f"{shown} has none of the hook methods ({', '.join(HOOK_METHODS)})"
+    for name in present:
+        if not callable(getattr(hook, name)):
+            return f"{shown} has {name}, but it is not callable"
+    return None
+
+
 def register_hook(hook: Any) -> None:
-    """Call ``hook``'s methods for every jitted call and graph execution in the process."""
+    """Call ``hook``'s methods for every jitted call and graph execution in the process.
+
+    Raises:
+        ConfigError: ``hook`` does not implement the hook protocol (see ``hook_problem``).
+    """
     global _global
+    problem = hook_problem(hook)
+    if problem is not None:
+        from ember.xcs.errors import ConfigError
+
+        raise ConfigError(f"register_hook: not a hook: {problem}.")
     with _lock:
         _global = (*_global, hook)
 

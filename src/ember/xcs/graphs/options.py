@@ -11,11 +11,7 @@ import contextvars
 from dataclasses import dataclass
 from typing import Any
 
-from ember.xcs.config import (
-    check_executor,
-    is_positive_int_or_none,
-    is_positive_number_or_none,
-)
+from ember.xcs.config import check_executor, check_hooks, check_timeout, check_workers
 from ember.xcs.errors import ConfigError
 
 __all__ = ["SCHEDULERS", "ExecutionOptions", "current_execution_options", "execution_options"]
@@ -76,25 +72,17 @@ class ExecutionOptions:
 
 
 def _check(options: ExecutionOptions) -> None:
-    workers = options.max_workers
-    if not is_positive_int_or_none(workers):
-        raise ConfigError(
-            f"execution_options(max_workers=...) must be a positive int or None, got {workers!r}."
-        )
-    if options.scheduler not in SCHEDULERS:
+    """The checks ``Config`` makes, on the settings both have (one implementation)."""
+    check_workers("execution_options(max_workers=...)", options.max_workers)
+    if not isinstance(options.scheduler, str) or options.scheduler not in SCHEDULERS:
         raise ConfigError(
             f"execution_options(scheduler={options.scheduler!r}): expected one of "
             f"{', '.join(map(repr, SCHEDULERS))}."
         )
-    timeout = options.timeout
-    if not is_positive_number_or_none(timeout):
-        raise ConfigError(
-            f"execution_options(timeout=...) must be a positive number of seconds or None, "
-            f"got {timeout!r}."
-        )
+    check_timeout("execution_options(timeout=...)", options.timeout)
     check_executor("execution_options(executor=...)", options.executor)
-    if not isinstance(options.hooks, tuple):
-        object.__setattr__(options, "hooks", tuple(options.hooks))
+    object.__setattr__(options, "hooks", check_hooks("execution_options(hooks=...)",
+                                                     options.hooks))
 
 
 def execution_options(
@@ -118,7 +106,10 @@ def execution_options(
         A frozen ``ExecutionOptions``.
 
     Raises:
-        ConfigError: an unknown scheduler, a non-positive ``max_workers`` or timeout.
+        ConfigError: an unknown scheduler, a ``max_workers`` that is not a positive int,
+            a timeout that is not a finite positive number of seconds (at most
+            ``ember.xcs.config.MAX_TIMEOUT``), a bad executor, or a hook that is not a
+            hook; the same checks as ``Config``.
 
     Example:
         >>> opts = execution_options(max_workers=4, scheduler="parallel")
@@ -129,7 +120,8 @@ def execution_options(
         'wave'
     """
     return ExecutionOptions(max_workers=max_workers, scheduler=scheduler, timeout=timeout,
-                            hooks=tuple(hooks), executor=executor)
+                            hooks=check_hooks("execution_options(hooks=...)", hooks),
+                            executor=executor)
 
 
 def current_execution_options() -> ExecutionOptions:
