@@ -16,6 +16,17 @@ MODULES = (
     "ember.xcs.api.explain",
     "ember.xcs.analysis",
     "ember.operators.base",
+    "ember.operators.blocks",
+    "ember.operators.function",
+    "ember.operators.model_calls",
+    "ember.operators.routing",
+    "ember.non",
+    "ember.non.graph",
+    "ember.non.notation",
+    "ember.api",
+    "ember.api.decorators",
+    "ember.api.exceptions",
+    "ember.api.operators",
     "ember.models.api",
 )
 

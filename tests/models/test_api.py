@@ -1,8 +1,8 @@
+import importlib
 import sys
 
 import pytest
 
-from ember.api import models as api_module
 from ember.api.models import models as default_models
 from ember.models import (
     InvalidParamsError,
@@ -14,6 +14,9 @@ from ember.models import (
     Response,
     SimulatedProvider,
 )
+
+# `from ember.api import models` is the callable facade (pyember); this is the module.
+api_module = importlib.import_module("ember.api.models")
 
 
 def test_call_returns_labelled_response(api):

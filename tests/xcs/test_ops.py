@@ -10,6 +10,7 @@ import pytest
 
 from ember.api.decorators import mark_orchestration, mark_tensor
 from ember.api.decorators import op as api_op
+from ember.api.operators import Operator
 from ember.xcs import Config, Op, XCSError, get_jit_stats, jit, op
 from ember.xcs.ops import as_op, is_op
 from tests.concurrency import PeakProbe
@@ -23,7 +24,8 @@ def test_op_outside_a_trace_is_a_plain_call() -> None:
     assert isinstance(add, Op)
     assert add(2, 3) == 5
     assert add.__name__ == "add" and add.name == "add"
-    assert api_op is op
+    # ember.api's op is pyember's: an Operator that runs as this kind of op.
+    assert isinstance(api_op(add.fn), Operator) and api_op(add.fn).as_op().fn is add.fn
 
 
 def test_op_options_and_validation() -> None:

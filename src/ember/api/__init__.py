@@ -1,3 +1,31 @@
-"""The user-facing API of Ember: ``models``, ``operators``, ``decorators``, ``xcs``."""
+"""The user-facing API of Ember, in pyember's shape.
 
-__all__: list[str] = []
+``from ember.api import models, operators, op, xcs, non`` gives the callable
+``models`` facade, the operators module, the ``op`` decorator (an Operator that XCS
+schedules as one op), XCS and the NON notation.
+
+Example:
+    >>> from ember.api import models, op
+    >>> @op
+    ... def ask(question: str) -> str:
+    ...     return models("simulated/demo", question).text
+    >>> ask("Hello").startswith("[simulated]")
+    True
+"""
+
+from ember.api import exceptions, non, operators, xcs
+from ember.api.decorators import mark_hybrid, mark_orchestration, mark_pytree_safe, mark_tensor, op
+from ember.api.models import models
+
+__all__ = [
+    "exceptions",
+    "mark_hybrid",
+    "mark_orchestration",
+    "mark_pytree_safe",
+    "mark_tensor",
+    "models",
+    "non",
+    "op",
+    "operators",
+    "xcs",
+]

@@ -1,6 +1,6 @@
 """Operators: composable units of compound AI programs (see ``ember.api.operators``)."""
 
-from ember.operators.base import Operator
+from ember.operators.base import FrozenOperatorError, Operator
 from ember.operators.blocks import (
     Chain,
     Ensemble,
@@ -9,15 +9,31 @@ from ember.operators.blocks import (
     UnparseableReplyError,
     Verdict,
     Verifier,
+    chain,
+    ensemble,
 )
+from ember.operators.function import FunctionOperator, op
+from ember.operators.model_calls import ExtractText, ModelCall, ModelText
+from ember.operators.routing import LearnableRouter, Router, router
 
 __all__ = [
     "Chain",
     "Ensemble",
+    "ExtractText",
+    "FrozenOperatorError",
+    "FunctionOperator",
     "Judge",
+    "LearnableRouter",
+    "ModelCall",
+    "ModelText",
     "MostCommon",
     "Operator",
+    "Router",
     "UnparseableReplyError",
     "Verdict",
     "Verifier",
+    "chain",
+    "ensemble",
+    "op",
+    "router",
 ]

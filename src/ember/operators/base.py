@@ -1,23 +1,44 @@
-"""``Operator``: a composable unit of a compound AI program.
+"""``Operator``: a composable, immutable unit of a compound AI program.
 
 An Operator's ``forward`` is ordinary code. Called under ``@jit`` a non-leaf Operator
 runs its ``forward`` inline, so the ops inside it are traced and run concurrently (like
 a non-leaf module in torch.fx). An Operator with ``leaf = True`` is scheduled as one
 op instead: its ``forward`` runs on the engine as a single node.
+
+Operators are frozen once ``__init__`` returns (``update_params`` gives an updated
+copy) and are JAX pytrees whose array fields are the leaves (see ``_pytree``), so
+``jax.grad``, ``jax.jit``, ``tree_map`` and optax updates work on them. JAX stays
+optional: nothing here imports it.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import inspect
+import typing
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from ember.operators._pytree import dynamic_fields, holds_arrays, register_operator_class
+from ember.operators._validation import class_specs
 from ember.xcs.ops import Op
 
 if TYPE_CHECKING:
     from ember.operators.blocks import Chain
 
-__all__ = ["Operator", "takes_inputs_keyword"]
+__all__ = ["FrozenOperatorError", "Operator", "takes_inputs_keyword"]
+
+_MISSING = object()
+
+
+class FrozenOperatorError(dataclasses.FrozenInstanceError):
+    """A field of an Operator was assigned or deleted after ``__init__``.
+
+    Operators are immutable values (so JAX transforms and concurrent calls can share
+    them). Fix: build an updated copy with ``operator.update_params(name=value)``, or
+    set the field inside ``__init__``.
+    """
 
 
 class Operator:
@@ -30,11 +51,17 @@ class Operator:
     - positional style: ``def forward(self, question): ...``, called as
       ``operator("...")``.
 
+    Fields are set in ``__init__``, or declared as annotations on a class without an
+    ``__init__`` (one is generated, as for a dataclass: ``Scale(weight=w)``). After
+    ``__init__`` returns the operator is frozen. Array fields are JAX pytree leaves.
     ``a >> b`` composes operators (and plain callables) into a ``Chain``.
 
     Class attributes:
         leaf: schedule the whole ``forward`` as one op under ``@jit``.
         max_concurrency: with ``leaf``, cap concurrent runs of this operator class.
+        input_spec: a pydantic model validating the input (or ``None``; parameter
+            annotations that are models validate their argument).
+        output_spec: a pydantic model validating the result (or the return annotation).
 
     Example:
         >>> class Upper(Operator):
@@ -44,8 +71,85 @@ class Operator:
         {'text': 'HI'}
     """
 
+    # Bookkeeping lives in slots, outside __dict__, which holds exactly the fields.
+    __slots__ = ("__dict__", "__weakref__", "_ember_depth", "_ember_dynamic", "_ember_frozen")
+
     leaf: ClassVar[bool] = False
     max_concurrency: ClassVar[int | None] = None
+    input_spec: type | None = None
+    output_spec: type | None = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "__init__" in cls.__dict__:
+            cls.__init__ = _freezing(cls.__dict__["__init__"])  # type: ignore[method-assign]
+        elif _declared_fields(cls) and not _has_custom_init(cls):
+            cls.__init__ = _freezing(_generated_init(cls))  # type: ignore[method-assign]
+        register_operator_class(cls)
+
+    def __init__(self) -> None:
+        object.__setattr__(self, "_ember_frozen", True)
+
+    # -- immutability ---------------------------------------------------------------
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if getattr(self, "_ember_frozen", False) and not name.startswith("_ember_"):
+            raise FrozenOperatorError(
+                f"{type(self).__name__} is frozen: cannot set field {name!r} after __init__. "
+                f"Use operator.update_params({name}=...) for an updated copy."
+            )
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        if getattr(self, "_ember_frozen", False):
+            raise FrozenOperatorError(
+                f"{type(self).__name__} is frozen: cannot delete field {name!r}."
+            )
+        object.__delattr__(self, name)
+
+    def update_params(self, **params: Any) -> Operator:
+        """A copy of this operator with some fields replaced (this one is unchanged).
+
+        ``__init__`` is not run again: the copy has the same fields, with ``params``
+        put in. A replaced field holding arrays becomes (or stays) a pytree leaf.
+
+        Args:
+            **params: field names and their new values.
+
+        Returns:
+            The updated copy (``self`` when ``params`` is empty).
+
+        Raises:
+            AttributeError: a name is not a field of this operator.
+
+        Example:
+            >>> class Greeter(Operator):
+            ...     greeting: str
+            ...     def forward(self, name):
+            ...         return f"{self.greeting}, {name}"
+            >>> hello = Greeter(greeting="Hello")
+            >>> hello.update_params(greeting="Hi")("Ada"), hello("Ada")
+            ('Hi, Ada', 'Hello, Ada')
+        """
+        if not params:
+            return self
+        fields = self.__dict__
+        unknown = sorted(set(params) - set(fields))
+        if unknown:
+            raise AttributeError(
+                f"{type(self).__name__}.update_params: unknown field(s) {', '.join(unknown)}; "
+                f"its fields are: {', '.join(_public(fields)) or '(none)'}."
+            )
+        dynamic = set(dynamic_fields(self))
+        dynamic.update(name for name, value in params.items() if holds_arrays(value))
+        copy = object.__new__(type(self))
+        copy.__dict__.update(fields)
+        copy.__dict__.update(params)
+        object.__setattr__(copy, "_ember_dynamic", tuple(n for n in copy.__dict__ if n in dynamic))
+        object.__setattr__(copy, "_ember_frozen", True)
+        return copy
+
+    # -- calling --------------------------------------------------------------------
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         """Compute this operator's output. Subclasses must override it."""
@@ -56,13 +160,21 @@ class Operator:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if type(self).leaf:
             return self.as_op()(*args, **kwargs)
-        return self.forward(*args, **kwargs)
+        return self._run(*args, **kwargs)
+
+    def _run(self, *args: Any, **kwargs: Any) -> Any:
+        """``forward`` with the inputs and result validated (when specs are set)."""
+        specs = class_specs(type(self))
+        if specs.empty:
+            return self.forward(*args, **kwargs)
+        args, kwargs = specs.validate_inputs(type(self).__name__, args, kwargs)
+        return specs.validate_output(self.forward(*args, **kwargs))
 
     def as_op(self) -> Op:
         """This operator's ``forward`` as one op (what ``leaf = True`` schedules)."""
         cls = type(self)
         return Op(
-            self.forward,
+            self._run,
             name=cls.__name__,
             max_concurrency=cls.max_concurrency,
             limit_key=cls if cls.max_concurrency is not None else None,
@@ -80,7 +192,92 @@ class Operator:
         return Chain(other, self)
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}()"
+        fields = ", ".join(f"{name}={self.__dict__[name]!r}" for name in _public(self.__dict__))
+        return f"{type(self).__name__}({fields})"
+
+
+def _public(fields: dict[str, Any]) -> list[str]:
+    return [name for name in fields if not name.startswith("_")]
+
+
+def _freezing(init: Callable[..., None]) -> Callable[..., None]:
+    """``init`` that freezes the instance when the outermost ``__init__`` returns.
+
+    A depth count (``super().__init__`` nests) makes only the outermost call freeze.
+    """
+
+    @functools.wraps(init)
+    def wrapper(self: Operator, *args: Any, **kwargs: Any) -> None:
+        depth = getattr(self, "_ember_depth", 0)
+        object.__setattr__(self, "_ember_depth", depth + 1)
+        try:
+            init(self, *args, **kwargs)
+        finally:
+            object.__setattr__(self, "_ember_depth", depth)
+        if depth == 0:
+            object.__setattr__(self, "_ember_frozen", True)
+
+    wrapper.__ember_freezing__ = True  # type: ignore[attr-defined]
+    return wrapper
+
+
+def _declared_fields(cls: type) -> list[tuple[str, Any]]:
+    """Annotated fields of ``cls`` and its Operator bases: ``(name, default)`` in order."""
+    fields: dict[str, Any] = {}
+    for klass in reversed(cls.__mro__):
+        if klass is Operator or not issubclass(klass, Operator):
+            continue
+        for name, annotation in inspect.get_annotations(klass).items():
+            if _is_class_var(annotation) or name.startswith("__"):
+                continue
+            fields[name] = klass.__dict__.get(name, _MISSING)
+    return list(fields.items())
+
+
+def _is_class_var(annotation: Any) -> bool:
+    if isinstance(annotation, str):
+        return annotation.startswith(("ClassVar", "typing.ClassVar"))
+    return annotation is ClassVar or typing.get_origin(annotation) is ClassVar
+
+
+def _has_custom_init(cls: type) -> bool:
+    for klass in cls.__mro__[1:]:
+        if klass is Operator:
+            return False
+        init = klass.__dict__.get("__init__")
+        if init is not None and not getattr(init, "__ember_generated__", False):
+            return True
+    return False
+
+
+def _generated_init(cls: type) -> Callable[..., None]:
+    """An ``__init__`` taking the declared fields (positional or keyword, in order).
+
+    Fields without a default that follow one with a default become keyword-only.
+    """
+    parameters = [inspect.Parameter("self", inspect.Parameter.POSITIONAL_ONLY)]
+    seen_default = False
+    for name, default in _declared_fields(cls):
+        seen_default = seen_default or default is not _MISSING
+        kind = (inspect.Parameter.KEYWORD_ONLY if seen_default and default is _MISSING
+                else inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        parameters.append(inspect.Parameter(
+            name, kind, default=inspect.Parameter.empty if default is _MISSING else default))
+    signature = inspect.Signature(parameters)
+
+    def __init__(self: Operator, *args: Any, **kwargs: Any) -> None:
+        try:
+            bound = signature.bind(self, *args, **kwargs)
+        except TypeError as error:
+            raise TypeError(f"{type(self).__name__}(): {error}") from None
+        bound.apply_defaults()
+        for name, value in list(bound.arguments.items())[1:]:
+            object.__setattr__(self, name, value)
+
+    __init__.__signature__ = signature  # type: ignore[attr-defined]
+    __init__.__qualname__ = f"{cls.__qualname__}.__init__"
+    __init__.__ember_generated__ = True  # type: ignore[attr-defined]
+    return __init__
 
 
 _KEYWORD_STYLE: dict[type[Operator], bool] = {}

@@ -29,6 +29,8 @@ __all__ = [
     "UnparseableReplyError",
     "Verdict",
     "Verifier",
+    "chain",
+    "ensemble",
 ]
 
 Member = str | Callable[..., Any]
@@ -59,35 +61,63 @@ def _describe(member: Callable[..., Any]) -> str:
 
 
 class Ensemble(Operator):
-    """Ask every member the same prompt; return their answers in member order.
+    """Ask every member the same input; return their answers in member order.
+
+    With an ``aggregator`` the answers are passed to it and its result is returned
+    (pyember's ``Ensemble(operators, aggregator)``), e.g. ``MostCommon()``.
 
     Args:
-        members: model ids (``"simulated/a"``) or callables (model bindings,
-            operators, functions) taking the prompt.
+        operators: model ids (``"simulated/a"``) or callables (operators, model
+            bindings, functions) taking the input. ``members=`` is the same list.
+        aggregator: a callable combining the list of answers, or ``None``.
 
     Raises:
-        XCSError: no members, or a member that is neither a str nor callable.
+        XCSError: no members, a member that is neither a str nor callable, or an
+            aggregator that is not callable.
 
     Example:
         >>> ensemble = Ensemble(["simulated/a", "simulated/b"])
         >>> [answer.model_id for answer in ensemble("Capital of France?")]
         ['simulated/a', 'simulated/b']
+        >>> Ensemble([str.upper, str.lower], aggregator=" / ".join)("Hi")
+        'HI / hi'
     """
 
-    def __init__(self, members: Sequence[Member]) -> None:
-        if isinstance(members, str) or not members:
+    def __init__(self, operators: Sequence[Member] | None = None,
+                 aggregator: Callable[[list[Any]], Any] | None = None, *,
+                 members: Sequence[Member] | None = None) -> None:
+        if operators is not None and members is not None:
+            raise XCSError("Ensemble: pass the members once, as operators=... or members=....")
+        chosen = operators if operators is not None else members
+        if chosen is None or isinstance(chosen, str) or not chosen:
             raise XCSError(
-                f"Ensemble needs a non-empty list of members, got {members!r}; "
+                f"Ensemble needs a non-empty list of members, got {chosen!r}; "
                 "e.g. Ensemble(['simulated/a', 'simulated/b'])."
             )
-        self.members = tuple(_as_callable(member, role="Ensemble") for member in members)
+        if aggregator is not None and not callable(aggregator):
+            raise XCSError(
+                f"Ensemble(aggregator=...) must be callable, got {type(aggregator).__name__}."
+            )
+        self.members = tuple(_as_callable(member, role="Ensemble") for member in chosen)
+        self.aggregator = aggregator
 
-    def forward(self, prompt: Any) -> list[Any]:
-        """Every member's answer to ``prompt`` (concurrent under ``@jit``)."""
-        return [member(prompt) for member in self.members]
+    @property
+    def operators(self) -> tuple[Callable[..., Any], ...]:
+        """The members (pyember's name for them)."""
+        return self.members
+
+    def forward(self, prompt: Any) -> Any:
+        """Every member's answer to ``prompt`` (concurrent under ``@jit``), aggregated."""
+        answers = [member(prompt) for member in self.members]
+        if self.aggregator is not None:
+            return self.aggregator(answers)
+        return answers
 
     def __repr__(self) -> str:
-        return f"Ensemble([{', '.join(_describe(m) for m in self.members)}])"
+        listed = ", ".join(_describe(m) for m in self.members)
+        if self.aggregator is None:
+            return f"Ensemble([{listed}])"
+        return f"Ensemble([{listed}], aggregator={_describe(self.aggregator)})"
 
 
 def _normalized(answer: Any) -> Hashable:
@@ -252,7 +282,8 @@ class Chain(Operator):
     flattened.
 
     Args:
-        *steps: operators or plain callables.
+        *steps: operators or plain callables, or one list of them (pyember's
+            ``Chain([a, b])``).
 
     Raises:
         XCSError: no steps, or a step that is not callable.
@@ -265,7 +296,9 @@ class Chain(Operator):
 
     steps: tuple[Callable[..., Any], ...]
 
-    def __init__(self, *steps: Callable[..., Any]) -> None:
+    def __init__(self, *steps: Callable[..., Any] | Sequence[Callable[..., Any]]) -> None:
+        if len(steps) == 1 and isinstance(steps[0], list | tuple):
+            steps = tuple(steps[0])  # pyember's Chain([a, b, c])
         if not steps:
             raise XCSError("Chain needs at least one step, e.g. Chain(ensemble, MostCommon()).")
         flat: list[Callable[..., Any]] = []
@@ -274,6 +307,11 @@ class Chain(Operator):
                 raise XCSError(f"Chain steps must be callable, got {type(step).__name__} {step!r}.")
             flat.extend(step.steps if isinstance(step, Chain) else (step,))
         self.steps = tuple(flat)
+
+    @property
+    def operators(self) -> tuple[Callable[..., Any], ...]:
+        """The steps (pyember's name for them)."""
+        return self.steps
 
     def forward(self, value: Any) -> Any:
         """``value`` passed through every step in order."""
@@ -286,3 +324,39 @@ class Chain(Operator):
 
     def __repr__(self) -> str:
         return " >> ".join(repr(step) for step in self.steps)
+
+
+def _members(operators: tuple[Any, ...], function: str) -> list[Any]:
+    if len(operators) == 1 and isinstance(operators[0], list | tuple):
+        return list(operators[0])
+    if not operators:
+        raise XCSError(f"{function}() needs at least one operator, e.g. {function}(a, b).")
+    return list(operators)
+
+
+def ensemble(*operators: Member | Sequence[Member],
+             aggregator: Callable[[list[Any]], Any] | None = None) -> Ensemble:
+    """An ``Ensemble`` of ``operators`` (given one by one or as one list).
+
+    Args:
+        *operators: members, or a single list of members.
+        aggregator: combines the answers (see ``Ensemble``).
+
+    Returns:
+        The ``Ensemble``.
+
+    Example:
+        >>> ensemble(str.upper, str.title)("hi there")
+        ['HI THERE', 'Hi There']
+    """
+    return Ensemble(_members(operators, "ensemble"), aggregator)
+
+
+def chain(*operators: Callable[..., Any] | Sequence[Callable[..., Any]]) -> Chain:
+    """A ``Chain`` of ``operators`` (given one by one or as one list).
+
+    Example:
+        >>> chain(str.strip, str.upper)("  hi ")
+        'HI'
+    """
+    return Chain(*_members(operators, "chain"))

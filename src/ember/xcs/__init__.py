@@ -12,7 +12,6 @@ is awaited and failures are raised as plain Python would raise them. **Analysis*
 """
 
 from ember.xcs.api.explain import explain
-from ember.xcs.api.jit import JitFunction, jit, structural_jit
 from ember.xcs.api.stats import get_jit_stats, reset_stats
 from ember.xcs.config import Config, Presets
 from ember.xcs.distributed import DaskExecutor, dask_executor
@@ -34,6 +33,7 @@ from ember.xcs.graphs import (
 )
 from ember.xcs.hooks import register_hook, unregister_hook
 from ember.xcs.ir import Graph, Node, NodeKind, Var
+from ember.xcs.jit import JitFunction, jit, structural_jit  # loads the module ember.xcs.jit now
 from ember.xcs.ops import Op, mark_orchestration, mark_tensor, op
 from ember.xcs.transforms import (
     DeviceMesh,

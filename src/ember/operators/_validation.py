@@ -1,0 +1,177 @@
+"""Input and output validation for Operators: ``input_spec`` / ``output_spec``.
+
+A *spec* is any class with a ``model_validate`` classmethod (a pydantic model; pydantic
+itself is never imported here). Specs come from the class attributes ``input_spec`` /
+``output_spec`` or, when those are not set, from annotations: a parameter annotated
+with a model validates that argument, a return annotation validates the result.
+
+- A single-parameter ``forward``: the argument is validated against ``input_spec``
+  (a dict becomes the model; an instance of the model passes as is).
+- Several parameters: the bound arguments, as a dict, are validated against
+  ``input_spec`` and the model's fields become the arguments again.
+- Validation errors are the spec's own (pydantic's ``ValidationError``).
+"""
+
+from __future__ import annotations
+
+import inspect
+import threading
+import typing
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["Specs", "is_spec", "specs_for"]
+
+
+def is_spec(value: Any) -> bool:
+    """Whether ``value`` can validate data (a class with ``model_validate``)."""
+    return isinstance(value, type) and callable(getattr(value, "model_validate", None))
+
+
+@dataclass(frozen=True)
+class Specs:
+    """The validation plan of one callable.
+
+    Attributes:
+        signature: the callable's signature (without ``self``).
+        input_spec: validates the whole input (see the module docstring) or ``None``.
+        output_spec: validates the result, or ``None``.
+        parameters: per-parameter specs taken from annotations.
+    """
+
+    signature: inspect.Signature | None
+    input_spec: type | None
+    output_spec: type | None
+    parameters: tuple[tuple[str, type], ...]
+
+    @property
+    def empty(self) -> bool:
+        """Nothing to validate."""
+        return self.input_spec is None and self.output_spec is None and not self.parameters
+
+    def validate_inputs(self, owner: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+                        ) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        """The arguments after validation (unchanged when nothing validates them).
+
+        Raises:
+            TypeError: the arguments do not fit the signature, or ``input_spec`` is used
+                with ``*args``/``**kwargs``.
+        """
+        if self.input_spec is None and not self.parameters:
+            return args, kwargs
+        if self.signature is None:
+            raise TypeError(f"{owner}: input_spec needs a callable with an inspectable signature.")
+        try:
+            bound = self.signature.bind(*args, **kwargs)
+        except TypeError as error:
+            raise TypeError(f"{owner}: arguments do not fit its signature: {error}") from None
+        bound.apply_defaults()
+        arguments = bound.arguments
+        for name, spec in self.parameters:
+            if name in arguments:
+                arguments[name] = _validated(spec, arguments[name])
+        if self.input_spec is not None:
+            names = [p.name for p in self.signature.parameters.values()
+                     if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+            if len(names) == 1 and len(self.signature.parameters) == 1:
+                arguments[names[0]] = _validated(self.input_spec, arguments[names[0]])
+            else:
+                _check_no_variadics(owner, self.signature)
+                model = self.input_spec.model_validate(dict(arguments))  # type: ignore[attr-defined]
+                fields = model.model_dump() if hasattr(model, "model_dump") else dict(model)
+                for name, value in fields.items():
+                    if name not in self.signature.parameters:
+                        raise TypeError(
+                            f"{owner}: input_spec {self.input_spec.__name__} has field "
+                            f"{name!r}, which is not a parameter of the callable."
+                        )
+                    arguments[name] = value
+        return bound.args, bound.kwargs
+
+    def validate_output(self, value: Any) -> Any:
+        """``value`` validated against ``output_spec`` (unchanged without one)."""
+        if self.output_spec is None:
+            return value
+        return _validated(self.output_spec, value)
+
+
+def _validated(spec: type, value: Any) -> Any:
+    if isinstance(value, spec):
+        return value
+    return spec.model_validate(value)  # type: ignore[attr-defined]
+
+
+def _check_no_variadics(owner: str, signature: inspect.Signature) -> None:
+    for parameter in signature.parameters.values():
+        if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
+            raise TypeError(
+                f"{owner}: input_spec cannot validate *args/**kwargs parameters; give "
+                "the callable named parameters or validate inside it."
+            )
+
+
+def _hints(fn: Callable[..., Any]) -> dict[str, Any]:
+    try:
+        return typing.get_type_hints(fn)
+    except Exception:  # unresolvable annotations are documentation, not a spec
+        return {}
+
+
+def _signature(fn: Callable[..., Any], drop_self: bool) -> inspect.Signature | None:
+    try:
+        signature = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return None
+    if drop_self:
+        parameters = list(signature.parameters.values())[1:]
+        signature = signature.replace(parameters=parameters)
+    return signature
+
+
+def specs_for(fn: Callable[..., Any], input_spec: type | None, output_spec: type | None,
+              *, drop_self: bool = False) -> Specs:
+    """The validation plan of ``fn`` with explicit specs (``None``: from annotations).
+
+    Args:
+        fn: the callable whose arguments and result are validated.
+        input_spec: validates the whole input; ``None`` to use parameter annotations.
+        output_spec: validates the result; ``None`` to use the return annotation.
+        drop_self: ``fn`` is an unbound method (``forward``): ignore its first parameter.
+
+    Raises:
+        TypeError: a spec is not a class with ``model_validate``.
+    """
+    for label, spec in (("input_spec", input_spec), ("output_spec", output_spec)):
+        if spec is not None and not is_spec(spec):
+            raise TypeError(
+                f"{label} must be a class with model_validate (e.g. a pydantic BaseModel), "
+                f"got {spec!r}."
+            )
+    signature = _signature(fn, drop_self)
+    hints = _hints(fn)
+    parameters: tuple[tuple[str, type], ...] = ()
+    if input_spec is None and signature is not None:
+        parameters = tuple((name, hints[name]) for name in signature.parameters
+                           if is_spec(hints.get(name)))
+    if output_spec is None and is_spec(hints.get("return")):
+        output_spec = hints["return"]
+    return Specs(signature, input_spec, output_spec, parameters)
+
+
+# One entry per live Operator class (weak: classes made at run time can go); writes
+# are guarded by _lock.
+_class_specs: weakref.WeakKeyDictionary[type, Specs] = weakref.WeakKeyDictionary()
+_lock = threading.Lock()
+
+
+def class_specs(cls: type) -> Specs:
+    """The validation plan of an Operator class's ``forward`` (computed once per class)."""
+    specs = _class_specs.get(cls)
+    if specs is None:
+        specs = specs_for(cls.forward, getattr(cls, "input_spec", None),  # type: ignore[attr-defined]
+                          getattr(cls, "output_spec", None), drop_self=True)
+        with _lock:
+            _class_specs[cls] = specs
+    return specs

@@ -1,0 +1,134 @@
+"""pyember's ``ember.api`` facade: the names its README and examples import."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import types
+
+import pytest
+
+
+def test_models_is_the_callable_facade():
+    from ember.api import models
+
+    reply = models("simulated/demo", "hi")
+    assert reply.text.startswith("[simulated]") and reply.model_id == "simulated/demo"
+    from ember.api.models import Response
+
+    assert isinstance(reply, Response)
+
+
+def test_readme_import_lines():
+    from ember.api import (  # noqa: F401
+        exceptions,
+        mark_hybrid,
+        mark_orchestration,
+        mark_pytree_safe,
+        mark_tensor,
+        models,
+        non,
+        op,
+        operators,
+        xcs,
+    )
+
+    assert isinstance(operators, types.ModuleType) and isinstance(non, types.ModuleType)
+    assert operators.Operator and non.build_graph and xcs.jit and xcs.vmap
+    assert exceptions.EmberError is xcs.XCSError
+    for marker in (mark_orchestration, mark_tensor, mark_hybrid):
+        assert callable(marker)
+    assert callable(mark_pytree_safe(True))
+
+
+def test_from_ember_import_xcs():
+    from ember import xcs
+
+    @xcs.jit
+    def double(x):
+        return 2 * x
+
+    assert double(4) == 8
+    assert xcs.vmap(lambda s: s.upper())(["a", "b"]) == ["A", "B"]
+
+
+def test_every_name_in_all_resolves():
+    import ember.api
+    import ember.api.operators
+
+    for module in (ember.api, ember.api.operators, ember.api.non, ember.api.exceptions):
+        for name in module.__all__:
+            assert getattr(module, name) is not None, (module.__name__, name)
+
+
+def test_mark_hybrid_and_pytree_safe_are_hints_that_keep_the_function():
+    from ember.api import mark_hybrid, mark_pytree_safe
+
+    def fn(x):
+        return x + 1
+
+    assert mark_hybrid(fn) is fn and fn._xcs_kind == "hybrid" and fn(1) == 2
+    assert mark_pytree_safe(False)(fn) is fn and fn._xcs_pytree_safe is False
+    with pytest.raises(TypeError, match="bool"):
+        mark_pytree_safe(fn)
+    with pytest.raises(TypeError, match="callable"):
+        mark_hybrid(3)
+
+
+def test_exceptions_catch_what_models_raise():
+    from ember.api import exceptions, models
+
+    with pytest.raises(exceptions.ModelError):
+        models("nonexistent/model", "hi")
+    assert issubclass(exceptions.FrozenOperatorError, AttributeError)
+
+
+def _run(script: str) -> str:
+    result = subprocess.run([sys.executable, "-c", textwrap.dedent(script)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_ember_api_does_not_import_jax():
+    out = _run("""
+        import sys
+        import ember.api
+        from ember.api import models, op, operators
+        chain = operators.chain(op(str.strip), str.upper)
+        assert chain("  a ") == "A"
+        print("jax" in sys.modules)
+    """)
+    assert out == "False"
+
+
+def test_ember_api_works_without_jax_installed():
+    out = _run("""
+        import importlib.abc, sys
+
+        class HideJax(importlib.abc.MetaPathFinder):
+            def find_spec(self, name, path, target=None):
+                if name == "jax" or name.startswith("jax."):
+                    raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+                return None
+
+        sys.meta_path.insert(0, HideJax())
+        import ember.api
+        from ember.api import models, operators, xcs
+
+        class Scale(operators.Operator):
+            factor: float
+            def forward(self, x):
+                return x * self.factor
+
+        assert Scale(factor=3.0)(2.0) == 6.0
+        assert operators.Ensemble([str.upper, str.lower])("Ab") == ["AB", "ab"]
+        assert xcs.jit(lambda x: x + 1)(1) == 2
+        try:
+            operators.LearnableRouter({"a": str.upper}, embed_dim=2, key=0)
+        except ImportError as error:
+            assert "ember-xcs[jax]" in str(error)
+            print("ok")
+    """)
+    assert out == "ok"

@@ -1,0 +1,60 @@
+"""pyember's NON notation: ``build_graph`` with E, J, M and V nodes."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from ember.api import non
+from ember.operators import Verdict
+from ember.xcs import jit
+
+
+def test_the_headline_spec_parses_and_runs():
+    graph = non.build_graph(["5E@simulated/gpt(temp=0.7)", "1J@simulated/claude"])
+    assert [(n.type.code, n.count, n.model) for n in graph.nodes] == [
+        ("E", 5, "simulated/gpt"), ("J", 1, "simulated/claude")]
+    assert dict(graph.nodes[0].params) == {"temperature": 0.7}
+    assert len(graph.members) == 5
+    assert graph("Capital of France?").startswith("[simulated]")
+
+
+def test_majority_vote_and_verifier_nodes():
+    voted = non.build_graph("3E@simulated/a, 1M")
+    assert voted("q").startswith("[simulated]")
+    verified = non.build_graph(["2E@simulated/a", "1M", "1V@simulated/checker"])
+    verdict = verified("2+2?")
+    assert isinstance(verdict, Verdict) and isinstance(verdict.passed, bool)
+
+
+def test_ensemble_only_returns_every_answer():
+    assert len(non.build_graph(["3E@simulated/a"])("q")) == 3
+
+
+def test_ensemble_replicas_run_concurrently_under_jit():
+    graph = non.build_graph(["6E@simulated/a(latency=0.2)", "1M"])
+    run = jit(graph)
+    run("warm")
+    started = time.perf_counter()
+    run("q")
+    assert time.perf_counter() - started < 0.8  # six 0.2 s calls, not 1.2 s
+
+
+@pytest.mark.parametrize("spec, message", [
+    (["5X@simulated/a"], "unknown type 'X'"),
+    (["3J@simulated/a"], "count 1"),
+    (["E"], "needs a model"),
+    (["1M@simulated/a"], "takes no model"),
+    (["1M"], "no ensemble"),
+    (["2E@simulated/a", "1M", "1J@simulated/j"], "one M"),
+    (["2E@simulated/a(temp)"], "key=value"),
+])
+def test_bad_specs_say_what_is_wrong(spec, message):
+    with pytest.raises(non.NonSpecError, match=message):
+        non.build_graph(spec)
+
+
+def test_legacy_colon_form():
+    node = non.parse_node_spec("3:E:simulated:a:0.5")
+    assert (node.count, node.model, dict(node.params)) == (3, "simulated/a", {"temperature": 0.5})
