@@ -29,6 +29,7 @@ EXECUTED = (
     "docs/transforms.md",
     "docs/graphs.md",
     "docs/hooks.md",
+    "docs/caching.md",
     "docs/compat.md",
     "docs/models.md",
     "docs/operators.md",

@@ -34,3 +34,25 @@ def test_bench_command(capsys) -> None:  # type: ignore[no-untyped-def]
     out = capsys.readouterr().out
     for shape in ("fan-out-64", "diamond", "ensemble+judge", "map-reduce", "chain"):
         assert shape in out
+
+
+def test_cache_path_stats_clear(capsys, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from ember.xcs.cache import SQLiteStore
+
+    monkeypatch.setenv("EMBER_XCS_CACHE", str(tmp_path / "default.sqlite"))
+    assert main(["cache", "path"]) == 0
+    assert capsys.readouterr().out.strip() == str(tmp_path / "default.sqlite")
+    store = SQLiteStore(tmp_path / "r.sqlite")
+    for index in range(3):
+        store.put(f"a{index}", "summarise", "x" * 100)
+    store.put("b", "llm[judge]", "y")
+    assert main(["cache", "stats", "--file", str(store.path)]) == 0
+    out = capsys.readouterr().out
+    assert f"result cache: {store.path}" in out and "entries: 4" in out
+    lines = [line.split() for line in out.splitlines()[2:]]
+    assert lines == [["3", "summarise"], ["1", "llm[judge]"]]
+    assert main(["cache", "clear", "--file", str(store.path), "--op", "summarise"]) == 0
+    assert "removed 3 cached result(s) of op summarise" in capsys.readouterr().out
+    assert main(["cache", "clear", "--file", str(store.path)]) == 0
+    assert "removed 1 cached result(s)" in capsys.readouterr().out
+    assert store.summary().entries == 0

@@ -4,6 +4,7 @@ Commands:
     demo     an ensemble + judge pipeline on the simulated provider, plain vs @jit
     explain  run ``module:function`` under @jit with JSON arguments and explain it
     bench    jit vs plain on the standard DAG shapes (fan-out, diamond, ...)
+    cache    the persistent result cache: where it is, what it holds, clear it
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import json
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 __all__ = ["main"]
@@ -131,6 +133,29 @@ def _bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cache(args: argparse.Namespace) -> int:
+    from ember.xcs.cache import SQLiteStore, default_path
+
+    path = Path(args.file) if args.file else default_path()
+    if args.action == "path":
+        print(path)
+        return 0
+    store = SQLiteStore(path)
+    if args.action == "clear":
+        removed = store.clear(args.op)
+        which = f" of op {args.op}" if args.op else ""
+        print(f"removed {removed} cached result(s){which} from {path}")
+        return 0
+    summary = store.summary()
+    on_disk = sum(p.stat().st_size for p in (path, Path(f"{path}-wal")) if p.exists())
+    print(f"result cache: {path}")
+    print(f"  entries: {summary.entries}; stored values {summary.value_bytes / 1024:.1f} KiB; "
+          f"file size {on_disk / 1024:.1f} KiB")
+    for op_name, count in sorted(summary.by_op.items(), key=lambda item: (-item[1], item[0])):
+        print(f"  {count:8d}  {op_name}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``ember-xcs`` console script."""
     parser = argparse.ArgumentParser(prog="ember-xcs", description=__doc__,
@@ -149,6 +174,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     bench.add_argument("--latency", type=float, default=0.05)
     bench.add_argument("--repeat", type=int, default=3)
     bench.set_defaults(run=_bench)
+    cache = commands.add_parser("cache", help="the persistent result cache (path, stats, clear)")
+    cache.add_argument("action", choices=("path", "stats", "clear"),
+                       help="path: print where the store is; stats: entries per op and "
+                            "size; clear: delete entries")
+    cache.add_argument("--file", metavar="PATH",
+                       help="the store's file (default: $EMBER_XCS_CACHE, else "
+                            "~/.cache/ember-xcs/results.sqlite)")
+    cache.add_argument("--op", metavar="NAME", help="with clear: only the results of this op")
+    cache.set_defaults(run=_cache)
     args = parser.parse_args(argv)
     result: int = args.run(args)
     return result

@@ -25,6 +25,7 @@ __all__ = [
     "check_bool",
     "check_executor",
     "check_hooks",
+    "check_result_cache",
     "check_timeout",
     "check_workers",
     "is_positive_int_or_none",
@@ -56,7 +57,7 @@ class Config:
         parallel: ``False`` runs every op eagerly, in program order (plain Python).
         cache: the *analysis* cache: reuse the analysis of a graph (parallel groups,
             critical path) for later calls with the same structure. It never stores
-            results.
+            results; for that see ``result_cache``.
         profile: keep per-node start/end times (default from ``EMBER_XCS_PROFILE``).
         timeout: seconds a whole call may take before ``XCSTimeoutError``: a finite
             number above 0 and at most ``MAX_TIMEOUT`` (one year), or ``None``.
@@ -69,10 +70,18 @@ class Config:
             caches (``Presets.SECURE``).
         hooks: extra event hooks for this function: objects with one or more of the
             methods listed in ``ember.xcs.hooks`` (instances, not classes).
+        result_cache: the persistent *result* cache for the ops this function calls:
+            a file path (an SQLite database, created on first use) or a store object
+            (``ember.xcs.cache.SQLiteStore``, ``MemoryStore``). Ops marked
+            ``@op(cache=True)`` or ``cache=None`` (the setting for model calls) are
+            answered from it when the same op was called with the same arguments
+            before (see ``ember.xcs.cache``). ``None``: off.
+        allow_persistent_cache: with ``redact=True``, a ``result_cache`` that writes
+            to disk is refused unless this is ``True``.
 
     Raises:
         ConfigError: on an unknown field, a value of the wrong type, a number out of
-            range, or a hook that is not a hook.
+            range, a hook that is not a hook, or a persistent cache under ``redact``.
 
     Example:
         >>> Config(max_workers=4).max_workers
@@ -91,6 +100,8 @@ class Config:
     progress: bool
     redact: bool
     hooks: tuple[Any, ...]
+    result_cache: Any
+    allow_persistent_cache: bool
 
     DEFAULT_MAX_WORKERS: ClassVar[int] = 64
 
@@ -107,6 +118,8 @@ class Config:
         progress: bool = False,
         redact: bool = False,
         hooks: tuple[Any, ...] | list[Any] = (),
+        result_cache: Any = None,
+        allow_persistent_cache: bool = False,
         **unknown: Any,
     ) -> None:
         if unknown:
@@ -122,10 +135,14 @@ class Config:
             "progress": progress,
             "redact": redact,
             "hooks": hooks,
+            "result_cache": result_cache,
+            "allow_persistent_cache": allow_persistent_cache,
         }
         for name, value in values.items():
             checked = _VALIDATORS[name](f"Config.{name}", value)
             object.__setattr__(self, name, value if checked is None else checked)
+        _check_cache_under_redact(self)
+        _add_cache_scope(self)
 
     @property
     def workers(self) -> int:
@@ -322,6 +339,67 @@ def check_hooks(where: str, value: Any) -> tuple[Any, ...]:
     return tuple(value)
 
 
+def check_result_cache(where: str, value: Any) -> None:
+    """Raise ``ConfigError`` unless ``value`` is ``None``, a file path or a result store.
+
+    A path is a non-empty ``str`` or ``os.PathLike`` that is not an existing directory;
+    a store has callable ``get`` and ``put`` methods (``ember.xcs.cache.ResultStore``).
+    """
+    if value is None:
+        return
+    if isinstance(value, str | os.PathLike):
+        path = os.fspath(value)
+        if not isinstance(path, str) or not path.strip():
+            raise ConfigError(f"{where} must be a non-empty file path, got {_short(value)}.")
+        if os.path.isdir(path):
+            raise ConfigError(
+                f"{where} is a directory ({path}); give the path of a database file inside "
+                f"it, e.g. {os.path.join(path, 'results.sqlite')!r}."
+            )
+        return
+    if isinstance(value, bool):
+        raise ConfigError(
+            f"{where} takes a file path or a store, not {value!r}; for the default location "
+            "use ember.xcs.cache.default_path(), or None to turn the result cache off."
+        )
+    missing = [name for name in ("get", "put") if not callable(getattr(value, name, None))]
+    if missing or isinstance(value, type):
+        raise ConfigError(
+            f"{where} must be None, a file path or a result store (an object with get and "
+            f"put methods, e.g. ember.xcs.cache.SQLiteStore(path)), got "
+            f"{type(value).__name__} {_short(value)}."
+        )
+
+
+def _check_cache_under_redact(config: Config) -> None:
+    store = config.result_cache
+    if not config.redact or store is None or config.allow_persistent_cache:
+        return
+    if not getattr(store, "persistent", True):  # a path, or a store that keeps to memory
+        return
+    raise ConfigError(
+        "Config.result_cache: redact=True (Presets.SECURE) promises that no argument or "
+        "result value is kept, but a persistent result cache writes op results to disk. "
+        "Pass allow_persistent_cache=True to accept that, use "
+        "ember.xcs.cache.MemoryStore(), or leave result_cache=None."
+    )
+
+
+def _add_cache_scope(config: Config) -> None:
+    """Put the hook that makes the result-cache settings visible to op bodies.
+
+    Ops read the active result cache from a context variable that this hook sets when
+    a call starts (op bodies run in a copy of the caller's context).
+    """
+    from ember.xcs.cache.scope import CacheScope
+
+    user_hooks = tuple(h for h in config.hooks if not isinstance(h, CacheScope))
+    if config.result_cache is not None or config.redact:
+        scope = CacheScope(config.result_cache, config.redact, config.allow_persistent_cache)
+        user_hooks = (*user_hooks, scope)
+    object.__setattr__(config, "hooks", user_hooks)
+
+
 _VALIDATORS: dict[str, Callable[[str, Any], Any]] = {
     "max_workers": check_workers,
     "parallel": check_bool,
@@ -333,6 +411,8 @@ _VALIDATORS: dict[str, Callable[[str, Any], Any]] = {
     "progress": check_bool,
     "redact": check_bool,
     "hooks": check_hooks,
+    "result_cache": check_result_cache,
+    "allow_persistent_cache": check_bool,
 }
 
 
@@ -340,6 +420,7 @@ class Presets:
     """Ready-made configurations for common situations.
 
     - ``SECURE``: no argument or result values kept in stats, explain output or caches
+      (a persistent ``result_cache`` is refused unless ``allow_persistent_cache=True``).
     - ``DEBUG``: ops run one at a time in the calling thread, with profiling.
     - ``LIGHTWEIGHT``: at most 4 concurrent ops, no analysis cache, no profiling.
     - ``SERIAL``: no parallelism at all; plain Python with stats.

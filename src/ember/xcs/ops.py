@@ -57,6 +57,9 @@ class Op:
         async_fn: an ``async def`` twin of a synchronous ``fn`` (same arguments, same
             result). Outside a trace the op calls ``fn``; under ``@jit`` the engine
             awaits ``async_fn`` on its event loop instead of holding a thread.
+
+    ``cache``, ``version``, ``retries`` and ``timeout`` wrap ``fn`` (and ``async_fn``)
+    in the policy layer of ``ember.xcs.policies`` (see ``op`` for their meaning).
     """
 
     def __init__(
@@ -71,6 +74,10 @@ class Op:
         deterministic: bool = False,
         identity: object = None,
         async_fn: Callable[..., Any] | None = None,
+        cache: Any = False,
+        version: str | None = None,
+        retries: Any = None,
+        timeout: float | None = None,
     ) -> None:
         if not callable(fn):
             raise XCSError(f"op() needs a callable, got {type(fn).__name__} {fn!r}.")
@@ -80,8 +87,14 @@ class Op:
             )
         if kind not in ("orchestration", "tensor"):
             raise XCSError(f"op(kind=...) must be 'orchestration' or 'tensor', got {kind!r}.")
-        self.fn = fn
         self.name = name or _display_name(fn)
+        if cache is not False or version or retries is not None or timeout is not None:
+            from ember.xcs.policies import with_policies
+
+            fn, async_fn = with_policies(fn, async_fn, name=self.name, effect=effect,
+                                         cache=cache, version=version, retries=retries,
+                                         timeout=timeout)
+        self.fn = fn
         self.effect = effect
         self.max_concurrency = max_concurrency
         self.limit_key = limit_key if limit_key is not None else self
@@ -185,6 +198,10 @@ def op(
     limit_key: object = None,
     deterministic: bool = False,
     async_fn: Callable[..., Any] | None = None,
+    cache: Any = False,
+    version: str | None = None,
+    retries: Any = None,
+    timeout: float | None = None,
 ) -> Callable[[F], F]: ...
 
 
@@ -198,6 +215,10 @@ def op(
     limit_key: object = None,
     deterministic: bool = False,
     async_fn: Callable[..., Any] | None = None,
+    cache: Any = False,
+    version: str | None = None,
+    retries: Any = None,
+    timeout: float | None = None,
 ) -> Any:
     """Mark a callable as an op: under ``@jit`` its calls run concurrently.
 
@@ -212,6 +233,14 @@ def op(
         deterministic: same arguments give the same result (enables duplicate merging).
         async_fn: an ``async def`` twin of a synchronous ``fn``, awaited on the engine's
             event loop under ``@jit`` (no thread per call).
+        cache: keep results in the persistent result cache (``ember.xcs.cache``):
+            ``True`` (the calling function's ``Config(result_cache=...)``, else the
+            default file), a path or store (always that one), ``None`` (only while a
+            result cache is active; what model calls use), ``False`` (never, default).
+        version: the cache identity's version; defaults to a fingerprint of the code.
+        retries: extra attempts when the body raises (an int), or an
+            ``ember.models.RetryPolicy``.
+        timeout: seconds one attempt may take before ``XCSTimeoutError``.
 
     Returns:
         An ``Op`` (or a decorator producing one).
@@ -235,6 +264,10 @@ def op(
             limit_key=limit_key,
             deterministic=deterministic,
             async_fn=async_fn,
+            cache=cache,
+            version=version,
+            retries=retries,
+            timeout=timeout,
         )
 
     if fn is not None:

@@ -1,0 +1,286 @@
+"""Op policies: result caching, retries and a timeout around an op's body.
+
+``op(fn, cache=..., version=..., retries=..., timeout=...)`` wraps ``fn`` (and its
+``async_fn`` twin) in one policy layer, in this order:
+
+1. **cache** — look the call up in the result cache (see ``ember.xcs.cache``); a hit
+   returns the stored value without running the body;
+2. **retries** — run the body; when it raises an ``Exception`` try again, with the
+   backoff of an ``ember.models.RetryPolicy`` (``retries=3`` means up to 3 more
+   attempts with the default backoff);
+3. **timeout** — each attempt may take at most ``timeout`` seconds, then it fails with
+   ``XCSTimeoutError`` (a ``TimeoutError``, retried like any other failure). A
+   coroutine attempt is cancelled; a synchronous body cannot be stopped from outside,
+   so it runs in a helper thread that is abandoned: it finishes in the background and
+   its result is dropped;
+4. a successful result is stored in the cache (exceptions never are).
+
+Under ``@jit`` the whole layer runs inside the op's node: a node's duration includes
+its retries, and a cache hit makes a node that takes microseconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import functools
+import inspect
+import logging
+import pickle
+import random
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from ember.xcs.cache.counters import record
+from ember.xcs.cache.keys import UncacheableError, op_identity, result_key
+from ember.xcs.cache.scope import store_for
+from ember.xcs.cache.store import MISSING
+from ember.xcs.config import check_result_cache, check_timeout
+from ember.xcs.errors import ConfigError, XCSError, XCSTimeoutError
+
+__all__ = ["call_with_timeout", "retry_policy", "with_policies"]
+
+_logger = logging.getLogger("ember.xcs")
+
+
+def retry_policy(retries: Any) -> Any:
+    """The ``RetryPolicy`` for an op's ``retries=`` setting (``None`` for no retries).
+
+    Args:
+        retries: ``None`` or ``0`` (no retries), a number of extra attempts, or an
+            ``ember.models.RetryPolicy``.
+
+    Raises:
+        ConfigError: anything else.
+
+    Example:
+        >>> retry_policy(2).max_attempts
+        3
+    """
+    from ember.models.retry import RetryPolicy
+
+    if retries is None or isinstance(retries, RetryPolicy):
+        return retries
+    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+        raise ConfigError(
+            f"op(retries=...) must be a number of extra attempts (an int >= 0) or an "
+            f"ember.models.RetryPolicy, got {type(retries).__name__} {retries!r}."
+        )
+    return RetryPolicy(max_attempts=retries + 1) if retries else None
+
+
+def _check_cache(cache: Any, version: Any, effect: bool) -> None:
+    if cache is not True and cache is not None and cache is not False:
+        check_result_cache("op(cache=...)", cache)
+    if effect and cache is not False:
+        raise ConfigError(
+            "op(cache=...) cannot be used with effect=True: an effect op runs for its side "
+            "effect, which a cache hit would skip. Drop cache=, or split the effect out."
+        )
+    if version is not None and (not isinstance(version, str) or not version.strip()):
+        raise ConfigError(f"op(version=...) must be a non-empty str, got {version!r}.")
+    if version is not None and cache is False:
+        raise ConfigError(
+            "op(version=...) only names the cached results of an op; add cache=True (or "
+            "cache=<path or store>), or drop version=."
+        )
+
+
+def with_policies(
+    fn: Callable[..., Any],
+    async_fn: Callable[..., Any] | None,
+    *,
+    name: str,
+    effect: bool = False,
+    cache: Any = False,
+    version: str | None = None,
+    retries: Any = None,
+    timeout: float | None = None,
+) -> tuple[Callable[..., Any], Callable[..., Any] | None]:
+    """``(fn, async_fn)`` wrapped in the policy layer (see the module docstring).
+
+    Args:
+        fn: the op's body.
+        async_fn: its ``async def`` twin, or ``None``.
+        name: the op's display name (for messages and counters).
+        effect: whether the op is an effect op (those cannot be cached).
+        cache: ``False`` (off), ``True`` (the active result cache, else the default
+            file), ``None`` (the active result cache only: meant for model calls), or a
+            path or store (always that one).
+        version: pins the op's cache identity instead of its code fingerprint.
+        retries: extra attempts (int) or an ``ember.models.RetryPolicy``.
+        timeout: seconds one attempt may take.
+
+    Returns:
+        The wrapped pair; both share one cache identity (taken from ``fn``), so plain
+        calls and calls under ``@jit`` find each other's results.
+
+    Raises:
+        ConfigError: a setting is invalid or the combination makes no sense.
+        UncacheableError: ``cache`` is on and the op has no stable identity.
+    """
+    _check_cache(cache, version, effect)
+    policy = retry_policy(retries)
+    check_timeout("op(timeout=...)", timeout)
+    identity = op_identity(fn, version) if cache is not False else None
+    layer = _Policies(name, cache, identity, policy, timeout)
+    is_async = inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(
+        getattr(fn, "__call__", None)  # noqa: B004 - callable objects with async __call__
+    )
+    wrapped = _async_body(layer, fn) if is_async else _PolicyCall(layer, fn)
+    return wrapped, (_async_body(layer, async_fn) if async_fn is not None else None)
+
+
+class _Policies:
+    """The settings of one op's policy layer, and the steps both wrappers share."""
+
+    __slots__ = ("cache", "identity", "name", "policy", "timeout")
+
+    def __init__(self, name: str, cache: Any, identity: tuple[str, str] | None,
+                 policy: Any, timeout: float | None) -> None:
+        self.name = name
+        self.cache = cache
+        self.identity = identity
+        self.policy = policy
+        self.timeout = timeout
+
+    def lookup(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, str, Any]:
+        """``(store, key, value)``: the value is ``MISSING`` on a miss or with no store."""
+        if self.identity is None:
+            return None, "", MISSING
+        store = store_for(self.cache, self.name)
+        if store is None:
+            return None, "", MISSING
+        key = result_key(*self.identity, args, kwargs)
+        value = store.get(key)
+        record(self.name, "misses" if value is MISSING else "hits")
+        return store, key, value
+
+    def keep(self, store: Any, key: str, value: Any) -> None:
+        """Store a fresh result (a result that cannot be pickled is returned, not kept)."""
+        if store is None:
+            return
+        try:
+            store.put(key, self.name, value)
+        except (pickle.PicklingError, TypeError, AttributeError) as error:
+            record(self.name, "unstorable")
+            _logger.warning("ember.xcs result cache: the result of op %s cannot be stored "
+                            "(%s: %s); it is returned but not cached", self.name,
+                            type(error).__name__, error)
+            return
+        record(self.name, "writes")
+
+    def retryable(self, error: BaseException) -> bool:
+        return not isinstance(error, ConfigError | UncacheableError)
+
+    def timed_out(self) -> XCSTimeoutError:
+        return XCSTimeoutError(
+            f"op {self.name} did not finish within timeout={self.timeout} s. Raise "
+            "op(timeout=...), or add retries=... if a slow attempt is a transient fault."
+        )
+
+
+class _PolicyCall:
+    """The synchronous body with its policies (picklable when the body is)."""
+
+    def __init__(self, layer: _Policies, fn: Callable[..., Any]) -> None:
+        self.layer = layer
+        self.fn = fn
+        functools.update_wrapper(self, fn, updated=())
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        layer = self.layer
+        store, key, value = layer.lookup(args, kwargs)
+        if value is not MISSING:
+            return value
+        if layer.policy is None:
+            value = self._attempt(args, kwargs)
+        else:
+            value = layer.policy.run(lambda: self._attempt(args, kwargs),
+                                     retryable=layer.retryable, describe=f"op {layer.name}")
+        layer.keep(store, key, value)
+        return value
+
+    def _attempt(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        if self.layer.timeout is None:
+            return self.fn(*args, **kwargs)
+        return call_with_timeout(self.fn, args, kwargs, self.layer.timeout, self.layer.timed_out)
+
+    def __repr__(self) -> str:
+        return f"<policies of {self.layer.name}>"
+
+
+def _async_body(layer: _Policies, afn: Callable[..., Any]) -> Callable[..., Any]:
+    """An ``async def`` running ``afn`` with the policies (awaited by the engine)."""
+
+    async def run(*args: Any, **kwargs: Any) -> Any:
+        store, key, value = layer.lookup(args, kwargs)
+        if value is not MISSING:
+            return value
+        policy = layer.policy
+        attempt = 1
+        while True:
+            try:
+                value = await _with_timeout(afn(*args, **kwargs), layer)
+                break
+            except Exception as error:
+                if policy is None or not layer.retryable(error):
+                    raise
+                if attempt >= policy.max_attempts:
+                    if attempt > 1:
+                        error.add_note(f"op {layer.name}: gave up after {attempt} attempts "
+                                       f"(RetryPolicy(max_attempts={policy.max_attempts})).")
+                    raise
+            delay = policy.delay(attempt)
+            await asyncio.sleep(delay * (1 + policy.jitter * random.uniform(-1.0, 1.0)))
+            attempt += 1
+        layer.keep(store, key, value)
+        return value
+
+    functools.update_wrapper(run, afn)
+    return run
+
+
+async def _with_timeout(coro: Any, layer: _Policies) -> Any:
+    if layer.timeout is None:
+        return await coro
+    try:
+        return await asyncio.wait_for(coro, layer.timeout)
+    except TimeoutError as error:
+        if isinstance(error, XCSError):
+            raise
+        raise layer.timed_out() from None
+
+
+def call_with_timeout(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
+                      timeout: float, error: Callable[[], BaseException]) -> Any:
+    """Run ``fn`` in a helper thread; wait at most ``timeout`` seconds for it.
+
+    The helper runs in a copy of this thread's ``contextvars`` context. On timeout the
+    helper is abandoned (Python cannot stop a thread): it runs to its end in the
+    background and its outcome is dropped.
+
+    Raises:
+        What ``fn`` raised, or ``error()`` on timeout.
+    """
+    finished = threading.Event()
+    outcome: list[Any] = []
+    context = contextvars.copy_context()
+
+    def target() -> None:
+        try:
+            outcome.append((True, context.run(fn, *args, **kwargs)))
+        except BaseException as caught:
+            outcome.append((False, caught))
+        finally:
+            finished.set()
+
+    name = getattr(fn, "__name__", "op")
+    threading.Thread(target=target, name=f"ember-xcs-timeout-{name}", daemon=True).start()
+    if not finished.wait(timeout):
+        raise error()
+    ok, value = outcome[0]
+    if ok:
+        return value
+    raise value

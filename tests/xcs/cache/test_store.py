@@ -1,0 +1,145 @@
+"""Result stores: round trips, formats, threads and processes, maintenance, clear errors."""
+
+from __future__ import annotations
+
+import multiprocessing
+import pickle
+import sqlite3
+import threading
+from pathlib import Path
+
+import pytest
+
+from ember.models.response import Response, Usage
+from ember.xcs import XCSError
+from ember.xcs.cache import MISSING, MemoryStore, SQLiteStore, default_path
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> SQLiteStore:
+    return SQLiteStore(tmp_path / "deep" / "dir" / "results.sqlite")
+
+
+def test_round_trip_creates_the_file_in_wal_mode(store: SQLiteStore) -> None:
+    assert store.get("k") is MISSING
+    reply = Response("hi", model_id="simulated/a", provider="simulated", usage=Usage.of(1, 2),
+                     simulated=True)
+    store.put("k", "llm[a]", {"reply": reply, "n": [1, 2]})
+    value = store.get("k")
+    assert value == {"reply": "hi", "n": [1, 2]}
+    assert type(value["reply"]) is Response and value["reply"].usage == Usage.of(1, 2)
+    assert store.path.exists()
+    mode = sqlite3.connect(store.path).execute("PRAGMA journal_mode").fetchone()[0]
+    assert mode == "wal"
+
+
+def test_a_row_in_another_format_is_a_miss_and_is_replaced(store: SQLiteStore) -> None:
+    store.put("k", "op", 1)
+    db = sqlite3.connect(store.path)
+    db.execute("UPDATE results SET format = 999")
+    db.commit()
+    assert store.get("k") is MISSING
+    store.put("k", "op", 2)
+    assert store.get("k") == 2
+
+
+def test_a_value_that_no_longer_unpickles_is_a_miss(store: SQLiteStore) -> None:
+    store.put("k", "op", 1)
+    db = sqlite3.connect(store.path)
+    db.execute("UPDATE results SET value = ?", (b"not a pickle",))
+    db.commit()
+    assert store.get("k") is MISSING
+
+
+def test_summary_and_clear(store: SQLiteStore) -> None:
+    assert store.summary().entries == 0 and store.clear() == 0  # no file yet: nothing made
+    assert not store.path.exists()
+    for index in range(3):
+        store.put(f"a{index}", "alpha", "x" * 10)
+    store.put("b", "beta", "y")
+    summary = store.summary()
+    assert summary.entries == 4 and summary.by_op == {"alpha": 3, "beta": 1}
+    assert summary.value_bytes > 30 and summary.location == str(store.path)
+    assert store.clear("alpha") == 3
+    assert store.summary().by_op == {"beta": 1}
+    assert store.clear() == 1 and store.summary().entries == 0
+
+
+def test_threads_share_one_store(store: SQLiteStore) -> None:
+    errors: list[BaseException] = []
+
+    def work(worker: int) -> None:
+        try:
+            for index in range(50):
+                store.put(f"{worker}-{index}", "op", index)
+                assert store.get(f"{worker}-{index}") == index
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    assert store.summary().entries == 400
+
+
+def _write_many(path: str, worker: int) -> None:
+    target = SQLiteStore(path)
+    for index in range(100):
+        target.put(f"{worker}-{index}", "op", (worker, index))
+
+
+def test_processes_write_one_file_at_once(tmp_path: Path) -> None:
+    path = str(tmp_path / "shared.sqlite")
+    SQLiteStore(path).put("seed", "op", 0)
+    context = multiprocessing.get_context("spawn")
+    workers = [context.Process(target=_write_many, args=(path, n)) for n in range(4)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(60)
+        assert worker.exitcode == 0
+    store = SQLiteStore(path)
+    assert store.summary().entries == 401
+    assert store.get("3-99") == (3, 99)
+
+
+def test_stores_pickle_by_path(store: SQLiteStore) -> None:
+    store.put("k", "op", "v")
+    copy = pickle.loads(pickle.dumps(store))
+    assert copy.path == store.path and copy.get("k") == "v"
+
+
+def test_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "notes.sqlite"
+    path.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(XCSError, match="is not an ember-xcs result cache"):
+        SQLiteStore(path).get("k")
+
+
+def test_unwritable_location_is_a_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(XCSError, match="cannot create the directory of the result cache"):
+        SQLiteStore(blocker / "sub" / "r.sqlite").put("k", "op", 1)
+
+
+def test_memory_store_returns_copies() -> None:
+    store = MemoryStore()
+    value = [1, 2]
+    store.put("k", "op", value)
+    value.append(3)
+    first = store.get("k")
+    first.append(4)
+    assert store.get("k") == [1, 2]
+    assert store.summary().entries == 1 and store.clear() == 1
+
+
+def test_default_path(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("EMBER_XCS_CACHE", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert default_path() == tmp_path / "ember-xcs" / "results.sqlite"
+    monkeypatch.setenv("EMBER_XCS_CACHE", str(tmp_path / "mine.sqlite"))
+    assert default_path() == tmp_path / "mine.sqlite"

@@ -1,0 +1,426 @@
+"""Op policies: cache, version, retries and timeout on user ops, sync and async, under jit."""
+
+from __future__ import annotations
+
+import asyncio
+import pickle
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from ember.models import RetryPolicy
+from ember.xcs import Config, ConfigError, XCSTimeoutError, jit, op, pmap, vmap
+from ember.xcs.cache import MemoryStore, SQLiteStore, UncacheableError, counters, use
+from ember.xcs.policies import retry_policy
+
+FAST = RetryPolicy(max_attempts=3, initial_delay=0.01, jitter=0)
+
+
+class Flaky:
+    """Fails the first ``failures`` calls, then returns its argument doubled."""
+
+    def __init__(self, failures: int, error: type[Exception] = ConnectionError) -> None:
+        self.failures = failures
+        self.error = error
+        self.calls = 0
+        self.lock = threading.Lock()
+
+    def __call__(self, x: int) -> int:
+        with self.lock:
+            self.calls += 1
+            if self.calls <= self.failures:
+                raise self.error(f"transient failure {self.calls}")
+        return 2 * x
+
+
+# -- retries ----------------------------------------------------------------------
+
+
+def test_retries_recover_from_transient_failures() -> None:
+    body = Flaky(2)
+    flaky = op(body, name="flaky", retries=FAST)
+    assert flaky(4) == 8 and body.calls == 3
+
+
+def test_retries_give_up_with_the_original_error_and_a_note() -> None:
+    body = Flaky(10)
+    flaky = op(body, name="flaky", retries=FAST)
+    with pytest.raises(ConnectionError, match="transient failure 3") as caught:
+        flaky(1)
+    assert body.calls == 3
+    assert any("gave up after 3 attempts" in note for note in caught.value.__notes__)
+
+
+def test_retries_as_an_int_means_extra_attempts() -> None:
+    assert retry_policy(2).max_attempts == 3
+    assert retry_policy(0) is None and retry_policy(None) is None
+    assert retry_policy(FAST) is FAST
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, "3", True])
+def test_bad_retries_are_config_errors(bad: object) -> None:
+    with pytest.raises(ConfigError, match=r"op\(retries=...\) must be a number of extra"):
+        op(lambda x: x, retries=bad)
+
+
+def test_retries_under_jit_run_inside_the_node() -> None:
+    bodies = [Flaky(1) for _ in range(4)]
+    ops = [op(body, name=f"flaky{i}", retries=FAST) for i, body in enumerate(bodies)]
+
+    @jit
+    def fan_out(x):
+        return [each(x) for each in ops]
+
+    assert fan_out(5) == [10] * 4
+    assert [body.calls for body in bodies] == [2] * 4
+
+
+# -- timeout ----------------------------------------------------------------------
+
+
+def test_timeout_fails_a_slow_sync_body_promptly() -> None:
+    @op(timeout=0.1)
+    def slow(x):
+        time.sleep(1.0)
+        return x
+
+    started = time.perf_counter()
+    with pytest.raises(XCSTimeoutError, match=r"op slow did not finish within timeout=0.1 s"):
+        slow(1)
+    assert time.perf_counter() - started < 0.6
+
+
+def test_timeout_lets_a_fast_body_through_and_keeps_its_errors() -> None:
+    @op(timeout=2)
+    def fine(x):
+        if x < 0:
+            raise ValueError("negative")
+        return x + 1
+
+    assert fine(1) == 2
+    with pytest.raises(ValueError, match="negative"):
+        fine(-1)
+
+
+def test_timeout_cancels_a_coroutine_body() -> None:
+    cancelled = threading.Event()
+
+    @op(timeout=0.1)
+    async def slow(x):
+        try:
+            await asyncio.sleep(5)
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+        return x
+
+    started = time.perf_counter()
+    with pytest.raises(XCSTimeoutError):
+        jit(lambda: slow(1))()
+    assert time.perf_counter() - started < 1.0
+    assert cancelled.wait(2)
+
+
+def test_timed_out_attempts_are_retried() -> None:
+    attempts = []
+
+    @op(timeout=0.1, retries=RetryPolicy(max_attempts=3, initial_delay=0.01, jitter=0))
+    def sometimes_slow(x):
+        attempts.append(x)
+        if len(attempts) < 3:
+            time.sleep(0.5)
+        return x
+
+    assert sometimes_slow(7) == 7 and len(attempts) == 3
+
+
+@pytest.mark.parametrize("bad", [0, -1, float("inf"), float("nan"), "1"])
+def test_bad_timeouts_are_config_errors(bad: object) -> None:
+    with pytest.raises(ConfigError, match=r"^op\(timeout=...\)"):
+        op(lambda x: x, timeout=bad)
+
+
+def test_async_retries_with_the_async_twin() -> None:
+    sync_calls, async_calls = [], []
+
+    def fetch(x):
+        sync_calls.append(x)
+        return x * 10
+
+    async def fetch_async(x):
+        async_calls.append(x)
+        if len(async_calls) == 1:
+            raise ConnectionError("first async attempt fails")
+        return x * 10
+
+    fetch_op = op(fetch, async_fn=fetch_async, retries=FAST)
+    assert jit(lambda: [fetch_op(1), fetch_op(2)])() == [10, 20]
+    assert not sync_calls and len(async_calls) == 3
+    assert fetch_op(3) == 30 and sync_calls == [3]  # outside a trace: the sync body
+
+
+# -- cache ------------------------------------------------------------------------
+
+
+def test_cache_true_uses_the_default_store(monkeypatch: pytest.MonkeyPatch,
+                                           tmp_path: Path) -> None:
+    monkeypatch.setenv("EMBER_XCS_CACHE", str(tmp_path / "default.sqlite"))
+    calls = []
+
+    @op(cache=True)
+    def square(x):
+        calls.append(x)
+        return x * x
+
+    assert [square(3), square(3), square(4)] == [9, 9, 16]
+    assert calls == [3, 4]
+    assert SQLiteStore(tmp_path / "default.sqlite").summary().entries == 2
+
+
+def test_config_result_cache_under_jit_and_plain_share_results(tmp_path: Path) -> None:
+    calls = []
+
+    @op(cache=True)
+    def score(text):
+        calls.append(text)
+        return len(text)
+
+    path = tmp_path / "r.sqlite"
+    fast = jit(lambda texts: [score(t) for t in texts], config=Config(result_cache=path))
+    assert fast(["a", "bb", "ccc"]) == [1, 2, 3]
+    assert fast(["a", "bb", "dddd"]) == [1, 2, 4]
+    assert sorted(calls) == ["a", "bb", "ccc", "dddd"]
+    with use(path):  # plain code finds what the jitted calls stored
+        assert score("ccc") == 3
+    assert len(calls) == 4
+
+
+def test_cache_none_follows_the_active_cache_only(tmp_path: Path) -> None:
+    calls = []
+
+    @op(cache=None, version="1")
+    def model_like(prompt):
+        calls.append(prompt)
+        return prompt.upper()
+
+    assert model_like("a") == "A" and model_like("a") == "A"
+    assert calls == ["a", "a"]  # no active cache: not cached
+    store = MemoryStore()
+    cached = jit(lambda p: model_like(p), config=Config(result_cache=store))
+    assert cached("b") == "B" and cached("b") == "B"
+    assert calls == ["a", "a", "b"]
+
+
+def test_cache_false_is_never_cached_even_with_a_result_cache() -> None:
+    calls = []
+
+    @op
+    def plain(x):
+        calls.append(x)
+        return x
+
+    f = jit(lambda x: plain(x), config=Config(result_cache=MemoryStore()))
+    f(1)
+    f(1)
+    assert calls == [1, 1]
+
+
+def test_explicit_store_wins_over_the_config(tmp_path: Path) -> None:
+    own = MemoryStore()
+
+    @op(cache=own)
+    def ident(x):
+        return x
+
+    other = MemoryStore()
+    jit(lambda: ident(5), config=Config(result_cache=other))()
+    assert own.summary().entries == 1 and other.summary().entries == 0
+
+
+def test_version_pins_the_identity_and_changing_it_misses() -> None:
+    store = MemoryStore()
+    calls = []
+
+    def body(x):
+        calls.append(x)
+        return x
+
+    first = op(body, name="b", cache=store, version="1")
+    again = op(body, name="b", cache=store, version="1")
+    bumped = op(body, name="b", cache=store, version="2")
+    first(1)
+    again(1)
+    bumped(1)
+    assert calls == [1, 1]
+
+
+def test_exceptions_are_not_cached() -> None:
+    store = MemoryStore()
+    body = Flaky(1, ValueError)
+    flaky = op(body, name="flaky", cache=store, version="1")
+    with pytest.raises(ValueError):
+        flaky(2)
+    assert flaky(2) == 4 and flaky(2) == 4
+    assert body.calls == 2
+
+
+def test_a_cache_hit_returns_an_equal_copy() -> None:
+    @op(cache=MemoryStore())
+    def make(x):
+        return {"items": [x]}
+
+    first = make(1)
+    first["items"].append("mutated by the caller")
+    assert make(1) == {"items": [1]}
+
+
+def test_unpicklable_results_are_returned_and_counted(caplog: pytest.LogCaptureFixture) -> None:
+    calls = []
+
+    @op(cache=MemoryStore(), name="make_lock")
+    def make_lock(x):
+        calls.append(x)
+        return threading.Lock()
+
+    before = counters()["by_op"].get("make_lock", {}).get("unstorable", 0)
+    assert make_lock(1) is not None and make_lock(1) is not None
+    assert calls == [1, 1]
+    assert counters()["by_op"]["make_lock"]["unstorable"] == before + 2
+    assert "cannot be stored" in caplog.text
+
+
+def test_uncacheable_arguments_fail_loudly() -> None:
+    @op(cache=MemoryStore())
+    def use_client(client):
+        return 1
+
+    with pytest.raises(UncacheableError, match="cannot be part of a result-cache key"):
+        use_client(object())
+
+
+def test_counters_count_hits_and_misses() -> None:
+    @op(cache=MemoryStore(), name="counted_op")
+    def counted(x):
+        return x
+
+    for x in (1, 1, 2, 1):
+        counted(x)
+    assert counters()["by_op"]["counted_op"] == {"hits": 2, "misses": 2, "writes": 2,
+                                                  "unstorable": 0}
+
+
+def test_cache_under_vmap_and_pmap() -> None:
+    store = MemoryStore()
+    calls = []
+    lock = threading.Lock()
+
+    @op(cache=True)
+    def work(x):
+        with lock:
+            calls.append(x)
+        return x + 100
+
+    config = Config(result_cache=store)
+    assert vmap(work, config=config)([1, 2, 3]) == [101, 102, 103]
+    assert pmap(work, config=config)([1, 2, 3, 4]) == [101, 102, 103, 104]
+    assert sorted(calls) == [1, 2, 3, 4]
+
+
+def test_coroutine_ops_are_cached() -> None:
+    calls = []
+
+    @op(cache=MemoryStore())
+    async def fetch(x):
+        calls.append(x)
+        await asyncio.sleep(0)
+        return x * 3
+
+    assert fetch(2) == 6
+    assert jit(lambda: [fetch(2), fetch(5)])() == [6, 15]
+    assert calls == [2, 5]
+
+
+def test_method_ops_key_on_the_instance() -> None:
+    class Scorer:
+        def __init__(self, weight):
+            self.weight = weight
+            self.calls = 0
+
+        def __xcs_cache_key__(self):
+            return self.weight
+
+        @op(cache=MemoryStore())
+        def score(self, x):
+            self.calls += 1
+            return x * self.weight
+
+    double, triple = Scorer(2), Scorer(3)
+    assert double.score(5) == 10 and triple.score(5) == 15 and double.score(5) == 10
+    assert double.calls == 1 and triple.calls == 1
+
+
+def test_policy_ops_pickle_for_process_executors(tmp_path: Path) -> None:
+    wrapped = op(_module_level_square, cache=tmp_path / "p.sqlite", retries=1, timeout=5)
+    copy = pickle.loads(pickle.dumps(wrapped))
+    assert copy(4) == 16 and wrapped(4) == 16
+
+
+def _module_level_square(x: int) -> int:
+    return x * x
+
+
+# -- refusals ---------------------------------------------------------------------
+
+
+def test_effect_ops_cannot_be_cached() -> None:
+    with pytest.raises(ConfigError, match="cannot be used with effect=True"):
+        op(lambda x: x, effect=True, cache=True)
+
+
+def test_version_without_cache_is_refused() -> None:
+    with pytest.raises(ConfigError, match=r"op\(version=...\) only names the cached results"):
+        op(lambda x: x, version="1")
+    with pytest.raises(ConfigError, match="non-empty str"):
+        op(lambda x: x, cache=True, version="")
+
+
+def test_bad_cache_values() -> None:
+    with pytest.raises(ConfigError, match=r"op\(cache=...\) must be None, a file path or a"):
+        op(lambda x: x, cache=3)
+
+
+def test_callable_objects_need_a_version() -> None:
+    class Runner:
+        def __call__(self, x):
+            return x
+
+    with pytest.raises(UncacheableError, match="version="):
+        op(Runner(), cache=True)
+    assert op(Runner(), cache=MemoryStore(), version="1")(3) == 3
+
+
+def test_secure_refuses_a_persistent_result_cache(tmp_path: Path) -> None:
+    from ember.xcs import Presets
+
+    with pytest.raises(ConfigError, match="Presets.SECURE.*allow_persistent_cache=True"):
+        Presets.SECURE.replace(result_cache=tmp_path / "r.sqlite")
+    allowed = Presets.SECURE.replace(result_cache=tmp_path / "r.sqlite",
+                                     allow_persistent_cache=True)
+    assert allowed.redact and allowed.result_cache == tmp_path / "r.sqlite"
+    assert Presets.SECURE.replace(result_cache=MemoryStore()).redact  # memory is fine
+
+
+def test_secure_refuses_an_op_that_would_write_to_disk(tmp_path: Path) -> None:
+    from ember.xcs import Presets
+
+    @op(cache=tmp_path / "own.sqlite")
+    def leaky(x):
+        return x
+
+    with pytest.raises(ConfigError, match="redact=True"):
+        jit(lambda: leaky(1), config=Presets.SECURE)()
+    assert jit(lambda: leaky(2), config=Presets.SECURE.replace(
+        allow_persistent_cache=True))() == 2
+    assert leaky(3) == 3  # outside a SECURE call the op caches as usual
