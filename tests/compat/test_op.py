@@ -84,7 +84,10 @@ def test_op_calls_run_concurrently_under_jit():
 
     @jit
     def fan(xs):
-        return [slow(x) for x in xs]
+        out = []
+        for x in xs:
+            out.append(slow(x))
+        return out
 
     fan([0])
     started = time.perf_counter()

@@ -72,11 +72,18 @@ def test_combine_transposes_dicts_and_tuples_and_keeps_lists_as_leaves():
     assert combine([]) == []
 
 
-def test_combine_structure_does_not_depend_on_leaf_types():
+def test_combine_structure_does_not_depend_on_leaf_types_and_arrays_stack():
     strings = combine([{"v": "a"}, {"v": "b"}])
     arrays = combine([{"v": np.ones(2)}, {"v": np.zeros(2)}])
     assert type(strings) is dict and type(arrays) is dict
-    assert type(strings["v"]) is list and type(arrays["v"]) is list
+    assert type(strings["v"]) is list
+    assert isinstance(arrays["v"], np.ndarray) and arrays["v"].tolist() == [[1, 1], [0, 0]]
+    moved = combine([np.ones(2), np.zeros(2)], out_axes=1)
+    assert moved.tolist() == [[1, 0], [1, 0]]
+    mixed = combine([np.ones(2), np.ones(3)])  # shapes differ: not stackable, a list
+    assert type(mixed) is list and len(mixed) == 2
+    with pytest.raises(TransformError, match="out_axes=5"):
+        combine([np.ones(2), np.ones(2)], out_axes=5)
 
 
 def test_combine_rejects_differently_shaped_items():

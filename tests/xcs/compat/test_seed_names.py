@@ -193,3 +193,20 @@ def test_seed_import_lines():
     for name in ("autograph", "execute", "execution_options", "placeholder",
                  "ExecutionOptions", "register_hook", "unregister_hook"):
         assert name in ember.xcs.__all__
+
+
+def test_jitoptions_fields_take_effect_or_are_refused():
+    from ember.xcs.api.core import XCSAPI
+    from ember.xcs.api.types import JITOptions
+
+    with pytest.raises(ConfigError, match="recursive=False"):
+        JITOptions(recursive=False)
+    xcs = XCSAPI()
+
+    @xcs.jit(options=JITOptions(sample_input={"a": 1, "b": 2}, force_trace=True))
+    def add(a, b):
+        return a + b
+
+    assert add.sample_input == {"a": 1, "b": 2} and add(**add.sample_input) == 3
+    with pytest.raises(ConfigError, match="does not fit"):
+        xcs.jit(lambda a: a, options=JITOptions(sample_input={"zzz": 1}))

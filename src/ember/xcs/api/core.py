@@ -5,6 +5,7 @@ Every method delegates to the one implementation in ``ember.xcs``.
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 from ember.xcs.api.explain import explain
@@ -71,7 +72,17 @@ class XCSAPI:
                 f"XCSAPI.jit(options=...) needs a JITOptions, got {type(options).__name__}."
             )
         config = options.config if options is not None else None
-        return jit(fn, config=config) if fn is not None else jit(config=config)
+        sample = options.sample_input if options is not None else None
+
+        def wrap(target: Any) -> Any:
+            if sample is not None:
+                _check_sample(target, sample)
+            jitted = jit(target, config=config)
+            if sample is not None:
+                jitted.sample_input = dict(sample)
+            return jitted
+
+        return wrap(fn) if fn is not None else wrap
 
     def __getattr__(self, name: str) -> Any:
         if name in _TRANSFORMS:
@@ -79,3 +90,25 @@ class XCSAPI:
 
             return getattr(transformations, name)
         raise AttributeError(f"XCSAPI has no attribute {name!r}")
+
+
+def _check_sample(target: Any, sample: Any) -> None:
+    """Refuse a ``sample_input`` that does not fit ``target``'s signature."""
+    function = target.forward if isinstance(target, type) and hasattr(target, "forward") else target
+    try:
+        signature = inspect.signature(function)
+    except (TypeError, ValueError):
+        return  # nothing to check against (a builtin): keep the sample as documentation
+    parameters = list(signature.parameters.values())
+    if isinstance(target, type) and parameters:
+        signature = signature.replace(parameters=parameters[1:])  # drop self
+    try:
+        if list(signature.parameters) == ["inputs"] and "inputs" not in sample:
+            signature.bind(**{next(iter(signature.parameters)): sample})  # the seed's inputs=
+        else:
+            signature.bind(**sample)
+    except TypeError as error:
+        raise ConfigError(
+            f"JITOptions.sample_input {sorted(sample)} does not fit "
+            f"{getattr(target, '__qualname__', target)}{signature}: {error}."
+        ) from None

@@ -24,20 +24,23 @@ XCSExecutionOptions = ExecutionOptions
 class JITOptions:
     """Options of ``XCSAPI.jit`` (the seed's names).
 
-    XCS traces every call afresh (a stale graph is never replayed), so the seed's
-    pre-tracing knobs describe what always happens:
+    XCS traces every call afresh (a stale graph is never replayed). Every field either
+    takes effect or is refused:
 
     Attributes:
-        sample_input: an example input, kept for documentation and tools
-            (``explain(f, inputs=options.sample_input)`` shows its graph). XCS never
-            runs the function ahead of time: that would call its ops (and LLMs).
-        force_trace: the seed's "re-trace every call"; XCS always does.
-        recursive: jitted functions and Operators called inside are traced into the
-            caller's graph; XCS always does (``False`` is accepted and changes nothing).
+        sample_input: an example input as keyword arguments; ``XCSAPI.jit`` checks that
+            it fits the function's signature (``ConfigError`` otherwise) and keeps it as
+            ``jitted.sample_input`` for tools (``explain(f, **f.sample_input)``). XCS
+            never runs the function ahead of time: that would call its ops (and LLMs).
+        force_trace: ``True`` asks for a fresh trace on every call, which is what XCS
+            always does; ``False`` permits reuse, which XCS never needs.
+        recursive: ``True``: jitted functions and Operators called inside are traced
+            into the caller's graph (always the case). ``False`` is refused with
+            ``ConfigError``: keeping nested calls opaque would serialise their ops.
         config: the ``Config`` to run with (default ``Config()``).
 
     Raises:
-        ConfigError: a field has the wrong type.
+        ConfigError: a field has the wrong type, or ``recursive=False``.
     """
 
     sample_input: Mapping[str, Any] | None = None
@@ -54,6 +57,13 @@ class JITOptions:
         for name in ("force_trace", "recursive"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"JITOptions.{name} must be a bool, got {getattr(self, name)!r}.")
+        if not self.recursive:
+            raise ConfigError(
+                "JITOptions(recursive=False) is not supported: XCS always traces jitted "
+                "functions and Operators called inside into the caller's graph, so their "
+                "ops run concurrently. Drop the option, or call the inner function through "
+                "an op (ember.xcs.op) to make it one opaque node."
+            )
         if self.config is not None and not isinstance(self.config, Config):
             raise ConfigError(
                 f"JITOptions.config must be a Config or None, got {type(self.config).__name__}."

@@ -30,7 +30,7 @@ from ember.xcs.errors import TransformError
 from ember.xcs.ops import Op
 from ember.xcs.tracing import context
 from ember.xcs.transforms.progress import progress_config
-from ember.xcs.transforms.tensor import ARRAY, leaf_kind
+from ember.xcs.transforms.tensor import ARRAY, leaf_kind, require_jax
 
 __all__ = [
     "Calls",
@@ -175,12 +175,12 @@ def _positional_axes(in_axes: Any, count: int, transform: str) -> tuple[Any, ...
     if isinstance(in_axes, list):
         in_axes = tuple(in_axes)
     if isinstance(in_axes, tuple):
-        if len(in_axes) != count:
+        if len(in_axes) > count:
             raise TransformError(
                 f"{transform}: in_axes has {len(in_axes)} entries but {count} positional "
-                "argument(s) were passed; give one entry per positional argument."
+                "argument(s) were passed; give at most one entry per positional argument."
             )
-        return in_axes
+        return in_axes + (None,) * (count - len(in_axes))  # extra arguments: broadcast
     return (in_axes,) * count
 
 
@@ -317,35 +317,58 @@ def run_batch(op: Callable[..., Any], calls: Calls, runner: JitFunction,
 # -- combining --------------------------------------------------------------------
 
 
-def combine(outputs: Sequence[Any], transform: str = "vmap") -> Any:
+def combine(outputs: Sequence[Any], transform: str = "vmap", out_axes: int = 0) -> Any:
     """Per-item results transposed into one batched structure (see module docstring).
 
+    Array leaves of equal shape and dtype are stacked into one array with the batch
+    along ``out_axes`` (as JAX would); every other leaf is collected into a list.
+
     Raises:
-        TransformError: items returned differently shaped dicts or tuples.
+        TransformError: items returned differently shaped dicts or tuples, or
+            ``out_axes`` is out of range for a stacked array.
     """
     if not outputs:
         return []
-    return _transpose(list(outputs), "result", transform)
+    return _transpose(list(outputs), "result", transform, out_axes)
 
 
-def _transpose(items: list[Any], path: str, transform: str) -> Any:
+def _transpose(items: list[Any], path: str, transform: str, out_axes: int) -> Any:
     first = items[0]
     if type(first) is dict:
         keys = list(first)
         for index, item in enumerate(items):
             if type(item) is not dict or list(item) != keys:
                 raise _mismatch(transform, path, index, first, item)
-        return {k: _transpose([item[k] for item in items], f"{path}[{k!r}]", transform)
-                for k in keys}
+        return {k: _transpose([item[k] for item in items], f"{path}[{k!r}]", transform,
+                              out_axes) for k in keys}
     if isinstance(first, tuple):
         kind = type(first)
         for index, item in enumerate(items):
             if type(item) is not kind or len(item) != len(first):
                 raise _mismatch(transform, path, index, first, item)
-        columns = [_transpose([item[i] for item in items], f"{path}[{i}]", transform)
+        columns = [_transpose([item[i] for item in items], f"{path}[{i}]", transform, out_axes)
                    for i in range(len(first))]
         return kind(*columns) if hasattr(first, "_fields") else kind(columns)
+    if leaf_kind(first) == ARRAY and all(
+        leaf_kind(item) == ARRAY and item.shape == first.shape and item.dtype == first.dtype
+        for item in items
+    ):
+        return _stack(items, path, transform, out_axes)
     return items
+
+
+def _stack(items: list[Any], path: str, transform: str, out_axes: int) -> Any:
+    rank = len(items[0].shape) + 1
+    if not -rank <= out_axes < rank:
+        raise TransformError(
+            f"{transform}: out_axes={out_axes} is out of range for {path}, whose stacked "
+            f"array has rank {rank}."
+        )
+    if type(items[0]).__module__.startswith("numpy"):
+        import numpy
+
+        return numpy.stack(items, axis=out_axes)
+    return require_jax(transform).numpy.stack(items, axis=out_axes)
 
 
 def _describe(value: Any) -> str:

@@ -16,7 +16,14 @@ from typing import Any
 from ember.xcs.errors import TransformError
 from ember.xcs.tracing import context
 from ember.xcs.tracing.lazy import contains_lazy
-from ember.xcs.transforms.tensor import GradProbe, probed, require_jax
+from ember.xcs.transforms.tensor import (
+    ARRAY,
+    GradProbe,
+    has_tracer,
+    leaf_kind,
+    probed,
+    require_jax,
+)
 
 __all__ = ["grad", "value_and_grad"]
 
@@ -25,14 +32,26 @@ class _Differentiated:
     """``fn`` differentiated by JAX with ops treated as constants."""
 
     def __init__(self, fn: Callable[..., Any], argnums: int | Sequence[int], has_aux: bool,
-                 with_value: bool) -> None:
+                 with_value: bool, holomorphic: bool = False, allow_int: bool = False,
+                 allow_hybrid: bool = True, strict: bool = True) -> None:
+        self._transform = "value_and_grad" if with_value else "grad"
         if not callable(fn):
-            raise TransformError(f"grad() needs a callable, got {type(fn).__name__} {fn!r}.")
+            raise TransformError(
+                f"{self._transform}() needs a callable, got {type(fn).__name__} {fn!r}.")
+        for name, flag in (("has_aux", has_aux), ("holomorphic", holomorphic),
+                           ("allow_int", allow_int), ("allow_hybrid", allow_hybrid),
+                           ("strict", strict)):
+            if not isinstance(flag, bool):
+                raise TransformError(f"{self._transform}({name}=...) must be a bool, got "
+                                     f"{flag!r}.")
         self._fn = fn
         self._argnums = tuple(argnums) if isinstance(argnums, list) else argnums
         self._has_aux = has_aux
         self._with_value = with_value
-        self._transform = "value_and_grad" if with_value else "grad"
+        self._holomorphic = holomorphic
+        self._allow_int = allow_int
+        self._allow_hybrid = allow_hybrid
+        self._strict = strict
         try:
             functools.update_wrapper(self, fn, updated=())
         except (AttributeError, TypeError):
@@ -47,50 +66,101 @@ class _Differentiated:
         materialize = getattr(outer, "materialize", None)
         if materialize is not None and contains_lazy((args, kwargs)):
             args, kwargs = materialize((tuple(args), dict(kwargs)))  # values of earlier ops
-        traced = probed(self._fn, GradProbe(outer, self._transform))
+        probe = GradProbe(outer, self._transform, allow_ops=self._allow_hybrid)
+        checked = self._checked(jax, probe)
         transform = jax.value_and_grad if self._with_value else jax.grad
-        return transform(traced, argnums=self._argnums, has_aux=self._has_aux)(*args, **kwargs)
+        return transform(checked, argnums=self._argnums, has_aux=self._has_aux,
+                         holomorphic=self._holomorphic,
+                         allow_int=self._allow_int)(*args, **kwargs)
+
+    def _checked(self, jax: Any, probe: GradProbe) -> Callable[..., Any]:
+        """``fn`` under ``probe``, refusing an orchestration-only result (see ``grad``)."""
+        traced = probed(self._fn, probe)
+
+        def run(*args: Any, **kwargs: Any) -> Any:
+            result = traced(*args, **kwargs)
+            value = result[0] if self._has_aux and isinstance(result, tuple) else result
+            if probe.ops_called and not has_tracer(value):
+                if self._strict or (leaf_kind(value) != ARRAY and not isinstance(value, float)):
+                    raise TransformError(
+                        f"{self._transform}: {getattr(self._fn, '__name__', 'the function')} "
+                        f"is orchestration-only here: it called {probe.ops_called} op(s) "
+                        f"(LLM/tool calls) and its result ({type(value).__name__}) does not "
+                        "depend on the differentiated argument(s), so there is nothing to "
+                        "differentiate. Differentiate the tensor part (a function of the "
+                        "parameters), or pass strict=False to get zero gradients."
+                    )
+                value = jax.numpy.asarray(value, dtype=float)
+                return (value, result[1]) if self._has_aux else value
+            return result
+
+        return run
 
 
-def grad(fn: Callable[..., Any], argnums: int | Sequence[int] = 0,
-         has_aux: bool = False) -> Callable[..., Any]:
+def grad(fn: Callable[..., Any] | None = None, argnums: int | Sequence[int] = 0,
+         has_aux: bool = False, *, holomorphic: bool = False, allow_int: bool = False,
+         allow_hybrid: bool = True, strict: bool = True) -> Any:
     """The gradient of ``fn`` with respect to argument(s) ``argnums`` (``jax.grad``).
 
     Ops called by ``fn`` run once per call with concrete values and count as
-    constants, so a function mixing tensor code and LLM/tool calls can be
-    differentiated as long as the ops do not consume the differentiated input.
+    constants, so a function mixing tensor code and LLM/tool calls (a *hybrid*) can be
+    differentiated as long as the ops do not consume the differentiated input. Without
+    ``fn`` it is a decorator factory: ``@grad(argnums=1)``.
 
     Args:
         fn: a function returning a scalar (or ``(scalar, aux)`` with ``has_aux``).
         argnums: which positional argument(s) to differentiate.
         has_aux: ``fn`` returns ``(value, aux)``; the result is ``(grad, aux)``.
+        holomorphic: ``fn`` is holomorphic (complex inputs and outputs), as in JAX.
+        allow_int: allow integer inputs (their gradient is float0), as in JAX.
+        allow_hybrid: allow ops inside ``fn`` (default); ``False`` makes any op call
+            an error, for code that must be pure tensor code.
+        strict: an orchestration-only call (ops were called and the result does not
+            depend on the differentiated input) raises ``TransformError``; with
+            ``False`` it gets zero gradients, as ``jax.grad`` gives a constant function.
 
     Returns:
-        A function with ``fn``'s arguments returning the gradient.
+        A function with ``fn``'s arguments returning the gradient (or a decorator).
 
     Raises:
-        TransformError: JAX is not installed, or the differentiated input flows into
-            an op (the message names the op and file:line).
+        TransformError: JAX is not installed; the differentiated input flows into an op
+            (the message names the op and file:line); an op with ``allow_hybrid=False``;
+            an orchestration-only function with ``strict=True``.
 
     Example:
         >>> import jax.numpy as jnp
         >>> float(grad(lambda x: jnp.sum(x ** 2))(jnp.array([1.0, 2.0]))[1])
         4.0
+        >>> @grad(argnums=1)
+        ... def slope(a, b):
+        ...     return a * b
+        >>> float(slope(3.0, 2.0))
+        3.0
     """
-    return _Differentiated(fn, argnums, has_aux, with_value=False)
+    def make(target: Callable[..., Any]) -> Callable[..., Any]:
+        return _Differentiated(target, argnums, has_aux, False, holomorphic, allow_int,
+                               allow_hybrid, strict)
+
+    return make if fn is None else make(fn)
 
 
-def value_and_grad(fn: Callable[..., Any], argnums: int | Sequence[int] = 0,
-                   has_aux: bool = False) -> Callable[..., Any]:
+def value_and_grad(fn: Callable[..., Any] | None = None, argnums: int | Sequence[int] = 0,
+                   has_aux: bool = False, *, holomorphic: bool = False,
+                   allow_int: bool = False, allow_hybrid: bool = True,
+                   strict: bool = True) -> Any:
     """``fn``'s value and gradient together (``jax.value_and_grad``); ops as in ``grad``.
 
     Args:
         fn: a function returning a scalar (or ``(scalar, aux)`` with ``has_aux``).
         argnums: which positional argument(s) to differentiate.
         has_aux: ``fn`` returns ``(value, aux)``; the result is ``((value, aux), grad)``.
+        holomorphic: as in ``grad``.
+        allow_int: as in ``grad``.
+        allow_hybrid: as in ``grad``.
+        strict: as in ``grad``.
 
     Returns:
-        A function returning ``(value, grad)``.
+        A function returning ``(value, grad)`` (or a decorator without ``fn``).
 
     Raises:
         TransformError: as ``grad``.
@@ -101,4 +171,8 @@ def value_and_grad(fn: Callable[..., Any], argnums: int | Sequence[int] = 0,
         >>> float(value), float(slope)
         (9.0, 6.0)
     """
-    return _Differentiated(fn, argnums, has_aux, with_value=True)
+    def make(target: Callable[..., Any]) -> Callable[..., Any]:
+        return _Differentiated(target, argnums, has_aux, True, holomorphic, allow_int,
+                               allow_hybrid, strict)
+
+    return make if fn is None else make(fn)

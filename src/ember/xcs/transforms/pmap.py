@@ -24,14 +24,20 @@ __all__ = ["ParallelFunction", "pmap", "resolve_devices"]
 _AXIS = "pmap"
 
 
-def resolve_devices(devices: Sequence[Any] | None, transform: str) -> list[Any]:
-    """JAX devices from ``devices`` (``None``: all; ints index ``jax.devices()``).
+def resolve_devices(devices: Sequence[Any] | None, transform: str,
+                    backend: str | None = None) -> list[Any]:
+    """JAX devices from ``devices`` (``None``: all; ints index ``jax.devices(backend)``).
 
     Raises:
-        TransformError: an index out of range.
+        TransformError: an index out of range, or a backend JAX does not have.
     """
     jax = require_jax(transform)
-    available = list(jax.devices())
+    try:
+        available = list(jax.devices(backend))
+    except RuntimeError as error:
+        raise TransformError(
+            f"{transform}: backend={backend!r} is not available to JAX ({error})."
+        ) from None
     if devices is None:
         return available
     chosen = []
@@ -63,17 +69,26 @@ class ParallelFunction(BatchedFunction):
 
     def __init__(self, fn: Callable[..., Any], in_axes: Any = 0, out_axes: Any = 0,
                  axis_size: int | None = None, config: Config | None = None,
-                 devices: Sequence[Any] | None = None) -> None:
-        super().__init__(fn, in_axes, out_axes, axis_size, config)
+                 axis_name: Any = None, devices: Sequence[Any] | None = None,
+                 backend: str | None = None) -> None:
+        super().__init__(fn, in_axes, out_axes, axis_size, config, axis_name)
+        if backend is not None and not isinstance(backend, str):
+            raise TransformError(f"pmap(backend=...) must be a str such as 'cpu' or None, "
+                                 f"got {backend!r}.")
         self._devices = None if devices is None else tuple(devices)
+        self._backend = backend
         self._sharded: dict[tuple[Any, ...], Callable[..., Any]] = {}
         self._shard_lock = threading.Lock()  # guards _sharded
 
     def _init_args(self) -> tuple[Any, ...]:
-        return (*super()._init_args(), self._devices)
+        return (*super()._init_args(), self._devices, self._backend)
 
     def _tensor_call(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         jax = require_jax(self.transform)
+        if self._axis_name is not None:
+            # Collectives over axis_name must see the whole batch, which a per-device
+            # block does not: run the batch as one jax.vmap (correct, on one device).
+            return super()._tensor_call(args, kwargs)
         axes = self._flat_axes(len(args))
         moved = tuple(
             _move_leading(jax, arg, axis) if axis not in (None, 0) else arg
@@ -84,7 +99,7 @@ class ParallelFunction(BatchedFunction):
         if not leaves:  # nothing is split: plain vmap (axis_size) on one device
             return super()._tensor_call(args, kwargs)
         size = int(leaves[0].shape[0])
-        devices = resolve_devices(self._devices, self.transform)
+        devices = resolve_devices(self._devices, self.transform, self._backend)
         count = _largest_divisor(size, len(devices)) if size else 1
         mapped_flags = tuple(axis is not None for axis in axes)
         sharded = self._sharded_fn(jax, devices[:count], mapped_flags, tuple(sorted(kwargs)))
@@ -95,7 +110,8 @@ class ParallelFunction(BatchedFunction):
         return result
 
     def _flat_axes(self, count: int) -> tuple[int | None, ...]:
-        axes = self._in_axes if isinstance(self._in_axes, tuple) else (self._in_axes,) * count
+        axes = self._padded_axes(count)
+        axes = axes if isinstance(axes, tuple) else (axes,) * count
         if len(axes) != count or any(
             a is not None and (isinstance(a, bool) or not isinstance(a, int)) for a in axes
         ):
@@ -135,9 +151,10 @@ def _move_leading(jax: Any, tree: Any, axis: int) -> Any:
     return jax.tree_util.tree_map(lambda x: jax.numpy.moveaxis(x, axis, 0), tree)
 
 
-def pmap(fn: Callable[..., Any], in_axes: Any = 0, out_axes: Any = 0,
-         axis_size: int | None = None, *, devices: Sequence[Any] | None = None,
-         config: Config | None = None) -> ParallelFunction:
+def pmap(fn: Callable[..., Any] | None = None, in_axes: Any = 0, out_axes: Any = 0,
+         axis_size: int | None = None, *, axis_name: Any = None,
+         devices: Sequence[Any] | None = None, backend: str | None = None,
+         config: Config | None = None) -> Any:
     """Map ``fn`` over a batch in parallel: workers for orchestration, devices for arrays.
 
     Orchestration items run one per engine node (threads by default; a process pool,
@@ -145,21 +162,24 @@ def pmap(fn: Callable[..., Any], in_axes: Any = 0, out_axes: Any = 0,
     and plain-loop results and exceptions. Array calls are split over a device mesh
     with ``jax.shard_map``; each device runs ``jax.vmap(fn)`` on its block, so results
     equal ``jax.vmap(fn)``. Nesting works: ``pmap(vmap(f))`` maps shards over workers
-    and items within a shard with ``vmap``.
+    and items within a shard with ``vmap``. Without ``fn`` it is a decorator factory.
 
     Args:
         fn: the per-item function.
         in_axes: as in ``vmap`` (arrays: an int, ``None``, or a tuple of them).
         out_axes: where the batch axis goes in array outputs.
         axis_size: the batch size when no argument is mapped.
-        devices: JAX devices (or indices into ``jax.devices()``) for arrays; default all.
+        axis_name: the mapped axis's name for collectives in tensor code; with it the
+            batch runs as one ``jax.vmap`` so that collectives see every item.
+        devices: JAX devices (or indices into ``jax.devices(backend)``); default all.
+        backend: the JAX platform whose devices are used (``"cpu"``, ``"gpu"``, ...).
         config: orchestration settings (``executor``, ``max_workers``, ``progress`` ...).
 
     Returns:
-        A callable with ``fn``'s arguments, batched.
+        A callable with ``fn``'s arguments, batched (or a decorator without ``fn``).
 
     Raises:
-        TransformError: as ``vmap``; also bad device indices.
+        TransformError: as ``vmap``; also bad device indices or an unknown backend.
 
     Example:
         >>> def shout(text):
@@ -167,4 +187,8 @@ def pmap(fn: Callable[..., Any], in_axes: Any = 0, out_axes: Any = 0,
         >>> pmap(shout)(["a", "b", "c"])
         ['A!', 'B!', 'C!']
     """
-    return ParallelFunction(fn, in_axes, out_axes, axis_size, config, devices)
+    if fn is None:
+        return lambda target: ParallelFunction(target, in_axes, out_axes, axis_size, config,
+                                               axis_name, devices, backend)
+    return ParallelFunction(fn, in_axes, out_axes, axis_size, config, axis_name, devices,
+                            backend)

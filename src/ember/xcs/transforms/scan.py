@@ -11,7 +11,9 @@ lists). Extra ``args``/``kwargs`` reach ``f`` on every step on both paths.
 from __future__ import annotations
 
 import functools
+import threading
 import weakref
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -28,9 +30,13 @@ from ember.xcs.transforms.tensor import (
     require_jax,
 )
 
-__all__ = ["scan"]
+__all__ = ["ScannedFunction", "scan"]
 
-_reaches_ops: weakref.WeakSet[Any] = weakref.WeakSet()  # step functions that called an op
+_NO_INIT: Any = object()  # scan(f) without init: return the scanned function
+# Step functions that called an op (weak: bounded by the live functions); guarded by
+# _reaches_ops_lock.
+_reaches_ops: weakref.WeakSet[Any] = weakref.WeakSet()
+_reaches_ops_lock = threading.Lock()
 
 
 def _loop(f: Callable[..., Any], init: Any, steps: Sequence[Any], order: Sequence[int],
@@ -67,29 +73,63 @@ def _finish(result: tuple[Any, list[Any]]) -> tuple[Any, Any]:
     return carry, combine(ys, "scan")
 
 
-def scan(f: Callable[..., Any], init: Any, xs: Any = None, length: int | None = None,
-         reverse: bool = False, *, args: Sequence[Any] = (), kwargs: dict[str, Any] | None = None,
-         config: Config | None = None) -> tuple[Any, Any]:
+class ScannedFunction:
+    """``f`` scanned: called as ``fn(init, xs, *args, **kwargs) -> (carry, ys)``.
+
+    What ``scan(f, length=..., reverse=..., unroll=...)`` returns (pyember's form).
+    """
+
+    def __init__(self, f: Callable[..., Any], length: int | None, reverse: bool,
+                 unroll: int | bool, config: Config | None) -> None:
+        _check_options(f, length, reverse, unroll, config)
+        self._f = f
+        self._length = length
+        self._reverse = reverse
+        self._unroll = unroll
+        self._config = config
+        try:
+            functools.update_wrapper(self, f, updated=())
+        except (AttributeError, TypeError):
+            pass
+
+    def __call__(self, init: Any, xs: Any = None, *args: Any, **kwargs: Any) -> tuple[Any, Any]:
+        return _scan(self._f, init, xs, self._length, self._reverse, self._unroll, args,
+                     kwargs, self._config)
+
+    def __repr__(self) -> str:
+        return f"<xcs scan({getattr(self._f, '__name__', self._f)!r})>"
+
+
+def scan(f: Callable[..., Any] | None = None, init: Any = _NO_INIT, xs: Any = None,
+         length: int | None = None, reverse: bool = False, *, unroll: int | bool = 1,
+         args: Sequence[Any] = (), kwargs: dict[str, Any] | None = None,
+         config: Config | None = None) -> Any:
     """Loop ``f(carry, x, *args, **kwargs) -> (carry, y)`` over ``xs``; ``jax.lax.scan`` semantics.
 
+    Two forms: ``scan(f, init, xs)`` runs now (``jax.lax.scan``'s signature), and
+    pyember's ``scan(f, length=None, reverse=False, unroll=1)`` (or ``@scan(...)``)
+    returns a function called as ``fn(init, xs, *args, **kwargs)``.
+
     Args:
-        f: the step function.
-        init: the initial carry.
+        f: the step function (omit it for a decorator).
+        init: the initial carry (omit it to get the scanned function).
         xs: what to loop over (arrays are sliced along axis 0; lists item by item;
             dicts/tuples leaf by leaf), or ``None`` with ``length``.
         length: the number of steps (required when ``xs`` is ``None``).
         reverse: loop from the last element to the first (``ys`` keep ``xs``'s order).
+        unroll: loop iterations per XLA loop step for tensors (``jax.lax.scan``).
         args: extra positional arguments passed to every step after ``x``.
         kwargs: extra keyword arguments passed to every step.
         config: settings for the orchestration loop's jitted run.
 
     Returns:
-        ``(final_carry, ys)``: ``ys`` stacked along axis 0 for tensors; for
-        orchestration, per-step outputs combined as in ``vmap``.
+        ``(final_carry, ys)`` (or the scanned function): ``ys`` stacked along axis 0
+        for tensors; for orchestration, per-step outputs combined as in ``vmap``
+        (arrays stacked, other leaves in lists).
 
     Raises:
-        TransformError: ``f`` does not return a pair, ``xs``/``length`` disagree, or
-            arrays without JAX installed.
+        TransformError: ``f`` does not return a pair, ``xs``/``length`` disagree, a bad
+            option, or arrays without JAX installed.
 
     Example:
         >>> def running_text(carry, word, sep):
@@ -97,16 +137,44 @@ def scan(f: Callable[..., Any], init: Any, xs: Any = None, length: int | None = 
         ...     return text, len(text)
         >>> scan(running_text, "", ["a", "bb", "c"], args=(" ",))
         ('a bb c', [1, 4, 6])
+        >>> scan(running_text)("", ["x", "y"], "-")
+        ('x-y', [1, 3])
     """
+    if f is None:
+        return lambda target: ScannedFunction(target, length, reverse, unroll, config)
+    if init is _NO_INIT:
+        if args or kwargs:
+            raise TransformError("scan(f) without init returns a function; pass the extra "
+                                 "arguments when calling it: scan(f)(init, xs, *args).")
+        return ScannedFunction(f, length, reverse, unroll, config)
+    _check_options(f, length, reverse, unroll, config)
+    return _scan(f, init, xs, length, reverse, unroll, tuple(args), dict(kwargs or {}), config)
+
+
+def _check_options(f: Any, length: Any, reverse: Any, unroll: Any, config: Any) -> None:
+    if not callable(f):
+        raise TransformError(f"scan() needs a callable, got {type(f).__name__} {f!r}.")
     if config is not None and not isinstance(config, Config):
         raise ConfigError(f"scan(config=...) needs a Config, got {type(config).__name__}.")
-    extra_args = tuple(args)
-    extra_kwargs = dict(kwargs or {})
+    if length is not None and (isinstance(length, bool) or not isinstance(length, int)
+                               or length < 0):
+        raise TransformError(f"scan(length=...) must be a non-negative int, got {length!r}.")
+    if not isinstance(reverse, bool):
+        raise TransformError(f"scan(reverse=...) must be a bool, got {reverse!r}.")
+    if not isinstance(unroll, bool | int) or (not isinstance(unroll, bool) and unroll < 1):
+        raise TransformError(f"scan(unroll=...) must be a positive int or a bool, got "
+                             f"{unroll!r}.")
+
+
+def _scan(f: Callable[..., Any], init: Any, xs: Any, length: int | None, reverse: bool,
+          unroll: int | bool, extra_args: tuple[Any, ...], extra_kwargs: dict[str, Any],
+          config: Config | None) -> tuple[Any, Any]:
     if _is_tensor_scan(f, init, xs, extra_args, extra_kwargs):
         jax = require_jax("scan")
-        body = functools.partial(_tensor_step, probed(f), extra_args, extra_kwargs)
         try:
-            return jax.lax.scan(body, init, xs, length=length, reverse=reverse)  # type: ignore[no-any-return]
+            carry, ys = jax.lax.scan(_tensor_body(f), (init, extra_args, extra_kwargs), xs,
+                                     length=length, reverse=reverse, unroll=unroll)
+            return carry[0], ys
         except OpReached:
             _remember(f)
     steps = _steps(xs, length)
@@ -122,17 +190,51 @@ def scan(f: Callable[..., Any], init: Any, xs: Any = None, length: int | None = 
     return _finish(runner(f, init, steps, order, extra_args, extra_kwargs))
 
 
-def _tensor_step(f: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
-                 carry: Any, x: Any) -> Any:
-    return f(carry, x, *args, **kwargs)
+# One body per step function, so that repeated eager scans hand JAX the same function
+# object and hit its trace cache. Bounded (least recently used first out); _bodies_lock
+# guards it.
+_BODIES_LIMIT = 256
+_bodies: OrderedDict[Any, Callable[..., Any]] = OrderedDict()
+_bodies_lock = threading.Lock()
+
+
+def _tensor_body(f: Callable[..., Any]) -> Callable[..., Any]:
+    """``f`` as a ``jax.lax.scan`` body whose carry also holds the extra arguments."""
+    try:
+        hash(f)
+    except TypeError:  # unhashable callable: no caching, just a fresh body
+        return _make_body(f)
+    with _bodies_lock:
+        body = _bodies.get(f)
+        if body is not None:
+            _bodies.move_to_end(f)
+            return body
+    body = _make_body(f)
+    with _bodies_lock:
+        _bodies[f] = body
+        if len(_bodies) > _BODIES_LIMIT:
+            _bodies.popitem(last=False)
+    return body
+
+
+def _make_body(f: Callable[..., Any]) -> Callable[..., Any]:
+    step = probed(f)
+
+    def body(carry: Any, x: Any) -> Any:
+        value, args, kwargs = carry
+        new_value, y = step(value, x, *args, **kwargs)
+        return (new_value, args, kwargs), y
+
+    return body
 
 
 def _is_tensor_scan(f: Callable[..., Any], init: Any, xs: Any, args: tuple[Any, ...],
                     kwargs: dict[str, Any]) -> bool:
     """Tensor data everywhere, arrays in ``xs`` (or in ``init`` when there is no ``xs``)."""
     try:
-        if f in _reaches_ops:
-            return False
+        with _reaches_ops_lock:
+            if f in _reaches_ops:
+                return False
     except TypeError:  # not weakly referenceable: no memory, just try
         pass
     if count_arrays((init, args, kwargs)) is None:
@@ -142,6 +244,7 @@ def _is_tensor_scan(f: Callable[..., Any], init: Any, xs: Any, args: tuple[Any, 
 
 def _remember(f: Callable[..., Any]) -> None:
     try:
-        _reaches_ops.add(f)
+        with _reaches_ops_lock:
+            _reaches_ops.add(f)
     except TypeError:
         pass

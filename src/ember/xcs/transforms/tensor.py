@@ -227,20 +227,29 @@ class GradProbe:
         transform: the transform's name for messages.
     """
 
-    def __init__(self, outer: Any, transform: str) -> None:
+    def __init__(self, outer: Any, transform: str, allow_ops: bool = True) -> None:
         self.outer = outer
         self.transform = transform
+        self.allow_ops = allow_ops
+        self.ops_called = 0  # one trace runs in one thread: no lock needed
 
     def call_op(self, op: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         name = _op_name(op)
         location = caller_location()
         if isinstance(self.outer, TensorProbe):
             raise OpReached(name, location)
+        if not self.allow_ops:
+            raise TransformError(
+                f"{self.transform}: op {name!r} (orchestration: an LLM or tool call) was "
+                f"called at {location or '<unknown location>'} with allow_hybrid=False. "
+                "Pass allow_hybrid=True (the default) to treat op results as constants."
+            )
+        self.ops_called += 1
         if has_tracer((args, kwargs)):
             raise TransformError(
                 f"{self.transform}: the differentiated input flows into op {name!r} at "
-                f"{location or '<unknown location>'}. Ops (LLM calls, tools) are not "
-                "differentiable: pass the op only values that do not depend on the "
+                f"{location or '<unknown location>'}. Ops (orchestration: LLM calls, "
+                "tools) are not differentiable: pass the op only values that do not depend on the "
                 "differentiated argument (or wrap them in jax.lax.stop_gradient), or move "
                 "the op out of the differentiated function."
             )

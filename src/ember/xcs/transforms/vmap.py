@@ -48,7 +48,8 @@ class BatchedFunction:
     transform = "vmap"
 
     def __init__(self, fn: Callable[..., Any], in_axes: Any = 0, out_axes: Any = 0,
-                 axis_size: int | None = None, config: Config | None = None) -> None:
+                 axis_size: int | None = None, config: Config | None = None,
+                 axis_name: Any = None) -> None:
         if not callable(fn):
             raise TransformError(
                 f"{self.transform}() needs a callable, got {type(fn).__name__} {fn!r}."
@@ -67,14 +68,15 @@ class BatchedFunction:
         self._in_axes = _normalize_axes(in_axes)
         self._out_axes = _normalize_axes(out_axes)
         self._axis_size = axis_size
+        self._axis_name = axis_name
         self._config = config if config is not None else Config()
         self._name = f"{self.transform}({_display_name(fn)})"
         self._op = item_op(fn, _display_name(fn))
         self._runner = batch_runner(self._name, self._config)
         self._xcs_stats = self._runner._xcs_stats
-        self._tensor_fn: Callable[..., Any] | None = None
+        self._tensor_fns: dict[int, Callable[..., Any]] = {}  # by positional count
         self._orchestration = False
-        self._lock = threading.Lock()  # guards _tensor_fn creation
+        self._lock = threading.Lock()  # guards _tensor_fns
         try:
             functools.update_wrapper(self, fn, updated=())
         except (AttributeError, TypeError):
@@ -92,7 +94,8 @@ class BatchedFunction:
         return (type(self), self._init_args())
 
     def _init_args(self) -> tuple[Any, ...]:
-        return (self._fn, self._in_axes, self._out_axes, self._axis_size, self._config)
+        return (self._fn, self._in_axes, self._out_axes, self._axis_size, self._config,
+                self._axis_name)
 
     def stats(self) -> dict[str, Any]:
         """Measured facts about this function's batches (see ``get_jit_stats``)."""
@@ -120,20 +123,30 @@ class BatchedFunction:
     # -- tensors ------------------------------------------------------------------
 
     def _tensor_call(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        if self._tensor_fn is None:
+        tensor_fn = self._tensor_fns.get(len(args))
+        if tensor_fn is None:
             jax = require_jax(self.transform)
+            tensor_fn = jax.vmap(probed(self._fn), in_axes=self._padded_axes(len(args)),
+                                 out_axes=self._out_axes, axis_size=self._axis_size,
+                                 axis_name=self._axis_name)
             with self._lock:
-                self._tensor_fn = jax.vmap(probed(self._fn), in_axes=self._in_axes,
-                                           out_axes=self._out_axes, axis_size=self._axis_size)
-        return self._tensor_fn(*args, **kwargs)
+                self._tensor_fns[len(args)] = tensor_fn
+        return tensor_fn(*args, **kwargs)
+
+    def _padded_axes(self, count: int) -> Any:
+        """``in_axes`` with ``None`` for positional arguments beyond its entries."""
+        axes = self._in_axes
+        if isinstance(axes, tuple) and len(axes) < count:
+            return axes + (None,) * (count - len(axes))
+        return axes
 
     # -- orchestration ------------------------------------------------------------
 
     def _orchestration_call(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        if self._out_axes != 0:
+        if isinstance(self._out_axes, bool) or not isinstance(self._out_axes, int):
             raise TransformError(
-                f"{self.transform}: out_axes={self._out_axes!r} applies to arrays only; "
-                "orchestration results are always collected along axis 0 (a list per leaf)."
+                f"{self.transform}: for orchestration, out_axes must be an int (where the "
+                f"batch axis goes in stacked array results), got {self._out_axes!r}."
             )
         calls = split_batch(args, kwargs, self._in_axes, self._axis_size, self.transform)
         return self._run(calls)
@@ -142,30 +155,37 @@ class BatchedFunction:
         return run_batch(self._op, calls, self._runner, self._finish)
 
     def _finish(self, results: list[Any]) -> Any:
-        return combine(results, self.transform)
+        return combine(results, self.transform, self._out_axes)
 
 
-def vmap(fn: Callable[..., Any], in_axes: Any = 0, out_axes: Any = 0,
-         axis_size: int | None = None, *, config: Config | None = None) -> BatchedFunction:
+def vmap(fn: Callable[..., Any] | None = None, in_axes: Any = 0, out_axes: Any = 0,
+         axis_size: int | None = None, *, axis_name: Any = None,
+         config: Config | None = None) -> Any:
     """Map ``fn`` over a batch: ``jax.vmap`` for arrays, concurrent op calls otherwise.
 
     Tensor calls (every leaf an array or a number) follow ``jax.vmap`` exactly. Other
     calls run ``fn`` once per item on the XCS engine, at most ``config.max_workers`` at
     a time, and give the same results and exceptions as a plain loop. Lists (and arrays)
     are mapped; a dict argument is a record whose list fields are mapped and whose other
-    fields are broadcast; per-item dict/tuple results are transposed into a dict/tuple
-    of lists. If JAX's trace reaches an op, the function switches to orchestration mode.
+    fields are broadcast; per-item dict/tuple results are transposed into a dict/tuple;
+    array leaves are stacked (batch axis at ``out_axes``), other leaves become lists.
+    Positional arguments beyond the entries of an ``in_axes`` tuple are broadcast. If
+    JAX's trace reaches an op, the function switches to orchestration mode.
+
+    Without ``fn`` it is a decorator factory: ``@vmap(in_axes=(0, None))``.
 
     Args:
         fn: the per-item function (plain, an op, a jitted function or an Operator).
         in_axes: ``int``, ``None``, or a tuple with one entry per positional argument
             (entries may be dict/tuple prefixes of the argument), as in ``jax.vmap``.
-        out_axes: where the batch axis goes in array outputs (orchestration: 0 only).
+        out_axes: where the batch axis goes in array outputs (an int for orchestration).
         axis_size: the batch size when no argument is mapped.
+        axis_name: the mapped axis's name for collectives (``jax.lax.psum``) in tensor
+            code, as in ``jax.vmap``.
         config: orchestration settings (``max_workers``, ``executor``, ``progress`` ...).
 
     Returns:
-        A callable with ``fn``'s arguments, batched.
+        A callable with ``fn``'s arguments, batched (or a decorator without ``fn``).
 
     Raises:
         TransformError: mapped inputs of different lengths (the message names the
@@ -178,6 +198,13 @@ def vmap(fn: Callable[..., Any], in_axes: Any = 0, out_axes: Any = 0,
         >>> vmap(process_item)(inputs={"data": ["a", "b"], "id": [1, 2],
         ...                            "options": {"format": "json"}})
         {'processed': ['A', 'B'], 'id': [1, 2]}
+        >>> @vmap(in_axes=(0, None))
+        ... def label(text, suffix):
+        ...     return text + suffix
+        >>> label(["a", "b"], "!")
+        ['a!', 'b!']
     """
-    return BatchedFunction(fn, in_axes, out_axes, axis_size, config)
-
+    if fn is None:
+        return lambda target: BatchedFunction(target, in_axes, out_axes, axis_size, config,
+                                              axis_name)
+    return BatchedFunction(fn, in_axes, out_axes, axis_size, config, axis_name)
