@@ -83,6 +83,15 @@ def logged_slow(x: int, log: str, seconds: float) -> tuple[int, int]:
     return x * 10, os.getpid()
 
 
+@op
+def counted_slow(x: int, log: str, seconds: float) -> int:
+    """Sleep, then append ``end <x> <pid> <wall clock>`` to ``log``: one line per run."""
+    time.sleep(seconds)
+    with Path(log).open("a") as stream:
+        stream.write(f"end {x} {os.getpid()} {time.time():.6f}\n")
+    return x * 10
+
+
 def fan_out(xs: list[int]) -> list[int]:
     """Independent ops, then glue that sums their lifted results."""
     pairs = [square(x) for x in xs]
@@ -99,7 +108,20 @@ def diamond(x: int) -> dict[str, int]:
 
 
 def first_failure_wins(xs: list[int], bad: int) -> list[int]:
-    return [fail_on(x, bad) for x in xs]
+    # A loop, not a comprehension: on 3.12+ the tracer still runs comprehensions
+    # eagerly (issue 14), and these tests are about Dask, not about comprehensions.
+    results = []
+    for x in xs:
+        results.append(fail_on(x, bad))
+    return results
+
+
+def counted_batch(xs: list[int], log: str, seconds: float) -> list[int]:
+    """``counted_slow`` over ``xs``, as a loop (see ``first_failure_wins``)."""
+    results = []
+    for x in xs:
+        results.append(counted_slow(x, log, seconds))
+    return results
 
 
 def cube_with_pid(x: int) -> dict[str, int]:

@@ -1,19 +1,32 @@
 """``DaskExecutor`` and ``dask_executor``: a Dask cluster as a ``concurrent.futures.Executor``.
 
-Each submitted call travels as a ``ShippedCall`` (see ``_shipping``); its outcome comes
-back through Dask's future and settles ours exactly once, including when the task is
-lost with its worker or the client goes away.
+Each submitted call travels as a ``ShippedCall`` (see ``_shipping``) in a Dask task of
+its own. As soon as the task finishes, its result is gathered into this process and the
+task is released, so the cluster keeps no copy: a worker that dies afterwards takes
+nothing with it that would have to be computed again (an LLM call that finished is
+never paid for twice). The outcome settles our future exactly once, including when
+the task is lost with its worker or the client goes away.
 """
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 import functools
+import math
 import threading
 import types
 from collections.abc import Callable
 from typing import Any
 
+from ember.xcs.distributed._connect import connect_client
+from ember.xcs.distributed._errors import (
+    ClusterConnectionError,
+    ClusterError,
+    MainGuardError,
+    TaskLostError,
+)
+from ember.xcs.distributed._main_guard import check_main_guard
 from ember.xcs.distributed._shipping import ShippedCall, call_name, load_result, pickle_call
 from ember.xcs.errors import XCSError
 
@@ -21,6 +34,7 @@ __all__ = [
     "ClusterConnectionError",
     "ClusterError",
     "DaskExecutor",
+    "MainGuardError",
     "TaskLostError",
     "dask_executor",
 ]
@@ -28,34 +42,7 @@ __all__ = [
 _EXTRA = "pip install 'ember-xcs[dask]'"
 _DEFAULT_CONNECT_TIMEOUT = 10.0
 _DEFAULT_ALLOWED_FAILURES = 3
-_SETTLE_SECONDS = 5.0  # for finished Dask futures to hand their outcome over
-
-
-class ClusterError(XCSError):
-    """The Dask cluster behind a ``DaskExecutor`` could not run a task.
-
-    Cause: the scheduler is unreachable, or a task was lost with its worker.
-    Fix: the message names the address or op; see the subclasses.
-    """
-
-
-class ClusterConnectionError(ClusterError, ConnectionError):
-    """The Dask scheduler could not be reached within the connect timeout.
-
-    Fix: check that the scheduler runs and that the address (``tcp://host:8786``) and
-    port are reachable from this machine, or raise ``connect_timeout``.
-    """
-
-
-class TaskLostError(ClusterError):
-    """An op's task was lost on the cluster instead of finishing or raising.
-
-    Cause: the worker running it died more often than ``allowed_failures`` allows
-    (each death is retried on another worker first), or the connection to the
-    scheduler was lost and Dask cancelled the task.
-    Fix: find out why workers die (memory limits, crashes in native code), raise
-    ``allowed_failures``, or re-run the call once the cluster is healthy.
-    """
+_SETTLE_SECONDS = 5.0  # for finished Dask tasks to hand their outcome over
 
 
 def _require(module_name: str) -> types.ModuleType:
@@ -76,6 +63,9 @@ class DaskExecutor(concurrent.futures.Executor):
 
     Normally made by ``dask_executor``; construct it directly to reuse a
     ``distributed.Client`` you already have (it is then left open on ``shutdown``).
+    Each op's result is moved into this process as soon as the op finishes and the
+    cluster's copy is released, so losing a worker re-runs only ops that had not
+    finished.
 
     Args:
         client: a connected ``distributed.Client``.
@@ -99,10 +89,10 @@ class DaskExecutor(concurrent.futures.Executor):
         self._cluster = cluster
         self._owns_client = owns_client
         self._address = str(client.scheduler.address)
-        self._executor: concurrent.futures.Executor = client.get_executor(pure=False)
         self._lock = threading.Lock()  # guards _closed and _pending
         self._closed = False
-        self._pending: dict[concurrent.futures.Future[Any], str] = {}  # unsettled: op name
+        # Unsettled calls: our future -> (op name, Dask future of its task).
+        self._pending: dict[concurrent.futures.Future[Any], tuple[str, Any]] = {}
 
     @property
     def client(self) -> Any:
@@ -130,6 +120,7 @@ class DaskExecutor(concurrent.futures.Executor):
         Returns:
             A future that resolves to the result, or to the exception ``fn`` raised
             (same type), or to ``TaskLostError`` when the cluster lost the task.
+            Cancelling it cancels the task on the cluster.
 
         Raises:
             SerializationError: ``fn`` or an argument cannot be pickled; the message
@@ -142,56 +133,72 @@ class DaskExecutor(concurrent.futures.Executor):
         with self._lock:
             if self._closed:
                 raise RuntimeError("cannot submit to a DaskExecutor after shutdown()")
-            self._pending[outer] = name
-            inner = self._executor.submit(ShippedCall(name, payload))
-        outer.add_done_callback(lambda done: inner.cancel() if done.cancelled() else None)
-        inner.add_done_callback(functools.partial(self._deliver, name, outer))
+            task = self._client.submit(ShippedCall(name, payload), pure=False)
+            self._pending[outer] = (name, task)
+        outer.add_done_callback(functools.partial(self._cancel_if_cancelled, task))
+        self._client.loop.add_callback(self._collect, name, outer, task)
         return outer
 
-    def _deliver(self, name: str, outer: concurrent.futures.Future[Any],
-                 inner: concurrent.futures.Future[Any]) -> None:
-        """Copy the outcome of Dask's future to ours, naming lost tasks.
+    def _cancel_if_cancelled(self, task: Any, outer: concurrent.futures.Future[Any]) -> None:
+        if outer.cancelled():
+            self._cancel([task])
 
-        Runs on the client's event loop thread; whatever happens, ``outer`` is settled.
+    def _cancel(self, tasks: list[Any]) -> None:
+        """Cancel Dask tasks without blocking (callable from any thread, the loop's too)."""
+        if tasks and self._client.status not in ("closing", "closed"):
+            self._client.loop.add_callback(
+                functools.partial(self._client.cancel, tasks, asynchronous=True))
+
+    async def _collect(self, name: str, outer: concurrent.futures.Future[Any],
+                       task: Any) -> None:
+        """Gather ``task``'s outcome into ``outer`` and release the cluster's copy.
+
+        Runs on the client's event loop. The gather starts as soon as the scheduler
+        reports the task finished; releasing the task right after means that a worker
+        dying later does not make the scheduler compute it again. Whatever happens,
+        ``outer`` is settled.
         """
         try:
-            value, error = None, self._outcome_error(name, inner)
-            if error is None:
-                value = load_result(name, inner.result())
-        except BaseException as unexpected:
-            value, error = None, unexpected
+            payload = await self._client.gather(task, asynchronous=True)
+            value, error = load_result(name, payload), None
+        except BaseException as raised:  # also CancelledError: the task or loop went away
+            value, error = None, self._failure(name, task, raised)
+        finally:
+            task.release()
         _settle(outer, value, error)
         with self._lock:
             self._pending.pop(outer, None)
 
-    def _outcome_error(self, name: str, inner: concurrent.futures.Future[Any]
-                       ) -> BaseException | None:
-        if inner.cancelled():
-            return TaskLostError(
-                f"op {name!r} was cancelled by the Dask cluster at {self._address} before "
-                "it finished: the connection to the scheduler was lost or the executor was "
-                "shut down. Check the scheduler and re-run the call."
-            )
-        error = inner.exception()
+    def _failure(self, name: str, task: Any, raised: BaseException) -> BaseException:
+        """The exception the caller sees for a task that did not deliver a result."""
         from distributed import KilledWorker
 
-        if isinstance(error, KilledWorker):
+        if task.status == "error" and isinstance(raised, KilledWorker):
             lost = TaskLostError(
                 f"op {name!r} was lost: the Dask workers running it died more often than "
-                f"allowed_failures permits. {error} "
+                f"allowed_failures permits. {raised} "
                 "Find out why the workers die (memory limits, native crashes), or raise "
                 "dask_executor(allowed_failures=...) / the scheduler's "
                 "distributed.scheduler.allowed-failures."
             )
-            lost.__cause__ = error
+            lost.__cause__ = raised
             return lost
-        return error
+        if task.status in ("error", "finished"):
+            return raised  # the op's own exception, or its result failing to load
+        lost = TaskLostError(
+            f"op {name!r} was cancelled by the Dask cluster at {self._address} before "
+            "it finished: the connection to the scheduler was lost or the executor was "
+            "shut down. Check the scheduler and re-run the call."
+        )
+        lost.__cause__ = None if isinstance(raised, asyncio.CancelledError) else raised
+        return lost
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         """Stop accepting work and release the client and cluster this executor started.
 
         Args:
-            wait: wait for submitted tasks to finish first.
+            wait: wait for submitted tasks to finish first; ``False`` cancels them, as
+                Dask's own executor does.
             cancel_futures: cancel tasks that have not finished instead of waiting.
 
         When the executor owns its client, a task still unfinished when the client
@@ -202,15 +209,17 @@ class DaskExecutor(concurrent.futures.Executor):
             if self._closed:
                 return
             self._closed = True
+            pending = dict(self._pending)
         finish = wait and not cancel_futures
-        self._executor.shutdown(wait=finish)
+        if finish:
+            concurrent.futures.wait(pending)
+        else:
+            self._cancel([task for _, task in pending.values()])
         if not self._owns_client:
             return
-        with self._lock:
-            pending = dict(self._pending)
-        if finish:  # Dask's futures are done; their outcomes reach ours on the loop
-            concurrent.futures.wait(pending, timeout=_SETTLE_SECONDS)
-        for future, name in pending.items():
+        # Cancelled tasks and outcomes already gathered reach our futures on the loop.
+        concurrent.futures.wait(pending, timeout=_SETTLE_SECONDS)
+        for future, (name, _) in pending.items():
             _settle(future, None, TaskLostError(
                 f"op {name!r} was still running on the Dask cluster at {self._address} when "
                 "its executor was shut down. Shut the executor down after the calls using "
@@ -260,7 +269,8 @@ def dask_executor(
             suits CPU-bound pure-Python ops (one GIL per process); raise it for I/O.
         processes: local cluster only: workers are processes (``True``) or threads
             in this process (``False``, cheap to start, GIL-bound).
-        connect_timeout: seconds to wait for the scheduler before giving up.
+        connect_timeout: seconds for the whole connect (TCP connection and Dask's
+            handshake) before giving up.
         allowed_failures: local cluster only: how many workers may die while running
             one task before it fails with ``TaskLostError`` (each death is retried on
             another worker). A remote scheduler uses its own
@@ -271,7 +281,10 @@ def dask_executor(
 
     Raises:
         XCSError: the ``dask`` extra is not installed, or an argument is invalid.
-        ClusterConnectionError: the scheduler could not be reached in time.
+        ClusterConnectionError: the scheduler could not be reached in time, or the
+            address is not a Dask scheduler's (the message says which).
+        MainGuardError: worker processes would be started from a script's top-level
+            code outside ``if __name__ == "__main__":`` (spawn would re-run it).
 
     Example:
         >>> from ember.xcs import Config, jit, op
@@ -287,7 +300,12 @@ def dask_executor(
     distributed = _require("distributed")
     _require("cloudpickle")
     if address is not None:
-        return DaskExecutor(_connect(distributed, address, connect_timeout), owns_client=True)
+        return DaskExecutor(connect_client(distributed, address, connect_timeout),
+                            owns_client=True)
+    if processes:
+        dask = _require("dask")
+        check_main_guard(str(dask.config.get("distributed.worker.multiprocessing-method",
+                                             "spawn")))
     cluster = distributed.LocalCluster(
         n_workers=n_workers,
         threads_per_worker=threads_per_worker,
@@ -303,7 +321,7 @@ def dask_executor(
                           "dashboard_address": "127.0.0.1:0"},
     )
     try:
-        client = _connect(distributed, cluster, connect_timeout)
+        client = connect_client(distributed, cluster, connect_timeout)
     except BaseException:
         cluster.close()
         raise
@@ -326,20 +344,6 @@ def _check_arguments(address: str | None, n_workers: int | None, threads_per_wor
             raise XCSError(f"dask_executor({name}=...) must be an int >= {minimum}, "
                            f"got {value!r}.")
     if (isinstance(connect_timeout, bool) or not isinstance(connect_timeout, int | float)
-            or connect_timeout <= 0):
-        raise XCSError(f"dask_executor(connect_timeout=...) must be a positive number of "
-                       f"seconds, got {connect_timeout!r}.")
-
-
-def _connect(distributed: types.ModuleType, target: Any, timeout: float) -> Any:
-    """A ``Client`` for ``target`` (an address or a cluster), with a clear failure."""
-    try:
-        return distributed.Client(target, timeout=timeout, set_as_default=False)
-    except (OSError, TimeoutError, ValueError) as error:
-        where = target if isinstance(target, str) else getattr(target, "scheduler_address", target)
-        raise ClusterConnectionError(
-            f"could not reach the Dask scheduler at {where} within {timeout:g} s "
-            f"({type(error).__name__}: {error}). Check that `dask scheduler` is running there "
-            "and that the address and port are reachable from this machine (firewall, "
-            "tcp:// prefix), or pass a larger connect_timeout."
-        ) from error
+            or not math.isfinite(connect_timeout) or connect_timeout <= 0):
+        raise XCSError(f"dask_executor(connect_timeout=...) must be a finite positive "
+                       f"number of seconds, got {connect_timeout!r}.")

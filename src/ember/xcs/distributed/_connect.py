@@ -1,0 +1,153 @@
+"""Connecting a ``distributed.Client`` within one deadline, with errors that say what answered.
+
+Dask's own ``Client(address, timeout=...)`` bounds the TCP connect but not the handshake
+that follows it: a peer that accepts the connection and never speaks keeps the caller
+waiting for minutes, and a peer that answers in another protocol (an HTTP server) has
+its reply read as a Dask frame length, which surfaces as a ``MemoryError`` for an
+exabyte-sized buffer. So before a ``Client`` is made, ``connect_client`` runs Dask's
+handshake once on a private event loop under the caller's deadline and classifies what
+happened; only a peer that completed the handshake gets a ``Client``, with the time
+that is left. A failure never leaves a half-made ``Client`` behind (whose ``__del__``
+would print a timeout traceback at interpreter exit).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import socket
+import threading
+import time
+import types
+from typing import Any
+from urllib.parse import urlsplit
+
+from ember.xcs.distributed._errors import ClusterConnectionError
+
+__all__ = ["connect_client"]
+
+_HINT = ("Check that `dask scheduler` runs there and that the address and port are "
+         "reachable from this machine (firewall, tcp:// prefix; the scheduler listens on "
+         "port 8786 by default, its HTTP dashboard on 8787)")
+_REPLY_PREVIEW = 60  # characters of a non-Dask peer's reply quoted in the message
+
+
+def connect_client(distributed: types.ModuleType, target: Any, timeout: float) -> Any:
+    """A ``distributed.Client`` for ``target``, made within ``timeout`` seconds in all.
+
+    Args:
+        distributed: the imported ``distributed`` module.
+        target: a scheduler address (``"tcp://host:8786"``) or a ``LocalCluster``.
+        timeout: seconds for the whole connect, handshake included.
+
+    Returns:
+        A connected client (not set as Dask's default client).
+
+    Raises:
+        ClusterConnectionError: nothing answered at the address, the peer stayed silent,
+            or it answered but is not a Dask scheduler; the message says which.
+    """
+    deadline = time.monotonic() + timeout
+    if isinstance(target, str):
+        _check_handshake(target, timeout)
+    where = target if isinstance(target, str) else getattr(target, "scheduler_address", target)
+    left = max(deadline - time.monotonic(), 0.001)
+    try:
+        return distributed.Client(target, timeout=left, set_as_default=False)
+    except (OSError, TimeoutError, ValueError) as error:
+        raise ClusterConnectionError(
+            f"could not reach the Dask scheduler at {where} within {timeout:g} s "
+            f"({type(error).__name__}: {error}). {_HINT}, or pass a larger connect_timeout."
+        ) from error
+
+
+def _check_handshake(address: str, timeout: float) -> None:
+    """Run Dask's connection handshake with ``address`` once, within ``timeout`` seconds.
+
+    The handshake runs on its own event loop in a helper thread, so this works from
+    code that is itself running on an event loop (a notebook cell, an async service).
+    """
+    outcome: list[BaseException | None] = []
+    helper = threading.Thread(target=lambda: outcome.append(_handshake_outcome(address, timeout)),
+                              name="ember-xcs-dask-connect", daemon=True)
+    started = time.monotonic()
+    helper.start()
+    # The helper's loop gives up at the deadline; the margin only covers its clean-up.
+    helper.join(timeout + 1.0)
+    error = outcome[0] if outcome else _Silent()
+    if error is None:
+        return
+    elapsed = time.monotonic() - started
+    if isinstance(error, _Silent):
+        raise ClusterConnectionError(
+            f"{address} did not answer as a Dask scheduler within {timeout:g} s "
+            f"(connect_timeout): nothing completed Dask's handshake in {elapsed:.1f} s. "
+            "Either nothing accepts connections there, or a process accepted the "
+            "connection and never answered (a hung scheduler, or a service that is not a "
+            f"Dask scheduler). {_HINT}, or pass a larger connect_timeout."
+        ) from None
+    if isinstance(error, OSError | ValueError):
+        raise ClusterConnectionError(
+            f"could not reach the Dask scheduler at {address} within {timeout:g} s "
+            f"({type(error).__name__}: {error}). {_HINT}, or pass a larger connect_timeout."
+        ) from error
+    left = max(timeout - elapsed, 0.0)
+    raise ClusterConnectionError(
+        f"{address} is not a Dask scheduler: it accepted the connection but its reply "
+        f"is not Dask's protocol{_describe_peer(address, left)}. Pass the scheduler's own "
+        "address (`dask scheduler` prints it; port 8786 by default, while 8787 is its "
+        "HTTP dashboard)."
+    ) from None
+
+
+class _Silent(Exception):
+    """Marks a handshake that did not finish before the deadline."""
+
+
+def _handshake_outcome(address: str, timeout: float) -> BaseException | None:
+    """``None`` after a complete Dask handshake, else what went wrong (``_Silent`` on time)."""
+    try:
+        return asyncio.run(_handshake(address, timeout))
+    except BaseException as error:  # reported to the caller, never lost in this thread
+        return error
+
+
+async def _handshake(address: str, timeout: float) -> BaseException | None:
+    comms: Any = importlib.import_module("distributed.comm")
+
+    async def shake() -> None:
+        comm = await comms.connect(address, timeout=timeout)
+        await comm.close()
+
+    # asyncio.wait rather than wait_for: on 3.11 TimeoutError is an OSError, and Dask
+    # raises OSError for refused connections; the deadline must not look like either.
+    task = asyncio.ensure_future(shake())
+    done, _ = await asyncio.wait({task}, timeout=timeout)
+    if not done:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        return _Silent()
+    return task.exception()
+
+
+def _describe_peer(address: str, seconds: float) -> str:
+    """What the peer answers to an HTTP request, as a parenthesis for the message.
+
+    Only called once the peer is known not to speak Dask, so the request cannot confuse
+    a scheduler. Empty when it answers nothing readable within ``seconds``.
+    """
+    parts = urlsplit(address if "://" in address else f"tcp://{address}")
+    if parts.hostname is None or parts.port is None or seconds <= 0:
+        return ""
+    try:
+        with socket.create_connection((parts.hostname, parts.port), timeout=seconds) as peer:
+            peer.sendall(b"HEAD / HTTP/1.0\r\nHost: " + parts.hostname.encode() + b"\r\n\r\n")
+            first = peer.recv(256).split(b"\r\n", 1)[0]
+    except (OSError, UnicodeError):
+        return ""
+    reply = first[:_REPLY_PREVIEW].decode("ascii", "replace")
+    if first.startswith(b"HTTP/"):
+        return f" (it is an HTTP server, answering {reply!r}: a dashboard or web service port?)"
+    if reply and reply.isprintable():
+        return f" (to an HTTP request it answered {reply!r})"
+    return ""
