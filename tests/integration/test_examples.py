@@ -1,6 +1,11 @@
-"""Every example runs as a subprocess and exits 0 (offline: simulated or loopback)."""
+"""Every example runs as a subprocess and exits 0 (offline: simulated or loopback).
+
+An example that compares its jitted result with plain Python prints
+``identical: <fast == plain>``; the test reads that value and requires ``True``.
+"""
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -30,13 +35,24 @@ def run_example(path, *args):
 def test_examples_exist():
     names = {path.name for path in EXAMPLES}
     assert "real_provider.py" in names and len(names) >= 6
+    comparing = {path.name for path in EXAMPLES if _prints_identity(path)}
+    assert {"02_ensemble_judge.py", "03_map_reduce.py", "05_batch_dataset.py"} <= comparing
+
+
+def _prints_identity(path):
+    return "identical: {" in path.read_text()
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda path: path.name)
-def test_example_exits_zero_and_prints(path):
+def test_example_exits_zero_and_matches_plain_python(path):
     result = run_example(path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip()
+    if _prints_identity(path):
+        printed = re.findall(r"identical: (\S+)", result.stdout)
+        assert printed, f"{path.name} printed no identity check:\n{result.stdout}"
+        assert all(value == "True" for value in printed), (
+            f"{path.name}: the jitted result differs from plain Python:\n{result.stdout}")
 
 
 def test_real_provider_against_the_loopback_server():
