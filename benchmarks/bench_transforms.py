@@ -25,7 +25,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from ember.xcs import get_jit_stats, jit, vmap
+from ember.xcs import get_jit_stats, jit, scan, vmap
 
 TARGET = 1.2
 
@@ -68,6 +68,14 @@ def row_score(row: Any) -> Any:
     return jnp.dot(row, row) + jnp.sum(jnp.tanh(row))
 
 
+def accumulate(carry: Any, x: Any) -> Any:
+    total = carry + jnp.tanh(x)
+    return total, total
+
+
+SCAN_TARGET = 1.5  # issue 13: eager scan <= 1.5x jax.lax.scan
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="fewer repetitions (CI)")
@@ -88,6 +96,17 @@ def main() -> int:
     ours_both, theirs_both = jit(vmap(row_score)), jax.jit(jax.vmap(row_score))
     results.append(_report("jit(vmap(f)) vs jax.jit(jax.vmap(f)), 1000 rows", *compare(
         lambda: ours_both(rows), lambda: theirs_both(rows), 500 * scale, rounds)))
+    xs = jnp.ones((64, 8))
+    init = jnp.zeros(8)
+    ours, theirs, median_ratio = compare(lambda: scan(accumulate, init, xs),
+                                         lambda: jax.lax.scan(accumulate, init, xs),
+                                         200 * scale, rounds)
+    scan_ratio = ours / theirs
+    scan_ok = scan_ratio <= SCAN_TARGET
+    print(f"{'scan(f) vs jax.lax.scan(f), 64 steps (eager)':<48} xcs {ours * 1e6:8.1f} us  "
+          f"jax {theirs * 1e6:8.1f} us  ratio {scan_ratio:4.2f}x (median round "
+          f"{median_ratio:4.2f}x; target <= {SCAN_TARGET}x) {'OK' if scan_ok else 'MISSED'}")
+    results.append(scan_ok)
     print(f"jit mode chosen for the jnp function: {mode!r}")
     return 0 if all(results) else 3  # 3: a target was missed (see run_all.py)
 
