@@ -121,3 +121,29 @@ def test_python_examples_run(page: str) -> None:
             raise AssertionError(
                 f"the example at {page}:{first_line} failed: {type(error).__name__}: {error}"
             ) from error
+
+
+def test_readme_quickstart_prompts_hold_text_not_python_reprs() -> None:
+    """The judge's prompt in the README quickstart is the drafts' text, never reprs."""
+    from ember.api.models import models
+    from ember.models import SimulatedProvider
+
+    prompts: list[str] = []
+
+    class Recording(SimulatedProvider):
+        def complete(self, provider_name, model, prompt, params):  # type: ignore[no-untyped-def]
+            prompts.append(prompt)
+            return super().complete(provider_name, model, prompt, params)
+
+    first_line, code, _ = python_blocks((ROOT / "README.md").read_text(encoding="utf-8"))[0]
+    models.register_provider("simulated", Recording())
+    try:
+        exec(compile("\n" * (first_line - 1) + code, "README.md", "exec"),
+             {"__name__": "readme_quickstart"})
+    finally:
+        models.register_provider("simulated", SimulatedProvider)
+    judge_prompt = prompts[-1]
+    assert judge_prompt.startswith("Question: What is tidal power?\nPick the best answer:\n1. ")
+    assert "Response(" not in judge_prompt and "model_id=" not in judge_prompt
+    drafts = prompts[:-1]
+    assert len(drafts) == 3 and all(p == "What is tidal power?" for p in drafts)

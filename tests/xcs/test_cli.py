@@ -2,7 +2,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
+
+import pytest
 
 from ember.xcs.cli import main
 
@@ -56,3 +59,140 @@ def test_cache_path_stats_clear(capsys, tmp_path: Path, monkeypatch) -> None:  #
     assert main(["cache", "clear", "--file", str(store.path)]) == 0
     assert "removed 1 cached result(s)" in capsys.readouterr().out
     assert store.summary().entries == 0
+
+
+# -- first-hour friction: one-line errors with the fix, --version, help ---------------
+
+
+
+
+def _cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "ember.xcs.cli", *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=120)
+
+
+def _one_line_error(done: subprocess.CompletedProcess[str], *fragments: str) -> None:
+    assert done.returncode == 2, done
+    assert done.stdout == ""
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    (tmp_path / "pipeline.py").write_text(
+        "from ember.xcs import op\n"
+        "@op\n"
+        "def shout(text):\n    return text.upper()\n"
+        "def summarise(text):\n    return [shout(text), shout(text + '!')]\n"
+        "def broken(text):\n    raise ValueError('no summary for ' + text)\n"
+        "answer = 42\n"
+    )
+    (tmp_path / "needs_dep.py").write_text("import not_installed_anywhere\n")
+    return tmp_path
+
+
+def test_explain_non_json_argument(project: Path) -> None:
+    done = _cli("explain", "pipeline:summarise", "tidal power", cwd=project)
+    _one_line_error(done, "ember-xcs explain: error: argument 1 'tidal power' is not JSON",
+                    "'\"tidal power\"'")
+
+
+def test_explain_json_argument_works(project: Path) -> None:
+    done = _cli("explain", "pipeline:summarise", '"tidal power"', cwd=project)
+    assert done.returncode == 0, done.stderr
+    assert "parallel groups (1, widest 2)" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("target", "fragments"),
+    [
+        ("pipelines:summarise", ["cannot import module 'pipelines'", "no pipelines.py here"]),
+        ("pipeline:summarize", ["pipeline has no attribute 'summarize'",
+                                "did you mean 'summarise'?"]),
+        ("pipeline", ["expected module:function (e.g. pipeline:summarise"]),
+        ("pipeline:answer", ["pipeline:answer is a int, not a function"]),
+        ("needs_dep:f", ["importing 'needs_dep' failed: it imports 'not_installed_anywhere'"]),
+    ],
+)
+def test_explain_bad_targets(project: Path, target: str, fragments: list[str]) -> None:
+    _one_line_error(_cli("explain", target, "1", cwd=project), *fragments)
+
+
+def test_explain_function_that_raises(project: Path) -> None:
+    done = _cli("explain", "pipeline:broken", '"x"', cwd=project)
+    _one_line_error(done, "pipeline:broken raised ValueError: no summary for x",
+                    "--traceback")
+    full = _cli("explain", "--traceback", "pipeline:broken", '"x"', cwd=project)
+    assert full.returncode == 1 and "Traceback (most recent call last)" in full.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["demo", "--latency", "-1"], "--latency: expected seconds between 0 and 60, got -1"),
+        (["demo", "--latency", "nan"], "--latency: expected seconds between 0 and 60"),
+        (["demo", "--latency", "fast"], "--latency: expected a number of seconds, got 'fast'"),
+        (["demo", "--questions", "0"], "--questions: expected a whole number >= 1, got 0"),
+        (["bench", "--repeat", "0"], "--repeat: expected a whole number >= 1, got 0"),
+        (["bench", "--latency", "-0.5"], "--latency: expected seconds between 0 and 60"),
+        (["cache", "wipe"], "invalid choice: 'wipe'"),
+        (["cache", "stats", "--op", "x"], "--op only applies to 'cache clear'"),
+        (["demo", "--timeline", "x.txt"], "the extension must be one of .png"),
+    ],
+)
+def test_bad_options_are_one_line(args: list[str], fragment: str) -> None:
+    done = _cli(*args)
+    _one_line_error(done, fragment)
+    assert "(see ember-xcs" in done.stderr or "ember-xcs " in done.stderr
+
+
+def test_timeline_without_matplotlib_is_refused_before_the_demo_runs(tmp_path: Path) -> None:
+    # A sitecustomize that hides matplotlib from the child, as on a machine without it.
+    hide = tmp_path / "hide"
+    hide.mkdir()
+    (hide / "sitecustomize.py").write_text(
+        "import importlib.util\n"
+        "_real = importlib.util.find_spec\n"
+        "importlib.util.find_spec = lambda name, *a: None if name == 'matplotlib' "
+        "else _real(name, *a)\n"
+    )
+    import os
+
+    env = {**os.environ, "PYTHONPATH": str(hide)}
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "ember.xcs.cli", "demo", "--latency", "1",
+                           "--timeline", str(tmp_path / "x.png")], capture_output=True,
+                          text=True, timeout=120, env=env)
+    _one_line_error(done, "--timeline: a timeline image needs matplotlib",
+                    "pip install 'ember-xcs[plot]'")
+    assert time.perf_counter() - started < 20  # the 18 one-second model calls never ran
+
+
+def test_version() -> None:
+    from importlib.metadata import version
+
+    done = _cli("--version")
+    assert done.returncode == 0 and done.stdout.strip() == f"ember-xcs {version('ember-xcs')}"
+
+
+@pytest.mark.parametrize("command", ["demo", "explain", "bench", "cache"])
+def test_every_argument_has_help_and_no_rst(command: str) -> None:
+    from ember.xcs.cli import _parser
+
+    parser = _parser()
+    sub = next(a for a in parser._actions if a.dest == "command").choices[command]
+    for action in sub._actions:
+        assert action.help, f"{command} {action.dest} has no help"
+    text = sub.format_help() + parser.format_help()
+    assert "``" not in text and ":func:" not in text
+
+
+def test_top_level_help_lists_commands() -> None:
+    done = _cli("--help")
+    assert done.returncode == 0
+    for command in ("demo", "explain", "bench", "cache"):
+        assert f"  {command} " in done.stdout
+    assert "``" not in done.stdout

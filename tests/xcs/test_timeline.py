@@ -6,8 +6,15 @@ import time
 
 import pytest
 
+from ember.models.api import models
 from ember.xcs import Config, XCSError, get_jit_stats, jit, op
-from ember.xcs.timeline import render_timeline_text, save_timeline
+from ember.xcs.timeline import (
+    BarrierMark,
+    Span,
+    Timeline,
+    render_timeline_text,
+    save_timeline,
+)
 
 
 @op
@@ -59,3 +66,88 @@ def test_image_of_a_profiled_call(tmp_path):
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     svg = save_timeline(_profiled_timings(), tmp_path / "timeline.svg")
     assert "<svg" in svg.read_text()
+
+
+# -- Timeline.of: kinds, barriers, the plain-Python estimate, the image ---------------
+
+
+
+@op
+def lookup(q):
+    time.sleep(0.02)
+    return q + "!"
+
+
+@jit(config=Config(profile=True))
+def ask(question):
+    facts = [lookup(question + str(i)) for i in range(3)]
+    answers = [models("simulated/writer", f"use {fact}") for fact in facts]  # f-string barrier
+    return answers
+
+
+def test_timeline_of_a_jitted_function_has_kinds_barriers_and_the_estimate():
+    ask("tides")
+    timeline = Timeline.of(ask)
+    kinds = {span.name: span.kind for span in timeline.spans}
+    assert kinds == {"lookup": "op", "llm[writer]": "model call"}
+    assert len(timeline.spans) == 6
+    labels = {mark.label for mark in timeline.barriers}
+    assert len(labels) == 1 and next(iter(labels)).startswith("format at test_timeline.py:")
+    assert len(timeline.barriers) == 3
+    lookups = [s for s in timeline.spans if s.kind == "op"]
+    # each barrier is placed when the value it waited for arrived
+    assert sorted(m.at_ms for m in timeline.barriers) == sorted(s.end_ms for s in lookups)
+    stats = get_jit_stats(ask)
+    assert timeline.wall_ms == stats["wall_time_ms"]
+    assert timeline.sequential_ms == stats["sequential_estimate_ms"]
+    assert timeline.speedup == pytest.approx(stats["sequential_estimate_ms"]
+                                             / stats["wall_time_ms"])
+    text = timeline.text(30)
+    assert "plain-Python estimate" in text and "barrier format at test_timeline.py:" in text
+    assert "(x3)" in text
+
+
+def test_timeline_image_is_a_png_with_the_summary(tmp_path):
+    ask("waves")
+    timeline = Timeline.of(ask)
+    png = timeline._repr_png_()
+    assert png is not None and png[:8] == b"\x89PNG\r\n\x1a\n"
+    figure = timeline.figure()
+    texts = [t.get_text() for ax in figure.axes for t in ax.texts]
+    titles = [ax.get_title() for ax in figure.axes]
+    assert any("faster than the plain-Python estimate" in title for title in titles)
+    labels = [label.get_text() for ax in figure.axes for label in ax.get_yticklabels()]
+    assert "plain Python\n(ESTIMATE: sum of op times)" in labels
+    assert any(t.startswith("barrier: format at test_timeline.py:") for t in texts)
+    legend = [t.get_text() for t in figure.axes[0].get_legend().get_texts()]
+    assert legend == ["model call", "op", "barrier (glue waited for a value)"]
+    colours = {tuple(c.get_facecolor()[0]) for c in figure.axes[0].collections}
+    assert len(colours) == 2  # one colour per kind
+    assert timeline.save(tmp_path / "t.svg").read_text().startswith("<?xml")
+
+
+def test_timeline_of_an_unprofiled_call_says_how_to_profile():
+    plain = jit(lambda x: lookup(x))
+    plain("x")
+    with pytest.raises(XCSError, match=r"Config\(profile=True\)"):
+        Timeline.of(plain)
+
+
+def test_bad_image_paths_fail_before_drawing(tmp_path):
+    timeline = Timeline((Span(0, "a", 0, 1),))
+    with pytest.raises(XCSError, match="extension must be one of .png"):
+        timeline.save(tmp_path / "t.txt")
+    with pytest.raises(XCSError, match="does not exist"):
+        timeline.save(tmp_path / "missing" / "t.png")
+
+
+def test_missing_matplotlib_is_one_clear_error(monkeypatch, tmp_path):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *rest: None if name == "matplotlib" else real(name, *rest))
+    timeline = Timeline((Span(0, "a", 0, 1),), (BarrierMark(1, "str at x.py:1"),), 2, 1)
+    with pytest.raises(XCSError, match=r"pip install 'ember-xcs\[plot\]'"):
+        timeline.save(tmp_path / "t.png")
+    assert timeline._repr_png_() is None  # notebooks fall back to the text form

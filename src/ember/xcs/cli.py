@@ -1,24 +1,39 @@
-"""``ember-xcs``: the demo, ``explain`` for any function, and a quick benchmark.
+"""``ember-xcs``: the demo, ``explain`` for any function, a quick benchmark, the cache.
 
 Commands:
     demo     an ensemble + judge pipeline on the simulated provider, plain vs @jit
-    explain  run ``module:function`` under @jit with JSON arguments and explain it
+    explain  run module:function under @jit with JSON arguments and explain it
     bench    jit vs plain on the standard DAG shapes (fan-out, diamond, ...)
     cache    the persistent result cache: where it is, what it holds, clear it
+
+Every mistake in a command line is reported on one line, with the fix.
 """
 
 from __future__ import annotations
 
 import argparse
+import difflib
 import importlib
 import json
+import math
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 __all__ = ["main"]
+
+_DESCRIPTION = """\
+Ember XCS: make compound AI programs fast without making them different.
+
+commands:
+  demo     an ensemble + judge pipeline on the simulated provider, plain vs @jit
+  explain  run module:function under @jit with JSON arguments and explain it
+  bench    jit vs plain on the standard DAG shapes (fan-out, diamond, ...)
+  cache    the persistent result cache: where it is, what it holds, clear it
+
+Run 'ember-xcs COMMAND --help' for the options of a command."""
 
 _MEMBERS = ("simulated/alpha", "simulated/beta", "simulated/gamma", "simulated/delta",
             "simulated/epsilon")
@@ -27,6 +42,45 @@ _QUESTIONS = (
     "Name a good codename for a data pipeline.",
     "What should we call the new search feature?",
 )
+
+
+class UsageError(Exception):
+    """A command line that cannot run; the message says why and what to do instead."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with one-line errors: ``ember-xcs demo: error: ... (see --help)``."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+# -- argument types: each refuses a bad value with a message naming the fix ----------
+
+
+def _non_negative_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not math.isfinite(value) or value < 0 or value > 60:
+        raise argparse.ArgumentTypeError(
+            f"expected seconds between 0 and 60, got {text} (e.g. 0.2)"
+        )
+    return value
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {value}")
+    return value
+
+
+# -- demo ------------------------------------------------------------------------------
 
 
 def _pipeline(latency: float) -> Any:
@@ -47,9 +101,15 @@ def _pipeline(latency: float) -> Any:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from ember.xcs import Config, explain, get_jit_stats, jit
-    from ember.xcs.timeline import render_timeline_text, save_timeline
+    from ember.xcs import Config, explain, jit
+    from ember.xcs.errors import XCSError
+    from ember.xcs.timeline import Timeline, check_image_path
 
+    if args.timeline:  # before the demo runs, not after
+        try:
+            check_image_path(Path(args.timeline))
+        except XCSError as error:
+            raise UsageError(f"--timeline: {error}") from None
     questions = list(_QUESTIONS[: args.questions]) if args.questions <= len(_QUESTIONS) else [
         f"Question number {i}?" for i in range(args.questions)
     ]
@@ -74,35 +134,87 @@ def _demo(args: argparse.Namespace) -> int:
     print(f"@jit        : {jit_time * 1000:8.1f} ms   ({plain_time / jit_time:.1f}x faster, "
           f"results {same})\n")
     print(explain(fast))
-    stats = get_jit_stats(fast)
-    timings = stats.get("node_timings", [])
-    if timings:
-        print("\ntimeline (first call):")
-        print(render_timeline_text(timings, width=60))
+    timeline = Timeline.of(fast)
+    print("\ntimeline (first call):")
+    print(timeline.text(width=60))
     if args.timeline:
-        save_timeline(timings, args.timeline)
+        timeline.save(args.timeline)
         print(f"\ntimeline image written to {args.timeline}")
     return 0 if plain == jitted else 1
 
 
+# -- explain ---------------------------------------------------------------------------
+
+
 def _load(target: str) -> Any:
-    module_name, _, attribute = target.partition(":")
-    if not attribute:
-        raise SystemExit(f"explain: expected module:function, got {target!r}")
-    sys.path.insert(0, ".")
-    value: Any = importlib.import_module(module_name)
+    module_name, colon, attribute = target.partition(":")
+    if not colon or not module_name or not attribute:
+        raise UsageError(
+            f"expected module:function (e.g. pipeline:summarise for summarise() in "
+            f"pipeline.py), got {target!r}"
+        )
+    if "." not in sys.path:
+        sys.path.insert(0, ".")
+    try:
+        value: Any = importlib.import_module(module_name)
+    except ModuleNotFoundError as error:
+        if error.name is not None and module_name.startswith(error.name):
+            raise UsageError(
+                f"cannot import module {module_name!r}: no {error.name.replace('.', '/')}.py "
+                "here or on sys.path; run ember-xcs from the directory that contains it"
+            ) from None
+        raise UsageError(
+            f"importing {module_name!r} failed: it imports {error.name!r}, which is not "
+            "installed"
+        ) from None
+    except Exception as error:
+        raise UsageError(
+            f"importing {module_name!r} raised {type(error).__name__}: {error}"
+        ) from None
+    path = module_name
     for part in attribute.split("."):
+        if not hasattr(value, part):
+            names = [n for n in dir(value) if not n.startswith("_")]
+            close = difflib.get_close_matches(part, names, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise UsageError(f"{path} has no attribute {part!r}{hint}")
         value = getattr(value, part)
+        path = f"{path}.{part}"
+    if not callable(value):
+        raise UsageError(f"{target} is a {type(value).__name__}, not a function")
     return value
+
+
+def _json_argument(position: int, raw: str) -> Any:
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError:
+        quoted = json.dumps(raw)
+        raise UsageError(
+            f"argument {position} {raw!r} is not JSON; arguments are JSON values, so quote "
+            f"a string inside the shell quotes: '{quoted}'"
+        ) from None
 
 
 def _explain(args: argparse.Namespace) -> int:
     from ember.xcs import explain
 
+    values = [_json_argument(number, raw) for number, raw in enumerate(args.args, 1)]
     function = _load(args.target)
-    values = [json.loads(raw) for raw in args.args]
-    print(explain(function, *values))
+    try:
+        report = explain(function, *values)
+    except Exception as error:
+        if args.traceback:
+            raise
+        raise UsageError(
+            f"{args.target} raised {type(error).__name__}: {error} (add --traceback to see "
+            "where)"
+        ) from None
+    print(report)
     return 0
+
+
+# -- bench -----------------------------------------------------------------------------
 
 
 def _bench(args: argparse.Namespace) -> int:
@@ -133,6 +245,9 @@ def _bench(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- cache -----------------------------------------------------------------------------
+
+
 def _cache(args: argparse.Namespace) -> int:
     from ember.xcs.cache import SQLiteStore, default_path
 
@@ -140,6 +255,10 @@ def _cache(args: argparse.Namespace) -> int:
     if args.action == "path":
         print(path)
         return 0
+    if args.op and args.action != "clear":
+        raise UsageError("--op only applies to 'cache clear'")
+    if path.is_dir():
+        raise UsageError(f"--file {path} is a directory; give the store's file")
     store = SQLiteStore(path)
     if args.action == "clear":
         removed = store.clear(args.op)
@@ -156,25 +275,69 @@ def _cache(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``ember-xcs`` console script."""
-    parser = argparse.ArgumentParser(prog="ember-xcs", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    commands = parser.add_subparsers(dest="command", required=True)
-    demo = commands.add_parser("demo", help="compound AI pipeline, plain vs @jit")
-    demo.add_argument("--questions", type=int, default=3)
-    demo.add_argument("--latency", type=float, default=0.2, help="seconds per model call")
-    demo.add_argument("--timeline", metavar="PATH", help="write the timeline as an image")
+# -- the parser ------------------------------------------------------------------------
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("ember-xcs")
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        return "unknown (not installed)"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="ember-xcs", description=_DESCRIPTION,
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"ember-xcs {_version()}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                                     parser_class=_Parser)
+
+    demo = commands.add_parser(
+        "demo", help="compound AI pipeline on simulated models, plain vs @jit",
+        description="Run an ensemble + judge pipeline on the simulated model provider, "
+                    "first as plain Python, then under @jit; print both times, the IR, "
+                    "the parallel groups and a timeline.")
+    demo.add_argument("--questions", type=_positive_int, default=3, metavar="N",
+                      help="how many questions to answer (default: 3)")
+    demo.add_argument("--latency", type=_non_negative_seconds, default=0.2, metavar="SECONDS",
+                      help="simulated seconds per model call, 0 to 60 (default: 0.2)")
+    demo.add_argument("--timeline", metavar="PATH",
+                      help="also draw the timeline into this image (.png, .svg, .pdf; needs "
+                           "matplotlib: pip install 'ember-xcs[plot]')")
     demo.set_defaults(run=_demo)
-    explain = commands.add_parser("explain", help="explain module:function on JSON args")
-    explain.add_argument("target")
-    explain.add_argument("args", nargs="*")
+
+    explain = commands.add_parser(
+        "explain", help="run module:function under @jit and explain what ran in parallel",
+        description="Import a function, call it once under @jit with the given arguments "
+                    "and print explain(): the IR, parallel groups, critical path, barriers "
+                    "and fallbacks. The function really runs (its ops are called).",
+        epilog="example: ember-xcs explain pipeline:summarise '\"tidal power\"' 3")
+    explain.add_argument("target", metavar="MODULE:FUNCTION",
+                         help="the function, e.g. pipeline:summarise (pipeline.py in the "
+                              "current directory or on sys.path)")
+    explain.add_argument("args", nargs="*", metavar="JSON",
+                         help="positional arguments as JSON values: 3, '\"text\"', "
+                              "'[1, 2]', '{\"k\": 1}'")
+    explain.add_argument("--traceback", action="store_true",
+                         help="show the full traceback when the function raises")
     explain.set_defaults(run=_explain)
-    bench = commands.add_parser("bench", help="jit vs plain on standard DAG shapes")
-    bench.add_argument("--latency", type=float, default=0.05)
-    bench.add_argument("--repeat", type=int, default=3)
+
+    bench = commands.add_parser(
+        "bench", help="jit vs plain on standard DAG shapes",
+        description="Time plain Python and @jit on fan-out, diamond, ensemble+judge, "
+                    "map-reduce and chain graphs of sleeping ops.")
+    bench.add_argument("--latency", type=_non_negative_seconds, default=0.05, metavar="SECONDS",
+                       help="seconds each op sleeps, 0 to 60 (default: 0.05)")
+    bench.add_argument("--repeat", type=_positive_int, default=3, metavar="N",
+                       help="jitted runs per shape; the best is reported (default: 3)")
     bench.set_defaults(run=_bench)
-    cache = commands.add_parser("cache", help="the persistent result cache (path, stats, clear)")
+
+    cache = commands.add_parser(
+        "cache", help="the persistent result cache (path, stats, clear)",
+        description="Inspect or empty the result cache that @op(cache=True) and "
+                    "Config(result_cache=...) use.")
     cache.add_argument("action", choices=("path", "stats", "clear"),
                        help="path: print where the store is; stats: entries per op and "
                             "size; clear: delete entries")
@@ -183,8 +346,22 @@ def main(argv: Sequence[str] | None = None) -> int:
                             "~/.cache/ember-xcs/results.sqlite)")
     cache.add_argument("--op", metavar="NAME", help="with clear: only the results of this op")
     cache.set_defaults(run=_cache)
-    args = parser.parse_args(argv)
-    result: int = args.run(args)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``ember-xcs`` console script.
+
+    Returns:
+        The exit status: 0 on success, 2 for a command line that cannot run (printed on
+        one line to stderr), 1 when the demo's results differ.
+    """
+    args = _parser().parse_args(argv)
+    try:
+        result: int = args.run(args)
+    except UsageError as error:
+        print(f"ember-xcs {args.command}: error: {error}", file=sys.stderr)
+        return 2
     return result
 
 

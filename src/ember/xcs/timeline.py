@@ -1,10 +1,14 @@
 """Execution timelines: when each node of a profiled call ran, as text or as an image.
 
 Timings come from a profiled jitted call (``Config(profile=True)`` or
-``EMBER_XCS_PROFILE=1``): ``get_jit_stats(f)["node_timings"]`` is a list of dicts with
-``node``, ``name``, ``start_ms`` and ``end_ms`` (milliseconds from the start of the call).
-``render_timeline_text`` draws a Gantt chart for the terminal; ``save_timeline`` draws
-one into an image file with matplotlib (imported only when called).
+``EMBER_XCS_PROFILE=1``). ``Timeline.of(f)`` collects the last call of ``f``: one span
+per op node (with its kind: model call, op, tensor, or an op that ran eagerly), the
+barriers where the glue waited (at the moment the value it waited for arrived), the
+measured wall time, and the plain-Python *estimate* (the sum of the op durations: what
+running them one after another would have taken, ignoring the glue). ``text()`` draws
+a Gantt chart for the terminal and ``save(path)`` an image (matplotlib, imported only
+then). ``render_timeline_text`` and ``save_timeline`` do the same for a bare list of
+``get_jit_stats(f)["node_timings"]``.
 """
 
 from __future__ import annotations
@@ -18,19 +22,58 @@ from typing import Any
 
 from ember.xcs.errors import XCSError
 
-__all__ = ["Span", "render_timeline_text", "save_timeline"]
+__all__ = [
+    "IMAGE_FORMATS",
+    "KIND_COLOURS",
+    "BarrierMark",
+    "Span",
+    "Timeline",
+    "check_image_path",
+    "render_timeline_text",
+    "require_matplotlib",
+    "save_timeline",
+]
 
 _NAME_WIDTH = 18
+
+KIND_COLOURS = {
+    "model call": "#4C72B0",
+    "op": "#DD8452",
+    "tensor": "#55A868",
+    "eager op": "#C44E52",
+}
+"""Bar colour per span kind (colour-blind-safe, from the seaborn "deep" palette)."""
+
+IMAGE_FORMATS = (".png", ".svg", ".pdf", ".jpg", ".jpeg", ".eps", ".ps", ".tif", ".tiff",
+                 ".webp")
+"""File extensions ``save`` can write (matplotlib's Agg backend formats)."""
 
 
 @dataclass(frozen=True)
 class Span:
-    """One node's run: ``[start_ms, end_ms]`` from the start of the call."""
+    """One node's run: ``[start_ms, end_ms]`` from the start of the call.
+
+    ``kind`` is ``"model call"`` (an ``llm[...]`` op), ``"op"``, ``"tensor"`` or
+    ``"eager op"`` (an op that ran in program order: in a ``try`` block, an effect...).
+    """
 
     node: int
     name: str
     start_ms: float
     end_ms: float
+    kind: str = "op"
+
+
+@dataclass(frozen=True)
+class BarrierMark:
+    """A barrier: the glue needed a concrete value; it could go on at ``at_ms``."""
+
+    at_ms: float
+    label: str
+
+
+def _kind_for_name(name: str) -> str:
+    return "model call" if name.startswith("llm[") else "op"
 
 
 def _spans(timings: Iterable[Mapping[str, Any] | Any]) -> list[Span]:
@@ -39,16 +82,298 @@ def _spans(timings: Iterable[Mapping[str, Any] | Any]) -> list[Span]:
         keys = ("node", "name", "start_ms", "end_ms")
         if isinstance(timing, Mapping):
             values: list[Any] = [timing.get(key) for key in keys]
+            kind = timing.get("kind")
         else:
             values = [getattr(timing, key, None) for key in keys]
+            kind = getattr(timing, "kind", None)
         if any(v is None for v in values):
             raise XCSError(
                 f"a timeline entry needs node, name, start_ms and end_ms; got {timing!r}. "
                 "Pass get_jit_stats(f)['node_timings'] from a call with Config(profile=True)."
             )
         node, name, start, end = values
-        spans.append(Span(int(node), str(name), float(start), float(end)))
+        spans.append(Span(int(node), str(name), float(start), float(end),
+                          str(kind) if kind else _kind_for_name(str(name))))
     return sorted(spans, key=lambda s: (s.start_ms, s.node))
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """The timeline of one profiled call (see the module docstring).
+
+    Attributes:
+        spans: one per op node, sorted by start.
+        barriers: where the glue waited, in time order.
+        wall_ms: the measured wall time of the call (``None`` if unknown).
+        sequential_ms: the plain-Python estimate: the sum of the op durations.
+        title: the chart's title.
+
+    Example:
+        >>> line = Timeline((Span(0, "draft", 0, 50, "model call"),
+        ...                  Span(1, "judge", 50, 100, "model call")), wall_ms=102,
+        ...                 sequential_ms=100)
+        >>> print(line.text(width=10).splitlines()[0])
+        timeline: 2 nodes, wall 102.0 ms; plain-Python estimate 100.0 ms (1.0x)
+    """
+
+    spans: tuple[Span, ...]
+    barriers: tuple[BarrierMark, ...] = ()
+    wall_ms: float | None = None
+    sequential_ms: float | None = None
+    title: str = "ember.xcs timeline"
+
+    @classmethod
+    def of(cls, fn: Any) -> Timeline:
+        """The timeline of the last call of the jitted function ``fn``.
+
+        Raises:
+            XCSError: ``fn`` is not jitted, or its last call was not profiled
+                (``Config(profile=True)``).
+
+        Example:
+            >>> from ember.xcs import Config, jit, op
+            >>> @op
+            ... def inc(x):
+            ...     return x + 1
+            >>> f = jit(lambda x: [inc(x), inc(x)], config=Config(profile=True))
+            >>> _ = f(1)
+            >>> len(Timeline.of(f).spans)
+            2
+        """
+        from ember.xcs.api.stats import get_jit_stats
+
+        stats = get_jit_stats(fn)
+        timings = stats.get("node_timings")
+        if not timings:
+            raise XCSError(
+                f"no node timings for {stats.get('name', fn)!r}: profile the call with "
+                "Config(profile=True) (or EMBER_XCS_PROFILE=1) and call it once first."
+            )
+        kinds, barriers = _graph_facts(fn, timings)
+        spans = tuple(
+            Span(s.node, s.name, s.start_ms, s.end_ms, kinds.get(s.node, s.kind))
+            for s in _spans(timings)
+        )
+        return cls(spans, barriers, float(stats["wall_time_ms"]),
+                   float(stats["sequential_estimate_ms"]),
+                   f"{stats['name']}: one call under @jit")
+
+    @property
+    def end_ms(self) -> float:
+        """Where the chart's time axis ends."""
+        ends = [s.end_ms for s in self.spans] + [self.wall_ms or 0.0]
+        return max(ends) or 1.0
+
+    @property
+    def speedup(self) -> float | None:
+        """Plain-Python estimate / wall time, when both are known."""
+        if not self.wall_ms or self.sequential_ms is None:
+            return None
+        return self.sequential_ms / self.wall_ms
+
+    def text(self, width: int = 50) -> str:
+        """A Gantt chart for the terminal, one row per node (see ``render_timeline_text``)."""
+        if not self.spans:
+            return "timeline: no node timings (profile the call: Config(profile=True))"
+        total = self.end_ms
+        header = f"timeline: {len(self.spans)} nodes"
+        if self.wall_ms is not None and self.sequential_ms is not None:
+            header += (f", wall {self.wall_ms:.1f} ms; plain-Python estimate "
+                       f"{self.sequential_ms:.1f} ms ({self.speedup or 0:.1f}x)")
+        else:
+            header += f", {total:.1f} ms"
+        lines = [header]
+        for span in self.spans:
+            first = min(width - 1, int(span.start_ms / total * width))
+            last = max(first + 1, min(width, math.ceil(span.end_ms / total * width - 1e-9)))
+            bar = " " * first + "█" * (last - first) + " " * (width - last)
+            label = f"#{span.node} {span.name}"
+            if len(label) > _NAME_WIDTH:
+                label = label[: _NAME_WIDTH - 1] + "…"
+            lines.append(
+                f"{label:<{_NAME_WIDTH}} |{bar}| {span.start_ms:6.1f} - {span.end_ms:6.1f} ms"
+            )
+        for label, times in self._barrier_groups().items():
+            count = f" (x{len(times)})" if len(times) > 1 else ""
+            at = ", ".join(f"{t:.1f}" for t in times[:6]) + (", ..." if len(times) > 6 else "")
+            lines.append(f"  barrier {label}{count}: glue went on at {at} ms")
+        return "\n".join(lines)
+
+    def _barrier_groups(self) -> dict[str, list[float]]:
+        """Barrier times per label, in order of first appearance (one label per line)."""
+        groups: dict[str, list[float]] = {}
+        for barrier in self.barriers:
+            groups.setdefault(barrier.label, []).append(barrier.at_ms)
+        return groups
+
+    def figure(self) -> Any:
+        """The chart as a matplotlib ``Figure`` (object API: no ``pyplot``, no backend change).
+
+        Raises:
+            XCSError: matplotlib is not installed.
+        """
+        require_matplotlib("a timeline image")
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+        from matplotlib.patches import Patch
+
+        rows = len(self.spans)
+        summary_rows = 2 if self.sequential_ms is not None and self.wall_ms else 0
+        height = 1.6 + 0.32 * max(rows, 1) + 0.45 * summary_rows
+        figure = Figure(figsize=(10, height))
+        FigureCanvasAgg(figure)
+        if summary_rows:
+            grid = figure.add_gridspec(2, 1, height_ratios=[max(rows, 1), 1.6 * summary_rows])
+            axes = figure.add_subplot(grid[0])
+            summary = figure.add_subplot(grid[1])
+        else:
+            axes = figure.add_subplot()
+            summary = None
+        # A body of a few microseconds (a prompt template) still gets a visible sliver.
+        least = self.end_ms / 250
+        for row, span in enumerate(self.spans):
+            axes.broken_barh([(span.start_ms, max(span.end_ms - span.start_ms, least))],
+                             (row - 0.38, 0.76), facecolors=KIND_COLOURS.get(span.kind, "grey"))
+        axes.set_yticks(range(rows), [f"#{s.node} {s.name}" for s in self.spans],
+                        fontsize=8)
+        axes.set_ylim(rows - 0.5, -0.5)
+        for number, (label, times) in enumerate(self._barrier_groups().items()):
+            for at in times:
+                axes.axvline(at, color="black", linestyle=":", linewidth=1)
+            count = f" (x{len(times)})" if len(times) > 1 else ""
+            axes.annotate(f"barrier: {label}{count}", (times[0], -0.5),
+                          xytext=(-3, -3 - 10 * (number % 4)), textcoords="offset points",
+                          fontsize=7, va="top", ha="right",
+                          bbox={"boxstyle": "round,pad=0.2", "fc": "white", "alpha": 0.8})
+        kinds = [k for k in KIND_COLOURS if any(s.kind == k for s in self.spans)]
+        handles: list[Any] = [Patch(color=KIND_COLOURS[k], label=k) for k in kinds]
+        if self.barriers:
+            from matplotlib.lines import Line2D
+
+            handles.append(Line2D([], [], color="black", linestyle=":",
+                                  label="barrier (glue waited for a value)"))
+        axes.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8,
+                    frameon=False)
+        title = self.title
+        if self.speedup is not None:
+            title += f" — {self.speedup:.1f}x faster than the plain-Python estimate"
+        axes.set_title(title, fontsize=10)
+        axes.grid(axis="x", alpha=0.3)
+        axes.set_xlim(0, self.end_ms * 1.02)
+        if summary is not None:
+            assert self.wall_ms is not None and self.sequential_ms is not None
+            summary.barh([0, 1], [self.wall_ms, self.sequential_ms],
+                         color=["#4C72B0", "#BBBBBB"], height=0.6)
+            summary.set_yticks([0, 1], ["@jit (measured)",
+                                        "plain Python\n(ESTIMATE: sum of op times)"],
+                               fontsize=8)
+            summary.set_ylim(1.5, -0.5)
+            for row, value in enumerate((self.wall_ms, self.sequential_ms)):
+                summary.annotate(f" {value:.0f} ms", (value, row), va="center", fontsize=8)
+            summary.set_xlabel("milliseconds")
+            summary.set_xlim(0, max(self.sequential_ms, self.wall_ms) * 1.15)
+            summary.set_title("whole call: @jit wall time vs plain Python (estimated)",
+                              fontsize=9)
+        axes.set_xlabel("milliseconds from the start of the call")
+        figure.tight_layout()
+        return figure
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Draw the chart into an image file; the extension picks the format.
+
+        Raises:
+            XCSError: matplotlib is missing, or the extension is not an image format.
+        """
+        target = Path(path)
+        check_image_path(target)
+        self.figure().savefig(target)
+        return target
+
+    def png(self) -> bytes:
+        """The chart as PNG bytes (what notebooks display)."""
+        import io
+
+        buffer = io.BytesIO()
+        self.figure().savefig(buffer, format="png")
+        return buffer.getvalue()
+
+    def __str__(self) -> str:
+        return self.text()
+
+    def _repr_png_(self) -> bytes | None:
+        try:
+            return self.png()
+        except XCSError:
+            return None  # no matplotlib: the notebook shows the text form instead
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(self.text())
+
+
+def _graph_facts(fn: Any, timings: list[Any]) -> tuple[dict[int, str], tuple[BarrierMark, ...]]:
+    """Node kinds and barrier times of ``fn``'s last call, read from its graph.
+
+    Stats carry per-node times but not kinds or barrier times; the graph of the last
+    call has both (a barrier node's input is the value it waited for, so the glue went
+    on when that node ended).
+    """
+    from ember.xcs.api.stats import _stats_of
+    from ember.xcs.ir.graph import NodeKind
+
+    record = _stats_of(fn).last
+    if record is None:
+        return {}, ()
+    graph = record.graph
+    ends = {int(t["node"]): float(t["end_ms"]) for t in timings}
+    kinds: dict[int, str] = {}
+    barriers: dict[tuple[float, str], int] = {}
+    for node in graph.nodes:
+        if node.kind is NodeKind.TENSOR:
+            kinds[node.id] = "tensor"
+        elif node.kind is NodeKind.BARRIER:
+            sources = [arg.id for arg in node.args if hasattr(arg, "id")]
+            if node.name.startswith("eager op") and sources:
+                kinds[sources[0]] = "eager op"
+                continue
+            at = max((ends[s] for s in sources if s in ends), default=None)
+            if at is None:
+                continue  # it waited on a lifted value or an input: no op time to show
+            where = node.location.short if node.location is not None else "?"
+            label = f"{node.name} at {where}"
+            barriers[(at, label)] = barriers.get((at, label), 0) + 1
+    marks = tuple(BarrierMark(at, label) for (at, label), count in sorted(barriers.items())
+                  for _ in range(count))
+    return kinds, marks
+
+
+def require_matplotlib(purpose: str) -> None:
+    """Raise ``XCSError`` with the install command when matplotlib is missing.
+
+    Args:
+        purpose: what needs it, for the message (``"a timeline image"``).
+    """
+    import importlib.util
+
+    if importlib.util.find_spec("matplotlib") is None:
+        raise XCSError(
+            f"{purpose} needs matplotlib, which is not installed: pip install "
+            "'ember-xcs[plot]' (or use the text timeline)."
+        )
+
+
+def check_image_path(path: Path) -> None:
+    """Raise ``XCSError`` unless ``path`` can receive an image (format and directory)."""
+    if path.suffix.lower() not in IMAGE_FORMATS:
+        raise XCSError(
+            f"cannot write a timeline image to {path}: the extension must be one of "
+            f"{', '.join(IMAGE_FORMATS)}."
+        )
+    if not path.parent.is_dir():
+        raise XCSError(
+            f"cannot write a timeline image to {path}: the directory {path.parent} does not "
+            "exist."
+        )
+    require_matplotlib("a timeline image")
 
 
 def render_timeline_text(timings: Iterable[Mapping[str, Any] | Any], width: int = 50) -> str:
@@ -73,60 +398,26 @@ def render_timeline_text(timings: Iterable[Mapping[str, Any] | Any], width: int 
         #0 draft           |█████     |    0.0 -   50.0 ms
         #1 judge           |     █████|   50.0 -  100.0 ms
     """
-    spans = _spans(timings)
-    if not spans:
-        return "timeline: no node timings (profile the call: Config(profile=True))"
-    total = max(s.end_ms for s in spans) or 1.0
-    lines = [f"timeline: {len(spans)} nodes, {total:.1f} ms"]
-    for span in spans:
-        first = min(width - 1, int(span.start_ms / total * width))
-        last = max(first + 1, min(width, math.ceil(span.end_ms / total * width - 1e-9)))
-        bar = " " * first + "█" * (last - first) + " " * (width - last)
-        label = f"#{span.node} {span.name}"
-        if len(label) > _NAME_WIDTH:
-            label = label[: _NAME_WIDTH - 1] + "…"
-        lines.append(f"{label:<{_NAME_WIDTH}} |{bar}| {span.start_ms:6.1f} - {span.end_ms:6.1f} ms")
-    return "\n".join(lines)
+    return Timeline(tuple(_spans(timings))).text(width)
 
 
 def save_timeline(timings: Iterable[Mapping[str, Any] | Any], path: str | os.PathLike[str],
                   *, title: str = "ember.xcs timeline") -> Path:
     """Draw node timings as a Gantt chart into an image (``.png``, ``.svg``, ``.pdf``).
 
-    Uses matplotlib's object API (no ``pyplot``, no global backend change).
+    For kinds, barriers, the plain-Python estimate and the speedup, use
+    ``Timeline.of(f).save(path)``, which has the whole call.
 
     Args:
         timings: as for ``render_timeline_text``.
-        path: the image file; matplotlib picks the format from the extension.
+        path: the image file; the extension picks the format.
         title: the chart's title.
 
     Returns:
         The path written.
 
     Raises:
-        XCSError: matplotlib is not installed (``pip install 'ember-xcs[plot]'``), or
-            an entry is malformed.
+        XCSError: matplotlib is not installed (``pip install 'ember-xcs[plot]'``), the
+            extension is not an image format, or an entry is malformed.
     """
-    spans = _spans(timings)
-    try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-    except ImportError as error:
-        raise XCSError(
-            "save_timeline needs matplotlib: pip install 'ember-xcs[plot]' (or use "
-            "render_timeline_text for a text chart)."
-        ) from error
-    figure = Figure(figsize=(9, 1 + 0.35 * max(len(spans), 1)))
-    FigureCanvasAgg(figure)
-    axes = figure.add_subplot()
-    for row, span in enumerate(spans):
-        axes.broken_barh([(span.start_ms, max(span.end_ms - span.start_ms, 1e-3))],
-                         (row - 0.4, 0.8))
-    axes.set_yticks(range(len(spans)), [f"#{s.node} {s.name}" for s in spans])
-    axes.invert_yaxis()
-    axes.set_xlabel("milliseconds from the start of the call")
-    axes.set_title(title)
-    figure.tight_layout()
-    target = Path(path)
-    figure.savefig(target)
-    return target
+    return Timeline(tuple(_spans(timings)), title=title).save(path)
