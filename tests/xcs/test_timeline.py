@@ -80,8 +80,11 @@ def lookup(q):
 
 @jit(config=Config(profile=True))
 def ask(question):
-    facts = [lookup(question + str(i)) for i in range(3)]
-    answers = [models("simulated/writer", f"use {fact}") for fact in facts]  # f-string barrier
+    # (no comprehensions: the tracer runs them eagerly on CPython 3.12+ for now)
+    facts = [lookup(question + "0"), lookup(question + "1"), lookup(question + "2")]
+    answers = []
+    for fact in facts:
+        answers.append(models("simulated/writer", f"use {fact}"))  # f-string barrier
     return answers
 
 
