@@ -3,6 +3,7 @@
     python examples/real_provider.py                      # OpenAI if OPENAI_API_KEY is set
     python examples/real_provider.py --provider anthropic # needs ANTHROPIC_API_KEY
     python examples/real_provider.py --base-url http://localhost:8000/v1 --model llama3
+    python examples/real_provider.py --stream             # also stream one answer
 
 Keys come from the environment. With --base-url (vLLM, Ollama, llama.cpp, ...) no key
 is needed. Without a key or a base URL the example says so and uses the simulated
@@ -22,9 +23,11 @@ parser.add_argument("--provider", choices=["openai", "anthropic"], default="open
 parser.add_argument("--base-url", help="an OpenAI-compatible server, e.g. http://localhost:8000/v1")
 parser.add_argument("--model", help="model name (default: gpt-4o-mini / claude-3-5-haiku-latest)")
 parser.add_argument("--max-concurrency", type=int, default=4)
+parser.add_argument("--timeout", type=float, default=60.0, help="seconds per request")
+parser.add_argument("--stream", action="store_true", help="also stream one answer")
 args = parser.parse_args()
 
-retry = RetryPolicy(max_attempts=4, initial_delay=0.5)
+retry = RetryPolicy(max_attempts=4, initial_delay=0.5)  # honours Retry-After, capped at 60 s
 if args.base_url:
     provider_name = "openai"
     models.register_provider(
@@ -34,19 +37,22 @@ if args.base_url:
             api_key=os.environ.get("OPENAI_API_KEY") or "EMPTY",
             max_concurrency=args.max_concurrency,
             retry=retry,
+            timeout=args.timeout,
         ),
     )
     model = args.model or "local-model"
 elif args.provider == "anthropic" and os.environ.get("ANTHROPIC_API_KEY"):
     provider_name = "anthropic"
     models.register_provider(
-        "anthropic", AnthropicProvider(max_concurrency=args.max_concurrency, retry=retry)
+        "anthropic",
+        AnthropicProvider(max_concurrency=args.max_concurrency, retry=retry, timeout=args.timeout),
     )
     model = args.model or "claude-3-5-haiku-latest"
 elif args.provider == "openai" and os.environ.get("OPENAI_API_KEY"):
     provider_name = "openai"
     models.register_provider(
-        "openai", OpenAIProvider(max_concurrency=args.max_concurrency, retry=retry)
+        "openai",
+        OpenAIProvider(max_concurrency=args.max_concurrency, retry=retry, timeout=args.timeout),
     )
     model = args.model or "gpt-4o-mini"
 else:
@@ -69,3 +75,9 @@ for answer in answers:
     label = " (simulated)" if answer.simulated else ""
     print(f"{answer.model_id}{label}: {answer.text.strip()}")
 print(f"4 calls in {elapsed:.2f} s; tokens: {get_jit_stats(capitals)['tokens']}")
+
+if args.stream:
+    stream = ask.stream("Name three rivers of Africa, one line each.")
+    for chunk in stream:
+        print(chunk, end="", flush=True)
+    print(f"\nstreamed: {stream.response.usage.total_tokens} tokens")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from ember.models.loopback import LoopbackServer
+from ember.testing.loopback import LoopbackServer
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
@@ -68,3 +68,22 @@ def test_real_provider_against_the_loopback_server():
     assert result.returncode == 0, result.stderr
     assert "openai/tiny: [loopback tiny] What is the capital of France?" in result.stdout
     assert requests == 4
+
+
+def test_real_provider_streams_against_the_loopback_server():
+    with LoopbackServer() as server:
+        result = run_example(
+            ROOT / "examples" / "real_provider.py",
+            "--base-url",
+            server.openai_base_url,
+            "--model",
+            "tiny",
+            "--stream",
+        )
+        stats = server.stats()
+    assert result.returncode == 0, result.stderr
+    assert "[loopback tiny] Name three rivers of Africa, one line each." in result.stdout
+    assert (stats.requests, stats.streamed) == (5, 1)
+    jitted = int(re.search(r"'total_tokens': (\d+)", result.stdout).group(1))
+    streamed = int(re.search(r"streamed: (\d+) tokens", result.stdout).group(1))
+    assert streamed > 0 and jitted + streamed == stats.usage.total_tokens

@@ -16,7 +16,7 @@ from ember.models import (
     SimulatedFailure,
     SimulatedProvider,
 )
-from ember.models.loopback import LoopbackServer
+from ember.testing.loopback import LoopbackServer
 from ember.xcs import get_jit_stats, jit
 
 FAST_RETRY = RetryPolicy(max_attempts=3, initial_delay=0.01, jitter=0)

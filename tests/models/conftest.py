@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from ember.models import ModelsAPI, ProviderRegistry, SimulatedProvider
-from ember.models.loopback import LoopbackServer
+from ember.testing.loopback import LoopbackServer
 
 
 @pytest.fixture

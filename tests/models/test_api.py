@@ -58,7 +58,11 @@ def test_unknown_provider(api):
     [
         ({"temperature": -1}, r"temperature=-1 is invalid"),
         ({"max_tokens": -5}, r"max_tokens=-5 is invalid"),
-        ({"temprature": 0.2}, r"unknown parameter\(s\) temprature"),
+        (
+            {"temprature": 0.2},
+            r"unknown parameter\(s\) temprature\. Did you mean: "
+            r"'temprature' -> 'temperature'\?",
+        ),
     ],
 )
 def test_bad_params(api, params, match):
@@ -90,6 +94,45 @@ def test_missing_sdk_names_the_extra(api, monkeypatch):
         api("openai/gpt-4o", "hi")
 
 
-def test_facade_exports_are_importable():
+def test_facade_reexports_the_models_layer_objects():
+    import ember.models
+
+    assert {"models", "ModelBinding", "RateLimit", "ModelStream", "Response"} <= set(
+        api_module.__all__
+    )
     for name in api_module.__all__:
-        assert getattr(api_module, name) is not None
+        assert getattr(api_module, name) is getattr(ember.models, name), name
+    assert api_module.models is default_models
+
+
+def test_acall_stream_and_astream_agree_with_the_plain_call(api):
+    import asyncio
+
+    plain = api("simulated/m", "Same question")
+    assert asyncio.run(api.acall("simulated/m", "Same question")) == plain
+    stream = api.stream("simulated/m", "Same question")
+    assert "".join(stream) == plain and stream.response.usage == plain.usage
+
+    async def read():
+        return await api.astream("simulated/m", "Same question").collect()
+
+    assert asyncio.run(read()) == plain
+
+
+def test_a_10_mb_prompt_error_stays_short(api):
+    with pytest.raises(InvalidParamsError) as caught:
+        api("simulated/m", b"x" * 10_000_000)
+    assert len(str(caught.value)) < 1_000
+
+
+def test_a_lone_surrogate_is_reported_before_the_sdk(server, api):
+    api.register_provider("openai", OpenAIProvider(base_url=server.openai_base_url, api_key="k"))
+    with pytest.raises(InvalidParamsError, match="lone surrogate"):
+        api("openai/m", "broken \ud83d text")
+    assert server.stats().requests == 0
+
+
+def test_huge_model_ids_are_cut_in_errors(api):
+    with pytest.raises(ModelNotFoundError) as caught:
+        api("m" * 1_000_000, "hi")
+    assert len(str(caught.value)) < 1_000

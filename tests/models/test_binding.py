@@ -23,3 +23,46 @@ def test_binding_repr_shows_settings(registry):
     assert repr(ModelBinding("simulated/m", registry=registry, temperature=0)) == (
         "ModelBinding('simulated/m', temperature=0)"
     )
+
+
+def test_binding_acall_and_streams_use_the_defaults(registry):
+    import asyncio
+
+    terse = ModelBinding("simulated/m", registry=registry, max_tokens=1)
+    plain = terse("a question")
+    assert asyncio.run(terse.acall("a question")) == plain
+    assert terse.stream("a question").collect() == plain
+
+    async def read():
+        return await terse.astream("a question").collect()
+
+    assert asyncio.run(read()) == plain
+
+
+def test_binding_rate_limit_is_checked_and_shown(registry):
+    from ember.models import RateLimit
+
+    with pytest.raises(InvalidParamsError, match=r"ModelBinding\(rate_limit=\.\.\.\)"):
+        ModelBinding("simulated/m", registry=registry, rate_limit=60)
+    limited = ModelBinding(
+        "simulated/m", registry=registry, rate_limit=RateLimit(requests_per_minute=600)
+    )
+    assert repr(limited) == (
+        "ModelBinding('simulated/m', rate_limit=RateLimit(requests_per_minute=600.0, "
+        "tokens_per_minute=None))"
+    )
+    assert limited("hi") == ModelBinding("simulated/m", registry=registry)("hi")
+
+
+def test_a_rate_limited_binding_follows_a_replaced_provider(registry):
+    from ember.models import RateLimit, SimulatedProvider
+
+    limited = ModelBinding(
+        "simulated/m", registry=registry, rate_limit=RateLimit(requests_per_minute=6000)
+    )
+    assert limited("hi").provider == "simulated"
+    registry.register("simulated", SimulatedProvider(failure_rate=1.0))
+    from ember.models import SimulatedFailure
+
+    with pytest.raises(SimulatedFailure):
+        limited("hi")

@@ -9,7 +9,7 @@ from ember.models import (
     SimulatedProvider,
     default_registry,
 )
-from ember.xcs.ops import Op
+from ember.xcs import Op
 
 
 def test_builtin_providers_and_bare_names():
@@ -111,3 +111,85 @@ def test_list_models_names_known_models():
     registry.register("custom", lambda: SimulatedProvider())
     listed = registry.list_models()
     assert "openai/gpt-4o" in listed and "custom/<model>" in listed
+
+
+def test_the_op_cache_is_a_bounded_lru():
+    registry = ProviderRegistry(op_cache_size=3)
+    registry.register("sim", SimulatedProvider())
+    first = registry.op_for("sim", "a")
+    registry.op_for("sim", "b")
+    registry.op_for("sim", "c")
+    assert registry.op_for("sim", "a") is first  # used again: now the most recent
+    registry.op_for("sim", "d")  # evicts "b", the least recently used
+    assert registry.cached_ops() == 3
+    assert registry.op_for("sim", "a") is first
+    with pytest.raises(InvalidParamsError, match=r"ProviderRegistry\(op_cache_size=\.\.\.\)"):
+        ProviderRegistry(op_cache_size=0)
+
+
+def memory_growth_of_new_ids(op_cache_size, count=10_000):
+    """Bytes still allocated after calls to ``count`` new ids, past a warm-up of as many."""
+    import gc
+    import tracemalloc
+
+    from ember.models import ModelsAPI
+
+    registry = ProviderRegistry(op_cache_size=op_cache_size)
+    registry.register("simulated", SimulatedProvider())
+    api = ModelsAPI(registry)
+    tracemalloc.start()
+    try:
+        for i in range(count):
+            api(f"simulated/model-{i}", "hi")
+        gc.collect()
+        warm = tracemalloc.get_traced_memory()[0]
+        for i in range(count, 2 * count):
+            api(f"simulated/model-{i}", "hi")
+        gc.collect()
+        return tracemalloc.get_traced_memory()[0] - warm, registry.cached_ops()
+    finally:
+        tracemalloc.stop()
+
+
+def test_20000_distinct_model_ids_keep_memory_bounded():
+    grown, cached = memory_growth_of_new_ids(op_cache_size=1024)
+    assert cached == 1024
+    assert grown < 100_000, grown
+    # The same 10,000 further ids with a cache big enough to keep them all: this is the
+    # growth the bound prevents, so the check above can fail.
+    unbounded, kept = memory_growth_of_new_ids(op_cache_size=1_000_000)
+    assert kept == 20_000 and unbounded > 20 * max(grown, 10_000), (unbounded, grown)
+
+
+def test_the_model_op_is_sync_outside_a_trace_and_async_under_jit():
+    from ember.models import Completion, ModelsAPI, Provider, Usage
+    from ember.xcs import jit
+
+    class Twofold(Provider):
+        def __init__(self):
+            super().__init__()
+            self.paths = []
+
+        def send(self, model, messages, params):
+            self.paths.append("sync")
+            return Completion(messages[-1]["content"], Usage.of(1, 1))
+
+        async def asend(self, model, messages, params):
+            self.paths.append("async")
+            return Completion(messages[-1]["content"], Usage.of(1, 1))
+
+    provider = Twofold()
+    registry = ProviderRegistry()
+    registry.register("two", provider)
+    api = ModelsAPI(registry)
+    model_op = registry.op_for("two", "m")
+    assert model_op.async_fn is not None and model_op.limit_key == ("provider", "two")
+    plain = api("two/m", "hi")
+    assert plain == "hi" and provider.paths == ["sync"]
+
+    @jit
+    def fan_out(items):
+        return [api("two/m", item) for item in items]
+
+    assert fan_out(["a", "b", "c"]) == ["a", "b", "c"]
+    assert provider.paths == ["sync", "async", "async", "async"]

@@ -2,21 +2,29 @@
 
 A call ``models("openai/gpt-4o", prompt)`` resolves the id in the provider registry,
 takes that model's cached op (``llm[gpt-4o]``) and calls it: outside a trace it runs
-now; under ``@jit`` it is lazy and the engine runs it concurrently, honouring the
-provider's ``max_concurrency``. The provider checks the prompt and parameters, sends
-the request with the retry policy, and returns a ``Response`` (a ``str`` with usage).
+now, synchronously; under ``@jit`` it is lazy and the engine awaits the provider's
+async path on its event loop, concurrently with other calls, honouring the
+provider's ``max_concurrency``. The provider checks the prompt and parameters, waits
+for its rate limits, sends the request with the retry policy (``Retry-After``
+honoured), checks the reply, and returns a ``Response`` (a ``str`` with usage).
+``models.stream`` / ``models.astream`` return the reply chunk by chunk.
+
+This layer uses only the public names of ``ember.xcs``; its errors are
+``ModelError`` classes, rooted at ``ember.errors.EmberError``.
 """
 
 from ember.models.api import ModelsAPI, models
 from ember.models.binding import ModelBinding
 from ember.models.errors import (
     InvalidParamsError,
+    MalformedResponseError,
     MissingAPIKeyError,
     MissingDependencyError,
     ModelError,
     ModelNotFoundError,
     ProviderError,
     ProviderNotFoundError,
+    ProviderTimeoutError,
     SimulatedFailure,
 )
 from ember.models.providers import (
@@ -26,25 +34,33 @@ from ember.models.providers import (
     Provider,
     SimulatedProvider,
 )
+from ember.models.ratelimit import Clock, RateLimit
 from ember.models.registry import ProviderRegistry, default_registry
 from ember.models.response import Response, Usage
 from ember.models.retry import RetryPolicy
+from ember.models.stream import AsyncModelStream, ModelStream
 
 __all__ = [
     "AnthropicProvider",
+    "AsyncModelStream",
+    "Clock",
     "Completion",
     "InvalidParamsError",
+    "MalformedResponseError",
     "MissingAPIKeyError",
     "MissingDependencyError",
     "ModelBinding",
     "ModelError",
     "ModelNotFoundError",
+    "ModelStream",
     "ModelsAPI",
     "OpenAIProvider",
     "Provider",
     "ProviderError",
     "ProviderNotFoundError",
     "ProviderRegistry",
+    "ProviderTimeoutError",
+    "RateLimit",
     "Response",
     "RetryPolicy",
     "SimulatedFailure",

@@ -7,8 +7,10 @@ from collections.abc import Iterable
 from typing import Any
 
 from ember.models.binding import ModelBinding
+from ember.models.ratelimit import RateLimit
 from ember.models.registry import ProviderRegistry, ProviderSource, default_registry
 from ember.models.response import Response
+from ember.models.stream import AsyncModelStream, ModelStream
 
 __all__ = ["ModelsAPI", "models"]
 
@@ -44,20 +46,70 @@ class ModelsAPI:
         Raises:
             ModelNotFoundError, ProviderNotFoundError: the id does not resolve.
             MissingAPIKeyError, MissingDependencyError: the provider cannot start.
-            InvalidParamsError: bad prompt or parameters.
+            InvalidParamsError: bad prompt or parameters (with a "did you mean").
+            ProviderError: an unusable reply (``MalformedResponseError``), a simulated
+                failure, ...; the message starts with the model id.
             The SDK's own error when the provider fails after retries.
         """
-        return ModelBinding(model_id, registry=self.registry)(prompt, **params)
+        name, model = self.registry.resolve(model_id)
+        self.registry.provider(name).prepare()
+        result: Response = self.registry.op_for(name, model)(prompt, **params)
+        return result
 
-    def instance(self, model_id: str, **defaults: Any) -> ModelBinding:
+    async def acall(self, model_id: str, prompt: Any, **params: Any) -> Response:
+        """``models(...)`` for plain async code: awaits the provider's async client.
+
+        Under ``@jit`` call ``models(...)`` itself: the engine awaits the same async
+        path on its event loop.
+
+        Example:
+            >>> import asyncio
+            >>> asyncio.run(models.acall("simulated/demo", "hi")) == models("simulated/demo", "hi")
+            True
+        """
+        return await ModelBinding(model_id, registry=self.registry).acall(prompt, **params)
+
+    def stream(self, model_id: str, prompt: Any, **params: Any) -> ModelStream:
+        """Stream a reply: iterate its text chunks, then read ``.response``.
+
+        Under ``@jit`` a stream is consumed in the glue like any iterator: it waits
+        for a lazy prompt (a barrier) and runs in program order.
+
+        Returns:
+            A ``ModelStream``: an iterator of ``str`` chunks; once exhausted its
+            ``.response`` is the full ``Response`` with usage.
+
+        Raises:
+            As ``models(...)``; bad arguments at once, provider errors while iterating.
+
+        Example:
+            >>> stream = models.stream("simulated/demo", "What is XCS?")
+            >>> text = "".join(stream)
+            >>> text == stream.response.text, stream.response.usage.total_tokens > 0
+            (True, True)
+        """
+        return ModelBinding(model_id, registry=self.registry).stream(prompt, **params)
+
+    def astream(self, model_id: str, prompt: Any, **params: Any) -> AsyncModelStream:
+        """``stream`` for ``async for`` (see ``AsyncModelStream``)."""
+        return ModelBinding(model_id, registry=self.registry).astream(prompt, **params)
+
+    def instance(
+        self, model_id: str, *, rate_limit: RateLimit | None = None, **defaults: Any
+    ) -> ModelBinding:
         """A reusable binding of ``model_id`` with default parameters.
+
+        Args:
+            model_id: ``provider/model`` or a bare name.
+            rate_limit: a requests/tokens-per-minute budget for this binding's calls.
+            **defaults: parameters for every call (a call's own parameters win).
 
         Example:
             >>> terse = models.instance("simulated/demo", max_tokens=2)
             >>> len(terse("Say something long").usage.__dict__)
             3
         """
-        return ModelBinding(model_id, registry=self.registry, **defaults)
+        return ModelBinding(model_id, registry=self.registry, rate_limit=rate_limit, **defaults)
 
     def list(self) -> list[str]:
         """The ``provider/model`` ids the registered providers know, sorted by provider."""

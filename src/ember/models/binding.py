@@ -5,8 +5,13 @@ from __future__ import annotations
 from types import MappingProxyType
 from typing import Any
 
-from ember.models.registry import ProviderRegistry
+from ember.models._checks import check_instance
+from ember.models.providers import Provider
+from ember.models.ratelimit import RateLimit
+from ember.models.registry import ProviderRegistry, model_op
 from ember.models.response import Response
+from ember.models.stream import AsyncModelStream, ModelStream
+from ember.xcs import Op
 
 __all__ = ["ModelBinding"]
 
@@ -16,16 +21,20 @@ class ModelBinding:
 
     The model id and the defaults are checked when the binding is made. Each call is
     an XCS op: under ``@jit`` it returns at once and runs concurrently with other
-    calls; outside a trace it runs now and returns the ``Response``.
+    calls (awaited on the engine's event loop); outside a trace it runs now and
+    returns the ``Response``.
 
     Args:
         model_id: ``provider/model`` or a bare name a provider claims.
         registry: where providers are looked up.
+        rate_limit: a requests/tokens-per-minute budget for the calls made through
+            this binding (on top of the provider's own, if any).
         **defaults: parameters for every call (a call's own parameters win).
 
     Raises:
         ModelNotFoundError, ProviderNotFoundError: the id does not resolve.
-        InvalidParamsError: a default is unknown to the provider or out of range.
+        InvalidParamsError: a default is unknown to the provider or out of range, or
+            ``rate_limit`` is not a ``RateLimit``.
 
     Example:
         >>> from ember.models.registry import default_registry
@@ -34,20 +43,87 @@ class ModelBinding:
         True
     """
 
-    def __init__(self, model_id: str, *, registry: ProviderRegistry, **defaults: Any) -> None:
+    def __init__(
+        self,
+        model_id: str,
+        *,
+        registry: ProviderRegistry,
+        rate_limit: RateLimit | None = None,
+        **defaults: Any,
+    ) -> None:
+        check_instance("ModelBinding", "rate_limit", rate_limit, RateLimit)
         self.provider_name, self.model = registry.resolve(model_id)
         self.model_id = f"{self.provider_name}/{self.model}"
         self.defaults = MappingProxyType(dict(defaults))
+        self.rate_limit = rate_limit
+        self._limits = (rate_limit,) if rate_limit is not None else ()
         self._registry = registry
+        self._own_op: tuple[Provider, Op] | None = None
         registry.provider(self.provider_name).validate(self.model_id, self.defaults)
 
-    def __call__(self, prompt: Any, **params: Any) -> Response:
+    def _provider(self) -> Provider:
         provider = self._registry.provider(self.provider_name)
         provider.prepare()
-        model_op = self._registry.op_for(self.provider_name, self.model)
-        result: Response = model_op(prompt, **{**self.defaults, **params})
+        return provider
+
+    def _op(self, provider: Provider) -> Op:
+        if self.rate_limit is None:
+            return self._registry.op_for(self.provider_name, self.model)
+        # A binding with its own budget has its own op; rebuilt if the provider changed.
+        own = self._own_op
+        if own is None or own[0] is not provider:
+            own = (
+                provider,
+                model_op(self.provider_name, provider, self.model, rate_limits=self._limits),
+            )
+            self._own_op = own
+        return own[1]
+
+    def _params(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {**self.defaults, **params} if self.defaults else params
+
+    def __call__(self, prompt: Any, **params: Any) -> Response:
+        provider = self._provider()
+        result: Response = self._op(provider)(prompt, **self._params(params))
         return result
+
+    async def acall(self, prompt: Any, **params: Any) -> Response:
+        """Call the model from async code: every wait is an ``await`` on this loop.
+
+        For plain ``async def`` code (a web handler, an agent loop). Under ``@jit``
+        call the binding itself: the engine already runs it on an event loop.
+
+        Example:
+            >>> import asyncio
+            >>> from ember.models.registry import default_registry
+            >>> binding = ModelBinding("simulated/demo", registry=default_registry())
+            >>> asyncio.run(binding.acall("hi")) == binding("hi")
+            True
+        """
+        provider = self._provider()
+        return await provider.acomplete(
+            self.provider_name, self.model, prompt, self._params(params), rate_limits=self._limits
+        )
+
+    def stream(self, prompt: Any, **params: Any) -> ModelStream:
+        """Stream the reply: iterate the text chunks, then read ``.response``.
+
+        Raises:
+            InvalidParamsError: bad prompt or parameters (at once).
+        """
+        provider = self._provider()
+        return provider.stream(
+            self.provider_name, self.model, prompt, self._params(params), rate_limits=self._limits
+        )
+
+    def astream(self, prompt: Any, **params: Any) -> AsyncModelStream:
+        """``stream`` for ``async for``; the request starts when first awaited."""
+        provider = self._provider()
+        return provider.astream(
+            self.provider_name, self.model, prompt, self._params(params), rate_limits=self._limits
+        )
 
     def __repr__(self) -> str:
         settings = "".join(f", {key}={value!r}" for key, value in self.defaults.items())
-        return f"ModelBinding({self.model_id!r}{settings})"
+        limit = f", rate_limit={self.rate_limit!r}" if self.rate_limit is not None else ""
+        return f"ModelBinding({self.model_id!r}{settings}{limit})"

@@ -2,27 +2,39 @@
 
 A model id is ``provider/model`` (``openai/gpt-4o``, ``simulated/judge``) or a bare
 name that a provider claims by prefix (``gpt-4o`` → ``openai``, ``claude-…`` →
-``anthropic``). Every (provider, model) pair has one cached ``Op`` named
-``llm[model]`` whose ``max_concurrency`` and ``limit_key`` carry the provider's cap
-to the XCS engine.
+``anthropic``). A (provider, model) pair has one cached XCS op named ``llm[model]``:
+its body is ``Provider.complete`` (outside a trace the call runs now, in the caller's
+thread) and its ``async_fn`` is ``Provider.acomplete`` (under ``@jit`` the engine
+awaits it on its event loop, no thread per call); its ``max_concurrency`` and
+``limit_key`` carry the provider's cap to the engine. The cache keeps the
+``op_cache_size`` (default 1024) most recently used models; older ones are dropped
+and rebuilt on their next call, so any number of distinct model ids keeps memory
+bounded.
 """
 
 from __future__ import annotations
 
 import difflib
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
+from ember.models._checks import check_positive_int
+from ember.models._text import clip, shorten
 from ember.models.errors import InvalidParamsError, ModelNotFoundError, ProviderNotFoundError
 from ember.models.providers import AnthropicProvider, OpenAIProvider, Provider, SimulatedProvider
+from ember.models.ratelimit import RateLimit
 from ember.models.response import Response
-from ember.xcs.ops import Op
+from ember.xcs import Op
 
-__all__ = ["ProviderRegistry", "default_registry"]
+__all__ = ["OP_CACHE_SIZE", "ProviderRegistry", "default_registry", "model_op"]
 
 ProviderSource = Provider | Callable[[], Provider]
+
+OP_CACHE_SIZE = 1024
+"""How many model ops a registry keeps by default (least recently used go first)."""
 
 
 @dataclass
@@ -30,25 +42,81 @@ class _Entry:
     source: ProviderSource
     prefixes: tuple[str, ...]
     provider: Provider | None = None
-    ops: dict[str, Op] = field(default_factory=dict)
 
 
 class _ModelCall:
-    """The body of a model op: one ``Provider.complete`` for a fixed model."""
+    """The body of a model op: ``complete`` (sync) and ``acomplete`` (async) of one model."""
 
-    def __init__(self, provider_name: str, provider: Provider, model: str) -> None:
+    __slots__ = ("model", "provider", "provider_name", "rate_limits")
+
+    def __init__(
+        self,
+        provider_name: str,
+        provider: Provider,
+        model: str,
+        rate_limits: tuple[RateLimit, ...],
+    ) -> None:
         self.provider_name = provider_name
         self.provider = provider
         self.model = model
+        self.rate_limits = rate_limits
 
     def __call__(self, prompt: object, **params: Any) -> Response:
-        return self.provider.complete(self.provider_name, self.model, prompt, params)
+        return self.provider.complete(
+            self.provider_name, self.model, prompt, params, rate_limits=self.rate_limits
+        )
+
+    async def acall(self, prompt: object, **params: Any) -> Response:
+        return await self.provider.acomplete(
+            self.provider_name, self.model, prompt, params, rate_limits=self.rate_limits
+        )
+
+
+def model_op(
+    provider_name: str,
+    provider: Provider,
+    model: str,
+    *,
+    rate_limits: tuple[RateLimit, ...] = (),
+) -> Op:
+    """The XCS op that calls ``model`` on ``provider`` (sync body, async twin).
+
+    Args:
+        provider_name: the name the provider is registered under.
+        provider: the provider.
+        model: the model name within the provider.
+        rate_limits: budgets to respect besides the provider's own (a binding's).
+
+    Returns:
+        An op named ``llm[model]`` carrying the provider's ``max_concurrency``.
+
+    Example:
+        >>> call = model_op("simulated", SimulatedProvider(), "demo")
+        >>> call.name, call("hi").model_id
+        ('llm[demo]', 'simulated/demo')
+    """
+    body = _ModelCall(provider_name, provider, model, rate_limits)
+    # ``Op(...)`` is what ``xcs.op(body, name=..., ...)`` builds; the class is typed for it.
+    return Op(
+        body,
+        name=f"llm[{shorten(model, 80)}]",
+        max_concurrency=provider.max_concurrency,
+        limit_key=("provider", provider_name),
+        async_fn=body.acall,
+    )
 
 
 class ProviderRegistry:
     """Named providers, model-id resolution and the cache of model ops.
 
-    Thread-safe: every read and write of the entries happens under ``_lock``.
+    Thread-safe: every read and write of the entries and the op cache happens under
+    ``_lock``.
+
+    Args:
+        op_cache_size: how many model ops to keep (least recently used go first).
+
+    Raises:
+        InvalidParamsError: ``op_cache_size`` is not a positive int.
 
     Example:
         >>> registry = ProviderRegistry()
@@ -57,9 +125,12 @@ class ProviderRegistry:
         ('sim', 'demo')
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, op_cache_size: int = OP_CACHE_SIZE) -> None:
+        check_positive_int("ProviderRegistry", "op_cache_size", op_cache_size, optional=False)
+        self.op_cache_size = op_cache_size
         self._lock = threading.Lock()
         self._entries: dict[str, _Entry] = {}
+        self._ops: OrderedDict[tuple[str, str], Op] = OrderedDict()
 
     def register(
         self,
@@ -82,11 +153,11 @@ class ProviderRegistry:
         """
         if not isinstance(name, str) or not name or "/" in name:
             raise InvalidParamsError(
-                f"Provider names are non-empty and contain no '/', got {name!r}."
+                f"Provider names are non-empty and contain no '/', got {clip(name)}."
             )
         if not (isinstance(provider, Provider) or callable(provider)):
             raise InvalidParamsError(
-                f"register_provider({name!r}, ...) needs a Provider instance or a factory, "
+                f"register_provider({clip(name)}, ...) needs a Provider instance or a factory, "
                 f"got {type(provider).__name__}."
             )
         with self._lock:
@@ -106,6 +177,8 @@ class ProviderRegistry:
                 prefixes=prefixes,
                 provider=provider if isinstance(provider, Provider) else None,
             )
+            for key in [key for key in self._ops if key[0] == name]:
+                del self._ops[key]
 
     def names(self) -> list[str]:
         """Registered provider names, sorted."""
@@ -120,17 +193,17 @@ class ProviderRegistry:
             ModelNotFoundError: a bare name no provider claims, or an empty name.
         """
         if not isinstance(model_id, str) or not model_id.strip():
-            raise ModelNotFoundError(f"A model id must be a non-empty str, got {model_id!r}.")
+            raise ModelNotFoundError(f"A model id must be a non-empty str, got {clip(model_id)}.")
         with self._lock:
             if "/" in model_id:
                 name, model = model_id.split("/", 1)
                 if name not in self._entries:
                     raise ProviderNotFoundError(
-                        f"Unknown provider {name!r} in model id {model_id!r}; registered "
+                        f"Unknown provider {clip(name)} in model id {clip(model_id)}; registered "
                         f"providers: {', '.join(sorted(self._entries))}."
                     )
                 if not model:
-                    raise ModelNotFoundError(f"Model id {model_id!r} names no model after '/'.")
+                    raise ModelNotFoundError(f"Model id {clip(model_id)} names no model after '/'.")
                 return name, model
             claims = [
                 (len(prefix), name)
@@ -144,7 +217,7 @@ class ProviderRegistry:
 
     def _unknown_model_message(self, model_id: str) -> str:
         known = self.list_models()
-        close = difflib.get_close_matches(model_id, [k.split("/", 1)[1] for k in known], n=3)
+        close = difflib.get_close_matches(model_id[:100], [k.split("/", 1)[1] for k in known], n=3)
         hint = f" Did you mean: {', '.join(close)}?" if close else ""
         with self._lock:
             prefixes = [
@@ -153,7 +226,7 @@ class ProviderRegistry:
                 for prefix in entry.prefixes
             ]
         return (
-            f"Unknown model id {model_id!r}.{hint} Write 'provider/model' with a provider "
+            f"Unknown model id {clip(model_id)}.{hint} Write 'provider/model' with a provider "
             f"from: {', '.join(self.names())}; bare names resolve by prefix "
             f"({', '.join(prefixes) or 'none registered'}). Known models: {', '.join(known)}."
         )
@@ -169,7 +242,7 @@ class ProviderRegistry:
             entry = self._entries.get(name)
             if entry is None:
                 raise ProviderNotFoundError(
-                    f"Unknown provider {name!r}; registered providers: "
+                    f"Unknown provider {clip(name)}; registered providers: "
                     f"{', '.join(sorted(self._entries))}."
                 )
             if entry.provider is None:
@@ -183,20 +256,33 @@ class ProviderRegistry:
             return entry.provider
 
     def op_for(self, name: str, model: str) -> Op:
-        """The cached op that calls ``model`` on provider ``name``."""
-        provider = self.provider(name)
+        """The cached op that calls ``model`` on provider ``name`` (built on first use).
+
+        Raises:
+            ProviderNotFoundError: no provider has that name.
+        """
+        key = (name, model)
         with self._lock:
-            entry = self._entries[name]
-            model_op = entry.ops.get(model)
-            if model_op is None:
-                model_op = Op(
-                    _ModelCall(name, provider, model),
-                    name=f"llm[{model}]",
-                    max_concurrency=provider.max_concurrency,
-                    limit_key=("provider", name),
-                )
-                entry.ops[model] = model_op
-            return model_op
+            cached = self._ops.get(key)
+            if cached is not None:
+                self._ops.move_to_end(key)
+                return cached
+        provider = self.provider(name)
+        built = model_op(name, provider, model)
+        with self._lock:
+            entry = self._entries.get(name)
+            if entry is None or entry.provider is not provider:
+                return built  # replaced meanwhile: use it once, cache nothing stale
+            cached = self._ops.setdefault(key, built)
+            self._ops.move_to_end(key)
+            while len(self._ops) > self.op_cache_size:
+                self._ops.popitem(last=False)
+            return cached
+
+    def cached_ops(self) -> int:
+        """How many model ops the cache holds now (at most ``op_cache_size``)."""
+        with self._lock:
+            return len(self._ops)
 
     def list_models(self) -> list[str]:
         """``provider/model`` ids of the models each provider knows, sorted.

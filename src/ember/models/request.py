@@ -7,10 +7,13 @@ rejects unknown parameters and bad values with a message naming both, and
 
 from __future__ import annotations
 
+import difflib
+import functools
 import math
 from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
+from ember.models._text import check_encodable, clip, shorten
 from ember.models.errors import InvalidParamsError
 
 __all__ = ["Message", "estimate_tokens", "normalize_prompt", "validate_params"]
@@ -30,32 +33,58 @@ def normalize_prompt(prompt: object, *, model_id: str) -> list[Message]:
         A new list of message dicts with ``str`` roles and contents.
 
     Raises:
-        InvalidParamsError: the prompt is neither text nor well-formed messages.
+        InvalidParamsError: the prompt is neither text nor well-formed messages, or
+            its text holds a lone surrogate (UTF-8 cannot encode it, so no provider
+            could receive it). The message quotes no more than a short excerpt.
 
     Example:
         >>> normalize_prompt("hi", model_id="simulated/x")
         [{'role': 'user', 'content': 'hi'}]
     """
     if isinstance(prompt, str):
-        return [{"role": "user", "content": str(prompt)}]
+        text = str(prompt)
+        _check_text(model_id, "the prompt", text)
+        return [{"role": "user", "content": text}]
     if isinstance(prompt, Sequence) and prompt and not isinstance(prompt, bytes | bytearray):
         messages: list[Message] = []
         for index, message in enumerate(prompt):
-            if (
-                not isinstance(message, Mapping)
-                or message.get("role") not in _ROLES
-                or not isinstance(message.get("content"), str)
-            ):
+            problem = _message_problem(message)
+            if problem is not None:
                 raise InvalidParamsError(
-                    f"{model_id}: message {index} must be a dict with 'role' in {_ROLES} "
-                    f"and 'content' a str, got {message!r}."
+                    f"{shorten(model_id)}: message {index} must be a dict with 'role' in "
+                    f"{_ROLES} and 'content' a str; {problem}."
                 )
-            messages.append({"role": str(message["role"]), "content": str(message["content"])})
+            content = str(message["content"])
+            _check_text(model_id, f"message {index}", content)
+            messages.append({"role": str(message["role"]), "content": content})
         return messages
     raise InvalidParamsError(
-        f"{model_id}: the prompt must be a str or a non-empty list of "
-        f"{{'role': ..., 'content': ...}} messages, got {type(prompt).__name__} {prompt!r}."
+        f"{shorten(model_id)}: the prompt must be a str or a non-empty list of "
+        f"{{'role': ..., 'content': ...}} messages, got {type(prompt).__name__} {clip(prompt)}."
     )
+
+
+def _message_problem(message: object) -> str | None:
+    """What is wrong with one chat message, described without copying its content."""
+    if not isinstance(message, Mapping):
+        return f"got {type(message).__name__}"
+    role = message.get("role")
+    if role not in _ROLES:
+        return f"got role={clip(role, 40)}"
+    content = message.get("content")
+    if not isinstance(content, str):
+        return f"got 'content' of type {type(content).__name__}"
+    return None
+
+
+def _check_text(model_id: str, where: str, text: str) -> None:
+    index = check_encodable(text)
+    if index is not None:
+        raise InvalidParamsError(
+            f"{shorten(model_id)}: {where} contains a lone surrogate {text[index]!r} at index "
+            f"{index}; UTF-8 cannot encode it, so no provider can receive it. Fix the text, "
+            f"e.g. text.encode('utf-8', 'replace').decode('utf-8')."
+        )
 
 
 def estimate_tokens(text: str) -> int:
@@ -100,15 +129,18 @@ def _any_int(value: object) -> str | None:
 
 
 def _text(value: object) -> str | None:
-    return None if isinstance(value, str) else "a str"
+    if not isinstance(value, str):
+        return "a str"
+    return None if check_encodable(value) is None else "text without lone surrogates"
 
 
 def _stop(value: object) -> str | None:
-    if isinstance(value, str):
+    items = [value] if isinstance(value, str) else value
+    if isinstance(items, list | tuple) and all(
+        isinstance(item, str) and check_encodable(item) is None for item in items
+    ):
         return None
-    if isinstance(value, list | tuple) and all(isinstance(item, str) for item in value):
-        return None
-    return "a str or a list of str"
+    return "a str or a list of str (without lone surrogates)"
 
 
 def _positive_number(value: object) -> str | None:
@@ -128,6 +160,8 @@ def _latency(value: object) -> str | None:
             return None
     return "seconds >= 0, or a (low, high) pair with 0 <= low <= high"
 
+
+_temperature = functools.cache(lambda high: _in_range(0.0, high))
 
 _CHECKS: dict[str, Callable[[object], str | None]] = {
     "top_p": _in_range(0.0, 1.0, low_open=True),
@@ -172,16 +206,29 @@ def validate_params(
         ...     print(error)
         simulated/x: temperature=-1 is invalid; expected a number in [0, 2].
     """
-    unknown = sorted(name for name in params if name not in accepted)
+    unknown = [name for name in params if name not in accepted]
     if unknown:
-        raise InvalidParamsError(
-            f"{model_id}: unknown parameter(s) {', '.join(unknown)}; "
-            f"this provider accepts: {', '.join(sorted(accepted))}."
-        )
+        raise InvalidParamsError(_unknown_message(model_id, unknown, accepted))
     for name, value in params.items():
-        check = _in_range(0.0, max_temperature) if name == "temperature" else _CHECKS.get(name)
+        check = _temperature(max_temperature) if name == "temperature" else _CHECKS.get(name)
         problem = check(value) if check is not None else None
         if problem is not None:
             raise InvalidParamsError(
-                f"{model_id}: {name}={value!r} is invalid; expected {problem}."
+                f"{shorten(model_id)}: {name}={clip(value)} is invalid; expected {problem}."
             )
+
+
+def _unknown_message(model_id: str, unknown: list[str], accepted: Collection[str]) -> str:
+    names = sorted(unknown)
+    shown = ", ".join(shorten(name, 40) for name in names[:5])
+    more = f" and {len(names) - 5} more" if len(names) > 5 else ""
+    hints = []
+    for name in names[:5]:
+        close = difflib.get_close_matches(name[:100], sorted(accepted), n=1, cutoff=0.7)
+        if close:
+            hints.append(f"{shorten(name, 40)!r} -> {close[0]!r}")
+    hint = f" Did you mean: {', '.join(hints)}?" if hints else ""
+    return (
+        f"{shorten(model_id)}: unknown parameter(s) {shown}{more}.{hint} "
+        f"This provider accepts: {', '.join(sorted(accepted))}."
+    )

@@ -1,4 +1,4 @@
-"""``Response`` and ``Usage``: what a model call returns.
+"""``Response``, ``Usage`` and ``Completion``: what a model call returns.
 
 A ``Response`` is a ``str`` (the completion text), so ordinary string code keeps
 working, with the call's facts attached: ``usage``, ``model_id``, ``provider`` and
@@ -8,9 +8,9 @@ working, with the call's facts attached: ``usage``, ``model_id``, ``provider`` a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
-__all__ = ["Response", "Usage"]
+__all__ = ["Completion", "Response", "Usage"]
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,20 @@ class Usage:
         )
 
 
+class Completion(NamedTuple):
+    """What one successful request produced: the text and its token usage.
+
+    Providers return it from ``send``; the pipeline turns it into a ``Response``.
+
+    Example:
+        >>> Completion("hi", Usage.of(1, 1)).usage.total_tokens
+        2
+    """
+
+    text: str
+    usage: Usage
+
+
 class Response(str):
     """The text of a model reply, as a ``str``, with the call's facts attached.
 
@@ -77,11 +91,14 @@ class Response(str):
         usage: Usage,
         simulated: bool = False,
     ) -> Response:
-        self = super().__new__(cls, text)
-        object.__setattr__(self, "usage", usage)
-        object.__setattr__(self, "model_id", model_id)
-        object.__setattr__(self, "provider", provider)
-        object.__setattr__(self, "simulated", simulated)
+        self = str.__new__(cls, text)
+        # Straight into the instance dict: ``__setattr__`` refuses, and this is the
+        # cheapest way to set four attributes (a model call makes one Response).
+        facts = self.__dict__
+        facts["usage"] = usage
+        facts["model_id"] = model_id
+        facts["provider"] = provider
+        facts["simulated"] = simulated
         return self
 
     @property

@@ -7,6 +7,8 @@ traceback, plus a note (``add_note``) naming the node that raised them.
 
 from __future__ import annotations
 
+from ember.errors import EmberError
+
 __all__ = [
     "ConfigError",
     "GraphError",
@@ -18,7 +20,7 @@ __all__ = [
 ]
 
 
-class XCSError(Exception):
+class XCSError(EmberError):
     """Base class of every error that XCS raises on its own account.
 
     Cause: XCS was asked for something it cannot do (bad configuration, a graph that

@@ -1,9 +1,17 @@
+import asyncio
 import threading
 import time
 
 import pytest
 
-from ember.models import Completion, InvalidParamsError, Provider, Usage
+from ember.models import (
+    Completion,
+    InvalidParamsError,
+    Provider,
+    ProviderError,
+    RetryPolicy,
+    Usage,
+)
 
 
 class Recorder(Provider):
@@ -50,3 +58,101 @@ def test_max_concurrency_caps_plain_threaded_callers():
     for thread in threads:
         thread.join()
     assert provider.peak == 2
+
+
+class Scripted(Provider):
+    """A provider whose requests fail as scripted, then succeed."""
+
+    accepted_params = frozenset({"temperature"})
+
+    def __init__(self, failures=(), **kwargs):
+        super().__init__(**kwargs)
+        self.failures = list(failures)
+        self.sent = 0
+
+    def send(self, model, messages, params):
+        self.sent += 1
+        if self.failures:
+            raise self.failures.pop(0)
+        return Completion("fine", Usage.of(1, 1))
+
+
+class Busy(Exception):
+    def __init__(self, status_code, headers=None):
+        super().__init__(f"HTTP {status_code}")
+        self.status_code = status_code
+        self.headers = headers or {}
+
+
+def test_any_provider_honours_retry_after_from_error_headers():
+    provider = Scripted([Busy(429, {"Retry-After": "0.3"})])
+    start = time.perf_counter()
+    assert provider.complete("p", "m", "hi", {}) == "fine"
+    assert time.perf_counter() - start >= 0.3 and provider.sent == 2
+
+
+def test_a_custom_provider_gets_an_async_path_through_a_thread():
+    provider = Scripted([Busy(503)], retry=RetryPolicy(initial_delay=0.01))
+    reply = asyncio.run(provider.acomplete("p", "m", "hi", {}))
+    assert reply == "fine" and reply.model_id == "p/m" and provider.sent == 2
+
+
+def test_a_provider_error_without_a_model_id_gets_the_one_called():
+    provider = Scripted([ProviderError("the reply was empty")])
+    with pytest.raises(ProviderError) as caught:
+        provider.complete("mine", "x1", "hi", {})
+    assert str(caught.value) == "mine/x1: the reply was empty"
+
+
+def test_a_provider_returning_the_wrong_thing_is_named():
+    class Sloppy(Provider):
+        def send(self, model, messages, params):
+            return "just text"
+
+    with pytest.raises(ProviderError, match=r"p/m: Sloppy\.send returned 'just text'"):
+        Sloppy().complete("p", "m", "hi", {})
+
+
+def test_the_default_stream_sends_one_chunk():
+    stream = Recorder().stream("rec", "m", "hi", {})
+    assert list(stream) == ["m:hi"] and stream.response.usage == Usage.of(1, 1)
+
+
+def test_max_concurrency_caps_coroutines_and_threads_together():
+    class Sleeper(Recorder):
+        async def asend(self, model, messages, params):
+            with self.lock:
+                self.active += 1
+                self.peak = max(self.peak, self.active)
+            await asyncio.sleep(0.02)
+            with self.lock:
+                self.active -= 1
+            return Completion("ok", Usage.of(1, 1))
+
+    provider = Sleeper(max_concurrency=3)
+
+    async def many():
+        await asyncio.gather(*(provider.acomplete("rec", "m", str(i), {}) for i in range(12)))
+
+    threads = [
+        threading.Thread(target=provider.complete, args=("rec", "m", "t", {})) for _ in range(6)
+    ]
+    for thread in threads:
+        thread.start()
+    asyncio.run(many())
+    for thread in threads:
+        thread.join()
+    assert provider.peak == 3 and provider.active == 0
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"max_concurrency": 0}, "max_concurrency"),
+        ({"retry": "fast"}, "retry"),
+        ({"rate_limit": {"requests_per_minute": 1}}, "rate_limit"),
+    ],
+)
+def test_base_settings_are_checked(kwargs, field):
+    with pytest.raises(InvalidParamsError, match=rf"Recorder\({field}=\.\.\.\)"):
+        Recorder(**kwargs)

@@ -1,8 +1,16 @@
+import asyncio
+import threading
 import time
 
 import pytest
 
-from ember.models import InvalidParamsError, RetryPolicy, SimulatedFailure, SimulatedProvider
+from ember.models import (
+    InvalidParamsError,
+    ProviderTimeoutError,
+    RetryPolicy,
+    SimulatedFailure,
+    SimulatedProvider,
+)
 
 
 def complete(provider, prompt="Capital of France?", model="m", **params):
@@ -88,3 +96,126 @@ def test_bad_settings_are_rejected():
         SimulatedProvider(failure_rate=2)
     with pytest.raises(InvalidParamsError, match="max_concurrency"):
         SimulatedProvider(max_concurrency=0)
+
+
+def test_failures_name_the_provider_and_model_actually_called():
+    from ember.models import ModelsAPI, ProviderRegistry
+
+    registry = ProviderRegistry()
+    registry.register("simulated", SimulatedProvider())
+    registry.register("flaky", SimulatedProvider(failure_rate=1.0))
+    with pytest.raises(SimulatedFailure) as caught:
+        ModelsAPI(registry)("flaky/s", "hi")
+    assert str(caught.value).startswith("flaky/s: simulated failure")
+    assert "simulated/s" not in str(caught.value)
+    assert caught.value.model_id == "flaky/s"
+
+
+def test_the_async_path_sleeps_on_the_loop_without_threads():
+    import concurrent.futures
+
+    class NoThreads(concurrent.futures.ThreadPoolExecutor):
+        def submit(self, fn, /, *args, **kwargs):
+            raise AssertionError(f"the async path used a thread for {fn!r}")
+
+    provider = SimulatedProvider(latency=0.2)
+    threads_before = threading.active_count()
+
+    async def many():
+        asyncio.get_running_loop().set_default_executor(NoThreads())
+        start = time.perf_counter()
+        replies = await asyncio.gather(
+            *(provider.acomplete("simulated", "m", f"q{i}", {}) for i in range(200))
+        )
+        return replies, time.perf_counter() - start, threading.active_count()
+
+    replies, elapsed, threads_during = asyncio.run(many())
+    assert elapsed < 1.0, elapsed  # 200 x 0.2 s concurrently, not one after another
+    assert threads_during <= threads_before
+    assert replies == [complete(SimulatedProvider(), f"q{i}") for i in range(200)]
+
+
+def test_async_and_sync_fail_alike():
+    provider = SimulatedProvider(failure_rate=1.0)
+    with pytest.raises(SimulatedFailure) as sync_error:
+        complete(provider, "same")
+    with pytest.raises(SimulatedFailure) as async_error:
+        asyncio.run(provider.acomplete("simulated", "m", "same", {}))
+    assert str(sync_error.value) == str(async_error.value)
+
+
+def test_a_latency_beyond_the_timeout_times_out_like_a_real_provider():
+    provider = SimulatedProvider(latency=5.0, timeout=0.1)
+    start = time.perf_counter()
+    with pytest.raises(ProviderTimeoutError, match=r"simulated/m: no reply within timeout=0\.1 s"):
+        complete(provider)
+    assert time.perf_counter() - start < 1.0
+    with pytest.raises(TimeoutError):
+        asyncio.run(provider.acomplete("simulated", "m", "q", {"timeout": 0.05}))
+    assert complete(provider, latency=0.01).simulated  # a per-call latency within the limit
+
+
+def test_timeouts_are_retried_only_when_asked():
+    calls = SimulatedProvider(
+        latency=1.0, timeout=0.05, retry=RetryPolicy(max_attempts=3, initial_delay=0)
+    )
+    start = time.perf_counter()
+    with pytest.raises(ProviderTimeoutError):
+        complete(calls)
+    single = time.perf_counter() - start
+    retrying = SimulatedProvider(
+        latency=1.0,
+        timeout=0.05,
+        retry=RetryPolicy(max_attempts=3, initial_delay=0, retry_timeouts=True),
+    )
+    start = time.perf_counter()
+    with pytest.raises(ProviderTimeoutError) as caught:
+        complete(retrying)
+    assert time.perf_counter() - start >= 0.15 > single
+    assert "gave up after 3 attempts" in caught.value.__notes__[0]
+
+
+def test_stream_is_word_by_word_and_equals_the_plain_reply():
+    provider = SimulatedProvider()
+    prompt = "Which one? Answer with one of: the first option, the second option"
+    stream = provider.stream("simulated", "m", prompt, {})
+    chunks = list(stream)
+    assert len(chunks) >= 3 and "".join(chunks) == stream.response
+    assert stream.response == complete(provider, prompt)
+    assert stream.response.usage == complete(provider, prompt).usage
+    assert stream.response.simulated
+
+
+def test_stream_spreads_the_latency_over_the_chunks():
+    stream = SimulatedProvider(latency=0.3).stream("simulated", "m", "a b c d e f", {})
+    start = time.perf_counter()
+    first = next(stream)
+    first_at = time.perf_counter() - start
+    rest = list(stream)
+    total = time.perf_counter() - start
+    assert first and rest
+    assert first_at < 0.25 and total >= 0.29
+
+
+def test_async_stream_fails_before_the_first_chunk_like_the_plain_call():
+    provider = SimulatedProvider(failure_rate=1.0)
+
+    async def read():
+        return [chunk async for chunk in provider.astream("simulated", "m", "q", {})]
+
+    with pytest.raises(SimulatedFailure, match="simulated/m"):
+        asyncio.run(read())
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"timeout": 0}, "timeout"),
+        ({"timeout": float("inf")}, "timeout"),
+        ({"latency": float("nan")}, "latency"),
+        ({"retry": 3}, "retry"),
+    ],
+)
+def test_more_bad_settings_are_named(kwargs, field):
+    with pytest.raises(InvalidParamsError, match=field):
+        SimulatedProvider(**kwargs)

@@ -1,41 +1,63 @@
 """``SDKProvider``: what the providers built on an official SDK share.
 
-The SDK is imported on first use; the client is built once, thread-safely, with the
-SDK's own retries off (``max_retries=0``) so ``RetryPolicy`` is the only retry logic.
+The SDK is imported on first use. The synchronous client is built once per provider
+(thread-safely); asynchronous clients are built once per event loop, because an
+async HTTP client's connections belong to the loop that opened them and must never
+be used from another one. Every client has the SDK's own retries off
+(``max_retries=0``) so ``RetryPolicy`` is the only retry layer, and a timeout of
+``timeout`` seconds per request (at most ``CONNECT_TIMEOUT`` of it to connect).
 """
 
 from __future__ import annotations
 
+import asyncio
 import importlib
+import json
 import os
 import threading
+import weakref
+from collections.abc import AsyncGenerator, Mapping
 from types import ModuleType
 from typing import Any, ClassVar
 
-from ember.models.errors import MissingAPIKeyError, MissingDependencyError
-from ember.models.providers.base import Provider
-from ember.models.retry import RetryPolicy, is_retryable_status
+from ember.models._checks import check_base_url, check_number, check_text
+from ember.models._text import clip
+from ember.models.errors import MalformedResponseError, MissingAPIKeyError, MissingDependencyError
+from ember.models.providers.base import DEFAULT_TIMEOUT, Provider
+from ember.models.ratelimit import RateLimit
+from ember.models.retry import RetryPolicy
 
-__all__ = ["SDKProvider"]
+__all__ = ["CONNECT_TIMEOUT", "SDKProvider"]
+
+CONNECT_TIMEOUT = 10.0
+"""Seconds allowed to open a connection (the rest of ``timeout`` is for the reply)."""
 
 
 class SDKProvider(Provider):
     """Base class of providers that talk to an official SDK client.
 
-    Subclasses name the SDK module, the extra that installs it, the client class and
-    the environment variables for the key and the base URL.
+    Subclasses name the SDK module, the client classes and the environment variables
+    for the key and the base URL.
 
     Args:
         api_key: the key (default: the ``key_variable`` environment variable).
         base_url: server URL (default: the ``base_url_variable`` environment
             variable, else the SDK's default).
-        timeout: seconds per request.
+        timeout: seconds a request may take (default 60; at most 10 of them to
+            connect). Timed-out requests are not retried unless the retry policy
+            says ``retry_timeouts=True``.
         max_concurrency: process-wide cap on concurrent calls.
-        retry: retry policy for 429, 5xx and connection failures.
+        retry: retry policy for 408/409/429/5xx and connection failures.
+        rate_limit: a requests/tokens-per-minute budget for this provider's calls.
+
+    Raises:
+        InvalidParamsError: a setting of the wrong type or out of range (the message
+            names it), including a ``base_url`` from the environment.
     """
 
     sdk_module: ClassVar[str]
     client_class: ClassVar[str]
+    async_client_class: ClassVar[str]
     key_variable: ClassVar[str]
     base_url_variable: ClassVar[str]
 
@@ -44,18 +66,29 @@ class SDKProvider(Provider):
         *,
         api_key: str | None = None,
         base_url: str | None = None,
-        timeout: float = 60.0,
+        timeout: float = DEFAULT_TIMEOUT,
         max_concurrency: int | None = None,
         retry: RetryPolicy | None = None,
+        rate_limit: RateLimit | None = None,
     ) -> None:
-        super().__init__(max_concurrency=max_concurrency, retry=retry)
-        self.base_url = base_url or os.environ.get(self.base_url_variable) or None
-        self.timeout = timeout
+        super().__init__(max_concurrency=max_concurrency, retry=retry, rate_limit=rate_limit)
+        owner = type(self).__name__
+        check_text(owner, "api_key", api_key)
+        check_base_url(owner, base_url)
+        if base_url is None:
+            base_url = os.environ.get(self.base_url_variable) or None
+            check_base_url(owner, base_url, source=f"${self.base_url_variable}")
+        self.base_url = base_url
+        self.timeout = check_number(owner, "timeout", timeout)
         self._api_key = api_key
-        # Guards building the client once when many threads make their first call.
+        # Guards building clients: many threads (and loops) may make a first call at once.
         self._lock = threading.Lock()
         self._sdk: ModuleType | None = None
         self._client: Any = None
+        # Per loop: its client and the generator that closes it when the loop shuts down.
+        self._async_clients: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, tuple[Any, AsyncGenerator[None, None]]
+        ] = weakref.WeakKeyDictionary()
 
     def sdk(self) -> ModuleType:
         """The imported SDK module.
@@ -73,32 +106,120 @@ class SDKProvider(Provider):
                 ) from error
         return self._sdk
 
+    def timeout_for(self, seconds: float) -> Any:
+        """The SDK's ``Timeout`` for a request of ``seconds`` (connect part capped)."""
+        return self.sdk().Timeout(seconds, connect=min(seconds, CONNECT_TIMEOUT))
+
+    def _client_settings(self) -> dict[str, Any]:
+        key = self._api_key or os.environ.get(self.key_variable)
+        if not key:
+            raise MissingAPIKeyError(
+                f"No API key for {self.sdk_module}: set the {self.key_variable} "
+                f"environment variable or pass api_key=... to the provider "
+                f"(a local server that needs no key accepts api_key='EMPTY')."
+            )
+        return {
+            "api_key": key,
+            "base_url": self.base_url,
+            "timeout": self.timeout_for(self.timeout),
+            "max_retries": 0,
+        }
+
     def client(self) -> Any:
-        """The SDK client, built on first use.
+        """The synchronous SDK client, built on first use and then reused.
 
         Raises:
             MissingDependencyError: the SDK is not installed.
             MissingAPIKeyError: no key given and the environment variable is unset.
         """
+        client = self._client
+        if client is not None:
+            return client
         with self._lock:
             if self._client is None:
                 sdk = self.sdk()
-                key = self._api_key or os.environ.get(self.key_variable)
-                if not key:
-                    raise MissingAPIKeyError(
-                        f"No API key for {self.sdk_module}: set the {self.key_variable} "
-                        f"environment variable or pass api_key=... to the provider "
-                        f"(a local server that needs no key accepts api_key='EMPTY')."
-                    )
-                self._client = getattr(sdk, self.client_class)(
-                    api_key=key, base_url=self.base_url, timeout=self.timeout, max_retries=0
-                )
+                self._client = getattr(sdk, self.client_class)(**self._client_settings())
             return self._client
+
+    def async_client(self) -> Any:
+        """The async SDK client of the running event loop (one per loop, reused).
+
+        The client is closed on its own loop when that loop shuts down
+        (``asyncio.run`` does so), and forgotten once the loop is closed.
+
+        Raises:
+            MissingDependencyError, MissingAPIKeyError: as ``client``.
+            RuntimeError: no event loop is running in this thread.
+        """
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            held = self._async_clients.get(loop)
+            if held is not None:
+                return held[0]
+            for old in [old for old in self._async_clients if old.is_closed()]:
+                del self._async_clients[old]
+            sdk = self.sdk()
+            client = getattr(sdk, self.async_client_class)(**self._client_settings())
+            self._async_clients[loop] = (client, _close_at_shutdown(client))
+            return client
 
     def prepare(self) -> None:
         """Import the SDK and build the client (checks the SDK and the key)."""
         self.client()
 
     def is_retryable(self, error: BaseException) -> bool:
-        """429, 5xx and connection failures are retried."""
-        return is_retryable_status(error) or isinstance(error, self.sdk().APIConnectionError)
+        """408/409/429/5xx and connection failures; timeouts only if the policy says so."""
+        sdk = self.sdk()
+        if isinstance(error, sdk.APITimeoutError):
+            return self.retry.retry_timeouts
+        return isinstance(error, sdk.APIConnectionError) or super().is_retryable(error)
+
+    def failure_note(self, error: BaseException, params: Mapping[str, Any]) -> str | None:
+        """For a timeout: the limit that applied and how to change it."""
+        if not isinstance(error, self.sdk().APITimeoutError):
+            return None
+        seconds = params.get("timeout", self.timeout)
+        retried = (
+            "timeouts are retried (RetryPolicy(retry_timeouts=True))"
+            if self.retry.retry_timeouts
+            else "timeouts are not retried (RetryPolicy(retry_timeouts=False))"
+        )
+        return (
+            f"no reply within timeout={seconds:g} s; {retried}. For long generations pass "
+            f"timeout=... to the call or the provider, or use models.stream."
+        )
+
+    def malformed_json(self, error: json.JSONDecodeError) -> MalformedResponseError:
+        """The error for a reply whose body is not JSON (the SDK raised ``error``)."""
+        where = self.base_url or f"the {self.sdk_module} default URL"
+        return MalformedResponseError(
+            f"the server answered with success but its body is not valid JSON "
+            f"({error.msg} at position {error.pos}); the body starts: {clip(error.doc, 120)}. "
+            f"Check that base_url ({clip(where, 120)}) points at the model API. "
+            f"Not retried: the server has already processed the request."
+        )
+
+
+def _close_at_shutdown(client: Any) -> AsyncGenerator[None, None]:
+    """Arrange for ``client`` to be closed on the running loop when that loop shuts down.
+
+    An async client's connections belong to its loop and can only be closed there, and
+    an event loop offers no shutdown callback, except that it finalises the async
+    generators still suspended in it (``asyncio.run`` calls ``shutdown_asyncgens``
+    before closing the loop). So this starts a generator that waits at its ``yield``
+    and closes the client in its ``finally``. Closed there, the client does not try
+    to close itself later from another loop (the SDKs' ``__del__`` would).
+    """
+
+    async def closer() -> AsyncGenerator[None, None]:
+        try:
+            yield
+        finally:
+            await client.close()
+
+    generator = closer()
+    try:  # advance to the ``yield``: this registers the generator with the running loop
+        generator.asend(None).send(None)
+    except StopIteration:
+        pass
+    return generator

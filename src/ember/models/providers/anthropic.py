@@ -1,14 +1,22 @@
-"""The ``anthropic`` provider: the Messages API through the official ``anthropic`` SDK."""
+"""The ``anthropic`` provider: the Messages API through the official ``anthropic`` SDK.
+
+Plain calls use ``anthropic.Anthropic``, calls on an event loop
+``anthropic.AsyncAnthropic``, streams ``stream=True`` (the raw server-sent events:
+``message_start`` carries the input tokens, ``content_block_delta`` the text,
+``message_delta`` the output tokens).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
 
+from ember.models._text import clip
+from ember.models.errors import MalformedResponseError
 from ember.models.providers._sdk import SDKProvider
-from ember.models.providers.base import Completion
 from ember.models.request import Message
-from ember.models.response import Usage
+from ember.models.response import Completion, Usage
 
 __all__ = ["AnthropicProvider"]
 
@@ -16,7 +24,7 @@ _DEFAULT_MAX_TOKENS = 1024
 
 
 class AnthropicProvider(SDKProvider):
-    """Messages through ``anthropic.Anthropic`` (SDK retries off; ours apply).
+    """Messages through ``anthropic.Anthropic`` / ``AsyncAnthropic`` (SDK retries off).
 
     ``system`` messages and the ``system=`` parameter become the request's system
     prompt; ``max_tokens`` defaults to 1024 because the API requires it.
@@ -24,9 +32,13 @@ class AnthropicProvider(SDKProvider):
     Args:
         api_key: the key (default: ``ANTHROPIC_API_KEY``).
         base_url: server URL (default: ``ANTHROPIC_BASE_URL``, else Anthropic).
-        timeout: seconds per request.
+        timeout: seconds a request may take (default 60).
         max_concurrency: process-wide cap on concurrent calls.
-        retry: retry policy for 429 and 5xx replies.
+        retry: retry policy for 408/409/429/5xx and connection failures.
+        rate_limit: a requests/tokens-per-minute budget for this provider's calls.
+
+    Raises:
+        InvalidParamsError: a bad setting (the message names it).
 
     Example:
         >>> AnthropicProvider(base_url="http://127.0.0.1:9", api_key="k").base_url
@@ -35,6 +47,7 @@ class AnthropicProvider(SDKProvider):
 
     sdk_module = "anthropic"
     client_class = "Anthropic"
+    async_client_class = "AsyncAnthropic"
     key_variable = "ANTHROPIC_API_KEY"
     base_url_variable = "ANTHROPIC_BASE_URL"
     accepted_params = frozenset(
@@ -43,8 +56,9 @@ class AnthropicProvider(SDKProvider):
     max_temperature = 1.0
     known_models = ("claude-sonnet-4-5", "claude-opus-4-1", "claude-3-5-haiku-latest")
 
-    def send(self, model: str, messages: list[Message], params: Mapping[str, Any]) -> Completion:
-        """One ``messages.create`` request."""
+    def _request(
+        self, model: str, messages: list[Message], params: Mapping[str, Any]
+    ) -> dict[str, Any]:
         request = dict(params)
         systems = [m["content"] for m in messages if m["role"] == "system"]
         if "system" in request:
@@ -54,11 +68,135 @@ class AnthropicProvider(SDKProvider):
         if "stop" in request:
             stop = request.pop("stop")
             request["stop_sequences"] = [stop] if isinstance(stop, str) else list(stop)
+        if "timeout" in request:
+            request["timeout"] = self.timeout_for(request["timeout"])
         request.setdefault("max_tokens", _DEFAULT_MAX_TOKENS)
         chat = [m for m in messages if m["role"] != "system"]
-        reply = self.client().messages.create(model=model, messages=chat, **request)
-        text = "".join(
-            block.text for block in reply.content if getattr(block, "type", None) == "text"
+        return {"model": model, "messages": chat, **request}
+
+    def send(self, model: str, messages: list[Message], params: Mapping[str, Any]) -> Completion:
+        """One ``messages.create`` request."""
+        request = self._request(model, messages, params)
+        try:
+            reply = self.client().messages.create(**request)
+        except json.JSONDecodeError as error:
+            raise self.malformed_json(error) from error
+        return _completion(reply)
+
+    async def asend(
+        self, model: str, messages: list[Message], params: Mapping[str, Any]
+    ) -> Completion:
+        """One ``messages.create`` request on this event loop's async client."""
+        request = self._request(model, messages, params)
+        try:
+            reply = await self.async_client().messages.create(**request)
+        except json.JSONDecodeError as error:
+            raise self.malformed_json(error) from error
+        return _completion(reply)
+
+    def send_stream(
+        self, model: str, messages: list[Message], params: Mapping[str, Any]
+    ) -> Iterator[str | Usage]:
+        """One streamed request: the text deltas, then the usage."""
+        request = self._request(model, messages, params)
+        reader = _StreamReader()
+        try:
+            stream = self.client().messages.create(**request, stream=True)
+            try:
+                for event in stream:
+                    text = reader.feed(event)
+                    if text:
+                        yield text
+            finally:
+                stream.close()
+        except json.JSONDecodeError as error:
+            raise self.malformed_json(error) from error
+        yield reader.finish()
+
+    async def asend_stream(
+        self, model: str, messages: list[Message], params: Mapping[str, Any]
+    ) -> AsyncIterator[str | Usage]:
+        """``send_stream`` on this event loop's async client."""
+        request = self._request(model, messages, params)
+        reader = _StreamReader()
+        try:
+            stream = await self.async_client().messages.create(**request, stream=True)
+            try:
+                async for event in stream:
+                    text = reader.feed(event)
+                    if text:
+                        yield text
+            finally:
+                await stream.close()
+        except json.JSONDecodeError as error:
+            raise self.malformed_json(error) from error
+        yield reader.finish()
+
+
+def _count(value: object) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _completion(reply: Any) -> Completion:
+    """The text and usage of a Messages reply, or a clear error when it has no content."""
+    content = getattr(reply, "content", None)
+    if not isinstance(content, list):
+        raise MalformedResponseError(
+            f"the server answered with success but the reply has no 'content' list "
+            f"(got {clip(reply, 160)}); a Messages API server must return content "
+            f"blocks. Not retried: the request was processed."
         )
-        usage = reply.usage
-        return Completion(text, Usage.of(usage.input_tokens, usage.output_tokens))
+    text = "".join(
+        block.text
+        for block in content
+        if getattr(block, "type", None) == "text" and isinstance(getattr(block, "text", None), str)
+    )
+    usage = getattr(reply, "usage", None)
+    return Completion(
+        text,
+        Usage.of(
+            _count(getattr(usage, "input_tokens", None)),
+            _count(getattr(usage, "output_tokens", None)),
+        ),
+    )
+
+
+class _StreamReader:
+    """Text and usage from the server-sent events of one streamed message."""
+
+    def __init__(self) -> None:
+        self.started = False
+        self.input_tokens = 0
+        self.output_tokens = 0
+
+    def feed(self, event: Any) -> str | None:
+        """The text of one event (``None`` when it carries none)."""
+        kind = getattr(event, "type", None)
+        if kind == "message_start":
+            self.started = True
+            usage = getattr(getattr(event, "message", None), "usage", None)
+            self.input_tokens = _count(getattr(usage, "input_tokens", None))
+            self.output_tokens = _count(getattr(usage, "output_tokens", None))
+        elif kind == "content_block_delta":
+            delta = getattr(event, "delta", None)
+            if getattr(delta, "type", None) == "text_delta":
+                text = getattr(delta, "text", None)
+                return text if isinstance(text, str) else None
+        elif kind == "message_delta":
+            output = getattr(getattr(event, "usage", None), "output_tokens", None)
+            if isinstance(output, int):
+                self.output_tokens = output
+        return None
+
+    def finish(self) -> Usage:
+        """The usage the stream reported.
+
+        Raises:
+            MalformedResponseError: the stream ended without a ``message_start`` event.
+        """
+        if not self.started:
+            raise MalformedResponseError(
+                "the server's stream ended without a 'message_start' event; a Messages "
+                "API server streams message_start, content_block_delta, message_delta."
+            )
+        return Usage.of(self.input_tokens, self.output_tokens)

@@ -1,49 +1,55 @@
 """``Provider``: one backend that turns chat messages into a completion.
 
-A provider does one request per ``send``. ``complete`` wraps it with everything every
-provider shares: prompt normalisation, parameter checks, the retry policy, the
-per-provider concurrency cap (for plain threaded callers; under ``@jit`` the engine
-enforces the same cap through the op's ``max_concurrency``) and the ``Response``.
+A provider sends one request per ``send`` (``asend`` on an event loop,
+``send_stream`` / ``asend_stream`` for streamed replies). ``complete``,
+``acomplete``, ``stream`` and ``astream`` wrap those hooks with everything every
+provider shares: prompt and parameter checks, the rate limits, the retry policy
+(``Retry-After`` included), the per-provider concurrency cap (for plain callers;
+under ``@jit`` the engine enforces the same cap through the op's ``max_concurrency``),
+the check of what the hook returned, and the ``Response``.
 """
 
 from __future__ import annotations
 
-import threading
+import asyncio
+import time
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
-from contextlib import AbstractContextManager, nullcontext
-from typing import Any, ClassVar, NamedTuple
+from collections.abc import AsyncIterator, Iterator, Mapping
+from typing import Any, ClassVar
 
-from ember.models.errors import InvalidParamsError
-from ember.models.request import Message, normalize_prompt, validate_params
-from ember.models.response import Response, Usage
+from ember.models._checks import check_instance, check_positive_int
+from ember.models._slots import Slots
+from ember.models.errors import ProviderTimeoutError
+from ember.models.providers._call import PreparedCall
+from ember.models.ratelimit import RateLimit
+from ember.models.request import Message, validate_params
+from ember.models.response import Completion, Response, Usage
 from ember.models.retry import RetryPolicy, is_retryable_status
-from ember.xcs.config import is_positive_int_or_none
+from ember.models.stream import AsyncModelStream, ModelStream
 
-__all__ = ["Completion", "Provider"]
+__all__ = ["DEFAULT_TIMEOUT", "Completion", "Provider"]
 
-
-class Completion(NamedTuple):
-    """What one successful request produced: the text and its token usage."""
-
-    text: str
-    usage: Usage
+DEFAULT_TIMEOUT = 60.0
+"""Seconds a request may take before it fails (``timeout=`` on a provider or a call)."""
 
 
 class Provider(ABC):
     """Base class of model providers.
 
     Subclasses set ``accepted_params`` (and ``max_temperature`` if not 2) and
-    implement ``send``; SDK-backed ones also override ``prepare`` to check the SDK
-    and the API key before any call is submitted.
+    implement ``send``. Optional hooks: ``asend`` (a native async request; the
+    default runs ``send`` in a worker thread), ``send_stream`` / ``asend_stream``
+    (streamed replies; the default sends one chunk with the whole text) and
+    ``prepare`` (check the SDK and the key before any call is submitted).
 
     Args:
         max_concurrency: at most this many calls of this provider at once, process-wide
             (``None``: no cap).
-        retry: the retry policy for 429 and 5xx replies.
+        retry: the retry policy (default ``RetryPolicy()``).
+        rate_limit: a requests/tokens-per-minute budget for all this provider's calls.
 
     Raises:
-        InvalidParamsError: ``max_concurrency`` is not a positive int or ``None``.
+        InvalidParamsError: a setting of the wrong type or out of range.
     """
 
     accepted_params: ClassVar[frozenset[str]] = frozenset()
@@ -51,17 +57,21 @@ class Provider(ABC):
     simulated: ClassVar[bool] = False
     known_models: ClassVar[tuple[str, ...]] = ()
 
-    def __init__(self, *, max_concurrency: int | None = None, retry: RetryPolicy | None = None):
-        if not is_positive_int_or_none(max_concurrency):
-            raise InvalidParamsError(
-                f"{type(self).__name__}(max_concurrency=...) must be a positive int or None, "
-                f"got {max_concurrency!r}."
-            )
+    def __init__(
+        self,
+        *,
+        max_concurrency: int | None = None,
+        retry: RetryPolicy | None = None,
+        rate_limit: RateLimit | None = None,
+    ) -> None:
+        owner = type(self).__name__
+        check_positive_int(owner, "max_concurrency", max_concurrency)
+        check_instance(owner, "retry", retry, RetryPolicy)
+        check_instance(owner, "rate_limit", rate_limit, RateLimit)
         self.max_concurrency = max_concurrency
         self.retry = retry if retry is not None else RetryPolicy()
-        self._slots = (
-            threading.BoundedSemaphore(max_concurrency) if max_concurrency is not None else None
-        )
+        self.rate_limit = rate_limit
+        self._slots = Slots(max_concurrency) if max_concurrency is not None else None
 
     def prepare(self) -> None:  # noqa: B027 - an optional hook, not an abstract step
         """Check that the provider can be called (SDK installed, key present).
@@ -86,54 +96,257 @@ class Provider(ABC):
             Whatever the backend raises; retryable ones carry ``status_code``.
         """
 
+    async def asend(
+        self, model: str, messages: list[Message], params: Mapping[str, Any]
+    ) -> Completion:
+        """``send`` for an event loop. The default runs ``send`` in a worker thread."""
+        return await asyncio.to_thread(self.send, model, messages, params)
+
+    def send_stream(
+        self, model: str, messages: list[Message], params: Mapping[str, Any]
+    ) -> Iterator[str | Usage]:
+        """One streamed request: yield text chunks, then (optionally) one ``Usage``.
+
+        The default sends one ordinary request and yields its whole text.
+        """
+        completion = self.send(model, messages, params)
+        yield completion.text
+        yield completion.usage
+
+    async def asend_stream(
+        self, model: str, messages: list[Message], params: Mapping[str, Any]
+    ) -> AsyncIterator[str | Usage]:
+        """``send_stream`` for an event loop (default: one ``asend``, one chunk)."""
+        completion = await self.asend(model, messages, params)
+        yield completion.text
+        yield completion.usage
+
     def is_retryable(self, error: BaseException) -> bool:
-        """Whether ``error`` is worth another attempt (default: HTTP 429 or 5xx)."""
+        """Whether ``error`` is worth another attempt: HTTP 408/409/429/5xx, and
+        timeouts when the policy says ``retry_timeouts=True``."""
+        if isinstance(error, ProviderTimeoutError):
+            return self.retry.retry_timeouts
         return is_retryable_status(error)
+
+    def failure_note(self, error: BaseException, params: Mapping[str, Any]) -> str | None:
+        """A note to add to ``error`` explaining it in this provider's terms (or None).
+
+        The default has nothing to add.
+        """
+        return None
 
     def validate(self, model_id: str, params: Mapping[str, Any]) -> None:
         """Check ``params`` for this provider (names and values).
 
         Raises:
-            InvalidParamsError: unknown name or bad value.
+            InvalidParamsError: unknown name (with a "did you mean") or bad value.
         """
         validate_params(
             model_id, params, self.accepted_params, max_temperature=self.max_temperature
         )
 
     def complete(
-        self, provider_name: str, model: str, prompt: object, params: Mapping[str, Any]
+        self,
+        provider_name: str,
+        model: str,
+        prompt: object,
+        params: Mapping[str, Any],
+        *,
+        rate_limits: tuple[RateLimit, ...] = (),
     ) -> Response:
-        """Run one model call: check, send with retries, and wrap the reply.
+        """Run one model call in this thread: check, send with retries, wrap the reply.
 
         Args:
             provider_name: the name this provider is registered under.
             model: the model name within the provider.
             prompt: text or chat messages.
             params: call parameters.
+            rate_limits: extra budgets to respect (a binding's), besides the provider's.
 
         Returns:
             The reply as a ``Response``.
 
         Raises:
             InvalidParamsError: bad prompt or parameters.
+            ProviderError: the reply was unusable (``MalformedResponseError``), a
+                simulated failure, ...; the message starts with the model id.
             The backend's own error when the retry policy gives up.
         """
-        model_id = f"{provider_name}/{model}"
-        messages = normalize_prompt(prompt, model_id=model_id)
-        self.validate(model_id, params)
-
-        def attempt() -> Completion:
-            with self._slot():
-                return self.send(model, messages, params)
-
-        completion = self.retry.run(attempt, retryable=self.is_retryable, describe=model_id)
-        return Response(
-            completion.text,
-            model_id=model_id,
-            provider=provider_name,
-            usage=completion.usage,
-            simulated=self.simulated,
+        call = PreparedCall(self, provider_name, model, prompt, params, rate_limits)
+        completion = self.retry.run(
+            lambda: self._attempt(call), retryable=self.is_retryable, describe=call.model_id
         )
+        return call.response(completion.text, completion.usage)
 
-    def _slot(self) -> AbstractContextManager[Any]:
-        return self._slots if self._slots is not None else nullcontext()
+    def _attempt(self, call: PreparedCall) -> Completion:
+        if call.limits:
+            call.book()
+        slots = self._slots
+        try:
+            if slots is None:
+                completion = self.send(call.model, call.messages, call.params)
+            else:
+                slots.acquire()
+                try:
+                    completion = self.send(call.model, call.messages, call.params)
+                finally:
+                    slots.release()
+        except Exception as error:
+            call.failed(error)
+            raise
+        return call.check(completion)
+
+    async def acomplete(
+        self,
+        provider_name: str,
+        model: str,
+        prompt: object,
+        params: Mapping[str, Any],
+        *,
+        rate_limits: tuple[RateLimit, ...] = (),
+    ) -> Response:
+        """``complete`` on the running event loop: every wait is an ``await``.
+
+        Same arguments, result and errors as ``complete``.
+        """
+        call = PreparedCall(self, provider_name, model, prompt, params, rate_limits)
+        completion = await self.retry.arun(
+            lambda: self._aattempt(call), retryable=self.is_retryable, describe=call.model_id
+        )
+        return call.response(completion.text, completion.usage)
+
+    async def _aattempt(self, call: PreparedCall) -> Completion:
+        if call.limits:
+            await call.abook()
+        slots = self._slots
+        try:
+            if slots is None:
+                completion = await self.asend(call.model, call.messages, call.params)
+            else:
+                await slots.aacquire()
+                try:
+                    completion = await self.asend(call.model, call.messages, call.params)
+                finally:
+                    slots.release()
+        except Exception as error:
+            call.failed(error)
+            raise
+        return call.check(completion)
+
+    def stream(
+        self,
+        provider_name: str,
+        model: str,
+        prompt: object,
+        params: Mapping[str, Any],
+        *,
+        rate_limits: tuple[RateLimit, ...] = (),
+    ) -> ModelStream:
+        """Start a streamed call: the prompt and parameters are checked now, the
+        request is sent when the stream is first read.
+
+        Returns:
+            A ``ModelStream`` of text chunks, then ``.response``.
+
+        Raises:
+            InvalidParamsError: bad prompt or parameters (at once).
+        """
+        call = PreparedCall(self, provider_name, model, prompt, params, rate_limits)
+        return ModelStream(self._stream_pieces(call), call)
+
+    def _stream_pieces(self, call: PreparedCall) -> Iterator[str | Usage]:
+        failed = 0
+        while True:
+            if call.limits:
+                call.book()
+            if self._slots is not None:
+                self._slots.acquire()
+            pieces = self.send_stream(call.model, call.messages, call.params)
+            wait: float | None = None
+            try:
+                try:
+                    first = next(pieces)
+                except StopIteration:
+                    return
+                except Exception as error:
+                    call.failed(error)
+                    failed += 1
+                    wait = self.retry.next_wait(
+                        failed, error, retryable=self.is_retryable, describe=call.model_id
+                    )
+                    if wait is None:
+                        raise
+                else:
+                    yield first
+                    try:
+                        yield from pieces
+                    except Exception as error:
+                        call.failed(error)
+                        raise
+                    return
+            finally:
+                close = getattr(pieces, "close", None)
+                if close is not None:
+                    close()
+                if self._slots is not None:
+                    self._slots.release()
+            time.sleep(wait)
+
+    def astream(
+        self,
+        provider_name: str,
+        model: str,
+        prompt: object,
+        params: Mapping[str, Any],
+        *,
+        rate_limits: tuple[RateLimit, ...] = (),
+    ) -> AsyncModelStream:
+        """``stream`` for ``async for``: checked now, sent when first awaited.
+
+        Returns:
+            An ``AsyncModelStream`` of text chunks, then ``.response``.
+
+        Raises:
+            InvalidParamsError: bad prompt or parameters (at once).
+        """
+        call = PreparedCall(self, provider_name, model, prompt, params, rate_limits)
+        return AsyncModelStream(self._astream_pieces(call), call)
+
+    async def _astream_pieces(self, call: PreparedCall) -> AsyncIterator[str | Usage]:
+        failed = 0
+        while True:
+            if call.limits:
+                await call.abook()
+            if self._slots is not None:
+                await self._slots.aacquire()
+            pieces = self.asend_stream(call.model, call.messages, call.params)
+            wait: float | None = None
+            try:
+                try:
+                    first = await pieces.__anext__()
+                except StopAsyncIteration:
+                    return
+                except Exception as error:
+                    call.failed(error)
+                    failed += 1
+                    wait = self.retry.next_wait(
+                        failed, error, retryable=self.is_retryable, describe=call.model_id
+                    )
+                    if wait is None:
+                        raise
+                else:
+                    yield first
+                    try:
+                        async for piece in pieces:
+                            yield piece
+                    except Exception as error:
+                        call.failed(error)
+                        raise
+                    return
+            finally:
+                close = getattr(pieces, "aclose", None)
+                if close is not None:
+                    await close()
+                if self._slots is not None:
+                    self._slots.release()
+            await asyncio.sleep(wait)

@@ -1,18 +1,22 @@
 """The ``openai`` provider: chat completions through the official ``openai`` SDK.
 
 Works with OpenAI and any OpenAI-compatible server (vLLM, Ollama, llama.cpp, the
-loopback test server) via ``base_url`` or ``OPENAI_BASE_URL``.
+loopback test server) via ``base_url`` or ``OPENAI_BASE_URL``. Plain calls use
+``openai.OpenAI``, calls on an event loop ``openai.AsyncOpenAI``, streams
+``stream=True`` with ``stream_options={"include_usage": True}``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
 
+from ember.models._text import clip
+from ember.models.errors import MalformedResponseError
 from ember.models.providers._sdk import SDKProvider
-from ember.models.providers.base import Completion
 from ember.models.request import Message
-from ember.models.response import Usage
+from ember.models.response import Completion, Usage
 
 __all__ = ["OpenAIProvider"]
 
@@ -20,24 +24,29 @@ _REASONING_PREFIXES = ("o1", "o3", "o4")
 
 
 class OpenAIProvider(SDKProvider):
-    """Chat completions through ``openai.OpenAI`` (SDK retries off; ours apply).
+    """Chat completions through ``openai.OpenAI`` / ``AsyncOpenAI`` (SDK retries off).
 
     Args:
         api_key: the key (default: ``OPENAI_API_KEY``).
         base_url: server URL, e.g. ``http://localhost:8000/v1`` (default:
             ``OPENAI_BASE_URL``, else OpenAI).
-        timeout: seconds per request.
+        timeout: seconds a request may take (default 60).
         max_concurrency: process-wide cap on concurrent calls.
-        retry: retry policy for 429 and 5xx replies.
+        retry: retry policy for 408/409/429/5xx and connection failures.
+        rate_limit: a requests/tokens-per-minute budget for this provider's calls.
+
+    Raises:
+        InvalidParamsError: a bad setting (the message names it).
 
     Example:
         >>> provider = OpenAIProvider(base_url="http://127.0.0.1:9/v1", api_key="EMPTY")
-        >>> provider.base_url
-        'http://127.0.0.1:9/v1'
+        >>> provider.base_url, provider.timeout
+        ('http://127.0.0.1:9/v1', 60.0)
     """
 
     sdk_module = "openai"
     client_class = "OpenAI"
+    async_client_class = "AsyncOpenAI"
     key_variable = "OPENAI_API_KEY"
     base_url_variable = "OPENAI_BASE_URL"
     accepted_params = frozenset(
@@ -56,20 +65,144 @@ class OpenAIProvider(SDKProvider):
     )
     known_models = ("gpt-4o", "gpt-4o-mini", "gpt-4.1", "gpt-4.1-mini", "o1", "o3-mini")
 
-    def send(self, model: str, messages: list[Message], params: Mapping[str, Any]) -> Completion:
-        """One ``chat.completions.create`` request."""
+    def _request(
+        self, model: str, messages: list[Message], params: Mapping[str, Any]
+    ) -> dict[str, Any]:
         request = dict(params)
         system = request.pop("system", None)
         if system is not None:
             messages = [{"role": "system", "content": system}, *messages]
         if "max_tokens" in request and model.startswith(_REASONING_PREFIXES):
             request["max_completion_tokens"] = request.pop("max_tokens")
-        reply = self.client().chat.completions.create(model=model, messages=messages, **request)
-        text = (reply.choices[0].message.content or "") if reply.choices else ""
-        usage = reply.usage
-        if usage is None:
-            return Completion(text, Usage())
-        return Completion(
-            text,
-            Usage(usage.prompt_tokens, usage.completion_tokens, usage.total_tokens),
+        if "timeout" in request:
+            request["timeout"] = self.timeout_for(request["timeout"])
+        return {"model": model, "messages": messages, **request}
+
+    def send(self, model: str, messages: list[Message], params: Mapping[str, Any]) -> Completion:
+        """One ``chat.completions.create`` request."""
+        request = self._request(model, messages, params)
+        try:
+            reply = self.client().chat.completions.create(**request)
+        except json.JSONDecodeError as error:
+            raise self.malformed_json(error) from error
+        return _completion(reply)
+
+    async def asend(
+        self, model: str, messages: list[Message], params: Mapping[str, Any]
+    ) -> Completion:
+        """One ``chat.completions.create`` request on this event loop's async client."""
+        request = self._request(model, messages, params)
+        try:
+            reply = await self.async_client().chat.completions.create(**request)
+        except json.JSONDecodeError as error:
+            raise self.malformed_json(error) from error
+        return _completion(reply)
+
+    def send_stream(
+        self, model: str, messages: list[Message], params: Mapping[str, Any]
+    ) -> Iterator[str | Usage]:
+        """One streamed request: the content deltas, then the usage."""
+        request = self._request(model, messages, params)
+        reader = _StreamReader()
+        try:
+            stream = self.client().chat.completions.create(
+                **request, stream=True, stream_options={"include_usage": True}
+            )
+            try:
+                for chunk in stream:
+                    text = reader.feed(chunk)
+                    if text:
+                        yield text
+            finally:
+                stream.close()
+        except json.JSONDecodeError as error:
+            raise self.malformed_json(error) from error
+        yield reader.finish()
+
+    async def asend_stream(
+        self, model: str, messages: list[Message], params: Mapping[str, Any]
+    ) -> AsyncIterator[str | Usage]:
+        """``send_stream`` on this event loop's async client."""
+        request = self._request(model, messages, params)
+        reader = _StreamReader()
+        try:
+            stream = await self.async_client().chat.completions.create(
+                **request, stream=True, stream_options={"include_usage": True}
+            )
+            try:
+                async for chunk in stream:
+                    text = reader.feed(chunk)
+                    if text:
+                        yield text
+            finally:
+                await stream.close()
+        except json.JSONDecodeError as error:
+            raise self.malformed_json(error) from error
+        yield reader.finish()
+
+
+def _usage(reported: Any) -> Usage:
+    """Usage from an OpenAI ``usage`` object; counts that are missing become 0."""
+    prompt = getattr(reported, "prompt_tokens", None)
+    completion = getattr(reported, "completion_tokens", None)
+    prompt = prompt if isinstance(prompt, int) else 0
+    completion = completion if isinstance(completion, int) else 0
+    total = getattr(reported, "total_tokens", None)
+    return Usage(prompt, completion, total if isinstance(total, int) else prompt + completion)
+
+
+def _completion(reply: Any) -> Completion:
+    """The text and usage of a chat completion, or a clear error when it has none."""
+    choices = getattr(reply, "choices", None)
+    if not isinstance(choices, list) or not choices:
+        raise MalformedResponseError(
+            f"the server answered with success but the reply has no 'choices' "
+            f"(got {clip(reply, 160)}); an OpenAI-compatible server must return "
+            f"choices[0].message.content. Not retried: the request was processed."
         )
+    message = getattr(choices[0], "message", None)
+    content = getattr(message, "content", None)
+    if not isinstance(content, str):
+        refusal = getattr(message, "refusal", None)
+        if not isinstance(refusal, str):
+            raise MalformedResponseError(
+                f"the server answered with success but choices[0].message has no text "
+                f"'content' (got {clip(message, 160)}). Not retried: the request was "
+                f"processed."
+            )
+        content = refusal
+    usage = getattr(reply, "usage", None)
+    return Completion(content, _usage(usage) if usage is not None else Usage())
+
+
+class _StreamReader:
+    """Text and usage from the chunks of one streamed chat completion."""
+
+    def __init__(self) -> None:
+        self.saw_choices = False
+        self.usage = Usage()
+
+    def feed(self, chunk: Any) -> str | None:
+        """The text of one chunk (``None`` when it carries none)."""
+        reported = getattr(chunk, "usage", None)
+        if reported is not None:
+            self.usage = _usage(reported)
+        choices = getattr(chunk, "choices", None)
+        if not choices:
+            return None
+        self.saw_choices = True
+        content = getattr(getattr(choices[0], "delta", None), "content", None)
+        return content if isinstance(content, str) else None
+
+    def finish(self) -> Usage:
+        """The usage the stream reported.
+
+        Raises:
+            MalformedResponseError: the stream ended without any ``choices``.
+        """
+        if not self.saw_choices:
+            raise MalformedResponseError(
+                "the server's stream ended without any 'choices' chunk; an "
+                "OpenAI-compatible server streams choices[0].delta.content."
+            )
+        return self.usage

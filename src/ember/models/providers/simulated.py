@@ -1,7 +1,8 @@
 """The ``simulated`` provider: deterministic replies, no network, always labelled.
 
 Replies start with ``[simulated]``, are derived only from the model name, the prompt
-and the generation parameters, and come after a configurable latency. Different
+and the generation parameters, and come after a configurable latency (``time.sleep``
+for plain calls, ``asyncio.sleep`` on an event loop: no thread per call). Different
 models usually agree on an answer and sometimes do not, so ensembles and majority
 votes have something to do. A prompt ending in ``Answer with one of: A, B`` gets one
 of those options back.
@@ -9,15 +10,21 @@ of those options back.
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+import re
+import struct
 import time
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import AsyncIterator, Iterator, Mapping
+from typing import Any, NamedTuple
 
-from ember.models.choices import offered_options, pick, stable_fraction
-from ember.models.errors import SimulatedFailure
-from ember.models.providers.base import Completion, Provider
+from ember.models._checks import check_number
+from ember.models.choices import offered_options
+from ember.models.errors import ProviderTimeoutError, SimulatedFailure
+from ember.models.providers.base import DEFAULT_TIMEOUT, Provider
+from ember.models.ratelimit import RateLimit
 from ember.models.request import Message, estimate_tokens, validate_params
-from ember.models.response import Usage
+from ember.models.response import Completion, Usage
 from ember.models.retry import RetryPolicy
 
 __all__ = ["SimulatedProvider"]
@@ -27,6 +34,16 @@ Latency = float | tuple[float, float]
 _ANSWERS = ("amber", "basalt", "cedar", "delta", "ember", "fjord", "garnet", "harbor")
 _DISAGREEMENT = 0.3
 _SIMULATION_PARAMS = ("latency", "failure_rate")
+_WORD_START = re.compile(r"(?<=\s)(?=\S)")
+
+
+class _Plan(NamedTuple):
+    """What one simulated request will do: wait, then fail or reply."""
+
+    seconds: float
+    timeout: float
+    failure: str | None
+    completion: Completion
 
 
 class SimulatedProvider(Provider):
@@ -37,13 +54,17 @@ class SimulatedProvider(Provider):
             (``(0.05, 0.2)``; the draw is seeded by the request, so it repeats).
         failure_rate: fraction of distinct requests that fail with
             ``SimulatedFailure`` (the same request always fails or always succeeds).
+        timeout: seconds a request may take (default 60): a latency beyond it waits
+            ``timeout`` seconds and raises ``ProviderTimeoutError``, as a real
+            provider would.
         max_concurrency: process-wide cap on concurrent calls.
         retry: retry policy (simulated failures are never retried).
+        rate_limit: a requests/tokens-per-minute budget for this provider's calls.
 
-    Per-call ``latency=`` and ``failure_rate=`` override the provider's settings.
+    Per-call ``latency=``, ``failure_rate=`` and ``timeout=`` override the provider's.
 
     Raises:
-        InvalidParamsError: ``latency`` or ``failure_rate`` out of range.
+        InvalidParamsError: a setting out of range (the message names it).
 
     Example:
         >>> reply = SimulatedProvider().complete("simulated", "demo", "2+2?", {})
@@ -52,7 +73,16 @@ class SimulatedProvider(Provider):
     """
 
     accepted_params = frozenset(
-        {"temperature", "max_tokens", "top_p", "stop", "system", "seed", *_SIMULATION_PARAMS}
+        {
+            "temperature",
+            "max_tokens",
+            "top_p",
+            "stop",
+            "system",
+            "seed",
+            "timeout",
+            *_SIMULATION_PARAMS,
+        }
     )
     simulated = True
     known_models = ("simulated/<any-name>",)
@@ -62,10 +92,12 @@ class SimulatedProvider(Provider):
         *,
         latency: Latency = 0.0,
         failure_rate: float = 0.0,
+        timeout: float = DEFAULT_TIMEOUT,
         max_concurrency: int | None = None,
         retry: RetryPolicy | None = None,
+        rate_limit: RateLimit | None = None,
     ) -> None:
-        super().__init__(max_concurrency=max_concurrency, retry=retry)
+        super().__init__(max_concurrency=max_concurrency, retry=retry, rate_limit=rate_limit)
         validate_params(
             "SimulatedProvider",
             {"latency": latency, "failure_rate": failure_rate},
@@ -73,40 +105,130 @@ class SimulatedProvider(Provider):
         )
         self.latency = latency
         self.failure_rate = failure_rate
+        self.timeout = check_number("SimulatedProvider", "timeout", timeout)
 
-    def send(self, model: str, messages: list[Message], params: Mapping[str, Any]) -> Completion:
-        """Wait the configured latency, then reply (or fail) deterministically."""
-        generation = {k: v for k, v in sorted(params.items()) if k not in _SIMULATION_PARAMS}
+    def _plan(self, model: str, messages: list[Message], params: Mapping[str, Any]) -> _Plan:
+        """Everything about a request that does not involve waiting (deterministic)."""
+        generation = {
+            k: v
+            for k, v in sorted(params.items())
+            if k not in _SIMULATION_PARAMS and k != "timeout"
+        }
         latency: Latency = params.get("latency", self.latency)
         failure_rate: float = params.get("failure_rate", self.failure_rate)
-        request = (model, messages, generation)
+        draws = _Draws(model, messages, generation)
         if isinstance(latency, tuple | list):
             low, high = latency
-            seconds = low + (high - low) * stable_fraction("latency", request)
+            seconds = low + (high - low) * draws.latency
         else:
             seconds = float(latency)
-        if seconds > 0:
-            time.sleep(seconds)
-        if stable_fraction("failure", request) < failure_rate:
-            raise SimulatedFailure(
-                f"simulated/{model}: simulated failure for this prompt "
-                f"(failure_rate={failure_rate}); the same request always fails."
+        failure = None
+        if failure_rate > 0 and draws.failure < failure_rate:
+            failure = (
+                f"simulated failure for this prompt (failure_rate={failure_rate}); the same "
+                f"request always fails."
             )
-        text = "[simulated] " + _answer(model, messages, generation)
+        text = "[simulated] " + _answer(messages, generation, draws)
         prompt_text = "\n".join(message["content"] for message in messages)
         prompt_tokens = estimate_tokens(prompt_text + str(generation.get("system", "")))
-        return Completion(text, Usage.of(prompt_tokens, estimate_tokens(text)))
+        completion = Completion(text, Usage.of(prompt_tokens, estimate_tokens(text)))
+        return _Plan(seconds, params.get("timeout", self.timeout), failure, completion)
+
+    def send(self, model: str, messages: list[Message], params: Mapping[str, Any]) -> Completion:
+        """Wait the configured latency (``time.sleep``), then reply or fail."""
+        plan = self._plan(model, messages, params)
+        if plan.seconds > 0:
+            time.sleep(min(plan.seconds, plan.timeout))
+        return _outcome(plan)
+
+    async def asend(
+        self, model: str, messages: list[Message], params: Mapping[str, Any]
+    ) -> Completion:
+        """Wait the configured latency with ``asyncio.sleep``, then reply or fail."""
+        plan = self._plan(model, messages, params)
+        if plan.seconds > 0:
+            await asyncio.sleep(min(plan.seconds, plan.timeout))
+        return _outcome(plan)
+
+    def send_stream(
+        self, model: str, messages: list[Message], params: Mapping[str, Any]
+    ) -> Iterator[str | Usage]:
+        """The reply word by word, the latency spread over the words, then the usage."""
+        plan = self._plan(model, messages, params)
+        chunks = _WORD_START.split(plan.completion.text)
+        if plan.seconds > plan.timeout or plan.failure is not None:
+            time.sleep(min(plan.seconds, plan.timeout))
+            _outcome(plan)
+        for chunk in chunks:
+            if plan.seconds > 0:
+                time.sleep(plan.seconds / len(chunks))
+            yield chunk
+        yield plan.completion.usage
+
+    async def asend_stream(
+        self, model: str, messages: list[Message], params: Mapping[str, Any]
+    ) -> AsyncIterator[str | Usage]:
+        """``send_stream`` with ``asyncio.sleep``."""
+        plan = self._plan(model, messages, params)
+        chunks = _WORD_START.split(plan.completion.text)
+        if plan.seconds > plan.timeout or plan.failure is not None:
+            await asyncio.sleep(min(plan.seconds, plan.timeout))
+            _outcome(plan)
+        for chunk in chunks:
+            if plan.seconds > 0:
+                await asyncio.sleep(plan.seconds / len(chunks))
+            yield chunk
+        yield plan.completion.usage
 
 
-def _answer(model: str, messages: list[Message], generation: Mapping[str, Any]) -> str:
+def _outcome(plan: _Plan) -> Completion:
+    """The completion, or the timeout or simulated failure the plan holds."""
+    if plan.seconds > plan.timeout:
+        raise ProviderTimeoutError(
+            f"no reply within timeout={plan.timeout:g} s (the simulated latency is "
+            f"{plan.seconds:g} s); raise timeout=... or lower latency=..."
+        )
+    if plan.failure is not None:
+        raise SimulatedFailure(plan.failure)
+    return plan.completion
+
+
+class _Draws:
+    """The deterministic random numbers of one request, from two hashes of its repr.
+
+    ``answer`` depends on the messages alone (so every model starts from the same
+    answer and an ensemble mostly agrees); ``disagree``, ``other``, ``failure`` and
+    ``latency`` depend on the model, the messages and the generation parameters. All
+    are in ``[0, 1)``. BLAKE2b of the repr: stable across runs and processes, and
+    cheap, since a simulated call must cost little more than its ``asyncio.sleep``.
+    """
+
+    __slots__ = ("answer", "disagree", "failure", "latency", "other")
+
+    def __init__(self, model: str, messages: list[Message], generation: dict[str, Any]) -> None:
+        shown = repr(messages).encode("utf-8")
+        self.answer = _ONE_NUMBER.unpack(hashlib.blake2b(shown, digest_size=8).digest())[0] / 2**64
+        request = b"\0".join((model.encode("utf-8"), shown, repr(generation).encode("utf-8")))
+        digest = hashlib.blake2b(request, digest_size=32).digest()
+        self.disagree, self.other, self.failure, self.latency = (
+            number / 2**64 for number in _FOUR_NUMBERS.unpack(digest)
+        )
+
+
+_ONE_NUMBER = struct.Struct(">Q")
+_FOUR_NUMBERS = struct.Struct(">4Q")
+
+
+def _answer(messages: list[Message], generation: Mapping[str, Any], draws: _Draws) -> str:
     prompt = messages[-1]["content"]
     options = offered_options(prompt)
     if options:
-        return pick(options, "choice", model, messages, generation)
+        return options[int(draws.other * len(options))]
     # Every model starts from the answer the prompt alone picks, and some switch, so
     # an ensemble mostly agrees; which ones switch depends on model and parameters.
-    answer = pick(list(_ANSWERS), "answer", messages)
-    if stable_fraction("disagree", model, messages, generation) < _DISAGREEMENT:
-        answer = pick([a for a in _ANSWERS if a != answer], "other", model, messages, generation)
+    answer = _ANSWERS[int(draws.answer * len(_ANSWERS))]
+    if draws.disagree < _DISAGREEMENT:
+        others = [a for a in _ANSWERS if a != answer]
+        answer = others[int(draws.other * len(others))]
     max_tokens = generation.get("max_tokens")
     return answer[: 4 * max_tokens] if isinstance(max_tokens, int) else answer
