@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from ember.models.loopback import LoopbackServer
+from ember.testing.loopback import LoopbackServer
 
 pytest.importorskip("openai")
 
