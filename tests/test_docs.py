@@ -131,9 +131,14 @@ def test_readme_quickstart_prompts_hold_text_not_python_reprs() -> None:
     prompts: list[str] = []
 
     class Recording(SimulatedProvider):
-        def complete(self, provider_name, model, prompt, params):  # type: ignore[no-untyped-def]
+        # Plain calls use complete; under @jit the engine awaits acomplete.
+        def complete(self, provider_name, model, prompt, params, **options):  # type: ignore[no-untyped-def]
             prompts.append(prompt)
-            return super().complete(provider_name, model, prompt, params)
+            return super().complete(provider_name, model, prompt, params, **options)
+
+        async def acomplete(self, provider_name, model, prompt, params, **options):  # type: ignore[no-untyped-def]
+            prompts.append(prompt)
+            return await super().acomplete(provider_name, model, prompt, params, **options)
 
     first_line, code, _ = python_blocks((ROOT / "README.md").read_text(encoding="utf-8"))[0]
     models.register_provider("simulated", Recording())
