@@ -16,28 +16,45 @@ import json
 import os
 import threading
 import weakref
-from collections.abc import AsyncGenerator, Mapping
+from abc import abstractmethod
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator, Mapping
 from types import ModuleType
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from ember.models._checks import check_base_url, check_number, check_text
 from ember.models._text import clip
 from ember.models.errors import MalformedResponseError, MissingAPIKeyError, MissingDependencyError
 from ember.models.providers.base import DEFAULT_TIMEOUT, Provider
 from ember.models.ratelimit import RateLimit
+from ember.models.request import Message
+from ember.models.response import Completion, Usage
 from ember.models.retry import RetryPolicy
 
-__all__ = ["CONNECT_TIMEOUT", "SDKProvider"]
+__all__ = ["CONNECT_TIMEOUT", "SDKProvider", "StreamReader"]
 
 CONNECT_TIMEOUT = 10.0
 """Seconds allowed to open a connection (the rest of ``timeout`` is for the reply)."""
+
+
+class StreamReader(Protocol):
+    """Turns the events of one streamed reply into text, then the usage."""
+
+    def feed(self, event: Any) -> str | None:
+        """The text one event carries (``None`` when it carries none)."""
+
+    def finish(self) -> Usage:
+        """The usage the stream reported; raises ``MalformedResponseError`` if it was
+        not a stream of this API."""
 
 
 class SDKProvider(Provider):
     """Base class of providers that talk to an official SDK client.
 
     Subclasses name the SDK module, the client classes and the environment variables
-    for the key and the base URL.
+    for the key and the base URL, and say how to build a request (``request``), which
+    SDK method sends it (``endpoint``), how to read a reply (``completion``) and a
+    stream (``stream_reader``, ``stream_arguments``). The four ways of sending (plain
+    or streamed, sync or async) are written once, here.
 
     Args:
         api_key: the key (default: the ``key_variable`` environment variable).
@@ -60,6 +77,7 @@ class SDKProvider(Provider):
     async_client_class: ClassVar[str]
     key_variable: ClassVar[str]
     base_url_variable: ClassVar[str]
+    stream_arguments: ClassVar[Mapping[str, Any]] = {"stream": True}
 
     def __init__(
         self,
@@ -188,6 +206,82 @@ class SDKProvider(Provider):
             f"no reply within timeout={seconds:g} s; {retried}. For long generations pass "
             f"timeout=... to the call or the provider, or use models.stream."
         )
+
+    @abstractmethod
+    def request(
+        self, model: str, messages: list[Message], params: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """The keyword arguments of one SDK request for ``model``."""
+
+    @abstractmethod
+    def endpoint(self, client: Any) -> Callable[..., Any]:
+        """The SDK method that sends a request (sync or async, by the client)."""
+
+    @abstractmethod
+    def completion(self, reply: Any) -> Completion:
+        """The text and usage of a reply, or a ``MalformedResponseError``."""
+
+    @abstractmethod
+    def stream_reader(self) -> StreamReader:
+        """A fresh reader for one streamed reply."""
+
+    def send(self, model: str, messages: list[Message], params: Mapping[str, Any]) -> Completion:
+        """One request on the synchronous client."""
+        request = self.request(model, messages, params)
+        try:
+            reply = self.endpoint(self.client())(**request)
+        except json.JSONDecodeError as error:
+            raise self.malformed_json(error) from error
+        return self.completion(reply)
+
+    async def asend(
+        self, model: str, messages: list[Message], params: Mapping[str, Any]
+    ) -> Completion:
+        """One request on this event loop's async client."""
+        request = self.request(model, messages, params)
+        try:
+            reply = await self.endpoint(self.async_client())(**request)
+        except json.JSONDecodeError as error:
+            raise self.malformed_json(error) from error
+        return self.completion(reply)
+
+    def send_stream(
+        self, model: str, messages: list[Message], params: Mapping[str, Any]
+    ) -> Iterator[str | Usage]:
+        """One streamed request: the text of each event, then the usage."""
+        request = self.request(model, messages, params)
+        reader = self.stream_reader()
+        try:
+            stream = self.endpoint(self.client())(**request, **self.stream_arguments)
+            try:
+                for event in stream:
+                    text = reader.feed(event)
+                    if text:
+                        yield text
+            finally:
+                stream.close()
+        except json.JSONDecodeError as error:
+            raise self.malformed_json(error) from error
+        yield reader.finish()
+
+    async def asend_stream(
+        self, model: str, messages: list[Message], params: Mapping[str, Any]
+    ) -> AsyncIterator[str | Usage]:
+        """``send_stream`` on this event loop's async client."""
+        request = self.request(model, messages, params)
+        reader = self.stream_reader()
+        try:
+            stream = await self.endpoint(self.async_client())(**request, **self.stream_arguments)
+            try:
+                async for event in stream:
+                    text = reader.feed(event)
+                    if text:
+                        yield text
+            finally:
+                await stream.close()
+        except json.JSONDecodeError as error:
+            raise self.malformed_json(error) from error
+        yield reader.finish()
 
     def malformed_json(self, error: json.JSONDecodeError) -> MalformedResponseError:
         """The error for a reply whose body is not JSON (the SDK raised ``error``)."""

@@ -8,8 +8,7 @@ Plain calls use ``anthropic.Anthropic``, calls on an event loop
 
 from __future__ import annotations
 
-import json
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ember.models._text import clip
@@ -56,9 +55,10 @@ class AnthropicProvider(SDKProvider):
     max_temperature = 1.0
     known_models = ("claude-sonnet-4-5", "claude-opus-4-1", "claude-3-5-haiku-latest")
 
-    def _request(
+    def request(
         self, model: str, messages: list[Message], params: Mapping[str, Any]
     ) -> dict[str, Any]:
+        """The arguments of one ``messages.create`` (system prompt, stop sequences)."""
         request = dict(params)
         systems = [m["content"] for m in messages if m["role"] == "system"]
         if "system" in request:
@@ -74,63 +74,18 @@ class AnthropicProvider(SDKProvider):
         chat = [m for m in messages if m["role"] != "system"]
         return {"model": model, "messages": chat, **request}
 
-    def send(self, model: str, messages: list[Message], params: Mapping[str, Any]) -> Completion:
-        """One ``messages.create`` request."""
-        request = self._request(model, messages, params)
-        try:
-            reply = self.client().messages.create(**request)
-        except json.JSONDecodeError as error:
-            raise self.malformed_json(error) from error
+    def endpoint(self, client: Any) -> Callable[..., Any]:
+        """``messages.create`` of the given client."""
+        send: Callable[..., Any] = client.messages.create
+        return send
+
+    def completion(self, reply: Any) -> Completion:
+        """The text and usage of a reply (see ``_completion``)."""
         return _completion(reply)
 
-    async def asend(
-        self, model: str, messages: list[Message], params: Mapping[str, Any]
-    ) -> Completion:
-        """One ``messages.create`` request on this event loop's async client."""
-        request = self._request(model, messages, params)
-        try:
-            reply = await self.async_client().messages.create(**request)
-        except json.JSONDecodeError as error:
-            raise self.malformed_json(error) from error
-        return _completion(reply)
-
-    def send_stream(
-        self, model: str, messages: list[Message], params: Mapping[str, Any]
-    ) -> Iterator[str | Usage]:
-        """One streamed request: the text deltas, then the usage."""
-        request = self._request(model, messages, params)
-        reader = _StreamReader()
-        try:
-            stream = self.client().messages.create(**request, stream=True)
-            try:
-                for event in stream:
-                    text = reader.feed(event)
-                    if text:
-                        yield text
-            finally:
-                stream.close()
-        except json.JSONDecodeError as error:
-            raise self.malformed_json(error) from error
-        yield reader.finish()
-
-    async def asend_stream(
-        self, model: str, messages: list[Message], params: Mapping[str, Any]
-    ) -> AsyncIterator[str | Usage]:
-        """``send_stream`` on this event loop's async client."""
-        request = self._request(model, messages, params)
-        reader = _StreamReader()
-        try:
-            stream = await self.async_client().messages.create(**request, stream=True)
-            try:
-                async for event in stream:
-                    text = reader.feed(event)
-                    if text:
-                        yield text
-            finally:
-                await stream.close()
-        except json.JSONDecodeError as error:
-            raise self.malformed_json(error) from error
-        yield reader.finish()
+    def stream_reader(self) -> _StreamReader:
+        """A reader for one streamed reply."""
+        return _StreamReader()
 
 
 def _count(value: object) -> int:

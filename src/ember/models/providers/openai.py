@@ -8,8 +8,7 @@ loopback test server) via ``base_url`` or ``OPENAI_BASE_URL``. Plain calls use
 
 from __future__ import annotations
 
-import json
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ember.models._text import clip
@@ -49,6 +48,7 @@ class OpenAIProvider(SDKProvider):
     async_client_class = "AsyncOpenAI"
     key_variable = "OPENAI_API_KEY"
     base_url_variable = "OPENAI_BASE_URL"
+    stream_arguments = {"stream": True, "stream_options": {"include_usage": True}}
     accepted_params = frozenset(
         {
             "temperature",
@@ -65,9 +65,10 @@ class OpenAIProvider(SDKProvider):
     )
     known_models = ("gpt-4o", "gpt-4o-mini", "gpt-4.1", "gpt-4.1-mini", "o1", "o3-mini")
 
-    def _request(
+    def request(
         self, model: str, messages: list[Message], params: Mapping[str, Any]
     ) -> dict[str, Any]:
+        """The arguments of one ``chat.completions.create`` (system first, o-series tokens)."""
         request = dict(params)
         system = request.pop("system", None)
         if system is not None:
@@ -78,67 +79,18 @@ class OpenAIProvider(SDKProvider):
             request["timeout"] = self.timeout_for(request["timeout"])
         return {"model": model, "messages": messages, **request}
 
-    def send(self, model: str, messages: list[Message], params: Mapping[str, Any]) -> Completion:
-        """One ``chat.completions.create`` request."""
-        request = self._request(model, messages, params)
-        try:
-            reply = self.client().chat.completions.create(**request)
-        except json.JSONDecodeError as error:
-            raise self.malformed_json(error) from error
+    def endpoint(self, client: Any) -> Callable[..., Any]:
+        """``chat.completions.create`` of the given client."""
+        send: Callable[..., Any] = client.chat.completions.create
+        return send
+
+    def completion(self, reply: Any) -> Completion:
+        """The text and usage of a reply (see ``_completion``)."""
         return _completion(reply)
 
-    async def asend(
-        self, model: str, messages: list[Message], params: Mapping[str, Any]
-    ) -> Completion:
-        """One ``chat.completions.create`` request on this event loop's async client."""
-        request = self._request(model, messages, params)
-        try:
-            reply = await self.async_client().chat.completions.create(**request)
-        except json.JSONDecodeError as error:
-            raise self.malformed_json(error) from error
-        return _completion(reply)
-
-    def send_stream(
-        self, model: str, messages: list[Message], params: Mapping[str, Any]
-    ) -> Iterator[str | Usage]:
-        """One streamed request: the content deltas, then the usage."""
-        request = self._request(model, messages, params)
-        reader = _StreamReader()
-        try:
-            stream = self.client().chat.completions.create(
-                **request, stream=True, stream_options={"include_usage": True}
-            )
-            try:
-                for chunk in stream:
-                    text = reader.feed(chunk)
-                    if text:
-                        yield text
-            finally:
-                stream.close()
-        except json.JSONDecodeError as error:
-            raise self.malformed_json(error) from error
-        yield reader.finish()
-
-    async def asend_stream(
-        self, model: str, messages: list[Message], params: Mapping[str, Any]
-    ) -> AsyncIterator[str | Usage]:
-        """``send_stream`` on this event loop's async client."""
-        request = self._request(model, messages, params)
-        reader = _StreamReader()
-        try:
-            stream = await self.async_client().chat.completions.create(
-                **request, stream=True, stream_options={"include_usage": True}
-            )
-            try:
-                async for chunk in stream:
-                    text = reader.feed(chunk)
-                    if text:
-                        yield text
-            finally:
-                await stream.close()
-        except json.JSONDecodeError as error:
-            raise self.malformed_json(error) from error
-        yield reader.finish()
+    def stream_reader(self) -> _StreamReader:
+        """A reader for one streamed reply."""
+        return _StreamReader()
 
 
 def _usage(reported: Any) -> Usage:
