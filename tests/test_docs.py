@@ -30,6 +30,8 @@ EXECUTED = (
     "docs/graphs.md",
     "docs/hooks.md",
     "docs/caching.md",
+    "docs/telemetry.md",
+    "docs/interop.md",
     "docs/compat.md",
     "docs/models.md",
     "docs/operators.md",

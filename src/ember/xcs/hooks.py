@@ -39,6 +39,7 @@ Example:
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
 from collections.abc import Callable
@@ -94,6 +95,15 @@ class NodeEvent:
         location: where user code called it.
         duration: seconds the body ran (``on_node_end``/``on_node_error``), else 0.
         error: the exception (``on_node_error`` only).
+        kind: ``"op"`` or ``"tensor"``.
+        call: identifies the call (or graph execution) the node belongs to: events of
+            one call share it; it may be reused once that call is over.
+        context: the ``contextvars.Context`` the body runs in (a copy of the caller's,
+            taken when the op was called). ``context.get(var)`` reads what the caller
+            had set; ``context.run(var.set, value)`` in ``on_node_start`` sets a value
+            the body will see (this is how tracing spans become the body's parent).
+        result: what the body returned (``on_node_end`` only; ``None`` under
+            ``redact=True``, which keeps no values).
     """
 
     node: int
@@ -101,6 +111,10 @@ class NodeEvent:
     location: SourceLocation | None
     duration: float = 0.0
     error: BaseException | None = None
+    kind: str = "op"
+    call: int = 0
+    context: contextvars.Context | None = None
+    result: Any = None
 
 
 def hook_problem(hook: Any) -> str | None:
@@ -189,12 +203,29 @@ def listener_for(config: HookSource) -> Callable[[str, Any], None] | None:
     hooks = (*_global, *config.hooks)
     if not hooks:
         return None
+    keep_values = not getattr(config, "redact", False)
 
     def listener(event: str, task: Any) -> None:
         if task.kind is NodeKind.LIFTED:
             return
-        info = NodeEvent(task.order, task.name, task.location,
-                         task.duration if event != "start" else 0.0, task.error)
+        info = NodeEvent(
+            _task_id(task), task.name, task.location,
+            task.duration if event != "start" else 0.0, task.error,
+            task.kind.value, id(_task_call(task)), task.context,
+            task.value if event == "end" and keep_values else None,
+        )
         _call(hooks, _METHODS[event], info)
 
     return listener
+
+
+# The engine's task objects are being reworked (``order``/``schedule`` becoming
+# ``id``/``run``); these two read whichever the running engine has.
+def _task_id(task: Any) -> int:
+    order = getattr(task, "order", None)
+    return int(order if order is not None else task.id)
+
+
+def _task_call(task: Any) -> Any:
+    schedule = getattr(task, "schedule", None)
+    return schedule if schedule is not None else task.run

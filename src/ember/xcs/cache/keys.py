@@ -265,6 +265,24 @@ def op_identity(fn: Callable[..., Any], version: str | None) -> tuple[str, str]:
         inner, inner_version = op_identity(fn.func, version)
         bound = hashlib.sha256(encode((fn.args, fn.keywords))).hexdigest()[:16]
         return f"{inner}[partial {bound}]", inner_version
+    if isinstance(fn, types.MethodType) and not isinstance(fn.__self__, type | types.ModuleType):
+        # A method bound to an object (chain.invoke): the object's state decides the
+        # result, so it is part of the identity, or the user pins it with version=.
+        identity, inner_version = op_identity(fn.__func__, version)
+        owner = fn.__self__
+        if getattr(type(owner), "__xcs_cache_key__", None) is not None:
+            import hashlib
+
+            bound = hashlib.sha256(encode(owner)).hexdigest()[:16]
+            return f"{identity}[self {bound}]", inner_version
+        if version is None:
+            raise UncacheableError(
+                f"cannot cache calls of {_short(fn)}: the state of the "
+                f"{type(owner).__name__} it is bound to is not part of the cache key. Pin "
+                f"what it is with version='...', or give {type(owner).__name__} a "
+                "__xcs_cache_key__(self) method."
+            )
+        return identity, version
     target = fn.__func__ if isinstance(fn, types.MethodType) else fn
     if isinstance(target, types.FunctionType | types.BuiltinFunctionType):
         identity = f"{target.__module__}:{target.__qualname__}"

@@ -1,0 +1,73 @@
+"""Rich display: explain text, stats and timelines render as HTML / PNG in notebooks."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from ember.xcs import Config, display, explain, get_jit_stats, jit, op
+from ember.xcs.display import ExplainReport, StatsView, explain_html, stats_html
+from ember.xcs.timeline import Timeline
+
+
+@op
+def nap(x):
+    time.sleep(0.01)
+    return x
+
+
+@jit(config=Config(profile=True))
+def pair(x):
+    a, b = nap(x), nap(x + 1)
+    if a > 0:  # a bool barrier
+        return [a, b]
+    return [b]
+
+
+def test_report_is_the_explain_text_with_html():
+    text = display.report(pair, 1)
+    assert isinstance(text, ExplainReport) and isinstance(text, str)
+    assert text.splitlines()[0] == explain(pair).splitlines()[0] == "explain: pair"
+    page = text._repr_html_()
+    assert page.startswith('<div class="ember-xcs-explain"')
+    assert "<b>explain: pair</b>" in page and "<b>IR:</b>" in page
+    assert "<b>barriers (1):</b>" in page
+    assert "bool at " + __file__ in page
+
+
+def test_explain_html_escapes_markup():
+    page = explain_html("explain: <lambda>\n  x = f('<b>')")
+    assert "&lt;lambda&gt;" in page and "&#x27;&lt;b&gt;&#x27;" in page
+    assert "<lambda>" not in page
+
+
+def test_stats_view_is_the_dict_with_a_table():
+    pair(2)
+    view = display.stats(pair)
+    assert isinstance(view, StatsView) and view == get_jit_stats(pair)
+    page = view._repr_html_()
+    assert "<b>stats: pair</b>" in page
+    assert "<th style='text-align:left'>calls</th>" in page
+    assert "plain-Python estimate (sum of op times)" in page
+    assert "<b>barriers (1)</b>" in page
+
+
+def test_stats_html_caps_long_lists():
+    page = stats_html({"name": "f", "barriers": [f"str at a.py:{n}" for n in range(80)]})
+    assert page.count("<li>") == 51 and "... and 30 more" in page
+
+
+def test_timeline_draws_as_png():
+    pair(3)
+    line = display.timeline(pair)
+    assert isinstance(line, Timeline)
+    assert line._repr_png_()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_pretty_printing_in_ipython_shows_text_not_reprs():
+    pretty = pytest.importorskip("IPython.lib.pretty")
+    text = pretty.pretty(ExplainReport("explain: f\n  calls so far: 1"))
+    assert text == "explain: f\n  calls so far: 1"
+    table = pretty.pretty(StatsView({"name": "f", "calls": 2}))
+    assert table == "name   'f'\ncalls  2"
