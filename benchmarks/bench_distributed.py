@@ -2,12 +2,12 @@
 
 Pure-Python CPU work holds the GIL, so the thread engine runs the items one at a
 time; a Dask ``LocalCluster`` with one single-threaded worker process per core runs
-them side by side. Prints, from one run, the wall time of each and the ratio
+them side by side. Prints one table, from one run: the ratio of the two wall times
 (target: Dask >= 1.7x faster with 2 worker processes on a 2-core machine).
 
 Cluster start-up is measured and printed separately, not counted in the ratio: a
-cluster is started once and serves many calls. Each engine gets one warm-up call,
-then the engines run in turn ``--repeats`` times and the best time of each counts.
+cluster is started once and serves many calls. Each engine gets one warm-up call on
+the whole batch, then ``--repeats`` timed calls, interleaved; the median counts.
 
 Run: python benchmarks/bench_distributed.py [--quick] [--items N] [--work N]
 """
@@ -16,9 +16,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import time
-from collections.abc import Callable
-from typing import Any
+
+from _harness import Report, check_equal, compare, timed
 
 from ember.xcs import Config, dask_executor, pmap
 
@@ -39,18 +38,12 @@ def count_primes(limit: int) -> int:
     return found
 
 
-def _timed(fn: Callable[[], Any]) -> tuple[float, Any]:
-    started = time.perf_counter()
-    value = fn()
-    return time.perf_counter() - started, value
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="smaller batch (CI)")
     parser.add_argument("--items", type=int, default=None, help="batch size")
     parser.add_argument("--work", type=int, default=None, help="prime limit per item")
-    parser.add_argument("--repeats", type=int, default=None, help="timed runs per engine")
+    parser.add_argument("--repeats", type=int, default=None, help="timed calls per engine")
     parser.add_argument("--workers", type=int, default=2, help="Dask worker processes")
     args = parser.parse_args(argv)
     items = args.items or (8 if args.quick else 16)
@@ -58,39 +51,27 @@ def main(argv: list[str] | None = None) -> int:
     repeats = args.repeats or (3 if args.quick else 5)
     batch = [work + i for i in range(items)]
 
-    print(f"pmap(count_primes) over {items} items (limit ~{work}), "
-          f"{os.cpu_count()} CPU cores, {args.workers} Dask worker processes, "
-          f"best of {repeats}")
     expected = [count_primes(limit) for limit in batch]
-
-    start_time, cluster = _timed(lambda: dask_executor(n_workers=args.workers,
-                                                       threads_per_worker=1))
+    start_time, cluster = timed(lambda: dask_executor(n_workers=args.workers,
+                                                      threads_per_worker=1))
     with cluster:
-        engines = {
-            "thread engine": pmap(count_primes, config=Config(executor="thread")),
-            f"dask, {args.workers} processes": pmap(count_primes,
-                                                    config=Config(executor=cluster)),
-        }
-        best = dict.fromkeys(engines, float("inf"))
-        for mapped in engines.values():
-            mapped(batch[:2])  # warm-up: imports and first tasks on the workers
-        # Interleaved runs, so a burst of load from elsewhere hits both engines alike.
-        for _ in range(repeats):
-            for name, mapped in engines.items():
-                elapsed, result = _timed(lambda mapped=mapped: mapped(batch))
-                if result != expected:
-                    print(f"FAIL: {name} returned {result}, expected {expected}")
-                    return 1
-                best[name] = min(best[name], elapsed)
-
-    thread_time, dask_time = best.values()
-    for name, elapsed in best.items():
-        print(f"  {name:<20} {elapsed:7.2f} s")
-    print(f"  (cluster start-up {start_time:.2f} s, not counted)")
-    ratio = thread_time / dask_time
-    verdict = "meets" if ratio >= TARGET else "MISSES"
-    print(f"  ratio thread/dask    {ratio:7.2f}x  {verdict} the {TARGET}x target")
-    return 0 if ratio >= TARGET else 3  # 3: a target was missed (see run_all.py)
+        thread_engine = pmap(count_primes, config=Config(executor="thread"))
+        on_dask = pmap(count_primes, config=Config(executor=cluster))
+        timings, values = compare({"threads": lambda: thread_engine(batch),
+                                   "dask": lambda: on_dask(batch)},
+                                  warmup=1, repeats=repeats)
+    for side in ("threads", "dask"):
+        check_equal(f"pmap on {side}", values[side], expected)
+    threads, dasked = timings["threads"].median, timings["dask"].median
+    report = Report(
+        f"bench_distributed: pmap(count_primes) over {items} items (limit ~{work}), "
+        f"{os.cpu_count()} CPU cores, {args.workers} Dask worker processes",
+        f"each engine: 1 warm-up call, then {repeats} timed calls, interleaved, median; "
+        f"cluster start-up ({start_time:.2f} s) not counted")
+    report.at_least("pmap of CPU-bound pure Python, thread engine / Dask", threads / dasked,
+                    TARGET, "x", "(Dask faster)",
+                    f"thread engine {threads:.2f} s, Dask {dasked:.2f} s")
+    return report.finish()
 
 
 if __name__ == "__main__":

@@ -1,8 +1,11 @@
 """Scheduler efficiency on graphs of sleeping ops: critical path / wall time.
 
-Prints, in one run, the efficiency of the ``parallel`` scheduler on graphs of 50 ms ops
-(target >= 0.9) and compares ``wave`` and ``sequential`` on graphs with uneven node
-latencies, where ``wave`` loses time waiting for the slowest node of each level.
+Prints one table, from one run: the efficiency of the ``parallel`` scheduler on graphs
+of 50 ms ops (target >= 0.9), and on graphs with uneven node latencies, where ``wave``
+loses time waiting for the slowest node of each level, how much more efficient
+``parallel`` is than ``wave`` (target > 1.2x); ``sequential`` is printed alongside.
+Every scheduler gets the same warm-up run and number of timed runs, interleaved; the
+median counts.
 
 Run: ``python benchmarks/bench_schedulers.py [--quick]``.
 """
@@ -15,9 +18,13 @@ import sys
 import time
 from collections.abc import Callable
 
+from _harness import Report, Timing, compare
+
 from ember.xcs import autograph, execute, execution_options, op
 from ember.xcs.analysis import critical_path
 from ember.xcs.ir import Graph
+
+SCHEDULERS = ("parallel", "wave", "sequential")
 
 
 @op
@@ -61,21 +68,22 @@ def uneven_chains(chains: int, length: int, rng: random.Random) -> Graph:
     return recording.graph
 
 
-def measure(graph: Graph, scheduler: str, repeats: int) -> tuple[float, float]:
-    """(critical path seconds, best wall seconds) for ``graph`` under ``scheduler``."""
+def measure(graph: Graph, repeats: int) -> tuple[float, dict[str, Timing]]:
+    """Critical path seconds of ``graph``, and each scheduler's timings on it.
+
+    Every scheduler gets one warm-up run and ``repeats`` timed runs, interleaved.
+    """
     durations = {n.id: n.args[0] for n in graph.nodes if n.is_op}
     path, _ = critical_path(graph, durations)
-    walls = []
-    options = execution_options(scheduler=scheduler, max_workers=64)
-    for _ in range(repeats):
-        started = time.perf_counter()
-        execute(graph, options=options)
-        walls.append(time.perf_counter() - started)
-    return path, min(walls)
+    runs = {scheduler: (lambda s=scheduler: execute(
+        graph, options=execution_options(scheduler=s, max_workers=64)))
+        for scheduler in SCHEDULERS}
+    timings, _ = compare(runs, warmup=1, repeats=repeats)
+    return path, timings
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats")
     args = parser.parse_args(argv)
     repeats = 2 if args.quick else 5
@@ -89,32 +97,21 @@ def main(argv: list[str] | None = None) -> int:
         "uneven chains 6x5": uneven_chains(6, 5, rng),
         "layered 4x8 uneven": diamond_layers(4, 8, lambda i: 0.12 if i % 5 == 0 else 0.01),
     }
-    print(f"{'graph':<24} {'scheduler':<11} {'nodes':>5} {'critical path':>14} "
-          f"{'wall':>9} {'efficiency':>10}")
-    ok = True
-    results: dict[tuple[str, str], float] = {}
+    report = Report("bench_schedulers: schedulers of explicit graphs on sleeping ops",
+                    f"each scheduler: 1 warm-up run, then {repeats} timed runs, interleaved, "
+                    "median; efficiency = critical path (from the ops' sleeps) / wall")
     for title, graph in {**uniform, **uneven}.items():
-        for scheduler in ("parallel", "wave", "sequential"):
-            path, wall = measure(graph, scheduler, 1 if scheduler == "sequential" else repeats)
-            efficiency = path / wall
-            results[(title, scheduler)] = efficiency
-            print(f"{title:<24} {scheduler:<11} {len(graph):>5} {path * 1000:>11.1f} ms "
-                  f"{wall * 1000:>6.1f} ms {efficiency:>10.2f}")
-    print()
-    for title in uniform:
-        efficiency = results[(title, "parallel")]
-        verdict = "ok" if efficiency >= 0.9 else "BELOW TARGET"
-        ok &= efficiency >= 0.9
-        print(f"parallel efficiency on {title} (50 ms ops): {efficiency:.2f} (target >= 0.90) "
-              f"{verdict}")
-    for title in uneven:
-        ratio = results[(title, "parallel")] / results[(title, "wave")]
-        print(f"{title}: parallel is {ratio:.2f}x as efficient as wave "
-              f"(wave {results[(title, 'wave')]:.2f}, parallel "
-              f"{results[(title, 'parallel')]:.2f}, sequential "
-              f"{results[(title, 'sequential')]:.2f})")
-        ok &= ratio > 1.2
-    return 0 if ok else 3  # 3: a target was missed (see run_all.py)
+        path, timings = measure(graph, repeats)
+        efficiency = {s: path / timings[s].median for s in SCHEDULERS}
+        detail = (f"{len(graph)} nodes, critical path {path * 1e3:.0f} ms; efficiency "
+                  + ", ".join(f"{s} {efficiency[s]:.2f}" for s in SCHEDULERS))
+        if title in uniform:
+            report.at_least(f"{title} (50 ms ops), parallel scheduler", efficiency["parallel"],
+                            0.9, "", "efficiency", detail)
+        else:
+            report.at_least(f"{title}, parallel vs wave", efficiency["parallel"]
+                            / efficiency["wave"], 1.2, "x", "wave's efficiency", detail)
+    return report.finish()
 
 
 if __name__ == "__main__":

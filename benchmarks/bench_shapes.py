@@ -1,8 +1,8 @@
 """DAG shapes, four ways: plain Python, @jit, a hand-written thread pool, Dask delayed.
 
-The programs are the standard shapes of ``ember.xcs.shapes`` (fan-out-64, diamond,
-ensemble+judge, map-reduce, chain), all built on one op that sleeps ``--latency``
-seconds. The same shape function runs with a different ``call``:
+The programs are the standard shapes of ``ember.testing.shapes`` (fan-out-64, diamond,
+ensemble+judge, map-reduce, two-stage, chain), all built on one op that sleeps
+``--latency`` seconds. The same shape function runs with a different ``call``:
 
 - plain: the op itself, one call after another;
 - jit: ``jit(shape)``, nothing else changed;
@@ -11,12 +11,14 @@ seconds. The same shape function runs with a different ``call``:
   wide as the graph, so that waiting never starves it);
 - Dask delayed: ``dask.delayed(op)`` and ``dask.compute(..., scheduler="threads")``.
 
-Prints wall times, jit's speedup over plain and its ratio to the other two, and
-efficiency = critical path / wall time for each parallel engine, with the critical
-path taken as latency x the longest chain of calls (so sleep overshoot counts against
-every engine alike). From one run. A comparison, not a gate: the efficiency target is
-checked by bench_core.py against measured op durations; here every engine must only
-return plain Python's result.
+Each of the four gets one warm-up call and the same number of timed calls,
+interleaved; the median counts. Prints one table: jit's speedup over plain Python, the
+other engines' times relative to jit, and efficiency = critical path / wall for each
+parallel engine, with the critical path taken as the shape's longest chain of calls
+times one op's latency measured in plain Python. A comparison: its rows carry no
+target (the efficiency targets on these workloads are checked by ``bench_core.py``,
+warm, and ``bench_fanout.py``, after a pause); every engine must return plain
+Python's result.
 
 Run: python benchmarks/bench_shapes.py [--quick] [--latency SECONDS]
 """
@@ -25,12 +27,13 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
-import time
 from collections.abc import Callable
 from typing import Any
 
+from _harness import Report, check_equal, compare, op_latency
+
+from ember.testing.shapes import SHAPES, make_op
 from ember.xcs import jit
-from ember.xcs.shapes import SHAPES, make_op
 
 
 def _resolve(tree: Any) -> Any:
@@ -48,54 +51,46 @@ def _pool_call(pool: concurrent.futures.Executor, body: Callable[..., Any]) -> C
     return call
 
 
-def _best(run: Callable[[], Any], repeats: int) -> tuple[float, Any]:
-    best, result = float("inf"), None
-    for _ in range(repeats):
-        started = time.perf_counter()
-        result = run()
-        best = min(best, time.perf_counter() - started)
-    return best, result
-
-
 def main() -> int:
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer repetitions (CI)")
-    parser.add_argument("--latency", type=float, default=0.05)
+    parser.add_argument("--latency", type=float, default=0.05, help="seconds per op")
     args = parser.parse_args()
     repeats = 2 if args.quick else 5
+    import dask
+
     op = make_op(args.latency)
-    body = op.fn
-    try:
-        import dask
-    except ImportError:
-        dask = None
-    print(f"op latency {args.latency * 1000:.0f} ms; best of {repeats}; "
-          "efficiency = critical path / wall")
-    header = (f"{'shape':15} {'ops':>4} {'plain':>9} {'jit':>8} {'pool':>8} {'dask':>8} "
-              f"{'jit vs plain':>13} {'pool/jit':>9} {'dask/jit':>9}  efficiency jit/pool/dask")
-    print(header)
+    one_op = op_latency(op)
+    report = Report(
+        f"bench_shapes: plain, jit, thread pool and Dask delayed on ops of "
+        f"{args.latency * 1e3:g} ms",
+        f"each engine: 1 warm-up call, then {repeats} timed calls, interleaved, median; "
+        "efficiency = critical path / wall")
     for shape in SHAPES.values():
-        critical = shape.critical_path_calls * args.latency
-        plain, expected = _best(shape.build(op), 1)
-        jitted, result = _best(jit(shape.build(op)), repeats)
-        assert result == expected, f"{shape.name}: jit result differs"
+        critical = shape.critical_path_calls * one_op
+        plain_fn = shape.build(op)
+        dask_fn = shape.build(dask.delayed(op.fn, pure=False))
         with concurrent.futures.ThreadPoolExecutor(max_workers=shape.op_calls) as pool:
-            pooled, result = _best(lambda: _resolve(shape.build(_pool_call(pool, body))()),
-                                   repeats)
-        assert result == expected, f"{shape.name}: thread-pool result differs"
-        dasked = float("nan")
-        if dask is not None:
-            delayed_call = dask.delayed(body, pure=False)
-            graph_fn = shape.build(delayed_call)
-            dasked, result = _best(
-                lambda: dask.compute(graph_fn(), scheduler="threads",
-                                     num_workers=shape.op_calls)[0], repeats)
-            assert result == expected, f"{shape.name}: dask result differs"
-        print(f"{shape.name:15} {shape.op_calls:>4} {plain * 1000:>7.0f}ms {jitted * 1000:>6.0f}ms "
-              f"{pooled * 1000:>6.0f}ms {dasked * 1000:>6.0f}ms {plain / jitted:>12.1f}x "
-              f"{pooled / jitted:>8.2f}x {dasked / jitted:>8.2f}x  "
-              f"{critical / jitted:.2f}/{critical / pooled:.2f}/{critical / dasked:.2f}")
-    return 0
+            pool_fn = shape.build(_pool_call(pool, op.fn))
+            timings, values = compare({
+                "plain": plain_fn,
+                "jit": jit(plain_fn),
+                "pool": lambda pool_fn=pool_fn: _resolve(pool_fn()),
+                "dask": lambda dask_fn=dask_fn: dask.compute(
+                    dask_fn(), scheduler="threads", num_workers=shape.op_calls)[0],
+            }, warmup=1, repeats=repeats)
+        for side in ("jit", "pool", "dask"):
+            check_equal(f"{shape.name} ({side})", values[side], values["plain"])
+        wall = {side: timing.median for side, timing in timings.items()}
+        report.info(
+            f"{shape.name} ({shape.op_calls} ops): jit speedup over plain",
+            f"{wall['plain'] / wall['jit']:.1f}x",
+            f"jit {wall['jit'] * 1e3:.0f} ms, plain {wall['plain'] * 1e3:.0f} ms, "
+            f"pool {wall['pool'] * 1e3:.0f} ms ({wall['pool'] / wall['jit']:.2f}x jit), "
+            f"dask {wall['dask'] * 1e3:.0f} ms ({wall['dask'] / wall['jit']:.2f}x jit); "
+            f"efficiency jit {critical / wall['jit']:.2f}, pool {critical / wall['pool']:.2f}, "
+            f"dask {critical / wall['dask']:.2f}")
+    return report.finish()
 
 
 if __name__ == "__main__":

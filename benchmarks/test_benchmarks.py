@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from ember.testing.shapes import SHAPES, make_op
 from ember.xcs import jit, op
-from ember.xcs.shapes import SHAPES, make_op
 
 
 @op

@@ -39,6 +39,29 @@ def test_bench_command(capsys) -> None:  # type: ignore[no-untyped-def]
         assert shape in out
 
 
+def test_bench_times_plain_and_jit_the_same_way(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """One warm-up and --repeat timed calls on each side: every op body runs as often."""
+    from ember.testing import shapes
+
+    bodies: list[str] = []
+    real_make_op = shapes.make_op
+
+    def counting_make_op(latency: float):  # type: ignore[no-untyped-def]
+        real = real_make_op(latency).fn
+
+        def call(tag, *inputs):  # type: ignore[no-untyped-def]
+            bodies.append(tag)
+            return real(tag, *inputs)
+
+        return shapes.Op(call, name="call")
+
+    monkeypatch.setattr(shapes, "make_op", counting_make_op)
+    assert main(["bench", "--latency", "0", "--repeat", "3"]) == 0
+
+    expected = sum(shape.op_calls for shape in shapes.SHAPES.values()) * 2 * (1 + 3)
+    assert len(bodies) == expected
+
+
 def test_cache_path_stats_clear(capsys, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     from ember.xcs.cache import SQLiteStore
 

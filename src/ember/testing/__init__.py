@@ -1,4 +1,4 @@
-"""Test scaffolding users may reuse: a loopback LLM server and a fake clock.
+"""Test scaffolding users may reuse: a loopback LLM server, a fake clock, DAG shapes.
 
 - ``LoopbackServer``: an HTTP server on 127.0.0.1 speaking the OpenAI chat
   completions and Anthropic messages formats (plain and streamed), with injectable
@@ -6,6 +6,10 @@
   servers that never answer, so the real SDK clients can be tested offline.
 - ``FakeClock``: a clock whose sleeps advance simulated time at once, for testing
   rate limits without waiting.
+- ``ember.testing.shapes``: the standard DAG shapes of compound AI programs (fan-out,
+  diamond, ensemble + judge, map-reduce, two-stage, chain) over one op with a chosen
+  latency, for benchmarks and ``ember-xcs bench`` (import the module; it is not
+  re-exported here, so importing this package stays light).
 """
 
 from ember.testing.clock import FakeClock

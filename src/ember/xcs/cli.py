@@ -218,30 +218,31 @@ def _explain(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from ember.xcs import get_jit_stats, jit
-    from ember.xcs.shapes import SHAPES, make_op
+    import statistics
+
+    from ember.testing.shapes import SHAPES, make_op
+    from ember.xcs import jit
 
     call = make_op(args.latency)
-    print(f"op latency {args.latency * 1000:.0f} ms; efficiency = critical path / wall time")
+    print(f"op latency {args.latency * 1000:.0f} ms; plain and jit: 1 warm-up call, then "
+          f"{args.repeat} timed calls each, interleaved; median wall time; efficiency = "
+          "critical path (latency x longest chain of calls) / jit wall time")
     print(f"{'shape':16} {'ops':>4} {'plain ms':>10} {'jit ms':>9} {'speedup':>8} "
           f"{'efficiency':>11}")
     for shape in SHAPES.values():
-        program = shape.build(call)
-        started = time.perf_counter()
-        program()
-        plain = time.perf_counter() - started
-        fast = jit(program)
-        walls = []
-        efficiencies = []
+        plain_fn = shape.build(call)
+        jit_fn = jit(plain_fn)
+        walls: dict[str, list[float]] = {"plain": [], "jit": []}
+        plain_fn(), jit_fn()  # warm-up, the same for both
         for _ in range(args.repeat):
-            started = time.perf_counter()
-            fast()
-            walls.append(time.perf_counter() - started)
-            efficiencies.append(get_jit_stats(fast)["efficiency"])
-        best = min(walls)
-        efficiency = efficiencies[walls.index(best)]
-        print(f"{shape.name:16} {shape.op_calls:>4} {plain * 1000:>10.1f} {best * 1000:>9.1f} "
-              f"{plain / best:>7.1f}x {efficiency:>11.2f}")
+            for side, fn in (("plain", plain_fn), ("jit", jit_fn)):
+                started = time.perf_counter()
+                fn()
+                walls[side].append(time.perf_counter() - started)
+        plain, fast = (statistics.median(walls[side]) for side in ("plain", "jit"))
+        efficiency = shape.critical_path_calls * args.latency / fast
+        print(f"{shape.name:16} {shape.op_calls:>4} {plain * 1000:>10.1f} {fast * 1000:>9.1f} "
+              f"{plain / fast:>7.1f}x {efficiency:>11.2f}")
     return 0
 
 
