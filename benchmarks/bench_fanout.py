@@ -95,32 +95,32 @@ def _prompt(i: int) -> str:
     return f"Summarise document {i}."
 
 
-def async_fan(n: int) -> int:
+def fan_out(call: Callable[[int], Any], n: int, joined: Callable[..., int] = join) -> int:
+    """``n`` independent calls, then one op that joins them: plain user code."""
     parts = []
     for i in range(n):
-        parts.append(fetch(i))
-    return join(*parts)
+        parts.append(call(i))
+    return joined(*parts)
+
+
+def ask(i: int) -> Any:
+    return models(MODEL, _prompt(i), latency=FAN_LATENCY)
+
+
+def async_fan(n: int) -> int:
+    return fan_out(fetch, n)
 
 
 def model_fan(n: int) -> int:
-    parts = []
-    for i in range(n):
-        parts.append(models(MODEL, _prompt(i), latency=FAN_LATENCY))
-    return join(*parts)
+    return fan_out(ask, n)
 
 
 def blocking_fan(n: int) -> int:
-    parts = []
-    for i in range(n):
-        parts.append(block(i))
-    return join(*parts)
+    return fan_out(block, n)
 
 
 def zero_fan(n: int) -> int:
-    parts = []
-    for i in range(n):
-        parts.append(zero(i))
-    return zero(*parts)
+    return fan_out(zero, n, joined=zero)
 
 
 def zero_chain(n: int) -> int:

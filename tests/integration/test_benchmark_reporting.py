@@ -87,10 +87,15 @@ def _stand_in(folder: Path, name: str, body: str) -> None:
         "report = Report('title', 'method')\n" + body)
 
 
-def test_run_all_lists_missed_targets_and_failures_at_the_end(tmp_path):
+def _runner(folder: Path) -> None:
+    """run_all.py and the harness, with an empty pytest-benchmark module, in ``folder``."""
     for name in ("run_all.py", "_harness.py"):
-        shutil.copy(BENCHMARKS / name, tmp_path / name)
-    (tmp_path / "test_benchmarks.py").write_text("def test_nothing():\n    pass\n")
+        shutil.copy(BENCHMARKS / name, folder / name)
+    (folder / "test_benchmarks.py").write_text("def test_nothing():\n    pass\n")
+
+
+def test_run_all_lists_missed_targets_and_failures_at_the_end(tmp_path):
+    _runner(tmp_path)
     _stand_in(tmp_path, "bench_a.py",
               "report.at_most('wide fan-out', 9.5, 1.3, 'x', 'gather')\n"
               "raise SystemExit(report.finish())\n")
@@ -114,9 +119,7 @@ def test_run_all_lists_missed_targets_and_failures_at_the_end(tmp_path):
 
 
 def test_run_all_exits_zero_when_targets_are_only_missed(tmp_path):
-    for name in ("run_all.py", "_harness.py"):
-        shutil.copy(BENCHMARKS / name, tmp_path / name)
-    (tmp_path / "test_benchmarks.py").write_text("def test_nothing():\n    pass\n")
+    _runner(tmp_path)
     _stand_in(tmp_path, "bench_a.py",
               "report.at_most('wide fan-out', 9.5, 1.3, 'x', 'gather')\n"
               "raise SystemExit(report.finish())\n")
