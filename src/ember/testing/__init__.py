@@ -8,8 +8,7 @@
   rate limits without waiting.
 - ``ember.testing.shapes``: the standard DAG shapes of compound AI programs (fan-out,
   diamond, ensemble + judge, map-reduce, two-stage, chain) over one op with a chosen
-  latency, for benchmarks and ``ember-xcs bench`` (import the module; it is not
-  re-exported here, so importing this package stays light).
+  latency, for benchmarks and ``ember-xcs bench`` (import that module itself).
 """
 
 from ember.testing.clock import FakeClock
