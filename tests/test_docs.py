@@ -105,6 +105,17 @@ def test_mkdocs_build_is_strict_clean(tmp_path: Path) -> None:
     assert result.returncode == 0, f"mkdocs build --strict failed:\n{result.stdout}{result.stderr}"
     assert (tmp_path / "site" / "index.html").is_file()
     assert (tmp_path / "site" / "semantics" / "index.html").is_file()
+    # The API reference is generated from the docstrings (mkdocstrings), not written by hand.
+    reference = (tmp_path / "site" / "reference" / "xcs" / "index.html").read_text()
+    from ember.xcs import Config, jit
+
+    for docstring in (Config.__doc__, jit.__doc__):
+        assert docstring is not None
+        summary = docstring.strip().splitlines()[0]
+        assert summary.split("``")[0].strip()[:40] in reference, summary
+    for module in ("cache", "hooks", "timeline", "telemetry", "display", "interop"):
+        page = (tmp_path / "site" / "reference" / module / "index.html").read_text()
+        assert f"ember.xcs.{module}" in page
 
 
 @pytest.mark.parametrize("page", EXECUTED)
