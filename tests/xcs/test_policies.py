@@ -424,3 +424,47 @@ def test_secure_refuses_an_op_that_would_write_to_disk(tmp_path: Path) -> None:
     assert jit(lambda: leaky(2), config=Presets.SECURE.replace(
         allow_persistent_cache=True))() == 2
     assert leaky(3) == 3  # outside a SECURE call the op caches as usual
+
+
+class _ModelLikeBody:
+    """Shaped like a model op's body: sync __call__, async acall, a declared identity."""
+
+    def __init__(self, model):
+        self.model = model
+        self.sync_calls = 0
+        self.async_calls = 0
+
+    @property
+    def __xcs_cache_identity__(self):
+        return f"model:test/{self.model}"
+
+    def __call__(self, prompt, **params):
+        self.sync_calls += 1
+        return f"{self.model} says {prompt} at {params.get('temperature')}"
+
+    async def acall(self, prompt, **params):
+        self.async_calls += 1
+        await asyncio.sleep(0)
+        return f"{self.model} says {prompt} at {params.get('temperature')}"
+
+
+def test_model_call_bodies_follow_the_active_cache_on_both_paths():
+    """How ember.models plugs in: Op(body, cache=None, async_fn=body.acall)."""
+    from ember.xcs import Op
+
+    body = _ModelLikeBody("m1")
+    model_op = Op(body, name="llm[m1]", cache=None, async_fn=body.acall)
+    other = Op(_ModelLikeBody("m2"), name="llm[m2]", cache=None)
+    assert model_op("hi", temperature=0) == "m1 says hi at 0"  # no active cache: not cached
+    assert model_op("hi", temperature=0) == "m1 says hi at 0"
+    assert body.sync_calls == 2
+    store = MemoryStore()
+    config = Config(result_cache=store)
+    jitted = jit(lambda p: [model_op(p, temperature=0), model_op(p, temperature=0.7)],
+                 config=config)
+    assert jitted("hi") == ["m1 says hi at 0", "m1 says hi at 0.7"]
+    assert body.async_calls == 2  # under jit: the async twin, then stored
+    with use(store):  # plain calls find what the jitted call stored (same key)
+        assert model_op("hi", temperature=0.7) == "m1 says hi at 0.7"
+        assert other("hi", temperature=0.7) == "m2 says hi at 0.7"  # another model: a miss
+    assert body.sync_calls == 2 and store.summary().entries == 3
