@@ -104,7 +104,8 @@ def test_unreachable_scheduler_is_a_clear_error() -> None:
 
     assert time.monotonic() - started < 3
     assert isinstance(caught.value, XCSError)
-    assert address in str(caught.value)
+    assert str(caught.value).startswith(
+        f"could not reach the Dask scheduler at {address} within 1 s (OSError: ")
     assert "connect_timeout" in str(caught.value)
 
 
@@ -118,7 +119,8 @@ def test_silent_peer_fails_within_the_connect_timeout(silent_peer: str) -> None:
     assert 1.9 < elapsed < 3, f"gave up after {elapsed:.2f} s"
     message = str(caught.value)
     assert f"{silent_peer} did not answer as a Dask scheduler within 2 s" in message
-    assert "accepted the connection and never answered" in message
+    assert "a process accepted the connection but did not complete Dask's handshake" \
+        in message
     assert "connect_timeout" in message
     assert len(message) < 700
 

@@ -29,6 +29,7 @@ __all__ = ["connect_client"]
 _HINT = ("Check that `dask scheduler` runs there and that the address and port are "
          "reachable from this machine (firewall, tcp:// prefix; the scheduler listens on "
          "port 8786 by default, its HTTP dashboard on 8787)")
+_TCP_SHARE = 0.85  # of connect_timeout, for Dask's TCP connect retries
 _REPLY_PREVIEW = 60  # characters of a non-Dask peer's reply quoted in the message
 
 
@@ -81,10 +82,10 @@ def _check_handshake(address: str, timeout: float) -> None:
     if isinstance(error, _Silent):
         raise ClusterConnectionError(
             f"{address} did not answer as a Dask scheduler within {timeout:g} s "
-            f"(connect_timeout): nothing completed Dask's handshake in {elapsed:.1f} s. "
-            "Either nothing accepts connections there, or a process accepted the "
-            "connection and never answered (a hung scheduler, or a service that is not a "
-            f"Dask scheduler). {_HINT}, or pass a larger connect_timeout."
+            f"(connect_timeout): a process accepted the connection but did not complete "
+            f"Dask's handshake in {elapsed:.1f} s. It is a hung scheduler, or a service that "
+            "is not a Dask scheduler (an HTTP server, for example, waits silently for a "
+            f"request). {_HINT}, or pass a larger connect_timeout."
         ) from None
     if isinstance(error, OSError | ValueError):
         raise ClusterConnectionError(
@@ -116,7 +117,10 @@ async def _handshake(address: str, timeout: float) -> BaseException | None:
     comms: Any = importlib.import_module("distributed.comm")
 
     async def shake() -> None:
-        comm = await comms.connect(address, timeout=timeout)
+        # Dask retries the TCP connect until its own timeout and then raises OSError;
+        # ending those retries a little before our deadline makes "nothing listens"
+        # and "accepted but silent" two distinct outcomes instead of a race.
+        comm = await comms.connect(address, timeout=timeout * _TCP_SHARE)
         await comm.close()
 
     # asyncio.wait rather than wait_for: on 3.11 TimeoutError is an OSError, and Dask
