@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import pickle
 import threading
 import time
@@ -468,3 +469,46 @@ def test_model_call_bodies_follow_the_active_cache_on_both_paths():
         assert model_op("hi", temperature=0.7) == "m1 says hi at 0.7"
         assert other("hi", temperature=0.7) == "m2 says hi at 0.7"  # another model: a miss
     assert body.sync_calls == 2 and store.summary().entries == 3
+
+
+def test_policy_ops_never_run_inline_so_a_miss_after_many_hits_stays_parallel():
+    store = MemoryStore()
+
+    @op(cache=store)
+    def fetch(x):
+        if x >= 100:
+            time.sleep(0.3)  # a miss that is a real call
+        return x
+
+    warm = jit(lambda xs: [fetch(x) for x in xs])
+    warm(list(range(40)))
+    warm(list(range(40)))  # 40 hits of a few microseconds each
+    assert not fetch.runs_inline
+
+    @jit
+    def two_misses():
+        return [fetch(100), fetch(101)]
+
+    started = time.perf_counter()
+    assert two_misses() == [100, 101]
+    assert time.perf_counter() - started < 0.5  # both at once, not 0.6 s
+
+
+def _record_and_square(x: int, log: str) -> int:
+    with open(log, "a") as out:
+        out.write(f"{x} {os.getpid()}\n")
+    return x * x
+
+
+def test_cache_named_on_the_op_works_in_process_workers(tmp_path: Path) -> None:
+    # The configured cache is a setting of the calling thread; a store named on the op
+    # travels with the op to other processes (pmap with executor="process").
+    log = str(tmp_path / "calls.log")
+    square = op(_record_and_square, cache=tmp_path / "shared.sqlite", version="1")
+    run = pmap(square, in_axes=(0, None), config=Config(executor="process"))
+    assert run([1, 2, 3], log) == [1, 4, 9]
+    assert run([1, 2, 3, 4], log) == [1, 4, 9, 16]
+    calls = [line.split() for line in Path(log).read_text().splitlines()]
+    assert sorted(x for x, _ in calls) == ["1", "2", "3", "4"]  # each item paid once
+    assert all(int(pid) != os.getpid() for _, pid in calls)  # in worker processes
+    assert SQLiteStore(tmp_path / "shared.sqlite").summary().entries == 4

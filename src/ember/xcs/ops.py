@@ -88,7 +88,9 @@ class Op:
         if kind not in ("orchestration", "tensor"):
             raise XCSError(f"op(kind=...) must be 'orchestration' or 'tensor', got {kind!r}.")
         self.name = name or _display_name(fn)
-        if cache is not False or version or retries is not None or timeout is not None:
+        has_policies = (cache is not False or bool(version) or retries is not None
+                        or timeout is not None)
+        if has_policies:
             from ember.xcs.policies import with_policies
 
             fn, async_fn = with_policies(fn, async_fn, name=self.name, effect=effect,
@@ -108,6 +110,9 @@ class Op:
             getattr(fn, "__call__", None)  # noqa: B004 - callable objects with async __call__
         )
         self._timing = _RunTiming()
+        # Never inline a policy op: a run of cache hits is fast, but the next miss is a
+        # model call, and a timeout or a retry backoff would hold the glue's thread.
+        self._timing.slow = has_policies
         functools.update_wrapper(self, fn, updated=())
 
     @property
