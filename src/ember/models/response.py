@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 __all__ = ["Completion", "Response", "Usage"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Usage:
     """Token counts of one model call (or a sum of calls).
 
@@ -30,6 +30,16 @@ class Usage:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     total_tokens: int = 0
+
+    def __init__(
+        self, prompt_tokens: int = 0, completion_tokens: int = 0, total_tokens: int = 0
+    ) -> None:
+        # Straight into the instance dict (the frozen ``__setattr__`` refuses): every
+        # model call makes one, so it should cost no more than a plain object.
+        fields = self.__dict__
+        fields["prompt_tokens"] = prompt_tokens
+        fields["completion_tokens"] = completion_tokens
+        fields["total_tokens"] = total_tokens
 
     @classmethod
     def of(cls, prompt_tokens: int, completion_tokens: int) -> Usage:

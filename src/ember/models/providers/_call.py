@@ -128,6 +128,11 @@ class PreparedCall:
             model_id=self.model_id,
         )
 
+    def finish(self, completion: object) -> Response:
+        """The ``Response`` of a successful attempt (checked, rate limits settled)."""
+        checked = self.check(completion)
+        return self.response(checked.text, checked.usage)
+
     def response(self, text: str, usage: Usage) -> Response:
         """The call's ``Response``, after settling the rate limits."""
         if self.limits:

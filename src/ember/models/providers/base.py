@@ -173,28 +173,39 @@ class Provider(ABC):
             The backend's own error when the retry policy gives up.
         """
         call = PreparedCall(self, provider_name, model, prompt, params, rate_limits)
-        completion = self.retry.run(
-            lambda: self._attempt(call), retryable=self.is_retryable, describe=call.model_id
-        )
-        return call.response(completion.text, completion.usage)
+        failed = 0
+        while True:
+            try:
+                completion = self._attempt(call)
+            except Exception as error:
+                failed += 1
+                wait = self._next_wait(call, failed, error)
+            else:
+                return call.finish(completion)
+            time.sleep(wait)
 
     def _attempt(self, call: PreparedCall) -> Completion:
+        """One request: book the rate limits, take a slot, send."""
         if call.limits:
             call.book()
         slots = self._slots
+        if slots is None:
+            return self.send(call.model, call.messages, call.params)
+        slots.acquire()
         try:
-            if slots is None:
-                completion = self.send(call.model, call.messages, call.params)
-            else:
-                slots.acquire()
-                try:
-                    completion = self.send(call.model, call.messages, call.params)
-                finally:
-                    slots.release()
-        except Exception as error:
-            call.failed(error)
-            raise
-        return call.check(completion)
+            return self.send(call.model, call.messages, call.params)
+        finally:
+            slots.release()
+
+    def _next_wait(self, call: PreparedCall, failed: int, error: Exception) -> float:
+        """The wait before the next attempt after ``failed`` failures, or raise ``error``."""
+        call.failed(error)
+        wait = self.retry.next_wait(
+            failed, error, retryable=self.is_retryable, describe=call.model_id
+        )
+        if wait is None:
+            raise error
+        return wait
 
     async def acomplete(
         self,
@@ -210,28 +221,33 @@ class Provider(ABC):
         Same arguments, result and errors as ``complete``.
         """
         call = PreparedCall(self, provider_name, model, prompt, params, rate_limits)
-        completion = await self.retry.arun(
-            lambda: self._aattempt(call), retryable=self.is_retryable, describe=call.model_id
-        )
-        return call.response(completion.text, completion.usage)
+        failed = 0
+        while True:
+            try:
+                # The common case, inline: no limit to book, no slot to take.
+                if not call.limits and self._slots is None:
+                    completion = await self.asend(call.model, call.messages, call.params)
+                else:
+                    completion = await self._aattempt(call)
+            except Exception as error:
+                failed += 1
+                wait = self._next_wait(call, failed, error)
+            else:
+                return call.finish(completion)
+            await asyncio.sleep(wait)
 
     async def _aattempt(self, call: PreparedCall) -> Completion:
+        """``_attempt`` on the event loop: every wait is an ``await``."""
         if call.limits:
             await call.abook()
         slots = self._slots
+        if slots is None:
+            return await self.asend(call.model, call.messages, call.params)
+        await slots.aacquire()
         try:
-            if slots is None:
-                completion = await self.asend(call.model, call.messages, call.params)
-            else:
-                await slots.aacquire()
-                try:
-                    completion = await self.asend(call.model, call.messages, call.params)
-                finally:
-                    slots.release()
-        except Exception as error:
-            call.failed(error)
-            raise
-        return call.check(completion)
+            return await self.asend(call.model, call.messages, call.params)
+        finally:
+            slots.release()
 
     def stream(
         self,
@@ -262,20 +278,15 @@ class Provider(ABC):
             if self._slots is not None:
                 self._slots.acquire()
             pieces = self.send_stream(call.model, call.messages, call.params)
-            wait: float | None = None
+            wait = 0.0
             try:
                 try:
                     first = next(pieces)
                 except StopIteration:
                     return
                 except Exception as error:
-                    call.failed(error)
                     failed += 1
-                    wait = self.retry.next_wait(
-                        failed, error, retryable=self.is_retryable, describe=call.model_id
-                    )
-                    if wait is None:
-                        raise
+                    wait = self._next_wait(call, failed, error)
                 else:
                     yield first
                     try:
@@ -320,20 +331,15 @@ class Provider(ABC):
             if self._slots is not None:
                 await self._slots.aacquire()
             pieces = self.asend_stream(call.model, call.messages, call.params)
-            wait: float | None = None
+            wait = 0.0
             try:
                 try:
                     first = await pieces.__anext__()
                 except StopAsyncIteration:
                     return
                 except Exception as error:
-                    call.failed(error)
                     failed += 1
-                    wait = self.retry.next_wait(
-                        failed, error, retryable=self.is_retryable, describe=call.model_id
-                    )
-                    if wait is None:
-                        raise
+                    wait = self._next_wait(call, failed, error)
                 else:
                     yield first
                     try:

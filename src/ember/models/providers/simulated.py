@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import re
-import struct
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any, NamedTuple
@@ -119,11 +118,11 @@ class SimulatedProvider(Provider):
         draws = _Draws(model, messages, generation)
         if isinstance(latency, tuple | list):
             low, high = latency
-            seconds = low + (high - low) * draws.latency
+            seconds = low + (high - low) * draws.draw(_Draws.LATENCY)
         else:
             seconds = float(latency)
         failure = None
-        if failure_rate > 0 and draws.failure < failure_rate:
+        if failure_rate > 0 and draws.draw(_Draws.FAILURE) < failure_rate:
             failure = (
                 f"simulated failure for this prompt (failure_rate={failure_rate}); the same "
                 f"request always fails."
@@ -194,41 +193,41 @@ def _outcome(plan: _Plan) -> Completion:
 
 
 class _Draws:
-    """The deterministic random numbers of one request, from two hashes of its repr.
+    """The deterministic random numbers of one request, from hashes of its repr.
 
     ``answer`` depends on the messages alone (so every model starts from the same
-    answer and an ensemble mostly agrees); ``disagree``, ``other``, ``failure`` and
-    ``latency`` depend on the model, the messages and the generation parameters. All
-    are in ``[0, 1)``. BLAKE2b of the repr: stable across runs and processes, and
-    cheap, since a simulated call must cost little more than its ``asyncio.sleep``.
+    answer and an ensemble mostly agrees); ``draw(i)`` for ``i`` in 0..3 (disagree,
+    other, failure, latency) depends on the model, the messages and the generation
+    parameters. All are in ``[0, 1)``, computed only when asked for. BLAKE2b of the
+    repr: stable across runs and processes, and cheap, since a simulated call must
+    cost little more than its ``asyncio.sleep``.
     """
 
-    __slots__ = ("answer", "disagree", "failure", "latency", "other")
+    DISAGREE, OTHER, FAILURE, LATENCY = 0, 8, 16, 24  # offsets into the request digest
+
+    __slots__ = ("answer", "digest")
 
     def __init__(self, model: str, messages: list[Message], generation: dict[str, Any]) -> None:
         shown = repr(messages).encode("utf-8")
-        self.answer = _ONE_NUMBER.unpack(hashlib.blake2b(shown, digest_size=8).digest())[0] / 2**64
+        answer = hashlib.blake2b(shown, digest_size=8).digest()
+        self.answer = int.from_bytes(answer, "big") / 2**64
         request = b"\0".join((model.encode("utf-8"), shown, repr(generation).encode("utf-8")))
-        digest = hashlib.blake2b(request, digest_size=32).digest()
-        self.disagree, self.other, self.failure, self.latency = (
-            number / 2**64 for number in _FOUR_NUMBERS.unpack(digest)
-        )
+        self.digest = hashlib.blake2b(request, digest_size=32).digest()
 
-
-_ONE_NUMBER = struct.Struct(">Q")
-_FOUR_NUMBERS = struct.Struct(">4Q")
+    def draw(self, offset: int) -> float:
+        return int.from_bytes(self.digest[offset : offset + 8], "big") / 2**64
 
 
 def _answer(messages: list[Message], generation: Mapping[str, Any], draws: _Draws) -> str:
     prompt = messages[-1]["content"]
     options = offered_options(prompt)
     if options:
-        return options[int(draws.other * len(options))]
+        return options[int(draws.draw(_Draws.OTHER) * len(options))]
     # Every model starts from the answer the prompt alone picks, and some switch, so
     # an ensemble mostly agrees; which ones switch depends on model and parameters.
     answer = _ANSWERS[int(draws.answer * len(_ANSWERS))]
-    if draws.disagree < _DISAGREEMENT:
+    if draws.draw(_Draws.DISAGREE) < _DISAGREEMENT:
         others = [a for a in _ANSWERS if a != answer]
-        answer = others[int(draws.other * len(others))]
+        answer = others[int(draws.draw(_Draws.OTHER) * len(others))]
     max_tokens = generation.get("max_tokens")
     return answer[: 4 * max_tokens] if isinstance(max_tokens, int) else answer
