@@ -66,3 +66,31 @@ def test_a_rate_limited_binding_follows_a_replaced_provider(registry):
 
     with pytest.raises(SimulatedFailure):
         limited("hi")
+
+
+def test_binding_cache_setting_overrides_the_default(registry):
+    import asyncio
+
+    from ember.models import Completion, Provider, Usage
+    from ember.xcs.cache import MemoryStore, use
+
+    class Clock(Provider):
+        """Replies with a counter: a cache hit shows as a repeated number."""
+
+        count = 0
+
+        def send(self, model, messages, params):
+            Clock.count += 1
+            return Completion(str(Clock.count), Usage.of(1, 1))
+
+    registry.register("clock", Clock())
+    always = ModelBinding("clock/m", registry=registry, cache=MemoryStore())
+    never = ModelBinding("clock/m", registry=registry, cache=False)
+    assert always("q") == always("q") == asyncio.run(always.acall("q"))
+    with use(MemoryStore()):
+        assert never("q") != never("q")
+    assert "cache=False" in repr(never)
+    from ember.xcs import ConfigError
+
+    with pytest.raises(ConfigError, match="cache"):
+        ModelBinding("clock/m", registry=registry, cache=42)

@@ -193,3 +193,73 @@ def test_the_model_op_is_sync_outside_a_trace_and_async_under_jit():
 
     assert fan_out(["a", "b", "c"]) == ["a", "b", "c"]
     assert provider.paths == ["sync", "async", "async", "async"]
+
+
+class Counting(SimulatedProvider):
+    """The simulated provider, counting the requests it really sends."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.sent = 0
+
+    def send(self, model, messages, params):
+        self.sent += 1
+        return super().send(model, messages, params)
+
+    async def asend(self, model, messages, params):
+        self.sent += 1
+        return await super().asend(model, messages, params)
+
+
+def counting_api(**provider_kwargs):
+    from ember.models import ModelsAPI
+
+    provider = Counting(**provider_kwargs)
+    registry = ProviderRegistry()
+    registry.register("simulated", provider)
+    return ModelsAPI(registry), provider
+
+
+def test_model_calls_use_the_result_cache_exactly_when_one_is_on():
+    from ember.xcs.cache import MemoryStore, use
+
+    api, provider = counting_api()
+    api("simulated/m", "q")
+    api("simulated/m", "q")
+    assert provider.sent == 2  # no cache configured: every call is sent
+    with use(MemoryStore()):
+        first = api("simulated/m", "q", temperature=0)
+        again = api("simulated/m", "q", temperature=0)
+        other = api("simulated/m", "q", temperature=1)
+    assert provider.sent == 4  # the repeat was a hit; new parameters are a new key
+    assert again == first and type(again) is type(first) and again.usage == first.usage
+    assert other.model_id == "simulated/m"
+
+
+def test_jitted_model_calls_hit_the_configured_cache_on_the_async_path():
+    from ember.xcs import Config, jit
+    from ember.xcs.cache import MemoryStore
+
+    api, provider = counting_api()
+
+    def fan_out(items):
+        return [api("simulated/m", item) for item in items]
+
+    cached = jit(fan_out, config=Config(result_cache=MemoryStore()))
+    assert cached(["a", "b", "a"]) == fan_out(["a", "b", "a"])
+    sent = provider.sent
+    assert cached(["a", "b"]) == fan_out(["a", "b"])
+    assert provider.sent == sent + 2  # the jitted repeat cost nothing; plain calls did
+
+
+def test_replies_of_different_servers_never_share_cache_entries():
+    from ember.models import ModelsAPI
+    from ember.testing import LoopbackServer
+    from ember.xcs.cache import MemoryStore, use
+
+    with LoopbackServer() as first, LoopbackServer() as second, use(MemoryStore()):
+        for server in (first, second, first, second):
+            registry = ProviderRegistry()
+            registry.register("local", OpenAIProvider(base_url=server.openai_base_url, api_key="k"))
+            assert ModelsAPI(registry)("local/m", "same question") == "[loopback m] same question"
+        assert first.stats().requests == second.stats().requests == 1

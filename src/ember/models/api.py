@@ -95,13 +95,20 @@ class ModelsAPI:
         return ModelBinding(model_id, registry=self.registry).astream(prompt, **params)
 
     def instance(
-        self, model_id: str, *, rate_limit: RateLimit | None = None, **defaults: Any
+        self,
+        model_id: str,
+        *,
+        rate_limit: RateLimit | None = None,
+        cache: Any = None,
+        **defaults: Any,
     ) -> ModelBinding:
         """A reusable binding of ``model_id`` with default parameters.
 
         Args:
             model_id: ``provider/model`` or a bare name.
             rate_limit: a requests/tokens-per-minute budget for this binding's calls.
+            cache: result-cache setting (default ``None``: cached when the caller
+                turned a result cache on; ``True``, ``False``, or a path or store).
             **defaults: parameters for every call (a call's own parameters win).
 
         Example:
@@ -109,7 +116,9 @@ class ModelsAPI:
             >>> len(terse("Say something long").usage.__dict__)
             3
         """
-        return ModelBinding(model_id, registry=self.registry, rate_limit=rate_limit, **defaults)
+        return ModelBinding(
+            model_id, registry=self.registry, rate_limit=rate_limit, cache=cache, **defaults
+        )
 
     def list(self) -> list[str]:
         """The ``provider/model`` ids the registered providers know, sorted by provider."""

@@ -29,6 +29,9 @@ class ModelBinding:
         registry: where providers are looked up.
         rate_limit: a requests/tokens-per-minute budget for the calls made through
             this binding (on top of the provider's own, if any).
+        cache: the result-cache setting of this binding's calls: ``None`` (default:
+            cached exactly when the caller turned a result cache on), ``True``
+            (always), ``False`` (never), or a path or store (see docs/caching.md).
         **defaults: parameters for every call (a call's own parameters win).
 
     Raises:
@@ -49,6 +52,7 @@ class ModelBinding:
         *,
         registry: ProviderRegistry,
         rate_limit: RateLimit | None = None,
+        cache: Any = None,
         **defaults: Any,
     ) -> None:
         check_instance("ModelBinding", "rate_limit", rate_limit, RateLimit)
@@ -56,26 +60,33 @@ class ModelBinding:
         self.model_id = f"{self.provider_name}/{self.model}"
         self.defaults = MappingProxyType(dict(defaults))
         self.rate_limit = rate_limit
+        self.cache = cache
         self._limits = (rate_limit,) if rate_limit is not None else ()
         self._registry = registry
         self._own_op: tuple[Provider, Op] | None = None
-        registry.provider(self.provider_name).validate(self.model_id, self.defaults)
+        provider = registry.provider(self.provider_name)
+        provider.validate(self.model_id, self.defaults)
+        if rate_limit is not None or cache is not None:
+            self._own_op = (provider, self._build_op(provider))  # checks ``cache`` now
 
     def _provider(self) -> Provider:
         provider = self._registry.provider(self.provider_name)
         provider.prepare()
         return provider
 
+    def _build_op(self, provider: Provider) -> Op:
+        return model_op(
+            self.provider_name, provider, self.model, rate_limits=self._limits, cache=self.cache
+        )
+
     def _op(self, provider: Provider) -> Op:
-        if self.rate_limit is None:
+        if self.rate_limit is None and self.cache is None:
             return self._registry.op_for(self.provider_name, self.model)
-        # A binding with its own budget has its own op; rebuilt if the provider changed.
+        # A binding with its own budget or cache setting has its own op, rebuilt if the
+        # provider was replaced.
         own = self._own_op
         if own is None or own[0] is not provider:
-            own = (
-                provider,
-                model_op(self.provider_name, provider, self.model, rate_limits=self._limits),
-            )
+            own = (provider, self._build_op(provider))
             self._own_op = own
         return own[1]
 
@@ -100,10 +111,10 @@ class ModelBinding:
             >>> asyncio.run(binding.acall("hi")) == binding("hi")
             True
         """
-        provider = self._provider()
-        return await provider.acomplete(
-            self.provider_name, self.model, prompt, self._params(params), rate_limits=self._limits
-        )
+        async_call = self._op(self._provider()).async_fn
+        assert async_call is not None  # every model op has its async twin
+        result: Response = await async_call(prompt, **self._params(params))
+        return result
 
     def stream(self, prompt: Any, **params: Any) -> ModelStream:
         """Stream the reply: iterate the text chunks, then read ``.response``.
@@ -126,4 +137,5 @@ class ModelBinding:
     def __repr__(self) -> str:
         settings = "".join(f", {key}={value!r}" for key, value in self.defaults.items())
         limit = f", rate_limit={self.rate_limit!r}" if self.rate_limit is not None else ""
-        return f"ModelBinding({self.model_id!r}{settings}{limit})"
+        cache = f", cache={self.cache!r}" if self.cache is not None else ""
+        return f"ModelBinding({self.model_id!r}{settings}{limit}{cache})"

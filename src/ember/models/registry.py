@@ -61,6 +61,11 @@ class _ModelCall:
         self.model = model
         self.rate_limits = rate_limits
 
+    @property
+    def __xcs_cache_identity__(self) -> str:
+        """What the result cache keys this model's replies by (besides the arguments)."""
+        return f"model:{self.provider_name}/{self.model}|{self.provider.cache_identity()}"
+
     def __call__(self, prompt: object, **params: Any) -> Response:
         return self.provider.complete(
             self.provider_name, self.model, prompt, params, rate_limits=self.rate_limits
@@ -78,6 +83,7 @@ def model_op(
     model: str,
     *,
     rate_limits: tuple[RateLimit, ...] = (),
+    cache: Any = None,
 ) -> Op:
     """The XCS op that calls ``model`` on ``provider`` (sync body, async twin).
 
@@ -86,9 +92,14 @@ def model_op(
         provider: the provider.
         model: the model name within the provider.
         rate_limits: budgets to respect besides the provider's own (a binding's).
+        cache: the op's result-cache setting: ``None`` (default: cached exactly when
+            the caller turned a result cache on, ``Config(result_cache=...)``),
+            ``True`` (always), ``False`` (never), or a path or store.
 
     Returns:
-        An op named ``llm[model]`` carrying the provider's ``max_concurrency``.
+        An op named ``llm[model]`` carrying the provider's ``max_concurrency``; its
+        cache identity is the provider, the model and where the provider sends
+        requests (``base_url``), so replies of different servers never mix.
 
     Example:
         >>> call = model_op("simulated", SimulatedProvider(), "demo")
@@ -103,6 +114,7 @@ def model_op(
         max_concurrency=provider.max_concurrency,
         limit_key=("provider", provider_name),
         async_fn=body.acall,
+        cache=cache,
     )
 
 

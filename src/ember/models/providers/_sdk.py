@@ -181,6 +181,10 @@ class SDKProvider(Provider):
             self._async_clients[loop] = (client, _close_at_shutdown(client))
             return client
 
+    def cache_identity(self) -> str:
+        """The provider class and the server it sends requests to."""
+        return f"{super().cache_identity()}@{self.base_url or 'sdk-default'}"
+
     def prepare(self) -> None:
         """Import the SDK and build the client (checks the SDK and the key)."""
         self.client()

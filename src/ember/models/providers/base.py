@@ -128,6 +128,15 @@ class Provider(ABC):
             return self.retry.retry_timeouts
         return is_retryable_status(error)
 
+    def cache_identity(self) -> str:
+        """What, besides the model and the arguments, decides this provider's replies.
+
+        Part of the result cache's key for model calls. The default is the provider's
+        class; providers that talk to a server add where they send requests.
+        """
+        kind = type(self)
+        return f"{kind.__module__}.{kind.__qualname__}"
+
     def failure_note(self, error: BaseException, params: Mapping[str, Any]) -> str | None:
         """A note to add to ``error`` explaining it in this provider's terms (or None).
 
