@@ -100,6 +100,8 @@ class ResultStore(Protocol):
 class MemoryStore:
     """A result store in a dict: per process, gone when the process ends.
 
+    It keeps every result until ``clear()``; for long batches use ``SQLiteStore``.
+
     Example:
         >>> store = MemoryStore()
         >>> store.put("k", "my_op", [1, 2])
