@@ -275,6 +275,7 @@ def test_async_clients_are_one_per_event_loop_never_shared(server):
 
     one, other = asyncio.run(two_calls()), asyncio.run(two_calls())
     assert one is not other and isinstance(one, openai.AsyncOpenAI)
+    assert one.max_retries == 0 and one.timeout.read == 60.0  # our policy is the one layer
     assert one is not provider.client()
     # Clients of closed loops are dropped when the next loop builds its own.
     assert len(provider._async_clients) <= 2

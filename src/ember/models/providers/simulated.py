@@ -33,6 +33,7 @@ Latency = float | tuple[float, float]
 _ANSWERS = ("amber", "basalt", "cedar", "delta", "ember", "fjord", "garnet", "harbor")
 _DISAGREEMENT = 0.3
 _SIMULATION_PARAMS = ("latency", "failure_rate")
+_NOT_GENERATION = frozenset({*_SIMULATION_PARAMS, "timeout"})  # they never change the text
 _WORD_START = re.compile(r"(?<=\s)(?=\S)")
 
 
@@ -108,11 +109,9 @@ class SimulatedProvider(Provider):
 
     def _plan(self, model: str, messages: list[Message], params: Mapping[str, Any]) -> _Plan:
         """Everything about a request that does not involve waiting (deterministic)."""
-        generation = {
-            k: v
-            for k, v in sorted(params.items())
-            if k not in _SIMULATION_PARAMS and k != "timeout"
-        }
+        generation = (
+            {k: v for k, v in sorted(params.items()) if k not in _NOT_GENERATION} if params else {}
+        )
         latency: Latency = params.get("latency", self.latency)
         failure_rate: float = params.get("failure_rate", self.failure_rate)
         draws = _Draws(model, messages, generation)
@@ -128,9 +127,13 @@ class SimulatedProvider(Provider):
                 f"request always fails."
             )
         text = "[simulated] " + _answer(messages, generation, draws)
-        prompt_text = "\n".join(message["content"] for message in messages)
-        prompt_tokens = estimate_tokens(prompt_text + str(generation.get("system", "")))
-        completion = Completion(text, Usage.of(prompt_tokens, estimate_tokens(text)))
+        if len(messages) == 1:
+            prompt_text = messages[0]["content"]
+        else:
+            prompt_text = "\n".join([message["content"] for message in messages])
+        if "system" in generation:
+            prompt_text += str(generation["system"])
+        completion = Completion(text, Usage.of(estimate_tokens(prompt_text), estimate_tokens(text)))
         return _Plan(seconds, params.get("timeout", self.timeout), failure, completion)
 
     def send(self, model: str, messages: list[Message], params: Mapping[str, Any]) -> Completion:
