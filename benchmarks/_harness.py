@@ -109,6 +109,16 @@ def check_equal(what: str, got: Any, expected: Any) -> None:
         fail(f"{what}: got {shown[0]}, expected {shown[1]}")
 
 
+def _shown(value: float, bound: float) -> str:
+    """``value`` with 3 significant digits, more if it would print like a different bound."""
+    if abs(value) >= 100:
+        return f"{value:.0f}"
+    digits = 3
+    while value != bound and f"{value:.{digits}g}" == f"{bound:.{digits}g}" and digits < 9:
+        digits += 1
+    return f"{value:.{digits}g}"
+
+
 @dataclass(frozen=True)
 class Row:
     workload: str
@@ -129,24 +139,24 @@ class Report:
     def at_most(self, workload: str, value: float, bound: float, unit: str,
                 target: str, detail: str = "") -> None:
         """A row whose target is ``value <= bound``."""
-        self._add(workload, value, value <= bound, f"<= {bound:g}{unit} {target}".rstrip(),
-                  unit, detail)
+        self._add(workload, value, bound, value <= bound,
+                  f"<= {bound:g}{unit} {target}".rstrip(), unit, detail)
 
     def at_least(self, workload: str, value: float, bound: float, unit: str,
                  target: str, detail: str = "") -> None:
         """A row whose target is ``value >= bound``."""
-        self._add(workload, value, value >= bound, f">= {bound:g}{unit} {target}".rstrip(),
-                  unit, detail)
+        self._add(workload, value, bound, value >= bound,
+                  f">= {bound:g}{unit} {target}".rstrip(), unit, detail)
 
     def info(self, workload: str, measured: str, detail: str = "",
              target: str = "-") -> None:
         """A row without a target: a measured fact printed for comparison."""
         self.rows.append(Row(workload, target, measured, INFO, detail))
 
-    def _add(self, workload: str, value: float, met: bool, target: str, unit: str,
-             detail: str) -> None:
-        shown = f"{value:.3g}{unit}" if abs(value) < 100 else f"{value:.0f}{unit}"
-        self.rows.append(Row(workload, target, shown, MET if met else MISSED, detail))
+    def _add(self, workload: str, value: float, bound: float, met: bool, target: str,
+             unit: str, detail: str) -> None:
+        self.rows.append(Row(workload, target, _shown(value, bound) + unit,
+                             MET if met else MISSED, detail))
 
     @property
     def missed(self) -> list[Row]:

@@ -55,6 +55,17 @@ def test_a_missed_target_exits_3_and_writes_the_summary(harness, tmp_path, monke
         ("fan-out 1,000", "9.5x", "MISSED")]
 
 
+def test_a_value_just_past_its_target_does_not_print_as_the_target(harness, monkeypatch):
+    monkeypatch.delenv(harness.SUMMARY_ENV, raising=False)
+    report = harness.Report("bench_x", "method")
+    report.at_least("efficiency", 0.96994, 0.97, "", "efficiency")
+    report.at_most("ratio", 1.0512, 1.05, "x", "JAX")
+    report.at_most("exact", 1.05, 1.05, "x", "JAX")
+
+    assert [(row.measured, row.verdict) for row in report.rows] == [
+        ("0.9699", "MISSED"), ("1.051x", "MISSED"), ("1.05x", "met")]
+
+
 def test_compare_times_every_side_the_same_way(harness):
     calls = {"plain": 0, "jit": 0}
 
