@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ember.operators._pytree import dynamic_fields, holds_arrays, register_operator_class
 from ember.operators._validation import class_specs
 from ember.xcs.ops import Op
+from ember.xcs.tracing import context
 
 if TYPE_CHECKING:
     from ember.operators.blocks import Chain
@@ -165,10 +166,12 @@ class Operator:
     def _run(self, *args: Any, **kwargs: Any) -> Any:
         """``forward`` with the inputs and result validated (when specs are set)."""
         specs = class_specs(type(self))
+        # Under @jit, forward is glue like the jitted function itself: run its rewritten form.
+        forward = context.glue(self.forward)
         if specs.empty:
-            return self.forward(*args, **kwargs)
+            return forward(*args, **kwargs)
         args, kwargs = specs.validate_inputs(type(self).__name__, args, kwargs)
-        return specs.validate_output(self.forward(*args, **kwargs))
+        return specs.validate_output(forward(*args, **kwargs))
 
     def as_op(self) -> Op:
         """This operator's ``forward`` as one op (what ``leaf = True`` schedules)."""

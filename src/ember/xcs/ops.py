@@ -2,9 +2,11 @@
 
 An op called outside a trace is an ordinary function call. Called under ``@jit`` it
 returns a ``Lazy`` at once and its body runs on the engine as soon as its inputs exist.
-Coroutine functions are ops too: outside a trace they run to completion on a shared
-event loop (so plain Python and jit agree on the value), under a trace they run on that
-loop concurrently with other ops, without a thread each.
+Coroutine functions are ops too: outside a trace an ``@op async def`` stays what it is
+(calling it gives a coroutine to ``await``); under a trace it runs on the engine's
+event loop concurrently with other ops, without a thread each, and ``await`` on its
+result inside ``@jit async def`` does not wait. An op with an ``async_fn`` twin runs
+its synchronous body outside a trace and its async body on the engine's loop.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from collections.abc import Callable
 from typing import Any, Literal, TypeVar, overload
 
 from ember.xcs.config import is_positive_int_or_none
-from ember.xcs.engine.aio import run_coroutine
+from ember.xcs.engine.loop import shared_loop
 from ember.xcs.errors import XCSError
 from ember.xcs.tracing.context import _local as _context_local
 
@@ -146,13 +148,16 @@ class Op:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         handler = _context_local.trace
         if handler is None:
-            return self.invoke(args, kwargs)
+            return self.fn(*args, **kwargs)  # a coroutine for an async def, as in plain Python
         return handler.call_op(self, args, kwargs)
 
     def invoke(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        """Run the body now, in this thread, with concrete arguments."""
+        """Run the body to completion now, with concrete arguments, and return its value.
+
+        A coroutine body runs on the engine's event loop while this thread waits.
+        """
         if self.is_coroutine:
-            return run_coroutine(self.fn(*args, **kwargs))
+            return shared_loop().run_coroutine(self.fn(*args, **kwargs))
         return self.fn(*args, **kwargs)
 
     def run(self, *args: Any, **kwargs: Any) -> Any:

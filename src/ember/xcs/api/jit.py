@@ -1,13 +1,16 @@
 """``jit``: run a function's independent ops concurrently, with plain-Python meaning.
 
-A call of a jitted function runs the function's code (the *glue*) in the calling
-thread under a ``Trace``. Op calls return ``Lazy`` values and start on the engine as
-soon as their inputs exist; the glue only waits where it needs a concrete value. At
-return the result is materialised and every op issued is awaited. If an op failed,
-the failure plain Python would have met first is raised, with its own type. If the
-glue failed because C code rejected a lazy value, the line becomes a learned barrier
-and the function runs again from the top, reusing every op already issued; the last
-resort is a fully eager run, which always means what plain Python means.
+A call of a jitted function runs the function's code (the *glue*), rewritten so that
+the places where a lazy value could be observed are seen (``tracing.rewrite``), in
+the calling thread under a ``Trace``. Op calls return ``Lazy`` values and start on the
+engine as soon as their inputs exist; the glue only waits where it needs a real
+value. At return the result is materialised, every op issued is awaited, and lazy
+values the glue stored elsewhere are replaced by their values (``tracing.escapes``).
+If an op failed, the failure plain Python would have met first is raised, with its own
+type. If C code still rejected a lazy value (the last resort), the line becomes a
+learned barrier and the function runs again from the top, reusing every op already
+issued; the final fallback is a fully eager run, which always means what plain
+Python means. ``async def`` functions are awaited the same way (``await f(x)``).
 """
 
 from __future__ import annotations
@@ -16,20 +19,22 @@ import functools
 import inspect
 import sys
 import time
-from collections.abc import Callable
+import types
+from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar, overload
 
 from ember.xcs import hooks
 from ember.xcs.api.stats import CallRecord, Fallback, FunctionStats, NodeTiming, register
 from ember.xcs.config import Config
-from ember.xcs.engine.scheduler import Schedule, Task, TaskState, default_engine
+from ember.xcs.engine.driver import default_engine
+from ember.xcs.engine.state import Run, RunStopped, Task, TaskState
 from ember.xcs.errors import ConfigError, TracingError, XCSTimeoutError
 from ember.xcs.ir.graph import NodeKind
-from ember.xcs.tracing import context
-from ember.xcs.tracing.frames import is_internal, names_on_lines, rejection_site
-from ember.xcs.tracing.lazy import contains_lazy
+from ember.xcs.tracing import context, escapes, rewrite, runtime
+from ember.xcs.tracing.frames import is_internal, rejection_site
 from ember.xcs.tracing.learned import install_tracer
-from ember.xcs.tracing.trace import BarrierRecord, DeferredFailure, Trace, failure_of
+from ember.xcs.tracing.trace import DeferredFailure, Trace, failure_of, timeout_error
+from ember.xcs.tracing.versions import loaded_names
 
 __all__ = ["JitFunction", "jit", "jit_disabled", "structural_jit"]
 
@@ -39,6 +44,7 @@ _MAX_LEARNING_RUNS = 3
 # The tracing context's thread-local also holds the disable_structural_jit() depth, so
 # that one attribute read answers "run plainly?" on every call.
 _local = context._local
+runtime.install()
 
 
 def jit_disabled() -> bool:
@@ -54,7 +60,8 @@ def _set_disabled(delta: int) -> None:
 class JitFunction:
     """A jitted callable. Call it like the original; ask it ``stats()`` and ``explain()``.
 
-    Works as a method too (it binds like a function).
+    Works as a method too (it binds like a function). For an ``async def`` function
+    the call returns a coroutine to ``await``.
     """
 
     def __init__(self, fn: Callable[..., Any], config: Config | None = None,
@@ -72,10 +79,13 @@ class JitFunction:
         self._xcs_stats = stats if stats is not None else FunctionStats(self._name)
         self._parallel_threshold = parallel_threshold
         self._signature: inspect.Signature | bool | None = None
+        self._glue: Callable[..., Any] | None = None
+        self._is_async = inspect.iscoroutinefunction(fn)
+        self._is_generator = inspect.isgeneratorfunction(fn) or inspect.isasyncgenfunction(fn)
         from ember.xcs.transforms.tensor import TensorPath, tensor_path
 
         # Tensor-only calls go to jax.jit until the function proves to be orchestration.
-        self._tensor: TensorPath | None = tensor_path(fn)
+        self._tensor: TensorPath | None = None if self._is_async else tensor_path(fn)
         register(self)
 
     @property
@@ -102,22 +112,38 @@ class JitFunction:
     def __get__(self, instance: Any, owner: type | None = None) -> Any:
         if instance is None:
             return self
-        import types
-
         return types.MethodType(self, instance)
 
     def __repr__(self) -> str:
         return f"<jit {self._name}>"
 
+    def _glue_fn(self) -> Callable[..., Any]:
+        """The function the trace runs: the rewritten form of ``fn`` when there is one."""
+        glue = self._glue
+        if glue is None:
+            glue = self._glue = rewrite.instrumented(self._fn)
+            if glue is self._fn and (problem := rewrite.source_problem(self._fn)):
+                self._xcs_stats.note_fallback(Fallback(
+                    f"runs without rewriting: {problem}; proxies and learned barriers "
+                    "keep it correct", None))
+        return glue
+
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if _local.plain:
-            return self._fn(*args, **kwargs)  # join the outer trace (or jit is disabled)
+            trace = _local.trace
+            if trace is not None and isinstance(trace, Trace):
+                return self._glue_fn()(*args, **kwargs)  # join the outer trace
+            return self._fn(*args, **kwargs)  # jit is disabled, or autograph records
+        if self._is_generator:
+            return self._fn(*args, **kwargs)  # generators run plainly (docs/semantics.md)
+        if self._is_async:
+            return self._async_call(args, kwargs)
         tensor = self._tensor
         if tensor is not None:
             return tensor(self, args, kwargs)
         return self._traced_call(args, kwargs)
 
-    # -- the traced call ----------------------------------------------------------
+    # -- one traced call ------------------------------------------------------------
 
     def _params(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[tuple[str, Any]]:
         if self._signature is None:
@@ -133,12 +159,12 @@ class JitFunction:
             return []
         return [(name, value) for name, value in bound.arguments.items() if name != "self"]
 
-    def _new_schedule(self) -> Schedule:
+    def _new_run(self) -> Run:
         config = self._config
-        return Schedule(default_engine(), max_workers=config.workers, executor=config.executor,
-                        timeout=config.timeout, listener=hooks.listener_for(config))
+        return Run(cap=config.max_workers, timeout=config.timeout, executor=config.executor,
+                   listener=hooks.listener_for(config))
 
-    def _traced_call(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    def _new_trace(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Trace:
         config = self._config
         stats = self._xcs_stats
         eager = not config.parallel or (
@@ -146,164 +172,325 @@ class JitFunction:
             and stats.last_width is not None
             and stats.last_width < self._parallel_threshold
         )
-        trace = Trace(
-            self._new_schedule, name=self._name, boundary=sys._getframe(),
-            learned=stats.learned, eager=eager, redact=config.redact,
-            params=lambda: self._params(args, kwargs),
-        )
-        hooked = bool(config.hooks or hooks._global)
+        return Trace(default_engine(), self._new_run, name=self._name, boundary=None,
+                     learned=stats.learned, eager=eager, redact=config.redact,
+                     params=lambda: self._params(args, kwargs),
+                     instrument=rewrite.instrumented)
+
+    def _traced_call(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        config = self._config
+        trace = self._new_trace(args, kwargs)
+        trace.boundary = sys._getframe()
+        hooked = bool(config.hooks or hooks.registered_hooks())
         if hooked:
             hooks.emit(config, "on_graph_start", self._name)
         started = time.perf_counter()
-        runs = 0
-        fallback: Fallback | None = None
-        fn = self._fn
-        learned = stats.learned
-        outputs: Any = None
-        while True:
-            to_raise: BaseException | None = None
-            stop = None
-            if learned._sites:
-                stop = install_tracer(learned, trace.materialize_learned)
-            previous = context.swap(trace)
-            try:
-                result = fn(*args, **kwargs)
-                if trace.schedule is not None:
-                    outputs = trace.graph_outputs(result)
-                    result = trace.materialize(result)
-            except DeferredFailure:
-                to_raise = _earliest_error(trace)
-            except BaseException as error:
-                to_raise = error
-                retry = self._after_glue_error(trace, error, runs)
-                if isinstance(retry, BaseException):
-                    to_raise = retry
-                elif retry is not None:
-                    if retry.eager:
-                        fallback = retry
-                    runs += 1
-                    trace.next_run(eager=retry.eager)
-                    continue
-            finally:
-                context.swap(previous)
-                if stop is not None:
-                    stop()
-            schedule = trace.schedule
-            if schedule is None and not trace.entries:
-                stats.record_plain(time.perf_counter() - started, to_raise is not None)
-            else:
-                if to_raise is None and schedule is not None:
-                    schedule.wait_all()
-                    failure = schedule.earliest_failure()
-                    if failure is not None:
-                        to_raise = _with_note(failure_of(failure), failure)
-                trace.finished = True
-                self._record(trace, started, runs, to_raise is not None, fallback,
-                             None if to_raise is not None else outputs)
-                trace.release()
-            if hooked:
-                hooks.emit(config, "on_graph_end", self._name, time.perf_counter() - started,
-                           to_raise)
-            if to_raise is not None:
-                raise to_raise
-            return result
-
-    def _after_glue_error(self, trace: Trace, error: BaseException, runs: int
-                          ) -> Fallback | BaseException | None:
-        """Decide what a glue exception means: an op failure, a rejection, or itself.
-
-        Returns the exception to raise instead, a ``Fallback`` (meaning: run again), or
-        ``None`` (raise ``error`` itself).
-        """
-        schedule = trace.schedule
-        if schedule is None:
-            return None
+        call = _Call(self, trace, started)
+        glue = self._glue_fn()
         try:
-            schedule.wait_all([t for t in schedule.tasks if t.run == schedule.run])
-        except XCSTimeoutError as timeout:
-            return timeout
-        failure = schedule.earliest_failure()
+            while True:
+                stop = None
+                if trace.learned is not None:
+                    stop = install_tracer(trace.learned, trace.materialize_learned)
+                previous = context.swap(trace)
+                try:
+                    result = glue(*args, **kwargs)
+                    call.finish_glue(result)
+                except DeferredFailure:
+                    call.to_raise = call.earliest_error()
+                except Exception as error:  # noqa: BLE001 - decided, then raised
+                    if call.after_glue_error(error):
+                        continue
+                finally:
+                    context.swap(previous)
+                    if stop is not None:
+                        stop()
+                break
+            call.settle()
+        except BaseException as interrupt:  # Ctrl-C, SystemExit: stop at once, wait for nothing
+            call.interrupt(interrupt)
+            raise
+        finally:
+            call.close(hooked)
+        if call.to_raise is not None:
+            raise call.to_raise
+        return call.result
+
+    async def _async_call(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        config = self._config
+        trace = self._new_trace(args, kwargs)
+        hooked = bool(config.hooks or hooks.registered_hooks())
+        if hooked:
+            hooks.emit(config, "on_graph_start", self._name)
+        call = _Call(self, trace, time.perf_counter())
+        try:
+            try:
+                result = await _Stepper(self._glue_fn()(*args, **kwargs), trace)
+            except DeferredFailure:
+                call.to_raise = call.earliest_error()
+            except Exception as error:  # noqa: BLE001 - decided, then raised
+                call.to_raise = error
+                call.after_glue_error(error, rerun=False)
+            else:
+                if trace.run is not None:
+                    await _all_final(trace.run)
+                previous = context.swap(trace)
+                try:
+                    call.finish_glue(result)
+                except DeferredFailure:
+                    call.to_raise = call.earliest_error()
+                finally:
+                    context.swap(previous)
+            call.settle()
+        except BaseException as interrupt:  # cancelled, Ctrl-C: stop at once
+            call.interrupt(interrupt)
+            raise
+        finally:
+            call.close(hooked)
+        if call.to_raise is not None:
+            raise call.to_raise
+        return call.result
+
+
+class _Call:
+    """The bookkeeping of one traced call: outcome, reruns, stats (used by ``JitFunction``)."""
+
+    def __init__(self, owner: JitFunction, trace: Trace, started: float) -> None:
+        self.owner = owner
+        self.trace = trace
+        self.started = started
+        self.result: Any = None
+        self.to_raise: BaseException | None = None
+        self.outputs: Any = None
+        self.runs = 0
+        self.fallback: Fallback | None = None
+        self.interrupted = False
+
+    def finish_glue(self, result: Any) -> None:
+        trace = self.trace
+        if trace.run is not None:
+            self.outputs = trace.graph_outputs(result)
+            result = trace.materialize(result)
+        self.result = result
+
+    def earliest_error(self) -> BaseException:
+        run = self.trace.run
+        assert run is not None, "a deferred failure implies an op was issued"
+        try:
+            failure = default_engine().earliest_failure(run)
+        except RunStopped:
+            return timeout_error(run)
+        if failure is None:
+            if run.stopped == "timeout":
+                return timeout_error(run)
+            cancelled = next((t for t in run.tasks if t.state is TaskState.CANCELLED), None)
+            if cancelled is not None:
+                return failure_of(cancelled)
+            return TracingError("an op failed but no failure was recorded (please report this)")
+        return _with_note(failure_of(failure), failure)
+
+    def after_glue_error(self, error: BaseException, *, rerun: bool = True) -> bool:
+        """Decide what a glue exception means; ``True``: run the glue again."""
+        self.to_raise = error
+        trace = self.trace
+        run = trace.run
+        if run is None:
+            return False
+        engine = default_engine()
+        try:
+            failure = engine.earliest_failure(run)
+        except RunStopped:
+            self.to_raise = timeout_error(run)
+            return False
         if failure is not None:
-            return _with_note(failure_of(failure), failure)
-        if trace.eager or isinstance(error, _NEVER_RETRIED) or not schedule.tasks:
-            return None
+            self.to_raise = _with_note(failure_of(failure), failure)
+            return False
+        if not rerun or trace.eager or isinstance(error, _NEVER_RETRIED):
+            return False
+        retry = self._retry(error)
+        if isinstance(retry, BaseException):
+            self.to_raise = retry
+            return False
+        if retry is None:
+            return False
+        if retry.eager:
+            self.fallback = retry
+        self.runs += 1
+        self.owner._xcs_stats.note_fallback(retry)
+        trace.next_run(eager=retry.eager)
+        self.to_raise = None
+        return True
+
+    def _retry(self, error: BaseException) -> Fallback | BaseException | None:
+        owner = self.owner
+        trace = self.trace
         site = rejection_site(error, trace.boundary)
         if site is None:
             return None
+        config = owner._config
         # Under redact the message stays out of stats: it may quote argument values.
-        reason = type(error).__name__ if self._config.redact else f"{type(error).__name__}: {error}"
-        learned = self._xcs_stats.learned
+        reason = type(error).__name__ if config.redact else f"{type(error).__name__}: {error}"
+        learned = owner._xcs_stats.learned
         if not _lazy_involved(trace, site) and not learned.covers(site.code, site.first_line):
-            if not isinstance(error, TypeError) or not self._config.fallback:
-                return None  # the program's own error: plain Python raises it too
-            # C code rejects values with TypeError; a lazy value out of sight (in an
-            # object's attribute, say) may be the cause: only a plain run can tell.
-            learned_line = False
-        else:
-            learned_line = runs < _MAX_LEARNING_RUNS and learned.add(
-                site.code, site.first_line, site.last_line, site.location, reason
-            )
+            return None  # the program's own error: plain Python raises it too
+        learned_line = self.runs < _MAX_LEARNING_RUNS and learned.add(
+            site.code, site.first_line, site.last_line, site.location, reason
+        )
         if learned_line:
             return Fallback(f"learned barrier after {reason}", site.location)
-        if not self._config.fallback:
+        if not config.fallback:
             return TracingError(
-                f"{self._name}: a lazy value was rejected at {site.location} ({reason}) and "
+                f"{owner._name}: a lazy value was rejected at {site.location} ({reason}) and "
                 "Config(fallback=False) forbids running the call eagerly. Move the rejecting "
                 "call into an op, or allow fallback."
             )
         return Fallback(f"ran eagerly after {reason}", site.location, eager=True)
 
-    def _record(self, trace: Trace, started: float, runs: int, failed: bool,
-                fallback: Fallback | None, outputs: Any) -> None:
-        wall = time.perf_counter() - started
-        stats = self._xcs_stats
-        tasks = trace.run_tasks()
-        durations = {t.order: t.duration for t in tasks if t.kind is not NodeKind.LIFTED}
+    def settle(self) -> None:
+        """Wait for every op of the call; pick the failure plain Python would raise."""
+        run = self.trace.run
+        if run is None:
+            return
+        engine = default_engine()
+        try:
+            if self.to_raise is None:
+                engine.wait_all(run)
+                failure = engine.earliest_failure(run)
+                if failure is not None:
+                    self.to_raise = _with_note(failure_of(failure), failure)
+        except RunStopped:
+            self.to_raise = timeout_error(run)
+
+    def interrupt(self, interrupt: BaseException) -> None:
+        """Stop the run at once: queued ops are cancelled, running ones abandoned."""
+        self.interrupted = True
+        run = self.trace.run
+        if run is not None:
+            default_engine().stop(run, f"interrupted by {type(interrupt).__name__}")
+
+    def close(self, hooked: bool) -> None:
+        owner = self.owner
+        trace = self.trace
+        trace.finished = True
+        stats = owner._xcs_stats
+        run = trace.run
+        wall = time.perf_counter() - self.started
+        failed = self.to_raise is not None or self.interrupted
+        if run is None and not trace.barriers:
+            stats.record_plain(wall, failed)
+        else:
+            self._record(wall, failed)
+        lazies = trace.lazies
+        trace.release()
+        report = escapes.repair(lazies)
+        del lazies
+        if report.escaped:
+            stats.record_escapes(report)
+        if hooked:
+            hooks.emit(owner._config, "on_graph_end", owner._name, wall, self.to_raise)
+
+    def _record(self, wall: float, failed: bool) -> None:
+        owner = self.owner
+        trace = self.trace
+        config = owner._config
+        stats = owner._xcs_stats
+        tasks = trace.run.tasks if trace.run is not None else []
+        durations = {t.id: t.duration for t in tasks if t.kind is not NodeKind.LIFTED}
         timings: tuple[NodeTiming, ...] = ()
-        if self._config.profile:
+        if config.profile:
             timings = tuple(
-                NodeTiming(t.order, t.name, (t.started - started) * 1000,
-                           (t.ended - started) * 1000)
+                NodeTiming(t.id, t.name, (t.started - self.started) * 1000,
+                           (t.ended - self.started) * 1000)
                 for t in tasks if t.started and t.kind is not NodeKind.LIFTED
             )
-        graph: Any = functools.partial(trace.graph, outputs)
-        if self._config.redact:
-            graph = graph()
+        graph = trace.graph(None if failed else self.outputs)
         record = CallRecord(graph=graph, durations=durations, wall=wall,
-                            barriers=tuple(BarrierRecord(b.reason, b.location)
-                                           for b in trace.barriers),
-                            structure=trace.structure,
-                            timings=timings, reruns=runs)
-        hit = stats.record(record, _tokens(tasks), failed, fallback)
-        if self._config.hooks or hooks.registered_hooks():
-            hooks.emit(self._config, "on_cache_hit" if hit else "on_cache_miss", self._name)
-        if self._parallel_threshold is not None:
+                            barriers=tuple(trace.barriers), structure=trace.structure,
+                            timings=timings, reruns=self.runs)
+        repeat = stats.record(record, _tokens(tasks), failed, self.fallback)
+        if config.hooks or hooks.registered_hooks():
+            hooks.emit(config, "on_cache_hit" if repeat else "on_cache_miss", owner._name)
+        if owner._parallel_threshold is not None:
             from ember.xcs.analysis import analyze
 
-            stats.last_width = analyze(record.graph, cache=self._config.cache)[0].width
+            stats.last_width = analyze(record.graph, cache=config.cache)[0].width
 
 
-_NEVER_RETRIED = (KeyboardInterrupt, SystemExit, GeneratorExit, XCSTimeoutError, RecursionError,
-                  MemoryError)
+class _Stepper:
+    """Drives a jitted coroutine with its trace active only while the coroutine runs.
+
+    Between steps the coroutine waits on the event loop, and other tasks of that loop
+    must not see the trace, so it is swapped in and out around every ``send``.
+    """
+
+    __slots__ = ("coro", "trace")
+
+    def __init__(self, coro: Coroutine[Any, Any, Any], trace: Trace) -> None:
+        self.coro = coro
+        self.trace = trace
+
+    def __await__(self) -> Any:
+        coro = self.coro
+        trace = self.trace
+        trace.boundary = sys._getframe()
+        value: Any = None
+        error: BaseException | None = None
+        while True:
+            previous = context.swap(trace)
+            try:
+                if error is not None:
+                    yielded = coro.throw(error)
+                else:
+                    yielded = coro.send(value)
+            except StopIteration as stop:
+                return stop.value
+            finally:
+                context.swap(previous)
+            try:
+                value, error = (yield yielded), None
+            except BaseException as thrown:  # cancellation and the like go to the coroutine
+                value, error = None, thrown
 
 
-def _earliest_error(trace: Trace) -> BaseException:
-    schedule = trace.schedule
-    assert schedule is not None, "a deferred failure implies an op was issued"
-    failure = schedule.earliest_failure()
-    if failure is None:
-        cancelled = next((t for t in schedule.tasks if t.state is TaskState.CANCELLED), None)
-        if cancelled is not None:
-            return failure_of(cancelled)
-        return TracingError("an op failed but no failure was recorded (please report this)")
-    return _with_note(failure_of(failure), failure)
+async def _all_final(run: Run) -> None:
+    """Wait, without blocking the event loop, until every task of ``run`` is final."""
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    pending = [t for t in run.tasks if not t.final]
+    if not pending:
+        return
+    done = loop.create_future()
+    remaining = [len(pending)]
+
+    def one_final() -> None:
+        remaining[0] -= 1
+        if remaining[0] == 0:
+            loop.call_soon_threadsafe(_set_done, done)
+
+    for task in pending:
+        run.on_final(task, one_final)
+    timeout = None if run.deadline is None else max(0.0, run.deadline - time.monotonic())
+    try:
+        await asyncio.wait_for(done, timeout)
+    except TimeoutError:
+        default_engine().stop(run, "timeout")
+        raise timeout_error(run) from None
+
+
+def _set_done(future: Any) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+_NEVER_RETRIED = (XCSTimeoutError, RecursionError, MemoryError)
 
 
 def _with_note(error: BaseException, task: Task) -> BaseException:
     """``error`` with a note naming the node, and without the engine's own frames."""
-    root = task.upstream or task
+    root = task.root_failure
     where = f" called at {root.location}" if root.location else ""
-    note = f"[ember.xcs] raised by node #{root.order} {root.name}{where}"
+    note = f"[ember.xcs] raised by node #{root.id} {root.name}{where}"
     if note not in getattr(error, "__notes__", ()):
         error.add_note(note)
     tb = error.__traceback__
@@ -316,12 +503,15 @@ def _with_note(error: BaseException, task: Task) -> BaseException:
 
 def _lazy_involved(trace: Trace, site: Any) -> bool:
     """Whether lazy values could be what the failing line tripped over."""
+    from ember.xcs import tree
+    from ember.xcs.tracing.lazy import Lazy
+
     local_vars = site.frame.f_locals
-    for name in names_on_lines(site.code, site.first_line, site.last_line):
-        if name in local_vars and contains_lazy(local_vars[name]):
+    for name in loaded_names(site.code, site.first_line, site.last_line):
+        if name in local_vars and tree.contains(local_vars[name], Lazy, records=True):
             return True
     filename = site.code.co_filename
-    for task in trace.schedule.tasks if trace.schedule is not None else ():
+    for task in trace.run.tasks if trace.run is not None else ():
         location = task.location
         if location is not None and location.filename == filename and (
             site.first_line <= location.lineno <= site.last_line
@@ -349,10 +539,6 @@ def _tokens(tasks: list[Task]) -> dict[str, int]:
             if isinstance(count, int):
                 totals[key] = totals.get(key, 0) + count
     return totals
-
-
-def _listener(config: Config) -> Any:
-    return hooks.listener_for(config)
 
 
 def _callable_name(fn: Callable[..., Any]) -> str:
@@ -387,8 +573,9 @@ def jit(fn: None = None, /, *, config: Config | None = None) -> Callable[[F], F]
 def jit(fn: Any = None, /, *, config: Config | None = None) -> Any:
     """Make independent op calls inside ``fn`` run concurrently, from the first call.
 
-    Works on functions, lambdas, methods, ``functools.partial`` objects, callable
-    objects and ``Operator`` classes. Results and exceptions are those of plain Python.
+    Works on functions (``async def`` too: await the call), lambdas, methods,
+    ``functools.partial`` objects, callable objects and ``Operator`` classes. Results,
+    exceptions and side effects are those of plain Python.
 
     Args:
         fn: what to jit (omit it to get a decorator: ``@jit(config=...)``).

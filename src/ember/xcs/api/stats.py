@@ -16,7 +16,6 @@ from typing import Any
 from ember.xcs.analysis import analyze, critical_path
 from ember.xcs.ir.graph import Graph, SourceLocation
 from ember.xcs.tracing.learned import LearnedBarriers
-from ember.xcs.tracing.trace import BarrierRecord
 
 __all__ = ["CallRecord", "Fallback", "FunctionStats", "get_jit_stats", "register", "reset_stats"]
 
@@ -33,6 +32,23 @@ class Fallback:
 
     def __str__(self) -> str:
         return f"{self.reason} (at {self.location})" if self.location else self.reason
+
+
+@dataclass(frozen=True)
+class BarrierRecord:
+    """A barrier met during a call: why the glue needed a value, where, and how it was known.
+
+    ``kind`` is ``static`` (found in the code before it ran: ``is``, ``match``, a call
+    of C code), ``dynamic`` (the value was asked for at run time: ``bool``, ``len``,
+    ``iter``...) or ``learned`` (a line learned after C code rejected a lazy value).
+    """
+
+    reason: str
+    location: SourceLocation | None
+    kind: str = "dynamic"
+
+    def __str__(self) -> str:
+        return f"{self.reason} at {self.location or '<unknown>'}"
 
 
 @dataclass(frozen=True)
@@ -61,13 +77,15 @@ class CallRecord:
                  "wall")
 
     def __init__(self, *, graph: Graph | Callable[[], Graph], durations: dict[int, float],
-                 wall: float, barriers: tuple[BarrierRecord, ...], structure: int,
+                 wall: float, barriers: tuple[Any, ...], structure: int,
                  timings: tuple[NodeTiming, ...] = (), reruns: int = 0) -> None:
         self._graph = graph if isinstance(graph, Graph) else None
         self._build = None if isinstance(graph, Graph) else graph
         self.durations = durations
         self.wall = wall
-        self.barriers = barriers
+        self.barriers = tuple(
+            BarrierRecord(b.reason, b.location, getattr(b, "kind", "dynamic")) for b in barriers
+        )
         self.structure = structure
         self.timings = timings
         self.reruns = reruns
@@ -99,7 +117,24 @@ class FunctionStats:
     fallbacks: deque[Fallback] = field(default_factory=lambda: deque(maxlen=_FALLBACK_HISTORY))
     last: CallRecord | None = None
     last_width: int | None = None
+    escapes: int = 0
+    escape_seconds: float = 0.0
+    unrepaired_escapes: dict[str, int] = field(default_factory=dict)
     mode: str = "orchestration"
+
+    def note_fallback(self, fallback: Fallback) -> None:
+        """Remember a fallback (kept: the most recent 32)."""
+        with self.lock:
+            if not self.fallbacks or self.fallbacks[-1] != fallback:
+                self.fallbacks.append(fallback)
+
+    def record_escapes(self, report: Any) -> None:
+        """Count lazy values that escaped a call and what repairing them cost."""
+        with self.lock:
+            self.escapes += report.escaped
+            self.escape_seconds += report.seconds
+            for holder in report.unrepaired:
+                self.unrepaired_escapes[holder] = self.unrepaired_escapes.get(holder, 0) + 1
 
     def record_plain(self, wall: float, failed: bool) -> None:
         """A call that issued no ops."""
@@ -122,7 +157,7 @@ class FunctionStats:
             self.last = record
             for key, count in tokens.items():
                 self.tokens[key] = self.tokens.get(key, 0) + count
-            if fallback is not None:
+            if fallback is not None and (not self.fallbacks or self.fallbacks[-1] != fallback):
                 self.fallbacks.append(fallback)
             return hit
 

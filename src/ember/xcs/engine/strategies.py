@@ -1,7 +1,7 @@
 """Run a whole ``Graph`` on the engine: the ``sequential``, ``wave`` and ``parallel`` schedulers.
 
-All three are submission policies over the same ``Schedule``/``Task`` machinery that
-runs jitted calls, so concurrency caps, contexts and hooks behave the same:
+All three are submission policies over the same ``Run``/``Task`` machinery that runs
+jitted calls, so concurrency caps, contexts and hooks behave the same:
 
 - ``sequential``: every node in program order, in the calling thread;
 - ``wave``: op nodes grouped by dependency level; each level runs concurrently and is
@@ -20,8 +20,9 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from ember.xcs.engine.driver import Engine, default_engine
 from ember.xcs.engine.reference import call_node
-from ember.xcs.engine.scheduler import Schedule, Task, TaskState, default_engine
+from ember.xcs.engine.state import Run, RunStopped, Task, TaskState
 from ember.xcs.errors import GraphError, XCSTimeoutError
 from ember.xcs.ir.graph import Graph, Node, Var, map_vars
 from ember.xcs.ops import Op
@@ -52,14 +53,16 @@ def wave_levels(graph: Graph) -> list[list[Node]]:
     return waves
 
 
-class _Run:
-    """Turns nodes into tasks of one schedule (only touched by the calling thread)."""
+class _Execution:
+    """Turns nodes into tasks of one run (only touched by the calling thread)."""
 
-    def __init__(self, graph: Graph, inputs: Mapping[Var, Any], schedule: Schedule) -> None:
-        self.schedule = schedule
+    def __init__(self, graph: Graph, inputs: Mapping[Var, Any], run: Run,
+                 engine: Engine) -> None:
+        self.run = run
+        self.engine = engine
         self.values: dict[int, Any] = {var.id: inputs[var] for var in graph.inputs}
         self.tasks: dict[int, Task] = {}
-        self.nodes: dict[int, Node] = {}
+        self.nodes: dict[Task, Node] = {}
 
     def submit(self, node: Node) -> Task:
         deps: list[Task] = []
@@ -75,15 +78,24 @@ class _Run:
         kwargs = {key: map_vars(value, argument) for key, value in node.kwargs}
         op = node.fn if isinstance(node.fn, Op) else None
         task = Task(
-            self.schedule, kind=node.kind, name=node.name, call=_caller(node), args=args,
-            kwargs=kwargs, deps=tuple(dict.fromkeys(deps)), order=node.id,
-            location=node.location, op=op,
+            self.run, kind=node.kind, name=node.name, fn=None if op else _caller(node),
+            args=args, kwargs=kwargs, deps=tuple(dict.fromkeys(deps)), location=node.location,
+            op=op,
         )
         assert node.output is not None
         self.tasks[node.output.id] = task
-        self.nodes[node.id] = node
-        self.schedule.submit(task)
+        self.nodes[task] = node
+        self.engine.submit(task)
         return task
+
+    def wait(self, wait: Callable[[], Any]) -> Any:
+        try:
+            return wait()
+        except RunStopped:
+            raise XCSTimeoutError(
+                f"the graph did not finish within timeout={self.run.timeout} s. Raise the "
+                "timeout, or look for the slow node in the graph's timeline."
+            ) from None
 
     def env(self) -> dict[int, Any]:
         values = dict(self.values)
@@ -93,12 +105,12 @@ class _Run:
         return values
 
     def raise_failure(self) -> None:
-        failure = self.schedule.earliest_failure()
+        failure = self.wait(lambda: self.engine.earliest_failure(self.run))
         if failure is None:
             return
-        root = failure.upstream or failure
+        root = failure.root_failure
         assert root.error is not None
-        raise _with_note(root.error, self.nodes[root.order])
+        raise _with_note(root.error, self.nodes[root])
 
 
 def _caller(node: Node) -> Callable[..., Any]:
@@ -163,51 +175,51 @@ def run_graph(
     if scheduler not in _POLICIES:
         raise GraphError(f"unknown scheduler {scheduler!r}; expected one of {sorted(_POLICIES)}.")
     where = "sync" if scheduler == "sequential" else executor
-    schedule = Schedule(default_engine(), max_workers=max_workers, executor=where,
-                        timeout=timeout, listener=listener)
-    run = _Run(graph, inputs, schedule)
-    _POLICIES[scheduler](graph, run)
-    run.raise_failure()
-    return run.env()
+    run = Run(cap=max_workers, timeout=timeout, executor=where, listener=listener)
+    execution = _Execution(graph, inputs, run, default_engine())
+    _POLICIES[scheduler](graph, execution)
+    execution.raise_failure()
+    return execution.env()
 
 
-def _sequential(graph: Graph, run: _Run) -> None:
-    schedule = run.schedule
+def _sequential(graph: Graph, execution: _Execution) -> None:
+    run = execution.run
     for node in graph.nodes:
         if node.output is None:
             continue
-        if schedule.deadline is not None and time.monotonic() > schedule.deadline:
+        if run.deadline is not None and time.monotonic() > run.deadline:
             raise XCSTimeoutError(
-                f"the graph did not finish within timeout={schedule.timeout} s; it was "
+                f"the graph did not finish within timeout={run.timeout} s; it was "
                 f"about to run node #{node.id} {node.name}. Raise the timeout, or use "
                 "scheduler='parallel' to overlap slow nodes."
             )
-        run.submit(node)
-        if schedule.failure is not None:
+        execution.submit(node)
+        if run.failure is not None:
             return  # plain Python would have stopped at this node
 
 
-def _wave(graph: Graph, run: _Run) -> None:
-    schedule = run.schedule
+def _wave(graph: Graph, execution: _Execution) -> None:
+    run = execution.run
     for wave in wave_levels(graph):
-        failure = schedule.failure
+        failure = run.failure
         # After a failure only nodes that come before it in program order still run.
-        cutoff = failure.order if failure is not None else None
-        tasks = [run.submit(node) for node in wave if cutoff is None or node.id < cutoff]
-        schedule.wait_all(tasks)
+        cutoff = execution.nodes[failure].id if failure is not None else None
+        tasks = [execution.submit(node) for node in wave if cutoff is None or node.id < cutoff]
+        for task in tasks:
+            execution.wait(lambda task=task: execution.engine.wait(task))
 
 
-def _parallel(graph: Graph, run: _Run) -> None:
+def _parallel(graph: Graph, execution: _Execution) -> None:
     for node in graph.nodes:
         if node.output is None:
             continue
-        if run.schedule.failure is not None:
+        if execution.run.failure is not None:
             break  # nothing after the failure in program order may start
-        run.submit(node)
-    run.schedule.wait_all()
+        execution.submit(node)
+    execution.wait(lambda: execution.engine.wait_all(execution.run))
 
 
-_POLICIES: dict[str, Callable[[Graph, _Run], None]] = {
+_POLICIES: dict[str, Callable[[Graph, _Execution], None]] = {
     "sequential": _sequential,
     "wave": _wave,
     "parallel": _parallel,

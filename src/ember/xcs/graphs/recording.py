@@ -15,7 +15,6 @@ Recording is per thread: op calls made by other threads during the block run nor
 
 from __future__ import annotations
 
-import operator
 import os
 import sys
 from collections.abc import Callable
@@ -28,6 +27,7 @@ from ember.xcs.ir.builder import GraphBuilder
 from ember.xcs.ir.graph import Graph, Node, NodeKind, SourceLocation, Var, iter_vars
 from ember.xcs.ops import Op
 from ember.xcs.tracing import context
+from ember.xcs.tracing.proxy import Proxy
 
 __all__ = ["Recording", "Symbol", "autograph", "placeholder"]
 
@@ -36,12 +36,13 @@ _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(_
 _CONTAINER_DEPTH = 4
 
 
-def _call(target: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    return target(*args, **kwargs)
+class Symbol(Proxy):
+    """The value of a recorded node (or placeholder) while its graph is being recorded.
 
-
-class Symbol:
-    """The value of a recorded node (or placeholder) while its graph is being recorded."""
+    A ``Proxy``: the operations ``Lazy`` lifts are recorded here as lifted nodes
+    (``x["k"]``, ``x == 2``, ``x.strip()``), and the operations that need a real value
+    raise ``GraphError``, because nothing runs before ``execute``.
+    """
 
     __slots__ = ("_xcs_recording", "_xcs_var")
 
@@ -54,85 +55,19 @@ class Symbol:
         return f"<symbol {var.name or '#' + str(var.id)} of {_get(self, '_xcs_recording').name}>"
 
     def _xcs_lift(self, name: str, fn: Callable[..., Any], args: tuple[Any, ...],
-                  kwargs: dict[str, Any]) -> Symbol:
+                  kwargs: dict[str, Any], mutates: bool = False) -> Symbol:
+        if mutates and name != "call":
+            self._xcs_force(f"{name} (an in-place change)")
         recording: Recording = _get(self, "_xcs_recording")
-        return recording._record(NodeKind.LIFTED, name, fn, args, kwargs, deterministic=True)
+        return recording._record(NodeKind.LIFTED, name, fn, args, kwargs,
+                                 deterministic=not mutates)
 
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("__") and name.endswith("__"):
-            raise AttributeError(name)
-        return self._xcs_lift("getattr", getattr, (self, name), {})
-
-    def __getitem__(self, key: Any) -> Symbol:
-        return self._xcs_lift("getitem", operator.getitem, (self, key), {})
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Symbol:
-        return self._xcs_lift("call", _call, (self, *args), kwargs)
-
-    def _xcs_needs_value(self, what: str) -> Any:
+    def _xcs_force(self, reason: str) -> Any:
         raise GraphError(
-            f"{what} needs the value of {self!r}, but inside autograph() nothing runs until "
+            f"{reason} needs the value of {self!r}, but inside autograph() nothing runs until "
             "execute(). Move this code into an @op (it then runs when the graph executes), "
             "or use @jit, which runs the function and keeps Python's control flow."
         )
-
-    def __bool__(self) -> bool:
-        return bool(self._xcs_needs_value("bool() / if / while"))
-
-    def __str__(self) -> str:
-        return str(self._xcs_needs_value("str() / f-string"))
-
-    def __format__(self, spec: str) -> str:
-        return str(self._xcs_needs_value("format() / f-string"))
-
-    def __iter__(self) -> Any:
-        return self._xcs_needs_value("iteration (for, unpacking)")
-
-    def __len__(self) -> int:
-        return int(self._xcs_needs_value("len()"))
-
-    def __contains__(self, item: Any) -> bool:
-        return bool(self._xcs_needs_value("`in`"))
-
-    def __int__(self) -> int:
-        return int(self._xcs_needs_value("int()"))
-
-    def __float__(self) -> float:
-        return float(self._xcs_needs_value("float()"))
-
-    def __index__(self) -> int:
-        return int(self._xcs_needs_value("using it as an index"))
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        self._xcs_needs_value("attribute assignment")
-
-    def __setitem__(self, key: Any, value: Any) -> None:
-        self._xcs_needs_value("item assignment")
-
-
-def _binary(name: str, fn: Callable[[Any, Any], Any]) -> tuple[Any, Any]:
-    def forward(self: Symbol, other: Any) -> Symbol:
-        return self._xcs_lift(name, fn, (self, other), {})
-
-    def reflected(self: Symbol, other: Any) -> Symbol:
-        return self._xcs_lift(name, fn, (other, self), {})
-
-    return forward, reflected
-
-
-for _name in ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "matmul"):
-    _forward, _reflected = _binary(_name, getattr(operator, _name))
-    setattr(Symbol, f"__{_name}__", _forward)
-    setattr(Symbol, f"__r{_name}__", _reflected)
-for _name in ("lt", "le", "gt", "ge"):
-    setattr(Symbol, f"__{_name}__", _binary(_name, getattr(operator, _name))[0])
-
-
-def _negate(self: Symbol) -> Symbol:
-    return self._xcs_lift("neg", operator.neg, (self,), {})
-
-
-Symbol.__neg__ = _negate  # type: ignore[attr-defined,operator]
 
 
 def _user_location() -> SourceLocation | None:

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Protocol
 
-__all__ = ["OpCallHandler", "activate", "current_trace", "suspended", "swap"]
+__all__ = ["OpCallHandler", "activate", "current_trace", "glue", "suspended", "swap"]
 
 
 class OpCallHandler(Protocol):
@@ -39,6 +39,18 @@ _local = _Local()
 def current_trace() -> OpCallHandler | None:
     """The handler recording op calls in this thread, or ``None`` outside any trace."""
     return _local.trace
+
+
+def glue(fn: Any) -> Any:
+    """``fn`` in the form the current jit trace runs user code in (itself outside one).
+
+    Library code that calls user code on the trace's behalf, such as a non-leaf
+    ``Operator`` running its ``forward``, calls ``glue(fn)(...)`` so that the user's
+    code is rewritten like the jitted function itself (see ``tracing.rewrite``).
+    """
+    trace = _local.trace
+    instrumented = getattr(trace, "instrumented", None) if trace is not None else None
+    return fn if instrumented is None else instrumented(fn)
 
 
 def swap(handler: OpCallHandler | None) -> OpCallHandler | None:

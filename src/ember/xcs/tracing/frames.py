@@ -1,15 +1,15 @@
 """Reading the caller's frames: where an op was called, and how it must run.
 
 An op (or a lifted operation) called from user code runs lazily unless plain Python
-could observe its exception right there: inside a ``try`` or ``with`` block (found in
-the frame's exception table, cached per (code, instruction)), or on a line where XCS
-has learned that a lazy value is rejected. Frames of Ember itself are skipped, so
-locations always point at user code.
+could observe its exception right there: inside a ``try`` or ``with`` block, or on a
+line where XCS learned that a lazy value is rejected. For rewritten code the ``try``
+lines come from its syntax tree (exact); for other code, from the exception table
+(``versions.handler_ranges``). Frames of Ember itself are skipped, so locations
+always point at user code.
 """
 
 from __future__ import annotations
 
-import dis
 import enum
 import os
 import sys
@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 import ember
 from ember.xcs.ir.graph import SourceLocation
+from ember.xcs.tracing import versions
 
 if TYPE_CHECKING:
     from ember.xcs.tracing.learned import LearnedBarriers
@@ -29,7 +30,7 @@ __all__ = [
     "inspect_site",
     "is_internal",
     "location_of",
-    "names_on_lines",
+    "register_try_lines",
     "rejection_site",
 ]
 
@@ -46,13 +47,13 @@ _CACHE_LIMIT = 50_000
 
 _internal: dict[CodeType, bool] = {}
 _library: dict[CodeType, bool] = {}
-_handlers: dict[CodeType, tuple[tuple[int, int], ...]] = {}
 _in_try: dict[tuple[CodeType, int], bool] = {}
 _locations: dict[tuple[CodeType, int], SourceLocation] = {}
+_try_lines: dict[CodeType, frozenset[int]] = {}  # rewritten code: lines inside try/with
 
 
 class CallMode(enum.Enum):
-    """How an op or lifted operation must run at a given call site (value: the reason)."""
+    """How an op or lifted operation must run at a call site (value: the reason)."""
 
     LAZY = "lazy"
     TRY = "try/with"  # eager: an enclosing try/with block could observe its exception
@@ -62,6 +63,11 @@ class CallMode(enum.Enum):
 def _bounded(cache: dict[object, object]) -> None:
     if len(cache) > _CACHE_LIMIT:
         cache.clear()
+
+
+def register_try_lines(code: CodeType, lines: frozenset[int]) -> None:
+    """Declare the lines of rewritten ``code`` that lie inside ``try``/``with`` blocks."""
+    _try_lines[code] = lines
 
 
 def is_internal(code: CodeType) -> bool:
@@ -84,17 +90,19 @@ def _is_library(code: CodeType) -> bool:
     return known
 
 
-def _covered_by_handler(code: CodeType, lasti: int) -> bool:
-    key = (code, lasti)
+def _in_try_block(frame: FrameType) -> bool:
+    code = frame.f_code
+    lines = _try_lines.get(code)
+    if lines is not None:
+        return frame.f_lineno in lines
+    key = (code, frame.f_lasti)
     known = _in_try.get(key)
     if known is None:
-        ranges = _handlers.get(code)
-        if ranges is None:
-            _bounded(_handlers)  # type: ignore[arg-type]
-            entries = dis._parse_exception_table(code)  # type: ignore[attr-defined]
-            ranges = _handlers[code] = tuple((e.start, e.end) for e in entries)
+        lasti = frame.f_lasti
         _bounded(_in_try)  # type: ignore[arg-type]
-        known = _in_try[key] = any(start <= lasti < end for start, end in ranges)
+        known = _in_try[key] = any(
+            start <= lasti < end for start, end in versions.handler_ranges(code)
+        )
     return known
 
 
@@ -116,21 +124,21 @@ def inspect_site(
 
     Walks from the caller up to ``boundary`` (the frame that entered the jitted
     function). Eager when any user frame on the way is inside a ``try``/``with``
-    block, or when the call is on a learned barrier line (a list/dict comprehension
-    directly on that line stays lazy: its result is materialised when it returns).
+    block, or when the call is on a learned line (a list/dict comprehension directly
+    on that line stays lazy: its result is materialised when it returns).
     """
-    frame = sys._getframe(2)
+    frame: FrameType | None = sys._getframe(2)
     location: SourceLocation | None = None
     only_comprehensions = True
     first = True
     while frame is not None and frame is not boundary:
         code = frame.f_code
         if is_internal(code):
-            frame = frame.f_back  # type: ignore[assignment]
+            frame = frame.f_back
             continue
         if location is None:
             location = location_of(frame)
-        if _covered_by_handler(code, frame.f_lasti):
+        if _in_try_block(frame):
             return location, CallMode.TRY
         if learned is not None and learned.covers(code, frame.f_lineno) and (
             first or not only_comprehensions
@@ -139,28 +147,8 @@ def inspect_site(
         if code.co_name not in _COMPREHENSIONS:
             only_comprehensions = False
         first = False
-        frame = frame.f_back  # type: ignore[assignment]
+        frame = frame.f_back
     return location, CallMode.LAZY
-
-
-_LOAD_NAME_OPS = frozenset({"LOAD_FAST", "LOAD_DEREF", "LOAD_NAME", "LOAD_CLOSURE", "LOAD_GLOBAL"})
-_names_cache: dict[tuple[CodeType, int, int], tuple[str, ...]] = {}
-
-
-def names_on_lines(code: CodeType, first: int, last: int) -> tuple[str, ...]:
-    """The variable names that ``code`` loads on lines ``first..last``."""
-    key = (code, first, last)
-    names = _names_cache.get(key)
-    if names is None:
-        found: dict[str, None] = {}
-        for instruction in dis.get_instructions(code):
-            positions = instruction.positions
-            line = positions.lineno if positions is not None else None
-            if line is not None and first <= line <= last and instruction.opname in _LOAD_NAME_OPS:
-                found.setdefault(str(instruction.argval))
-        _bounded(_names_cache)  # type: ignore[arg-type]
-        names = _names_cache[key] = tuple(found)
-    return names
 
 
 class RejectionSite:
@@ -192,7 +180,7 @@ def rejection_site(error: BaseException, boundary: FrameType | None) -> Rejectio
         return None
     frame, lasti, lineno = user[-1]
     code = frame.f_code
-    instruction = _instruction_at(code, lasti)
+    instruction = versions.instruction_at(code, lasti)
     if entries[-1][0] is frame and instruction is not None and instruction.opname in (
         "RAISE_VARARGS", "RERAISE"
     ):
@@ -203,10 +191,3 @@ def rejection_site(error: BaseException, boundary: FrameType | None) -> Rejectio
         first = positions.lineno or lineno
         last = positions.end_lineno or first
     return RejectionSite(frame, first, last)
-
-
-def _instruction_at(code: CodeType, offset: int) -> dis.Instruction | None:
-    for instruction in dis.get_instructions(code):
-        if instruction.offset == offset:
-            return instruction
-    return None

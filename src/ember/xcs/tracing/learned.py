@@ -1,12 +1,11 @@
 """Learned barriers: lines where a lazy value was rejected by code that needs a real one.
 
-Some C functions demand exact built-in types (``"".join(lazies)``, ``json.dumps``,
-``re.match``). When a traced run fails on such a line, the jitted function remembers
-the line. On later calls, ``sys.settrace`` watches only the frames of those code
-objects: when a learned line starts, the lazy values it reads (locals, and lists,
-tuples and dicts inside them) are replaced by their values; a list or dict
-comprehension on that line stays parallel and has its items materialised when it
-returns; any other op called directly on the line runs eagerly.
+The tracer resolves lazy values before every call it can see coming (see
+``tracing.runtime``). When C code still rejects one — reached in a way the rewritten
+code could not see, or in a function whose source is unavailable — the jitted
+function remembers the line (the last resort). On later calls a line watcher
+(``versions.watch_lines``) replaces the lazy values the line reads by their values
+before it runs, and any op called directly on the line runs eagerly.
 """
 
 from __future__ import annotations
@@ -19,11 +18,10 @@ from types import CodeType, FrameType
 from typing import Any
 
 from ember.xcs.ir.graph import SourceLocation
-from ember.xcs.tracing.frames import names_on_lines
+from ember.xcs.tracing import versions
 
 __all__ = ["LearnedBarrier", "LearnedBarriers", "install_tracer"]
 
-_COMPREHENSIONS = frozenset({"<listcomp>", "<dictcomp>"})
 
 
 @dataclass(frozen=True)
@@ -93,40 +91,22 @@ Materializer = Callable[[Any, FrameType], Any]
 def install_tracer(learned: LearnedBarriers, materialize: Materializer) -> Callable[[], None]:
     """Watch learned lines in this thread; returns the function that stops watching.
 
-    ``materialize(value, frame)`` returns ``value`` with every lazy leaf replaced by
-    its value (mutating lists and dicts in place), recording a barrier in ``frame``.
+    Before a learned line runs, ``materialize(value, frame)`` replaces every lazy
+    value the line reads (locals, and containers inside them) by its value, in place,
+    recording a barrier in ``frame``.
     """
-    previous = sys.gettrace()
 
-    def on_line(frame: FrameType, event: str, arg: Any) -> Any:
-        if event == "line":
-            for first, last in learned.ranges(frame.f_code):
-                if first <= frame.f_lineno <= last:
-                    local_vars = frame.f_locals
-                    for name in names_on_lines(frame.f_code, first, last):
-                        if name in local_vars:
-                            local_vars[name] = materialize(local_vars[name], frame)
-                    break
-        return on_line
-
-    def on_return(frame: FrameType, event: str, arg: Any) -> Any:
-        if event == "return" and arg is not None:
-            materialize(arg, frame)
-        return on_return
-
-    def on_call(frame: FrameType, event: str, arg: Any) -> Any:
+    def on_line(frame: FrameType) -> None:
         code = frame.f_code
-        if learned.ranges(code):
-            return on_line
-        if code.co_name in _COMPREHENSIONS:
-            caller = frame.f_back
-            if caller is not None and learned.covers(caller.f_code, caller.f_lineno):
-                return on_return
-        return None
+        for first, last in learned.ranges(code):
+            if first <= frame.f_lineno <= last:
+                local_vars = frame.f_locals
+                for name in versions.loaded_names(code, first, last):
+                    if name in local_vars:
+                        value = local_vars[name]
+                        new = materialize(value, frame)
+                        if new is not value:
+                            versions.set_local(frame, name, new)
+                break
 
-    sys.settrace(on_call)
-
-    def stop() -> None:
-        sys.settrace(previous)
-
-    return stop
+    return versions.watch_lines(lambda code: bool(learned.ranges(code)), on_line)

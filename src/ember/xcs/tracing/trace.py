@@ -1,57 +1,74 @@
 """``Trace``: the state of one jitted call while its glue code runs.
 
-The trace turns op calls into engine tasks plus IR nodes and hands back ``Lazy``
-values; turns cheap operations on lazy values into lifted tasks; and turns barriers
-into waits. It also keeps, per run, the list of op calls issued, which becomes the
-*memo* of the next run when a run has to be repeated (a lazy value rejected by C
-code): the next run reuses every matching in-flight or finished op instead of
-calling it again.
+The trace turns op calls into engine tasks and hands back ``Lazy`` values; turns
+cheap operations on lazy values into lifted tasks, ordered per root object so that
+in-place changes are seen by later reads; turns barriers into waits; and, at the
+end, records what happened as IR (``graph``). Everything a lazy value passes into is
+snapshotted (``tree.snapshot``): an op sees its arguments as they were at the call,
+even if the glue changes a list it passed afterwards.
+
+A run of the glue that had to be repeated (the last resort, when C code rejected a
+lazy value the tracer did not see coming) reuses the ops of the previous run through
+a *memo* of the calls issued, so no op runs twice.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
-from ember.xcs.engine.scheduler import Schedule, Task, TaskState
-from ember.xcs.errors import XCSError
-from ember.xcs.ir.graph import Graph, Node, NodeKind, SourceLocation, Var
+from ember.xcs import tree
+from ember.xcs.engine.driver import Engine
+from ember.xcs.engine.state import Run, RunStopped, Task, TaskState
+from ember.xcs.errors import XCSError, XCSTimeoutError
+from ember.xcs.ir.builder import GraphBuilder
+from ember.xcs.ir.graph import Graph, NodeKind, SourceLocation, Var
 from ember.xcs.ops import Op
 from ember.xcs.tracing import context
-from ember.xcs.tracing.frames import CallMode, inspect_site, location_of
+from ember.xcs.tracing.frames import CallMode, inspect_site
 from ember.xcs.tracing.lazy import Lazy
 from ember.xcs.tracing.learned import LearnedBarriers
 
-__all__ = ["BarrierRecord", "DeferredFailure", "Redacted", "Trace", "failure_of"]
+__all__ = ["Barrier", "DeferredFailure", "Redacted", "Trace", "failure_of", "timeout_error"]
+
+_get = object.__getattribute__
+_SCALARS = frozenset({int, float, bool, complex, type(None)})
+_STATIC_REASONS = ("is", "match", "call of", "f-string", "%", "format")
 
 
 class DeferredFailure(BaseException):
     """An op failed; unwind the glue to the jit boundary, which raises the real error.
 
-    It derives from ``BaseException`` so that ``except Exception`` clauses in the
-    traced function cannot catch it: in plain Python the failing op would have raised
-    at its own call site, outside those clauses.
+    A ``BaseException``, so that ``except Exception`` clauses in the traced function
+    cannot catch it: in plain Python the failing op would have raised at its own call
+    site, outside those clauses.
     """
 
 
-class BarrierRecord:
-    """A barrier met during a call: why the glue needed a value, and where."""
+class Barrier:
+    """A point where the glue needed a real value: why, where, and for which task."""
 
-    __slots__ = ("location", "reason", "task")
+    __slots__ = ("location", "position", "reason", "task")
 
-    def __init__(self, reason: str, location: SourceLocation | None,
-                 task: Task | None = None) -> None:
+    def __init__(self, reason: str, location: SourceLocation | None, task: Task | None,
+                 position: int) -> None:
         self.reason = reason
         self.location = location
         self.task = task
+        self.position = position
+
+    @property
+    def kind(self) -> str:
+        """``static`` (found in the code before it ran), ``learned`` or ``dynamic``."""
+        if self.reason.startswith("learned"):
+            return "learned"
+        if self.reason.startswith(_STATIC_REASONS):
+            return "static"
+        return "dynamic"
 
     def __str__(self) -> str:
         return f"{self.reason} at {self.location or '<unknown>'}"
-
-    def __repr__(self) -> str:
-        return f"BarrierRecord({self.reason!r}, {self.location})"
 
 
 class Redacted:
@@ -68,7 +85,7 @@ class Redacted:
 
 def failure_of(task: Task) -> BaseException:
     """The user exception behind a failed, upstream-failed or cancelled task."""
-    root = task.upstream or task
+    root = task.root_failure
     if root.error is not None:
         return root.error
     return XCSError(
@@ -77,42 +94,43 @@ def failure_of(task: Task) -> BaseException:
     )
 
 
+def timeout_error(run: Run) -> XCSTimeoutError:
+    """The ``XCSTimeoutError`` for ``run``, naming each op still running once."""
+    names = list(dict.fromkeys(
+        t.name for t in run.tasks if t.started and not t.ended and t.kind is not NodeKind.LIFTED
+    ))
+    shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
+    return XCSTimeoutError(
+        f"the call did not finish within timeout={run.timeout} s; still running: "
+        f"{shown or 'nothing'}. Raise Config(timeout=...) or find the slow op with explain()."
+    )
+
+
 class Trace:
     """One jitted call in progress (owned by the thread running its glue).
 
-    The current run is a list of *entries* in program order: the tasks of ops and
-    lifted operations, and the barriers. The IR is derived from it only when asked
-    for (``graph()``), so tracing an op costs a task and a ``Lazy``, not a node.
-
     Args:
-        make_schedule: creates the call's ``Schedule`` on the first op (a call that
-            issues no op never creates one).
+        engine: the engine that runs the tasks.
+        make_run: creates the call's ``Run`` on the first op (a call that issues no op
+            never creates one).
         name: the traced function's name (for the graph).
-        boundary: the frame that called the traced function; frames above it are
-            not user code of this call.
-        learned: the function's learned barriers.
-        eager: run every op eagerly (plain Python order, with the memo).
+        boundary: the frame that called the traced function; frames above it are not
+            user code of this call.
+        learned: the function's learned barriers (last-resort lines).
+        eager: run every op eagerly (plain Python order).
         redact: keep no literal values in the IR.
-        params: ``(name, value)`` of the call's bound arguments, shown as inputs.
+        params: ``(name, value)`` of the call's bound arguments, shown as graph inputs.
+        instrument: ``instrument(fn)`` gives the rewritten form of a user function.
     """
 
-    __slots__ = ("_learned_source", "_make_schedule", "_memo", "_params", "boundary", "eager",
-                 "entries", "finished", "issued", "learned", "name", "redact", "schedule",
-                 "structure")
-
-    def __init__(
-        self,
-        make_schedule: Callable[[], Schedule],
-        *,
-        name: str,
-        boundary: FrameType | None,
-        learned: LearnedBarriers | None = None,
-        eager: bool = False,
-        redact: bool = False,
-        params: Callable[[], list[tuple[str, Any]]] | None = None,
-    ) -> None:
-        self._make_schedule = make_schedule
-        self.schedule: Schedule | None = None
+    def __init__(self, engine: Engine, make_run: Callable[[], Run], *, name: str,
+                 boundary: FrameType | None, learned: LearnedBarriers | None = None,
+                 eager: bool = False, redact: bool = False,
+                 params: Callable[[], list[tuple[str, Any]]] | None = None,
+                 instrument: Callable[[Any], Any] | None = None) -> None:
+        self.engine = engine
+        self._make_run = make_run
+        self.run: Run | None = None
         self.name = name
         self.boundary = boundary
         self.learned = learned if learned else None
@@ -120,146 +138,88 @@ class Trace:
         self.eager = eager
         self.redact = redact
         self._params = params
-        self.entries: list[Task | BarrierRecord] = []
+        self._instrument = instrument
+        self.lazies: list[Lazy] = []
+        self.barriers: list[Barrier] = []
+        self.arguments: list[tuple[Any, Any]] = []  # per task id: the argument snapshot
+        self.tails: dict[Task, Task] = {}
         self.structure = 0
         self.issued: list[tuple[Any, ...]] = []
         self._memo: list[tuple[Any, ...]] | None = None
         self.finished = False
 
-    def release(self) -> None:
-        """Drop what only the running call needed (the memo, the caller's frame).
+    # -- the call's run ---------------------------------------------------------------
 
-        Breaks the reference cycles between lazy values, the trace and the
-        schedule, so a finished call is freed at once rather than by the cyclic GC.
-        """
+    def _new_run(self) -> Run:
+        run = self.run = self._make_run()
+        return run
+
+    def release(self) -> None:
+        """Drop what only the running call needed, so that a finished call is freed."""
         self.issued = []
         self._memo = None
         self.boundary = None
-        if self.schedule is not None:
-            self.schedule.release()
-
-    def _schedule(self) -> Schedule:
-        schedule = self.schedule
-        if schedule is None:
-            schedule = self.schedule = self._make_schedule()
-        return schedule
-
-    # -- runs ---------------------------------------------------------------------
+        self.tails = {}
+        self.arguments = []
+        self.lazies = []
+        self.run = None
 
     def next_run(self, *, eager: bool = False) -> None:
         """Start the function again from the top, reusing this run's ops via the memo."""
         self._memo = self.issued
         self.issued = []
-        self.entries = []
+        self.barriers = []
         self.structure = 0
         self.learned = self._learned_source if self._learned_source else None
         self.eager = self.eager or eager
-        self._schedule().next_run()
 
-    @property
-    def barriers(self) -> list[BarrierRecord]:
-        """The barriers of the current run, in program order."""
-        return [entry for entry in self.entries if type(entry) is BarrierRecord]
+    def instrumented(self, fn: Any) -> Any:
+        """The rewritten form of user function ``fn`` (``fn`` itself if there is none)."""
+        instrument = self._instrument
+        return fn if instrument is None else instrument(fn)
 
-    def run_tasks(self) -> list[Task]:
-        """The tasks of the current run, in program order."""
-        return [entry for entry in self.entries if type(entry) is Task]
+    def site_mode(self) -> CallMode:
+        """How an operation at the current call site must run (lazily or now)."""
+        if self.eager:
+            return CallMode.TRY
+        return inspect_site(self.boundary, self.learned)[1]
 
-    def graph_outputs(self, result: Any) -> Any:
-        """A call's result (before materialisation) with lazy leaves as their tasks."""
-        if self.schedule is None:
-            return None
-        return _task_tree(result, self)
-
-    def graph(self, outputs: Any = None) -> Graph:
-        """The IR of the current run; ``outputs`` comes from ``graph_outputs``."""
-        entries = self.entries
-        var_of: dict[Task, Var] = {}
-        param_vars: dict[int, Var] = {}
-        inputs: list[Var] = []
-        if self._params is not None:
-            for name, value in self._params():
-                if type(value) not in _SCALARS and id(value) not in param_vars:
-                    var = Var(len(entries) + len(inputs), name)
-                    inputs.append(var)
-                    param_vars[id(value)] = var
-
-        def convert(tree: Any) -> Any:
-            if type(tree) is Task:
-                var = var_of.get(tree)
-                if var is not None:
-                    return var
-                tree = tree.value
-            kind = type(tree)
-            if kind is list:
-                return [convert(item) for item in tree]
-            if kind is dict:
-                return {key: convert(item) for key, item in tree.items()}
-            if kind is tuple:
-                return tuple(convert(item) for item in tree)
-            if kind not in _SCALARS and id(tree) in param_vars:
-                return param_vars[id(tree)]
-            return Redacted(tree) if self.redact else tree
-
-        nodes = []
-        for index, entry in enumerate(entries):
-            if type(entry) is BarrierRecord:
-                source = var_of.get(entry.task) if entry.task is not None else None
-                nodes.append(Node(index, NodeKind.BARRIER, entry.reason,
-                                  (source,) if source is not None else (),
-                                  location=entry.location))
-                continue
-            task: Task = entry  # type: ignore[assignment]
-            output = Var(index)
-            args, kwargs = task.args
-            op = task.op
-            nodes.append(Node(
-                index, task.kind, task.name, convert(args),
-                tuple((k, convert(v)) for k, v in kwargs.items()), output, task.location,
-                fn=op if op is not None else task.call, effect=bool(op and op.effect),
-                deterministic=bool(op and op.deterministic) or task.kind is NodeKind.LIFTED,
-            ))
-            var_of[task] = output
-        return Graph(tuple(nodes), tuple(inputs),
-                     convert(outputs) if outputs is not None else None, self.name)
-
-    # -- op calls -------------------------------------------------------------------
+    # -- op calls ---------------------------------------------------------------------
 
     def call_op(self, op: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        """Record a call of ``op``; returns a ``Lazy`` (or the value, when eager)."""
-        schedule = self.schedule or self._schedule()
-        if schedule.failure is not None:
+        """Record a call of ``op``; returns a ``Lazy`` (or the value, when it runs eagerly)."""
+        run = self.run or self._new_run()
+        if run.failure is not None or run.stopped is not None:
             raise DeferredFailure()
         if not isinstance(op, Op):
             op = Op(op)
         location, mode = inspect_site(self.boundary, self.learned)
+        eager_reason: str | None = None
         if op.effect:
-            # Program order: an effect runs after every op issued before it, and not
-            # at all if one of them failed (plain Python would never have reached it).
-            schedule.wait_all(self.run_tasks())
-            if schedule.failure is not None:
+            # Program order: an effect runs after every op issued before it, and not at
+            # all if one of them failed (plain Python would never have reached it).
+            self._wait(lambda: self.engine.wait_all(run))
+            if run.failure is not None:
                 raise DeferredFailure()
-            eager_reason: str | None = "effect"
+            eager_reason = "effect"
         elif mode is not CallMode.LAZY:
             eager_reason = mode.value
+        elif self.eager:
+            eager_reason = "serial"
+        reused = self._from_memo(op, args, kwargs) if self._memo is not None else None
+        if reused is not None:
+            task = _get(reused, "_xcs_task")
+            lazy = reused
+            self.issued.append((op.identity, args, kwargs, lazy))
         else:
-            eager_reason = "serial" if self.eager else None
-        eager = eager_reason is not None
-        lazy = self._from_memo(op, args, kwargs) if self._memo is not None else None
-        if lazy is None:
             kind = NodeKind.TENSOR if op.kind == "tensor" else NodeKind.OP
-            body = op.run if op.is_coroutine else op.fn  # skip two wrapper frames per call
-            task = self._record(kind, op.name, body, args, kwargs, location, op=op,
-                                eager=eager)
-            lazy = Lazy(task, self)
-        else:
-            task = object.__getattribute__(lazy, "_xcs_task")
-            task.location = location
-            schedule.reuse(task, len(self.entries))
-            self._append(task, task.deps)
-        self.issued.append((op.identity, args, kwargs, lazy))
-        if eager:
-            self._barrier(BarrierRecord(f"eager op ({eager_reason})", location, task))
+            task, _ = self._record(kind, op.name, None, args, kwargs, location, op=op,
+                                   eager=eager_reason is not None)
+            lazy = Lazy(task, self, (task,))
+            self.lazies.append(lazy)
+            self.issued.append((op.identity, args, kwargs, lazy))
+        if eager_reason is not None:
+            self._barrier(f"eager op ({eager_reason})", location, task)
             return self._eager_value(task)
         return lazy
 
@@ -276,214 +236,260 @@ class Trace:
         return None
 
     def _eager_value(self, task: Task) -> Any:
-        self._schedule().wait(task)
+        self._wait(lambda: self.engine.wait(task))
         if task.state is TaskState.DONE:
             return task.value
         if task.state is TaskState.FAILED and task.eager:
             raise task.error  # type: ignore[misc] # plain Python raises it right here
         raise DeferredFailure()
 
-    # -- lifted operations and barriers ---------------------------------------------
+    # -- lifted operations and barriers -----------------------------------------------
 
     def lift(self, name: str, fn: Callable[..., Any], args: tuple[Any, ...],
-             kwargs: dict[str, Any]) -> Any:
-        """Record a cheap pure operation on lazy values (or run it now, when eager)."""
+             kwargs: dict[str, Any], mutates: bool = False) -> Any:
+        """Record a cheap pure operation on lazy values (or run it now, when it must)."""
         if context.current_trace() is not self or self.finished:
-            return fn(*_force_tree(args), **_force_tree(kwargs))
-        if self._schedule().failure is not None:
+            return fn(*_outside_tree(args), **_outside_tree(kwargs))
+        run = self.run or self._new_run()
+        if run.failure is not None or run.stopped is not None:
             raise DeferredFailure()
         location, mode = inspect_site(self.boundary, self.learned)
         if self.eager or mode is not CallMode.LAZY:
-            self._barrier(BarrierRecord(name, location))
-            return fn(*self._materialize_tree(args, name), **self._materialize_tree(kwargs, name))
-        task = self._record(NodeKind.LIFTED, name, fn, args, kwargs, location)
-        return Lazy(task, self)
+            args = self.force_tree(args, name, location=location)
+            kwargs = self.force_tree(kwargs, name, location=location)
+            return fn(*args, **kwargs)
+        task, roots = self._record(NodeKind.LIFTED, name, fn, args, kwargs, location)
+        for root in roots:
+            self.tails[root] = task
+        lazy = Lazy(task, self, roots)
+        self.lazies.append(lazy)
+        return lazy
 
     def force(self, lazy: Lazy, reason: str) -> Any:
-        """The value behind ``lazy``: a barrier (waits, records where)."""
-        task: Task = object.__getattribute__(lazy, "_xcs_task")
-        if context.current_trace() is not self or self.finished:
-            return _outside_value(task)
+        """The value behind ``lazy``: a barrier (waits for it, records where)."""
+        if _get(lazy, "_xcs_trace") is not self or context.current_trace() is not self \
+                or self.finished:
+            return _outside_value(lazy)
+        task: Task = _get(lazy, "_xcs_task")
         location, _ = inspect_site(self.boundary, None)
-        self._barrier(BarrierRecord(reason, location, task))
-        return self.value_of(task)
+        self._barrier(reason, location, task)
+        return self._value_of(lazy)
 
-    def _barrier(self, record: BarrierRecord) -> None:
-        task = record.task
-        self.structure = hash((self.structure, record.reason, task.order if task else -1))
-        self.entries.append(record)
+    def force_tree(self, value: Any, reason: str, *, records: bool = False,
+                   location: SourceLocation | None = None) -> Any:
+        """``value`` with every lazy value inside replaced by its value, in place."""
+        if type(value) in tree.ATOMS:
+            return value
+        found = tree.leaves(value, Lazy, records=records)
+        if not found:
+            return value
+        if location is None:
+            location, _ = inspect_site(self.boundary, None)
+        for lazy in found:
+            if _get(lazy, "_xcs_trace") is self:
+                self._barrier(reason, location, _get(lazy, "_xcs_task"))
+        return tree.replace(value, self._real, Lazy, records=records)
 
-    def value_of(self, task: Task) -> Any:
-        """Wait for ``task``; its value, or ``DeferredFailure`` if it did not succeed."""
-        if task.state is not TaskState.DONE:
-            task.schedule.wait(task)
-        if task.state is not TaskState.DONE:
-            raise DeferredFailure()
+    def _real(self, lazy: Lazy) -> Any:
+        if _get(lazy, "_xcs_trace") is not self:
+            return _outside_value(lazy)
+        return self._value_of(lazy)
+
+    def _value_of(self, lazy: Lazy) -> Any:
+        """Wait for ``lazy`` (and for in-place changes to its objects) and return its value."""
+        task: Task = _get(lazy, "_xcs_task")
+        for root in _get(lazy, "_xcs_roots"):
+            tail = self.tails.get(root)
+            if tail is not None and tail is not task and tail.id > task.id:
+                self._settle(tail)
+        self._settle(task)
         return task.value
 
-    def materialize(self, value: Any) -> Any:
-        """``value`` with every lazy leaf replaced by its value (lists/dicts in place).
+    def _settle(self, task: Task) -> None:
+        if task.state is not TaskState.DONE:
+            self._wait(lambda: self.engine.wait(task))
+            if task.state is not TaskState.DONE:
+                raise DeferredFailure()
 
-        Walks lists, tuples (named too), dicts, sets and dataclass instances.
-        """
-        return self._materialize(value, None, {})
+    def _wait(self, wait: Callable[[], None]) -> None:
+        try:
+            wait()
+        except RunStopped as stopped:
+            if str(stopped) == "timeout" and self.run is not None:
+                raise timeout_error(self.run) from None
+            raise DeferredFailure() from None
 
     def materialize_learned(self, value: Any, frame: FrameType) -> Any:
-        """``materialize`` at a learned barrier line, recording a barrier per value."""
-        return self._materialize(value, location_of(frame), {})
+        """``value`` with its lazy values resolved before a learned line runs."""
+        from ember.xcs.tracing.frames import location_of
 
-    def _materialize_tree(self, value: Any, reason: str) -> Any:
-        return self._materialize(value, None, {})
-
-    def _materialize(self, value: Any, barrier: SourceLocation | None,
-                     seen: dict[int, Any]) -> Any:
         if type(value) is Lazy:
-            task = object.__getattribute__(value, "_xcs_task")
-            if object.__getattribute__(value, "_xcs_trace") is not self:
-                return _outside_value(task)
-            if barrier is not None:
-                self._barrier(BarrierRecord("learned", barrier, task))
-            return self.value_of(task)
-        kind = type(value)
-        if kind in _ATOMS:
-            return value
-        key = id(value)
-        if key in seen:
-            return seen[key]
-        if isinstance(value, list):
-            seen[key] = value
-            for index, item in enumerate(value):
-                new = self._materialize(item, barrier, seen)
-                if new is not item:
-                    value[index] = new
-            return value
-        if isinstance(value, dict):
-            seen[key] = value
-            for item_key, item in value.items():
-                new = self._materialize(item, barrier, seen)
-                if new is not item:
-                    value[item_key] = new
-            return value
-        if isinstance(value, tuple):
-            items = [self._materialize(item, barrier, seen) for item in value]
-            if all(new is old for new, old in zip(items, value)):
-                return value
-            rebuilt = kind(*items) if hasattr(value, "_fields") else kind(items)
-            seen[key] = rebuilt
-            return rebuilt
-        if isinstance(value, set | frozenset):
-            items = [self._materialize(item, barrier, seen) for item in value]
-            return value if all(n is o for n, o in zip(items, value)) else kind(items)
-        if dataclasses.is_dataclass(value) and not isinstance(value, type):
-            seen[key] = value
-            for field in dataclasses.fields(value):
-                item = getattr(value, field.name, None)
-                new = self._materialize(item, barrier, seen)
-                if new is not item:
-                    object.__setattr__(value, field.name, new)
-            return value
-        return value
+            if _get(value, "_xcs_trace") is not self:
+                return _outside_value(value)
+            self._barrier("learned line", location_of(frame), _get(value, "_xcs_task"))
+            return self._value_of(value)
+        return self.force_tree(value, "learned line", records=True,
+                               location=location_of(frame))
 
-    # -- recording ------------------------------------------------------------------
+    def materialize(self, value: Any) -> Any:
+        """``value`` with every lazy leaf (in containers and records) replaced, in place."""
+        if type(value) is Lazy:
+            return self._real(value)
+        if type(value) in tree.ATOMS:
+            return value
+        return tree.replace(value, self._real, Lazy, records=True)
 
-    def _record(self, kind: NodeKind, name: str, call: Callable[..., Any],
-                args: tuple[Any, ...], kwargs: dict[str, Any], location: SourceLocation | None,
-                *, op: Op | None = None, eager: bool = False) -> Task:
-        schedule = self.schedule or self._schedule()
+    def _barrier(self, reason: str, location: SourceLocation | None,
+                 task: Task | None) -> None:
+        position = len(self.run.tasks) if self.run is not None else 0
+        self.structure = hash((self.structure, reason, task.id if task is not None else -1))
+        self.barriers.append(Barrier(reason, location, task, position))
+
+    # -- recording --------------------------------------------------------------------
+
+    def _as_task(self, lazy: Lazy) -> Any:
+        if _get(lazy, "_xcs_trace") is not self:
+            return _outside_value(lazy)
+        return _get(lazy, "_xcs_task")
+
+    def _record(self, kind: NodeKind, name: str, fn: Callable[..., Any] | None,
+                args: tuple[Any, ...], kwargs: dict[str, Any],
+                location: SourceLocation | None, *, op: Op | None = None,
+                eager: bool = False) -> tuple[Task, tuple[Task, ...]]:
+        """Snapshot the arguments, submit a task; returns it and its inputs' roots."""
+        run = self.run or self._new_run()
+        found: list[Any] = []
+        held: list[Any] = []
+        snapshot_args = tree.snapshot(args, Lazy, self._as_task, found, held)
+        snapshot_kwargs = (tree.snapshot(kwargs, Lazy, self._as_task, found, held)
+                           if kwargs else {})
         deps: list[Task] = []
-        atoms = _ATOMS
-        for arg in args:
-            if type(arg) not in atoms:
-                runtime_args = self._runtime_tree(args, deps)
-                break
-        else:
-            runtime_args = args  # nothing to convert (the common case of literal arguments)
-        runtime_kwargs = (
-            {k: self._runtime_tree(v, deps) for k, v in kwargs.items()} if kwargs else _NO_KWARGS
-        )
-        unique = tuple(dict.fromkeys(deps)) if len(deps) > 1 else tuple(deps)
-        entries = self.entries
-        task = Task(
-            schedule, kind=kind, name=name, call=call, args=runtime_args,
-            kwargs=runtime_kwargs, deps=unique, order=len(entries),
-            location=location, op=op, eager=eager,
-        )
-        self.structure = hash(
-            (self.structure, name, tuple([d.order for d in unique]) if unique else ())
-        )
-        entries.append(task)
-        schedule.submit(task)
-        return task
-
-    def _append(self, task: Task, deps: tuple[Task, ...]) -> None:
-        self.structure = hash((self.structure, task.name, tuple(d.order for d in deps)))
-        self.entries.append(task)
-
-    def _runtime_tree(self, tree: Any, deps: list[Task]) -> Any:
-        kind = type(tree)
-        if kind is Lazy:
-            task = object.__getattribute__(tree, "_xcs_task")
-            if object.__getattribute__(tree, "_xcs_trace") is not self:
-                return _outside_value(task)
+        roots: list[Task] = []
+        for lazy in (*found, *held):
+            if _get(lazy, "_xcs_trace") is not self:
+                continue  # another call's value: already replaced by the value itself
+            task = _get(lazy, "_xcs_task")
             deps.append(task)
-            return task
-        if kind in _ATOMS:
-            return tree
-        if kind is list:
-            return [self._runtime_tree(item, deps) for item in tree]
-        if kind is dict:
-            return {key: self._runtime_tree(item, deps) for key, item in tree.items()}
-        if isinstance(tree, tuple):
-            items = [self._runtime_tree(item, deps) for item in tree]
-            return kind(*items) if hasattr(tree, "_fields") else kind(items)
-        return tree
+            for root in _get(lazy, "_xcs_roots"):
+                roots.append(root)
+                tail = self.tails.get(root)
+                if tail is not None and tail is not task:
+                    deps.append(tail)
+        unique = tuple(dict.fromkeys(deps))
+        task = Task(run, kind=kind, name=name, fn=fn, args=snapshot_args,
+                    kwargs=snapshot_kwargs, deps=unique, location=location, op=op,
+                    eager=eager, prepare=_resolve_records if held else None)
+        self.structure = hash((self.structure, name, tuple(d.id for d in unique)))
+        self.arguments.append((snapshot_args, snapshot_kwargs))
+        self.engine.submit(task)
+        return task, tuple(dict.fromkeys(roots))
+
+    # -- the record of the call -------------------------------------------------------
+
+    def graph_outputs(self, result: Any) -> Any:
+        """A call's result (before materialisation) with lazy leaves as their tasks."""
+        if self.run is None:
+            return None
+        return tree.map_tree(result, self._as_task, Lazy)
+
+    def graph(self, outputs: Any = None) -> Graph:
+        """The IR of this call: every op and lifted task, every barrier, in program order."""
+        builder = GraphBuilder(self.name)
+        run = self.run
+        tasks = run.tasks if run is not None else []
+        params: dict[int, Var] = {}
+        if self._params is not None:
+            for name, value in self._params():
+                if type(value) not in _SCALARS and id(value) not in params:
+                    params[id(value)] = builder.add_input(name)
+        var_of: dict[int, Var] = {}
+        redact = self.redact
+
+        def literal(value: Any) -> Any:
+            if type(value) not in _SCALARS and id(value) in params:
+                return params[id(value)]
+            return Redacted(value) if redact else value
+
+        def convert(value: Any) -> Any:
+            if type(value) is Task:
+                var = var_of.get(value.id) if value.run is run else None
+                return var if var is not None else literal(value.value)
+            if type(value) not in _SCALARS and id(value) in params:
+                return params[id(value)]
+            kind = tree.kind_of(value)
+            if kind is tree.Kind.LIST or kind is tree.Kind.DEQUE:
+                return [convert(item) for item in value]
+            if kind is tree.Kind.DICT:
+                return {convert(key): convert(item) for key, item in value.items()}
+            if kind in (tree.Kind.TUPLE, tree.Kind.NAMEDTUPLE):
+                return tuple(convert(item) for item in value)
+            if kind in (tree.Kind.SET, tree.Kind.FROZENSET):
+                return frozenset(convert(item) for item in value)
+            return literal(value)
+
+        barriers = iter(self.barriers)
+        barrier = next(barriers, None)
+        arguments = self.arguments
+        for task in tasks:
+            while barrier is not None and barrier.position <= task.id:
+                self._add_barrier(builder, barrier, var_of)
+                barrier = next(barriers, None)
+            args, kwargs = arguments[task.id] if task.id < len(arguments) else ((), {})
+            op = task.op
+            node = builder.add(
+                task.kind, task.name, tuple(convert(a) for a in args),
+                tuple((k, convert(v)) for k, v in kwargs.items()),
+                fn=op if op is not None else task.fn, location=task.location,
+                effect=bool(op is not None and op.effect),
+                deterministic=bool(op is not None and op.deterministic)
+                or task.kind is NodeKind.LIFTED,
+            )
+            assert node.output is not None
+            var_of[task.id] = node.output
+        while barrier is not None:
+            self._add_barrier(builder, barrier, var_of)
+            barrier = next(barriers, None)
+        return builder.build(convert(outputs) if outputs is not None else None)
+
+    @staticmethod
+    def _add_barrier(builder: GraphBuilder, barrier: Barrier, var_of: dict[int, Var]) -> None:
+        source = var_of.get(barrier.task.id) if barrier.task is not None else None
+        builder.add(NodeKind.BARRIER, barrier.reason, (source,) if source is not None else (),
+                    (), fn=None, location=barrier.location)
 
 
-_NO_KWARGS: dict[str, Any] = {}  # shared, never mutated
-_SCALARS = frozenset({int, float, bool, complex, type(None)})
-_ATOMS = frozenset({str, bytes, int, float, bool, complex, type(None)})
+def _resolve_records(args: tuple[Any, ...], kwargs: dict[str, Any]
+                     ) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """Resolve lazy values held by records (dataclasses, objects) in the arguments, in place."""
+    return (tree.replace(args, _outside_value, Lazy, records=True),
+            tree.replace(kwargs, _outside_value, Lazy, records=True))
 
 
-def _task_tree(tree: Any, trace: Trace) -> Any:
-    """``tree`` with this trace's lazy leaves replaced by their tasks (a copy)."""
-    kind = type(tree)
-    if kind is Lazy:
-        if object.__getattribute__(tree, "_xcs_trace") is trace:
-            return object.__getattribute__(tree, "_xcs_task")
-        return tree
-    if kind is list:
-        return [_task_tree(item, trace) for item in tree]
-    if kind is dict:
-        return {key: _task_tree(item, trace) for key, item in tree.items()}
-    if kind is tuple:
-        return tuple(_task_tree(item, trace) for item in tree)
-    return tree
-
-
-def _outside_value(task: Task) -> Any:
-    """The value of a task reached outside its own trace (after return, other thread)."""
-    task.schedule.wait(task)
+def _outside_value(lazy: Lazy) -> Any:
+    """The value of a lazy value reached outside its own trace (after return, another thread)."""
+    task: Task = _get(lazy, "_xcs_task")
+    if task.state is not TaskState.DONE and task.run is not None:
+        try:
+            task.run.wait(task)
+        except RunStopped:
+            pass
     if task.state is TaskState.DONE:
         return task.value
     raise failure_of(task)
 
 
-def _force_tree(tree: Any) -> Any:
-    if type(tree) is Lazy:
-        return _outside_value(object.__getattribute__(tree, "_xcs_task"))
-    if type(tree) is tuple:
-        return tuple(_force_tree(item) for item in tree)
-    if type(tree) is dict:
-        return {key: _force_tree(item) for key, item in tree.items()}
-    return tree
+def _outside_tree(value: Any) -> Any:
+    if type(value) is Lazy:
+        return _outside_value(value)
+    return tree.replace(value, _outside_value, Lazy)
 
 
 def _same(new: Any, old: Any) -> bool:
     """Whether ``new`` matches ``old`` for memo reuse (lazy values match their value)."""
     if new is old:
         return True
-    if type(new) is Lazy or type(old) is Lazy or type(new) is Task or type(old) is Task:
-        return _same_value(_as_task(new), _as_task(old))
+    if type(new) is Lazy or type(old) is Lazy:
+        return _same_value(new, old)
     if type(new) is not type(old):
         return False
     if isinstance(new, list | tuple):
@@ -496,29 +502,20 @@ def _same(new: Any, old: Any) -> bool:
         return False
 
 
-def _as_task(value: Any) -> Any:
-    if type(value) is Lazy:
-        return object.__getattribute__(value, "_xcs_task")
-    return value
-
-
 def _same_value(new: Any, old: Any) -> bool:
-    """Match where either side may be a task: same task, an equivalent lifted task
-    (same operation on matching inputs: lifted tasks are recomputed on every run), or
-    a finished task whose value matches."""
-    if new is old:
+    """Match where either side may be lazy: same task, an equivalent lifted task (same
+    operation on matching inputs), or a finished task whose value matches."""
+    new_task = _get(new, "_xcs_task") if type(new) is Lazy else None
+    old_task = _get(old, "_xcs_task") if type(old) is Lazy else None
+    if new_task is not None and new_task is old_task:
         return True
-    new_task, old_task = type(new) is Task, type(old) is Task
-    lifted = NodeKind.LIFTED
-    if new_task and old_task and new.kind is lifted and old.kind is lifted:  # noqa: SIM102
-        if new.call is old.call and new.name == old.name and _same(new.args, old.args):
-            return True
-    if new_task:
-        if new.state is not TaskState.DONE:
+    if (new_task is not None and old_task is not None and new_task.kind is NodeKind.LIFTED
+            and old_task.kind is NodeKind.LIFTED and new_task.fn is old_task.fn
+            and new_task.name == old_task.name):
+        return True
+    for task in (new_task, old_task):
+        if task is not None and task.state is not TaskState.DONE:
             return False
-        new = new.value
-    if old_task:
-        if old.state is not TaskState.DONE:
-            return False
-        old = old.value
-    return _same(new, old)
+    left = new_task.value if new_task is not None else new
+    right = old_task.value if old_task is not None else old
+    return _same(left, right)

@@ -15,7 +15,8 @@ from typing import Any
 
 from ember.xcs.errors import TransformError
 from ember.xcs.tracing import context
-from ember.xcs.tracing.lazy import contains_lazy
+from ember.xcs import tree
+from ember.xcs.tracing.lazy import Lazy
 from ember.xcs.transforms.tensor import (
     ARRAY,
     GradProbe,
@@ -64,7 +65,7 @@ class _Differentiated:
         jax = require_jax(self._transform)
         outer = context.current_trace()
         materialize = getattr(outer, "materialize", None)
-        if materialize is not None and contains_lazy((args, kwargs)):
+        if materialize is not None and tree.contains((args, kwargs), Lazy):
             args, kwargs = materialize((tuple(args), dict(kwargs)))  # values of earlier ops
         probe = GradProbe(outer, self._transform, allow_ops=self._allow_hybrid)
         checked = self._checked(jax, probe)

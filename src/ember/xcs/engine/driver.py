@@ -1,0 +1,355 @@
+"""The engine: carries out what the run state decides, on threads, an event loop or executors.
+
+``Engine.submit`` adds a task to its run and starts it if it can; ``Engine.report``
+records a body's outcome and starts whatever became ready. Where a body runs:
+
+- lifted tasks (``x["k"]``, an f-string over lazy values) run inline, in whichever
+  thread finished their last input;
+- ops with an async path (``async def`` ops, ops with ``async_fn``, the built-in model
+  providers) run as tasks on the engine's event loop: no thread per call in flight;
+- other ops run on the ``ThreadPool`` (blocking I/O), or inline once they have proved
+  to take microseconds (``Op.runs_inline``);
+- with ``executor="sync"`` every body runs in the thread that readies it; with
+  ``"process"`` or an executor object (a Dask client's), bodies are submitted there.
+
+Work unblocked while a body finishes is started by the same thread through a drain
+loop, so long chains never recurse; a pool thread that finishes an op runs a blocking
+follow-up op itself instead of handing it to another thread.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextvars
+import logging
+import threading
+import time
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+from ember.xcs import tree
+from ember.xcs.engine.loop import EventLoop, shared_loop
+from ember.xcs.engine.state import Limit, Run, RunStopped, Task, TaskState
+from ember.xcs.engine.threads import ThreadPool
+from ember.xcs.ir.graph import NodeKind
+from ember.xcs.tracing import context as trace_context
+
+__all__ = ["Engine", "default_engine", "resolve"]
+
+_LIFTED = NodeKind.LIFTED
+_logger = logging.getLogger("ember.xcs")
+
+
+def _task_value(task: Task) -> Any:
+    return task.value
+
+
+def resolve(task: Task) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """``task``'s arguments with every input task replaced by its value (a fresh tree).
+
+    The argument tree is the task's own snapshot, so it is updated in place; records
+    holding lazy values are resolved in place by ``task.prepare``.
+    """
+    args, kwargs = task.args or (), task.kwargs or {}
+    if task.deps:
+        args = tree.replace(args, _task_value, Task)
+        if kwargs:
+            kwargs = tree.replace(kwargs, _task_value, Task)
+    return args, kwargs
+
+
+class _Drain(threading.local):
+    """Per thread: whether a drain loop runs here, and the tasks it still has to start."""
+
+    active = False
+    pending: list[Task] | None = None
+
+
+class Engine:
+    """Process-wide execution resources: the thread pool, the event loop, the limits."""
+
+    def __init__(self, threads: ThreadPool | None = None, loop: EventLoop | None = None) -> None:
+        self.threads = threads if threads is not None else ThreadPool()
+        self.loop = loop if loop is not None else shared_loop()
+        self._limits: weakref.WeakValueDictionary[object, Limit] = weakref.WeakValueDictionary()
+        self._limits_lock = threading.Lock()
+        self._drain = _Drain()
+        self._process_pool: concurrent.futures.ProcessPoolExecutor | None = None
+
+    # -- setting up tasks -------------------------------------------------------------
+
+    def limit_for(self, key: object, maximum: int) -> Limit:
+        """The shared limit of ``key`` (it lives while some task holds it)."""
+        with self._limits_lock:
+            limit = self._limits.get(key)
+            if limit is None:
+                limit = Limit(maximum)
+                self._limits[key] = limit
+            limit.maximum = maximum
+            return limit
+
+    def submit(self, task: Task) -> None:
+        """Add ``task`` to its run; start it now if its inputs exist."""
+        run = task.run
+        op = task.op
+        if op is not None:
+            if op.max_concurrency is not None:
+                task.limit = self.limit_for(op.limit_key, op.max_concurrency)
+            task.context = contextvars.copy_context()
+        with run.lock:
+            to_start = run.add(task)
+        if run.outbox:
+            to_start += self._carry_out(run)
+        if to_start:
+            self.start_all(to_start)
+
+    # -- outcomes ---------------------------------------------------------------------
+
+    def report(self, task: Task, value: Any, error: BaseException | None) -> None:
+        """Record the outcome of ``task``'s body and start whatever it unblocked."""
+        if not task.ended:
+            task.ended = time.perf_counter()
+        run = task.run
+        with run.lock:
+            to_start = run.finish(task, value, error)
+        if run.listener is not None and task.kind is not _LIFTED:
+            self._notify(run, "error" if error is not None else "end", task)
+        if run.outbox:
+            to_start += self._carry_out(run)
+        if to_start:
+            self.start_all(to_start)
+
+    def stop(self, run: Run, reason: str) -> None:
+        """Stop ``run``: cancel what has not started, abandon what is running."""
+        with run.lock:
+            run.stop(reason)
+        self._carry_out(run)
+
+    def wait(self, task: Task) -> None:
+        """Block until ``task`` is final (raises ``RunStopped`` when the run stops)."""
+        try:
+            task.run.wait(task)
+        finally:
+            if task.run.outbox:
+                self.start_all(self._carry_out(task.run))
+
+    def wait_all(self, run: Run, before: int | None = None) -> None:
+        """Block until every task of ``run`` (before ``before``) is final."""
+        try:
+            run.wait_all(before)
+        finally:
+            if run.outbox:
+                self.start_all(self._carry_out(run))
+
+    def earliest_failure(self, run: Run) -> Task | None:
+        """``run.earliest_failure()``, carrying out what the waits left behind."""
+        try:
+            return run.earliest_failure()
+        finally:
+            if run.outbox:
+                self.start_all(self._carry_out(run))
+
+    def _carry_out(self, run: Run) -> list[Task]:
+        """Do what the run's transitions left in its outbox; returns tasks to start."""
+        with run.lock:
+            grants, abandoned, callbacks = run.outbox.take()
+        to_start: list[Task] = []
+        for waiter in grants:  # a limit slot passed to a task of some run
+            other = waiter.run
+            with other.lock:
+                started = other.grant(waiter)
+            if other.outbox:
+                started += self._carry_out(other)
+            if other is run:
+                to_start += started
+            elif started:
+                self.start_all(started)
+        for task in abandoned:
+            handle = task.handle
+            if handle is not None and hasattr(handle, "cancel"):
+                try:
+                    self.loop.call_soon(handle.cancel)
+                except RuntimeError:
+                    pass  # the loop is closed: nothing left to cancel
+        for callback in callbacks:
+            callback()
+        return to_start
+
+    # -- starting bodies ----------------------------------------------------------------
+
+    def start_all(self, tasks: list[Task]) -> None:
+        """Start ``tasks``; tasks unblocked meanwhile are started by the same loop."""
+        drain = self._drain
+        if drain.active:
+            if drain.pending is None:
+                drain.pending = []
+            drain.pending.extend(tasks)
+            return
+        drain.active = True
+        try:
+            batch: list[Task] | None = tasks
+            while batch:
+                drain.pending = None
+                for task in batch:
+                    self._start(task)
+                batch = drain.pending
+        finally:
+            drain.active = False
+            drain.pending = None
+
+    def _start(self, task: Task) -> None:
+        if task.state is not TaskState.RUNNING:
+            return
+        if task.kind is _LIFTED:
+            self._execute(task)
+            return
+        executor = task.run.executor
+        op = task.op
+        if executor == "thread":
+            if op is not None and (op.is_coroutine or op.async_fn is not None):
+                self._start_on_loop(task)
+            elif op is None or op.runs_inline:
+                self._execute(task)
+            elif not self.threads.continue_here(lambda: self._execute(task)):
+                self.threads.run(lambda: self._execute(task))
+        elif executor == "sync":
+            self._execute(task)
+        else:
+            target = self.process_pool() if executor == "process" else executor
+            self._start_on_executor(task, target)
+
+    def _execute(self, task: Task) -> None:
+        """Run ``task``'s body in this thread and report the outcome."""
+        if task.state is not TaskState.RUNNING:
+            return
+        run = task.run
+        drain = self._drain
+        saved = drain.active, drain.pending
+        drain.active, drain.pending = False, None
+        # No trace while a body runs: it calls ops plainly, or starts its own trace.
+        local = trace_context._local
+        trace, plain = local.trace, local.plain
+        local.trace, local.plain = None, local.disabled > 0
+        error: BaseException | None = None
+        value: Any = None
+        try:
+            if run.listener is not None and task.kind is not _LIFTED:
+                self._notify(run, "start", task)
+            args, kwargs = resolve(task)
+            prepare, task.prepare = task.prepare, None
+            task.args = task.kwargs = None
+            if prepare is not None:
+                args, kwargs = prepare(args, kwargs)
+            op = task.op
+            if op is None:
+                call = task.fn
+            elif op.is_coroutine or op.async_fn is not None:
+                call = op.run  # executor="sync": to completion, here
+            else:
+                call = op.fn
+            task.started = time.perf_counter()
+            if task.context is not None:
+                value = task.context.run(call, *args, **kwargs)
+            else:
+                value = call(*args, **kwargs)  # type: ignore[misc]
+        except BaseException as caught:
+            error = caught
+        task.ended = time.perf_counter()
+        task.context = None
+        local.trace, local.plain = trace, plain
+        drain.active, drain.pending = saved
+        if error is None and task.op is not None:
+            task.op.observe(task.ended - task.started)
+        self.report(task, value, error)
+
+    def _start_on_loop(self, task: Task) -> None:
+        op = task.op
+        body = op.async_fn if op.async_fn is not None else op.fn
+        engine = self
+
+        async def run_body() -> None:
+            value: Any = None
+            error: BaseException | None = None
+            try:
+                if task.state is not TaskState.RUNNING:
+                    return
+                if task.run.listener is not None:
+                    engine._notify(task.run, "start", task)
+                args, kwargs = resolve(task)
+                prepare, task.prepare = task.prepare, None
+                task.args = task.kwargs = None
+                if prepare is not None:
+                    args, kwargs = prepare(args, kwargs)
+                task.started = time.perf_counter()
+                value = await body(*args, **kwargs)
+            except BaseException as caught:  # CancelledError included: reported as such
+                error = caught
+            task.ended = time.perf_counter()
+            engine.report(task, value, error)
+
+        def started(handle: Any) -> None:
+            task.handle = handle
+
+        self.loop.start(run_body, task.context, started)
+
+    def _start_on_executor(self, task: Task, executor: Any) -> None:
+        task.started = time.perf_counter()
+        if task.run.listener is not None:
+            self._notify(task.run, "start", task)
+        try:
+            args, kwargs = resolve(task)
+            prepare, task.prepare = task.prepare, None
+            task.args = task.kwargs = None
+            if prepare is not None:
+                args, kwargs = prepare(args, kwargs)
+            if task.op is not None:
+                future = executor.submit(task.op.invoke, args, kwargs)
+            else:
+                future = executor.submit(task.fn, *args, **kwargs)
+        except BaseException as error:
+            self.report(task, None, error)
+            return
+        task.handle = future
+        future.add_done_callback(lambda done: self._finish_future(task, done))
+
+    def _finish_future(self, task: Task, future: concurrent.futures.Future[Any]) -> None:
+        if future.cancelled():
+            self.report(task, None,
+                        concurrent.futures.CancelledError(f"{task.name} was cancelled"))
+            return
+        error = future.exception()
+        self.report(task, None if error is not None else future.result(), error)
+
+    def process_pool(self) -> concurrent.futures.ProcessPoolExecutor:
+        """The shared process pool behind ``Config(executor="process")``."""
+        with self._limits_lock:
+            if self._process_pool is None:
+                self._process_pool = concurrent.futures.ProcessPoolExecutor()
+            return self._process_pool
+
+    @staticmethod
+    def _notify(run: Run, event: str, task: Task) -> None:
+        listener = run.listener
+        if listener is None:
+            return
+        try:
+            listener(event, task)
+        except Exception as error:  # a hook must never change a result
+            _logger.warning("ember.xcs hook raised %s on %s of %s; ignored", error, event,
+                            task.name)
+
+
+_default: Engine | None = None
+_default_lock = threading.Lock()
+
+
+def default_engine() -> Engine:
+    """The one engine of this process."""
+    global _default
+    if _default is None:
+        with _default_lock:
+            if _default is None:
+                _default = Engine()
+    return _default
+

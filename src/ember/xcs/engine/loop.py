@@ -1,0 +1,121 @@
+"""The engine's event loop: coroutine ops and async model calls, without a thread each.
+
+One background thread runs an asyncio loop for the whole process. Tasks to start are
+put on a queue and the loop is woken once per batch, so a fan-out of thousands of
+coroutine ops costs one cross-thread wake-up, not thousands. ``run_coroutine`` runs a
+coroutine to completion from synchronous code that is not itself on this loop.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextvars
+import threading
+from collections import deque
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import asyncio
+
+__all__ = ["EventLoop", "shared_loop"]
+
+
+class EventLoop:
+    """A background asyncio loop that starts coroutines handed to it from any thread.
+
+    ``_pending`` and ``_scheduled`` are guarded by ``_lock``.
+    """
+
+    def __init__(self, name: str = "ember-xcs-loop") -> None:
+        self._name = name
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._pending: deque[tuple[Callable[[], Coroutine[Any, Any, Any]],
+                                   contextvars.Context | None,
+                                   Callable[[asyncio.Task[Any]], None]]] = deque()
+        self._scheduled = False
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        """The running loop (started on first use)."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            with self._lock:
+                if self._loop is None or self._loop.is_closed():
+                    import asyncio  # here: importing asyncio costs ~25 ms
+
+                    loop = asyncio.new_event_loop()
+                    self._thread = threading.Thread(target=loop.run_forever, name=self._name,
+                                                    daemon=True)
+                    self._thread.start()
+                    self._loop = loop
+                loop = self._loop
+        return loop
+
+    def on_loop_thread(self) -> bool:
+        """Whether the calling thread is this loop's thread."""
+        return self._thread is threading.current_thread()
+
+    def start(self, make: Callable[[], Coroutine[Any, Any, Any]],
+              context: contextvars.Context | None,
+              started: Callable[[asyncio.Task[Any]], None]) -> None:
+        """Create ``make()`` as a task on the loop (in ``context``); ``started(task)`` is
+        called on the loop with the asyncio task right after it is created."""
+        loop = self.loop
+        if self.on_loop_thread():
+            started(loop.create_task(make(), context=context))
+            return
+        with self._lock:
+            self._pending.append((make, context, started))
+            if self._scheduled:
+                return
+            self._scheduled = True
+        loop.call_soon_threadsafe(self._drain)
+
+    def call_soon(self, callback: Callable[[], None]) -> None:
+        """Run ``callback()`` on the loop thread."""
+        self.loop.call_soon_threadsafe(callback)
+
+    def _drain(self) -> None:
+        loop = self._loop
+        assert loop is not None
+        while True:
+            with self._lock:
+                if not self._pending:
+                    self._scheduled = False
+                    return
+                batch = list(self._pending)
+                self._pending.clear()
+            for make, context, started in batch:
+                started(loop.create_task(make(), context=context))
+
+    def run_coroutine(self, coro: Coroutine[Any, Any, Any]) -> Any:
+        """Run ``coro`` to completion on this loop and return (or raise) its outcome.
+
+        Raises:
+            RuntimeError: called from the loop's own thread (it would wait forever).
+        """
+        if self.on_loop_thread():
+            coro.close()
+            raise RuntimeError("run_coroutine() cannot wait on its own event loop thread")
+        import asyncio
+
+        future: concurrent.futures.Future[Any] = asyncio.run_coroutine_threadsafe(
+            coro, self.loop)
+        return future.result()
+
+
+_shared: EventLoop | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_loop() -> EventLoop:
+    """The process's engine loop."""
+    global _shared
+    if _shared is None:
+        with _shared_lock:
+            if _shared is None:
+                _shared = EventLoop()
+    return _shared

@@ -1,0 +1,479 @@
+"""The scheduler state of one run (a jitted call or a graph execution) and its transitions.
+
+A ``Run`` holds the tasks of one call in program order and, for each, what it still
+waits for. Transitions (``add``, ``finish``, ``grant``, ``stop``) change the state and
+return the tasks that may start now; they never run user code, start threads or touch
+an event loop. The drivers in ``engine.driver`` carry those results out. Each run has
+one lock and every transition runs under it ("mutates; run atomically", as in Dask's
+local scheduler). Work a transition leaves for the driver besides starting tasks sits
+in ``Run.outbox`` (limit slots handed to waiting tasks, coroutine tasks to cancel,
+callbacks to call), which the driver empties after releasing the lock.
+
+Life of a task::
+
+    PENDING --last input done--> [QUEUED --slot free-->] RUNNING --> DONE | FAILED
+    PENDING --an input failed or was cancelled--> UPSTREAM
+    PENDING | QUEUED | RUNNING --failure before it, timeout, interrupt--> CANCELLED
+
+``QUEUED`` means the inputs exist but the run's ``cap`` (``Config.max_workers``) or a
+process-wide ``Limit`` (``op(max_concurrency=...)``) has no free slot. Lifted tasks
+(cheap pure operations on lazy values) never queue. A failed task that is not
+``eager`` becomes the run's ``failure`` if it comes first in program order; tasks after
+it that have not started are cancelled, because plain Python would never have reached
+them.
+
+For example, a fan-out of two ops feeding a join, with the first op finished::
+
+    #0 llm(q)       DONE       value='a'
+    #1 llm(q2)      RUNNING
+    #2 join(#0,#1)  PENDING    waiting=1
+"""
+
+from __future__ import annotations
+
+import enum
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from ember.xcs.ir.graph import NodeKind, SourceLocation
+
+__all__ = ["Limit", "Outbox", "Run", "RunStopped", "Task", "TaskState"]
+
+
+class TaskState(enum.IntEnum):
+    """Where a task is in its life; from ``DONE`` on the state is final."""
+
+    PENDING = 0
+    QUEUED = 1
+    RUNNING = 2
+    DONE = 3
+    FAILED = 4
+    UPSTREAM = 5
+    CANCELLED = 6
+
+
+_FINAL = TaskState.DONE
+_LIFTED = NodeKind.LIFTED
+_NO_TASKS: tuple[Task, ...] = ()
+
+
+class Task:
+    """One node of one run: what to call, with what, and what became of it.
+
+    Attributes are changed only by the transitions of ``run`` (under its lock), except
+    ``started``/``ended``/``value`` written by the driver right before ``finish``.
+
+    Attributes:
+        id: position in program order within the run.
+        kind: the node kind (op, tensor or lifted).
+        name: display name.
+        fn: what a lifted task calls (ops are called through ``op``).
+        op: the ``Op`` of an op task.
+        args, kwargs: the arguments, a tree whose ``Task`` leaves are inputs (dropped
+            once the body has them).
+        deps: the distinct tasks this one reads.
+        prepare: ``prepare(args, kwargs) -> (args, kwargs)`` run right before the body
+            (the tracer uses it to resolve lazy values inside records in place).
+        eager: the glue waits for this task at once and sees its exception itself.
+    """
+
+    __slots__ = (
+        "args", "callbacks", "context", "dependents", "deps", "eager", "ended", "error",
+        "fn", "handle", "holds_limit", "id", "kind", "kwargs", "limit", "location", "name",
+        "op", "prepare", "run", "started", "state", "upstream", "value", "waited", "waiting",
+    )
+
+    def __init__(self, run: Run, *, kind: NodeKind, name: str, fn: Callable[..., Any] | None,
+                 args: tuple[Any, ...], kwargs: dict[str, Any], deps: tuple[Task, ...],
+                 location: SourceLocation | None = None, op: Any = None, eager: bool = False,
+                 prepare: Callable[..., Any] | None = None) -> None:
+        self.run = run
+        self.id = -1
+        self.kind = kind
+        self.name = name
+        self.fn = fn
+        self.op = op
+        self.args: tuple[Any, ...] | None = args
+        self.kwargs: dict[str, Any] | None = kwargs
+        self.deps = deps
+        self.location = location
+        self.eager = eager
+        self.prepare = prepare
+        self.state = TaskState.PENDING
+        self.waiting = 0
+        self.dependents: list[Task] | None = None
+        self.value: Any = None
+        self.error: BaseException | None = None
+        self.upstream: Task | None = None
+        self.started = 0.0
+        self.ended = 0.0
+        self.limit: Limit | None = None
+        self.holds_limit = False
+        self.context: Any = None
+        self.handle: Any = None
+        self.waited = False
+        self.callbacks: list[Callable[[], None]] | None = None
+
+    @property
+    def final(self) -> bool:
+        """Whether the state will never change again."""
+        return self.state >= _FINAL
+
+    @property
+    def duration(self) -> float:
+        """Seconds the body ran (0 if it never ran)."""
+        return self.ended - self.started if self.started and self.ended else 0.0
+
+    @property
+    def root_failure(self) -> Task:
+        """The task whose failure this one stands for (itself, or its failed input)."""
+        return self.upstream or self
+
+    def __repr__(self) -> str:
+        return f"<Task #{self.id} {self.name} {self.state.name}>"
+
+
+class Limit:
+    """A process-wide cap on concurrent runs of the ops sharing one ``limit_key``.
+
+    Guarded by its own lock, always taken after a run's lock, never before one.
+    """
+
+    __slots__ = ("active", "lock", "maximum", "waiting")
+
+    def __init__(self, maximum: int) -> None:
+        self.lock = threading.Lock()
+        self.maximum = maximum
+        self.active = 0
+        self.waiting: deque[Task] = deque()
+
+    def acquire(self, task: Task) -> bool:
+        """Take a slot for ``task``, or queue it (``False``) until ``release`` hands one over."""
+        with self.lock:
+            if self.active < self.maximum:
+                self.active += 1
+                return True
+            self.waiting.append(task)
+            return False
+
+    def release(self) -> Task | None:
+        """Give a slot back; returns the queued task that now holds it, if any.
+
+        The returned task's run must then ``grant`` it (under that run's lock); if it
+        was cancelled meanwhile, the run releases the slot again.
+        """
+        with self.lock:
+            while self.waiting:
+                task = self.waiting.popleft()
+                if task.state is TaskState.QUEUED:
+                    return task
+            self.active -= 1
+            return None
+
+    def withdraw(self, task: Task) -> None:
+        """Forget a queued task that no longer wants a slot."""
+        with self.lock:
+            try:
+                self.waiting.remove(task)
+            except ValueError:
+                pass
+
+
+class Outbox:
+    """What transitions leave for the driver besides starting tasks (see the module doc)."""
+
+    __slots__ = ("abandoned", "callbacks", "grants")
+
+    def __init__(self) -> None:
+        self.grants: list[Task] = []
+        self.abandoned: list[Task] = []
+        self.callbacks: list[Callable[[], None]] = []
+
+    def __bool__(self) -> bool:
+        return bool(self.grants or self.abandoned or self.callbacks)
+
+    def take(self) -> tuple[list[Task], list[Task], list[Callable[[], None]]]:
+        """Everything queued so far (the box is empty afterwards)."""
+        taken = self.grants, self.abandoned, self.callbacks
+        self.grants, self.abandoned, self.callbacks = [], [], []
+        return taken
+
+
+class RunStopped(Exception):
+    """A wait ended because the run was stopped (its deadline passed, or it was cancelled)."""
+
+
+class Run:
+    """The state of one run (see the module docstring). All fields are guarded by ``lock``.
+
+    Args:
+        cap: at most this many op bodies of the run at once (``None``: no cap).
+        timeout: seconds from now after which waits stop the run.
+        executor: where op bodies run (``"thread"``, ``"sync"``, ``"process"`` or an
+            executor object); read by the driver.
+        listener: ``listener(event, task)`` for ``"start"``, ``"end"``, ``"error"``.
+    """
+
+    def __init__(self, *, cap: int | None = None, timeout: float | None = None,
+                 executor: Any = "thread",
+                 listener: Callable[[str, Task], None] | None = None) -> None:
+        self.lock = threading.Lock()
+        self.changed = threading.Condition(self.lock)
+        self.cap = cap
+        self.timeout = timeout
+        self.deadline = time.monotonic() + timeout if timeout is not None else None
+        self.executor = executor
+        self.listener = listener
+        self.tasks: list[Task] = []
+        self.running = 0
+        self.queue: deque[Task] = deque()
+        self.failure: Task | None = None
+        self.stopped: str | None = None
+        self.unfinished = 0
+        self.watching_all = 0  # threads in wait_all(): woken when nothing is unfinished
+        self.watching_each = 0  # threads in wait_all(before=...): woken on every change
+        self.outbox = Outbox()
+
+    # -- transitions (call with self.lock held) -------------------------------------
+
+    def add(self, task: Task) -> list[Task]:
+        """A new task in program order; returns ``[task]`` if it can start now."""
+        task.id = len(self.tasks)
+        self.tasks.append(task)
+        self.unfinished += 1
+        if self.stopped is not None or self.failure is not None:
+            self._end(task, TaskState.CANCELLED)
+            return []
+        for dep in task.deps:
+            state = dep.state
+            if state is TaskState.DONE:
+                continue
+            if state >= _FINAL:
+                task.upstream = dep.root_failure
+                self._end(task, TaskState.UPSTREAM)
+                return []
+            if dep.dependents is None:
+                dep.dependents = []
+            dep.dependents.append(task)
+            task.waiting += 1
+        if task.waiting:
+            return []
+        return self._ready(task)
+
+    def finish(self, task: Task, value: Any, error: BaseException | None) -> list[Task]:
+        """``task``'s body returned ``value`` or raised ``error``; returns tasks to start.
+
+        An outcome for a task that is no longer running (it was abandoned after a
+        timeout or an interrupt) is dropped.
+        """
+        if task.state is not TaskState.RUNNING:
+            return []
+        to_start: list[Task] = []
+        if task.kind is not _LIFTED:
+            self._release_slot(task, to_start)
+        dependents = task.dependents or _NO_TASKS
+        task.dependents = None
+        if error is None:
+            task.value = value
+            self._end(task, TaskState.DONE)
+            for dependent in dependents:
+                if dependent.state is TaskState.PENDING:
+                    dependent.waiting -= 1
+                    if dependent.waiting == 0:
+                        to_start += self._ready(dependent)
+        else:
+            task.error = error
+            self._end(task, TaskState.FAILED)
+            for dependent in dependents:
+                self._upstream(dependent, task)
+            if not task.eager and (self.failure is None or task.id < self.failure.id):
+                self.failure = task
+                self._cancel_after(task.id)
+                self.changed.notify_all()  # waiters re-check: the run has failed
+        return to_start
+
+    def grant(self, task: Task) -> list[Task]:
+        """A ``Limit`` handed ``task`` a slot; returns ``[task]`` if it starts now."""
+        limit = task.limit
+        if task.state is not TaskState.QUEUED:
+            if limit is not None:  # cancelled meanwhile: pass the slot on
+                waiter = limit.release()
+                if waiter is not None:
+                    self.outbox.grants.append(waiter)
+            return []
+        task.holds_limit = True
+        if self.cap is not None and self.running >= self.cap:
+            self.queue.append(task)
+            return []
+        self.running += 1
+        task.state = TaskState.RUNNING
+        return [task]
+
+    def stop(self, reason: str) -> None:
+        """Stop the run (timeout, interrupt, caller gone): cancel everything not finished.
+
+        Running op bodies are abandoned: their slots are released now and their
+        eventual outcome is dropped; coroutine tasks are handed to the driver
+        (``outbox.abandoned``) to be cancelled.
+        """
+        if self.stopped is not None:
+            return
+        self.stopped = reason
+        for task in self.tasks:  # queued first, so that no released slot starts one of them
+            if task.state is TaskState.QUEUED:
+                self._end(task, TaskState.CANCELLED)
+        self.queue.clear()
+        released: list[Task] = []
+        for task in self.tasks:
+            if task.state is TaskState.RUNNING and task.kind is not _LIFTED:
+                self._release_slot(task, released)
+                self.outbox.abandoned.append(task)
+            if not task.final:
+                self._end(task, TaskState.CANCELLED)
+        self.changed.notify_all()
+
+    # -- waiting (each takes the lock itself) ---------------------------------------
+
+    def wait(self, task: Task) -> None:
+        """Block until ``task`` is final.
+
+        Raises:
+            RunStopped: the deadline passed or the run was stopped.
+        """
+        if task.state >= _FINAL:
+            return
+        with self.lock:
+            task.waited = True
+            while task.state < _FINAL:
+                self._wait_locked()
+
+    def wait_all(self, before: int | None = None) -> None:
+        """Block until every task (with ``id < before``, when given) is final.
+
+        Raises:
+            RunStopped: the deadline passed or the run was stopped.
+        """
+        with self.lock:
+            if before is None:
+                self.watching_all += 1
+                try:
+                    while self.unfinished:
+                        self._wait_locked()
+                finally:
+                    self.watching_all -= 1
+                return
+            self.watching_each += 1
+            try:
+                while not all(t.state >= _FINAL for t in self.tasks[:before]):
+                    self._wait_locked()
+            finally:
+                self.watching_each -= 1
+
+    def earliest_failure(self) -> Task | None:
+        """The failed task plain Python would have met first, once that is certain.
+
+        Waits for every task issued before the current failure: one of them may still
+        fail, and then it is the one to report.
+        """
+        while True:
+            failure = self.failure
+            if failure is None:
+                return None
+            self.wait_all(before=failure.id)
+            if self.failure is failure:
+                return failure
+
+    def on_final(self, task: Task, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` (from the driver, outside the lock) once ``task`` is final."""
+        with self.lock:
+            if task.state < _FINAL:
+                if task.callbacks is None:
+                    task.callbacks = []
+                task.callbacks.append(callback)
+                return
+        callback()
+
+    def _wait_locked(self) -> None:
+        if self.stopped is not None:
+            raise RunStopped(self.stopped)
+        remaining = None
+        if self.deadline is not None:
+            remaining = self.deadline - time.monotonic()
+            if remaining <= 0:
+                self.stop("timeout")
+                raise RunStopped("timeout")
+        self.changed.wait(remaining)
+
+    # -- helpers (lock held) --------------------------------------------------------
+
+    def _ready(self, task: Task) -> list[Task]:
+        if task.kind is _LIFTED:
+            task.state = TaskState.RUNNING
+            return [task]
+        if self.cap is not None and self.running >= self.cap:
+            task.state = TaskState.QUEUED
+            self.queue.append(task)
+            return []
+        limit = task.limit
+        if limit is not None and not limit.acquire(task):
+            task.state = TaskState.QUEUED
+            return []
+        task.holds_limit = limit is not None
+        self.running += 1
+        task.state = TaskState.RUNNING
+        return [task]
+
+    def _release_slot(self, task: Task, to_start: list[Task]) -> None:
+        if task.state is not TaskState.RUNNING:
+            return
+        self.running -= 1
+        if task.holds_limit:
+            task.holds_limit = False
+            waiter = task.limit.release()  # type: ignore[union-attr]
+            if waiter is not None:
+                self.outbox.grants.append(waiter)
+        while self.queue and (self.cap is None or self.running < self.cap):
+            queued = self.queue.popleft()
+            if queued.state is not TaskState.QUEUED:
+                continue
+            if queued.holds_limit or queued.limit is None or queued.limit.acquire(queued):
+                queued.holds_limit = queued.limit is not None
+                self.running += 1
+                queued.state = TaskState.RUNNING
+                to_start.append(queued)
+
+    def _end(self, task: Task, state: TaskState) -> None:
+        """Make ``task`` final (it counted as unfinished until now)."""
+        if task.state is TaskState.QUEUED and task.limit is not None and not task.holds_limit:
+            task.limit.withdraw(task)
+        task.state = state
+        self.unfinished -= 1
+        if state is not TaskState.DONE:
+            task.args = task.kwargs = None  # nothing will read them: let them go now
+        if task.callbacks:
+            self.outbox.callbacks += task.callbacks
+            task.callbacks = None
+        if task.waited or self.watching_each or (self.watching_all and not self.unfinished):
+            self.changed.notify_all()
+
+    def _upstream(self, task: Task, failed: Task) -> None:
+        if task.state >= _FINAL:
+            return
+        task.upstream = failed.root_failure
+        dependents = task.dependents or _NO_TASKS
+        task.dependents = None
+        self._end(task, TaskState.UPSTREAM)
+        for dependent in dependents:
+            self._upstream(dependent, task)
+
+    def _cancel_after(self, index: int) -> None:
+        for task in self.tasks[index + 1:]:
+            if task.state in (TaskState.PENDING, TaskState.QUEUED):
+                self._end(task, TaskState.CANCELLED)
+
+    def ops(self) -> Iterable[Task]:
+        """The op tasks of the run (not lifted), in program order."""
+        return (t for t in self.tasks if t.kind is not _LIFTED)

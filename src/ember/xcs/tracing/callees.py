@@ -1,0 +1,300 @@
+"""What a call made by traced code should do with lazy arguments, by kind of callee.
+
+Rewritten glue code sends every call through ``runtime.prep``, which asks ``classify``
+what the callee is (cached per underlying function or type):
+
+- ``OP``: an op, a jitted function, an Operator, anything of Ember's own: it handles
+  lazy values itself.
+- ``USER``: a Python function or method from user code (not the standard library or
+  site-packages): called in its rewritten form, so its own ``is``, ``type()``,
+  f-strings, ... behave as in plain Python; lazy arguments pass through.
+- ``USER_CLASS``: a user class with a Python ``__init__`` and no custom ``__new__`` or
+  metaclass: built with ``object.__new__`` and the rewritten ``__init__``.
+- ``PURE``: a known pure function (``str``, ``float``, ``json.loads``, ``re.sub``,
+  ``str`` methods, pydantic model construction, functions marked ``@pure``): with lazy
+  arguments it becomes a lifted node, computed when the inputs exist.
+- ``CONSUMER``: like ``PURE``, and it consumes a generator argument completely
+  (``"".join(gen)``, ``sorted(gen)``, ``sum(gen)``): the generator is run first, so the
+  ops it issues start together.
+- ``SHALLOW``: reads its arguments' identity, type or length, never the items inside
+  (``len``, ``type``, ``isinstance``, ``id``, ``hasattr``, ``list``, ``dict``, ...): lazy
+  arguments themselves are resolved, lazy values inside containers are not.
+- ``TRANSPARENT``: stores or passes values on without looking at them (dataclass and
+  named-tuple construction, methods of ``list``/``dict``/``set`` objects).
+- ``UNKNOWN``: everything else (C functions, library code): every lazy value in the
+  arguments, at any depth, is resolved first — exactly what the callee would need.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import functools
+import os
+import sysconfig
+import threading
+import types
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["Callee", "classify", "is_user_code", "mark_pure"]
+
+
+class Callee(enum.Enum):
+    """Kinds of callee (see the module docstring)."""
+
+    OP = "op"
+    USER = "user"
+    USER_CLASS = "user class"
+    PURE = "pure"
+    CONSUMER = "consumer"
+    SHALLOW = "shallow"
+    TRANSPARENT = "transparent"
+    UNKNOWN = "unknown"
+
+
+_EMBER_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))) + os.sep
+_LIBRARY_DIRS = tuple(
+    {
+        os.path.abspath(path) + os.sep
+        for key in ("stdlib", "platstdlib", "purelib", "platlib")
+        if (path := sysconfig.get_paths().get(key))
+    }
+)
+
+# Qualified names ("module.qualname") of pure callables.
+_PURE_NAMES = frozenset({
+    "builtins.str", "builtins.repr", "builtins.ascii", "builtins.format", "builtins.int",
+    "builtins.float", "builtins.complex", "builtins.bool", "builtins.bytes", "builtins.abs",
+    "builtins.round", "builtins.divmod", "builtins.pow", "builtins.ord", "builtins.chr",
+    "builtins.hex", "builtins.oct", "builtins.bin", "builtins.hash", "builtins.slice",
+    "json.loads", "json.dumps", "re.match", "re.search", "re.fullmatch", "re.findall",
+    "re.sub", "re.subn", "re.split", "re.escape", "re.compile", "textwrap.dedent",
+    "textwrap.indent", "textwrap.shorten", "textwrap.wrap", "textwrap.fill",
+    "posixpath.join", "posixpath.basename", "posixpath.dirname", "posixpath.split",
+    "posixpath.splitext", "posixpath.normpath", "posixpath.isabs", "ntpath.join",
+    "ntpath.basename", "ntpath.dirname", "ntpath.split", "ntpath.splitext",
+    "html.escape", "html.unescape", "base64.b64encode", "base64.b64decode",
+    "base64.urlsafe_b64encode", "base64.urlsafe_b64decode", "urllib.parse.quote",
+    "urllib.parse.unquote", "urllib.parse.urlencode", "urllib.parse.urlparse",
+    "urllib.parse.urljoin", "unicodedata.normalize", "copy.copy", "copy.deepcopy",
+    "dataclasses.asdict", "dataclasses.astuple", "dataclasses.replace", "hashlib.new",
+    "datetime.datetime.fromisoformat", "datetime.date.fromisoformat",
+    "decimal.Decimal", "fractions.Fraction", "collections.Counter",
+    "numpy.array", "numpy.asarray", "numpy.mean", "numpy.sum", "numpy.std", "numpy.var",
+    "numpy.max", "numpy.min", "numpy.amax", "numpy.amin", "numpy.argmax", "numpy.argmin",
+    "numpy.stack", "numpy.concatenate", "numpy.dot", "numpy.median", "numpy.average",
+    "numpy.linalg.norm", "numpy.round", "numpy.clip", "numpy.where", "numpy.exp",
+    "numpy.log", "numpy.sqrt", "numpy.abs", "numpy.argsort", "numpy.sort",
+})
+_PURE_MODULES = ("math.", "operator.", "cmath.", "_hashlib.openssl_", "_sha", "_md5",
+                 "_blake2.", "jax.numpy.", "jax.nn.")
+# Pure functions that consume an iterable argument completely.
+_CONSUMER_NAMES = frozenset({
+    "builtins.sorted", "builtins.sum", "builtins.min", "builtins.max", "math.fsum", "math.prod",
+    "collections.Counter", "str.join", "bytes.join",
+})
+_SHALLOW_NAMES = frozenset({
+    "builtins.len", "builtins.type", "builtins.isinstance", "builtins.issubclass",
+    "builtins.id", "builtins.callable", "builtins.hasattr", "builtins.getattr",
+    "builtins.vars", "builtins.iter", "builtins.next", "builtins.range",
+    "builtins.enumerate", "builtins.zip", "builtins.reversed", "builtins.map",
+    "builtins.filter", "builtins.any", "builtins.all", "builtins.list", "builtins.tuple",
+    "builtins.dict", "builtins.set", "builtins.frozenset", "builtins.setattr",
+    "builtins.delattr", "builtins.object",
+})
+_TRANSPARENT_SELF_TYPES: tuple[type, ...] = (list, dict, set)
+_PURE_SELF_TYPES: tuple[type, ...] = (str, bytes)
+
+_cache: dict[object, Callee] = {}
+_cache_lock = threading.Lock()  # guards writes to _cache (reads of a dict are atomic)
+_CACHE_LIMIT = 8192
+
+
+def mark_pure(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark ``fn`` as pure: under ``@jit`` a call with lazy arguments becomes a lifted node.
+
+    A pure function's result depends only on its arguments and it changes nothing: it
+    may then run later than its call site, when its inputs exist, without the program
+    noticing. Its exception is raised as plain Python would order it.
+
+    Example:
+        >>> from ember.xcs import pure
+        >>> @pure
+        ... def shout(text):
+        ...     return text.upper() + "!"
+        >>> shout("hi")
+        'HI!'
+    """
+    try:
+        fn.__xcs_pure__ = True  # type: ignore[attr-defined]
+    except (AttributeError, TypeError):
+        target = fn
+
+        @functools.wraps(target)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            return target(*args, **kwargs)
+
+        wrapper.__xcs_pure__ = True  # type: ignore[attr-defined]
+        return wrapper
+    return fn
+
+
+_user_files: dict[str, bool] = {}
+
+
+def is_user_code(filename: str) -> bool:
+    """Whether code from ``filename`` is the user's (not Ember, stdlib or site-packages)."""
+    known = _user_files.get(filename)
+    if known is None:
+        if filename.startswith("<") and filename not in ("<stdin>", "<string>"):
+            # "<frozen ...>" is the standard library; "<ipython-input-...>", "<doctest ...>"
+            # and other interactive sources are the user's.
+            known = not filename.startswith("<frozen")
+        else:
+            path = os.path.abspath(filename)
+            known = not (path.startswith(_EMBER_DIR) or path.startswith(_LIBRARY_DIRS))
+        if len(_user_files) > _CACHE_LIMIT:
+            _user_files.clear()
+        _user_files[filename] = known
+    return known
+
+
+def _qualified(fn: Any) -> str:
+    module = getattr(fn, "__module__", None) or ""
+    name = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", "")
+    return f"{module}.{name}"
+
+
+def _by_name(qualified: str) -> Callee | None:
+    if qualified in _CONSUMER_NAMES:
+        return Callee.CONSUMER
+    if qualified in _SHALLOW_NAMES:
+        return Callee.SHALLOW
+    if qualified in _PURE_NAMES or qualified.startswith(_PURE_MODULES):
+        return Callee.PURE
+    return None
+
+
+def _function(fn: types.FunctionType) -> Callee:
+    if getattr(fn, "__xcs_pure__", False):
+        return Callee.PURE
+    code = fn.__code__
+    if is_user_code(code.co_filename):
+        return Callee.USER
+    if code.co_filename.startswith(_EMBER_DIR):
+        return Callee.OP
+    return _by_name(_qualified(fn)) or Callee.UNKNOWN
+
+
+def _class(cls: type) -> Callee:
+    if getattr(cls, "__xcs_pure__", False):
+        return Callee.PURE
+    qualified = _qualified(cls)
+    known = _by_name(qualified)
+    if known is not None:
+        return known
+    if issubclass(cls, enum.Enum):
+        return Callee.SHALLOW
+    if any(base.__name__ == "BaseModel" and base.__module__.startswith("pydantic")
+           for base in cls.__mro__):
+        return Callee.PURE
+    module = getattr(cls, "__module__", "") or ""
+    if module.startswith("ember."):
+        return Callee.OP
+    if dataclasses.is_dataclass(cls):
+        return Callee.UNKNOWN if hasattr(cls, "__post_init__") else Callee.TRANSPARENT
+    if issubclass(cls, tuple) and hasattr(cls, "_fields"):
+        return Callee.TRANSPARENT
+    init = cls.__dict__.get("__init__") if "__init__" in cls.__dict__ else None
+    for base in cls.__mro__:
+        if "__init__" in base.__dict__:
+            init = base.__dict__["__init__"]
+            break
+    if (type(cls) is type and cls.__new__ is object.__new__
+            and isinstance(init, types.FunctionType) and is_user_code(init.__code__.co_filename)):
+        return Callee.USER_CLASS
+    return Callee.UNKNOWN
+
+
+def _key(fn: Any) -> object:
+    """What the classification of ``fn`` depends on (bound methods are made per access)."""
+    kind = type(fn)
+    if kind is types.FunctionType:
+        return fn.__code__
+    if kind is types.MethodType:
+        return _key(fn.__func__)
+    if kind is types.BuiltinFunctionType:
+        owner = fn.__self__
+        if owner is not None and type(owner) is not types.ModuleType:
+            return (type(owner), fn.__name__)
+        return fn
+    if isinstance(fn, type) or kind in (types.MethodDescriptorType, types.WrapperDescriptorType):
+        return fn
+    if getattr(fn, "__xcs_pure__", False):
+        return fn
+    return kind
+
+
+def _classify(fn: Any) -> Callee:
+    kind = type(fn)
+    if kind is types.FunctionType:
+        return _function(fn)
+    if kind is types.MethodType:
+        return _classify(fn.__func__)
+    if kind is types.BuiltinFunctionType:  # also bound methods of C types
+        owner = fn.__self__
+        if owner is None or type(owner) is types.ModuleType:
+            return _by_name(_qualified(fn)) or Callee.UNKNOWN
+        owner_type = type(owner)
+        if owner_type in _PURE_SELF_TYPES:
+            return Callee.CONSUMER if fn.__name__ == "join" else Callee.PURE
+        if owner_type in _TRANSPARENT_SELF_TYPES:
+            return Callee.TRANSPARENT
+        if owner_type.__module__ == "re" or owner_type.__name__ == "Pattern":
+            return Callee.PURE
+        if isinstance(owner, type):  # a classmethod of a C type: dict.fromkeys, ...
+            return _by_name(f"{owner.__module__}.{owner.__qualname__}.{fn.__name__}") \
+                or Callee.UNKNOWN
+        return Callee.UNKNOWN
+    if kind is types.MethodDescriptorType or kind is types.WrapperDescriptorType:
+        owner_type = fn.__objclass__
+        if owner_type in _PURE_SELF_TYPES:
+            return Callee.CONSUMER if fn.__name__ == "join" else Callee.PURE
+        if owner_type in _TRANSPARENT_SELF_TYPES:
+            return Callee.TRANSPARENT
+        return Callee.UNKNOWN
+    if isinstance(fn, type):
+        return _class(fn)
+    if getattr(fn, "__xcs_pure__", False):
+        return Callee.PURE
+    module = getattr(kind, "__module__", "") or ""
+    if module.startswith("ember.") or getattr(fn, "__xcs_op__", False):
+        return Callee.OP
+    if module.startswith("numpy") and kind.__name__ == "ufunc":
+        return Callee.PURE
+    call = getattr(kind, "__call__", None)
+    if isinstance(call, types.FunctionType) and is_user_code(call.__code__.co_filename):
+        return Callee.USER
+    return Callee.UNKNOWN
+
+
+def classify(fn: Any) -> Callee:
+    """The kind of callee ``fn`` is (see the module docstring); cached."""
+    try:
+        key = _key(fn)
+        cached = _cache.get(key)
+    except Exception:  # an unhashable or exotic callable: classify it afresh
+        key, cached = None, None
+    if cached is not None:
+        return cached
+    try:
+        result = _classify(fn)
+    except Exception:  # a callable that refuses introspection: resolve everything
+        return Callee.UNKNOWN
+    if key is not None:
+        with _cache_lock:
+            if len(_cache) > _CACHE_LIMIT:
+                _cache.clear()
+            _cache[key] = result
+    return result

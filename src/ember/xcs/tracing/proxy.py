@@ -1,0 +1,243 @@
+"""``Proxy``: the one base class of values that stand for results not computed yet.
+
+``Lazy`` (a jitted call's op results) and ``Symbol`` (``autograph`` recordings) both
+derive from it, so the set of operations that are *lifted* (recorded as a node that
+runs when its inputs exist) and the set that need a real value (*barriers*) are
+defined once, here, and cannot drift apart.
+
+A subclass implements two methods:
+
+- ``_xcs_lift(name, fn, args, kwargs, mutates)`` records ``fn(*args, **kwargs)`` as a
+  node (``mutates``: it may change its first argument in place, so it is ordered
+  after earlier reads and before later ones) and returns a new proxy (or ``None``
+  for statements such as ``x[k] = v``);
+- ``_xcs_force(reason)`` returns the real value (a barrier) or raises.
+
+Lifted: attribute access, indexing, calls, arithmetic, comparisons, in-place
+operators (``x += y`` mutates ``x`` like plain Python would), item and attribute
+assignment and deletion, and NumPy ufuncs. Barriers: everything whose result Python
+or C code needs as a real object: ``bool``, ``str``, ``repr``, ``format``, ``bytes``,
+``iter``, ``next``, ``len``, ``hash``, ``int``, ``float``, ``complex``, ``index``,
+``round``, ``in``, ``dir``, pickling and copying, ``os.fspath``, ``with``,
+``isinstance`` (through ``__class__``) and NumPy array conversion.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from collections.abc import Callable, Iterator
+from typing import Any
+
+__all__ = ["Proxy"]
+
+_get = object.__getattribute__
+
+
+def _call(target: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    return target(*args, **kwargs)
+
+
+def _set_attribute(target: Any, name: str, value: Any) -> None:
+    setattr(target, name, value)
+
+
+def _delete_attribute(target: Any, name: str) -> None:
+    delattr(target, name)
+
+
+def _array_ufunc(ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+    return getattr(ufunc, method)(*inputs, **kwargs)
+
+
+class Proxy:
+    """Base of ``Lazy`` and ``Symbol`` (see the module docstring)."""
+
+    __slots__ = ()
+
+    def _xcs_lift(self, name: str, fn: Callable[..., Any], args: tuple[Any, ...],
+                  kwargs: dict[str, Any], mutates: bool = False) -> Any:
+        raise NotImplementedError
+
+    def _xcs_force(self, reason: str) -> Any:
+        raise NotImplementedError
+
+    # -- barriers -----------------------------------------------------------------------
+
+    @property  # type: ignore[misc]
+    def __class__(self) -> type:  # isinstance() asks for this
+        return type(self._xcs_force("isinstance"))
+
+    def __bool__(self) -> bool:
+        return bool(self._xcs_force("bool"))
+
+    def __str__(self) -> str:
+        return str(self._xcs_force("str"))
+
+    def __repr__(self) -> str:
+        return repr(self._xcs_force("repr"))
+
+    def __format__(self, spec: str) -> str:
+        return format(self._xcs_force("format"), spec)
+
+    def __bytes__(self) -> bytes:
+        return bytes(self._xcs_force("bytes"))
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._xcs_force("iter"))
+
+    def __next__(self) -> Any:
+        return next(self._xcs_force("next"))
+
+    def __reversed__(self) -> Iterator[Any]:
+        return reversed(self._xcs_force("reversed"))
+
+    def __len__(self) -> int:
+        return len(self._xcs_force("len"))
+
+    def __hash__(self) -> int:
+        return hash(self._xcs_force("hash"))
+
+    def __int__(self) -> int:
+        return int(self._xcs_force("int"))
+
+    def __float__(self) -> float:
+        return float(self._xcs_force("float"))
+
+    def __complex__(self) -> complex:
+        return complex(self._xcs_force("complex"))
+
+    def __index__(self) -> int:
+        return operator.index(self._xcs_force("index"))
+
+    def __round__(self, ndigits: int | None = None) -> Any:
+        return round(self._xcs_force("round"), ndigits)
+
+    def __trunc__(self) -> Any:
+        return math.trunc(self._xcs_force("trunc"))
+
+    def __floor__(self) -> Any:
+        return math.floor(self._xcs_force("floor"))
+
+    def __ceil__(self) -> Any:
+        return math.ceil(self._xcs_force("ceil"))
+
+    def __contains__(self, item: Any) -> bool:
+        return item in self._xcs_force("in")
+
+    def __dir__(self) -> list[str]:
+        return dir(self._xcs_force("dir"))
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        return self._xcs_force("pickle").__reduce_ex__(protocol)
+
+    def __copy__(self) -> Any:
+        import copy
+
+        return copy.copy(self._xcs_force("copy"))
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Any:
+        import copy
+
+        return copy.deepcopy(self._xcs_force("deepcopy"), memo)
+
+    def __sizeof__(self) -> int:
+        return int(self._xcs_force("sizeof").__sizeof__())
+
+    def __fspath__(self) -> Any:
+        import os
+
+        return os.fspath(self._xcs_force("fspath"))
+
+    def __enter__(self) -> Any:
+        return self._xcs_force("with").__enter__()
+
+    def __exit__(self, *exc: Any) -> Any:
+        return self._xcs_force("with").__exit__(*exc)
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> Any:
+        import numpy
+
+        return numpy.asarray(self._xcs_force("numpy array"), dtype=dtype)
+
+    def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
+        from ember.xcs import tree
+
+        def real(value: Any) -> Any:
+            return value._xcs_force("numpy function")
+
+        return func(*tree.replace(list(args), real, type(self)),
+                    **tree.replace(dict(kwargs), real, type(self)))
+
+    # -- lifted -------------------------------------------------------------------------
+
+    def __getattr__(self, name: str) -> Any:
+        if (name.startswith("__") and name.endswith("__")) or name.startswith(
+            ("_repr_", "_ipython", "_xcs_")
+        ):
+            return getattr(self._xcs_force("getattr"), name)
+        return self._xcs_lift("getattr", getattr, (self, name), {})
+
+    def __getitem__(self, key: Any) -> Any:
+        return self._xcs_lift("getitem", operator.getitem, (self, key), {})
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._xcs_lift("call", _call, (self, *args), kwargs, mutates=True)
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        self._xcs_lift("setitem", operator.setitem, (self, key, value), {}, mutates=True)
+
+    def __delitem__(self, key: Any) -> None:
+        self._xcs_lift("delitem", operator.delitem, (self, key), {}, mutates=True)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self._xcs_lift("setattr", _set_attribute, (self, name, value), {}, mutates=True)
+
+    def __delattr__(self, name: str) -> None:
+        self._xcs_lift("delattr", _delete_attribute, (self, name), {}, mutates=True)
+
+    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        return self._xcs_lift(f"numpy {ufunc.__name__}", _array_ufunc,
+                              (ufunc, method, *inputs), kwargs)
+
+
+def _binary(name: str, fn: Callable[[Any, Any], Any]) -> tuple[Any, Any]:
+    def forward(self: Proxy, other: Any) -> Any:
+        return self._xcs_lift(name, fn, (self, other), {})
+
+    def reflected(self: Proxy, other: Any) -> Any:
+        return self._xcs_lift(name, fn, (other, self), {})
+
+    return forward, reflected
+
+
+def _in_place(name: str, fn: Callable[[Any, Any], Any]) -> Any:
+    def method(self: Proxy, other: Any) -> Any:
+        return self._xcs_lift(name, fn, (self, other), {}, mutates=True)
+
+    return method
+
+
+def _unary(name: str, fn: Callable[[Any], Any]) -> Any:
+    def method(self: Proxy) -> Any:
+        return self._xcs_lift(name, fn, (self,), {})
+
+    return method
+
+
+_ARITHMETIC = ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "matmul", "lshift",
+               "rshift", "and", "or", "xor")
+for _name in _ARITHMETIC:
+    _fn_name = _name + "_" if _name in ("and", "or") else _name
+    _forward, _reflected = _binary(_name, getattr(operator, _fn_name))
+    setattr(Proxy, f"__{_name}__", _forward)
+    setattr(Proxy, f"__r{_name}__", _reflected)
+    setattr(Proxy, f"__i{_name}__", _in_place(f"i{_name}", getattr(operator, f"i{_name}")))
+_divmod_forward, _divmod_reflected = _binary("divmod", divmod)
+Proxy.__divmod__ = _divmod_forward  # type: ignore[attr-defined]
+Proxy.__rdivmod__ = _divmod_reflected  # type: ignore[attr-defined]
+for _name in ("eq", "ne", "lt", "le", "gt", "ge"):
+    setattr(Proxy, f"__{_name}__", _binary(_name, getattr(operator, _name))[0])
+for _name in ("neg", "pos", "abs", "invert"):
+    setattr(Proxy, f"__{_name}__", _unary(_name, getattr(operator, _name)))
+Proxy.__hash__ = Proxy.__dict__["__hash__"]  # type: ignore[method-assign] # keep the barrier

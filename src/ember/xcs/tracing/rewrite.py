@@ -1,0 +1,394 @@
+"""Rewriting jitted code so that the sites where a lazy value could be observed are seen.
+
+A runtime proxy cannot intercept everything: ``r is None`` compares the proxy, an
+f-string must produce a real ``str`` on the spot, ``json.loads(llm(q))`` hands the
+proxy to C code. So each user function that runs under a trace is compiled again
+from its source with those sites routed through ``tracing.runtime`` (calls, f-strings,
+``%``, the operands of ``is``, the subject of ``match``, ``await``); see that module
+for what each helper does. The new code object keeps the file name, line numbers and
+columns of the original, so tracebacks, debuggers and coverage point at the user's
+source; it is built once per code object and shared by every function object made
+from it, with the same globals, closure cells and defaults.
+
+Where no source is available (code built with ``exec`` from a string, a REPL without
+history), the function runs as it is: the proxies and the last-resort learned
+barriers keep it correct, and ``explain`` says so.
+
+Why source rewriting and not bytecode rewriting: the syntax tree is the same on 3.11,
+3.12 and 3.13 (bytecode is not: inlined comprehensions, superinstructions), it is
+exact about ``try`` blocks, and ``inspect``/``linecache`` give the source of notebook
+cells too.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import functools
+import linecache
+import threading
+import types
+import weakref
+from collections.abc import Iterator
+from typing import Any
+
+from ember.xcs.tracing import frames
+from ember.xcs.tracing.callees import is_user_code
+
+__all__ = ["instrumented", "is_instrumented", "source_problem"]
+
+_RT = "__xcs_rt__"
+_NEVER_WRAPPED = frozenset({"super", "locals", "globals", "eval", "exec", "breakpoint"})
+_NEED_ARGS = frozenset({"vars", "dir"})  # frame-dependent only without arguments
+_FUTURE_FLAGS = 0x1000000  # CO_FUTURE_ANNOTATIONS; the other __future__ flags are no-ops now
+
+_lock = threading.Lock()  # guards the three caches below
+_code_cache: dict[types.CodeType, types.CodeType | None] = {}
+_problems: dict[types.CodeType, str] = {}
+_functions: weakref.WeakKeyDictionary[types.FunctionType, types.FunctionType] = (
+    weakref.WeakKeyDictionary())
+_produced: set[types.CodeType] = set()
+_trees: dict[str, tuple[int, ast.Module | None]] = {}
+_CACHE_LIMIT = 4096
+
+
+def is_instrumented(code: types.CodeType) -> bool:
+    """Whether ``code`` was produced by this module."""
+    return code in _produced
+
+
+def source_problem(fn: Any) -> str | None:
+    """Why ``fn`` runs without rewriting (``None`` if it is rewritten or not user code)."""
+    target = getattr(fn, "__func__", fn)
+    code = getattr(target, "__code__", None)
+    if code is None:
+        return None
+    return _problems.get(code)
+
+
+def instrumented(fn: Any) -> Any:
+    """The rewritten form of a user callable (``fn`` itself when there is none)."""
+    kind = type(fn)
+    if kind is types.FunctionType:
+        return _function(fn)
+    if kind is types.MethodType:
+        func = fn.__func__
+        if type(func) is types.FunctionType:
+            new = _function(func)
+            return fn if new is func else types.MethodType(new, fn.__self__)
+        return fn
+    if kind is functools.partial:
+        inner = instrumented(fn.func)
+        return fn if inner is fn.func else functools.partial(inner, *fn.args, **fn.keywords)
+    call = getattr(kind, "__call__", None)
+    if type(call) is types.FunctionType and is_user_code(call.__code__.co_filename):
+        new = _function(call)
+        return fn if new is call else types.MethodType(new, fn)
+    return fn
+
+
+def _function(fn: types.FunctionType) -> types.FunctionType:
+    code = fn.__code__
+    if code in _produced or not is_user_code(code.co_filename):
+        return fn
+    try:
+        new = _functions.get(fn)
+    except TypeError:
+        new = None
+    if new is not None:
+        if new.__defaults__ is not fn.__defaults__:
+            new.__defaults__ = fn.__defaults__
+        if new.__kwdefaults__ is not fn.__kwdefaults__:
+            new.__kwdefaults__ = fn.__kwdefaults__
+        return new
+    rewritten = _rewritten_code(code)
+    if rewritten is None:
+        return fn
+    cells = dict(zip(code.co_freevars, fn.__closure__ or ()))
+    try:
+        closure = tuple(cells[name] for name in rewritten.co_freevars)
+    except KeyError as missing:
+        _problems[code] = f"the source does not match the running code ({missing} unknown)"
+        return fn
+    new = types.FunctionType(rewritten, fn.__globals__, fn.__name__, fn.__defaults__,
+                             closure or None)
+    new.__kwdefaults__ = fn.__kwdefaults__
+    new.__qualname__ = fn.__qualname__
+    new.__module__ = fn.__module__
+    new.__doc__ = fn.__doc__
+    new.__dict__ = fn.__dict__
+    try:
+        new.__annotations__ = fn.__annotations__
+    except Exception:  # annotations that fail to evaluate are not ours to report
+        pass
+    with _lock:
+        if len(_functions) > _CACHE_LIMIT:
+            _functions.clear()
+        _functions[fn] = new
+    return new
+
+
+def _rewritten_code(code: types.CodeType) -> types.CodeType | None:
+    with _lock:
+        if code in _code_cache:
+            return _code_cache[code]
+    try:
+        rewritten, problem = _rewrite(code)
+    except (SyntaxError, ValueError, TypeError, RecursionError) as error:
+        rewritten, problem = None, f"could not rewrite: {type(error).__name__}: {error}"
+    with _lock:
+        if len(_code_cache) > _CACHE_LIMIT:
+            _code_cache.clear()
+            _problems.clear()
+        _code_cache[code] = rewritten
+        if problem is not None:
+            _problems[code] = problem
+    return rewritten
+
+
+def _module_tree(filename: str) -> ast.Module | None:
+    lines = linecache.getlines(filename)
+    if not lines:
+        return None
+    text = "".join(lines)
+    key = hash(text)
+    with _lock:
+        cached = _trees.get(filename)
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    try:
+        module: ast.Module | None = ast.parse(text, filename)
+    except SyntaxError:
+        module = None
+    with _lock:
+        if len(_trees) > 256:
+            _trees.clear()
+        _trees[filename] = (key, module)
+    return module
+
+
+def _first_line(node: ast.AST) -> int:
+    decorators = getattr(node, "decorator_list", None)
+    if decorators:
+        return int(decorators[0].lineno)
+    return int(node.lineno)  # type: ignore[attr-defined]
+
+
+def _find(module: ast.Module, code: types.CodeType) -> tuple[ast.AST, list[str]] | None:
+    """The def or lambda node of ``code`` and the names of the classes around it."""
+    matches: list[tuple[ast.AST, list[str]]] = []
+
+    def walk(node: ast.AST, classes: list[str]) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef):
+                if child.name == code.co_name and _first_line(child) == code.co_firstlineno:
+                    matches.append((child, classes))
+                walk(child, [])
+            elif isinstance(child, ast.Lambda):
+                if code.co_name == "<lambda>" and child.lineno == code.co_firstlineno:
+                    matches.append((child, classes))
+                walk(child, [])
+            elif isinstance(child, ast.ClassDef):
+                walk(child, [*classes, child.name])
+            else:
+                walk(child, classes)
+
+    walk(module, [])
+    if len(matches) > 1 and code.co_name == "<lambda>":
+        matches = [m for m in matches if _lambda_matches(m[0], code)]
+    return matches[0] if len(matches) == 1 else None
+
+
+def _lambda_matches(node: ast.AST, code: types.CodeType) -> bool:
+    """Whether a lambda node spans the columns of ``code``'s first real instruction."""
+    for line, end_line, column, _ in code.co_positions():
+        if line is None or column is None or line != node.lineno:  # type: ignore[attr-defined]
+            continue
+        start = node.col_offset  # type: ignore[attr-defined]
+        end = node.end_col_offset  # type: ignore[attr-defined]
+        if end_line == node.end_lineno and start <= column <= (end or column):  # type: ignore[attr-defined]
+            return True
+    return False
+
+
+def _signature_matches(node: ast.AST, code: types.CodeType) -> bool:
+    args: ast.arguments = node.args  # type: ignore[attr-defined]
+    names = [a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)]
+    if args.vararg is not None:
+        names.append(args.vararg.arg)
+    if args.kwarg is not None:
+        names.append(args.kwarg.arg)
+    count = code.co_argcount + code.co_kwonlyargcount + bool(code.co_flags & 0x04) \
+        + bool(code.co_flags & 0x08)
+    return names == list(code.co_varnames[:count])
+
+
+def _rewrite(code: types.CodeType) -> tuple[types.CodeType | None, str | None]:
+    module = _module_tree(code.co_filename)
+    if module is None:
+        return None, "no source available (defined with exec(), or in a REPL without history)"
+    found = _find(module, code)
+    if found is None:
+        return None, "the source on disk does not contain this function (edited since import?)"
+    node, classes = found
+    if not _signature_matches(node, code):
+        return None, "the source on disk does not match the running function"
+    node = copy.deepcopy(node)
+    try_lines = _try_lines_by_function(node)
+    new_node = _Rewriter().visit(node)
+    body: list[ast.stmt]
+    if isinstance(new_node, ast.Lambda):
+        body = [ast.Expr(new_node)]
+    else:
+        body = [new_node]
+    if classes or "__class__" in code.co_freevars:
+        # A class body around the def: private names are mangled as in the original,
+        # and zero-argument super() finds __class__ (the cell itself comes from the
+        # original closure when the function object is built).
+        class_name = classes[-1] if classes else "__xcs_class__"
+        body = [ast.ClassDef(name=class_name, bases=[], keywords=[], body=body,
+                             decorator_list=[], type_params=[])]
+    factory = ast.FunctionDef(
+        name="__xcs_factory__",
+        args=ast.arguments(posonlyargs=[], args=[ast.arg(arg=name) for name in code.co_freevars
+                                                 if name != "__class__"],
+                           vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[]),
+        body=[*body, ast.Return(ast.Constant(None))], decorator_list=[], returns=None,
+        type_params=[],
+    )
+    tree = ast.Module(body=[factory], type_ignores=[])
+    ast.fix_missing_locations(tree)
+    compiled = compile(tree, code.co_filename, "exec", flags=code.co_flags & _FUTURE_FLAGS,
+                       dont_inherit=True)
+    rewritten = next((c for c in _code_objects(compiled)
+                      if c.co_name == code.co_name and c.co_firstlineno == code.co_firstlineno),
+                     None)
+    if rewritten is None:
+        return None, "the rewritten code could not be located (please report this)"
+    if set(rewritten.co_freevars) - set(code.co_freevars):
+        return None, "the source refers to variables the running function does not have"
+    with _lock:
+        for inner in _code_objects(rewritten):
+            _produced.add(inner)
+            lines = try_lines.get((inner.co_name, inner.co_firstlineno))
+            frames.register_try_lines(inner, lines if lines is not None else frozenset())
+    return rewritten, None
+
+
+def _code_objects(code: types.CodeType) -> Iterator[types.CodeType]:
+    yield code
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            yield from _code_objects(const)
+
+
+def _try_lines_by_function(root: ast.AST) -> dict[tuple[str, int], frozenset[int]]:
+    """For each function in ``root``: the lines inside its own try/with statements."""
+    result: dict[tuple[str, int], frozenset[int]] = {}
+    scopes = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
+
+    def collect(scope: ast.AST) -> None:
+        lines: set[int] = set()
+
+        def walk(node: ast.AST) -> None:
+            for child in ast.iter_child_nodes(node):
+                if isinstance(child, scopes):
+                    collect(child)
+                    continue
+                if isinstance(child, ast.Try | ast.TryStar | ast.With | ast.AsyncWith):
+                    lines.update(range(child.lineno, (child.end_lineno or child.lineno) + 1))
+                walk(child)
+
+        walk(scope)
+        name = "<lambda>" if isinstance(scope, ast.Lambda) else scope.name  # type: ignore[attr-defined]
+        result[(name, _first_line(scope))] = frozenset(lines)
+
+    collect(root)
+    return result
+
+
+def _rt(attribute: str, node: ast.AST) -> ast.Attribute:
+    return ast.copy_location(
+        ast.Attribute(value=ast.copy_location(ast.Name(id=_RT, ctx=ast.Load()), node),
+                      attr=attribute, ctx=ast.Load()), node)
+
+
+def _call(attribute: str, args: list[ast.expr], node: ast.AST,
+          keywords: list[ast.keyword] | None = None) -> ast.Call:
+    return ast.copy_location(ast.Call(func=_rt(attribute, node), args=args,
+                                      keywords=keywords or []), node)
+
+
+_PLAIN_CONSTANTS = (type(None), bool, type(Ellipsis))
+
+
+class _Rewriter(ast.NodeTransformer):
+    """Routes the observing sites of a function through ``tracing.runtime``."""
+
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        self.generic_visit(node)
+        func = node.func
+        if isinstance(func, ast.Name) and (
+            func.id in _NEVER_WRAPPED or (func.id in _NEED_ARGS and not node.args)
+        ):
+            return node
+        prepared = _call("prep", [func, *node.args], node, node.keywords)
+        return ast.copy_location(ast.Call(func=prepared, args=[], keywords=[]), node)
+
+    def visit_JoinedStr(self, node: ast.JoinedStr) -> ast.AST:
+        parts: list[ast.expr] = []
+        for value in node.values:
+            if isinstance(value, ast.FormattedValue):
+                spec: ast.expr = (self.visit(value.format_spec) if value.format_spec is not None
+                                  else ast.copy_location(ast.Constant(None), value))
+                parts.append(_call("fmt", [self.visit(value.value),
+                                           ast.copy_location(ast.Constant(value.conversion),
+                                                             value), spec], value))
+            else:
+                parts.append(value)
+        return _call("fstring", parts, node)
+
+    def visit_BinOp(self, node: ast.BinOp) -> ast.AST:
+        self.generic_visit(node)
+        if isinstance(node.op, ast.Mod):
+            return _call("mod", [node.left, node.right], node)
+        return node
+
+    def visit_AugAssign(self, node: ast.AugAssign) -> ast.AST:
+        self.generic_visit(node)
+        if isinstance(node.op, ast.Mod) and isinstance(node.target, ast.Name):
+            load = ast.copy_location(ast.Name(id=node.target.id, ctx=ast.Load()), node.target)
+            return ast.copy_location(
+                ast.Assign(targets=[node.target], value=_call("imod", [load, node.value], node)),
+                node)
+        return node
+
+    def visit_Compare(self, node: ast.Compare) -> ast.AST:
+        self.generic_visit(node)
+        operands = [node.left, *node.comparators]
+        observed = set()
+        for index, op in enumerate(node.ops):
+            if isinstance(op, ast.Is | ast.IsNot):
+                observed.update((index, index + 1))
+        if not observed:
+            return node
+
+        def wrap(index: int, operand: ast.expr) -> ast.expr:
+            if index not in observed or (isinstance(operand, ast.Constant)
+                                         and isinstance(operand.value, _PLAIN_CONSTANTS)):
+                return operand
+            return _call("observe", [operand], operand)
+
+        wrapped = [wrap(i, operand) for i, operand in enumerate(operands)]
+        node.left, node.comparators = wrapped[0], wrapped[1:]
+        return node
+
+    def visit_Match(self, node: ast.Match) -> ast.AST:
+        self.generic_visit(node)
+        node.subject = _call("observe_deep", [node.subject], node.subject)
+        return node
+
+    def visit_Await(self, node: ast.Await) -> ast.AST:
+        self.generic_visit(node)
+        node.value = _call("awaitable", [node.value], node.value)
+        return node

@@ -1,0 +1,232 @@
+"""What rewritten glue code calls at the sites where a lazy value could be observed.
+
+``tracing.rewrite`` compiles a jitted function's source again with a few kinds of
+expression routed through this module (reachable from the rewritten code as the
+built-in name ``__xcs_rt__``):
+
+- every call ``f(a, b)`` becomes ``__xcs_rt__.prep(f, a, b)()``: ``prep`` decides,
+  by the kind of callee (``tracing.callees``), whether lazy arguments pass through,
+  are resolved first, or turn the call into a lifted node; it returns a C-level
+  ``functools.partial``, so the callee still runs directly under the caller's frame
+  (``logging``, ``warnings`` and ``super()`` see what they would see in plain Python);
+- f-strings become ``fstring(fmt(value, conversion, spec), "text", ...)``: over lazy
+  values they are lifted nodes instead of barriers;
+- ``a % b`` becomes ``mod(a, b)``: ``"%s" % lazy_tuple`` formats the tuple's items;
+- the operands of ``is`` / ``is not`` go through ``observe``, the subject of ``match``
+  through ``observe_deep``: the real objects, never a proxy;
+- ``await x`` becomes ``await awaitable(x)``: awaiting an op result does not wait.
+
+Outside a trace every helper does exactly what the original expression does.
+"""
+
+from __future__ import annotations
+
+import builtins
+import functools
+import itertools
+import types
+from collections.abc import Callable
+from typing import Any
+
+from ember.xcs import tree
+from ember.xcs.tracing.callees import Callee, classify
+from ember.xcs.tracing.context import _local
+from ember.xcs.tracing.frames import CallMode
+from ember.xcs.tracing.lazy import Lazy
+
+__all__ = ["awaitable", "fmt", "fstring", "imod", "install", "mod", "observe",
+           "observe_deep", "prep"]
+
+_partial = functools.partial
+_CONVERSIONS: dict[int, Callable[[Any], str]] = {115: str, 114: repr, 97: ascii}
+
+
+def install() -> None:
+    """Make this module reachable from rewritten code as the built-in ``__xcs_rt__``."""
+    import sys
+
+    builtins.__xcs_rt__ = sys.modules[__name__]  # type: ignore[attr-defined]
+
+
+def _trace() -> Any:
+    trace = _local.trace
+    if trace is None or not hasattr(trace, "lift"):
+        return None
+    return trace
+
+
+def _returning(value: Any) -> Callable[[], Any]:
+    """A C-level callable with no arguments that returns ``value``."""
+    return itertools.repeat(value).__next__
+
+
+def _name_of(fn: Any) -> str:
+    name = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None)
+    return str(name or type(fn).__name__)
+
+
+def prep(fn: Any, /, *args: Any, **kwargs: Any) -> Callable[[], Any]:
+    """Prepare the call ``fn(*args, **kwargs)`` made by rewritten glue (see module doc)."""
+    trace = _local.trace
+    if trace is None or type(fn) is Lazy or not hasattr(trace, "lift"):
+        return _partial(fn, *args, **kwargs)
+    if type(fn) is functools.partial:
+        inner = fn.func
+        if classify(inner) in (Callee.USER, Callee.PURE, Callee.CONSUMER):
+            args = (*fn.args, *args)
+            kwargs = {**fn.keywords, **kwargs}
+            fn = inner
+    kind = classify(fn)
+    if kind is Callee.OP or kind is Callee.TRANSPARENT:
+        return _partial(fn, *args, **kwargs)
+    if kind is Callee.USER:
+        return _partial(trace.instrumented(fn), *args, **kwargs)
+    if kind is Callee.USER_CLASS:
+        return _partial(_construct, trace, fn, args, kwargs)
+    if not trace.lazies:
+        return _partial(fn, *args, **kwargs)
+    if kind is Callee.SHALLOW:
+        if any(type(a) is Lazy for a in args) or any(type(v) is Lazy for v in kwargs.values()):
+            reason = f"call of {_name_of(fn)}"
+            args = tuple(trace.force(a, reason) if type(a) is Lazy else a for a in args)
+            kwargs = {k: trace.force(v, reason) if type(v) is Lazy else v
+                      for k, v in kwargs.items()}
+        return _partial(fn, *args, **kwargs)
+    if kind is Callee.PURE or kind is Callee.CONSUMER:
+        if kind is Callee.CONSUMER:
+            args = tuple(list(a) if type(a) is types.GeneratorType else a for a in args)
+        if tree.contains((args, kwargs), Lazy):
+            mode = trace.site_mode()
+            if mode is CallMode.LAZY:
+                return _returning(trace.lift(f"call {_name_of(fn)}", fn, args, kwargs))
+        else:
+            return _partial(fn, *args, **kwargs)
+    reason = f"call of {_name_of(fn)}"
+    args = trace.force_tree(args, reason)
+    kwargs = trace.force_tree(kwargs, reason)
+    return _partial(fn, *args, **kwargs)
+
+
+def _construct(trace: Any, cls: type, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """``cls(*args, **kwargs)`` with the rewritten ``__init__`` (as ``type.__call__`` does)."""
+    instance = object.__new__(cls)
+    init = trace.instrumented(cls.__init__)  # type: ignore[misc]
+    returned = init(instance, *args, **kwargs)
+    if returned is not None:
+        raise TypeError(f"__init__() should return None, not '{type(returned).__name__}'")
+    return instance
+
+
+def fmt(value: Any, conversion: int, spec: Any) -> Any:
+    """One ``{value!conversion:spec}`` field of an f-string."""
+    if type(value) is not Lazy and type(spec) is not Lazy:
+        if conversion > 0:
+            value = _CONVERSIONS[conversion](value)
+        return format(value, spec) if spec is not None else format(value)
+    trace = _trace()
+    if trace is None or trace.site_mode() is not CallMode.LAZY:
+        value = _real(value, trace, "f-string")
+        spec = _real(spec, trace, "f-string")
+        if conversion > 0:
+            value = _CONVERSIONS[conversion](value)
+        return format(value, spec) if spec is not None else format(value)
+    return trace.lift("format", _format_field, (value, conversion, spec), {})
+
+
+def _format_field(value: Any, conversion: int, spec: Any) -> str:
+    if conversion > 0:
+        value = _CONVERSIONS[conversion](value)
+    return format(value, spec) if spec is not None else format(value)
+
+
+def fstring(*parts: Any) -> Any:
+    """The f-string made of ``parts`` (formatted fields and literal text)."""
+    for part in parts:
+        if type(part) is Lazy:
+            break
+    else:
+        return "".join(parts)
+    trace = _trace()
+    if trace is None:
+        return "".join(str(_real(p, None, "f-string")) for p in parts)
+    return trace.lift("f-string", _join_parts, parts, {})
+
+
+def _join_parts(*parts: str) -> str:
+    return "".join(parts)
+
+
+def mod(left: Any, right: Any) -> Any:
+    """``left % right`` (printf-style formatting or modulo) with lazy operands lifted."""
+    if type(left) is not Lazy and type(right) is not Lazy and not (
+        type(right) in (tuple, dict) and tree.contains(right, Lazy)
+    ):
+        return left % right
+    trace = _trace()
+    if trace is None or trace.site_mode() is not CallMode.LAZY:
+        return _real_tree(left, trace) % _real_tree(right, trace)
+    if type(left) is Lazy:
+        return left % right  # Lazy.__mod__: lifted, ordered with the value's other uses
+    return trace.lift("mod", _modulo, (left, right), {})
+
+
+def _modulo(left: Any, right: Any) -> Any:
+    return left % right
+
+
+def imod(left: Any, right: Any) -> Any:
+    """``left %= right`` for a plain name target."""
+    if type(left) is Lazy:
+        left %= right
+        return left
+    return mod(left, right)
+
+
+def observe(value: Any, reason: str = "is") -> Any:
+    """The real object behind ``value`` (an operand of ``is``, ``is not``)."""
+    if type(value) is not Lazy:
+        return value
+    return _real(value, _trace(), reason)
+
+
+def observe_deep(value: Any) -> Any:
+    """``value`` with every lazy value inside replaced by its real object (``match``)."""
+    if type(value) is Lazy:
+        value = _real(value, _trace(), "match")
+    trace = _trace()
+    if trace is None or not trace.lazies:
+        return value
+    return trace.force_tree(value, "match", records=True)
+
+
+def _real(value: Any, trace: Any, reason: str) -> Any:
+    if type(value) is not Lazy:
+        return value
+    owner = object.__getattribute__(value, "_xcs_trace")
+    return owner.force(value, reason)
+
+
+def _real_tree(value: Any, trace: Any) -> Any:
+    if trace is None:
+        return tree.replace(value, lambda v: _real(v, None, "%"), Lazy)
+    return trace.force_tree(value, "%")
+
+
+class _Ready:
+    """An awaitable that finishes at once with ``value`` (``await`` on a lazy value)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __await__(self) -> Any:
+        return self.value
+        yield  # pragma: no cover - makes this a generator function
+
+
+def awaitable(value: Any) -> Any:
+    """What ``await value`` should wait for: a lazy value is returned without waiting."""
+    if type(value) is Lazy:
+        return _Ready(value)
+    return value

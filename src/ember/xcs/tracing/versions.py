@@ -1,0 +1,193 @@
+"""Everything XCS knows about particular CPython versions (3.11, 3.12, 3.13), in one place.
+
+- **Exception tables** (``handler_ranges``): which instructions a ``try``/``with``
+  handler covers. CPython 3.12 added entries that are not user ``try`` blocks: the
+  clean-up of list comprehensions inlined into their function (PEP 709, handler
+  starting with ``SWAP``), the wrapper that turns ``StopIteration`` into
+  ``RuntimeError`` around generator and coroutine bodies (``CALL_INTRINSIC_1``), and
+  the clean-up of ``await``/``yield from`` (``CLEANUP_THROW``). They are left out.
+- **Superinstructions** (``loaded_names``): 3.13 loads two locals in one instruction
+  (``LOAD_FAST_LOAD_FAST``), whose argument is a pair of names.
+- **Line events** (``watch_lines``): ``sys.settrace`` on 3.11, chained to a trace
+  function the user (a debugger, coverage) already has; ``sys.monitoring`` on 3.12+,
+  with a tool id of our own, so the user's tools see every event as before.
+
+Nothing else in XCS reads bytecode or installs tracers.
+"""
+
+from __future__ import annotations
+
+import dis
+import sys
+import threading
+from collections.abc import Callable
+from types import CodeType, FrameType
+from typing import Any
+
+__all__ = ["MONITORING", "handler_ranges", "instruction_at", "loaded_names", "set_local",
+           "watch_lines"]
+
+MONITORING = sys.version_info >= (3, 12)  # sys.monitoring instead of sys.settrace
+_NOT_USER_HANDLERS = frozenset({"SWAP", "CALL_INTRINSIC_1", "CLEANUP_THROW"})
+_LOAD_OPS = frozenset({"LOAD_FAST", "LOAD_DEREF", "LOAD_NAME", "LOAD_CLOSURE", "LOAD_GLOBAL",
+                       "LOAD_FAST_CHECK", "LOAD_FAST_AND_CLEAR", "LOAD_FAST_LOAD_FAST",
+                       "LOAD_FAST_BORROW", "LOAD_FAST_BORROW_LOAD_FAST_BORROW"})
+_CACHE_LIMIT = 20_000
+_ranges: dict[CodeType, tuple[tuple[int, int], ...]] = {}
+_names: dict[tuple[CodeType, int, int], tuple[str, ...]] = {}
+
+
+def _bounded(cache: dict[Any, Any]) -> None:
+    if len(cache) > _CACHE_LIMIT:
+        cache.clear()
+
+
+def handler_ranges(code: CodeType) -> tuple[tuple[int, int], ...]:
+    """The ``(start, end)`` instruction offsets covered by user ``try``/``with`` handlers."""
+    known = _ranges.get(code)
+    if known is None:
+        entries = dis._parse_exception_table(code)  # type: ignore[attr-defined]
+        starts = {i.offset: i.opname for i in dis.get_instructions(code)} if entries else {}
+        known = tuple(
+            (entry.start, entry.end) for entry in entries
+            if starts.get(entry.target) not in _NOT_USER_HANDLERS
+        )
+        _bounded(_ranges)
+        _ranges[code] = known
+    return known
+
+
+def instruction_at(code: CodeType, offset: int) -> dis.Instruction | None:
+    """The instruction of ``code`` at byte ``offset``."""
+    for instruction in dis.get_instructions(code):
+        if instruction.offset == offset:
+            return instruction
+    return None
+
+
+def loaded_names(code: CodeType, first: int, last: int) -> tuple[str, ...]:
+    """The variable names ``code`` loads on lines ``first`` to ``last`` (cached)."""
+    key = (code, first, last)
+    names = _names.get(key)
+    if names is None:
+        found: dict[str, None] = {}
+        for instruction in dis.get_instructions(code):
+            positions = instruction.positions
+            line = positions.lineno if positions is not None else None
+            if line is None or not first <= line <= last or instruction.opname not in _LOAD_OPS:
+                continue
+            value = instruction.argval
+            for name in value if isinstance(value, tuple) else (value,):
+                found.setdefault(str(name))
+        _bounded(_names)
+        names = _names[key] = tuple(found)
+    return names
+
+
+def set_local(frame: FrameType, name: str, value: Any) -> None:
+    """Rebind local variable ``name`` of a running ``frame`` (from a line event).
+
+    3.13 writes through ``frame.f_locals`` (PEP 667); 3.11 copies ``f_locals`` back to
+    the frame after a ``sys.settrace`` callback returns; 3.12's ``sys.monitoring``
+    callbacks need the copy made explicitly.
+    """
+    frame.f_locals[name] = value
+    if MONITORING and sys.version_info < (3, 13):
+        import ctypes
+
+        ctypes.pythonapi.PyFrame_LocalsToFast(ctypes.py_object(frame), ctypes.c_int(0))
+
+
+LineHandler = Callable[[FrameType], None]
+
+
+def watch_lines(wanted: Callable[[CodeType], bool], on_line: LineHandler) -> Callable[[], None]:
+    """Call ``on_line(frame)`` before each line of code objects ``wanted`` accepts.
+
+    Only in the calling thread; returns the function that stops watching. Whatever
+    tracer or monitoring tool the user has keeps receiving its events.
+    """
+    if MONITORING:
+        return _watch_with_monitoring(wanted, on_line)
+    return _watch_with_settrace(wanted, on_line)
+
+
+def _watch_with_settrace(wanted: Callable[[CodeType], bool],
+                         on_line: LineHandler) -> Callable[[], None]:
+    previous = sys.gettrace()
+
+    def local(user_local: Any) -> Any:
+        def tracer(frame: FrameType, event: str, arg: Any) -> Any:
+            nonlocal user_local
+            if event == "line":
+                on_line(frame)
+            if user_local is not None:
+                user_local = user_local(frame, event, arg)
+            return tracer
+        return tracer
+
+    def global_tracer(frame: FrameType, event: str, arg: Any) -> Any:
+        user_local = previous(frame, event, arg) if previous is not None else None
+        if wanted(frame.f_code):
+            return local(user_local)
+        return user_local
+
+    sys.settrace(global_tracer)
+
+    def stop() -> None:
+        sys.settrace(previous)
+
+    return stop
+
+
+_monitoring_lock = threading.Lock()
+_tool_id: int | None = None
+_watchers: dict[int, tuple[Callable[[CodeType], bool], LineHandler]] = {}
+
+
+def _watch_with_monitoring(wanted: Callable[[CodeType], bool],
+                           on_line: LineHandler) -> Callable[[], None]:
+    monitoring = sys.monitoring  # type: ignore[attr-defined]
+    thread = threading.get_ident()
+    with _monitoring_lock:
+        tool = _ensure_tool(monitoring)
+        _watchers[thread] = (wanted, on_line)
+        monitoring.set_events(tool, monitoring.events.PY_START)
+
+    def stop() -> None:
+        with _monitoring_lock:
+            _watchers.pop(thread, None)
+            if not _watchers and _tool_id is not None:
+                monitoring.set_events(_tool_id, 0)
+
+    return stop
+
+
+def _ensure_tool(monitoring: Any) -> int:
+    global _tool_id
+    if _tool_id is not None:
+        return _tool_id
+    for candidate in (4, 3, 5):  # ids not reserved for debuggers, coverage, profilers
+        if monitoring.get_tool(candidate) is None:
+            monitoring.use_tool_id(candidate, "ember-xcs")
+            _tool_id = candidate
+            break
+    else:
+        raise RuntimeError("no free sys.monitoring tool id for ember.xcs learned barriers")
+    events = monitoring.events
+
+    def on_start(code: CodeType, offset: int) -> Any:
+        watcher = _watchers.get(threading.get_ident())
+        if watcher is not None and watcher[0](code):
+            monitoring.set_local_events(_tool_id, code, events.LINE)
+        return None
+
+    def on_line(code: CodeType, line: int) -> Any:
+        watcher = _watchers.get(threading.get_ident())
+        if watcher is not None and watcher[0](code):
+            watcher[1](sys._getframe(1))
+        return None
+
+    monitoring.register_callback(_tool_id, events.PY_START, on_start)
+    monitoring.register_callback(_tool_id, events.LINE, on_line)
+    return _tool_id
