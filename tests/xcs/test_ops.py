@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import contextvars
 import functools
 import threading
@@ -75,8 +76,17 @@ async def fetch(x: int) -> int:
     return x * 10
 
 
-def test_coroutine_op_outside_trace_returns_its_value() -> None:
-    assert fetch(4) == 40
+def test_coroutine_op_outside_trace_stays_a_coroutine_function() -> None:
+    # As without the decorator: calling it gives a coroutine, awaiting that gives the value.
+    pending = fetch(4)
+    assert inspect.iscoroutine(pending)
+    assert asyncio.run(pending) == 40
+    assert inspect.iscoroutinefunction(fetch)
+
+    async def plain_async_code() -> list[int]:
+        return [await fetch(1), await fetch(2)]
+
+    assert asyncio.run(plain_async_code()) == [10, 20]
 
 
 def test_coroutine_ops_run_concurrently_on_the_event_loop() -> None:

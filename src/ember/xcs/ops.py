@@ -117,6 +117,24 @@ class Op:
         self._timing.slow = has_policies
         functools.update_wrapper(self, fn, updated=())
 
+    # What inspect needs to see the op as the function it wraps: in particular
+    # inspect.iscoroutinefunction(op) is True exactly for an ``async def`` body.
+    @property
+    def __code__(self) -> Any:
+        return getattr(self.fn, "__code__", None)
+
+    @property
+    def __defaults__(self) -> Any:
+        return getattr(self.fn, "__defaults__", None)
+
+    @property
+    def __kwdefaults__(self) -> Any:
+        return getattr(self.fn, "__kwdefaults__", None)
+
+    @property
+    def _is_coroutine_marker(self) -> Any:
+        return getattr(inspect, "_is_coroutine_mark", None) if self.is_coroutine else None
+
     @property
     def runs_inline(self) -> bool:
         """Whether the engine runs this op in the thread that readies it.

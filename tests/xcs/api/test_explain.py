@@ -18,16 +18,28 @@ def answer(question: str) -> str:
     return json.dumps({"best": best})
 
 
-def test_explain_reports_ir_groups_path_barriers_and_learned_lines() -> None:
+def test_explain_reports_ir_groups_path_and_barriers() -> None:
     text = explain(answer, "why?")
     assert text.startswith("explain: answer")
     assert "IR:" in text and "lambda question." in text
+    # The join and json.dumps are lifted nodes with edges, not waits.
+    assert "d = call str.join([a, b, c])" in text and "e = ask('judge', d)" in text
     assert "parallel groups (2, widest 3):" in text
     assert "  0: a=ask, b=ask, c=ask" in text
     assert "critical path: ask -> ask" in text
+    assert "barriers (0):" in text and "learned barriers (0):" in text
+
+
+def test_explain_reports_learned_lines_of_code_without_source() -> None:
+    namespace = {"ask": ask, "json": json}
+    exec(compile(
+        "def answer(question):\n"
+        "    drafts = [ask(m, question) for m in ('a', 'b', 'c')]\n"
+        "    return ' | '.join(drafts)\n", "<no source>", "exec"), namespace)
+    text = explain(namespace["answer"], "why?")
     assert "learned barriers (1):" in text
-    assert "learned at " in text  # the wait at the learned line is a barrier
-    assert "test_explain.py:" in text and "TypeError" in text
+    assert "learned line at <no source>:3" in text  # the wait at the learned line
+    assert "<no source>:3" in text and "TypeError" in text
 
 
 def test_explain_without_arguments_uses_the_last_call() -> None:

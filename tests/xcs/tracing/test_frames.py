@@ -3,7 +3,8 @@ from __future__ import annotations
 import sys
 
 from ember.xcs.tracing import frames
-from ember.xcs.tracing.frames import CallMode, names_on_lines, rejection_site
+from ember.xcs.tracing.frames import CallMode, rejection_site
+from ember.xcs.tracing.versions import loaded_names
 
 BOUNDARY: list[object] = []
 
@@ -65,14 +66,14 @@ def test_location_points_at_user_code() -> None:
     assert location.function == "test_location_points_at_user_code"  # type: ignore[attr-defined]
 
 
-def test_names_on_lines() -> None:
+def test_loaded_names() -> None:
     def sample(a: int, b: int) -> int:
         c = a + b
         return c * a
 
     first = sample.__code__.co_firstlineno + 1
-    assert names_on_lines(sample.__code__, first, first) == ("a", "b")
-    assert names_on_lines(sample.__code__, first + 1, first + 1) == ("c", "a")
+    assert loaded_names(sample.__code__, first, first) == ("a", "b")
+    assert loaded_names(sample.__code__, first + 1, first + 1) == ("c", "a")
 
 
 def test_rejection_site_ignores_explicit_raises() -> None:

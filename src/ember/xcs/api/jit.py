@@ -298,6 +298,9 @@ class _Call:
             return False
         engine = default_engine()
         try:
+            # Every op issued so far comes before the error in program order: if one of
+            # them fails, plain Python would have raised that instead.
+            engine.wait_all(run)
             failure = engine.earliest_failure(run)
         except RunStopped:
             self.to_raise = timeout_error(run)
@@ -332,10 +335,15 @@ class _Call:
         reason = type(error).__name__ if config.redact else f"{type(error).__name__}: {error}"
         learned = owner._xcs_stats.learned
         if not _lazy_involved(trace, site) and not learned.covers(site.code, site.first_line):
-            return None  # the program's own error: plain Python raises it too
-        learned_line = self.runs < _MAX_LEARNING_RUNS and learned.add(
-            site.code, site.first_line, site.last_line, site.location, reason
-        )
+            if not isinstance(error, TypeError) or not config.fallback or not trace.lazies:
+                return None  # the program's own error: plain Python raises it too
+            # C code rejects values with TypeError; a lazy value out of sight (in a global,
+            # say) may be the cause: only a plain run can tell.
+            learned_line = False
+        else:
+            learned_line = self.runs < _MAX_LEARNING_RUNS and learned.add(
+                site.code, site.first_line, site.last_line, site.location, reason
+            )
         if learned_line:
             return Fallback(f"learned barrier after {reason}", site.location)
         if not config.fallback:
@@ -395,15 +403,16 @@ class _Call:
         config = owner._config
         stats = owner._xcs_stats
         tasks = trace.run.tasks if trace.run is not None else []
-        durations = {t.id: t.duration for t in tasks if t.kind is not NodeKind.LIFTED}
+        graph = trace.graph(None if failed else self.outputs)
+        node = trace.node_ids
+        durations = {node[t.id]: t.duration for t in tasks if t.kind is not NodeKind.LIFTED}
         timings: tuple[NodeTiming, ...] = ()
         if config.profile:
             timings = tuple(
-                NodeTiming(t.id, t.name, (t.started - self.started) * 1000,
+                NodeTiming(node[t.id], t.name, (t.started - self.started) * 1000,
                            (t.ended - self.started) * 1000)
                 for t in tasks if t.started and t.kind is not NodeKind.LIFTED
             )
-        graph = trace.graph(None if failed else self.outputs)
         record = CallRecord(graph=graph, durations=durations, wall=wall,
                             barriers=tuple(trace.barriers), structure=trace.structure,
                             timings=timings, reruns=self.runs)

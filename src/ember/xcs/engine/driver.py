@@ -48,14 +48,14 @@ def _task_value(task: Task) -> Any:
 def resolve(task: Task) -> tuple[tuple[Any, ...], dict[str, Any]]:
     """``task``'s arguments with every input task replaced by its value (a fresh tree).
 
-    The argument tree is the task's own snapshot, so it is updated in place; records
-    holding lazy values are resolved in place by ``task.prepare``.
+    The task's own argument tree stays as it is (the tracer reads it again to build
+    the IR); records holding lazy values are resolved in place by ``task.prepare``.
     """
     args, kwargs = task.args or (), task.kwargs or {}
     if task.deps:
-        args = tree.replace(args, _task_value, Task)
+        args = tree.map_tree(args, _task_value, Task)
         if kwargs:
-            kwargs = tree.replace(kwargs, _task_value, Task)
+            kwargs = tree.map_tree(kwargs, _task_value, Task)
     return args, kwargs
 
 

@@ -142,7 +142,7 @@ class Limit:
     Guarded by its own lock, always taken after a run's lock, never before one.
     """
 
-    __slots__ = ("active", "lock", "maximum", "waiting")
+    __slots__ = ("__weakref__", "active", "lock", "maximum", "waiting")
 
     def __init__(self, maximum: int) -> None:
         self.lock = threading.Lock()
@@ -272,8 +272,6 @@ class Run:
         if task.state is not TaskState.RUNNING:
             return []
         to_start: list[Task] = []
-        if task.kind is not _LIFTED:
-            self._release_slot(task, to_start)
         dependents = task.dependents or _NO_TASKS
         task.dependents = None
         if error is None:
@@ -290,9 +288,13 @@ class Run:
             for dependent in dependents:
                 self._upstream(dependent, task)
             if not task.eager and (self.failure is None or task.id < self.failure.id):
+                # Cancel first, so that the slot released below cannot start work that
+                # plain Python would never have reached.
                 self.failure = task
                 self._cancel_after(task.id)
                 self.changed.notify_all()  # waiters re-check: the run has failed
+        if task.kind is not _LIFTED:
+            self._release_slot(task, to_start, was_running=True)
         return to_start
 
     def grant(self, task: Task) -> list[Task]:
@@ -426,8 +428,8 @@ class Run:
         task.state = TaskState.RUNNING
         return [task]
 
-    def _release_slot(self, task: Task, to_start: list[Task]) -> None:
-        if task.state is not TaskState.RUNNING:
+    def _release_slot(self, task: Task, to_start: list[Task], was_running: bool = False) -> None:
+        if not was_running and task.state is not TaskState.RUNNING:
             return
         self.running -= 1
         if task.holds_limit:

@@ -36,6 +36,19 @@ _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(_
 _CONTAINER_DEPTH = 4
 
 
+_WHAT_NEEDS_A_VALUE = {
+    "bool": "bool() / if / while",
+    "str": "str() / f-string",
+    "format": "format() / f-string",
+    "iter": "iteration (for, unpacking)",
+    "len": "len()",
+    "in": "`in`",
+    "index": "using it as an index",
+    "isinstance": "isinstance()",
+    "hash": "hash() / a dict key",
+}
+
+
 class Symbol(Proxy):
     """The value of a recorded node (or placeholder) while its graph is being recorded.
 
@@ -63,6 +76,7 @@ class Symbol(Proxy):
                                  deterministic=not mutates)
 
     def _xcs_force(self, reason: str) -> Any:
+        reason = _WHAT_NEEDS_A_VALUE.get(reason, reason)
         raise GraphError(
             f"{reason} needs the value of {self!r}, but inside autograph() nothing runs until "
             "execute(). Move this code into an @op (it then runs when the graph executes), "

@@ -42,7 +42,6 @@ _LIBRARY_DIRS = tuple(
         if (path := sysconfig.get_paths().get(key))
     }
 )
-_COMPREHENSIONS = frozenset({"<listcomp>", "<dictcomp>"})
 _CACHE_LIMIT = 50_000
 
 _internal: dict[CodeType, bool] = {}
@@ -124,13 +123,11 @@ def inspect_site(
 
     Walks from the caller up to ``boundary`` (the frame that entered the jitted
     function). Eager when any user frame on the way is inside a ``try``/``with``
-    block, or when the call is on a learned line (a list/dict comprehension directly
-    on that line stays lazy: its result is materialised when it returns).
+    block, or on a learned line (ops called there, even inside a comprehension or a
+    lambda on that line, run in program order).
     """
     frame: FrameType | None = sys._getframe(2)
     location: SourceLocation | None = None
-    only_comprehensions = True
-    first = True
     while frame is not None and frame is not boundary:
         code = frame.f_code
         if is_internal(code):
@@ -140,13 +137,8 @@ def inspect_site(
             location = location_of(frame)
         if _in_try_block(frame):
             return location, CallMode.TRY
-        if learned is not None and learned.covers(code, frame.f_lineno) and (
-            first or not only_comprehensions
-        ):
+        if learned is not None and learned.covers(code, frame.f_lineno):
             return location, CallMode.LEARNED
-        if code.co_name not in _COMPREHENSIONS:
-            only_comprehensions = False
-        first = False
         frame = frame.f_back
     return location, CallMode.LAZY
 

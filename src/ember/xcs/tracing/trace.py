@@ -143,6 +143,7 @@ class Trace:
         self.barriers: list[Barrier] = []
         self.arguments: list[tuple[Any, Any]] = []  # per task id: the argument snapshot
         self.tails: dict[Task, Task] = {}
+        self.node_ids: dict[int, int] = {}  # task id -> node id, once graph() ran
         self.structure = 0
         self.issued: list[tuple[Any, ...]] = []
         self._memo: list[tuple[Any, ...]] | None = None
@@ -446,6 +447,7 @@ class Trace:
             )
             assert node.output is not None
             var_of[task.id] = node.output
+            self.node_ids[task.id] = node.id
         while barrier is not None:
             self._add_barrier(builder, barrier, var_of)
             barrier = next(barriers, None)

@@ -5,11 +5,11 @@ import time
 
 import pytest
 
-from ember.xcs.engine.pool import ElasticThreadPool
+from ember.xcs.engine.threads import ThreadPool
 
 
 def test_pool_grows_when_all_workers_block_and_shrinks_when_idle() -> None:
-    pool = ElasticThreadPool(idle_timeout=0.2, name="test-pool")
+    pool = ThreadPool(idle_timeout=0.2, name="test-pool")
     release = threading.Event()
     started = threading.Semaphore(0)
 
@@ -30,7 +30,7 @@ def test_pool_grows_when_all_workers_block_and_shrinks_when_idle() -> None:
 
 
 def test_submit_returns_futures_with_results_and_errors() -> None:
-    pool = ElasticThreadPool(name="test-pool")
+    pool = ThreadPool(name="test-pool")
     assert pool.submit(lambda a, b: a + b, 2, 3).result(timeout=5) == 5
     with pytest.raises(KeyError):
         pool.submit(lambda: {}["x"]).result(timeout=5)
