@@ -24,7 +24,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar, overload
 
 from ember.xcs import hooks
-from ember.xcs.api.stats import CallRecord, Fallback, FunctionStats, NodeTiming, register
+from ember.xcs.api.stats import CallRecord, Fallback, FunctionStats, register
 from ember.xcs.config import Config
 from ember.xcs.engine.driver import default_engine
 from ember.xcs.engine.state import Run, RunStopped, Task, TaskState
@@ -194,8 +194,7 @@ class JitFunction:
                     stop = install_tracer(trace.learned, trace.materialize_learned)
                 previous = context.swap(trace)
                 try:
-                    result = glue(*args, **kwargs)
-                    call.finish_glue(result)
+                    call.finish_glue(glue(*args, **kwargs))  # no local keeps a lazy alive
                 except DeferredFailure:
                     call.to_raise = call.earliest_error()
                 except Exception as error:  # noqa: BLE001 - decided, then raised
@@ -403,19 +402,9 @@ class _Call:
         config = owner._config
         stats = owner._xcs_stats
         tasks = trace.run.tasks if trace.run is not None else []
-        graph = trace.graph(None if failed else self.outputs)
-        node = trace.node_ids
-        durations = {node[t.id]: t.duration for t in tasks if t.kind is not NodeKind.LIFTED}
-        timings: tuple[NodeTiming, ...] = ()
-        if config.profile:
-            timings = tuple(
-                NodeTiming(node[t.id], t.name, (t.started - self.started) * 1000,
-                           (t.ended - self.started) * 1000)
-                for t in tasks if t.started and t.kind is not NodeKind.LIFTED
-            )
-        record = CallRecord(graph=graph, durations=durations, wall=wall,
-                            barriers=tuple(trace.barriers), structure=trace.structure,
-                            timings=timings, reruns=self.runs)
+        log = trace.log(None if failed else self.outputs)
+        record = CallRecord(log=log, wall=wall, structure=trace.structure, reruns=self.runs,
+                            started=self.started if config.profile else None)
         repeat = stats.record(record, _tokens(tasks), failed, self.fallback)
         if config.hooks or hooks.registered_hooks():
             hooks.emit(config, "on_cache_hit" if repeat else "on_cache_miss", owner._name)

@@ -9,12 +9,12 @@ from __future__ import annotations
 import threading
 import weakref
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from ember.xcs.analysis import analyze, critical_path
-from ember.xcs.ir.graph import Graph, SourceLocation
+from ember.xcs.ir.graph import Graph, NodeKind, SourceLocation
+from ember.xcs.tracing.log import CallLog
 from ember.xcs.tracing.learned import LearnedBarriers
 
 __all__ = ["CallRecord", "Fallback", "FunctionStats", "get_jit_stats", "register", "reset_stats"]
@@ -68,36 +68,56 @@ class NodeTiming:
 class CallRecord:
     """What one call did (kept for the last call of each function).
 
-    The graph is built on first access from ``build_graph`` (tracing does not build
-    IR nodes), unless it was given ready-made (``Presets.SECURE`` builds it at once so
-    that no value outlives the call).
+    It holds the call's ``CallLog`` (no engine task, no lazy value); the graph,
+    durations and timings are derived from it the first time they are asked for.
+
+    Args:
+        log: the compact record of the call.
+        wall: seconds from the call's start to its end.
+        structure: a hash of the graph's shape (for ``structure_repeats``).
+        reruns: how often the glue ran again (last-resort learned barriers).
+        started: the call's start on the ``perf_counter`` clock when profiling, to
+            turn node times into offsets; ``None`` keeps no timings.
     """
 
-    __slots__ = ("_build", "_graph", "barriers", "durations", "reruns", "structure", "timings",
-                 "wall")
+    __slots__ = ("log", "reruns", "started", "structure", "wall")
 
-    def __init__(self, *, graph: Graph | Callable[[], Graph], durations: dict[int, float],
-                 wall: float, barriers: tuple[Any, ...], structure: int,
-                 timings: tuple[NodeTiming, ...] = (), reruns: int = 0) -> None:
-        self._graph = graph if isinstance(graph, Graph) else None
-        self._build = None if isinstance(graph, Graph) else graph
-        self.durations = durations
+    def __init__(self, *, log: CallLog, wall: float, structure: int, reruns: int = 0,
+                 started: float | None = None) -> None:
+        self.log = log
         self.wall = wall
-        self.barriers = tuple(
-            BarrierRecord(b.reason, b.location, getattr(b, "kind", "dynamic")) for b in barriers
-        )
         self.structure = structure
-        self.timings = timings
         self.reruns = reruns
+        self.started = started
 
     @property
     def graph(self) -> Graph:
-        """The IR of the call (built now if it was not yet)."""
-        if self._graph is None:
-            assert self._build is not None
-            self._graph = self._build()
-            self._build = None
-        return self._graph
+        """The IR of the call (built on first access)."""
+        return self.log.graph()
+
+    @property
+    def durations(self) -> dict[int, float]:
+        """Seconds each op body ran, by node id."""
+        return self.log.durations()
+
+    @property
+    def barriers(self) -> tuple[BarrierRecord, ...]:
+        """The barriers of the call, in program order."""
+        return tuple(BarrierRecord(b.reason, b.location, b.kind) for b in self.log.barriers)
+
+    @property
+    def timings(self) -> tuple[NodeTiming, ...]:
+        """When each op body ran, relative to the call's start (profiling only)."""
+        start = self.started
+        if start is None:
+            return ()
+        log = self.log
+        return tuple(
+            NodeTiming(log.node_id(index), entry.name, (entry.started - start) * 1000,
+                       (entry.ended - start) * 1000)
+            for index, entry in enumerate(log.entries)
+            if entry.started and entry.kind is not NodeKind.LIFTED
+        )
 
 
 @dataclass

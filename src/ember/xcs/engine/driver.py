@@ -60,10 +60,12 @@ def resolve(task: Task) -> tuple[tuple[Any, ...], dict[str, Any]]:
 
 
 class _Drain(threading.local):
-    """Per thread: whether a drain loop runs here, and the tasks it still has to start."""
+    """Per thread: whether a drain loop runs here, the tasks it still has to start, and
+    whether this thread is reporting a finished body (then it may take a follow-up)."""
 
     active = False
     pending: list[Task] | None = None
+    finishing = False
 
 
 class Engine:
@@ -211,7 +213,8 @@ class Engine:
                 self._start_on_loop(task)
             elif op is None or op.runs_inline:
                 self._execute(task)
-            elif not self.threads.continue_here(lambda: self._execute(task)):
+            elif not (self._drain.finishing
+                      and self.threads.continue_here(lambda: self._execute(task))):
                 self.threads.run(lambda: self._execute(task))
         elif executor == "sync":
             self._execute(task)
@@ -225,8 +228,8 @@ class Engine:
             return
         run = task.run
         drain = self._drain
-        saved = drain.active, drain.pending
-        drain.active, drain.pending = False, None
+        saved = drain.active, drain.pending, drain.finishing
+        drain.active, drain.pending, drain.finishing = False, None, False
         # No trace while a body runs: it calls ops plainly, or starts its own trace.
         local = trace_context._local
         trace, plain = local.trace, local.plain
@@ -258,10 +261,16 @@ class Engine:
         task.ended = time.perf_counter()
         task.context = None
         local.trace, local.plain = trace, plain
-        drain.active, drain.pending = saved
+        drain.active, drain.pending, finishing = saved
         if error is None and task.op is not None:
             task.op.observe(task.ended - task.started)
-        self.report(task, value, error)
+        # A pool thread that finished its body may run one blocking follow-up itself
+        # (never while a body is still running on it: that body would wait forever).
+        drain.finishing = True
+        try:
+            self.report(task, value, error)
+        finally:
+            drain.finishing = finishing
 
     def _start_on_loop(self, task: Task) -> None:
         op = task.op

@@ -221,7 +221,7 @@ class Run:
                  executor: Any = "thread",
                  listener: Callable[[str, Task], None] | None = None) -> None:
         self.lock = threading.Lock()
-        self.changed = threading.Condition(self.lock)
+        self._changed: threading.Condition | None = None  # made by the first waiter
         self.cap = cap
         self.timeout = timeout
         self.deadline = time.monotonic() + timeout if timeout is not None else None
@@ -292,7 +292,7 @@ class Run:
                 # plain Python would never have reached.
                 self.failure = task
                 self._cancel_after(task.id)
-                self.changed.notify_all()  # waiters re-check: the run has failed
+                self._notify()  # waiters re-check: the run has failed
         if task.kind is not _LIFTED:
             self._release_slot(task, to_start, was_running=True)
         return to_start
@@ -335,7 +335,7 @@ class Run:
                 self.outbox.abandoned.append(task)
             if not task.final:
                 self._end(task, TaskState.CANCELLED)
-        self.changed.notify_all()
+        self._notify()
 
     # -- waiting (each takes the lock itself) ---------------------------------------
 
@@ -407,7 +407,10 @@ class Run:
             if remaining <= 0:
                 self.stop("timeout")
                 raise RunStopped("timeout")
-        self.changed.wait(remaining)
+        changed = self._changed
+        if changed is None:
+            changed = self._changed = threading.Condition(self.lock)
+        changed.wait(remaining)
 
     # -- helpers (lock held) --------------------------------------------------------
 
@@ -459,7 +462,12 @@ class Run:
             self.outbox.callbacks += task.callbacks
             task.callbacks = None
         if task.waited or self.watching_each or (self.watching_all and not self.unfinished):
-            self.changed.notify_all()
+            self._notify()
+
+    def _notify(self) -> None:
+        changed = self._changed
+        if changed is not None:
+            changed.notify_all()
 
     def _upstream(self, task: Task, failed: Task) -> None:
         if task.state >= _FINAL:

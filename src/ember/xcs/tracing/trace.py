@@ -22,18 +22,17 @@ from ember.xcs import tree
 from ember.xcs.engine.driver import Engine
 from ember.xcs.engine.state import Run, RunStopped, Task, TaskState
 from ember.xcs.errors import XCSError, XCSTimeoutError
-from ember.xcs.ir.builder import GraphBuilder
-from ember.xcs.ir.graph import Graph, NodeKind, SourceLocation, Var
+from ember.xcs.ir.graph import NodeKind, SourceLocation
 from ember.xcs.ops import Op
 from ember.xcs.tracing import context
 from ember.xcs.tracing.frames import CallMode, inspect_site
 from ember.xcs.tracing.lazy import Lazy
 from ember.xcs.tracing.learned import LearnedBarriers
+from ember.xcs.tracing.log import ARGUMENT_LIMIT, CallLog, Edge, Entry, LoggedBarrier, Redacted
 
-__all__ = ["Barrier", "DeferredFailure", "Redacted", "Trace", "failure_of", "timeout_error"]
+__all__ = ["Barrier", "DeferredFailure", "Trace", "failure_of", "timeout_error"]
 
 _get = object.__getattribute__
-_SCALARS = frozenset({int, float, bool, complex, type(None)})
 _STATIC_REASONS = ("is", "match", "call of", "f-string", "%", "format")
 
 
@@ -69,18 +68,6 @@ class Barrier:
 
     def __str__(self) -> str:
         return f"{self.reason} at {self.location or '<unknown>'}"
-
-
-class Redacted:
-    """Stands in for a literal in the IR when values must not be kept (``redact``)."""
-
-    __slots__ = ("type_name",)
-
-    def __init__(self, value: Any) -> None:
-        self.type_name = type(value).__name__
-
-    def __repr__(self) -> str:
-        return f"<{self.type_name}>"
 
 
 def failure_of(task: Task) -> BaseException:
@@ -143,7 +130,6 @@ class Trace:
         self.barriers: list[Barrier] = []
         self.arguments: list[tuple[Any, Any]] = []  # per task id: the argument snapshot
         self.tails: dict[Task, Task] = {}
-        self.node_ids: dict[int, int] = {}  # task id -> node id, once graph() ran
         self.structure = 0
         self.issued: list[tuple[Any, ...]] = []
         self._memo: list[tuple[Any, ...]] | None = None
@@ -388,76 +374,69 @@ class Trace:
     # -- the record of the call -------------------------------------------------------
 
     def graph_outputs(self, result: Any) -> Any:
-        """A call's result (before materialisation) with lazy leaves as their tasks."""
+        """A call's result (before materialisation) with lazy leaves as ``Edge`` markers."""
         if self.run is None:
             return None
-        return tree.map_tree(result, self._as_task, Lazy)
 
-    def graph(self, outputs: Any = None) -> Graph:
-        """The IR of this call: every op and lifted task, every barrier, in program order."""
-        builder = GraphBuilder(self.name)
+        def edge(lazy: Lazy) -> Any:
+            if _get(lazy, "_xcs_trace") is not self:
+                return _outside_value(lazy)
+            return Edge(_get(lazy, "_xcs_task").id)
+
+        return tree.map_tree(result, edge, Lazy)
+
+    def log(self, outputs: Any) -> CallLog:
+        """The compact record of this call (holds no engine task; see ``tracing.log``)."""
         run = self.run
         tasks = run.tasks if run is not None else []
-        params: dict[int, Var] = {}
-        if self._params is not None:
-            for name, value in self._params():
-                if type(value) not in _SCALARS and id(value) not in params:
-                    params[id(value)] = builder.add_input(name)
-        var_of: dict[int, Var] = {}
+        small = len(tasks) <= ARGUMENT_LIMIT
         redact = self.redact
 
-        def literal(value: Any) -> Any:
-            if type(value) not in _SCALARS and id(value) in params:
-                return params[id(value)]
-            return Redacted(value) if redact else value
+        def edge(task: Task) -> Any:
+            if task.run is run:
+                return Edge(task.id)
+            return Redacted(task.value) if redact else task.value
 
-        def convert(value: Any) -> Any:
-            if type(value) is Task:
-                var = var_of.get(value.id) if value.run is run else None
-                return var if var is not None else literal(value.value)
-            if type(value) not in _SCALARS and id(value) in params:
-                return params[id(value)]
-            kind = tree.kind_of(value)
-            if kind is tree.Kind.LIST or kind is tree.Kind.DEQUE:
-                return [convert(item) for item in value]
-            if kind is tree.Kind.DICT:
-                return {convert(key): convert(item) for key, item in value.items()}
-            if kind in (tree.Kind.TUPLE, tree.Kind.NAMEDTUPLE):
-                return tuple(convert(item) for item in value)
-            if kind in (tree.Kind.SET, tree.Kind.FROZENSET):
-                return frozenset(convert(item) for item in value)
-            return literal(value)
-
-        barriers = iter(self.barriers)
-        barrier = next(barriers, None)
+        entries: list[Entry] = []
         arguments = self.arguments
         for task in tasks:
-            while barrier is not None and barrier.position <= task.id:
-                self._add_barrier(builder, barrier, var_of)
-                barrier = next(barriers, None)
-            args, kwargs = arguments[task.id] if task.id < len(arguments) else ((), {})
+            deps = tuple(dep.id for dep in task.deps)
+            if small and task.id < len(arguments):
+                args, kwargs = arguments[task.id]
+                if task.deps:
+                    args = tree.map_tree(args, edge, Task)
+                    kwargs = tree.map_tree(kwargs, edge, Task)
+                if redact:
+                    args, kwargs = _redact(args), _redact(kwargs)
+                pairs = tuple(kwargs.items())
+            else:
+                args, pairs = tuple(Edge(i) for i in deps), ()
             op = task.op
-            node = builder.add(
-                task.kind, task.name, tuple(convert(a) for a in args),
-                tuple((k, convert(v)) for k, v in kwargs.items()),
-                fn=op if op is not None else task.fn, location=task.location,
-                effect=bool(op is not None and op.effect),
-                deterministic=bool(op is not None and op.deterministic)
-                or task.kind is NodeKind.LIFTED,
-            )
-            assert node.output is not None
-            var_of[task.id] = node.output
-            self.node_ids[task.id] = node.id
-        while barrier is not None:
-            self._add_barrier(builder, barrier, var_of)
-            barrier = next(barriers, None)
-        return builder.build(convert(outputs) if outputs is not None else None)
+            entries.append(Entry(
+                task.kind, task.name, op if op is not None else task.fn, args, pairs,
+                task.location, bool(op is not None and op.effect),
+                bool(op is not None and op.deterministic) or task.kind is NodeKind.LIFTED,
+                task.started, task.ended, deps,
+            ))
+        barriers = [LoggedBarrier(b.reason, b.location, b.task.id if b.task is not None else None,
+                                  b.position, b.kind) for b in self.barriers]
+        params = self._params() if self._params is not None and small and not redact else []
+        return CallLog(self.name, entries, barriers, _redact(outputs) if redact else outputs,
+                       params, redact)
 
-    @staticmethod
-    def _add_barrier(builder: GraphBuilder, barrier: Barrier, var_of: dict[int, Var]) -> None:
-        source = var_of.get(barrier.task.id) if barrier.task is not None else None
-        builder.add(NodeKind.BARRIER, barrier.reason, (source,) if source is not None else (),
-                    (), fn=None, location=barrier.location)
+
+def _redact(value: Any) -> Any:
+    """``value`` with every literal leaf (not an ``Edge``) replaced by ``Redacted``."""
+    kind = tree.kind_of(value)
+    if type(value) is Edge:
+        return value
+    if kind is tree.Kind.LIST or kind is tree.Kind.DEQUE:
+        return [_redact(item) for item in value]
+    if kind is tree.Kind.DICT:
+        return {_redact(key): _redact(item) for key, item in value.items()}
+    if kind in (tree.Kind.TUPLE, tree.Kind.NAMEDTUPLE, tree.Kind.SET, tree.Kind.FROZENSET):
+        return tuple(_redact(item) for item in value)
+    return Redacted(value)
 
 
 def _resolve_records(args: tuple[Any, ...], kwargs: dict[str, Any]

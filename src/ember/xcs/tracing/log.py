@@ -1,0 +1,171 @@
+"""``CallLog``: what one jitted call did, kept compactly until someone asks for its IR.
+
+Building IR nodes for every op as the call runs would cost more than scheduling the
+op. So when a call ends the trace copies out, per task, its kind, name, callable,
+argument snapshot (inputs as ``Edge`` markers, not engine tasks), location and timing,
+plus the barriers; nothing of the engine stays referenced. ``graph()`` turns that
+into an immutable ``Graph`` through the one IR builder the first time stats,
+``explain`` or a hook needs it. A log of more than ``ARGUMENT_LIMIT`` tasks keeps no
+argument values (only the shape of the graph), so a huge call cannot pin its data.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+from ember.xcs import tree
+from ember.xcs.ir.builder import GraphBuilder
+from ember.xcs.ir.graph import Graph, NodeKind, SourceLocation, Var
+
+__all__ = ["ARGUMENT_LIMIT", "CallLog", "Edge", "Entry", "LoggedBarrier", "Redacted"]
+
+ARGUMENT_LIMIT = 10_000
+_SCALARS = frozenset({int, float, bool, complex, type(None)})
+
+
+class Edge:
+    """An input of a logged task: the output of the task with this id."""
+
+    __slots__ = ("id",)
+
+    def __init__(self, task_id: int) -> None:
+        self.id = task_id
+
+    def __repr__(self) -> str:
+        return f"Edge({self.id})"
+
+
+class Redacted:
+    """Stands in for a literal in the IR when values must not be kept (``redact``)."""
+
+    __slots__ = ("type_name",)
+
+    def __init__(self, value: Any) -> None:
+        self.type_name = type(value).__name__
+
+    def __repr__(self) -> str:
+        return f"<{self.type_name}>"
+
+
+class Entry(NamedTuple):
+    """One logged task (a named tuple: thousands are made per call)."""
+
+    kind: NodeKind
+    name: str
+    fn: Any
+    args: tuple[Any, ...]
+    kwargs: tuple[tuple[str, Any], ...]
+    location: SourceLocation | None
+    effect: bool
+    deterministic: bool
+    started: float
+    ended: float
+    deps: tuple[int, ...]
+
+
+class LoggedBarrier(NamedTuple):
+    """One logged barrier: after ``position`` tasks, for task ``task`` (or none)."""
+
+    reason: str
+    location: SourceLocation | None
+    task: int | None
+    position: int
+    kind: str
+
+
+class CallLog:
+    """The compact record of one call (see the module docstring); immutable once made.
+
+    Args:
+        name: the traced function's name.
+        entries: the tasks, in program order.
+        barriers: the barriers, in program order.
+        outputs: the call's result tree with ``Edge`` leaves for task outputs.
+        params: ``(name, value)`` of the call's arguments, shown as graph inputs.
+        redact: the literals were replaced by ``Redacted`` (``Config(redact=True)``).
+    """
+
+    __slots__ = ("_graph", "_node_ids", "barriers", "entries", "name", "outputs", "params",
+                 "redact")
+
+    def __init__(self, name: str, entries: list[Entry], barriers: list[LoggedBarrier],
+                 outputs: Any, params: list[tuple[str, Any]], redact: bool) -> None:
+        self.name = name
+        self.entries = entries
+        self.barriers = barriers
+        self.outputs = outputs
+        self.params = params
+        self.redact = redact
+        self._graph: Graph | None = None
+        self._node_ids: dict[int, int] = {}
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def graph(self) -> Graph:
+        """The IR of the call (built once)."""
+        if self._graph is None:
+            self._graph = self._build()
+        return self._graph
+
+    def node_id(self, task_id: int) -> int:
+        """The graph node id of the task with ``task_id``."""
+        self.graph()
+        return self._node_ids[task_id]
+
+    def durations(self) -> dict[int, float]:
+        """Seconds each op body ran, by node id."""
+        self.graph()
+        return {self._node_ids[i]: entry.ended - entry.started
+                for i, entry in enumerate(self.entries)
+                if entry.kind is not NodeKind.LIFTED and entry.started and entry.ended}
+
+    def _build(self) -> Graph:
+        builder = GraphBuilder(self.name)
+        params: dict[int, Var] = {}
+        for name, value in self.params:
+            if type(value) not in _SCALARS and id(value) not in params:
+                params[id(value)] = builder.add_input(name)
+        var_of: dict[int, Var] = {}
+
+        def convert(value: Any) -> Any:  # literals were redacted when the log was made
+            if type(value) is Edge:
+                return var_of.get(value.id, value)
+            if type(value) not in _SCALARS and id(value) in params:
+                return params[id(value)]
+            kind = tree.kind_of(value)
+            if kind is tree.Kind.LIST or kind is tree.Kind.DEQUE:
+                return [convert(item) for item in value]
+            if kind is tree.Kind.DICT:
+                return {convert(key): convert(item) for key, item in value.items()}
+            if kind in (tree.Kind.TUPLE, tree.Kind.NAMEDTUPLE):
+                return tuple(convert(item) for item in value)
+            if kind in (tree.Kind.SET, tree.Kind.FROZENSET):
+                return frozenset(convert(item) for item in value)
+            return value
+
+        barriers = iter(self.barriers)
+        barrier = next(barriers, None)
+        for index, entry in enumerate(self.entries):
+            while barrier is not None and barrier.position <= index:
+                self._add_barrier(builder, barrier, var_of)
+                barrier = next(barriers, None)
+            node = builder.add(
+                entry.kind, entry.name, tuple(convert(a) for a in entry.args),
+                tuple((key, convert(value)) for key, value in entry.kwargs), fn=entry.fn,
+                location=entry.location, effect=entry.effect, deterministic=entry.deterministic,
+            )
+            assert node.output is not None
+            var_of[index] = node.output
+            self._node_ids[index] = node.id
+        while barrier is not None:
+            self._add_barrier(builder, barrier, var_of)
+            barrier = next(barriers, None)
+        return builder.build(convert(self.outputs) if self.outputs is not None else None)
+
+    @staticmethod
+    def _add_barrier(builder: GraphBuilder, barrier: LoggedBarrier,
+                     var_of: dict[int, Var]) -> None:
+        source = var_of.get(barrier.task) if barrier.task is not None else None
+        builder.add(NodeKind.BARRIER, barrier.reason, (source,) if source is not None else (),
+                    (), fn=None, location=barrier.location)
