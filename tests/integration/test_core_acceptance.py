@@ -11,6 +11,7 @@ import pytest
 
 from ember.api.operators import Operator
 from ember.xcs import Config, get_jit_stats, jit, op
+from ember.xcs.engine.driver import default_engine
 
 SLEEP = 0.1
 
@@ -63,10 +64,10 @@ def test_join_of_lazy_values_then_a_second_fan_out() -> None:
         elapsed = time.perf_counter() - started
         assert result == ("\n".join(f"<{x}>" for x in items), [f"<{x + 100}>" for x in items])
         assert sorted(_join_calls) == sorted(items + [x + 100 for x in items]), "each op once"
-        if call >= 1:
-            # Both fan-outs parallel: two rounds of 100 ms, not twelve.
-            assert elapsed < 0.35, f"call {call} took {elapsed:.3f}s"
-    assert get_jit_stats(fast)["learned_barriers"], "the join line became a learned barrier"
+        # The join is a lifted node: both fan-outs overlap, from the first call on.
+        assert elapsed < 0.2, f"call {call} took {elapsed:.3f}s"
+    stats = get_jit_stats(fast)
+    assert stats["learned_barriers"] == [] and stats["reruns"] == 0
 
 
 @jit
@@ -167,6 +168,16 @@ def _live_threads() -> int:
 
 @pytest.mark.timeout(120)
 def test_no_leaked_threads_and_flat_memory_after_10000_calls() -> None:
+    pool = default_engine().threads
+    saved = pool.idle_timeout
+    pool.set_idle_timeout(0.5)  # threads stay warm for a minute by default
+    try:
+        _no_leaks()
+    finally:
+        pool.set_idle_timeout(saved)
+
+
+def _no_leaks() -> None:
     for x in range(500):  # warm up caches and the pool
         small_pipeline(x)
     gc.collect()

@@ -81,6 +81,12 @@ class ThreadPool(concurrent.futures.Executor):
         if name is not None:
             self._start(name)
 
+    def set_idle_timeout(self, seconds: float) -> None:
+        """Change how long idle threads wait for work (idle threads re-check at once)."""
+        with self._cond:
+            self.idle_timeout = seconds
+            self._cond.notify_all()
+
     def continue_here(self, work: Callable[[], None]) -> bool:
         """Run ``work`` next on this worker thread, if this is one of ours with no follow-up yet."""
         state = _worker
