@@ -5,9 +5,11 @@ are lifted into nodes that run as soon as the value exists, and operations that 
 the real object are barriers that wait for this value only (see ``tracing.proxy``).
 
 Besides its task and trace, a lazy value knows its *roots*: the op results whose
-objects it may share (``r["items"]`` shares ``r``'s list). Lifted operations on the
-same root run in program order, so an in-place change (``r.sort()``, ``r += [...]``,
-``r["k"] = v``) is seen by every later read and by every op that receives the value.
+objects it may share (``r["items"]`` shares ``r``'s list). Per root the trace orders
+reads and writes as plain Python would: an in-place change (``r.sort()``,
+``r += [...]``, ``r["k"] = v``, a method call not known to be pure) waits for every
+earlier use of the root, and every later use waits for it, so aliases and ops that
+receive the value see exactly the changes made before them.
 """
 
 from __future__ import annotations
@@ -21,27 +23,46 @@ if TYPE_CHECKING:
     from ember.xcs.engine.state import Task
     from ember.xcs.tracing.trace import Trace
 
-__all__ = ["Lazy", "is_lazy", "task_of"]
+__all__ = ["PURE_METHODS", "Lazy", "is_lazy", "task_of"]
 
 _set = object.__setattr__
 _get = object.__getattribute__
+
+# Methods that never change their object (of str, bytes, numbers, dict, list, set,
+# tuple, pydantic models): calling them on a lazy value is a read.
+PURE_METHODS = frozenset({
+    "capitalize", "casefold", "center", "count", "encode", "decode", "endswith",
+    "expandtabs", "find", "format", "format_map", "index", "isalnum", "isalpha", "isascii",
+    "isdecimal", "isdigit", "isidentifier", "islower", "isnumeric", "isprintable",
+    "isspace", "istitle", "isupper", "join", "ljust", "lower", "lstrip", "partition",
+    "removeprefix", "removesuffix", "replace", "rfind", "rindex", "rjust", "rpartition",
+    "rsplit", "rstrip", "split", "splitlines", "startswith", "strip", "swapcase", "title",
+    "translate", "upper", "zfill", "hex", "get", "keys", "values", "items", "copy",
+    "difference", "intersection", "union", "issubset", "issuperset", "isdisjoint",
+    "symmetric_difference", "as_integer_ratio", "bit_length", "conjugate", "is_integer",
+    "model_dump", "model_dump_json", "model_copy", "json", "dict", "tolist",
+})
 
 
 class Lazy(Proxy):
     """A proxy for the result of a traced op or lifted operation (see the module docstring)."""
 
-    __slots__ = ("_xcs_roots", "_xcs_task", "_xcs_trace")
+    __slots__ = ("_xcs_attribute", "_xcs_roots", "_xcs_task", "_xcs_trace")
 
-    def __init__(self, task: Task, trace: Trace, roots: tuple[Task, ...]) -> None:
+    def __init__(self, task: Task, trace: Trace, roots: tuple[Task, ...],
+                 attribute: str | None = None) -> None:
         _set(self, "_xcs_task", task)
         _set(self, "_xcs_trace", trace)
         _set(self, "_xcs_roots", roots)
+        _set(self, "_xcs_attribute", attribute)  # for x.name: calling it may change x
 
     def _xcs_force(self, reason: str) -> Any:
         return _get(self, "_xcs_trace").force(self, reason)
 
     def _xcs_lift(self, name: str, fn: Callable[..., Any], args: tuple[Any, ...],
                   kwargs: dict[str, Any], mutates: bool = False) -> Any:
+        if name == "call" and _get(self, "_xcs_attribute") in PURE_METHODS:
+            mutates = False  # r.strip(), d.get(k): reading, not changing
         return _get(self, "_xcs_trace").lift(name, fn, args, kwargs, mutates=mutates)
 
     def __await__(self) -> Any:

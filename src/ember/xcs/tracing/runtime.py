@@ -33,6 +33,7 @@ from ember.xcs.tracing.callees import Callee, classify
 from ember.xcs.tracing.context import _local
 from ember.xcs.tracing.frames import CallMode
 from ember.xcs.tracing.lazy import Lazy
+from ember.xcs.tracing.trace import DeferredFailure
 
 __all__ = ["awaitable", "fmt", "fstring", "imod", "install", "mod", "observe",
            "observe_deep", "prep"]
@@ -70,6 +71,9 @@ def prep(fn: Any, /, *args: Any, **kwargs: Any) -> Callable[[], Any]:
     trace = _local.trace
     if trace is None or type(fn) is Lazy or not hasattr(trace, "lift"):
         return _partial(fn, *args, **kwargs)
+    run = trace.run
+    if run is not None and (run.failure is not None or run.stopped is not None):
+        raise DeferredFailure()  # an op failed: plain Python would not have got here
     if type(fn) is functools.partial:
         inner = fn.func
         if classify(inner) in (Callee.USER, Callee.PURE, Callee.CONSUMER):

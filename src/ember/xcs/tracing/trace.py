@@ -34,6 +34,8 @@ __all__ = ["Barrier", "DeferredFailure", "Trace", "failure_of", "timeout_error"]
 
 _get = object.__getattribute__
 _STATIC_REASONS = ("is", "match", "call of", "f-string", "%", "format")
+_IMMUTABLE = frozenset({str, bytes, int, float, bool, complex, type(None), tuple, frozenset,
+                        range})
 
 
 class DeferredFailure(BaseException):
@@ -129,7 +131,8 @@ class Trace:
         self.lazies: list[Lazy] = []
         self.barriers: list[Barrier] = []
         self.arguments: list[tuple[Any, Any]] = []  # per task id: the argument snapshot
-        self.tails: dict[Task, Task] = {}
+        self.writes: dict[Task, Task] = {}  # root -> the last task that may change it
+        self.reads: dict[Task, list[Task]] = {}  # root -> tasks that read it since
         self.structure = 0
         self.issued: list[tuple[Any, ...]] = []
         self._memo: list[tuple[Any, ...]] | None = None
@@ -146,7 +149,8 @@ class Trace:
         self.issued = []
         self._memo = None
         self.boundary = None
-        self.tails = {}
+        self.writes = {}
+        self.reads = {}
         self.arguments = []
         self.lazies = []
         self.run = None
@@ -245,10 +249,10 @@ class Trace:
             args = self.force_tree(args, name, location=location)
             kwargs = self.force_tree(kwargs, name, location=location)
             return fn(*args, **kwargs)
-        task, roots = self._record(NodeKind.LIFTED, name, fn, args, kwargs, location)
-        for root in roots:
-            self.tails[root] = task
-        lazy = Lazy(task, self, roots)
+        task, roots = self._record(NodeKind.LIFTED, name, fn, args, kwargs, location,
+                                   mutates=mutates)
+        attribute = args[1] if name == "getattr" and type(args[1]) is str else None
+        lazy = Lazy(task, self, roots, attribute)
         self.lazies.append(lazy)
         return lazy
 
@@ -283,14 +287,25 @@ class Trace:
         return self._value_of(lazy)
 
     def _value_of(self, lazy: Lazy) -> Any:
-        """Wait for ``lazy`` (and for in-place changes to its objects) and return its value."""
+        """Wait for ``lazy`` (and for changes made to its objects) and return its value.
+
+        A mutable value handed to the glue could be changed in place by it, so it is
+        handed over only once the ops that received it earlier have finished.
+        """
         task: Task = _get(lazy, "_xcs_task")
-        for root in _get(lazy, "_xcs_roots"):
-            tail = self.tails.get(root)
-            if tail is not None and tail is not task and tail.id > task.id:
-                self._settle(tail)
+        roots: tuple[Task, ...] = _get(lazy, "_xcs_roots")
+        for root in roots:
+            write = self.writes.get(root)
+            if write is not None and write.id > task.id:
+                self._settle(write)
         self._settle(task)
-        return task.value
+        value = task.value
+        if type(value) not in _IMMUTABLE:
+            for root in roots:
+                for reader in self.reads.get(root, ()):
+                    if reader.kind is not NodeKind.LIFTED and not reader.final:
+                        self._wait(lambda reader=reader: self.engine.wait(reader))
+        return value
 
     def _settle(self, task: Task) -> None:
         if task.state is not TaskState.DONE:
@@ -342,8 +357,12 @@ class Trace:
     def _record(self, kind: NodeKind, name: str, fn: Callable[..., Any] | None,
                 args: tuple[Any, ...], kwargs: dict[str, Any],
                 location: SourceLocation | None, *, op: Op | None = None,
-                eager: bool = False) -> tuple[Task, tuple[Task, ...]]:
-        """Snapshot the arguments, submit a task; returns it and its inputs' roots."""
+                eager: bool = False, mutates: bool = False) -> tuple[Task, tuple[Task, ...]]:
+        """Snapshot the arguments, submit a task; returns it and its inputs' roots.
+
+        Per root of its inputs the task waits for the last change; a task that may
+        change a root also waits for every use of it since (see ``tracing.lazy``).
+        """
         run = self.run or self._new_run()
         found: list[Any] = []
         held: list[Any] = []
@@ -355,21 +374,31 @@ class Trace:
         for lazy in (*found, *held):
             if _get(lazy, "_xcs_trace") is not self:
                 continue  # another call's value: already replaced by the value itself
-            task = _get(lazy, "_xcs_task")
-            deps.append(task)
-            for root in _get(lazy, "_xcs_roots"):
-                roots.append(root)
-                tail = self.tails.get(root)
-                if tail is not None and tail is not task:
-                    deps.append(tail)
+            deps.append(_get(lazy, "_xcs_task"))
+            roots.extend(_get(lazy, "_xcs_roots"))
+        roots = list(dict.fromkeys(roots))
+        writes, reads = self.writes, self.reads
+        for root in roots:
+            write = writes.get(root)
+            if write is not None:
+                deps.append(write)
+            if mutates:
+                deps.extend(reads.get(root, ()))
         unique = tuple(dict.fromkeys(deps))
         task = Task(run, kind=kind, name=name, fn=fn, args=snapshot_args,
                     kwargs=snapshot_kwargs, deps=unique, location=location, op=op,
                     eager=eager, prepare=_resolve_records if held else None)
         self.structure = hash((self.structure, name, tuple(d.id for d in unique)))
         self.arguments.append((snapshot_args, snapshot_kwargs))
+        if not eager:
+            for root in roots:
+                if mutates:
+                    writes[root] = task
+                    reads[root] = []
+                else:
+                    reads.setdefault(root, []).append(task)
         self.engine.submit(task)
-        return task, tuple(dict.fromkeys(roots))
+        return task, tuple(roots)
 
     # -- the record of the call -------------------------------------------------------
 

@@ -1,0 +1,482 @@
+"""Everyday pipeline patterns keep their plain-Python meaning under ``@jit`` (issue 14).
+
+Each pattern is written the way users write it and run plainly and jitted, on first
+and later calls with changing inputs: same value, same exception (type and message),
+same op calls, same glue side effects. Where parallelism is the point, the first call
+must also overlap its ops.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import enum
+import functools
+import gc
+import json
+import sys
+import threading
+import time
+import types
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from ember.xcs import jit, op
+from ember.xcs.tracing.lazy import Lazy
+
+CALLS: list[str] = []
+_lock = threading.Lock()
+
+
+def _called(tag: str) -> None:
+    with _lock:
+        CALLS.append(tag)
+
+
+@op
+def llm(prompt: object) -> str:
+    _called(f"llm:{prompt}")
+    time.sleep(0.01)
+    return f"<{prompt}>"
+
+
+@op
+def maybe(prompt: str) -> str | None:
+    _called(f"maybe:{prompt}")
+    time.sleep(0.01)
+    return None if prompt.endswith("0") else prompt.upper()
+
+
+@op
+def record(x: int) -> dict[str, object]:
+    _called(f"record:{x}")
+    time.sleep(0.01)
+    return {"answer": x, "items": [x, x + 1], "usage": None}
+
+
+@op
+def pair(x: int) -> tuple[int, int]:
+    _called(f"pair:{x}")
+    time.sleep(0.01)
+    return (x, x * 2)
+
+
+@op
+def slow(x: int) -> str:
+    _called(f"slow:{x}")
+    time.sleep(0.1)
+    return f"s{x}"
+
+
+def outcome(fn: Callable[..., Any], *args: Any) -> tuple[object, list[str]]:
+    """What a call did: its value or exception, and the ops it called (sorted)."""
+    with _lock:
+        CALLS.clear()
+    try:
+        result: object = ("ok", fn(*args))
+    except Exception as error:  # noqa: BLE001 - compared, not hidden
+        result = ("raised", type(error), str(error))
+    with _lock:
+        return result, sorted(CALLS)
+
+
+def same_meaning(fn: Callable[..., Any], *inputs: Any) -> None:
+    """``jit(fn)`` behaves as ``fn`` on each input in turn (first and later calls)."""
+    fast = jit(fn)
+    for value in inputs:
+        args = value if isinstance(value, tuple) else (value,)
+        assert outcome(fast, *args) == outcome(fn, *args), f"{fn.__name__}{args}"
+
+
+def no_lazy_alive() -> bool:
+    gc.collect()
+    return not any(type(o) is Lazy for o in gc.get_objects())
+
+
+# -- identity -------------------------------------------------------------------------
+
+class Status(enum.Enum):
+    DONE = "DONE"
+
+
+@op
+def status(x: int) -> Status | str:
+    return Status.DONE if x % 2 else "pending"
+
+
+def identity_checks(n: int) -> list[object]:
+    replies = [maybe(f"q{i}") for i in range(n)]
+    kept = [r for r in replies if r is not None]
+    first = replies[0]
+    verdicts = ["none" if first is None else "some", status(n) is Status.DONE,
+                llm(n) is True, status(n + 1) is not Status.DONE]
+    return [kept, verdicts]
+
+
+def test_identity() -> None:
+    same_meaning(identity_checks, 1, 3, 4)
+
+
+# -- type checks ----------------------------------------------------------------------
+
+def type_checks(x: int) -> list[object]:
+    r = record(x)
+    t = llm(x)
+    return [type(r) is dict, type(t).__name__, callable(r), callable(t.upper),
+            hasattr(t, "usage"), hasattr(t, "upper"), getattr(t, "usage", None),
+            getattr(r, "keys") is not None, isinstance(r, dict), id(r) == id(r)]
+
+
+def test_type_checks() -> None:
+    same_meaning(type_checks, 1, 2)
+
+
+# -- match ----------------------------------------------------------------------------
+
+@dataclasses.dataclass
+class Point:
+    x: int
+    y: int
+
+
+@op
+def shape(kind: str) -> object:
+    return {"mapping": {"kind": "circle", "r": 2}, "sequence": [1, 2, 3],
+            "point": Point(1, 2), "none": None, "text": "hello"}[kind]
+
+
+def match_on(kind: str) -> str:
+    value = shape(kind)
+    match value:
+        case {"kind": "circle", "r": radius}:
+            return f"circle {radius}"
+        case [first, *rest]:
+            return f"sequence {first} {rest}"
+        case Point(x=1, y=y):
+            return f"point {y}"
+        case None:
+            return "nothing"
+        case str() as text:
+            return f"text {text}"
+        case _:
+            return "other"
+
+
+def test_match() -> None:
+    same_meaning(match_on, "mapping", "sequence", "point", "none", "text")
+
+
+# -- printf formatting ----------------------------------------------------------------
+
+def percent(x: int) -> str:
+    best = pair(x)
+    return "best: %s and %s" % best
+
+
+def percent_too_many(x: int) -> str:
+    return "best: %s" % pair(x)
+
+
+def test_percent_formatting() -> None:
+    same_meaning(percent, 1, 2)
+    same_meaning(percent_too_many, 3)  # TypeError: not all arguments converted
+
+
+# -- numpy ----------------------------------------------------------------------------
+
+@op
+def score(x: int) -> float:
+    return x / 2
+
+
+def numpy_math(x: int) -> list[object]:
+    np = pytest.importorskip("numpy")
+    r1, r2 = score(x), score(x + 1)
+    scaled = np.arange(3) * r1
+    return [scaled.dtype.kind, scaled.tolist(), float(np.mean([r1, r2])), np.add(r1, 1.0)]
+
+
+def test_numpy() -> None:
+    same_meaning(numpy_math, 2, 5)
+
+
+# -- escapes ---------------------------------------------------------------------------
+
+GLOBAL_LAST: dict[str, object] = {}
+LAST_REPLY: object = None
+
+
+class Agent:
+    def __init__(self) -> None:
+        self.history: list[object] = []
+        self.last: object = None
+
+    def step(self, q: str) -> str:
+        reply = llm(q)
+        self.history.append(reply)
+        self.last = reply
+        return "stepped"
+
+
+def store_everywhere(q: str, sink: list[object], table: dict[object, object],
+                     memo: list[object] = []) -> types.SimpleNamespace:  # noqa: B006
+    global LAST_REPLY
+    reply = llm(q)
+    GLOBAL_LAST["reply"] = reply
+    LAST_REPLY = reply
+    sink.append(reply)
+    table[reply] = len(q)
+    memo.append(reply)
+    counter = collections.Counter([reply, reply])
+    table["counter"] = counter
+    return types.SimpleNamespace(reply=reply, nested={"r": reply})
+
+
+def test_lazy_values_never_outlive_the_call() -> None:
+    agent = Agent()
+    step = jit(Agent.step)
+    assert step(agent, "hi") == "stepped" and step(agent, "there") == "stepped"
+    assert json.dumps(agent.history) == '["<hi>", "<there>"]'
+    assert type(agent.last) is str and agent.last == "<there>"
+
+    sink: list[object] = []
+    table: dict[object, object] = {}
+    fast = jit(store_everywhere)
+    result = fast("abc", sink, table)
+    assert type(result.reply) is str and type(result.nested["r"]) is str
+    assert json.dumps(sink) == '["<abc>"]' and type(GLOBAL_LAST["reply"]) is str
+    assert type(LAST_REPLY) is str
+    assert [type(k) for k in table] == [str, str]
+    assert table["counter"] == collections.Counter({"<abc>": 2})
+    assert all(type(v) is str for v in store_everywhere.__defaults__[0])
+    assert no_lazy_alive()
+
+
+@functools.cache
+def cached_summary(doc: str) -> str:
+    return llm(f"summary of {doc}")
+
+
+def uses_a_cache(doc: str) -> str:
+    return cached_summary(doc) + "!"
+
+
+def test_functools_cache_holds_real_values() -> None:
+    fast = jit(uses_a_cache)
+    assert fast("d1") == "<summary of d1>!"
+    assert type(cached_summary("d1")) is str  # the cache holds the value, not a proxy
+    assert fast("d1") == "<summary of d1>!"  # a hit
+    assert no_lazy_alive()
+
+
+# -- op arguments are resolved deeply ---------------------------------------------------
+
+@dataclasses.dataclass
+class Question:
+    text: object
+    context: object
+
+
+class Envelope:
+    def __init__(self, payload: object) -> None:
+        self.payload = payload
+
+
+@op
+def inspect_argument(value: object) -> str:
+    found: list[str] = []
+
+    def walk(item: object) -> None:
+        if type(item) is Lazy:
+            found.append("LAZY")
+        elif isinstance(item, list | tuple | set | frozenset):
+            for sub in item:
+                walk(sub)
+        elif isinstance(item, dict):
+            for sub in item.values():
+                walk(sub)
+        elif dataclasses.is_dataclass(item) or hasattr(item, "__dict__"):
+            for sub in vars(item).values():
+                walk(sub)
+
+    walk(value)
+    return "lazy inside" if found else "all real"
+
+
+def nested_arguments(x: int) -> list[str]:
+    reply = llm(x)
+    return [inspect_argument(Question(reply, [reply])), inspect_argument(Envelope(reply)),
+            inspect_argument({reply}), inspect_argument({"k": (reply,)})]
+
+
+def test_op_arguments_are_resolved_deeply() -> None:
+    same_meaning(nested_arguments, 1)
+    assert jit(nested_arguments)(2) == ["all real"] * 4
+
+
+# -- ordered effects ------------------------------------------------------------------
+
+@op
+def words(x: int) -> list[str]:
+    time.sleep(0.01)
+    return [f"w{x}", "a", "m"]
+
+
+@op
+def settings(x: int) -> dict[str, int]:
+    time.sleep(0.01)
+    return {"x": x}
+
+
+@op
+def describe(value: object) -> str:
+    return repr(value)
+
+
+def mutations(x: int) -> list[object]:
+    r = words(x)
+    r.sort()
+    first = r[0]
+    d = settings(x)
+    d.update(extra=1)
+    extra = d["extra"]
+    r.append("z")
+    seen = describe(r)
+    alias = r
+    r += ["plus"]
+    table = d
+    table |= {"more": 2}
+    return [first, extra, seen, alias, d, alias is r]
+
+
+def test_in_place_changes_are_ordered_and_seen_by_aliases() -> None:
+    same_meaning(mutations, 1, 7)
+
+
+# -- no glue repeated, no extra ops ---------------------------------------------------------
+
+HISTORY: list[str] = []
+COUNTER = iter(range(10_000))
+
+
+def glue_with_effects(q: str) -> str:
+    HISTORY.append(q)
+    ident = next(COUNTER)
+    reply = llm(f"{q}#{ident}")
+    return json.dumps({"reply": reply, "history": len(HISTORY)})
+
+
+def test_glue_side_effects_happen_once_and_no_extra_ops() -> None:
+    global COUNTER
+    HISTORY.clear()
+    COUNTER = iter(range(10_000))
+    expected = [glue_with_effects("a"), glue_with_effects("b")]
+    HISTORY.clear()
+    COUNTER = iter(range(10_000))
+    fast = jit(glue_with_effects)
+    CALLS.clear()
+    assert [fast("a"), fast("b")] == expected
+    assert HISTORY == ["a", "b"]
+    assert sorted(CALLS) == ["llm:a#0", "llm:b#1"]
+
+
+# -- a failure stops the program -------------------------------------------------------
+
+@op
+def boom(x: int) -> int:
+    _called(f"boom:{x}")
+    raise ValueError(f"boom {x}")
+
+
+def fails_then_continues(x: int) -> list[object]:
+    first = boom(x)
+    time.sleep(0.05)  # by now the failure is known
+    _called("glue after the failure")
+    return [first, llm(x)]
+
+
+def lifted_failure(x: int) -> list[object]:
+    d = record(x)
+    missing = d["missing"]
+    time.sleep(0.05)
+    return [missing, llm(x)]
+
+
+def test_nothing_runs_after_a_known_failure() -> None:
+    same_meaning(fails_then_continues, 1)
+    same_meaning(lifted_failure, 2)
+
+
+# -- pydantic -------------------------------------------------------------------------
+
+def test_pydantic_models_from_op_results_overlap() -> None:
+    pydantic = pytest.importorskip("pydantic")
+
+    class Answer(pydantic.BaseModel):
+        question: str
+        text: str
+
+    def answers(qs: list[str]) -> list[Any]:
+        return [Answer(question=q, text=slow_text(q)) for q in qs]
+
+    fast = jit(answers)
+    for call in range(2):
+        qs = [f"q{call}{i}" for i in range(8)]
+        started = time.perf_counter()
+        result = fast(qs)
+        assert time.perf_counter() - started < 0.25
+        assert result == answers(qs)
+        assert all(type(a) is Answer for a in result)
+
+
+@op
+def slow_text(q: str) -> str:
+    time.sleep(0.1)
+    return f"text {q}"
+
+
+# -- parallel where plain semantics allow -------------------------------------------------
+
+class Chat:
+    def __init__(self) -> None:
+        self.history: list[object] = []
+
+    def run(self, qs: list[int]) -> list[object]:
+        for q in qs:
+            r = slow(q)
+            self.history.append(r)
+        return self.history
+
+
+def filtered(qs: list[int]) -> list[object]:
+    rs = [slow(q) for q in qs]
+    return [r for r in rs if r is not None]
+
+
+def matched(qs: list[int]) -> list[str]:
+    rs = [slow(q) for q in qs]
+    out = []
+    for r in rs:
+        match r:
+            case str() as text:
+                out.append(text)
+            case _:
+                out.append("?")
+    return out
+
+
+@pytest.mark.parametrize("make", [
+    lambda: jit(lambda qs: [slow(q) for q in qs]),
+    lambda: jit(Chat().run),
+    lambda: jit(filtered),
+    lambda: jit(matched),
+], ids=["comprehension", "history loop", "is not None filter", "match"])
+def test_eight_ops_overlap_on_the_first_call(make: Callable[[], Any]) -> None:
+    fast = make()
+    started = time.perf_counter()
+    result = fast(list(range(8)))
+    elapsed = time.perf_counter() - started
+    assert [str(r) for r in result] == [f"s{i}" for i in range(8)]
+    assert elapsed < 0.25, f"{elapsed:.3f}s for 8 x 100 ms ops ({sys.version_info[:2]})"
