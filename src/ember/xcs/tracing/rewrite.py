@@ -235,7 +235,8 @@ def _rewrite(code: types.CodeType) -> tuple[types.CodeType | None, str | None]:
         return None, "the source on disk does not match the running function"
     node = copy.deepcopy(node)
     try_lines = _try_lines_by_function(node)
-    new_node = _Rewriter().visit(node)
+    rewriter = _Rewriter()
+    new_node = rewriter.visit(node)
     body: list[ast.stmt]
     if isinstance(new_node, ast.Lambda):
         body = [ast.Expr(new_node)]
@@ -323,7 +324,98 @@ _PLAIN_CONSTANTS = (type(None), bool, type(Ellipsis))
 
 
 class _Rewriter(ast.NodeTransformer):
-    """Routes the observing sites of a function through ``tracing.runtime``."""
+    """Routes the observing sites of a function through ``tracing.runtime``.
+
+    Inside an ``async def`` (not in its lambdas, nested ``def``s or generator
+    expressions, where ``await`` is not possible or would change their meaning) the
+    places that wait for a value are awaited instead: a branch condition, a loop's
+    iterable, a call that needs real arguments. The event loop keeps running while
+    the ops behind them finish.
+    """
+
+    def __init__(self) -> None:
+        self.awaiting = False  # the current scope is an async def body
+
+    def _scoped(self, node: ast.AST, awaiting: bool) -> ast.AST:
+        saved, self.awaiting = self.awaiting, awaiting
+        try:
+            return self.generic_visit(node)
+        finally:
+            self.awaiting = saved
+
+    def visit_AsyncFunctionDef(self, node: ast.AsyncFunctionDef) -> ast.AST:
+        # Decorators, defaults and annotations run in the enclosing scope: no awaits there.
+        saved, self.awaiting = self.awaiting, False
+        try:
+            node.decorator_list = [self.visit(d) for d in node.decorator_list]
+            node.args = self.visit(node.args)
+            if node.returns is not None:
+                node.returns = self.visit(node.returns)
+            self.awaiting = True
+            node.body = [self.visit(statement) for statement in node.body]
+        finally:
+            self.awaiting = saved
+        return node
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.AST:
+        return self._scoped(node, False)
+
+    def visit_Lambda(self, node: ast.Lambda) -> ast.AST:
+        return self._scoped(node, False)
+
+    def visit_GeneratorExp(self, node: ast.GeneratorExp) -> ast.AST:
+        return self._scoped(node, False)
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> ast.AST:
+        return self._scoped(node, False)
+
+    def _ready(self, node: ast.expr) -> ast.expr:
+        """``node``'s value, first awaited until it exists (in an async scope)."""
+        if not self.awaiting:
+            return node
+        return ast.copy_location(ast.Await(value=_call("ready", [node], node)), node)
+
+    def visit_If(self, node: ast.If) -> ast.AST:
+        self.generic_visit(node)
+        node.test = self._ready(node.test)
+        return node
+
+    def visit_While(self, node: ast.While) -> ast.AST:
+        self.generic_visit(node)
+        node.test = self._ready(node.test)
+        return node
+
+    def visit_IfExp(self, node: ast.IfExp) -> ast.AST:
+        self.generic_visit(node)
+        node.test = self._ready(node.test)
+        return node
+
+    def visit_Assert(self, node: ast.Assert) -> ast.AST:
+        self.generic_visit(node)
+        node.test = self._ready(node.test)
+        return node
+
+    def visit_BoolOp(self, node: ast.BoolOp) -> ast.AST:
+        self.generic_visit(node)
+        node.values = [self._ready(value) for value in node.values]
+        return node
+
+    def visit_UnaryOp(self, node: ast.UnaryOp) -> ast.AST:
+        self.generic_visit(node)
+        if isinstance(node.op, ast.Not):
+            node.operand = self._ready(node.operand)
+        return node
+
+    def visit_For(self, node: ast.For) -> ast.AST:
+        self.generic_visit(node)
+        node.iter = self._ready(node.iter)
+        return node
+
+    def visit_comprehension(self, node: ast.comprehension) -> ast.AST:
+        self.generic_visit(node)
+        node.iter = self._ready(node.iter)
+        node.ifs = [self._ready(test) for test in node.ifs]
+        return node
 
     def visit_Call(self, node: ast.Call) -> ast.AST:
         self.generic_visit(node)
@@ -332,7 +424,11 @@ class _Rewriter(ast.NodeTransformer):
             func.id in _NEVER_WRAPPED or (func.id in _NEED_ARGS and not node.args)
         ):
             return node
-        prepared = _call("prep", [func, *node.args], node, node.keywords)
+        if self.awaiting:
+            prepared: ast.expr = ast.copy_location(
+                ast.Await(value=_call("aprep", [func, *node.args], node, node.keywords)), node)
+        else:
+            prepared = _call("prep", [func, *node.args], node, node.keywords)
         return ast.copy_location(ast.Call(func=prepared, args=[], keywords=[]), node)
 
     def visit_JoinedStr(self, node: ast.JoinedStr) -> ast.AST:
@@ -377,7 +473,7 @@ class _Rewriter(ast.NodeTransformer):
             if index not in observed or (isinstance(operand, ast.Constant)
                                          and isinstance(operand.value, _PLAIN_CONSTANTS)):
                 return operand
-            return _call("observe", [operand], operand)
+            return _call("observe", [self._ready(operand)], operand)
 
         wrapped = [wrap(i, operand) for i, operand in enumerate(operands)]
         node.left, node.comparators = wrapped[0], wrapped[1:]
@@ -385,7 +481,11 @@ class _Rewriter(ast.NodeTransformer):
 
     def visit_Match(self, node: ast.Match) -> ast.AST:
         self.generic_visit(node)
-        node.subject = _call("observe_deep", [node.subject], node.subject)
+        subject = node.subject
+        if self.awaiting:
+            subject = ast.copy_location(
+                ast.Await(value=_call("ready_deep", [subject], subject)), subject)
+        node.subject = _call("observe_deep", [subject], node.subject)
         return node
 
     def visit_Await(self, node: ast.Await) -> ast.AST:

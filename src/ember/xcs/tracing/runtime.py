@@ -16,6 +16,10 @@ built-in name ``__xcs_rt__``):
   through ``observe_deep``: the real objects, never a proxy;
 - ``await x`` becomes ``await awaitable(x)``: awaiting an op result does not wait.
 
+Inside ``async def`` glue the points where a value is needed are awaited first
+(``ready``, ``ready_deep``, ``aprep``), so the caller's event loop keeps running while
+the ops behind them finish; ``asyncio.gather`` and its kin accept op results.
+
 Outside a trace every helper does exactly what the original expression does.
 """
 
@@ -35,8 +39,8 @@ from ember.xcs.tracing.frames import CallMode
 from ember.xcs.tracing.lazy import Lazy
 from ember.xcs.tracing.trace import DeferredFailure
 
-__all__ = ["awaitable", "fmt", "fstring", "imod", "install", "mod", "observe",
-           "observe_deep", "prep"]
+__all__ = ["aprep", "awaitable", "fmt", "fstring", "imod", "install", "mod", "observe",
+           "observe_deep", "prep", "ready", "ready_deep"]
 
 _partial = functools.partial
 _CONVERSIONS: dict[int, Callable[[Any], str]] = {115: str, 114: repr, 97: ascii}
@@ -234,3 +238,122 @@ def awaitable(value: Any) -> Any:
     if type(value) is Lazy:
         return _Ready(value)
     return value
+
+
+_ASYNCIO_TAKERS = frozenset({"gather", "wait_for", "ensure_future", "create_task", "shield"})
+
+
+async def _result(value: Any) -> Any:
+    return value
+
+
+def _asyncio_taker(fn: Any) -> bool:
+    """Whether ``fn`` is an asyncio function that wants awaitables (``gather``...)."""
+    module = getattr(fn, "__module__", None) or ""
+    return module.startswith("asyncio") and getattr(fn, "__name__", "") in _ASYNCIO_TAKERS
+
+
+class _Waiting:
+    """Awaits, on the running loop, until ``tasks`` are final; then gives ``value``."""
+
+    __slots__ = ("tasks", "value")
+
+    def __init__(self, tasks: list[Any], value: Any) -> None:
+        self.tasks = tasks
+        self.value = value
+
+    def __await__(self) -> Any:
+        import asyncio
+
+        for task in self.tasks:
+            if task.final:
+                continue
+            loop = asyncio.get_running_loop()
+            done = loop.create_future()
+
+            def finished(done: Any = done, loop: Any = loop) -> None:
+                loop.call_soon_threadsafe(_set_result, done)
+
+            task.run.on_final(task, finished)
+            yield from done.__await__()
+        return self.value
+
+
+def _set_result(future: Any) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+def _pending(lazies: list[Lazy]) -> list[Any]:
+    """The tasks to wait for before these lazy values can be used without blocking."""
+    tasks: list[Any] = []
+    for lazy in lazies:
+        owner = object.__getattribute__(lazy, "_xcs_trace")
+        task = object.__getattribute__(lazy, "_xcs_task")
+        for root in object.__getattribute__(lazy, "_xcs_roots"):
+            write = owner.writes.get(root)
+            if write is not None and not write.final:
+                tasks.append(write)
+            tasks.extend(r for r in owner.reads.get(root, ()) if not r.final
+                         and r.kind is not task.kind.LIFTED)
+        if not task.final:
+            tasks.append(task)
+    return tasks
+
+
+def ready(value: Any) -> Any:
+    """An awaitable of ``value`` that finishes once a lazy ``value`` can be used."""
+    if type(value) is Lazy:
+        pending = _pending([value])
+        if pending:
+            return _Waiting(pending, value)
+    return _Ready(value)
+
+
+def ready_deep(value: Any) -> Any:
+    """Like ``ready``, for every lazy value inside ``value`` (a ``match`` subject)."""
+    found = [value] if type(value) is Lazy else tree.leaves(value, Lazy, records=True)
+    pending = _pending(found) if found else []
+    return _Waiting(pending, value) if pending else _Ready(value)
+
+
+def aprep(fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+    """``prep`` for ``async def`` glue: an awaitable of the prepared call.
+
+    The lazy values the call would have to resolve are awaited first, so ``prep``
+    finds them finished instead of blocking the event loop.
+    """
+    trace = _trace()
+    if trace is None or not trace.lazies or type(fn) is Lazy:
+        return _Ready(prep(fn, *args, **kwargs))
+    if _asyncio_taker(fn):
+        args = tuple(_result(a) if type(a) is Lazy else a for a in args)
+        return _Ready(_partial(fn, *args, **kwargs))
+    kind = classify(fn)
+    if kind is Callee.SHALLOW:
+        found = [a for a in (*args, *kwargs.values()) if type(a) is Lazy]
+    elif kind is Callee.UNKNOWN:
+        found = tree.leaves((args, kwargs), Lazy, records=True)
+    else:
+        found = []
+    pending = _pending(found) if found else []
+    if not pending:
+        return _Ready(prep(fn, *args, **kwargs))
+    return _ThenPrepare(_Waiting(pending, None), fn, args, kwargs)
+
+
+class _ThenPrepare:
+    """Waits for the inputs, then prepares the call (so ``prep`` never blocks)."""
+
+    __slots__ = ("args", "fn", "kwargs", "waiting")
+
+    def __init__(self, waiting: _Waiting, fn: Any, args: tuple[Any, ...],
+                 kwargs: dict[str, Any]) -> None:
+        self.waiting = waiting
+        self.fn = fn
+        self.args = args
+        self.kwargs = kwargs
+
+    def __await__(self) -> Any:
+        yield from self.waiting.__await__()
+        return prep(self.fn, *self.args, **self.kwargs)

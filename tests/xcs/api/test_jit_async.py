@@ -1,0 +1,140 @@
+"""``@jit async def``: awaited like the coroutine, parallel, never blocking the event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+import pytest
+
+from ember.xcs import get_jit_stats, jit, op
+
+
+@op
+async def model(question: object) -> str:
+    await asyncio.sleep(0.1)
+    return f"<{question}>"
+
+
+@op
+def blocking_model(question: object) -> str:
+    time.sleep(0.1)
+    return f"[{question}]"
+
+
+@op
+async def broken(question: object) -> str:
+    await asyncio.sleep(0.01)
+    raise LookupError(f"no answer for {question}")
+
+
+async def ensemble(questions: list[object]) -> dict[str, object]:
+    answers = [await model(q) for q in questions]
+    kept = [a for a in answers if a is not None]
+    verdict = None
+    if kept[0]:
+        verdict = await model(" | ".join(kept))
+    extra = blocking_model(len(kept))
+    return {"answers": answers, "verdict": verdict, "extra": extra,
+            "summary": f"{len(kept)} answers"}
+
+
+async def fails(question: str) -> str:
+    first = await broken(question)
+    return f"got {first}"
+
+
+def test_awaited_results_equal_the_plain_coroutine_and_overlap() -> None:
+    fast = jit(ensemble)
+    for call in range(3):
+        questions = [f"q{call}-{i}" for i in range(8)]
+        started = time.perf_counter()
+        result = asyncio.run(fast(questions))
+        elapsed = time.perf_counter() - started
+        assert result == asyncio.run(ensemble(questions))
+        assert elapsed < 0.5, f"call {call}: {elapsed:.3f}s for two rounds of 100 ms (plain: 1 s)"
+    assert get_jit_stats(fast)["calls"] == 3
+
+
+def test_exceptions_keep_their_type_and_message() -> None:
+    with pytest.raises(LookupError, match="no answer for q") as caught:
+        asyncio.run(jit(fails)("q"))
+    with pytest.raises(LookupError, match="no answer for q") as plain:
+        asyncio.run(fails("q"))
+    assert str(caught.value) == str(plain.value)
+
+
+def test_a_running_loop_is_never_blocked_for_long() -> None:
+    fast = jit(ensemble)
+
+    async def main() -> tuple[object, float]:
+        gaps: list[float] = []
+        stop = asyncio.Event()
+
+        async def ticker() -> None:
+            last = time.perf_counter()
+            while not stop.is_set():
+                await asyncio.sleep(0.002)
+                now = time.perf_counter()
+                gaps.append(now - last)
+                last = now
+
+        ticking = asyncio.create_task(ticker())
+        result = await fast([1, 2, 3, 4, 5, 6, 7, 8])
+        stop.set()
+        await ticking
+        return result, max(gaps)
+
+    result, worst = asyncio.run(main())
+    assert result["summary"] == "8 answers"  # type: ignore[index]
+    assert worst < 0.05, f"the loop was blocked for {worst * 1000:.0f} ms"
+
+
+def test_works_from_a_thread_and_inside_a_running_loop() -> None:
+    fast = jit(ensemble)
+    results: list[object] = []
+
+    def in_thread() -> None:
+        results.append(asyncio.run(fast(["t"])))
+
+    thread = threading.Thread(target=in_thread)
+    thread.start()
+    thread.join(10)
+    assert results and results[0]["answers"] == ["<t>"]  # type: ignore[index]
+
+    async def nested() -> object:
+        return await asyncio.gather(fast(["a"]), fast(["b"]))
+
+    first, second = asyncio.run(nested())
+    assert first["answers"] == ["<a>"] and second["answers"] == ["<b>"]  # type: ignore[index]
+
+
+def test_gather_of_op_results_inside_jitted_async_code() -> None:
+    @jit
+    async def gathered(n: int) -> list[str]:
+        return list(await asyncio.gather(*[model(i) for i in range(n)]))
+
+    started = time.perf_counter()
+    assert asyncio.run(gathered(6)) == [f"<{i}>" for i in range(6)]
+    assert time.perf_counter() - started < 0.3
+
+
+def test_sync_jit_called_on_an_event_loop_thread_neither_deadlocks_nor_complains() -> None:
+    @jit
+    def sync_fan(n: int) -> list[str]:
+        return [model(i) for i in range(n)]  # coroutine ops from sync jitted code
+
+    async def handler() -> list[str]:
+        return sync_fan(4)
+
+    started = time.perf_counter()
+    assert asyncio.run(handler()) == [f"<{i}>" for i in range(4)]
+    assert time.perf_counter() - started < 0.3
+
+
+def test_op_async_def_outside_any_trace_is_awaited_like_without_the_decorator() -> None:
+    async def plain_code() -> list[str]:
+        return [await model("x"), await model("y")]
+
+    assert asyncio.run(plain_code()) == ["<x>", "<y>"]
