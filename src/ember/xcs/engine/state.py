@@ -240,12 +240,18 @@ class Run:
     # -- transitions (call with self.lock held) -------------------------------------
 
     def add(self, task: Task) -> list[Task]:
-        """A new task in program order; returns ``[task]`` if it can start now."""
-        task.id = len(self.tasks)
+        """A new task; returns ``[task]`` if it can start now.
+
+        ``task.id`` is its position in program order: the number of tasks added before
+        it, unless the caller set it (a graph execution submits nodes out of order).
+        """
+        if task.id < 0:
+            task.id = len(self.tasks)
         self.tasks.append(task)
         self.unfinished += 1
-        if self.stopped is not None or self.failure is not None:
-            self._end(task, TaskState.CANCELLED)
+        if self.stopped is not None or (self.failure is not None
+                                        and task.id > self.failure.id):
+            self._end(task, TaskState.CANCELLED)  # plain Python would never get here
             return []
         for dep in task.deps:
             state = dep.state
@@ -369,7 +375,7 @@ class Run:
                 return
             self.watching_each += 1
             try:
-                while not all(t.state >= _FINAL for t in self.tasks[:before]):
+                while not all(t.state >= _FINAL for t in self.tasks if t.id < before):
                     self._wait_locked()
             finally:
                 self.watching_each -= 1
@@ -480,8 +486,8 @@ class Run:
             self._upstream(dependent, task)
 
     def _cancel_after(self, index: int) -> None:
-        for task in self.tasks[index + 1:]:
-            if task.state in (TaskState.PENDING, TaskState.QUEUED):
+        for task in self.tasks:
+            if task.id > index and task.state in (TaskState.PENDING, TaskState.QUEUED):
                 self._end(task, TaskState.CANCELLED)
 
     def ops(self) -> Iterable[Task]:

@@ -82,6 +82,7 @@ class _Execution:
             args=args, kwargs=kwargs, deps=tuple(dict.fromkeys(deps)), location=node.location,
             op=op,
         )
+        task.id = node.id  # program order is the graph's, whatever order waves submit in
         assert node.output is not None
         self.tasks[node.output.id] = task
         self.nodes[task] = node
@@ -203,7 +204,7 @@ def _wave(graph: Graph, execution: _Execution) -> None:
     for wave in wave_levels(graph):
         failure = run.failure
         # After a failure only nodes that come before it in program order still run.
-        cutoff = execution.nodes[failure].id if failure is not None else None
+        cutoff = failure.id if failure is not None else None
         tasks = [execution.submit(node) for node in wave if cutoff is None or node.id < cutoff]
         for task in tasks:
             execution.wait(lambda task=task: execution.engine.wait(task))
