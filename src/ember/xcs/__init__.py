@@ -1,16 +1,21 @@
 """Ember XCS: make compound AI programs fast without making them different.
 
 Pipeline: ``@jit`` runs a function's glue code in the caller under a **tracer**
-(``tracing``): each op call becomes a node of the **IR** (``ir``: immutable ``Graph``,
-``Node``, ``Var``) and a task of the **engine** (``engine``: a dependency-counting
-scheduler over a thread pool or any executor) and returns a ``Lazy`` value at once;
-cheap operations on lazy values are lifted into small nodes, and code that needs a
-real value waits at a *barrier* for that value only. When the call returns, every op
-is awaited and failures are raised as plain Python would raise them. **Analysis**
-(``analysis``: parallel groups, critical path) and **stats** (``get_jit_stats``,
-``explain``) describe what ran in parallel and why something did not.
+(``tracing``), rewritten once from its source so that every place where a pending
+value could be observed is seen (``is``, ``type()``, f-strings, calls of C code,
+``match``, ``await``). Each op call becomes a task of the **engine** (``engine``: a
+run-state machine whose transitions are driven by an event loop for async ops, a
+warm thread pool for blocking ones, processes or Dask) and returns a ``Lazy`` value at
+once; pure operations on lazy values are lifted into small tasks, and code that needs
+a real value waits for that value only. When the call returns, every op is awaited,
+failures are raised as plain Python would raise them, and lazy values the glue stored
+anywhere are replaced by their values. Each call is logged compactly; the **IR**
+(``ir``: immutable ``Graph``, ``Node``, ``Var``) is built from that log when asked
+for, **analysis** (``analysis``: parallel groups, critical path) runs over it, and
+**stats** (``get_jit_stats``, ``explain``, ``compare``) report what was measured.
 """
 
+from ember.xcs.api.compare import compare
 from ember.xcs.api.explain import explain
 from ember.xcs.api.stats import get_jit_stats, reset_stats
 from ember.xcs.config import Config, Presets
@@ -35,6 +40,7 @@ from ember.xcs.hooks import register_hook, unregister_hook
 from ember.xcs.ir import Graph, Node, NodeKind, Var
 from ember.xcs.jit import JitFunction, jit, structural_jit  # loads the module ember.xcs.jit now
 from ember.xcs.ops import Op, mark_orchestration, mark_tensor, op
+from ember.xcs.tracing.callees import mark_pure as pure
 from ember.xcs.transforms import (
     DeviceMesh,
     PartitionSpec,
@@ -67,6 +73,7 @@ __all__ = [
     "XCSError",
     "XCSTimeoutError",
     "autograph",
+    "compare",
     "dask_executor",
     "execute",
     "execution_options",
@@ -80,6 +87,7 @@ __all__ = [
     "op",
     "placeholder",
     "pmap",
+    "pure",
     "register_hook",
     "reset_stats",
     "scan",

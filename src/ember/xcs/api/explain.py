@@ -5,26 +5,71 @@ from __future__ import annotations
 from typing import Any
 
 from ember.xcs.analysis import analyze, critical_path
-from ember.xcs.api.stats import _stats_of
+from ember.xcs.api.stats import BarrierRecord, _stats_of
+from ember.xcs.errors import XCSError
 from ember.xcs.ir.render import VarNames, render_text
 
 __all__ = ["explain"]
+
+# What to do about a place where the glue waited, by the start of its reason.
+_FIXES = (
+    ("eager op (try/with)", "a try/with block around an op makes it run at once, so that "
+     "`except` sees its error; put the try around one op inside an op of its own"),
+    ("eager op (effect)", "effect=True ops run in program order by design"),
+    ("eager op (learned", "learned line: see learned barriers below"),
+    ("learned", "C code rejected a lazy value here (the tracer could not rewrite this code); "
+     "call the function on op results inside an op, or mark it @pure"),
+    ("call of", "this function needs real values; if it has no side effects, mark it "
+     "@ember.xcs.pure and it runs when its inputs exist instead"),
+    ("is", "`is` compares objects, so it needs the real one; `== None` / `!= None` on "
+     "op results stays lazy"),
+    ("match", "`match` looks inside the value; inherent, and cheap after a fan-out"),
+)
+
+
+def _fix(reason: str) -> str | None:
+    for prefix, fix in _FIXES:
+        if reason.startswith(prefix):
+            return fix
+    return None
+
+
+def _barrier_lines(barriers: tuple[BarrierRecord, ...]) -> list[str]:
+    """Repeated barriers once, with a count; a fix where one exists."""
+    grouped: dict[tuple[str, str, str], int] = {}
+    for barrier in barriers:
+        key = (barrier.reason, str(barrier.location or "<unknown>"), barrier.kind)
+        grouped[key] = grouped.get(key, 0) + 1
+    lines: list[str] = []
+    for (reason, location, kind), count in grouped.items():
+        times = f" x{count}" if count > 1 else ""
+        lines.append(f"  {reason} at {location} [{kind}]{times}")
+        fix = _fix(reason)
+        if fix is not None:
+            lines.append(f"      fix: {fix}")
+    return lines or ["  none"]
 
 
 def explain(fn: Any, *args: Any, **kwargs: Any) -> str:
     """Describe the last call of a jitted function, after running it if given arguments.
 
     The text has the IR, the parallel groups, the critical path with measured times,
-    every barrier with file:line, learned barriers and fallbacks with their reasons.
-    Note that with arguments the function really runs (its ops are called).
+    every place the glue waited (grouped, with file:line, whether it was found in the
+    code before it ran — ``static`` — asked for at run time — ``dynamic`` — or
+    ``learned``, and what to do about it), learned barriers and fallbacks with their
+    reasons. With arguments the function really runs (its ops are called).
 
     Args:
-        fn: a jitted function (or a plain function: it is jitted for the occasion).
+        fn: a jitted function; a plain function is jitted for the occasion, which
+            needs arguments to run it.
         *args: arguments for a fresh call; none to explain the last call.
         **kwargs: keyword arguments for that call.
 
     Returns:
         A multi-line report.
+
+    Raises:
+        XCSError: ``fn`` is a plain function and no arguments were given.
 
     Example:
         >>> from ember.xcs import jit, op
@@ -41,6 +86,11 @@ def explain(fn: Any, *args: Any, **kwargs: Any) -> str:
 
     target = fn
     if not isinstance(target, JitFunction) and getattr(target, "__xcs_jit__", None) is None:
+        if not args and not kwargs:
+            raise XCSError(
+                f"{fn!r} is not a jitted function and has no call to explain; run it with "
+                "arguments (explain(f, *args)) or explain a @jit function after calling it."
+            )
         target = jit(fn)
     if args or kwargs:
         target(*args, **kwargs)
@@ -51,6 +101,7 @@ def explain(fn: Any, *args: Any, **kwargs: Any) -> str:
         last = stats.last
         fallbacks = list(stats.fallbacks)
         calls = stats.calls
+        comparison = stats.comparison
     lines = [f"explain: {stats.name}", f"  calls so far: {calls}", f"  mode: {stats.mode}"]
     if last is None:
         lines.append("  no ops were called on the last call (nothing to parallelise)")
@@ -67,15 +118,19 @@ def explain(fn: Any, *args: Any, **kwargs: Any) -> str:
                 for i in group
             )
             lines.append(f"  {level}: {members}")
-        length, path = critical_path(graph, last.durations)
-        sequential = sum(last.durations.values())
+        durations = last.durations
+        length, path = critical_path(graph, durations)
+        op_time = sum(durations.values())
         lines.append(
             f"critical path: {' -> '.join(graph.nodes[i].name for i in path) or '(none)'} "
             f"= {length * 1000:.1f} ms measured; wall {last.wall * 1000:.1f} ms; "
-            f"ops summed {sequential * 1000:.1f} ms"
+            f"op time added up {op_time * 1000:.1f} ms"
         )
         lines.append(f"barriers ({len(last.barriers)}):")
-        lines += [f"  {barrier}" for barrier in last.barriers] or ["  none"]
+        lines += _barrier_lines(last.barriers)
+    if comparison is not None:
+        lines.append(f"measured: plain {comparison.plain_ms:.1f} ms, jit {comparison.jit_ms:.1f} ms"
+                     f" (median of {comparison.repeat}), speedup {comparison.speedup:.2f}x")
     learned = stats.learned.records
     lines.append(f"learned barriers ({len(learned)}):")
     lines += [f"  {barrier}" for barrier in learned] or ["  none"]

@@ -120,16 +120,34 @@ class CallRecord:
         )
 
 
+@dataclass(frozen=True)
+class Comparison:
+    """A measured comparison of plain Python and ``@jit`` (see ``compare``)."""
+
+    plain_ms: float
+    jit_ms: float
+    repeat: int
+
+    @property
+    def speedup(self) -> float:
+        """How many times faster the jitted calls were (median against median)."""
+        return self.plain_ms / self.jit_ms if self.jit_ms > 0 else float("inf")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"plain_ms": round(self.plain_ms, 3), "jit_ms": round(self.jit_ms, 3),
+                "speedup": round(self.speedup, 3), "repeat": self.repeat}
+
+
 @dataclass
 class FunctionStats:
-    """Counters of one jitted function (guarded by ``lock``)."""
+    """Counters of one jitted function (all fields guarded by ``lock``)."""
 
     name: str
     learned: LearnedBarriers = field(default_factory=LearnedBarriers)
     lock: threading.Lock = field(default_factory=threading.Lock)
     calls: int = 0
     traced_calls: int = 0
-    structure_hits: int = 0
+    structure_repeats: int = 0
     reruns: int = 0
     errors: int = 0
     total_time: float = 0.0
@@ -140,6 +158,7 @@ class FunctionStats:
     escapes: int = 0
     escape_seconds: float = 0.0
     unrepaired_escapes: dict[str, int] = field(default_factory=dict)
+    comparison: Comparison | None = None
     mode: str = "orchestration"
 
     def note_fallback(self, fallback: Fallback) -> None:
@@ -155,6 +174,11 @@ class FunctionStats:
             self.escape_seconds += report.seconds
             for holder in report.unrepaired:
                 self.unrepaired_escapes[holder] = self.unrepaired_escapes.get(holder, 0) + 1
+
+    def record_comparison(self, comparison: Comparison) -> None:
+        """Keep the latest measured plain-versus-jit comparison."""
+        with self.lock:
+            self.comparison = comparison
 
     def record_plain(self, wall: float, failed: bool) -> None:
         """A call that issued no ops."""
@@ -172,27 +196,29 @@ class FunctionStats:
             self.total_time += record.wall
             self.errors += failed
             self.reruns += record.reruns
-            hit = self.last is not None and self.last.structure == record.structure
-            self.structure_hits += hit
+            repeat = self.last is not None and self.last.structure == record.structure
+            self.structure_repeats += repeat
             self.last = record
             for key, count in tokens.items():
                 self.tokens[key] = self.tokens.get(key, 0) + count
             if fallback is not None and (not self.fallbacks or self.fallbacks[-1] != fallback):
                 self.fallbacks.append(fallback)
-            return hit
+            return repeat
 
     def reset(self) -> None:
         """Forget every counter and the last call (learned barriers are kept)."""
         with self.lock:
-            self.calls = self.traced_calls = self.structure_hits = self.reruns = 0
-            self.errors = 0
-            self.total_time = 0.0
+            self.calls = self.traced_calls = self.structure_repeats = self.reruns = 0
+            self.errors = self.escapes = 0
+            self.total_time = self.escape_seconds = 0.0
             self.tokens = {}
+            self.unrepaired_escapes = {}
             self.fallbacks.clear()
             self.last = None
+            self.comparison = None
 
     def snapshot(self, cache: bool = True) -> dict[str, Any]:
-        """The stats as a plain dict (see ``get_jit_stats``)."""
+        """The stats as a plain dict (see ``get_jit_stats`` for every key)."""
         with self.lock:
             last = self.last
             result: dict[str, Any] = {
@@ -200,40 +226,62 @@ class FunctionStats:
                 "mode": self.mode,
                 "calls": self.calls,
                 "traced_calls": self.traced_calls,
-                "cache_hits": self.structure_hits,
+                "structure_repeats": self.structure_repeats,
                 "reruns": self.reruns,
                 "errors": self.errors,
                 "total_time_ms": self.total_time * 1000,
                 "tokens": dict(self.tokens),
                 "fallbacks": [str(f) for f in self.fallbacks],
                 "learned_barriers": [str(b) for b in self.learned.records],
+                "escapes": self.escapes,
+                "escape_repair_ms": self.escape_seconds * 1000,
+                "unrepaired_escapes": dict(self.unrepaired_escapes),
+                "comparison": self.comparison.as_dict() if self.comparison else None,
+                "speedup": self.comparison.speedup if self.comparison else None,
             }
         result.update(_last_call_facts(last, cache))
         return result
 
 
+def _grouped(barriers: tuple[BarrierRecord, ...]) -> list[str]:
+    """Barriers as text, in first-seen order, repeated ones once with their count."""
+    counts: dict[str, int] = {}
+    for barrier in barriers:
+        text = f"{barrier} ({barrier.kind})"
+        counts[text] = counts.get(text, 0) + 1
+    return [text if count == 1 else f"{text} x{count}" for text, count in counts.items()]
+
+
 def _last_call_facts(last: CallRecord | None, cache: bool) -> dict[str, Any]:
     if last is None:
-        return {"nodes": 0, "ops": 0, "parallel_groups": 0, "max_parallelism": 0,
-                "critical_path_ms": 0.0, "sequential_estimate_ms": 0.0, "wall_time_ms": 0.0,
-                "measured_speedup": 1.0, "efficiency": 1.0, "barriers": []}
-    analysis, _ = analyze(last.graph, cache=cache)
-    path_length, path = critical_path(last.graph, last.durations)
-    sequential = sum(last.durations.values())
+        return {"nodes": 0, "ops": 0, "node_kinds": {}, "parallel_groups": 0,
+                "max_parallelism": 0, "critical_path_ms": None, "critical_path": [],
+                "op_time_ms": None, "wall_ms": None, "overlap": None, "efficiency": None,
+                "barriers": [], "barrier_kinds": {}}
+    graph = last.graph
+    analysis, _ = analyze(graph, cache=cache)
+    durations = last.durations
+    path_length, path = critical_path(graph, durations)
+    op_time = sum(durations.values())
     wall = last.wall
+    measured = bool(durations) and wall > 0
+    kinds: dict[str, int] = {}
+    for barrier in last.barriers:
+        kinds[barrier.kind] = kinds.get(barrier.kind, 0) + 1
     facts: dict[str, Any] = {
-        "nodes": len(last.graph.nodes),
+        "nodes": len(graph.nodes),
         "ops": analysis.counts["op"] + analysis.counts["tensor"],
         "node_kinds": dict(analysis.counts),
         "parallel_groups": analysis.depth,
         "max_parallelism": analysis.width,
-        "critical_path_ms": path_length * 1000,
-        "critical_path": [last.graph.nodes[i].name for i in path],
-        "sequential_estimate_ms": sequential * 1000,
-        "wall_time_ms": wall * 1000,
-        "measured_speedup": sequential / wall if wall > 0 else 1.0,
-        "efficiency": min(1.0, path_length / wall) if wall > 0 and path_length else 1.0,
-        "barriers": [str(b) for b in last.barriers],
+        "critical_path_ms": path_length * 1000 if measured else None,
+        "critical_path": [graph.nodes[i].name for i in path],
+        "op_time_ms": op_time * 1000 if measured else None,
+        "wall_ms": wall * 1000,
+        "overlap": op_time / wall if measured else None,
+        "efficiency": min(1.0, path_length / wall) if measured and path_length else None,
+        "barriers": _grouped(last.barriers),
+        "barrier_kinds": kinds,
     }
     if last.timings:
         facts["node_timings"] = [t.as_dict() for t in last.timings]
@@ -266,19 +314,28 @@ def _stats_of(target: Any) -> FunctionStats:
 def get_jit_stats(target: Any = None) -> dict[str, Any]:
     """Measured facts about a jitted function (or, with no argument, all of them).
 
-    Keys: ``calls``, ``cache_hits`` (calls whose graph had the same structure as the
-    call before), ``nodes``, ``ops``, ``parallel_groups``, ``max_parallelism``,
-    ``critical_path_ms`` (longest chain of measured op durations), ``wall_time_ms``,
-    ``sequential_estimate_ms`` (sum of op durations: the time plain Python would
-    spend in ops), ``measured_speedup``, ``efficiency`` (critical path / wall),
-    ``barriers`` (with file:line), ``learned_barriers``, ``fallbacks``, ``reruns``,
-    ``tokens``, and ``node_timings`` when profiling.
+    About the last traced call (every number measured, ``None`` when nothing was):
+    ``nodes``, ``ops``, ``node_kinds``, ``parallel_groups`` and ``max_parallelism``
+    (the shape of its graph), ``wall_ms`` (its wall time), ``critical_path_ms`` (the
+    longest chain of measured op durations, with ``critical_path`` naming its ops),
+    ``op_time_ms`` (the op durations added up), ``overlap`` (``op_time_ms / wall_ms``:
+    how many op bodies ran at once on average — not a speedup: ops that compete for
+    the GIL overlap without finishing sooner), ``efficiency`` (``critical_path_ms /
+    wall_ms``, at most 1: how close the call came to its critical path), ``barriers``
+    (each place the glue waited, with file:line, kind — static, dynamic or learned —
+    and a count when repeated), ``barrier_kinds``, and ``node_timings`` when
+    profiling.
 
-    Totals over all calls since the last reset: ``calls``, ``traced_calls``,
-    ``cache_hits``, ``reruns``, ``errors``, ``total_time_ms``, ``tokens``,
-    ``fallbacks`` (the most recent 32) and ``learned_barriers``. Every other key
-    describes the last traced call. With no argument, the result maps each jitted
-    function's name (``name #2``, ... when names repeat) to its stats.
+    Totals since the last reset: ``calls``, ``traced_calls``, ``structure_repeats``
+    (calls whose graph had the shape of the call before; nothing is cached by it),
+    ``reruns``, ``errors``, ``total_time_ms``, ``tokens``, ``fallbacks`` (the latest
+    32), ``learned_barriers``, ``escapes`` (lazy values the glue stored where they
+    outlived a call, all repaired) with ``escape_repair_ms`` and
+    ``unrepaired_escapes``.
+
+    ``speedup`` and ``comparison`` are ``None`` unless ``compare`` measured a plain
+    run against jitted runs of the function. With no argument, the result maps each
+    jitted function's name (``name #2``, ... when names repeat) to its stats.
 
     Raises:
         XCSError: ``target`` is not jitted.

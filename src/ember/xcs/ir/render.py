@@ -16,7 +16,7 @@ from typing import Any
 
 from ember.xcs.ir.graph import Graph, Node, NodeKind, Var
 
-__all__ = ["VarNames", "render_dot", "render_mermaid", "render_text", "render_value"]
+__all__ = ["VarNames", "render_dot", "render_mermaid", "render_text", "render_value", "shorten"]
 
 _ONE_LINE_LIMIT = 100
 _LITERAL_LIMIT = 32
@@ -64,8 +64,20 @@ def render_value(value: Any, names: VarNames, redact: bool = False) -> str:
         return "{" + ", ".join(items) + "}"
     if redact:
         return f"<{type(value).__name__}>"
-    text = repr(value)
-    return text if len(text) <= _LITERAL_LIMIT else text[: _LITERAL_LIMIT - 1] + "…"
+    return shorten(repr(value))
+
+
+def shorten(text: str, limit: int = _LITERAL_LIMIT) -> str:
+    """``text`` cut to ``limit`` characters with a marker; a string literal keeps its quotes.
+
+    Example:
+        >>> shorten("'a long sentence about tidal power plants'", 16)
+        "'a long senten…'"
+    """
+    if len(text) <= limit:
+        return text
+    quote = text[-1] if text[-1] in "'\"" else ""
+    return text[: limit - 1 - len(quote)] + "…" + quote
 
 
 def _call_text(node: Node, names: VarNames, redact: bool) -> str:
@@ -86,6 +98,14 @@ def _lifted_text(node: Node, args: list[str]) -> str:
         return f"{args[0]}.{node.args[1]}"
     if name == "call" and args:
         return f"{args[0]}({', '.join(args[1:])})"
+    if name == "format" and len(node.args) == 3:
+        conversion = {115: "!s", 114: "!r", 97: "!a"}.get(node.args[1], "")  # type: ignore[call-overload]
+        spec = f":{node.args[2]}" if isinstance(node.args[2], str) and node.args[2] else ""
+        return f'f"{{{args[0]}{conversion}{spec}}}"'
+    if name == "f-string":
+        parts = (value.replace("{", "{{").replace("}", "}}") if isinstance(value, str)
+                 else "{" + text + "}" for value, text in zip(node.args, args))
+        return shorten('f"' + "".join(parts) + '"', 2 * _LITERAL_LIMIT)
     if name in _BINARY_SYMBOLS and len(args) == 2:
         return f"{args[0]} {_BINARY_SYMBOLS[name]} {args[1]}"
     if name in _UNARY_SYMBOLS and len(args) == 1:
