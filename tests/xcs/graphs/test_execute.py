@@ -202,3 +202,40 @@ def test_parallel_runs_independent_ops_concurrently():
     assert execute(graph, options=execution_options(scheduler="parallel"))["items"] == list(
         range(8))
     assert time.perf_counter() - started < 0.5  # 0.8 s sequentially
+
+
+def test_a_graph_recorded_by_jit_is_the_program_of_that_call() -> None:
+    from ember.xcs import Config, jit
+    from ember.xcs.api.stats import _stats_of
+    from ember.xcs.engine.reference import eval_graph
+
+    @op
+    def ask(prompt):
+        return f"answer to {prompt}"
+
+    @op
+    def judge(a, b):
+        return f"best of [{a}] and [{b}]"
+
+    @jit
+    def pipeline(question):
+        first = ask(f"Q: {question}")
+        second = ask(question.upper())
+        return {"verdict": judge(first, second), "first": first}
+
+    result = pipeline("why")
+    graph = _stats_of(pipeline).last.graph
+    # Every value that came from an op is an edge, not a literal baked in.
+    assert "judge(a, b)" in str(graph).replace("\n", " ")
+    env = eval_graph(graph, dict(graph.recorded_inputs))  # the reference interpreter agrees
+    from ember.xcs.ir.graph import map_vars
+
+    assert map_vars(graph.outputs, lambda var: env[var.id]) == result
+    assert execute(graph) == result
+    with pytest.raises(GraphError, match="cannot run on other inputs"):
+        execute(graph, inputs={"question": "second"})
+
+    secure = jit(pipeline.__wrapped__, config=Config(redact=True))
+    secure("why")
+    with pytest.raises(GraphError, match="redact=True"):
+        execute(_stats_of(secure).last.graph)

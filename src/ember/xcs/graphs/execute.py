@@ -13,7 +13,9 @@ from ember.xcs.errors import GraphError
 from ember.xcs.graphs.options import ExecutionOptions, current_execution_options
 from ember.xcs.graphs.passes import prune_to_outputs
 from ember.xcs.graphs.recording import Recording
+from ember.xcs import tree
 from ember.xcs.ir.graph import Graph, Var, map_vars
+from ember.xcs.tracing.log import Redacted
 
 __all__ = ["as_graph", "execute"]
 
@@ -53,6 +55,26 @@ def _bind_inputs(graph: Graph, target: Graph, inputs: Mapping[str, Any] | None
             f"{', '.join(map(repr, declared)) or 'none'}; pass execute(graph, inputs={{...}})."
         )
     return {var: given[name] for name, var in needed.items() if name is not None}
+
+
+def _bind_recorded(graph: Graph, inputs: Mapping[str, Any] | None) -> dict[Var, Any]:
+    """The inputs of a graph recorded from a jit call: the call's own, and no others."""
+    if inputs:
+        raise GraphError(
+            f"graph {graph.name!r} was recorded from one call of the jitted function "
+            f"{graph.name}: values its glue computed from that call's arguments are baked "
+            "into its nodes, so it cannot run on other inputs. Call the jitted function "
+            "with the new arguments, or record a re-runnable graph with autograph() and "
+            "placeholder()."
+        )
+    recorded = dict(graph.recorded_inputs or ())
+    if any(type(leaf) is Redacted for node in graph.nodes
+           for leaf in tree.leaves((node.args, node.kwargs), Redacted)):
+        raise GraphError(
+            f"graph {graph.name!r} was recorded with redact=True: it keeps no values, so "
+            "it cannot run. Call the jitted function instead."
+        )
+    return recorded
 
 
 def _scheduler(graph: Graph, options: ExecutionOptions) -> str:
@@ -110,7 +132,8 @@ def execute(
     target = full if output_nodes is None else prune_to_outputs(
         full, [output_nodes] if isinstance(output_nodes, str) else output_nodes
     )
-    bound = _bind_inputs(full, target, inputs)
+    bound = _bind_recorded(full, inputs) if full.recorded_inputs is not None else \
+        _bind_inputs(full, target, inputs)
     hooks.emit(options, "on_graph_start", target.name)
     started = time.perf_counter()
     error: BaseException | None = None

@@ -76,12 +76,14 @@ class GraphBuilder:
     def __len__(self) -> int:
         return len(self._nodes)
 
-    def build(self, outputs: Any = None) -> Graph:
-        """An immutable snapshot of everything recorded so far."""
+    def build(self, outputs: Any = None,
+              recorded_inputs: tuple[tuple[Var, Any], ...] | None = None) -> Graph:
+        """An immutable snapshot of everything recorded so far (see ``Graph``)."""
         with self._lock:
             return Graph(
                 nodes=tuple(self._nodes),
                 inputs=tuple(self._inputs),
                 outputs=outputs,
                 name=self.name,
+                recorded_inputs=recorded_inputs,
             )

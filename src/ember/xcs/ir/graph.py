@@ -116,12 +116,17 @@ class Graph:
         inputs: the graph's inputs (function parameters or placeholders).
         outputs: a pytree of ``Var`` and literals: what the graph returns.
         name: a display name (the traced function's name).
+        recorded_inputs: for a graph recorded from one ``@jit`` call, the value each
+            input had in that call (``None`` for graphs built or recorded otherwise).
+            Such a graph runs again only on those values: what its glue computed from
+            them is baked into its nodes.
     """
 
     nodes: tuple[Node, ...]
     inputs: tuple[Var, ...] = ()
     outputs: Any = None
     name: str = "graph"
+    recorded_inputs: tuple[tuple[Var, Any], ...] | None = field(default=None, compare=False)
 
     def __str__(self) -> str:
         from ember.xcs.ir.render import render_text

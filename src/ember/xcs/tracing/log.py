@@ -123,9 +123,11 @@ class CallLog:
     def _build(self) -> Graph:
         builder = GraphBuilder(self.name)
         params: dict[int, Var] = {}
+        recorded: list[tuple[Var, Any]] = []
         for name, value in self.params:
             if type(value) not in _SCALARS and id(value) not in params:
-                params[id(value)] = builder.add_input(name)
+                params[id(value)] = var = builder.add_input(name)
+                recorded.append((var, value))
         var_of: dict[int, Var] = {}
 
         def convert(value: Any) -> Any:  # literals were redacted when the log was made
@@ -161,7 +163,8 @@ class CallLog:
         while barrier is not None:
             self._add_barrier(builder, barrier, var_of)
             barrier = next(barriers, None)
-        return builder.build(convert(self.outputs) if self.outputs is not None else None)
+        return builder.build(convert(self.outputs) if self.outputs is not None else None,
+                             recorded_inputs=tuple(recorded))
 
     @staticmethod
     def _add_barrier(builder: GraphBuilder, barrier: LoggedBarrier,
