@@ -14,6 +14,12 @@ objects) and patched in place: lists, deques, dicts (values and keys, keeping th
 order), sets, cells, instance attributes and slots; an immutable holder (a tuple, a
 frozenset, a function's defaults) is rebuilt and replaced in its own holders. The
 cost of that pass is reported in stats (``escapes``, ``escape_repair_ms``).
+
+A lazy value whose op never produced a value (the call failed, and the glue had run
+ahead and stored the value of an op that was then cancelled) is taken out of the
+lists, deques, dicts and sets holding it, as if the store had not happened, which is
+what plain Python would have done; anywhere else it stays and is counted in
+``unrepaired_escapes`` (docs/semantics.md, "after a failure").
 """
 
 from __future__ import annotations
@@ -34,6 +40,16 @@ __all__ = ["EscapeReport", "repair"]
 
 _get = object.__getattribute__
 _MAX_ROUNDS = 4
+
+
+class _Remove:
+    """Stands for "take this out of its holder": its op never produced a value."""
+
+    def __repr__(self) -> str:
+        return "<removed>"
+
+
+_REMOVE: Any = _Remove()
 
 
 @dataclass(frozen=True)
@@ -59,13 +75,10 @@ def repair(lazies: list[Lazy]) -> EscapeReport:
     if not escaped:
         return _NOTHING
     started = time.perf_counter()
-    values: dict[int, Any] = {}
+    targets: dict[int, tuple[Any, Any]] = {}
     for lazy in escaped:
         task = _get(lazy, "_xcs_task")
-        if task.state is TaskState.DONE:
-            values[id(lazy)] = task.value
-    targets: dict[int, tuple[Any, Any]] = {id(lz): (lz, values[id(lz)])
-                                           for lz in escaped if id(lz) in values}
+        targets[id(lazy)] = (lazy, task.value if task.state is TaskState.DONE else _REMOVE)
     lazies.clear()
     escaped_count = len(escaped)
     del escaped
@@ -100,21 +113,33 @@ def _swap(value: Any, targets: dict[int, tuple[Any, Any]]) -> Any:
     return value
 
 
+def _settled(value: Any, targets: dict[int, tuple[Any, Any]]) -> Any:
+    """``_swap`` for holders that cannot drop an item: a value that never came stays."""
+    new = _swap(value, targets)
+    return value if new is _REMOVE else new
+
+
 def _patch(holder: Any, targets: dict[int, tuple[Any, Any]]) -> Any:
     """Replace targets inside ``holder``; returns ``holder``, a rebuilt copy, or ``None``."""
     kind = type(holder)
     if isinstance(holder, list | collections.deque):
-        for index, item in enumerate(list(holder)):
-            new = _swap(item, targets)
-            if new is not item:
-                holder[index] = new
+        items = list(holder)
+        new_items = [_swap(item, targets) for item in items]
+        if _REMOVE in new_items:
+            holder.clear()
+            holder.extend(item for item in new_items if item is not _REMOVE)
+        else:
+            for index, (item, new) in enumerate(zip(items, new_items)):
+                if new is not item:
+                    holder[index] = new
         return holder
     if isinstance(holder, dict):
         pairs = list(holder.items())
         new_pairs = [(_swap(k, targets), _swap(v, targets)) for k, v in pairs]
-        if any(new_key is not key for (key, _), (new_key, _) in zip(pairs, new_pairs)):
+        if any(new_key is not key or new is _REMOVE
+               for (key, _), (new_key, new) in zip(pairs, new_pairs)):
             holder.clear()
-            holder.update(new_pairs)
+            holder.update((k, v) for k, v in new_pairs if k is not _REMOVE and v is not _REMOVE)
         else:
             for (key, value), (_, new) in zip(pairs, new_pairs):
                 if new is not value:
@@ -123,13 +148,20 @@ def _patch(holder: Any, targets: dict[int, tuple[Any, Any]]) -> Any:
     if isinstance(holder, set):
         items = list(holder)
         holder.clear()
-        holder.update(_swap(item, targets) for item in items)
+        holder.update(new for new in (_swap(item, targets) for item in items)
+                      if new is not _REMOVE)
         return holder
     if kind is types.CellType:
-        holder.cell_contents = _swap(holder.cell_contents, targets)
+        current = holder.cell_contents
+        new = _settled(current, targets)
+        if new is current:
+            return None
+        holder.cell_contents = new
         return holder
     if isinstance(holder, tuple | frozenset):
-        items = [_swap(item, targets) for item in holder]
+        items = [_settled(item, targets) for item in holder]
+        if all(new is old for new, old in zip(items, holder)):
+            return None
         node_kind = tree.kind_of(holder)
         if node_kind is tree.Kind.NAMEDTUPLE:
             return kind._make(items)
@@ -143,11 +175,14 @@ def _patch(holder: Any, targets: dict[int, tuple[Any, Any]]) -> Any:
             if current is not None:
                 setattr(holder, name, _patch(current, targets))
         return holder
-    attributes = getattr(holder, "__dict__", None)
+    try:
+        attributes = object.__getattribute__(holder, "__dict__")
+    except (AttributeError, TypeError):
+        attributes = None
     patched = False
     if isinstance(attributes, dict):
         for name, item in list(attributes.items()):
-            new = _swap(item, targets)
+            new = _settled(item, targets)
             if new is not item:
                 attributes[name] = new
                 patched = True
@@ -157,7 +192,7 @@ def _patch(holder: Any, targets: dict[int, tuple[Any, Any]]) -> Any:
                 item = object.__getattribute__(holder, name)
             except (AttributeError, TypeError):
                 continue
-            new = _swap(item, targets)
+            new = _settled(item, targets)
             if new is not item:
                 object.__setattr__(holder, name, new)
                 patched = True

@@ -57,6 +57,7 @@ class CallMode(enum.Enum):
     LAZY = "lazy"
     TRY = "try/with"  # eager: an enclosing try/with block could observe its exception
     LEARNED = "learned line"  # eager: a lazy value was rejected on this line before
+    UNSEEN = "no source"  # eager: code that could not be rewritten would observe it
 
 
 def _bounded(cache: dict[object, object]) -> None:
@@ -137,6 +138,8 @@ def inspect_site(
             location = location_of(frame)
         if _in_try_block(frame):
             return location, CallMode.TRY
+        if code not in _try_lines and not _is_library(code) and versions.observing(code):
+            return location, CallMode.UNSEEN
         if learned is not None and learned.covers(code, frame.f_lineno):
             return location, CallMode.LEARNED
         frame = frame.f_back

@@ -24,15 +24,20 @@ from collections.abc import Callable
 from types import CodeType, FrameType
 from typing import Any
 
-__all__ = ["MONITORING", "handler_ranges", "instruction_at", "loaded_names", "set_local",
-           "watch_lines"]
+__all__ = ["MONITORING", "handler_ranges", "instruction_at", "loaded_names", "observing",
+           "set_local", "watch_lines"]
 
 MONITORING = sys.version_info >= (3, 12)  # sys.monitoring instead of sys.settrace
 _NOT_USER_HANDLERS = frozenset({"SWAP", "CALL_INTRINSIC_1", "CLEANUP_THROW"})
 _LOAD_OPS = frozenset({"LOAD_FAST", "LOAD_DEREF", "LOAD_NAME", "LOAD_CLOSURE", "LOAD_GLOBAL",
                        "LOAD_FAST_CHECK", "LOAD_FAST_AND_CLEAR", "LOAD_FAST_LOAD_FAST",
                        "LOAD_FAST_BORROW", "LOAD_FAST_BORROW_LOAD_FAST_BORROW"})
+_OBSERVING_OPS = {"IS_OP": "`is`", "MATCH_MAPPING": "match", "MATCH_SEQUENCE": "match",
+                  "MATCH_CLASS": "match", "MATCH_KEYS": "match"}
+_OBSERVING_CALLS = frozenset({"type", "id", "callable", "hasattr", "getattr", "vars"})
+_FORMAT_OPS = frozenset({6, 19})  # BINARY_OP arguments of % and %=
 _CACHE_LIMIT = 20_000
+_observing: dict[CodeType, str | None] = {}
 _ranges: dict[CodeType, tuple[tuple[int, int], ...]] = {}
 _names: dict[tuple[CodeType, int, int], tuple[str, ...]] = {}
 
@@ -55,6 +60,45 @@ def handler_ranges(code: CodeType) -> tuple[tuple[int, int], ...]:
         _bounded(_ranges)
         _ranges[code] = known
     return known
+
+
+def observing(code: CodeType) -> str | None:
+    """Why code that cannot be rewritten would see through a lazy value, if it would.
+
+    Looks at ``code`` and the code objects nested in it (comprehensions, lambdas):
+    ``is`` (``IS_OP``, and the ``is None`` jumps: ``POP_JUMP_FORWARD_IF_NONE`` and kin on
+    3.11, ``POP_JUMP_IF_NONE`` on 3.12+), structural ``match``, calls of ``type``/``id``/``callable``/``hasattr``/
+    ``getattr``/``vars``, and ``%`` formatting of a string literal. Ops called from
+    such code run in program order, as plain Python runs them.
+    """
+    known = _observing.get(code, False)
+    if known is not False:
+        return known  # type: ignore[return-value]
+    reason: str | None = None
+    previous: list[dis.Instruction] = []
+    for instruction in dis.get_instructions(code):
+        name = instruction.opname
+        if name in _OBSERVING_OPS:
+            reason = _OBSERVING_OPS[name]
+        elif name.endswith(("IF_NONE", "IF_NOT_NONE")):  # `x is None` jumps, every version
+            reason = "`is None`"
+        elif name in ("LOAD_GLOBAL", "LOAD_NAME") and instruction.argval in _OBSERVING_CALLS:
+            reason = f"{instruction.argval}()"
+        elif (name == "BINARY_OP" and instruction.arg in _FORMAT_OPS and len(previous) >= 2
+              and previous[-2].opname == "LOAD_CONST" and isinstance(previous[-2].argval, str)):
+            reason = "% formatting"
+        if reason is not None:
+            break
+        previous = [*previous[-1:], instruction]
+    if reason is None:
+        for const in code.co_consts:
+            if isinstance(const, CodeType):
+                reason = observing(const)
+                if reason is not None:
+                    break
+    _bounded(_observing)
+    _observing[code] = reason
+    return reason
 
 
 def instruction_at(code: CodeType, offset: int) -> dis.Instruction | None:
