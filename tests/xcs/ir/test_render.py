@@ -48,7 +48,7 @@ def test_literals_are_shortened_and_can_be_redacted() -> None:
     builder.add(NodeKind.OP, "llm", ("x" * 100,), (("temperature", 0.5),), fn=None,
                 location=None)
     graph = builder.build()
-    assert "'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx…" in render_text(graph)
+    assert "'xxxxxxxxxxxxxxxxxxxxxxxxxxxxx…'" in render_text(graph)  # the quote is kept
     assert render_text(graph, redact=True) == (
         "{ lambda . let a = llm(<str>, temperature=<float>) in () }"
     )

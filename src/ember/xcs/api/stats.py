@@ -243,15 +243,6 @@ class FunctionStats:
         return result
 
 
-def _grouped(barriers: tuple[BarrierRecord, ...]) -> list[str]:
-    """Barriers as text, in first-seen order, repeated ones once with their count."""
-    counts: dict[str, int] = {}
-    for barrier in barriers:
-        text = f"{barrier} ({barrier.kind})"
-        counts[text] = counts.get(text, 0) + 1
-    return [text if count == 1 else f"{text} x{count}" for text, count in counts.items()]
-
-
 def _last_call_facts(last: CallRecord | None, cache: bool) -> dict[str, Any]:
     if last is None:
         return {"nodes": 0, "ops": 0, "node_kinds": {}, "parallel_groups": 0,
@@ -280,7 +271,7 @@ def _last_call_facts(last: CallRecord | None, cache: bool) -> dict[str, Any]:
         "wall_ms": wall * 1000,
         "overlap": op_time / wall if measured else None,
         "efficiency": min(1.0, path_length / wall) if measured and path_length else None,
-        "barriers": _grouped(last.barriers),
+        "barriers": [str(barrier) for barrier in last.barriers],
         "barrier_kinds": kinds,
     }
     if last.timings:
@@ -322,9 +313,9 @@ def get_jit_stats(target: Any = None) -> dict[str, Any]:
     how many op bodies ran at once on average — not a speedup: ops that compete for
     the GIL overlap without finishing sooner), ``efficiency`` (``critical_path_ms /
     wall_ms``, at most 1: how close the call came to its critical path), ``barriers``
-    (each place the glue waited, with file:line, kind — static, dynamic or learned —
-    and a count when repeated), ``barrier_kinds``, and ``node_timings`` when
-    profiling.
+    (each place the glue waited, in order, with file:line), ``barrier_kinds`` (how
+    many were static — found in the code before it ran —, dynamic or learned), and
+    ``node_timings`` when profiling.
 
     Totals since the last reset: ``calls``, ``traced_calls``, ``structure_repeats``
     (calls whose graph had the shape of the call before; nothing is cached by it),
