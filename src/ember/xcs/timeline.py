@@ -154,8 +154,7 @@ class Timeline:
             Span(s.node, s.name, s.start_ms, s.end_ms, kinds.get(s.node, s.kind))
             for s in _spans(timings)
         )
-        return cls(spans, barriers, float(stats["wall_time_ms"]),
-                   float(stats["sequential_estimate_ms"]),
+        return cls(spans, barriers, float(stats["wall_ms"]), float(stats["op_time_ms"]),
                    f"{stats['name']}: one call under @jit")
 
     @property
