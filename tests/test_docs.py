@@ -10,6 +10,7 @@ cannot run offline (real API keys, real servers).
 
 from __future__ import annotations
 
+import linecache
 import os
 import re
 import subprocess
@@ -126,10 +127,14 @@ def test_python_examples_run(page: str) -> None:
     assert runnable, f"{page} has no runnable ```python block"
     namespace: dict[str, object] = {"__name__": f"docs_example_{path.stem.replace('-', '_')}"}
     for first_line, code, _ in runnable:
-        # Pad with blank lines so that line numbers in tracebacks match the page.
+        # Pad with blank lines so that line numbers in tracebacks match the page, and
+        # register the source like a notebook cell's: the tracer reads it to rewrite
+        # jitted functions (the page itself is Markdown, not Python).
         source = "\n" * (first_line - 1) + code + "\n"
+        filename = f"<{page} example at line {first_line}>"
+        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
         try:
-            exec(compile(source, str(path), "exec"), namespace)
+            exec(compile(source, filename, "exec"), namespace)
         except BaseException as error:
             raise AssertionError(
                 f"the example at {page}:{first_line} failed: {type(error).__name__}: {error}"

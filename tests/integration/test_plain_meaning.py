@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from ember.xcs import jit, op
+from ember.xcs import get_jit_stats, jit, op
 from ember.xcs.tracing.lazy import Lazy
 
 CALLS: list[str] = []
@@ -480,3 +480,19 @@ def test_eight_ops_overlap_on_the_first_call(make: Callable[[], Any]) -> None:
     elapsed = time.perf_counter() - started
     assert [str(r) for r in result] == [f"s{i}" for i in range(8)]
     assert elapsed < 0.25, f"{elapsed:.3f}s for 8 x 100 ms ops ({sys.version_info[:2]})"
+
+
+@functools.lru_cache(maxsize=32)
+def bounded_summary(doc: str) -> str:
+    return llm(f"bounded {doc}")
+
+
+def test_a_bounded_lru_cache_is_the_documented_limit() -> None:
+    # docs/semantics.md, Known limits: the entry stays lazy, its value is right, and
+    # stats count the holder that could not be repaired.
+    fast = jit(lambda doc: bounded_summary(doc) + "!")
+    assert fast("d") == "<bounded d>!"
+    cached = bounded_summary("d")
+    assert cached == "<bounded d>" and str(cached) == "<bounded d>"
+    assert get_jit_stats(fast)["unrepaired_escapes"] == {"_lru_cache_wrapper": 1}
+    bounded_summary.cache_clear()
