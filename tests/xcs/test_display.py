@@ -49,7 +49,7 @@ def test_stats_view_is_the_dict_with_a_table():
     page = view._repr_html_()
     assert "<b>stats: pair</b>" in page
     assert "<th style='text-align:left'>calls</th>" in page
-    assert "plain-Python estimate (sum of op times)" in page
+    assert "op time added up (about what plain Python spends in ops)" in page
     assert "<b>barriers (1)</b>" in page
 
 

@@ -80,11 +80,11 @@ def lookup(q):
 
 @jit(config=Config(profile=True))
 def ask(question):
-    # (no comprehensions: the tracer runs them eagerly on CPython 3.12+ for now)
-    facts = [lookup(question + "0"), lookup(question + "1"), lookup(question + "2")]
+    facts = [lookup(question + str(i)) for i in range(3)]
     answers = []
     for fact in facts:
-        answers.append(models("simulated/writer", f"use {fact}"))  # f-string barrier
+        if fact:  # a barrier: the glue waits for this fact
+            answers.append(models("simulated/writer", f"use {fact}"))  # lifted f-string
     return answers
 
 
@@ -95,7 +95,7 @@ def test_timeline_of_a_jitted_function_has_kinds_barriers_and_the_estimate():
     assert kinds == {"lookup": "op", "llm[writer]": "model call"}
     assert len(timeline.spans) == 6
     labels = {mark.label for mark in timeline.barriers}
-    assert len(labels) == 1 and next(iter(labels)).startswith("format at test_timeline.py:")
+    assert len(labels) == 1 and next(iter(labels)).startswith("bool at test_timeline.py:")
     assert len(timeline.barriers) == 3
     lookups = [s for s in timeline.spans if s.kind == "op"]
     # each barrier is placed when the value it waited for arrived
@@ -105,7 +105,7 @@ def test_timeline_of_a_jitted_function_has_kinds_barriers_and_the_estimate():
     assert timeline.sequential_ms == stats["op_time_ms"]
     assert timeline.speedup == pytest.approx(stats["op_time_ms"] / stats["wall_ms"])
     text = timeline.text(30)
-    assert "plain-Python estimate" in text and "barrier format at test_timeline.py:" in text
+    assert "plain-Python estimate" in text and "barrier bool at test_timeline.py:" in text
     assert "(x3)" in text
 
 
@@ -120,7 +120,7 @@ def test_timeline_image_is_a_png_with_the_summary(tmp_path):
     assert any("faster than the plain-Python estimate" in title for title in titles)
     labels = [label.get_text() for ax in figure.axes for label in ax.get_yticklabels()]
     assert "plain Python\n(ESTIMATE: sum of op times)" in labels
-    assert any(t.startswith("barrier: format at test_timeline.py:") for t in texts)
+    assert any(t.startswith("barrier: bool at test_timeline.py:") for t in texts)
     legend = [t.get_text() for t in figure.axes[0].get_legend().get_texts()]
     assert legend == ["model call", "op", "barrier (glue waited for a value)"]
     colours = {tuple(c.get_facecolor()[0]) for c in figure.axes[0].collections}

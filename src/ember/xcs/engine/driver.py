@@ -109,14 +109,21 @@ class Engine:
     # -- outcomes ---------------------------------------------------------------------
 
     def report(self, task: Task, value: Any, error: BaseException | None) -> None:
-        """Record the outcome of ``task``'s body and start whatever it unblocked."""
+        """Record the outcome of ``task``'s body and start whatever it unblocked.
+
+        Hooks hear of the outcome before the task becomes final, so that no hook event
+        of a node can arrive after its call has ended.
+        """
         if not task.ended:
             task.ended = time.perf_counter()
         run = task.run
+        if run.listener is not None and task.kind is not _LIFTED \
+                and task.state is TaskState.RUNNING:
+            task.value, task.error = value, error  # what the event reports
+            self._notify(run, "error" if error is not None else "end", task)
+        task.context = None
         with run.lock:
             to_start = run.finish(task, value, error)
-        if run.listener is not None and task.kind is not _LIFTED:
-            self._notify(run, "error" if error is not None else "end", task)
         if run.outbox:
             to_start += self._carry_out(run)
         if to_start:
@@ -259,7 +266,6 @@ class Engine:
         except BaseException as caught:
             error = caught
         task.ended = time.perf_counter()
-        task.context = None
         local.trace, local.plain = trace, plain
         drain.active, drain.pending, finishing = saved
         if error is None and task.op is not None:
@@ -283,8 +289,6 @@ class Engine:
             try:
                 if task.state is not TaskState.RUNNING:
                     return
-                if task.run.listener is not None:
-                    engine._notify(task.run, "start", task)
                 args, kwargs = resolve(task)
                 prepare, task.prepare = task.prepare, None
                 task.args = task.kwargs = None
@@ -300,6 +304,10 @@ class Engine:
         def started(handle: Any) -> None:
             task.handle = handle
 
+        if task.run.listener is not None:
+            # Before the task exists: a hook may enter the body's context, which the
+            # asyncio task will have entered once it runs.
+            self._notify(task.run, "start", task)
         self.loop.start(run_body, task.context, started)
 
     def _start_on_executor(self, task: Task, executor: Any) -> None:
