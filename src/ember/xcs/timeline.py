@@ -330,7 +330,10 @@ def _graph_facts(fn: Any, timings: list[Any]) -> tuple[dict[int, str], tuple[Bar
         if node.kind is NodeKind.TENSOR:
             kinds[node.id] = "tensor"
         elif node.kind is NodeKind.BARRIER:
-            sources = [arg.id for arg in node.args if hasattr(arg, "id")]
+            # A barrier's argument is the variable it waited for: find the node behind it.
+            producers = graph.producers
+            sources = [producers[arg.id].id for arg in node.args
+                       if hasattr(arg, "id") and arg.id in producers]
             if node.name.startswith("eager op") and sources:
                 kinds[sources[0]] = "eager op"
                 continue
