@@ -178,7 +178,7 @@ def programs(draw: st.DrawFn) -> str:
             ints.append(target)
         elif kind == "match":
             lines += [f"match pair({a}, {b}):",
-                      f"    case {{'a': 0, 'b': _}}:",
+                      "    case {'a': 0, 'b': _}:",
                       f"        {target} = 100",
                       f"    case {{'a': first_{target}, 'b': second_{target}}}:",
                       f"        {target} = first_{target} - second_{target}"]

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 import asyncio
-import inspect
 import contextvars
 import functools
+import inspect
 import threading
 import time
 

@@ -64,13 +64,14 @@ class Kind(enum.IntEnum):
     OPAQUE = 9
 
 
-_LIBRARY_DIRS = tuple(
-    {
+_LIBRARY_DIRS = (
+    *{
         os.path.abspath(path) + os.sep
         for key in ("stdlib", "platstdlib", "purelib", "platlib")
         if (path := sysconfig.get_paths().get(key))
-    }
-) + (os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep,)  # ember itself
+    },
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep,  # ember itself
+)
 _kinds: dict[type, Kind] = {t: Kind.ATOM for t in ATOMS}
 _kinds_lock = threading.Lock()  # guards _kinds (writes only; reads of a dict are atomic)
 
@@ -84,7 +85,7 @@ def _user_class(cls: type) -> bool:
 
     file = getattr(sys.modules.get(module), "__file__", None)
     if file is None:
-        return module == "__main__" or module.startswith("__")  # notebooks, exec'd code
+        return bool(module == "__main__" or module.startswith("__"))  # notebooks, exec'd code
     return not os.path.abspath(file).startswith(_LIBRARY_DIRS)
 
 
@@ -346,7 +347,7 @@ def _snapshot(tree: Any, leaf: type, convert: Callable[[Any], Any], found: list[
             copy[sub(k)] = sub(v)
         return copy
     if kind is Kind.DEQUE:
-        copy = collections.deque((), tree.maxlen)
+        copy = collections.deque(maxlen=tree.maxlen)
         memo[key] = copy
         copy.extend(sub(item) for item in tree)
         return copy

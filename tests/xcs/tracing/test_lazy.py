@@ -7,8 +7,7 @@ import time
 
 import pytest
 
-from ember.xcs import get_jit_stats, jit, op
-from ember.xcs import tree
+from ember.xcs import get_jit_stats, jit, op, tree
 from ember.xcs.tracing.lazy import Lazy
 
 

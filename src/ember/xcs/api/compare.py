@@ -8,9 +8,7 @@ medians are compared. The result is also kept in the function's stats
 
 from __future__ import annotations
 
-import asyncio
 import inspect
-import statistics
 import time
 from collections.abc import Callable
 from typing import Any
@@ -52,12 +50,12 @@ def compare(fn: Callable[..., Any], *args: Any, repeat: int = 5, warmup: int = 1
         >>> figures["identical"], figures["speedup"] > 1.5
         (True, True)
     """
-    from ember.xcs.api.jit import JitFunction, jit
+    from ember.xcs.api.jit import JitFunction
 
     for name, value, least in (("repeat", repeat, 1), ("warmup", warmup, 0)):
         if isinstance(value, bool) or not isinstance(value, int) or value < least:
             raise XCSError(f"compare({name}=...) must be an int >= {least}, got {value!r}.")
-    jitted = fn if isinstance(fn, JitFunction) else jit(fn)
+    jitted: JitFunction = fn if isinstance(fn, JitFunction) else JitFunction(fn)
     plain = jitted._fn
     run = _runner(jitted._is_async)
     for _ in range(warmup):
@@ -72,6 +70,8 @@ def compare(fn: Callable[..., Any], *args: Any, repeat: int = 5, warmup: int = 1
         jit_result, seconds = _timed(run, jitted, args, kwargs)
         jit_times.append(seconds)
         identical = identical and plain_result == jit_result
+    import statistics
+
     comparison = Comparison(statistics.median(plain_times) * 1000,
                             statistics.median(jit_times) * 1000, repeat)
     _stats_of(jitted).record_comparison(comparison)
@@ -84,6 +84,8 @@ Runner = Callable[[Callable[..., Any], tuple[Any, ...], dict[str, Any]], Any]
 def _runner(is_async: bool) -> Runner:
     if not is_async:
         return lambda target, args, kwargs: target(*args, **kwargs)
+    import asyncio  # here: importing asyncio costs tens of milliseconds
+
     return lambda target, args, kwargs: asyncio.run(_awaited(target(*args, **kwargs)))
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from ember.xcs.analysis import analyze, critical_path
 from ember.xcs.api.stats import BarrierRecord, _stats_of
+from ember.xcs.display import ExplainReport
 from ember.xcs.errors import XCSError
 from ember.xcs.ir.render import VarNames, render_text
 
@@ -50,7 +51,7 @@ def _barrier_lines(barriers: tuple[BarrierRecord, ...]) -> list[str]:
     return lines or ["  none"]
 
 
-def explain(fn: Any, *args: Any, **kwargs: Any) -> str:
+def explain(fn: Any, *args: Any, **kwargs: Any) -> ExplainReport:
     """Describe the last call of a jitted function, after running it if given arguments.
 
     The text has the IR, the parallel groups, the critical path with measured times,
@@ -66,7 +67,7 @@ def explain(fn: Any, *args: Any, **kwargs: Any) -> str:
         **kwargs: keyword arguments for that call.
 
     Returns:
-        A multi-line report.
+        A multi-line report: a ``str`` that notebooks show as formatted HTML.
 
     Raises:
         XCSError: ``fn`` is a plain function and no arguments were given.
@@ -136,4 +137,4 @@ def explain(fn: Any, *args: Any, **kwargs: Any) -> str:
     lines += [f"  {barrier}" for barrier in learned] or ["  none"]
     lines.append(f"fallbacks ({len(fallbacks)}):")
     lines += [f"  {fallback}" for fallback in fallbacks] or ["  none"]
-    return "\n".join(lines)
+    return ExplainReport("\n".join(lines))

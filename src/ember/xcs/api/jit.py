@@ -197,7 +197,7 @@ class JitFunction:
                     call.finish_glue(glue(*args, **kwargs))  # no local keeps a lazy alive
                 except DeferredFailure:
                     call.to_raise = call.earliest_error()
-                except Exception as error:  # noqa: BLE001 - decided, then raised
+                except Exception as error:
                     if call.after_glue_error(error):
                         continue
                 finally:
@@ -227,7 +227,7 @@ class JitFunction:
                 result = await _Stepper(self._glue_fn()(*args, **kwargs), trace)
             except DeferredFailure:
                 call.to_raise = call.earliest_error()
-            except Exception as error:  # noqa: BLE001 - decided, then raised
+            except Exception as error:
                 call.to_raise = error
                 call.after_glue_error(error, rerun=False)
             else:
@@ -436,10 +436,7 @@ class _Stepper:
         while True:
             previous = context.swap(trace)
             try:
-                if error is not None:
-                    yielded = coro.throw(error)
-                else:
-                    yielded = coro.send(value)
+                yielded = coro.throw(error) if error is not None else coro.send(value)
             except StopIteration as stop:
                 return stop.value
             finally:

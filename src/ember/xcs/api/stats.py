@@ -14,8 +14,8 @@ from typing import Any
 
 from ember.xcs.analysis import analyze, critical_path
 from ember.xcs.ir.graph import Graph, NodeKind, SourceLocation
-from ember.xcs.tracing.log import CallLog
 from ember.xcs.tracing.learned import LearnedBarriers
+from ember.xcs.tracing.log import CallLog
 
 __all__ = ["CallRecord", "Fallback", "FunctionStats", "get_jit_stats", "register", "reset_stats"]
 
@@ -273,10 +273,23 @@ def _last_call_facts(last: CallRecord | None, cache: bool) -> dict[str, Any]:
         "efficiency": min(1.0, path_length / wall) if measured and path_length else None,
         "barriers": [str(barrier) for barrier in last.barriers],
         "barrier_kinds": kinds,
+        "result_cache": _result_cache_counts(last),
     }
     if last.timings:
         facts["node_timings"] = [t.as_dict() for t in last.timings]
     return facts
+
+
+def _result_cache_counts(last: CallRecord) -> dict[str, int] | None:
+    """Result-cache counts (process totals) of the ops this function's last call used."""
+    from ember.xcs.cache.counters import EVENTS, counters
+
+    names = {entry.name for entry in last.log.entries if entry.kind is not NodeKind.LIFTED}
+    by_op = counters()["by_op"]
+    used = [by_op[name] for name in names if name in by_op]
+    if not used:
+        return None
+    return {event: sum(counts[event] for counts in used) for event in EVENTS}
 
 
 _registry: weakref.WeakSet[Any] = weakref.WeakSet()
@@ -324,6 +337,10 @@ def get_jit_stats(target: Any = None) -> dict[str, Any]:
     outlived a call, all repaired) with ``escape_repair_ms`` and
     ``unrepaired_escapes``.
 
+    ``result_cache``: hits, misses, writes and unstorable results of the persistent
+    result cache (``ember.xcs.cache``), totals over the process for the ops the last
+    call used; ``None`` when none of them caches.
+
     ``speedup`` and ``comparison`` are ``None`` unless ``compare`` measured a plain
     run against jitted runs of the function. With no argument, the result maps each
     jitted function's name (``name #2``, ... when names repeat) to its stats.
@@ -331,8 +348,10 @@ def get_jit_stats(target: Any = None) -> dict[str, Any]:
     Raises:
         XCSError: ``target`` is not jitted.
     """
+    from ember.xcs.display import StatsView
+
     if target is not None:
-        return _stats_of(target).snapshot(cache=_uses_cache(target))
+        return StatsView(_stats_of(target).snapshot(cache=_uses_cache(target)))
     with _registry_lock:
         functions = list(_registry)
     result: dict[str, Any] = {}
@@ -346,7 +365,7 @@ def get_jit_stats(target: Any = None) -> dict[str, Any]:
         while key in result:
             number += 1
             key = f"{stats.name} #{number}"
-        result[key] = stats.snapshot(cache=_uses_cache(fn))
+        result[key] = StatsView(stats.snapshot(cache=_uses_cache(fn)))
     return result
 
 

@@ -10,7 +10,6 @@ the task is lost with its worker or the client goes away.
 
 from __future__ import annotations
 
-import asyncio
 import concurrent.futures
 import functools
 import math
@@ -190,6 +189,8 @@ class DaskExecutor(concurrent.futures.Executor):
             "it finished: the connection to the scheduler was lost or the executor was "
             "shut down. Check the scheduler and re-run the call."
         )
+        import asyncio  # here, not at import: asyncio costs tens of milliseconds
+
         lost.__cause__ = None if isinstance(raised, asyncio.CancelledError) else raised
         return lost
 

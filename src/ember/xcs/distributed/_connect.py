@@ -13,7 +13,6 @@ would print a timeout traceback at interpreter exit).
 
 from __future__ import annotations
 
-import asyncio
 import importlib
 import socket
 import threading
@@ -107,6 +106,8 @@ class _Silent(Exception):
 
 def _handshake_outcome(address: str, timeout: float) -> BaseException | None:
     """``None`` after a complete Dask handshake, else what went wrong (``_Silent`` on time)."""
+    import asyncio  # here, not at import: asyncio costs tens of milliseconds
+
     try:
         return asyncio.run(_handshake(address, timeout))
     except BaseException as error:  # reported to the caller, never lost in this thread
@@ -114,6 +115,8 @@ def _handshake_outcome(address: str, timeout: float) -> BaseException | None:
 
 
 async def _handshake(address: str, timeout: float) -> BaseException | None:
+    import asyncio
+
     comms: Any = importlib.import_module("distributed.comm")
 
     async def shake() -> None:

@@ -25,12 +25,11 @@ import logging
 import threading
 import time
 import weakref
-from collections.abc import Callable
 from typing import Any
 
 from ember.xcs import tree
 from ember.xcs.engine.loop import EventLoop, shared_loop
-from ember.xcs.engine.state import Limit, Run, RunStopped, Task, TaskState
+from ember.xcs.engine.state import Limit, Run, Task, TaskState
 from ember.xcs.engine.threads import ThreadPool
 from ember.xcs.ir.graph import NodeKind
 from ember.xcs.tracing import context as trace_context

@@ -16,6 +16,7 @@ note naming the node, its op and the variable it was bound to.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -207,7 +208,7 @@ def _wave(graph: Graph, execution: _Execution) -> None:
         cutoff = failure.id if failure is not None else None
         tasks = [execution.submit(node) for node in wave if cutoff is None or node.id < cutoff]
         for task in tasks:
-            execution.wait(lambda task=task: execution.engine.wait(task))
+            execution.wait(functools.partial(execution.engine.wait, task))
 
 
 def _parallel(graph: Graph, execution: _Execution) -> None:

@@ -6,14 +6,13 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ember.xcs import hooks
+from ember.xcs import hooks, tree
 from ember.xcs.analysis import analyze
 from ember.xcs.engine.strategies import run_graph
 from ember.xcs.errors import GraphError
 from ember.xcs.graphs.options import ExecutionOptions, current_execution_options
 from ember.xcs.graphs.passes import prune_to_outputs
 from ember.xcs.graphs.recording import Recording
-from ember.xcs import tree
 from ember.xcs.ir.graph import Graph, Var, map_vars
 from ember.xcs.tracing.log import Redacted
 

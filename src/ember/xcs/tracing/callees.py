@@ -273,7 +273,8 @@ def _classify(fn: Any) -> Callee:
         return Callee.OP
     if module.startswith("numpy") and kind.__name__ == "ufunc":
         return Callee.PURE
-    call = getattr(kind, "__call__", None)
+    call = kind.__dict__.get("__call__") or next(
+        (base.__dict__["__call__"] for base in kind.__mro__ if "__call__" in base.__dict__), None)
     if isinstance(call, types.FunctionType) and is_user_code(call.__code__.co_filename):
         return Callee.USER
     return Callee.UNKNOWN

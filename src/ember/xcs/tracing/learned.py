@@ -10,7 +10,6 @@ before it runs, and any op called directly on the line runs eagerly.
 
 from __future__ import annotations
 
-import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass

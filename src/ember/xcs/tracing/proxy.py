@@ -90,7 +90,8 @@ class Proxy:
         return next(self._xcs_force("next"))
 
     def __reversed__(self) -> Iterator[Any]:
-        return reversed(self._xcs_force("reversed"))
+        iterator: Iterator[Any] = reversed(self._xcs_force("reversed"))
+        return iterator
 
     def __len__(self) -> int:
         return len(self._xcs_force("len"))
@@ -234,8 +235,8 @@ for _name in _ARITHMETIC:
     setattr(Proxy, f"__r{_name}__", _reflected)
     setattr(Proxy, f"__i{_name}__", _in_place(f"i{_name}", getattr(operator, f"i{_name}")))
 _divmod_forward, _divmod_reflected = _binary("divmod", divmod)
-Proxy.__divmod__ = _divmod_forward  # type: ignore[attr-defined]
-Proxy.__rdivmod__ = _divmod_reflected  # type: ignore[attr-defined]
+setattr(Proxy, "__divmod__", _divmod_forward)  # noqa: B010 - like the loops above
+setattr(Proxy, "__rdivmod__", _divmod_reflected)  # noqa: B010
 for _name in ("eq", "ne", "lt", "le", "gt", "ge"):
     setattr(Proxy, f"__{_name}__", _binary(_name, getattr(operator, _name))[0])
 for _name in ("neg", "pos", "abs", "invert"):

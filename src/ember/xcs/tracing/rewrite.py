@@ -26,6 +26,7 @@ import ast
 import copy
 import functools
 import linecache
+import sys
 import threading
 import types
 import weakref
@@ -80,7 +81,8 @@ def instrumented(fn: Any) -> Any:
     if kind is functools.partial:
         inner = instrumented(fn.func)
         return fn if inner is fn.func else functools.partial(inner, *fn.args, **fn.keywords)
-    call = getattr(kind, "__call__", None)
+    call = next((base.__dict__["__call__"] for base in kind.__mro__
+                 if "__call__" in base.__dict__), None)
     if type(call) is types.FunctionType and is_user_code(call.__code__.co_filename):
         new = _function(call)
         return fn if new is call else types.MethodType(new, fn)
@@ -237,25 +239,21 @@ def _rewrite(code: types.CodeType) -> tuple[types.CodeType | None, str | None]:
     try_lines = _try_lines_by_function(node)
     rewriter = _Rewriter()
     new_node = rewriter.visit(node)
-    body: list[ast.stmt]
-    if isinstance(new_node, ast.Lambda):
-        body = [ast.Expr(new_node)]
-    else:
-        body = [new_node]
+    body: list[ast.stmt] = [ast.Expr(new_node) if isinstance(new_node, ast.Lambda) else new_node]
     if classes or "__class__" in code.co_freevars:
         # A class body around the def: private names are mangled as in the original,
         # and zero-argument super() finds __class__ (the cell itself comes from the
         # original closure when the function object is built).
         class_name = classes[-1] if classes else "__xcs_class__"
         body = [ast.ClassDef(name=class_name, bases=[], keywords=[], body=body,
-                             decorator_list=[], type_params=[])]
+                             decorator_list=[], **_TYPE_PARAMS)]
     factory = ast.FunctionDef(
         name="__xcs_factory__",
         args=ast.arguments(posonlyargs=[], args=[ast.arg(arg=name) for name in code.co_freevars
                                                  if name != "__class__"],
                            vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[]),
         body=[*body, ast.Return(ast.Constant(None))], decorator_list=[], returns=None,
-        type_params=[],
+        **_TYPE_PARAMS,
     )
     tree = ast.Module(body=[factory], type_ignores=[])
     ast.fix_missing_locations(tree)
@@ -321,6 +319,8 @@ def _call(attribute: str, args: list[ast.expr], node: ast.AST,
 
 
 _PLAIN_CONSTANTS = (type(None), bool, type(Ellipsis))
+# Defs and classes have type parameters from 3.12 on (PEP 695): none here.
+_TYPE_PARAMS: dict[str, Any] = {"type_params": []} if sys.version_info >= (3, 12) else {}
 
 
 class _Rewriter(ast.NodeTransformer):
@@ -462,7 +462,7 @@ class _Rewriter(ast.NodeTransformer):
     def visit_Compare(self, node: ast.Compare) -> ast.AST:
         self.generic_visit(node)
         operands = [node.left, *node.comparators]
-        observed = set()
+        observed: set[int] = set()
         for index, op in enumerate(node.ops):
             if isinstance(op, ast.Is | ast.IsNot):
                 observed.update((index, index + 1))

@@ -37,7 +37,7 @@ from ember.xcs.tracing.callees import Callee, classify
 from ember.xcs.tracing.context import _local
 from ember.xcs.tracing.frames import CallMode
 from ember.xcs.tracing.lazy import Lazy
-from ember.xcs.tracing.trace import DeferredFailure
+from ember.xcs.tracing.trace import DeferredFailure, Trace
 
 __all__ = ["aprep", "awaitable", "fmt", "fstring", "imod", "install", "mod", "observe",
            "observe_deep", "prep", "ready", "ready_deep"]
@@ -72,9 +72,10 @@ def _name_of(fn: Any) -> str:
 
 def prep(fn: Any, /, *args: Any, **kwargs: Any) -> Callable[[], Any]:
     """Prepare the call ``fn(*args, **kwargs)`` made by rewritten glue (see module doc)."""
-    trace = _local.trace
-    if trace is None or type(fn) is Lazy or not hasattr(trace, "lift"):
+    handler = _local.trace
+    if handler is None or type(fn) is Lazy or type(handler) is not Trace:
         return _partial(fn, *args, **kwargs)
+    trace = handler
     run = trace.run
     if run is not None and (run.failure is not None or run.stopped is not None):
         raise DeferredFailure()  # an op failed: plain Python would not have got here
@@ -117,7 +118,7 @@ def prep(fn: Any, /, *args: Any, **kwargs: Any) -> Callable[[], Any]:
 
 def _construct(trace: Any, cls: type, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """``cls(*args, **kwargs)`` with the rewritten ``__init__`` (as ``type.__call__`` does)."""
-    instance = object.__new__(cls)
+    instance: Any = object.__new__(cls)
     init = trace.instrumented(cls.__init__)  # type: ignore[misc]
     returned = init(instance, *args, **kwargs)
     if returned is not None:

@@ -14,6 +14,7 @@ a *memo* of the calls issued, so no op runs twice.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from types import FrameType
 from typing import Any
@@ -304,13 +305,13 @@ class Trace:
             for root in roots:
                 for reader in self.reads.get(root, ()):
                     if reader.kind is not NodeKind.LIFTED and not reader.final:
-                        self._wait(lambda reader=reader: self.engine.wait(reader))
+                        self._wait(functools.partial(self.engine.wait, reader))
         return value
 
     def _settle(self, task: Task) -> None:
         if task.state is not TaskState.DONE:
-            self._wait(lambda: self.engine.wait(task))
-            if task.state is not TaskState.DONE:
+            self._wait(functools.partial(self.engine.wait, task))
+            if not _done(task):
                 raise DeferredFailure()
 
     def _wait(self, wait: Callable[[], None]) -> None:
@@ -466,6 +467,10 @@ def _redact(value: Any) -> Any:
     if kind in (tree.Kind.TUPLE, tree.Kind.NAMEDTUPLE, tree.Kind.SET, tree.Kind.FROZENSET):
         return tuple(_redact(item) for item in value)
     return Redacted(value)
+
+
+def _done(task: Task) -> bool:
+    return task.state is TaskState.DONE
 
 
 def _resolve_records(args: tuple[Any, ...], kwargs: dict[str, Any]

@@ -22,7 +22,7 @@ import sys
 import threading
 from collections.abc import Callable
 from types import CodeType, FrameType
-from typing import Any
+from typing import Any, cast
 
 __all__ = ["MONITORING", "handler_ranges", "instruction_at", "loaded_names", "observing",
            "set_local", "watch_lines"]
@@ -66,10 +66,11 @@ def observing(code: CodeType) -> str | None:
     """Why code that cannot be rewritten would see through a lazy value, if it would.
 
     Looks at ``code`` and the code objects nested in it (comprehensions, lambdas):
-    ``is`` (``IS_OP``, and the ``is None`` jumps: ``POP_JUMP_FORWARD_IF_NONE`` and kin on
-    3.11, ``POP_JUMP_IF_NONE`` on 3.12+), structural ``match``, calls of ``type``/``id``/``callable``/``hasattr``/
-    ``getattr``/``vars``, and ``%`` formatting of a string literal. Ops called from
-    such code run in program order, as plain Python runs them.
+    ``is`` (``IS_OP``, and the ``is None`` jumps: ``POP_JUMP_FORWARD_IF_NONE`` and kin
+    on 3.11, ``POP_JUMP_IF_NONE`` on 3.12+), structural ``match``, calls of ``type``,
+    ``id``, ``callable``, ``hasattr``, ``getattr``, ``vars``, and ``%`` formatting of a
+    string literal. Ops called from such code run in program order, as plain Python
+    runs them.
     """
     known = _observing.get(code, False)
     if known is not False:
@@ -158,7 +159,7 @@ def watch_lines(wanted: Callable[[CodeType], bool], on_line: LineHandler) -> Cal
 
 def _watch_with_settrace(wanted: Callable[[CodeType], bool],
                          on_line: LineHandler) -> Callable[[], None]:
-    previous = sys.gettrace()
+    previous: Any = sys.gettrace()
 
     def local(user_local: Any) -> Any:
         def tracer(frame: FrameType, event: str, arg: Any) -> Any:
@@ -176,7 +177,7 @@ def _watch_with_settrace(wanted: Callable[[CodeType], bool],
             return local(user_local)
         return user_local
 
-    sys.settrace(global_tracer)
+    sys.settrace(cast(Any, global_tracer))
 
     def stop() -> None:
         sys.settrace(previous)

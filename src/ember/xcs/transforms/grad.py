@@ -13,9 +13,9 @@ import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from ember.xcs import tree
 from ember.xcs.errors import TransformError
 from ember.xcs.tracing import context
-from ember.xcs import tree
 from ember.xcs.tracing.lazy import Lazy
 from ember.xcs.transforms.tensor import (
     ARRAY,
