@@ -28,19 +28,24 @@ OpKind = Literal["orchestration", "tensor"]
 
 INLINE_AFTER = 16  # runs observed before an op may run inline
 INLINE_LIMIT = 100e-6  # the running average of run times must stay below this
-SLOW_LIMIT = 20e-3  # one run this long (far beyond GIL switching) ends inlining for good
+SLOW_LIMIT = 20e-3  # a run this long (far beyond GIL switching) stops inlining
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 class _RunTiming:
-    """How long an op's runs took (shared by all bindings of a method op)."""
+    """How long an op's runs took (shared by all bindings of a method op).
+
+    ``slow`` rises by one for each run over ``SLOW_LIMIT`` and falls by a hundredth for
+    each faster one: an op that really waits on I/O stays above 1, while a tiny op
+    that was once descheduled mid-run (a busy machine) soon runs inline again.
+    """
 
     __slots__ = ("average", "runs", "slow")
 
     def __init__(self) -> None:
         self.runs = 0
         self.average = 0.0
-        self.slow = False
+        self.slow = 0.0
 
 
 class Op:
@@ -142,13 +147,14 @@ class Op:
         An op whose runs take a few microseconds costs less to run in place than to
         hand to a worker thread. Inline once ``INLINE_AFTER`` runs were observed and
         their running average (weight 0.1 on the newest) is under ``INLINE_LIMIT``
-        seconds; a single run over ``SLOW_LIMIT`` (a network call, a cache miss) ends
-        it for good. The average tolerates a fast body now and then measured slow
+        seconds; a run over ``SLOW_LIMIT`` (a network call, a cache miss) stops it until
+        a hundred faster runs have passed (see ``_RunTiming``); two such runs close
+        together keep it stopped. The average tolerates a fast body now and then measured slow
         because threads competed for the GIL.
         """
         timing = self._timing
         return (
-            not timing.slow
+            timing.slow < 1.0
             and timing.runs >= INLINE_AFTER
             and timing.average < INLINE_LIMIT
             and not self.is_coroutine
@@ -159,7 +165,9 @@ class Op:
         """Record how long one run of the body took (the engine calls this)."""
         timing = self._timing
         if seconds >= SLOW_LIMIT:
-            timing.slow = True
+            timing.slow += 1.0
+        elif timing.slow:
+            timing.slow = max(0.0, timing.slow - 0.01)
         timing.runs += 1
         timing.average += (seconds - timing.average) * 0.1
 

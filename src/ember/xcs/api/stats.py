@@ -15,7 +15,7 @@ from typing import Any
 from ember.xcs.analysis import analyze, critical_path
 from ember.xcs.ir.graph import Graph, NodeKind, SourceLocation
 from ember.xcs.tracing.learned import LearnedBarriers
-from ember.xcs.tracing.log import CallLog
+from ember.xcs.tracing.log import GRAPH_LIMIT, CallLog
 
 __all__ = ["CallRecord", "Fallback", "FunctionStats", "get_jit_stats", "register", "reset_stats"]
 
@@ -249,24 +249,32 @@ def _last_call_facts(last: CallRecord | None, cache: bool) -> dict[str, Any]:
                 "max_parallelism": 0, "critical_path_ms": None, "critical_path": [],
                 "op_time_ms": None, "wall_ms": None, "overlap": None, "efficiency": None,
                 "barriers": [], "barrier_kinds": {}}
-    graph = last.graph
-    analysis, _ = analyze(graph, cache=cache)
-    durations = last.durations
-    path_length, path = critical_path(graph, durations)
-    op_time = sum(durations.values())
+    if len(last.log) > GRAPH_LIMIT:  # a huge call: its facts without building its graph
+        shape = last.log.shape()
+        counts, depth, width = shape.node_kinds, shape.parallel_groups, shape.max_parallelism
+        path_length, path_names = shape.critical_path_seconds, list(shape.critical_path)
+        op_time = shape.op_seconds
+    else:
+        graph = last.graph
+        analysis, _ = analyze(graph, cache=cache)
+        durations = last.durations
+        path_length, path = critical_path(graph, durations)
+        counts, depth, width = dict(analysis.counts), analysis.depth, analysis.width
+        path_names = [graph.nodes[i].name for i in path]
+        op_time = sum(durations.values())
     wall = last.wall
-    measured = bool(durations) and wall > 0
+    measured = op_time > 0 and wall > 0
     kinds: dict[str, int] = {}
     for barrier in last.barriers:
         kinds[barrier.kind] = kinds.get(barrier.kind, 0) + 1
     facts: dict[str, Any] = {
-        "nodes": len(graph.nodes),
-        "ops": analysis.counts["op"] + analysis.counts["tensor"],
-        "node_kinds": dict(analysis.counts),
-        "parallel_groups": analysis.depth,
-        "max_parallelism": analysis.width,
+        "nodes": sum(counts.values()),
+        "ops": counts["op"] + counts["tensor"],
+        "node_kinds": counts,
+        "parallel_groups": depth,
+        "max_parallelism": width,
         "critical_path_ms": path_length * 1000 if measured else None,
-        "critical_path": [graph.nodes[i].name for i in path],
+        "critical_path": path_names,
         "op_time_ms": op_time * 1000 if measured else None,
         "wall_ms": wall * 1000,
         "overlap": op_time / wall if measured else None,

@@ -1,12 +1,14 @@
 """``ThreadPool``: threads for blocking op bodies, grown on demand and kept warm.
 
 Blocking I/O needs many threads: a fan-out of 5,000 HTTP calls made with a blocking
-client waits on the network, not the CPU. The pool starts a thread whenever work is
-waiting and no thread is idle, up to ``max_threads``. Starting a thread costs the
-starter a little, so the submitting thread starts at most one and each new worker
-that still sees work waiting starts up to two more (a burst of N items gets N threads
-in about log2(N) rounds). Idle threads stay for ``idle_timeout`` seconds, so the calls
-of a burst find them warm; a quiet process ends up holding no threads.
+client waits on the network, not the CPU. Work goes into a C-level queue
+(``queue.SimpleQueue``: putting an item costs a fraction of a microsecond and wakes one
+waiting thread). A new thread is started whenever more items wait than threads are
+idle, up to ``max_threads``; starting threads costs the starter a little, so the
+submitting thread starts at most one, and each new worker that still sees work waiting
+starts up to two more (a burst of N items gets N threads in about log2(N) rounds).
+Idle threads stay for ``idle_timeout`` seconds, so the calls of a burst find them warm;
+a quiet process ends up holding no threads.
 
 A worker that finishes an item may be handed its follow-up directly
 (``continue_here``): a chain of dependent blocking ops then runs on one thread without
@@ -16,8 +18,8 @@ a hand-off per step.
 from __future__ import annotations
 
 import concurrent.futures
+import queue
 import threading
-from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -26,20 +28,23 @@ __all__ = ["DEFAULT_MAX_THREADS", "ThreadPool"]
 DEFAULT_MAX_THREADS = 512
 DEFAULT_IDLE_TIMEOUT = 60.0
 
+Work = Callable[[], None]
+
 
 class _WorkerState(threading.local):
     pool: ThreadPool | None = None
-    follow_up: Callable[[], None] | None = None
+    follow_up: Work | None = None
 
 
 _worker = _WorkerState()
+_STOP: Any = object()  # tells one worker to exit (shutdown)
 
 
 class ThreadPool(concurrent.futures.Executor):
     """A thread pool that grows while every thread is busy and shrinks when idle.
 
-    ``_work``, ``_idle``, ``_threads``, ``_starting`` and ``_shutdown`` are guarded by
-    ``_cond``.
+    ``_threads``, ``_idle`` and ``_shutdown`` are guarded by ``_lock``; the queue is
+    thread-safe on its own.
 
     Args:
         max_threads: the most threads at once.
@@ -52,42 +57,37 @@ class ThreadPool(concurrent.futures.Executor):
         self.max_threads = max_threads
         self.idle_timeout = idle_timeout
         self._name = name
-        self._cond = threading.Condition(threading.Lock())
-        self._work: deque[Callable[[], None]] = deque()
-        self._idle = 0
+        self._lock = threading.Lock()
+        self._queue: queue.SimpleQueue[Work] = queue.SimpleQueue()
         self._threads = 0
+        self._idle = 0
         self._serial = 0
-        self._starting = 0
         self._shutdown = False
 
     @property
     def thread_count(self) -> int:
         """How many worker threads exist right now."""
-        with self._cond:
+        with self._lock:
             return self._threads
 
-    def run(self, work: Callable[[], None]) -> None:
+    def run(self, work: Work) -> None:
         """Run ``work()`` on a worker thread (no future: the engine's path)."""
-        with self._cond:
-            if self._shutdown:
-                raise RuntimeError("cannot schedule work after the pool was shut down")
-            self._work.append(work)
-            if self._idle > 0:
-                self._cond.notify()
-                return
-            if self._starting:
-                return  # a thread on its way will take it, and start more if needed
-            name = self._reserve_locked()
-        if name is not None:
-            self._start(name)
+        if self._shutdown:
+            raise RuntimeError("cannot schedule work after the pool was shut down")
+        self._queue.put(work)
+        if self._queue.qsize() > self._idle:  # a quick look; _grow checks under the lock
+            self._grow(1)
 
     def set_idle_timeout(self, seconds: float) -> None:
-        """Change how long idle threads wait for work (idle threads re-check at once)."""
-        with self._cond:
+        """Change how long idle threads wait for work (idle threads exit at once when
+        nothing is waiting and ``seconds`` is shorter)."""
+        with self._lock:
             self.idle_timeout = seconds
-            self._cond.notify_all()
+            idle = self._idle
+        for _ in range(idle):
+            self._queue.put(_nothing)  # wakes idle threads so they wait anew
 
-    def continue_here(self, work: Callable[[], None]) -> bool:
+    def continue_here(self, work: Work) -> bool:
         """Run ``work`` next on this worker thread, if this is one of ours with no follow-up yet."""
         state = _worker
         if state.pool is not self or state.follow_up is not None:
@@ -113,52 +113,65 @@ class ThreadPool(concurrent.futures.Executor):
         return future
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
-        with self._cond:
+        with self._lock:
             self._shutdown = True
-            if cancel_futures:
-                self._work.clear()
-            self._cond.notify_all()
+            threads = self._threads
+        if cancel_futures:
+            while True:
+                try:
+                    self._queue.get_nowait()
+                except queue.Empty:
+                    break
+        for _ in range(threads):
+            self._queue.put(_STOP)
 
-    def _reserve_locked(self) -> str | None:
-        if self._threads >= self.max_threads:
-            return None
-        self._threads += 1
-        self._starting += 1
-        self._serial += 1
-        return f"{self._name}-{self._serial}"
-
-    def _start(self, name: str) -> None:
-        threading.Thread(target=self._worker, name=name, daemon=True).start()
+    def _grow(self, most: int) -> None:
+        """Start up to ``most`` threads while more items wait than threads are idle."""
+        names = []
+        with self._lock:
+            waiting = self._queue.qsize() - self._idle
+            while most > 0 and waiting > 0 and self._threads < self.max_threads:
+                self._threads += 1
+                self._idle += 1  # counted idle until it takes its first item
+                self._serial += 1
+                names.append(f"{self._name}-{self._serial}")
+                most -= 1
+                waiting -= 1
+        for name in names:
+            threading.Thread(target=self._worker, name=name, daemon=True).start()
 
     def _worker(self) -> None:
         state = _worker
         state.pool = self
-        with self._cond:
-            self._starting -= 1
+        get = self._queue.get
+        lock = self._lock
         while True:
-            names: list[str] = []
-            with self._cond:
-                while not self._work:
-                    if self._shutdown:
+            try:
+                work: Work | None = get(timeout=self.idle_timeout)
+            except queue.Empty:
+                with lock:
+                    if self._queue.qsize() == 0 or self._shutdown:
                         self._threads -= 1
+                        self._idle -= 1
                         return
-                    self._idle += 1
-                    woke = self._cond.wait(self.idle_timeout)
+                continue
+            if work is _STOP:
+                with lock:
+                    self._threads -= 1
                     self._idle -= 1
-                    if not woke and not self._work:
-                        self._threads -= 1
-                        return
-                work: Callable[[], None] | None = self._work.popleft()
-                waiting = len(self._work) - self._idle - self._starting
-                for _ in range(min(2, waiting)):
-                    name = self._reserve_locked()
-                    if name is None:
-                        break
-                    names.append(name)
-            for name in names:
-                self._start(name)
+                return
+            with lock:
+                self._idle -= 1
+            if self._queue.qsize() > self._idle:
+                self._grow(2)
             while work is not None:
                 work()
                 work, state.follow_up = state.follow_up, None
+            with lock:
+                self._idle += 1
             # Nothing of the last item stays referenced while this thread idles.
             del work
+
+
+def _nothing() -> None:
+    """An item that does nothing (wakes an idle thread)."""

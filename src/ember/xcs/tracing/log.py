@@ -17,9 +17,11 @@ from ember.xcs import tree
 from ember.xcs.ir.builder import GraphBuilder
 from ember.xcs.ir.graph import Graph, NodeKind, SourceLocation, Var
 
-__all__ = ["ARGUMENT_LIMIT", "CallLog", "Edge", "Entry", "LoggedBarrier", "Redacted"]
+__all__ = ["ARGUMENT_LIMIT", "GRAPH_LIMIT", "CallLog", "Edge", "Entry", "LoggedBarrier",
+           "Redacted", "Shape"]
 
 ARGUMENT_LIMIT = 10_000
+GRAPH_LIMIT = 5_000  # above this many tasks, stats read the Shape, not the Graph
 _SCALARS = frozenset({int, float, bool, complex, type(None)})
 
 
@@ -73,6 +75,22 @@ class LoggedBarrier(NamedTuple):
     kind: str
 
 
+class Shape(NamedTuple):
+    """The facts stats report about a call's graph, computed in one pass over the log.
+
+    The same facts as ``analysis.analyze`` and ``analysis.critical_path`` on the built
+    graph (lifted tasks looked through, barriers as control dependencies), without
+    building it: a call of 100,000 ops is summarised in tens of milliseconds.
+    """
+
+    node_kinds: dict[str, int]
+    parallel_groups: int
+    max_parallelism: int
+    critical_path_seconds: float
+    critical_path: tuple[str, ...]
+    op_seconds: float
+
+
 class CallLog:
     """The compact record of one call (see the module docstring); immutable once made.
 
@@ -119,6 +137,60 @@ class CallLog:
         return {self._node_ids[i]: entry.ended - entry.started
                 for i, entry in enumerate(self.entries)
                 if entry.kind is not NodeKind.LIFTED and entry.started and entry.ended}
+
+    def shape(self) -> Shape:
+        """The graph's facts for stats, in one pass (see ``Shape``)."""
+        entries = self.entries
+        count = len(entries)
+        level = [-1] * count  # ops: their level; lifted: the highest level of op inputs
+        path = [0.0] * count  # ops: the longest chain ending with them (seconds)
+        via = [-1] * count  # the op before them on that chain
+        is_op = [entry.kind is not NodeKind.LIFTED for entry in entries]
+        width: dict[int, int] = {}
+        kinds = {kind.value: 0 for kind in NodeKind}
+        op_seconds = 0.0
+        barriers = iter(self.barriers)
+        barrier = next(barriers, None)
+        waited_level, waited_path, waited_via = -1, 0.0, -1
+        for index, entry in enumerate(entries):
+            while barrier is not None and barrier.position <= index:
+                kinds["barrier"] += 1
+                source = barrier.task
+                if source is not None and 0 <= source < index:
+                    # The glue waited here for `source`: everything after depends on it.
+                    if level[source] > waited_level:
+                        waited_level = level[source]
+                    if path[source] > waited_path:
+                        waited_path, waited_via = path[source], (
+                            source if is_op[source] else via[source])
+                barrier = next(barriers, None)
+            kinds[entry.kind.value] += 1
+            best_level, best_path, best_via = waited_level, waited_path, waited_via
+            for dep in entry.deps:
+                if level[dep] > best_level:
+                    best_level = level[dep]
+                if path[dep] > best_path:
+                    best_path, best_via = path[dep], dep if is_op[dep] else via[dep]
+            if is_op[index]:
+                seconds = entry.ended - entry.started if entry.started and entry.ended else 0.0
+                op_seconds += seconds
+                level[index] = best_level + 1
+                width[best_level + 1] = width.get(best_level + 1, 0) + 1
+                path[index], via[index] = best_path + seconds, best_via
+            else:
+                level[index], path[index], via[index] = best_level, best_path, best_via
+        while barrier is not None:
+            kinds["barrier"] += 1
+            barrier = next(barriers, None)
+        ops = [i for i in range(count) if is_op[i]]
+        end = max(ops, key=lambda i: (path[i], -i), default=-1)
+        chain: list[str] = []
+        cursor = end
+        while cursor >= 0:
+            chain.append(entries[cursor].name)
+            cursor = via[cursor]
+        return Shape(kinds, len(width), max(width.values(), default=0),
+                     path[end] if end >= 0 else 0.0, tuple(reversed(chain)), op_seconds)
 
     def _build(self) -> Graph:
         builder = GraphBuilder(self.name)

@@ -33,6 +33,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ember.xcs import tree
+from ember.xcs.ops import Op
 from ember.xcs.tracing.callees import Callee, classify
 from ember.xcs.tracing.context import _local
 from ember.xcs.tracing.frames import CallMode
@@ -79,6 +80,8 @@ def prep(fn: Any, /, *args: Any, **kwargs: Any) -> Callable[[], Any]:
     run = trace.run
     if run is not None and (run.failure is not None or run.stopped is not None):
         raise DeferredFailure()  # an op failed: plain Python would not have got here
+    if type(fn) is Op:  # the hot path: record the op call here, hand back its lazy value
+        return _returning(trace.call_op(fn, args, kwargs))
     if type(fn) is functools.partial:
         inner = fn.func
         if classify(inner) in (Callee.USER, Callee.PURE, Callee.CONSUMER):

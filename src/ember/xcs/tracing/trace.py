@@ -34,6 +34,7 @@ from ember.xcs.tracing.log import ARGUMENT_LIMIT, CallLog, Edge, Entry, LoggedBa
 __all__ = ["Barrier", "DeferredFailure", "Trace", "failure_of", "timeout_error"]
 
 _get = object.__getattribute__
+_NO_KWARGS: dict[str, Any] = {}  # shared, never mutated
 _STATIC_REASONS = ("is", "match", "call of", "f-string", "%", "format")
 _IMMUTABLE = frozenset({str, bytes, int, float, bool, complex, type(None), tuple, frozenset,
                         range})
@@ -367,9 +368,15 @@ class Trace:
         run = self.run or self._new_run()
         found: list[Any] = []
         held: list[Any] = []
-        snapshot_args = tree.snapshot(args, Lazy, self._as_task, found, held)
+        atoms = tree.ATOMS
+        for arg in args:
+            if type(arg) not in atoms:
+                snapshot_args = tree.snapshot(args, Lazy, self._as_task, found, held)
+                break
+        else:
+            snapshot_args = args  # literals only (the common case): nothing to copy
         snapshot_kwargs = (tree.snapshot(kwargs, Lazy, self._as_task, found, held)
-                           if kwargs else {})
+                           if kwargs else _NO_KWARGS)
         deps: list[Task] = []
         roots: list[Task] = []
         for lazy in (*found, *held):
