@@ -9,6 +9,7 @@ from ember.xcs.api.stats import BarrierRecord, _stats_of
 from ember.xcs.display import ExplainReport
 from ember.xcs.errors import XCSError
 from ember.xcs.ir.render import VarNames, render_text
+from ember.xcs.tracing.log import GRAPH_LIMIT
 
 __all__ = ["explain"]
 
@@ -106,6 +107,18 @@ def explain(fn: Any, *args: Any, **kwargs: Any) -> ExplainReport:
     lines = [f"explain: {stats.name}", f"  calls so far: {calls}", f"  mode: {stats.mode}"]
     if last is None:
         lines.append("  no ops were called on the last call (nothing to parallelise)")
+    elif len(last.log) > GRAPH_LIMIT:
+        shape = last.log.shape()
+        lines.append(f"IR: {len(last.log)} nodes (over {GRAPH_LIMIT}: not printed; "
+                     "str(graph) of _stats_of(f).last.graph prints it)")
+        lines.append(f"parallel groups ({shape.parallel_groups}, widest "
+                     f"{shape.max_parallelism})")
+        lines.append(f"critical path: {len(shape.critical_path)} ops = "
+                     f"{shape.critical_path_seconds * 1000:.1f} ms measured; wall "
+                     f"{last.wall * 1000:.1f} ms; op time added up "
+                     f"{shape.op_seconds * 1000:.1f} ms")
+        lines.append(f"barriers ({len(last.barriers)}):")
+        lines += _barrier_lines(last.barriers)
     else:
         graph = last.graph
         analysis, _ = analyze(graph, cache=config.cache if config is not None else True)

@@ -103,8 +103,8 @@ class CallLog:
         redact: the literals were replaced by ``Redacted`` (``Config(redact=True)``).
     """
 
-    __slots__ = ("_graph", "_node_ids", "barriers", "entries", "name", "outputs", "params",
-                 "redact")
+    __slots__ = ("_graph", "_node_ids", "_shape", "barriers", "entries", "name", "outputs",
+                 "params", "redact")
 
     def __init__(self, name: str, entries: list[Entry], barriers: list[LoggedBarrier],
                  outputs: Any, params: list[tuple[str, Any]], redact: bool) -> None:
@@ -115,6 +115,7 @@ class CallLog:
         self.params = params
         self.redact = redact
         self._graph: Graph | None = None
+        self._shape: Shape | None = None
         self._node_ids: dict[int, int] = {}
 
     def __len__(self) -> int:
@@ -139,7 +140,12 @@ class CallLog:
                 if entry.kind is not NodeKind.LIFTED and entry.started and entry.ended}
 
     def shape(self) -> Shape:
-        """The graph's facts for stats, in one pass (see ``Shape``)."""
+        """The graph's facts for stats, in one pass (see ``Shape``; computed once)."""
+        if self._shape is None:
+            self._shape = self._measure()
+        return self._shape
+
+    def _measure(self) -> Shape:
         entries = self.entries
         count = len(entries)
         level = [-1] * count  # ops: their level; lifted: the highest level of op inputs

@@ -29,7 +29,15 @@ from ember.xcs.tracing import context
 from ember.xcs.tracing.frames import CallMode, inspect_site
 from ember.xcs.tracing.lazy import Lazy
 from ember.xcs.tracing.learned import LearnedBarriers
-from ember.xcs.tracing.log import ARGUMENT_LIMIT, CallLog, Edge, Entry, LoggedBarrier, Redacted
+from ember.xcs.tracing.log import (
+    ARGUMENT_LIMIT,
+    GRAPH_LIMIT,
+    CallLog,
+    Edge,
+    Entry,
+    LoggedBarrier,
+    Redacted,
+)
 
 __all__ = ["Barrier", "DeferredFailure", "Trace", "failure_of", "timeout_error"]
 
@@ -458,8 +466,11 @@ class Trace:
         barriers = [LoggedBarrier(b.reason, b.location, b.task.id if b.task is not None else None,
                                   b.position, b.kind) for b in self.barriers]
         params = self._params() if self._params is not None and small and not redact else []
-        return CallLog(self.name, entries, barriers, _redact(outputs) if redact else outputs,
-                       params, redact)
+        log = CallLog(self.name, entries, barriers, _redact(outputs) if redact else outputs,
+                      params, redact)
+        if len(entries) > GRAPH_LIMIT:
+            log.shape()  # while the entries are fresh: stats of a huge call then cost nothing
+        return log
 
 
 def _redact(value: Any) -> Any:
