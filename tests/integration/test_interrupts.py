@@ -130,7 +130,7 @@ def test_secure_calls_keep_no_argument_or_result() -> None:
 
 
 def test_no_engine_task_outlives_its_call() -> None:
-    from ember.xcs.engine.state import Task
+    from ember.xcs.engine.task import Task
 
     fan = jit(lambda n: [echo(Secret(str(i))).text for i in range(n)])
     assert fan(50) == [f"{i}!" for i in range(50)]

@@ -40,12 +40,13 @@ class _RunTiming:
     that was once descheduled mid-run (a busy machine) soon runs inline again.
     """
 
-    __slots__ = ("average", "runs", "slow")
+    __slots__ = ("average", "never_inline", "runs", "slow")
 
     def __init__(self) -> None:
         self.runs = 0
         self.average = 0.0
         self.slow = 0.0
+        self.never_inline = False
 
 
 class Op:
@@ -119,7 +120,7 @@ class Op:
         self._timing = _RunTiming()
         # Never inline a policy op: a run of cache hits is fast, but the next miss is a
         # model call, and a timeout or a retry backoff would hold the glue's thread.
-        self._timing.slow = has_policies
+        self._timing.never_inline = has_policies
         functools.update_wrapper(self, fn, updated=())
 
     # What inspect needs to see the op as the function it wraps: in particular
@@ -149,12 +150,14 @@ class Op:
         their running average (weight 0.1 on the newest) is under ``INLINE_LIMIT``
         seconds; a run over ``SLOW_LIMIT`` (a network call, a cache miss) stops it until
         a hundred faster runs have passed (see ``_RunTiming``); two such runs close
-        together keep it stopped. The average tolerates a fast body now and then measured slow
-        because threads competed for the GIL.
+        together keep it stopped. The average tolerates a fast body now and then
+        measured slow because threads competed for the GIL. Ops with policies (cache,
+        retries, timeout) never run inline.
         """
         timing = self._timing
         return (
-            timing.slow < 1.0
+            not timing.never_inline
+            and timing.slow < 1.0
             and timing.runs >= INLINE_AFTER
             and timing.average < INLINE_LIMIT
             and not self.is_coroutine

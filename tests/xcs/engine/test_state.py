@@ -11,7 +11,8 @@ from types import SimpleNamespace
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ember.xcs.engine.state import Limit, Run, Task, TaskState
+from ember.xcs.engine.state import Run
+from ember.xcs.engine.task import Limit, Task, TaskState
 from ember.xcs.ir.graph import NodeKind
 
 FINAL = (TaskState.DONE, TaskState.FAILED, TaskState.UPSTREAM, TaskState.CANCELLED)

@@ -10,7 +10,7 @@ import pytest
 from ember.xcs import get_jit_stats, jit, op
 from ember.xcs.api import stats as stats_module
 from ember.xcs.api.stats import _last_call_facts, _stats_of
-from ember.xcs.engine.state import Task
+from ember.xcs.engine.task import Task
 
 
 @op

@@ -20,27 +20,25 @@ import inspect
 import sys
 import time
 import types
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from typing import Any, TypeVar, overload
 
 from ember.xcs import hooks
-from ember.xcs.api.stats import CallRecord, Fallback, FunctionStats, register
+from ember.xcs.api.call import Call, Stepper, all_final
+from ember.xcs.api.stats import Fallback, FunctionStats, register
 from ember.xcs.config import Config
 from ember.xcs.engine.driver import default_engine
-from ember.xcs.engine.state import Run, RunStopped, Task, TaskState
-from ember.xcs.errors import ConfigError, TracingError, XCSTimeoutError
-from ember.xcs.ir.graph import NodeKind
-from ember.xcs.tracing import context, escapes, rewrite, runtime
-from ember.xcs.tracing.frames import is_internal, rejection_site
+from ember.xcs.engine.state import Run
+from ember.xcs.errors import ConfigError
+from ember.xcs.tracing import context, rewrite, runtime
+from ember.xcs.tracing.failures import DeferredFailure
 from ember.xcs.tracing.learned import install_tracer
-from ember.xcs.tracing.trace import DeferredFailure, Trace, failure_of, timeout_error
-from ember.xcs.tracing.versions import loaded_names
+from ember.xcs.tracing.trace import Trace
 
 __all__ = ["JitFunction", "jit", "jit_disabled", "structural_jit"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-_MAX_LEARNING_RUNS = 3
 # The tracing context's thread-local also holds the disable_structural_jit() depth, so
 # that one attribute read answers "run plainly?" on every call.
 _local = context._local
@@ -185,7 +183,7 @@ class JitFunction:
         if hooked:
             hooks.emit(config, "on_graph_start", self._name)
         started = time.perf_counter()
-        call = _Call(self, trace, started)
+        call = Call(self, trace, started)
         glue = self._glue_fn()
         try:
             while True:
@@ -221,10 +219,10 @@ class JitFunction:
         hooked = bool(config.hooks or hooks.registered_hooks())
         if hooked:
             hooks.emit(config, "on_graph_start", self._name)
-        call = _Call(self, trace, time.perf_counter())
+        call = Call(self, trace, time.perf_counter())
         try:
             try:
-                result = await _Stepper(self._glue_fn()(*args, **kwargs), trace)
+                result = await Stepper(self._glue_fn()(*args, **kwargs), trace)
             except DeferredFailure:
                 call.to_raise = call.earliest_error()
             except Exception as error:
@@ -232,7 +230,7 @@ class JitFunction:
                 call.after_glue_error(error, rerun=False)
             else:
                 if trace.run is not None:
-                    await _all_final(trace.run)
+                    await all_final(trace.run)
                 previous = context.swap(trace)
                 try:
                     call.finish_glue(result)
@@ -249,291 +247,6 @@ class JitFunction:
         if call.to_raise is not None:
             raise call.to_raise
         return call.result
-
-
-class _Call:
-    """The bookkeeping of one traced call: outcome, reruns, stats (used by ``JitFunction``)."""
-
-    def __init__(self, owner: JitFunction, trace: Trace, started: float) -> None:
-        self.owner = owner
-        self.trace = trace
-        self.started = started
-        self.result: Any = None
-        self.to_raise: BaseException | None = None
-        self.outputs: Any = None
-        self.runs = 0
-        self.fallback: Fallback | None = None
-        self.interrupted = False
-
-    def finish_glue(self, result: Any) -> None:
-        trace = self.trace
-        if trace.run is not None:
-            self.outputs = trace.graph_outputs(result)
-            result = trace.materialize(result)
-        self.result = result
-
-    def earliest_error(self) -> BaseException:
-        run = self.trace.run
-        assert run is not None, "a deferred failure implies an op was issued"
-        try:
-            failure = default_engine().earliest_failure(run)
-        except RunStopped:
-            return timeout_error(run)
-        if failure is None:
-            if run.stopped == "timeout":
-                return timeout_error(run)
-            cancelled = next((t for t in run.tasks if t.state is TaskState.CANCELLED), None)
-            if cancelled is not None:
-                return failure_of(cancelled)
-            return TracingError("an op failed but no failure was recorded (please report this)")
-        return _with_note(failure_of(failure), failure)
-
-    def after_glue_error(self, error: BaseException, *, rerun: bool = True) -> bool:
-        """Decide what a glue exception means; ``True``: run the glue again."""
-        self.to_raise = error
-        trace = self.trace
-        run = trace.run
-        if run is None:
-            return False
-        engine = default_engine()
-        try:
-            # Every op issued so far comes before the error in program order: if one of
-            # them fails, plain Python would have raised that instead.
-            engine.wait_all(run)
-            failure = engine.earliest_failure(run)
-        except RunStopped:
-            self.to_raise = timeout_error(run)
-            return False
-        if failure is not None:
-            self.to_raise = _with_note(failure_of(failure), failure)
-            return False
-        if not rerun or trace.eager or isinstance(error, _NEVER_RETRIED):
-            return False
-        retry = self._retry(error)
-        if isinstance(retry, BaseException):
-            self.to_raise = retry
-            return False
-        if retry is None:
-            return False
-        if retry.eager:
-            self.fallback = retry
-        self.runs += 1
-        self.owner._xcs_stats.note_fallback(retry)
-        trace.next_run(eager=retry.eager)
-        self.to_raise = None
-        return True
-
-    def _retry(self, error: BaseException) -> Fallback | BaseException | None:
-        owner = self.owner
-        trace = self.trace
-        site = rejection_site(error, trace.boundary)
-        if site is None:
-            return None
-        config = owner._config
-        # Under redact the message stays out of stats: it may quote argument values.
-        reason = type(error).__name__ if config.redact else f"{type(error).__name__}: {error}"
-        learned = owner._xcs_stats.learned
-        if not _lazy_involved(trace, site) and not learned.covers(site.code, site.first_line):
-            if not isinstance(error, TypeError) or not config.fallback or not trace.lazies:
-                return None  # the program's own error: plain Python raises it too
-            # C code rejects values with TypeError; a lazy value out of sight (in a global,
-            # say) may be the cause: only a plain run can tell.
-            learned_line = False
-        else:
-            learned_line = self.runs < _MAX_LEARNING_RUNS and learned.add(
-                site.code, site.first_line, site.last_line, site.location, reason
-            )
-        if learned_line:
-            return Fallback(f"learned barrier after {reason}", site.location)
-        if not config.fallback:
-            return TracingError(
-                f"{owner._name}: a lazy value was rejected at {site.location} ({reason}) and "
-                "Config(fallback=False) forbids running the call eagerly. Move the rejecting "
-                "call into an op, or allow fallback."
-            )
-        return Fallback(f"ran eagerly after {reason}", site.location, eager=True)
-
-    def settle(self) -> None:
-        """Wait for every op of the call; pick the failure plain Python would raise."""
-        run = self.trace.run
-        if run is None:
-            return
-        engine = default_engine()
-        try:
-            if self.to_raise is None:
-                engine.wait_all(run)
-                failure = engine.earliest_failure(run)
-                if failure is not None:
-                    self.to_raise = _with_note(failure_of(failure), failure)
-        except RunStopped:
-            self.to_raise = timeout_error(run)
-
-    def interrupt(self, interrupt: BaseException) -> None:
-        """Stop the run at once: queued ops are cancelled, running ones abandoned."""
-        self.interrupted = True
-        run = self.trace.run
-        if run is not None:
-            default_engine().stop(run, f"interrupted by {type(interrupt).__name__}")
-
-    def close(self, hooked: bool) -> None:
-        owner = self.owner
-        trace = self.trace
-        trace.finished = True
-        stats = owner._xcs_stats
-        run = trace.run
-        wall = time.perf_counter() - self.started
-        failed = self.to_raise is not None or self.interrupted
-        if run is None and not trace.barriers:
-            stats.record_plain(wall, failed)
-        else:
-            self._record(wall, failed)
-        lazies = trace.lazies
-        trace.release()
-        report = escapes.repair(lazies)
-        del lazies
-        if report.escaped:
-            stats.record_escapes(report)
-        if hooked:
-            hooks.emit(owner._config, "on_graph_end", owner._name, wall, self.to_raise)
-
-    def _record(self, wall: float, failed: bool) -> None:
-        owner = self.owner
-        trace = self.trace
-        config = owner._config
-        stats = owner._xcs_stats
-        tasks = trace.run.tasks if trace.run is not None else []
-        log = trace.log(None if failed else self.outputs)
-        record = CallRecord(log=log, wall=wall, structure=trace.structure, reruns=self.runs,
-                            started=self.started if config.profile else None)
-        repeat = stats.record(record, _tokens(tasks), failed, self.fallback)
-        if config.hooks or hooks.registered_hooks():
-            hooks.emit(config, "on_cache_hit" if repeat else "on_cache_miss", owner._name)
-        if owner._parallel_threshold is not None:
-            from ember.xcs.analysis import analyze
-
-            stats.last_width = analyze(record.graph, cache=config.cache)[0].width
-
-
-class _Stepper:
-    """Drives a jitted coroutine with its trace active only while the coroutine runs.
-
-    Between steps the coroutine waits on the event loop, and other tasks of that loop
-    must not see the trace, so it is swapped in and out around every ``send``.
-    """
-
-    __slots__ = ("coro", "trace")
-
-    def __init__(self, coro: Coroutine[Any, Any, Any], trace: Trace) -> None:
-        self.coro = coro
-        self.trace = trace
-
-    def __await__(self) -> Any:
-        coro = self.coro
-        trace = self.trace
-        trace.boundary = sys._getframe()
-        value: Any = None
-        error: BaseException | None = None
-        while True:
-            previous = context.swap(trace)
-            try:
-                yielded = coro.throw(error) if error is not None else coro.send(value)
-            except StopIteration as stop:
-                return stop.value
-            finally:
-                context.swap(previous)
-            try:
-                value, error = (yield yielded), None
-            except BaseException as thrown:  # cancellation and the like go to the coroutine
-                value, error = None, thrown
-
-
-async def _all_final(run: Run) -> None:
-    """Wait, without blocking the event loop, until every task of ``run`` is final."""
-    import asyncio
-
-    loop = asyncio.get_running_loop()
-    pending = [t for t in run.tasks if not t.final]
-    if not pending:
-        return
-    done = loop.create_future()
-    remaining = [len(pending)]
-
-    def one_final() -> None:
-        remaining[0] -= 1
-        if remaining[0] == 0:
-            loop.call_soon_threadsafe(_set_done, done)
-
-    for task in pending:
-        run.on_final(task, one_final)
-    timeout = None if run.deadline is None else max(0.0, run.deadline - time.monotonic())
-    try:
-        await asyncio.wait_for(done, timeout)
-    except TimeoutError:
-        default_engine().stop(run, "timeout")
-        raise timeout_error(run) from None
-
-
-def _set_done(future: Any) -> None:
-    if not future.done():
-        future.set_result(None)
-
-
-_NEVER_RETRIED = (XCSTimeoutError, RecursionError, MemoryError)
-
-
-def _with_note(error: BaseException, task: Task) -> BaseException:
-    """``error`` with a note naming the node, and without the engine's own frames."""
-    root = task.root_failure
-    where = f" called at {root.location}" if root.location else ""
-    note = f"[ember.xcs] raised by node #{root.id} {root.name}{where}"
-    if note not in getattr(error, "__notes__", ()):
-        error.add_note(note)
-    tb = error.__traceback__
-    while tb is not None and tb.tb_next is not None and is_internal(tb.tb_frame.f_code):
-        tb = tb.tb_next  # the worker's scheduler frames say nothing about the user's bug
-    if tb is not None and not is_internal(tb.tb_frame.f_code):
-        error.__traceback__ = tb
-    return error
-
-
-def _lazy_involved(trace: Trace, site: Any) -> bool:
-    """Whether lazy values could be what the failing line tripped over."""
-    from ember.xcs import tree
-    from ember.xcs.tracing.lazy import Lazy
-
-    local_vars = site.frame.f_locals
-    for name in loaded_names(site.code, site.first_line, site.last_line):
-        if name in local_vars and tree.contains(local_vars[name], Lazy, records=True):
-            return True
-    filename = site.code.co_filename
-    for task in trace.run.tasks if trace.run is not None else ():
-        location = task.location
-        if location is not None and location.filename == filename and (
-            site.first_line <= location.lineno <= site.last_line
-        ):
-            return True
-    return False
-
-
-_NO_USAGE = frozenset({int, float, bool, str, bytes, list, tuple, dict, set, type(None)})
-
-
-def _tokens(tasks: list[Task]) -> dict[str, int]:
-    """Token usage summed over op results that carry a ``usage`` (model responses)."""
-    totals: dict[str, int] = {}
-    for task in tasks:
-        if task.kind is NodeKind.LIFTED or task.state is not TaskState.DONE:
-            continue
-        if type(task.value) in _NO_USAGE:
-            continue  # built-in results carry no usage (and getattr on them is slow)
-        usage = getattr(task.value, "usage", None)
-        if usage is None:
-            continue
-        for key in ("prompt_tokens", "completion_tokens", "total_tokens"):
-            count = getattr(usage, key, None)
-            if isinstance(count, int):
-                totals[key] = totals.get(key, 0) + count
-    return totals
 
 
 def _callable_name(fn: Callable[..., Any]) -> str:

@@ -29,7 +29,8 @@ from typing import Any
 
 from ember.xcs import tree
 from ember.xcs.engine.loop import EventLoop, shared_loop
-from ember.xcs.engine.state import Limit, Run, Task, TaskState
+from ember.xcs.engine.state import Run
+from ember.xcs.engine.task import Limit, Task, TaskState
 from ember.xcs.engine.threads import ThreadPool
 from ember.xcs.ir.graph import NodeKind
 from ember.xcs.tracing import context as trace_context

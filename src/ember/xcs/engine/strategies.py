@@ -23,7 +23,8 @@ from typing import Any
 
 from ember.xcs.engine.driver import Engine, default_engine
 from ember.xcs.engine.reference import call_node
-from ember.xcs.engine.state import Run, RunStopped, Task, TaskState
+from ember.xcs.engine.state import Run, RunStopped
+from ember.xcs.engine.task import Task, TaskState
 from ember.xcs.errors import GraphError, XCSTimeoutError
 from ember.xcs.ir.graph import Graph, Node, Var, map_vars
 from ember.xcs.ops import Op

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ember.xcs import tree
-from ember.xcs.engine.state import TaskState
+from ember.xcs.engine.task import TaskState
 from ember.xcs.tracing.lazy import Lazy
 
 __all__ = ["EscapeReport", "repair"]

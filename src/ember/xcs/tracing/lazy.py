@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from ember.xcs.tracing.proxy import Proxy
 
 if TYPE_CHECKING:
-    from ember.xcs.engine.state import Task
+    from ember.xcs.engine.task import Task
     from ember.xcs.tracing.trace import Trace
 
 __all__ = ["PURE_METHODS", "Lazy", "is_lazy", "task_of"]

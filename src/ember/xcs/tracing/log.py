@@ -18,7 +18,7 @@ from ember.xcs.ir.builder import GraphBuilder
 from ember.xcs.ir.graph import Graph, NodeKind, SourceLocation, Var
 
 __all__ = ["ARGUMENT_LIMIT", "GRAPH_LIMIT", "CallLog", "Edge", "Entry", "LoggedBarrier",
-           "Redacted", "Shape"]
+           "Redacted", "Shape", "redact"]
 
 ARGUMENT_LIMIT = 10_000
 GRAPH_LIMIT = 5_000  # above this many tasks, stats read the Shape, not the Graph
@@ -250,3 +250,17 @@ class CallLog:
         source = var_of.get(barrier.task) if barrier.task is not None else None
         builder.add(NodeKind.BARRIER, barrier.reason, (source,) if source is not None else (),
                     (), fn=None, location=barrier.location)
+
+
+def redact(value: Any) -> Any:
+    """``value`` with every literal leaf (not an ``Edge``) replaced by ``Redacted``."""
+    kind = tree.kind_of(value)
+    if type(value) is Edge:
+        return value
+    if kind is tree.Kind.LIST or kind is tree.Kind.DEQUE:
+        return [redact(item) for item in value]
+    if kind is tree.Kind.DICT:
+        return {redact(key): redact(item) for key, item in value.items()}
+    if kind in (tree.Kind.TUPLE, tree.Kind.NAMEDTUPLE, tree.Kind.SET, tree.Kind.FROZENSET):
+        return tuple(redact(item) for item in value)
+    return Redacted(value)

@@ -36,9 +36,10 @@ from ember.xcs import tree
 from ember.xcs.ops import Op
 from ember.xcs.tracing.callees import Callee, classify
 from ember.xcs.tracing.context import _local
+from ember.xcs.tracing.failures import DeferredFailure
 from ember.xcs.tracing.frames import CallMode
 from ember.xcs.tracing.lazy import Lazy
-from ember.xcs.tracing.trace import DeferredFailure, Trace
+from ember.xcs.tracing.trace import Trace
 
 __all__ = ["aprep", "awaitable", "fmt", "fstring", "imod", "install", "mod", "observe",
            "observe_deep", "prep", "ready", "ready_deep"]

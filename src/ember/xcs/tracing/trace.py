@@ -21,11 +21,12 @@ from typing import Any
 
 from ember.xcs import tree
 from ember.xcs.engine.driver import Engine
-from ember.xcs.engine.state import Run, RunStopped, Task, TaskState
-from ember.xcs.errors import XCSError, XCSTimeoutError
+from ember.xcs.engine.state import Run, RunStopped
+from ember.xcs.engine.task import Task, TaskState
 from ember.xcs.ir.graph import NodeKind, SourceLocation
 from ember.xcs.ops import Op
 from ember.xcs.tracing import context
+from ember.xcs.tracing.failures import DeferredFailure, failure_of, timeout_error
 from ember.xcs.tracing.frames import CallMode, inspect_site
 from ember.xcs.tracing.lazy import Lazy
 from ember.xcs.tracing.learned import LearnedBarriers
@@ -37,24 +38,17 @@ from ember.xcs.tracing.log import (
     Entry,
     LoggedBarrier,
     Redacted,
+    redact,
 )
+from ember.xcs.tracing.memo import same
 
-__all__ = ["Barrier", "DeferredFailure", "Trace", "failure_of", "timeout_error"]
+__all__ = ["Barrier", "Trace"]
 
 _get = object.__getattribute__
 _NO_KWARGS: dict[str, Any] = {}  # shared, never mutated
 _STATIC_REASONS = ("is", "match", "call of", "f-string", "%", "format")
 _IMMUTABLE = frozenset({str, bytes, int, float, bool, complex, type(None), tuple, frozenset,
                         range})
-
-
-class DeferredFailure(BaseException):
-    """An op failed; unwind the glue to the jit boundary, which raises the real error.
-
-    A ``BaseException``, so that ``except Exception`` clauses in the traced function
-    cannot catch it: in plain Python the failing op would have raised at its own call
-    site, outside those clauses.
-    """
 
 
 class Barrier:
@@ -80,29 +74,6 @@ class Barrier:
 
     def __str__(self) -> str:
         return f"{self.reason} at {self.location or '<unknown>'}"
-
-
-def failure_of(task: Task) -> BaseException:
-    """The user exception behind a failed, upstream-failed or cancelled task."""
-    root = task.root_failure
-    if root.error is not None:
-        return root.error
-    return XCSError(
-        f"the value of {task.name} was never computed: an earlier op failed or the call "
-        "was cancelled"
-    )
-
-
-def timeout_error(run: Run) -> XCSTimeoutError:
-    """The ``XCSTimeoutError`` for ``run``, naming each op still running once."""
-    names = list(dict.fromkeys(
-        t.name for t in run.tasks if t.started and not t.ended and t.kind is not NodeKind.LIFTED
-    ))
-    shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
-    return XCSTimeoutError(
-        f"the call did not finish within timeout={run.timeout} s; still running: "
-        f"{shown or 'nothing'}. Raise Config(timeout=...) or find the slow op with explain()."
-    )
 
 
 class Trace:
@@ -231,7 +202,7 @@ class Trace:
         position = len(self.issued)
         if position < len(memo):
             identity, old_args, old_kwargs, lazy = memo[position]
-            if identity == op.identity and _same(args, old_args) and _same(kwargs, old_kwargs):
+            if identity == op.identity and same(args, old_args) and same(kwargs, old_kwargs):
                 return lazy  # type: ignore[no-any-return]
         self._memo = None  # the run diverged from the last one: no more reuse
         return None
@@ -435,12 +406,12 @@ class Trace:
         run = self.run
         tasks = run.tasks if run is not None else []
         small = len(tasks) <= ARGUMENT_LIMIT
-        redact = self.redact
+        hide = self.redact
 
         def edge(task: Task) -> Any:
             if task.run is run:
                 return Edge(task.id)
-            return Redacted(task.value) if redact else task.value
+            return Redacted(task.value) if hide else task.value
 
         entries: list[Entry] = []
         arguments = self.arguments
@@ -451,8 +422,8 @@ class Trace:
                 if task.deps:
                     args = tree.map_tree(args, edge, Task)
                     kwargs = tree.map_tree(kwargs, edge, Task)
-                if redact:
-                    args, kwargs = _redact(args), _redact(kwargs)
+                if hide:
+                    args, kwargs = redact(args), redact(kwargs)
                 pairs = tuple(kwargs.items())
             else:
                 args, pairs = tuple(Edge(i) for i in deps), ()
@@ -465,26 +436,12 @@ class Trace:
             ))
         barriers = [LoggedBarrier(b.reason, b.location, b.task.id if b.task is not None else None,
                                   b.position, b.kind) for b in self.barriers]
-        params = self._params() if self._params is not None and small and not redact else []
-        log = CallLog(self.name, entries, barriers, _redact(outputs) if redact else outputs,
-                      params, redact)
+        params = self._params() if self._params is not None and small and not hide else []
+        log = CallLog(self.name, entries, barriers, redact(outputs) if hide else outputs,
+                      params, hide)
         if len(entries) > GRAPH_LIMIT:
             log.shape()  # while the entries are fresh: stats of a huge call then cost nothing
         return log
-
-
-def _redact(value: Any) -> Any:
-    """``value`` with every literal leaf (not an ``Edge``) replaced by ``Redacted``."""
-    kind = tree.kind_of(value)
-    if type(value) is Edge:
-        return value
-    if kind is tree.Kind.LIST or kind is tree.Kind.DEQUE:
-        return [_redact(item) for item in value]
-    if kind is tree.Kind.DICT:
-        return {_redact(key): _redact(item) for key, item in value.items()}
-    if kind in (tree.Kind.TUPLE, tree.Kind.NAMEDTUPLE, tree.Kind.SET, tree.Kind.FROZENSET):
-        return tuple(_redact(item) for item in value)
-    return Redacted(value)
 
 
 def _done(task: Task) -> bool:
@@ -515,40 +472,3 @@ def _outside_tree(value: Any) -> Any:
     if type(value) is Lazy:
         return _outside_value(value)
     return tree.replace(value, _outside_value, Lazy)
-
-
-def _same(new: Any, old: Any) -> bool:
-    """Whether ``new`` matches ``old`` for memo reuse (lazy values match their value)."""
-    if new is old:
-        return True
-    if type(new) is Lazy or type(old) is Lazy:
-        return _same_value(new, old)
-    if type(new) is not type(old):
-        return False
-    if isinstance(new, list | tuple):
-        return len(new) == len(old) and all(_same(a, b) for a, b in zip(new, old))
-    if isinstance(new, dict):
-        return new.keys() == old.keys() and all(_same(new[k], old[k]) for k in new)
-    try:
-        return (new == old) is True
-    except Exception:
-        return False
-
-
-def _same_value(new: Any, old: Any) -> bool:
-    """Match where either side may be lazy: same task, an equivalent lifted task (same
-    operation on matching inputs), or a finished task whose value matches."""
-    new_task = _get(new, "_xcs_task") if type(new) is Lazy else None
-    old_task = _get(old, "_xcs_task") if type(old) is Lazy else None
-    if new_task is not None and new_task is old_task:
-        return True
-    if (new_task is not None and old_task is not None and new_task.kind is NodeKind.LIFTED
-            and old_task.kind is NodeKind.LIFTED and new_task.fn is old_task.fn
-            and new_task.name == old_task.name):
-        return True
-    for task in (new_task, old_task):
-        if task is not None and task.state is not TaskState.DONE:
-            return False
-    left = new_task.value if new_task is not None else new
-    right = old_task.value if old_task is not None else old
-    return _same(left, right)

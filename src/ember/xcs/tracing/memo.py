@@ -1,0 +1,56 @@
+"""Matching op calls of a rerun against the run before it (the last-resort memo).
+
+When the glue runs again from the top (C code rejected a lazy value the tracer did not
+see coming), each op call is compared with the call at the same position in the run
+before: same op, arguments that match (lazy values match their value, or an equivalent
+lifted operation), so the earlier task is reused and no op runs twice.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ember.xcs.engine.task import TaskState
+from ember.xcs.ir.graph import NodeKind
+from ember.xcs.tracing.lazy import Lazy
+
+__all__ = ["same"]
+
+_get = object.__getattribute__
+
+
+def same(new: Any, old: Any) -> bool:
+    """Whether ``new`` matches ``old`` for memo reuse (lazy values match their value)."""
+    if new is old:
+        return True
+    if type(new) is Lazy or type(old) is Lazy:
+        return _same_value(new, old)
+    if type(new) is not type(old):
+        return False
+    if isinstance(new, list | tuple):
+        return len(new) == len(old) and all(same(a, b) for a, b in zip(new, old))
+    if isinstance(new, dict):
+        return new.keys() == old.keys() and all(same(new[k], old[k]) for k in new)
+    try:
+        return (new == old) is True
+    except Exception:
+        return False
+
+
+def _same_value(new: Any, old: Any) -> bool:
+    """Match where either side may be lazy: same task, an equivalent lifted task (same
+    operation on matching inputs), or a finished task whose value matches."""
+    new_task = _get(new, "_xcs_task") if type(new) is Lazy else None
+    old_task = _get(old, "_xcs_task") if type(old) is Lazy else None
+    if new_task is not None and new_task is old_task:
+        return True
+    if (new_task is not None and old_task is not None and new_task.kind is NodeKind.LIFTED
+            and old_task.kind is NodeKind.LIFTED and new_task.fn is old_task.fn
+            and new_task.name == old_task.name):
+        return True
+    for task in (new_task, old_task):
+        if task is not None and task.state is not TaskState.DONE:
+            return False
+    left = new_task.value if new_task is not None else new
+    right = old_task.value if old_task is not None else old
+    return same(left, right)

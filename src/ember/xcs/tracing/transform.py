@@ -1,0 +1,210 @@
+"""The syntax-tree pass of the rewriting: which expressions go through ``tracing.runtime``.
+
+``Rewriter`` turns a function's syntax tree into the tree ``tracing.rewrite`` compiles
+instead: calls become ``__xcs_rt__.prep(f, ...)()``, f-strings ``fstring(fmt(...))``,
+``a % b`` ``mod(a, b)``, the operands of ``is`` go through ``observe``, the subject of
+``match`` through ``observe_deep``, and ``await x`` becomes ``await awaitable(x)``.
+Inside ``async def`` bodies the places that need a value are awaited first (``ready``,
+``aprep``). Every new node takes the position of the node it replaces, so tracebacks
+point at the user's expression.
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+from typing import Any
+
+__all__ = ["TYPE_PARAMS", "Rewriter"]
+
+_RT = "__xcs_rt__"
+_NEVER_WRAPPED = frozenset({"super", "locals", "globals", "eval", "exec", "breakpoint"})
+_NEED_ARGS = frozenset({"vars", "dir"})  # frame-dependent only without arguments
+# Defs and classes have type parameters from 3.12 on (PEP 695): none here.
+TYPE_PARAMS: dict[str, Any] = {"type_params": []} if sys.version_info >= (3, 12) else {}
+
+
+def _rt(attribute: str, node: ast.AST) -> ast.Attribute:
+    return ast.copy_location(
+        ast.Attribute(value=ast.copy_location(ast.Name(id=_RT, ctx=ast.Load()), node),
+                      attr=attribute, ctx=ast.Load()), node)
+
+
+def _call(attribute: str, args: list[ast.expr], node: ast.AST,
+          keywords: list[ast.keyword] | None = None) -> ast.Call:
+    return ast.copy_location(ast.Call(func=_rt(attribute, node), args=args,
+                                      keywords=keywords or []), node)
+
+
+_PLAIN_CONSTANTS = (type(None), bool, type(Ellipsis))
+
+
+class Rewriter(ast.NodeTransformer):
+    """Routes the observing sites of a function through ``tracing.runtime``.
+
+    Inside an ``async def`` (not in its lambdas, nested ``def``s or generator
+    expressions, where ``await`` is not possible or would change their meaning) the
+    places that wait for a value are awaited instead: a branch condition, a loop's
+    iterable, a call that needs real arguments. The event loop keeps running while
+    the ops behind them finish.
+    """
+
+    def __init__(self) -> None:
+        self.awaiting = False  # the current scope is an async def body
+
+    def _scoped(self, node: ast.AST, awaiting: bool) -> ast.AST:
+        saved, self.awaiting = self.awaiting, awaiting
+        try:
+            return self.generic_visit(node)
+        finally:
+            self.awaiting = saved
+
+    def visit_AsyncFunctionDef(self, node: ast.AsyncFunctionDef) -> ast.AST:
+        # Decorators, defaults and annotations run in the enclosing scope: no awaits there.
+        saved, self.awaiting = self.awaiting, False
+        try:
+            node.decorator_list = [self.visit(d) for d in node.decorator_list]
+            node.args = self.visit(node.args)
+            if node.returns is not None:
+                node.returns = self.visit(node.returns)
+            self.awaiting = True
+            node.body = [self.visit(statement) for statement in node.body]
+        finally:
+            self.awaiting = saved
+        return node
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.AST:
+        return self._scoped(node, False)
+
+    def visit_Lambda(self, node: ast.Lambda) -> ast.AST:
+        return self._scoped(node, False)
+
+    def visit_GeneratorExp(self, node: ast.GeneratorExp) -> ast.AST:
+        return self._scoped(node, False)
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> ast.AST:
+        return self._scoped(node, False)
+
+    def _ready(self, node: ast.expr) -> ast.expr:
+        """``node``'s value, first awaited until it exists (in an async scope)."""
+        if not self.awaiting:
+            return node
+        return ast.copy_location(ast.Await(value=_call("ready", [node], node)), node)
+
+    def visit_If(self, node: ast.If) -> ast.AST:
+        self.generic_visit(node)
+        node.test = self._ready(node.test)
+        return node
+
+    def visit_While(self, node: ast.While) -> ast.AST:
+        self.generic_visit(node)
+        node.test = self._ready(node.test)
+        return node
+
+    def visit_IfExp(self, node: ast.IfExp) -> ast.AST:
+        self.generic_visit(node)
+        node.test = self._ready(node.test)
+        return node
+
+    def visit_Assert(self, node: ast.Assert) -> ast.AST:
+        self.generic_visit(node)
+        node.test = self._ready(node.test)
+        return node
+
+    def visit_BoolOp(self, node: ast.BoolOp) -> ast.AST:
+        self.generic_visit(node)
+        node.values = [self._ready(value) for value in node.values]
+        return node
+
+    def visit_UnaryOp(self, node: ast.UnaryOp) -> ast.AST:
+        self.generic_visit(node)
+        if isinstance(node.op, ast.Not):
+            node.operand = self._ready(node.operand)
+        return node
+
+    def visit_For(self, node: ast.For) -> ast.AST:
+        self.generic_visit(node)
+        node.iter = self._ready(node.iter)
+        return node
+
+    def visit_comprehension(self, node: ast.comprehension) -> ast.AST:
+        self.generic_visit(node)
+        node.iter = self._ready(node.iter)
+        node.ifs = [self._ready(test) for test in node.ifs]
+        return node
+
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        self.generic_visit(node)
+        func = node.func
+        if isinstance(func, ast.Name) and (
+            func.id in _NEVER_WRAPPED or (func.id in _NEED_ARGS and not node.args)
+        ):
+            return node
+        if self.awaiting:
+            prepared: ast.expr = ast.copy_location(
+                ast.Await(value=_call("aprep", [func, *node.args], node, node.keywords)), node)
+        else:
+            prepared = _call("prep", [func, *node.args], node, node.keywords)
+        return ast.copy_location(ast.Call(func=prepared, args=[], keywords=[]), node)
+
+    def visit_JoinedStr(self, node: ast.JoinedStr) -> ast.AST:
+        parts: list[ast.expr] = []
+        for value in node.values:
+            if isinstance(value, ast.FormattedValue):
+                spec: ast.expr = (self.visit(value.format_spec) if value.format_spec is not None
+                                  else ast.copy_location(ast.Constant(None), value))
+                parts.append(_call("fmt", [self.visit(value.value),
+                                           ast.copy_location(ast.Constant(value.conversion),
+                                                             value), spec], value))
+            else:
+                parts.append(value)
+        return _call("fstring", parts, node)
+
+    def visit_BinOp(self, node: ast.BinOp) -> ast.AST:
+        self.generic_visit(node)
+        if isinstance(node.op, ast.Mod):
+            return _call("mod", [node.left, node.right], node)
+        return node
+
+    def visit_AugAssign(self, node: ast.AugAssign) -> ast.AST:
+        self.generic_visit(node)
+        if isinstance(node.op, ast.Mod) and isinstance(node.target, ast.Name):
+            load = ast.copy_location(ast.Name(id=node.target.id, ctx=ast.Load()), node.target)
+            return ast.copy_location(
+                ast.Assign(targets=[node.target], value=_call("imod", [load, node.value], node)),
+                node)
+        return node
+
+    def visit_Compare(self, node: ast.Compare) -> ast.AST:
+        self.generic_visit(node)
+        operands = [node.left, *node.comparators]
+        observed: set[int] = set()
+        for index, op in enumerate(node.ops):
+            if isinstance(op, ast.Is | ast.IsNot):
+                observed.update((index, index + 1))
+        if not observed:
+            return node
+
+        def wrap(index: int, operand: ast.expr) -> ast.expr:
+            if index not in observed or (isinstance(operand, ast.Constant)
+                                         and isinstance(operand.value, _PLAIN_CONSTANTS)):
+                return operand
+            return _call("observe", [self._ready(operand)], operand)
+
+        wrapped = [wrap(i, operand) for i, operand in enumerate(operands)]
+        node.left, node.comparators = wrapped[0], wrapped[1:]
+        return node
+
+    def visit_Match(self, node: ast.Match) -> ast.AST:
+        self.generic_visit(node)
+        subject = node.subject
+        if self.awaiting:
+            subject = ast.copy_location(
+                ast.Await(value=_call("ready_deep", [subject], subject)), subject)
+        node.subject = _call("observe_deep", [subject], node.subject)
+        return node
+
+    def visit_Await(self, node: ast.Await) -> ast.AST:
+        self.generic_visit(node)
+        node.value = _call("awaitable", [node.value], node.value)
+        return node
