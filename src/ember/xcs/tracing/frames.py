@@ -17,7 +17,6 @@ import sysconfig
 from types import CodeType, FrameType, TracebackType
 from typing import TYPE_CHECKING
 
-import ember
 from ember.xcs.ir.graph import SourceLocation
 from ember.xcs.tracing import versions
 
@@ -34,7 +33,8 @@ __all__ = [
     "rejection_site",
 ]
 
-_EMBER_DIR = os.path.dirname(os.path.abspath(ember.__file__)) + os.sep
+# src/ember/xcs/tracing/frames.py -> src/ember/
+_EMBER_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))) + os.sep
 _LIBRARY_DIRS = tuple(
     {
         os.path.abspath(path) + os.sep

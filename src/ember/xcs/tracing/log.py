@@ -18,7 +18,7 @@ from ember.xcs.ir.builder import GraphBuilder
 from ember.xcs.ir.graph import Graph, NodeKind, SourceLocation, Var
 
 __all__ = ["ARGUMENT_LIMIT", "GRAPH_LIMIT", "CallLog", "Edge", "Entry", "LoggedBarrier",
-           "Redacted", "Shape", "redact"]
+           "Redacted", "Shape", "redact", "write_log"]
 
 ARGUMENT_LIMIT = 10_000
 GRAPH_LIMIT = 5_000  # above this many tasks, stats read the Shape, not the Graph
@@ -264,3 +264,53 @@ def redact(value: Any) -> Any:
     if kind in (tree.Kind.TUPLE, tree.Kind.NAMEDTUPLE, tree.Kind.SET, tree.Kind.FROZENSET):
         return tuple(redact(item) for item in value)
     return Redacted(value)
+
+
+def write_log(name: str, run: Any, tasks: list[Any], arguments: list[tuple[Any, Any]],
+              barriers: list[LoggedBarrier], params: list[tuple[str, Any]], hide: bool,
+              outputs: Any) -> CallLog:
+    """The ``CallLog`` of a finished call (``Trace.log``): tasks become entries.
+
+    Args:
+        name: the traced function's name.
+        run: the call's engine run (its tasks are this call's; others' are literals).
+        tasks: the run's tasks, in program order.
+        arguments: per task id, the argument snapshot (a tree with ``Task`` leaves).
+        barriers: the call's barriers.
+        params: ``(name, value)`` of the call's arguments.
+        hide: redact every literal (``Config(redact=True)``).
+        outputs: the result tree with ``Edge`` leaves.
+    """
+    from ember.xcs.engine.task import Task
+
+    small = len(tasks) <= ARGUMENT_LIMIT
+
+    def edge(task: Task) -> Any:
+        if task.run is run:
+            return Edge(task.id)
+        return Redacted(task.value) if hide else task.value
+
+    entries: list[Entry] = []
+    for task in tasks:
+        deps = tuple(dep.id for dep in task.deps)
+        if small and task.id < len(arguments):
+            args, kwargs = arguments[task.id]
+            if task.deps:
+                args = tree.map_tree(args, edge, Task)
+                kwargs = tree.map_tree(kwargs, edge, Task)
+            if hide:
+                args, kwargs = redact(args), redact(kwargs)
+            pairs = tuple(kwargs.items())
+        else:
+            args, pairs = tuple(Edge(i) for i in deps), ()
+        op = task.op
+        entries.append(Entry(
+            task.kind, task.name, op if op is not None else task.fn, args, pairs,
+            task.location, bool(op is not None and op.effect),
+            bool(op is not None and op.deterministic) or task.kind is NodeKind.LIFTED,
+            task.started, task.ended, deps,
+        ))
+    log = CallLog(name, entries, barriers, redact(outputs) if hide else outputs, params, hide)
+    if len(entries) > GRAPH_LIMIT:
+        log.shape()  # while the entries are fresh: stats of a huge call then cost nothing
+    return log

@@ -30,16 +30,7 @@ from ember.xcs.tracing.failures import DeferredFailure, failure_of, timeout_erro
 from ember.xcs.tracing.frames import CallMode, inspect_site
 from ember.xcs.tracing.lazy import Lazy
 from ember.xcs.tracing.learned import LearnedBarriers
-from ember.xcs.tracing.log import (
-    ARGUMENT_LIMIT,
-    GRAPH_LIMIT,
-    CallLog,
-    Edge,
-    Entry,
-    LoggedBarrier,
-    Redacted,
-    redact,
-)
+from ember.xcs.tracing.log import ARGUMENT_LIMIT, CallLog, Edge, LoggedBarrier, write_log
 from ember.xcs.tracing.memo import same
 
 __all__ = ["Barrier", "Trace"]
@@ -405,43 +396,12 @@ class Trace:
         """The compact record of this call (holds no engine task; see ``tracing.log``)."""
         run = self.run
         tasks = run.tasks if run is not None else []
-        small = len(tasks) <= ARGUMENT_LIMIT
-        hide = self.redact
-
-        def edge(task: Task) -> Any:
-            if task.run is run:
-                return Edge(task.id)
-            return Redacted(task.value) if hide else task.value
-
-        entries: list[Entry] = []
-        arguments = self.arguments
-        for task in tasks:
-            deps = tuple(dep.id for dep in task.deps)
-            if small and task.id < len(arguments):
-                args, kwargs = arguments[task.id]
-                if task.deps:
-                    args = tree.map_tree(args, edge, Task)
-                    kwargs = tree.map_tree(kwargs, edge, Task)
-                if hide:
-                    args, kwargs = redact(args), redact(kwargs)
-                pairs = tuple(kwargs.items())
-            else:
-                args, pairs = tuple(Edge(i) for i in deps), ()
-            op = task.op
-            entries.append(Entry(
-                task.kind, task.name, op if op is not None else task.fn, args, pairs,
-                task.location, bool(op is not None and op.effect),
-                bool(op is not None and op.deterministic) or task.kind is NodeKind.LIFTED,
-                task.started, task.ended, deps,
-            ))
+        params = self._params() if self._params is not None and not self.redact \
+            and len(tasks) <= ARGUMENT_LIMIT else []
         barriers = [LoggedBarrier(b.reason, b.location, b.task.id if b.task is not None else None,
                                   b.position, b.kind) for b in self.barriers]
-        params = self._params() if self._params is not None and small and not hide else []
-        log = CallLog(self.name, entries, barriers, redact(outputs) if hide else outputs,
-                      params, hide)
-        if len(entries) > GRAPH_LIMIT:
-            log.shape()  # while the entries are fresh: stats of a huge call then cost nothing
-        return log
+        return write_log(self.name, run, tasks, self.arguments, barriers, params, self.redact,
+                         outputs)
 
 
 def _done(task: Task) -> bool:
