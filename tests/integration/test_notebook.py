@@ -74,7 +74,7 @@ def test_explain_stats_and_timeline_display_rich(executed):
     assert "<b>parallel groups" in explain_html[0]
     stats_html = rich(outputs_of(executed, "display.stats(brief)"), "text/html")
     assert len(stats_html) == 1 and "ember-xcs-stats" in stats_html[0]
-    assert "plain-Python estimate" in stats_html[0]
+    assert "op time added up" in stats_html[0]
     png = rich(outputs_of(executed, "display.timeline(brief)"), "image/png")
     assert len(png) == 1 and len(png[0]) > 5000  # base64 of a real chart
 
