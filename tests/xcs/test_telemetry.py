@@ -188,3 +188,24 @@ def test_missing_opentelemetry_is_a_clear_error(monkeypatch):
     monkeypatch.setitem(sys.modules, "opentelemetry", None)
     with pytest.raises(XCSError, match=r"pip install 'ember-xcs\[otel\]'"):
         instrument()
+
+
+def test_the_call_span_counts_nodes_ops_and_barriers(spans):
+    from ember.xcs import op
+
+    @op
+    def twice(x):
+        return x * 2
+
+    @jit
+    def waits(x):
+        first = twice(x)
+        if first > 2:  # one barrier
+            return twice(first)
+        return first
+
+    assert waits(3) == 12
+    call = next(s for s in finished(spans, 3) if s.name.startswith("xcs.call"))
+    assert call.attributes["xcs.ops"] == 2
+    assert call.attributes["xcs.barriers"] == 1
+    assert call.attributes["xcs.nodes"] == 4  # two ops, one lifted comparison, one barrier

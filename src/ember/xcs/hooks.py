@@ -9,14 +9,18 @@ A hook is any object with some of these methods (all optional):
 ``on_node_error(event)``               it raised (``event.error`` is the exception)
 ``on_cache_hit(name)``                 (jit) the call's graph has the last call's shape
 ``on_cache_miss(name)``                (jit) the call's graph has a new shape
+``on_call_end(summary)``               (jit) what the call did: a ``CallSummary``
 ``on_graph_end(name, seconds, error)`` the call is over; ``error`` is what it raises
 =====================================  ==============================================
 
 Order: ``on_graph_start`` first; then for each op node ``on_node_start`` followed by
 exactly one of ``on_node_end`` / ``on_node_error`` (nodes run concurrently, so events of
 different nodes interleave); then, for ``jit`` only, one of ``on_cache_hit`` /
-``on_cache_miss``; ``on_graph_end`` last, also when the call fails. Lifted nodes
-(``x["key"]``) send no events. Node events arrive on the thread that ran the node.
+``on_cache_miss`` (named by the seeds: nothing is cached, the events say whether the
+graph's shape repeated) and ``on_call_end``; ``on_graph_end`` last, also when the call
+fails or is interrupted. Every node event of a call arrives before its
+``on_graph_end``. Lifted nodes (``x["key"]``) send no events. Node events arrive on the
+thread that ran the node.
 
 Register a hook for the whole process with ``register_hook``, or for one function with
 ``Config(hooks=[...])`` (one ``execute`` with ``execution_options(hooks=[...])``);
@@ -50,6 +54,7 @@ from ember.xcs.ir.graph import NodeKind, SourceLocation
 
 __all__ = [
     "HOOK_METHODS",
+    "CallSummary",
     "HookSource",
     "NodeEvent",
     "emit",
@@ -63,6 +68,7 @@ __all__ = [
 HOOK_METHODS = (
     "on_graph_start",
     "on_graph_end",
+    "on_call_end",
     "on_node_start",
     "on_node_end",
     "on_node_error",
@@ -145,6 +151,27 @@ def hook_problem(hook: Any) -> str | None:
         if not callable(getattr(hook, name)):
             return f"{shown} has {name}, but it is not callable"
     return None
+
+
+@dataclass(frozen=True)
+class CallSummary:
+    """What one jitted call did, for ``on_call_end`` (counts, not values).
+
+    Attributes:
+        name: the jitted function's name.
+        seconds: the call's wall time.
+        nodes: nodes of its graph (ops, lifted operations and barriers).
+        ops: op nodes.
+        barriers: places where the glue waited for a value.
+        error: what the call raises, if anything.
+    """
+
+    name: str
+    seconds: float
+    nodes: int
+    ops: int
+    barriers: int
+    error: BaseException | None = None
 
 
 def register_hook(hook: Any) -> None:

@@ -13,7 +13,9 @@ opens (an instrumented HTTP client, a nested jitted call) nest under it.
 
 Attributes (see ``docs/telemetry.md`` for the full table):
 
-- call span: ``xcs.function``; status ``ERROR`` with the exception when the call raises;
+- call span: ``xcs.function``, and for jitted calls ``xcs.nodes``, ``xcs.ops`` and
+  ``xcs.barriers`` (how often the glue waited for a value); status ``ERROR`` with the
+  exception when the call raises;
 - op span: ``xcs.node.id``, ``xcs.node.kind`` (``op``/``tensor``), ``xcs.op.name``,
   ``code.filepath``, ``code.lineno``, ``code.function`` (where the glue called it);
   ``ERROR`` status and the exception event when the body raises;
@@ -35,7 +37,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ember.xcs.errors import XCSError
-from ember.xcs.hooks import NodeEvent, register_hook, unregister_hook
+from ember.xcs.hooks import CallSummary, NodeEvent, register_hook, unregister_hook
 
 __all__ = ["OpenTelemetryHook", "instrument", "uninstrument"]
 
@@ -106,6 +108,13 @@ class OpenTelemetryHook:
             context = self._trace.set_span_in_context(span)
             state = _CallState(span, self._context.attach(context), None, context)
         state.state_token = _call_state.set(state)
+
+    def on_call_end(self, summary: CallSummary) -> None:
+        state = _call_state.get()
+        if state is None or state.span is None:
+            return
+        state.span.set_attributes({"xcs.nodes": summary.nodes, "xcs.ops": summary.ops,
+                                   "xcs.barriers": summary.barriers})
 
     def on_graph_end(self, name: str, seconds: float, error: BaseException | None) -> None:
         state = _call_state.get()

@@ -171,14 +171,25 @@ class Call:
             stats.record_plain(wall, failed)
         else:
             self._record(wall, failed)
+        summary = self.summary(wall) if hooked else None
         lazies = trace.lazies
         trace.release()
         report = escapes.repair(lazies)
         del lazies
         if report.escaped:
             stats.record_escapes(report)
-        if hooked:
+        if summary is not None:
+            hooks.emit(owner._config, "on_call_end", summary)
             hooks.emit(owner._config, "on_graph_end", owner._name, wall, self.to_raise)
+
+    def summary(self, wall: float) -> hooks.CallSummary:
+        """What the call did, in counts (for ``on_call_end``)."""
+        run = self.trace.run
+        tasks = run.tasks if run is not None else []
+        barriers = len(self.trace.barriers)
+        ops = sum(1 for task in tasks if task.kind is not NodeKind.LIFTED)
+        return hooks.CallSummary(self.owner._name, wall, len(tasks) + barriers, ops, barriers,
+                                 self.to_raise)
 
     def _record(self, wall: float, failed: bool) -> None:
         owner = self.owner
