@@ -334,7 +334,7 @@ def mark_orchestration(fn: F) -> F:
         >>> call_model("abc")
         'cba'
     """
-    return Op(fn, kind="orchestration")  # type: ignore[return-value]
+    return Op(fn, kind="orchestration")  # type: ignore[return-value]  # typed as fn for users
 
 
 def mark_tensor(fn: F) -> F:
@@ -347,4 +347,4 @@ def mark_tensor(fn: F) -> F:
         >>> double(3)
         6
     """
-    return Op(fn, kind="tensor")  # type: ignore[return-value]
+    return Op(fn, kind="tensor")  # type: ignore[return-value]  # typed as fn for users

@@ -8,6 +8,7 @@ from ember.xcs.analysis import analyze, critical_path
 from ember.xcs.api.stats import BarrierRecord, _stats_of
 from ember.xcs.display import ExplainReport
 from ember.xcs.errors import XCSError
+from ember.xcs.ir.graph import Node, Var
 from ember.xcs.ir.render import VarNames, render_text
 from ember.xcs.tracing.log import GRAPH_LIMIT
 
@@ -50,6 +51,11 @@ def _barrier_lines(barriers: tuple[BarrierRecord, ...]) -> list[str]:
         if fix is not None:
             lines.append(f"      fix: {fix}")
     return lines or ["  none"]
+
+
+def _output(node: Node) -> Var:
+    assert node.output is not None, "parallel groups hold op nodes, which have outputs"
+    return node.output
 
 
 def explain(fn: Any, *args: Any, **kwargs: Any) -> ExplainReport:
@@ -128,8 +134,7 @@ def explain(fn: Any, *args: Any, **kwargs: Any) -> ExplainReport:
         lines.append(f"parallel groups ({analysis.depth}, widest {analysis.width}):")
         for level, group in enumerate(analysis.parallel_groups):
             members = ", ".join(
-                f"{names[graph.nodes[i].output]}={graph.nodes[i].name}"  # type: ignore[index]
-                for i in group
+                f"{names[_output(graph.nodes[i])]}={graph.nodes[i].name}" for i in group
             )
             lines.append(f"  {level}: {members}")
         durations = last.durations

@@ -152,7 +152,8 @@ class JitFunction:
         if self._signature is False:
             return []
         try:
-            bound = self._signature.bind(*args, **kwargs)  # type: ignore[union-attr]
+            assert isinstance(self._signature, inspect.Signature)
+            bound = self._signature.bind(*args, **kwargs)
         except TypeError:
             return []
         return [(name, value) for name, value in bound.arguments.items() if name != "self"]
@@ -257,7 +258,7 @@ def _callable_name(fn: Callable[..., Any]) -> str:
 
 
 def _jit_class(cls: type, config: Config | None, parallel_threshold: int | None) -> type:
-    call = cls.__call__  # type: ignore[operator]
+    call = cls.__call__
     jitted = JitFunction(call, config, name=cls.__qualname__,
                          parallel_threshold=parallel_threshold)
     namespace = {

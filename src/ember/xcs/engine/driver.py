@@ -262,7 +262,8 @@ class Engine:
             if task.context is not None:
                 value = task.context.run(call, *args, **kwargs)
             else:
-                value = call(*args, **kwargs)  # type: ignore[misc]
+                assert call is not None, "a lifted task always has a function"
+                value = call(*args, **kwargs)
         except BaseException as caught:
             error = caught
         task.ended = time.perf_counter()

@@ -308,7 +308,8 @@ class Run:
         self.running -= 1
         if task.holds_limit:
             task.holds_limit = False
-            waiter = task.limit.release()  # type: ignore[union-attr]
+            assert task.limit is not None, "only a task with a limit holds one"
+            waiter = task.limit.release()
             if waiter is not None:
                 self.outbox.grants.append(waiter)
         while self.queue and (self.cap is None or self.running < self.cap):

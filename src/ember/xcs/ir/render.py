@@ -99,7 +99,7 @@ def _lifted_text(node: Node, args: list[str]) -> str:
     if name == "call" and args:
         return f"{args[0]}({', '.join(args[1:])})"
     if name == "format" and len(node.args) == 3:
-        conversion = {115: "!s", 114: "!r", 97: "!a"}.get(node.args[1], "")  # type: ignore[call-overload]
+        conversion = {115: "!s", 114: "!r", 97: "!a"}.get(node.args[1], "")
         spec = f":{node.args[2]}" if isinstance(node.args[2], str) and node.args[2] else ""
         return f'f"{{{args[0]}{conversion}{spec}}}"'
     if name == "f-string":

@@ -127,7 +127,7 @@ def mark_pure(fn: Callable[..., Any]) -> Callable[..., Any]:
         'HI!'
     """
     try:
-        fn.__xcs_pure__ = True  # type: ignore[attr-defined]
+        fn.__xcs_pure__ = True  # type: ignore[attr-defined]  # a marker on any callable
     except (AttributeError, TypeError):
         target = fn
 
@@ -135,7 +135,7 @@ def mark_pure(fn: Callable[..., Any]) -> Callable[..., Any]:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             return target(*args, **kwargs)
 
-        wrapper.__xcs_pure__ = True  # type: ignore[attr-defined]
+        wrapper.__xcs_pure__ = True  # type: ignore[attr-defined]  # a marker
         return wrapper
     return fn
 

@@ -15,7 +15,7 @@ import os
 import sys
 import sysconfig
 from types import CodeType, FrameType, TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ember.xcs.ir.graph import SourceLocation
 from ember.xcs.tracing import versions
@@ -60,7 +60,7 @@ class CallMode(enum.Enum):
     UNSEEN = "no source"  # eager: code that could not be rewritten would observe it
 
 
-def _bounded(cache: dict[object, object]) -> None:
+def _bounded(cache: dict[Any, Any]) -> None:
     if len(cache) > _CACHE_LIMIT:
         cache.clear()
 
@@ -74,7 +74,7 @@ def is_internal(code: CodeType) -> bool:
     """Whether ``code`` belongs to Ember itself."""
     known = _internal.get(code)
     if known is None:
-        _bounded(_internal)  # type: ignore[arg-type]
+        _bounded(_internal)
         known = _internal[code] = code.co_filename.startswith(_EMBER_DIR)
     return known
 
@@ -82,7 +82,7 @@ def is_internal(code: CodeType) -> bool:
 def _is_library(code: CodeType) -> bool:
     known = _library.get(code)
     if known is None:
-        _bounded(_library)  # type: ignore[arg-type]
+        _bounded(_library)
         name = code.co_filename
         known = _library[code] = (
             is_internal(code) or name.startswith(_LIBRARY_DIRS) or name.startswith("<frozen")
@@ -99,7 +99,7 @@ def _in_try_block(frame: FrameType) -> bool:
     known = _in_try.get(key)
     if known is None:
         lasti = frame.f_lasti
-        _bounded(_in_try)  # type: ignore[arg-type]
+        _bounded(_in_try)
         known = _in_try[key] = any(
             start <= lasti < end for start, end in versions.handler_ranges(code)
         )
@@ -112,7 +112,7 @@ def location_of(frame: FrameType) -> SourceLocation:
     key = (code, frame.f_lineno)
     location = _locations.get(key)
     if location is None:
-        _bounded(_locations)  # type: ignore[arg-type]
+        _bounded(_locations)
         location = _locations[key] = SourceLocation(code.co_filename, key[1], code.co_name)
     return location
 

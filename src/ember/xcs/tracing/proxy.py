@@ -64,8 +64,10 @@ class Proxy:
 
     # -- barriers -----------------------------------------------------------------------
 
+    # isinstance() asks for __class__: a property here makes it a barrier (mypy frowns on
+    # overriding __class__, which is the point).
     @property  # type: ignore[misc]
-    def __class__(self) -> type:  # isinstance() asks for this
+    def __class__(self) -> type:
         return type(self._xcs_force("isinstance"))
 
     def __bool__(self) -> bool:
@@ -241,4 +243,5 @@ for _name in ("eq", "ne", "lt", "le", "gt", "ge"):
     setattr(Proxy, f"__{_name}__", _binary(_name, getattr(operator, _name))[0])
 for _name in ("neg", "pos", "abs", "invert"):
     setattr(Proxy, f"__{_name}__", _unary(_name, getattr(operator, _name)))
-Proxy.__hash__ = Proxy.__dict__["__hash__"]  # type: ignore[method-assign] # keep the barrier
+# Defining __eq__ above set __hash__ to None; put the barrier back.
+Proxy.__hash__ = Proxy.__dict__["__hash__"]  # type: ignore[method-assign]

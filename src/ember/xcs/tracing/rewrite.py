@@ -166,16 +166,19 @@ def _module_tree(filename: str) -> ast.Module | None:
     return module
 
 
-def _first_line(node: ast.AST) -> int:
+Scope = ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda
+
+
+def _first_line(node: Scope) -> int:
     decorators = getattr(node, "decorator_list", None)
     if decorators:
         return int(decorators[0].lineno)
-    return int(node.lineno)  # type: ignore[attr-defined]
+    return node.lineno
 
 
-def _find(module: ast.Module, code: types.CodeType) -> tuple[ast.AST, list[str]] | None:
+def _find(module: ast.Module, code: types.CodeType) -> tuple[Scope, list[str]] | None:
     """The def or lambda node of ``code`` and the names of the classes around it."""
-    matches: list[tuple[ast.AST, list[str]]] = []
+    matches: list[tuple[Scope, list[str]]] = []
 
     def walk(node: ast.AST, classes: list[str]) -> None:
         for child in ast.iter_child_nodes(node):
@@ -198,20 +201,19 @@ def _find(module: ast.Module, code: types.CodeType) -> tuple[ast.AST, list[str]]
     return matches[0] if len(matches) == 1 else None
 
 
-def _lambda_matches(node: ast.AST, code: types.CodeType) -> bool:
+def _lambda_matches(node: Scope, code: types.CodeType) -> bool:
     """Whether a lambda node spans the columns of ``code``'s first real instruction."""
     for line, end_line, column, _ in code.co_positions():
-        if line is None or column is None or line != node.lineno:  # type: ignore[attr-defined]
+        if line is None or column is None or line != node.lineno:
             continue
-        start = node.col_offset  # type: ignore[attr-defined]
-        end = node.end_col_offset  # type: ignore[attr-defined]
-        if end_line == node.end_lineno and start <= column <= (end or column):  # type: ignore[attr-defined]
+        start, end = node.col_offset, node.end_col_offset
+        if end_line == node.end_lineno and start <= column <= (end or column):
             return True
     return False
 
 
-def _signature_matches(node: ast.AST, code: types.CodeType) -> bool:
-    args: ast.arguments = node.args  # type: ignore[attr-defined]
+def _signature_matches(node: Scope, code: types.CodeType) -> bool:
+    args: ast.arguments = node.args
     names = [a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)]
     if args.vararg is not None:
         names.append(args.vararg.arg)
@@ -277,12 +279,12 @@ def _code_objects(code: types.CodeType) -> Iterator[types.CodeType]:
             yield from _code_objects(const)
 
 
-def _try_lines_by_function(root: ast.AST) -> dict[tuple[str, int], frozenset[int]]:
+def _try_lines_by_function(root: Scope) -> dict[tuple[str, int], frozenset[int]]:
     """For each function in ``root``: the lines inside its own try/with statements."""
     result: dict[tuple[str, int], frozenset[int]] = {}
     scopes = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
 
-    def collect(scope: ast.AST) -> None:
+    def collect(scope: Scope) -> None:
         lines: set[int] = set()
 
         def walk(node: ast.AST) -> None:
@@ -295,7 +297,7 @@ def _try_lines_by_function(root: ast.AST) -> dict[tuple[str, int], frozenset[int
                 walk(child)
 
         walk(scope)
-        name = "<lambda>" if isinstance(scope, ast.Lambda) else scope.name  # type: ignore[attr-defined]
+        name = "<lambda>" if isinstance(scope, ast.Lambda) else scope.name
         result[(name, _first_line(scope))] = frozenset(lines)
 
     collect(root)

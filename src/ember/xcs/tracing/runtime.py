@@ -52,6 +52,7 @@ def install() -> None:
     """Make this module reachable from rewritten code as the built-in ``__xcs_rt__``."""
     import sys
 
+    # A built-in name: reachable from rewritten code, invisible in locals() and globals.
     builtins.__xcs_rt__ = sys.modules[__name__]  # type: ignore[attr-defined]
 
 
@@ -123,11 +124,19 @@ def prep(fn: Any, /, *args: Any, **kwargs: Any) -> Callable[[], Any]:
 def _construct(trace: Any, cls: type, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """``cls(*args, **kwargs)`` with the rewritten ``__init__`` (as ``type.__call__`` does)."""
     instance: Any = object.__new__(cls)
-    init = trace.instrumented(cls.__init__)  # type: ignore[misc]
+    init = trace.instrumented(cls.__dict__.get("__init__") or _class_init(cls))
     returned = init(instance, *args, **kwargs)
     if returned is not None:
         raise TypeError(f"__init__() should return None, not '{type(returned).__name__}'")
     return instance
+
+
+def _class_init(cls: type) -> Any:
+    """The ``__init__`` a class uses (its own or the nearest base's)."""
+    for base in cls.__mro__:
+        if "__init__" in base.__dict__:
+            return base.__dict__["__init__"]
+    return object.__init__
 
 
 def fmt(value: Any, conversion: int, spec: Any) -> Any:

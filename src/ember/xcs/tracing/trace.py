@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from types import FrameType
-from typing import Any
+from typing import Any, cast
 
 from ember.xcs import tree
 from ember.xcs.engine.driver import Engine
@@ -194,7 +194,7 @@ class Trace:
         if position < len(memo):
             identity, old_args, old_kwargs, lazy = memo[position]
             if identity == op.identity and same(args, old_args) and same(kwargs, old_kwargs):
-                return lazy  # type: ignore[no-any-return]
+                return cast(Lazy, lazy)
         self._memo = None  # the run diverged from the last one: no more reuse
         return None
 
@@ -203,7 +203,8 @@ class Trace:
         if task.state is TaskState.DONE:
             return task.value
         if task.state is TaskState.FAILED and task.eager:
-            raise task.error  # type: ignore[misc] # plain Python raises it right here
+            assert task.error is not None
+            raise task.error  # plain Python raises it right here
         raise DeferredFailure()
 
     # -- lifted operations and barriers -----------------------------------------------

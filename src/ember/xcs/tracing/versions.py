@@ -51,6 +51,7 @@ def handler_ranges(code: CodeType) -> tuple[tuple[int, int], ...]:
     """The ``(start, end)`` instruction offsets covered by user ``try``/``with`` handlers."""
     known = _ranges.get(code)
     if known is None:
+        # The one reader of exception tables CPython ships (private, but on 3.11-3.13).
         entries = dis._parse_exception_table(code)  # type: ignore[attr-defined]
         starts = {i.offset: i.opname for i in dis.get_instructions(code)} if entries else {}
         known = tuple(
@@ -72,9 +73,8 @@ def observing(code: CodeType) -> str | None:
     string literal. Ops called from such code run in program order, as plain Python
     runs them.
     """
-    known = _observing.get(code, False)
-    if known is not False:
-        return known  # type: ignore[return-value]
+    if code in _observing:
+        return _observing[code]
     reason: str | None = None
     previous: list[dis.Instruction] = []
     for instruction in dis.get_instructions(code):
@@ -192,7 +192,7 @@ _watchers: dict[int, tuple[Callable[[CodeType], bool], LineHandler]] = {}
 
 def _watch_with_monitoring(wanted: Callable[[CodeType], bool],
                            on_line: LineHandler) -> Callable[[], None]:
-    monitoring = sys.monitoring  # type: ignore[attr-defined]
+    monitoring = sys.monitoring  # type: ignore[attr-defined]  # 3.12+, typed for 3.11
     thread = threading.get_ident()
     with _monitoring_lock:
         tool = _ensure_tool(monitoring)
