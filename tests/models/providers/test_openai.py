@@ -365,3 +365,42 @@ def test_async_clients_are_closed_on_their_loop_when_it_shuts_down(server, caplo
         asyncio.run(call())
     assert [client.is_closed() for client in clients] == [True, True, True]
     assert "Event loop is closed" not in caplog.text
+
+
+def test_a_dropped_provider_closes_its_connections_on_their_loop(server):
+    """Never left to the garbage collector: tearing sockets down behind a running loop
+    let a later close unregister a new connection that reused the file descriptor (a
+    lost reply, seen as a ReadTimeout in a jitted fan-out)."""
+    import gc
+    import threading
+    import warnings
+
+    loop = asyncio.new_event_loop()  # long-lived, like the XCS engine's
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    torn_down = []
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ResourceWarning)
+            for round_number in range(4):
+                provider = provider_for(server)
+
+                async def fan_out(provider=provider, round_number=round_number):
+                    calls = (
+                        provider.acomplete("openai", "m", f"r{round_number} q{i}", {})
+                        for i in range(4)
+                    )
+                    return await asyncio.gather(*calls)
+
+                assert len(asyncio.run_coroutine_threadsafe(fan_out(), loop).result(30)) == 4
+                provider.cycle = [provider]  # freed by the cyclic collector, as under jit
+                del provider, fan_out
+                gc.collect()
+                asyncio.run_coroutine_threadsafe(asyncio.sleep(0.2), loop).result(30)
+                gc.collect()
+            torn_down = [str(w.message) for w in caught if "unclosed" in str(w.message)]
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join()
+        loop.close()
+    assert torn_down == []

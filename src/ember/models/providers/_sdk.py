@@ -19,7 +19,7 @@ import weakref
 from abc import abstractmethod
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator, Mapping
 from types import ModuleType
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, NamedTuple, Protocol
 
 from ember.models._checks import check_base_url, check_number, check_text
 from ember.models._text import clip
@@ -103,10 +103,19 @@ class SDKProvider(Provider):
         self._lock = threading.Lock()
         self._sdk: ModuleType | None = None
         self._client: Any = None
-        # Per loop: its client and the generator that closes it when the loop shuts down.
-        self._async_clients: weakref.WeakKeyDictionary[
-            asyncio.AbstractEventLoop, tuple[Any, AsyncGenerator[None, None]]
-        ] = weakref.WeakKeyDictionary()
+        # The async client of each event loop, for lookup ...
+        self._async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = (
+            weakref.WeakKeyDictionary()
+        )
+        # ... and every async client with its loop and the generator that closes it when
+        # that loop shuts down, held outside this provider: when the provider is
+        # dropped, ``_close_async_clients`` closes them on their loops. Clients must
+        # never be left for the garbage collector: it would close their sockets behind
+        # the event loop's back, and a later close of the stale connection could
+        # unregister a new socket that reused the file descriptor.
+        self._async_held: list[_HeldClient] = []
+        finalizer = weakref.finalize(self, _close_async_clients, self._async_held)
+        finalizer.atexit = False
 
     def sdk(self) -> ModuleType:
         """The imported SDK module.
@@ -171,14 +180,18 @@ class SDKProvider(Provider):
         """
         loop = asyncio.get_running_loop()
         with self._lock:
-            held = self._async_clients.get(loop)
-            if held is not None:
-                return held[0]
+            client = self._async_clients.get(loop)
+            if client is not None:
+                return client
             for old in [old for old in self._async_clients if old.is_closed()]:
                 del self._async_clients[old]
+            self._async_held[:] = [held for held in self._async_held if held.loop_is_open()]
             sdk = self.sdk()
             client = getattr(sdk, self.async_client_class)(**self._client_settings())
-            self._async_clients[loop] = (client, _close_at_shutdown(client))
+            self._async_clients[loop] = client
+            self._async_held.append(
+                _HeldClient(weakref.ref(loop), client, _close_at_shutdown(client))
+            )
             return client
 
     def cache_identity(self) -> str:
@@ -296,6 +309,35 @@ class SDKProvider(Provider):
             f"Check that base_url ({clip(where, 120)}) points at the model API. "
             f"Not retried: the server has already processed the request."
         )
+
+
+class _HeldClient(NamedTuple):
+    """An async client, the loop it belongs to, and its loop-shutdown closer."""
+
+    loop: weakref.ref[asyncio.AbstractEventLoop]
+    client: Any
+    closer: AsyncGenerator[None, None]
+
+    def loop_is_open(self) -> bool:
+        loop = self.loop()
+        return loop is not None and not loop.is_closed()
+
+
+def _close_async_clients(held: list[_HeldClient]) -> None:
+    """Close each client on its own loop (its provider was dropped); skip closed loops."""
+    for entry in held:
+        loop = entry.loop()
+        if loop is None or loop.is_closed():
+            continue
+        try:
+            loop.call_soon_threadsafe(_start_closing, loop, entry.client)
+        except RuntimeError:  # the loop closed meanwhile: its sockets went with it
+            continue
+
+
+def _start_closing(loop: asyncio.AbstractEventLoop, client: Any) -> None:
+    if not client.is_closed():
+        loop.create_task(client.close())
 
 
 def _close_at_shutdown(client: Any) -> AsyncGenerator[None, None]:
