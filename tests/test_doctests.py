@@ -9,6 +9,9 @@ import pytest
 
 MODULES = (
     "ember.xcs.config",
+    "ember.xcs.checks",
+    "ember.xcs.errors",
+    "ember.xcs.api.stats",
     "ember.xcs.hooks",
     "ember.xcs.graphs.options",
     "ember.xcs.cache",

@@ -2,20 +2,35 @@
 
 Every field is checked when the object is built, so a typo or a bad value fails at
 decoration time with a ``ConfigError`` naming the field and the fix, not later inside a
-run. The checks live here, in one place: ``execution_options`` (``ember.xcs.graphs``)
-uses the same functions for the settings it shares with ``Config``.
+run. The checks live in ``ember.xcs.checks`` (re-exported here), in one place:
+``execution_options`` (``ember.xcs.graphs``) uses the same functions for the settings it
+shares with ``Config``.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
 import difflib
-import math
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields, replace
+from types import MappingProxyType
 from typing import Any, ClassVar
 
+from ember.xcs.checks import (
+    DEFAULT_MAX_WORKERS,
+    MAX_TIMEOUT,
+    check_bool,
+    check_executor,
+    check_hooks,
+    check_memory_ceiling,
+    check_result_cache,
+    check_timeout,
+    check_workers,
+    is_positive_int_or_none,
+    is_positive_number_or_none,
+)
+from ember.xcs.checks import short as _short
 from ember.xcs.errors import ConfigError
 
 __all__ = [
@@ -25,6 +40,7 @@ __all__ = [
     "check_bool",
     "check_executor",
     "check_hooks",
+    "check_memory_ceiling",
     "check_result_cache",
     "check_timeout",
     "check_workers",
@@ -32,15 +48,6 @@ __all__ = [
     "is_positive_number_or_none",
     "profile_from_environment",
 ]
-
-_EXECUTOR_NAMES = ("thread", "sync", "process")
-
-MAX_TIMEOUT = 365 * 24 * 3600.0
-"""The longest timeout accepted (one year, in seconds); ``None`` means no limit.
-
-A longer one cannot be meant, and past about 9.2e9 s a deadline overflows the clock
-the engine waits on (``OverflowError: timestamp out of range`` in the middle of a run).
-"""
 
 
 def profile_from_environment() -> bool:
@@ -54,6 +61,9 @@ class Config:
 
     Args:
         max_workers: hard cap on op bodies running at once for one call (``None``: 64).
+        max_memory_mb: pyember's soft memory ceiling. XCS cannot enforce one (see
+            ``check_memory_ceiling``), so only ``None`` is accepted; the field exists so
+            that pyember's ``Config(max_memory_mb=None)`` and ``to_dict`` keys work.
         parallel: ``False`` runs every op eagerly, in program order (plain Python).
         cache: the *analysis* cache: reuse the analysis of a graph (parallel groups,
             critical path) for later calls with the same structure. It never stores
@@ -81,16 +91,20 @@ class Config:
 
     Raises:
         ConfigError: on an unknown field, a value of the wrong type, a number out of
-            range, a hook that is not a hook, or a persistent cache under ``redact``.
+            range, a hook that is not a hook, a persistent cache under ``redact``, or a
+            ``max_memory_mb`` other than ``None``.
 
     Example:
         >>> Config(max_workers=4).max_workers
         4
         >>> Config(max_workers=4).replace(profile=True).profile
         True
+        >>> Config().apply_overrides({"parallel": False}).to_dict()["parallel"]
+        False
     """
 
     max_workers: int | None
+    max_memory_mb: None
     parallel: bool
     cache: bool
     profile: bool
@@ -103,12 +117,13 @@ class Config:
     result_cache: Any
     allow_persistent_cache: bool
 
-    DEFAULT_MAX_WORKERS: ClassVar[int] = 64
+    DEFAULT_MAX_WORKERS: ClassVar[int] = DEFAULT_MAX_WORKERS
 
     def __init__(
         self,
         *,
         max_workers: int | None = None,
+        max_memory_mb: int | None = None,
         parallel: bool = True,
         cache: bool = True,
         profile: bool | None = None,
@@ -126,6 +141,7 @@ class Config:
             raise ConfigError(_unknown_fields_message(unknown))
         values = {
             "max_workers": max_workers,
+            "max_memory_mb": max_memory_mb,
             "parallel": parallel,
             "cache": cache,
             "profile": profile_from_environment() if profile is None else profile,
@@ -167,27 +183,62 @@ class Config:
             >>> Config.from_mapping({"max_workers": 2}).max_workers
             2
         """
-        if not isinstance(options, Mapping):
-            raise ConfigError(
-                f"Config.from_mapping needs a mapping of field names to values, got "
-                f"{type(options).__name__} {_short(options)}; pass e.g. {{'max_workers': 8}}."
-            )
-        if bad := [key for key in options if not isinstance(key, str)]:
-            raise ConfigError(
-                f"Config.from_mapping: field names must be str, got {', '.join(map(_short, bad))}; "
-                f"valid fields are: {', '.join(f.name for f in fields(cls))}."
-            )
-        return cls(**dict(options))
+        return cls(**_field_mapping("Config.from_mapping", options))
+
+    def apply_overrides(self, overrides: Mapping[str, Any] | None) -> Config:
+        """A copy with ``overrides`` applied, validated like the constructor (pyember's name).
+
+        Args:
+            overrides: field names mapped to new values; ``None`` or an empty mapping
+                returns this config unchanged.
+
+        Returns:
+            The updated copy (this config is frozen and stays as it was).
+
+        Raises:
+            ConfigError: ``overrides`` is not a mapping, a key is not a field (with a
+                "did you mean"), or a value fails its check.
+
+        Example:
+            >>> Config(max_workers=2).apply_overrides({"max_workers": 8}).max_workers
+            8
+        """
+        if overrides is None:
+            return self
+        changes = _field_mapping("Config.apply_overrides", overrides)
+        return self.replace(**changes) if changes else self
 
     def as_dict(self) -> dict[str, Any]:
-        """The fields as a plain dict."""
+        """The fields as a plain (mutable) dict."""
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
+    def to_dict(self) -> Mapping[str, Any]:
+        """The fields as a read-only mapping (pyember's name; ``as_dict`` gives a ``dict``).
 
-def _short(value: Any, limit: int = 80) -> str:
-    """``repr(value)`` cut to ``limit`` characters: messages never echo big values."""
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+        Every key is a field, so ``Config(**config.to_dict())`` rebuilds an equal config
+        and ``apply_overrides`` accepts any of them.
+
+        Example:
+            >>> settings = Config(max_workers=2).to_dict()
+            >>> settings["max_workers"], Config(**settings) == Config(max_workers=2)
+            (2, True)
+        """
+        return MappingProxyType(self.as_dict())
+
+
+def _field_mapping(where: str, options: Any) -> dict[str, Any]:
+    """``options`` as a dict of field names to values; ``ConfigError`` unless it is one."""
+    if not isinstance(options, Mapping):
+        raise ConfigError(
+            f"{where} needs a mapping of field names to values, got "
+            f"{type(options).__name__} {_short(options)}; pass e.g. {{'max_workers': 8}}."
+        )
+    if bad := [key for key in options if not isinstance(key, str)]:
+        raise ConfigError(
+            f"{where}: field names must be str, got {', '.join(map(_short, bad))}; "
+            f"valid fields are: {', '.join(f.name for f in fields(Config))}."
+        )
+    return dict(options)
 
 
 def _unknown_fields_message(unknown: Mapping[str, Any]) -> str:
@@ -198,177 +249,6 @@ def _unknown_fields_message(unknown: Mapping[str, Any]) -> str:
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         parts.append(f"{key!r}{hint}")
     return f"Config got unknown field(s) {', '.join(parts)}; valid fields are: {', '.join(valid)}."
-
-
-# -- the checks (shared with execution_options) ------------------------------------
-#
-# Each takes the setting's name as the user wrote it ("Config.timeout",
-# "execution_options(timeout=...)") and the value; it raises ConfigError or returns
-# None (value accepted as is) or the normalised value (a list of hooks -> tuple).
-
-
-def is_positive_int_or_none(value: object) -> bool:
-    """Whether ``value`` is ``None`` or an int above zero (``bool`` does not count)."""
-    return value is None or (
-        isinstance(value, int) and not isinstance(value, bool) and value > 0
-    )
-
-
-def is_positive_number_or_none(value: object) -> bool:
-    """Whether ``value`` is ``None`` or a finite int/float in ``(0, MAX_TIMEOUT]``.
-
-    ``bool``, ``nan`` and infinities do not count.
-    """
-    return value is None or (
-        isinstance(value, int | float)
-        and not isinstance(value, bool)
-        and 0 < value <= MAX_TIMEOUT  # False for nan and inf
-    )
-
-
-def check_bool(where: str, value: Any) -> None:
-    """Raise ``ConfigError`` unless ``value`` is ``True`` or ``False``."""
-    if not isinstance(value, bool):
-        raise ConfigError(
-            f"{where} must be a bool (True or False), got {type(value).__name__} "
-            f"{_short(value)}."
-        )
-
-
-def check_workers(where: str, value: Any) -> None:
-    """Raise ``ConfigError`` unless ``value`` is a positive int or ``None``.
-
-    Example:
-        >>> check_workers("Config.max_workers", 0)
-        Traceback (most recent call last):
-        ...
-        ember.xcs.errors.ConfigError: Config.max_workers must be > 0, got 0; ...
-    """
-    if is_positive_int_or_none(value):
-        return
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(
-            f"{where} must be a positive int or None, got {type(value).__name__} "
-            f"{_short(value)}."
-        )
-    raise ConfigError(
-        f"{where} must be > 0, got {value}; use a positive number of workers, or None for "
-        f"the default ({Config.DEFAULT_MAX_WORKERS})."
-    )
-
-
-def check_timeout(where: str, value: Any) -> None:
-    """Raise ``ConfigError`` unless ``value`` is a usable timeout in seconds, or ``None``.
-
-    Usable: an int or float, finite, above 0 and at most ``MAX_TIMEOUT`` (one year).
-
-    Example:
-        >>> check_timeout("Config.timeout", float("inf"))
-        Traceback (most recent call last):
-        ...
-        ember.xcs.errors.ConfigError: Config.timeout must be a finite number of seconds, ...
-    """
-    if is_positive_number_or_none(value):
-        return
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ConfigError(
-            f"{where} must be a number of seconds or None, got {type(value).__name__} "
-            f"{_short(value)}."
-        )
-    if math.isnan(value):
-        raise ConfigError(
-            f"{where} must be a number of seconds, got nan (not a number); use a positive "
-            "number, or None for no time limit."
-        )
-    if math.isinf(value) and value > 0:
-        raise ConfigError(
-            f"{where} must be a finite number of seconds, got inf; use None for no time limit."
-        )
-    if value > MAX_TIMEOUT:
-        raise ConfigError(
-            f"{where} must be at most {MAX_TIMEOUT:.0f} s (one year), got {value:g}; use "
-            "None for no time limit."
-        )
-    raise ConfigError(f"{where} must be > 0 seconds, got {value:g}; use None for no time limit.")
-
-
-def check_executor(where: str, value: Any) -> None:
-    """Raise ``ConfigError`` unless ``value`` can serve as an executor setting.
-
-    Args:
-        where: the setting's name for the message, e.g. ``"Config.executor"``.
-        value: ``"thread"``, ``"sync"``, ``"process"`` or an executor object.
-    """
-    if isinstance(value, concurrent.futures.Executor):
-        return
-    if isinstance(value, str) and value in _EXECUTOR_NAMES:
-        return
-    if not isinstance(value, type) and callable(getattr(value, "submit", None)):
-        return
-    hint = ""
-    if isinstance(value, str):
-        close = difflib.get_close_matches(value, _EXECUTOR_NAMES, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-    elif isinstance(value, type):
-        hint = f" (pass an instance, e.g. {value.__name__}(...), not the class)"
-    raise ConfigError(
-        f"{where} must be one of {', '.join(map(repr, _EXECUTOR_NAMES))} or a "
-        f"concurrent.futures.Executor, got {type(value).__name__} {_short(value)}{hint}."
-    )
-
-
-def check_hooks(where: str, value: Any) -> tuple[Any, ...]:
-    """The hooks as a tuple; ``ConfigError`` unless each one implements the hook protocol.
-
-    A hook is an object (not a class) with at least one of the methods listed in
-    ``ember.xcs.hooks.HOOK_METHODS``, each of them callable.
-    """
-    from ember.xcs.hooks import hook_problem
-
-    if not isinstance(value, list | tuple):
-        hint = " (wrap a single hook in a list: hooks=[hook])" if hook_problem(value) is None \
-            else ""
-        raise ConfigError(
-            f"{where} must be a list or tuple of hooks, got {type(value).__name__} "
-            f"{_short(value)}{hint}."
-        )
-    for position, hook in enumerate(value):
-        problem = hook_problem(hook)
-        if problem is not None:
-            raise ConfigError(f"{where}: item {position} is not a hook: {problem}.")
-    return tuple(value)
-
-
-def check_result_cache(where: str, value: Any) -> None:
-    """Raise ``ConfigError`` unless ``value`` is ``None``, a file path or a result store.
-
-    A path is a non-empty ``str`` or ``os.PathLike`` that is not an existing directory;
-    a store has callable ``get`` and ``put`` methods (``ember.xcs.cache.ResultStore``).
-    """
-    if value is None:
-        return
-    if isinstance(value, str | os.PathLike):
-        path = os.fspath(value)
-        if not isinstance(path, str) or not path.strip():
-            raise ConfigError(f"{where} must be a non-empty file path, got {_short(value)}.")
-        if os.path.isdir(path):
-            raise ConfigError(
-                f"{where} is a directory ({path}); give the path of a database file inside "
-                f"it, e.g. {os.path.join(path, 'results.sqlite')!r}."
-            )
-        return
-    if isinstance(value, bool):
-        raise ConfigError(
-            f"{where} takes a file path or a store, not {value!r}; for the default location "
-            "use ember.xcs.cache.default_path(), or None to turn the result cache off."
-        )
-    missing = [name for name in ("get", "put") if not callable(getattr(value, name, None))]
-    if missing or isinstance(value, type):
-        raise ConfigError(
-            f"{where} must be None, a file path or a result store (an object with get and "
-            f"put methods, e.g. ember.xcs.cache.SQLiteStore(path)), got "
-            f"{type(value).__name__} {_short(value)}."
-        )
 
 
 def _check_cache_under_redact(config: Config) -> None:
@@ -402,6 +282,7 @@ def _add_cache_scope(config: Config) -> None:
 
 _VALIDATORS: dict[str, Callable[[str, Any], Any]] = {
     "max_workers": check_workers,
+    "max_memory_mb": check_memory_ceiling,
     "parallel": check_bool,
     "cache": check_bool,
     "profile": check_bool,

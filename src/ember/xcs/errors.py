@@ -3,6 +3,11 @@
 Every class says what went wrong and what to do about it. User exceptions raised inside
 ops are never wrapped: they reach the caller with their own type, message and
 traceback, plus a note (``add_note``) naming the node that raised them.
+
+``XCSError`` is a ``RuntimeError`` (as in pyember), so code that catches
+``RuntimeError`` around XCS calls keeps working; its subclasses add the standard type
+their situation calls for (``ConfigError`` is a ``ValueError``, ``XCSTimeoutError`` a
+``TimeoutError``).
 """
 
 from __future__ import annotations
@@ -20,12 +25,16 @@ __all__ = [
 ]
 
 
-class XCSError(EmberError):
+class XCSError(EmberError, RuntimeError):
     """Base class of every error that XCS raises on its own account.
 
     Cause: XCS was asked for something it cannot do (bad configuration, a graph that
     cannot run, a transform applied to the wrong kind of function).
     Fix: the message names the offending value and the change to make.
+
+    Example:
+        >>> issubclass(XCSError, RuntimeError), issubclass(ConfigError, ValueError)
+        (True, True)
     """
 
 

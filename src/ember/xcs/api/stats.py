@@ -323,8 +323,11 @@ def _stats_of(target: Any) -> FunctionStats:
     )
 
 
-def get_jit_stats(target: Any = None) -> dict[str, Any]:
+def get_jit_stats(target: Any = None, *, func: Any = None) -> dict[str, Any]:
     """Measured facts about a jitted function (or, with no argument, all of them).
+
+    The function is passed positionally, ``get_jit_stats(f)``, or as ``func=f``
+    (pyember's keyword).
 
     About the last traced call (every number measured, ``None`` when nothing was):
     ``nodes``, ``ops``, ``node_kinds``, ``parallel_groups`` and ``max_parallelism``
@@ -355,9 +358,27 @@ def get_jit_stats(target: Any = None) -> dict[str, Any]:
 
     Raises:
         XCSError: ``target`` is not jitted.
+        TypeError: the function is given both positionally and as ``func``.
+
+    Example:
+        >>> from ember.xcs import jit
+        >>> @jit
+        ... def double(x):
+        ...     return 2 * x
+        >>> double(2)
+        4
+        >>> get_jit_stats(func=double)["calls"], get_jit_stats(double)["calls"]
+        (1, 1)
     """
     from ember.xcs.display import StatsView
 
+    if func is not None:
+        if target is not None:
+            raise TypeError(
+                "get_jit_stats() takes the function once: get_jit_stats(f) or "
+                "get_jit_stats(func=f), not both."
+            )
+        target = func
     if target is not None:
         return StatsView(_stats_of(target).snapshot(cache=_uses_cache(target)))
     with _registry_lock:
