@@ -28,6 +28,8 @@ MODULES = (
     "ember.xcs.api.jit",
     "ember.xcs.api.explain",
     "ember.xcs.analysis",
+    "ember.xcs.analysis.marks",
+    "ember.xcs.analysis.operations",
     "ember.operators.base",
     "ember.operators.blocks",
     "ember.operators.function",

@@ -68,8 +68,9 @@ def test_mark_hybrid_and_pytree_safe_are_hints_that_keep_the_function():
     def fn(x):
         return x + 1
 
-    assert mark_hybrid(fn) is fn and fn._xcs_kind == "hybrid" and fn(1) == 2
-    assert mark_pytree_safe(False)(fn) is fn and fn._xcs_pytree_safe is False
+    assert mark_hybrid(fn) is fn and fn(1) == 2
+    assert fn._xcs_is_tensor is True and fn._xcs_is_orchestration is True  # pyember's marks
+    assert mark_pytree_safe(False)(fn) is fn and fn._xcs_is_pytree_safe is False
     with pytest.raises(TypeError, match="bool"):
         mark_pytree_safe(fn)
     with pytest.raises(TypeError, match="callable"):

@@ -13,8 +13,18 @@ anywhere are replaced by their values. Each call is logged compactly; the **IR**
 (``ir``: immutable ``Graph``, ``Node``, ``Var``) is built from that log when asked
 for, **analysis** (``analysis``: parallel groups, critical path) runs over it, and
 **stats** (``get_jit_stats``, ``explain``, ``compare``) report what was measured.
+``analyze_operations_v2`` says, before or after a run, what kind of work a callable
+does and which of these paths XCS takes for it.
 """
 
+from ember.xcs.analysis.marks import mark_hybrid, mark_pytree_safe
+from ember.xcs.analysis.operations import (
+    EffectRisk,
+    OpDecision,
+    OpKind,
+    Traceability,
+    analyze_operations_v2,
+)
 from ember.xcs.api.compare import compare
 from ember.xcs.api.explain import explain
 from ember.xcs.api.stats import get_jit_stats, reset_stats
@@ -57,6 +67,7 @@ __all__ = [
     "ConfigError",
     "DaskExecutor",
     "DeviceMesh",
+    "EffectRisk",
     "ExecutionOptions",
     "Graph",
     "GraphError",
@@ -64,14 +75,18 @@ __all__ = [
     "Node",
     "NodeKind",
     "Op",
+    "OpDecision",
+    "OpKind",
     "PartitionSpec",
     "Presets",
     "SerializationError",
+    "Traceability",
     "TracingError",
     "TransformError",
     "Var",
     "XCSError",
     "XCSTimeoutError",
+    "analyze_operations_v2",
     "autograph",
     "compare",
     "dask_executor",
@@ -81,7 +96,9 @@ __all__ = [
     "get_jit_stats",
     "grad",
     "jit",
+    "mark_hybrid",
     "mark_orchestration",
+    "mark_pytree_safe",
     "mark_tensor",
     "mesh_sharded",
     "op",
