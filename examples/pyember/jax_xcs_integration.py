@@ -5,7 +5,7 @@ import jax.numpy as jnp
 
 from ember.api import models
 from ember.api.operators import Operator
-from ember.xcs import grad, jit
+from ember.xcs import OpKind, analyze_operations_v2, grad, jit
 
 
 class ScoredAnswer(Operator):
@@ -25,6 +25,8 @@ def loss(op, features):
 
 if __name__ == "__main__":
     scorer = ScoredAnswer(weights=jnp.zeros(3), model="simulated/answerer")
+    decision = analyze_operations_v2(scorer)  # JAX weights and a model call: both kinds
+    print("scorer is hybrid:", decision.kind is OpKind.HYBRID)
     features = jnp.ones(3)
     gradients = grad(loss)(scorer, features)
     print("gradient is an Operator:", type(gradients).__name__ == "ScoredAnswer")
