@@ -250,6 +250,36 @@ def test_print_in_tensor_code_is_medium_risk_and_really_runs_only_while_jax_trac
     assert capsys.readouterr().out.count("computing") == 1  # plain Python would print twice
 
 
+def test_side_effects_are_told_from_pure_uses_of_the_same_library(tmp_path):
+    import os
+    import pathlib
+    import subprocess
+
+    def join(name):
+        return os.path.join(str(tmp_path), name)
+
+    def read(name):
+        return pathlib.Path(name).read_text()
+
+    def delete(name):
+        os.remove(name)
+
+    def write(name):
+        pathlib.Path(name).write_text("x")
+
+    def run(command):
+        return subprocess.run(command, check=False)
+
+    for pure in (join, read):
+        assert analyze_operations_v2(pure).effect_risk is EffectRisk.LOW, pure.__name__
+    assert analyze_operations_v2(delete).effect_evidence == {"os: module os (remove)"}
+    assert analyze_operations_v2(write).effect_evidence == {"pathlib: module pathlib (write_text)"}
+    assert analyze_operations_v2(run).effect_evidence == {
+        "subprocess: module subprocess (side effects)"}
+    for effectful in (delete, write, run):
+        assert analyze_operations_v2(effectful).effect_risk is EffectRisk.MEDIUM
+
+
 def test_a_function_calling_ops_is_orchestration_for_the_engine():
     def pipeline(question):
         draft = summarize(question)

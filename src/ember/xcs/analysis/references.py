@@ -5,8 +5,11 @@ A function's code object lists the names it uses: globals and attributes
 (comprehensions, lambdas, inner functions). Resolving those names against the
 function's globals, its closure, the builtins and, for a method, the object's fields
 and class tells which ops, model calls, array libraries, provider SDKs and
-side-effecting calls it can reach. Plain helper functions it names are followed a few
-levels deep; wrappers (``functools.wraps``, ``@jit``) are seen through.
+side-effecting calls it can reach. The program's own helper functions are followed a few
+levels deep (Ember's, the standard library's and installed packages' are known by
+name instead); wrappers (``functools.wraps``, ``@jit``) are seen through. A library
+that is mostly pure (``os``, ``pathlib``, ``urllib``) counts as a side effect only
+together with a name that writes (``os.remove``, ``Path.write_text``, ``urlopen``).
 
 What is reached only through an argument, a computed attribute or a container built
 at run time cannot be seen: the result is evidence, never proof. Nothing is cached,
@@ -18,6 +21,7 @@ from __future__ import annotations
 import builtins
 import functools
 import inspect
+import sys
 import types
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,9 +36,24 @@ _SDK_LIBRARIES = (
     "openai", "anthropic", "langchain", "langchain_core", "litellm", "cohere", "mistralai",
     "google.generativeai", "google.genai", "replicate", "huggingface_hub",
 )
+# Libraries whose every use is a side effect: processes, sockets, HTTP, databases, mail,
+# files moved or deleted, log records.
 _EFFECT_MODULES = (
-    "os", "posix", "nt", "pathlib", "shutil", "subprocess", "socket", "requests", "httpx",
-    "aiohttp", "urllib", "http", "sqlite3", "logging", "smtplib", "ftplib",
+    "subprocess", "socket", "requests", "httpx", "aiohttp", "sqlite3", "smtplib", "ftplib",
+    "shutil", "logging",
+)
+# Libraries that are mostly pure (os.path.join, urllib.parse.quote): using one is a side
+# effect only together with one of these names.
+_EFFECT_CALLS: tuple[tuple[tuple[str, ...], frozenset[str]], ...] = (
+    (("os", "posix", "nt"), frozenset({
+        "chmod", "chown", "fork", "kill", "link", "makedirs", "mkdir", "popen", "putenv",
+        "remove", "removedirs", "rename", "renames", "replace", "rmdir", "symlink", "system",
+        "truncate", "unlink", "unsetenv", "utime", "write"})),
+    (("pathlib",), frozenset({
+        "chmod", "hardlink_to", "mkdir", "rename", "replace", "rmdir", "symlink_to", "touch",
+        "unlink", "write_bytes", "write_text"})),
+    (("urllib",), frozenset({"urlopen", "urlretrieve"})),
+    (("http",), frozenset({"HTTPConnection", "HTTPSConnection"})),
 )
 _EFFECT_BUILTINS = frozenset({"print", "open", "input", "exec", "eval", "breakpoint"})
 _MODEL_LAYER = "ember.models"
@@ -149,45 +168,49 @@ class _Walker:
             return
         self.seen.add(key)
         self.found.inspected = True
+        used = frozenset(_names(code))
         for name, cell in zip(code.co_freevars, fn.__closure__ or (), strict=False):
             try:
                 value = cell.cell_contents
             except ValueError:  # an empty cell: the variable is not bound yet
                 continue
-            self.value(value, f"{path}{name}", depth)
+            self.value(value, f"{path}{name}", depth, used)
         scope = fn.__globals__
         own = vars(instance) if instance is not None and hasattr(instance, "__dict__") else {}
-        for name in sorted(_names(code)):
+        for name in sorted(used):
             if instance is not None and name in own:
-                self.value(own[name], f"{path}self.{name}", depth)
+                self.value(own[name], f"{path}self.{name}", depth, used)
             elif instance is not None and isinstance(
                     method := getattr(type(instance), name, None), types.FunctionType):
                 self.function(method, instance, f"{path}self.{name} → ", depth + 1)
             elif name in scope:
-                self.value(scope[name], f"{path}{name}", depth)
+                self.value(scope[name], f"{path}{name}", depth, used)
             elif name in _EFFECT_BUILTINS and hasattr(builtins, name):
                 self.found.effects.add(f"{path}{name}: builtin with side effects")
 
-    def value(self, value: Any, label: str, depth: int) -> None:
-        """Classify one resolved name (containers: their items, one level)."""
+    def value(self, value: Any, label: str, depth: int, used: frozenset[str]) -> None:
+        """Classify one resolved name (containers: their items, one level).
+
+        ``used`` holds the names the code using it mentions (``os`` with ``remove``).
+        """
         if isinstance(value, list | tuple | set | frozenset):
             for item in list(value)[:64]:
-                self.value_item(item, label, depth)
+                self.value_item(item, label, depth, used)
             return
         if isinstance(value, dict):
             for item in list(value.values())[:64]:
-                self.value_item(item, label, depth)
+                self.value_item(item, label, depth, used)
             return
-        self.value_item(value, label, depth)
+        self.value_item(value, label, depth, used)
 
-    def value_item(self, value: Any, label: str, depth: int) -> None:
+    def value_item(self, value: Any, label: str, depth: int, used: frozenset[str]) -> None:
         found = self.found
         op = as_op(value)
         if op is not None:
             self.op(op, label)
             return
         if isinstance(value, types.ModuleType):
-            self.library(value.__name__, label, is_module=True)
+            self.library(value.__name__, label, used, is_module=True)
             return
         if _is_array(value):
             module = type(value).__module__
@@ -205,18 +228,16 @@ class _Walker:
             return
         inner, bound = unwrap(value)
         if inner is not value and inner is not None:
-            self.value_item(inner, label, depth)
+            self.value_item(inner, label, depth, used)
             if bound is not None and isinstance(inner, types.FunctionType):
                 self.function(inner, bound, f"{label} → ", depth + 1)
             return
-        if isinstance(value, types.FunctionType):
-            if module.startswith("ember."):
-                return  # Ember's own helpers are not the user's program
-            if self.library(module, label, is_module=False):
-                return
-            self.function(value, None, f"{label} → ", depth + 1)
+        used = used | {getattr(value, "__name__", "")}  # from os import remove: "remove"
+        if self.library(module, label, used, is_module=False) or isinstance(value, type):
             return
-        if self.library(module, label, is_module=False) or isinstance(value, type):
+        if isinstance(value, types.FunctionType):
+            if _is_program(value.__code__, module):
+                self.function(value, None, f"{label} → ", depth + 1)
             return
         # An object: an Operator runs its forward (Ember's blocks too: their fields hold
         # the user's operators), any other callable object its own __call__.
@@ -225,7 +246,7 @@ class _Walker:
             self.function(forward, value, f"{label} → ", depth + 1)
             return
         call = inspect.getattr_static(type(value), "__call__", None)
-        if isinstance(call, types.FunctionType) and not call.__module__.startswith("ember."):
+        if isinstance(call, types.FunctionType) and _is_program(call.__code__, call.__module__):
             self.function(call, value, f"{label} → ", depth + 1)
 
     def op(self, op: Op, label: str) -> None:
@@ -236,7 +257,8 @@ class _Walker:
         if op.effect:
             found.effect_ops.add(f"{label}: op {op.name!r} (effect=True)")
 
-    def library(self, module: str, label: str, *, is_module: bool) -> bool:
+    def library(self, module: str, label: str, used: frozenset[str], *,
+                is_module: bool) -> bool:
         """Record ``label`` if ``module`` is a known library; whether it was one."""
         found = self.found
         what = "module" if is_module else "from"
@@ -248,6 +270,11 @@ class _Walker:
         ):
             if _in_library(module, prefixes):
                 target.add(f"{label}: {what} {module}{note}")
+                return True
+        for family, calls in _EFFECT_CALLS:
+            if _in_library(module, family):
+                if writes := sorted(used & calls):
+                    found.effects.add(f"{label}: {what} {module} ({', '.join(writes)})")
                 return True
         return False
 
@@ -266,6 +293,18 @@ def _names(code: types.CodeType) -> set[str]:
         names.update(current.co_names)
         stack.extend(c for c in current.co_consts if isinstance(c, types.CodeType))
     return names
+
+
+def _is_program(code: types.CodeType, module: str) -> bool:
+    """Whether a function is the user's program (followed), not Ember's or a library's.
+
+    Ember's own code, the standard library and installed packages are not followed:
+    what they do is known by the names above, or is not the program's business.
+    """
+    if module.startswith("ember.") or module.split(".")[0] in sys.stdlib_module_names:
+        return False
+    filename = code.co_filename
+    return "site-packages" not in filename and "dist-packages" not in filename
 
 
 def _module_of(value: Any) -> str:
