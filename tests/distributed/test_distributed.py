@@ -22,6 +22,7 @@ import cloudpickle
 import pytest
 
 from ember.xcs import Config, SerializationError, XCSError, jit, op
+from ember.xcs.cache import MemoryStore, SQLiteStore, counters, reset_counters, use
 from ember.xcs.distributed import (
     DaskExecutor,
     TaskLostError,
@@ -56,6 +57,65 @@ def test_dependent_ops_equal_plain_python(healthy: DaskExecutor) -> None:
     traced = jit(workload.diamond, config=Config(executor=healthy))
 
     assert traced(3) == workload.diamond(3) == {"left": 10, "right": 11, "bottom": 21}
+
+
+# -- the result cache is consulted in the caller ---------------------------------------
+
+
+def _runs(log: Path) -> list[tuple[str, int, int]]:
+    """``(op, item, pid)`` for every run of a body that wrote to ``log``."""
+    if not log.exists():
+        return []
+    return [(op, int(x), int(pid)) for op, x, pid in
+            (line.split() for line in log.read_text().splitlines())]
+
+
+def test_result_cache_is_consulted_in_the_caller_before_shipping(
+    healthy: DaskExecutor, tmp_path: Path
+) -> None:
+    log = tmp_path / "paid.log"
+    store = MemoryStore()  # lives in this process only: no worker could reach it
+    traced = jit(workload.priced_then_judged,
+                 config=Config(executor=healthy, result_cache=store))
+    reset_counters()
+
+    assert traced([1, 2, 3], str(log)) == [2, 5, 10]
+    first = _runs(log)
+    assert sorted((op, x) for op, x, _ in first) == [
+        ("judged", 1), ("judged", 4), ("judged", 9), ("priced", 1), ("priced", 2), ("priced", 3)]
+    assert {pid for _, _, pid in first} <= worker_pids(healthy)  # bodies ran on the workers
+    seen = counters()["by_op"]  # counted here, in the caller
+    assert seen["priced"]["misses"] == seen["priced"]["writes"] == 3
+    assert seen["judged"]["misses"] == seen["judged"]["writes"] == 3  # dependent ops too
+    assert store.summary().entries == 6
+
+    assert traced([1, 2, 3], str(log)) == [2, 5, 10]
+    assert _runs(log) == first, "a hit must not be shipped to a worker"
+    assert counters()["hits"] == 6
+
+    assert traced([3, 4], str(log)) == [10, 17]
+    assert sorted((op, x) for op, x, _ in _runs(log)[len(first):]) == [
+        ("judged", 16), ("priced", 4)]  # only the new item paid
+
+
+def test_cache_use_block_and_the_default_file_are_the_callers(
+    healthy: DaskExecutor, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = tmp_path / "paid.log"
+    traced = jit(workload.priced_then_judged, config=Config(executor=healthy))
+    with use(tmp_path / "block.sqlite"):
+        assert traced([5], str(log)) == [26]
+        assert traced([5], str(log)) == [26]
+    assert len(_runs(log)) == 2  # one run of each op: the second call hit both
+    assert SQLiteStore(tmp_path / "block.sqlite").summary().entries == 2
+
+    # No cache active: cache=None ops run every time; cache=True ones use the default
+    # file of this process (where $EMBER_XCS_CACHE points), never one on a worker.
+    monkeypatch.setenv("EMBER_XCS_CACHE", str(tmp_path / "default.sqlite"))
+    assert traced([7], str(log)) == [50]
+    assert traced([7], str(log)) == [50]
+    assert sorted(op for op, x, _ in _runs(log)[2:]) == ["judged", "judged", "priced"]
+    assert SQLiteStore(tmp_path / "default.sqlite").summary().entries == 1
 
 
 def test_user_exception_keeps_its_type_and_message(healthy: DaskExecutor) -> None:

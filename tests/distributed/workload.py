@@ -92,6 +92,31 @@ def counted_slow(x: int, log: str, seconds: float) -> int:
     return x * 10
 
 
+@op(cache=True, version="1")
+def priced(x: int, log: str) -> int:
+    """A paid call (cached): appends ``priced <x> <pid>`` to ``log`` each time it runs."""
+    with Path(log).open("a") as stream:
+        stream.write(f"priced {x} {os.getpid()}\n")
+    return x * x
+
+
+@op(cache=None, version="1")
+async def judged(x: int, log: str) -> int:
+    """A coroutine op cached like a model call: only while a result cache is active."""
+    await asyncio.sleep(0.01)
+    with Path(log).open("a") as stream:
+        stream.write(f"judged {x} {os.getpid()}\n")
+    return x + 1
+
+
+def priced_then_judged(xs: list[int], log: str) -> list[int]:
+    """Each ``judged`` op waits for its ``priced`` input: submitted as that one finishes."""
+    results = []
+    for x in xs:
+        results.append(judged(priced(x, log), log))
+    return results
+
+
 def fan_out(xs: list[int]) -> list[int]:
     """Independent ops, then glue that sums their lifted results."""
     pairs = [square(x) for x in xs]

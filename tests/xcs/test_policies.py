@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import pickle
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -512,3 +515,57 @@ def test_cache_named_on_the_op_works_in_process_workers(tmp_path: Path) -> None:
     assert sorted(x for x, _ in calls) == ["1", "2", "3", "4"]  # each item paid once
     assert all(int(pid) != os.getpid() for _, pid in calls)  # in worker processes
     assert SQLiteStore(tmp_path / "shared.sqlite").summary().entries == 4
+
+
+PROCESS_WORKERS = '''
+import json, os, sys
+from ember.xcs import Config, jit, op
+from ember.xcs.cache import SQLiteStore
+import steps
+
+first, second, log = sys.argv[1], sys.argv[2], sys.argv[3]
+paid = op(steps.paid, cache=True, version="1")
+modelled = op(steps.paid, name="modelled", cache=None, version="1")
+
+def batch(xs):
+    return [paid(x, log) for x in xs] + [modelled(x, log) for x in xs]
+
+# The pool's workers are forked during the first call, while its store is active here.
+results = [jit(batch, config=Config(executor="process", result_cache=first))([1, 2]),
+           jit(batch, config=Config(executor="process", result_cache=second))([1, 2]),
+           jit(batch, config=Config(executor="process"))([1, 2])]
+print(json.dumps({"results": results, "caller": os.getpid(),
+                  "first": SQLiteStore(first).summary().entries,
+                  "second": SQLiteStore(second).summary().entries}))
+'''
+
+
+def test_process_workers_never_use_a_store_they_inherited(tmp_path: Path) -> None:
+    """A forked worker holds a copy of the caller's settings from when it was forked;
+    it must not keep writing later calls (with another store, or none) into that store.
+    ``cache=True``/``cache=None`` ops run uncached in process workers (docs/caching.md)."""
+    (tmp_path / "steps.py").write_text(
+        "import os\n"
+        "def paid(x, log):\n"
+        "    with open(log, 'a') as out:\n"
+        "        out.write(f'{x} {os.getpid()}\\n')\n"
+        "    return x * x\n")
+    script = tmp_path / "main.py"
+    script.write_text(PROCESS_WORKERS)
+    log = tmp_path / "calls.log"
+    env = {**os.environ, "EMBER_XCS_CACHE": str(tmp_path / "default.sqlite")}
+    done = subprocess.run(
+        [sys.executable, str(script), str(tmp_path / "first.sqlite"),
+         str(tmp_path / "second.sqlite"), str(log)],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(done.stdout)
+    assert report["results"] == [[1, 4, 1, 4]] * 3
+    assert report["first"] == report["second"] == 0
+    assert not (tmp_path / "default.sqlite").exists()
+    pids = [int(line.split()[1]) for line in log.read_text().splitlines()]
+    assert len(pids) == 12 and report["caller"] not in pids  # every call ran every body
+    # cache=True asked for a cache the worker cannot reach: said once per op and worker.
+    warnings = done.stderr.count("op paid (cache=True) runs in a worker process")
+    assert 1 <= warnings <= len(set(pids)), done.stderr[-3000:]
+    assert "modelled" not in done.stderr

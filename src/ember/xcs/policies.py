@@ -17,6 +17,16 @@
 
 Under ``@jit`` the whole layer runs inside the op's node: a node's duration includes
 its retries, and a cache hit makes a node that takes microseconds.
+
+**Ops shipped to other processes.** The active result cache is a setting of the calling
+thread (a context variable), which other processes cannot see: a process forked earlier
+holds a stale copy of it, a Dask worker none. So a policy layer that was pickled and
+loaded elsewhere never reads the settings of the process it lands in. An executor that
+ships ops consults the cache in the caller instead (``plan_shipping``; the Dask executor
+does): a hit is never shipped, a miss ships the body without the cache step, and the
+result is stored in the caller's store when it comes back. Without that step (the
+engine's ``executor="process"`` pool) only a store named on the op (``cache="path"``)
+is used in the worker; ``cache=True`` and ``cache=None`` ops run uncached there.
 """
 
 from __future__ import annotations
@@ -26,10 +36,14 @@ import contextvars
 import functools
 import inspect
 import logging
+import os
 import pickle
 import random
 import threading
+import types
 from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass
 from typing import Any
 
 from ember.xcs.cache.counters import record
@@ -39,7 +53,8 @@ from ember.xcs.cache.store import MISSING
 from ember.xcs.config import check_result_cache, check_timeout
 from ember.xcs.errors import ConfigError, XCSError, XCSTimeoutError
 
-__all__ = ["call_with_timeout", "retry_policy", "with_policies"]
+__all__ = ["ShippingPlan", "call_with_timeout", "plan_shipping", "retry_policy",
+           "with_policies"]
 
 _logger = logging.getLogger("ember.xcs")
 
@@ -135,19 +150,33 @@ def with_policies(
 class _Policies:
     """The settings of one op's policy layer, and the steps both wrappers share."""
 
-    __slots__ = ("cache", "identity", "name", "policy", "timeout")
+    __slots__ = ("cache", "identity", "name", "policy", "shipped", "timeout")
 
     def __init__(self, name: str, cache: Any, identity: tuple[str, str] | None,
-                 policy: Any, timeout: float | None) -> None:
+                 policy: Any, timeout: float | None, origin: int | None = None) -> None:
         self.name = name
         self.cache = cache
         self.identity = identity
         self.policy = policy
         self.timeout = timeout
+        # Loaded from a pickle made in another process: the cache settings of this one
+        # (a forked copy of some earlier caller's, or none) are not the caller's.
+        self.shipped = origin is not None and origin != os.getpid()
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_Policies, (self.name, self.cache, self.identity, self.policy, self.timeout,
+                            os.getpid()))
+
+    def without_cache(self) -> _Policies:
+        """The same retries and timeout, no cache step (for a body shipped after a miss)."""
+        return _Policies(self.name, False, None, self.policy, self.timeout)
 
     def lookup(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, str, Any]:
         """``(store, key, value)``: the value is ``MISSING`` on a miss or with no store."""
         if self.identity is None:
+            return None, "", MISSING
+        if self.shipped and (self.cache is True or self.cache is None):
+            _uncached_in_worker(self)
             return None, "", MISSING
         store = store_for(self.cache, self.name)
         if store is None:
@@ -212,34 +241,44 @@ class _PolicyCall:
 
 
 def _async_body(layer: _Policies, afn: Callable[..., Any]) -> Callable[..., Any]:
-    """An ``async def`` running ``afn`` with the policies (awaited by the engine)."""
+    """An ``async def`` running ``afn`` with the policies (awaited by the engine).
+
+    The closure only forwards to ``_run_async``: shipped by value (cloudpickle), it
+    still finds the module's own ``MISSING`` and helpers by reference.
+    """
 
     async def run(*args: Any, **kwargs: Any) -> Any:
-        store, key, value = layer.lookup(args, kwargs)
-        if value is not MISSING:
-            return value
-        policy = layer.policy
-        attempt = 1
-        while True:
-            try:
-                value = await _with_timeout(afn(*args, **kwargs), layer)
-                break
-            except Exception as error:
-                if policy is None or not layer.retryable(error):
-                    raise
-                if attempt >= policy.max_attempts:
-                    if attempt > 1:
-                        error.add_note(f"op {layer.name}: gave up after {attempt} attempts "
-                                       f"(RetryPolicy(max_attempts={policy.max_attempts})).")
-                    raise
-            delay = policy.delay(attempt)
-            await asyncio.sleep(delay * (1 + policy.jitter * random.uniform(-1.0, 1.0)))
-            attempt += 1
-        layer.keep(store, key, value)
-        return value
+        return await _run_async(layer, afn, args, kwargs)
 
     functools.update_wrapper(run, afn)
+    run.__xcs_policies__ = (layer, afn)  # type: ignore[attr-defined]
     return run
+
+
+async def _run_async(layer: _Policies, afn: Callable[..., Any], args: tuple[Any, ...],
+                     kwargs: dict[str, Any]) -> Any:
+    store, key, value = layer.lookup(args, kwargs)
+    if value is not MISSING:
+        return value
+    policy = layer.policy
+    attempt = 1
+    while True:
+        try:
+            value = await _with_timeout(afn(*args, **kwargs), layer)
+            break
+        except Exception as error:
+            if policy is None or not layer.retryable(error):
+                raise
+            if attempt >= policy.max_attempts:
+                if attempt > 1:
+                    error.add_note(f"op {layer.name}: gave up after {attempt} attempts "
+                                   f"(RetryPolicy(max_attempts={policy.max_attempts})).")
+                raise
+        delay = policy.delay(attempt)
+        await asyncio.sleep(delay * (1 + policy.jitter * random.uniform(-1.0, 1.0)))
+        attempt += 1
+    layer.keep(store, key, value)
+    return value
 
 
 async def _with_timeout(coro: Any, layer: _Policies) -> Any:
@@ -251,6 +290,105 @@ async def _with_timeout(coro: Any, layer: _Policies) -> Any:
         if isinstance(error, XCSError):
             raise
         raise layer.timed_out() from None
+
+
+_warned: set[str] = set()
+_warned_lock = threading.Lock()
+
+
+def _uncached_in_worker(layer: _Policies) -> None:
+    """Say once per op and process that a ``cache=True`` op runs uncached here."""
+    if layer.cache is not True:
+        return  # cache=None: cached only where a cache is active, which it is not here
+    with _warned_lock:
+        if layer.name in _warned:
+            return
+        _warned.add(layer.name)
+    _logger.warning(
+        "ember.xcs result cache: op %s (cache=True) runs in a worker process that cannot see "
+        "the caller's result cache, so it runs uncached. Name the store on the op "
+        "(@op(cache='results.sqlite')) or use ember.xcs.dask_executor(), which consults "
+        "the cache in the caller.", layer.name)
+
+
+@dataclass(frozen=True)
+class ShippingPlan:
+    """What an executor that ships ops elsewhere does about the result cache.
+
+    Attributes:
+        value: the cached result (a hit: ship nothing), or ``MISSING``.
+        ship: the callable to send instead of the one submitted (same arguments): the
+            op's body with its retries and timeout but without the cache step.
+        keep: a ``Future`` done-callback that stores a successful result in the
+            caller's store (register it before anyone else sees the future).
+    """
+
+    value: Any
+    ship: Callable[..., Any]
+    keep: Callable[[Future[Any]], None]
+
+
+def _policy_body(body: Any) -> tuple[_Policies, Callable[[_Policies], Any]] | None:
+    """The cache-enabled policy layer of an op body, and how to rebuild the body."""
+    if isinstance(body, types.MethodType):
+        found = _policy_body(body.__func__)
+        if found is None:
+            return None
+        layer, rebuild = found
+        owner = body.__self__
+        return layer, lambda new: types.MethodType(rebuild(new), owner)
+    if isinstance(body, _PolicyCall):
+        fn = body.fn
+        return body.layer, lambda new: _PolicyCall(new, fn)
+    marked = getattr(body, "__xcs_policies__", None)
+    if isinstance(marked, tuple):
+        layer, afn = marked
+        return layer, lambda new: _async_body(new, afn)
+    return None
+
+
+def plan_shipping(fn: Callable[..., Any], args: tuple[Any, ...],
+                  kwargs: dict[str, Any]) -> ShippingPlan | None:
+    """Consult the result cache in the caller before ``fn`` is shipped to another process.
+
+    ``fn(*args, **kwargs)`` is what the engine hands an executor for an op:
+    ``op.invoke(op_args, op_kwargs)``. Call this in the calling process, in the
+    calling context (where ``Config(result_cache=...)`` or ``cache.use(...)`` is
+    active); the store is found, the key made and the lookup counted here.
+
+    Args:
+        fn: the submitted callable.
+        args: its positional arguments.
+        kwargs: its keyword arguments.
+
+    Returns:
+        ``None`` when ``fn`` is not an op with a cache step or no store applies (ship
+        ``fn`` as it is); otherwise a ``ShippingPlan``.
+
+    Raises:
+        ConfigError: the store is refused (``Presets.SECURE`` and a persistent store).
+        UncacheableError: an argument has no canonical form for the key.
+    """
+    from ember.xcs.ops import Op
+
+    op = getattr(fn, "__self__", None)
+    if not isinstance(op, Op) or getattr(fn, "__name__", None) != "invoke" or kwargs:
+        return None
+    found = _policy_body(op.fn)
+    if found is None or found[0].identity is None or len(args) != 2:
+        return None
+    layer, rebuild = found
+    op_args, op_kwargs = args
+    store, key, value = layer.lookup(tuple(op_args), dict(op_kwargs))
+    if store is None:
+        return None
+    uncached = Op(rebuild(layer.without_cache()), name=op.name, kind=op.kind)
+
+    def keep(future: Future[Any]) -> None:
+        if not future.cancelled() and future.exception() is None:
+            layer.keep(store, key, future.result())
+
+    return ShippingPlan(value, uncached.invoke, keep)
 
 
 def call_with_timeout(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],

@@ -6,11 +6,18 @@ task is released, so the cluster keeps no copy: a worker that dies afterwards ta
 nothing with it that would have to be computed again (an LLM call that finished is
 never paid for twice). The outcome settles our future exactly once, including when
 the task is lost with its worker or the client goes away.
+
+The result cache is consulted here, in the caller, before anything is shipped (see
+``ember.xcs.policies.plan_shipping``): a hit settles the future at once, a miss ships
+the op's body without its cache step, and the result is stored in the caller's store
+before the caller sees it. Outcomes are settled in the context the call was submitted
+from, so that ops submitted when an earlier one finishes see the caller's settings.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
+import contextvars
 import functools
 import math
 import threading
@@ -18,6 +25,7 @@ import types
 from collections.abc import Callable
 from typing import Any
 
+from ember.xcs.cache.store import MISSING
 from ember.xcs.distributed._connect import connect_client
 from ember.xcs.distributed._errors import (
     ClusterConnectionError,
@@ -28,6 +36,7 @@ from ember.xcs.distributed._errors import (
 from ember.xcs.distributed._main_guard import check_main_guard
 from ember.xcs.distributed._shipping import ShippedCall, call_name, load_result, pickle_call
 from ember.xcs.errors import XCSError
+from ember.xcs.policies import plan_shipping
 
 __all__ = [
     "ClusterConnectionError",
@@ -121,21 +130,34 @@ class DaskExecutor(concurrent.futures.Executor):
             (same type), or to ``TaskLostError`` when the cluster lost the task.
             Cancelling it cancels the task on the cluster.
 
+        An op with a result cache is looked up here first (in the caller's store):
+        a hit is returned without shipping anything, and a fresh result is stored
+        in the caller's store before the future resolves.
+
         Raises:
             SerializationError: ``fn`` or an argument cannot be pickled; the message
                 names the op and the part that failed.
+            ConfigError, UncacheableError: the op's result cache refused the call.
             RuntimeError: the executor was shut down.
         """
+        outer: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        plan = plan_shipping(fn, args, kwargs)
+        if plan is not None:
+            if plan.value is not MISSING:
+                outer.set_result(plan.value)
+                return outer
+            fn = plan.ship
+            outer.add_done_callback(plan.keep)  # first: stored before anyone sees it
         name = call_name(fn)
         payload = pickle_call(name, fn, args, kwargs)
-        outer: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        context = contextvars.copy_context()
         with self._lock:
             if self._closed:
                 raise RuntimeError("cannot submit to a DaskExecutor after shutdown()")
             task = self._client.submit(ShippedCall(name, payload), pure=False)
             self._pending[outer] = (name, task)
         outer.add_done_callback(functools.partial(self._cancel_if_cancelled, task))
-        self._client.loop.add_callback(self._collect, name, outer, task)
+        self._client.loop.add_callback(self._collect, name, outer, task, context)
         return outer
 
     def _cancel_if_cancelled(self, task: Any, outer: concurrent.futures.Future[Any]) -> None:
@@ -149,13 +171,14 @@ class DaskExecutor(concurrent.futures.Executor):
                 functools.partial(self._client.cancel, tasks, asynchronous=True))
 
     async def _collect(self, name: str, outer: concurrent.futures.Future[Any],
-                       task: Any) -> None:
+                       task: Any, context: contextvars.Context) -> None:
         """Gather ``task``'s outcome into ``outer`` and release the cluster's copy.
 
         Runs on the client's event loop. The gather starts as soon as the scheduler
         reports the task finished; releasing the task right after means that a worker
         dying later does not make the scheduler compute it again. Whatever happens,
-        ``outer`` is settled.
+        ``outer`` is settled, in ``context`` (the submitter's): its callbacks may
+        submit the next ops, which must see the caller's settings (the result cache).
         """
         try:
             payload = await self._client.gather(task, asynchronous=True)
@@ -164,7 +187,7 @@ class DaskExecutor(concurrent.futures.Executor):
             value, error = None, self._failure(name, task, raised)
         finally:
             task.release()
-        _settle(outer, value, error)
+        context.run(_settle, outer, value, error)
         with self._lock:
             self._pending.pop(outer, None)
 
