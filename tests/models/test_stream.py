@@ -7,6 +7,7 @@ import pytest
 from ember.models import (
     AsyncModelStream,
     Completion,
+    InvalidParamsError,
     ModelError,
     ModelsAPI,
     ModelStream,
@@ -129,3 +130,80 @@ def test_under_jit_a_stream_runs_in_the_glue_and_matches_plain_python(api):
         return "".join(pieces), stream.response.usage
 
     assert jit(pipeline)("What is XCS?") == pipeline("What is XCS?")
+
+
+# --- the facade: models.stream with the SDK providers, against the loopback server ---
+
+
+@pytest.fixture
+def sdk_models(server, monkeypatch):
+    """``models`` with the built-in OpenAI and Anthropic providers, configured the way a
+    user does it (environment variables), pointed at the loopback server."""
+    from ember.models import AnthropicProvider, OpenAIProvider
+
+    monkeypatch.setenv("OPENAI_BASE_URL", server.openai_base_url)
+    monkeypatch.setenv("OPENAI_API_KEY", "loopback-key")
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", server.anthropic_base_url)
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "loopback-key")
+    registry = ProviderRegistry()
+    registry.register("openai", OpenAIProvider, model_prefixes=["gpt-"])
+    registry.register("anthropic", AnthropicProvider, model_prefixes=["claude-"])
+    return ModelsAPI(registry)
+
+
+@pytest.mark.parametrize("model_id", ["openai/gpt-4o", "anthropic/claude-x", "gpt-4o-mini"])
+def test_models_stream_with_an_sdk_provider_yields_chunks_then_the_response(
+    sdk_models, server, model_id
+):
+    prompt = "tell me about tidal power in a few words"
+    whole = sdk_models(model_id, prompt, max_tokens=50)
+    server.reset()
+    with sdk_models.stream(model_id, prompt, max_tokens=50) as stream:
+        chunks = list(stream)
+    assert len(chunks) > 2 and all(type(chunk) is str for chunk in chunks)
+    assert "".join(chunks) == stream.response == whole
+    assert not stream.response.simulated and stream.response.model_id == whole.model_id
+    assert stream.response.usage == whole.usage == server.stats().usage
+    assert (server.stats().streamed, server.stats().requests) == (1, 1)
+
+
+@pytest.mark.parametrize("model_id", ["openai/gpt-4o", "anthropic/claude-x"])
+def test_models_astream_with_an_sdk_provider(sdk_models, server, model_id):
+    async def read():
+        async with sdk_models.astream(model_id, "stream this reply please") as stream:
+            chunks = [chunk async for chunk in stream]
+        return chunks, stream.response
+
+    chunks, response = asyncio.run(read())
+    assert len(chunks) > 1
+    assert "".join(chunks) == response == f"[loopback {model_id.split('/')[1]}] stream this reply please"
+    assert response.usage.total_tokens > 0 and server.stats().streamed == 1
+
+
+def test_a_stream_of_an_sdk_provider_under_jit_matches_plain_python(sdk_models, server):
+    def pipeline(question):
+        draft = sdk_models("openai/gpt-4o", question)
+        stream = sdk_models.stream("anthropic/claude-x", f"Improve: {draft}")
+        return [chunk.upper() for chunk in stream], stream.response.usage
+
+    plain = pipeline("What is XCS?")
+    assert jit(pipeline)("What is XCS?") == plain
+    assert server.stats().streamed == 2
+
+
+@pytest.mark.parametrize("value", [True, False])
+def test_stream_as_a_parameter_says_to_use_models_stream(sdk_models, api, value):
+    calls = [
+        lambda: api("simulated/m", "hi", stream=value),
+        lambda: jit(lambda: api("simulated/m", "hi", stream=value))(),
+        lambda: api.instance("simulated/m")("hi", stream=value),
+        lambda: asyncio.run(api.acall("simulated/m", "hi", stream=value)),
+        lambda: sdk_models("openai/gpt-4o", "hi", stream=value),
+        lambda: sdk_models("anthropic/claude-x", "hi", stream=value),
+    ]
+    for call in calls:
+        with pytest.raises(InvalidParamsError) as caught:
+            call()
+        message = str(caught.value)
+        assert "models.stream(" in message and "stream= is not a parameter" in message
+        assert len(message) < 400

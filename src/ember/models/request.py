@@ -195,8 +195,9 @@ def validate_params(
         max_temperature: the provider's upper bound for ``temperature``.
 
     Raises:
-        InvalidParamsError: an unknown name (the message lists the accepted ones) or a
-            value outside its rule (the message names the rule).
+        InvalidParamsError: an unknown name (the message lists the accepted ones; for
+            ``stream`` it says to call ``models.stream(...)``) or a value outside its
+            rule (the message names the rule).
 
     Example:
         >>> validate_params("simulated/x", {"temperature": 0.5}, {"temperature"})
@@ -207,6 +208,8 @@ def validate_params(
         simulated/x: temperature=-1 is invalid; expected a number in [0, 2].
     """
     unknown = [name for name in params if name not in accepted]
+    if "stream" in unknown:
+        raise InvalidParamsError(_stream_message(model_id))
     if unknown:
         raise InvalidParamsError(_unknown_message(model_id, unknown, accepted))
     for name, value in params.items():
@@ -216,6 +219,16 @@ def validate_params(
             raise InvalidParamsError(
                 f"{shorten(model_id)}: {name}={clip(value)} is invalid; expected {problem}."
             )
+
+
+def _stream_message(model_id: str) -> str:
+    model = shorten(model_id)
+    return (
+        f"{model}: stream= is not a parameter; a model call always returns the whole reply. "
+        f"To stream, call models.stream({model!r}, prompt, ...) (or binding.stream(prompt); "
+        "models.astream(...) for async for): it yields the text chunks, then its .response "
+        "is the full Response with usage."
+    )
 
 
 def _unknown_message(model_id: str, unknown: list[str], accepted: Collection[str]) -> str:
