@@ -170,3 +170,21 @@ def test_readme_quickstart_prompts_hold_text_not_python_reprs() -> None:
     assert "Response(" not in judge_prompt and "model_id=" not in judge_prompt
     drafts = prompts[:-1]
     assert len(drafts) == 3 and all(p == "What is tidal power?" for p in drafts)
+
+
+def test_readme_test_command_prints_why_graphviz_tests_skip() -> None:
+    """The README promises that without Graphviz the image tests skip *with a printed
+    reason*; plain ``python -m pytest`` must show it (pyproject's addopts has ``-rs``)."""
+    env = {key: value for key, value in os.environ.items()
+           if key not in ("EMBER_XCS_REQUIRE_GRAPHVIZ", "PYTEST_ADDOPTS")}
+    env["PATH"] = ""  # no `dot` to be found, as on a machine without Graphviz
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "tests/xcs/ir/test_export.py", "-k", "graphviz"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "1 skipped" in result.stdout
+    skipped = [line for line in result.stdout.splitlines() if line.startswith("SKIPPED")]
+    assert len(skipped) == 1 and "Graphviz `dot` is not installed" in skipped[0], result.stdout
+    assert "apt-get install graphviz" in skipped[0]
+    assert "PASSED" not in result.stdout  # -rs lists skips only; passing tests stay quiet
