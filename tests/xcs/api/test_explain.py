@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 
 from ember.xcs import explain, jit, op
@@ -62,3 +63,21 @@ def test_eager_ops_in_try_blocks_are_reported_as_barriers() -> None:
     text = explain(guarded, "x")
     assert "eager op (try/with) at" in text and "test_explain.py" in text
     assert "parallel groups (2, widest 1):" in text
+
+
+def test_a_barrier_repeated_in_a_loop_is_listed_once_with_its_count() -> None:
+    def keep_answers(question: str) -> list[str]:
+        kept = []
+        for i in range(20):
+            reply = ask("m", f"{question} {i}")
+            if reply:  # `if` needs the real value: the glue waits here on every iteration
+                kept.append(reply)
+        return kept
+
+    text = explain(keep_answers, "why?")
+    section = text.split("barriers (20):\n", 1)[1].split("learned barriers", 1)[0]
+    waits = [line for line in section.splitlines() if line.strip()]
+    line = keep_answers.__code__.co_firstlineno + 4  # the `if reply:` line
+    assert len(waits) == 1, text  # one line for 20 waits at one place, not 20 lines
+    assert re.fullmatch(rf"  bool at {re.escape(__file__)}:{line} \[(dynamic|static)\] x20",
+                        waits[0]), text
