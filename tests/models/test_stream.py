@@ -176,7 +176,8 @@ def test_models_astream_with_an_sdk_provider(sdk_models, server, model_id):
 
     chunks, response = asyncio.run(read())
     assert len(chunks) > 1
-    assert "".join(chunks) == response == f"[loopback {model_id.split('/')[1]}] stream this reply please"
+    model = model_id.split("/")[1]
+    assert "".join(chunks) == response == f"[loopback {model}] stream this reply please"
     assert response.usage.total_tokens > 0 and server.stats().streamed == 1
 
 
