@@ -40,6 +40,7 @@ EXECUTED = (
 )
 SKIP_MARKER = "<!-- no-test -->"
 _FENCE = re.compile(r"^```(\S*)\s*$")
+_MAIN_GUARD = re.compile(r"^if __name__ == .__main__.:", re.MULTILINE)
 
 
 def python_blocks(text: str) -> list[tuple[int, str, bool]]:
@@ -125,7 +126,11 @@ def test_python_examples_run(page: str) -> None:
     blocks = python_blocks(path.read_text(encoding="utf-8"))
     runnable = [block for block in blocks if not block[2]]
     assert runnable, f"{page} has no runnable ```python block"
-    namespace: dict[str, object] = {"__name__": f"docs_example_{path.stem.replace('-', '_')}"}
+    # A page whose examples guard code with `if __name__ == "__main__":` (starting Dask
+    # workers) shows a script: run it as one, so that the guarded code runs too.
+    as_script = any(_MAIN_GUARD.search(code) for _, code, _ in runnable)
+    name = "__main__" if as_script else f"docs_example_{path.stem.replace('-', '_')}"
+    namespace: dict[str, object] = {"__name__": name}
     for first_line, code, _ in runnable:
         # Pad with blank lines so that line numbers in tracebacks match the page, and
         # register the source like a notebook cell's: the tracer reads it to rewrite
@@ -188,3 +193,18 @@ def test_readme_test_command_prints_why_graphviz_tests_skip() -> None:
     assert len(skipped) == 1 and "Graphviz `dot` is not installed" in skipped[0], result.stdout
     assert "apt-get install graphviz" in skipped[0]
     assert "PASSED" not in result.stdout  # -rs lists skips only; passing tests stay quiet
+
+
+@pytest.mark.timeout(180)
+def test_readme_dask_example_runs_when_saved_as_a_script(tmp_path: Path) -> None:
+    """Saved as a file and run with `python`, the Dask example must work: its worker
+    processes run the script again, so the cluster start must sit under the main guard."""
+    blocks = python_blocks((ROOT / "README.md").read_text(encoding="utf-8"))
+    (code,) = [code for _, code, _ in blocks if "dask_executor(" in code]
+    assert _MAIN_GUARD.search(code), "the README's Dask example needs the main guard"
+    script = tmp_path / "survey.py"
+    script.write_text(code + '\n    print("cluster ok")\n')
+    result = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True,
+                            text=True, timeout=170)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip().endswith("cluster ok")

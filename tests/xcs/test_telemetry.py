@@ -209,3 +209,31 @@ def test_the_call_span_counts_nodes_ops_and_barriers(spans):
     assert call.attributes["xcs.ops"] == 2
     assert call.attributes["xcs.barriers"] == 1
     assert call.attributes["xcs.nodes"] == 4  # two ops, one lifted comparison, one barrier
+
+
+def test_every_attribute_a_span_carries_is_in_the_docs_table(spans):
+    """docs/telemetry.md lists each attribute that call and op spans really carry."""
+    import re
+    from pathlib import Path
+
+    @op
+    def broken(x):
+        raise ValueError("no")
+
+    @jit
+    def panel(question):
+        first = models("simulated/alpha", question)
+        if first:  # a barrier, so that the call span counts one
+            return [first, broken(first)]
+        return []
+
+    with pytest.raises(ValueError):
+        panel("What is tidal power?")
+    seen = {name for span in finished(spans, 3) for name in span.attributes}
+    assert {"xcs.nodes", "xcs.ops", "xcs.barriers", "gen_ai.usage.input_tokens",
+            "error.type"} <= seen
+    page = Path(__file__).resolve().parents[2] / "docs" / "telemetry.md"
+    table = [line for line in page.read_text().splitlines() if line.startswith("| `")]
+    first_cells = [line.split("|")[1] for line in table]
+    documented = {name for cell in first_cells for name in re.findall(r"`([a-z_.]+)`", cell)}
+    assert seen <= documented, f"not in the docs table: {sorted(seen - documented)}"
