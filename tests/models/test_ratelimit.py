@@ -185,3 +185,49 @@ def test_repr_shows_the_budget():
     assert repr(RateLimit(requests_per_minute=60)) == (
         "RateLimit(requests_per_minute=60.0, tokens_per_minute=None)"
     )
+
+
+# --- under @jit: concurrent ops still share the provider's budget ----------------------
+
+
+def test_a_provider_limit_holds_for_a_jitted_fan_out_on_a_fake_clock():
+    from ember.xcs import jit
+
+    clock = FakeClock()
+    api = api_with(rate_limit=RateLimit(requests_per_minute=60, clock=clock))
+
+    def fan_out(question):
+        return [api("simulated/m", f"{question} {i}") for i in range(30)]
+
+    replies = jit(fan_out)("q")
+    assert clock.monotonic() == pytest.approx(29.0)  # 30 calls at 1 a second, not at once
+    assert replies == fan_out("q")  # plain Python: the same replies
+
+
+def test_a_provider_limit_spaces_jitted_requests_at_the_server():
+    from ember.xcs import jit
+
+    with LoopbackServer() as server:
+        provider = OpenAIProvider(base_url=server.openai_base_url, api_key="k",
+                                  rate_limit=RateLimit(requests_per_minute=600))  # 10 a second
+        registry = ProviderRegistry()
+        registry.register("openai", provider)
+        api = ModelsAPI(registry)
+
+        @jit
+        def fan_out(question):
+            return [api("openai/m", f"{question} {i}") for i in range(20)]
+
+        api("openai/m", "warm up the client")
+        time.sleep(1.2)  # the bucket is full again: 10 requests may go at once
+        server.reset()
+        start = time.monotonic()
+        replies = fan_out("q")
+        elapsed = time.monotonic() - start
+        arrivals = sorted(server.stats().arrivals)  # time.monotonic() at the server
+    assert replies == [f"[loopback m] q {i}" for i in range(20)]
+    assert len(arrivals) == 20 and elapsed >= 0.95
+    # The full bucket lets the first 10 go at once; each later one waits for its 0.1 s
+    # turn, so the k-th request cannot reach the server before start + (k - 9) * 0.1 s.
+    for index in range(10, 20):
+        assert arrivals[index] - start >= (index - 9) * 0.1 - 0.01, (index, arrivals, start)
