@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
+import json
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import weakref
 from pathlib import Path
@@ -16,9 +19,11 @@ import pytest
 from ember.xcs import Config, Presets, XCSTimeoutError, jit, op
 
 FAN_OUT = """
-import sys, time
+import signal, sys, time
 from ember.xcs import Config, jit, op
 
+# A child started from a shell job (CI) may inherit SIGINT as ignored; Ctrl-C must work.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 log = open(sys.argv[1], "a", buffering=1)
 
 @op
@@ -73,6 +78,73 @@ def test_one_sigint_stops_a_fan_out_at_once(tmp_path: Path) -> None:
 def test_one_sigint_stops_a_call_whose_op_never_returns(tmp_path: Path) -> None:
     delay, _, _ = _interrupt("import threading; threading.Event().wait()", tmp_path)
     assert delay < 1.0, f"exited {delay:.2f} s after SIGINT"
+
+
+COROUTINE_FAN_OUT = """
+import asyncio, json, signal, sys, time
+from ember.xcs import Config, jit, op
+
+signal.signal(signal.SIGINT, signal.default_int_handler)
+events = []  # (event, op index): list.append is atomic, the loop thread may write
+
+@op
+async def work(i):
+    events.append(("start", i))
+    try:
+        await asyncio.sleep(30)
+    except asyncio.CancelledError:
+        events.append(("cancelled", i))
+        raise
+    events.append(("finished", i))
+    return i
+
+@jit(config=Config(max_workers=4))
+def fan_out():
+    return [work(i) for i in range(16)]
+
+print("ready", flush=True)
+try:
+    fan_out()
+except KeyboardInterrupt:
+    caught = time.time()
+    deadline = time.monotonic() + 5  # give the engine's loop time to deliver cancellations
+    while time.monotonic() < deadline:
+        started = sum(1 for event, _ in events if event == "start")
+        if sum(1 for event, _ in events if event == "cancelled") >= started:
+            break
+        time.sleep(0.01)
+    time.sleep(0.2)  # nothing may start after the cancellations either
+    print(json.dumps({"caught": caught, "events": events}), flush=True)
+"""
+
+
+@pytest.mark.skipif(os.name != "posix", reason="SIGINT to a child process needs POSIX")
+def test_one_sigint_cancels_running_coroutine_ops_and_starts_no_queued_one(
+    tmp_path: Path,
+) -> None:
+    script = tmp_path / "coroutines.py"
+    script.write_text(COROUTINE_FAN_OUT)
+    child = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout is not None
+        assert child.stdout.readline().strip() == "ready"
+        time.sleep(1.0)
+        sent = time.time()
+        child.send_signal(signal.SIGINT)
+        out, err = child.communicate(timeout=20)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    assert child.returncode == 0, err[-3000:]
+    report = json.loads(out.strip().splitlines()[-1])
+    assert report["caught"] - sent < 1.0, "KeyboardInterrupt reached the caller late"
+    events = [tuple(event) for event in report["events"]]
+    started = {i for event, i in events if event == "start"}
+    cancelled = {i for event, i in events if event == "cancelled"}
+    assert 1 <= len(started) <= 4, events  # max_workers=4: the other 12 were queued
+    assert cancelled == started, events  # every running coroutine op was cancelled
+    assert not [i for event, i in events if event == "finished"], events
 
 
 def test_a_timed_out_call_frees_its_concurrency_slot() -> None:
@@ -136,3 +208,74 @@ def test_no_engine_task_outlives_its_call() -> None:
     assert fan(50) == [f"{i}!" for i in range(50)]
     gc.collect()
     assert not [o for o in gc.get_objects() if type(o) is Task]
+
+
+def _collected(reference: weakref.ref[Secret], seconds: float = 3.0) -> bool:
+    """Whether ``reference`` died, collecting garbage while cancellations land."""
+    deadline = time.monotonic() + seconds
+    while True:
+        gc.collect()
+        if reference() is None:
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+
+
+def test_a_timeout_frees_the_arguments_of_the_ops_it_abandoned() -> None:
+    release = threading.Event()
+
+    @op
+    def hung(secret: Secret) -> str:
+        release.wait(30)
+        return secret.text
+
+    @op
+    async def waiting(secret: Secret) -> str:
+        await asyncio.sleep(30)  # running on the loop when the timeout comes: cancelled
+        return secret.text
+
+    @op
+    def queued(secret: Secret) -> str:
+        return secret.text  # never starts: both slots of max_workers=2 are taken
+
+    # SECURE: otherwise the stats keep the last call's arguments on purpose (explain
+    # shows them); what is checked here is that nothing in the engine holds them.
+    call = jit(lambda a, b, c: [hung(a), waiting(b), queued(c)],
+               config=Presets.SECURE.replace(timeout=0.3, max_workers=2))
+    running, cancelled, never_started = Secret("a"), Secret("b"), Secret("c")
+    refs = [weakref.ref(s) for s in (running, cancelled, never_started)]
+    try:
+        call(running, cancelled, never_started)
+    except XCSTimeoutError as error:
+        message = str(error)
+    else:
+        raise AssertionError("the call should have timed out")
+    assert "timeout=0.3" in message
+    del running, cancelled, never_started
+    try:
+        assert _collected(refs[2]), "the queued op's argument is still referenced"
+        assert _collected(refs[1]), "the cancelled coroutine op's argument is still referenced"
+        assert refs[0]() is not None  # the thread body still runs, with its argument
+    finally:
+        release.set()
+    assert _collected(refs[0]), "the abandoned body ended, yet its argument is still held"
+
+
+def test_a_timeout_names_a_node_running_32_times_once() -> None:
+    release = threading.Event()
+
+    @op
+    def stuck_on_provider(i: int) -> int:
+        release.wait(30)
+        return i
+
+    call = jit(lambda: [stuck_on_provider(i) for i in range(32)], config=Config(timeout=0.3))
+    try:
+        with pytest.raises(XCSTimeoutError) as caught:
+            call()
+    finally:
+        release.set()
+    message = str(caught.value)
+    assert message.count("stuck_on_provider") == 1, message
+    assert "still running: stuck_on_provider" in message and len(message) < 400

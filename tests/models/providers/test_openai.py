@@ -1,6 +1,9 @@
 """The openai provider through the real ``openai`` client against the loopback server."""
 
 import asyncio
+import contextlib
+import socket
+import threading
 import time
 
 import openai
@@ -66,13 +69,64 @@ def test_client_errors_are_not_retried(server):
     assert server.stats().requests == 1
 
 
-def test_connection_errors_are_retried_then_raised():
-    with pytest.raises(openai.APIConnectionError):
+@contextlib.contextmanager
+def hanging_up_server():
+    """A TCP server on 127.0.0.1 that accepts each connection and closes it at once
+    (a connection error for the client); yields ``(base_url, accepted times)``."""
+    accepted: list[float] = []
+    stop = threading.Event()
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        listener.settimeout(0.05)
+
+        def serve():
+            while not stop.is_set():
+                try:
+                    connection, _ = listener.accept()
+                except TimeoutError:
+                    continue
+                accepted.append(time.monotonic())
+                connection.close()
+
+        thread = threading.Thread(target=serve, daemon=True)
+        thread.start()
+        try:
+            yield f"http://127.0.0.1:{listener.getsockname()[1]}/v1", accepted
+        finally:
+            stop.set()
+            thread.join()
+
+
+@pytest.mark.parametrize("path", ["sync", "async"])
+def test_a_connection_error_is_tried_max_attempts_times_then_raised(path):
+    retry = RetryPolicy(max_attempts=3, initial_delay=0.05, jitter=0)
+    with hanging_up_server() as (base_url, accepted):
+        provider = OpenAIProvider(base_url=base_url, api_key="k", retry=retry)
+        with pytest.raises(openai.APIConnectionError) as caught:
+            if path == "sync":
+                provider.complete("openai", "m", "x", {})
+            else:
+                asyncio.run(provider.acomplete("openai", "m", "x", {}))
+    assert len(accepted) == 3, accepted  # three attempts, each a connection of its own
+    assert accepted[1] - accepted[0] >= 0.05 and accepted[2] - accepted[1] >= 0.1  # backoff
+    assert any("gave up after 3 attempts" in note for note in caught.value.__notes__)
+
+
+def test_the_default_policy_makes_four_attempts_on_connection_errors():
+    with hanging_up_server() as (base_url, accepted):
+        provider = OpenAIProvider(base_url=base_url, api_key="k")
+        with pytest.raises(openai.APIConnectionError):
+            provider.complete("openai", "m", "x", {})
+    assert len(accepted) == RetryPolicy().max_attempts == 4
+
+
+def test_connection_refused_is_retried_then_raised():
+    with pytest.raises(openai.APIConnectionError) as caught:
         OpenAIProvider(
             base_url="http://127.0.0.1:9/v1",
             api_key="k",
             retry=RetryPolicy(max_attempts=2, initial_delay=0),
         ).complete("openai", "m", "x", {})
+    assert any("gave up after 2 attempts" in note for note in caught.value.__notes__)
 
 
 def test_reasoning_models_get_max_completion_tokens(server, monkeypatch):
