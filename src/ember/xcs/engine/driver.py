@@ -280,36 +280,35 @@ class Engine:
             drain.finishing = finishing
 
     def _start_on_loop(self, task: Task) -> None:
-        op = task.op
-        body = op.async_fn if op.async_fn is not None else op.fn
-        engine = self
-
-        async def run_body() -> None:
-            value: Any = None
-            error: BaseException | None = None
-            try:
-                if task.state is not TaskState.RUNNING:
-                    return
-                args, kwargs = resolve(task)
-                prepare, task.prepare = task.prepare, None
-                task.args = task.kwargs = None
-                if prepare is not None:
-                    args, kwargs = prepare(args, kwargs)
-                task.started = time.perf_counter()
-                value = await body(*args, **kwargs)
-            except BaseException as caught:  # CancelledError included: reported as such
-                error = caught
-            task.ended = time.perf_counter()
-            engine.report(task, value, error)
-
-        def started(handle: Any) -> None:
-            task.handle = handle
-
         if task.run.listener is not None:
             # Before the task exists: a hook may enter the body's context, which the
             # asyncio task will have entered once it runs.
             self._notify(task.run, "start", task)
-        self.loop.start(run_body, task.context, started)
+        self.loop.start(self._run_on_loop, task, task.context)
+
+    async def _run_on_loop(self, task: Task) -> None:
+        """An async op body, as an asyncio task on the engine's loop."""
+        import asyncio
+
+        value: Any = None
+        error: BaseException | None = None
+        try:
+            if task.state is not TaskState.RUNNING:
+                return
+            task.handle = asyncio.current_task()  # what stopping the run cancels
+            op = task.op
+            body = op.async_fn if op.async_fn is not None else op.fn
+            args, kwargs = resolve(task)
+            prepare, task.prepare = task.prepare, None
+            task.args = task.kwargs = None
+            if prepare is not None:
+                args, kwargs = prepare(args, kwargs)
+            task.started = time.perf_counter()
+            value = await body(*args, **kwargs)
+        except BaseException as caught:  # CancelledError included: reported as such
+            error = caught
+        task.ended = time.perf_counter()
+        self.report(task, value, error)
 
     def _start_on_executor(self, task: Task, executor: Any) -> None:
         task.started = time.perf_counter()

@@ -32,9 +32,8 @@ class EventLoop:
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
-        self._pending: deque[tuple[Callable[[], Coroutine[Any, Any, Any]],
-                                   contextvars.Context | None,
-                                   Callable[[asyncio.Task[Any]], None]]] = deque()
+        self._pending: deque[tuple[Callable[[Any], Coroutine[Any, Any, Any]], Any,
+                                   contextvars.Context | None]] = deque()
         self._scheduled = False
 
     @property
@@ -58,17 +57,15 @@ class EventLoop:
         """Whether the calling thread is this loop's thread."""
         return self._thread is threading.current_thread()
 
-    def start(self, make: Callable[[], Coroutine[Any, Any, Any]],
-              context: contextvars.Context | None,
-              started: Callable[[asyncio.Task[Any]], None]) -> None:
-        """Create ``make()`` as a task on the loop (in ``context``); ``started(task)`` is
-        called on the loop with the asyncio task right after it is created."""
+    def start(self, make: Callable[[Any], Coroutine[Any, Any, Any]], item: Any,
+              context: contextvars.Context | None) -> None:
+        """Run ``make(item)`` as a task on the loop, in ``context``."""
         loop = self.loop
         if self.on_loop_thread():
-            started(loop.create_task(make(), context=context))
+            loop.create_task(make(item), context=context)
             return
         with self._lock:
-            self._pending.append((make, context, started))
+            self._pending.append((make, item, context))
             if self._scheduled:
                 return
             self._scheduled = True
@@ -88,8 +85,9 @@ class EventLoop:
                     return
                 batch = list(self._pending)
                 self._pending.clear()
-            for make, context, started in batch:
-                started(loop.create_task(make(), context=context))
+            create = loop.create_task
+            for make, item, context in batch:
+                create(make(item), context=context)
 
     def run_coroutine(self, coro: Coroutine[Any, Any, Any]) -> Any:
         """Run ``coro`` to completion on this loop and return (or raise) its outcome.

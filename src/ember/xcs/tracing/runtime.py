@@ -45,6 +45,8 @@ __all__ = ["aprep", "awaitable", "fmt", "fstring", "imod", "install", "mod", "ob
            "observe_deep", "prep", "ready", "ready_deep"]
 
 _partial = functools.partial
+_BUILTIN = types.BuiltinFunctionType  # C functions and bound methods of C types
+_CONTAINERS = frozenset({list, dict, set})
 _CONVERSIONS: dict[int, Callable[[Any], str]] = {115: str, 114: repr, 97: ascii}
 
 
@@ -82,9 +84,12 @@ def prep(fn: Any, /, *args: Any, **kwargs: Any) -> Callable[[], Any]:
     run = trace.run
     if run is not None and (run.failure is not None or run.stopped is not None):
         raise DeferredFailure()  # an op failed: plain Python would not have got here
-    if type(fn) is Op:  # the hot path: record the op call here, hand back its lazy value
+    kind_of_fn = type(fn)
+    if kind_of_fn is Op:  # the hot path: record the op call here, hand back its lazy value
         return _returning(trace.call_op(fn, args, kwargs))
-    if type(fn) is functools.partial:
+    if kind_of_fn is _BUILTIN and type(fn.__self__) in _CONTAINERS:
+        return _partial(fn, *args, **kwargs)  # out.append(r), d.get(k): pass values on
+    if kind_of_fn is functools.partial:
         inner = fn.func
         if classify(inner) in (Callee.USER, Callee.PURE, Callee.CONSUMER):
             args = (*fn.args, *args)
