@@ -198,7 +198,7 @@ class Call:
         stats = owner._xcs_stats
         tasks = trace.run.tasks if trace.run is not None else []
         log = trace.log(None if failed else self.outputs)
-        record = CallRecord(log=log, wall=wall, structure=trace.structure, reruns=self.runs,
+        record = CallRecord(log=log, wall=wall, structure=log.structure, reruns=self.runs,
                             started=self.started if config.profile else None)
         repeat = stats.record(record, _tokens(tasks), failed, self.fallback)
         if config.hooks or hooks.registered_hooks():

@@ -104,7 +104,10 @@ class Engine:
         if run.outbox:
             to_start += self._carry_out(run)
         if to_start:
-            self.start_all(to_start)
+            if len(to_start) == 1 and not self._drain.active:
+                self._start(to_start[0])  # the common case: no drain loop needed
+            else:
+                self.start_all(to_start)
 
     # -- outcomes ---------------------------------------------------------------------
 

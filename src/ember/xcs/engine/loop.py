@@ -55,7 +55,8 @@ class EventLoop:
 
     def on_loop_thread(self) -> bool:
         """Whether the calling thread is this loop's thread."""
-        return self._thread is threading.current_thread()
+        thread = self._thread
+        return thread is not None and thread.ident == threading.get_ident()
 
     def start(self, make: Callable[[Any], Coroutine[Any, Any, Any]], item: Any,
               context: contextvars.Context | None) -> None:

@@ -62,7 +62,7 @@ class Task:
         "op", "prepare", "run", "started", "state", "upstream", "value", "waited", "waiting",
     )
 
-    def __init__(self, run: Run, *, kind: NodeKind, name: str, fn: Callable[..., Any] | None,
+    def __init__(self, run: Run, kind: NodeKind, name: str, fn: Callable[..., Any] | None,
                  args: tuple[Any, ...], kwargs: dict[str, Any], deps: tuple[Task, ...],
                  location: SourceLocation | None = None, op: Any = None, eager: bool = False,
                  prepare: Callable[..., Any] | None = None) -> None:

@@ -121,6 +121,12 @@ class CallLog:
     def __len__(self) -> int:
         return len(self.entries)
 
+    @property
+    def structure(self) -> int:
+        """A hash of the graph's shape: op names, their inputs, the barriers."""
+        return hash((tuple((entry.name, entry.deps) for entry in self.entries),
+                     tuple((b.reason, b.task, b.position) for b in self.barriers)))
+
     def graph(self) -> Graph:
         """The IR of the call (built once)."""
         if self._graph is None:

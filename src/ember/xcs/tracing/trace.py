@@ -105,7 +105,6 @@ class Trace:
         self.arguments: list[tuple[Any, Any]] = []  # per task id: the argument snapshot
         self.writes: dict[Task, Task] = {}  # root -> the last task that may change it
         self.reads: dict[Task, list[Task]] = {}  # root -> tasks that read it since
-        self.structure = 0
         self.issued: list[tuple[Any, ...]] = []
         self._memo: list[tuple[Any, ...]] | None = None
         self.finished = False
@@ -132,7 +131,6 @@ class Trace:
         self._memo = self.issued
         self.issued = []
         self.barriers = []
-        self.structure = 0
         self.learned = self._learned_source if self._learned_source else None
         self.eager = self.eager or eager
 
@@ -154,7 +152,7 @@ class Trace:
         run = self.run or self._new_run()
         if run.failure is not None or run.stopped is not None:
             raise DeferredFailure()
-        if not isinstance(op, Op):
+        if type(op) is not Op and not isinstance(op, Op):
             op = Op(op)
         location, mode = inspect_site(self.boundary, self.learned)
         eager_reason: str | None = None
@@ -317,7 +315,6 @@ class Trace:
     def _barrier(self, reason: str, location: SourceLocation | None,
                  task: Task | None) -> None:
         position = len(self.run.tasks) if self.run is not None else 0
-        self.structure = hash((self.structure, reason, task.id if task is not None else -1))
         self.barriers.append(Barrier(reason, location, task, position))
 
     # -- recording --------------------------------------------------------------------
@@ -364,10 +361,8 @@ class Trace:
             if mutates:
                 deps.extend(reads.get(root, ()))
         unique = tuple(dict.fromkeys(deps))
-        task = Task(run, kind=kind, name=name, fn=fn, args=snapshot_args,
-                    kwargs=snapshot_kwargs, deps=unique, location=location, op=op,
-                    eager=eager, prepare=_resolve_records if held else None)
-        self.structure = hash((self.structure, name, tuple(d.id for d in unique)))
+        task = Task(run, kind, name, fn, snapshot_args, snapshot_kwargs, unique, location, op,
+                    eager, _resolve_records if held else None)
         self.arguments.append((snapshot_args, snapshot_kwargs))
         if not eager:
             for root in roots:
