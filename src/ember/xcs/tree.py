@@ -311,6 +311,25 @@ def snapshot(tree: Any, leaf: type, convert: Callable[[Any], Any], found: list[A
         return convert(tree)
     if cls in ATOMS:
         return tree
+    if cls is tuple:  # the argument tuple of every call: walked without the general path
+        memo: dict[int, Any] | None = None
+        items: list[Any] = []
+        changed = False
+        for item in tree:
+            kind = type(item)
+            if kind is leaf:
+                found.append(item)
+                items.append(convert(item))
+                changed = True
+            elif kind in ATOMS:
+                items.append(item)
+            else:
+                if memo is None:
+                    memo = {}
+                new = _snapshot(item, leaf, convert, found, held, memo)
+                changed = changed or new is not item
+                items.append(new)
+        return tuple(items) if changed else tree
     return _snapshot(tree, leaf, convert, found, held, {})
 
 
@@ -329,14 +348,10 @@ def _snapshot(tree: Any, leaf: type, convert: Callable[[Any], Any], found: list[
         memo[key] = tree
         held.extend(leaves(tree, leaf, records=True))
         return tree
-
-    def sub(item: Any) -> Any:
-        return _snapshot(item, leaf, convert, found, held, memo)
-
     if kind is Kind.LIST:
         copy: Any = list.__new__(type(tree)) if type(tree) is not list else []
         memo[key] = copy
-        copy.extend(sub(item) for item in tree)
+        copy.extend([_snapshot(item, leaf, convert, found, held, memo) for item in tree])
         if type(tree) is not list:
             copy.__dict__.update(getattr(tree, "__dict__", {}))
         return copy
@@ -344,14 +359,15 @@ def _snapshot(tree: Any, leaf: type, convert: Callable[[Any], Any], found: list[
         copy = _empty_like(tree)
         memo[key] = copy
         for k, v in list(tree.items()):
-            copy[sub(k)] = sub(v)
+            copy[_snapshot(k, leaf, convert, found, held, memo)] = _snapshot(
+                v, leaf, convert, found, held, memo)
         return copy
     if kind is Kind.DEQUE:
         copy = collections.deque(maxlen=tree.maxlen)
         memo[key] = copy
-        copy.extend(sub(item) for item in tree)
+        copy.extend([_snapshot(item, leaf, convert, found, held, memo) for item in tree])
         return copy
-    items = [sub(item) for item in tree]
+    items = [_snapshot(item, leaf, convert, found, held, memo) for item in tree]
     if kind is Kind.SET:
         copy = _empty_like(tree)
         copy.update(items)
@@ -386,8 +402,13 @@ def map_tree(tree: Any, fn: Callable[[Any], Any], leaf: type) -> Any:
         >>> map_tree({"a": [1, 2]}, lambda n: -n, int)
         {'a': [-1, -2]}
     """
-    if type(tree) is leaf:
+    cls = type(tree)
+    if cls is leaf:
         return fn(tree)
+    if cls is tuple:
+        return tuple([fn(item) if type(item) is leaf else
+                      item if type(item) in ATOMS else map_tree(item, fn, leaf)
+                      for item in tree])
     kind = kind_of(tree)
     if kind is Kind.LIST:
         return [map_tree(item, fn, leaf) for item in tree]

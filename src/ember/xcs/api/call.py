@@ -196,11 +196,10 @@ class Call:
         trace = self.trace
         config = owner._config
         stats = owner._xcs_stats
-        tasks = trace.run.tasks if trace.run is not None else []
         log = trace.log(None if failed else self.outputs)
         record = CallRecord(log=log, wall=wall, structure=log.structure, reruns=self.runs,
                             started=self.started if config.profile else None)
-        repeat = stats.record(record, _tokens(tasks), failed, self.fallback)
+        repeat = stats.record(record, log.tokens, failed, self.fallback)
         if config.hooks or hooks.registered_hooks():
             hooks.emit(config, "on_cache_hit" if repeat else "on_cache_miss", owner._name)
         if owner._parallel_threshold is not None:
@@ -309,23 +308,3 @@ def _lazy_involved(trace: Trace, site: Any) -> bool:
             return True
     return False
 
-
-_NO_USAGE = frozenset({int, float, bool, str, bytes, list, tuple, dict, set, type(None)})
-
-
-def _tokens(tasks: list[Task]) -> dict[str, int]:
-    """Token usage summed over op results that carry a ``usage`` (model responses)."""
-    totals: dict[str, int] = {}
-    for task in tasks:
-        if task.kind is NodeKind.LIFTED or task.state is not TaskState.DONE:
-            continue
-        if type(task.value) in _NO_USAGE:
-            continue  # built-in results carry no usage (and getattr on them is slow)
-        usage = getattr(task.value, "usage", None)
-        if usage is None:
-            continue
-        for key in ("prompt_tokens", "completion_tokens", "total_tokens"):
-            count = getattr(usage, key, None)
-            if isinstance(count, int):
-                totals[key] = totals.get(key, 0) + count
-    return totals

@@ -19,6 +19,7 @@ follow-up op itself instead of handing it to another thread.
 
 from __future__ import annotations
 
+import atexit
 import concurrent.futures
 import contextvars
 import logging
@@ -101,7 +102,7 @@ class Engine:
             task.context = contextvars.copy_context()
         with run.lock:
             to_start = run.add(task)
-        if run.outbox:
+        if run.outbox.pending:
             to_start += self._carry_out(run)
         if to_start:
             if len(to_start) == 1 and not self._drain.active:
@@ -127,7 +128,7 @@ class Engine:
         task.context = None
         with run.lock:
             to_start = run.finish(task, value, error)
-        if run.outbox:
+        if run.outbox.pending:
             to_start += self._carry_out(run)
         if to_start:
             self.start_all(to_start)
@@ -143,7 +144,7 @@ class Engine:
         try:
             task.run.wait(task)
         finally:
-            if task.run.outbox:
+            if task.run.outbox.pending:
                 self.start_all(self._carry_out(task.run))
 
     def wait_all(self, run: Run, before: int | None = None) -> None:
@@ -151,7 +152,7 @@ class Engine:
         try:
             run.wait_all(before)
         finally:
-            if run.outbox:
+            if run.outbox.pending:
                 self.start_all(self._carry_out(run))
 
     def earliest_failure(self, run: Run) -> Task | None:
@@ -159,7 +160,7 @@ class Engine:
         try:
             return run.earliest_failure()
         finally:
-            if run.outbox:
+            if run.outbox.pending:
                 self.start_all(self._carry_out(run))
 
     def _carry_out(self, run: Run) -> list[Task]:
@@ -171,7 +172,7 @@ class Engine:
             other = waiter.run
             with other.lock:
                 started = other.grant(waiter)
-            if other.outbox:
+            if other.outbox.pending:
                 started += self._carry_out(other)
             if other is run:
                 to_start += started
@@ -346,7 +347,16 @@ class Engine:
         with self._limits_lock:
             if self._process_pool is None:
                 self._process_pool = concurrent.futures.ProcessPoolExecutor()
+                atexit.register(self._close_process_pool)
             return self._process_pool
+
+    def _close_process_pool(self) -> None:
+        # At exit, while modules are intact: a pool left to the interpreter's teardown
+        # complains on stderr as it is collected.
+        with self._limits_lock:
+            pool, self._process_pool = self._process_pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
 
     @staticmethod
     def _notify(run: Run, event: str, task: Task) -> None:

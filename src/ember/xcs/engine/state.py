@@ -50,20 +50,34 @@ __all__ = ["Outbox", "Run", "RunStopped"]
 class Outbox:
     """What transitions leave for the driver besides starting tasks (see the module doc)."""
 
-    __slots__ = ("abandoned", "callbacks", "grants")
+    __slots__ = ("abandoned", "callbacks", "grants", "pending")
 
     def __init__(self) -> None:
         self.grants: list[Task] = []
         self.abandoned: list[Task] = []
         self.callbacks: list[Callable[[], None]] = []
+        self.pending = False  # anything queued (a plain flag: checked after every change)
 
-    def __bool__(self) -> bool:
-        return bool(self.grants or self.abandoned or self.callbacks)
+    def grant(self, waiter: Task) -> None:
+        """Queue: a limit slot passed to ``waiter`` (of this run or another)."""
+        self.grants.append(waiter)
+        self.pending = True
+
+    def abandon(self, task: Task) -> None:
+        """Queue: cancel ``task``'s running coroutine."""
+        self.abandoned.append(task)
+        self.pending = True
+
+    def call(self, callbacks: list[Callable[[], None]]) -> None:
+        """Queue: run ``callbacks`` outside the lock."""
+        self.callbacks += callbacks
+        self.pending = True
 
     def take(self) -> tuple[list[Task], list[Task], list[Callable[[], None]]]:
         """Everything queued so far (the box is empty afterwards)."""
         taken = self.grants, self.abandoned, self.callbacks
         self.grants, self.abandoned, self.callbacks = [], [], []
+        self.pending = False
         return taken
 
 
@@ -175,7 +189,7 @@ class Run:
             if limit is not None:  # cancelled meanwhile: pass the slot on
                 waiter = limit.release()
                 if waiter is not None:
-                    self.outbox.grants.append(waiter)
+                    self.outbox.grant(waiter)
             return []
         task.holds_limit = True
         if self.cap is not None and self.running >= self.cap:
@@ -203,7 +217,7 @@ class Run:
         for task in self.tasks:
             if task.state is TaskState.RUNNING and task.kind is not _LIFTED:
                 self._release_slot(task, released)
-                self.outbox.abandoned.append(task)
+                self.outbox.abandon(task)
             if not task.final:
                 self._end(task, TaskState.CANCELLED)
         self._notify()
@@ -311,7 +325,7 @@ class Run:
             assert task.limit is not None, "only a task with a limit holds one"
             waiter = task.limit.release()
             if waiter is not None:
-                self.outbox.grants.append(waiter)
+                self.outbox.grant(waiter)
         while self.queue and (self.cap is None or self.running < self.cap):
             queued = self.queue.popleft()
             if queued.state is not TaskState.QUEUED:
@@ -331,7 +345,7 @@ class Run:
         if state is not TaskState.DONE:
             task.args = task.kwargs = None  # nothing will read them: let them go now
         if task.callbacks:
-            self.outbox.callbacks += task.callbacks
+            self.outbox.call(task.callbacks)
             task.callbacks = None
         if task.waited or self.watching_each or (self.watching_all and not self.unfinished):
             self._notify()

@@ -37,6 +37,8 @@ import types
 from collections.abc import Callable
 from typing import Any
 
+from ember.xcs.tracing.codemap import CodeMap
+
 __all__ = ["Callee", "classify", "is_user_code", "mark_pure"]
 
 
@@ -107,8 +109,9 @@ _TRANSPARENT_SELF_TYPES: tuple[type, ...] = (list, dict, set)
 _PURE_SELF_TYPES: tuple[type, ...] = (str, bytes)
 
 _cache: dict[object, Callee] = {}
-_cache_lock = threading.Lock()  # guards writes to _cache (reads of a dict are atomic)
+_cache_lock = threading.Lock()  # guards writes to the caches (dict reads are atomic)
 _CACHE_LIMIT = 8192
+_by_code: CodeMap[Callee] = CodeMap(_CACHE_LIMIT)  # Python functions, by their code
 
 
 def mark_pure(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -126,6 +129,9 @@ def mark_pure(fn: Callable[..., Any]) -> Callable[..., Any]:
         >>> shout("hi")
         'HI!'
     """
+    with _cache_lock:  # it may have been classified before it was marked
+        _cache.clear()
+        _by_code.clear()
     try:
         fn.__xcs_pure__ = True  # type: ignore[attr-defined]  # a marker on any callable
     except (AttributeError, TypeError):
@@ -220,10 +226,8 @@ def _class(cls: type) -> Callee:
 def _key(fn: Any) -> object:
     """What the classification of ``fn`` depends on (bound methods are made per access)."""
     kind = type(fn)
-    if kind is types.FunctionType:
-        return fn.__code__
     if kind is types.MethodType:
-        return _key(fn.__func__)
+        return fn.__func__
     if kind is types.BuiltinFunctionType:
         owner = fn.__self__
         if owner is not None and type(owner) is not types.ModuleType:
@@ -282,6 +286,15 @@ def _classify(fn: Any) -> Callee:
 
 def classify(fn: Any) -> Callee:
     """The kind of callee ``fn`` is (see the module docstring); cached."""
+    target = fn.__func__ if type(fn) is types.MethodType else fn
+    if type(target) is types.FunctionType:
+        code = target.__code__
+        known = _by_code.get(code)
+        if known is None:
+            known = _function(target)
+            with _cache_lock:
+                _by_code[code] = known
+        return known
     try:
         key = _key(fn)
         cached = _cache.get(key)

@@ -15,10 +15,11 @@ import os
 import sys
 import sysconfig
 from types import CodeType, FrameType, TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ember.xcs.ir.graph import SourceLocation
 from ember.xcs.tracing import versions
+from ember.xcs.tracing.codemap import CodeMap
 
 if TYPE_CHECKING:
     from ember.xcs.tracing.learned import LearnedBarriers
@@ -44,12 +45,6 @@ _LIBRARY_DIRS = tuple(
 )
 _CACHE_LIMIT = 50_000
 
-_internal: dict[CodeType, bool] = {}
-_library: dict[CodeType, bool] = {}
-_in_try: dict[tuple[CodeType, int], bool] = {}
-_locations: dict[tuple[CodeType, int], SourceLocation] = {}
-_try_lines: dict[CodeType, frozenset[int]] = {}  # rewritten code: lines inside try/with
-
 
 class CallMode(enum.Enum):
     """How an op or lifted operation must run at a call site (value: the reason)."""
@@ -60,61 +55,82 @@ class CallMode(enum.Enum):
     UNSEEN = "no source"  # eager: code that could not be rewritten would observe it
 
 
-def _bounded(cache: dict[Any, Any]) -> None:
-    if len(cache) > _CACHE_LIMIT:
-        cache.clear()
+class _Facts:
+    """What the site inspection needs to know of one code object, computed once.
+
+    ``sites`` maps an instruction offset to its location and whether a ``try``/``with``
+    block encloses it.
+    """
+
+    __slots__ = ("code", "internal", "library", "sites", "try_lines", "unseen")
+
+    def __init__(self, code: CodeType) -> None:
+        self.code = code
+        name = code.co_filename
+        self.internal = name.startswith(_EMBER_DIR)
+        self.library = self.internal or name.startswith(_LIBRARY_DIRS) \
+            or name.startswith("<frozen")
+        self.try_lines = _try_lines.get(code)
+        self.unseen: bool | None = None  # computed on first need (reads the bytecode)
+        self.sites: dict[int, tuple[SourceLocation, bool]] = {}
+
+    def site(self, frame: FrameType, lasti: int) -> tuple[SourceLocation, bool]:
+        """The location of offset ``lasti`` and whether it lies in a ``try``/``with``."""
+        code = self.code
+        line = frame.f_lineno
+        lines = self.try_lines
+        if lines is not None:
+            in_try = line in lines
+        else:
+            in_try = any(start <= lasti < end for start, end in versions.handler_ranges(code))
+        site = self.sites[lasti] = (SourceLocation(code.co_filename, line, code.co_name),
+                                    in_try)
+        return site
+
+    def is_unseen(self) -> bool:
+        """Whether this is user code without a rewrite that would observe a lazy value."""
+        unseen = self.unseen
+        if unseen is None:
+            unseen = self.unseen = (self.try_lines is None and not self.library
+                                    and versions.observing(self.code) is not None)
+        return unseen
+
+
+_facts: CodeMap[_Facts] = CodeMap(_CACHE_LIMIT)
+_try_lines: CodeMap[frozenset[int]] = CodeMap()  # rewritten code: lines inside try/with
+
+
+def _facts_of(code: CodeType) -> _Facts:
+    facts = _facts.get(code)
+    if facts is None:
+        facts = _facts[code] = _Facts(code)
+    return facts
 
 
 def register_try_lines(code: CodeType, lines: frozenset[int]) -> None:
     """Declare the lines of rewritten ``code`` that lie inside ``try``/``with`` blocks."""
     _try_lines[code] = lines
+    facts = _facts.get(code)
+    if facts is not None:
+        facts.try_lines, facts.unseen = lines, None
+        facts.sites.clear()
 
 
 def is_internal(code: CodeType) -> bool:
     """Whether ``code`` belongs to Ember itself."""
-    known = _internal.get(code)
-    if known is None:
-        _bounded(_internal)
-        known = _internal[code] = code.co_filename.startswith(_EMBER_DIR)
-    return known
+    return _facts_of(code).internal
 
 
 def _is_library(code: CodeType) -> bool:
-    known = _library.get(code)
-    if known is None:
-        _bounded(_library)
-        name = code.co_filename
-        known = _library[code] = (
-            is_internal(code) or name.startswith(_LIBRARY_DIRS) or name.startswith("<frozen")
-        )
-    return known
-
-
-def _in_try_block(frame: FrameType) -> bool:
-    code = frame.f_code
-    lines = _try_lines.get(code)
-    if lines is not None:
-        return frame.f_lineno in lines
-    key = (code, frame.f_lasti)
-    known = _in_try.get(key)
-    if known is None:
-        lasti = frame.f_lasti
-        _bounded(_in_try)
-        known = _in_try[key] = any(
-            start <= lasti < end for start, end in versions.handler_ranges(code)
-        )
-    return known
+    return _facts_of(code).library
 
 
 def location_of(frame: FrameType) -> SourceLocation:
     """The ``SourceLocation`` of ``frame``'s current line (cached)."""
-    code = frame.f_code
-    key = (code, frame.f_lineno)
-    location = _locations.get(key)
-    if location is None:
-        _bounded(_locations)
-        location = _locations[key] = SourceLocation(code.co_filename, key[1], code.co_name)
-    return location
+    facts = _facts_of(frame.f_code)
+    lasti = frame.f_lasti
+    site = facts.sites.get(lasti)
+    return (site or facts.site(frame, lasti))[0]
 
 
 def inspect_site(
@@ -129,18 +145,28 @@ def inspect_site(
     """
     frame: FrameType | None = sys._getframe(2)
     location: SourceLocation | None = None
+    if learned is not None and not learned.active:
+        learned = None
+    facts_map = _facts
     while frame is not None and frame is not boundary:
         code = frame.f_code
-        if is_internal(code):
+        facts = facts_map.get(code)
+        if facts is None:
+            facts = _facts_of(code)
+        if facts.internal:
             frame = frame.f_back
             continue
+        lasti = frame.f_lasti
+        site = facts.sites.get(lasti)
+        if site is None:
+            site = facts.site(frame, lasti)
         if location is None:
-            location = location_of(frame)
-        if _in_try_block(frame):
+            location = site[0]
+        if site[1]:
             return location, CallMode.TRY
-        if code not in _try_lines and not _is_library(code) and versions.observing(code):
+        if facts.unseen is not False and facts.is_unseen():
             return location, CallMode.UNSEEN
-        if learned is not None and learned.covers(code, frame.f_lineno):
+        if learned is not None and learned.covers(code, site[0].lineno):
             return location, CallMode.LEARNED
         frame = frame.f_back
     return location, CallMode.LAZY

@@ -18,6 +18,7 @@ from typing import Any
 
 from ember.xcs.ir.graph import SourceLocation
 from ember.xcs.tracing import versions
+from ember.xcs.tracing.codemap import CodeMap
 
 __all__ = ["LearnedBarrier", "LearnedBarriers", "install_tracer"]
 
@@ -40,7 +41,7 @@ class LearnedBarriers:
     def __init__(self, limit: int = 64) -> None:
         self._lock = threading.Lock()
         self._limit = limit
-        self._sites: dict[CodeType, tuple[tuple[int, int], ...]] = {}
+        self._sites: CodeMap[tuple[tuple[int, int], ...]] = CodeMap()
         self._records: list[LearnedBarrier] = []
 
     def __bool__(self) -> bool:
@@ -66,7 +67,7 @@ class LearnedBarriers:
             reason: str) -> bool:
         """Learn lines ``first..last`` of ``code``; ``False`` if known already or full."""
         with self._lock:
-            ranges = self._sites.get(code, ())
+            ranges = self._sites.get(code) or ()
             if (first, last) in ranges or len(self._records) >= self._limit:
                 return False
             self._sites[code] = (*ranges, (first, last))
@@ -81,7 +82,7 @@ class LearnedBarriers:
 
     def ranges(self, code: CodeType) -> tuple[tuple[int, int], ...]:
         """The learned line ranges of ``code``."""
-        return self._sites.get(code, ())
+        return self._sites.get(code) or ()
 
 
 Materializer = Callable[[Any, FrameType], Any]

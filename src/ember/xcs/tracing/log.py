@@ -23,6 +23,9 @@ __all__ = ["ARGUMENT_LIMIT", "GRAPH_LIMIT", "CallLog", "Edge", "Entry", "LoggedB
 ARGUMENT_LIMIT = 10_000
 GRAPH_LIMIT = 5_000  # above this many tasks, stats read the Shape, not the Graph
 _SCALARS = frozenset({int, float, bool, complex, type(None)})
+# Results that carry no token usage (and on which getattr would be slow to fail).
+_NO_USAGE = frozenset({int, float, bool, complex, type(None), str, bytes, list, tuple, dict,
+                       set, frozenset})
 
 
 class Edge:
@@ -101,13 +104,15 @@ class CallLog:
         outputs: the call's result tree with ``Edge`` leaves for task outputs.
         params: ``(name, value)`` of the call's arguments, shown as graph inputs.
         redact: the literals were replaced by ``Redacted`` (``Config(redact=True)``).
+        tokens: token usage summed over op results that carry a ``usage``.
     """
 
-    __slots__ = ("_graph", "_node_ids", "_shape", "barriers", "entries", "name", "outputs",
-                 "params", "redact")
+    __slots__ = ("_graph", "_node_ids", "_shape", "_structure", "barriers", "entries", "name",
+                 "outputs", "params", "redact", "tokens")
 
     def __init__(self, name: str, entries: list[Entry], barriers: list[LoggedBarrier],
-                 outputs: Any, params: list[tuple[str, Any]], redact: bool) -> None:
+                 outputs: Any, params: list[tuple[str, Any]], redact: bool,
+                 tokens: dict[str, int] | None = None) -> None:
         self.name = name
         self.entries = entries
         self.barriers = barriers
@@ -117,15 +122,20 @@ class CallLog:
         self._graph: Graph | None = None
         self._shape: Shape | None = None
         self._node_ids: dict[int, int] = {}
+        self._structure: int | None = None
+        self.tokens = tokens if tokens is not None else {}
 
     def __len__(self) -> int:
         return len(self.entries)
 
     @property
     def structure(self) -> int:
-        """A hash of the graph's shape: op names, their inputs, the barriers."""
-        return hash((tuple((entry.name, entry.deps) for entry in self.entries),
-                     tuple((b.reason, b.task, b.position) for b in self.barriers)))
+        """A hash of the graph's shape: op names, their inputs, the barriers (computed once)."""
+        if self._structure is None:
+            self._structure = hash((tuple([(entry.name, entry.deps) for entry in self.entries]),
+                                    tuple([(b.reason, b.task, b.position)
+                                           for b in self.barriers])))
+        return self._structure
 
     def graph(self) -> Graph:
         """The IR of the call (built once)."""
@@ -287,9 +297,13 @@ def write_log(name: str, run: Any, tasks: list[Any], arguments: list[tuple[Any, 
         hide: redact every literal (``Config(redact=True)``).
         outputs: the result tree with ``Edge`` leaves.
     """
-    from ember.xcs.engine.task import Task
+    from ember.xcs.engine.task import Task, TaskState
 
     small = len(tasks) <= ARGUMENT_LIMIT
+    lifted = NodeKind.LIFTED
+    done = TaskState.DONE
+    make = tuple.__new__
+    count = len(arguments)
 
     def edge(task: Task) -> Any:
         if task.run is run:
@@ -297,26 +311,46 @@ def write_log(name: str, run: Any, tasks: list[Any], arguments: list[tuple[Any, 
         return Redacted(task.value) if hide else task.value
 
     entries: list[Entry] = []
+    tokens: dict[str, int] = {}
     for task in tasks:
-        deps = tuple(dep.id for dep in task.deps)
-        if small and task.id < len(arguments):
+        task_deps = task.deps
+        deps = tuple([dep.id for dep in task_deps]) if task_deps else ()
+        if small and task.id < count:
             args, kwargs = arguments[task.id]
-            if task.deps:
+            if task_deps:
                 args = tree.map_tree(args, edge, Task)
                 kwargs = tree.map_tree(kwargs, edge, Task)
             if hide:
                 args, kwargs = redact(args), redact(kwargs)
-            pairs = tuple(kwargs.items())
+            pairs = tuple(kwargs.items()) if kwargs else ()
         else:
-            args, pairs = tuple(Edge(i) for i in deps), ()
+            args, pairs = tuple([Edge(i) for i in deps]), ()
+        kind = task.kind
         op = task.op
-        entries.append(Entry(
-            task.kind, task.name, op if op is not None else task.fn, args, pairs,
-            task.location, bool(op is not None and op.effect),
-            bool(op is not None and op.deterministic) or task.kind is NodeKind.LIFTED,
-            task.started, task.ended, deps,
-        ))
-    log = CallLog(name, entries, barriers, redact(outputs) if hide else outputs, params, hide)
+        if op is None:
+            entries.append(make(Entry, (kind, task.name, task.fn, args, pairs, task.location,
+                                        False, kind is lifted, task.started, task.ended,
+                                        deps)))
+            continue
+        entries.append(make(Entry, (kind, task.name, op, args, pairs, task.location,
+                                    bool(op.effect), bool(op.deterministic), task.started,
+                                    task.ended, deps)))
+        value = task.value
+        if task.state is done and type(value) not in _NO_USAGE:
+            _count_usage(value, tokens)
+    log = CallLog(name, entries, barriers, redact(outputs) if hide else outputs, params, hide,
+                  tokens)
     if len(entries) > GRAPH_LIMIT:
         log.shape()  # while the entries are fresh: stats of a huge call then cost nothing
     return log
+
+
+def _count_usage(value: Any, tokens: dict[str, int]) -> None:
+    """Add the token usage ``value`` carries (a model response), if it carries one."""
+    usage = getattr(value, "usage", None)
+    if usage is None:
+        return
+    for key in ("prompt_tokens", "completion_tokens", "total_tokens"):
+        count = getattr(usage, key, None)
+        if isinstance(count, int):
+            tokens[key] = tokens.get(key, 0) + count

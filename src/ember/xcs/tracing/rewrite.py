@@ -34,6 +34,7 @@ from typing import Any
 
 from ember.xcs.tracing import frames
 from ember.xcs.tracing.callees import is_user_code
+from ember.xcs.tracing.codemap import CodeMap
 from ember.xcs.tracing.transform import TYPE_PARAMS, Rewriter
 
 __all__ = ["instrumented", "is_instrumented", "source_problem"]
@@ -41,11 +42,11 @@ __all__ = ["instrumented", "is_instrumented", "source_problem"]
 _FUTURE_FLAGS = 0x1000000  # CO_FUTURE_ANNOTATIONS; the other __future__ flags are no-ops now
 
 _lock = threading.Lock()  # guards the three caches below
-_code_cache: dict[types.CodeType, types.CodeType | None] = {}
-_problems: dict[types.CodeType, str] = {}
+_code_cache: CodeMap[tuple[types.CodeType | None]] = CodeMap()
+_problems: CodeMap[str] = CodeMap()
 _functions: weakref.WeakKeyDictionary[types.FunctionType, types.FunctionType] = (
     weakref.WeakKeyDictionary())
-_produced: set[types.CodeType] = set()
+_produced: CodeMap[bool] = CodeMap()  # never cleared: produced code stays ours
 _trees: dict[str, tuple[int, ast.Module | None]] = {}
 _CACHE_LIMIT = 4096
 
@@ -129,8 +130,9 @@ def _function(fn: types.FunctionType) -> types.FunctionType:
 
 def _rewritten_code(code: types.CodeType) -> types.CodeType | None:
     with _lock:
-        if code in _code_cache:
-            return _code_cache[code]
+        known = _code_cache.get(code)
+        if known is not None:
+            return known[0]
     try:
         rewritten, problem = _rewrite(code)
     except (SyntaxError, ValueError, TypeError, RecursionError) as error:
@@ -139,7 +141,7 @@ def _rewritten_code(code: types.CodeType) -> types.CodeType | None:
         if len(_code_cache) > _CACHE_LIMIT:
             _code_cache.clear()
             _problems.clear()
-        _code_cache[code] = rewritten
+        _code_cache[code] = (rewritten,)
         if problem is not None:
             _problems[code] = problem
     return rewritten
@@ -266,7 +268,7 @@ def _rewrite(code: types.CodeType) -> tuple[types.CodeType | None, str | None]:
         return None, "the source refers to variables the running function does not have"
     with _lock:
         for inner in _code_objects(rewritten):
-            _produced.add(inner)
+            _produced[inner] = True
             lines = try_lines.get((inner.co_name, inner.co_firstlineno))
             frames.register_try_lines(inner, lines if lines is not None else frozenset())
     return rewritten, None

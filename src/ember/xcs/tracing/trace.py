@@ -345,6 +345,28 @@ class Trace:
             snapshot_args = args  # literals only (the common case): nothing to copy
         snapshot_kwargs = (tree.snapshot(kwargs, Lazy, self._as_task, found, held)
                            if kwargs else _NO_KWARGS)
+        if not found and not held:  # no lazy input (the common case for a fan-out's ops)
+            unique: tuple[Task, ...] = ()
+            roots: list[Task] = []
+        else:
+            unique, roots = self._inputs(found, held, mutates)
+        task = Task(run, kind, name, fn, snapshot_args, snapshot_kwargs, unique, location, op,
+                    eager, _resolve_records if held else None)
+        self.arguments.append((snapshot_args, snapshot_kwargs))
+        if roots and not eager:
+            writes, reads = self.writes, self.reads
+            for root in roots:
+                if mutates:
+                    writes[root] = task
+                    reads[root] = []
+                else:
+                    reads.setdefault(root, []).append(task)
+        self.engine.submit(task)
+        return task, tuple(roots) if roots else ()
+
+    def _inputs(self, found: list[Any], held: list[Any], mutates: bool
+                ) -> tuple[tuple[Task, ...], list[Task]]:
+        """The tasks a new task waits for, and the roots of its inputs."""
         deps: list[Task] = []
         roots: list[Task] = []
         for lazy in (*found, *held):
@@ -360,19 +382,7 @@ class Trace:
                 deps.append(write)
             if mutates:
                 deps.extend(reads.get(root, ()))
-        unique = tuple(dict.fromkeys(deps))
-        task = Task(run, kind, name, fn, snapshot_args, snapshot_kwargs, unique, location, op,
-                    eager, _resolve_records if held else None)
-        self.arguments.append((snapshot_args, snapshot_kwargs))
-        if not eager:
-            for root in roots:
-                if mutates:
-                    writes[root] = task
-                    reads[root] = []
-                else:
-                    reads.setdefault(root, []).append(task)
-        self.engine.submit(task)
-        return task, tuple(roots)
+        return tuple(dict.fromkeys(deps)), roots
 
     # -- the record of the call -------------------------------------------------------
 

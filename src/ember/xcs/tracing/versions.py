@@ -24,6 +24,8 @@ from collections.abc import Callable
 from types import CodeType, FrameType
 from typing import Any, cast
 
+from ember.xcs.tracing.codemap import CodeMap
+
 __all__ = ["MONITORING", "handler_ranges", "instruction_at", "loaded_names", "observing",
            "set_local", "watch_lines"]
 
@@ -37,14 +39,9 @@ _OBSERVING_OPS = {"IS_OP": "`is`", "MATCH_MAPPING": "match", "MATCH_SEQUENCE": "
 _OBSERVING_CALLS = frozenset({"type", "id", "callable", "hasattr", "getattr", "vars"})
 _FORMAT_OPS = frozenset({6, 19})  # BINARY_OP arguments of % and %=
 _CACHE_LIMIT = 20_000
-_observing: dict[CodeType, str | None] = {}
-_ranges: dict[CodeType, tuple[tuple[int, int], ...]] = {}
-_names: dict[tuple[CodeType, int, int], tuple[str, ...]] = {}
-
-
-def _bounded(cache: dict[Any, Any]) -> None:
-    if len(cache) > _CACHE_LIMIT:
-        cache.clear()
+_observing: CodeMap[str | None] = CodeMap(_CACHE_LIMIT)
+_ranges: CodeMap[tuple[tuple[int, int], ...]] = CodeMap(_CACHE_LIMIT)
+_names: CodeMap[dict[tuple[int, int], tuple[str, ...]]] = CodeMap(_CACHE_LIMIT)
 
 
 def handler_ranges(code: CodeType) -> tuple[tuple[int, int], ...]:
@@ -58,7 +55,6 @@ def handler_ranges(code: CodeType) -> tuple[tuple[int, int], ...]:
             (entry.start, entry.end) for entry in entries
             if starts.get(entry.target) not in _NOT_USER_HANDLERS
         )
-        _bounded(_ranges)
         _ranges[code] = known
     return known
 
@@ -74,7 +70,7 @@ def observing(code: CodeType) -> str | None:
     runs them.
     """
     if code in _observing:
-        return _observing[code]
+        return _observing.get(code)
     reason: str | None = None
     previous: list[dis.Instruction] = []
     for instruction in dis.get_instructions(code):
@@ -97,7 +93,6 @@ def observing(code: CodeType) -> str | None:
                 reason = observing(const)
                 if reason is not None:
                     break
-    _bounded(_observing)
     _observing[code] = reason
     return reason
 
@@ -112,8 +107,10 @@ def instruction_at(code: CodeType, offset: int) -> dis.Instruction | None:
 
 def loaded_names(code: CodeType, first: int, last: int) -> tuple[str, ...]:
     """The variable names ``code`` loads on lines ``first`` to ``last`` (cached)."""
-    key = (code, first, last)
-    names = _names.get(key)
+    by_lines = _names.get(code)
+    if by_lines is None:
+        by_lines = _names[code] = {}
+    names = by_lines.get((first, last))
     if names is None:
         found: dict[str, None] = {}
         for instruction in dis.get_instructions(code):
@@ -124,8 +121,7 @@ def loaded_names(code: CodeType, first: int, last: int) -> tuple[str, ...]:
             value = instruction.argval
             for name in value if isinstance(value, tuple) else (value,):
                 found.setdefault(str(name))
-        _bounded(_names)
-        names = _names[key] = tuple(found)
+        names = by_lines[first, last] = tuple(found)
     return names
 
 
