@@ -61,9 +61,8 @@ def test_caches_stay_bounded_over_100000_calls() -> None:
         assert tiny(x) == x + 1
     assert get_jit_stats(tiny)["calls"] == 100_000
     assert len(analysis._cache) <= analysis._CACHE_SIZE
-    for cache in (frames._internal, frames._library, frames._in_try, frames._locations):
-        assert len(cache) <= frames._CACHE_LIMIT + 1
-    for cache in (versions._ranges, versions._names):
+    assert len(frames._facts) <= frames._CACHE_LIMIT
+    for cache in (versions._ranges, versions._names, versions._observing):
         assert len(cache) <= versions._CACHE_LIMIT + 1
     assert len(rewrite._code_cache) <= rewrite._CACHE_LIMIT + 1
     assert threading.active_count() < 600
