@@ -44,8 +44,9 @@ _FUTURE_FLAGS = 0x1000000  # CO_FUTURE_ANNOTATIONS; the other __future__ flags a
 _lock = threading.Lock()  # guards the three caches below
 _code_cache: CodeMap[tuple[types.CodeType | None]] = CodeMap()
 _problems: CodeMap[str] = CodeMap()
-_functions: weakref.WeakKeyDictionary[types.FunctionType, types.FunctionType] = (
-    weakref.WeakKeyDictionary())
+# id(function) -> (weak reference to it, its rewritten form); a dead or reused id is
+# told apart by the weak reference (cheaper per lookup than a WeakKeyDictionary).
+_functions: dict[int, tuple[weakref.ref[types.FunctionType], types.FunctionType]] = {}
 _produced: CodeMap[bool] = CodeMap()  # never cleared: produced code stays ours
 _trees: dict[str, tuple[int, ast.Module | None]] = {}
 _CACHE_LIMIT = 4096
@@ -91,10 +92,8 @@ def _function(fn: types.FunctionType) -> types.FunctionType:
     code = fn.__code__
     if code in _produced or not is_user_code(code.co_filename):
         return fn
-    try:
-        new = _functions.get(fn)
-    except TypeError:
-        new = None
+    known = _functions.get(id(fn))
+    new = known[1] if known is not None and known[0]() is fn else None
     if new is not None:
         if new.__defaults__ is not fn.__defaults__:
             new.__defaults__ = fn.__defaults__
@@ -124,7 +123,7 @@ def _function(fn: types.FunctionType) -> types.FunctionType:
     with _lock:
         if len(_functions) > _CACHE_LIMIT:
             _functions.clear()
-        _functions[fn] = new
+        _functions[id(fn)] = (weakref.ref(fn), new)
     return new
 
 
