@@ -20,6 +20,7 @@ from __future__ import annotations
 import concurrent.futures
 import queue
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -27,6 +28,7 @@ __all__ = ["DEFAULT_MAX_THREADS", "ThreadPool"]
 
 DEFAULT_MAX_THREADS = 512
 DEFAULT_IDLE_TIMEOUT = 60.0
+_RECHECK = 1.0  # an idle thread looks at the idle timeout at least this often (seconds)
 
 Work = Callable[[], None]
 
@@ -79,8 +81,8 @@ class ThreadPool(concurrent.futures.Executor):
             self._grow(1)
 
     def set_idle_timeout(self, seconds: float) -> None:
-        """Change how long idle threads wait for work (idle threads exit at once when
-        nothing is waiting and ``seconds`` is shorter)."""
+        """Change how long idle threads wait for work (idle threads that have waited
+        longer than ``seconds`` exit within about a second)."""
         with self._lock:
             self.idle_timeout = seconds
             idle = self._idle
@@ -145,10 +147,15 @@ class ThreadPool(concurrent.futures.Executor):
         state.pool = self
         get = self._queue.get
         lock = self._lock
+        idle_since = time.monotonic()
         while True:
             try:
-                work: Work | None = get(timeout=self.idle_timeout)
+                # Waits of at most _RECHECK seconds: a shorter idle timeout set meanwhile
+                # takes effect even for a thread that missed set_idle_timeout's wake-up.
+                work: Work | None = get(timeout=min(self.idle_timeout, _RECHECK))
             except queue.Empty:
+                if time.monotonic() - idle_since < self.idle_timeout and not self._shutdown:
+                    continue
                 with lock:
                     if self._queue.qsize() == 0 or self._shutdown:
                         self._threads -= 1
@@ -169,6 +176,7 @@ class ThreadPool(concurrent.futures.Executor):
                 work, state.follow_up = state.follow_up, None
             with lock:
                 self._idle += 1
+            idle_since = time.monotonic()
             # Nothing of the last item stays referenced while this thread idles.
             del work
 

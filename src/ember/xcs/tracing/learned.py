@@ -43,14 +43,10 @@ class LearnedBarriers:
         self._limit = limit
         self._sites: CodeMap[tuple[tuple[int, int], ...]] = CodeMap()
         self._records: list[LearnedBarrier] = []
+        self.active = False  # any line learned? (read on every call: a plain attribute)
 
     def __bool__(self) -> bool:
         return self.active
-
-    @property
-    def active(self) -> bool:
-        """Whether any line was learned (read on every call: keep it cheap)."""
-        return bool(self._sites)
 
     @property
     def records(self) -> tuple[LearnedBarrier, ...]:
@@ -71,6 +67,7 @@ class LearnedBarriers:
             if (first, last) in ranges or len(self._records) >= self._limit:
                 return False
             self._sites[code] = (*ranges, (first, last))
+            self.active = True
             self._records.append(LearnedBarrier(location, reason))
             return True
 
@@ -79,6 +76,7 @@ class LearnedBarriers:
         with self._lock:
             self._sites.clear()
             self._records.clear()
+            self.active = False
 
     def ranges(self, code: CodeType) -> tuple[tuple[int, int], ...]:
         """The learned line ranges of ``code``."""

@@ -94,7 +94,7 @@ class Trace:
         self.run: Run | None = None
         self.name = name
         self.boundary = boundary
-        self.learned = learned if learned else None
+        self.learned = learned if learned is not None and learned.active else None
         self._learned_source = learned
         self.eager = eager
         self.redact = redact
@@ -131,7 +131,8 @@ class Trace:
         self._memo = self.issued
         self.issued = []
         self.barriers = []
-        self.learned = self._learned_source if self._learned_source else None
+        source = self._learned_source
+        self.learned = source if source is not None and source.active else None
         self.eager = self.eager or eager
 
     def instrumented(self, fn: Any) -> Any:
