@@ -370,6 +370,16 @@ class Run:
             if task.id > index and task.state in (TaskState.PENDING, TaskState.QUEUED):
                 self._end(task, TaskState.CANCELLED)
 
+    def detach(self) -> None:
+        """The call is over: forget its tasks.
+
+        Every task points at its run; were the run to keep pointing back at them, a
+        call's tasks would form one reference cycle, left to the cyclic garbage
+        collector (a call of 100,000 ops would make the next call pay for collecting
+        it). Outcomes that still arrive for abandoned tasks are dropped as before.
+        """
+        self.tasks = []
+
     def ops(self) -> Iterable[Task]:
         """The op tasks of the run (not lifted), in program order."""
         return (t for t in self.tasks if t.kind is not _LIFTED)

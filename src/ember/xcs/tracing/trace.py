@@ -124,6 +124,9 @@ class Trace:
         self.reads = {}
         self.arguments = []
         self.lazies = []
+        if self.run is not None:
+            with self.run.lock:
+                self.run.detach()
         self.run = None
 
     def next_run(self, *, eager: bool = False) -> None:
