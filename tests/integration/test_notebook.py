@@ -82,3 +82,13 @@ def test_explain_stats_and_timeline_display_rich(executed):
 def test_model_calls_in_a_cell(executed):
     text = printed(outputs_of(executed, "from ember.api.models import models"))
     assert "[simulated]" in text and "simulated: True" in text
+
+
+def test_top_level_await_of_async_ops_and_jitted_coroutines(executed):
+    text = printed(outputs_of(executed, "import asyncio"))
+    assert "definition of tide\n" in text
+    terms = ["tide", "swell", "current", "fetch"]
+    assert str([f"definition of {term}" for term in terms]) in text
+    seconds = float(re.search(r"async jit seconds: ([0-9.]+)", text).group(1))
+    # the four awaited lookups overlap: about one latency, far from the four of plain code
+    assert LATENCY <= seconds < 2.5 * LATENCY, seconds
