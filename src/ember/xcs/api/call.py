@@ -172,12 +172,15 @@ class Call:
         else:
             self._record(wall, failed)
         summary = self.summary(wall) if hooked else None
-        lazies = trace.lazies
-        trace.release()
-        report = escapes.repair(lazies)
-        del lazies
-        if report.escaped:
-            stats.record_escapes(report)
+        if run is not None:  # a call that issued no op made no lazy value: nothing to free
+            lazies = trace.lazies
+            trace.release()
+            report = escapes.repair(lazies)
+            del lazies
+            if report.escaped:
+                stats.record_escapes(report)
+        else:
+            trace.boundary = None
         if summary is not None:
             hooks.emit(owner._config, "on_call_end", summary)
             hooks.emit(owner._config, "on_graph_end", owner._name, wall, self.to_raise)
