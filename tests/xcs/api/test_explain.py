@@ -81,3 +81,22 @@ def test_a_barrier_repeated_in_a_loop_is_listed_once_with_its_count() -> None:
     assert len(waits) == 1, text  # one line for 20 waits at one place, not 20 lines
     assert re.fullmatch(rf"  bool at {re.escape(__file__)}:{line} \[(dynamic|static)\] x20",
                         waits[0]), text
+
+
+def _count_words(text: str) -> int:
+    return len(text.split())
+
+
+def measured(question: str) -> tuple[int, int]:
+    first = ask("a", question)
+    size = len(first)  # a builtin that needs the value: the glue waits here
+    words = _count_words(ask("b", question))  # a user function reading the value
+    return size, words
+
+
+def test_barrier_fixes_fit_what_was_called() -> None:
+    text = explain(measured, "why?")
+    lines = text.splitlines()
+    at_len = lines.index(next(line for line in lines if "call of len at" in line))
+    assert "len() reads the real value" in lines[at_len + 1]
+    assert "pure" not in lines[at_len + 1]  # a builtin cannot be marked

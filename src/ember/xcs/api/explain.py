@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import builtins
+import types
 from typing import Any
 
 from ember.xcs.analysis import analyze, critical_path
@@ -31,6 +33,13 @@ _FIXES = (
 
 
 def _fix(reason: str) -> str | None:
+    if reason.startswith("call of "):
+        name = reason.removeprefix("call of ")
+        if name.isidentifier() and isinstance(getattr(builtins, name, None),
+                                              types.BuiltinFunctionType | type):
+            return (f"{name}() reads the real value, so the glue waits here; that costs "
+                    "nothing once the ops it could overlap with are issued: keep such "
+                    "calls below independent ops, or move them into an op")
     for prefix, fix in _FIXES:
         if reason.startswith(prefix):
             return fix
