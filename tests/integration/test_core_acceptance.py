@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import gc
+import sys
 import threading
 import time
+import traceback
 import tracemalloc
 
 import pytest
@@ -192,4 +194,15 @@ def _no_leaks() -> None:
     deadline = time.monotonic() + 20
     while _live_threads() > 0 and time.monotonic() < deadline:
         time.sleep(0.2)  # idle pool threads exit after their idle timeout
-    assert _live_threads() == 0
+    assert _live_threads() == 0, _thread_report()
+
+
+def _thread_report() -> str:
+    """Where each pool thread still alive is (for a failure message)."""
+    frames = sys._current_frames()
+    lines = []
+    for thread in threading.enumerate():
+        if thread.name.removeprefix("ember-xcs-").isdigit() and thread.ident in frames:
+            stack = traceback.format_stack(frames[thread.ident])[-3:]
+            lines.append(f"{thread.name}:\n{''.join(stack)}")
+    return f"{len(lines)} pool threads alive:\n" + "\n".join(lines[:5])
