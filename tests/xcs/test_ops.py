@@ -39,6 +39,27 @@ def test_op_options_and_validation() -> None:
     assert as_op(named) is named and is_op(named) and not is_op(print)
 
 
+@pytest.mark.parametrize(("setting", "message"), [
+    ({"name": 5}, r"op\(name=\.\.\.\) must be a str or None, got int 5"),
+    ({"effect": "yes"}, r"op\(effect=\.\.\.\) must be True or False, got str 'yes'"),
+    ({"deterministic": 1}, r"op\(deterministic=\.\.\.\) must be True or False"),
+    ({"limit_key": [1]}, r"op\(limit_key=\.\.\.\) must be hashable"),
+])
+def test_wrong_setting_types_are_refused_naming_the_field(
+        setting: dict[str, object], message: str) -> None:
+    with pytest.raises(XCSError, match=message):
+        op(lambda x: x, **setting)  # type: ignore[call-overload]  # wrong types on purpose
+
+
+def test_an_object_with_invoke_is_pointed_to_invoke_op() -> None:
+    class Runnable:
+        def invoke(self, text: str) -> str:
+            return text
+
+    with pytest.raises(XCSError, match=r"invoke_op\(obj\)"):
+        op(Runnable())  # type: ignore[call-overload]  # not callable on purpose
+
+
 def test_markers_set_kinds() -> None:
     assert mark_orchestration(lambda: 1).kind == "orchestration"  # type: ignore[attr-defined]
     assert mark_tensor(lambda: 1).kind == "tensor"  # type: ignore[attr-defined]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import threading
 import types
 from collections.abc import Callable
 from typing import Any, Literal, TypeVar, overload
@@ -20,6 +21,7 @@ from typing import Any, Literal, TypeVar, overload
 from ember.xcs.config import is_positive_int_or_none
 from ember.xcs.engine.loop import shared_loop
 from ember.xcs.errors import XCSError
+from ember.xcs.ir.render import shorten
 from ember.xcs.tracing.context import _local as _context_local
 
 __all__ = ["Op", "OpKind", "as_op", "is_op", "mark_orchestration", "mark_tensor", "op"]
@@ -47,6 +49,28 @@ class _RunTiming:
         self.average = 0.0
         self.slow = 0.0
         self.never_inline = False
+
+
+_timing_lock = threading.Lock()  # guards every _RunTiming update (held for a few statements)
+
+
+def _check_settings(name: object, effect: object, deterministic: object,
+                    limit_key: object) -> None:
+    """Raise ``XCSError`` naming the first ``op()`` setting of the wrong type."""
+    if name is not None and not isinstance(name, str):
+        raise XCSError(f"op(name=...) must be a str or None, got {type(name).__name__} "
+                       f"{shorten(repr(name), 80)}.")
+    for field, value in (("effect", effect), ("deterministic", deterministic)):
+        if not isinstance(value, bool):
+            raise XCSError(f"op({field}=...) must be True or False, got "
+                           f"{type(value).__name__} {shorten(repr(value), 80)}.")
+    try:
+        hash(limit_key)
+    except TypeError:
+        raise XCSError(
+            f"op(limit_key=...) must be hashable (a str or a tuple, say), got "
+            f"{type(limit_key).__name__} {shorten(repr(limit_key), 80)}."
+        ) from None
 
 
 class Op:
@@ -88,7 +112,14 @@ class Op:
         timeout: float | None = None,
     ) -> None:
         if not callable(fn):
-            raise XCSError(f"op() needs a callable, got {type(fn).__name__} {fn!r}.")
+            hint = ""
+            if callable(getattr(fn, "invoke", None)):
+                hint = (" It has an .invoke method (a LangChain Runnable?): wrap it with"
+                        " ember.xcs.interop.invoke_op(obj).")
+            raise XCSError(
+                f"op() needs a callable, got {type(fn).__name__} {shorten(repr(fn), 80)}.{hint}"
+            )
+        _check_settings(name, effect, deterministic, limit_key)
         if not is_positive_int_or_none(max_concurrency):
             raise XCSError(
                 f"op(max_concurrency=...) must be a positive int or None, got {max_concurrency!r}."
@@ -165,14 +196,16 @@ class Op:
         )
 
     def observe(self, seconds: float) -> None:
-        """Record how long one run of the body took (the engine calls this)."""
+        """Record how long one run of the body took (the engine calls this, from any
+        thread; the lock keeps concurrent updates from being lost)."""
         timing = self._timing
-        if seconds >= SLOW_LIMIT:
-            timing.slow += 1.0
-        elif timing.slow:
-            timing.slow = max(0.0, timing.slow - 0.01)
-        timing.runs += 1
-        timing.average += (seconds - timing.average) * 0.1
+        with _timing_lock:
+            if seconds >= SLOW_LIMIT:
+                timing.slow += 1.0
+            elif timing.slow:
+                timing.slow = max(0.0, timing.slow - 0.01)
+            timing.runs += 1
+            timing.average += (seconds - timing.average) * 0.1
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         handler = _context_local.trace

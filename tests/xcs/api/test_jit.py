@@ -100,6 +100,33 @@ def test_structural_jit_strategies() -> None:
     assert second >= 0.39, "width 4 < threshold 8: later calls run sequentially"
     with pytest.raises(ConfigError, match="execution_strategy"):
         structural_jit(execution_strategy="fast")
+
+
+def test_auto_strategy_measures_each_structure_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ember.xcs.tracing.log import CallLog
+
+    measured = []
+    original = CallLog._measure
+
+    def counting(log: CallLog) -> object:
+        measured.append(len(log.entries))
+        return original(log)
+
+    monkeypatch.setattr(CallLog, "_measure", counting)
+
+    @op
+    def double(x: int) -> int:
+        return 2 * x
+
+    @structural_jit(execution_strategy="auto", parallel_threshold=2)
+    def fan(n: int) -> list[int]:
+        return [double(i) for i in range(n)]
+
+    for _ in range(5):
+        assert fan(3) == [0, 2, 4]
+    assert measured == [3], "one measurement for five calls of one structure"
+    assert fan(4) == [0, 2, 4, 6]
+    assert measured == [3, 4], "a new structure is measured once more"
     with pytest.raises(ConfigError, match="parallel_threshold"):
         structural_jit(parallel_threshold=0)
 

@@ -205,10 +205,10 @@ class Call:
         repeat = stats.record(record, log.tokens, failed, self.fallback)
         if config.hooks or hooks.registered_hooks():
             hooks.emit(config, "on_cache_hit" if repeat else "on_cache_miss", owner._name)
-        if owner._parallel_threshold is not None:
-            from ember.xcs.analysis import analyze
-
-            stats.last_width = analyze(record.graph, cache=config.cache)[0].width
+        if owner._parallel_threshold is not None and (not repeat or stats.last_width is None):
+            # structural_jit("auto"): the width of a new structure, read from the log in
+            # one pass (no graph is built); a repeated structure keeps the width it had.
+            stats.last_width = log.shape().max_parallelism
 
 
 class Stepper:

@@ -248,7 +248,7 @@ def _last_call_facts(last: CallRecord | None, cache: bool) -> dict[str, Any]:
         return {"nodes": 0, "ops": 0, "node_kinds": {}, "parallel_groups": 0,
                 "max_parallelism": 0, "critical_path_ms": None, "critical_path": [],
                 "op_time_ms": None, "wall_ms": None, "overlap": None, "efficiency": None,
-                "barriers": [], "barrier_kinds": {}}
+                "barriers": [], "barrier_kinds": {}, "result_cache": None}
     if len(last.log) > GRAPH_LIMIT:  # a huge call: its facts without building its graph
         shape = last.log.shape()
         counts, depth, width = shape.node_kinds, shape.parallel_groups, shape.max_parallelism
