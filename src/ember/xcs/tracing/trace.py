@@ -26,45 +26,21 @@ from ember.xcs.engine.task import Task, TaskState
 from ember.xcs.ir.graph import NodeKind, SourceLocation
 from ember.xcs.ops import Op
 from ember.xcs.tracing import context
-from ember.xcs.tracing.failures import DeferredFailure, failure_of, timeout_error
+from ember.xcs.tracing.barrier import Barrier
+from ember.xcs.tracing.failures import DeferredFailure, timeout_error
 from ember.xcs.tracing.frames import CallMode, inspect_site
 from ember.xcs.tracing.lazy import Lazy
 from ember.xcs.tracing.learned import LearnedBarriers
 from ember.xcs.tracing.log import ARGUMENT_LIMIT, CallLog, Edge, LoggedBarrier, write_log
 from ember.xcs.tracing.memo import same
+from ember.xcs.tracing.outside import outside_tree, outside_value, resolve_records
 
 __all__ = ["Barrier", "Trace"]
 
 _get = object.__getattribute__
 _NO_KWARGS: dict[str, Any] = {}  # shared, never mutated
-_STATIC_REASONS = ("is", "match", "call of", "f-string", "%", "format")
 _IMMUTABLE = frozenset({str, bytes, int, float, bool, complex, type(None), tuple, frozenset,
                         range})
-
-
-class Barrier:
-    """A point where the glue needed a real value: why, where, and for which task."""
-
-    __slots__ = ("location", "position", "reason", "task")
-
-    def __init__(self, reason: str, location: SourceLocation | None, task: Task | None,
-                 position: int) -> None:
-        self.reason = reason
-        self.location = location
-        self.task = task
-        self.position = position
-
-    @property
-    def kind(self) -> str:
-        """``static`` (found in the code before it ran), ``learned`` or ``dynamic``."""
-        if self.reason.startswith("learned"):
-            return "learned"
-        if self.reason.startswith(_STATIC_REASONS):
-            return "static"
-        return "dynamic"
-
-    def __str__(self) -> str:
-        return f"{self.reason} at {self.location or '<unknown>'}"
 
 
 class Trace:
@@ -215,7 +191,7 @@ class Trace:
              kwargs: dict[str, Any], mutates: bool = False) -> Any:
         """Record a cheap pure operation on lazy values (or run it now, when it must)."""
         if context.current_trace() is not self or self.finished:
-            return fn(*_outside_tree(args), **_outside_tree(kwargs))
+            return fn(*outside_tree(args), **outside_tree(kwargs))
         run = self.run or self._new_run()
         if run.failure is not None or run.stopped is not None:
             raise DeferredFailure()
@@ -235,7 +211,7 @@ class Trace:
         """The value behind ``lazy``: a barrier (waits for it, records where)."""
         if _get(lazy, "_xcs_trace") is not self or context.current_trace() is not self \
                 or self.finished:
-            return _outside_value(lazy)
+            return outside_value(lazy)
         task: Task = _get(lazy, "_xcs_task")
         location, _ = inspect_site(self.boundary, None)
         self._barrier(reason, location, task)
@@ -258,7 +234,7 @@ class Trace:
 
     def _real(self, lazy: Lazy) -> Any:
         if _get(lazy, "_xcs_trace") is not self:
-            return _outside_value(lazy)
+            return outside_value(lazy)
         return self._value_of(lazy)
 
     def _value_of(self, lazy: Lazy) -> Any:
@@ -302,7 +278,7 @@ class Trace:
 
         if type(value) is Lazy:
             if _get(value, "_xcs_trace") is not self:
-                return _outside_value(value)
+                return outside_value(value)
             self._barrier("learned line", location_of(frame), _get(value, "_xcs_task"))
             return self._value_of(value)
         return self.force_tree(value, "learned line", records=True,
@@ -325,7 +301,7 @@ class Trace:
 
     def _as_task(self, lazy: Lazy) -> Any:
         if _get(lazy, "_xcs_trace") is not self:
-            return _outside_value(lazy)
+            return outside_value(lazy)
         return _get(lazy, "_xcs_task")
 
     def _record(self, kind: NodeKind, name: str, fn: Callable[..., Any] | None,
@@ -355,7 +331,7 @@ class Trace:
         else:
             unique, roots = self._inputs(found, held, mutates)
         task = Task(run, kind, name, fn, snapshot_args, snapshot_kwargs, unique, location, op,
-                    eager, _resolve_records if held else None)
+                    eager, resolve_records if held else None)
         self.arguments.append((snapshot_args, snapshot_kwargs))
         if roots and not eager:
             writes, reads = self.writes, self.reads
@@ -397,7 +373,7 @@ class Trace:
 
         def edge(lazy: Lazy) -> Any:
             if _get(lazy, "_xcs_trace") is not self:
-                return _outside_value(lazy)
+                return outside_value(lazy)
             return Edge(_get(lazy, "_xcs_task").id)
 
         return tree.map_tree(result, edge, Lazy)
@@ -416,29 +392,3 @@ class Trace:
 
 def _done(task: Task) -> bool:
     return task.state is TaskState.DONE
-
-
-def _resolve_records(args: tuple[Any, ...], kwargs: dict[str, Any]
-                     ) -> tuple[tuple[Any, ...], dict[str, Any]]:
-    """Resolve lazy values held by records (dataclasses, objects) in the arguments, in place."""
-    return (tree.replace(args, _outside_value, Lazy, records=True),
-            tree.replace(kwargs, _outside_value, Lazy, records=True))
-
-
-def _outside_value(lazy: Lazy) -> Any:
-    """The value of a lazy value reached outside its own trace (after return, another thread)."""
-    task: Task = _get(lazy, "_xcs_task")
-    if task.state is not TaskState.DONE and task.run is not None:
-        try:
-            task.run.wait(task)
-        except RunStopped:
-            pass
-    if task.state is TaskState.DONE:
-        return task.value
-    raise failure_of(task)
-
-
-def _outside_tree(value: Any) -> Any:
-    if type(value) is Lazy:
-        return _outside_value(value)
-    return tree.replace(value, _outside_value, Lazy)
