@@ -216,3 +216,51 @@ def test_generator_and_coroutine_functions_run_plainly() -> None:
         return slow_double(x)
 
     assert asyncio.run(fetch(5)) == 10
+
+
+def test_calls_without_ops_reuse_traces_and_keep_nothing_of_their_arguments() -> None:
+    import gc
+    import threading
+    import weakref
+
+    class Secret:
+        pass
+
+    @op
+    def slow_len(items: list[int]) -> int:
+        time.sleep(0.01)
+        return len(items)
+
+    @jit
+    def maybe(secret: Secret, items: list[int]) -> int:
+        if not items:
+            return -1  # no op: the call's trace is kept as a spare
+        return slow_len(items) + 1
+
+    assert maybe(Secret(), []) == -1
+    assert maybe(Secret(), [1, 2]) == 3  # a spare trace may serve a call that issues ops
+    secret = Secret()  # (the last call that issued ops is kept, arguments included, in
+    alive = weakref.ref(secret)  # stats; calls that issued nothing keep nothing)
+    assert maybe(secret, []) == -1
+    del secret
+    gc.collect()
+    assert alive() is None, "a spare trace must not keep the last call's arguments"
+
+    errors: list[str] = []
+
+    def worker(offset: int) -> None:
+        for i in range(200):
+            items = [0] * ((i + offset) % 3)
+            got = maybe(Secret(), items)
+            if got != (len(items) + 1 if items else -1):
+                errors.append(f"{items}: {got}")
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    stats = get_jit_stats(maybe)
+    assert stats["calls"] == 3 + 8 * 200 and stats["errors"] == 0
+    assert len(maybe._spare_traces) <= 4

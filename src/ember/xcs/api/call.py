@@ -38,6 +38,9 @@ _MAX_LEARNING_RUNS = 3
 class Call:
     """The bookkeeping of one traced call: outcome, reruns, stats (used by ``JitFunction``)."""
 
+    __slots__ = ("fallback", "interrupted", "outputs", "owner", "result", "runs", "started",
+                 "to_raise", "trace")
+
     def __init__(self, owner: JitFunction, trace: Trace, started: float) -> None:
         self.owner = owner
         self.trace = trace
@@ -181,6 +184,8 @@ class Call:
                 stats.record_escapes(report)
         else:
             trace.boundary = None
+            if not self.runs:
+                owner._recycle(trace)
         if summary is not None:
             hooks.emit(owner._config, "on_call_end", summary)
             hooks.emit(owner._config, "on_graph_end", owner._name, wall, self.to_raise)

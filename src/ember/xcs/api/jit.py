@@ -42,6 +42,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 # The tracing context's thread-local also holds the disable_structural_jit() depth, so
 # that one attribute read answers "run plainly?" on every call.
 _local = context._local
+_SPARE_TRACES = 4  # unused traces kept per function (about one per thread calling it at once)
 runtime.install()
 
 
@@ -78,6 +79,9 @@ class JitFunction:
         self._parallel_threshold = parallel_threshold
         self._signature: inspect.Signature | bool | None = None
         self._glue: Callable[..., Any] | None = None
+        # Traces of finished calls that issued nothing, kept for the next calls: most
+        # calls of a function that rarely reaches an op then cost no new Trace.
+        self._spare_traces: list[Trace] = []
         self._is_async = inspect.iscoroutinefunction(fn)
         self._is_generator = inspect.isgeneratorfunction(fn) or inspect.isasyncgenfunction(fn)
         from ember.xcs.transforms.tensor import TensorPath, tensor_path
@@ -171,10 +175,26 @@ class JitFunction:
             and stats.last_width is not None
             and stats.last_width < self._parallel_threshold
         )
-        return Trace(default_engine(), self._new_run, name=self._name, boundary=None,
-                     learned=stats.learned, eager=eager, redact=config.redact,
-                     params=lambda: self._params(args, kwargs),
-                     instrument=rewrite.instrumented)
+        trace = None
+        if self._spare_traces:
+            try:
+                trace = self._spare_traces.pop()  # atomic: each trace serves one call
+            except IndexError:
+                pass  # another thread took the last one
+            else:
+                trace.reuse(eager, stats.learned)
+        if trace is None:
+            trace = Trace(default_engine(), self._new_run, name=self._name, boundary=None,
+                          learned=stats.learned, eager=eager, redact=config.redact,
+                          params=self._params, instrument=rewrite.instrumented)
+        trace.call_args = (args, kwargs)
+        return trace
+
+    def _recycle(self, trace: Trace) -> None:
+        """Keep the trace of a finished call that issued nothing for a later call."""
+        if len(self._spare_traces) < _SPARE_TRACES and trace.unused():
+            trace.boundary = trace.call_args = None  # nothing of the call stays reachable
+            self._spare_traces.append(trace)
 
     def _traced_call(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         config = self._config
@@ -185,13 +205,15 @@ class JitFunction:
             hooks.emit(config, "on_graph_start", self._name)
         started = time.perf_counter()
         call = Call(self, trace, started)
-        glue = self._glue_fn()
+        glue = self._glue if self._glue is not None else self._glue_fn()
+        local = _local
         try:
             while True:
                 stop = None
                 if trace.learned is not None:
                     stop = install_tracer(trace.learned, trace.materialize_learned)
-                previous = context.swap(trace)
+                previous = local.trace  # context.swap, inlined: this is every call's path
+                local.trace, local.plain = trace, True
                 try:
                     call.finish_glue(glue(*args, **kwargs))  # no local keeps a lazy alive
                 except DeferredFailure:
@@ -200,11 +222,13 @@ class JitFunction:
                     if call.after_glue_error(error):
                         continue
                 finally:
-                    context.swap(previous)
+                    local.trace, local.plain = previous, (
+                        previous is not None or local.disabled > 0)
                     if stop is not None:
                         stop()
                 break
-            call.settle()
+            if trace.run is not None:
+                call.settle()
         except BaseException as interrupt:  # Ctrl-C, SystemExit: stop at once, wait for nothing
             call.interrupt(interrupt)
             raise

@@ -56,14 +56,16 @@ class Trace:
         learned: the function's learned barriers (last-resort lines).
         eager: run every op eagerly (plain Python order).
         redact: keep no literal values in the IR.
-        params: ``(name, value)`` of the call's bound arguments, shown as graph inputs.
+        params: ``params(args, kwargs)`` gives ``(name, value)`` of the call's bound
+            arguments (``call_args``), shown as graph inputs.
         instrument: ``instrument(fn)`` gives the rewritten form of a user function.
     """
 
     def __init__(self, engine: Engine, make_run: Callable[[], Run], *, name: str,
                  boundary: FrameType | None, learned: LearnedBarriers | None = None,
                  eager: bool = False, redact: bool = False,
-                 params: Callable[[], list[tuple[str, Any]]] | None = None,
+                 params: Callable[[tuple[Any, ...], dict[str, Any]],
+                                  list[tuple[str, Any]]] | None = None,
                  instrument: Callable[[Any], Any] | None = None) -> None:
         self.engine = engine
         self._make_run = make_run
@@ -75,6 +77,7 @@ class Trace:
         self.eager = eager
         self.redact = redact
         self._params = params
+        self.call_args: tuple[tuple[Any, ...], dict[str, Any]] | None = None
         self._instrument = instrument
         self.lazies: list[Lazy] = []
         self.barriers: list[Barrier] = []
@@ -96,6 +99,7 @@ class Trace:
         self.issued = []
         self._memo = None
         self.boundary = None
+        self.call_args = None
         self.writes = {}
         self.reads = {}
         self.arguments = []
@@ -104,6 +108,19 @@ class Trace:
             with self.run.lock:
                 self.run.detach()
         self.run = None
+
+    def unused(self) -> bool:
+        """Whether the call issued nothing (no op, lazy value or barrier): such a trace
+        holds nothing of its call and may serve the next one (see ``reuse``)."""
+        return (self.run is None and not self.lazies and not self.barriers
+                and not self.issued and self._memo is None)
+
+    def reuse(self, eager: bool, learned: LearnedBarriers) -> None:
+        """Prepare an ``unused`` trace for another call of the same function."""
+        self.finished = False
+        self.eager = eager
+        self._learned_source = learned
+        self.learned = learned if learned.active else None
 
     def next_run(self, *, eager: bool = False) -> None:
         """Start the function again from the top, reusing this run's ops via the memo."""
@@ -382,8 +399,9 @@ class Trace:
         """The compact record of this call (holds no engine task; see ``tracing.log``)."""
         run = self.run
         tasks = run.tasks if run is not None else []
-        params = self._params() if self._params is not None and not self.redact \
-            and len(tasks) <= ARGUMENT_LIMIT else []
+        call_args = self.call_args
+        params = self._params(*call_args) if self._params is not None and not self.redact \
+            and call_args is not None and len(tasks) <= ARGUMENT_LIMIT else []
         barriers = [LoggedBarrier(b.reason, b.location, b.task.id if b.task is not None else None,
                                   b.position, b.kind) for b in self.barriers]
         return write_log(self.name, run, tasks, self.arguments, barriers, params, self.redact,
