@@ -6,7 +6,9 @@ import multiprocessing
 import pickle
 import sqlite3
 import threading
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -76,7 +78,7 @@ def test_threads_share_one_store(store: SQLiteStore) -> None:
         except BaseException as error:
             errors.append(error)
 
-    threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(6)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -104,6 +106,32 @@ def test_processes_write_one_file_at_once(tmp_path: Path) -> None:
     store = SQLiteStore(path)
     assert store.summary().entries == 401
     assert store.get("3-99") == (3, 99)
+
+
+def _open_at_once(path: str, start: Any, worker: int) -> None:
+    start.wait(30)
+    if worker % 2:  # half of them open while the others are already writing
+        time.sleep(0.01 * worker)
+    target = SQLiteStore(path)
+    for index in range(50):
+        target.put(f"{worker}-{index}", "op", index)
+    assert target.get(f"{worker}-49") == 49
+
+
+def test_processes_create_one_new_file_at_once(tmp_path: Path) -> None:
+    # No process sets the file up first: all of them switch it to WAL at the same time.
+    for attempt in range(2):
+        path = str(tmp_path / f"new-{attempt}.sqlite")
+        context = multiprocessing.get_context("spawn")
+        start = context.Barrier(6)
+        workers = [context.Process(target=_open_at_once, args=(path, start, n))
+                   for n in range(6)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(60)
+            assert worker.exitcode == 0
+        assert SQLiteStore(path).summary().entries == 6 * 50
 
 
 def test_stores_pickle_by_path(store: SQLiteStore) -> None:

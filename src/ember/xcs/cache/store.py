@@ -241,18 +241,35 @@ class SQLiteStore:
                 f"cannot create the directory of the result cache {self.path}: {error}."
             ) from error
         connection = self._open()
+        deadline = time.monotonic() + _BUSY_TIMEOUT_MS / 1000
         try:
-            connection.execute("PRAGMA journal_mode = WAL")
-            connection.execute(
-                "CREATE TABLE IF NOT EXISTS results (key TEXT PRIMARY KEY, op TEXT NOT NULL, "
-                "format INTEGER NOT NULL, value BLOB NOT NULL, created REAL NOT NULL)"
-            )
-            connection.execute("CREATE INDEX IF NOT EXISTS results_op ON results (op)")
-        except sqlite3.DatabaseError as error:
-            raise self._not_a_store(error) from error
+            while True:
+                try:
+                    self._create(connection)
+                    break
+                except sqlite3.OperationalError as error:
+                    # Processes opening a new file at once contend for the switch to WAL,
+                    # which SQLite answers with "locked" at once instead of waiting.
+                    if _busy(error) and time.monotonic() < deadline:
+                        time.sleep(0.02)
+                        continue
+                    raise XCSError(f"result cache {self.path}: {error}") from error
+                except sqlite3.DatabaseError as error:
+                    raise self._not_a_store(error) from error
         finally:
             connection.close()
         self._ready = True
+
+    @staticmethod
+    def _create(connection: sqlite3.Connection) -> None:
+        (mode,) = connection.execute("PRAGMA journal_mode").fetchone()
+        if str(mode).lower() != "wal":  # WAL is kept in the file: the first opener sets it
+            connection.execute("PRAGMA journal_mode = WAL")
+        connection.execute(
+            "CREATE TABLE IF NOT EXISTS results (key TEXT PRIMARY KEY, op TEXT NOT NULL, "
+            "format INTEGER NOT NULL, value BLOB NOT NULL, created REAL NOT NULL)"
+        )
+        connection.execute("CREATE INDEX IF NOT EXISTS results_op ON results (op)")
 
     @contextmanager
     def _cursor(self) -> Iterator[sqlite3.Connection]:
@@ -320,3 +337,9 @@ class SQLiteStore:
         if connection is not None:
             connection.close()
             self._local.connection = None
+
+
+def _busy(error: BaseException) -> bool:
+    """Whether an ``OperationalError`` says another connection holds the lock."""
+    text = str(error).lower()
+    return "locked" in text or "busy" in text
