@@ -260,6 +260,9 @@ def _check(source: str, inputs: list[int], globals_seq: list[int],
             assert extra <= 3 * source.count("("), f"x={x}\n{source}"
 
 
+# About a minute alone; escape repair walks the heap, which is large late in a full run
+# on a busy machine: a longer limit than the suite's five minutes.
+@pytest.mark.timeout(900)
 @settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     source=programs(),
