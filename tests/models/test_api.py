@@ -136,3 +136,14 @@ def test_huge_model_ids_are_cut_in_errors(api):
     with pytest.raises(ModelNotFoundError) as caught:
         api("m" * 1_000_000, "hi")
     assert len(str(caught.value)) < 1_000
+
+
+def test_acall_fails_like_the_plain_call(api):
+    import asyncio
+
+    with pytest.raises(ModelNotFoundError):
+        asyncio.run(api.acall("mystery-model", "hi"))
+    with pytest.raises(ProviderNotFoundError):
+        asyncio.run(api.acall("nope/m", "hi"))
+    with pytest.raises(InvalidParamsError, match="temprature"):
+        asyncio.run(api.acall("simulated/m", "hi", temprature=0))

@@ -94,3 +94,30 @@ def test_binding_cache_setting_overrides_the_default(registry):
 
     with pytest.raises(ConfigError, match="cache"):
         ModelBinding("clock/m", registry=registry, cache=42)
+
+
+def test_a_plain_binding_follows_a_replaced_provider(registry):
+    from ember.models import SimulatedFailure, SimulatedProvider
+
+    binding = ModelBinding("simulated/m", registry=registry)
+    assert binding("hi").provider == "simulated"
+    registry.register("simulated", SimulatedProvider(failure_rate=1.0))
+    with pytest.raises(SimulatedFailure):
+        binding("hi")
+
+
+def test_call_params_win_over_defaults_on_every_path(registry):
+    import asyncio
+
+    from ember.models import SimulatedFailure
+
+    binding = ModelBinding("simulated/m", registry=registry, max_tokens=1, failure_rate=1.0)
+    with pytest.raises(SimulatedFailure):
+        binding("a question")
+    quick = {"failure_rate": 0.0}  # a call's own parameter wins: no failure
+    short = binding("a question", **quick)
+    assert len(short.text) <= len("[simulated] ") + 4
+    longer = binding("a question", max_tokens=100, **quick)
+    assert longer == ModelBinding("simulated/m", registry=registry)("a question", max_tokens=100)
+    assert asyncio.run(binding.acall("a question", max_tokens=100, **quick)) == longer
+    assert binding.stream("a question", max_tokens=100, **quick).collect() == longer

@@ -263,3 +263,98 @@ def test_replies_of_different_servers_never_share_cache_entries():
             registry.register("local", OpenAIProvider(base_url=server.openai_base_url, api_key="k"))
             assert ModelsAPI(registry)("local/m", "same question") == "[loopback m] same question"
         assert first.stats().requests == second.stats().requests == 1
+
+
+# -- call_target: what every models(...) call looks up ------------------------------------
+
+
+def test_call_target_is_resolve_prepare_and_op_for():
+    registry = ProviderRegistry()
+    registry.register("sim", SimulatedProvider(), model_prefixes=("sm-",))
+    provider, call = registry.call_target("sim/a")
+    assert provider is registry.provider("sim") and call is registry.op_for("sim", "a")
+    assert registry.call_target("sim/a") == (provider, call)  # looked up again: the same
+    assert registry.call_target("sm-1")[1] is registry.op_for("sim", "sm-1")
+    assert call("hi").model_id == "sim/a"
+
+
+def test_call_target_prepares_the_provider_on_every_call():
+    from ember.models import MissingAPIKeyError
+
+    class Keyed(SimulatedProvider):
+        """Like an SDK provider: ``prepare`` fails while the key is missing."""
+
+        def __init__(self):
+            super().__init__()
+            self.key = "set"
+            self.prepared = 0
+
+        def prepare(self):
+            self.prepared += 1
+            if self.key is None:
+                raise MissingAPIKeyError("KEYED_API_KEY is not set.")
+
+    provider = Keyed()
+    registry = ProviderRegistry()
+    registry.register("keyed", provider)
+    registry.call_target("keyed/m")
+    registry.call_target("keyed/m")
+    assert provider.prepared == 2
+    provider.key = None  # removed after the id was looked up: every call still checks
+    for _ in range(2):
+        with pytest.raises(MissingAPIKeyError, match="KEYED_API_KEY"):
+            registry.call_target("keyed/m")
+    assert provider.prepared == 4
+
+
+@pytest.mark.parametrize(
+    ("model_id", "error"),
+    [("nope-model", ModelNotFoundError), ("nope/model", ProviderNotFoundError),
+     ("sim/", ModelNotFoundError), (None, ModelNotFoundError), (["sim/a"], ModelNotFoundError)],
+)
+def test_call_target_rejects_bad_ids_every_time(model_id, error):
+    registry = ProviderRegistry()
+    registry.register("sim", SimulatedProvider())
+    for _ in range(2):
+        with pytest.raises(error):
+            registry.call_target(model_id)
+
+
+def test_a_registration_changes_what_looked_up_ids_call():
+    registry = ProviderRegistry()
+    registry.register("short", SimulatedProvider(), model_prefixes=("m",))
+    assert registry.call_target("mx-1")[1] is registry.op_for("short", "mx-1")
+    registry.register("long", SimulatedProvider(), model_prefixes=("mx",))
+    assert registry.call_target("mx-1")[1] is registry.op_for("long", "mx-1")
+    replacement = SimulatedProvider(max_concurrency=2)
+    registry.register("short", replacement)
+    provider, call = registry.call_target("m2")
+    assert provider is replacement and call.max_concurrency == 2
+
+
+def test_a_registration_during_a_look_up_is_not_remembered_stale():
+    registry = ProviderRegistry()
+    registry.register("short", SimulatedProvider(), model_prefixes=("m",))
+    resolve = registry.resolve
+
+    def resolve_then_register(model_id):
+        answer = resolve(model_id)
+        registry.register("long", SimulatedProvider(), model_prefixes=("mx",))
+        return answer
+
+    registry.resolve = resolve_then_register  # type: ignore[method-assign]
+    assert registry.call_target("mx-1")[1].name == "llm[mx-1]"  # resolved before: "short"
+    del registry.resolve
+    assert registry.call_target("mx-1")[1] is registry.op_for("long", "mx-1")
+
+
+def test_call_target_rebuilds_an_evicted_op():
+    registry = ProviderRegistry(op_cache_size=2)
+    registry.register("sim", SimulatedProvider())
+    first = registry.call_target("sim/a")[1]
+    registry.call_target("sim/b")
+    registry.call_target("sim/c")  # evicts "a"
+    assert registry.cached_ops() == 2
+    again = registry.call_target("sim/a")[1]
+    assert again is not first and again("hi") == first("hi")
+    assert registry.call_target("sim/a")[1] is again

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+import types
 from pathlib import Path
 
 import pytest
@@ -569,3 +570,37 @@ def test_process_workers_never_use_a_store_they_inherited(tmp_path: Path) -> Non
     warnings = done.stderr.count("op paid (cache=True) runs in a worker process")
     assert 1 <= warnings <= len(set(pids)), done.stderr[-3000:]
     assert "modelled" not in done.stderr
+
+
+class _Pause:
+    """An awaitable that suspends once, then gives 7 (no event loop needed)."""
+
+    def __await__(self):  # type: ignore[no-untyped-def]
+        yield
+        return 7
+
+
+def test_a_cache_only_coroutine_layer_adds_two_frames_and_keeps_errors() -> None:
+    async def body(x: int) -> int:
+        if x < 0:
+            raise ValueError("negative")
+        return x + await _Pause()
+
+    wrapped = op(body, cache=None)  # what model calls use: cached only when asked
+    chain = wrapped.fn(1)
+    chain.send(None)  # suspended inside the body
+    frames = 0
+    awaited = chain
+    while isinstance(awaited, types.CoroutineType):
+        frames += 1
+        awaited = awaited.cr_await
+    # The shippable forwarder, the policy loop and the body: no timeout wrapper between.
+    assert frames == 3
+    with pytest.raises(StopIteration) as finished:
+        chain.send(None)
+    assert finished.value.value == 8
+    with pytest.raises(ValueError, match="negative") as caught:
+        asyncio.run(wrapped(-1))
+    assert not getattr(caught.value, "__notes__", None)
+    with use(MemoryStore()):
+        assert asyncio.run(wrapped(2)) == asyncio.run(wrapped(2)) == 9

@@ -51,9 +51,7 @@ class ModelsAPI:
                 failure, ...; the message starts with the model id.
             The SDK's own error when the provider fails after retries.
         """
-        name, model = self.registry.resolve(model_id)
-        self.registry.provider(name).prepare()
-        result: Response = self.registry.op_for(name, model)(prompt, **params)
+        result: Response = self.registry.call_target(model_id)[1](prompt, **params)
         return result
 
     async def acall(self, model_id: str, prompt: Any, **params: Any) -> Response:
@@ -67,7 +65,10 @@ class ModelsAPI:
             >>> asyncio.run(models.acall("simulated/demo", "hi")) == models("simulated/demo", "hi")
             True
         """
-        return await ModelBinding(model_id, registry=self.registry).acall(prompt, **params)
+        async_call = self.registry.call_target(model_id)[1].async_fn
+        assert async_call is not None  # every model op has its async twin
+        result: Response = await async_call(prompt, **params)
+        return result
 
     def stream(self, model_id: str, prompt: Any, **params: Any) -> ModelStream:
         """Stream a reply: iterate its text chunks, then read ``.response``.

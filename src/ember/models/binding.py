@@ -79,9 +79,11 @@ class ModelBinding:
             self.provider_name, provider, self.model, rate_limits=self._limits, cache=self.cache
         )
 
-    def _op(self, provider: Provider) -> Op:
+    def _op(self) -> Op:
+        """The op of a call: the registry's (after ``prepare``), or this binding's own."""
         if self.rate_limit is None and self.cache is None:
-            return self._registry.op_for(self.provider_name, self.model)
+            return self._registry.call_target(self.model_id)[1]
+        provider = self._provider()
         # A binding with its own budget or cache setting has its own op, rebuilt if the
         # provider was replaced.
         own = self._own_op
@@ -94,8 +96,7 @@ class ModelBinding:
         return {**self.defaults, **params} if self.defaults else params
 
     def __call__(self, prompt: Any, **params: Any) -> Response:
-        provider = self._provider()
-        result: Response = self._op(provider)(prompt, **self._params(params))
+        result: Response = self._op()(prompt, **self._params(params))
         return result
 
     async def acall(self, prompt: Any, **params: Any) -> Response:
@@ -111,7 +112,7 @@ class ModelBinding:
             >>> asyncio.run(binding.acall("hi")) == binding("hi")
             True
         """
-        async_call = self._op(self._provider()).async_fn
+        async_call = self._op().async_fn
         assert async_call is not None  # every model op has its async twin
         result: Response = await async_call(prompt, **self._params(params))
         return result

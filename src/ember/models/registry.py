@@ -9,7 +9,9 @@ awaits it on its event loop, no thread per call); its ``max_concurrency`` and
 ``limit_key`` carry the provider's cap to the engine. The cache keeps the
 ``op_cache_size`` (default 1024) most recently used models; older ones are dropped
 and rebuilt on their next call, so any number of distinct model ids keeps memory
-bounded.
+bounded. ``call_target`` is what every ``models(...)`` call asks for: the provider
+and the op of a model id, found with one lock and three dict look-ups once the id
+has been resolved (as many resolved ids are remembered as ops are kept).
 """
 
 from __future__ import annotations
@@ -143,6 +145,10 @@ class ProviderRegistry:
         self._lock = threading.Lock()
         self._entries: dict[str, _Entry] = {}
         self._ops: OrderedDict[tuple[str, str], Op] = OrderedDict()
+        # Model id -> (provider name, model): what ``resolve`` said since the last
+        # ``register`` (which may change any answer, so it empties this). Oldest first.
+        self._resolved: dict[str, tuple[str, str]] = {}
+        self._generation = 0  # counts ``register`` calls; a stale resolution is not kept
 
     def register(
         self,
@@ -191,6 +197,8 @@ class ProviderRegistry:
             )
             for key in [key for key in self._ops if key[0] == name]:
                 del self._ops[key]
+            self._resolved.clear()
+            self._generation += 1
 
     def names(self) -> list[str]:
         """Registered provider names, sorted."""
@@ -290,6 +298,56 @@ class ProviderRegistry:
             while len(self._ops) > self.op_cache_size:
                 self._ops.popitem(last=False)
             return cached
+
+    def call_target(self, model_id: str) -> tuple[Provider, Op]:
+        """The prepared provider and the op that ``models(model_id, ...)`` calls.
+
+        The same as ``resolve``, ``provider(name).prepare()`` and ``op_for``, in that
+        order and with the same errors; ``prepare`` runs on every call (a key may be
+        set or removed meanwhile), the rest is looked up once per id.
+
+        Raises:
+            As ``resolve``, ``provider``, the provider's ``prepare`` and ``op_for``.
+
+        Example:
+            >>> registry = ProviderRegistry()
+            >>> registry.register("sim", SimulatedProvider())
+            >>> provider, call = registry.call_target("sim/demo")
+            >>> call.name, call("hi").model_id
+            ('llm[demo]', 'sim/demo')
+        """
+        if isinstance(model_id, str):  # anything else fails in ``resolve``, as it should
+            with self._lock:
+                target = self._cached_target(model_id)
+            if target is not None:
+                target[0].prepare()
+                return target
+        with self._lock:
+            generation = self._generation
+        name, model = self.resolve(model_id)
+        provider = self.provider(name)
+        provider.prepare()
+        built = self.op_for(name, model)
+        with self._lock:
+            if self._generation == generation:
+                self._resolved[model_id] = (name, model)
+                while len(self._resolved) > self.op_cache_size:
+                    del self._resolved[next(iter(self._resolved))]
+        return provider, built
+
+    def _cached_target(self, model_id: str) -> tuple[Provider, Op] | None:
+        """The provider and op of an id resolved before, when both are cached (lock held)."""
+        key = self._resolved.get(model_id)
+        if key is None:
+            return None
+        cached = self._ops.get(key)
+        if cached is None:
+            return None
+        provider = self._entries[key[0]].provider
+        # An op is cached only after its provider was made; ``register`` drops both.
+        assert provider is not None
+        self._ops.move_to_end(key)
+        return provider, cached
 
     def cached_ops(self) -> int:
         """How many model ops the cache holds now (at most ``op_cache_size``)."""

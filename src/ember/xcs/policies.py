@@ -264,7 +264,10 @@ async def _run_async(layer: _Policies, afn: Callable[..., Any], args: tuple[Any,
     attempt = 1
     while True:
         try:
-            value = await _with_timeout(afn(*args, **kwargs), layer)
+            if layer.timeout is None:  # no wrapper frame for the engine to resume
+                value = await afn(*args, **kwargs)
+            else:
+                value = await _with_timeout(afn(*args, **kwargs), layer)
             break
         except Exception as error:
             if policy is None or not layer.retryable(error):
