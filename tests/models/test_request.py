@@ -128,3 +128,17 @@ def test_max_temperature_is_per_provider():
 def test_estimate_tokens_is_at_least_one():
     assert estimate_tokens("") == 1
     assert estimate_tokens("a" * 40) == 10
+
+
+def test_repeated_parameter_names_still_check_every_value() -> None:
+    from ember.models.request import validate_params
+
+    accepted = frozenset({"temperature", "max_tokens"})
+    for _ in range(3):  # the rules of a set of names are worked out once, then reused
+        validate_params("simulated/x", {"temperature": 0.5, "max_tokens": 8}, accepted)
+    with pytest.raises(InvalidParamsError, match="temperature=-1 is invalid"):
+        validate_params("simulated/x", {"temperature": -1, "max_tokens": 8}, accepted)
+    with pytest.raises(InvalidParamsError, match="max_tokens"):
+        validate_params("simulated/x", {"temperature": 0.5, "max_tokens": -3}, accepted)
+    with pytest.raises(InvalidParamsError, match="Did you mean"):
+        validate_params("simulated/x", {"temprature": 0.5}, accepted)

@@ -188,6 +188,9 @@ def validate_params(
 ) -> None:
     """Check parameter names against ``accepted`` and each value against its rule.
 
+    Which rule applies to which name is worked out once per distinct set of names (in
+    order) and provider rules; the values are checked on every call.
+
     Args:
         model_id: named in the error message.
         params: the call's keyword parameters.
@@ -207,13 +210,19 @@ def validate_params(
         ...     print(error)
         simulated/x: temperature=-1 is invalid; expected a number in [0, 2].
     """
-    unknown = [name for name in params if name not in accepted]
-    if "stream" in unknown:
-        raise InvalidParamsError(_stream_message(model_id))
-    if unknown:
+    if not params:
+        return
+    names = tuple(params)
+    if isinstance(accepted, frozenset):
+        checks = _cached_checks(names, accepted, max_temperature)
+    else:
+        checks = _checks_of(names, accepted, max_temperature)
+    if checks is None:
+        unknown = [name for name in names if name not in accepted]
+        if "stream" in unknown:
+            raise InvalidParamsError(_stream_message(model_id))
         raise InvalidParamsError(_unknown_message(model_id, unknown, accepted))
-    for name, value in params.items():
-        check = _temperature(max_temperature) if name == "temperature" else _CHECKS.get(name)
+    for name, check, value in zip(names, checks, params.values(), strict=True):
         problem = check(value) if check is not None else None
         if problem is not None:
             raise InvalidParamsError(
@@ -229,6 +238,26 @@ def _stream_message(model_id: str) -> str:
         "models.astream(...) for async for): it yields the text chunks, then its .response "
         "is the full Response with usage."
     )
+
+
+_Check = Callable[[object], str | None]
+
+
+def _checks_of(
+    names: tuple[str, ...], accepted: Collection[str], max_temperature: float
+) -> tuple[_Check | None, ...] | None:
+    """The rule of each name, in order (``None``: no rule), or ``None`` if one is unknown."""
+    if any(name not in accepted for name in names):
+        return None
+    return tuple(
+        _temperature(max_temperature) if name == "temperature" else _CHECKS.get(name)
+        for name in names
+    )
+
+
+# Providers declare ``accepted_params`` as a frozenset, so their calls share this cache
+# (a call's parameter names are few and repeat); the size bounds odd callers.
+_cached_checks = functools.lru_cache(maxsize=1024)(_checks_of)
 
 
 def _unknown_message(model_id: str, unknown: list[str], accepted: Collection[str]) -> str:
