@@ -24,9 +24,9 @@ better) from medians of interleaved timed calls after the same warm-up. Prints o
    with ``--quick``), and ``get_jit_stats`` after them (target < 50 ms); cost per op
    and peak RSS are reported.
 
-The jitted programs are written with ``for`` loops, so that they measure the engine;
-list comprehensions, which the tracer still runs eagerly on 3.12+, are measured in
-``bench_semantics.py``. Every result is checked against plain Python's.
+The jitted programs are written with ``for`` loops, the plainest form of a fan-out;
+the other forms users write (comprehensions, f-strings, ``json.loads`` of each reply)
+are measured in ``bench_semantics.py``. Every result is checked against plain Python's.
 
 Run: python benchmarks/bench_fanout.py [--quick]
 """
