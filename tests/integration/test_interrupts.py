@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 import weakref
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -47,23 +48,37 @@ def _interrupt(body: str, tmp_path: Path) -> tuple[float, list[float], float]:
     script.write_text(FAN_OUT.replace("{body}", body))
     starts = tmp_path / "starts.txt"
     starts.write_text("")
-    child = subprocess.Popen([sys.executable, str(script), str(starts)],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    child = _sigint_one_second_in([str(script), str(starts)])
+    assert "KeyboardInterrupt" in child.stderr, child.stderr[-2000:]
+    times = [float(line) for line in starts.read_text().split()]
+    return child.exited - child.sent, times, child.sent
+
+
+@dataclass
+class _Interrupted:
+    sent: float  # time.time() of the SIGINT
+    exited: float  # time.time() once the child had exited
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def _sigint_one_second_in(arguments: list[str]) -> _Interrupted:
+    """Run ``python *arguments``; once it prints ``ready``, wait 1 s and send SIGINT."""
+    child = subprocess.Popen([sys.executable, *arguments], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
     try:
         assert child.stdout is not None
         assert child.stdout.readline().strip() == "ready"
         time.sleep(1.0)
         sent = time.time()
         child.send_signal(signal.SIGINT)
-        child.wait(timeout=10)
+        stdout, stderr = child.communicate(timeout=20)
         exited = time.time()
     finally:
         if child.poll() is None:
             child.kill()
-    stderr = child.stderr.read() if child.stderr else ""
-    assert "KeyboardInterrupt" in stderr, stderr[-2000:]
-    times = [float(line) for line in starts.read_text().split()]
-    return exited - sent, times, sent
+    return _Interrupted(sent, exited, child.returncode, stdout, stderr)
 
 
 @pytest.mark.skipif(os.name != "posix", reason="SIGINT to a child process needs POSIX")
@@ -124,21 +139,10 @@ def test_one_sigint_cancels_running_coroutine_ops_and_starts_no_queued_one(
 ) -> None:
     script = tmp_path / "coroutines.py"
     script.write_text(COROUTINE_FAN_OUT)
-    child = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
-    try:
-        assert child.stdout is not None
-        assert child.stdout.readline().strip() == "ready"
-        time.sleep(1.0)
-        sent = time.time()
-        child.send_signal(signal.SIGINT)
-        out, err = child.communicate(timeout=20)
-    finally:
-        if child.poll() is None:
-            child.kill()
-    assert child.returncode == 0, err[-3000:]
-    report = json.loads(out.strip().splitlines()[-1])
-    assert report["caught"] - sent < 1.0, "KeyboardInterrupt reached the caller late"
+    child = _sigint_one_second_in([str(script)])
+    assert child.returncode == 0, child.stderr[-3000:]
+    report = json.loads(child.stdout.strip().splitlines()[-1])
+    assert report["caught"] - child.sent < 1.0, "KeyboardInterrupt reached the caller late"
     events = [tuple(event) for event in report["events"]]
     started = {i for event, i in events if event == "start"}
     cancelled = {i for event, i in events if event == "cancelled"}
