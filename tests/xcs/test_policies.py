@@ -524,9 +524,15 @@ from ember.xcs import Config, jit, op
 from ember.xcs.cache import SQLiteStore
 import steps
 
-first, second, log = sys.argv[1], sys.argv[2], sys.argv[3]
+first, second, log, named_store = sys.argv[1:5]
 paid = op(steps.paid, cache=True, version="1")
 modelled = op(steps.paid, name="modelled", cache=None, version="1")
+
+@op(cache=named_store, version="1")  # the decorator form: the script's name is the op
+def named(x):
+    with open(named_store + ".log", "a") as out:
+        out.write(f"{x}\\n")
+    return x * 3
 
 def batch(xs):
     return [paid(x, log) for x in xs] + [modelled(x, log) for x in xs]
@@ -535,6 +541,8 @@ def batch(xs):
 results = [jit(batch, config=Config(executor="process", result_cache=first))([1, 2]),
            jit(batch, config=Config(executor="process", result_cache=second))([1, 2]),
            jit(batch, config=Config(executor="process"))([1, 2])]
+triple = jit(lambda xs: [named(x) for x in xs], config=Config(executor="process"))
+results += [triple([1, 2]), triple([1, 2, 3])]
 print(json.dumps({"results": results, "caller": os.getpid(),
                   "first": SQLiteStore(first).summary().entries,
                   "second": SQLiteStore(second).summary().entries}))
@@ -544,7 +552,8 @@ print(json.dumps({"results": results, "caller": os.getpid(),
 def test_process_workers_never_use_a_store_they_inherited(tmp_path: Path) -> None:
     """A forked worker holds a copy of the caller's settings from when it was forked;
     it must not keep writing later calls (with another store, or none) into that store.
-    ``cache=True``/``cache=None`` ops run uncached in process workers (docs/caching.md)."""
+    ``cache=True``/``cache=None`` ops run uncached in process workers; a store named on
+    the op is used there (docs/caching.md)."""
     (tmp_path / "steps.py").write_text(
         "import os\n"
         "def paid(x, log):\n"
@@ -557,11 +566,14 @@ def test_process_workers_never_use_a_store_they_inherited(tmp_path: Path) -> Non
     env = {**os.environ, "EMBER_XCS_CACHE": str(tmp_path / "default.sqlite")}
     done = subprocess.run(
         [sys.executable, str(script), str(tmp_path / "first.sqlite"),
-         str(tmp_path / "second.sqlite"), str(log)],
+         str(tmp_path / "second.sqlite"), str(log), str(tmp_path / "named.sqlite")],
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(done.stdout)
-    assert report["results"] == [[1, 4, 1, 4]] * 3
+    assert report["results"] == [[1, 4, 1, 4]] * 3 + [[3, 6], [3, 6, 9]]
+    # A store named on the op works in the workers, for the decorator form too.
+    assert sorted((tmp_path / "named.sqlite.log").read_text().split()) == ["1", "2", "3"]
+    assert SQLiteStore(tmp_path / "named.sqlite").summary().entries == 3
     assert report["first"] == report["second"] == 0
     assert not (tmp_path / "default.sqlite").exists()
     pids = [int(line.split()[1]) for line in log.read_text().splitlines()]

@@ -22,7 +22,7 @@ its retries, and a cache hit makes a node that takes microseconds.
 thread (a context variable), which other processes cannot see: a process forked earlier
 holds a stale copy of it, a Dask worker none. So a policy layer that was pickled and
 loaded elsewhere never reads the settings of the process it lands in. An executor that
-ships ops consults the cache in the caller instead (``plan_shipping``; the Dask executor
+ships ops consults the cache in the caller instead (``ember.xcs.cache.shipping``; the Dask executor
 does): a hit is never shipped, a miss ships the body without the cache step, and the
 result is stored in the caller's store when it comes back. Without that step (the
 engine's ``executor="process"`` pool) only a store named on the op (``cache="path"``)
@@ -34,16 +34,16 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
+import importlib
 import inspect
 import logging
 import os
 import pickle
 import random
+import sys
 import threading
-import types
 from collections.abc import Callable
-from concurrent.futures import Future
-from dataclasses import dataclass
+from multiprocessing.reduction import ForkingPickler
 from typing import Any
 
 from ember.xcs.cache.counters import record
@@ -53,8 +53,7 @@ from ember.xcs.cache.store import MISSING
 from ember.xcs.config import check_result_cache, check_timeout
 from ember.xcs.errors import ConfigError, XCSError, XCSTimeoutError
 
-__all__ = ["ShippingPlan", "call_with_timeout", "plan_shipping", "retry_policy",
-           "with_policies"]
+__all__ = ["call_with_timeout", "retry_policy", "with_policies"]
 
 _logger = logging.getLogger("ember.xcs")
 
@@ -218,6 +217,7 @@ class _PolicyCall:
         self.fn = fn
         functools.update_wrapper(self, fn, updated=())
 
+
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         layer = self.layer
         store, key, value = layer.lookup(args, kwargs)
@@ -238,6 +238,42 @@ class _PolicyCall:
 
     def __repr__(self) -> str:
         return f"<policies of {self.layer.name}>"
+
+
+def _reduce_for_processes(call: _PolicyCall) -> Any:
+    """How a process pool pickles a policy body (registered with ``ForkingPickler``).
+
+    ``@op(cache=...)`` on a module-level function leaves the module's name bound to the
+    op, so pickle cannot find the bare function by its name: send the op's name and
+    take its body on the other side. Only for multiprocessing: cloudpickle (Dask)
+    ships such functions by value, since the workers may not have the module.
+    """
+    module = getattr(call.fn, "__module__", None)
+    qualname = getattr(call.fn, "__qualname__", "")
+    if isinstance(module, str) and "<locals>" not in qualname \
+            and getattr(_named(module, qualname), "fn", None) is call:
+        return (_decorated_body, (module, qualname, os.getpid()))
+    return call.__reduce_ex__(pickle.HIGHEST_PROTOCOL)
+
+
+ForkingPickler.register(_PolicyCall, _reduce_for_processes)
+
+
+def _named(module: str, qualname: str) -> Any:
+    """The object ``module.qualname`` names in this process, or ``None``."""
+    target: Any = sys.modules.get(module)
+    for part in qualname.split("."):
+        target = getattr(target, part, None)
+    return target
+
+
+def _decorated_body(module: str, qualname: str, origin: int) -> _PolicyCall:
+    """The policy body of the op named ``module.qualname`` (see ``_PolicyCall.__reduce__``)."""
+    importlib.import_module(module)
+    body = _named(module, qualname).fn
+    layer = body.layer
+    return _PolicyCall(_Policies(layer.name, layer.cache, layer.identity, layer.policy,
+                                 layer.timeout, origin), body.fn)
 
 
 def _async_body(layer: _Policies, afn: Callable[..., Any]) -> Callable[..., Any]:
@@ -312,86 +348,6 @@ def _uncached_in_worker(layer: _Policies) -> None:
         "the caller's result cache, so it runs uncached. Name the store on the op "
         "(@op(cache='results.sqlite')) or use ember.xcs.dask_executor(), which consults "
         "the cache in the caller.", layer.name)
-
-
-@dataclass(frozen=True)
-class ShippingPlan:
-    """What an executor that ships ops elsewhere does about the result cache.
-
-    Attributes:
-        value: the cached result (a hit: ship nothing), or ``MISSING``.
-        ship: the callable to send instead of the one submitted (same arguments): the
-            op's body with its retries and timeout but without the cache step.
-        keep: a ``Future`` done-callback that stores a successful result in the
-            caller's store (register it before anyone else sees the future).
-    """
-
-    value: Any
-    ship: Callable[..., Any]
-    keep: Callable[[Future[Any]], None]
-
-
-def _policy_body(body: Any) -> tuple[_Policies, Callable[[_Policies], Any]] | None:
-    """The cache-enabled policy layer of an op body, and how to rebuild the body."""
-    if isinstance(body, types.MethodType):
-        found = _policy_body(body.__func__)
-        if found is None:
-            return None
-        layer, rebuild = found
-        owner = body.__self__
-        return layer, lambda new: types.MethodType(rebuild(new), owner)
-    if isinstance(body, _PolicyCall):
-        fn = body.fn
-        return body.layer, lambda new: _PolicyCall(new, fn)
-    marked = getattr(body, "__xcs_policies__", None)
-    if isinstance(marked, tuple):
-        layer, afn = marked
-        return layer, lambda new: _async_body(new, afn)
-    return None
-
-
-def plan_shipping(fn: Callable[..., Any], args: tuple[Any, ...],
-                  kwargs: dict[str, Any]) -> ShippingPlan | None:
-    """Consult the result cache in the caller before ``fn`` is shipped to another process.
-
-    ``fn(*args, **kwargs)`` is what the engine hands an executor for an op:
-    ``op.invoke(op_args, op_kwargs)``. Call this in the calling process, in the
-    calling context (where ``Config(result_cache=...)`` or ``cache.use(...)`` is
-    active); the store is found, the key made and the lookup counted here.
-
-    Args:
-        fn: the submitted callable.
-        args: its positional arguments.
-        kwargs: its keyword arguments.
-
-    Returns:
-        ``None`` when ``fn`` is not an op with a cache step or no store applies (ship
-        ``fn`` as it is); otherwise a ``ShippingPlan``.
-
-    Raises:
-        ConfigError: the store is refused (``Presets.SECURE`` and a persistent store).
-        UncacheableError: an argument has no canonical form for the key.
-    """
-    from ember.xcs.ops import Op
-
-    op = getattr(fn, "__self__", None)
-    if not isinstance(op, Op) or getattr(fn, "__name__", None) != "invoke" or kwargs:
-        return None
-    found = _policy_body(op.fn)
-    if found is None or found[0].identity is None or len(args) != 2:
-        return None
-    layer, rebuild = found
-    op_args, op_kwargs = args
-    store, key, value = layer.lookup(tuple(op_args), dict(op_kwargs))
-    if store is None:
-        return None
-    uncached = Op(rebuild(layer.without_cache()), name=op.name, kind=op.kind)
-
-    def keep(future: Future[Any]) -> None:
-        if not future.cancelled() and future.exception() is None:
-            layer.keep(store, key, future.result())
-
-    return ShippingPlan(value, uncached.invoke, keep)
 
 
 def call_with_timeout(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],

@@ -6,7 +6,7 @@ starts reaches every op of that call, on whatever thread or event loop it runs.
 ``Config(result_cache=...)`` (and ``redact=True``) puts a ``CacheScope`` hook into the
 config's hooks; the hook sets the variable at ``on_graph_start`` and restores it at
 ``on_graph_end``. Other processes cannot see the variable: ops shipped to them are
-looked up in the caller before shipping (``ember.xcs.policies.plan_shipping``).
+looked up in the caller before shipping (``ember.xcs.cache.shipping``).
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ never paid for twice). The outcome settles our future exactly once, including wh
 the task is lost with its worker or the client goes away.
 
 The result cache is consulted here, in the caller, before anything is shipped (see
-``ember.xcs.policies.plan_shipping``): a hit settles the future at once, a miss ships
+``ember.xcs.cache.shipping``): a hit settles the future at once, a miss ships
 the op's body without its cache step, and the result is stored in the caller's store
 before the caller sees it. Outcomes are settled in the context the call was submitted
 from, so that ops submitted when an earlier one finishes see the caller's settings.
@@ -25,6 +25,7 @@ import types
 from collections.abc import Callable
 from typing import Any
 
+from ember.xcs.cache.shipping import plan_shipping
 from ember.xcs.cache.store import MISSING
 from ember.xcs.distributed._connect import connect_client
 from ember.xcs.distributed._errors import (
@@ -36,7 +37,6 @@ from ember.xcs.distributed._errors import (
 from ember.xcs.distributed._main_guard import check_main_guard
 from ember.xcs.distributed._shipping import ShippedCall, call_name, load_result, pickle_call
 from ember.xcs.errors import XCSError
-from ember.xcs.policies import plan_shipping
 
 __all__ = [
     "ClusterConnectionError",
