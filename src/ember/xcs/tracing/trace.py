@@ -340,8 +340,15 @@ class Trace:
                 break
         else:
             snapshot_args = args  # literals only (the common case): nothing to copy
-        snapshot_kwargs = (tree.snapshot(kwargs, Lazy, self._as_task, found, held)
-                           if kwargs else _NO_KWARGS)
+        if not kwargs:
+            snapshot_kwargs = _NO_KWARGS
+        else:
+            for value in kwargs.values():
+                if type(value) not in atoms:
+                    snapshot_kwargs = tree.snapshot(kwargs, Lazy, self._as_task, found, held)
+                    break
+            else:
+                snapshot_kwargs = dict(kwargs)  # literals only: a flat copy is the snapshot
         if not found and not held:  # no lazy input (the common case for a fan-out's ops)
             unique: tuple[Task, ...] = ()
             roots: list[Task] = []
