@@ -30,6 +30,8 @@ MODULES = (
     "ember.xcs.analysis",
     "ember.xcs.analysis.marks",
     "ember.xcs.analysis.operations",
+    "ember.xcs.compat.structural",
+    "ember.xcs.compat.xcsapi",
     "ember.operators.base",
     "ember.operators.blocks",
     "ember.operators.function",

@@ -1,4 +1,4 @@
-"""Compatibility module ``ember.xcs.jit`` (the seeds' and pyember's path): a re-export.
+"""The seed's and pyember's module path ``ember.xcs.jit`` (see ``ember.xcs.compat``).
 
 ``ember.xcs`` imports its ``jit`` from here, so this module is loaded while the package
 initialises and the package attribute ``ember.xcs.jit`` is the function from then on;
@@ -7,7 +7,7 @@ initialises and the package attribute ``ember.xcs.jit`` is the function from the
 
 from ember.xcs.api.jit import JitFunction, jit, jit_disabled, structural_jit
 from ember.xcs.api.stats import get_jit_stats
-from ember.xcs.tracer.structural_jit import disable_structural_jit
+from ember.xcs.compat import disable_structural_jit
 
 __all__ = [
     "JitFunction",

@@ -1,6 +1,6 @@
-"""Compatibility module: the seed's ``ember.xcs.transformations`` (vmap, pmap, ...).
+"""The seed's module path ``ember.xcs.transformations`` (see ``ember.xcs.compat``).
 
-A thin re-export of ``ember.xcs.transforms``, where the transforms live.
+The transforms live in ``ember.xcs.transforms``; this module re-exports them.
 """
 
 from ember.xcs.transforms import DeviceMesh, PartitionSpec, grad, mesh_sharded, pmap, scan, vmap

@@ -210,3 +210,40 @@ def test_jitoptions_fields_take_effect_or_are_refused():
     assert add.sample_input == {"a": 1, "b": 2} and add(**add.sample_input) == 3
     with pytest.raises(ConfigError, match="does not fit"):
         xcs.jit(lambda a: a, options=JITOptions(sample_input={"zzz": 1}))
+
+
+_OLD_PATHS = ("ember.xcs.api.core", "ember.xcs.api.types", "ember.xcs.tracer.structural_jit",
+              "ember.xcs.jit", "ember.xcs.transformations")
+
+
+@pytest.mark.parametrize("path", _OLD_PATHS)
+def test_every_old_path_is_a_thin_re_export(path):
+    import ast
+    import importlib
+    import inspect
+
+    import ember.xcs.compat as compat
+    import ember.xcs.transforms as transforms
+
+    implementation = importlib.import_module("ember.xcs.api.jit")  # the module, not jit
+    module = importlib.import_module(path)
+    statements = ast.parse(inspect.getsource(module)).body
+    for statement in statements[1:]:  # after the docstring: imports and __all__ only
+        assert isinstance(statement, ast.ImportFrom | ast.Assign), ast.dump(statement)
+        if isinstance(statement, ast.Assign):
+            assert [target.id for target in statement.targets] == ["__all__"]
+    assert module.__all__
+    for name in module.__all__:
+        home = next((place for place in (compat, ember.xcs, transforms)
+                     if name in place.__all__), implementation)
+        assert getattr(module, name) is getattr(home, name), (path, name)
+
+
+def test_xcsapi_offers_the_transforms_themselves():
+    from ember.xcs.compat import XCSAPI
+
+    xcs = XCSAPI()
+    for name in ("vmap", "pmap", "scan", "grad", "mesh_sharded"):
+        assert getattr(xcs, name) is getattr(ember.xcs, name)
+    with pytest.raises(AttributeError):
+        xcs.nothing  # noqa: B018 - the attribute access is what is tested

@@ -1,4 +1,8 @@
-"""The public API layer of XCS: ``jit``, stats, ``explain`` (and compatibility modules)."""
+"""The public API layer of XCS: ``jit``, stats, ``explain``, ``compare``.
+
+``core`` and ``types`` here are the seed's import paths, thin re-exports of
+``ember.xcs.compat``.
+"""
 
 from ember.xcs.api.explain import explain
 from ember.xcs.api.jit import JitFunction, jit, structural_jit

@@ -1,5 +1,5 @@
-"""Compatibility package for the seed's import path ``ember.xcs.tracer.structural_jit``.
+"""The seed's package path ``ember.xcs.tracer`` (the tracer is ``ember.xcs.tracing``).
 
-The tracer itself lives in ``ember.xcs.tracing``. Nothing is re-exported here, so that
-the submodule name ``structural_jit`` is never shadowed by the function of that name.
+Only the submodule ``structural_jit`` lives here (see ``ember.xcs.compat``). Nothing is
+re-exported, so that the submodule is never shadowed by the function of that name.
 """
