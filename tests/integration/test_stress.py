@@ -6,7 +6,8 @@ import threading
 
 import pytest
 
-from ember.xcs import analysis, get_jit_stats, jit, op
+from ember.xcs import get_jit_stats, jit, op
+from ember.xcs.analysis import report
 from ember.xcs.tracing import frames, rewrite, versions
 
 
@@ -60,7 +61,7 @@ def test_caches_stay_bounded_over_100000_calls() -> None:
     for x in range(100_000):
         assert tiny(x) == x + 1
     assert get_jit_stats(tiny)["calls"] == 100_000
-    assert len(analysis._cache) <= analysis._CACHE_SIZE
+    assert len(report._cache) <= report._CACHE_SIZE
     assert len(frames._facts) <= frames._CACHE_LIMIT
     for cache in (versions._ranges, versions._names, versions._observing):
         assert len(cache) <= versions._CACHE_LIMIT + 1
