@@ -33,6 +33,7 @@ MODULES = (
     "ember.xcs.analysis.marks",
     "ember.xcs.analysis.operations",
     "ember.xcs.compat.structural",
+    "ember.xcs.transforms.leaves",
     "ember.xcs.compat.xcsapi",
     "ember.operators.base",
     "ember.operators.blocks",

@@ -1,18 +1,13 @@
-"""Dispatch by trying: leaf kinds, and jit's tensor fast path versus orchestration mode."""
+"""jit's tensor fast path versus orchestration mode, decided by trying."""
 
 from __future__ import annotations
-
-import subprocess
-import sys
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from ember.xcs import TransformError, get_jit_stats, jit, op, vmap
-from ember.xcs.transforms import tensor
-from ember.xcs.transforms.tensor import ARRAY, ATOM, NUMBER, OTHER, is_tensor_tree, leaf_kind
+from ember.xcs import get_jit_stats, jit, op
 
 CALLS: list[str] = []
 
@@ -21,22 +16,6 @@ CALLS: list[str] = []
 def describe(value):
     CALLS.append(str(value))
     return f"value={value}"
-
-
-def test_leaf_kinds():
-    assert leaf_kind(np.ones(3)) == ARRAY
-    assert leaf_kind(jnp.ones(3)) == ARRAY
-    assert leaf_kind(np.float32(1.0)) == ARRAY
-    assert leaf_kind(np.array(["a", "b"])) == OTHER  # strings are not tensor data
-    assert leaf_kind(3) == NUMBER and leaf_kind(2.5) == NUMBER
-    assert leaf_kind("text") == ATOM and leaf_kind(None) == ATOM
-    assert leaf_kind(object()) == OTHER
-
-
-def test_tensor_trees_need_an_array_and_only_numeric_leaves():
-    assert is_tensor_tree({"w": jnp.ones(2), "b": (1.0, None)})
-    assert not is_tensor_tree([1, 2, 3])  # numbers alone: no array
-    assert not is_tensor_tree([jnp.ones(2), "label"])
 
 
 def test_tensor_only_jit_is_jax_jit():
@@ -112,18 +91,3 @@ def test_user_exception_keeps_its_type_in_tensor_code():
 
     with pytest.raises(ValueError, match="need 2 rows, got 3"):
         jit(check)(jnp.ones(3))
-
-
-def test_without_jax_orchestration_works_and_tensors_name_the_extra(monkeypatch):
-    monkeypatch.setattr(tensor, "_jax", None)
-    assert vmap(str.upper)(["a", "b"]) == ["A", "B"]
-    with pytest.raises(TransformError, match=r"pip install 'ember-xcs\[jax\]'"):
-        vmap(lambda row: row * 2)(np.ones((2, 2)))
-    jitted = jit(lambda x: x * 2)  # jit still runs: as plain NumPy through the tracer
-    np.testing.assert_array_equal(jitted(np.ones(2)), np.full(2, 2.0))
-
-
-def test_importing_ember_xcs_does_not_import_jax():
-    code = "import sys, ember.xcs; assert 'jax' not in sys.modules, 'jax was imported'"
-    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert completed.returncode == 0, completed.stderr

@@ -29,8 +29,8 @@ from ember.xcs.config import Config
 from ember.xcs.errors import TransformError
 from ember.xcs.ops import Op
 from ember.xcs.tracing import context
+from ember.xcs.transforms.leaves import ARRAY, leaf_kind, require_jax
 from ember.xcs.transforms.progress import progress_config
-from ember.xcs.transforms.tensor import ARRAY, leaf_kind, require_jax
 
 __all__ = [
     "Calls",

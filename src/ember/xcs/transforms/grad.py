@@ -17,14 +17,8 @@ from ember.xcs import tree
 from ember.xcs.errors import TransformError
 from ember.xcs.tracing import context
 from ember.xcs.tracing.lazy import Lazy
-from ember.xcs.transforms.tensor import (
-    ARRAY,
-    GradProbe,
-    has_tracer,
-    leaf_kind,
-    probed,
-    require_jax,
-)
+from ember.xcs.transforms.leaves import ARRAY, has_tracer, leaf_kind, require_jax
+from ember.xcs.transforms.probes import GradProbe, probed
 
 __all__ = ["grad", "value_and_grad"]
 

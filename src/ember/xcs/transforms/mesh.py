@@ -20,8 +20,9 @@ from ember.xcs.config import Config
 from ember.xcs.errors import TransformError
 from ember.xcs.ops import Op
 from ember.xcs.transforms.batching import Calls, adapt_inputs, combine, run_batch
+from ember.xcs.transforms.leaves import jax_or_none, leaf_kind, require_jax
 from ember.xcs.transforms.pmap import resolve_devices
-from ember.xcs.transforms.tensor import jax_or_none, leaf_kind, probed, require_jax
+from ember.xcs.transforms.probes import probed
 from ember.xcs.transforms.vmap import BatchedFunction, _display_name
 
 __all__ = ["DeviceMesh", "PartitionSpec", "ShardedFunction", "mesh_sharded"]

@@ -16,7 +16,8 @@ from typing import Any
 
 from ember.xcs.config import Config
 from ember.xcs.errors import TransformError
-from ember.xcs.transforms.tensor import leaf_kind, probed, require_jax
+from ember.xcs.transforms.leaves import leaf_kind, require_jax
+from ember.xcs.transforms.probes import probed
 from ember.xcs.transforms.vmap import BatchedFunction
 
 __all__ = ["ParallelFunction", "pmap", "resolve_devices"]

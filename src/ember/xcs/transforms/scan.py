@@ -22,13 +22,8 @@ from ember.xcs.config import Config
 from ember.xcs.errors import ConfigError, TransformError
 from ember.xcs.tracing import context
 from ember.xcs.transforms.batching import combine, split_batch
-from ember.xcs.transforms.tensor import (
-    OpReached,
-    count_arrays,
-    is_tensor_tree,
-    probed,
-    require_jax,
-)
+from ember.xcs.transforms.leaves import count_arrays, is_tensor_tree, require_jax
+from ember.xcs.transforms.probes import OpReached, probed
 
 __all__ = ["ScannedFunction", "scan"]
 

@@ -1,13 +1,11 @@
-"""Tensor or orchestration? Decided by trying: JAX runs what it can trace without ops.
+"""``jit``'s tensor fast path: ``jax.jit`` for a function until it reaches an op.
 
 A call is *tensor-only* when its array leaves are JAX/NumPy arrays (other leaves are
 numbers, or hashable atoms such as strings) and tracing it with JAX never reaches an
-op. Transforms and ``jit`` first check the leaves (cheap, no JAX import), then let JAX
-trace with a ``TensorProbe`` installed as the current op handler: an op reached while
-JAX traces raises ``OpReached``, which aborts the JAX trace *before* the op runs, and
-the caller switches that function to orchestration mode for good.
-
-``import jax`` happens here, lazily, the first time an array is seen.
+op. ``TensorDispatch`` first checks the leaves (``leaves``: cheap, no JAX import), then
+lets JAX trace with a ``TensorProbe`` installed as the current op handler (``probes``):
+an op reached while JAX traces raises ``OpReached``, which aborts the JAX trace
+*before* the op runs, and the function switches to orchestration mode for good.
 """
 
 from __future__ import annotations
@@ -15,248 +13,28 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable
-from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from ember.xcs.api.stats import Fallback, FunctionStats
-from ember.xcs.errors import TransformError
-from ember.xcs.ir.graph import SourceLocation
-from ember.xcs.ops import Op
-from ember.xcs.tracing import context
-from ember.xcs.tracing.frames import is_internal, location_of
+from ember.xcs.transforms.leaves import (
+    ARRAY,
+    ATOM,
+    NUMBER,
+    OTHER,
+    TYPE_KINDS,
+    argument_kind,
+    jax_or_none,
+)
+from ember.xcs.transforms.probes import OpReached, probed
 
 if TYPE_CHECKING:
     from ember.xcs.api.jit import JitFunction
 
-__all__ = [
-    "ARRAY",
-    "ATOM",
-    "NUMBER",
-    "OTHER",
-    "GradProbe",
-    "OpReached",
-    "TensorDispatch",
-    "TensorProbe",
-    "caller_location",
-    "count_arrays",
-    "has_tracer",
-    "is_tensor_tree",
-    "jax_or_none",
-    "leaf_kind",
-    "require_jax",
-    "tensor_path",
-]
-
-JAX_EXTRA = "pip install 'ember-xcs[jax]'"
-
-# Leaf kinds (plain ints: this runs on every jitted call).
-ARRAY = 1  # a JAX or NumPy array (or JAX tracer) of a numeric dtype
-NUMBER = 2  # int, float, bool, complex
-ATOM = 3  # str, bytes, None: hashable, never an array
-OTHER = 4  # anything else
+__all__ = ["TensorDispatch", "TensorPath", "tensor_path"]
 
 TensorPath = Callable[["JitFunction", tuple[Any, ...], dict[str, Any]], Any]
 
-_KINDS: dict[type, int] = {
-    int: NUMBER, float: NUMBER, bool: NUMBER, complex: NUMBER,
-    str: ATOM, bytes: ATOM, type(None): ATOM,
-}
-_CONTAINERS = (list, tuple, dict)
-_NUMERIC_DTYPE_KINDS = frozenset("biufc")
-_jax: ModuleType | bool | None = False  # False: not tried yet
 _clock = time.perf_counter
-
-
-def jax_or_none() -> ModuleType | None:
-    """The ``jax`` module, imported on first use, or ``None`` when it is not installed."""
-    global _jax
-    if _jax is False:
-        try:
-            import jax
-        except ImportError:
-            _jax = None
-        else:
-            _jax = jax
-    return _jax  # type: ignore[return-value]
-
-
-def require_jax(feature: str) -> ModuleType:
-    """The ``jax`` module, or ``TransformError`` naming the extra to install.
-
-    Args:
-        feature: what needs JAX, for the message (e.g. ``"grad"``).
-
-    Raises:
-        TransformError: JAX is not installed.
-    """
-    jax = jax_or_none()
-    if jax is None:
-        raise TransformError(
-            f"{feature} needs JAX for array inputs, and JAX is not installed. Install the "
-            f"extra: {JAX_EXTRA}"
-        )
-    return jax
-
-
-def leaf_kind(value: Any) -> int:
-    """The kind of a leaf value: ``ARRAY``, ``NUMBER``, ``ATOM`` or ``OTHER``."""
-    kind = _KINDS.get(type(value))
-    if kind is not None:
-        return kind
-    module = type(value).__module__
-    if module.startswith(("jax", "numpy")) and hasattr(value, "shape"):
-        if module.startswith("jax"):  # arrays, tracers, key arrays: always JAX data
-            _KINDS[type(value)] = ARRAY  # so the next lookup is one dict access
-            return ARRAY
-        dtype = getattr(value, "dtype", None)  # NumPy: strings and objects are not
-        if dtype is not None and getattr(dtype, "kind", "") in _NUMERIC_DTYPE_KINDS:
-            return ARRAY
-    return OTHER
-
-
-def is_tensor_tree(tree: Any) -> bool:
-    """Whether every leaf of ``tree`` is an array or a number, with at least one array.
-
-    Containers are lists, tuples and dicts (and ``None``, an empty node, as in JAX).
-    """
-    found = count_arrays(tree, 0)
-    return found is not None and found > 0
-
-
-def count_arrays(tree: Any, depth: int = 0) -> int | None:
-    """Number of array leaves of ``tree``, or ``None`` when some leaf is not tensor data."""
-    if tree is None:
-        return 0
-    if isinstance(tree, _CONTAINERS) and depth < 64:
-        items = tree.values() if isinstance(tree, dict) else tree
-        total = 0
-        for item in items:
-            found = count_arrays(item, depth + 1)
-            if found is None:
-                return None
-            total += found
-        return total
-    kind = leaf_kind(tree)
-    if kind == ARRAY:
-        return 1
-    if kind == NUMBER:
-        return 0
-    return None
-
-
-def has_tracer(tree: Any) -> bool:
-    """Whether ``tree`` holds a value JAX is tracing (a ``jax.core.Tracer``)."""
-    jax = sys.modules.get("jax")
-    if jax is None:
-        return False
-    tracer_type = jax.core.Tracer
-    leaves = jax.tree_util.tree_leaves(tree, is_leaf=lambda leaf: isinstance(leaf, tracer_type))
-    return any(isinstance(leaf, tracer_type) for leaf in leaves)
-
-
-def caller_location() -> SourceLocation | None:
-    """The innermost user (non-Ember) frame's file:line, or ``None``."""
-    frame = sys._getframe(1)
-    while frame is not None:
-        if not is_internal(frame.f_code) and not frame.f_code.co_filename.startswith("<frozen"):
-            return location_of(frame)
-        frame = frame.f_back  # type: ignore[assignment]
-    return None
-
-
-def _op_name(op: Any) -> str:
-    return str(getattr(op, "name", None) or getattr(op, "__name__", None) or type(op).__name__)
-
-
-class OpReached(BaseException):  # a control-flow signal, not an error
-    """An op was called while JAX traced: the function is not tensor-only.
-
-    A ``BaseException`` so that ``except Exception`` in user code cannot swallow it.
-
-    Attributes:
-        op_name: the op's display name.
-        location: the user line that called it.
-    """
-
-    def __init__(self, op_name: str, location: SourceLocation | None) -> None:
-        super().__init__(f"op {op_name!r} called at {location or '<unknown>'} while JAX traced")
-        self.op_name = op_name
-        self.location = location
-
-    def fallback(self) -> Fallback:
-        """The stats record of the switch to orchestration mode."""
-        return Fallback(
-            f"switched to orchestration mode: op {self.op_name} was called while JAX traced",
-            self.location,
-        )
-
-
-class TensorProbe:
-    """The op handler while JAX traces for XCS: any op call raises ``OpReached``."""
-
-    def call_op(self, op: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        raise OpReached(_op_name(op), caller_location())
-
-
-TENSOR_PROBE = TensorProbe()
-
-
-def probed(fn: Callable[..., Any], probe: Any = TENSOR_PROBE) -> Callable[..., Any]:
-    """``fn`` with ``probe`` as the op handler while it runs (i.e. while JAX traces)."""
-
-    def run(*args: Any, **kwargs: Any) -> Any:
-        previous = context.swap(probe)
-        try:
-            return fn(*args, **kwargs)
-        finally:
-            context.swap(previous)
-
-    return run
-
-
-class GradProbe:
-    """The op handler while ``grad`` traces: ops run eagerly and their outputs are constants.
-
-    An op that receives a traced value (one derived from the differentiated input) cannot
-    be differentiated: ``TransformError`` names it and the line. Inside a tensor-mode
-    ``jit`` trace an op must not be baked into compiled code, so ``OpReached`` is raised
-    and that ``jit`` switches to orchestration mode.
-
-    Args:
-        outer: the op handler that was current when ``grad`` was called.
-        transform: the transform's name for messages.
-    """
-
-    def __init__(self, outer: Any, transform: str, allow_ops: bool = True) -> None:
-        self.outer = outer
-        self.transform = transform
-        self.allow_ops = allow_ops
-        self.ops_called = 0  # one trace runs in one thread: no lock needed
-
-    def call_op(self, op: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        name = _op_name(op)
-        location = caller_location()
-        if isinstance(self.outer, TensorProbe):
-            raise OpReached(name, location)
-        if not self.allow_ops:
-            raise TransformError(
-                f"{self.transform}: op {name!r} (orchestration: an LLM or tool call) was "
-                f"called at {location or '<unknown location>'} with allow_hybrid=False. "
-                "Pass allow_hybrid=True (the default) to treat op results as constants."
-            )
-        self.ops_called += 1
-        if has_tracer((args, kwargs)):
-            raise TransformError(
-                f"{self.transform}: the differentiated input flows into op {name!r} at "
-                f"{location or '<unknown location>'}. Ops (orchestration: LLM calls, "
-                "tools) are not differentiable: pass the op only values that do not depend on the "
-                "differentiated argument (or wrap them in jax.lax.stop_gradient), or move "
-                "the op out of the differentiated function."
-            )
-        with context.suspended():
-            if isinstance(op, Op):
-                return op.invoke(args, kwargs)
-            return op(*args, **kwargs)
 
 
 class TensorDispatch:
@@ -301,7 +79,7 @@ class TensorDispatch:
             self._succeeded = True
             stats.mode = "tensor"
         types = tuple(map(type, args))
-        if not kwargs and all(_KINDS.get(t, OTHER) != OTHER for t in types):
+        if not kwargs and all(TYPE_KINDS.get(t, OTHER) != OTHER for t in types):
             owner._tensor = self._fast_path(types, compiled, stats)
         stats.calls += 1
         stats.total_time += _clock() - started
@@ -367,7 +145,7 @@ class TensorDispatch:
         static: list[Any] = []
         static_numbers = self._static_numbers
         for index, value in enumerate(args):
-            kind = _argument_kind(value)
+            kind = argument_kind(value)
             if kind == ARRAY:
                 arrays += 1
             elif kind == ATOM or (kind == NUMBER and static_numbers):
@@ -375,7 +153,7 @@ class TensorDispatch:
             elif kind == OTHER:
                 return None
         for name, value in kwargs.items():
-            kind = _argument_kind(value)
+            kind = argument_kind(value)
             if kind == ARRAY:
                 arrays += 1
             elif kind == ATOM or (kind == NUMBER and static_numbers):
@@ -400,36 +178,6 @@ class TensorDispatch:
 def tensor_path(fn: Callable[..., Any]) -> TensorPath:
     """The tensor fast path of a new ``JitFunction`` of ``fn`` (a bound method: cheap to call)."""
     return TensorDispatch(fn).dispatch
-
-
-def _argument_kind(value: Any) -> int:
-    """``ARRAY`` for array data (also containers of arrays and numbers), ``NUMBER``,
-    ``ATOM`` (hashable, static-able: also tuples of atoms/numbers) or ``OTHER``."""
-    kind = _KINDS.get(type(value))
-    if kind is not None:
-        return kind
-    if isinstance(value, _CONTAINERS):
-        found = count_arrays(value, 0)
-        if found:
-            return ARRAY
-        if type(value) is tuple and all(_argument_kind(v) in (NUMBER, ATOM) for v in value):
-            return ATOM
-        return OTHER
-    kind = leaf_kind(value)
-    if kind == OTHER and _is_array_pytree(value):
-        return ARRAY
-    return kind
-
-
-def _is_array_pytree(value: Any) -> bool:
-    """Whether ``value`` is a registered JAX pytree node whose leaves are tensor data."""
-    jax = sys.modules.get("jax")
-    if jax is None:
-        return False
-    leaves, treedef = jax.tree_util.tree_flatten(value)
-    if treedef.num_nodes == 1:  # a leaf: not a registered container
-        return False
-    return is_tensor_tree(leaves)
 
 
 def _has_numbers(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:

@@ -23,7 +23,8 @@ from ember.xcs.transforms.batching import (
     run_batch,
     split_batch,
 )
-from ember.xcs.transforms.tensor import OpReached, is_tensor_tree, probed, require_jax
+from ember.xcs.transforms.leaves import is_tensor_tree, require_jax
+from ember.xcs.transforms.probes import OpReached, probed
 
 __all__ = ["BatchedFunction", "vmap"]
 

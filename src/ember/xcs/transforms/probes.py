@@ -1,0 +1,138 @@
+"""Op handlers installed while JAX traces a function for XCS.
+
+While JAX traces, an op call cannot run as usual: its result would be baked into
+compiled code, or an LLM call would receive tracer values. ``probed(fn)`` runs ``fn``
+with a probe as the current op handler (``ember.xcs.tracing.context``):
+``TensorProbe`` raises ``OpReached`` at the first op, which aborts the JAX trace before
+the op runs and tells the caller to switch to orchestration mode; ``GradProbe`` lets
+``grad`` run ops eagerly and treat their outputs as constants.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from ember.xcs.api.stats import Fallback
+from ember.xcs.errors import TransformError
+from ember.xcs.ir.graph import SourceLocation
+from ember.xcs.ops import Op
+from ember.xcs.tracing import context
+from ember.xcs.tracing.frames import is_internal, location_of
+from ember.xcs.transforms.leaves import has_tracer
+
+__all__ = [
+    "TENSOR_PROBE",
+    "GradProbe",
+    "OpReached",
+    "TensorProbe",
+    "caller_location",
+    "probed",
+]
+
+
+def caller_location() -> SourceLocation | None:
+    """The innermost user (non-Ember) frame's file:line, or ``None``."""
+    frame: Any = sys._getframe(1)  # Any: ``f_back`` of the outermost frame is None
+    while frame is not None:
+        if not is_internal(frame.f_code) and not frame.f_code.co_filename.startswith("<frozen"):
+            return location_of(frame)
+        frame = frame.f_back
+    return None
+
+
+def _op_name(op: Any) -> str:
+    return str(getattr(op, "name", None) or getattr(op, "__name__", None) or type(op).__name__)
+
+
+class OpReached(BaseException):  # a control-flow signal, not an error
+    """An op was called while JAX traced: the function is not tensor-only.
+
+    A ``BaseException`` so that ``except Exception`` in user code cannot swallow it.
+
+    Attributes:
+        op_name: the op's display name.
+        location: the user line that called it.
+    """
+
+    def __init__(self, op_name: str, location: SourceLocation | None) -> None:
+        super().__init__(f"op {op_name!r} called at {location or '<unknown>'} while JAX traced")
+        self.op_name = op_name
+        self.location = location
+
+    def fallback(self) -> Fallback:
+        """The stats record of the switch to orchestration mode."""
+        return Fallback(
+            f"switched to orchestration mode: op {self.op_name} was called while JAX traced",
+            self.location,
+        )
+
+
+class TensorProbe:
+    """The op handler while JAX traces for XCS: any op call raises ``OpReached``."""
+
+    def call_op(self, op: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        raise OpReached(_op_name(op), caller_location())
+
+
+TENSOR_PROBE = TensorProbe()
+
+
+def probed(fn: Callable[..., Any], probe: Any = TENSOR_PROBE) -> Callable[..., Any]:
+    """``fn`` with ``probe`` as the op handler while it runs (i.e. while JAX traces)."""
+
+    def run(*args: Any, **kwargs: Any) -> Any:
+        previous = context.swap(probe)
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            context.swap(previous)
+
+    return run
+
+
+class GradProbe:
+    """The op handler while ``grad`` traces: ops run eagerly and their outputs are constants.
+
+    An op that receives a traced value (one derived from the differentiated input) cannot
+    be differentiated: ``TransformError`` names it and the line. Inside a tensor-mode
+    ``jit`` trace an op must not be baked into compiled code, so ``OpReached`` is raised
+    and that ``jit`` switches to orchestration mode.
+
+    Args:
+        outer: the op handler that was current when ``grad`` was called.
+        transform: the transform's name for messages.
+        allow_ops: ``False`` refuses every op call with ``TransformError``.
+    """
+
+    def __init__(self, outer: Any, transform: str, allow_ops: bool = True) -> None:
+        self.outer = outer
+        self.transform = transform
+        self.allow_ops = allow_ops
+        self.ops_called = 0  # one trace runs in one thread: no lock needed
+
+    def call_op(self, op: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        name = _op_name(op)
+        location = caller_location()
+        if isinstance(self.outer, TensorProbe):
+            raise OpReached(name, location)
+        if not self.allow_ops:
+            raise TransformError(
+                f"{self.transform}: op {name!r} (orchestration: an LLM or tool call) was "
+                f"called at {location or '<unknown location>'} with allow_hybrid=False. "
+                "Pass allow_hybrid=True (the default) to treat op results as constants."
+            )
+        self.ops_called += 1
+        if has_tracer((args, kwargs)):
+            raise TransformError(
+                f"{self.transform}: the differentiated input flows into op {name!r} at "
+                f"{location or '<unknown location>'}. Ops (orchestration: LLM calls, "
+                "tools) are not differentiable: pass the op only values that do not depend on the "
+                "differentiated argument (or wrap them in jax.lax.stop_gradient), or move "
+                "the op out of the differentiated function."
+            )
+        with context.suspended():
+            if isinstance(op, Op):
+                return op.invoke(args, kwargs)
+            return op(*args, **kwargs)
