@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ember.operators._pytree import dynamic_fields, holds_arrays, register_operator_class
 from ember.operators._validation import class_specs
-from ember.xcs.ops import Op
-from ember.xcs.tracing import context
+from ember.xcs import Op
+from ember.xcs.tracing import context  # the library hook: glue(forward) under @jit
 
 if TYPE_CHECKING:
     from ember.operators.blocks import Chain

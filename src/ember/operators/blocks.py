@@ -17,9 +17,9 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ember.models import models
 from ember.operators.base import Operator, takes_inputs_keyword
-from ember.xcs.errors import XCSError
-from ember.xcs.ops import op
+from ember.xcs import XCSError, op
 
 __all__ = [
     "Chain",
@@ -46,8 +46,6 @@ class UnparseableReplyError(XCSError, ValueError):
 
 def _as_callable(member: Member, *, role: str) -> Callable[..., Any]:
     if isinstance(member, str):
-        from ember.api.models import models
-
         return models.instance(member)
     if not callable(member):
         raise XCSError(

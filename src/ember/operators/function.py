@@ -15,7 +15,7 @@ from typing import Any, overload
 
 from ember.operators._validation import Specs, specs_for
 from ember.operators.base import Operator
-from ember.xcs.ops import Op
+from ember.xcs import Op
 
 __all__ = ["FunctionOperator", "op"]
 

@@ -14,7 +14,7 @@ from types import ModuleType
 from typing import Any
 
 from ember.operators.base import Operator
-from ember.xcs.errors import XCSError
+from ember.xcs import XCSError
 
 __all__ = ["LearnableRouter", "Router", "router"]
 
