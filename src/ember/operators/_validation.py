@@ -20,7 +20,10 @@ import typing
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ember.operators.base import Operator
 
 __all__ = ["Specs", "is_spec", "specs_for"]
 
@@ -79,6 +82,7 @@ class Specs:
                 arguments[names[0]] = _validated(self.input_spec, arguments[names[0]])
             else:
                 _check_no_variadics(owner, self.signature)
+                # A pydantic model class; pydantic is optional, so specs are typed ``type``.
                 model = self.input_spec.model_validate(dict(arguments))  # type: ignore[attr-defined]
                 fields = model.model_dump() if hasattr(model, "model_dump") else dict(model)
                 for name, value in fields.items():
@@ -100,6 +104,7 @@ class Specs:
 def _validated(spec: type, value: Any) -> Any:
     if isinstance(value, spec):
         return value
+    # A pydantic model class; pydantic is optional, so specs are typed ``type``.
     return spec.model_validate(value)  # type: ignore[attr-defined]
 
 
@@ -166,12 +171,11 @@ _class_specs: weakref.WeakKeyDictionary[type, Specs] = weakref.WeakKeyDictionary
 _lock = threading.Lock()
 
 
-def class_specs(cls: type) -> Specs:
+def class_specs(cls: type[Operator]) -> Specs:
     """The validation plan of an Operator class's ``forward`` (computed once per class)."""
     specs = _class_specs.get(cls)
     if specs is None:
-        specs = specs_for(cls.forward, getattr(cls, "input_spec", None),  # type: ignore[attr-defined]
-                          getattr(cls, "output_spec", None), drop_self=True)
+        specs = specs_for(cls.forward, cls.input_spec, cls.output_spec, drop_self=True)
         with _lock:
             _class_specs[cls] = specs
     return specs

@@ -83,6 +83,7 @@ class Operator:
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if "__init__" in cls.__dict__:
+            # Replacing a class's __init__ is the point here (mypy forbids it in general).
             cls.__init__ = _freezing(cls.__dict__["__init__"])  # type: ignore[method-assign]
         elif _declared_fields(cls) and not _has_custom_init(cls):
             cls.__init__ = _freezing(_generated_init(cls))  # type: ignore[method-assign]
@@ -220,6 +221,8 @@ def _freezing(init: Callable[..., None]) -> Callable[..., None]:
         if depth == 0:
             object.__setattr__(self, "_ember_frozen", True)
 
+    # A marker on the function object (read by _has_custom_init); functions take any
+    # attribute, but their type declares none.
     wrapper.__ember_freezing__ = True  # type: ignore[attr-defined]
     return wrapper
 
@@ -277,6 +280,8 @@ def _generated_init(cls: type) -> Callable[..., None]:
         for name, value in list(bound.arguments.items())[1:]:
             object.__setattr__(self, name, value)
 
+    # inspect reads __signature__ from the function object, and __ember_generated__ marks
+    # it as ours; functions take any attribute, but their type declares neither.
     __init__.__signature__ = signature  # type: ignore[attr-defined]
     __init__.__qualname__ = f"{cls.__qualname__}.__init__"
     __init__.__ember_generated__ = True  # type: ignore[attr-defined]

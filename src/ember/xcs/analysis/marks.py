@@ -43,6 +43,8 @@ def mark_hybrid(fn: F) -> F:
     """
     if not callable(fn):
         raise TypeError(f"mark_hybrid needs a callable, got {type(fn).__name__}.")
+    # pyember's marks are attributes on the callable itself, which a Callable type
+    # does not declare.
     fn._xcs_is_tensor = True  # type: ignore[attr-defined]
     fn._xcs_is_orchestration = True  # type: ignore[attr-defined]
     return fn
@@ -77,6 +79,7 @@ def mark_pytree_safe(safe: bool = True) -> Callable[[F], F]:
     def mark(fn: F) -> F:
         if not callable(fn):
             raise TypeError(f"mark_pytree_safe needs a callable, got {type(fn).__name__}.")
+        # pyember's mark is an attribute on the callable, which F does not declare.
         fn._xcs_is_pytree_safe = safe  # type: ignore[attr-defined]
         return fn
 

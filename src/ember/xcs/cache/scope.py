@@ -154,7 +154,7 @@ def store_for(mode: Any, op_name: str) -> ResultStore | None:
         target = mode
     if target is None:
         return None
-    store = open_store(target)
+    store: ResultStore = open_store(target)
     if settings.redact and not settings.allow_persistent and getattr(store, "persistent", True):
         raise ConfigError(
             f"op {op_name} would keep its result in the persistent cache {store!r}, but this "
@@ -162,4 +162,4 @@ def store_for(mode: Any, op_name: str) -> ResultStore | None:
             "Config(allow_persistent_cache=True) to accept that, use "
             "Config(result_cache=ember.xcs.cache.MemoryStore()), or cache=False on the op."
         )
-    return store  # type: ignore[no-any-return]
+    return store

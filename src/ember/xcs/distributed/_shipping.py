@@ -13,9 +13,12 @@ import copy
 import functools
 import types
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from ember.xcs.errors import SerializationError
+
+if TYPE_CHECKING:
+    from ember.xcs.ops import Op
 
 __all__ = ["ShippedCall", "call_name", "load_result", "pickle_call", "sendable_exception"]
 
@@ -127,7 +130,7 @@ def call_name(fn: Callable[..., Any]) -> str:
     return str(name)
 
 
-def _is_op(value: object) -> bool:
+def _is_op(value: object) -> TypeGuard[Op]:
     from ember.xcs.ops import Op
 
     return isinstance(value, Op)
@@ -155,7 +158,7 @@ def _unpicklable_part(fn: Callable[..., Any], args: tuple[Any, ...],
     """Describe which part of a call does not pickle (``Op.invoke`` is unwrapped)."""
     owner = getattr(fn, "__self__", None)
     if _is_op(owner) and len(args) == 2 and isinstance(args[1], dict):
-        fn, (args, kwargs) = owner.fn, args  # type: ignore[union-attr]
+        fn, (args, kwargs) = owner.fn, args
     for label, value in _call_parts(fn, args, kwargs):
         if not _pickles(value):
             return _narrow(label, value, depth=3)

@@ -242,11 +242,12 @@ class ShardedFunction(BatchedFunction):
         sharding = jax.sharding.NamedSharding
         replicated = sharding(mesh, jax.sharding.PartitionSpec())
         split = None if spec is None else sharding(mesh, spec.to_jax(self._mesh))
+        split_rank = 0 if spec is None else len(spec)  # dimensions the split names
 
         def place(leaf: Any) -> Any:
             if leaf_kind(leaf) != 1:
                 return leaf
-            if split is None or len(leaf.shape) < len(spec):  # type: ignore[arg-type]
+            if split is None or len(leaf.shape) < split_rank:
                 return jax.device_put(leaf, replicated)
             try:
                 return jax.device_put(leaf, split)
