@@ -34,6 +34,7 @@ MODULES = (
     "ember.xcs.analysis.operations",
     "ember.xcs.compat.structural",
     "ember.xcs.transforms.leaves",
+    "ember.testing._wire",
     "ember.xcs.compat.xcsapi",
     "ember.operators.base",
     "ember.operators.blocks",

@@ -25,21 +25,27 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from ember.models.choices import offered_options, pick
 from ember.models.request import estimate_tokens
 from ember.models.response import Usage
+from ember.testing._wire import (
+    anthropic_body,
+    anthropic_events,
+    encode,
+    error_body,
+    openai_body,
+    openai_events,
+    reply_text,
+    request_texts,
+)
 
 __all__ = ["LoopbackServer", "LoopbackStats"]
 
-_WORDS = re.compile(r"(?<=\s)(?=\S)")
 _ARRIVALS_KEPT = 10_000
 
 
@@ -259,27 +265,27 @@ class LoopbackServer:
             try:
                 request = json.loads(body)
                 model = str(request["model"])
-                texts = _texts(request)
+                texts = request_texts(request)
             except (ValueError, KeyError, TypeError) as problem:
                 return _Reply(
-                    400, _json(_error(anthropic_format, 400, f"bad request: {problem!r}"))
+                    400, encode(error_body(anthropic_format, 400, f"bad request: {problem!r}"))
                 )
             stream = request.get("stream") is True
-            text = _reply(model, texts)
+            text = reply_text(model, texts)
             usage = Usage.of(estimate_tokens("\n".join(texts)), estimate_tokens(text))
             outcome, streamed = "succeeded", stream
             if self.reply_body is not None:
                 kind = "text/event-stream" if stream else "application/json"
                 return _Reply(200, self.reply_body, kind)
             if not stream:
-                body_of = _anthropic_body if anthropic_format else _openai_body
-                return _Reply(200, _json(body_of(model, text, usage)))
+                body_of = anthropic_body if anthropic_format else openai_body
+                return _Reply(200, encode(body_of(model, text, usage)))
             if anthropic_format:
-                events = list(_anthropic_events(model, text, usage))
+                events = list(anthropic_events(model, text, usage))
             else:
                 options = request.get("stream_options") or {}
                 with_usage = isinstance(options, dict) and options.get("include_usage") is True
-                events = list(_openai_events(model, text, usage if with_usage else None))
+                events = list(openai_events(model, text, usage if with_usage else None))
             return _Reply(
                 200, content_type="text/event-stream", events=events, event_delay=self.chunk_delay
             )
@@ -293,127 +299,8 @@ class LoopbackServer:
                 headers["Retry-After"] = str(self.retry_after)
             if self.retry_after_ms is not None:
                 headers["retry-after-ms"] = str(self.retry_after_ms)
-        return _Reply(status, _json(_error(anthropic_format, status, message)), headers=headers)
-
-
-def _json(payload: dict[str, Any]) -> bytes:
-    return json.dumps(payload).encode("utf-8")
-
-
-def _texts(request: dict[str, Any]) -> list[str]:
-    texts = [str(request["system"])] if isinstance(request.get("system"), str) else []
-    for message in request["messages"]:
-        content = message["content"]
-        if isinstance(content, list):
-            texts.extend(str(part.get("text", "")) for part in content)
-        else:
-            texts.append(str(content))
-    return texts
-
-
-def _reply(model: str, texts: list[str]) -> str:
-    last = texts[-1] if texts else ""
-    options = offered_options(last)
-    if options:
-        return pick(options, "loopback", model, texts)
-    return f"[loopback {model}] {' '.join(last.split())[:60]}"
-
-
-def _openai_body(model: str, text: str, usage: Usage) -> dict[str, Any]:
-    return {
-        "id": "chatcmpl-loopback",
-        "object": "chat.completion",
-        "created": int(time.time()),
-        "model": model,
-        "choices": [
-            {
-                "index": 0,
-                "message": {"role": "assistant", "content": text},
-                "finish_reason": "stop",
-            }
-        ],
-        "usage": _openai_usage(usage),
-    }
-
-
-def _openai_usage(usage: Usage) -> dict[str, int]:
-    return {
-        "prompt_tokens": usage.prompt_tokens,
-        "completion_tokens": usage.completion_tokens,
-        "total_tokens": usage.total_tokens,
-    }
-
-
-def _openai_events(model: str, text: str, usage: Usage | None) -> Iterator[bytes]:
-    """A streamed chat completion: role, one chunk per word, finish, usage, ``[DONE]``."""
-    base = {
-        "id": "chatcmpl-loopback",
-        "object": "chat.completion.chunk",
-        "created": int(time.time()),
-        "model": model,
-    }
-
-    def chunk(delta: dict[str, str], finish: str | None = None) -> bytes:
-        choice = {"index": 0, "delta": delta, "finish_reason": finish}
-        return b"data: " + _json({**base, "choices": [choice]}) + b"\n\n"
-
-    yield chunk({"role": "assistant", "content": ""})
-    for word in _WORDS.split(text):
-        yield chunk({"content": word})
-    yield chunk({}, "stop")
-    if usage is not None:
-        yield b"data: " + _json({**base, "choices": [], "usage": _openai_usage(usage)}) + b"\n\n"
-    yield b"data: [DONE]\n\n"
-
-
-def _anthropic_body(model: str, text: str, usage: Usage) -> dict[str, Any]:
-    return {
-        "id": "msg_loopback",
-        "type": "message",
-        "role": "assistant",
-        "model": model,
-        "content": [{"type": "text", "text": text}],
-        "stop_reason": "end_turn",
-        "stop_sequence": None,
-        "usage": {"input_tokens": usage.prompt_tokens, "output_tokens": usage.completion_tokens},
-    }
-
-
-def _anthropic_events(model: str, text: str, usage: Usage) -> Iterator[bytes]:
-    """A streamed message: start, one text delta per word, delta with usage, stop."""
-
-    def event(kind: str, payload: dict[str, Any]) -> bytes:
-        return f"event: {kind}\n".encode() + b"data: " + _json({"type": kind, **payload}) + b"\n\n"
-
-    message = {
-        **_anthropic_body(model, "", usage),
-        "content": [],
-        "stop_reason": None,
-        "usage": {"input_tokens": usage.prompt_tokens, "output_tokens": 1},
-    }
-    yield event("message_start", {"message": message})
-    yield event("content_block_start", {"index": 0, "content_block": {"type": "text", "text": ""}})
-    yield event("ping", {})
-    for word in _WORDS.split(text):
-        yield event(
-            "content_block_delta", {"index": 0, "delta": {"type": "text_delta", "text": word}}
-        )
-    yield event("content_block_stop", {"index": 0})
-    yield event(
-        "message_delta",
-        {
-            "delta": {"stop_reason": "end_turn", "stop_sequence": None},
-            "usage": {"output_tokens": usage.completion_tokens},
-        },
-    )
-    yield event("message_stop", {})
-
-
-def _error(anthropic_format: bool, status: int, message: str) -> dict[str, Any]:
-    kind = {400: "invalid_request_error", 429: "rate_limit_error"}.get(status, "api_error")
-    if anthropic_format:
-        return {"type": "error", "error": {"type": kind, "message": message}}
-    return {"error": {"message": message, "type": kind, "code": str(status)}}
+        body = encode(error_body(anthropic_format, status, message))
+        return _Reply(status, body, headers=headers)
 
 
 def _handler_for(server: LoopbackServer) -> type[BaseHTTPRequestHandler]:
@@ -427,7 +314,7 @@ def _handler_for(server: LoopbackServer) -> type[BaseHTTPRequestHandler]:
             if self.path.rstrip("/").endswith(("/chat/completions", "/messages")):
                 reply = server._handle(self.path, body)
             else:
-                reply = _Reply(404, _json(_error(False, 404, f"no route {self.path}")))
+                reply = _Reply(404, encode(error_body(False, 404, f"no route {self.path}")))
             if reply is None:
                 self.close_connection = True
                 return
