@@ -11,7 +11,7 @@ import ast
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parent.parent / "src"
-LINE_LIMIT = 460  # STYLE.md: "most modules under ~400 lines"; none far beyond
+LINE_LIMIT = 435  # STYLE.md: "most modules under ~400 lines"; tracing/trace.py is the largest
 
 
 def _modules() -> dict[str, Path]:
