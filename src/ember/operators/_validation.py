@@ -20,12 +20,9 @@ import typing
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from ember.operators.base import Operator
-
-__all__ = ["Specs", "is_spec", "specs_for"]
+__all__ = ["OperatorClass", "Specs", "class_specs", "is_spec", "specs_for"]
 
 
 def is_spec(value: Any) -> bool:
@@ -171,7 +168,16 @@ _class_specs: weakref.WeakKeyDictionary[type, Specs] = weakref.WeakKeyDictionary
 _lock = threading.Lock()
 
 
-def class_specs(cls: type[Operator]) -> Specs:
+class OperatorClass(Protocol):
+    """What ``class_specs`` reads of an ``Operator`` class (``base`` imports this module)."""
+
+    input_spec: type | None
+    output_spec: type | None
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any: ...
+
+
+def class_specs(cls: type[OperatorClass]) -> Specs:
     """The validation plan of an Operator class's ``forward`` (computed once per class)."""
     specs = _class_specs.get(cls)
     if specs is None:

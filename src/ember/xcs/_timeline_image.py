@@ -7,15 +7,41 @@ change of backend), so drawing never disturbs the user's own plots.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from ember.xcs.errors import XCSError
 
-if TYPE_CHECKING:
-    from ember.xcs.timeline import Timeline
-
 __all__ = ["IMAGE_FORMATS", "KIND_COLOURS", "check_image_path", "draw", "require_matplotlib"]
+
+
+class Chart(Protocol):
+    """What ``draw`` reads of a ``Timeline``: a protocol, so that this module need not
+    import ``ember.xcs.timeline``, which imports it."""
+
+    @property
+    def spans(self) -> Sequence[Any]: ...  # each with node, name, start_ms, end_ms, kind
+
+    @property
+    def barriers(self) -> Sequence[Any]: ...
+
+    @property
+    def wall_ms(self) -> float | None: ...
+
+    @property
+    def sequential_ms(self) -> float | None: ...
+
+    @property
+    def title(self) -> str: ...
+
+    @property
+    def end_ms(self) -> float: ...
+
+    @property
+    def speedup(self) -> float | None: ...
+
+    def barrier_groups(self) -> dict[str, list[float]]: ...
 
 KIND_COLOURS = {
     "model call": "#4C72B0",
@@ -30,7 +56,7 @@ IMAGE_FORMATS = (".png", ".svg", ".pdf", ".jpg", ".jpeg", ".eps", ".ps", ".tif",
 """File extensions ``save`` can write (matplotlib's Agg backend formats)."""
 
 
-def draw(timeline: Timeline) -> Any:
+def draw(timeline: Chart) -> Any:
     """``timeline`` as a matplotlib ``Figure`` with an Agg canvas.
 
     Raises:
