@@ -315,6 +315,9 @@ class Engine:
         self.report(task, value, error)
 
     def _start_on_executor(self, task: Task, executor: Any) -> None:
+        from ember.xcs.ops import register_for_processes
+
+        register_for_processes()
         task.started = time.perf_counter()
         if task.run.listener is not None:
             self._notify(task.run, "start", task)
