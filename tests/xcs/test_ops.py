@@ -4,7 +4,6 @@ import asyncio
 import contextvars
 import functools
 import inspect
-import os
 import threading
 import time
 
@@ -263,19 +262,3 @@ def test_async_twin_runs_sync_outside_and_on_the_loop_under_jit():
     with pytest.raises(XCSError, match="async def"):
         op(fetch_sync, async_fn=fetch_sync)
 
-
-@op
-def square_with_pid(x: int) -> tuple[int, int]:
-    return x * x, os.getpid()
-
-
-def test_decorated_module_level_ops_run_in_process_workers() -> None:
-    # @op binds the module's name to the op: the pool must send the op's name, since
-    # pickle cannot find the bare function by it.
-    fan = jit(lambda xs: [square_with_pid(x) for x in xs], config=Config(executor="process"))
-    result = fan([1, 2, 3])
-    assert [value for value, _ in result] == [1, 4, 9]
-    assert all(pid != os.getpid() for _, pid in result)
-    local = op(lambda x: x + 1)  # not reachable by a name: pickled as before (and fails)
-    with pytest.raises(Exception, match="pickle|Pickl"):
-        jit(lambda x: local(x), config=Config(executor="process"))(1)

@@ -34,13 +34,11 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
-import importlib
 import inspect
 import logging
 import os
 import pickle
 import random
-import sys
 import threading
 from collections.abc import Callable
 from multiprocessing.reduction import ForkingPickler
@@ -51,6 +49,7 @@ from ember.xcs.cache.keys import UncacheableError, op_identity, result_key
 from ember.xcs.cache.scope import store_for
 from ember.xcs.cache.store import MISSING
 from ember.xcs.config import check_result_cache, check_timeout
+from ember.xcs.engine.processes import named
 from ember.xcs.errors import ConfigError, XCSError, XCSTimeoutError
 
 __all__ = ["call_with_timeout", "retry_policy", "with_policies"]
@@ -251,7 +250,7 @@ def _reduce_for_processes(call: _PolicyCall) -> Any:
     module = getattr(call.fn, "__module__", None)
     qualname = getattr(call.fn, "__qualname__", "")
     if isinstance(module, str) and "<locals>" not in qualname \
-            and getattr(_named(module, qualname), "fn", None) is call:
+            and getattr(named(module, qualname), "fn", None) is call:
         return (_decorated_body, (module, qualname, os.getpid()))
     return call.__reduce_ex__(pickle.HIGHEST_PROTOCOL)
 
@@ -259,18 +258,9 @@ def _reduce_for_processes(call: _PolicyCall) -> Any:
 ForkingPickler.register(_PolicyCall, _reduce_for_processes)
 
 
-def _named(module: str, qualname: str) -> Any:
-    """The object ``module.qualname`` names in this process, or ``None``."""
-    target: Any = sys.modules.get(module)
-    for part in qualname.split("."):
-        target = getattr(target, part, None)
-    return target
-
-
 def _decorated_body(module: str, qualname: str, origin: int) -> _PolicyCall:
     """The policy body of the op named ``module.qualname`` (see ``_PolicyCall.__reduce__``)."""
-    importlib.import_module(module)
-    body = _named(module, qualname).fn
+    body = named(module, qualname).fn
     layer = body.layer
     return _PolicyCall(_Policies(layer.name, layer.cache, layer.identity, layer.policy,
                                  layer.timeout, origin), body.fn)

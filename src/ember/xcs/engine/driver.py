@@ -315,7 +315,7 @@ class Engine:
         self.report(task, value, error)
 
     def _start_on_executor(self, task: Task, executor: Any) -> None:
-        from ember.xcs.ops import register_for_processes
+        from ember.xcs.engine.processes import register_for_processes
 
         register_for_processes()
         task.started = time.perf_counter()
