@@ -208,3 +208,22 @@ def test_readme_dask_example_runs_when_saved_as_a_script(tmp_path: Path) -> None
                             text=True, timeout=170)
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.strip().endswith("cluster ok")
+
+
+# Files named in prose as the reader's own (not part of the project).
+_USER_FILES = {"pipeline.py"}
+
+
+def test_every_module_the_docs_name_exists() -> None:
+    # Modules move (issue 12 moved several): a page naming a file that is gone misleads.
+    project = [path.relative_to(ROOT).as_posix()
+               for folder in ("src", "benchmarks", "examples", "tests")
+               for path in (ROOT / folder).rglob("*.py")]
+    missing = []
+    for page in sorted((ROOT / "docs").glob("*.md")) + [ROOT / "README.md"]:
+        for name in sorted(set(re.findall(r"`([\w./-]+\.py)`", page.read_text()))):
+            if name in _USER_FILES:
+                continue
+            if not any(path == name or path.endswith("/" + name) for path in project):
+                missing.append(f"{page.relative_to(ROOT)}: {name}")
+    assert not missing, "pages name files that do not exist:\n" + "\n".join(missing)
