@@ -26,12 +26,12 @@ def test_unknown_bare_name_lists_providers_and_suggests():
     with pytest.raises(ModelNotFoundError) as caught:
         default_registry().resolve("gpt4o")
     message = str(caught.value)
-    assert "'gpt4o'" in message and "anthropic, openai, simulated" in message
+    assert "'gpt4o'" in message and "anthropic, ollama, openai, simulated" in message
     assert "Did you mean: gpt-4o" in message
 
 
 def test_unknown_provider_lists_registered_ones():
-    with pytest.raises(ProviderNotFoundError, match="'nope'.*anthropic, openai, simulated"):
+    with pytest.raises(ProviderNotFoundError, match="'nope'.*anthropic, ollama, openai, simulated"):
         default_registry().resolve("nope/model")
 
 

@@ -2,7 +2,8 @@
 
 ``from ember.api import models, operators, op, xcs, non`` gives the callable
 ``models`` facade, the operators module, the ``op`` decorator (an Operator that XCS
-schedules as one op), XCS and the NON notation.
+schedules as one op), XCS and the NON notation; ``Models`` holds the known model ids
+as constants.
 
 Example:
     >>> from ember.api import models, op
@@ -15,9 +16,10 @@ Example:
 
 from ember.api import exceptions, non, operators, xcs
 from ember.api.decorators import mark_hybrid, mark_orchestration, mark_pytree_safe, mark_tensor, op
-from ember.api.models import models
+from ember.api.models import Models, models
 
 __all__ = [
+    "Models",
     "exceptions",
     "mark_hybrid",
     "mark_orchestration",

@@ -15,6 +15,7 @@ This layer uses only the public names of ``ember.xcs``; its errors are
 
 from ember.models.api import ModelsAPI, models
 from ember.models.binding import ModelBinding
+from ember.models.catalog import Models
 from ember.models.errors import (
     InvalidParamsError,
     MalformedResponseError,
@@ -30,13 +31,14 @@ from ember.models.errors import (
 from ember.models.providers import (
     AnthropicProvider,
     Completion,
+    OllamaProvider,
     OpenAIProvider,
     Provider,
     SimulatedProvider,
 )
 from ember.models.ratelimit import Clock, RateLimit
 from ember.models.registry import ProviderRegistry, default_registry
-from ember.models.response import Response, Usage
+from ember.models.response import ModelInvocation, Response, Usage
 from ember.models.retry import RetryPolicy
 from ember.models.stream import AsyncModelStream, ModelStream
 
@@ -51,9 +53,12 @@ __all__ = [
     "MissingDependencyError",
     "ModelBinding",
     "ModelError",
+    "ModelInvocation",
     "ModelNotFoundError",
     "ModelStream",
+    "Models",
     "ModelsAPI",
+    "OllamaProvider",
     "OpenAIProvider",
     "Provider",
     "ProviderError",

@@ -7,9 +7,10 @@ from collections.abc import Iterable
 from typing import Any
 
 from ember.models.binding import ModelBinding
+from ember.models.catalog import describe_models
 from ember.models.ratelimit import RateLimit
 from ember.models.registry import ProviderRegistry, ProviderSource, default_registry
-from ember.models.response import Response
+from ember.models.response import ModelInvocation, Response
 from ember.models.stream import AsyncModelStream, ModelStream
 
 __all__ = ["ModelsAPI", "models"]
@@ -53,6 +54,41 @@ class ModelsAPI:
         """
         result: Response = self.registry.call_target(model_id)[1](prompt, **params)
         return result
+
+    def response(self, model_id: str, prompt: Any, **params: Any) -> Response:
+        """pyember's spelling of a call that returns the structured reply.
+
+        Our ``models(...)`` already returns the ``Response`` (a ``str`` with
+        ``.text``, ``.usage``, ``.model_id``, ``.metadata`` ...), so this is the same
+        call: an XCS op, lazy and concurrent under ``@jit``.
+
+        Raises:
+            As ``models(...)``.
+
+        Example:
+            >>> reply = models.response("simulated/demo", "What is 2 + 2?")
+            >>> reply.model_id, reply.metadata["provider"], reply.usage["total_tokens"] > 0
+            ('simulated/demo', 'simulated', True)
+        """
+        return self(model_id, prompt, **params)
+
+    def with_metadata(self, model_id: str, prompt: Any, **params: Any) -> ModelInvocation:
+        """Call the model and return the text beside the whole ``Response``.
+
+        Returns:
+            A ``ModelInvocation`` with ``.text``, ``.response``, and ``.usage``,
+            ``.model_id``, ``.latency_ms``, ``.metadata`` read from the response.
+
+        Raises:
+            As ``models(...)``.
+
+        Example:
+            >>> result = models.with_metadata("simulated/demo", "hi")
+            >>> result.text == result.response.text, result.metadata["model_id"]
+            (True, 'simulated/demo')
+        """
+        reply = self(model_id, prompt, **params)
+        return ModelInvocation(text=reply.text, response=reply)
 
     async def acall(self, model_id: str, prompt: Any, **params: Any) -> Response:
         """``models(...)`` for plain async code: awaits the provider's async client.
@@ -121,9 +157,42 @@ class ModelsAPI:
             model_id, registry=self.registry, rate_limit=rate_limit, cache=cache, **defaults
         )
 
-    def list(self) -> list[str]:
-        """The ``provider/model`` ids the registered providers know, sorted by provider."""
-        return self.registry.list_models()
+    def list(self, provider: str | None = None) -> builtins.list[str]:
+        """The ``provider/model`` ids the registered providers know, sorted by provider.
+
+        Args:
+            provider: only this provider's models (default: all providers').
+
+        Raises:
+            ProviderNotFoundError: ``provider`` is not registered (the message lists
+                the registered ones).
+            InvalidParamsError: ``provider`` is not a str.
+
+        Example:
+            >>> models.list("openai")[:2]
+            ['openai/gpt-4o', 'openai/gpt-4o-mini']
+        """
+        return self.registry.list_models(provider)
+
+    def discover(self, provider: str | None = None) -> dict[str, dict[str, Any]]:
+        """What the registry knows about each model ``list`` gives, keyed by its id.
+
+        No request is sent: the facts come from the registered providers. Each entry
+        has ``provider``, ``model``, ``simulated``, ``parameters`` (the call parameters
+        the provider accepts), ``max_concurrency`` and ``base_url``.
+
+        Args:
+            provider: only this provider's models (default: all providers').
+
+        Raises:
+            As ``list``.
+
+        Example:
+            >>> facts = models.discover("ollama")["ollama/llama3.2:1b"]
+            >>> facts["base_url"], "temperature" in facts["parameters"]
+            ('http://localhost:11434/v1', True)
+        """
+        return describe_models(self.registry, provider)
 
     def providers(self) -> builtins.list[str]:
         """The registered provider names."""

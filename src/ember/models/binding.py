@@ -9,7 +9,7 @@ from ember.models._checks import check_instance
 from ember.models.providers import Provider
 from ember.models.ratelimit import RateLimit
 from ember.models.registry import ProviderRegistry, model_op
-from ember.models.response import Response
+from ember.models.response import ModelInvocation, Response
 from ember.models.stream import AsyncModelStream, ModelStream
 from ember.xcs import Op
 
@@ -98,6 +98,28 @@ class ModelBinding:
     def __call__(self, prompt: Any, **params: Any) -> Response:
         result: Response = self._op()(prompt, **self._params(params))
         return result
+
+    def response(self, prompt: Any, **params: Any) -> Response:
+        """pyember's spelling of a call that returns the ``Response`` (the same call).
+
+        Example:
+            >>> from ember.models.registry import default_registry
+            >>> ModelBinding("simulated/demo", registry=default_registry()).response("hi").model_id
+            'simulated/demo'
+        """
+        return self(prompt, **params)
+
+    def with_metadata(self, prompt: Any, **params: Any) -> ModelInvocation:
+        """Call the model; the text beside the whole ``Response`` (``ModelInvocation``).
+
+        Example:
+            >>> from ember.models.registry import default_registry
+            >>> binding = ModelBinding("simulated/demo", registry=default_registry())
+            >>> binding.with_metadata("hi").model_id
+            'simulated/demo'
+        """
+        reply = self(prompt, **params)
+        return ModelInvocation(text=reply.text, response=reply)
 
     async def acall(self, prompt: Any, **params: Any) -> Response:
         """Call the model from async code: every wait is an ``await`` on this loop.

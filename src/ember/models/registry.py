@@ -26,7 +26,13 @@ from typing import Any
 from ember.models._checks import check_positive_int
 from ember.models._text import clip, shorten
 from ember.models.errors import InvalidParamsError, ModelNotFoundError, ProviderNotFoundError
-from ember.models.providers import AnthropicProvider, OpenAIProvider, Provider, SimulatedProvider
+from ember.models.providers import (
+    AnthropicProvider,
+    OllamaProvider,
+    OpenAIProvider,
+    Provider,
+    SimulatedProvider,
+)
 from ember.models.ratelimit import RateLimit
 from ember.models.response import Response
 from ember.xcs import Op
@@ -354,14 +360,35 @@ class ProviderRegistry:
         with self._lock:
             return len(self._ops)
 
-    def list_models(self) -> list[str]:
-        """``provider/model`` ids of the models each provider knows, sorted.
+    def list_models(self, provider: str | None = None) -> list[str]:
+        """``provider/model`` ids of the models each provider knows, sorted by provider.
 
         Providers registered as a factory and not used yet are listed as
         ``name/<model>``; the simulated provider accepts any name.
+
+        Args:
+            provider: only this provider's models (default: every provider's).
+
+        Raises:
+            ProviderNotFoundError: ``provider`` is not registered (names the ones that are).
+            InvalidParamsError: ``provider`` is not a str.
         """
+        if provider is not None and not isinstance(provider, str):
+            raise InvalidParamsError(
+                f"models.list(provider=...) takes a provider name (str) or None, "
+                f"got {type(provider).__name__}."
+            )
         with self._lock:
-            entries = sorted(self._entries.items())
+            if provider is not None and provider not in self._entries:
+                raise ProviderNotFoundError(
+                    f"Unknown provider {clip(provider)}; registered providers: "
+                    f"{', '.join(sorted(self._entries))}."
+                )
+            entries = sorted(
+                (name, entry)
+                for name, entry in self._entries.items()
+                if provider in (None, name)
+            )
         listed: list[str] = []
         for name, entry in entries:
             source = entry.provider if entry.provider is not None else entry.source
@@ -383,6 +410,8 @@ def _with_builtins() -> ProviderRegistry:
         "openai", OpenAIProvider, model_prefixes=("gpt-", "o1", "o3", "o4", "chatgpt-")
     )
     registry.register("anthropic", AnthropicProvider, model_prefixes=("claude-",))
+    # No prefixes: local model names (llama3.2, qwen2.5, ...) are not Ollama's alone.
+    registry.register("ollama", OllamaProvider)
     registry.register("simulated", SimulatedProvider)
     return registry
 

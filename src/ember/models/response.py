@@ -1,16 +1,18 @@
 """``Response``, ``Usage`` and ``Completion``: what a model call returns.
 
 A ``Response`` is a ``str`` (the completion text), so ordinary string code keeps
-working, with the call's facts attached: ``usage``, ``model_id``, ``provider`` and
-``simulated``. XCS sums ``usage`` of op results into ``get_jit_stats``.
+working, with the call's facts attached: ``usage``, ``model_id``, ``provider``,
+``simulated``, ``latency_ms``, ``created_at`` and ``metadata`` (pyember's summary of
+them). XCS sums ``usage`` of op results into ``get_jit_stats``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
-__all__ = ["Completion", "Response", "Usage"]
+__all__ = ["Completion", "ModelInvocation", "Response", "Usage"]
 
 
 @dataclass(frozen=True, init=False)
@@ -46,6 +48,23 @@ class Usage:
         """A ``Usage`` whose total is the sum of the two counts."""
         return cls(prompt_tokens, completion_tokens, prompt_tokens + completion_tokens)
 
+    def __getitem__(self, key: str) -> int:
+        """A count by name, as pyember's usage dict gives it: ``usage["total_tokens"]``.
+
+        Raises:
+            KeyError: ``key`` is not one of the three counts (the message lists them).
+
+        Example:
+            >>> Usage.of(3, 4)["total_tokens"]
+            7
+        """
+        if key in ("prompt_tokens", "completion_tokens", "total_tokens"):
+            count: int = self.__dict__[key]
+            return count
+        raise KeyError(
+            f"Usage has prompt_tokens, completion_tokens and total_tokens, not {key!r}."
+        )
+
     def __add__(self, other: Usage) -> Usage:
         if not isinstance(other, Usage):
             return NotImplemented
@@ -79,6 +98,9 @@ class Response(str):
         model_id: canonical ``provider/model`` id.
         provider: the provider's registered name.
         simulated: ``True`` when no real model produced the text.
+        latency_ms: measured milliseconds from the checked call to the reply
+            (retries and rate-limit waits included), ``None`` when not measured.
+        created_at: when the reply arrived (UTC), ``None`` when not recorded.
 
     Example:
         >>> r = Response("hi", model_id="simulated/demo", provider="simulated",
@@ -91,6 +113,7 @@ class Response(str):
     model_id: str
     provider: str
     simulated: bool
+    latency_ms: float | None
 
     def __new__(
         cls,
@@ -100,15 +123,21 @@ class Response(str):
         provider: str,
         usage: Usage,
         simulated: bool = False,
+        latency_ms: float | None = None,
+        created: float | None = None,
     ) -> Response:
         self = str.__new__(cls, text)
         # Straight into the instance dict: ``__setattr__`` refuses, and this is the
-        # cheapest way to set four attributes (a model call makes one Response).
+        # cheapest way to set the attributes (a model call makes one Response).
+        # ``created`` stays a POSIX timestamp; ``created_at`` makes the datetime only
+        # when asked, so calls that never look pay nothing for it.
         facts = self.__dict__
         facts["usage"] = usage
         facts["model_id"] = model_id
         facts["provider"] = provider
         facts["simulated"] = simulated
+        facts["latency_ms"] = latency_ms
+        facts["_created"] = created
         return self
 
     @property
@@ -116,13 +145,54 @@ class Response(str):
         """The reply as a plain ``str``."""
         return str.__str__(self)
 
+    @property
+    def created_at(self) -> datetime | None:
+        """When the reply arrived, as an aware UTC ``datetime`` (``None``: not recorded)."""
+        created: float | None = self.__dict__["_created"]
+        return None if created is None else datetime.fromtimestamp(created, UTC)
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """pyember's summary of the call: a new ``dict`` each time.
+
+        Keys: ``model_id``, ``provider``, ``simulated``, and, when known,
+        ``created_at`` (ISO 8601, UTC) and ``latency_ms``; unknown facts are left out
+        rather than set to ``None``, as pyember does.
+
+        Example:
+            >>> r = Response("hi", model_id="simulated/demo", provider="simulated",
+            ...              usage=Usage.of(1, 1), simulated=True, latency_ms=2.5)
+            >>> r.metadata
+            {'model_id': 'simulated/demo', 'provider': 'simulated', 'simulated': True, \
+'latency_ms': 2.5}
+        """
+        facts: dict[str, Any] = {
+            "model_id": self.model_id,
+            "provider": self.provider,
+            "simulated": self.simulated,
+        }
+        created_at = self.created_at
+        if created_at is not None:
+            facts["created_at"] = created_at.isoformat()
+        if self.latency_ms is not None:
+            facts["latency_ms"] = self.latency_ms
+        return facts
+
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError(f"Response is immutable; cannot set {name!r}.")
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (
             _rebuild_response,
-            (self.text, self.model_id, self.provider, self.usage, self.simulated),
+            (
+                self.text,
+                self.model_id,
+                self.provider,
+                self.usage,
+                self.simulated,
+                self.latency_ms,
+                self.__dict__["_created"],
+            ),
         )
 
     def __repr__(self) -> str:
@@ -131,6 +201,66 @@ class Response(str):
 
 
 def _rebuild_response(
-    text: str, model_id: str, provider: str, usage: Usage, simulated: bool
+    text: str,
+    model_id: str,
+    provider: str,
+    usage: Usage,
+    simulated: bool,
+    latency_ms: float | None = None,
+    created: float | None = None,
 ) -> Response:
-    return Response(text, model_id=model_id, provider=provider, usage=usage, simulated=simulated)
+    # The last two have defaults so replies pickled before they existed (a persistent
+    # result cache) still load.
+    return Response(
+        text,
+        model_id=model_id,
+        provider=provider,
+        usage=usage,
+        simulated=simulated,
+        latency_ms=latency_ms,
+        created=created,
+    )
+
+
+@dataclass(frozen=True)
+class ModelInvocation:
+    """What ``models.with_metadata(...)`` returns: the text and the whole ``Response``.
+
+    pyember's shape for callers that want the text and the call's facts side by side;
+    ``usage``, ``model_id``, ``latency_ms`` and ``metadata`` read through to
+    ``response``.
+
+    Attributes:
+        text: the reply as a plain ``str``.
+        response: the ``Response`` it came from.
+
+    Example:
+        >>> reply = Response("hi", model_id="simulated/demo", provider="simulated",
+        ...                  usage=Usage.of(1, 1), simulated=True)
+        >>> invocation = ModelInvocation(text=reply.text, response=reply)
+        >>> invocation.text, invocation.model_id, invocation.usage["total_tokens"]
+        ('hi', 'simulated/demo', 2)
+    """
+
+    text: str
+    response: Response
+
+    @property
+    def usage(self) -> Usage:
+        """The token counts of the call (``response.usage``)."""
+        return self.response.usage
+
+    @property
+    def model_id(self) -> str:
+        """The canonical ``provider/model`` id (``response.model_id``)."""
+        return self.response.model_id
+
+    @property
+    def latency_ms(self) -> float | None:
+        """The measured latency of the call (``response.latency_ms``)."""
+        return self.response.latency_ms
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """The call's facts (``response.metadata``)."""
+        return self.response.metadata

@@ -9,6 +9,7 @@ attempt tells them (``Retry-After``), the check of what ``send`` returned, and t
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -48,6 +49,7 @@ class PreparedCall:
         "params",
         "provider",
         "provider_name",
+        "started",
         "tokens",
     )
 
@@ -70,6 +72,9 @@ class PreparedCall:
         own = provider.rate_limit
         self.limits = rate_limits if own is None else (*rate_limits, own)
         self.tokens = self._estimate() if self.limits else 0
+        # ``Response.latency_ms`` counts from here: the whole call as its caller waits
+        # for it (rate-limit waits and retries included), not one HTTP attempt.
+        self.started = time.perf_counter()
 
     def _estimate(self) -> int:
         """Prompt tokens (about four characters each) plus ``max_tokens`` when given."""
@@ -134,7 +139,7 @@ class PreparedCall:
         return self.response(checked.text, checked.usage)
 
     def response(self, text: str, usage: Usage) -> Response:
-        """The call's ``Response``, after settling the rate limits."""
+        """The call's ``Response``, after settling the rate limits, with its latency."""
         if self.limits:
             self.settle(usage)
         return Response(
@@ -143,4 +148,6 @@ class PreparedCall:
             provider=self.provider_name,
             usage=usage,
             simulated=self.provider.simulated,
+            latency_ms=(time.perf_counter() - self.started) * 1000.0,
+            created=time.time(),
         )

@@ -77,6 +77,10 @@ class SDKProvider(Provider):
     async_client_class: ClassVar[str]
     key_variable: ClassVar[str]
     base_url_variable: ClassVar[str]
+    # Used when neither the argument nor the environment gives one (a local server's
+    # fixed address; a placeholder key for servers that ignore keys).
+    default_base_url: ClassVar[str | None] = None
+    default_api_key: ClassVar[str | None] = None
     stream_arguments: ClassVar[Mapping[str, Any]] = {"stream": True}
 
     def __init__(
@@ -96,6 +100,7 @@ class SDKProvider(Provider):
         if base_url is None:
             base_url = os.environ.get(self.base_url_variable) or None
             check_base_url(owner, base_url, source=f"${self.base_url_variable}")
+            base_url = base_url or self.default_base_url
         self.base_url = base_url
         self.timeout = check_number(owner, "timeout", timeout)
         self._api_key = api_key
@@ -138,7 +143,7 @@ class SDKProvider(Provider):
         return self.sdk().Timeout(seconds, connect=min(seconds, CONNECT_TIMEOUT))
 
     def _client_settings(self) -> dict[str, Any]:
-        key = self._api_key or os.environ.get(self.key_variable)
+        key = self._api_key or os.environ.get(self.key_variable) or self.default_api_key
         if not key:
             raise MissingAPIKeyError(
                 f"No API key for {self.sdk_module}: set the {self.key_variable} "

@@ -9,7 +9,7 @@ loopback test server) via ``base_url`` or ``OPENAI_BASE_URL``. Plain calls use
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from ember.models._text import clip
 from ember.models.errors import MalformedResponseError
@@ -63,7 +63,14 @@ class OpenAIProvider(SDKProvider):
             "timeout",
         }
     )
-    known_models = ("gpt-4o", "gpt-4o-mini", "gpt-4.1", "gpt-4.1-mini", "o1", "o3-mini")
+    known_models: ClassVar[tuple[str, ...]] = (
+        "gpt-4o",
+        "gpt-4o-mini",
+        "gpt-4.1",
+        "gpt-4.1-mini",
+        "o1",
+        "o3-mini",
+    )
 
     def request(
         self, model: str, messages: list[Message], params: Mapping[str, Any]

@@ -1,0 +1,124 @@
+"""What the registry knows about models: ``describe_models`` and the ``Models`` constants.
+
+``describe_models`` gives the facts behind ``models.discover()``. pyember exports
+``Models`` from ``ember.api`` so that editors can complete model ids (``Models.GPT_4O``).
+Both read the registry at each use, so a provider registered later (or a replaced
+one) shows up with its ``known_models``. A constant's value is the canonical
+``provider/model`` id, which every call accepts and which is exactly what
+``Response.model_id`` reports.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from typing import Any, NoReturn
+
+from ember.models.registry import ProviderRegistry, default_registry
+
+__all__ = ["Models", "constant_name", "describe_models"]
+
+_NOT_NAME = re.compile(r"[^0-9A-Za-z]+")
+
+
+def describe_models(
+    registry: ProviderRegistry, provider: str | None = None
+) -> dict[str, dict[str, Any]]:
+    """What ``registry`` knows about each model it lists, keyed as ``list_models``.
+
+    Each entry: ``provider``, ``model`` (the part after ``/``), ``simulated``,
+    ``parameters`` (the call parameters the provider accepts, sorted),
+    ``max_concurrency`` and ``base_url`` (``None`` for the SDK's default server, or for
+    providers without one). Providers registered as a factory are made here; no
+    request is sent.
+
+    Raises:
+        ProviderNotFoundError, InvalidParamsError: as ``ProviderRegistry.list_models``.
+
+    Example:
+        >>> facts = describe_models(default_registry(), "openai")["openai/gpt-4o"]
+        >>> facts["provider"], facts["simulated"], "seed" in facts["parameters"]
+        ('openai', False, True)
+    """
+    described: dict[str, dict[str, Any]] = {}
+    for model_id in registry.list_models(provider):
+        name, model = model_id.split("/", 1)
+        made = registry.provider(name)
+        described[model_id] = {
+            "provider": name,
+            "model": model,
+            "simulated": made.simulated,
+            "parameters": sorted(made.accepted_params),
+            "max_concurrency": made.max_concurrency,
+            "base_url": getattr(made, "base_url", None),
+        }
+    return described
+
+
+def constant_name(model: str) -> str:
+    """The constant spelling of a model name: upper case, runs of other signs as ``_``.
+
+    Example:
+        >>> constant_name("gpt-4.1-mini"), constant_name("llama3.2:1b")
+        ('GPT_4_1_MINI', 'LLAMA3_2_1B')
+    """
+    return _NOT_NAME.sub("_", model).strip("_").upper()
+
+
+def _constants() -> dict[str, str]:
+    """Constant name -> ``provider/model`` for every model the registry names.
+
+    A model name two providers share gets its provider in front in both constants
+    (``OPENAI_X`` and ``OLLAMA_X``), so no constant silently picks one of them.
+    """
+    by_name: dict[str, list[str]] = {}
+    for model_id in default_registry().list_models():
+        model = model_id.split("/", 1)[1]
+        if model.startswith("<"):  # a placeholder: the provider takes any name
+            continue
+        by_name.setdefault(constant_name(model), []).append(model_id)
+    constants: dict[str, str] = {}
+    for name, ids in by_name.items():
+        if len(ids) == 1:
+            constants[name] = ids[0]
+        else:
+            constants.update({constant_name(model_id): model_id for model_id in ids})
+    return constants
+
+
+class _ReadOnlyConstants(type):
+    """Looks constants up in the registry; refuses to set or delete any."""
+
+    def __getattr__(cls, name: str) -> str:
+        constants = _constants()
+        if name in constants:
+            return constants[name]
+        close = difflib.get_close_matches(name, constants, n=3)
+        hint = f" Did you mean: {', '.join(close)}?" if close else ""
+        raise AttributeError(
+            f"Models has no constant {name!r}.{hint} Constants come from the known models "
+            f"of the registered providers (models.list()); any 'provider/model' string "
+            f"works in a call too."
+        )
+
+    def __dir__(cls) -> list[str]:
+        return sorted({*super().__dir__(), *_constants()})
+
+    def __setattr__(cls, name: str, value: Any) -> NoReturn:
+        raise AttributeError(f"Models is read-only; cannot set {name!r}.")
+
+    def __delattr__(cls, name: str) -> NoReturn:
+        raise AttributeError(f"Models is read-only; cannot delete {name!r}.")
+
+
+class Models(metaclass=_ReadOnlyConstants):
+    """Known model ids as constants: ``models(Models.GPT_4O, "hi")``.
+
+    Each constant is a ``provider/model`` str, named by ``constant_name`` of the
+    model part. ``dir(Models)`` lists them; a wrong name raises ``AttributeError``
+    with the closest ones.
+
+    Example:
+        >>> Models.GPT_4O, Models.LLAMA3_2_1B
+        ('openai/gpt-4o', 'ollama/llama3.2:1b')
+    """
