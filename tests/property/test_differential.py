@@ -290,7 +290,9 @@ def test_generator_covers_every_construct() -> None:
     # The generator must really produce the constructs the docstring promises.
     seen: set[str] = set()
 
-    @settings(max_examples=200, deadline=None)
+    # Derandomized, with enough examples that every construct shows up: the rarest
+    # (an f-string argument to an op) is missing from some random runs of 200.
+    @settings(max_examples=1000, deadline=None, derandomize=True)
     @given(programs())
     def collect(source: str) -> None:
         for marker in MARKERS:
