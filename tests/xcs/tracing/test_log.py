@@ -8,8 +8,9 @@ import time
 import pytest
 
 from ember.xcs import get_jit_stats, jit, op
-from ember.xcs.api import stats as stats_module
-from ember.xcs.api.stats import _last_call_facts, _stats_of
+from ember.xcs.api import records as records_module
+from ember.xcs.api.records import _last_call_facts
+from ember.xcs.api.stats import _stats_of
 from ember.xcs.engine.task import Task
 
 
@@ -37,7 +38,7 @@ def test_the_shape_of_a_log_equals_the_analysis_of_its_graph(n: int, stride: int
     tangled(n, stride)
     last = _stats_of(tangled).last
     from_graph = _last_call_facts(last, cache=False)
-    monkeypatch.setattr(stats_module, "GRAPH_LIMIT", 0)  # force the one-pass path
+    monkeypatch.setattr(records_module, "GRAPH_LIMIT", 0)  # force the one-pass path
     from_shape = _last_call_facts(last, cache=False)
     for key in ("nodes", "ops", "node_kinds", "parallel_groups", "max_parallelism",
                 "critical_path_ms", "critical_path", "op_time_ms", "efficiency"):

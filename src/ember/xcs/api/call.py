@@ -15,7 +15,7 @@ from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
 from ember.xcs import hooks
-from ember.xcs.api.stats import CallRecord, Fallback
+from ember.xcs.api.records import CallRecord, Fallback
 from ember.xcs.engine.driver import default_engine
 from ember.xcs.engine.state import Run, RunStopped
 from ember.xcs.engine.task import Task, TaskState

@@ -13,7 +13,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from ember.xcs.api.stats import Comparison, _stats_of
+from ember.xcs.api.records import Comparison
+from ember.xcs.api.stats import _stats_of
 from ember.xcs.errors import XCSError
 
 __all__ = ["compare"]

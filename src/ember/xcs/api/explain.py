@@ -7,7 +7,8 @@ import types
 from typing import Any
 
 from ember.xcs.analysis import analyze, critical_path
-from ember.xcs.api.stats import BarrierRecord, _stats_of
+from ember.xcs.api.records import BarrierRecord
+from ember.xcs.api.stats import _stats_of
 from ember.xcs.display import ExplainReport
 from ember.xcs.errors import XCSError
 from ember.xcs.ir.graph import Node, Var

@@ -25,7 +25,8 @@ from typing import Any, TypeVar, overload
 
 from ember.xcs import hooks
 from ember.xcs.api.call import Call, Stepper, all_final
-from ember.xcs.api.stats import Fallback, FunctionStats, register
+from ember.xcs.api.records import Fallback, FunctionStats
+from ember.xcs.api.stats import register
 from ember.xcs.config import Config
 from ember.xcs.engine.driver import default_engine
 from ember.xcs.engine.state import Run

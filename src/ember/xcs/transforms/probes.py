@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from ember.xcs.api.stats import Fallback
+from ember.xcs.api.records import Fallback
 from ember.xcs.errors import TransformError
 from ember.xcs.ir.graph import SourceLocation
 from ember.xcs.ops import Op

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ember.xcs.api.stats import Fallback, FunctionStats
+from ember.xcs.api.records import Fallback, FunctionStats
 from ember.xcs.transforms.leaves import (
     ARRAY,
     ATOM,
