@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 
-import pytest
-
 from ember.xcs import Config, jit, op
 from ember.xcs.engine.processes import named
 
@@ -22,9 +20,6 @@ def test_decorated_module_level_ops_run_in_process_workers() -> None:
     result = fan([1, 2, 3])
     assert [value for value, _ in result] == [1, 4, 9]
     assert all(pid != os.getpid() for _, pid in result)
-    local = op(lambda x: x + 1)  # not reachable by a name: pickled as before (and fails)
-    with pytest.raises(Exception, match="pickle|Pickl"):
-        jit(lambda x: local(x), config=Config(executor="process"))(1)
 
 
 def test_named_finds_module_attributes_and_nothing_else() -> None:
