@@ -10,17 +10,10 @@ import threading
 import weakref
 from typing import Any
 
-from ember.xcs.api.records import (
-    BarrierRecord,
-    CallRecord,
-    Comparison,
-    Fallback,
-    FunctionStats,
-    NodeTiming,
-)
+# CallRecord and Fallback are re-exported: this module offered them before they moved.
+from ember.xcs.api.records import CallRecord, Fallback, FunctionStats
 
-__all__ = ["BarrierRecord", "CallRecord", "Comparison", "Fallback", "FunctionStats",
-           "NodeTiming", "get_jit_stats", "register", "reset_stats"]
+__all__ = ["CallRecord", "Fallback", "FunctionStats", "get_jit_stats", "register", "reset_stats"]
 
 
 _registry: weakref.WeakSet[Any] = weakref.WeakSet()
