@@ -5,57 +5,19 @@ library code runs user code the way the current trace runs it (``glue``) or asks
 whether a trace is active (``current_trace``).
 """
 
-import ast
 from pathlib import Path
 
 import ember.operators
-import ember.xcs
+from tests.layering import offences_in
 
 PACKAGE = Path(ember.operators.__file__).parent
-LIBRARY_HOOK = {"glue", "current_trace"}
-
-
-def imports_of(path):
-    tree = ast.parse(path.read_text(), filename=str(path))
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                yield node.lineno, alias.name, None
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            for alias in node.names:
-                yield node.lineno, node.module, alias.name
-
-
-def hook_uses(path):
-    """The attributes read from the name ``context`` (the library hook's module)."""
-    tree = ast.parse(path.read_text(), filename=str(path))
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) \
-                and node.value.id == "context":
-            yield node.lineno, node.attr
-
-
-def offences_in(path, root):
-    found = []
-    for line, module, name in imports_of(path):
-        where = f"{path.relative_to(root)}:{line}"
-        if module.startswith("ember.api"):
-            found.append(f"{where} imports the facade {module}")
-        elif module == "ember.xcs.tracing" and name == "context":
-            found.extend(f"{path.relative_to(root)}:{use_line} uses context.{attr}"
-                         for use_line, attr in hook_uses(path) if attr not in LIBRARY_HOOK)
-        elif module.startswith("ember.xcs"):
-            if module != "ember.xcs" or name is None:
-                found.append(f"{where} imports xcs internals: {module}")
-            elif name not in ember.xcs.__all__:
-                found.append(f"{where} imports non-public ember.xcs.{name}")
-    return found
+LIBRARY_HOOK = frozenset({"glue", "current_trace"})
 
 
 def test_operators_import_only_public_xcs_names():
     modules = sorted(PACKAGE.rglob("*.py"))
     assert len(modules) >= 8
-    offences = [offence for path in modules for offence in offences_in(path, PACKAGE)]
+    offences = [offence for path in modules for offence in offences_in(path, PACKAGE, LIBRARY_HOOK)]
     assert offences == []
 
 
@@ -69,7 +31,7 @@ def test_the_scan_recognises_every_kind_of_offence(tmp_path):
         "context.glue(f)\n"
         "context.swap(None)\n"
     )
-    assert offences_in(sample, tmp_path) == [
+    assert offences_in(sample, tmp_path, LIBRARY_HOOK) == [
         "sample.py:1 imports xcs internals: ember.xcs.ops",
         "sample.py:2 imports non-public ember.xcs.Lazy",
         "sample.py:3 imports the facade ember.api.models",
