@@ -92,6 +92,62 @@ def test_dependents_of_a_failed_op_never_run() -> None:
     assert ran == ["bad3"]
 
 
+def _started_before_a_failure() -> tuple[list[str], object, object]:
+    finished: list[str] = []
+
+    @op
+    def quick_failure() -> int:
+        time.sleep(0.02)
+        raise BadInput("quick")
+
+    @op
+    def slow_record(tag: str) -> str:
+        time.sleep(0.2)  # started with quick_failure, still running when it fails
+        finished.append(tag)
+        return tag
+
+    return finished, quick_failure, slow_record
+
+
+def test_ops_that_started_before_a_failure_end_before_the_call() -> None:
+    # Nothing of a call may run after it returned: an op issued after the failing one
+    # that had already started finishes, but before the failure is raised.
+    finished, quick_failure, slow_record = _started_before_a_failure()
+
+    @jit
+    def f() -> str:
+        failed = quick_failure()
+        late = slow_record("late")
+        if failed > 0:  # a barrier: the failure reaches the glue here
+            return "never"
+        return late
+
+    with pytest.raises(BadInput, match="quick"):
+        f()
+    assert finished == ["late"]
+
+
+def test_async_ops_that_started_before_a_failure_end_before_the_call() -> None:
+    import asyncio
+
+    finished, quick_failure, slow_record = _started_before_a_failure()
+
+    @jit
+    async def f() -> str:
+        failed = quick_failure()
+        late = slow_record("late")
+        if failed > 0:
+            return "never"
+        return late
+
+    async def main() -> None:
+        with pytest.raises(BadInput, match="quick"):
+            await f()
+        assert finished == ["late"]
+
+    asyncio.run(main())
+
+
 def test_exception_in_except_clause_of_glue_is_plain() -> None:
     @jit
     def f() -> str:

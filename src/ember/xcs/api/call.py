@@ -147,8 +147,10 @@ class Call:
             return
         engine = default_engine()
         try:
+            # Also after a failure: ops that had already started when it happened may
+            # finish, but before the call ends, so that nothing of it runs afterwards.
+            engine.wait_all(run)
             if self.to_raise is None:
-                engine.wait_all(run)
                 failure = engine.earliest_failure(run)
                 if failure is not None:
                     self.to_raise = _with_note(failure_of(failure), failure)

@@ -247,16 +247,21 @@ class JitFunction:
             hooks.emit(config, "on_graph_start", self._name)
         call = Call(self, trace, time.perf_counter())
         try:
+            glue_error: BaseException | None = None
             try:
                 result = await Stepper(self._glue_fn()(*args, **kwargs), trace)
-            except DeferredFailure:
+            except (DeferredFailure, Exception) as error:
+                glue_error = error
+            if trace.run is not None:
+                # Every op of the call ends before the call does; waiting here, not in
+                # the blocking waits below, keeps the caller's event loop free.
+                await all_final(trace.run)
+            if isinstance(glue_error, DeferredFailure):
                 call.to_raise = call.earliest_error()
-            except Exception as error:
-                call.to_raise = error
-                call.after_glue_error(error, rerun=False)
+            elif isinstance(glue_error, Exception):
+                call.to_raise = glue_error
+                call.after_glue_error(glue_error, rerun=False)
             else:
-                if trace.run is not None:
-                    await all_final(trace.run)
                 previous = context.swap(trace)
                 try:
                     call.finish_glue(result)
