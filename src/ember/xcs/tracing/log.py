@@ -16,9 +16,11 @@ from typing import Any, NamedTuple
 from ember.xcs import tree
 from ember.xcs.ir.builder import GraphBuilder
 from ember.xcs.ir.graph import Graph, NodeKind, SourceLocation, Var
+from ember.xcs.tracing.lazy import Lazy
+from ember.xcs.tracing.outside import outside_value
 
 __all__ = ["ARGUMENT_LIMIT", "GRAPH_LIMIT", "CallLog", "Edge", "Entry", "LoggedBarrier",
-           "Redacted", "Shape", "redact", "write_log"]
+           "Redacted", "Shape", "graph_outputs", "redact", "write_log"]
 
 ARGUMENT_LIMIT = 10_000
 GRAPH_LIMIT = 5_000  # above this many tasks, stats read the Shape, not the Graph
@@ -38,6 +40,17 @@ class Edge:
 
     def __repr__(self) -> str:
         return f"Edge({self.id})"
+
+
+def graph_outputs(result: Any, trace: object) -> Any:
+    """A call's result (before materialisation), its lazy leaves of ``trace`` as edges."""
+
+    def edge(lazy: Lazy) -> Any:
+        if object.__getattribute__(lazy, "_xcs_trace") is not trace:
+            return outside_value(lazy)
+        return Edge(object.__getattribute__(lazy, "_xcs_task").id)
+
+    return tree.map_tree(result, edge, Lazy)
 
 
 class Redacted:

@@ -308,15 +308,8 @@ def _pending(lazies: list[Lazy]) -> list[Any]:
     tasks: list[Any] = []
     for lazy in lazies:
         owner = object.__getattribute__(lazy, "_xcs_trace")
-        task = object.__getattribute__(lazy, "_xcs_task")
-        for root in object.__getattribute__(lazy, "_xcs_roots"):
-            write = owner.writes.get(root)
-            if write is not None and not write.final:
-                tasks.append(write)
-            tasks.extend(r for r in owner.reads.get(root, ()) if not r.final
-                         and r.kind is not task.kind.LIFTED)
-        if not task.final:
-            tasks.append(task)
+        tasks += owner.ordering.pending(object.__getattribute__(lazy, "_xcs_task"),
+                                        object.__getattribute__(lazy, "_xcs_roots"))
     return tasks
 
 

@@ -31,8 +31,9 @@ from ember.xcs.tracing.failures import DeferredFailure, timeout_error
 from ember.xcs.tracing.frames import CallMode, inspect_site
 from ember.xcs.tracing.lazy import Lazy
 from ember.xcs.tracing.learned import LearnedBarriers
-from ember.xcs.tracing.log import ARGUMENT_LIMIT, CallLog, Edge, LoggedBarrier, write_log
+from ember.xcs.tracing.log import ARGUMENT_LIMIT, CallLog, LoggedBarrier, graph_outputs, write_log
 from ember.xcs.tracing.memo import same
+from ember.xcs.tracing.ordering import Ordering
 from ember.xcs.tracing.outside import outside_tree, outside_value, resolve_records
 
 __all__ = ["Barrier", "Trace"]
@@ -82,8 +83,7 @@ class Trace:
         self.lazies: list[Lazy] = []
         self.barriers: list[Barrier] = []
         self.arguments: list[tuple[Any, Any]] = []  # per task id: the argument snapshot
-        self.writes: dict[Task, Task] = {}  # root -> the last task that may change it
-        self.reads: dict[Task, list[Task]] = {}  # root -> tasks that read it since
+        self.ordering = Ordering()
         self.issued: list[tuple[Any, ...]] = []
         self._memo: list[tuple[Any, ...]] | None = None
         self.finished = False
@@ -100,8 +100,7 @@ class Trace:
         self._memo = None
         self.boundary = None
         self.call_args = None
-        self.writes = {}
-        self.reads = {}
+        self.ordering = Ordering()
         self.arguments = []
         self.lazies = []
         if self.run is not None:
@@ -262,17 +261,14 @@ class Trace:
         """
         task: Task = _get(lazy, "_xcs_task")
         roots: tuple[Task, ...] = _get(lazy, "_xcs_roots")
-        for root in roots:
-            write = self.writes.get(root)
-            if write is not None and write.id > task.id:
+        if roots:
+            for write in self.ordering.later_changes(task, roots):
                 self._settle(write)
         self._settle(task)
         value = task.value
-        if type(value) not in _IMMUTABLE:
-            for root in roots:
-                for reader in self.reads.get(root, ()):
-                    if reader.kind is not NodeKind.LIFTED and not reader.final:
-                        self._wait(functools.partial(self.engine.wait, reader))
+        if roots and type(value) not in _IMMUTABLE:
+            for reader in self.ordering.open_reads(roots):
+                self._wait(functools.partial(self.engine.wait, reader))
         return value
 
     def _settle(self, task: Task) -> None:
@@ -358,49 +354,28 @@ class Trace:
                     eager, resolve_records if held else None)
         self.arguments.append((snapshot_args, snapshot_kwargs))
         if roots and not eager:
-            writes, reads = self.writes, self.reads
-            for root in roots:
-                if mutates:
-                    writes[root] = task
-                    reads[root] = []
-                else:
-                    reads.setdefault(root, []).append(task)
+            self.ordering.note(task, roots, mutates)
         self.engine.submit(task)
         return task, tuple(roots) if roots else ()
 
     def _inputs(self, found: list[Any], held: list[Any], mutates: bool
                 ) -> tuple[tuple[Task, ...], list[Task]]:
         """The tasks a new task waits for, and the roots of its inputs."""
-        deps: list[Task] = []
+        inputs: list[Task] = []
         roots: list[Task] = []
         for lazy in (*found, *held):
             if _get(lazy, "_xcs_trace") is not self:
                 continue  # another call's value: already replaced by the value itself
-            deps.append(_get(lazy, "_xcs_task"))
+            inputs.append(_get(lazy, "_xcs_task"))
             roots.extend(_get(lazy, "_xcs_roots"))
         roots = list(dict.fromkeys(roots))
-        writes, reads = self.writes, self.reads
-        for root in roots:
-            write = writes.get(root)
-            if write is not None:
-                deps.append(write)
-            if mutates:
-                deps.extend(reads.get(root, ()))
-        return tuple(dict.fromkeys(deps)), roots
+        return self.ordering.waits_for(inputs, roots, mutates), roots
 
     # -- the record of the call -------------------------------------------------------
 
     def graph_outputs(self, result: Any) -> Any:
         """A call's result (before materialisation) with lazy leaves as ``Edge`` markers."""
-        if self.run is None:
-            return None
-
-        def edge(lazy: Lazy) -> Any:
-            if _get(lazy, "_xcs_trace") is not self:
-                return outside_value(lazy)
-            return Edge(_get(lazy, "_xcs_task").id)
-
-        return tree.map_tree(result, edge, Lazy)
+        return None if self.run is None else graph_outputs(result, self)
 
     def log(self, outputs: Any) -> CallLog:
         """The compact record of this call (holds no engine task; see ``tracing.log``)."""

@@ -1,0 +1,75 @@
+"""``Ordering``: in-place changes of op results happen in program order.
+
+Per *root* (an op result whose objects later values may share, see ``tracing.lazy``)
+an ordering remembers the last task that may change it and the tasks that read it
+since. A new task waits for the last change of every root it uses; a task that may
+change a root also waits for every read since, so no earlier read sees the change and
+no later one misses it. Before the glue gets a mutable value, the changes issued after
+the value and the ops still reading it are waited for (``pending``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ember.xcs.ir.graph import NodeKind
+
+if TYPE_CHECKING:
+    from ember.xcs.engine.task import Task
+
+__all__ = ["Ordering"]
+
+
+class Ordering:
+    """The changes and reads of one call, per root task (owned by its ``Trace``)."""
+
+    __slots__ = ("reads", "writes")
+
+    def __init__(self) -> None:
+        self.writes: dict[Task, Task] = {}  # root -> the last task that may change it
+        self.reads: dict[Task, list[Task]] = {}  # root -> tasks that read it since
+
+    def waits_for(self, inputs: list[Task], roots: list[Task], mutates: bool
+                  ) -> tuple[Task, ...]:
+        """The tasks a new task with these inputs and roots must wait for."""
+        deps = list(inputs)
+        writes, reads = self.writes, self.reads
+        for root in roots:
+            write = writes.get(root)
+            if write is not None:
+                deps.append(write)
+            if mutates:
+                deps.extend(reads.get(root, ()))
+        return tuple(dict.fromkeys(deps))
+
+    def note(self, task: Task, roots: list[Task], mutates: bool) -> None:
+        """Remember that ``task`` reads (or, if ``mutates``, may change) ``roots``."""
+        writes, reads = self.writes, self.reads
+        for root in roots:
+            if mutates:
+                writes[root] = task
+                reads[root] = []
+            else:
+                reads.setdefault(root, []).append(task)
+
+    def later_changes(self, task: Task, roots: tuple[Task, ...]) -> list[Task]:
+        """Changes of ``roots`` issued after ``task``: its value is final after them."""
+        found = []
+        for root in roots:
+            write = self.writes.get(root)
+            if write is not None and write.id > task.id:
+                found.append(write)
+        return found
+
+    def open_reads(self, roots: tuple[Task, ...]) -> list[Task]:
+        """Ops still reading ``roots``: the glue may change a mutable value only after."""
+        return [reader for root in roots for reader in self.reads.get(root, ())
+                if not reader.final and reader.kind is not NodeKind.LIFTED]
+
+    def pending(self, task: Task, roots: tuple[Task, ...]) -> list[Task]:
+        """Every task to wait for before the value of ``task`` may be handed over."""
+        found = [write for write in self.later_changes(task, roots) if not write.final]
+        found += self.open_reads(roots)
+        if not task.final:
+            found.append(task)
+        return found
