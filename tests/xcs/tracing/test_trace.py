@@ -92,7 +92,7 @@ def test_dependents_of_a_failed_op_never_run() -> None:
     assert ran == ["bad3"]
 
 
-def _started_before_a_failure() -> tuple[list[str], object, object]:
+def _started_before_a_failure(late: float = 0.2) -> tuple[list[str], object, object]:
     finished: list[str] = []
 
     @op
@@ -102,7 +102,7 @@ def _started_before_a_failure() -> tuple[list[str], object, object]:
 
     @op
     def slow_record(tag: str) -> str:
-        time.sleep(0.2)  # started with quick_failure, still running when it fails
+        time.sleep(late)  # started with quick_failure, still running when it fails
         finished.append(tag)
         return tag
 
@@ -144,6 +144,68 @@ def test_async_ops_that_started_before_a_failure_end_before_the_call() -> None:
         with pytest.raises(BadInput, match="quick"):
             await f()
         assert finished == ["late"]
+
+    asyncio.run(main())
+
+
+def test_a_timeout_while_waiting_after_a_failure_keeps_the_failure() -> None:
+    # The failure is what plain Python raises; the op still running when the call's
+    # timeout passes is abandoned (as any timeout does), not reported instead.
+    finished, quick_failure, slow_record = _started_before_a_failure(late=1.0)
+
+    @jit(config=Config(timeout=0.2))
+    def f() -> str:
+        failed = quick_failure()
+        late = slow_record("late")
+        if failed > 0:
+            return "never"
+        return late
+
+    started = time.perf_counter()
+    with pytest.raises(BadInput, match="quick"):
+        f()
+    assert time.perf_counter() - started < 0.8
+    assert finished == []
+
+
+def test_async_timeout_while_waiting_after_a_failure_keeps_the_failure() -> None:
+    import asyncio
+
+    finished, quick_failure, slow_record = _started_before_a_failure(late=1.0)
+
+    @jit(config=Config(timeout=0.2))
+    async def f() -> str:
+        failed = quick_failure()
+        late = slow_record("late")
+        if failed > 0:
+            return "never"
+        return late
+
+    async def main() -> None:
+        with pytest.raises(BadInput, match="quick"):
+            await f()
+
+    started = time.perf_counter()
+    asyncio.run(main())
+    assert time.perf_counter() - started < 0.8
+    assert finished == []
+
+
+def test_async_timeout_without_a_failure_is_a_timeout() -> None:
+    import asyncio
+
+    @op
+    def sleeper() -> int:
+        time.sleep(0.5)
+        return 1
+
+    @jit(config=Config(timeout=0.1))
+    async def f() -> int:
+        return sleeper() + 1
+
+    async def main() -> None:
+        with pytest.raises(XCSTimeoutError, match="timeout=0.1"):
+            await f()
 
     asyncio.run(main())
 

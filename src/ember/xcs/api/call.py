@@ -155,7 +155,8 @@ class Call:
                 if failure is not None:
                     self.to_raise = _with_note(failure_of(failure), failure)
         except RunStopped:
-            self.to_raise = timeout_error(run)
+            if self.to_raise is None:  # a failure already known is what plain Python raises
+                self.to_raise = timeout_error(run)
 
     def interrupt(self, interrupt: BaseException) -> None:
         """Stop the run at once: queued ops are cancelled, running ones abandoned."""
@@ -252,7 +253,11 @@ class Stepper:
 
 
 async def all_final(run: Run) -> None:
-    """Wait, without blocking the event loop, until every task of ``run`` is final."""
+    """Wait, without blocking the event loop, until every task of ``run`` is final.
+
+    When the run's deadline passes first, the run is stopped (its tasks become final
+    at once) and what the call raises is decided as after any timeout.
+    """
     import asyncio
 
     loop = asyncio.get_running_loop()
@@ -274,7 +279,6 @@ async def all_final(run: Run) -> None:
         await asyncio.wait_for(done, timeout)
     except TimeoutError:
         default_engine().stop(run, "timeout")
-        raise timeout_error(run) from None
 
 
 def _set_done(future: Any) -> None:
