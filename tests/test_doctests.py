@@ -34,6 +34,8 @@ MODULES = (
     "ember.xcs.analysis.operations",
     "ember.xcs.compat.structural",
     "ember.xcs.transforms.leaves",
+    "ember.xcs.tree.walk",
+    "ember.xcs.tree.snapshots",
     "ember.testing._wire",
     "ember.xcs.compat.xcsapi",
     "ember.operators.base",

@@ -1,0 +1,41 @@
+"""The one way XCS looks inside values: lists, tuples, dicts, sets, dataclasses, objects.
+
+Every walker in XCS goes through here: finding the lazy values an op call depends on,
+snapshotting op arguments, resolving them before a body runs, materialising a call's
+result, repairing containers a lazy value escaped into, converting argument trees to
+IR variables, shipping values to Dask. One table says how each type is walked, so the
+walkers cannot disagree about what counts as "inside".
+
+Kinds of node (decided once per type, cached):
+
+- atoms (``str``, ``int``, ``None``, ...): never hold anything;
+- containers: ``list``, ``dict``, ``set``, ``frozenset``, ``tuple`` (named too),
+  ``collections.deque`` and their subclasses;
+- records: dataclass instances, ``types.SimpleNamespace`` and instances of classes
+  defined in user code (their ``__dict__`` and ``__slots__``). Records are walked only
+  when a walker asks for ``records=True``;
+- opaque: everything else (modules, functions, classes, library objects).
+
+Mutable containers are updated in place by ``replace``; immutable ones (tuples,
+frozensets) are rebuilt. ``snapshot`` copies the container structure so that a value
+captured now does not change when the program mutates the original later.
+
+The modules: ``kinds`` (the table: which kind a type is, what is inside it),
+``walk`` (``leaves``, ``contains``, ``replace``, ``map_tree``) and ``snapshots``
+(``snapshot``). Import the names from here.
+"""
+
+from ember.xcs.tree.kinds import ATOMS, Kind, kind_of
+from ember.xcs.tree.snapshots import snapshot
+from ember.xcs.tree.walk import contains, leaves, map_tree, replace
+
+__all__ = [
+    "ATOMS",
+    "Kind",
+    "contains",
+    "kind_of",
+    "leaves",
+    "map_tree",
+    "replace",
+    "snapshot",
+]

@@ -1,0 +1,166 @@
+"""How XCS walks each type: the one table every tree walker consults.
+
+``kind_of`` decides once per type (and caches) which ``Kind`` a value is: an atom,
+one of the containers, a record (dataclass, ``SimpleNamespace``, pydantic model or an
+instance of a class from user code), or opaque. The helpers below say what is inside
+a value of each kind (``children``, ``record_items``), how to change an attribute of a
+record in place (``set_attribute``) and how to rebuild an immutable container
+(``rebuild``); the walkers in ``walk`` and ``snapshots`` are written on top of them.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import enum
+import os
+import sys
+import sysconfig
+import threading
+import types
+from collections.abc import Iterator
+from typing import Any
+
+__all__ = [
+    "ATOMS",
+    "Kind",
+    "children",
+    "kind_of",
+    "rebuild",
+    "record_items",
+    "set_attribute",
+]
+
+ATOMS: frozenset[type] = frozenset(
+    {str, bytes, int, float, bool, complex, type(None), range, slice, type(Ellipsis)}
+)
+
+
+class Kind(enum.IntEnum):
+    """How a type is walked."""
+
+    ATOM = 0
+    LIST = 1
+    DICT = 2
+    TUPLE = 3
+    NAMEDTUPLE = 4
+    SET = 5
+    FROZENSET = 6
+    DEQUE = 7
+    RECORD = 8
+    OPAQUE = 9
+
+
+_LIBRARY_DIRS = (
+    *{
+        os.path.abspath(path) + os.sep
+        for key in ("stdlib", "platstdlib", "purelib", "platlib")
+        if (path := sysconfig.get_paths().get(key))
+    },
+    # Ember itself: this file is ember/xcs/tree/kinds.py.
+    os.path.abspath(os.path.join(os.path.dirname(__file__), os.pardir, os.pardir)) + os.sep,
+)
+_kinds: dict[type, Kind] = {t: Kind.ATOM for t in ATOMS}
+_kinds_lock = threading.Lock()  # guards _kinds (writes only; reads of a dict are atomic)
+
+
+def _user_class(cls: type) -> bool:
+    """Whether ``cls`` comes from user code (not Ember, the standard library or site-packages)."""
+    module = getattr(cls, "__module__", None)
+    if module in (None, "builtins"):
+        return False
+    file = getattr(sys.modules.get(module), "__file__", None)
+    if file is None:
+        return bool(module == "__main__" or module.startswith("__"))  # notebooks, exec'd code
+    return not os.path.abspath(file).startswith(_LIBRARY_DIRS)
+
+
+def _classify(cls: type) -> Kind:
+    if issubclass(cls, enum.Enum):
+        return Kind.ATOM
+    if issubclass(cls, list):
+        return Kind.LIST
+    if issubclass(cls, dict):
+        return Kind.DICT
+    if issubclass(cls, tuple):
+        return Kind.NAMEDTUPLE if hasattr(cls, "_fields") else Kind.TUPLE
+    if issubclass(cls, frozenset):
+        return Kind.FROZENSET
+    if issubclass(cls, set):
+        return Kind.SET
+    if issubclass(cls, collections.deque):
+        return Kind.DEQUE
+    if dataclasses.is_dataclass(cls) or cls is types.SimpleNamespace:
+        return Kind.RECORD
+    if issubclass(cls, type | types.ModuleType | types.FunctionType | types.MethodType
+                  | types.BuiltinFunctionType | types.CodeType | types.FrameType):
+        return Kind.OPAQUE
+    if _user_class(cls) or _is_pydantic(cls):
+        return Kind.RECORD
+    return Kind.OPAQUE
+
+
+def _is_pydantic(cls: type) -> bool:
+    return any(base.__module__.startswith("pydantic") and base.__name__ == "BaseModel"
+               for base in cls.__mro__)
+
+
+def kind_of(value: Any) -> Kind:
+    """How ``value`` is walked (see the module docstring)."""
+    cls = type(value)
+    kind = _kinds.get(cls)
+    if kind is None:
+        kind = _classify(cls)
+        with _kinds_lock:
+            if len(_kinds) > 4096:
+                _kinds.clear()
+                _kinds.update({t: Kind.ATOM for t in ATOMS})
+            _kinds[cls] = kind
+    return kind
+
+
+def record_items(value: Any) -> Iterator[tuple[str, Any]]:
+    """The attributes of a record: its ``__dict__`` and ``__slots__`` values."""
+    attributes = getattr(value, "__dict__", None)
+    if attributes is not None:
+        yield from list(attributes.items())
+    for cls in type(value).__mro__:
+        for name in cls.__dict__.get("__slots__", ()):
+            if name in ("__dict__", "__weakref__"):
+                continue
+            try:
+                yield name, object.__getattribute__(value, name)
+            except AttributeError:
+                continue
+
+
+def set_attribute(value: Any, name: str, new: Any) -> None:
+    attributes = getattr(value, "__dict__", None)
+    if attributes is not None and name in attributes:
+        attributes[name] = new  # also right for frozen dataclasses and pydantic models
+    else:
+        object.__setattr__(value, name, new)
+
+
+def children(value: Any, kind: Kind) -> Iterator[Any]:
+    if kind in (Kind.LIST, Kind.TUPLE, Kind.NAMEDTUPLE, Kind.SET, Kind.FROZENSET, Kind.DEQUE):
+        yield from list(value)
+    elif kind is Kind.DICT:
+        for key, item in list(value.items()):
+            yield key
+            yield item
+    elif kind is Kind.RECORD:
+        for _, item in record_items(value):
+            yield item
+
+
+def rebuild(value: Any, kind: Kind, items: list[Any]) -> Any:
+    cls = type(value)
+    if kind is Kind.NAMEDTUPLE:
+        return cls._make(items)
+    if cls is tuple or cls is frozenset:
+        return cls(items)
+    try:
+        return cls(items)
+    except TypeError:  # a subclass with another constructor: keep the base type
+        return (tuple if kind is not Kind.FROZENSET else frozenset)(items)

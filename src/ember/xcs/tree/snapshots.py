@@ -1,0 +1,112 @@
+"""Snapshots of op arguments: the container structure copied, leaves converted."""
+
+from __future__ import annotations
+
+import collections
+import copy as copy_module
+from collections.abc import Callable
+from typing import Any
+
+from ember.xcs.tree.kinds import ATOMS, Kind, kind_of, rebuild
+from ember.xcs.tree.walk import leaves
+
+__all__ = ["snapshot"]
+
+
+def snapshot(tree: Any, leaf: type, convert: Callable[[Any], Any], found: list[Any],
+             held: list[Any]) -> Any:
+    """A copy of ``tree``'s container structure with ``leaf`` values converted.
+
+    Lists, dicts, sets and deques are copied (so later mutations of the original do
+    not show); atoms and opaque objects are shared. Every converted leaf is appended
+    to ``found``. Records are shared too, but searched: ``leaf`` values inside them are
+    appended to ``held``, unconverted (the caller resolves them in place later).
+
+    Example:
+        >>> found, held = [], []
+        >>> snapshot([1, [2]], int, str, found, held), found
+        (['1', ['2']], [1, 2])
+    """
+    cls = type(tree)
+    if cls is leaf:
+        found.append(tree)
+        return convert(tree)
+    if cls in ATOMS:
+        return tree
+    if cls is tuple:  # the argument tuple of every call: walked without the general path
+        memo: dict[int, Any] | None = None
+        items: list[Any] = []
+        changed = False
+        for item in tree:
+            kind = type(item)
+            if kind is leaf:
+                found.append(item)
+                items.append(convert(item))
+                changed = True
+            elif kind in ATOMS:
+                items.append(item)
+            else:
+                if memo is None:
+                    memo = {}
+                new = _snapshot(item, leaf, convert, found, held, memo)
+                changed = changed or new is not item
+                items.append(new)
+        return tuple(items) if changed else tree
+    return _snapshot(tree, leaf, convert, found, held, {})
+
+
+def _snapshot(tree: Any, leaf: type, convert: Callable[[Any], Any], found: list[Any],
+              held: list[Any], memo: dict[int, Any]) -> Any:
+    if type(tree) is leaf:
+        found.append(tree)
+        return convert(tree)
+    kind = kind_of(tree)
+    if kind is Kind.ATOM or kind is Kind.OPAQUE:
+        return tree
+    key = id(tree)
+    if key in memo:
+        return memo[key]
+    if kind is Kind.RECORD:
+        memo[key] = tree
+        held.extend(leaves(tree, leaf, records=True))
+        return tree
+    if kind is Kind.LIST:
+        copy: Any = list.__new__(type(tree)) if type(tree) is not list else []
+        memo[key] = copy
+        copy.extend([_snapshot(item, leaf, convert, found, held, memo) for item in tree])
+        if type(tree) is not list:
+            copy.__dict__.update(getattr(tree, "__dict__", {}))
+        return copy
+    if kind is Kind.DICT:
+        copy = _empty_like(tree)
+        memo[key] = copy
+        for k, v in list(tree.items()):
+            copy[_snapshot(k, leaf, convert, found, held, memo)] = _snapshot(
+                v, leaf, convert, found, held, memo)
+        return copy
+    if kind is Kind.DEQUE:
+        copy = collections.deque(maxlen=tree.maxlen)
+        memo[key] = copy
+        copy.extend([_snapshot(item, leaf, convert, found, held, memo) for item in tree])
+        return copy
+    items = [_snapshot(item, leaf, convert, found, held, memo) for item in tree]
+    if kind is Kind.SET:
+        copy = _empty_like(tree)
+        copy.update(items)
+        memo[key] = copy
+        return copy
+    if all(new is old for new, old in zip(items, tree)):
+        memo[key] = tree
+        return tree
+    rebuilt = rebuild(tree, kind, items)
+    memo[key] = rebuilt
+    return rebuilt
+
+
+def _empty_like(container: Any) -> Any:
+    cls = type(container)
+    if cls is dict or cls is set:
+        return cls()
+    empty = copy_module.copy(container)  # keeps defaultdict factories, OrderedDict type...
+    empty.clear()
+    return empty

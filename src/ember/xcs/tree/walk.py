@@ -1,0 +1,162 @@
+"""Walking a value tree: find its leaves, replace them in place, or map them in a copy."""
+
+from __future__ import annotations
+
+import collections
+from collections.abc import Callable
+from typing import Any
+
+from ember.xcs.tree.kinds import (
+    ATOMS,
+    Kind,
+    children,
+    kind_of,
+    rebuild,
+    record_items,
+    set_attribute,
+)
+
+__all__ = ["contains", "leaves", "map_tree", "replace"]
+
+
+def contains(tree: Any, leaf: type, *, records: bool = False) -> bool:
+    """Whether a ``leaf``-typed value occurs anywhere in ``tree``.
+
+    Example:
+        >>> contains({"a": [1, (2, 3.0)]}, float)
+        True
+    """
+    return bool(leaves(tree, leaf, records=records, first=True))
+
+
+def leaves(tree: Any, leaf: type, *, records: bool = False, first: bool = False) -> list[Any]:
+    """Every ``leaf``-typed value in ``tree``, depth first (each object once).
+
+    Args:
+        tree: the value to search.
+        leaf: the exact type of the values wanted (subclasses are not leaves).
+        records: also look inside dataclasses and user objects.
+        first: stop at the first one found.
+
+    Example:
+        >>> leaves([1, {"k": 2}, (3,)], int)
+        [1, 2, 3]
+    """
+    found: list[Any] = []
+    if type(tree) in ATOMS and leaf not in ATOMS:
+        return found
+    seen: set[int] = set()
+    stack = [tree]
+    while stack:
+        value = stack.pop()
+        if type(value) is leaf:
+            found.append(value)
+            if first:
+                return found
+            continue
+        kind = kind_of(value)
+        if kind is Kind.ATOM or kind is Kind.OPAQUE or (kind is Kind.RECORD and not records):
+            continue
+        if id(value) in seen:
+            continue
+        seen.add(id(value))
+        inside = list(children(value, kind))
+        inside.reverse()
+        stack.extend(inside)
+    return found
+
+
+def replace(tree: Any, fn: Callable[[Any], Any], leaf: type, *, records: bool = False,
+            memo: dict[int, Any] | None = None) -> Any:
+    """``tree`` with every ``leaf`` value ``v`` replaced by ``fn(v)``, in place.
+
+    Lists, dicts, sets, deques and records are updated in place (their identity is
+    kept); tuples and frozensets that change are rebuilt (a named tuple as its own
+    type). Returns the (possibly rebuilt) tree.
+
+    Example:
+        >>> data = [1, (2, "x")]
+        >>> replace(data, lambda n: n * 10, int)
+        [10, (20, 'x')]
+        >>> data
+        [10, (20, 'x')]
+    """
+    if type(tree) is leaf:
+        return fn(tree)
+    kind = kind_of(tree)
+    if kind is Kind.ATOM or kind is Kind.OPAQUE or (kind is Kind.RECORD and not records):
+        return tree
+    memo = {} if memo is None else memo
+    key = id(tree)
+    if key in memo:
+        return memo[key]
+    memo[key] = tree  # a cycle back to a tuple keeps the old tuple: rare and harmless
+
+    def sub(item: Any) -> Any:
+        return replace(item, fn, leaf, records=records, memo=memo)
+
+    if kind is Kind.LIST or kind is Kind.DEQUE:
+        for index, item in enumerate(list(tree)):
+            new = sub(item)
+            if new is not item:
+                tree[index] = new
+    elif kind is Kind.DICT:
+        pairs = list(tree.items())
+        new_pairs = [(sub(k), sub(v)) for k, v in pairs]
+        if any(nk is not k for (k, _), (nk, _) in zip(pairs, new_pairs)):
+            tree.clear()  # a key changed: rebuild, keeping the insertion order
+            tree.update(new_pairs)
+        else:
+            for (k, v), (_, nv) in zip(pairs, new_pairs):
+                if nv is not v:
+                    tree[k] = nv
+    elif kind is Kind.SET:
+        items = list(tree)
+        new_items = [sub(item) for item in items]
+        if any(n is not o for n, o in zip(new_items, items)):
+            tree.clear()
+            tree.update(new_items)
+    elif kind in (Kind.TUPLE, Kind.NAMEDTUPLE, Kind.FROZENSET):
+        items = list(tree)
+        new_items = [sub(item) for item in items]
+        if any(n is not o for n, o in zip(new_items, items)):
+            tree = rebuild(tree, kind, new_items)
+            memo[key] = tree
+    elif kind is Kind.RECORD:
+        for name, item in record_items(tree):
+            new = sub(item)
+            if new is not item:
+                set_attribute(tree, name, new)
+    return tree
+
+
+def map_tree(tree: Any, fn: Callable[[Any], Any], leaf: type) -> Any:
+    """A copy of ``tree`` (lists, tuples, dicts, sets) with ``leaf`` values mapped by ``fn``.
+
+    Unlike ``replace`` it never mutates and does not enter records. Used to turn
+    argument trees into IR trees (tasks into variables) and back.
+
+    Example:
+        >>> map_tree({"a": [1, 2]}, lambda n: -n, int)
+        {'a': [-1, -2]}
+    """
+    cls = type(tree)
+    if cls is leaf:
+        return fn(tree)
+    if cls is tuple:
+        return tuple([fn(item) if type(item) is leaf else
+                      item if type(item) in ATOMS else map_tree(item, fn, leaf)
+                      for item in tree])
+    kind = kind_of(tree)
+    if kind is Kind.LIST:
+        return [map_tree(item, fn, leaf) for item in tree]
+    if kind is Kind.DEQUE:
+        return collections.deque((map_tree(item, fn, leaf) for item in tree), tree.maxlen)
+    if kind is Kind.DICT:
+        return {key: map_tree(item, fn, leaf) for key, item in tree.items()}
+    if kind in (Kind.TUPLE, Kind.NAMEDTUPLE, Kind.FROZENSET, Kind.SET):
+        items = [map_tree(item, fn, leaf) for item in tree]
+        if kind is Kind.SET:
+            return set(items)
+        return rebuild(tree, kind, items)
+    return tree

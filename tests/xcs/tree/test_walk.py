@@ -1,0 +1,35 @@
+"""The walkers agree with a plain recursive walk on what is inside a value."""
+
+from __future__ import annotations
+
+import collections
+from typing import Any
+
+from hypothesis import given
+
+from ember.xcs import tree
+from tests.xcs.tree.values import Leaf, in_order, plain, trees
+
+
+@given(trees)
+def test_map_tree_maps_every_leaf_and_never_mutates(value: Any) -> None:
+    before = plain(value)
+    mapped = tree.map_tree(value, lambda leaf: f"mapped:{leaf.n}", Leaf)
+    assert plain(value) == before
+    assert plain(mapped) == plain(value, mark="mapped")
+
+
+@given(trees)
+def test_replace_resolves_every_leaf_in_place_where_the_container_is_mutable(value: Any) -> None:
+    expected = plain(tree.map_tree(value, lambda leaf: f"done:{leaf.n}", Leaf))
+    replaced = tree.replace(value, lambda leaf: f"done:{leaf.n}", Leaf)
+    assert plain(replaced) == expected
+    if isinstance(value, (list, dict, collections.deque)):
+        assert replaced is value  # mutable roots are changed in place
+        assert in_order(value) == []
+
+
+@given(trees)
+def test_leaves_and_contains_agree_with_a_plain_walk(value: Any) -> None:
+    assert tree.leaves(value, Leaf) == in_order(value)
+    assert tree.contains(value, Leaf) == bool(in_order(value))
