@@ -38,6 +38,7 @@ def test_the_public_modules_all_have_examples():
         "ember.models.retry",
         "ember.models.stream",
         "ember.models.registry",
+        "ember.models.model_op",
         "ember.models.providers.simulated",
         "ember.testing.clock",
         "ember.testing.loopback",

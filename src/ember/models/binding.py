@@ -6,9 +6,10 @@ from types import MappingProxyType
 from typing import Any
 
 from ember.models._checks import check_instance
+from ember.models.model_op import model_op
 from ember.models.providers import Provider
 from ember.models.ratelimit import RateLimit
-from ember.models.registry import ProviderRegistry, model_op
+from ember.models.registry import ProviderRegistry
 from ember.models.response import ModelInvocation, Response
 from ember.models.stream import AsyncModelStream, ModelStream
 from ember.xcs import Op

@@ -2,11 +2,8 @@
 
 A model id is ``provider/model`` (``openai/gpt-4o``, ``simulated/judge``) or a bare
 name that a provider claims by prefix (``gpt-4o`` → ``openai``, ``claude-…`` →
-``anthropic``). A (provider, model) pair has one cached XCS op named ``llm[model]``:
-its body is ``Provider.complete`` (outside a trace the call runs now, in the caller's
-thread) and its ``async_fn`` is ``Provider.acomplete`` (under ``@jit`` the engine
-awaits it on its event loop, no thread per call); its ``max_concurrency`` and
-``limit_key`` carry the provider's cap to the engine. The cache keeps the
+``anthropic``). A (provider, model) pair has one cached XCS op named ``llm[model]``,
+built by ``model_op`` (``ember.models.model_op``). The cache keeps the
 ``op_cache_size`` (default 1024) most recently used models; older ones are dropped
 and rebuilt on their next call, so any number of distinct model ids keeps memory
 bounded. ``call_target`` is what every ``models(...)`` call asks for: the provider
@@ -21,11 +18,11 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
 
 from ember.models._checks import check_positive_int
-from ember.models._text import clip, shorten
+from ember.models._text import clip
 from ember.models.errors import InvalidParamsError, ModelNotFoundError, ProviderNotFoundError
+from ember.models.model_op import model_op
 from ember.models.providers import (
     AnthropicProvider,
     OllamaProvider,
@@ -33,10 +30,10 @@ from ember.models.providers import (
     Provider,
     SimulatedProvider,
 )
-from ember.models.ratelimit import RateLimit
-from ember.models.response import Response
 from ember.xcs import Op
 
+# ``model_op`` lives in ``ember.models.model_op``; it stays importable from here, where
+# it was defined before.
 __all__ = ["OP_CACHE_SIZE", "ProviderRegistry", "default_registry", "model_op"]
 
 ProviderSource = Provider | Callable[[], Provider]
@@ -50,80 +47,6 @@ class _Entry:
     source: ProviderSource
     prefixes: tuple[str, ...]
     provider: Provider | None = None
-
-
-class _ModelCall:
-    """The body of a model op: ``complete`` (sync) and ``acomplete`` (async) of one model."""
-
-    __slots__ = ("model", "provider", "provider_name", "rate_limits")
-
-    def __init__(
-        self,
-        provider_name: str,
-        provider: Provider,
-        model: str,
-        rate_limits: tuple[RateLimit, ...],
-    ) -> None:
-        self.provider_name = provider_name
-        self.provider = provider
-        self.model = model
-        self.rate_limits = rate_limits
-
-    @property
-    def __xcs_cache_identity__(self) -> str:
-        """What the result cache keys this model's replies by (besides the arguments)."""
-        return f"model:{self.provider_name}/{self.model}|{self.provider.cache_identity()}"
-
-    def __call__(self, prompt: object, **params: Any) -> Response:
-        return self.provider.complete(
-            self.provider_name, self.model, prompt, params, rate_limits=self.rate_limits
-        )
-
-    async def acall(self, prompt: object, **params: Any) -> Response:
-        return await self.provider.acomplete(
-            self.provider_name, self.model, prompt, params, rate_limits=self.rate_limits
-        )
-
-
-def model_op(
-    provider_name: str,
-    provider: Provider,
-    model: str,
-    *,
-    rate_limits: tuple[RateLimit, ...] = (),
-    cache: Any = None,
-) -> Op:
-    """The XCS op that calls ``model`` on ``provider`` (sync body, async twin).
-
-    Args:
-        provider_name: the name the provider is registered under.
-        provider: the provider.
-        model: the model name within the provider.
-        rate_limits: budgets to respect besides the provider's own (a binding's).
-        cache: the op's result-cache setting: ``None`` (default: cached exactly when
-            the caller turned a result cache on, ``Config(result_cache=...)``),
-            ``True`` (always), ``False`` (never), or a path or store.
-
-    Returns:
-        An op named ``llm[model]`` carrying the provider's ``max_concurrency``; its
-        cache identity is the provider, the model and where the provider sends
-        requests (``base_url``), so replies of different servers never mix.
-
-    Example:
-        >>> call = model_op("simulated", SimulatedProvider(), "demo")
-        >>> call.name, call("hi").model_id
-        ('llm[demo]', 'simulated/demo')
-    """
-    body = _ModelCall(provider_name, provider, model, rate_limits)
-    # ``Op(...)`` is what ``xcs.op(body, name=..., ...)`` builds; the class is typed for it.
-    return Op(
-        body,
-        name=f"llm[{shorten(model, 80)}]",
-        max_concurrency=provider.max_concurrency,
-        limit_key=("provider", provider_name),
-        async_fn=body.acall,
-        cache=cache,
-    )
 
 
 class ProviderRegistry:
