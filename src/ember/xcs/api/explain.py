@@ -4,14 +4,23 @@ from __future__ import annotations
 
 import builtins
 import types
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from ember.xcs.analysis import analyze, critical_path
-from ember.xcs.api.records import BarrierRecord
+from ember.xcs.api.records import (
+    BarrierRecord,
+    CallRecord,
+    Comparison,
+    Fallback,
+    FunctionStats,
+)
 from ember.xcs.api.stats import _stats_of
+from ember.xcs.config import Config
 from ember.xcs.display import ExplainReport
 from ember.xcs.errors import XCSError
-from ember.xcs.ir.graph import Node, Var
+from ember.xcs.ir.graph import Graph, Node, Var
 from ember.xcs.ir.render import VarNames, render_text
 from ember.xcs.tracing.log import GRAPH_LIMIT
 
@@ -63,11 +72,6 @@ def _barrier_lines(barriers: tuple[BarrierRecord, ...]) -> list[str]:
     return lines or ["  none"]
 
 
-def _output(node: Node) -> Var:
-    assert node.output is not None, "parallel groups hold op nodes, which have outputs"
-    return node.output
-
-
 def explain(fn: Any, *args: Any, **kwargs: Any) -> ExplainReport:
     """Describe the last call of a jitted function, after running it if given arguments.
 
@@ -100,69 +104,120 @@ def explain(fn: Any, *args: Any, **kwargs: Any) -> ExplainReport:
         >>> print(explain(two, 1).splitlines()[0])
         explain: two
     """
-    from ember.xcs.api.jit import JitFunction, jit
-
-    target = fn
-    if not isinstance(target, JitFunction) and getattr(target, "__xcs_jit__", None) is None:
-        if not args and not kwargs:
-            raise XCSError(
-                f"{fn!r} is not a jitted function and has no call to explain; run it with "
-                "arguments (explain(f, *args)) or explain a @jit function after calling it."
-            )
-        target = jit(fn)
+    target = _jitted(fn, args, kwargs)
     if args or kwargs:
         target(*args, **kwargs)
     stats = _stats_of(target)
+    counters = _Counters.of(stats)
     config = getattr(target, "config", None)
-    redact = bool(config is not None and config.redact)
-    with stats.lock:
-        last = stats.last
-        fallbacks = list(stats.fallbacks)
-        calls = stats.calls
-        comparison = stats.comparison
-    lines = [f"explain: {stats.name}", f"  calls so far: {calls}", f"  mode: {stats.mode}"]
-    if last is None:
-        lines.append("  no ops were called on the last call (nothing to parallelise)")
-    elif len(last.log) > GRAPH_LIMIT:
-        shape = last.log.shape()
-        lines.append(f"IR: {len(last.log)} nodes (over {GRAPH_LIMIT}: not printed; "
-                     "str(graph) of _stats_of(f).last.graph prints it)")
-        lines.append(f"parallel groups ({shape.parallel_groups}, widest "
-                     f"{shape.max_parallelism})")
-        lines.append(f"critical path: {len(shape.critical_path)} ops = "
-                     f"{shape.critical_path_seconds * 1000:.1f} ms measured; wall "
-                     f"{last.wall * 1000:.1f} ms; op time added up "
-                     f"{shape.op_seconds * 1000:.1f} ms")
-        lines.append(f"barriers ({len(last.barriers)}):")
-        lines += _barrier_lines(last.barriers)
-    else:
-        graph = last.graph
-        analysis, _ = analyze(graph, cache=config.cache if config is not None else True)
-        names = VarNames(graph)
-        lines.append("IR:")
-        lines += ["  " + line for line in render_text(graph, redact=redact).splitlines()]
-        lines.append(f"parallel groups ({analysis.depth}, widest {analysis.width}):")
-        for level, group in enumerate(analysis.parallel_groups):
-            members = ", ".join(
-                f"{names[_output(graph.nodes[i])]}={graph.nodes[i].name}" for i in group
-            )
-            lines.append(f"  {level}: {members}")
-        durations = last.durations
-        length, path = critical_path(graph, durations)
-        op_time = sum(durations.values())
-        lines.append(
-            f"critical path: {' -> '.join(graph.nodes[i].name for i in path) or '(none)'} "
-            f"= {length * 1000:.1f} ms measured; wall {last.wall * 1000:.1f} ms; "
-            f"op time added up {op_time * 1000:.1f} ms"
-        )
-        lines.append(f"barriers ({len(last.barriers)}):")
-        lines += _barrier_lines(last.barriers)
-    if comparison is not None:
-        lines.append(f"measured: plain {comparison.plain_ms:.1f} ms, jit {comparison.jit_ms:.1f} ms"
-                     f" (median of {comparison.repeat}), speedup {comparison.speedup:.2f}x")
-    learned = stats.learned.records
-    lines.append(f"learned barriers ({len(learned)}):")
-    lines += [f"  {barrier}" for barrier in learned] or ["  none"]
-    lines.append(f"fallbacks ({len(fallbacks)}):")
-    lines += [f"  {fallback}" for fallback in fallbacks] or ["  none"]
+    lines = [f"explain: {stats.name}", f"  calls so far: {counters.calls}", f"  mode: {stats.mode}"]
+    lines += _last_call_lines(counters.last, config)
+    lines += _comparison_lines(counters.comparison)
+    lines += _listed("learned barriers", stats.learned.records)
+    lines += _listed("fallbacks", counters.fallbacks)
     return ExplainReport("\n".join(lines))
+
+
+def _jitted(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """``fn`` if it is jitted, else ``jit(fn)`` (which needs arguments to explain)."""
+    from ember.xcs.api.jit import JitFunction, jit
+
+    if isinstance(fn, JitFunction) or getattr(fn, "__xcs_jit__", None) is not None:
+        return fn
+    if not args and not kwargs:
+        raise XCSError(
+            f"{fn!r} is not a jitted function and has no call to explain; run it with "
+            "arguments (explain(f, *args)) or explain a @jit function after calling it."
+        )
+    return jit(fn)
+
+
+@dataclass(frozen=True)
+class _Counters:
+    """The counters ``explain`` reports, read together under the stats lock."""
+
+    last: CallRecord | None
+    fallbacks: tuple[Fallback, ...]
+    calls: int
+    comparison: Comparison | None
+
+    @classmethod
+    def of(cls, stats: FunctionStats) -> _Counters:
+        with stats.lock:
+            return cls(stats.last, tuple(stats.fallbacks), stats.calls, stats.comparison)
+
+
+def _last_call_lines(last: CallRecord | None, config: Config | None) -> list[str]:
+    """The IR, parallel groups, critical path and barriers of the last call."""
+    if last is None:
+        return ["  no ops were called on the last call (nothing to parallelise)"]
+    too_large = len(last.log) > GRAPH_LIMIT
+    lines = _summary_lines(last) if too_large else _graph_lines(last, config)
+    barriers = last.barriers
+    return [*lines, f"barriers ({len(barriers)}):", *_barrier_lines(barriers)]
+
+
+def _summary_lines(last: CallRecord) -> list[str]:
+    """A call too large to print: its shape's figures instead of its graph."""
+    shape = last.log.shape()
+    return [
+        f"IR: {len(last.log)} nodes (over {GRAPH_LIMIT}: not printed; "
+        "str(graph) of _stats_of(f).last.graph prints it)",
+        f"parallel groups ({shape.parallel_groups}, widest {shape.max_parallelism})",
+        f"critical path: {len(shape.critical_path)} ops = "
+        f"{shape.critical_path_seconds * 1000:.1f} ms measured; wall "
+        f"{last.wall * 1000:.1f} ms; op time added up {shape.op_seconds * 1000:.1f} ms",
+    ]
+
+
+def _graph_lines(last: CallRecord, config: Config | None) -> list[str]:
+    """The printed IR, its parallel groups and the measured critical path."""
+    graph = last.graph
+    redact = bool(config is not None and config.redact)
+    analysis, _ = analyze(graph, cache=config.cache if config is not None else True)
+    lines = ["IR:"]
+    lines += ["  " + line for line in render_text(graph, redact=redact).splitlines()]
+    lines.append(f"parallel groups ({analysis.depth}, widest {analysis.width}):")
+    lines += _group_lines(graph, analysis.parallel_groups)
+    lines.append(_critical_path_line(graph, last))
+    return lines
+
+
+def _group_lines(graph: Graph, groups: Sequence[Sequence[int]]) -> list[str]:
+    """One line per parallel group: each op as ``variable=name``."""
+    names = VarNames(graph)
+    return [
+        f"  {level}: " + ", ".join(f"{names[_output(graph.nodes[i])]}={graph.nodes[i].name}"
+                                   for i in group)
+        for level, group in enumerate(groups)
+    ]
+
+
+def _output(node: Node) -> Var:
+    assert node.output is not None, "parallel groups hold op nodes, which have outputs"
+    return node.output
+
+
+def _critical_path_line(graph: Graph, last: CallRecord) -> str:
+    """The critical path by measured durations, beside the wall time and the op time."""
+    durations = last.durations
+    length, path = critical_path(graph, durations)
+    op_time = sum(durations.values())
+    return (
+        f"critical path: {' -> '.join(graph.nodes[i].name for i in path) or '(none)'} "
+        f"= {length * 1000:.1f} ms measured; wall {last.wall * 1000:.1f} ms; "
+        f"op time added up {op_time * 1000:.1f} ms"
+    )
+
+
+def _comparison_lines(comparison: Comparison | None) -> list[str]:
+    """The plain-versus-jit timing that ``compare`` measured, if it ran."""
+    if comparison is None:
+        return []
+    return [f"measured: plain {comparison.plain_ms:.1f} ms, jit {comparison.jit_ms:.1f} ms"
+            f" (median of {comparison.repeat}), speedup {comparison.speedup:.2f}x"]
+
+
+def _listed(title: str, items: Sequence[object]) -> list[str]:
+    """``title (count):`` and one indented line per item, or ``none``."""
+    return [f"{title} ({len(items)}):", *([f"  {item}" for item in items] or ["  none"])]

@@ -1,0 +1,254 @@
+"""Splitting a batched call into per-item calls, by ``in_axes``.
+
+A positional argument with an axis (``in_axes`` entry not ``None``) must be a list, a
+tuple or an array (sliced along the axis), or a dict, which is a *record*: its list and
+array fields are mapped, every other field is broadcast (the seed's
+``inputs={"data": [...], "id": [...], "options": {...}}``). Keyword arguments are
+records too. An ``in_axes`` entry may be a dict or tuple (a prefix of the argument's
+structure) to give fields their own axes. Every mapped value must have the same length;
+``TransformError`` names the fields and lengths otherwise.
+
+Each argument first becomes a *template*: the argument itself where it is broadcast,
+``_Mapped`` where it is sliced, ``_Struct`` where some of its items are. Item ``i`` of
+the batch is every template instantiated at ``i``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from ember.xcs.errors import TransformError
+from ember.xcs.transforms.leaves import ARRAY, leaf_kind
+
+__all__ = ["Calls", "split_batch"]
+
+Calls = list[tuple[tuple[Any, ...], dict[str, Any]]]
+"""Per-item ``(args, kwargs)`` pairs, in order."""
+
+
+class _Mapped:
+    """A value to slice per item (list, tuple or array along ``axis``)."""
+
+    __slots__ = ("axis", "path", "value")
+
+    def __init__(self, value: Any, axis: int, path: str) -> None:
+        self.value = value
+        self.axis = axis
+        self.path = path
+
+    def length(self) -> int:
+        if leaf_kind(self.value) == ARRAY:
+            return int(self.value.shape[self.axis])
+        return len(self.value)
+
+    def item(self, index: int) -> Any:
+        if leaf_kind(self.value) == ARRAY:
+            if self.axis == 0:
+                return self.value[index]
+            return self.value.take(index, axis=self.axis)
+        return self.value[index]
+
+
+class _Struct:
+    """A dict, list or tuple some of whose items are mapped (rebuilt for each item)."""
+
+    __slots__ = ("items", "kind")
+
+    def __init__(self, kind: type, items: dict[Any, Any] | list[Any]) -> None:
+        self.kind = kind
+        self.items = items
+
+
+def _is_sequence(value: Any) -> bool:
+    return isinstance(value, list | tuple)
+
+
+def _mapped_leaf(value: Any, axis: Any, path: str, transform: str, mode: str) -> Any:
+    """``value`` with mapped leaves wrapped in ``_Mapped`` (a template for each item).
+
+    ``mode`` is ``"arg"`` (a positional argument: must be mappable), ``"kwarg"`` (a
+    keyword argument: a record or a batch; anything else is broadcast) or ``"field"``
+    (a field of a record: lists and arrays are mapped, anything else is broadcast).
+    """
+    if axis is None:
+        return value
+    if isinstance(axis, dict):
+        return _mapped_fields(value, axis, path, transform)
+    if isinstance(axis, tuple | list):
+        return _mapped_positions(value, axis, path, transform, mode)
+    _check_axis(axis, path, transform)
+    if leaf_kind(value) == ARRAY:
+        return _mapped_array(value, axis, path, transform)
+    if isinstance(value, list) or (mode == "arg" and isinstance(value, tuple)):
+        return _mapped_sequence(value, axis, path, transform)
+    if isinstance(value, dict) and mode != "field":
+        return _mapped_record(value, axis, path, transform)
+    if mode == "arg":
+        raise TransformError(
+            f"{transform}: cannot map {path} ({type(value).__name__}) over axis {axis}: only "
+            "lists, tuples, arrays and dicts of them can be mapped. Give it in_axes None to "
+            "pass it unchanged to every item."
+        )
+    return value  # a record field (or keyword) that is not a batch: broadcast
+
+
+def _mapped_fields(value: Any, axes: dict[Any, Any], path: str, transform: str) -> _Struct:
+    """A dict whose fields have their own axes (fields ``axes`` does not name: broadcast)."""
+    if not isinstance(value, dict):
+        raise TransformError(
+            f"{transform}: in_axes gives a dict for {path}, but the value is a "
+            f"{type(value).__name__}."
+        )
+    if unknown := set(axes) - set(value):
+        raise TransformError(
+            f"{transform}: in_axes names field(s) {sorted(map(str, unknown))} that {path} "
+            f"does not have (it has {sorted(map(str, value))})."
+        )
+    return _Struct(dict, {k: _mapped_leaf(v, axes.get(k), f"{path}[{k!r}]", transform, "field")
+                          for k, v in value.items()})
+
+
+def _mapped_positions(value: Any, axes: Sequence[Any], path: str, transform: str,
+                      mode: str) -> _Struct:
+    """A list or tuple whose items have their own axes, one each."""
+    if not _is_sequence(value) or len(value) != len(axes):
+        raise TransformError(
+            f"{transform}: in_axes gives {len(axes)} axes for {path}, which is a "
+            f"{type(value).__name__}{_length_note(value)}."
+        )
+    items = [_mapped_leaf(v, a, f"{path}[{i}]", transform, mode)
+             for i, (v, a) in enumerate(zip(value, axes))]
+    return _Struct(tuple if isinstance(value, tuple) else list, items)
+
+
+def _check_axis(axis: Any, path: str, transform: str) -> None:
+    """Raise unless ``axis`` is an int (``bool`` is not an axis)."""
+    if isinstance(axis, bool) or not isinstance(axis, int):
+        raise TransformError(
+            f"{transform}: in_axes entries must be int, None, or a dict/tuple of them; got "
+            f"{axis!r} for {path}."
+        )
+
+
+def _mapped_array(value: Any, axis: int, path: str, transform: str) -> _Mapped:
+    """An array sliced along ``axis`` (negative axes count from the last)."""
+    rank = len(value.shape)
+    if not -rank <= axis < rank:
+        raise TransformError(
+            f"{transform}: cannot map {path} over axis {axis}: it has rank {rank}."
+        )
+    return _Mapped(value, axis % rank, path)
+
+
+def _mapped_sequence(value: list[Any] | tuple[Any, ...], axis: int, path: str,
+                     transform: str) -> _Mapped:
+    """A list or tuple taken item by item (its only axis: 0, or -1)."""
+    if axis not in (0, -1):
+        raise TransformError(
+            f"{transform}: {path} is a {type(value).__name__}; lists and tuples can only "
+            f"be mapped over axis 0, not {axis}."
+        )
+    return _Mapped(value, 0, path)
+
+
+def _mapped_record(value: dict[Any, Any], axis: int, path: str, transform: str) -> _Struct:
+    """A record: its list and array fields mapped over ``axis``, the rest broadcast."""
+    return _Struct(dict, {k: _mapped_leaf(v, axis, f"{path}[{k!r}]", transform, "field")
+                          for k, v in value.items()})
+
+
+def _length_note(value: Any) -> str:
+    return f" of length {len(value)}" if _is_sequence(value) else ""
+
+
+def _collect(template: Any, found: list[_Mapped]) -> None:
+    if isinstance(template, _Mapped):
+        found.append(template)
+    elif isinstance(template, _Struct):
+        items = template.items
+        for item in items.values() if isinstance(items, dict) else items:
+            _collect(item, found)
+
+
+def _instantiate(template: Any, index: int) -> Any:
+    if isinstance(template, _Mapped):
+        return template.item(index)
+    if isinstance(template, _Struct):
+        items = template.items
+        if isinstance(items, dict):
+            return {k: _instantiate(v, index) for k, v in items.items()}
+        return template.kind(_instantiate(v, index) for v in items)
+    return template  # broadcast: the very same object for every item
+
+
+def _positional_axes(in_axes: Any, count: int, transform: str) -> tuple[Any, ...]:
+    if isinstance(in_axes, list):
+        in_axes = tuple(in_axes)
+    if isinstance(in_axes, tuple):
+        if len(in_axes) > count:
+            raise TransformError(
+                f"{transform}: in_axes has {len(in_axes)} entries but {count} positional "
+                "argument(s) were passed; give at most one entry per positional argument."
+            )
+        return in_axes + (None,) * (count - len(in_axes))  # extra arguments: broadcast
+    return (in_axes,) * count
+
+
+def split_batch(args: tuple[Any, ...], kwargs: dict[str, Any], in_axes: Any,
+                axis_size: int | None, transform: str) -> Calls:
+    """The per-item ``(args, kwargs)`` of a batched call (see the module docstring).
+
+    Args:
+        args: positional arguments of the batched call.
+        kwargs: keyword arguments (records: list/array fields mapped, others broadcast).
+        in_axes: ``int``, ``None``, or a tuple with one entry per positional argument;
+            an entry may be a dict/tuple prefix of the argument.
+        axis_size: the batch size when nothing is mapped (or a check when something is).
+        transform: the transform's name for messages.
+
+    Returns:
+        One ``(args, kwargs)`` pair per item, in order.
+
+    Raises:
+        TransformError: mapped values of different lengths, nothing to map and no
+            ``axis_size``, or an argument that cannot be mapped.
+    """
+    axes = _positional_axes(in_axes, len(args), transform)
+    arg_templates = [_mapped_leaf(a, ax, f"argument {i}", transform, "arg")
+                     for i, (a, ax) in enumerate(zip(args, axes))]
+    kwarg_templates = {k: _mapped_leaf(v, 0, k, transform, "kwarg") for k, v in kwargs.items()}
+    mapped: list[_Mapped] = []
+    for template in (*arg_templates, *kwarg_templates.values()):
+        _collect(template, mapped)
+    size = _common_length(mapped, axis_size, transform)
+    return [
+        (tuple(_instantiate(t, i) for t in arg_templates),
+         {k: _instantiate(t, i) for k, t in kwarg_templates.items()})
+        for i in range(size)
+    ]
+
+
+def _common_length(mapped: list[_Mapped], axis_size: int | None, transform: str) -> int:
+    if not mapped:
+        if axis_size is None:
+            raise TransformError(
+                f"{transform}: no argument is mapped (every in_axes entry is None and no "
+                "keyword argument holds a list), so the batch size is unknown; pass "
+                "axis_size=..."
+            )
+        return axis_size
+    lengths = {m.path: m.length() for m in mapped}
+    distinct = set(lengths.values())
+    if len(distinct) > 1:
+        listed = ", ".join(f"{path} has {n}" for path, n in lengths.items())
+        raise TransformError(
+            f"{transform}: mapped inputs must all have the same length, but {listed}. "
+            "Make them equal, or give the ones to broadcast in_axes None."
+        )
+    size = distinct.pop()
+    if axis_size is not None and axis_size != size:
+        raise TransformError(
+            f"{transform}: axis_size={axis_size} but the mapped inputs have length {size}."
+        )
+    return size

@@ -1,0 +1,73 @@
+"""``split_batch``: in_axes templates, nested axes, and an error for each way to get them wrong."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ember.xcs import TransformError
+from ember.xcs.transforms.splitting import split_batch
+
+
+def args_of(calls: list) -> list:
+    return [args for args, _ in calls]
+
+
+def test_a_dict_of_axes_maps_the_fields_it_names_and_broadcasts_the_others() -> None:
+    shared = ["kept", "whole"]
+    calls = split_batch(({"xs": [1, 2], "other": shared},), {}, ({"xs": 0},), None, "vmap")
+    assert args_of(calls) == [({"xs": 1, "other": shared},), ({"xs": 2, "other": shared},)]
+    assert calls[1][0][0]["other"] is shared
+
+
+def test_a_tuple_of_axes_gives_each_item_its_own_axis_and_keeps_the_container_type() -> None:
+    calls = split_batch((([1, 2], "same"),), {}, ((0, None),), None, "vmap")
+    assert args_of(calls) == [((1, "same"),), ((2, "same"),)]
+    calls = split_batch(([[1, 2], "same"],), {}, ([0, None],), None, "vmap")
+    assert args_of(calls) == [([1, "same"],), ([2, "same"],)]
+
+
+def test_arrays_are_sliced_along_any_axis_negative_ones_counting_from_the_last() -> None:
+    grid = np.arange(6).reshape(2, 3)
+    columns = split_batch((grid,), {}, 1, None, "vmap")
+    assert [args[0].tolist() for args in args_of(columns)] == [[0, 3], [1, 4], [2, 5]]
+    last = split_batch((grid,), {}, -1, None, "vmap")
+    assert [args[0].tolist() for args in args_of(last)] == [[0, 3], [1, 4], [2, 5]]
+
+
+def test_a_positional_tuple_is_a_batch_but_a_tuple_field_of_a_record_is_broadcast() -> None:
+    assert args_of(split_batch(((1, 2),), {}, 0, None, "vmap")) == [(1,), (2,)]
+    pair = (1, 2)
+    calls = split_batch((), {"inputs": {"xs": [1, 2], "pair": pair}}, 0, None, "vmap")
+    assert [kwargs["inputs"]["pair"] for _, kwargs in calls] == [pair, pair]
+
+
+def test_a_keyword_that_is_not_a_batch_is_broadcast() -> None:
+    calls = split_batch(([1, 2],), {"scale": 3}, 0, None, "vmap")
+    assert [kwargs for _, kwargs in calls] == [{"scale": 3}, {"scale": 3}]
+
+
+@pytest.mark.parametrize(("args", "in_axes", "message"), [
+    (([1, 2],), ({"xs": 0},), "in_axes gives a dict for argument 0, but the value is a list"),
+    (({"xs": [1]},), ({"ys": 0},),
+     r"in_axes names field\(s\) \['ys'\] that argument 0 does not have \(it has \['xs'\]\)"),
+    (([1, 2],), ((0, 0, 0),), "in_axes gives 3 axes for argument 0, which is a list of length 2"),
+    (("text",), ((0,),), "in_axes gives 1 axes for argument 0, which is a str\\."),
+    (([1, 2],), ("0",), "in_axes entries must be int, None, or a dict/tuple of them; got '0'"),
+    (([1, 2],), (True,), "in_axes entries must be int, None, or a dict/tuple of them; got True "
+                         "for argument 0"),
+    ((np.zeros(3),), (1,), "cannot map argument 0 over axis 1: it has rank 1"),
+    (([1, 2],), (1,), "argument 0 is a list; lists and tuples can only be mapped over axis 0, "
+                      "not 1"),
+    ((7,), (0,), r"cannot map argument 0 \(int\) over axis 0: only lists, tuples, arrays "
+                 "and dicts of them can be mapped. Give it in_axes None"),
+])
+def test_each_unusable_in_axes_names_the_argument_and_what_is_wrong(
+        args: tuple, in_axes: tuple, message: str) -> None:
+    with pytest.raises(TransformError, match=f"^vmap: {message}"):
+        split_batch(args, {}, in_axes, None, "vmap")
+
+
+def test_field_errors_name_the_path_to_the_field() -> None:
+    with pytest.raises(TransformError, match=r"argument 0\['inner'\] over axis 2: it has rank 1"):
+        split_batch(({"inner": np.zeros(2)},), {}, ({"inner": 2},), None, "pmap")
