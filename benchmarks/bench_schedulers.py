@@ -5,7 +5,8 @@ of 50 ms ops (target >= 0.9), and on graphs with uneven node latencies, where ``
 loses time waiting for the slowest node of each level, how much more efficient
 ``parallel`` is than ``wave`` (target > 1.2x); ``sequential`` is printed alongside.
 Every scheduler gets the same warm-up run and number of timed runs, interleaved; the
-median counts.
+median counts. ``parallel`` and ``wave`` must return what ``sequential`` (one node after
+another, in program order) returns, or the script fails.
 
 Run: ``python benchmarks/bench_schedulers.py [--quick]``.
 """
@@ -18,7 +19,7 @@ import sys
 import time
 from collections.abc import Callable
 
-from _harness import Report, Timing, compare
+from _harness import Report, Timing, check_equal, compare
 
 from ember.xcs import autograph, execute, execution_options, op
 from ember.xcs.analysis import critical_path
@@ -71,14 +72,18 @@ def uneven_chains(chains: int, length: int, rng: random.Random) -> Graph:
 def measure(graph: Graph, repeats: int) -> tuple[float, dict[str, Timing]]:
     """Critical path seconds of ``graph``, and each scheduler's timings on it.
 
-    Every scheduler gets one warm-up run and ``repeats`` timed runs, interleaved.
+    Every scheduler gets one warm-up run and ``repeats`` timed runs, interleaved, and
+    must return what the sequential scheduler returns.
     """
     durations = {n.id: n.args[0] for n in graph.nodes if n.is_op}
     path, _ = critical_path(graph, durations)
     runs = {scheduler: (lambda s=scheduler: execute(
         graph, options=execution_options(scheduler=s, max_workers=64)))
         for scheduler in SCHEDULERS}
-    timings, _ = compare(runs, warmup=1, repeats=repeats)
+    timings, values = compare(runs, warmup=1, repeats=repeats)
+    for scheduler in SCHEDULERS:
+        check_equal(f"{graph.name}, {scheduler} scheduler", values[scheduler],
+                    values["sequential"])
     return path, timings
 
 

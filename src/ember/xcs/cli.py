@@ -332,7 +332,7 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--latency", type=_non_negative_seconds, default=0.05, metavar="SECONDS",
                        help="seconds each op sleeps, 0 to 60 (default: 0.05)")
     bench.add_argument("--repeat", type=_positive_int, default=3, metavar="N",
-                       help="jitted runs per shape; the best is reported (default: 3)")
+                       help="timed calls per shape and side; the median is reported (default: 3)")
     bench.set_defaults(run=_bench)
 
     cache = commands.add_parser(

@@ -60,7 +60,8 @@ class Config:
     """Settings for ``jit`` and the transforms.
 
     Args:
-        max_workers: hard cap on op bodies running at once for one call (``None``: 64).
+        max_workers: hard cap on op bodies running at once for one call (``None``: no
+            cap; per-op ``max_concurrency`` limits still hold).
         max_memory_mb: pyember's soft memory ceiling. XCS cannot enforce one (see
             ``check_memory_ceiling``), so only ``None`` is accepted; the field exists so
             that pyember's ``Config(max_memory_mb=None)`` and ``to_dict`` keys work.
@@ -162,7 +163,11 @@ class Config:
 
     @property
     def workers(self) -> int:
-        """The effective cap on concurrently running ops."""
+        """``max_workers``, or ``DEFAULT_MAX_WORKERS`` (64) when it is ``None``.
+
+        A jitted call sets no cap for ``max_workers=None``; 64 is the default cap of
+        ``execution_options`` for explicit graphs.
+        """
         return self.max_workers if self.max_workers is not None else self.DEFAULT_MAX_WORKERS
 
     def replace(self, **changes: Any) -> Config:
