@@ -139,9 +139,17 @@ def test_max_workers_caps_one_call_and_there_is_no_cap_by_default() -> None:
         in engine_text
     assert Config().max_workers is None
     assert _peak_of(Config(max_workers=3), 12) == 3
-    # More than Config.DEFAULT_MAX_WORKERS (64) at once: jit sets no cap for None.
+    # More than Config.DEFAULT_MAX_WORKERS (64) ops at once: each op waits until all
+    # of them are running, which only happens when jit sets no cap for None.
     width = Config.DEFAULT_MAX_WORKERS + 16
-    assert _peak_of(Config(), width) == width
+    together = threading.Barrier(width, timeout=15)
+
+    @op
+    def meet(i: int) -> int:
+        together.wait()
+        return i
+
+    assert jit(lambda n: [meet(i) for i in range(n)])(width) == list(range(width))
 
 
 # -- the IR and the reference interpreter --------------------------------------------
