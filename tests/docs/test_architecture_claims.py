@@ -110,6 +110,84 @@ def test_the_thread_pool_numbers() -> None:
     assert (pool.max_threads, pool.idle_timeout) == (int(most), 60)
 
 
+def test_glue_runs_in_the_calling_thread_and_coroutine_ops_on_one_event_loop() -> None:
+    import asyncio
+
+    text = prose(ARCHITECTURE)
+    assert "its own code — the glue — runs in the calling thread" in text
+    assert "run as tasks on one event loop (`engine/loop.py`)" in text
+    glue: list[int] = []
+    loops: list[tuple[int, asyncio.AbstractEventLoop]] = []
+
+    @op
+    async def fetch(i: int) -> int:
+        loops.append((threading.get_ident(), asyncio.get_running_loop()))
+        await asyncio.sleep(0.01)
+        return i
+
+    @jit
+    def gather(n: int) -> list[int]:
+        glue.append(threading.get_ident())
+        values = [fetch(i) for i in range(n)]
+        glue.append(threading.get_ident())
+        return values
+
+    for _ in range(2):
+        assert gather(4) == [0, 1, 2, 3]
+    assert set(glue) == {threading.get_ident()}
+    assert len({id(loop) for _, loop in loops}) == 1
+    assert threading.get_ident() not in {thread for thread, _ in loops}
+
+
+def test_a_thread_that_finishes_an_op_runs_its_blocking_follow_up() -> None:
+    from ember.xcs.engine.threads import ThreadPool
+
+    engine_text = prose(section(ARCHITECTURE, "Stage 2: the engine (`ember.xcs.engine`)"))
+    assert "a thread that finishes an op runs a blocking follow-up itself" in engine_text
+    pool = ThreadPool(max_threads=8, idle_timeout=1.0)
+    ran: list[tuple[str, int]] = []
+    done = threading.Event()
+
+    def follow_up() -> None:
+        ran.append(("follow-up", threading.get_ident()))
+        done.set()
+
+    def first() -> None:
+        ran.append(("first", threading.get_ident()))
+        assert pool.continue_here(follow_up)
+        assert not pool.continue_here(follow_up)  # one follow-up at a time
+
+    for _ in range(4):  # idle threads that could otherwise take the follow-up
+        pool.submit(time.sleep, 0.01)
+    time.sleep(0.05)
+    pool.submit(first)
+    assert done.wait(5)
+    assert [kind for kind, _ in ran] == ["first", "follow-up"]
+    assert ran[0][1] == ran[1][1]
+    assert not pool.continue_here(follow_up)  # the caller's thread is not a worker
+    pool.shutdown()
+
+
+def test_counters_of_calls_without_ops_lose_nothing_across_threads() -> None:
+    text = prose(ARCHITECTURE)
+    assert "so no count is lost, and such a call, which costs a few microseconds in all, " \
+        "takes no lock" in text
+    idle = jit(lambda x: x + 1)
+    per_thread, workers = 5_000, 8
+
+    def call_many() -> None:
+        for i in range(per_thread):
+            idle(i)
+
+    started = [threading.Thread(target=call_many) for _ in range(workers)]
+    for thread in started:
+        thread.start()
+    for thread in started:
+        thread.join()
+    stats = get_jit_stats(idle)
+    assert stats["calls"] == per_thread * workers and stats["traced_calls"] == 0
+
+
 # -- limits ------------------------------------------------------------------------------
 
 
