@@ -295,6 +295,55 @@ def test_jit_refuses_what_the_page_says_it_refuses() -> None:
         jit(lambda: None, config={"parallel": False})
 
 
+def test_jit_takes_every_kind_of_callable_the_page_lists() -> None:
+    import functools
+
+    from ember.api.operators import Operator
+
+    text = prose(section(API, "`jit`"))
+    assert "`fn` may be a function, a lambda, a method, a `functools.partial`, a callable " \
+        "object or an `Operator` class" in text
+
+    class Doubler:
+        def __call__(self, x: int) -> list[int]:
+            return [_double(x), _double(x)]
+
+        def twice(self, x: int) -> list[int]:
+            return self(x)
+
+    class Pair(Operator):
+        def forward(self, *, inputs: int) -> list[int]:
+            return [_double(inputs), _double(inputs + 1)]
+
+    def pair(x: int, y: int) -> list[int]:
+        return [_double(x), _double(y)]
+
+    cases: list[tuple[Any, tuple[int, ...], list[int]]] = [
+        (jit(lambda x: [_double(x)]), (1,), [2]),
+        (jit(pair), (1, 2), [2, 4]),
+        (jit(functools.partial(pair, 1)), (3,), [2, 6]),
+        (jit(Doubler()), (1,), [2, 2]),
+        (jit(Doubler().twice), (2,), [4, 4]),
+    ]
+    for target, arguments, expected in cases:
+        assert target(*arguments) == expected
+        assert get_jit_stats(target)["ops"] == len(expected)  # the ops ran under jit
+    jitted_class = jit(Pair)
+    assert "For a class it returns a subclass whose calls are jitted." in text
+    assert issubclass(jitted_class, Pair)
+    instance = jitted_class()
+    assert instance(inputs=1) == [2, 4]
+    assert get_jit_stats(jitted_class)["calls"] == get_jit_stats(instance)["calls"] == 1
+
+
+def test_structural_jit_max_workers_is_a_shorthand() -> None:
+    row = _row(table(section(API, "`structural_jit`")), "max_workers")
+    assert "shorthand for `config.replace(max_workers=...)`" in row[1]
+    base = Config(profile=True)
+    made = ember.xcs.structural_jit(lambda x: x, config=base, max_workers=3)
+    assert made.config == base.replace(max_workers=3)
+
+
 def test_the_members_of_a_jit_function() -> None:
     rows = table(section(API, "`jit`"))
     members = [spans(row[0])[0].removeprefix("f.").split("(")[0] for row in rows]
