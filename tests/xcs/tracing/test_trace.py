@@ -210,6 +210,47 @@ def test_async_timeout_without_a_failure_is_a_timeout() -> None:
     asyncio.run(main())
 
 
+def test_async_ops_running_after_a_failure_are_cancelled() -> None:
+    # Like asyncio.TaskGroup: coroutine ops issued after the failing one, already
+    # running, are cancelled; the call raises once they have stopped.
+    import asyncio
+
+    finished: list[str] = []
+    cancelled: list[str] = []
+
+    @op
+    async def quick_failure() -> int:
+        await asyncio.sleep(0.02)
+        raise BadInput("quick")
+
+    @op
+    async def slow_record(tag: str) -> str:
+        try:
+            await asyncio.sleep(1.0)
+        except asyncio.CancelledError:
+            cancelled.append(tag)
+            raise
+        finished.append(tag)
+        return tag
+
+    @jit
+    def f() -> str:
+        failed = quick_failure()
+        late = [slow_record(f"late{i}") for i in range(3)]
+        if failed > 0:
+            return "never"
+        return "".join(late)
+
+    started = time.perf_counter()
+    with pytest.raises(BadInput, match="quick"):
+        f()
+    assert time.perf_counter() - started < 0.8
+    assert sorted(cancelled) == ["late0", "late1", "late2"]  # stopped before the call ended
+    time.sleep(1.1)
+    assert finished == []
+    assert get_jit_stats(f)["calls"] == 1
+
+
 def test_exception_in_except_clause_of_glue_is_plain() -> None:
     @jit
     def f() -> str:

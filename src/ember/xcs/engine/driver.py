@@ -30,7 +30,7 @@ from typing import Any
 
 from ember.xcs import tree
 from ember.xcs.engine.loop import EventLoop, shared_loop
-from ember.xcs.engine.state import Run
+from ember.xcs.engine.state import Run, on_loop
 from ember.xcs.engine.task import Limit, Task, TaskState
 from ember.xcs.engine.threads import ThreadPool
 from ember.xcs.ir.graph import NodeKind
@@ -220,7 +220,7 @@ class Engine:
         executor = task.run.executor
         op = task.op
         if executor == "thread":
-            if op is not None and (op.is_coroutine or op.async_fn is not None):
+            if on_loop(task):
                 self._start_on_loop(task)
             elif op is None or op.runs_inline:
                 self._execute(task)
@@ -300,6 +300,8 @@ class Engine:
             if task.state is not TaskState.RUNNING:
                 return
             task.handle = asyncio.current_task()  # what stopping the run cancels
+            if task.run.cancelled_by_failure(task):
+                raise asyncio.CancelledError  # an earlier op failed before the handle was set
             op = task.op
             body = op.async_fn if op.async_fn is not None else op.fn
             args, kwargs = resolve(task)

@@ -20,7 +20,7 @@ process-wide ``Limit`` (``op(max_concurrency=...)``) has no free slot. Lifted ta
 (cheap pure operations on lazy values) never queue. A failed task that is not
 ``eager`` becomes the run's ``failure`` if it comes first in program order; tasks after
 it that have not started are cancelled, because plain Python would never have reached
-them.
+them, and so are running coroutine ops (``on_loop``): they stop at their next ``await``.
 
 For example, a fan-out of two ops feeding a join, with the first op finished::
 
@@ -33,10 +33,12 @@ from __future__ import annotations
 
 import threading
 import time
+from asyncio import CancelledError
 from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from ember.xcs.engine.outbox import Outbox
 from ember.xcs.engine.task import FINAL, Task, TaskState
 from ember.xcs.ir.graph import NodeKind
 
@@ -45,40 +47,6 @@ _LIFTED = NodeKind.LIFTED
 _NO_TASKS: tuple[Task, ...] = ()
 
 __all__ = ["Outbox", "Run", "RunStopped"]
-
-
-class Outbox:
-    """What transitions leave for the driver besides starting tasks (see the module doc)."""
-
-    __slots__ = ("abandoned", "callbacks", "grants", "pending")
-
-    def __init__(self) -> None:
-        self.grants: list[Task] = []
-        self.abandoned: list[Task] = []
-        self.callbacks: list[Callable[[], None]] = []
-        self.pending = False  # anything queued (a plain flag: checked after every change)
-
-    def grant(self, waiter: Task) -> None:
-        """Queue: a limit slot passed to ``waiter`` (of this run or another)."""
-        self.grants.append(waiter)
-        self.pending = True
-
-    def abandon(self, task: Task) -> None:
-        """Queue: cancel ``task``'s running coroutine."""
-        self.abandoned.append(task)
-        self.pending = True
-
-    def call(self, callbacks: list[Callable[[], None]]) -> None:
-        """Queue: run ``callbacks`` outside the lock."""
-        self.callbacks += callbacks
-        self.pending = True
-
-    def take(self) -> tuple[list[Task], list[Task], list[Callable[[], None]]]:
-        """Everything queued so far (the box is empty afterwards)."""
-        taken = self.grants, self.abandoned, self.callbacks
-        self.grants, self.abandoned, self.callbacks = [], [], []
-        self.pending = False
-        return taken
 
 
 class RunStopped(Exception):
@@ -167,6 +135,9 @@ class Run:
                     dependent.waiting -= 1
                     if dependent.waiting == 0:
                         to_start += self._ready(dependent)
+        elif (self.failure is not None and task.id > self.failure.id
+              and isinstance(error, CancelledError)):
+            self._end(task, TaskState.CANCELLED)  # cancelled by _cancel_after: never ran
         else:
             task.error = error
             self._end(task, TaskState.FAILED)
@@ -366,9 +337,27 @@ class Run:
             self._upstream(dependent, task)
 
     def _cancel_after(self, index: int) -> None:
+        """A failure at ``index``: what plain Python would not have reached stops.
+
+        Tasks not started yet are cancelled. Running coroutine ops are cancelled on the
+        loop (as ``asyncio.TaskGroup`` does) and become final once they have stopped;
+        running blocking bodies cannot be interrupted and finish. The call waits for
+        both, so nothing of it runs after it raised.
+        """
         for task in self.tasks:
-            if task.id > index and task.state in (TaskState.PENDING, TaskState.QUEUED):
+            if task.id <= index:
+                continue
+            state = task.state
+            if state is TaskState.PENDING or state is TaskState.QUEUED:
                 self._end(task, TaskState.CANCELLED)
+            elif state is TaskState.RUNNING and task.handle is not None and on_loop(task):
+                self.outbox.abandon(task)
+
+    def cancelled_by_failure(self, task: Task) -> bool:
+        """Whether ``task`` comes after the run's failure (a coroutine op checks this
+        once it runs: a failure may have come before its handle was set)."""
+        failure = self.failure
+        return failure is not None and task.id > failure.id
 
     def detach(self) -> None:
         """The call is over: forget its tasks.
@@ -383,3 +372,10 @@ class Run:
     def ops(self) -> Iterable[Task]:
         """The op tasks of the run (not lifted), in program order."""
         return (t for t in self.tasks if t.kind is not _LIFTED)
+
+
+def on_loop(task: Task) -> bool:
+    """Whether ``task`` runs as a coroutine on the engine's event loop (cancellable)."""
+    op = task.op
+    return (task.run.executor == "thread" and op is not None
+            and (op.is_coroutine or op.async_fn is not None))
