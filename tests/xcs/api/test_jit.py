@@ -6,6 +6,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from typing import Any
 
 import pytest
 
@@ -148,6 +149,43 @@ def test_custom_executor() -> None:
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
         result, elapsed = timed(jit(four, config=Config(executor=pool)), 1)
     assert result == [2, 4, 6, 8] and elapsed < 0.19
+
+
+class KeepingExecutor(concurrent.futures.ThreadPoolExecutor):
+    """An executor that keeps every future it made (as Dask keeps failed ones)."""
+
+    def __init__(self) -> None:
+        super().__init__(4)
+        self.kept: list[concurrent.futures.Future[Any]] = []
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> concurrent.futures.Future[Any]:
+        future = super().submit(fn, *args, **kwargs)
+        self.kept.append(future)
+        return future
+
+
+def test_an_executor_keeping_its_futures_keeps_no_engine_task() -> None:
+    import gc
+
+    from ember.xcs.engine.task import Task
+
+    @op
+    def fails_on_executor(x: int) -> int:
+        raise ValueError(f"bad {x}")
+
+    @op
+    def works_on_executor(x: int) -> int:
+        return x
+
+    with KeepingExecutor() as pool:
+        traced = jit(lambda: [works_on_executor(1), fails_on_executor(2)],
+                     config=Config(executor=pool))
+        with pytest.raises(ValueError, match="bad 2"):
+            traced()
+        gc.collect()
+        assert len(pool.kept) == 2
+        assert not [o for o in gc.get_objects() if type(o) is Task
+                    and o.name in ("fails_on_executor", "works_on_executor")]
 
 
 def module_level_square(x: int) -> int:

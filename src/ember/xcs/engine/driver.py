@@ -337,7 +337,15 @@ class Engine:
             self.report(task, None, error)
             return
         task.handle = future
-        future.add_done_callback(lambda done: self._finish_future(task, done))
+        # The callback lets go of the task once it fired: an executor may keep a finished
+        # future (Dask keeps failed ones), and with it the task and its outcome.
+        holder = [task]
+
+        def finished(done: concurrent.futures.Future[Any]) -> None:
+            if holder:
+                self._finish_future(holder.pop(), done)
+
+        future.add_done_callback(finished)
 
     def _finish_future(self, task: Task, future: concurrent.futures.Future[Any]) -> None:
         if future.cancelled():
