@@ -200,7 +200,6 @@ class JitFunction:
     def _traced_call(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         config = self._config
         trace = self._new_trace(args, kwargs)
-        trace.boundary = sys._getframe()
         hooked = bool(config.hooks or hooks.registered_hooks())
         if hooked:
             hooks.emit(config, "on_graph_start", self._name)
@@ -270,6 +269,7 @@ def _run_glue(call: Call, glue: Callable[..., Any], args: tuple[Any, ...],
     rejected a lazy value: with a barrier learned at that line, or eagerly.
     """
     trace = call.trace
+    trace.boundary = sys._getframe()  # the frame that calls the glue: user code is above
     stop = None
     if trace.learned is not None:
         stop = install_tracer(trace.learned, trace.materialize_learned)
