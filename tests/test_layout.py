@@ -11,7 +11,7 @@ import ast
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parent.parent / "src"
-LINE_LIMIT = 424  # STYLE.md: "most modules under ~400 lines"; tree.py, the largest, is 424
+LINE_LIMIT = 400  # STYLE.md: "most modules under ~400 lines"
 
 
 def _modules() -> dict[str, Path]:

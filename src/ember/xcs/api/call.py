@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 from ember.xcs import hooks
@@ -22,8 +22,9 @@ from ember.xcs.engine.task import Task, TaskState
 from ember.xcs.errors import TracingError, XCSTimeoutError
 from ember.xcs.ir.graph import NodeKind
 from ember.xcs.tracing import context, escapes
-from ember.xcs.tracing.failures import failure_of, timeout_error
+from ember.xcs.tracing.failures import DeferredFailure, failure_of, timeout_error
 from ember.xcs.tracing.frames import is_internal, rejection_site
+from ember.xcs.tracing.learned import install_tracer
 from ember.xcs.tracing.trace import Trace
 from ember.xcs.tracing.versions import loaded_names
 
@@ -51,6 +52,33 @@ class Call:
         self.runs = 0
         self.fallback: Fallback | None = None
         self.interrupted = False
+
+    def run_glue(self, glue: Callable[..., Any], args: tuple[Any, ...],
+                 kwargs: dict[str, Any]) -> bool:
+        """Run the glue once under the call's trace; ``True``: it must run again.
+
+        The glue runs again (reusing the ops it issued, see ``Trace.next_run``) when C
+        code rejected a lazy value: with a barrier learned at that line, or eagerly.
+        """
+        trace = self.trace
+        trace.boundary = sys._getframe()  # the frame that calls the glue: user code is above
+        stop = None
+        if trace.learned is not None:
+            stop = install_tracer(trace.learned, trace.materialize_learned)
+        local = context._local
+        previous = local.trace  # context.swap, inlined: this is every call's path
+        local.trace, local.plain = trace, True
+        try:
+            self.finish_glue(glue(*args, **kwargs))  # no local keeps a lazy value alive
+        except DeferredFailure:
+            self.to_raise = self.earliest_error()
+        except Exception as error:
+            return self.after_glue_error(error)
+        finally:
+            local.trace, local.plain = previous, previous is not None or local.disabled > 0
+            if stop is not None:
+                stop()
+        return False
 
     def finish_glue(self, result: Any) -> None:
         trace = self.trace

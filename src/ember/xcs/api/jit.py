@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-import sys
 import time
 import types
 from collections.abc import Callable
@@ -33,7 +32,6 @@ from ember.xcs.engine.state import Run
 from ember.xcs.errors import ConfigError
 from ember.xcs.tracing import context, rewrite, runtime
 from ember.xcs.tracing.failures import DeferredFailure
-from ember.xcs.tracing.learned import install_tracer
 from ember.xcs.tracing.trace import Trace
 
 __all__ = ["JitFunction", "jit", "jit_disabled", "structural_jit"]
@@ -207,7 +205,7 @@ class JitFunction:
         call = Call(self, trace, started)
         glue = self._glue if self._glue is not None else self._glue_fn()
         try:
-            while _run_glue(call, glue, args, kwargs):
+            while call.run_glue(glue, args, kwargs):
                 pass  # learned a barrier, or falls back: the glue starts again from the top
             if trace.run is not None:
                 call.settle()
@@ -259,34 +257,6 @@ class JitFunction:
         if call.to_raise is not None:
             raise call.to_raise
         return call.result
-
-
-def _run_glue(call: Call, glue: Callable[..., Any], args: tuple[Any, ...],
-              kwargs: dict[str, Any]) -> bool:
-    """Run the glue once under the call's trace; ``True``: it must run again.
-
-    The glue runs again (reusing the ops it issued, see ``Trace.next_run``) when C code
-    rejected a lazy value: with a barrier learned at that line, or eagerly.
-    """
-    trace = call.trace
-    trace.boundary = sys._getframe()  # the frame that calls the glue: user code is above
-    stop = None
-    if trace.learned is not None:
-        stop = install_tracer(trace.learned, trace.materialize_learned)
-    local = _local
-    previous = local.trace  # context.swap, inlined: this is every call's path
-    local.trace, local.plain = trace, True
-    try:
-        call.finish_glue(glue(*args, **kwargs))  # no local keeps a lazy value alive
-    except DeferredFailure:
-        call.to_raise = call.earliest_error()
-    except Exception as error:
-        return call.after_glue_error(error)
-    finally:
-        local.trace, local.plain = previous, previous is not None or local.disabled > 0
-        if stop is not None:
-            stop()
-    return False
 
 
 def _callable_name(fn: Callable[..., Any]) -> str:
