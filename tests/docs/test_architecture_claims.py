@@ -13,6 +13,7 @@ page promises is tested where it is built: the contract in ``tests/property`` an
 from __future__ import annotations
 
 import ast
+import builtins
 import dataclasses
 import functools
 import importlib
@@ -65,6 +66,63 @@ def test_every_dotted_ember_name_resolves(name: str) -> None:
             break
         checked += 1
     assert checked >= 2
+
+
+_SINCE = {"sys.monitoring": (3, 12)}  # names of newer Pythons, used where they exist
+
+
+def _ember_modules() -> list[types.ModuleType]:
+    """Every module under src/ember (by its files: engine/ and tracing/ have no
+    ``__init__.py``, so package walkers would skip them)."""
+    source = ROOT / "src"
+    found = []
+    for path in sorted((source / "ember").rglob("*.py")):
+        parts = path.relative_to(source).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        try:
+            found.append(importlib.import_module(name))
+        except ImportError:  # an optional extra that is not installed
+            continue
+    return found
+
+
+@pytest.mark.parametrize("name", ["architecture.md", "api.md", "performance.md"])
+def test_every_short_dotted_name_resolves(name: str) -> None:
+    """`Engine.submit`, `tree.snapshot`, `sys.settrace`: the first part is an Ember
+    module or class (found by its name) or an importable module; the rest exists."""
+    modules = _ember_modules()
+    shown = {s for s in spans(page(name)) if re.fullmatch(r"[A-Za-z_]\w+(\.\w+)+", s)
+             and not s.startswith("ember.") and not s.endswith(".py")}
+    assert shown
+    for dotted in sorted(shown):
+        if sys.version_info < _SINCE.get(dotted, (3,)):
+            continue
+        first, *rest = dotted.split(".")
+        owners: list[Any] = [m for m in modules if m.__name__.rsplit(".", 1)[-1] == first]
+        owners += [getattr(m, first) for m in modules if isinstance(getattr(m, first, None), type)]
+        if hasattr(builtins, first):  # list.pop
+            owners.append(getattr(builtins, first))
+        try:
+            owners.append(importlib.import_module(first))
+        except ImportError:
+            pass
+        assert owners, f"{name}: nothing is called {first} ({dotted})"
+
+        def resolves(owner: Any) -> bool:
+            for attribute in rest:
+                if isinstance(owner, type) and dataclasses.is_dataclass(owner) \
+                        and attribute in {field.name for field in dataclasses.fields(owner)}:
+                    return attribute == rest[-1]  # a field (Config.timeout)
+                if not hasattr(owner, attribute):
+                    try:
+                        owner = importlib.import_module(f"{owner.__name__}.{attribute}")
+                    except (ImportError, AttributeError):
+                        return False
+                    continue
+                owner = getattr(owner, attribute)
+            return True
+
+        assert any(resolves(owner) for owner in owners), f"{name}: {dotted} does not exist"
 
 
 def test_functions_live_in_the_modules_the_page_names() -> None:
@@ -535,8 +593,9 @@ def test_every_package_has_a_row_in_the_layout_table() -> None:
     paths = {path for cell in rows for path in spans(cell)}
     text = prose(section(ARCHITECTURE, "Layout"))
     source = ROOT / "src"
-    for package in sorted((source / "ember").rglob("__init__.py")):
-        folder = package.parent.relative_to(source).as_posix() + "/"
+    folders = {path.parent for path in (source / "ember").rglob("*.py")}
+    for package in sorted(folders):
+        folder = package.relative_to(source).as_posix() + "/"
         depth = 3 if folder.startswith("ember/xcs/") else 2
         if folder.count("/") != depth:
             continue  # ember/ and ember/xcs/ themselves, and packages inside the table's
