@@ -65,12 +65,22 @@ class ThreadPool(concurrent.futures.Executor):
         self._idle = 0
         self._serial = 0
         self._shutdown = False
+        self._idle_since: dict[int, float] = {}  # thread ident -> when it last ran an item
 
     @property
     def thread_count(self) -> int:
         """How many worker threads exist right now."""
         with self._lock:
             return self._threads
+
+    def idle_seconds(self) -> dict[str, float]:
+        """Per worker thread alive now: seconds since it last finished an item (0 if busy)."""
+        now = time.monotonic()
+        with self._lock:
+            since = dict(self._idle_since)
+        names = {thread.ident: thread.name for thread in threading.enumerate()}
+        return {names.get(ident, str(ident)): (now - at if at else 0.0)
+                for ident, at in since.items()}
 
     def run(self, work: Work) -> None:
         """Run ``work()`` on a worker thread (no future: the engine's path)."""
@@ -147,7 +157,10 @@ class ThreadPool(concurrent.futures.Executor):
         state.pool = self
         get = self._queue.get
         lock = self._lock
+        ident = threading.get_ident()
         idle_since = time.monotonic()
+        with lock:
+            self._idle_since[ident] = idle_since
         while True:
             try:
                 # Waits of at most _RECHECK seconds: a shorter idle timeout set meanwhile
@@ -160,23 +173,27 @@ class ThreadPool(concurrent.futures.Executor):
                     if self._queue.qsize() == 0 or self._shutdown:
                         self._threads -= 1
                         self._idle -= 1
+                        del self._idle_since[ident]
                         return
                 continue
             if work is _STOP:
                 with lock:
                     self._threads -= 1
                     self._idle -= 1
+                    del self._idle_since[ident]
                 return
             with lock:
                 self._idle -= 1
+                self._idle_since[ident] = 0.0  # busy
             if self._queue.qsize() > self._idle:
                 self._grow(2)
             while work is not None:
                 work()
                 work, state.follow_up = state.follow_up, None
+            idle_since = time.monotonic()
             with lock:
                 self._idle += 1
-            idle_since = time.monotonic()
+                self._idle_since[ident] = idle_since
             # Nothing of the last item stays referenced while this thread idles.
             del work
 
