@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ember.xcs.cache.store import ResultStore, SQLiteStore, default_path
+from ember.xcs.checks import check_result_cache
 from ember.xcs.errors import ConfigError
 
 __all__ = ["CacheScope", "Settings", "active", "open_store", "store_for", "use"]
@@ -101,8 +102,6 @@ def use(store: Any) -> Iterator[Any]:
         ...     square(3), square(3), len(calls)
         (9, 9, 1)
     """
-    from ember.xcs.config import check_result_cache
-
     check_result_cache("ember.xcs.cache.use(...)", store)
     if store is None:
         raise ConfigError("ember.xcs.cache.use(...) needs a path or a store, got None.")

@@ -319,7 +319,8 @@ class Engine:
     def _start_on_executor(self, task: Task, executor: Any) -> None:
         from ember.xcs.engine.processes import register_for_processes
 
-        register_for_processes()
+        if task.op is not None:
+            register_for_processes(type(task.op))
         task.started = time.perf_counter()
         if task.run.listener is not None:
             self._notify(task.run, "start", task)

@@ -8,32 +8,33 @@ takes reducers per type: registered here, it sends such an op by its own name.
 from __future__ import annotations
 
 import sys
+import threading
 from typing import Any
 
 __all__ = ["named", "register_for_processes"]
 
 
-def register_for_processes() -> None:
-    """Let process pools pickle module-level ``@op`` functions (called before the engine
-    first hands an op to another executor).
+def register_for_processes(op_class: type) -> None:
+    """Let process pools pickle module-level ops of ``op_class`` (called before the engine
+    first hands such an op to another executor).
 
     ``@op`` on a module-level function binds the module's name to the op, so pickle
     cannot find the bare function by its name; a process pool (``ForkingPickler``) then
     sends the op's own name instead. Only for multiprocessing: cloudpickle (Dask) ships
-    such functions by value, since its workers may not have the module.
+    such functions by value, since its workers may not have the module. Reducers are
+    per exact type, so each op class is registered when the engine first meets it.
     """
-    global _registered
-    if _registered:
+    if op_class in _registered:
         return
     from multiprocessing.reduction import ForkingPickler
 
-    from ember.xcs.ops import Op
+    with _lock:
+        ForkingPickler.register(op_class, _reduce_for_processes)
+        _registered.add(op_class)
 
-    ForkingPickler.register(Op, _reduce_for_processes)
-    _registered = True
 
-
-_registered = False
+_registered: set[type] = set()
+_lock = threading.Lock()
 
 
 def _reduce_for_processes(op: Any) -> Any:
