@@ -117,3 +117,32 @@ def test_reprs_name_the_models():
     assert repr(Ensemble(["simulated/a"])) == "Ensemble([simulated/a])"
     assert repr(Judge("simulated/j")) == "Judge(simulated/j)"
     assert repr(Upper() >> Exclaim()) == "Upper() >> Exclaim()"
+
+
+def test_user_callables_inside_blocks_mean_under_jit_what_they_mean_in_plain_python() -> None:
+    # Members, aggregators, steps and routing functions the user hands a block are called
+    # as the jitted function's own code would call them: " | ".join and str.lower take the
+    # answers without a learned barrier and its rerun, and the members stay concurrent.
+    import time
+
+    from ember.operators.routing import Router
+    from ember.xcs import get_jit_stats, jit, op
+
+    @op
+    def shout(text: str) -> str:
+        time.sleep(0.1)
+        return text.upper()
+
+    panel = Ensemble([shout, shout, shout], aggregator=" | ".join)
+    pipeline = Chain([panel, str.lower])
+    routed = Router({"short": pipeline, "long": shout},
+                    router_fn=lambda text: "long" if len(text) > 5 else "short")
+    fast = jit(lambda text: [routed(text), routed(text + " there")])
+
+    started = time.perf_counter()
+    got = fast("hi")
+    elapsed = time.perf_counter() - started
+    assert got == [routed("hi"), routed("hi there")] == ["hi | hi | hi", "HI THERE"]
+    assert elapsed < 0.3  # four 0.1 s calls overlap (plain Python: 0.4 s)
+    stats = get_jit_stats(fast)
+    assert stats["reruns"] == 0 and stats["fallbacks"] == []

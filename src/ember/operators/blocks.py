@@ -20,6 +20,7 @@ from typing import Any
 from ember.models import models
 from ember.operators.base import Operator, takes_inputs_keyword
 from ember.xcs import XCSError, op
+from ember.xcs.tracing import context  # the library hook: user callables called as glue would
 
 __all__ = [
     "Chain",
@@ -106,9 +107,9 @@ class Ensemble(Operator):
 
     def forward(self, prompt: Any) -> Any:
         """Every member's answer to ``prompt`` (concurrent under ``@jit``), aggregated."""
-        answers = [member(prompt) for member in self.members]
+        answers = [context.call(member, prompt) for member in self.members]
         if self.aggregator is not None:
-            return self.aggregator(answers)
+            return context.call(self.aggregator, answers)
         return answers
 
     def __repr__(self) -> str:
@@ -315,9 +316,9 @@ class Chain(Operator):
         """``value`` passed through every step in order."""
         for step in self.steps:
             if isinstance(step, Operator) and takes_inputs_keyword(type(step)):
-                value = step(inputs=value)
+                value = context.call(step, inputs=value)
             else:
-                value = step(value)
+                value = context.call(step, value)
         return value
 
     def __repr__(self) -> str:

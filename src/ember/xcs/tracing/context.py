@@ -8,11 +8,12 @@ copy of the caller's ``contextvars`` context, and they must *not* inherit the tr
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, Protocol
 
-__all__ = ["OpCallHandler", "activate", "current_trace", "glue", "suspended", "swap"]
+__all__ = ["OpCallHandler", "activate", "call", "current_trace", "glue", "suspended", "swap",
+           "use_prepare"]
 
 
 class OpCallHandler(Protocol):
@@ -51,6 +52,31 @@ def glue(fn: Any) -> Any:
     trace = _local.trace
     instrumented = getattr(trace, "instrumented", None) if trace is not None else None
     return fn if instrumented is None else instrumented(fn)
+
+
+def call(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+    """``fn(*args, **kwargs)``, called the way the current jit trace's rewritten code calls.
+
+    Library code that calls a callable the user handed it (an ensemble's members and
+    aggregator, a chain's steps, a router's function) calls it through here. Under
+    ``@jit`` that call then means what it means written in the jitted function itself:
+    ops return lazy values, the user's functions run rewritten, known pure functions
+    (``" | ".join``) become lifted nodes and anything else gets real values first.
+    Outside a trace it is a plain call.
+    """
+    prepare = _prepare
+    if _local.trace is None or prepare is None:
+        return fn(*args, **kwargs)
+    return prepare(fn, *args, **kwargs)()
+
+
+_prepare: Callable[..., Callable[[], Any]] | None = None
+
+
+def use_prepare(prepare: Callable[..., Callable[[], Any]]) -> None:
+    """Set what ``call`` uses under a trace: ``tracing.runtime.prep``, when it loads."""
+    global _prepare
+    _prepare = prepare
 
 
 def swap(handler: OpCallHandler | None) -> OpCallHandler | None:

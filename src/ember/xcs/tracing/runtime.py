@@ -35,7 +35,7 @@ from typing import Any
 from ember.xcs import tree
 from ember.xcs.ops import Op
 from ember.xcs.tracing.callees import Callee, classify
-from ember.xcs.tracing.context import _local
+from ember.xcs.tracing.context import _local, use_prepare
 from ember.xcs.tracing.failures import DeferredFailure
 from ember.xcs.tracing.frames import CallMode
 from ember.xcs.tracing.lazy import Lazy
@@ -369,3 +369,6 @@ class _ThenPrepare:
     def __await__(self) -> Any:
         yield from self.waiting.__await__()
         return prep(self.fn, *self.args, **self.kwargs)
+
+
+use_prepare(prep)  # library code calls user callables through context.call
