@@ -30,6 +30,7 @@ from typing import Any
 import pytest
 
 from ember.xcs import Config, get_jit_stats, jit, op, structural_jit
+from tests.concurrency import PeakProbe
 from tests.docs._pages import ROOT, outside_parentheses, page, prose, section, spans, table
 
 ARCHITECTURE = page("architecture.md")
@@ -251,22 +252,16 @@ def test_counters_of_calls_without_ops_lose_nothing_across_threads() -> None:
 
 def _peak_of(config: Config, width: int) -> int:
     """The most op bodies of one call running at once, for ``width`` independent ops."""
-    running, peak = [0], [0]
-    guard = threading.Lock()
+    probe = PeakProbe()
 
     @op
     def hold(i: int) -> int:
-        with guard:
-            running[0] += 1
-            peak[0] = max(peak[0], running[0])
-        time.sleep(0.1)
-        with guard:
-            running[0] -= 1
+        probe.hold(0.1)
         return i
 
     fan = jit(lambda n: [hold(i) for i in range(n)], config=config)
     assert fan(width) == list(range(width))
-    return peak[0]
+    return probe.peak
 
 
 def test_max_workers_caps_one_call_and_there_is_no_cap_by_default() -> None:

@@ -92,7 +92,13 @@ def test_dependents_of_a_failed_op_never_run() -> None:
     assert ran == ["bad3"]
 
 
-def _started_before_a_failure(late: float = 0.2) -> tuple[list[str], object, object]:
+def _call_failing_early(*, late: float, timeout: float | None = None,
+                        use_async: bool = False) -> list[str]:
+    """Call (sync or awaited) a jitted function whose first op fails while a second op,
+    issued after it, has started and runs ``late`` seconds; return what had finished
+    when the call raised."""
+    import asyncio
+
     finished: list[str] = []
 
     @op
@@ -106,87 +112,51 @@ def _started_before_a_failure(late: float = 0.2) -> tuple[list[str], object, obj
         finished.append(tag)
         return tag
 
-    return finished, quick_failure, slow_record
-
-
-def test_ops_that_started_before_a_failure_end_before_the_call() -> None:
-    # Nothing of a call may run after it returned: an op issued after the failing one
-    # that had already started finishes, but before the failure is raised.
-    finished, quick_failure, slow_record = _started_before_a_failure()
-
-    @jit
-    def f() -> str:
+    def glue() -> str:
         failed = quick_failure()
-        late = slow_record("late")
+        late_value = slow_record("late")
         if failed > 0:  # a barrier: the failure reaches the glue here
             return "never"
-        return late
+        return late_value
 
-    with pytest.raises(BadInput, match="quick"):
-        f()
-    assert finished == ["late"]
-
-
-def test_async_ops_that_started_before_a_failure_end_before_the_call() -> None:
-    import asyncio
-
-    finished, quick_failure, slow_record = _started_before_a_failure()
-
-    @jit
-    async def f() -> str:
+    async def async_glue() -> str:
         failed = quick_failure()
-        late = slow_record("late")
+        late_value = slow_record("late")
         if failed > 0:
             return "never"
-        return late
+        return late_value
 
-    async def main() -> None:
+    config = Config(timeout=timeout)
+    at_the_end: list[str] = []
+    if use_async:
+        fast_async = jit(async_glue, config=config)
+
+        async def main() -> None:
+            with pytest.raises(BadInput, match="quick"):
+                await fast_async()
+            at_the_end.extend(finished)
+
+        asyncio.run(main())
+    else:
         with pytest.raises(BadInput, match="quick"):
-            await f()
-        assert finished == ["late"]
+            jit(glue, config=config)()
+        at_the_end.extend(finished)
+    return at_the_end
 
-    asyncio.run(main())
+
+@pytest.mark.parametrize("use_async", [False, True], ids=["sync", "async"])
+def test_ops_that_started_before_a_failure_end_before_the_call(use_async: bool) -> None:
+    # Nothing of a call may run after it returned: an op issued after the failing one
+    # that had already started finishes, but before the failure is raised.
+    assert _call_failing_early(late=0.2, use_async=use_async) == ["late"]
 
 
-def test_a_timeout_while_waiting_after_a_failure_keeps_the_failure() -> None:
+@pytest.mark.parametrize("use_async", [False, True], ids=["sync", "async"])
+def test_a_timeout_while_waiting_after_a_failure_keeps_the_failure(use_async: bool) -> None:
     # The failure is what plain Python raises; the op still running when the call's
     # timeout passes is abandoned (as any timeout does), not reported instead.
-    finished, quick_failure, slow_record = _started_before_a_failure(late=1.0)
-
-    @jit(config=Config(timeout=0.2))
-    def f() -> str:
-        failed = quick_failure()
-        late = slow_record("late")
-        if failed > 0:
-            return "never"
-        return late
-
     started = time.perf_counter()
-    with pytest.raises(BadInput, match="quick"):
-        f()
-    assert time.perf_counter() - started < 0.8
-    assert finished == []
-
-
-def test_async_timeout_while_waiting_after_a_failure_keeps_the_failure() -> None:
-    import asyncio
-
-    finished, quick_failure, slow_record = _started_before_a_failure(late=1.0)
-
-    @jit(config=Config(timeout=0.2))
-    async def f() -> str:
-        failed = quick_failure()
-        late = slow_record("late")
-        if failed > 0:
-            return "never"
-        return late
-
-    async def main() -> None:
-        with pytest.raises(BadInput, match="quick"):
-            await f()
-
-    started = time.perf_counter()
-    asyncio.run(main())
+    finished = _call_failing_early(late=1.0, timeout=0.2, use_async=use_async)
     assert time.perf_counter() - started < 0.8
     assert finished == []
 

@@ -137,7 +137,7 @@ class Run:
                         to_start += self._ready(dependent)
         elif (self.failure is not None and task.id > self.failure.id
               and isinstance(error, CancelledError)):
-            self._end(task, TaskState.CANCELLED)  # cancelled by _cancel_after: never ran
+            self._end(task, TaskState.CANCELLED)  # cancelled by _cancel_after after a failure
         else:
             task.error = error
             self._end(task, TaskState.FAILED)
