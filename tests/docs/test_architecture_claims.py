@@ -409,6 +409,44 @@ def test_lazy_values_and_symbols_share_one_proxy_base_that_lifts_the_listed_oper
             assert method in vars(Proxy), f"{item}: Proxy does not define {method}"
 
 
+def _every_import(path: Path) -> set[str]:
+    """The modules ``path`` imports anywhere: at load, in functions, under TYPE_CHECKING."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+    return found
+
+
+def _members(protocol: type) -> set[str]:
+    return {name for name in vars(protocol) if not name.startswith("_")}
+
+
+def test_tasks_and_lazy_values_reach_their_owners_only_through_protocols() -> None:
+    from ember.xcs.engine.state import Run
+    from ember.xcs.engine.task import OwningRun, RunOutbox, Task
+    from ember.xcs.tracing.lazy import Lazy, LazyOwner
+    from ember.xcs.tracing.trace import Trace
+
+    engine_text = prose(section(ARCHITECTURE, "Stage 2: the engine (`ember.xcs.engine`)"))
+    tracer_text = prose(section(ARCHITECTURE, "Stage 1: the tracer (`ember.xcs.tracing`)"))
+    assert "a task's `run` is typed by `OwningRun`" in engine_text
+    assert "through `LazyOwner` (`force` and `lift`), a protocol that `Trace` satisfies" \
+        in tracer_text
+    assert not _every_import(XCS / "engine" / "task.py") & {
+        "ember.xcs.engine.state", "ember.xcs.engine.outbox", "ember.xcs.engine.driver"}
+    assert "ember.xcs.tracing.trace" not in _every_import(XCS / "tracing" / "lazy.py")
+    assert inspect.signature(Task).parameters["run"].annotation == "OwningRun"
+    assert inspect.signature(Lazy).parameters["trace"].annotation == "LazyOwner"
+    run = Run()
+    assert all(hasattr(run, name) for name in _members(OwningRun))
+    assert all(hasattr(run.outbox, name) for name in _members(RunOutbox))
+    assert _members(LazyOwner) == {"force", "lift"}
+    assert all(inspect.isfunction(getattr(Trace, name)) for name in _members(LazyOwner))
+
+
 # -- when analysis runs ------------------------------------------------------------------
 
 

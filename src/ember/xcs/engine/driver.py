@@ -31,7 +31,7 @@ from typing import Any
 from ember.xcs import tree
 from ember.xcs.engine.loop import EventLoop, shared_loop
 from ember.xcs.engine.state import Run, on_loop
-from ember.xcs.engine.task import Limit, Task, TaskState
+from ember.xcs.engine.task import Limit, OwningRun, Task, TaskState
 from ember.xcs.engine.threads import ThreadPool
 from ember.xcs.ir.graph import NodeKind
 from ember.xcs.tracing import context as trace_context
@@ -163,7 +163,7 @@ class Engine:
             if run.outbox.pending:
                 self.start_all(self._carry_out(run))
 
-    def _carry_out(self, run: Run) -> list[Task]:
+    def _carry_out(self, run: OwningRun) -> list[Task]:
         """Do what the run's transitions left in its outbox; returns tasks to start."""
         with run.lock:
             grants, abandoned, callbacks = run.outbox.take()
@@ -373,7 +373,7 @@ class Engine:
             pool.shutdown(wait=True, cancel_futures=True)
 
     @staticmethod
-    def _notify(run: Run, event: str, task: Task) -> None:
+    def _notify(run: OwningRun, event: str, task: Task) -> None:
         listener = run.listener
         if listener is None:
             return

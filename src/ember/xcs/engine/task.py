@@ -3,6 +3,11 @@
 A task is what the run state (``engine.state``) schedules: what to call, with which
 arguments (a tree whose ``Task`` leaves are its inputs), and what became of it. Its
 fields change only under its run's lock, through the run's transitions.
+
+Tasks sit below the run state: ``engine.state`` builds on this module, never the other
+way round. A task's ``run`` is typed by ``OwningRun``, the part of ``state.Run`` that is
+reached through a task (by the driver and the tracer); ``Run`` satisfies it
+structurally, so the protocol costs nothing at run time.
 """
 
 from __future__ import annotations
@@ -11,14 +16,11 @@ import enum
 import threading
 from collections import deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from ember.xcs.ir.graph import NodeKind, SourceLocation
 
-if TYPE_CHECKING:
-    from ember.xcs.engine.state import Run
-
-__all__ = ["FINAL", "Limit", "Task", "TaskState"]
+__all__ = ["FINAL", "Limit", "OwningRun", "RunOutbox", "Task", "TaskState"]
 
 
 class TaskState(enum.IntEnum):
@@ -34,6 +36,67 @@ class TaskState(enum.IntEnum):
 
 
 FINAL = TaskState.DONE  # every state from here on is final
+
+
+class RunOutbox(Protocol):
+    """What the driver reads from a run's outbox (``engine.outbox.Outbox``)."""
+
+    @property
+    def pending(self) -> bool:
+        """Whether anything is queued."""
+        ...
+
+    def take(self) -> tuple[list[Task], list[Task], list[Callable[[], None]]]:
+        """Everything queued: limit slots granted, tasks to abandon, callbacks to call."""
+        ...
+
+
+class OwningRun(Protocol):
+    """The run a task belongs to, as seen through ``task.run`` (``engine.state.Run``).
+
+    The transitions (``add``, ``finish``, ``grant``) are called with ``lock`` held;
+    ``wait`` takes it itself (see ``engine.state``).
+    """
+
+    @property
+    def lock(self) -> threading.Lock:
+        """Guards every field of the run and of its tasks."""
+        ...
+
+    @property
+    def executor(self) -> Any:
+        """Where op bodies run: ``"thread"``, ``"sync"``, ``"process"`` or an executor."""
+        ...
+
+    @property
+    def listener(self) -> Callable[[str, Task], None] | None:
+        """``listener(event, task)`` for ``"start"``, ``"end"`` and ``"error"``."""
+        ...
+
+    @property
+    def outbox(self) -> RunOutbox:
+        """What the transitions left for the driver besides tasks to start."""
+        ...
+
+    def add(self, task: Task) -> list[Task]:
+        """Transition: a new task; returns ``[task]`` if it can start now."""
+        ...
+
+    def finish(self, task: Task, value: Any, error: BaseException | None) -> list[Task]:
+        """Transition: ``task``'s body ended; returns the tasks to start."""
+        ...
+
+    def grant(self, task: Task) -> list[Task]:
+        """Transition: a limit slot handed to ``task``; returns the tasks to start."""
+        ...
+
+    def wait(self, task: Task) -> None:
+        """Block until ``task`` is final (``RunStopped`` when the run stops)."""
+        ...
+
+    def cancelled_by_failure(self, task: Task) -> bool:
+        """Whether ``task`` comes after the run's failure in program order."""
+        ...
 
 
 class Task:
@@ -62,7 +125,7 @@ class Task:
         "op", "prepare", "run", "started", "state", "upstream", "value", "waited", "waiting",
     )
 
-    def __init__(self, run: Run, kind: NodeKind, name: str, fn: Callable[..., Any] | None,
+    def __init__(self, run: OwningRun, kind: NodeKind, name: str, fn: Callable[..., Any] | None,
                  args: tuple[Any, ...], kwargs: dict[str, Any], deps: tuple[Task, ...],
                  location: SourceLocation | None = None, op: Any = None, eager: bool = False,
                  prepare: Callable[..., Any] | None = None) -> None:

@@ -10,20 +10,23 @@ reads and writes as plain Python would: an in-place change (``r.sort()``,
 ``r += [...]``, ``r["k"] = v``, a method call not known to be pure) waits for every
 earlier use of the root, and every later use waits for it, so aliases and ops that
 receive the value see exactly the changes made before them.
+
+This module sits below ``tracing.trace``, which builds on it: a lazy value reaches its
+trace only through ``LazyOwner`` (what ``Trace`` offers a lazy value), which ``Trace``
+satisfies structurally.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ember.xcs.tracing.proxy import Proxy
 
 if TYPE_CHECKING:
     from ember.xcs.engine.task import Task
-    from ember.xcs.tracing.trace import Trace
 
-__all__ = ["PURE_METHODS", "Lazy", "is_lazy", "task_of"]
+__all__ = ["PURE_METHODS", "Lazy", "LazyOwner", "is_lazy", "task_of"]
 
 _set = object.__setattr__
 _get = object.__getattribute__
@@ -44,12 +47,25 @@ PURE_METHODS = frozenset({
 })
 
 
+class LazyOwner(Protocol):
+    """The trace a lazy value belongs to (``tracing.trace.Trace``), as the value uses it."""
+
+    def force(self, lazy: Lazy, reason: str) -> Any:
+        """The value behind ``lazy``, waited for at a barrier described by ``reason``."""
+        ...
+
+    def lift(self, name: str, fn: Callable[..., Any], args: tuple[Any, ...],
+             kwargs: dict[str, Any], mutates: bool = False) -> Any:
+        """``fn(*args, **kwargs)`` on lazy values, recorded as a lifted operation."""
+        ...
+
+
 class Lazy(Proxy):
     """A proxy for the result of a traced op or lifted operation (see the module docstring)."""
 
     __slots__ = ("_xcs_attribute", "_xcs_roots", "_xcs_task", "_xcs_trace")
 
-    def __init__(self, task: Task, trace: Trace, roots: tuple[Task, ...],
+    def __init__(self, task: Task, trace: LazyOwner, roots: tuple[Task, ...],
                  attribute: str | None = None) -> None:
         _set(self, "_xcs_task", task)
         _set(self, "_xcs_trace", trace)
