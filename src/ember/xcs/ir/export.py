@@ -12,8 +12,7 @@ import subprocess
 from pathlib import Path
 
 from ember.xcs.errors import XCSError
-from ember.xcs.ir.graph import Graph
-from ember.xcs.ir.render import render_dot, render_mermaid
+from ember.xcs.ir.render import RenderableGraph, render_dot, render_mermaid
 
 __all__ = ["IMAGE_FORMATS", "save_graph"]
 
@@ -21,7 +20,9 @@ IMAGE_FORMATS = ("svg", "png", "pdf")
 _DOT_TIMEOUT = 60.0
 
 
-def save_graph(graph: Graph, path: str | os.PathLike[str], *, redact: bool = False) -> Path:
+def save_graph(
+    graph: RenderableGraph, path: str | os.PathLike[str], *, redact: bool = False
+) -> Path:
     """Write ``graph`` to ``path``; the format follows the file's extension.
 
     Args:

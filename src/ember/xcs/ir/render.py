@@ -6,17 +6,21 @@ The text form reads like a small functional program::
 
 Longer graphs put one binding per line. Literals are shortened; with ``redact=True``
 they print as their type only (``<str>``), so no argument value leaks into logs.
+
+The renderers read a graph through ``RenderableGraph`` (its nodes, inputs, outputs and
+name), which ``Graph`` satisfies; ``Graph``'s own printing methods call them.
 """
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Protocol
 
-from ember.xcs.ir.graph import Graph, Node, NodeKind, Var
+from ember.xcs.ir.node import Node, NodeKind, Var
 
-__all__ = ["VarNames", "render_dot", "render_mermaid", "render_text", "render_value", "shorten"]
+__all__ = ["RenderableGraph", "VarNames", "render_dot", "render_mermaid", "render_text",
+           "render_value", "shorten"]
 
 _ONE_LINE_LIMIT = 100
 _LITERAL_LIMIT = 32
@@ -28,6 +32,26 @@ _BINARY_SYMBOLS = {
 _UNARY_SYMBOLS = {"neg": "-", "pos": "+", "invert": "~"}
 
 
+class RenderableGraph(Protocol):
+    """What rendering reads from a graph (``ember.xcs.ir.Graph`` has all of it)."""
+
+    @property
+    def nodes(self) -> tuple[Node, ...]:
+        """The nodes in program order."""
+
+    @property
+    def inputs(self) -> tuple[Var, ...]:
+        """The graph's inputs."""
+
+    @property
+    def outputs(self) -> Any:
+        """A pytree of ``Var`` and literals: what the graph returns."""
+
+    @property
+    def name(self) -> str:
+        """The display name."""
+
+
 def _letters() -> Iterator[str]:
     for size in itertools.count(1):
         for letters in itertools.product("abcdefghijklmnopqrstuvwxyz", repeat=size):
@@ -37,7 +61,7 @@ def _letters() -> Iterator[str]:
 class VarNames:
     """Assigns printable names: inputs keep theirs, other variables get a, b, c, ..."""
 
-    def __init__(self, graph: Graph) -> None:
+    def __init__(self, graph: RenderableGraph) -> None:
         taken = {v.name for v in graph.inputs if v.name}
         self._names: dict[int, str] = {v.id: v.name or f"in{v.id}" for v in graph.inputs}
         fresh = (name for name in _letters() if name not in taken)
@@ -113,7 +137,7 @@ def _lifted_text(node: Node, args: list[str]) -> str:
     return f"{name}({', '.join(args)})"
 
 
-def _bindings(graph: Graph, names: VarNames, redact: bool) -> list[str]:
+def _bindings(graph: RenderableGraph, names: VarNames, redact: bool) -> list[str]:
     lines = []
     for node in graph.nodes:
         target = names[node.output] if node.output is not None else "_"
@@ -121,7 +145,7 @@ def _bindings(graph: Graph, names: VarNames, redact: bool) -> list[str]:
     return lines
 
 
-def render_text(graph: Graph, redact: bool = False) -> str:
+def render_text(graph: RenderableGraph, redact: bool = False) -> str:
     """The jaxpr-like text of ``graph`` (``str(graph)``)."""
     names = VarNames(graph)
     params = " ".join(names[v] for v in graph.inputs)
@@ -142,7 +166,7 @@ def _label(node: Node, names: VarNames, redact: bool) -> str:
     return f"{target} = {_call_text(node, names, redact)}"
 
 
-def _edges(graph: Graph) -> Iterator[tuple[str, str]]:
+def _edges(graph: RenderableGraph) -> Iterator[tuple[str, str]]:
     """``(source, target)`` element ids of every edge: ``n<id>`` nodes, ``v<id>`` inputs."""
     producers = {n.output.id: n.id for n in graph.nodes if n.output is not None}
     for node in graph.nodes:
@@ -155,7 +179,7 @@ def _dot_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace('"', '\\"')
 
 
-def render_dot(graph: Graph, redact: bool = False) -> str:
+def render_dot(graph: RenderableGraph, redact: bool = False) -> str:
     """``graph`` in Graphviz DOT syntax (ops as boxes, lifted as ellipses)."""
     names = VarNames(graph)
     shapes = {NodeKind.OP: "box", NodeKind.TENSOR: "box3d", NodeKind.LIFTED: "ellipse",
@@ -175,7 +199,7 @@ def _mermaid_escape(text: str) -> str:
     return text.replace('"', "#quot;")
 
 
-def render_mermaid(graph: Graph, redact: bool = False) -> str:
+def render_mermaid(graph: RenderableGraph, redact: bool = False) -> str:
     """``graph`` as a Mermaid ``flowchart TD``."""
     names = VarNames(graph)
     lines = ["flowchart TD"]
