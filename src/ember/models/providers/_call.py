@@ -5,25 +5,47 @@ they wait and send; everything else about a call lives here once: the checked
 messages and parameters, the rate limits it books before each attempt, what a failed
 attempt tells them (``Retry-After``), the check of what ``send`` returned, and the
 ``Response`` at the end.
+
+A ``PreparedCall`` reads its provider through ``CallingProvider`` (the few settings
+and hooks it needs), which ``Provider`` satisfies; ``Provider`` builds the calls.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from ember.models._text import clip
 from ember.models.errors import ProviderError
 from ember.models.ratelimit import RateLimit
 from ember.models.request import estimate_tokens, normalize_prompt
 from ember.models.response import Completion, Response, Usage
-from ember.models.retry import retry_after
+from ember.models.retry import RetryPolicy, retry_after
 
-if TYPE_CHECKING:
-    from ember.models.providers.base import Provider
+__all__ = ["CallingProvider", "PreparedCall"]
 
-__all__ = ["PreparedCall"]
+
+class CallingProvider(Protocol):
+    """What a ``PreparedCall`` reads from its provider (``Provider`` has all of it)."""
+
+    @property
+    def rate_limit(self) -> RateLimit | None:
+        """The provider's own budget, booked after the binding's."""
+
+    @property
+    def retry(self) -> RetryPolicy:
+        """The retry policy (its ``max_retry_after`` caps a ``Retry-After`` pause)."""
+
+    @property
+    def simulated(self) -> bool:
+        """Whether replies are simulated (copied onto the ``Response``)."""
+
+    def validate(self, model_id: str, params: Mapping[str, Any]) -> None:
+        """Raise ``InvalidParamsError`` for a parameter the model does not accept."""
+
+    def failure_note(self, error: BaseException, params: Mapping[str, Any]) -> str | None:
+        """A hint to add to ``error``, or ``None``."""
 
 
 class PreparedCall:
@@ -55,7 +77,7 @@ class PreparedCall:
 
     def __init__(
         self,
-        provider: Provider,
+        provider: CallingProvider,
         provider_name: str,
         model: str,
         prompt: object,
