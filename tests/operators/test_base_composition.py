@@ -1,6 +1,10 @@
-"""``>>`` and call-style detection added to ``ember.operators.base``."""
+"""``>>``, ``Chain`` and call-style detection in ``ember.operators.base``."""
 
-from ember.operators.base import Operator, takes_inputs_keyword
+import pytest
+
+import ember.operators.blocks
+from ember.operators.base import Chain, Operator, takes_inputs_keyword
+from ember.xcs.errors import XCSError
 
 
 class Keyword(Operator):
@@ -28,3 +32,32 @@ def test_rshift_builds_chains_from_either_side():
     assert (Keyword() >> Positional()).steps[0].__class__ is Keyword
     chain = len >> Positional()
     assert chain.steps[0] is len and chain([1, 2]) == 2
+
+
+class Upper(Operator):
+    def forward(self, *, inputs):
+        return inputs.upper()
+
+
+class Exclaim(Operator):
+    def forward(self, text):
+        return text + "!"
+
+
+def test_chain_and_rshift_compose_both_operator_styles():
+    pipeline = Upper() >> Exclaim() >> str.lower
+    assert isinstance(pipeline, Chain) and len(pipeline.steps) == 3
+    assert pipeline("hi") == "hi!"
+    assert (str.strip >> Upper())("  x ") == "X"
+    assert Chain(Chain(Upper(), Exclaim()), Exclaim())("a") == "A!!"
+
+
+def test_chain_rejects_bad_steps():
+    with pytest.raises(XCSError):
+        Chain()
+    with pytest.raises(XCSError, match="callable"):
+        Chain(Upper(), 5)
+
+
+def test_blocks_still_names_chain():
+    assert ember.operators.blocks.Chain is Chain and "Chain" in ember.operators.blocks.__all__

@@ -93,24 +93,9 @@ def test_verifier_returns_a_verdict():
         Verifier(lambda p: "maybe")("q", "a")
 
 
-def test_chain_and_rshift_compose_both_operator_styles():
-    pipeline = Upper() >> Exclaim() >> str.lower
-    assert isinstance(pipeline, Chain) and len(pipeline.steps) == 3
-    assert pipeline("hi") == "hi!"
-    assert (str.strip >> Upper())("  x ") == "X"
-    assert Chain(Chain(Upper(), Exclaim()), Exclaim())("a") == "A!!"
-
-
 def test_ensemble_then_vote():
     answer = (Ensemble(MEMBERS) >> MostCommon())("Capital of France?")
     assert answer.startswith("[simulated]")
-
-
-def test_chain_rejects_bad_steps():
-    with pytest.raises(XCSError):
-        Chain()
-    with pytest.raises(XCSError, match="callable"):
-        Chain(Upper(), 5)
 
 
 def test_reprs_name_the_models():

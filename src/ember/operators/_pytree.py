@@ -7,6 +7,9 @@ the treedef. Which fields are dynamic is decided from the values the first time 
 operator is flattened, then remembered by the operator and by every copy JAX
 rebuilds from it, so ``tree_map(lambda leaf: True, op)`` keeps the structure of ``op``.
 
+The rules apply to instances of ``FieldPytree``, the base class ``Operator`` derives
+from, so this module sits below ``base`` and needs nothing from it.
+
 JAX stays optional and is never imported here. A class is registered with
 ``jax.tree_util`` as soon as both exist: at class creation when JAX is already
 imported, otherwise right after ``import jax`` completes (a meta-path finder wraps
@@ -22,17 +25,24 @@ import sys
 import threading
 from collections.abc import Iterable
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from ember.operators.base import Operator
-
-__all__ = ["Static", "dynamic_fields", "is_array", "register_operator_class"]
+__all__ = ["FieldPytree", "Static", "dynamic_fields", "holds_arrays", "is_array",
+           "register_operator_class"]
 
 _lock = threading.Lock()  # guards _pending, _registered and the finder's installation
 _pending: list[type] = []
 _registered: set[type] = set()
 _finder: _JaxImportFinder | None = None
+
+
+class FieldPytree:
+    """An object whose fields, its ``__dict__``, are a JAX pytree split as above.
+
+    ``_ember_dynamic`` (a slot, so not a field) names the dynamic fields once decided.
+    """
+
+    __slots__ = ("__dict__", "_ember_dynamic")
 
 
 def is_array(value: Any) -> bool:
@@ -47,13 +57,11 @@ def is_array(value: Any) -> bool:
 
 def holds_arrays(value: Any, depth: int = 0) -> bool:
     """Whether ``value`` is or contains array data (through containers and Operators)."""
-    from ember.operators.base import Operator
-
     if is_array(value):
         return True
     if depth > 32:
         return False
-    if isinstance(value, Operator):
+    if isinstance(value, FieldPytree):
         return bool(dynamic_fields(value))
     if isinstance(value, dict):
         return any(holds_arrays(item, depth + 1) for item in value.values())
@@ -62,7 +70,7 @@ def holds_arrays(value: Any, depth: int = 0) -> bool:
     return False
 
 
-def dynamic_fields(operator: Operator) -> tuple[str, ...]:
+def dynamic_fields(operator: FieldPytree) -> tuple[str, ...]:
     """The names of ``operator``'s dynamic fields (decided once, then remembered)."""
     known: tuple[str, ...] | None = getattr(operator, "_ember_dynamic", None)
     if known is None:
@@ -109,7 +117,7 @@ class Static:
         return f"Static({self.value!r})"
 
 
-def _flatten_with_keys(operator: Operator) -> tuple[Iterable[tuple[Any, Any]], Any]:
+def _flatten_with_keys(operator: FieldPytree) -> tuple[Iterable[tuple[Any, Any]], Any]:
     jax = sys.modules["jax"]
     dynamic = dynamic_fields(operator)
     fields = operator.__dict__
@@ -119,7 +127,7 @@ def _flatten_with_keys(operator: Operator) -> tuple[Iterable[tuple[Any, Any]], A
     return children, (tuple(fields), dynamic, statics)
 
 
-def _flatten(operator: Operator) -> tuple[list[Any], Any]:
+def _flatten(operator: FieldPytree) -> tuple[list[Any], Any]:
     dynamic = dynamic_fields(operator)
     fields = operator.__dict__
     statics = tuple((name, Static(value)) for name, value in fields.items()
@@ -127,8 +135,8 @@ def _flatten(operator: Operator) -> tuple[list[Any], Any]:
     return [fields[name] for name in dynamic], (tuple(fields), dynamic, statics)
 
 
-def _unflattener(cls: type[Operator]) -> Any:
-    def unflatten(aux: Any, children: Iterable[Any]) -> Operator:
+def _unflattener(cls: type[FieldPytree]) -> Any:
+    def unflatten(aux: Any, children: Iterable[Any]) -> FieldPytree:
         names, dynamic, statics = aux
         values = dict(zip(dynamic, children))
         values.update((name, static.value) for name, static in statics)
@@ -138,20 +146,20 @@ def _unflattener(cls: type[Operator]) -> Any:
         for name in names:
             fields[name] = values[name]
         object.__setattr__(operator, "_ember_dynamic", dynamic)
-        object.__setattr__(operator, "_ember_frozen", True)
+        object.__setattr__(operator, "_ember_frozen", True)  # as Operator.__init__ leaves it
         return operator
 
     return unflatten
 
 
-def _register_now(jax: ModuleType, cls: type[Operator]) -> None:
+def _register_now(jax: ModuleType, cls: type[FieldPytree]) -> None:
     jax.tree_util.register_pytree_with_keys(
         cls, _flatten_with_keys, _unflattener(cls), flatten_func=_flatten
     )
     _registered.add(cls)
 
 
-def register_operator_class(cls: type[Operator]) -> None:
+def register_operator_class(cls: type[FieldPytree]) -> None:
     """Make ``cls`` a JAX pytree node now if JAX is imported, else right after it is."""
     global _finder
     with _lock:

@@ -9,6 +9,9 @@ Operators are frozen once ``__init__`` returns (``update_params`` gives an updat
 copy) and are JAX pytrees whose array fields are the leaves (see ``_pytree``), so
 ``jax.grad``, ``jax.jit``, ``tree_map`` and optax updates work on them. JAX stays
 optional: nothing here imports it.
+
+``Chain`` lives here too: it is what ``a >> b`` builds, so ``Operator`` and its
+composition are one unit (``blocks`` re-exports it with the other building blocks).
 """
 
 from __future__ import annotations
@@ -17,18 +20,20 @@ import dataclasses
 import functools
 import inspect
 import typing
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar
 
-from ember.operators._pytree import dynamic_fields, holds_arrays, register_operator_class
+from ember.operators._pytree import (
+    FieldPytree,
+    dynamic_fields,
+    holds_arrays,
+    register_operator_class,
+)
 from ember.operators._validation import class_specs
-from ember.xcs import Op
-from ember.xcs.tracing import context  # the library hook: glue(forward) under @jit
+from ember.xcs import Op, XCSError
+from ember.xcs.tracing import context  # the library hook: glue(forward) and call under @jit
 
-if TYPE_CHECKING:
-    from ember.operators.blocks import Chain
-
-__all__ = ["FrozenOperatorError", "Operator", "takes_inputs_keyword"]
+__all__ = ["Chain", "FrozenOperatorError", "Operator", "takes_inputs_keyword"]
 
 _MISSING = object()
 
@@ -42,7 +47,7 @@ class FrozenOperatorError(dataclasses.FrozenInstanceError):
     """
 
 
-class Operator:
+class Operator(FieldPytree):
     """Base class for operators.
 
     Subclasses define ``forward`` in either style:
@@ -72,8 +77,9 @@ class Operator:
         {'text': 'HI'}
     """
 
-    # Bookkeeping lives in slots, outside __dict__, which holds exactly the fields.
-    __slots__ = ("__dict__", "__weakref__", "_ember_depth", "_ember_dynamic", "_ember_frozen")
+    # Bookkeeping lives in slots, outside __dict__, which holds exactly the fields
+    # (FieldPytree declares __dict__ and _ember_dynamic).
+    __slots__ = ("__weakref__", "_ember_depth", "_ember_frozen")
 
     leaf: ClassVar[bool] = False
     max_concurrency: ClassVar[int | None] = None
@@ -186,13 +192,9 @@ class Operator:
         )
 
     def __rshift__(self, other: Callable[..., Any]) -> Chain:
-        from ember.operators.blocks import Chain
-
         return Chain(self, other)
 
     def __rrshift__(self, other: Callable[..., Any]) -> Chain:
-        from ember.operators.blocks import Chain
-
         return Chain(other, self)
 
     def __repr__(self) -> str:
@@ -316,3 +318,58 @@ def takes_inputs_keyword(cls: type[Operator]) -> bool:
     # A plain dict is enough: a racing thread computes the same value.
     _KEYWORD_STYLE[cls] = keyword_style
     return keyword_style
+
+
+class Chain(Operator):
+    """Run steps in order, each on the previous step's output (``a >> b >> c``).
+
+    A keyword-style operator step (``forward(self, *, inputs)``) is called as
+    ``step(inputs=value)``; every other step as ``step(value)``. Nested chains are
+    flattened.
+
+    Args:
+        *steps: operators or plain callables, or one list of them (pyember's
+            ``Chain([a, b])``).
+
+    Raises:
+        XCSError: no steps, or a step that is not callable.
+
+    Example:
+        >>> class Shout(Operator):
+        ...     def forward(self, text):
+        ...         return text.upper() + "!"
+        >>> pipeline = str.strip >> Shout() >> len
+        >>> pipeline("  hi "), len(pipeline.steps)
+        (3, 3)
+    """
+
+    steps: tuple[Callable[..., Any], ...]
+
+    def __init__(self, *steps: Callable[..., Any] | Sequence[Callable[..., Any]]) -> None:
+        if len(steps) == 1 and isinstance(steps[0], list | tuple):
+            steps = tuple(steps[0])  # pyember's Chain([a, b, c])
+        if not steps:
+            raise XCSError("Chain needs at least one step, e.g. Chain(ensemble, MostCommon()).")
+        flat: list[Callable[..., Any]] = []
+        for step in steps:
+            if not callable(step):
+                raise XCSError(f"Chain steps must be callable, got {type(step).__name__} {step!r}.")
+            flat.extend(step.steps if isinstance(step, Chain) else (step,))
+        self.steps = tuple(flat)
+
+    @property
+    def operators(self) -> tuple[Callable[..., Any], ...]:
+        """The steps (pyember's name for them)."""
+        return self.steps
+
+    def forward(self, value: Any) -> Any:
+        """``value`` passed through every step in order."""
+        for step in self.steps:
+            if isinstance(step, Operator) and takes_inputs_keyword(type(step)):
+                value = context.call(step, inputs=value)
+            else:
+                value = context.call(step, value)
+        return value
+
+    def __repr__(self) -> str:
+        return " >> ".join(repr(step) for step in self.steps)

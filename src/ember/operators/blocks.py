@@ -1,5 +1,6 @@
 """The compound-AI building blocks: ``Ensemble``, ``Judge``, ``MostCommon``,
-``Verifier`` and ``Chain``.
+``Verifier`` and ``Chain`` (defined with ``Operator`` in ``base``, since ``a >> b``
+builds it; the ``chain`` function is here).
 
 ``Ensemble``, ``Judge``, ``Verifier`` and ``Chain`` are non-leaf operators: under
 ``@jit`` their ``forward`` runs inline, so every model call inside is its own op and
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ember.models import models
-from ember.operators.base import Operator, takes_inputs_keyword
+from ember.operators.base import Chain, Operator
 from ember.xcs import XCSError, op
 from ember.xcs.tracing import context  # the library hook: user callables called as glue would
 
@@ -271,58 +272,6 @@ class Verifier(Operator):
 
     def __repr__(self) -> str:
         return f"Verifier({_describe(self.model)})"
-
-
-class Chain(Operator):
-    """Run steps in order, each on the previous step's output (``a >> b >> c``).
-
-    A keyword-style operator step (``forward(self, *, inputs)``) is called as
-    ``step(inputs=value)``; every other step as ``step(value)``. Nested chains are
-    flattened.
-
-    Args:
-        *steps: operators or plain callables, or one list of them (pyember's
-            ``Chain([a, b])``).
-
-    Raises:
-        XCSError: no steps, or a step that is not callable.
-
-    Example:
-        >>> pipeline = Ensemble(["simulated/a", "simulated/b", "simulated/c"]) >> MostCommon()
-        >>> pipeline("Capital of France?").startswith("[simulated]")
-        True
-    """
-
-    steps: tuple[Callable[..., Any], ...]
-
-    def __init__(self, *steps: Callable[..., Any] | Sequence[Callable[..., Any]]) -> None:
-        if len(steps) == 1 and isinstance(steps[0], list | tuple):
-            steps = tuple(steps[0])  # pyember's Chain([a, b, c])
-        if not steps:
-            raise XCSError("Chain needs at least one step, e.g. Chain(ensemble, MostCommon()).")
-        flat: list[Callable[..., Any]] = []
-        for step in steps:
-            if not callable(step):
-                raise XCSError(f"Chain steps must be callable, got {type(step).__name__} {step!r}.")
-            flat.extend(step.steps if isinstance(step, Chain) else (step,))
-        self.steps = tuple(flat)
-
-    @property
-    def operators(self) -> tuple[Callable[..., Any], ...]:
-        """The steps (pyember's name for them)."""
-        return self.steps
-
-    def forward(self, value: Any) -> Any:
-        """``value`` passed through every step in order."""
-        for step in self.steps:
-            if isinstance(step, Operator) and takes_inputs_keyword(type(step)):
-                value = context.call(step, inputs=value)
-            else:
-                value = context.call(step, value)
-        return value
-
-    def __repr__(self) -> str:
-        return " >> ".join(repr(step) for step in self.steps)
 
 
 def _members(operators: tuple[Any, ...], function: str) -> list[Any]:
