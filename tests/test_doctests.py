@@ -27,6 +27,8 @@ MODULES = (
     "ember.xcs.ops",
     "ember.xcs.api.jit",
     "ember.xcs.api.explain",
+    "ember.xcs.api.explanation",
+    "ember.xcs.api.views",
     "ember.xcs.analysis.dependencies",
     "ember.xcs.analysis.paths",
     "ember.xcs.analysis.report",

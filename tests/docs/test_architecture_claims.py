@@ -141,6 +141,33 @@ def test_functions_live_in_the_modules_the_page_names() -> None:
         assert getattr(module, name).__module__ == module.__name__, f"{name} in {path}"
 
 
+# The API's layers as the page gives them, bottom first (``transforms.tensor`` is the
+# tensor fast path, which sits beside ``call``).
+_API_LAYERS = (
+    ("api.records", "api.views"),
+    ("api.stats", "api.explanation", "api.call", "transforms.tensor"),
+    ("api.jit",),
+    ("api.explain", "api.compare", "timeline"),
+    ("display",),
+)
+
+
+def test_the_api_modules_import_only_the_layers_below_them() -> None:
+    """Every import counts here: at load time, inside functions, under TYPE_CHECKING."""
+    text = prose(section(ARCHITECTURE, "Where the stages meet: the API (`ember.xcs.api`)"))
+    assert "The modules form layers, each importing only those below it" in text
+    rank = {f"ember.xcs.{name}": level for level, names in enumerate(_API_LAYERS)
+            for name in names}
+    for module, level in rank.items():
+        tree = ast.parse(Path(importlib.import_module(module).__file__ or "").read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module in rank:
+                assert rank[node.module] < level, f"{module} imports {node.module}"
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    assert rank.get(alias.name, -1) < level, f"{module} imports {alias.name}"
+
+
 def test_the_engine_names_its_transitions_and_driver_calls() -> None:
     from ember.xcs.engine.driver import Engine, default_engine
     from ember.xcs.engine.state import Run

@@ -12,10 +12,10 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable, Coroutine
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ember.xcs import hooks
-from ember.xcs.api.records import CallRecord, Fallback
+from ember.xcs.api.records import CallRecord, Fallback, FunctionStats
 from ember.xcs.engine.driver import default_engine
 from ember.xcs.engine.state import Run, RunStopped
 from ember.xcs.engine.task import Task, TaskState
@@ -29,11 +29,26 @@ from ember.xcs.tracing.trace import Trace
 from ember.xcs.tracing.versions import loaded_names
 
 if TYPE_CHECKING:
-    from ember.xcs.api.jit import JitFunction
+    from ember.xcs.config import Config
 
-__all__ = ["Call", "Stepper", "all_final"]
+__all__ = ["Call", "CallOwner", "Stepper", "all_final"]
 
 _MAX_LEARNING_RUNS = 3
+
+
+class CallOwner(Protocol):
+    """What a ``Call`` reads of the jitted function it runs (``api.jit.JitFunction``).
+
+    A protocol, so that this module sits below ``api.jit`` rather than beside it.
+    """
+
+    _config: Config
+    _name: str
+    _xcs_stats: FunctionStats
+    _parallel_threshold: int | None
+
+    def _recycle(self, trace: Trace) -> None:
+        """Keep the trace of a finished call that issued nothing for a later call."""
 
 
 class Call:
@@ -42,7 +57,7 @@ class Call:
     __slots__ = ("fallback", "interrupted", "outputs", "owner", "result", "runs", "started",
                  "to_raise", "trace")
 
-    def __init__(self, owner: JitFunction, trace: Trace, started: float) -> None:
+    def __init__(self, owner: CallOwner, trace: Trace, started: float) -> None:
         self.owner = owner
         self.trace = trace
         self.started = started

@@ -24,6 +24,7 @@ from typing import Any, TypeVar, overload
 
 from ember.xcs import hooks
 from ember.xcs.api.call import Call, Stepper, all_final
+from ember.xcs.api.explanation import explanation
 from ember.xcs.api.records import Fallback, FunctionStats
 from ember.xcs.api.stats import register
 from ember.xcs.config import Config
@@ -106,9 +107,9 @@ class JitFunction:
 
     def explain(self, *args: Any, **kwargs: Any) -> str:
         """``explain`` for this function (runs it when arguments are given)."""
-        from ember.xcs.api.explain import explain
-
-        return explain(self, *args, **kwargs)
+        if args or kwargs:
+            self(*args, **kwargs)
+        return explanation(self._xcs_stats, self._config)
 
     def __get__(self, instance: Any, owner: type | None = None) -> Any:
         if instance is None:

@@ -12,6 +12,7 @@ from typing import Any
 
 # CallRecord and Fallback are re-exported: this module offered them before they moved.
 from ember.xcs.api.records import CallRecord, Fallback, FunctionStats
+from ember.xcs.api.views import StatsView
 
 __all__ = ["CallRecord", "Fallback", "FunctionStats", "get_jit_stats", "register", "reset_stats"]
 
@@ -86,8 +87,6 @@ def get_jit_stats(target: Any = None, *, func: Any = None) -> dict[str, Any]:
         >>> get_jit_stats(func=double)["calls"], get_jit_stats(double)["calls"]
         (1, 1)
     """
-    from ember.xcs.display import StatsView
-
     if func is not None:
         if target is not None:
             raise TypeError(

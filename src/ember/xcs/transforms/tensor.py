@@ -13,7 +13,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from ember.xcs.api.records import Fallback, FunctionStats
 from ember.xcs.transforms.leaves import (
@@ -27,12 +27,23 @@ from ember.xcs.transforms.leaves import (
 )
 from ember.xcs.transforms.probes import OpReached, probed
 
-if TYPE_CHECKING:
-    from ember.xcs.api.jit import JitFunction
+__all__ = ["TensorDispatch", "TensorOwner", "TensorPath", "tensor_path"]
 
-__all__ = ["TensorDispatch", "TensorPath", "tensor_path"]
 
-TensorPath = Callable[["JitFunction", tuple[Any, ...], dict[str, Any]], Any]
+class TensorOwner(Protocol):
+    """What the fast path uses of the jitted function it serves (``api.jit.JitFunction``).
+
+    A protocol, so that this module sits below ``api.jit`` rather than beside it.
+    """
+
+    _tensor: TensorPath | None
+    _xcs_stats: FunctionStats
+
+    def _traced_call(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """Run one call on the XCS tracer."""
+
+
+TensorPath = Callable[[TensorOwner, tuple[Any, ...], dict[str, Any]], Any]
 
 _clock = time.perf_counter
 
@@ -61,7 +72,7 @@ class TensorDispatch:
         self._static_numbers = False
         self._succeeded = False
 
-    def dispatch(self, owner: JitFunction, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    def dispatch(self, owner: TensorOwner, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """Run one call of ``owner``: through ``jax.jit`` or, if not tensor, its tracer."""
         key = self._static_key(args, kwargs)
         if key is None:
@@ -93,7 +104,7 @@ class TensorDispatch:
         failed = self._failed
         single = types[0] if len(types) == 1 else None  # one argument: the common case
 
-        def fast(owner: JitFunction, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        def fast(owner: TensorOwner, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
             if kwargs or (
                 len(args) != 1 or type(args[0]) is not single if single is not None
                 else tuple(map(type, args)) != types
@@ -113,7 +124,7 @@ class TensorDispatch:
 
         return fast
 
-    def _failed(self, owner: JitFunction, error: BaseException, args: tuple[Any, ...],
+    def _failed(self, owner: TensorOwner, error: BaseException, args: tuple[Any, ...],
                 kwargs: dict[str, Any]) -> Any:
         """Handle a failed tensor call: switch modes, retry with static numbers, or run
         the call on the tracer (so that the error raised is the plain-Python one)."""
@@ -130,7 +141,7 @@ class TensorDispatch:
         reason = f"switched to orchestration mode: JAX could not trace it ({type(error).__name__})"
         return self._switch(owner, Fallback(reason, None), args, kwargs)
 
-    def _switch(self, owner: JitFunction, fallback: Fallback, args: tuple[Any, ...],
+    def _switch(self, owner: TensorOwner, fallback: Fallback, args: tuple[Any, ...],
                 kwargs: dict[str, Any]) -> Any:
         owner._tensor = None
         stats = owner._xcs_stats

@@ -1,0 +1,203 @@
+"""The ``explain`` text: a jitted function's last call, in words a person can act on.
+
+``explanation`` reads a function's counters and call records (``api.records``) and
+writes the report; ``JitFunction.explain`` and ``explain`` (``api.explain``, which
+also takes plain functions) return it.
+"""
+
+from __future__ import annotations
+
+import builtins
+import types
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ember.xcs.analysis import analyze, critical_path
+from ember.xcs.api.records import (
+    BarrierRecord,
+    CallRecord,
+    Comparison,
+    Fallback,
+    FunctionStats,
+)
+from ember.xcs.api.views import ExplainReport
+from ember.xcs.config import Config
+from ember.xcs.ir.graph import Graph, Node, Var
+from ember.xcs.ir.render import VarNames, render_text
+from ember.xcs.tracing.log import GRAPH_LIMIT
+
+__all__ = ["explanation"]
+
+# What to do about a place where the glue waited, by the start of its reason.
+_FIXES = (
+    ("eager op (try/with)", "a try/with block around an op makes it run at once, so that "
+     "`except` sees its error; put the try around one op inside an op of its own"),
+    ("eager op (effect)", "effect=True ops run in program order by design"),
+    ("eager op (learned", "learned line: see learned barriers below"),
+    ("learned", "C code rejected a lazy value here (the tracer could not rewrite this code); "
+     "call the function on op results inside an op, or mark it @pure"),
+    ("call of", "this function needs real values; if it has no side effects, mark it "
+     "@ember.xcs.pure and it runs when its inputs exist instead"),
+    ("is", "`is` compares objects, so it needs the real one; `== None` / `!= None` on "
+     "op results stays lazy"),
+    ("match", "`match` looks inside the value; inherent, and cheap after a fan-out"),
+)
+
+
+def _fix(reason: str) -> str | None:
+    if reason.startswith("call of "):
+        name = reason.removeprefix("call of ")
+        if name.isidentifier() and isinstance(getattr(builtins, name, None),
+                                              types.BuiltinFunctionType | type):
+            return (f"{name}() reads the real value, so the glue waits here; that costs "
+                    "nothing once the ops it could overlap with are issued: keep such "
+                    "calls below independent ops, or move them into an op")
+    for prefix, fix in _FIXES:
+        if reason.startswith(prefix):
+            return fix
+    return None
+
+
+def _barrier_lines(barriers: tuple[BarrierRecord, ...]) -> list[str]:
+    """Repeated barriers once, with a count; a fix where one exists."""
+    grouped: dict[tuple[str, str, str], int] = {}
+    for barrier in barriers:
+        key = (barrier.reason, str(barrier.location or "<unknown>"), barrier.kind)
+        grouped[key] = grouped.get(key, 0) + 1
+    lines: list[str] = []
+    for (reason, location, kind), count in grouped.items():
+        times = f" x{count}" if count > 1 else ""
+        lines.append(f"  {reason} at {location} [{kind}]{times}")
+        fix = _fix(reason)
+        if fix is not None:
+            lines.append(f"      fix: {fix}")
+    return lines or ["  none"]
+
+
+def explanation(stats: FunctionStats, config: Config | None) -> ExplainReport:
+    """The report on the last call recorded in ``stats``.
+
+    The text has the IR, the parallel groups, the critical path with measured times,
+    every place the glue waited (grouped, with file:line, whether it was found in the
+    code before it ran — ``static`` — asked for at run time — ``dynamic`` — or
+    ``learned``, and what to do about it), learned barriers and fallbacks with their
+    reasons.
+
+    Args:
+        stats: the function's counters and call records (``JitFunction._xcs_stats``).
+        config: its configuration (``redact`` hides values in the IR, ``cache``
+            allows the cached analysis); ``None`` for the defaults.
+
+    Returns:
+        A multi-line report: a ``str`` that notebooks show as formatted HTML.
+
+    Example:
+        >>> from ember.xcs.api.records import FunctionStats
+        >>> print(explanation(FunctionStats("f"), None))
+        explain: f
+          calls so far: 0
+          mode: orchestration
+          no ops were called on the last call (nothing to parallelise)
+        learned barriers (0):
+          none
+        fallbacks (0):
+          none
+    """
+    counters = _Counters.of(stats)
+    lines = [f"explain: {stats.name}", f"  calls so far: {counters.calls}", f"  mode: {stats.mode}"]
+    lines += _last_call_lines(counters.last, config)
+    lines += _comparison_lines(counters.comparison)
+    lines += _listed("learned barriers", stats.learned.records)
+    lines += _listed("fallbacks", counters.fallbacks)
+    return ExplainReport("\n".join(lines))
+
+
+@dataclass(frozen=True)
+class _Counters:
+    """The counters ``explain`` reports, read together under the stats lock."""
+
+    last: CallRecord | None
+    fallbacks: tuple[Fallback, ...]
+    calls: int
+    comparison: Comparison | None
+
+    @classmethod
+    def of(cls, stats: FunctionStats) -> _Counters:
+        with stats.lock:
+            return cls(stats.last, tuple(stats.fallbacks), stats.calls, stats.comparison)
+
+
+def _last_call_lines(last: CallRecord | None, config: Config | None) -> list[str]:
+    """The IR, parallel groups, critical path and barriers of the last call."""
+    if last is None:
+        return ["  no ops were called on the last call (nothing to parallelise)"]
+    too_large = len(last.log) > GRAPH_LIMIT
+    lines = _summary_lines(last) if too_large else _graph_lines(last, config)
+    barriers = last.barriers
+    return [*lines, f"barriers ({len(barriers)}):", *_barrier_lines(barriers)]
+
+
+def _summary_lines(last: CallRecord) -> list[str]:
+    """A call too large to print: its shape's figures instead of its graph."""
+    shape = last.log.shape()
+    return [
+        f"IR: {len(last.log)} nodes (over {GRAPH_LIMIT}: not printed; "
+        "str(graph) of _stats_of(f).last.graph prints it)",
+        f"parallel groups ({shape.parallel_groups}, widest {shape.max_parallelism})",
+        f"critical path: {len(shape.critical_path)} ops = "
+        f"{shape.critical_path_seconds * 1000:.1f} ms measured; wall "
+        f"{last.wall * 1000:.1f} ms; op time added up {shape.op_seconds * 1000:.1f} ms",
+    ]
+
+
+def _graph_lines(last: CallRecord, config: Config | None) -> list[str]:
+    """The printed IR, its parallel groups and the measured critical path."""
+    graph = last.graph
+    redact = bool(config is not None and config.redact)
+    analysis, _ = analyze(graph, cache=config.cache if config is not None else True)
+    lines = ["IR:"]
+    lines += ["  " + line for line in render_text(graph, redact=redact).splitlines()]
+    lines.append(f"parallel groups ({analysis.depth}, widest {analysis.width}):")
+    lines += _group_lines(graph, analysis.parallel_groups)
+    lines.append(_critical_path_line(graph, last))
+    return lines
+
+
+def _group_lines(graph: Graph, groups: Sequence[Sequence[int]]) -> list[str]:
+    """One line per parallel group: each op as ``variable=name``."""
+    names = VarNames(graph)
+    return [
+        f"  {level}: " + ", ".join(f"{names[_output(graph.nodes[i])]}={graph.nodes[i].name}"
+                                   for i in group)
+        for level, group in enumerate(groups)
+    ]
+
+
+def _output(node: Node) -> Var:
+    assert node.output is not None, "parallel groups hold op nodes, which have outputs"
+    return node.output
+
+
+def _critical_path_line(graph: Graph, last: CallRecord) -> str:
+    """The critical path by measured durations, beside the wall time and the op time."""
+    durations = last.durations
+    length, path = critical_path(graph, durations)
+    op_time = sum(durations.values())
+    return (
+        f"critical path: {' -> '.join(graph.nodes[i].name for i in path) or '(none)'} "
+        f"= {length * 1000:.1f} ms measured; wall {last.wall * 1000:.1f} ms; "
+        f"op time added up {op_time * 1000:.1f} ms"
+    )
+
+
+def _comparison_lines(comparison: Comparison | None) -> list[str]:
+    """The plain-versus-jit timing that ``compare`` measured, if it ran."""
+    if comparison is None:
+        return []
+    return [f"measured: plain {comparison.plain_ms:.1f} ms, jit {comparison.jit_ms:.1f} ms"
+            f" (median of {comparison.repeat}), speedup {comparison.speedup:.2f}x"]
+
+
+def _listed(title: str, items: Sequence[object]) -> list[str]:
+    """``title (count):`` and one indented line per item, or ``none``."""
+    return [f"{title} ({len(items)}):", *([f"  {item}" for item in items] or ["  none"])]
