@@ -254,6 +254,25 @@ def test_lazy_values_never_outlive_the_call() -> None:
     assert no_lazy_alive()
 
 
+def test_lazy_values_never_outlive_the_call_in_objects_frozen_by_gc_freeze() -> None:
+    # Forking servers call gc.freeze() after start-up: module state is then out of
+    # the collector's sight, and must still never keep a lazy value.
+    import gc
+
+    module_state: dict[str, list[object]] = {"sink": []}
+    gc.freeze()
+    try:
+        assert gc.get_freeze_count() > 0
+        fast = jit(store_everywhere)
+        fast("frozen", module_state["sink"], {})
+        assert type(LAST_REPLY) is str and LAST_REPLY == "<frozen>"
+        assert json.dumps(module_state["sink"]) == '["<frozen>"]'
+        assert gc.get_freeze_count() > 0  # the process's objects stay frozen
+    finally:
+        gc.unfreeze()
+    assert no_lazy_alive()
+
+
 @functools.cache
 def cached_summary(doc: str) -> str:
     return llm(f"summary of {doc}")

@@ -10,7 +10,7 @@ trace has dropped its own references, a lazy value whose reference count is abov
 what that list accounts for has escaped. That check costs one ``sys.getrefcount`` per
 lazy value, so a call where nothing escaped pays almost nothing. Only when something
 escaped are its holders found with ``gc.get_referrers`` (one pass over the tracked
-objects) and patched in place: lists, deques, dicts (values and keys, keeping their
+objects, frozen ones too) and patched in place: lists, deques, dicts (values and keys, keeping their
 order), sets, cells, instance attributes and slots; an immutable holder (a tuple, a
 frozenset, a function's defaults) is rebuilt and replaced in its own holders. The
 cost of that pass is reported in stats (``escapes``, ``escape_repair_ms``).
@@ -90,7 +90,7 @@ def repair(lazies: list[Lazy]) -> EscapeReport:
         replacements: dict[int, tuple[Any, Any]] = {}
         olds = [old for old, _ in targets.values()]
         ignore = {id(targets), id(olds), id(replacements)}
-        for holder in gc.get_referrers(*olds):
+        for holder in _referrers(olds):
             if id(holder) in ignore or type(holder) is types.FrameType:
                 continue
             outcome = _patch(holder, targets)
@@ -104,6 +104,21 @@ def repair(lazies: list[Lazy]) -> EscapeReport:
         targets = replacements
     return EscapeReport(escaped_count, repaired, tuple(dict.fromkeys(unrepaired)),
                         time.perf_counter() - started)
+
+
+def _referrers(olds: list[Any]) -> list[Any]:
+    """``gc.get_referrers``, also over the objects a ``gc.freeze()`` put out of its sight.
+
+    A process that froze its objects (as forking servers do) keeps them frozen: they
+    are unfrozen for the search and everything alive is frozen again after it.
+    """
+    if not gc.get_freeze_count():
+        return gc.get_referrers(*olds)
+    gc.unfreeze()
+    try:
+        return gc.get_referrers(*olds)
+    finally:
+        gc.freeze()
 
 
 def _swap(value: Any, targets: dict[int, tuple[Any, Any]]) -> Any:
