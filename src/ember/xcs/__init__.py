@@ -31,6 +31,7 @@ from ember.xcs.api.stats import get_jit_stats, reset_stats
 from ember.xcs.config import Config, Presets
 from ember.xcs.distributed import DaskExecutor, dask_executor
 from ember.xcs.errors import (
+    ArgumentChangedError,
     ConfigError,
     GraphError,
     SerializationError,
@@ -63,6 +64,7 @@ from ember.xcs.transforms import (
 )
 
 __all__ = [
+    "ArgumentChangedError",
     "Config",
     "ConfigError",
     "DaskExecutor",

@@ -15,6 +15,7 @@ from __future__ import annotations
 from ember.errors import EmberError
 
 __all__ = [
+    "ArgumentChangedError",
     "ConfigError",
     "GraphError",
     "SerializationError",
@@ -80,4 +81,15 @@ class XCSTimeoutError(XCSError, TimeoutError):
     """A jitted call or graph execution ran past ``Config.timeout``.
 
     Fix: raise the timeout, or find the slow node with ``explain`` / profiling.
+    """
+
+
+class ArgumentChangedError(XCSError):
+    """An op changed a list, dict, set or deque it received as an argument, in place.
+
+    Under ``@jit`` an op runs while the code after its call goes on, on its own copy of
+    the containers passed to it, so such a change would not reach the caller's object
+    as it does in plain Python; the call fails instead of going on with other values.
+    Fix: return the new value instead of changing the argument, or mark the op
+    ``@op(effect=True)``: it then runs in program order on the caller's own objects.
     """

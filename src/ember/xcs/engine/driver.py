@@ -28,7 +28,7 @@ import time
 import weakref
 from typing import Any
 
-from ember.xcs import tree
+from ember.xcs.engine.arguments import argument_changed, changed_in_place, resolve, watch
 from ember.xcs.engine.loop import EventLoop, shared_loop
 from ember.xcs.engine.state import Run, on_loop
 from ember.xcs.engine.task import Limit, OwningRun, Task, TaskState
@@ -36,28 +36,10 @@ from ember.xcs.engine.threads import ThreadPool
 from ember.xcs.ir.graph import NodeKind
 from ember.xcs.tracing import context as trace_context
 
-__all__ = ["Engine", "default_engine", "resolve"]
+__all__ = ["Engine", "default_engine"]
 
 _LIFTED = NodeKind.LIFTED
 _logger = logging.getLogger("ember.xcs")
-
-
-def _task_value(task: Task) -> Any:
-    return task.value
-
-
-def resolve(task: Task) -> tuple[tuple[Any, ...], dict[str, Any]]:
-    """``task``'s arguments with every input task replaced by its value (a fresh tree).
-
-    The task's own argument tree stays as it is (the tracer reads it again to build
-    the IR); records holding lazy values are resolved in place by ``task.prepare``.
-    """
-    args, kwargs = task.args or (), task.kwargs or {}
-    if task.deps:
-        args = tree.map_tree(args, _task_value, Task)
-        if kwargs:
-            kwargs = tree.map_tree(kwargs, _task_value, Task)
-    return args, kwargs
 
 
 class _Drain(threading.local):
@@ -251,10 +233,7 @@ class Engine:
             if run.listener is not None and task.kind is not _LIFTED:
                 self._notify(run, "start", task)
             args, kwargs = resolve(task)
-            prepare, task.prepare = task.prepare, None
-            task.args = task.kwargs = None
-            if prepare is not None:
-                args, kwargs = prepare(args, kwargs)
+            watched = watch(task, args, kwargs)
             op = task.op
             if op is None:
                 call = task.fn
@@ -268,6 +247,8 @@ class Engine:
             else:
                 assert call is not None, "a lifted task always has a function"
                 value = call(*args, **kwargs)
+            if watched is not None and (changed := changed_in_place(watched)) is not None:
+                error = argument_changed(task, changed)
         except BaseException as caught:
             error = caught
         task.ended = time.perf_counter()
@@ -305,12 +286,11 @@ class Engine:
             op = task.op
             body = op.async_fn if op.async_fn is not None else op.fn
             args, kwargs = resolve(task)
-            prepare, task.prepare = task.prepare, None
-            task.args = task.kwargs = None
-            if prepare is not None:
-                args, kwargs = prepare(args, kwargs)
+            watched = watch(task, args, kwargs)
             task.started = time.perf_counter()
             value = await body(*args, **kwargs)
+            if watched is not None and (changed := changed_in_place(watched)) is not None:
+                error = argument_changed(task, changed)
         except BaseException as caught:  # CancelledError included: reported as such
             error = caught
         task.ended = time.perf_counter()
@@ -326,10 +306,6 @@ class Engine:
             self._notify(task.run, "start", task)
         try:
             args, kwargs = resolve(task)
-            prepare, task.prepare = task.prepare, None
-            task.args = task.kwargs = None
-            if prepare is not None:
-                args, kwargs = prepare(args, kwargs)
             if task.op is not None:
                 future = executor.submit(task.op.invoke, args, kwargs)
             else:

@@ -158,6 +158,8 @@ class Trace:
             self._wait(lambda: self.engine.wait_all(run))
             if run.failure is not None:
                 raise DeferredFailure()
+            # Nothing else runs now: the body gets the caller's own objects, as in plain Python.
+            args, kwargs = resolve_records(args, kwargs)
             eager_reason = "effect"
         elif mode is not CallMode.LAZY:
             eager_reason = mode.value
@@ -171,7 +173,7 @@ class Trace:
         else:
             kind = NodeKind.TENSOR if op.kind == "tensor" else NodeKind.OP
             task, _ = self._record(kind, op.name, None, args, kwargs, location, op=op,
-                                   eager=eager_reason is not None)
+                                   eager=eager_reason is not None, shared=op.effect)
             lazy = Lazy(task, self, (task,))
             self.lazies.append(lazy)
             self.issued.append((op.identity, args, kwargs, lazy))
@@ -320,17 +322,19 @@ class Trace:
     def _record(self, kind: NodeKind, name: str, fn: Callable[..., Any] | None,
                 args: tuple[Any, ...], kwargs: dict[str, Any],
                 location: SourceLocation | None, *, op: Op | None = None,
-                eager: bool = False, mutates: bool = False) -> tuple[Task, tuple[Task, ...]]:
+                eager: bool = False, mutates: bool = False, shared: bool = False
+                ) -> tuple[Task, tuple[Task, ...]]:
         """Snapshot the arguments, submit a task; returns it and its inputs' roots.
 
         Per root of its inputs the task waits for the last change; a task that may
         change a root also waits for every use of it since (see ``tracing.lazy``).
+        ``shared`` arguments are passed as they are (an effect's: nothing runs beside it).
         """
         run = self.run or self._new_run()
         found: list[Any] = []
         held: list[Any] = []
         atoms = tree.ATOMS
-        for arg in args:
+        for arg in () if shared else args:
             if type(arg) not in atoms:
                 snapshot_args = tree.snapshot(args, Lazy, self._as_task, found, held)
                 break
@@ -338,6 +342,8 @@ class Trace:
             snapshot_args = args  # literals only (the common case): nothing to copy
         if not kwargs:
             snapshot_kwargs = _NO_KWARGS
+        elif shared:
+            snapshot_kwargs = kwargs
         else:
             for value in kwargs.values():
                 if type(value) not in atoms:

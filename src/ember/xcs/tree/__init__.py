@@ -25,13 +25,14 @@ The modules: ``kinds`` (the table: which kind a type is, what is inside it),
 (``snapshot``). Import the names from here.
 """
 
-from ember.xcs.tree.kinds import ATOMS, Kind, kind_of
+from ember.xcs.tree.kinds import ATOMS, Kind, children, kind_of
 from ember.xcs.tree.snapshots import snapshot
 from ember.xcs.tree.walk import contains, leaves, map_tree, replace
 
 __all__ = [
     "ATOMS",
     "Kind",
+    "children",
     "contains",
     "kind_of",
     "leaves",

@@ -1,0 +1,196 @@
+"""Ops that change their arguments in place: loud under @jit, plain for effect ops."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import dataclasses
+import time
+from typing import Any
+
+import pytest
+
+from ember.xcs import ArgumentChangedError, jit, op
+
+
+@op
+def append_seen(items: Any) -> int:
+    items.append("seen")
+    return len(items)
+
+
+@op
+def read_only(items: Any) -> int:
+    time.sleep(0.01)
+    return len(items)
+
+
+@op
+def words(text: str) -> list[str]:
+    time.sleep(0.01)
+    return text.split()
+
+
+def test_an_op_changing_a_list_argument_fails_loudly_naming_op_and_call_site() -> None:
+    @jit
+    def tagged() -> tuple[int, list[str]]:
+        tags = ["new"]
+        count = append_seen(tags)
+        return count, tags
+
+    with pytest.raises(ArgumentChangedError) as caught:
+        tagged()
+    message = str(caught.value)
+    assert "'append_seen'" in message and "changed a list" in message
+    assert f"{__file__}:" in message and "effect=True" in message
+    with pytest.raises(ArgumentChangedError):
+        tagged()  # every call, not only the first
+
+
+@pytest.mark.parametrize("make, change", [
+    (lambda: {"n": 0}, lambda d: d.update(n=1)),
+    (lambda: {"n": 0}, lambda d: d.pop("n")),
+    (lambda: {1, 2}, lambda s: s.add(3)),
+    (lambda: collections.deque([1]), lambda q: q.appendleft(0)),
+    (lambda: ([1], "x"), lambda t: t[0].append(2)),             # a list inside a tuple
+    (lambda: {"log": []}, lambda d: d["log"].append("x")),      # a list inside a dict
+    (lambda: [[1], [2]], lambda rows: rows[1].sort(reverse=True) or rows[1].append(0)),
+    (lambda: [3, 1, 2], lambda xs: xs.sort()),                   # same items, new order
+    (lambda: {"a": 1}, lambda d: d.__setitem__("a", 2)),        # same keys, new value
+])
+def test_every_kind_of_copied_container_is_watched(make: Any, change: Any) -> None:
+    @op
+    def changes(value: Any) -> str:
+        change(value)
+        return "done"
+
+    @jit
+    def program() -> Any:
+        value = make()
+        return changes(value), value
+
+    change(make())  # the change itself works in plain Python
+    with pytest.raises(ArgumentChangedError):
+        program()
+
+
+def test_an_async_op_changing_its_argument_fails_loudly() -> None:
+    @op
+    async def record(log: list[str]) -> str:
+        await asyncio.sleep(0.001)
+        log.append("called")
+        return "ok"
+
+    @jit
+    def program() -> tuple[str, list[str]]:
+        log: list[str] = []
+        return record(log), log
+
+    with pytest.raises(ArgumentChangedError, match="'record'"):
+        program()
+
+
+def test_an_op_changing_another_ops_result_fails_loudly() -> None:
+    @jit
+    def program() -> tuple[int, list[str]]:
+        found = words("a b")
+        return append_seen(found), found
+
+    with pytest.raises(ArgumentChangedError):
+        program()
+
+
+def test_ops_that_only_read_their_arguments_are_unaffected() -> None:
+    @jit
+    def program(texts: list[str]) -> list[int]:
+        parts = [words(text) for text in texts]
+        return [read_only([part, {"k": part}, (part,)]) for part in parts]
+
+    assert program(["a b", "c"]) == [3, 3]
+
+
+def test_the_users_exception_wins_over_the_change() -> None:
+    @op
+    def change_then_fail(items: list[int]) -> None:
+        items.append(1)
+        raise KeyError("boom")
+
+    @jit
+    def program() -> None:
+        change_then_fail([])
+
+    with pytest.raises(KeyError, match="boom"):
+        program()
+
+
+@dataclasses.dataclass
+class Counter:
+    n: int = 0
+
+
+def test_objects_of_user_classes_are_shared_not_copied() -> None:
+    @op
+    def bump(counter: Counter) -> int:
+        counter.n += 1
+        return counter.n
+
+    def program(counter: Counter) -> int:
+        return bump(counter)
+
+    counter = Counter()
+    assert jit(program)(counter) == 1 and counter.n == 1  # the change reached the caller's object
+
+
+def test_an_effect_op_changing_a_users_object_is_seen_by_the_next_line() -> None:
+    @op(effect=True)
+    def bump(counter: Counter) -> int:
+        counter.n += 1
+        return counter.n
+
+    def program() -> tuple[int, int]:
+        counter = Counter()
+        first = bump(counter)
+        return first, counter.n
+
+    assert jit(program)() == program() == (1, 1)
+
+
+def test_an_effect_op_changes_the_callers_own_objects_as_plain_python_does() -> None:
+    @op(effect=True)
+    def count_into(state: dict[str, Any], item: str) -> int:
+        state["n"] += 1
+        state["items"].append(item)
+        return state["n"]
+
+    def program(texts: list[str]) -> tuple[Any, ...]:
+        state: dict[str, Any] = {"n": 0, "items": []}
+        found = [words(text) for text in texts]          # concurrent lazies
+        counts = [count_into(state, part[0]) for part in found]
+        holder = [found[0]]                              # a lazy inside the argument
+        count_into(state, holder[0][-1])
+        return counts, state, state["n"]
+
+    assert jit(program)(["a b", "c d"]) == program(["a b", "c d"]) \
+        == ([1, 2], {"n": 3, "items": ["a", "c", "b"]}, 3)
+
+
+def test_an_effect_op_receives_containers_holding_lazy_values_resolved() -> None:
+    seen: list[Any] = []
+
+    @op(effect=True)
+    def keep(batch: list[Any]) -> None:
+        seen.append([type(item).__name__ for item in batch])
+        batch.append("kept")
+
+    def program() -> list[Any]:
+        batch = [words("x y"), words("z")]
+        keep(batch)
+        return batch
+
+    assert jit(program)() == program() == [["x", "y"], ["z"], "kept"]
+    assert seen == [["list", "list"], ["list", "list"]]
+
+
+def test_outside_jit_an_op_is_a_plain_call() -> None:
+    tags = ["new"]
+    assert append_seen(tags) == 2 and tags == ["new", "seen"]
