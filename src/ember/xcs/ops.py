@@ -213,6 +213,11 @@ class Op:
             return self.fn(*args, **kwargs)  # a coroutine for an async def, as in plain Python
         return handler.call_op(self, args, kwargs)
 
+    @staticmethod
+    async def finished(value: Any) -> Any:
+        """What calling an ``async def`` op gives once it has run (eagerly): a coroutine."""
+        return value
+
     def invoke(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """Run the body to completion now, with concrete arguments, and return its value.
 

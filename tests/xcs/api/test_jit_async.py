@@ -138,3 +138,39 @@ def test_op_async_def_outside_any_trace_is_awaited_like_without_the_decorator() 
         return [await model("x"), await model("y")]
 
     assert asyncio.run(plain_code()) == ["<x>", "<y>"]
+
+
+async def awaited_in_blocks(questions: list[object]) -> dict[str, object]:
+    try:
+        first = await model(questions[0])           # an op in a try block runs eagerly
+    except LookupError:
+        first = "none"
+    async with asyncio.TaskGroup() as group:          # so does one in a with block
+        tasks = [group.create_task(model(q)) for q in questions]
+    pending = model("later")                          # a coroutine, awaited further down
+    try:
+        await broken("x")
+    except LookupError as error:
+        failure = str(error)
+    return {"first": first, "all": [t.result() for t in tasks], "later": await pending,
+            "failure": failure}
+
+
+@pytest.mark.parametrize("call", [1, 2])
+def test_async_ops_called_in_try_and_with_blocks_stay_awaitable(call: int) -> None:
+    expected = asyncio.run(awaited_in_blocks(["a", "b"]))
+    assert expected["all"] == ["<a>", "<b>"]
+    fast = jit(awaited_in_blocks)
+    assert asyncio.run(fast(["a", "b"])) == expected
+
+
+def test_an_eager_async_op_in_sync_glue_gives_a_coroutine_as_in_plain_python() -> None:
+    def sync_glue() -> str:
+        try:
+            pending = model("q")
+        finally:
+            pass
+        assert asyncio.iscoroutine(pending)
+        return asyncio.run(pending)
+
+    assert jit(sync_glue)() == sync_glue() == "<q>"

@@ -91,7 +91,7 @@ class Trace:
     # -- the call's run ---------------------------------------------------------------
 
     def _new_run(self) -> Run:
-        run = self.run = self._make_run()
+        self.run = run = self._make_run()
         return run
 
     def release(self) -> None:
@@ -109,8 +109,7 @@ class Trace:
         self.run = None
 
     def unused(self) -> bool:
-        """Whether the call issued nothing (no op, lazy value or barrier): such a trace
-        holds nothing of its call and may serve the next one (see ``reuse``)."""
+        """Whether the call issued nothing, so this trace may serve the next (``reuse``)."""
         return (self.run is None and not self.lazies and not self.barriers
                 and not self.issued and self._memo is None)
 
@@ -179,7 +178,8 @@ class Trace:
             self.issued.append((op.identity, args, kwargs, lazy))
         if eager_reason is not None:
             self._barrier(f"eager op ({eager_reason})", location, task)
-            return self._eager_value(task)
+            value = self._eager_value(task)
+            return op.finished(value) if op.is_coroutine else value
         return lazy
 
     def _from_memo(self, op: Op, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Lazy | None:
