@@ -10,7 +10,7 @@ trace has dropped its own references, a lazy value whose reference count is abov
 what that list accounts for has escaped. That check costs one ``sys.getrefcount`` per
 lazy value, so a call where nothing escaped pays almost nothing. Only when something
 escaped are its holders found with ``gc.get_referrers`` (one pass over the tracked
-objects, frozen ones too) and patched in place: lists, deques, dicts (values and keys, keeping their
+objects; see ``_referrers`` for frozen ones) and patched in place: lists, deques, dicts (values and keys, keeping their
 order), sets, cells, instance attributes and slots; an immutable holder (a tuple, a
 frozenset, a function's defaults) is rebuilt and replaced in its own holders. The
 cost of that pass is reported in stats (``escapes``, ``escape_repair_ms``).
@@ -81,7 +81,7 @@ def repair(lazies: list[Lazy]) -> EscapeReport:
         targets[id(lazy)] = (lazy, task.value if task.state is TaskState.DONE else _REMOVE)
     lazies.clear()
     escaped_count = len(escaped)
-    del escaped
+    del escaped, lazy, task  # no reference the holders' search would not see
     unrepaired: list[str] = []
     repaired = 0
     rounds = 0
@@ -90,7 +90,7 @@ def repair(lazies: list[Lazy]) -> EscapeReport:
         replacements: dict[int, tuple[Any, Any]] = {}
         olds = [old for old, _ in targets.values()]
         ignore = {id(targets), id(olds), id(replacements)}
-        for holder in _referrers(olds):
+        for holder in _referrers(olds, rounds == 1):
             if id(holder) in ignore or type(holder) is types.FrameType:
                 continue
             outcome = _patch(holder, targets)
@@ -106,19 +106,29 @@ def repair(lazies: list[Lazy]) -> EscapeReport:
                         time.perf_counter() - started)
 
 
-def _referrers(olds: list[Any]) -> list[Any]:
-    """``gc.get_referrers``, also over the objects a ``gc.freeze()`` put out of its sight.
+def _referrers(olds: list[Any], lazies: bool) -> list[Any]:
+    """``gc.get_referrers``, and the frozen objects too when a holder may be among them.
 
-    A process that froze its objects (as forking servers do) keeps them frozen: they
-    are unfrozen for the search and everything alive is frozen again after it.
+    Objects frozen by ``gc.freeze()`` (forking servers freeze their module state after
+    start-up) are invisible to the search. When the lazy values (``lazies``: the first
+    round) have more references than the holders found account for, the process's
+    objects are unfrozen for good and searched: freezing them again would also freeze
+    this call's own objects, and leak the garbage among them.
     """
-    if not gc.get_freeze_count():
-        return gc.get_referrers(*olds)
-    gc.unfreeze()
-    try:
-        return gc.get_referrers(*olds)
-    finally:
-        gc.freeze()
+    holders = gc.get_referrers(*olds)
+    if lazies and gc.get_freeze_count() and _held_elsewhere(olds, holders):
+        gc.unfreeze()
+        holders = gc.get_referrers(*olds)
+    return holders
+
+
+def _held_elsewhere(olds: list[Any], holders: list[Any]) -> bool:
+    """Whether a value in ``olds`` has references that none of ``holders`` makes."""
+    counts = collections.Counter(id(referent) for holder in holders
+                                 for referent in gc.get_referents(holder))
+    # Beyond the holders (``olds`` and the targets' entries are among them): the loop
+    # variable and getrefcount's argument.
+    return any(sys.getrefcount(old) - 2 > counts[id(old)] for old in olds)
 
 
 def _swap(value: Any, targets: dict[int, tuple[Any, Any]]) -> Any:
