@@ -1,8 +1,10 @@
 """The package's shape: no import circles between modules, modules of a readable size.
 
-The imports a module makes when it is loaded (not those inside functions, nor those
-under ``TYPE_CHECKING``) form a graph over ``src/ember``; it must have no cycle, so
-that every module can be read, imported and tested on top of the ones below it.
+The imports between modules of ``src/ember`` form a graph; it must have no cycle, so
+that every module can be read, imported and tested on top of the ones below it. Two
+graphs are checked: the imports a module makes when it is loaded, and every import it
+names anywhere (inside functions and under ``TYPE_CHECKING`` too), since a deferred or
+type-only import is still a dependency a reader has to follow.
 """
 
 from __future__ import annotations
@@ -24,8 +26,9 @@ def _modules() -> dict[str, Path]:
     return found
 
 
-def _imports(name: str, path: Path, modules: dict[str, Path]) -> set[str]:
-    """The ember modules ``name`` imports at load time."""
+def _imports(name: str, path: Path, modules: dict[str, Path], *,
+             everywhere: bool = False) -> set[str]:
+    """The ember modules ``name`` imports at load time (``everywhere``: in any place)."""
 
     def resolve(dotted: str) -> str | None:
         while dotted and dotted not in modules:
@@ -38,7 +41,7 @@ def _imports(name: str, path: Path, modules: dict[str, Path]) -> set[str]:
     def visit(body: list[ast.stmt]) -> None:
         for node in body:
             if isinstance(node, ast.If) and isinstance(node.test, ast.Name) \
-                    and node.test.id == "TYPE_CHECKING":
+                    and node.test.id == "TYPE_CHECKING" and not everywhere:
                 continue
             if isinstance(node, ast.Import):
                 targets = [alias.name for alias in node.names]
@@ -64,7 +67,11 @@ def _imports(name: str, path: Path, modules: dict[str, Path]) -> set[str]:
                 if module is not None and module.startswith("ember"):
                     found.add(module)
 
-    visit(ast.parse(path.read_text(encoding="utf-8")).body)
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    if everywhere:
+        visit([node for node in ast.walk(tree) if isinstance(node, ast.Import | ast.ImportFrom)])
+    else:
+        visit(tree.body)
     found.discard(name)
     return found
 
@@ -100,6 +107,23 @@ def test_no_import_circle_between_modules() -> None:
     modules = _modules()
     graph = {name: _imports(name, path, modules) for name, path in modules.items()}
     assert _cycle(graph) is None, " -> ".join(_cycle(graph) or [])
+
+
+def test_no_import_circle_counting_deferred_and_type_only_imports() -> None:
+    modules = _modules()
+    graph = {name: _imports(name, path, modules, everywhere=True)
+             for name, path in modules.items()}
+    assert _cycle(graph) is None, " -> ".join(_cycle(graph) or [])
+
+
+def test_deferred_and_type_only_imports_are_counted(tmp_path: Path) -> None:
+    source = tmp_path / "m.py"
+    source.write_text("from typing import TYPE_CHECKING\n"
+                      "if TYPE_CHECKING:\n    from ember.b import B\n"
+                      "def f():\n    from . import c\n", encoding="utf-8")
+    modules = {"ember.a.m": source, "ember.b": source, "ember.a.c": source}
+    assert _imports("ember.a.m", source, modules) == set()
+    assert _imports("ember.a.m", source, modules, everywhere=True) == {"ember.b", "ember.a.c"}
 
 
 def test_the_cycle_finder_finds_cycles() -> None:
