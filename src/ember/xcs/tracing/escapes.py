@@ -10,10 +10,10 @@ trace has dropped its own references, a lazy value whose reference count is abov
 what that list accounts for has escaped. That check costs one ``sys.getrefcount`` per
 lazy value, so a call where nothing escaped pays almost nothing. Only when something
 escaped are its holders found with ``gc.get_referrers`` (one pass over the tracked
-objects; see ``_referrers`` for frozen ones) and patched in place: lists, deques, dicts (values and keys, keeping their
-order), sets, cells, instance attributes and slots; an immutable holder (a tuple, a
-frozenset, a function's defaults) is rebuilt and replaced in its own holders. The
-cost of that pass is reported in stats (``escapes``, ``escape_repair_ms``).
+objects; see ``_referrers`` for frozen ones) and patched in place: lists, deques,
+dicts (values and keys, keeping their order), sets, cells, instance attributes and
+slots; an immutable holder (a tuple, a frozenset, a function's defaults) is rebuilt
+and replaced in its own holders. The cost of that pass is reported in stats (``escapes``, ``escape_repair_ms``).
 
 A lazy value whose op never produced a value (the call failed, and the glue had run
 ahead and stored the value of an op that was then cancelled) is taken out of the
