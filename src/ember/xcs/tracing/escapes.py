@@ -13,7 +13,8 @@ escaped are its holders found with ``gc.get_referrers`` (one pass over the track
 objects; see ``_referrers`` for frozen ones) and patched in place: lists, deques,
 dicts (values and keys, keeping their order), sets, cells, instance attributes and
 slots; an immutable holder (a tuple, a frozenset, a function's defaults) is rebuilt
-and replaced in its own holders. The cost of that pass is reported in stats (``escapes``, ``escape_repair_ms``).
+and replaced in its own holders. The cost of that pass is reported in stats
+(``escapes``, ``escape_repair_ms``).
 
 A lazy value whose op never produced a value (the call failed, and the glue had run
 ahead and stored the value of an op that was then cancelled) is taken out of the
