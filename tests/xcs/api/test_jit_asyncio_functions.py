@@ -75,7 +75,7 @@ def test_as_completed_yields_in_completion_order() -> None:
 
 
 async def bounded(question: str) -> str:
-    return await asyncio.wait_for(ask(question), timeout=0.05)
+    return await asyncio.wait_for(ask(question), timeout=0.15)
 
 
 def test_wait_for_times_out_and_cancels_the_op_as_plain_asyncio_does() -> None:
@@ -84,7 +84,7 @@ def test_wait_for_times_out_and_cancels_the_op_as_plain_asyncio_does() -> None:
         started = time.perf_counter()
         with pytest.raises(TimeoutError):
             asyncio.run(form("slow"))
-        assert time.perf_counter() - started < 0.4  # the op sleeps 0.6 s
+        assert time.perf_counter() - started < 0.45  # the op sleeps 0.6 s
         assert cancelled == ["slow"]
     assert asyncio.run(jit(bounded)("soon")) == "reply:soon"
 
