@@ -518,3 +518,119 @@ def test_a_bounded_lru_cache_is_the_documented_limit() -> None:
     assert cached == "<bounded d>" and str(cached) == "<bounded d>"
     assert get_jit_stats(fast)["unrepaired_escapes"] == {"_lru_cache_wrapper": 1}
     bounded_summary.cache_clear()
+
+
+# -- user callables: callable instances, local names, self-reference, no source ----------
+
+def _step_class() -> type:
+    """A fresh user class with a Python ``__init__`` and ``__call__`` (new cache keys)."""
+
+    class Step:
+        def __init__(self, value: object) -> None:
+            self.missing = value is None
+
+        def __call__(self, q: str) -> list[object]:
+            reply = maybe(q)
+            return [self.missing, reply is None, type(reply).__name__]
+
+    return Step
+
+
+def test_a_class_built_then_its_instance_called() -> None:
+    step = _step_class()
+
+    def run(q: str) -> list[object]:
+        return step(maybe(q))(q)
+
+    same_meaning(run, "q0", "q1")
+
+
+def test_an_instance_called_then_its_class_built() -> None:
+    step = _step_class()
+    assert jit(lambda s: s("q1"))(step("x")) == [False, False, "str"]
+
+    def run(q: str) -> bool:
+        return bool(step(maybe(q)).missing)
+
+    same_meaning(run, "q0", "q1")
+
+
+def local_names(q: str) -> list[object]:
+    @dataclasses.dataclass
+    class Answer:
+        text: str
+
+    def fmt(a: str, b: str) -> str:
+        return a + b
+
+    out: list[object] = [repr(Answer(llm(q))), fmt.__qualname__, Answer.__qualname__]
+    try:
+        fmt(q)  # type: ignore[call-arg]
+    except TypeError as error:
+        out.append(str(error))
+    return out
+
+
+def test_names_defined_in_jitted_code_keep_their_plain_qualified_names() -> None:
+    same_meaning(local_names, "a", "b")
+    assert jit(local_names)("a")[1] == "local_names.<locals>.fmt"
+
+
+def normalize(v: object) -> object:
+    if v is None:
+        return []
+    if type(v) is list:
+        return [normalize(x) for x in v]
+    return v
+
+
+def normalized(q: str) -> object:
+    return normalize([maybe(q), maybe(q + "0")])
+
+
+def tally(v: object) -> list[object]:
+    tally.seen = getattr(tally, "seen", 0) + 1  # type: ignore[attr-defined]
+    return [v is None, type(v).__name__]
+
+
+def tallied(q: str) -> list[object]:
+    return tally(maybe(q))
+
+
+class Counter:
+    made = 0
+
+    def __init__(self, value: object) -> None:
+        Counter.made += 1
+        self.empty = value is None
+
+
+def counted(q: str) -> bool:
+    return Counter(maybe(q)).empty
+
+
+def test_functions_that_name_themselves_keep_their_meaning() -> None:
+    same_meaning(normalized, "a", "b0")
+    same_meaning(tallied, "a0", "b")
+    same_meaning(counted, "a0", "b")
+
+
+def _without_source() -> tuple[Callable[..., Any], type]:
+    namespace: dict[str, Any] = {}
+    exec(compile(  # noqa: S102 - the point: user code without a source file
+        "def empty(v):\n"
+        "    return [v is None, type(v).__name__]\n"
+        "class Box:\n"
+        "    def __init__(self, v):\n"
+        "        self.empty = v is None\n",
+        "<string>", "exec"), namespace)
+    return namespace["empty"], namespace["Box"]
+
+
+def test_user_code_without_source_gets_real_values() -> None:
+    empty, box = _without_source()
+
+    def run(q: str) -> list[object]:
+        return [empty(maybe(q)), box(maybe(q)).empty]
+
+    same_meaning(run, "a0", "b")

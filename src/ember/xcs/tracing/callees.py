@@ -6,8 +6,9 @@ what the callee is (cached per underlying function or type):
 - ``OP``: an op, a jitted function, an Operator, anything of Ember's own: it handles
   lazy values itself.
 - ``USER``: a Python function or method from user code (not the standard library or
-  site-packages): called in its rewritten form, so its own ``is``, ``type()``,
-  f-strings, ... behave as in plain Python; lazy arguments pass through.
+  site-packages), or an instance of a user class with such a ``__call__``: called in its
+  rewritten form, so its own ``is``, ``type()``, f-strings, ... behave as in plain
+  Python; lazy arguments pass through.
 - ``USER_CLASS``: a user class with a Python ``__init__`` and no custom ``__new__`` or
   metaclass: built with ``object.__new__`` and the rewritten ``__init__``.
 - ``PURE``: a known pure function (``str``, ``float``, ``json.loads``, ``re.sub``,
@@ -23,6 +24,14 @@ what the callee is (cached per underlying function or type):
   named-tuple construction, methods of ``list``/``dict``/``set`` objects).
 - ``UNKNOWN``: everything else (C functions, library code): every lazy value in the
   arguments, at any depth, is resolved first — exactly what the callee would need.
+  User code that cannot be rewritten (no source: ``exec``, a REPL without history) is
+  ``UNKNOWN`` too: unrewritten, it would see the proxies, so it gets real values and
+  keeps its plain meaning (``rewrite.source_problem`` says why).
+
+The cache key of a callable is what its kind depends on: the function's code, a class
+itself, the type of an instance (kept apart from that type used as a callable: calling
+``Step`` builds one, calling ``Step()`` runs ``Step.__call__``), the class and name of a
+C method.
 """
 
 from __future__ import annotations
@@ -30,16 +39,16 @@ from __future__ import annotations
 import dataclasses
 import enum
 import functools
-import os
-import sysconfig
 import threading
 import types
 from collections.abc import Callable
 from typing import Any
 
+from ember.xcs.tracing import rewrite
 from ember.xcs.tracing.codemap import CodeMap
+from ember.xcs.tracing.frames import is_internal, is_user_code
 
-__all__ = ["Callee", "classify", "is_user_code", "mark_pure"]
+__all__ = ["Callee", "classify", "mark_pure"]
 
 
 class Callee(enum.Enum):
@@ -54,15 +63,6 @@ class Callee(enum.Enum):
     TRANSPARENT = "transparent"
     UNKNOWN = "unknown"
 
-
-_EMBER_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))) + os.sep
-_LIBRARY_DIRS = tuple(
-    {
-        os.path.abspath(path) + os.sep
-        for key in ("stdlib", "platstdlib", "purelib", "platlib")
-        if (path := sysconfig.get_paths().get(key))
-    }
-)
 
 # Qualified names ("module.qualname") of pure callables.
 _PURE_NAMES = frozenset({
@@ -146,26 +146,6 @@ def mark_pure(fn: Callable[..., Any]) -> Callable[..., Any]:
     return fn
 
 
-_user_files: dict[str, bool] = {}
-
-
-def is_user_code(filename: str) -> bool:
-    """Whether code from ``filename`` is the user's (not Ember, stdlib or site-packages)."""
-    known = _user_files.get(filename)
-    if known is None:
-        if filename.startswith("<") and filename not in ("<stdin>", "<string>"):
-            # "<frozen ...>" is the standard library; "<ipython-input-...>", "<doctest ...>"
-            # and other interactive sources are the user's.
-            known = not filename.startswith("<frozen")
-        else:
-            path = os.path.abspath(filename)
-            known = not (path.startswith(_EMBER_DIR) or path.startswith(_LIBRARY_DIRS))
-        if len(_user_files) > _CACHE_LIMIT:
-            _user_files.clear()
-        _user_files[filename] = known
-    return known
-
-
 def _qualified(fn: Any) -> str:
     module = getattr(fn, "__module__", None) or ""
     name = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", "")
@@ -187,10 +167,15 @@ def _function(fn: types.FunctionType) -> Callee:
         return Callee.PURE
     code = fn.__code__
     if is_user_code(code.co_filename):
-        return Callee.USER
-    if code.co_filename.startswith(_EMBER_DIR):
+        return Callee.USER if _rewritable(fn) else Callee.UNKNOWN
+    if is_internal(code):
         return Callee.OP
     return _by_name(_qualified(fn)) or Callee.UNKNOWN
+
+
+def _rewritable(fn: types.FunctionType) -> bool:
+    """Whether user function ``fn`` runs in a rewritten form under a trace."""
+    return rewrite.can_rewrite(fn.__code__)
 
 
 def _class(cls: type) -> Callee:
@@ -218,26 +203,34 @@ def _class(cls: type) -> Callee:
             init = base.__dict__["__init__"]
             break
     if (type(cls) is type and cls.__new__ is object.__new__
-            and isinstance(init, types.FunctionType) and is_user_code(init.__code__.co_filename)):
+            and isinstance(init, types.FunctionType) and is_user_code(init.__code__.co_filename)
+            and _rewritable(init)):
         return Callee.USER_CLASS
     return Callee.UNKNOWN
 
 
 def _key(fn: Any) -> object:
-    """What the classification of ``fn`` depends on (bound methods are made per access)."""
+    """What the classification of ``fn`` depends on (bound methods are made per access).
+
+    The shapes never meet: a callable itself, ``(class, name)`` for a C method bound to
+    a class (``dict.fromkeys``), ``(type, name, None)`` for one bound to an instance
+    (``"".join``), ``(type,)`` for an instance called through its type's ``__call__``.
+    """
     kind = type(fn)
     if kind is types.MethodType:
         return fn.__func__
     if kind is types.BuiltinFunctionType:
         owner = fn.__self__
-        if owner is not None and type(owner) is not types.ModuleType:
-            return (type(owner), fn.__name__)
-        return fn
+        if owner is None or type(owner) is types.ModuleType:
+            return fn
+        if isinstance(owner, type):  # classified by the class's own name
+            return (owner, fn.__name__)
+        return (type(owner), fn.__name__, None)
     if isinstance(fn, type) or kind in (types.MethodDescriptorType, types.WrapperDescriptorType):
         return fn
     if getattr(fn, "__xcs_pure__", False):
         return fn
-    return kind
+    return (kind,)
 
 
 def _classify(fn: Any) -> Callee:
@@ -280,7 +273,7 @@ def _classify(fn: Any) -> Callee:
     call = kind.__dict__.get("__call__") or next(
         (base.__dict__["__call__"] for base in kind.__mro__ if "__call__" in base.__dict__), None)
     if isinstance(call, types.FunctionType) and is_user_code(call.__code__.co_filename):
-        return Callee.USER
+        return Callee.USER if _rewritable(call) else Callee.UNKNOWN
     return Callee.UNKNOWN
 
 

@@ -29,6 +29,7 @@ __all__ = [
     "RejectionSite",
     "inspect_site",
     "is_internal",
+    "is_user_code",
     "location_of",
     "register_try_lines",
     "rejection_site",
@@ -119,6 +120,26 @@ def register_try_lines(code: CodeType, lines: frozenset[int]) -> None:
 def is_internal(code: CodeType) -> bool:
     """Whether ``code`` belongs to Ember itself."""
     return _facts_of(code).internal
+
+
+_user_files: dict[str, bool] = {}
+
+
+def is_user_code(filename: str) -> bool:
+    """Whether code from ``filename`` is the user's (not Ember, stdlib or site-packages)."""
+    known = _user_files.get(filename)
+    if known is None:
+        if filename.startswith("<") and filename not in ("<stdin>", "<string>"):
+            # "<frozen ...>" is the standard library; "<ipython-input-...>", "<doctest ...>"
+            # and other interactive sources are the user's.
+            known = not filename.startswith("<frozen")
+        else:
+            path = os.path.abspath(filename)
+            known = not (path.startswith(_EMBER_DIR) or path.startswith(_LIBRARY_DIRS))
+        if len(_user_files) > _CACHE_LIMIT:
+            _user_files.clear()
+        _user_files[filename] = known
+    return known
 
 
 def _is_library(code: CodeType) -> bool:

@@ -10,9 +10,19 @@ columns of the original, so tracebacks, debuggers and coverage point at the user
 source; it is built once per code object and shared by every function object made
 from it, with the same globals, closure cells and defaults.
 
+The def is compiled inside a factory function whose parameters are the original's
+free variables, so the new code reads the same closure cells. Names the factory binds
+itself (the def's own name, the class wrapped around a method) are declared
+``global`` there when the original reads them as globals: a recursive function or a
+method naming its class still looks itself up where plain Python does. Qualified names
+of the new code and of everything defined in it (``co_qualname``, a class's
+``__qualname__``) are the original's, without the factory.
+
 Where no source is available (code built with ``exec`` from a string, a REPL without
-history), the function runs as it is: the proxies and the last-resort learned
-barriers keep it correct, and ``explain`` says so.
+history), the function runs as it is: ``callees`` then treats a call of it like one of
+library code (lazy arguments are resolved first, so it sees what plain Python would),
+ops inside it run in program order where it could observe them (``frames``), and
+``explain`` says so for a jitted function.
 
 Why source rewriting and not bytecode rewriting: the syntax tree is the same on 3.11,
 3.12 and 3.13 (bytecode is not: inlined comprehensions, superinstructions), it is
@@ -33,11 +43,11 @@ from collections.abc import Iterator
 from typing import Any
 
 from ember.xcs.tracing import frames
-from ember.xcs.tracing.callees import is_user_code
 from ember.xcs.tracing.codemap import CodeMap
+from ember.xcs.tracing.frames import is_user_code
 from ember.xcs.tracing.transform import TYPE_PARAMS, Rewriter
 
-__all__ = ["instrumented", "is_instrumented", "source_problem"]
+__all__ = ["can_rewrite", "instrumented", "is_instrumented", "source_problem"]
 
 _FUTURE_FLAGS = 0x1000000  # CO_FUTURE_ANNOTATIONS; the other __future__ flags are no-ops now
 
@@ -55,6 +65,11 @@ _CACHE_LIMIT = 4096
 def is_instrumented(code: types.CodeType) -> bool:
     """Whether ``code`` was produced by this module."""
     return code in _produced
+
+
+def can_rewrite(code: types.CodeType) -> bool:
+    """Whether user code ``code`` has a rewritten form (made now if it is not made yet)."""
+    return code in _produced or _rewritten_code(code) is not None
 
 
 def source_problem(fn: Any) -> str | None:
@@ -246,31 +261,62 @@ def _rewrite(code: types.CodeType) -> tuple[types.CodeType | None, str | None]:
         class_name = classes[-1] if classes else "__xcs_class__"
         body = [ast.ClassDef(name=class_name, bases=[], keywords=[], body=body,
                              decorator_list=[], **TYPE_PARAMS)]
-    factory = ast.FunctionDef(
-        name="__xcs_factory__",
-        args=ast.arguments(posonlyargs=[], args=[ast.arg(arg=name) for name in code.co_freevars
-                                                 if name != "__class__"],
-                           vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[]),
-        body=[*body, ast.Return(ast.Constant(None))], decorator_list=[], returns=None,
-        **TYPE_PARAMS,
-    )
-    tree = ast.Module(body=[factory], type_ignores=[])
-    ast.fix_missing_locations(tree)
-    compiled = compile(tree, code.co_filename, "exec", flags=code.co_flags & _FUTURE_FLAGS,
-                       dont_inherit=True)
-    rewritten = next((c for c in _code_objects(compiled)
-                      if c.co_name == code.co_name and c.co_firstlineno == code.co_firstlineno),
-                     None)
+    parameters = [name for name in code.co_freevars if name != "__class__"]
+    rewritten = _compile(body, parameters, [], code)
     if rewritten is None:
         return None, "the rewritten code could not be located (please report this)"
-    if set(rewritten.co_freevars) - set(code.co_freevars):
+    extra = set(rewritten.co_freevars) - set(code.co_freevars)
+    if extra and "__class__" not in extra:
+        # Names the factory binds (the def itself, a wrapper class) that the original
+        # reads as globals: recursion, attributes on the function, a method naming its class.
+        rewritten = _compile(body, parameters, sorted(extra), code)
+        extra = set(rewritten.co_freevars) - set(code.co_freevars) if rewritten else extra
+    if rewritten is None or extra:
         return None, "the source refers to variables the running function does not have"
+    rewritten = _renamed(rewritten, rewritten.co_qualname, code.co_qualname)
     with _lock:
         for inner in _code_objects(rewritten):
             _produced[inner] = True
             lines = try_lines.get((inner.co_name, inner.co_firstlineno))
             frames.register_try_lines(inner, lines if lines is not None else frozenset())
     return rewritten, None
+
+
+def _compile(body: list[ast.stmt], parameters: list[str], global_names: list[str],
+             code: types.CodeType) -> types.CodeType | None:
+    """``body`` compiled inside a factory taking ``parameters``; the code object of ``code``."""
+    declared: list[ast.stmt] = [ast.Global(names=global_names)] if global_names else []
+    factory = ast.FunctionDef(
+        name="__xcs_factory__",
+        args=ast.arguments(posonlyargs=[], args=[ast.arg(arg=name) for name in parameters],
+                           vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[]),
+        body=[*declared, *body, ast.Return(ast.Constant(None))], decorator_list=[],
+        returns=None, **TYPE_PARAMS,
+    )
+    tree = ast.Module(body=[factory], type_ignores=[])
+    ast.fix_missing_locations(tree)
+    compiled = compile(tree, code.co_filename, "exec", flags=code.co_flags & _FUTURE_FLAGS,
+                       dont_inherit=True)
+    return next((c for c in _code_objects(compiled)
+                 if c.co_name == code.co_name and c.co_firstlineno == code.co_firstlineno), None)
+
+
+def _renamed(code: types.CodeType, old: str, new: str) -> types.CodeType:
+    """``code`` and the code nested in it with the qualified-name prefix ``old`` as ``new``.
+
+    A class body stores its ``__qualname__`` as a constant equal to its own
+    ``co_qualname``; that constant is renamed with it.
+    """
+    qualname = code.co_qualname
+    if qualname != old and not qualname.startswith(old + "."):
+        return code
+    renamed = new + qualname[len(old):]
+    consts = tuple(
+        _renamed(const, old, new) if isinstance(const, types.CodeType)
+        else renamed if type(const) is str and const == qualname else const
+        for const in code.co_consts
+    )
+    return code.replace(co_qualname=renamed, co_consts=consts)
 
 
 def _code_objects(code: types.CodeType) -> Iterator[types.CodeType]:
