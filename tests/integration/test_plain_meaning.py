@@ -634,3 +634,26 @@ def test_user_code_without_source_gets_real_values() -> None:
         return [empty(maybe(q)), box(maybe(q)).empty]
 
     same_meaning(run, "a0", "b")
+
+
+def make_handlers(questions: list[str]) -> list[Any]:
+    handlers = []
+    for question in questions:
+        reply = llm(question)
+        handlers.append(lambda reply=reply: reply.upper())  # the loop-binding idiom
+
+        def keyword(*, reply: Any = reply) -> Any:
+            return reply + "!"
+
+        handlers.append(keyword)
+    return handlers
+
+
+def test_op_results_bound_as_defaults_of_functions_that_outlive_the_call() -> None:
+    for _ in range(2):
+        handlers = jit(make_handlers)(["a", "b"])
+        assert [handler() for handler in handlers] == \
+            [handler() for handler in make_handlers(["a", "b"])] == ["<A>", "<a>!", "<B>", "<b>!"]
+        for handler in handlers:
+            defaults = (*(handler.__defaults__ or ()), *(handler.__kwdefaults__ or {}).values())
+            assert [type(value) for value in defaults] == [str]

@@ -198,8 +198,13 @@ def _patch(holder: Any, targets: dict[int, tuple[Any, Any]]) -> Any:
     if isinstance(holder, types.FunctionType):
         for name in ("__defaults__", "__kwdefaults__"):
             current = getattr(holder, name)
-            if current is not None:
-                setattr(holder, name, _patch(current, targets))
+            if current is None:
+                continue
+            new = _settled(current, targets)  # the defaults tuple itself was rebuilt
+            if new is current:
+                new = _patch(current, targets)  # or holds a target (None: it does not)
+            if new is not None and new is not current:
+                setattr(holder, name, new)
         return holder
     try:
         attributes = object.__getattribute__(holder, "__dict__")
