@@ -214,8 +214,10 @@ class Op:
         return handler.call_op(self, args, kwargs)
 
     @staticmethod
-    async def finished(value: Any) -> Any:
+    async def finished(value: Any, error: BaseException | None = None) -> Any:
         """What calling an ``async def`` op gives once it has run (eagerly): a coroutine."""
+        if error is not None:
+            raise error
         return value
 
     def invoke(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:

@@ -40,8 +40,7 @@ __all__ = ["Barrier", "Trace"]
 
 _get = object.__getattribute__
 _NO_KWARGS: dict[str, Any] = {}  # shared, never mutated
-_IMMUTABLE = frozenset({str, bytes, int, float, bool, complex, type(None), tuple, frozenset,
-                        range})
+_IMMUTABLE = tree.ATOMS | {tuple, frozenset}
 
 
 class Trace:
@@ -97,9 +96,7 @@ class Trace:
     def release(self) -> None:
         """Drop what only the running call needed, so that a finished call is freed."""
         self.issued = []
-        self._memo = None
-        self.boundary = None
-        self.call_args = None
+        self.boundary = self.call_args = self._memo = None
         self.ordering = Ordering()
         self.arguments = []
         self.lazies = []
@@ -178,8 +175,7 @@ class Trace:
             self.issued.append((op.identity, args, kwargs, lazy))
         if eager_reason is not None:
             self._barrier(f"eager op ({eager_reason})", location, task)
-            value = self._eager_value(task)
-            return op.finished(value) if op.is_coroutine else value
+            return self._eager_value(task, op.is_coroutine)
         return lazy
 
     def _from_memo(self, op: Op, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Lazy | None:
@@ -194,12 +190,15 @@ class Trace:
         self._memo = None  # the run diverged from the last one: no more reuse
         return None
 
-    def _eager_value(self, task: Task) -> Any:
+    def _eager_value(self, task: Task, coroutine: bool = False) -> Any:
+        """An eager op's value; an ``async def`` op's is a coroutine, as calling one gives."""
         self._wait(lambda: self.engine.wait(task))
         if task.state is TaskState.DONE:
-            return task.value
+            return Op.finished(task.value) if coroutine else task.value
         if task.state is TaskState.FAILED and task.eager:
             assert task.error is not None
+            if coroutine:
+                return Op.finished(None, task.error)  # raises where it is awaited
             raise task.error  # plain Python raises it right here
         raise DeferredFailure()
 
