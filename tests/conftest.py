@@ -8,7 +8,9 @@ timed section at random. Before each test, the garbage of the tests before it is
 collected (cheap: only what is not yet frozen is scanned) and everything still alive is
 frozen (``gc.freeze``), so a full collection during a test scans only that test's
 objects. Objects a test creates are never frozen while it runs: its own
-``gc.collect()`` and leak checks see and collect them as usual.
+``gc.collect()`` sees and collects them as usual. Frozen objects are invisible to
+``gc.get_objects()``, so the leak checks that look for any ``Lazy`` or ``Task`` alive
+call ``gc.unfreeze()`` first (the next test freezes again).
 """
 
 from __future__ import annotations

@@ -90,14 +90,69 @@ def test_an_async_op_changing_its_argument_fails_loudly() -> None:
         program()
 
 
-def test_an_op_changing_another_ops_result_fails_loudly() -> None:
-    @jit
-    def program() -> tuple[int, list[str]]:
-        found = words("a b")
-        return append_seen(found), found
+def test_an_earlier_ops_value_is_shared_not_copied_as_in_plain_python() -> None:
+    @op
+    def rerank(items: list[str]) -> list[str]:
+        items.sort(reverse=True)  # changes the earlier op's value itself
+        return items
 
-    with pytest.raises(ArgumentChangedError):
-        program()
+    @op
+    def count(items: list[str]) -> int:
+        time.sleep(0.01)
+        return len(items)
+
+    def program() -> tuple[Any, ...]:
+        found = words("a c b")
+        ranked = rerank(found)
+        return count(found), ranked is found, found
+
+    assert jit(program)() == program() == (3, True, ["c", "b", "a"])
+
+
+def test_an_op_in_a_try_block_gets_the_callers_own_objects() -> None:
+    @op
+    def enrich(record: dict[str, Any]) -> bool:
+        record["score"] = 0.9
+        return True
+
+    def handle(record: dict[str, Any]) -> tuple[bool, dict[str, Any]]:
+        try:
+            ok = enrich(record)   # runs at its call site: the glue waits for it
+        except Exception:
+            ok = False
+        return ok, record
+
+    assert jit(handle)({"id": 1}) == handle({"id": 1}) == (True, {"id": 1, "score": 0.9})
+
+
+def test_containers_are_read_from_their_storage_not_their_methods() -> None:
+    class Copying(dict):  # type: ignore[type-arg]
+        def values(self) -> Any:
+            return [list(v) if isinstance(v, list) else v for v in super().values()]
+
+    @op
+    def names(table: Copying) -> list[str]:
+        return sorted(table)
+
+    assert jit(lambda: names(Copying(models=[1], limits=[2])))() == ["limits", "models"]
+
+
+def test_a_deeply_nested_earlier_value_reaches_the_next_op() -> None:
+    @op
+    def nest(levels: int) -> list[Any]:
+        nested: list[Any] = []
+        for _ in range(levels):
+            nested = [nested]
+        return nested
+
+    @op
+    def depth(value: Any) -> int:
+        count = 0
+        while value:
+            value, count = value[0], count + 1
+        return count
+
+    assert jit(lambda: [depth(nest(5000))])() == [5000]
 
 
 def test_ops_that_only_read_their_arguments_are_unaffected() -> None:
@@ -194,3 +249,27 @@ def test_an_effect_op_receives_containers_holding_lazy_values_resolved() -> None
 def test_outside_jit_an_op_is_a_plain_call() -> None:
     tags = ["new"]
     assert append_seen(tags) == 2 and tags == ["new", "seen"]
+
+
+def _append_seen_body(items: list[str]) -> int:
+    items.append("seen")
+    return len(items)
+
+
+append_seen_shipped = op(_append_seen_body)  # module level: process workers can load it
+
+
+@pytest.mark.parametrize("executor", ["thread", "sync", "pool", "process"])
+def test_every_executor_checks_the_arguments(executor: str) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ember.xcs import Config
+
+    chosen: Any = ThreadPoolExecutor(2) if executor == "pool" else executor
+    try:
+        program = jit(lambda: append_seen_shipped(["new"]), config=Config(executor=chosen))
+        with pytest.raises(ArgumentChangedError, match="_append_seen_body"):
+            program()
+    finally:
+        if executor == "pool":
+            chosen.shutdown()

@@ -7,23 +7,35 @@ a copy would never reach the caller's object, so plain Python and ``@jit`` would
 differ. ``watch`` notes the containers an op receives before its body runs, and
 ``changed_in_place`` finds the first one its body changed: the call then fails with an
 ``ArgumentChangedError`` naming the op, its call site and the fix, instead of going on
-with values plain Python would not have. Ops marked ``effect=True`` run in program
-order on the caller's own objects and are not watched.
+with values plain Python would not have. An earlier op's value reaches the next op as
+the object itself (as in plain Python) and is not watched; nor are ops that run
+eagerly (``effect=True``, in a ``try`` or ``with`` block...): the glue waits for them,
+so they get the caller's own objects. On an executor (a pool, processes, Dask) the
+check runs on the worker (``invoke_watched``).
 """
 
 from __future__ import annotations
 
+import operator
+from collections import deque
 from typing import Any
 
 from ember.xcs import tree
 from ember.xcs.engine.task import Task
 from ember.xcs.errors import ArgumentChangedError
 
-__all__ = ["argument_changed", "changed_in_place", "resolve", "watch"]
+__all__ = [
+    "argument_changed",
+    "changed_in_place",
+    "invoke_watched",
+    "location_of",
+    "resolve",
+    "watch",
+]
 
 Views = list[tuple[Any, Any]]
 _COPIED = frozenset({tree.Kind.LIST, tree.Kind.DICT, tree.Kind.SET, tree.Kind.DEQUE})
-_SHARED = frozenset({tree.Kind.ATOM, tree.Kind.RECORD, tree.Kind.OPAQUE})
+_WALKED = frozenset({tree.Kind.TUPLE, tree.Kind.NAMEDTUPLE, tree.Kind.FROZENSET})
 
 
 def _task_value(task: Task) -> Any:
@@ -49,45 +61,50 @@ def resolve(task: Task) -> tuple[tuple[Any, ...], dict[str, Any]]:
 
 
 def watch(task: Task, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Views | None:
-    """The containers reachable from an op's arguments with their contents, or ``None``.
+    """The containers XCS copied for an op, each with its contents now; or ``None``.
 
-    Only lists, dicts, sets and deques are noted, through tuples and each other: those
-    are what the op received as copies. Records and other objects are the caller's own
-    (shared, as in plain Python) and are not looked into.
+    Those are the lists, dicts, sets and deques reachable from the arguments (through
+    tuples and each other) that are not an earlier op's value: such a value is the
+    object itself, shared as in plain Python. Records and other objects are shared
+    too, and not looked into. An op that runs eagerly gets the caller's own objects
+    and is not watched.
     """
-    op = task.op
-    if op is None or op.effect:
+    if task.op is None or task.eager:
         return None
-    views: Views | None = None
     atoms = tree.ATOMS
-    for value in args:
-        if type(value) not in atoms:
-            views = _note(value, views, set())
-    for value in kwargs.values():
-        if type(value) not in atoms:
-            views = _note(value, views, set())
-    return views
-
-
-def _note(value: Any, views: Views | None, seen: set[int]) -> Views | None:
-    kind = tree.kind_of(value)
-    if kind in _SHARED or id(value) in seen:
-        return views
-    seen.add(id(value))
-    if kind in _COPIED:
-        views = [] if views is None else views
-        views.append((value, _contents(value, kind)))
-    for item in tree.children(value, kind):
-        views = _note(item, views, seen)
-    return views
+    todo = [value for value in args if type(value) not in atoms]
+    todo += [value for value in kwargs.values() if type(value) not in atoms]
+    if not todo:
+        return None
+    seen = {id(dep.value) for dep in task.deps}  # earlier ops' values: not copies
+    views: Views = []
+    while todo:
+        value = todo.pop()
+        if id(value) in seen:
+            continue
+        seen.add(id(value))
+        kind = tree.kind_of(value)
+        if kind in _COPIED:
+            contents = _contents(value, kind)
+            views.append((value, contents))
+            items: Any = contents
+        elif kind in _WALKED:
+            items = value
+        else:
+            continue
+        todo += [item for item in items if type(item) not in atoms]
+    return views or None
 
 
 def _contents(container: Any, kind: tree.Kind) -> tuple[Any, ...] | frozenset[Any]:
-    if kind is tree.Kind.SET:
-        return frozenset(container)
+    """What a container holds, read from its storage (never from overridden methods)."""
+    if kind is tree.Kind.LIST:
+        return tuple(list.__iter__(container))
     if kind is tree.Kind.DICT:
-        return (*container, *container.values())
-    return tuple(container)
+        return (*dict.keys(container), *dict.values(container))
+    if kind is tree.Kind.SET:
+        return frozenset(set.__iter__(container))
+    return tuple(deque.__iter__(container))
 
 
 def changed_in_place(views: Views) -> Any:
@@ -101,17 +118,36 @@ def changed_in_place(views: Views) -> Any:
         if type(before) is frozenset:
             if now != before:
                 return container
-        elif len(now) != len(before) or any(a is not b for a, b in zip(now, before)):
+        elif len(now) != len(before) or not all(map(operator.is_, now, before)):
             return container
     return None
 
 
+def invoke_watched(op: Any, args: tuple[Any, ...], kwargs: dict[str, Any], views: Views,
+                   where: str) -> Any:
+    """``op.invoke`` for an executor: the body, then the check (on the worker, where the
+    arguments are; module level, so that process and Dask workers can receive it)."""
+    value = op.invoke(args, kwargs)
+    changed = changed_in_place(views)
+    if changed is not None:
+        raise _error(op.name, where, changed)
+    return value
+
+
 def argument_changed(task: Task, container: Any) -> ArgumentChangedError:
     """The error for ``task``'s op having changed ``container`` in place."""
+    return _error(task.name, location_of(task), container)
+
+
+def location_of(task: Task) -> str:
+    """`` at file:line`` of the task's call site, or nothing."""
+    return f" at {task.location}" if task.location is not None else ""
+
+
+def _error(name: str, where: str, container: Any) -> ArgumentChangedError:
     kind = type(container).__name__
-    where = f" at {task.location}" if task.location is not None else ""
     return ArgumentChangedError(
-        f"op {task.name!r}{where} changed a {kind} it received as an argument, in place. "
+        f"op {name!r}{where} changed a {kind} it received as an argument, in place. "
         f"Under @jit an op runs while the code after its call goes on, on its own copy of "
         f"the lists, dicts, sets and deques passed to it, so the change would not reach "
         f"your {kind} as it does in plain Python. Fix: return the new value instead of "

@@ -28,7 +28,14 @@ import time
 import weakref
 from typing import Any
 
-from ember.xcs.engine.arguments import argument_changed, changed_in_place, resolve, watch
+from ember.xcs.engine.arguments import (
+    argument_changed,
+    changed_in_place,
+    invoke_watched,
+    location_of,
+    resolve,
+    watch,
+)
 from ember.xcs.engine.loop import EventLoop, shared_loop
 from ember.xcs.engine.state import Run, on_loop
 from ember.xcs.engine.task import Limit, OwningRun, Task, TaskState
@@ -306,7 +313,11 @@ class Engine:
             self._notify(task.run, "start", task)
         try:
             args, kwargs = resolve(task)
-            if task.op is not None:
+            watched = watch(task, args, kwargs)
+            if watched is not None:
+                future = executor.submit(invoke_watched, task.op, args, kwargs, watched,
+                                         location_of(task))
+            elif task.op is not None:
                 future = executor.submit(task.op.invoke, args, kwargs)
             else:
                 future = executor.submit(task.fn, *args, **kwargs)

@@ -114,7 +114,9 @@ def _referrers(olds: list[Any], lazies: bool) -> list[Any]:
     start-up) are invisible to the search. When the lazy values (``lazies``: the first
     round) have more references than the holders found account for, the process's
     objects are unfrozen for good and searched: freezing them again would also freeze
-    this call's own objects, and leak the garbage among them.
+    this call's own objects, and leak the garbage among them. References the collector
+    cannot see (a running frame of another thread holding the value) count as such too:
+    correctness first, the freeze is a memory hint.
     """
     holders = gc.get_referrers(*olds)
     if lazies and gc.get_freeze_count() and _held_elsewhere(olds, holders):

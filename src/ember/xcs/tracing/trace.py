@@ -39,7 +39,6 @@ from ember.xcs.tracing.outside import outside_tree, outside_value, resolve_recor
 __all__ = ["Barrier", "Trace"]
 
 _get = object.__getattribute__
-_NO_KWARGS: dict[str, Any] = {}  # shared, never mutated
 _IMMUTABLE = tree.ATOMS | {tuple, frozenset}
 
 
@@ -154,25 +153,31 @@ class Trace:
             self._wait(lambda: self.engine.wait_all(run))
             if run.failure is not None:
                 raise DeferredFailure()
-            # Nothing else runs now: the body gets the caller's own objects, as in plain Python.
-            args, kwargs = resolve_records(args, kwargs)
             eager_reason = "effect"
         elif mode is not CallMode.LAZY:
             eager_reason = mode.value
         elif self.eager:
             eager_reason = "serial"
-        reused = self._from_memo(op, args, kwargs) if self._memo is not None else None
+        memo_args = args, kwargs
+        if eager_reason is not None:
+            # The glue waits for the op: its body gets the caller's own objects, lazy values
+            # inside them resolved, as in plain Python (the memo keeps them as they were).
+            reason = f"eager op ({eager_reason})"
+            args = self.force_tree(args, reason, records=True, location=location)
+            kwargs = self.force_tree(kwargs, reason, records=True, location=location)
+            memo_args = tree.snapshot_call(args, kwargs, Lazy, _itself, [], [])
+        reused = self._from_memo(op, *memo_args) if self._memo is not None else None
         if reused is not None:
             task = _get(reused, "_xcs_task")
             lazy = reused
-            self.issued.append((op.identity, args, kwargs, lazy))
         else:
             kind = NodeKind.TENSOR if op.kind == "tensor" else NodeKind.OP
             task, _ = self._record(kind, op.name, None, args, kwargs, location, op=op,
-                                   eager=eager_reason is not None, shared=op.effect)
+                                   eager=eager_reason is not None,
+                                   shared=eager_reason is not None)
             lazy = Lazy(task, self, (task,))
             self.lazies.append(lazy)
-            self.issued.append((op.identity, args, kwargs, lazy))
+        self.issued.append((op.identity, *memo_args, lazy))
         if eager_reason is not None:
             self._barrier(f"eager op ({eager_reason})", location, task)
             return self._eager_value(task, op.is_coroutine)
@@ -332,24 +337,11 @@ class Trace:
         run = self.run or self._new_run()
         found: list[Any] = []
         held: list[Any] = []
-        atoms = tree.ATOMS
-        for arg in () if shared else args:
-            if type(arg) not in atoms:
-                snapshot_args = tree.snapshot(args, Lazy, self._as_task, found, held)
-                break
+        if shared:
+            snapshot_args, snapshot_kwargs = args, kwargs
         else:
-            snapshot_args = args  # literals only (the common case): nothing to copy
-        if not kwargs:
-            snapshot_kwargs = _NO_KWARGS
-        elif shared:
-            snapshot_kwargs = kwargs
-        else:
-            for value in kwargs.values():
-                if type(value) not in atoms:
-                    snapshot_kwargs = tree.snapshot(kwargs, Lazy, self._as_task, found, held)
-                    break
-            else:
-                snapshot_kwargs = dict(kwargs)  # literals only: a flat copy is the snapshot
+            snapshot_args, snapshot_kwargs = tree.snapshot_call(args, kwargs, Lazy, self._as_task,
+                                                                found, held)
         if not found and not held:  # no lazy input (the common case for a fan-out's ops)
             unique: tuple[Task, ...] = ()
             roots: list[Task] = []
@@ -393,6 +385,10 @@ class Trace:
                                   b.position, b.kind) for b in self.barriers]
         return write_log(self.name, run, tasks, self.arguments, barriers, params, self.redact,
                          outputs)
+
+
+def _itself(value: Any) -> Any:
+    return value
 
 
 def _done(task: Task) -> bool:

@@ -26,7 +26,7 @@ The modules: ``kinds`` (the table: which kind a type is, what is inside it),
 """
 
 from ember.xcs.tree.kinds import ATOMS, Kind, children, kind_of
-from ember.xcs.tree.snapshots import snapshot
+from ember.xcs.tree.snapshots import snapshot, snapshot_call
 from ember.xcs.tree.walk import contains, leaves, map_tree, replace
 
 __all__ = [
@@ -39,4 +39,5 @@ __all__ = [
     "map_tree",
     "replace",
     "snapshot",
+    "snapshot_call",
 ]

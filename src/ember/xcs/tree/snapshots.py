@@ -10,7 +10,9 @@ from typing import Any
 from ember.xcs.tree.kinds import ATOMS, Kind, kind_of, rebuild
 from ember.xcs.tree.walk import leaves
 
-__all__ = ["snapshot"]
+__all__ = ["snapshot", "snapshot_call"]
+
+_NO_KWARGS: dict[str, Any] = {}  # shared by calls without keywords, never mutated
 
 
 def snapshot(tree: Any, leaf: type, convert: Callable[[Any], Any], found: list[Any],
@@ -53,6 +55,28 @@ def snapshot(tree: Any, leaf: type, convert: Callable[[Any], Any], found: list[A
                 items.append(new)
         return tuple(items) if changed else tree
     return _snapshot(tree, leaf, convert, found, held, {})
+
+
+def snapshot_call(args: tuple[Any, ...], kwargs: dict[str, Any], leaf: type,
+                  convert: Callable[[Any], Any], found: list[Any], held: list[Any]
+                  ) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """``snapshot`` of a call's arguments, with no work when they are literals only.
+
+    Example:
+        >>> found, held = [], []
+        >>> snapshot_call((1, [2]), {"k": "v"}, int, str, found, held), found
+        ((('1', ['2']), {'k': 'v'}), [1, 2])
+    """
+    for arg in args:
+        if type(arg) not in ATOMS:
+            args = snapshot(args, leaf, convert, found, held)
+            break
+    if not kwargs:
+        return args, _NO_KWARGS
+    for value in kwargs.values():
+        if type(value) not in ATOMS:
+            return args, snapshot(kwargs, leaf, convert, found, held)
+    return args, dict(kwargs)  # literals only: a flat copy is the snapshot
 
 
 def _snapshot(tree: Any, leaf: type, convert: Callable[[Any], Any], found: list[Any],
