@@ -658,3 +658,86 @@ def test_op_results_bound_as_defaults_of_functions_that_outlive_the_call() -> No
         for handler in handlers:
             defaults = (*(handler.__defaults__ or ()), *(handler.__kwdefaults__ or {}).values())
             assert [type(value) for value in defaults] == [str]
+
+
+def pick_best(questions: list[str]) -> tuple[Any, ...]:
+    candidates = [{"text": llm(q), "votes": 0} for q in questions]
+    best = max(candidates, key=lambda c: len(c["text"]))
+    best["votes"] += 1
+    ranked = sorted(candidates, key=lambda c: c["text"])
+    ranked[0]["first"] = True
+    return candidates, [c is best for c in candidates]
+
+
+def test_max_and_sorted_over_glue_dicts_hand_back_the_dicts_themselves() -> None:
+    for questions in (["a", "bbb"], ["cc", "d", "eeee"]):
+        assert jit(pick_best)(questions) == pick_best(questions)
+
+
+class Reply:
+    def __init__(self, text: Any) -> None:
+        self.text = text
+
+    def log_to(self, events: list[Any]) -> None:
+        events.append(self.text)
+
+    def __str__(self) -> str:
+        return self.text  # type: ignore[no-any-return]
+
+
+@op
+def ask_reply(question: str) -> Reply:
+    time.sleep(0.005)
+    return Reply(f"reply:{question}")
+
+
+@op
+def history_of(question: str) -> list[dict[str, str]]:
+    time.sleep(0.005)
+    return [{"role": "user", "content": question}]
+
+
+def store_into_results(question: str) -> tuple[Any, ...]:
+    history = history_of(question)
+    message = {"role": "assistant", "content": ""}
+    history.append(message)          # stores the glue's dict itself ...
+    message["content"] = "done"      # ... so this shows through history
+    events: list[Any] = []
+    ask_reply(question).log_to(events)
+    return history, events
+
+
+def test_glue_objects_stored_into_op_results_keep_their_identity() -> None:
+    assert jit(store_into_results)("a") == store_into_results("a")
+
+
+GLUE_LOG: list[str] = []
+
+
+class Turns:
+    def __init__(self) -> None:
+        self.turn = 0
+
+    def ask(self, question: str) -> Reply:
+        self.turn += 1
+        return Reply(llm(f"[turn {self.turn}] {question}"))
+
+
+def dunder_and_json(agent: Turns, question: str) -> tuple[Any, ...]:
+    GLUE_LOG.append(f"asked {question}")
+    reply = agent.ask(question)
+    return str(reply), json.dumps(Reply(llm(question)), default=vars), agent.turn
+
+
+def test_objects_holding_op_results_reach_c_code_resolved_without_a_rerun() -> None:
+    fast = jit(dunder_and_json)
+    for question in ("a", "b"):
+        GLUE_LOG.clear()
+        CALLS.clear()
+        expected = dunder_and_json(Turns(), question)
+        plain_effects = (list(GLUE_LOG), sorted(CALLS))
+        GLUE_LOG.clear()
+        CALLS.clear()
+        assert fast(Turns(), question) == expected
+        assert (GLUE_LOG, sorted(CALLS)) == plain_effects
+    assert get_jit_stats(fast)["reruns"] == 0

@@ -111,19 +111,23 @@ def prep(fn: Any, /, *args: Any, **kwargs: Any) -> Callable[[], Any]:
             args = tuple(trace.force(a, reason) if type(a) is Lazy else a for a in args)
             kwargs = {k: trace.force(v, reason) if type(v) is Lazy else v
                       for k, v in kwargs.items()}
+        if any(tree.kind_of(a) is tree.Kind.RECORD for a in args):
+            # str(obj), len(obj)...: obj's own dunder method runs, unrewritten, on its
+            # attributes; they must hold values by then.
+            args = trace.force_tree(args, f"call of {_name_of(fn)}", records=True)
         return _partial(fn, *args, **kwargs)
     if kind is Callee.PURE or kind is Callee.CONSUMER:
         if kind is Callee.CONSUMER:
             args = tuple(list(a) if type(a) is types.GeneratorType else a for a in args)
-        if tree.contains((args, kwargs), Lazy):
+        if tree.contains((args, kwargs), Lazy, records=True):
             mode = trace.site_mode()
             if mode is CallMode.LAZY:
                 return _returning(trace.lift(f"call {_name_of(fn)}", fn, args, kwargs))
         else:
             return _partial(fn, *args, **kwargs)
     reason = f"call of {_name_of(fn)}"
-    args = trace.force_tree(args, reason)
-    kwargs = trace.force_tree(kwargs, reason)
+    args = trace.force_tree(args, reason, records=True)  # objects' attributes too
+    kwargs = trace.force_tree(kwargs, reason, records=True)
     return _partial(fn, *args, **kwargs)
 
 

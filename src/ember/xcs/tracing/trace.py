@@ -218,9 +218,10 @@ class Trace:
         if run.failure is not None or run.stopped is not None:
             raise DeferredFailure()
         location, mode = inspect_site(self.boundary, self.learned)
-        if self.eager or mode is not CallMode.LAZY:
-            args = self.force_tree(args, name, location=location)
-            kwargs = self.force_tree(kwargs, name, location=location)
+        if self.eager or mode is not CallMode.LAZY \
+                or tree.copies_shared_objects(args, kwargs, Lazy, stores=mutates):
+            args = self.force_tree(args, name, records=True, location=location)
+            kwargs = self.force_tree(kwargs, name, records=True, location=location)
             return fn(*args, **kwargs)
         task, roots = self._record(NodeKind.LIFTED, name, fn, args, kwargs, location,
                                    mutates=mutates)

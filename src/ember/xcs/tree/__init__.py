@@ -26,7 +26,7 @@ The modules: ``kinds`` (the table: which kind a type is, what is inside it),
 """
 
 from ember.xcs.tree.kinds import ATOMS, Kind, children, kind_of
-from ember.xcs.tree.snapshots import snapshot, snapshot_call
+from ember.xcs.tree.snapshots import copies_shared_objects, snapshot, snapshot_call
 from ember.xcs.tree.walk import contains, leaves, map_tree, replace
 
 __all__ = [
@@ -34,6 +34,7 @@ __all__ = [
     "Kind",
     "children",
     "contains",
+    "copies_shared_objects",
     "kind_of",
     "leaves",
     "map_tree",

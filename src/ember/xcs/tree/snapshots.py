@@ -10,7 +10,7 @@ from typing import Any
 from ember.xcs.tree.kinds import ATOMS, Kind, kind_of, rebuild
 from ember.xcs.tree.walk import leaves
 
-__all__ = ["snapshot", "snapshot_call"]
+__all__ = ["copies_shared_objects", "snapshot", "snapshot_call"]
 
 _NO_KWARGS: dict[str, Any] = {}  # shared by calls without keywords, never mutated
 
@@ -77,6 +77,42 @@ def snapshot_call(args: tuple[Any, ...], kwargs: dict[str, Any], leaf: type,
         if type(value) not in ATOMS:
             return args, snapshot(kwargs, leaf, convert, found, held)
     return args, dict(kwargs)  # literals only: a flat copy is the snapshot
+
+
+def copies_shared_objects(args: tuple[Any, ...], kwargs: dict[str, Any], leaf: type, *,
+                          stores: bool) -> bool:
+    """Whether a snapshot of these arguments would copy an object a result may hand back.
+
+    A snapshot copies containers; that is harmless for the top-level containers of a
+    call that only reads them (``sorted(xs)``, ``" ".join(parts)``), but a list or dict
+    inside one, or any record (not callable), could come back in the result
+    (``max(rows)``) or be stored (``r.append(d)``; ``stores``: the call may keep its
+    arguments, so a top-level container counts too) and must keep its identity.
+
+    Example:
+        >>> copies_shared_objects(([1, 2],), {}, str, stores=False)
+        False
+        >>> copies_shared_objects(([{"a": 1}],), {}, str, stores=False)
+        True
+    """
+    todo = [(value, 0) for value in (*args, *kwargs.values())]
+    while todo:
+        value, depth = todo.pop()
+        if type(value) in ATOMS or type(value) is leaf:
+            continue
+        kind = kind_of(value)
+        if kind in (Kind.LIST, Kind.DICT, Kind.SET, Kind.DEQUE):
+            if depth or stores:
+                return True
+            items: Any = (*value, *value.values()) if kind is Kind.DICT else value
+        elif kind in (Kind.TUPLE, Kind.NAMEDTUPLE, Kind.FROZENSET):
+            items = value
+        elif kind is Kind.RECORD or not callable(value):
+            return True
+        else:
+            continue  # a function, a class: passed on, not copied
+        todo += [(item, depth + 1) for item in items]
+    return False
 
 
 def _snapshot(tree: Any, leaf: type, convert: Callable[[Any], Any], found: list[Any],
