@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import time
 import warnings
 
 import pytest
@@ -51,3 +52,49 @@ def test_a_failing_async_op_in_a_try_block_raises_where_awaited_and_warns_nothin
 def test_an_eager_async_op_raises_at_the_await_not_at_the_call(prompt: str) -> None:
     expected = asyncio.run(call_then_await(prompt))
     assert asyncio.run(jit(call_then_await)(prompt)) == expected
+
+
+@op
+async def slow(prompt: str) -> str:
+    await asyncio.sleep(0.2)
+    return f"slow:{prompt}"
+
+
+def test_an_eager_async_op_never_blocks_the_callers_event_loop() -> None:
+    async def guarded(prompt: str) -> str:
+        try:
+            return await slow(prompt)    # eager (a try block), awaited
+        except ValueError:
+            return "failed"
+
+    async def main() -> tuple[str, float]:
+        gaps: list[float] = []
+
+        async def tick() -> None:
+            last = time.perf_counter()
+            for _ in range(30):
+                await asyncio.sleep(0.005)
+                now = time.perf_counter()
+                gaps.append(now - last)
+                last = now
+
+        ticker = asyncio.create_task(tick())
+        result = await jit(guarded)("q")
+        await ticker
+        return result, max(gaps)
+
+    result, worst_gap = asyncio.run(main())
+    assert result == "slow:q"
+    assert worst_gap < 0.1, f"the loop was blocked for {worst_gap * 1000:.0f} ms"
+
+
+def test_wait_for_around_an_eager_async_op_times_out_and_cancels_it() -> None:
+    async def bounded(prompt: str) -> str:
+        try:
+            return await asyncio.wait_for(slow(prompt), 0.02)
+        except TimeoutError:
+            return "timed out"
+
+    started = time.perf_counter()
+    assert asyncio.run(jit(bounded)("q")) == asyncio.run(bounded("q")) == "timed out"
+    assert time.perf_counter() - started < 0.15  # neither waited for the 0.2 s op

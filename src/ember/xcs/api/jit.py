@@ -188,6 +188,7 @@ class JitFunction:
                           learned=stats.learned, eager=eager, redact=config.redact,
                           params=self._params, instrument=rewrite.instrumented)
         trace.call_args = (args, kwargs)
+        trace.asynchronous = self._is_async
         return trace
 
     def _recycle(self, trace: Trace) -> None:

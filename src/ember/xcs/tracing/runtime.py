@@ -33,11 +33,20 @@ from collections.abc import Callable
 from typing import Any
 
 from ember.xcs import tree
-from ember.xcs.engine.task import TaskState
 from ember.xcs.ops import Op
+from ember.xcs.tracing.awaiting import (
+    Ready,
+    Waiting,
+    asyncio_taker,
+    awaitable,
+    pending,
+    ready,
+    ready_deep,
+    to_asyncio,
+)
 from ember.xcs.tracing.callees import Callee, classify
 from ember.xcs.tracing.context import _local, use_prepare
-from ember.xcs.tracing.failures import DeferredFailure, failure_of
+from ember.xcs.tracing.failures import DeferredFailure
 from ember.xcs.tracing.frames import CallMode
 from ember.xcs.tracing.lazy import Lazy
 from ember.xcs.tracing.trace import Trace
@@ -244,184 +253,6 @@ def _real_tree(value: Any, trace: Any) -> Any:
     return trace.force_tree(value, "%")
 
 
-class _Ready:
-    """An awaitable that finishes at once with ``value`` (``await`` on a lazy value)."""
-
-    __slots__ = ("value",)
-
-    def __init__(self, value: Any) -> None:
-        self.value = value
-
-    def __await__(self) -> Any:
-        return self.value
-        yield  # pragma: no cover - makes this a generator function
-
-
-def awaitable(value: Any) -> Any:
-    """What ``await value`` should wait for: a lazy value is returned without waiting."""
-    if type(value) is Lazy:
-        return _Ready(value)
-    return value
-
-
-# The asyncio functions that take awaitables, by name, and where they take them: every
-# positional argument ("each"), the first one ("first") or each item of the first one
-# ("items"), with the first one's keyword name. ``create_task`` covers
-# ``asyncio.create_task``, ``loop.create_task`` and ``TaskGroup.create_task``.
-_ASYNCIO_TAKERS: dict[str, tuple[str, str]] = {
-    "gather": ("each", ""),
-    "wait_for": ("first", "fut"),
-    "shield": ("first", "arg"),
-    "ensure_future": ("first", "coro_or_future"),
-    "create_task": ("first", "coro"),
-    "as_completed": ("items", "fs"),
-    "wait": ("items", "fs"),
-}
-
-
-def _asyncio_taker(fn: Any) -> tuple[str, str] | None:
-    """Where ``fn`` takes awaitables, if it is an asyncio function that does (``gather``...)."""
-    module = getattr(fn, "__module__", None) or ""
-    if not module.startswith("asyncio"):
-        return None
-    return _ASYNCIO_TAKERS.get(getattr(fn, "__name__", ""))
-
-
-def _to_asyncio(where: tuple[str, str], args: tuple[Any, ...], kwargs: dict[str, Any]
-                ) -> tuple[tuple[Any, ...], dict[str, Any]]:
-    """The arguments of an asyncio function with each op result it awaits as a coroutine."""
-    how, keyword = where
-    if how == "each":
-        return tuple(_coroutine_of(a) if type(a) is Lazy else a for a in args), kwargs
-    if args:
-        first, rest, named = args[0], args[1:], False
-    elif keyword in kwargs:
-        first, rest, named = kwargs[keyword], (), True
-    else:
-        return args, kwargs  # asyncio reports the missing argument itself
-    if how == "first":
-        first = _coroutine_of(first) if type(first) is Lazy else first
-    elif type(first) is not Lazy and not isinstance(first, (str, bytes)):
-        # as_completed and wait take any iterable (a generator too) and read it at once.
-        items = list(first) if not isinstance(first, (set, frozenset)) else first
-        if any(type(item) is Lazy for item in items):
-            wrapped = [_coroutine_of(i) if type(i) is Lazy else i for i in items]
-            first = set(wrapped) if isinstance(first, (set, frozenset)) else wrapped
-        else:
-            first = items
-    if named:
-        return args, {**kwargs, keyword: first}
-    return (first, *rest), kwargs
-
-
-def _coroutine_of(lazy: Lazy) -> Any:
-    """The coroutine plain Python would have handed asyncio for an op call.
-
-    From here on the glue sees the op's outcome itself, through asyncio: its
-    exception no longer fails the call (``gather(..., return_exceptions=True)`` lists
-    it, ``wait_for`` raises it where it is awaited). Cancelling the coroutine (a
-    ``wait_for`` timeout, ``asyncio.timeout``, ``task.cancel()``, a failing
-    ``TaskGroup``) cancels a coroutine op that is running, as plain asyncio would;
-    an op that has not started yet or runs on a thread finishes, unobserved.
-
-    Raises:
-        DeferredFailure: the op already failed the call before the glue got here.
-    """
-    task = object.__getattribute__(lazy, "_xcs_task")
-    run = task.run
-    if run is not None:
-        with run.lock:
-            if run.failure is not None:
-                raise DeferredFailure()  # plain Python would have raised it before this
-            if not task.final:
-                task.eager = True  # the glue sees its exception (engine.state: not fatal)
-    return _outcome(lazy, task, _pending([lazy]))
-
-
-async def _outcome(lazy: Lazy, task: Any, pending: list[Any]) -> Any:
-    """Finishes when the op does: with its lazy value, or raising its exception."""
-    import asyncio
-
-    try:
-        await _Waiting(pending, None)
-    except asyncio.CancelledError:
-        _cancel_op(task)
-        raise
-    if task.state is TaskState.DONE:
-        return lazy
-    if task.run is not None and task.run.failure is not None:
-        raise DeferredFailure()  # an earlier op failed: the call raises that one
-    raise failure_of(task)
-
-
-def _cancel_op(task: Any) -> None:
-    """Cancel ``task``'s running coroutine body (on whatever loop it runs)."""
-    handle = task.handle
-    if task.state is not TaskState.RUNNING or not hasattr(handle, "get_loop"):
-        return  # not started, already final, or a blocking body (which cannot stop)
-    try:
-        handle.get_loop().call_soon_threadsafe(handle.cancel)
-    except RuntimeError:
-        pass  # the loop is closed: nothing left to cancel
-
-
-class _Waiting:
-    """Awaits, on the running loop, until ``tasks`` are final; then gives ``value``."""
-
-    __slots__ = ("tasks", "value")
-
-    def __init__(self, tasks: list[Any], value: Any) -> None:
-        self.tasks = tasks
-        self.value = value
-
-    def __await__(self) -> Any:
-        import asyncio
-
-        for task in self.tasks:
-            if task.final:
-                continue
-            loop = asyncio.get_running_loop()
-            done = loop.create_future()
-
-            def finished(done: Any = done, loop: Any = loop) -> None:
-                loop.call_soon_threadsafe(_set_result, done)
-
-            task.run.on_final(task, finished)
-            yield from done.__await__()
-        return self.value
-
-
-def _set_result(future: Any) -> None:
-    if not future.done():
-        future.set_result(None)
-
-
-def _pending(lazies: list[Lazy]) -> list[Any]:
-    """The tasks to wait for before these lazy values can be used without blocking."""
-    tasks: list[Any] = []
-    for lazy in lazies:
-        owner = object.__getattribute__(lazy, "_xcs_trace")
-        tasks += owner.ordering.pending(object.__getattribute__(lazy, "_xcs_task"),
-                                        object.__getattribute__(lazy, "_xcs_roots"))
-    return tasks
-
-
-def ready(value: Any) -> Any:
-    """An awaitable of ``value`` that finishes once a lazy ``value`` can be used."""
-    if type(value) is Lazy:
-        pending = _pending([value])
-        if pending:
-            return _Waiting(pending, value)
-    return _Ready(value)
-
-
-def ready_deep(value: Any) -> Any:
-    """Like ``ready``, for every lazy value inside ``value`` (a ``match`` subject)."""
-    found = [value] if type(value) is Lazy else tree.leaves(value, Lazy, records=True)
-    pending = _pending(found) if found else []
-    return _Waiting(pending, value) if pending else _Ready(value)
-
-
 def aprep(fn: Any, /, *args: Any, **kwargs: Any) -> Any:
     """``prep`` for ``async def`` glue: an awaitable of the prepared call.
 
@@ -430,10 +261,10 @@ def aprep(fn: Any, /, *args: Any, **kwargs: Any) -> Any:
     """
     trace = _trace()
     if trace is None or not trace.lazies or type(fn) is Lazy:
-        return _Ready(prep(fn, *args, **kwargs))
-    taker = _asyncio_taker(fn)
+        return Ready(prep(fn, *args, **kwargs))
+    taker = asyncio_taker(fn)
     if taker is not None:
-        args, kwargs = _to_asyncio(taker, args, kwargs)
+        args, kwargs = to_asyncio(taker, args, kwargs)
     kind = classify(fn)
     if kind is Callee.SHALLOW:
         found = [a for a in (*args, *kwargs.values()) if type(a) is Lazy]
@@ -441,10 +272,10 @@ def aprep(fn: Any, /, *args: Any, **kwargs: Any) -> Any:
         found = tree.leaves((args, kwargs), Lazy, records=True)
     else:
         found = []
-    pending = _pending(found) if found else []
-    if not pending:
-        return _Ready(prep(fn, *args, **kwargs))
-    return _ThenPrepare(_Waiting(pending, None), fn, args, kwargs)
+    waits = pending(found) if found else []
+    if not waits:
+        return Ready(prep(fn, *args, **kwargs))
+    return _ThenPrepare(Waiting(waits, None), fn, args, kwargs)
 
 
 class _ThenPrepare:
@@ -452,7 +283,7 @@ class _ThenPrepare:
 
     __slots__ = ("args", "fn", "kwargs", "waiting")
 
-    def __init__(self, waiting: _Waiting, fn: Any, args: tuple[Any, ...],
+    def __init__(self, waiting: Waiting, fn: Any, args: tuple[Any, ...],
                  kwargs: dict[str, Any]) -> None:
         self.waiting = waiting
         self.fn = fn

@@ -26,6 +26,7 @@ from ember.xcs.engine.task import Task, TaskState
 from ember.xcs.ir.graph import NodeKind, SourceLocation
 from ember.xcs.ops import Op
 from ember.xcs.tracing import context
+from ember.xcs.tracing.awaiting import final
 from ember.xcs.tracing.barrier import Barrier
 from ember.xcs.tracing.failures import DeferredFailure, timeout_error
 from ember.xcs.tracing.frames import CallMode, inspect_site
@@ -85,6 +86,7 @@ class Trace:
         self.issued: list[tuple[Any, ...]] = []
         self._memo: list[tuple[Any, ...]] | None = None
         self.finished = False
+        self.asynchronous = False  # the glue is an ``async def`` (set per call by jit)
 
     # -- the call's run ---------------------------------------------------------------
 
@@ -180,8 +182,14 @@ class Trace:
         self.issued.append((op.identity, *memo_args, lazy))
         if eager_reason is not None:
             self._barrier(f"eager op ({eager_reason})", location, task)
+            if op.is_coroutine and self.asynchronous:
+                return self._when_final(task)  # awaited by the glue: its loop keeps running
             return self._eager_value(task, op.is_coroutine)
         return lazy
+
+    async def _when_final(self, task: Task) -> Any:
+        await final(task)
+        return self._eager_value(task)
 
     def _from_memo(self, op: Op, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Lazy | None:
         memo = self._memo
@@ -296,13 +304,7 @@ class Trace:
         """``value`` with its lazy values resolved before a learned line runs."""
         from ember.xcs.tracing.frames import location_of
 
-        if type(value) is Lazy:
-            if _get(value, "_xcs_trace") is not self:
-                return outside_value(value)
-            self._barrier("learned line", location_of(frame), _get(value, "_xcs_task"))
-            return self._value_of(value)
-        return self.force_tree(value, "learned line", records=True,
-                               location=location_of(frame))
+        return self.force_tree(value, "learned line", records=True, location=location_of(frame))
 
     def materialize(self, value: Any) -> Any:
         """``value`` with every lazy leaf (in containers and records) replaced, in place."""
