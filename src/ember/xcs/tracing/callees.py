@@ -94,7 +94,10 @@ _PURE_MODULES = ("math.", "operator.", "cmath.", "_hashlib.openssl_", "_sha", "_
 # Pure functions that consume an iterable argument completely.
 _CONSUMER_NAMES = frozenset({
     "builtins.sorted", "builtins.sum", "builtins.min", "builtins.max", "math.fsum", "math.prod",
-    "collections.Counter", "str.join", "bytes.join",
+    "collections.Counter", "str.join", "bytes.join", "statistics.mean", "statistics.fmean",
+    "statistics.median", "statistics.mode", "statistics.stdev", "statistics.pstdev",
+    "statistics.variance", "statistics.pvariance", "statistics.harmonic_mean",
+    "statistics.geometric_mean",
 })
 _SHALLOW_NAMES = frozenset({
     "builtins.len", "builtins.type", "builtins.isinstance", "builtins.issubclass",

@@ -26,6 +26,7 @@ Outside a trace every helper does exactly what the original expression does.
 from __future__ import annotations
 
 import builtins
+import collections.abc
 import functools
 import itertools
 import types
@@ -57,6 +58,7 @@ __all__ = ["aprep", "awaitable", "fmt", "fstring", "imod", "install", "mod", "ob
 _partial = functools.partial
 _BUILTIN = types.BuiltinFunctionType  # C functions and bound methods of C types
 _CONTAINERS = frozenset({list, dict, set})
+_ITERATORS = (collections.abc.Iterator, collections.abc.MappingView)  # read once, not kept
 _CONVERSIONS: dict[int, Callable[[Any], str]] = {115: str, 114: repr, 97: ascii}
 
 
@@ -112,6 +114,13 @@ def prep(fn: Any, /, *args: Any, **kwargs: Any) -> Callable[[], Any]:
         return _partial(trace.instrumented(fn), *args, **kwargs)
     if kind is Callee.USER_CLASS:
         return _partial(_construct, trace, fn, args, kwargs)
+    if kind is Callee.CONSUMER:
+        # It reads its iterables to the end anyway: reading them first lets the items
+        # be seen (a generator's own op calls included) before the call.
+        args = tuple(list(a) if isinstance(a, _ITERATORS) else a  # type: ignore[arg-type]
+                     for a in args)
+    elif (fn is map or fn is filter) and args and args[0] is not None:
+        args = (_partial(_routed, args[0]), *args[1:])  # each item's call is a call of glue
     if not trace.lazies:
         return _partial(fn, *args, **kwargs)
     if kind is Callee.SHALLOW:
@@ -126,8 +135,6 @@ def prep(fn: Any, /, *args: Any, **kwargs: Any) -> Callable[[], Any]:
             args = trace.force_tree(args, f"call of {_name_of(fn)}", records=True)
         return _partial(fn, *args, **kwargs)
     if kind is Callee.PURE or kind is Callee.CONSUMER:
-        if kind is Callee.CONSUMER:
-            args = tuple(list(a) if type(a) is types.GeneratorType else a for a in args)
         if tree.contains((args, kwargs), Lazy, records=True):
             mode = trace.site_mode()
             if mode is CallMode.LAZY:
@@ -138,6 +145,11 @@ def prep(fn: Any, /, *args: Any, **kwargs: Any) -> Callable[[], Any]:
     args = trace.force_tree(args, reason, records=True)  # objects' attributes too
     kwargs = trace.force_tree(kwargs, reason, records=True)
     return _partial(fn, *args, **kwargs)
+
+
+def _routed(fn: Any, /, *args: Any) -> Any:
+    """``fn(*args)`` as the glue would call it (what ``map`` and ``filter`` call)."""
+    return prep(fn, *args)()
 
 
 def _construct(trace: Any, cls: type, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:

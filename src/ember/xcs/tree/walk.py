@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import copy
 from collections.abc import Callable
 from typing import Any
 
@@ -149,14 +150,31 @@ def map_tree(tree: Any, fn: Callable[[Any], Any], leaf: type) -> Any:
                       for item in tree])
     kind = kind_of(tree)
     if kind is Kind.LIST:
-        return [map_tree(item, fn, leaf) for item in tree]
+        return _same_type(tree, [map_tree(item, fn, leaf) for item in tree])
     if kind is Kind.DEQUE:
         return collections.deque((map_tree(item, fn, leaf) for item in tree), tree.maxlen)
     if kind is Kind.DICT:
-        return {key: map_tree(item, fn, leaf) for key, item in tree.items()}
+        return _same_type(tree, {map_tree(key, fn, leaf): map_tree(item, fn, leaf)
+                                 for key, item in tree.items()})
     if kind in (Kind.TUPLE, Kind.NAMEDTUPLE, Kind.FROZENSET, Kind.SET):
         items = [map_tree(item, fn, leaf) for item in tree]
         if kind is Kind.SET:
             return set(items)
         return rebuild(tree, kind, items)
     return tree
+
+
+def _same_type(original: Any, built: Any) -> Any:
+    """``built`` (a list or dict) as an object of ``original``'s own subclass, if it has one."""
+    if type(original) is type(built):
+        return built
+    try:
+        same = copy.copy(original)  # OrderedDict, defaultdict (its factory), user subclasses
+        same.clear()
+        if isinstance(built, dict):
+            same.update(built)
+        else:
+            same.extend(built)
+    except Exception:  # a subclass that cannot be copied or refilled: keep the base type
+        return built
+    return same
