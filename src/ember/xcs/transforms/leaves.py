@@ -16,6 +16,7 @@ Example:
 
 from __future__ import annotations
 
+import collections.abc
 import sys
 from types import ModuleType
 from typing import Any
@@ -54,6 +55,7 @@ TYPE_KINDS: dict[type, int] = {
     str: ATOM, bytes: ATOM, type(None): ATOM,
 }
 _CONTAINERS = (list, tuple, dict)
+_ITERATORS = (collections.abc.Iterator, collections.abc.MappingView)
 _NUMERIC_DTYPE_KINDS = frozenset("biufc")
 # The ``jax`` module once tried (``None``: not installed); ``False``: not tried yet.
 # Set without a lock for the same reason as ``TYPE_KINDS``: every thread stores the
@@ -174,8 +176,8 @@ def argument_kind(value: Any) -> int:
 def _is_array_pytree(value: Any) -> bool:
     """Whether ``value`` is a registered JAX pytree node whose leaves are tensor data."""
     jax = sys.modules.get("jax")
-    if jax is None:
-        return False
+    if jax is None or isinstance(value, _ITERATORS):
+        return False  # an iterator or a dict view: never a pytree (JAX warns on them)
     leaves, treedef = jax.tree_util.tree_flatten(value)
     if treedef.num_nodes == 1:  # a leaf: not a registered container
         return False
