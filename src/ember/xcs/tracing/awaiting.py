@@ -133,10 +133,14 @@ async def final(task: Any, waits: list[Any] | None = None) -> None:
 
 
 async def _outcome(lazy: Lazy, task: Any, waits: list[Any]) -> Any:
-    """Finishes when the op does: with its lazy value, or raising its exception."""
+    """Finishes when the op does: with its value, or raising its exception.
+
+    The value itself, not ``lazy``: asyncio keeps results where the collector cannot
+    see them, and a lazy value kept there would look escaped to escape repair.
+    """
     await final(task, waits)
     if task.state is TaskState.DONE:
-        return lazy
+        return task.value
     if task.run is not None and task.run.failure is not None:
         raise DeferredFailure()  # an earlier op failed: the call raises that one
     raise failure_of(task)
