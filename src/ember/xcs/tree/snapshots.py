@@ -83,11 +83,12 @@ def copies_shared_objects(args: tuple[Any, ...], kwargs: dict[str, Any], leaf: t
                           stores: bool) -> bool:
     """Whether a snapshot of these arguments would copy an object a result may hand back.
 
-    A snapshot copies containers; that is harmless for the top-level containers of a
-    call that only reads them (``sorted(xs)``, ``" ".join(parts)``), but a list or dict
-    inside one, or any record (not callable), could come back in the result
-    (``max(rows)``) or be stored (``r.append(d)``; ``stores``: the call may keep its
-    arguments, so a top-level container counts too) and must keep its identity.
+    A snapshot copies containers (records and other objects are shared); that is
+    harmless for the top-level containers of a call that only reads them
+    (``sorted(xs)``, ``" ".join(parts)``), but a list or dict inside one could come back
+    in the result (``max(rows)``) or be stored (``r.append(d)``; ``stores``: the call
+    may keep its arguments, so a top-level container counts too) and must keep its
+    identity.
 
     Example:
         >>> copies_shared_objects(([1, 2],), {}, str, stores=False)
@@ -107,10 +108,8 @@ def copies_shared_objects(args: tuple[Any, ...], kwargs: dict[str, Any], leaf: t
             items: Any = (*value, *value.values()) if kind is Kind.DICT else value
         elif kind in (Kind.TUPLE, Kind.NAMEDTUPLE, Kind.FROZENSET):
             items = value
-        elif kind is Kind.RECORD or not callable(value):
-            return True
         else:
-            continue  # a function, a class: passed on, not copied
+            continue  # records, arrays, functions: shared by a snapshot, not copied
         todo += [(item, depth + 1) for item in items]
     return False
 
