@@ -185,6 +185,33 @@ def test_percent_formatting() -> None:
     same_meaning(percent_too_many, 3)  # TypeError: not all arguments converted
 
 
+# -- membership -----------------------------------------------------------------------
+
+PRINTED: list[str] = []
+
+
+def membership(x: int) -> list[object]:
+    PRINTED.append(f"start {x}")  # a glue side effect: must happen once per call
+    reply, raw = llm(x), llm(x).encode()
+    kept = [r for r in [llm(i) for i in range(x)] if r not in "<0>"]
+    return [reply in f"..<{x}>..", reply not in "<0>", raw in b"<1><2>", f"<{x}>" in reply,
+            reply in [f"<{x}>"], reply in {"<1>": 1}, kept, "yes" if reply in "<2>" else "no"]
+
+
+def membership_wrong_type(x: int) -> bool:
+    return llm(x) in b"bytes"  # TypeError: a bytes-like object is required, not 'str'
+
+
+def test_membership_in_strings_and_bytes() -> None:
+    same_meaning(membership, 1, 2, 3)
+    same_meaning(membership_wrong_type, 1)
+    PRINTED.clear()
+    fast = jit(membership)
+    assert [fast(1), fast(2)] == [membership(1), membership(2)]
+    assert PRINTED == ["start 1", "start 2", "start 1", "start 2"]  # no glue line ran twice
+    assert get_jit_stats(fast)["reruns"] == 0
+
+
 # -- numpy ----------------------------------------------------------------------------
 
 @op

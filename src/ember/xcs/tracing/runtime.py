@@ -235,6 +235,30 @@ def imod(left: Any, right: Any) -> Any:
     return mod(left, right)
 
 
+def contains(item: Any, container: Any, negated: bool = False) -> Any:
+    """``item in container`` (or ``not in``) with a lazy item lifted.
+
+    A container written in C (``str``, ``bytes``) checks the item's type before any
+    comparison, so a proxy on the left is rejected where its value would not be.
+    """
+    if type(item) is not Lazy:
+        return (item not in container) if negated else (item in container)
+    trace = _trace()
+    if trace is None or trace.site_mode() is not CallMode.LAZY:
+        found = _real_tree(item, trace) in _real_tree(container, trace)
+        return not found if negated else found
+    return trace.lift("not in" if negated else "in", _not_in if negated else _in,
+                      (item, container), {})
+
+
+def _in(item: Any, container: Any) -> bool:
+    return item in container
+
+
+def _not_in(item: Any, container: Any) -> bool:
+    return item not in container
+
+
 def observe(value: Any, reason: str = "is") -> Any:
     """The real object behind ``value`` (an operand of ``is``, ``is not``)."""
     if type(value) is not Lazy:

@@ -2,7 +2,7 @@
 
 ``Rewriter`` turns a function's syntax tree into the tree ``tracing.rewrite`` compiles
 instead: calls become ``__xcs_rt__.prep(f, ...)()``, f-strings ``fstring(fmt(...))``,
-``a % b`` ``mod(a, b)``, the operands of ``is`` go through ``observe``, the subject of
+``a % b`` ``mod(a, b)``, ``a in b`` ``contains(a, b)``, the operands of ``is`` go through ``observe``, the subject of
 ``match`` through ``observe_deep``, and ``await x`` becomes ``await awaitable(x)``.
 Inside ``async def`` bodies the places that need a value are awaited first (``ready``,
 ``aprep``). Every new node takes the position of the node it replaces, so tracebacks
@@ -177,6 +177,11 @@ class Rewriter(ast.NodeTransformer):
 
     def visit_Compare(self, node: ast.Compare) -> ast.AST:
         self.generic_visit(node)
+        if len(node.ops) == 1 and isinstance(node.ops[0], ast.In | ast.NotIn) \
+                and not isinstance(node.left, ast.Constant):
+            negated = [ast.copy_location(ast.Constant(True), node)] \
+                if isinstance(node.ops[0], ast.NotIn) else []
+            return _call("contains", [node.left, node.comparators[0], *negated], node)
         operands = [node.left, *node.comparators]
         observed: set[int] = set()
         for index, op in enumerate(node.ops):
