@@ -768,3 +768,40 @@ def test_objects_holding_op_results_reach_c_code_resolved_without_a_rerun() -> N
         assert fast(Turns(), question) == expected
         assert (GLUE_LOG, sorted(CALLS)) == plain_effects
     assert get_jit_stats(fast)["reruns"] == 0
+
+
+# -- calls from several threads sharing state -------------------------------------------
+
+SHARED_LOG: list[str] = []
+
+
+def log_and_join(prompt: str) -> str:
+    SHARED_LOG.append(llm(prompt))  # other calls' results are in this list too
+    return " / ".join(SHARED_LOG)
+
+
+def test_calls_from_threads_sharing_a_list_see_each_others_values() -> None:
+    fast = jit(log_and_join)
+    for _ in range(15):
+        SHARED_LOG.clear()
+        errors: list[BaseException] = []
+        results: list[str] = []
+
+        def worker(prompt: str) -> None:
+            try:
+                results.append(fast(prompt))
+            except BaseException as error:  # noqa: BLE001 - reported below
+                errors.append(error)
+
+        threads = [threading.Thread(target=worker, args=(str(i),)) for i in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert errors == []
+        assert sorted(SHARED_LOG) == [f"<{i}>" for i in range(4)]
+        assert all(type(item) is str for item in SHARED_LOG)
+        # Each call joined the entries present when it read the list: its own among them.
+        assert all(set(result.split(" / ")) <= set(SHARED_LOG) for result in results)
+        assert len(results) == 4
+    assert no_lazy_alive()

@@ -192,6 +192,8 @@ def pending(lazies: list[Lazy]) -> list[Any]:
     """The tasks to wait for before these lazy values can be used without blocking."""
     tasks: list[Any] = []
     for lazy in lazies:
+        if type(lazy) is not Lazy:
+            continue  # another call's, repaired when that call ended: a value now
         owner = object.__getattribute__(lazy, "_xcs_trace")
         tasks += owner.ordering.pending(object.__getattribute__(lazy, "_xcs_task"),
                                         object.__getattribute__(lazy, "_xcs_roots"))

@@ -259,7 +259,7 @@ class Trace:
         if location is None:
             location, _ = inspect_site(self.boundary, None)
         for lazy in found:
-            if _get(lazy, "_xcs_trace") is self:
+            if type(lazy) is Lazy and _get(lazy, "_xcs_trace") is self:
                 self._barrier(reason, location, _get(lazy, "_xcs_task"))
         return tree.replace(value, self._real, Lazy, records=records)
 
@@ -364,8 +364,10 @@ class Trace:
         inputs: list[Task] = []
         roots: list[Task] = []
         for lazy in (*found, *held):
-            if _get(lazy, "_xcs_trace") is not self:
-                continue  # another call's value: already replaced by the value itself
+            # Another call's lazy value is replaced by the value itself; and once that
+            # call has ended, its escape repair may have put the value in these lists.
+            if type(lazy) is not Lazy or _get(lazy, "_xcs_trace") is not self:
+                continue
             inputs.append(_get(lazy, "_xcs_task"))
             roots.extend(_get(lazy, "_xcs_roots"))
         roots = list(dict.fromkeys(roots))
