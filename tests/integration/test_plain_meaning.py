@@ -805,3 +805,31 @@ def test_calls_from_threads_sharing_a_list_see_each_others_values() -> None:
         assert all(set(result.split(" / ")) <= set(SHARED_LOG) for result in results)
         assert len(results) == 4
     assert no_lazy_alive()
+
+
+# -- containers whose update means something else ---------------------------------------
+
+TALLIES: list[collections.Counter[str]] = []
+
+
+@op
+def label(prompt: str) -> str:
+    time.sleep(0.005)
+    return prompt.upper()
+
+
+def tally(prompts: list[str]) -> list[object]:
+    counts: collections.Counter[str] = collections.Counter()
+    seen: set[str] = set()
+    for prompt in prompts:
+        counts[label(prompt)] += 1
+        seen.add(label(prompt))
+    TALLIES.append(collections.Counter({label(prompts[0]): 5}))  # escapes the call
+    return [counts, sorted(seen), collections.OrderedDict({label("k"): 1})]
+
+
+def test_counters_keyed_by_results_keep_their_counts() -> None:
+    TALLIES.clear()
+    same_meaning(tally, (["a", "b", "a"],), (["x"],), (["c", "c"],))
+    assert TALLIES[0::2] == TALLIES[1::2]  # jitted, then plain, per input
+    assert all(type(key) is str for tally in TALLIES for key in tally)

@@ -167,7 +167,8 @@ def _patch(holder: Any, targets: dict[int, tuple[Any, Any]]) -> Any:
         if any(new_key is not key or new is _REMOVE
                for (key, _), (new_key, new) in zip(pairs, new_pairs)):
             holder.clear()
-            holder.update((k, v) for k, v in new_pairs if k is not _REMOVE and v is not _REMOVE)
+            dict.update(holder, ((k, v) for k, v in new_pairs  # not Counter.update's adding
+                                 if k is not _REMOVE and v is not _REMOVE))
         else:
             for (key, value), (_, new) in zip(pairs, new_pairs):
                 if new is not value:
@@ -176,8 +177,8 @@ def _patch(holder: Any, targets: dict[int, tuple[Any, Any]]) -> Any:
     if isinstance(holder, set):
         items = list(holder)
         holder.clear()
-        holder.update(new for new in (_swap(item, targets) for item in items)
-                      if new is not _REMOVE)
+        set.update(holder, (new for new in (_swap(item, targets) for item in items)
+                            if new is not _REMOVE))
         return holder
     if kind is types.CellType:
         current = holder.cell_contents

@@ -132,7 +132,7 @@ def _snapshot(tree: Any, leaf: type, convert: Callable[[Any], Any], found: list[
     if kind is Kind.LIST:
         copy: Any = list.__new__(type(tree)) if type(tree) is not list else []
         memo[key] = copy
-        copy.extend([_snapshot(item, leaf, convert, found, held, memo) for item in tree])
+        list.extend(copy, [_snapshot(item, leaf, convert, found, held, memo) for item in tree])
         if type(tree) is not list:
             copy.__dict__.update(getattr(tree, "__dict__", {}))
         return copy
@@ -151,7 +151,7 @@ def _snapshot(tree: Any, leaf: type, convert: Callable[[Any], Any], found: list[
     items = [_snapshot(item, leaf, convert, found, held, memo) for item in tree]
     if kind is Kind.SET:
         copy = _empty_like(tree)
-        copy.update(items)
+        set.update(copy, items)
         memo[key] = copy
         return copy
     if all(new is old for new, old in zip(items, tree)):

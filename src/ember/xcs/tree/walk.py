@@ -105,8 +105,10 @@ def replace(tree: Any, fn: Callable[[Any], Any], leaf: type, *, records: bool = 
         pairs = list(tree.items())
         new_pairs = [(sub(k), sub(v)) for k, v in pairs]
         if any(nk is not k for (k, _), (nk, _) in zip(pairs, new_pairs)):
-            tree.clear()  # a key changed: rebuild, keeping the insertion order
-            tree.update(new_pairs)
+            # A key changed: rebuild, keeping the insertion order. dict's own update:
+            # a subclass's may mean something else (Counter.update adds counts).
+            tree.clear()
+            dict.update(tree, new_pairs)
         else:
             for (k, v), (_, nv) in zip(pairs, new_pairs):
                 if nv is not v:
@@ -116,7 +118,7 @@ def replace(tree: Any, fn: Callable[[Any], Any], leaf: type, *, records: bool = 
         new_items = [sub(item) for item in items]
         if any(n is not o for n, o in zip(new_items, items)):
             tree.clear()
-            tree.update(new_items)
+            set.update(tree, new_items)
     elif kind in (Kind.TUPLE, Kind.NAMEDTUPLE, Kind.FROZENSET):
         items = list(tree)
         new_items = [sub(item) for item in items]
@@ -172,9 +174,9 @@ def _same_type(original: Any, built: Any) -> Any:
         same = copy.copy(original)  # OrderedDict, defaultdict (its factory), user subclasses
         same.clear()
         if isinstance(built, dict):
-            same.update(built)
+            dict.update(same, built)  # not a subclass's update (Counter's adds counts)
         else:
-            same.extend(built)
+            list.extend(same, built)
     except Exception:  # a subclass that cannot be copied or refilled: keep the base type
         return built
     return same
