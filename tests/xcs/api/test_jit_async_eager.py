@@ -6,6 +6,7 @@ import asyncio
 import gc
 import time
 import warnings
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -98,3 +99,60 @@ def test_wait_for_around_an_eager_async_op_times_out_and_cancels_it() -> None:
     started = time.perf_counter()
     assert asyncio.run(jit(bounded)("q")) == asyncio.run(bounded("q")) == "timed out"
     assert time.perf_counter() - started < 0.15  # neither waited for the 0.2 s op
+
+
+# -- async for / async with over op results ---------------------------------------------
+
+@op
+async def tokens(prompt: str) -> AsyncIterator[str]:  # an async generator op
+    for token in prompt.split():
+        await asyncio.sleep(0.001)
+        yield token.upper()
+
+
+class Stream:
+    """A streaming reply: async-iterable and an async context manager."""
+
+    def __init__(self, words: list[str]) -> None:
+        self.words = words
+        self.closed = False
+
+    def __aiter__(self) -> Stream:
+        return self
+
+    async def __anext__(self) -> str:
+        if not self.words:
+            raise StopAsyncIteration
+        await asyncio.sleep(0)
+        return self.words.pop(0)
+
+    async def __aenter__(self) -> Stream:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.closed = True
+
+
+@op
+async def open_stream(prompt: str) -> Stream:
+    await asyncio.sleep(0.002)
+    return Stream(prompt.split())
+
+
+async def streamed(prompt: str) -> list[object]:
+    generated = [token async for token in tokens(prompt)]
+    looped = []
+    async for word in await open_stream(prompt):
+        looped.append(word)
+    reply = await open_stream(prompt)
+    async with reply as stream:
+        held = [word async for word in stream]
+    return [generated, looped, held, reply.closed]
+
+
+@pytest.mark.parametrize("prompt", ["a b", "hello world again", ""])
+def test_async_for_and_async_with_over_op_results(prompt: str) -> None:
+    expected = asyncio.run(streamed(prompt))
+    fast = jit(streamed)
+    assert asyncio.run(fast(prompt)) == expected
+    assert asyncio.run(fast(prompt)) == expected

@@ -2,7 +2,8 @@
 
 ``Rewriter`` turns a function's syntax tree into the tree ``tracing.rewrite`` compiles
 instead: calls become ``__xcs_rt__.prep(f, ...)()``, f-strings ``fstring(fmt(...))``,
-``a % b`` ``mod(a, b)``, ``a in b`` ``contains(a, b)``, the operands of ``is`` go through ``observe``, the subject of
+``a % b`` ``mod(a, b)``, ``a in b`` ``contains(a, b)``; the operands of ``is`` and the
+objects of ``async for`` and ``async with`` go through ``observe``, the subject of
 ``match`` through ``observe_deep``, and ``await x`` becomes ``await awaitable(x)``.
 Inside ``async def`` bodies the places that need a value are awaited first (``ready``,
 ``aprep``). Every new node takes the position of the node it replaces, so tracebacks
@@ -127,9 +128,29 @@ class Rewriter(ast.NodeTransformer):
         node.iter = self._ready(node.iter)
         return node
 
+    def _real_object(self, node: ast.expr, reason: str) -> ast.expr:
+        """``node``'s real object, awaited first: ``async for`` and ``async with`` use
+        the object's own protocol (``__aiter__``, ``__aenter__``), which a proxy lacks."""
+        return _call("observe", [self._ready(node), ast.copy_location(ast.Constant(reason), node)],
+                     node)
+
+    def visit_AsyncFor(self, node: ast.AsyncFor) -> ast.AST:
+        self.generic_visit(node)
+        node.iter = self._real_object(node.iter, "async for")
+        return node
+
+    def visit_AsyncWith(self, node: ast.AsyncWith) -> ast.AST:
+        self.generic_visit(node)
+        for item in node.items:
+            item.context_expr = self._real_object(item.context_expr, "async with")
+        return node
+
     def visit_comprehension(self, node: ast.comprehension) -> ast.AST:
         self.generic_visit(node)
-        node.iter = self._ready(node.iter)
+        if node.is_async:
+            node.iter = self._real_object(node.iter, "async for")
+        else:
+            node.iter = self._ready(node.iter)
         node.ifs = [self._ready(test) for test in node.ifs]
         return node
 
