@@ -818,7 +818,7 @@ def label(prompt: str) -> str:
     return prompt.upper()
 
 
-def tally(prompts: list[str]) -> list[object]:
+def count_labels(prompts: list[str]) -> list[object]:
     counts: collections.Counter[str] = collections.Counter()
     seen: set[str] = set()
     for prompt in prompts:
@@ -830,6 +830,6 @@ def tally(prompts: list[str]) -> list[object]:
 
 def test_counters_keyed_by_results_keep_their_counts() -> None:
     TALLIES.clear()
-    same_meaning(tally, (["a", "b", "a"],), (["x"],), (["c", "c"],))
+    same_meaning(count_labels, (["a", "b", "a"],), (["x"],), (["c", "c"],))
     assert TALLIES[0::2] == TALLIES[1::2]  # jitted, then plain, per input
     assert all(type(key) is str for tally in TALLIES for key in tally)
