@@ -833,3 +833,45 @@ def test_counters_keyed_by_results_keep_their_counts() -> None:
     same_meaning(count_labels, (["a", "b", "a"],), (["x"],), (["c", "c"],))
     assert TALLIES[0::2] == TALLIES[1::2]  # jitted, then plain, per input
     assert all(type(key) is str for tally in TALLIES for key in tally)
+
+
+# -- functions of the user's handed to a lifted call --------------------------------------
+
+@op
+def grade(answer: str) -> dict[str, object]:
+    time.sleep(0.005)
+    return {"answer": answer, "accuracy": len(answer), "brevity": -len(answer)}
+
+
+WEIGHT = {"w": 1}
+
+
+def callbacks_read_their_variables_when_called(answers: list[str]) -> list[object]:
+    import json
+    import random
+    import re
+
+    grades = [grade(a) for a in answers]
+    winners = {}
+    for criterion in ("accuracy", "brevity"):  # each key reads the loop variable
+        winners[criterion] = max(grades, key=lambda g: g[criterion])["answer"]
+        winners["min " + criterion] = min(grades, key=lambda g: g[criterion])["answer"]
+    letters = []
+    for name in ("Ann", "Bob"):
+        letters.append(re.sub("NAME", lambda match: name, llm("Dear NAME")))
+        letters.append(json.dumps({"to": llm(name), "x": {1}}, default=lambda o: name))
+    rng = random.Random(7)
+    shuffled = sorted([llm(a) for a in answers], key=lambda _: rng.random())
+    coin = rng.random()  # the key must have drawn first, as in plain Python
+    WEIGHT["w"] = 1
+    weighted = sorted(grades, key=lambda g: WEIGHT["w"] * g["brevity"])
+    WEIGHT["w"] = -1
+    ordered = [llm(a) for a in answers]
+    ordered.sort(key=lambda r: WEIGHT["w"] * len(r))
+    WEIGHT["w"] = 1
+    return [winners, letters, shuffled, coin, [g["answer"] for g in weighted], ordered]
+
+
+def test_functions_handed_to_lifted_calls_run_in_program_order() -> None:
+    same_meaning(callbacks_read_their_variables_when_called,
+                 (["short", "a much longer answer", "medium one"],), (["bb", "a", "ccc"],))

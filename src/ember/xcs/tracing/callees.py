@@ -48,7 +48,7 @@ from ember.xcs.tracing import rewrite
 from ember.xcs.tracing.codemap import CodeMap
 from ember.xcs.tracing.frames import is_internal, is_user_code
 
-__all__ = ["Callee", "classify", "mark_pure"]
+__all__ = ["Callee", "calls_user_code", "classify", "mark_pure"]
 
 
 class Callee(enum.Enum):
@@ -308,3 +308,26 @@ def classify(fn: Any) -> Callee:
                 _cache.clear()
             _cache[key] = result
     return result
+
+
+def calls_user_code(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+    """Whether a call is handed a function of the user's: a ``key=``, a ``repl``, a
+    ``default=``, a bound method.
+
+    Lifted, the call would run it later than plain Python does, reading its variables
+    (a loop variable, a global, ``self``) as they are by then; such a call runs now.
+    Functions marked ``@pure`` are not the user's in this sense.
+
+    Example:
+        >>> calls_user_code((lambda item: item,), {}), calls_user_code((len,), {})
+        (True, False)
+    """
+    for value in (*args, *kwargs.values()) if kwargs else args:
+        kind = type(value)
+        if kind is functools.partial:
+            value = value.func
+            kind = type(value)
+        if (kind is types.FunctionType or kind is types.MethodType) \
+                and classify(value) is Callee.USER:
+            return True
+    return False

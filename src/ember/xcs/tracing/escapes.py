@@ -167,8 +167,9 @@ def _patch(holder: Any, targets: dict[int, tuple[Any, Any]]) -> Any:
         if any(new_key is not key or new is _REMOVE
                for (key, _), (new_key, new) in zip(pairs, new_pairs)):
             holder.clear()
-            dict.update(holder, ((k, v) for k, v in new_pairs  # not Counter.update's adding
-                                 if k is not _REMOVE and v is not _REMOVE))
+            for k, v in new_pairs:  # item by item: Counter.update would add counts
+                if k is not _REMOVE and v is not _REMOVE:
+                    holder[k] = v
         else:
             for (key, value), (_, new) in zip(pairs, new_pairs):
                 if new is not value:

@@ -28,6 +28,7 @@ from ember.xcs.ops import Op
 from ember.xcs.tracing import context
 from ember.xcs.tracing.awaiting import final
 from ember.xcs.tracing.barrier import Barrier
+from ember.xcs.tracing.callees import calls_user_code
 from ember.xcs.tracing.failures import DeferredFailure, timeout_error
 from ember.xcs.tracing.frames import CallMode, inspect_site
 from ember.xcs.tracing.lazy import Lazy
@@ -96,11 +97,9 @@ class Trace:
 
     def release(self) -> None:
         """Drop what only the running call needed, so that a finished call is freed."""
-        self.issued = []
+        self.issued, self.arguments, self.lazies = [], [], []
         self.boundary = self.call_args = self._memo = None
         self.ordering = Ordering()
-        self.arguments = []
-        self.lazies = []
         if self.run is not None:
             with self.run.lock:
                 self.run.detach()
@@ -226,7 +225,7 @@ class Trace:
         if run.failure is not None or run.stopped is not None:
             raise DeferredFailure()
         location, mode = inspect_site(self.boundary, self.learned)
-        if self.eager or mode is not CallMode.LAZY \
+        if self.eager or mode is not CallMode.LAZY or calls_user_code(args, kwargs) \
                 or tree.copies_shared_objects(args, kwargs, Lazy, stores=mutates):
             args = self.force_tree(args, name, records=True, location=location)
             kwargs = self.force_tree(kwargs, name, records=True, location=location)

@@ -105,10 +105,11 @@ def replace(tree: Any, fn: Callable[[Any], Any], leaf: type, *, records: bool = 
         pairs = list(tree.items())
         new_pairs = [(sub(k), sub(v)) for k, v in pairs]
         if any(nk is not k for (k, _), (nk, _) in zip(pairs, new_pairs)):
-            # A key changed: rebuild, keeping the insertion order. dict's own update:
-            # a subclass's may mean something else (Counter.update adds counts).
+            # A key changed: rebuild, keeping the insertion order. Item by item: a
+            # subclass's update may mean something else (Counter.update adds counts).
             tree.clear()
-            dict.update(tree, new_pairs)
+            for k, v in new_pairs:
+                tree[k] = v
         else:
             for (k, v), (_, nv) in zip(pairs, new_pairs):
                 if nv is not v:
@@ -174,7 +175,8 @@ def _same_type(original: Any, built: Any) -> Any:
         same = copy.copy(original)  # OrderedDict, defaultdict (its factory), user subclasses
         same.clear()
         if isinstance(built, dict):
-            dict.update(same, built)  # not a subclass's update (Counter's adds counts)
+            for key, value in built.items():  # not update: Counter's adds counts
+                same[key] = value
         else:
             list.extend(same, built)
     except Exception:  # a subclass that cannot be copied or refilled: keep the base type
