@@ -875,3 +875,70 @@ def callbacks_read_their_variables_when_called(answers: list[str]) -> list[objec
 def test_functions_handed_to_lifted_calls_run_in_program_order() -> None:
     same_meaning(callbacks_read_their_variables_when_called,
                  (["short", "a much longer answer", "medium one"],), (["bb", "a", "ccc"],))
+
+
+# -- methods and properties of the user's own classes on op results ---------------------
+
+EVENTS: list[str] = []
+STYLE = {"brackets": "<>"}
+
+
+class Draft:
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def record(self) -> str:
+        EVENTS.append(f"record {self.text}")  # a side effect, in program order
+        return self.text
+
+    @property
+    def rendered(self) -> str:
+        left, right = STYLE["brackets"]  # reads a global the glue changes afterwards
+        return f"{left}{self.text}{right}"
+
+
+@op
+def reply(prompt: str) -> Draft:  # annotated: known from the first call
+    time.sleep(0.01)
+    return Draft(f"re:{prompt}")
+
+
+@op
+def bare_reply(prompt: str):  # type: ignore[no-untyped-def]  # not annotated: learned
+    time.sleep(0.01)
+    return Draft(f"bare:{prompt}")
+
+
+def user_methods(prompts: list[str], make: Callable[[str], Any]) -> list[object]:
+    EVENTS.clear()
+    replies = [make(p) for p in prompts]
+    texts = [r.text for r in replies]  # data attributes: still lifted
+    shown = []
+    for r in replies:
+        STYLE["brackets"] = "<>"
+        shown.append(r.rendered)
+        STYLE["brackets"] = "[]"
+        shown.append(r.record())
+        EVENTS.append("glue after record")
+    STYLE["brackets"] = "<>"
+    return [texts, shown, list(EVENTS)]
+
+
+def test_methods_of_the_users_classes_run_in_program_order() -> None:
+    fast = jit(user_methods)
+    for prompts in (["a", "b"], ["c"], ["d", "e", "f"]):
+        assert fast(prompts, reply) == user_methods(prompts, reply)
+    learning = jit(user_methods)
+    learning(["warm"], bare_reply)  # the first call learns the op's result type
+    for prompts in (["a", "b"], ["c"]):
+        assert learning(prompts, bare_reply) == user_methods(prompts, bare_reply)
+
+
+def test_data_attributes_of_results_of_the_users_classes_stay_parallel() -> None:
+    def texts(prompts: list[str]) -> list[str]:
+        return [reply(p).text for p in prompts]
+
+    fast = jit(texts)
+    started = time.perf_counter()
+    assert fast([str(i) for i in range(8)]) == [f"re:{i}" for i in range(8)]
+    assert time.perf_counter() - started < 0.06  # 8 ops of 10 ms, overlapped

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import functools
 import inspect
-import threading
 import types
 from collections.abc import Callable
 from typing import Any, Literal, TypeVar, overload
 
+from ember.xcs import op_runs
 from ember.xcs.config import is_positive_int_or_none
 from ember.xcs.engine.loop import shared_loop
 from ember.xcs.errors import XCSError
@@ -28,30 +28,7 @@ __all__ = ["Op", "OpKind", "as_op", "is_op", "mark_orchestration", "mark_tensor"
 
 OpKind = Literal["orchestration", "tensor"]
 
-INLINE_AFTER = 16  # runs observed before an op may run inline
-INLINE_LIMIT = 100e-6  # the running average of run times must stay below this
-SLOW_LIMIT = 20e-3  # a run this long (far beyond GIL switching) stops inlining
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-class _RunTiming:
-    """How long an op's runs took (shared by all bindings of a method op).
-
-    ``slow`` rises by one for each run over ``SLOW_LIMIT`` and falls by a hundredth for
-    each faster one: an op that really waits on I/O stays above 1, while a tiny op
-    that was once descheduled mid-run (a busy machine) soon runs inline again.
-    """
-
-    __slots__ = ("average", "never_inline", "runs", "slow")
-
-    def __init__(self) -> None:
-        self.runs = 0
-        self.average = 0.0
-        self.slow = 0.0
-        self.never_inline = False
-
-
-_timing_lock = threading.Lock()  # guards every _RunTiming update (held for a few statements)
 
 
 def _check_settings(name: object, effect: object, deterministic: object,
@@ -148,7 +125,9 @@ class Op:
         self.is_coroutine = inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(
             getattr(fn, "__call__", None)  # noqa: B004 - callable objects with async __call__
         )
-        self._timing = _RunTiming()
+        self._timing = op_runs.RunTiming()
+        self.last_type: type | None = None  # the type of the last result (the engine sets it)
+        self._annotated: Any = op_runs.UNRESOLVED
         # Never inline a policy op: a run of cache hits is fast, but the next miss is a
         # model call, and a timeout or a retry backoff would hold the glue's thread.
         self._timing.never_inline = has_policies
@@ -180,7 +159,7 @@ class Op:
         hand to a worker thread. Inline once ``INLINE_AFTER`` runs were observed and
         their running average (weight 0.1 on the newest) is under ``INLINE_LIMIT``
         seconds; a run over ``SLOW_LIMIT`` (a network call, a cache miss) stops it until
-        a hundred faster runs have passed (see ``_RunTiming``); two such runs close
+        a hundred faster runs have passed (see ``RunTiming``); two such runs close
         together keep it stopped. The average tolerates a fast body now and then
         measured slow because threads competed for the GIL. Ops with policies (cache,
         retries, timeout) never run inline.
@@ -189,18 +168,26 @@ class Op:
         return (
             not timing.never_inline
             and timing.slow < 1.0
-            and timing.runs >= INLINE_AFTER
-            and timing.average < INLINE_LIMIT
+            and timing.runs >= op_runs.INLINE_AFTER
+            and timing.average < op_runs.INLINE_LIMIT
             and not self.is_coroutine
             and self.async_fn is None
         )
+
+    def result_type(self) -> type | None:
+        """The class this op's results are known to have: the return annotation when it
+        names a class, else the type of the last result (``None`` before the first)."""
+        annotated = self._annotated
+        if annotated is op_runs.UNRESOLVED:
+            annotated = self._annotated = op_runs.return_class(self.fn)
+        return annotated if annotated is not None else self.last_type
 
     def observe(self, seconds: float) -> None:
         """Record how long one run of the body took (the engine calls this, from any
         thread; the lock keeps concurrent updates from being lost)."""
         timing = self._timing
-        with _timing_lock:
-            if seconds >= SLOW_LIMIT:
+        with op_runs.timing_lock:
+            if seconds >= op_runs.SLOW_LIMIT:
                 timing.slow += 1.0
             elif timing.slow:
                 timing.slow = max(0.0, timing.slow - 0.01)

@@ -115,6 +115,8 @@ class Engine:
             task.value, task.error = value, error  # what the event reports
             self._notify(run, "error" if error is not None else "end", task)
         task.context = None
+        if error is None and task.op is not None:
+            task.op.last_type = type(value)  # what lifted attribute reads go by (Lazy)
         with run.lock:
             to_start = run.finish(task, value, error)
         if run.outbox.pending:

@@ -39,6 +39,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import functools
+import inspect
 import threading
 import types
 from collections.abc import Callable
@@ -48,7 +49,7 @@ from ember.xcs.tracing import rewrite
 from ember.xcs.tracing.codemap import CodeMap
 from ember.xcs.tracing.frames import is_internal, is_user_code
 
-__all__ = ["Callee", "calls_user_code", "classify", "mark_pure"]
+__all__ = ["Callee", "calls_user_code", "classify", "mark_pure", "runs_user_code"]
 
 
 class Callee(enum.Enum):
@@ -331,3 +332,30 @@ def calls_user_code(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
                 and classify(value) is Callee.USER:
             return True
     return False
+
+
+def runs_user_code(cls: type, name: str) -> bool:
+    """Whether reading attribute ``name`` of a ``cls`` instance gives or runs code of
+    the user's: a method or a property of the user's own class.
+
+    Lifted, reading it and calling the method would run that code later than plain
+    Python does (its prints, the globals it reads); such a read waits for the value.
+    Data attributes, and methods of built-in and library classes, are not.
+
+    Example:
+        >>> class Note:
+        ...     def shout(self): return "!"
+        >>> runs_user_code(Note, "shout"), runs_user_code(str, "upper")
+        (True, False)
+    """
+    try:
+        found = inspect.getattr_static(cls, name)
+    except AttributeError:
+        return False
+    if isinstance(found, staticmethod | classmethod):
+        found = found.__func__
+    if isinstance(found, property):
+        found = found.fget
+    elif isinstance(found, functools.cached_property):
+        found = found.func
+    return type(found) is types.FunctionType and classify(found) is Callee.USER

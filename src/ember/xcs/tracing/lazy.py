@@ -21,6 +21,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
+from ember.xcs.engine.task import TaskState
+from ember.xcs.tracing.callees import runs_user_code
 from ember.xcs.tracing.proxy import Proxy
 
 if TYPE_CHECKING:
@@ -79,6 +81,11 @@ class Lazy(Proxy):
                   kwargs: dict[str, Any], mutates: bool = False) -> Any:
         if name == "call" and _get(self, "_xcs_attribute") in PURE_METHODS:
             mutates = False  # r.strip(), d.get(k): reading, not changing
+        elif name == "getattr":
+            known = _known_type(self)
+            if known is not None and runs_user_code(known, args[1]):
+                # A method or property of the user's class: it runs in program order.
+                return getattr(self._xcs_force(f"{known.__name__}.{args[1]}"), args[1])
         return _get(self, "_xcs_trace").lift(name, fn, args, kwargs, mutates=mutates)
 
     def __await__(self) -> Any:
@@ -86,6 +93,15 @@ class Lazy(Proxy):
         # itself: the op is already running on the engine, awaiting must not serialise.
         return self
         yield  # pragma: no cover - makes this a generator function
+
+
+def _known_type(lazy: Lazy) -> type | None:
+    """The class of ``lazy``'s value, when known before it exists: from its op."""
+    task = _get(lazy, "_xcs_task")
+    if task.state is TaskState.DONE:
+        return type(task.value)
+    op = task.op
+    return op.result_type() if op is not None else None
 
 
 def is_lazy(value: object) -> bool:
