@@ -18,7 +18,7 @@ import sys
 import threading
 import time
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -942,3 +942,47 @@ def test_data_attributes_of_results_of_the_users_classes_stay_parallel() -> None
     started = time.perf_counter()
     assert fast([str(i) for i in range(8)]) == [f"re:{i}" for i in range(8)]
     assert time.perf_counter() - started < 0.06  # 8 ops of 10 ms, overlapped
+
+
+# -- generators that outlive the call ----------------------------------------------------
+
+def numbered(*items: object) -> Iterator[tuple[int, object]]:
+    for index, item in enumerate(items, 1):  # noqa: UP028 - a yield in the user's code
+        yield index, item
+
+
+class Drafts:
+    def __init__(self) -> None:
+        self.pending: Iterator[object] | None = None
+
+    def prepare(self, q: str) -> Iterator[object]:
+        first, second = llm(q + "1"), llm(q + "2")
+        self.pending = (draft.upper() for draft in (first, second))
+        return (draft for draft in (first, second))
+
+
+def numbered_results(q: str) -> Iterator[tuple[int, object]]:
+    return numbered(llm(q), llm(q + "!"))
+
+
+def consumed_after_the_call(q: str, prepare: Callable[..., Iterator[object]],
+                            make_numbered: Callable[[str], Iterator[object]]) -> list[object]:
+    drafts = Drafts()
+    returned = list(prepare(drafts, q))  # the call has ended: its generators run now
+    assert drafts.pending is not None
+    stored = list(drafts.pending)
+    helper = list(make_numbered(q))
+    return [returned, stored, helper, json.dumps([returned, stored, helper]),
+            [type(item).__name__ for item in (*returned, *stored)]]
+
+
+def inside_the_call(q: str) -> list[object]:
+    return list(draft for draft in (llm(q), llm(q + "?")))
+
+
+def test_generators_that_outlive_the_call_yield_values() -> None:
+    for q in ("x", "y"):
+        assert consumed_after_the_call(q, jit(Drafts.prepare), jit(numbered_results)) \
+            == consumed_after_the_call(q, Drafts.prepare, numbered_results)
+    same_meaning(inside_the_call, "a", "b")
+    assert no_lazy_alive()

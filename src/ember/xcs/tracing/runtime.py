@@ -50,6 +50,7 @@ from ember.xcs.tracing.context import _local, use_prepare
 from ember.xcs.tracing.failures import DeferredFailure
 from ember.xcs.tracing.frames import CallMode
 from ember.xcs.tracing.lazy import Lazy
+from ember.xcs.tracing.outside import outside_value
 from ember.xcs.tracing.trace import Trace
 
 __all__ = ["aprep", "awaitable", "fmt", "fstring", "imod", "install", "mod", "observe",
@@ -57,6 +58,7 @@ __all__ = ["aprep", "awaitable", "fmt", "fstring", "imod", "install", "mod", "ob
 
 _partial = functools.partial
 _BUILTIN = types.BuiltinFunctionType  # C functions and bound methods of C types
+_get = object.__getattribute__
 _CONTAINERS = frozenset({list, dict, set})
 _ITERATORS = (collections.abc.Iterator, collections.abc.MappingView)  # read once, not kept
 _CONVERSIONS: dict[int, Callable[[Any], str]] = {115: str, 114: repr, 97: ascii}
@@ -257,6 +259,21 @@ def _in(item: Any, container: Any) -> bool:
 
 def _not_in(item: Any, container: Any) -> bool:
     return item not in container
+
+
+def yielded(value: Any) -> Any:
+    """What a generator of the glue yields: an op result of a call that has ended comes
+    out as its value (the generator outlived the call; escape repair cannot reach what
+    its frame holds), one of a running call stays lazy."""
+    if type(value) is Lazy:
+        return outside_value(value) if _get(value, "_xcs_trace").finished else value
+    if type(value) in tree.ATOMS or not tree.contains(value, Lazy):
+        return value
+    return tree.replace(value, _ended_value, Lazy)
+
+
+def _ended_value(lazy: Lazy) -> Any:
+    return outside_value(lazy) if _get(lazy, "_xcs_trace").finished else lazy
 
 
 def observe(value: Any, reason: str = "is") -> Any:

@@ -4,7 +4,8 @@
 instead: calls become ``__xcs_rt__.prep(f, ...)()``, f-strings ``fstring(fmt(...))``,
 ``a % b`` ``mod(a, b)``, ``a in b`` ``contains(a, b)``; the operands of ``is`` and the
 objects of ``async for`` and ``async with`` go through ``observe``, the subject of
-``match`` through ``observe_deep``, and ``await x`` becomes ``await awaitable(x)``.
+``match`` through ``observe_deep``, what generators yield through ``yielded``, and
+``await x`` becomes ``await awaitable(x)``.
 Inside ``async def`` bodies the places that need a value are awaited first (``ready``,
 ``aprep``). Every new node takes the position of the node it replaces, so tracebacks
 point at the user's expression.
@@ -81,7 +82,15 @@ class Rewriter(ast.NodeTransformer):
         return self._scoped(node, False)
 
     def visit_GeneratorExp(self, node: ast.GeneratorExp) -> ast.AST:
-        return self._scoped(node, False)
+        self._scoped(node, False)
+        node.elt = _call("yielded", [node.elt], node.elt)  # it may run after the call
+        return node
+
+    def visit_Yield(self, node: ast.Yield) -> ast.AST:
+        self.generic_visit(node)
+        if node.value is not None:
+            node.value = _call("yielded", [node.value], node.value)
+        return node
 
     def visit_ClassDef(self, node: ast.ClassDef) -> ast.AST:
         return self._scoped(node, False)
