@@ -5,6 +5,7 @@ import pytest
 import ember.operators.blocks
 from ember.operators.base import Chain, Operator, takes_inputs_keyword
 from ember.xcs.errors import XCSError
+from tests.operators.steps import Exclaim, Upper
 
 
 class Keyword(Operator):
@@ -32,16 +33,6 @@ def test_rshift_builds_chains_from_either_side():
     assert (Keyword() >> Positional()).steps[0].__class__ is Keyword
     chain = len >> Positional()
     assert chain.steps[0] is len and chain([1, 2]) == 2
-
-
-class Upper(Operator):
-    def forward(self, *, inputs):
-        return inputs.upper()
-
-
-class Exclaim(Operator):
-    def forward(self, text):
-        return text + "!"
 
 
 def test_chain_and_rshift_compose_both_operator_styles():

@@ -6,24 +6,14 @@ from ember.api.operators import (
     Ensemble,
     Judge,
     MostCommon,
-    Operator,
     UnparseableReplyError,
     Verdict,
     Verifier,
 )
 from ember.xcs.errors import XCSError
+from tests.operators.steps import Exclaim, Upper
 
 MEMBERS = [f"simulated/member-{i}" for i in range(5)]
-
-
-class Upper(Operator):
-    def forward(self, *, inputs):
-        return inputs.upper()
-
-
-class Exclaim(Operator):
-    def forward(self, text):
-        return text + "!"
 
 
 def test_ensemble_asks_every_member_in_order():
