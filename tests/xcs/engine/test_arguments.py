@@ -273,3 +273,23 @@ def test_every_executor_checks_the_arguments(executor: str) -> None:
     finally:
         if executor == "pool":
             chosen.shutdown()
+
+
+@op
+def count_of(counts: Any, key: str) -> int:
+    return counts[key]  # a missing key of a defaultdict: reading it inserts it
+
+
+def test_reading_a_missing_defaultdict_key_is_a_change_and_the_error_says_why() -> None:
+    @jit
+    def tally() -> int:
+        return count_of(collections.defaultdict(int), "missing")
+
+    with pytest.raises(ArgumentChangedError, match="reading a missing key of a defaultdict"):
+        tally()
+
+    @jit
+    def present() -> int:
+        return count_of(collections.defaultdict(int, {"here": 2}), "here")
+
+    assert present() == 2  # a key that exists: a read, nothing changed

@@ -17,7 +17,7 @@ check runs on the worker (``invoke_watched``).
 from __future__ import annotations
 
 import operator
-from collections import deque
+from collections import defaultdict, deque
 from typing import Any
 
 from ember.xcs import tree
@@ -146,8 +146,11 @@ def location_of(task: Task) -> str:
 
 def _error(name: str, where: str, container: Any) -> ArgumentChangedError:
     kind = type(container).__name__
+    # Reading a missing key of a defaultdict inserts it: a change the op may not intend.
+    how = " (reading a missing key of a defaultdict adds it)" \
+        if isinstance(container, defaultdict) else ""
     return ArgumentChangedError(
-        f"op {name!r}{where} changed a {kind} it received as an argument, in place. "
+        f"op {name!r}{where} changed a {kind} it received as an argument, in place{how}. "
         f"Under @jit an op runs while the code after its call goes on, on its own copy of "
         f"the lists, dicts, sets and deques passed to it, so the change would not reach "
         f"your {kind} as it does in plain Python. Fix: return the new value instead of "
