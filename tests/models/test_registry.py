@@ -73,6 +73,31 @@ def test_registration_is_checked():
         registry.register("two", SimulatedProvider(), model_prefixes=["sim-"])
 
 
+def test_a_single_str_prefix_is_one_prefix_not_its_letters():
+    registry = ProviderRegistry()
+    registry.register("local", SimulatedProvider(), model_prefixes="llama")
+    assert registry.resolve("llama3.2") == ("local", "llama3.2")
+    for unrelated in ("mystery", "amazing", "lla"):
+        with pytest.raises(ModelNotFoundError):
+            registry.resolve(unrelated)
+
+
+@pytest.mark.parametrize(
+    ("prefixes", "shown"),
+    [([5], "5 (int)"), (["ok-", None], "None (NoneType)"), ([""], "'' (str)"), (7, "got int")],
+)
+def test_bad_prefixes_are_refused_at_registration(prefixes, shown):
+    registry = ProviderRegistry()
+    registry.register("sim", SimulatedProvider(), model_prefixes=("sim-",))
+    with pytest.raises(InvalidParamsError, match="model_prefixes") as caught:
+        registry.register("p2", SimulatedProvider(), model_prefixes=prefixes)
+    assert shown in str(caught.value)
+    assert "non-empty str" in str(caught.value)
+    # Nothing was registered, so the other provider's bare names still resolve.
+    assert registry.names() == ["sim"]
+    assert registry.resolve("sim-a") == ("sim", "sim-a")
+
+
 def test_longest_prefix_wins_and_replacement_keeps_prefixes():
     registry = ProviderRegistry()
     registry.register("short", SimulatedProvider(), model_prefixes=["m"])

@@ -199,7 +199,11 @@ class ModelsAPI:
         return self.registry.names()
 
     def register_provider(
-        self, name: str, provider: ProviderSource, *, model_prefixes: Iterable[str] | None = None
+        self,
+        name: str,
+        provider: ProviderSource,
+        *,
+        model_prefixes: str | Iterable[str] | None = None,
     ) -> None:
         """Register or replace a provider (see ``ProviderRegistry.register``).
 

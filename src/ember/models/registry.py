@@ -49,6 +49,30 @@ class _Entry:
     provider: Provider | None = None
 
 
+def _checked_prefixes(name: str, model_prefixes: object) -> tuple[str, ...]:
+    """``model_prefixes`` as a tuple of non-empty strs (one str is one prefix)."""
+    if isinstance(model_prefixes, str):
+        model_prefixes = (model_prefixes,)
+    how = (
+        f"pass model_prefixes as a str or a list of non-empty strs, e.g. "
+        f"register_provider({name!r}, provider, model_prefixes=['llama', 'qwen'])."
+    )
+    if not isinstance(model_prefixes, Iterable):
+        raise InvalidParamsError(
+            f"model_prefixes for provider {name!r} must be a str or an iterable of strs, "
+            f"got {type(model_prefixes).__name__}; {how}"
+        )
+    prefixes = tuple(model_prefixes)
+    for prefix in prefixes:
+        if not isinstance(prefix, str) or not prefix:
+            raise InvalidParamsError(
+                f"model_prefixes for provider {name!r} contains {clip(prefix)} "
+                f"({type(prefix).__name__}); every prefix must be a non-empty str (an empty "
+                f"one would claim every bare model name); {how}"
+            )
+    return prefixes
+
+
 class ProviderRegistry:
     """Named providers, model-id resolution and the cache of model ops.
 
@@ -84,7 +108,7 @@ class ProviderRegistry:
         name: str,
         provider: ProviderSource,
         *,
-        model_prefixes: Iterable[str] | None = None,
+        model_prefixes: str | Iterable[str] | None = None,
     ) -> None:
         """Register (or replace) the provider called ``name``.
 
@@ -92,11 +116,12 @@ class ProviderRegistry:
             name: the ``name/...`` part of model ids; no ``/``.
             provider: a ``Provider`` or a zero-argument factory making one on first use.
             model_prefixes: bare model names starting with one of these resolve to this
-                provider (default: keep the replaced entry's prefixes, else none).
+                provider (default: keep the replaced entry's prefixes, else none). A
+                single str is one prefix (as with ``str.startswith``), not its letters.
 
         Raises:
-            InvalidParamsError: bad name, non-provider, or a prefix another provider
-                already claims.
+            InvalidParamsError: bad name, non-provider, a prefix that is not a
+                non-empty str, or a prefix another provider already claims.
         """
         if not isinstance(name, str) or not name or "/" in name:
             raise InvalidParamsError(
@@ -107,10 +132,11 @@ class ProviderRegistry:
                 f"register_provider({clip(name)}, ...) needs a Provider instance or a factory, "
                 f"got {type(provider).__name__}."
             )
+        new_prefixes = None if model_prefixes is None else _checked_prefixes(name, model_prefixes)
         with self._lock:
             previous = self._entries.get(name)
-            if model_prefixes is not None:
-                prefixes = tuple(model_prefixes)
+            if new_prefixes is not None:
+                prefixes = new_prefixes
             else:
                 prefixes = previous.prefixes if previous is not None else ()
             for other, entry in self._entries.items():
