@@ -8,16 +8,24 @@ them). XCS sums ``usage`` of op results into ``get_jit_stats``.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 __all__ = ["Completion", "ModelInvocation", "Response", "Usage"]
 
+_USAGE_KEYS = ("prompt_tokens", "completion_tokens", "total_tokens")
+
 
 @dataclass(frozen=True, init=False)
 class Usage:
     """Token counts of one model call (or a sum of calls).
+
+    Also reads like pyember's usage dict, a read-only mapping of the three counts:
+    ``usage["total_tokens"]``, ``"total_tokens" in usage``, ``dict(usage)``,
+    ``usage.get(...)``, ``keys()``/``values()``/``items()``, ``len`` and iteration
+    (over the names). It is not a ``dict``: it stays frozen and hashable.
 
     Attributes:
         prompt_tokens: tokens in the request.
@@ -58,12 +66,44 @@ class Usage:
             >>> Usage.of(3, 4)["total_tokens"]
             7
         """
-        if key in ("prompt_tokens", "completion_tokens", "total_tokens"):
+        if key in _USAGE_KEYS:
             count: int = self.__dict__[key]
             return count
         raise KeyError(
             f"Usage has prompt_tokens, completion_tokens and total_tokens, not {key!r}."
         )
+
+    def __contains__(self, key: object) -> bool:
+        """Whether ``key`` names one of the three counts (``"cost" in usage`` is False)."""
+        return key in _USAGE_KEYS
+
+    def __iter__(self) -> Iterator[str]:
+        """The count names, as iterating a dict gives its keys."""
+        return iter(_USAGE_KEYS)
+
+    def __len__(self) -> int:
+        return len(_USAGE_KEYS)
+
+    def keys(self) -> tuple[str, ...]:
+        """The three count names."""
+        return _USAGE_KEYS
+
+    def values(self) -> tuple[int, int, int]:
+        """The three counts, in ``keys()`` order."""
+        return (self.prompt_tokens, self.completion_tokens, self.total_tokens)
+
+    def items(self) -> tuple[tuple[str, int], ...]:
+        """(name, count) pairs, as ``dict.items`` gives them.
+
+        Example:
+            >>> dict(Usage.of(3, 4))
+            {'prompt_tokens': 3, 'completion_tokens': 4, 'total_tokens': 7}
+        """
+        return tuple(zip(_USAGE_KEYS, self.values(), strict=True))
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """The count called ``key``, or ``default`` when there is none (``usage.get("cost")``)."""
+        return self[key] if key in _USAGE_KEYS else default
 
     def __add__(self, other: Usage) -> Usage:
         if not isinstance(other, Usage):

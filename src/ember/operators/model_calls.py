@@ -7,17 +7,41 @@ a trace lifts without waiting.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from ember.models import models
 from ember.operators.base import Operator
 from ember.operators.blocks import Chain
+from ember.xcs import Op
 
 __all__ = ["ExtractText", "ModelCall", "ModelText"]
 
 
+def _prompt_of(value: Any) -> Any:
+    """``value`` as a prompt: text and chat messages as they are, anything else as ``str``.
+
+    A str, or a non-empty list or tuple of mappings (chat messages, checked by the model
+    call), is already a prompt. Anything else (a number, a dict from a previous step)
+    becomes ``str(value)``, as pyember's ``ModelCall`` sent it.
+    """
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list | tuple) and value and all(isinstance(m, Mapping) for m in value):
+        return value
+    return str(value)
+
+
+# An op, so that under ``@jit`` the conversion waits for a lazy input inside the graph
+# (looking at the input in ``forward`` would block the trace until it is computed).
+_as_prompt = Op(_prompt_of, name="ModelCall.prompt", deterministic=True)
+
+
 class ModelCall(Operator):
     """Call one model with the input; return the full ``Response`` (text, usage, id).
+
+    A str or a list of chat messages is sent as it is; any other input (a number, a
+    dict from a previous step) is sent as ``str(input)``, as pyember did.
 
     Args:
         model_name: a model id (``"simulated/demo"``, ``"openai/gpt-4o"``, ...).
@@ -37,8 +61,8 @@ class ModelCall(Operator):
         self.model = models.instance(model_name, **params)
 
     def forward(self, input: Any) -> Any:
-        """The model's ``Response`` to ``input``."""
-        return self.model(input)
+        """The model's ``Response`` to ``input`` (``str(input)`` unless text or messages)."""
+        return self.model(_as_prompt(input))
 
     def __repr__(self) -> str:
         return f"ModelCall({self.model.model_id!r})"
@@ -59,6 +83,8 @@ class ExtractText(Operator):
 
 class ModelText(Operator):
     """Call one model and return only its text: ``ModelCall >> ExtractText``.
+
+    Inputs are sent as ``ModelCall`` sends them (non-text inputs as ``str(input)``).
 
     Args:
         model_name: a model id.
