@@ -100,3 +100,12 @@ def test_importing_ember_xcs_does_not_import_jax():
     code = "import sys, ember.xcs; assert 'jax' not in sys.modules, 'jax was imported'"
     completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert completed.returncode == 0, completed.stderr
+
+
+def test_importing_ember_xcs_leaves_asyncio_and_multiprocessing_to_their_users():
+    # asyncio (with ssl, socket) and multiprocessing cost tens of milliseconds each: they
+    # are imported by the code that runs coroutines or hands ops to process pools.
+    code = ("import sys, ember.xcs; loaded = [m for m in ('asyncio', 'ssl', 'multiprocessing',"
+            " 'jax', 'numpy', 'dask') if m in sys.modules]; assert not loaded, loaded")
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert completed.returncode == 0, completed.stderr

@@ -31,17 +31,14 @@ is used in the worker; ``cache=True`` and ``cache=None`` ops run uncached there.
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
 import functools
 import inspect
 import logging
 import os
-import pickle
 import random
 import threading
 from collections.abc import Callable
-from multiprocessing.reduction import ForkingPickler
 from typing import Any
 
 from ember.xcs.cache.counters import record
@@ -49,7 +46,7 @@ from ember.xcs.cache.keys import UncacheableError, op_identity, result_key
 from ember.xcs.cache.scope import store_for
 from ember.xcs.cache.store import MISSING
 from ember.xcs.config import check_result_cache, check_timeout
-from ember.xcs.engine.processes import named
+from ember.xcs.engine.processes import named, register_later
 from ember.xcs.errors import ConfigError, XCSError, XCSTimeoutError
 
 __all__ = ["call_with_timeout", "retry_policy", "with_policies"]
@@ -188,6 +185,8 @@ class _Policies:
         """Store a fresh result (a result that cannot be pickled is returned, not kept)."""
         if store is None:
             return
+        import pickle
+
         try:
             store.put(key, self.name, value)
         except (pickle.PicklingError, TypeError, AttributeError) as error:
@@ -252,10 +251,12 @@ def _reduce_for_processes(call: _PolicyCall) -> Any:
     if isinstance(module, str) and "<locals>" not in qualname \
             and getattr(named(module, qualname), "fn", None) is call:
         return (_decorated_body, (module, qualname, os.getpid()))
+    import pickle
+
     return call.__reduce_ex__(pickle.HIGHEST_PROTOCOL)
 
 
-ForkingPickler.register(_PolicyCall, _reduce_for_processes)
+register_later(_PolicyCall, _reduce_for_processes)  # multiprocessing: imported when used
 
 
 def _decorated_body(module: str, qualname: str, origin: int) -> _PolicyCall:
@@ -304,6 +305,8 @@ async def _run_async(layer: _Policies, afn: Callable[..., Any], args: tuple[Any,
                                    f"(RetryPolicy(max_attempts={policy.max_attempts})).")
                 raise
         delay = policy.delay(attempt)
+        import asyncio  # loaded: this coroutine runs on an event loop
+
         await asyncio.sleep(delay * (1 + policy.jitter * random.uniform(-1.0, 1.0)))
         attempt += 1
     layer.keep(store, key, value)
@@ -313,6 +316,8 @@ async def _run_async(layer: _Policies, afn: Callable[..., Any], args: tuple[Any,
 async def _with_timeout(coro: Any, layer: _Policies) -> Any:
     if layer.timeout is None:
         return await coro
+    import asyncio  # loaded: this coroutine runs on an event loop
+
     try:
         return await asyncio.wait_for(coro, layer.timeout)
     except TimeoutError as error:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import sys
 import threading
+from collections.abc import Callable
 from typing import Any
 
-__all__ = ["named", "register_for_processes"]
+__all__ = ["named", "register_for_processes", "register_later"]
 
 
 def register_for_processes(op_class: type) -> None:
@@ -24,16 +25,28 @@ def register_for_processes(op_class: type) -> None:
     such functions by value, since its workers may not have the module. Reducers are
     per exact type, so each op class is registered when the engine first meets it.
     """
-    if op_class in _registered:
+    if op_class in _registered and not _later:
         return
     from multiprocessing.reduction import ForkingPickler
 
     with _lock:
-        ForkingPickler.register(op_class, _reduce_for_processes)
-        _registered.add(op_class)
+        if op_class not in _registered:
+            ForkingPickler.register(op_class, _reduce_for_processes)
+            _registered.add(op_class)
+        while _later:
+            ForkingPickler.register(*_later.pop())
+
+
+def register_later(cls: type, reducer: Callable[[Any], Any]) -> None:
+    """Have process pools pickle ``cls`` with ``reducer``, registered with
+    ``ForkingPickler`` when the engine first hands an op to another executor (so that
+    importing Ember does not import multiprocessing)."""
+    with _lock:
+        _later.append((cls, reducer))
 
 
 _registered: set[type] = set()
+_later: list[tuple[type, Callable[[Any], Any]]] = []
 _lock = threading.Lock()
 
 

@@ -31,9 +31,9 @@ For example, a fan-out of two ops feeding a join, with the first op finished::
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
-from asyncio import CancelledError
 from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -136,7 +136,7 @@ class Run:
                     if dependent.waiting == 0:
                         to_start += self._ready(dependent)
         elif (self.failure is not None and task.id > self.failure.id
-              and isinstance(error, CancelledError)):
+              and _is_cancellation(error)):
             self._end(task, TaskState.CANCELLED)  # cancelled by _cancel_after after a failure
         else:
             task.error = error
@@ -379,3 +379,10 @@ def on_loop(task: Task) -> bool:
     op = task.op
     return (task.run.executor == "thread" and op is not None
             and (op.is_coroutine or op.async_fn is not None))
+
+
+def _is_cancellation(error: BaseException) -> bool:
+    """Whether ``error`` is asyncio's ``CancelledError`` (asyncio is imported only by a
+    process that runs coroutines: none can have been cancelled otherwise)."""
+    asyncio = sys.modules.get("asyncio")
+    return asyncio is not None and isinstance(error, asyncio.CancelledError)
