@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import subprocess
 import sys
 import textwrap
@@ -36,7 +37,8 @@ def test_readme_import_lines():
 
     assert isinstance(operators, types.ModuleType) and isinstance(non, types.ModuleType)
     assert operators.Operator and non.build_graph and xcs.jit and xcs.vmap
-    assert exceptions.EmberError is xcs.XCSError
+    assert exceptions.EmberError is importlib.import_module("ember.errors").EmberError
+    assert issubclass(xcs.XCSError, exceptions.EmberError)
     for marker in (mark_orchestration, mark_tensor, mark_hybrid):
         assert callable(marker)
     assert callable(mark_pytree_safe(True))
@@ -82,7 +84,21 @@ def test_exceptions_catch_what_models_raise():
 
     with pytest.raises(exceptions.ModelError):
         models("nonexistent/model", "hi")
+    with pytest.raises(exceptions.EmberError):
+        models("nonexistent/model", "hi")
     assert issubclass(exceptions.FrozenOperatorError, AttributeError)
+
+
+def test_every_exported_error_is_an_ember_error_and_xcs_error_keeps_its_family():
+    from ember.api import exceptions
+
+    for name in exceptions.__all__:
+        assert issubclass(getattr(exceptions, name), exceptions.EmberError), name
+    # XCSError still catches the execution layer's errors and not the models layer's.
+    for name in ("ConfigError", "GraphError", "TracingError", "UnparseableReplyError"):
+        assert issubclass(getattr(exceptions, name), exceptions.XCSError), name
+    for name in ("ModelError", "ModelNotFoundError", "ProviderAPIError", "InvalidParamsError"):
+        assert not issubclass(getattr(exceptions, name), exceptions.XCSError), name
 
 
 def _run(script: str) -> str:

@@ -1,7 +1,9 @@
 """The exception types user code catches, in one namespace (pyember's ``exceptions``).
 
-Every error Ember raises on its own account is an ``EmberError`` (``XCSError``);
-errors raised by user code and by providers' SDKs keep their own types.
+Every error Ember raises on its own account is an ``EmberError``
+(``ember.errors.EmberError``, the root shared by the execution layer's ``XCSError``
+and the models layer's ``ModelError``), so ``except exceptions.EmberError`` catches
+both families. Errors raised by user code and by providers' SDKs keep their own types.
 
 Example:
     >>> from ember.api import exceptions, models
@@ -12,6 +14,7 @@ Example:
     ProviderNotFoundError
 """
 
+from ember.errors import EmberError
 from ember.models.errors import (
     InvalidParamsError,
     MissingAPIKeyError,
@@ -33,7 +36,6 @@ from ember.xcs.errors import (
     XCSTimeoutError,
 )
 
-EmberError = XCSError
 ProviderAPIError = ProviderError
 
 __all__ = [

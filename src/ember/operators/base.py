@@ -23,6 +23,7 @@ import typing
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
+from ember.errors import EmberError
 from ember.operators._pytree import (
     FieldPytree,
     dynamic_fields,
@@ -38,8 +39,10 @@ __all__ = ["Chain", "FrozenOperatorError", "Operator", "takes_inputs_keyword"]
 _MISSING = object()
 
 
-class FrozenOperatorError(dataclasses.FrozenInstanceError):
+class FrozenOperatorError(dataclasses.FrozenInstanceError, EmberError):
     """A field of an Operator was assigned or deleted after ``__init__``.
+
+    An ``AttributeError`` (as a frozen dataclass raises) and an ``EmberError``.
 
     Operators are immutable values (so JAX transforms and concurrent calls can share
     them). Fix: build an updated copy with ``operator.update_params(name=value)``, or
