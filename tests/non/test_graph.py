@@ -29,3 +29,35 @@ def test_single_replica_returns_its_answer_and_errors_are_clear():
         build_graph([])
     with pytest.raises(NonSpecError, match="unique"):
         build_graph(["E!x@simulated/a", "J!x@simulated/j"])
+
+
+def _shape(graph: NonGraph) -> list[tuple[object, ...]]:
+    return [(n.id, n.type, n.count, n.model, dict(n.params)) for n in graph.nodes]
+
+
+def test_separators_inside_quoted_values_are_kept():
+    node = '3E@simulated/a(system="Step 1; then step 2\nand 3, done", stop=";")'
+    graph = build_graph(node + "; 1M\n")
+    assert _shape(graph) == _shape(build_graph([node, "1M"]))
+    assert dict(graph.nodes[0].params) == {"system": "Step 1; then step 2\nand 3, done",
+                                           "stop": ";"}
+    assert len(graph.nodes) == 2
+
+
+@pytest.mark.parametrize(
+    "nodes",
+    [
+        ['3E@simulated/a(temp=0.7, max_tokens=8, stop=["x", "y"])', "1M"],
+        ['2E!fast@simulated/a(system="it\'s a \\"test\\"; ok", seed=3)', "J!pick@simulated/j"],
+        ['E@simulated/a(stop=["a\\"b", "c,d"], top_p=1.0, latency=0.0)', "V@simulated/v"],
+        ["2E@simulated/a(temp=0)", "1E@simulated/b(system='a (b), c')", "M"],
+    ],
+)
+def test_spec_round_trips_through_build_graph(nodes):
+    graph = build_graph(nodes)
+    again = build_graph(graph.spec)
+    assert _shape(again) == _shape(graph)
+    assert again.spec == graph.spec
+    assert [type(v) for v in again.nodes[0].params.values()] == [
+        type(v) for v in graph.nodes[0].params.values()
+    ]

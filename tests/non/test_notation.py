@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ember.non import NodeRole, NonSpecError, parse_node_spec
+from ember.non.notation import NonNode, format_node, split_outside
 
 
 def test_full_syntax():
@@ -27,3 +28,25 @@ def test_defaults_and_aliases():
 def test_malformed(spec):
     with pytest.raises(NonSpecError):
         parse_node_spec(spec)
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["plain", "it's", 'say "hi"', "it's \"both\"", "a; b, c\nd (e)", "", 0, -3, 0.7, 1e-05,
+     True, False, None, ["x", "y"], ['a"b', "c,d", 1], {"k": [1, {"n": None}]}],
+)
+def test_every_parameter_value_round_trips(value):
+    node = parse_node_spec("2E!alias@simulated/a(temp=0.5)")
+    node = NonNode(node.id, node.type, node.count, node.model, {"v": value, "w": 1}, "")
+    written = format_node(node)
+    again = parse_node_spec(written)
+    assert dict(again.params) == {"v": value, "w": 1}, written
+    assert type(again.params["v"]) is type(value)
+    assert (again.id, again.count, again.model) == ("alias", 2, "simulated/a")
+    assert format_node(again) == written == str(again)
+
+
+def test_split_outside_keeps_quoted_and_bracketed_separators():
+    assert split_outside('a(x="1; 2"), b; c\nd', ",;\n") == ['a(x="1; 2")', "b", "c", "d"]
+    assert split_outside('[ "a\\"; b" ], c', ",;") == ['[ "a\\"; b" ]', "c"]
+    assert split_outside("'it''s; fine'; x", ";") == ["'it''s; fine'", "x"]

@@ -12,28 +12,17 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from ember.models import models
-from ember.non.notation import NodeRole, NonNode, NonSpecError, parse_node_spec
+from ember.non.notation import (
+    NodeRole,
+    NonNode,
+    NonSpecError,
+    format_node,
+    parse_node_spec,
+    split_outside,
+)
 from ember.operators import Judge, MostCommon, Operator, Verifier
 
 __all__ = ["NonGraph", "build_graph"]
-
-
-def _split(spec: str) -> list[str]:
-    for separator in ("\n", ";"):
-        spec = spec.replace(separator, ",")
-    items: list[str] = []
-    current: list[str] = []
-    depth = 0
-    for char in spec:
-        depth += char == "("
-        depth -= char == ")"
-        if char == "," and depth == 0:
-            items.append("".join(current))
-            current = []
-        else:
-            current.append(char)
-    items.append("".join(current))
-    return [item.strip() for item in items if item.strip()]
 
 
 class NonGraph(Operator):
@@ -81,8 +70,8 @@ class NonGraph(Operator):
 
     @property
     def spec(self) -> str:
-        """The graph in the notation (normalised)."""
-        return ", ".join(str(node) for node in self.nodes)
+        """The graph in the notation (normalised): ``build_graph(graph.spec)`` rebuilds it."""
+        return ", ".join(format_node(node, index) for index, node in enumerate(self.nodes))
 
     def forward(self, question: Any) -> Any:
         """Run the graph on ``question`` (see the module docstring for the order)."""
@@ -106,7 +95,8 @@ def build_graph(spec: str | Iterable[str]) -> NonGraph:
 
     Args:
         spec: node strings (a list, or one string separated by commas, semicolons or
-            newlines), e.g. ``["5E@openai/gpt-4o(temp=0.7)", "1J@anthropic/claude"]``.
+            newlines outside quotes and brackets), e.g.
+            ``["5E@openai/gpt-4o(temp=0.7)", "1J@anthropic/claude"]``.
 
     Returns:
         A ``NonGraph`` Operator: ``graph(question)``.
@@ -124,7 +114,7 @@ def build_graph(spec: str | Iterable[str]) -> NonGraph:
         >>> graph("Capital of France?").startswith("[simulated]")
         True
     """
-    items = _split(spec) if isinstance(spec, str) else list(spec)
+    items = split_outside(spec, ",;\n") if isinstance(spec, str) else list(spec)
     if not items:
         raise NonSpecError("build_graph needs at least one node, e.g. ['3E@simulated/demo', '1M'].")
     return NonGraph([parse_node_spec(item, index=i) for i, item in enumerate(items)])

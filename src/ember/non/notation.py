@@ -8,8 +8,10 @@ Node types (codes are case-insensitive; ``UE``, ``JF`` and ``MC`` are aliases):
 - ``V`` verifier: a model checks the final answer (the graph returns a ``Verdict``).
 
 Parameters: ``temp`` is short for ``temperature``; values are numbers, ``true``/
-``false``, quoted strings, JSON lists/dicts, or bare words. The legacy form
-``count:TYPE:provider:model[:temperature]`` is accepted too.
+``false``, ``null`` (``None``), quoted strings (``'...'`` or ``"..."``; a doubled quote
+inside stands for one, as in ``'it''s'``), JSON lists/dicts, or bare words. The legacy
+form ``count:TYPE:provider:model[:temperature]`` is accepted too. ``str(node)`` and
+``format_node`` write a node back in the notation so that it parses to the same node.
 """
 
 from __future__ import annotations
@@ -23,7 +25,16 @@ from typing import Any
 
 from ember.xcs.errors import XCSError
 
-__all__ = ["NODE_TYPES", "NodeRole", "NodeType", "NonNode", "NonSpecError", "parse_node_spec"]
+__all__ = [
+    "NODE_TYPES",
+    "NodeRole",
+    "NodeType",
+    "NonNode",
+    "NonSpecError",
+    "format_node",
+    "parse_node_spec",
+    "split_outside",
+]
 
 
 class NonSpecError(XCSError, ValueError):
@@ -92,15 +103,57 @@ class NonNode:
     spec: str = ""
 
     def __str__(self) -> str:
-        count = str(self.count) if self.count != 1 or self.type.role is NodeRole.ENSEMBLE else ""
-        model = f"@{self.model}" if self.model else ""
-        params = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
-        return f"{count}{self.type.code}{model}{f'({params})' if params else ''}"
+        return format_node(self)
+
+
+def format_node(node: NonNode, index: int | None = None) -> str:
+    """``node`` in the notation, written so that ``parse_node_spec`` reads it back the same.
+
+    Args:
+        node: the node.
+        index: its position in a graph: the alias is written unless it is the default
+            name for that position. Without it, an alias is written unless it looks
+            like a default name (``e1``, ``m2``, ...).
+
+    Example:
+        >>> print(format_node(parse_node_spec('2E@simulated/a(stop=["x"], system="a; b")')))
+        2E@simulated/a(stop=["x"], system='a; b')
+    """
+    code = node.type.code
+    count = str(node.count) if node.count != 1 or node.type.role is NodeRole.ENSEMBLE else ""
+    if index is None:
+        default = re.fullmatch(rf"{code.lower()}\d+", node.id) is not None
+    else:
+        default = node.id == f"{code.lower()}{index + 1}"
+    alias = "" if default else f"!{node.id}"
+    model = f"@{node.model}" if node.model else ""
+    params = ", ".join(f"{key}={_format_value(value)}" for key, value in node.params.items())
+    return f"{count}{code}{alias}{model}{f'({params})' if params else ''}"
+
+
+def _format_value(value: Any) -> str:
+    """A parameter value as ``_value`` reads it back."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        quote = "'" if "'" not in value else '"'
+        return quote + value.replace(quote, quote * 2) + quote
+    if isinstance(value, list | tuple | dict):
+        try:
+            return json.dumps(value, ensure_ascii=False)
+        except (TypeError, ValueError):
+            pass
+    return repr(value)  # not expressible in the notation; shown as Python would
 
 
 _NODE = re.compile(
     r"^\s*(?P<count>\d+)?(?P<code>[A-Za-z]{1,2})(?:!(?P<alias>[A-Za-z_][\w-]*))?"
-    r"(?:@(?P<model>[^()\s]+))?(?:\((?P<params>.*)\))?\s*$"
+    r"(?:@(?P<model>[^()\s]+))?(?:\((?P<params>.*)\))?\s*$",
+    re.DOTALL,  # a quoted parameter value may hold a newline
 )
 
 
@@ -182,7 +235,7 @@ def _node(spec: str, index: int, code: str, count: int, model: str | None,
 
 def _parse_params(text: str, spec: str) -> dict[str, Any]:
     params: dict[str, Any] = {}
-    for item in _split_top_level(text):
+    for item in split_outside(text, ","):
         key, equals, value = item.partition("=")
         if not equals or not key.strip():
             raise NonSpecError(f"NON node {spec!r}: parameter {item!r} is not key=value.")
@@ -192,21 +245,37 @@ def _parse_params(text: str, spec: str) -> dict[str, Any]:
     return params
 
 
-def _split_top_level(text: str) -> list[str]:
-    """``text`` split at commas outside quotes and brackets."""
+def split_outside(text: str, separators: str) -> list[str]:
+    """``text`` split at any of ``separators`` outside quotes and brackets.
+
+    Quotes are ``'`` and ``"`` (a doubled quote closes and reopens, so it splits
+    nothing); inside a JSON list or dict a backslash escapes the next character of a
+    string, as JSON does. Items are stripped; empty ones are dropped.
+
+    Example:
+        >>> split_outside('a(x="1, 2"), b; c', ",;")
+        ['a(x="1, 2")', 'b', 'c']
+    """
     items: list[str] = []
     current: list[str] = []
-    depth, quote = 0, ""
+    brackets: list[str] = []
+    quote, escaped = "", False
     for char in text:
         if quote:
-            quote = "" if char == quote else quote
+            if escaped:
+                escaped = False
+            elif char == "\\" and ("[" in brackets or "{" in brackets):
+                escaped = True
+            elif char == quote:
+                quote = ""
         elif char in "\"'":
             quote = char
         elif char in "[{(":
-            depth += 1
+            brackets.append(char)
         elif char in "]})":
-            depth -= 1
-        elif char == "," and depth == 0:
+            if brackets:
+                brackets.pop()
+        elif char in separators and not brackets:
             items.append("".join(current).strip())
             current = []
             continue
@@ -217,9 +286,11 @@ def _split_top_level(text: str) -> list[str]:
 
 def _value(text: str) -> Any:
     if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
-        return text[1:-1]
+        return text[1:-1].replace(text[0] * 2, text[0])
     if text.lower() in ("true", "false"):
         return text.lower() == "true"
+    if text == "null":
+        return None
     if text[:1] in "[{":
         try:
             return json.loads(text)
