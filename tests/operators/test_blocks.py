@@ -10,6 +10,8 @@ from ember.api.operators import (
     Verdict,
     Verifier,
 )
+from ember.operators import Operator
+from ember.xcs import jit
 from ember.xcs.errors import XCSError
 from tests.operators.steps import Exclaim, Upper
 
@@ -121,3 +123,15 @@ def test_user_callables_inside_blocks_mean_under_jit_what_they_mean_in_plain_pyt
     assert elapsed < 0.3  # four 0.1 s calls overlap (plain Python: 0.4 s)
     stats = get_jit_stats(fast)
     assert stats["reruns"] == 0 and stats["fallbacks"] == []
+
+
+def test_keyword_style_members_and_aggregator_are_called_as_chain_calls_them():
+    class Count(Operator):
+        def forward(self, *, inputs):
+            return len(inputs)
+
+    ensemble = Ensemble([Upper(), Exclaim(), Upper()])
+    assert ensemble("hi") == ["HI", "hi!", "HI"]
+    counted = Ensemble([Upper(), Exclaim()], aggregator=Count())
+    assert counted("hi") == 2
+    assert jit(ensemble)("hi") == ["HI", "hi!", "HI"] and jit(counted)("hi") == 2

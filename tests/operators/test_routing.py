@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from ember.operators import LearnableRouter, Router, router
-from ember.xcs import XCSError
+from ember.xcs import XCSError, jit
+from tests.operators.steps import Exclaim, Upper
 
 
 def by_length(text):
@@ -64,3 +65,27 @@ def test_learnable_router_without_embedding_fn_reads_data_and_embedding():
     with pytest.raises(XCSError, match="temperature"):
         LearnableRouter({"a": str.upper}, embed_dim=2, key=jax.random.PRNGKey(0),
                         temperature=0)
+
+
+def test_keyword_style_routes_and_router_fn_are_called_as_chain_calls_them():
+    route = Router({"loud": Upper(), "plain": Exclaim()},
+                   router_fn=lambda text: "loud" if text.startswith("!") else "plain")
+    assert (route("!hi"), route("hi")) == ("!HI", "hi!")
+    assert jit(route)("!hi") == "!HI"
+
+    class Pick(Upper):
+        def forward(self, *, inputs):
+            return "loud" if len(inputs) > 3 else "plain"
+
+    picked = Router({"loud": Upper(), "plain": Exclaim()}, router_fn=Pick())
+    assert (picked("long one"), picked("hi")) == ("LONG ONE", "hi!")
+
+
+def test_learnable_router_calls_a_keyword_style_route_with_inputs():
+    jax = pytest.importorskip("jax")
+    jnp = jax.numpy
+    learned = LearnableRouter({"a": Upper(), "b": Exclaim()}, embed_dim=2,
+                              key=jax.random.PRNGKey(1),
+                              embedding_fn=lambda s: jnp.array([1.0, 0.0]))
+    to_a = learned.update_params(routing_weights=jnp.array([[5.0, 0.0], [0.0, 0.0]]))
+    assert to_a("x") == "X"

@@ -34,7 +34,7 @@ from ember.operators._validation import class_specs
 from ember.xcs import Op, XCSError
 from ember.xcs.tracing import context  # the library hook: glue(forward) and call under @jit
 
-__all__ = ["Chain", "FrozenOperatorError", "Operator", "takes_inputs_keyword"]
+__all__ = ["Chain", "FrozenOperatorError", "Operator", "call_step", "takes_inputs_keyword"]
 
 _MISSING = object()
 
@@ -323,6 +323,24 @@ def takes_inputs_keyword(cls: type[Operator]) -> bool:
     return keyword_style
 
 
+def call_step(step: Callable[..., Any], value: Any) -> Any:
+    """Call ``step`` on ``value`` as every block calls its members (under ``@jit`` too).
+
+    A keyword-style operator (``forward(self, *, inputs)``) gets ``inputs=value``;
+    any other callable gets ``value`` positionally.
+
+    Example:
+        >>> class Shout(Operator):
+        ...     def forward(self, *, inputs):
+        ...         return inputs.upper()
+        >>> call_step(Shout(), "hi"), call_step(str.lower, "HI")
+        ('HI', 'hi')
+    """
+    if isinstance(step, Operator) and takes_inputs_keyword(type(step)):
+        return context.call(step, inputs=value)
+    return context.call(step, value)
+
+
 class Chain(Operator):
     """Run steps in order, each on the previous step's output (``a >> b >> c``).
 
@@ -368,10 +386,7 @@ class Chain(Operator):
     def forward(self, value: Any) -> Any:
         """``value`` passed through every step in order."""
         for step in self.steps:
-            if isinstance(step, Operator) and takes_inputs_keyword(type(step)):
-                value = context.call(step, inputs=value)
-            else:
-                value = context.call(step, value)
+            value = call_step(step, value)
         return value
 
     def __repr__(self) -> str:

@@ -19,9 +19,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ember.models import models
-from ember.operators.base import Chain, Operator
+from ember.operators.base import Chain, Operator, call_step
 from ember.xcs import XCSError, op
-from ember.xcs.tracing import context  # the library hook: user callables called as glue would
 
 __all__ = [
     "Chain",
@@ -108,9 +107,9 @@ class Ensemble(Operator):
 
     def forward(self, prompt: Any) -> Any:
         """Every member's answer to ``prompt`` (concurrent under ``@jit``), aggregated."""
-        answers = [context.call(member, prompt) for member in self.members]
+        answers = [call_step(member, prompt) for member in self.members]
         if self.aggregator is not None:
-            return context.call(self.aggregator, answers)
+            return call_step(self.aggregator, answers)
         return answers
 
     def __repr__(self) -> str:

@@ -13,9 +13,8 @@ from collections.abc import Callable, Mapping
 from types import ModuleType
 from typing import Any
 
-from ember.operators.base import Operator
+from ember.operators.base import Operator, call_step
 from ember.xcs import XCSError
-from ember.xcs.tracing import context  # the library hook: user callables called as glue would
 
 __all__ = ["LearnableRouter", "Router", "router"]
 
@@ -68,7 +67,7 @@ class Router(Operator):
 
     def forward(self, input: Any) -> Any:
         """The chosen route's output for ``input``."""
-        route = context.call(self.router_fn, input)
+        route = call_step(self.router_fn, input)
         if route not in self.routes:
             if self.default_route is None:
                 raise KeyError(
@@ -76,7 +75,7 @@ class Router(Operator):
                     "give Router a default_route to catch unknown names."
                 )
             route = self.default_route
-        return context.call(self.routes[route], input)
+        return call_step(self.routes[route], input)
 
     def __repr__(self) -> str:
         return f"Router(routes={sorted(self.routes)})"
@@ -177,7 +176,7 @@ class LearnableRouter(Operator):
     def forward(self, input: Any) -> Any:
         """The output of the most probable route for ``input``."""
         route, data = self.choose(input)
-        return context.call(self.routes[route], data)
+        return call_step(self.routes[route], data)
 
     def __repr__(self) -> str:
         return (f"LearnableRouter(routes={list(self.route_names)}, "
