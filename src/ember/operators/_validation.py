@@ -14,15 +14,16 @@ with a model validates that argument, a return annotation validates the result.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import threading
 import typing
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-__all__ = ["OperatorClass", "Specs", "class_specs", "is_spec", "specs_for"]
+__all__ = ["OperatorClass", "Specs", "class_specs", "is_spec", "operator_specs", "specs_for"]
 
 
 def is_spec(value: Any) -> bool:
@@ -185,3 +186,25 @@ def class_specs(cls: type[OperatorClass]) -> Specs:
         with _lock:
             _class_specs[cls] = specs
     return specs
+
+
+def operator_specs(cls: type[OperatorClass], fields: Mapping[str, Any]) -> Specs:
+    """The validation plan of one Operator: its own ``input_spec``/``output_spec``, if
+    ``__init__`` set them (``fields`` is the instance's ``__dict__``), win over the class's.
+
+    Raises:
+        TypeError: a spec set on the instance is not a class with ``model_validate``.
+    """
+    if "input_spec" not in fields and "output_spec" not in fields:
+        return class_specs(cls)
+    input_spec = fields.get("input_spec", cls.input_spec)
+    output_spec = fields.get("output_spec", cls.output_spec)
+    if any(spec is not None and not is_spec(spec) for spec in (input_spec, output_spec)):
+        return specs_for(cls.forward, input_spec, output_spec, drop_self=True)  # raises
+    return _specs_with(cls, input_spec, output_spec)
+
+
+@functools.lru_cache(maxsize=256)  # instances of one class usually share their specs
+def _specs_with(cls: type[OperatorClass], input_spec: type | None,
+                output_spec: type | None) -> Specs:
+    return specs_for(cls.forward, input_spec, output_spec, drop_self=True)

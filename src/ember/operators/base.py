@@ -30,7 +30,7 @@ from ember.operators._pytree import (
     holds_arrays,
     register_operator_class,
 )
-from ember.operators._validation import class_specs
+from ember.operators._validation import operator_specs
 from ember.xcs import Op, XCSError
 from ember.xcs.tracing import context  # the library hook: glue(forward) and call under @jit
 
@@ -71,6 +71,7 @@ class Operator(FieldPytree):
         input_spec: a pydantic model validating the input (or ``None``; parameter
             annotations that are models validate their argument).
         output_spec: a pydantic model validating the result (or the return annotation).
+        Either may also be set on the instance in ``__init__``; the instance's wins.
 
     Example:
         >>> class Upper(Operator):
@@ -175,7 +176,7 @@ class Operator(FieldPytree):
 
     def _run(self, *args: Any, **kwargs: Any) -> Any:
         """``forward`` with the inputs and result validated (when specs are set)."""
-        specs = class_specs(type(self))
+        specs = operator_specs(type(self), self.__dict__)
         # Under @jit, forward is glue like the jitted function itself: run its rewritten form.
         forward = context.glue(self.forward)
         if specs.empty:
