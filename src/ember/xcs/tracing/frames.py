@@ -181,8 +181,8 @@ def inspect_site(
         site = facts.sites.get(lasti)
         if site is None:
             site = facts.site(frame, lasti)
-        if location is None:
-            location = site[0]
+        if location is None and not facts.library:
+            location = site[0]  # the user's line, not the library code it called
         if site[1]:
             return location, CallMode.TRY
         if facts.unseen is not False and facts.is_unseen():
@@ -190,7 +190,18 @@ def inspect_site(
         if learned is not None and learned.covers(code, site[0].lineno):
             return location, CallMode.LEARNED
         frame = frame.f_back
-    return location, CallMode.LAZY
+    return location or _first_outside(boundary), CallMode.LAZY
+
+
+def _first_outside(boundary: FrameType | None) -> SourceLocation | None:
+    """The line of the first frame outside Ember (below ``boundary``): where the call
+    was made when no user frame is on the way (library code only)."""
+    frame: FrameType | None = sys._getframe(2)
+    while frame is not None and frame is not boundary:
+        if not _facts_of(frame.f_code).internal:
+            return location_of(frame)
+        frame = frame.f_back
+    return None
 
 
 class RejectionSite:

@@ -119,8 +119,8 @@ def prep(fn: Any, /, *args: Any, **kwargs: Any) -> Callable[[], Any]:
     if kind is Callee.CONSUMER:
         # It reads its iterables to the end anyway: reading them first lets the items
         # be seen (a generator's own op calls included) before the call.
-        args = tuple(list(a) if isinstance(a, _ITERATORS) else a  # type: ignore[arg-type]
-                     for a in args)
+        args = tuple(list(a) if type(a) is not Lazy and isinstance(a, _ITERATORS)  # type: ignore[arg-type]
+                     else a for a in args)  # (isinstance would make a lazy value wait)
     elif (fn is map or fn is filter) and args and args[0] is not None:
         args = (_partial(_routed, args[0]), *args[1:])  # each item's call is a call of glue
     if not trace.lazies:
