@@ -23,6 +23,7 @@ import atexit
 import concurrent.futures
 import contextvars
 import logging
+import os
 import threading
 import time
 import weakref
@@ -385,4 +386,24 @@ def default_engine() -> Engine:
             if _default is None:
                 _default = Engine()
     return _default
+
+
+def _forget_after_fork() -> None:
+    """In a forked child: drop the parent's engine, so the child builds its own.
+
+    A process pool forks: the child gets copies of the parent's thread pool and loop
+    objects, whose counts speak of threads that do not exist in the child (only the
+    forking thread survives a fork). Jitted code run there would queue work no thread
+    takes, and wait forever. The child starts afresh instead, on first use. The forking
+    thread may have been inside a trace (an op started under ``@jit``): the child runs
+    the op body in that thread, so the parent's trace must not stay current there, or
+    jitted code in the body would record into the parent's run.
+    """
+    global _default, _default_lock
+    _default = None
+    _default_lock = threading.Lock()  # it may have been held by another parent thread
+    trace_context.swap(None)
+
+
+os.register_at_fork(after_in_child=_forget_after_fork)
 

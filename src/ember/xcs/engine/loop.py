@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextvars
+import os
 import sys
 import threading
 from collections import deque
@@ -130,3 +131,13 @@ def shared_loop() -> EventLoop:
             if _shared is None:
                 _shared = EventLoop()
     return _shared
+
+
+def _forget_after_fork() -> None:
+    """In a forked child: the parent's loop thread does not exist here; start a new one."""
+    global _shared, _shared_lock
+    _shared = None
+    _shared_lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_after_fork)

@@ -18,6 +18,7 @@ a hand-off per step.
 from __future__ import annotations
 
 import concurrent.futures
+import os
 import queue
 import threading
 import time
@@ -39,6 +40,16 @@ class _WorkerState(threading.local):
 
 
 _worker = _WorkerState()
+
+
+def _forget_after_fork() -> None:
+    # The forking thread lives on in the child: if it was a pool worker, the child must
+    # not take it for one (continue_here would park work no thread runs).
+    global _worker
+    _worker = _WorkerState()
+
+
+os.register_at_fork(after_in_child=_forget_after_fork)
 _STOP: Any = object()  # tells one worker to exit (shutdown)
 
 

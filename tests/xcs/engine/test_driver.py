@@ -1,0 +1,80 @@
+"""Tests for the engine driver: what a forked process pool worker inherits."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+SRC = str(Path(__file__).resolve().parents[3] / "src")
+
+_NESTED = textwrap.dedent("""
+    import threading
+    from ember.xcs import Config, jit, pmap, vmap
+
+    def shout(text):
+        return text.upper()
+
+    @jit
+    def twice(text):
+        return shout(text) + shout(text)
+
+    def jitted_inside(text):
+        return twice(text)
+
+    if __name__ == "__main__":
+        # Warm the parent's thread pool and loop first: the child inherits them.
+        assert vmap(shout)(["x", "y"]) == ["X", "Y"]
+        print(pmap(vmap(shout), config=Config(executor="process"))([["a", "b"], ["c"]]))
+        print(pmap(jitted_inside, config=Config(executor="process"))(["d", "e"]))
+""")
+
+
+def _run_script(tmp_path: Path, source: str, timeout: float = 60) -> str:
+    script = tmp_path / "script.py"
+    script.write_text(source)
+    env = dict(os.environ, PYTHONPATH=SRC)
+    process = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, env=env,
+                               start_new_session=True)
+    try:
+        out, err = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)  # the script and its pool workers
+        process.communicate()
+        pytest.fail(f"the script still ran after {timeout} s (deadlock)")
+    assert process.returncode == 0, err
+    return out
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="process pools fork only on POSIX")
+def test_jitted_code_in_a_process_executor_op_does_not_deadlock(tmp_path: Path) -> None:
+    out = _run_script(tmp_path, _NESTED)
+    assert out.splitlines() == ["[['A', 'B'], ['C']]", "['DD', 'EE']"]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="os.fork is POSIX only")
+def test_a_forked_child_gets_a_fresh_engine_and_loop() -> None:
+    from ember.xcs.engine import driver, loop, threads
+
+    parent_engine = driver.default_engine()
+    parent_loop = loop.shared_loop()
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report and leave without running pytest's teardown
+        fresh = (driver.default_engine() is not parent_engine
+                 and loop.shared_loop() is not parent_loop
+                 and threads._worker.pool is None)
+        os.write(write, b"1" if fresh else b"0")
+        os._exit(0)
+    os.close(write)
+    answer = os.read(read, 1)
+    os.close(read)
+    os.waitpid(pid, 0)
+    assert answer == b"1"
+    assert driver.default_engine() is parent_engine  # the parent keeps its own
