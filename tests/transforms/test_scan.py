@@ -103,3 +103,35 @@ def test_step_must_return_a_pair():
         scan(lambda c, x: c, 0, [1, 2])
     with pytest.raises(TransformError, match="length"):
         scan(lambda c, x: (c, x), 0)
+
+
+def test_a_tuple_xs_is_looped_over_leaf_by_leaf():
+    seen = []
+
+    def step(carry, x):
+        seen.append(x)
+        return carry + 1, x
+
+    carry, ys = scan(step, 0, (["p", "q", "r"], [1, 2, 3]))
+    assert carry == 3
+    assert seen == [("p", 1), ("q", 2), ("r", 3)]
+    assert ys == (["p", "q", "r"], [1, 2, 3])
+
+
+def test_a_tuple_of_an_array_and_a_list_and_nested_dicts_are_looped_leaf_by_leaf():
+    carry, ys = scan(lambda c, x: (c + x[0], x[1]), 0, (np.arange(3), ["a", "b", "c"]))
+    assert carry == 3 and ys == ["a", "b", "c"]
+    carry, ys = scan(lambda c, x: (c + x["a"]["b"], x["a"]["b"]), "", {"a": {"b": ["p", "q"]}})
+    assert carry == "pq" and ys == ["p", "q"]
+
+
+def test_errors_name_scans_own_parameters():
+    with pytest.raises(TransformError, match=r"length=3 but xs has length 2") as info:
+        scan(lambda c, x: (c, x), 0, ["a", "b"], length=3)
+    assert "axis_size" not in str(info.value)
+    with pytest.raises(TransformError, match=r"xs\[0\] has 1, xs\[1\] has 2") as info:
+        scan(lambda c, x: (c, x), 0, (["a"], [1, 2]))
+    assert "in_axes" not in str(info.value)
+    with pytest.raises(TransformError, match=r"length=\.\.\.") as info:
+        scan(lambda c, x: (c, x), 0, {"a": "text"})
+    assert "axis_size" not in str(info.value) and "in_axes" not in str(info.value)

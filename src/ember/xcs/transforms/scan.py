@@ -59,8 +59,20 @@ def _steps(xs: Any, length: int | None) -> list[Any]:
         if length is None:
             raise TransformError("scan: pass xs or length (with xs=None, length is required).")
         return [None] * length
-    calls = split_batch((xs,), {}, 0, length, "scan")
+    # xs is one pytree: a tuple (or dict) is looped over leaf by leaf, so the axes are
+    # given as a prefix of its structure; a list is the sequence of steps itself.
+    calls = split_batch((xs,), {}, (_leaf_axes(xs),), length, "scan", arg_names=("xs",),
+                        size_name="length")
     return [call_args[0] for call_args, _ in calls]
+
+
+def _leaf_axes(xs: Any) -> Any:
+    """Axis 0 for every leaf of ``xs``, nested as its tuples and dicts are."""
+    if type(xs) is tuple:
+        return tuple(_leaf_axes(x) for x in xs)
+    if type(xs) is dict:
+        return {k: _leaf_axes(v) for k, v in xs.items()}
+    return 0
 
 
 def _finish(result: tuple[Any, list[Any]]) -> tuple[Any, Any]:

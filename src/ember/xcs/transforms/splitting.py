@@ -196,7 +196,8 @@ def _positional_axes(in_axes: Any, count: int, transform: str) -> tuple[Any, ...
 
 
 def split_batch(args: tuple[Any, ...], kwargs: dict[str, Any], in_axes: Any,
-                axis_size: int | None, transform: str) -> Calls:
+                axis_size: int | None, transform: str, *,
+                arg_names: Sequence[str] | None = None, size_name: str = "axis_size") -> Calls:
     """The per-item ``(args, kwargs)`` of a batched call (see the module docstring).
 
     Args:
@@ -206,6 +207,9 @@ def split_batch(args: tuple[Any, ...], kwargs: dict[str, Any], in_axes: Any,
             an entry may be a dict/tuple prefix of the argument.
         axis_size: the batch size when nothing is mapped (or a check when something is).
         transform: the transform's name for messages.
+        arg_names: how messages name the positional arguments (default ``argument i``).
+        size_name: the transform's parameter for ``axis_size``, for messages (``scan``
+            calls it ``length``).
 
     Returns:
         One ``(args, kwargs)`` pair per item, in order.
@@ -215,13 +219,15 @@ def split_batch(args: tuple[Any, ...], kwargs: dict[str, Any], in_axes: Any,
             ``axis_size``, or an argument that cannot be mapped.
     """
     axes = _positional_axes(in_axes, len(args), transform)
-    arg_templates = [_mapped_leaf(a, ax, f"argument {i}", transform, "arg")
-                     for i, (a, ax) in enumerate(zip(args, axes))]
+    names = list(arg_names or ()) + [f"argument {i}" for i in range(len(arg_names or ()),
+                                                                     len(args))]
+    arg_templates = [_mapped_leaf(a, ax, name, transform, "arg")
+                     for a, ax, name in zip(args, axes, names)]
     kwarg_templates = {k: _mapped_leaf(v, 0, k, transform, "kwarg") for k, v in kwargs.items()}
     mapped: list[_Mapped] = []
     for template in (*arg_templates, *kwarg_templates.values()):
         _collect(template, mapped)
-    size = _common_length(mapped, axis_size, transform)
+    size = _common_length(mapped, axis_size, transform, size_name)
     return [
         (tuple(_instantiate(t, i) for t in arg_templates),
          {k: _instantiate(t, i) for k, t in kwarg_templates.items()})
@@ -229,9 +235,16 @@ def split_batch(args: tuple[Any, ...], kwargs: dict[str, Any], in_axes: Any,
     ]
 
 
-def _common_length(mapped: list[_Mapped], axis_size: int | None, transform: str) -> int:
+def _common_length(mapped: list[_Mapped], axis_size: int | None, transform: str,
+                   size_name: str) -> int:
     if not mapped:
         if axis_size is None:
+            if size_name != "axis_size":  # scan: one input (xs), no in_axes
+                raise TransformError(
+                    f"{transform}: xs holds no list, tuple or array to loop over, so the "
+                    f"number of steps is unknown; give xs as a list or array (dicts and "
+                    f"tuples are looped over leaf by leaf), or pass {size_name}=..."
+                )
             raise TransformError(
                 f"{transform}: no argument is mapped (every in_axes entry is None and no "
                 "keyword argument holds a list), so the batch size is unknown; pass "
@@ -242,13 +255,15 @@ def _common_length(mapped: list[_Mapped], axis_size: int | None, transform: str)
     distinct = set(lengths.values())
     if len(distinct) > 1:
         listed = ", ".join(f"{path} has {n}" for path, n in lengths.items())
+        fix = ("Make them equal, or give the ones to broadcast in_axes None."
+               if size_name == "axis_size" else "Give every leaf of xs the same length.")
         raise TransformError(
-            f"{transform}: mapped inputs must all have the same length, but {listed}. "
-            "Make them equal, or give the ones to broadcast in_axes None."
+            f"{transform}: mapped inputs must all have the same length, but {listed}. {fix}"
         )
     size = distinct.pop()
     if axis_size is not None and axis_size != size:
+        what = "the mapped inputs have" if size_name == "axis_size" else "xs has"
         raise TransformError(
-            f"{transform}: axis_size={axis_size} but the mapped inputs have length {size}."
+            f"{transform}: {size_name}={axis_size} but {what} length {size}."
         )
     return size
