@@ -76,3 +76,26 @@ def test_tensor_pmap_on_four_devices_matches_jax(on_four_devices):
         print("ok")
     """)
     assert out.strip() == "ok"
+
+
+def test_mismatched_array_batches_name_the_arguments_and_their_real_sizes(on_four_devices):
+    out = on_four_devices("""
+        import jax.numpy as jnp
+        from ember.xcs import TransformError, pmap
+
+        def add(a, b):
+            return a + b
+
+        try:
+            pmap(add)(jnp.ones(4), jnp.ones(8))
+        except TransformError as error:
+            print(error)
+        try:
+            pmap(add)(jnp.ones(4), b={"w": jnp.ones(6)})
+        except TransformError as error:
+            print(error)
+    """)
+    first, second = out.strip().splitlines()
+    assert "argument a has size 4, argument b has size 8" in first
+    assert "in_axes None" in first and "block" not in first
+    assert "argument a has size 4, argument b['w'] has size 6" in second

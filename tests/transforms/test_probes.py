@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+
 import jax
 import jax.numpy as jnp
 import pytest
@@ -92,3 +94,15 @@ def test_grad_probe_without_ops_allowed_names_the_option():
 def test_grad_probe_inside_a_tensor_probe_stops_the_trace():
     with pytest.raises(OpReached):
         probed(lambda: record(1), GradProbe(TENSOR_PROBE, "grad"))()
+
+
+def test_probed_keeps_the_name_and_signature_so_jax_names_the_users_parameters():
+    def add(a, b):
+        return a + b
+
+    wrapped = probed(add)
+    assert wrapped.__name__ == "add"
+    assert list(inspect.signature(wrapped).parameters) == ["a", "b"]
+    with pytest.raises(ValueError, match="argument a .*\n.*argument b ") as info:
+        jax.vmap(wrapped)(jnp.ones(3), jnp.ones(4))
+    assert "args" not in str(info.value) and "kwargs" not in str(info.value)

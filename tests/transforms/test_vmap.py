@@ -194,3 +194,39 @@ def test_bad_arguments():
         vmap(42)
     with pytest.raises(TransformError, match="out_axes must be an int"):
         vmap(transform, out_axes=(0, 1))(["a"])
+
+
+def test_tensor_vmap_errors_name_the_users_parameters():
+    def add(a, b):
+        return a + b
+
+    with pytest.raises(ValueError, match="argument a .*\n.*argument b ") as info:
+        vmap(add)(jnp.ones(3), jnp.ones(4))
+    assert "argument args" not in str(info.value)
+    assert "argument kwargs" not in str(info.value)
+
+
+def test_tensor_mode_calls_are_counted_as_for_jit():
+    doubled = vmap(lambda x: x * 2)
+    doubled(jnp.ones(3))
+    doubled(jnp.ones(3))
+    stats = get_jit_stats(doubled)
+    assert stats["mode"] == "tensor"
+    assert stats["calls"] == 2 and stats["errors"] == 0
+    with pytest.raises(ValueError):
+        vmap(lambda a, b: a + b)(jnp.ones(3), jnp.ones(4))
+    failing = vmap(lambda a, b: a + b)
+    with pytest.raises(ValueError):
+        failing(jnp.ones(3), jnp.ones(4))
+    assert get_jit_stats(failing)["calls"] == 1 and get_jit_stats(failing)["errors"] == 1
+
+
+def test_numpy_string_and_object_arrays_are_batches_mapped_along_axis_0():
+    assert vmap(lambda s: s.upper())(np.array(["a", "b"])) == ["A", "B"]
+    assert vmap(lambda row: row[0] + row[1])(np.array([["a", "b"], ["c", "d"]])) == ["ab", "cd"]
+    things = np.array([{"k": 1}, None, "x"], dtype=object)
+    assert vmap(repr)(things) == ["{'k': 1}", "None", "'x'"]
+    assert vmap(lambda item: item["t"] + "!")(inputs={"t": np.array(["x", "y"]), "n": 1}) \
+        == ["x!", "y!"]
+    with pytest.raises(TransformError, match="same length"):
+        vmap(lambda a, b: a + b)(np.array(["a", "b"]), ["c"])

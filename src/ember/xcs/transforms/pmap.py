@@ -10,6 +10,7 @@ count: it is split over the largest number of devices that divides it.
 
 from __future__ import annotations
 
+import inspect
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -95,11 +96,21 @@ class ParallelFunction(BatchedFunction):
             _move_leading(jax, arg, axis) if axis not in (None, 0) else arg
             for arg, axis in zip(args, axes)
         )
-        mapped = [a for a, axis in zip(moved, axes) if axis is not None] + list(kwargs.values())
-        leaves = [leaf for leaf in jax.tree_util.tree_leaves(mapped) if leaf_kind(leaf) == 1]
-        if not leaves:  # nothing is split: plain vmap (axis_size) on one device
+        names = _argument_names(self._fn, len(args))
+        mapped = {name: a for name, a, axis in zip(names, moved, axes) if axis is not None}
+        mapped.update({f"argument {k}": v for k, v in kwargs.items()})
+        sizes = _leading_sizes(jax, mapped)
+        if not sizes:  # nothing is split: plain vmap (axis_size) on one device
             return super()._tensor_call(args, kwargs)
-        size = int(leaves[0].shape[0])
+        if len(set(sizes.values())) > 1:
+            # Checked here, on the whole batch: after the split JAX would only see the
+            # per-device blocks (wrong sizes) of an internal function.
+            listed = ", ".join(f"{path} has size {n}" for path, n in sizes.items())
+            raise TransformError(
+                f"pmap: mapped arrays must have the same size along their mapped axis, but "
+                f"{listed}. Make them equal, or give the ones to broadcast in_axes None."
+            )
+        size = next(iter(sizes.values()))
         devices = resolve_devices(self._devices, self.transform, self._backend)
         count = _largest_divisor(size, len(devices)) if size else 1
         mapped_flags = tuple(axis is not None for axis in axes)
@@ -146,6 +157,30 @@ class ParallelFunction(BatchedFunction):
         with self._shard_lock:
             self._sharded[key] = sharded
         return sharded
+
+
+def _argument_names(fn: Callable[..., Any], count: int) -> list[str]:
+    """How messages name ``fn``'s first ``count`` positional arguments ("argument a")."""
+    names = [f"argument {i}" for i in range(count)]
+    try:
+        parameters = list(inspect.signature(fn).parameters.values())
+    except (TypeError, ValueError):
+        return names
+    for index, parameter in enumerate(parameters[:count]):
+        if parameter.kind is parameter.VAR_POSITIONAL:
+            break
+        names[index] = f"argument {parameter.name}"
+    return names
+
+
+def _leading_sizes(jax: Any, mapped: dict[str, Any]) -> dict[str, int]:
+    """The size of axis 0 of every array leaf of ``mapped``, by argument and leaf path."""
+    sizes: dict[str, int] = {}
+    for name, tree in mapped.items():
+        for path, leaf in jax.tree_util.tree_flatten_with_path(tree)[0]:
+            if leaf_kind(leaf) == 1 and len(leaf.shape) > 0:
+                sizes[name + jax.tree_util.keystr(path)] = int(leaf.shape[0])
+    return sizes
 
 
 def _move_leading(jax: Any, tree: Any, axis: int) -> Any:

@@ -10,6 +10,7 @@ the op runs and tells the caller to switch to orchestration mode; ``GradProbe`` 
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -80,7 +81,11 @@ TENSOR_PROBE = TensorProbe()
 
 
 def probed(fn: Callable[..., Any], probe: Any = TENSOR_PROBE) -> Callable[..., Any]:
-    """``fn`` with ``probe`` as the op handler while it runs (i.e. while JAX traces)."""
+    """``fn`` with ``probe`` as the op handler while it runs (i.e. while JAX traces).
+
+    The wrapper carries ``fn``'s name and signature (``__wrapped__``), so JAX's messages
+    name the user's parameters ("argument a"), not the wrapper's ``*args``/``**kwargs``.
+    """
 
     def run(*args: Any, **kwargs: Any) -> Any:
         previous = context.swap(probe)
@@ -89,6 +94,10 @@ def probed(fn: Callable[..., Any], probe: Any = TENSOR_PROBE) -> Callable[..., A
         finally:
             context.swap(previous)
 
+    try:
+        functools.update_wrapper(run, fn, updated=())
+    except (AttributeError, TypeError):  # e.g. a callable whose attributes refuse copying
+        pass
     return run
 
 

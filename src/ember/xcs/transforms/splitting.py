@@ -1,7 +1,7 @@
 """Splitting a batched call into per-item calls, by ``in_axes``.
 
 A positional argument with an axis (``in_axes`` entry not ``None``) must be a list, a
-tuple or an array (sliced along the axis), or a dict, which is a *record*: its list and
+tuple or an array (sliced along the axis; NumPy arrays of strings or objects too), or a dict, which is a *record*: its list and
 array fields are mapped, every other field is broadcast (the seed's
 ``inputs={"data": [...], "id": [...], "options": {...}}``). Keyword arguments are
 records too. An ``in_axes`` entry may be a dict or tuple (a prefix of the argument's
@@ -30,20 +30,21 @@ Calls = list[tuple[tuple[Any, ...], dict[str, Any]]]
 class _Mapped:
     """A value to slice per item (list, tuple or array along ``axis``)."""
 
-    __slots__ = ("axis", "path", "value")
+    __slots__ = ("array", "axis", "path", "value")
 
     def __init__(self, value: Any, axis: int, path: str) -> None:
         self.value = value
         self.axis = axis
         self.path = path
+        self.array = _is_array(value)
 
     def length(self) -> int:
-        if leaf_kind(self.value) == ARRAY:
+        if self.array:
             return int(self.value.shape[self.axis])
         return len(self.value)
 
     def item(self, index: int) -> Any:
-        if leaf_kind(self.value) == ARRAY:
+        if self.array:
             if self.axis == 0:
                 return self.value[index]
             return self.value.take(index, axis=self.axis)
@@ -64,6 +65,14 @@ def _is_sequence(value: Any) -> bool:
     return isinstance(value, list | tuple)
 
 
+def _is_array(value: Any) -> bool:
+    """A numeric array, or a NumPy array of strings or objects (a batch of them too)."""
+    if leaf_kind(value) == ARRAY:
+        return True
+    return type(value).__module__.startswith("numpy") and hasattr(value, "shape") \
+        and hasattr(value, "take")
+
+
 def _mapped_leaf(value: Any, axis: Any, path: str, transform: str, mode: str) -> Any:
     """``value`` with mapped leaves wrapped in ``_Mapped`` (a template for each item).
 
@@ -78,7 +87,7 @@ def _mapped_leaf(value: Any, axis: Any, path: str, transform: str, mode: str) ->
     if isinstance(axis, tuple | list):
         return _mapped_positions(value, axis, path, transform, mode)
     _check_axis(axis, path, transform)
-    if leaf_kind(value) == ARRAY:
+    if _is_array(value):
         return _mapped_array(value, axis, path, transform)
     if isinstance(value, list) or (mode == "arg" and isinstance(value, tuple)):
         return _mapped_sequence(value, axis, path, transform)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -42,7 +43,8 @@ def _normalize_axes(axes: Any) -> Any:
 class BatchedFunction:
     """A function mapped over a batch (what ``vmap`` returns; ``pmap`` builds on it).
 
-    ``get_jit_stats(batched)`` reports the orchestration runs (one node per item) and
+    ``get_jit_stats(batched)`` reports the orchestration runs (one node per item), the
+    tensor calls (``calls``, ``total_time_ms``, ``errors``, as for a tensor-mode ``jit``) and
     ``mode`` (``"tensor"`` once JAX ran it, ``"orchestration"`` once it met an op).
     """
 
@@ -105,12 +107,18 @@ class BatchedFunction:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if not self._orchestration and is_tensor_tree((args, kwargs)):
             require_jax(self.transform)
+            started = time.perf_counter()
             try:
                 result = self._tensor_call(args, kwargs)
             except OpReached as reached:
                 self._switch(reached)
+            except Exception:
+                self._xcs_stats.record_plain(time.perf_counter() - started, True)
+                raise
             else:
-                self._xcs_stats.mode = "tensor"
+                stats = self._xcs_stats
+                stats.mode = "tensor"
+                stats.record_plain(time.perf_counter() - started, False)  # as jit counts
                 return result
         return self._orchestration_call(args, kwargs)
 
