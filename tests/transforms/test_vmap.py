@@ -230,3 +230,13 @@ def test_numpy_string_and_object_arrays_are_batches_mapped_along_axis_0():
         == ["x!", "y!"]
     with pytest.raises(TransformError, match="same length"):
         vmap(lambda a, b: a + b)(np.array(["a", "b"]), ["c"])
+
+
+def test_a_dict_result_keeps_its_keys_with_lists_and_stacked_arrays_as_the_docs_say():
+    result = vmap(lambda s: {"text": s.upper(), "vec": np.ones(2) * len(s)})(["a", "bb"])
+    assert list(result) == ["text", "vec"]
+    assert result["text"] == ["A", "BB"]
+    assert isinstance(result["vec"], np.ndarray)
+    assert result["vec"].tolist() == [[1.0, 1.0], [2.0, 2.0]]
+    ragged = vmap(lambda s: {"vec": np.ones(len(s))})(["a", "bb"])
+    assert type(ragged["vec"]) is list and [v.shape for v in ragged["vec"]] == [(1,), (2,)]

@@ -10,8 +10,9 @@ The rules (shared by ``vmap``, ``pmap``, ``mesh_sharded`` and ``scan``):
   runner (one engine node per item, honouring ``Config.max_workers`` and
   ``Config.executor``); inside a trace they join it.
 - **Combining.** Per-item results are transposed along dicts and tuples (namedtuples
-  too); every other value, lists included, is a leaf, collected into a list. A dict
-  result gives a dict of lists whatever its leaves are.
+  too); every other value, lists included, is a leaf. Array leaves of one shape and
+  dtype are stacked (the batch on ``out_axes``); other leaves are collected into a list.
+  A dict result gives a dict with the same keys whatever its leaves are.
 """
 
 from __future__ import annotations
