@@ -135,3 +135,33 @@ def test_errors_name_scans_own_parameters():
     with pytest.raises(TransformError, match=r"length=\.\.\.") as info:
         scan(lambda c, x: (c, x), 0, {"a": "text"})
     assert "axis_size" not in str(info.value) and "in_axes" not in str(info.value)
+
+
+def test_scan_records_inside_autograph():
+    from ember.xcs import autograph, execute, placeholder
+
+    @op
+    def shout(text):
+        return text.upper()
+
+    @op
+    def words(text):
+        return text.split()
+
+    with autograph() as graph:
+        carry, ys = scan(lambda c, x: (c + x, shout(x)), "", ["a", "b"])
+        total, loud = scan(lambda c, x: (c + x, shout(x)), "", words(placeholder("q")))
+    values = execute(graph, inputs={"q": "x y"})
+    assert carry == "ab" and values["ys"] == ["A", "B"]  # the carry needed no op: real
+    assert (values["total"], values["loud"]) == ("xy", ["X", "Y"])
+
+
+def test_a_step_returning_a_recorded_value_is_told_to_return_a_pair():
+    from ember.xcs import autograph
+
+    @op
+    def shout(text):
+        return text.upper()
+
+    with pytest.raises(TransformError, match=r"return carry, y"), autograph():
+        scan(lambda c, x: shout(x), 0, ["a", "b"])

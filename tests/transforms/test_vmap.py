@@ -240,3 +240,23 @@ def test_a_dict_result_keeps_its_keys_with_lists_and_stacked_arrays_as_the_docs_
     assert result["vec"].tolist() == [[1.0, 1.0], [2.0, 2.0]]
     ragged = vmap(lambda s: {"vec": np.ones(len(s))})(["a", "bb"])
     assert type(ragged["vec"]) is list and [v.shape for v in ragged["vec"]] == [(1,), (2,)]
+
+
+def test_vmap_records_inside_autograph():
+    from ember.xcs import autograph, execute, placeholder
+
+    @op
+    def shout(text):
+        return text.upper()
+
+    @op
+    def words(text):
+        return text.split()
+
+    with autograph() as graph:
+        listed = vmap(shout)(["a", "b"])  # noqa: F841 - a real batch: a node per item
+        recorded = vmap(shout)(words(placeholder("q")))  # noqa: F841 - recorded: one node
+    values = execute(graph, inputs={"q": "x y z"})
+    assert values["listed"] == ["A", "B"]
+    assert values["recorded"] == ["X", "Y", "Z"]
+    assert sum(node.name == "shout" for node in graph.graph.nodes) == 2

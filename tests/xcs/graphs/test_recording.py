@@ -164,3 +164,17 @@ def test_module_level_recording(tmp_path):
     namespace: dict = {}
     exec(compile(source, str(tmp_path / "m.py"), "exec"), namespace)
     assert namespace["RESULT"] == {"a": 2, "b": 3}
+
+
+def test_lift_records_a_lifted_node_and_holds_symbols_finds_nested_symbols():
+    @op
+    def shout(text):
+        return text.upper()
+
+    with autograph() as graph:
+        loud = shout(placeholder("text"))
+        assert graph.holds_symbols({"a": [1, (loud,)]})
+        assert not graph.holds_symbols({"a": [1, ("plain",)]})
+        joined = graph.lift("join", "-".join, ([loud, loud],), {})  # noqa: F841 - by name
+    assert [node.kind for node in graph.graph.nodes][-1] is NodeKind.LIFTED
+    assert execute(graph, inputs={"text": "hi"})["joined"] == "HI-HI"

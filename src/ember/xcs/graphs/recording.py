@@ -171,6 +171,24 @@ class Recording:
         return self._record(kind, op.name, op, args, kwargs, effect=op.effect,
                             deterministic=op.deterministic)
 
+    def lift(self, name: str, fn: Callable[..., Any], args: tuple[Any, ...],
+             kwargs: dict[str, Any], mutates: bool = False) -> Symbol:
+        """Record ``fn(*args, **kwargs)`` as a lifted node (the tracer's ``lift``).
+
+        Transforms call it to finish with recorded values: ``vmap`` and ``scan`` combine
+        their per-item results this way, so they record like any op call.
+        """
+        return self._record(NodeKind.LIFTED, name, fn, args, kwargs,
+                            deterministic=not mutates)
+
+    def holds_symbols(self, tree: Any) -> bool:
+        """Whether ``tree`` holds a symbol of this recording (in lists, tuples, dicts).
+
+        Transforms ask it: a batch that is a recorded value has no length until
+        ``execute``, so ``vmap``/``scan`` then record their whole call as one node.
+        """
+        return self._to_vars(tree, _CONTAINER_DEPTH) is not _NOT_RECORDED
+
     def placeholder(self, name: str) -> Symbol:
         """The input ``name`` of this graph (the same symbol for the same name)."""
         found = self._placeholders.get(name)

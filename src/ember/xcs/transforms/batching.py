@@ -34,11 +34,13 @@ from ember.xcs.transforms.splitting import Calls, split_batch
 # ``split_batch`` (from ``splitting``) is one of the batching rules: vmap, scan and mesh
 # import it from here with the others.
 __all__ = [
+    "NOT_RECORDED",
     "Calls",
     "adapt_inputs",
     "batch_runner",
     "combine",
     "item_op",
+    "record_whole_call",
     "run_batch",
     "split_batch",
 ]
@@ -96,12 +98,36 @@ def batch_runner(name: str, config: Config) -> JitFunction:
     return JitFunction(_issue, config, name=name)
 
 
+def record_whole_call(fn: Callable[..., Any], name: str, args: tuple[Any, ...],
+                      kwargs: dict[str, Any]) -> Any:
+    """Inside ``autograph()``, with recorded values among the arguments: one node for the
+    whole transformed call (its batch has no length before ``execute``), else ``NOT_RECORDED``.
+
+    The node runs ``fn(*args, **kwargs)`` when the graph executes, with real values.
+    """
+    handler = context.current_trace()
+    holds_symbols = getattr(handler, "holds_symbols", None)
+    if handler is None or holds_symbols is None or not holds_symbols((args, kwargs)):
+        return NOT_RECORDED
+    return handler.call_op(Op(fn, name=name), args, kwargs)
+
+
+class _NotRecorded:
+    def __repr__(self) -> str:
+        return "<not recorded>"
+
+
+NOT_RECORDED: Any = _NotRecorded()
+"""What ``record_whole_call`` returns when the call is not recorded as one node."""
+
+
 def run_batch(op: Callable[..., Any], calls: Calls, runner: JitFunction,
               finish: Callable[[list[Any]], Any], unit: str = "item") -> Any:
     """Run ``op`` once per call and return ``finish(results)``.
 
-    Inside an active trace the op calls join it and ``finish`` is lifted (so nothing
-    waits); otherwise ``runner`` runs them concurrently on the engine.
+    Inside an active trace (``@jit`` or ``autograph()``) the op calls join it and
+    ``finish`` is lifted (so nothing waits); otherwise ``runner`` runs them
+    concurrently on the engine.
     """
     handler = context.current_trace()
     if handler is not None:

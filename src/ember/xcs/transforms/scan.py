@@ -21,7 +21,12 @@ from ember.xcs.api.jit import JitFunction
 from ember.xcs.config import Config
 from ember.xcs.errors import ConfigError, TransformError
 from ember.xcs.tracing import context
-from ember.xcs.transforms.batching import combine, split_batch
+from ember.xcs.transforms.batching import (
+    NOT_RECORDED,
+    combine,
+    record_whole_call,
+    split_batch,
+)
 from ember.xcs.transforms.leaves import count_arrays, is_tensor_tree, require_jax
 from ember.xcs.transforms.probes import OpReached, probed
 
@@ -47,9 +52,11 @@ def _loop(f: Callable[..., Any], init: Any, steps: Sequence[Any], order: Sequenc
 def _step(f: Callable[..., Any], carry: Any, x: Any, args: tuple[Any, ...],
           kwargs: dict[str, Any]) -> tuple[Any, Any]:
     out = f(carry, x, *args, **kwargs)
-    if not isinstance(out, tuple) or len(out) != 2:
+    # issubclass(type(...)): isinstance() would ask a recorded value for its class.
+    if not issubclass(type(out), tuple) or len(out) != 2:
         raise TransformError(
-            f"scan: f must return a (carry, y) pair, got {type(out).__name__}."
+            f"scan: f must return a (carry, y) pair, got {type(out).__name__}; end it "
+            "with `return carry, y`."
         )
     return out[0], out[1]
 
@@ -176,6 +183,12 @@ def _check_options(f: Any, length: Any, reverse: Any, unroll: Any, config: Any) 
 def _scan(f: Callable[..., Any], init: Any, xs: Any, length: int | None, reverse: bool,
           unroll: int | bool, extra_args: tuple[Any, ...], extra_kwargs: dict[str, Any],
           config: Config | None) -> tuple[Any, Any]:
+    whole = functools.partial(scan, f, length=length, reverse=reverse, unroll=unroll,
+                              config=config)
+    recorded = record_whole_call(whole, f"scan({getattr(f, '__name__', 'f')})", (init, xs),
+                                 {"args": extra_args, "kwargs": extra_kwargs})
+    if recorded is not NOT_RECORDED:  # autograph() with a recorded init/xs: one node
+        return recorded[0], recorded[1]
     if _is_tensor_scan(f, init, xs, extra_args, extra_kwargs):
         jax = require_jax("scan")
         try:

@@ -17,10 +17,12 @@ from typing import Any
 from ember.xcs.config import Config
 from ember.xcs.errors import ConfigError, TransformError
 from ember.xcs.transforms.batching import (
+    NOT_RECORDED,
     Calls,
     batch_runner,
     combine,
     item_op,
+    record_whole_call,
     run_batch,
     split_batch,
 )
@@ -105,6 +107,9 @@ class BatchedFunction:
         return self._xcs_stats.snapshot()
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        recorded = record_whole_call(self, self._name, args, kwargs)
+        if recorded is not NOT_RECORDED:
+            return recorded
         if not self._orchestration and is_tensor_tree((args, kwargs)):
             require_jax(self.transform)
             started = time.perf_counter()
