@@ -4,9 +4,9 @@ A positional argument with an axis (``in_axes`` entry not ``None``) must be a li
 tuple or an array (sliced along the axis; NumPy arrays of strings or objects too), or a
 dict, which is a *record*: its list and array fields are mapped, every other field is
 broadcast (the seed's ``inputs={"data": [...], "id": [...], "options": {...}}``).
-Keyword arguments are records too. An ``in_axes`` entry may be a dict or tuple (a prefix of the argument's
-structure) to give fields their own axes. Every mapped value must have the same length;
-``TransformError`` names the fields and lengths otherwise.
+Keyword arguments are records too. An ``in_axes`` entry may be a dict or tuple (a
+prefix of the argument's structure) to give fields their own axes. Every mapped value
+must have the same length; ``TransformError`` names the fields and lengths otherwise.
 
 Each argument first becomes a *template*: the argument itself where it is broadcast,
 ``_Mapped`` where it is sliced, ``_Struct`` where some of its items are. Item ``i`` of
