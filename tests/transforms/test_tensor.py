@@ -74,7 +74,11 @@ def test_value_dependent_python_falls_back_and_matches_plain():
     jitted = jit(branchy)
     for value in (jnp.ones(3), -jnp.ones(3)):
         np.testing.assert_array_equal(jitted(value), branchy(value))
-    assert get_jit_stats(jitted)["mode"] == "orchestration"
+    stats = get_jit_stats(jitted)
+    assert stats["mode"] == "orchestration"
+    # The fallback names the line JAX could not trace (the `if` on a traced value).
+    line = branchy.__code__.co_firstlineno + 1
+    assert any(f"{__file__}:{line}" in f for f in stats["fallbacks"]), stats["fallbacks"]
 
 
 def test_call_without_arrays_is_orchestration_for_good():

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from ember.xcs.api.records import Fallback, FunctionStats
+from ember.xcs.tracing.frames import rejection_site
 from ember.xcs.transforms.leaves import (
     ARRAY,
     ATOM,
@@ -139,7 +140,9 @@ class TensorDispatch:
             self._static_numbers = True  # JAX needed concrete numbers: retry with them
             return self.dispatch(owner, args, kwargs)
         reason = f"switched to orchestration mode: JAX could not trace it ({type(error).__name__})"
-        return self._switch(owner, Fallback(reason, None), args, kwargs)
+        site = rejection_site(error, None)  # the user's line JAX could not trace
+        return self._switch(owner, Fallback(reason, site.location if site else None), args,
+                            kwargs)
 
     def _switch(self, owner: TensorOwner, fallback: Fallback, args: tuple[Any, ...],
                 kwargs: dict[str, Any]) -> Any:
