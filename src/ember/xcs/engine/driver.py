@@ -19,7 +19,6 @@ follow-up op itself instead of handing it to another thread.
 
 from __future__ import annotations
 
-import atexit
 import concurrent.futures
 import contextvars
 import logging
@@ -29,15 +28,14 @@ import time
 import weakref
 from typing import Any
 
-from ember.xcs.engine.arguments import (
-    argument_changed,
-    changed_in_place,
-    invoke_watched,
-    location_of,
-    resolve,
-    watch,
-)
+from ember.xcs.engine.arguments import argument_changed, changed_in_place, resolve, watch
 from ember.xcs.engine.loop import EventLoop, shared_loop
+from ember.xcs.engine.pool import (
+    SharedProcessPool,
+    is_broken_pool_error,
+    note_broken_pool,
+    submit_task,
+)
 from ember.xcs.engine.state import Run, on_loop
 from ember.xcs.engine.task import Limit, OwningRun, Task, TaskState
 from ember.xcs.engine.threads import ThreadPool
@@ -68,7 +66,7 @@ class Engine:
         self._limits: weakref.WeakValueDictionary[object, Limit] = weakref.WeakValueDictionary()
         self._limits_lock = threading.Lock()
         self._drain = _Drain()
-        self._process_pool: concurrent.futures.ProcessPoolExecutor | None = None
+        self._processes = SharedProcessPool()
 
     # -- setting up tasks -------------------------------------------------------------
 
@@ -307,24 +305,14 @@ class Engine:
         self.report(task, value, error)
 
     def _start_on_executor(self, task: Task, executor: Any) -> None:
-        from ember.xcs.engine.processes import register_for_processes
-
-        if task.op is not None:
-            register_for_processes(type(task.op))
         task.started = time.perf_counter()
         if task.run.listener is not None:
             self._notify(task.run, "start", task)
         try:
-            args, kwargs = resolve(task)
-            watched = watch(task, args, kwargs)
-            if watched is not None:
-                future = executor.submit(invoke_watched, task.op, args, kwargs, watched,
-                                         location_of(task))
-            elif task.op is not None:
-                future = executor.submit(task.op.invoke, args, kwargs)
-            else:
-                future = executor.submit(task.fn, *args, **kwargs)
+            future = submit_task(executor, task)
         except BaseException as error:
+            if is_broken_pool_error(error):
+                self._processes.retire(executor)
             self.report(task, None, error)
             return
         task.handle = future
@@ -334,33 +322,27 @@ class Engine:
 
         def finished(done: concurrent.futures.Future[Any]) -> None:
             if holder:
-                self._finish_future(holder.pop(), done)
+                self._finish_future(holder.pop(), done, executor)
 
         future.add_done_callback(finished)
 
-    def _finish_future(self, task: Task, future: concurrent.futures.Future[Any]) -> None:
+    def _finish_future(self, task: Task, future: concurrent.futures.Future[Any],
+                       executor: Any) -> None:
         if future.cancelled():
             self.report(task, None,
                         concurrent.futures.CancelledError(f"{task.name} was cancelled"))
             return
         error = future.exception()
+        if is_broken_pool_error(error):
+            assert error is not None
+            note_broken_pool(error, task.name)
+            self._processes.retire(executor)
         self.report(task, None if error is not None else future.result(), error)
 
     def process_pool(self) -> concurrent.futures.ProcessPoolExecutor:
-        """The shared process pool behind ``Config(executor="process")``."""
-        with self._limits_lock:
-            if self._process_pool is None:
-                self._process_pool = concurrent.futures.ProcessPoolExecutor()
-                atexit.register(self._close_process_pool)
-            return self._process_pool
-
-    def _close_process_pool(self) -> None:
-        # At exit, while modules are intact: a pool left to the interpreter's teardown
-        # complains on stderr as it is collected.
-        with self._limits_lock:
-            pool, self._process_pool = self._process_pool, None
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+        """The shared process pool behind ``Config(executor="process")`` (a new one once
+        a worker of the last one died)."""
+        return self._processes.get()
 
     @staticmethod
     def _notify(run: OwningRun, event: str, task: Task) -> None:

@@ -1,0 +1,170 @@
+"""The shared process pool behind ``Config(executor="process")``, and sending work to it.
+
+Work for a process pool is pickled here, in the submitting thread, before it is
+handed over: a pool pickles in a background thread and reports a failure as the raw
+``PicklingError`` (or ``AttributeError``) of whatever part failed. Pickling first lets
+the call raise ``SerializationError`` naming the op and the part, and costs nothing
+extra: the pool then sends bytes. A pool whose worker died (``os._exit``, a crash in C
+code, the kernel's out-of-memory killer) is broken for good; the call that met it
+reports so, and the next call gets a new pool.
+"""
+
+from __future__ import annotations
+
+import atexit
+import concurrent.futures
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from ember.xcs.engine.arguments import invoke_watched, location_of, resolve, watch
+from ember.xcs.errors import SerializationError
+
+if TYPE_CHECKING:
+    from ember.xcs.engine.task import Task
+
+__all__ = ["SharedProcessPool", "is_broken_pool_error", "note_broken_pool", "submit_task"]
+
+
+class SharedProcessPool:
+    """One ``ProcessPoolExecutor``, made on first use and replaced once it is broken."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pool: concurrent.futures.ProcessPoolExecutor | None = None
+        self._closing_registered = False
+
+    def get(self) -> concurrent.futures.ProcessPoolExecutor:
+        """The pool to submit to (a new one if the last one broke)."""
+        with self._lock:
+            pool = self._pool
+            if pool is None or getattr(pool, "_broken", False):
+                pool = self._pool = concurrent.futures.ProcessPoolExecutor()
+                if not self._closing_registered:
+                    atexit.register(self.close)
+                    self._closing_registered = True
+            return pool
+
+    def retire(self, pool: concurrent.futures.Executor) -> None:
+        """Stop handing out ``pool`` (one of its workers died): the next call makes another."""
+        with self._lock:
+            if self._pool is not pool:
+                return
+            # Dropped, not shut down: this may run in the pool's own manager thread (a
+            # done callback), and the broken pool's manager cleans up after itself.
+            self._pool = None
+
+    def close(self) -> None:
+        """Shut the pool down (at exit, while modules are intact: a pool left to the
+        interpreter's teardown complains on stderr as it is collected)."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def submit_task(executor: Any, task: Task) -> concurrent.futures.Future[Any]:
+    """Submit ``task``'s body to ``executor`` (a process pool gets it pickled by us).
+
+    Raises:
+        SerializationError: the op or its arguments cannot be pickled for a process pool.
+    """
+    from ember.xcs.engine.processes import register_for_processes
+
+    op = task.op
+    if op is not None:
+        register_for_processes(type(op))
+    args, kwargs = resolve(task)
+    watched = watch(task, args, kwargs)
+    call: Callable[..., Any]
+    call_args: tuple[Any, ...]
+    if watched is not None:
+        call, call_args = invoke_watched, (op, args, kwargs, watched, location_of(task))
+    elif op is not None:
+        call, call_args = op.invoke, (args, kwargs)
+    else:
+        call, call_args = _apply, (task.fn, args, kwargs)
+    if isinstance(executor, concurrent.futures.ProcessPoolExecutor):
+        payload = _pickled_call(task.name, call, call_args, args=args, kwargs=kwargs,
+                                body=op if op is not None else task.fn)
+        return executor.submit(_call_pickled, payload)
+    future: concurrent.futures.Future[Any] = executor.submit(call, *call_args)
+    return future
+
+
+def note_broken_pool(error: BaseException, name: str) -> None:
+    """Say on ``error`` (a ``BrokenProcessPool``) what happened and what happens next."""
+    error.add_note(f"[ember.xcs] a worker process of the pool running op {name!r} died "
+                   "(os._exit, a crash in C code, or killed, e.g. for memory); that pool "
+                   "cannot be used any more. The next executor='process' call starts a "
+                   "new pool.")
+
+
+def _pickled_call(name: str, call: Callable[..., Any], call_args: tuple[Any, ...], *,
+                 body: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bytes:
+    """``call(*call_args)`` pickled for a process worker (run there by ``_call_pickled``).
+
+    Args:
+        name: the op's name, for the message.
+        call: what the worker calls (``Op.invoke``, ``invoke_watched``, a function).
+        call_args: its arguments (they carry ``body``, ``args`` and ``kwargs``).
+        body: the op or function the user wrote, for the message.
+        args: the op's positional arguments, for the message.
+        kwargs: the op's keyword arguments, for the message.
+
+    Raises:
+        SerializationError: a part cannot be pickled; the message names the op, the part
+            and how to fix it.
+    """
+    from multiprocessing.reduction import ForkingPickler
+
+    try:
+        return bytes(ForkingPickler.dumps((call, call_args)))
+    except Exception as error:
+        raise SerializationError(_unpicklable(name, body, args, kwargs, error)) from error
+
+
+def _call_pickled(payload: bytes) -> Any:
+    """In the worker: unpickle what ``_pickled_call`` made and call it."""
+    import pickle
+
+    call, call_args = pickle.loads(payload)
+    return call(*call_args)
+
+
+def _apply(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """``fn(*args, **kwargs)`` (sent to an executor as one picklable call)."""
+    return fn(*args, **kwargs)
+
+
+def is_broken_pool_error(error: BaseException | None) -> bool:
+    """Whether ``error`` says a process pool lost a worker (and is unusable now)."""
+    if error is None:
+        return False
+    from concurrent.futures.process import BrokenProcessPool
+
+    return isinstance(error, BrokenProcessPool)
+
+
+def _unpicklable(name: str, body: Any, args: tuple[Any, ...], kwargs: dict[str, Any],
+                 error: Exception) -> str:
+    """The message for a call that cannot be pickled: which part fails, and the fix."""
+    from multiprocessing.reduction import ForkingPickler
+
+    def fails(value: Any) -> bool:
+        try:
+            ForkingPickler.dumps(value)
+        except Exception:
+            return True
+        return False
+
+    # The function first: an unpicklable one is the common case (a lambda, a closure).
+    parts: list[tuple[str, Any]] = [("its function", body)]
+    parts += [(f"argument {index}", value) for index, value in enumerate(args)]
+    parts += [(f"keyword argument {key!r}", value) for key, value in kwargs.items()]
+    part = next((label for label, value in parts if fails(value)), "the call")
+    return (f"op {name!r} cannot be sent to a worker process (executor='process'): "
+            f"{part} cannot be pickled ({type(error).__name__}: {error}). Define the op's "
+            "function at module level (lambdas and functions defined inside another "
+            "function cannot be pickled), pass picklable arguments, or run it on threads "
+            "(Config(executor='thread')).")

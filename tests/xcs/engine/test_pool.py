@@ -1,0 +1,44 @@
+"""The shared process pool: unpicklable work is reported clearly; a broken pool is replaced."""
+
+from __future__ import annotations
+
+import os
+import threading
+from concurrent.futures.process import BrokenProcessPool
+
+import pytest
+
+from ember.xcs import Config, SerializationError, vmap
+
+PROCESS = Config(executor="process")
+
+
+def double(x: int) -> int:
+    return 2 * x
+
+
+def crash(x: int) -> int:
+    os._exit(3)  # a worker that dies, as after a crash in C code
+
+
+def test_an_unpicklable_function_raises_serialization_error_naming_the_op() -> None:
+    with pytest.raises(SerializationError) as caught:
+        vmap(lambda x: x + 1, config=PROCESS)([1, 2])
+    message = str(caught.value)
+    assert "'<lambda>'" in message and "its function" in message
+    assert "module level" in message and "executor='thread'" in message
+
+
+def test_an_unpicklable_argument_is_named() -> None:
+    lock = threading.Lock()
+    with pytest.raises(SerializationError, match=r"argument 0 cannot be pickled"):
+        vmap(double, config=PROCESS)([lock])
+
+
+def test_a_pool_whose_worker_died_is_replaced_on_the_next_call() -> None:
+    assert vmap(double, config=PROCESS)([1, 2]) == [2, 4]
+    with pytest.raises(BrokenProcessPool) as caught:
+        vmap(crash, config=PROCESS)([1])
+    assert any("'crash'" in note and "new pool" in note
+               for note in getattr(caught.value, "__notes__", []))
+    assert vmap(double, config=PROCESS)([3, 4]) == [6, 8]
