@@ -270,3 +270,12 @@ def test_every_config_error_is_an_xcs_error_and_a_value_error() -> None:
         Config(timeout=float("nan"))
     with pytest.raises(ValueError):
         execution_options(timeout=float("nan"))
+
+
+def test_a_bad_max_workers_message_says_what_none_means_where() -> None:
+    from ember.xcs import ConfigError, execution_options
+
+    with pytest.raises(ConfigError, match="None for no cap"):
+        Config(max_workers=0)
+    with pytest.raises(ConfigError, match=r"None for the default \(64\)"):
+        execution_options(max_workers=0)

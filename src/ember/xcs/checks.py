@@ -94,9 +94,12 @@ def check_workers(where: str, value: Any) -> None:
             f"{where} must be a positive int or None, got {type(value).__name__} "
             f"{short(value)}."
         )
+    # None means no cap in Config, and 64 workers in execution_options.
+    meaning = f"the default ({DEFAULT_MAX_WORKERS})" if where.startswith("execution_options") \
+        else "no cap"
     raise ConfigError(
         f"{where} must be > 0, got {value}; use a positive number of workers, or None for "
-        f"the default ({DEFAULT_MAX_WORKERS})."
+        f"{meaning}."
     )
 
 

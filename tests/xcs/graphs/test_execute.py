@@ -102,6 +102,8 @@ def test_placeholders_bind_new_inputs_each_time():
         execute(graph)
     with pytest.raises(GraphError, match="unknown input.*'qurey'"):
         execute(graph, inputs={"query": "a", "qurey": "b"})
+    with pytest.raises(GraphError, match="needs a dict of placeholder names.*'query'"):
+        execute(graph, inputs="a")
     del z
 
 
@@ -239,3 +241,19 @@ def test_a_graph_recorded_by_jit_is_the_program_of_that_call() -> None:
     secure("why")
     with pytest.raises(GraphError, match="redact=True"):
         execute(_stats_of(secure).last.graph)
+
+
+@op
+def slow_step(x):
+    time.sleep(0.15)
+    return x
+
+
+@pytest.mark.parametrize("scheduler", ["auto", "sequential", "wave", "parallel"])
+def test_a_timeout_holds_with_every_scheduler_even_for_the_last_node(scheduler):
+    from ember.xcs import XCSTimeoutError
+
+    with autograph() as graph:
+        slow_step(1)
+    with pytest.raises(XCSTimeoutError, match="timeout=0.05"):
+        execute(graph, options=execution_options(timeout=0.05, scheduler=scheduler))

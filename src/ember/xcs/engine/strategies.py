@@ -199,6 +199,12 @@ def _sequential(graph: Graph, execution: _Execution) -> None:
         execution.submit(node)
         if run.failure is not None:
             return  # plain Python would have stopped at this node
+        if run.deadline is not None and time.monotonic() > run.deadline:
+            raise XCSTimeoutError(
+                f"the graph did not finish within timeout={run.timeout} s; node #{node.id} "
+                f"{node.name} ran past it. Raise the timeout, or use scheduler='parallel' "
+                "to overlap slow nodes."
+            )
 
 
 def _wave(graph: Graph, execution: _Execution) -> None:

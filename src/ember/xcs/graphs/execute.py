@@ -38,8 +38,14 @@ def as_graph(graph: Graph | Recording) -> Graph:
 def _bind_inputs(graph: Graph, target: Graph, inputs: Mapping[str, Any] | None
                  ) -> dict[Var, Any]:
     """Values for ``target``'s inputs (a pruned ``graph``) from ``inputs`` by name."""
-    given = dict(inputs or {})
     declared = {var.name: var for var in graph.inputs}
+    if inputs is not None and not isinstance(inputs, Mapping):
+        raise GraphError(
+            f"execute(inputs=...) needs a dict of placeholder names to values, got "
+            f"{type(inputs).__name__}. Graph {graph.name!r} has the placeholders "
+            f"{', '.join(map(repr, declared)) or 'none'}: pass inputs={{name: value}}."
+        )
+    given = dict(inputs or {})
     needed = {var.name: var for var in target.inputs}
     unknown = sorted(set(given) - set(declared))
     missing = [name for name in needed if name not in given]
