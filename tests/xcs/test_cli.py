@@ -111,6 +111,7 @@ def project(tmp_path: Path) -> Path:
         "def shout(text):\n    return text.upper()\n"
         "def summarise(text):\n    return [shout(text), shout(text + '!')]\n"
         "def broken(text):\n    raise ValueError('no summary for ' + text)\n"
+        "def both():\n    return [shout('a'), shout('b')]\n"
         "answer = 42\n"
     )
     (tmp_path / "needs_dep.py").write_text("import not_installed_anywhere\n")
@@ -219,3 +220,11 @@ def test_top_level_help_lists_commands() -> None:
     for command in ("demo", "explain", "bench", "cache"):
         assert f"  {command} " in done.stdout
     assert "``" not in done.stdout
+
+
+def test_explain_without_arguments_calls_the_function_with_none(project: Path) -> None:
+    done = _cli("explain", "pipeline:both", cwd=project)
+    assert done.returncode == 0, done.stderr
+    assert "parallel groups (1, widest 2)" in done.stdout
+    help_text = _cli("explain", "--help", cwd=project).stdout
+    assert "optional" in help_text

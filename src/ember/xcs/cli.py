@@ -197,12 +197,17 @@ def _json_argument(position: int, raw: str) -> Any:
 
 
 def _explain(args: argparse.Namespace) -> int:
-    from ember.xcs import explain
+    from ember.xcs import JitFunction, explain, jit
 
     values = [_json_argument(number, raw) for number, raw in enumerate(args.args, 1)]
     function = _load(args.target)
     try:
-        report = explain(function, *values)
+        if values:
+            report = explain(function, *values)
+        else:  # no arguments: call it once with none, jitted, and explain that call
+            jitted = function if isinstance(function, JitFunction) else jit(function)
+            jitted()
+            report = explain(jitted)
     except Exception as error:
         if args.traceback:
             raise
@@ -319,8 +324,9 @@ def _parser() -> argparse.ArgumentParser:
                          help="the function, e.g. pipeline:summarise (pipeline.py in the "
                               "current directory or on sys.path)")
     explain.add_argument("args", nargs="*", metavar="JSON",
-                         help="positional arguments as JSON values: 3, '\"text\"', "
-                              "'[1, 2]', '{\"k\": 1}'")
+                         help="positional arguments as JSON values (optional: none calls "
+                              "it without arguments): 3, '\"text\"', '[1, 2]', "
+                              "'{\"k\": 1}'")
     explain.add_argument("--traceback", action="store_true",
                          help="show the full traceback when the function raises")
     explain.set_defaults(run=_explain)

@@ -3,6 +3,7 @@ from __future__ import annotations
 import re
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -133,3 +134,22 @@ def test_same_named_functions_are_kept_apart() -> None:
     twins = [v for k, v in everything.items() if k.startswith("test_same_named")
              or "twin" in k]
     assert sorted(v["calls"] for v in twins) == [1, 2]
+
+
+def test_same_named_functions_keep_their_keys_in_creation_order() -> None:
+    import gc
+
+    def make(offset: int) -> Any:
+        def twin_of_a_name(x: int) -> int:
+            return x + offset
+        return jit(twin_of_a_name)
+
+    made = [make(i) for i in range(12)]  # enough for a set's order to differ from it
+    for calls, fn in enumerate(made, 1):
+        for _ in range(calls):
+            fn(0)
+    gc.collect()
+    for _ in range(3):
+        everything = get_jit_stats()
+        keys = [key for key in everything if key.split(" #")[0].endswith("twin_of_a_name")]
+        assert [everything[key]["calls"] for key in keys] == list(range(1, 13))

@@ -17,14 +17,16 @@ from ember.xcs.api.views import StatsView
 __all__ = ["CallRecord", "Fallback", "FunctionStats", "get_jit_stats", "register", "reset_stats"]
 
 
-_registry: weakref.WeakSet[Any] = weakref.WeakSet()
+# Jitted functions in the order they were made (a dict keeps it; a WeakSet would not, and
+# same-named functions are told apart by that order: "name", "name #2"...).
+_registry: weakref.WeakKeyDictionary[Any, None] = weakref.WeakKeyDictionary()
 _registry_lock = threading.Lock()
 
 
 def register(jitted: Any) -> None:
     """Track a jitted function so ``get_jit_stats()`` / ``reset_stats()`` can see it."""
     with _registry_lock:
-        _registry.add(jitted)
+        _registry[jitted] = None
 
 
 def _stats_of(target: Any) -> FunctionStats:
