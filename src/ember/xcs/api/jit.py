@@ -250,6 +250,9 @@ class JitFunction:
                     call.to_raise = call.earliest_error()
                 finally:
                     context.swap(previous)
+                    # Escape repair must not take this coroutine for a holder of the lazy
+                    # result (a frame's locals are not searched; a coroutine's are).
+                    result = None
             call.settle()
         except BaseException as interrupt:  # cancelled, Ctrl-C: stop at once
             call.interrupt(interrupt)

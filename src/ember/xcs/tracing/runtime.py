@@ -35,18 +35,10 @@ from typing import Any
 
 from ember.xcs import tree
 from ember.xcs.ops import Op
-from ember.xcs.tracing.awaiting import (
-    Ready,
-    Waiting,
-    asyncio_taker,
-    awaitable,
-    pending,
-    ready,
-    ready_deep,
-    to_asyncio,
-)
+from ember.xcs.tracing.awaiting import Ready, Waiting, pending, ready, ready_deep
 from ember.xcs.tracing.callees import Callee, classify
 from ember.xcs.tracing.context import _local, use_prepare
+from ember.xcs.tracing.coroutines import awaitable
 from ember.xcs.tracing.failures import DeferredFailure
 from ember.xcs.tracing.frames import CallMode
 from ember.xcs.tracing.lazy import Lazy
@@ -315,9 +307,6 @@ def aprep(fn: Any, /, *args: Any, **kwargs: Any) -> Any:
     trace = _trace()
     if trace is None or not trace.lazies or type(fn) is Lazy:
         return Ready(prep(fn, *args, **kwargs))
-    taker = asyncio_taker(fn)
-    if taker is not None:
-        args, kwargs = to_asyncio(taker, args, kwargs)
     kind = classify(fn)
     if kind is Callee.SHALLOW:
         found = [a for a in (*args, *kwargs.values()) if type(a) is Lazy]

@@ -29,6 +29,7 @@ from ember.xcs.tracing import context
 from ember.xcs.tracing.awaiting import final
 from ember.xcs.tracing.barrier import Barrier
 from ember.xcs.tracing.callees import calls_user_code
+from ember.xcs.tracing.coroutines import OpCoroutine
 from ember.xcs.tracing.failures import DeferredFailure, timeout_error
 from ember.xcs.tracing.frames import CallMode, inspect_site
 from ember.xcs.tracing.lazy import Lazy
@@ -160,13 +161,14 @@ class Trace:
         elif self.eager:
             eager_reason = "serial"
         memo_args = args, kwargs
+        coroutine = op.is_coroutine and self.asynchronous  # the glue gets a coroutine
         if eager_reason is not None:
             # The glue waits for the op: its body gets the caller's own objects, lazy values
             # inside them resolved, as in plain Python (the memo keeps them as they were).
             reason = f"eager op ({eager_reason})"
             args = self.force_tree(args, reason, records=True, location=location)
             kwargs = self.force_tree(kwargs, reason, records=True, location=location)
-            memo_args = tree.snapshot_call(args, kwargs, Lazy, _itself, [], [])
+            memo_args = tree.snapshot_call(args, kwargs, Lazy, lambda value: value, [], [])
         reused = self._from_memo(op, *memo_args) if self._memo is not None else None
         if reused is not None:
             task = _get(reused, "_xcs_task")
@@ -175,18 +177,19 @@ class Trace:
             kind = NodeKind.TENSOR if op.kind == "tensor" else NodeKind.OP
             task, _ = self._record(kind, op.name, None, args, kwargs, location, op=op,
                                    eager=eager_reason is not None,
-                                   shared=eager_reason is not None)
+                                   shared=eager_reason is not None, deferred=coroutine)
             lazy = Lazy(task, self, (task,))
             self.lazies.append(lazy)
         self.issued.append((op.identity, *memo_args, lazy))
         if eager_reason is not None:
             self._barrier(f"eager op ({eager_reason})", location, task)
-            if op.is_coroutine and self.asynchronous:
-                return self._when_final(task)  # awaited by the glue: its loop keeps running
+            if coroutine:
+                return self.when_final(task)  # awaited by the glue: its loop keeps running
             return self._eager_value(task, op.is_coroutine)
-        return lazy
+        return OpCoroutine(lazy, op.name) if coroutine else lazy
 
-    async def _when_final(self, task: Task) -> Any:
+    async def when_final(self, task: Task) -> Any:
+        """The eager outcome of ``task`` once it is final, awaited without blocking the loop."""
         await final(task)
         return self._eager_value(task)
 
@@ -286,7 +289,7 @@ class Trace:
         return value
 
     def _settle(self, task: Task) -> None:
-        if task.state is not TaskState.DONE:
+        if not _done(task):
             self._wait(functools.partial(self.engine.wait, task))
             if not _done(task):
                 raise DeferredFailure()
@@ -328,13 +331,14 @@ class Trace:
     def _record(self, kind: NodeKind, name: str, fn: Callable[..., Any] | None,
                 args: tuple[Any, ...], kwargs: dict[str, Any],
                 location: SourceLocation | None, *, op: Op | None = None,
-                eager: bool = False, mutates: bool = False, shared: bool = False
-                ) -> tuple[Task, tuple[Task, ...]]:
+                eager: bool = False, mutates: bool = False, shared: bool = False,
+                deferred: bool = False) -> tuple[Task, tuple[Task, ...]]:
         """Snapshot the arguments, submit a task; returns it and its inputs' roots.
 
         Per root of its inputs the task waits for the last change; a task that may
         change a root also waits for every use of it since (see ``tracing.lazy``).
         ``shared`` arguments are passed as they are (an effect's: nothing runs beside it).
+        A ``deferred`` task's failure is the call's once awaited (``tracing.coroutines``).
         """
         run = self.run or self._new_run()
         found: list[Any] = []
@@ -350,7 +354,7 @@ class Trace:
         else:
             unique, roots = self._inputs(found, held, mutates)
         task = Task(run, kind, name, fn, snapshot_args, snapshot_kwargs, unique, location, op,
-                    eager, resolve_records if held else None)
+                    eager or deferred, resolve_records if held else None)
         self.arguments.append((snapshot_args, snapshot_kwargs))
         if roots and not eager:
             self.ordering.note(task, roots, mutates)
@@ -389,10 +393,6 @@ class Trace:
                                   b.position, b.kind) for b in self.barriers]
         return write_log(self.name, run, tasks, self.arguments, barriers, params, self.redact,
                          outputs)
-
-
-def _itself(value: Any) -> Any:
-    return value
 
 
 def _done(task: Task) -> bool:

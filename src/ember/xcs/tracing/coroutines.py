@@ -1,0 +1,157 @@
+"""What calling an ``async def`` op gives inside ``async def`` glue: a coroutine.
+
+In plain Python, calling an ``async def`` function gives a coroutine object; the body's
+outcome, an exception included, reaches the code at the ``await``. Rewritten
+``async def`` glue keeps that: calling an ``async def`` op starts the op at once (that
+is the parallelism) and gives an ``OpCoroutine``, which behaves as the coroutine would:
+
+- ``await c`` gives the op's result as a lazy value, without waiting; inside a
+  ``try``/``with`` block it waits, so that the op's exception is raised right there.
+- The op's exception fails the call only once ``c`` is awaited (plain Python would
+  never have run an op whose coroutine is never awaited, so nothing fails then).
+- A second ``await c`` raises ``RuntimeError('cannot reuse already awaited
+  coroutine')``; ``c + "!"``, ``c.lower()`` or ``json.dumps(c)`` fail as they do on a
+  coroutine (the class is named ``coroutine``); ``c.close()`` discards it.
+- Anything else that takes coroutines (``asyncio.gather``, ``create_task``, a library,
+  a caller awaiting it after the call returned) drives it like one: it finishes with
+  the op's value or raises its exception.
+
+``await x`` in the glue becomes ``await awaitable(x)``. An op result that is not a
+coroutine (a synchronous op's, a lifted operation's) is awaited as plain Python would
+await the value itself, once it exists: ``await`` on a ``str`` raises ``TypeError``.
+"""
+
+from __future__ import annotations
+
+import collections.abc
+from typing import Any
+
+from ember.xcs.engine.task import TaskState
+from ember.xcs.ops import Op
+from ember.xcs.tracing import context
+from ember.xcs.tracing.awaiting import Ready, Waiting, cancel_op, outcome, pending
+from ember.xcs.tracing.frames import CallMode
+from ember.xcs.tracing.lazy import Lazy
+
+__all__ = ["OpCoroutine", "awaitable", "claim"]
+
+_get = object.__getattribute__
+_REUSED = "cannot reuse already awaited coroutine"
+
+
+class OpCoroutine:
+    """The coroutine of one ``async def`` op call made by ``async def`` glue.
+
+    The op already runs as the task behind ``lazy``; its failure is not the call's
+    failure (``task.eager``) until the glue awaits this.
+    """
+
+    __slots__ = ("_driver", "_state", "lazy", "name")
+
+    def __init__(self, lazy: Lazy, name: str) -> None:
+        self.lazy: Any = lazy  # None once awaited or discarded
+        self.name = name
+        self._state = "created"  # then "awaited" or "closed"
+        self._driver: Any = None  # the real coroutine, once something drives this one
+
+    def __repr__(self) -> str:
+        return f"<coroutine object {self.name} at {id(self):#x}>"
+
+    def _claim(self) -> None:
+        if self._state != "created":
+            raise RuntimeError(_REUSED)
+        self._state = "awaited"
+
+    # -- the coroutine protocol (for everything but rewritten glue) --------------------
+
+    def _drive(self) -> Any:
+        if self._driver is None:
+            self._claim()
+            lazy, self.lazy = self.lazy, None  # asyncio may keep this object long after
+            if type(lazy) is not Lazy:  # the call has ended and put the value here
+                self._driver = Op.finished(lazy)
+            else:
+                self._driver = outcome(_get(lazy, "_xcs_task"), pending([lazy]))
+        return self._driver
+
+    def __await__(self) -> Any:
+        return self._drive().__await__()
+
+    def send(self, value: Any) -> Any:
+        """Drive the coroutine (what an ``asyncio.Task`` does)."""
+        return self._drive().send(value)
+
+    def throw(self, *exception: Any) -> Any:
+        """Raise inside the coroutine; before it started, that discards it."""
+        if self._driver is None:
+            self.close()  # never started: it ends at once, raising, as in plain Python
+            return _raise(*exception)
+        return self._driver.throw(*exception)
+
+    def close(self) -> None:
+        """Discard the coroutine: the op's outcome is never looked at."""
+        if self._driver is not None:
+            self._driver.close()
+        elif self._state == "created":
+            self._state = "closed"
+            lazy, self.lazy = self.lazy, None
+            if type(lazy) is Lazy:
+                cancel_op(_get(lazy, "_xcs_task"))
+
+
+OpCoroutine.__name__ = OpCoroutine.__qualname__ = "coroutine"  # as in plain Python's messages
+collections.abc.Coroutine.register(OpCoroutine)  # asyncio.iscoroutine, create_task, gather
+
+
+def _raise(kind: Any, value: Any = None, traceback: Any = None) -> Any:
+    error = kind if isinstance(kind, BaseException) else kind(*(() if value is None else (value,)))
+    raise error.with_traceback(traceback) if traceback is not None else error
+
+
+def claim(coroutine: OpCoroutine) -> Any:
+    """The coroutine an asyncio function should get for ``coroutine`` (it is awaited)."""
+    return coroutine._drive()
+
+
+def awaitable(value: Any) -> Any:
+    """What ``await value`` in rewritten glue awaits."""
+    kind = type(value)
+    if kind is OpCoroutine:
+        return _awaited(value)
+    if kind is Lazy:
+        return _await_value(value)
+    return value
+
+
+def _awaited(coroutine: OpCoroutine) -> Any:
+    """``await`` of an op's coroutine in the glue: the lazy result, or the op's outcome."""
+    lazy = coroutine.lazy
+    trace = _get(lazy, "_xcs_trace")
+    if not _current(trace) or trace.finished:
+        return coroutine._drive()  # awaited after its call ended, or by another call
+    coroutine._claim()
+    coroutine.lazy = None  # awaited: the glue holds the result from here on
+    task = _get(lazy, "_xcs_task")
+    if trace.site_mode() is not CallMode.LAZY:
+        return trace.when_final(task)  # in a try block: its exception is raised here
+    run = task.run
+    with run.lock:
+        if not task.final:
+            task.eager = False  # from here on, its failure is the call's failure
+            return Ready(lazy)
+    if task.state is TaskState.DONE:
+        return Ready(lazy)
+    return trace.when_final(task)  # it failed before the await: plain Python raises here
+
+
+def _current(trace: Any) -> bool:
+    return context.current_trace() is trace
+
+
+async def _await_value(lazy: Lazy) -> Any:
+    """``await`` of a value that is not a coroutine op's: plain Python awaits the value."""
+    waits = pending([lazy])
+    if waits:
+        await Waiting(waits, None)
+    trace = _get(lazy, "_xcs_trace")
+    return await trace.force(lazy, "await")

@@ -1,0 +1,207 @@
+"""Inside ``@jit async def``, calling an ``async def`` op gives what plain Python gives: a
+coroutine. Its exception is raised where it is awaited, it can be awaited once, it is
+not a value, and discarding it fails nothing; the op still starts at once."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from ember.xcs import jit, op
+
+# Plain runs of the forgotten-await programs leave coroutines that were never awaited.
+pytestmark = pytest.mark.filterwarnings("ignore:coroutine .* was never awaited:RuntimeWarning")
+
+LOG: list[str] = []
+
+
+@op
+async def allm(prompt: str) -> str:
+    LOG.append(f"start {prompt}")
+    await asyncio.sleep(0.05)
+    if prompt.startswith("bad"):
+        raise ValueError(f"bad prompt {prompt}")
+    return prompt.upper()
+
+
+@op
+def llm(prompt: str) -> str:
+    time.sleep(0.005)
+    return prompt.upper()
+
+
+def outcome(fn: Callable[..., Any], *args: Any) -> tuple[Any, list[str]]:
+    """What ``asyncio.run(fn(*args))`` gives or raises, and the ops it started."""
+    LOG.clear()
+    try:
+        result: Any = asyncio.run(fn(*args))
+    except Exception as error:  # noqa: BLE001 - the outcome is compared, type included
+        result = (type(error), str(error))
+    return result, sorted(LOG)
+
+
+def same_as_plain(fn: Callable[..., Any], *args: Any) -> Any:
+    plain = outcome(fn, *args)
+    jitted = outcome(jit(fn), *args)
+    assert jitted == plain
+    return plain[0]
+
+
+async def created_then_awaited_in_try(prompts: list[str]) -> list[str]:
+    pending = [allm(p) for p in prompts]  # coroutines: not awaited yet
+    out = []
+    for coroutine in pending:
+        try:
+            out.append(await coroutine)
+        except ValueError as error:
+            out.append(f"error: {error}")
+    return out
+
+
+def test_the_exception_is_raised_at_the_await_inside_try_and_the_ops_overlap() -> None:
+    for prompts in (["a", "b"], ["a", "bad1", "b"], ["bad2"]):
+        same_as_plain(created_then_awaited_in_try, prompts)
+    started = time.perf_counter()
+    result = asyncio.run(jit(created_then_awaited_in_try)(["a", "bad", "b", "c", "d", "e"]))
+    elapsed = time.perf_counter() - started
+    assert result == ["A", "error: bad prompt bad", "B", "C", "D", "E"]
+    assert elapsed < 0.2, f"{elapsed:.3f}s: six 50 ms ops ran one after another (plain: 0.3 s)"
+
+
+async def await_outside_try(prompt: str) -> str:
+    coroutine = allm(prompt)
+    other = await allm("other")  # plain Python runs this before the failure shows
+    return f"{other} {await coroutine}"
+
+
+def test_a_failure_shows_at_the_await_not_before_it() -> None:
+    assert same_as_plain(await_outside_try, "x") == "OTHER X"
+    assert same_as_plain(await_outside_try, "bad") == (ValueError, "bad prompt bad")
+
+
+CACHE = {"cached": "FROM CACHE"}
+
+
+async def discard_on_cache_hit(prompt: str, key: str) -> str:
+    draft = allm(prompt)
+    hit = CACHE.get(key)
+    if hit is not None:
+        draft.close()  # not needed
+        return hit
+    return await draft
+
+
+def test_a_discarded_coroutine_fails_nothing() -> None:
+    fast = jit(discard_on_cache_hit)
+    assert asyncio.run(fast("a", "miss")) == "A"
+    assert asyncio.run(fast("b", "cached")) == "FROM CACHE"
+    assert asyncio.run(fast("bad", "cached")) == "FROM CACHE"  # plain never ran the op
+    with pytest.raises(ValueError, match="bad prompt bad"):
+        asyncio.run(fast("bad", "miss"))
+
+
+async def await_twice(prompt: str) -> tuple[str, str]:
+    coroutine = allm(prompt)
+    first = await coroutine
+    try:
+        second = await coroutine
+    except RuntimeError as error:
+        second = f"RuntimeError: {error}"
+    return first, second
+
+
+def test_a_coroutine_is_awaited_once() -> None:
+    reused = "RuntimeError: cannot reuse already awaited coroutine"
+    assert same_as_plain(await_twice, "a") == ("A", reused)
+
+
+async def await_sync_result(prompt: str) -> Any:
+    return await llm(prompt)
+
+
+async def await_value_twice(prompt: str) -> Any:
+    reply = await allm(prompt)
+    return await reply  # a str
+
+
+async def gather_sync_results(prompts: list[str]) -> Any:
+    return await asyncio.gather(*(llm(p) for p in prompts))
+
+
+async def task_of_sync_result(prompt: str) -> Any:
+    return await asyncio.create_task(llm(prompt))
+
+
+@pytest.mark.parametrize("fn, argument", [
+    (await_sync_result, "a"), (await_value_twice, "a"), (gather_sync_results, ["a", "b"]),
+    (task_of_sync_result, "a")])
+def test_awaiting_a_value_that_is_not_awaitable_raises_as_plain(
+        fn: Callable[..., Any], argument: Any) -> None:
+    error_type, _ = same_as_plain(fn, argument)
+    assert error_type is TypeError
+
+
+async def forgot_await_add(prompt: str) -> Any:
+    return allm(prompt) + "!"
+
+
+async def forgot_await_method(prompt: str) -> Any:
+    return allm(prompt).lower()
+
+
+async def forgot_await_json(prompt: str) -> Any:
+    return json.dumps({"answer": allm(prompt)})
+
+
+async def forgot_await_kind(prompt: str) -> Any:
+    value = allm(prompt)
+    kind = (type(value).__name__, asyncio.iscoroutine(value))
+    value.close()
+    return kind
+
+
+@pytest.mark.parametrize("fn", [forgot_await_add, forgot_await_method, forgot_await_json])
+def test_a_forgotten_await_fails_as_on_a_coroutine(fn: Callable[..., Any]) -> None:
+    plain = outcome(fn, "a")[0]
+    jitted = outcome(jit(fn), "a")[0]
+    assert jitted == plain
+    assert plain[0] in (TypeError, AttributeError) and "coroutine" in plain[1]
+
+
+def test_an_op_coroutine_is_a_coroutine() -> None:
+    assert asyncio.run(jit(forgot_await_kind)("a")) == ("coroutine", True)
+
+
+async def hand_back(prompt: str) -> Any:
+    return {"later": allm(prompt)}
+
+
+def test_a_coroutine_returned_unawaited_can_be_awaited_after_the_call() -> None:
+    async def main() -> Any:
+        held = await jit(hand_back)("x")
+        return await held["later"]
+
+    assert asyncio.run(main()) == "X"
+
+
+async def with_asyncio_functions(prompts: list[str]) -> Any:
+    gathered = await asyncio.gather(*(allm(p) for p in prompts), return_exceptions=True)
+    timed = await asyncio.wait_for(allm("w"), timeout=5)
+    async with asyncio.TaskGroup() as group:
+        tasks = [group.create_task(allm(p)) for p in ("t1", "t2")]
+    return [repr(g) for g in gathered], timed, [t.result() for t in tasks]
+
+
+def test_asyncio_functions_drive_op_coroutines() -> None:
+    result = same_as_plain(with_asyncio_functions, ["a", "bad", "c"])
+    assert result[1] == "W"
+    fast = jit(with_asyncio_functions)
+    started = time.perf_counter()
+    asyncio.run(fast(["a", "b", "c", "d"]))
+    elapsed = time.perf_counter() - started
+    assert elapsed < 0.5, f"{elapsed:.3f}s"
