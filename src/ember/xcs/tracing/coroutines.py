@@ -126,6 +126,8 @@ def awaitable(value: Any) -> Any:
 def _awaited(coroutine: OpCoroutine) -> Any:
     """``await`` of an op's coroutine in the glue: the lazy result, or the op's outcome."""
     lazy = coroutine.lazy
+    if type(lazy) is not Lazy:  # awaited or discarded already, or its call has ended
+        return coroutine._drive()
     trace = _get(lazy, "_xcs_trace")
     if not _current(trace) or trace.finished:
         return coroutine._drive()  # awaited after its call ended, or by another call
