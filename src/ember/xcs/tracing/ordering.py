@@ -5,7 +5,9 @@ an ordering remembers the last task that may change it and the tasks that read i
 since. A new task waits for the last change of every root it uses; a task that may
 change a root also waits for every read since, so no earlier read sees the change and
 no later one misses it. Before the glue gets a mutable value, the changes issued after
-the value and the ops still reading it are waited for (``pending``).
+the value and the ops still reading it are waited for (``pending``). Shared objects
+of the user's own classes that running ops hold are in ``holders``
+(``tracing.holding``).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ember.xcs.ir.graph import NodeKind
+from ember.xcs.tracing.holding import Holders
 
 if TYPE_CHECKING:
     from ember.xcs.engine.task import Task
@@ -23,9 +26,10 @@ __all__ = ["Ordering"]
 class Ordering:
     """The changes and reads of one call, per root task (owned by its ``Trace``)."""
 
-    __slots__ = ("reads", "writes")
+    __slots__ = ("holders", "reads", "writes")
 
     def __init__(self) -> None:
+        self.holders = Holders()
         self.writes: dict[Task, Task] = {}  # root -> the last task that may change it
         self.reads: dict[Task, list[Task]] = {}  # root -> tasks that read it since
 

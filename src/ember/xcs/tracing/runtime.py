@@ -41,12 +41,13 @@ from ember.xcs.tracing.context import _local, use_prepare
 from ember.xcs.tracing.coroutines import awaitable
 from ember.xcs.tracing.failures import DeferredFailure
 from ember.xcs.tracing.frames import CallMode
+from ember.xcs.tracing.holding import changed_by, settle
 from ember.xcs.tracing.lazy import Lazy
 from ember.xcs.tracing.outside import outside_value
 from ember.xcs.tracing.trace import Trace
 
-__all__ = ["aprep", "awaitable", "fmt", "fstring", "imod", "install", "mod", "observe",
-           "observe_deep", "prep", "ready", "ready_deep"]
+__all__ = ["achanging", "aprep", "awaitable", "changing", "contains", "fmt", "fstring", "imod",
+           "install", "mod", "observe", "observe_deep", "prep", "ready", "ready_deep", "yielded"]
 
 _partial = functools.partial
 _BUILTIN = types.BuiltinFunctionType  # C functions and bound methods of C types
@@ -93,6 +94,8 @@ def prep(fn: Any, /, *args: Any, **kwargs: Any) -> Callable[[], Any]:
     kind_of_fn = type(fn)
     if kind_of_fn is Op:  # the hot path: record the op call here, hand back its lazy value
         return _returning(trace.call_op(fn, args, kwargs))
+    if trace.ordering.holders and (changed := changed_by(fn, args)) is not None:
+        settle(trace, changed)  # an op still holds the object this call may change
     if kind_of_fn is _BUILTIN and type(fn.__self__) in _CONTAINERS:
         return _partial(fn, *args, **kwargs)  # out.append(r), d.get(k): pass values on
     if kind_of_fn is functools.partial:
@@ -305,7 +308,12 @@ def aprep(fn: Any, /, *args: Any, **kwargs: Any) -> Any:
     finds them finished instead of blocking the event loop.
     """
     trace = _trace()
-    if trace is None or not trace.lazies or type(fn) is Lazy:
+    if trace is None or type(fn) is Lazy:
+        return Ready(prep(fn, *args, **kwargs))
+    holding: list[Any] = []
+    if trace.ordering.holders and (changed := changed_by(fn, args)) is not None:
+        holding = pending(trace.ordering.holders.unfinished(changed))
+    if not trace.lazies and not holding:
         return Ready(prep(fn, *args, **kwargs))
     kind = classify(fn)
     if kind is Callee.SHALLOW:
@@ -314,7 +322,7 @@ def aprep(fn: Any, /, *args: Any, **kwargs: Any) -> Any:
         found = tree.leaves((args, kwargs), Lazy, records=True)
     else:
         found = []
-    waits = pending(found) if found else []
+    waits = (pending(found) if found else []) + holding
     if not waits:
         return Ready(prep(fn, *args, **kwargs))
     return _ThenPrepare(Waiting(waits, None), fn, args, kwargs)
@@ -338,3 +346,34 @@ class _ThenPrepare:
 
 
 use_prepare(prep)  # library code calls user callables through context.call
+
+
+def changing(value: Any) -> None:
+    """Before a statement of the glue changes ``value`` in place (``value.x = ...``,
+    ``value[k] += ...``, ``del value.x``): ops still holding it end first."""
+    trace = _local.trace
+    if type(trace) is Trace and trace.ordering.holders:
+        settle(trace, value)
+
+
+def achanging(value: Any) -> Any:
+    """``changing`` for ``async def`` glue: an awaitable, so the loop keeps running."""
+    trace = _local.trace
+    if type(trace) is Trace and trace.ordering.holders:
+        waits = pending(trace.ordering.holders.unfinished(value))
+        if waits:
+            return _ThenSettle(Waiting(waits, None), trace, value)
+    return Ready(None)
+
+
+class _ThenSettle:
+    __slots__ = ("trace", "value", "waiting")
+
+    def __init__(self, waiting: Waiting, trace: Trace, value: Any) -> None:
+        self.waiting = waiting
+        self.trace = trace
+        self.value = value
+
+    def __await__(self) -> Any:
+        yield from self.waiting.__await__()
+        settle(self.trace, self.value)  # final now: records the barrier, raises a failure

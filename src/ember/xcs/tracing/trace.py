@@ -180,6 +180,8 @@ class Trace:
                                    shared=eager_reason is not None, deferred=coroutine)
             lazy = Lazy(task, self, (task,))
             self.lazies.append(lazy)
+            if eager_reason is None:  # the objects of the user's it shares (tracing.holding)
+                self.ordering.holders.note(lazy, args, kwargs)
         self.issued.append((op.identity, *memo_args, lazy))
         if eager_reason is not None:
             self._barrier(f"eager op ({eager_reason})", location, task)
@@ -324,9 +326,7 @@ class Trace:
     # -- recording --------------------------------------------------------------------
 
     def _as_task(self, lazy: Lazy) -> Any:
-        if _get(lazy, "_xcs_trace") is not self:
-            return outside_value(lazy)
-        return _get(lazy, "_xcs_task")
+        return _get(lazy, "_xcs_task") if _get(lazy, "_xcs_trace") is self else outside_value(lazy)
 
     def _record(self, kind: NodeKind, name: str, fn: Callable[..., Any] | None,
                 args: tuple[Any, ...], kwargs: dict[str, Any],

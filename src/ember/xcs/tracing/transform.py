@@ -5,7 +5,9 @@ instead: calls become ``__xcs_rt__.prep(f, ...)()``, f-strings ``fstring(fmt(...
 ``a % b`` ``mod(a, b)``, ``a in b`` ``contains(a, b)``; the operands of ``is`` and the
 objects of ``async for`` and ``async with`` go through ``observe``, the subject of
 ``match`` through ``observe_deep``, what generators yield through ``yielded``, and
-``await x`` becomes ``await awaitable(x)``.
+``await x`` becomes ``await awaitable(x)``. A statement that changes an object in
+place (``obj.x = v``, ``obj[k] += v``, ``del obj.x``) is preceded by
+``changing(obj)``, which waits for ops still holding ``obj`` (``tracing.holding``).
 Inside ``async def`` bodies the places that need a value are awaited first (``ready``,
 ``aprep``). Every new node takes the position of the node it replaces, so tracebacks
 point at the user's expression.
@@ -14,6 +16,7 @@ point at the user's expression.
 from __future__ import annotations
 
 import ast
+import copy
 import sys
 from typing import Any
 
@@ -196,14 +199,37 @@ class Rewriter(ast.NodeTransformer):
             return _call("mod", [node.left, node.right], node)
         return node
 
-    def visit_AugAssign(self, node: ast.AugAssign) -> ast.AST:
+    def visit_AugAssign(self, node: ast.AugAssign) -> Any:
         self.generic_visit(node)
         if isinstance(node.op, ast.Mod) and isinstance(node.target, ast.Name):
             load = ast.copy_location(ast.Name(id=node.target.id, ctx=ast.Load()), node.target)
             return ast.copy_location(
                 ast.Assign(targets=[node.target], value=_call("imod", [load, node.value], node)),
                 node)
-        return node
+        return self._changes(node, [node.target])
+
+    def visit_Assign(self, node: ast.Assign) -> Any:
+        self.generic_visit(node)
+        return self._changes(node, node.targets)
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> Any:
+        self.generic_visit(node)
+        return self._changes(node, [node.target]) if node.value is not None else node
+
+    def visit_Delete(self, node: ast.Delete) -> Any:
+        self.generic_visit(node)
+        return self._changes(node, node.targets)
+
+    def _changes(self, node: ast.stmt, targets: list[ast.expr]) -> Any:
+        """``node`` preceded by ``changing(obj)`` for each object it changes in place."""
+        guards: list[ast.stmt] = []
+        for target in _changed_objects(targets):
+            base = copy.deepcopy(target)  # evaluated twice: only names, attributes, indexes
+            guard: ast.expr = _call("achanging" if self.awaiting else "changing", [base], target)
+            if self.awaiting:
+                guard = ast.copy_location(ast.Await(value=guard), target)
+            guards.append(ast.copy_location(ast.Expr(value=guard), node))
+        return [*guards, node] if guards else node
 
     def visit_Compare(self, node: ast.Compare) -> ast.AST:
         self.generic_visit(node)
@@ -243,3 +269,30 @@ class Rewriter(ast.NodeTransformer):
         self.generic_visit(node)
         node.value = _call("awaitable", [node.value], node.value)
         return node
+
+
+def _changed_objects(targets: list[ast.expr]) -> list[ast.expr]:
+    """The objects that assigning to (or deleting) ``targets`` changes in place, when
+    they are plain names, attributes and indexes (evaluating them again is harmless)."""
+    found: list[ast.expr] = []
+    todo = list(targets)
+    while todo:
+        target = todo.pop()
+        if isinstance(target, ast.Tuple | ast.List):
+            todo += target.elts
+        elif isinstance(target, ast.Starred):
+            todo.append(target.value)
+        elif isinstance(target, ast.Attribute | ast.Subscript) and _repeatable(target.value):
+            found.append(target.value)
+    return found
+
+
+def _repeatable(node: ast.expr) -> bool:
+    while True:
+        if isinstance(node, ast.Name):
+            return True
+        if isinstance(node, ast.Attribute) or (isinstance(node, ast.Subscript)
+                                               and isinstance(node.slice, ast.Name | ast.Constant)):
+            node = node.value
+        else:
+            return False
