@@ -35,21 +35,21 @@ _WALKED = (tree.Kind.TUPLE, tree.Kind.NAMEDTUPLE, tree.Kind.FROZENSET, *_CONTAIN
 class Holders:
     """Per call: which op calls (their lazy results) hold which shared objects."""
 
-    __slots__ = ("_held",)
+    __slots__ = ("held",)
 
     def __init__(self) -> None:
-        self._held: dict[int, tuple[Any, list[Lazy]]] = {}
-
-    def __bool__(self) -> bool:
-        return bool(self._held)
-
-    def clear(self) -> None:
-        self._held.clear()
+        self.held: dict[int, tuple[Any, list[Lazy]]] = {}  # id -> (object, op calls)
 
     def note(self, lazy: Lazy, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         """Record the shared objects an op call receives (``args``: as the glue passed them)."""
-        todo = [(value, 0, False) for value in (*args, *kwargs.values())
-                if type(value) not in tree.ATOMS]
+        atoms = tree.ATOMS
+        todo = [(value, 0, False) for value in args
+                if type(value) not in atoms and type(value) is not Lazy]
+        if kwargs:
+            todo += [(value, 0, False) for value in kwargs.values()
+                     if type(value) not in atoms and type(value) is not Lazy]
+        if not todo:
+            return  # literals and op results only: nothing shared
         seen: set[int] = set()
         while todo:
             value, depth, shared = todo.pop()
@@ -68,20 +68,20 @@ class Holders:
                 todo += [(item, depth + 1, shared) for item in tree.children(value, kind)]
 
     def _hold(self, value: Any, lazy: Lazy) -> None:
-        entry = self._held.get(id(value))
+        entry = self.held.get(id(value))
         if entry is None or entry[0] is not value:
-            self._held[id(value)] = (value, [lazy])
+            self.held[id(value)] = (value, [lazy])
         elif entry[1][-1] is not lazy:
             entry[1].append(lazy)
 
     def unfinished(self, value: Any) -> list[Lazy]:
         """The op calls not final yet that hold ``value``."""
-        entry = self._held.get(id(value))
+        entry = self.held.get(id(value))
         if entry is None or entry[0] is not value:
             return []
         lazies = [lazy for lazy in entry[1] if not _get(lazy, "_xcs_task").final]
         if not lazies:
-            del self._held[id(value)]
+            del self.held[id(value)]
         return lazies
 
 
