@@ -904,9 +904,17 @@ def reply(prompt: str) -> Draft:  # annotated: known from the first call
 
 
 @op
-def bare_reply(prompt: str):  # type: ignore[no-untyped-def]  # not annotated: learned
-    time.sleep(0.01)
+def bare_reply(prompt: str):  # type: ignore[no-untyped-def]  # not annotated: read from
+    time.sleep(0.01)                                           # its return statements
     return Draft(f"bare:{prompt}")
+
+
+@op
+def mixed_reply(prompt: str):  # type: ignore[no-untyped-def]  # two classes: learned
+    time.sleep(0.01)
+    if prompt == "none":
+        return None
+    return Draft(f"mixed:{prompt}")
 
 
 def user_methods(prompts: list[str], make: Callable[[str], Any]) -> list[object]:
@@ -928,10 +936,40 @@ def test_methods_of_the_users_classes_run_in_program_order() -> None:
     fast = jit(user_methods)
     for prompts in (["a", "b"], ["c"], ["d", "e", "f"]):
         assert fast(prompts, reply) == user_methods(prompts, reply)
+    unannotated = jit(user_methods)
+    for prompts in (["a", "b"], ["c"]):  # from the first call on
+        assert unannotated(prompts, bare_reply) == user_methods(prompts, bare_reply)
     learning = jit(user_methods)
-    learning(["warm"], bare_reply)  # the first call learns the op's result type
+    learning(["warm"], mixed_reply)  # the first call learns the op's result type
     for prompts in (["a", "b"], ["c"]):
-        assert learning(prompts, bare_reply) == user_methods(prompts, bare_reply)
+        assert learning(prompts, mixed_reply) == user_methods(prompts, mixed_reply)
+
+
+def test_the_class_an_op_returns_is_read_from_its_source() -> None:
+    from ember.xcs.op_runs import return_class
+
+    def constructs(flag: bool):  # type: ignore[no-untyped-def]
+        def inner() -> int:
+            return 1  # another scope's return: not counted
+        if flag:
+            return Draft("x")
+        return Draft(str(inner()))
+
+    def formats(x: int):  # type: ignore[no-untyped-def]
+        return f"{x}" if x else "zero"  # one expression: not a constructor call
+
+    def two_kinds(flag: bool):  # type: ignore[no-untyped-def]
+        return Draft("x") if flag else None
+
+    def strings(x: int):  # type: ignore[no-untyped-def]
+        if x:
+            return f"{x}"
+        return "zero"
+
+    assert return_class(constructs) is Draft
+    assert return_class(strings) is str
+    assert return_class(formats) is None and return_class(two_kinds) is None
+    assert return_class(lambda: Draft("x")) is None  # a lambda has no return statement
 
 
 def test_data_attributes_of_results_of_the_users_classes_stay_parallel() -> None:

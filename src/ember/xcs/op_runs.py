@@ -6,7 +6,9 @@ The engine records both (``Op.observe``, ``Op.last_type``); ``Op.runs_inline`` a
 
 from __future__ import annotations
 
+import ast
 import inspect
+import textwrap
 import threading
 import typing
 from collections.abc import Callable
@@ -22,12 +24,78 @@ UNRESOLVED: Any = object()  # an op's return annotation, not looked at yet
 
 
 def return_class(fn: Callable[..., Any]) -> type | None:
-    """The class ``fn``'s return annotation names, if it names one."""
+    """The class of ``fn``'s results, when known before it runs: the class its return
+    annotation names, else the one class every ``return`` of its source constructs."""
+    fn = inspect.unwrap(fn)
     try:
-        hint = typing.get_type_hints(inspect.unwrap(fn)).get("return")
+        hint = typing.get_type_hints(fn).get("return")
     except Exception:  # unresolvable names, objects without annotations: not known
+        hint = None
+    if isinstance(hint, type):
+        return hint
+    return _constructed(fn) if hint is None else None
+
+
+_inferred: dict[Any, type | None] = {}  # code object -> the class its returns construct
+
+
+def _constructed(fn: Any) -> type | None:
+    """The class all ``return`` statements of ``fn`` construct (``return Reply(...)``;
+    an f-string or a str literal counts as ``str``), or ``None``."""
+    function = getattr(fn, "__func__", fn)
+    code = getattr(function, "__code__", None)
+    if code is None or code.co_flags & inspect.CO_GENERATOR:
         return None
-    return hint if isinstance(hint, type) else None
+    if code in _inferred:
+        return _inferred[code]
+    found: type | None = None
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
+        found = _returned_class(tree.body[0], function.__globals__)
+    except (OSError, TypeError, SyntaxError, IndexError):
+        found = None  # no source (a REPL, exec): not known
+    if len(_inferred) > 4096:
+        _inferred.clear()
+    _inferred[code] = found
+    return found
+
+
+def _returned_class(node: ast.AST, names: dict[str, Any]) -> type | None:
+    if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+        return None
+    kinds: set[Any] = set()
+    todo: list[ast.AST] = list(node.body)
+    while todo:
+        current = todo.pop()
+        if isinstance(current, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda
+                      | ast.ClassDef):
+            continue  # another scope's returns
+        if isinstance(current, ast.Return):
+            kinds.add(_class_of(current.value, names))
+        todo.extend(ast.iter_child_nodes(current))
+    if len(kinds) != 1:
+        return None
+    (kind,) = kinds
+    return kind if isinstance(kind, type) else None
+
+
+def _class_of(value: ast.expr | None, names: dict[str, Any]) -> Any:
+    if isinstance(value, ast.JoinedStr) or (isinstance(value, ast.Constant)
+                                            and isinstance(value.value, str)):
+        return str
+    if isinstance(value, ast.Call):
+        target: Any = value.func
+        path: list[str] = []
+        while isinstance(target, ast.Attribute):
+            path.append(target.attr)
+            target = target.value
+        if isinstance(target, ast.Name) and target.id in names:
+            found = names[target.id]
+            for attribute in reversed(path):
+                found = getattr(found, attribute, None)
+            if isinstance(found, type):
+                return found
+    return None  # anything else: not known
 
 
 class RunTiming:
