@@ -149,3 +149,52 @@ def test_async_glue_waits_without_blocking_the_loop() -> None:
     for goal in ("a", "b"):
         assert asyncio.run(fast(jit_state, goal)) == asyncio.run(agent(plain_state, goal))
         assert vars(jit_state) == vars(plain_state)
+
+
+@dataclasses.dataclass
+class Inner:
+    value: int
+
+
+@dataclasses.dataclass
+class Outer:
+    inner: Inner
+    corpus: list[str]
+
+
+@op
+def peek(outer: Outer, index: int) -> str:
+    time.sleep(0.02)
+    return f"{outer.inner.value}:{outer.corpus[index]}:{len(outer.corpus)}"
+
+
+def reached(outer: Outer) -> list[str]:
+    first = peek(outer, 0)
+    inner = outer.inner
+    inner.value += 1  # an object the argument reaches: waits for the op too
+    second = peek(outer, 1)
+    outer.corpus.append("more")
+    return [first, second]
+
+
+def test_objects_an_argument_reaches_are_held_too() -> None:
+    fast = jit(reached)
+    for _ in range(2):
+        plain_outer, jit_outer = Outer(Inner(1), ["a", "b"]), Outer(Inner(1), ["a", "b"])
+        assert fast(jit_outer) == reached(plain_outer) == ["1:a:2", "2:b:2"]
+        assert jit_outer == plain_outer
+
+
+def many_readers(outer: Outer, count: int) -> list[str]:
+    return [peek(outer, i) for i in range(count)]
+
+
+def test_a_large_object_given_to_many_ops_costs_little() -> None:
+    outer = Outer(Inner(7), [f"doc {i}" for i in range(50_000)])
+    fast = jit(many_readers)
+    fast(outer, 4)
+    started = time.perf_counter()
+    answers = fast(outer, 100)
+    elapsed = time.perf_counter() - started
+    assert answers == [f"7:doc {i}:50000" for i in range(100)]
+    assert elapsed < 1.0, f"{elapsed:.3f}s: the shared object was walked per op"

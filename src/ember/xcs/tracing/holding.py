@@ -33,56 +33,92 @@ _WALKED = (tree.Kind.TUPLE, tree.Kind.NAMEDTUPLE, tree.Kind.FROZENSET, *_CONTAIN
 
 
 class Holders:
-    """Per call: which op calls (their lazy results) hold which shared objects."""
+    """Per call: which op calls (their lazy results) hold which shared objects.
 
-    __slots__ = ("held",)
+    ``held`` maps each object given to ops (directly, or inside the lists and dicts
+    they were passed) to those op calls; ``reach`` maps what such an object's
+    attributes reach to the objects it was reached from. An object is walked again
+    only when no op holds it any more (the glue may have changed it since), so a
+    large object handed to many ops at once is walked once.
+    """
+
+    __slots__ = ("held", "reach")
 
     def __init__(self) -> None:
         self.held: dict[int, tuple[Any, list[Lazy]]] = {}  # id -> (object, op calls)
+        self.reach: dict[int, tuple[Any, list[Any]]] = {}  # id -> (object, held objects)
 
     def note(self, lazy: Lazy, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         """Record the shared objects an op call receives (``args``: as the glue passed them)."""
         atoms = tree.ATOMS
-        todo = [(value, 0, False) for value in args
+        todo = [(value, 0) for value in args
                 if type(value) not in atoms and type(value) is not Lazy]
         if kwargs:
-            todo += [(value, 0, False) for value in kwargs.values()
+            todo += [(value, 0) for value in kwargs.values()
                      if type(value) not in atoms and type(value) is not Lazy]
         if not todo:
             return  # literals and op results only: nothing shared
         seen: set[int] = set()
-        while todo:
-            value, depth, shared = todo.pop()
-            if type(value) in tree.ATOMS or type(value) is Lazy or id(value) in seen:
+        while todo:  # the arguments (copied containers): the objects handed over
+            value, depth = todo.pop()
+            if type(value) in atoms or type(value) is Lazy or id(value) in seen:
                 continue
             seen.add(id(value))
             kind = tree.kind_of(value)
             if kind is tree.Kind.RECORD:
-                self._hold(value, lazy)
-            elif kind not in _WALKED:
-                continue
-            elif shared and kind in _CONTAINERS:
-                self._hold(value, lazy)  # reached through an object: not a copy
-            if depth < _DEPTH:
-                shared = shared or kind is tree.Kind.RECORD
-                todo += [(item, depth + 1, shared) for item in tree.children(value, kind)]
+                if self._hold(value, lazy):
+                    self._walk(value)
+            elif kind in _WALKED and depth < _DEPTH:
+                todo += [(item, depth + 1) for item in tree.children(value, kind)
+                         if type(item) not in atoms]
 
-    def _hold(self, value: Any, lazy: Lazy) -> None:
+    def _hold(self, value: Any, lazy: Lazy) -> bool:
+        """Add ``lazy`` to ``value``'s holders; whether ``value`` must be walked."""
         entry = self.held.get(id(value))
         if entry is None or entry[0] is not value:
             self.held[id(value)] = (value, [lazy])
-        elif entry[1][-1] is not lazy:
-            entry[1].append(lazy)
+            return True
+        lazies = entry[1]
+        walk = all(_get(other, "_xcs_task").final for other in lazies)
+        lazies.append(lazy)
+        return walk
+
+    def _walk(self, root: Any) -> None:
+        """Note what ``root``'s attributes reach: containers and objects, in place."""
+        atoms = tree.ATOMS
+        todo = [(item, 1) for item in tree.children(root, tree.Kind.RECORD)
+                if type(item) not in atoms]
+        seen = {id(root)}
+        while todo:
+            value, depth = todo.pop()
+            if type(value) is Lazy or id(value) in seen:
+                continue
+            seen.add(id(value))
+            kind = tree.kind_of(value)
+            if kind is not tree.Kind.RECORD and kind not in _WALKED:
+                continue
+            if kind is tree.Kind.RECORD or kind in _CONTAINERS:
+                entry = self.reach.get(id(value))
+                if entry is None or entry[0] is not value:
+                    self.reach[id(value)] = (value, [root])
+                elif all(other is not root for other in entry[1]):  # never ask ==
+                    entry[1].append(root)
+            if depth < _DEPTH:
+                items = list(value) if kind is tree.Kind.LIST else tree.children(value, kind)
+                todo += [(item, depth + 1) for item in items if type(item) not in atoms]
 
     def unfinished(self, value: Any) -> list[Lazy]:
-        """The op calls not final yet that hold ``value``."""
-        entry = self.held.get(id(value))
-        if entry is None or entry[0] is not value:
-            return []
-        lazies = [lazy for lazy in entry[1] if not _get(lazy, "_xcs_task").final]
-        if not lazies:
-            del self.held[id(value)]
-        return lazies
+        """The op calls not final yet that hold ``value``, or an object reaching it."""
+        owners = [value]
+        reached = self.reach.get(id(value))
+        if reached is not None and reached[0] is value:
+            owners += reached[1]
+        found: list[Lazy] = []
+        for owner in owners:
+            entry = self.held.get(id(owner))
+            if entry is not None and entry[0] is owner:
+                found += [lazy for lazy in entry[1] if not _get(lazy, "_xcs_task").final]
+        return list({id(lazy): lazy for lazy in found}.values())  # ids: never ask a lazy
 
 
 def changed_by(fn: Any, args: tuple[Any, ...]) -> Any:

@@ -95,10 +95,13 @@ class Lazy(Proxy):
         yield  # pragma: no cover - makes this a generator function
 
 
+_DONE = TaskState.DONE
+
+
 def _known_type(lazy: Lazy) -> type | None:
     """The class of ``lazy``'s value, when known before it exists: from its op."""
     task = _get(lazy, "_xcs_task")
-    if task.state is TaskState.DONE:
+    if task.state is _DONE:
         return type(task.value)
     op = task.op
     return op.result_type() if op is not None else None

@@ -395,5 +395,5 @@ class Trace:
                          outputs)
 
 
-def _done(task: Task) -> bool:
-    return task.state is TaskState.DONE
+def _done(task: Task, done: TaskState = TaskState.DONE) -> bool:  # a local: fast on 3.11
+    return task.state is done

@@ -46,6 +46,7 @@ def leaves(tree: Any, leaf: type, *, records: bool = False, first: bool = False)
     found: list[Any] = []
     if type(tree) in ATOMS and leaf not in ATOMS:
         return found
+    skipped = ATOMS if leaf not in ATOMS else frozenset()  # left out before the stack
     seen: set[int] = set()
     stack = [tree]
     while stack:
@@ -61,7 +62,8 @@ def leaves(tree: Any, leaf: type, *, records: bool = False, first: bool = False)
         if id(value) in seen:
             continue
         seen.add(id(value))
-        inside = list(children(value, kind))
+        items = list(value) if kind is Kind.LIST or kind is Kind.TUPLE else children(value, kind)
+        inside = [item for item in items if type(item) not in skipped]
         inside.reverse()
         stack.extend(inside)
     return found
