@@ -48,7 +48,8 @@ class CallOwner(Protocol):
     _parallel_threshold: int | None
 
     def _recycle(self, trace: Trace) -> None:
-        """Keep the trace of a finished call that issued nothing for a later call."""
+        """Keep the trace of a finished call that issued nothing for a later call (the
+        caller knows it is unused: it made no run and ran its glue once)."""
 
 
 class Call:
@@ -228,10 +229,11 @@ class Call:
             del lazies
             if report.escaped:
                 stats.record_escapes(report)
+        elif not self.runs:  # no run, no rerun: it made no lazy value, barrier or memo
+            trace.boundary = trace.call_args = None  # nothing of the call stays reachable
+            owner._recycle(trace)
         else:
             trace.boundary = None
-            if not self.runs:
-                owner._recycle(trace)
         if summary is not None:
             hooks.emit(owner._config, "on_call_end", summary)
             hooks.emit(owner._config, "on_graph_end", owner._name, wall, self.to_raise)

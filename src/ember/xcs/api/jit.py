@@ -192,9 +192,9 @@ class JitFunction:
         return trace
 
     def _recycle(self, trace: Trace) -> None:
-        """Keep the trace of a finished call that issued nothing for a later call."""
-        if len(self._spare_traces) < _SPARE_TRACES and trace.unused():
-            trace.boundary = trace.call_args = None  # nothing of the call stays reachable
+        """Keep the trace of a finished call that issued nothing for a later call (the
+        caller knows it is unused: it made no run and ran its glue once)."""
+        if len(self._spare_traces) < _SPARE_TRACES:
             self._spare_traces.append(trace)
 
     def _traced_call(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:

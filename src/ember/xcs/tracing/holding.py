@@ -51,13 +51,12 @@ class Holders:
     def note(self, lazy: Lazy, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         """Record the shared objects an op call receives (``args``: as the glue passed them)."""
         atoms = tree.ATOMS
-        todo = [(value, 0) for value in args
-                if type(value) not in atoms and type(value) is not Lazy]
-        if kwargs:
-            todo += [(value, 0) for value in kwargs.values()
-                     if type(value) not in atoms and type(value) is not Lazy]
-        if not todo:
-            return  # literals and op results only: nothing shared
+        for value in (*args, *kwargs.values()) if kwargs else args:
+            if type(value) not in atoms and type(value) is not Lazy:
+                break
+        else:
+            return  # literals and op results only (most calls): nothing shared
+        todo = [(value, 0) for value in (*args, *kwargs.values())]
         seen: set[int] = set()
         while todo:  # the arguments (copied containers): the objects handed over
             value, depth = todo.pop()

@@ -106,13 +106,9 @@ class Trace:
                 self.run.detach()
         self.run = None
 
-    def unused(self) -> bool:
-        """Whether the call issued nothing, so this trace may serve the next (``reuse``)."""
-        return (self.run is None and not self.lazies and not self.barriers
-                and not self.issued and self._memo is None)
-
     def reuse(self, eager: bool, learned: LearnedBarriers) -> None:
-        """Prepare an ``unused`` trace for another call of the same function."""
+        """Prepare the trace of a call that issued nothing for another call of the same
+        function (no run, lazy value, barrier or memo)."""
         self.finished = False
         self.eager = eager
         self._learned_source = learned
