@@ -133,6 +133,8 @@ def test_ops_sharing_an_object_nobody_changes_still_overlap() -> None:
         assert answers == fan_out(Config("m", 0.7), questions)
         assert config.temperature == 0.0
         assert elapsed < 0.5, f"call {call}: {elapsed:.3f}s for 8 ops of 100 ms (plain: 0.8 s)"
+        barriers = get_jit_stats(fast)["barriers"]
+        assert len(barriers) == 1 and barriers[0].startswith("Config changed while op ask")
 
 
 async def agent(state: State, goal: str) -> str:

@@ -33,7 +33,7 @@ from ember.xcs.tracing.awaiting import Ready, Waiting, cancel_op, outcome, pendi
 from ember.xcs.tracing.frames import CallMode
 from ember.xcs.tracing.lazy import Lazy
 
-__all__ = ["OpCoroutine", "awaitable", "claim"]
+__all__ = ["OpCoroutine", "awaitable"]
 
 _get = object.__getattribute__
 _REUSED = "cannot reuse already awaited coroutine"
@@ -106,11 +106,6 @@ collections.abc.Coroutine.register(OpCoroutine)  # asyncio.iscoroutine, create_t
 def _raise(kind: Any, value: Any = None, traceback: Any = None) -> Any:
     error = kind if isinstance(kind, BaseException) else kind(*(() if value is None else (value,)))
     raise error.with_traceback(traceback) if traceback is not None else error
-
-
-def claim(coroutine: OpCoroutine) -> Any:
-    """The coroutine an asyncio function should get for ``coroutine`` (it is awaited)."""
-    return coroutine._drive()
 
 
 def awaitable(value: Any) -> Any:

@@ -78,7 +78,9 @@ class Holders:
             self.held[id(value)] = (value, [lazy])
             return True
         lazies = entry[1]
-        walk = all(_get(other, "_xcs_task").final for other in lazies)
+        # The latest holder still running: the glue has not changed it since (a change
+        # would have waited), so what it reaches is as walked. Otherwise walk again.
+        walk: bool = _get(lazies[-1], "_xcs_task").final
         lazies.append(lazy)
         return walk
 
@@ -141,7 +143,11 @@ def changed_by(fn: Any, args: tuple[Any, ...]) -> Any:
 
 
 def settle(trace: Any, value: Any) -> None:
-    """Before the glue changes ``value``: the op calls holding it end first (a barrier)."""
-    for lazy in trace.ordering.holders.unfinished(value):
-        trace.force(lazy, f"{type(value).__name__} changed while op "
-                          f"{_get(lazy, '_xcs_task').name} holds it")
+    """Before the glue changes ``value``: the op calls holding it end first (one barrier)."""
+    lazies = trace.ordering.holders.unfinished(value)
+    if lazies:
+        first = lazies[0]
+        trace.force(first, f"{type(value).__name__} changed while op "
+                           f"{_get(first, '_xcs_task').name} holds it")
+        for lazy in lazies[1:]:
+            trace.materialize(lazy)  # a wait (raises if the op failed), not another barrier
