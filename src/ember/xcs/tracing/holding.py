@@ -24,7 +24,7 @@ from typing import Any
 from ember.xcs import tree
 from ember.xcs.tracing.lazy import PURE_METHODS, Lazy
 
-__all__ = ["Holders", "changed_by", "settle"]
+__all__ = ["UNKNOWN", "Holders", "changed_by", "follow", "settle"]
 
 _get = object.__getattribute__
 _DEPTH = 3  # how deep attributes are followed from an argument
@@ -151,3 +151,20 @@ def settle(trace: Any, value: Any) -> None:
                            f"{_get(first, '_xcs_task').name} holds it")
         for lazy in lazies[1:]:
             trace.materialize(lazy)  # a wait (raises if the op failed), not another barrier
+
+
+UNKNOWN: Any = object()  # what follow() gives when it cannot tell
+
+
+def follow(value: Any, path: tuple[Any, ...]) -> Any:
+    """``value`` along ``path``; ``UNKNOWN`` past an op result (its changes are ordered
+    with its uses already) or where the statement itself will raise."""
+    steps = iter(path)
+    try:
+        for step in steps:
+            if type(value) is Lazy:
+                return UNKNOWN
+            value = value[next(steps)] if step == "[]" else getattr(value, step)
+    except Exception:  # the statement raises it itself, where plain Python does
+        return UNKNOWN
+    return UNKNOWN if type(value) is Lazy else value

@@ -41,7 +41,7 @@ from ember.xcs.tracing.context import _local, use_prepare
 from ember.xcs.tracing.coroutines import awaitable
 from ember.xcs.tracing.failures import DeferredFailure
 from ember.xcs.tracing.frames import CallMode
-from ember.xcs.tracing.holding import changed_by, settle
+from ember.xcs.tracing.holding import UNKNOWN, changed_by, follow, settle
 from ember.xcs.tracing.lazy import Lazy
 from ember.xcs.tracing.outside import outside_value
 from ember.xcs.tracing.trace import Trace
@@ -348,21 +348,29 @@ class _ThenPrepare:
 use_prepare(prep)  # library code calls user callables through context.call
 
 
-def changing(value: Any) -> None:
-    """Before a statement of the glue changes ``value`` in place (``value.x = ...``,
-    ``value[k] += ...``, ``del value.x``): ops still holding it end first."""
+def changing(root: Any, *path: Any) -> None:
+    """Before a statement of the glue changes an object in place (``state.x = ...``,
+    ``state.notes[i] += ...``, ``del state.x``): ops still holding it end first.
+
+    The object is ``root`` followed along ``path`` (attribute names, and ``"[]"``
+    before an index), walked only when some op holds an object at all.
+    """
     trace = _local.trace
     if type(trace) is Trace and trace.ordering.holders.held:
-        settle(trace, value)
+        changed = follow(root, path)
+        if changed is not UNKNOWN:
+            settle(trace, changed)
 
 
-def achanging(value: Any) -> Any:
+def achanging(root: Any, *path: Any) -> Any:
     """``changing`` for ``async def`` glue: an awaitable, so the loop keeps running."""
     trace = _local.trace
     if type(trace) is Trace and trace.ordering.holders.held:
-        waits = pending(trace.ordering.holders.unfinished(value))
-        if waits:
-            return _ThenSettle(Waiting(waits, None), trace, value)
+        changed = follow(root, path)
+        if changed is not UNKNOWN:
+            waits = pending(trace.ordering.holders.unfinished(changed))
+            if waits:
+                return _ThenSettle(Waiting(waits, None), trace, changed)
     return Ready(None)
 
 

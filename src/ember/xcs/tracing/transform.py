@@ -224,8 +224,8 @@ class Rewriter(ast.NodeTransformer):
         """``node`` preceded by ``changing(obj)`` for each object it changes in place."""
         guards: list[ast.stmt] = []
         for target in _changed_objects(targets):
-            base = copy.deepcopy(target)  # evaluated twice: only names, attributes, indexes
-            guard: ast.expr = _call("achanging" if self.awaiting else "changing", [base], target)
+            guard: ast.expr = _call("achanging" if self.awaiting else "changing",
+                                    _path_of(target), target)
             if self.awaiting:
                 guard = ast.copy_location(ast.Await(value=guard), target)
             guards.append(ast.copy_location(ast.Expr(value=guard), node))
@@ -273,7 +273,7 @@ class Rewriter(ast.NodeTransformer):
 
 def _changed_objects(targets: list[ast.expr]) -> list[ast.expr]:
     """The objects that assigning to (or deleting) ``targets`` changes in place, when
-    they are plain names, attributes and indexes (evaluating them again is harmless)."""
+    they are reached from a name by attributes and indexes by names or literals."""
     found: list[ast.expr] = []
     todo = list(targets)
     while todo:
@@ -285,6 +285,22 @@ def _changed_objects(targets: list[ast.expr]) -> list[ast.expr]:
         elif isinstance(target, ast.Attribute | ast.Subscript) and _repeatable(target.value):
             found.append(target.value)
     return found
+
+
+def _path_of(node: ast.expr) -> list[ast.expr]:
+    """``state.notes[i]`` as the arguments ``state, "notes", "[]", i``: the runtime walks
+    the path only when some op holds an object (``runtime.changing``)."""
+    steps: list[ast.expr] = []
+    while not isinstance(node, ast.Name):
+        if isinstance(node, ast.Attribute):
+            steps.append(ast.copy_location(ast.Constant(node.attr), node))
+            node = node.value
+        else:
+            assert isinstance(node, ast.Subscript), "_repeatable allows nothing else"
+            steps += [copy.deepcopy(node.slice), ast.copy_location(ast.Constant("[]"), node)]
+            node = node.value
+    root = ast.copy_location(ast.Name(id=node.id, ctx=ast.Load()), node)
+    return [root, *reversed(steps)]
 
 
 def _repeatable(node: ast.expr) -> bool:
