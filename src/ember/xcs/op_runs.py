@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import ast
 import inspect
-import textwrap
 import threading
 import typing
 from collections.abc import Callable
@@ -48,12 +47,10 @@ def _constructed(fn: Any) -> type | None:
         return None
     if code in _inferred:
         return _inferred[code]
-    found: type | None = None
-    try:
-        tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
-        found = _returned_class(tree.body[0], function.__globals__)
-    except (OSError, TypeError, SyntaxError, IndexError):
-        found = None  # no source (a REPL, exec): not known
+    from ember.xcs.tracing.rewrite import source_node  # the source as the rewriter reads it
+
+    node = source_node(code)  # None without source (a REPL, exec): not known
+    found = _returned_class(node, function.__globals__) if node is not None else None
     if len(_inferred) > 4096:
         _inferred.clear()
     _inferred[code] = found

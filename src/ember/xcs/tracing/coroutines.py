@@ -29,7 +29,7 @@ from typing import Any
 from ember.xcs.engine.task import TaskState
 from ember.xcs.ops import Op
 from ember.xcs.tracing import context
-from ember.xcs.tracing.awaiting import Ready, Waiting, cancel_op, outcome, pending
+from ember.xcs.tracing.awaiting import Ready, cancel_op, outcome, pending, ready
 from ember.xcs.tracing.frames import CallMode
 from ember.xcs.tracing.lazy import Lazy
 
@@ -147,8 +147,6 @@ def _current(trace: Any) -> bool:
 
 async def _await_value(lazy: Lazy) -> Any:
     """``await`` of a value that is not a coroutine op's: plain Python awaits the value."""
-    waits = pending([lazy])
-    if waits:
-        await Waiting(waits, None)
+    await ready(lazy)
     trace = _get(lazy, "_xcs_trace")
     return await trace.force(lazy, "await")

@@ -47,7 +47,7 @@ from ember.xcs.tracing.codemap import CodeMap
 from ember.xcs.tracing.frames import is_user_code
 from ember.xcs.tracing.transform import TYPE_PARAMS, Rewriter
 
-__all__ = ["can_rewrite", "instrumented", "is_instrumented", "source_problem"]
+__all__ = ["can_rewrite", "instrumented", "is_instrumented", "source_node", "source_problem"]
 
 _FUTURE_FLAGS = 0x1000000  # CO_FUTURE_ANNOTATIONS; the other __future__ flags are no-ops now
 
@@ -79,6 +79,16 @@ def source_problem(fn: Any) -> str | None:
     if code is None:
         return None
     return _problems.get(code)
+
+
+def source_node(code: types.CodeType) -> ast.AST | None:
+    """The ``def`` (or lambda) node of ``code`` in its source, read as the rewriter reads
+    it (``None`` without source, or when the source no longer matches the code)."""
+    module = _module_tree(code.co_filename)
+    found = _find(module, code) if module is not None else None
+    if found is None or not _signature_matches(found[0], code):
+        return None
+    return found[0]
 
 
 def instrumented(fn: Any) -> Any:

@@ -325,24 +325,26 @@ def aprep(fn: Any, /, *args: Any, **kwargs: Any) -> Any:
     waits = (pending(found) if found else []) + holding
     if not waits:
         return Ready(prep(fn, *args, **kwargs))
-    return _ThenPrepare(Waiting(waits, None), fn, args, kwargs)
+    return _AfterWaiting(Waiting(waits, None), prep, (fn, *args), kwargs)
 
 
-class _ThenPrepare:
-    """Waits for the inputs, then prepares the call (so ``prep`` never blocks)."""
+class _AfterWaiting:
+    """Waits for tasks on the running loop, then gives ``then(*args, **kwargs)``: what
+    would have blocked the loop (``prep`` of a call, ``settle`` before a change) finds
+    them finished."""
 
-    __slots__ = ("args", "fn", "kwargs", "waiting")
+    __slots__ = ("args", "kwargs", "then", "waiting")
 
-    def __init__(self, waiting: Waiting, fn: Any, args: tuple[Any, ...],
-                 kwargs: dict[str, Any]) -> None:
+    def __init__(self, waiting: Waiting, then: Callable[..., Any], args: tuple[Any, ...],
+                 kwargs: dict[str, Any]) -> None:  # not *args: a call's own keywords
         self.waiting = waiting
-        self.fn = fn
+        self.then = then
         self.args = args
         self.kwargs = kwargs
 
     def __await__(self) -> Any:
         yield from self.waiting.__await__()
-        return prep(self.fn, *self.args, **self.kwargs)
+        return self.then(*self.args, **self.kwargs)
 
 
 use_prepare(prep)  # library code calls user callables through context.call
@@ -370,18 +372,5 @@ def achanging(root: Any, *path: Any) -> Any:
         if changed is not UNKNOWN:
             waits = pending(trace.ordering.holders.unfinished(changed))
             if waits:
-                return _ThenSettle(Waiting(waits, None), trace, changed)
+                return _AfterWaiting(Waiting(waits, None), settle, (trace, changed), {})
     return Ready(None)
-
-
-class _ThenSettle:
-    __slots__ = ("trace", "value", "waiting")
-
-    def __init__(self, waiting: Waiting, trace: Trace, value: Any) -> None:
-        self.waiting = waiting
-        self.trace = trace
-        self.value = value
-
-    def __await__(self) -> Any:
-        yield from self.waiting.__await__()
-        settle(self.trace, self.value)  # final now: records the barrier, raises a failure
