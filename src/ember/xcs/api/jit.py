@@ -87,7 +87,8 @@ class JitFunction:
         from ember.xcs.transforms.tensor import TensorPath, tensor_path
 
         # Tensor-only calls go to jax.jit until the function proves to be orchestration.
-        self._tensor: TensorPath | None = None if self._is_async else tensor_path(fn)
+        self._tensor: TensorPath | None = (
+            None if self._is_async or self._is_generator else tensor_path(fn))
         register(self)
 
     @property
@@ -131,6 +132,9 @@ class JitFunction:
         return glue
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        tensor = self._tensor  # first: the tensor path's overhead is counted against jax.jit
+        if tensor is not None and not _local.plain:
+            return tensor(self, args, kwargs)
         if _local.plain:
             trace = _local.trace
             if trace is not None and isinstance(trace, Trace):
@@ -140,9 +144,6 @@ class JitFunction:
             return self._fn(*args, **kwargs)  # generators run plainly (docs/semantics.md)
         if self._is_async:
             return self._async_call(args, kwargs)
-        tensor = self._tensor
-        if tensor is not None:
-            return tensor(self, args, kwargs)
         return self._traced_call(args, kwargs)
 
     # -- one traced call ------------------------------------------------------------
