@@ -945,6 +945,64 @@ def test_methods_of_the_users_classes_run_in_program_order() -> None:
         assert learning(prompts, mixed_reply) == user_methods(prompts, mixed_reply)
 
 
+class Styled:
+    """A result class whose special methods read a global the glue changes."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __str__(self) -> str:
+        return f"{STYLE['brackets'][0]}{self.text}"
+
+    def __add__(self, other: str) -> str:
+        return f"{self.text}{STYLE['brackets'][1]}{other}"
+
+    def __eq__(self, other: object) -> bool:
+        EVENTS.append(f"compared {self.text}")
+        return isinstance(other, Styled) and other.text == self.text
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __lt__(self, other: Styled) -> bool:
+        EVENTS.append(f"ordered {self.text}")
+        return self.text < other.text
+
+
+@op
+def styled(prompt: str):  # type: ignore[no-untyped-def]  # its class read from the source
+    time.sleep(0.01)
+    return Styled(prompt.upper())
+
+
+def special_methods(prompts: list[str]) -> list[object]:
+    EVENTS.clear()
+    STYLE["brackets"] = "<>"
+    replies = [styled(p) for p in prompts]
+    shown = [str(replies[0]), f"{replies[0]}", replies[0] + "!", replies[0] == replies[-1]]
+    first = min(replies)
+    STYLE["brackets"] = "[]"  # plain Python ran every special method above already
+    EVENTS.append("glue after")
+    shown.append(first.text)
+    STYLE["brackets"] = "<>"
+    return [shown, list(EVENTS)]
+
+
+def test_special_methods_of_the_users_classes_run_in_program_order() -> None:
+    same_meaning(special_methods, (["b", "a"],), (["c"],), (["e", "f", "d"],))
+
+
+def defaults_handed_back(prompts: list[str]) -> list[object]:
+    shared: list[str] = []
+    tags = record(len(prompts)).get("tags", shared)  # no such key: the default itself
+    best = max(shared, [llm(p) for p in prompts])  # max of two: one of them itself
+    shared.append("later")
+    return [tags, tags is shared, best, best is shared]
+
+
+def test_lifted_calls_that_give_back_an_argument_give_the_object_itself() -> None:
+    same_meaning(defaults_handed_back, (["a"],), ([],), (["b", "c"],))
+
+
 def test_the_class_an_op_returns_is_read_from_its_source() -> None:
     from ember.xcs.op_runs import return_class
 

@@ -16,7 +16,7 @@ from ember.xcs.engine.task import TaskState
 from ember.xcs.tracing.failures import DeferredFailure, failure_of
 from ember.xcs.tracing.lazy import Lazy
 
-__all__ = ["Ready", "Waiting", "cancel_op", "final", "outcome", "pending", "ready", "ready_deep"]
+__all__ = ["Ready", "Suspending", "Waiting", "cancel_op", "final", "outcome", "pending", "ready", "ready_deep"]
 
 
 class Ready:
@@ -30,6 +30,20 @@ class Ready:
     def __await__(self) -> Any:
         return self.value
         yield  # pragma: no cover - makes this a generator function
+
+
+class Suspending:
+    """An awaitable that lets the event loop run other tasks once, then finishes with
+    ``value`` (``await`` of an op's coroutine in the glue: see ``tracing.coroutines``)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __await__(self) -> Any:
+        yield  # a bare yield: asyncio runs the other ready tasks, then resumes this one
+        return self.value
 
 
 async def final(task: Any, waits: list[Any] | None = None) -> None:

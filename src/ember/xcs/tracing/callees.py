@@ -49,7 +49,8 @@ from ember.xcs.tracing import rewrite
 from ember.xcs.tracing.codemap import CodeMap
 from ember.xcs.tracing.frames import is_internal, is_user_code
 
-__all__ = ["Callee", "calls_user_code", "classify", "mark_pure", "runs_user_code"]
+__all__ = ["Callee", "calls_user_code", "classify", "has_user_special_methods", "mark_pure",
+           "runs_user_code"]
 
 
 class Callee(enum.Enum):
@@ -359,3 +360,39 @@ def runs_user_code(cls: type, name: str) -> bool:
     elif isinstance(found, functools.cached_property):
         found = found.func
     return type(found) is types.FunctionType and classify(found) is Callee.USER
+
+
+# Special methods that never run when an operation takes an existing object.
+_NOT_OPERATIONS = frozenset({"__init__", "__new__", "__init_subclass__", "__post_init__",
+                             "__set_name__", "__class_getitem__", "__del__", "__getattr__",
+                             "__getattribute__", "__subclasshook__"})
+_special: dict[type, bool] = {}
+
+
+def has_user_special_methods(cls: type) -> bool:
+    """Whether ``cls`` has special methods of the user's (``__str__``, ``__eq__``,
+    ``__add__``, ``__format__``...), in itself or a base; cached per class.
+
+    An operation on its instance (``str(r)``, ``r == x``, ``r + "!"``, ``sorted(rs)``)
+    runs that code; lifted, it would run later than plain Python does (reading the
+    globals the glue has changed since), so such an operation runs now.
+
+    Example:
+        >>> class Reply:
+        ...     def __str__(self): return "reply"
+        >>> has_user_special_methods(Reply), has_user_special_methods(str)
+        (True, False)
+    """
+    known = _special.get(cls)
+    if known is None:
+        try:
+            names = [name for name in dir(cls) if name.startswith("__")
+                     and name.endswith("__") and name not in _NOT_OPERATIONS]
+            known = any(runs_user_code(cls, name) for name in names)
+        except Exception:  # a class that refuses introspection: treat as the user's
+            known = True
+        with _cache_lock:
+            if len(_special) > _CACHE_LIMIT:
+                _special.clear()
+            _special[cls] = known
+    return known

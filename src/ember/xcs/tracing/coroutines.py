@@ -5,7 +5,9 @@ outcome, an exception included, reaches the code at the ``await``. Rewritten
 ``async def`` glue keeps that: calling an ``async def`` op starts the op at once (that
 is the parallelism) and gives an ``OpCoroutine``, which behaves as the coroutine would:
 
-- ``await c`` gives the op's result as a lazy value, without waiting; inside a
+- ``await c`` gives the op's result as a lazy value, without waiting for the op; it
+  lets the event loop's other tasks run once first, as the pause at that ``await``
+  would in plain Python (concurrent handlers interleave as they would). Inside a
   ``try``/``with`` block it waits, so that the op's exception is raised right there.
 - The op's exception fails the call only once ``c`` is awaited (plain Python would
   never have run an op whose coroutine is never awaited, so nothing fails then).
@@ -29,7 +31,7 @@ from typing import Any
 from ember.xcs.engine.task import TaskState
 from ember.xcs.ops import Op
 from ember.xcs.tracing import context
-from ember.xcs.tracing.awaiting import Ready, cancel_op, outcome, pending, ready
+from ember.xcs.tracing.awaiting import Suspending, cancel_op, outcome, pending, ready
 from ember.xcs.tracing.frames import CallMode
 from ember.xcs.tracing.lazy import Lazy
 
@@ -131,13 +133,16 @@ def _awaited(coroutine: OpCoroutine) -> Any:
     task = _get(lazy, "_xcs_task")
     if trace.site_mode() is not CallMode.LAZY:
         return trace.when_final(task)  # in a try block: its exception is raised here
+    # In plain Python the glue would pause at this await while the op ran, and the
+    # loop's other tasks would go on: the glue lets them run once, then goes on with
+    # the lazy result (the op may still be running).
     run = task.run
     with run.lock:
         if not task.final:
             task.eager = False  # from here on, its failure is the call's failure
-            return Ready(lazy)
+            return Suspending(lazy)
     if task.state is TaskState.DONE:
-        return Ready(lazy)
+        return Suspending(lazy)
     return trace.when_final(task)  # it failed before the await: plain Python raises here
 
 

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ember.xcs.engine.task import TaskState
-from ember.xcs.tracing.callees import runs_user_code
+from ember.xcs.tracing.callees import has_user_special_methods, runs_user_code
 from ember.xcs.tracing.proxy import Proxy
 
 if TYPE_CHECKING:
@@ -57,7 +57,8 @@ class LazyOwner(Protocol):
         ...
 
     def lift(self, name: str, fn: Callable[..., Any], args: tuple[Any, ...],
-             kwargs: dict[str, Any], mutates: bool = False) -> Any:
+             kwargs: dict[str, Any], mutates: bool = False, returns_argument: bool = False
+             ) -> Any:
         """``fn(*args, **kwargs)`` on lazy values, recorded as a lifted operation."""
         ...
 
@@ -81,6 +82,9 @@ class Lazy(Proxy):
                   kwargs: dict[str, Any], mutates: bool = False) -> Any:
         if name == "call" and _get(self, "_xcs_attribute") in PURE_METHODS:
             mutates = False  # r.strip(), d.get(k): reading, not changing
+            if _get(self, "_xcs_attribute") == "get":  # d.get(k, default) gives default back
+                return _get(self, "_xcs_trace").lift(name, fn, args, kwargs,
+                                                     returns_argument=True)
         elif name == "getattr":
             known = _known_type(self)
             if known is not None and runs_user_code(known, args[1]):
@@ -105,6 +109,28 @@ def _known_type(lazy: Lazy) -> type | None:
         return type(task.value)
     op = task.op
     return op.result_type() if op is not None else None
+
+
+def operates_on_user_object(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+    """Whether an operation takes a lazy value (an operand, or an item of a list, tuple
+    or dict operand) known to be an object whose class has special methods of the
+    user's: the operation would run them (see ``callees.has_user_special_methods``)."""
+    for value in (*args, *kwargs.values()) if kwargs else args:
+        kind = type(value)
+        if kind is Lazy:
+            items: Any = (value,)
+        elif kind is list or kind is tuple:
+            items = value
+        elif kind is dict:
+            items = (*value, *value.values())
+        else:
+            continue
+        for item in items:
+            if type(item) is Lazy:
+                known = _known_type(item)
+                if known is not None and has_user_special_methods(known):
+                    return True
+    return False
 
 
 def is_lazy(value: object) -> bool:

@@ -54,6 +54,9 @@ _BUILTIN = types.BuiltinFunctionType  # C functions and bound methods of C types
 _get = object.__getattribute__
 _CONTAINERS = frozenset({list, dict, set})
 _ITERATORS = (collections.abc.Iterator, collections.abc.MappingView)  # read once, not kept
+# Functions whose result may be one of their arguments itself (max(a, b), the default
+# of getattr/next/reduce): a lifted call of one must not be handed copies.
+_RETURNS_ARGUMENT = (max, min, getattr, next, functools.reduce)
 _CONVERSIONS: dict[int, Callable[[Any], str]] = {115: str, 114: repr, 97: ascii}
 
 
@@ -135,7 +138,8 @@ def prep(fn: Any, /, *args: Any, **kwargs: Any) -> Callable[[], Any]:
         if tree.contains((args, kwargs), Lazy, records=True):
             mode = trace.site_mode()
             if mode is CallMode.LAZY:
-                return _returning(trace.lift(f"call {_name_of(fn)}", fn, args, kwargs))
+                return _returning(trace.lift(f"call {_name_of(fn)}", fn, args, kwargs,
+                                             returns_argument=_returns_argument(fn)))
         else:
             return _partial(fn, *args, **kwargs)
     reason = f"call of {_name_of(fn)}"
@@ -374,3 +378,7 @@ def achanging(root: Any, *path: Any) -> Any:
             if waits:
                 return _AfterWaiting(Waiting(waits, None), settle, (trace, changed), {})
     return Ready(None)
+
+
+def _returns_argument(fn: Any) -> bool:
+    return any(fn is known for known in _RETURNS_ARGUMENT)  # by identity: never ask ==

@@ -32,7 +32,7 @@ from ember.xcs.tracing.callees import calls_user_code
 from ember.xcs.tracing.coroutines import OpCoroutine
 from ember.xcs.tracing.failures import DeferredFailure, timeout_error
 from ember.xcs.tracing.frames import CallMode, inspect_site
-from ember.xcs.tracing.lazy import Lazy
+from ember.xcs.tracing.lazy import Lazy, operates_on_user_object
 from ember.xcs.tracing.learned import LearnedBarriers
 from ember.xcs.tracing.log import ARGUMENT_LIMIT, CallLog, LoggedBarrier, graph_outputs, write_log
 from ember.xcs.tracing.memo import same
@@ -218,8 +218,13 @@ class Trace:
     # -- lifted operations and barriers -----------------------------------------------
 
     def lift(self, name: str, fn: Callable[..., Any], args: tuple[Any, ...],
-             kwargs: dict[str, Any], mutates: bool = False) -> Any:
-        """Record a cheap pure operation on lazy values (or run it now, when it must)."""
+             kwargs: dict[str, Any], mutates: bool = False, returns_argument: bool = False
+             ) -> Any:
+        """Record a cheap pure operation on lazy values (or run it now, when it must).
+
+        ``returns_argument``: the operation may give back one of its arguments itself
+        (``d.get(k, default)``, ``max(a, b)``), which then must not be a copy.
+        """
         if context.current_trace() is not self or self.finished:
             return fn(*outside_tree(args), **outside_tree(kwargs))
         run = self.run or self._new_run()
@@ -227,7 +232,9 @@ class Trace:
             raise DeferredFailure()
         location, mode = inspect_site(self.boundary, self.learned)
         if self.eager or mode is not CallMode.LAZY or calls_user_code(args, kwargs) \
-                or tree.copies_shared_objects(args, kwargs, Lazy, stores=mutates):
+                or (name != "getattr" and operates_on_user_object(args, kwargs)) \
+                or tree.copies_shared_objects(args, kwargs, Lazy,
+                                              stores=mutates or returns_argument):
             args = self.force_tree(args, name, records=True, location=location)
             kwargs = self.force_tree(kwargs, name, records=True, location=location)
             return fn(*args, **kwargs)
