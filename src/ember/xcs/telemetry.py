@@ -38,6 +38,7 @@ from typing import Any
 
 from ember.xcs.errors import XCSError
 from ember.xcs.hooks import CallSummary, NodeEvent, register_hook, unregister_hook
+from ember.xcs.tracing.log import usage_of
 
 __all__ = ["OpenTelemetryHook", "instrument", "uninstrument"]
 
@@ -177,8 +178,8 @@ class OpenTelemetryHook:
             return
         span, is_model = finished
         result = event.result
-        usage = getattr(result, "usage", None)
-        if usage is not None and is_model:
+        usage = usage_of(result) if is_model else None
+        if usage is not None:
             provider = getattr(result, "provider", None)
             if isinstance(provider, str):
                 span.set_attribute("gen_ai.provider.name", provider)

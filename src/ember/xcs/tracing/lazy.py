@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from ember.xcs.engine.task import TaskState
 from ember.xcs.tracing.callees import has_user_special_methods, runs_user_code
 from ember.xcs.tracing.proxy import Proxy
+from ember.xcs.tree import ATOMS
 
 if TYPE_CHECKING:
     from ember.xcs.engine.task import Task
@@ -80,6 +81,10 @@ class Lazy(Proxy):
 
     def _xcs_lift(self, name: str, fn: Callable[..., Any], args: tuple[Any, ...],
                   kwargs: dict[str, Any], mutates: bool = False) -> Any:
+        if name == "call" and _get(self, "_xcs_attribute") is None:
+            # Calling a value itself (a tool an op picked: ``tool = route(q); tool(q)``)
+            # runs code that is most likely the user's: in program order, as in plain Python.
+            return self._xcs_force("call of an op result")(*args[1:], **kwargs)
         if name == "call" and _get(self, "_xcs_attribute") in PURE_METHODS:
             mutates = False  # r.strip(), d.get(k): reading, not changing
             if _get(self, "_xcs_attribute") == "get":  # d.get(k, default) gives default back
@@ -112,24 +117,29 @@ def _known_type(lazy: Lazy) -> type | None:
 
 
 def operates_on_user_object(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
-    """Whether an operation takes a lazy value (an operand, or an item of a list, tuple
-    or dict operand) known to be an object whose class has special methods of the
-    user's: the operation would run them (see ``callees.has_user_special_methods``)."""
+    """Whether an operation takes an object whose class has special methods of the
+    user's (see ``callees.has_user_special_methods``), as an operand or an item of a
+    list, tuple or dict operand: a lazy value known to be one, or such an object
+    itself (``str(card)``, ``key in seen``). The operation would run them."""
+    atoms = ATOMS
     for value in (*args, *kwargs.values()) if kwargs else args:
         kind = type(value)
-        if kind is Lazy:
-            items: Any = (value,)
-        elif kind is list or kind is tuple:
-            items = value
+        if kind is list or kind is tuple:
+            items: Any = value
         elif kind is dict:
             items = (*value, *value.values())
         else:
-            continue
+            items = (value,)
         for item in items:
-            if type(item) is Lazy:
-                known = _known_type(item)
-                if known is not None and has_user_special_methods(known):
-                    return True
+            cls = type(item)
+            if cls is Lazy:
+                cls = _known_type(item)
+                if cls is None:
+                    continue
+            elif cls in atoms:
+                continue
+            if has_user_special_methods(cls):
+                return True
     return False
 
 

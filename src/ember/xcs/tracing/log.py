@@ -11,6 +11,8 @@ argument values (only the shape of the graph), so a huge call cannot pin its dat
 
 from __future__ import annotations
 
+import inspect
+import types
 from typing import Any, NamedTuple
 
 from ember.xcs import tree
@@ -20,7 +22,7 @@ from ember.xcs.tracing.lazy import Lazy
 from ember.xcs.tracing.outside import outside_value
 
 __all__ = ["ARGUMENT_LIMIT", "GRAPH_LIMIT", "CallLog", "Edge", "Entry", "LoggedBarrier",
-           "Redacted", "Shape", "graph_outputs", "redact", "write_log"]
+           "Redacted", "Shape", "graph_outputs", "redact", "usage_of", "write_log"]
 
 ARGUMENT_LIMIT = 10_000
 GRAPH_LIMIT = 5_000  # above this many tasks, stats read the Shape, not the Graph
@@ -358,12 +360,44 @@ def write_log(name: str, run: Any, tasks: list[Any], arguments: list[tuple[Any, 
     return log
 
 
+_SLOTS = (types.MemberDescriptorType, types.GetSetDescriptorType)
+
+
+def usage_of(value: Any) -> Any:
+    """The ``usage`` a result carries (a model response's token counts), or ``None``.
+
+    Read without running code of the user's: an instance attribute or slot, or a
+    property of Ember's own classes. A ``__getattr__`` (``AttrDict``-style results)
+    or a property of the user's is not called: plain Python never would.
+    """
+    try:
+        found = inspect.getattr_static(value, "usage")
+    except AttributeError:
+        return None
+    if isinstance(found, _SLOTS):
+        try:
+            return found.__get__(value, type(value))
+        except AttributeError:  # an empty slot
+            return None
+    if hasattr(type(found), "__get__"):  # a property, a method...: code runs to read it
+        if not type(value).__module__.startswith("ember."):
+            return None
+        try:
+            return value.usage
+        except Exception:
+            return None
+    return found
+
+
 def _count_usage(value: Any, tokens: dict[str, int]) -> None:
     """Add the token usage ``value`` carries (a model response), if it carries one."""
-    usage = getattr(value, "usage", None)
+    usage = usage_of(value)
     if usage is None:
         return
     for key in ("prompt_tokens", "completion_tokens", "total_tokens"):
-        count = getattr(usage, key, None)
+        try:
+            count = getattr(usage, key, None)
+        except Exception:
+            continue
         if isinstance(count, int):
             tokens[key] = tokens.get(key, 0) + count

@@ -243,6 +243,9 @@ class Trace:
         attribute = args[1] if name == "getattr" and type(args[1]) is str else None
         lazy = Lazy(task, self, roots, attribute)
         self.lazies.append(lazy)
+        # It reads the user's objects it is given when it runs: the glue changes them
+        # only after that (``asdict(rec)`` then ``rec.status = "done"``).
+        self.ordering.holders.note(lazy, args, kwargs)
         return lazy
 
     def force(self, lazy: Lazy, reason: str) -> Any:
