@@ -1107,3 +1107,135 @@ def test_consumers_of_a_whole_result_are_lifted_not_barriers() -> None:
     barriers = get_jit_stats(fast)["barriers"]
     assert all(__file__ in b for b in barriers), barriers
     assert not any(b.startswith(("isinstance", "iter")) for b in barriers), barriers
+
+
+# -- the user's objects read by lifted operations; errors the program raises itself -----
+
+@dataclasses.dataclass
+class Row:
+    doc: str
+    summary: object
+    status: str = "new"
+
+
+class Card:
+    def __init__(self, doc: str, summary: object) -> None:
+        self.doc, self.summary, self.status = doc, summary, "new"
+
+    def __repr__(self) -> str:
+        return f"Card({self.doc}, {self.status})"
+
+
+class Seen:
+    def __init__(self) -> None:
+        self.keys: list[object] = []
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.keys
+
+    def add(self, key: object) -> None:
+        self.keys.append(key)
+
+
+def snapshots_then_changes(docs: list[str]) -> list[object]:
+    rows = [Row(d, llm(d)) for d in docs]
+    as_dicts = [dataclasses.asdict(r) for r in rows]  # read before the change below
+    ranked = sorted(rows, key=lambda r: (r.status, r.doc))
+    card = Card(docs[0], llm(docs[0]))
+    shown = [str(card), repr([card])]
+    seen, duplicates = Seen(), []
+    for d in docs:
+        key = llm(d.lower())
+        duplicates.append(key in seen)  # checked before the add, as written
+        seen.add(key)
+    rows[-1].status = "done"
+    card.status = "done"
+    return [as_dicts, [r.doc for r in ranked], shown, duplicates]
+
+
+def test_lifted_operations_read_the_users_objects_before_later_changes() -> None:
+    same_meaning(snapshots_then_changes, (["b", "a", "B"],), (["x"],))
+
+
+def calculator(question: str) -> str:
+    EVENTS.append("calculator ran")
+    return f"{STYLE['brackets']}:{len(question)}"
+
+
+@op
+def route(question: str) -> Callable[[str], str]:
+    time.sleep(0.01)
+    return calculator
+
+
+def picks_a_tool(question: str) -> list[object]:
+    EVENTS.clear()
+    STYLE["brackets"] = "<>"
+    tool = route(question)
+    answer = tool(question)  # the tool runs here, before the glue below
+    EVENTS.append("after tool")
+    STYLE["brackets"] = "[]"
+    return [answer, list(EVENTS)]
+
+
+def test_calling_a_function_an_op_returned_runs_it_in_program_order() -> None:
+    same_meaning(picks_a_tool, "abc", "de")
+
+
+class AttrDict(dict):  # type: ignore[type-arg]
+    def __getattr__(self, name: str) -> object:
+        return self[name]  # KeyError for a missing key, as such helpers often do
+
+
+@op
+def extract(doc: str) -> AttrDict:
+    time.sleep(0.005)
+    return AttrDict(title=doc.upper())
+
+
+def test_results_whose_getattr_raises_key_error_are_not_probed() -> None:
+    same_meaning(lambda doc: extract(doc)["title"], "a", "b")
+
+
+@op
+def not_json(question: str) -> str:
+    time.sleep(0.005)
+    return f"not json: {question}"
+
+
+def parse_reply(question: str) -> object:
+    EVENTS.append(f"start {question}")
+    reply = not_json(question)
+    try:
+        return json.loads(reply)  # the reply's own error: plain Python raises it here
+    finally:
+        EVENTS.append(f"end {question}")
+
+
+def test_an_error_the_program_raises_in_a_try_block_never_reruns_the_glue() -> None:
+    fast = jit(parse_reply)
+    for question in ("a", "b", "c"):
+        EVENTS.clear()
+        plain = outcome(parse_reply, question), list(EVENTS)
+        EVENTS.clear()
+        assert (outcome(fast, question), list(EVENTS)) == plain
+        assert plain[1] == [f"start {question}", f"end {question}"]
+    assert get_jit_stats(fast)["reruns"] == 0
+
+
+@dataclasses.dataclass(frozen=True)
+class FrozenError(Exception):
+    code: int
+
+
+@op
+def refuses(code: int) -> int:
+    time.sleep(0.005)
+    raise FrozenError(code)
+
+
+def test_an_exception_that_refuses_notes_keeps_its_type() -> None:
+    fast = jit(lambda n: [refuses(n), llm(n)])
+    with pytest.raises(FrozenError) as caught:
+        fast(3)
+    assert caught.value.code == 3

@@ -93,3 +93,16 @@ class ArgumentChangedError(XCSError):
     Fix: return the new value instead of changing the argument, or mark the op
     ``@op(effect=True)``: it then runs in program order on the caller's own objects.
     """
+
+
+def add_note(error: BaseException, note: str) -> None:
+    """Add ``note`` to the user's ``error`` once, unless the exception refuses it.
+
+    An exception class may refuse new attributes (a frozen dataclass): it is then
+    raised as it is, since its type and message matter more than XCS's note.
+    """
+    try:
+        if note not in getattr(error, "__notes__", ()):
+            error.add_note(note)
+    except Exception:  # the note is optional; raising the error as it is is not
+        pass

@@ -47,7 +47,7 @@ from ember.xcs.cache.scope import store_for
 from ember.xcs.cache.store import MISSING
 from ember.xcs.config import check_result_cache, check_timeout
 from ember.xcs.engine.processes import named, register_later
-from ember.xcs.errors import ConfigError, XCSError, XCSTimeoutError
+from ember.xcs.errors import ConfigError, XCSError, XCSTimeoutError, add_note
 
 __all__ = ["call_with_timeout", "retry_policy", "with_policies"]
 
@@ -301,8 +301,8 @@ async def _run_async(layer: _Policies, afn: Callable[..., Any], args: tuple[Any,
                 raise
             if attempt >= policy.max_attempts:
                 if attempt > 1:
-                    error.add_note(f"op {layer.name}: gave up after {attempt} attempts "
-                                   f"(RetryPolicy(max_attempts={policy.max_attempts})).")
+                    add_note(error, f"op {layer.name}: gave up after {attempt} attempts "
+                                    f"(RetryPolicy(max_attempts={policy.max_attempts})).")
                 raise
         delay = policy.delay(attempt)
         import asyncio  # loaded: this coroutine runs on an event loop

@@ -19,7 +19,7 @@ from ember.xcs.api.records import CallRecord, Fallback, FunctionStats
 from ember.xcs.engine.driver import default_engine
 from ember.xcs.engine.state import Run, RunStopped
 from ember.xcs.engine.task import Task, TaskState
-from ember.xcs.errors import TracingError, XCSTimeoutError
+from ember.xcs.errors import TracingError, XCSTimeoutError, add_note
 from ember.xcs.ir.graph import NodeKind
 from ember.xcs.tracing import context, escapes
 from ember.xcs.tracing.failures import DeferredFailure, failure_of, timeout_error
@@ -158,7 +158,7 @@ class Call:
         owner = self.owner
         trace = self.trace
         site = rejection_site(error, trace.boundary)
-        if site is None:
+        if site is None or _program_error(error, site.frame):
             return None
         config = owner._config
         # Under redact the message stays out of stats: it may quote argument values.
@@ -339,14 +339,45 @@ def _with_note(error: BaseException, task: Task) -> BaseException:
     root = task.root_failure
     where = f" called at {root.location}" if root.location else ""
     note = f"[ember.xcs] raised by node #{root.id} {root.name}{where}"
-    if note not in getattr(error, "__notes__", ()):
-        error.add_note(note)
+    add_note(error, note)
     tb = error.__traceback__
     while tb is not None and tb.tb_next is not None and is_internal(tb.tb_frame.f_code):
         tb = tb.tb_next  # the worker's scheduler frames say nothing about the user's bug
     if tb is not None and not is_internal(tb.tb_frame.f_code):
-        error.__traceback__ = tb
+        error.with_traceback(tb)  # not through __setattr__, which a frozen class refuses
     return error
+
+
+def _program_error(error: BaseException, frame: Any) -> bool:
+    """Whether ``error``, raised below the user's ``frame``, is certainly the program's
+    own and not code rejecting a lazy value (so running the glue again would only
+    repeat its side effects).
+
+    It is when it came out of Ember's own code (which works on values: a forced
+    operand, a lifted operation run at once), or out of library functions none of
+    whose frames holds a lazy value (``json.loads`` of a reply that is no JSON). C
+    code rejects a proxy with ``TypeError`` (or ``AttributeError``); any other error
+    raised by C code right below the user's line is the program's own.
+    """
+    from ember.xcs import tree
+    from ember.xcs.tracing.lazy import Lazy
+
+    tb = error.__traceback__
+    while tb is not None and tb.tb_frame is not frame:
+        tb = tb.tb_next
+    if tb is None:
+        return False
+    below = []
+    tb = tb.tb_next
+    while tb is not None:
+        below.append(tb.tb_frame)
+        tb = tb.tb_next
+    if not below:
+        return not isinstance(error, TypeError | AttributeError)
+    if any(is_internal(f.f_code) for f in below):
+        return True
+    return not any(tree.contains(value, Lazy, records=True)
+                   for f in below for value in f.f_locals.values())
 
 
 def _lazy_involved(trace: Trace, site: Any) -> bool:

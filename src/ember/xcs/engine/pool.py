@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ember.xcs.engine.arguments import invoke_watched, location_of, resolve, watch
-from ember.xcs.errors import SerializationError
+from ember.xcs.errors import SerializationError, add_note
 
 if TYPE_CHECKING:
     from ember.xcs.engine.task import Task
@@ -94,10 +94,9 @@ def submit_task(executor: Any, task: Task) -> concurrent.futures.Future[Any]:
 
 def note_broken_pool(error: BaseException, name: str) -> None:
     """Say on ``error`` (a ``BrokenProcessPool``) what happened and what happens next."""
-    error.add_note(f"[ember.xcs] a worker process of the pool running op {name!r} died "
-                   "(os._exit, a crash in C code, or killed, e.g. for memory); that pool "
-                   "cannot be used any more. The next executor='process' call starts a "
-                   "new pool.")
+    add_note(error, f"[ember.xcs] a worker process of the pool running op {name!r} died "
+             "(os._exit, a crash in C code, or killed, e.g. for memory); that pool "
+             "cannot be used any more. The next executor='process' call starts a new pool.")
 
 
 def _pickled_call(name: str, call: Callable[..., Any], call_args: tuple[Any, ...], *,

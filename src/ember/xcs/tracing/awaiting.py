@@ -16,7 +16,8 @@ from ember.xcs.engine.task import TaskState
 from ember.xcs.tracing.failures import DeferredFailure, failure_of
 from ember.xcs.tracing.lazy import Lazy
 
-__all__ = ["Ready", "Suspending", "Waiting", "cancel_op", "final", "outcome", "pending", "ready", "ready_deep"]
+__all__ = ["Ready", "Suspending", "Waiting", "cancel_op", "final", "outcome", "pending", "ready",
+           "ready_deep"]
 
 
 class Ready:
