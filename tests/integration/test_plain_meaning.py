@@ -9,6 +9,7 @@ must also overlap its ops.
 from __future__ import annotations
 
 import collections
+import concurrent.futures
 import dataclasses
 import enum
 import functools
@@ -1239,3 +1240,37 @@ def test_an_exception_that_refuses_notes_keeps_its_type() -> None:
     with pytest.raises(FrozenError) as caught:
         fast(3)
     assert caught.value.code == 3
+
+
+@op
+def answer_of(question: str) -> dict[str, str]:
+    time.sleep(0.005)
+    return {"answer": question.upper()}
+
+
+OFFLOAD = concurrent.futures.ThreadPoolExecutor(1)
+
+
+def offloads_closures(question: str) -> list[object]:
+    reply = answer_of(question)
+    kind = OFFLOAD.submit(lambda: type(reply).__name__).result()
+    dumped = OFFLOAD.submit(lambda: json.dumps(reply)).result()
+    defaulted = OFFLOAD.submit(lambda r=reply: type(r).__name__).result()
+    return [kind, dumped, defaulted]
+
+
+async def offloads_from_a_handler(question: str) -> str:
+    import asyncio
+
+    reply = answer_of(question)
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(None, lambda: json.dumps(reply))
+
+
+def test_functions_handed_to_other_threads_see_the_values_they_close_over() -> None:
+    import asyncio
+
+    same_meaning(offloads_closures, "a", "b")
+    fast = jit(offloads_from_a_handler)
+    for question in ("c", "d"):
+        assert asyncio.run(fast(question)) == asyncio.run(offloads_from_a_handler(question))

@@ -237,3 +237,44 @@ def test_concurrent_handlers_interleave_at_an_awaited_op_as_in_plain_python() ->
     assert plain[1][:3] == ["start a, 1 in flight", "start b, 2 in flight",
                             "start c, 3 in flight"]
     assert served(jit(handler)) == plain
+
+
+@op
+async def streams(prompt: str) -> str:
+    try:
+        await asyncio.sleep(0.5)
+        return prompt.upper()
+    except asyncio.CancelledError:
+        await asyncio.sleep(0.002)  # closing the stream takes a moment
+        EVENTS.append("op cleaned up")
+        raise
+
+
+async def guarded(prompt: str) -> str:
+    try:
+        return await streams(prompt)
+    finally:
+        EVENTS.append("handler finally")
+
+
+def disconnected(handle: Callable[[str], Any]) -> list[str]:
+    """A client that cancels the handler's task (it went away), then what was logged."""
+    EVENTS.clear()
+
+    async def client() -> list[str]:
+        task = asyncio.ensure_future(handle("x"))
+        await asyncio.sleep(0.02)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        EVENTS.append("client saw the cancellation")
+        await asyncio.sleep(0.05)  # anything that would still run afterwards shows here
+        return list(EVENTS)
+
+    return asyncio.run(client())
+
+
+def test_a_cancelled_op_cleans_up_before_the_handlers_finally_as_in_plain_python() -> None:
+    plain = disconnected(guarded)
+    assert plain == ["op cleaned up", "handler finally", "client saw the cancellation"]
+    assert disconnected(jit(guarded)) == plain

@@ -51,14 +51,17 @@ async def final(task: Any, waits: list[Any] | None = None) -> None:
     """Finishes once ``task`` (and ``waits``) are final, without blocking the loop.
 
     Cancelling it (a ``wait_for`` timeout, ``task.cancel()``) cancels the op's running
-    coroutine body too, as cancelling the op's coroutine would in plain Python.
+    coroutine body too, as cancelling the op's coroutine would in plain Python; and,
+    as there, the body handles its cancellation (its ``except``/``finally`` blocks)
+    before the cancellation goes on into the glue's own.
     """
     import asyncio
 
     try:
         await Waiting([task] if waits is None else waits, None)
     except asyncio.CancelledError:
-        cancel_op(task)
+        if cancel_op(task):
+            await Waiting([task], None)  # a second cancellation ends this wait too
         raise
 
 
@@ -76,15 +79,17 @@ async def outcome(task: Any, waits: list[Any]) -> Any:
     raise failure_of(task)
 
 
-def cancel_op(task: Any) -> None:
-    """Cancel ``task``'s running coroutine body (on whatever loop it runs)."""
+def cancel_op(task: Any) -> bool:
+    """Cancel ``task``'s running coroutine body (on whatever loop it runs); whether
+    there was one to cancel."""
     handle = task.handle
     if task.state is not TaskState.RUNNING or not hasattr(handle, "get_loop"):
-        return  # not started, already final, or a blocking body (which cannot stop)
+        return False  # not started, already final, or a blocking body (which cannot stop)
     try:
         handle.get_loop().call_soon_threadsafe(handle.cancel)
     except RuntimeError:
-        pass  # the loop is closed: nothing left to cancel
+        return False  # the loop is closed: nothing left to cancel
+    return True
 
 
 class Waiting:

@@ -145,7 +145,32 @@ def prep(fn: Any, /, *args: Any, **kwargs: Any) -> Callable[[], Any]:
     reason = f"call of {_name_of(fn)}"
     args = trace.force_tree(args, reason, records=True)  # objects' attributes too
     kwargs = trace.force_tree(kwargs, reason, records=True)
+    _resolve_closures(trace, (*args, *kwargs.values()) if kwargs else args, reason)
     return _partial(fn, *args, **kwargs)
+
+
+def _resolve_closures(trace: Trace, values: tuple[Any, ...], reason: str) -> None:
+    """Give the functions handed to a library call the values of the op results they
+    close over (``pool.submit(lambda: json.dumps(r))``): the library may run them on
+    another thread, where no trace turns a lazy value into its value."""
+    for value in values:
+        if type(value) is functools.partial:
+            value = value.func
+        if type(value) is types.MethodType:
+            value = value.__func__
+        if type(value) is not types.FunctionType:
+            continue
+        for cell in value.__closure__ or ():
+            try:
+                contents = cell.cell_contents
+            except ValueError:  # a variable not assigned yet
+                continue
+            if type(contents) is Lazy or (type(contents) not in tree.ATOMS
+                                          and tree.contains(contents, Lazy, records=True)):
+                cell.cell_contents = trace.force_tree(contents, reason, records=True)
+        defaults = value.__defaults__
+        if defaults and tree.contains(defaults, Lazy, records=True):
+            value.__defaults__ = trace.force_tree(defaults, reason, records=True)
 
 
 def _routed(fn: Any, /, *args: Any) -> Any:
