@@ -128,6 +128,8 @@ class Op:
         self._timing = op_runs.RunTiming()
         self.last_type: type | None = None  # the type of the last result (the engine sets it)
         self._annotated: Any = op_runs.UNRESOLVED
+        # The module globals its body reads (tracing.holding), found on first use.
+        self.globals_read: Any = op_runs.UNRESOLVED
         # Never inline a policy op: a run of cache hits is fast, but the next miss is a
         # model call, and a timeout or a retry backoff would hold the glue's thread.
         self._timing.never_inline = has_policies

@@ -200,3 +200,68 @@ def test_a_large_object_given_to_many_ops_costs_little() -> None:
     elapsed = time.perf_counter() - started
     assert answers == [f"7:doc {i}:50000" for i in range(100)]
     assert elapsed < 1.0, f"{elapsed:.3f}s: the shared object was walked per op"
+
+
+# -- module globals an op reads --------------------------------------------------------
+
+MODEL = "model-a"
+SETTINGS: dict[str, Any] = {"style": "plain", "limits": {"words": 10}}
+
+
+@op
+def reads_globals(question: str) -> str:
+    time.sleep(0.02)
+    return f"{MODEL}/{SETTINGS['style']}/{SETTINGS['limits']['words']}: {question}"
+
+
+@op
+async def areads_globals(question: str) -> str:
+    await asyncio.sleep(0.02)
+    return f"{MODEL}: {question}"
+
+
+def switches_models(questions: list[str]) -> list[str]:
+    global MODEL
+    answers = []
+    for n, question in enumerate(questions):
+        MODEL = f"model-{question}"
+        SETTINGS["style"] = f"style-{n}"
+        SETTINGS["limits"]["words"] = n
+        answers.append(reads_globals(question))
+    MODEL = "model-a"
+    SETTINGS["style"], SETTINGS["limits"]["words"] = "plain", 10
+    return answers
+
+
+async def aswitches_models(questions: list[str]) -> list[str]:
+    global MODEL
+    answers = []
+    for question in questions:
+        MODEL = f"model-{question}"
+        answers.append(await areads_globals(question))
+    MODEL = "model-a"
+    return answers
+
+
+def reads_unchanged_globals(questions: list[str]) -> list[str]:
+    return [reads_globals(q) for q in questions]
+
+
+def test_ops_read_the_globals_the_glue_set_before_their_call() -> None:
+    fast = jit(switches_models)
+    for questions in (["x", "y"], ["p", "q", "r"]):
+        assert fast(questions) == switches_models(questions)
+    afast = jit(aswitches_models)
+    for questions in (["x", "y"], ["z"]):
+        assert asyncio.run(afast(questions)) == asyncio.run(aswitches_models(questions))
+    stats = get_jit_stats(fast)
+    assert any("global MODEL rebound while op reads_globals" in b for b in stats["barriers"])
+
+
+def test_globals_nobody_changes_keep_ops_parallel() -> None:
+    fast = jit(reads_unchanged_globals)
+    fast(["warm"])
+    started = time.perf_counter()
+    answers = fast(list("abcdefgh"))
+    assert time.perf_counter() - started < 0.12  # 8 ops of 20 ms overlap
+    assert answers == reads_unchanged_globals(list("abcdefgh"))

@@ -14,17 +14,28 @@ small depth). Before a change of one of them, ``Holders.unfinished`` names the o
 calls still holding it; the rewritten glue (``runtime.changing``, and ``prep``
 before a method call on it) waits for them, as a barrier. An op method's own
 instance (``self`` of an ``@op`` method) is not an argument and is not recorded.
+
+An op also reads the module globals its body names (``MODEL``, ``CONFIG["model"]``).
+``Holders.note_globals`` records, per op call, the data globals its function's code
+loads (read once per code object with ``dis``; modules, functions and classes are
+left out): a dict or object among them is held like an argument, and rebinding one
+of the names in the glue (``global MODEL; MODEL = "b"``, rewritten to ``rebinding``)
+first waits for the op calls reading it. Globals read only by functions the op body
+calls are not seen.
 """
 
 from __future__ import annotations
 
+import dis
 import types
 from typing import Any
 
 from ember.xcs import tree
+from ember.xcs.op_runs import UNRESOLVED
+from ember.xcs.tracing.codemap import CodeMap
 from ember.xcs.tracing.lazy import PURE_METHODS, Lazy
 
-__all__ = ["UNKNOWN", "Holders", "changed_by", "follow", "settle"]
+__all__ = ["UNKNOWN", "Holders", "changed_by", "follow", "settle", "settle_global"]
 
 _get = object.__getattribute__
 _DEPTH = 3  # how deep attributes are followed from an argument
@@ -42,11 +53,46 @@ class Holders:
     large object handed to many ops at once is walked once.
     """
 
-    __slots__ = ("held", "reach")
+    __slots__ = ("globals", "held", "reach")
 
     def __init__(self) -> None:
         self.held: dict[int, tuple[Any, list[Lazy]]] = {}  # id -> (object, op calls)
         self.reach: dict[int, tuple[Any, list[Any]]] = {}  # id -> (object, held objects)
+        # (id of a module's globals, name) -> (those globals, op calls reading the name)
+        self.globals: dict[tuple[int, str], tuple[dict[str, Any], list[Lazy]]] = {}
+
+    def note_globals(self, lazy: Lazy, op: Any) -> None:
+        """Record the data globals the body of ``op`` reads."""
+        reads = op.globals_read
+        if reads is None:
+            return  # the common case: it reads none
+        if reads is UNRESOLVED:
+            reads = op.globals_read = _global_reads(op.fn)
+            if reads is None:
+                return
+        namespace, names = reads
+        for name in names:
+            value = namespace.get(name, _MISSING)
+            if _code_like(value):
+                continue
+            key = (id(namespace), name)
+            entry = self.globals.get(key)
+            if entry is None:
+                self.globals[key] = (namespace, [lazy])
+            else:
+                entry[1].append(lazy)
+            if type(value) in tree.ATOMS:
+                continue  # MODEL = "gpt-a": only rebinding it changes what the op reads
+            kind = tree.kind_of(value)
+            if (kind is tree.Kind.RECORD or kind in _CONTAINERS) and self._hold(value, lazy):
+                self._walk(value, kind)
+
+    def readers(self, namespace: dict[str, Any], name: str) -> list[Lazy]:
+        """The op calls not final yet that read global ``name`` of ``namespace``."""
+        entry = self.globals.get((id(namespace), name))
+        if entry is None or entry[0] is not namespace:
+            return []
+        return [lazy for lazy in entry[1] if not _get(lazy, "_xcs_task").final]
 
     def note(self, lazy: Lazy, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         """Record the shared objects an op call receives (``args``: as the glue passed them)."""
@@ -84,11 +130,10 @@ class Holders:
         lazies.append(lazy)
         return walk
 
-    def _walk(self, root: Any) -> None:
-        """Note what ``root``'s attributes reach: containers and objects, in place."""
+    def _walk(self, root: Any, kind: tree.Kind = tree.Kind.RECORD) -> None:
+        """Note what ``root``'s attributes (or items) reach: containers and objects."""
         atoms = tree.ATOMS
-        todo = [(item, 1) for item in tree.children(root, tree.Kind.RECORD)
-                if type(item) not in atoms]
+        todo = [(item, 1) for item in tree.children(root, kind) if type(item) not in atoms]
         seen = {id(root)}
         while todo:
             value, depth = todo.pop()
@@ -151,6 +196,58 @@ def settle(trace: Any, value: Any) -> None:
                            f"{_get(first, '_xcs_task').name} holds it")
         for lazy in lazies[1:]:
             trace.materialize(lazy)  # a wait (raises if the op failed), not another barrier
+
+
+def settle_global(trace: Any, namespace: dict[str, Any], name: str) -> None:
+    """Before the glue rebinds global ``name``: the op calls reading it end first."""
+    lazies = trace.ordering.holders.readers(namespace, name)
+    if lazies:
+        first = lazies[0]
+        trace.force(first, f"global {name} rebound while op "
+                           f"{_get(first, '_xcs_task').name} reads it")
+        for lazy in lazies[1:]:
+            trace.materialize(lazy)
+
+
+_MISSING: Any = object()
+_CODE_KINDS = (types.ModuleType, types.FunctionType, types.BuiltinFunctionType,
+               types.MethodType, types.BuiltinMethodType)
+_GLOBAL_LOADS = frozenset({"LOAD_GLOBAL", "LOAD_NAME"})
+_reads: CodeMap[tuple[str, ...]] = CodeMap(limit=4096)
+
+
+def _global_reads(fn: Any) -> tuple[dict[str, Any], tuple[str, ...]] | None:
+    """The globals of ``fn`` and the names its code (nested code included) loads from
+    them, or ``None`` when it has no Python code (a builtin, a callable object)."""
+    target = fn
+    for _ in range(8):  # through functools.wraps wrappers and bound methods
+        inner = getattr(target, "__func__", None) or getattr(target, "__wrapped__", None)
+        if inner is None:
+            break
+        target = inner
+    code = getattr(target, "__code__", None)
+    namespace = getattr(target, "__globals__", None)
+    if type(code) is not types.CodeType or type(namespace) is not dict:
+        return None
+    names = _reads.get(code)
+    if names is None:
+        found: dict[str, None] = {}
+        todo = [code]
+        while todo:
+            current = todo.pop()
+            for instruction in dis.get_instructions(current):
+                if instruction.opname in _GLOBAL_LOADS:
+                    found[instruction.argval] = None
+            todo += [c for c in current.co_consts if type(c) is types.CodeType]
+        # Data only, as first seen: the modules, functions and classes an op names
+        # (most of its globals) stay what they are, and are then never looked up again.
+        names = tuple(name for name in found if not _code_like(namespace.get(name, _MISSING)))
+        _reads[code] = names
+    return (namespace, names) if names else None
+
+
+def _code_like(value: Any) -> bool:
+    return value is _MISSING or type(value) in _CODE_KINDS or isinstance(value, type)
 
 
 UNKNOWN: Any = object()  # what follow() gives when it cannot tell

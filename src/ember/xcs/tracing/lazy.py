@@ -131,14 +131,12 @@ def operates_on_user_object(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bo
         else:
             items = (value,)
         for item in items:
-            cls = type(item)
+            cls: type | None = type(item)
             if cls is Lazy:
                 cls = _known_type(item)
-                if cls is None:
-                    continue
             elif cls in atoms:
                 continue
-            if has_user_special_methods(cls):
+            if cls is not None and has_user_special_methods(cls):
                 return True
     return False
 

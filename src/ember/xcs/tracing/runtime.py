@@ -29,6 +29,7 @@ import builtins
 import collections.abc
 import functools
 import itertools
+import sys
 import types
 from collections.abc import Callable
 from typing import Any
@@ -41,13 +42,14 @@ from ember.xcs.tracing.context import _local, use_prepare
 from ember.xcs.tracing.coroutines import awaitable
 from ember.xcs.tracing.failures import DeferredFailure
 from ember.xcs.tracing.frames import CallMode
-from ember.xcs.tracing.holding import UNKNOWN, changed_by, follow, settle
+from ember.xcs.tracing.holding import UNKNOWN, changed_by, follow, settle, settle_global
 from ember.xcs.tracing.lazy import Lazy
 from ember.xcs.tracing.outside import outside_value
 from ember.xcs.tracing.trace import Trace
 
-__all__ = ["achanging", "aprep", "awaitable", "changing", "contains", "fmt", "fstring", "imod",
-           "install", "mod", "observe", "observe_deep", "prep", "ready", "ready_deep", "yielded"]
+__all__ = ["achanging", "aprep", "arebinding", "awaitable", "changing", "contains", "fmt",
+           "fstring", "imod", "install", "mod", "observe", "observe_deep", "prep", "ready",
+           "ready_deep", "rebinding", "yielded"]
 
 _partial = functools.partial
 _BUILTIN = types.BuiltinFunctionType  # C functions and bound methods of C types
@@ -402,6 +404,26 @@ def achanging(root: Any, *path: Any) -> Any:
             waits = pending(trace.ordering.holders.unfinished(changed))
             if waits:
                 return _AfterWaiting(Waiting(waits, None), settle, (trace, changed), {})
+    return Ready(None)
+
+
+def rebinding(name: str) -> None:
+    """Before a statement of the glue binds global ``name`` (``global MODEL``): ops
+    still reading it end first (``tracing.holding``)."""
+    trace = _local.trace
+    if type(trace) is Trace and trace.ordering.holders.globals:
+        settle_global(trace, sys._getframe(1).f_globals, name)
+
+
+def arebinding(name: str) -> Any:
+    """``rebinding`` for ``async def`` glue: an awaitable, so the loop keeps running."""
+    trace = _local.trace
+    if type(trace) is Trace and trace.ordering.holders.globals:
+        namespace = sys._getframe(1).f_globals
+        waits = pending(trace.ordering.holders.readers(namespace, name))
+        if waits:
+            return _AfterWaiting(Waiting(waits, None), settle_global, (trace, namespace, name),
+                                 {})
     return Ready(None)
 
 

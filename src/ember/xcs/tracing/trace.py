@@ -177,7 +177,9 @@ class Trace:
             lazy = Lazy(task, self, (task,))
             self.lazies.append(lazy)
             if eager_reason is None:  # the objects of the user's it shares (tracing.holding)
-                self.ordering.holders.note(lazy, args, kwargs)
+                holders = self.ordering.holders
+                holders.note(lazy, args, kwargs)
+                holders.note_globals(lazy, op)
         self.issued.append((op.identity, *memo_args, lazy))
         if eager_reason is not None:
             self._barrier(f"eager op ({eager_reason})", location, task)

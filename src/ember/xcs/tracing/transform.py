@@ -56,26 +56,30 @@ class Rewriter(ast.NodeTransformer):
 
     def __init__(self) -> None:
         self.awaiting = False  # the current scope is an async def body
+        self.globals: frozenset[str] = frozenset()  # names the current scope declares global
 
     def _scoped(self, node: ast.AST, awaiting: bool) -> ast.AST:
-        saved, self.awaiting = self.awaiting, awaiting
+        saved = self.awaiting, self.globals
+        self.awaiting = awaiting
+        self.globals = _declared_globals(node)
         try:
             return self.generic_visit(node)
         finally:
-            self.awaiting = saved
+            self.awaiting, self.globals = saved
 
     def visit_AsyncFunctionDef(self, node: ast.AsyncFunctionDef) -> ast.AST:
         # Decorators, defaults and annotations run in the enclosing scope: no awaits there.
-        saved, self.awaiting = self.awaiting, False
+        saved = self.awaiting, self.globals
+        self.awaiting = False
         try:
             node.decorator_list = [self.visit(d) for d in node.decorator_list]
             node.args = self.visit(node.args)
             if node.returns is not None:
                 node.returns = self.visit(node.returns)
-            self.awaiting = True
+            self.awaiting, self.globals = True, _declared_globals(node)
             node.body = [self.visit(statement) for statement in node.body]
         finally:
-            self.awaiting = saved
+            self.awaiting, self.globals = saved
         return node
 
     def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.AST:
@@ -221,11 +225,16 @@ class Rewriter(ast.NodeTransformer):
         return self._changes(node, node.targets)
 
     def _changes(self, node: ast.stmt, targets: list[ast.expr]) -> Any:
-        """``node`` preceded by ``changing(obj)`` for each object it changes in place."""
+        """``node`` preceded by ``changing(obj)`` for each object it changes in place,
+        and by ``rebinding(name)`` for each global it binds (``global MODEL``)."""
+        calls = [(target, "changing", _path_of(target))
+                 for target in _changed_objects(targets)]
+        if self.globals:
+            calls += [(target, "rebinding", [ast.copy_location(ast.Constant(target.id), target)])
+                      for target in _bound_names(targets) if target.id in self.globals]
         guards: list[ast.stmt] = []
-        for target in _changed_objects(targets):
-            guard: ast.expr = _call("achanging" if self.awaiting else "changing",
-                                    _path_of(target), target)
+        for target, name, args in calls:
+            guard: ast.expr = _call(f"a{name}" if self.awaiting else name, args, target)
             if self.awaiting:
                 guard = ast.copy_location(ast.Await(value=guard), target)
             guards.append(ast.copy_location(ast.Expr(value=guard), node))
@@ -285,6 +294,35 @@ def _changed_objects(targets: list[ast.expr]) -> list[ast.expr]:
         elif isinstance(target, ast.Attribute | ast.Subscript) and _repeatable(target.value):
             found.append(target.value)
     return found
+
+
+def _bound_names(targets: list[ast.expr]) -> list[ast.Name]:
+    """The names that assigning to (or deleting) ``targets`` binds."""
+    found: list[ast.Name] = []
+    todo = list(targets)
+    while todo:
+        target = todo.pop()
+        if isinstance(target, ast.Tuple | ast.List):
+            todo += target.elts
+        elif isinstance(target, ast.Starred):
+            todo.append(target.value)
+        elif isinstance(target, ast.Name):
+            found.append(target)
+    return found
+
+
+def _declared_globals(scope: ast.AST) -> frozenset[str]:
+    """The names ``scope`` (a def, lambda or class) declares ``global`` in its own body."""
+    names: set[str] = set()
+    todo = list(ast.iter_child_nodes(scope))
+    while todo:
+        node = todo.pop()
+        if isinstance(node, ast.Global):
+            names.update(node.names)
+        elif not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
+                            | ast.Lambda):
+            todo += ast.iter_child_nodes(node)
+    return frozenset(names)
 
 
 def _path_of(node: ast.expr) -> list[ast.expr]:
