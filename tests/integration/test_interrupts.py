@@ -284,3 +284,31 @@ def test_a_timeout_names_a_node_running_32_times_once() -> None:
     message = str(caught.value)
     assert message.count("stuck_on_provider") == 1, message
     assert "still running: stuck_on_provider" in message and len(message) < 400
+
+
+def test_a_timeout_ends_the_call_even_where_the_function_catches_timeout_error() -> None:
+    release = threading.Event()
+
+    @op
+    def hangs(key: str) -> str:
+        release.wait(30)
+        return key
+
+    def literal_fallback(key: str) -> str:
+        try:
+            return hangs(key)  # in a try block: the glue waits for it here
+        except TimeoutError:
+            return "fallback"
+
+    def computed_fallback(key: str) -> str:
+        try:
+            return hangs(key)
+        except TimeoutError:
+            return str("fallback")  # the same meaning, with a call in it
+
+    try:
+        for fn in (literal_fallback, computed_fallback):
+            with pytest.raises(XCSTimeoutError):
+                jit(fn, config=Config(timeout=0.2))("x")
+    finally:
+        release.set()

@@ -201,6 +201,12 @@ class Call:
         except RunStopped:
             if self.to_raise is None:  # a failure already known is what plain Python raises
                 self.to_raise = timeout_error(run)
+        if run.stopped == "timeout" and run.failure is None \
+                and not isinstance(self.to_raise, XCSTimeoutError):
+            # The deadline ends the whole call, whatever the function did once a wait in
+            # it raised: its own `except TimeoutError` may have caught that, which plain
+            # Python (with no deadline at all) would never have done.
+            self.to_raise = timeout_error(run)
 
     def interrupt(self, interrupt: BaseException) -> None:
         """Stop the run at once: queued ops are cancelled, running ones abandoned."""
