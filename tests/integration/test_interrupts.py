@@ -304,7 +304,7 @@ def test_a_timeout_ends_the_call_even_where_the_function_catches_timeout_error()
         try:
             return hangs(key)
         except TimeoutError:
-            return str("fallback")  # the same meaning, with a call in it
+            return "fallback"  # the same meaning, with a call in it
 
     try:
         for fn in (literal_fallback, computed_fallback):

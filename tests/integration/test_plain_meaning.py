@@ -1274,3 +1274,31 @@ def test_functions_handed_to_other_threads_see_the_values_they_close_over() -> N
     fast = jit(offloads_from_a_handler)
     for question in ("c", "d"):
         assert asyncio.run(fast(question)) == asyncio.run(offloads_from_a_handler(question))
+
+
+@op
+def extraction(doc: str) -> object:
+    time.sleep(0.005)
+    return None if doc == "empty" else {"title": doc} if doc != "list" else [doc]
+
+
+def build_fields(*items: object, **fields: object) -> object:
+    return items, fields
+
+
+def unpacks(doc: str) -> list[object]:
+    out: list[object] = []
+    for attempt in (lambda: {**extraction(doc), "doc": doc},
+                    lambda: build_fields(**extraction(doc)),
+                    lambda: build_fields(*extraction(doc)),
+                    lambda: build_fields(**None),  # type: ignore[arg-type]
+                    lambda: build_fields(*5)):  # type: ignore[misc]
+        try:
+            out.append(attempt())
+        except TypeError as error:  # the type and the message plain Python gives
+            out.append(("TypeError", str(error)))
+    return out
+
+
+def test_unpacking_op_results_raises_what_plain_python_raises() -> None:
+    same_meaning(unpacks, "empty", "list", "d")

@@ -47,9 +47,10 @@ from ember.xcs.tracing.lazy import Lazy
 from ember.xcs.tracing.outside import outside_value
 from ember.xcs.tracing.trace import Trace
 
-__all__ = ["achanging", "aprep", "arebinding", "awaitable", "changing", "contains", "fmt",
-           "fstring", "imod", "install", "mod", "observe", "observe_deep", "prep", "ready",
-           "ready_deep", "rebinding", "yielded"]
+__all__ = ["achanging", "aprep", "aprep_unpacked", "arebinding", "awaitable", "changing",
+           "contains", "fmt", "fstring", "imod", "install", "mod", "observe", "observe_deep",
+           "prep", "prep_unpacked", "ready", "ready_deep", "rebinding", "splat",
+           "splat_mapping", "yielded"]
 
 _partial = functools.partial
 _BUILTIN = types.BuiltinFunctionType  # C functions and bound methods of C types
@@ -425,6 +426,87 @@ def arebinding(name: str) -> Any:
             return _AfterWaiting(Waiting(waits, None), settle_global, (trace, namespace, name),
                                  {})
     return Ready(None)
+
+
+class _Unpackable:
+    """A value that ``f(*x)`` or ``f(**x)`` cannot unpack, carried to ``prep_unpacked``,
+    which raises what plain Python raises for it (naming ``f``)."""
+
+    __slots__ = ("stars", "value")
+
+    def __init__(self, value: Any, stars: str) -> None:
+        self.value = value
+        self.stars = stars
+
+    def error(self, fn: Any) -> TypeError:
+        wanted = "an iterable" if self.stars == "*" else "a mapping"
+        return TypeError(f"{_function_str(fn)} argument after {self.stars} must be {wanted}, "
+                         f"not {type(self.value).__name__}")
+
+
+_NOT_A_MAPPING = "\0ember-xcs: not a mapping"  # a key no keyword argument can have
+
+
+def splat(value: Any) -> Any:
+    """What ``f(*value)`` in rewritten glue unpacks: an op result's value, or a marker
+    for a value that is not iterable."""
+    if type(value) is Lazy:
+        value = _value_for_unpacking(value, "*")
+    cls = type(value)
+    if hasattr(cls, "__iter__") or hasattr(cls, "__getitem__"):
+        return value
+    return (_Unpackable(value, "*"),)
+
+
+def splat_mapping(value: Any) -> Any:
+    """What ``f(**value)`` in rewritten glue unpacks: an op result's value, or a marker
+    for a value that is not a mapping."""
+    if type(value) is Lazy:
+        value = _value_for_unpacking(value, "**")
+    if isinstance(value, dict) or hasattr(type(value), "keys"):
+        return value
+    return {_NOT_A_MAPPING: _Unpackable(value, "**")}
+
+
+def _value_for_unpacking(value: Lazy, stars: str) -> Any:
+    trace = _local.trace
+    if type(trace) is Trace and trace.asynchronous:
+        return value  # async glue cannot wait here without blocking its loop: CPython will
+    if type(trace) is Trace:
+        return trace.force(value, f"{stars} unpacking")
+    return outside_value(value)
+
+
+def prep_unpacked(fn: Any, /, *args: Any, **kwargs: Any) -> Callable[[], Any]:
+    """``prep`` of a call with ``*`` or ``**`` arguments (see ``splat``)."""
+    _check_unpacked(fn, args, kwargs)
+    return prep(fn, *args, **kwargs)
+
+
+def aprep_unpacked(fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+    """``aprep`` of a call with ``*`` or ``**`` arguments (see ``splat``)."""
+    _check_unpacked(fn, args, kwargs)
+    return aprep(fn, *args, **kwargs)
+
+
+def _check_unpacked(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    bad = kwargs.get(_NOT_A_MAPPING)
+    if type(bad) is _Unpackable:
+        raise bad.error(fn)
+    for value in args:
+        if type(value) is _Unpackable:
+            raise value.error(fn)
+
+
+def _function_str(fn: Any) -> str:
+    """How CPython names a callable in its call errors (``module.qualname()``)."""
+    qualname = getattr(fn, "__qualname__", None)
+    if not isinstance(qualname, str):
+        return f"{type(fn).__name__} object"
+    module = getattr(fn, "__module__", None)
+    if isinstance(module, str) and module != "builtins":
+        return f"{module}.{qualname}()"
+    return f"{qualname}()"
 
 
 def _returns_argument(fn: Any) -> bool:

@@ -177,12 +177,33 @@ class Rewriter(ast.NodeTransformer):
             func.id in _NEVER_WRAPPED or (func.id in _NEED_ARGS and not node.args)
         ):
             return node
+        name = "prep"
+        args, keywords = node.args, node.keywords
+        if any(isinstance(a, ast.Starred) for a in args) or any(k.arg is None for k in keywords):
+            # f(*xs, **kw): checked by the runtime, so that a bad one raises what plain
+            # Python raises, naming f (not prep), and an op result unpacked is its value.
+            name = "prep_unpacked"
+            args = [ast.copy_location(ast.Starred(value=_call("splat", [a.value], a.value),
+                                                  ctx=ast.Load()), a)
+                    if isinstance(a, ast.Starred) else a for a in args]
+            keywords = [ast.copy_location(ast.keyword(
+                arg=None, value=_call("splat_mapping", [k.value], k.value)), k)
+                if k.arg is None else k for k in keywords]
         if self.awaiting:
             prepared: ast.expr = ast.copy_location(
-                ast.Await(value=_call("aprep", [func, *node.args], node, node.keywords)), node)
+                ast.Await(value=_call(f"a{name}", [func, *args], node, keywords)), node)
         else:
-            prepared = _call("prep", [func, *node.args], node, node.keywords)
+            prepared = _call(name, [func, *args], node, keywords)
         return ast.copy_location(ast.Call(func=prepared, args=[], keywords=[]), node)
+
+    def visit_Dict(self, node: ast.Dict) -> ast.AST:
+        self.generic_visit(node)
+        if not self.awaiting:  # {**r}: an op result unpacked is its value (plain errors)
+            node.values = [
+                _call("observe", [value, ast.copy_location(ast.Constant("** unpacking"), value)],
+                      value) if key is None else value
+                for key, value in zip(node.keys, node.values, strict=True)]
+        return node
 
     def visit_JoinedStr(self, node: ast.JoinedStr) -> ast.AST:
         parts: list[ast.expr] = []
