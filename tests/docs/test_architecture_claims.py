@@ -365,11 +365,18 @@ def _code_names(code: types.CodeType) -> set[str]:
 
 
 def _site_function(snippet: str) -> str:
-    """A function whose body is ``snippet``, the page's "in your code" column."""
-    body = [snippet, "    case _:", "        return None"] if snippet.endswith(":") \
-        else [f"return {snippet}"]
+    """A function whose body is ``snippet``, the page's "in your code" column (an
+    expression it returns, a ``match`` head, or statements)."""
+    if snippet.endswith(":"):
+        body = [snippet, "    case _:", "        return None"]
+    elif isinstance(ast.parse(snippet).body[0], ast.Expr):
+        body = [f"return {snippet}"]
+    else:
+        body = [snippet]
     tree = ast.parse("async def probe():\n" + "\n".join("    " + line for line in body))
-    names = sorted({node.id for node in ast.walk(tree) if isinstance(node, ast.Name)})
+    declared = {name for node in ast.walk(tree) if isinstance(node, ast.Global)
+                for name in node.names}
+    names = sorted({node.id for node in ast.walk(tree) if isinstance(node, ast.Name)} - declared)
     prefix = "async def" if snippet.startswith("await ") else "def"
     return f"{prefix} site({', '.join(names)}):\n" + "\n".join("    " + line for line in body)
 
@@ -380,7 +387,7 @@ def test_each_rewritten_site_goes_through_the_helper_the_table_names(tmp_path: P
 
     text = section(ARCHITECTURE, "Stage 1: the tracer (`ember.xcs.tracing`)")
     rows = table(text)
-    assert len(rows) == 7
+    assert len(rows) == 10
     for index, row in enumerate(rows):
         snippet, becomes = spans(row[0])[0], spans(row[1])[0]
         helpers = set(re.findall(r"(\w+)\(", becomes)) - set(re.findall(r"(\w+)\(", snippet))

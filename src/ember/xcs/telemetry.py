@@ -38,7 +38,7 @@ from typing import Any
 
 from ember.xcs.errors import XCSError
 from ember.xcs.hooks import CallSummary, NodeEvent, register_hook, unregister_hook
-from ember.xcs.tracing.log import usage_of
+from ember.xcs.tracing.usage import usage_of
 
 __all__ = ["OpenTelemetryHook", "instrument", "uninstrument"]
 

@@ -23,8 +23,10 @@ from ember.xcs.errors import TracingError, XCSTimeoutError, add_note
 from ember.xcs.ir.graph import NodeKind
 from ember.xcs.tracing import context, escapes
 from ember.xcs.tracing.failures import DeferredFailure, failure_of, timeout_error
-from ember.xcs.tracing.frames import is_internal, rejection_site
+from ember.xcs.tracing.frames import is_internal, program_error, rejection_site
+from ember.xcs.tracing.lazy import Lazy
 from ember.xcs.tracing.learned import install_tracer
+from ember.xcs.tracing.log import call_log
 from ember.xcs.tracing.trace import Trace
 from ember.xcs.tracing.versions import loaded_names
 
@@ -158,7 +160,7 @@ class Call:
         owner = self.owner
         trace = self.trace
         site = rejection_site(error, trace.boundary)
-        if site is None or _program_error(error, site.frame):
+        if site is None or program_error(error, site.frame, Lazy):
             return None
         config = owner._config
         # Under redact the message stays out of stats: it may quote argument values.
@@ -258,7 +260,7 @@ class Call:
         trace = self.trace
         config = owner._config
         stats = owner._xcs_stats
-        log = trace.log(None if failed else self.outputs)
+        log = call_log(trace, None if failed else self.outputs)
         record = CallRecord(log=log, wall=wall, structure=log.structure, reruns=self.runs,
                             started=self.started if config.profile else None)
         repeat = stats.record(record, log.tokens, failed, self.fallback)
@@ -354,42 +356,9 @@ def _with_note(error: BaseException, task: Task) -> BaseException:
     return error
 
 
-def _program_error(error: BaseException, frame: Any) -> bool:
-    """Whether ``error``, raised below the user's ``frame``, is certainly the program's
-    own and not code rejecting a lazy value (so running the glue again would only
-    repeat its side effects).
-
-    It is when it came out of Ember's own code (which works on values: a forced
-    operand, a lifted operation run at once), or out of library functions none of
-    whose frames holds a lazy value (``json.loads`` of a reply that is no JSON). C
-    code rejects a proxy with ``TypeError`` (or ``AttributeError``); any other error
-    raised by C code right below the user's line is the program's own.
-    """
-    from ember.xcs import tree
-    from ember.xcs.tracing.lazy import Lazy
-
-    tb = error.__traceback__
-    while tb is not None and tb.tb_frame is not frame:
-        tb = tb.tb_next
-    if tb is None:
-        return False
-    below = []
-    tb = tb.tb_next
-    while tb is not None:
-        below.append(tb.tb_frame)
-        tb = tb.tb_next
-    if not below:
-        return not isinstance(error, TypeError | AttributeError)
-    if any(is_internal(f.f_code) for f in below):
-        return True
-    return not any(tree.contains(value, Lazy, records=True)
-                   for f in below for value in f.f_locals.values())
-
-
 def _lazy_involved(trace: Trace, site: Any) -> bool:
     """Whether lazy values could be what the failing line tripped over."""
     from ember.xcs import tree
-    from ember.xcs.tracing.lazy import Lazy
 
     local_vars = site.frame.f_locals
     for name in loaded_names(site.code, site.first_line, site.last_line):

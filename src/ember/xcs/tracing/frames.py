@@ -31,6 +31,7 @@ __all__ = [
     "is_internal",
     "is_user_code",
     "location_of",
+    "program_error",
     "register_try_lines",
     "rejection_site",
 ]
@@ -244,3 +245,34 @@ def rejection_site(error: BaseException, boundary: FrameType | None) -> Rejectio
         first = positions.lineno or lineno
         last = positions.end_lineno or first
     return RejectionSite(frame, first, last)
+
+
+def program_error(error: BaseException, frame: FrameType, leaf: type) -> bool:
+    """Whether ``error``, raised below the user's ``frame``, is certainly the program's
+    own and not code rejecting a lazy value (so running the glue again would only
+    repeat its side effects).
+
+    It is when it came out of Ember's own code (which works on values: a forced
+    operand, a lifted operation run at once), or out of library functions none of
+    whose frames holds a lazy value (a ``leaf``; ``json.loads`` of a reply that is no JSON). C
+    code rejects a proxy with ``TypeError`` (or ``AttributeError``); any other error
+    raised by C code right below the user's line is the program's own.
+    """
+    from ember.xcs import tree
+
+    tb = error.__traceback__
+    while tb is not None and tb.tb_frame is not frame:
+        tb = tb.tb_next
+    if tb is None:
+        return False
+    below = []
+    tb = tb.tb_next
+    while tb is not None:
+        below.append(tb.tb_frame)
+        tb = tb.tb_next
+    if not below:
+        return not isinstance(error, TypeError | AttributeError)
+    if any(is_internal(f.f_code) for f in below):
+        return True
+    return not any(tree.contains(value, leaf, records=True)
+                   for f in below for value in f.f_locals.values())

@@ -11,8 +11,6 @@ argument values (only the shape of the graph), so a huge call cannot pin its dat
 
 from __future__ import annotations
 
-import inspect
-import types
 from typing import Any, NamedTuple
 
 from ember.xcs import tree
@@ -20,9 +18,10 @@ from ember.xcs.ir.builder import GraphBuilder
 from ember.xcs.ir.graph import Graph, NodeKind, SourceLocation, Var
 from ember.xcs.tracing.lazy import Lazy
 from ember.xcs.tracing.outside import outside_value
+from ember.xcs.tracing.usage import count_usage
 
 __all__ = ["ARGUMENT_LIMIT", "GRAPH_LIMIT", "CallLog", "Edge", "Entry", "LoggedBarrier",
-           "Redacted", "Shape", "graph_outputs", "redact", "usage_of", "write_log"]
+           "Redacted", "Shape", "call_log", "graph_outputs", "redact", "write_log"]
 
 ARGUMENT_LIMIT = 10_000
 GRAPH_LIMIT = 5_000  # above this many tasks, stats read the Shape, not the Graph
@@ -297,10 +296,23 @@ def redact(value: Any) -> Any:
     return Redacted(value)
 
 
+def call_log(trace: Any, outputs: Any) -> CallLog:
+    """The compact record of ``trace``'s call (a ``tracing.trace.Trace``; holds no task)."""
+    run = trace.run
+    tasks = run.tasks if run is not None else []
+    call_args = trace.call_args
+    params = trace.params(*call_args) if trace.params is not None and not trace.redact \
+        and call_args is not None and len(tasks) <= ARGUMENT_LIMIT else []
+    barriers = [LoggedBarrier(b.reason, b.location, b.task.id if b.task is not None else None,
+                              b.position, b.kind) for b in trace.barriers]
+    return write_log(trace.name, run, tasks, trace.arguments, barriers, params, trace.redact,
+                     outputs)
+
+
 def write_log(name: str, run: Any, tasks: list[Any], arguments: list[tuple[Any, Any]],
               barriers: list[LoggedBarrier], params: list[tuple[str, Any]], hide: bool,
               outputs: Any) -> CallLog:
-    """The ``CallLog`` of a finished call (``Trace.log``): tasks become entries.
+    """The ``CallLog`` of a finished call (``call_log``): tasks become entries.
 
     Args:
         name: the traced function's name.
@@ -352,52 +364,9 @@ def write_log(name: str, run: Any, tasks: list[Any], arguments: list[tuple[Any, 
                                     task.ended, deps)))
         value = task.value
         if task.state is done and type(value) not in _NO_USAGE:
-            _count_usage(value, tokens)
+            count_usage(value, tokens)
     log = CallLog(name, entries, barriers, redact(outputs) if hide else outputs, params, hide,
                   tokens)
     if len(entries) > GRAPH_LIMIT:
         log.shape()  # while the entries are fresh: stats of a huge call then cost nothing
     return log
-
-
-_SLOTS = (types.MemberDescriptorType, types.GetSetDescriptorType)
-
-
-def usage_of(value: Any) -> Any:
-    """The ``usage`` a result carries (a model response's token counts), or ``None``.
-
-    Read without running code of the user's: an instance attribute or slot, or a
-    property of Ember's own classes. A ``__getattr__`` (``AttrDict``-style results)
-    or a property of the user's is not called: plain Python never would.
-    """
-    try:
-        found = inspect.getattr_static(value, "usage")
-    except AttributeError:
-        return None
-    if isinstance(found, _SLOTS):
-        try:
-            return found.__get__(value, type(value))
-        except AttributeError:  # an empty slot
-            return None
-    if hasattr(type(found), "__get__"):  # a property, a method...: code runs to read it
-        if not type(value).__module__.startswith("ember."):
-            return None
-        try:
-            return value.usage
-        except Exception:
-            return None
-    return found
-
-
-def _count_usage(value: Any, tokens: dict[str, int]) -> None:
-    """Add the token usage ``value`` carries (a model response), if it carries one."""
-    usage = usage_of(value)
-    if usage is None:
-        return
-    for key in ("prompt_tokens", "completion_tokens", "total_tokens"):
-        try:
-            count = getattr(usage, key, None)
-        except Exception:
-            continue
-        if isinstance(count, int):
-            tokens[key] = tokens.get(key, 0) + count

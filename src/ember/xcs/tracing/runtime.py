@@ -41,11 +41,13 @@ from ember.xcs.tracing.callees import Callee, classify
 from ember.xcs.tracing.context import _local, use_prepare
 from ember.xcs.tracing.coroutines import awaitable
 from ember.xcs.tracing.failures import DeferredFailure
+from ember.xcs.tracing.formatting import active_trace, contains, fmt, fstring, imod, mod, real_value
 from ember.xcs.tracing.frames import CallMode
 from ember.xcs.tracing.holding import UNKNOWN, changed_by, follow, settle, settle_global
 from ember.xcs.tracing.lazy import Lazy
 from ember.xcs.tracing.outside import outside_value
 from ember.xcs.tracing.trace import Trace
+from ember.xcs.tracing.unpacking import check_unpacked, splat, splat_mapping
 
 __all__ = ["achanging", "aprep", "aprep_unpacked", "arebinding", "awaitable", "changing",
            "contains", "fmt", "fstring", "imod", "install", "mod", "observe", "observe_deep",
@@ -60,7 +62,6 @@ _ITERATORS = (collections.abc.Iterator, collections.abc.MappingView)  # read onc
 # Functions whose result may be one of their arguments itself (max(a, b), the default
 # of getattr/next/reduce): a lifted call of one must not be handed copies.
 _RETURNS_ARGUMENT = (max, min, getattr, next, functools.reduce)
-_CONVERSIONS: dict[int, Callable[[Any], str]] = {115: str, 114: repr, 97: ascii}
 
 
 def install() -> None:
@@ -69,13 +70,6 @@ def install() -> None:
 
     # A built-in name: reachable from rewritten code, invisible in locals() and globals.
     builtins.__xcs_rt__ = sys.modules[__name__]  # type: ignore[attr-defined]
-
-
-def _trace() -> Any:
-    trace = _local.trace
-    if trace is None or not hasattr(trace, "lift"):
-        return None
-    return trace
 
 
 def _returning(value: Any) -> Callable[[], Any]:
@@ -199,95 +193,6 @@ def _class_init(cls: type) -> Any:
     return object.__init__
 
 
-def fmt(value: Any, conversion: int, spec: Any) -> Any:
-    """One ``{value!conversion:spec}`` field of an f-string."""
-    if type(value) is not Lazy and type(spec) is not Lazy:
-        if conversion > 0:
-            value = _CONVERSIONS[conversion](value)
-        return format(value, spec) if spec is not None else format(value)
-    trace = _trace()
-    if trace is None or trace.site_mode() is not CallMode.LAZY:
-        value = _real(value, trace, "f-string")
-        spec = _real(spec, trace, "f-string")
-        if conversion > 0:
-            value = _CONVERSIONS[conversion](value)
-        return format(value, spec) if spec is not None else format(value)
-    return trace.lift("format", _format_field, (value, conversion, spec), {})
-
-
-def _format_field(value: Any, conversion: int, spec: Any) -> str:
-    if conversion > 0:
-        value = _CONVERSIONS[conversion](value)
-    return format(value, spec) if spec is not None else format(value)
-
-
-def fstring(*parts: Any) -> Any:
-    """The f-string made of ``parts`` (formatted fields and literal text)."""
-    for part in parts:
-        if type(part) is Lazy:
-            break
-    else:
-        return "".join(parts)
-    trace = _trace()
-    if trace is None:
-        return "".join(str(_real(p, None, "f-string")) for p in parts)
-    return trace.lift("f-string", _join_parts, parts, {})
-
-
-def _join_parts(*parts: str) -> str:
-    return "".join(parts)
-
-
-def mod(left: Any, right: Any) -> Any:
-    """``left % right`` (printf-style formatting or modulo) with lazy operands lifted."""
-    if type(left) is not Lazy and type(right) is not Lazy and not (
-        type(right) in (tuple, dict) and tree.contains(right, Lazy)
-    ):
-        return left % right
-    trace = _trace()
-    if trace is None or trace.site_mode() is not CallMode.LAZY:
-        return _real_tree(left, trace) % _real_tree(right, trace)
-    if type(left) is Lazy:
-        return left % right  # Lazy.__mod__: lifted, ordered with the value's other uses
-    return trace.lift("mod", _modulo, (left, right), {})
-
-
-def _modulo(left: Any, right: Any) -> Any:
-    return left % right
-
-
-def imod(left: Any, right: Any) -> Any:
-    """``left %= right`` for a plain name target."""
-    if type(left) is Lazy:
-        left %= right
-        return left
-    return mod(left, right)
-
-
-def contains(item: Any, container: Any, negated: bool = False) -> Any:
-    """``item in container`` (or ``not in``) with a lazy item lifted.
-
-    A container written in C (``str``, ``bytes``) checks the item's type before any
-    comparison, so a proxy on the left is rejected where its value would not be.
-    """
-    if type(item) is not Lazy:
-        return (item not in container) if negated else (item in container)
-    trace = _trace()
-    if trace is None or trace.site_mode() is not CallMode.LAZY:
-        found = _real_tree(item, trace) in _real_tree(container, trace)
-        return not found if negated else found
-    return trace.lift("not in" if negated else "in", _not_in if negated else _in,
-                      (item, container), {})
-
-
-def _in(item: Any, container: Any) -> bool:
-    return item in container
-
-
-def _not_in(item: Any, container: Any) -> bool:
-    return item not in container
-
-
 def yielded(value: Any) -> Any:
     """What a generator of the glue yields: an op result of a call that has ended comes
     out as its value (the generator outlived the call; escape repair cannot reach what
@@ -307,30 +212,17 @@ def observe(value: Any, reason: str = "is") -> Any:
     """The real object behind ``value`` (an operand of ``is``, ``is not``)."""
     if type(value) is not Lazy:
         return value
-    return _real(value, _trace(), reason)
+    return real_value(value, active_trace(), reason)
 
 
 def observe_deep(value: Any) -> Any:
     """``value`` with every lazy value inside replaced by its real object (``match``)."""
     if type(value) is Lazy:
-        value = _real(value, _trace(), "match")
-    trace = _trace()
+        value = real_value(value, active_trace(), "match")
+    trace = active_trace()
     if trace is None or not trace.lazies:
         return value
     return trace.force_tree(value, "match", records=True)
-
-
-def _real(value: Any, trace: Any, reason: str) -> Any:
-    if type(value) is not Lazy:
-        return value
-    owner = object.__getattribute__(value, "_xcs_trace")
-    return owner.force(value, reason)
-
-
-def _real_tree(value: Any, trace: Any) -> Any:
-    if trace is None:
-        return tree.replace(value, lambda v: _real(v, None, "%"), Lazy)
-    return trace.force_tree(value, "%")
 
 
 def aprep(fn: Any, /, *args: Any, **kwargs: Any) -> Any:
@@ -339,7 +231,7 @@ def aprep(fn: Any, /, *args: Any, **kwargs: Any) -> Any:
     The lazy values the call would have to resolve are awaited first, so ``prep``
     finds them finished instead of blocking the event loop.
     """
-    trace = _trace()
+    trace = active_trace()
     if trace is None or type(fn) is Lazy:
         return Ready(prep(fn, *args, **kwargs))
     holding: list[Any] = []
@@ -428,85 +320,16 @@ def arebinding(name: str) -> Any:
     return Ready(None)
 
 
-class _Unpackable:
-    """A value that ``f(*x)`` or ``f(**x)`` cannot unpack, carried to ``prep_unpacked``,
-    which raises what plain Python raises for it (naming ``f``)."""
-
-    __slots__ = ("stars", "value")
-
-    def __init__(self, value: Any, stars: str) -> None:
-        self.value = value
-        self.stars = stars
-
-    def error(self, fn: Any) -> TypeError:
-        wanted = "an iterable" if self.stars == "*" else "a mapping"
-        return TypeError(f"{_function_str(fn)} argument after {self.stars} must be {wanted}, "
-                         f"not {type(self.value).__name__}")
-
-
-_NOT_A_MAPPING = "\0ember-xcs: not a mapping"  # a key no keyword argument can have
-
-
-def splat(value: Any) -> Any:
-    """What ``f(*value)`` in rewritten glue unpacks: an op result's value, or a marker
-    for a value that is not iterable."""
-    if type(value) is Lazy:
-        value = _value_for_unpacking(value, "*")
-    cls = type(value)
-    if hasattr(cls, "__iter__") or hasattr(cls, "__getitem__"):
-        return value
-    return (_Unpackable(value, "*"),)
-
-
-def splat_mapping(value: Any) -> Any:
-    """What ``f(**value)`` in rewritten glue unpacks: an op result's value, or a marker
-    for a value that is not a mapping."""
-    if type(value) is Lazy:
-        value = _value_for_unpacking(value, "**")
-    if isinstance(value, dict) or hasattr(type(value), "keys"):
-        return value
-    return {_NOT_A_MAPPING: _Unpackable(value, "**")}
-
-
-def _value_for_unpacking(value: Lazy, stars: str) -> Any:
-    trace = _local.trace
-    if type(trace) is Trace and trace.asynchronous:
-        return value  # async glue cannot wait here without blocking its loop: CPython will
-    if type(trace) is Trace:
-        return trace.force(value, f"{stars} unpacking")
-    return outside_value(value)
-
-
 def prep_unpacked(fn: Any, /, *args: Any, **kwargs: Any) -> Callable[[], Any]:
     """``prep`` of a call with ``*`` or ``**`` arguments (see ``splat``)."""
-    _check_unpacked(fn, args, kwargs)
+    check_unpacked(fn, args, kwargs)
     return prep(fn, *args, **kwargs)
 
 
 def aprep_unpacked(fn: Any, /, *args: Any, **kwargs: Any) -> Any:
     """``aprep`` of a call with ``*`` or ``**`` arguments (see ``splat``)."""
-    _check_unpacked(fn, args, kwargs)
+    check_unpacked(fn, args, kwargs)
     return aprep(fn, *args, **kwargs)
-
-
-def _check_unpacked(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-    bad = kwargs.get(_NOT_A_MAPPING)
-    if type(bad) is _Unpackable:
-        raise bad.error(fn)
-    for value in args:
-        if type(value) is _Unpackable:
-            raise value.error(fn)
-
-
-def _function_str(fn: Any) -> str:
-    """How CPython names a callable in its call errors (``module.qualname()``)."""
-    qualname = getattr(fn, "__qualname__", None)
-    if not isinstance(qualname, str):
-        return f"{type(fn).__name__} object"
-    module = getattr(fn, "__module__", None)
-    if isinstance(module, str) and module != "builtins":
-        return f"{module}.{qualname}()"
-    return f"{qualname}()"
 
 
 def _returns_argument(fn: Any) -> bool:

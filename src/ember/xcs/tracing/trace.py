@@ -34,7 +34,7 @@ from ember.xcs.tracing.failures import DeferredFailure, timeout_error
 from ember.xcs.tracing.frames import CallMode, inspect_site
 from ember.xcs.tracing.lazy import Lazy, operates_on_user_object
 from ember.xcs.tracing.learned import LearnedBarriers
-from ember.xcs.tracing.log import ARGUMENT_LIMIT, CallLog, LoggedBarrier, graph_outputs, write_log
+from ember.xcs.tracing.log import graph_outputs
 from ember.xcs.tracing.memo import same
 from ember.xcs.tracing.ordering import Ordering
 from ember.xcs.tracing.outside import outside_tree, outside_value, resolve_records
@@ -78,7 +78,7 @@ class Trace:
         self._learned_source = learned
         self.eager = eager
         self.redact = redact
-        self._params = params
+        self.params = params  # bound arguments, shown in the log (tracing.log.call_log)
         self.call_args: tuple[tuple[Any, ...], dict[str, Any]] | None = None
         self._instrument = instrument
         self.lazies: list[Lazy] = []
@@ -389,18 +389,6 @@ class Trace:
     def graph_outputs(self, result: Any) -> Any:
         """A call's result (before materialisation) with lazy leaves as ``Edge`` markers."""
         return None if self.run is None else graph_outputs(result, self)
-
-    def log(self, outputs: Any) -> CallLog:
-        """The compact record of this call (holds no engine task; see ``tracing.log``)."""
-        run = self.run
-        tasks = run.tasks if run is not None else []
-        call_args = self.call_args
-        params = self._params(*call_args) if self._params is not None and not self.redact \
-            and call_args is not None and len(tasks) <= ARGUMENT_LIMIT else []
-        barriers = [LoggedBarrier(b.reason, b.location, b.task.id if b.task is not None else None,
-                                  b.position, b.kind) for b in self.barriers]
-        return write_log(self.name, run, tasks, self.arguments, barriers, params, self.redact,
-                         outputs)
 
 
 def _done(task: Task, done: TaskState = TaskState.DONE) -> bool:  # a local: fast on 3.11

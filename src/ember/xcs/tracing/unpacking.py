@@ -1,0 +1,87 @@
+"""``f(*x)``, ``f(**x)`` in rewritten glue: what plain Python raises, naming ``f``.
+
+The rewritten call is ``prep_unpacked(f, *splat(x), **splat_mapping(y))``: CPython's
+own error for a value that cannot be unpacked would name the runtime's ``prep``, and
+an op result (a proxy) would fail later, with another error. So ``splat`` hands on an
+op result's value, and carries a value that cannot be unpacked to ``check_unpacked``,
+which raises CPython's ``TypeError`` for it, naming ``f``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ember.xcs.tracing.context import _local
+from ember.xcs.tracing.lazy import Lazy
+from ember.xcs.tracing.outside import outside_value
+
+__all__ = ["check_unpacked", "splat", "splat_mapping"]
+
+
+class _Unpackable:
+    """A value that ``f(*x)`` or ``f(**x)`` cannot unpack, carried to ``prep_unpacked``,
+    which raises what plain Python raises for it (naming ``f``)."""
+
+    __slots__ = ("stars", "value")
+
+    def __init__(self, value: Any, stars: str) -> None:
+        self.value = value
+        self.stars = stars
+
+    def error(self, fn: Any) -> TypeError:
+        wanted = "an iterable" if self.stars == "*" else "a mapping"
+        return TypeError(f"{_function_str(fn)} argument after {self.stars} must be {wanted}, "
+                         f"not {type(self.value).__name__}")
+
+
+_NOT_A_MAPPING = "\0ember-xcs: not a mapping"  # a key no keyword argument can have
+
+
+def splat(value: Any) -> Any:
+    """What ``f(*value)`` in rewritten glue unpacks: an op result's value, or a marker
+    for a value that is not iterable."""
+    if type(value) is Lazy:
+        value = _value_for_unpacking(value, "*")
+    cls = type(value)
+    if hasattr(cls, "__iter__") or hasattr(cls, "__getitem__"):
+        return value
+    return (_Unpackable(value, "*"),)
+
+
+def splat_mapping(value: Any) -> Any:
+    """What ``f(**value)`` in rewritten glue unpacks: an op result's value, or a marker
+    for a value that is not a mapping."""
+    if type(value) is Lazy:
+        value = _value_for_unpacking(value, "**")
+    if isinstance(value, dict) or hasattr(type(value), "keys"):
+        return value
+    return {_NOT_A_MAPPING: _Unpackable(value, "**")}
+
+
+def _value_for_unpacking(value: Lazy, stars: str) -> Any:
+    trace = _local.trace
+    if trace is None or not hasattr(trace, "force"):
+        return outside_value(value)
+    if getattr(trace, "asynchronous", False):
+        return value  # async glue cannot wait here without blocking its loop: CPython will
+    return trace.force(value, f"{stars} unpacking")
+
+
+def check_unpacked(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    bad = kwargs.get(_NOT_A_MAPPING)
+    if type(bad) is _Unpackable:
+        raise bad.error(fn)
+    for value in args:
+        if type(value) is _Unpackable:
+            raise value.error(fn)
+
+
+def _function_str(fn: Any) -> str:
+    """How CPython names a callable in its call errors (``module.qualname()``)."""
+    qualname = getattr(fn, "__qualname__", None)
+    if not isinstance(qualname, str):
+        return f"{type(fn).__name__} object"
+    module = getattr(fn, "__module__", None)
+    if isinstance(module, str) and module != "builtins":
+        return f"{module}.{qualname}()"
+    return f"{qualname}()"
