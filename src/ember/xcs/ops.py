@@ -71,6 +71,11 @@ class Op:
     in the policy layer of ``ember.xcs.policies`` (see ``op`` for their meaning).
     """
 
+    # Facts found on first use, per process (a pickled op finds them again where it runs):
+    # the return annotation, and the module globals its body reads (tracing.holding).
+    _annotated: Any = op_runs.UNRESOLVED
+    globals_read: Any = op_runs.UNRESOLVED
+
     def __init__(
         self,
         fn: Callable[..., Any],
@@ -127,9 +132,6 @@ class Op:
         )
         self._timing = op_runs.RunTiming()
         self.last_type: type | None = None  # the type of the last result (the engine sets it)
-        self._annotated: Any = op_runs.UNRESOLVED
-        # The module globals its body reads (tracing.holding), found on first use.
-        self.globals_read: Any = op_runs.UNRESOLVED
         # Never inline a policy op: a run of cache hits is fast, but the next miss is a
         # model call, and a timeout or a retry backoff would hold the glue's thread.
         self._timing.never_inline = has_policies
@@ -175,6 +177,12 @@ class Op:
             and not self.is_coroutine
             and self.async_fn is None
         )
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.pop("_annotated", None)  # a class, or module globals: not sent to a worker
+        state.pop("globals_read", None)
+        return state
 
     def result_type(self) -> type | None:
         """The class this op's results are known to have: the return annotation when it

@@ -124,3 +124,72 @@ def test_missing_argument_message_names_the_plain_function() -> None:
     assert new() == outer() == \
         "test_missing_argument_message_names_the_plain_function.<locals>.outer.<locals>" \
         ".needs() missing 1 required positional argument: 'b'"
+
+
+suffixed = lambda x, f=lambda x: x * 2: f(x) + "~"  # noqa: E731 - two lambdas on one line
+
+
+def test_a_lambda_whose_default_is_a_lambda_on_the_same_line_keeps_its_own_body() -> None:
+    new = rewrite.instrumented(suffixed)
+    assert new("a") == suffixed("a") == "aa~"
+
+
+class Tally:
+    count = 0
+
+
+async def counts_then_returns(tally: Tally) -> int:
+    tally.count += 1  # becomes two statements: the wait for holders, then the change
+    return tally.count
+
+
+def test_async_glue_that_changes_an_object_in_its_own_body_is_rewritten() -> None:
+    import asyncio
+
+    new = rewrite.instrumented(counts_then_returns)
+    assert rewrite.source_problem(counts_then_returns) is None
+    assert new is not counts_then_returns
+    assert asyncio.run(new(Tally())) == 1
+
+
+def test_a_function_whose_file_was_edited_since_import_runs_the_code_that_was_loaded(
+        tmp_path: Any) -> None:
+    import importlib.util
+    import linecache
+
+    from ember.xcs import jit
+
+    path = tmp_path / "edited_module.py"
+    path.write_text("def greet(name):\n    return 'old ' + name\n")
+    spec = importlib.util.spec_from_file_location("edited_module", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    path.write_text("def greet(name):\n    return 'new ' + name\n")  # edited, not reloaded
+    linecache.checkcache(str(path))
+    assert rewrite.instrumented(module.greet)("x") == "old x"
+    assert "does not match" in (rewrite.source_problem(module.greet) or "")
+    assert jit(module.greet)("y") == module.greet("y") == "old y"
+
+
+def first_version(name: str) -> str:
+    return f"first {name}"
+
+
+def second_version(name: str) -> str:
+    return f"second {name}"
+
+
+def test_a_function_whose_code_was_replaced_runs_its_new_code() -> None:
+    from ember.xcs import jit
+
+    def swapped(name: str) -> str:
+        return f"first {name}"
+
+    def calls_it(name: str) -> str:
+        return swapped(name)
+
+    fast, direct = jit(calls_it), jit(swapped)
+    assert fast("a") == direct("a") == "first a"
+    swapped.__code__ = second_version.__code__  # what a reloader (IPython autoreload) does
+    assert fast("b") == direct("b") == calls_it("b") == "second b"

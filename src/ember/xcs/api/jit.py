@@ -79,6 +79,7 @@ class JitFunction:
         self._parallel_threshold = parallel_threshold
         self._signature: inspect.Signature | bool | None = None
         self._glue: Callable[..., Any] | None = None
+        self._glue_code: Any = None  # the code object the glue was made from
         # Traces of finished calls that issued nothing, kept for the next calls: most
         # calls of a function that rarely reaches an op then cost no new Trace.
         self._spare_traces: list[Trace] = []
@@ -121,9 +122,12 @@ class JitFunction:
         return f"<jit {self._name}>"
 
     def _glue_fn(self) -> Callable[..., Any]:
-        """The function the trace runs: the rewritten form of ``fn`` when there is one."""
+        """The function the trace runs: the rewritten form of ``fn`` when there is one
+        (made again when ``fn.__code__`` was replaced, as reloaders do)."""
         glue = self._glue
-        if glue is None:
+        code = getattr(self._fn, "__code__", None)
+        if glue is None or code is not self._glue_code:
+            self._glue_code = code
             glue = self._glue = rewrite.instrumented(self._fn)
             if glue is self._fn and (problem := rewrite.source_problem(self._fn)):
                 self._xcs_stats.note_fallback(Fallback(
@@ -206,7 +210,7 @@ class JitFunction:
             hooks.emit(config, "on_graph_start", self._name)
         started = time.perf_counter()
         call = Call(self, trace, started)
-        glue = self._glue if self._glue is not None else self._glue_fn()
+        glue = self._glue_fn()
         try:
             while call.run_glue(glue, args, kwargs):
                 pass  # learned a barrier, or falls back: the glue starts again from the top

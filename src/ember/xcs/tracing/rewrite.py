@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import dis
 import functools
 import linecache
 import threading
@@ -56,7 +57,8 @@ _code_cache: CodeMap[tuple[types.CodeType | None]] = CodeMap()
 _problems: CodeMap[str] = CodeMap()
 # id(function) -> (weak reference to it, its rewritten form); a dead or reused id is
 # told apart by the weak reference (cheaper per lookup than a WeakKeyDictionary).
-_functions: dict[int, tuple[weakref.ref[types.FunctionType], types.FunctionType]] = {}
+_functions: dict[int, tuple[weakref.ref[types.FunctionType], types.CodeType,
+                            types.FunctionType]] = {}
 _produced: CodeMap[bool] = CodeMap()  # never cleared: produced code stays ours
 _trees: dict[str, tuple[int, ast.Module | None]] = {}
 _CACHE_LIMIT = 4096
@@ -118,7 +120,9 @@ def _function(fn: types.FunctionType) -> types.FunctionType:
     if code in _produced or not is_user_code(code.co_filename):
         return fn
     known = _functions.get(id(fn))
-    new = known[1] if known is not None and known[0]() is fn else None
+    # The same function object with the same code (``f.__code__`` may have been
+    # replaced since, by a reloader such as IPython's autoreload).
+    new = known[2] if known is not None and known[0]() is fn and known[1] is code else None
     if new is not None:
         if new.__defaults__ is not fn.__defaults__:
             new.__defaults__ = fn.__defaults__
@@ -148,7 +152,7 @@ def _function(fn: types.FunctionType) -> types.FunctionType:
     with _lock:
         if len(_functions) > _CACHE_LIMIT:
             _functions.clear()
-        _functions[id(fn)] = (weakref.ref(fn), new)
+        _functions[id(fn)] = (weakref.ref(fn), code, new)
     return new
 
 
@@ -245,9 +249,7 @@ def _signature_matches(node: Scope, code: types.CodeType) -> bool:
         names.append(args.vararg.arg)
     if args.kwarg is not None:
         names.append(args.kwarg.arg)
-    count = code.co_argcount + code.co_kwonlyargcount + bool(code.co_flags & 0x04) \
-        + bool(code.co_flags & 0x08)
-    return names == list(code.co_varnames[:count])
+    return names == list(code.co_varnames[:_arg_count(code)])
 
 
 def _rewrite(code: types.CodeType) -> tuple[types.CodeType | None, str | None]:
@@ -260,29 +262,18 @@ def _rewrite(code: types.CodeType) -> tuple[types.CodeType | None, str | None]:
     node, classes = found
     if not _signature_matches(node, code):
         return None, "the source on disk does not match the running function"
+    plain, problem = _compile_as(_wrapped(copy.deepcopy(node), classes, code), code)
+    if plain is None:
+        return None, problem
+    if not _same_code(_renamed(plain, plain.co_qualname, code.co_qualname), code):
+        # The file was edited since the function was loaded (or a loader rewrote it):
+        # what the source says is not what runs.
+        return None, "the source on disk does not match the running function"
     node = copy.deepcopy(node)
     try_lines = _try_lines_by_function(node)
-    new_node = Rewriter().visit(node)
-    body: list[ast.stmt] = [ast.Expr(new_node) if isinstance(new_node, ast.Lambda) else new_node]
-    if classes or "__class__" in code.co_freevars:
-        # A class body around the def: private names are mangled as in the original,
-        # and zero-argument super() finds __class__ (the cell itself comes from the
-        # original closure when the function object is built).
-        class_name = classes[-1] if classes else "__xcs_class__"
-        body = [ast.ClassDef(name=class_name, bases=[], keywords=[], body=body,
-                             decorator_list=[], **TYPE_PARAMS)]
-    parameters = [name for name in code.co_freevars if name != "__class__"]
-    rewritten = _compile(body, parameters, [], code)
+    rewritten, problem = _compile_as(_wrapped(Rewriter().visit(node), classes, code), code)
     if rewritten is None:
-        return None, "the rewritten code could not be located (please report this)"
-    extra = set(rewritten.co_freevars) - set(code.co_freevars)
-    if extra and "__class__" not in extra:
-        # Names the factory binds (the def itself, a wrapper class) that the original
-        # reads as globals: recursion, attributes on the function, a method naming its class.
-        rewritten = _compile(body, parameters, sorted(extra), code)
-        extra = set(rewritten.co_freevars) - set(code.co_freevars) if rewritten else extra
-    if rewritten is None or extra:
-        return None, "the source refers to variables the running function does not have"
+        return None, problem
     rewritten = _renamed(rewritten, rewritten.co_qualname, code.co_qualname)
     with _lock:
         for inner in _code_objects(rewritten):
@@ -290,6 +281,68 @@ def _rewrite(code: types.CodeType) -> tuple[types.CodeType | None, str | None]:
             lines = try_lines.get((inner.co_name, inner.co_firstlineno))
             frames.register_try_lines(inner, lines if lines is not None else frozenset())
     return rewritten, None
+
+
+def _wrapped(node: ast.AST, classes: list[str], code: types.CodeType) -> list[ast.stmt]:
+    """The statements to compile for a def or lambda ``node``."""
+    body: list[ast.stmt] = [ast.Expr(node) if isinstance(node, ast.Lambda) else node]  # type: ignore[list-item]
+    if classes or "__class__" in code.co_freevars:
+        # A class body around the def: private names are mangled as in the original,
+        # and zero-argument super() finds __class__ (the cell itself comes from the
+        # original closure when the function object is built).
+        class_name = classes[-1] if classes else "__xcs_class__"
+        body = [ast.ClassDef(name=class_name, bases=[], keywords=[], body=body,
+                             decorator_list=[], **TYPE_PARAMS)]
+    return body
+
+
+def _same_code(compiled: types.CodeType, code: types.CodeType) -> bool:
+    """Whether ``compiled`` (from the source) is ``code`` (what runs): the same
+    instructions on the same names and constants, nested code included.
+
+    Jump offsets and the method-call form of an attribute load are left aside: they
+    depend on the module around the function (CPython loads a method of an imported
+    module as an attribute), which the rewriter does not compile.
+    """
+    if (compiled.co_names != code.co_names or compiled.co_varnames != code.co_varnames
+            or len(compiled.co_consts) != len(code.co_consts)):
+        return False
+    if _instructions(compiled) != _instructions(code):
+        return False
+    for mine, theirs in zip(compiled.co_consts, code.co_consts, strict=True):
+        if isinstance(mine, types.CodeType):
+            if not isinstance(theirs, types.CodeType) or not _same_code(mine, theirs):
+                return False
+        elif type(mine) is not type(theirs) or mine != theirs:
+            return False
+    return True
+
+
+_JUMPS = frozenset(dis.hasjrel) | frozenset(dis.hasjabs)
+
+
+def _instructions(code: types.CodeType) -> list[tuple[str, Any]]:
+    return [("LOAD_ATTR" if i.opname == "LOAD_METHOD" else i.opname,
+             None if i.opcode in _JUMPS or isinstance(i.argval, types.CodeType) else i.argval)
+            for i in dis.get_instructions(code) if i.opname != "PUSH_NULL"]
+
+
+def _compile_as(body: list[ast.stmt], code: types.CodeType
+                ) -> tuple[types.CodeType | None, str | None]:
+    """``body`` compiled with the free variables of ``code``: its code object for ``code``."""
+    parameters = [name for name in code.co_freevars if name != "__class__"]
+    compiled = _compile(body, parameters, [], code)
+    if compiled is None:
+        return None, "the rewritten code could not be located (please report this)"
+    extra = set(compiled.co_freevars) - set(code.co_freevars)
+    if extra and "__class__" not in extra:
+        # Names the factory binds (the def itself, a wrapper class) that the original
+        # reads as globals: recursion, attributes on the function, a method naming its class.
+        compiled = _compile(body, parameters, sorted(extra), code)
+        extra = set(compiled.co_freevars) - set(code.co_freevars) if compiled else extra
+    if compiled is None or extra:
+        return None, "the source refers to variables the running function does not have"
+    return compiled, None
 
 
 def _compile(body: list[ast.stmt], parameters: list[str], global_names: list[str],
@@ -307,8 +360,25 @@ def _compile(body: list[ast.stmt], parameters: list[str], global_names: list[str
     ast.fix_missing_locations(tree)
     compiled = compile(tree, code.co_filename, "exec", flags=code.co_flags & _FUTURE_FLAGS,
                        dont_inherit=True)
-    return next((c for c in _code_objects(compiled)
-                 if c.co_name == code.co_name and c.co_firstlineno == code.co_firstlineno), None)
+    candidates = [c for c in _code_objects(compiled) if c.co_name == code.co_name
+                  and c.co_firstlineno == code.co_firstlineno
+                  and c.co_varnames[:_arg_count(c)] == code.co_varnames[:_arg_count(code)]]
+    if len(candidates) > 1:  # lambdas on one line (one the default of another)
+        candidates = [c for c in candidates if _first_column(c) == _first_column(code)]
+    return candidates[0] if len(candidates) == 1 else None
+
+
+def _arg_count(code: types.CodeType) -> int:
+    return code.co_argcount + code.co_kwonlyargcount + bool(code.co_flags & 0x04) \
+        + bool(code.co_flags & 0x08)
+
+
+def _first_column(code: types.CodeType) -> tuple[int, int] | None:
+    """Where ``code``'s first instruction after its prologue (at column 0) comes from."""
+    for line, _, column, _ in code.co_positions():
+        if line is not None and column:
+            return line, column
+    return None
 
 
 def _renamed(code: types.CodeType, old: str, new: str) -> types.CodeType:

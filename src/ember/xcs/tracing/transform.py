@@ -77,7 +77,11 @@ class Rewriter(ast.NodeTransformer):
             if node.returns is not None:
                 node.returns = self.visit(node.returns)
             self.awaiting, self.globals = True, _declared_globals(node)
-            node.body = [self.visit(statement) for statement in node.body]
+            body: list[ast.stmt] = []
+            for statement in node.body:  # a statement may become several (``changing``)
+                new = self.visit(statement)
+                body += new if isinstance(new, list) else [new]
+            node.body = body
         finally:
             self.awaiting, self.globals = saved
         return node
