@@ -42,6 +42,20 @@ def test_gives_up_after_max_attempts_with_original_exception_and_note():
     assert any("p/m: gave up after 3 attempts" in note for note in caught.value.__notes__)
 
 
+def test_giving_up_on_an_exception_that_refuses_notes_raises_it_as_it_is():
+    import dataclasses
+
+    @dataclasses.dataclass(frozen=True)
+    class FrozenStatus(Exception):
+        status_code: int = 503
+
+    attempt, calls = flaky([FrozenStatus()] * 3)
+    policy = RetryPolicy(max_attempts=2, jitter=0)
+    with pytest.raises(FrozenStatus):
+        policy.run(attempt, retryable=is_retryable_status, describe="p/m", sleep=lambda s: None)
+    assert len(calls) == 2
+
+
 def test_non_retryable_errors_raise_at_once():
     attempt, calls = flaky([Status(400)])
     with pytest.raises(Status):

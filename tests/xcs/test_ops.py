@@ -262,3 +262,36 @@ def test_async_twin_runs_sync_outside_and_on_the_loop_under_jit():
     with pytest.raises(XCSError, match="async def"):
         op(fetch_sync, async_fn=fetch_sync)
 
+
+
+def test_ops_sharing_a_limit_key_never_exceed_the_smallest_max_concurrency() -> None:
+    import threading
+    import time
+
+    from ember.xcs import jit
+
+    lock = threading.Lock()
+    running = {"now": 0, "peak": 0}
+
+    @op(max_concurrency=1, limit_key="shared-api")
+    def strict(i: int) -> int:
+        with lock:
+            running["now"] += 1
+            running["peak"] = max(running["peak"], running["now"])
+        time.sleep(0.03)
+        with lock:
+            running["now"] -= 1
+        return i
+
+    @op(max_concurrency=4, limit_key="shared-api")
+    def loose(i: int) -> int:
+        return i
+
+    @jit
+    def both() -> list[int]:
+        out = [strict(i) for i in range(4)]
+        loose(0)  # issued last: its larger cap must not lift the strict op's
+        return out
+
+    assert both() == [0, 1, 2, 3]
+    assert running["peak"] == 1

@@ -216,10 +216,13 @@ class RetryPolicy:
             return None
         if failed_attempt >= self.max_attempts:
             if failed_attempt > 1:
-                error.add_note(
-                    f"{describe}: gave up after {failed_attempt} attempts "
-                    f"(RetryPolicy(max_attempts={self.max_attempts}))."
-                )
+                try:
+                    error.add_note(
+                        f"{describe}: gave up after {failed_attempt} attempts "
+                        f"(RetryPolicy(max_attempts={self.max_attempts}))."
+                    )
+                except Exception:  # an exception class that refuses notes (frozen): as it is
+                    pass
             return None
         return self.wait_after(failed_attempt, error)
 

@@ -26,3 +26,19 @@ def test_named_finds_module_attributes_and_nothing_else() -> None:
     assert named(__name__, "square_with_pid") is square_with_pid
     assert named(__name__, "no_such_name") is None
     assert named("no_such_module_anywhere", "x") is None
+
+
+@op(effect=True)
+def record_in(sink: list[int], x: int) -> int:
+    sink.append(x)
+    return os.getpid()
+
+
+def test_effect_ops_run_in_the_calling_process_on_its_objects() -> None:
+    def save(sink: list[int]) -> list[int]:
+        return [record_in(sink, 1), record_in(sink, 2), square_with_pid(3)[1]]
+
+    sink: list[int] = []
+    first, second, worker = jit(save, config=Config(executor="process"))(sink)
+    assert sink == [1, 2]  # plain Python's changes, on the caller's own list
+    assert first == second == os.getpid() != worker

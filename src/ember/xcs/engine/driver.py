@@ -73,13 +73,18 @@ class Engine:
     # -- setting up tasks -------------------------------------------------------------
 
     def limit_for(self, key: object, maximum: int) -> Limit:
-        """The shared limit of ``key`` (it lives while some task holds it)."""
+        """The shared limit of ``key`` (it lives while some task holds it).
+
+        Ops sharing a key with different ``max_concurrency`` get the smallest while
+        they share it: none of them then runs beside more calls than it allows.
+        """
         with self._limits_lock:
             limit = self._limits.get(key)
             if limit is None:
                 limit = Limit(maximum)
                 self._limits[key] = limit
-            limit.maximum = maximum
+            elif maximum < limit.maximum:
+                limit.maximum = maximum
             return limit
 
     def submit(self, task: Task) -> None:
@@ -211,6 +216,8 @@ class Engine:
             return
         executor = task.run.executor
         op = task.op
+        if op is not None and op.effect and executor != "sync":
+            executor = "thread"  # it changes the caller's objects: run it in this process
         if executor == "thread":
             if on_loop(task):
                 self._start_on_loop(task)
