@@ -1302,3 +1302,37 @@ def unpacks(doc: str) -> list[object]:
 
 def test_unpacking_op_results_raises_what_plain_python_raises() -> None:
     same_meaning(unpacks, "empty", "list", "d")
+
+
+@op
+def may_refuse(question: str) -> str:
+    time.sleep(0.01)
+    if question == "refuse":
+        raise ValueError("refused")
+    return question.upper()
+
+
+class Memory:
+    def __init__(self) -> None:
+        self.last: object = None
+        self.cache: dict[str, object] = {}
+        self.rows: list[object] = ["row"]
+        self.log: list[object] = []
+
+
+def remember(memory: Memory, question: str) -> object:
+    answer = may_refuse(question)
+    memory.last = answer  # the glue runs ahead: these stores happen before the failure
+    memory.cache["k"] = answer
+    memory.rows[0] = answer
+    memory.log.append((question, answer))
+    return answer
+
+
+def test_stores_of_a_value_that_never_came_are_undone() -> None:
+    def state(fn: Callable[..., Any]) -> list[object]:
+        memory = Memory()
+        outcomes = [outcome(fn, memory, q) for q in ("x", "refuse")]
+        return [outcomes, repr(vars(memory))]
+
+    assert state(jit(remember)) == state(remember)

@@ -231,9 +231,10 @@ class Call:
             self._record(wall, failed)
         summary = self.summary(wall) if hooked else None
         if run is not None:  # a call that issued no op made no lazy value: nothing to free
-            lazies = trace.lazies
+            lazies, stores = trace.lazies, trace.ordering.stores
             trace.release()
-            report = escapes.repair(lazies)
+            report = escapes.repair(lazies, stores)
+            del stores
             del lazies
             if report.escaped:
                 stats.record_escapes(report)

@@ -26,6 +26,8 @@ await the value itself, once it exists: ``await`` on a ``str`` raises ``TypeErro
 from __future__ import annotations
 
 import collections.abc
+import functools
+import types
 from typing import Any
 
 from ember.xcs.engine.task import TaskState
@@ -34,6 +36,7 @@ from ember.xcs.tracing import context
 from ember.xcs.tracing.awaiting import Suspending, cancel_op, outcome, pending, ready
 from ember.xcs.tracing.frames import CallMode
 from ember.xcs.tracing.lazy import Lazy
+from ember.xcs.tracing.outside import outside_tree
 
 __all__ = ["OpCoroutine", "awaitable"]
 
@@ -44,17 +47,34 @@ _REUSED = "cannot reuse already awaited coroutine"
 class OpCoroutine:
     """The coroutine of one ``async def`` op call made by ``async def`` glue.
 
-    The op already runs as the task behind ``lazy``; its failure is not the call's
-    failure (``task.eager``) until the glue awaits this.
+    The op runs as the task behind ``lazy``, issued at the call; or, when it shares
+    objects of the user's with the glue, once this is awaited or driven (``call``: the
+    trace's ``issue`` and its arguments), as the body of a plain coroutine starts then
+    and sees what the glue changed meanwhile. Its failure is not the call's failure
+    (``task.eager``) until the glue has awaited it.
     """
 
-    __slots__ = ("_driver", "_state", "lazy", "name")
+    __slots__ = ("_call", "_driver", "_state", "lazy", "name")
 
-    def __init__(self, lazy: Lazy, name: str) -> None:
-        self.lazy: Any = lazy  # None once awaited or discarded
+    def __init__(self, name: str, lazy: Lazy | None = None,
+                 call: functools.partial[Lazy] | None = None) -> None:
+        self.lazy: Any = lazy  # None once awaited or discarded (or not issued yet)
         self.name = name
+        self._call = call  # None once issued or discarded
         self._state = "created"  # then "awaited" or "closed"
         self._driver: Any = None  # the real coroutine, once something drives this one
+
+    def _issued(self) -> Any:
+        """Issue the op if it was not (then its lazy value, or, once its call has ended,
+        the op's own coroutine); else ``self.lazy``."""
+        call, self._call = self._call, None
+        if call is None:
+            return self.lazy
+        trace, (op, args, kwargs) = call.func.__self__, call.args[:3]  # type: ignore[attr-defined]
+        if trace.finished:  # awaited after the call returned it: a plain op call
+            return op.fn(*outside_tree(args), **outside_tree(kwargs))
+        self.lazy = call()
+        return self.lazy
 
     def __repr__(self) -> str:
         return f"<coroutine object {self.name} at {id(self):#x}>"
@@ -69,11 +89,13 @@ class OpCoroutine:
     def _drive(self) -> Any:
         if self._driver is None:
             self._claim()
-            lazy, self.lazy = self.lazy, None  # asyncio may keep this object long after
-            if type(lazy) is not Lazy:  # the call has ended and put the value here
-                self._driver = Op.finished(lazy)
-            else:
+            lazy, self.lazy = self._issued(), None  # asyncio may keep this object long after
+            if type(lazy) is Lazy:
                 self._driver = outcome(_get(lazy, "_xcs_task"), pending([lazy]))
+            elif type(lazy) is types.CoroutineType:
+                self._driver = lazy  # issued after its call ended: the op's own coroutine
+            else:  # the call has ended and put the value here
+                self._driver = Op.finished(lazy)
         return self._driver
 
     def __await__(self) -> Any:
@@ -96,6 +118,7 @@ class OpCoroutine:
             self._driver.close()
         elif self._state == "created":
             self._state = "closed"
+            self._call = None  # never issued: its op never runs, as in plain Python
             lazy, self.lazy = self.lazy, None
             if type(lazy) is Lazy:
                 cancel_op(_get(lazy, "_xcs_task"))
@@ -122,6 +145,12 @@ def awaitable(value: Any) -> Any:
 
 def _awaited(coroutine: OpCoroutine) -> Any:
     """``await`` of an op's coroutine in the glue: the lazy result, or the op's outcome."""
+    call = coroutine._call
+    if call is not None and coroutine._state == "created":
+        trace = call.func.__self__  # type: ignore[attr-defined]
+        if not _current(trace) or trace.finished:
+            return coroutine._drive()
+        coroutine._issued()  # its body starts here, as in plain Python
     lazy = coroutine.lazy
     if type(lazy) is not Lazy:  # awaited or discarded already, or its call has ended
         return coroutine._drive()

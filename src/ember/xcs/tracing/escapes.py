@@ -19,8 +19,11 @@ and replaced in its own holders. The cost of that pass is reported in stats
 A lazy value whose op never produced a value (the call failed, and the glue had run
 ahead and stored the value of an op that was then cancelled) is taken out of the
 lists, deques, dicts and sets holding it, as if the store had not happened, which is
-what plain Python would have done; anywhere else it stays and is counted in
-``unrepaired_escapes`` (docs/semantics.md, "after a failure").
+what plain Python would have done; so is a tuple built from it (``(q, answer)``
+appended to a list). Where the store replaced something (``agent.last = answer``,
+``cache[k] = answer``, ``rows[i] = answer``), that comes back (``tracing.stores``).
+Anywhere else it stays and is counted in ``unrepaired_escapes`` (docs/semantics.md,
+"after a failure").
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from typing import Any
 from ember.xcs import tree
 from ember.xcs.engine.task import TaskState
 from ember.xcs.tracing.lazy import Lazy
+from ember.xcs.tracing.stores import ABSENT, NO_SLOT, StoreLog
 
 __all__ = ["EscapeReport", "repair"]
 
@@ -66,11 +70,13 @@ class EscapeReport:
 _NOTHING = EscapeReport()
 
 
-def repair(lazies: list[Lazy]) -> EscapeReport:
+def repair(lazies: list[Lazy], stores: StoreLog | None = None) -> EscapeReport:
     """Replace every escaped lazy in ``lazies`` by its value wherever it is held.
 
-    ``lazies`` must be the only reference the caller still holds to them.
+    ``lazies`` must be the only reference the caller still holds to them. ``stores``:
+    what the call's stores replaced, put back where a value never came.
     """
+    log = stores if stores is not None else StoreLog()
     # A reference from the list, one for getrefcount's argument: anything more escaped.
     escaped = [lazies[i] for i in range(len(lazies)) if sys.getrefcount(lazies[i]) > 2]
     if not escaped:
@@ -94,7 +100,7 @@ def repair(lazies: list[Lazy]) -> EscapeReport:
         for holder in _referrers(olds, rounds == 1):
             if id(holder) in ignore or type(holder) is types.FrameType:
                 continue
-            outcome = _patch(holder, targets)
+            outcome = _patch(holder, targets, log)
             if outcome is None:
                 unrepaired.append(type(holder).__name__)
             elif outcome is not holder:
@@ -147,12 +153,27 @@ def _settled(value: Any, targets: dict[int, tuple[Any, Any]]) -> Any:
     return value if new is _REMOVE else new
 
 
-def _patch(holder: Any, targets: dict[int, tuple[Any, Any]]) -> Any:
+def _undone(holder: Any, slot: Any, new: Any, targets: dict[int, tuple[Any, Any]],
+            stores: StoreLog) -> Any:
+    """``new`` for ``slot`` of ``holder``; for a value that never came, what a store of
+    the glue replaced there (``ABSENT``: nothing), else ``_REMOVE``."""
+    if new is not _REMOVE:
+        return new
+    old = stores.old(holder, slot)
+    if old is NO_SLOT:
+        return _REMOVE
+    return old if old is ABSENT else _swap(old, targets)
+
+
+def _patch(holder: Any, targets: dict[int, tuple[Any, Any]], stores: StoreLog) -> Any:
     """Replace targets inside ``holder``; returns ``holder``, a rebuilt copy, or ``None``."""
     kind = type(holder)
     if isinstance(holder, list | collections.deque):
         items = list(holder)
         new_items = [_swap(item, targets) for item in items]
+        if isinstance(holder, list):  # rows[i] = answer: the item it replaced comes back
+            new_items = [_undone(holder, index, new, targets, stores)
+                         for index, new in enumerate(new_items)]
         if _REMOVE in new_items:
             holder.clear()
             holder.extend(item for item in new_items if item is not _REMOVE)
@@ -163,12 +184,13 @@ def _patch(holder: Any, targets: dict[int, tuple[Any, Any]]) -> Any:
         return holder
     if isinstance(holder, dict):
         pairs = list(holder.items())
-        new_pairs = [(_swap(k, targets), _swap(v, targets)) for k, v in pairs]
-        if any(new_key is not key or new is _REMOVE
+        new_pairs = [(_swap(k, targets), _undone(holder, k, _swap(v, targets), targets, stores))
+                     for k, v in pairs]
+        if any(new_key is not key or new is _REMOVE or new is ABSENT
                for (key, _), (new_key, new) in zip(pairs, new_pairs)):
             holder.clear()
             for k, v in new_pairs:  # item by item: Counter.update would add counts
-                if k is not _REMOVE and v is not _REMOVE:
+                if k is not _REMOVE and v is not _REMOVE and v is not ABSENT:
                     holder[k] = v
         else:
             for (key, value), (_, new) in zip(pairs, new_pairs):
@@ -189,7 +211,10 @@ def _patch(holder: Any, targets: dict[int, tuple[Any, Any]]) -> Any:
         holder.cell_contents = new
         return holder
     if isinstance(holder, tuple | frozenset):
-        items = [_settled(item, targets) for item in holder]
+        swapped = [_swap(item, targets) for item in holder]
+        if any(new is _REMOVE for new in swapped):
+            return _REMOVE  # built from a value that never came: its holders drop it too
+        items = swapped
         if all(new is old for new, old in zip(items, holder)):
             return None
         node_kind = tree.kind_of(holder)
@@ -206,7 +231,7 @@ def _patch(holder: Any, targets: dict[int, tuple[Any, Any]]) -> Any:
                 continue
             new = _settled(current, targets)  # the defaults tuple itself was rebuilt
             if new is current:
-                new = _patch(current, targets)  # or holds a target (None: it does not)
+                new = _patch(current, targets, stores)  # or holds a target (None: it does not)
             if new is not None and new is not current:
                 setattr(holder, name, new)
         return holder
@@ -217,8 +242,11 @@ def _patch(holder: Any, targets: dict[int, tuple[Any, Any]]) -> Any:
     patched = False
     if isinstance(attributes, dict):
         for name, item in list(attributes.items()):
-            new = _settled(item, targets)
-            if new is not item:
+            new = _undone(attributes, name, _swap(item, targets), targets, stores)
+            if new is ABSENT:
+                del attributes[name]  # the attribute the store made, which plain never did
+                patched = True
+            elif new is not _REMOVE and new is not item:
                 attributes[name] = new
                 patched = True
     for cls in kind.__mro__:

@@ -35,7 +35,8 @@ from ember.xcs.op_runs import UNRESOLVED
 from ember.xcs.tracing.codemap import CodeMap
 from ember.xcs.tracing.lazy import PURE_METHODS, Lazy
 
-__all__ = ["UNKNOWN", "Holders", "changed_by", "follow", "settle", "settle_global"]
+__all__ = ["UNKNOWN", "Holders", "changed_by", "follow", "settle", "settle_global",
+           "shares_objects"]
 
 _get = object.__getattribute__
 _DEPTH = 3  # how deep attributes are followed from an argument
@@ -196,6 +197,23 @@ def settle(trace: Any, value: Any) -> None:
                            f"{_get(first, '_xcs_task').name} holds it")
         for lazy in lazies[1:]:
             trace.materialize(lazy)  # a wait (raises if the op failed), not another barrier
+
+
+def shares_objects(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+    """Whether a call's arguments hold objects of the user's (shared, not copied), as
+    arguments or inside the lists, tuples and dicts passed (``Holders.note``'s depth)."""
+    atoms = tree.ATOMS
+    todo = [(value, 0) for value in (*args, *kwargs.values())
+            if type(value) not in atoms and type(value) is not Lazy]
+    while todo:
+        value, depth = todo.pop()
+        kind = tree.kind_of(value)
+        if kind is tree.Kind.RECORD:
+            return True
+        if kind in _WALKED and depth < _DEPTH:
+            todo += [(item, depth + 1) for item in tree.children(value, kind)
+                     if type(item) not in atoms and type(item) is not Lazy]
+    return False
 
 
 def settle_global(trace: Any, namespace: dict[str, Any], name: str) -> None:

@@ -14,9 +14,20 @@ from ember.xcs.engine.task import TaskState
 from ember.xcs.ir.graph import NodeKind
 from ember.xcs.tracing.lazy import Lazy
 
-__all__ = ["same"]
+__all__ = ["reused_call", "same"]
 
 _get = object.__getattribute__
+
+
+def reused_call(memo: list[tuple[Any, ...]], position: int, op: Any, args: tuple[Any, ...],
+                kwargs: dict[str, Any]) -> Lazy | None:
+    """The lazy value of the call at ``position`` of the run before, if ``op`` called
+    with these arguments matches it; ``None`` once the run has diverged."""
+    if position < len(memo):
+        identity, old_args, old_kwargs, lazy = memo[position]
+        if identity == op.identity and same(args, old_args) and same(kwargs, old_kwargs):
+            return lazy  # type: ignore[no-any-return]
+    return None
 
 
 def same(new: Any, old: Any) -> bool:

@@ -7,7 +7,8 @@ change a root also waits for every read since, so no earlier read sees the chang
 no later one misses it. Before the glue gets a mutable value, the changes issued after
 the value and the ops still reading it are waited for (``pending``). Shared objects
 of the user's own classes that running ops hold are in ``holders``
-(``tracing.holding``).
+(``tracing.holding``), what the glue's stores replaced in ``stores``
+(``tracing.stores``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from ember.xcs.ir.graph import NodeKind
 from ember.xcs.tracing.holding import Holders
+from ember.xcs.tracing.stores import StoreLog
 
 if TYPE_CHECKING:
     from ember.xcs.engine.task import Task
@@ -26,10 +28,11 @@ __all__ = ["Ordering"]
 class Ordering:
     """The changes and reads of one call, per root task (owned by its ``Trace``)."""
 
-    __slots__ = ("holders", "reads", "writes")
+    __slots__ = ("holders", "reads", "stores", "writes")
 
     def __init__(self) -> None:
         self.holders = Holders()
+        self.stores = StoreLog()  # what the glue's stores replaced (tracing.stores)
         self.writes: dict[Task, Task] = {}  # root -> the last task that may change it
         self.reads: dict[Task, list[Task]] = {}  # root -> tasks that read it since
 

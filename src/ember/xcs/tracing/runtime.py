@@ -46,6 +46,7 @@ from ember.xcs.tracing.frames import CallMode
 from ember.xcs.tracing.holding import UNKNOWN, changed_by, follow, settle, settle_global
 from ember.xcs.tracing.lazy import Lazy
 from ember.xcs.tracing.outside import outside_value
+from ember.xcs.tracing.stores import NO_SLOT
 from ember.xcs.tracing.trace import Trace
 from ember.xcs.tracing.unpacking import check_unpacked, splat, splat_mapping
 
@@ -274,29 +275,41 @@ class _AfterWaiting:
 use_prepare(prep)  # library code calls user callables through context.call
 
 
-def changing(root: Any, *path: Any) -> None:
+def changing(root: Any, *path: Any, attr: Any = NO_SLOT, key: Any = NO_SLOT) -> None:
     """Before a statement of the glue changes an object in place (``state.x = ...``,
     ``state.notes[i] += ...``, ``del state.x``): ops still holding it end first.
 
     The object is ``root`` followed along ``path`` (attribute names, and ``"[]"``
-    before an index), walked only when some op holds an object at all.
+    before an index), walked only when some op holds an object or was issued at all.
+    A store to ``attr`` or ``key`` of it is noted with what it replaces
+    (``tracing.stores``): undone if the value stored never comes.
     """
     trace = _local.trace
-    if type(trace) is Trace and trace.ordering.holders.held:
-        changed = follow(root, path)
-        if changed is not UNKNOWN:
-            settle(trace, changed)
+    if type(trace) is not Trace or trace.run is None:
+        return
+    changed = follow(root, path)
+    if changed is UNKNOWN:
+        return
+    if attr is not NO_SLOT or key is not NO_SLOT:
+        trace.ordering.stores.note(changed, attr, key)
+    if trace.ordering.holders.held:
+        settle(trace, changed)
 
 
-def achanging(root: Any, *path: Any) -> Any:
+def achanging(root: Any, *path: Any, attr: Any = NO_SLOT, key: Any = NO_SLOT) -> Any:
     """``changing`` for ``async def`` glue: an awaitable, so the loop keeps running."""
     trace = _local.trace
-    if type(trace) is Trace and trace.ordering.holders.held:
-        changed = follow(root, path)
-        if changed is not UNKNOWN:
-            waits = pending(trace.ordering.holders.unfinished(changed))
-            if waits:
-                return _AfterWaiting(Waiting(waits, None), settle, (trace, changed), {})
+    if type(trace) is not Trace or trace.run is None:
+        return Ready(None)
+    changed = follow(root, path)
+    if changed is UNKNOWN:
+        return Ready(None)
+    if attr is not NO_SLOT or key is not NO_SLOT:
+        trace.ordering.stores.note(changed, attr, key)
+    if trace.ordering.holders.held:
+        waits = pending(trace.ordering.holders.unfinished(changed))
+        if waits:
+            return _AfterWaiting(Waiting(waits, None), settle, (trace, changed), {})
     return Ready(None)
 
 

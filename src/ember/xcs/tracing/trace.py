@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from types import FrameType
-from typing import Any, cast
+from typing import Any
 
 from ember.xcs import tree
 from ember.xcs.engine.driver import Engine
@@ -31,11 +31,12 @@ from ember.xcs.tracing.barrier import Barrier
 from ember.xcs.tracing.callees import calls_user_code
 from ember.xcs.tracing.coroutines import OpCoroutine
 from ember.xcs.tracing.failures import DeferredFailure, timeout_error
-from ember.xcs.tracing.frames import CallMode, inspect_site
+from ember.xcs.tracing.frames import CallMode, inspect_site, location_of
+from ember.xcs.tracing.holding import shares_objects
 from ember.xcs.tracing.lazy import Lazy, operates_on_user_object
 from ember.xcs.tracing.learned import LearnedBarriers
 from ember.xcs.tracing.log import graph_outputs
-from ember.xcs.tracing.memo import same
+from ember.xcs.tracing.memo import reused_call
 from ember.xcs.tracing.ordering import Ordering
 from ember.xcs.tracing.outside import outside_tree, outside_value, resolve_records
 
@@ -156,8 +157,14 @@ class Trace:
             eager_reason = mode.value
         elif self.eager:
             eager_reason = "serial"
+        if op.is_coroutine and self.asynchronous and eager_reason is None:
+            if shares_objects(args, kwargs):
+                # As in plain Python, its body starts once its coroutine is awaited (or
+                # driven): it then sees what the glue changed in those objects meanwhile.
+                return OpCoroutine(op.name, call=functools.partial(self.issue, op, args,
+                                                                   kwargs, location))
+            return OpCoroutine(op.name, self.issue(op, args, kwargs, location))
         memo_args = args, kwargs
-        coroutine = op.is_coroutine and self.asynchronous  # the glue gets a coroutine
         if eager_reason is not None:
             # The glue waits for the op: its body gets the caller's own objects, lazy values
             # inside them resolved, as in plain Python (the memo keeps them as they were).
@@ -165,45 +172,45 @@ class Trace:
             args = self.force_tree(args, reason, records=True, location=location)
             kwargs = self.force_tree(kwargs, reason, records=True, location=location)
             memo_args = tree.snapshot_call(args, kwargs, Lazy, lambda value: value, [], [])
-        reused = self._from_memo(op, *memo_args) if self._memo is not None else None
-        if reused is not None:
-            task = _get(reused, "_xcs_task")
-            lazy = reused
-        else:
+        lazy = self.issue(op, args, kwargs, location, eager_reason, memo_args)
+        if eager_reason is None:
+            return lazy
+        task = _get(lazy, "_xcs_task")
+        self._barrier(f"eager op ({eager_reason})", location, task)
+        if op.is_coroutine and self.asynchronous:
+            return self.when_final(task)  # awaited by the glue: its loop keeps running
+        return self._eager_value(task, op.is_coroutine)
+
+    def issue(self, op: Op, args: tuple[Any, ...], kwargs: dict[str, Any],
+              location: SourceLocation | None, eager_reason: str | None = None,
+              memo_args: tuple[Any, Any] | None = None) -> Lazy:
+        """Record the task of one op call (the memo's, when a rerun repeats the call)."""
+        run = self.run or self._new_run()
+        if run.failure is not None or run.stopped is not None:
+            raise DeferredFailure()
+        memo_args = memo_args if memo_args is not None else (args, kwargs)
+        memo = self._memo  # a rerun: the calls of the run before, until the runs diverge
+        lazy = reused_call(memo, len(self.issued), op, *memo_args) if memo is not None else None
+        if lazy is None:
+            self._memo = None
             kind = NodeKind.TENSOR if op.kind == "tensor" else NodeKind.OP
+            eager = eager_reason is not None
             task, _ = self._record(kind, op.name, None, args, kwargs, location, op=op,
-                                   eager=eager_reason is not None,
-                                   shared=eager_reason is not None, deferred=coroutine)
+                                   eager=eager, shared=eager,
+                                   deferred=op.is_coroutine and self.asynchronous)
             lazy = Lazy(task, self, (task,))
             self.lazies.append(lazy)
-            if eager_reason is None:  # the objects of the user's it shares (tracing.holding)
+            if not eager:  # the objects of the user's it shares (tracing.holding)
                 holders = self.ordering.holders
                 holders.note(lazy, args, kwargs)
                 holders.note_globals(lazy, op)
         self.issued.append((op.identity, *memo_args, lazy))
-        if eager_reason is not None:
-            self._barrier(f"eager op ({eager_reason})", location, task)
-            if coroutine:
-                return self.when_final(task)  # awaited by the glue: its loop keeps running
-            return self._eager_value(task, op.is_coroutine)
-        return OpCoroutine(lazy, op.name) if coroutine else lazy
+        return lazy
 
     async def when_final(self, task: Task) -> Any:
         """The eager outcome of ``task`` once it is final, awaited without blocking the loop."""
         await final(task)
         return self._eager_value(task)
-
-    def _from_memo(self, op: Op, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Lazy | None:
-        memo = self._memo
-        if memo is None:
-            return None
-        position = len(self.issued)
-        if position < len(memo):
-            identity, old_args, old_kwargs, lazy = memo[position]
-            if identity == op.identity and same(args, old_args) and same(kwargs, old_kwargs):
-                return cast(Lazy, lazy)
-        self._memo = None  # the run diverged from the last one: no more reuse
-        return None
 
     def _eager_value(self, task: Task, coroutine: bool = False) -> Any:
         """An eager op's value; an ``async def`` op's is a coroutine, as calling one gives."""
@@ -314,8 +321,6 @@ class Trace:
 
     def materialize_learned(self, value: Any, frame: FrameType) -> Any:
         """``value`` with its lazy values resolved before a learned line runs."""
-        from ember.xcs.tracing.frames import location_of
-
         return self.force_tree(value, "learned line", records=True, location=location_of(frame))
 
     def materialize(self, value: Any) -> Any:

@@ -252,14 +252,17 @@ class Rewriter(ast.NodeTransformer):
     def _changes(self, node: ast.stmt, targets: list[ast.expr]) -> Any:
         """``node`` preceded by ``changing(obj)`` for each object it changes in place,
         and by ``rebinding(name)`` for each global it binds (``global MODEL``)."""
-        calls = [(target, "changing", _path_of(target))
-                 for target in _changed_objects(targets)]
+        stores = not isinstance(node, ast.Delete)
+        calls: list[tuple[ast.expr, str, list[ast.expr], list[ast.keyword]]] = [
+            (target, "changing", _path_of(target.value), _slot(target) if stores else [])
+            for target in _changed_objects(targets)]
         if self.globals:
-            calls += [(target, "rebinding", [ast.copy_location(ast.Constant(target.id), target)])
-                      for target in _bound_names(targets) if target.id in self.globals]
+            calls += [(target, "rebinding", [ast.copy_location(ast.Constant(target.id), target)],
+                       []) for target in _bound_names(targets) if target.id in self.globals]
         guards: list[ast.stmt] = []
-        for target, name, args in calls:
-            guard: ast.expr = _call(f"a{name}" if self.awaiting else name, args, target)
+        for target, name, args, keywords in calls:
+            guard: ast.expr = _call(f"a{name}" if self.awaiting else name, args, target,
+                                    keywords)
             if self.awaiting:
                 guard = ast.copy_location(ast.Await(value=guard), target)
             guards.append(ast.copy_location(ast.Expr(value=guard), node))
@@ -305,10 +308,24 @@ class Rewriter(ast.NodeTransformer):
         return node
 
 
-def _changed_objects(targets: list[ast.expr]) -> list[ast.expr]:
-    """The objects that assigning to (or deleting) ``targets`` changes in place, when
-    they are reached from a name by attributes and indexes by names or literals."""
-    found: list[ast.expr] = []
+def _slot(target: ast.Attribute | ast.Subscript) -> list[ast.keyword]:
+    """``attr="name"`` or ``key=k`` for the slot a store to ``target`` replaces (a key
+    only when it is a name or a literal: evaluating it twice changes nothing)."""
+    if isinstance(target, ast.Attribute):
+        value: ast.expr = ast.copy_location(ast.Constant(target.attr), target)
+        return [ast.keyword(arg="attr", value=value)]
+    if isinstance(target.slice, ast.Name | ast.Constant):
+        key = copy.deepcopy(target.slice)
+        if isinstance(key, ast.Name):
+            key.ctx = ast.Load()
+        return [ast.keyword(arg="key", value=key)]
+    return []
+
+
+def _changed_objects(targets: list[ast.expr]) -> list[ast.Attribute | ast.Subscript]:
+    """The targets whose object assigning to (or deleting) them changes in place, when
+    it is reached from a name by attributes and indexes by names or literals."""
+    found: list[ast.Attribute | ast.Subscript] = []
     todo = list(targets)
     while todo:
         target = todo.pop()
@@ -317,7 +334,7 @@ def _changed_objects(targets: list[ast.expr]) -> list[ast.expr]:
         elif isinstance(target, ast.Starred):
             todo.append(target.value)
         elif isinstance(target, ast.Attribute | ast.Subscript) and _repeatable(target.value):
-            found.append(target.value)
+            found.append(target)
     return found
 
 
