@@ -616,3 +616,38 @@ def test_a_cache_only_coroutine_layer_adds_two_frames_and_keeps_errors() -> None
     assert not getattr(caught.value, "__notes__", None)
     with use(MemoryStore()):
         assert asyncio.run(wrapped(2)) == asyncio.run(wrapped(2)) == 9
+
+
+def test_two_calls_of_one_cached_key_under_jit_run_the_body_once() -> None:
+    import threading
+
+    from ember.xcs import jit
+
+    paid: list[str] = []
+    lock = threading.Lock()
+
+    @op(cache=True, version="1")
+    def summarise(text: str) -> str:
+        with lock:
+            paid.append(text)
+        time.sleep(0.05)
+        return text.upper()
+
+    def twice(text: str) -> list[str]:
+        return [summarise(text), summarise(text)]  # plain: the second call is a hit
+
+    @op(cache=True, version="1")
+    async def asummarise(text: str) -> str:
+        with lock:
+            paid.append(f"async {text}")
+        await asyncio.sleep(0.05)
+        return text.upper()
+
+    def twice_async(text: str) -> list[str]:
+        return [asummarise(text), asummarise(text)]
+
+    with use(MemoryStore()):
+        assert jit(twice)("same") == ["SAME", "SAME"]
+        assert twice("plain") == ["PLAIN", "PLAIN"]
+        assert jit(twice_async)("x") == ["X", "X"]
+    assert paid == ["same", "plain", "async x"]  # each key's body ran once

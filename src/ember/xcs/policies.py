@@ -15,6 +15,10 @@
    its result is dropped;
 4. a successful result is stored in the cache (exceptions never are).
 
+While one call of a key is computing its value, a second call of the same key (under
+``@jit`` both may run at once) waits for it and takes its value, as the second call
+would have been a hit in plain Python; if the first fails, the second runs itself.
+
 Under ``@jit`` the whole layer runs inside the op's node: a node's duration includes
 its retries, and a cache hit makes a node that takes microseconds.
 
@@ -42,6 +46,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ember.xcs.cache.counters import record
+from ember.xcs.cache.flights import Flight
 from ember.xcs.cache.keys import UncacheableError, op_identity, result_key
 from ember.xcs.cache.scope import store_for
 from ember.xcs.cache.store import MISSING
@@ -166,20 +171,37 @@ class _Policies:
         """The same retries and timeout, no cache step (for a body shipped after a miss)."""
         return _Policies(self.name, False, None, self.policy, self.timeout)
 
-    def lookup(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, str, Any]:
-        """``(store, key, value)``: the value is ``MISSING`` on a miss or with no store."""
+    def lookup(self, args: tuple[Any, ...], kwargs: dict[str, Any]
+               ) -> tuple[Any, str, Any, Flight | None]:
+        """``(store, key, value, flight)``: the value is ``MISSING`` on a miss or with no
+        store; on a miss, ``flight`` is this call's, or another running call's of the key."""
         if self.identity is None:
-            return None, "", MISSING
+            return None, "", MISSING, None
         if self.shipped and (self.cache is True or self.cache is None):
             _uncached_in_worker(self)
-            return None, "", MISSING
+            return None, "", MISSING, None
         store = store_for(self.cache, self.name)
         if store is None:
-            return None, "", MISSING
+            return None, "", MISSING, None
         key = result_key(*self.identity, args, kwargs)
         value = store.get(key)
-        record(self.name, "misses" if value is MISSING else "hits")
-        return store, key, value
+        if value is not MISSING:
+            record(self.name, "hits")
+            return store, key, value, None
+        return store, key, MISSING, Flight.join(store, key)
+
+    def followed(self, flight: Flight | None) -> Any:
+        """The value another running call of the key computed (a hit), or ``MISSING``
+        when this call computes it (a miss): it leads the flight, or the leader failed."""
+        if flight is None:
+            return MISSING
+        if not flight.leader:
+            value = flight.wait()
+            if value is not MISSING:
+                record(self.name, "hits")
+                return value
+        record(self.name, "misses")
+        return MISSING
 
     def keep(self, store: Any, key: str, value: Any) -> None:
         """Store a fresh result (a result that cannot be pickled is returned, not kept)."""
@@ -218,15 +240,22 @@ class _PolicyCall:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         layer = self.layer
-        store, key, value = layer.lookup(args, kwargs)
+        store, key, value, flight = layer.lookup(args, kwargs)
         if value is not MISSING:
             return value
-        if layer.policy is None:
-            value = self._attempt(args, kwargs)
-        else:
-            value = layer.policy.run(lambda: self._attempt(args, kwargs),
-                                     retryable=layer.retryable, describe=f"op {layer.name}")
-        layer.keep(store, key, value)
+        value = layer.followed(flight)
+        if value is not MISSING:
+            return value
+        try:
+            if layer.policy is None:
+                value = self._attempt(args, kwargs)
+            else:
+                value = layer.policy.run(lambda: self._attempt(args, kwargs),
+                                         retryable=layer.retryable, describe=f"op {layer.name}")
+            layer.keep(store, key, value)
+        finally:
+            if flight is not None:
+                flight.land(value)
         return value
 
     def _attempt(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -284,32 +313,41 @@ def _async_body(layer: _Policies, afn: Callable[..., Any]) -> Callable[..., Any]
 
 async def _run_async(layer: _Policies, afn: Callable[..., Any], args: tuple[Any, ...],
                      kwargs: dict[str, Any]) -> Any:
-    store, key, value = layer.lookup(args, kwargs)
+    store, key, value, flight = layer.lookup(args, kwargs)
+    if value is not MISSING:
+        return value
+    if flight is not None and not flight.leader:
+        await flight.landed()  # without blocking the loop; then followed() does not wait
+    value = layer.followed(flight)
     if value is not MISSING:
         return value
     policy = layer.policy
     attempt = 1
-    while True:
-        try:
-            if layer.timeout is None:  # no wrapper frame for the engine to resume
-                value = await afn(*args, **kwargs)
-            else:
-                value = await _with_timeout(afn(*args, **kwargs), layer)
-            break
-        except Exception as error:
-            if policy is None or not layer.retryable(error):
-                raise
-            if attempt >= policy.max_attempts:
-                if attempt > 1:
-                    add_note(error, f"op {layer.name}: gave up after {attempt} attempts "
-                                    f"(RetryPolicy(max_attempts={policy.max_attempts})).")
-                raise
-        delay = policy.delay(attempt)
-        import asyncio  # loaded: this coroutine runs on an event loop
+    try:
+        while True:
+            try:
+                if layer.timeout is None:  # no wrapper frame for the engine to resume
+                    value = await afn(*args, **kwargs)
+                else:
+                    value = await _with_timeout(afn(*args, **kwargs), layer)
+                break
+            except Exception as error:
+                if policy is None or not layer.retryable(error):
+                    raise
+                if attempt >= policy.max_attempts:
+                    if attempt > 1:
+                        add_note(error, f"op {layer.name}: gave up after {attempt} attempts "
+                                        f"(RetryPolicy(max_attempts={policy.max_attempts})).")
+                    raise
+            delay = policy.delay(attempt)
+            import asyncio  # loaded: this coroutine runs on an event loop
 
-        await asyncio.sleep(delay * (1 + policy.jitter * random.uniform(-1.0, 1.0)))
-        attempt += 1
-    layer.keep(store, key, value)
+            await asyncio.sleep(delay * (1 + policy.jitter * random.uniform(-1.0, 1.0)))
+            attempt += 1
+        layer.keep(store, key, value)
+    finally:
+        if flight is not None:
+            flight.land(value)
     return value
 
 

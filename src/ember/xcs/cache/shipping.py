@@ -16,6 +16,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
+from ember.xcs.cache.store import MISSING
 from ember.xcs.policies import _async_body, _Policies, _PolicyCall
 
 __all__ = ["ShippingPlan", "plan_shipping"]
@@ -89,9 +90,13 @@ def plan_shipping(fn: Callable[..., Any], args: tuple[Any, ...],
         return None
     layer, rebuild = found
     op_args, op_kwargs = args
-    store, key, value = layer.lookup(tuple(op_args), dict(op_kwargs))
+    store, key, value, flight = layer.lookup(tuple(op_args), dict(op_kwargs))
     if store is None:
         return None
+    if flight is not None:
+        if flight.leader:
+            flight.land(MISSING)  # shipped: other calls of the key do not wait for it
+        value = layer.followed(flight)  # following a running call: its value, a hit
     uncached = Op(rebuild(layer.without_cache()), name=op.name, kind=op.kind)
 
     def keep(future: Future[Any]) -> None:

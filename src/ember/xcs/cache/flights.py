@@ -1,0 +1,76 @@
+"""Calls of one cache key that run at once: the first computes, the others wait for it.
+
+In plain Python the second of two calls with the same key is a cache hit: it comes
+after the first has stored its value. Under ``@jit`` both may run at once, and both
+would miss and pay for the body. So the calls of a key that is being computed join
+the first one's ``Flight`` and take its value (a failure of the first lets them run
+themselves, as a plain second call would after a failure).
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from ember.xcs.cache.store import MISSING
+
+__all__ = ["Flight"]
+
+
+class _Landing:
+    """The computation of one key in progress, shared by the calls waiting for it."""
+
+    __slots__ = ("done", "value")
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.value: Any = MISSING
+
+
+_running: dict[tuple[int, str], _Landing] = {}  # (id of the store, key) -> in progress
+_lock = threading.Lock()
+
+
+class Flight:
+    """One call's place in the computation of its key; ``leader``: it computes it."""
+
+    __slots__ = ("_entry", "_landing", "leader")
+
+    def __init__(self, entry: tuple[int, str], landing: _Landing, leader: bool) -> None:
+        self._entry = entry
+        self._landing = landing
+        self.leader = leader
+
+    @classmethod
+    def join(cls, store: Any, key: str) -> Flight:
+        """The call's place for ``key`` in ``store``: following a running call, or leading."""
+        entry = (id(store), key)
+        with _lock:
+            landing = _running.get(entry)
+            if landing is not None:
+                return cls(entry, landing, leader=False)
+            landing = _running[entry] = _Landing()
+        return cls(entry, landing, leader=True)
+
+    def land(self, value: Any) -> None:
+        """The leader is done: ``value`` (``MISSING`` when it failed) for the others."""
+        if not self.leader:
+            return
+        landing = self._landing
+        with _lock:
+            if _running.get(self._entry) is landing:
+                del _running[self._entry]
+        landing.value = value
+        landing.done.set()
+
+    def wait(self) -> Any:
+        """A follower: the leader's value, or ``MISSING`` if it failed."""
+        self._landing.done.wait()
+        return self._landing.value
+
+    async def landed(self) -> None:
+        """Wait for the leader without blocking the event loop."""
+        import asyncio
+
+        if not self._landing.done.is_set():
+            await asyncio.get_running_loop().run_in_executor(None, self._landing.done.wait)
