@@ -193,3 +193,61 @@ def test_a_function_whose_code_was_replaced_runs_its_new_code() -> None:
     assert fast("a") == direct("a") == "first a"
     swapped.__code__ = second_version.__code__  # what a reloader (IPython autoreload) does
     assert fast("b") == direct("b") == calls_it("b") == "second b"
+
+
+INSTALLED = """
+import time
+from ember.xcs import op
+
+STATE = {"mode": "a"}
+
+
+class Reply:
+    def __init__(self, text):
+        self.text = text
+
+    @property
+    def loud(self):
+        return self.text.upper() + "/" + STATE["mode"]
+
+
+@op
+def ask(q) -> Reply:
+    time.sleep(0.01)
+    return Reply(q)
+
+
+@op
+def llm(q):
+    time.sleep(0.01)
+    return q.upper()
+
+
+def pipeline(q):
+    r = ask(q)
+    STATE["mode"] = "b"
+    loud = r.loud
+    STATE["mode"] = "c"
+    return loud, ", ".join([llm(q + str(i)) for i in range(3)])
+"""
+
+
+def test_a_jitted_function_of_an_installed_package_is_rewritten(tmp_path: Any,
+                                                                monkeypatch: Any) -> None:
+    import importlib.util
+
+    from ember.xcs import jit
+    from ember.xcs.tracing import frames
+
+    # The package's folder counts as installed libraries (site-packages), as after pip.
+    monkeypatch.setattr(frames, "_LIBRARY_DIRS", (*frames._LIBRARY_DIRS, f"{tmp_path}/"))
+    path = tmp_path / "installed_pipeline.py"
+    path.write_text(INSTALLED)
+    spec = importlib.util.spec_from_file_location("installed_pipeline", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert not frames.is_user_code(str(path))
+    plain = module.pipeline("x")
+    module.STATE["mode"] = "a"
+    assert jit(module.pipeline)("x") == plain == ("X/b", "X0, X1, X2")

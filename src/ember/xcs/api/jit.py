@@ -128,7 +128,7 @@ class JitFunction:
         code = getattr(self._fn, "__code__", None)
         if glue is None or code is not self._glue_code:
             self._glue_code = code
-            glue = self._glue = rewrite.instrumented(self._fn)
+            glue = self._glue = rewrite.instrumented(self._fn, own=True)
             if glue is self._fn and (problem := rewrite.source_problem(self._fn)):
                 self._xcs_stats.note_fallback(Fallback(
                     f"runs without rewriting: {problem}; proxies and learned barriers "

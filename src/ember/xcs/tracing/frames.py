@@ -31,6 +31,7 @@ __all__ = [
     "is_internal",
     "is_user_code",
     "location_of",
+    "mark_user_file",
     "program_error",
     "register_try_lines",
     "rejection_site",
@@ -124,6 +125,12 @@ def is_internal(code: CodeType) -> bool:
 
 
 _user_files: dict[str, bool] = {}
+
+
+def mark_user_file(filename: str) -> None:
+    """Count ``filename`` as the user's, wherever it is (the module of a jitted function
+    installed in site-packages: its helpers and classes are the user's too)."""
+    _user_files[filename] = True
 
 
 def is_user_code(filename: str) -> bool:

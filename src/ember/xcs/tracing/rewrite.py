@@ -93,19 +93,24 @@ def source_node(code: types.CodeType) -> ast.AST | None:
     return found[0]
 
 
-def instrumented(fn: Any) -> Any:
-    """The rewritten form of a user callable (``fn`` itself when there is none)."""
+def instrumented(fn: Any, *, own: bool = False) -> Any:
+    """The rewritten form of a user callable (``fn`` itself when there is none).
+
+    ``own``: ``fn`` is the function a ``jit`` was given, rewritten wherever its file is
+    (a package of the user's installed in site-packages too); the functions it calls
+    are rewritten only when they are the user's (``frames.is_user_code``).
+    """
     kind = type(fn)
     if kind is types.FunctionType:
-        return _function(fn)
+        return _function(fn, own)
     if kind is types.MethodType:
         func = fn.__func__
         if type(func) is types.FunctionType:
-            new = _function(func)
+            new = _function(func, own)
             return fn if new is func else types.MethodType(new, fn.__self__)
         return fn
     if kind is functools.partial:
-        inner = instrumented(fn.func)
+        inner = instrumented(fn.func, own=own)
         return fn if inner is fn.func else functools.partial(inner, *fn.args, **fn.keywords)
     call = next((base.__dict__["__call__"] for base in kind.__mro__
                  if "__call__" in base.__dict__), None)
@@ -115,10 +120,14 @@ def instrumented(fn: Any) -> Any:
     return fn
 
 
-def _function(fn: types.FunctionType) -> types.FunctionType:
+def _function(fn: types.FunctionType, own: bool = False) -> types.FunctionType:
     code = fn.__code__
-    if code in _produced or not is_user_code(code.co_filename):
+    if code in _produced:
         return fn
+    if not is_user_code(code.co_filename):
+        if not own or frames.is_internal(code):
+            return fn
+        frames.mark_user_file(code.co_filename)  # the module of a jitted function is the user's
     known = _functions.get(id(fn))
     # The same function object with the same code (``f.__code__`` may have been
     # replaced since, by a reloader such as IPython's autoreload).
