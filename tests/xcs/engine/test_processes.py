@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from ember.xcs import Config, jit, op
 from ember.xcs.engine.processes import named
@@ -42,3 +43,41 @@ def test_effect_ops_run_in_the_calling_process_on_its_objects() -> None:
     first, second, worker = jit(save, config=Config(executor="process"))(sink)
     assert sink == [1, 2]  # plain Python's changes, on the caller's own list
     assert first == second == os.getpid() != worker
+
+
+LATE_OP = """
+import sys
+from ember.xcs import Config, SerializationError, jit, op
+
+@op
+def first(x):
+    return x * 2
+
+if __name__ == "__main__":
+    config = Config(executor="process", max_workers=2)
+    assert jit(lambda: [first(1), first(2)], config=config)() == [2, 4]  # the pool starts
+
+    @op
+    def later(x):  # a module-level name, bound after the workers started
+        return x + 1
+
+    try:
+        jit(lambda: [later(1)], config=config)()
+    except SerializationError as error:
+        print(error)
+        sys.exit(0)
+    sys.exit(3)
+"""
+
+
+def test_an_op_defined_after_the_pool_started_fails_with_a_clear_error(tmp_path: Any) -> None:
+    import subprocess
+    import sys
+
+    script = tmp_path / "late.py"
+    script.write_text(LATE_OP)
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=120, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "op 'later' of module '__main__' does not exist in the worker" in done.stdout
+    assert "executor='thread'" in done.stdout

@@ -55,10 +55,24 @@ def _reduce_for_processes(op: Any) -> Any:
     qualname = getattr(op, "__qualname__", "")
     if isinstance(module, str) and qualname and "<locals>" not in qualname \
             and named(module, qualname) is op:
-        return (named, (module, qualname))
+        return (_op_named, (module, qualname))
     import pickle
 
     return op.__reduce_ex__(pickle.HIGHEST_PROTOCOL)
+
+
+def _op_named(module: str, qualname: str) -> Any:
+    """In a worker: the op ``module.qualname`` names; a clear error when it has none."""
+    found = named(module, qualname)
+    if found is None:
+        from ember.xcs.errors import SerializationError
+
+        raise SerializationError(
+            f"op {qualname!r} of module {module!r} does not exist in the worker process: "
+            "the process pool's workers started at an earlier call, before the op was "
+            "defined. Define ops at module level before the first executor='process' "
+            "call, or run this one on threads (Config(executor='thread')).")
+    return found
 
 
 def named(module: str, qualname: str) -> Any:
