@@ -312,3 +312,19 @@ def test_a_timeout_ends_the_call_even_where_the_function_catches_timeout_error()
                 jit(fn, config=Config(timeout=0.2))("x")
     finally:
         release.set()
+
+
+def test_a_timeout_holds_with_the_sync_executor_too() -> None:
+    ran: list[int] = []
+
+    @op
+    def slow(i: int) -> int:
+        ran.append(i)
+        time.sleep(0.15)
+        return i
+
+    call = jit(lambda: [slow(i) for i in range(4)], config=Config(executor="sync", timeout=0.1))
+    started = time.perf_counter()
+    with pytest.raises(XCSTimeoutError):
+        call()
+    assert ran == [0] and time.perf_counter() - started < 0.5  # no op ran after the deadline

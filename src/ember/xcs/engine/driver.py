@@ -228,6 +228,9 @@ class Engine:
                 self.threads.run(lambda: self._execute(task))
         elif executor == "sync":
             self._execute(task)
+            run = task.run
+            if run.deadline is not None and time.monotonic() > run.deadline:
+                self.stop(run, "timeout")  # no wait notices it: the bodies ran right here
         else:
             target = self.process_pool() if executor == "process" else executor
             self._start_on_executor(task, target)
