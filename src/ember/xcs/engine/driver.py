@@ -229,7 +229,8 @@ class Engine:
         elif executor == "sync":
             self._execute(task)
             run = task.run
-            if run.deadline is not None and time.monotonic() > run.deadline:
+            if isinstance(run, Run) and run.deadline is not None \
+                    and time.monotonic() > run.deadline:
                 self.stop(run, "timeout")  # no wait notices it: the bodies ran right here
         else:
             target = self.process_pool() if executor == "process" else executor

@@ -160,9 +160,7 @@ def _undone(holder: Any, slot: Any, new: Any, targets: dict[int, tuple[Any, Any]
     if new is not _REMOVE:
         return new
     old = stores.old(holder, slot)
-    if old is NO_SLOT:
-        return _REMOVE
-    return old if old is ABSENT else _swap(old, targets)
+    return _REMOVE if old is NO_SLOT else old
 
 
 def _patch(holder: Any, targets: dict[int, tuple[Any, Any]], stores: StoreLog) -> Any:

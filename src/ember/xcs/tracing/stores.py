@@ -12,6 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from ember.xcs.engine.task import TaskState
+from ember.xcs.tracing.lazy import Lazy
+
 __all__ = ["ABSENT", "NO_SLOT", "StoreLog"]
 
 ABSENT: Any = object()  # the slot held nothing: undoing the store deletes it
@@ -54,6 +57,8 @@ class StoreLog:
             old = list.__getitem__(obj, slot)
         else:
             return
+        if type(old) is Lazy:  # kept by its task: a lazy value held here would look escaped
+            old = _Earlier(object.__getattribute__(old, "_xcs_task"))
         try:
             self.before[(id(container), slot)] = (container, old)
         except TypeError:
@@ -61,11 +66,24 @@ class StoreLog:
 
     def old(self, container: Any, slot: Any) -> Any:
         """What ``slot`` of ``container`` held before the last store; ``NO_SLOT`` if none
-        was noted."""
+        was noted (or it held an op result of this call that never came)."""
         try:
             entry = self.before.get((id(container), slot))
         except TypeError:
             return NO_SLOT
         if entry is None or entry[0] is not container:
             return NO_SLOT
-        return entry[1]
+        old = entry[1]
+        if type(old) is _Earlier:  # an earlier store of this call: its value, if it came
+            task = old.task
+            return task.value if task.state is TaskState.DONE else NO_SLOT
+        return old
+
+
+class _Earlier:
+    """What a slot held: the value of an op of this call (by its task)."""
+
+    __slots__ = ("task",)
+
+    def __init__(self, task: Any) -> None:
+        self.task = task
