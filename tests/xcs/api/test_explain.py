@@ -100,3 +100,22 @@ def test_barrier_fixes_fit_what_was_called() -> None:
     at_len = lines.index(next(line for line in lines if "call of len at" in line))
     assert "len() reads the real value" in lines[at_len + 1]
     assert "pure" not in lines[at_len + 1]  # a builtin cannot be marked
+
+
+@op
+def fetched(key: str) -> str:
+    return key
+
+
+@op(effect=True)
+def saved(value: str) -> str:
+    return value
+
+
+def test_an_effect_op_given_an_op_result_is_one_barrier() -> None:
+    from ember.xcs import get_jit_stats
+
+    fast = jit(lambda key: saved(fetched(key)))
+    assert fast("a") == "a"
+    barriers = get_jit_stats(fast)["barriers"]
+    assert len(barriers) == 1 and barriers[0].startswith("eager op (effect) at "), barriers

@@ -158,13 +158,11 @@ class Trace:
         elif self.eager:
             eager_reason = "serial"
         if op.is_coroutine and self.asynchronous and eager_reason is None:
-            if shares_objects(args, kwargs):
-                # As in plain Python, its body starts once its coroutine is awaited (or
-                # driven): it then sees what the glue changed in those objects meanwhile.
+            if shares_objects(args, kwargs):  # starts once awaited, as in plain Python
                 return OpCoroutine(op.name, call=functools.partial(self.issue, op, args,
                                                                    kwargs, location))
             return OpCoroutine(op.name, self.issue(op, args, kwargs, location))
-        memo_args = args, kwargs
+        memo_args, waits = (args, kwargs), len(self.barriers)
         if eager_reason is not None:
             # The glue waits for the op: its body gets the caller's own objects, lazy values
             # inside them resolved, as in plain Python (the memo keeps them as they were).
@@ -176,7 +174,8 @@ class Trace:
         if eager_reason is None:
             return lazy
         task = _get(lazy, "_xcs_task")
-        self._barrier(f"eager op ({eager_reason})", location, task)
+        if len(self.barriers) == waits:  # one barrier per call site (its arguments' or its own)
+            self._barrier(f"eager op ({eager_reason})", location, task)
         if op.is_coroutine and self.asynchronous:
             return self.when_final(task)  # awaited by the glue: its loop keeps running
         return self._eager_value(task, op.is_coroutine)
