@@ -35,7 +35,6 @@ is used in the worker; ``cache=True`` and ``cache=None`` ops run uncached there.
 
 from __future__ import annotations
 
-import contextvars
 import functools
 import inspect
 import logging
@@ -53,6 +52,7 @@ from ember.xcs.cache.store import MISSING
 from ember.xcs.config import check_result_cache, check_timeout
 from ember.xcs.engine.processes import named, register_later
 from ember.xcs.errors import ConfigError, XCSError, XCSTimeoutError, add_note
+from ember.xcs.timeouts import call_with_timeout
 
 __all__ = ["call_with_timeout", "retry_policy", "with_policies"]
 
@@ -381,36 +381,3 @@ def _uncached_in_worker(layer: _Policies) -> None:
         "the caller's result cache, so it runs uncached. Name the store on the op "
         "(@op(cache='results.sqlite')) or use ember.xcs.dask_executor(), which consults "
         "the cache in the caller.", layer.name)
-
-
-def call_with_timeout(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
-                      timeout: float, error: Callable[[], BaseException]) -> Any:
-    """Run ``fn`` in a helper thread; wait at most ``timeout`` seconds for it.
-
-    The helper runs in a copy of this thread's ``contextvars`` context. On timeout the
-    helper is abandoned (Python cannot stop a thread): it runs to its end in the
-    background and its outcome is dropped.
-
-    Raises:
-        What ``fn`` raised, or ``error()`` on timeout.
-    """
-    finished = threading.Event()
-    outcome: list[Any] = []
-    context = contextvars.copy_context()
-
-    def target() -> None:
-        try:
-            outcome.append((True, context.run(fn, *args, **kwargs)))
-        except BaseException as caught:
-            outcome.append((False, caught))
-        finally:
-            finished.set()
-
-    name = getattr(fn, "__name__", "op")
-    threading.Thread(target=target, name=f"ember-xcs-timeout-{name}", daemon=True).start()
-    if not finished.wait(timeout):
-        raise error()
-    ok, value = outcome[0]
-    if ok:
-        return value
-    raise value

@@ -73,11 +73,8 @@ class Engine:
     # -- setting up tasks -------------------------------------------------------------
 
     def limit_for(self, key: object, maximum: int) -> Limit:
-        """The shared limit of ``key`` (it lives while some task holds it).
-
-        Ops sharing a key with different ``max_concurrency`` get the smallest while
-        they share it: none of them then runs beside more calls than it allows.
-        """
+        """The shared limit of ``key`` (it lives while some task holds it); ops sharing a
+        key with different caps get the smallest while they share it."""
         with self._limits_lock:
             limit = self._limits.get(key)
             if limit is None:
@@ -228,10 +225,9 @@ class Engine:
                 self.threads.run(lambda: self._execute(task))
         elif executor == "sync":
             self._execute(task)
-            run = task.run
-            if isinstance(run, Run) and run.deadline is not None \
-                    and time.monotonic() > run.deadline:
-                self.stop(run, "timeout")  # no wait notices it: the bodies ran right here
+            run = task.run  # no wait notices a deadline: the bodies ran right here
+            if isinstance(run, Run) and run.deadline and time.monotonic() > run.deadline:
+                self.stop(run, "timeout")
         else:
             target = self.process_pool() if executor == "process" else executor
             self._start_on_executor(task, target)

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import ast
 import copy
-import dis
 import functools
 import linecache
 import threading
@@ -46,6 +45,15 @@ from typing import Any
 from ember.xcs.tracing import frames
 from ember.xcs.tracing.codemap import CodeMap
 from ember.xcs.tracing.frames import is_user_code
+from ember.xcs.tracing.sources import (
+    Scope,
+    arg_count,
+    find_scope,
+    first_column,
+    first_line,
+    same_code,
+    signature_matches,
+)
 from ember.xcs.tracing.transform import TYPE_PARAMS, Rewriter
 
 __all__ = ["can_rewrite", "instrumented", "is_instrumented", "source_node", "source_problem"]
@@ -87,8 +95,8 @@ def source_node(code: types.CodeType) -> ast.AST | None:
     """The ``def`` (or lambda) node of ``code`` in its source, read as the rewriter reads
     it (``None`` without source, or when the source no longer matches the code)."""
     module = _module_tree(code.co_filename)
-    found = _find(module, code) if module is not None else None
-    if found is None or not _signature_matches(found[0], code):
+    found = find_scope(module, code) if module is not None else None
+    if found is None or not signature_matches(found[0], code):
         return None
     return found[0]
 
@@ -205,76 +213,20 @@ def _module_tree(filename: str) -> ast.Module | None:
     return module
 
 
-Scope = ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda
-
-
-def _first_line(node: Scope) -> int:
-    decorators = getattr(node, "decorator_list", None)
-    if decorators:
-        return int(decorators[0].lineno)
-    return node.lineno
-
-
-def _find(module: ast.Module, code: types.CodeType) -> tuple[Scope, list[str]] | None:
-    """The def or lambda node of ``code`` and the names of the classes around it."""
-    matches: list[tuple[Scope, list[str]]] = []
-
-    def walk(node: ast.AST, classes: list[str]) -> None:
-        for child in ast.iter_child_nodes(node):
-            if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef):
-                if child.name == code.co_name and _first_line(child) == code.co_firstlineno:
-                    matches.append((child, classes))
-                walk(child, [])
-            elif isinstance(child, ast.Lambda):
-                if code.co_name == "<lambda>" and child.lineno == code.co_firstlineno:
-                    matches.append((child, classes))
-                walk(child, [])
-            elif isinstance(child, ast.ClassDef):
-                walk(child, [*classes, child.name])
-            else:
-                walk(child, classes)
-
-    walk(module, [])
-    if len(matches) > 1 and code.co_name == "<lambda>":
-        matches = [m for m in matches if _lambda_matches(m[0], code)]
-    return matches[0] if len(matches) == 1 else None
-
-
-def _lambda_matches(node: Scope, code: types.CodeType) -> bool:
-    """Whether a lambda node spans the columns of ``code``'s first real instruction."""
-    for line, end_line, column, _ in code.co_positions():
-        if line is None or column is None or line != node.lineno:
-            continue
-        start, end = node.col_offset, node.end_col_offset
-        if end_line == node.end_lineno and start <= column <= (end or column):
-            return True
-    return False
-
-
-def _signature_matches(node: Scope, code: types.CodeType) -> bool:
-    args: ast.arguments = node.args
-    names = [a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)]
-    if args.vararg is not None:
-        names.append(args.vararg.arg)
-    if args.kwarg is not None:
-        names.append(args.kwarg.arg)
-    return names == list(code.co_varnames[:_arg_count(code)])
-
-
 def _rewrite(code: types.CodeType) -> tuple[types.CodeType | None, str | None]:
     module = _module_tree(code.co_filename)
     if module is None:
         return None, "no source available (defined with exec(), or in a REPL without history)"
-    found = _find(module, code)
+    found = find_scope(module, code)
     if found is None:
         return None, "the source on disk does not contain this function (edited since import?)"
     node, classes = found
-    if not _signature_matches(node, code):
+    if not signature_matches(node, code):
         return None, "the source on disk does not match the running function"
     plain, problem = _compile_as(_wrapped(copy.deepcopy(node), classes, code), code)
     if plain is None:
         return None, problem
-    if not _same_code(_renamed(plain, plain.co_qualname, code.co_qualname), code):
+    if not same_code(_renamed(plain, plain.co_qualname, code.co_qualname), code):
         # The file was edited since the function was loaded (or a loader rewrote it):
         # what the source says is not what runs.
         return None, "the source on disk does not match the running function"
@@ -303,37 +255,6 @@ def _wrapped(node: ast.AST, classes: list[str], code: types.CodeType) -> list[as
         body = [ast.ClassDef(name=class_name, bases=[], keywords=[], body=body,
                              decorator_list=[], **TYPE_PARAMS)]
     return body
-
-
-def _same_code(compiled: types.CodeType, code: types.CodeType) -> bool:
-    """Whether ``compiled`` (from the source) is ``code`` (what runs): the same
-    instructions on the same names and constants, nested code included.
-
-    Jump offsets and the method-call form of an attribute load are left aside: they
-    depend on the module around the function (CPython loads a method of an imported
-    module as an attribute), which the rewriter does not compile.
-    """
-    if (compiled.co_names != code.co_names or compiled.co_varnames != code.co_varnames
-            or len(compiled.co_consts) != len(code.co_consts)):
-        return False
-    if _instructions(compiled) != _instructions(code):
-        return False
-    for mine, theirs in zip(compiled.co_consts, code.co_consts, strict=True):
-        if isinstance(mine, types.CodeType):
-            if not isinstance(theirs, types.CodeType) or not _same_code(mine, theirs):
-                return False
-        elif type(mine) is not type(theirs) or mine != theirs:
-            return False
-    return True
-
-
-_JUMPS = frozenset(dis.hasjrel) | frozenset(dis.hasjabs)
-
-
-def _instructions(code: types.CodeType) -> list[tuple[str, Any]]:
-    return [("LOAD_ATTR" if i.opname == "LOAD_METHOD" else i.opname,
-             None if i.opcode in _JUMPS or isinstance(i.argval, types.CodeType) else i.argval)
-            for i in dis.get_instructions(code) if i.opname != "PUSH_NULL"]
 
 
 def _compile_as(body: list[ast.stmt], code: types.CodeType
@@ -371,23 +292,10 @@ def _compile(body: list[ast.stmt], parameters: list[str], global_names: list[str
                        dont_inherit=True)
     candidates = [c for c in _code_objects(compiled) if c.co_name == code.co_name
                   and c.co_firstlineno == code.co_firstlineno
-                  and c.co_varnames[:_arg_count(c)] == code.co_varnames[:_arg_count(code)]]
+                  and c.co_varnames[:arg_count(c)] == code.co_varnames[:arg_count(code)]]
     if len(candidates) > 1:  # lambdas on one line (one the default of another)
-        candidates = [c for c in candidates if _first_column(c) == _first_column(code)]
+        candidates = [c for c in candidates if first_column(c) == first_column(code)]
     return candidates[0] if len(candidates) == 1 else None
-
-
-def _arg_count(code: types.CodeType) -> int:
-    return code.co_argcount + code.co_kwonlyargcount + bool(code.co_flags & 0x04) \
-        + bool(code.co_flags & 0x08)
-
-
-def _first_column(code: types.CodeType) -> tuple[int, int] | None:
-    """Where ``code``'s first instruction after its prologue (at column 0) comes from."""
-    for line, _, column, _ in code.co_positions():
-        if line is not None and column:
-            return line, column
-    return None
 
 
 def _renamed(code: types.CodeType, old: str, new: str) -> types.CodeType:
@@ -434,7 +342,7 @@ def _try_lines_by_function(root: Scope) -> dict[tuple[str, int], frozenset[int]]
 
         walk(scope)
         name = "<lambda>" if isinstance(scope, ast.Lambda) else scope.name
-        result[(name, _first_line(scope))] = frozenset(lines)
+        result[(name, first_line(scope))] = frozenset(lines)
 
     collect(root)
     return result
