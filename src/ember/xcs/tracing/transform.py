@@ -322,10 +322,9 @@ def _slot(target: ast.Attribute | ast.Subscript) -> list[ast.keyword]:
     return []
 
 
-def _changed_objects(targets: list[ast.expr]) -> list[ast.Attribute | ast.Subscript]:
-    """The targets whose object assigning to (or deleting) them changes in place, when
-    it is reached from a name by attributes and indexes by names or literals."""
-    found: list[ast.Attribute | ast.Subscript] = []
+def _leaves(targets: list[ast.expr]) -> list[ast.expr]:
+    """The single targets inside ``targets`` (tuples, lists and starred ones unpacked)."""
+    found: list[ast.expr] = []
     todo = list(targets)
     while todo:
         target = todo.pop()
@@ -333,24 +332,21 @@ def _changed_objects(targets: list[ast.expr]) -> list[ast.Attribute | ast.Subscr
             todo += target.elts
         elif isinstance(target, ast.Starred):
             todo.append(target.value)
-        elif isinstance(target, ast.Attribute | ast.Subscript) and _repeatable(target.value):
+        else:
             found.append(target)
     return found
+
+
+def _changed_objects(targets: list[ast.expr]) -> list[ast.Attribute | ast.Subscript]:
+    """The targets whose object assigning to (or deleting) them changes in place, when
+    it is reached from a name by attributes and indexes by names or literals."""
+    return [target for target in _leaves(targets)
+            if isinstance(target, ast.Attribute | ast.Subscript) and _repeatable(target.value)]
 
 
 def _bound_names(targets: list[ast.expr]) -> list[ast.Name]:
     """The names that assigning to (or deleting) ``targets`` binds."""
-    found: list[ast.Name] = []
-    todo = list(targets)
-    while todo:
-        target = todo.pop()
-        if isinstance(target, ast.Tuple | ast.List):
-            todo += target.elts
-        elif isinstance(target, ast.Starred):
-            todo.append(target.value)
-        elif isinstance(target, ast.Name):
-            found.append(target)
-    return found
+    return [target for target in _leaves(targets) if isinstance(target, ast.Name)]
 
 
 def _declared_globals(scope: ast.AST) -> frozenset[str]:
