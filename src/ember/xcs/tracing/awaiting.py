@@ -60,6 +60,10 @@ async def final(task: Any, waits: list[Any] | None = None) -> None:
     try:
         await Waiting([task] if waits is None else waits, None)
     except asyncio.CancelledError:
+        op = task.op
+        while task.handle is None and task.state is TaskState.RUNNING and op is not None \
+                and (op.is_coroutine or op.async_fn is not None):
+            await asyncio.sleep(0.001)  # queued on the engine's loop: cancelled once it starts
         if cancel_op(task):
             await Waiting([task], None)  # a second cancellation ends this wait too
         raise
