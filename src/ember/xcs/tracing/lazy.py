@@ -81,21 +81,22 @@ class Lazy(Proxy):
 
     def _xcs_lift(self, name: str, fn: Callable[..., Any], args: tuple[Any, ...],
                   kwargs: dict[str, Any], mutates: bool = False) -> Any:
-        if name == "call" and _get(self, "_xcs_attribute") is None:
+        attribute = _get(self, "_xcs_attribute")
+        returns_argument = False
+        if name == "call" and attribute is None:
             # Calling a value itself (a tool an op picked: ``tool = route(q); tool(q)``)
             # runs code that is most likely the user's: in program order, as in plain Python.
             return self._xcs_force("call of an op result")(*args[1:], **kwargs)
-        if name == "call" and _get(self, "_xcs_attribute") in PURE_METHODS:
+        if name == "call" and attribute in PURE_METHODS:
             mutates = False  # r.strip(), d.get(k): reading, not changing
-            if _get(self, "_xcs_attribute") == "get":  # d.get(k, default) gives default back
-                return _get(self, "_xcs_trace").lift(name, fn, args, kwargs,
-                                                     returns_argument=True)
+            returns_argument = attribute == "get"  # d.get(k, default) gives default back
         elif name == "getattr":
             known = _known_type(self)
             if known is not None and runs_user_code(known, args[1]):
                 # A method or property of the user's class: it runs in program order.
                 return getattr(self._xcs_force(f"{known.__name__}.{args[1]}"), args[1])
-        return _get(self, "_xcs_trace").lift(name, fn, args, kwargs, mutates=mutates)
+        return _get(self, "_xcs_trace").lift(name, fn, args, kwargs, mutates=mutates,
+                                             returns_argument=returns_argument)
 
     def __await__(self) -> Any:
         # ``await`` on an op result inside ``@jit async def`` yields the lazy value
