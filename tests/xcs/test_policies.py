@@ -166,6 +166,43 @@ def test_async_retries_with_the_async_twin() -> None:
     assert fetch_op(3) == 30 and sync_calls == [3]  # outside a trace: the sync body
 
 
+class Busy(Exception):
+    """A server's "try again later": asks for a 300 ms pause before the retry."""
+
+    headers = {"retry-after-ms": "300"}
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_retry_waits_as_long_as_the_server_asks_sync_and_async_alike(kind: str) -> None:
+    attempts: list[float] = []
+    policy = RetryPolicy(max_attempts=2, initial_delay=0.001, jitter=0)
+
+    def check() -> str:
+        attempts.append(time.perf_counter())
+        if len(attempts) == 1:
+            raise Busy("busy")
+        return "ok"
+
+    async def acheck() -> str:
+        return check()
+
+    call = op(check if kind == "sync" else acheck, retries=policy)
+    assert jit(lambda: call())() == "ok"
+    assert len(attempts) == 2
+    assert attempts[1] - attempts[0] >= 0.29  # the header's wait, not the 1 ms backoff
+
+
+def test_async_retries_that_give_up_say_so_in_a_note() -> None:
+    @op(retries=FAST)
+    async def down() -> str:
+        raise ConnectionError("down")
+
+    with pytest.raises(ConnectionError) as caught:
+        jit(lambda: down())()
+    assert caught.value.__notes__[0] == (
+        f"op {down.name}: gave up after 3 attempts (RetryPolicy(max_attempts=3)).")
+
+
 # -- cache ------------------------------------------------------------------------
 
 

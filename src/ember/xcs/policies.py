@@ -39,7 +39,6 @@ import functools
 import inspect
 import logging
 import os
-import random
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -51,7 +50,7 @@ from ember.xcs.cache.scope import store_for
 from ember.xcs.cache.store import MISSING
 from ember.xcs.config import check_result_cache, check_timeout
 from ember.xcs.engine.processes import named, register_later
-from ember.xcs.errors import ConfigError, XCSError, XCSTimeoutError, add_note
+from ember.xcs.errors import ConfigError, XCSError, XCSTimeoutError
 from ember.xcs.timeouts import call_with_timeout
 
 __all__ = ["call_with_timeout", "retry_policy", "with_policies"]
@@ -332,17 +331,17 @@ async def _run_async(layer: _Policies, afn: Callable[..., Any], args: tuple[Any,
                     value = await _with_timeout(afn(*args, **kwargs), layer)
                 break
             except Exception as error:
-                if policy is None or not layer.retryable(error):
+                if policy is None:
                     raise
-                if attempt >= policy.max_attempts:
-                    if attempt > 1:
-                        add_note(error, f"op {layer.name}: gave up after {attempt} attempts "
-                                        f"(RetryPolicy(max_attempts={policy.max_attempts})).")
+                # The same schedule as a sync body's (RetryPolicy.run): backoff, or the
+                # wait a Retry-After header asks for.
+                wait = policy.next_wait(attempt, error, retryable=layer.retryable,
+                                        describe=f"op {layer.name}")
+                if wait is None:
                     raise
-            delay = policy.delay(attempt)
             import asyncio  # loaded: this coroutine runs on an event loop
 
-            await asyncio.sleep(delay * (1 + policy.jitter * random.uniform(-1.0, 1.0)))
+            await asyncio.sleep(wait)
             attempt += 1
         layer.keep(store, key, value)
     finally:

@@ -1,4 +1,5 @@
 import asyncio
+import socket
 import threading
 import time
 
@@ -89,6 +90,25 @@ def test_any_provider_honours_retry_after_from_error_headers():
     start = time.perf_counter()
     assert provider.complete("p", "m", "hi", {}) == "fine"
     assert time.perf_counter() - start >= 0.3 and provider.sent == 2
+
+
+@pytest.mark.parametrize("failure", [
+    ConnectionRefusedError("connection refused"),
+    ConnectionResetError("connection reset by peer"),
+    socket.gaierror(-2, "Name or service not known"),
+])
+def test_a_custom_provider_retries_connection_failures(failure):
+    provider = Scripted([failure], retry=RetryPolicy(initial_delay=0.001))
+    assert provider.complete("p", "m", "hi", {}) == "fine" and provider.sent == 2
+
+
+@pytest.mark.parametrize("failure", [ValueError("bad prompt"), PermissionError("denied"),
+                                     Busy(400)])
+def test_a_custom_provider_does_not_retry_other_errors(failure):
+    provider = Scripted([failure], retry=RetryPolicy(initial_delay=0.001))
+    with pytest.raises(type(failure)):
+        provider.complete("p", "m", "hi", {})
+    assert provider.sent == 1
 
 
 def test_a_custom_provider_gets_an_async_path_through_a_thread():

@@ -12,6 +12,7 @@ the check of what the hook returned, and the ``Response``.
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Iterator, Mapping
@@ -122,11 +123,12 @@ class Provider(ABC):
         yield completion.usage
 
     def is_retryable(self, error: BaseException) -> bool:
-        """Whether ``error`` is worth another attempt: HTTP 408/409/429/5xx, and
-        timeouts when the policy says ``retry_timeouts=True``."""
+        """Whether ``error`` is worth another attempt: HTTP 408/409/429/5xx, connection
+        failures (``ConnectionError``: refused, reset, aborted; ``socket.gaierror``: DNS),
+        and timeouts when the policy says ``retry_timeouts=True``."""
         if isinstance(error, ProviderTimeoutError):
             return self.retry.retry_timeouts
-        return is_retryable_status(error)
+        return isinstance(error, ConnectionError | socket.gaierror) or is_retryable_status(error)
 
     def cache_identity(self) -> str:
         """What, besides the model and the arguments, decides this provider's replies.
