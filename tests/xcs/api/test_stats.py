@@ -153,3 +153,30 @@ def test_same_named_functions_keep_their_keys_in_creation_order() -> None:
         everything = get_jit_stats()
         keys = [key for key in everything if key.split(" #")[0].endswith("twin_of_a_name")]
         assert [everything[key]["calls"] for key in keys] == list(range(1, 13))
+
+
+@op
+async def asleep_long(x: int) -> int:
+    import asyncio
+
+    await asyncio.sleep(0.5)
+    return x
+
+
+@op
+def sleep_long(x: int) -> int:
+    time.sleep(0.5)
+    return x
+
+
+@pytest.mark.parametrize("body", [asleep_long, sleep_long], ids=["async", "sync"])
+def test_stats_of_a_call_stopped_by_its_timeout_count_each_running_op_until_the_stop(
+        body: Any) -> None:
+    """Ops still running at the deadline count until the call stopped, on every call,
+    whenever their bodies notice (they raced with the stats before)."""
+    timed = jit(lambda: [body(1), body(2)], config=Config(timeout=0.1))
+    for _ in range(4):
+        with pytest.raises(TimeoutError):
+            timed()
+        op_time = get_jit_stats(timed)["op_time_ms"]
+        assert op_time is not None and 150 <= op_time <= 400, op_time

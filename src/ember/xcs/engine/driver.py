@@ -268,7 +268,8 @@ class Engine:
                 error = argument_changed(task, changed)
         except BaseException as caught:
             error = caught
-        task.ended = time.perf_counter()
+        if not task.ended:  # set when its run stopped and abandoned it (Run.stop)
+            task.ended = time.perf_counter()
         local.trace, local.plain = trace, plain
         drain.active, drain.pending, finishing = saved
         if error is None and task.op is not None:
@@ -310,7 +311,8 @@ class Engine:
                 error = argument_changed(task, changed)
         except BaseException as caught:  # CancelledError included: reported as such
             error = caught
-        task.ended = time.perf_counter()
+        if not task.ended:  # set when its run stopped and abandoned it (Run.stop)
+            task.ended = time.perf_counter()
         self.report(task, value, error)
 
     def _start_on_executor(self, task: Task, executor: Any) -> None:

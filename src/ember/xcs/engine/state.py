@@ -193,10 +193,14 @@ class Run:
                 self._end(task, _CANCELLED)
         self.queue.clear()
         released: list[Task] = []
+        now = time.perf_counter()
         for task in self.tasks:
             if task.state is _RUNNING and task.kind is not _LIFTED:
                 self._release_slot(task, released)
                 self.outbox.abandon(task)
+                if task.started and not task.ended:
+                    task.ended = now  # its time as an op of this call ends here, whenever
+                    # its body notices (stats of a stopped call do not race with it)
             if not task.final:
                 self._end(task, _CANCELLED)
         self._notify()
