@@ -293,3 +293,48 @@ def test_reading_a_missing_defaultdict_key_is_a_change_and_the_error_says_why() 
         return count_of(collections.defaultdict(int, {"here": 2}), "here")
 
     assert present() == 2  # a key that exists: a read, nothing changed
+
+
+@op
+def validated(rows: Any) -> Any:
+    time.sleep(0.01)
+    return rows
+
+
+@op
+def wrapped(rows: Any, meta: Any) -> Any:
+    time.sleep(0.01)
+    return {"rows": rows, "meta": meta, "pair": (rows, 1), "nested": [[rows]]}
+
+
+def hands_back(data: list[Any], meta: dict[str, Any]) -> tuple[Any, ...]:
+    clean = validated(data)
+    box = wrapped(data, meta)
+    data.append("late")  # the caller's list changes while the ops run
+    return (clean is data, box["rows"] is data, box["meta"] is meta,
+            box["pair"][0] is data, box["nested"][0][0] is data, clean, box)
+
+
+def test_an_op_handing_back_its_argument_gives_the_callers_object() -> None:
+    """The op body got a copy of the list; what it returns is the caller's list again."""
+    fast = jit(hands_back)
+    for _ in range(2):  # first and later calls
+        plain = hands_back(["a"], {"k": []})
+        assert fast(["a"], {"k": []}) == plain
+        assert plain[:5] == (True,) * 5
+
+
+def test_an_op_handing_back_its_argument_inside_a_record_keeps_it() -> None:
+    @op
+    def first(rows: list[list[str]]) -> list[str]:
+        time.sleep(0.01)
+        return rows[0]  # an inner list: copied for the op too
+
+    @jit
+    def pick(rows: list[list[str]]) -> bool:
+        head = first(rows)
+        head.append("x")
+        return rows[0] == ["a", "x"] and head is rows[0]
+
+    assert pick([["a"]]) is True
+    assert pick([["a"]]) is True

@@ -29,6 +29,7 @@ __all__ = [
     "changed_in_place",
     "invoke_watched",
     "location_of",
+    "originals",
     "resolve",
     "watch",
 ]
@@ -94,6 +95,43 @@ def watch(task: Task, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Views | 
             continue
         todo += [item for item in items if type(item) not in atoms]
     return views or None
+
+
+def originals(value: Any, copied: list[tuple[Any, Any]]) -> Any:
+    """``value`` with the argument copies it hands back replaced by the caller's objects.
+
+    An op given a list (``validate(rows)``) gets a copy of it; a body returning that
+    list, or a dict or list of its own holding it (``{"rows": rows}``), must give the
+    caller's list itself, as in plain Python (``r is rows``). ``copied`` keeps the
+    copies alive, so their ids are theirs. Only containers the body built are entered
+    (lists, dicts, tuples), a few levels deep.
+    """
+    by_id = {id(copy): original for copy, original in copied}
+    if id(value) in by_id:
+        return by_id[id(value)]
+    return _put_back(value, by_id, 3)
+
+
+def _put_back(value: Any, by_id: dict[int, Any], depth: int) -> Any:
+    kind = type(value)
+    if depth == 0 or kind in tree.ATOMS:
+        return value
+    if kind is list:
+        for index, item in enumerate(value):
+            if type(item) not in tree.ATOMS:
+                value[index] = by_id[id(item)] if id(item) in by_id \
+                    else _put_back(item, by_id, depth - 1)
+    elif kind is dict:
+        for key, item in value.items():
+            if type(item) not in tree.ATOMS:
+                value[key] = by_id[id(item)] if id(item) in by_id \
+                    else _put_back(item, by_id, depth - 1)
+    elif kind is tuple:
+        items = [by_id[id(item)] if id(item) in by_id else _put_back(item, by_id, depth - 1)
+                 for item in value]
+        if any(new is not old for new, old in zip(items, value)):
+            return tuple(items)
+    return value
 
 
 def _contents(container: Any, kind: tree.Kind) -> tuple[Any, ...] | frozenset[Any]:

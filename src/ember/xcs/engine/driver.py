@@ -28,7 +28,13 @@ import time
 import weakref
 from typing import Any
 
-from ember.xcs.engine.arguments import argument_changed, changed_in_place, resolve, watch
+from ember.xcs.engine.arguments import (
+    argument_changed,
+    changed_in_place,
+    originals,
+    resolve,
+    watch,
+)
 from ember.xcs.engine.loop import EventLoop, shared_loop
 from ember.xcs.engine.pool import (
     SharedProcessPool,
@@ -118,6 +124,11 @@ class Engine:
             task.value, task.error = value, error  # what the event reports
             self._notify(run, "error" if error is not None else "end", task)
         task.context = None
+        copied = task.copied
+        if copied is not None:
+            task.copied = None
+            if error is None:
+                value = originals(value, copied)  # `r is rows` when the body returned rows
         if error is None and task.op is not None:
             task.op.last_type = type(value)  # what lifted attribute reads go by (Lazy)
         with run.lock:

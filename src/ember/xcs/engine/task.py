@@ -117,12 +117,15 @@ class Task:
         prepare: ``prepare(args, kwargs) -> (args, kwargs)`` run right before the body
             (the tracer uses it to resolve lazy values inside records in place).
         eager: the glue waits for this task at once and sees its exception itself.
+        copied: ``(copy, original)`` per container of the arguments that the snapshot
+            copied (see ``engine.arguments.originals``), or ``None``.
     """
 
     __slots__ = (
-        "args", "callbacks", "context", "dependents", "deps", "eager", "ended", "error",
-        "fn", "handle", "holds_limit", "id", "kind", "kwargs", "limit", "location", "name",
-        "op", "prepare", "run", "started", "state", "upstream", "value", "waited", "waiting",
+        "args", "callbacks", "context", "copied", "dependents", "deps", "eager", "ended",
+        "error", "fn", "handle", "holds_limit", "id", "kind", "kwargs", "limit", "location",
+        "name", "op", "prepare", "run", "started", "state", "upstream", "value", "waited",
+        "waiting",
     )
 
     def __init__(self, run: OwningRun, kind: NodeKind, name: str, fn: Callable[..., Any] | None,
@@ -155,6 +158,7 @@ class Task:
         self.handle: Any = None
         self.waited = False
         self.callbacks: list[Callable[[], None]] | None = None
+        self.copied: list[tuple[Any, Any]] | None = None
 
     @property
     def final(self) -> bool:

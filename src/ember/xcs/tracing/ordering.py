@@ -13,7 +13,7 @@ of the user's own classes that running ops hold are in ``holders``
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ember.xcs.ir.graph import NodeKind
 from ember.xcs.tracing.holding import Holders
@@ -28,9 +28,10 @@ __all__ = ["Ordering"]
 class Ordering:
     """The changes and reads of one call, per root task (owned by its ``Trace``)."""
 
-    __slots__ = ("holders", "reads", "stores", "writes")
+    __slots__ = ("given", "holders", "reads", "stores", "writes")
 
     def __init__(self) -> None:
+        self.given: set[Task] = set()  # ops handed copies of the caller's containers
         self.holders = Holders()
         self.stores = StoreLog()  # what the glue's stores replaced (tracing.stores)
         self.writes: dict[Task, Task] = {}  # root -> the last task that may change it
@@ -80,3 +81,15 @@ class Ordering:
         if not task.final:
             found.append(task)
         return found
+
+    def gives_back(self, task: Task, copied: list[tuple[Any, Any]]) -> None:
+        """``task``'s body got these copies of the caller's containers: handing one back
+        gives the caller's own object (``engine.arguments.originals``)."""
+        task.copied = copied
+        self.given.add(task)
+
+    def may_be_callers(self, roots: tuple[Task, ...]) -> bool:
+        """Whether a value with these roots may be an object of the caller's: a change
+        to it then happens now, in program order (the glue may read that object)."""
+        given = self.given
+        return bool(given) and any(root in given for root in roots)

@@ -240,6 +240,7 @@ class Trace:
             raise DeferredFailure()
         location, mode = inspect_site(self.boundary, self.learned)
         if self.eager or mode is not CallMode.LAZY or calls_user_code(args, kwargs) \
+                or (mutates and self.ordering.may_be_callers(_get(args[0], "_xcs_roots"))) \
                 or (name != "getattr" and operates_on_user_object(args, kwargs)) \
                 or tree.copies_shared_objects(args, kwargs, Lazy,
                                               stores=mutates or returns_argument):
@@ -355,18 +356,18 @@ class Trace:
         run = self.run or self._new_run()
         found: list[Any] = []
         held: list[Any] = []
+        copied: list[tuple[Any, Any]] = []
         if shared:
             snapshot_args, snapshot_kwargs = args, kwargs
         else:
             snapshot_args, snapshot_kwargs = tree.snapshot_call(args, kwargs, Lazy, self._as_task,
-                                                                found, held)
-        if not found and not held:  # no lazy input (the common case for a fan-out's ops)
-            unique: tuple[Task, ...] = ()
-            roots: list[Task] = []
-        else:
-            unique, roots = self._inputs(found, held, mutates)
+                                                                found, held, copied)
+        # No lazy input: the common case for a fan-out's ops.
+        unique, roots = self._inputs(found, held, mutates) if found or held else ((), [])
         task = Task(run, kind, name, fn, snapshot_args, snapshot_kwargs, unique, location, op,
                     eager or deferred, resolve_records if held else None)
+        if copied:  # a body handing back one of them gives the caller's own object
+            self.ordering.gives_back(task, copied)
         self.arguments.append((snapshot_args, snapshot_kwargs))
         if roots and not eager:
             self.ordering.note(task, roots, mutates)

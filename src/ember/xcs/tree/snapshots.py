@@ -16,13 +16,14 @@ _NO_KWARGS: dict[str, Any] = {}  # shared by calls without keywords, never mutat
 
 
 def snapshot(tree: Any, leaf: type, convert: Callable[[Any], Any], found: list[Any],
-             held: list[Any]) -> Any:
+             held: list[Any], copied: list[tuple[Any, Any]] | None = None) -> Any:
     """A copy of ``tree``'s container structure with ``leaf`` values converted.
 
     Lists, dicts, sets and deques are copied (so later mutations of the original do
     not show); atoms and opaque objects are shared. Every converted leaf is appended
     to ``found``. Records are shared too, but searched: ``leaf`` values inside them are
-    appended to ``held``, unconverted (the caller resolves them in place later).
+    appended to ``held``, unconverted (the caller resolves them in place later). When
+    ``copied`` is given, each container copied is appended to it as ``(copy, original)``.
 
     Example:
         >>> found, held = [], []
@@ -50,15 +51,16 @@ def snapshot(tree: Any, leaf: type, convert: Callable[[Any], Any], found: list[A
             else:
                 if memo is None:
                     memo = {}
-                new = _snapshot(item, leaf, convert, found, held, memo)
+                new = _snapshot(item, leaf, convert, found, held, memo, copied)
                 changed = changed or new is not item
                 items.append(new)
         return tuple(items) if changed else tree
-    return _snapshot(tree, leaf, convert, found, held, {})
+    return _snapshot(tree, leaf, convert, found, held, {}, copied)
 
 
 def snapshot_call(args: tuple[Any, ...], kwargs: dict[str, Any], leaf: type,
-                  convert: Callable[[Any], Any], found: list[Any], held: list[Any]
+                  convert: Callable[[Any], Any], found: list[Any], held: list[Any],
+                  copied: list[tuple[Any, Any]] | None = None
                   ) -> tuple[tuple[Any, ...], dict[str, Any]]:
     """``snapshot`` of a call's arguments, with no work when they are literals only.
 
@@ -69,13 +71,13 @@ def snapshot_call(args: tuple[Any, ...], kwargs: dict[str, Any], leaf: type,
     """
     for arg in args:
         if type(arg) not in ATOMS:
-            args = snapshot(args, leaf, convert, found, held)
+            args = snapshot(args, leaf, convert, found, held, copied)
             break
     if not kwargs:
         return args, _NO_KWARGS
     for value in kwargs.values():
         if type(value) not in ATOMS:
-            return args, snapshot(kwargs, leaf, convert, found, held)
+            return args, snapshot(kwargs, leaf, convert, found, held, copied)
     return args, dict(kwargs)  # literals only: a flat copy is the snapshot
 
 
@@ -115,7 +117,8 @@ def copies_shared_objects(args: tuple[Any, ...], kwargs: dict[str, Any], leaf: t
 
 
 def _snapshot(tree: Any, leaf: type, convert: Callable[[Any], Any], found: list[Any],
-              held: list[Any], memo: dict[int, Any]) -> Any:
+              held: list[Any], memo: dict[int, Any],
+              copied: list[tuple[Any, Any]] | None) -> Any:
     if type(tree) is leaf:
         found.append(tree)
         return convert(tree)
@@ -132,27 +135,36 @@ def _snapshot(tree: Any, leaf: type, convert: Callable[[Any], Any], found: list[
     if kind is Kind.LIST:
         copy: Any = list.__new__(type(tree)) if type(tree) is not list else []
         memo[key] = copy
-        list.extend(copy, [_snapshot(item, leaf, convert, found, held, memo) for item in tree])
+        list.extend(copy, [_snapshot(item, leaf, convert, found, held, memo, copied)
+                           for item in tree])
         if type(tree) is not list:
             copy.__dict__.update(getattr(tree, "__dict__", {}))
+        if copied is not None:
+            copied.append((copy, tree))
         return copy
     if kind is Kind.DICT:
         copy = _empty_like(tree)
         memo[key] = copy
         for k, v in list(tree.items()):
-            copy[_snapshot(k, leaf, convert, found, held, memo)] = _snapshot(
-                v, leaf, convert, found, held, memo)
+            copy[_snapshot(k, leaf, convert, found, held, memo, copied)] = _snapshot(
+                v, leaf, convert, found, held, memo, copied)
+        if copied is not None:
+            copied.append((copy, tree))
         return copy
     if kind is Kind.DEQUE:
         copy = collections.deque(maxlen=tree.maxlen)
         memo[key] = copy
-        copy.extend([_snapshot(item, leaf, convert, found, held, memo) for item in tree])
+        copy.extend([_snapshot(item, leaf, convert, found, held, memo, copied) for item in tree])
+        if copied is not None:
+            copied.append((copy, tree))
         return copy
-    items = [_snapshot(item, leaf, convert, found, held, memo) for item in tree]
+    items = [_snapshot(item, leaf, convert, found, held, memo, copied) for item in tree]
     if kind is Kind.SET:
         copy = _empty_like(tree)
         set.update(copy, items)
         memo[key] = copy
+        if copied is not None:
+            copied.append((copy, tree))
         return copy
     if all(new is old for new, old in zip(items, tree)):
         memo[key] = tree
