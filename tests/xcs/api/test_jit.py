@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 import functools
 import subprocess
@@ -303,3 +304,36 @@ def test_calls_without_ops_reuse_traces_and_keep_nothing_of_their_arguments() ->
     stats = get_jit_stats(maybe)
     assert stats["calls"] == 3 + 8 * 200 and stats["errors"] == 0
     assert len(maybe._spare_traces) <= 4
+
+
+def test_sys_exit_in_the_glue_comes_after_the_ops_issued_before_it() -> None:
+    """Plain Python ran every op before reaching sys.exit(): none may be left running
+    (a script exiting there would lose their writes), and an op that failed first is
+    what plain Python raised."""
+    saved: list[int] = []
+
+    @op
+    def save(key: int) -> int:
+        time.sleep(0.05)
+        if key < 0:
+            raise ValueError(f"cannot save {key}")
+        saved.append(key)
+        return key
+
+    def main(keys: list[int]) -> None:
+        for key in keys:
+            save(key)
+        sys.exit(3)
+
+    async def amain(keys: list[int]) -> None:
+        for key in keys:
+            save(key)
+        sys.exit(3)
+
+    for fn in (jit(main), lambda keys: asyncio.run(jit(amain)(keys))):
+        saved.clear()
+        with pytest.raises(SystemExit) as exiting:
+            fn([1, 2, 3])
+        assert exiting.value.code == 3 and sorted(saved) == [1, 2, 3]
+        with pytest.raises(ValueError, match="cannot save -1"):
+            fn([1, -1])

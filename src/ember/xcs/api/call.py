@@ -92,6 +92,8 @@ class Call:
             self.to_raise = self.earliest_error()
         except Exception as error:
             return self.after_glue_error(error)
+        except SystemExit as exiting:  # sys.exit() in the glue: the ops issued before it
+            return self.after_glue_error(exiting, rerun=False)  # end first, as in plain Python
         finally:
             local.trace, local.plain = previous, previous is not None or local.disabled > 0
             if stop is not None:

@@ -216,7 +216,7 @@ class JitFunction:
                 pass  # learned a barrier, or falls back: the glue starts again from the top
             if trace.run is not None:
                 call.settle()
-        except BaseException as interrupt:  # Ctrl-C, SystemExit: stop at once, wait for nothing
+        except BaseException as interrupt:  # Ctrl-C and the like: stop at once, wait for nothing
             call.interrupt(interrupt)
             raise
         finally:
@@ -236,15 +236,15 @@ class JitFunction:
             glue_error: BaseException | None = None
             try:
                 result = await Stepper(self._glue_fn()(*args, **kwargs), trace)
-            except (DeferredFailure, Exception) as error:
-                glue_error = error
+            except (DeferredFailure, Exception, SystemExit) as error:
+                glue_error = error  # sys.exit() too: the ops issued before it end first
             if trace.run is not None:
                 # Every op of the call ends before the call does; waiting here, not in
                 # the blocking waits below, keeps the caller's event loop free.
                 await all_final(trace.run)
             if isinstance(glue_error, DeferredFailure):
                 call.to_raise = call.earliest_error()
-            elif isinstance(glue_error, Exception):
+            elif glue_error is not None:
                 call.to_raise = glue_error
                 call.after_glue_error(glue_error, rerun=False)
             else:
