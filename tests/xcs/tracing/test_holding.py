@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import pytest
 
 from ember.xcs import get_jit_stats, jit, op
@@ -105,7 +106,15 @@ def test_the_wait_is_a_barrier_explain_names() -> None:
     fast(State(), "a")
     barriers = get_jit_stats(fast)["barriers"]
     assert any(b.startswith("State changed while op plan holds it at ") and
-               b.endswith("test_holding.py:51") for b in barriers), barriers
+               b.endswith(f"test_holding.py:{_line_of(augmented, 'p = plan(') + 1}")
+               for b in barriers), barriers
+
+
+def _line_of(fn: Callable[..., Any], text: str) -> int:
+    import inspect
+
+    lines, first = inspect.getsourcelines(fn)
+    return first + next(i for i, line in enumerate(lines) if text in line)
 
 
 @op
@@ -265,3 +274,115 @@ def test_globals_nobody_changes_keep_ops_parallel() -> None:
     answers = fast(list("abcdefgh"))
     assert time.perf_counter() - started < 0.12  # 8 ops of 20 ms overlap
     assert answers == reads_unchanged_globals(list("abcdefgh"))
+
+
+# -- arrays and buffers: shared with the op, not copied -----------------------------
+
+@op
+def summed(values: Any) -> float:
+    time.sleep(0.02)
+    return float(sum(values))
+
+
+@op
+def summed_state(state: Any) -> float:
+    time.sleep(0.02)
+    return float(sum(state.weights))
+
+
+def _array_changes() -> list[Callable[[], float]]:
+    import array
+    import types
+
+    def augmented() -> float:
+        a = np.ones(3)
+        total = summed(a)
+        a += 1
+        return total
+
+    def sliced() -> float:
+        a = np.ones(3)
+        total = summed(a)
+        a[:] = 0
+        return total
+
+    def method() -> float:
+        a = np.ones(3)
+        total = summed(a)
+        a.fill(7)
+        return total
+
+    def out_argument() -> float:
+        a = np.ones(3)
+        total = summed(a)
+        np.multiply(a, 3, out=a)
+        return total
+
+    def through_a_view() -> float:
+        a = np.ones(3)
+        view = a[1:]
+        total = summed(a)
+        view[0] = 9
+        return total
+
+    def base_of_a_view() -> float:
+        a = np.ones(3)
+        total = summed(a[1:])
+        a[2] = 9
+        return total
+
+    def inside_a_record() -> float:
+        state = types.SimpleNamespace(weights=np.ones(3))
+        total = summed_state(state)
+        state.weights[0] = 9
+        return total
+
+    def a_bytearray() -> float:
+        data = bytearray(b"\x01\x01")
+        total = summed(data)
+        data[0] = 7
+        return total
+
+    def an_array_array() -> float:
+        data = array.array("d", [1.0, 1.0])
+        total = summed(data)
+        data[0] = 7
+        return total
+
+    return [augmented, sliced, method, out_argument, through_a_view, base_of_a_view,
+            inside_a_record, a_bytearray, an_array_array]
+
+
+@pytest.mark.parametrize("program", _array_changes(), ids=lambda fn: fn.__name__)
+def test_an_array_changed_after_the_call_is_seen_by_the_op_as_it_was(
+        program: Callable[[], float]) -> None:
+    fast = jit(program)
+    expected = program()
+    assert fast() == expected and fast() == expected
+
+
+def test_an_async_op_given_an_array_starts_at_its_await() -> None:
+    @op
+    async def asummed(values: Any) -> float:
+        await asyncio.sleep(0.02)
+        return float(sum(values))
+
+    async def program() -> float:
+        a = np.ones(3)
+        pending = asummed(a)
+        a += 1  # before the await: plain Python's op has not started yet
+        return await pending
+
+    assert asyncio.run(program()) == 6.0
+    assert asyncio.run(jit(program)()) == 6.0 and asyncio.run(jit(program)()) == 6.0
+
+
+def test_ops_sharing_an_array_nobody_changes_stay_parallel() -> None:
+    @jit
+    def fan(n: int) -> list[float]:
+        a = np.ones(3)
+        return [summed(a) for _ in range(n)]
+
+    start = time.perf_counter()
+    assert fan(8) == [3.0] * 8
+    assert time.perf_counter() - start < 0.12  # 8 ops of 20 ms, one after another: 0.16 s

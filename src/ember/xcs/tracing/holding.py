@@ -2,8 +2,9 @@
 
 An op gets copies of the lists, dicts and sets in its arguments, but the objects of
 the user's own classes (and dataclasses, ``SimpleNamespace``, pydantic models) are
-shared with it, as in plain Python. In plain Python the op has finished before the
-glue's next line runs, so a change the glue makes to such an object afterwards
+shared with it, as in plain Python, and so are NumPy arrays, ``bytearray`` and
+``array.array`` (held with the arrays they are views of). In plain Python the op has
+finished before the glue's next line runs, so a change the glue makes to such an object afterwards
 (``state.step += 1``, ``state.notes.append(x)``, ``state.advance()``) is never seen
 by the op. Under ``@jit`` the op may still be running; so the glue waits for it
 before that change, and only then.
@@ -26,6 +27,7 @@ calls are not seen.
 
 from __future__ import annotations
 
+import array
 import dis
 import types
 from typing import Any
@@ -42,6 +44,7 @@ _get = object.__getattribute__
 _DEPTH = 3  # how deep attributes are followed from an argument
 _CONTAINERS = (tree.Kind.LIST, tree.Kind.DICT, tree.Kind.SET, tree.Kind.DEQUE)
 _WALKED = (tree.Kind.TUPLE, tree.Kind.NAMEDTUPLE, tree.Kind.FROZENSET, *_CONTAINERS)
+_BUFFERS = (bytearray, array.array)
 
 
 class Holders:
@@ -114,6 +117,9 @@ class Holders:
             if kind is tree.Kind.RECORD:
                 if self._hold(value, lazy):
                     self._walk(value)
+            elif kind is tree.Kind.OPAQUE and _is_buffer(value):
+                for memory in _buffers(value):  # an array and what it is a view of
+                    self._hold(memory, lazy)
             elif kind in _WALKED and depth < _DEPTH:
                 todo += [(item, depth + 1) for item in tree.children(value, kind)
                          if type(item) not in atoms]
@@ -143,23 +149,31 @@ class Holders:
             seen.add(id(value))
             kind = tree.kind_of(value)
             if kind is not tree.Kind.RECORD and kind not in _WALKED:
+                if kind is tree.Kind.OPAQUE and _is_buffer(value):  # state.weights[0] = ...
+                    for memory in _buffers(value):
+                        self._reached(memory, root)
                 continue
             if kind is tree.Kind.RECORD or kind in _CONTAINERS:
-                entry = self.reach.get(id(value))
-                if entry is None or entry[0] is not value:
-                    self.reach[id(value)] = (value, [root])
-                elif all(other is not root for other in entry[1]):  # never ask ==
-                    entry[1].append(root)
+                self._reached(value, root)
             if depth < _DEPTH:
                 items = list(value) if kind is tree.Kind.LIST else tree.children(value, kind)
                 todo += [(item, depth + 1) for item in items if type(item) not in atoms]
 
+    def _reached(self, value: Any, root: Any) -> None:
+        """Note that held object ``root`` reaches ``value``."""
+        entry = self.reach.get(id(value))
+        if entry is None or entry[0] is not value:
+            self.reach[id(value)] = (value, [root])
+        elif all(other is not root for other in entry[1]):  # never ask ==
+            entry[1].append(root)
+
     def unfinished(self, value: Any) -> list[Lazy]:
         """The op calls not final yet that hold ``value``, or an object reaching it."""
-        owners = [value]
-        reached = self.reach.get(id(value))
-        if reached is not None and reached[0] is value:
-            owners += reached[1]
+        owners = _buffers(value) if _is_buffer(value) else [value]
+        for part in list(owners):
+            reached = self.reach.get(id(part))
+            if reached is not None and reached[0] is part:
+                owners += reached[1]
         found: list[Lazy] = []
         for owner in owners:
             entry = self.held.get(id(owner))
@@ -168,15 +182,36 @@ class Holders:
         return list({id(lazy): lazy for lazy in found}.values())  # ids: never ask a lazy
 
 
-def changed_by(fn: Any, args: tuple[Any, ...]) -> Any:
+def _is_buffer(value: Any) -> bool:
+    """Whether ``value`` is shared memory the glue may change in place: a NumPy array,
+    a ``bytearray`` or an ``array.array`` (a snapshot does not copy them)."""
+    cls = type(value)
+    return cls in _BUFFERS or any(base.__name__ == "ndarray" and base.__module__ == "numpy"
+                                  for base in cls.__mro__)
+
+
+def _buffers(value: Any) -> list[Any]:
+    """``value`` and the arrays it is a view of (``a[1:]``'s ``base`` is ``a``)."""
+    found = [value]
+    base = getattr(value, "base", None)
+    while base is not None and _is_buffer(base) and len(found) < 8:
+        found.append(base)
+        base = getattr(base, "base", None)
+    return found
+
+
+def changed_by(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """The object a call of ``fn`` may change in place (``None`` if none is known).
 
     A method of a container (``notes.append``; not the reading ones such as ``get``),
-    any method of an object (``state.advance()``: it may change it), and the object
-    of ``setattr``/``delattr``.
+    any method of an object (``state.advance()``: it may change it), the object
+    of ``setattr``/``delattr``, and an array passed as ``out=`` (NumPy).
     """
     if (fn is setattr or fn is delattr) and args:
         return args[0]
+    if kwargs and "out" in kwargs:
+        out = kwargs["out"]
+        return out[0] if type(out) is tuple and out else out
     kind = type(fn)
     if kind is types.BuiltinFunctionType or kind is types.MethodType:
         owner = getattr(fn, "__self__", None)
@@ -208,7 +243,7 @@ def shares_objects(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
     while todo:
         value, depth = todo.pop()
         kind = tree.kind_of(value)
-        if kind is tree.Kind.RECORD:
+        if kind is tree.Kind.RECORD or (kind is tree.Kind.OPAQUE and _is_buffer(value)):
             return True
         if kind in _WALKED and depth < _DEPTH:
             todo += [(item, depth + 1) for item in tree.children(value, kind)

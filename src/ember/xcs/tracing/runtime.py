@@ -95,7 +95,7 @@ def prep(fn: Any, /, *args: Any, **kwargs: Any) -> Callable[[], Any]:
     kind_of_fn = type(fn)
     if kind_of_fn is Op:  # the hot path: record the op call here, hand back its lazy value
         return _returning(trace.call_op(fn, args, kwargs))
-    if trace.ordering.holders.held and (changed := changed_by(fn, args)) is not None:
+    if trace.ordering.holders.held and (changed := changed_by(fn, args, kwargs)) is not None:
         settle(trace, changed)  # an op still holds the object this call may change
     if kind_of_fn is _BUILTIN and type(fn.__self__) in _CONTAINERS:
         return _partial(fn, *args, **kwargs)  # out.append(r), d.get(k): pass values on
@@ -236,7 +236,7 @@ def aprep(fn: Any, /, *args: Any, **kwargs: Any) -> Any:
     if trace is None or type(fn) is Lazy:
         return Ready(prep(fn, *args, **kwargs))
     holding: list[Any] = []
-    if trace.ordering.holders.held and (changed := changed_by(fn, args)) is not None:
+    if trace.ordering.holders.held and (changed := changed_by(fn, args, kwargs)) is not None:
         holding = pending(trace.ordering.holders.unfinished(changed))
     if not trace.lazies and not holding:
         return Ready(prep(fn, *args, **kwargs))

@@ -235,6 +235,17 @@ class Rewriter(ast.NodeTransformer):
             return ast.copy_location(
                 ast.Assign(targets=[node.target], value=_call("imod", [load, node.value], node)),
                 node)
+        if isinstance(node.target, ast.Name):
+            # `a += 1` changes a NumPy array (or a bytearray) in place: after the ops
+            # holding it, as a store into it would be.
+            load = ast.copy_location(ast.Name(id=node.target.id, ctx=ast.Load()), node.target)
+            check: ast.expr = _call("achanging" if self.awaiting else "changing", [load],
+                                    node.target)
+            if self.awaiting:
+                check = ast.copy_location(ast.Await(value=check), node.target)
+            guard = ast.copy_location(ast.Expr(value=check), node)
+            changes = self._changes(node, [node.target])
+            return [guard, *(changes if isinstance(changes, list) else [changes])]
         return self._changes(node, [node.target])
 
     def visit_Assign(self, node: ast.Assign) -> Any:
