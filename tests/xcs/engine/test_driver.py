@@ -7,7 +7,9 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -78,3 +80,40 @@ def test_a_forked_child_gets_a_fresh_engine_and_loop() -> None:
     os.waitpid(pid, 0)
     assert answer == b"1"
     assert driver.default_engine() is parent_engine  # the parent keeps its own
+
+
+def test_a_lifted_call_runs_in_the_callers_context_as_it_was() -> None:
+    """NumPy 2's error state and decimal's context are context variables: a lifted
+    np.log or Decimal division reads them as the glue had set them at that line."""
+    import contextvars
+    import decimal
+
+    import numpy as np
+
+    from ember.xcs import jit, op
+
+    @op
+    def values(n: int) -> Any:
+        time.sleep(0.01)
+        return np.arange(n, dtype=float)
+
+    @op
+    def amount() -> decimal.Decimal:
+        time.sleep(0.01)
+        return decimal.Decimal(1)
+
+    def logs(n: int) -> Any:
+        old = np.seterr(all="raise")
+        result = np.log(values(n))  # log(0): raises under the glue's setting
+        np.seterr(**old)
+        return result
+
+    def thirds() -> Any:
+        decimal.setcontext(decimal.Context(prec=3))
+        return amount() / 3
+
+    for program in (logs, jit(logs)):
+        with pytest.raises(FloatingPointError, match="divide by zero"):
+            program(3)
+    assert str(contextvars.copy_context().run(thirds)) == "0.333"
+    assert str(contextvars.copy_context().run(jit(thirds))) == "0.333"

@@ -94,10 +94,11 @@ class Engine:
         """Add ``task`` to its run; start it now if its inputs exist."""
         run = task.run
         op = task.op
-        if op is not None:
-            if op.max_concurrency is not None:
-                task.limit = self.limit_for(op.limit_key, op.max_concurrency)
-            task.context = contextvars.copy_context()
+        if op is not None and op.max_concurrency is not None:
+            task.limit = self.limit_for(op.limit_key, op.max_concurrency)
+        # The caller's context as it is now: an op body, or a lifted call such as a NumPy
+        # ufunc (np.seterr) or Decimal arithmetic (decimal.localcontext), reads it.
+        task.context = contextvars.copy_context()
         with run.lock:
             to_start = run.add(task)
         if run.outbox.pending:
