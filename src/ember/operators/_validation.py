@@ -23,6 +23,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from ember.xcs.tracing import context  # the library hook: calls as jitted code makes them
+
 __all__ = ["OperatorClass", "Specs", "class_specs", "is_spec", "operator_specs", "specs_for"]
 
 
@@ -100,10 +102,14 @@ class Specs:
 
 
 def _validated(spec: type, value: Any) -> Any:
-    if isinstance(value, spec):
+    # type(), not isinstance: under @jit an op's value is checked when it is there
+    # (by model_validate, which hands an instance back), not waited for here.
+    if issubclass(type(value), spec):
         return value
+    # Called as the jitted code would call it: under @jit, op results inside ``value``
+    # are validated once they exist, and calls of the operator still run in parallel.
     # A pydantic model class; pydantic is optional, so specs are typed ``type``.
-    return spec.model_validate(value)  # type: ignore[attr-defined]
+    return context.call(spec.model_validate, value)  # type: ignore[attr-defined]
 
 
 def _check_no_variadics(owner: str, signature: inspect.Signature) -> None:

@@ -282,9 +282,16 @@ def _classify(fn: Any) -> Callee:
     return Callee.UNKNOWN
 
 
+# pydantic's class methods that build a model from data (as calling the class does).
+_VALIDATORS = frozenset({"model_validate", "model_validate_json", "model_validate_strings"})
+
+
 def classify(fn: Any) -> Callee:
     """The kind of callee ``fn`` is (see the module docstring); cached."""
     target = fn.__func__ if type(fn) is types.MethodType else fn
+    if target is not fn and isinstance(fn.__self__, type) and target.__name__ in _VALIDATORS \
+            and (getattr(target, "__module__", "") or "").startswith("pydantic"):
+        return _class(fn.__self__)  # Model.model_validate(data): as building the model
     if type(target) is types.FunctionType:
         code = target.__code__
         known = _by_code.get(code)
