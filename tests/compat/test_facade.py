@@ -149,3 +149,41 @@ def test_ember_api_works_without_jax_installed():
             print("ok")
     """)
     assert out == "ok"
+
+
+def test_pyember_readme_top_level_imports() -> None:
+    """pyember's README: `from ember import models` then call it; `Models`, `Operator`."""
+    from ember import Models, Operator, models
+    from ember.api import Models as api_models_catalog
+    from ember.api import models as facade
+    from ember.api.operators import Operator as api_operator
+    from ember.models import Provider, RetryPolicy
+
+    reply = models("simulated/demo", "Explain quantum computing in one sentence")
+    assert reply == facade("simulated/demo", "Explain quantum computing in one sentence")
+    assert models.instance("simulated/demo")("hi") == facade("simulated/demo", "hi")
+    assert models.Provider is Provider and models.RetryPolicy is RetryPolicy  # its own names
+    assert Models is api_models_catalog and Operator is api_operator
+    with pytest.raises(AttributeError, match="module 'ember.models' has no attribute 'nope'"):
+        models.nope  # noqa: B018
+    with pytest.raises(ImportError, match="cannot import name 'Nope' from 'ember'"):
+        exec("from ember import Nope")
+
+
+def test_an_operator_with_call_instead_of_forward_says_to_rename_it() -> None:
+    from pydantic import BaseModel
+
+    from ember.api.operators import Operator
+
+    class CodeInput(BaseModel):
+        code: str
+
+    class Checker(Operator):
+        input_spec = CodeInput
+
+        def call(self, input: CodeInput) -> str:
+            return input.code
+
+    with pytest.raises(NotImplementedError,
+                       match=r"Checker must define forward.*It defines call\(\): rename it"):
+        Checker()({"code": "x = 1"})

@@ -328,3 +328,20 @@ def test_a_timeout_holds_with_the_sync_executor_too() -> None:
     with pytest.raises(XCSTimeoutError):
         call()
     assert ran == [0] and time.perf_counter() - started < 0.5  # no op ran after the deadline
+
+
+def test_a_timed_out_async_call_names_the_async_ops_still_running() -> None:
+    """The stop cancels them at once; the message still names them, every time."""
+
+    @op
+    async def aslow(x: int) -> int:
+        await asyncio.sleep(0.5)
+        return x
+
+    @jit(config=Config(timeout=0.1))
+    async def agent(xs: list[int]) -> list[int]:
+        return [aslow(x) for x in xs]
+
+    for _ in range(4):
+        with pytest.raises(XCSTimeoutError, match=r"still running: aslow\."):
+            asyncio.run(agent([1, 2]))

@@ -13,6 +13,10 @@ This layer uses only the public names of ``ember.xcs``; its errors are
 ``ModelError`` classes, rooted at ``ember.errors.EmberError``.
 """
 
+import sys
+import types
+from typing import Any
+
 from ember.models.api import ModelsAPI, models
 from ember.models.binding import ModelBinding
 from ember.models.catalog import Models
@@ -74,3 +78,23 @@ __all__ = [
     "default_registry",
     "models",
 ]
+
+
+class _CallablePackage(types.ModuleType):
+    """pyember's README writes ``from ember import models`` and then calls it, which
+    gives this package: calling it, or reading a name the package does not define
+    (``models.instance``, ``models.stream``), uses the ``models`` facade."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return models(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        if not name.startswith("__"):
+            try:
+                return getattr(models, name)
+            except AttributeError:
+                pass
+        raise AttributeError(f"module {self.__name__!r} has no attribute {name!r}")
+
+
+sys.modules[__name__].__class__ = _CallablePackage

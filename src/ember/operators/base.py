@@ -165,9 +165,7 @@ class Operator(FieldPytree):
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         """Compute this operator's output. Subclasses must override it."""
-        raise NotImplementedError(
-            f"{type(self).__name__} must define forward(self, *, inputs) or forward(self, ...)."
-        )
+        raise NotImplementedError(_no_forward(type(self)))
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if type(self).leaf:
@@ -176,6 +174,8 @@ class Operator(FieldPytree):
 
     def _run(self, *args: Any, **kwargs: Any) -> Any:
         """``forward`` with the inputs and result validated (when specs are set)."""
+        if type(self).forward is Operator.forward:  # before specs would read its signature
+            raise NotImplementedError(_no_forward(type(self)))
         specs = operator_specs(type(self), self.__dict__)
         # Under @jit, forward is glue like the jitted function itself: run its rewritten form.
         forward = context.glue(self.forward)
@@ -392,3 +392,9 @@ class Chain(Operator):
 
     def __repr__(self) -> str:
         return " >> ".join(repr(step) for step in self.steps)
+
+
+def _no_forward(cls: type) -> str:
+    hint = (" It defines call(): rename it to forward (pyember's older examples called it "
+            "call)." if callable(getattr(cls, "call", None)) else "")
+    return f"{cls.__name__} must define forward(self, *, inputs) or forward(self, ...).{hint}"

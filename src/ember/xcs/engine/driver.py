@@ -28,20 +28,9 @@ import time
 import weakref
 from typing import Any
 
-from ember.xcs.engine.arguments import (
-    argument_changed,
-    changed_in_place,
-    originals,
-    resolve,
-    watch,
-)
+from ember.xcs.engine import pool
+from ember.xcs.engine.arguments import argument_changed, changed_in_place, originals, resolve, watch
 from ember.xcs.engine.loop import EventLoop, shared_loop
-from ember.xcs.engine.pool import (
-    SharedProcessPool,
-    is_broken_pool_error,
-    note_broken_pool,
-    submit_task,
-)
 from ember.xcs.engine.state import Run, on_loop
 from ember.xcs.engine.task import Limit, OwningRun, Task, TaskState
 from ember.xcs.engine.threads import ThreadPool
@@ -74,7 +63,7 @@ class Engine:
         self._limits: weakref.WeakValueDictionary[object, Limit] = weakref.WeakValueDictionary()
         self._limits_lock = threading.Lock()
         self._drain = _Drain()
-        self._processes = SharedProcessPool()
+        self._processes = pool.SharedProcessPool()
 
     # -- setting up tasks -------------------------------------------------------------
 
@@ -96,8 +85,7 @@ class Engine:
         op = task.op
         if op is not None and op.max_concurrency is not None:
             task.limit = self.limit_for(op.limit_key, op.max_concurrency)
-        # The caller's context as it is now: an op body, or a lifted call such as a NumPy
-        # ufunc (np.seterr) or Decimal arithmetic (decimal.localcontext), reads it.
+        # The caller's context now: op bodies and lifted calls (np.seterr, Decimal) read it.
         task.context = contextvars.copy_context()
         with run.lock:
             to_start = run.add(task)
@@ -125,11 +113,9 @@ class Engine:
             task.value, task.error = value, error  # what the event reports
             self._notify(run, "error" if error is not None else "end", task)
         task.context = None
-        copied = task.copied
-        if copied is not None:
-            task.copied = None
-            if error is None:
-                value = originals(value, copied)  # `r is rows` when the body returned rows
+        copied, task.copied = task.copied, None
+        if copied is not None and error is None:
+            value = originals(value, copied)  # `r is rows` when the body returned rows
         if error is None and task.op is not None:
             task.op.last_type = type(value)  # what lifted attribute reads go by (Lazy)
         with run.lock:
@@ -332,9 +318,9 @@ class Engine:
         if task.run.listener is not None:
             self._notify(task.run, "start", task)
         try:
-            future = submit_task(executor, task)
+            future = pool.submit_task(executor, task)
         except BaseException as error:
-            if is_broken_pool_error(error):
+            if pool.is_broken_pool_error(error):
                 self._processes.retire(executor)
             self.report(task, None, error)
             return
@@ -356,9 +342,9 @@ class Engine:
                         concurrent.futures.CancelledError(f"{task.name} was cancelled"))
             return
         error = future.exception()
-        if is_broken_pool_error(error):
+        if pool.is_broken_pool_error(error):
             assert error is not None
-            note_broken_pool(error, task.name)
+            pool.note_broken_pool(error, task.name)
             self._processes.retire(executor)
         self.report(task, None if error is not None else future.result(), error)
 

@@ -87,6 +87,7 @@ class Run:
         self.queue: deque[Task] = deque()
         self.failure: Task | None = None
         self.stopped: str | None = None
+        self.abandoned: list[str] = []  # the op bodies running when it stopped, by name
         self.unfinished = 0
         self.watching_all = 0  # threads in wait_all(): woken when nothing is unfinished
         self.watching_each = 0  # threads in wait_all(before=...): woken on every change
@@ -199,6 +200,7 @@ class Run:
                 self._release_slot(task, released)
                 self.outbox.abandon(task)
                 if task.started and not task.ended:
+                    self.abandoned.append(task.name)
                     task.ended = now  # its time as an op of this call ends here, whenever
                     # its body notices (stats of a stopped call do not race with it)
             if not task.final:

@@ -12,8 +12,9 @@ what the callee is (cached per underlying function or type):
 - ``USER_CLASS``: a user class with a Python ``__init__`` and no custom ``__new__`` or
   metaclass: built with ``object.__new__`` and the rewritten ``__init__``.
 - ``PURE``: a known pure function (``str``, ``float``, ``json.loads``, ``re.sub``,
-  ``str`` methods, pydantic model construction, functions marked ``@pure``): with lazy
-  arguments it becomes a lifted node, computed when the inputs exist.
+  ``str`` methods, pydantic model construction and ``Model.model_validate``, functions
+  marked ``@pure``): with lazy arguments it becomes a lifted node, computed when the
+  inputs exist.
 - ``CONSUMER``: like ``PURE``, and it consumes a generator argument completely
   (``"".join(gen)``, ``sorted(gen)``, ``sum(gen)``): the generator is run first, so the
   ops it issues start together.
@@ -29,9 +30,8 @@ what the callee is (cached per underlying function or type):
   keeps its plain meaning (``rewrite.source_problem`` says why).
 
 The cache key of a callable is what its kind depends on: the function's code, a class
-itself, the type of an instance (kept apart from that type used as a callable: calling
-``Step`` builds one, calling ``Step()`` runs ``Step.__call__``), the class and name of a
-C method.
+itself, the type of an instance (apart from that type used as a callable: ``Step``
+builds one, ``Step()`` runs ``Step.__call__``), the class and name of a C method.
 """
 
 from __future__ import annotations
@@ -49,8 +49,8 @@ from ember.xcs.tracing import rewrite
 from ember.xcs.tracing.codemap import CodeMap
 from ember.xcs.tracing.frames import is_internal, is_user_code
 
-__all__ = ["Callee", "calls_user_code", "classify", "has_user_special_methods", "mark_pure",
-           "runs_user_code"]
+__all__ = ["Callee", "calls_user_code", "classify", "has_user_special_methods",
+           "mark_pure", "runs_user_code"]
 
 
 class Callee(enum.Enum):
@@ -140,11 +140,9 @@ def mark_pure(fn: Callable[..., Any]) -> Callable[..., Any]:
     try:
         fn.__xcs_pure__ = True  # type: ignore[attr-defined]  # a marker on any callable
     except (AttributeError, TypeError):
-        target = fn
-
-        @functools.wraps(target)
+        @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            return target(*args, **kwargs)
+            return fn(*args, **kwargs)
 
         wrapper.__xcs_pure__ = True  # type: ignore[attr-defined]  # a marker
         return wrapper
@@ -282,16 +280,12 @@ def _classify(fn: Any) -> Callee:
     return Callee.UNKNOWN
 
 
-# pydantic's class methods that build a model from data (as calling the class does).
-_VALIDATORS = frozenset({"model_validate", "model_validate_json", "model_validate_strings"})
-
-
 def classify(fn: Any) -> Callee:
     """The kind of callee ``fn`` is (see the module docstring); cached."""
     target = fn.__func__ if type(fn) is types.MethodType else fn
-    if target is not fn and isinstance(fn.__self__, type) and target.__name__ in _VALIDATORS \
-            and (getattr(target, "__module__", "") or "").startswith("pydantic"):
-        return _class(fn.__self__)  # Model.model_validate(data): as building the model
+    if target is not fn and target.__name__.startswith("model_validate") \
+            and str(getattr(target, "__module__", "")).startswith("pydantic"):
+        return _class(fn.__self__)  # pydantic's Model.model_validate(data): as Model(...)
     if type(target) is types.FunctionType:
         code = target.__code__
         known = _by_code.get(code)

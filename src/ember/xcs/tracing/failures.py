@@ -39,9 +39,9 @@ def failure_of(task: Task) -> BaseException:
 
 def timeout_error(run: Run) -> XCSTimeoutError:
     """The ``XCSTimeoutError`` for ``run``, naming each op still running once."""
-    names = list(dict.fromkeys(
+    names = list(dict.fromkeys(run.abandoned if run.stopped is not None else (
         t.name for t in run.tasks if t.started and not t.ended and t.kind is not NodeKind.LIFTED
-    ))
+    )))
     shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
     return XCSTimeoutError(
         f"the call did not finish within timeout={run.timeout} s; still running: "

@@ -235,17 +235,6 @@ class Rewriter(ast.NodeTransformer):
             return ast.copy_location(
                 ast.Assign(targets=[node.target], value=_call("imod", [load, node.value], node)),
                 node)
-        if isinstance(node.target, ast.Name):
-            # `a += 1` changes a NumPy array (or a bytearray) in place: after the ops
-            # holding it, as a store into it would be.
-            load = ast.copy_location(ast.Name(id=node.target.id, ctx=ast.Load()), node.target)
-            check: ast.expr = _call("achanging" if self.awaiting else "changing", [load],
-                                    node.target)
-            if self.awaiting:
-                check = ast.copy_location(ast.Await(value=check), node.target)
-            guard = ast.copy_location(ast.Expr(value=check), node)
-            changes = self._changes(node, [node.target])
-            return [guard, *(changes if isinstance(changes, list) else [changes])]
         return self._changes(node, [node.target])
 
     def visit_Assign(self, node: ast.Assign) -> Any:
@@ -267,6 +256,9 @@ class Rewriter(ast.NodeTransformer):
         calls: list[tuple[ast.expr, str, list[ast.expr], list[ast.keyword]]] = [
             (target, "changing", _path_of(target.value), _slot(target) if stores else [])
             for target in _changed_objects(targets)]
+        if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
+            # `a += 1` changes a NumPy array or a bytearray in place, as `a[0] = 1` does.
+            calls.insert(0, (node.target, "changing", _path_of(node.target), []))
         if self.globals:
             calls += [(target, "rebinding", [ast.copy_location(ast.Constant(target.id), target)],
                        []) for target in _bound_names(targets) if target.id in self.globals]
