@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import types
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -44,12 +46,58 @@ def test_numbers_become_static_when_jax_needs_them_concrete():
     assert get_jit_stats(repeat_add)["mode"] == "tensor"
 
 
+def test_an_op_in_the_code_means_orchestration_before_jax_traces():
+    """The glue before the op runs once on the first call, with real arrays (JAX's trace
+    would have run it too, handing the glue tracers)."""
+    CALLS.clear()
+    seen: list[str] = []
+
+    def hybrid(x):
+        total = jnp.sum(x)
+        seen.append(type(total).__name__)
+        return describe(total), total * 2
+
+    def outer(x):
+        return helper(x)
+
+    def helper(x):
+        return hybrid(x)
+
+    for fn in (hybrid, outer):
+        seen.clear()
+        jitted = jit(fn)
+        x = jnp.arange(4.0)
+        assert jitted(x)[0] == "value=6.0" and jitted(x + 1)[0] == "value=10.0"
+        assert seen == ["ArrayImpl", "ArrayImpl"]  # once per call, never a tracer
+        stats = get_jit_stats(jitted)
+        assert stats["mode"] == "orchestration"
+        assert any("calls op describe (seen in its code" in f for f in stats["fallbacks"])
+
+
+def test_grad_of_a_function_calling_an_op_under_jit_runs_its_glue_once_per_call():
+    seen: list[int] = []
+
+    def loss(w, t):
+        seen.append(1)
+        return jnp.sum((w * float(describe(1.0)[6:]) - t) ** 2)
+
+    from ember.xcs import grad
+
+    jitted = jit(lambda w, t: grad(loss)(w, t))
+    w, t = jnp.ones(3), jnp.zeros(3)
+    np.testing.assert_allclose(jitted(w, t), grad(loss)(w, t))
+    assert len(seen) == 2  # jitted once, plain once: JAX's trial trace did not run it
+
+
+NAMESPACE = types.SimpleNamespace(label=describe)
+
+
 def test_op_reached_while_jax_traces_switches_to_orchestration_without_running_it():
     CALLS.clear()
 
     def hybrid(x):
         total = jnp.sum(x)
-        return describe(total), total * 2
+        return NAMESPACE.label(total), total * 2  # not seen in the code: found by JAX
 
     jitted = jit(hybrid)
     x = jnp.arange(4.0)

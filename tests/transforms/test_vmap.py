@@ -260,3 +260,48 @@ def test_vmap_records_inside_autograph():
     assert values["listed"] == ["A", "B"]
     assert values["recorded"] == ["X", "Y", "Z"]
     assert sum(node.name == "shout" for node in graph.graph.nodes) == 2
+
+
+@op
+def length_score(text: str) -> float:
+    time.sleep(0.005)
+    return float(len(text))
+
+
+SEEN_ITEMS: list[str] = []
+
+
+def _item_with_untraceable_glue(x):
+    SEEN_ITEMS.append(type(x).__name__)
+    if x > 1:  # JAX could not trace this: the op in the code decides first
+        return length_score("long") + x
+    return length_score("x" * int(x))
+
+
+def test_transforms_of_an_op_calling_function_over_arrays_are_orchestration_from_the_start():
+    """vmap/pmap/scan over a NumPy array of a function whose code calls an op: a plain
+    loop's results, its glue run once per item with real items (never a JAX tracer),
+    and the same errors on the first call as on later ones."""
+    from ember.xcs import pmap, scan
+
+    xs = np.arange(3.0)
+    plain = [_item_with_untraceable_glue(x) for x in xs]
+    SEEN_ITEMS.clear()
+
+    def step(carry, x):
+        y = _item_with_untraceable_glue(x)
+        return carry + y, y
+
+    for name, call in [("vmap", lambda: vmap(_item_with_untraceable_glue)(xs)),
+                       ("pmap", lambda: pmap(_item_with_untraceable_glue)(xs)),
+                       ("scan", lambda: scan(step, 0.0, xs)[1])]:
+        SEEN_ITEMS.clear()
+        assert [float(v) for v in call()] == plain, name
+        assert SEEN_ITEMS == ["float64"] * 3, name
+
+    def pair(a, b):
+        return length_score("x" * int(a + b))
+
+    fresh = vmap(pair)
+    with pytest.raises(TransformError, match="mapped inputs must all have the same length"):
+        fresh(np.arange(2.0), np.arange(3.0))

@@ -28,7 +28,7 @@ from ember.xcs.transforms.batching import (
     split_batch,
 )
 from ember.xcs.transforms.leaves import count_arrays, is_tensor_tree, require_jax
-from ember.xcs.transforms.probes import OpReached, probed
+from ember.xcs.transforms.probes import OpReached, op_in_code, probed
 
 __all__ = ["ScannedFunction", "scan"]
 
@@ -259,7 +259,12 @@ def _is_tensor_scan(f: Callable[..., Any], init: Any, xs: Any, args: tuple[Any, 
         pass
     if count_arrays((init, args, kwargs)) is None:
         return False
-    return is_tensor_tree(init if xs is None else xs)
+    if not is_tensor_tree(init if xs is None else xs):
+        return False
+    if op_in_code(f) is not None:  # JAX's trace would run the step's glue twice
+        _remember(f)
+        return False
+    return True
 
 
 def _remember(f: Callable[..., Any]) -> None:

@@ -26,7 +26,7 @@ from ember.xcs.transforms.leaves import (
     argument_kind,
     jax_or_none,
 )
-from ember.xcs.transforms.probes import OpReached, probed
+from ember.xcs.transforms.probes import OpReached, op_in_code, probed
 
 __all__ = ["TensorDispatch", "TensorOwner", "TensorPath", "tensor_path"]
 
@@ -65,13 +65,14 @@ class TensorDispatch:
         fn: the function being jitted.
     """
 
-    __slots__ = ("_compiled", "_fn", "_static_numbers", "_succeeded")
+    __slots__ = ("_compiled", "_fn", "_scanned", "_static_numbers", "_succeeded")
 
     def __init__(self, fn: Callable[..., Any]) -> None:
         self._fn = fn
         self._compiled: dict[tuple[Any, ...], Callable[..., Any]] = {}
         self._static_numbers = False
         self._succeeded = False
+        self._scanned = False  # whether op_in_code looked at fn (on its first array call)
 
     def dispatch(self, owner: TensorOwner, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """Run one call of ``owner``: through ``jax.jit`` or, if not tensor, its tracer."""
@@ -80,6 +81,11 @@ class TensorDispatch:
             if not self._succeeded:
                 owner._tensor = None
             return owner._traced_call(args, kwargs)
+        if not self._scanned:
+            self._scanned = True
+            named = op_in_code(self._fn)  # JAX's trace would run the glue before it twice
+            if named is not None:
+                return self._switch(owner, named, args, kwargs)
         compiled = self._compiled_for(key)
         stats = owner._xcs_stats
         started = _clock()

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from ember.xcs.api.records import Fallback
 from ember.xcs.config import Config
 from ember.xcs.errors import ConfigError, TransformError
 from ember.xcs.transforms.batching import (
@@ -27,7 +28,7 @@ from ember.xcs.transforms.batching import (
     split_batch,
 )
 from ember.xcs.transforms.leaves import is_tensor_tree, require_jax
-from ember.xcs.transforms.probes import OpReached, probed
+from ember.xcs.transforms.probes import OpReached, op_in_code, probed
 
 __all__ = ["BatchedFunction", "vmap"]
 
@@ -81,6 +82,7 @@ class BatchedFunction:
         self._xcs_stats = self._runner._xcs_stats
         self._tensor_fns: dict[int, Callable[..., Any]] = {}  # by positional count
         self._orchestration = False
+        self._scanned = False  # whether op_in_code looked at fn (on its first array call)
         self._lock = threading.Lock()  # guards _tensor_fns
         try:
             functools.update_wrapper(self, fn, updated=())
@@ -111,6 +113,12 @@ class BatchedFunction:
         if recorded is not NOT_RECORDED:
             return recorded
         if not self._orchestration and is_tensor_tree((args, kwargs)):
+            if not self._scanned:
+                self._scanned = True
+                named = op_in_code(self._fn)  # JAX's trace would run its glue twice
+                if named is not None:
+                    self._switch(named)
+                    return self._orchestration_call(args, kwargs)
             require_jax(self.transform)
             started = time.perf_counter()
             try:
@@ -127,12 +135,13 @@ class BatchedFunction:
                 return result
         return self._orchestration_call(args, kwargs)
 
-    def _switch(self, reached: OpReached) -> None:
+    def _switch(self, reached: OpReached | Fallback) -> None:
         self._orchestration = True
         stats = self._xcs_stats
         with stats.lock:
             stats.mode = "orchestration"
-            stats.fallbacks.append(reached.fallback())
+            stats.fallbacks.append(reached if isinstance(reached, Fallback)
+                                   else reached.fallback())
 
     # -- tensors ------------------------------------------------------------------
 
