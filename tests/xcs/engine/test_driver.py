@@ -117,3 +117,47 @@ def test_a_lifted_call_runs_in_the_callers_context_as_it_was() -> None:
             program(3)
     assert str(contextvars.copy_context().run(thirds)) == "0.333"
     assert str(contextvars.copy_context().run(jit(thirds))) == "0.333"
+
+
+def test_an_op_the_glue_waits_for_runs_on_the_glues_thread() -> None:
+    """In a `with lock:` block the glue waits for each op: as in plain Python it runs on
+    the glue's own thread, so a reentrant lock the glue holds does not deadlock it, and
+    the glue's threading.local is the op's. effect=True ops too."""
+    import threading
+
+    from ember.xcs import Config, jit, op
+
+    lock = threading.RLock()
+    local = threading.local()
+    threads: list[str] = []
+
+    @op
+    def query(key: str) -> int:
+        with lock:  # the glue holds it: another thread would wait forever
+            threads.append(threading.current_thread().name)
+            return len(key) + getattr(local, "offset", 0)
+
+    @op(effect=True)
+    def audit(key: str) -> str:
+        threads.append(threading.current_thread().name)
+        return f"{key}:{getattr(local, 'offset', None)}"
+
+    def transaction(keys: list[str]) -> tuple[int, str]:
+        local.offset = 10
+        with lock:
+            total = sum([query(key) for key in keys])
+        return total, audit("done")
+
+    plain = transaction(["a", "bb"])
+    threads.clear()
+    result: dict[str, Any] = {}
+    worker = threading.Thread(target=lambda: result.setdefault("r", jit(transaction)(["a", "bb"])),
+                              name="glue", daemon=True)
+    worker.start()
+    worker.join(10)
+    assert result.get("r") == plain == (23, "done:10")
+    assert threads == ["glue"] * 3
+    # Under a deadline the ops run on worker threads, so that the deadline can end it.
+    threads.clear()
+    assert jit(lambda: audit("x"), config=Config(timeout=5))() == "x:None"
+    assert threads != [threading.current_thread().name]

@@ -216,7 +216,7 @@ class Engine:
         if executor == "thread":
             if on_loop(task):
                 self._start_on_loop(task)
-            elif op is None or op.runs_inline:
+            elif op is None or op.runs_inline or task.inline:
                 self._execute(task)
             elif not (self._drain.finishing
                       and self.threads.continue_here(lambda: self._execute(task))):

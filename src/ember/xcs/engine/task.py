@@ -119,13 +119,16 @@ class Task:
         eager: the glue waits for this task at once and sees its exception itself.
         copied: ``(copy, original)`` per container of the arguments that the snapshot
             copied (see ``engine.arguments.originals``), or ``None``.
+        inline: a sync op the glue waits for at once runs on the glue's own thread, as
+            in plain Python (a lock the glue holds, ``threading.local``, signal
+            handlers); not under a deadline, which only another thread can keep.
     """
 
     __slots__ = (
         "args", "callbacks", "context", "copied", "dependents", "deps", "eager", "ended",
-        "error", "fn", "handle", "holds_limit", "id", "kind", "kwargs", "limit", "location",
-        "name", "op", "prepare", "run", "started", "state", "upstream", "value", "waited",
-        "waiting",
+        "error", "fn", "handle", "holds_limit", "id", "inline", "kind", "kwargs", "limit",
+        "location", "name", "op", "prepare", "run", "started", "state", "upstream", "value",
+        "waited", "waiting",
     )
 
     def __init__(self, run: OwningRun, kind: NodeKind, name: str, fn: Callable[..., Any] | None,
@@ -159,6 +162,7 @@ class Task:
         self.waited = False
         self.callbacks: list[Callable[[], None]] | None = None
         self.copied: list[tuple[Any, Any]] | None = None
+        self.inline = False
 
     @property
     def final(self) -> bool:

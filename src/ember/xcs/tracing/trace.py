@@ -200,9 +200,8 @@ class Trace:
             lazy = Lazy(task, self, (task,))
             self.lazies.append(lazy)
             if not eager:  # the objects of the user's it shares (tracing.holding)
-                holders = self.ordering.holders
-                holders.note(lazy, args, kwargs)
-                holders.note_globals(lazy, op)
+                self.ordering.holders.note(lazy, args, kwargs)
+                self.ordering.holders.note_globals(lazy, op)
         self.issued.append((op.identity, *memo_args, lazy))
         return lazy
 
@@ -368,6 +367,7 @@ class Trace:
                     eager or deferred, resolve_records if held else None)
         if copied:  # a body handing back one of them gives the caller's own object
             self.ordering.gives_back(task, copied)
+        task.inline = eager and not self.asynchronous and run.deadline is None  # see Task
         self.arguments.append((snapshot_args, snapshot_kwargs))
         if roots and not eager:
             self.ordering.note(task, roots, mutates)
