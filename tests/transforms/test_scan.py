@@ -165,3 +165,27 @@ def test_a_step_returning_a_recorded_value_is_told_to_return_a_pair():
 
     with pytest.raises(TransformError, match=r"return carry, y"), autograph():
         scan(lambda c, x: shout(x), 0, ["a", "b"])
+
+
+@op
+def pair_step(carry: int, text: str) -> tuple[int, int]:
+    time.sleep(0.005)
+    return carry + len(text), len(text)
+
+
+@op
+def single_score(text: str) -> float:
+    return float(len(text))
+
+
+def test_a_step_returning_an_op_result_is_judged_by_its_value() -> None:
+    """An op that returns the (carry, y) pair is a valid step, as in a plain loop; one
+    that returns a single value is refused naming the value's type, not XCS's proxy."""
+
+    def by_op(carry, text):
+        return pair_step(carry, text)
+
+    assert scan(by_op, 0, ["a", "bb"]) == (3, [1, 2])
+    assert jit(lambda words: scan(by_op, 0, words))(["a", "bb"]) == (3, [1, 2])
+    with pytest.raises(TransformError, match=r"pair, got float;"):
+        scan(lambda carry, text: carry + single_score(text), 0.0, ["a", "bb"])

@@ -21,6 +21,7 @@ from ember.xcs.api.jit import JitFunction
 from ember.xcs.config import Config
 from ember.xcs.errors import ConfigError, TransformError
 from ember.xcs.tracing import context
+from ember.xcs.tracing.lazy import is_lazy
 from ember.xcs.transforms.batching import (
     NOT_RECORDED,
     combine,
@@ -52,6 +53,8 @@ def _loop(f: Callable[..., Any], init: Any, steps: Sequence[Any], order: Sequenc
 def _step(f: Callable[..., Any], carry: Any, x: Any, args: tuple[Any, ...],
           kwargs: dict[str, Any]) -> tuple[Any, Any]:
     out = f(carry, x, *args, **kwargs)
+    if is_lazy(out):  # an op's value: whether it is a pair is the value's to say
+        out = context.current_trace().materialize(out)  # type: ignore[union-attr]
     # issubclass(type(...)): isinstance() would ask a recorded value for its class.
     if not issubclass(type(out), tuple) or len(out) != 2:
         raise TransformError(
