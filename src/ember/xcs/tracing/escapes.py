@@ -8,9 +8,12 @@ value instead, as in plain Python.
 How: the trace keeps every lazy value it created. Once the call is over and the
 trace has dropped its own references, a lazy value whose reference count is above
 what that list accounts for has escaped. That check costs one ``sys.getrefcount`` per
-lazy value, so a call where nothing escaped pays almost nothing. Only when something
-escaped are its holders found with ``gc.get_referrers`` (one pass over the tracked
-objects; see ``_referrers`` for frozen ones) and patched in place: lists, deques,
+lazy value, so a call where nothing escaped pays almost nothing. When something
+escaped, the containers the glue was seen storing into (``out.append(r)``,
+``d[k] = r``, ``self.last = r``: noted in ``tracing.stores``) are patched first; only
+values still held elsewhere are searched for with ``gc.get_referrers`` (one pass over
+the tracked objects, whose cost grows with the process's heap; see ``_referrers`` for
+frozen ones). Holders are patched in place: lists, deques,
 dicts (values and keys, keeping their order), sets, cells, instance attributes and
 slots; an immutable holder (a tuple, a frozenset, a function's defaults) is rebuilt
 and replaced in its own holders. The cost of that pass is reported in stats
@@ -77,6 +80,7 @@ def repair(lazies: list[Lazy], stores: StoreLog | None = None) -> EscapeReport:
     what the call's stores replaced, put back where a value never came.
     """
     log = stores if stores is not None else StoreLog()
+    known = _living(log.holders)  # the glue's containers that outlive the call
     # A reference from the list, one for getrefcount's argument: anything more escaped.
     escaped = [lazies[i] for i in range(len(lazies)) if sys.getrefcount(lazies[i]) > 2]
     if not escaped:
@@ -89,8 +93,18 @@ def repair(lazies: list[Lazy], stores: StoreLog | None = None) -> EscapeReport:
     lazies.clear()
     escaped_count = len(escaped)
     del escaped, lazy, task  # no reference the holders' search would not see
-    unrepaired: list[str] = []
     repaired = 0
+    for container in known:  # first where the glue is known to have put them: no search
+        if _patch(container, targets, log) is container:
+            repaired += 1
+    known.clear()
+    # Referred to by its entry of `targets` and getrefcount's argument; more: still held.
+    left = {key: entry for key, entry in targets.items() if sys.getrefcount(entry[0]) > 2}
+    if not left:
+        return EscapeReport(escaped_count, repaired, (), time.perf_counter() - started)
+    targets = left
+    del left
+    unrepaired: list[str] = []
     rounds = 0
     while targets and rounds < _MAX_ROUNDS:
         rounds += 1
@@ -111,6 +125,14 @@ def repair(lazies: list[Lazy], stores: StoreLog | None = None) -> EscapeReport:
         targets = replacements
     return EscapeReport(escaped_count, repaired, tuple(dict.fromkeys(unrepaired)),
                         time.perf_counter() - started)
+
+
+def _living(holders: dict[int, Any]) -> list[Any]:
+    """The noted containers something besides the note still refers to (the glue's
+    local lists are gone with its frame); the note lets go of them all."""
+    alive = [holder for holder in holders.values() if sys.getrefcount(holder) > 3]
+    holders.clear()  # (beyond the dict, the comprehension's variable and the argument)
+    return alive
 
 
 def _referrers(olds: list[Any], lazies: bool) -> list[Any]:

@@ -98,6 +98,8 @@ def prep(fn: Any, /, *args: Any, **kwargs: Any) -> Callable[[], Any]:
     if trace.ordering.holders.held and (changed := changed_by(fn, args, kwargs)) is not None:
         settle(trace, changed)  # an op still holds the object this call may change
     if kind_of_fn is _BUILTIN and type(fn.__self__) in _CONTAINERS:
+        if trace.lazies:  # out.append(r): where escape repair looks first
+            trace.ordering.stores.hold(fn.__self__)
         return _partial(fn, *args, **kwargs)  # out.append(r), d.get(k): pass values on
     if kind_of_fn is functools.partial:
         inner = fn.func

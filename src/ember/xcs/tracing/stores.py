@@ -28,10 +28,17 @@ class StoreLog:
     finds holding the value); of a key or index, the dict or list itself.
     """
 
-    __slots__ = ("before",)
+    __slots__ = ("before", "holders")
 
     def __init__(self) -> None:
         self.before: dict[tuple[int, Any], tuple[Any, Any]] = {}
+        # Containers the glue stored values in (by id): escape repair looks there first,
+        # before it searches the heap for holders.
+        self.holders: dict[int, Any] = {}
+
+    def hold(self, container: Any) -> None:
+        """Note that the glue put values in ``container`` (``out.append(r)``, ``d[k] = r``)."""
+        self.holders[id(container)] = container
 
     def note(self, obj: Any, attr: Any, key: Any) -> None:
         """Remember what ``obj.attr`` (or ``obj[key]``) holds before the glue stores to it."""
@@ -59,6 +66,7 @@ class StoreLog:
             return
         if type(old) is Lazy:  # kept by its task: a lazy value held here would look escaped
             old = _Earlier(object.__getattribute__(old, "_xcs_task"))
+        self.holders[id(container)] = container
         try:
             self.before[(id(container), slot)] = (container, old)
         except TypeError:

@@ -1,0 +1,85 @@
+"""Escape repair: op results the glue stored where they outlive the call hold values
+afterwards; containers the glue is seen storing into are repaired without a search of
+the heap (``gc.get_referrers``), which a large process would pay for on every call."""
+
+from __future__ import annotations
+
+import gc
+import json
+import time
+from typing import Any
+
+import pytest
+
+from ember.xcs import get_jit_stats, jit, op
+from ember.xcs.tracing import escapes
+from ember.xcs.tracing.lazy import Lazy
+
+
+@op
+def fetch(key: int) -> str:
+    time.sleep(0.001)
+    return f"v{key}"
+
+
+class Agent:
+    def __init__(self) -> None:
+        self.memory: list[str] = []
+        self.seen: set[str] = set()
+        self.table: dict[int, str] = {}
+        self.last: str | None = None
+
+    def step(self, key: int) -> int:
+        reply = fetch(key)
+        self.memory.append(reply)
+        self.seen.add(reply)
+        self.table[key] = reply
+        self.last = reply
+        return len(self.memory)
+
+
+def _lazies_alive() -> int:
+    gc.collect()
+    return sum(1 for obj in gc.get_objects() if type(obj) is Lazy)
+
+
+def test_stores_into_known_containers_are_repaired_without_a_heap_search(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    searches: list[int] = []
+    real = gc.get_referrers
+
+    def counted(*objects: Any) -> list[Any]:
+        searches.append(len(objects))
+        return real(*objects)
+
+    monkeypatch.setattr(escapes.gc, "get_referrers", counted)
+    agent = Agent()
+    step = jit(agent.step)
+    for key in range(5):
+        assert step(key) == key + 1
+    assert searches == []
+    assert json.dumps(agent.memory) == json.dumps([f"v{k}" for k in range(5)])
+    assert agent.seen == {f"v{k}" for k in range(5)} and agent.last == "v4"
+    assert agent.table == {k: f"v{k}" for k in range(5)}
+    assert get_jit_stats(step)["escapes"] == 5 and _lazies_alive() == 0
+
+
+def test_other_holders_are_still_found_by_searching(monkeypatch: pytest.MonkeyPatch) -> None:
+    searches: list[int] = []
+    real = gc.get_referrers
+
+    def counted(*objects: Any) -> list[Any]:
+        searches.append(len(objects))
+        return real(*objects)
+
+    monkeypatch.setattr(escapes.gc, "get_referrers", counted)
+    last = None
+
+    @jit
+    def remember(key: int) -> None:
+        nonlocal last
+        last = fetch(key)  # a closure cell: not one of the containers noted on the way
+
+    remember(1)
+    assert last == "v1" and type(last) is str and searches
+    assert _lazies_alive() == 0
