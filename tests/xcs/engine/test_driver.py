@@ -161,3 +161,63 @@ def test_an_op_the_glue_waits_for_runs_on_the_glues_thread() -> None:
     threads.clear()
     assert jit(lambda: audit("x"), config=Config(timeout=5))() == "x:None"
     assert threads != [threading.current_thread().name]
+
+
+def test_a_recursion_error_while_issuing_an_op_never_hangs_the_call() -> None:
+    """Near the recursion limit the glue may hit RecursionError inside XCS, after the
+    op was added to the run: the call raises it (or returns), it never waits forever."""
+    import threading
+
+    from ember.xcs import jit, op
+
+    @op
+    def step(value: int) -> int:
+        return value + 1
+
+    def explore(node: int) -> int:
+        return explore(step(node))  # no base case: RecursionError in plain Python
+
+    def one(value: int) -> int:
+        return step(value)
+
+    def at_depth(depth: int, fn: Any) -> Any:
+        return fn(1) if depth == 0 else at_depth(depth - 1, fn)
+
+    outcomes: list[str] = []
+
+    def attempt(fn: Any, depth: int) -> None:
+        try:
+            outcomes.append(repr(at_depth(depth, fn)))
+        except RecursionError:
+            outcomes.append("RecursionError")
+
+    jitted_one = jit(one)
+    cases = [(jit(explore), 0)] + [(jitted_one, depth) for depth in range(200, 300)]
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(300)
+    try:
+        for fn, depth in cases:
+            worker = threading.Thread(target=attempt, args=(fn, depth), daemon=True)
+            worker.start()
+            worker.join(10)
+            assert not worker.is_alive(), f"the call at depth {depth} hangs"
+    finally:
+        sys.setrecursionlimit(limit)
+    assert outcomes[0] == "RecursionError"
+    assert set(outcomes) <= {"2", "RecursionError"}
+
+    async def agent(node: int) -> int:
+        return explore(node)
+
+    def run_async() -> None:
+        import asyncio
+
+        try:
+            asyncio.run(jit(agent)(0))
+        except RecursionError:
+            outcomes.append("async RecursionError")
+
+    worker = threading.Thread(target=run_async, daemon=True)
+    worker.start()
+    worker.join(20)
+    assert not worker.is_alive() and outcomes[-1] == "async RecursionError"

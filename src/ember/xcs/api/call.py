@@ -131,6 +131,10 @@ class Call:
         if run is None:
             return False
         engine = default_engine()
+        if isinstance(error, RecursionError):
+            # Out of stack, maybe inside XCS while it issued an op, which then never
+            # starts: stop the run (cancel what has not started) rather than wait for it.
+            engine.stop(run, "RecursionError")
         try:
             # Every op issued so far comes before the error in program order: if one of
             # them fails, plain Python would have raised that instead.

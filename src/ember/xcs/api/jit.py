@@ -239,6 +239,8 @@ class JitFunction:
             except (DeferredFailure, Exception, SystemExit) as error:
                 glue_error = error  # sys.exit() too: the ops issued before it end first
             if trace.run is not None:
+                if isinstance(glue_error, RecursionError):  # see Call.after_glue_error
+                    default_engine().stop(trace.run, "RecursionError")
                 # Every op of the call ends before the call does; waiting here, not in
                 # the blocking waits below, keeps the caller's event loop free.
                 await all_final(trace.run)
