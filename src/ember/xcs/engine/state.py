@@ -199,10 +199,9 @@ class Run:
             if task.state is _RUNNING and task.kind is not _LIFTED:
                 self._release_slot(task, released)
                 self.outbox.abandon(task)
-                if task.started and not task.ended:
+                if task.started and not task.ended:  # its op time ends now (for stats)
                     self.abandoned.append(task.name)
-                    task.ended = now  # its time as an op of this call ends here, whenever
-                    # its body notices (stats of a stopped call do not race with it)
+                    task.ended = now
             if not task.final:
                 self._end(task, _CANCELLED)
         self._notify()
@@ -396,7 +395,6 @@ def on_loop(task: Task) -> bool:
 
 
 def _is_cancellation(error: BaseException) -> bool:
-    """Whether ``error`` is asyncio's ``CancelledError`` (asyncio is imported only by a
-    process that runs coroutines: none can have been cancelled otherwise)."""
+    """Whether ``error`` is asyncio's ``CancelledError`` (no asyncio imported: none)."""
     asyncio = sys.modules.get("asyncio")
     return asyncio is not None and isinstance(error, asyncio.CancelledError)
