@@ -16,9 +16,16 @@ point at the user's expression.
 from __future__ import annotations
 
 import ast
-import copy
 import sys
 from typing import Any
+
+from ember.xcs.tracing.targets import (
+    bound_names,
+    changed_objects,
+    declared_globals,
+    path_of,
+    slot,
+)
 
 __all__ = ["TYPE_PARAMS", "Rewriter"]
 
@@ -61,7 +68,7 @@ class Rewriter(ast.NodeTransformer):
     def _scoped(self, node: ast.AST, awaiting: bool) -> ast.AST:
         saved = self.awaiting, self.globals
         self.awaiting = awaiting
-        self.globals = _declared_globals(node)
+        self.globals = declared_globals(node)
         try:
             return self.generic_visit(node)
         finally:
@@ -76,7 +83,7 @@ class Rewriter(ast.NodeTransformer):
             node.args = self.visit(node.args)
             if node.returns is not None:
                 node.returns = self.visit(node.returns)
-            self.awaiting, self.globals = True, _declared_globals(node)
+            self.awaiting, self.globals = True, declared_globals(node)
             body: list[ast.stmt] = []
             for statement in node.body:  # a statement may become several (``changing``)
                 new = self.visit(statement)
@@ -254,14 +261,14 @@ class Rewriter(ast.NodeTransformer):
         and by ``rebinding(name)`` for each global it binds (``global MODEL``)."""
         stores = not isinstance(node, ast.Delete)
         calls: list[tuple[ast.expr, str, list[ast.expr], list[ast.keyword]]] = [
-            (target, "changing", _path_of(target.value), _slot(target) if stores else [])
-            for target in _changed_objects(targets)]
+            (target, "changing", path_of(target.value), slot(target) if stores else [])
+            for target in changed_objects(targets)]
         if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
             # `a += 1` changes a NumPy array or a bytearray in place, as `a[0] = 1` does.
-            calls.insert(0, (node.target, "changing", _path_of(node.target), []))
+            calls.insert(0, (node.target, "changing", path_of(node.target), []))
         if self.globals:
             calls += [(target, "rebinding", [ast.copy_location(ast.Constant(target.id), target)],
-                       []) for target in _bound_names(targets) if target.id in self.globals]
+                       []) for target in bound_names(targets) if target.id in self.globals]
         guards: list[ast.stmt] = []
         for target, name, args, keywords in calls:
             guard: ast.expr = _call(f"a{name}" if self.awaiting else name, args, target,
@@ -309,85 +316,3 @@ class Rewriter(ast.NodeTransformer):
         self.generic_visit(node)
         node.value = _call("awaitable", [node.value], node.value)
         return node
-
-
-def _slot(target: ast.Attribute | ast.Subscript) -> list[ast.keyword]:
-    """``attr="name"`` or ``key=k`` for the slot a store to ``target`` replaces (a key
-    only when it is a name or a literal: evaluating it twice changes nothing)."""
-    if isinstance(target, ast.Attribute):
-        value: ast.expr = ast.copy_location(ast.Constant(target.attr), target)
-        return [ast.keyword(arg="attr", value=value)]
-    if isinstance(target.slice, ast.Name | ast.Constant):
-        key = copy.deepcopy(target.slice)
-        if isinstance(key, ast.Name):
-            key.ctx = ast.Load()
-        return [ast.keyword(arg="key", value=key)]
-    return []
-
-
-def _leaves(targets: list[ast.expr]) -> list[ast.expr]:
-    """The single targets inside ``targets`` (tuples, lists and starred ones unpacked)."""
-    found: list[ast.expr] = []
-    todo = list(targets)
-    while todo:
-        target = todo.pop()
-        if isinstance(target, ast.Tuple | ast.List):
-            todo += target.elts
-        elif isinstance(target, ast.Starred):
-            todo.append(target.value)
-        else:
-            found.append(target)
-    return found
-
-
-def _changed_objects(targets: list[ast.expr]) -> list[ast.Attribute | ast.Subscript]:
-    """The targets whose object assigning to (or deleting) them changes in place, when
-    it is reached from a name by attributes and indexes by names or literals."""
-    return [target for target in _leaves(targets)
-            if isinstance(target, ast.Attribute | ast.Subscript) and _repeatable(target.value)]
-
-
-def _bound_names(targets: list[ast.expr]) -> list[ast.Name]:
-    """The names that assigning to (or deleting) ``targets`` binds."""
-    return [target for target in _leaves(targets) if isinstance(target, ast.Name)]
-
-
-def _declared_globals(scope: ast.AST) -> frozenset[str]:
-    """The names ``scope`` (a def, lambda or class) declares ``global`` in its own body."""
-    names: set[str] = set()
-    todo = list(ast.iter_child_nodes(scope))
-    while todo:
-        node = todo.pop()
-        if isinstance(node, ast.Global):
-            names.update(node.names)
-        elif not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
-                            | ast.Lambda):
-            todo += ast.iter_child_nodes(node)
-    return frozenset(names)
-
-
-def _path_of(node: ast.expr) -> list[ast.expr]:
-    """``state.notes[i]`` as the arguments ``state, "notes", "[]", i``: the runtime walks
-    the path only when some op holds an object (``runtime.changing``)."""
-    steps: list[ast.expr] = []
-    while not isinstance(node, ast.Name):
-        if isinstance(node, ast.Attribute):
-            steps.append(ast.copy_location(ast.Constant(node.attr), node))
-            node = node.value
-        else:
-            assert isinstance(node, ast.Subscript), "_repeatable allows nothing else"
-            steps += [copy.deepcopy(node.slice), ast.copy_location(ast.Constant("[]"), node)]
-            node = node.value
-    root = ast.copy_location(ast.Name(id=node.id, ctx=ast.Load()), node)
-    return [root, *reversed(steps)]
-
-
-def _repeatable(node: ast.expr) -> bool:
-    while True:
-        if isinstance(node, ast.Name):
-            return True
-        if isinstance(node, ast.Attribute) or (isinstance(node, ast.Subscript)
-                                               and isinstance(node.slice, ast.Name | ast.Constant)):
-            node = node.value
-        else:
-            return False
