@@ -51,7 +51,8 @@ from ember.xcs.tracing.trace import Trace
 from ember.xcs.tracing.unpacking import check_unpacked, splat, splat_mapping
 
 __all__ = ["achanging", "aprep", "aprep_unpacked", "arebinding", "awaitable", "changing",
-           "contains", "fmt", "fstring", "imod", "install", "mod", "observe", "observe_deep",
+           "contains", "fmt", "fstring", "imod", "install", "key", "mod", "observe",
+           "observe_deep",
            "prep", "prep_unpacked", "ready", "ready_deep", "rebinding", "splat",
            "splat_mapping", "yielded"]
 
@@ -216,6 +217,15 @@ def observe(value: Any, reason: str = "is") -> Any:
     if type(value) is not Lazy:
         return value
     return real_value(value, active_trace(), reason)
+
+
+def key(index: Any) -> Any:
+    """A subscript's index or slice bound: a lazy one is its real object, which the
+    container reads as it is (``rows[:limit]`` with ``None``, ``grid[cell]`` with a
+    tuple, ``options[choice]`` with a str raising the container's own error)."""
+    if type(index) is not Lazy:
+        return index
+    return real_value(index, active_trace(), "index")
 
 
 def observe_deep(value: Any) -> Any:

@@ -246,6 +246,11 @@ class Rewriter(ast.NodeTransformer):
 
     def visit_Assign(self, node: ast.Assign) -> Any:
         self.generic_visit(node)
+        if any(isinstance(target, ast.Tuple | ast.List) for target in node.targets) \
+                and not isinstance(node.value, ast.Tuple | ast.List):
+            # a, b = r: unpacked as the real object ("cannot unpack non-iterable ...").
+            reason = ast.copy_location(ast.Constant("unpacking"), node.value)
+            node.value = _call("observe", [self._ready(node.value), reason], node.value)
         return self._changes(node, node.targets)
 
     def visit_AnnAssign(self, node: ast.AnnAssign) -> Any:
@@ -277,6 +282,37 @@ class Rewriter(ast.NodeTransformer):
                 guard = ast.copy_location(ast.Await(value=guard), target)
             guards.append(ast.copy_location(ast.Expr(value=guard), node))
         return [*guards, node] if guards else node
+
+    def visit_Subscript(self, node: ast.Subscript) -> ast.AST:
+        self.generic_visit(node)
+        node.slice = self._index(node.slice)
+        return node
+
+    def _index(self, index: ast.expr) -> ast.expr:
+        """An index (or slice bound) that may be an op result, through ``key``: the
+        container must get the real object, not what the proxy's ``__index__`` gives."""
+        if isinstance(index, ast.Slice):
+            for part in ("lower", "upper", "step"):
+                bound = getattr(index, part)
+                if bound is not None:
+                    setattr(index, part, self._index(bound))
+            return index
+        if isinstance(index, ast.Tuple):  # grid[i, j]
+            index.elts = [self._index(item) for item in index.elts]
+            return index
+        if isinstance(index, ast.Constant | ast.Starred):
+            return index
+        return _call("key", [self._ready(index)], index)
+
+    def visit_Attribute(self, node: ast.Attribute) -> ast.AST:
+        self.generic_visit(node)
+        name = node.attr
+        if isinstance(node.ctx, ast.Load) and name.startswith("__") and name.endswith("__") \
+                and len(name) > 4:
+            # r.__doc__, r.__class__, r.__eq__(x): the real object's own, not the proxy's.
+            reason = ast.copy_location(ast.Constant(f".{name}"), node)
+            node.value = _call("observe", [self._ready(node.value), reason], node.value)
+        return node
 
     def visit_Compare(self, node: ast.Compare) -> ast.AST:
         self.generic_visit(node)
