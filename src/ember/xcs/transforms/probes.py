@@ -98,7 +98,7 @@ def op_in_code(fn: Any) -> Fallback | None:
             module = getattr(type(value), "__module__", "") or ""
             if isinstance(value, Op) or module.startswith("ember.models"):
                 code = function.__code__
-                return Fallback(f"orchestration mode: {code.co_name} calls op "
+                return Fallback(f"switched to orchestration mode: {code.co_name} calls op "
                                 f"{_op_name(value)} (seen in its code, before JAX traced it)",
                                 SourceLocation(code.co_filename, code.co_firstlineno,
                                                code.co_name))
