@@ -110,6 +110,45 @@ def test_genuine_type_errors_are_raised_unchanged() -> None:
         f(1)
 
 
+def _helper(a: str, b: str) -> str:
+    return a + b
+
+
+class _Agent:
+    def step(self, text: str) -> str:
+        return text
+
+
+@pytest.mark.parametrize("mistake", ["missing", "extra", "keyword", "method"])
+def test_calling_a_function_with_wrong_arguments_never_reruns_the_glue(mistake: str) -> None:
+    """The user's own bug on a line that uses an op result: binding the arguments never
+    looked at the lazy value, so the glue runs once and nothing is learned."""
+    log: list[str] = []
+
+    def f(x: int) -> str:
+        text = word(x)
+        log.append("glue")
+        if mistake == "missing":
+            return _helper(text)  # type: ignore[call-arg]
+        if mistake == "extra":
+            return _helper(text, "a", "b")  # type: ignore[call-arg]
+        if mistake == "keyword":
+            return _helper(text, c="b")  # type: ignore[call-arg]
+        return _Agent().step(text, text)  # type: ignore[call-arg]
+
+    fast = jit(f)
+    for x in (1, 2):
+        log.clear()
+        with pytest.raises(TypeError) as plain:
+            f(x)
+        log.clear()
+        with pytest.raises(TypeError) as jitted:
+            fast(x)
+        assert str(jitted.value) == str(plain.value) and log == ["glue"]
+    stats = get_jit_stats(fast)
+    assert stats["reruns"] == 0 and not stats["learned_barriers"] and not stats["fallbacks"]
+
+
 STORE: dict[str, object] = {}
 
 

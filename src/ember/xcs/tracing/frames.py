@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import enum
 import os
+import re
 import sys
 import sysconfig
 from types import CodeType, FrameType, TracebackType
@@ -36,6 +37,12 @@ __all__ = [
     "register_try_lines",
     "rejection_site",
 ]
+# What CPython says when the arguments of a call do not fit a Python function.
+_BINDING_ERROR = re.compile(
+    r"^[\w.<>]+\(\) (missing \d+ required (positional|keyword-only) argument"
+    r"|takes (from )?\d+ (to \d+ )?positional arguments? but \d+ (was|were) given"
+    r"|got (an unexpected|multiple values for) (keyword )?argument"
+    r"|got some positional-only arguments passed as keyword arguments)")
 
 # src/ember/xcs/tracing/frames.py -> src/ember/
 _EMBER_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))) + os.sep
@@ -278,7 +285,10 @@ def program_error(error: BaseException, frame: FrameType, leaf: type) -> bool:
         below.append(tb.tb_frame)
         tb = tb.tb_next
     if not below:
-        return not isinstance(error, TypeError | AttributeError)
+        # A call of a Python function with the wrong arguments ("f() missing 1 required
+        # positional argument"): binding never looks at the values, lazy or not.
+        return not isinstance(error, TypeError | AttributeError) or (
+            type(error) is TypeError and _BINDING_ERROR.match(str(error)) is not None)
     if any(is_internal(f.f_code) for f in below):
         return True
     return not any(tree.contains(value, leaf, records=True)
