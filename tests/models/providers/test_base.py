@@ -176,3 +176,31 @@ def test_max_concurrency_caps_coroutines_and_threads_together():
 def test_base_settings_are_checked(kwargs, field):
     with pytest.raises(InvalidParamsError, match=rf"Recorder\({field}=\.\.\.\)"):
         Recorder(**kwargs)
+
+
+def test_a_cancelled_threaded_send_ends_before_the_jitted_call_raises():
+    """A custom provider's sync send runs in a thread under @jit; when an earlier call
+    of the fan-out fails, the call raises only once that thread's request is over:
+    nothing of a call keeps running after it raised (docs/semantics.md)."""
+    from ember.api.models import models
+    from ember.xcs import jit
+
+    events = []
+
+    class Refused(Exception):
+        status_code = 400
+
+    class Slowish(Provider):
+        def send(self, model, messages, params):
+            if model == "bad":
+                time.sleep(0.05)
+                raise Refused("HTTP 400")
+            time.sleep(0.5)
+            events.append(f"{model} finished")
+            return Completion("ok", Usage.of(1, 1))
+
+    models.register_provider("slowish", Slowish(retry=RetryPolicy(max_attempts=1)))
+    fan = jit(lambda: [models("slowish/bad", "a"), models("slowish/slow", "b")])
+    with pytest.raises(Refused):
+        fan()
+    assert events == ["slow finished"]  # before the call raised, not after

@@ -100,8 +100,18 @@ class Provider(ABC):
     async def asend(
         self, model: str, messages: list[Message], params: Mapping[str, Any]
     ) -> Completion:
-        """``send`` for an event loop. The default runs ``send`` in a worker thread."""
-        return await asyncio.to_thread(self.send, model, messages, params)
+        """``send`` for an event loop. The default runs ``send`` in a worker thread.
+
+        Cancelled meanwhile (an earlier call of the program failed), it still waits for
+        that thread, whose request cannot be taken back: nothing of a call that has
+        raised keeps running, as in plain Python, where the request would have finished.
+        """
+        request = asyncio.ensure_future(asyncio.to_thread(self.send, model, messages, params))
+        try:
+            return await asyncio.shield(request)
+        except asyncio.CancelledError:
+            await asyncio.wait([request])  # its outcome is dropped
+            raise
 
     def send_stream(
         self, model: str, messages: list[Message], params: Mapping[str, Any]
