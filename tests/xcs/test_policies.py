@@ -12,6 +12,7 @@ import threading
 import time
 import types
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -688,3 +689,44 @@ def test_two_calls_of_one_cached_key_under_jit_run_the_body_once() -> None:
         assert twice("plain") == ["PLAIN", "PLAIN"]
         assert jit(twice_async)("x") == ["X", "X"]
     assert paid == ["same", "plain", "async x"]  # each key's body ran once
+
+
+def test_a_call_following_a_running_call_of_its_key_gets_its_own_object() -> None:
+    """As plain Python's second call, a cache hit: its own copy, never the first call's
+    object; a result the store cannot keep is computed again, as plain does."""
+    import threading
+
+    from ember.xcs import jit
+
+    paid: list[str] = []
+
+    @op(cache=True, version="1")
+    def card(text: str) -> dict[str, Any]:
+        paid.append(text)
+        time.sleep(0.05)
+        return {"text": text, "tags": []}
+
+    @op(cache=True, version="1")
+    def handle(text: str) -> Any:
+        paid.append(text)
+        time.sleep(0.05)
+        return threading.Lock()  # cannot be pickled: not stored
+
+    def two_cards(text: str) -> Any:
+        first, second = card(text), card(text)
+        first["tags"].append(text)  # changes the first result only
+        return first is second, second
+
+    def two_handles(text: str) -> Any:
+        first, second = handle(text), handle(text)
+        return first is second
+
+    with use(MemoryStore()):
+        assert two_cards("a") == (False, {"text": "a", "tags": []})
+    with use(MemoryStore()):
+        assert jit(two_cards)("a") == (False, {"text": "a", "tags": []})
+    paid.clear()
+    with use(MemoryStore()):
+        assert two_handles("h") is False
+        assert jit(two_handles)("h") is False
+    assert paid == ["h", "h", "h", "h"]  # plain and jit each ran the body twice

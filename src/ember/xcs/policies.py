@@ -189,13 +189,19 @@ class _Policies:
             return store, key, value, None
         return store, key, MISSING, Flight.join(store, key)
 
-    def followed(self, flight: Flight | None) -> Any:
+    def followed(self, flight: Flight | None, store: Any, key: str) -> Any:
         """The value another running call of the key computed (a hit), or ``MISSING``
-        when this call computes it (a miss): it leads the flight, or the leader failed."""
+        when this call computes it (a miss): it leads the flight, or the leader failed,
+        or its result could not be stored.
+
+        A hit is read from the store once the leader has stored it, so each call gets
+        its own object, as the later call in plain Python would (a hit, never the
+        leader's object); a result that could not be stored is computed again, as
+        plain Python's second call would."""
         if flight is None:
             return MISSING
-        if not flight.leader:
-            value = flight.wait()
+        if not flight.leader and flight.wait() is not MISSING:
+            value = store.get(key)
             if value is not MISSING:
                 record(self.name, "hits")
                 return value
@@ -242,7 +248,7 @@ class _PolicyCall:
         store, key, value, flight = layer.lookup(args, kwargs)
         if value is not MISSING:
             return value
-        value = layer.followed(flight)
+        value = layer.followed(flight, store, key)
         if value is not MISSING:
             return value
         try:
@@ -317,7 +323,7 @@ async def _run_async(layer: _Policies, afn: Callable[..., Any], args: tuple[Any,
         return value
     if flight is not None and not flight.leader:
         await flight.landed()  # without blocking the loop; then followed() does not wait
-    value = layer.followed(flight)
+    value = layer.followed(flight, store, key)
     if value is not MISSING:
         return value
     policy = layer.policy

@@ -96,7 +96,7 @@ def plan_shipping(fn: Callable[..., Any], args: tuple[Any, ...],
     if flight is not None:
         if flight.leader:
             flight.land(MISSING)  # shipped: other calls of the key do not wait for it
-        value = layer.followed(flight)  # following a running call: its value, a hit
+        value = layer.followed(flight, store, key)  # following a running call: a hit
     uncached = Op(rebuild(layer.without_cache()), name=op.name, kind=op.kind)
 
     def keep(future: Future[Any]) -> None:
