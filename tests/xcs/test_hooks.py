@@ -166,6 +166,31 @@ def test_raising_hooks_are_reported_and_change_nothing(caplog):
     del z
 
 
+@pytest.mark.parametrize("signal", [SystemExit, KeyboardInterrupt])
+def test_a_hook_raising_a_base_exception_on_an_engine_thread_is_ignored(caplog, signal):
+    """sys.exit() in an alerting hook used to end the engine thread reporting the node,
+    and the call waited forever for it."""
+    import time
+
+    class Alerting:
+        def on_node_end(self, event):
+            raise signal("alerting hook gave up")
+
+    @op
+    def slowly(x):
+        time.sleep(0.01)
+        return x
+
+    fan = jit(lambda: [slowly(i) for i in range(3)], config=Config(hooks=[Alerting()]))
+    finished = []
+    worker = threading.Thread(target=lambda: finished.append(fan()), daemon=True)
+    with caplog.at_level(logging.WARNING, logger="ember.xcs"):
+        worker.start()
+        worker.join(10)
+    assert finished == [[0, 1, 2]]
+    assert "alerting hook gave up" in caplog.text
+
+
 def test_global_registration_runs_first_and_unregisters():
     order = []
 

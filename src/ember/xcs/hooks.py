@@ -210,7 +210,12 @@ def _call(hooks: tuple[Any, ...], method: str, *args: Any) -> None:
             continue
         try:
             target(*args)
-        except Exception as error:  # a hook must never change a result
+        except BaseException as error:  # a hook must never change a result
+            if isinstance(error, KeyboardInterrupt) \
+                    and threading.current_thread() is threading.main_thread():
+                raise  # Ctrl-C while a hook ran: the user's, not the hook's
+            # SystemExit too: on an engine thread it would end the thread, and the call
+            # would wait forever for the node it was reporting.
             _logger.warning("ember.xcs hook %r raised in %s: %r; ignored", hook, method, error)
 
 
