@@ -212,3 +212,59 @@ def test_global_registration_runs_first_and_unregisters():
     assert glob not in registered_hooks()
     jit(lambda x: first(x))(1)
     assert order == ["global", "local"]
+
+
+def test_every_started_node_ends_when_the_call_times_out():
+    """Ops left running at the deadline get one on_node_error (an XCSTimeoutError), at
+    the stop; their late outcome adds nothing. on_graph_end hears the timeout."""
+    import asyncio
+    import time
+
+    from ember.xcs import XCSTimeoutError
+
+    @op
+    def slow(x):
+        time.sleep(0.3)
+        return x
+
+    @op
+    async def aslow(x):
+        await asyncio.sleep(0.3)
+        return x
+
+    for body in (slow, aslow):
+        recorder = Recorder()
+        timed = jit(lambda body=body: [body(1), body(2)],
+                    config=Config(hooks=[recorder], timeout=0.05))
+        with pytest.raises(XCSTimeoutError):
+            timed()
+        time.sleep(0.4)  # the bodies have finished by now
+        kinds = recorder.kinds()
+        assert kinds.count("node_start") == 2 and kinds.count("node_error") == 2, kinds
+        assert "node_end" not in kinds
+        errors = [e[1].error for e in recorder.events if e[0] == "node_error"]
+        assert all(isinstance(error, XCSTimeoutError) for error in errors)
+        assert isinstance(recorder.events[-1][3], XCSTimeoutError)  # graph_end's error
+
+
+def test_a_call_cancelled_from_outside_is_reported_as_failed():
+    import asyncio
+
+    recorder = Recorder()
+
+    @op
+    async def waits(x):
+        await asyncio.sleep(1)
+        return x
+
+    @jit(config=Config(hooks=[recorder]))
+    async def gather_all():
+        return [await waits(1)]
+
+    async def main():
+        await asyncio.wait_for(gather_all(), 0.05)
+
+    with pytest.raises(TimeoutError):
+        asyncio.run(main())
+    graph_end = [e for e in recorder.events if e[0] == "graph_end"]
+    assert len(graph_end) == 1 and isinstance(graph_end[0][3], asyncio.CancelledError)

@@ -180,3 +180,25 @@ def test_stats_of_a_call_stopped_by_its_timeout_count_each_running_op_until_the_
             timed()
         op_time = get_jit_stats(timed)["op_time_ms"]
         assert op_time is not None and 150 <= op_time <= 400, op_time
+
+
+def test_explain_after_a_timeout_points_at_the_op_that_ran_out_of_time() -> None:
+    """The timeout's message says to find the slow op with explain(): it is the one on
+    the critical path, counted until the stop (it counted 0 ms, leaving a fast op)."""
+
+    @op
+    def fast(x: int) -> int:
+        time.sleep(0.01)
+        return x
+
+    @op
+    def slow(x: int) -> int:
+        time.sleep(0.5)
+        return x
+
+    timed = jit(lambda: [fast(1), fast(2), slow(3)], config=Config(timeout=0.1, profile=True))
+    with pytest.raises(TimeoutError):
+        timed()
+    stats = get_jit_stats(timed)
+    assert stats["critical_path"] == ["slow"] and 80 <= stats["critical_path_ms"] <= 300
+    assert all(t["end_ms"] >= t["start_ms"] >= 0 for t in stats["node_timings"])

@@ -219,6 +219,7 @@ class Call:
     def interrupt(self, interrupt: BaseException) -> None:
         """Stop the run at once: queued ops are cancelled, running ones abandoned."""
         self.interrupted = True
+        self.to_raise = interrupt  # what hooks and spans hear the call ended with
         run = self.trace.run
         if run is not None:
             default_engine().stop(run, f"interrupted by {type(interrupt).__name__}")

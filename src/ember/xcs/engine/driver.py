@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextvars
-import logging
 import os
 import threading
 import time
@@ -31,6 +30,7 @@ from typing import Any
 from ember.xcs.engine import pool
 from ember.xcs.engine.arguments import argument_changed, changed_in_place, originals, resolve, watch
 from ember.xcs.engine.loop import EventLoop, shared_loop
+from ember.xcs.engine.notify import abandoned_error, notify
 from ember.xcs.engine.state import Run, on_loop
 from ember.xcs.engine.task import Limit, OwningRun, Task, TaskState
 from ember.xcs.engine.threads import ThreadPool
@@ -42,7 +42,6 @@ __all__ = ["Engine", "default_engine"]
 _LIFTED = NodeKind.LIFTED
 # Module constants: an enum member read through its class costs ~10x on 3.11.
 _RUNNING = TaskState.RUNNING
-_logger = logging.getLogger("ember.xcs")
 
 
 class _Drain(threading.local):
@@ -111,7 +110,7 @@ class Engine:
         if run.listener is not None and task.kind is not _LIFTED \
                 and task.state is _RUNNING:
             task.value, task.error = value, error  # what the event reports
-            self._notify(run, "error" if error is not None else "end", task)
+            notify(run, "error" if error is not None else "end", task)
         task.context = None
         copied, task.copied = task.copied, None
         if copied is not None and error is None:
@@ -171,6 +170,9 @@ class Engine:
             elif started:
                 self.start_all(started)
         for task in abandoned:
+            if task.run.listener is not None:  # hooks: every started node ends
+                task.error = task.error or abandoned_error(task)
+                notify(task.run, "error", task)
             handle = task.handle
             if handle is not None and hasattr(handle, "cancel"):
                 try:
@@ -246,7 +248,7 @@ class Engine:
         value: Any = None
         try:
             if run.listener is not None and task.kind is not _LIFTED:
-                self._notify(run, "start", task)
+                notify(run, "start", task)
             args, kwargs = resolve(task)
             watched = watch(task, args, kwargs)
             op = task.op
@@ -284,7 +286,7 @@ class Engine:
         if task.run.listener is not None:
             # Before the task exists: a hook may enter the body's context, which the
             # asyncio task will have entered once it runs.
-            self._notify(task.run, "start", task)
+            notify(task.run, "start", task)
         self.loop.start(self._run_on_loop, task, task.context)
 
     async def _run_on_loop(self, task: Task) -> None:
@@ -316,7 +318,7 @@ class Engine:
     def _start_on_executor(self, task: Task, executor: Any) -> None:
         task.started = time.perf_counter()
         if task.run.listener is not None:
-            self._notify(task.run, "start", task)
+            notify(task.run, "start", task)
         try:
             future = pool.submit_task(executor, task)
         except BaseException as error:
@@ -353,16 +355,6 @@ class Engine:
         a worker of the last one died)."""
         return self._processes.get()
 
-    @staticmethod
-    def _notify(run: OwningRun, event: str, task: Task) -> None:
-        listener = run.listener
-        if listener is None:
-            return
-        try:
-            listener(event, task)
-        except Exception as error:  # a hook must never change a result
-            _logger.warning("ember.xcs hook raised %s on %s of %s; ignored", error, event,
-                            task.name)
 
 
 _default: Engine | None = None

@@ -1,0 +1,39 @@
+"""What the engine tells a run's listener (the hooks): each node's start and end.
+
+A listener must never change a result, so what it raises is logged and ignored. Every
+start gets its end: a body left running when its call stopped (a timeout, Ctrl-C) is
+reported as failed with ``abandoned_error``'s error, once, when the run stops; its late
+outcome is dropped.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import logging
+
+from ember.xcs.engine.task import OwningRun, Task
+from ember.xcs.errors import XCSTimeoutError
+
+__all__ = ["abandoned_error", "notify"]
+
+_logger = logging.getLogger("ember.xcs")
+
+
+def notify(run: OwningRun, event: str, task: Task) -> None:
+    """Tell ``run``'s listener about ``event`` (``start``, ``end``, ``error``) of ``task``."""
+    listener = run.listener
+    if listener is None:
+        return
+    try:
+        listener(event, task)
+    except Exception as error:  # a hook must never change a result
+        _logger.warning("ember.xcs hook raised %s on %s of %s; ignored", error, event,
+                        task.name)
+
+
+def abandoned_error(task: Task) -> BaseException:
+    """What hooks hear of a body left running when its call stopped."""
+    reason = getattr(task.run, "stopped", None) or "stopped"
+    if reason == "timeout":
+        return XCSTimeoutError(f"op {task.name} was abandoned: the call ran out of time")
+    return concurrent.futures.CancelledError(f"op {task.name} was abandoned: {reason}")
