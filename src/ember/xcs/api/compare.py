@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 import time
+import types
 from collections.abc import Callable
 from typing import Any
 
@@ -56,21 +57,20 @@ def compare(fn: Callable[..., Any], *args: Any, repeat: int = 5, warmup: int = 1
     for name, value, least in (("repeat", repeat, 1), ("warmup", warmup, 0)):
         if isinstance(value, bool) or not isinstance(value, int) or value < least:
             raise XCSError(f"compare({name}=...) must be an int >= {least}, got {value!r}.")
-    jitted: JitFunction = fn if isinstance(fn, JitFunction) else JitFunction(fn)
-    plain = jitted._fn
+    plain, fast, jitted = _sides(fn, JitFunction)
     run = _runner(jitted._is_async)
     for _ in range(warmup):
         run(plain, args, kwargs)
-        run(jitted, args, kwargs)
+        run(fast, args, kwargs)
     plain_times: list[float] = []
     jit_times: list[float] = []
     identical = True
     for _ in range(repeat):
         plain_result, seconds = _timed(run, plain, args, kwargs)
         plain_times.append(seconds)
-        jit_result, seconds = _timed(run, jitted, args, kwargs)
+        jit_result, seconds = _timed(run, fast, args, kwargs)
         jit_times.append(seconds)
-        identical = identical and plain_result == jit_result
+        identical = identical and _same(plain_result, jit_result)
     import statistics
 
     comparison = Comparison(statistics.median(plain_times) * 1000,
@@ -80,6 +80,42 @@ def compare(fn: Callable[..., Any], *args: Any, repeat: int = 5, warmup: int = 1
 
 
 Runner = Callable[[Callable[..., Any], tuple[Any, ...], dict[str, Any]], Any]
+
+
+def _sides(fn: Any, jit_type: type) -> tuple[Callable[..., Any], Callable[..., Any], Any]:
+    """``(plain, jitted, the JitFunction)`` for ``fn``: a jitted function, a jitted method
+    bound to its instance (``svc.run``), an instance of a jitted class, or a plain
+    function, jitted for the occasion."""
+    candidates: tuple[Any, ...] = (fn, getattr(fn, "__xcs_jit__", None))
+    for candidate in candidates:
+        if isinstance(candidate, jit_type):
+            return candidate._fn, fn, candidate  # type: ignore[attr-defined]
+        func = getattr(candidate, "__func__", None)
+        if isinstance(func, jit_type):  # bound: the plain side is bound to the same self
+            plain = types.MethodType(func._fn, candidate.__self__)  # type: ignore[attr-defined]
+            return plain, fn, func
+    jitted = jit_type(fn)
+    return fn, jitted, jitted
+
+
+def _same(plain: Any, jitted: Any) -> bool:
+    """Whether two results are equal, arrays (whose ``==`` is elementwise) included."""
+    if isinstance(plain, list | tuple) and isinstance(jitted, list | tuple):
+        return type(plain) is type(jitted) and len(plain) == len(jitted) \
+            and all(_same(a, b) for a, b in zip(plain, jitted, strict=True))
+    if isinstance(plain, dict) and isinstance(jitted, dict):
+        return plain.keys() == jitted.keys() and all(_same(plain[k], jitted[k]) for k in plain)
+    try:
+        equal = plain == jitted
+    except Exception:  # values that refuse comparing are not shown equal
+        return False
+    if isinstance(equal, bool):
+        return equal
+    every = getattr(equal, "all", None)  # NumPy, JAX: elementwise
+    try:
+        return bool(every()) if callable(every) else bool(equal)
+    except Exception:
+        return False
 
 
 def _runner(is_async: bool) -> Runner:

@@ -61,6 +61,11 @@ def _jitted(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """``fn`` if it is jitted, else ``jit(fn)`` (which needs arguments to explain)."""
     if isinstance(fn, JitFunction) or getattr(fn, "__xcs_jit__", None) is not None:
         return fn
+    try:
+        _stats_of(fn)  # a jitted method bound to its instance, a vmap: what stats know
+        return fn
+    except XCSError:
+        pass
     if not args and not kwargs:
         raise XCSError(
             f"{fn!r} is not a jitted function and has no call to explain; run it with "
