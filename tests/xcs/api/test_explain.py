@@ -4,7 +4,9 @@ import json
 import re
 import time
 
-from ember.xcs import explain, jit, op
+import pytest
+
+from ember.xcs import Config, explain, jit, op
 
 
 @op
@@ -47,7 +49,27 @@ def test_explain_without_arguments_uses_the_last_call() -> None:
     fast = jit(lambda q: [ask("x", q)])
     fast("hi")
     assert "x" in fast.explain() and "calls so far: 1" in fast.explain()
-    assert "nothing to parallelise" in explain(jit(lambda: 1))
+    never = jit(lambda: 1)
+    assert "no call yet: call the function" in explain(never)
+    never()
+    assert "no ops were called on the last call (nothing to parallelise)" in explain(never)
+
+
+def test_explain_says_the_last_call_raised() -> None:
+    @op
+    def check(x: int) -> int:
+        if x == 2:
+            raise ValueError(f"bad {x}")
+        return x
+
+    failing = jit(lambda: [check(0), check(2)])
+    with pytest.raises(ValueError):
+        failing()
+    assert "the call raised ValueError: bad 2" in explain(failing)
+    hidden = jit(lambda: [check(2)], config=Config(redact=True))
+    with pytest.raises(ValueError):
+        hidden()
+    assert "the call raised ValueError\n" in explain(hidden)  # no message: it may hold values
 
 
 def test_eager_ops_in_try_blocks_are_reported_as_barriers() -> None:

@@ -20,7 +20,7 @@ def test_a_function_never_called_is_reported_as_such() -> None:
         "explain: quiet\n"
         "  calls so far: 0\n"
         "  mode: orchestration\n"
-        "  no ops were called on the last call (nothing to parallelise)\n"
+        "  no call yet: call the function, or explain(f, *args) to run one\n"
         "learned barriers (0):\n"
         "  none\n"
         "fallbacks (0):\n"

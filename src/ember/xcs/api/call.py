@@ -269,8 +269,11 @@ class Call:
         config = owner._config
         stats = owner._xcs_stats
         log = call_log(trace, None if failed else self.outputs)
+        error = self.to_raise
+        raised = None if error is None else type(error).__name__ if config.redact \
+            else f"{type(error).__name__}: {error}"  # under redact: no values
         record = CallRecord(log=log, wall=wall, structure=log.structure, reruns=self.runs,
-                            started=self.started if config.profile else None)
+                            started=self.started if config.profile else None, raised=raised)
         repeat = stats.record(record, log.tokens, failed, self.fallback)
         if config.hooks or hooks.registered_hooks():
             hooks.emit(config, "on_cache_hit" if repeat else "on_cache_miss", owner._name)

@@ -97,7 +97,7 @@ def explanation(stats: FunctionStats, config: Config | None) -> ExplainReport:
         explain: f
           calls so far: 0
           mode: orchestration
-          no ops were called on the last call (nothing to parallelise)
+          no call yet: call the function, or explain(f, *args) to run one
         learned barriers (0):
           none
         fallbacks (0):
@@ -105,7 +105,7 @@ def explanation(stats: FunctionStats, config: Config | None) -> ExplainReport:
     """
     counters = _Counters.of(stats)
     lines = [f"explain: {stats.name}", f"  calls so far: {counters.calls}", f"  mode: {stats.mode}"]
-    lines += _last_call_lines(counters.last, config)
+    lines += _last_call_lines(counters.last, config, counters.calls)
     lines += _comparison_lines(counters.comparison)
     lines += _listed("learned barriers", stats.learned.records)
     lines += _listed("fallbacks", counters.fallbacks)
@@ -127,12 +127,17 @@ class _Counters:
             return cls(stats.last, tuple(stats.fallbacks), stats.calls, stats.comparison)
 
 
-def _last_call_lines(last: CallRecord | None, config: Config | None) -> list[str]:
+def _last_call_lines(last: CallRecord | None, config: Config | None,
+                     calls: int) -> list[str]:
     """The IR, parallel groups, critical path and barriers of the last call."""
     if last is None:
+        if not calls:
+            return ["  no call yet: call the function, or explain(f, *args) to run one"]
         return ["  no ops were called on the last call (nothing to parallelise)"]
     too_large = len(last.log) > GRAPH_LIMIT
     lines = _summary_lines(last) if too_large else _graph_lines(last, config)
+    if last.raised is not None:
+        lines.append(f"the call raised {last.raised}")
     barriers = last.barriers
     return [*lines, f"barriers ({len(barriers)}):", *_barrier_lines(barriers)]
 

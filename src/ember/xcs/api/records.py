@@ -80,12 +80,14 @@ class CallRecord:
         reruns: how often the glue ran again (last-resort learned barriers).
         started: the call's start on the ``perf_counter`` clock when profiling, to
             turn node times into offsets; ``None`` keeps no timings.
+        raised: what the call raised (``"ValueError: ..."``), or ``None``.
     """
 
-    __slots__ = ("log", "reruns", "started", "structure", "wall")
+    __slots__ = ("log", "raised", "reruns", "started", "structure", "wall")
 
     def __init__(self, *, log: CallLog, wall: float, structure: int, reruns: int = 0,
-                 started: float | None = None) -> None:
+                 started: float | None = None, raised: str | None = None) -> None:
+        self.raised = raised
         self.log = log
         self.wall = wall
         self.structure = structure
