@@ -386,3 +386,122 @@ def test_ops_sharing_an_array_nobody_changes_stay_parallel() -> None:
     start = time.perf_counter()
     assert fan(8) == [3.0] * 8
     assert time.perf_counter() - start < 0.12  # 8 ops of 20 ms, one after another: 0.16 s
+
+
+# -- a store of an op's own result into what that op reads --------------------------
+
+MODE = "m0"
+CHOICES = {"model": "m0"}
+
+
+@op
+def with_mode(a: int) -> str:
+    time.sleep(0.003)
+    return f"{MODE}:{a}"
+
+
+@op
+def with_setting(a: int) -> str:
+    time.sleep(0.003)
+    return f"{CHOICES['model']}:{a}"
+
+
+def _rebinds_global(x: int) -> str:
+    global MODE
+    MODE = with_mode(x)  # the op reads MODE: plain Python read it before this store
+    return with_mode(x + 1)
+
+
+def _stores_into_global(x: int) -> str:
+    CHOICES["model"] = with_setting(x)
+    return with_setting(x + 1)
+
+
+def _rebinds_closure_variable(x: int) -> str:
+    current = "c0"
+
+    @op
+    def inner(a: int) -> str:
+        time.sleep(0.003)
+        return f"{current}/{a}"
+
+    current = inner(x)
+    return inner(x + 1)
+
+
+def _stores_into_closure_dict(x: int) -> str:
+    state = {"v": "c0"}
+
+    @op
+    def inner(a: int) -> str:
+        time.sleep(0.003)
+        return f"{state['v']}/{a}"
+
+    state["v"] = inner(x)
+    return inner(x + 1)
+
+
+async def _arebinds_closure_variable(x: int) -> str:
+    current = "c0"
+
+    @op
+    def inner(a: int) -> str:
+        time.sleep(0.003)
+        return f"{current}/{a}"
+
+    current = inner(x)
+    return inner(x + 1)
+
+
+async def _arebinds_global(x: int) -> str:
+    global MODE
+    MODE = with_mode(x)
+    return with_mode(x + 1)
+
+
+def _in_thread(call: Callable[[], Any]) -> Any:
+    import threading
+
+    box: dict[str, Any] = {}
+    worker = threading.Thread(target=lambda: box.setdefault("result", call()), daemon=True)
+    worker.start()
+    worker.join(10)
+    assert not worker.is_alive(), "the jitted call hangs"
+    return box["result"]
+
+
+@pytest.mark.parametrize("program", [_rebinds_global, _stores_into_global,
+                                     _rebinds_closure_variable, _stores_into_closure_dict,
+                                     _arebinds_closure_variable, _arebinds_global],
+                         ids=lambda fn: fn.__name__.strip("_"))
+def test_storing_an_ops_result_where_that_op_reads_waits_for_it(program: Any) -> None:
+    """The op read the global, closure variable or dict before the store in plain
+    Python; under @jit the store waits for it (it hung: the op read its own result)."""
+    global MODE
+    fast = jit(program)
+    for x in (8, 20):
+        MODE, CHOICES["model"] = "m0", "m0"
+        plain = program(x)
+        if asyncio.iscoroutine(plain):
+            plain = asyncio.run(plain)
+        MODE, CHOICES["model"] = "m0", "m0"
+        if asyncio.iscoroutinefunction(program):
+            jitted = _in_thread(lambda: asyncio.run(fast(x)))
+        else:
+            jitted = _in_thread(lambda: fast(x))
+        assert jitted == plain
+    MODE, CHOICES["model"] = "m0", "m0"
+
+
+def test_an_attribute_store_of_an_ops_result_waits_for_that_op_holding_the_object() -> None:
+    @op
+    def plan(state: State, goal: str) -> str:
+        time.sleep(0.02)
+        return f"{goal} after {state.flag}"
+
+    def program(goal: str) -> tuple[str, str]:
+        state = State()
+        state.flag = plan(state, goal)  # plan read state.flag before the store
+        return state.flag, plan(state, goal)
+
+    assert _in_thread(lambda: jit(program)("g")) == program("g")

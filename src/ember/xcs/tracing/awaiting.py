@@ -9,6 +9,7 @@ before it reaches them: a condition or a ``match`` subject is awaited with ``rea
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from ember.xcs import tree
@@ -16,8 +17,8 @@ from ember.xcs.engine.task import TaskState
 from ember.xcs.tracing.failures import DeferredFailure, failure_of
 from ember.xcs.tracing.lazy import Lazy
 
-__all__ = ["Ready", "Suspending", "Waiting", "cancel_op", "final", "outcome", "pending", "ready",
-           "ready_deep"]
+__all__ = ["AfterWaiting", "Ready", "Suspending", "Waiting", "cancel_op", "final", "outcome",
+           "pending", "ready", "ready_deep"]
 
 
 class Ready:
@@ -153,3 +154,22 @@ def ready_deep(value: Any) -> Any:
     found = [value] if type(value) is Lazy else tree.leaves(value, Lazy, records=True)
     waits = pending(found) if found else []
     return Waiting(waits, value) if waits else Ready(value)
+
+
+class AfterWaiting:
+    """Waits for tasks on the running loop, then gives ``then(*args, **kwargs)``: what
+    would have blocked the loop (``prep`` of a call, ``settle`` before a change) finds
+    them finished."""
+
+    __slots__ = ("args", "kwargs", "then", "waiting")
+
+    def __init__(self, waiting: Waiting, then: Callable[..., Any], args: tuple[Any, ...],
+                 kwargs: dict[str, Any]) -> None:  # not *args: a call's own keywords
+        self.waiting = waiting
+        self.then = then
+        self.args = args
+        self.kwargs = kwargs
+
+    def __await__(self) -> Any:
+        yield from self.waiting.__await__()
+        return self.then(*self.args, **self.kwargs)

@@ -37,8 +37,8 @@ from ember.xcs.op_runs import UNRESOLVED
 from ember.xcs.tracing.codemap import CodeMap
 from ember.xcs.tracing.lazy import PURE_METHODS, Lazy
 
-__all__ = ["UNKNOWN", "Holders", "changed_by", "follow", "settle", "settle_global",
-           "shares_objects"]
+__all__ = ["UNKNOWN", "Holders", "changed_by", "follow", "settle", "settle_cell",
+           "settle_global", "shares_objects"]
 
 _get = object.__getattribute__
 _DEPTH = 3  # how deep attributes are followed from an argument
@@ -57,16 +57,28 @@ class Holders:
     large object handed to many ops at once is walked once.
     """
 
-    __slots__ = ("globals", "held", "reach")
+    __slots__ = ("cells", "globals", "held", "reach")
 
     def __init__(self) -> None:
         self.held: dict[int, tuple[Any, list[Lazy]]] = {}  # id -> (object, op calls)
         self.reach: dict[int, tuple[Any, list[Any]]] = {}  # id -> (object, held objects)
         # (id of a module's globals, name) -> (those globals, op calls reading the name)
         self.globals: dict[tuple[int, str], tuple[dict[str, Any], list[Lazy]]] = {}
+        # name -> op calls whose function reads it from an enclosing function (a cell)
+        self.cells: dict[str, list[Lazy]] = {}
 
     def note_globals(self, lazy: Lazy, op: Any) -> None:
-        """Record the data globals the body of ``op`` reads."""
+        """Record the data globals the body of ``op`` reads, and the variables of
+        enclosing functions it reads (an ``@op`` defined inside the glue)."""
+        closure = getattr(op.fn, "__closure__", None)
+        if closure:
+            for name, cell in zip(op.fn.__code__.co_freevars, closure, strict=False):
+                self.cells.setdefault(name, []).append(lazy)
+                try:
+                    value = cell.cell_contents
+                except ValueError:  # not bound yet
+                    continue
+                self._hold_shared(value, lazy)
         reads = op.globals_read
         if reads is None:
             return  # the common case: it reads none
@@ -85,11 +97,16 @@ class Holders:
                 self.globals[key] = (namespace, [lazy])
             else:
                 entry[1].append(lazy)
-            if type(value) in tree.ATOMS:
-                continue  # MODEL = "gpt-a": only rebinding it changes what the op reads
-            kind = tree.kind_of(value)
-            if (kind is tree.Kind.RECORD or kind in _CONTAINERS) and self._hold(value, lazy):
-                self._walk(value, kind)
+            self._hold_shared(value, lazy)  # MODEL = "gpt-a": only rebinding changes it
+
+    def _hold_shared(self, value: Any, lazy: Lazy) -> None:
+        """Hold a dict, list or object an op reads from a global or an enclosing
+        function's variable, as if it were passed to it."""
+        if type(value) in tree.ATOMS or type(value) is Lazy:
+            return
+        kind = tree.kind_of(value)
+        if (kind is tree.Kind.RECORD or kind in _CONTAINERS) and self._hold(value, lazy):
+            self._walk(value, kind)
 
     def readers(self, namespace: dict[str, Any], name: str) -> list[Lazy]:
         """The op calls not final yet that read global ``name`` of ``namespace``."""
@@ -97,6 +114,10 @@ class Holders:
         if entry is None or entry[0] is not namespace:
             return []
         return [lazy for lazy in entry[1] if not _get(lazy, "_xcs_task").final]
+
+    def cell_readers(self, name: str) -> list[Lazy]:
+        """The op calls not final yet that read variable ``name`` of an enclosing function."""
+        return [lazy for lazy in self.cells.get(name, ()) if not _get(lazy, "_xcs_task").final]
 
     def note(self, lazy: Lazy, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         """Record the shared objects an op call receives (``args``: as the glue passed them)."""
@@ -249,6 +270,16 @@ def shares_objects(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
             todo += [(item, depth + 1) for item in tree.children(value, kind)
                      if type(item) not in atoms and type(item) is not Lazy]
     return False
+
+
+def settle_cell(trace: Any, name: str) -> None:
+    """Before the glue rebinds ``name``, read by ops defined inside it: they end first."""
+    lazies = trace.ordering.holders.cell_readers(name)
+    if lazies:
+        first = lazies[0]
+        trace.force(first, f"{name} rebound while op {_get(first, '_xcs_task').name} reads it")
+        for lazy in lazies[1:]:
+            trace.materialize(lazy)
 
 
 def settle_global(trace: Any, namespace: dict[str, Any], name: str) -> None:

@@ -36,25 +36,37 @@ from typing import Any
 
 from ember.xcs import tree
 from ember.xcs.ops import Op
-from ember.xcs.tracing.awaiting import Ready, Waiting, pending, ready, ready_deep
+from ember.xcs.tracing.awaiting import AfterWaiting, Ready, Waiting, pending, ready, ready_deep
 from ember.xcs.tracing.callees import Callee, classify
 from ember.xcs.tracing.context import _local, use_prepare
 from ember.xcs.tracing.coroutines import awaitable
 from ember.xcs.tracing.failures import DeferredFailure
 from ember.xcs.tracing.formatting import active_trace, contains, fmt, fstring, imod, mod, real_value
 from ember.xcs.tracing.frames import CallMode
-from ember.xcs.tracing.holding import UNKNOWN, changed_by, follow, settle, settle_global
+from ember.xcs.tracing.guards import (
+    abound,
+    abound_cell,
+    achanging,
+    arebinding,
+    astored,
+    bound,
+    bound_cell,
+    changing,
+    rebinding,
+    stored,
+)
+from ember.xcs.tracing.holding import changed_by, settle
 from ember.xcs.tracing.lazy import Lazy
 from ember.xcs.tracing.outside import outside_value
-from ember.xcs.tracing.stores import NO_SLOT
 from ember.xcs.tracing.trace import Trace
 from ember.xcs.tracing.unpacking import check_unpacked, splat, splat_mapping
 
-__all__ = ["achanging", "aprep", "aprep_unpacked", "arebinding", "awaitable", "changing",
+__all__ = ["abound", "abound_cell", "achanging", "aprep", "aprep_unpacked", "arebinding",
+           "astored", "awaitable", "bound", "bound_cell", "changing",
            "contains", "fmt", "fstring", "imod", "install", "key", "mod", "observe",
            "observe_deep",
            "prep", "prep_unpacked", "ready", "ready_deep", "rebinding", "splat",
-           "splat_mapping", "yielded"]
+           "splat_mapping", "stored", "yielded"]
 
 _partial = functools.partial
 _BUILTIN = types.BuiltinFunctionType  # C functions and bound methods of C types
@@ -68,7 +80,6 @@ _RETURNS_ARGUMENT = (max, min, getattr, next, functools.reduce)
 
 def install() -> None:
     """Make this module reachable from rewritten code as the built-in ``__xcs_rt__``."""
-    import sys
 
     # A built-in name: reachable from rewritten code, invisible in locals() and globals.
     builtins.__xcs_rt__ = sys.modules[__name__]  # type: ignore[attr-defined]
@@ -262,87 +273,10 @@ def aprep(fn: Any, /, *args: Any, **kwargs: Any) -> Any:
     waits = (pending(found) if found else []) + holding
     if not waits:
         return Ready(prep(fn, *args, **kwargs))
-    return _AfterWaiting(Waiting(waits, None), prep, (fn, *args), kwargs)
-
-
-class _AfterWaiting:
-    """Waits for tasks on the running loop, then gives ``then(*args, **kwargs)``: what
-    would have blocked the loop (``prep`` of a call, ``settle`` before a change) finds
-    them finished."""
-
-    __slots__ = ("args", "kwargs", "then", "waiting")
-
-    def __init__(self, waiting: Waiting, then: Callable[..., Any], args: tuple[Any, ...],
-                 kwargs: dict[str, Any]) -> None:  # not *args: a call's own keywords
-        self.waiting = waiting
-        self.then = then
-        self.args = args
-        self.kwargs = kwargs
-
-    def __await__(self) -> Any:
-        yield from self.waiting.__await__()
-        return self.then(*self.args, **self.kwargs)
+    return AfterWaiting(Waiting(waits, None), prep, (fn, *args), kwargs)
 
 
 use_prepare(prep)  # library code calls user callables through context.call
-
-
-def changing(root: Any, *path: Any, attr: Any = NO_SLOT, key: Any = NO_SLOT) -> None:
-    """Before a statement of the glue changes an object in place (``state.x = ...``,
-    ``state.notes[i] += ...``, ``del state.x``): ops still holding it end first.
-
-    The object is ``root`` followed along ``path`` (attribute names, and ``"[]"``
-    before an index), walked only when some op holds an object or was issued at all.
-    A store to ``attr`` or ``key`` of it is noted with what it replaces
-    (``tracing.stores``): undone if the value stored never comes.
-    """
-    trace = _local.trace
-    if type(trace) is not Trace or trace.run is None:
-        return
-    changed = follow(root, path)
-    if changed is UNKNOWN:
-        return
-    if attr is not NO_SLOT or key is not NO_SLOT:
-        trace.ordering.stores.note(changed, attr, key)
-    if trace.ordering.holders.held:
-        settle(trace, changed)
-
-
-def achanging(root: Any, *path: Any, attr: Any = NO_SLOT, key: Any = NO_SLOT) -> Any:
-    """``changing`` for ``async def`` glue: an awaitable, so the loop keeps running."""
-    trace = _local.trace
-    if type(trace) is not Trace or trace.run is None:
-        return Ready(None)
-    changed = follow(root, path)
-    if changed is UNKNOWN:
-        return Ready(None)
-    if attr is not NO_SLOT or key is not NO_SLOT:
-        trace.ordering.stores.note(changed, attr, key)
-    if trace.ordering.holders.held:
-        waits = pending(trace.ordering.holders.unfinished(changed))
-        if waits:
-            return _AfterWaiting(Waiting(waits, None), settle, (trace, changed), {})
-    return Ready(None)
-
-
-def rebinding(name: str) -> None:
-    """Before a statement of the glue binds global ``name`` (``global MODEL``): ops
-    still reading it end first (``tracing.holding``)."""
-    trace = _local.trace
-    if type(trace) is Trace and trace.ordering.holders.globals:
-        settle_global(trace, sys._getframe(1).f_globals, name)
-
-
-def arebinding(name: str) -> Any:
-    """``rebinding`` for ``async def`` glue: an awaitable, so the loop keeps running."""
-    trace = _local.trace
-    if type(trace) is Trace and trace.ordering.holders.globals:
-        namespace = sys._getframe(1).f_globals
-        waits = pending(trace.ordering.holders.readers(namespace, name))
-        if waits:
-            return _AfterWaiting(Waiting(waits, None), settle_global, (trace, namespace, name),
-                                 {})
-    return Ready(None)
 
 
 def prep_unpacked(fn: Any, /, *args: Any, **kwargs: Any) -> Callable[[], Any]:

@@ -12,7 +12,8 @@ from __future__ import annotations
 import ast
 import copy
 
-__all__ = ["bound_names", "changed_objects", "declared_globals", "path_of", "slot"]
+__all__ = ["bound_names", "changed_objects", "declared_globals", "path_of", "read_by_nested",
+           "slot"]
 
 
 def _unwrapped(index: ast.expr) -> ast.expr:
@@ -105,3 +106,20 @@ def _repeatable(node: ast.expr) -> bool:
             node = node.value
         else:
             return False
+
+
+def read_by_nested(scope: ast.AST) -> frozenset[str]:
+    """The names functions nested in ``scope`` load or declare ``nonlocal`` (a superset
+    of the variables of ``scope`` they read through closure cells), and the names
+    ``scope`` itself declares ``nonlocal``."""
+    names: set[str] = set()
+    todo = [(child, False) for child in ast.iter_child_nodes(scope)]
+    while todo:
+        node, nested = todo.pop()
+        if isinstance(node, ast.Nonlocal):
+            names.update(node.names)
+        elif nested and isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+            names.add(node.id)
+        inner = nested or isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda)
+        todo += [(child, inner) for child in ast.iter_child_nodes(node)]
+    return frozenset(names)

@@ -24,6 +24,7 @@ from ember.xcs.tracing.targets import (
     changed_objects,
     declared_globals,
     path_of,
+    read_by_nested,
     slot,
 )
 
@@ -49,6 +50,8 @@ def _call(attribute: str, args: list[ast.expr], node: ast.AST,
 
 
 _PLAIN_CONSTANTS = (type(None), bool, type(Ellipsis))
+# The check around an assignment's value, per kind of check (see tracing.guards).
+_WRAPPERS = {"changing": "stored", "rebinding": "bound", "cell": "bound_cell"}
 
 
 class Rewriter(ast.NodeTransformer):
@@ -64,19 +67,21 @@ class Rewriter(ast.NodeTransformer):
     def __init__(self) -> None:
         self.awaiting = False  # the current scope is an async def body
         self.globals: frozenset[str] = frozenset()  # names the current scope declares global
+        self.cells: frozenset[str] = frozenset()  # its variables nested functions may read
 
     def _scoped(self, node: ast.AST, awaiting: bool) -> ast.AST:
-        saved = self.awaiting, self.globals
+        saved = self.awaiting, self.globals, self.cells
         self.awaiting = awaiting
         self.globals = declared_globals(node)
+        self.cells = read_by_nested(node)
         try:
             return self.generic_visit(node)
         finally:
-            self.awaiting, self.globals = saved
+            self.awaiting, self.globals, self.cells = saved
 
     def visit_AsyncFunctionDef(self, node: ast.AsyncFunctionDef) -> ast.AST:
         # Decorators, defaults and annotations run in the enclosing scope: no awaits there.
-        saved = self.awaiting, self.globals
+        saved = self.awaiting, self.globals, self.cells
         self.awaiting = False
         try:
             node.decorator_list = [self.visit(d) for d in node.decorator_list]
@@ -84,13 +89,14 @@ class Rewriter(ast.NodeTransformer):
             if node.returns is not None:
                 node.returns = self.visit(node.returns)
             self.awaiting, self.globals = True, declared_globals(node)
+            self.cells = read_by_nested(node)
             body: list[ast.stmt] = []
             for statement in node.body:  # a statement may become several (``changing``)
                 new = self.visit(statement)
                 body += new if isinstance(new, list) else [new]
             node.body = body
         finally:
-            self.awaiting, self.globals = saved
+            self.awaiting, self.globals, self.cells = saved
         return node
 
     def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.AST:
@@ -262,8 +268,13 @@ class Rewriter(ast.NodeTransformer):
         return self._changes(node, node.targets)
 
     def _changes(self, node: ast.stmt, targets: list[ast.expr]) -> Any:
-        """``node`` preceded by ``changing(obj)`` for each object it changes in place,
-        and by ``rebinding(name)`` for each global it binds (``global MODEL``)."""
+        """``node`` checked by ``changing(obj)`` for each object it changes in place, and
+        by ``rebinding(name)`` for each global it binds (``global MODEL``).
+
+        A statement storing a value checks once its value exists, right before the
+        store (``stored``, ``bound`` wrap the value): an op the value's own expression
+        issued that reads the object or global ends first (``MODE = ask(x)`` where
+        ``ask`` reads ``MODE``), as in plain Python, where it had finished."""
         stores = not isinstance(node, ast.Delete)
         calls: list[tuple[ast.expr, str, list[ast.expr], list[ast.keyword]]] = [
             (target, "changing", path_of(target.value), slot(target) if stores else [])
@@ -274,6 +285,20 @@ class Rewriter(ast.NodeTransformer):
         if self.globals:
             calls += [(target, "rebinding", [ast.copy_location(ast.Constant(target.id), target)],
                        []) for target in bound_names(targets) if target.id in self.globals]
+        if self.cells and stores:  # a variable an op defined in here may read
+            calls += [(target, "cell", [ast.copy_location(ast.Constant(target.id), target)],
+                       []) for target in bound_names(targets) if target.id in self.cells]
+        value = getattr(node, "value", None)
+        if stores and value is not None and calls:
+            for _target, name, args, keywords in calls:
+                wrapper = _WRAPPERS[name]
+                wrapped: ast.expr = _call(f"a{wrapper}" if self.awaiting else wrapper,
+                                          [value, *args], value, keywords)
+                if self.awaiting:
+                    wrapped = ast.copy_location(ast.Await(value=wrapped), value)
+                value = wrapped
+            node.value = value  # type: ignore[attr-defined]
+            return node
         guards: list[ast.stmt] = []
         for target, name, args, keywords in calls:
             guard: ast.expr = _call(f"a{name}" if self.awaiting else name, args, target,

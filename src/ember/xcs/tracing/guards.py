@@ -1,0 +1,152 @@
+"""Checks the rewritten glue makes before it changes an object or rebinds a name.
+
+An op may still be running with the object the glue is about to change (it holds it:
+``tracing.holding``), or reading the global the glue is about to rebind. In plain
+Python the op had finished, so the change or the new binding waits for it first:
+``changing``/``rebinding`` before a statement without a value (``del state.x``), and
+``stored``/``bound`` around the value of an assignment, so that the check runs once the
+value exists, right before the store (``MODE = ask(x)``, ``ask`` reading ``MODE``: the
+op the statement itself issued ends first). The ``a``-prefixed forms are for ``async
+def`` glue: they return awaitables, so the event loop keeps running while ops end.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from ember.xcs.tracing.awaiting import AfterWaiting, Ready, Waiting, pending
+from ember.xcs.tracing.context import _local
+from ember.xcs.tracing.holding import UNKNOWN, follow, settle, settle_cell, settle_global
+from ember.xcs.tracing.stores import NO_SLOT
+from ember.xcs.tracing.trace import Trace
+
+__all__ = ["abound", "abound_cell", "achanging", "arebinding", "astored", "bound",
+           "bound_cell", "changing", "rebinding", "stored"]
+
+
+def changing(root: Any, *path: Any, attr: Any = NO_SLOT, key: Any = NO_SLOT) -> None:
+    """Before a statement of the glue changes an object in place (``state.x = ...``,
+    ``state.notes[i] += ...``, ``del state.x``): ops still holding it end first.
+
+    The object is ``root`` followed along ``path`` (attribute names, and ``"[]"``
+    before an index), walked only when some op holds an object or was issued at all.
+    A store to ``attr`` or ``key`` of it is noted with what it replaces
+    (``tracing.stores``): undone if the value stored never comes.
+    """
+    trace = _local.trace
+    if type(trace) is not Trace or trace.run is None:
+        return
+    changed = follow(root, path)
+    if changed is UNKNOWN:
+        return
+    if attr is not NO_SLOT or key is not NO_SLOT:
+        trace.ordering.stores.note(changed, attr, key)
+    if trace.ordering.holders.held:
+        settle(trace, changed)
+
+
+def achanging(root: Any, *path: Any, attr: Any = NO_SLOT, key: Any = NO_SLOT) -> Any:
+    """``changing`` for ``async def`` glue: an awaitable, so the loop keeps running."""
+    trace = _local.trace
+    if type(trace) is not Trace or trace.run is None:
+        return Ready(None)
+    changed = follow(root, path)
+    if changed is UNKNOWN:
+        return Ready(None)
+    if attr is not NO_SLOT or key is not NO_SLOT:
+        trace.ordering.stores.note(changed, attr, key)
+    if trace.ordering.holders.held:
+        waits = pending(trace.ordering.holders.unfinished(changed))
+        if waits:
+            return AfterWaiting(Waiting(waits, None), settle, (trace, changed), {})
+    return Ready(None)
+
+
+def rebinding(name: str) -> None:
+    """Before a statement of the glue binds global ``name`` (``global MODEL``): ops
+    still reading it end first (``tracing.holding``)."""
+    trace = _local.trace
+    if type(trace) is Trace and trace.ordering.holders.globals:
+        settle_global(trace, sys._getframe(1).f_globals, name)
+
+
+def arebinding(name: str) -> Any:
+    """``rebinding`` for ``async def`` glue: an awaitable, so the loop keeps running."""
+    trace = _local.trace
+    if type(trace) is Trace and trace.ordering.holders.globals:
+        namespace = sys._getframe(1).f_globals
+        waits = pending(trace.ordering.holders.readers(namespace, name))
+        if waits:
+            return AfterWaiting(Waiting(waits, None), settle_global, (trace, namespace, name),
+                                 {})
+    return Ready(None)
+
+
+def stored(value: Any, root: Any, *path: Any, attr: Any = NO_SLOT, key: Any = NO_SLOT) -> Any:
+    """``value``, to be stored into ``root`` along ``path`` once ``changing`` allows it:
+    checked after the value's own expression ran (``state.plan = plan(state)``)."""
+    changing(root, *path, attr=attr, key=key)
+    return value
+
+
+def astored(value: Any, root: Any, *path: Any, attr: Any = NO_SLOT,
+            key: Any = NO_SLOT) -> Any:
+    """``stored`` for ``async def`` glue: an awaitable of ``value``."""
+    return _Then(achanging(root, *path, attr=attr, key=key), value)
+
+
+def bound(value: Any, name: str) -> Any:
+    """``value``, to be bound to global ``name`` once ``rebinding`` allows it: checked
+    after the value's own expression ran (``MODE = ask(x)``, ``ask`` reading ``MODE``)."""
+    trace = _local.trace
+    if type(trace) is Trace and trace.ordering.holders.globals:
+        settle_global(trace, sys._getframe(1).f_globals, name)
+    return value
+
+
+def abound(value: Any, name: str) -> Any:
+    """``bound`` for ``async def`` glue: an awaitable of ``value``."""
+    trace = _local.trace
+    if type(trace) is Trace and trace.ordering.holders.globals:
+        namespace = sys._getframe(1).f_globals
+        waits = pending(trace.ordering.holders.readers(namespace, name))
+        if waits:
+            return _Then(AfterWaiting(Waiting(waits, None), settle_global,
+                                       (trace, namespace, name), {}), value)
+    return Ready(value)
+
+
+class _Then:
+    """Awaits ``first``, then gives ``value``."""
+
+    __slots__ = ("first", "value")
+
+    def __init__(self, first: Any, value: Any) -> None:
+        self.first = first
+        self.value = value
+
+    def __await__(self) -> Any:
+        yield from self.first.__await__()
+        return self.value
+
+
+def bound_cell(value: Any, name: str) -> Any:
+    """``value``, to be bound to ``name``, a variable a nested op reads (a closure cell:
+    ``cur = ask(x)`` where ``ask`` is an ``@op`` defined inside and reads ``cur``),
+    once the ops reading it have ended."""
+    trace = _local.trace
+    if type(trace) is Trace and trace.ordering.holders.cells:
+        settle_cell(trace, name)
+    return value
+
+
+def abound_cell(value: Any, name: str) -> Any:
+    """``bound_cell`` for ``async def`` glue: an awaitable of ``value``."""
+    trace = _local.trace
+    if type(trace) is Trace and trace.ordering.holders.cells:
+        waits = pending(trace.ordering.holders.cell_readers(name))
+        if waits:
+            return _Then(AfterWaiting(Waiting(waits, None), settle_cell, (trace, name), {}),
+                         value)
+    return Ready(value)
