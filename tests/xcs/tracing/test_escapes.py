@@ -83,3 +83,42 @@ def test_other_holders_are_still_found_by_searching(monkeypatch: pytest.MonkeyPa
     remember(1)
     assert last == "v1" and type(last) is str and searches
     assert _lazies_alive() == 0
+
+
+COUNT = 0
+
+
+@op
+def refuse(key: int) -> int:
+    time.sleep(0.003)
+    raise KeyError(f"bad {key}")
+
+
+@op
+def total(values: list[int]) -> int:
+    time.sleep(0.003)
+    return sum(values)
+
+
+def _count_after_failure(key: int) -> int:
+    global COUNT
+    first = refuse(key)
+    COUNT += total([first, 1])  # the glue ran ahead to here; total waits for refuse
+    return first
+
+
+def _count(key: int) -> int:
+    global COUNT
+    COUNT += total([key, 1])
+    return COUNT
+
+
+def test_a_global_rebound_to_a_value_that_never_came_gets_its_value_back() -> None:
+    global COUNT
+    for program in (_count_after_failure, jit(_count_after_failure)):
+        COUNT = 0
+        with pytest.raises(KeyError, match="bad 2"):
+            program(2)
+        assert COUNT == 0  # not deleted from the module
+    COUNT = 5
+    assert jit(_count)(2) == 8 and COUNT == 8 and type(COUNT) is int

@@ -74,8 +74,9 @@ def rebinding(name: str) -> None:
 def arebinding(name: str) -> Any:
     """``rebinding`` for ``async def`` glue: an awaitable, so the loop keeps running."""
     trace = _local.trace
-    if type(trace) is Trace and trace.ordering.holders.globals:
+    if type(trace) is Trace and trace.run is not None:
         namespace = sys._getframe(1).f_globals
+        trace.ordering.stores.note(namespace, NO_SLOT, name)
         waits = pending(trace.ordering.holders.readers(namespace, name))
         if waits:
             return AfterWaiting(Waiting(waits, None), settle_global, (trace, namespace, name),
@@ -98,18 +99,23 @@ def astored(value: Any, root: Any, *path: Any, attr: Any = NO_SLOT,
 
 def bound(value: Any, name: str) -> Any:
     """``value``, to be bound to global ``name`` once ``rebinding`` allows it: checked
-    after the value's own expression ran (``MODE = ask(x)``, ``ask`` reading ``MODE``)."""
+    after the value's own expression ran (``MODE = ask(x)``, ``ask`` reading ``MODE``).
+    What the global held is noted: if the value never comes, it comes back."""
     trace = _local.trace
-    if type(trace) is Trace and trace.ordering.holders.globals:
-        settle_global(trace, sys._getframe(1).f_globals, name)
+    if type(trace) is Trace and trace.run is not None:
+        namespace = sys._getframe(1).f_globals
+        trace.ordering.stores.note(namespace, NO_SLOT, name)
+        if trace.ordering.holders.globals:
+            settle_global(trace, namespace, name)
     return value
 
 
 def abound(value: Any, name: str) -> Any:
     """``bound`` for ``async def`` glue: an awaitable of ``value``."""
     trace = _local.trace
-    if type(trace) is Trace and trace.ordering.holders.globals:
+    if type(trace) is Trace and trace.run is not None:
         namespace = sys._getframe(1).f_globals
+        trace.ordering.stores.note(namespace, NO_SLOT, name)
         waits = pending(trace.ordering.holders.readers(namespace, name))
         if waits:
             return _Then(AfterWaiting(Waiting(waits, None), settle_global,
