@@ -172,6 +172,40 @@ def test_a_function_whose_file_was_edited_since_import_runs_the_code_that_was_lo
     assert jit(module.greet)("y") == module.greet("y") == "old y"
 
 
+def test_long_functions_with_far_jumps_are_rewritten(tmp_path: Any) -> None:
+    """A jump's argument may need a widening prefix in one compile and not in another
+    (3.13, a script with a `with` block before many statements): the code is still the
+    same, and the function is rewritten (it ran unrewritten, as code without source
+    does, and its glue ran twice on the first call)."""
+    import os
+    import subprocess
+    import sys
+
+    filler = "\n".join(f"    notes.append(('step{i}', json.dumps([x, {i}])))" for i in range(80))
+    script = tmp_path / "long_script.py"
+    script.write_text(
+        "import json, time\n"
+        "from ember.xcs import get_jit_stats, jit, op\n"
+        "LOG = []\n\n\n"
+        "class Ctx:\n"
+        "    def __enter__(self):\n        LOG.append('enter')\n        return self\n\n"
+        "    def __exit__(self, *exc):\n        LOG.append('exit')\n        return False\n\n\n"
+        "@op\ndef fetch(k):\n    time.sleep(0.003)\n    return f'A{k}'\n\n\n"
+        "def main(x):\n"
+        "    with Ctx():\n        pass\n"
+        "    LOG.append('start')\n"
+        "    text = json.dumps([fetch(x), fetch(x + 1)])\n"
+        "    notes = []\n"
+        f"{filler}\n"
+        "    return text\n\n\n"
+        "fast = jit(main)\n"
+        "print(fast(1), LOG, get_jit_stats(fast)['fallbacks'])\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          env=env, timeout=120, check=True)
+    assert done.stdout.strip() == "[\"A1\", \"A2\"] ['enter', 'exit', 'start'] []"
+
+
 def first_version(name: str) -> str:
     return f"first {name}"
 

@@ -97,12 +97,15 @@ def same_code(compiled: types.CodeType, code: types.CodeType) -> bool:
 
 
 _JUMPS = frozenset(dis.hasjrel) | frozenset(dis.hasjabs)
+# Not part of what the code does: a method-call marker (see above), and the prefix
+# that widens an argument, present or not with a jump's distance.
+_LAYOUT = frozenset({"PUSH_NULL", "EXTENDED_ARG"})
 
 
 def _instructions(code: types.CodeType) -> list[tuple[str, Any]]:
     return [("LOAD_ATTR" if i.opname == "LOAD_METHOD" else i.opname,
              None if i.opcode in _JUMPS or isinstance(i.argval, types.CodeType) else i.argval)
-            for i in dis.get_instructions(code) if i.opname != "PUSH_NULL"]
+            for i in dis.get_instructions(code) if i.opname not in _LAYOUT]
 
 
 def arg_count(code: types.CodeType) -> int:
