@@ -101,3 +101,23 @@ def test_paths_open_one_shared_store(tmp_path: Path) -> None:
     assert open_store(str(path)) is first
     store = MemoryStore()
     assert open_store(store) is store
+
+
+def test_a_secure_call_inside_use_keeps_the_memory_store_that_use_made_active() -> None:
+    """Presets.SECURE has no store of its own: the MemoryStore of a `with use(...)`
+    around the call stays in force (it was hidden: cache=True ops went for the
+    persistent default file and were refused, cache=None ones ran uncached)."""
+    from ember.xcs import Presets, jit, op
+
+    paid: list[str] = []
+
+    @op(cache=True, version="1")
+    def lookup(key: str) -> str:
+        paid.append(key)
+        return key.upper()
+
+    secure = jit(lambda key: [lookup(key), lookup(key)], config=Presets.SECURE)
+    with use(MemoryStore()):
+        assert secure("a") == ["A", "A"]
+        assert secure("a") == ["A", "A"]
+    assert paid == ["a"]

@@ -67,7 +67,9 @@ class CacheScope:
     allow_persistent: bool
 
     def on_graph_start(self, name: str) -> None:
-        settings = Settings(self.result_cache, self.redact, self.allow_persistent)
+        # No store of its own: the one a `with use(...)` around the call made active.
+        store = self.result_cache if self.result_cache is not None else active().store
+        settings = Settings(store, self.redact, self.allow_persistent)
         _active.set((*_active.get(), settings))
 
     def on_graph_end(self, name: str, seconds: float, error: BaseException | None) -> None:
