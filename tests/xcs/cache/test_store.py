@@ -171,3 +171,22 @@ def test_default_path(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     assert default_path() == tmp_path / "ember-xcs" / "results.sqlite"
     monkeypatch.setenv("EMBER_XCS_CACHE", str(tmp_path / "mine.sqlite"))
     assert default_path() == tmp_path / "mine.sqlite"
+
+
+def test_a_cache_file_deleted_while_the_process_runs_is_set_up_again(tmp_path: Path) -> None:
+    """rm results.sqlite in a long-running process: threads that connect afterwards open
+    an empty file; the store makes its table again instead of failing."""
+    store = SQLiteStore(tmp_path / "results.sqlite")
+    store.put("a", "op", 1)
+    assert store.get("a") == 1
+    (tmp_path / "results.sqlite").unlink()
+    results: list[Any] = []
+
+    def fresh_thread() -> None:  # connects after the delete
+        store.put("b", "op", 2)
+        results.append(store.get("b"))
+
+    worker = threading.Thread(target=fresh_thread)
+    worker.start()
+    worker.join(30)
+    assert results == [2]

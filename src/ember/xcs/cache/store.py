@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
@@ -283,9 +283,29 @@ class SQLiteStore:
 
     # -- the store protocol -------------------------------------------------------------
 
-    def get(self, key: str) -> Any:
+    def _again_if_deleted(self, action: Callable[[sqlite3.Connection], Any]) -> Any:
+        """``action(connection)``; once more after setting the file up again if it was
+        deleted (or replaced) while the process ran: a connection opened since then
+        finds an empty file (``no such table``)."""
+        import sqlite3
+
+        try:
+            with self._cursor() as db:
+                return action(db)
+        except XCSError as error:
+            cause = error.__cause__
+            if not (isinstance(cause, sqlite3.OperationalError)
+                    and "no such table" in str(cause)):
+                raise
+        with self._setup_lock:
+            self._ready = False
+            self._setup()
         with self._cursor() as db:
-            row = db.execute("SELECT format, value FROM results WHERE key = ?", (key,)).fetchone()
+            return action(db)
+
+    def get(self, key: str) -> Any:
+        row = self._again_if_deleted(lambda db: db.execute(
+            "SELECT format, value FROM results WHERE key = ?", (key,)).fetchone())
         if row is None or row[0] != VALUE_FORMAT:
             return MISSING
         import pickle
@@ -299,12 +319,11 @@ class SQLiteStore:
         import pickle
 
         data = pickle.dumps(value, protocol=5)
-        with self._cursor() as db:
-            db.execute(
-                "INSERT OR REPLACE INTO results (key, op, format, value, created) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (key, op, VALUE_FORMAT, data, time.time()),
-            )
+        self._again_if_deleted(lambda db: db.execute(
+            "INSERT OR REPLACE INTO results (key, op, format, value, created) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (key, op, VALUE_FORMAT, data, time.time()),
+        ))
 
     # -- maintenance --------------------------------------------------------------------
 
