@@ -565,13 +565,17 @@ def test_shutdown_releases_threads_and_connections() -> None:
         time.sleep(0.05)
 
 
-def test_exception_whose_arguments_cannot_travel_becomes_a_serialization_error() -> None:
+def test_exception_whose_arguments_cannot_travel_keeps_its_type_and_message() -> None:
+    import pickle
+
     from ember.xcs.distributed._shipping import sendable_exception
 
-    unsendable = ValueError(threading.Lock())
-    replaced = sendable_exception("score", unsendable)
+    lock = threading.Lock()
+    unsendable = ValueError(lock)
+    replaced = pickle.loads(pickle.dumps(sendable_exception("score", unsendable)))
 
-    assert isinstance(replaced, SerializationError)
-    assert "op 'score' raised ValueError" in str(replaced)
+    assert type(replaced) is ValueError and str(replaced) == str(unsendable)
+    assert "args that do not pickle (kept as their repr)" in replaced.__notes__[0]
+    assert "the Dask worker running op 'score'" in replaced.__notes__[0]
     plain = KeyError("fine")
     assert sendable_exception("score", plain) is plain

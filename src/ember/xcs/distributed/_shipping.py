@@ -9,7 +9,6 @@ its type and message.
 
 from __future__ import annotations
 
-import copy
 import functools
 import types
 from collections.abc import Callable, Iterator
@@ -77,34 +76,20 @@ class ShippedCall:
 
 
 def sendable_exception(name: str, error: BaseException) -> BaseException:
-    """``error``, or a copy of it that pickles: same type and message, fewer attributes.
+    """``error``, or what goes back in its place: same type and message, without the
+    attributes that do not pickle (``engine.carried``).
 
     Dask would turn an exception that does not pickle into a plain ``Exception``; the
-    caller must see the op's own exception type, so attributes that do not pickle (a
-    client, a lock) are dropped and a note says which.
+    caller must see the op's own exception type.
     """
-    links = {"__cause__": error.__cause__, "__context__": error.__context__}
-    if _pickles(error) and all(link is None or _pickles(link) for link in links.values()):
-        return error
-    clone = copy.copy(error)  # same type and arguments; no traceback, cause or context
-    dropped = sorted(key for key, value in vars(error).items() if not _pickles(value))
-    for key in dropped:
-        delattr(clone, key)
-    for key, link in links.items():
-        if link is not None and _pickles(link):
-            setattr(clone, key, link)
-        elif link is not None:
-            dropped.append(key)
-    if _pickles(clone):
-        clone.add_note(f"[ember.xcs] {', '.join(dropped)} of this exception could not be "
-                       f"sent back from the Dask worker running op {name!r} and were "
-                       "dropped.")
-        return clone
-    return SerializationError(
-        f"op {name!r} raised {type(error).__name__}: {error}, which cannot be sent back from "
-        "the Dask worker (its arguments do not pickle). Raise exceptions whose arguments "
-        "are plain data."
-    )
+    import cloudpickle
+
+    from ember.xcs.engine.carried import carry, sendable
+
+    where = f"the Dask worker running op {name!r}"
+    if all(link is None or _pickles(link) for link in (error.__cause__, error.__context__)):
+        return sendable(error, where, cloudpickle.dumps)
+    return carry(error, where, cloudpickle.dumps)  # Dask sends cause and context too
 
 
 def load_result(name: str, payload: bytes) -> Any:

@@ -87,7 +87,7 @@ def submit_task(executor: Any, task: Task) -> concurrent.futures.Future[Any]:
     if isinstance(executor, concurrent.futures.ProcessPoolExecutor):
         payload = _pickled_call(task.name, call, call_args, args=args, kwargs=kwargs,
                                 body=op if op is not None else task.fn)
-        return executor.submit(_call_pickled, payload)
+        return executor.submit(_call_pickled, payload, task.name)
     future: concurrent.futures.Future[Any] = executor.submit(call, *call_args)
     return future
 
@@ -123,12 +123,22 @@ def _pickled_call(name: str, call: Callable[..., Any], call_args: tuple[Any, ...
         raise SerializationError(_unpicklable(name, body, args, kwargs, error)) from error
 
 
-def _call_pickled(payload: bytes) -> Any:
-    """In the worker: unpickle what ``_pickled_call`` made and call it."""
+def _call_pickled(payload: bytes, name: str) -> Any:
+    """In the worker: unpickle what ``_pickled_call`` made and call it; an exception
+    goes back as it was raised (``engine.carried``)."""
     import pickle
 
     call, call_args = pickle.loads(payload)
-    return call(*call_args)
+    replacement: BaseException | None = None
+    try:
+        return call(*call_args)
+    except Exception as error:
+        from ember.xcs.engine.carried import sendable
+
+        replacement = sendable(error, f"the worker process running op {name!r}")
+        if replacement is error:
+            raise
+    raise replacement  # outside the except block: no context that does not pickle
 
 
 def _apply(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:

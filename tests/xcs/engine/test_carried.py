@@ -1,0 +1,74 @@
+"""Exceptions of ops come back from worker processes as they were raised: same type,
+arguments and attributes, also when pickling alone would fail (a keyword-only
+``__init__``, an attribute that does not pickle)."""
+
+from __future__ import annotations
+
+import pickle
+import threading
+
+import pytest
+
+from ember.xcs import Config, jit, op
+from ember.xcs.engine.carried import Carried, sendable
+
+
+class QuotaError(Exception):
+    """Like an SDK's error: its __init__ takes keyword-only arguments."""
+
+    def __init__(self, *, retry_after: int) -> None:
+        super().__init__(f"quota exceeded, retry after {retry_after}s")
+        self.retry_after = retry_after
+
+
+class ApiError(Exception):
+    def __init__(self, message: str, response: object) -> None:
+        super().__init__(message)
+        self.response = response
+
+
+def test_an_exception_that_survives_pickling_goes_as_it_is() -> None:
+    error = ValueError("plain")
+    assert sendable(error, "here") is error
+
+
+def test_a_keyword_only_init_comes_back_with_its_attributes() -> None:
+    carried = sendable(QuotaError(retry_after=5), "the worker running op 'q'")
+    assert isinstance(carried, Carried)
+    back = pickle.loads(pickle.dumps(carried))
+    assert type(back) is QuotaError and str(back) == "quota exceeded, retry after 5s"
+    assert back.retry_after == 5 and not getattr(back, "__notes__", None)
+
+
+def test_attributes_that_do_not_pickle_are_dropped_with_a_note() -> None:
+    back = pickle.loads(pickle.dumps(sendable(ApiError("HTTP 500", threading.Lock()), "w")))
+    assert type(back) is ApiError and str(back) == "HTTP 500"
+    assert not hasattr(back, "response")
+    assert back.__notes__ == ["[ember.xcs] response of this exception could not be sent "
+                              "back from w and were dropped."]
+
+
+@op
+def refuse_quota(x: int) -> int:
+    raise QuotaError(retry_after=x)
+
+
+@op
+def refuse_api(x: int) -> int:
+    raise ApiError(f"HTTP 500 for {x}", threading.Lock())
+
+
+@op
+def double(x: int) -> int:
+    return 2 * x
+
+
+def test_process_workers_send_the_ops_own_exceptions_back() -> None:
+    processes = Config(executor="process")
+    with pytest.raises(QuotaError, match="retry after 5s") as quota:
+        jit(lambda: refuse_quota(5), config=processes)()
+    assert quota.value.retry_after == 5
+    with pytest.raises(ApiError, match="HTTP 500 for 7"):
+        jit(lambda: refuse_api(7), config=processes)()
+    # The pool was not taken for broken: the next call runs on it.
+    assert jit(lambda: [double(1), double(2)], config=processes)() == [2, 4]
