@@ -43,16 +43,22 @@ def _lazies_alive() -> int:
     return sum(1 for obj in gc.get_objects() if type(obj) is Lazy)
 
 
-def test_stores_into_known_containers_are_repaired_without_a_heap_search(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    searches: list[int] = []
+@pytest.fixture
+def searches(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many values each heap search (``gc.get_referrers``) of escape repair sought."""
+    sought: list[int] = []
     real = gc.get_referrers
 
     def counted(*objects: Any) -> list[Any]:
-        searches.append(len(objects))
+        sought.append(len(objects))
         return real(*objects)
 
     monkeypatch.setattr(escapes.gc, "get_referrers", counted)
+    return sought
+
+
+def test_stores_into_known_containers_are_repaired_without_a_heap_search(
+        searches: list[int]) -> None:
     agent = Agent()
     step = jit(agent.step)
     for key in range(5):
@@ -64,15 +70,7 @@ def test_stores_into_known_containers_are_repaired_without_a_heap_search(
     assert get_jit_stats(step)["escapes"] == 5 and _lazies_alive() == 0
 
 
-def test_other_holders_are_still_found_by_searching(monkeypatch: pytest.MonkeyPatch) -> None:
-    searches: list[int] = []
-    real = gc.get_referrers
-
-    def counted(*objects: Any) -> list[Any]:
-        searches.append(len(objects))
-        return real(*objects)
-
-    monkeypatch.setattr(escapes.gc, "get_referrers", counted)
+def test_other_holders_are_still_found_by_searching(searches: list[int]) -> None:
     last = None
 
     @jit

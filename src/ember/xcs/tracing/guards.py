@@ -74,14 +74,19 @@ def rebinding(name: str) -> None:
 def arebinding(name: str) -> Any:
     """``rebinding`` for ``async def`` glue: an awaitable, so the loop keeps running."""
     trace = _local.trace
-    if type(trace) is Trace and trace.run is not None:
-        namespace = sys._getframe(1).f_globals
-        trace.ordering.stores.note(namespace, NO_SLOT, name)
-        waits = pending(trace.ordering.holders.readers(namespace, name))
-        if waits:
-            return AfterWaiting(Waiting(waits, None), settle_global, (trace, namespace, name),
-                                 {})
+    if type(trace) is Trace and trace.ordering.holders.globals:
+        waiting = _global_readers(trace, sys._getframe(1).f_globals, name)
+        if waiting is not None:
+            return waiting
     return Ready(None)
+
+
+def _global_readers(trace: Trace, namespace: dict[str, Any], name: str) -> Any:
+    """An awaitable that ends once the ops reading global ``name`` have, or ``None``."""
+    waits = pending(trace.ordering.holders.readers(namespace, name))
+    if not waits:
+        return None
+    return AfterWaiting(Waiting(waits, None), settle_global, (trace, namespace, name), {})
 
 
 def stored(value: Any, root: Any, *path: Any, attr: Any = NO_SLOT, key: Any = NO_SLOT) -> Any:
@@ -116,10 +121,9 @@ def abound(value: Any, name: str) -> Any:
     if type(trace) is Trace and trace.run is not None:
         namespace = sys._getframe(1).f_globals
         trace.ordering.stores.note(namespace, NO_SLOT, name)
-        waits = pending(trace.ordering.holders.readers(namespace, name))
-        if waits:
-            return _Then(AfterWaiting(Waiting(waits, None), settle_global,
-                                       (trace, namespace, name), {}), value)
+        waiting = _global_readers(trace, namespace, name)
+        if waiting is not None:
+            return _Then(waiting, value)
     return Ready(value)
 
 
