@@ -289,6 +289,17 @@ def test_lazy_values_never_outlive_the_call_in_objects_frozen_by_gc_freeze() -> 
     import gc
 
     module_state: dict[str, list[object]] = {"sink": []}
+
+    def make_box() -> tuple[Any, Any]:
+        value: object = None
+
+        def put(new: object) -> None:
+            nonlocal value
+            value = new  # a closure cell: found only by searching the heap
+
+        return put, lambda: value
+
+    put, get = make_box()  # its cell is made before the freeze: frozen
     gc.freeze()
     try:
         fresh: list[object] = []  # made after the freeze: not frozen
@@ -296,9 +307,13 @@ def test_lazy_values_never_outlive_the_call_in_objects_frozen_by_gc_freeze() -> 
         assert fresh == ["<young>"] and type(fresh[0]) is str
         assert gc.get_freeze_count() > 0  # nothing was held by a frozen object: still frozen
 
+        # Stores the glue was seen making are repaired where they were made, frozen or not.
         jit(store_everywhere)("frozen", module_state["sink"], {})
         assert type(LAST_REPLY) is str and LAST_REPLY == "<frozen>"
         assert json.dumps(module_state["sink"]) == '["<frozen>"]'
+
+        jit(lambda q: put(llm(q)))("boxed")
+        assert type(get()) is str and get() == "<boxed>"
         assert gc.get_freeze_count() == 0  # searched, and not frozen again (no leak)
     finally:
         gc.unfreeze()
