@@ -80,3 +80,17 @@ def test_a_carried_exception_unpickles_as_the_exception_it_stands_for() -> None:
     back = pickle.loads(pickle.dumps(carried))
     assert type(back) is QuotaError and back.retry_after == 5
     assert str(back) == "quota exceeded, retry after 5s"
+
+
+@op
+def open_session(x: int) -> dict[str, object]:
+    return {"id": x, "lock": threading.Lock()}
+
+
+def test_a_result_that_cannot_come_back_from_a_process_worker_names_the_op() -> None:
+    from ember.xcs import SerializationError
+
+    with pytest.raises(SerializationError, match=r"op 'open_session' returned a dict that "
+                                                 r"cannot be sent back from the worker"):
+        jit(lambda: open_session(1), config=Config(executor="process"))()
+    assert jit(lambda: [double(3)], config=Config(executor="process"))() == [6]

@@ -348,7 +348,13 @@ class Engine:
             assert error is not None
             pool.note_broken_pool(error, task.name)
             self._processes.retire(executor)
-        self.report(task, None if error is not None else future.result(), error)
+        value = None if error is not None else future.result()
+        if type(value) is pool.Pickled:  # from a process worker (engine.pool)
+            try:
+                value = value.load()
+            except Exception as failure:
+                value, error = None, failure
+        self.report(task, value, error)
 
     def process_pool(self) -> concurrent.futures.ProcessPoolExecutor:
         """The shared process pool behind ``Config(executor="process")`` (a new one once

@@ -23,7 +23,8 @@ from ember.xcs.errors import SerializationError, add_note
 if TYPE_CHECKING:
     from ember.xcs.engine.task import Task
 
-__all__ = ["SharedProcessPool", "is_broken_pool_error", "note_broken_pool", "submit_task"]
+__all__ = ["Pickled", "SharedProcessPool", "is_broken_pool_error", "note_broken_pool",
+           "submit_task"]
 
 
 class SharedProcessPool:
@@ -131,14 +132,47 @@ def _call_pickled(payload: bytes, name: str) -> Any:
     call, call_args = pickle.loads(payload)
     replacement: BaseException | None = None
     try:
-        return call(*call_args)
+        value = call(*call_args)
     except Exception as error:
         from ember.xcs.engine.carried import sendable
 
         replacement = sendable(error, f"the worker process running op {name!r}")
         if replacement is error:
             raise
-    raise replacement  # outside the except block: no context that does not pickle
+    if replacement is not None:
+        raise replacement  # outside the except block: no context that does not pickle
+    try:  # pickled here, where a failure can name the op (the pool's own is a bare error)
+        return Pickled(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL), name)
+    except Exception as error:
+        raise SerializationError(
+            f"op {name!r} returned a {type(value).__name__} that cannot be sent back from "
+            f"the worker process ({type(error).__name__}: {error}). Return plain data "
+            "(strings, numbers, lists, dicts, dataclasses), not clients, locks, generators "
+            "or open files, or run this op on the thread engine.") from None
+
+
+class Pickled:
+    """An op's result pickled in the worker process; ``load`` it in the caller's."""
+
+    __slots__ = ("data", "name")
+
+    def __init__(self, data: bytes, name: str) -> None:
+        self.data = data
+        self.name = name
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Pickled, (self.data, self.name))
+
+    def load(self) -> Any:
+        """The result, or ``SerializationError`` naming the op when it cannot be loaded."""
+        import pickle
+
+        try:
+            return pickle.loads(self.data)
+        except Exception as error:
+            raise SerializationError(
+                f"the result of op {self.name!r} came back from the worker process but "
+                f"cannot be loaded here ({type(error).__name__}: {error}).") from error
 
 
 def _apply(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
