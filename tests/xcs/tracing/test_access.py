@@ -144,3 +144,26 @@ def test_an_index_computed_in_the_glue_still_reads_lazily(index: int) -> None:
         return doubled[index]
 
     assert last([1, 2, 3]) == [2, 4, 6][index]
+
+
+def test_annotations_in_jitted_code_stay_as_written() -> None:
+    """With PEP 563 annotations are text that code reads (dataclasses, pydantic,
+    typing.get_type_hints): the rewriting leaves them alone."""
+    import dataclasses
+    import typing
+
+    def build(n: int) -> Any:
+        @dataclasses.dataclass
+        class Row:
+            items: list[int]
+            meta: dict[str, int]
+
+        def helper(values: list[int]) -> dict[str, int]:
+            return {}
+
+        local: dict[str, int] = {}
+        row = Row([given(n)], local)
+        return (Row.__annotations__, helper.__annotations__, typing.get_type_hints(Row),
+                row.items)
+
+    same_as_plain(build, (1,), (2,))

@@ -86,8 +86,6 @@ class Rewriter(ast.NodeTransformer):
         try:
             node.decorator_list = [self.visit(d) for d in node.decorator_list]
             node.args = self.visit(node.args)
-            if node.returns is not None:
-                node.returns = self.visit(node.returns)
             self.awaiting, self.globals = True, declared_globals(node)
             self.cells = read_by_nested(node)
             body: list[ast.stmt] = []
@@ -100,7 +98,11 @@ class Rewriter(ast.NodeTransformer):
         return node
 
     def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.AST:
-        return self._scoped(node, False)
+        returns, node.returns = node.returns, None  # stays as written, like the others
+        try:
+            return self._scoped(node, False)
+        finally:
+            node.returns = returns
 
     def visit_Lambda(self, node: ast.Lambda) -> ast.AST:
         return self._scoped(node, False)
@@ -260,8 +262,14 @@ class Rewriter(ast.NodeTransformer):
         return self._changes(node, node.targets)
 
     def visit_AnnAssign(self, node: ast.AnnAssign) -> Any:
-        self.generic_visit(node)
-        return self._changes(node, [node.target]) if node.value is not None else node
+        node.target = self.visit(node.target)  # the annotation stays as written
+        if node.value is None:
+            return node
+        node.value = self.visit(node.value)
+        return self._changes(node, [node.target])
+
+    def visit_arg(self, node: ast.arg) -> ast.AST:
+        return node  # annotations stay as written: code reads them (as text, with PEP 563)
 
     def visit_Delete(self, node: ast.Delete) -> Any:
         self.generic_visit(node)
