@@ -30,7 +30,6 @@ from __future__ import annotations
 import array
 import dis
 import types
-import weakref
 from typing import Any
 
 from ember.xcs import tree
@@ -46,8 +45,6 @@ _DEPTH = 3  # how deep attributes are followed from an argument
 _CONTAINERS = (tree.Kind.LIST, tree.Kind.DICT, tree.Kind.SET, tree.Kind.DEQUE)
 _WALKED = (tree.Kind.TUPLE, tree.Kind.NAMEDTUPLE, tree.Kind.FROZENSET, *_CONTAINERS)
 _BUFFERS = (bytearray, array.array)
-# type -> whether _is_buffer (weak: classes made at run time can go)
-_buffer_types: weakref.WeakKeyDictionary[type, bool] = weakref.WeakKeyDictionary()
 
 
 class Holders:
@@ -210,11 +207,8 @@ def _is_buffer(value: Any) -> bool:
     """Whether ``value`` is shared memory the glue may change in place: a NumPy array,
     a ``bytearray`` or an ``array.array`` (a snapshot does not copy them)."""
     cls = type(value)
-    known = _buffer_types.get(cls)  # asked on every checked change: worked out once per type
-    if known is None:
-        known = _buffer_types[cls] = cls in _BUFFERS or any(
-            base.__name__ == "ndarray" and base.__module__ == "numpy" for base in cls.__mro__)
-    return known
+    return cls in _BUFFERS or any(base.__name__ == "ndarray" and base.__module__ == "numpy"
+                                  for base in cls.__mro__)
 
 
 def _buffers(value: Any) -> list[Any]:
@@ -252,16 +246,11 @@ def changed_by(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
 
 def settle(trace: Any, value: Any) -> None:
     """Before the glue changes ``value``: the op calls holding it end first (one barrier)."""
-    _end_first(trace, trace.ordering.holders.unfinished(value),
-               f"{type(value).__name__} changed", "holds it")
-
-
-def _end_first(trace: Any, lazies: list[Lazy], change: str, use: str) -> None:
-    """Wait for the op calls ``lazies`` before the glue's ``change``: one barrier, named
-    after the first ("State changed while op plan holds it")."""
+    lazies = trace.ordering.holders.unfinished(value)
     if lazies:
         first = lazies[0]
-        trace.force(first, f"{change} while op {_get(first, '_xcs_task').name} {use}")
+        trace.force(first, f"{type(value).__name__} changed while op "
+                           f"{_get(first, '_xcs_task').name} holds it")
         for lazy in lazies[1:]:
             trace.materialize(lazy)  # a wait (raises if the op failed), not another barrier
 
@@ -285,13 +274,23 @@ def shares_objects(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
 
 def settle_cell(trace: Any, name: str) -> None:
     """Before the glue rebinds ``name``, read by ops defined inside it: they end first."""
-    _end_first(trace, trace.ordering.holders.cell_readers(name), f"{name} rebound", "reads it")
+    lazies = trace.ordering.holders.cell_readers(name)
+    if lazies:
+        first = lazies[0]
+        trace.force(first, f"{name} rebound while op {_get(first, '_xcs_task').name} reads it")
+        for lazy in lazies[1:]:
+            trace.materialize(lazy)
 
 
 def settle_global(trace: Any, namespace: dict[str, Any], name: str) -> None:
     """Before the glue rebinds global ``name``: the op calls reading it end first."""
-    _end_first(trace, trace.ordering.holders.readers(namespace, name),
-               f"global {name} rebound", "reads it")
+    lazies = trace.ordering.holders.readers(namespace, name)
+    if lazies:
+        first = lazies[0]
+        trace.force(first, f"global {name} rebound while op "
+                           f"{_get(first, '_xcs_task').name} reads it")
+        for lazy in lazies[1:]:
+            trace.materialize(lazy)
 
 
 _MISSING: Any = object()
