@@ -10,6 +10,14 @@ starts up to two more (a burst of N items gets N threads in about log2(N) rounds
 Idle threads stay for ``idle_timeout`` seconds, so the calls of a burst find them warm;
 a quiet process ends up holding no threads.
 
+On CPython 3.11 and 3.12, ``SimpleQueue.get(timeout=...)`` can wait past its timeout,
+until the next ``put`` (measured: 0.3 s for a 2 ms timeout when puts paused): a thread
+that takes the queue's wake-up just as its timeout ends, while another thread takes the
+item, waits again with no time limit. An idle thread of a quiet process could then
+outstay its timeout forever. So a thread that leaves wakes another idle thread
+(``_WAKE``, which does not count as work): that one exits if its own time is up, and
+wakes the next in turn.
+
 A worker that finishes an item may be handed its follow-up directly
 (``continue_here``): a chain of dependent blocking ops then runs on one thread without
 a hand-off per step.
@@ -51,6 +59,7 @@ def _forget_after_fork() -> None:
 
 os.register_at_fork(after_in_child=_forget_after_fork)
 _STOP: Any = object()  # tells one worker to exit (shutdown)
+_WAKE: Any = object()  # wakes one idle worker to look at its timeout (not work)
 
 
 class ThreadPool(concurrent.futures.Executor):
@@ -84,6 +93,11 @@ class ThreadPool(concurrent.futures.Executor):
         with self._lock:
             return self._threads
 
+    @property
+    def queued(self) -> int:
+        """How many items wait in the queue (a wake-up counts as one)."""
+        return self._queue.qsize()
+
     def idle_seconds(self) -> dict[str, float]:
         """Per worker thread alive now: seconds since it last finished an item (0 if busy)."""
         now = time.monotonic()
@@ -108,7 +122,7 @@ class ThreadPool(concurrent.futures.Executor):
             self.idle_timeout = seconds
             idle = self._idle
         for _ in range(idle):
-            self._queue.put(_nothing)  # wakes idle threads so they wait anew
+            self._queue.put(_WAKE)  # idle threads wait anew, with the new timeout
 
     def continue_here(self, work: Work) -> bool:
         """Run ``work`` next on this worker thread, if this is one of ours with no follow-up yet."""
@@ -166,32 +180,40 @@ class ThreadPool(concurrent.futures.Executor):
     def _worker(self) -> None:
         state = _worker
         state.pool = self
+        ident = threading.get_ident()
+        with self._lock:
+            self._idle_since[ident] = time.monotonic()
+        try:
+            self._serve(state, ident)
+        finally:  # also when an item raised: the counts stay true
+            with self._lock:
+                self._threads -= 1
+                if self._idle_since.pop(ident) != 0.0:  # it left idle, not from an item
+                    self._idle -= 1
+                others = self._threads
+        if others and not self._shutdown:
+            self._queue.put(_WAKE)
+
+    def _serve(self, state: _WorkerState, ident: int) -> None:
+        """Run items until idle for ``idle_timeout`` seconds, or told to stop."""
         get = self._queue.get
         lock = self._lock
-        ident = threading.get_ident()
         idle_since = time.monotonic()
-        with lock:
-            self._idle_since[ident] = idle_since
         while True:
             try:
                 # Waits of at most _RECHECK seconds: a shorter idle timeout set meanwhile
                 # takes effect even for a thread that missed set_idle_timeout's wake-up.
                 work: Work | None = get(timeout=min(self.idle_timeout, _RECHECK))
             except queue.Empty:
+                work = _WAKE
+            if work is _WAKE:
                 if time.monotonic() - idle_since < self.idle_timeout and not self._shutdown:
                     continue
                 with lock:
                     if self._queue.qsize() == 0 or self._shutdown:
-                        self._threads -= 1
-                        self._idle -= 1
-                        del self._idle_since[ident]
                         return
                 continue
             if work is _STOP:
-                with lock:
-                    self._threads -= 1
-                    self._idle -= 1
-                    del self._idle_since[ident]
                 return
             with lock:
                 self._idle -= 1
@@ -207,7 +229,3 @@ class ThreadPool(concurrent.futures.Executor):
                 self._idle_since[ident] = idle_since
             # Nothing of the last item stays referenced while this thread idles.
             del work
-
-
-def _nothing() -> None:
-    """An item that does nothing (wakes an idle thread)."""
