@@ -74,6 +74,8 @@ class Reach:
         sdk: provider SDKs used directly, not through an op (they run in the caller).
         effects: calls with side effects (``print``, ``open``, ``os``, HTTP clients...).
         inspected: whether any Python code was found to inspect.
+        op_names: the names of the ops of both kinds, in the order found (``models``
+            for the model-call facade).
     """
 
     ops: set[str] = field(default_factory=set)
@@ -84,6 +86,7 @@ class Reach:
     sdk: set[str] = field(default_factory=set)
     effects: set[str] = field(default_factory=set)
     inspected: bool = False
+    op_names: list[str] = field(default_factory=list)
 
     @property
     def engine_ops(self) -> bool:
@@ -223,6 +226,7 @@ class _Walker:
         if module.startswith(_MODEL_LAYER) and callable(value) and not isinstance(
                 value, types.FunctionType | type):
             found.ops.add(f"{label}: model calls (each call is an op)")
+            found.op_names.append("models")
             return
         if depth >= _MAX_DEPTH:
             return
@@ -254,6 +258,7 @@ class _Walker:
         kind = "tensor op" if op.kind == "tensor" else "op"
         text = f"{label}: {kind} {op.name!r}"
         (found.tensor_ops if op.kind == "tensor" else found.ops).add(text)
+        found.op_names.append(op.name)
         if op.effect:
             found.effect_ops.add(f"{label}: op {op.name!r} (effect=True)")
 

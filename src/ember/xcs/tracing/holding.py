@@ -246,11 +246,16 @@ def changed_by(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
 
 def settle(trace: Any, value: Any) -> None:
     """Before the glue changes ``value``: the op calls holding it end first (one barrier)."""
-    lazies = trace.ordering.holders.unfinished(value)
+    _end_first(trace, trace.ordering.holders.unfinished(value),
+               f"{type(value).__name__} changed", "holds it")
+
+
+def _end_first(trace: Any, lazies: list[Lazy], change: str, use: str) -> None:
+    """Wait for the op calls ``lazies`` before the glue's ``change``: one barrier, named
+    after the first ("State changed while op plan holds it")."""
     if lazies:
         first = lazies[0]
-        trace.force(first, f"{type(value).__name__} changed while op "
-                           f"{_get(first, '_xcs_task').name} holds it")
+        trace.force(first, f"{change} while op {_get(first, '_xcs_task').name} {use}")
         for lazy in lazies[1:]:
             trace.materialize(lazy)  # a wait (raises if the op failed), not another barrier
 
@@ -274,23 +279,13 @@ def shares_objects(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
 
 def settle_cell(trace: Any, name: str) -> None:
     """Before the glue rebinds ``name``, read by ops defined inside it: they end first."""
-    lazies = trace.ordering.holders.cell_readers(name)
-    if lazies:
-        first = lazies[0]
-        trace.force(first, f"{name} rebound while op {_get(first, '_xcs_task').name} reads it")
-        for lazy in lazies[1:]:
-            trace.materialize(lazy)
+    _end_first(trace, trace.ordering.holders.cell_readers(name), f"{name} rebound", "reads it")
 
 
 def settle_global(trace: Any, namespace: dict[str, Any], name: str) -> None:
     """Before the glue rebinds global ``name``: the op calls reading it end first."""
-    lazies = trace.ordering.holders.readers(namespace, name)
-    if lazies:
-        first = lazies[0]
-        trace.force(first, f"global {name} rebound while op "
-                           f"{_get(first, '_xcs_task').name} reads it")
-        for lazy in lazies[1:]:
-            trace.materialize(lazy)
+    _end_first(trace, trace.ordering.holders.readers(namespace, name),
+               f"global {name} rebound", "reads it")
 
 
 _MISSING: Any = object()

@@ -12,16 +12,16 @@ from __future__ import annotations
 
 import functools
 import sys
-import types
 from collections.abc import Callable
 from typing import Any
 
+from ember.xcs.analysis.references import reach, unwrap
 from ember.xcs.api.records import Fallback
 from ember.xcs.errors import TransformError
 from ember.xcs.ir.graph import SourceLocation
 from ember.xcs.ops import Op
 from ember.xcs.tracing import context
-from ember.xcs.tracing.frames import is_internal, is_user_code, location_of
+from ember.xcs.tracing.frames import is_internal, location_of
 from ember.xcs.transforms.leaves import has_tracer
 
 __all__ = [
@@ -34,7 +34,6 @@ __all__ = [
     "probed",
 ]
 
-_SCAN_DEPTH = 3  # how many calls deep op_in_code follows the user's functions
 
 
 def caller_location() -> SourceLocation | None:
@@ -81,64 +80,18 @@ def op_in_code(fn: Any) -> Fallback | None:
     twice on that call: once in JAX's trace (abandoned at the op), once for real. So
     the globals and closure variables ``fn`` reads are looked at first: an ``Op`` (or
     the models facade) among them, or among those of the user's functions it names
-    (a few calls deep), means orchestration from the start; the ``Fallback`` says so.
+    (``analysis.references.reach``), means orchestration from the start; the
+    ``Fallback`` says so.
     Ops reached some other way (an attribute, an argument) are still found by tracing.
     """
-    todo: list[tuple[Any, int]] = [(_function_of(fn), 0)]
-    seen: set[Any] = set()
-    while todo:
-        function, depth = todo.pop()
-        if type(function) is not types.FunctionType or function.__code__ in seen:
-            continue
-        seen.add(function.__code__)
-        namespace = function.__globals__
-        cells = [cell.cell_contents for cell in function.__closure__ or ()
-                 if _filled(cell)]
-        for value in [namespace.get(name) for name in _names(function.__code__)] + cells:
-            module = getattr(type(value), "__module__", "") or ""
-            if isinstance(value, Op) or module.startswith("ember.models"):
-                code = function.__code__
-                return Fallback(f"switched to orchestration mode: {code.co_name} calls op "
-                                f"{_op_name(value)} (seen in its code, before JAX traced it)",
-                                SourceLocation(code.co_filename, code.co_firstlineno,
-                                               code.co_name))
-            inner = _function_of(value)
-            if type(inner) is types.FunctionType and depth < _SCAN_DEPTH \
-                    and is_user_code(inner.__code__.co_filename):
-                todo.append((inner, depth + 1))
-    return None
-
-
-def _function_of(value: Any) -> Any:
-    """The Python function behind a function, bound method, partial or wrapper."""
-    for _ in range(4):
-        if type(value) is types.MethodType:
-            value = value.__func__
-        elif type(value) is functools.partial:
-            value = value.func
-        elif str(getattr(type(value), "__module__", "")).startswith("ember.xcs") \
-                and callable(getattr(value, "_fn", None)):
-            value = value._fn  # a jitted function (or another XCS wrapper) of the user's
-        else:
-            break
-    return getattr(value, "__wrapped__", value) if type(value) is types.FunctionType else value
-
-
-def _names(code: types.CodeType) -> set[str]:
-    """The global names ``code`` and the code nested in it may load."""
-    names = set(code.co_names)
-    for const in code.co_consts:
-        if type(const) is types.CodeType:
-            names |= _names(const)
-    return names
-
-
-def _filled(cell: Any) -> bool:
-    try:
-        cell.cell_contents  # noqa: B018  # an empty cell raises
-    except ValueError:
-        return False
-    return True
+    target, instance = unwrap(fn)
+    found = reach(target, instance)  # what analyze_operations_v2 reads, a few calls deep
+    if not found.op_names:
+        return None
+    code = target.__code__
+    return Fallback(f"switched to orchestration mode: {code.co_name} calls op "
+                    f"{found.op_names[0]} (seen in its code, before JAX traced it)",
+                    SourceLocation(code.co_filename, code.co_firstlineno, code.co_name))
 
 
 class TensorProbe:

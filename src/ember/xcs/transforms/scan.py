@@ -37,6 +37,7 @@ _NO_INIT: Any = object()  # scan(f) without init: return the scanned function
 # Step functions that called an op (weak: bounded by the live functions); guarded by
 # _reaches_ops_lock.
 _reaches_ops: weakref.WeakSet[Any] = weakref.WeakSet()
+_names_none: weakref.WeakSet[Any] = weakref.WeakSet()  # step functions whose code names no op
 _reaches_ops_lock = threading.Lock()
 
 
@@ -264,9 +265,24 @@ def _is_tensor_scan(f: Callable[..., Any], init: Any, xs: Any, args: tuple[Any, 
         return False
     if not is_tensor_tree(init if xs is None else xs):
         return False
-    if op_in_code(f) is not None:  # JAX's trace would run the step's glue twice
+    return _names_no_op(f)
+
+
+def _names_no_op(f: Callable[..., Any]) -> bool:
+    """Whether ``f``'s code names no op: JAX's trace would run the step's glue twice.
+    Read once per step function (an op reached some other way is still met by the
+    probe, which remembers the function too)."""
+    try:
+        with _reaches_ops_lock:
+            if f in _names_none:
+                return True
+    except TypeError:  # not weakly referenceable: read it every time
+        return op_in_code(f) is None
+    if op_in_code(f) is not None:
         _remember(f)
         return False
+    with _reaches_ops_lock:
+        _names_none.add(f)
     return True
 
 
