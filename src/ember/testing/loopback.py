@@ -8,7 +8,8 @@ Anthropic ``message_start`` ... ``message_stop`` events), so the real SDK client
 be exercised offline. Faults can be injected: latency, 429s for the first attempts of
 each request, a fixed error status, ``Retry-After`` / ``retry-after-ms`` headers, a
 replacement body for successful replies (malformed JSON, a reply without
-``choices``), and requests that are accepted but never answered. It counts requests,
+``choices``), requests that are accepted but never answered, and streams cut short
+(closed, or reset, after some events). It counts requests,
 outcomes, the most requests in flight at once, the token usage it reported, and
 when each request arrived.
 
@@ -25,6 +26,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import socket
+import struct
 import threading
 import time
 from dataclasses import dataclass, field
@@ -85,6 +88,7 @@ class _Reply:
     headers: dict[str, str] = field(default_factory=dict)
     events: list[bytes] | None = None
     event_delay: float = 0.0
+    reset: bool = False  # end the stream with a TCP reset instead of a clean close
 
 
 class LoopbackServer:
@@ -107,6 +111,11 @@ class LoopbackServer:
             a completion (``b"not json"``, ``b"{}"``; for streams, raw event bytes).
         never_answer: accept each request, read it, and never reply (until ``stop``).
         chunk_delay: seconds between the events of a streamed reply.
+        cut_streams: how many of the next streamed replies are cut short: each sends
+            its first ``cut_after`` events, then the connection ends.
+        cut_after: events a cut stream sends before it ends.
+        cut_with_reset: end a cut stream with a TCP reset (``ECONNRESET`` for the
+            client) instead of a clean close (the reply just stops).
 
     Attributes:
         url: ``http://127.0.0.1:<port>``.
@@ -125,6 +134,9 @@ class LoopbackServer:
         reply_body: bytes | None = None,
         never_answer: bool = False,
         chunk_delay: float = 0.0,
+        cut_streams: int = 0,
+        cut_after: int = 0,
+        cut_with_reset: bool = False,
     ) -> None:
         self.latency = latency
         self.rate_limit_first = rate_limit_first
@@ -134,6 +146,9 @@ class LoopbackServer:
         self.reply_body = reply_body
         self.never_answer = never_answer
         self.chunk_delay = chunk_delay
+        self.cut_streams = cut_streams
+        self.cut_after = cut_after
+        self.cut_with_reset = cut_with_reset
         # One lock guards every counter below; handler threads update them.
         self._lock = threading.Lock()
         self._attempts: dict[str, int] = {}
@@ -286,9 +301,14 @@ class LoopbackServer:
                 options = request.get("stream_options") or {}
                 with_usage = isinstance(options, dict) and options.get("include_usage") is True
                 events = list(openai_events(model, text, usage if with_usage else None))
-            return _Reply(
-                200, content_type="text/event-stream", events=events, event_delay=self.chunk_delay
-            )
+            reset = False
+            with self._lock:
+                cut, self.cut_streams = self.cut_streams > 0, max(self.cut_streams - 1, 0)
+            if cut:
+                events, reset = events[: self.cut_after], self.cut_with_reset
+                outcome, usage = "failed", None
+            return _Reply(200, content_type="text/event-stream", events=events,
+                          event_delay=self.chunk_delay, reset=reset)
         finally:
             self._leave(outcome, usage, streamed)
 
@@ -337,6 +357,11 @@ def _handler_for(server: LoopbackServer) -> type[BaseHTTPRequestHandler]:
                     time.sleep(reply.event_delay)
                 self.wfile.write(event)
                 self.wfile.flush()
+            if reply.reset:  # a zero linger time: closing sends RST, not FIN
+                self.connection.setsockopt(
+                    socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+                )
+                self.connection.close()
 
         def log_message(self, format: str, *args: Any) -> None:
             """Stay quiet: tests and examples print their own output."""

@@ -19,11 +19,12 @@ import weakref
 from abc import abstractmethod
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator, Mapping
 from types import ModuleType
-from typing import Any, ClassVar, NamedTuple, Protocol
+from typing import Any, ClassVar, NamedTuple
 
 from ember.models._checks import check_base_url, check_number, check_text
 from ember.models._text import clip
 from ember.models.errors import MalformedResponseError, MissingAPIKeyError, MissingDependencyError
+from ember.models.providers._events import StreamReader, aread_events, read_events
 from ember.models.providers.base import DEFAULT_TIMEOUT, Provider
 from ember.models.ratelimit import RateLimit
 from ember.models.request import Message
@@ -34,17 +35,6 @@ __all__ = ["CONNECT_TIMEOUT", "SDKProvider", "StreamReader"]
 
 CONNECT_TIMEOUT = 10.0
 """Seconds allowed to open a connection (the rest of ``timeout`` is for the reply)."""
-
-
-class StreamReader(Protocol):
-    """Turns the events of one streamed reply into text, then the usage."""
-
-    def feed(self, event: Any) -> str | None:
-        """The text one event carries (``None`` when it carries none)."""
-
-    def finish(self) -> Usage:
-        """The usage the stream reported; raises ``MalformedResponseError`` if it was
-        not a stream of this API."""
 
 
 class SDKProvider(Provider):
@@ -272,38 +262,27 @@ class SDKProvider(Provider):
     ) -> Iterator[str | Usage]:
         """One streamed request: the text of each event, then the usage."""
         request = self.request(model, messages, params)
-        reader = self.stream_reader()
         try:
             stream = self.endpoint(self.client())(**request, **self.stream_arguments)
-            try:
-                for event in stream:
-                    text = reader.feed(event)
-                    if text:
-                        yield text
-            finally:
-                stream.close()
+            yield from read_events(self.sdk(), stream, self.stream_reader())
         except json.JSONDecodeError as error:
             raise self.malformed_json(error) from error
-        yield reader.finish()
 
     async def asend_stream(
         self, model: str, messages: list[Message], params: Mapping[str, Any]
     ) -> AsyncIterator[str | Usage]:
         """``send_stream`` on this event loop's async client."""
         request = self.request(model, messages, params)
-        reader = self.stream_reader()
         try:
             stream = await self.endpoint(self.async_client())(**request, **self.stream_arguments)
+            pieces = aread_events(self.sdk(), stream, self.stream_reader())
             try:
-                async for event in stream:
-                    text = reader.feed(event)
-                    if text:
-                        yield text
-            finally:
-                await stream.close()
+                async for piece in pieces:
+                    yield piece
+            finally:  # left early: the stream closes now, not when collected
+                await pieces.aclose()
         except json.JSONDecodeError as error:
             raise self.malformed_json(error) from error
-        yield reader.finish()
 
     def malformed_json(self, error: json.JSONDecodeError) -> MalformedResponseError:
         """The error for a reply whose body is not JSON (the SDK raised ``error``)."""

@@ -119,8 +119,11 @@ def _completion(reply: Any) -> Completion:
 class _StreamReader:
     """Text and usage from the server-sent events of one streamed message."""
 
+    marker = "message_stop"
+
     def __init__(self) -> None:
         self.started = False
+        self.ended = False  # message_stop, or a message_delta with its stop_reason
         self.input_tokens = 0
         self.output_tokens = 0
 
@@ -141,6 +144,10 @@ class _StreamReader:
             output = getattr(getattr(event, "usage", None), "output_tokens", None)
             if isinstance(output, int):
                 self.output_tokens = output
+            if getattr(getattr(event, "delta", None), "stop_reason", None) is not None:
+                self.ended = True
+        elif kind == "message_stop":
+            self.ended = True
         return None
 
     def finish(self) -> Usage:

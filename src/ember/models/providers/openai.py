@@ -137,8 +137,11 @@ def _completion(reply: Any) -> Completion:
 class _StreamReader:
     """Text and usage from the chunks of one streamed chat completion."""
 
+    marker = "finish_reason"
+
     def __init__(self) -> None:
         self.saw_choices = False
+        self.ended = False  # a finish_reason (or the usage chunk, sent last) arrived
         self.usage = Usage()
 
     def feed(self, chunk: Any) -> str | None:
@@ -146,10 +149,13 @@ class _StreamReader:
         reported = getattr(chunk, "usage", None)
         if reported is not None:
             self.usage = _usage(reported)
+            self.ended = True
         choices = getattr(chunk, "choices", None)
         if not choices:
             return None
         self.saw_choices = True
+        if getattr(choices[0], "finish_reason", None) is not None:
+            self.ended = True
         content = getattr(getattr(choices[0], "delta", None), "content", None)
         return content if isinstance(content, str) else None
 
