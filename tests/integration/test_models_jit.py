@@ -17,7 +17,7 @@ from ember.models import (
     SimulatedProvider,
 )
 from ember.testing.loopback import LoopbackServer
-from ember.xcs import get_jit_stats, jit
+from ember.xcs import get_jit_stats, jit, op
 
 FAST_RETRY = RetryPolicy(max_attempts=3, initial_delay=0.01, jitter=0)
 
@@ -175,3 +175,32 @@ def test_simulated_failure_raises_the_same_under_jit():
     with pytest.raises(SimulatedFailure) as jit_error:
         jit(call)()
     assert str(plain_error.value) == str(jit_error.value)
+
+
+def test_token_usage_is_counted_inside_the_dicts_lists_and_tuples_ops_return(server):
+    api = openai_api(server)
+
+    @op
+    def answer(question):
+        reply = api("openai/counted", question)
+        return {"text": reply.text, "usage": reply.usage, "reply": reply}  # one usage, twice
+
+    @op
+    def both(question):
+        return [api("openai/counted", question), api("openai/counted", question + "?")]
+
+    @op
+    def raw(question):
+        return ("raw", {"choices": [], "usage": {"prompt_tokens": 3, "completion_tokens": 4,
+                                                 "total_tokens": 7}})
+
+    @jit
+    def pipeline(question):
+        return answer(question), both(question), raw(question)
+
+    pipeline("how many tokens")
+    reported = dataclasses.asdict(server.stats().usage)
+    expected = {key: count + {"prompt_tokens": 3, "completion_tokens": 4,
+                              "total_tokens": 7}[key] for key, count in reported.items()}
+    assert server.stats().requests == 3
+    assert get_jit_stats(pipeline)["tokens"] == expected

@@ -27,8 +27,7 @@ ARGUMENT_LIMIT = 10_000
 GRAPH_LIMIT = 5_000  # above this many tasks, stats read the Shape, not the Graph
 _SCALARS = frozenset({int, float, bool, complex, type(None)})
 # Results that carry no token usage (and on which getattr would be slow to fail).
-_NO_USAGE = frozenset({int, float, bool, complex, type(None), str, bytes, list, tuple, dict,
-                       set, frozenset})
+_NO_USAGE = frozenset({int, float, bool, complex, type(None), str, bytes, set, frozenset})
 
 
 class Edge:

@@ -37,15 +37,52 @@ def usage_of(value: Any) -> Any:
     return found
 
 
-def count_usage(value: Any, tokens: dict[str, int]) -> None:
-    """Add the token usage ``value`` carries (a model response), if it carries one."""
-    usage = usage_of(value)
-    if usage is None:
+_PLAIN = frozenset({int, float, bool, complex, type(None), str, bytes, set, frozenset})
+_WALKED = 256  # a list, tuple or dict longer than this is not looked into
+_DEPTH = 2  # how deep containers are looked into
+
+
+def _usages(value: Any, depth: int, found: dict[int, Any]) -> None:
+    """Collect the usage objects ``value`` carries, each once (keyed by ``id``): its own
+    ``usage``, and in a dict, list or tuple (up to ``_DEPTH`` deep) the items' and a
+    ``"usage"`` entry (a raw reply's counts, a ``Usage`` or a dict)."""
+    cls = type(value)
+    if cls in _PLAIN:
         return
-    for key in ("prompt_tokens", "completion_tokens", "total_tokens"):
-        try:
-            count = getattr(usage, key, None)
-        except Exception:
-            continue
-        if isinstance(count, int):
-            tokens[key] = tokens.get(key, 0) + count
+    if cls is dict:
+        if len(value) > _WALKED:
+            return
+        usage = value.get("usage")
+        if usage is not None and (type(usage) is dict or usage_of(usage) is None):
+            found.setdefault(id(usage), usage)
+        items: Any = value.values()
+    elif cls is list or cls is tuple:
+        if len(value) > _WALKED:
+            return
+        items = value
+    else:
+        usage = usage_of(value)
+        if usage is not None:
+            found.setdefault(id(usage), usage)
+        return
+    if depth:
+        for item in items:
+            _usages(item, depth - 1, found)
+
+
+def count_usage(value: Any, tokens: dict[str, int]) -> None:
+    """Add the token usage ``value`` carries: a model response's, or those a dict, list
+    or tuple holds (model responses, a ``"usage"`` entry), each usage counted once."""
+    found: dict[int, Any] = {}
+    _usages(value, _DEPTH, found)
+    for usage in found.values():
+        for key in ("prompt_tokens", "completion_tokens", "total_tokens"):
+            if type(usage) is dict:
+                count = usage.get(key)
+            else:
+                try:
+                    count = getattr(usage, key, None)
+                except Exception:
+                    continue
+            if isinstance(count, int) and not isinstance(count, bool):
+                tokens[key] = tokens.get(key, 0) + count
