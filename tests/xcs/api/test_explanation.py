@@ -59,3 +59,13 @@ def test_a_measured_comparison_is_reported_with_its_figures() -> None:
     stats.record_comparison(Comparison(plain_ms=12.0, jit_ms=4.0, repeat=5))
     text = explanation(stats, None)
     assert "measured: plain 12.0 ms, jit 4.0 ms (median of 5), speedup 3.00x" in text
+
+
+def test_a_call_too_large_to_print_is_summed_up_without_private_names() -> None:
+    from ember.xcs.tracing.log import GRAPH_LIMIT
+
+    fan = jit(lambda n: [shout(str(i)) for i in range(n)])
+    text = explain(fan, GRAPH_LIMIT + 1)
+    assert f"IR: {GRAPH_LIMIT + 1} nodes (over {GRAPH_LIMIT}, too many to print" in text
+    assert f"parallel groups (1, widest {GRAPH_LIMIT + 1})" in text
+    assert "_stats_of" not in text and ".last." not in text

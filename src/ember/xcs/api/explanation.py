@@ -146,8 +146,8 @@ def _summary_lines(last: CallRecord) -> list[str]:
     """A call too large to print: its shape's figures instead of its graph."""
     shape = last.log.shape()
     return [
-        f"IR: {len(last.log)} nodes (over {GRAPH_LIMIT}: not printed; "
-        "str(graph) of _stats_of(f).last.graph prints it)",
+        f"IR: {len(last.log)} nodes (over {GRAPH_LIMIT}, too many to print: the lines "
+        "below sum it up)",
         f"parallel groups ({shape.parallel_groups}, widest {shape.max_parallelism})",
         f"critical path: {len(shape.critical_path)} ops = "
         f"{shape.critical_path_seconds * 1000:.1f} ms measured; wall "
