@@ -235,3 +235,29 @@ def test_compare_of_array_results() -> None:
     assert figures["identical"] is True
     assert compare(lambda k: scaled(k) if k else np.arange(2), 0, repeat=1,
                    warmup=0)["identical"] is True
+
+
+def test_ops_run_at_once_by_their_code_are_static_barriers_not_dynamic() -> None:
+    from ember.xcs import get_jit_stats, jit, op
+
+    @op
+    def lookup(key: str) -> str:
+        return key.upper()
+
+    @op(effect=True)
+    def record(line: str) -> None:
+        return None
+
+    @jit
+    def guarded(key: str) -> str:
+        try:
+            found = lookup(key)
+        except KeyError:
+            found = "?"
+        record(found)
+        return found
+
+    assert guarded("a") == "A"
+    kinds = {barrier.reason: barrier.kind for barrier in guarded._xcs_stats.last.barriers}
+    assert kinds == {"eager op (try/with)": "static", "eager op (effect)": "static"}
+    assert get_jit_stats(guarded)["barrier_kinds"] == {"static": 2}

@@ -10,7 +10,11 @@ if TYPE_CHECKING:
 
 __all__ = ["Barrier"]
 
-_STATIC_REASONS = ("is", "match", "call of", "f-string", "%", "format")
+_STATIC_REASONS = ("is", "match", "call of", "f-string", "%", "format",
+                   # an op run at once because its code says so: a try/with block around
+                   # it (in the code's exception table), or effect=True on the op
+                   "eager op (try/with)", "eager op (effect)")
+_LEARNED_REASONS = ("learned", "eager op (learned line)")
 
 
 class Barrier:
@@ -28,7 +32,7 @@ class Barrier:
     @property
     def kind(self) -> str:
         """``static`` (found in the code before it ran), ``learned`` or ``dynamic``."""
-        if self.reason.startswith("learned"):
+        if self.reason.startswith(_LEARNED_REASONS):
             return "learned"
         if self.reason.startswith(_STATIC_REASONS):
             return "static"
