@@ -143,3 +143,42 @@ def test_user_exception_keeps_its_type_in_tensor_code():
 
     with pytest.raises(ValueError, match="need 2 rows, got 3"):
         jit(check)(jnp.ones(3))
+
+
+class _Recorder:
+    def __init__(self):
+        self.events = []
+
+    def on_graph_start(self, name):
+        self.events.append(("start", name))
+
+    def on_graph_end(self, name, seconds, error):
+        self.events.append(("end", name, type(error).__name__ if error else None))
+
+    def on_node_start(self, event):
+        self.events.append(("node", event.name))
+
+
+def test_tensor_mode_calls_send_graph_start_and_end_to_hooks():
+    from ember.xcs import Config, register_hook, unregister_hook
+
+    recorder, everywhere = _Recorder(), _Recorder()
+
+    def scaled(x):
+        return jnp.tanh(x) * 2.0
+
+    jitted = jit(scaled, config=Config(hooks=[recorder]))
+    register_hook(everywhere)
+    try:
+        for step in range(3):  # the first call, then the fast path
+            np.testing.assert_allclose(jitted(jnp.ones(3) * step),
+                                       jnp.tanh(jnp.ones(3) * step) * 2.0, rtol=1e-6)
+    finally:
+        unregister_hook(everywhere)
+    assert get_jit_stats(jitted)["mode"] == "tensor"
+    name = scaled.__qualname__
+    assert recorder.events == [("start", name), ("end", name, None)] * 3
+    assert everywhere.events == recorder.events
+    jitted(jnp.ones(2))
+    assert len(everywhere.events) == 6  # unregistered: no more events
+    assert len(recorder.events) == 8

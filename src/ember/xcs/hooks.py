@@ -20,7 +20,8 @@ different nodes interleave); then, for ``jit`` only, one of ``on_cache_hit`` /
 graph's shape repeated) and ``on_call_end``; ``on_graph_end`` last, also when the call
 fails or is interrupted. Every node event of a call arrives before its
 ``on_graph_end``. Lifted nodes (``x["key"]``) send no events. Node events arrive on the
-thread that ran the node.
+thread that ran the node. A call in tensor mode (``jax.jit``) sends only
+``on_graph_start`` and ``on_graph_end``.
 
 Register a hook for the whole process with ``register_hook``, or for one function with
 ``Config(hooks=[...])`` (one ``execute`` with ``execution_options(hooks=[...])``);

@@ -15,7 +15,9 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from ember.xcs import hooks
 from ember.xcs.api.records import Fallback, FunctionStats
+from ember.xcs.hooks import HookSource
 from ember.xcs.tracing.frames import rejection_site
 from ember.xcs.transforms.leaves import (
     ARRAY,
@@ -39,6 +41,8 @@ class TensorOwner(Protocol):
 
     _tensor: TensorPath | None
     _xcs_stats: FunctionStats
+    _config: HookSource
+    _name: str
 
     def _traced_call(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """Run one call on the XCS tracer."""
@@ -90,7 +94,10 @@ class TensorDispatch:
         stats = owner._xcs_stats
         started = _clock()
         try:
-            result = compiled(*args, **kwargs)
+            if owner._config.hooks or hooks.registered_hooks():
+                result = _hooked(owner, compiled, args, kwargs)
+            else:
+                result = compiled(*args, **kwargs)
         except BaseException as error:
             return self._failed(owner, error, args, kwargs)
         if not self._succeeded:
@@ -109,6 +116,7 @@ class TensorDispatch:
         the types alone, so the leaf checks and the cache lookup are skipped."""
         slow = self.dispatch
         failed = self._failed
+        registered = hooks.registered_hooks
         single = types[0] if len(types) == 1 else None  # one argument: the common case
 
         def fast(owner: TensorOwner, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -119,7 +127,10 @@ class TensorDispatch:
                 return slow(owner, args, kwargs)
             started = _clock()
             try:
-                result = compiled(*args)
+                if owner._config.hooks or registered():
+                    result = _hooked(owner, compiled, args, kwargs)
+                else:
+                    result = compiled(*args)
             except BaseException as error:
                 return failed(owner, error, args, kwargs)
             # Without the lock: neither update can be interrupted by another thread
@@ -193,6 +204,23 @@ class TensorDispatch:
             compiled = jax.jit(probed(self._fn), static_argnums=numbers, static_argnames=names)
             self._compiled[key] = compiled
         return compiled
+
+
+def _hooked(owner: TensorOwner, compiled: Callable[..., Any], args: tuple[Any, ...],
+            kwargs: dict[str, Any]) -> Any:
+    """One compiled call between ``on_graph_start`` and ``on_graph_end`` (no node events:
+    XLA runs it as one computation). An attempt that fails ends with its error; a call
+    that then runs on the tracer sends its own events."""
+    config, name = owner._config, owner._name
+    hooks.emit(config, "on_graph_start", name)
+    started = _clock()
+    try:
+        result = compiled(*args, **kwargs)
+    except BaseException as error:
+        hooks.emit(config, "on_graph_end", name, _clock() - started, error)
+        raise
+    hooks.emit(config, "on_graph_end", name, _clock() - started, None)
+    return result
 
 
 def tensor_path(fn: Callable[..., Any]) -> TensorPath:
