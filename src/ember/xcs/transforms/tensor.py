@@ -41,8 +41,11 @@ class TensorOwner(Protocol):
 
     _tensor: TensorPath | None
     _xcs_stats: FunctionStats
-    _config: HookSource
     _name: str
+
+    @property
+    def _config(self) -> HookSource:
+        """Its configuration (the per-function hooks)."""
 
     def _traced_call(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """Run one call on the XCS tracer."""
