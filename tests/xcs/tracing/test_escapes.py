@@ -120,3 +120,34 @@ def test_a_global_rebound_to_a_value_that_never_came_gets_its_value_back() -> No
         assert COUNT == 0  # not deleted from the module
     COUNT = 5
     assert jit(_count)(2) == 8 and COUNT == 8 and type(COUNT) is int
+
+
+def test_the_repair_counts_in_the_call_s_wall_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The caller waits for escape repair, so wall_ms (and on_graph_end) include it."""
+    from ember.xcs import Config
+
+    real = escapes.repair
+
+    def slow_repair(*args: Any) -> escapes.EscapeReport:
+        time.sleep(0.2)
+        report = real(*args)
+        return escapes.EscapeReport(report.escaped, report.repaired, report.unrepaired,
+                                    report.seconds + 0.2)
+
+    monkeypatch.setattr(escapes, "repair", slow_repair)
+    ended: list[float] = []
+
+    class Ends:
+        def on_graph_end(self, name: str, seconds: float, error: Any) -> None:
+            ended.append(seconds)
+
+    agent = Agent()
+    step = jit(agent.step, config=Config(hooks=[Ends()]))
+    started = time.perf_counter()
+    assert step(1) == 1
+    waited = time.perf_counter() - started
+    stats = get_jit_stats(step)
+    assert stats["escapes"] >= 1 and stats["escape_repair_ms"] >= 200
+    assert 200 <= stats["wall_ms"] <= waited * 1000
+    assert stats["total_time_ms"] >= 200
+    assert ended and 0.2 <= ended[0] <= waited

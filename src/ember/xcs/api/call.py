@@ -232,10 +232,11 @@ class Call:
         run = trace.run
         wall = time.perf_counter() - self.started
         failed = self.to_raise is not None or self.interrupted
+        record = None
         if run is None and not trace.barriers:
             stats.record_plain(wall, failed)
         else:
-            self._record(wall, failed)
+            record = self._record(wall, failed)
         summary = self.summary(wall) if hooked else None
         if run is not None:  # a call that issued no op made no lazy value: nothing to free
             lazies, stores = trace.lazies, trace.ordering.stores
@@ -244,7 +245,9 @@ class Call:
             del stores
             del lazies
             if report.escaped:
-                stats.record_escapes(report)
+                # The repair is part of the call: the caller waited for it.
+                stats.record_escapes(report, record)
+                wall += report.seconds
         elif not self.runs:  # no run, no rerun: it made no lazy value, barrier or memo
             trace.boundary = trace.call_args = None  # nothing of the call stays reachable
             owner._recycle(trace)
@@ -263,7 +266,7 @@ class Call:
         return hooks.CallSummary(self.owner._name, wall, len(tasks) + barriers, ops, barriers,
                                  self.to_raise)
 
-    def _record(self, wall: float, failed: bool) -> None:
+    def _record(self, wall: float, failed: bool) -> CallRecord:
         owner = self.owner
         trace = self.trace
         config = owner._config
@@ -281,6 +284,7 @@ class Call:
             # structural_jit("auto"): the width of a new structure, read from the log in
             # one pass (no graph is built); a repeated structure keeps the width it had.
             stats.last_width = log.shape().max_parallelism
+        return record
 
 
 class Stepper:

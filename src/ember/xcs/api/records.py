@@ -171,11 +171,15 @@ class FunctionStats:
             if not self.fallbacks or self.fallbacks[-1] != fallback:
                 self.fallbacks.append(fallback)
 
-    def record_escapes(self, report: Any) -> None:
-        """Count lazy values that escaped a call and what repairing them cost."""
+    def record_escapes(self, report: Any, record: CallRecord | None = None) -> None:
+        """Count lazy values that escaped a call and what repairing them cost (a part
+        of the call's wall time: the caller waited for it)."""
         with self.lock:
             self.escapes += report.escaped
             self.escape_seconds += report.seconds
+            self.total_time += report.seconds
+            if record is not None:  # the call that made them
+                record.wall += report.seconds
             for holder in report.unrepaired:
                 self.unrepaired_escapes[holder] = self.unrepaired_escapes.get(holder, 0) + 1
 
