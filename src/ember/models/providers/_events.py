@@ -74,6 +74,14 @@ def _broken(sdk: ModuleType, stream: Any, reader: StreamReader, received: int,
         request=request)
 
 
+def _usage(sdk: ModuleType, stream: Any, reader: StreamReader, received: int) -> Usage:
+    """The usage of a stream read to its end; raises if the reply did not end."""
+    usage = reader.finish()
+    if not reader.ended:
+        raise _broken(sdk, stream, reader, received, None)
+    return usage
+
+
 def read_events(sdk: ModuleType, stream: Any, reader: StreamReader) -> Iterator[str | Usage]:
     """The text of each event of ``stream``, then the usage; closes ``stream``."""
     received = 0
@@ -90,10 +98,7 @@ def read_events(sdk: ModuleType, stream: Any, reader: StreamReader) -> Iterator[
             raise _broken(sdk, stream, reader, received, error) from error
     finally:
         stream.close()
-    usage = reader.finish()
-    if not reader.ended:
-        raise _broken(sdk, stream, reader, received, None)
-    yield usage
+    yield _usage(sdk, stream, reader, received)
 
 
 async def aread_events(sdk: ModuleType, stream: Any,
@@ -113,7 +118,4 @@ async def aread_events(sdk: ModuleType, stream: Any,
             raise _broken(sdk, stream, reader, received, error) from error
     finally:
         await stream.close()
-    usage = reader.finish()
-    if not reader.ended:
-        raise _broken(sdk, stream, reader, received, None)
-    yield usage
+    yield _usage(sdk, stream, reader, received)
