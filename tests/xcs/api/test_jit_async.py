@@ -192,3 +192,71 @@ def test_a_call_leaves_no_lazy_value_behind_to_repair() -> None:
     assert asyncio.run(calls()) == [asyncio.run(two_steps(f"q{i}")) for i in range(3)]
     stats = get_jit_stats(fast)
     assert (stats["escapes"], stats["unrepaired_escapes"]) == (0, {})
+
+
+def test_a_jitted_async_function_is_a_coroutine_function_to_asyncio_and_frameworks() -> None:
+    import inspect
+    import sys
+
+    async def handler(text: str) -> str:
+        return (await model(text)).upper()
+
+    class Agent:
+        @jit
+        async def step(self, text: str) -> str:
+            return await model(text)
+
+    jitted = jit(handler)
+    assert asyncio.iscoroutinefunction(jitted)
+    assert asyncio.iscoroutinefunction(Agent().step)
+    if sys.version_info >= (3, 12):  # 3.11's inspect looks only at a function's code
+        assert inspect.iscoroutinefunction(jitted)
+        assert inspect.iscoroutinefunction(Agent().step)
+
+    def call_handler(fn, text):  # how frameworks choose to await a handler
+        return asyncio.run(fn(text)) if asyncio.iscoroutinefunction(fn) else fn(text)
+
+    assert call_handler(jitted, "a") == call_handler(handler, "a") == "<A>"
+    coroutine = jitted("b")
+    assert coroutine.__name__ == "handler" and "handler" in repr(coroutine)
+    assert asyncio.run(coroutine) == "<B>"
+    assert not asyncio.iscoroutinefunction(jit(lambda x: x))
+
+
+class FinalAnswer(BaseException):
+    """Control flow of an agent loop: not an Exception."""
+
+
+@op
+async def failing_search(query: str) -> str:
+    await asyncio.sleep(0.02)
+    raise ConnectionError(f"search down for {query!r}")
+
+
+@op
+def failing_lookup(query: str) -> str:
+    time.sleep(0.02)
+    raise ConnectionError(f"lookup down for {query!r}")
+
+
+def test_a_base_exception_raised_by_the_glue_after_a_failed_op_gives_the_op_failure() -> None:
+    async def agent(query: str) -> str:
+        await failing_search(query)
+        raise FinalAnswer(f"answer from {query}")
+
+    def sync_agent(query: str) -> str:
+        failing_lookup(query)
+        raise FinalAnswer(f"answer from {query}")
+
+    for _ in range(2):
+        with pytest.raises(ConnectionError, match="search down for 'q'"):
+            asyncio.run(jit(agent)("q"))
+        with pytest.raises(ConnectionError, match="lookup down for 'q'"):
+            jit(sync_agent)("q")
+
+    async def finishes(query: str) -> str:
+        await model(query)
+        raise FinalAnswer(query)
+
+    with pytest.raises(FinalAnswer, match="q"):  # no op failed: the glue's own raise
+        asyncio.run(jit(finishes)("q"))

@@ -22,7 +22,7 @@ from ember.xcs.engine.task import Task, TaskState
 from ember.xcs.errors import TracingError, XCSTimeoutError, add_note
 from ember.xcs.ir.graph import NodeKind
 from ember.xcs.tracing import context, escapes
-from ember.xcs.tracing.failures import DeferredFailure, failure_of, timeout_error
+from ember.xcs.tracing.failures import DeferredFailure, failure_of, raised_by_glue, timeout_error
 from ember.xcs.tracing.frames import is_internal, program_error, rejection_site
 from ember.xcs.tracing.lazy import Lazy
 from ember.xcs.tracing.learned import install_tracer
@@ -94,6 +94,10 @@ class Call:
             return self.after_glue_error(error)
         except SystemExit as exiting:  # sys.exit() in the glue: the ops issued before it
             return self.after_glue_error(exiting, rerun=False)  # end first, as in plain Python
+        except BaseException as error:
+            if not raised_by_glue(error):
+                raise  # Ctrl-C, cancellation: the call stops at once
+            return self.after_glue_error(error, rerun=False)
         finally:
             local.trace, local.plain = previous, previous is not None or local.disabled > 0
             if stop is not None:

@@ -32,7 +32,7 @@ from ember.xcs.engine.driver import default_engine
 from ember.xcs.engine.state import Run
 from ember.xcs.errors import ConfigError
 from ember.xcs.tracing import context, rewrite, runtime
-from ember.xcs.tracing.failures import DeferredFailure
+from ember.xcs.tracing.failures import DeferredFailure, raised_by_glue
 from ember.xcs.tracing.trace import Trace
 
 __all__ = ["JitFunction", "jit", "jit_disabled", "structural_jit"]
@@ -84,6 +84,11 @@ class JitFunction:
         # calls of a function that rarely reaches an op then cost no new Trace.
         self._spare_traces: list[Trace] = []
         self._is_async = inspect.iscoroutinefunction(fn)
+        if self._is_async:  # asyncio.iscoroutinefunction (inspect's too on 3.12+) say True,
+            import asyncio.coroutines  # as of fn: frameworks choose how to call by them
+
+            self._is_coroutine = asyncio.coroutines._is_coroutine  # type: ignore[attr-defined]
+            getattr(inspect, "markcoroutinefunction", id)(self)
         self._is_generator = inspect.isgeneratorfunction(fn) or inspect.isasyncgenfunction(fn)
         from ember.xcs.transforms.tensor import TensorPath, tensor_path
 
@@ -147,7 +152,10 @@ class JitFunction:
         if self._is_generator:
             return self._fn(*args, **kwargs)  # generators run plainly (docs/semantics.md)
         if self._is_async:
-            return self._async_call(args, kwargs)
+            coroutine: Any = self._async_call(args, kwargs)  # named as fn's would be
+            coroutine.__name__ = getattr(self, "__name__", self._name)
+            coroutine.__qualname__ = self._name
+            return coroutine
         return self._traced_call(args, kwargs)
 
     # -- one traced call ------------------------------------------------------------
@@ -238,6 +246,10 @@ class JitFunction:
                 result = await Stepper(self._glue_fn()(*args, **kwargs), trace)
             except (DeferredFailure, Exception, SystemExit) as error:
                 glue_error = error  # sys.exit() too: the ops issued before it end first
+            except BaseException as error:
+                if not raised_by_glue(error):
+                    raise
+                glue_error = error
             if trace.run is not None:
                 if isinstance(glue_error, RecursionError):  # see Call.after_glue_error
                     default_engine().stop(trace.run, "RecursionError")

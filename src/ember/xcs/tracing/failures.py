@@ -8,12 +8,14 @@ run that ran out of time.
 
 from __future__ import annotations
 
+import sys
+
 from ember.xcs.engine.state import Run
 from ember.xcs.engine.task import Task
 from ember.xcs.errors import XCSError, XCSTimeoutError
 from ember.xcs.ir.graph import NodeKind
 
-__all__ = ["DeferredFailure", "failure_of", "timeout_error"]
+__all__ = ["DeferredFailure", "failure_of", "raised_by_glue", "timeout_error"]
 
 
 class DeferredFailure(BaseException):
@@ -47,3 +49,18 @@ def timeout_error(run: Run) -> XCSTimeoutError:
         f"the call did not finish within timeout={run.timeout} s; still running: "
         f"{shown or 'nothing'}. Raise Config(timeout=...) or find the slow op with explain()."
     )
+
+
+_STOPS = (KeyboardInterrupt, GeneratorExit)
+
+
+def raised_by_glue(error: BaseException) -> bool:
+    """Whether ``error`` (a ``BaseException`` but no ``Exception``) is the glue's own
+    control flow, such as an agent's ``class FinalAnswer(BaseException)``: then the ops
+    issued before it end first, and one that failed is what the call raises, as plain
+    Python would have raised that before reaching the glue's ``raise``. Ctrl-C and
+    cancellation are not: they stop the call at once."""
+    if isinstance(error, _STOPS):
+        return False
+    asyncio = sys.modules.get("asyncio")
+    return asyncio is None or not isinstance(error, asyncio.CancelledError)
