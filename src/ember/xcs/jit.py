@@ -5,8 +5,9 @@ initialises and the package attribute ``ember.xcs.jit`` is the function from the
 ``import ember.xcs.jit`` afterwards finds the loaded module and changes nothing.
 """
 
-from ember.xcs.api.jit import JitFunction, jit, jit_disabled, structural_jit
+from ember.xcs.api.jit import JitFunction, jit, jit_disabled
 from ember.xcs.api.stats import get_jit_stats
+from ember.xcs.api.structural import structural_jit
 from ember.xcs.compat import disable_structural_jit
 
 __all__ = [

@@ -337,3 +337,33 @@ def test_sys_exit_in_the_glue_comes_after_the_ops_issued_before_it() -> None:
         assert exiting.value.code == 3 and sorted(saved) == [1, 2, 3]
         with pytest.raises(ValueError, match="cannot save -1"):
             fn([1, -1])
+
+
+def test_jit_over_staticmethod_and_classmethod_binds_as_they_do() -> None:
+    from ember.xcs import get_jit_stats, jit, op
+
+    @op
+    def ask(question: str) -> str:
+        return f"ans:{question}"
+
+    class Agent:
+        prefix = "agent"
+
+        @jit
+        @staticmethod
+        def batch(questions: list[str]) -> list[str]:
+            return [ask(q) for q in questions]
+
+        @jit
+        @classmethod
+        def named(cls, question: str) -> str:
+            return f"{cls.prefix}:{ask(question)}"
+
+    class Child(Agent):
+        prefix = "child"
+
+    assert Agent.batch(["a"]) == Agent().batch(["a"]) == ["ans:a"]
+    assert Agent.named("q") == Agent().named("q") == "agent:ans:q"
+    assert Child().named("q") == "child:ans:q"
+    assert get_jit_stats(Agent.batch)["calls"] == 2
+    assert get_jit_stats(Agent.named)["calls"] == 3

@@ -5,7 +5,8 @@
 """
 
 from ember.xcs.api.explain import explain
-from ember.xcs.api.jit import JitFunction, jit, structural_jit
+from ember.xcs.api.jit import JitFunction, jit
 from ember.xcs.api.stats import get_jit_stats, reset_stats
+from ember.xcs.api.structural import structural_jit
 
 __all__ = ["JitFunction", "explain", "get_jit_stats", "jit", "reset_stats", "structural_jit"]

@@ -35,7 +35,7 @@ from ember.xcs.tracing import context, rewrite, runtime
 from ember.xcs.tracing.failures import DeferredFailure, raised_by_glue
 from ember.xcs.tracing.trace import Trace
 
-__all__ = ["JitFunction", "jit", "jit_disabled", "structural_jit"]
+__all__ = ["JitFunction", "jit", "jit_disabled"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -348,53 +348,8 @@ def jit(fn: Any = None, /, *, config: Config | None = None) -> Any:
             return target if config is None else target.with_config(config)
         if isinstance(target, type):
             return _jit_class(target, config, None)
+        if isinstance(target, staticmethod | classmethod):  # @jit over either: binds as it
+            return type(target)(JitFunction(target.__func__, config))
         return JitFunction(target, config)
-
-    return wrap if fn is None else wrap(fn)
-
-
-_STRATEGIES = ("auto", "parallel", "sequential")
-
-
-def structural_jit(fn: Any = None, /, *, execution_strategy: str = "auto",
-                   parallel_threshold: int = 2, config: Config | None = None,
-                   max_workers: int | None = None) -> Any:
-    """``jit`` for Operators, with the seed's knobs.
-
-    Args:
-        execution_strategy: ``"auto"`` / ``"parallel"`` run independent ops
-            concurrently; ``"sequential"`` runs them in program order.
-        parallel_threshold: with ``"auto"``, a call whose previous graph had fewer
-            independent ops at its widest point than this runs sequentially (saves
-            thread hops on tiny graphs).
-        config: base configuration.
-        max_workers: shorthand for ``config.max_workers``.
-
-    Raises:
-        ConfigError: unknown strategy or a non-positive threshold.
-    """
-    if execution_strategy not in _STRATEGIES:
-        raise ConfigError(
-            f"structural_jit(execution_strategy={execution_strategy!r}): expected one of "
-            f"{', '.join(map(repr, _STRATEGIES))}."
-        )
-    if isinstance(parallel_threshold, bool) or not isinstance(parallel_threshold, int) or (
-        parallel_threshold <= 0
-    ):
-        raise ConfigError(
-            f"structural_jit(parallel_threshold=...) must be a positive int, got "
-            f"{parallel_threshold!r}."
-        )
-    base = config if config is not None else Config()
-    if max_workers is not None:
-        base = base.replace(max_workers=max_workers)
-    if execution_strategy == "sequential":
-        base = base.replace(parallel=False)
-    threshold = parallel_threshold if execution_strategy == "auto" else None
-
-    def wrap(target: Any) -> Any:
-        if isinstance(target, type):
-            return _jit_class(target, base, threshold)
-        return JitFunction(target, base, parallel_threshold=threshold)
 
     return wrap if fn is None else wrap(fn)

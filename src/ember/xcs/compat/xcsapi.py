@@ -10,8 +10,9 @@ import inspect
 from typing import Any
 
 from ember.xcs.api.explain import explain
-from ember.xcs.api.jit import jit, structural_jit
+from ember.xcs.api.jit import jit
 from ember.xcs.api.stats import get_jit_stats
+from ember.xcs.api.structural import structural_jit
 from ember.xcs.compat.options import JITOptions
 from ember.xcs.errors import ConfigError
 from ember.xcs.graphs import autograph, execute, execution_options
