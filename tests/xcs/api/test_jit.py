@@ -367,3 +367,22 @@ def test_jit_over_staticmethod_and_classmethod_binds_as_they_do() -> None:
     assert Child().named("q") == "child:ans:q"
     assert get_jit_stats(Agent.batch)["calls"] == 2
     assert get_jit_stats(Agent.named)["calls"] == 3
+
+
+@jit
+def _shouted(text: str) -> str:
+    return text.upper() + "!"
+
+
+def test_a_jitted_function_pickles_like_a_function() -> None:
+    import pickle
+
+    assert pickle.loads(pickle.dumps(_shouted)) is _shouted  # by reference, as functions
+    rebuilt = pickle.loads(pickle.dumps(jit(len)))  # no module holds it: rebuilt
+    assert rebuilt is not None and rebuilt("abc") == 3
+
+    def local(x: int) -> int:
+        return x
+
+    with pytest.raises((pickle.PicklingError, AttributeError), match="local"):
+        pickle.dumps(jit(local))  # as for the plain local function

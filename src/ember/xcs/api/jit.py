@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import sys
 import time
 import types
 from collections.abc import Callable
@@ -125,6 +126,18 @@ class JitFunction:
 
     def __repr__(self) -> str:
         return f"<jit {self._name}>"
+
+    def __reduce__(self) -> Any:
+        """Pickled as a function is: by reference when its module holds it under its
+        name (so process pools and ``executor="process"`` can ship it), else as a new
+        jit of the pickled function with this configuration."""
+        found: Any = sys.modules.get(getattr(self, "__module__", None) or "")
+        qualname = getattr(self, "__qualname__", None)
+        for part in (qualname or "<none>").split("."):
+            found = getattr(found, part, None)
+        if found is self:
+            return qualname
+        return (JitFunction, (self._fn, self._config, self._name))
 
     def _glue_fn(self) -> Callable[..., Any]:
         """The function the trace runs: the rewritten form of ``fn`` when there is one
