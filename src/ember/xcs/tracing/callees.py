@@ -39,9 +39,9 @@ from __future__ import annotations
 import dataclasses
 import enum
 import functools
-import inspect
 import threading
 import types
+import typing
 from collections.abc import Callable
 from typing import Any
 
@@ -49,8 +49,7 @@ from ember.xcs.tracing import rewrite
 from ember.xcs.tracing.codemap import CodeMap
 from ember.xcs.tracing.frames import is_internal, is_user_code
 
-__all__ = ["Callee", "calls_user_code", "classify", "has_user_special_methods",
-           "mark_pure", "runs_user_code"]
+__all__ = ["Callee", "classify", "mark_pure"]
 
 
 class Callee(enum.Enum):
@@ -190,9 +189,8 @@ def _class(cls: type) -> Callee:
         return known
     if issubclass(cls, enum.Enum):
         return Callee.SHALLOW
-    if any(base.__name__ == "BaseModel" and base.__module__.startswith("pydantic")
-           for base in cls.__mro__):
-        return Callee.PURE
+    if _is_model(cls):  # built later, once its fields' values exist, unless that runs
+        return Callee.UNKNOWN if _model_runs_code(cls, 3) else Callee.PURE  # user code
     module = getattr(cls, "__module__", "") or ""
     if module.startswith("ember."):
         return Callee.OP
@@ -210,6 +208,43 @@ def _class(cls: type) -> Callee:
             and _rewritable(init)):
         return Callee.USER_CLASS
     return Callee.UNKNOWN
+
+
+def _is_model(cls: type) -> bool:
+    return any(base.__name__ == "BaseModel" and base.__module__.startswith("pydantic")
+               for base in cls.__mro__)
+
+
+_PLAIN_FACTORIES = (list, dict, set, tuple, frozenset, str, int, float, bool, bytes)
+_RUN_AT_BUILD = ("validators", "field_validators", "root_validators", "model_validators")
+
+
+def _model_runs_code(cls: type, depth: int) -> bool:
+    """Whether building pydantic model ``cls`` runs code of the user's: validators, a
+    ``default_factory``, its own ``__init__`` or ``model_post_init``, a nested model's."""
+    decorators = getattr(cls, "__pydantic_decorators__", None)
+    if any(getattr(decorators, name, None) for name in _RUN_AT_BUILD):
+        return True
+    for base in cls.__mro__:
+        if (getattr(base, "__module__", "") or "").startswith("pydantic"):
+            break
+        if "__init__" in base.__dict__ or "model_post_init" in base.__dict__:
+            return True
+    for field in (getattr(cls, "__pydantic_fields__", None) or {}).values():
+        factory = getattr(field, "default_factory", None)
+        if factory is not None and factory not in _PLAIN_FACTORIES:
+            return True
+        if depth and _annotation_runs_code(getattr(field, "annotation", None), depth - 1):
+            return True
+    return False
+
+
+def _annotation_runs_code(annotation: Any, depth: int) -> bool:
+    if isinstance(annotation, type):
+        if _is_model(annotation):
+            return _model_runs_code(annotation, depth)
+        return dataclasses.is_dataclass(annotation) and hasattr(annotation, "__post_init__")
+    return any(_annotation_runs_code(arg, depth) for arg in typing.get_args(annotation))
 
 
 def _key(fn: Any) -> object:
@@ -311,89 +346,3 @@ def classify(fn: Any) -> Callee:
                 _cache.clear()
             _cache[key] = result
     return result
-
-
-def calls_user_code(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
-    """Whether a call is handed a function of the user's: a ``key=``, a ``repl``, a
-    ``default=``, a bound method.
-
-    Lifted, the call would run it later than plain Python does, reading its variables
-    (a loop variable, a global, ``self``) as they are by then; such a call runs now.
-    Functions marked ``@pure`` are not the user's in this sense.
-
-    Example:
-        >>> calls_user_code((lambda item: item,), {}), calls_user_code((len,), {})
-        (True, False)
-    """
-    for value in (*args, *kwargs.values()) if kwargs else args:
-        kind = type(value)
-        if kind is functools.partial:
-            value = value.func
-            kind = type(value)
-        if (kind is types.FunctionType or kind is types.MethodType) \
-                and classify(value) is Callee.USER:
-            return True
-    return False
-
-
-def runs_user_code(cls: type, name: str) -> bool:
-    """Whether reading attribute ``name`` of a ``cls`` instance gives or runs code of
-    the user's: a method or a property of the user's own class.
-
-    Lifted, reading it and calling the method would run that code later than plain
-    Python does (its prints, the globals it reads); such a read waits for the value.
-    Data attributes, and methods of built-in and library classes, are not.
-
-    Example:
-        >>> class Note:
-        ...     def shout(self): return "!"
-        >>> runs_user_code(Note, "shout"), runs_user_code(str, "upper")
-        (True, False)
-    """
-    try:
-        found = inspect.getattr_static(cls, name)
-    except AttributeError:
-        return False
-    if isinstance(found, staticmethod | classmethod):
-        found = found.__func__
-    if isinstance(found, property):
-        found = found.fget
-    elif isinstance(found, functools.cached_property):
-        found = found.func
-    return type(found) is types.FunctionType and classify(found) is Callee.USER
-
-
-# Special methods that never run when an operation takes an existing object.
-_NOT_OPERATIONS = frozenset({"__init__", "__new__", "__init_subclass__", "__post_init__",
-                             "__set_name__", "__class_getitem__", "__del__", "__getattr__",
-                             "__getattribute__", "__subclasshook__"})
-_special: dict[type, bool] = {}
-
-
-def has_user_special_methods(cls: type) -> bool:
-    """Whether ``cls`` has special methods of the user's (``__str__``, ``__eq__``,
-    ``__add__``, ``__format__``...), in itself or a base; cached per class.
-
-    An operation on its instance (``str(r)``, ``r == x``, ``r + "!"``, ``sorted(rs)``)
-    runs that code; lifted, it would run later than plain Python does (reading the
-    globals the glue has changed since), so such an operation runs now.
-
-    Example:
-        >>> class Reply:
-        ...     def __str__(self): return "reply"
-        >>> has_user_special_methods(Reply), has_user_special_methods(str)
-        (True, False)
-    """
-    known = _special.get(cls)
-    if known is None:
-        try:
-            names = [name for name in dir(cls) if name.startswith("__")
-                     and name.endswith("__") and name not in _NOT_OPERATIONS]
-            known = any(runs_user_code(cls, name) for name in names)
-        except Exception:  # a class that refuses introspection: treat as the user's
-            known = True
-        with _cache_lock:
-            if len(_special) > _CACHE_LIMIT:
-                _special.clear()
-            _special[cls] = known
-    return known

@@ -22,8 +22,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ember.xcs.engine.task import TaskState
-from ember.xcs.tracing.callees import has_user_special_methods, runs_user_code
 from ember.xcs.tracing.proxy import Proxy
+from ember.xcs.tracing.usercode import has_user_special_methods, runs_user_code
 from ember.xcs.tree import ATOMS
 
 if TYPE_CHECKING:
@@ -119,7 +119,7 @@ def _known_type(lazy: Lazy) -> type | None:
 
 def operates_on_user_object(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
     """Whether an operation takes an object whose class has special methods of the
-    user's (see ``callees.has_user_special_methods``), as an operand or an item of a
+    user's (see ``usercode.has_user_special_methods``), as an operand or an item of a
     list, tuple or dict operand: a lazy value known to be one, or such an object
     itself (``str(card)``, ``key in seen``). The operation would run them."""
     atoms = ATOMS

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import builtins
 import collections.abc
+import dataclasses
 import functools
 import itertools
 import sys
@@ -120,6 +121,9 @@ def prep(fn: Any, /, *args: Any, **kwargs: Any) -> Callable[[], Any]:
             kwargs = {**fn.keywords, **kwargs}
             fn = inner
     kind = classify(fn)
+    if fn is dataclasses.replace and args and (type(args[0]) is Lazy or hasattr(
+            type(args[0]), "__post_init__")):
+        kind = Callee.UNKNOWN  # it runs the class's __post_init__: now, as in plain Python
     if kind is Callee.OP or kind is Callee.TRANSPARENT:
         return _partial(fn, *args, **kwargs)
     if kind is Callee.USER:

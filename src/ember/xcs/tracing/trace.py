@@ -28,7 +28,6 @@ from ember.xcs.ops import Op
 from ember.xcs.tracing import context
 from ember.xcs.tracing.awaiting import final
 from ember.xcs.tracing.barrier import Barrier
-from ember.xcs.tracing.callees import calls_user_code
 from ember.xcs.tracing.coroutines import OpCoroutine
 from ember.xcs.tracing.failures import DeferredFailure, timeout_error
 from ember.xcs.tracing.frames import CallMode, inspect_site, location_of
@@ -39,6 +38,7 @@ from ember.xcs.tracing.log import graph_outputs
 from ember.xcs.tracing.memo import reused_call
 from ember.xcs.tracing.ordering import Ordering
 from ember.xcs.tracing.outside import outside_tree, outside_value, resolve_records
+from ember.xcs.tracing.usercode import calls_user_code
 
 __all__ = ["Barrier", "Trace"]
 
