@@ -13,11 +13,14 @@ def`` glue: they return awaitables, so the event loop keeps running while ops en
 from __future__ import annotations
 
 import sys
+import types
 from typing import Any
 
 from ember.xcs.tracing.awaiting import AfterWaiting, Ready, Waiting, pending
 from ember.xcs.tracing.context import _local
+from ember.xcs.tracing.frames import is_user_code
 from ember.xcs.tracing.holding import UNKNOWN, follow, settle, settle_cell, settle_global
+from ember.xcs.tracing.lazy import Lazy
 from ember.xcs.tracing.stores import NO_SLOT
 from ember.xcs.tracing.trace import Trace
 
@@ -91,9 +94,27 @@ def _global_readers(trace: Trace, namespace: dict[str, Any], name: str) -> Any:
 
 def stored(value: Any, root: Any, *path: Any, attr: Any = NO_SLOT, key: Any = NO_SLOT) -> Any:
     """``value``, to be stored into ``root`` along ``path`` once ``changing`` allows it:
-    checked after the value's own expression ran (``state.plan = plan(state)``)."""
+    checked after the value's own expression ran (``state.plan = plan(state)``).
+
+    An op result stored by index into an object whose ``__setitem__`` is a library's
+    Python code (``message["Subject"] = reply``) is its value: that code reads what it
+    is given (``hasattr``, ``isinstance``), which a lazy proxy would answer wrongly.
+    """
     changing(root, *path, attr=attr, key=key)
+    if key is not NO_SLOT and type(value) is Lazy:
+        return _for_library_store(value, root, path)
     return value
+
+
+def _for_library_store(value: Lazy, root: Any, path: tuple[Any, ...]) -> Any:
+    target = follow(root, path)
+    setitem = getattr(type(target), "__setitem__", None)
+    if type(setitem) is not types.FunctionType or is_user_code(setitem.__code__.co_filename):
+        return value  # a built-in container, or the user's own class (documented limit)
+    trace = _local.trace
+    if type(trace) is not Trace:
+        return value
+    return trace.force(value, f"store into {type(target).__name__}[...]")
 
 
 def astored(value: Any, root: Any, *path: Any, attr: Any = NO_SLOT,
