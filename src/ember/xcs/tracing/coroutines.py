@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import collections.abc
 import functools
+import inspect
 import types
 from typing import Any
 
@@ -38,7 +39,7 @@ from ember.xcs.tracing.frames import CallMode
 from ember.xcs.tracing.lazy import Lazy
 from ember.xcs.tracing.outside import outside_tree
 
-__all__ = ["OpCoroutine", "awaitable"]
+__all__ = ["OpCoroutine", "awaitable", "named", "op_coroutine"]
 
 _get = object.__getattribute__
 _REUSED = "cannot reuse already awaited coroutine"
@@ -128,6 +129,37 @@ OpCoroutine.__name__ = OpCoroutine.__qualname__ = "coroutine"  # as in plain Pyt
 collections.abc.Coroutine.register(OpCoroutine)  # asyncio.iscoroutine, create_task, gather
 
 
+async def _op_call(op_coroutine: OpCoroutine) -> Any:
+    return await op_coroutine
+
+
+_OP_CALL = _op_call.__code__
+
+
+def op_coroutine(name: str, lazy: Lazy | None = None,
+                 call: functools.partial[Lazy] | None = None) -> Any:
+    """What an ``async def`` op call in ``async def`` glue gives: a real coroutine named
+    as the op's (``inspect.iscoroutine`` is true of it, ``cr_frame`` and the rest are
+    there), around the ``OpCoroutine`` that does the work. Awaited in the glue, the
+    ``OpCoroutine`` itself is awaited (``awaitable``); anything else drives it through
+    the coroutine, as it would the op's own."""
+    return named(_op_call(OpCoroutine(name, lazy, call)), name)
+
+
+def named(coroutine: Any, name: str) -> Any:
+    """``coroutine``, named ``name`` (in its repr and a "never awaited" warning)."""
+    coroutine.__name__ = coroutine.__qualname__ = name
+    return coroutine
+
+
+def _unstarted(coroutine: Any) -> OpCoroutine | None:
+    """The ``OpCoroutine`` inside one of ours that nothing has started or closed."""
+    if inspect.getcoroutinestate(coroutine) != inspect.CORO_CREATED:
+        return None
+    inner = coroutine.cr_frame.f_locals.get("op_coroutine")
+    return inner if type(inner) is OpCoroutine else None
+
+
 def _raise(kind: Any, value: Any = None, traceback: Any = None) -> Any:
     error = kind if isinstance(kind, BaseException) else kind(*(() if value is None else (value,)))
     raise error.with_traceback(traceback) if traceback is not None else error
@@ -136,7 +168,12 @@ def _raise(kind: Any, value: Any = None, traceback: Any = None) -> Any:
 def awaitable(value: Any) -> Any:
     """What ``await value`` in rewritten glue awaits."""
     kind = type(value)
-    if kind is OpCoroutine:
+    if kind is types.CoroutineType and value.cr_code is _OP_CALL:
+        inner = _unstarted(value)
+        if inner is not None:
+            value.close()  # it never ran: closing it says nothing, and nothing else holds it
+            return _awaited(inner)
+    elif kind is OpCoroutine:
         return _awaited(value)
     if kind is Lazy:
         return _await_value(value)

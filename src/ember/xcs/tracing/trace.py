@@ -28,7 +28,7 @@ from ember.xcs.ops import Op
 from ember.xcs.tracing import context
 from ember.xcs.tracing.awaiting import final
 from ember.xcs.tracing.barrier import Barrier
-from ember.xcs.tracing.coroutines import OpCoroutine
+from ember.xcs.tracing.coroutines import named, op_coroutine
 from ember.xcs.tracing.failures import DeferredFailure, timeout_error
 from ember.xcs.tracing.frames import CallMode, inspect_site, location_of
 from ember.xcs.tracing.holding import shares_objects
@@ -159,9 +159,9 @@ class Trace:
             eager_reason = "serial"
         if op.is_coroutine and self.asynchronous and eager_reason is None:
             if shares_objects(args, kwargs):  # starts once awaited, as in plain Python
-                return OpCoroutine(op.name, call=functools.partial(self.issue, op, args,
-                                                                   kwargs, location))
-            return OpCoroutine(op.name, self.issue(op, args, kwargs, location))
+                return op_coroutine(op.name, call=functools.partial(self.issue, op, args,
+                                                                    kwargs, location))
+            return op_coroutine(op.name, self.issue(op, args, kwargs, location))
         memo_args, waits = (args, kwargs), len(self.barriers)
         if eager_reason is not None:
             # The glue waits for the op: its body gets the caller's own objects, lazy values
@@ -176,8 +176,8 @@ class Trace:
         task = _get(lazy, "_xcs_task")
         if len(self.barriers) == waits:  # one barrier per call site (its arguments' or its own)
             self._barrier(f"eager op ({eager_reason})", location, task)
-        if op.is_coroutine and self.asynchronous:
-            return self.when_final(task)  # awaited by the glue: its loop keeps running
+        if op.is_coroutine and self.asynchronous:  # awaited by the glue: the loop runs on
+            return named(self.when_final(task), op.name)
         return self._eager_value(task, op.is_coroutine)
 
     def issue(self, op: Op, args: tuple[Any, ...], kwargs: dict[str, Any],
