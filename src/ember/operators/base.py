@@ -19,11 +19,11 @@ from __future__ import annotations
 import dataclasses
 import functools
 import inspect
-import typing
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 from ember.errors import EmberError
+from ember.operators._fields import declared_fields, generated_init, has_custom_init
 from ember.operators._pytree import (
     FieldPytree,
     dynamic_fields,
@@ -36,7 +36,6 @@ from ember.xcs.tracing import context  # the library hook: glue(forward) and cal
 
 __all__ = ["Chain", "FrozenOperatorError", "Operator", "call_step", "takes_inputs_keyword"]
 
-_MISSING = object()
 
 
 class FrozenOperatorError(dataclasses.FrozenInstanceError, EmberError):
@@ -95,8 +94,8 @@ class Operator(FieldPytree):
         if "__init__" in cls.__dict__:
             # Replacing a class's __init__ is the point here (mypy forbids it in general).
             cls.__init__ = _freezing(cls.__dict__["__init__"])  # type: ignore[method-assign]
-        elif _declared_fields(cls) and not _has_custom_init(cls):
-            cls.__init__ = _freezing(_generated_init(cls))  # type: ignore[method-assign]
+        elif declared_fields(cls, Operator) and not has_custom_init(cls, Operator):
+            cls.__init__ = _freezing(generated_init(cls, Operator))  # type: ignore[method-assign]
         register_operator_class(cls)
 
     def __init__(self) -> None:
@@ -231,67 +230,6 @@ def _freezing(init: Callable[..., None]) -> Callable[..., None]:
     # attribute, but their type declares none.
     wrapper.__ember_freezing__ = True  # type: ignore[attr-defined]
     return wrapper
-
-
-def _declared_fields(cls: type) -> list[tuple[str, Any]]:
-    """Annotated fields of ``cls`` and its Operator bases: ``(name, default)`` in order."""
-    fields: dict[str, Any] = {}
-    for klass in reversed(cls.__mro__):
-        if klass is Operator or not issubclass(klass, Operator):
-            continue
-        for name, annotation in inspect.get_annotations(klass).items():
-            if _is_class_var(annotation) or name.startswith("__"):
-                continue
-            fields[name] = klass.__dict__.get(name, _MISSING)
-    return list(fields.items())
-
-
-def _is_class_var(annotation: Any) -> bool:
-    if isinstance(annotation, str):
-        return annotation.startswith(("ClassVar", "typing.ClassVar"))
-    return annotation is ClassVar or typing.get_origin(annotation) is ClassVar
-
-
-def _has_custom_init(cls: type) -> bool:
-    for klass in cls.__mro__[1:]:
-        if klass is Operator:
-            return False
-        init = klass.__dict__.get("__init__")
-        if init is not None and not getattr(init, "__ember_generated__", False):
-            return True
-    return False
-
-
-def _generated_init(cls: type) -> Callable[..., None]:
-    """An ``__init__`` taking the declared fields (positional or keyword, in order).
-
-    Fields without a default that follow one with a default become keyword-only.
-    """
-    parameters = [inspect.Parameter("self", inspect.Parameter.POSITIONAL_ONLY)]
-    seen_default = False
-    for name, default in _declared_fields(cls):
-        seen_default = seen_default or default is not _MISSING
-        kind = (inspect.Parameter.KEYWORD_ONLY if seen_default and default is _MISSING
-                else inspect.Parameter.POSITIONAL_OR_KEYWORD)
-        parameters.append(inspect.Parameter(
-            name, kind, default=inspect.Parameter.empty if default is _MISSING else default))
-    signature = inspect.Signature(parameters)
-
-    def __init__(self: Operator, *args: Any, **kwargs: Any) -> None:
-        try:
-            bound = signature.bind(self, *args, **kwargs)
-        except TypeError as error:
-            raise TypeError(f"{type(self).__name__}(): {error}") from None
-        bound.apply_defaults()
-        for name, value in list(bound.arguments.items())[1:]:
-            object.__setattr__(self, name, value)
-
-    # inspect reads __signature__ from the function object, and __ember_generated__ marks
-    # it as ours; functions take any attribute, but their type declares neither.
-    __init__.__signature__ = signature  # type: ignore[attr-defined]
-    __init__.__qualname__ = f"{cls.__qualname__}.__init__"
-    __init__.__ember_generated__ = True  # type: ignore[attr-defined]
-    return __init__
 
 
 _KEYWORD_STYLE: dict[type[Operator], bool] = {}
