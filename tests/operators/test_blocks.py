@@ -135,3 +135,16 @@ def test_keyword_style_members_and_aggregator_are_called_as_chain_calls_them():
     counted = Ensemble([Upper(), Exclaim()], aggregator=Count())
     assert counted("hi") == 2
     assert jit(ensemble)("hi") == ["HI", "hi!", "HI"] and jit(counted)("hi") == 2
+
+
+class _KeywordModel(Operator):
+    """A pyember-style operator model: forward(self, *, inputs)."""
+
+    def forward(self, *, inputs):
+        return "1" if "Candidate 1" in inputs else "PASS"
+
+
+def test_judge_and_verifier_call_a_keyword_style_operator_as_every_block_does():
+    assert Judge(_KeywordModel())("q", ["a", "b"]) == "a"
+    assert Verifier(_KeywordModel())("q", "a").passed is True
+    assert jit(lambda q: Judge(_KeywordModel())(q, ["a", "b"]))("q") == "a"

@@ -202,7 +202,7 @@ class Judge(Operator):
 
     def forward(self, question: Any, candidates: Sequence[Any]) -> Any:
         """The candidate the judge model picks for ``question``."""
-        reply = self.model(_judge_prompt(question, candidates, self.criteria))
+        reply = call_step(self.model, _judge_prompt(question, candidates, self.criteria))
         return _judge_select(reply, candidates)
 
     def __repr__(self) -> str:
@@ -265,7 +265,7 @@ class Verifier(Operator):
 
     def forward(self, question: Any, answer: Any) -> Verdict:
         """The verifier model's verdict on ``answer`` to ``question``."""
-        reply = self.model(_verifier_prompt(question, answer, self.criteria))
+        reply = call_step(self.model, _verifier_prompt(question, answer, self.criteria))
         result: Verdict = _verdict(reply, answer)
         return result
 
