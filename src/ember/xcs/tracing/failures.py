@@ -60,7 +60,7 @@ def raised_by_glue(error: BaseException) -> bool:
     issued before it end first, and one that failed is what the call raises, as plain
     Python would have raised that before reaching the glue's ``raise``. Ctrl-C and
     cancellation are not: they stop the call at once."""
-    if isinstance(error, _STOPS):
-        return False
+    if isinstance(error, _STOPS) or type(error).__module__.startswith("ember."):
+        return False  # (ember's own signals, such as a transform's probe, pass through)
     asyncio = sys.modules.get("asyncio")
     return asyncio is None or not isinstance(error, asyncio.CancelledError)

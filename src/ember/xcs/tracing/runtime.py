@@ -161,7 +161,7 @@ def prep(fn: Any, /, *args: Any, **kwargs: Any) -> Callable[[], Any]:
     reason = f"call of {_name_of(fn)}"
     args = trace.force_tree(args, reason, records=True)  # objects' attributes too
     kwargs = trace.force_tree(kwargs, reason, records=True)
-    if kind_of_fn is types.MethodType and tree.kind_of(fn.__self__) is tree.Kind.RECORD:
+    if type(fn) is types.MethodType and tree.kind_of(fn.__self__) is tree.Kind.RECORD:
         # A library's method reads its own object too (state.model_dump_json()).
         trace.force_tree(fn.__self__, reason, records=True)
     _resolve_closures(trace, (*args, *kwargs.values()) if kwargs else args, reason)
