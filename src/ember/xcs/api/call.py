@@ -244,6 +244,9 @@ class Call:
         summary = self.summary(wall) if hooked else None
         if run is not None:  # a call that issued no op made no lazy value: nothing to free
             lazies, stores = trace.lazies, trace.ordering.stores
+            for coroutine in trace.coroutines:
+                coroutine.settle()
+            trace.coroutines = []
             trace.release()
             report = escapes.repair(lazies, stores)
             del stores

@@ -35,6 +35,7 @@ from ember.xcs.engine.task import TaskState
 from ember.xcs.ops import Op
 from ember.xcs.tracing import context
 from ember.xcs.tracing.awaiting import Suspending, cancel_op, outcome, pending, ready
+from ember.xcs.tracing.failures import failure_of
 from ember.xcs.tracing.frames import CallMode
 from ember.xcs.tracing.lazy import Lazy
 from ember.xcs.tracing.outside import outside_tree
@@ -95,6 +96,8 @@ class OpCoroutine:
                 self._driver = outcome(_get(lazy, "_xcs_task"), pending([lazy]))
             elif type(lazy) is types.CoroutineType:
                 self._driver = lazy  # issued after its call ended: the op's own coroutine
+            elif type(lazy) is _Ended:
+                self._driver = Op.finished(lazy.value, lazy.error)
             else:  # the call has ended and put the value here
                 self._driver = Op.finished(lazy)
         return self._driver
@@ -125,6 +128,27 @@ class OpCoroutine:
                 cancel_op(_get(lazy, "_xcs_task"))
 
 
+    def settle(self) -> None:
+        """When its call ends: hold the op's outcome instead of its lazy value, so that
+        a coroutine kept after the call (returned, stored, or held by a "never awaited"
+        warning) keeps no lazy value alive and still gives the outcome when awaited."""
+        lazy = self.lazy
+        if type(lazy) is Lazy:
+            task = _get(lazy, "_xcs_task")
+            done = task.state is TaskState.DONE
+            self.lazy = _Ended(task.value if done else None, None if done else failure_of(task))
+
+
+class _Ended:
+    """The outcome of an op whose call has ended (``OpCoroutine.settle``)."""
+
+    __slots__ = ("error", "value")
+
+    def __init__(self, value: Any, error: BaseException | None) -> None:
+        self.value = value
+        self.error = error
+
+
 OpCoroutine.__name__ = OpCoroutine.__qualname__ = "coroutine"  # as in plain Python's messages
 collections.abc.Coroutine.register(OpCoroutine)  # asyncio.iscoroutine, create_task, gather
 
@@ -143,7 +167,10 @@ def op_coroutine(name: str, lazy: Lazy | None = None,
     there), around the ``OpCoroutine`` that does the work. Awaited in the glue, the
     ``OpCoroutine`` itself is awaited (``awaitable``); anything else drives it through
     the coroutine, as it would the op's own."""
-    return named(_op_call(OpCoroutine(name, lazy, call)), name)
+    inner = OpCoroutine(name, lazy, call)
+    trace = call.func.__self__ if call is not None else _get(lazy, "_xcs_trace")  # type: ignore[attr-defined]
+    trace.coroutines.append(inner)
+    return named(_op_call(inner), name)
 
 
 def named(coroutine: Any, name: str) -> Any:

@@ -83,6 +83,7 @@ class Trace:
         self.call_args: tuple[tuple[Any, ...], dict[str, Any]] | None = None
         self._instrument = instrument
         self.lazies: list[Lazy] = []
+        self.coroutines: list[Any] = []  # OpCoroutines made (settled when the call ends)
         self.barriers: list[Barrier] = []
         self.arguments: list[tuple[Any, Any]] = []  # per task id: the argument snapshot
         self.ordering = Ordering()
@@ -108,8 +109,7 @@ class Trace:
         self.run = None
 
     def reuse(self, eager: bool, learned: LearnedBarriers) -> None:
-        """Prepare the trace of a call that issued nothing for another call of the same
-        function (no run, lazy value, barrier or memo)."""
+        """Prepare a trace that issued nothing for another call of the same function."""
         self.finished = False
         self.eager = eager
         self._learned_source = learned
