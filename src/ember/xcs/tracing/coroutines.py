@@ -3,7 +3,8 @@
 In plain Python, calling an ``async def`` function gives a coroutine object; the body's
 outcome, an exception included, reaches the code at the ``await``. Rewritten
 ``async def`` glue keeps that: calling an ``async def`` op starts the op at once (that
-is the parallelism) and gives an ``OpCoroutine``, which behaves as the coroutine would:
+is the parallelism) and gives a real coroutine (``op_coroutine``) around an
+``OpCoroutine``, which behaves as the op's coroutine would:
 
 - ``await c`` gives the op's result as a lazy value, without waiting for the op; it
   lets the event loop's other tasks run once first, as the pause at that ``await``
@@ -126,7 +127,6 @@ class OpCoroutine:
             lazy, self.lazy = self.lazy, None
             if type(lazy) is Lazy:
                 cancel_op(_get(lazy, "_xcs_task"))
-
 
     def settle(self) -> None:
         """When its call ends: hold the op's outcome instead of its lazy value, so that
