@@ -64,6 +64,7 @@ MODULES = (
     "ember.xcs.ir.export",
     "ember.xcs.ir.render",
     "ember.xcs.tracing.callees",
+    "ember.xcs.tracing.usercode",
     "ember.xcs.transforms.grad",
     "ember.xcs.transforms.mesh",
     "ember.xcs.transforms.pmap",
