@@ -138,3 +138,18 @@ def test_an_item_that_raises_out_of_a_worker_leaves_the_counts_true(
     assert done.wait(5)
     assert pool.thread_count == 1
     pool.shutdown()
+
+
+def test_a_follow_up_handed_over_by_an_item_that_raises_still_runs(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(threading, "excepthook", lambda args: None)
+    pool = ThreadPool(idle_timeout=30, name="handover")
+    done = threading.Event()
+
+    def broken() -> None:
+        assert pool.continue_here(done.set)
+        raise RuntimeError("an engine bug after the hand-over")
+
+    pool.run(broken)
+    assert done.wait(5), "the follow-up was lost with the thread"
+    pool.shutdown()

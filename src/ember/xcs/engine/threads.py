@@ -191,6 +191,9 @@ class ThreadPool(concurrent.futures.Executor):
                 if self._idle_since.pop(ident) != 0.0:  # it left idle, not from an item
                     self._idle -= 1
                 others = self._threads
+            follow_up, state.follow_up = state.follow_up, None
+            if follow_up is not None:  # handed over by an item that then raised
+                self.run(follow_up)
         if others and not self._shutdown:
             self._queue.put(_WAKE)
 
