@@ -12,7 +12,8 @@ what the callee is (cached per underlying function or type):
 - ``USER_CLASS``: a user class with a Python ``__init__`` and no custom ``__new__`` or
   metaclass: built with ``object.__new__`` and the rewritten ``__init__``.
 - ``PURE``: a known pure function (``str``, ``float``, ``json.loads``, ``re.sub``,
-  ``str`` methods, pydantic model construction and ``Model.model_validate``, functions
+  ``str`` methods, pydantic model construction and ``Model.model_validate`` when the
+  model runs no code of the user's (validators, a ``default_factory``...), functions
   marked ``@pure``): with lazy arguments it becomes a lifted node, computed when the
   inputs exist.
 - ``CONSUMER``: like ``PURE``, and it consumes a generator argument completely
