@@ -94,3 +94,16 @@ def test_an_async_stream_cut_before_its_first_chunk_is_retried(server, name):
     text, response = asyncio.run(read())
     assert text == response == whole_reply(name, server, "again")
     assert server.stats().requests == 3  # the cut stream, its retry, the plain call
+
+
+@pytest.mark.parametrize("name", PROVIDERS)
+def test_a_stream_that_stalls_past_the_timeout_raises_the_sdk_timeout_error(server, name):
+    sdk = PROVIDERS[name][1]
+    kind = PROVIDERS[name][0]
+    url = server.openai_base_url if name == "openai" else server.anthropic_base_url
+    provider = kind(base_url=url, api_key="k", retry=NO_RETRY, timeout=0.3)
+    server.chunk_delay = 1.0
+    chunks = []
+    with pytest.raises(sdk.APITimeoutError):
+        for chunk in provider.stream(name, "m", "slow words here", {}):
+            chunks.append(chunk)

@@ -58,7 +58,12 @@ def _broken_connections(sdk: ModuleType) -> tuple[type[BaseException], ...]:
 
 def _broken(sdk: ModuleType, stream: Any, reader: StreamReader, received: int,
             cause: BaseException | None) -> BaseException:
-    """The SDK's ``APIConnectionError`` for a stream that ended before its reply did."""
+    """The SDK's ``APIConnectionError`` for a stream that ended before its reply did
+    (its ``APITimeoutError`` for a read that timed out, as for a request)."""
+    request = getattr(getattr(stream, "response", None), "request", None)
+    if any(isinstance(cause, getattr(sys.modules.get(name), "TimeoutException", ()))
+           for name in ("httpx", "httpx2")):
+        return sdk.APITimeoutError(request=request)  # type: ignore[no-any-return]
     if cause is not None:
         if isinstance(cause, sdk.APIConnectionError) and cause.__cause__ is not None:
             cause = cause.__cause__  # the SDK's "Connection error." says less
@@ -67,7 +72,6 @@ def _broken(sdk: ModuleType, stream: Any, reader: StreamReader, received: int,
     else:
         detail = (f"the stream ended before the server finished the reply (no {reader.marker} "
                   f"arrived): the connection closed early")
-    request = getattr(getattr(stream, "response", None), "request", None)
     return sdk.APIConnectionError(  # type: ignore[no-any-return]
         message=f"{detail}; {received} characters had arrived. A stream is retried only "
                 f"before its first chunk: call again for the whole reply.",
