@@ -48,3 +48,29 @@ def test_library_methods_and_stores_see_the_values_the_glue_gave_their_objects(
     jitted = jit(program)
     for question in ("why", "how"):
         assert jitted(question) == program(question)
+
+
+RULE = "type(reply) is str and reply.startswith('answer')"
+
+
+def check_rule(question: str) -> tuple[bool, str, str]:
+    reply = answer(question)
+    ok = eval(RULE, {"reply": reply})  # noqa: S307 - a user-configured rule
+    kind = eval("type(reply).__name__")  # noqa: S307 - the function's own locals
+    space: dict[str, object] = {}
+    exec("t = type(r).__name__", {"r": [reply]}, space)  # noqa: S102
+    return ok, kind, str(space["t"])
+
+
+def call_own_exec(question: str) -> str:
+    def exec(command: str) -> str:  # noqa: A001 - a tool of the user's named like the builtin
+        return f"ran {command}"
+
+    return exec(answer(question))
+
+
+@pytest.mark.parametrize("program", [check_rule, call_own_exec], ids=lambda p: p.__name__)
+def test_eval_and_exec_see_values(program: Callable[[str], object]) -> None:
+    jitted = jit(program)
+    for question in ("why", "how"):
+        assert jitted(question) == program(question)

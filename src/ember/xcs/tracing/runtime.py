@@ -62,12 +62,38 @@ from ember.xcs.tracing.outside import outside_value
 from ember.xcs.tracing.trace import Trace
 from ember.xcs.tracing.unpacking import check_unpacked, splat, splat_mapping
 
-__all__ = ["abound", "abound_cell", "achanging", "aprep", "aprep_unpacked", "arebinding",
-           "astored", "awaitable", "bound", "bound_cell", "changing",
-           "contains", "fmt", "fstring", "imod", "install", "key", "mod", "observe",
-           "observe_deep",
-           "prep", "prep_unpacked", "ready", "ready_deep", "rebinding", "splat",
-           "splat_mapping", "stored", "yielded"]
+__all__ = [
+    "abound",
+    "abound_cell",
+    "achanging",
+    "aprep",
+    "aprep_unpacked",
+    "arebinding",
+    "astored",
+    "awaitable",
+    "bound",
+    "bound_cell",
+    "changing",
+    "contains",
+    "evaluator",
+    "fmt",
+    "fstring",
+    "imod",
+    "install",
+    "key",
+    "mod",
+    "observe",
+    "observe_deep",
+    "prep",
+    "prep_unpacked",
+    "ready",
+    "ready_deep",
+    "rebinding",
+    "splat",
+    "splat_mapping",
+    "stored",
+    "yielded",
+]
 
 _partial = functools.partial
 _BUILTIN = types.BuiltinFunctionType  # C functions and bound methods of C types
@@ -235,6 +261,32 @@ def observe(value: Any, reason: str = "is") -> Any:
     if type(value) is not Lazy:
         return value
     return real_value(value, active_trace(), reason)
+
+
+def evaluator(fn: Any, frame_globals: dict[str, Any], frame_locals: Any) -> Any:
+    """What a call of the name ``eval`` or ``exec`` calls: for the built-ins, one whose
+    namespaces (those given, else the caller's globals and a snapshot of its locals, the
+    ones they would use) hold values, not lazy ones, since the code they run is not
+    rewritten; any other function of that name, itself."""
+    if fn is not builtins.eval and fn is not builtins.exec:
+        return fn
+
+    def run(source: Any, *spaces: Any, **named: Any) -> Any:
+        if not spaces and not named:
+            spaces = (frame_globals, frame_locals)
+        spaces = tuple(_namespace(space) for space in spaces)
+        named = {k: _namespace(v) if k in ("globals", "locals") else v
+                 for k, v in named.items()}
+        return fn(source, *spaces, **named)
+
+    return run
+
+
+def _namespace(mapping: Any) -> Any:
+    trace = active_trace()
+    if trace is None or type(mapping) is not dict or not trace.lazies:
+        return mapping
+    return trace.force_tree(mapping, "eval/exec namespace", records=True)
 
 
 def key(index: Any) -> Any:

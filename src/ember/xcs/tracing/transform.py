@@ -5,9 +5,9 @@ instead: calls become ``__xcs_rt__.prep(f, ...)()``, f-strings ``fstring(fmt(...
 ``a % b`` ``mod(a, b)``, ``a in b`` ``contains(a, b)``; the operands of ``is`` and the
 objects of ``async for`` and ``async with`` go through ``observe``, the subject of
 ``match`` through ``observe_deep``, what generators yield through ``yielded``, and
-``await x`` becomes ``await awaitable(x)``. A statement that changes an object in
-place (``obj.x = v``, ``obj[k] += v``, ``del obj.x``) is preceded by
-``changing(obj)``, which waits for ops still holding ``obj`` (``tracing.holding``).
+``await x`` becomes ``await awaitable(x)``, ``eval``/``exec`` ``evaluator(...)``.
+A statement that changes an object in place (``obj.x = v``,
+``del obj.x``) is preceded by ``changing(obj)`` (``tracing.holding``).
 Inside ``async def`` bodies the places that need a value are awaited first (``ready``,
 ``aprep``). Every new node takes the position of the node it replaces, so tracebacks
 point at the user's expression.
@@ -31,7 +31,7 @@ from ember.xcs.tracing.targets import (
 __all__ = ["TYPE_PARAMS", "Rewriter"]
 
 _RT = "__xcs_rt__"
-_NEVER_WRAPPED = frozenset({"super", "locals", "globals", "eval", "exec", "breakpoint"})
+_NEVER_WRAPPED = frozenset({"super", "locals", "globals", "breakpoint"})
 _NEED_ARGS = frozenset({"vars", "dir"})  # frame-dependent only without arguments
 # Defs and classes have type parameters from 3.12 on (PEP 695): none here.
 TYPE_PARAMS: dict[str, Any] = {"type_params": []} if sys.version_info >= (3, 12) else {}
@@ -47,6 +47,10 @@ def _call(attribute: str, args: list[ast.expr], node: ast.AST,
           keywords: list[ast.keyword] | None = None) -> ast.Call:
     return ast.copy_location(ast.Call(func=_rt(attribute, node), args=args,
                                       keywords=keywords or []), node)
+
+
+def _plain_call(name: str, node: ast.AST) -> ast.Call:
+    return ast.copy_location(ast.Call(ast.Name(name, ast.Load()), [], []), node)
 
 
 _PLAIN_CONSTANTS = (type(None), bool, type(Ellipsis))
@@ -192,6 +196,10 @@ class Rewriter(ast.NodeTransformer):
     def visit_Call(self, node: ast.Call) -> ast.AST:
         self.generic_visit(node)
         func = node.func
+        if isinstance(func, ast.Name) and func.id in ("eval", "exec"):  # see evaluator
+            node.func = _call("evaluator", [func, _plain_call("globals", node),
+                                            _plain_call("locals", node)], node)
+            return node
         if isinstance(func, ast.Name) and (
             func.id in _NEVER_WRAPPED or (func.id in _NEED_ARGS and not node.args)
         ):
