@@ -42,3 +42,38 @@ def test_a_pool_whose_worker_died_is_replaced_on_the_next_call() -> None:
     assert any("'crash'" in note and "new pool" in note
                for note in getattr(caught.value, "__notes__", []))
     assert vmap(double, config=PROCESS)([3, 4]) == [6, 8]
+
+
+SCRIPT = '''
+from ember.xcs import Config, pmap, vmap
+
+cfg = Config(executor="process", max_workers=2)
+
+def clean(s):
+    return s.strip()
+
+print(pmap(clean, config=cfg)([" a ", " b "]))
+
+def clean(s):  # redefined, as an edited notebook cell is
+    return s.strip().lower()
+
+print(pmap(clean, config=cfg)([" A ", " B "]))
+
+def shout(s):  # defined after the pool's workers were forked
+    return s.upper() + "!"
+
+print(vmap(shout, config=cfg)(["a", "b"]))
+'''
+
+
+def test_functions_of_the_main_script_defined_or_redefined_later_run_as_they_are_now(
+        tmp_path) -> None:
+    import subprocess
+    import sys
+
+    script = tmp_path / "notebook_like.py"
+    script.write_text(SCRIPT, encoding="utf-8")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.splitlines() == ["['a', 'b']", "['a', 'b']", "['A!', 'B!']"]

@@ -229,7 +229,8 @@ class Engine:
             if isinstance(run, Run) and run.deadline and time.monotonic() > run.deadline:
                 self.stop(run, "timeout")
         else:
-            target = self.process_pool() if executor == "process" else executor
+            target = (self.process_pool(task.op if task.op is not None else task.fn)
+                      if executor == "process" else executor)
             self._start_on_executor(task, target)
 
     def _execute(self, task: Task) -> None:
@@ -356,10 +357,10 @@ class Engine:
                 value, error = None, failure
         self.report(task, value, error)
 
-    def process_pool(self) -> concurrent.futures.ProcessPoolExecutor:
+    def process_pool(self, body: Any = None) -> concurrent.futures.ProcessPoolExecutor:
         """The shared process pool behind ``Config(executor="process")`` (a new one once
-        a worker of the last one died)."""
-        return self._processes.get()
+        a worker of the last one died, or ``body`` is new in ``__main__``)."""
+        return self._processes.get(body)
 
 
 

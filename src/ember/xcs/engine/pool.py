@@ -7,12 +7,19 @@ the call raise ``SerializationError`` naming the op and the part, and costs noth
 extra: the pool then sends bytes. A pool whose worker died (``os._exit``, a crash in C
 code, the kernel's out-of-memory killer) is broken for good; the call that met it
 reports so, and the next call gets a new pool.
+
+The pool's workers are forked from this process when it starts, so they hold the
+functions of the main script (or notebook) as they were then; a function pickled by
+reference is looked up there. A function of ``__main__`` defined or redefined since
+(an edited notebook cell) would be missing, or silently be the old one, so the pool is
+replaced first: its workers are forked anew from the current state.
 """
 
 from __future__ import annotations
 
 import atexit
 import concurrent.futures
+import sys
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -34,17 +41,33 @@ class SharedProcessPool:
         self._lock = threading.Lock()
         self._pool: concurrent.futures.ProcessPoolExecutor | None = None
         self._closing_registered = False
+        self._main: dict[str, Any] = {}  # __main__'s globals when the pool started
 
-    def get(self) -> concurrent.futures.ProcessPoolExecutor:
-        """The pool to submit to (a new one if the last one broke)."""
+    def get(self, body: Any = None) -> concurrent.futures.ProcessPoolExecutor:
+        """The pool to submit ``body`` (an op or function) to: a new one if the last one
+        broke, or if ``body`` is a function of ``__main__`` its workers do not have."""
         with self._lock:
             pool = self._pool
+            if pool is not None and body is not None and self._unknown(body):
+                pool.shutdown(wait=False)  # what it runs finishes; then its workers exit
+                pool = None
             if pool is None or getattr(pool, "_broken", False):
                 pool = self._pool = concurrent.futures.ProcessPoolExecutor()
+                main = sys.modules.get("__main__")
+                self._main = dict(vars(main)) if main is not None else {}
                 if not self._closing_registered:
                     atexit.register(self.close)
                     self._closing_registered = True
             return pool
+
+    def _unknown(self, body: Any) -> bool:
+        """Whether ``body``'s function is of ``__main__`` and not as it was at the fork."""
+        fn = getattr(body, "fn", body)
+        if getattr(fn, "__module__", None) != "__main__":
+            return False
+        top = str(getattr(fn, "__qualname__", "")).split(".")[0]
+        main = sys.modules.get("__main__")
+        return top not in self._main or self._main[top] is not getattr(main, top, None)
 
     def retire(self, pool: concurrent.futures.Executor) -> None:
         """Stop handing out ``pool`` (one of its workers died): the next call makes another."""
