@@ -260,3 +260,29 @@ def test_a_base_exception_raised_by_the_glue_after_a_failed_op_gives_the_op_fail
 
     with pytest.raises(FinalAnswer, match="q"):  # no op failed: the glue's own raise
         asyncio.run(jit(finishes)("q"))
+
+
+@pytest.mark.parametrize("shape", ["serial", "try", "effect"])
+def test_a_timeout_ends_an_async_call_that_awaits_an_op_eagerly(shape: str) -> None:
+    from ember.xcs import Config, XCSTimeoutError
+
+    @op
+    async def stuck(question: str) -> str:
+        await asyncio.sleep(2)
+        return question
+
+    recorded = op(stuck.fn, effect=True) if shape == "effect" else stuck
+
+    async def agent(question: str) -> str:
+        if shape == "try":
+            try:
+                return await recorded(question)
+            except ValueError:
+                return "?"
+        return await recorded(question)
+
+    config = Config(timeout=0.1, parallel=shape != "serial")
+    started = time.perf_counter()
+    with pytest.raises(XCSTimeoutError):
+        asyncio.run(jit(agent, config=config)("q"))
+    assert time.perf_counter() - started < 1.0

@@ -9,6 +9,7 @@ before it reaches them: a condition or a ``match`` subject is awaited with ``rea
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -58,8 +59,17 @@ async def final(task: Any, waits: list[Any] | None = None) -> None:
     """
     import asyncio
 
+    waiting = Waiting([task] if waits is None else waits, None)
+    deadline = getattr(task.run, "deadline", None)  # Config(timeout): it ends the call
     try:
-        await Waiting([task] if waits is None else waits, None)
+        if deadline is None or task.final:
+            await waiting
+        else:
+            await asyncio.wait_for(_awaited(waiting), max(0.0, deadline - time.monotonic()))
+    except TimeoutError:
+        from ember.xcs.engine.driver import default_engine
+
+        default_engine().stop(task.run, "timeout")  # its tasks are final from here on
     except asyncio.CancelledError:
         op = task.op
         while task.handle is None and task.state is TaskState.RUNNING and op is not None \
@@ -68,6 +78,10 @@ async def final(task: Any, waits: list[Any] | None = None) -> None:
         if cancel_op(task):
             await Waiting([task], None)  # a second cancellation ends this wait too
         raise
+
+
+async def _awaited(waiting: Waiting) -> None:
+    await waiting
 
 
 async def outcome(task: Any, waits: list[Any]) -> Any:
