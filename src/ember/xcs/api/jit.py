@@ -39,6 +39,7 @@ from ember.xcs.tracing.trace import Trace
 __all__ = ["JitFunction", "jit", "jit_disabled"]
 
 F = TypeVar("F", bound=Callable[..., Any])
+_DEFAULT = Config()
 
 # The tracing context's thread-local also holds the disable_structural_jit() depth, so
 # that one attribute read answers "run plainly?" on every call.
@@ -160,6 +161,10 @@ class JitFunction:
         if _local.plain:
             trace = _local.trace
             if trace is not None and isinstance(trace, Trace):
+                if self._config != _DEFAULT:  # its own settings apply: its own call, now
+                    args, kwargs = trace.force_tree((args, kwargs), f"call of {self._name}")
+                    return self._async_call(args, kwargs) if self._is_async \
+                        else self._traced_call(args, kwargs)
                 return self._glue_fn()(*args, **kwargs)  # join the outer trace
             return self._fn(*args, **kwargs)  # jit is disabled, or autograph records
         if self._is_generator:
