@@ -386,3 +386,49 @@ def test_a_jitted_function_pickles_like_a_function() -> None:
 
     with pytest.raises((pickle.PicklingError, AttributeError), match="local"):
         pickle.dumps(jit(local))  # as for the plain local function
+
+
+class _Account:
+    def __init__(self) -> None:
+        self.balance = 0
+
+
+@op
+def _deposit(account: _Account, amount: int) -> int:
+    time.sleep(0.01)
+    account.balance += amount
+    return amount
+
+
+def _transfer(account: _Account) -> tuple[int, int]:
+    _deposit(account, 10)
+    seen = account.balance
+    _deposit(account, 5)
+    return seen, account.balance
+
+
+def test_a_jitted_function_keeps_its_own_config_when_another_jitted_function_calls_it(
+) -> None:
+    from ember.xcs import XCSTimeoutError
+
+    serial = jit(_transfer, config=Config(parallel=False))
+    assert jit(lambda a: serial(a))(_Account()) == _transfer(_Account()) == (10, 15)
+
+    @op
+    def slow() -> str:
+        time.sleep(0.3)
+        return "late"
+
+    bounded = jit(lambda: slow(), config=Config(timeout=0.05))
+    with pytest.raises(XCSTimeoutError):
+        jit(lambda: bounded())()
+
+    started: list[str] = []
+
+    class Hook:
+        def on_graph_start(self, name: str) -> None:
+            started.append(name)
+
+    hooked = jit(_transfer, config=Config(hooks=[Hook()]))
+    jit(lambda a: hooked(a))(_Account())
+    assert len(started) == 1

@@ -20,11 +20,12 @@ __all__ = ["Flight"]
 class _Landing:
     """The computation of one key in progress, shared by the calls waiting for it."""
 
-    __slots__ = ("done", "value")
+    __slots__ = ("done", "value", "waiters")
 
     def __init__(self) -> None:
         self.done = threading.Event()
         self.value: Any = MISSING
+        self.waiters: list[tuple[Any, Any]] = []  # (event loop, future) of async followers
 
 
 _running: dict[tuple[int, str], _Landing] = {}  # (id of the store, key) -> in progress
@@ -57,11 +58,17 @@ class Flight:
         if not self.leader:
             return
         landing = self._landing
+        landing.value = value
         with _lock:
             if _running.get(self._entry) is landing:
                 del _running[self._entry]
-        landing.value = value
-        landing.done.set()
+            landing.done.set()
+            waiters, landing.waiters = landing.waiters, []
+        for loop, future in waiters:
+            try:
+                loop.call_soon_threadsafe(_wake, future)
+            except RuntimeError:
+                pass  # its loop has closed: nobody waits there any more
 
     def wait(self) -> Any:
         """A follower: the leader's value, or ``MISSING`` if it failed."""
@@ -69,8 +76,19 @@ class Flight:
         return self._landing.value
 
     async def landed(self) -> None:
-        """Wait for the leader without blocking the event loop."""
+        """Wait for the leader without blocking the event loop (or taking a thread of
+        it: the leader's own body may need one, for ``asyncio.to_thread``)."""
         import asyncio
 
-        if not self._landing.done.is_set():
-            await asyncio.get_running_loop().run_in_executor(None, self._landing.done.wait)
+        loop = asyncio.get_running_loop()
+        with _lock:
+            if self._landing.done.is_set():
+                return
+            future = loop.create_future()
+            self._landing.waiters.append((loop, future))
+        await future
+
+
+def _wake(future: Any) -> None:
+    if not future.done():
+        future.set_result(None)
