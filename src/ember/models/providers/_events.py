@@ -78,48 +78,63 @@ def _broken(sdk: ModuleType, stream: Any, reader: StreamReader, received: int,
         request=request)
 
 
-def _usage(sdk: ModuleType, stream: Any, reader: StreamReader, received: int) -> Usage:
-    """The usage of a stream read to its end; raises if the reply did not end."""
-    usage = reader.finish()
-    if not reader.ended:
-        raise _broken(sdk, stream, reader, received, None)
-    return usage
+class _Reading:
+    """The reading of one stream: the characters received so far, and (as a context
+    manager around the reads) the HTTP library's errors turned into the SDK's."""
+
+    __slots__ = ("reader", "received", "sdk", "stream")
+
+    def __init__(self, sdk: ModuleType, stream: Any, reader: StreamReader) -> None:
+        self.sdk, self.stream, self.reader = sdk, stream, reader
+        self.received = 0
+
+    def text(self, event: Any) -> str | None:
+        """The text ``event`` carries, counted."""
+        text = self.reader.feed(event)
+        if text:
+            self.received += len(text)
+        return text
+
+    def __enter__(self) -> _Reading:
+        return self
+
+    def __exit__(self, kind: Any, error: BaseException | None, traceback: Any) -> None:
+        sdk = self.sdk
+        if error is None or isinstance(error, sdk.APITimeoutError):
+            return  # a timeout keeps its type (its own retry setting)
+        if isinstance(error, _broken_connections(sdk)):
+            raise _broken(sdk, self.stream, self.reader, self.received, error) from error
+
+    def usage(self) -> Usage:
+        """The usage of a stream read to its end; raises if the reply did not end."""
+        usage = self.reader.finish()
+        if not self.reader.ended:
+            raise _broken(self.sdk, self.stream, self.reader, self.received, None)
+        return usage
 
 
 def read_events(sdk: ModuleType, stream: Any, reader: StreamReader) -> Iterator[str | Usage]:
     """The text of each event of ``stream``, then the usage; closes ``stream``."""
-    received = 0
+    reading = _Reading(sdk, stream, reader)
     try:
-        try:
+        with reading:
             for event in stream:
-                text = reader.feed(event)
-                if text:
-                    received += len(text)
+                if text := reading.text(event):
                     yield text
-        except sdk.APITimeoutError:  # a timeout keeps its type (its own retry setting)
-            raise
-        except _broken_connections(sdk) as error:
-            raise _broken(sdk, stream, reader, received, error) from error
     finally:
         stream.close()
-    yield _usage(sdk, stream, reader, received)
+    yield reading.usage()
 
 
 async def aread_events(sdk: ModuleType, stream: Any,
                        reader: StreamReader) -> AsyncGenerator[str | Usage, None]:
     """``read_events`` for an SDK's async stream."""
-    received = 0
+    reading = _Reading(sdk, stream, reader)
     try:
-        try:
+        with reading:
             async for event in stream:
-                text = reader.feed(event)
-                if text:
-                    received += len(text)
+                if text := reading.text(event):
                     yield text
-        except sdk.APITimeoutError:  # a timeout keeps its type (its own retry setting)
-            raise
-        except _broken_connections(sdk) as error:
-            raise _broken(sdk, stream, reader, received, error) from error
     finally:
         await stream.close()
-    yield _usage(sdk, stream, reader, received)
+    yield reading.usage()
