@@ -28,25 +28,27 @@ __all__ = ["abound", "abound_cell", "achanging", "arebinding", "astored", "bound
            "bound_cell", "changing", "rebinding", "stored"]
 
 
-def changing(root: Any, *path: Any, attr: Any = NO_SLOT, key: Any = NO_SLOT) -> None:
+def changing(root: Any, *path: Any, attr: Any = NO_SLOT, key: Any = NO_SLOT) -> Any:
     """Before a statement of the glue changes an object in place (``state.x = ...``,
     ``state.notes[i] += ...``, ``del state.x``): ops still holding it end first.
 
     The object is ``root`` followed along ``path`` (attribute names, and ``"[]"``
     before an index), walked only when some op holds an object or was issued at all.
     A store to ``attr`` or ``key`` of it is noted with what it replaces
-    (``tracing.stores``): undone if the value stored never comes.
+    (``tracing.stores``): undone if the value stored never comes. Returns the object
+    (``UNKNOWN`` when it was not walked: no op was issued).
     """
     trace = _local.trace
     if type(trace) is not Trace or trace.run is None:
-        return
+        return UNKNOWN
     changed = follow(root, path)
     if changed is UNKNOWN:
-        return
+        return UNKNOWN
     if attr is not NO_SLOT or key is not NO_SLOT:
         trace.ordering.stores.note(changed, attr, key)
     if trace.ordering.holders.held:
         settle(trace, changed)
+    return changed
 
 
 def achanging(root: Any, *path: Any, attr: Any = NO_SLOT, key: Any = NO_SLOT) -> Any:
@@ -100,14 +102,13 @@ def stored(value: Any, root: Any, *path: Any, attr: Any = NO_SLOT, key: Any = NO
     Python code (``message["Subject"] = reply``) is its value: that code reads what it
     is given (``hasattr``, ``isinstance``), which a lazy proxy would answer wrongly.
     """
-    changing(root, *path, attr=attr, key=key)
+    target = changing(root, *path, attr=attr, key=key)
     if key is not NO_SLOT and type(value) is Lazy:
-        return _for_library_store(value, root, path)
+        return _for_library_store(value, target)
     return value
 
 
-def _for_library_store(value: Lazy, root: Any, path: tuple[Any, ...]) -> Any:
-    target = follow(root, path)
+def _for_library_store(value: Lazy, target: Any) -> Any:
     setitem = getattr(type(target), "__setitem__", None)
     if type(setitem) is not types.FunctionType or is_user_code(setitem.__code__.co_filename):
         return value  # a built-in container, or the user's own class (documented limit)
