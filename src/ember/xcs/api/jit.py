@@ -76,6 +76,7 @@ class JitFunction:
             pass
         self._fn = fn
         self._config = config if config is not None else Config()
+        self._own_config = self._config != _DEFAULT  # nested in a trace: kept (see __call__)
         self._name = name or _callable_name(fn)
         self._xcs_stats = stats if stats is not None else FunctionStats(self._name)
         self._parallel_threshold = parallel_threshold
@@ -161,7 +162,7 @@ class JitFunction:
         if _local.plain:
             trace = _local.trace
             if trace is not None and isinstance(trace, Trace):
-                if self._config != _DEFAULT:  # its own settings apply: its own call, now
+                if self._own_config:  # its own settings apply: its own call, now
                     args, kwargs = trace.force_tree((args, kwargs), f"call of {self._name}")
                     return self._async_call(args, kwargs) if self._is_async \
                         else self._traced_call(args, kwargs)

@@ -65,7 +65,7 @@ async def final(task: Any, waits: list[Any] | None = None) -> None:
         if deadline is None or task.final:
             await waiting
         else:
-            await asyncio.wait_for(_awaited(waiting), max(0.0, deadline - time.monotonic()))
+            await asyncio.wait_for(waiting, max(0.0, deadline - time.monotonic()))
     except TimeoutError:
         from ember.xcs.engine.driver import default_engine
 
@@ -78,10 +78,6 @@ async def final(task: Any, waits: list[Any] | None = None) -> None:
         if cancel_op(task):
             await Waiting([task], None)  # a second cancellation ends this wait too
         raise
-
-
-async def _awaited(waiting: Waiting) -> None:
-    await waiting
 
 
 async def outcome(task: Any, waits: list[Any]) -> Any:
