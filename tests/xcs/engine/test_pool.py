@@ -77,3 +77,20 @@ def test_functions_of_the_main_script_defined_or_redefined_later_run_as_they_are
                           timeout=120, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.splitlines() == ["['a', 'b']", "['a', 'b']", "['A!', 'B!']"]
+
+
+def test_a_lambda_does_not_replace_the_pool() -> None:
+    """A lambda or local function is never shipped by reference, so it says nothing
+    about what the workers hold (its pickling fails on its own)."""
+    from ember.xcs.engine.pool import SharedProcessPool
+
+    def made_in_a_notebook() -> int:
+        return 1
+
+    made_in_a_notebook.__module__ = "__main__"  # as a notebook cell's would be
+    shared = SharedProcessPool()
+    try:
+        first = shared.get()
+        assert shared.get(made_in_a_notebook) is first
+    finally:
+        shared.close()

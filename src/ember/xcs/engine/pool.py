@@ -65,7 +65,10 @@ class SharedProcessPool:
         fn = getattr(body, "fn", body)
         if getattr(fn, "__module__", None) != "__main__":
             return False
-        top = str(getattr(fn, "__qualname__", "")).split(".")[0]
+        qualname = str(getattr(fn, "__qualname__", ""))
+        if "<" in qualname:  # a lambda or local function: not shipped by reference at all
+            return False
+        top = qualname.split(".")[0]
         main = sys.modules.get("__main__")
         return top not in self._main or self._main[top] is not getattr(main, top, None)
 
