@@ -18,9 +18,8 @@ def usage_of(value: Any) -> Any:
     property of Ember's own classes. A ``__getattr__`` (``AttrDict``-style results)
     or a property of the user's is not called: plain Python never would.
     """
-    try:
-        found = inspect.getattr_static(value, "usage")
-    except AttributeError:
+    found = _static_usage(value)
+    if found is _MISSING:
         return None
     if isinstance(found, _SLOTS):
         try:
@@ -35,6 +34,41 @@ def usage_of(value: Any) -> Any:
         except Exception:
             return None
     return found
+
+
+_MISSING = object()
+_MRO = type.__dict__["__mro__"].__get__
+_NAMESPACE = type.__dict__["__dict__"].__get__
+
+
+def _static_usage(value: Any) -> Any:
+    """``inspect.getattr_static(value, "usage")`` (``_MISSING`` when absent), without its
+    cost (about 7 µs) for an ordinary instance: a class attribute that is a data
+    descriptor, else the instance's own ``__dict__`` entry, else the class attribute."""
+    cls = type(value)
+    if isinstance(value, type) or type(cls) is not type:  # a class, or a metaclass's
+        try:
+            return inspect.getattr_static(value, "usage")
+        except AttributeError:
+            return _MISSING
+    on_class = _MISSING
+    for klass in _MRO(cls):
+        namespace = _NAMESPACE(klass)
+        if "usage" in namespace:
+            on_class = namespace["usage"]
+            break
+    if on_class is not _MISSING:
+        kind = type(on_class)
+        if isinstance(on_class, _SLOTS) or (hasattr(kind, "__get__") and (
+                hasattr(kind, "__set__") or hasattr(kind, "__delete__"))):
+            return on_class  # a data descriptor: the instance's dict cannot shadow it
+    try:
+        own = object.__getattribute__(value, "__dict__")
+    except AttributeError:
+        own = None
+    if type(own) is dict and "usage" in own:
+        return own["usage"]
+    return on_class
 
 
 _PLAIN = frozenset({int, float, bool, complex, type(None), str, bytes, set, frozenset})
