@@ -214,6 +214,23 @@ def test_global_registration_runs_first_and_unregisters():
     assert order == ["global", "local"]
 
 
+def test_a_hook_given_twice_hears_each_event_once():
+    hook = Recorder()
+    register_hook(hook)
+    register_hook(hook)
+    try:
+        assert registered_hooks().count(hook) == 1
+        jit(lambda x: second(first(x)), config=Config(hooks=[hook, hook]))(1)
+        with autograph() as graph:
+            first(1)
+        execute(graph, options=execution_options(hooks=[hook]))
+    finally:
+        unregister_hook(hook)
+    kinds = hook.kinds()
+    assert kinds.count("graph_start") == 2 and kinds.count("graph_end") == 2
+    assert kinds.count("node_start") == 3 and kinds.count("node_end") == 3
+
+
 def test_every_started_node_ends_when_the_call_times_out():
     """Ops left running at the deadline get one on_node_error (an XCSTimeoutError), at
     the stop; their late outcome adds nothing. on_graph_end hears the timeout."""

@@ -178,6 +178,9 @@ class CallSummary:
 def register_hook(hook: Any) -> None:
     """Call ``hook``'s methods for every jitted call and graph execution in the process.
 
+    A hook registered again, or also given in ``Config(hooks=...)``, is still called
+    once per event.
+
     Raises:
         ConfigError: ``hook`` does not implement the hook protocol (see ``hook_problem``).
     """
@@ -188,7 +191,8 @@ def register_hook(hook: Any) -> None:
 
         raise ConfigError(f"register_hook: not a hook: {problem}.")
     with _lock:
-        _global = (*_global, hook)
+        if not any(h is hook for h in _global):  # registered twice: still heard once
+            _global = (*_global, hook)
 
 
 def unregister_hook(hook: Any) -> None:
@@ -220,9 +224,20 @@ def _call(hooks: tuple[Any, ...], method: str, *args: Any) -> None:
             _logger.warning("ember.xcs hook %r raised in %s: %r; ignored", hook, method, error)
 
 
+def _hooks_of(config: HookSource) -> tuple[Any, ...]:
+    """The global hooks, then ``config``'s, each hook once (by identity)."""
+    hooks = (*_global, *config.hooks)
+    if len(hooks) < 2:
+        return hooks
+    unique: dict[int, Any] = {}
+    for hook in hooks:
+        unique.setdefault(id(hook), hook)
+    return tuple(unique.values())
+
+
 def emit(config: HookSource, method: str, *args: Any) -> None:
-    """Call ``method(*args)`` on every hook that has it (global ones first)."""
-    _call((*_global, *config.hooks), method, *args)
+    """Call ``method(*args)`` on every hook that has it (global ones first, each once)."""
+    _call(_hooks_of(config), method, *args)
 
 
 _METHODS = {"start": "on_node_start", "end": "on_node_end", "error": "on_node_error"}
@@ -233,7 +248,7 @@ def listener_for(config: HookSource) -> Callable[[str, Any], None] | None:
 
     The listener turns the scheduler's ``(event, task)`` calls into ``NodeEvent``s.
     """
-    hooks = (*_global, *config.hooks)
+    hooks = _hooks_of(config)
     if not hooks:
         return None
     keep_values = not getattr(config, "redact", False)

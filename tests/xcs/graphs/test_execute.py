@@ -16,7 +16,7 @@ from ember.xcs import (
     op,
     placeholder,
 )
-from ember.xcs.graphs import current_execution_options
+from ember.xcs.graphs import ExecutionOptions, current_execution_options
 
 counts: dict[str, int] = {}
 _lock = threading.Lock()
@@ -257,3 +257,40 @@ def test_a_timeout_holds_with_every_scheduler_even_for_the_last_node(scheduler):
         slow_step(1)
     with pytest.raises(XCSTimeoutError, match="timeout=0.05"):
         execute(graph, options=execution_options(timeout=0.05, scheduler=scheduler))
+
+
+def test_nested_blocks_set_only_what_they_give_and_hooks_add_up():
+    class Count:
+        def __init__(self):
+            self.starts = 0
+
+        def on_graph_start(self, name):
+            self.starts += 1
+
+    outer_hook, inner_hook = Count(), Count()
+    with execution_options(max_workers=3, timeout=30.0, hooks=[outer_hook]):
+        with execution_options(scheduler="sequential", hooks=[inner_hook]):
+            effective = current_execution_options()
+            assert (effective.max_workers, effective.timeout, effective.scheduler) == (
+                3, 30.0, "sequential")
+            execute(_seed_graph())
+        # options passed to execute lay over the block's the same way
+        with execution_options(scheduler="wave"):
+            laid = execution_options(max_workers=1)
+            assert current_execution_options().max_workers == 3
+            execute(_seed_graph(), options=laid)
+        assert current_execution_options().scheduler == "auto"
+    assert (outer_hook.starts, inner_hook.starts) == (2, 1)
+    # a value given explicitly, default or not, is set: max_workers=None is 64 again
+    with execution_options(max_workers=2), execution_options(max_workers=None):
+        assert current_execution_options().workers == 64
+    # an ExecutionOptions built directly is complete: it replaces every setting
+    with execution_options(max_workers=2), ExecutionOptions(scheduler="wave"):
+        assert current_execution_options().max_workers is None
+
+
+def test_an_unknown_setting_names_the_closest_valid_one():
+    with pytest.raises(ConfigError, match=r"'max_worker' \(did you mean 'max_workers'\?\)"):
+        execution_options(max_worker=4)
+    with pytest.raises(ConfigError, match="'use_parallel'; valid settings are: executor"):
+        execution_options(use_parallel=True)

@@ -10,7 +10,7 @@ from ember.xcs import hooks, tree
 from ember.xcs.analysis import analyze
 from ember.xcs.engine.strategies import run_graph
 from ember.xcs.errors import GraphError
-from ember.xcs.graphs.options import ExecutionOptions, current_execution_options
+from ember.xcs.graphs.options import ExecutionOptions, current_execution_options, layered
 from ember.xcs.graphs.passes import prune_to_outputs
 from ember.xcs.graphs.recording import Recording
 from ember.xcs.ir.graph import Graph, Var, map_vars
@@ -129,11 +129,12 @@ def execute(
         {'a': 2, 'b': 3}
     """
     full = as_graph(graph)
-    options = options if options is not None else current_execution_options()
-    if not isinstance(options, ExecutionOptions):
+    if options is not None and not isinstance(options, ExecutionOptions):
         raise GraphError(
             f"execute(options=...) needs execution_options(...), got {type(options).__name__}."
         )
+    options = current_execution_options() if options is None else \
+        layered(current_execution_options(), options)
     target = full if output_nodes is None else prune_to_outputs(
         full, [output_nodes] if isinstance(output_nodes, str) else output_nodes
     )

@@ -2,19 +2,24 @@
 
 An ``ExecutionOptions`` value is passed to ``execute(graph, options=...)`` or used as a
 context manager, which makes it the default for every ``execute`` in the block (in
-this thread or asyncio task; blocks nest, the innermost wins).
+this thread or asyncio task). Blocks nest: each one sets only the settings given to its
+``execution_options(...)``, the rest are those of the enclosing block (hooks add up),
+and options passed to ``execute`` are laid over the blocks' the same way.
 """
 
 from __future__ import annotations
 
 import contextvars
+import dataclasses
+import difflib
 from dataclasses import dataclass
 from typing import Any
 
 from ember.xcs.config import check_executor, check_hooks, check_timeout, check_workers
 from ember.xcs.errors import ConfigError
 
-__all__ = ["SCHEDULERS", "ExecutionOptions", "current_execution_options", "execution_options"]
+__all__ = ["SCHEDULERS", "ExecutionOptions", "current_execution_options", "execution_options",
+           "layered"]
 
 SCHEDULERS = ("auto", "sequential", "wave", "parallel")
 
@@ -46,11 +51,18 @@ class ExecutionOptions:
     timeout: float | None = None
     hooks: tuple[Any, ...] = ()
     executor: Any = "thread"
+    # The settings this value sets when laid over others (``layered``): the ones given
+    # to ``execution_options(...)``; every field for an ``ExecutionOptions(...)`` built
+    # directly.
+    given: frozenset[str] | None = dataclasses.field(default=None, repr=False,
+                                                    compare=False)
 
     DEFAULT_MAX_WORKERS = 64
 
     def __post_init__(self) -> None:
         _check(self)
+        if self.given is None:
+            object.__setattr__(self, "given", _FIELDS)
 
     @property
     def workers(self) -> int:
@@ -85,29 +97,46 @@ def _check(options: ExecutionOptions) -> None:
                                                      options.hooks))
 
 
+class _Unset:
+    """The default of an ``execution_options`` argument: not given (inherited)."""
+
+    def __repr__(self) -> str:
+        return "<inherited>"
+
+
+_UNSET: Any = _Unset()
+
+
 def execution_options(
     *,
-    max_workers: int | None = None,
-    scheduler: str = "auto",
-    timeout: float | None = None,
-    hooks: tuple[Any, ...] | list[Any] = (),
-    executor: Any = "thread",
+    max_workers: int | None = _UNSET,
+    scheduler: str = _UNSET,
+    timeout: float | None = _UNSET,
+    hooks: tuple[Any, ...] | list[Any] = _UNSET,
+    executor: Any = _UNSET,
+    **unknown: Any,
 ) -> ExecutionOptions:
     """Options for ``execute``: pass them, or use them as a context manager.
 
+    Only the settings given are set: the others are those of the enclosing
+    ``with execution_options(...)`` block, if any, else the defaults below. Hooks add
+    up: a block's hooks and an inner block's are all called.
+
     Args:
-        max_workers: cap on op bodies running at once (``None``: 64).
-        scheduler: ``"sequential"``, ``"wave"``, ``"parallel"`` or ``"auto"``.
-        timeout: seconds before ``XCSTimeoutError`` (``None``: no limit).
-        hooks: hooks for these executions only.
-        executor: where op bodies run (see ``ExecutionOptions.executor``).
+        max_workers: cap on op bodies running at once (``None``: 64, the default).
+        scheduler: ``"sequential"``, ``"wave"``, ``"parallel"`` or ``"auto"`` (default).
+        timeout: seconds before ``XCSTimeoutError`` (``None``, the default: no limit).
+        hooks: hooks for these executions only (default: none).
+        executor: where op bodies run (see ``ExecutionOptions.executor``; default
+            ``"thread"``).
 
     Returns:
         A frozen ``ExecutionOptions``.
 
     Raises:
-        ConfigError: an unknown scheduler, a ``max_workers`` that is not a positive int,
-            a timeout that is not a finite positive number of seconds (at most
+        ConfigError: an unknown setting (with the closest valid name), an unknown
+            scheduler, a ``max_workers`` that is not a positive int, a timeout that is
+            not a finite positive number of seconds (at most
             ``ember.xcs.config.MAX_TIMEOUT``), a bad executor, or a hook that is not a
             hook; the same checks as ``Config``.
 
@@ -119,15 +148,44 @@ def execution_options(
         ...     current_execution_options().scheduler
         'wave'
     """
-    return ExecutionOptions(max_workers=max_workers, scheduler=scheduler, timeout=timeout,
-                            hooks=check_hooks("execution_options(hooks=...)", hooks),
-                            executor=executor)
+    if unknown:
+        valid = sorted(_FIELDS)
+        parts = []
+        for key in sorted(unknown):
+            close = difflib.get_close_matches(key, valid, n=1)
+            parts.append(f"{key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+        raise ConfigError(
+            f"execution_options got unknown setting(s) {', '.join(parts)}; valid settings "
+            f"are: {', '.join(valid)}."
+        )
+    given = {"max_workers": max_workers, "scheduler": scheduler, "timeout": timeout,
+             "hooks": hooks, "executor": executor}
+    given = {name: value for name, value in given.items() if value is not _UNSET}
+    if "hooks" in given:
+        given["hooks"] = check_hooks("execution_options(hooks=...)", given["hooks"])
+    return ExecutionOptions(**given, given=frozenset(given))
+
+
+def layered(under: ExecutionOptions, over: ExecutionOptions) -> ExecutionOptions:
+    """``over``'s given settings laid over ``under``'s (hooks: ``under``'s, then
+    ``over``'s)."""
+    assert over.given is not None and under.given is not None
+    if not under.given or (over.given == _FIELDS and not under.hooks):
+        return over  # nothing of under's stays (its unset fields are the defaults)
+    changes = {name: getattr(over, name) for name in over.given}
+    if "hooks" in changes:
+        changes["hooks"] = (*under.hooks, *changes["hooks"])
+    return dataclasses.replace(under, **changes, given=under.given | over.given)
 
 
 def current_execution_options() -> ExecutionOptions:
-    """The options of the innermost active ``with execution_options(...)`` (or defaults)."""
-    stack = _active.get()
-    return stack[-1] if stack else _DEFAULT
+    """The options in effect here: the active ``with execution_options(...)`` blocks,
+    each laid over the one enclosing it (defaults when there is none)."""
+    effective = _DEFAULT
+    for options in _active.get():
+        effective = layered(effective, options)
+    return effective
 
 
-_DEFAULT = ExecutionOptions()
+_FIELDS = frozenset(("max_workers", "scheduler", "timeout", "hooks", "executor"))
+_DEFAULT = ExecutionOptions(given=frozenset())
