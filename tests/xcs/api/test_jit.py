@@ -432,3 +432,21 @@ def test_a_jitted_function_keeps_its_own_config_when_another_jitted_function_cal
     hooked = jit(_transfer, config=Config(hooks=[Hook()]))
     jit(lambda a: hooked(a))(_Account())
     assert len(started) == 1
+
+
+@pytest.mark.parametrize(("call", "message"), [
+    (lambda f: jit(f, parallel=False),
+     r"parallel=False is a setting: pass config=Config\(parallel=False\)"),
+    (lambda f: jit(f, num_workers=4), r"pass config=Config\(max_workers=4\)"),
+    (lambda f: jit(f, confg=Config()), r"'confg' is not one of its parameters \(did you mean "
+                                       r"'config'\?\)"),
+    (lambda f: jit(f, Config()), r"takes its Config as a keyword argument"),
+    (lambda f: jit(f, 3), r"1 extra positional argument\(s\) \(3\)"),
+    (lambda f: jit(max_workers=2)(f), r"pass config=Config\(max_workers=2\)"),
+])
+def test_a_setting_given_to_jit_directly_says_where_it_goes(call, message):
+    def f(x):
+        return x
+
+    with pytest.raises(ConfigError, match=message):
+        call(f)

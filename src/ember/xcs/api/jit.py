@@ -28,6 +28,7 @@ from ember.xcs.api.call import Call, Stepper, all_final
 from ember.xcs.api.explanation import explanation
 from ember.xcs.api.records import Fallback, FunctionStats
 from ember.xcs.api.stats import register
+from ember.xcs.checks import misplaced_settings
 from ember.xcs.config import Config
 from ember.xcs.engine.driver import default_engine
 from ember.xcs.engine.state import Run
@@ -331,7 +332,8 @@ def jit(fn: F, /, *, config: Config | None = None) -> F: ...
 def jit(fn: None = None, /, *, config: Config | None = None) -> Callable[[F], F]: ...
 
 
-def jit(fn: Any = None, /, *, config: Config | None = None) -> Any:
+def jit(fn: Any = None, /, *positional: Any, config: Config | None = None,
+        **settings: Any) -> Any:
     """Make independent op calls inside ``fn`` run concurrently, from the first call.
 
     Works on functions (``async def`` too: await the call), lambdas, methods,
@@ -346,7 +348,8 @@ def jit(fn: Any = None, /, *, config: Config | None = None) -> Any:
         A ``JitFunction`` (for a class: a subclass whose calls are jitted).
 
     Raises:
-        ConfigError: ``config`` is not a ``Config`` or ``fn`` is not callable.
+        ConfigError: ``config`` is not a ``Config``, ``fn`` is not callable, or a setting
+            was passed directly (``jit(f, parallel=False)``: it goes in ``config``).
 
     Example:
         >>> from ember.xcs import jit, op
@@ -359,6 +362,8 @@ def jit(fn: Any = None, /, *, config: Config | None = None) -> Any:
         >>> total([1, 2, 3])
         12
     """
+    if positional or settings:
+        raise misplaced_settings("jit()", ("config",), positional, settings)
     if config is not None and not isinstance(config, Config):
         raise ConfigError(f"jit(config=...) needs a Config, got {type(config).__name__}.")
 
