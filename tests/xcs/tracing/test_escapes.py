@@ -151,3 +151,93 @@ def test_the_repair_counts_in_the_call_s_wall_time(monkeypatch: pytest.MonkeyPat
     assert 200 <= stats["wall_ms"] <= waited * 1000
     assert stats["total_time_ms"] >= 200
     assert ended and 0.2 <= ended[0] <= waited
+
+
+np = pytest.importorskip("numpy")
+
+
+@op
+def vector(seed: int) -> Any:
+    time.sleep(0.001)
+    return np.array([float(seed), 1.0])
+
+
+class Message:
+    def __init__(self, role: str, text: str) -> None:
+        self.role, self.text = role, text
+
+    def __eq__(self, other: object) -> bool:  # reads the other side's attribute, as many do
+        return self.role == other.role and self.text == other.text  # type: ignore[attr-defined]
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+VECTORS: list[Any] = []
+HISTORY: list[Any] = []
+
+
+def test_repair_never_compares_items_with_eq():
+    def remember(seeds):
+        for seed in seeds:
+            VECTORS.append(vector(seed))
+            HISTORY.append(Message("user", str(seed)))
+            HISTORY.append(fetch(seed))
+        return len(VECTORS)
+
+    for run in (remember, jit(remember)):
+        VECTORS.clear()
+        HISTORY.clear()
+        assert run([1, 2]) == 2
+        assert [v.tolist() for v in VECTORS] == [[1.0, 1.0], [2.0, 1.0]]
+        assert [type(v) for v in VECTORS] == [np.ndarray] * 2
+        assert [getattr(m, "text", m) for m in HISTORY] == ["1", "v1", "2", "v2"]
+
+
+class Audited(dict):
+    writes = 0
+
+    def __setitem__(self, key, value):
+        type(self).writes += 1
+        super().__setitem__(key, "[" + value + "]")  # lifted: still lazy
+
+
+class Stamped(list):
+    def __setitem__(self, index, value):
+        super().__setitem__(index, "<" + value + ">")
+
+
+def test_repair_does_not_run_the_users_setitem_again():
+    memory, rows = Audited(), Stamped(["", "", "z"])
+
+    def fill(keys):
+        for index, key in enumerate(keys):
+            memory[key] = fetch(index)
+            rows[index] = fetch(index)
+        return len(memory)
+
+    results = []
+    for run in (fill, jit(fill)):
+        memory.clear()
+        Audited.writes = 0
+        del rows[:]
+        rows.extend(["", "", "z"])
+        results.append((run(["a", "b"]), dict(memory), list(rows), Audited.writes))
+    assert results[0] == (2, {"a": "[v0]", "b": "[v1]"}, ["<v0>", "<v1>", "z"], 2)
+    assert results[1] == results[0]
+
+
+TABLE = np.empty(3, dtype=object)
+
+
+def test_op_results_stored_in_an_object_array_are_values_after_the_call():
+    def label_all(keys):
+        for index, key in enumerate(keys):
+            TABLE[index] = fetch(key)
+        TABLE[1:] = [fetch(key + 10) for key in keys[1:]]
+        return "done"
+
+    for run in (label_all, jit(label_all)):
+        TABLE[:] = None
+        assert run([0, 1, 2]) == "done"
+        assert [type(item) for item in TABLE] == [str, str, str]
+        assert json.dumps(TABLE.tolist()) == '["v0", "v11", "v12"]'

@@ -377,3 +377,9 @@ def jit(fn: Any = None, /, *positional: Any, config: Config | None = None,
         return JitFunction(target, config)
 
     return wrap if fn is None else wrap(fn)
+
+
+# What callers see (help(), IDEs): the extra arguments exist only to be refused clearly.
+jit.__signature__ = inspect.Signature([  # type: ignore[attr-defined]
+    inspect.Parameter("fn", inspect.Parameter.POSITIONAL_ONLY, default=None),
+    inspect.Parameter("config", inspect.Parameter.KEYWORD_ONLY, default=None)])

@@ -185,6 +185,18 @@ def _undone(holder: Any, slot: Any, new: Any, targets: dict[int, tuple[Any, Any]
     return _REMOVE if old is NO_SLOT else old
 
 
+def _built_in(kind: type, name: str) -> Any:
+    """``kind``'s method ``name`` as its built-in base (or a C subclass such as
+    ``OrderedDict``) defines it, past any Python override: replacing a lazy value by its
+    value is not a new store, so the user's ``__setitem__`` (which already ran, with the
+    lazy value) must not run again."""
+    for klass in kind.__mro__:
+        method = klass.__dict__.get(name)
+        if method is not None and type(method) is not types.FunctionType:
+            return method
+    return getattr(kind, name)
+
+
 def _patch(holder: Any, targets: dict[int, tuple[Any, Any]], stores: StoreLog) -> Any:
     """Replace targets inside ``holder``; returns ``holder``, a rebuilt copy, or ``None``."""
     kind = type(holder)
@@ -194,32 +206,35 @@ def _patch(holder: Any, targets: dict[int, tuple[Any, Any]], stores: StoreLog) -
         if isinstance(holder, list):  # rows[i] = answer: the item it replaced comes back
             new_items = [_undone(holder, index, new, targets, stores)
                          for index, new in enumerate(new_items)]
-        if _REMOVE in new_items:
-            holder.clear()
-            holder.extend(item for item in new_items if item is not _REMOVE)
+        setitem = _built_in(kind, "__setitem__")
+        if any(item is _REMOVE for item in new_items):  # never ==: arrays, users' __eq__
+            _built_in(kind, "clear")(holder)
+            _built_in(kind, "extend")(holder, [item for item in new_items
+                                               if item is not _REMOVE])
         else:
             for index, (item, new) in enumerate(zip(items, new_items)):
                 if new is not item:
-                    holder[index] = new
+                    setitem(holder, index, new)
         return holder
     if isinstance(holder, dict):
         pairs = list(holder.items())
         new_pairs = [(_swap(k, targets), _undone(holder, k, _swap(v, targets), targets, stores))
                      for k, v in pairs]
+        setitem = _built_in(kind, "__setitem__")
         if any(new_key is not key or new is _REMOVE or new is ABSENT
                for (key, _), (new_key, new) in zip(pairs, new_pairs)):
-            holder.clear()
+            _built_in(kind, "clear")(holder)
             for k, v in new_pairs:  # item by item: Counter.update would add counts
                 if k is not _REMOVE and v is not _REMOVE and v is not ABSENT:
-                    holder[k] = v
+                    setitem(holder, k, v)
         else:
             for (key, value), (_, new) in zip(pairs, new_pairs):
                 if new is not value:
-                    holder[key] = new
+                    setitem(holder, key, new)
         return holder
     if isinstance(holder, set):
         items = list(holder)
-        holder.clear()
+        _built_in(kind, "clear")(holder)
         set.update(holder, (new for new in (_swap(item, targets) for item in items)
                             if new is not _REMOVE))
         return holder

@@ -12,10 +12,13 @@ def`` glue: they return awaitables, so the event loop keeps running while ops en
 
 from __future__ import annotations
 
+import collections
+import gc
 import sys
 import types
 from typing import Any
 
+from ember.xcs import tree
 from ember.xcs.tracing.awaiting import AfterWaiting, Ready, Waiting, pending
 from ember.xcs.tracing.context import _local
 from ember.xcs.tracing.frames import is_user_code
@@ -101,17 +104,44 @@ def stored(value: Any, root: Any, *path: Any, attr: Any = NO_SLOT, key: Any = NO
     An op result stored by index into an object whose ``__setitem__`` is a library's
     Python code (``message["Subject"] = reply``) is its value: that code reads what it
     is given (``hasattr``, ``isinstance``), which a lazy proxy would answer wrongly.
+
+    An op result stored by index into a C container the garbage collector does not
+    follow (a NumPy object array: ``table[i] = label(doc)``, ``table[:] = replies``) is
+    its value too: escape repair finds lazy values through their referrers, and could
+    never replace one held there.
     """
     target = changing(root, *path, attr=attr, key=key)
-    if key is not NO_SLOT and type(value) is Lazy:
-        return _for_library_store(value, target)
+    if attr is NO_SLOT and type(target) not in _REPAIRED:  # an item store (or `a += x`)
+        if key is not NO_SLOT and type(value) is Lazy:
+            return _for_library_store(value, target)
+        if type(value) not in tree.ATOMS and _hidden_from_repair(target):
+            trace = _local.trace
+            if type(trace) is Trace and trace.lazies:
+                return trace.force_tree(value, f"store into {type(target).__name__}[...]")
     return value
+
+
+# Containers whose items escape repair reaches and replaces (the common targets).
+_REPAIRED = frozenset({list, dict, collections.deque})
+
+
+def _hidden_from_repair(target: Any) -> bool:
+    """Whether ``target`` is a C container that ``gc`` does not follow (NumPy arrays):
+    the lazy values stored in it would outlive the call."""
+    if target is UNKNOWN or isinstance(target, list | dict | set | collections.deque):
+        return False
+    setitem = getattr(type(target), "__setitem__", None)
+    return setitem is not None and type(setitem) is not types.FunctionType \
+        and not gc.is_tracked(target)
 
 
 def _for_library_store(value: Lazy, target: Any) -> Any:
     setitem = getattr(type(target), "__setitem__", None)
-    if type(setitem) is not types.FunctionType or is_user_code(setitem.__code__.co_filename):
-        return value  # a built-in container, or the user's own class (documented limit)
+    if type(setitem) is not types.FunctionType:
+        if not _hidden_from_repair(target):
+            return value  # a built-in container: repair replaces the value in it
+    elif is_user_code(setitem.__code__.co_filename):
+        return value  # the user's own class (documented limit)
     trace = _local.trace
     if type(trace) is not Trace:
         return value
