@@ -102,3 +102,28 @@ def test_grad_in_tensor_jit_without_ops_stays_tensor():
     step = jit(lambda w: w - 0.1 * grad(lambda v: jnp.sum(v ** 2))(w))
     np.testing.assert_allclose(step(jnp.ones(2)), jnp.full(2, 0.8))
     assert get_jit_stats(step)["mode"] == "tensor"
+
+
+def test_grad_records_one_node_inside_autograph():
+    from ember.xcs import autograph, execute, placeholder
+
+    def scaled(w, t):
+        return jnp.sum(w ** 2) * t
+
+    def with_aux(w):
+        return jnp.sum(w), "aux"
+
+    w = jnp.array([1.0, 3.0])
+    with autograph() as graph:
+        slope = grad(scaled)(placeholder("w"), 2.0)  # noqa: F841 - read back by name
+        hybrid = grad(scaled)(w, temperature_for(placeholder("task")))  # noqa: F841
+        value, both = value_and_grad(scaled)(placeholder("w"), temperature_for("plain"))
+        ones, aux = grad(with_aux, has_aux=True)(placeholder("w"))
+    assert "grad(scaled)(w, 2.0)" in str(graph)
+    values = execute(graph, inputs={"w": w, "task": "creative"})
+    np.testing.assert_allclose(values["slope"], grad(scaled)(w, 2.0))
+    np.testing.assert_allclose(values["hybrid"], [4.0, 12.0])
+    np.testing.assert_allclose(values["value"], 5.0)
+    np.testing.assert_allclose(values["both"], [1.0, 3.0])
+    np.testing.assert_allclose(values["ones"], [1.0, 1.0])
+    assert values["aux"] == "aux"

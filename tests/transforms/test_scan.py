@@ -157,14 +157,35 @@ def test_scan_records_inside_autograph():
 
 
 def test_a_step_returning_a_recorded_value_is_told_to_return_a_pair():
-    from ember.xcs import autograph
+    from ember.xcs import autograph, execute
 
     @op
     def shout(text):
         return text.upper()
 
-    with pytest.raises(TransformError, match=r"return carry, y"), autograph():
-        scan(lambda c, x: shout(x), 0, ["a", "b"])
+    with pytest.raises(TransformError, match=r"return carry, y"):
+        scan(lambda c, x: shout(x), 0, ["ab", "cd"])
+    with autograph() as graph:  # whether it is a pair is known at execute: checked there
+        scan(lambda c, x: shout(x), 0, ["ab", "cd"])
+    with pytest.raises(TransformError, match=r"got str; end it with `return carry, y`"):
+        execute(graph)
+
+
+@op
+def extend(story: str, sentence: str) -> tuple[str, str]:
+    return story + " " + sentence, sentence[:4]
+
+
+@pytest.mark.parametrize("step", [extend, lambda c, x: extend(c, x)], ids=["op", "lambda"])
+def test_an_op_returning_the_pair_records_inside_autograph(step):
+    from ember.xcs import autograph, execute
+
+    xs = ["It rained.", "Then sun."]
+    with autograph() as graph:
+        story, summaries = scan(step, "", xs)
+    assert "scan_pair(" in str(graph)
+    values = execute(graph)
+    assert (values["story"], values["summaries"]) == scan(step, "", xs)
 
 
 @op

@@ -81,6 +81,35 @@ def test_barrier_operations_raise_a_graph_error_naming_the_fix():
         f"{x}"
 
 
+def test_a_value_needed_inside_a_jitted_function_names_it_and_the_line():
+    @op
+    def draft(q):
+        return f"draft about {q}"
+
+    @jit
+    def answer(q):
+        d = draft(q)
+        if len(d) > 20:
+            return d[:20] + "..."
+        return d
+
+    assert answer("tides and moons") == "draft about tides an..."
+    with pytest.raises(GraphError) as info, autograph():
+        answer(placeholder("q"))
+    message = str(info.value)
+    here = __file__
+    needed = answer.__wrapped__.__code__.co_firstlineno + 3  # @jit's line + 3: the `if`
+    assert f"len() at {here}:{needed} needs the value" in message
+    assert f"answer` ({here}:" in message and "is @jit" in message  # its qualified name
+    assert "answer` an @op" in message and "outside the autograph() block" in message
+    assert "use @jit" not in message
+    with pytest.raises(GraphError) as plain, autograph():  # no jitted function: no name
+        if len(draft(placeholder("q"))) > 20:
+            pass
+    assert "is @jit" not in str(plain.value) and "@op" in str(plain.value)
+    assert "use @jit" not in str(plain.value)
+
+
 def test_failed_block_leaves_no_graph():
     recording = autograph()
     with pytest.raises(ZeroDivisionError), recording:

@@ -62,3 +62,42 @@ def test_dot_and_mermaid_exports() -> None:
     mermaid = render_mermaid(graph)  # type: ignore[arg-type]
     assert mermaid.splitlines()[0] == "flowchart TD"
     assert "n1 --> n2" in mermaid and 'n2["c = judge(a, b)"]' in mermaid
+
+
+def test_every_name_is_bound_once() -> None:
+    # Unnamed values skip the names of the user's later variables, and a name the user
+    # bound twice (an input rebound by ``x = f(x)``) gets a suffix on the later binding.
+    builder = GraphBuilder()
+    x = builder.add_input("x")
+    unnamed = builder.add(NodeKind.OP, "up", (x,), (), fn=None, location=None)
+    b = builder.add(NodeKind.OP, "check", (unnamed.output,), (), fn=None, location=None,
+                    output_name="a")
+    again = builder.add(NodeKind.OP, "up", (b.output,), (), fn=None, location=None,
+                        output_name="x")
+    graph = builder.build({"a": b.output, "x": again.output})
+    assert str(graph) == (
+        "{ lambda x. let b = up(x); a = check(b); x_1 = up(a) in {'a': a, 'x': x_1} }"
+    )
+
+
+def test_recorded_intermediates_do_not_reuse_user_names() -> None:
+    from ember.xcs import autograph, op, placeholder
+
+    @op
+    def up(s: str) -> str:
+        return s.upper()
+
+    with autograph() as g:
+        a = up(placeholder("q"))
+        b = up(a.lower())
+        c = up(b) + "?"  # noqa: F841 - read back by name
+    assert str(g) == (
+        "{ lambda q.\n"
+        "  let a = up(q)\n"
+        "      d = a.lower\n"
+        "      e = d()\n"
+        "      b = up(e)\n"
+        "      f = up(b)\n"
+        "      c = f + '?'\n"
+        "  in {'a': a, 'b': b, 'c': c} }"
+    )

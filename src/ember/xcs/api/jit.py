@@ -168,7 +168,10 @@ class JitFunction:
                     return self._async_call(args, kwargs) if self._is_async \
                         else self._traced_call(args, kwargs)
                 return self._glue_fn()(*args, **kwargs)  # join the outer trace
-            return self._fn(*args, **kwargs)  # jit is disabled, or autograph records
+            inline = getattr(trace, "inline", None)
+            if inline is not None:  # autograph records the body (and names it in errors)
+                return inline(self._name, self._fn, args, kwargs)
+            return self._fn(*args, **kwargs)  # jit is disabled
         if self._is_generator:
             return self._fn(*args, **kwargs)  # generators run plainly (docs/semantics.md)
         if self._is_async:

@@ -77,10 +77,23 @@ class Symbol(Proxy):
 
     def _xcs_force(self, reason: str) -> Any:
         reason = _WHAT_NEEDS_A_VALUE.get(reason, reason)
+        where = _user_location()
+        needs = (f"{reason}{f' at {where}' if where else ''} needs the value of {self!r}, but "
+                 "inside autograph() nothing runs until execute().")
+        inlined = _get(self, "_xcs_recording")._inlined
+        if inlined:  # jit inlines under autograph: "use @jit" would not help here
+            name, fn = inlined[-1]
+            code = getattr(fn, "__code__", None)
+            defined = f" ({code.co_filename}:{code.co_firstlineno})" if code else ""
+            raise GraphError(
+                f"{needs} `{name}`{defined} is @jit, but inside autograph() its body is "
+                f"recorded, not run. Make `{name}` an @op (one node that runs it whole at "
+                "execute), or call it outside the autograph() block."
+            )
         raise GraphError(
-            f"{reason} needs the value of {self!r}, but inside autograph() nothing runs until "
-            "execute(). Move this code into an @op (it then runs when the graph executes), "
-            "or use @jit, which runs the function and keeps Python's control flow."
+            f"{needs} Move this code into an @op (it then runs when the graph executes), or "
+            "run it outside the autograph() block (a @jit function keeps Python's control "
+            "flow there)."
         )
 
 
@@ -110,6 +123,9 @@ class Recording:
         self._previous: Any = None
         self._active = False
         self._failed: BaseException | None = None
+        # The jitted functions whose bodies are being recorded, innermost last (only the
+        # recording thread touches it).
+        self._inlined: list[tuple[str, Callable[..., Any]]] = []
 
     # -- the with block -----------------------------------------------------------
 
@@ -180,6 +196,18 @@ class Recording:
         """
         return self._record(NodeKind.LIFTED, name, fn, args, kwargs,
                             deterministic=not mutates)
+
+    def inline(self, name: str, fn: Callable[..., Any], args: tuple[Any, ...],
+               kwargs: dict[str, Any]) -> Any:
+        """Run the body of the jitted function ``name`` here, recording its op calls.
+
+        ``jit`` calls it: a value needed inside the body then names the function.
+        """
+        self._inlined.append((name, fn))
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            self._inlined.pop()
 
     def holds_symbols(self, tree: Any) -> bool:
         """Whether ``tree`` holds a symbol of this recording (in lists, tuples, dicts).

@@ -59,16 +59,30 @@ def _letters() -> Iterator[str]:
 
 
 class VarNames:
-    """Assigns printable names: inputs keep theirs, other variables get a, b, c, ..."""
+    """Assigns printable names, each bound once in the text.
+
+    Inputs keep theirs, variables the user named keep theirs, the others get a, b, c, ...
+    skipping every name the graph already uses. A name the user gave twice (a parameter
+    ``x`` rebound by ``x = f(x)``) gets a suffix on its later binding: ``x_1``.
+    """
 
     def __init__(self, graph: RenderableGraph) -> None:
-        taken = {v.name for v in graph.inputs if v.name}
-        self._names: dict[int, str] = {v.id: v.name or f"in{v.id}" for v in graph.inputs}
+        inputs = [(v, v.name or f"in{v.id}") for v in graph.inputs]
+        outputs = [node.output for node in graph.nodes if node.output is not None]
+        # Reserve every hint up front: an earlier unnamed value must not take a letter
+        # that a later variable of the user is called.
+        taken = {name for _, name in inputs} | {v.name for v in outputs if v.name}
         fresh = (name for name in _letters() if name not in taken)
-        for node in graph.nodes:
-            if node.output is not None:
-                self._names[node.output.id] = node.output.name or next(fresh)
-                taken.add(self._names[node.output.id])
+        hinted = inputs + [(v, v.name or next(fresh)) for v in outputs]
+        self._names: dict[int, str] = {}
+        bound: set[str] = set()
+        for var, name in hinted:
+            if name in bound:
+                name = next(f"{name}_{n}" for n in itertools.count(1)
+                            if f"{name}_{n}" not in taken)
+                taken.add(name)
+            bound.add(name)
+            self._names[var.id] = name
 
     def __getitem__(self, var: Var) -> str:
         return self._names.get(var.id, f"v{var.id}")

@@ -5,6 +5,10 @@ arguments do not depend on the differentiated input runs at once and its output 
 constant of the computation (hybrid functions work); an op that receives a traced
 value raises ``TransformError`` naming the op and the line, since an LLM or tool call
 has no derivative.
+
+Inside ``autograph()``, a call with recorded arguments (a ``placeholder``, an op's
+result) is recorded as one node, like ``vmap`` and ``scan``: it differentiates when the
+graph executes, with the real values.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from ember.xcs import tree
 from ember.xcs.errors import TransformError
 from ember.xcs.tracing import context
 from ember.xcs.tracing.lazy import Lazy
+from ember.xcs.transforms.batching import NOT_RECORDED, record_whole_call
 from ember.xcs.transforms.leaves import ARRAY, has_tracer, leaf_kind, require_jax
 from ember.xcs.transforms.probes import GradProbe, probed
 
@@ -57,6 +62,11 @@ class _Differentiated:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         jax = require_jax(self._transform)
+        name = f"{self._transform}({getattr(self._fn, '__name__', 'f')})"
+        recorded = record_whole_call(self, name, args, kwargs)
+        if recorded is not NOT_RECORDED:  # autograph() with recorded arguments: one node
+            pair = self._with_value or self._has_aux  # (value, grad) / (grad, aux)
+            return (recorded[0], recorded[1]) if pair else recorded
         outer = context.current_trace()
         materialize = getattr(outer, "materialize", None)
         if materialize is not None and tree.contains((args, kwargs), Lazy):

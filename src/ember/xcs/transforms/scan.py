@@ -54,8 +54,25 @@ def _loop(f: Callable[..., Any], init: Any, steps: Sequence[Any], order: Sequenc
 def _step(f: Callable[..., Any], carry: Any, x: Any, args: tuple[Any, ...],
           kwargs: dict[str, Any]) -> tuple[Any, Any]:
     out = f(carry, x, *args, **kwargs)
+    handler = context.current_trace()
     if is_lazy(out):  # an op's value: whether it is a pair is the value's to say
-        out = context.current_trace().materialize(out)  # type: ignore[union-attr]
+        out = handler.materialize(out)  # type: ignore[union-attr]
+    elif _is_recorded(handler, out):  # autograph(): the pair exists only at execute
+        pair = handler.lift("scan_pair", _as_pair, (out,), {})  # type: ignore[union-attr]
+        return pair[0], pair[1]
+    return _as_pair(out)
+
+
+def _is_recorded(handler: Any, out: Any) -> bool:
+    """Whether ``out`` is one recorded value of an ``autograph()`` (not a container)."""
+    holds_symbols = getattr(handler, "holds_symbols", None)
+    # type(...): isinstance() would ask a recorded value for its class.
+    return (holds_symbols is not None and type(out) not in (tuple, list, dict)
+            and holds_symbols(out))
+
+
+def _as_pair(out: Any) -> tuple[Any, Any]:
+    """``out`` as the step's ``(carry, y)``; ``TransformError`` if it is not a pair."""
     # issubclass(type(...)): isinstance() would ask a recorded value for its class.
     if not issubclass(type(out), tuple) or len(out) != 2:
         raise TransformError(
