@@ -10,6 +10,7 @@ shares with ``Config``.
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
 import difflib
 import os
 from collections.abc import Callable, Mapping
@@ -46,6 +47,7 @@ __all__ = [
     "check_workers",
     "is_positive_int_or_none",
     "is_positive_number_or_none",
+    "misplaced_settings",
     "profile_from_environment",
 ]
 
@@ -316,3 +318,38 @@ class Presets:
     DEBUG: ClassVar[Config] = Config(executor="sync", profile=True, max_workers=1)
     LIGHTWEIGHT: ClassVar[Config] = Config(max_workers=4, cache=False, profile=False)
     SERIAL: ClassVar[Config] = Config(parallel=False, max_workers=1)
+
+
+# Names of other libraries' settings (pyember's pmap, thread pools) and what they are here.
+_SETTING_ALIASES = {"num_workers": "max_workers", "max_threads": "max_workers",
+                    "workers": "max_workers", "n_jobs": "max_workers"}
+
+
+def misplaced_settings(where: str, parameters: tuple[str, ...], positional: tuple[Any, ...],
+                       settings: dict[str, Any]) -> ConfigError:
+    """The error for arguments ``where`` (``"jit()"``) does not take: a ``Config`` or a
+    setting passed directly instead of ``config=Config(...)``, or a misspelt parameter.
+
+    ``parameters``: the keyword parameters ``where`` does take.
+    """
+    fields = [f.name for f in dataclasses.fields(Config)]
+    takes = (f"{where} takes the keyword argument(s) {', '.join(parameters)}; settings go "
+             f"in config=Config(...), whose fields are {', '.join(fields)}.")
+    if positional:
+        first = positional[0]
+        if isinstance(first, Config):
+            return ConfigError(f"{where} takes its Config as a keyword argument: pass "
+                               f"config=Config(...), not the Config positionally.")
+        return ConfigError(f"{where} got {len(positional)} extra positional argument(s) "
+                           f"({', '.join(_short(p) for p in positional)}). {takes}")
+    parts = []
+    for name, value in settings.items():
+        field = _SETTING_ALIASES.get(name, name)
+        if field in fields:
+            parts.append(f"{name}={_short(value)} is a setting: pass "
+                         f"config=Config({field}={_short(value)})")
+            continue
+        close = difflib.get_close_matches(name, [*parameters, *fields], n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        parts.append(f"{name!r} is not one of its parameters{hint}")
+    return ConfigError(f"{where}: {'; '.join(parts)}. {takes}")

@@ -28,8 +28,7 @@ from ember.xcs.api.call import Call, Stepper, all_final
 from ember.xcs.api.explanation import explanation
 from ember.xcs.api.records import Fallback, FunctionStats
 from ember.xcs.api.stats import register
-from ember.xcs.checks import misplaced_settings
-from ember.xcs.config import Config
+from ember.xcs.config import Config, misplaced_settings
 from ember.xcs.engine.driver import default_engine
 from ember.xcs.engine.state import Run
 from ember.xcs.errors import ConfigError
