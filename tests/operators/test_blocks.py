@@ -148,3 +148,22 @@ def test_judge_and_verifier_call_a_keyword_style_operator_as_every_block_does():
     assert Judge(_KeywordModel())("q", ["a", "b"]) == "a"
     assert Verifier(_KeywordModel())("q", "a").passed is True
     assert jit(lambda q: Judge(_KeywordModel())(q, ["a", "b"]))("q") == "a"
+
+
+@pytest.mark.parametrize("jitted", [False, True])
+def test_one_answer_given_as_a_str_is_refused_not_split_into_letters(jitted):
+    judge, vote = Judge("simulated/judge"), MostCommon()
+    run_judge = jit(lambda q, c: judge(q, c)) if jitted else judge
+    run_vote = jit(lambda a: vote(a)) if jitted else vote
+    with pytest.raises(TypeError, match=r"candidates must be a list of answers, got str "
+                                        r"'four'; wrap a single answer in a list: \['four'\]"):
+        run_judge("What is 2+2?", "four")
+    with pytest.raises(TypeError, match="answers must be a list of answers, got str 'yes'"):
+        run_vote("yes")
+    assert run_judge("What is 2+2?", ["four"]) == "four"
+    assert run_vote(["yes"]) == "yes"
+
+
+def test_most_common_key_must_be_a_function():
+    with pytest.raises(TypeError, match=r"MostCommon\(key=...\) needs a function"):
+        MostCommon(key=1)

@@ -134,6 +134,7 @@ class MostCommon(Operator):
 
     Raises:
         ValueError: called with no answers.
+        TypeError: called with one answer (a str) instead of a list of answers.
 
     Example:
         >>> MostCommon()(["Paris", "paris ", "Lyon"])
@@ -143,10 +144,14 @@ class MostCommon(Operator):
     leaf = True
 
     def __init__(self, key: Callable[[Any], Hashable] = _normalized) -> None:
+        if not callable(key):
+            raise TypeError(f"MostCommon(key=...) needs a function of one answer, got "
+                            f"{type(key).__name__} {key!r}.")
         self.key = key
 
     def forward(self, answers: Sequence[Any]) -> Any:
         """The first answer whose key occurs most often among ``answers``."""
+        _check_answers("MostCommon", "answers", answers)
         if not answers:
             raise ValueError("MostCommon needs at least one answer, got an empty sequence.")
         keys = [self.key(answer) for answer in answers]
@@ -155,8 +160,19 @@ class MostCommon(Operator):
         return answers[next(i for i, key in enumerate(keys) if counts[key] == best)]
 
 
+def _check_answers(who: str, name: str, answers: Any) -> None:
+    """``TypeError`` for one answer (a str) where a list of answers is expected: its
+    letters would be taken for the answers."""
+    if isinstance(answers, str | bytes):
+        raise TypeError(
+            f"{who}: {name} must be a list of answers, got {type(answers).__name__} "
+            f"{answers[:60]!r}; wrap a single answer in a list: [{answers[:60]!r}]."
+        )
+
+
 @op(name="judge.prompt")
 def _judge_prompt(question: Any, candidates: Sequence[Any], criteria: str) -> str:
+    _check_answers("Judge", "candidates", candidates)
     if not candidates:
         raise ValueError("Judge needs at least one candidate answer, got none.")
     listed = "\n".join(f"Candidate {i}: {c}" for i, c in enumerate(candidates, start=1))
@@ -189,6 +205,7 @@ class Judge(Operator):
 
     Raises:
         UnparseableReplyError: the judge's reply names no candidate number.
+        TypeError: ``candidates`` is one answer (a str), not a list of answers.
 
     Example:
         >>> judge = Judge("simulated/judge")
