@@ -434,6 +434,30 @@ def test_a_jitted_function_keeps_its_own_config_when_another_jitted_function_cal
     assert len(started) == 1
 
 
+@op
+def _draft(topic: str) -> str:
+    return f"draft on {topic}"
+
+
+def _polish(text: str) -> str:
+    return _draft(text.upper())
+
+
+_polish_serially = jit(_polish, config=Config(parallel=False))
+
+
+def _write(topic: str) -> str:
+    return _polish_serially(_draft(topic))
+
+
+def test_explain_names_the_wait_for_a_nested_jitted_function_with_its_own_config() -> None:
+    outer = jit(_write)
+    assert outer("tides") == _write("tides") == "draft on DRAFT ON TIDES"
+    report = str(outer.explain())  # the wait it costs, with the fix that applies
+    assert "jitted call with its own Config: _polish" in report
+    assert "jit it without a Config" in report and "@ember.xcs.pure" not in report
+
+
 @pytest.mark.parametrize(("call", "message"), [
     (lambda f: jit(f, parallel=False),
      r"parallel=False is a setting: pass config=Config\(parallel=False\)"),

@@ -36,6 +36,9 @@ _FIXES = (
     ("eager op (learned", "learned line: see learned barriers below"),
     ("learned", "C code rejected a lazy value here (the tracer could not rewrite this code); "
      "call the function on op results inside an op, or mark it @pure"),
+    ("jitted call with its own Config", "a jitted function given its own Config runs as "
+     "a call of its own, on values; jit it without a Config to have its ops join this "
+     "call's graph"),
     ("call of", "this function needs real values; if it has no side effects, mark it "
      "@ember.xcs.pure and it runs when its inputs exist instead"),
     ("is", "`is` compares objects, so it needs the real one; `== None` / `!= None` on "

@@ -163,7 +163,8 @@ class JitFunction:
             trace = _local.trace
             if trace is not None and isinstance(trace, Trace):
                 if self._own_config:  # its own settings apply: its own call, now
-                    args, kwargs = trace.force_tree((args, kwargs), f"call of {self._name}")
+                    args, kwargs = trace.force_tree(
+                        (args, kwargs), f"jitted call with its own Config: {self._name}")
                     return self._async_call(args, kwargs) if self._is_async \
                         else self._traced_call(args, kwargs)
                 return self._glue_fn()(*args, **kwargs)  # join the outer trace
