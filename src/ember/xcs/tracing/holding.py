@@ -37,8 +37,8 @@ from ember.xcs.op_runs import UNRESOLVED
 from ember.xcs.tracing.codemap import CodeMap
 from ember.xcs.tracing.lazy import PURE_METHODS, Lazy
 
-__all__ = ["UNKNOWN", "Holders", "changed_by", "follow", "settle", "settle_cell",
-           "settle_global", "shares_objects"]
+__all__ = ["UNKNOWN", "Holders", "changed_by", "follow", "hands_over_iterator", "settle",
+           "settle_cell", "settle_global", "shares_objects"]
 
 _get = object.__getattribute__
 _DEPTH = 3  # how deep attributes are followed from an argument
@@ -258,6 +258,26 @@ def _end_first(trace: Any, lazies: list[Lazy], change: str, use: str) -> None:
         trace.force(first, f"{change} while op {_get(first, '_xcs_task').name} {use}")
         for lazy in lazies[1:]:
             trace.materialize(lazy)  # a wait (raises if the op failed), not another barrier
+
+
+def hands_over_iterator(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+    """Whether a call's arguments hold an iterator (a generator, ``map``, ``csv.reader``,
+    an open file), as arguments or items of the lists, tuples and dicts passed: the op
+    reads from the glue's own iterator, which the glue may read after it, so it runs at
+    its call, as in plain Python (a snapshot cannot copy an iterator)."""
+    atoms = tree.ATOMS
+    for value in (*args, *kwargs.values()) if kwargs else args:
+        cls = type(value)
+        if cls in atoms or cls is Lazy:
+            continue
+        if cls is list or cls is tuple or cls is dict:
+            items = value.values() if cls is dict else value
+            if any(type(item) not in atoms and type(item) is not Lazy
+                   and hasattr(type(item), "__next__") for item in items):
+                return True
+        elif hasattr(cls, "__next__"):
+            return True
+    return False
 
 
 def shares_objects(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:

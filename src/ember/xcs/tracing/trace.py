@@ -31,7 +31,7 @@ from ember.xcs.tracing.barrier import Barrier
 from ember.xcs.tracing.coroutines import named, op_coroutine
 from ember.xcs.tracing.failures import DeferredFailure, timeout_error
 from ember.xcs.tracing.frames import CallMode, inspect_site, location_of
-from ember.xcs.tracing.holding import shares_objects
+from ember.xcs.tracing.holding import hands_over_iterator, shares_objects
 from ember.xcs.tracing.lazy import Lazy, operates_on_user_object
 from ember.xcs.tracing.learned import LearnedBarriers
 from ember.xcs.tracing.log import graph_outputs
@@ -155,8 +155,8 @@ class Trace:
             eager_reason = "effect"
         elif mode is not CallMode.LAZY:
             eager_reason = mode.value
-        elif self.eager:
-            eager_reason = "serial"
+        elif self.eager or hands_over_iterator(args, kwargs):
+            eager_reason = "serial" if self.eager else "iterator"
         if op.is_coroutine and self.asynchronous and eager_reason is None:
             if shares_objects(args, kwargs):  # starts once awaited, as in plain Python
                 return op_coroutine(op.name, call=functools.partial(self.issue, op, args,
