@@ -254,7 +254,8 @@ def _make_body(f: Callable[..., Any]) -> Callable[..., Any]:
 
 def _is_tensor_scan(f: Callable[..., Any], init: Any, xs: Any, args: tuple[Any, ...],
                     kwargs: dict[str, Any]) -> bool:
-    """Tensor data everywhere, arrays in ``xs`` (or in ``init`` when there is no ``xs``)."""
+    """Tensor data everywhere, arrays in ``xs`` (or in ``init`` when there is no ``xs``),
+    and no list in ``xs``."""
     try:
         with _reaches_ops_lock:
             if f in _reaches_ops:
@@ -263,9 +264,21 @@ def _is_tensor_scan(f: Callable[..., Any], init: Any, xs: Any, args: tuple[Any, 
         pass
     if count_arrays((init, args, kwargs)) is None:
         return False
-    if not is_tensor_tree(init if xs is None else xs):
+    if not is_tensor_tree(init if xs is None else xs) or _holds_list(xs):
         return False
     return _names_no_op(f)
+
+
+def _holds_list(xs: Any) -> bool:
+    """Whether ``xs`` (or one of its tuples and dicts) holds a list: the steps themselves,
+    item by item, which ``jax.lax.scan`` would read as a pytree (slicing each item)."""
+    if isinstance(xs, list):
+        return True
+    if type(xs) is tuple:
+        return any(_holds_list(x) for x in xs)
+    if type(xs) is dict:
+        return any(_holds_list(x) for x in xs.values())
+    return False
 
 
 def _names_no_op(f: Callable[..., Any]) -> bool:
