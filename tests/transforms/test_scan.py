@@ -217,3 +217,33 @@ def test_a_list_xs_is_the_steps_whatever_the_other_arguments_are():
     assert float(carry) == 3.0 and [float(y) for y in ys] == [0.0, 2.0, 4.0]
     carry, ys = scan(lambda c, x: (c + x[1].sum(), x[0]), 0.0, (np.arange(2.0), batches))
     assert float(carry) == 3.0 and [float(y) for y in ys] == [0.0, 1.0]
+
+
+def _clip_step(total, x):
+    if x > 1:  # Python control flow on the value: JAX cannot trace it
+        return total + x, x
+    return total, -x
+
+
+def _numpy_step(carry, x):
+    carry = np.tanh(carry + x)  # NumPy on the value: JAX cannot trace it either
+    return carry, carry
+
+
+@pytest.mark.parametrize("step", [_clip_step, _numpy_step])
+def test_a_step_jax_cannot_trace_runs_as_the_plain_loop_as_jit_falls_back(step):
+    xs = np.arange(4.0)
+    plain_carry, plain_ys = _plain_scan(step, 0.0, xs)
+    for _ in range(2):  # the first call falls back, later ones loop from the start
+        carry, ys = scan(step, 0.0, xs)
+        assert carry == plain_carry
+        assert list(ys) == plain_ys
+
+
+def test_tensor_scan_errors_name_the_users_step_and_its_parameters():
+    def widen(total, x):
+        return total.astype(jnp.int32), x
+
+    with pytest.raises(TypeError, match=r"input carry total has type float32") as info:
+        scan(widen, jnp.zeros(()), jnp.arange(3.0))
+    assert "carry[0]" not in str(info.value)
