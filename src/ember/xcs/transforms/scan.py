@@ -144,7 +144,7 @@ def scan(f: Callable[..., Any] | None = None, init: Any = _NO_INIT, xs: Any = No
     Returns:
         ``(final_carry, ys)`` (or the scanned function): ``ys`` stacked along axis 0
         for tensors; for orchestration, per-step outputs combined as in ``vmap``
-        (arrays stacked, other leaves in lists).
+        (arrays stacked, other leaves in lists; no steps give ``[]``).
 
     Raises:
         TransformError: ``f`` does not return a pair, ``xs``/``length`` disagree, a bad

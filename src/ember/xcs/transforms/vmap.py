@@ -216,7 +216,8 @@ def vmap(fn: Callable[..., Any] | None = None, in_axes: Any = 0, out_axes: Any =
         config: orchestration settings (``max_workers``, ``executor``, ``progress`` ...).
 
     Returns:
-        A callable with ``fn``'s arguments, batched (or a decorator without ``fn``).
+        A callable with ``fn``'s arguments, batched (or a decorator without ``fn``). An
+        empty orchestration batch gives ``[]`` (no item tells the result's structure).
 
     Raises:
         TransformError: mapped inputs of different lengths (the message names the
