@@ -37,6 +37,7 @@ MODULES = (
     "ember.xcs.analysis.operations",
     "ember.xcs.compat.structural",
     "ember.xcs.transforms.leaves",
+    "ember.xcs.transforms.readings",
     "ember.xcs.tree.walk",
     "ember.xcs.tree.snapshots",
     "ember.testing._wire",

@@ -210,3 +210,61 @@ def test_a_step_returning_an_op_result_is_judged_by_its_value() -> None:
     assert jit(lambda words: scan(by_op, 0, words))(["a", "bb"]) == (3, [1, 2])
     with pytest.raises(TransformError, match=r"pair, got float;"):
         scan(lambda carry, text: carry + single_score(text), 0.0, ["a", "bb"])
+
+
+def _plain_scan(step, init, xs, *args):
+    carry, ys = init, []
+    for x in xs:
+        carry, y = step(carry, x, *args)
+        ys.append(y)
+    return carry, ys
+
+
+def test_a_list_xs_is_the_steps_whatever_the_other_arguments_are():
+    """A list of arrays (or of NumPy numbers) is looped over item by item, as the plain
+    loop does, whether the extra argument is a string or a number."""
+
+    def total(count, batch, tag):
+        return count + 1, batch.sum()
+
+    batches = [np.ones(3), np.zeros(3)]
+    for tag in ("t", 1.0):
+        carry, ys = scan(total, 0, batches, args=(tag,))
+        plain_carry, plain_ys = _plain_scan(total, 0, batches, tag)
+        assert carry == plain_carry == 2
+        assert [float(y) for y in ys] == [float(y) for y in plain_ys] == [3.0, 0.0]
+    numbers = list(np.arange(3.0))
+    carry, ys = scan(lambda c, x: (c + x, x * 2), 0.0, numbers)
+    assert float(carry) == 3.0 and [float(y) for y in ys] == [0.0, 2.0, 4.0]
+    carry, ys = scan(lambda c, x: (c + x[1].sum(), x[0]), 0.0, (np.arange(2.0), batches))
+    assert float(carry) == 3.0 and [float(y) for y in ys] == [0.0, 1.0]
+
+
+def _clip_step(total, x):
+    if x > 1:  # Python control flow on the value: JAX cannot trace it
+        return total + x, x
+    return total, -x
+
+
+def _numpy_step(carry, x):
+    carry = np.tanh(carry + x)  # NumPy on the value: JAX cannot trace it either
+    return carry, carry
+
+
+@pytest.mark.parametrize("step", [_clip_step, _numpy_step])
+def test_a_step_jax_cannot_trace_runs_as_the_plain_loop_as_jit_falls_back(step):
+    xs = np.arange(4.0)
+    plain_carry, plain_ys = _plain_scan(step, 0.0, xs)
+    for _ in range(2):  # the first call falls back, later ones loop from the start
+        carry, ys = scan(step, 0.0, xs)
+        assert carry == plain_carry
+        assert list(ys) == plain_ys
+
+
+def test_tensor_scan_errors_name_the_users_step_and_its_parameters():
+    def widen(total, x):
+        return total.astype(jnp.int32), x
+
+    with pytest.raises(TypeError, match=r"input carry total has type float32") as info:
+        scan(widen, jnp.zeros(()), jnp.arange(3.0))
+    assert "carry[0]" not in str(info.value)

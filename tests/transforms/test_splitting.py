@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
 
-from ember.xcs import TransformError
+from ember.xcs import TransformError, vmap
 from ember.xcs.transforms.splitting import split_batch
 
 
@@ -71,3 +73,30 @@ def test_each_unusable_in_axes_names_the_argument_and_what_is_wrong(
 def test_field_errors_name_the_path_to_the_field() -> None:
     with pytest.raises(TransformError, match=r"argument 0\['inner'\] over axis 2: it has rank 1"):
         split_batch(({"inner": np.zeros(2)},), {}, ({"inner": 2},), None, "pmap")
+
+
+def test_nothing_mapped_names_the_record_whose_fields_hold_no_list():
+    def label(item):
+        return item["text"].upper()
+
+    with pytest.raises(TransformError) as info:
+        vmap(label)({"text": "one"})
+    message = str(info.value)
+    assert "argument 0 is a dict (a record), but none of its fields (['text'])" in message
+    assert "in_axes entry is None" not in message and "keyword" not in message
+    assert vmap(label, axis_size=2)({"text": "one"}) == ["ONE", "ONE"]  # the fix works
+    with pytest.raises(TransformError, match=r"argument 0 has in_axes None"):
+        vmap(label, in_axes=None)({"text": "one"})
+
+
+def test_a_keyword_of_the_wrong_length_gets_a_fix_that_applies_to_keywords():
+    def fmt(text, *, sep):
+        return str(sep) + text
+
+    with pytest.raises(TransformError, match=r"argument 0 has 2, sep has 3") as info:
+        vmap(fmt)(["a", "b"], sep=["-", "+", "*"])
+    message = str(info.value)
+    assert "give the ones to broadcast in_axes None" not in message
+    assert "functools.partial(fn, sep=...)" in message
+    fixed = vmap(functools.partial(fmt, sep=["-", "+", "*"]))(["a", "b"])
+    assert fixed == ["['-', '+', '*']a", "['-', '+', '*']b"]

@@ -12,7 +12,8 @@ The rules (shared by ``vmap``, ``pmap``, ``mesh_sharded`` and ``scan``):
 - **Combining.** Per-item results are transposed along dicts and tuples (namedtuples
   too); every other value, lists included, is a leaf. Array leaves of one shape and
   dtype are stacked (the batch on ``out_axes``); other leaves are collected into a list.
-  A dict result gives a dict with the same keys whatever its leaves are.
+  A dict result gives a dict with the same keys whatever its leaves are. An empty
+  batch gives ``[]``: no item tells the structure, and none is guessed.
 """
 
 from __future__ import annotations
@@ -149,6 +150,7 @@ def combine(outputs: Sequence[Any], transform: str = "vmap", out_axes: int = 0) 
 
     Array leaves of equal shape and dtype are stacked into one array with the batch
     along ``out_axes`` (as JAX would); every other leaf is collected into a list.
+    No outputs give ``[]``: without an item the structure is unknown.
 
     Raises:
         TransformError: items returned differently shaped dicts or tuples, or

@@ -213,6 +213,9 @@ class ShardedFunction(BatchedFunction):
     def _init_args(self) -> tuple[Any, ...]:
         return (self._fn, self._mesh, self._pspec, self._config)
 
+    def _refuse_ambiguous(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        """Nothing to refuse: for tensors ``fn`` takes the whole arguments, not items."""
+
     def _tensor_call(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         jax = require_jax(self.transform)
         mesh = self._mesh.jax_mesh()

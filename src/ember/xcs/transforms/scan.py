@@ -1,11 +1,12 @@
 """``scan``: loop a function over a sequence with a carry; ``jax.lax.scan`` for tensors.
 
-Tensor calls (carry and ``xs`` made of arrays and numbers) go to ``jax.lax.scan``.
-When JAX's trace reaches an op, or the data is not tensor data, the loop runs in
-Python: ``f`` runs in the calling thread, once per step, and the ops it calls are
-traced, so ops that do not depend on the carry still run concurrently. Per-step
-outputs are collected as in ``vmap`` (dicts and tuples transposed, other leaves in
-lists). Extra ``args``/``kwargs`` reach ``f`` on every step on both paths.
+Tensor calls (carry and ``xs`` made of arrays and numbers, no list in ``xs``) go to
+``jax.lax.scan``. When JAX's trace reaches an op or JAX cannot trace the step (as for
+``jit``, from then on), or the data is not tensor data, the loop runs in Python: ``f``
+runs in the calling thread, once per step, and the ops it calls are traced, so ops
+that do not depend on the carry still run concurrently. Per-step outputs are collected
+as in ``vmap`` (dicts and tuples transposed, other leaves in lists). Extra
+``args``/``kwargs`` reach ``f`` on every step on both paths.
 """
 
 from __future__ import annotations
@@ -34,8 +35,8 @@ from ember.xcs.transforms.probes import OpReached, op_in_code, probed
 __all__ = ["ScannedFunction", "scan"]
 
 _NO_INIT: Any = object()  # scan(f) without init: return the scanned function
-# Step functions that called an op (weak: bounded by the live functions); guarded by
-# _reaches_ops_lock.
+# Step functions that called an op or that JAX could not trace, so they run as the
+# Python loop (weak: bounded by the live functions); guarded by _reaches_ops_lock.
 _reaches_ops: weakref.WeakSet[Any] = weakref.WeakSet()
 _names_none: weakref.WeakSet[Any] = weakref.WeakSet()  # step functions whose code names no op
 _reaches_ops_lock = threading.Lock()
@@ -160,7 +161,7 @@ def scan(f: Callable[..., Any] | None = None, init: Any = _NO_INIT, xs: Any = No
     Returns:
         ``(final_carry, ys)`` (or the scanned function): ``ys`` stacked along axis 0
         for tensors; for orchestration, per-step outputs combined as in ``vmap``
-        (arrays stacked, other leaves in lists).
+        (arrays stacked, other leaves in lists; no steps give ``[]``).
 
     Raises:
         TransformError: ``f`` does not return a pair, ``xs``/``length`` disagree, a bad
@@ -213,11 +214,16 @@ def _scan(f: Callable[..., Any], init: Any, xs: Any, length: int | None, reverse
     if _is_tensor_scan(f, init, xs, extra_args, extra_kwargs):
         jax = require_jax("scan")
         try:
-            carry, ys = jax.lax.scan(_tensor_body(f), (init, extra_args, extra_kwargs), xs,
-                                     length=length, reverse=reverse, unroll=unroll)
+            if not extra_args and not extra_kwargs:  # f itself: JAX's messages name it
+                return jax.lax.scan(_tensor_body(f, False), init, xs, length=length,  # type: ignore[no-any-return]
+                                    reverse=reverse, unroll=unroll)
+            carry, ys = jax.lax.scan(_tensor_body(f, True), (init, extra_args, extra_kwargs),
+                                     xs, length=length, reverse=reverse, unroll=unroll)
             return carry[0], ys
         except OpReached:
             _remember(f)
+        except jax.errors.JAXTypeError:  # JAX cannot trace the step (`if x > 1:`): as
+            _remember(f)                  # jit does, run the plain loop, from now on
     steps = _steps(xs, length)
     order = range(len(steps) - 1, -1, -1) if reverse else range(len(steps))
     if context.current_trace() is not None:  # join the outer trace
@@ -231,35 +237,39 @@ def _scan(f: Callable[..., Any], init: Any, xs: Any, length: int | None, reverse
     return _finish(runner(f, init, steps, order, extra_args, extra_kwargs))
 
 
-# One body per step function, so that repeated eager scans hand JAX the same function
-# object and hit its trace cache. Bounded (least recently used first out); _bodies_lock
-# guards it.
+# One body per step function (and whether it takes extra arguments), so that repeated
+# eager scans hand JAX the same function object and hit its trace cache. Bounded
+# (least recently used first out); _bodies_lock guards it.
 _BODIES_LIMIT = 256
 _bodies: OrderedDict[Any, Callable[..., Any]] = OrderedDict()
 _bodies_lock = threading.Lock()
 
 
-def _tensor_body(f: Callable[..., Any]) -> Callable[..., Any]:
-    """``f`` as a ``jax.lax.scan`` body whose carry also holds the extra arguments."""
+def _tensor_body(f: Callable[..., Any], extras: bool) -> Callable[..., Any]:
+    """``f`` as a ``jax.lax.scan`` body: ``f`` itself (probed) without extra arguments,
+    else a body whose carry also holds them."""
+    key = (f, extras)
     try:
-        hash(f)
+        hash(key)
     except TypeError:  # unhashable callable: no caching, just a fresh body
-        return _make_body(f)
+        return _make_body(f, extras)
     with _bodies_lock:
-        body = _bodies.get(f)
+        body = _bodies.get(key)
         if body is not None:
-            _bodies.move_to_end(f)
+            _bodies.move_to_end(key)
             return body
-    body = _make_body(f)
+    body = _make_body(f, extras)
     with _bodies_lock:
-        _bodies[f] = body
+        _bodies[key] = body
         if len(_bodies) > _BODIES_LIMIT:
             _bodies.popitem(last=False)
     return body
 
 
-def _make_body(f: Callable[..., Any]) -> Callable[..., Any]:
-    step = probed(f)
+def _make_body(f: Callable[..., Any], extras: bool) -> Callable[..., Any]:
+    step = probed(f)  # carries f's name and signature for JAX's messages
+    if not extras:
+        return step
 
     def body(carry: Any, x: Any) -> Any:
         value, args, kwargs = carry
@@ -271,7 +281,8 @@ def _make_body(f: Callable[..., Any]) -> Callable[..., Any]:
 
 def _is_tensor_scan(f: Callable[..., Any], init: Any, xs: Any, args: tuple[Any, ...],
                     kwargs: dict[str, Any]) -> bool:
-    """Tensor data everywhere, arrays in ``xs`` (or in ``init`` when there is no ``xs``)."""
+    """Tensor data everywhere, arrays in ``xs`` (or in ``init`` when there is no ``xs``),
+    and no list in ``xs``."""
     try:
         with _reaches_ops_lock:
             if f in _reaches_ops:
@@ -280,9 +291,21 @@ def _is_tensor_scan(f: Callable[..., Any], init: Any, xs: Any, args: tuple[Any, 
         pass
     if count_arrays((init, args, kwargs)) is None:
         return False
-    if not is_tensor_tree(init if xs is None else xs):
+    if not is_tensor_tree(init if xs is None else xs) or _holds_list(xs):
         return False
     return _names_no_op(f)
+
+
+def _holds_list(xs: Any) -> bool:
+    """Whether ``xs`` (or one of its tuples and dicts) holds a list: the steps themselves,
+    item by item, which ``jax.lax.scan`` would read as a pytree (slicing each item)."""
+    if isinstance(xs, list):
+        return True
+    if type(xs) is tuple:
+        return any(_holds_list(x) for x in xs)
+    if type(xs) is dict:
+        return any(_holds_list(x) for x in xs.values())
+    return False
 
 
 def _names_no_op(f: Callable[..., Any]) -> bool:

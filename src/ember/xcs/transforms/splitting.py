@@ -236,7 +236,9 @@ def split_batch(args: tuple[Any, ...], kwargs: dict[str, Any], in_axes: Any,
     mapped: list[_Mapped] = []
     for template in (*arg_templates, *kwarg_templates.values()):
         _collect(template, mapped)
-    size = _common_length(mapped, axis_size, transform, size_name)
+    if not mapped and axis_size is None and size_name == "axis_size":
+        raise _nothing_mapped(args, axes, names, kwargs, transform)
+    size = _common_length(mapped, axis_size, transform, size_name, set(kwargs))
     return [
         (tuple(_instantiate(t, i) for t in arg_templates),
          {k: _instantiate(t, i) for k, t in kwarg_templates.items()})
@@ -245,19 +247,13 @@ def split_batch(args: tuple[Any, ...], kwargs: dict[str, Any], in_axes: Any,
 
 
 def _common_length(mapped: list[_Mapped], axis_size: int | None, transform: str,
-                   size_name: str) -> int:
+                   size_name: str, keywords: set[str]) -> int:
     if not mapped:
-        if axis_size is None:
-            if size_name != "axis_size":  # scan: one input (xs), no in_axes
-                raise TransformError(
-                    f"{transform}: xs holds no list, tuple or array to loop over, so the "
-                    f"number of steps is unknown; give xs as a list or array (dicts and "
-                    f"tuples are looped over leaf by leaf), or pass {size_name}=..."
-                )
+        if axis_size is None:  # scan: one input (xs), no in_axes
             raise TransformError(
-                f"{transform}: no argument is mapped (every in_axes entry is None and no "
-                "keyword argument holds a list), so the batch size is unknown; pass "
-                "axis_size=..."
+                f"{transform}: xs holds no list, tuple or array to loop over, so the "
+                f"number of steps is unknown; give xs as a list or array (dicts and "
+                f"tuples are looped over leaf by leaf), or pass {size_name}=..."
             )
         return axis_size
     lengths = {m.path: m.length() for m in mapped}
@@ -266,6 +262,11 @@ def _common_length(mapped: list[_Mapped], axis_size: int | None, transform: str,
         listed = ", ".join(f"{path} has {n}" for path, n in lengths.items())
         fix = ("Make them equal, or give the ones to broadcast in_axes None."
                if size_name == "axis_size" else "Give every leaf of xs the same length.")
+        named = sorted({path.split("[")[0] for path in lengths} & keywords)
+        if named:  # in_axes covers positional arguments only
+            fix = (f"Make them equal. A keyword argument holding a list is always mapped: to "
+                   f"give the whole {named[0]} to every item, bind it with functools.partial(fn, "
+                   f"{named[0]}=...) or pass it positionally with in_axes None.")
         raise TransformError(
             f"{transform}: mapped inputs must all have the same length, but {listed}. {fix}"
         )
@@ -276,3 +277,28 @@ def _common_length(mapped: list[_Mapped], axis_size: int | None, transform: str,
             f"{transform}: {size_name}={axis_size} but {what} length {size}."
         )
     return size
+
+
+def _nothing_mapped(args: tuple[Any, ...], axes: tuple[Any, ...], names: list[str],
+                    kwargs: dict[str, Any], transform: str) -> TransformError:
+    """Why no argument gave a batch, argument by argument, and the fixes."""
+    reasons = [_unmapped(value, axis, name) for value, axis, name in zip(args, axes, names)]
+    reasons += [_unmapped(value, 0, name) for name, value in kwargs.items()]
+    listed = "; ".join(reasons) or "there are no arguments"
+    sized = "" if transform == "mesh_sharded" else (  # the one without axis_size
+        ", or pass axis_size=N to call the function N times with these arguments")
+    return TransformError(
+        f"{transform}: nothing to map, so the batch size is unknown: {listed}. Give the "
+        f"batch as a list or array (a list or array field of a record){sized}."
+    )
+
+
+def _unmapped(value: Any, axis: Any, name: str) -> str:
+    if axis is None:
+        return f"{name} has in_axes None"
+    if isinstance(axis, dict | tuple | list):
+        return f"the in_axes entry {axis!r} maps no part of {name}"
+    if isinstance(value, dict):
+        return (f"{name} is a dict (a record), but none of its fields "
+                f"({sorted(map(str, value))}) is a list or array")
+    return f"{name} is a {type(value).__name__} (keyword arguments only map lists and arrays)"

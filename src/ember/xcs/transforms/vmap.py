@@ -29,6 +29,7 @@ from ember.xcs.transforms.batching import (
 )
 from ember.xcs.transforms.leaves import is_tensor_tree, require_jax
 from ember.xcs.transforms.probes import OpReached, op_in_code, probed
+from ember.xcs.transforms.readings import refuse_ambiguous
 
 __all__ = ["BatchedFunction", "vmap"]
 
@@ -120,6 +121,7 @@ class BatchedFunction:
                     self._switch(named)
                     return self._orchestration_call(args, kwargs)
             require_jax(self.transform)
+            self._refuse_ambiguous(args, kwargs)
             started = time.perf_counter()
             try:
                 result = self._tensor_call(args, kwargs)
@@ -144,6 +146,10 @@ class BatchedFunction:
                                    else reached.fallback())
 
     # -- tensors ------------------------------------------------------------------
+
+    def _refuse_ambiguous(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        """Raise where ``jax.vmap`` would read this call unlike the batching rules."""
+        refuse_ambiguous(args, kwargs, self._in_axes, self.transform)
 
     def _tensor_call(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         tensor_fn = self._tensor_fns.get(len(args))
@@ -186,7 +192,9 @@ def vmap(fn: Callable[..., Any] | None = None, in_axes: Any = 0, out_axes: Any =
          config: Config | None = None) -> Any:
     """Map ``fn`` over a batch: ``jax.vmap`` for arrays, concurrent op calls otherwise.
 
-    Tensor calls (every leaf an array or a number) follow ``jax.vmap`` exactly. Other
+    Tensor calls (every leaf an array or a number) follow ``jax.vmap`` exactly, except
+    that a value ``jax.vmap`` would read unlike the rules below (a mapped list or tuple,
+    a record's number field) raises ``TransformError`` (see ``readings``). Other
     calls run ``fn`` once per item on the XCS engine, at most ``config.max_workers`` at
     a time, and give the same results and exceptions as a plain loop. Lists (and arrays)
     are mapped; a dict argument is a record whose list fields are mapped and whose other
@@ -208,12 +216,14 @@ def vmap(fn: Callable[..., Any] | None = None, in_axes: Any = 0, out_axes: Any =
         config: orchestration settings (``max_workers``, ``executor``, ``progress`` ...).
 
     Returns:
-        A callable with ``fn``'s arguments, batched (or a decorator without ``fn``).
+        A callable with ``fn``'s arguments, batched (or a decorator without ``fn``). An
+        empty orchestration batch gives ``[]`` (no item tells the result's structure).
 
     Raises:
         TransformError: mapped inputs of different lengths (the message names the
-            fields and lengths), an argument that cannot be mapped, or arrays
-            without JAX installed.
+            fields and lengths), an argument that cannot be mapped, a tensor call that
+            ``jax.vmap`` would read unlike the batching rules, or arrays without JAX
+            installed.
 
     Example:
         >>> def process_item(item):
