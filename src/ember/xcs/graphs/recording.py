@@ -15,7 +15,9 @@ Recording is per thread: op calls made by other threads during the block run nor
 
 from __future__ import annotations
 
+import keyword
 import os
+import re
 import sys
 from collections.abc import Callable
 from types import FrameType, TracebackType
@@ -218,7 +220,12 @@ class Recording:
         return self._to_vars(tree, _CONTAINER_DEPTH) is not _NOT_RECORDED
 
     def placeholder(self, name: str) -> Symbol:
-        """The input ``name`` of this graph (the same symbol for the same name)."""
+        """The input ``name`` of this graph (the same symbol for the same name).
+
+        Raises:
+            GraphError: ``name`` is not a Python identifier.
+        """
+        _check_input_name(name)
         found = self._placeholders.get(name)
         if found is None:
             found = self._placeholders[name] = Symbol(self._builder.add_input(name), self)
@@ -302,6 +309,30 @@ class Recording:
         save_graph(self.graph, path)
 
 
+def _check_input_name(name: Any) -> None:
+    """Raise ``GraphError`` unless ``name`` can name a graph input (a Python identifier).
+
+    The name is the input's key in ``execute(inputs=...)`` and its variable in the printed
+    graph (``{ lambda query. ...}``), where a space or a non-str would read as something else.
+    """
+    if isinstance(name, str) and name.isidentifier() and not keyword.iskeyword(name):
+        return
+    if not isinstance(name, str):
+        got = f"{type(name).__name__} {name!r}"
+        example = "'query'"
+    else:
+        got = f"{name!r}" if name else "an empty str"
+        fixed = re.sub(r"\W+", "_", name).strip("_") or "query"
+        example = repr(f"{fixed}_" if keyword.iskeyword(fixed) else
+                       fixed if fixed.isidentifier() else f"_{fixed}")
+    raise GraphError(
+        f"placeholder(name) needs a Python identifier as the input's name (a str of letters, "
+        f"digits and _, not starting with a digit, not a keyword), got {got}. It names the "
+        f"input in execute(graph, inputs={{name: value}}) and in the printed graph; use "
+        f"e.g. placeholder({example})."
+    )
+
+
 class _NotRecorded:
     def __repr__(self) -> str:
         return "<not recorded>"
@@ -340,13 +371,14 @@ def placeholder(name: str) -> Symbol:
     """Declare an input of the graph being recorded, bound by ``execute(inputs={name: ...})``.
 
     Args:
-        name: the input's name (asking twice gives the same input).
+        name: the input's name, a Python identifier (asking twice gives the same input).
 
     Returns:
         The input's symbol.
 
     Raises:
-        GraphError: no ``autograph()`` block is recording in this thread.
+        GraphError: no ``autograph()`` block is recording in this thread, or ``name``
+            is not a Python identifier.
 
     Example:
         >>> from ember.xcs import autograph, execute, op
