@@ -169,6 +169,26 @@ def test_symbols_cannot_be_used_after_the_block():
         x["draft"]
 
 
+@pytest.mark.parametrize(("use", "what"), [
+    (str, r"str\(\) / f-string"),
+    (lambda x: f"{x}", r"format\(\) / f-string"),
+    (bool, r"bool\(\) / if / while"),
+    (len, r"len\(\)"),
+    (hash, r"hash\(\) / a dict key"),
+    (lambda x: x + "!", "add"),
+])
+def test_a_value_needed_after_the_block_says_the_block_ended(use, what):
+    with autograph():
+        x = op3(inputs={"critique": placeholder("q")})
+    with pytest.raises(GraphError) as info:
+        use(x)
+    message = str(info.value)
+    assert re.match(f"{what}( at .*test_recording.py:\\d+)? was applied to a symbol of graph "
+                    "'graph' after its autograph\\(\\) block ended", message), message
+    assert "Use execute(graph) to get values" in message
+    assert "inside autograph()" not in message and "@op" not in message
+
+
 def test_operators_and_jitted_functions_are_recorded_inline():
     class Draft(Operator):
         def forward(self, *, inputs):
