@@ -107,6 +107,36 @@ def test_placeholders_bind_new_inputs_each_time():
     del z
 
 
+def test_a_dict_as_the_second_argument_is_the_inputs_as_in_pyember():
+    with autograph() as graph:
+        z = op3(inputs=op1(inputs={"query": placeholder("query")}))
+    assert execute(graph, {"query": "a"}) == {"z": "A!"}
+    assert execute(graph, {"query": "b"}, ["z"]) == {"z": "B!"}
+    with pytest.raises(GraphError, match=r"2nd argument.*and inputs=\.\.\. as well"):
+        execute(graph, {"query": "a"}, inputs={"query": "b"})
+    with pytest.raises(GraphError, match=r"'max_workers'.*execution_options.*go in options="):
+        execute(graph, {"query": "a", "max_workers": 4})
+    del z
+
+
+def test_output_nodes_given_a_symbol_names_the_variable_to_pass():
+    with autograph() as graph:
+        x = op1(inputs={"query": placeholder("query")})
+        answer = op3(inputs=x)
+        same = answer
+    for wrong in ([answer], answer, [same], ("answer", answer)):
+        with pytest.raises(GraphError) as info:
+            execute(graph, output_nodes=wrong, inputs={"query": "a"})
+        message = str(info.value)
+        assert "output_nodes=...) takes the names" in message
+        assert "pass output_nodes=['answer']" in message
+        assert "inside autograph()" not in message
+    with pytest.raises(GraphError, match=r"got 3: pass output_nodes=\['x'\]"):
+        execute(graph, output_nodes=[3], inputs={"query": "a"})
+    assert execute(graph, output_nodes="answer", inputs={"query": "a"}) == {"answer": "A!"}
+    del same
+
+
 def test_pruning_drops_unneeded_placeholders():
     with autograph() as graph:
         a = op1(inputs={"query": placeholder("first")})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 
 import pytest
@@ -137,11 +138,55 @@ def test_placeholder_outside_a_block_and_foreign_symbols():
             op3(inputs=outer)
 
 
+@pytest.mark.parametrize(("name", "got", "suggested"), [
+    (1, "got int 1", "'query'"),
+    (None, "got NoneType None", "'query'"),
+    (["q"], r"got list \['q'\]", "'query'"),
+    ("", "got an empty str", "'query'"),
+    ("my query", "got 'my query'", "'my_query'"),
+    ("a.b", "got 'a.b'", "'a_b'"),
+    ("class", "got 'class'", "'class_'"),
+])
+def test_placeholder_names_must_be_identifiers_checked_at_the_call(name, got, suggested):
+    with autograph(), pytest.raises(GraphError) as info:
+        placeholder(name)
+    assert re.search(f"needs a Python identifier.*{got}.*placeholder\\({suggested}\\)",
+                     str(info.value))
+    assert info.traceback[-1].name == "_check_input_name"  # raised at the call, not later
+
+
+def test_identifier_placeholder_names_print_and_bind():
+    with autograph() as graph:
+        loud = op3(inputs={"critique": placeholder("user_text")})  # noqa: F841 - by name
+    assert str(graph).startswith("{ lambda user_text. ")
+    assert execute(graph, inputs={"user_text": "hi"}) == {"loud": "final: hi"}
+
+
 def test_symbols_cannot_be_used_after_the_block():
     with autograph():
         x = op1(inputs={"query": "q"})
     with pytest.raises(GraphError, match="after its autograph"):
         x["draft"]
+
+
+@pytest.mark.parametrize(("use", "what"), [
+    (str, r"str\(\) / f-string"),
+    (lambda x: f"{x}", r"format\(\) / f-string"),
+    (bool, r"bool\(\) / if / while"),
+    (len, r"len\(\)"),
+    (hash, r"hash\(\) / a dict key"),
+    (lambda x: x + "!", "add"),
+])
+def test_a_value_needed_after_the_block_says_the_block_ended(use, what):
+    with autograph():
+        x = op3(inputs={"critique": placeholder("q")})
+    with pytest.raises(GraphError) as info:
+        use(x)
+    message = str(info.value)
+    assert re.match(f"{what}( at .*test_recording.py:\\d+)? was applied to a symbol of graph "
+                    "'graph' after its autograph\\(\\) block ended", message), message
+    assert "Use execute(graph) to get values" in message
+    assert "inside autograph()" not in message and "@op" not in message
 
 
 def test_operators_and_jitted_functions_are_recorded_inline():

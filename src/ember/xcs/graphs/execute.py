@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -12,11 +13,13 @@ from ember.xcs.engine.strategies import run_graph
 from ember.xcs.errors import GraphError
 from ember.xcs.graphs.options import ExecutionOptions, current_execution_options, layered
 from ember.xcs.graphs.passes import prune_to_outputs
-from ember.xcs.graphs.recording import Recording
+from ember.xcs.graphs.recording import Recording, Symbol
 from ember.xcs.ir.graph import Graph, Var, map_vars
 from ember.xcs.tracing.log import Redacted
 
 __all__ = ["as_graph", "execute"]
+
+_OPTION_NAMES = frozenset(field.name for field in dataclasses.fields(ExecutionOptions))
 
 
 def as_graph(graph: Graph | Recording) -> Graph:
@@ -55,11 +58,37 @@ def _bind_inputs(graph: Graph, target: Graph, inputs: Mapping[str, Any] | None
             problems.append(f"no value for placeholder(s) {', '.join(map(repr, missing))}")
         if unknown:
             problems.append(f"unknown input(s) {', '.join(map(repr, unknown))}")
+        settings = [name for name in unknown if name in _OPTION_NAMES]
+        if settings:
+            problems.append(f"settings of execution_options(...) ({', '.join(settings)}) go "
+                            "in options=, not in the inputs")
         raise GraphError(
             f"graph {graph.name!r}: {'; '.join(problems)}. Its placeholders are: "
             f"{', '.join(map(repr, declared)) or 'none'}; pass execute(graph, inputs={{...}})."
         )
     return {var: given[name] for name, var in needed.items() if name is not None}
+
+
+def _output_names(graph: Graph, output_nodes: Iterable[str] | str | Symbol) -> list[str]:
+    """``output_nodes`` as a list of names; a symbol or other non-str raises ``GraphError``."""
+    # type(...) and issubclass: isinstance() would ask a symbol for its value (a GraphError).
+    listed: list[Any] = [output_nodes] if type(output_nodes) is Symbol or \
+        issubclass(type(output_nodes), str) else list(output_nodes)
+    wrong = next((item for item in listed if not issubclass(type(item), str)), None)
+    if wrong is None:
+        return listed
+    outputs = graph.outputs if isinstance(graph.outputs, dict) else {}
+    named = list(outputs)
+    if type(wrong) is Symbol and object.__getattribute__(wrong, "_xcs_recording")._graph is graph:
+        var_id = object.__getattribute__(wrong, "_xcs_var").id
+        named = [name for name, value in outputs.items()
+                 if isinstance(value, Var) and value.id == var_id] or named
+    fix = f": pass output_nodes={named[:1]!r}" if named else ""
+    raise GraphError(
+        f"execute(output_nodes=...) takes the names of the graph's values (the variables of "
+        f"its autograph() block) as str, got {wrong!r}{fix}. "
+        f"Graph {graph.name!r} has the values {', '.join(map(repr, outputs)) or 'none'}."
+    )
 
 
 def _bind_recorded(graph: Graph, inputs: Mapping[str, Any] | None) -> dict[Var, Any]:
@@ -91,7 +120,7 @@ def _scheduler(graph: Graph, options: ExecutionOptions) -> str:
 
 def execute(
     graph: Graph | Recording,
-    options: ExecutionOptions | None = None,
+    options: ExecutionOptions | Mapping[str, Any] | None = None,
     output_nodes: Iterable[str] | None = None,
     inputs: Mapping[str, Any] | None = None,
 ) -> Any:
@@ -103,8 +132,9 @@ def execute(
     Args:
         graph: what ``autograph()`` recorded (or any ``Graph``).
         options: scheduler, workers, timeout, hooks (default: the innermost
-            ``with execution_options(...)`` block, else ``scheduler="auto"``).
-        output_nodes: names of the values wanted; only the nodes they need run.
+            ``with execution_options(...)`` block, else ``scheduler="auto"``). A dict
+            here is taken as ``inputs``, so pyember's ``execute(graph, inputs)`` works.
+        output_nodes: names (str) of the values wanted; only the nodes they need run.
         inputs: a value for each ``placeholder`` of the graph, by name.
 
     Returns:
@@ -112,7 +142,7 @@ def execute(
         given). For a graph whose outputs are not named, the outputs' value.
 
     Raises:
-        GraphError: unknown ``output_nodes``, missing or unknown ``inputs``.
+        GraphError: unknown or non-str ``output_nodes``, missing or unknown ``inputs``.
         XCSTimeoutError: the execution ran past ``options.timeout``.
         Exception: the exception of the failing node that comes first in program
             order, unchanged, with a note naming the node, its op and its variable.
@@ -129,15 +159,22 @@ def execute(
         {'a': 2, 'b': 3}
     """
     full = as_graph(graph)
+    if isinstance(options, Mapping):  # pyember's order: execute(graph, inputs, ...)
+        if inputs is not None:
+            raise GraphError(
+                "execute() got a dict as its 2nd argument (taken as the inputs, as in "
+                "execute(graph, {'query': ...})) and inputs=... as well; pass the inputs "
+                "once, and options as options=execution_options(...)."
+            )
+        options, inputs = None, options
     if options is not None and not isinstance(options, ExecutionOptions):
         raise GraphError(
             f"execute(options=...) needs execution_options(...), got {type(options).__name__}."
         )
     options = current_execution_options() if options is None else \
         layered(current_execution_options(), options)
-    target = full if output_nodes is None else prune_to_outputs(
-        full, [output_nodes] if isinstance(output_nodes, str) else output_nodes
-    )
+    target = full if output_nodes is None else \
+        prune_to_outputs(full, _output_names(full, output_nodes))
     bound = _bind_recorded(full, inputs) if full.recorded_inputs is not None else \
         _bind_inputs(full, target, inputs)
     hooks.emit(options, "on_graph_start", target.name)

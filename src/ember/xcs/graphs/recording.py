@@ -15,7 +15,9 @@ Recording is per thread: op calls made by other threads during the block run nor
 
 from __future__ import annotations
 
+import keyword
 import os
+import re
 import sys
 from collections.abc import Callable
 from types import FrameType, TracebackType
@@ -76,11 +78,14 @@ class Symbol(Proxy):
                                  deterministic=not mutates)
 
     def _xcs_force(self, reason: str) -> Any:
-        reason = _WHAT_NEEDS_A_VALUE.get(reason, reason)
         where = _user_location()
-        needs = (f"{reason}{f' at {where}' if where else ''} needs the value of {self!r}, but "
-                 "inside autograph() nothing runs until execute().")
-        inlined = _get(self, "_xcs_recording")._inlined
+        reason = f"{_WHAT_NEEDS_A_VALUE.get(reason, reason)}{f' at {where}' if where else ''}"
+        recording: Recording = _get(self, "_xcs_recording")
+        if not recording._active:
+            raise recording._ended(reason)
+        needs = f"{reason} needs the value of {self!r}, but inside autograph() nothing runs " \
+                "until execute()."
+        inlined = recording._inlined
         if inlined:  # jit inlines under autograph: "use @jit" would not help here
             name, fn = inlined[-1]
             code = getattr(fn, "__code__", None)
@@ -218,7 +223,12 @@ class Recording:
         return self._to_vars(tree, _CONTAINER_DEPTH) is not _NOT_RECORDED
 
     def placeholder(self, name: str) -> Symbol:
-        """The input ``name`` of this graph (the same symbol for the same name)."""
+        """The input ``name`` of this graph (the same symbol for the same name).
+
+        Raises:
+            GraphError: ``name`` is not a Python identifier.
+        """
+        _check_input_name(name)
         found = self._placeholders.get(name)
         if found is None:
             found = self._placeholders[name] = Symbol(self._builder.add_input(name), self)
@@ -228,17 +238,20 @@ class Recording:
                 kwargs: dict[str, Any], *, effect: bool = False,
                 deterministic: bool = False) -> Symbol:
         if not self._active:
-            raise GraphError(
-                f"{name} was applied to a symbol of graph {self.name!r} after its autograph() "
-                "block ended; symbols only exist while recording. Use execute(graph) to get "
-                "values."
-            )
+            raise self._ended(name)
         node: Node = self._builder.add(
             kind, name, self._ir(args), tuple((k, self._ir(v)) for k, v in kwargs.items()),
             fn=fn, location=_user_location(), effect=effect, deterministic=deterministic,
         )
         assert node.output is not None
         return Symbol(node.output, self)
+
+    def _ended(self, what: str) -> GraphError:
+        """The error for ``what`` (an operation, ``str()``...) on a symbol after the block."""
+        return GraphError(
+            f"{what} was applied to a symbol of graph {self.name!r} after its autograph() "
+            "block ended; symbols only exist while recording. Use execute(graph) to get values."
+        )
 
     def _ir(self, tree: Any) -> Any:
         if type(tree) is Symbol:
@@ -302,6 +315,25 @@ class Recording:
         save_graph(self.graph, path)
 
 
+def _check_input_name(name: Any) -> None:
+    """Raise ``GraphError`` unless ``name`` is a Python identifier (the input's printed name)."""
+    if isinstance(name, str) and name.isidentifier() and not keyword.iskeyword(name):
+        return
+    if isinstance(name, str):
+        got = repr(name) if name else "an empty str"
+        fixed = re.sub(r"\W+", "_", name).strip("_") or "query"
+    else:
+        got, fixed = f"{type(name).__name__} {name!r}", "query"
+    fixed = f"{fixed}_" if keyword.iskeyword(fixed) else \
+        fixed if fixed.isidentifier() else f"_{fixed}"
+    raise GraphError(
+        f"placeholder(name) needs a Python identifier as the input's name (a str of letters, "
+        f"digits and _, not starting with a digit, not a keyword), got {got}. It names the "
+        f"input in execute(graph, inputs={{name: value}}) and in the printed graph (where "
+        f"'my query' would read as two inputs); use e.g. placeholder({fixed!r})."
+    )
+
+
 class _NotRecorded:
     def __repr__(self) -> str:
         return "<not recorded>"
@@ -340,13 +372,14 @@ def placeholder(name: str) -> Symbol:
     """Declare an input of the graph being recorded, bound by ``execute(inputs={name: ...})``.
 
     Args:
-        name: the input's name (asking twice gives the same input).
+        name: the input's name, a Python identifier (asking twice gives the same input).
 
     Returns:
         The input's symbol.
 
     Raises:
-        GraphError: no ``autograph()`` block is recording in this thread.
+        GraphError: no ``autograph()`` block is recording in this thread, or ``name``
+            is not a Python identifier.
 
     Example:
         >>> from ember.xcs import autograph, execute, op
