@@ -27,7 +27,7 @@ from ember.xcs.tracing.lazy import Lazy
 from ember.xcs.tracing.stores import NO_SLOT
 from ember.xcs.tracing.trace import Trace
 
-__all__ = ["abound", "abound_cell", "achanging", "arebinding", "astored", "bound",
+__all__ = ["CellLoop", "abound", "abound_cell", "achanging", "arebinding", "astored", "bound",
            "bound_cell", "changing", "rebinding", "stored"]
 
 
@@ -212,3 +212,27 @@ def abound_cell(value: Any, name: str) -> Any:
             return _Then(AfterWaiting(Waiting(waits, None), settle_cell, (trace, name), {}),
                          value)
     return Ready(value)
+
+
+class CellLoop:
+    """The items of a ``for`` loop whose variables functions defined in the glue read
+    (``for q in qs:`` around a nested ``@op`` or a lambda handed to an op that reads
+    ``q``): before the loop binds the next item, the ops reading them end first, as
+    ``bound_cell`` does for an assignment."""
+
+    __slots__ = ("_items", "_names")
+
+    def __init__(self, iterable: Any, names: tuple[str, ...]) -> None:
+        self._items = iter(iterable)
+        self._names = names
+
+    def __iter__(self) -> CellLoop:
+        return self
+
+    def __next__(self) -> Any:
+        item = next(self._items)
+        trace = _local.trace
+        if type(trace) is Trace and trace.ordering.holders.cells:
+            for name in self._names:
+                settle_cell(trace, name)
+        return item

@@ -29,12 +29,14 @@ from __future__ import annotations
 
 import array
 import dis
+import functools
 import types
 from typing import Any
 
 from ember.xcs import tree
 from ember.xcs.op_runs import UNRESOLVED
 from ember.xcs.tracing.codemap import CodeMap
+from ember.xcs.tracing.frames import is_user_code
 from ember.xcs.tracing.lazy import PURE_METHODS, Lazy
 
 __all__ = ["UNKNOWN", "Holders", "changed_by", "follow", "hands_over_iterator", "settle",
@@ -45,6 +47,7 @@ _DEPTH = 3  # how deep attributes are followed from an argument
 _CONTAINERS = (tree.Kind.LIST, tree.Kind.DICT, tree.Kind.SET, tree.Kind.DEQUE)
 _WALKED = (tree.Kind.TUPLE, tree.Kind.NAMEDTUPLE, tree.Kind.FROZENSET, *_CONTAINERS)
 _BUFFERS = (bytearray, array.array)
+_FUNCTIONS = frozenset({types.FunctionType, types.MethodType, functools.partial})
 
 
 class Holders:
@@ -70,22 +73,41 @@ class Holders:
     def note_globals(self, lazy: Lazy, op: Any) -> None:
         """Record the data globals the body of ``op`` reads, and the variables of
         enclosing functions it reads (an ``@op`` defined inside the glue)."""
-        closure = getattr(op.fn, "__closure__", None)
+        reads = op.globals_read
+        if reads is UNRESOLVED:
+            reads = op.globals_read = _global_reads(op.fn)
+        self._note_reader(lazy, op.fn, reads)
+
+    def _note_function(self, lazy: Lazy, fn: Any, todo: list[tuple[Any, int]],
+                       depth: int) -> None:
+        """A function of the user's handed to an op (a lambda, a nested function, a
+        bound method, a ``functools.partial``): the op calls it, so what it reads (the
+        glue's variables, globals, its object) is held as if passed."""
+        if type(fn) is functools.partial:  # its arguments are shared, not copied
+            todo.append((fn.func, depth))
+            for value in (*fn.args, *fn.keywords.values()):
+                if type(value) in _FUNCTIONS:
+                    todo.append((value, depth))
+                else:
+                    self._hold_shared(value, lazy)
+        elif type(fn) is types.MethodType:
+            self._hold_shared(fn.__self__, lazy)
+            todo.append((fn.__func__, depth))
+        elif type(fn) is types.FunctionType and is_user_code(fn.__code__.co_filename):
+            self._note_reader(lazy, fn, _global_reads(fn))
+
+    def _note_reader(self, lazy: Lazy, fn: Any, reads: Any) -> None:
+        closure = getattr(fn, "__closure__", None)
         if closure:
-            for name, cell in zip(op.fn.__code__.co_freevars, closure, strict=False):
+            for name, cell in zip(fn.__code__.co_freevars, closure, strict=False):
                 self.cells.setdefault(name, []).append(lazy)
                 try:
                     value = cell.cell_contents
                 except ValueError:  # not bound yet
                     continue
                 self._hold_shared(value, lazy)
-        reads = op.globals_read
         if reads is None:
             return  # the common case: it reads none
-        if reads is UNRESOLVED:
-            reads = op.globals_read = _global_reads(op.fn)
-            if reads is None:
-                return
         namespace, names = reads
         for name in names:
             value = namespace.get(name, _MISSING)
@@ -138,9 +160,12 @@ class Holders:
             if kind is tree.Kind.RECORD:
                 if self._hold(value, lazy):
                     self._walk(value)
-            elif kind is tree.Kind.OPAQUE and _is_buffer(value):
-                for memory in _buffers(value):  # an array and what it is a view of
-                    self._hold(memory, lazy)
+            elif kind is tree.Kind.OPAQUE:
+                if _is_buffer(value):
+                    for memory in _buffers(value):  # an array and what it is a view of
+                        self._hold(memory, lazy)
+                elif type(value) in _FUNCTIONS:
+                    self._note_function(lazy, value, todo, depth)
             elif kind in _WALKED and depth < _DEPTH:
                 todo += [(item, depth + 1) for item in tree.children(value, kind)
                          if type(item) not in atoms]

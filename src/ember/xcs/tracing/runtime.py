@@ -45,6 +45,7 @@ from ember.xcs.tracing.failures import DeferredFailure
 from ember.xcs.tracing.formatting import active_trace, contains, fmt, fstring, imod, mod, real_value
 from ember.xcs.tracing.frames import CallMode
 from ember.xcs.tracing.guards import (
+    CellLoop,
     abound,
     abound_cell,
     achanging,
@@ -63,6 +64,7 @@ from ember.xcs.tracing.trace import Trace
 from ember.xcs.tracing.unpacking import check_unpacked, splat, splat_mapping
 
 __all__ = [
+    "CellLoop",
     "abound",
     "abound_cell",
     "achanging",

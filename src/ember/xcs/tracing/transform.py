@@ -165,6 +165,10 @@ class Rewriter(ast.NodeTransformer):
     def visit_For(self, node: ast.For) -> ast.AST:
         self.generic_visit(node)
         node.iter = self._ready(node.iter)
+        read: list[ast.expr] = [ast.Constant(target.id) for target in bound_names([node.target])
+                                if target.id in self.cells]
+        if read:  # a function defined in here reads the loop's variable: see CellLoop
+            node.iter = _call("CellLoop", [node.iter, ast.Tuple(read, ast.Load())], node.iter)
         return node
 
     def _real_object(self, node: ast.expr, reason: str) -> ast.expr:
