@@ -123,3 +123,15 @@ def test_functions_reading_nothing_that_changes_keep_ops_parallel():
     started = time.perf_counter()
     assert fan([["ab"], ["cd"]] * 3) == [["a-b"], ["c-d"]] * 3 + [["AB"], ["CD"]] * 3
     assert time.perf_counter() - started < 12 * 0.004 * 0.7
+
+
+def comprehension_over_the_variable(items: list[str]) -> list[list[str]]:
+    return [transform(items, lambda x: sep.join(x)) for sep in ["-", "+"]]
+
+
+def test_a_comprehension_variable_read_by_a_lambda_handed_to_an_op():
+    expected = comprehension_over_the_variable(["ab"])
+    assert expected == [["a-b"], ["a+b"]]
+    jitted = jit(comprehension_over_the_variable)
+    assert jitted(["ab"]) == expected
+    assert jitted(["ab"]) == expected

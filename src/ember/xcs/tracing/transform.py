@@ -6,11 +6,10 @@ instead: calls become ``__xcs_rt__.prep(f, ...)()``, f-strings ``fstring(fmt(...
 objects of ``async for`` and ``async with`` go through ``observe``, the subject of
 ``match`` through ``observe_deep``, what generators yield through ``yielded``, and
 ``await x`` becomes ``await awaitable(x)``, ``eval``/``exec`` ``evaluator(...)``.
-A statement that changes an object in place (``obj.x = v``,
-``del obj.x``) is preceded by ``changing(obj)`` (``tracing.holding``).
-Inside ``async def`` bodies the places that need a value are awaited first (``ready``,
-``aprep``). Every new node takes the position of the node it replaces, so tracebacks
-point at the user's expression.
+A statement that changes an object in place (``obj.x = v``, ``del obj.x``) is preceded
+by ``changing(obj)``; a loop over a variable a nested function reads, by ``CellLoop``.
+In ``async def`` bodies the places needing a value are awaited first (``ready``, ``aprep``).
+New nodes take the positions of the nodes they replace: tracebacks show the user's code.
 """
 
 from __future__ import annotations
@@ -164,12 +163,14 @@ class Rewriter(ast.NodeTransformer):
 
     def visit_For(self, node: ast.For) -> ast.AST:
         self.generic_visit(node)
-        node.iter = self._ready(node.iter)
-        read: list[ast.expr] = [ast.Constant(target.id) for target in bound_names([node.target])
-                                if target.id in self.cells]
-        if read:  # a function defined in here reads the loop's variable: see CellLoop
-            node.iter = _call("CellLoop", [node.iter, ast.Tuple(read, ast.Load())], node.iter)
+        node.iter = self._cell_loop(node.target, self._ready(node.iter))
         return node
+
+    def _cell_loop(self, target: ast.expr, items: ast.expr) -> ast.expr:
+        """``items``, through ``CellLoop`` if a nested function reads a loop variable."""
+        read: list[ast.expr] = [ast.Constant(name.id) for name in bound_names([target])
+                                if name.id in self.cells]
+        return _call("CellLoop", [items, ast.Tuple(read, ast.Load())], items) if read else items
 
     def _real_object(self, node: ast.expr, reason: str) -> ast.expr:
         """``node``'s real object, awaited first: ``async for`` and ``async with`` use
@@ -193,7 +194,7 @@ class Rewriter(ast.NodeTransformer):
         if node.is_async:
             node.iter = self._real_object(node.iter, "async for")
         else:
-            node.iter = self._ready(node.iter)
+            node.iter = self._cell_loop(node.target, self._ready(node.iter))
         node.ifs = [self._ready(test) for test in node.ifs]
         return node
 
