@@ -345,7 +345,10 @@ async def all_final(run: Run) -> None:
     def one_final() -> None:
         remaining[0] -= 1
         if remaining[0] == 0:
-            loop.call_soon_threadsafe(_set_done, done)
+            try:
+                loop.call_soon_threadsafe(_set_done, done)
+            except RuntimeError:
+                pass  # its loop has closed: nobody waits there any more
 
     for task in pending:
         run.on_final(task, one_final)

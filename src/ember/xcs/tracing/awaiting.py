@@ -126,7 +126,10 @@ class Waiting:
             done = loop.create_future()
 
             def finished(done: Any = done, loop: Any = loop) -> None:
-                loop.call_soon_threadsafe(_set_result, done)
+                try:
+                    loop.call_soon_threadsafe(_set_result, done)
+                except RuntimeError:
+                    pass  # its loop has closed (asyncio.run ended): nobody waits there
 
             task.run.on_final(task, finished)
             yield from done.__await__()
