@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from ember.xcs import TransformError, get_jit_stats, jit, op, scan
+from ember.xcs import TransformError, explain, get_jit_stats, jit, op, scan
 
 
 def tensor_step(carry, x, weight, *, bias):
@@ -96,6 +96,28 @@ def test_inside_jit_the_loop_joins_the_trace():
 
     assert pipeline(["x", "y"]) == ["t:x", "t:y"]
     assert get_jit_stats(pipeline)["ops"] == 2
+
+
+@op
+def carried_step(carry: int, x: int) -> tuple[int, int]:
+    return carry + x, carry
+
+
+def test_inside_jit_a_step_op_waited_for_is_a_barrier_and_the_carry_an_edge():
+    """Each step waits for the previous carry: stats say so (one op per group, one
+    barrier per step at the user's scan line), and the IR keeps the carry edge."""
+
+    @jit
+    def pipeline(xs):
+        return scan(carried_step, 0, xs)  # the scan line
+
+    assert pipeline([1, 2, 3]) == scan(carried_step, 0, [1, 2, 3]) == (6, [0, 1, 3])
+    stats = get_jit_stats(pipeline)
+    assert (stats["max_parallelism"], stats["parallel_groups"]) == (1, 3)
+    line = pipeline.__wrapped__.__code__.co_firstlineno + 2
+    assert stats["barriers"] == [f"scan step result at {__file__}:{line}"] * 3
+    report = str(explain(pipeline))
+    assert "= carried_step(0, 1)" in report and "carried_step(1, 2)" not in report, report
 
 
 def test_step_must_return_a_pair():

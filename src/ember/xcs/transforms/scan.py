@@ -21,6 +21,7 @@ from typing import Any
 from ember.xcs.api.jit import JitFunction
 from ember.xcs.config import Config
 from ember.xcs.errors import ConfigError, TransformError
+from ember.xcs.ops import is_op
 from ember.xcs.tracing import context
 from ember.xcs.tracing.lazy import is_lazy
 from ember.xcs.transforms.batching import (
@@ -57,7 +58,10 @@ def _step(f: Callable[..., Any], carry: Any, x: Any, args: tuple[Any, ...],
     out = f(carry, x, *args, **kwargs)
     handler = context.current_trace()
     if is_lazy(out):  # an op's value: whether it is a pair is the value's to say
-        out = handler.materialize(out)  # type: ignore[union-attr]
+        pair = _as_pair(handler.force(out, "scan step result"))  # type: ignore[union-attr]
+        if is_op(f):  # the next step's op takes the carry as an edge of the graph
+            return out[0], out[1]
+        return pair  # plain code in f gets values, as the loop written by hand does
     elif _is_recorded(handler, out):  # autograph(): the pair exists only at execute
         pair = handler.lift("scan_pair", _as_pair, (out,), {})  # type: ignore[union-attr]
         return pair[0], pair[1]
