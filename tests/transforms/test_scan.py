@@ -290,3 +290,29 @@ def test_tensor_scan_errors_name_the_users_step_and_its_parameters():
     with pytest.raises(TypeError, match=r"input carry total has type float32") as info:
         scan(widen, jnp.zeros(()), jnp.arange(3.0))
     assert "carry[0]" not in str(info.value)
+
+
+def _joining_step(carry, x, sep):
+    return carry + x + sep, None
+
+
+@pytest.mark.parametrize(("extras", "message"), [
+    ({"args": {"sep": "-"}}, r"args=\.\.\.\) must be a tuple or list .* got dict "
+                             r"\{'sep': '-'\}; pass keyword arguments as kwargs="),
+    ({"args": "--"}, r"got str '--'; for one extra argument write args=\('--',\)"),
+    ({"args": 5}, r"got int 5; for one extra argument write args=\(5,\)"),
+    ({"kwargs": ["sep"]}, r"kwargs=\.\.\.\) must be a dict .* got list \['sep'\]; "
+                          r"pass positional extras as args="),
+    ({"kwargs": {1: "-"}}, r"got a mapping with non-str keys \{1: '-'\}"),
+])
+def test_extra_arguments_must_be_a_tuple_and_a_mapping(extras, message):
+    """A dict as args= would pass its keys, a str its characters: refused, naming both."""
+    with pytest.raises(TransformError, match=message):
+        scan(_joining_step, "", ["1", "2"], **extras)
+    assert scan(_joining_step, "", ["1", "2"], args=["-"]) == ("1-2-", [None, None])
+    assert scan(_joining_step, "", ["1"], kwargs={"sep": "-"}) == ("1-", [None])
+
+
+def test_the_decorator_form_refuses_extra_arguments_it_would_drop():
+    with pytest.raises(TransformError, match=r"pass the extra arguments when calling it"):
+        scan(args=("-",))

@@ -15,7 +15,7 @@ import functools
 import threading
 import weakref
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ember.xcs.api.jit import JitFunction
@@ -142,7 +142,7 @@ class ScannedFunction:
 
 def scan(f: Callable[..., Any] | None = None, init: Any = _NO_INIT, xs: Any = None,
          length: int | None = None, reverse: bool = False, *, unroll: int | bool = 1,
-         args: Sequence[Any] = (), kwargs: dict[str, Any] | None = None,
+         args: Sequence[Any] = (), kwargs: Mapping[str, Any] | None = None,
          config: Config | None = None) -> Any:
     """Loop ``f(carry, x, *args, **kwargs) -> (carry, y)`` over ``xs``; ``jax.lax.scan`` semantics.
 
@@ -158,8 +158,9 @@ def scan(f: Callable[..., Any] | None = None, init: Any = _NO_INIT, xs: Any = No
         length: the number of steps (required when ``xs`` is ``None``).
         reverse: loop from the last element to the first (``ys`` keep ``xs``'s order).
         unroll: loop iterations per XLA loop step for tensors (``jax.lax.scan``).
-        args: extra positional arguments passed to every step after ``x``.
-        kwargs: extra keyword arguments passed to every step.
+        args: extra positional arguments passed to every step after ``x`` (a tuple
+            or list).
+        kwargs: extra keyword arguments passed to every step (a mapping of names).
         config: settings for the orchestration loop's jitted run.
 
     Returns:
@@ -169,7 +170,8 @@ def scan(f: Callable[..., Any] | None = None, init: Any = _NO_INIT, xs: Any = No
 
     Raises:
         TransformError: ``f`` does not return a pair, ``xs``/``length`` disagree, a bad
-            option, or arrays without JAX installed.
+            option (``args`` not a tuple or list, ``kwargs`` not a mapping...), or
+            arrays without JAX installed.
 
     Example:
         >>> def running_text(carry, word, sep):
@@ -180,15 +182,38 @@ def scan(f: Callable[..., Any] | None = None, init: Any = _NO_INIT, xs: Any = No
         >>> scan(running_text)("", ["x", "y"], "-")
         ('x-y', [1, 3])
     """
-    if f is None:
-        return lambda target: ScannedFunction(target, length, reverse, unroll, config)
-    if init is _NO_INIT:
+    _check_extras(args, kwargs)
+    if f is None or init is _NO_INIT:
         if args or kwargs:
             raise TransformError("scan(f) without init returns a function; pass the extra "
                                  "arguments when calling it: scan(f)(init, xs, *args).")
+        if f is None:
+            return lambda target: ScannedFunction(target, length, reverse, unroll, config)
         return ScannedFunction(f, length, reverse, unroll, config)
     _check_options(f, length, reverse, unroll, config)
     return _scan(f, init, xs, length, reverse, unroll, tuple(args), dict(kwargs or {}), config)
+
+
+def _check_extras(args: Any, kwargs: Any) -> None:
+    """``args`` a tuple or list and ``kwargs`` a mapping with str keys (or ``None``):
+    any other iterable would pass its keys or characters to every step."""
+    if not isinstance(args, tuple | list):
+        hint = ("; pass keyword arguments as kwargs={...}" if isinstance(args, Mapping)
+                else f"; for one extra argument write args=({args!r},)")
+        raise TransformError(f"scan(args=...) must be a tuple or list of extra positional "
+                             f"arguments, got {type(args).__name__} {_short(args)}{hint}.")
+    if kwargs is not None and (not isinstance(kwargs, Mapping)
+                               or not all(isinstance(key, str) for key in kwargs)):
+        what = (f"{type(kwargs).__name__} {_short(kwargs)}" if not isinstance(kwargs, Mapping)
+                else f"a mapping with non-str keys {_short(kwargs)}")
+        raise TransformError(f"scan(kwargs=...) must be a dict of extra keyword arguments "
+                             f"(names to values), got {what}; pass positional extras as "
+                             f"args=(...).")
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _check_options(f: Any, length: Any, reverse: Any, unroll: Any, config: Any) -> None:
