@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import inspect
+
 import pytest
 
-from ember.xcs import Config, TransformError, pmap, vmap
+from ember.xcs import Config, ConfigError, TransformError, pmap, vmap
 
 
 def transform(text):
@@ -121,3 +123,16 @@ def test_devices_are_checked_and_unused_for_orchestration():
     for devices in ([0], jax.devices()[:1], np.array(jax.devices()[:1])):
         assert pmap(transform, devices=devices)(["a", "b"]) == ["A", "B"]
     assert pmap(lambda x: x * 2, devices=[0])(np.arange(3.0)).tolist() == [0.0, 2.0, 4.0]
+
+
+@pytest.mark.parametrize(("call", "message"), [
+    (lambda: pmap(transform, num_workers=4),
+     r"pmap\(\): num_workers=4 is a setting: pass config=Config\(max_workers=4\)"),
+    (lambda: pmap(transform, Config()), r"pmap\(\) takes its Config as a keyword argument"),
+    (lambda: pmap(executor="process"), r"pass config=Config\(executor='process'\)"),
+])
+def test_a_setting_given_to_pmap_directly_says_where_it_goes(call, message):
+    with pytest.raises(ConfigError, match=message):
+        call()
+    assert list(inspect.signature(pmap).parameters) == [
+        "fn", "in_axes", "out_axes", "axis_size", "axis_name", "devices", "backend", "config"]

@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from ember.xcs import TransformError, explain, get_jit_stats, jit, op, scan
+from ember.xcs import Config, ConfigError, TransformError, explain, get_jit_stats, jit, op, scan
 
 
 def tensor_step(carry, x, weight, *, bias):
@@ -316,3 +316,16 @@ def test_extra_arguments_must_be_a_tuple_and_a_mapping(extras, message):
 def test_the_decorator_form_refuses_extra_arguments_it_would_drop():
     with pytest.raises(TransformError, match=r"pass the extra arguments when calling it"):
         scan(args=("-",))
+
+
+@pytest.mark.parametrize(("call", "message"), [
+    (lambda: scan(_joining_step, "", ["1"], max_workers=2),
+     r"scan\(\): max_workers=2 is a setting: pass config=Config\(max_workers=2\)"),
+    (lambda: scan(_joining_step, "", ["1"], Config()),
+     r"scan\(\) takes its Config as a keyword argument"),
+    (lambda: scan(_joining_step, "", ["1"], None, False, "-"),
+     r"1 extra positional argument\(s\) \('-'\)"),
+])
+def test_a_setting_given_to_scan_directly_says_where_it_goes(call, message):
+    with pytest.raises(ConfigError, match=message):
+        call()

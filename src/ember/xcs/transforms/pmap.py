@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ember.xcs.config import Config
+from ember.xcs.config import Config, refuse_misplaced, without_catchalls
 from ember.xcs.errors import TransformError
 from ember.xcs.transforms.leaves import leaf_kind, require_jax
 from ember.xcs.transforms.probes import probed
@@ -219,9 +219,9 @@ def _move_leading(jax: Any, tree: Any, axis: int) -> Any:
 
 
 def pmap(fn: Callable[..., Any] | None = None, in_axes: Any = 0, out_axes: Any = 0,
-         axis_size: int | None = None, *, axis_name: Any = None,
+         axis_size: int | None = None, *positional: Any, axis_name: Any = None,
          devices: Sequence[Any] | None = None, backend: str | None = None,
-         config: Config | None = None) -> Any:
+         config: Config | None = None, **settings: Any) -> Any:
     """Map ``fn`` over a batch in parallel: workers for orchestration, devices for arrays.
 
     Orchestration items run one per engine node (threads by default; a process pool,
@@ -250,6 +250,8 @@ def pmap(fn: Callable[..., Any] | None = None, in_axes: Any = 0, out_axes: Any =
     Raises:
         TransformError: as ``vmap``; also ``devices`` not a list of devices or indices,
             bad device indices, or an unknown backend.
+        ConfigError: a setting given directly (pyember's ``num_workers=4``) or a
+            ``Config`` given positionally instead of ``config=Config(...)``.
 
     Example:
         >>> def shout(text):
@@ -257,8 +259,14 @@ def pmap(fn: Callable[..., Any] | None = None, in_axes: Any = 0, out_axes: Any =
         >>> pmap(shout)(["a", "b", "c"])
         ['A!', 'B!', 'C!']
     """
+    refuse_misplaced("pmap()", _PARAMETERS, (in_axes, out_axes, axis_size), positional,
+                     settings)
     if fn is None:
         return lambda target: ParallelFunction(target, in_axes, out_axes, axis_size, config,
                                                axis_name, devices, backend)
     return ParallelFunction(fn, in_axes, out_axes, axis_size, config, axis_name, devices,
                             backend)
+
+
+_PARAMETERS = ("in_axes", "out_axes", "axis_size", "axis_name", "devices", "backend", "config")
+pmap.__signature__ = without_catchalls(pmap)  # type: ignore[attr-defined]

@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ember.xcs.api.jit import JitFunction
-from ember.xcs.config import Config
+from ember.xcs.config import Config, refuse_misplaced, without_catchalls
 from ember.xcs.errors import ConfigError, TransformError
 from ember.xcs.ops import is_op
 from ember.xcs.tracing import context
@@ -141,9 +141,10 @@ class ScannedFunction:
 
 
 def scan(f: Callable[..., Any] | None = None, init: Any = _NO_INIT, xs: Any = None,
-         length: int | None = None, reverse: bool = False, *, unroll: int | bool = 1,
-         args: Sequence[Any] = (), kwargs: Mapping[str, Any] | None = None,
-         config: Config | None = None) -> Any:
+         length: int | None = None, reverse: bool = False, *positional: Any,
+         unroll: int | bool = 1, args: Sequence[Any] = (),
+         kwargs: Mapping[str, Any] | None = None, config: Config | None = None,
+         **settings: Any) -> Any:
     """Loop ``f(carry, x, *args, **kwargs) -> (carry, y)`` over ``xs``; ``jax.lax.scan`` semantics.
 
     Two forms: ``scan(f, init, xs)`` runs now (``jax.lax.scan``'s signature), and
@@ -172,6 +173,8 @@ def scan(f: Callable[..., Any] | None = None, init: Any = _NO_INIT, xs: Any = No
         TransformError: ``f`` does not return a pair, ``xs``/``length`` disagree, a bad
             option (``args`` not a tuple or list, ``kwargs`` not a mapping...), or
             arrays without JAX installed.
+        ConfigError: a setting given directly (``max_workers=4``) or a ``Config``
+            given positionally instead of ``config=Config(...)``.
 
     Example:
         >>> def running_text(carry, word, sep):
@@ -182,6 +185,7 @@ def scan(f: Callable[..., Any] | None = None, init: Any = _NO_INIT, xs: Any = No
         >>> scan(running_text)("", ["x", "y"], "-")
         ('x-y', [1, 3])
     """
+    refuse_misplaced("scan()", _PARAMETERS, (length, reverse), positional, settings)
     _check_extras(args, kwargs)
     if f is None or init is _NO_INIT:
         if args or kwargs:
@@ -192,6 +196,10 @@ def scan(f: Callable[..., Any] | None = None, init: Any = _NO_INIT, xs: Any = No
         return ScannedFunction(f, length, reverse, unroll, config)
     _check_options(f, length, reverse, unroll, config)
     return _scan(f, init, xs, length, reverse, unroll, tuple(args), dict(kwargs or {}), config)
+
+
+_PARAMETERS = ("init", "xs", "length", "reverse", "unroll", "args", "kwargs", "config")
+scan.__signature__ = without_catchalls(scan)  # type: ignore[attr-defined]
 
 
 def _check_extras(args: Any, kwargs: Any) -> None:
