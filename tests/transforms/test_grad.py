@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import inspect
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from ember.xcs import TransformError, get_jit_stats, grad, jit, op, value_and_grad
+from ember.xcs import (
+    Config,
+    ConfigError,
+    TransformError,
+    get_jit_stats,
+    grad,
+    jit,
+    op,
+    value_and_grad,
+)
 
 CALLS: list[str] = []
 
@@ -127,3 +138,19 @@ def test_grad_records_one_node_inside_autograph():
     np.testing.assert_allclose(values["both"], [1.0, 3.0])
     np.testing.assert_allclose(values["ones"], [1.0, 1.0])
     assert values["aux"] == "aux"
+
+
+@pytest.mark.parametrize(("call", "message"), [
+    (lambda: grad(jnp.sin, max_workers=2), r"grad\(\): max_workers=2 is a setting\. .*it "
+                                           r"takes no settings \(no config=\)"),
+    (lambda: grad(jnp.sin, Config()), r"grad\(\) got a Config, but it takes no settings"),
+    (lambda: value_and_grad(jnp.sin, config=Config()), r"'config' is not one of its "
+                                                       r"parameters"),
+    (lambda: grad(jnp.sin, argnum=1), r"'argnum' is not one of its parameters \(did you "
+                                      r"mean 'argnums'\?\)"),
+])
+def test_an_argument_grad_does_not_take_is_named(call, message):
+    with pytest.raises(ConfigError, match=message):
+        call()
+    assert list(inspect.signature(grad).parameters) == [
+        "fn", "argnums", "has_aux", "holomorphic", "allow_int", "allow_hybrid", "strict"]

@@ -102,3 +102,8 @@ def test_tensor_mesh_sharded_on_four_devices(on_four_devices):
         print("ok")
     """)
     assert out.strip() == "ok"
+
+
+def test_device_mesh_refuses_a_device_count():
+    with pytest.raises(TransformError, match=r"DeviceMesh\(devices=\.\.\.\) must be a list"):
+        DeviceMesh(devices=4)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import inspect
+
 import pytest
 
-from ember.xcs import Config, TransformError, pmap, vmap
+from ember.xcs import Config, ConfigError, TransformError, pmap, vmap
 
 
 def transform(text):
@@ -99,3 +101,38 @@ def test_mismatched_array_batches_name_the_arguments_and_their_real_sizes(on_fou
     assert "argument a has size 4, argument b has size 8" in first
     assert "in_axes None" in first and "block" not in first
     assert "argument a has size 4, argument b['w'] has size 6" in second
+
+
+@pytest.mark.parametrize(("devices", "message"), [
+    (1, r"got int 1; get them with jax\.devices\(\)"),
+    ("cpu", r"got str 'cpu'; to choose a platform use backend='cpu'"),
+    ([object()], r"holds object <object .*>, which is neither a JAX device nor an index"),
+    ({0, 1}, r"got set \{0, 1\}"),
+])
+def test_devices_must_be_a_list_of_devices_or_indices(devices, message):
+    """A count or a platform name is refused at pmap(), not split into characters
+    (which an orchestration batch ignored and JAX failed on much later)."""
+    with pytest.raises(TransformError, match=r"pmap\(devices=\.\.\.\) .*" + message):
+        pmap(transform, devices=devices)
+
+
+def test_devices_are_checked_and_unused_for_orchestration():
+    import jax
+    import numpy as np
+
+    for devices in ([0], jax.devices()[:1], np.array(jax.devices()[:1])):
+        assert pmap(transform, devices=devices)(["a", "b"]) == ["A", "B"]
+    assert pmap(lambda x: x * 2, devices=[0])(np.arange(3.0)).tolist() == [0.0, 2.0, 4.0]
+
+
+@pytest.mark.parametrize(("call", "message"), [
+    (lambda: pmap(transform, num_workers=4),
+     r"pmap\(\): num_workers=4 is a setting: pass config=Config\(max_workers=4\)"),
+    (lambda: pmap(transform, Config()), r"pmap\(\) takes its Config as a keyword argument"),
+    (lambda: pmap(executor="process"), r"pass config=Config\(executor='process'\)"),
+])
+def test_a_setting_given_to_pmap_directly_says_where_it_goes(call, message):
+    with pytest.raises(ConfigError, match=message):
+        call()
+    assert list(inspect.signature(pmap).parameters) == [
+        "fn", "in_axes", "out_axes", "axis_size", "axis_name", "devices", "backend", "config"]

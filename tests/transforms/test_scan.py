@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from ember.xcs import TransformError, get_jit_stats, jit, op, scan
+from ember.xcs import Config, ConfigError, TransformError, explain, get_jit_stats, jit, op, scan
 
 
 def tensor_step(carry, x, weight, *, bias):
@@ -96,6 +96,28 @@ def test_inside_jit_the_loop_joins_the_trace():
 
     assert pipeline(["x", "y"]) == ["t:x", "t:y"]
     assert get_jit_stats(pipeline)["ops"] == 2
+
+
+@op
+def carried_step(carry: int, x: int) -> tuple[int, int]:
+    return carry + x, carry
+
+
+def test_inside_jit_a_step_op_waited_for_is_a_barrier_and_the_carry_an_edge():
+    """Each step waits for the previous carry: stats say so (one op per group, one
+    barrier per step at the user's scan line), and the IR keeps the carry edge."""
+
+    @jit
+    def pipeline(xs):
+        return scan(carried_step, 0, xs)  # the scan line
+
+    assert pipeline([1, 2, 3]) == scan(carried_step, 0, [1, 2, 3]) == (6, [0, 1, 3])
+    stats = get_jit_stats(pipeline)
+    assert (stats["max_parallelism"], stats["parallel_groups"]) == (1, 3)
+    line = pipeline.__wrapped__.__code__.co_firstlineno + 2
+    assert stats["barriers"] == [f"scan step result at {__file__}:{line}"] * 3
+    report = str(explain(pipeline))
+    assert "= carried_step(0, 1)" in report and "carried_step(1, 2)" not in report, report
 
 
 def test_step_must_return_a_pair():
@@ -268,3 +290,42 @@ def test_tensor_scan_errors_name_the_users_step_and_its_parameters():
     with pytest.raises(TypeError, match=r"input carry total has type float32") as info:
         scan(widen, jnp.zeros(()), jnp.arange(3.0))
     assert "carry[0]" not in str(info.value)
+
+
+def _joining_step(carry, x, sep):
+    return carry + x + sep, None
+
+
+@pytest.mark.parametrize(("extras", "message"), [
+    ({"args": {"sep": "-"}}, r"args=\.\.\.\) must be a tuple or list .* got dict "
+                             r"\{'sep': '-'\}; pass keyword arguments as kwargs="),
+    ({"args": "--"}, r"got str '--'; for one extra argument write args=\('--',\)"),
+    ({"args": 5}, r"got int 5; for one extra argument write args=\(5,\)"),
+    ({"kwargs": ["sep"]}, r"kwargs=\.\.\.\) must be a dict .* got list \['sep'\]; "
+                          r"pass positional extras as args="),
+    ({"kwargs": {1: "-"}}, r"got a mapping with non-str keys \{1: '-'\}"),
+])
+def test_extra_arguments_must_be_a_tuple_and_a_mapping(extras, message):
+    """A dict as args= would pass its keys, a str its characters: refused, naming both."""
+    with pytest.raises(TransformError, match=message):
+        scan(_joining_step, "", ["1", "2"], **extras)
+    assert scan(_joining_step, "", ["1", "2"], args=["-"]) == ("1-2-", [None, None])
+    assert scan(_joining_step, "", ["1"], kwargs={"sep": "-"}) == ("1-", [None])
+
+
+def test_the_decorator_form_refuses_extra_arguments_it_would_drop():
+    with pytest.raises(TransformError, match=r"pass the extra arguments when calling it"):
+        scan(args=("-",))
+
+
+@pytest.mark.parametrize(("call", "message"), [
+    (lambda: scan(_joining_step, "", ["1"], max_workers=2),
+     r"scan\(\): max_workers=2 is a setting: pass config=Config\(max_workers=2\)"),
+    (lambda: scan(_joining_step, "", ["1"], Config()),
+     r"scan\(\) takes its Config as a keyword argument"),
+    (lambda: scan(_joining_step, "", ["1"], None, False, "-"),
+     r"1 extra positional argument\(s\) \('-'\)"),
+])
+def test_a_setting_given_to_scan_directly_says_where_it_goes(call, message):
+    with pytest.raises(ConfigError, match=message):
+        call()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+import inspect
 import threading
 import time
 
@@ -305,3 +306,23 @@ def test_transforms_of_an_op_calling_function_over_arrays_are_orchestration_from
     fresh = vmap(pair)
     with pytest.raises(TransformError, match="mapped inputs must all have the same length"):
         fresh(np.arange(2.0), np.arange(3.0))
+
+
+@pytest.mark.parametrize(("call", "message"), [
+    (lambda: vmap(str.upper, max_workers=4),
+     r"vmap\(\): max_workers=4 is a setting: pass config=Config\(max_workers=4\)"),
+    (lambda: vmap(str.upper, Config()), r"vmap\(\) takes its Config as a keyword argument"),
+    (lambda: vmap(str.upper, 0, 0, Config()), r"takes its Config as a keyword argument"),
+    (lambda: vmap(str.upper, 0, 0, None, 3), r"1 extra positional argument\(s\) \(3\)"),
+    (lambda: vmap(in_axis=0), r"'in_axis' is not one of its parameters \(did you mean "
+                              r"'in_axes'\?\)"),
+])
+def test_a_setting_given_to_vmap_directly_says_where_it_goes(call, message):
+    with pytest.raises(ConfigError, match=message):
+        call()
+
+
+def test_vmap_signature_shows_only_its_own_parameters():
+    assert list(inspect.signature(vmap).parameters) == [
+        "fn", "in_axes", "out_axes", "axis_size", "axis_name", "config"]
+    assert vmap(str.upper, (0,), 0, None, config=Config())(["a"]) == ["A"]

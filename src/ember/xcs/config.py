@@ -12,6 +12,7 @@ from __future__ import annotations
 import concurrent.futures
 import dataclasses
 import difflib
+import inspect
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields, replace
@@ -49,6 +50,8 @@ __all__ = [
     "is_positive_number_or_none",
     "misplaced_settings",
     "profile_from_environment",
+    "refuse_misplaced",
+    "without_catchalls",
 ]
 
 
@@ -326,18 +329,23 @@ _SETTING_ALIASES = {"num_workers": "max_workers", "max_threads": "max_workers",
 
 
 def misplaced_settings(where: str, parameters: tuple[str, ...], positional: tuple[Any, ...],
-                       settings: dict[str, Any]) -> ConfigError:
+                       settings: dict[str, Any], *, takes_config: bool = True) -> ConfigError:
     """The error for arguments ``where`` (``"jit()"``) does not take: a ``Config`` or a
     setting passed directly instead of ``config=Config(...)``, or a misspelt parameter.
 
-    ``parameters``: the keyword parameters ``where`` does take.
+    ``parameters``: the keyword parameters ``where`` does take; ``takes_config``: whether
+    one of them is ``config`` (``grad()`` has no settings at all).
     """
     fields = [f.name for f in dataclasses.fields(Config)]
-    takes = (f"{where} takes the keyword argument(s) {', '.join(parameters)}; settings go "
-             f"in config=Config(...), whose fields are {', '.join(fields)}.")
+    settings_go = (f"settings go in config=Config(...), whose fields are {', '.join(fields)}"
+                   if takes_config else "it takes no settings (no config=); give them to "
+                   "the jit, vmap or pmap around it")
+    takes = f"{where} takes the keyword argument(s) {', '.join(parameters)}; {settings_go}."
     if positional:
         first = positional[0]
         if isinstance(first, Config):
+            if not takes_config:
+                return ConfigError(f"{where} got a Config, but {settings_go}.")
             return ConfigError(f"{where} takes its Config as a keyword argument: pass "
                                f"config=Config(...), not the Config positionally.")
         return ConfigError(f"{where} got {len(positional)} extra positional argument(s) "
@@ -345,11 +353,33 @@ def misplaced_settings(where: str, parameters: tuple[str, ...], positional: tupl
     parts = []
     for name, value in settings.items():
         field = _SETTING_ALIASES.get(name, name)
-        if field in fields:
+        if field in fields and takes_config:
             parts.append(f"{name}={_short(value)} is a setting: pass "
                          f"config=Config({field}={_short(value)})")
+            continue
+        if field in fields:
+            parts.append(f"{name}={_short(value)} is a setting")
             continue
         close = difflib.get_close_matches(name, [*parameters, *fields], n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         parts.append(f"{name!r} is not one of its parameters{hint}")
     return ConfigError(f"{where}: {'; '.join(parts)}. {takes}")
+
+
+def refuse_misplaced(where: str, parameters: tuple[str, ...], slots: tuple[Any, ...],
+                     positional: tuple[Any, ...], settings: dict[str, Any], *,
+                     takes_config: bool = True) -> None:
+    """Raise ``misplaced_settings``'s error for arguments beyond a transform's own, or
+    a ``Config`` in one of its positional ``slots`` (never a valid axis, size or flag)."""
+    given = tuple(value for value in slots if isinstance(value, Config)) + positional
+    if given or settings:
+        raise misplaced_settings(where, parameters, given, settings, takes_config=takes_config)
+
+
+def without_catchalls(fn: Callable[..., Any]) -> inspect.Signature:
+    """``fn``'s signature without its ``*args``/``**kwargs``: those exist only to refuse
+    misplaced settings clearly (``misplaced_settings``), so ``help()`` and IDEs omit them."""
+    signature = inspect.signature(fn)
+    kept = [p for p in signature.parameters.values()
+            if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    return signature.replace(parameters=kept)

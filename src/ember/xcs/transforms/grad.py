@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ember.xcs import tree
+from ember.xcs.config import refuse_misplaced, without_catchalls
 from ember.xcs.errors import TransformError
 from ember.xcs.tracing import context
 from ember.xcs.tracing.lazy import Lazy
@@ -103,8 +104,9 @@ class _Differentiated:
 
 
 def grad(fn: Callable[..., Any] | None = None, argnums: int | Sequence[int] = 0,
-         has_aux: bool = False, *, holomorphic: bool = False, allow_int: bool = False,
-         allow_hybrid: bool = True, strict: bool = True) -> Any:
+         has_aux: bool = False, *positional: Any, holomorphic: bool = False,
+         allow_int: bool = False, allow_hybrid: bool = True, strict: bool = True,
+         **settings: Any) -> Any:
     """The gradient of ``fn`` with respect to argument(s) ``argnums`` (``jax.grad``).
 
     Ops called by ``fn`` run once per call with concrete values and count as
@@ -131,6 +133,8 @@ def grad(fn: Callable[..., Any] | None = None, argnums: int | Sequence[int] = 0,
         TransformError: JAX is not installed; the differentiated input flows into an op
             (the message names the op and file:line); an op with ``allow_hybrid=False``;
             an orchestration-only function with ``strict=True``.
+        ConfigError: an argument it does not take (``grad`` has no settings: a
+            ``Config``, ``max_workers=4``, a misspelt keyword).
 
     Example:
         >>> import jax.numpy as jnp
@@ -142,6 +146,9 @@ def grad(fn: Callable[..., Any] | None = None, argnums: int | Sequence[int] = 0,
         >>> float(slope(3.0, 2.0))
         3.0
     """
+    refuse_misplaced("grad()", _PARAMETERS, (argnums, has_aux), positional, settings,
+                     takes_config=False)
+
     def make(target: Callable[..., Any]) -> Callable[..., Any]:
         return _Differentiated(target, argnums, has_aux, False, holomorphic, allow_int,
                                allow_hybrid, strict)
@@ -150,9 +157,9 @@ def grad(fn: Callable[..., Any] | None = None, argnums: int | Sequence[int] = 0,
 
 
 def value_and_grad(fn: Callable[..., Any] | None = None, argnums: int | Sequence[int] = 0,
-                   has_aux: bool = False, *, holomorphic: bool = False,
+                   has_aux: bool = False, *positional: Any, holomorphic: bool = False,
                    allow_int: bool = False, allow_hybrid: bool = True,
-                   strict: bool = True) -> Any:
+                   strict: bool = True, **settings: Any) -> Any:
     """``fn``'s value and gradient together (``jax.value_and_grad``); ops as in ``grad``.
 
     Args:
@@ -169,6 +176,7 @@ def value_and_grad(fn: Callable[..., Any] | None = None, argnums: int | Sequence
 
     Raises:
         TransformError: as ``grad``.
+        ConfigError: as ``grad``.
 
     Example:
         >>> import jax.numpy as jnp
@@ -176,8 +184,16 @@ def value_and_grad(fn: Callable[..., Any] | None = None, argnums: int | Sequence
         >>> float(value), float(slope)
         (9.0, 6.0)
     """
+    refuse_misplaced("value_and_grad()", _PARAMETERS, (argnums, has_aux), positional,
+                     settings, takes_config=False)
+
     def make(target: Callable[..., Any]) -> Callable[..., Any]:
         return _Differentiated(target, argnums, has_aux, True, holomorphic, allow_int,
                                allow_hybrid, strict)
 
     return make if fn is None else make(fn)
+
+
+_PARAMETERS = ("argnums", "has_aux", "holomorphic", "allow_int", "allow_hybrid", "strict")
+grad.__signature__ = without_catchalls(grad)  # type: ignore[attr-defined]
+value_and_grad.__signature__ = without_catchalls(value_and_grad)  # type: ignore[attr-defined]

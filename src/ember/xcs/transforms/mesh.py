@@ -21,7 +21,7 @@ from ember.xcs.errors import TransformError
 from ember.xcs.ops import Op
 from ember.xcs.transforms.batching import Calls, adapt_inputs, combine, run_batch
 from ember.xcs.transforms.leaves import jax_or_none, leaf_kind, require_jax
-from ember.xcs.transforms.pmap import resolve_devices
+from ember.xcs.transforms.pmap import checked_devices, resolve_devices
 from ember.xcs.transforms.probes import probed
 from ember.xcs.transforms.vmap import BatchedFunction, _display_name
 
@@ -106,8 +106,8 @@ class DeviceMesh:
         axis_names: one name per mesh axis; default ``("axis0", "axis1", ...)``.
 
     Raises:
-        TransformError: the shape does not hold exactly the given devices, or the
-            names do not match the shape.
+        TransformError: ``devices`` is not a list of JAX devices or indices, the shape
+            does not hold exactly the given devices, or the names do not match the shape.
 
     Example:
         >>> mesh = DeviceMesh(devices=[0, 1, 2, 3], mesh_shape=(2, 2))
@@ -118,7 +118,7 @@ class DeviceMesh:
     def __init__(self, devices: Sequence[Any] | None = None,
                  mesh_shape: Sequence[int] | None = None,
                  axis_names: Sequence[str] | None = None) -> None:
-        self.devices = None if devices is None else tuple(devices)
+        self.devices = checked_devices(devices, "DeviceMesh")
         if mesh_shape is None:
             count = len(self.devices) if self.devices is not None else _default_slots()
             mesh_shape = (count,)

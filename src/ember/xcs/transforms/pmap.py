@@ -11,17 +11,18 @@ count: it is split over the largest number of devices that divides it.
 from __future__ import annotations
 
 import inspect
+import sys
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ember.xcs.config import Config
+from ember.xcs.config import Config, refuse_misplaced, without_catchalls
 from ember.xcs.errors import TransformError
 from ember.xcs.transforms.leaves import leaf_kind, require_jax
 from ember.xcs.transforms.probes import probed
 from ember.xcs.transforms.vmap import BatchedFunction
 
-__all__ = ["ParallelFunction", "pmap", "resolve_devices"]
+__all__ = ["ParallelFunction", "checked_devices", "pmap", "resolve_devices"]
 
 _AXIS = "pmap"
 
@@ -57,6 +58,36 @@ def resolve_devices(devices: Sequence[Any] | None, transform: str,
     return chosen
 
 
+def checked_devices(devices: Any, where: str) -> tuple[Any, ...] | None:
+    """``devices`` as a tuple, after checking it is ``None`` or a list of JAX devices
+    and device indices (a count or a platform name would be read item by item).
+
+    Raises:
+        TransformError: anything else, saying what was given and how to get devices.
+    """
+    if devices is None:
+        return None
+    how = "get them with jax.devices() (e.g. jax.devices()[:2]) or give indices [0, 1]"
+    if isinstance(devices, str):
+        raise TransformError(f"{where}(devices=...) must be a list of JAX devices or device "
+                             f"indices, got str {devices!r}; to choose a platform use "
+                             f"backend={devices!r}, or {how}.")
+    if getattr(devices, "ndim", None) == 1:  # a NumPy array of devices
+        devices = list(devices)
+    if not isinstance(devices, tuple | list):
+        raise TransformError(f"{where}(devices=...) must be a list of JAX devices or device "
+                             f"indices, got {type(devices).__name__} {devices!r}; {how}.")
+    jax = sys.modules.get("jax")  # a JAX device exists only once jax was imported
+    for device in devices:
+        if isinstance(device, int) and not isinstance(device, bool):
+            continue
+        if jax is None or not isinstance(device, jax.Device):
+            raise TransformError(f"{where}(devices=...) holds {type(device).__name__} "
+                                 f"{device!r}, which is neither a JAX device nor an index; "
+                                 f"{how}.")
+    return tuple(devices)
+
+
 def _largest_divisor(size: int, limit: int) -> int:
     for count in range(min(size, limit), 0, -1):
         if size % count == 0:
@@ -77,7 +108,7 @@ class ParallelFunction(BatchedFunction):
         if backend is not None and not isinstance(backend, str):
             raise TransformError(f"pmap(backend=...) must be a str such as 'cpu' or None, "
                                  f"got {backend!r}.")
-        self._devices = None if devices is None else tuple(devices)
+        self._devices = checked_devices(devices, "pmap")
         self._backend = backend
         self._sharded: dict[tuple[Any, ...], Callable[..., Any]] = {}
         self._shard_lock = threading.Lock()  # guards _sharded
@@ -188,9 +219,9 @@ def _move_leading(jax: Any, tree: Any, axis: int) -> Any:
 
 
 def pmap(fn: Callable[..., Any] | None = None, in_axes: Any = 0, out_axes: Any = 0,
-         axis_size: int | None = None, *, axis_name: Any = None,
+         axis_size: int | None = None, *positional: Any, axis_name: Any = None,
          devices: Sequence[Any] | None = None, backend: str | None = None,
-         config: Config | None = None) -> Any:
+         config: Config | None = None, **settings: Any) -> Any:
     """Map ``fn`` over a batch in parallel: workers for orchestration, devices for arrays.
 
     Orchestration items run one per engine node (threads by default; a process pool,
@@ -207,7 +238,9 @@ def pmap(fn: Callable[..., Any] | None = None, in_axes: Any = 0, out_axes: Any =
         axis_size: the batch size when no argument is mapped.
         axis_name: the mapped axis's name for collectives in tensor code; with it the
             batch runs as one ``jax.vmap`` so that collectives see every item.
-        devices: JAX devices (or indices into ``jax.devices(backend)``); default all.
+        devices: a list of JAX devices (or indices into ``jax.devices(backend)``);
+            default all. Arrays only: orchestration items run on the engine's workers
+            (``config``), and ``devices``/``backend`` are checked but not used.
         backend: the JAX platform whose devices are used (``"cpu"``, ``"gpu"``, ...).
         config: orchestration settings (``executor``, ``max_workers``, ``progress`` ...).
 
@@ -215,7 +248,10 @@ def pmap(fn: Callable[..., Any] | None = None, in_axes: Any = 0, out_axes: Any =
         A callable with ``fn``'s arguments, batched (or a decorator without ``fn``).
 
     Raises:
-        TransformError: as ``vmap``; also bad device indices or an unknown backend.
+        TransformError: as ``vmap``; also ``devices`` not a list of devices or indices,
+            bad device indices, or an unknown backend.
+        ConfigError: a setting given directly (pyember's ``num_workers=4``) or a
+            ``Config`` given positionally instead of ``config=Config(...)``.
 
     Example:
         >>> def shout(text):
@@ -223,8 +259,14 @@ def pmap(fn: Callable[..., Any] | None = None, in_axes: Any = 0, out_axes: Any =
         >>> pmap(shout)(["a", "b", "c"])
         ['A!', 'B!', 'C!']
     """
+    refuse_misplaced("pmap()", _PARAMETERS, (in_axes, out_axes, axis_size), positional,
+                     settings)
     if fn is None:
         return lambda target: ParallelFunction(target, in_axes, out_axes, axis_size, config,
                                                axis_name, devices, backend)
     return ParallelFunction(fn, in_axes, out_axes, axis_size, config, axis_name, devices,
                             backend)
+
+
+_PARAMETERS = ("in_axes", "out_axes", "axis_size", "axis_name", "devices", "backend", "config")
+pmap.__signature__ = without_catchalls(pmap)  # type: ignore[attr-defined]

@@ -15,12 +15,13 @@ import functools
 import threading
 import weakref
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ember.xcs.api.jit import JitFunction
-from ember.xcs.config import Config
+from ember.xcs.config import Config, refuse_misplaced, without_catchalls
 from ember.xcs.errors import ConfigError, TransformError
+from ember.xcs.ops import is_op
 from ember.xcs.tracing import context
 from ember.xcs.tracing.lazy import is_lazy
 from ember.xcs.transforms.batching import (
@@ -57,7 +58,10 @@ def _step(f: Callable[..., Any], carry: Any, x: Any, args: tuple[Any, ...],
     out = f(carry, x, *args, **kwargs)
     handler = context.current_trace()
     if is_lazy(out):  # an op's value: whether it is a pair is the value's to say
-        out = handler.materialize(out)  # type: ignore[union-attr]
+        pair = _as_pair(handler.force(out, "scan step result"))  # type: ignore[union-attr]
+        if is_op(f):  # the next step's op takes the carry as an edge of the graph
+            return out[0], out[1]
+        return pair  # plain code in f gets values, as the loop written by hand does
     elif _is_recorded(handler, out):  # autograph(): the pair exists only at execute
         pair = handler.lift("scan_pair", _as_pair, (out,), {})  # type: ignore[union-attr]
         return pair[0], pair[1]
@@ -137,9 +141,10 @@ class ScannedFunction:
 
 
 def scan(f: Callable[..., Any] | None = None, init: Any = _NO_INIT, xs: Any = None,
-         length: int | None = None, reverse: bool = False, *, unroll: int | bool = 1,
-         args: Sequence[Any] = (), kwargs: dict[str, Any] | None = None,
-         config: Config | None = None) -> Any:
+         length: int | None = None, reverse: bool = False, *positional: Any,
+         unroll: int | bool = 1, args: Sequence[Any] = (),
+         kwargs: Mapping[str, Any] | None = None, config: Config | None = None,
+         **settings: Any) -> Any:
     """Loop ``f(carry, x, *args, **kwargs) -> (carry, y)`` over ``xs``; ``jax.lax.scan`` semantics.
 
     Two forms: ``scan(f, init, xs)`` runs now (``jax.lax.scan``'s signature), and
@@ -154,8 +159,9 @@ def scan(f: Callable[..., Any] | None = None, init: Any = _NO_INIT, xs: Any = No
         length: the number of steps (required when ``xs`` is ``None``).
         reverse: loop from the last element to the first (``ys`` keep ``xs``'s order).
         unroll: loop iterations per XLA loop step for tensors (``jax.lax.scan``).
-        args: extra positional arguments passed to every step after ``x``.
-        kwargs: extra keyword arguments passed to every step.
+        args: extra positional arguments passed to every step after ``x`` (a tuple
+            or list).
+        kwargs: extra keyword arguments passed to every step (a mapping of names).
         config: settings for the orchestration loop's jitted run.
 
     Returns:
@@ -165,7 +171,10 @@ def scan(f: Callable[..., Any] | None = None, init: Any = _NO_INIT, xs: Any = No
 
     Raises:
         TransformError: ``f`` does not return a pair, ``xs``/``length`` disagree, a bad
-            option, or arrays without JAX installed.
+            option (``args`` not a tuple or list, ``kwargs`` not a mapping...), or
+            arrays without JAX installed.
+        ConfigError: a setting given directly (``max_workers=4``) or a ``Config``
+            given positionally instead of ``config=Config(...)``.
 
     Example:
         >>> def running_text(carry, word, sep):
@@ -176,15 +185,43 @@ def scan(f: Callable[..., Any] | None = None, init: Any = _NO_INIT, xs: Any = No
         >>> scan(running_text)("", ["x", "y"], "-")
         ('x-y', [1, 3])
     """
-    if f is None:
-        return lambda target: ScannedFunction(target, length, reverse, unroll, config)
-    if init is _NO_INIT:
+    refuse_misplaced("scan()", _PARAMETERS, (length, reverse), positional, settings)
+    _check_extras(args, kwargs)
+    if f is None or init is _NO_INIT:
         if args or kwargs:
             raise TransformError("scan(f) without init returns a function; pass the extra "
                                  "arguments when calling it: scan(f)(init, xs, *args).")
+        if f is None:
+            return lambda target: ScannedFunction(target, length, reverse, unroll, config)
         return ScannedFunction(f, length, reverse, unroll, config)
     _check_options(f, length, reverse, unroll, config)
     return _scan(f, init, xs, length, reverse, unroll, tuple(args), dict(kwargs or {}), config)
+
+
+_PARAMETERS = ("init", "xs", "length", "reverse", "unroll", "args", "kwargs", "config")
+scan.__signature__ = without_catchalls(scan)  # type: ignore[attr-defined]
+
+
+def _check_extras(args: Any, kwargs: Any) -> None:
+    """``args`` a tuple or list and ``kwargs`` a mapping with str keys (or ``None``):
+    any other iterable would pass its keys or characters to every step."""
+    if not isinstance(args, tuple | list):
+        hint = ("; pass keyword arguments as kwargs={...}" if isinstance(args, Mapping)
+                else f"; for one extra argument write args=({args!r},)")
+        raise TransformError(f"scan(args=...) must be a tuple or list of extra positional "
+                             f"arguments, got {type(args).__name__} {_short(args)}{hint}.")
+    if kwargs is not None and (not isinstance(kwargs, Mapping)
+                               or not all(isinstance(key, str) for key in kwargs)):
+        what = (f"{type(kwargs).__name__} {_short(kwargs)}" if not isinstance(kwargs, Mapping)
+                else f"a mapping with non-str keys {_short(kwargs)}")
+        raise TransformError(f"scan(kwargs=...) must be a dict of extra keyword arguments "
+                             f"(names to values), got {what}; pass positional extras as "
+                             f"args=(...).")
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _check_options(f: Any, length: Any, reverse: Any, unroll: Any, config: Any) -> None:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ember.xcs.api.records import Fallback
-from ember.xcs.config import Config
+from ember.xcs.config import Config, refuse_misplaced, without_catchalls
 from ember.xcs.errors import ConfigError, TransformError
 from ember.xcs.transforms.batching import (
     NOT_RECORDED,
@@ -188,8 +188,8 @@ class BatchedFunction:
 
 
 def vmap(fn: Callable[..., Any] | None = None, in_axes: Any = 0, out_axes: Any = 0,
-         axis_size: int | None = None, *, axis_name: Any = None,
-         config: Config | None = None) -> Any:
+         axis_size: int | None = None, *positional: Any, axis_name: Any = None,
+         config: Config | None = None, **settings: Any) -> Any:
     """Map ``fn`` over a batch: ``jax.vmap`` for arrays, concurrent op calls otherwise.
 
     Tensor calls (every leaf an array or a number) follow ``jax.vmap`` exactly, except
@@ -224,6 +224,8 @@ def vmap(fn: Callable[..., Any] | None = None, in_axes: Any = 0, out_axes: Any =
             fields and lengths), an argument that cannot be mapped, a tensor call that
             ``jax.vmap`` would read unlike the batching rules, or arrays without JAX
             installed.
+        ConfigError: a setting given directly (``max_workers=4``) or a ``Config``
+            given positionally instead of ``config=Config(...)``.
 
     Example:
         >>> def process_item(item):
@@ -237,7 +239,14 @@ def vmap(fn: Callable[..., Any] | None = None, in_axes: Any = 0, out_axes: Any =
         >>> label(["a", "b"], "!")
         ['a!', 'b!']
     """
+    refuse_misplaced("vmap()", _PARAMETERS, (in_axes, out_axes, axis_size), positional,
+                     settings)
     if fn is None:
         return lambda target: BatchedFunction(target, in_axes, out_axes, axis_size, config,
                                               axis_name)
     return BatchedFunction(fn, in_axes, out_axes, axis_size, config, axis_name)
+
+
+_PARAMETERS = ("in_axes", "out_axes", "axis_size", "axis_name", "config")
+vmap.__signature__ = without_catchalls(vmap)  # type: ignore[attr-defined]
+
