@@ -65,6 +65,7 @@ MODULES = (
     "ember.xcs.ir.export",
     "ember.xcs.ir.render",
     "ember.xcs.tracing.callees",
+    "ember.xcs.tracing.handover",
     "ember.xcs.tracing.usercode",
     "ember.xcs.transforms.grad",
     "ember.xcs.transforms.mesh",

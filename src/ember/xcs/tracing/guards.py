@@ -51,6 +51,8 @@ def changing(root: Any, *path: Any, attr: Any = NO_SLOT, key: Any = NO_SLOT) -> 
         trace.ordering.stores.note(changed, attr, key)
     if trace.ordering.holders.held:
         settle(trace, changed)
+        if path and root is not changed:  # df.loc[i, c] = v: an op given df reads it too
+            settle(trace, root)
     return changed
 
 
@@ -65,7 +67,11 @@ def achanging(root: Any, *path: Any, attr: Any = NO_SLOT, key: Any = NO_SLOT) ->
     if attr is not NO_SLOT or key is not NO_SLOT:
         trace.ordering.stores.note(changed, attr, key)
     if trace.ordering.holders.held:
-        waits = pending(trace.ordering.holders.unfinished(changed))
+        holders = trace.ordering.holders
+        lazies = holders.unfinished(changed)
+        if path and root is not changed and type(root) is not Lazy:
+            lazies += holders.unfinished(root)
+        waits = pending(lazies)
         if waits:
             return AfterWaiting(Waiting(waits, None), settle, (trace, changed), {})
     return Ready(None)
@@ -101,23 +107,24 @@ def stored(value: Any, root: Any, *path: Any, attr: Any = NO_SLOT, key: Any = NO
     """``value``, to be stored into ``root`` along ``path`` once ``changing`` allows it:
     checked after the value's own expression ran (``state.plan = plan(state)``).
 
-    An op result stored by index into an object whose ``__setitem__`` is a library's
-    Python code (``message["Subject"] = reply``) is its value: that code reads what it
-    is given (``hasattr``, ``isinstance``), which a lazy proxy would answer wrongly.
+    Op results stored by index (any index: ``df.loc[i, "c"] = r``) into an object whose
+    ``__setitem__`` is a library's Python code (``message["Subject"] = reply``,
+    ``df["label"] = [classify(t) for t in df.text]``) are given as values, inside lists
+    and dicts too: that code reads what it is given (``hasattr``, ``isinstance``, its
+    dtype), which a lazy proxy would answer wrongly, and may keep it where escape repair
+    never looks.
 
-    An op result stored by index into a C container the garbage collector does not
-    follow (a NumPy object array: ``table[i] = label(doc)``, ``table[:] = replies``) is
-    its value too: escape repair finds lazy values through their referrers, and could
-    never replace one held there.
+    So are op results stored by index into a C container the garbage collector does not
+    follow (a NumPy object array: ``table[i] = label(doc)``, ``table[:] = replies``):
+    escape repair finds lazy values through their referrers, and could never replace
+    one held there.
     """
     target = changing(root, *path, attr=attr, key=key)
-    if attr is NO_SLOT and type(target) not in _REPAIRED:  # an item store (or `a += x`)
-        if key is not NO_SLOT and type(value) is Lazy:
-            return _for_library_store(value, target)
-        if type(value) not in tree.ATOMS and _hidden_from_repair(target):
-            trace = _local.trace
-            if type(trace) is Trace and trace.lazies:
-                return trace.force_tree(value, f"store into {type(target).__name__}[...]")
+    if attr is NO_SLOT and type(value) not in tree.ATOMS and type(target) not in _REPAIRED \
+            and target is not UNKNOWN and _keeps_values(target):  # an item store, `a += x`
+        trace = _local.trace
+        if type(trace) is Trace and trace.lazies:
+            return trace.force_tree(value, f"store into {type(target).__name__}[...]")
     return value
 
 
@@ -125,33 +132,35 @@ def stored(value: Any, root: Any, *path: Any, attr: Any = NO_SLOT, key: Any = NO
 _REPAIRED = frozenset({list, dict, collections.deque})
 
 
-def _hidden_from_repair(target: Any) -> bool:
-    """Whether ``target`` is a C container that ``gc`` does not follow (NumPy arrays):
-    the lazy values stored in it would outlive the call."""
-    if target is UNKNOWN or isinstance(target, list | dict | set | collections.deque):
+def _keeps_values(target: Any) -> bool:
+    """Whether a store into ``target`` must be given values: its ``__setitem__`` is a
+    library's Python code, or it is a C container ``gc`` does not follow (NumPy
+    arrays), where the lazy values stored would outlive the call."""
+    if isinstance(target, list | dict | set | collections.deque):
+        return False  # built-in containers (subclasses too): repair replaces values there
+    setitem = getattr(type(target), "__setitem__", None)
+    if setitem is None:
         return False
-    setitem = getattr(type(target), "__setitem__", None)
-    return setitem is not None and type(setitem) is not types.FunctionType \
-        and not gc.is_tracked(target)
-
-
-def _for_library_store(value: Lazy, target: Any) -> Any:
-    setitem = getattr(type(target), "__setitem__", None)
-    if type(setitem) is not types.FunctionType:
-        if not _hidden_from_repair(target):
-            return value  # a built-in container: repair replaces the value in it
-    elif is_user_code(setitem.__code__.co_filename):
-        return value  # the user's own class (documented limit)
-    trace = _local.trace
-    if type(trace) is not Trace:
-        return value
-    return trace.force(value, f"store into {type(target).__name__}[...]")
+    if type(setitem) is types.FunctionType:
+        return not is_user_code(setitem.__code__.co_filename)  # the user's: documented
+    return not gc.is_tracked(target)
 
 
 def astored(value: Any, root: Any, *path: Any, attr: Any = NO_SLOT,
             key: Any = NO_SLOT) -> Any:
-    """``stored`` for ``async def`` glue: an awaitable of ``value``."""
-    return _Then(achanging(root, *path, attr=attr, key=key), value)
+    """``stored`` for ``async def`` glue: an awaitable of ``value`` (given as values where
+    ``stored`` gives them, once their ops have ended: the loop keeps running)."""
+    first = achanging(root, *path, attr=attr, key=key)
+    trace = _local.trace
+    if attr is NO_SLOT and type(value) not in tree.ATOMS and type(trace) is Trace \
+            and trace.lazies:
+        target = follow(root, path)
+        if target is not UNKNOWN and type(target) not in _REPAIRED and _keeps_values(target):
+            waits = Waiting(pending(tree.leaves(value, Lazy, records=True)), None)
+            reason = f"store into {type(target).__name__}[...]"
+            return _Then(first, AfterWaiting(waits, trace.force_tree, (value, reason), {}),
+                         awaited=True)
+    return _Then(first, value)
 
 
 def bound(value: Any, name: str) -> Any:
@@ -180,16 +189,19 @@ def abound(value: Any, name: str) -> Any:
 
 
 class _Then:
-    """Awaits ``first``, then gives ``value``."""
+    """Awaits ``first``, then gives ``value`` (what awaiting it gives, if ``awaited``)."""
 
-    __slots__ = ("first", "value")
+    __slots__ = ("awaited", "first", "value")
 
-    def __init__(self, first: Any, value: Any) -> None:
+    def __init__(self, first: Any, value: Any, awaited: bool = False) -> None:
         self.first = first
         self.value = value
+        self.awaited = awaited
 
     def __await__(self) -> Any:
         yield from self.first.__await__()
+        if self.awaited:
+            return (yield from self.value.__await__())
         return self.value
 
 

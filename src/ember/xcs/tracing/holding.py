@@ -164,6 +164,8 @@ class Holders:
                 if _is_buffer(value):
                     for memory in _buffers(value):  # an array and what it is a view of
                         self._hold(memory, lazy)
+                elif hasattr(type(value), "__pandas_priority__"):  # a DataFrame, a Series
+                    self._hold(value, lazy)
                 elif type(value) in _FUNCTIONS:
                     self._note_function(lazy, value, todo, depth)
             elif kind in _WALKED and depth < _DEPTH:

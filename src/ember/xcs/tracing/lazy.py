@@ -121,7 +121,9 @@ def operates_on_user_object(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bo
     """Whether an operation takes an object whose class has special methods of the
     user's (see ``usercode.has_user_special_methods``), as an operand or an item of a
     list, tuple or dict operand: a lazy value known to be one, or such an object
-    itself (``str(card)``, ``key in seen``). The operation would run them."""
+    itself (``str(card)``, ``key in seen``). The operation would run them. So is a
+    pandas object (``df.score > t``): its operators read the operand's type and dtype,
+    which a lazy value would answer wrongly."""
     atoms = ATOMS
     for value in (*args, *kwargs.values()) if kwargs else args:
         kind = type(value)
@@ -137,8 +139,9 @@ def operates_on_user_object(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bo
                 cls = _known_type(item)
             elif cls in atoms:
                 continue
-            if cls is not None and has_user_special_methods(cls):
-                return True
+            if cls is not None and (has_user_special_methods(cls)
+                                    or hasattr(cls, "__pandas_priority__")):
+                return True  # a pandas object: its operators run library code on it now
     return False
 
 

@@ -55,6 +55,11 @@ class Proxy:
 
     __slots__ = ()
 
+    # pandas objects hand a binary operation (``df.score > t``) to an operand of higher
+    # priority (their own is 4000 at most): the proxy's reflected method then runs it,
+    # on the value, instead of pandas inspecting the proxy as if it were the value.
+    __pandas_priority__ = 10_000
+
     def _xcs_lift(self, name: str, fn: Callable[..., Any], args: tuple[Any, ...],
                   kwargs: dict[str, Any], mutates: bool = False) -> Any:
         raise NotImplementedError

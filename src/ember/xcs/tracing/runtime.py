@@ -57,6 +57,7 @@ from ember.xcs.tracing.guards import (
     rebinding,
     stored,
 )
+from ember.xcs.tracing.handover import from_data_library, handed_over
 from ember.xcs.tracing.holding import changed_by, settle
 from ember.xcs.tracing.lazy import Lazy
 from ember.xcs.tracing.outside import outside_value
@@ -165,6 +166,8 @@ def prep(fn: Any, /, *args: Any, **kwargs: Any) -> Callable[[], Any]:
                      else a for a in args)  # (isinstance would make a lazy value wait)
     elif (fn is map or fn is filter) and args and args[0] is not None:
         args = (_partial(_routed, args[0]), *args[1:])  # each item's call is a call of glue
+    if kind is Callee.UNKNOWN and from_data_library(fn):  # df.apply(f), s.map(op)...
+        args, kwargs = handed_over(trace, args, kwargs, f"result for {_name_of(fn)}")
     if not trace.lazies:
         return _partial(fn, *args, **kwargs)
     if kind is Callee.SHALLOW:
