@@ -505,3 +505,24 @@ def test_an_attribute_store_of_an_ops_result_waits_for_that_op_holding_the_objec
         return state.flag, plan(state, goal)
 
     assert _in_thread(lambda: jit(program)("g")) == program("g")
+
+
+def test_a_store_through_the_object_an_op_holds_waits_at_any_depth():
+    from types import SimpleNamespace
+
+    @op
+    def observe(state):
+        time.sleep(0.01)
+        return list(state.a.b.c.d.log)
+
+    def agent():
+        state = SimpleNamespace(a=SimpleNamespace(b=SimpleNamespace(c=SimpleNamespace(
+            d=SimpleNamespace(log=[0])))))
+        seen = []
+        for i in range(3):
+            seen.append(observe(state))
+            state.a.b.c.d.log[0] = i + 1  # five levels below what observe was given
+        return seen
+
+    assert agent() == [[0], [1], [2]]
+    assert jit(agent)() == [[0], [1], [2]]
