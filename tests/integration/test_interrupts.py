@@ -345,3 +345,37 @@ def test_a_timed_out_async_call_names_the_async_ops_still_running() -> None:
     for _ in range(4):
         with pytest.raises(XCSTimeoutError, match=r"still running: aslow\."):
             asyncio.run(agent([1, 2]))
+
+
+class _RequestTimeout(Exception):
+    pass
+
+
+@pytest.mark.skipif(not hasattr(signal, "setitimer"), reason="needs signal.setitimer (POSIX)")
+def test_an_exception_a_signal_handler_raises_while_the_glue_waits_stops_the_call_at_once():
+    """A per-request deadline made with SIGALRM bounds a jitted call as it bounds plain
+    code: the handler's exception is raised at once, without waiting for the op."""
+
+    @op
+    def slow(x: int) -> int:
+        time.sleep(1.0)
+        return x
+
+    @jit
+    def handler(x: int) -> int:
+        return slow(x) + 1
+
+    def deadline(signum: int, frame: object) -> None:
+        raise _RequestTimeout("request took too long")
+
+    previous = signal.signal(signal.SIGALRM, deadline)
+    try:
+        for _ in range(2):  # and the next call too
+            signal.setitimer(signal.ITIMER_REAL, 0.05)
+            started = time.perf_counter()
+            with pytest.raises(_RequestTimeout, match="request took too long"):
+                handler(1)
+            assert time.perf_counter() - started < 0.5
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)

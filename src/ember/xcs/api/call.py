@@ -90,14 +90,14 @@ class Call:
             self.finish_glue(glue(*args, **kwargs))  # no local keeps a lazy value alive
         except DeferredFailure:
             self.to_raise = self.earliest_error()
-        except Exception as error:
-            return self.after_glue_error(error)
-        except SystemExit as exiting:  # sys.exit() in the glue: the ops issued before it
-            return self.after_glue_error(exiting, rerun=False)  # end first, as in plain Python
         except BaseException as error:
-            if not raised_by_glue(error):
-                raise  # Ctrl-C, cancellation: the call stops at once
-            return self.after_glue_error(error, rerun=False)
+            # Ctrl-C, cancellation, what a signal handler raised while the glue waited for
+            # ops: the call stops at once. sys.exit() and the glue's own errors: the ops
+            # issued before end first, as in plain Python.
+            if trace.interrupted_by is error or not (isinstance(error, Exception | SystemExit)
+                                                     or raised_by_glue(error)):
+                raise
+            return self.after_glue_error(error, rerun=isinstance(error, Exception))
         finally:
             local.trace, local.plain = previous, previous is not None or local.disabled > 0
             if stop is not None:

@@ -9,13 +9,15 @@ run that ran out of time.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from typing import Any
 
-from ember.xcs.engine.state import Run
+from ember.xcs.engine.state import Run, RunStopped
 from ember.xcs.engine.task import Task
 from ember.xcs.errors import XCSError, XCSTimeoutError
 from ember.xcs.ir.graph import NodeKind
 
-__all__ = ["DeferredFailure", "failure_of", "raised_by_glue", "timeout_error"]
+__all__ = ["DeferredFailure", "failure_of", "raised_by_glue", "timeout_error", "wait_for_ops"]
 
 
 class DeferredFailure(BaseException):
@@ -64,3 +66,20 @@ def raised_by_glue(error: BaseException) -> bool:
         return False  # (ember's own signals, such as a transform's probe, pass through)
     asyncio = sys.modules.get("asyncio")
     return asyncio is None or not isinstance(error, asyncio.CancelledError)
+
+
+def wait_for_ops(trace: Any, wait: Callable[[], None]) -> None:
+    """Run ``wait``, the glue of ``trace`` waiting for ops. A stopped run unwinds the glue
+    (``XCSTimeoutError`` when out of time). An exception raised inside the wait itself
+    is no line of the glue's: a signal handler's (a request deadline's ``alarm``), or
+    Ctrl-C. It is noted as ``trace.interrupted_by``, and stops the call at once, as
+    plain Python's interrupted op would have, instead of waiting for the ops."""
+    try:
+        wait()
+    except RunStopped as stopped:
+        if str(stopped) == "timeout" and trace.run is not None:
+            raise timeout_error(trace.run) from None
+        raise DeferredFailure() from None
+    except BaseException as error:
+        trace.interrupted_by = error
+        raise

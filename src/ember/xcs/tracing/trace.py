@@ -21,7 +21,7 @@ from typing import Any
 
 from ember.xcs import tree
 from ember.xcs.engine.driver import Engine
-from ember.xcs.engine.state import Run, RunStopped
+from ember.xcs.engine.state import Run
 from ember.xcs.engine.task import Task, TaskState
 from ember.xcs.ir.graph import NodeKind, SourceLocation
 from ember.xcs.ops import Op
@@ -29,7 +29,7 @@ from ember.xcs.tracing import context
 from ember.xcs.tracing.awaiting import final
 from ember.xcs.tracing.barrier import Barrier
 from ember.xcs.tracing.coroutines import named, op_coroutine
-from ember.xcs.tracing.failures import DeferredFailure, timeout_error
+from ember.xcs.tracing.failures import DeferredFailure, wait_for_ops
 from ember.xcs.tracing.frames import CallMode, inspect_site, location_of
 from ember.xcs.tracing.holding import hands_over_iterator, shares_objects
 from ember.xcs.tracing.lazy import Lazy, operates_on_user_object
@@ -91,6 +91,7 @@ class Trace:
         self._memo: list[tuple[Any, ...]] | None = None
         self.finished = False
         self.asynchronous = False  # the glue is an ``async def`` (set per call by jit)
+        self.interrupted_by: BaseException | None = None  # raised inside a wait for ops
 
     # -- the call's run ---------------------------------------------------------------
 
@@ -101,7 +102,7 @@ class Trace:
     def release(self) -> None:
         """Drop what only the running call needed, so that a finished call is freed."""
         self.issued, self.arguments, self.lazies = [], [], []
-        self.boundary = self.call_args = self._memo = None
+        self.boundary = self.call_args = self._memo = self.interrupted_by = None
         self.ordering = Ordering()
         if self.run is not None:
             with self.run.lock:
@@ -311,12 +312,7 @@ class Trace:
                 raise DeferredFailure()
 
     def _wait(self, wait: Callable[[], None]) -> None:
-        try:
-            wait()
-        except RunStopped as stopped:
-            if str(stopped) == "timeout" and self.run is not None:
-                raise timeout_error(self.run) from None
-            raise DeferredFailure() from None
+        wait_for_ops(self, wait)
 
     def materialize_learned(self, value: Any, frame: FrameType) -> Any:
         """``value`` with its lazy values resolved before a learned line runs."""
