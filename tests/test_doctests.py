@@ -66,6 +66,7 @@ MODULES = (
     "ember.xcs.ir.render",
     "ember.xcs.tracing.callees",
     "ember.xcs.tracing.handover",
+    "ember.xcs.api.nesting",
     "ember.xcs.tracing.usercode",
     "ember.xcs.transforms.grad",
     "ember.xcs.transforms.mesh",

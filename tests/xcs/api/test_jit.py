@@ -474,3 +474,27 @@ def test_a_setting_given_to_jit_directly_says_where_it_goes(call, message):
 
     with pytest.raises(ConfigError, match=message):
         call(f)
+
+
+def test_the_outer_timeout_bounds_a_nested_jitted_function_with_its_own_config() -> None:
+    from ember.xcs import XCSTimeoutError
+
+    @op
+    def quick(x: int) -> int:
+        return x
+
+    @op
+    def slow(x: int) -> int:
+        time.sleep(1.0)
+        return x
+
+    helper = jit(lambda x: slow(x) + 1, config=Config(max_workers=4))
+
+    @jit(config=Config(timeout=0.1))
+    def handler(x: int) -> int:
+        return helper(quick(x)) + 1
+
+    started = time.perf_counter()
+    with pytest.raises(XCSTimeoutError):
+        handler(1)
+    assert time.perf_counter() - started < 0.6

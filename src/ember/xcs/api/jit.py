@@ -26,6 +26,7 @@ from typing import Any, TypeVar, overload
 from ember.xcs import hooks
 from ember.xcs.api.call import Call, Stepper, all_final
 from ember.xcs.api.explanation import explanation
+from ember.xcs.api.nesting import call_within, timeout_within
 from ember.xcs.api.records import Fallback, FunctionStats
 from ember.xcs.api.stats import register
 from ember.xcs.config import Config, misplaced_settings
@@ -165,8 +166,8 @@ class JitFunction:
                 if self._own_config:  # its own settings apply: its own call, now
                     args, kwargs = trace.force_tree(
                         (args, kwargs), f"jitted call with its own Config: {self._name}")
-                    return self._async_call(args, kwargs) if self._is_async \
-                        else self._traced_call(args, kwargs)
+                    return self._async_call(args, kwargs) if self._is_async else \
+                        call_within(trace.run, lambda: self._traced_call(args, kwargs))
                 return self._glue_fn()(*args, **kwargs)  # join the outer trace
             inline = getattr(trace, "inline", None)
             if inline is not None:  # autograph records the body (and names it in errors)
@@ -200,8 +201,8 @@ class JitFunction:
 
     def _new_run(self) -> Run:
         config = self._config
-        return Run(cap=config.max_workers, timeout=config.timeout, executor=config.executor,
-                   listener=hooks.listener_for(config))
+        return Run(cap=config.max_workers, timeout=timeout_within(config.timeout),
+                   executor=config.executor, listener=hooks.listener_for(config))
 
     def _new_trace(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Trace:
         config = self._config
