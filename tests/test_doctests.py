@@ -67,6 +67,7 @@ MODULES = (
     "ember.xcs.tracing.callees",
     "ember.xcs.tracing.handover",
     "ember.xcs.api.nesting",
+    "ember.xcs.api.callsite",
     "ember.xcs.tracing.usercode",
     "ember.xcs.transforms.grad",
     "ember.xcs.transforms.mesh",

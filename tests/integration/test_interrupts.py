@@ -379,3 +379,32 @@ def test_an_exception_a_signal_handler_raises_while_the_glue_waits_stops_the_cal
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+@op
+def _lookup(user_id: int) -> dict[str, str]:
+    time.sleep(0.005)
+    raise KeyError(f"no user {user_id}")
+
+
+def _handle(user_id: int) -> str:
+    if user_id:
+        profile = _lookup(user_id)
+        return profile["name"]
+    return ""
+
+
+def test_an_op_failure_s_traceback_passes_through_the_line_that_called_it():
+    import traceback
+
+    def frames(call):
+        try:
+            call(7)
+        except KeyError as error:
+            return [(f.name, f.lineno, f.line) for f in traceback.extract_tb(error.__traceback__)
+                    if "/ember/" not in f.filename]
+        raise AssertionError("no KeyError")
+
+    plain, jitted = frames(_handle), frames(jit(_handle))
+    assert jitted[-2:] == plain[-2:]  # _handle's line, then the op body's
+    assert [name for name, _, _ in plain[-2:]] == ["_handle", "_lookup"]

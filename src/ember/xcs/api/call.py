@@ -15,15 +15,16 @@ from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ember.xcs import hooks
+from ember.xcs.api.callsite import with_note
 from ember.xcs.api.records import CallRecord, Fallback, FunctionStats
 from ember.xcs.engine.driver import default_engine
 from ember.xcs.engine.state import Run, RunStopped
-from ember.xcs.engine.task import Task, TaskState
-from ember.xcs.errors import TracingError, XCSTimeoutError, add_note
+from ember.xcs.engine.task import TaskState
+from ember.xcs.errors import TracingError, XCSTimeoutError
 from ember.xcs.ir.graph import NodeKind
 from ember.xcs.tracing import context, escapes
 from ember.xcs.tracing.failures import DeferredFailure, failure_of, raised_by_glue, timeout_error
-from ember.xcs.tracing.frames import is_internal, program_error, rejection_site
+from ember.xcs.tracing.frames import program_error, rejection_site
 from ember.xcs.tracing.lazy import Lazy
 from ember.xcs.tracing.learned import install_tracer
 from ember.xcs.tracing.log import call_log
@@ -125,7 +126,7 @@ class Call:
             if cancelled is not None:
                 return failure_of(cancelled)
             return TracingError("an op failed but no failure was recorded (please report this)")
-        return _with_note(failure_of(failure), failure)
+        return with_note(failure_of(failure), failure)
 
     def after_glue_error(self, error: BaseException, *, rerun: bool = True) -> bool:
         """Decide what a glue exception means; ``True``: run the glue again."""
@@ -148,7 +149,7 @@ class Call:
             self.to_raise = timeout_error(run)
             return False
         if failure is not None:
-            self.to_raise = _with_note(failure_of(failure), failure)
+            self.to_raise = with_note(failure_of(failure), failure)
             return False
         if not rerun or trace.eager or isinstance(error, _NEVER_RETRIED):
             return False
@@ -209,7 +210,7 @@ class Call:
             if self.to_raise is None:
                 failure = engine.earliest_failure(run)
                 if failure is not None:
-                    self.to_raise = _with_note(failure_of(failure), failure)
+                    self.to_raise = with_note(failure_of(failure), failure)
         except RunStopped:
             if self.to_raise is None:  # a failure already known is what plain Python raises
                 self.to_raise = timeout_error(run)
@@ -365,20 +366,6 @@ def _set_done(future: Any) -> None:
 
 
 _NEVER_RETRIED = (XCSTimeoutError, RecursionError, MemoryError)
-
-
-def _with_note(error: BaseException, task: Task) -> BaseException:
-    """``error`` with a note naming the node, and without the engine's own frames."""
-    root = task.root_failure
-    where = f" called at {root.location}" if root.location else ""
-    note = f"[ember.xcs] raised by node #{root.id} {root.name}{where}"
-    add_note(error, note)
-    tb = error.__traceback__
-    while tb is not None and tb.tb_next is not None and is_internal(tb.tb_frame.f_code):
-        tb = tb.tb_next  # the worker's scheduler frames say nothing about the user's bug
-    if tb is not None and not is_internal(tb.tb_frame.f_code):
-        error.with_traceback(tb)  # not through __setattr__, which a frozen class refuses
-    return error
 
 
 def _lazy_involved(trace: Trace, site: Any) -> bool:

@@ -1,0 +1,91 @@
+"""The glue's line in the traceback of an op's exception, as plain Python shows it.
+
+In plain Python an op that raises does so under the frame of the line that called it:
+the traceback runs from the caller through that line into the op's body. Under ``@jit``
+the op ran on a worker while the glue went on, and its exception is raised at the
+jit boundary, so that line's frame is gone. ``at_call_site`` puts an entry for it back
+in front of the op body's frames: the file, line and function of the call, which
+``traceback``, ``logging.exception`` and error reporters show and group by. Its
+frame is a stand-in made for the purpose (it holds none of the glue's variables).
+
+Example:
+    >>> from ember.xcs.ir.graph import SourceLocation
+    >>> error = KeyError("no user 7")
+    >>> at_call_site(error, SourceLocation(__file__, 1, "handle"))
+    >>> error.__traceback__.tb_frame.f_code.co_name, error.__traceback__.tb_lineno
+    ('handle', 1)
+"""
+
+from __future__ import annotations
+
+import linecache
+import types
+
+from ember.xcs.engine.task import Task
+from ember.xcs.errors import add_note
+from ember.xcs.ir.graph import SourceLocation
+from ember.xcs.tracing.frames import is_internal
+
+__all__ = ["at_call_site", "with_note"]
+
+
+def with_note(error: BaseException, task: Task) -> BaseException:
+    """``error`` with a note naming the node, and without the engine's own frames."""
+    root = task.root_failure
+    where = f" called at {root.location}" if root.location else ""
+    note = f"[ember.xcs] raised by node #{root.id} {root.name}{where}"
+    add_note(error, note)
+    tb = error.__traceback__
+    while tb is not None and tb.tb_next is not None and is_internal(tb.tb_frame.f_code):
+        tb = tb.tb_next  # the worker's scheduler frames say nothing about the user's bug
+    if tb is not None and not is_internal(tb.tb_frame.f_code):
+        error.with_traceback(tb)  # not through __setattr__, which a frozen class refuses
+    if root.location is not None:  # the glue's line that called it, as in plain Python
+        at_call_site(error, root.location)
+    return error
+
+
+class _Marker(Exception):
+    """Raised by the stand-in frame to capture its traceback entry."""
+
+
+def at_call_site(error: BaseException, location: SourceLocation) -> None:
+    """Put a traceback entry for ``location`` in front of ``error``'s traceback, unless
+    its traceback already passes through that line."""
+    tb = error.__traceback__
+    walk = tb
+    while walk is not None:
+        if walk.tb_lineno == location.lineno \
+                and walk.tb_frame.f_code.co_filename == location.filename:
+            return
+        walk = walk.tb_next
+    entry = _entry(location)
+    if entry is not None:
+        error.with_traceback(types.TracebackType(tb, entry.tb_frame, entry.tb_lasti,
+                                                 entry.tb_lineno))
+
+
+def _entry(location: SourceLocation) -> types.TracebackType | None:
+    """A traceback entry at ``location``: a statement compiled at that file and line,
+    in a code object named after its function, spanning the line's text (so that no
+    caret marks a part of it)."""
+    line = linecache.getline(location.filename, location.lineno)
+    stripped = line.strip()
+    indent = len(line) - len(line.lstrip())
+    body = "raise _E"
+    if len(stripped) > len("raise (_E)"):
+        body = "raise (" + " " * (len(stripped) - len("raise (_E)")) + "_E)"
+    if indent and location.lineno > 1:  # an indented line: a block header above it
+        source = "\n" * (location.lineno - 2) + "if 1:\n" + " " * indent + body
+    else:
+        source = "\n" * (location.lineno - 1) + body
+    try:
+        code = compile(source, location.filename, "exec")
+        code = code.replace(co_name=location.function, co_qualname=location.function)
+        exec(code, {"_E": _Marker})
+    except _Marker as marker:
+        tb = marker.__traceback__
+        return tb.tb_next if tb is not None else None
+    except Exception:  # no such line, an odd file name: no entry rather than a wrong one
+        return None
+    return None
