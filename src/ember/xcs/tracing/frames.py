@@ -30,6 +30,7 @@ __all__ = [
     "RejectionSite",
     "inspect_site",
     "is_internal",
+    "is_library_frame",
     "is_user_code",
     "location_of",
     "mark_user_file",
@@ -129,6 +130,13 @@ def register_try_lines(code: CodeType, lines: frozenset[int]) -> None:
 def is_internal(code: CodeType) -> bool:
     """Whether ``code`` belongs to Ember itself."""
     return _facts_of(code).internal
+
+
+def is_library_frame(frame: FrameType) -> bool:
+    """Whether ``frame`` runs a library's code (the standard library, site-packages),
+    not the user's or Ember's own."""
+    facts = _facts_of(frame.f_code)
+    return facts.library and not facts.internal
 
 
 _user_files: dict[str, bool] = {}

@@ -28,7 +28,7 @@ from ember.xcs.tracing.stores import NO_SLOT
 from ember.xcs.tracing.trace import Trace
 
 __all__ = ["CellLoop", "abound", "abound_cell", "achanging", "arebinding", "astored", "bound",
-           "bound_cell", "changing", "rebinding", "stored"]
+           "bound_cell", "changing", "library_object", "rebinding", "stored"]
 
 
 def changing(root: Any, *path: Any, attr: Any = NO_SLOT, key: Any = NO_SLOT) -> Any:
@@ -120,16 +120,29 @@ def stored(value: Any, root: Any, *path: Any, attr: Any = NO_SLOT, key: Any = NO
     one held there.
     """
     target = changing(root, *path, attr=attr, key=key)
-    if attr is NO_SLOT and type(value) not in tree.ATOMS and type(target) not in _REPAIRED \
-            and target is not UNKNOWN and _keeps_values(target):  # an item store, `a += x`
+    if type(value) not in tree.ATOMS and type(target) not in _REPAIRED \
+            and target is not UNKNOWN and (_keeps_values(target) if attr is NO_SLOT
+                                           else library_object(target)):
         trace = _local.trace
         if type(trace) is Trace and trace.lazies:
-            return trace.force_tree(value, f"store into {type(target).__name__}[...]")
+            return trace.force_tree(value, _store_reason(target, attr))
     return value
+
+
+def _store_reason(target: Any, attr: Any) -> str:
+    slot = "[...]" if attr is NO_SLOT else f".{attr}"
+    return f"store into {type(target).__name__}{slot}"
 
 
 # Containers whose items escape repair reaches and replaces (the common targets).
 _REPAIRED = frozenset({list, dict, collections.deque})
+
+
+def library_object(target: Any) -> bool:
+    """Whether ``target`` is an object of a library's class (not a module): an attribute
+    stored on it goes through the library's code (``df.index = labels`` is a property
+    of pandas), which keeps it where escape repair never looks."""
+    return tree.kind_of(target) is tree.Kind.OPAQUE and not isinstance(target, types.ModuleType)
 
 
 def _keeps_values(target: Any) -> bool:
@@ -152,12 +165,12 @@ def astored(value: Any, root: Any, *path: Any, attr: Any = NO_SLOT,
     ``stored`` gives them, once their ops have ended: the loop keeps running)."""
     first = achanging(root, *path, attr=attr, key=key)
     trace = _local.trace
-    if attr is NO_SLOT and type(value) not in tree.ATOMS and type(trace) is Trace \
-            and trace.lazies:
+    if type(value) not in tree.ATOMS and type(trace) is Trace and trace.lazies:
         target = follow(root, path)
-        if target is not UNKNOWN and type(target) not in _REPAIRED and _keeps_values(target):
+        if target is not UNKNOWN and type(target) not in _REPAIRED and (
+                _keeps_values(target) if attr is NO_SLOT else library_object(target)):
             waits = Waiting(pending(tree.leaves(value, Lazy, records=True)), None)
-            reason = f"store into {type(target).__name__}[...]"
+            reason = _store_reason(target, attr)
             return _Then(first, AfterWaiting(waits, trace.force_tree, (value, reason), {}),
                          awaited=True)
     return _Then(first, value)

@@ -11,6 +11,10 @@ kept as a proxy. So such a function is handed over wrapped: each call gives valu
 its end), and runs the rewritten form of a function of the user's, as the glue would.
 An iterator is handed over as a generator of values.
 
+An op given an iterator of the glue's is the converse case: ``hands_over_iterator``
+tells the trace to run it at its call, since the glue may read the same iterator
+after it.
+
 Only calls into the data libraries are handled so: other libraries may keep a function
 by identity or through a weak reference (``atexit``, signal handlers), and wrapping it
 would change what they keep.
@@ -34,13 +38,15 @@ from ember.xcs.tracing.callees import Callee, classify
 from ember.xcs.tracing.context import _local
 from ember.xcs.tracing.lazy import Lazy
 
-__all__ = ["from_data_library", "handed_over"]
+__all__ = ["from_data_library", "handed_over", "hands_over_iterator"]
 
 # Top-level packages whose functions call the functions they are given at once and
 # keep what they return.
 _DATA_PACKAGES = frozenset({"pandas", "numpy", "scipy", "polars", "pyarrow", "sklearn",
                             "statsmodels", "xarray"})
 _ITERATORS = frozenset({types.GeneratorType, map, filter, zip})
+_ITERATOR_MODULES = frozenset({"builtins", "itertools"})  # not files: they are read, not iterated
+_VIEWS = {type({}.values()): "values", type({}.items()): "items", type({}.keys()): "keys"}
 
 
 def from_data_library(fn: Any) -> bool:
@@ -64,8 +70,19 @@ def _handed(trace: Any, value: Any, reason: str) -> Any:
     cls = type(value)
     if cls in tree.ATOMS or cls is Lazy:
         return value
-    if cls in _ITERATORS:
-        return _values_of_items(trace, value, reason)
+    if cls in _ITERATORS or (hasattr(cls, "__next__") and cls.__module__ in _ITERATOR_MODULES):
+        return _values_of_items(trace, value, reason)  # a generator, map, enumerate, islice...
+    if cls in _VIEWS:  # pd.Series(results.values()): a view of the same kind, of values
+        mapping = value.mapping
+        if not any(type(item) is Lazy for item in (*mapping, *mapping.values())):
+            return value
+        settled = {_values(trace, key, reason): _values(trace, item, reason)
+                   for key, item in mapping.items()}
+        return getattr(settled, _VIEWS[cls])()
+    if cls is functools.partial:  # a partial still: libraries name it after its function
+        inner = _handed(trace, value.func, reason)
+        return value if inner is value.func else functools.partial(inner, *value.args,
+                                                                   **value.keywords)
     if cls is dict or cls is list or cls is tuple:  # pd.DataFrame({"label": map(f, xs)})
         items = value.values() if cls is dict else value
         if not any(type(item) in _ITERATORS or (callable(item) and not isinstance(item, type))
@@ -76,10 +93,10 @@ def _handed(trace: Any, value: Any, reason: str) -> Any:
         return cls(_handed(trace, item, reason) for item in value)
     if not callable(value) or isinstance(value, type):
         return value
-    kind = classify(value.func if cls is functools.partial else value)
-    if kind is Callee.USER and cls is not functools.partial:
+    kind = classify(value)
+    if kind is Callee.USER:
         return _giving_values(trace, value, trace.instrumented(value), reason)
-    if kind is Callee.OP or kind is Callee.USER:
+    if kind is Callee.OP:
         return _giving_values(trace, value, value, reason)
     return value
 
@@ -104,11 +121,37 @@ def _giving_values(trace: Any, fn: Any, target: Any, reason: str) -> Any:
     if type(fn) is not Op:  # an op's attributes are its own (name, cache...): not copied
         functools.update_wrapper(giving_values, fn, updated=())
     else:
-        giving_values.__name__ = giving_values.__qualname__ = fn.name
         giving_values.__wrapped__ = fn  # type: ignore[attr-defined]
+    # The name a library gives the function's results (pandas' agg column labels): the
+    # function's own, else its class's, as for the callable itself.
+    name = getattr(fn, "__name__", None)
+    giving_values.__name__ = name if isinstance(name, str) else type(fn).__name__
+    qualname = getattr(fn, "__qualname__", None)
+    giving_values.__qualname__ = qualname if isinstance(qualname, str) \
+        else giving_values.__name__
     return giving_values
 
 
 def _values_of_items(trace: Any, items: Any, reason: str) -> Iterator[Any]:
     for item in items:
         yield _values(trace, item, reason)
+
+
+def hands_over_iterator(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+    """Whether a call's arguments hold an iterator (a generator, ``map``, ``csv.reader``,
+    an open file), as arguments or items of the lists, tuples and dicts passed: the op
+    reads from the glue's own iterator, which the glue may read after it, so it runs at
+    its call, as in plain Python (a snapshot cannot copy an iterator)."""
+    atoms = tree.ATOMS
+    for value in (*args, *kwargs.values()) if kwargs else args:
+        cls = type(value)
+        if cls in atoms or cls is Lazy:
+            continue
+        if cls is list or cls is tuple or cls is dict:
+            items = value.values() if cls is dict else value
+            if any(type(item) not in atoms and type(item) is not Lazy
+                   and hasattr(type(item), "__next__") for item in items):
+                return True
+        elif hasattr(cls, "__next__"):
+            return True
+    return False

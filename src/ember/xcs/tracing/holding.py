@@ -39,8 +39,8 @@ from ember.xcs.tracing.codemap import CodeMap
 from ember.xcs.tracing.frames import is_user_code
 from ember.xcs.tracing.lazy import PURE_METHODS, Lazy
 
-__all__ = ["UNKNOWN", "Holders", "changed_by", "follow", "hands_over_iterator", "settle",
-           "settle_cell", "settle_global", "shares_objects"]
+__all__ = ["UNKNOWN", "Holders", "changed_by", "follow", "settle", "settle_cell",
+           "settle_global", "shares_objects"]
 
 _get = object.__getattribute__
 _DEPTH = 3  # how deep attributes are followed from an argument
@@ -164,8 +164,9 @@ class Holders:
                 if _is_buffer(value):
                     for memory in _buffers(value):  # an array and what it is a view of
                         self._hold(memory, lazy)
-                elif hasattr(type(value), "__pandas_priority__"):  # a DataFrame, a Series
-                    self._hold(value, lazy)
+                elif type(value).__module__.startswith("pandas"):  # a frame, a groupby...
+                    for frame in _frames(value):
+                        self._hold(frame, lazy)
                 elif type(value) in _FUNCTIONS:
                     self._note_function(lazy, value, todo, depth)
             elif kind in _WALKED and depth < _DEPTH:
@@ -200,6 +201,9 @@ class Holders:
                 if kind is tree.Kind.OPAQUE and _is_buffer(value):  # state.weights[0] = ...
                     for memory in _buffers(value):
                         self._reached(memory, root)
+                elif kind is tree.Kind.OPAQUE and type(value).__module__.startswith("pandas"):
+                    for frame in _frames(value):  # state.table["v"] = 0
+                        self._reached(frame, root)
                 continue
             if kind is tree.Kind.RECORD or kind in _CONTAINERS:
                 self._reached(value, root)
@@ -236,6 +240,17 @@ def _is_buffer(value: Any) -> bool:
     cls = type(value)
     return cls in _BUFFERS or any(base.__name__ == "ndarray" and base.__module__ == "numpy"
                                   for base in cls.__mro__)
+
+
+def _frames(value: Any) -> list[Any]:
+    """The pandas objects ``value`` (of pandas) shares: itself if it is a frame, a
+    Series or an Index, and the frame a groupby, rolling window or styler reads."""
+    found = [value] if hasattr(type(value), "__pandas_priority__") else []
+    own = getattr(value, "__dict__", None)
+    if isinstance(own, dict):
+        found += [part for name in ("obj", "data")
+                  if hasattr(type(part := own.get(name)), "__pandas_priority__")]
+    return found
 
 
 def _buffers(value: Any) -> list[Any]:
@@ -285,26 +300,6 @@ def _end_first(trace: Any, lazies: list[Lazy], change: str, use: str) -> None:
         trace.force(first, f"{change} while op {_get(first, '_xcs_task').name} {use}")
         for lazy in lazies[1:]:
             trace.materialize(lazy)  # a wait (raises if the op failed), not another barrier
-
-
-def hands_over_iterator(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
-    """Whether a call's arguments hold an iterator (a generator, ``map``, ``csv.reader``,
-    an open file), as arguments or items of the lists, tuples and dicts passed: the op
-    reads from the glue's own iterator, which the glue may read after it, so it runs at
-    its call, as in plain Python (a snapshot cannot copy an iterator)."""
-    atoms = tree.ATOMS
-    for value in (*args, *kwargs.values()) if kwargs else args:
-        cls = type(value)
-        if cls in atoms or cls is Lazy:
-            continue
-        if cls is list or cls is tuple or cls is dict:
-            items = value.values() if cls is dict else value
-            if any(type(item) not in atoms and type(item) is not Lazy
-                   and hasattr(type(item), "__next__") for item in items):
-                return True
-        elif hasattr(cls, "__next__"):
-            return True
-    return False
 
 
 def shares_objects(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:

@@ -18,10 +18,12 @@ satisfies structurally.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ember.xcs.engine.task import TaskState
+from ember.xcs.tracing.frames import is_library_frame
 from ember.xcs.tracing.proxy import Proxy
 from ember.xcs.tracing.usercode import has_user_special_methods, runs_user_code
 from ember.xcs.tree import ATOMS
@@ -91,6 +93,11 @@ class Lazy(Proxy):
             mutates = False  # r.strip(), d.get(k): reading, not changing
             returns_argument = attribute == "get"  # d.get(k, default) gives default back
         elif name == "getattr":
+            if is_library_frame(sys._getframe(2)):  # the frame reading the attribute
+                # A library's code (pandas: getattr(x, "_typ", None), hasattr(x, "ndim"))
+                # decides by the value's attributes at once: give it the real ones.
+                return getattr(self._xcs_force(f"attribute {args[1]} read by library code"),
+                               args[1])
             known = _known_type(self)
             if known is not None and runs_user_code(known, args[1]):
                 # A method or property of the user's class: it runs in program order.

@@ -54,6 +54,7 @@ from ember.xcs.tracing.guards import (
     bound,
     bound_cell,
     changing,
+    library_object,
     rebinding,
     stored,
 )
@@ -170,6 +171,8 @@ def prep(fn: Any, /, *args: Any, **kwargs: Any) -> Callable[[], Any]:
         args, kwargs = handed_over(trace, args, kwargs, f"result for {_name_of(fn)}")
     if not trace.lazies:
         return _partial(fn, *args, **kwargs)
+    if fn is setattr and len(args) == 3 and library_object(args[0]):  # setattr(df, "index", v)
+        args = trace.force_tree(args, f"setattr on {type(args[0]).__name__}")
     if kind is Callee.SHALLOW:
         if any(type(a) is Lazy for a in args) or any(type(v) is Lazy for v in kwargs.values()):
             reason = f"call of {_name_of(fn)}"

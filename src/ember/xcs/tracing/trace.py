@@ -31,7 +31,8 @@ from ember.xcs.tracing.barrier import Barrier
 from ember.xcs.tracing.coroutines import named, op_coroutine
 from ember.xcs.tracing.failures import DeferredFailure, wait_for_ops
 from ember.xcs.tracing.frames import CallMode, inspect_site, location_of
-from ember.xcs.tracing.holding import hands_over_iterator, shares_objects
+from ember.xcs.tracing.handover import hands_over_iterator
+from ember.xcs.tracing.holding import shares_objects
 from ember.xcs.tracing.lazy import Lazy, operates_on_user_object
 from ember.xcs.tracing.learned import LearnedBarriers
 from ember.xcs.tracing.log import graph_outputs
