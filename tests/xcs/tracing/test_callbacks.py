@@ -135,3 +135,28 @@ def test_a_comprehension_variable_read_by_a_lambda_handed_to_an_op():
     jitted = jit(comprehension_over_the_variable)
     assert jitted(["ab"]) == expected
     assert jitted(["ab"]) == expected
+
+
+def test_a_thread_subclass_run_gets_the_values_its_closure_holds():
+    import json
+    import threading
+
+    @op
+    def fetch(key: str) -> dict[str, str]:
+        time.sleep(0.005)
+        return {"key": key}
+
+    def report(key: str) -> list[str]:
+        reply = fetch(key)
+        out: list[str] = []
+
+        class Writer(threading.Thread):
+            def run(self) -> None:
+                out.append(json.dumps(reply))  # on another thread: no trace there
+
+        writer = Writer()
+        writer.start()
+        writer.join()
+        return out
+
+    assert report("a") == jit(report)("a") == ['{"key": "a"}']

@@ -31,6 +31,7 @@ import dataclasses
 import functools
 import itertools
 import sys
+import threading
 import types
 from collections.abc import Callable
 from typing import Any
@@ -43,7 +44,7 @@ from ember.xcs.tracing.context import _local, use_prepare
 from ember.xcs.tracing.coroutines import awaitable
 from ember.xcs.tracing.failures import DeferredFailure
 from ember.xcs.tracing.formatting import active_trace, contains, fmt, fstring, imod, mod, real_value
-from ember.xcs.tracing.frames import CallMode
+from ember.xcs.tracing.frames import CallMode, is_user_code
 from ember.xcs.tracing.guards import (
     CellLoop,
     abound,
@@ -195,10 +196,16 @@ def prep(fn: Any, /, *args: Any, **kwargs: Any) -> Callable[[], Any]:
     reason = f"call of {_name_of(fn)}"
     args = trace.force_tree(args, reason, records=True)  # objects' attributes too
     kwargs = trace.force_tree(kwargs, reason, records=True)
+    handed = (*args, *kwargs.values()) if kwargs else args
     if type(fn) is types.MethodType and tree.kind_of(fn.__self__) is tree.Kind.RECORD:
         # A library's method reads its own object too (state.model_dump_json()).
         trace.force_tree(fn.__self__, reason, records=True)
-    _resolve_closures(trace, (*args, *kwargs.values()) if kwargs else args, reason)
+        if isinstance(fn.__self__, threading.Thread):  # start() runs its run() on a thread
+            handed += tuple(method for klass in type(fn.__self__).__mro__
+                            for method in vars(klass).values()
+                            if type(method) is types.FunctionType
+                            and is_user_code(method.__code__.co_filename))
+    _resolve_closures(trace, handed, reason)
     return _partial(fn, *args, **kwargs)
 
 
