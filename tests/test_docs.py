@@ -177,6 +177,46 @@ def test_readme_quickstart_prompts_hold_text_not_python_reprs() -> None:
     assert len(drafts) == 3 and all(p == "What is tidal power?" for p in drafts)
 
 
+def _text_block_after(text: str, first_line: int) -> list[str]:
+    """The lines of the first ```text block after line ``first_line`` of a Markdown text."""
+    lines = text.splitlines()
+    start = next((index for index in range(first_line, len(lines)) if lines[index] == "```text"),
+                 None)
+    assert start is not None, f"no ```text block after line {first_line}"
+    end = lines.index("```", start + 1)
+    return lines[start + 1:end]
+
+
+def test_readme_quickstart_explain_output_is_what_the_readme_shows() -> None:
+    """The README shows what ``explain(best_answer)`` prints for its quickstart and says
+    what that shows (the f-strings lifted, no barrier): every line it shows is printed,
+    in order, and a line commented ``# waits`` is exactly where a barrier is reported."""
+    import contextlib
+    import io
+
+    from ember.xcs import get_jit_stats
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    first_line, code, _ = python_blocks(text)[0]
+    source = "\n" * (first_line - 1) + code + "\n"
+    filename = str(ROOT / "README.md")  # as a saved script: the tracer reads the source
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    namespace: dict[str, object] = {"__name__": "readme_quickstart"}
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        exec(compile(source, filename, "exec"), namespace)
+    output = iter(printed.getvalue().splitlines())
+    shown = _text_block_after(text, first_line + code.count("\n"))
+    missing = [line for line in shown if not any(line == out for out in output)]
+    assert not missing, f"README.md shows explain lines it does not print: {missing}"
+    assert "barriers (0):" in shown
+    barriers = get_jit_stats(namespace["best_answer"])["barriers"]
+    waits = [f"README.md:{number}" for number, line in enumerate(code.splitlines(), first_line)
+             if line.rstrip().endswith("# waits")]
+    assert sorted({barrier.rsplit(" at ", 1)[1].rsplit("/", 1)[-1] for barrier in barriers}) \
+        == waits, barriers
+
+
 def test_readme_test_command_prints_why_graphviz_tests_skip() -> None:
     """The README promises that without Graphviz the image tests skip *with a printed
     reason*; plain ``python -m pytest`` must show it (pyproject's addopts has ``-rs``)."""

@@ -147,3 +147,74 @@ def test_acall_fails_like_the_plain_call(api):
         asyncio.run(api.acall("nope/m", "hi"))
     with pytest.raises(InvalidParamsError, match="temprature"):
         asyncio.run(api.acall("simulated/m", "hi", temprature=0))
+
+
+# -- await models.acall(...) in @jit async def: an op call ---------------------------
+
+
+def test_awaited_acalls_in_jit_async_def_are_ops_that_overlap(api):
+    import asyncio
+    import time
+
+    from ember.xcs import explain, get_jit_stats, jit
+
+    async def fan_out(question):
+        replies = []
+        for index in range(8):
+            replies.append(await api.acall(f"simulated/m{index}", question, latency=0.15))
+        verdict = await api.acall("simulated/judge", f"pick: {replies[0]}", latency=0.15)
+        return replies, verdict, [reply.usage for reply in replies]
+
+    jitted = jit(fan_out)
+    started = time.perf_counter()
+    plain = asyncio.run(fan_out("q"))
+    plain_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    assert asyncio.run(jitted("q")) == plain
+    jit_seconds = time.perf_counter() - started
+    assert plain_seconds > 1.3  # nine calls one after another
+    assert jit_seconds < 0.9  # the eight overlap, then the judge: about 0.3 s
+    stats = get_jit_stats(jitted)
+    assert stats["ops"] == 9 and stats["max_parallelism"] == 8 and stats["traced_calls"] == 1
+    assert "0: a=llm[m0], b=llm[m1]" in explain(jitted)
+
+
+def test_acall_in_jit_async_def_fails_as_the_plain_coroutine_does(api):
+    import asyncio
+
+    from ember.models import ProviderError
+    from ember.xcs import jit
+
+    async def careful(question):
+        pending = api.acall("mystery-model", question)  # raises only when awaited
+        try:
+            await pending
+        except ModelNotFoundError:
+            missing = "missing"
+        try:
+            reply = await api.acall("simulated/m", question, failure_rate=1.0)
+        except ProviderError as error:
+            reply = type(error).__name__
+        first = await api.acall("simulated/m", question)
+        return missing, reply, first, await asyncio.gather(api.acall("simulated/n", first))
+
+    assert asyncio.run(jit(careful)("q")) == asyncio.run(careful("q"))
+
+
+def test_acall_outside_async_code_is_a_plain_coroutine(api):
+    import asyncio
+    import inspect
+
+    from ember.xcs import get_jit_stats, jit
+
+    pending = api.acall("mystery-model", "hi")  # the error waits for the await
+    assert inspect.iscoroutine(pending)
+    with pytest.raises(ModelNotFoundError):
+        asyncio.run(pending)
+
+    @jit
+    def synchronous(question):  # a jitted def: asyncio.run gets a coroutine, as plainly
+        return asyncio.run(api.acall("simulated/m", question)) + "!"
+
+    assert synchronous("q") == api("simulated/m", "q") + "!"
+    assert get_jit_stats(synchronous)["ops"] == 0

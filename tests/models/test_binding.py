@@ -121,3 +121,28 @@ def test_call_params_win_over_defaults_on_every_path(registry):
     assert longer == ModelBinding("simulated/m", registry=registry)("a question", max_tokens=100)
     assert asyncio.run(binding.acall("a question", max_tokens=100, **quick)) == longer
     assert binding.stream("a question", max_tokens=100, **quick).collect() == longer
+
+
+def test_binding_acall_in_jit_async_def_is_an_op_call(registry):
+    import asyncio
+    import time
+
+    from ember.models import RateLimit
+    from ember.xcs import get_jit_stats, jit
+
+    slow = ModelBinding("simulated/m", registry=registry, latency=0.3, max_tokens=3)
+    budgeted = ModelBinding("simulated/n", registry=registry, latency=0.3,
+                            rate_limit=RateLimit(requests_per_minute=6000))
+
+    async def both(question):
+        first = await slow.acall(question)
+        second = await budgeted.acall(question, max_tokens=2)
+        return first, second, first.usage, second.usage
+
+    jitted = jit(both)
+    plain = asyncio.run(both("q"))
+    started = time.perf_counter()
+    assert asyncio.run(jitted("q")) == plain
+    assert time.perf_counter() - started < 0.5  # plain takes 0.6 s: the two overlap
+    assert get_jit_stats(jitted)["ops"] == 2
+    assert get_jit_stats(jitted)["max_parallelism"] == 2

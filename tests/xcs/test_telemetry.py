@@ -101,6 +101,23 @@ def test_ensemble_of_four_plus_judge_is_one_call_span_with_five_children(spans):
     assert len({s.attributes["xcs.node.id"] for s in ops}) == 5
 
 
+@jit
+async def awaited_pair(question):
+    first = await models.acall("simulated/alpha", question)
+    return first, await models.acall("simulated/beta", question)
+
+
+def test_awaited_model_calls_in_jit_async_def_are_chat_spans(spans):
+    asyncio.run(awaited_pair("What is tidal power?"))
+    every = finished(spans, 3)
+    call = next(s for s in every if s.name == "xcs.call awaited_pair")
+    chats = sorted((s for s in every if s is not call), key=lambda s: s.name)
+    assert [s.name for s in chats] == ["chat alpha", "chat beta"]
+    for span in chats:
+        assert span.parent is not None and span.parent.span_id == call.context.span_id
+        assert span.attributes["gen_ai.usage.output_tokens"] > 0
+
+
 @op
 def tool(x):
     with TRACER.start_as_current_span("inside tool"):

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterable
+from collections.abc import Coroutine, Iterable
 from typing import Any
 
 from ember.models.binding import ModelBinding
 from ember.models.catalog import describe_models
+from ember.models.model_op import awaited_call
 from ember.models.ratelimit import RateLimit
 from ember.models.registry import ProviderRegistry, ProviderSource, default_registry
 from ember.models.response import ModelInvocation, Response
@@ -90,21 +91,20 @@ class ModelsAPI:
         reply = self(model_id, prompt, **params)
         return ModelInvocation(text=reply.text, response=reply)
 
-    async def acall(self, model_id: str, prompt: Any, **params: Any) -> Response:
-        """``models(...)`` for plain async code: awaits the provider's async client.
+    def acall(self, model_id: str, prompt: Any, **params: Any) -> Coroutine[Any, Any, Response]:
+        """``models(...)`` for async code: ``await models.acall(model_id, prompt)``.
 
-        Under ``@jit`` call ``models(...)`` itself: the engine awaits the same async
-        path on its event loop.
+        In plain ``async def`` code it awaits the provider's async client on the
+        caller's loop. In ``@jit async def`` code it is an op call, as an ``async def``
+        op's: the call starts at once and the ``await`` does not wait, so awaited calls
+        run concurrently. Errors (an unknown model included) are raised at the ``await``.
 
         Example:
             >>> import asyncio
             >>> asyncio.run(models.acall("simulated/demo", "hi")) == models("simulated/demo", "hi")
             True
         """
-        async_call = self.registry.call_target(model_id)[1].async_fn
-        assert async_call is not None  # every model op has its async twin
-        result: Response = await async_call(prompt, **params)
-        return result
+        return awaited_call(lambda: self.registry.call_target(model_id)[1], prompt, params)
 
     def stream(self, model_id: str, prompt: Any, **params: Any) -> ModelStream:
         """Stream a reply: iterate its text chunks, then read ``.response``.

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Coroutine
 from types import MappingProxyType
 from typing import Any
 
 from ember.models._checks import check_instance
-from ember.models.model_op import model_op
+from ember.models.model_op import ModelOp, awaited_call, model_op
 from ember.models.providers import Provider
 from ember.models.ratelimit import RateLimit
 from ember.models.registry import ProviderRegistry
 from ember.models.response import ModelInvocation, Response
 from ember.models.stream import AsyncModelStream, ModelStream
-from ember.xcs import Op
 
 __all__ = ["ModelBinding"]
 
@@ -64,7 +64,7 @@ class ModelBinding:
         self.cache = cache
         self._limits = (rate_limit,) if rate_limit is not None else ()
         self._registry = registry
-        self._own_op: tuple[Provider, Op] | None = None
+        self._own_op: tuple[Provider, ModelOp] | None = None
         provider = registry.provider(self.provider_name)
         provider.validate(self.model_id, self.defaults)
         if rate_limit is not None or cache is not None:
@@ -75,12 +75,12 @@ class ModelBinding:
         provider.prepare()
         return provider
 
-    def _build_op(self, provider: Provider) -> Op:
+    def _build_op(self, provider: Provider) -> ModelOp:
         return model_op(
             self.provider_name, provider, self.model, rate_limits=self._limits, cache=self.cache
         )
 
-    def _op(self) -> Op:
+    def _op(self) -> ModelOp:
         """The op of a call: the registry's (after ``prepare``), or this binding's own."""
         if self.rate_limit is None and self.cache is None:
             return self._registry.call_target(self.model_id)[1]
@@ -122,11 +122,13 @@ class ModelBinding:
         reply = self(prompt, **params)
         return ModelInvocation(text=reply.text, response=reply)
 
-    async def acall(self, prompt: Any, **params: Any) -> Response:
-        """Call the model from async code: every wait is an ``await`` on this loop.
+    def acall(self, prompt: Any, **params: Any) -> Coroutine[Any, Any, Response]:
+        """Call the model from async code: ``await binding.acall(prompt)``.
 
-        For plain ``async def`` code (a web handler, an agent loop). Under ``@jit``
-        call the binding itself: the engine already runs it on an event loop.
+        In plain ``async def`` code (a web handler, an agent loop) every wait is an
+        ``await`` on the caller's loop. In ``@jit async def`` code it is an op call, as
+        an ``async def`` op's: it starts at once and the ``await`` does not wait, so
+        awaited calls run concurrently.
 
         Example:
             >>> import asyncio
@@ -135,10 +137,7 @@ class ModelBinding:
             >>> asyncio.run(binding.acall("hi")) == binding("hi")
             True
         """
-        async_call = self._op().async_fn
-        assert async_call is not None  # every model op has its async twin
-        result: Response = await async_call(prompt, **self._params(params))
-        return result
+        return awaited_call(self._op, prompt, self._params(params))
 
     def stream(self, prompt: Any, **params: Any) -> ModelStream:
         """Stream the reply: iterate the text chunks, then read ``.response``.

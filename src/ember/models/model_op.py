@@ -5,10 +5,17 @@ and ``ModelBinding`` calls: its body is ``Provider.complete`` (outside a trace t
 runs now, in the caller's thread) and its ``async_fn`` is ``Provider.acomplete`` (under
 ``@jit`` the engine awaits it on its event loop, no thread per call); its
 ``max_concurrency`` and ``limit_key`` carry the provider's cap to the engine.
+
+``ModelOp.acall`` is what ``await models.acall(...)`` awaits. Outside a trace it is the
+async twin's coroutine. In ``@jit async def`` glue it is a call of the same model as an
+``async def`` op (same name, same cap): the op starts at the call and awaiting it does
+not wait, so awaited model calls overlap and are counted, explained and traced as ops.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from ember.models._text import shorten
@@ -17,7 +24,7 @@ from ember.models.ratelimit import RateLimit
 from ember.models.response import Response
 from ember.xcs import Op
 
-__all__ = ["model_op"]
+__all__ = ["ModelOp", "awaited_call", "model_op"]
 
 
 class _ModelCall:
@@ -53,6 +60,46 @@ class _ModelCall:
         )
 
 
+class ModelOp(Op):
+    """The op of one model (see ``model_op``), with ``acall`` for ``await``."""
+
+    def __init__(self, body: _ModelCall, **settings: Any) -> None:
+        super().__init__(body, async_fn=body.acall, **settings)
+        assert self.async_fn is not None
+        # The same call as an ``async def`` op (the policies are already in async_fn):
+        # under ``@jit async def`` calling it gives the coroutine of an op call.
+        self._awaited = Op(self.async_fn, name=self.name,
+                           max_concurrency=self.max_concurrency, limit_key=self.limit_key)
+
+    def acall(self, prompt: object, **params: Any) -> Coroutine[Any, Any, Response]:
+        """The call as a coroutine: the twin's, or an op call in ``@jit async def`` glue."""
+        try:
+            asyncio.get_running_loop()  # async code: the glue of a jitted ``async def``?
+        except RuntimeError:  # synchronous code, a jitted ``def`` included: plain Python
+            call = self.async_fn
+        else:
+            call = self._awaited
+        assert call is not None
+        coroutine: Coroutine[Any, Any, Response] = call(prompt, **params)
+        return coroutine
+
+
+def awaited_call(
+    find: Callable[[], ModelOp], prompt: object, params: dict[str, Any]
+) -> Coroutine[Any, Any, Response]:
+    """``find()``'s ``acall``; an error of ``find`` (an unknown model, a missing key) is
+    raised where the coroutine is awaited, as from the body of an ``async def``."""
+    try:
+        model = find()
+    except Exception as error:  # re-raised unchanged, where it is awaited
+        return _raising(error)
+    return model.acall(prompt, **params)
+
+
+async def _raising(error: Exception) -> Any:
+    raise error
+
+
 def model_op(
     provider_name: str,
     provider: Provider,
@@ -60,7 +107,7 @@ def model_op(
     *,
     rate_limits: tuple[RateLimit, ...] = (),
     cache: Any = None,
-) -> Op:
+) -> ModelOp:
     """The XCS op that calls ``model`` on ``provider`` (sync body, async twin).
 
     Args:
@@ -83,13 +130,10 @@ def model_op(
         >>> call.name, call("hi").model_id
         ('llm[demo]', 'simulated/demo')
     """
-    body = _ModelCall(provider_name, provider, model, rate_limits)
-    # ``Op(...)`` is what ``xcs.op(body, name=..., ...)`` builds; the class is typed for it.
-    return Op(
-        body,
+    return ModelOp(
+        _ModelCall(provider_name, provider, model, rate_limits),
         name=f"llm[{shorten(model, 80)}]",
         max_concurrency=provider.max_concurrency,
         limit_key=("provider", provider_name),
-        async_fn=body.acall,
         cache=cache,
     )

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from ember.models._checks import check_positive_int
 from ember.models._text import clip
 from ember.models.errors import InvalidParamsError, ModelNotFoundError, ProviderNotFoundError
-from ember.models.model_op import model_op
+from ember.models.model_op import ModelOp, model_op
 from ember.models.providers import (
     AnthropicProvider,
     OllamaProvider,
@@ -30,7 +30,6 @@ from ember.models.providers import (
     Provider,
     SimulatedProvider,
 )
-from ember.xcs import Op
 
 # ``model_op`` lives in ``ember.models.model_op``; it stays importable from here, where
 # it was defined before.
@@ -97,7 +96,7 @@ class ProviderRegistry:
         self.op_cache_size = op_cache_size
         self._lock = threading.Lock()
         self._entries: dict[str, _Entry] = {}
-        self._ops: OrderedDict[tuple[str, str], Op] = OrderedDict()
+        self._ops: OrderedDict[tuple[str, str], ModelOp] = OrderedDict()
         # Model id -> (provider name, model): what ``resolve`` said since the last
         # ``register`` (which may change any answer, so it empties this). Oldest first.
         self._resolved: dict[str, tuple[str, str]] = {}
@@ -230,7 +229,7 @@ class ProviderRegistry:
                 entry.provider = made
             return entry.provider
 
-    def op_for(self, name: str, model: str) -> Op:
+    def op_for(self, name: str, model: str) -> ModelOp:
         """The cached op that calls ``model`` on provider ``name`` (built on first use).
 
         Raises:
@@ -254,7 +253,7 @@ class ProviderRegistry:
                 self._ops.popitem(last=False)
             return cached
 
-    def call_target(self, model_id: str) -> tuple[Provider, Op]:
+    def call_target(self, model_id: str) -> tuple[Provider, ModelOp]:
         """The prepared provider and the op that ``models(model_id, ...)`` calls.
 
         The same as ``resolve``, ``provider(name).prepare()`` and ``op_for``, in that
@@ -290,7 +289,7 @@ class ProviderRegistry:
                     del self._resolved[next(iter(self._resolved))]
         return provider, built
 
-    def _cached_target(self, model_id: str) -> tuple[Provider, Op] | None:
+    def _cached_target(self, model_id: str) -> tuple[Provider, ModelOp] | None:
         """The provider and op of an id resolved before, when both are cached (lock held)."""
         key = self._resolved.get(model_id)
         if key is None:
