@@ -218,3 +218,14 @@ def test_acall_outside_async_code_is_a_plain_coroutine(api):
 
     assert synchronous("q") == api("simulated/m", "q") + "!"
     assert get_jit_stats(synchronous)["ops"] == 0
+
+
+def test_acall_is_a_coroutine_function_to_asyncio_and_inspect():
+    import asyncio
+    import inspect
+
+    binding = default_models.instance("simulated/demo")
+    for method in (default_models.acall, binding.acall):
+        assert asyncio.iscoroutinefunction(method)
+        if sys.version_info >= (3, 12):  # inspect reads the mark from 3.12 on
+            assert inspect.iscoroutinefunction(method)

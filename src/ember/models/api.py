@@ -8,7 +8,7 @@ from typing import Any
 
 from ember.models.binding import ModelBinding
 from ember.models.catalog import describe_models
-from ember.models.model_op import awaited_call
+from ember.models.model_op import awaited_call, coroutine_function
 from ember.models.ratelimit import RateLimit
 from ember.models.registry import ProviderRegistry, ProviderSource, default_registry
 from ember.models.response import ModelInvocation, Response
@@ -91,6 +91,7 @@ class ModelsAPI:
         reply = self(model_id, prompt, **params)
         return ModelInvocation(text=reply.text, response=reply)
 
+    @coroutine_function
     def acall(self, model_id: str, prompt: Any, **params: Any) -> Coroutine[Any, Any, Response]:
         """``models(...)`` for async code: ``await models.acall(model_id, prompt)``.
 

@@ -7,7 +7,7 @@ from types import MappingProxyType
 from typing import Any
 
 from ember.models._checks import check_instance
-from ember.models.model_op import ModelOp, awaited_call, model_op
+from ember.models.model_op import ModelOp, awaited_call, coroutine_function, model_op
 from ember.models.providers import Provider
 from ember.models.ratelimit import RateLimit
 from ember.models.registry import ProviderRegistry
@@ -122,6 +122,7 @@ class ModelBinding:
         reply = self(prompt, **params)
         return ModelInvocation(text=reply.text, response=reply)
 
+    @coroutine_function
     def acall(self, prompt: Any, **params: Any) -> Coroutine[Any, Any, Response]:
         """Call the model from async code: ``await binding.acall(prompt)``.
 

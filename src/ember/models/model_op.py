@@ -15,8 +15,10 @@ not wait, so awaited model calls overlap and are counted, explained and traced a
 from __future__ import annotations
 
 import asyncio
+import asyncio.coroutines
+import inspect
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, TypeVar
 
 from ember.models._text import shorten
 from ember.models.providers import Provider
@@ -24,7 +26,18 @@ from ember.models.ratelimit import RateLimit
 from ember.models.response import Response
 from ember.xcs import Op
 
-__all__ = ["ModelOp", "awaited_call", "model_op"]
+__all__ = ["ModelOp", "awaited_call", "coroutine_function", "model_op"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def coroutine_function(method: F) -> F:
+    """Mark ``method`` (which returns a coroutine) as a coroutine function, as an
+    ``async def`` is, for ``asyncio.iscoroutinefunction`` and (3.12+) ``inspect``'s:
+    frameworks choose how to call a handler by them."""
+    method._is_coroutine = asyncio.coroutines._is_coroutine  # type: ignore[attr-defined]
+    getattr(inspect, "markcoroutinefunction", id)(method)
+    return method
 
 
 class _ModelCall:
@@ -71,6 +84,7 @@ class ModelOp(Op):
         self._awaited = Op(self.async_fn, name=self.name,
                            max_concurrency=self.max_concurrency, limit_key=self.limit_key)
 
+    @coroutine_function
     def acall(self, prompt: object, **params: Any) -> Coroutine[Any, Any, Response]:
         """The call as a coroutine: the twin's, or an op call in ``@jit async def`` glue."""
         try:
