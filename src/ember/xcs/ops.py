@@ -156,6 +156,16 @@ class Op:
         return getattr(inspect, "_is_coroutine_mark", None) if self.is_coroutine else None
 
     @property
+    def body(self) -> Callable[..., Any]:
+        """The function given to ``op``, without the ``cache``/``retries``/``timeout``
+        policies that ``fn`` (what the engine calls) runs it with."""
+        bound = self.fn if isinstance(self.fn, types.MethodType) else None
+        marked = getattr(bound.__func__ if bound else self.fn, "__xcs_policies__", None)
+        if not isinstance(marked, tuple):
+            return self.fn
+        return types.MethodType(marked[1], bound.__self__) if bound else marked[1]
+
+    @property
     def runs_inline(self) -> bool:
         """Whether the engine runs this op in the thread that readies it.
 
