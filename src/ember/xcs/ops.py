@@ -181,7 +181,7 @@ class Op:
         timing = self._timing
         return (
             not timing.never_inline
-            and timing.slow < 1.0
+            and timing.slow == 0
             and timing.runs >= op_runs.INLINE_AFTER
             and timing.average < op_runs.INLINE_LIMIT
             and not self.is_coroutine
@@ -208,9 +208,9 @@ class Op:
         timing = self._timing
         with op_runs.timing_lock:
             if seconds >= op_runs.SLOW_LIMIT:
-                timing.slow += 1.0
+                timing.slow += op_runs.FAST_RUNS_AFTER_SLOW
             elif timing.slow:
-                timing.slow = max(0.0, timing.slow - 0.01)
+                timing.slow -= 1
             timing.runs += 1
             timing.average += (seconds - timing.average) * 0.1
 
