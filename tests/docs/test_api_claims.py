@@ -489,12 +489,13 @@ def test_an_op_has_the_documented_attributes() -> None:
     text = section(API, "`op`, `mark_orchestration`, `mark_tensor`")
     sentence = text.split("The returned `Op` has the attributes")[1].split(".")[0]
     attributes = [s for s in spans(sentence) if s.isidentifier()]
-    assert "runs_inline" in attributes and len(attributes) == 8
+    assert "runs_inline" in attributes and "body" in attributes and len(attributes) == 9
     kinds = [ast.literal_eval(s) for s in spans(sentence) if s.startswith('"')]
     made = op(lambda: 1)
     for name in attributes:
         assert hasattr(made, name), name
     assert isinstance(type(made).runs_inline, property)
+    assert isinstance(type(made).body, property)
     assert made.kind == kinds[0] and ember.xcs.mark_tensor(lambda: 1).kind == kinds[1]
     with pytest.raises(XCSError):
         op(3)

@@ -204,3 +204,34 @@ def test_token_usage_is_counted_inside_the_dicts_lists_and_tuples_ops_return(ser
                               "total_tokens": 7}[key] for key, count in reported.items()}
     assert server.stats().requests == 3
     assert get_jit_stats(pipeline)["tokens"] == expected
+
+
+def test_a_response_an_op_passes_on_counts_once_per_call():
+    from ember.api.models import models
+
+    ensemble = Ensemble(["simulated/a", "simulated/b", "simulated/c"])
+    vote = MostCommon()
+
+    @op
+    def pick_first(first, second):
+        return first
+
+    @jit
+    def majority(question):
+        answers = ensemble(question)
+        return vote(answers), answers
+
+    @jit
+    def pick(question):
+        first, second = models("simulated/a", question), models("simulated/b", question)
+        return pick_first(first, second), first, second
+
+    for pipeline, made_by in ((majority, lambda made: made[0]), (pick, list)):
+        spent = 0  # summed over calls, from the responses the provider made
+        for question in ("Name a river.", "Name a mountain."):
+            _, *made = pipeline(question)
+            responses = made_by(made)
+            assert len(responses) in (2, 3)
+            spent += sum(response.usage.total_tokens for response in responses)
+        assert spent > 0
+        assert get_jit_stats(pipeline)["tokens"]["total_tokens"] == spent

@@ -195,6 +195,24 @@ def test_tiny_ops_go_inline_and_slow_ones_never_do() -> None:
     assert get_jit_stats(fast)["ops"] == 40
 
 
+def test_a_slow_run_stops_inlining_for_a_hundred_faster_runs() -> None:
+    @op
+    def tiny(x: int) -> int:
+        return x
+
+    for _ in range(20):
+        tiny.observe(2e-6)
+    assert tiny.runs_inline
+    for slow_runs in (1, 2):  # docs/semantics.md: a hundred faster runs per slow one
+        for _ in range(slow_runs):
+            tiny.observe(0.025)
+        for _ in range(100 * slow_runs - 1):
+            tiny.observe(2e-6)
+        assert not tiny.runs_inline
+        tiny.observe(2e-6)
+        assert tiny.runs_inline
+
+
 def test_effect_ops_wait_for_earlier_ops_and_never_run_after_a_failure() -> None:
     written: list[str] = []
 

@@ -730,3 +730,44 @@ def test_a_call_following_a_running_call_of_its_key_gets_its_own_object() -> Non
         assert two_handles("h") is False
         assert jit(two_handles)("h") is False
     assert paid == ["h", "h", "h", "h"]  # plain and jit each ran the body twice
+
+
+def test_body_is_the_plain_function_and_the_faq_recipe_catches_at_once() -> None:
+    calls: list[str] = []
+
+    def lookup(topic: str) -> str:
+        calls.append(topic)
+        raise KeyError(topic)
+
+    fetch = op(lookup, retries=2, cache=MemoryStore(), timeout=5)
+    assert fetch.body is lookup and fetch.fn is not lookup
+
+    @op
+    def fetch_or_none(topic: str) -> str | None:  # docs/faq.md: catch inside the op
+        try:
+            return fetch.body(topic)  # type: ignore[no-any-return]
+        except KeyError:
+            return None
+
+    started = time.perf_counter()
+    assert jit(lambda: [fetch_or_none(t) for t in ("sun", "sun")])() == [None, None]
+    assert calls == ["sun", "sun"]  # once per call: no retries, no cache, no backoff
+    assert time.perf_counter() - started < 1.0
+
+
+def test_body_of_async_and_method_ops() -> None:
+    async def answer(x: int) -> int:
+        return x
+
+    assert op(answer, retries=1).body is answer
+    assert op(answer).body is answer
+
+    class Tool:
+        @op(timeout=5)
+        def run(self, x: int) -> int:
+            return x + 1
+
+    tool = Tool()
+    bound = tool.run.body
+    assert isinstance(bound, types.MethodType) and bound.__self__ is tool
+    assert bound(1) == 2 and bound.__func__ is Tool.__dict__["run"].body

@@ -80,5 +80,5 @@ def test_an_instance_dict_entry_is_counted_and_a_class_one_when_there_is_none() 
     tokens: dict[str, int] = {}
     own = _ClassAttribute()
     own.__dict__["usage"] = {"total_tokens": 7}
-    count_usage([own, _ClassAttribute()], tokens)
+    count_usage([own, _ClassAttribute()], tokens, {})
     assert tokens == {"total_tokens": 12}

@@ -13,12 +13,13 @@ import typing
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["INLINE_AFTER", "INLINE_LIMIT", "SLOW_LIMIT", "UNRESOLVED", "RunTiming",
-           "return_class", "timing_lock"]
+__all__ = ["FAST_RUNS_AFTER_SLOW", "INLINE_AFTER", "INLINE_LIMIT", "SLOW_LIMIT", "UNRESOLVED",
+           "RunTiming", "return_class", "timing_lock"]
 
 INLINE_AFTER = 16  # runs observed before an op may run inline
 INLINE_LIMIT = 100e-6  # the running average of run times must stay below this
 SLOW_LIMIT = 20e-3  # a run this long (far beyond GIL switching) stops inlining
+FAST_RUNS_AFTER_SLOW = 100  # faster runs that must follow a slow one before inlining again
 UNRESOLVED: Any = object()  # an op's return annotation, not looked at yet
 
 
@@ -98,9 +99,11 @@ def _class_of(value: ast.expr | None, names: dict[str, Any]) -> Any:
 class RunTiming:
     """How long an op's runs took (shared by all bindings of a method op).
 
-    ``slow`` rises by one for each run over ``SLOW_LIMIT`` and falls by a hundredth for
-    each faster one: an op that really waits on I/O stays above 1, while a tiny op
-    that was once descheduled mid-run (a busy machine) soon runs inline again.
+    ``slow`` rises by a hundred for each run over ``SLOW_LIMIT`` and falls by one for
+    each faster one; the op runs inline only while it is 0, so a hundred faster runs
+    must pass after a slow one (two hundred after two). An op that really waits on I/O
+    now and then never gets there, while a tiny op that was once descheduled mid-run
+    (a busy machine) does.
     """
 
     __slots__ = ("average", "never_inline", "runs", "slow")
@@ -108,7 +111,7 @@ class RunTiming:
     def __init__(self) -> None:
         self.runs = 0
         self.average = 0.0
-        self.slow = 0.0
+        self.slow = 0
         self.never_inline = False
 
 

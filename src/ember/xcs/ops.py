@@ -156,6 +156,16 @@ class Op:
         return getattr(inspect, "_is_coroutine_mark", None) if self.is_coroutine else None
 
     @property
+    def body(self) -> Callable[..., Any]:
+        """The function given to ``op``, without the ``cache``/``retries``/``timeout``
+        policies that ``fn`` (what the engine calls) runs it with."""
+        bound = self.fn if isinstance(self.fn, types.MethodType) else None
+        marked = getattr(bound.__func__ if bound else self.fn, "__xcs_policies__", None)
+        if not isinstance(marked, tuple):
+            return self.fn
+        return types.MethodType(marked[1], bound.__self__) if bound else marked[1]
+
+    @property
     def runs_inline(self) -> bool:
         """Whether the engine runs this op in the thread that readies it.
 
@@ -171,7 +181,7 @@ class Op:
         timing = self._timing
         return (
             not timing.never_inline
-            and timing.slow < 1.0
+            and timing.slow == 0
             and timing.runs >= op_runs.INLINE_AFTER
             and timing.average < op_runs.INLINE_LIMIT
             and not self.is_coroutine
@@ -198,9 +208,9 @@ class Op:
         timing = self._timing
         with op_runs.timing_lock:
             if seconds >= op_runs.SLOW_LIMIT:
-                timing.slow += 1.0
+                timing.slow += op_runs.FAST_RUNS_AFTER_SLOW
             elif timing.slow:
-                timing.slow = max(0.0, timing.slow - 0.01)
+                timing.slow -= 1
             timing.runs += 1
             timing.average += (seconds - timing.average) * 0.1
 

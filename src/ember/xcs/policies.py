@@ -240,6 +240,7 @@ class _PolicyCall:
     def __init__(self, layer: _Policies, fn: Callable[..., Any]) -> None:
         self.layer = layer
         self.fn = fn
+        self.__xcs_policies__ = (layer, fn)  # as on the async body: Op.body reads it
         functools.update_wrapper(self, fn, updated=())
 
 

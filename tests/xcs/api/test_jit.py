@@ -104,6 +104,19 @@ def test_structural_jit_strategies() -> None:
         structural_jit(execution_strategy="fast")
 
 
+def test_auto_strategy_returns_to_parallel_after_a_narrow_call() -> None:
+    @structural_jit(execution_strategy="auto", parallel_threshold=3)
+    def fan(n: int) -> list[int]:
+        return [slow_double(i) for i in range(n)]
+
+    assert timed(fan, 2)[1] < 0.19, "the first call is parallel"
+    wide, elapsed = timed(fan, 6)  # after a width-2 graph: one op at a time
+    assert wide == [0, 2, 4, 6, 8, 10] and elapsed >= 0.55
+    for _ in range(2):  # api.md: the previous graph had width 6, so parallel again
+        assert timed(fan, 6)[1] < 0.35
+    assert get_jit_stats(fan)["max_parallelism"] == 6
+
+
 def test_auto_strategy_measures_each_structure_once(monkeypatch: pytest.MonkeyPatch) -> None:
     from ember.xcs.tracing.log import CallLog
 

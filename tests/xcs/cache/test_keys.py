@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import datetime
 import decimal
@@ -109,7 +110,8 @@ def test_numpy_arrays() -> None:
     assert encode(np.arange(4)) == encode(np.arange(4))
     assert encode(np.arange(4)) != encode(np.arange(4).reshape(2, 2))
     assert encode(np.arange(4, dtype="int32")) != encode(np.arange(4, dtype="int64"))
-    assert encode(np.float64(1.5)) == encode(1.5)
+    assert encode(np.float64(1.5)) == encode(np.float64(1.5))
+    assert encode(np.float64(1.5)) != encode(1.5)  # a float subclass, but not a float
 
 
 def test_objects_without_a_canonical_form_are_refused() -> None:
@@ -210,3 +212,78 @@ def test_result_key_parts() -> None:
     assert base != result_key("m:f", "1", ("q",), {"temperature": 0.7})
     assert base != result_key("m:f", "1", ("r",), {"temperature": 0})
     assert len(base) == 64
+
+
+class Score(int):
+    def describe(self) -> str:
+        return f"score {int(self)}"
+
+
+class Names(list[str]):
+    pass
+
+
+class Settings(dict[str, int]):
+    pass
+
+
+class Label(enum.StrEnum):
+    TIDE = "tide"
+
+
+@pytest.mark.parametrize(
+    ("left", "right"),
+    [
+        ({1}, frozenset({1})),
+        (b"x", bytearray(b"x")),
+        ({"a": 1}, collections.OrderedDict(a=1)),
+        ({"a": 1}, collections.Counter(a=1)),
+        ({"a": 1}, collections.defaultdict(None, a=1)),
+        (collections.defaultdict(int, a=1), collections.defaultdict(list, a=1)),
+        (collections.OrderedDict(a=1, b=2), collections.OrderedDict(b=2, a=1)),
+        (Label.TIDE, "tide"),
+    ],
+)
+def test_equal_values_of_different_types_have_different_encodings(
+    left: object, right: object
+) -> None:
+    assert left == right or isinstance(left, collections.OrderedDict)
+    assert encode(left) != encode(right)
+
+
+def test_standard_dict_subclasses_encode_canonically() -> None:
+    assert encode(collections.Counter("abca")) == encode(collections.Counter("caab"))
+    assert encode(collections.defaultdict(list, a=[1], b=[2])) == encode(
+        collections.defaultdict(list, b=[2], a=[1]))
+    assert encode(collections.OrderedDict(a=1, b=2)) == encode(collections.OrderedDict(a=1, b=2))
+
+
+@pytest.mark.parametrize(
+    ("value", "base"),
+    [(Score(3), "int"), (Names(["a"]), "list"), (Settings(a=1), "dict")],
+)
+def test_subclasses_of_builtins_are_refused(value: object, base: str) -> None:
+    with pytest.raises(UncacheableError, match=f"a subclass of {base}") as caught:
+        encode([value])
+    assert f"pass {base}(value)" in str(caught.value)
+
+
+def test_defaultdict_with_a_function_factory_is_refused() -> None:
+    with pytest.raises(UncacheableError, match="default_factory"):
+        encode(collections.defaultdict(lambda: 0, a=1))
+
+
+def test_a_cached_op_never_answers_for_an_argument_of_another_type() -> None:
+    from ember.xcs import op
+    from ember.xcs.cache import MemoryStore, use
+
+    def kind(value: object) -> str:
+        return type(value).__name__
+
+    cached = op(kind, cache=True)
+    pairs = [({1}, frozenset({1})), (b"x", bytearray(b"x")),
+             ({"a": 1}, collections.OrderedDict(a=1)), ({"a": 1}, collections.Counter(a=1))]
+    for first, second in pairs:
+        with use(MemoryStore()):
+            assert cached(first) == kind(first)
+            assert cached(second) == kind(second)

@@ -199,19 +199,27 @@ class JitFunction:
             return []
         return [(name, value) for name, value in bound.arguments.items() if name != "self"]
 
-    def _new_run(self) -> Run:
+    def _new_run(self, cap: int | None = None) -> Run:
         config = self._config
-        return Run(cap=config.max_workers, timeout=timeout_within(config.timeout),
-                   executor=config.executor, listener=hooks.listener_for(config))
+        return Run(cap=cap if cap is not None else config.max_workers,
+                   timeout=timeout_within(config.timeout), executor=config.executor,
+                   listener=hooks.listener_for(config))
+
+    def _one_at_a_time(self) -> Run:
+        return self._new_run(cap=1)
 
     def _new_trace(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Trace:
         config = self._config
         stats = self._xcs_stats
-        eager = not config.parallel or (
+        eager = not config.parallel
+        # structural_jit("auto") after a narrow graph: the ops run one at a time, but
+        # still as a graph, so this call's log measures its real width for the next call
+        # (an eager run would record a chain of width 1 whatever the graph).
+        make_run = self._one_at_a_time if (
             self._parallel_threshold is not None
             and stats.last_width is not None
             and stats.last_width < self._parallel_threshold
-        )
+        ) else self._new_run
         trace = None
         if self._spare_traces:
             try:
@@ -219,9 +227,9 @@ class JitFunction:
             except IndexError:
                 pass  # another thread took the last one
             else:
-                trace.reuse(eager, stats.learned)
+                trace.reuse(eager, stats.learned, make_run)
         if trace is None:
-            trace = Trace(default_engine(), self._new_run, name=self._name, boundary=None,
+            trace = Trace(default_engine(), make_run, name=self._name, boundary=None,
                           learned=stats.learned, eager=eager, redact=config.redact,
                           params=self._params, instrument=rewrite.instrumented)
         trace.call_args = (args, kwargs)

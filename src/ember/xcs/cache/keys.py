@@ -11,12 +11,16 @@ A key is the SHA-256 of three parts:
 
 Canonical values: ``None``, ``bool``, ``int``, ``float``, ``complex``, ``str`` (and
 ``str`` subclasses such as model ``Response`` objects, by their text), ``bytes``,
-``list``, ``tuple`` (named tuples by type and fields), ``dict``, ``set``, ``frozenset``,
-``range``, enum members, dataclass instances, ``datetime``/``date``/``time``/``Decimal``/
-``Fraction``/``UUID``/``Path`` values, NumPy arrays and scalars, pydantic models
-(``model_dump``), and any object with a ``__xcs_cache_key__()`` method (its result is
-encoded in its place). Anything else raises ``UncacheableError``: a key must never
-depend on an object's address.
+``bytearray``, ``list``, ``tuple`` (named tuples by type and fields), ``dict``,
+``OrderedDict`` (in order), ``Counter``, ``defaultdict`` (of a builtin factory), ``set``,
+``frozenset``, ``range``, enum members, dataclass instances, ``datetime``/``date``/
+``time``/``Decimal``/``Fraction``/``UUID``/``Path`` values, NumPy arrays and scalars,
+pydantic models (``model_dump``), and any object with a ``__xcs_cache_key__()`` method
+(its result is encoded in its place). The type is part of the encoding: equal values of
+different types (``{1}`` and ``frozenset({1})``) are different keys. Anything else,
+including other subclasses of ``int``, ``float``, ``list``, ``tuple`` and ``dict`` (their
+extra state and methods are invisible to the key), raises ``UncacheableError``: a key
+must never depend on an object's address, nor conflate values a function can tell apart.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ from ember.xcs.errors import XCSError
 __all__ = ["KEY_FORMAT", "UncacheableError", "code_fingerprint", "encode", "op_identity",
            "result_key"]
 
-KEY_FORMAT = 1
+KEY_FORMAT = 2
 """Bumped whenever the encoding below changes, so old keys can never match new ones."""
 
 
@@ -90,12 +94,12 @@ def _write(value: Any, out: bytearray, depth: int) -> None:
         _tagged(out, b"K", _qualified(kind).encode())
         _write(key_method(value), out, depth + 1)
         return
-    if isinstance(value, str):  # str subclasses (model Responses) count by their text
-        _write_str(str.__str__(value), out, depth)
-        return
-    if isinstance(value, enum.Enum):
+    if isinstance(value, enum.Enum):  # before str: a StrEnum member is not its text
         _tagged(out, b"E", _qualified(kind).encode())
         _write(value.name, out, depth + 1)
+        return
+    if isinstance(value, str):  # str subclasses (model Responses) count by their text
+        _write_str(str.__str__(value), out, depth)
         return
     if isinstance(value, tuple) and hasattr(value, "_fields"):
         _tagged(out, b"N", _qualified(kind).encode())
@@ -109,14 +113,17 @@ def _write(value: Any, out: bytearray, depth: int) -> None:
             out, depth,
         )
         return
-    by_name = _STDLIB_WRITERS.get(f"{kind.__module__}.{kind.__qualname__}")
+    by_name = _STDLIB_WRITERS.get(_qualified(kind))
     if by_name is not None:
         _tagged(out, by_name[0], by_name[1](value))
         return
-    for base, base_writer in _SUBCLASS_WRITERS:
-        if isinstance(value, base):
-            base_writer(value, out, depth)
-            return
+    container = _CONTAINER_WRITERS.get(_qualified(kind))
+    if container is not None:
+        container(value, out, depth)
+        return
+    if isinstance(value, os.PathLike):  # pathlib paths
+        _tagged(out, b"p", os.fsencode(value))
+        return
     module = kind.__module__.split(".", 1)[0]
     if module == "numpy":
         _write_numpy(value, out, depth)
@@ -126,11 +133,14 @@ def _write(value: Any, out: bytearray, depth: int) -> None:
         _tagged(out, b"P", _qualified(kind).encode())
         _write(dump(mode="json"), out, depth + 1)
         return
+    base = next((b for b in _WRITERS if b is not type(None) and isinstance(value, b)), None)
+    why = (f"a subclass of {base.__name__}, its own state and methods are invisible to the "
+           f"key; pass {base.__name__}(value) if the op only needs the {base.__name__}"
+           if base is not None else "no canonical form; its repr would hold a memory address")
     raise UncacheableError(
-        f"an argument of type {_qualified(kind)} cannot be part of a result-cache key (it has "
-        "no canonical form; its repr would hold a memory address). Pass plain data, give "
-        f"{kind.__name__} a __xcs_cache_key__(self) method returning plain data, or use "
-        "cache=False for this op."
+        f"an argument of type {_qualified(kind)} cannot be part of a result-cache key ({why}). "
+        f"Pass plain data, give {kind.__name__} a __xcs_cache_key__(self) method returning "
+        "plain data, or use cache=False for this op."
     )
 
 
@@ -158,14 +168,26 @@ def _write_unordered(tag: bytes, items: Any, out: bytearray, depth: int) -> None
     _tagged(out, tag, b"".join(sorted(parts)))
 
 
-def _write_dict(value: dict[Any, Any], out: bytearray, depth: int) -> None:
+def _write_dict(value: dict[Any, Any], out: bytearray, depth: int, tag: bytes = b"M") -> None:
     parts = []
     for key, item in value.items():
         part = bytearray()
         _write(key, part, depth + 1)
         _write(item, part, depth + 1)
         parts.append(bytes(part))
-    _tagged(out, b"M", b"".join(sorted(parts)))
+    _tagged(out, tag, b"".join(sorted(parts)))
+
+
+def _write_defaultdict(value: Any, out: bytearray, depth: int) -> None:
+    factory = value.default_factory
+    if factory is not None and not (isinstance(factory, type) and factory.__module__ == "builtins"):
+        raise UncacheableError(
+            f"a defaultdict whose default_factory is {_short(factory)} cannot be part of a "
+            "result-cache key (only a builtin type such as int or list has a canonical name). "
+            "Pass dict(value), or use cache=False for this op."
+        )
+    _tagged(out, b"V", b"" if factory is None else factory.__qualname__.encode())
+    _write_dict(value, out, depth)
 
 
 def _write_float(value: float, out: bytearray, depth: int) -> None:
@@ -195,12 +217,12 @@ _WRITERS: dict[type, Callable[[Any, bytearray, int], None]] = {
     complex: lambda v, out, d: _tagged(out, b"C", repr(v).encode()),
     str: _write_str,
     bytes: lambda v, out, d: _tagged(out, b"B", v),
-    bytearray: lambda v, out, d: _tagged(out, b"B", bytes(v)),
+    bytearray: lambda v, out, d: _tagged(out, b"b", bytes(v)),
     list: lambda v, out, d: _write_sequence(b"L", v, out, d),
     tuple: lambda v, out, d: _write_sequence(b"T", v, out, d),
     dict: _write_dict,
     set: lambda v, out, d: _write_unordered(b"s", v, out, d),
-    frozenset: lambda v, out, d: _write_unordered(b"s", v, out, d),
+    frozenset: lambda v, out, d: _write_unordered(b"z", v, out, d),
     range: lambda v, out, d: _tagged(out, b"R", repr(v).encode()),
 }
 
@@ -216,14 +238,13 @@ _STDLIB_WRITERS: dict[str, tuple[bytes, Callable[[Any], bytes]]] = {
     "datetime.timedelta": (b"Z", lambda v: repr(v).encode()),
 }
 
-_SUBCLASS_WRITERS: tuple[tuple[type, Callable[[Any, bytearray, int], None]], ...] = (
-    (os.PathLike, lambda v, out, d: _tagged(out, b"p", os.fsencode(v))),  # pathlib paths
-    (int, lambda v, out, d: _WRITERS[int](int(v), out, d)),
-    (float, lambda v, out, d: _write_float(float(v), out, d)),
-    (dict, _write_dict),
-    (list, lambda v, out, d: _write_sequence(b"L", v, out, d)),
-    (tuple, lambda v, out, d: _write_sequence(b"T", v, out, d)),
-)
+# Dict subclasses of the standard library, by qualified name: each keeps what sets it
+# apart from a dict (an OrderedDict's order, a Counter's type, a defaultdict's factory).
+_CONTAINER_WRITERS: dict[str, Callable[[Any, bytearray, int], None]] = {
+    "collections.OrderedDict": lambda v, out, d: _write_sequence(b"O", v.items(), out, d),
+    "collections.Counter": lambda v, out, d: _write_dict(v, out, d, b"c"),
+    "collections.defaultdict": _write_defaultdict,
+}
 
 
 # -- op identity ---------------------------------------------------------------------

@@ -338,6 +338,7 @@ def write_log(name: str, run: Any, tasks: list[Any], arguments: list[tuple[Any, 
 
     entries: list[Entry] = []
     tokens: dict[str, int] = {}
+    counted: dict[int, Any] = {}  # usages already in tokens: each counts once per call
     for task in tasks:
         task_deps = task.deps
         deps = tuple([dep.id for dep in task_deps]) if task_deps else ()
@@ -363,7 +364,7 @@ def write_log(name: str, run: Any, tasks: list[Any], arguments: list[tuple[Any, 
                                     task.ended, deps)))
         value = task.value
         if task.state is done and type(value) not in _NO_USAGE:
-            count_usage(value, tokens)
+            count_usage(value, tokens, counted)
     log = CallLog(name, entries, barriers, redact(outputs) if hide else outputs, params, hide,
                   tokens)
     if len(entries) > GRAPH_LIMIT:

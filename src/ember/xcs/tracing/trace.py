@@ -110,10 +110,11 @@ class Trace:
                 self.run.detach()
         self.run = None
 
-    def reuse(self, eager: bool, learned: LearnedBarriers) -> None:
+    def reuse(self, eager: bool, learned: LearnedBarriers, make_run: Callable[[], Run]) -> None:
         """Prepare a trace that issued nothing for another call of the same function."""
         self.finished = False
         self.eager = eager
+        self._make_run = make_run
         self._learned_source = learned
         self.learned = learned if learned.active else None
 

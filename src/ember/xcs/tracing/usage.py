@@ -104,19 +104,27 @@ def _usages(value: Any, depth: int, found: dict[int, Any]) -> None:
             _usages(item, depth - 1, found)
 
 
-def count_usage(value: Any, tokens: dict[str, int]) -> None:
+def count_usage(value: Any, tokens: dict[str, int], counted: dict[int, Any]) -> None:
     """Add the token usage ``value`` carries: a model response's, or those a dict, list
-    or tuple holds (model responses, a ``"usage"`` entry), each usage counted once."""
+    or tuple holds (model responses, a ``"usage"`` entry).
+
+    ``counted`` holds the usages already added (by ``id``; the dict keeps them alive),
+    shared by every op result of one call: a response an op passes on (a vote, a
+    judge's pick) was paid for once, by the op that made it.
+    """
     found: dict[int, Any] = {}
     _usages(value, _DEPTH, found)
-    for usage in found.values():
-        for key in ("prompt_tokens", "completion_tokens", "total_tokens"):
+    for key, usage in found.items():
+        if key in counted:
+            continue
+        counted[key] = usage
+        for name in ("prompt_tokens", "completion_tokens", "total_tokens"):
             if type(usage) is dict:
-                count = usage.get(key)
+                count = usage.get(name)
             else:
                 try:
-                    count = getattr(usage, key, None)
+                    count = getattr(usage, name, None)
                 except Exception:
                     continue
             if isinstance(count, int) and not isinstance(count, bool):
-                tokens[key] = tokens.get(key, 0) + count
+                tokens[name] = tokens.get(name, 0) + count
