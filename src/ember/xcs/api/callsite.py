@@ -19,6 +19,7 @@ Example:
 from __future__ import annotations
 
 import linecache
+import threading
 import types
 
 from ember.xcs.engine.task import Task
@@ -59,10 +60,33 @@ def at_call_site(error: BaseException, location: SourceLocation) -> None:
                 and walk.tb_frame.f_code.co_filename == location.filename:
             return
         walk = walk.tb_next
-    entry = _entry(location)
+    entry = _entries.get(location)
+    if entry is None:
+        entry = _entry_on_a_thread(location)
+        if len(_entries) >= _ENTRIES:
+            _entries.clear()
+        _entries[location] = entry
     if entry is not None:
         error.with_traceback(types.TracebackType(tb, entry.tb_frame, entry.tb_lasti,
                                                  entry.tb_lineno))
+
+
+# Entries made, by location: a failing line in a loop makes its entry once. The frame
+# of an entry refers to no call's objects (see _entry_on_a_thread).
+_ENTRIES = 256
+_entries: dict[SourceLocation, types.TracebackType | None] = {}
+
+
+def _entry_on_a_thread(location: SourceLocation) -> types.TracebackType | None:
+    """``_entry(location)``, made on a thread of its own: a finished frame keeps the
+    frames it was called from, and the call's frames (which hold its tasks, arguments
+    and values) must not outlive the call through an exception's traceback."""
+    made: list[types.TracebackType | None] = [None]
+    thread = threading.Thread(target=lambda: made.__setitem__(0, _entry(location)),
+                              name="ember-xcs-traceback", daemon=True)
+    thread.start()
+    thread.join()
+    return made[0]
 
 
 def _entry(location: SourceLocation) -> types.TracebackType | None:
