@@ -239,3 +239,39 @@ def test_a_column_built_from_a_comprehension_stays_parallel():
     started = time.perf_counter()
     assert lengths(frame)["n"].tolist() == [2] * 8
     assert time.perf_counter() - started < 8 * 0.03 * 0.6
+
+
+def test_reading_methods_of_a_frame_an_op_holds_do_not_wait_for_it():
+    @op
+    def analyze(frame: pd.DataFrame, q: str) -> str:
+        time.sleep(0.03)
+        return f"{q}:{len(frame)}"
+
+    def loop(frame: pd.DataFrame, qs: list[str]) -> list[str]:
+        out = []
+        for q in qs:
+            out.append(analyze(frame, q))
+            frame.head(2)  # reading methods: the op may still hold the frame
+            frame.copy()
+        return out
+
+    @op
+    def width(frame: pd.DataFrame, q: str) -> str:
+        time.sleep(0.03)
+        return f"{q}:{frame.shape[1]}"
+
+    def changes_in_place(frame: pd.DataFrame) -> list[str]:
+        seen = [width(frame, "a")]
+        frame.insert(1, "w", 0)  # changes it: waits for the op first
+        seen.append(width(frame, "b"))
+        return seen
+
+    frame = pd.DataFrame({"v": range(10)})
+    jitted = jit(loop)
+    expected = loop(frame, list("abcdefgh"))
+    jitted(frame, ["a"])
+    started = time.perf_counter()
+    assert jitted(frame, list("abcdefgh")) == expected
+    assert time.perf_counter() - started < 8 * 0.03 * 0.6
+    assert jit(changes_in_place)(pd.DataFrame({"v": range(10)})) == \
+        changes_in_place(pd.DataFrame({"v": range(10)})) == ["a:1", "b:2"]

@@ -282,8 +282,17 @@ def changed_by(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
             return None
         if kind is types.BuiltinFunctionType and fn.__name__ in PURE_METHODS:
             return None
+        if hasattr(type(owner), "__pandas_priority__"):  # a frame, a Series: most of
+            # their methods give a new object; these change it (and inplace=True does)
+            return owner if kwargs.get("inplace") or fn.__name__ in _PANDAS_CHANGES else None
         return owner
     return None
+
+
+# Methods of pandas objects that change the object itself (besides inplace=True).
+_PANDAS_CHANGES = frozenset({"insert", "pop", "update", "__setitem__", "__delitem__",
+                             "__setattr__", "__iadd__", "__isub__", "__imul__",
+                             "__itruediv__"})
 
 
 def settle(trace: Any, value: Any) -> None:
