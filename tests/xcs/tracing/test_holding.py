@@ -526,3 +526,28 @@ def test_a_store_through_the_object_an_op_holds_waits_at_any_depth():
 
     assert agent() == [[0], [1], [2]]
     assert jit(agent)() == [[0], [1], [2]]
+
+
+def test_reading_methods_of_an_array_an_op_holds_do_not_wait_and_changing_ones_do():
+    np = pytest.importorskip("numpy")
+
+    @op
+    def total(values):
+        time.sleep(0.03)
+        return float(values.sum())
+
+    def loop(values):
+        out = []
+        for _ in range(6):
+            out.append(total(values))
+            values.mean()  # reads it
+        values.fill(1.0)  # changes it: the ops holding it end first
+        out.append(total(values))
+        return out
+
+    expected = loop(np.zeros(4))
+    jitted = jit(loop)
+    jitted(np.zeros(4))
+    started = time.perf_counter()
+    assert jitted(np.zeros(4)) == expected == [0.0] * 6 + [4.0]
+    assert time.perf_counter() - started < 7 * 0.03 * 0.7

@@ -282,17 +282,19 @@ def changed_by(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
             return None
         if kind is types.BuiltinFunctionType and fn.__name__ in PURE_METHODS:
             return None
-        if hasattr(type(owner), "__pandas_priority__"):  # a frame, a Series: most of
-            # their methods give a new object; these change it (and inplace=True does)
+        if hasattr(type(owner), "__pandas_priority__"):  # df.head() reads; df.pop() not
             return owner if kwargs.get("inplace") or fn.__name__ in _PANDAS_CHANGES else None
+        if type(owner).__module__ == "numpy" and _is_buffer(owner):  # arr.mean(); arr.fill()
+            return owner if fn.__name__ in _ARRAY_CHANGES else None
         return owner
     return None
 
 
-# Methods of pandas objects that change the object itself (besides inplace=True).
-_PANDAS_CHANGES = frozenset({"insert", "pop", "update", "__setitem__", "__delitem__",
-                             "__setattr__", "__iadd__", "__isub__", "__imul__",
-                             "__itruediv__"})
+# Methods that change a NumPy array, or a pandas object, itself (besides ``out=`` and
+# ``inplace=True``; ``a += 1`` and ``df[k] = v`` are stores, seen by ``changing``).
+_ARRAY_CHANGES = frozenset({"fill", "sort", "partition", "resize", "put", "itemset",
+                            "setfield", "setflags", "byteswap"})
+_PANDAS_CHANGES = frozenset({"insert", "pop", "update", "__setitem__", "__delitem__"})
 
 
 def settle(trace: Any, value: Any) -> None:
