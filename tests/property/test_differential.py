@@ -239,7 +239,10 @@ def _check(source: str, inputs: list[int], globals_seq: list[int],
             # The last resort (code without source): the glue ran again from the top,
             # so its own stores happened again (docs/semantics.md, "Known limits").
             assert with_source is False, f"a rerun of rewritten code\n{source}"
-            assert set(actual_state) == set(expected_state), f"x={x}\n{source}"
+            if expected[0] == "ok":
+                assert set(actual_state) == set(expected_state), f"x={x}\n{source}"
+            else:  # and it may have run ahead of the failure too (see below)
+                assert set(expected_state) <= set(actual_state), f"x={x}\n{source}"
         elif expected[0] == "ok":
             assert actual_state == expected_state, f"x={x}\n{source}"
         else:
