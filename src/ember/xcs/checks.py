@@ -12,6 +12,7 @@ import concurrent.futures
 import difflib
 import math
 import os
+from collections.abc import Iterable
 from typing import Any
 
 from ember.xcs.errors import ConfigError
@@ -26,6 +27,7 @@ __all__ = [
     "check_result_cache",
     "check_timeout",
     "check_workers",
+    "did_you_mean",
     "is_positive_int_or_none",
     "is_positive_number_or_none",
     "short",
@@ -180,8 +182,7 @@ def check_executor(where: str, value: Any) -> None:
         return
     hint = ""
     if isinstance(value, str):
-        close = difflib.get_close_matches(value, _EXECUTOR_NAMES, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        hint = did_you_mean(value, _EXECUTOR_NAMES)
     elif isinstance(value, type):
         hint = f" (pass an instance, e.g. {value.__name__}(...), not the class)"
     raise ConfigError(
@@ -242,3 +243,17 @@ def check_result_cache(where: str, value: Any) -> None:
             f"put methods, e.g. ember.xcs.cache.SQLiteStore(path)), got "
             f"{type(value).__name__} {short(value)}."
         )
+
+
+def did_you_mean(name: str, valid: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` naming the valid name closest to a misspelt ``name``, or
+    ``""`` when none is close."""
+    close = difflib.get_close_matches(name, list(valid), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def unknown_names(unknown: Iterable[str], valid: Iterable[str]) -> str:
+    """The unknown ``names``, sorted, each with the closest valid name when one is close:
+    ``'max_worker' (did you mean 'max_workers'?), 'x'``."""
+    valid = list(valid)
+    return ", ".join(f"{name!r}{did_you_mean(name, valid)}" for name in sorted(unknown))

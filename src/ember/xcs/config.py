@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
-import difflib
 import inspect
 import os
 from collections.abc import Callable, Mapping
@@ -29,8 +28,10 @@ from ember.xcs.checks import (
     check_result_cache,
     check_timeout,
     check_workers,
+    did_you_mean,
     is_positive_int_or_none,
     is_positive_number_or_none,
+    unknown_names,
 )
 from ember.xcs.checks import short as _short
 from ember.xcs.errors import ConfigError
@@ -253,12 +254,8 @@ def _field_mapping(where: str, options: Any) -> dict[str, Any]:
 
 def _unknown_fields_message(unknown: Mapping[str, Any]) -> str:
     valid = [f.name for f in fields(Config)]
-    parts = []
-    for key in sorted(unknown):
-        close = difflib.get_close_matches(key, valid, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        parts.append(f"{key!r}{hint}")
-    return f"Config got unknown field(s) {', '.join(parts)}; valid fields are: {', '.join(valid)}."
+    return (f"Config got unknown field(s) {unknown_names(unknown, valid)}; valid fields are: "
+            f"{', '.join(valid)}.")
 
 
 def _check_cache_under_redact(config: Config) -> None:
@@ -360,9 +357,8 @@ def misplaced_settings(where: str, parameters: tuple[str, ...], positional: tupl
         if field in fields:
             parts.append(f"{name}={_short(value)} is a setting")
             continue
-        close = difflib.get_close_matches(name, [*parameters, *fields], n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        parts.append(f"{name!r} is not one of its parameters{hint}")
+        parts.append(f"{name!r} is not one of its parameters"
+                     f"{did_you_mean(name, [*parameters, *fields])}")
     return ConfigError(f"{where}: {'; '.join(parts)}. {takes}")
 
 

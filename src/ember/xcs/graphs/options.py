@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import contextvars
 import dataclasses
-import difflib
 from dataclasses import dataclass
 from typing import Any
 
+from ember.xcs.checks import unknown_names
 from ember.xcs.config import check_executor, check_hooks, check_timeout, check_workers
 from ember.xcs.errors import ConfigError
 
@@ -150,13 +150,9 @@ def execution_options(
     """
     if unknown:
         valid = sorted(_FIELDS)
-        parts = []
-        for key in sorted(unknown):
-            close = difflib.get_close_matches(key, valid, n=1)
-            parts.append(f"{key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
         raise ConfigError(
-            f"execution_options got unknown setting(s) {', '.join(parts)}; valid settings "
-            f"are: {', '.join(valid)}."
+            f"execution_options got unknown setting(s) {unknown_names(unknown, valid)}; "
+            f"valid settings are: {', '.join(valid)}."
         )
     given = {"max_workers": max_workers, "scheduler": scheduler, "timeout": timeout,
              "hooks": hooks, "executor": executor}
