@@ -29,7 +29,7 @@ from ember.xcs.api.explanation import explanation
 from ember.xcs.api.nesting import call_within, timeout_within
 from ember.xcs.api.records import Fallback, FunctionStats
 from ember.xcs.api.stats import register
-from ember.xcs.config import Config, misplaced_settings
+from ember.xcs.config import Config, refuse_misplaced, without_catchalls
 from ember.xcs.engine.driver import default_engine
 from ember.xcs.engine.state import Run
 from ember.xcs.errors import ConfigError
@@ -374,8 +374,7 @@ def jit(fn: Any = None, /, *positional: Any, config: Config | None = None,
         >>> total([1, 2, 3])
         12
     """
-    if positional or settings:
-        raise misplaced_settings("jit()", ("config",), positional, settings)
+    refuse_misplaced("jit()", ("config",), (), positional, settings)
     if config is not None and not isinstance(config, Config):
         raise ConfigError(f"jit(config=...) needs a Config, got {type(config).__name__}.")
 
@@ -391,7 +390,4 @@ def jit(fn: Any = None, /, *positional: Any, config: Config | None = None,
     return wrap if fn is None else wrap(fn)
 
 
-# What callers see (help(), IDEs): the extra arguments exist only to be refused clearly.
-jit.__signature__ = inspect.Signature([  # type: ignore[attr-defined]
-    inspect.Parameter("fn", inspect.Parameter.POSITIONAL_ONLY, default=None),
-    inspect.Parameter("config", inspect.Parameter.KEYWORD_ONLY, default=None)])
+jit.__signature__ = without_catchalls(jit)  # type: ignore[attr-defined]
