@@ -120,9 +120,7 @@ def stored(value: Any, root: Any, *path: Any, attr: Any = NO_SLOT, key: Any = NO
     one held there.
     """
     target = changing(root, *path, attr=attr, key=key)
-    if type(value) not in tree.ATOMS and type(target) not in _REPAIRED \
-            and target is not UNKNOWN and (_keeps_values(target) if attr is NO_SLOT
-                                           else library_object(target)):
+    if type(value) not in tree.ATOMS and _keeps_values(target, attr):
         trace = _local.trace
         if type(trace) is Trace and trace.lazies:
             return trace.force_tree(value, _store_reason(target, attr))
@@ -134,10 +132,6 @@ def _store_reason(target: Any, attr: Any) -> str:
     return f"store into {type(target).__name__}{slot}"
 
 
-# Containers whose items escape repair reaches and replaces (the common targets).
-_REPAIRED = frozenset({list, dict, collections.deque})
-
-
 def library_object(target: Any) -> bool:
     """Whether ``target`` is an object of a library's class (not a module): an attribute
     stored on it goes through the library's code (``df.index = labels`` is a property
@@ -145,10 +139,15 @@ def library_object(target: Any) -> bool:
     return tree.kind_of(target) is tree.Kind.OPAQUE and not isinstance(target, types.ModuleType)
 
 
-def _keeps_values(target: Any) -> bool:
-    """Whether a store into ``target`` must be given values: its ``__setitem__`` is a
-    library's Python code, or it is a C container ``gc`` does not follow (NumPy
-    arrays), where the lazy values stored would outlive the call."""
+def _keeps_values(target: Any, attr: Any) -> bool:
+    """Whether a store into ``target`` (of attribute ``attr``, else of an item) must be
+    given values: an attribute of a library's object; an item of an object whose
+    ``__setitem__`` is a library's Python code, or of a C container ``gc`` does not
+    follow (NumPy arrays), where the lazy values stored would outlive the call."""
+    if target is UNKNOWN:
+        return False
+    if attr is not NO_SLOT:
+        return library_object(target)
     if isinstance(target, list | dict | set | collections.deque):
         return False  # built-in containers (subclasses too): repair replaces values there
     setitem = getattr(type(target), "__setitem__", None)
@@ -167,8 +166,7 @@ def astored(value: Any, root: Any, *path: Any, attr: Any = NO_SLOT,
     trace = _local.trace
     if type(value) not in tree.ATOMS and type(trace) is Trace and trace.lazies:
         target = follow(root, path)
-        if target is not UNKNOWN and type(target) not in _REPAIRED and (
-                _keeps_values(target) if attr is NO_SLOT else library_object(target)):
+        if _keeps_values(target, attr):
             waits = Waiting(pending(tree.leaves(value, Lazy, records=True)), None)
             reason = _store_reason(target, attr)
             return _Then(first, AfterWaiting(waits, trace.force_tree, (value, reason), {}),
