@@ -135,7 +135,7 @@ def test_explain_json_argument_works(project: Path) -> None:
     [
         ("pipelines:summarise", ["cannot import module 'pipelines'", "no pipelines.py here"]),
         ("pipeline:summarize", ["pipeline has no attribute 'summarize'",
-                                "did you mean 'summarise'?"]),
+                                "(did you mean 'summarise'?)"]),
         ("pipeline", ["expected module:function (e.g. pipeline:summarise"]),
         ("pipeline:answer", ["pipeline:answer is a int, not a function"]),
         ("needs_dep:f", ["importing 'needs_dep' failed: it imports 'not_installed_anywhere'"]),

@@ -12,7 +12,6 @@ Every mistake in a command line is reported on one line, with the fix.
 from __future__ import annotations
 
 import argparse
-import difflib
 import importlib
 import json
 import math
@@ -174,10 +173,10 @@ def _load(target: str) -> Any:
     path = module_name
     for part in attribute.split("."):
         if not hasattr(value, part):
+            from ember.xcs.checks import did_you_mean
+
             names = [n for n in dir(value) if not n.startswith("_")]
-            close = difflib.get_close_matches(part, names, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise UsageError(f"{path} has no attribute {part!r}{hint}")
+            raise UsageError(f"{path} has no attribute {part!r}{did_you_mean(part, names)}")
         value = getattr(value, part)
         path = f"{path}.{part}"
     if not callable(value):

@@ -38,6 +38,7 @@ from ember.xcs.op_runs import UNRESOLVED
 from ember.xcs.tracing.codemap import CodeMap
 from ember.xcs.tracing.frames import is_user_code
 from ember.xcs.tracing.lazy import PURE_METHODS, Lazy
+from ember.xcs.tracing.usercode import is_pandas_type
 
 __all__ = ["UNKNOWN", "Holders", "changed_by", "follow", "settle", "settle_cell",
            "settle_global", "shares_objects"]
@@ -245,11 +246,11 @@ def _is_buffer(value: Any) -> bool:
 def _frames(value: Any) -> list[Any]:
     """The pandas objects ``value`` (of pandas) shares: itself if it is a frame, a
     Series or an Index, and the frame a groupby, rolling window or styler reads."""
-    found = [value] if hasattr(type(value), "__pandas_priority__") else []
+    found = [value] if is_pandas_type(type(value)) else []
     own = getattr(value, "__dict__", None)
     if isinstance(own, dict):
         found += [part for name in ("obj", "data")
-                  if hasattr(type(part := own.get(name)), "__pandas_priority__")]
+                  if is_pandas_type(type(part := own.get(name)))]
     return found
 
 
@@ -282,7 +283,7 @@ def changed_by(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
             return None
         if kind is types.BuiltinFunctionType and fn.__name__ in PURE_METHODS:
             return None
-        if hasattr(type(owner), "__pandas_priority__"):  # df.head() reads; df.pop() not
+        if is_pandas_type(type(owner)):  # df.head() reads; df.pop() not
             return owner if kwargs.get("inplace") or fn.__name__ in _PANDAS_CHANGES else None
         if type(owner).__module__ == "numpy" and _is_buffer(owner):  # arr.mean(); arr.fill()
             return owner if fn.__name__ in _ARRAY_CHANGES else None

@@ -25,7 +25,11 @@ from typing import TYPE_CHECKING, Any, Protocol
 from ember.xcs.engine.task import TaskState
 from ember.xcs.tracing.frames import is_library_frame
 from ember.xcs.tracing.proxy import Proxy
-from ember.xcs.tracing.usercode import has_user_special_methods, runs_user_code
+from ember.xcs.tracing.usercode import (
+    has_user_special_methods,
+    is_pandas_type,
+    runs_user_code,
+)
 from ember.xcs.tree import ATOMS
 
 if TYPE_CHECKING:
@@ -147,7 +151,7 @@ def operates_on_user_object(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bo
             elif cls in atoms:
                 continue
             if cls is not None and (has_user_special_methods(cls)
-                                    or hasattr(cls, "__pandas_priority__")):
+                                    or is_pandas_type(cls)):
                 return True  # a pandas object: its operators run library code on it now
     return False
 

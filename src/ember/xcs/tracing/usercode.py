@@ -18,7 +18,7 @@ from typing import Any
 
 from ember.xcs.tracing.callees import Callee, classify
 
-__all__ = ["calls_user_code", "has_user_special_methods", "runs_user_code"]
+__all__ = ["calls_user_code", "has_user_special_methods", "is_pandas_type", "runs_user_code"]
 
 _CACHE_WRAPPER = type(functools.lru_cache()(len))
 
@@ -127,3 +127,14 @@ def has_user_special_methods(cls: type) -> bool:
                 _special.clear()
             _special[cls] = known
     return known
+
+
+def is_pandas_type(cls: type) -> bool:
+    """Whether ``cls`` takes part in pandas' operator dispatch (``__pandas_priority__``):
+    a DataFrame, Series or Index, or a class that defers to or outranks them.
+
+    Example:
+        >>> is_pandas_type(list)
+        False
+    """
+    return hasattr(cls, "__pandas_priority__")
