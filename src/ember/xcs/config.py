@@ -379,3 +379,9 @@ def without_catchalls(fn: Callable[..., Any]) -> inspect.Signature:
     kept = [p for p in signature.parameters.values()
             if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
     return signature.replace(parameters=kept)
+
+
+def settings_of(transform: Callable[..., Any]) -> tuple[str, ...]:
+    """The names of ``transform``'s parameters after the function it transforms, as
+    ``help()`` shows them: what ``misplaced_settings`` lists as its own."""
+    return tuple(inspect.signature(transform).parameters)[1:]

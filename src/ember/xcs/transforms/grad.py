@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ember.xcs import tree
-from ember.xcs.config import refuse_misplaced, without_catchalls
+from ember.xcs.config import refuse_misplaced, settings_of, without_catchalls
 from ember.xcs.errors import TransformError
 from ember.xcs.tracing import context
 from ember.xcs.tracing.lazy import Lazy
@@ -194,6 +194,6 @@ def value_and_grad(fn: Callable[..., Any] | None = None, argnums: int | Sequence
     return make if fn is None else make(fn)
 
 
-_PARAMETERS = ("argnums", "has_aux", "holomorphic", "allow_int", "allow_hybrid", "strict")
 grad.__signature__ = without_catchalls(grad)  # type: ignore[attr-defined]
 value_and_grad.__signature__ = without_catchalls(value_and_grad)  # type: ignore[attr-defined]
+_PARAMETERS = settings_of(grad)

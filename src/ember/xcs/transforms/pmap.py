@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ember.xcs.config import Config, refuse_misplaced, without_catchalls
+from ember.xcs.config import Config, refuse_misplaced, settings_of, without_catchalls
 from ember.xcs.errors import TransformError
 from ember.xcs.transforms.leaves import leaf_kind, require_jax
 from ember.xcs.transforms.probes import probed
@@ -268,5 +268,5 @@ def pmap(fn: Callable[..., Any] | None = None, in_axes: Any = 0, out_axes: Any =
                             backend)
 
 
-_PARAMETERS = ("in_axes", "out_axes", "axis_size", "axis_name", "devices", "backend", "config")
 pmap.__signature__ = without_catchalls(pmap)  # type: ignore[attr-defined]
+_PARAMETERS = settings_of(pmap)

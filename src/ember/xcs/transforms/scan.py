@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ember.xcs.api.jit import JitFunction
-from ember.xcs.config import Config, refuse_misplaced, without_catchalls
+from ember.xcs.config import Config, refuse_misplaced, settings_of, without_catchalls
 from ember.xcs.errors import ConfigError, TransformError
 from ember.xcs.ops import is_op
 from ember.xcs.tracing import context
@@ -198,8 +198,8 @@ def scan(f: Callable[..., Any] | None = None, init: Any = _NO_INIT, xs: Any = No
     return _scan(f, init, xs, length, reverse, unroll, tuple(args), dict(kwargs or {}), config)
 
 
-_PARAMETERS = ("init", "xs", "length", "reverse", "unroll", "args", "kwargs", "config")
 scan.__signature__ = without_catchalls(scan)  # type: ignore[attr-defined]
+_PARAMETERS = settings_of(scan)
 
 
 def _check_extras(args: Any, kwargs: Any) -> None:

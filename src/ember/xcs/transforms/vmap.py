@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ember.xcs.api.records import Fallback
-from ember.xcs.config import Config, refuse_misplaced, without_catchalls
+from ember.xcs.config import Config, refuse_misplaced, settings_of, without_catchalls
 from ember.xcs.errors import ConfigError, TransformError
 from ember.xcs.transforms.batching import (
     NOT_RECORDED,
@@ -247,6 +247,6 @@ def vmap(fn: Callable[..., Any] | None = None, in_axes: Any = 0, out_axes: Any =
     return BatchedFunction(fn, in_axes, out_axes, axis_size, config, axis_name)
 
 
-_PARAMETERS = ("in_axes", "out_axes", "axis_size", "axis_name", "config")
 vmap.__signature__ = without_catchalls(vmap)  # type: ignore[attr-defined]
+_PARAMETERS = settings_of(vmap)
 
