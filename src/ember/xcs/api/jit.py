@@ -26,6 +26,7 @@ from typing import Any, TypeVar, overload
 from ember.xcs import hooks
 from ember.xcs.api.call import Call, Stepper, all_final
 from ember.xcs.api.explanation import explanation
+from ember.xcs.api.hosts import module_locks, plain_at_import
 from ember.xcs.api.nesting import call_within, timeout_within
 from ember.xcs.api.records import Fallback, FunctionStats
 from ember.xcs.api.stats import register
@@ -65,6 +66,8 @@ class JitFunction:
     Works as a method too (it binds like a function). For an ``async def`` function
     the call returns a coroutine to ``await``.
     """
+
+    _finalizing = staticmethod(sys.is_finalizing)  # a class attribute outlives module globals
 
     def __init__(self, fn: Callable[..., Any], config: Config | None = None,
                  name: str | None = None, stats: FunctionStats | None = None,
@@ -157,6 +160,8 @@ class JitFunction:
         return glue
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self._finalizing():  # a __del__ at exit: this module's globals may be gone
+            return self._fn(*args, **kwargs)
         tensor = self._tensor  # first: the tensor path's overhead is counted against jax.jit
         if tensor is not None and not _local.plain:
             return tensor(self, args, kwargs)
@@ -175,7 +180,7 @@ class JitFunction:
             return self._fn(*args, **kwargs)  # jit is disabled
         if self._is_generator:
             return self._fn(*args, **kwargs)  # generators run plainly (docs/semantics.md)
-        if self._is_async:
+        if self._is_async and not (module_locks and plain_at_import(self._xcs_stats)):
             coroutine: Any = self._async_call(args, kwargs)  # named as fn's would be
             coroutine.__name__ = getattr(self, "__name__", self._name)
             coroutine.__qualname__ = self._name
@@ -243,6 +248,8 @@ class JitFunction:
             self._spare_traces.append(trace)
 
     def _traced_call(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        if module_locks and plain_at_import(self._xcs_stats):  # api/hosts.py
+            return self._fn(*args, **kwargs)
         config = self._config
         trace = self._new_trace(args, kwargs)
         hooked = bool(config.hooks or hooks.registered_hooks())
@@ -285,8 +292,7 @@ class JitFunction:
             if trace.run is not None:
                 if isinstance(glue_error, RecursionError):  # see Call.after_glue_error
                     default_engine().stop(trace.run, "RecursionError")
-                # Every op of the call ends before the call does; waiting here, not in
-                # the blocking waits below, keeps the caller's event loop free.
+                # Every op ends before the call; awaiting here keeps the caller's loop free.
                 await all_final(trace.run)
             if isinstance(glue_error, DeferredFailure):
                 call.to_raise = call.earliest_error()

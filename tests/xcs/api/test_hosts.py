@@ -1,0 +1,115 @@
+"""Jitted calls made where ops cannot go to other threads run as plain Python
+(ember/xcs/api/hosts.py): while the calling thread imports a module, and at exit."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from ember.xcs.api.hosts import importing_module
+
+# A module whose body calls a jitted function; each op imports the module again,
+# lazily, as code breaking an import cycle does.
+_CYCLIC = """
+import asyncio
+import time
+
+from ember.xcs import get_jit_stats, jit, op
+
+
+@op
+def work(key):
+    time.sleep(0.002)
+    from {name} import helper
+    return helper(key)
+
+
+@op
+async def awork(key):
+    await asyncio.sleep(0.002)
+    from {name} import helper
+    return helper(key)
+
+
+def helper(key):
+    return key.upper()
+
+
+@jit
+def build(keys):
+    return [work(key) for key in keys]
+
+
+@jit
+async def abuild(keys):
+    return [await awork(key) for key in keys]
+
+
+TABLE = build(["a", "b"])
+ATABLE = asyncio.run(abuild(["c", "d"]))
+FALLBACKS = get_jit_stats(build)["fallbacks"]
+"""
+
+
+def _python(code: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=cwd,
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_a_call_while_its_module_imports_runs_plainly_instead_of_deadlocking(
+        tmp_path: Path) -> None:
+    (tmp_path / "cyclic_table.py").write_text(_CYCLIC.format(name="cyclic_table"))
+    done = _python("""
+        import sys, time
+        sys.path.insert(0, ".")
+        import cyclic_table as m
+        print(m.TABLE, m.ATABLE)
+        print(m.FALLBACKS[-1])
+        # After the import, the same function runs its ops concurrently again.
+        started = time.perf_counter()
+        assert m.build([str(i) for i in range(40)]) == [str(i) for i in range(40)]
+        print("concurrent", time.perf_counter() - started < 0.07)
+        """, tmp_path)
+    assert done.returncode == 0, done.stderr
+    table, fallback, concurrent = done.stdout.splitlines()
+    assert table == "['A', 'B'] ['C', 'D']"
+    assert "imports module 'cyclic_table': runs as plain Python" in fallback
+    assert concurrent == "concurrent True"
+
+
+def test_a_call_from_a_finalizer_at_exit_runs_plainly(tmp_path: Path) -> None:
+    done = _python("""
+        import os
+        from ember.xcs import jit, op
+
+        def make():
+            @op
+            def shout(text):
+                return text.upper()
+
+            @jit
+            def pipeline(words):
+                return [shout(word) for word in words]
+
+            return pipeline
+
+        pipeline = make()
+        pipeline(["warm"])
+
+        class Closer:
+            def __del__(self, pipeline=pipeline, write=os.write):
+                try:
+                    write(1, f"at exit: {pipeline(['a', 'b'])!r}\\n".encode())
+                except BaseException as error:
+                    write(1, f"at exit failed: {error!r}\\n".encode())
+
+        keeper = Closer()
+        """, tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "at exit: ['A', 'B']\n"
+
+
+def test_no_module_is_importing_in_a_test() -> None:
+    assert importing_module() is None
