@@ -290,9 +290,10 @@ class Chain(Operator):
     Args:
         *steps: operators or plain callables, or one list of them (pyember's
             ``Chain([a, b])``).
+        operators: the steps as one list, by keyword (pyember's ``Chain(operators=[a, b])``).
 
     Raises:
-        XCSError: no steps, or a step that is not callable.
+        XCSError: no steps, steps given both ways, or a step that is not callable.
 
     Example:
         >>> class Shout(Operator):
@@ -305,7 +306,12 @@ class Chain(Operator):
 
     steps: tuple[Callable[..., Any], ...]
 
-    def __init__(self, *steps: Callable[..., Any] | Sequence[Callable[..., Any]]) -> None:
+    def __init__(self, *steps: Callable[..., Any] | Sequence[Callable[..., Any]],
+                 operators: Sequence[Callable[..., Any]] | None = None) -> None:
+        if operators is not None:
+            if steps:
+                raise XCSError("Chain: pass the steps once, positionally or as operators=[...].")
+            steps = (operators,)
         if len(steps) == 1 and isinstance(steps[0], list | tuple):
             steps = tuple(steps[0])  # pyember's Chain([a, b, c])
         if not steps:
