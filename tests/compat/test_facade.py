@@ -170,6 +170,36 @@ def test_pyember_readme_top_level_imports() -> None:
         exec("from ember import Nope")
 
 
+def test_import_ember_then_pyember_attributes() -> None:
+    """pyember's ``import ember`` then ``ember.models(...)``, ``@ember.op``,
+    ``ember.model(...)``, ``ember.__version__``: each loads when first read, in a fresh
+    interpreter (so no earlier import has loaded the submodule)."""
+    out = _run("""
+        import importlib.metadata, sys
+        import ember
+        loaded = sorted(m for m in ("ember.models", "ember.operators", "ember.non", "ember.api")
+                        if m in sys.modules)
+        assert loaded == [], loaded  # import ember stays cheap
+        assert ember.models("simulated/demo", "hi").startswith("[simulated]")
+        assert ember.operators.Ensemble is sys.modules["ember.operators"].Ensemble
+        assert ember.non.build_graph(["2E@simulated/a", "1M"])("q").startswith("[simulated]")
+        assert ember.xcs.jit and ember.api.models is sys.modules["ember.api"].models
+
+        @ember.op
+        def shout(text):
+            return text.upper()
+
+        assert isinstance(shout, ember.Operator) and shout("a") == "A"
+        assert ember.model("simulated/demo", temperature=0.1)("hi").model_id == "simulated/demo"
+        assert ember.__version__ == importlib.metadata.version("ember-xcs")
+        try:
+            ember.nope
+        except AttributeError as error:
+            print(error)
+    """)
+    assert out == "module 'ember' has no attribute 'nope'"
+
+
 def test_an_operator_with_call_instead_of_forward_says_to_rename_it() -> None:
     from pydantic import BaseModel
 
