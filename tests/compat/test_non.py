@@ -58,3 +58,19 @@ def test_bad_specs_say_what_is_wrong(spec, message):
 def test_legacy_colon_form():
     node = non.parse_node_spec("3:E:simulated:a:0.5")
     assert (node.count, node.model, dict(node.params)) == (3, "simulated/a", {"temperature": 0.5})
+
+
+def test_pyember_four_part_legacy_form_is_model_and_temperature():
+    """pyember's ``count:type:model:temperature`` (its non_compact docstring)."""
+    graph = non.build_graph(["3:E:simulated/gpt-4o:1.0", "1:J:simulated/claude:0.0"])
+    assert [(n.model, dict(n.params)) for n in graph.nodes] == [
+        ("simulated/gpt-4o", {"temperature": 1.0}), ("simulated/claude", {"temperature": 0.0})]
+    assert graph("Capital of France?").model_id == "simulated/gpt-4o"
+    # pyember's own example: bare names resolve by prefix in the models layer.
+    bare = non.build_graph(["3:E:gpt-4o:0.7", "1:J:claude-3-5-sonnet:0.0"])
+    assert [m.model_id for m in bare.members] == ["openai/gpt-4o"] * 3
+    assert dict(bare.nodes[0].params) == {"temperature": 0.7}
+    # the five-part form keeps its meaning
+    node = non.parse_node_spec("3:E:simulated:a:0.5")
+    assert (node.model, dict(node.params)) == ("simulated/a", {"temperature": 0.5})
+    assert non.parse_node_spec("3:E:simulated:a").model == "simulated/a"
