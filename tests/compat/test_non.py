@@ -74,3 +74,30 @@ def test_pyember_four_part_legacy_form_is_model_and_temperature():
     node = non.parse_node_spec("3:E:simulated:a:0.5")
     assert (node.model, dict(node.params)) == ("simulated/a", {"temperature": 0.5})
     assert non.parse_node_spec("3:E:simulated:a").model == "simulated/a"
+
+
+def test_components_references_and_inputs_query_call():
+    """pyember's ``build_graph(spec, components=...)`` with ``"$name"`` references, and
+    ``pipeline(inputs={"query": ...})`` (its non.py and non_compact docstrings)."""
+    graph = non.build_graph(["$branch", "1J@simulated/judge"],
+                            components={"branch": ["3E@simulated/a(temp=0.7)"]})
+    assert graph.spec == "3E@simulated/a(temperature=0.7), J@simulated/judge"
+    question = "What is the capital of France?"
+    assert graph(inputs={"query": question}) == graph(question)
+    assert jit(graph)(inputs={"query": question}) == graph(question)
+    sub = {"sub": ["2E@simulated/a(temp=0.0)", "1V@simulated/v(temp=0.0)"]}
+    whole = non.build_graph(["$sub"], components=sub)  # a reference that is the whole graph
+    assert isinstance(whole(inputs={"query": "2+2?"}), Verdict)
+    with pytest.raises(TypeError, match="needs a 'query' field"):
+        graph(inputs={"question": question})
+
+
+def test_parallel_branches_are_refused_with_the_way_to_build_them():
+    branches = [["3E@simulated/a", "1V@simulated/v"], ["3E@simulated/b", "1V@simulated/v"],
+                "1J@simulated/judge"]
+    with pytest.raises(non.NonSpecError, match="parallel branch") as caught:
+        non.build_graph(branches)
+    assert "Ensemble([build_graph(branch_1), build_graph(branch_2)])" in str(caught.value)
+    with pytest.raises(non.NonSpecError, match="parallel branch"):
+        non.build_graph(["$b", "1J@simulated/judge"],
+                        components={"b": ["2E@simulated/a", "1M"]})
