@@ -200,6 +200,33 @@ def test_import_ember_then_pyember_attributes() -> None:
     assert out == "module 'ember' has no attribute 'nope'"
 
 
+def test_pyember_operator_paths_and_ember_model() -> None:
+    """pyember's README imports: ``from ember.api.operator import Operator, Specification``
+    and ``from ember.api.models import EmberModel``."""
+    from ember.api.models import EmberModel
+    from ember.api.operator import EmberModel as operator_ember_model
+    from ember.api.operator import Operator, Specification
+    from ember.api.operators import Operator as api_operator
+    from ember.operators.ember_model import EmberModel as home
+
+    assert EmberModel is operator_ember_model is home and Operator is api_operator
+    assert Specification is importlib.import_module("ember.operators").Specification
+    with pytest.raises(ImportError, match="cannot import name 'Nope'"):
+        exec("from ember.api.operator import Nope")
+
+
+def test_ember_api_does_not_import_pydantic_until_ember_model_is_asked_for():
+    out = _run("""
+        import sys
+        import ember.api
+        from ember.api.operator import Operator, Specification
+        before = "pydantic" in sys.modules
+        from ember.api.models import EmberModel
+        print(before, "pydantic" in sys.modules)
+    """)
+    assert out == "False True"
+
+
 def test_an_operator_with_call_instead_of_forward_says_to_rename_it() -> None:
     from pydantic import BaseModel
 
