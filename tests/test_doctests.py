@@ -57,6 +57,7 @@ MODULES = (
     "ember.api.exceptions",
     "ember.api.operators",
     "ember.api.operator",
+    "ember.api.types",
     "ember.models.api",
     "ember.api.models",
     "ember.xcs.api.compare",

@@ -227,6 +227,25 @@ def test_ember_api_does_not_import_pydantic_until_ember_model_is_asked_for():
     assert out == "False True"
 
 
+def test_pyember_module_paths_from_its_examples_and_docstrings() -> None:
+    """``from ember.operators.common import ModelText, Ensemble, Chain`` (its
+    simple_ensemble example), ``from ember.api import model, operator, types``."""
+    import ember.api
+    import ember.operators
+    from ember.api import model, operator, operators, types
+    from ember.operators import common
+
+    for name in common.__all__:
+        assert getattr(common, name) is getattr(ember.operators, name), name
+    experts = common.Ensemble([common.ModelText("simulated/a"), common.ModelText("simulated/b")])
+    assert common.Chain([experts, " | ".join])("Hi").count("[simulated]") == 2
+    bound = model("simulated/demo", temperature=0.2)
+    assert bound("hi").model_id == "simulated/demo" and dict(bound.defaults) == {"temperature": 0.2}
+    assert operator.Operator is operators.Operator and operator.__all__ == operators.__all__
+    assert ember.api.types is types and types.EmberModel is operator.EmberModel
+    assert {"EmberModel", "Field", "field_validator", "model_validator"} <= set(types.__all__)
+
+
 def test_an_operator_with_call_instead_of_forward_says_to_rename_it() -> None:
     from pydantic import BaseModel
 
