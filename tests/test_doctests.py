@@ -52,6 +52,7 @@ MODULES = (
     "ember.non",
     "ember.non.graph",
     "ember.non.notation",
+    "ember.non.patterns",
     "ember.api",
     "ember.api.decorators",
     "ember.api.exceptions",

@@ -101,3 +101,53 @@ def test_parallel_branches_are_refused_with_the_way_to_build_them():
     with pytest.raises(non.NonSpecError, match="parallel branch"):
         non.build_graph(["$b", "1J@simulated/judge"],
                         components={"b": ["2E@simulated/a", "1M"]})
+
+
+def test_pyember_readme_non_patterns_and_headline_example():
+    """pyember's README: "NON Patterns & Ensembling" and the "Simple Example"
+    (``Operator[QueryInput, ReasonedOutput]`` with a ``Specification``)."""
+    from ember.api.models import EmberModel
+    from ember.api.operator import Operator, Specification
+
+    ensemble = non.UniformEnsemble(num_units=5, model_name="simulated:gpt-4o-mini",
+                                   temperature=0.7)
+    judge = non.JudgeSynthesis(model_name="simulated:claude-3-sonnet", temperature=0.2)
+    verifier = non.Verifier(model_name="simulated:claude-3-haiku", temperature=0.0)
+    pipeline = non.Sequential(operators=[ensemble, judge, verifier])
+    result = pipeline(query="What causes tsunamis?")
+    assert result["verdict"] in (True, False) and result["query"] == "What causes tsunamis?"
+
+    class QueryInput(EmberModel):
+        query: str
+
+    class ReasonedOutput(EmberModel):
+        answer: str
+        confidence: float
+
+    class ReasonerSpecification(Specification):
+        input_model = QueryInput
+        structured_output = ReasonedOutput
+
+    @jit
+    class EnsembleReasoner(Operator[QueryInput, ReasonedOutput]):
+        specification: Specification = ReasonerSpecification()
+        ensemble: non.UniformEnsemble
+        judge: non.JudgeSynthesis
+
+        def __init__(self, width: int = 3):
+            self.ensemble = non.UniformEnsemble(num_units=width, model_name="simulated/gpt-4o",
+                                                temperature=0.7, latency=0.3)
+            self.judge = non.JudgeSynthesis(model_name="simulated/claude", temperature=0.2)
+
+        def forward(self, *, inputs: QueryInput) -> ReasonedOutput:
+            ensemble_result = self.ensemble(query=inputs.query)
+            synthesis = self.judge(query=inputs.query, responses=ensemble_result["responses"])
+            return ReasonedOutput(answer=synthesis["final_answer"],
+                                  confidence=float(synthesis.get("confidence", 0.0)))
+
+    reasoner = EnsembleReasoner()
+    started = time.perf_counter()
+    answer = reasoner(query="What causes the northern lights?")
+    assert time.perf_counter() - started < 0.7  # three 0.3 s replicas at once, not 0.9 s
+    assert isinstance(answer, ReasonedOutput) and answer.answer.startswith("[simulated]")
+    assert answer.confidence == 0.0
