@@ -170,6 +170,82 @@ def test_pyember_readme_top_level_imports() -> None:
         exec("from ember import Nope")
 
 
+def test_import_ember_then_pyember_attributes() -> None:
+    """pyember's ``import ember`` then ``ember.models(...)``, ``@ember.op``,
+    ``ember.model(...)``, ``ember.__version__``: each loads when first read, in a fresh
+    interpreter (so no earlier import has loaded the submodule)."""
+    out = _run("""
+        import importlib.metadata, sys
+        import ember
+        loaded = sorted(m for m in ("ember.models", "ember.operators", "ember.non", "ember.api")
+                        if m in sys.modules)
+        assert loaded == [], loaded  # import ember stays cheap
+        assert ember.models("simulated/demo", "hi").startswith("[simulated]")
+        assert ember.operators.Ensemble is sys.modules["ember.operators"].Ensemble
+        assert ember.non.build_graph(["2E@simulated/a", "1M"])("q").startswith("[simulated]")
+        assert ember.xcs.jit and ember.api.models is sys.modules["ember.api"].models
+
+        @ember.op
+        def shout(text):
+            return text.upper()
+
+        assert isinstance(shout, ember.Operator) and shout("a") == "A"
+        assert ember.model("simulated/demo", temperature=0.1)("hi").model_id == "simulated/demo"
+        assert ember.__version__ == importlib.metadata.version("ember-xcs")
+        try:
+            ember.nope
+        except AttributeError as error:
+            print(error)
+    """)
+    assert out == "module 'ember' has no attribute 'nope'"
+
+
+def test_pyember_operator_paths_and_ember_model() -> None:
+    """pyember's README imports: ``from ember.api.operator import Operator, Specification``
+    and ``from ember.api.models import EmberModel``."""
+    from ember.api.models import EmberModel
+    from ember.api.operator import EmberModel as operator_ember_model
+    from ember.api.operator import Operator, Specification
+    from ember.api.operators import Operator as api_operator
+    from ember.operators.ember_model import EmberModel as home
+
+    assert EmberModel is operator_ember_model is home and Operator is api_operator
+    assert Specification is importlib.import_module("ember.operators").Specification
+    with pytest.raises(ImportError, match="cannot import name 'Nope'"):
+        exec("from ember.api.operator import Nope")
+
+
+def test_ember_api_does_not_import_pydantic_until_ember_model_is_asked_for():
+    out = _run("""
+        import sys
+        import ember.api
+        from ember.api.operator import Operator, Specification
+        before = "pydantic" in sys.modules
+        from ember.api.models import EmberModel
+        print(before, "pydantic" in sys.modules)
+    """)
+    assert out == "False True"
+
+
+def test_pyember_module_paths_from_its_examples_and_docstrings() -> None:
+    """``from ember.operators.common import ModelText, Ensemble, Chain`` (its
+    simple_ensemble example), ``from ember.api import model, operator, types``."""
+    import ember.api
+    import ember.operators
+    from ember.api import model, operator, operators, types
+    from ember.operators import common
+
+    for name in common.__all__:
+        assert getattr(common, name) is getattr(ember.operators, name), name
+    experts = common.Ensemble([common.ModelText("simulated/a"), common.ModelText("simulated/b")])
+    assert common.Chain([experts, " | ".join])("Hi").count("[simulated]") == 2
+    bound = model("simulated/demo", temperature=0.2)
+    assert bound("hi").model_id == "simulated/demo" and dict(bound.defaults) == {"temperature": 0.2}
+    assert operator.Operator is operators.Operator and operator.__all__ == operators.__all__
+    assert ember.api.types is types and types.EmberModel is operator.EmberModel
+    assert {"EmberModel", "Field", "field_validator", "model_validator"} <= set(types.__all__)
+
+
 def test_an_operator_with_call_instead_of_forward_says_to_rename_it() -> None:
     from pydantic import BaseModel
 

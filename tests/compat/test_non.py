@@ -58,3 +58,96 @@ def test_bad_specs_say_what_is_wrong(spec, message):
 def test_legacy_colon_form():
     node = non.parse_node_spec("3:E:simulated:a:0.5")
     assert (node.count, node.model, dict(node.params)) == (3, "simulated/a", {"temperature": 0.5})
+
+
+def test_pyember_four_part_legacy_form_is_model_and_temperature():
+    """pyember's ``count:type:model:temperature`` (its non_compact docstring)."""
+    graph = non.build_graph(["3:E:simulated/gpt-4o:1.0", "1:J:simulated/claude:0.0"])
+    assert [(n.model, dict(n.params)) for n in graph.nodes] == [
+        ("simulated/gpt-4o", {"temperature": 1.0}), ("simulated/claude", {"temperature": 0.0})]
+    assert graph("Capital of France?").model_id == "simulated/gpt-4o"
+    # pyember's own example: bare names resolve by prefix in the models layer.
+    bare = non.build_graph(["3:E:gpt-4o:0.7", "1:J:claude-3-5-sonnet:0.0"])
+    assert [m.model_id for m in bare.members] == ["openai/gpt-4o"] * 3
+    assert dict(bare.nodes[0].params) == {"temperature": 0.7}
+    # the five-part form keeps its meaning
+    node = non.parse_node_spec("3:E:simulated:a:0.5")
+    assert (node.model, dict(node.params)) == ("simulated/a", {"temperature": 0.5})
+    assert non.parse_node_spec("3:E:simulated:a").model == "simulated/a"
+
+
+def test_components_references_and_inputs_query_call():
+    """pyember's ``build_graph(spec, components=...)`` with ``"$name"`` references, and
+    ``pipeline(inputs={"query": ...})`` (its non.py and non_compact docstrings)."""
+    graph = non.build_graph(["$branch", "1J@simulated/judge"],
+                            components={"branch": ["3E@simulated/a(temp=0.7)"]})
+    assert graph.spec == "3E@simulated/a(temperature=0.7), J@simulated/judge"
+    question = "What is the capital of France?"
+    assert graph(inputs={"query": question}) == graph(question)
+    assert jit(graph)(inputs={"query": question}) == graph(question)
+    sub = {"sub": ["2E@simulated/a(temp=0.0)", "1V@simulated/v(temp=0.0)"]}
+    whole = non.build_graph(["$sub"], components=sub)  # a reference that is the whole graph
+    assert isinstance(whole(inputs={"query": "2+2?"}), Verdict)
+    with pytest.raises(TypeError, match="needs a 'query' field"):
+        graph(inputs={"question": question})
+
+
+def test_parallel_branches_are_refused_with_the_way_to_build_them():
+    branches = [["3E@simulated/a", "1V@simulated/v"], ["3E@simulated/b", "1V@simulated/v"],
+                "1J@simulated/judge"]
+    with pytest.raises(non.NonSpecError, match="parallel branch") as caught:
+        non.build_graph(branches)
+    assert "Ensemble([build_graph(branch_1), build_graph(branch_2)])" in str(caught.value)
+    with pytest.raises(non.NonSpecError, match="parallel branch"):
+        non.build_graph(["$b", "1J@simulated/judge"],
+                        components={"b": ["2E@simulated/a", "1M"]})
+
+
+def test_pyember_readme_non_patterns_and_headline_example():
+    """pyember's README: "NON Patterns & Ensembling" and the "Simple Example"
+    (``Operator[QueryInput, ReasonedOutput]`` with a ``Specification``)."""
+    from ember.api.models import EmberModel
+    from ember.api.operator import Operator, Specification
+
+    ensemble = non.UniformEnsemble(num_units=5, model_name="simulated:gpt-4o-mini",
+                                   temperature=0.7)
+    judge = non.JudgeSynthesis(model_name="simulated:claude-3-sonnet", temperature=0.2)
+    verifier = non.Verifier(model_name="simulated:claude-3-haiku", temperature=0.0)
+    pipeline = non.Sequential(operators=[ensemble, judge, verifier])
+    result = pipeline(query="What causes tsunamis?")
+    assert result["verdict"] in (True, False) and result["query"] == "What causes tsunamis?"
+
+    class QueryInput(EmberModel):
+        query: str
+
+    class ReasonedOutput(EmberModel):
+        answer: str
+        confidence: float
+
+    class ReasonerSpecification(Specification):
+        input_model = QueryInput
+        structured_output = ReasonedOutput
+
+    @jit
+    class EnsembleReasoner(Operator[QueryInput, ReasonedOutput]):
+        specification: Specification = ReasonerSpecification()
+        ensemble: non.UniformEnsemble
+        judge: non.JudgeSynthesis
+
+        def __init__(self, width: int = 3):
+            self.ensemble = non.UniformEnsemble(num_units=width, model_name="simulated/gpt-4o",
+                                                temperature=0.7, latency=0.3)
+            self.judge = non.JudgeSynthesis(model_name="simulated/claude", temperature=0.2)
+
+        def forward(self, *, inputs: QueryInput) -> ReasonedOutput:
+            ensemble_result = self.ensemble(query=inputs.query)
+            synthesis = self.judge(query=inputs.query, responses=ensemble_result["responses"])
+            return ReasonedOutput(answer=synthesis["final_answer"],
+                                  confidence=float(synthesis.get("confidence", 0.0)))
+
+    reasoner = EnsembleReasoner()
+    started = time.perf_counter()
+    answer = reasoner(query="What causes the northern lights?")
+    assert time.perf_counter() - started < 0.7  # three 0.3 s replicas at once, not 0.9 s
+    assert isinstance(answer, ReasonedOutput) and answer.answer.startswith("[simulated]")
+    assert answer.confidence == 0.0

@@ -61,3 +61,33 @@ def test_spec_round_trips_through_build_graph(nodes):
     assert [type(v) for v in again.nodes[0].params.values()] == [
         type(v) for v in graph.nodes[0].params.values()
     ]
+
+
+def test_nested_groups_and_references_are_spliced_in_order():
+    graph = build_graph([["2E@simulated/a", "1E@simulated/b"], "$c", "M"],
+                        components={"c": "E@simulated/c", "unused": "J@simulated/j"})
+    assert [m.model_id for m in graph.members] == ["simulated/a"] * 2 + ["simulated/b",
+                                                                           "simulated/c"]
+    assert graph.spec == "2E@simulated/a, 1E@simulated/b, 1E@simulated/c, M"
+    assert build_graph(graph.spec).spec == graph.spec
+    judged = build_graph("3E@simulated/a; $j", components={"j": "J@simulated/j"})
+    assert judged.spec == "3E@simulated/a, J@simulated/j"
+    reused = build_graph(["$g", "M"], components={"g": build_graph(["2E@simulated/a"])})
+    assert reused.spec == "2E@simulated/a, M"
+
+
+@pytest.mark.parametrize("spec, components, message", [
+    (["$x", "M"], None, "no component named 'x'"),
+    (["$a"], {"a": ["$b"], "b": "$a"}, r"\$a -> \$b -> \$a"),
+])
+def test_bad_references_say_what_is_wrong(spec, components, message):
+    with pytest.raises(NonSpecError, match=message):
+        build_graph(spec, components=components)
+
+
+def test_a_graph_needs_one_question():
+    graph = build_graph(["E@simulated/a"])
+    with pytest.raises(TypeError, match="once"):
+        graph("q", inputs={"query": "q"})
+    with pytest.raises(TypeError, match="needs a question"):
+        graph()

@@ -50,3 +50,15 @@ def test_split_outside_keeps_quoted_and_bracketed_separators():
     assert split_outside('a(x="1; 2"), b; c\nd', ",;\n") == ['a(x="1; 2")', "b", "c", "d"]
     assert split_outside('[ "a\\"; b" ], c', ",;") == ['[ "a\\"; b" ]', "c"]
     assert split_outside("'it''s; fine'; x", ";") == ["'it''s; fine'", "x"]
+
+
+@pytest.mark.parametrize("spec, problem", [
+    ("3:E:simulated/a:warm", "should be a temperature"),
+    ("3:E:simulated:a:warm", "'warm' is not a number"),
+    ("3:E:simulated:a:0.5:extra", "wrong number"),
+])
+def test_ambiguous_colon_forms_show_both_forms(spec, problem):
+    with pytest.raises(NonSpecError, match=problem) as caught:
+        parse_node_spec(spec)
+    assert "count:TYPE:model:temperature" in str(caught.value)
+    assert "count:TYPE:provider:model[:temperature]" in str(caught.value)

@@ -52,3 +52,14 @@ def test_chain_rejects_bad_steps():
 
 def test_blocks_still_names_chain():
     assert ember.operators.blocks.Chain is Chain and "Chain" in ember.operators.blocks.__all__
+
+
+def test_chain_takes_pyember_operators_keyword():
+    """pyember's ``Chain(operators=[...])`` (its ``__init__(self, operators)``)."""
+    pipeline = Chain(operators=[str.strip, Upper(), Exclaim()])
+    assert pipeline("  hi ") == "HI!" and pipeline.operators == pipeline.steps
+    assert len(pipeline.steps) == 3
+    with pytest.raises(XCSError, match="once"):
+        Chain(Upper(), operators=[Exclaim()])
+    with pytest.raises(XCSError, match="at least one step"):
+        Chain(operators=[])

@@ -142,6 +142,23 @@ def test_orchestration_output_structure_does_not_depend_on_leaf_types():
     assert result["vector"].tolist() == [[1, 1], [2, 2]]
 
 
+def test_dict_results_are_transposed_and_mixed_keys_say_how_to_get_per_item_results():
+    """pyember v2 code expecting a list of dicts: the result stays transposed (our
+    contract), and items with different keys get an error naming the per-item form."""
+
+    def safe_process(doc):
+        return {"id": doc, "error": "empty"} if not doc else {"id": doc, "summary": doc.upper()}
+
+    assert vmap(safe_process)(["a", "c"]) == {"id": ["a", "c"], "summary": ["A", "C"]}
+    with pytest.raises(TransformError) as caught:
+        vmap(safe_process)(["a", "", "c"])
+    message = str(caught.value)
+    assert "item 1 is a dict with keys ['id', 'error']" in message
+    assert "one dict or tuple of lists" in message and "list comprehension under @jit" in message
+    per_item = jit(lambda items: [safe_process(item) for item in items])
+    assert per_item(["a", "", "c"]) == [safe_process(d) for d in ["a", "", "c"]]
+
+
 def test_inside_jit_items_join_the_outer_trace():
     @op
     def shout(text):

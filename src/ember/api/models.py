@@ -1,10 +1,15 @@
 """Models API: ``models(model_id, prompt, **params)`` and friends.
 
+``EmberModel`` (pyember's base for input and output models, a pydantic model) is
+loaded with pydantic when first asked for.
+
 Example:
     >>> from ember.api.models import models
     >>> models("simulated/demo", "Hello").startswith("[simulated]")
     True
 """
+
+from typing import Any
 
 from ember.models import (
     AnthropicProvider,
@@ -61,3 +66,11 @@ __all__ = [
     "Usage",
     "models",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "EmberModel":
+        from ember.operators.ember_model import EmberModel
+
+        return EmberModel
+    raise AttributeError(f"module 'ember.api.models' has no attribute {name!r}")

@@ -1,4 +1,5 @@
-"""NON (networks of networks): compound-AI graphs in a compact notation.
+"""NON (networks of networks): compound-AI graphs in a compact notation, and pyember's
+NON operator classes (``UniformEnsemble``, ``JudgeSynthesis``, ``Sequential`` ...).
 
 Example:
     >>> from ember.non import build_graph
@@ -16,14 +17,28 @@ from ember.non.notation import (
     NonSpecError,
     parse_node_spec,
 )
+from ember.non.patterns import (
+    JudgeSynthesis,
+    MostCommon,
+    Sequential,
+    UniformEnsemble,
+    VariedEnsemble,
+    Verifier,
+)
 
 __all__ = [
     "NODE_TYPES",
+    "JudgeSynthesis",
+    "MostCommon",
     "NodeRole",
     "NodeType",
     "NonGraph",
     "NonNode",
     "NonSpecError",
+    "Sequential",
+    "UniformEnsemble",
+    "VariedEnsemble",
+    "Verifier",
     "build_graph",
     "parse_node_spec",
 ]

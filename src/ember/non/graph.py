@@ -4,11 +4,17 @@ The nodes run in this order: every ``E`` node's replicas are asked the question
 (concurrently under ``@jit``, and across ``vmap`` items); then ``M`` (majority vote)
 or ``J`` (judge) reduces the answers to one; then ``V`` checks it. Without ``M`` or
 ``J`` the graph returns the list of answers (or the answer, for one replica).
+
+pyember's ``components={"name": [...]}`` and ``"$name"`` references, and nested lists,
+are spliced into the node list in place. A nested group that holds a ``M``, ``J`` or
+``V`` node next to other items would be a parallel branch with its own reducer, which a
+``NonGraph`` (one ensemble stage, one reducer, one verifier) does not have: that raises
+``NonSpecError`` with the way to build it (one graph per branch, combined by a ``Judge``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ember.models import models
@@ -73,8 +79,22 @@ class NonGraph(Operator):
         """The graph in the notation (normalised): ``build_graph(graph.spec)`` rebuilds it."""
         return ", ".join(format_node(node, index) for index, node in enumerate(self.nodes))
 
-    def forward(self, question: Any) -> Any:
-        """Run the graph on ``question`` (see the module docstring for the order)."""
+    def forward(self, question: Any = None, *, inputs: Mapping[str, Any] | None = None) -> Any:
+        """Run the graph on ``question`` (see the module docstring for the order).
+
+        pyember's ``graph(inputs={"query": question})`` is the same call.
+        """
+        if inputs is not None:
+            if question is not None:
+                raise TypeError("NonGraph: pass the question once, as graph(question) or "
+                                "graph(inputs={'query': question}).")
+            if type(inputs) is dict and "query" not in inputs:
+                raise TypeError(f"NonGraph: inputs needs a 'query' field, got keys "
+                                f"{sorted(inputs)}; call graph(inputs={{'query': question}}).")
+            question = inputs["query"]
+        elif question is None:
+            raise TypeError("NonGraph needs a question: graph(question) or "
+                            "graph(inputs={'query': question}).")
         answers = [member(question) for member in self.members]
         if isinstance(self.reducer, Judge):
             answer = self.reducer(question, answers)
@@ -90,20 +110,26 @@ class NonGraph(Operator):
         return f"NonGraph({self.spec!r})"
 
 
-def build_graph(spec: str | Iterable[str]) -> NonGraph:
+def build_graph(spec: str | Iterable[Any],
+                components: Mapping[str, Any] | None = None) -> NonGraph:
     """Build a runnable graph from NON node strings.
 
     Args:
         spec: node strings (a list, or one string separated by commas, semicolons or
             newlines outside quotes and brackets), e.g.
-            ``["5E@openai/gpt-4o(temp=0.7)", "1J@anthropic/claude"]``.
+            ``["5E@openai/gpt-4o(temp=0.7)", "1J@anthropic/claude"]``. An item may be a
+            nested list of them, or ``"$name"`` for an entry of ``components``.
+        components: pyember's named parts: ``{"name": spec}``, where ``spec`` is a node
+            string, a list (nested lists and references allowed) or a ``NonGraph``.
 
     Returns:
-        A ``NonGraph`` Operator: ``graph(question)``.
+        A ``NonGraph`` Operator: ``graph(question)`` or ``graph(inputs={"query": question})``.
 
     Raises:
-        NonSpecError: a node does not follow the notation, or the graph has no
-            ensemble, several reducers or several verifiers.
+        NonSpecError: a node does not follow the notation; the graph has no
+            ensemble, several reducers or several verifiers; an unknown or circular
+            reference; a nested group with its own ``M``, ``J`` or ``V`` beside other
+            items (a parallel branch, see the module docstring).
         ModelNotFoundError, ProviderNotFoundError, InvalidParamsError: a model id or
             parameter the models layer rejects.
 
@@ -114,7 +140,58 @@ def build_graph(spec: str | Iterable[str]) -> NonGraph:
         >>> graph("Capital of France?").startswith("[simulated]")
         True
     """
-    items = split_outside(spec, ",;\n") if isinstance(spec, str) else list(spec)
+    items = _node_strings(spec, components or {}, ())
     if not items:
         raise NonSpecError("build_graph needs at least one node, e.g. ['3E@simulated/demo', '1M'].")
     return NonGraph([parse_node_spec(item, index=i) for i, item in enumerate(items)])
+
+
+def _node_strings(spec: Any, components: Mapping[str, Any], names: tuple[str, ...]) -> list[Any]:
+    """``spec`` as a flat list of node specs, with references and nested groups spliced in.
+
+    ``names``: the references being expanded (to refuse a circle).
+    """
+    if isinstance(spec, NonGraph):
+        spec = spec.spec
+    items = split_outside(spec, ",;\n") if isinstance(spec, str) else list(spec)
+    flat: list[Any] = []
+    for item in items:
+        name = item.strip()[1:] if isinstance(item, str) and item.strip()[:1] == "$" else None
+        if name is not None:
+            if name not in components:
+                raise NonSpecError(
+                    f"NON reference {item!r}: no component named {name!r}; pass it as "
+                    f"build_graph(..., components={{{name!r}: [...]}}) (given: "
+                    f"{', '.join(map(repr, components)) or 'none'})."
+                )
+            if name in names:
+                raise NonSpecError(f"NON reference {item!r} refers to itself: "
+                                   f"{' -> '.join(f'${n}' for n in (*names, name))}.")
+            group = _node_strings(components[name], components, (*names, name))
+        elif isinstance(item, list | tuple | NonGraph):
+            group = _node_strings(item, components, names)
+        else:
+            flat.append(item)
+            continue
+        if len(items) > 1 and len(group) > 1:
+            _check_not_a_branch(item, group)
+        flat.extend(group)
+    return flat
+
+
+def _check_not_a_branch(item: Any, group: list[Any]) -> None:
+    """A group beside other items is spliced in; with its own M, J or V it would be a
+    parallel branch, which a ``NonGraph`` cannot run."""
+    roles = [parse_node_spec(node).type for node in group]
+    own = next((t for t in roles if t.role is not NodeRole.ENSEMBLE), None)
+    if own is None:
+        return
+    raise NonSpecError(
+        f"NON group {item!r} holds its own {own.code} ({own.role.value}) node beside other "
+        "items, which makes it a parallel branch; a NonGraph runs one ensemble stage, one "
+        "M or J and one V, so branches are not supported. Build one graph per branch and "
+        "combine them with ember.api.operators: answers = Ensemble([build_graph(branch_1), "
+        "build_graph(branch_2)])(question), then Judge('provider/model')(question, answers) "
+        "(concurrent under @jit). A group of E nodes only is fine: its replicas join the "
+        "ensemble."
+    )

@@ -10,7 +10,9 @@ Node types (codes are case-insensitive; ``UE``, ``JF`` and ``MC`` are aliases):
 Parameters: ``temp`` is short for ``temperature``; values are numbers, ``true``/
 ``false``, ``null`` (``None``), quoted strings (``'...'`` or ``"..."``; a doubled quote
 inside stands for one, as in ``'it''s'``), JSON lists/dicts, or bare words. The legacy
-form ``count:TYPE:provider:model[:temperature]`` is accepted too. ``str(node)`` and
+forms ``count:TYPE:model:temperature`` (pyember's: a number last; a bare model name
+is resolved by the models layer, ``gpt-4o`` → ``openai/gpt-4o``) and
+``count:TYPE:provider:model[:temperature]`` are accepted too. ``str(node)`` and
 ``format_node`` write a node back in the notation so that it parses to the same node.
 """
 
@@ -193,16 +195,43 @@ def parse_node_spec(spec: str, *, index: int = 0) -> NonNode:
 
 
 def _parse_legacy(spec: str, index: int) -> NonNode:
+    """The colon forms: pyember's ``count:TYPE:model:temperature`` (a number last) and
+    ``count:TYPE:provider:model[:temperature]``; ``count:TYPE[:model]`` too."""
     parts = [part.strip() for part in spec.split(":")]
-    if len(parts) < 2 or not parts[0].isdigit():
-        raise NonSpecError(
-            f"NON node {spec!r}: the legacy form is count:TYPE:provider:model[:temperature]."
-        )
-    model = "/".join(p for p in parts[2:4] if p) or None
+    temperature = None
+    if len(parts) < 2 or len(parts) > 5 or not parts[0].isdigit():
+        raise _legacy_error(spec, "it has the wrong number of ':'-separated fields")
+    if len(parts) == 4 and _is_number(parts[3]):  # pyember's count:TYPE:model:temperature
+        model, temperature = parts[2], parts[3]
+    elif len(parts) >= 4 and "/" in parts[2]:
+        raise _legacy_error(spec, f"{parts[2]!r} is already provider/model, so "
+                                  f"{parts[3]!r} should be a temperature (a number)")
+    else:
+        model = "/".join(p for p in parts[2:4] if p)
+        temperature = parts[4] if len(parts) == 5 and parts[4] else None
     params: dict[str, Any] = {}
-    if len(parts) >= 5 and parts[4]:
-        params["temperature"] = _value(parts[4])
-    return _node(spec, index, parts[1].upper(), int(parts[0]), model, params, None)
+    if temperature is not None:
+        if not _is_number(temperature):
+            raise _legacy_error(spec, f"the temperature {temperature!r} is not a number")
+        params["temperature"] = _value(temperature)
+    return _node(spec, index, parts[1].upper(), int(parts[0]), model or None, params, None)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _legacy_error(spec: str, problem: str) -> NonSpecError:
+    return NonSpecError(
+        f"NON node {spec!r}: {problem}. The colon forms are count:TYPE:model:temperature "
+        "(pyember's, e.g. '3:E:gpt-4o:0.7' or '3:E:openai/gpt-4o:0.7') and "
+        "count:TYPE:provider:model[:temperature] (e.g. '3:E:openai:gpt-4o:0.7'); "
+        "or write the node as '3E@openai/gpt-4o(temp=0.7)'."
+    )
 
 
 def _node(spec: str, index: int, code: str, count: int, model: str | None,

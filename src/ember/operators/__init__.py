@@ -15,6 +15,7 @@ from ember.operators.blocks import (
 from ember.operators.function import FunctionOperator, op
 from ember.operators.model_calls import ExtractText, ModelCall, ModelText
 from ember.operators.routing import LearnableRouter, Router, router
+from ember.operators.specification import Specification
 
 __all__ = [
     "Chain",
@@ -29,6 +30,7 @@ __all__ = [
     "MostCommon",
     "Operator",
     "Router",
+    "Specification",
     "UnparseableReplyError",
     "Verdict",
     "Verifier",

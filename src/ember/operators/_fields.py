@@ -44,13 +44,20 @@ def _default(value: Any) -> Any:
 
 
 def declared_fields(cls: type, base: type) -> list[tuple[str, Any]]:
-    """Annotated fields of ``cls`` and its bases below ``base``: ``(name, default)``."""
+    """Annotated fields of ``cls`` and its bases below ``base``: ``(name, default)``.
+
+    A name some class of the MRO declares a ``ClassVar`` (``base``'s ``specification``)
+    is not a field, even where a subclass annotates it again.
+    """
+    class_vars = {name for klass in cls.__mro__
+                  for name, annotation in inspect.get_annotations(klass).items()
+                  if _is_class_var(annotation)}
     fields: dict[str, Any] = {}
     for klass in reversed(cls.__mro__):
         if klass is base or not issubclass(klass, base):
             continue
-        for name, annotation in inspect.get_annotations(klass).items():
-            if _is_class_var(annotation) or name.startswith("__"):
+        for name in inspect.get_annotations(klass):
+            if name in class_vars or name.startswith("__"):
                 continue
             fields[name] = _default(klass.__dict__.get(name, _MISSING))
     return list(fields.items())

@@ -20,7 +20,7 @@ import dataclasses
 import functools
 import inspect
 from collections.abc import Callable, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 from ember.errors import EmberError
 from ember.operators._fields import declared_fields, generated_init, has_custom_init
@@ -31,6 +31,7 @@ from ember.operators._pytree import (
     register_operator_class,
 )
 from ember.operators._validation import operator_specs
+from ember.operators.specification import Specification
 from ember.xcs import Op, XCSError
 from ember.xcs.tracing import context  # the library hook: glue(forward) and call under @jit
 
@@ -71,6 +72,14 @@ class Operator(FieldPytree):
             annotations that are models validate their argument).
         output_spec: a pydantic model validating the result (or the return annotation).
         Either may also be set on the instance in ``__init__``; the instance's wins.
+        specification: pyember's ``Specification``; its ``input_model`` and
+            ``structured_output`` become the class's ``input_spec`` and ``output_spec``
+            (unless the class sets those itself).
+
+    pyember's forms work too: ``Operator[In, Out]`` is ``Operator`` (the types are
+    documentation), and a keyword-style operator called with fields,
+    ``op(query="...")``, gets them as its inputs (``inputs={"query": "..."}``, made
+    into the ``input_spec`` model when there is one).
 
     Example:
         >>> class Upper(Operator):
@@ -86,11 +95,27 @@ class Operator(FieldPytree):
 
     leaf: ClassVar[bool] = False
     max_concurrency: ClassVar[int | None] = None
+    specification: ClassVar[Specification | None] = None
     input_spec: type | None = None
     output_spec: type | None = None
 
+    def __class_getitem__(cls, types: Any) -> type[Self]:
+        """``Operator[In, Out]``, pyember's typed form: the class itself."""
+        return cls
+
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        specification = cls.__dict__.get("specification")
+        if specification is not None:
+            if not isinstance(specification, Specification):
+                raise TypeError(
+                    f"{cls.__name__}.specification must be a Specification instance "
+                    f"(ember.api.operator.Specification), got {specification!r}."
+                )
+            if "input_spec" not in cls.__dict__:
+                cls.input_spec = specification.input_model
+            if "output_spec" not in cls.__dict__:
+                cls.output_spec = specification.structured_output
         if "__init__" in cls.__dict__:
             # Replacing a class's __init__ is the point here (mypy forbids it in general).
             cls.__init__ = _freezing(cls.__dict__["__init__"])  # type: ignore[method-assign]
@@ -175,6 +200,8 @@ class Operator(FieldPytree):
         """``forward`` with the inputs and result validated (when specs are set)."""
         if type(self).forward is Operator.forward:  # before specs would read its signature
             raise NotImplementedError(_no_forward(type(self)))
+        if kwargs and not args and "inputs" not in kwargs and takes_inputs_keyword(type(self)):
+            kwargs = {"inputs": kwargs}  # pyember's op(field=...): the fields are the inputs
         specs = operator_specs(type(self), self.__dict__)
         # Under @jit, forward is glue like the jitted function itself: run its rewritten form.
         forward = context.glue(self.forward)
@@ -290,9 +317,10 @@ class Chain(Operator):
     Args:
         *steps: operators or plain callables, or one list of them (pyember's
             ``Chain([a, b])``).
+        operators: the steps as one list, by keyword (pyember's ``Chain(operators=[a, b])``).
 
     Raises:
-        XCSError: no steps, or a step that is not callable.
+        XCSError: no steps, steps given both ways, or a step that is not callable.
 
     Example:
         >>> class Shout(Operator):
@@ -305,7 +333,12 @@ class Chain(Operator):
 
     steps: tuple[Callable[..., Any], ...]
 
-    def __init__(self, *steps: Callable[..., Any] | Sequence[Callable[..., Any]]) -> None:
+    def __init__(self, *steps: Callable[..., Any] | Sequence[Callable[..., Any]],
+                 operators: Sequence[Callable[..., Any]] | None = None) -> None:
+        if operators is not None:
+            if steps:
+                raise XCSError("Chain: pass the steps once, positionally or as operators=[...].")
+            steps = (operators,)
         if len(steps) == 1 and isinstance(steps[0], list | tuple):
             steps = tuple(steps[0])  # pyember's Chain([a, b, c])
         if not steps:

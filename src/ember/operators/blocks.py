@@ -219,8 +219,12 @@ class Judge(Operator):
 
     def forward(self, question: Any, candidates: Sequence[Any]) -> Any:
         """The candidate the judge model picks for ``question``."""
+        return self.decide(question, candidates)[0]
+
+    def decide(self, question: Any, candidates: Sequence[Any]) -> tuple[Any, Any]:
+        """The candidate the judge model picks, and the judge's whole reply (its reasons)."""
         reply = call_step(self.model, _judge_prompt(question, candidates, self.criteria))
-        return _judge_select(reply, candidates)
+        return _judge_select(reply, candidates), reply
 
     def __repr__(self) -> str:
         return f"Judge({_describe(self.model)})"

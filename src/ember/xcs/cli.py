@@ -284,12 +284,10 @@ def _cache(args: argparse.Namespace) -> int:
 
 
 def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
+    import ember
 
-    try:
-        return version("ember-xcs")
-    except PackageNotFoundError:  # running from a source tree that was never installed
-        return "unknown (not installed)"
+    version: str = ember.__version__
+    return version
 
 
 def _parser() -> argparse.ArgumentParser:

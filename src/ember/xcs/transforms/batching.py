@@ -209,7 +209,17 @@ def _describe(value: Any) -> str:
 
 
 def _mismatch(transform: str, path: str, index: int, first: Any, item: Any) -> TransformError:
+    # Per-item results are wanted most often when items return dicts with different keys
+    # (a result or an error); say how to get them, since the transposition is the contract.
+    per_item = (
+        "" if transform == "scan" else
+        f" {transform} transposes dict and tuple results into one dict or tuple of lists "
+        "(docs/transforms.md), so every item must return the same keys. For a list with one "
+        "result per item, call the function in a list comprehension under @jit: "
+        "jit(lambda items: [f(item) for item in items])(items); the ops the items call "
+        "still run concurrently."
+    )
     return TransformError(
         f"{transform}: items must return the same structure, but {path} of item 0 is "
-        f"{_describe(first)} and of item {index} is {_describe(item)}."
+        f"{_describe(first)} and of item {index} is {_describe(item)}.{per_item}"
     )
