@@ -17,7 +17,9 @@
 
 While one call of a key is computing its value, a second call of the same key (under
 ``@jit`` both may run at once) waits for it and takes its value, as the second call
-would have been a hit in plain Python; if the first fails, the second runs itself.
+would have been a hit in plain Python; if the first fails, the second runs itself. A
+synchronous call never waits on a thread that runs an event loop (the first call may be
+a coroutine on that loop): it runs the body itself.
 
 Under ``@jit`` the whole layer runs inside the op's node: a node's duration includes
 its retries, and a cache hit makes a node that takes microseconds.
@@ -192,7 +194,8 @@ class _Policies:
     def followed(self, flight: Flight | None, store: Any, key: str) -> Any:
         """The value another running call of the key computed (a hit), or ``MISSING``
         when this call computes it (a miss): it leads the flight, or the leader failed,
-        or its result could not be stored.
+        or its result could not be stored, or this synchronous call runs on an event
+        loop's thread, where waiting could stop the leader itself (``Flight.wait``).
 
         A hit is read from the store once the leader has stored it, so each call gets
         its own object, as the later call in plain Python would (a hit, never the
