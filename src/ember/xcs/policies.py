@@ -47,7 +47,8 @@ from typing import Any
 
 from ember.xcs.cache.counters import record
 from ember.xcs.cache.flights import Flight
-from ember.xcs.cache.keys import UncacheableError, op_identity, result_key
+from ember.xcs.cache.identity import BoundValues, op_identity
+from ember.xcs.cache.keys import UncacheableError, result_key
 from ember.xcs.cache.scope import store_for
 from ember.xcs.cache.store import MISSING
 from ember.xcs.config import check_result_cache, check_timeout
@@ -139,7 +140,10 @@ def with_policies(
     _check_cache(cache, version, effect)
     policy = retry_policy(retries)
     check_timeout("op(timeout=...)", timeout)
-    identity = op_identity(fn, version) if cache is not False else None
+    identity = None
+    if cache is not False:
+        named, base = op_identity(fn, version)
+        identity = (named, BoundValues(fn, base, pinned=version is not None))
     layer = _Policies(name, cache, identity, policy, timeout)
     is_async = inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(
         getattr(fn, "__call__", None)  # noqa: B004 - callable objects with async __call__
@@ -153,7 +157,7 @@ class _Policies:
 
     __slots__ = ("cache", "identity", "name", "policy", "shipped", "timeout")
 
-    def __init__(self, name: str, cache: Any, identity: tuple[str, str] | None,
+    def __init__(self, name: str, cache: Any, identity: tuple[str, BoundValues] | None,
                  policy: Any, timeout: float | None, origin: int | None = None) -> None:
         self.name = name
         self.cache = cache
@@ -184,7 +188,8 @@ class _Policies:
         store = store_for(self.cache, self.name)
         if store is None:
             return None, "", MISSING, None
-        key = result_key(*self.identity, args, kwargs)
+        identity, bound = self.identity
+        key = result_key(identity, bound.version(), args, kwargs)
         value = store.get(key)
         if value is not MISSING:
             record(self.name, "hits")
