@@ -217,14 +217,14 @@ class _Policies:
         return MISSING
 
     def keep(self, store: Any, key: str, value: Any) -> None:
-        """Store a fresh result (a result that cannot be pickled is returned, not kept)."""
+        """Store a fresh result. Storing never fails the call: a result that cannot be
+        pickled (whatever pickling raises: a ``__reduce__`` may raise anything, a deep
+        structure ``RecursionError``) or that the store refuses is returned, not kept."""
         if store is None:
             return
-        import pickle
-
         try:
             store.put(key, self.name, value)
-        except (pickle.PicklingError, TypeError, AttributeError) as error:
+        except Exception as error:  # the body succeeded: its result is the call's
             record(self.name, "unstorable")
             _logger.warning("ember.xcs result cache: the result of op %s cannot be stored "
                             "(%s: %s); it is returned but not cached", self.name,
