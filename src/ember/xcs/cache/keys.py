@@ -172,8 +172,8 @@ def _write_str_subclass(value: str, out: bytearray, depth: int) -> None:
     """A ``str`` subclass by its type, text and attributes (a model ``Response``: its
     text, model, provider, usage...); state in ``__slots__`` is invisible, so refused."""
     kind = type(value)
-    for base in kind.__mro__[:-2]:  # up to str and object
-        slots = base.__dict__.get("__slots__", ())
+    for base in kind.__mro__:
+        slots = () if base is str or base is object else base.__dict__.get("__slots__", ())
         names = (slots,) if isinstance(slots, str) else tuple(slots)
         if any(name not in ("__dict__", "__weakref__") for name in names):
             raise _refused(kind, f"a str subclass with __slots__ {names}, which the key "
@@ -216,7 +216,7 @@ def _write_numpy(value: Any, out: bytearray, depth: int) -> None:
     dtype = value.dtype
     if dtype.metadata is not None:
         raise _refused(kind, "a dtype with metadata, which the key cannot see")
-    header = f"{_qualified(kind)}|{dtype.str}|{dtype.descr}|{dtype.isalignedstruct}|"
+    header = f"{_qualified(kind)}|{dtype.str}|{dtype!r}|"  # the repr: fields, alignment
     if dtype.hasobject:  # object (and string) dtypes hold Python objects, written as such
         _tagged(out, b"A", f"{header}{value.shape}".encode())
         _write_sequence(b"L", np.ravel(value).tolist(), out, depth)
