@@ -17,6 +17,7 @@ MODULES = (
     "ember.xcs.graphs.options",
     "ember.xcs.cache",
     "ember.xcs.cache.keys",
+    "ember.xcs.cache.identity",
     "ember.xcs.cache.store",
     "ember.xcs.cache.scope",
     "ember.xcs.cache.counters",

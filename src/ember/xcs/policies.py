@@ -17,7 +17,9 @@
 
 While one call of a key is computing its value, a second call of the same key (under
 ``@jit`` both may run at once) waits for it and takes its value, as the second call
-would have been a hit in plain Python; if the first fails, the second runs itself.
+would have been a hit in plain Python; if the first fails, the second runs itself. A
+synchronous call never waits on a thread that runs an event loop (the first call may be
+a coroutine on that loop): it runs the body itself.
 
 Under ``@jit`` the whole layer runs inside the op's node: a node's duration includes
 its retries, and a cache hit makes a node that takes microseconds.
@@ -45,7 +47,8 @@ from typing import Any
 
 from ember.xcs.cache.counters import record
 from ember.xcs.cache.flights import Flight
-from ember.xcs.cache.keys import UncacheableError, op_identity, result_key
+from ember.xcs.cache.identity import BoundValues, op_identity
+from ember.xcs.cache.keys import UncacheableError, result_key
 from ember.xcs.cache.scope import store_for
 from ember.xcs.cache.store import MISSING
 from ember.xcs.config import check_result_cache, check_timeout
@@ -137,7 +140,10 @@ def with_policies(
     _check_cache(cache, version, effect)
     policy = retry_policy(retries)
     check_timeout("op(timeout=...)", timeout)
-    identity = op_identity(fn, version) if cache is not False else None
+    identity = None
+    if cache is not False:
+        named, base = op_identity(fn, version)
+        identity = (named, BoundValues(fn, base, pinned=version is not None))
     layer = _Policies(name, cache, identity, policy, timeout)
     is_async = inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(
         getattr(fn, "__call__", None)  # noqa: B004 - callable objects with async __call__
@@ -151,7 +157,7 @@ class _Policies:
 
     __slots__ = ("cache", "identity", "name", "policy", "shipped", "timeout")
 
-    def __init__(self, name: str, cache: Any, identity: tuple[str, str] | None,
+    def __init__(self, name: str, cache: Any, identity: tuple[str, BoundValues] | None,
                  policy: Any, timeout: float | None, origin: int | None = None) -> None:
         self.name = name
         self.cache = cache
@@ -182,7 +188,8 @@ class _Policies:
         store = store_for(self.cache, self.name)
         if store is None:
             return None, "", MISSING, None
-        key = result_key(*self.identity, args, kwargs)
+        identity, bound = self.identity
+        key = result_key(identity, bound.version(), args, kwargs)
         value = store.get(key)
         if value is not MISSING:
             record(self.name, "hits")
@@ -192,7 +199,8 @@ class _Policies:
     def followed(self, flight: Flight | None, store: Any, key: str) -> Any:
         """The value another running call of the key computed (a hit), or ``MISSING``
         when this call computes it (a miss): it leads the flight, or the leader failed,
-        or its result could not be stored.
+        or its result could not be stored, or this synchronous call runs on an event
+        loop's thread, where waiting could stop the leader itself (``Flight.wait``).
 
         A hit is read from the store once the leader has stored it, so each call gets
         its own object, as the later call in plain Python would (a hit, never the
@@ -209,14 +217,14 @@ class _Policies:
         return MISSING
 
     def keep(self, store: Any, key: str, value: Any) -> None:
-        """Store a fresh result (a result that cannot be pickled is returned, not kept)."""
+        """Store a fresh result. Storing never fails the call: a result that cannot be
+        pickled (whatever pickling raises: a ``__reduce__`` may raise anything, a deep
+        structure ``RecursionError``) or that the store refuses is returned, not kept."""
         if store is None:
             return
-        import pickle
-
         try:
             store.put(key, self.name, value)
-        except (pickle.PicklingError, TypeError, AttributeError) as error:
+        except Exception as error:  # the body succeeded: its result is the call's
             record(self.name, "unstorable")
             _logger.warning("ember.xcs result cache: the result of op %s cannot be stored "
                             "(%s: %s); it is returned but not cached", self.name,

@@ -190,3 +190,60 @@ def test_a_cache_file_deleted_while_the_process_runs_is_set_up_again(tmp_path: P
     worker.start()
     worker.join(30)
     assert results == [2]
+
+
+class QuotaError(Exception):
+    """Pickles (as ``QuotaError(message)``) but does not load: ``__init__`` takes two."""
+
+    def __init__(self, user: str, limit: int) -> None:
+        super().__init__(f"{user} is over quota ({limit})")
+
+
+class Handle:
+    def __reduce__(self) -> Any:
+        raise ValueError("handles cannot be pickled")
+
+
+def _chain(depth: int) -> dict[str, Any]:
+    node: dict[str, Any] = {"id": 0, "parent": None}
+    for i in range(1, depth):
+        node = {"id": i, "parent": node}
+    return node
+
+
+def test_a_memory_store_value_that_does_not_load_is_a_dropped_miss() -> None:
+    store = MemoryStore()
+    store.put("k", "op", {"error": QuotaError("ann", 10)})
+    assert store.get("k") is MISSING
+    assert store.summary().entries == 0
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+def test_a_result_the_store_cannot_keep_is_returned_and_counted(kind: str, tmp_path: Path
+                                                                ) -> None:
+    """Pickling may raise anything (a ``__reduce__``'s error, ``RecursionError``), and a
+    value may not load back: the call returns what the body returned, as plain Python."""
+    from ember.xcs import Config, jit, op
+    from ember.xcs.cache import counters, reset_counters
+
+    @op(cache=True)
+    def deep(n: int) -> dict[str, Any]:
+        return _chain(n)
+
+    @op(cache=True)
+    def with_handle(n: int) -> list[Any]:
+        return [n, Handle()]
+
+    @op(cache=True)
+    def report(user: str) -> dict[str, Any]:
+        return {"error": QuotaError(user, 10)}
+
+    def glue(n: int) -> list[Any]:
+        return [deep(n)["id"], with_handle(n)[0], str(report("ann")["error"]),
+                str(report("ann")["error"])]
+
+    store = MemoryStore() if kind == "memory" else SQLiteStore(tmp_path / "r.sqlite")
+    reset_counters()
+    assert jit(glue, config=Config(result_cache=store))(50_000) == [
+        49_999, 50_000, "ann is over quota (10)", "ann is over quota (10)"]
+    assert counters()["unstorable"] == 2

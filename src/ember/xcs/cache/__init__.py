@@ -3,7 +3,7 @@
 Opt in per op with ``@op(cache=True)``, per call tree with ``Config(result_cache=...)``
 or ``with ember.xcs.cache.use(...)``; ops with ``cache=None`` (the setting meant for
 model calls) are cached whenever a result cache is active. A call is a hit when the
-same op (its identity and version, see ``keys``) was called with canonically equal
+same op (its identity and version, see ``identity``) was called with canonically equal
 arguments before; the stored value is returned and the body does not run. Results are
 kept in an SQLite file (``SQLiteStore``; WAL, safe across
 threads and processes, every result committed as soon as it exists, so a batch that
@@ -26,7 +26,8 @@ Example:
 """
 
 from ember.xcs.cache.counters import counters, reset_counters
-from ember.xcs.cache.keys import UncacheableError, op_identity, result_key
+from ember.xcs.cache.identity import op_identity
+from ember.xcs.cache.keys import UncacheableError, result_key
 from ember.xcs.cache.scope import CacheScope, active, open_store, use
 from ember.xcs.cache.store import (
     MISSING,

@@ -5,10 +5,16 @@ after the first has stored its value. Under ``@jit`` both may run at once, and b
 would miss and pay for the body. So the calls of a key that is being computed join
 the first one's ``Flight`` and take its value (a failure of the first lets them run
 themselves, as a plain second call would after a failure).
+
+A synchronous follower never blocks a thread that runs an event loop: the leader may be
+a coroutine suspended on that very loop (``await models.acall(p)`` beside a plain
+``models(p)`` in an async tool), which could then never resume. It computes the value
+itself instead, as a plain call made before the first one had finished would.
 """
 
 from __future__ import annotations
 
+import sys
 import threading
 from typing import Any
 
@@ -71,9 +77,15 @@ class Flight:
                 pass  # its loop has closed: nobody waits there any more
 
     def wait(self) -> Any:
-        """A follower: the leader's value, or ``MISSING`` if it failed."""
-        self._landing.done.wait()
-        return self._landing.value
+        """A follower: the leader's value, or ``MISSING`` if it failed, or without
+        waiting when this thread runs an event loop (see the module docstring)."""
+        landing = self._landing
+        if not landing.done.is_set():
+            asyncio = sys.modules.get("asyncio")  # not imported: no loop can be running
+            if asyncio is not None and asyncio.events._get_running_loop() is not None:
+                return MISSING
+            landing.done.wait()
+        return landing.value
 
     async def landed(self) -> None:
         """Wait for the leader without blocking the event loop (or taking a thread of

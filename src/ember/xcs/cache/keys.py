@@ -1,23 +1,22 @@
-"""Result-cache keys: who the op is, and its arguments written canonically.
+"""Result-cache keys: a call's arguments written canonically, and the key of a call.
 
-A key is the SHA-256 of three parts:
+A key is the SHA-256 of the op's identity and version (``identity``) and of its
+arguments, written canonically: equal values give equal bytes in every process
+(``hash()`` randomisation plays no part), and values a function can tell apart give
+different bytes. So the type is part of the encoding (``{1}`` and ``frozenset({1})``,
+``np.float64(1.5)`` and ``1.5``), and so is order wherever iterating shows it: a
+``dict`` is written in its order, a ``set`` in its iteration order.
 
-- the op's **identity**: ``module:qualname`` of the function (or what the callable
-  declares in ``__xcs_cache_identity__``, as a model-call body can);
-- its **version**: the ``version=`` the user pinned, else a fingerprint of the code
-  (bytecode, constants, names, defaults), so editing the body changes the key;
-- its **arguments**, written canonically: equal values give equal bytes whatever the
-  dict order, set order or process (``hash()`` randomisation plays no part).
-
-Canonical values: ``None``, ``bool``, ``int``, ``float``, ``complex``, ``str`` (and
-``str`` subclasses such as model ``Response`` objects, by their text), ``bytes``,
+Canonical values: ``None``, ``bool``, ``int``, ``float``, ``complex``, ``str``, ``bytes``,
 ``bytearray``, ``list``, ``tuple`` (named tuples by type and fields), ``dict``,
-``OrderedDict`` (in order), ``Counter``, ``defaultdict`` (of a builtin factory), ``set``,
+``OrderedDict``, ``Counter``, ``defaultdict`` (of a builtin factory), ``set``,
 ``frozenset``, ``range``, enum members, dataclass instances, ``datetime``/``date``/
-``time``/``Decimal``/``Fraction``/``UUID``/``Path`` values, NumPy arrays and scalars,
-pydantic models (``model_dump``), and any object with a ``__xcs_cache_key__()`` method
-(its result is encoded in its place). The type is part of the encoding: equal values of
-different types (``{1}`` and ``frozenset({1})``) are different keys. Anything else,
+``time`` (with their time zone and ``fold``), ``timedelta``, ``Decimal``, ``Fraction``,
+``UUID``, ``ipaddress`` values, ``pathlib`` paths, NumPy arrays (plain, ``matrix``,
+``recarray``, masked: with their mask) and scalars, pydantic models (by their fields'
+values, excluded fields too), ``str`` subclasses (by type, text and attributes: a model
+``Response`` by its text, model, provider, usage...), and any object with a
+``__xcs_cache_key__()`` method (its result is encoded in its place). Anything else,
 including other subclasses of ``int``, ``float``, ``list``, ``tuple`` and ``dict`` (their
 extra state and methods are invisible to the key), raises ``UncacheableError``: a key
 must never depend on an object's address, nor conflate values a function can tell apart.
@@ -27,19 +26,17 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-import functools
 import os
 import struct
-import types
+import sys
 from collections.abc import Callable
 from typing import Any
 
 from ember.xcs.errors import XCSError
 
-__all__ = ["KEY_FORMAT", "UncacheableError", "code_fingerprint", "encode", "op_identity",
-           "result_key"]
+__all__ = ["KEY_FORMAT", "UncacheableError", "encode", "result_key"]
 
-KEY_FORMAT = 2
+KEY_FORMAT = 3
 """Bumped whenever the encoding below changes, so old keys can never match new ones."""
 
 
@@ -59,8 +56,10 @@ def encode(value: Any) -> bytes:
         UncacheableError: ``value`` holds something without a canonical form.
 
     Example:
-        >>> encode({"b": 1, "a": [1, 2.0]}) == encode({"a": [1, 2.0], "b": 1})
+        >>> encode({"a": 1, "b": [1, 2.0]}) == encode({"a": 1, "b": [1, 2.0]})
         True
+        >>> encode({"a": 1, "b": 2}) == encode({"b": 2, "a": 1})  # iteration shows order
+        False
         >>> encode(1) == encode(1.0) or encode(True) == encode(1)
         False
     """
@@ -96,10 +95,15 @@ def _write(value: Any, out: bytearray, depth: int) -> None:
         return
     if isinstance(value, enum.Enum):  # before str: a StrEnum member is not its text
         _tagged(out, b"E", _qualified(kind).encode())
-        _write(value.name, out, depth + 1)
+        # A Flag value may have no name (Perm(0), unknown bits): its value is the member.
+        _write(value._value_ if isinstance(value, enum.Flag) else value.name, out, depth + 1)
         return
-    if isinstance(value, str):  # str subclasses (model Responses) count by their text
-        _write_str(str.__str__(value), out, depth)
+    module = kind.__module__.split(".", 1)[0]
+    if module == "numpy":  # before str and bytes: np.str_ is a str, not a plain one
+        _write_numpy(value, out, depth)
+        return
+    if isinstance(value, str):
+        _write_str_subclass(value, out, depth)
         return
     if isinstance(value, tuple) and hasattr(value, "_fields"):
         _tagged(out, b"N", _qualified(kind).encode())
@@ -121,23 +125,20 @@ def _write(value: Any, out: bytearray, depth: int) -> None:
     if container is not None:
         container(value, out, depth)
         return
-    if isinstance(value, os.PathLike):  # pathlib paths
-        _tagged(out, b"p", os.fsencode(value))
+    if module == "pathlib":
+        _tagged(out, b"p", kind.__name__.encode() + b"|" + os.fsencode(value))
         return
-    module = kind.__module__.split(".", 1)[0]
-    if module == "numpy":
-        _write_numpy(value, out, depth)
-        return
-    dump = getattr(value, "model_dump", None)
-    if module != "builtins" and callable(dump) and hasattr(kind, "model_fields"):
-        _tagged(out, b"P", _qualified(kind).encode())
-        _write(dump(mode="json"), out, depth + 1)
+    if module != "builtins" and _write_pydantic(value, out, depth):
         return
     base = next((b for b in _WRITERS if b is not type(None) and isinstance(value, b)), None)
     why = (f"a subclass of {base.__name__}, its own state and methods are invisible to the "
            f"key; pass {base.__name__}(value) if the op only needs the {base.__name__}"
            if base is not None else "no canonical form; its repr would hold a memory address")
-    raise UncacheableError(
+    raise _refused(kind, why)
+
+
+def _refused(kind: type, why: str) -> UncacheableError:
+    return UncacheableError(
         f"an argument of type {_qualified(kind)} cannot be part of a result-cache key ({why}). "
         f"Pass plain data, give {kind.__name__} a __xcs_cache_key__(self) method returning "
         "plain data, or use cache=False for this op."
@@ -159,30 +160,34 @@ def _write_sequence(tag: bytes, items: Any, out: bytearray, depth: int) -> None:
     _tagged(out, tag, bytes(body))
 
 
-def _write_unordered(tag: bytes, items: Any, out: bytearray, depth: int) -> None:
-    parts = []
-    for item in items:
-        part = bytearray()
-        _write(item, part, depth + 1)
-        parts.append(bytes(part))
-    _tagged(out, tag, b"".join(sorted(parts)))
-
-
 def _write_dict(value: dict[Any, Any], out: bytearray, depth: int, tag: bytes = b"M") -> None:
-    parts = []
-    for key, item in value.items():
-        part = bytearray()
-        _write(key, part, depth + 1)
-        _write(item, part, depth + 1)
-        parts.append(bytes(part))
-    _tagged(out, tag, b"".join(sorted(parts)))
+    body = bytearray()
+    for key, item in value.items():  # in order: iterating a dict shows it
+        _write(key, body, depth + 1)
+        _write(item, body, depth + 1)
+    _tagged(out, tag, bytes(body))
+
+
+def _write_str_subclass(value: str, out: bytearray, depth: int) -> None:
+    """A ``str`` subclass by its type, text and attributes (a model ``Response``: its
+    text, model, provider, usage...); state in ``__slots__`` is invisible, so refused."""
+    kind = type(value)
+    for base in kind.__mro__:
+        slots = () if base is str or base is object else base.__dict__.get("__slots__", ())
+        names = (slots,) if isinstance(slots, str) else tuple(slots)
+        if any(name not in ("__dict__", "__weakref__") for name in names):
+            raise _refused(kind, f"a str subclass with __slots__ {names}, which the key "
+                                 "cannot see; pass str(value) if the op only needs the text")
+    _tagged(out, b"X", _qualified(kind).encode())
+    _write_str(str.__str__(value), out, depth)
+    _write_dict(getattr(value, "__dict__", {}), out, depth)
 
 
 def _write_defaultdict(value: Any, out: bytearray, depth: int) -> None:
     factory = value.default_factory
     if factory is not None and not (isinstance(factory, type) and factory.__module__ == "builtins"):
         raise UncacheableError(
-            f"a defaultdict whose default_factory is {_short(factory)} cannot be part of a "
+            f"a defaultdict whose default_factory is {factory!r:.60} cannot be part of a "
             "result-cache key (only a builtin type such as int or list has a canonical name). "
             "Pass dict(value), or use cache=False for this op."
         )
@@ -195,18 +200,73 @@ def _write_float(value: float, out: bytearray, depth: int) -> None:
 
 
 def _write_numpy(value: Any, out: bytearray, depth: int) -> None:
-    if hasattr(value, "dtype") and hasattr(value, "tobytes") and hasattr(value, "shape"):
-        if value.dtype.hasobject:
-            _tagged(out, b"A", str(value.shape).encode())
-            _write_sequence(b"L", value.ravel().tolist(), out, depth)
-            return
-        header = f"{value.dtype.str}|{tuple(value.shape)}".encode()
-        _tagged(out, b"A", header + b"|" + value.tobytes(order="C"))
+    """A NumPy scalar or array by its exact type, dtype (field names too), shape and
+    data; a masked array with its mask, fill value and hardness."""
+    np = sys.modules["numpy"]
+    kind = type(value)
+    if kind is np.ma.MaskedArray:
+        _tagged(out, b"m", f"{value.hardmask}".encode())
+        _write_numpy(value.data, out, depth)
+        _write_numpy(np.ma.getmaskarray(value), out, depth)
+        _write(value.fill_value, out, depth + 1)
         return
+    if not (isinstance(value, np.generic) or kind in (np.ndarray, np.matrix, np.recarray)):
+        raise _refused(kind, "a NumPy type whose state the key cannot see; pass "
+                             "np.asarray(value)")
+    dtype = value.dtype
+    if dtype.metadata is not None:
+        raise _refused(kind, "a dtype with metadata, which the key cannot see")
+    header = f"{_qualified(kind)}|{dtype.str}|{dtype!r}|"  # the repr: fields, alignment
+    if dtype.hasobject:  # object (and string) dtypes hold Python objects, written as such
+        _tagged(out, b"A", f"{header}{value.shape}".encode())
+        _write_sequence(b"L", np.ravel(value).tolist(), out, depth)
+        return
+    _tagged(out, b"A", f"{header}{value.shape}|".encode() + value.tobytes(order="C"))
+
+
+def _write_pydantic(value: Any, out: bytearray, depth: int) -> bool:
+    """A pydantic model by its type and every field's Python value (excluded fields,
+    extras, which fields were set, private attributes); a URL by its text and a secret
+    by its value. ``False``: not a pydantic value this knows."""
+    kind = type(value)
+    bases = {_qualified(base) for base in kind.__mro__}
+    if "pydantic.main.BaseModel" in bases:
+        _tagged(out, b"P", _qualified(kind).encode())
+        _write_dict(value.__dict__, out, depth)
+        _write(value.__pydantic_extra__, out, depth + 1)
+        _write(sorted(value.__pydantic_fields_set__), out, depth + 1)
+        _write(value.__pydantic_private__, out, depth + 1)
+        return True
+    if bases & {"pydantic.networks._BaseUrl", "pydantic.networks._BaseMultiHostUrl",
+                "pydantic_core._pydantic_core.Url", "pydantic_core._pydantic_core.MultiHostUrl"}:
+        _tagged(out, b"u", f"{_qualified(kind)}|{value}".encode())
+        return True
+    if "pydantic.types._SecretBase" in bases:
+        _tagged(out, b"k", _qualified(kind).encode())
+        _write(value.get_secret_value(), out, depth + 1)
+        return True
+    return False
+
+
+def _time_zone(zone: Any) -> str:
+    """What a ``tzinfo`` is (not just today's offset: date arithmetic across a DST change
+    and ``tzname()`` tell a zone from a fixed offset)."""
+    if zone is None:
+        return ""
+    kind = _qualified(type(zone))
+    if kind == "datetime.timezone":
+        return repr(zone)  # its offset and name
+    if kind == "zoneinfo.ZoneInfo" and zone.key is not None:
+        return f"zoneinfo:{zone.key}"
     raise UncacheableError(
-        f"a NumPy value of type {type(value).__name__} cannot be part of a result-cache key; "
-        "pass an array or a Python number."
+        f"a date or time in the time zone {zone!r:.60} ({kind}) cannot be part of a result-"
+        "cache key: only datetime.timezone and zoneinfo.ZoneInfo (by its key) have a "
+        "canonical form. Convert it (dt.astimezone(ZoneInfo(...))), or use cache=False."
     )
+
+
+def _clock(value: Any) -> bytes:
+    return f"{value.isoformat()}|{value.fold}|{_time_zone(value.tzinfo)}".encode()
 
 
 _WRITERS: dict[type, Callable[[Any, bytearray, int], None]] = {
@@ -221,8 +281,10 @@ _WRITERS: dict[type, Callable[[Any, bytearray, int], None]] = {
     list: lambda v, out, d: _write_sequence(b"L", v, out, d),
     tuple: lambda v, out, d: _write_sequence(b"T", v, out, d),
     dict: _write_dict,
-    set: lambda v, out, d: _write_unordered(b"s", v, out, d),
-    frozenset: lambda v, out, d: _write_unordered(b"z", v, out, d),
+    # In iteration order, which equal sets may not share ({1, 9} and {9, 1}), and which
+    # for strings follows the per-process hash seed: a miss then, never a wrong hit.
+    set: lambda v, out, d: _write_sequence(b"s", v, out, d),
+    frozenset: lambda v, out, d: _write_sequence(b"z", v, out, d),
     range: lambda v, out, d: _tagged(out, b"R", repr(v).encode()),
 }
 
@@ -232,131 +294,22 @@ _STDLIB_WRITERS: dict[str, tuple[bytes, Callable[[Any], bytes]]] = {
     "decimal.Decimal": (b"d", lambda v: str(v).encode()),
     "fractions.Fraction": (b"q", lambda v: str(v).encode()),
     "uuid.UUID": (b"U", lambda v: bytes(v.bytes)),
-    "datetime.datetime": (b"W", lambda v: v.isoformat().encode()),
+    "datetime.datetime": (b"W", _clock),
     "datetime.date": (b"Y", lambda v: v.isoformat().encode()),
-    "datetime.time": (b"H", lambda v: v.isoformat().encode()),
+    "datetime.time": (b"H", _clock),
     "datetime.timedelta": (b"Z", lambda v: repr(v).encode()),
+    **{f"ipaddress.{name}": (b"i", lambda v: f"{type(v).__name__}|{v}".encode())
+       for name in ("IPv4Address", "IPv6Address", "IPv4Network", "IPv6Network",
+                    "IPv4Interface", "IPv6Interface")},
 }
 
 # Dict subclasses of the standard library, by qualified name: each keeps what sets it
-# apart from a dict (an OrderedDict's order, a Counter's type, a defaultdict's factory).
+# apart from a dict (an OrderedDict's type, a Counter's type, a defaultdict's factory).
 _CONTAINER_WRITERS: dict[str, Callable[[Any, bytearray, int], None]] = {
-    "collections.OrderedDict": lambda v, out, d: _write_sequence(b"O", v.items(), out, d),
+    "collections.OrderedDict": lambda v, out, d: _write_dict(v, out, d, b"O"),
     "collections.Counter": lambda v, out, d: _write_dict(v, out, d, b"c"),
     "collections.defaultdict": _write_defaultdict,
 }
-
-
-# -- op identity ---------------------------------------------------------------------
-
-
-def op_identity(fn: Callable[..., Any], version: str | None) -> tuple[str, str]:
-    """``(identity, version)`` of an op body for its cache keys.
-
-    Args:
-        fn: the op's callable.
-        version: the user's pinned version, or ``None`` for a code fingerprint.
-
-    Returns:
-        The identity (``module:qualname`` or the declared ``__xcs_cache_identity__``)
-        and the version (``version`` itself, or ``"code:<hash>"``).
-
-    Raises:
-        UncacheableError: a callable object that declares no identity and was given no
-            ``version`` (its state is invisible to the key), or a ``functools.partial``
-            whose bound arguments have no canonical form.
-
-    Example:
-        >>> def summarise(text):
-        ...     return text[:10]
-        >>> op_identity(summarise, "2")
-        ('ember.xcs.cache.keys:summarise', '2')
-    """
-    declared = getattr(fn, "__xcs_cache_identity__", None)
-    if declared is not None:
-        identity = declared() if callable(declared) else declared
-        if not isinstance(identity, str) or not identity:
-            raise UncacheableError(
-                f"{fn!r}.__xcs_cache_identity__ must be a non-empty str, got {identity!r}."
-            )
-        return identity, version if version is not None else "declared"
-    if isinstance(fn, functools.partial):
-        import hashlib
-
-        inner, inner_version = op_identity(fn.func, version)
-        bound = hashlib.sha256(encode((fn.args, fn.keywords))).hexdigest()[:16]
-        return f"{inner}[partial {bound}]", inner_version
-    if isinstance(fn, types.MethodType) and not isinstance(fn.__self__, type | types.ModuleType):
-        # A method bound to an object (chain.invoke): the object's state decides the
-        # result, so it is part of the identity, or the user pins it with version=.
-        identity, inner_version = op_identity(fn.__func__, version)
-        owner = fn.__self__
-        if getattr(type(owner), "__xcs_cache_key__", None) is not None:
-            import hashlib
-
-            bound = hashlib.sha256(encode(owner)).hexdigest()[:16]
-            return f"{identity}[self {bound}]", inner_version
-        if version is None:
-            raise UncacheableError(
-                f"cannot cache calls of {_short(fn)}: the state of the "
-                f"{type(owner).__name__} it is bound to is not part of the cache key. Pin "
-                f"what it is with version='...', or give {type(owner).__name__} a "
-                "__xcs_cache_key__(self) method."
-            )
-        return identity, version
-    target = fn.__func__ if isinstance(fn, types.MethodType) else fn
-    if isinstance(target, types.FunctionType | types.BuiltinFunctionType):
-        identity = f"{target.__module__}:{target.__qualname__}"
-        if version is not None:
-            return identity, version
-        return identity, "code:" + code_fingerprint(target)
-    if version is None:
-        raise UncacheableError(
-            f"cannot cache calls of {type(fn).__name__} object {_short(fn)}: its state is "
-            "not part of the cache key, so results of differently configured objects would "
-            "mix. Pin what it is with version='...' (e.g. the model and prompt template it "
-            "wraps), or define __xcs_cache_identity__ on it."
-        )
-    kind = type(fn)
-    return f"{kind.__module__}:{kind.__qualname__}", version
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:59] + "…"
-
-
-def code_fingerprint(fn: Callable[..., Any]) -> str:
-    """A hash of a function's code: bytecode, constants, names and default values.
-
-    It changes when the body changes (or under another CPython version, whose bytecode
-    differs); globals and closure variables the body reads are not part of it.
-    """
-    import hashlib
-
-    digest = hashlib.sha256()
-    code = getattr(fn, "__code__", None)
-    if code is None:  # a builtin: its name is its identity
-        digest.update(repr(fn).encode())
-        return digest.hexdigest()[:16]
-    _hash_code(code, digest)
-    for defaults in (getattr(fn, "__defaults__", None), getattr(fn, "__kwdefaults__", None)):
-        if defaults:
-            try:
-                digest.update(encode(defaults))
-            except UncacheableError:
-                digest.update(type(defaults).__name__.encode())  # only the shape counts
-    return digest.hexdigest()[:16]
-
-
-def _hash_code(code: types.CodeType, digest: Any) -> None:
-    digest.update(code.co_code)
-    digest.update(repr(code.co_names).encode())
-    for const in code.co_consts:
-        if isinstance(const, types.CodeType):
-            _hash_code(const, digest)
-        else:
-            digest.update(repr(const).encode())
 
 
 def result_key(identity: str, version: str, args: tuple[Any, ...],

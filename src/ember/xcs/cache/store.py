@@ -120,9 +120,17 @@ class MemoryStore:
 
         with self._lock:
             entry = self._values.get(key)
+        if entry is None:
+            return MISSING
         # Stored pickled, so a caller mutating a result cannot change what a later
         # hit returns (the same as reading it back from disk).
-        return MISSING if entry is None else pickle.loads(entry[1])
+        try:
+            return pickle.loads(entry[1])
+        except Exception:  # pickles but does not load (an exception whose __init__
+            with self._lock:  # takes other arguments): a miss; the next put replaces it
+                if self._values.get(key) is entry:
+                    del self._values[key]
+            return MISSING
 
     def put(self, key: str, op: str, value: Any) -> None:
         import pickle
