@@ -511,3 +511,28 @@ def test_the_outer_timeout_bounds_a_nested_jitted_function_with_its_own_config()
     with pytest.raises(XCSTimeoutError):
         handler(1)
     assert time.perf_counter() - started < 0.6
+
+
+@op
+def shouted(text: str) -> str:
+    return text.upper()
+
+
+def test_defaults_changed_after_the_first_call_are_the_ones_used() -> None:
+    def ask(q: str, style: str = "short", *, lang: str = "en") -> str:
+        return shouted(f"[{style}/{lang}] {q}")
+
+    class Asker:
+        def ask(self, q: str, style: str = "short") -> str:
+            return shouted(f"[{style}] {q}")
+
+    fast, bound = jit(ask), jit(Asker().ask)
+    assert fast("hi") == "[SHORT/EN] HI" and bound("hi") == "[SHORT] HI"
+    ask.__defaults__ = ("long",)  # what a settings reload that rebinds defaults does
+    ask.__kwdefaults__ = {"lang": "fr"}
+    Asker.ask.__defaults__ = ("long",)
+    assert fast("hi") == ask("hi") == "[LONG/FR] HI"
+    assert bound("hi") == Asker().ask("hi") == "[LONG] HI"
+    ask.__defaults__ = None
+    with pytest.raises(TypeError, match="missing 1 required positional argument: 'style'"):
+        fast("hi")
