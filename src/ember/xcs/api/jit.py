@@ -164,10 +164,10 @@ class JitFunction:
         change: its globals, and its closure's cells, are ``fn``'s own."""
         glue = self._glue
         function = self._function
-        if glue is None or function is not None and (
+        if glue is None or (function is not None and (
                 function.__code__ is not self._glue_code
                 or function.__defaults__ is not self._glue_defaults
-                or function.__kwdefaults__ is not self._glue_kwdefaults):
+                or function.__kwdefaults__ is not self._glue_kwdefaults)):
             if function is not None:
                 self._glue_code = function.__code__
                 self._glue_defaults = function.__defaults__
