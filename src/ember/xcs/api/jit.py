@@ -60,10 +60,9 @@ def _set_disabled(delta: int) -> None:
     _local.plain = _local.disabled > 0 or _local.trace is not None
 
 
-def _function_of(fn: Any) -> types.FunctionType | None:
-    if type(fn) is types.MethodType:
-        fn = fn.__func__
-    return fn if type(fn) is types.FunctionType else None
+def _unrewritten(stats: FunctionStats, problem: str) -> None:
+    stats.note_fallback(Fallback(f"runs without rewriting: {problem}; proxies and learned "
+                                 "barriers keep it correct", None))
 
 
 class JitFunction:
@@ -91,13 +90,8 @@ class JitFunction:
         self._xcs_stats = stats if stats is not None else FunctionStats(self._name)
         self._parallel_threshold = parallel_threshold
         self._signature: inspect.Signature | bool | None = None
-        self._glue: Callable[..., Any] | None = None
-        # fn's function (a bound method's own), whose code and defaults the glue copies,
-        # and the three as they were when the glue was made.
-        self._function = _function_of(fn)
-        self._glue_code: Any = None
-        self._glue_defaults: Any = None
-        self._glue_kwdefaults: Any = None
+        # The function the trace runs: fn rewritten (tracing.rewrite), kept in step with fn.
+        self._glue_fn = rewrite.Glue(fn, functools.partial(_unrewritten, self._xcs_stats)).current
         # Traces of finished calls that issued nothing, kept for the next calls: most
         # calls of a function that rarely reaches an op then cost no new Trace.
         self._spare_traces: list[Trace] = []
@@ -155,29 +149,6 @@ class JitFunction:
         if found is self:
             return qualname
         return (JitFunction, (self._fn, self._config, self._name))
-
-    def _glue_fn(self) -> Callable[..., Any]:
-        """The function the trace runs: the rewritten form of ``fn`` when there is one,
-        taken again when ``fn.__code__`` was replaced (as reloaders do) or its
-        ``__defaults__`` or ``__kwdefaults__`` were (as settings reloads do): the copy
-        holds those as they were when it was made. What else it has of ``fn`` cannot
-        change: its globals, and its closure's cells, are ``fn``'s own."""
-        glue = self._glue
-        function = self._function
-        if glue is None or (function is not None and (
-                function.__code__ is not self._glue_code
-                or function.__defaults__ is not self._glue_defaults
-                or function.__kwdefaults__ is not self._glue_kwdefaults)):
-            if function is not None:
-                self._glue_code = function.__code__
-                self._glue_defaults = function.__defaults__
-                self._glue_kwdefaults = function.__kwdefaults__
-            glue = self._glue = rewrite.instrumented(self._fn, own=True)
-            if glue is self._fn and (problem := rewrite.source_problem(self._fn)):
-                self._xcs_stats.note_fallback(Fallback(
-                    f"runs without rewriting: {problem}; proxies and learned barriers "
-                    "keep it correct", None))
-        return glue
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if self._finalizing():  # a __del__ at exit: this module's globals may be gone

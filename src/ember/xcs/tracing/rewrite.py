@@ -39,7 +39,7 @@ import linecache
 import threading
 import types
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from ember.xcs.tracing import frames
@@ -56,7 +56,8 @@ from ember.xcs.tracing.sources import (
 )
 from ember.xcs.tracing.transform import TYPE_PARAMS, Rewriter
 
-__all__ = ["can_rewrite", "instrumented", "is_instrumented", "source_node", "source_problem"]
+__all__ = ["Glue", "can_rewrite", "instrumented", "is_instrumented", "source_node",
+           "source_problem"]
 
 _FUTURE_FLAGS = 0x1000000  # CO_FUTURE_ANNOTATIONS; the other __future__ flags are no-ops now
 
@@ -80,6 +81,48 @@ def is_instrumented(code: types.CodeType) -> bool:
 def can_rewrite(code: types.CodeType) -> bool:
     """Whether user code ``code`` has a rewritten form (made now if it is not made yet)."""
     return code in _produced or _rewritten_code(code) is not None
+
+
+class Glue:
+    """The rewritten form of one jitted callable, kept in step with it.
+
+    ``current()`` gives it, made again when the function's ``__code__`` was replaced
+    (as reloaders do) or its ``__defaults__`` or ``__kwdefaults__`` were rebound (as a
+    settings reload does): the rewritten copy holds those as they were when it was
+    made. The rest of what the copy has of the function cannot change: its globals,
+    and its closure's cells, are the function's own. ``unrewritten(problem)`` hears
+    why a callable that could not be rewritten runs as it is.
+    """
+
+    __slots__ = ("_code", "_defaults", "_fn", "_function", "_glue", "_kwdefaults",
+                 "_unrewritten")
+
+    def __init__(self, fn: Any, unrewritten: Callable[[str], None]) -> None:
+        self._fn = fn
+        function = fn.__func__ if type(fn) is types.MethodType else fn
+        # Whose code and defaults the copy holds (fn, or a bound method's function).
+        self._function = function if type(function) is types.FunctionType else None
+        self._unrewritten = unrewritten
+        self._glue: Any = None
+        self._code: Any = None
+        self._defaults: Any = None
+        self._kwdefaults: Any = None
+
+    def current(self) -> Any:
+        """The function to run for a call of ``fn`` now."""
+        glue = self._glue
+        function = self._function
+        if glue is not None and (function is None or (
+                function.__code__ is self._code and function.__defaults__ is self._defaults
+                and function.__kwdefaults__ is self._kwdefaults)):
+            return glue
+        made_from = (function.__code__, function.__defaults__, function.__kwdefaults__) \
+            if function is not None else (None, None, None)
+        glue = self._glue = instrumented(self._fn, own=True)
+        self._code, self._defaults, self._kwdefaults = made_from  # after: never stale glue
+        if glue is self._fn and (problem := source_problem(self._fn)):
+            self._unrewritten(problem)
+        return glue
 
 
 def source_problem(fn: Any) -> str | None:
