@@ -1,11 +1,11 @@
 """Reading the caller's frames: where an op was called, and how it must run.
 
 An op (or a lifted operation) called from user code runs lazily unless plain Python
-could observe its exception right there: inside a ``try`` or ``with`` block, or on a
-line where XCS learned that a lazy value is rejected. For rewritten code the ``try``
-lines come from its syntax tree (exact); for other code, from the exception table
-(``versions.handler_ranges``). Frames of Ember itself are skipped, so locations
-always point at user code.
+could observe its exception or its value right there: inside a ``try`` or ``with``
+block, in a ``case`` pattern, or on a line where XCS learned that a lazy value is
+rejected. For rewritten code those lines come from its syntax tree (exact); for other
+code, the ``try`` blocks come from the exception table (``versions.handler_ranges``).
+Frames of Ember itself are skipped, so locations always point at user code.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ __all__ = [
     "location_of",
     "mark_user_file",
     "program_error",
-    "register_try_lines",
+    "register_eager_lines",
     "rejection_site",
 ]
 # What CPython says when the arguments of a call do not fit a Python function.
@@ -62,6 +62,9 @@ class CallMode(enum.Enum):
 
     LAZY = "lazy"
     TRY = "try/with"  # eager: an enclosing try/with block could observe its exception
+    # eager: a case pattern reads it at once, and a sequence or mapping pattern decides
+    # by its type, which a lazy value cannot give
+    MATCH = "match pattern"
     LEARNED = "learned line"  # eager: a lazy value was rejected on this line before
     UNSEEN = "no source"  # eager: code that could not be rewritten would observe it
 
@@ -69,11 +72,11 @@ class CallMode(enum.Enum):
 class _Facts:
     """What the site inspection needs to know of one code object, computed once.
 
-    ``sites`` maps an instruction offset to its location and whether a ``try``/``with``
-    block encloses it.
+    ``sites`` maps an instruction offset to its location and the ``CallMode`` its line
+    asks for (``TRY``, ``MATCH``; ``None``: none).
     """
 
-    __slots__ = ("code", "internal", "library", "sites", "try_lines", "unseen")
+    __slots__ = ("code", "eager_lines", "internal", "library", "sites", "unseen")
 
     def __init__(self, code: CodeType) -> None:
         self.code = code
@@ -81,34 +84,35 @@ class _Facts:
         self.internal = name.startswith(_EMBER_DIR)
         self.library = self.internal or name.startswith(_LIBRARY_DIRS) \
             or name.startswith("<frozen")
-        self.try_lines = _try_lines.get(code)
+        self.eager_lines = _eager_lines.get(code)
         self.unseen: bool | None = None  # computed on first need (reads the bytecode)
-        self.sites: dict[int, tuple[SourceLocation, bool]] = {}
+        self.sites: dict[int, tuple[SourceLocation, CallMode | None]] = {}
 
-    def site(self, frame: FrameType, lasti: int) -> tuple[SourceLocation, bool]:
-        """The location of offset ``lasti`` and whether it lies in a ``try``/``with``."""
+    def site(self, frame: FrameType, lasti: int) -> tuple[SourceLocation, CallMode | None]:
+        """The location of offset ``lasti`` and the eager mode its line asks for."""
         code = self.code
         line = frame.f_lineno
-        lines = self.try_lines
+        lines = self.eager_lines
+        mode: CallMode | None
         if lines is not None:
-            in_try = line in lines
+            mode = lines.get(line)
         else:
             in_try = any(start <= lasti < end for start, end in versions.handler_ranges(code))
-        site = self.sites[lasti] = (SourceLocation(code.co_filename, line, code.co_name),
-                                    in_try)
+            mode = CallMode.TRY if in_try else None
+        site = self.sites[lasti] = (SourceLocation(code.co_filename, line, code.co_name), mode)
         return site
 
     def is_unseen(self) -> bool:
         """Whether this is user code without a rewrite that would observe a lazy value."""
         unseen = self.unseen
         if unseen is None:
-            unseen = self.unseen = (self.try_lines is None and not self.library
+            unseen = self.unseen = (self.eager_lines is None and not self.library
                                     and versions.observing(self.code) is not None)
         return unseen
 
 
 _facts: CodeMap[_Facts] = CodeMap(_CACHE_LIMIT)
-_try_lines: CodeMap[frozenset[int]] = CodeMap()  # rewritten code: lines inside try/with
+_eager_lines: CodeMap[dict[int, CallMode]] = CodeMap()  # rewritten code: see register_eager_lines
 
 
 def _facts_of(code: CodeType) -> _Facts:
@@ -118,12 +122,13 @@ def _facts_of(code: CodeType) -> _Facts:
     return facts
 
 
-def register_try_lines(code: CodeType, lines: frozenset[int]) -> None:
-    """Declare the lines of rewritten ``code`` that lie inside ``try``/``with`` blocks."""
-    _try_lines[code] = lines
+def register_eager_lines(code: CodeType, lines: dict[int, CallMode]) -> None:
+    """Declare the lines of rewritten ``code`` where ops run at their call, and why
+    (``TRY``: inside a ``try``/``with`` block; ``MATCH``: a ``case`` pattern)."""
+    _eager_lines[code] = lines
     facts = _facts.get(code)
     if facts is not None:
-        facts.try_lines, facts.unseen = lines, None
+        facts.eager_lines, facts.unseen = lines, None
         facts.sites.clear()
 
 
@@ -184,8 +189,9 @@ def inspect_site(
 
     Walks from the caller up to ``boundary`` (the frame that entered the jitted
     function). Eager when any user frame on the way is inside a ``try``/``with``
-    block, or on a learned line (ops called there, even inside a comprehension or a
-    lambda on that line, run in program order).
+    block, in a ``case`` pattern (a property it reads calling the op), or on a learned
+    line (ops called there, even inside a comprehension or a lambda on that line, run
+    in program order).
     """
     frame: FrameType | None = sys._getframe(2)
     location: SourceLocation | None = None
@@ -206,8 +212,8 @@ def inspect_site(
             site = facts.site(frame, lasti)
         if location is None and not facts.library:
             location = site[0]  # the user's line, not the library code it called
-        if site[1]:
-            return location, CallMode.TRY
+        if site[1] is not None:
+            return location, site[1]
         if facts.unseen is not False and facts.is_unseen():
             return location, CallMode.UNSEEN
         if learned is not None and learned.covers(code, site[0].lineno):

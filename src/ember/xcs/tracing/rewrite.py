@@ -44,7 +44,7 @@ from typing import Any
 
 from ember.xcs.tracing import frames
 from ember.xcs.tracing.codemap import CodeMap
-from ember.xcs.tracing.frames import is_user_code
+from ember.xcs.tracing.frames import CallMode, is_user_code
 from ember.xcs.tracing.sources import (
     Scope,
     arg_count,
@@ -84,15 +84,11 @@ def can_rewrite(code: types.CodeType) -> bool:
 
 
 class Glue:
-    """The rewritten form of one jitted callable, kept in step with it.
-
-    ``current()`` gives it, made again when the function's ``__code__`` was replaced
-    (as reloaders do) or its ``__defaults__`` or ``__kwdefaults__`` were rebound (as a
-    settings reload does): the rewritten copy holds those as they were when it was
-    made. The rest of what the copy has of the function cannot change: its globals,
-    and its closure's cells, are the function's own. ``unrewritten(problem)`` hears
-    why a callable that could not be rewritten runs as it is.
-    """
+    """The rewritten form of one jitted callable, made again when the function's
+    ``__code__`` was replaced (a reloader) or its ``__defaults__`` or ``__kwdefaults__``
+    rebound (a settings reload), which the copy holds as they were; its globals and
+    closure cells are the function's own. ``unrewritten(problem)`` hears why a callable
+    that could not be rewritten runs as it is."""
 
     __slots__ = ("_code", "_defaults", "_fn", "_function", "_glue", "_kwdefaults",
                  "_unrewritten")
@@ -104,7 +100,7 @@ class Glue:
         self._function = function if type(function) is types.FunctionType else None
         self._unrewritten = unrewritten
         self._glue: Any = None
-        self._code: Any = None
+        self._code: Any = None  # and the two below: the function's, when glue was made
         self._defaults: Any = None
         self._kwdefaults: Any = None
 
@@ -274,7 +270,7 @@ def _rewrite(code: types.CodeType) -> tuple[types.CodeType | None, str | None]:
         # what the source says is not what runs.
         return None, "the source on disk does not match the running function"
     node = copy.deepcopy(node)
-    try_lines = _try_lines_by_function(node)
+    eager_lines = _eager_lines_by_function(node)
     rewritten, problem = _compile_as(_wrapped(Rewriter().visit(node), classes, code), code)
     if rewritten is None:
         return None, problem
@@ -282,8 +278,8 @@ def _rewrite(code: types.CodeType) -> tuple[types.CodeType | None, str | None]:
     with _lock:
         for inner in _code_objects(rewritten):
             _produced[inner] = True
-            lines = try_lines.get((inner.co_name, inner.co_firstlineno))
-            frames.register_try_lines(inner, lines if lines is not None else frozenset())
+            lines = eager_lines.get((inner.co_name, inner.co_firstlineno))
+            frames.register_eager_lines(inner, lines if lines is not None else {})
     return rewritten, None
 
 
@@ -366,13 +362,23 @@ def _code_objects(code: types.CodeType) -> Iterator[types.CodeType]:
             yield from _code_objects(const)
 
 
-def _try_lines_by_function(root: Scope) -> dict[tuple[str, int], frozenset[int]]:
-    """For each function in ``root``: the lines inside its own try/with statements."""
-    result: dict[tuple[str, int], frozenset[int]] = {}
+def _eager_lines_by_function(root: Scope) -> dict[tuple[str, int], dict[int, CallMode]]:
+    """For each function in ``root``: the lines where ops run at their call, and why.
+
+    The lines of its own ``try``/``with`` statements, so that ``except`` sees an op's
+    error; and those of its ``case`` patterns, which read attributes and items at once
+    (a property of the subject's class may call an op) and match a sequence or mapping
+    pattern by the type of what they read, which a lazy value cannot give.
+    """
+    result: dict[tuple[str, int], dict[int, CallMode]] = {}
     scopes = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
 
     def collect(scope: Scope) -> None:
-        lines: set[int] = set()
+        lines: dict[int, CallMode] = {}
+
+        def mark(span: ast.stmt | ast.pattern, mode: CallMode) -> None:
+            for line in range(span.lineno, (span.end_lineno or span.lineno) + 1):
+                lines.setdefault(line, mode)  # the outer statement's reason first
 
         def walk(node: ast.AST) -> None:
             for child in ast.iter_child_nodes(node):
@@ -380,12 +386,14 @@ def _try_lines_by_function(root: Scope) -> dict[tuple[str, int], frozenset[int]]
                     collect(child)
                     continue
                 if isinstance(child, ast.Try | ast.TryStar | ast.With | ast.AsyncWith):
-                    lines.update(range(child.lineno, (child.end_lineno or child.lineno) + 1))
+                    mark(child, CallMode.TRY)
+                elif isinstance(child, ast.match_case):
+                    mark(child.pattern, CallMode.MATCH)
                 walk(child)
 
         walk(scope)
         name = "<lambda>" if isinstance(scope, ast.Lambda) else scope.name
-        result[(name, first_line(scope))] = frozenset(lines)
+        result[(name, first_line(scope))] = lines
 
     collect(root)
     return result
