@@ -12,9 +12,10 @@ __all__ = ["Barrier"]
 
 _STATIC_REASONS = ("is", "match", "call of", "f-string", "%", "format",
                    # an op run at once because its code says so: a try/with block around
-                   # it (in the code's exception table), a case pattern reading it, or
-                   # effect=True on the op
-                   "eager op (try/with)", "eager op (match pattern)", "eager op (effect)")
+                   # it (in the code's exception table), a case pattern reading it, a
+                   # special method calling it, or effect=True on the op
+                   "eager op (try/with)", "eager op (match pattern)",
+                   "eager op (special method)", "eager op (effect)")
 _LEARNED_REASONS = ("learned", "eager op (learned line)")
 
 

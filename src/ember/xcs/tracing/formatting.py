@@ -45,6 +45,8 @@ def _real_tree(value: Any, trace: Any) -> Any:
 def fmt(value: Any, conversion: int, spec: Any) -> Any:
     """One ``{value!conversion:spec}`` field of an f-string."""
     if type(value) is not Lazy and type(spec) is not Lazy:
+        if type(value) not in tree.ATOMS:
+            value = _with_values(value, "f-string")
         if conversion > 0:
             value = _CONVERSIONS[conversion](value)
         return format(value, spec) if spec is not None else format(value)
@@ -56,6 +58,17 @@ def fmt(value: Any, conversion: int, spec: Any) -> Any:
             value = _CONVERSIONS[conversion](value)
         return format(value, spec) if spec is not None else format(value)
     return trace.lift("format", _format_field, (value, conversion, spec), {})
+
+
+def _with_values(value: Any, reason: str) -> Any:
+    """``value`` (no lazy value itself) for C code that runs its special methods
+    (``__format__``, ``__str__``, ``__repr__``): the op results its objects hold, at any
+    depth, resolved first, as ``str(obj)`` does, since such a method returning one of them
+    would be refused (``__str__ returned non-string``)."""
+    trace = active_trace()
+    if trace is None or not trace.lazies or not tree.contains(value, Lazy, records=True):
+        return value
+    return trace.force_tree(value, reason, records=True)
 
 
 def _format_field(value: Any, conversion: int, spec: Any) -> str:
@@ -86,6 +99,8 @@ def mod(left: Any, right: Any) -> Any:
     if type(left) is not Lazy and type(right) is not Lazy and not (
         type(right) in (tuple, dict) and tree.contains(right, Lazy)
     ):
+        if type(right) not in tree.ATOMS:  # "%s" % obj runs obj's __str__, "%s" % (obj,) too
+            right = _with_values(right, "%")
         return left % right
     trace = active_trace()
     if trace is None or trace.site_mode() is not CallMode.LAZY:

@@ -55,6 +55,15 @@ _LIBRARY_DIRS = tuple(
     }
 )
 _CACHE_LIMIT = 50_000
+# Special methods whose result the interpreter's C code checks the moment they return
+# (``__str__`` must give a str, ``__bool__`` a bool, ``__index__`` an int): an op called
+# inside one runs at its call, so that what the method returns is a value, not a lazy
+# one. (A jitted function of that name gives values anyway: it materialises its result.)
+_SPECIAL_METHODS = frozenset({
+    "__str__", "__repr__", "__format__", "__bytes__", "__fspath__", "__bool__", "__hash__",
+    "__len__", "__length_hint__", "__index__", "__int__", "__float__", "__complex__",
+})
+_GENERATOR_FLAGS = 0x20 | 0x80 | 0x200  # CO_GENERATOR, CO_COROUTINE, CO_ASYNC_GENERATOR
 
 
 class CallMode(enum.Enum):
@@ -65,6 +74,9 @@ class CallMode(enum.Enum):
     # eager: a case pattern reads it at once, and a sequence or mapping pattern decides
     # by its type, which a lazy value cannot give
     MATCH = "match pattern"
+    # eager: called inside a special method of the user's whose result Python's C code
+    # checks at once (``__str__`` must give a ``str``), see _SPECIAL_METHODS
+    SPECIAL = "special method"
     LEARNED = "learned line"  # eager: a lazy value was rejected on this line before
     UNSEEN = "no source"  # eager: code that could not be rewritten would observe it
 
@@ -76,7 +88,7 @@ class _Facts:
     asks for (``TRY``, ``MATCH``; ``None``: none).
     """
 
-    __slots__ = ("code", "eager_lines", "internal", "library", "sites", "unseen")
+    __slots__ = ("code", "eager_lines", "internal", "library", "sites", "special", "unseen")
 
     def __init__(self, code: CodeType) -> None:
         self.code = code
@@ -85,6 +97,8 @@ class _Facts:
         self.library = self.internal or name.startswith(_LIBRARY_DIRS) \
             or name.startswith("<frozen")
         self.eager_lines = _eager_lines.get(code)
+        self.special = not self.internal and code.co_name in _SPECIAL_METHODS \
+            and not code.co_flags & _GENERATOR_FLAGS
         self.unseen: bool | None = None  # computed on first need (reads the bytecode)
         self.sites: dict[int, tuple[SourceLocation, CallMode | None]] = {}
 
@@ -189,7 +203,8 @@ def inspect_site(
 
     Walks from the caller up to ``boundary`` (the frame that entered the jitted
     function). Eager when any user frame on the way is inside a ``try``/``with``
-    block, in a ``case`` pattern (a property it reads calling the op), or on a learned
+    block, in a ``case`` pattern (a property it reads calling the op), in one of the
+    special methods of ``_SPECIAL_METHODS`` called by the interpreter, or on a learned
     line (ops called there, even inside a comprehension or a lambda on that line, run
     in program order).
     """
@@ -218,6 +233,8 @@ def inspect_site(
             return location, CallMode.UNSEEN
         if learned is not None and learned.covers(code, site[0].lineno):
             return location, CallMode.LEARNED
+        if facts.special and frame.f_back is not boundary:
+            return location, CallMode.SPECIAL
         frame = frame.f_back
     return location or _first_outside(boundary), CallMode.LAZY
 
