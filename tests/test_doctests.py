@@ -41,6 +41,7 @@ MODULES = (
     "ember.xcs.transforms.readings",
     "ember.xcs.tree.walk",
     "ember.xcs.tree.snapshots",
+    "ember.xcs.tracing.protocols",
     "ember.testing._wire",
     "ember.xcs.compat.xcsapi",
     "ember.operators.base",

@@ -5,9 +5,15 @@ sequence or mapping pattern by the type of what it read; a property of the subje
 class may call an op there. Formatting (f-strings, ``%``, ``str.format``, ``print``)
 runs the user's ``__str__``, ``__repr__`` or ``__format__``, which may return an op
 result kept in an attribute, or call an op, and C code refuses anything but a ``str``.
+The interpreter also acts on the exceptions of code it runs: a ``StopIteration`` ends a
+loop over an iterator whose ``__next__`` raised it, and becomes a ``RuntimeError`` in a
+generator (PEP 479); an ``IndexError`` ends an iteration over an old-style sequence; an
+``AttributeError`` from a property falls back to the class's ``__getattr__``, and makes
+``hasattr`` false. Ops called there run at their call, so that their exceptions are met
+where plain Python meets them.
 Each program runs plainly and jitted, on first and later calls, and must give the same
-value, with each op called as often as in plain Python and the glue's side effects
-happening once.
+value (or exception), with each op called as often as in plain Python and the glue's
+side effects happening once.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from collections import Counter
 
 import pytest
 
-from ember.xcs import get_jit_stats, jit, op
+from ember.xcs import TracingError, get_jit_stats, jit, op
 
 CALLS: Counter[str] = Counter()
 
@@ -166,3 +172,208 @@ def test_special_methods_giving_op_results_format_as_in_plain_python(program, ca
         assert jitted(text) == plain
         assert (dict(CALLS), list(LOG), capsys.readouterr().out) == expected
     assert get_jit_stats(jitted)["reruns"] == 0  # the glue ran once per call
+
+
+@op
+def first_match(items: list[str], prefix: str) -> str:
+    CALLS[prefix] += 1
+    time.sleep(0.003)
+    return next(x for x in items if x.startswith(prefix))  # StopIteration if none
+
+
+DOCS = ["apple pie", "banana split", "cherry tart"]
+
+
+def via_genexp(prefixes: list[str]) -> list[str]:
+    return list(first_match(DOCS, p) for p in prefixes)
+
+
+def via_generator(prefixes: list[str]) -> list[str]:
+    def matches():  # type: ignore[no-untyped-def]
+        for p in prefixes:
+            yield first_match(DOCS, p)
+
+    return [m.upper() for m in matches()]
+
+
+@op
+def fetch_page(cursor: int) -> str:
+    CALLS[f"page {cursor}"] += 1
+    time.sleep(0.003)
+    if cursor >= 3:
+        raise StopIteration  # "no more pages"
+    return f"page{cursor}"
+
+
+class Pages:
+    def __init__(self) -> None:
+        self.cursor = 0
+
+    def __iter__(self) -> Pages:
+        return self
+
+    def __next__(self) -> str:
+        page = fetch_page(self.cursor)
+        self.cursor += 1
+        return page
+
+
+def crawl(_: object) -> tuple[object, ...]:
+    pages = [p for p in Pages()]
+    more = list(Pages())
+    last = None
+    for last in Pages():
+        pass
+    return pages, more, last, next(Pages()), next(iter(Pages()), "none")
+
+
+@op
+def row(i: int) -> str:
+    CALLS[f"row {i}"] += 1
+    time.sleep(0.003)
+    return ["r0", "r1", "r2"][i]  # IndexError past the end
+
+
+class Table:  # the old sequence protocol: iterated through __getitem__
+    def __getitem__(self, i: int) -> str:
+        return row(i)
+
+
+def all_rows(_: object) -> tuple[object, ...]:
+    return [r for r in Table()], list(Table()), "r1" in Table(), Table()[2]
+
+
+def one_row_too_far(_: object) -> str:
+    return Table()[3]
+
+
+@op
+def lookup(key: str) -> str:
+    CALLS[key] += 1
+    time.sleep(0.003)
+    table = {"a": "Alpha", "b": "Beta"}
+    if key not in table:
+        raise AttributeError(f"no field {key}")
+    return table[key]
+
+
+@op
+def fetch(key: str) -> dict[str, str]:
+    CALLS[key] += 1
+    time.sleep(0.003)
+    return {"title": key.upper()}
+
+
+class Record:
+    def __init__(self, key: str) -> None:
+        self.key = key
+        self.raw = fetch(key)
+
+    @property
+    def title(self) -> str:
+        return lookup(self.key)  # AttributeError: Python falls back to __getattr__
+
+    @property
+    def heading(self) -> str:
+        return self.raw.heading  # type: ignore[attr-defined,no-any-return]  # a dict has none
+
+    def __getattr__(self, name: str) -> str:
+        return f"<fallback {name}>"
+
+
+class Plain:
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+    @property
+    def title(self) -> str:
+        return lookup(self.key)
+
+
+def attributes(key: str) -> tuple[object, ...]:
+    record, plain = Record(key), Plain(key)
+    return (record.title, record.heading, hasattr(plain, "title"),
+            getattr(plain, "title", "default"), getattr(record, "title", "default"))
+
+
+def plain_attribute(key: str) -> str:
+    return Plain(key).title
+
+
+PROGRAMS = [(via_genexp, (["b", "c"], ["b", "z", "a"])),
+            (via_generator, (["b", "c"], ["z"])),
+            (crawl, (None,)),
+            (all_rows, (None,)),
+            (one_row_too_far, (None,)),
+            (attributes, ("a", "z")),
+            (plain_attribute, ("a", "z"))]
+
+
+def _outcome(program, argument) -> tuple[object, ...]:  # type: ignore[no-untyped-def]
+    try:
+        return ("value", program(argument))
+    except Exception as error:  # the type, message and cause plain Python gives
+        return ("raised", type(error), str(error), type(error.__cause__))
+
+
+@pytest.mark.parametrize(("program", "inputs"), PROGRAMS, ids=[p.__name__ for p, _ in PROGRAMS])
+def test_exceptions_python_acts_on_are_met_where_plain_python_meets_them(program, inputs) -> None:
+    jitted = jit(program)
+    for argument in inputs:
+        for _ in range(2):
+            CALLS.clear()
+            plain = _outcome(program, argument)
+            plain_calls = dict(CALLS)
+            CALLS.clear()
+            assert _outcome(jitted, argument) == plain, argument
+            if plain[0] == "value":  # (after a failure, ops already started may finish)
+                assert dict(CALLS) == plain_calls, argument
+
+
+def test_a_stop_iteration_ending_a_map_that_ran_ahead_is_a_clear_error() -> None:
+    def via_map(prefixes: list[str]) -> list[str]:
+        return list(map(lambda p: first_match(DOCS, p), prefixes))
+
+    def via_map_in_try(prefixes: list[str]) -> list[str]:
+        try:  # the ops run at their call: map meets the StopIteration
+            return list(map(lambda p: first_match(DOCS, p), prefixes))
+        finally:
+            pass
+
+    assert via_map(["b", "z", "a"]) == ["banana split"]
+    with pytest.raises(TracingError, match="first_match raised StopIteration") as raised:
+        jit(via_map)(["b", "z", "a"])
+    assert type(raised.value.__cause__) is StopIteration
+    assert jit(via_map)(["b", "a"]) == ["banana split", "apple pie"]
+    assert jit(via_map_in_try)(["b", "z", "a"]) == ["banana split"]
+
+
+@op
+def slow(key: str) -> str:
+    time.sleep(0.05)
+    return key.upper()
+
+
+class Report:
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+    @property
+    def summary(self) -> str:
+        return slow(self.key)
+
+    def __getitem__(self, i: int) -> str:
+        return slow(f"{self.key}{i}")
+
+
+def test_ops_in_properties_items_and_map_still_overlap() -> None:
+    @jit
+    def overview(keys: list[str]) -> list[object]:
+        reports = [Report(k) for k in keys]
+        return [[r.summary for r in reports], [r[0] for r in reports], list(map(slow, keys))]
+
+    keys = list("abcd")
+    started = time.perf_counter()
+    assert overview(keys) == [list("ABCD"), ["A0", "B0", "C0", "D0"], list("ABCD")]
+    assert time.perf_counter() - started < 0.4  # twelve 50 ms ops, in three overlapping groups
+    assert get_jit_stats(overview)["barriers"] == []

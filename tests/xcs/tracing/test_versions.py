@@ -163,3 +163,47 @@ def test_the_learned_line_watcher_chains_to_a_users_tracer() -> None:
         assert "joined" in calls
     else:
         assert joined([3, 4]) == "4+5"
+
+
+class _Probe:
+    seen: list[str | None] = []
+
+    def _note(self) -> int:
+        caller = sys._getframe(2)  # the frame whose instruction ran the method calling this
+        _Probe.seen.append(versions.calling(caller.f_code, caller.f_lasti))
+        return 0
+
+    @property
+    def prop(self) -> int:
+        return self._note()
+
+    def __getitem__(self, i: int) -> int:
+        if i > 0:
+            raise IndexError(i)
+        return self._note()
+
+    def __iter__(self) -> _Probe:
+        return self
+
+    def __next__(self) -> int:
+        return self._note()
+
+    def method(self) -> int:
+        return self._note()
+
+
+def _instructions(probe: _Probe) -> None:
+    probe.prop  # noqa: B018 - the read is the point
+    probe[0]  # noqa: B018
+    next(probe)
+    for _ in probe:
+        break
+    probe.method()
+
+
+def test_calling_names_the_instruction_that_ran_the_code_on_every_version() -> None:
+    expected = ["attribute", "subscript", None, "iteration", None]
+    for _ in range(50):  # later turns run the specialised (adaptive) instructions
+        _Probe.seen.clear()
+        _instructions(_Probe())
+        assert _Probe.seen == expected

@@ -33,9 +33,13 @@ _FIXES = (
     ("eager op (try/with)", "a try/with block around an op makes it run at once, so that "
      "`except` sees its error; put the try around one op inside an op of its own"),
     ("eager op (effect)", "effect=True ops run in program order by design"),
-    ("eager op (special method)", "Python checks what this special method (__str__, "
-     "__bool__, ...) returns at once, so an op it calls runs at its call; call the op "
-     "before, and keep its result in the object, to let it overlap with others"),
+    ("eager op (attribute probe)", "an AttributeError from this op would be caught here "
+     "(hasattr, getattr with a default, a class's __getattr__), so it runs at its call; "
+     "read the attribute with a dot on a class without __getattr__ to keep it lazy"),
+    ("eager op (special method)", "Python acts at once on what this special method "
+     "(__str__, __next__, an iteration's __getitem__) returns or raises, so an op it "
+     "calls runs at its call; call the op before, and keep its result in the object, "
+     "to let it overlap with others"),
     ("eager op (match pattern)", "a `case` pattern reads the subject's attributes at "
      "once, so an op a property calls there runs at its call; read such values before "
      "the `match` to let their ops overlap with others"),

@@ -122,13 +122,16 @@ class Task:
         inline: a sync op the glue waits for at once runs on the glue's own thread, as
             in plain Python (a lock the glue holds, ``threading.local``, signal
             handlers); not under a deadline, which only another thread can keep.
+        stop_becomes: where the glue called it, what a ``StopIteration`` from its body
+            would have met in plain Python (``tracing.protocols.stop_becomes``); set by
+            the tracer as it records the task.
     """
 
     __slots__ = (
         "args", "callbacks", "context", "copied", "dependents", "deps", "eager", "ended",
         "error", "fn", "handle", "holds_limit", "id", "inline", "kind", "kwargs", "limit",
-        "location", "name", "op", "prepare", "run", "started", "state", "upstream", "value",
-        "waited", "waiting",
+        "location", "name", "op", "prepare", "run", "started", "state", "stop_becomes",
+        "upstream", "value", "waited", "waiting",
     )
 
     def __init__(self, run: OwningRun, kind: NodeKind, name: str, fn: Callable[..., Any] | None,
@@ -163,6 +166,7 @@ class Task:
         self.callbacks: list[Callable[[], None]] | None = None
         self.copied: list[tuple[Any, Any]] | None = None
         self.inline = False
+        self.stop_becomes: str | None = None
 
     @property
     def final(self) -> bool:

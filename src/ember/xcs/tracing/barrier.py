@@ -15,7 +15,8 @@ _STATIC_REASONS = ("is", "match", "call of", "f-string", "%", "format",
                    # it (in the code's exception table), a case pattern reading it, a
                    # special method calling it, or effect=True on the op
                    "eager op (try/with)", "eager op (match pattern)",
-                   "eager op (special method)", "eager op (effect)")
+                   "eager op (special method)", "eager op (attribute probe)",
+                   "eager op (effect)")
 _LEARNED_REASONS = ("learned", "eager op (learned line)")
 
 

@@ -16,6 +16,7 @@ from ember.xcs.engine.state import Run, RunStopped
 from ember.xcs.engine.task import Task
 from ember.xcs.errors import XCSError, XCSTimeoutError
 from ember.xcs.ir.graph import NodeKind
+from ember.xcs.tracing.protocols import stop_becomes
 
 __all__ = ["DeferredFailure", "failure_of", "raised_by_glue", "timeout_error", "wait_for_ops"]
 
@@ -31,10 +32,11 @@ class DeferredFailure(BaseException):
 
 
 def failure_of(task: Task) -> BaseException:
-    """The user exception behind a failed, upstream-failed or cancelled task."""
+    """The user exception behind a failed, upstream-failed or cancelled task (a
+    ``StopIteration`` as plain Python would have met it where the glue called the op)."""
     root = task.root_failure
     if root.error is not None:
-        return root.error
+        return stop_becomes(root.error, root.stop_becomes, root.name)
     return XCSError(
         f"the value of {task.name} was never computed: an earlier op failed or the call "
         "was cancelled"

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from ember.xcs.ir.graph import SourceLocation
 from ember.xcs.tracing import versions
 from ember.xcs.tracing.codemap import CodeMap
+from ember.xcs.tracing.protocols import GENERATORS, Entry, entry_of, reads_with_fallback
 
 if TYPE_CHECKING:
     from ember.xcs.tracing.learned import LearnedBarriers
@@ -55,17 +56,7 @@ _LIBRARY_DIRS = tuple(
     }
 )
 _CACHE_LIMIT = 50_000
-# Special methods whose result the interpreter's C code checks the moment they return
-# (``__str__`` must give a str, ``__bool__`` a bool, ``__index__`` an int): an op called
-# inside one runs at its call, so that what the method returns is a value, not a lazy
-# one. (A jitted function of that name gives values anyway: it materialises its result.)
-_SPECIAL_METHODS = frozenset({
-    "__str__", "__repr__", "__format__", "__bytes__", "__fspath__", "__bool__", "__hash__",
-    "__len__", "__length_hint__", "__index__", "__int__", "__float__", "__complex__",
-})
-_GENERATOR_FLAGS = 0x20 | 0x80 | 0x200  # CO_GENERATOR, CO_COROUTINE, CO_ASYNC_GENERATOR
-
-
+_PROBE, _GENERATOR, _SPECIAL = Entry.PROBE, Entry.GENERATOR, Entry.SPECIAL  # (fast to load)
 class CallMode(enum.Enum):
     """How an op or lifted operation must run at a call site (value: the reason)."""
 
@@ -74,9 +65,13 @@ class CallMode(enum.Enum):
     # eager: a case pattern reads it at once, and a sequence or mapping pattern decides
     # by its type, which a lazy value cannot give
     MATCH = "match pattern"
-    # eager: called inside a special method of the user's whose result Python's C code
-    # checks at once (``__str__`` must give a ``str``), see _SPECIAL_METHODS
+    # eager: called inside a special method whose result or StopIteration Python's C code
+    # acts on at once (``__str__`` must give a str), or inside the ``__getitem__`` an
+    # iteration calls, which ends on its IndexError (tracing.protocols)
     SPECIAL = "special method"
+    # eager: an AttributeError there is caught (hasattr, getattr with a default, a
+    # property of a class with ``__getattr__``)
+    PROBE = "attribute probe"
     LEARNED = "learned line"  # eager: a lazy value was rejected on this line before
     UNSEEN = "no source"  # eager: code that could not be rewritten would observe it
 
@@ -84,11 +79,13 @@ class CallMode(enum.Enum):
 class _Facts:
     """What the site inspection needs to know of one code object, computed once.
 
-    ``sites`` maps an instruction offset to its location and the ``CallMode`` its line
-    asks for (``TRY``, ``MATCH``; ``None``: none).
+    ``sites`` maps an instruction offset to its location, the ``CallMode`` its line
+    asks for (``TRY``, ``MATCH``; ``None``: none) and what the instruction there does
+    while other code runs under it (``versions.calling``).
     """
 
-    __slots__ = ("code", "eager_lines", "internal", "library", "sites", "special", "unseen")
+    __slots__ = ("code", "eager_lines", "entry", "generator", "internal", "library", "sites",
+                 "unseen")
 
     def __init__(self, code: CodeType) -> None:
         self.code = code
@@ -97,13 +94,15 @@ class _Facts:
         self.library = self.internal or name.startswith(_LIBRARY_DIRS) \
             or name.startswith("<frozen")
         self.eager_lines = _eager_lines.get(code)
-        self.special = not self.internal and code.co_name in _SPECIAL_METHODS \
-            and not code.co_flags & _GENERATOR_FLAGS
+        self.entry = entry_of(code, self.internal)
+        self.generator = GENERATORS.get(code.co_flags & 0x220)  # PEP 479 applies
         self.unseen: bool | None = None  # computed on first need (reads the bytecode)
-        self.sites: dict[int, tuple[SourceLocation, CallMode | None]] = {}
+        self.sites: dict[int, tuple[SourceLocation, CallMode | None, str | None]] = {}
 
-    def site(self, frame: FrameType, lasti: int) -> tuple[SourceLocation, CallMode | None]:
-        """The location of offset ``lasti`` and the eager mode its line asks for."""
+    def site(self, frame: FrameType, lasti: int
+             ) -> tuple[SourceLocation, CallMode | None, str | None]:
+        """The location of offset ``lasti``, the eager mode its line asks for, and what
+        its instruction does while other code runs (``versions.calling``)."""
         code = self.code
         line = frame.f_lineno
         lines = self.eager_lines
@@ -113,7 +112,8 @@ class _Facts:
         else:
             in_try = any(start <= lasti < end for start, end in versions.handler_ranges(code))
             mode = CallMode.TRY if in_try else None
-        site = self.sites[lasti] = (SourceLocation(code.co_filename, line, code.co_name), mode)
+        site = self.sites[lasti] = (SourceLocation(code.co_filename, line, code.co_name), mode,
+                                    versions.calling(code, lasti))
         return site
 
     def is_unseen(self) -> bool:
@@ -198,27 +198,38 @@ def location_of(frame: FrameType) -> SourceLocation:
 
 def inspect_site(
     boundary: FrameType | None, learned: LearnedBarriers | None
-) -> tuple[SourceLocation | None, CallMode]:
-    """Where user code made the current call, and whether it must run eagerly.
+) -> tuple[SourceLocation | None, CallMode, str | None]:
+    """Where user code made the current call, whether it must run eagerly, and what
+    plain Python makes of a ``StopIteration`` raised there (``protocols.stop_becomes``).
 
     Walks from the caller up to ``boundary`` (the frame that entered the jitted
     function). Eager when any user frame on the way is inside a ``try``/``with``
-    block, in a ``case`` pattern (a property it reads calling the op), in one of the
-    special methods of ``_SPECIAL_METHODS`` called by the interpreter, or on a learned
-    line (ops called there, even inside a comprehension or a lambda on that line, run
-    in program order).
+    block, in a ``case`` pattern (a property it reads calling the op), in a special
+    method the interpreter runs (``__str__``, ``__next__``, the ``__getitem__`` of an
+    iteration), where an ``AttributeError`` is caught (``hasattr``, a property of a class
+    with ``__getattr__``: see ``tracing.protocols``), or on a learned line (ops called
+    there, even inside a comprehension or a lambda on that line, run in program order).
     """
     frame: FrameType | None = sys._getframe(2)
     location: SourceLocation | None = None
     if learned is not None and not learned.active:
         learned = None
     facts_map = _facts
+    child: FrameType | None = None  # the frame walked before, if no Ember frame lies between
+    stop: str | None = None  # where a StopIteration from here would be met (stop_becomes)
+    open_stop = True
     while frame is not None and frame is not boundary:
         code = frame.f_code
         facts = facts_map.get(code)
         if facts is None:
             facts = _facts_of(code)
         if facts.internal:
+            if facts.entry is not None:
+                if facts.entry is _PROBE:
+                    return location or _first_outside(boundary), CallMode.PROBE, None
+                if open_stop:  # Entry.MAPPED
+                    stop, open_stop = "iteration", False
+            child = None
             frame = frame.f_back
             continue
         lasti = frame.f_lasti
@@ -227,16 +238,41 @@ def inspect_site(
             site = facts.site(frame, lasti)
         if location is None and not facts.library:
             location = site[0]  # the user's line, not the library code it called
+        calling = site[2]
+        if calling is not None:  # the call below runs for an attribute, x[i], a next item
+            if calling == "attribute" and child is not None and reads_with_fallback(child):
+                return location, CallMode.PROBE, None
+            if calling == "iteration" and open_stop:  # the loop taking its item ends there
+                stop, open_stop = "iteration", False
         if site[1] is not None:
-            return location, site[1]
+            return location, site[1], None
         if facts.unseen is not False and facts.is_unseen():
-            return location, CallMode.UNSEEN
+            return location, CallMode.UNSEEN, None
         if learned is not None and learned.covers(code, site[0].lineno):
-            return location, CallMode.LEARNED
-        if facts.special and frame.f_back is not boundary:
-            return location, CallMode.SPECIAL
+            return location, CallMode.LEARNED, None
+        entry = facts.entry
+        if entry is not None and frame.f_back is not boundary:  # (the jitted function's own)
+            if entry is _GENERATOR:
+                if open_stop:
+                    stop, open_stop = facts.generator, False  # PEP 479
+            elif entry is _SPECIAL or _iterating(frame.f_back):  # (or Entry.ITEM)
+                return location, CallMode.SPECIAL, None
+        child = frame
         frame = frame.f_back
-    return location or _first_outside(boundary), CallMode.LAZY
+    return location or _first_outside(boundary), CallMode.LAZY, stop
+
+
+def _iterating(caller: FrameType | None) -> bool:
+    """Whether the ``__getitem__`` that ``caller`` called runs for an iteration over its
+    object (which ends on its ``IndexError``), not for a subscript (``x[i]``, or Ember
+    reading an item of an op result)."""
+    if caller is None:
+        return False
+    facts = _facts_of(caller.f_code)
+    if facts.internal:
+        return False
+    site = facts.sites.get(caller.f_lasti) or facts.site(caller, caller.f_lasti)
+    return site[2] != "subscript"
 
 
 def _first_outside(boundary: FrameType | None) -> SourceLocation | None:

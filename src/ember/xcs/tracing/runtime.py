@@ -63,6 +63,7 @@ from ember.xcs.tracing.handover import from_data_library, handed_over
 from ember.xcs.tracing.holding import changed_by, settle
 from ember.xcs.tracing.lazy import Lazy
 from ember.xcs.tracing.outside import outside_value
+from ember.xcs.tracing.protocols import mapped, probing
 from ember.xcs.tracing.trace import Trace
 from ember.xcs.tracing.unpacking import check_unpacked, splat, splat_mapping
 
@@ -167,9 +168,12 @@ def prep(fn: Any, /, *args: Any, **kwargs: Any) -> Callable[[], Any]:
         args = tuple(list(a) if type(a) is not Lazy and isinstance(a, _ITERATORS)  # type: ignore[arg-type]
                      else a for a in args)  # (isinstance would make a lazy value wait)
     elif (fn is map or fn is filter) and args and args[0] is not None:
-        args = (_partial(_routed, args[0]), *args[1:])  # each item's call is a call of glue
+        args = (_partial(mapped, prep, args[0]), *args[1:])  # each item's call: glue's
     if kind is Callee.UNKNOWN and from_data_library(fn):  # df.apply(f), s.map(op)...
         args, kwargs = handed_over(trace, args, kwargs, f"result for {_name_of(fn)}")
+    if fn is hasattr or (fn is getattr and len(args) == 3):
+        # They catch the AttributeError of what they read: a property's ops run at once.
+        return _partial(probing, fn, *trace.force_tree(args, f"call of {_name_of(fn)}"))
     if not trace.lazies:
         return _partial(fn, *args, **kwargs)
     if fn is setattr and len(args) == 3 and library_object(args[0]):  # setattr(df, "index", v)
@@ -231,11 +235,6 @@ def _resolve_closures(trace: Trace, values: tuple[Any, ...], reason: str) -> Non
         defaults = value.__defaults__
         if defaults and tree.contains(defaults, Lazy, records=True):
             value.__defaults__ = trace.force_tree(defaults, reason, records=True)
-
-
-def _routed(fn: Any, /, *args: Any) -> Any:
-    """``fn(*args)`` as the glue would call it (what ``map`` and ``filter`` call)."""
-    return prep(fn, *args)()
 
 
 def _construct(trace: Any, cls: type, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:

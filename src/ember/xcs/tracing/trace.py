@@ -147,7 +147,7 @@ class Trace:
             raise DeferredFailure()
         if type(op) is not Op and not isinstance(op, Op):
             op = Op(op)
-        location, mode = inspect_site(self.boundary, self.learned)
+        location, mode, stop = inspect_site(self.boundary, self.learned)
         eager_reason: str | None = None
         if op.effect:
             # Program order: an effect runs after every op issued before it, and not at
@@ -175,6 +175,7 @@ class Trace:
             memo_args = tree.snapshot_call(args, kwargs, Lazy, lambda value: value, [], [])
         lazy = self.issue(op, args, kwargs, location, eager_reason, memo_args)
         if eager_reason is None:
+            _get(lazy, "_xcs_task").stop_becomes = stop  # (see tracing.protocols)
             return lazy
         task = _get(lazy, "_xcs_task")
         if len(self.barriers) == waits:  # one barrier per call site (its arguments' or its own)
@@ -240,7 +241,7 @@ class Trace:
         run = self.run or self._new_run()
         if run.failure is not None or run.stopped is not None:
             raise DeferredFailure()
-        location, mode = inspect_site(self.boundary, self.learned)
+        location, mode, stop = inspect_site(self.boundary, self.learned)
         if self.eager or mode is not CallMode.LAZY or calls_user_code(args, kwargs) \
                 or (mutates and self.ordering.may_be_callers(_get(args[0], "_xcs_roots"))) \
                 or (name != "getattr" and operates_on_user_object(args, kwargs)) \
@@ -251,6 +252,7 @@ class Trace:
             return fn(*args, **kwargs)
         task, roots = self._record(NodeKind.LIFTED, name, fn, args, kwargs, location,
                                    mutates=mutates)
+        task.stop_becomes = stop
         attribute = args[1] if name == "getattr" and type(args[1]) is str else None
         lazy = Lazy(task, self, roots, attribute)
         self.lazies.append(lazy)
@@ -265,7 +267,7 @@ class Trace:
                 or self.finished:
             return outside_value(lazy)
         task: Task = _get(lazy, "_xcs_task")
-        location, _ = inspect_site(self.boundary, None)
+        location = inspect_site(self.boundary, None)[0]
         self._barrier(reason, location, task)
         return self._value_of(lazy)
 
@@ -278,7 +280,7 @@ class Trace:
         if not found:
             return value
         if location is None:
-            location, _ = inspect_site(self.boundary, None)
+            location = inspect_site(self.boundary, None)[0]
         for lazy in found:
             if type(lazy) is Lazy and _get(lazy, "_xcs_trace") is self:
                 self._barrier(reason, location, _get(lazy, "_xcs_task"))

@@ -8,6 +8,11 @@
   the clean-up of ``await``/``yield from`` (``CLEANUP_THROW``). They are left out.
 - **Superinstructions** (``loaded_names``): 3.13 loads two locals in one instruction
   (``LOAD_FAST_LOAD_FAST``), whose argument is a pair of names.
+- **Where a call came from** (``calling``): the instruction of a frame that is running
+  other code (a property read, ``x[i]``, a ``for`` loop's next item). 3.11 reads attributes
+  for a method call with ``LOAD_METHOD``, 3.12 reads ``super()`` attributes with
+  ``LOAD_SUPER_ATTR``; 3.11 and 3.12 report the offset of a Python call made by a
+  specialised instruction inside that instruction's inline cache.
 - **Line events** (``watch_lines``): ``sys.settrace`` on 3.11, chained to a trace
   function the user (a debugger, coverage) already has; ``sys.monitoring`` on 3.12+,
   with a tool id of our own, so the user's tools see every event as before.
@@ -17,6 +22,7 @@ Nothing else in XCS reads bytecode or installs tracers.
 
 from __future__ import annotations
 
+import bisect
 import dis
 import sys
 import threading
@@ -26,8 +32,8 @@ from typing import Any, cast
 
 from ember.xcs.tracing.codemap import CodeMap
 
-__all__ = ["MONITORING", "handler_ranges", "instruction_at", "loaded_names", "observing",
-           "set_local", "watch_lines"]
+__all__ = ["MONITORING", "calling", "handler_ranges", "instruction_at", "loaded_names",
+           "observing", "set_local", "watch_lines"]
 
 MONITORING = sys.version_info >= (3, 12)  # sys.monitoring instead of sys.settrace
 _NOT_USER_HANDLERS = frozenset({"SWAP", "CALL_INTRINSIC_1", "CLEANUP_THROW"})
@@ -42,6 +48,10 @@ _CACHE_LIMIT = 20_000
 _observing: CodeMap[str | None] = CodeMap(_CACHE_LIMIT)
 _ranges: CodeMap[tuple[tuple[int, int], ...]] = CodeMap(_CACHE_LIMIT)
 _names: CodeMap[dict[tuple[int, int], tuple[str, ...]]] = CodeMap(_CACHE_LIMIT)
+_starts: CodeMap[tuple[list[int], list[str]]] = CodeMap(_CACHE_LIMIT)
+_CALLING = {"LOAD_ATTR": "attribute", "LOAD_METHOD": "attribute",
+            "LOAD_SUPER_ATTR": "attribute", "BINARY_SUBSCR": "subscript",
+            "BINARY_SLICE": "subscript", "FOR_ITER": "iteration"}
 
 
 def handler_ranges(code: CodeType) -> tuple[tuple[int, int], ...]:
@@ -103,6 +113,21 @@ def instruction_at(code: CodeType, offset: int) -> dis.Instruction | None:
         if instruction.offset == offset:
             return instruction
     return None
+
+
+def calling(code: CodeType, offset: int) -> str | None:
+    """What the instruction of ``code`` running at ``offset`` (a frame's ``f_lasti``)
+    does while other code runs under it: ``"attribute"`` (an attribute read: a property,
+    ``__getattr__``), ``"subscript"`` (``x[i]``: ``__getitem__``), ``"iteration"`` (a
+    ``for`` loop or comprehension taking its next item: ``__next__``), else ``None`` (a
+    call, or code that calls no other code)."""
+    starts = _starts.get(code)
+    if starts is None:
+        instructions = list(dis.get_instructions(code))
+        starts = _starts[code] = ([i.offset for i in instructions],
+                                  [i.opname for i in instructions])
+    index = bisect.bisect_right(starts[0], offset) - 1  # offset may lie in an inline cache
+    return _CALLING.get(starts[1][index]) if index >= 0 else None
 
 
 def loaded_names(code: CodeType, first: int, last: int) -> tuple[str, ...]:
