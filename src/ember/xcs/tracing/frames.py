@@ -84,8 +84,8 @@ class _Facts:
     while other code runs under it (``versions.calling``).
     """
 
-    __slots__ = ("code", "eager_lines", "entry", "generator", "internal", "library", "sites",
-                 "unseen")
+    __slots__ = ("code", "eager_lines", "entry", "generator", "internal", "library", "owners",
+                 "sites", "unseen")
 
     def __init__(self, code: CodeType) -> None:
         self.code = code
@@ -96,6 +96,7 @@ class _Facts:
         self.eager_lines = _eager_lines.get(code)
         self.entry = entry_of(code, self.internal)
         self.generator = GENERATORS.get(code.co_flags & 0x220)  # PEP 479 applies
+        self.owners: dict[type, bool] = {}  # run by an attribute read: see reads_with_fallback
         self.unseen: bool | None = None  # computed on first need (reads the bytecode)
         self.sites: dict[int, tuple[SourceLocation, CallMode | None, str | None]] = {}
 
@@ -216,6 +217,7 @@ def inspect_site(
         learned = None
     facts_map = _facts
     child: FrameType | None = None  # the frame walked before, if no Ember frame lies between
+    child_facts: _Facts = None  # type: ignore[assignment]  # (set with child)
     stop: str | None = None  # where a StopIteration from here would be met (stop_becomes)
     open_stop = True
     while frame is not None and frame is not boundary:
@@ -240,7 +242,8 @@ def inspect_site(
             location = site[0]  # the user's line, not the library code it called
         calling = site[2]
         if calling is not None:  # the call below runs for an attribute, x[i], a next item
-            if calling == "attribute" and child is not None and reads_with_fallback(child):
+            if calling == "attribute" and child is not None \
+                    and reads_with_fallback(child, child_facts.owners):
                 return location, CallMode.PROBE, None
             if calling == "iteration" and open_stop:  # the loop taking its item ends there
                 stop, open_stop = "iteration", False
@@ -257,7 +260,7 @@ def inspect_site(
                     stop, open_stop = facts.generator, False  # PEP 479
             elif entry is _SPECIAL or _iterating(frame.f_back):  # (or Entry.ITEM)
                 return location, CallMode.SPECIAL, None
-        child = frame
+        child, child_facts = frame, facts
         frame = frame.f_back
     return location or _first_outside(boundary), CallMode.LAZY, stop
 

@@ -62,15 +62,19 @@ def entry_of(code: CodeType, internal: bool) -> Entry | None:
     return Entry.ITEM if code.co_name == "__getitem__" else None
 
 
-def reads_with_fallback(frame: FrameType) -> bool:
+def reads_with_fallback(frame: FrameType, known: dict[type, bool]) -> bool:
     """Whether ``frame``, run by an attribute read (a property, a descriptor's
     ``__get__``), reads one of an object whose class has ``__getattr__``, which plain
-    Python calls on an ``AttributeError`` from it."""
+    Python calls on an ``AttributeError`` from it. ``known``: the answer per class, for
+    this code (a class that gets a ``__getattr__`` later keeps its first answer)."""
     code = frame.f_code
     if not code.co_argcount or code.co_flags & _GENERATOR_FLAGS or code.co_name == "__getattr__":
         return False  # (an AttributeError from __getattr__ itself propagates)
-    owner = frame.f_locals.get(code.co_varnames[1 if code.co_name == "__get__" else 0])
-    return hasattr(type(owner), "__getattr__")
+    owner = type(frame.f_locals.get(code.co_varnames[1 if code.co_name == "__get__" else 0]))
+    found = known.get(owner)
+    if found is None:  # (a failed hasattr on a class formats an error message: slow)
+        found = known[owner] = hasattr(owner, "__getattr__")
+    return found
 
 
 def probing(fn: Callable[..., Any], /, *args: Any) -> Any:
