@@ -2,7 +2,7 @@
 
 A ``case`` pattern reads the subject's attributes and items itself, and decides a
 sequence or mapping pattern by the type of what it read; a property of the subject's
-class may call an op there. Formatting (f-strings, ``%``, ``str.format``, ``print``)
+class may call an op there, or give back an op result kept elsewhere. Formatting (f-strings, ``%``, ``str.format``, ``print``)
 runs the user's ``__str__``, ``__repr__`` or ``__format__``, which may return an op
 result kept in an attribute, or call an op, and C code refuses anything but a ``str``.
 The interpreter also acts on the exceptions of code it runs: a ``StopIteration`` ends a
@@ -377,3 +377,40 @@ def test_ops_in_properties_items_and_map_still_overlap() -> None:
     assert overview(keys) == [list("ABCD"), ["A0", "B0", "C0", "D0"], list("ABCD")]
     assert time.perf_counter() - started < 0.4  # twelve 50 ms ops, in three overlapping groups
     assert get_jit_stats(overview)["barriers"] == []
+
+
+def test_explain_says_why_ops_ran_at_their_call() -> None:
+    fast_crawl, fast_attributes = jit(crawl), jit(attributes)
+    fast_crawl(None)
+    fast_attributes("z")
+    assert "eager op (special method) at" in fast_crawl.explain()
+    assert "Python acts at once on what this special method" in fast_crawl.explain()
+    text = fast_attributes.explain()
+    assert "eager op (attribute probe) at" in text and "would be caught here" in text
+
+
+KEPT: dict[str, object] = {}
+
+
+class Kept:
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    @property
+    def words(self) -> object:
+        return KEPT[self.text]  # an op result kept outside the object
+
+
+def kept_elsewhere(text: str) -> object:
+    KEPT[text] = parse(text)["words"]
+    match Kept(text):
+        case Kept(words=["search", *query]):
+            return query
+        case _:
+            return "no match"
+
+
+def test_a_pattern_on_an_op_result_kept_outside_the_subject_matches_its_value() -> None:
+    jitted = jit(kept_elsewhere)
+    for text in ["search cats", "search", "hello"]:
+        assert jitted(text) == kept_elsewhere(text), text

@@ -109,6 +109,11 @@ class Lazy(Proxy):
         return _get(self, "_xcs_trace").lift(name, fn, args, kwargs, mutates=mutates,
                                              returns_argument=returns_argument)
 
+    @property
+    def _xcs_value(self) -> Any:
+        """The value, for a ``case`` pattern reading one (``tracing.patterns``)."""
+        return self._xcs_force("match")
+
     def __await__(self) -> Any:
         # ``await`` on an op result inside ``@jit async def`` yields the lazy value
         # itself: the op is already running on the engine, awaiting must not serialise.

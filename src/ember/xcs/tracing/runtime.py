@@ -13,7 +13,8 @@ built-in name ``__xcs_rt__``):
   values they are lifted nodes instead of barriers;
 - ``a % b`` becomes ``mod(a, b)``: ``"%s" % lazy_tuple`` formats the tuple's items;
 - the operands of ``is`` / ``is not`` go through ``observe``, the subject of ``match``
-  through ``observe_deep``: the real objects, never a proxy;
+  through ``observe_deep``: the real objects, never a proxy (and ``LazyValue``, a class
+  pattern, matches what a class pattern reads by its value: ``tracing.patterns``);
 - ``await x`` becomes ``await awaitable(x)``: awaiting an op result does not wait.
 
 Inside ``async def`` glue the points where a value is needed are awaited first
@@ -69,6 +70,7 @@ from ember.xcs.tracing.unpacking import check_unpacked, splat, splat_mapping
 
 __all__ = [
     "CellLoop",
+    "LazyValue",
     "abound",
     "abound_cell",
     "achanging",
@@ -320,6 +322,18 @@ def observe_deep(value: Any) -> Any:
     if trace is None or not trace.lazies:
         return value
     return trace.force_tree(value, "match", records=True)
+
+
+class _LazyValueType(type):
+    def __instancecheck__(cls, value: Any) -> bool:
+        return type(value) is Lazy
+
+
+class LazyValue(metaclass=_LazyValueType):
+    """The class pattern ``LazyValue(P)`` (``tracing.patterns``): a lazy value whose value
+    (``Lazy._xcs_value``, a barrier) matches ``P``."""
+
+    __match_args__ = ("_xcs_value",)
 
 
 def aprep(fn: Any, /, *args: Any, **kwargs: Any) -> Any:

@@ -3,9 +3,9 @@
 ``Rewriter`` turns a function's syntax tree into the tree ``tracing.rewrite`` compiles
 instead: calls become ``__xcs_rt__.prep(f, ...)()``, f-strings ``fstring(fmt(...))``,
 ``a % b`` ``mod(a, b)``, ``a in b`` ``contains(a, b)``; the operands of ``is`` and the
-objects of ``async for`` and ``async with`` go through ``observe``, the subject of
-``match`` through ``observe_deep``, what generators yield through ``yielded``, and
-``await x`` becomes ``await awaitable(x)``, ``eval``/``exec`` ``evaluator(...)``.
+objects of ``async for`` and ``async with`` go through ``observe``, the subject of ``match``
+through ``observe_deep`` (its patterns: ``tracing.patterns``), what generators yield
+through ``yielded``, ``await x`` becomes ``await awaitable(x)``, ``eval`` ``evaluator(...)``.
 A statement that changes an object in place (``obj.x = v``, ``del obj.x``) is preceded
 by ``changing(obj)``; a loop over a variable a nested function reads, by ``CellLoop``.
 In ``async def`` bodies the places needing a value are awaited first (``ready``, ``aprep``).
@@ -18,6 +18,7 @@ import ast
 import sys
 from typing import Any
 
+from ember.xcs.tracing.patterns import through_lazy
 from ember.xcs.tracing.targets import (
     bound_names,
     changed_objects,
@@ -173,8 +174,7 @@ class Rewriter(ast.NodeTransformer):
         return _call("CellLoop", [items, ast.Tuple(read, ast.Load())], items) if read else items
 
     def _real_object(self, node: ast.expr, reason: str) -> ast.expr:
-        """``node``'s real object, awaited first: ``async for`` and ``async with`` use
-        the object's own protocol (``__aiter__``, ``__aenter__``), which a proxy lacks."""
+        """``node``'s real object, awaited first: its own ``__aiter__``, ``__aenter__``."""
         return _call("observe", [self._ready(node), ast.copy_location(ast.Constant(reason), node)],
                      node)
 
@@ -335,8 +335,7 @@ class Rewriter(ast.NodeTransformer):
         return node
 
     def _index(self, index: ast.expr) -> ast.expr:
-        """An index (or slice bound) that may be an op result, through ``key``: the
-        container must get the real object, not what the proxy's ``__index__`` gives."""
+        """An index or slice bound, through ``key``: the container gets the real object."""
         if isinstance(index, ast.Slice):
             for part in ("lower", "upper", "step"):
                 bound = getattr(index, part)
@@ -392,6 +391,7 @@ class Rewriter(ast.NodeTransformer):
             subject = ast.copy_location(
                 ast.Await(value=_call("ready_deep", [subject], subject)), subject)
         node.subject = _call("observe_deep", [subject], node.subject)
+        node.cases = [through_lazy(case) for case in node.cases]  # what class patterns read
         return node
 
     def visit_Await(self, node: ast.Await) -> ast.AST:
