@@ -2,9 +2,10 @@
 
 A ``case`` pattern reads the subject's attributes and items itself, and decides a
 sequence or mapping pattern by the type of what it read; a property of the subject's
-class may call an op there, or give back an op result kept elsewhere. Formatting (f-strings, ``%``, ``str.format``, ``print``)
-runs the user's ``__str__``, ``__repr__`` or ``__format__``, which may return an op
-result kept in an attribute, or call an op, and C code refuses anything but a ``str``.
+class may call an op there, or give back an op result kept elsewhere. Formatting
+(f-strings, ``%``, ``str.format``, ``print``) runs the user's ``__str__``, ``__repr__``
+or ``__format__``, which may return an op result kept in an attribute, or call an op,
+and C code refuses anything but a ``str``.
 The interpreter also acts on the exceptions of code it runs: a ``StopIteration`` ends a
 loop over an iterator whose ``__next__`` raised it, and becomes a ``RuntimeError`` in a
 generator (PEP 479); an ``IndexError`` ends an iteration over an old-style sequence; an
