@@ -57,6 +57,8 @@ _LIBRARY_DIRS = tuple(
 )
 _CACHE_LIMIT = 50_000
 _PROBE, _GENERATOR, _SPECIAL = Entry.PROBE, Entry.GENERATOR, Entry.SPECIAL  # (fast to load)
+
+
 class CallMode(enum.Enum):
     """How an op or lifted operation must run at a call site (value: the reason)."""
 

@@ -170,7 +170,7 @@ def prep(fn: Any, /, *args: Any, **kwargs: Any) -> Callable[[], Any]:
         args = tuple(list(a) if type(a) is not Lazy and isinstance(a, _ITERATORS)  # type: ignore[arg-type]
                      else a for a in args)  # (isinstance would make a lazy value wait)
     elif (fn is map or fn is filter) and args and args[0] is not None:
-        args = (_partial(mapped, prep, args[0]), *args[1:])  # each item's call: glue's
+        args = (_partial(mapped, prep, args[0]), *args[1:])  # an item's call: the glue's
     if kind is Callee.UNKNOWN and from_data_library(fn):  # df.apply(f), s.map(op)...
         args, kwargs = handed_over(trace, args, kwargs, f"result for {_name_of(fn)}")
     if fn is hasattr or (fn is getattr and len(args) == 3):
