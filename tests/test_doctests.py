@@ -66,6 +66,7 @@ MODULES = (
     "ember.xcs.ir.render",
     "ember.xcs.tracing.callees",
     "ember.xcs.tracing.handover",
+    "ember.xcs.tracing.immediate",
     "ember.xcs.api.nesting",
     "ember.xcs.api.callsite",
     "ember.xcs.tracing.usercode",

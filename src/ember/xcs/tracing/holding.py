@@ -1,13 +1,13 @@
 """Objects an op holds while it runs, so that the glue changes them only after it.
 
-An op gets copies of the lists, dicts and sets in its arguments, but the objects of
-the user's own classes (and dataclasses, ``SimpleNamespace``, pydantic models) are
-shared with it, as in plain Python, and so are NumPy arrays, ``bytearray`` and
-``array.array`` (held with the arrays they are views of). In plain Python the op has
-finished before the glue's next line runs, so a change the glue makes to such an object afterwards
-(``state.step += 1``, ``state.notes.append(x)``, ``state.advance()``) is never seen
-by the op. Under ``@jit`` the op may still be running; so the glue waits for it
-before that change, and only then.
+An op gets copies of the lists, dicts and sets in its arguments, but the objects of the
+user's own classes (and dataclasses, ``SimpleNamespace``, pydantic models) are shared
+with it, as in plain Python, and so are NumPy arrays, ``bytearray`` and ``array.array``
+(held with the arrays they are views of). In plain Python the op has finished before
+the glue's next line runs, so a change the glue makes to such an object afterwards
+(``state.step += 1``, ``state.notes.append(x)``, ``state.advance()``) is never seen by
+the op. Under ``@jit`` the op may still be running; so the glue waits for it before
+that change, and only then.
 
 ``Holders.note`` records, per op call (its lazy result), the shared objects of its
 arguments and the containers and objects reachable from their attributes (to a
@@ -48,7 +48,8 @@ _DEPTH = 3  # how deep attributes are followed from an argument
 _CONTAINERS = (tree.Kind.LIST, tree.Kind.DICT, tree.Kind.SET, tree.Kind.DEQUE)
 _WALKED = (tree.Kind.TUPLE, tree.Kind.NAMEDTUPLE, tree.Kind.FROZENSET, *_CONTAINERS)
 _BUFFERS = (bytearray, array.array)
-_FUNCTIONS = frozenset({types.FunctionType, types.MethodType, functools.partial})
+_FUNCTIONS = frozenset({types.FunctionType, types.MethodType, functools.partial,
+                        types.BuiltinMethodType, types.MethodWrapperType})
 
 
 class Holders:
@@ -81,9 +82,9 @@ class Holders:
 
     def _note_function(self, lazy: Lazy, fn: Any, todo: list[tuple[Any, int]],
                        depth: int) -> None:
-        """A function of the user's handed to an op (a lambda, a nested function, a
-        bound method, a ``functools.partial``): the op calls it, so what it reads (the
-        glue's variables, globals, its object) is held as if passed."""
+        """A function handed to an op (a lambda, a nested function, a bound method, also
+        a built-in one: ``scores.get``, a ``functools.partial``): the op calls it, so what
+        it reads (the glue's variables, globals, its object) is held as if passed."""
         if type(fn) is functools.partial:  # its arguments are shared, not copied
             todo.append((fn.func, depth))
             for value in (*fn.args, *fn.keywords.values()):
@@ -91,9 +92,9 @@ class Holders:
                     todo.append((value, depth))
                 else:
                     self._hold_shared(value, lazy)
-        elif type(fn) is types.MethodType:
+        elif type(fn) is not types.FunctionType:  # a bound method
             self._hold_shared(fn.__self__, lazy)
-            todo.append((fn.__func__, depth))
+            todo.append((getattr(fn, "__func__", None), depth))  # a built-in one has none
         elif type(fn) is types.FunctionType and is_user_code(fn.__code__.co_filename):
             self._note_reader(lazy, fn, _global_reads(fn))
 
@@ -267,9 +268,8 @@ def _buffers(value: Any) -> list[Any]:
 def changed_by(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """The object a call of ``fn`` may change in place (``None`` if none is known).
 
-    A method of a container (``notes.append``; not the reading ones such as ``get``),
-    any method of an object (``state.advance()``: it may change it), the object
-    of ``setattr``/``delattr``, and an array passed as ``out=`` (NumPy).
+    A method of a container (``notes.append``; not reading ones: ``get``), any method of
+    an object (``state.advance()``), the object of ``setattr``/``delattr``, an ``out=`` array.
     """
     if (fn is setattr or fn is delattr) and args:
         return args[0]

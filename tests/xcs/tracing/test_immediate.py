@@ -1,0 +1,128 @@
+"""A lifted operation that could not keep plain Python's meaning runs at its call site:
+handed a method bound to an object of the glue (``key=scores.get``), it reads that
+object as it is at the call, not as the glue changed it afterwards."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import functools
+import operator
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from ember.xcs import get_jit_stats, jit, op
+
+
+@op
+def judge(candidate: str) -> int:
+    time.sleep(0.01)
+    return {"a": 3, "b": 1, "c": 2}[candidate]
+
+
+@op
+def classify(text: str) -> str:
+    time.sleep(0.01)
+    return {"a": "high", "b": "low", "c": "mid"}[text]
+
+
+@op
+async def ajudge(candidate: str) -> int:
+    await asyncio.sleep(0.01)
+    return {"a": 3, "b": 1, "c": 2}[candidate]
+
+
+def rank_then_reset(cands: list[str]) -> list[str]:
+    scores = {c: judge(c) for c in cands}
+    ranking = sorted(scores, key=scores.get, reverse=True)
+    scores.clear()
+    scores["b"] = 100
+    return ranking
+
+
+def rank_then_reweight(cands: list[str]) -> list[str]:
+    scores = {c: judge(c) for c in cands}
+    ranking = sorted(scores, key=scores.get, reverse=True)
+    scores["b"] = 100
+    return ranking
+
+
+def by_priority(texts: list[str]) -> list[str]:
+    priority = {"high": 0, "mid": 1, "low": 2}
+    labels = [classify(t) for t in texts]
+    ordered = sorted(labels, key=priority.get)
+    priority["low"] = -1
+    return ordered
+
+
+def by_count(texts: list[str]) -> list[str]:
+    counts = collections.Counter({"high": 5, "mid": 1, "low": 3})
+    labels = [classify(t) for t in texts]
+    ordered = sorted(labels, key=counts.__getitem__)
+    counts["mid"] = 10
+    return ordered
+
+
+def by_partial(texts: list[str]) -> list[str]:
+    counts = {"high": 5, "mid": 1, "low": 3}
+    labels = [classify(t) for t in texts]
+    ordered = sorted(labels, key=functools.partial(operator.getitem, counts))
+    counts["mid"] = 10
+    return ordered
+
+
+def by_user_dict(texts: list[str]) -> list[str]:
+    weights = collections.UserDict({"high": 0, "mid": 1, "low": 2})
+    labels = [classify(t) for t in texts]
+    ordered = sorted(labels, key=weights.get)
+    weights["low"] = -1
+    return ordered
+
+
+@pytest.mark.parametrize("program", [rank_then_reset, rank_then_reweight, by_priority,
+                                     by_count, by_partial, by_user_dict], ids=lambda p: p.__name__)
+def test_a_key_bound_to_the_glue_s_object_reads_it_at_the_call(
+        program: Callable[[list[str]], Any]) -> None:
+    jitted = jit(program)
+    for _ in range(2):  # the first call and a later one
+        assert jitted(["a", "b", "c"]) == program(["a", "b", "c"])
+
+
+def test_keys_bound_to_nothing_that_changes_keep_the_call_lifted() -> None:
+    def shortest(texts: list[str]) -> list[str]:
+        labels = [classify(t) for t in texts]
+        return sorted(labels, key=len) + sorted(labels, key="high mid low".index)
+
+    jitted = jit(shortest)
+    assert jitted(["a", "b", "c"]) == shortest(["a", "b", "c"])
+    assert get_jit_stats(jitted)["barriers"] == []
+
+
+def test_async_glue_ranks_by_the_scores_at_the_call() -> None:
+    async def rank(cands: list[str]) -> list[str]:
+        scores = {c: await ajudge(c) for c in cands}
+        ranking = sorted(scores, key=scores.get, reverse=True)
+        scores.clear()
+        scores["b"] = 100
+        return ranking
+
+    assert asyncio.run(jit(rank)(["a", "b", "c"])) == asyncio.run(rank(["a", "b", "c"]))
+
+
+@op
+def order(items: list[str], key: Any) -> list[str]:
+    time.sleep(0.02)
+    return sorted(items, key=key)
+
+
+def test_an_op_given_a_bound_builtin_method_holds_its_object() -> None:
+    def program(texts: list[str]) -> list[str]:
+        priority = {"high": 0, "mid": 1, "low": 2}
+        ordered = order(["low", "mid", "high"], priority.get)
+        priority["low"] = -1  # waits for the op, which in plain Python had finished
+        return ordered
+
+    assert jit(program)(["a"]) == program(["a"]) == ["high", "mid", "low"]
