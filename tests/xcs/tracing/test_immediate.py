@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import functools
+import itertools
 import operator
 import time
 from collections.abc import Callable
@@ -126,3 +127,97 @@ def test_an_op_given_a_bound_builtin_method_holds_its_object() -> None:
         return ordered
 
     assert jit(program)(["a"]) == program(["a"]) == ["high", "mid", "low"]
+
+
+@op
+def ask(x: Any) -> Any:
+    time.sleep(0.01)
+    return x
+
+
+@op
+async def aask(x: Any) -> Any:
+    await asyncio.sleep(0.01)
+    return x
+
+
+LOG: list[Any] = []
+
+
+def tag(x: str) -> str:
+    LOG.append(("tag", x))
+    return x.lower()
+
+
+def join_prefixed(items: list[str]) -> str:
+    sep = ask(" | ")
+    prefix = "a:"
+    joined = sep.join(prefix + x for x in items)
+    prefix = "b:"
+    return joined
+
+
+def join_then_change(items: list[str]) -> str:
+    sep = ask(",")
+    pending = list(items)
+    joined = sep.join(x for x in pending)
+    pending.append("LATE")
+    return joined
+
+
+def join_logged(items: list[str]) -> tuple[str, list[Any]]:
+    LOG.clear()
+    sep = ask("-")
+    joined = sep.join(map(tag, items))
+    LOG.append("after join")
+    return joined, list(LOG)
+
+
+def subset_then_grow(items: list[str]) -> bool:
+    seen = ask({"a", "b"})
+    source = ["a", *items]
+    ok = seen.issubset(x for x in source)
+    source.append("b")
+    return ok
+
+
+def union_prefixed(items: list[str]) -> list[str]:
+    seen = ask({"a"})
+    base = "p"
+    union = seen.union(base + x for x in items)
+    base = "q"
+    return sorted(union)
+
+
+def head_then_rest(items: list[str]) -> tuple[str, list[str]]:
+    sep = ask(",")
+    rows = iter(items)
+    head = sep.join(itertools.islice(rows, 2))
+    return head, list(rows)
+
+
+def join_op_results(items: list[str]) -> str:
+    sep = ask("+")
+    replies = [ask(x) for x in items]
+    return sep.join(r.upper() for r in replies)
+
+
+@pytest.mark.parametrize("program", [join_prefixed, join_then_change, join_logged,
+                                     subset_then_grow, union_prefixed, head_then_rest,
+                                     join_op_results], ids=lambda p: p.__name__)
+def test_a_method_of_an_op_result_reads_the_iterator_it_is_given_at_the_call(
+        program: Callable[[list[str]], Any]) -> None:
+    jitted = jit(program)
+    for _ in range(2):
+        assert jitted(["x", "Y", "z"]) == program(["x", "Y", "z"])
+
+
+def test_a_method_given_an_iterator_in_async_glue_reads_it_at_the_call() -> None:
+    async def joined(items: list[str]) -> str:
+        sep = await aask(",")
+        prefix = "a"
+        text = sep.join(prefix + x for x in items)
+        prefix = "b"
+        return text
+
+    assert asyncio.run(jit(joined)(["x", "y"])) == asyncio.run(joined(["x", "y"])) == "ax,ay"

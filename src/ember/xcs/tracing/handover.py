@@ -13,7 +13,8 @@ An iterator is handed over as a generator of values.
 
 An op given an iterator of the glue's is the converse case: ``hands_over_iterator``
 tells the trace to run it at its call, since the glue may read the same iterator
-after it.
+after it. So does a lifted operation (``tracing.immediate``), which is then handed its
+iterators as generators of values (``giving_values``).
 
 Only calls into the data libraries are handled so: other libraries may keep a function
 by identity or through a weak reference (``atexit``, signal handlers), and wrapping it
@@ -38,7 +39,7 @@ from ember.xcs.tracing.callees import Callee, classify
 from ember.xcs.tracing.context import _local
 from ember.xcs.tracing.lazy import Lazy
 
-__all__ = ["from_data_library", "handed_over", "hands_over_iterator"]
+__all__ = ["from_data_library", "giving_values", "handed_over", "hands_over_iterator"]
 
 # Top-level packages whose functions call the functions they are given at once and
 # keep what they return.
@@ -66,11 +67,31 @@ def handed_over(trace: Any, args: tuple[Any, ...], kwargs: dict[str, Any],
             {name: _handed(trace, value, reason) for name, value in kwargs.items()})
 
 
+def giving_values(trace: Any, args: tuple[Any, ...], kwargs: dict[str, Any],
+                  reason: str) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """``args`` and ``kwargs`` of a call that runs now, with the glue's iterators and dict
+    views among them replaced by forms that give values: a lazy value they hold would
+    reach code that needs the value itself (``sep.join(r for r in replies)``)."""
+    if not any(_iterates(type(value)) for value in (*args, *kwargs.values())):
+        return args, kwargs
+
+    def given(value: Any) -> Any:
+        return _handed(trace, value, reason) if _iterates(type(value)) else value
+
+    return tuple(map(given, args)), {name: given(value) for name, value in kwargs.items()}
+
+
+def _iterates(cls: type) -> bool:
+    """Whether ``cls`` is a generator, ``map``, ``enumerate``, ``islice``... or a dict view."""
+    return cls in _ITERATORS or cls in _VIEWS or (
+        hasattr(cls, "__next__") and cls.__module__ in _ITERATOR_MODULES)
+
+
 def _handed(trace: Any, value: Any, reason: str) -> Any:
     cls = type(value)
     if cls in tree.ATOMS or cls is Lazy:
         return value
-    if cls in _ITERATORS or (hasattr(cls, "__next__") and cls.__module__ in _ITERATOR_MODULES):
+    if cls not in _VIEWS and _iterates(cls):
         return _values_of_items(trace, value, reason)  # a generator, map, enumerate, islice...
     if cls in _VIEWS:  # pd.Series(results.values()): a view of the same kind, of values
         mapping = value.mapping

@@ -11,6 +11,9 @@ when it is handed:
   has special methods of the user's (``lazy.operates_on_user_object``): lifted, that
   code would read the glue's variables as they are by then;
 - containers whose copies could show (``tree.copies_shared_objects``);
+- an iterator of the glue (``sep.join(prefix + x for x in items)``, ``map(f, xs)``,
+  ``islice(rows, 2)``: ``handover.hands_over_iterator``): lifted, it would be read
+  once the glue had gone on, reading it too, or changing what it reads;
 - a method bound to an object of the glue that may change (``sorted(scores,
   key=scores.get)``, ``key=counts.__getitem__``, a ``functools.partial`` holding a
   dict): lifted, it would read that object as the glue changed it since.
@@ -31,6 +34,7 @@ from typing import Any
 
 from ember.xcs import tree
 from ember.xcs.ir.graph import SourceLocation
+from ember.xcs.tracing.handover import giving_values, hands_over_iterator
 from ember.xcs.tracing.lazy import Lazy, operates_on_user_object
 from ember.xcs.tracing.usercode import calls_user_code
 
@@ -48,6 +52,7 @@ def runs_at_call(name: str, args: tuple[Any, ...], kwargs: dict[str, Any], *,
     return (calls_user_code(args, kwargs)
             or (name != "getattr" and operates_on_user_object(args, kwargs))
             or tree.copies_shared_objects(args, kwargs, Lazy, stores=stores)
+            or hands_over_iterator(args, kwargs)
             or reads_live_objects(args, kwargs))
 
 
@@ -74,10 +79,12 @@ def _may_change(value: Any) -> bool:
 def run_at_call(trace: Any, name: str, fn: Callable[..., Any], args: tuple[Any, ...],
                 kwargs: dict[str, Any], location: SourceLocation | None) -> Any:
     """``fn(*args, **kwargs)`` now, on the caller's objects, with the lazy values they
-    hold (and those of the objects the methods it is given are bound to) waited for."""
+    hold (and those of the objects the methods it is given are bound to) waited for, and
+    its iterators giving values."""
     args = trace.force_tree(args, name, records=True, location=location)
     kwargs = trace.force_tree(kwargs, name, records=True, location=location)
     for value in (*args, *kwargs.values()):
         if type(value) in _BOUND and _may_change(value.__self__):
             trace.force_tree(value.__self__, name, records=True, location=location)
+    args, kwargs = giving_values(trace, args, kwargs, name)
     return fn(*args, **kwargs)
