@@ -4,12 +4,14 @@ object as it is at the call, not as the glue changed it afterwards."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import collections
 import functools
 import itertools
 import operator
 import time
+import types
 from collections.abc import Callable
 from typing import Any
 
@@ -221,3 +223,86 @@ def test_a_method_given_an_iterator_in_async_glue_reads_it_at_the_call() -> None
         return text
 
     assert asyncio.run(jit(joined)(["x", "y"])) == asyncio.run(joined(["x", "y"])) == "ax,ay"
+
+
+def user_dict() -> str:
+    t = ask("{tone}")
+    cfg = collections.UserDict(tone="calm")
+    text = t.format_map(cfg)
+    cfg["tone"] = "angry"
+    return text
+
+
+def user_list() -> str:
+    sep = ask(", ")
+    parts = collections.UserList(["a"])
+    text = sep.join(parts)
+    parts.append("b")
+    return text
+
+
+def namespace() -> str:
+    t = ask("model={0.model}")
+    args = argparse.Namespace(model="small")
+    text = t.format(args)
+    args.model = "large"
+    return text
+
+
+def chain_map() -> str:
+    t = ask("{tone}/{lang}")
+    defaults = {"tone": "calm", "lang": "en"}
+    text = t.format_map(collections.ChainMap({"lang": "fr"}, defaults))
+    defaults["tone"] = "angry"
+    return text
+
+
+def mapping_proxy() -> str:
+    t = ask("{tone}")
+    cfg = {"tone": "calm"}
+    text = t.format_map(types.MappingProxyType(cfg))
+    cfg["tone"] = "angry"
+    return text
+
+
+def seen_before() -> bool:
+    answers = {"q1": "A"}
+    r = ask("A")
+    repeated = r in answers.values()
+    answers["q1"] = "B"
+    return repeated
+
+
+def keys_view() -> str:
+    sep = ask(",")
+    d = {"a": 1, "b": 2}
+    text = sep.join(d.keys())
+    d["c"] = 3
+    return text
+
+
+def view_of_op_results() -> tuple[bool, str]:
+    answers = {q: ask(q) for q in ("x", "y")}
+    r = ask("y")
+    return r in answers.values(), ask("+").join(answers.values())
+
+
+@pytest.mark.parametrize("program", [user_dict, user_list, namespace, chain_map,
+                                     mapping_proxy, seen_before, keys_view,
+                                     view_of_op_results], ids=lambda p: p.__name__)
+def test_library_mappings_and_views_are_read_as_they_are_at_the_call(
+        program: Callable[[], Any]) -> None:
+    jitted = jit(program)
+    for _ in range(2):
+        assert jitted() == program()
+
+
+def test_async_glue_reads_a_user_dict_as_it_is_at_the_call() -> None:
+    async def fill() -> str:
+        t = await aask("{tone}")
+        cfg = collections.UserDict(tone="calm")
+        text = t.format_map(cfg)
+        cfg["tone"] = "angry"
+        return text
+
+    assert asyncio.run(jit(fill)()) == asyncio.run(fill()) == "calm"

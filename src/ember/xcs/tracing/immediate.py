@@ -12,8 +12,9 @@ when it is handed:
   code would read the glue's variables as they are by then;
 - containers whose copies could show (``tree.copies_shared_objects``);
 - an iterator of the glue (``sep.join(prefix + x for x in items)``, ``map(f, xs)``,
-  ``islice(rows, 2)``: ``handover.hands_over_iterator``): lifted, it would be read
-  once the glue had gone on, reading it too, or changing what it reads;
+  ``islice(rows, 2)``) or a view of one of its dicts (``r in answers.values()``,
+  ``MappingProxyType(cfg)``), as ``handover.hands_over_iterator`` finds them: lifted, it
+  would be read once the glue had gone on, reading it too, or changing what it reads;
 - a method bound to an object of the glue that may change (``sorted(scores,
   key=scores.get)``, ``key=counts.__getitem__``, a ``functools.partial`` holding a
   dict): lifted, it would read that object as the glue changed it since.
@@ -34,7 +35,7 @@ from typing import Any
 
 from ember.xcs import tree
 from ember.xcs.ir.graph import SourceLocation
-from ember.xcs.tracing.handover import giving_values, hands_over_iterator
+from ember.xcs.tracing.handover import hands_over_iterator, iterators_giving_values
 from ember.xcs.tracing.lazy import Lazy, operates_on_user_object
 from ember.xcs.tracing.usercode import calls_user_code
 
@@ -86,5 +87,5 @@ def run_at_call(trace: Any, name: str, fn: Callable[..., Any], args: tuple[Any, 
     for value in (*args, *kwargs.values()):
         if type(value) in _BOUND and _may_change(value.__self__):
             trace.force_tree(value.__self__, name, records=True, location=location)
-    args, kwargs = giving_values(trace, args, kwargs, name)
+    args, kwargs = iterators_giving_values(trace, args, kwargs, name)
     return fn(*args, **kwargs)
