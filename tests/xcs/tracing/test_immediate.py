@@ -306,3 +306,75 @@ def test_async_glue_reads_a_user_dict_as_it_is_at_the_call() -> None:
         return text
 
     assert asyncio.run(jit(fill)()) == asyncio.run(fill()) == "calm"
+
+
+def fill_slots() -> tuple[str, list[str]]:
+    t = ask("{name} is {age}")
+    slots: dict[str, str] = collections.defaultdict(lambda: "?")
+    slots["name"] = "bob"
+    return t.format_map(slots), sorted(slots)
+
+
+def strip_chars() -> tuple[str, list[int]]:
+    r = ask("abc")
+    table: dict[int, Any] = collections.defaultdict(lambda: None)
+    table[ord("a")] = "A"
+    return r.translate(table), sorted(table)
+
+
+def percent() -> tuple[str, list[str]]:
+    r = ask("%(name)s-%(zz)s")
+    d = collections.defaultdict(str, name="x")
+    return r % d, sorted(d)
+
+
+def format_items() -> tuple[str, list[str]]:
+    r = ask("{0[name]}/{0[age]}")
+    d: dict[str, str] = collections.defaultdict(lambda: "?", name="x")
+    return r.format(d), sorted(d)
+
+
+class Slots(dict):  # type: ignore[type-arg]
+    def __missing__(self, key: str) -> str:
+        self[key] = f"<{key}>"
+        return self[key]
+
+
+def own_missing_in_a_list() -> tuple[str, list[str]]:
+    r = ask("{0[0][name]} {0[0][age]}")
+    slots = Slots(name="x")
+    return r.format([slots]), sorted(slots)
+
+
+def op_result_in_the_dict() -> tuple[str, list[str]]:
+    slots: dict[str, Any] = collections.defaultdict(lambda: "?")
+    slots["name"] = ask("bob")
+    return "{name} {age}".format_map(slots), sorted(slots)
+
+
+@pytest.mark.parametrize("program", [fill_slots, strip_chars, percent, format_items,
+                                     own_missing_in_a_list, op_result_in_the_dict],
+                         ids=lambda p: p.__name__)
+def test_a_dict_whose_missing_keys_are_added_is_read_by_the_operation_itself(
+        program: Callable[[], Any]) -> None:
+    jitted = jit(program)
+    for _ in range(2):
+        assert jitted() == program()
+
+
+def test_a_counter_keeps_the_operation_lifted() -> None:
+    def counted() -> str:
+        return ask("{a}/{b}").format_map(collections.Counter(a=2))
+
+    jitted = jit(counted)
+    assert jitted() == counted() == "2/0"
+    assert get_jit_stats(jitted)["barriers"] == []
+
+
+def test_async_glue_fills_the_caller_s_defaultdict() -> None:
+    async def fill() -> tuple[str, list[str]]:
+        t = await aask("{name} is {age}")
+        slots: dict[str, str] = collections.defaultdict(lambda: "?", name="bob")
+        return t.format_map(slots), sorted(slots)
+
+    assert asyncio.run(jit(fill)()) == asyncio.run(fill()) == ("bob is ?", ["age", "name"])

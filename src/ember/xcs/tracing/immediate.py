@@ -10,7 +10,8 @@ when it is handed:
 - a function of the user's (``usercode.calls_user_code``), or an object whose class
   has special methods of the user's (``lazy.operates_on_user_object``): lifted, that
   code would read the glue's variables as they are by then;
-- containers whose copies could show (``tree.copies_shared_objects``);
+- containers whose copies could show (``tree.copies_shared_objects``): a list the
+  result may hand back, a ``defaultdict`` that adds the keys it is asked for;
 - an iterator of the glue (``sep.join(prefix + x for x in items)``, ``map(f, xs)``,
   ``islice(rows, 2)``) or a view of one of its dicts (``r in answers.values()``,
   ``MappingProxyType(cfg)``), as ``handover.hands_over_iterator`` finds them: lifted, it
