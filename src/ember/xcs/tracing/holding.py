@@ -1,13 +1,12 @@
 """Objects an op holds while it runs, so that the glue changes them only after it.
 
-An op gets copies of the lists, dicts and sets in its arguments, but the objects of the
-user's own classes (and dataclasses, ``SimpleNamespace``, pydantic models) are shared
-with it, as in plain Python, and so are NumPy arrays, ``bytearray`` and ``array.array``
-(held with the arrays they are views of). In plain Python the op has finished before
-the glue's next line runs, so a change the glue makes to such an object afterwards
-(``state.step += 1``, ``state.notes.append(x)``, ``state.advance()``) is never seen by
-the op. Under ``@jit`` the op may still be running; so the glue waits for it before
-that change, and only then.
+An op gets copies of the lists, dicts and sets in its arguments, but records (objects of
+the user's classes, dataclasses, pydantic models, ``UserDict``...: ``tree.Kind.RECORD``),
+NumPy arrays, ``bytearray`` and ``array.array`` (held with the arrays they are views of)
+are shared with it, as in plain Python, where the op has finished before the glue's next
+line runs: a change the glue makes to one afterwards (``state.step += 1``,
+``state.notes.append(x)``, ``state.advance()``) is never seen by the op. Under ``@jit``
+the op may still be running; so the glue waits for it before that change, and only then.
 
 ``Holders.note`` records, per op call (its lazy result), the shared objects of its
 arguments and the containers and objects reachable from their attributes (to a
@@ -37,7 +36,8 @@ from ember.xcs import tree
 from ember.xcs.op_runs import UNRESOLVED
 from ember.xcs.tracing.codemap import CodeMap
 from ember.xcs.tracing.frames import is_user_code
-from ember.xcs.tracing.lazy import PURE_METHODS, Lazy
+from ember.xcs.tracing.lazy import Lazy
+from ember.xcs.tracing.methods import PURE_METHODS
 from ember.xcs.tracing.usercode import is_pandas_type
 
 __all__ = ["UNKNOWN", "Holders", "changed_by", "follow", "settle", "settle_cell",
@@ -237,16 +237,16 @@ class Holders:
 
 
 def _is_buffer(value: Any) -> bool:
-    """Whether ``value`` is shared memory the glue may change in place: a NumPy array,
-    a ``bytearray`` or an ``array.array`` (a snapshot does not copy them)."""
+    """Whether ``value`` is shared memory the glue may change in place (not copied by a
+    snapshot): a NumPy array, a ``bytearray`` or an ``array.array``."""
     cls = type(value)
     return cls in _BUFFERS or any(base.__name__ == "ndarray" and base.__module__ == "numpy"
                                   for base in cls.__mro__)
 
 
 def _frames(value: Any) -> list[Any]:
-    """The pandas objects ``value`` (of pandas) shares: itself if it is a frame, a
-    Series or an Index, and the frame a groupby, rolling window or styler reads."""
+    """The pandas objects ``value`` (of pandas) shares: itself if a frame, Series or
+    Index, and the frame a groupby, rolling window or styler reads."""
     found = [value] if is_pandas_type(type(value)) else []
     own = getattr(value, "__dict__", None)
     if isinstance(own, dict):
