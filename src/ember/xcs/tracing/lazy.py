@@ -128,11 +128,11 @@ def _known_type(lazy: Lazy) -> type | None:
 
 def operates_on_user_object(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
     """Whether an operation takes an object whose class has special methods of the
-    user's (see ``usercode.has_user_special_methods``), as an operand or an item of a
-    list, tuple or dict operand: a lazy value known to be one, or such an object
-    itself (``str(card)``, ``key in seen``). The operation would run them. So is a
-    pandas object (``df.score > t``): its operators read the operand's type and dtype,
-    which a lazy value would answer wrongly."""
+    user's (see ``usercode.has_user_special_methods``), as an operand, an item of a
+    list, tuple or dict operand, or a bound of a slice among them: a lazy value known to
+    be one, or such an object itself (``str(card)``, ``key in seen``, ``r[:budget]``).
+    The operation would run them. So is a pandas object (``df.score > t``): its
+    operators read the operand's type and dtype, which a lazy value would answer wrongly."""
     atoms = ATOMS
     for value in (*args, *kwargs.values()) if kwargs else args:
         kind = type(value)
@@ -143,6 +143,10 @@ def operates_on_user_object(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bo
         else:
             items = (value,)
         for item in items:
+            if type(item) is slice:  # r[:budget], grid[1:budget, 0]: its bounds
+                if operates_on_user_object((item.start, item.stop, item.step), {}):
+                    return True
+                continue
             cls: type | None = type(item)
             if cls is Lazy:
                 cls = _known_type(item)
