@@ -80,6 +80,10 @@ def method_call(cls: type | None, name: str) -> MethodCall:
         if name in PURE_METHODS:
             return MethodCall.READS
         return MethodCall.CHANGES if name in _VALUE_NAMES else MethodCall.NOW
+    if cls in _IMMUTABLE:  # the common known classes first: no code of the user's there
+        return MethodCall.READS
+    if cls in _CONTAINERS:
+        return MethodCall.READS if name in PURE_METHODS else MethodCall.CHANGES
     if runs_user_code(cls, name) or not any(name in base.__dict__ for base in cls.__mro__):
         return MethodCall.NOW  # the user's method; a function stored on the object itself
     if issubclass(cls, _IMMUTABLE) or _immutable_value(cls):
