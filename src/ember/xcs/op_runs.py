@@ -25,14 +25,17 @@ UNRESOLVED: Any = object()  # an op's return annotation, not looked at yet
 
 def return_class(fn: Callable[..., Any]) -> type | None:
     """The class of ``fn``'s results, when known before it runs: the class its return
-    annotation names, else the one class every ``return`` of its source constructs."""
+    annotation names (not ``Any``, ``object``, an abstract class or a protocol, which
+    say nothing of it), else the one class every ``return`` of its source constructs."""
     fn = inspect.unwrap(fn)
     try:
         hint = typing.get_type_hints(fn).get("return")
     except Exception:  # unresolvable names, objects without annotations: not known
         hint = None
     if isinstance(hint, type):
-        return hint
+        vague = hint is object or hint.__module__ in ("typing", "collections.abc", "numbers") \
+            or inspect.isabstract(hint) or getattr(hint, "_is_protocol", False)
+        return None if vague else hint
     return _constructed(fn) if hint is None else None
 
 
@@ -59,9 +62,13 @@ def _constructed(fn: Any) -> type | None:
 
 
 def _returned_class(node: ast.AST, names: dict[str, Any]) -> type | None:
+    """The one class the ``return`` statements of ``node`` construct, directly or through
+    a local name every assignment of which constructs it (``t = Thread(...)``, ``return t``)."""
     if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
         return None
-    kinds: set[Any] = set()
+    returned: list[ast.expr | None] = []
+    bound: dict[str, set[Any]] = {arg.arg: {None} for arg in ast.walk(node.args)
+                                  if isinstance(arg, ast.arg)}
     todo: list[ast.AST] = list(node.body)
     while todo:
         current = todo.pop()
@@ -69,8 +76,21 @@ def _returned_class(node: ast.AST, names: dict[str, Any]) -> type | None:
                       | ast.ClassDef):
             continue  # another scope's returns
         if isinstance(current, ast.Return):
-            kinds.add(_class_of(current.value, names))
+            returned.append(current.value)
+        elif isinstance(current, ast.Assign) and len(current.targets) == 1 \
+                and isinstance(current.targets[0], ast.Name):
+            bound.setdefault(current.targets[0].id, set()).add(_class_of(current.value, names))
+            todo.append(current.value)
+            continue
+        elif isinstance(current, ast.Name) and not isinstance(current.ctx, ast.Load):
+            bound.setdefault(current.id, set()).add(None)  # bound another way: not known
         todo.extend(ast.iter_child_nodes(current))
+    kinds: set[Any] = set()
+    for value in returned:
+        if isinstance(value, ast.Name) and value.id in bound:
+            kinds |= bound[value.id]
+        else:
+            kinds.add(_class_of(value, names))
     if len(kinds) != 1:
         return None
     (kind,) = kinds

@@ -4,7 +4,9 @@ op had finished before the next line ran. Objects nobody changes keep ops parall
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import collections
 import dataclasses
 import time
 from collections.abc import Callable
@@ -551,3 +553,50 @@ def test_reading_methods_of_an_array_an_op_holds_do_not_wait_and_changing_ones_d
     started = time.perf_counter()
     assert jitted(np.zeros(4)) == expected == [0.0] * 6 + [4.0]
     assert time.perf_counter() - started < 7 * 0.03 * 0.7
+
+
+@op
+def render(template: str, mapping: Any) -> str:
+    time.sleep(0.02)
+    return template.format_map(mapping)
+
+
+@op
+def render_attribute(template: str, namespace: Any) -> str:
+    time.sleep(0.02)
+    return template.format(namespace)
+
+
+def user_dict_changed() -> str:
+    cfg = collections.UserDict(tone="calm")
+    text = render("{tone}", cfg)
+    cfg["tone"] = "angry"
+    return text
+
+
+def namespace_changed() -> str:
+    args = argparse.Namespace(model="small")
+    text = render_attribute("{0.model}", args)
+    args.model = "large"
+    return text
+
+
+def chain_map_changed() -> str:
+    defaults = {"tone": "calm"}
+    text = render("{tone}", collections.ChainMap({}, defaults))
+    defaults["tone"] = "angry"
+    return text
+
+
+def user_dict_of_op_results() -> str:
+    cfg = collections.UserDict(tone=render("{x}", {"x": "calm"}))
+    return render("{tone}", cfg)
+
+
+@pytest.mark.parametrize("program", [user_dict_changed, namespace_changed, chain_map_changed,
+                                     user_dict_of_op_results], ids=lambda p: p.__name__)
+def test_an_op_holds_the_standard_library_s_records_it_is_given(
+        program: Callable[[], str]) -> None:
+    jitted = jit(program)
+    for _ in range(2):
+        assert jitted() == program() in ("calm", "small")

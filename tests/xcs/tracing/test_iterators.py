@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import time
+import types
 from typing import Any
 
 import pytest
@@ -66,7 +67,7 @@ def test_explain_names_the_wait_and_the_fix():
     jitted = jit(count_then_list)
     jitted(["a"])
     report = str(jitted.explain())
-    assert "eager op (iterator)" in report and "pass list(...) of it" in report
+    assert "eager op (iterator)" in report and "pass list(...) (or dict(...)) of it" in report
 
 
 def test_ops_given_lists_still_run_in_parallel():
@@ -78,3 +79,24 @@ def test_ops_given_lists_still_run_in_parallel():
     started = time.perf_counter()
     assert fan([["a"], ["b", "c"]] * 4) == [1, 2] * 4
     assert time.perf_counter() - started < 8 * 0.005 * 0.8
+
+
+@op
+def describe(mapping: Any) -> str:
+    time.sleep(0.005)
+    return ",".join(f"{key}" for key in mapping)
+
+
+def views_then_change() -> tuple[str, str, str]:
+    d = {"a": 1, "b": 2}
+    keys = describe(d.keys())
+    proxy = describe(types.MappingProxyType(d))
+    values = count(d.values())
+    d["c"] = 3
+    return keys, proxy, str(values)
+
+
+def test_an_op_given_a_view_of_a_dict_reads_it_at_its_call():
+    jitted = jit(views_then_change)
+    assert jitted() == views_then_change() == ("a,b", "a,b", "2")
+    assert jitted() == ("a,b", "a,b", "2")

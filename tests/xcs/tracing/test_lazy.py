@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import copy
 import dataclasses
 import pickle
@@ -142,3 +143,65 @@ def test_a_lazy_value_used_after_the_call_is_its_value() -> None:
 
     f(7)
     assert kept[0]["answer"] == 7 and str(kept[0]["answer"]) == "7"
+
+
+class Budget:
+    limit = 2
+
+    def __index__(self) -> int:
+        BUDGET_LOG.append(Budget.limit)
+        return Budget.limit
+
+
+BUDGET_LOG: list[int] = []
+
+
+@op
+def reply(q: object) -> object:
+    time.sleep(0.01)
+    return q
+
+
+def head(q: str) -> tuple[object, list[int]]:
+    BUDGET_LOG.clear()
+    Budget.limit = 2
+    r = reply(q)
+    s = r[:Budget()]
+    Budget.limit = 0
+    return s, list(BUDGET_LOG)
+
+
+def tail_of_list(q: str) -> object:
+    Budget.limit = 2
+    r = reply(list(q))
+    s = r[Budget():]
+    Budget.limit = 0
+    return s
+
+
+def stepped_through_a_stored_slice(q: str) -> object:
+    Budget.limit = 2
+    r = reply(q)
+    cut = slice(1, None, Budget())
+    s = r[cut]
+    Budget.limit = 1
+    return s
+
+
+@pytest.mark.parametrize("program", [head, tail_of_list, stepped_through_a_stored_slice],
+                         ids=lambda p: p.__name__)
+def test_a_slice_bound_of_the_user_s_class_is_read_at_its_call(program) -> None:
+    jitted = jit(program)
+    for _ in range(2):
+        assert jitted("abcde") == program("abcde")
+
+
+def test_async_glue_reads_a_slice_bound_at_its_call() -> None:
+    async def ahead(q: str) -> object:
+        Budget.limit = 2
+        r = reply(q)
+        s = r[:Budget()]
+        Budget.limit = 0
+        return s
+
+    assert asyncio.run(jit(ahead)("abcde")) == asyncio.run(ahead("abcde")) == "ab"

@@ -44,8 +44,9 @@ _FIXES = (
      "once, so an op a property calls there runs at its call; read such values before "
      "the `match` to let their ops overlap with others"),
     ("eager op (iterator)", "an op given an iterator (a generator, map, csv.reader, a "
-     "file) runs at once, since the glue may read the same iterator after it; pass "
-     "list(...) of it to let the op run in parallel"),
+     "file) or a view of a dict (d.values(), MappingProxyType(d)) runs at once, since the "
+     "glue may read the same iterator, or change the dict, after it; pass list(...) (or "
+     "dict(...)) of it to let the op run in parallel"),
     ("eager op (learned", "learned line: see learned barriers below"),
     ("learned", "C code rejected a lazy value here (the tracer could not rewrite this code); "
      "call the function on op results inside an op, or mark it @pure"),

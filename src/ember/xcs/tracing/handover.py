@@ -13,7 +13,8 @@ An iterator is handed over as a generator of values.
 
 An op given an iterator of the glue's is the converse case: ``hands_over_iterator``
 tells the trace to run it at its call, since the glue may read the same iterator
-after it.
+after it. So does a lifted operation (``tracing.immediate``), which is then handed its
+iterators as generators of values (``iterators_giving_values``).
 
 Only calls into the data libraries are handled so: other libraries may keep a function
 by identity or through a weak reference (``atexit``, signal handlers), and wrapping it
@@ -27,6 +28,7 @@ Example:
 
 from __future__ import annotations
 
+import collections
 import functools
 import types
 from collections.abc import Iterator
@@ -38,7 +40,8 @@ from ember.xcs.tracing.callees import Callee, classify
 from ember.xcs.tracing.context import _local
 from ember.xcs.tracing.lazy import Lazy
 
-__all__ = ["from_data_library", "handed_over", "hands_over_iterator"]
+__all__ = ["from_data_library", "handed_over", "hands_over_iterator",
+           "iterators_giving_values"]
 
 # Top-level packages whose functions call the functions they are given at once and
 # keep what they return.
@@ -47,6 +50,10 @@ _DATA_PACKAGES = frozenset({"pandas", "numpy", "scipy", "polars", "pyarrow", "sk
 _ITERATORS = frozenset({types.GeneratorType, map, filter, zip})
 _ITERATOR_MODULES = frozenset({"builtins", "itertools"})  # not files: they are read, not iterated
 _VIEWS = {type({}.values()): "values", type({}.items()): "items", type({}.keys()): "keys"}
+# What an op or lifted operation given one reads the glue's own dict through, at its call.
+_LIVE_VIEWS = frozenset({*_VIEWS, types.MappingProxyType,
+                         *(type(getattr(collections.OrderedDict(), name)())
+                           for name in ("keys", "values", "items"))})
 
 
 def from_data_library(fn: Any) -> bool:
@@ -66,19 +73,41 @@ def handed_over(trace: Any, args: tuple[Any, ...], kwargs: dict[str, Any],
             {name: _handed(trace, value, reason) for name, value in kwargs.items()})
 
 
+def iterators_giving_values(trace: Any, args: tuple[Any, ...], kwargs: dict[str, Any],
+                            reason: str) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """``args`` and ``kwargs`` of a call that runs now, with the glue's iterators and dict
+    views (``MappingProxyType`` too) among them replaced by forms that give values: a
+    lazy value they hold would reach code that needs the value (``sep.join(replies)``)."""
+    if not any(_iterates(type(value)) for value in (*args, *kwargs.values())):
+        return args, kwargs
+
+    def given(value: Any) -> Any:
+        return _handed(trace, value, reason) if _iterates(type(value)) else value
+
+    return tuple(map(given, args)), {name: given(value) for name, value in kwargs.items()}
+
+
+def _iterates(cls: type) -> bool:
+    """Whether ``cls`` is a generator, ``map``, ``enumerate``, ``islice``... or a dict view."""
+    return cls in _ITERATORS or cls in _VIEWS or cls is types.MappingProxyType or (
+        hasattr(cls, "__next__") and cls.__module__ in _ITERATOR_MODULES)
+
+
 def _handed(trace: Any, value: Any, reason: str) -> Any:
     cls = type(value)
     if cls in tree.ATOMS or cls is Lazy:
         return value
-    if cls in _ITERATORS or (hasattr(cls, "__next__") and cls.__module__ in _ITERATOR_MODULES):
-        return _values_of_items(trace, value, reason)  # a generator, map, enumerate, islice...
-    if cls in _VIEWS:  # pd.Series(results.values()): a view of the same kind, of values
-        mapping = value.mapping
+    if cls in _VIEWS or cls is types.MappingProxyType:
+        # pd.Series(results.values()): a view of the same kind, of values
+        mapping = value.mapping if cls in _VIEWS else value
         if not any(type(item) is Lazy for item in (*mapping, *mapping.values())):
             return value
         settled = {_values(trace, key, reason): _values(trace, item, reason)
                    for key, item in mapping.items()}
-        return getattr(settled, _VIEWS[cls])()
+        return getattr(settled, _VIEWS[cls])() if cls in _VIEWS \
+            else types.MappingProxyType(settled)
+    if _iterates(cls):
+        return _values_of_items(trace, value, reason)  # a generator, map, enumerate, islice...
     if cls is functools.partial:  # a partial still: libraries name it after its function
         inner = _handed(trace, value.func, reason)
         return value if inner is value.func else functools.partial(inner, *value.args,
@@ -139,9 +168,10 @@ def _values_of_items(trace: Any, items: Any, reason: str) -> Iterator[Any]:
 
 def hands_over_iterator(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
     """Whether a call's arguments hold an iterator (a generator, ``map``, ``csv.reader``,
-    an open file), as arguments or items of the lists, tuples and dicts passed: the op
-    reads from the glue's own iterator, which the glue may read after it, so it runs at
-    its call, as in plain Python (a snapshot cannot copy an iterator)."""
+    an open file) or a view of a dict (``d.values()``, ``MappingProxyType(d)``), as
+    arguments or items of the lists, tuples and dicts passed: the op reads the glue's own
+    iterator, which the glue may read after it, or its dict, which it may change after it,
+    so it runs at its call, as in plain Python (a snapshot cannot copy them)."""
     atoms = tree.ATOMS
     for value in (*args, *kwargs.values()) if kwargs else args:
         cls = type(value)
@@ -150,8 +180,9 @@ def hands_over_iterator(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
         if cls is list or cls is tuple or cls is dict:
             items = value.values() if cls is dict else value
             if any(type(item) not in atoms and type(item) is not Lazy
-                   and hasattr(type(item), "__next__") for item in items):
+                   and (hasattr(type(item), "__next__") or type(item) in _LIVE_VIEWS)
+                   for item in items):
                 return True
-        elif hasattr(cls, "__next__"):
+        elif hasattr(cls, "__next__") or cls in _LIVE_VIEWS:
             return True
     return False

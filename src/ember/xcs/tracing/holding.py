@@ -1,13 +1,12 @@
 """Objects an op holds while it runs, so that the glue changes them only after it.
 
-An op gets copies of the lists, dicts and sets in its arguments, but the objects of
-the user's own classes (and dataclasses, ``SimpleNamespace``, pydantic models) are
-shared with it, as in plain Python, and so are NumPy arrays, ``bytearray`` and
-``array.array`` (held with the arrays they are views of). In plain Python the op has
-finished before the glue's next line runs, so a change the glue makes to such an object afterwards
-(``state.step += 1``, ``state.notes.append(x)``, ``state.advance()``) is never seen
-by the op. Under ``@jit`` the op may still be running; so the glue waits for it
-before that change, and only then.
+An op gets copies of the lists, dicts and sets in its arguments, but records (objects of
+the user's classes, dataclasses, pydantic models, ``UserDict``...: ``tree.Kind.RECORD``),
+NumPy arrays, ``bytearray`` and ``array.array`` (held with the arrays they are views of)
+are shared with it, as in plain Python, where the op has finished before the glue's next
+line runs: a change the glue makes to one afterwards (``state.step += 1``,
+``state.notes.append(x)``, ``state.advance()``) is never seen by the op. Under ``@jit``
+the op may still be running; so the glue waits for it before that change, and only then.
 
 ``Holders.note`` records, per op call (its lazy result), the shared objects of its
 arguments and the containers and objects reachable from their attributes (to a
@@ -37,7 +36,8 @@ from ember.xcs import tree
 from ember.xcs.op_runs import UNRESOLVED
 from ember.xcs.tracing.codemap import CodeMap
 from ember.xcs.tracing.frames import is_user_code
-from ember.xcs.tracing.lazy import PURE_METHODS, Lazy
+from ember.xcs.tracing.lazy import Lazy
+from ember.xcs.tracing.methods import PURE_METHODS
 from ember.xcs.tracing.usercode import is_pandas_type
 
 __all__ = ["UNKNOWN", "Holders", "changed_by", "follow", "settle", "settle_cell",
@@ -48,7 +48,8 @@ _DEPTH = 3  # how deep attributes are followed from an argument
 _CONTAINERS = (tree.Kind.LIST, tree.Kind.DICT, tree.Kind.SET, tree.Kind.DEQUE)
 _WALKED = (tree.Kind.TUPLE, tree.Kind.NAMEDTUPLE, tree.Kind.FROZENSET, *_CONTAINERS)
 _BUFFERS = (bytearray, array.array)
-_FUNCTIONS = frozenset({types.FunctionType, types.MethodType, functools.partial})
+_FUNCTIONS = frozenset({types.FunctionType, types.MethodType, functools.partial,
+                        types.BuiltinMethodType, types.MethodWrapperType})
 
 
 class Holders:
@@ -81,9 +82,9 @@ class Holders:
 
     def _note_function(self, lazy: Lazy, fn: Any, todo: list[tuple[Any, int]],
                        depth: int) -> None:
-        """A function of the user's handed to an op (a lambda, a nested function, a
-        bound method, a ``functools.partial``): the op calls it, so what it reads (the
-        glue's variables, globals, its object) is held as if passed."""
+        """A function handed to an op (a lambda, a nested function, a bound method, also
+        a built-in one: ``scores.get``, a ``functools.partial``): the op calls it, so what
+        it reads (the glue's variables, globals, its object) is held as if passed."""
         if type(fn) is functools.partial:  # its arguments are shared, not copied
             todo.append((fn.func, depth))
             for value in (*fn.args, *fn.keywords.values()):
@@ -91,9 +92,9 @@ class Holders:
                     todo.append((value, depth))
                 else:
                     self._hold_shared(value, lazy)
-        elif type(fn) is types.MethodType:
+        elif type(fn) is not types.FunctionType:  # a bound method
             self._hold_shared(fn.__self__, lazy)
-            todo.append((fn.__func__, depth))
+            todo.append((getattr(fn, "__func__", None), depth))  # a built-in one has none
         elif type(fn) is types.FunctionType and is_user_code(fn.__code__.co_filename):
             self._note_reader(lazy, fn, _global_reads(fn))
 
@@ -236,16 +237,16 @@ class Holders:
 
 
 def _is_buffer(value: Any) -> bool:
-    """Whether ``value`` is shared memory the glue may change in place: a NumPy array,
-    a ``bytearray`` or an ``array.array`` (a snapshot does not copy them)."""
+    """Whether ``value`` is shared memory the glue may change in place (not copied by a
+    snapshot): a NumPy array, a ``bytearray`` or an ``array.array``."""
     cls = type(value)
     return cls in _BUFFERS or any(base.__name__ == "ndarray" and base.__module__ == "numpy"
                                   for base in cls.__mro__)
 
 
 def _frames(value: Any) -> list[Any]:
-    """The pandas objects ``value`` (of pandas) shares: itself if it is a frame, a
-    Series or an Index, and the frame a groupby, rolling window or styler reads."""
+    """The pandas objects ``value`` (of pandas) shares: itself if a frame, Series or
+    Index, and the frame a groupby, rolling window or styler reads."""
     found = [value] if is_pandas_type(type(value)) else []
     own = getattr(value, "__dict__", None)
     if isinstance(own, dict):
@@ -267,9 +268,8 @@ def _buffers(value: Any) -> list[Any]:
 def changed_by(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """The object a call of ``fn`` may change in place (``None`` if none is known).
 
-    A method of a container (``notes.append``; not the reading ones such as ``get``),
-    any method of an object (``state.advance()``: it may change it), the object
-    of ``setattr``/``delattr``, and an array passed as ``out=`` (NumPy).
+    A method of a container (``notes.append``; not reading ones: ``get``), any method of
+    an object (``state.advance()``), the object of ``setattr``/``delattr``, an ``out=`` array.
     """
     if (fn is setattr or fn is delattr) and args:
         return args[0]

@@ -23,7 +23,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ember.xcs.engine.task import TaskState
+from ember.xcs.tracing import context
 from ember.xcs.tracing.frames import is_library_frame
+from ember.xcs.tracing.methods import MethodCall, method_call
 from ember.xcs.tracing.proxy import Proxy
 from ember.xcs.tracing.usercode import (
     has_user_special_methods,
@@ -35,26 +37,10 @@ from ember.xcs.tree import ATOMS
 if TYPE_CHECKING:
     from ember.xcs.engine.task import Task
 
-__all__ = ["PURE_METHODS", "Lazy", "LazyOwner", "is_lazy", "task_of"]
+__all__ = ["Lazy", "LazyOwner", "is_lazy", "task_of"]
 
 _set = object.__setattr__
 _get = object.__getattribute__
-
-# Methods that never change their object (of str, bytes, numbers, dict, list, set,
-# tuple, pydantic models): calling them on a lazy value is a read.
-PURE_METHODS = frozenset({
-    "capitalize", "casefold", "center", "count", "encode", "decode", "endswith",
-    "expandtabs", "find", "format", "format_map", "index", "isalnum", "isalpha", "isascii",
-    "isdecimal", "isdigit", "isidentifier", "islower", "isnumeric", "isprintable",
-    "isspace", "istitle", "isupper", "join", "ljust", "lower", "lstrip", "partition",
-    "removeprefix", "removesuffix", "replace", "rfind", "rindex", "rjust", "rpartition",
-    "rsplit", "rstrip", "split", "splitlines", "startswith", "strip", "swapcase", "title",
-    "translate", "upper", "zfill", "hex", "get", "keys", "values", "items", "copy",
-    "difference", "intersection", "union", "issubset", "issuperset", "isdisjoint",
-    "symmetric_difference", "as_integer_ratio", "bit_length", "conjugate", "is_integer",
-    "model_dump", "model_dump_json", "model_copy", "json", "dict", "tolist",
-})
-
 
 class LazyOwner(Protocol):
     """The trace a lazy value belongs to (``tracing.trace.Trace``), as the value uses it."""
@@ -73,7 +59,7 @@ class LazyOwner(Protocol):
 class Lazy(Proxy):
     """A proxy for the result of a traced op or lifted operation (see the module docstring)."""
 
-    __slots__ = ("_xcs_attribute", "_xcs_roots", "_xcs_task", "_xcs_trace")
+    __slots__ = ("_xcs_attribute", "_xcs_owner", "_xcs_roots", "_xcs_task", "_xcs_trace")
 
     def __init__(self, task: Task, trace: LazyOwner, roots: tuple[Task, ...],
                  attribute: str | None = None) -> None:
@@ -81,6 +67,7 @@ class Lazy(Proxy):
         _set(self, "_xcs_trace", trace)
         _set(self, "_xcs_roots", roots)
         _set(self, "_xcs_attribute", attribute)  # for x.name: calling it may change x
+        _set(self, "_xcs_owner", None)  # for x.name: x's class, when it was known
 
     def _xcs_force(self, reason: str) -> Any:
         return _get(self, "_xcs_trace").force(self, reason)
@@ -88,14 +75,21 @@ class Lazy(Proxy):
     def _xcs_lift(self, name: str, fn: Callable[..., Any], args: tuple[Any, ...],
                   kwargs: dict[str, Any], mutates: bool = False) -> Any:
         attribute = _get(self, "_xcs_attribute")
+        trace = _get(self, "_xcs_trace")
         returns_argument = False
         if name == "call" and attribute is None:
             # Calling a value itself (a tool an op picked: ``tool = route(q); tool(q)``)
             # runs code that is most likely the user's: in program order, as in plain Python.
             return self._xcs_force("call of an op result")(*args[1:], **kwargs)
-        if name == "call" and attribute in PURE_METHODS:
-            mutates = False  # r.strip(), d.get(k): reading, not changing
-            returns_argument = attribute == "get"  # d.get(k, default) gives default back
+        if name == "call":
+            owner = _get(self, "_xcs_owner")
+            how = method_call(owner, attribute)
+            if how is MethodCall.NOW:  # path.write_text(s): it may act outside the value
+                method = f"{owner.__name__}.{attribute}" if owner else f"method {attribute}"
+                return context.call(self._xcs_force(method), *args[1:], **kwargs)
+            if how is MethodCall.READS:
+                mutates = False  # r.strip(), d.get(k): reading, not changing
+                returns_argument = attribute == "get"  # d.get(k, default) gives default back
         elif name == "getattr":
             if is_library_frame(sys._getframe(2)):  # the frame reading the attribute
                 # A library's code (pandas: getattr(x, "_typ", None), hasattr(x, "ndim"))
@@ -106,8 +100,12 @@ class Lazy(Proxy):
             if known is not None and runs_user_code(known, args[1]):
                 # A method or property of the user's class: it runs in program order.
                 return getattr(self._xcs_force(f"{known.__name__}.{args[1]}"), args[1])
-        return _get(self, "_xcs_trace").lift(name, fn, args, kwargs, mutates=mutates,
-                                             returns_argument=returns_argument)
+            read = trace.lift(name, fn, args, kwargs)
+            if known is not None and type(read) is Lazy:
+                _set(read, "_xcs_owner", known)  # how a call of the attribute runs
+            return read
+        return trace.lift(name, fn, args, kwargs, mutates=mutates,
+                          returns_argument=returns_argument)
 
     @property
     def _xcs_value(self) -> Any:
@@ -135,11 +133,11 @@ def _known_type(lazy: Lazy) -> type | None:
 
 def operates_on_user_object(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
     """Whether an operation takes an object whose class has special methods of the
-    user's (see ``usercode.has_user_special_methods``), as an operand or an item of a
-    list, tuple or dict operand: a lazy value known to be one, or such an object
-    itself (``str(card)``, ``key in seen``). The operation would run them. So is a
-    pandas object (``df.score > t``): its operators read the operand's type and dtype,
-    which a lazy value would answer wrongly."""
+    user's (see ``usercode.has_user_special_methods``), as an operand, an item of a
+    list, tuple or dict operand, or a bound of a slice among them: a lazy value known to
+    be one, or such an object itself (``str(card)``, ``key in seen``, ``r[:budget]``).
+    The operation would run them. So is a pandas object (``df.score > t``): its
+    operators read the operand's type and dtype, which a lazy value would answer wrongly."""
     atoms = ATOMS
     for value in (*args, *kwargs.values()) if kwargs else args:
         kind = type(value)
@@ -150,6 +148,10 @@ def operates_on_user_object(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bo
         else:
             items = (value,)
         for item in items:
+            if type(item) is slice:  # r[:budget], grid[1:budget, 0]: its bounds
+                if operates_on_user_object((item.start, item.stop, item.step), {}):
+                    return True
+                continue
             cls: type | None = type(item)
             if cls is Lazy:
                 cls = _known_type(item)

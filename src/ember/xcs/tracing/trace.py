@@ -33,13 +33,13 @@ from ember.xcs.tracing.failures import DeferredFailure, wait_for_ops
 from ember.xcs.tracing.frames import CallMode, inspect_site, location_of
 from ember.xcs.tracing.handover import hands_over_iterator
 from ember.xcs.tracing.holding import shares_objects
-from ember.xcs.tracing.lazy import Lazy, operates_on_user_object
+from ember.xcs.tracing.immediate import run_at_call, runs_at_call
+from ember.xcs.tracing.lazy import Lazy
 from ember.xcs.tracing.learned import LearnedBarriers
 from ember.xcs.tracing.log import graph_outputs
 from ember.xcs.tracing.memo import reused_call
 from ember.xcs.tracing.ordering import Ordering
 from ember.xcs.tracing.outside import outside_tree, outside_value, resolve_records
-from ember.xcs.tracing.usercode import calls_user_code
 
 __all__ = ["Barrier", "Trace"]
 
@@ -242,14 +242,10 @@ class Trace:
         if run.failure is not None or run.stopped is not None:
             raise DeferredFailure()
         location, mode, stop = inspect_site(self.boundary, self.learned)
-        if self.eager or mode is not CallMode.LAZY or calls_user_code(args, kwargs) \
+        if self.eager or mode is not CallMode.LAZY \
                 or (mutates and self.ordering.may_be_callers(_get(args[0], "_xcs_roots"))) \
-                or (name != "getattr" and operates_on_user_object(args, kwargs)) \
-                or tree.copies_shared_objects(args, kwargs, Lazy,
-                                              stores=mutates or returns_argument):
-            args = self.force_tree(args, name, records=True, location=location)
-            kwargs = self.force_tree(kwargs, name, records=True, location=location)
-            return fn(*args, **kwargs)
+                or runs_at_call(name, args, kwargs, stores=mutates or returns_argument):
+            return run_at_call(self, name, fn, args, kwargs, location)
         task, roots = self._record(NodeKind.LIFTED, name, fn, args, kwargs, location,
                                    mutates=mutates)
         task.stop_becomes = stop

@@ -11,9 +11,10 @@ Kinds of node (decided once per type, cached):
 - atoms (``str``, ``int``, ``None``, ...): never hold anything;
 - containers: ``list``, ``dict``, ``set``, ``frozenset``, ``tuple`` (named too),
   ``collections.deque`` and their subclasses;
-- records: dataclass instances, ``types.SimpleNamespace`` and instances of classes
-  defined in user code (their ``__dict__`` and ``__slots__``). Records are walked only
-  when a walker asks for ``records=True``;
+- records: dataclass instances, ``types.SimpleNamespace``, pydantic models, the
+  standard library's ``UserDict``, ``UserList``, ``ChainMap`` and ``argparse.Namespace``
+  (``data_record``), and instances of classes defined in user code (their ``__dict__``
+  and ``__slots__``). Records are walked only when a walker asks for ``records=True``;
 - opaque: everything else (modules, functions, classes, library objects).
 
 Mutable containers are updated in place by ``replace``; immutable ones (tuples,
@@ -25,7 +26,7 @@ The modules: ``kinds`` (the table: which kind a type is, what is inside it),
 (``snapshot``). Import the names from here.
 """
 
-from ember.xcs.tree.kinds import ATOMS, Kind, children, kind_of
+from ember.xcs.tree.kinds import ATOMS, Kind, children, data_record, kind_of
 from ember.xcs.tree.snapshots import copies_shared_objects, snapshot, snapshot_call
 from ember.xcs.tree.walk import contains, leaves, map_tree, replace
 
@@ -35,6 +36,7 @@ __all__ = [
     "children",
     "contains",
     "copies_shared_objects",
+    "data_record",
     "kind_of",
     "leaves",
     "map_tree",

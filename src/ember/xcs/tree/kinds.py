@@ -1,8 +1,9 @@
 """How XCS walks each type: the one table every tree walker consults.
 
 ``kind_of`` decides once per type (and caches) which ``Kind`` a value is: an atom,
-one of the containers, a record (dataclass, ``SimpleNamespace``, pydantic model or an
-instance of a class from user code), or opaque. The helpers below say what is inside
+one of the containers, a record (dataclass, ``SimpleNamespace``, pydantic model, the
+standard library's ``UserDict``, ``UserList``, ``ChainMap`` and ``argparse.Namespace``,
+or an instance of a class from user code), or opaque. The helpers below say what is inside
 a value of each kind (``children``, ``record_items``), how to change an attribute of a
 record in place (``set_attribute``) and how to rebuild an immutable container
 (``rebuild``); the walkers in ``walk`` and ``snapshots`` are written on top of them.
@@ -25,6 +26,7 @@ __all__ = [
     "ATOMS",
     "Kind",
     "children",
+    "data_record",
     "kind_of",
     "rebuild",
     "record_items",
@@ -90,19 +92,33 @@ def _classify(cls: type) -> Kind:
         return Kind.SET
     if issubclass(cls, collections.deque):
         return Kind.DEQUE
-    if dataclasses.is_dataclass(cls) or cls is types.SimpleNamespace:
+    if data_record(cls):
         return Kind.RECORD
     if issubclass(cls, type | types.ModuleType | types.FunctionType | types.MethodType
                   | types.BuiltinFunctionType | types.CodeType | types.FrameType):
         return Kind.OPAQUE
-    if _user_class(cls) or _is_pydantic(cls):
-        return Kind.RECORD
-    return Kind.OPAQUE
+    return Kind.RECORD if _user_class(cls) else Kind.OPAQUE
 
 
-def _is_pydantic(cls: type) -> bool:
-    return any(base.__module__.startswith("pydantic") and base.__name__ == "BaseModel"
-               for base in cls.__mro__)
+# Library classes whose objects hold the user's data in attributes (a ``UserDict``'s
+# ``data``, a ``ChainMap``'s ``maps``): walked, held and resolved like records.
+_LIBRARY_RECORDS = frozenset({("collections", "UserDict"), ("collections", "UserList"),
+                              ("collections", "ChainMap"), ("argparse", "Namespace"),
+                              ("pydantic.main", "BaseModel"), ("pydantic.v1.main", "BaseModel")})
+
+
+def data_record(cls: type) -> bool:
+    """Whether ``cls``'s objects are records for what they are, not for coming from the
+    user's code: dataclasses, ``SimpleNamespace``, pydantic models, and the standard
+    library's ``UserDict``, ``UserList``, ``ChainMap`` and ``argparse.Namespace``.
+
+    Example:
+        >>> import argparse
+        >>> data_record(argparse.Namespace), data_record(dict)
+        (True, False)
+    """
+    return dataclasses.is_dataclass(cls) or cls is types.SimpleNamespace or any(
+        (base.__module__, base.__qualname__) in _LIBRARY_RECORDS for base in cls.__mro__)
 
 
 def kind_of(value: Any) -> Kind:

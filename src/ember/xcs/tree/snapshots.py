@@ -83,19 +83,24 @@ def snapshot_call(args: tuple[Any, ...], kwargs: dict[str, Any], leaf: type,
 
 def copies_shared_objects(args: tuple[Any, ...], kwargs: dict[str, Any], leaf: type, *,
                           stores: bool) -> bool:
-    """Whether a snapshot of these arguments would copy an object a result may hand back.
+    """Whether a snapshot of these arguments would copy an object a result may hand back,
+    or one the call may change.
 
     A snapshot copies containers (records and other objects are shared); that is
     harmless for the top-level containers of a call that only reads them
     (``sorted(xs)``, ``" ".join(parts)``), but a list or dict inside one could come back
     in the result (``max(rows)``) or be stored (``r.append(d)``; ``stores``: the call
     may keep its arguments, so a top-level container counts too) and must keep its
-    identity.
+    identity. And reading a missing key of a dict whose class has ``__missing__`` (a
+    ``defaultdict``: ``template.format_map(slots)``) may add it: to the copy, not the
+    caller's dict. (``Counter``'s adds nothing.)
 
     Example:
         >>> copies_shared_objects(([1, 2],), {}, str, stores=False)
         False
         >>> copies_shared_objects(([{"a": 1}],), {}, str, stores=False)
+        True
+        >>> copies_shared_objects((collections.defaultdict(str),), {}, str, stores=False)
         True
     """
     todo = [(value, 0) for value in (*args, *kwargs.values())]
@@ -105,7 +110,7 @@ def copies_shared_objects(args: tuple[Any, ...], kwargs: dict[str, Any], leaf: t
             continue
         kind = kind_of(value)
         if kind in (Kind.LIST, Kind.DICT, Kind.SET, Kind.DEQUE):
-            if depth or stores:
+            if depth or stores or (kind is Kind.DICT and _adds_missing(type(value))):
                 return True
             items: Any = (*value, *value.values()) if kind is Kind.DICT else value
         elif kind in (Kind.TUPLE, Kind.NAMEDTUPLE, Kind.FROZENSET):
@@ -114,6 +119,12 @@ def copies_shared_objects(args: tuple[Any, ...], kwargs: dict[str, Any], leaf: t
             continue  # records, arrays, functions: shared by a snapshot, not copied
         todo += [(item, depth + 1) for item in items]
     return False
+
+
+def _adds_missing(cls: type) -> bool:
+    """Whether reading a missing key of a ``cls`` dict may add it (``__missing__``)."""
+    missing = getattr(cls, "__missing__", None)
+    return missing is not None and missing is not collections.Counter.__missing__
 
 
 def _snapshot(tree: Any, leaf: type, convert: Callable[[Any], Any], found: list[Any],

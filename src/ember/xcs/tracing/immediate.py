@@ -1,0 +1,92 @@
+"""Lifted operations that run at their call site instead: when, and how.
+
+A lifted operation (``Trace.lift``) runs once the lazy values it needs exist, on
+copies of the containers it is given, taken at the call. That keeps plain Python's
+meaning only while nothing it reads can change in between and nothing it does to its
+arguments has to show. Otherwise it runs at its call site, on the caller's own
+objects, once its lazy values exist (a barrier), as plain Python runs it. It does so
+when it is handed:
+
+- a function of the user's (``usercode.calls_user_code``), or an object whose class
+  has special methods of the user's (``lazy.operates_on_user_object``): lifted, that
+  code would read the glue's variables as they are by then;
+- containers whose copies could show (``tree.copies_shared_objects``): a list the
+  result may hand back, a ``defaultdict`` that adds the keys it is asked for;
+- an iterator of the glue (``sep.join(prefix + x for x in items)``, ``map(f, xs)``,
+  ``islice(rows, 2)``) or a view of one of its dicts (``r in answers.values()``,
+  ``MappingProxyType(cfg)``), as ``handover.hands_over_iterator`` finds them: lifted, it
+  would be read once the glue had gone on, reading it too, or changing what it reads;
+- a method bound to an object of the glue that may change (``sorted(scores,
+  key=scores.get)``, ``key=counts.__getitem__``, a ``functools.partial`` holding a
+  dict): lifted, it would read that object as the glue changed it since.
+
+Example:
+    >>> scores = {"a": 2}
+    >>> reads_live_objects((["a"],), {"key": scores.get}), reads_live_objects((), {"key": len})
+    (True, False)
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import types
+from collections.abc import Callable
+from typing import Any
+
+from ember.xcs import tree
+from ember.xcs.ir.graph import SourceLocation
+from ember.xcs.tracing.handover import hands_over_iterator, iterators_giving_values
+from ember.xcs.tracing.lazy import Lazy, operates_on_user_object
+from ember.xcs.tracing.usercode import calls_user_code
+
+__all__ = ["reads_live_objects", "run_at_call", "runs_at_call"]
+
+_BOUND = frozenset({types.BuiltinMethodType, types.MethodWrapperType, types.MethodType})
+# Objects that never change: a method bound to one reads the same thing at any time.
+_UNCHANGING = tree.ATOMS | {tuple, frozenset, re.Pattern}
+
+
+def runs_at_call(name: str, args: tuple[Any, ...], kwargs: dict[str, Any], *,
+                 stores: bool) -> bool:
+    """Whether lifted operation ``name`` given these arguments runs at its call site
+    (see the module docstring); ``stores``: it may keep or hand back its arguments."""
+    return (calls_user_code(args, kwargs)
+            or (name != "getattr" and operates_on_user_object(args, kwargs))
+            or tree.copies_shared_objects(args, kwargs, Lazy, stores=stores)
+            or hands_over_iterator(args, kwargs)
+            or reads_live_objects(args, kwargs))
+
+
+def reads_live_objects(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+    """Whether a call is handed a method bound to an object of the glue that may
+    change, directly or inside a ``functools.partial`` (see the module docstring)."""
+    return any(_bound_to_changing(value)
+               for value in ((*args, *kwargs.values()) if kwargs else args))
+
+
+def _bound_to_changing(value: Any, depth: int = 4) -> bool:
+    kind = type(value)
+    if kind is functools.partial:
+        return depth > 0 and (_bound_to_changing(value.func, depth - 1) or any(
+            _may_change(item) for item in (*value.args, *value.keywords.values())))
+    return kind in _BOUND and _may_change(value.__self__)
+
+
+def _may_change(value: Any) -> bool:
+    kind = type(value)
+    return not (kind in _UNCHANGING or kind is Lazy or isinstance(value, type | types.ModuleType))
+
+
+def run_at_call(trace: Any, name: str, fn: Callable[..., Any], args: tuple[Any, ...],
+                kwargs: dict[str, Any], location: SourceLocation | None) -> Any:
+    """``fn(*args, **kwargs)`` now, on the caller's objects, with the lazy values they
+    hold (and those of the objects the methods it is given are bound to) waited for, and
+    its iterators giving values."""
+    args = trace.force_tree(args, name, records=True, location=location)
+    kwargs = trace.force_tree(kwargs, name, records=True, location=location)
+    for value in (*args, *kwargs.values()):
+        if type(value) in _BOUND and _may_change(value.__self__):
+            trace.force_tree(value.__self__, name, records=True, location=location)
+    args, kwargs = iterators_giving_values(trace, args, kwargs, name)
+    return fn(*args, **kwargs)
