@@ -77,6 +77,7 @@ MODULES = (
     "ember.xcs.api.hosts",
     "ember.xcs.tracing.immediate",
     "ember.xcs.tracing.methods",
+    "ember.xcs.tracing.reads",
     "ember.xcs.api.nesting",
     "ember.xcs.api.callsite",
     "ember.xcs.tracing.usercode",

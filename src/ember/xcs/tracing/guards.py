@@ -53,6 +53,9 @@ def changing(root: Any, *path: Any, attr: Any = NO_SLOT, key: Any = NO_SLOT) -> 
         settle(trace, changed)
         if path and root is not changed:  # df.loc[i, c] = v: an op given df reads it too
             settle(trace, root)
+    if attr is not NO_SLOT and type(changed) is types.ModuleType \
+            and trace.ordering.holders.globals:  # settings.MODE = "b": ops reading it first
+        settle_global(trace, changed.__dict__, attr)
     return changed
 
 
@@ -74,6 +77,11 @@ def achanging(root: Any, *path: Any, attr: Any = NO_SLOT, key: Any = NO_SLOT) ->
         waits = pending(lazies)
         if waits:
             return AfterWaiting(Waiting(waits, None), settle, (trace, changed), {})
+    if attr is not NO_SLOT and type(changed) is types.ModuleType \
+            and trace.ordering.holders.globals:
+        waiting = _global_readers(trace, changed.__dict__, attr)
+        if waiting is not None:
+            return waiting
     return Ready(None)
 
 

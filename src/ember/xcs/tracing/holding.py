@@ -15,29 +15,31 @@ calls still holding it; the rewritten glue (``runtime.changing``, and ``prep``
 before a method call on it) waits for them, as a barrier. An op method's own
 instance (``self`` of an ``@op`` method) is not an argument and is not recorded.
 
-An op also reads the module globals its body names (``MODEL``, ``CONFIG["model"]``).
-``Holders.note_globals`` records, per op call, the data globals its function's code
-loads (read once per code object with ``dis``; modules, functions and classes are
-left out): a dict or object among them is held like an argument, and rebinding one
-of the names in the glue (``global MODEL; MODEL = "b"``, rewritten to ``rebinding``)
-first waits for the op calls reading it. Globals read only by functions the op body
-calls are not seen.
+An op also reads the module globals its body names (``MODEL``, ``CONFIG["model"]``)
+and the attributes of modules it names (``os.environ``, ``settings.MODE``).
+``Holders.note_globals`` records, per op call, the data its function's code loads that
+way (``tracing.reads``): a dict or object among them is held like an argument (a
+library's mutable mapping such as ``os.environ`` too, without looking inside), and
+rebinding one of the names in the glue (``global MODEL; MODEL = "b"``, rewritten to
+``rebinding``; ``settings.MODE = "b"``) first waits for the op calls reading it.
+Globals read only by functions the op body calls are not seen.
 """
 
 from __future__ import annotations
 
 import array
-import dis
+import collections.abc
 import functools
+import os
 import types
 from typing import Any
 
 from ember.xcs import tree
 from ember.xcs.op_runs import UNRESOLVED
-from ember.xcs.tracing.codemap import CodeMap
 from ember.xcs.tracing.frames import is_user_code
 from ember.xcs.tracing.lazy import Lazy
 from ember.xcs.tracing.methods import PURE_METHODS
+from ember.xcs.tracing.reads import MISSING, code_like, global_reads
 from ember.xcs.tracing.usercode import is_pandas_type
 
 __all__ = ["UNKNOWN", "Holders", "changed_by", "follow", "settle", "settle_cell",
@@ -48,6 +50,9 @@ _DEPTH = 3  # how deep attributes are followed from an argument
 _CONTAINERS = (tree.Kind.LIST, tree.Kind.DICT, tree.Kind.SET, tree.Kind.DEQUE)
 _WALKED = (tree.Kind.TUPLE, tree.Kind.NAMEDTUPLE, tree.Kind.FROZENSET, *_CONTAINERS)
 _BUFFERS = (bytearray, array.array)
+# A library's mutable mapping, sequence or set (os.environ): held, not walked.
+_MUTABLE_COLLECTIONS = (collections.abc.MutableMapping, collections.abc.MutableSequence,
+                        collections.abc.MutableSet)
 _FUNCTIONS = frozenset({types.FunctionType, types.MethodType, functools.partial,
                         types.BuiltinMethodType, types.MethodWrapperType})
 
@@ -77,7 +82,7 @@ class Holders:
         enclosing functions it reads (an ``@op`` defined inside the glue)."""
         reads = op.globals_read
         if reads is UNRESOLVED:
-            reads = op.globals_read = _global_reads(op.fn)
+            reads = op.globals_read = global_reads(op.fn)
         self._note_reader(lazy, op.fn, reads)
 
     def _note_function(self, lazy: Lazy, fn: Any, todo: list[tuple[Any, int]],
@@ -96,7 +101,7 @@ class Holders:
             self._hold_shared(fn.__self__, lazy)
             todo.append((getattr(fn, "__func__", None), depth))  # a built-in one has none
         elif type(fn) is types.FunctionType and is_user_code(fn.__code__.co_filename):
-            self._note_reader(lazy, fn, _global_reads(fn))
+            self._note_reader(lazy, fn, global_reads(fn))
 
     def _note_reader(self, lazy: Lazy, fn: Any, reads: Any) -> None:
         closure = getattr(fn, "__closure__", None)
@@ -111,14 +116,23 @@ class Holders:
         if reads is None:
             return  # the common case: it reads none
         namespace, names = reads
-        for name in names:
-            value = namespace.get(name, _MISSING)
-            if _code_like(value):
+        for read in names:
+            if type(read) is tuple:  # os.environ, settings.MODE: an attribute of a module
+                module = namespace.get(read[0])
+                if type(module) is not types.ModuleType:
+                    continue
+                where, name = module.__dict__, read[1]
+            else:
+                where, name = namespace, read
+            value = where.get(name, MISSING)
+            if value is os.getenv:  # the common way to read os.environ
+                value, where, name = os.environ, os.__dict__, "environ"
+            elif code_like(value):
                 continue
-            key = (id(namespace), name)
+            key = (id(where), name)
             entry = self.globals.get(key)
             if entry is None:
-                self.globals[key] = (namespace, [lazy])
+                self.globals[key] = (where, [lazy])
             else:
                 entry[1].append(lazy)
             self._hold_shared(value, lazy)  # MODEL = "gpt-a": only rebinding changes it
@@ -131,6 +145,8 @@ class Holders:
         kind = tree.kind_of(value)
         if (kind is tree.Kind.RECORD or kind in _CONTAINERS) and self._hold(value, lazy):
             self._walk(value, kind)
+        elif kind is tree.Kind.OPAQUE and isinstance(value, _MUTABLE_COLLECTIONS):
+            self._hold(value, lazy)  # os.environ: changed by its own methods and stores
 
     def readers(self, namespace: dict[str, Any], name: str) -> list[Lazy]:
         """The op calls not final yet that read global ``name`` of ``namespace``."""
@@ -171,6 +187,8 @@ class Holders:
                         self._hold(frame, lazy)
                 elif type(value) in _FUNCTIONS:
                     self._note_function(lazy, value, todo, depth)
+                elif isinstance(value, _MUTABLE_COLLECTIONS):  # os.environ, a shelf...
+                    self._hold(value, lazy)
             elif kind in _WALKED and depth < _DEPTH:
                 todo += [(item, depth + 1) for item in tree.children(value, kind)
                          if type(item) not in atoms]
@@ -340,47 +358,6 @@ def settle_global(trace: Any, namespace: dict[str, Any], name: str) -> None:
     """Before the glue rebinds global ``name``: the op calls reading it end first."""
     _end_first(trace, trace.ordering.holders.readers(namespace, name),
                f"global {name} rebound", "reads it")
-
-
-_MISSING: Any = object()
-_CODE_KINDS = (types.ModuleType, types.FunctionType, types.BuiltinFunctionType,
-               types.MethodType, types.BuiltinMethodType)
-_GLOBAL_LOADS = frozenset({"LOAD_GLOBAL", "LOAD_NAME"})
-_reads: CodeMap[tuple[str, ...]] = CodeMap(limit=4096)
-
-
-def _global_reads(fn: Any) -> tuple[dict[str, Any], tuple[str, ...]] | None:
-    """The globals of ``fn`` and the names its code (nested code included) loads from
-    them, or ``None`` when it has no Python code (a builtin, a callable object)."""
-    target = fn
-    for _ in range(8):  # through functools.wraps wrappers and bound methods
-        inner = getattr(target, "__func__", None) or getattr(target, "__wrapped__", None)
-        if inner is None:
-            break
-        target = inner
-    code = getattr(target, "__code__", None)
-    namespace = getattr(target, "__globals__", None)
-    if type(code) is not types.CodeType or type(namespace) is not dict:
-        return None
-    names = _reads.get(code)
-    if names is None:
-        found: dict[str, None] = {}
-        todo = [code]
-        while todo:
-            current = todo.pop()
-            for instruction in dis.get_instructions(current):
-                if instruction.opname in _GLOBAL_LOADS:
-                    found[instruction.argval] = None
-            todo += [c for c in current.co_consts if type(c) is types.CodeType]
-        # Data only, as first seen: the modules, functions and classes an op names
-        # (most of its globals) stay what they are, and are then never looked up again.
-        names = tuple(name for name in found if not _code_like(namespace.get(name, _MISSING)))
-        _reads[code] = names
-    return (namespace, names) if names else None
-
-
-def _code_like(value: Any) -> bool:
-    return value is _MISSING or type(value) in _CODE_KINDS or isinstance(value, type)
 
 
 UNKNOWN: Any = object()  # what follow() gives when it cannot tell

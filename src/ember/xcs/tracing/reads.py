@@ -1,0 +1,92 @@
+"""What an op's own code reads besides its arguments: globals, and attributes of modules.
+
+``global_reads(fn)`` reads ``fn``'s code once with ``dis`` (nested code included) and
+names what it loads from its module: the data globals (``MODEL``, ``CONFIG``), and the
+attributes it reads of the modules it names (``os.environ``, ``settings.MODE``: a
+global that is a module, then an attribute). ``tracing.holding`` holds those values
+for the op call and orders the glue's rebinding of them after it.
+
+Modules, functions and classes (``os.getcwd``) are left out when the code is first
+read: they stay what they are, and are then never looked up again. ``os.getenv`` is
+kept, for the ``os.environ`` it reads.
+
+Example:
+    >>> import os
+    >>> def read_env():
+    ...     return os.environ["HOME"], os.getcwd()
+    >>> global_reads(read_env)[1]
+    (('os', 'environ'),)
+"""
+
+from __future__ import annotations
+
+import dis
+import os
+import types
+from typing import Any
+
+from ember.xcs.tracing.codemap import CodeMap
+
+__all__ = ["MISSING", "Read", "code_like", "global_reads"]
+
+MISSING: Any = object()
+# A global's name, or (a global naming a module, the attribute of it read).
+Read = str | tuple[str, str]
+
+_CODE_KINDS = (types.ModuleType, types.FunctionType, types.BuiltinFunctionType,
+               types.MethodType, types.BuiltinMethodType)
+_GLOBAL_LOADS = frozenset({"LOAD_GLOBAL", "LOAD_NAME"})
+_ATTRIBUTE_LOADS = frozenset({"LOAD_ATTR", "LOAD_METHOD"})
+_reads: CodeMap[tuple[Read, ...]] = CodeMap(limit=4096)
+
+
+def global_reads(fn: Any) -> tuple[dict[str, Any], tuple[Read, ...]] | None:
+    """The globals of ``fn`` and what its code (nested code included) reads of them,
+    or ``None`` when it reads no data that way or has no Python code (a builtin, a
+    callable object)."""
+    target = fn
+    for _ in range(8):  # through functools.wraps wrappers and bound methods
+        inner = getattr(target, "__func__", None) or getattr(target, "__wrapped__", None)
+        if inner is None:
+            break
+        target = inner
+    code = getattr(target, "__code__", None)
+    namespace = getattr(target, "__globals__", None)
+    if type(code) is not types.CodeType or type(namespace) is not dict:
+        return None
+    reads = _reads.get(code)
+    if reads is None:
+        reads = _reads[code] = _data_reads(code, namespace)
+    return (namespace, reads) if reads else None
+
+
+def _data_reads(code: types.CodeType, namespace: dict[str, Any]) -> tuple[Read, ...]:
+    found: dict[Read, None] = {}
+    todo = [code]
+    while todo:
+        current = todo.pop()
+        loaded = None  # the global the previous instruction loaded
+        for instruction in dis.get_instructions(current):
+            name = instruction.argval
+            if instruction.opname in _GLOBAL_LOADS:
+                found[name] = None
+                loaded = name
+                continue
+            if loaded is not None and instruction.opname in _ATTRIBUTE_LOADS \
+                    and type(namespace.get(loaded)) is types.ModuleType:
+                found[(loaded, name)] = None
+            loaded = None
+        todo += [c for c in current.co_consts if type(c) is types.CodeType]
+    return tuple(read for read in found if not _code_or_missing(
+        getattr(namespace[read[0]], read[1], MISSING) if isinstance(read, tuple)
+        else namespace.get(read, MISSING)))
+
+
+def _code_or_missing(value: Any) -> bool:
+    return code_like(value) and value is not os.getenv  # it reads os.environ
+
+
+def code_like(value: Any) -> bool:
+    """Whether a global's value is code, not data (a module, function or class), or
+    missing."""
+    return value is MISSING or type(value) in _CODE_KINDS or isinstance(value, type)
