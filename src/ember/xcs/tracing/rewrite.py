@@ -43,6 +43,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ember.xcs.tracing import frames
+from ember.xcs.tracing.async_transform import AsyncSites
 from ember.xcs.tracing.codemap import CodeMap
 from ember.xcs.tracing.frames import is_user_code
 from ember.xcs.tracing.sources import (
@@ -232,7 +233,8 @@ def _rewrite(code: types.CodeType) -> tuple[types.CodeType | None, str | None]:
         return None, "the source on disk does not match the running function"
     node = copy.deepcopy(node)
     try_lines = _try_lines_by_function(node)
-    rewritten, problem = _compile_as(_wrapped(Rewriter().visit(node), classes, code), code)
+    node = AsyncSites().visit(Rewriter().visit(node))
+    rewritten, problem = _compile_as(_wrapped(node, classes, code), code)
     if rewritten is None:
         return None, problem
     rewritten = _renamed(rewritten, rewritten.co_qualname, code.co_qualname)

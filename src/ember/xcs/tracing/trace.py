@@ -129,14 +129,11 @@ class Trace:
 
     def instrumented(self, fn: Any) -> Any:
         """The rewritten form of user function ``fn`` (``fn`` itself if there is none)."""
-        instrument = self._instrument
-        return fn if instrument is None else instrument(fn)
+        return fn if self._instrument is None else self._instrument(fn)
 
     def site_mode(self) -> CallMode:
         """How an operation at the current call site must run (lazily or now)."""
-        if self.eager:
-            return CallMode.TRY
-        return inspect_site(self.boundary, self.learned)[1]
+        return CallMode.TRY if self.eager else inspect_site(self.boundary, self.learned)[1]
 
     # -- op calls ---------------------------------------------------------------------
 
@@ -241,11 +238,7 @@ class Trace:
         if run.failure is not None or run.stopped is not None:
             raise DeferredFailure()
         location, mode = inspect_site(self.boundary, self.learned)
-        if self.eager or mode is not CallMode.LAZY or calls_user_code(args, kwargs) \
-                or (mutates and self.ordering.may_be_callers(_get(args[0], "_xcs_roots"))) \
-                or (name != "getattr" and operates_on_user_object(args, kwargs)) \
-                or tree.copies_shared_objects(args, kwargs, Lazy,
-                                              stores=mutates or returns_argument):
+        if not self.lifts(mode, name, args, kwargs, mutates, returns_argument):
             args = self.force_tree(args, name, records=True, location=location)
             kwargs = self.force_tree(kwargs, name, records=True, location=location)
             return fn(*args, **kwargs)
@@ -258,6 +251,15 @@ class Trace:
         # only after that (``asdict(rec)`` then ``rec.status = "done"``).
         self.ordering.holders.note(lazy, args, kwargs)
         return lazy
+
+    def lifts(self, mode: CallMode, name: str, args: tuple[Any, ...], kwargs: dict[str, Any],
+              mutates: bool = False, returns_argument: bool = False) -> bool:
+        """Whether ``lift`` records the operation at a site of ``mode`` (else: runs it now)."""
+        return not (self.eager or mode is not CallMode.LAZY or calls_user_code(args, kwargs)
+                    or (mutates and self.ordering.may_be_callers(_get(args[0], "_xcs_roots")))
+                    or (name != "getattr" and operates_on_user_object(args, kwargs))
+                    or tree.copies_shared_objects(args, kwargs, Lazy,
+                                                  stores=mutates or returns_argument))
 
     def force(self, lazy: Lazy, reason: str) -> Any:
         """The value behind ``lazy``: a barrier (waits for it, records where)."""
@@ -328,8 +330,7 @@ class Trace:
             return value
         return tree.replace(value, self._real, Lazy, records=True)
 
-    def _barrier(self, reason: str, location: SourceLocation | None,
-                 task: Task | None) -> None:
+    def _barrier(self, reason: str, location: SourceLocation | None, task: Task | None) -> None:
         position = len(self.run.tasks) if self.run is not None else 0
         self.barriers.append(Barrier(reason, location, task, position))
 
