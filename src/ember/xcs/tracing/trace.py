@@ -85,6 +85,7 @@ class Trace:
         self._instrument = instrument
         self.lazies: list[Lazy] = []
         self.coroutines: list[Any] = []  # OpCoroutines made (settled when the call ends)
+        self.awaited: list[Task] = []  # their tasks, in the order the glue awaited them
         self.barriers: list[Barrier] = []
         self.arguments: list[tuple[Any, Any]] = []  # per task id: the argument snapshot
         self.ordering = Ordering()
@@ -102,7 +103,7 @@ class Trace:
 
     def release(self) -> None:
         """Drop what only the running call needed, so that a finished call is freed."""
-        self.issued, self.arguments, self.lazies = [], [], []
+        self.issued, self.arguments, self.lazies, self.awaited = [], [], [], []
         self.boundary = self.call_args = self._memo = self.interrupted_by = None
         self.ordering = Ordering()
         if self.run is not None:
