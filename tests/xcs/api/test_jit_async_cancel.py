@@ -171,6 +171,49 @@ def test_an_op_whose_cleanup_raises_gives_that_exception() -> None:
     assert _outcome(_jitted(closed), _wait_for, "db") == expected
 
 
+async def fallback_after_cancel(q: str) -> str:
+    answer = await query(q)
+    try:
+        await asyncio.sleep(1)
+    except asyncio.CancelledError:
+        return "fallback: " + answer
+    return answer
+
+
+async def fallback_after_base_exception(q: str) -> str:
+    answer = await query(q)
+    try:
+        await asyncio.sleep(1)
+    except BaseException:
+        return "fallback: " + answer
+    return answer
+
+
+async def cleanup_after_op(q: str) -> str:
+    answer = await query(q)
+    try:
+        await asyncio.sleep(1)
+    finally:
+        EVENTS.append("glue finally")
+    return answer
+
+
+@pytest.mark.parametrize("handler", [fallback_after_cancel, fallback_after_base_exception,
+                                     cleanup_after_op], ids=lambda handler: handler.__name__)
+def test_a_cancellation_lands_in_the_op_not_in_a_later_try_block(
+        handler: Callable[[str], Awaitable[Any]]) -> None:
+    fast = _jitted(handler)
+    started = time.perf_counter()
+    expected = _outcome(handler, _wait_for, "q")
+    plain_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    result = _outcome(fast, _wait_for, "q")
+    seconds = time.perf_counter() - started
+    assert result == expected
+    assert expected[0][0] == "TimeoutError: "
+    assert seconds < plain_seconds + 0.2  # the timeout bounds the call
+
+
 async def inner_timeout_after_op(q: str) -> object:
     answer = await query(q)
     try:

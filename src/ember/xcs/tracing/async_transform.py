@@ -8,6 +8,12 @@ op result, the iterable of a generator expression (read in the enclosing scope),
 inside ``try`` and ``with`` blocks (where operations on op results run at once), the
 operands of attribute reads, subscripts, operators and comparisons.
 
+Before a ``try`` block that may catch a cancellation (a handler of ``CancelledError``
+or ``BaseException``, a bare ``except``, a ``finally``) and before an ``async with``
+block, the glue awaits ``settled()``: the ops it awaited before have ended, so that a
+cancellation of the call meanwhile lands there, in the op, as in plain Python, and not
+in the block (whose timeout, if it is one, then starts where it would in plain Python).
+
 Lambdas, nested ``def``s, classes and generator bodies are left alone: ``await`` is not
 possible there, or would change their meaning.
 """
@@ -22,6 +28,7 @@ from ember.xcs.tracing.transform import _call
 __all__ = ["AsyncSites"]
 
 _RT = "__xcs_rt__"
+_CATCHING = frozenset({"BaseException", "CancelledError"})
 
 
 def _runtime_call(node: ast.AST, *names: str) -> bool:
@@ -42,6 +49,22 @@ def _ready(node: ast.expr, name: str = "ready") -> ast.expr:
             isinstance(node, ast.Name) and node.id == _RT):
         return node
     return _awaited(name, [node], node)
+
+
+def _catches_cancellation(node: ast.Try | ast.TryStar) -> bool:
+    """Whether a handler of ``node`` may see a cancellation of the call (static: by name)."""
+    if node.finalbody:
+        return True
+    for handler in node.handlers:
+        kinds = handler.type
+        if kinds is None:
+            return True
+        for kind in kinds.elts if isinstance(kinds, ast.Tuple) else [kinds]:
+            name = kind.attr if isinstance(kind, ast.Attribute) else \
+                kind.id if isinstance(kind, ast.Name) else None
+            if name is None or name in _CATCHING:
+                return True
+    return False
 
 
 class AsyncSites(ast.NodeTransformer):
@@ -103,25 +126,28 @@ class AsyncSites(ast.NodeTransformer):
 
     # -- try and with blocks ----------------------------------------------------------
 
-    def _block(self, node: ast.stmt) -> Any:
+    def _block(self, node: ast.stmt, settle: bool) -> Any:
         saved, self.in_block = self.in_block, self.awaiting
         try:
             self.generic_visit(node)
         finally:
             self.in_block = saved
-        return node
+        if not (settle and self.awaiting):
+            return node
+        wait = ast.copy_location(ast.Expr(value=_awaited("settled", [], node)), node)
+        return [wait, node]
 
     def visit_Try(self, node: ast.Try) -> Any:
-        return self._block(node)
+        return self._block(node, _catches_cancellation(node))
 
     def visit_TryStar(self, node: ast.TryStar) -> Any:
-        return self._block(node)
+        return self._block(node, _catches_cancellation(node))
 
     def visit_With(self, node: ast.With) -> Any:
-        return self._block(node)
+        return self._block(node, False)
 
     def visit_AsyncWith(self, node: ast.AsyncWith) -> Any:
-        return self._block(node)
+        return self._block(node, True)
 
     def visit_match_case(self, node: ast.match_case) -> Any:
         if node.guard is not None:  # the pattern stays as it is: no expression may go there

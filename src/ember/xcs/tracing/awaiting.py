@@ -15,11 +15,13 @@ from typing import Any
 
 from ember.xcs import tree
 from ember.xcs.engine.task import TaskState
+from ember.xcs.tracing.context import current_trace
 from ember.xcs.tracing.failures import DeferredFailure, failure_of
 from ember.xcs.tracing.lazy import Lazy
 
 __all__ = ["AfterWaiting", "Ready", "Suspending", "Waiting", "awaited_ops", "bodies_ended",
-           "cancel_op", "cancelled", "final", "outcome", "pending", "ready", "ready_deep"]
+           "cancel_op", "cancelled", "final", "outcome", "pending", "ready", "ready_deep",
+           "settled"]
 
 
 class Ready:
@@ -134,6 +136,15 @@ async def bodies_ended(run: Any) -> None:
                 break  # the engine's loop has closed: nothing runs there any more
             except asyncio.CancelledError:
                 handle.get_loop().call_soon_threadsafe(handle.cancel)
+
+
+def settled() -> Any:
+    """What ``async def`` glue awaits before a ``try`` block that may catch a cancellation
+    (and an ``async with`` block): the ops it awaited before have ended, so that a
+    cancellation meanwhile lands outside the block, in the op, as in plain Python."""
+    trace = current_trace()
+    waits = awaited_ops(trace) if hasattr(trace, "awaited") else []  # a Trace (not autograph)
+    return Waiting(waits, None) if waits else Ready(None)
 
 
 async def outcome(task: Any, waits: list[Any]) -> Any:

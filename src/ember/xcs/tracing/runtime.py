@@ -45,6 +45,7 @@ from ember.xcs.tracing.awaiting import (
     pending,
     ready,
     ready_deep,
+    settled,
 )
 from ember.xcs.tracing.callees import Callee, classify, compared_arguments
 from ember.xcs.tracing.context import _local, use_prepare
@@ -86,7 +87,7 @@ __all__ = ["CellLoop", "abound", "abound_cell", "achanging", "acontains", "aprep
            "aprep_unpacked", "arebinding", "astored", "awaitable", "bound", "bound_cell",
            "changing", "contains", "evaluator", "fmt", "fstring", "imod", "install", "key", "mod",
            "observe", "observe_deep", "prep", "prep_unpacked", "ready", "ready_deep", "rebinding",
-           "splat", "splat_mapping", "stored", "yielded"]
+           "settled", "splat", "splat_mapping", "stored", "yielded"]
 
 _partial = functools.partial
 _BUILTIN = types.BuiltinFunctionType  # C functions and bound methods of C types
