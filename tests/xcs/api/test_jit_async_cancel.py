@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import time
+import warnings
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -243,3 +245,25 @@ def test_the_glues_own_timeouts_cancel_only_what_they_cover(
     EVENTS.clear()
     assert asyncio.run(jit(handler)("q")) == expected == ["Q", "late"]
     assert sorted(EVENTS) == plain_events
+
+
+@op
+async def fetch(tag: str) -> str:
+    await asyncio.sleep(0.01)
+    return tag
+
+
+async def start_fetch(tag: str) -> Any:
+    return fetch(tag)  # the caller is to await it
+
+
+def test_a_returned_coroutine_dropped_by_the_caller_warns_when_dropped() -> None:
+    fast = jit(start_fetch)
+    for call in range(2):
+        coroutine = asyncio.run(fast(f"x{call}"))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            del coroutine
+            gc.collect()
+        messages = [str(w.message) for w in caught]
+        assert messages == ["coroutine 'fetch' was never awaited"], f"call {call}: {messages}"
