@@ -3,22 +3,21 @@
 ``JitFunction`` (``api.jit``) runs the glue; ``Call`` decides what the call's outcome
 is — the op failure plain Python would have met first, a last-resort rerun after C code
 rejected a lazy value, a timeout — waits for every op, stops everything at once on an
-interrupt, repairs escapes and records the call in the function's stats. ``Stepper``
-drives an ``async def`` glue coroutine with its trace active only while it runs.
+interrupt, repairs escapes and records the call in the function's stats.
 """
 
 from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ember.xcs import hooks
 from ember.xcs.api.callsite import with_note
 from ember.xcs.api.records import CallRecord, Fallback, FunctionStats
 from ember.xcs.engine.driver import default_engine
-from ember.xcs.engine.state import Run, RunStopped
+from ember.xcs.engine.state import RunStopped
 from ember.xcs.engine.task import TaskState
 from ember.xcs.errors import TracingError, XCSTimeoutError
 from ember.xcs.ir.graph import NodeKind
@@ -34,7 +33,7 @@ from ember.xcs.tracing.versions import loaded_names
 if TYPE_CHECKING:
     from ember.xcs.config import Config
 
-__all__ = ["Call", "CallOwner", "Stepper", "all_final"]
+__all__ = ["Call", "CallOwner"]
 
 _MAX_LEARNING_RUNS = 3
 
@@ -293,76 +292,6 @@ class Call:
             # one pass (no graph is built); a repeated structure keeps the width it had.
             stats.last_width = log.shape().max_parallelism
         return record
-
-
-class Stepper:
-    """Drives a jitted coroutine with its trace active only while the coroutine runs.
-
-    Between steps the coroutine waits on the event loop, and other tasks of that loop
-    must not see the trace, so it is swapped in and out around every ``send``.
-    """
-
-    __slots__ = ("coro", "trace")
-
-    def __init__(self, coro: Coroutine[Any, Any, Any], trace: Trace) -> None:
-        self.coro = coro
-        self.trace = trace
-
-    def __await__(self) -> Any:
-        coro = self.coro
-        trace = self.trace
-        trace.boundary = sys._getframe()
-        value: Any = None
-        error: BaseException | None = None
-        while True:
-            previous = context.swap(trace)
-            try:
-                yielded = coro.throw(error) if error is not None else coro.send(value)
-            except StopIteration as stop:
-                return stop.value
-            finally:
-                context.swap(previous)
-            try:
-                value, error = (yield yielded), None
-            except BaseException as thrown:  # cancellation and the like go to the coroutine
-                value, error = None, thrown
-
-
-async def all_final(run: Run) -> None:
-    """Wait, without blocking the event loop, until every task of ``run`` is final.
-
-    When the run's deadline passes first, the run is stopped (its tasks become final
-    at once) and what the call raises is decided as after any timeout.
-    """
-    import asyncio
-
-    loop = asyncio.get_running_loop()
-    pending = [t for t in run.tasks if not t.final]
-    if not pending:
-        return
-    done = loop.create_future()
-    remaining = [len(pending)]
-
-    def one_final() -> None:
-        remaining[0] -= 1
-        if remaining[0] == 0:
-            try:
-                loop.call_soon_threadsafe(_set_done, done)
-            except RuntimeError:
-                pass  # its loop has closed: nobody waits there any more
-
-    for task in pending:
-        run.on_final(task, one_final)
-    timeout = None if run.deadline is None else max(0.0, run.deadline - time.monotonic())
-    try:
-        await asyncio.wait_for(done, timeout)
-    except TimeoutError:
-        default_engine().stop(run, "timeout")
-
-
-def _set_done(future: Any) -> None:
-    if not future.done():
-        future.set_result(None)
 
 
 _NEVER_RETRIED = (XCSTimeoutError, RecursionError, MemoryError)

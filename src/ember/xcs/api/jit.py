@@ -24,18 +24,18 @@ from collections.abc import Callable
 from typing import Any, TypeVar, overload
 
 from ember.xcs import hooks
-from ember.xcs.api.call import Call, Stepper, all_final
+from ember.xcs.api.call import Call
 from ember.xcs.api.explanation import explanation
 from ember.xcs.api.hosts import module_locks, plain_at_import
 from ember.xcs.api.nesting import call_within, timeout_within
 from ember.xcs.api.records import Fallback, FunctionStats
 from ember.xcs.api.stats import register
+from ember.xcs.api.stepping import async_call
 from ember.xcs.config import Config, refuse_misplaced, without_catchalls
 from ember.xcs.engine.driver import default_engine
 from ember.xcs.engine.state import Run
 from ember.xcs.errors import ConfigError
 from ember.xcs.tracing import context, rewrite, runtime
-from ember.xcs.tracing.failures import DeferredFailure, raised_by_glue
 from ember.xcs.tracing.trace import Trace
 
 __all__ = ["JitFunction", "jit", "jit_disabled"]
@@ -263,53 +263,8 @@ class JitFunction:
             raise call.to_raise
         return call.result
 
-    async def _async_call(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        config = self._config
-        trace = self._new_trace(args, kwargs)
-        hooked = bool(config.hooks or hooks.registered_hooks())
-        if hooked:
-            hooks.emit(config, "on_graph_start", self._name)
-        call = Call(self, trace, time.perf_counter())
-        try:
-            glue_error: BaseException | None = None
-            try:
-                result = await Stepper(self._glue_fn()(*args, **kwargs), trace)
-            except (DeferredFailure, Exception, SystemExit) as error:
-                glue_error = error  # sys.exit() too: the ops issued before it end first
-            except BaseException as error:
-                if not raised_by_glue(error):
-                    raise
-                glue_error = error
-            if trace.run is not None:
-                if isinstance(glue_error, RecursionError):  # see Call.after_glue_error
-                    default_engine().stop(trace.run, "RecursionError")
-                # Every op ends before the call; awaiting here keeps the caller's loop free.
-                await all_final(trace.run)
-            if isinstance(glue_error, DeferredFailure):
-                call.to_raise = call.earliest_error()
-            elif glue_error is not None:
-                call.to_raise = glue_error
-                call.after_glue_error(glue_error, rerun=False)
-            else:
-                previous = context.swap(trace)
-                try:
-                    call.finish_glue(result)
-                except DeferredFailure:
-                    call.to_raise = call.earliest_error()
-                finally:
-                    context.swap(previous)
-                    # Escape repair must not take this coroutine for a holder of the lazy
-                    # result (a frame's locals are not searched; a coroutine's are).
-                    result = None
-            call.settle()
-        except BaseException as interrupt:  # cancelled, Ctrl-C: stop at once
-            call.interrupt(interrupt)
-            raise
-        finally:
-            call.close(hooked)
-        if call.to_raise is not None:
-            raise call.to_raise
-        return call.result
+    def _async_call(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        return async_call(self, args, kwargs)  # api/stepping.py
 
 
 def _callable_name(fn: Callable[..., Any]) -> str:

@@ -176,7 +176,7 @@ class Engine:
             handle = task.handle
             if handle is not None and hasattr(handle, "cancel"):
                 try:
-                    self.loop.call_soon(handle.cancel)
+                    self.loop.cancel_once(handle)
                 except RuntimeError:
                     pass  # the loop is closed: nothing left to cancel
         for callback in callbacks:

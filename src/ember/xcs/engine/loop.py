@@ -80,6 +80,13 @@ class EventLoop:
         """Run ``callback()`` on the loop thread."""
         self.loop.call_soon_threadsafe(callback)
 
+    def cancel_once(self, handle: Any) -> None:
+        """Cancel ``handle`` (an op body's asyncio task here, or an executor's future) from
+        the loop thread, unless it is being cancelled already: a run that failed, then
+        stopped, abandons a body twice, and a second cancellation would cut short the
+        ``except`` and ``finally`` blocks the first one started."""
+        self.loop.call_soon_threadsafe(_cancel_once, handle)
+
     def _drain(self) -> None:
         import asyncio
 
@@ -141,3 +148,8 @@ def _forget_after_fork() -> None:
 
 
 os.register_at_fork(after_in_child=_forget_after_fork)
+
+
+def _cancel_once(handle: Any) -> None:
+    if not getattr(handle, "cancelling", int)():  # an asyncio task's count (not a future's)
+        handle.cancel()

@@ -15,11 +15,13 @@ from typing import Any
 
 from ember.xcs import tree
 from ember.xcs.engine.task import TaskState
+from ember.xcs.tracing.context import current_trace
 from ember.xcs.tracing.failures import DeferredFailure, failure_of
 from ember.xcs.tracing.lazy import Lazy
 
-__all__ = ["AfterWaiting", "Ready", "Suspending", "Waiting", "cancel_op", "final", "outcome",
-           "pending", "ready", "ready_deep"]
+__all__ = ["AfterWaiting", "Ready", "Suspending", "Waiting", "awaited_ops", "bodies_ended",
+           "cancel_op", "cancelled", "final", "outcome", "pending", "ready", "ready_deep",
+           "settled"]
 
 
 class Ready:
@@ -55,7 +57,9 @@ async def final(task: Any, waits: list[Any] | None = None) -> None:
     Cancelling it (a ``wait_for`` timeout, ``task.cancel()``) cancels the op's running
     coroutine body too, as cancelling the op's coroutine would in plain Python; and,
     as there, the body handles its cancellation (its ``except``/``finally`` blocks)
-    before the cancellation goes on into the glue's own.
+    before the cancellation goes on into the glue's own. A body that handles it and
+    returns a value, or raises another exception, ends this wait normally: the glue's
+    ``await`` gets that outcome instead, as in plain Python.
     """
     import asyncio
 
@@ -70,14 +74,77 @@ async def final(task: Any, waits: list[Any] | None = None) -> None:
         from ember.xcs.engine.driver import default_engine
 
         default_engine().stop(task.run, "timeout")  # its tasks are final from here on
-    except asyncio.CancelledError:
-        op = task.op
-        while task.handle is None and task.state is TaskState.RUNNING and op is not None \
-                and (op.is_coroutine or op.async_fn is not None):
-            await asyncio.sleep(0.001)  # queued on the engine's loop: cancelled once it starts
-        if cancel_op(task):
-            await Waiting([task], None)  # a second cancellation ends this wait too
-        raise
+    except asyncio.CancelledError as cancel:
+        await cancelled(task)
+        if task.state is not TaskState.DONE and (
+                task.state is not TaskState.FAILED or isinstance(task.error, type(cancel))):
+            raise
+
+
+async def cancelled(task: Any) -> None:
+    """Cancel the op's coroutine body, as a cancellation reaching its ``await`` would,
+    and finish once the body has ended (its ``except`` and ``finally`` blocks, which
+    may await, have run). A further cancellation meanwhile cancels the body again, as
+    in plain Python. An op that has not started, or that cannot be cancelled (a
+    blocking body), is left as it is."""
+    import asyncio
+
+    op = task.op
+    while True:
+        try:
+            while task.handle is None and task.state is TaskState.RUNNING and op is not None \
+                    and (op.is_coroutine or op.async_fn is not None):
+                await asyncio.sleep(0.001)  # queued on the engine's loop: cancelled once it starts
+            if cancel_op(task):
+                await Waiting([task], None)
+            return
+        except asyncio.CancelledError:
+            continue
+
+
+def awaited_ops(trace: Any) -> list[Any]:
+    """The coroutine ops the glue of ``trace`` awaited that have not ended, in the order it
+    awaited them: an ``await`` of one went on at once (``tracing.coroutines``), where plain
+    Python would still be waiting at the first of them."""
+    return [task for task in trace.awaited if not task.final]
+
+
+async def bodies_ended(run: Any) -> None:
+    """Finishes once the coroutine bodies of ``run``'s ops (asyncio tasks on the engine's
+    loop) have ended, cleanup included, without blocking the running loop. After a run
+    has stopped its tasks are final at once, while their cancelled bodies still run
+    their ``except`` and ``finally`` blocks; plain Python would have waited for those.
+    A further cancellation meanwhile cancels them again."""
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    handles = [t.handle for t in run.tasks if hasattr(t.handle, "get_loop")]
+    for handle in handles:
+        while not handle.done():
+            done = loop.create_future()
+
+            def ended(_: Any, done: Any = done) -> None:
+                try:
+                    loop.call_soon_threadsafe(_set_result, done)
+                except RuntimeError:
+                    pass  # the caller's loop has closed
+
+            try:
+                handle.get_loop().call_soon_threadsafe(handle.add_done_callback, ended)
+                await done
+            except RuntimeError:
+                break  # the engine's loop has closed: nothing runs there any more
+            except asyncio.CancelledError:
+                handle.get_loop().call_soon_threadsafe(handle.cancel)
+
+
+def settled() -> Any:
+    """What ``async def`` glue awaits before a ``try`` block that may catch a cancellation
+    (and an ``async with`` block): the ops it awaited before have ended, so that a
+    cancellation meanwhile lands outside the block, in the op, as in plain Python."""
+    trace = current_trace()
+    waits = awaited_ops(trace) if hasattr(trace, "awaited") else []  # a Trace (not autograph)
+    return Waiting(waits, None) if waits else Ready(None)
 
 
 async def outcome(task: Any, waits: list[Any]) -> Any:

@@ -46,11 +46,12 @@ import typing
 from collections.abc import Callable
 from typing import Any
 
+from ember.xcs import tree
 from ember.xcs.tracing import rewrite
 from ember.xcs.tracing.codemap import CodeMap
 from ember.xcs.tracing.frames import is_internal, is_user_code
 
-__all__ = ["Callee", "classify", "mark_pure"]
+__all__ = ["Callee", "classify", "compared_arguments", "mark_pure"]
 
 
 class Callee(enum.Enum):
@@ -347,3 +348,27 @@ def classify(fn: Any) -> Callee:
                 _cache.clear()
             _cache[key] = result
     return result
+
+
+# From which argument on a method of a list, dict or set only stores its arguments; it
+# hashes or compares the ones before (all of them, for a method not named here).
+_STORED_FROM = {"append": 0, "insert": 1, "setdefault": 1, "get": 1, "pop": 1}
+_SCANS = frozenset({"index", "count", "remove", "__contains__"})  # compare with the items
+
+
+def compared_arguments(method: Any, args: tuple[Any, ...], leaf: type) -> list[Any]:
+    """The ``leaf`` values a method of a list, dict or set hashes or compares at once:
+    arguments (``seen.add(r)``, inside a list for ``seen.update([a, b])``), and the
+    list's own items for a search (``answers.count("yes")``).
+
+    Example:
+        >>> compared_arguments(["x", 1].count, ("x",), str)
+        ['x', 'x']
+    """
+    name, owner = method.__name__, method.__self__
+    if type(owner) is not list and name not in _STORED_FROM:
+        return tree.leaves(args, leaf)
+    found = [a for a in args[:_STORED_FROM.get(name, len(args))] if type(a) is leaf]
+    if name in _SCANS:
+        found += [item for item in owner if type(item) is leaf]
+    return found

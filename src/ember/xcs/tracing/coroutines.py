@@ -233,6 +233,7 @@ def _awaited(coroutine: OpCoroutine) -> Any:
     with run.lock:
         if not task.final:
             task.eager = False  # from here on, its failure is the call's failure
+            trace.awaited.append(task)  # where a cancellation lands (api/stepping.py)
             return Suspending(lazy)
     if task.state is TaskState.DONE:
         return Suspending(lazy)

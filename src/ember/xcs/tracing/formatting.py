@@ -11,11 +11,12 @@ from collections.abc import Callable
 from typing import Any
 
 from ember.xcs import tree
+from ember.xcs.tracing.awaiting import AfterWaiting, Ready, Waiting, pending
 from ember.xcs.tracing.context import _local
 from ember.xcs.tracing.frames import CallMode
 from ember.xcs.tracing.lazy import Lazy
 
-__all__ = ["active_trace", "contains", "fmt", "fstring", "imod", "mod", "real_value"]
+__all__ = ["acontains", "active_trace", "contains", "fmt", "fstring", "imod", "mod", "real_value"]
 
 _CONVERSIONS: dict[int, Callable[[Any], str]] = {115: str, 114: repr, 97: ascii}
 
@@ -123,12 +124,12 @@ def imod(left: Any, right: Any) -> Any:
 
 
 def contains(item: Any, container: Any, negated: bool = False) -> Any:
-    """``item in container`` (or ``not in``) with a lazy item lifted.
+    """``item in container`` (or ``not in``) with a lazy item or container lifted.
 
     A container written in C (``str``, ``bytes``) checks the item's type before any
     comparison, so a proxy on the left is rejected where its value would not be.
     """
-    if type(item) is not Lazy:
+    if type(item) is not Lazy and type(container) is not Lazy:
         return (item not in container) if negated else (item in container)
     trace = active_trace()
     if trace is None or trace.site_mode() is not CallMode.LAZY:
@@ -136,6 +137,24 @@ def contains(item: Any, container: Any, negated: bool = False) -> Any:
         return not found if negated else found
     return trace.lift("not in" if negated else "in", _not_in if negated else _in,
                       (item, container), {})
+
+
+def acontains(item: Any, container: Any, negated: bool = False) -> Any:
+    """``contains`` in ``async def`` glue: an awaitable of its result. When the check
+    cannot be lifted and needs op results now (an item or container of the user's
+    class, a site in a ``try`` block, lazy items of a list), they are awaited first,
+    so that the event loop runs on instead of blocking until the ops end."""
+    trace = active_trace()
+    if trace is None or not trace.lazies:
+        return Ready(contains(item, container, negated))
+    found = [value for value in (item, container) if type(value) is Lazy]
+    lifted = bool(found)
+    if type(container) is list or type(container) is tuple:
+        found += [value for value in container if type(value) is Lazy]
+    waits = pending(found) if found else []
+    if waits and not (lifted and trace.lifts(trace.site_mode(), "in", (item, container), {})):
+        return AfterWaiting(Waiting(waits, None), contains, (item, container, negated), {})
+    return Ready(contains(item, container, negated))
 
 
 def _in(item: Any, container: Any) -> bool:

@@ -11,6 +11,7 @@ argument values (only the shape of the graph), so a huge call cannot pin its dat
 
 from __future__ import annotations
 
+import types
 from typing import Any, NamedTuple
 
 from ember.xcs import tree
@@ -50,7 +51,17 @@ def graph_outputs(result: Any, trace: object) -> Any:
             return outside_value(lazy)
         return Edge(object.__getattribute__(lazy, "_xcs_task").id)
 
-    return tree.map_tree(result, edge, Lazy)
+    outputs = tree.map_tree(result, edge, Lazy)
+    for kind in _FINALIZED:  # the caller's alone: dropping it must be seen when it drops it
+        if type(outputs) is kind or (type(outputs) not in tree.ATOMS
+                                     and tree.contains(outputs, kind)):
+            outputs = tree.map_tree(outputs, Redacted, kind)
+    return outputs
+
+
+# Results whose end is seen (a "never awaited" warning, ``finally`` blocks run): the log
+# keeps their type only, not the object until the next call.
+_FINALIZED = (types.CoroutineType, types.GeneratorType, types.AsyncGeneratorType)
 
 
 class Redacted:

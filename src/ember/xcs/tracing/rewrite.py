@@ -43,6 +43,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from ember.xcs.tracing import frames
+from ember.xcs.tracing.async_transform import AsyncSites
 from ember.xcs.tracing.codemap import CodeMap
 from ember.xcs.tracing.frames import CallMode, is_user_code
 from ember.xcs.tracing.sources import (
@@ -266,12 +267,12 @@ def _rewrite(code: types.CodeType) -> tuple[types.CodeType | None, str | None]:
     if plain is None:
         return None, problem
     if not same_code(_renamed(plain, plain.co_qualname, code.co_qualname), code):
-        # The file was edited since the function was loaded (or a loader rewrote it):
-        # what the source says is not what runs.
+        # Edited since it was loaded (or a loader rewrote it): the source is not what runs.
         return None, "the source on disk does not match the running function"
     node = copy.deepcopy(node)
     eager_lines = _eager_lines_by_function(node)
-    rewritten, problem = _compile_as(_wrapped(Rewriter().visit(node), classes, code), code)
+    node = AsyncSites().visit(Rewriter().visit(node))
+    rewritten, problem = _compile_as(_wrapped(node, classes, code), code)
     if rewritten is None:
         return None, problem
     rewritten = _renamed(rewritten, rewritten.co_qualname, code.co_qualname)

@@ -39,12 +39,28 @@ from typing import Any
 
 from ember.xcs import tree
 from ember.xcs.ops import Op
-from ember.xcs.tracing.awaiting import AfterWaiting, Ready, Waiting, pending, ready, ready_deep
-from ember.xcs.tracing.callees import Callee, classify
+from ember.xcs.tracing.awaiting import (
+    AfterWaiting,
+    Ready,
+    Waiting,
+    pending,
+    ready,
+    ready_deep,
+    settled,
+)
+from ember.xcs.tracing.callees import Callee, classify, compared_arguments
 from ember.xcs.tracing.context import _local, use_prepare
 from ember.xcs.tracing.coroutines import awaitable
 from ember.xcs.tracing.failures import DeferredFailure
-from ember.xcs.tracing.formatting import active_trace, contains, fmt, fstring, imod, mod, real_value
+from ember.xcs.tracing.formatting import (
+    acontains,
+    active_trace,
+    contains,
+    fmt,
+    fstring,
+    imod,
+    mod,
+)
 from ember.xcs.tracing.frames import CallMode, is_user_code
 from ember.xcs.tracing.guards import (
     CellLoop,
@@ -63,45 +79,24 @@ from ember.xcs.tracing.guards import (
 from ember.xcs.tracing.handover import from_data_library, handed_over
 from ember.xcs.tracing.holding import changed_by, settle
 from ember.xcs.tracing.lazy import Lazy
-from ember.xcs.tracing.outside import outside_value
+from ember.xcs.tracing.methods import MethodCall, method_call
+from ember.xcs.tracing.observing import (
+    LazyValue,
+    evaluator,
+    key,
+    observe,
+    observe_deep,
+    yielded,
+)
 from ember.xcs.tracing.protocols import mapped, probing
 from ember.xcs.tracing.trace import Trace
 from ember.xcs.tracing.unpacking import check_unpacked, splat, splat_mapping
 
-__all__ = [
-    "CellLoop",
-    "LazyValue",
-    "abound",
-    "abound_cell",
-    "achanging",
-    "aprep",
-    "aprep_unpacked",
-    "arebinding",
-    "astored",
-    "awaitable",
-    "bound",
-    "bound_cell",
-    "changing",
-    "contains",
-    "evaluator",
-    "fmt",
-    "fstring",
-    "imod",
-    "install",
-    "key",
-    "mod",
-    "observe",
-    "observe_deep",
-    "prep",
-    "prep_unpacked",
-    "ready",
-    "ready_deep",
-    "rebinding",
-    "splat",
-    "splat_mapping",
-    "stored",
-    "yielded",
-]
+__all__ = ["CellLoop", "LazyValue", "abound", "abound_cell", "achanging", "acontains", "aprep",
+           "aprep_unpacked", "arebinding", "astored", "awaitable", "bound", "bound_cell",
+           "changing", "contains", "evaluator", "fmt", "fstring", "imod", "install", "key", "mod",
+           "observe", "observe_deep", "prep", "prep_unpacked", "ready", "ready_deep", "rebinding",
+           "settled", "splat", "splat_mapping", "stored", "yielded"]
 
 _partial = functools.partial
 _BUILTIN = types.BuiltinFunctionType  # C functions and bound methods of C types
@@ -257,110 +252,77 @@ def _class_init(cls: type) -> Any:
     return object.__init__
 
 
-def yielded(value: Any) -> Any:
-    """What a generator of the glue yields: an op result of a call that has ended comes
-    out as its value (the generator outlived the call; escape repair cannot reach what
-    its frame holds), one of a running call stays lazy."""
-    if type(value) is Lazy:
-        return outside_value(value) if _get(value, "_xcs_trace").finished else value
-    if type(value) in tree.ATOMS or not tree.contains(value, Lazy):
-        return value
-    return tree.replace(value, _ended_value, Lazy)
-
-
-def _ended_value(lazy: Lazy) -> Any:
-    return outside_value(lazy) if _get(lazy, "_xcs_trace").finished else lazy
-
-
-def observe(value: Any, reason: str = "is") -> Any:
-    """The real object behind ``value`` (an operand of ``is``, ``is not``)."""
-    if type(value) is not Lazy:
-        return value
-    return real_value(value, active_trace(), reason)
-
-
-def evaluator(fn: Any, frame_globals: dict[str, Any], frame_locals: Any) -> Any:
-    """What a call of the name ``eval`` or ``exec`` calls: for the built-ins, one whose
-    namespaces (those given, else the caller's globals and a snapshot of its locals, the
-    ones they would use) hold values, not lazy ones, since the code they run is not
-    rewritten; any other function of that name, itself."""
-    if fn is not builtins.eval and fn is not builtins.exec:
-        return fn
-
-    def run(source: Any, *spaces: Any, **named: Any) -> Any:
-        if not spaces and not named:
-            spaces = (frame_globals, frame_locals)
-        spaces = tuple(_namespace(space) for space in spaces)
-        named = {k: _namespace(v) if k in ("globals", "locals") else v
-                 for k, v in named.items()}
-        return fn(source, *spaces, **named)
-
-    return run
-
-
-def _namespace(mapping: Any) -> Any:
-    trace = active_trace()
-    if trace is None or type(mapping) is not dict or not trace.lazies:
-        return mapping
-    return trace.force_tree(mapping, "eval/exec namespace", records=True)
-
-
-def key(index: Any) -> Any:
-    """A subscript's index or slice bound: a lazy one is its real object, which the
-    container reads as it is (``rows[:limit]`` with ``None``, ``grid[cell]`` with a
-    tuple, ``options[choice]`` with a str raising the container's own error)."""
-    if type(index) is not Lazy:
-        return index
-    return real_value(index, active_trace(), "index")
-
-
-def observe_deep(value: Any) -> Any:
-    """``value`` with every lazy value inside replaced by its real object (``match``)."""
-    if type(value) is Lazy:
-        value = real_value(value, active_trace(), "match")
-    trace = active_trace()
-    if trace is None or not trace.lazies:
-        return value
-    return trace.force_tree(value, "match", records=True)
-
-
-class _LazyValueType(type):
-    def __instancecheck__(cls, value: Any) -> bool:
-        return type(value) is Lazy
-
-
-class LazyValue(metaclass=_LazyValueType):
-    """The class pattern ``LazyValue(P)`` (``tracing.patterns``): a lazy value whose value
-    (``Lazy._xcs_value``, a barrier) matches ``P``."""
-
-    __match_args__ = ("_xcs_value",)
-
-
 def aprep(fn: Any, /, *args: Any, **kwargs: Any) -> Any:
     """``prep`` for ``async def`` glue: an awaitable of the prepared call.
 
     The lazy values the call would have to resolve are awaited first, so ``prep``
-    finds them finished instead of blocking the event loop.
+    finds them finished instead of blocking the event loop: those of a call of library
+    code, those a method of a list, dict or set hashes or compares (``seen.add(r)``,
+    ``answers.count("yes")``), and those of a call that would be lifted but must run
+    now (in a ``try`` block, given a function of the user's, on a value of the user's
+    class).
     """
     trace = active_trace()
-    if trace is None or type(fn) is Lazy:
+    if trace is None:
         return Ready(prep(fn, *args, **kwargs))
     holding: list[Any] = []
     if trace.ordering.holders.held and (changed := changed_by(fn, args, kwargs)) is not None:
         holding = pending(trace.ordering.holders.unfinished(changed))
     if not trace.lazies and not holding:
         return Ready(prep(fn, *args, **kwargs))
-    kind = classify(fn)
-    if kind is Callee.SHALLOW:
-        found = [a for a in (*args, *kwargs.values()) if type(a) is Lazy]
-    elif kind is Callee.UNKNOWN:
-        found = tree.leaves((args, kwargs), Lazy, records=True)
+    if (fn is any or fn is all) and len(args) == 1 and not kwargs and type(args[0]) is not Lazy:
+        return _truth_of(fn is any, iter(args[0]))  # any(w in r for w in words)
+    found: list[Any] = []
+    if type(fn) is Op:  # one that runs at its call (in a try block, effect=True) gets values
+        if fn.effect and trace.run is not None:
+            holding += [task for task in trace.run.tasks if not task.final]  # it follows them
+        elif trace.site_mode() is not CallMode.LAZY:
+            found = tree.leaves((args, kwargs), Lazy, records=True)
+    elif type(fn) is Lazy:
+        found = _run_now(trace, fn, args, kwargs)
+    elif type(fn) is _BUILTIN and type(fn.__self__) in _CONTAINERS:
+        found = compared_arguments(fn, args, Lazy)
     else:
-        found = []
+        kind = classify(fn)
+        if kind is Callee.SHALLOW:
+            found = [a for a in (*args, *kwargs.values()) if type(a) is Lazy]
+        elif kind is Callee.UNKNOWN:
+            found = tree.leaves((args, kwargs), Lazy, records=True)
+        elif kind is Callee.PURE or kind is Callee.CONSUMER:
+            found = tree.leaves((args, kwargs), Lazy, records=True)
+            if found and trace.lifts(trace.site_mode(), "call", args, kwargs,
+                                     returns_argument=_returns_argument(fn)):
+                found = []
     waits = (pending(found) if found else []) + holding
     if not waits:
         return Ready(prep(fn, *args, **kwargs))
     return AfterWaiting(Waiting(waits, None), prep, (fn, *args), kwargs)
+
+
+async def _truth_of(wanted: bool, items: Any) -> Callable[[], bool]:
+    """``any(items)`` (``wanted``: ``True``) or ``all(items)``, prepared: each item that is
+    an op result is awaited before its truth is tested; it stops where they stop."""
+    for item in items:
+        if type(item) is Lazy:
+            await ready(item)
+        if bool(item) is wanted:
+            return _returning(wanted)
+    return _returning(not wanted)
+
+
+def _run_now(trace: Trace, fn: Lazy, args: tuple[Any, ...], kwargs: dict[str, Any]
+             ) -> list[Any]:
+    """The lazy values a call of an op result's method needs now (none when it is lifted);
+    calling the value itself runs it now (``Lazy._xcs_lift``)."""
+    attribute = _get(fn, "_xcs_attribute")
+    if attribute is not None:
+        how = method_call(_get(fn, "_xcs_owner"), attribute)  # as Lazy._xcs_lift decides
+        reads = how is MethodCall.READS
+        if how is not MethodCall.NOW and trace.lifts(
+                trace.site_mode(), "call", (fn, *args), kwargs, not reads,
+                reads and attribute == "get"):
+            return []
+    return [fn, *tree.leaves((args, kwargs), Lazy, records=True)]
 
 
 use_prepare(prep)  # library code calls user callables through context.call

@@ -85,6 +85,7 @@ class Trace:
         self._instrument = instrument
         self.lazies: list[Lazy] = []
         self.coroutines: list[Any] = []  # OpCoroutines made (settled when the call ends)
+        self.awaited: list[Task] = []  # their tasks, in the order the glue awaited them
         self.barriers: list[Barrier] = []
         self.arguments: list[tuple[Any, Any]] = []  # per task id: the argument snapshot
         self.ordering = Ordering()
@@ -102,7 +103,7 @@ class Trace:
 
     def release(self) -> None:
         """Drop what only the running call needed, so that a finished call is freed."""
-        self.issued, self.arguments, self.lazies = [], [], []
+        self.issued, self.arguments, self.lazies, self.awaited = [], [], [], []
         self.boundary = self.call_args = self._memo = self.interrupted_by = None
         self.ordering = Ordering()
         if self.run is not None:
@@ -129,14 +130,11 @@ class Trace:
 
     def instrumented(self, fn: Any) -> Any:
         """The rewritten form of user function ``fn`` (``fn`` itself if there is none)."""
-        instrument = self._instrument
-        return fn if instrument is None else instrument(fn)
+        return fn if self._instrument is None else self._instrument(fn)
 
     def site_mode(self) -> CallMode:
         """How an operation at the current call site must run (lazily or now)."""
-        if self.eager:
-            return CallMode.TRY
-        return inspect_site(self.boundary, self.learned)[1]
+        return CallMode.TRY if self.eager else inspect_site(self.boundary, self.learned)[1]
 
     # -- op calls ---------------------------------------------------------------------
 
@@ -242,9 +240,7 @@ class Trace:
         if run.failure is not None or run.stopped is not None:
             raise DeferredFailure()
         location, mode, stop = inspect_site(self.boundary, self.learned)
-        if self.eager or mode is not CallMode.LAZY \
-                or (mutates and self.ordering.may_be_callers(_get(args[0], "_xcs_roots"))) \
-                or runs_at_call(name, args, kwargs, stores=mutates or returns_argument):
+        if not self.lifts(mode, name, args, kwargs, mutates, returns_argument):
             return run_at_call(self, name, fn, args, kwargs, location)
         task, roots = self._record(NodeKind.LIFTED, name, fn, args, kwargs, location,
                                    mutates=mutates)
@@ -256,6 +252,13 @@ class Trace:
         # only after that (``asdict(rec)`` then ``rec.status = "done"``).
         self.ordering.holders.note(lazy, args, kwargs)
         return lazy
+
+    def lifts(self, mode: CallMode, name: str, args: tuple[Any, ...], kwargs: dict[str, Any],
+              mutates: bool = False, returns_argument: bool = False) -> bool:
+        """Whether ``lift`` records the operation at a site of ``mode`` (else: runs it now)."""
+        return not (self.eager or mode is not CallMode.LAZY
+                    or (mutates and self.ordering.may_be_callers(_get(args[0], "_xcs_roots")))
+                    or runs_at_call(name, args, kwargs, stores=mutates or returns_argument))
 
     def force(self, lazy: Lazy, reason: str) -> Any:
         """The value behind ``lazy``: a barrier (waits for it, records where)."""
@@ -326,8 +329,7 @@ class Trace:
             return value
         return tree.replace(value, self._real, Lazy, records=True)
 
-    def _barrier(self, reason: str, location: SourceLocation | None,
-                 task: Task | None) -> None:
+    def _barrier(self, reason: str, location: SourceLocation | None, task: Task | None) -> None:
         position = len(self.run.tasks) if self.run is not None else 0
         self.barriers.append(Barrier(reason, location, task, position))
 

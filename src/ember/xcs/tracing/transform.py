@@ -361,8 +361,7 @@ class Rewriter(ast.NodeTransformer):
 
     def visit_Compare(self, node: ast.Compare) -> ast.AST:
         self.generic_visit(node)
-        if len(node.ops) == 1 and isinstance(node.ops[0], ast.In | ast.NotIn) \
-                and not isinstance(node.left, ast.Constant):
+        if len(node.ops) == 1 and isinstance(node.ops[0], ast.In | ast.NotIn):
             negated = [ast.copy_location(ast.Constant(True), node)] \
                 if isinstance(node.ops[0], ast.NotIn) else []
             return _call("contains", [node.left, node.comparators[0], *negated], node)
