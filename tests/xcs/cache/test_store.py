@@ -211,9 +211,21 @@ def _chain(depth: int) -> dict[str, Any]:
     return node
 
 
+class Unloadable:
+    """Pickles, but loading it raises (as a class whose constructor changed since: how
+    exceptions pickle depends on what is imported, e.g. ``distributed`` changes it)."""
+
+    def __reduce__(self) -> Any:
+        return (_refuse_loading, ())
+
+
+def _refuse_loading() -> Any:
+    raise TypeError("Unloadable() cannot be rebuilt")
+
+
 def test_a_memory_store_value_that_does_not_load_is_a_dropped_miss() -> None:
     store = MemoryStore()
-    store.put("k", "op", {"error": QuotaError("ann", 10)})
+    store.put("k", "op", {"error": Unloadable()})
     assert store.get("k") is MISSING
     assert store.summary().entries == 0
 
