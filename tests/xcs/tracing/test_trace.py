@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Any
 
 import pytest
 
@@ -268,3 +269,25 @@ def test_redacted_graph_keeps_no_values() -> None:
     text = str(_stats_of(f).last.graph)  # type: ignore[union-attr]
     assert secret not in text and "<int>" in text
     assert secret not in str(get_jit_stats(f))
+
+
+def test_walking_a_deep_op_result_costs_the_same_per_step() -> None:
+    """Each step of the walk reads the op's result again: the ops still reading it are
+    found without scanning every earlier read (quadratic: 20,000 steps took 12 s)."""
+    @op
+    def chain(n: int) -> Any:
+        node = None
+        for i in range(n):
+            node = {"id": i, "parent": node}
+        return node
+
+    @jit
+    def depth(n: int) -> int:
+        node, steps = chain(n), 0
+        while node is not None:
+            node, steps = node["parent"], steps + 1
+        return steps
+
+    started = time.perf_counter()
+    assert depth(20_000) == 20_000
+    assert time.perf_counter() - started < 4.0  # about 0.5 s; 12.5 s when it was quadratic

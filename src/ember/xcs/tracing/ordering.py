@@ -28,7 +28,7 @@ __all__ = ["Ordering"]
 class Ordering:
     """The changes and reads of one call, per root task (owned by its ``Trace``)."""
 
-    __slots__ = ("given", "holders", "reads", "stores", "writes")
+    __slots__ = ("given", "holders", "reads", "settled", "stores", "writes")
 
     def __init__(self) -> None:
         self.given: set[Task] = set()  # ops handed copies of the caller's containers
@@ -36,6 +36,9 @@ class Ordering:
         self.stores = StoreLog()  # what the glue's stores replaced (tracing.stores)
         self.writes: dict[Task, Task] = {}  # root -> the last task that may change it
         self.reads: dict[Task, list[Task]] = {}  # root -> tasks that read it since
+        # root -> how many of its first reads are final (final is for good): open_reads
+        # starts there, so a long run of reads of one root is not scanned again each time.
+        self.settled: dict[Task, int] = {}
 
     def waits_for(self, inputs: list[Task], roots: list[Task], mutates: bool
                   ) -> tuple[Task, ...]:
@@ -57,6 +60,7 @@ class Ordering:
             if mutates:
                 writes[root] = task
                 reads[root] = []
+                self.settled.pop(root, None)
             else:
                 reads.setdefault(root, []).append(task)
 
@@ -71,8 +75,18 @@ class Ordering:
 
     def open_reads(self, roots: tuple[Task, ...]) -> list[Task]:
         """Ops still reading ``roots``: the glue may change a mutable value only after."""
-        return [reader for root in roots for reader in self.reads.get(root, ())
-                if not reader.final and reader.kind is not NodeKind.LIFTED]
+        found = []
+        for root in roots:
+            readers = self.reads.get(root)
+            if not readers:
+                continue
+            start = self.settled.get(root, 0)
+            while start < len(readers) and readers[start].final:
+                start += 1
+            self.settled[root] = start
+            found += [reader for reader in readers[start:]
+                      if not reader.final and reader.kind is not NodeKind.LIFTED]
+        return found
 
     def pending(self, task: Task, roots: tuple[Task, ...]) -> list[Task]:
         """Every task to wait for before the value of ``task`` may be handed over."""
