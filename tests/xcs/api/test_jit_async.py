@@ -196,7 +196,6 @@ def test_a_call_leaves_no_lazy_value_behind_to_repair() -> None:
 
 def test_a_jitted_async_function_is_a_coroutine_function_to_asyncio_and_frameworks() -> None:
     import inspect
-    import sys
 
     async def handler(text: str) -> str:
         return (await model(text)).upper()
@@ -209,9 +208,10 @@ def test_a_jitted_async_function_is_a_coroutine_function_to_asyncio_and_framewor
     jitted = jit(handler)
     assert asyncio.iscoroutinefunction(jitted)
     assert asyncio.iscoroutinefunction(Agent().step)
-    if sys.version_info >= (3, 12):  # 3.11's inspect looks only at a function's code
-        assert inspect.iscoroutinefunction(jitted)
-        assert inspect.iscoroutinefunction(Agent().step)
+    assert inspect.iscoroutinefunction(jitted)  # 3.11's reads the code flags it is shown
+    assert inspect.iscoroutinefunction(Agent().step)
+    assert inspect.signature(jitted) == inspect.signature(handler)
+    assert not inspect.iscoroutinefunction(jit(lambda x: x))
 
     def call_handler(fn, text):  # how frameworks choose to await a handler
         return asyncio.run(fn(text)) if asyncio.iscoroutinefunction(fn) else fn(text)

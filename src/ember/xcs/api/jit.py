@@ -101,6 +101,8 @@ class JitFunction:
 
             self._is_coroutine = asyncio.coroutines._is_coroutine  # type: ignore[attr-defined]
             getattr(inspect, "markcoroutinefunction", id)(self)
+            if sys.version_info < (3, 12) and isinstance(fn, types.FunctionType):
+                _function_like(self, fn)  # 3.11's inspect reads a function-like's code flags
         self._is_generator = inspect.isgeneratorfunction(fn) or inspect.isasyncgenfunction(fn)
         from ember.xcs.transforms.tensor import TensorPath, tensor_path
 
@@ -265,6 +267,11 @@ class JitFunction:
 
     def _async_call(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         return async_call(self, args, kwargs)  # api/stepping.py
+
+
+def _function_like(jitted: JitFunction, fn: types.FunctionType) -> None:
+    for name in ("__code__", "__defaults__", "__kwdefaults__"):
+        setattr(jitted, name, getattr(fn, name))
 
 
 def _callable_name(fn: Callable[..., Any]) -> str:
