@@ -28,6 +28,7 @@ from typing import Any
 
 from ember.models import models
 from ember.operators import Chain, Ensemble, Judge, Operator, blocks
+from ember.operators.specification import fields_of
 from ember.xcs import Op
 
 __all__ = ["JudgeSynthesis", "MostCommon", "Sequential", "UniformEnsemble", "VariedEnsemble",
@@ -47,13 +48,8 @@ def _model(model_name: str, temperature: float | None, max_tokens: int | None,
 
 
 def _read(inputs: Any) -> dict[str, Any]:
-    if isinstance(inputs, Mapping):
-        return dict(inputs)
-    dump = getattr(inputs, "model_dump", None)
-    if callable(dump):
-        fields: dict[str, Any] = dump()
-        return fields
-    return {"query": inputs}
+    fields = fields_of(inputs)
+    return {"query": inputs} if fields is None else fields
 
 
 # An op, so that under @jit an input that is not yet computed is read once it exists

@@ -133,15 +133,24 @@ def _placeholders(template: str) -> set[str]:
     return {field.split(".", 1)[0].split("[", 1)[0] for field in fields}
 
 
-def _as_dict(inputs: Any) -> dict[str, Any]:
+def fields_of(inputs: Any) -> dict[str, Any] | None:
+    """The fields of ``inputs`` as a new dict: a mapping's items or a model's
+    ``model_dump()``; ``None`` for anything else."""
     if isinstance(inputs, Mapping):
         return dict(inputs)
     dump = getattr(inputs, "model_dump", None)
     if callable(dump):
         values: dict[str, Any] = dump()
         return values
-    raise TypeError(f"Specification: inputs must be a dict or a model instance, "
-                    f"got {type(inputs).__name__}.")
+    return None
+
+
+def _as_dict(inputs: Any) -> dict[str, Any]:
+    values = fields_of(inputs)
+    if values is None:
+        raise TypeError(f"Specification: inputs must be a dict or a model instance, "
+                        f"got {type(inputs).__name__}.")
+    return values
 
 
 def _validated(model: type | None, value: Any) -> Any:

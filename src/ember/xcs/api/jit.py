@@ -173,7 +173,9 @@ class JitFunction:
             return self._fn(*args, **kwargs)  # jit is disabled
         if self._is_generator:
             return self._fn(*args, **kwargs)  # generators run plainly (docs/semantics.md)
-        if self._is_async and not (module_locks and plain_at_import(self._xcs_stats)):
+        if self._is_async:
+            if module_locks and plain_at_import(self._xcs_stats):  # api/hosts.py
+                return self._fn(*args, **kwargs)
             coroutine: Any = self._async_call(args, kwargs)  # named as fn's would be
             coroutine.__name__ = getattr(self, "__name__", self._name)
             coroutine.__qualname__ = self._name

@@ -30,7 +30,6 @@ from __future__ import annotations
 import array
 import collections.abc
 import functools
-import os
 import types
 from typing import Any
 
@@ -39,7 +38,7 @@ from ember.xcs.op_runs import UNRESOLVED
 from ember.xcs.tracing.frames import is_user_code
 from ember.xcs.tracing.lazy import Lazy
 from ember.xcs.tracing.methods import PURE_METHODS
-from ember.xcs.tracing.reads import MISSING, code_like, global_reads
+from ember.xcs.tracing.reads import MISSING, code_like, global_reads, read_through
 from ember.xcs.tracing.usercode import is_pandas_type
 
 __all__ = ["UNKNOWN", "Holders", "changed_by", "follow", "settle", "settle_cell",
@@ -125,8 +124,10 @@ class Holders:
             else:
                 where, name = namespace, read
             value = where.get(name, MISSING)
-            if value is os.getenv:  # the common way to read os.environ
-                value, where, name = os.environ, os.__dict__, "environ"
+            through = read_through(value)  # os.getenv: os.environ is what it reads
+            if through is not None:
+                where, name = through
+                value = where[name]
             elif code_like(value):
                 continue
             key = (id(where), name)

@@ -27,7 +27,7 @@ from typing import Any
 
 from ember.xcs.tracing.codemap import CodeMap
 
-__all__ = ["MISSING", "Read", "code_like", "global_reads"]
+__all__ = ["MISSING", "Read", "code_like", "global_reads", "read_through"]
 
 MISSING: Any = object()
 # A global's name, or (a global naming a module, the attribute of it read).
@@ -83,7 +83,13 @@ def _data_reads(code: types.CodeType, namespace: dict[str, Any]) -> tuple[Read, 
 
 
 def _code_or_missing(value: Any) -> bool:
-    return code_like(value) and value is not os.getenv  # it reads os.environ
+    return code_like(value) and read_through(value) is None
+
+
+def read_through(value: Any) -> tuple[dict[str, Any], str] | None:
+    """The module data a library function reads, as (the module's globals, the name):
+    ``os.getenv`` reads ``os.environ``; ``None`` for anything else."""
+    return (os.__dict__, "environ") if value is os.getenv else None
 
 
 def code_like(value: Any) -> bool:
