@@ -10,7 +10,6 @@ for a jitted function, with its timeline.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Mapping
 from typing import Any
 
@@ -20,6 +19,13 @@ _STYLE = (
     "font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 12px; "
     "line-height: 1.35;"
 )
+
+
+def _escape(text: str) -> str:
+    """``html.escape``, importing ``html`` (and its entity table) only when a view renders."""
+    import html
+
+    return html.escape(text)
 
 
 def explain_html(text: str) -> str:
@@ -33,7 +39,7 @@ def explain_html(text: str) -> str:
     """
     lines = []
     for line in text.splitlines():
-        escaped = html.escape(line)
+        escaped = _escape(line)
         # Section lines start at the margin ("IR:", "barriers (2):"); details are indented.
         lines.append(f"<b>{escaped}</b>" if line and not line[0].isspace() else escaped)
     body = "\n".join(lines)
@@ -84,21 +90,21 @@ def stats_html(facts: Mapping[str, Any]) -> str:
     rows = []
     for key, label, pattern in _SUMMARY:
         if facts.get(key) is not None:  # None: not measured, so not shown
-            rows.append(f"<tr><th style='text-align:left'>{html.escape(label)}</th>"
-                        f"<td>{html.escape(pattern.format(facts[key]))}</td></tr>")
+            rows.append(f"<tr><th style='text-align:left'>{_escape(label)}</th>"
+                        f"<td>{_escape(pattern.format(facts[key]))}</td></tr>")
     tokens = facts.get("tokens") or {}
     if tokens:
         text = ", ".join(f"{k.replace('_tokens', '')} {v}" for k, v in sorted(tokens.items()))
-        rows.append(f"<tr><th style='text-align:left'>tokens</th><td>{html.escape(text)}</td></tr>")
+        rows.append(f"<tr><th style='text-align:left'>tokens</th><td>{_escape(text)}</td></tr>")
     parts = [f"<div class='ember-xcs-stats' style='{_STYLE}'>",
-             f"<b>stats: {html.escape(str(facts.get('name', '?')))}</b>",
-             f" <i>({html.escape(str(facts.get('mode', '')))})</i>" if facts.get("mode") else "",
+             f"<b>stats: {_escape(str(facts.get('name', '?')))}</b>",
+             f" <i>({_escape(str(facts.get('mode', '')))})</i>" if facts.get("mode") else "",
              f"<table>{''.join(rows)}</table>"]
     for key, title in (("barriers", "barriers"), ("learned_barriers", "learned barriers"),
                        ("fallbacks", "fallbacks")):
         items = facts.get(key) or []
         if items:
-            listed = "".join(f"<li>{html.escape(str(item))}</li>" for item in items[:50])
+            listed = "".join(f"<li>{_escape(str(item))}</li>" for item in items[:50])
             more = f"<li>... and {len(items) - 50} more</li>" if len(items) > 50 else ""
             parts.append(f"<b>{title} ({len(items)})</b><ul>{listed}{more}</ul>")
     parts.append("</div>")

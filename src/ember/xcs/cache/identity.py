@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import enum
 import functools
-import hashlib
 import types
 from collections.abc import Callable
 from typing import Any
@@ -112,6 +111,8 @@ def code_fingerprint(fn: Callable[..., Any]) -> str:
     CPython version, whose bytecode differs); the values of globals and closure
     variables are not part of it, nor are default values (``BoundValues``).
     """
+    import hashlib  # only once a cached op is keyed (import time)
+
     digest = hashlib.sha256()
     code = getattr(fn, "__code__", None)
     if code is None:  # a builtin: its name is its identity
@@ -267,6 +268,8 @@ class BoundValues:
                     "argument, or pin version='...' to stand for it."
                 ) from None
             data = repr([_canonical_or_type(part) for part in parts]).encode()
+        import hashlib
+
         return f"{self._base}|bound:{hashlib.sha256(data).hexdigest()[:16]}"
 
 

@@ -14,12 +14,10 @@ would print a timeout traceback at interpreter exit).
 from __future__ import annotations
 
 import importlib
-import socket
 import threading
 import time
 import types
 from typing import Any
-from urllib.parse import urlsplit
 
 from ember.xcs.distributed._errors import ClusterConnectionError
 
@@ -143,6 +141,9 @@ def _describe_peer(address: str, seconds: float) -> str:
     Only called once the peer is known not to speak Dask, so the request cannot confuse
     a scheduler. Empty when it answers nothing readable within ``seconds``.
     """
+    import socket  # with urllib: only for this message (import time)
+    from urllib.parse import urlsplit
+
     parts = urlsplit(address if "://" in address else f"tcp://{address}")
     if parts.hostname is None or parts.port is None or seconds <= 0:
         return ""

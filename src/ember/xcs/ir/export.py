@@ -7,7 +7,6 @@ Images need the Graphviz ``dot`` program (``apt-get install graphviz``,
 from __future__ import annotations
 
 import os
-import subprocess
 from pathlib import Path
 
 from ember.xcs.errors import XCSError
@@ -57,7 +56,9 @@ def save_graph(
             f"cannot save a graph as {target.name!r}: use one of "
             f"{', '.join('.' + e for e in (*IMAGE_FORMATS, 'dot', 'mmd'))}."
         )
-    import shutil  # loads bz2 and lzma: only when an image is saved (import time)
+    # Both load much (bz2, lzma, signal...): only when an image is saved (import time).
+    import shutil
+    import subprocess
 
     dot = shutil.which("dot")
     if dot is None:
