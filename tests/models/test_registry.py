@@ -22,6 +22,20 @@ def test_builtin_providers_and_bare_names():
     assert registry.resolve("simulated/a/b") == ("simulated", "a/b")
 
 
+def test_pyembers_provider_colon_model_form_resolves_like_the_slash_form():
+    from ember.api.models import models
+
+    registry = default_registry()
+    assert registry.resolve("openai:gpt-4o") == ("openai", "gpt-4o")
+    assert registry.resolve("anthropic:claude-3-5-haiku-latest") == (
+        "anthropic", "claude-3-5-haiku-latest")
+    assert registry.resolve("ollama/llama3.2:1b") == ("ollama", "llama3.2:1b")  # a tag stays
+    assert models("simulated:m", "hi").text == models("simulated/m", "hi").text
+    for unknown in ("nope:gpt-4o", "openai:", "llama3.2:1b"):  # not a provider, or no model
+        with pytest.raises(ModelNotFoundError):
+            registry.resolve(unknown)
+
+
 def test_unknown_bare_name_lists_providers_and_suggests():
     with pytest.raises(ModelNotFoundError) as caught:
         default_registry().resolve("gpt4o")

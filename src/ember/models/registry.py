@@ -162,6 +162,9 @@ class ProviderRegistry:
     def resolve(self, model_id: str) -> tuple[str, str]:
         """Split ``model_id`` into (provider name, model name).
 
+        ``provider/model``, pyember's ``provider:model`` (when ``provider`` is registered:
+        ``ollama/llama3.2:1b`` keeps its tag) or a bare name a provider's prefix claims.
+
         Raises:
             ProviderNotFoundError: ``x/model`` with an unregistered ``x``.
             ModelNotFoundError: a bare name no provider claims, or an empty name.
@@ -179,6 +182,9 @@ class ProviderRegistry:
                 if not model:
                     raise ModelNotFoundError(f"Model id {clip(model_id)} names no model after '/'.")
                 return name, model
+            name, colon, model = model_id.partition(":")
+            if colon and name in self._entries and model:
+                return name, model  # pyember's "provider:model" form ("openai:gpt-4o")
             claims = [
                 (len(prefix), name)
                 for name, entry in self._entries.items()
