@@ -149,6 +149,39 @@ def test_calling_a_function_with_wrong_arguments_never_reruns_the_glue(mistake: 
     assert stats["reruns"] == 0 and not stats["learned_barriers"] and not stats["fallbacks"]
 
 
+@pytest.mark.parametrize("mistake", ["add", "compare", "negate", "augmented"])
+def test_an_operator_failing_on_plain_values_never_reruns_the_glue(mistake: str) -> None:
+    """`None + 1` after an op: the operator raised on concrete operands (a lazy one would
+    have answered through its own method), so the glue before it runs once."""
+    log: list[str] = []
+
+    def f(x: int) -> str:
+        text = word(x)
+        log.append("glue")
+        missing = None
+        if mistake == "add":
+            return missing + 1  # type: ignore[operator]
+        if mistake == "compare":
+            return "a" < 1  # type: ignore[operator,return-value]
+        if mistake == "negate":
+            return -missing  # type: ignore[operator]
+        count = 0
+        count += "s"  # type: ignore[assignment,operator]
+        return text
+
+    fast = jit(f)
+    for x in (1, 2):
+        log.clear()
+        with pytest.raises(TypeError) as plain:
+            f(x)
+        log.clear()
+        with pytest.raises(TypeError) as jitted:
+            fast(x)
+        assert str(jitted.value) == str(plain.value) and log == ["glue"]
+    stats = get_jit_stats(fast)
+    assert stats["reruns"] == 0 and not stats["fallbacks"]
+
+
 STORE: dict[str, object] = {}
 
 

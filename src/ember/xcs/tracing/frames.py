@@ -351,6 +351,7 @@ def program_error(error: BaseException, frame: FrameType, leaf: type) -> bool:
         tb = tb.tb_next
     if tb is None:
         return False
+    user_lasti = tb.tb_lasti
     below = []
     tb = tb.tb_next
     while tb is not None:
@@ -360,8 +361,29 @@ def program_error(error: BaseException, frame: FrameType, leaf: type) -> bool:
         # A call of a Python function with the wrong arguments ("f() missing 1 required
         # positional argument"): binding never looks at the values, lazy or not.
         return not isinstance(error, TypeError | AttributeError) or (
-            type(error) is TypeError and _BINDING_ERROR.match(str(error)) is not None)
+            type(error) is TypeError and _BINDING_ERROR.match(str(error)) is not None
+        ) or _operator_error(frame.f_code, user_lasti)
     if any(is_internal(f.f_code) for f in below):
         return True
     return not any(tree.contains(value, leaf, records=True)
                    for f in below for value in f.f_locals.values())
+
+
+# Operators whose every operand gets its special method called before C gives up: a lazy
+# operand answers with a lifted result (or a frame of its own below the user's line), so
+# a TypeError raised by the operator itself is about concrete operands (`None + 1`). Not
+# `%`: str formatting takes its right operand as one argument without asking it.
+_OPERATORS = frozenset({"COMPARE_OP", "UNARY_NEGATIVE", "UNARY_INVERT", "UNARY_POSITIVE"})
+_REMAINDER = frozenset({"%", "%="})
+
+
+def _operator_error(code: CodeType, lasti: int) -> bool:
+    """Whether the instruction at ``lasti`` (which raised with no frame below it) is an
+    operator whose error no lazy operand can have caused (``_OPERATORS``)."""
+    instruction = versions.instruction_at(code, lasti)
+    if instruction is None:
+        return False
+    if instruction.opname == "BINARY_OP":
+        return instruction.argrepr not in _REMAINDER
+    return instruction.opname in _OPERATORS
+
