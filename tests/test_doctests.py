@@ -43,6 +43,7 @@ MODULES = (
     "ember.xcs.tree.walk",
     "ember.xcs.tree.snapshots",
     "ember.xcs.tracing.protocols",
+    "ember.xcs.tracing.own_errors",
     "ember.testing._wire",
     "ember.xcs.compat.xcsapi",
     "ember.operators.base",

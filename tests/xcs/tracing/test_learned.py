@@ -149,10 +149,12 @@ def test_calling_a_function_with_wrong_arguments_never_reruns_the_glue(mistake: 
     assert stats["reruns"] == 0 and not stats["learned_barriers"] and not stats["fallbacks"]
 
 
-@pytest.mark.parametrize("mistake", ["add", "compare", "negate", "augmented"])
-def test_an_operator_failing_on_plain_values_never_reruns_the_glue(mistake: str) -> None:
+@pytest.mark.parametrize("mistake", ["add", "compare", "negate", "augmented", "len", "int"])
+def test_an_operator_or_c_call_failing_on_plain_values_never_reruns_the_glue(
+        mistake: str) -> None:
     """`None + 1` after an op: the operator raised on concrete operands (a lazy one would
-    have answered through its own method), so the glue before it runs once."""
+    have answered through its own method); `len(5)`: the one call of its expression, on
+    variables holding no lazy value. Either way the glue before it runs once."""
     log: list[str] = []
 
     def f(x: int) -> str:
@@ -165,6 +167,11 @@ def test_an_operator_failing_on_plain_values_never_reruns_the_glue(mistake: str)
             return "a" < 1  # type: ignore[operator,return-value]
         if mistake == "negate":
             return -missing  # type: ignore[operator]
+        if mistake == "len":
+            size = len(5)  # type: ignore[arg-type]
+            return str(size)
+        if mistake == "int":
+            return int(missing)  # type: ignore[arg-type]
         count = 0
         count += "s"  # type: ignore[assignment,operator]
         return text

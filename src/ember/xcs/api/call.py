@@ -23,10 +23,11 @@ from ember.xcs.errors import TracingError, XCSTimeoutError
 from ember.xcs.ir.graph import NodeKind
 from ember.xcs.tracing import context, escapes
 from ember.xcs.tracing.failures import DeferredFailure, failure_of, raised_by_glue, timeout_error
-from ember.xcs.tracing.frames import program_error, rejection_site
+from ember.xcs.tracing.frames import rejection_site
 from ember.xcs.tracing.lazy import Lazy
 from ember.xcs.tracing.learned import install_tracer
 from ember.xcs.tracing.log import call_log
+from ember.xcs.tracing.own_errors import program_error
 from ember.xcs.tracing.trace import Trace
 from ember.xcs.tracing.versions import loaded_names
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import enum
 import os
-import re
 import sys
 import sysconfig
 from types import CodeType, FrameType, TracebackType
@@ -35,16 +34,9 @@ __all__ = [
     "is_user_code",
     "location_of",
     "mark_user_file",
-    "program_error",
     "register_eager_lines",
     "rejection_site",
 ]
-# What CPython says when the arguments of a call do not fit a Python function.
-_BINDING_ERROR = re.compile(
-    r"^[\w.<>]+\(\) (missing \d+ required (positional|keyword-only) argument"
-    r"|takes (from )?\d+ (to \d+ )?positional arguments? but \d+ (was|were) given"
-    r"|got (an unexpected|multiple values for) (keyword )?argument"
-    r"|got some positional-only arguments passed as keyword arguments)")
 
 # src/ember/xcs/tracing/frames.py -> src/ember/
 _EMBER_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))) + os.sep
@@ -331,59 +323,3 @@ def rejection_site(error: BaseException, boundary: FrameType | None) -> Rejectio
         first = positions.lineno or lineno
         last = positions.end_lineno or first
     return RejectionSite(frame, first, last)
-
-
-def program_error(error: BaseException, frame: FrameType, leaf: type) -> bool:
-    """Whether ``error``, raised below the user's ``frame``, is certainly the program's
-    own and not code rejecting a lazy value (so running the glue again would only
-    repeat its side effects).
-
-    It is when it came out of Ember's own code (which works on values: a forced
-    operand, a lifted operation run at once), or out of library functions none of
-    whose frames holds a lazy value (a ``leaf``; ``json.loads`` of a reply that is no JSON). C
-    code rejects a proxy with ``TypeError`` (or ``AttributeError``); any other error
-    raised by C code right below the user's line is the program's own.
-    """
-    from ember.xcs import tree
-
-    tb = error.__traceback__
-    while tb is not None and tb.tb_frame is not frame:
-        tb = tb.tb_next
-    if tb is None:
-        return False
-    user_lasti = tb.tb_lasti
-    below = []
-    tb = tb.tb_next
-    while tb is not None:
-        below.append(tb.tb_frame)
-        tb = tb.tb_next
-    if not below:
-        # A call of a Python function with the wrong arguments ("f() missing 1 required
-        # positional argument"): binding never looks at the values, lazy or not.
-        return not isinstance(error, TypeError | AttributeError) or (
-            type(error) is TypeError and _BINDING_ERROR.match(str(error)) is not None
-        ) or _operator_error(frame.f_code, user_lasti)
-    if any(is_internal(f.f_code) for f in below):
-        return True
-    return not any(tree.contains(value, leaf, records=True)
-                   for f in below for value in f.f_locals.values())
-
-
-# Operators whose every operand gets its special method called before C gives up: a lazy
-# operand answers with a lifted result (or a frame of its own below the user's line), so
-# a TypeError raised by the operator itself is about concrete operands (`None + 1`). Not
-# `%`: str formatting takes its right operand as one argument without asking it.
-_OPERATORS = frozenset({"COMPARE_OP", "UNARY_NEGATIVE", "UNARY_INVERT", "UNARY_POSITIVE"})
-_REMAINDER = frozenset({"%", "%="})
-
-
-def _operator_error(code: CodeType, lasti: int) -> bool:
-    """Whether the instruction at ``lasti`` (which raised with no frame below it) is an
-    operator whose error no lazy operand can have caused (``_OPERATORS``)."""
-    instruction = versions.instruction_at(code, lasti)
-    if instruction is None:
-        return False
-    if instruction.opname == "BINARY_OP":
-        return instruction.argrepr not in _REMAINDER
-    return instruction.opname in _OPERATORS
-

@@ -1,0 +1,138 @@
+"""Telling the program's own errors from C code rejecting a lazy value.
+
+When a line of the glue raises, XCS must choose: the error is the program's own (plain
+Python raises it too, so it is raised as it is), or C code met a lazy value it cannot
+take (then the glue runs again with the value concrete). Running the glue again repeats
+its prints and appends, so the choice leans on what the traceback and the bytecode of
+the failing instruction prove:
+
+- an error that came out of Ember's own code, or out of library code none of whose
+  frames holds a lazy value, is the program's own;
+- with no frame below the user's line: binding errors (``f() missing 1 required
+  positional argument``), errors of operators (every operand of ``+``, ``<``, unary
+  ``-`` is asked through its special method, so a lazy one would have answered), and a
+  C function that is the one call of its expression and reads no variable holding a
+  lazy value (``len(5)``).
+
+Example:
+    >>> def f():
+    ...     return None + 1
+    >>> try:
+    ...     f()
+    ... except TypeError as error:
+    ...     program_error(error, error.__traceback__.tb_next.tb_frame, object)
+    True
+"""
+
+from __future__ import annotations
+
+import dis
+import re
+from types import CodeType, FrameType
+
+from ember.xcs.tracing import versions
+from ember.xcs.tracing.frames import is_internal
+
+__all__ = ["program_error"]
+
+# What CPython says when the arguments of a call do not fit a Python function.
+_BINDING_ERROR = re.compile(
+    r"^[\w.<>]+\(\) (missing \d+ required (positional|keyword-only) argument"
+    r"|takes (from )?\d+ (to \d+ )?positional arguments? but \d+ (was|were) given"
+    r"|got (an unexpected|multiple values for) (keyword )?argument"
+    r"|got some positional-only arguments passed as keyword arguments)")
+
+
+def program_error(error: BaseException, frame: FrameType, leaf: type) -> bool:
+    """Whether ``error``, raised below the user's ``frame``, is certainly the program's
+    own and not code rejecting a lazy value (so running the glue again would only
+    repeat its side effects).
+
+    It is when it came out of Ember's own code (which works on values: a forced
+    operand, a lifted operation run at once), or out of library functions none of
+    whose frames holds a lazy value (a ``leaf``; ``json.loads`` of a reply that is no JSON). C
+    code rejects a proxy with ``TypeError`` (or ``AttributeError``); any other error
+    raised by C code right below the user's line is the program's own.
+    """
+    from ember.xcs import tree
+
+    tb = error.__traceback__
+    while tb is not None and tb.tb_frame is not frame:
+        tb = tb.tb_next
+    if tb is None:
+        return False
+    user_lasti = tb.tb_lasti
+    below = []
+    tb = tb.tb_next
+    while tb is not None:
+        below.append(tb.tb_frame)
+        tb = tb.tb_next
+    if not below:
+        # A call of a Python function with the wrong arguments ("f() missing 1 required
+        # positional argument"): binding never looks at the values, lazy or not.
+        return not isinstance(error, TypeError | AttributeError) or (
+            type(error) is TypeError and _BINDING_ERROR.match(str(error)) is not None
+        ) or _operator_error(frame.f_code, user_lasti) or _lone_call_on_values(
+            frame, user_lasti, leaf)
+    if any(is_internal(f.f_code) for f in below):
+        return True
+    return not any(tree.contains(value, leaf, records=True)
+                   for f in below for value in f.f_locals.values())
+
+
+# Operators whose every operand gets its special method called before C gives up: a lazy
+# operand answers with a lifted result (or a frame of its own below the user's line), so
+# a TypeError raised by the operator itself is about concrete operands (`None + 1`). Not
+# `%`: str formatting takes its right operand as one argument without asking it.
+_OPERATORS = frozenset({"COMPARE_OP", "UNARY_NEGATIVE", "UNARY_INVERT", "UNARY_POSITIVE"})
+_REMAINDER = frozenset({"%", "%="})
+
+
+def _operator_error(code: CodeType, lasti: int) -> bool:
+    """Whether the instruction at ``lasti`` (which raised with no frame below it) is an
+    operator whose error no lazy operand can have caused (``_OPERATORS``)."""
+    instruction = versions.instruction_at(code, lasti)
+    if instruction is None:
+        return False
+    if instruction.opname == "BINARY_OP":
+        return instruction.argrepr not in _REMAINDER
+    return instruction.opname in _OPERATORS
+
+
+_CALLS = frozenset({"CALL", "CALL_KW", "CALL_FUNCTION_EX"})
+
+
+def _lone_call_on_values(frame: FrameType, lasti: int, leaf: type) -> bool:
+    """Whether the C function called at ``lasti`` (``len(5)``) can only have been given
+    concrete values: it is the one call of its expression (no call made a temporary
+    lazy value for it) and no variable the expression reads holds a ``leaf``."""
+    from ember.xcs import tree
+
+    code = frame.f_code
+    failing = versions.instruction_at(code, lasti)
+    if failing is None or failing.opname not in _CALLS or failing.positions is None:
+        return False
+    first = failing.positions.lineno
+    if first is None:
+        return False
+    last = failing.positions.end_lineno or first
+    lines = range(first, last + 1)
+    # Rewritten code calls the runtime's helpers (``__xcs_rt__.prep(len, ...)``) too:
+    # those make no value of the user's, so they do not count.
+    calls = 0
+    for i in dis.get_instructions(code):
+        if i.positions is not None and i.positions.lineno in lines:
+            if i.opname in _CALLS:
+                calls += 1
+            elif i.opname == "LOAD_GLOBAL" and i.argval == "__xcs_rt__":
+                calls -= 1
+    if calls != 1:
+        return False
+    local_vars = frame.f_locals
+    scope = frame.f_globals
+    for name in versions.loaded_names(code, first, last):
+        value = local_vars[name] if name in local_vars else scope.get(name)
+        if tree.contains(value, leaf, records=True):
+            return False
+    return True
+
