@@ -100,9 +100,9 @@ class ProviderError(ModelError):
 class MalformedResponseError(ProviderError):
     """The server answered with success, but the reply is not a usable completion.
 
-    Raised when an HTTP 200 body is not valid JSON, or lacks what a completion needs
-    (OpenAI ``choices`` / ``message.content``, Anthropic ``content``). The message
-    names the model, what was missing and the start of the body.
+    Raised when an HTTP 200 body is not valid JSON (or not UTF-8 text), or lacks what a
+    completion needs (OpenAI ``choices`` / ``message.content``, Anthropic ``content``).
+    The message names the model, what was missing and the start of the body.
 
     Not retried: the server accepted and processed the request (a paid call), and a
     server that sends malformed replies usually does so every time (a ``base_url``

@@ -1,6 +1,7 @@
 """The anthropic provider through the real ``anthropic`` client against the loopback server."""
 
 import asyncio
+import json
 import time
 
 import anthropic
@@ -97,6 +98,17 @@ def test_malformed_json_is_explained_on_both_paths(server):
     with pytest.raises(MalformedResponseError, match="anthropic/c: .*not valid JSON"):
         asyncio.run(provider.acomplete("anthropic", "c", "x", {}))
     assert server.stats().requests == 2
+
+
+def test_a_reply_without_text_blocks_is_an_empty_completion(server):
+    # As an OpenAI reply whose content is "" (docs/models.md, "Malformed replies").
+    server.reply_body = json.dumps({
+        "id": "m", "type": "message", "role": "assistant", "model": "c", "content": [],
+        "stop_reason": "end_turn", "stop_sequence": None,
+        "usage": {"input_tokens": 1, "output_tokens": 0},
+    }).encode()
+    reply = provider_for(server).complete("anthropic", "c", "x", {})
+    assert reply == "" and reply.usage.prompt_tokens == 1
 
 
 def test_a_silent_server_times_out(server):

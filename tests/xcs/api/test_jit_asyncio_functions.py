@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
+import logging
 import time
 import warnings
 from collections.abc import Callable, Coroutine
@@ -144,3 +146,93 @@ def test_asyncio_wait_rejects_op_results_like_coroutines() -> None:
         gc.collect()
     assert plain[0] == "TypeError"
     assert traced == plain
+
+
+@op
+async def fail_after(seconds: float, tag: str) -> str:
+    await asyncio.sleep(seconds)
+    raise ValueError(tag)
+
+
+def logged_tasks(fn: Callable[..., Coroutine[Any, Any, Any]],
+                 caplog: pytest.LogCaptureFixture) -> tuple[Any, list[str]]:
+    """What ``fn`` gives under ``asyncio.run``, and what asyncio logged of tasks whose
+    exception nobody retrieved (once they are collected)."""
+    caplog.clear()
+    with caplog.at_level(logging.ERROR, logger="asyncio"):
+        result = asyncio.run(fn())
+        gc.collect()
+    return result, [r.getMessage() for r in caplog.records if "never retrieved" in r.getMessage()]
+
+
+async def first_failure() -> tuple[list[str], int]:
+    fast = asyncio.ensure_future(fail_after(0.0, "fast"))
+    slow = asyncio.ensure_future(fail_after(0.2, "slow"))
+    done, pending = await asyncio.wait([fast, slow], return_when=asyncio.FIRST_EXCEPTION)
+    return [str(task.exception()) for task in done], len(pending)
+
+
+async def first_failure_in_try() -> int:  # ops called in a try block run eagerly
+    try:
+        tasks = [asyncio.ensure_future(fail_after(s, "x")) for s in (0.0, 0.2)]
+        _, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+    except KeyError:
+        raise
+    return len(pending)
+
+
+async def dropped_task() -> int:
+    asyncio.ensure_future(fail_after(0.1, "dropped"))
+    return 1
+
+
+def test_an_op_task_still_pending_when_the_glue_ends_fails_quietly(
+        caplog: pytest.LogCaptureFixture) -> None:
+    # Plain asyncio.run cancels such a task quietly; the jitted call waits for its op,
+    # whose failure nobody looks at: asyncio must not log it as never retrieved.
+    for fn, expected in ((first_failure, (["fast"], 1)), (first_failure_in_try, 1),
+                         (dropped_task, 1)):
+        for form in (fn, jit(fn)):
+            assert logged_tasks(form, caplog) == (expected, []), (form, fn)
+
+
+async def abandoned() -> None:
+    asyncio.ensure_future(fail_after(0.5, "abandoned"))
+    await asyncio.sleep(10)
+
+
+def test_an_op_task_of_a_cancelled_call_fails_quietly(caplog: pytest.LogCaptureFixture) -> None:
+    # The call's cancellation cancels its op too, which the task then reports as failed.
+    for form in (abandoned, jit(abandoned)):
+        async def timed_out(form: Callable[[], Coroutine[Any, Any, None]] = form) -> None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(form(), 0.1)
+
+        assert logged_tasks(timed_out, caplog) == (None, []), form
+
+
+async def failed_in_the_glue() -> int:
+    task = asyncio.ensure_future(fail_after(0.0, "seen by nobody"))
+    await asyncio.sleep(0.1)  # it fails meanwhile, in plain Python too
+    del task
+    return 1
+
+
+def test_an_op_task_failing_while_the_glue_runs_is_logged_as_in_plain_python(
+        caplog: pytest.LogCaptureFixture) -> None:
+    for form in (failed_in_the_glue, jit(failed_in_the_glue)):
+        result, logged = logged_tasks(form, caplog)
+        assert result == 1
+        assert len(logged) == 1, form
+
+
+async def kept_task(box: list[Any]) -> int:
+    box.append(asyncio.ensure_future(fail_after(0.1, "kept")))
+    return 1
+
+
+def test_an_op_task_keeps_its_exception_for_whoever_asks() -> None:
+    box: list[Any] = []
+    assert asyncio.run(jit(kept_task)(box)) == 1
+    assert box[0].done()  # the call waited for its op
+    assert repr(box[0].exception()) == "ValueError('kept')"

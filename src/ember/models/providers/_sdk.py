@@ -242,8 +242,8 @@ class SDKProvider(Provider):
         request = self.request(model, messages, params)
         try:
             reply = self.endpoint(self.client())(**request)
-        except json.JSONDecodeError as error:
-            raise self.malformed_json(error) from error
+        except _UNREADABLE as error:
+            raise self.malformed_body(error) from error
         return self.completion(reply)
 
     async def asend(
@@ -253,8 +253,8 @@ class SDKProvider(Provider):
         request = self.request(model, messages, params)
         try:
             reply = await self.endpoint(self.async_client())(**request)
-        except json.JSONDecodeError as error:
-            raise self.malformed_json(error) from error
+        except _UNREADABLE as error:
+            raise self.malformed_body(error) from error
         return self.completion(reply)
 
     def send_stream(
@@ -265,8 +265,8 @@ class SDKProvider(Provider):
         try:
             stream = self.endpoint(self.client())(**request, **self.stream_arguments)
             yield from read_events(self.sdk(), stream, self.stream_reader())
-        except json.JSONDecodeError as error:
-            raise self.malformed_json(error) from error
+        except _UNREADABLE as error:
+            raise self.malformed_body(error) from error
 
     async def asend_stream(
         self, model: str, messages: list[Message], params: Mapping[str, Any]
@@ -281,18 +281,33 @@ class SDKProvider(Provider):
                     yield piece
             finally:  # left early: the stream closes now, not when collected
                 await pieces.aclose()
-        except json.JSONDecodeError as error:
-            raise self.malformed_json(error) from error
+        except _UNREADABLE as error:
+            raise self.malformed_body(error) from error
 
-    def malformed_json(self, error: json.JSONDecodeError) -> MalformedResponseError:
-        """The error for a reply whose body is not JSON (the SDK raised ``error``)."""
+    def malformed_body(
+        self, error: json.JSONDecodeError | UnicodeDecodeError
+    ) -> MalformedResponseError:
+        """The error for a reply whose body is not JSON, or not UTF-8 text as JSON must
+        be (the SDK raised ``error``, a ``JSONDecodeError`` or ``UnicodeDecodeError``)."""
+        if isinstance(error, UnicodeDecodeError):
+            body: object = error.object
+            problem = (f"is not UTF-8 text, as JSON must be (byte {error.object[error.start]:#04x} "
+                       f"at position {error.start}: {error.reason}; a server or proxy that "
+                       f"re-encodes replies in another charset sends such bodies)")
+        else:
+            body = error.doc
+            problem = f"is not valid JSON ({error.msg} at position {error.pos})"
         where = self.base_url or f"the {self.sdk_module} default URL"
         return MalformedResponseError(
-            f"the server answered with success but its body is not valid JSON "
-            f"({error.msg} at position {error.pos}); the body starts: {clip(error.doc, 120)}. "
-            f"Check that base_url ({clip(where, 120)}) points at the model API. "
-            f"Not retried: the server has already processed the request."
+            f"the server answered with success but its body {problem}; the body starts: "
+            f"{clip(body, 120)}. Check that base_url ({clip(where, 120)}) points at the "
+            f"model API. Not retried: the server has already processed the request."
         )
+
+
+# What the SDKs raise for a successful reply they cannot read: its body is not JSON, or
+# not UTF-8 text (they decode the raw bytes, whatever charset the reply names).
+_UNREADABLE = (json.JSONDecodeError, UnicodeDecodeError)
 
 
 class _HeldClient(NamedTuple):

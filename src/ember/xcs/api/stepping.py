@@ -65,6 +65,8 @@ async def async_call(owner: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) 
             if not raised_by_glue(error):
                 raise
             glue_error = error
+        finally:
+            trace.glue_ended = True  # from here on the call only waits for its ops
         if trace.run is not None:
             if isinstance(glue_error, RecursionError):  # see Call.after_glue_error
                 default_engine().stop(trace.run, "RecursionError")

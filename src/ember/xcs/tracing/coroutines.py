@@ -29,6 +29,7 @@ from __future__ import annotations
 import collections.abc
 import functools
 import inspect
+import sys
 import types
 from typing import Any
 
@@ -41,7 +42,7 @@ from ember.xcs.tracing.frames import CallMode
 from ember.xcs.tracing.lazy import Lazy
 from ember.xcs.tracing.outside import outside_tree
 
-__all__ = ["OpCoroutine", "awaitable", "named", "op_coroutine"]
+__all__ = ["OpCoroutine", "awaitable", "eager_coroutine", "named", "op_coroutine"]
 
 _get = object.__getattribute__
 _REUSED = "cannot reuse already awaited coroutine"
@@ -153,8 +154,38 @@ OpCoroutine.__name__ = OpCoroutine.__qualname__ = "coroutine"  # as in plain Pyt
 collections.abc.Coroutine.register(OpCoroutine)  # asyncio.iscoroutine, create_task, gather
 
 
-async def _op_call(op_coroutine: OpCoroutine) -> Any:
-    return await op_coroutine
+async def _op_call(op_coroutine: Any, trace: Any) -> Any:
+    during_call = not trace.finished
+    try:
+        return await op_coroutine
+    except BaseException:
+        if during_call and trace.glue_ended:
+            _retrieved_when_done(sys._getframe())
+        raise
+
+
+def _retrieved_when_done(frame: types.FrameType) -> None:
+    """Mark the outcome of the asyncio task running ``frame`` as retrieved once it is done.
+
+    The op's failure reached the task after the glue ended, while the call waited for its
+    ops: in plain Python the task would still have been pending there, and
+    ``asyncio.run`` would have cancelled it quietly. Without this, asyncio would log
+    "Task exception was never retrieved" for it. The task keeps its exception for
+    whoever asks for it.
+    """
+    import asyncio  # loaded: a coroutine of asyncio's drives this one
+
+    try:
+        task = asyncio.current_task()
+    except RuntimeError:  # driven by hand, outside any event loop: no task to log
+        return
+    if task is not None and getattr(task.get_coro(), "cr_frame", None) is frame:
+        task.add_done_callback(_retrieve)
+
+
+def _retrieve(task: Any) -> None:
+    if not task.cancelled():
+        task.exception()
 
 
 _OP_CALL = _op_call.__code__
@@ -170,7 +201,14 @@ def op_coroutine(name: str, lazy: Lazy | None = None,
     inner = OpCoroutine(name, lazy, call)
     trace = call.func.__self__ if call is not None else _get(lazy, "_xcs_trace")  # type: ignore[attr-defined]
     trace.coroutines.append(inner)
-    return named(_op_call(inner), name)
+    return named(_op_call(inner, trace), name)
+
+
+def eager_coroutine(trace: Any, task: Any, name: str) -> Any:
+    """What an ``async def`` op call that runs eagerly (in a ``try`` or ``with`` block)
+    gives in ``async def`` glue: a coroutine named as the op's that finishes with the
+    op's outcome once it is final."""
+    return named(_op_call(trace.when_final(task), trace), name)
 
 
 def named(coroutine: Any, name: str) -> Any:

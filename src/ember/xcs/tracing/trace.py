@@ -28,7 +28,7 @@ from ember.xcs.ops import Op
 from ember.xcs.tracing import context
 from ember.xcs.tracing.awaiting import final
 from ember.xcs.tracing.barrier import Barrier
-from ember.xcs.tracing.coroutines import named, op_coroutine
+from ember.xcs.tracing.coroutines import eager_coroutine, op_coroutine
 from ember.xcs.tracing.failures import DeferredFailure, wait_for_ops
 from ember.xcs.tracing.frames import CallMode, inspect_site, location_of
 from ember.xcs.tracing.handover import hands_over_iterator
@@ -91,7 +91,7 @@ class Trace:
         self.ordering = Ordering()
         self.issued: list[tuple[Any, ...]] = []
         self._memo: list[tuple[Any, ...]] | None = None
-        self.finished = False
+        self.finished = self.glue_ended = False  # glue_ended: (async) it returned or raised
         self.asynchronous = False  # the glue is an ``async def`` (set per call by jit)
         self.interrupted_by: BaseException | None = None  # raised inside a wait for ops
 
@@ -113,7 +113,7 @@ class Trace:
 
     def reuse(self, eager: bool, learned: LearnedBarriers, make_run: Callable[[], Run]) -> None:
         """Prepare a trace that issued nothing for another call of the same function."""
-        self.finished = False
+        self.finished = self.glue_ended = False
         self.eager = eager
         self._make_run = make_run
         self._learned_source = learned
@@ -179,7 +179,7 @@ class Trace:
         if len(self.barriers) == waits:  # one barrier per call site (its arguments' or its own)
             self._barrier(f"eager op ({eager_reason})", location, task)
         if op.is_coroutine and self.asynchronous:  # awaited by the glue: the loop runs on
-            return named(self.when_final(task), op.name)
+            return eager_coroutine(self, task, op.name)
         return self._eager_value(task, op.is_coroutine)
 
     def issue(self, op: Op, args: tuple[Any, ...], kwargs: dict[str, Any],
