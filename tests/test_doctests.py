@@ -32,6 +32,7 @@ MODULES = (
     "ember.xcs.api.explanation",
     "ember.xcs.api.views",
     "ember.xcs.analysis.dependencies",
+    "ember.xcs.analysis.ordering",
     "ember.xcs.analysis.paths",
     "ember.xcs.analysis.report",
     "ember.xcs.analysis.marks",

@@ -324,3 +324,50 @@ def test_an_unknown_setting_names_the_closest_valid_one():
         execution_options(max_worker=4)
     with pytest.raises(ConfigError, match="'use_parallel'; valid settings are: executor"):
         execution_options(use_parallel=True)
+
+
+_written: list[str] = []
+
+
+@op(effect=True)
+def _write(tag, delay):
+    time.sleep(delay)
+    _written.append(tag)
+    return tag
+
+
+@op
+def _lookup(x):
+    time.sleep(0.01)
+    return x
+
+
+@op
+def _charge(x):
+    time.sleep(0.03)
+    raise ValueError("card declined")
+
+
+@pytest.mark.parametrize("scheduler", ["auto", "sequential", "wave", "parallel"])
+def test_effect_ops_keep_program_order_under_every_scheduler(scheduler):
+    with autograph() as graph:
+        _lookup(1)  # two independent ops: auto picks parallel
+        _lookup(2)
+        _write("a", 0.04)
+        _write("b", 0.0)
+        _write("c", 0.02)
+    _written.clear()
+    execute(graph, options=execution_options(scheduler=scheduler))
+    assert _written == ["a", "b", "c"]
+
+
+@pytest.mark.parametrize("scheduler", ["auto", "sequential", "wave", "parallel"])
+def test_an_effect_op_after_a_failing_node_never_starts(scheduler):
+    with autograph() as graph:
+        x = _lookup(1)
+        _charge(x)
+        _write("receipt sent", 0.0)  # plain Python never gets here
+    _written.clear()
+    with pytest.raises(ValueError, match="card declined"):
+        execute(graph, options=execution_options(scheduler=scheduler))
+    assert _written == []
