@@ -371,3 +371,21 @@ def test_an_effect_op_after_a_failing_node_never_starts(scheduler):
     with pytest.raises(ValueError, match="card declined"):
         execute(graph, options=execution_options(scheduler=scheduler))
     assert _written == []
+
+
+@op(effect=True)
+def _enqueue(queue, item, *, log):
+    queue.append(item)
+    log[item] = len(queue)
+    return len(queue)
+
+
+@pytest.mark.parametrize("scheduler", ["sequential", "wave", "parallel"])
+def test_an_effect_op_changes_the_objects_it_was_given_as_under_jit(scheduler):
+    outbox, log = [], {}
+    with autograph() as graph:
+        n = _enqueue(outbox, _lookup("job"), log=log)  # noqa: F841 - read back by name
+    assert execute(graph, options=execution_options(scheduler=scheduler)) == {"n": 1}
+    assert outbox == ["job"] and log == {"job": 1}  # the caller's own list and dict
+    execute(graph, options=execution_options(scheduler=scheduler))  # runs again, as code does
+    assert outbox == ["job", "job"]

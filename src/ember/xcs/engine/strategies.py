@@ -87,8 +87,9 @@ class _Execution:
             deps.append(task)
             return task
 
-        args = map_vars(node.args, argument)
-        kwargs = {key: map_vars(value, argument) for key, value in node.kwargs}
+        args = map_vars(node.args, argument, share=node.effect)  # as in reference.eval_graph
+        kwargs = {key: map_vars(value, argument, share=node.effect)
+                  for key, value in node.kwargs}
         op = node.fn if isinstance(node.fn, Op) else None
         task = Task(
             self.run, kind=node.kind, name=node.name, fn=None if op else _caller(node),

@@ -100,18 +100,22 @@ def prune_to_outputs(graph: Graph, names: Iterable[str]) -> Graph:
 
 
 def _rewrite(graph: Graph, nodes: Iterable[Node], fn: Callable[[Var], Var]) -> Graph:
-    """``graph`` with ``nodes`` and every ``Var`` (arguments, outputs) passed through ``fn``."""
+    """``graph`` with ``nodes`` and every ``Var`` (arguments, outputs) passed through ``fn``.
+
+    Literal containers are shared with ``graph``, not copied: an effect op's are the
+    user's own objects.
+    """
     rebuilt = tuple(
         dataclasses.replace(
             node,
-            args=map_vars(node.args, fn),
-            kwargs=tuple((key, map_vars(value, fn)) for key, value in node.kwargs),
+            args=map_vars(node.args, fn, share=True),
+            kwargs=tuple((key, map_vars(value, fn, share=True)) for key, value in node.kwargs),
             output=fn(node.output) if node.output is not None else None,
         )
         for node in nodes
     )
     return dataclasses.replace(graph, nodes=rebuilt, inputs=tuple(fn(v) for v in graph.inputs),
-                               outputs=map_vars(graph.outputs, fn))
+                               outputs=map_vars(graph.outputs, fn, share=True))
 
 
 def rename_vars(graph: Graph, names: Mapping[int, str]) -> Graph:
@@ -172,8 +176,8 @@ def merge_duplicates(graph: Graph) -> Graph:
     kept: list[Node] = []
     for node in graph.nodes:
         node = dataclasses.replace(
-            node, args=map_vars(node.args, canonical),
-            kwargs=tuple((k, map_vars(v, canonical)) for k, v in node.kwargs),
+            node, args=map_vars(node.args, canonical, share=True),
+            kwargs=tuple((k, map_vars(v, canonical, share=True)) for k, v in node.kwargs),
         )
         key = _merge_key(node)
         if key is not None and node.output is not None:

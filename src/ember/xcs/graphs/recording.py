@@ -21,8 +21,9 @@ import re
 import sys
 from collections.abc import Callable
 from types import FrameType, TracebackType
-from typing import Any
+from typing import Any, cast
 
+from ember.xcs import tree
 from ember.xcs.errors import GraphError
 from ember.xcs.graphs.passes import rename_vars
 from ember.xcs.ir.builder import GraphBuilder
@@ -155,13 +156,13 @@ class Recording:
         names: dict[int, str] = {}
         inputs = {v.id for v in self._builder.build().inputs}
         for name, value in scope.items():
-            tree = self._to_vars(value, _CONTAINER_DEPTH)
-            if tree is _NOT_RECORDED or (isinstance(tree, Var) and tree.id in inputs):
+            found = self._to_vars(value, _CONTAINER_DEPTH)
+            if found is _NOT_RECORDED or (isinstance(found, Var) and found.id in inputs):
                 continue
-            outputs[name] = tree
-            if isinstance(tree, Var):
-                names.setdefault(tree.id, name)
-        first = {name: min(v.id for v in iter_vars(tree)) for name, tree in outputs.items()}
+            outputs[name] = found
+            if isinstance(found, Var):
+                names.setdefault(found.id, name)
+        first = {name: min(v.id for v in iter_vars(found)) for name, found in outputs.items()}
         ordered = {name: outputs[name] for name in sorted(outputs, key=first.__getitem__)}
         return rename_vars(self._builder.build(ordered), names)
 
@@ -214,13 +215,13 @@ class Recording:
         finally:
             self._inlined.pop()
 
-    def holds_symbols(self, tree: Any) -> bool:
-        """Whether ``tree`` holds a symbol of this recording (in lists, tuples, dicts).
+    def holds_symbols(self, value: Any) -> bool:
+        """Whether ``value`` holds a symbol of this recording (in lists, tuples, dicts).
 
         Transforms ask it: a batch that is a recorded value has no length until
         ``execute``, so ``vmap``/``scan`` then record their whole call as one node.
         """
-        return self._to_vars(tree, _CONTAINER_DEPTH) is not _NOT_RECORDED
+        return self._to_vars(value, _CONTAINER_DEPTH) is not _NOT_RECORDED
 
     def placeholder(self, name: str) -> Symbol:
         """The input ``name`` of this graph (the same symbol for the same name).
@@ -239,8 +240,12 @@ class Recording:
                 deterministic: bool = False) -> Symbol:
         if not self._active:
             raise self._ended(name)
+        # An effect op gets the objects it was given (the user's own, as under @jit);
+        # other nodes copies of the containers, made now: a later change in the block
+        # does not reach them, as in plain Python, where they have already run.
         node: Node = self._builder.add(
-            kind, name, self._ir(args), tuple((k, self._ir(v)) for k, v in kwargs.items()),
+            kind, name, self._ir(args, effect),
+            tuple((k, self._ir(v, effect)) for k, v in kwargs.items()),
             fn=fn, location=_user_location(), effect=effect, deterministic=deterministic,
         )
         assert node.output is not None
@@ -253,21 +258,15 @@ class Recording:
             "block ended; symbols only exist while recording. Use execute(graph) to get values."
         )
 
-    def _ir(self, tree: Any) -> Any:
-        if type(tree) is Symbol:
-            if _get(tree, "_xcs_recording") is not self:
-                raise GraphError(
-                    f"{tree!r} belongs to another autograph() recording; a graph can only use "
-                    "its own symbols (declare inputs with placeholder())."
-                )
-            return _get(tree, "_xcs_var")
-        if isinstance(tree, list):
-            return [self._ir(item) for item in tree]
-        if type(tree) is tuple:
-            return tuple(self._ir(item) for item in tree)
-        if isinstance(tree, dict):
-            return {key: self._ir(item) for key, item in tree.items()}
-        return tree
+    def _ir(self, value: Any, share: bool) -> Any:
+        """``value`` with symbols as ``Var``s, containers copied unless ``share``d."""
+        return tree.map_tree(value, self._var, Symbol, share=share)
+
+    def _var(self, symbol: Symbol) -> Var:
+        if _get(symbol, "_xcs_recording") is self:
+            return cast(Var, _get(symbol, "_xcs_var"))
+        raise GraphError(f"{symbol!r} belongs to another autograph() recording; a graph can "
+                         "only use its own symbols (declare inputs with placeholder()).")
 
     # -- the recorded graph ---------------------------------------------------------
 

@@ -136,33 +136,42 @@ def replace(tree: Any, fn: Callable[[Any], Any], leaf: type, *, records: bool = 
     return tree
 
 
-def map_tree(tree: Any, fn: Callable[[Any], Any], leaf: type) -> Any:
+def map_tree(tree: Any, fn: Callable[[Any], Any], leaf: type, *, share: bool = False) -> Any:
     """A copy of ``tree`` (lists, tuples, dicts, sets) with ``leaf`` values mapped by ``fn``.
 
     Unlike ``replace`` it never mutates and does not enter records. Used to turn
-    argument trees into IR trees (tasks into variables) and back.
+    argument trees into IR trees (tasks into variables) and back. With ``share``, a
+    container holding no ``leaf`` is kept as it is instead of copied (an effect op's
+    arguments: the caller's own objects).
 
     Example:
         >>> map_tree({"a": [1, 2]}, lambda n: -n, int)
         {'a': [-1, -2]}
+        >>> kept = ["x"]
+        >>> map_tree((kept, 1), lambda n: -n, int, share=True)[0] is kept
+        True
     """
     cls = type(tree)
     if cls is leaf:
         return fn(tree)
-    if cls is tuple:
+    if share and (cls in ATOMS or not contains(tree, leaf)):
+        return tree
+    if cls is tuple and not share:
         return tuple([fn(item) if type(item) is leaf else
                       item if type(item) in ATOMS else map_tree(item, fn, leaf)
                       for item in tree])
     kind = kind_of(tree)
     if kind is Kind.LIST:
-        return _same_type(tree, [map_tree(item, fn, leaf) for item in tree])
+        return _same_type(tree, [map_tree(item, fn, leaf, share=share) for item in tree])
     if kind is Kind.DEQUE:
-        return collections.deque((map_tree(item, fn, leaf) for item in tree), tree.maxlen)
+        return collections.deque((map_tree(item, fn, leaf, share=share) for item in tree),
+                                 tree.maxlen)
     if kind is Kind.DICT:
-        return _same_type(tree, {map_tree(key, fn, leaf): map_tree(item, fn, leaf)
+        return _same_type(tree, {map_tree(key, fn, leaf, share=share):
+                                 map_tree(item, fn, leaf, share=share)
                                  for key, item in tree.items()})
     if kind in (Kind.TUPLE, Kind.NAMEDTUPLE, Kind.FROZENSET, Kind.SET):
-        items = [map_tree(item, fn, leaf) for item in tree]
+        items = [map_tree(item, fn, leaf, share=share) for item in tree]
         if kind is Kind.SET:
             return set(items)
         return rebuild(tree, kind, items)
