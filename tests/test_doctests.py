@@ -68,6 +68,7 @@ MODULES = (
     "ember.xcs.api.compare",
     "ember.xcs.engine.reference",
     "ember.xcs.engine.strategies",
+    "ember.xcs.graphs.capture",
     "ember.xcs.graphs.execute",
     "ember.xcs.graphs.passes",
     "ember.xcs.graphs.recording",

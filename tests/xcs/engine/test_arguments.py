@@ -349,7 +349,7 @@ def test_an_effect_op_in_a_graph_is_not_watched() -> None:
 
     def task(effect: bool) -> Task:
         return Task(Run(), NodeKind.OP, "enqueue", None, ([],), {}, (),
-                    op=Op(lambda queue: queue, effect=effect))
+                    op=Op(lambda queue: queue, effect=effect), shares=effect)
 
     assert watch(task(effect=False), ([],), {}) is not None
     assert watch(task(effect=True), ([],), {}) is None  # it runs alone, on the caller's objects

@@ -103,3 +103,27 @@ def test_rename_vars_renames_everywhere():
         "{ lambda . let base = square(2); b = square(base) in {'a': base, 'b': b} }"
     )
     del b
+
+
+def test_passes_keep_the_in_place_changes_a_value_shows():
+    from ember.xcs import placeholder
+
+    @op
+    def rows():
+        return [3, 1]
+
+    with autograph() as recording:
+        given = placeholder("given")
+        given.append(0)  # changes the caller's list: kept although nothing reads it
+        q = rows()
+        q.sort()
+        n = square(2)  # noqa: F841 - read back by name
+    graph = recording.graph
+    assert [n.name for n in eliminate_dead_nodes(graph).nodes] == [
+        "getattr", "call", "rows", "getattr", "call", "square"]
+    assert [n.name for n in prune_to_outputs(graph, ["q"]).nodes] == [
+        "rows", "getattr", "call"]  # q as an output is sorted
+    mine = []
+    assert execute(graph, inputs={"given": mine}, output_nodes=["q"]) == {"q": [1, 3]}
+    assert execute(eliminate_dead_nodes(graph), inputs={"given": mine})["q"] == [1, 3]
+    assert mine == [0]

@@ -252,3 +252,18 @@ def test_lift_records_a_lifted_node_and_holds_symbols_finds_nested_symbols():
         joined = graph.lift("join", "-".join, ([loud, loud],), {})  # noqa: F841 - by name
     assert [node.kind for node in graph.graph.nodes][-1] is NodeKind.LIFTED
     assert execute(graph, inputs={"text": "hi"})["joined"] == "HI-HI"
+
+
+def test_a_method_call_on_a_symbol_records_what_it_may_do():
+    @op
+    def fetch():
+        return ["b", "a"]
+
+    with autograph() as graph:
+        rows = fetch()
+        rows.strip()  # only reads its object
+        rows.append("c")  # changes it in place: ordered with its other uses
+        rows.notify()  # may act outside the value: an effect, in program order
+        rows()  # a callable an op returned: the same
+    calls = [(n.mutates, n.effect) for n in graph.graph.nodes if n.name == "call"]
+    assert calls == [(False, False), (True, False), (False, True), (False, True)]

@@ -52,8 +52,7 @@ def resolve(task: Task) -> tuple[tuple[Any, ...], dict[str, Any]]:
     """
     args, kwargs = task.args or (), task.kwargs or {}
     if task.deps:
-        op = task.op
-        share = op is not None and op.effect  # the caller's own objects (a graph's effect)
+        share = task.shares
         args = tree.map_tree(args, _task_value, Task, share=share)
         if kwargs:
             kwargs = tree.map_tree(kwargs, _task_value, Task, share=share)
@@ -70,11 +69,10 @@ def watch(task: Task, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Views | 
     Those are the lists, dicts, sets and deques reachable from the arguments (through
     tuples and each other) that are not an earlier op's value: such a value is the
     object itself, shared as in plain Python. Records and other objects are shared
-    too, and not looked into. An op that runs eagerly or is an effect gets the
-    caller's own objects and is not watched.
+    too, and not looked into. An op that runs eagerly or ``shares`` (an effect in a
+    graph) gets the caller's own objects and is not watched.
     """
-    op = task.op
-    if op is None or task.eager or op.effect:
+    if task.op is None or task.eager or task.shares:
         return None
     atoms = tree.ATOMS
     todo = [value for value in args if type(value) not in atoms]

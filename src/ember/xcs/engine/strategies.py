@@ -94,7 +94,7 @@ class _Execution:
         task = Task(
             self.run, kind=node.kind, name=node.name, fn=None if op else _caller(node),
             args=args, kwargs=kwargs, deps=tuple(dict.fromkeys(deps)), location=node.location,
-            op=op,
+            op=op, shares=node.effect,
         )
         task.id = node.id  # program order is the graph's, whatever order waves submit in
         assert node.output is not None

@@ -2,7 +2,8 @@
 
 - ``eliminate_dead_nodes``: drop nodes whose values reach no output (effects stay);
 - ``prune_to_outputs``: keep only what some named outputs need (what
-  ``execute(..., output_nodes=[...])`` runs);
+  ``execute(..., output_nodes=[...])`` runs); a value needs the in-place changes its
+  objects had before it (``analysis.ordering``);
 - ``merge_duplicates``: run a *deterministic* op once when it is called twice with the
   same arguments (never sampling LLM calls, never effects);
 - ``rename_vars``: give node outputs the names of the variables they were bound to.
@@ -16,6 +17,7 @@ import dataclasses
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from typing import Any
 
+from ember.xcs.analysis.ordering import ordering
 from ember.xcs.errors import GraphError
 from ember.xcs.ir.graph import Graph, Node, NodeKind, Var, iter_vars, map_vars
 from ember.xcs.ops import Op
@@ -26,13 +28,24 @@ __all__ = ["eliminate_dead_nodes", "merge_duplicates", "prune_to_outputs", "rena
 def _live(graph: Graph, roots: Iterable[Var], keep_effects: bool) -> Graph:
     """The nodes needed for ``roots`` (plus effect nodes and their inputs, if asked).
 
-    Without ``keep_effects`` (pruning), unused graph inputs are dropped too.
+    A value needs the node making it, that node's inputs, and the in-place changes
+    (``q.append(x)``) its objects had before it: ``q`` as an output shows every change
+    of it. With ``keep_effects``, so are the changes of objects the caller gave (the
+    graph's inputs). Without (pruning), unused graph inputs are dropped too.
     """
     producers = graph.producers
+    order = ordering(graph)
+    output_of = {n.id: n.output.id for n in graph.nodes if n.output is not None}
     needed: set[int] = set()
-    stack = [v.id for v in roots]
+    wanted = [v.id for v in roots]
+    stack = wanted + [output_of[i] for i in order.reaching(wanted)]
     if keep_effects:
-        stack += [n.output.id for n in graph.nodes if n.effect and n.output is not None]
+        given = {v.id for v in graph.inputs}
+        for candidate in graph.nodes:
+            reached = set().union(*(order.roots.get(v.id, ()) for v in candidate.inputs))
+            changes_given = candidate.mutates and bool(given & reached)
+            if candidate.output is not None and (candidate.effect or changes_given):
+                stack.append(candidate.output.id)
     while stack:
         var_id = stack.pop()
         if var_id in needed:
@@ -41,6 +54,7 @@ def _live(graph: Graph, roots: Iterable[Var], keep_effects: bool) -> Graph:
         node = producers.get(var_id)
         if node is not None:
             stack.extend(v.id for v in node.inputs)
+            stack.extend(output_of[i] for i in order.changes[node.id])
     kept = tuple(
         node for node in graph.nodes
         if (node.output.id in needed if node.output is not None

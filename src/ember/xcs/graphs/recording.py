@@ -25,18 +25,19 @@ from typing import Any, cast
 
 from ember.xcs import tree
 from ember.xcs.errors import GraphError
+from ember.xcs.graphs.capture import NOT_RECORDED, as_output
 from ember.xcs.graphs.passes import rename_vars
 from ember.xcs.ir.builder import GraphBuilder
 from ember.xcs.ir.graph import Graph, Node, NodeKind, SourceLocation, Var, iter_vars
 from ember.xcs.ops import Op
 from ember.xcs.tracing import context
+from ember.xcs.tracing.methods import MethodCall, method_call
 from ember.xcs.tracing.proxy import Proxy
 
 __all__ = ["Recording", "Symbol", "autograph", "placeholder"]
 
 _get = object.__getattribute__
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-_CONTAINER_DEPTH = 4
 
 
 _WHAT_NEEDS_A_VALUE = {
@@ -72,11 +73,12 @@ class Symbol(Proxy):
 
     def _xcs_lift(self, name: str, fn: Callable[..., Any], args: tuple[Any, ...],
                   kwargs: dict[str, Any], mutates: bool = False) -> Symbol:
-        if mutates and name != "call":
-            self._xcs_force(f"{name} (an in-place change)")
         recording: Recording = _get(self, "_xcs_recording")
-        return recording._record(NodeKind.LIFTED, name, fn, args, kwargs,
-                                 deterministic=not mutates)
+        if name == "call":
+            return recording._call(self, fn, args, kwargs)
+        if mutates:
+            self._xcs_force(f"{name} (an in-place change)")
+        return recording._record(NodeKind.LIFTED, name, fn, args, kwargs, deterministic=True)
 
     def _xcs_force(self, reason: str) -> Any:
         where = _user_location()
@@ -129,9 +131,10 @@ class Recording:
         self._previous: Any = None
         self._active = False
         self._failed: BaseException | None = None
-        # The jitted functions whose bodies are being recorded, innermost last (only the
-        # recording thread touches it).
+        # The jitted functions whose bodies are being recorded, innermost last, and the
+        # attribute read by each lifted getattr (only the recording thread touches them).
         self._inlined: list[tuple[str, Callable[..., Any]]] = []
+        self._attributes: dict[int, str] = {}
 
     # -- the with block -----------------------------------------------------------
 
@@ -156,8 +159,8 @@ class Recording:
         names: dict[int, str] = {}
         inputs = {v.id for v in self._builder.build().inputs}
         for name, value in scope.items():
-            found = self._to_vars(value, _CONTAINER_DEPTH)
-            if found is _NOT_RECORDED or (isinstance(found, Var) and found.id in inputs):
+            found = as_output(value, Symbol, self._own_var)
+            if found is NOT_RECORDED or (isinstance(found, Var) and found.id in inputs):
                 continue
             outputs[name] = found
             if isinstance(found, Var):
@@ -166,22 +169,10 @@ class Recording:
         ordered = {name: outputs[name] for name in sorted(outputs, key=first.__getitem__)}
         return rename_vars(self._builder.build(ordered), names)
 
-    def _to_vars(self, value: Any, depth: int) -> Any:
-        """``value`` with this recording's symbols as ``Var``s; ``_NOT_RECORDED`` if none."""
-        if type(value) is Symbol:
-            if _get(value, "_xcs_recording") is self:
-                return _get(value, "_xcs_var")
-            return _NOT_RECORDED
-        if depth <= 0 or type(value) not in (list, tuple, dict):
-            return _NOT_RECORDED
-        items = value.items() if isinstance(value, dict) else enumerate(value)
-        pairs = [(key, item, self._to_vars(item, depth - 1)) for key, item in items]
-        if all(new is _NOT_RECORDED for _, _, new in pairs):
-            return _NOT_RECORDED
-        plain = {key: item if new is _NOT_RECORDED else new for key, item, new in pairs}
-        if isinstance(value, dict):
-            return plain
-        return type(value)(plain.values())
+    def _own_var(self, symbol: Symbol) -> Var | None:
+        """The ``Var`` of ``symbol``, if it is one of this recording's."""
+        return cast(Var, _get(symbol, "_xcs_var")) \
+            if _get(symbol, "_xcs_recording") is self else None
 
     # -- recording ------------------------------------------------------------------
 
@@ -201,7 +192,18 @@ class Recording:
         their per-item results this way, so they record like any op call.
         """
         return self._record(NodeKind.LIFTED, name, fn, args, kwargs,
-                            deterministic=not mutates)
+                            deterministic=not mutates, mutates=mutates)
+
+    def _call(self, callee: Symbol, fn: Callable[..., Any], args: tuple[Any, ...],
+              kwargs: dict[str, Any]) -> Symbol:
+        """Record a call of a symbol, ordered by what it may do (see ``analysis.ordering``):
+        a method that reads its object (``r.strip()``), one that changes it
+        (``q.append(x)``), or a call that may act outside it (``path.write_text(s)``, a
+        tool an op picked): an effect, run alone in program order."""
+        attribute = self._attributes.get(_get(callee, "_xcs_var").id)
+        how = MethodCall.NOW if attribute is None else method_call(None, attribute)
+        return self._record(NodeKind.LIFTED, "call", fn, args, kwargs,
+                            effect=how is MethodCall.NOW, mutates=how is MethodCall.CHANGES)
 
     def inline(self, name: str, fn: Callable[..., Any], args: tuple[Any, ...],
                kwargs: dict[str, Any]) -> Any:
@@ -221,7 +223,7 @@ class Recording:
         Transforms ask it: a batch that is a recorded value has no length until
         ``execute``, so ``vmap``/``scan`` then record their whole call as one node.
         """
-        return self._to_vars(value, _CONTAINER_DEPTH) is not _NOT_RECORDED
+        return as_output(value, Symbol, self._own_var) is not NOT_RECORDED
 
     def placeholder(self, name: str) -> Symbol:
         """The input ``name`` of this graph (the same symbol for the same name).
@@ -236,8 +238,8 @@ class Recording:
         return found
 
     def _record(self, kind: NodeKind, name: str, fn: Callable[..., Any], args: tuple[Any, ...],
-                kwargs: dict[str, Any], *, effect: bool = False,
-                deterministic: bool = False) -> Symbol:
+                kwargs: dict[str, Any], *, effect: bool = False, deterministic: bool = False,
+                mutates: bool = False) -> Symbol:
         if not self._active:
             raise self._ended(name)
         # An effect op gets the objects it was given (the user's own, as under @jit);
@@ -247,8 +249,12 @@ class Recording:
             kind, name, self._ir(args, effect),
             tuple((k, self._ir(v, effect)) for k, v in kwargs.items()),
             fn=fn, location=_user_location(), effect=effect, deterministic=deterministic,
+            mutates=mutates,
         )
         assert node.output is not None
+        if kind is NodeKind.LIFTED and name == "getattr" and type(args[1]) is str:  # a call
+            # of the attribute may follow: a method, ordered by what it does (``_call``)
+            self._attributes[node.output.id] = args[1]
         return Symbol(node.output, self)
 
     def _ended(self, what: str) -> GraphError:
@@ -263,8 +269,9 @@ class Recording:
         return tree.map_tree(value, self._var, Symbol, share=share)
 
     def _var(self, symbol: Symbol) -> Var:
-        if _get(symbol, "_xcs_recording") is self:
-            return cast(Var, _get(symbol, "_xcs_var"))
+        var = self._own_var(symbol)
+        if var is not None:
+            return var
         raise GraphError(f"{symbol!r} belongs to another autograph() recording; a graph can "
                          "only use its own symbols (declare inputs with placeholder()).")
 
@@ -331,14 +338,6 @@ def _check_input_name(name: Any) -> None:
         f"input in execute(graph, inputs={{name: value}}) and in the printed graph (where "
         f"'my query' would read as two inputs); use e.g. placeholder({fixed!r})."
     )
-
-
-class _NotRecorded:
-    def __repr__(self) -> str:
-        return "<not recorded>"
-
-
-_NOT_RECORDED: Any = _NotRecorded()
 
 
 def autograph(name: str = "graph") -> Recording:

@@ -80,7 +80,10 @@ class Node:
         output: the value this node produces (``None`` for barriers).
         location: where user code made the call.
         fn: what to call (not part of equality or the structure signature).
-        effect: runs eagerly and in program order.
+        effect: runs eagerly and in program order (an effect op, or a lifted call that
+            may act outside its value, such as ``path.write_text(s)``).
+        mutates: may change the objects its inputs reach, in place (a lifted
+            ``q.append(x)``): ordered with their other uses (``analysis.ordering``).
         deterministic: the same inputs always give the same output.
     """
 
@@ -94,6 +97,7 @@ class Node:
     fn: Callable[..., Any] | None = field(default=None, compare=False, repr=False)
     effect: bool = False
     deterministic: bool = False
+    mutates: bool = False
 
     @property
     def inputs(self) -> tuple[Var, ...]:
