@@ -14,12 +14,14 @@ Node ids are kept, so a node of a pruned graph has the id it had in the original
 from __future__ import annotations
 
 import dataclasses
+import struct
+import sys
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from typing import Any
 
 from ember.xcs.analysis.ordering import ordering
 from ember.xcs.errors import GraphError
-from ember.xcs.ir.graph import Graph, Node, NodeKind, Var, iter_vars, map_vars
+from ember.xcs.ir.graph import Graph, Node, Var, iter_vars, map_vars
 from ember.xcs.ops import Op
 
 __all__ = ["eliminate_dead_nodes", "merge_duplicates", "prune_to_outputs", "rename_vars"]
@@ -138,28 +140,51 @@ def rename_vars(graph: Graph, names: Mapping[int, str]) -> Graph:
     return _rewrite(graph, graph.nodes, lambda var: renamed.get(var.id, var))
 
 
+# Types whose equal values no code can tell apart (not so floats: 0.0 == -0.0).
+_BY_VALUE = frozenset({str, bytes, int, bool, type(None), type(Ellipsis)})
+_BY_ITEMS = frozenset({list, tuple, set, frozenset})
+
+
 def _freeze(value: Any) -> Hashable:
-    """A hashable key equal for equal argument trees (``TypeError`` if there is none)."""
-    if isinstance(value, Var):
+    """A hashable key, equal only for argument trees no call can tell apart.
+
+    Equal is not enough: ``0.0 == -0.0``, ``Decimal("1.0") == Decimal("1.00")`` and
+    ``1 == True == 1.0`` print and compute differently. So the key holds each leaf's
+    type and its exact form (a float's bits, a Decimal's digits and exponent), a
+    container's items in order, and for any other object the object itself (the
+    same object is the same argument).
+    """
+    cls = type(value)
+    if cls is Var:
         return ("var", value.id)
-    if isinstance(value, list | tuple):
-        return (type(value), tuple(_freeze(item) for item in value))
-    if isinstance(value, dict):
-        return (dict, tuple((_freeze(k), _freeze(v)) for k, v in value.items()))
-    if isinstance(value, set | frozenset):
-        return (type(value), frozenset(_freeze(item) for item in value))
-    hash(value)
-    return (type(value), value)
+    if cls in _BY_VALUE:
+        return (cls, value)
+    if cls is float or cls is complex:
+        parts = (value.real, value.imag) if cls is complex else (value,)
+        return (cls, struct.pack(f"<{len(parts)}d", *parts))  # -0.0, NaN payloads
+    decimal = sys.modules.get("decimal")  # no Decimal exists before it is imported
+    if decimal is not None and cls is decimal.Decimal:
+        return (cls, value.as_tuple())
+    if cls in _BY_ITEMS or (issubclass(cls, tuple) and hasattr(cls, "_fields")
+                            and not hasattr(value, "__dict__")):  # named tuples
+        return (cls, tuple(_freeze(item) for item in value))
+    if cls is dict:
+        return (cls, tuple((_freeze(k), _freeze(v)) for k, v in value.items()))
+    return ("object", id(value))  # the graph holds it, so its id stays its own
 
 
-def _merge_key(node: Node) -> Hashable | None:
-    if not node.deterministic or node.effect or node.kind is NodeKind.BARRIER:
+def _merge_key(node: Node, changed: set[int], roots: Mapping[int, frozenset[int]]
+               ) -> Hashable | None:
+    if not node.deterministic or node.effect or node.output is None:
+        return None
+    if roots.get(node.output.id, frozenset()) & changed:
+        # Its objects may change in place (``a.append(x)``): a merged twin would see it.
         return None
     identity = node.fn.identity if isinstance(node.fn, Op) else node.fn
     try:
         return (node.kind, node.name, identity, _freeze(node.args), _freeze(node.kwargs))
     except TypeError:
-        return None  # unhashable literal: cannot prove the calls equal
+        return None  # an unhashable function: cannot prove the calls the same
 
 
 def merge_duplicates(graph: Graph) -> Graph:
@@ -167,8 +192,11 @@ def merge_duplicates(graph: Graph) -> Graph:
 
     Only nodes marked ``deterministic`` (``@op(deterministic=True)``, lifted operations)
     are merged; effect ops and ordinary ops (an LLM call samples: two calls may differ)
-    never are. Calls are identical when they call the same op with equal arguments
-    (inputs after merging count, so chains of duplicates merge).
+    never are. Calls are identical when they call the same op with the same arguments:
+    the same inputs (after merging, so chains of duplicates merge) and literals no code
+    can tell apart (``0.0`` and ``-0.0`` differ, see ``_freeze``). A value that may be
+    changed in place (``a.append(x)``, an effect op given it) is never merged: its twin
+    would see the change.
 
     Example:
         >>> from ember.xcs import autograph, op
@@ -183,6 +211,8 @@ def merge_duplicates(graph: Graph) -> Graph:
     """
     first: dict[Hashable, Var] = {}
     replaced: dict[int, Var] = {}
+    order = ordering(graph)
+    changed = set(order.last_change)
 
     def canonical(var: Var) -> Var:
         return replaced.get(var.id, var)
@@ -193,7 +223,7 @@ def merge_duplicates(graph: Graph) -> Graph:
             node, args=map_vars(node.args, canonical, share=True),
             kwargs=tuple((k, map_vars(v, canonical, share=True)) for k, v in node.kwargs),
         )
-        key = _merge_key(node)
+        key = _merge_key(node, changed, order.roots)
         if key is not None and node.output is not None:
             earlier = first.get(key)
             if earlier is not None:
