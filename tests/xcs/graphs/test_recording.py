@@ -267,3 +267,51 @@ def test_a_method_call_on_a_symbol_records_what_it_may_do():
         rows()  # a callable an op returned: the same
     calls = [(n.mutates, n.effect) for n in graph.graph.nodes if n.name == "call"]
     assert calls == [(False, False), (True, False), (False, True), (False, True)]
+
+
+class _Rows(list):
+    def header(self):
+        return self[0]
+
+
+class _Settings(dict):
+    def __init__(self, source):  # another constructor than dict's
+        super().__init__(source)
+        self.origin = "file"
+
+
+def test_container_subclasses_reach_the_op_with_their_class_and_behaviour():
+    import collections
+
+    @op
+    def describe(counts, buckets, ordered, rows, settings, tags, history):
+        fresh = buckets.copy()
+        fresh["new"].append(1)  # default_factory: a missing key becomes a list
+        return (counts.most_common(1), fresh["new"], type(ordered).__name__,
+                rows.header(), (settings.origin, dict(settings)), type(tags).__name__,
+                (type(history).__name__, history.maxlen))
+
+    args = (collections.Counter("abb"), collections.defaultdict(list),
+            collections.OrderedDict(a=1), _Rows([["id"], [1]]), _Settings({"k": 1}),
+            frozenset({"t"}), collections.deque([1], maxlen=2))
+    with autograph() as graph:
+        got = describe(*args)  # noqa: F841 - read back by name
+    assert execute(graph)["got"] == (
+        [("b", 2)], [1], "OrderedDict", ["id"], ("file", {"k": 1}), "frozenset",
+        ("deque", 2))
+
+
+def test_lists_and_sets_are_captured_at_the_call_alike():
+    @op
+    def count(values):
+        return len(values)
+
+    tags_list, tags_set, tags_dict = ["a"], {"a"}, {"a": 1}
+    with autograph() as graph:
+        n_list = count(tags_list)  # noqa: F841 - read back by name
+        n_set = count(tags_set)  # noqa: F841 - read back by name
+        n_dict = count(tags_dict)  # noqa: F841 - read back by name
+        tags_list.append("b")
+        tags_set.add("b")  # plain Python: count has run already
+        tags_dict["b"] = 2
+    assert execute(graph) == {"n_list": 1, "n_set": 1, "n_dict": 1}

@@ -164,8 +164,8 @@ def map_tree(tree: Any, fn: Callable[[Any], Any], leaf: type, *, share: bool = F
     if kind is Kind.LIST:
         return _same_type(tree, [map_tree(item, fn, leaf, share=share) for item in tree])
     if kind is Kind.DEQUE:
-        return collections.deque((map_tree(item, fn, leaf, share=share) for item in tree),
-                                 tree.maxlen)
+        return _same_type(tree, collections.deque(
+            (map_tree(item, fn, leaf, share=share) for item in tree), tree.maxlen))
     if kind is Kind.DICT:
         return _same_type(tree, {map_tree(key, fn, leaf, share=share):
                                  map_tree(item, fn, leaf, share=share)
@@ -173,13 +173,14 @@ def map_tree(tree: Any, fn: Callable[[Any], Any], leaf: type, *, share: bool = F
     if kind in (Kind.TUPLE, Kind.NAMEDTUPLE, Kind.FROZENSET, Kind.SET):
         items = [map_tree(item, fn, leaf, share=share) for item in tree]
         if kind is Kind.SET:
-            return set(items)
+            return _same_type(tree, set(items))
         return rebuild(tree, kind, items)
     return tree
 
 
 def _same_type(original: Any, built: Any) -> Any:
-    """``built`` (a list or dict) as an object of ``original``'s own subclass, if it has one."""
+    """``built`` (a list, dict, set or deque) as an object of ``original``'s own subclass,
+    if it has one."""
     if type(original) is type(built):
         return built
     try:
@@ -188,6 +189,10 @@ def _same_type(original: Any, built: Any) -> Any:
         if isinstance(built, dict):
             for key, value in built.items():  # not update: Counter's adds counts
                 same[key] = value
+        elif isinstance(built, set):
+            set.update(same, built)
+        elif isinstance(built, collections.deque):
+            collections.deque.extend(same, built)
         else:
             list.extend(same, built)
     except Exception:  # a subclass that cannot be copied or refilled: keep the base type
