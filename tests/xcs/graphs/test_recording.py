@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import threading
 
@@ -315,3 +316,71 @@ def test_lists_and_sets_are_captured_at_the_call_alike():
         tags_set.add("b")  # plain Python: count has run already
         tags_dict["b"] = 2
     assert execute(graph) == {"n_list": 1, "n_set": 1, "n_dict": 1}
+
+
+@op
+def _clean(text):
+    return text.strip()
+
+
+@dataclasses.dataclass(frozen=True)
+class Request:
+    prompt: object
+    max_tokens: int = 16
+
+
+def test_a_recorded_value_inside_a_dataclass_deque_or_object_reaches_the_op_resolved():
+    import collections
+    import types
+
+    class Slotted:
+        __slots__ = ("text", "tags")
+
+        def __init__(self, text, tags):
+            self.text, self.tags = text, tags
+
+    @op
+    def show(req, history, ns, slotted, nested):
+        return (repr(req), history[-1] + "!", ns.text.upper(), (slotted.text, slotted.tags),
+                nested["reqs"][0].prompt)
+
+    request = None
+    with autograph() as graph:
+        p = _clean(placeholder("q"))
+        request = Request(p)
+        out = show(request, collections.deque([p]), types.SimpleNamespace(text=p),  # noqa: F841
+                   Slotted(p, ["t"]), {"reqs": [Request(p, 8)]})
+    expected = ("Request(prompt='hi', max_tokens=16)", "hi!", "HI", ("hi", ["t"]), "hi")
+    assert execute(graph, inputs={"q": "  hi  "})["out"] == expected
+    assert execute(graph, inputs={"q": " yo "})["out"][0] == \
+        "Request(prompt='yo', max_tokens=16)"  # rebuilt for each execution
+    assert type(request.prompt).__name__ == "Symbol"  # the caller's object is left alone
+    assert "Request(prompt=p)" in str(graph)
+
+
+def test_a_record_that_cannot_be_rebuilt_raises_at_the_call_naming_op_argument_and_fix():
+    class Uncopyable:
+        def __init__(self, text):
+            self.text = text
+
+        def __reduce_ex__(self, protocol):
+            raise TypeError("no copies")
+
+    class Node:
+        def __init__(self, text):
+            self.text, self.parent = text, self
+
+    @op
+    def use(value, *, extra=None):
+        return value
+
+    with autograph():
+        p = _clean("x")
+        with pytest.raises(GraphError, match=r"'use' at .*test_recording.py:\d+: its argument "
+                           r"1 holds a recorded value inside a Uncopyable \(in text\).*no "
+                           r"copies.*Pass the recorded value to the op"):
+            use(Uncopyable(p))
+        with pytest.raises(GraphError, match=r"argument 'extra' holds .* inside a Node.*holds "
+                           r"itself"):
+            use(1, extra=Node(p))
+

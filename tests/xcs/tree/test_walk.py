@@ -61,3 +61,12 @@ def test_map_tree_keeps_the_class_of_every_container() -> None:
     assert mapped[0].most_common(1) == [("a", 2)] and mapped[1]["new"] == []
     assert mapped[2] == {"a"} and mapped[2] is not tags
     assert list(mapped[3]) == [1, 2] and mapped[3].maxlen == 3 and mapped[3] is not history
+
+
+def test_map_tree_hands_records_holding_a_leaf_to_record() -> None:
+    import types
+
+    holding, plain_record = types.SimpleNamespace(x=Leaf(1)), types.SimpleNamespace(x=1)
+    mapped = tree.map_tree([holding, plain_record], str, Leaf, record=lambda r: "rebuilt")
+    assert mapped[0] == "rebuilt" and mapped[1] is plain_record
+    assert tree.map_tree([holding], str, Leaf)[0] is holding  # without record: kept

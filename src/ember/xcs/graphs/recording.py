@@ -23,9 +23,8 @@ from collections.abc import Callable
 from types import FrameType, TracebackType
 from typing import Any, cast
 
-from ember.xcs import tree
 from ember.xcs.errors import GraphError
-from ember.xcs.graphs.capture import NOT_RECORDED, as_output
+from ember.xcs.graphs.capture import NOT_RECORDED, as_output, capture_call
 from ember.xcs.graphs.passes import rename_vars
 from ember.xcs.ir.builder import GraphBuilder
 from ember.xcs.ir.graph import Graph, Node, NodeKind, SourceLocation, Var, iter_vars
@@ -242,14 +241,14 @@ class Recording:
                 mutates: bool = False) -> Symbol:
         if not self._active:
             raise self._ended(name)
-        # An effect op gets the objects it was given (the user's own, as under @jit);
-        # other nodes copies of the containers, made now: a later change in the block
-        # does not reach them, as in plain Python, where they have already run.
+        location = _user_location()
+        # Arguments are captured now; an effect op's are the objects it was given.
+        ir_args, ir_kwargs = capture_call(name, args, kwargs, leaf=Symbol, var_of=self._var,
+                                          share=effect, builder=self._builder,
+                                          location=location)
         node: Node = self._builder.add(
-            kind, name, self._ir(args, effect),
-            tuple((k, self._ir(v, effect)) for k, v in kwargs.items()),
-            fn=fn, location=_user_location(), effect=effect, deterministic=deterministic,
-            mutates=mutates,
+            kind, name, ir_args, ir_kwargs, fn=fn, location=location, effect=effect,
+            deterministic=deterministic, mutates=mutates,
         )
         assert node.output is not None
         if kind is NodeKind.LIFTED and name == "getattr" and type(args[1]) is str:  # a call
@@ -261,12 +260,11 @@ class Recording:
         """The error for ``what`` (an operation, ``str()``...) on a symbol after the block."""
         return GraphError(
             f"{what} was applied to a symbol of graph {self.name!r} after its autograph() "
-            "block ended; symbols only exist while recording. Use execute(graph) to get values."
+            "block ended; symbols only exist while recording. Use execute(graph) to get values. "
+            "(If your code did not use it after the block, an op was given it inside an object "
+            "autograph does not look into, such as a functools.partial: pass the recorded "
+            "value to the op directly, or in a list, dict or dataclass.)"
         )
-
-    def _ir(self, value: Any, share: bool) -> Any:
-        """``value`` with symbols as ``Var``s, containers copied unless ``share``d."""
-        return tree.map_tree(value, self._var, Symbol, share=share)
 
     def _var(self, symbol: Symbol) -> Var:
         var = self._own_var(symbol)

@@ -136,13 +136,15 @@ def replace(tree: Any, fn: Callable[[Any], Any], leaf: type, *, records: bool = 
     return tree
 
 
-def map_tree(tree: Any, fn: Callable[[Any], Any], leaf: type, *, share: bool = False) -> Any:
+def map_tree(tree: Any, fn: Callable[[Any], Any], leaf: type, *, share: bool = False,
+             record: Callable[[Any], Any] | None = None) -> Any:
     """A copy of ``tree`` (lists, tuples, dicts, sets) with ``leaf`` values mapped by ``fn``.
 
-    Unlike ``replace`` it never mutates and does not enter records. Used to turn
-    argument trees into IR trees (tasks into variables) and back. With ``share``, a
-    container holding no ``leaf`` is kept as it is instead of copied (an effect op's
-    arguments: the caller's own objects).
+    Unlike ``replace`` it never mutates. Used to turn argument trees into IR trees
+    (tasks into variables) and back. With ``share``, a container holding no ``leaf`` is
+    kept as it is instead of copied (an effect op's arguments: the caller's own
+    objects). Records are kept as they are; with ``record``, one holding a ``leaf`` is
+    replaced by ``record(it)``.
 
     Example:
         >>> map_tree({"a": [1, 2]}, lambda n: -n, int)
@@ -154,27 +156,30 @@ def map_tree(tree: Any, fn: Callable[[Any], Any], leaf: type, *, share: bool = F
     cls = type(tree)
     if cls is leaf:
         return fn(tree)
-    if share and (cls in ATOMS or not contains(tree, leaf)):
+    if share and (cls in ATOMS or not contains(tree, leaf, records=record is not None)):
         return tree
-    if cls is tuple and not share:
+    if cls is tuple and not share and record is None:
         return tuple([fn(item) if type(item) is leaf else
                       item if type(item) in ATOMS else map_tree(item, fn, leaf)
                       for item in tree])
+
+    def sub(item: Any) -> Any:
+        return map_tree(item, fn, leaf, share=share, record=record)
+
     kind = kind_of(tree)
     if kind is Kind.LIST:
-        return _same_type(tree, [map_tree(item, fn, leaf, share=share) for item in tree])
+        return _same_type(tree, [sub(item) for item in tree])
     if kind is Kind.DEQUE:
-        return _same_type(tree, collections.deque(
-            (map_tree(item, fn, leaf, share=share) for item in tree), tree.maxlen))
+        return _same_type(tree, collections.deque((sub(item) for item in tree), tree.maxlen))
     if kind is Kind.DICT:
-        return _same_type(tree, {map_tree(key, fn, leaf, share=share):
-                                 map_tree(item, fn, leaf, share=share)
-                                 for key, item in tree.items()})
+        return _same_type(tree, {sub(key): sub(item) for key, item in tree.items()})
     if kind in (Kind.TUPLE, Kind.NAMEDTUPLE, Kind.FROZENSET, Kind.SET):
-        items = [map_tree(item, fn, leaf, share=share) for item in tree]
+        items = [sub(item) for item in tree]
         if kind is Kind.SET:
             return _same_type(tree, set(items))
         return rebuild(tree, kind, items)
+    if kind is Kind.RECORD and record is not None and contains(tree, leaf, records=True):
+        return record(tree)
     return tree
 
 
