@@ -384,3 +384,21 @@ def test_a_record_that_cannot_be_rebuilt_raises_at_the_call_naming_op_argument_a
                            r"itself"):
             use(1, extra=Node(p))
 
+
+
+def test_a_recorded_value_inside_a_named_tuple_is_resolved():
+    from collections import namedtuple
+
+    Query = namedtuple("Query", "text lang")
+
+    @op
+    def translate(q, *, also):
+        return f"[{q.lang}] {q.text} {type(q).__name__} {also.text}"
+
+    with autograph() as graph:
+        t = _clean(placeholder("raw"))
+        query = Query(t, "fr")
+        out = translate(query, also=Query((t,), "x")._replace(text=t))  # noqa: F841
+    values = execute(graph, inputs={"raw": " bonjour "})
+    assert values["out"] == "[fr] bonjour Query bonjour"
+    assert values["query"] == Query("bonjour", "fr") and type(values["query"]) is Query

@@ -13,7 +13,8 @@
   A record that cannot be copied, or that holds itself, raises ``GraphError`` naming
   the call, the argument and the fix.
 
-``as_output`` turns a variable of the block into an output tree.
+``as_output`` turns a variable of the block into an output tree (a list, tuple, named
+tuple or dict holding symbols is one too).
 """
 
 from __future__ import annotations
@@ -133,7 +134,7 @@ def as_output(value: Any, leaf: type, var_of: Callable[[Any], Var | None],
     """``value`` with its ``leaf`` values (symbols) as ``var_of(symbol)``; ``NOT_RECORDED``
     if it holds none of the recording's (``var_of`` gives ``None`` for another's).
 
-    Lists, tuples and dicts are searched, ``depth`` levels deep.
+    Lists, tuples (named too) and dicts are searched, ``depth`` levels deep.
 
     Example:
         >>> as_output([1, "s"], str, lambda symbol: Var(7))
@@ -144,7 +145,8 @@ def as_output(value: Any, leaf: type, var_of: Callable[[Any], Var | None],
     if type(value) is leaf:
         var = var_of(value)
         return NOT_RECORDED if var is None else var
-    if depth <= 0 or type(value) not in (list, tuple, dict):
+    kind = tree.kind_of(value)
+    if depth <= 0 or not (type(value) in (list, tuple, dict) or kind is tree.Kind.NAMEDTUPLE):
         return NOT_RECORDED
     items = value.items() if isinstance(value, dict) else enumerate(value)
     pairs = [(key, item, as_output(item, leaf, var_of, depth - 1)) for key, item in items]
@@ -153,4 +155,6 @@ def as_output(value: Any, leaf: type, var_of: Callable[[Any], Var | None],
     plain = {key: item if new is NOT_RECORDED else new for key, item, new in pairs}
     if isinstance(value, dict):
         return plain
+    if kind is tree.Kind.NAMEDTUPLE:
+        return type(value)._make(plain.values())
     return type(value)(plain.values())
