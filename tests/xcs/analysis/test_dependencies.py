@@ -24,7 +24,7 @@ def test_a_barrier_makes_later_nodes_wait_for_the_ops_behind_it() -> None:
     assert levels(graph) == {0: 0, 1: 0, 3: 1}
 
 
-def test_an_effect_op_waits_for_every_op_issued_before_it() -> None:
+def test_an_effect_op_waits_for_every_op_issued_before_it_and_later_ops_for_it() -> None:
     b = GraphBuilder()
     b.add(NodeKind.OP, "a", (), (), fn=None, location=None)
     b.add(NodeKind.OP, "b", (), (), fn=None, location=None)
@@ -32,8 +32,8 @@ def test_an_effect_op_waits_for_every_op_issued_before_it() -> None:
     b.add(NodeKind.OP, "c", (), (), fn=None, location=None)
     graph = b.build()
     assert op_dependencies(graph)[2] == {0, 1}
-    assert op_dependencies(graph)[3] == set()
-    assert parallel_groups(graph) == ((0, 1, 3), (2,))
+    assert op_dependencies(graph)[3] == {2}  # as the schedulers run it (plain Python: after)
+    assert parallel_groups(graph) == ((0, 1), (2,), (3,))
 
 
 def test_an_empty_graph_has_no_levels() -> None:

@@ -338,3 +338,18 @@ def test_an_op_handing_back_its_argument_inside_a_record_keeps_it() -> None:
 
     assert pick([["a"]]) is True
     assert pick([["a"]]) is True
+
+
+def test_an_effect_op_in_a_graph_is_not_watched() -> None:
+    from ember.xcs.engine.arguments import watch
+    from ember.xcs.engine.state import Run
+    from ember.xcs.engine.task import Task
+    from ember.xcs.ir import NodeKind
+    from ember.xcs.ops import Op
+
+    def task(effect: bool) -> Task:
+        return Task(Run(), NodeKind.OP, "enqueue", None, ([],), {}, (),
+                    op=Op(lambda queue: queue, effect=effect), shares=effect)
+
+    assert watch(task(effect=False), ([],), {}) is not None
+    assert watch(task(effect=True), ([],), {}) is None  # it runs alone, on the caller's objects

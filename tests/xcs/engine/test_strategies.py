@@ -29,18 +29,21 @@ class Counter:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.calls: dict[int, int] = {}
+        self.effects: list[int] = []  # the effect ops, in the order they started
 
-    def op(self, index: int, fails: bool, delay: float) -> Op:
+    def op(self, index: int, fails: bool, delay: float, effect: bool = False) -> Op:
         def body(*values: int, bias: int) -> int:
             with self.lock:
                 self.calls[index] = self.calls.get(index, 0) + 1
+                if effect:
+                    self.effects.append(index)
             if delay:
                 time.sleep(delay)
             if fails:
                 raise NodeFailure(f"node {index}")
             return (sum(values) * 31 + bias) % 1_000_003
 
-        return Op(body, name=f"op{index}")
+        return Op(body, name=f"op{index}", effect=effect)
 
 
 node_spec = st.tuples(
@@ -49,6 +52,7 @@ node_spec = st.tuples(
     st.integers(min_value=0, max_value=100),  # bias
     st.integers(min_value=0, max_value=30),  # 0 means: this op fails
     st.sampled_from([0.0, 0.0, 0.0005, 0.002]),  # delay
+    st.integers(min_value=0, max_value=4),  # 0 means: an effect op
 )
 
 
@@ -57,15 +61,17 @@ def build(specs, counter: Counter, with_failures: bool) -> tuple[Graph, dict[Var
     inputs = [builder.add_input(f"in{i}") for i in range(2)]
     available = list(inputs)
     outputs = []
-    for index, (lifted, picks, bias, fail_roll, delay) in enumerate(specs):
+    for index, (lifted, picks, bias, fail_roll, delay, effect_roll) in enumerate(specs):
         args = tuple(available[p % len(available)] for p in picks)
         if lifted and args:
             node = builder.add(NodeKind.LIFTED, "add", (args[0], bias), (), fn=operator.add,
                                location=None, deterministic=True)
         else:
             fails = with_failures and fail_roll == 0
+            effect = effect_roll == 0
             node = builder.add(NodeKind.OP, f"op{index}", args, (("bias", bias),),
-                               fn=counter.op(index, fails, delay), location=None)
+                               fn=counter.op(index, fails, delay, effect), location=None,
+                               effect=effect)
         if index % 4 == 3:
             builder.add(NodeKind.BARRIER, "bool", (node.output,), (), fn=None, location=None)
         available.append(node.output)
@@ -100,6 +106,8 @@ def test_every_scheduler_equals_the_reference(specs, with_failures, max_workers)
             assert got[1] == expected[1], scheduler  # the same failing node
             assert all(n == 1 for n in counter.calls.values()), scheduler
             assert reference_counter.calls.keys() <= counter.calls.keys(), scheduler
+        # Effects in program order, none after a failure: as the reference ran them.
+        assert counter.effects == reference_counter.effects, scheduler
         if scheduler == "sequential":
             assert counter.calls == reference_counter.calls
 
@@ -145,6 +153,49 @@ def test_parallel_overlaps_independent_ops_and_wave_waits_per_level():
     assert timings["parallel"] < 0.33  # critical path 0.25
     assert timings["wave"] > 0.38  # two levels of 0.2 each
     assert timings["sequential"] > 0.48
+
+
+def _effects_graph(log, with_failure):
+    """Independent effect writes (the first slowest), after a failing op if asked."""
+    def fail():
+        time.sleep(0.03)
+        raise NodeFailure("declined")
+
+    def write(tag, delay):
+        time.sleep(delay)
+        log.append(tag)
+        return tag
+
+    builder = GraphBuilder()
+    builder.add(NodeKind.OP, "lookup", (), (), fn=Op(lambda: 1), location=None)
+    builder.add(NodeKind.OP, "lookup", (), (), fn=Op(lambda: 2), location=None)
+    if with_failure:
+        builder.add(NodeKind.OP, "charge", (), (), fn=Op(fail), location=None)
+    for tag, delay in (("a", 0.04), ("b", 0.0), ("c", 0.02)):
+        builder.add(NodeKind.OP, "write", (tag, delay), (), fn=Op(write, effect=True),
+                    location=None, effect=True)
+    return builder.build()
+
+
+@pytest.mark.parametrize("scheduler", SCHEDULERS)
+def test_effect_ops_run_in_program_order(scheduler):
+    log: list[str] = []
+    run_graph(_effects_graph(log, with_failure=False), {}, scheduler=scheduler, max_workers=8)
+    assert log == ["a", "b", "c"]
+
+
+@pytest.mark.parametrize("scheduler", SCHEDULERS)
+def test_no_effect_op_starts_after_an_earlier_node_failed(scheduler):
+    log: list[str] = []
+    with pytest.raises(NodeFailure, match="declined"):
+        run_graph(_effects_graph(log, with_failure=True), {}, scheduler=scheduler,
+                  max_workers=8)
+    assert log == []  # plain Python never reached them
+
+
+def test_wave_levels_put_an_effect_after_every_earlier_node_and_later_ones_after_it():
+    graph = _effects_graph([], with_failure=False)
+    assert [[n.id for n in wave] for wave in wave_levels(graph)] == [[0, 1], [2], [3], [4]]
 
 
 def test_sequential_runs_in_the_calling_thread():

@@ -324,3 +324,114 @@ def test_an_unknown_setting_names_the_closest_valid_one():
         execution_options(max_worker=4)
     with pytest.raises(ConfigError, match="'use_parallel'; valid settings are: executor"):
         execution_options(use_parallel=True)
+
+
+_written: list[str] = []
+
+
+@op(effect=True)
+def _write(tag, delay):
+    time.sleep(delay)
+    _written.append(tag)
+    return tag
+
+
+@op
+def _lookup(x):
+    time.sleep(0.01)
+    return x
+
+
+@op
+def _charge(x):
+    time.sleep(0.03)
+    raise ValueError("card declined")
+
+
+@pytest.mark.parametrize("scheduler", ["auto", "sequential", "wave", "parallel"])
+def test_effect_ops_keep_program_order_under_every_scheduler(scheduler):
+    with autograph() as graph:
+        _lookup(1)  # two independent ops: auto picks parallel
+        _lookup(2)
+        _write("a", 0.04)
+        _write("b", 0.0)
+        _write("c", 0.02)
+    _written.clear()
+    execute(graph, options=execution_options(scheduler=scheduler))
+    assert _written == ["a", "b", "c"]
+
+
+@pytest.mark.parametrize("scheduler", ["auto", "sequential", "wave", "parallel"])
+def test_an_effect_op_after_a_failing_node_never_starts(scheduler):
+    with autograph() as graph:
+        x = _lookup(1)
+        _charge(x)
+        _write("receipt sent", 0.0)  # plain Python never gets here
+    _written.clear()
+    with pytest.raises(ValueError, match="card declined"):
+        execute(graph, options=execution_options(scheduler=scheduler))
+    assert _written == []
+
+
+@op(effect=True)
+def _enqueue(queue, item, *, log):
+    queue.append(item)
+    log[item] = len(queue)
+    return len(queue)
+
+
+@pytest.mark.parametrize("scheduler", ["sequential", "wave", "parallel"])
+def test_an_effect_op_changes_the_objects_it_was_given_as_under_jit(scheduler):
+    outbox, log = [], {}
+    with autograph() as graph:
+        n = _enqueue(outbox, _lookup("job"), log=log)  # noqa: F841 - read back by name
+    assert execute(graph, options=execution_options(scheduler=scheduler)) == {"n": 1}
+    assert outbox == ["job"] and log == {"job": 1}  # the caller's own list and dict
+    execute(graph, options=execution_options(scheduler=scheduler))  # runs again, as code does
+    assert outbox == ["job", "job"]
+
+
+@op
+def _make_queue(delay):
+    time.sleep(delay)
+    return ["job3", "job2", "job1"]
+
+
+@op
+def _summarize(jobs):  # a slow reader
+    time.sleep(0.05)
+    return ",".join(jobs)
+
+
+@op
+def _join_jobs(jobs):  # a fast reader: the engine runs it inline once proved fast
+    return ",".join(jobs)
+
+
+@pytest.mark.parametrize("scheduler", ["auto", "sequential", "wave", "parallel"])
+def test_an_in_place_method_call_waits_for_the_earlier_reads_of_its_object(scheduler):
+    with autograph() as graph:
+        q = _make_queue(0.0)
+        _lookup(0)  # two independent ops: auto picks parallel
+        s = _summarize(q)  # noqa: F841 - read back by name
+        nxt = q.pop()  # noqa: F841 - read back by name
+    result = execute(graph, options=execution_options(scheduler=scheduler))
+    assert (result["s"], result["nxt"], result["q"]) == (
+        "job3,job2,job1", "job1", ["job3", "job2"])
+
+
+@pytest.mark.parametrize("scheduler", ["auto", "sequential", "wave", "parallel"])
+def test_a_later_read_waits_for_an_in_place_method_call_even_when_run_inline(scheduler):
+    with autograph() as warm:
+        _join_jobs(["x"])
+    for _ in range(20):  # _join_jobs proves fast: the engine then runs it inline
+        execute(warm, options=execution_options(scheduler="parallel"))
+    with autograph() as graph:
+        q = _make_queue(0.05)
+        _lookup(1)
+        q.append("job0")
+        s = _join_jobs(q)  # noqa: F841 - read back by name
+    assert execute(graph, options=execution_options(scheduler=scheduler))["s"] == \
+        "job3,job2,job1,job0"
+    # only what s needs runs, and that includes the change of q before it
+    assert execute(graph, output_nodes=["s"])["s"] == "job3,job2,job1,job0"

@@ -103,3 +103,82 @@ def test_rename_vars_renames_everywhere():
         "{ lambda . let base = square(2); b = square(base) in {'a': base, 'b': b} }"
     )
     del b
+
+
+def test_passes_keep_the_in_place_changes_a_value_shows():
+    from ember.xcs import placeholder
+
+    @op
+    def rows():
+        return [3, 1]
+
+    with autograph() as recording:
+        given = placeholder("given")
+        given.append(0)  # changes the caller's list: kept although nothing reads it
+        q = rows()
+        q.sort()
+        n = square(2)  # noqa: F841 - read back by name
+    graph = recording.graph
+    assert [n.name for n in eliminate_dead_nodes(graph).nodes] == [
+        "getattr", "call", "rows", "getattr", "call", "square"]
+    assert [n.name for n in prune_to_outputs(graph, ["q"]).nodes] == [
+        "rows", "getattr", "call"]  # q as an output is sorted
+    mine = []
+    assert execute(graph, inputs={"given": mine}, output_nodes=["q"]) == {"q": [1, 3]}
+    assert execute(eliminate_dead_nodes(graph), inputs={"given": mine})["q"] == [1, 3]
+    assert mine == [0]
+
+
+def test_merge_needs_literals_no_call_can_tell_apart():
+    import math
+    from decimal import Decimal
+
+    from ember.xcs import placeholder
+
+    @op(deterministic=True)
+    def direction(x):
+        return math.copysign(1.0, x)
+
+    @op(deterministic=True)
+    def render(amount):
+        return f"{amount!r}"
+
+    with autograph() as recording:
+        east = direction(0.0)
+        west = direction(-0.0)  # == 0.0, but another sign
+        a = render(Decimal("1.0"))
+        b = render(Decimal("1.00"))  # == Decimal("1.0"), but printed otherwise
+        one, true, one_f = render(1), render(True), render(1.0)  # 1 == True == 1.0
+        nested = render([0.0]), render([-0.0])
+        same = render(Decimal("2.5")), render(Decimal("2.5"))
+        x = placeholder("x")
+        p = x + 0.0  # lifted operations too
+        n = x + -0.0
+    graph = recording.graph
+    merged = merge_duplicates(graph)
+    assert execute(merged, inputs={"x": -0.0}) == execute(graph, inputs={"x": -0.0})
+    values = execute(merged, inputs={"x": -0.0})
+    assert (values["east"], values["west"], values["a"], values["b"]) == (
+        1.0, -1.0, "Decimal('1.0')", "Decimal('1.00')")
+    assert (values["one"], values["true"], values["one_f"]) == ("1", "True", "1.0")
+    assert math.copysign(1.0, values["n"]) == -1.0
+    assert len(merged) == len(graph) - 1  # only the two Decimal("2.5") calls merge
+    del east, west, a, b, one, true, one_f, nested, same, p, n
+
+
+def test_merge_keeps_apart_values_changed_in_place():
+    @op(deterministic=True)
+    def listed(x):
+        return [x]
+
+    with autograph() as recording:
+        a = listed(1)
+        b = listed(1)  # plain Python: another list
+        a.append(2)
+        first = a[0]
+        a.pop(0)
+        again = a[0]  # after the pop: another value
+    values = execute(merge_duplicates(recording.graph))
+    assert values["b"] == [1] and values["a"] == [2]
+    assert (values["first"], values["again"]) == (1, 2)
+    del b, first, again

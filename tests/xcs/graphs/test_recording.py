@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import threading
 
@@ -252,3 +253,152 @@ def test_lift_records_a_lifted_node_and_holds_symbols_finds_nested_symbols():
         joined = graph.lift("join", "-".join, ([loud, loud],), {})  # noqa: F841 - by name
     assert [node.kind for node in graph.graph.nodes][-1] is NodeKind.LIFTED
     assert execute(graph, inputs={"text": "hi"})["joined"] == "HI-HI"
+
+
+def test_a_method_call_on_a_symbol_records_what_it_may_do():
+    @op
+    def fetch():
+        return ["b", "a"]
+
+    with autograph() as graph:
+        rows = fetch()
+        rows.strip()  # only reads its object
+        rows.append("c")  # changes it in place: ordered with its other uses
+        rows.notify()  # may act outside the value: an effect, in program order
+        rows()  # a callable an op returned: the same
+    calls = [(n.mutates, n.effect) for n in graph.graph.nodes if n.name == "call"]
+    assert calls == [(False, False), (True, False), (False, True), (False, True)]
+
+
+class _Rows(list):
+    def header(self):
+        return self[0]
+
+
+class _Settings(dict):
+    def __init__(self, source):  # another constructor than dict's
+        super().__init__(source)
+        self.origin = "file"
+
+
+def test_container_subclasses_reach_the_op_with_their_class_and_behaviour():
+    import collections
+
+    @op
+    def describe(counts, buckets, ordered, rows, settings, tags, history):
+        fresh = buckets.copy()
+        fresh["new"].append(1)  # default_factory: a missing key becomes a list
+        return (counts.most_common(1), fresh["new"], type(ordered).__name__,
+                rows.header(), (settings.origin, dict(settings)), type(tags).__name__,
+                (type(history).__name__, history.maxlen))
+
+    args = (collections.Counter("abb"), collections.defaultdict(list),
+            collections.OrderedDict(a=1), _Rows([["id"], [1]]), _Settings({"k": 1}),
+            frozenset({"t"}), collections.deque([1], maxlen=2))
+    with autograph() as graph:
+        got = describe(*args)  # noqa: F841 - read back by name
+    assert execute(graph)["got"] == (
+        [("b", 2)], [1], "OrderedDict", ["id"], ("file", {"k": 1}), "frozenset",
+        ("deque", 2))
+
+
+def test_lists_and_sets_are_captured_at_the_call_alike():
+    @op
+    def count(values):
+        return len(values)
+
+    tags_list, tags_set, tags_dict = ["a"], {"a"}, {"a": 1}
+    with autograph() as graph:
+        n_list = count(tags_list)  # noqa: F841 - read back by name
+        n_set = count(tags_set)  # noqa: F841 - read back by name
+        n_dict = count(tags_dict)  # noqa: F841 - read back by name
+        tags_list.append("b")
+        tags_set.add("b")  # plain Python: count has run already
+        tags_dict["b"] = 2
+    assert execute(graph) == {"n_list": 1, "n_set": 1, "n_dict": 1}
+
+
+@op
+def _clean(text):
+    return text.strip()
+
+
+@dataclasses.dataclass(frozen=True)
+class Request:
+    prompt: object
+    max_tokens: int = 16
+
+
+def test_a_recorded_value_inside_a_dataclass_deque_or_object_reaches_the_op_resolved():
+    import collections
+    import types
+
+    class Slotted:
+        __slots__ = ("text", "tags")
+
+        def __init__(self, text, tags):
+            self.text, self.tags = text, tags
+
+    @op
+    def show(req, history, ns, slotted, nested):
+        return (repr(req), history[-1] + "!", ns.text.upper(), (slotted.text, slotted.tags),
+                nested["reqs"][0].prompt)
+
+    request = None
+    with autograph() as graph:
+        p = _clean(placeholder("q"))
+        request = Request(p)
+        out = show(request, collections.deque([p]), types.SimpleNamespace(text=p),  # noqa: F841
+                   Slotted(p, ["t"]), {"reqs": [Request(p, 8)]})
+    expected = ("Request(prompt='hi', max_tokens=16)", "hi!", "HI", ("hi", ["t"]), "hi")
+    assert execute(graph, inputs={"q": "  hi  "})["out"] == expected
+    assert execute(graph, inputs={"q": " yo "})["out"][0] == \
+        "Request(prompt='yo', max_tokens=16)"  # rebuilt for each execution
+    assert type(request.prompt).__name__ == "Symbol"  # the caller's object is left alone
+    assert "Request(prompt=p)" in str(graph)
+
+
+def test_a_record_that_cannot_be_rebuilt_raises_at_the_call_naming_op_argument_and_fix():
+    class Uncopyable:
+        def __init__(self, text):
+            self.text = text
+
+        def __reduce_ex__(self, protocol):
+            raise TypeError("no copies")
+
+    class Node:
+        def __init__(self, text):
+            self.text, self.parent = text, self
+
+    @op
+    def use(value, *, extra=None):
+        return value
+
+    with autograph():
+        p = _clean("x")
+        with pytest.raises(GraphError, match=r"'use' at .*test_recording.py:\d+: its argument "
+                           r"1 holds a recorded value inside a Uncopyable \(in text\).*no "
+                           r"copies.*Pass the recorded value to the op"):
+            use(Uncopyable(p))
+        with pytest.raises(GraphError, match=r"argument 'extra' holds .* inside a Node.*holds "
+                           r"itself"):
+            use(1, extra=Node(p))
+
+
+
+def test_a_recorded_value_inside_a_named_tuple_is_resolved():
+    from collections import namedtuple
+
+    Query = namedtuple("Query", "text lang")
+
+    @op
+    def translate(q, *, also):
+        return f"[{q.lang}] {q.text} {type(q).__name__} {also.text}"
+
+    with autograph() as graph:
+        t = _clean(placeholder("raw"))
+        query = Query(t, "fr")
+        out = translate(query, also=Query((t,), "x")._replace(text=t))  # noqa: F841
+    values = execute(graph, inputs={"raw": " bonjour "})
+    assert values["out"] == "[fr] bonjour Query bonjour"
+    assert values["query"] == Query("bonjour", "fr") and type(values["query"]) is Query

@@ -25,3 +25,14 @@ def test_node_inputs_are_distinct_vars_in_argument_order() -> None:
 def test_source_location_prints_file_and_line() -> None:
     location = SourceLocation("/work/app/main.py", 12, "answer")
     assert str(location) == "/work/app/main.py:12" and location.short == "main.py:12"
+
+
+def test_map_vars_keeps_container_classes_and_shares_only_when_asked() -> None:
+    import collections
+
+    literal = collections.Counter("ab")
+    tree = (collections.OrderedDict(k=Var(1)), literal)
+    mapped = map_vars(tree, lambda v: v.id)
+    assert type(mapped[0]) is collections.OrderedDict and mapped[0] == {"k": 1}
+    assert type(mapped[1]) is collections.Counter and mapped[1] is not literal  # a copy
+    assert map_vars(tree, lambda v: v.id, share=True)[1] is literal

@@ -2,7 +2,8 @@
 
 Lifted nodes are looked through (an op that reads ``x["k"]`` waits for the op behind
 ``x``); a barrier makes everything issued after it wait for the ops behind its value;
-an effect op waits for every op issued before it.
+and a node waits for what ``ordering.run_after`` says it runs after (an effect op for
+every op issued before it, and every later op for it).
 
 Example:
     >>> from ember.xcs.ir import GraphBuilder, NodeKind
@@ -17,6 +18,7 @@ Example:
 
 from __future__ import annotations
 
+from ember.xcs.analysis.ordering import run_after
 from ember.xcs.ir.graph import Graph, NodeKind
 
 __all__ = ["levels", "op_dependencies", "parallel_groups"]
@@ -27,17 +29,19 @@ def op_dependencies(graph: Graph) -> dict[int, set[int]]:
 
     Data dependencies are followed through lifted nodes. A barrier adds control
     dependencies: the glue stopped there until the ops behind its input finished, so
-    every node issued after it depends on those ops too. An effect op runs after every
-    op issued before it.
+    every node issued after it depends on those ops too. So do the nodes a node runs
+    after (``run_after``): effects keep program order.
     """
     producers = graph.producers
+    by_id = {node.id: node for node in graph.nodes}
+    after = run_after(graph)
     direct: dict[int, set[int]] = {}
     waited: set[int] = set()
-    issued: set[int] = set()
     for node in graph.nodes:
-        found: set[int] = set(issued if node.effect else waited)
-        for var in node.inputs:
-            producer = producers.get(var.id)
+        found: set[int] = set(waited)
+        needed = [producers.get(var.id) for var in node.inputs]
+        needed += [by_id[i] for i in after.get(node.id, ())]
+        for producer in needed:
             if producer is None:
                 continue
             if producer.is_op:
@@ -47,8 +51,6 @@ def op_dependencies(graph: Graph) -> dict[int, set[int]]:
         direct[node.id] = found
         if node.kind is NodeKind.BARRIER:
             waited = found
-        elif node.is_op:
-            issued.add(node.id)
     return direct
 
 

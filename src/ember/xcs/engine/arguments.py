@@ -10,7 +10,8 @@ differ. ``watch`` notes the containers an op receives before its body runs, and
 with values plain Python would not have. An earlier op's value reaches the next op as
 the object itself (as in plain Python) and is not watched; nor are ops that run
 eagerly (``effect=True``, in a ``try`` or ``with`` block...): the glue waits for them,
-so they get the caller's own objects. On an executor (a pool, processes, Dask) the
+so they get the caller's own objects. In a graph an effect op runs alone, in program
+order, and gets the objects it was given too. On an executor (a pool, processes, Dask) the
 check runs on the worker (``invoke_watched``).
 """
 
@@ -51,9 +52,10 @@ def resolve(task: Task) -> tuple[tuple[Any, ...], dict[str, Any]]:
     """
     args, kwargs = task.args or (), task.kwargs or {}
     if task.deps:
-        args = tree.map_tree(args, _task_value, Task)
+        share = task.shares
+        args = tree.map_tree(args, _task_value, Task, share=share)
         if kwargs:
-            kwargs = tree.map_tree(kwargs, _task_value, Task)
+            kwargs = tree.map_tree(kwargs, _task_value, Task, share=share)
     prepare, task.prepare = task.prepare, None
     task.args = task.kwargs = None
     if prepare is not None:
@@ -67,10 +69,10 @@ def watch(task: Task, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Views | 
     Those are the lists, dicts, sets and deques reachable from the arguments (through
     tuples and each other) that are not an earlier op's value: such a value is the
     object itself, shared as in plain Python. Records and other objects are shared
-    too, and not looked into. An op that runs eagerly gets the caller's own objects
-    and is not watched.
+    too, and not looked into. An op that runs eagerly or ``shares`` (an effect in a
+    graph) gets the caller's own objects and is not watched.
     """
-    if task.op is None or task.eager:
+    if task.op is None or task.eager or task.shares:
         return None
     atoms = tree.ATOMS
     todo = [value for value in args if type(value) not in atoms]
@@ -189,8 +191,8 @@ def _error(name: str, where: str, container: Any) -> ArgumentChangedError:
         if isinstance(container, defaultdict) else ""
     return ArgumentChangedError(
         f"op {name!r}{where} changed a {kind} it received as an argument, in place{how}. "
-        f"Under @jit an op runs while the code after its call goes on, on its own copy of "
-        f"the lists, dicts, sets and deques passed to it, so the change would not reach "
-        f"your {kind} as it does in plain Python. Fix: return the new value instead of "
-        f"changing the argument, or mark the op @op(effect=True): it then runs in program "
-        f"order on your own objects.")
+        f"An op runs on its own copy of the lists, dicts, sets and deques passed to it "
+        f"(under @jit while the code after its call goes on; in a graph whenever it is "
+        f"executed), so the change would not reach your {kind} as it does in plain Python. "
+        f"Fix: return the new value instead of changing the argument, or mark the op "
+        f"@op(effect=True): it then runs in program order on your own objects.")

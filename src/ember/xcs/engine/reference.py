@@ -64,7 +64,9 @@ def eval_graph(graph: Graph, inputs: Mapping[Var, Any]) -> dict[int, Any]:
     for node in graph.nodes:
         if node.kind is NodeKind.BARRIER or node.output is None:
             continue
-        args = map_vars(node.args, read)
-        kwargs = {key: map_vars(value, read) for key, value in node.kwargs}
+        # An effect op gets the objects it was given; other nodes get copies of the
+        # containers, so that no run changes the graph.
+        args = map_vars(node.args, read, share=node.effect)
+        kwargs = {key: map_vars(value, read, share=node.effect) for key, value in node.kwargs}
         env[node.output.id] = call_node(node, args, kwargs)
     return env

@@ -9,6 +9,9 @@ jitted calls, so concurrency caps, contexts and hooks behave the same:
   everything in the next level);
 - ``parallel``: every node starts as soon as its own inputs exist.
 
+Besides its inputs, a node waits for the nodes ``analysis.ordering.run_after`` names:
+an effect runs alone, in program order, as plain Python and ``@jit`` run it.
+
 They all agree with ``ember.xcs.engine.reference.eval_graph``: same values, and on
 failure the exception of the failing node that comes first in program order, with a
 note naming the node, its op and the variable it was bound to.
@@ -21,6 +24,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from ember.xcs.analysis.ordering import run_after
 from ember.xcs.engine.driver import Engine, default_engine
 from ember.xcs.engine.reference import call_node
 from ember.xcs.engine.state import Run, RunStopped
@@ -35,18 +39,22 @@ Listener = Callable[[str, Task], None]
 
 
 def wave_levels(graph: Graph) -> list[list[Node]]:
-    """Nodes grouped into waves: an op node is one level above the ops it needs.
+    """Nodes grouped into waves: an op node is one level above the nodes it needs.
 
     A lifted node joins the wave of its latest input (it runs inline as soon as that
-    input exists), so ``x["key"]`` does not cost a wave of its own. Barriers are left
+    input exists), so ``x["key"]`` does not cost a wave of its own. What a node needs
+    is its inputs and the nodes it must run after (``run_after``). Barriers are left
     out: they produce nothing.
     """
+    after = run_after(graph)
+    output_of = {node.id: node.output.id for node in graph.nodes if node.output is not None}
     level: dict[int, int] = {}
     waves: list[list[Node]] = []
     for node in graph.nodes:
         if node.output is None:
             continue
-        below = [level[v.id] for v in node.inputs if v.id in level]
+        needed = [v.id for v in node.inputs] + [output_of[i] for i in after[node.id]]
+        below = [level[var_id] for var_id in needed if var_id in level]
         mine = 1 + max(below, default=-1) if node.is_op else max(below, default=0)
         level[node.output.id] = mine
         while len(waves) <= mine:
@@ -63,11 +71,14 @@ class _Execution:
         self.run = run
         self.engine = engine
         self.values: dict[int, Any] = {var.id: inputs[var] for var in graph.inputs}
-        self.tasks: dict[int, Task] = {}
+        self.tasks: dict[int, Task] = {}  # by output var id
         self.nodes: dict[Task, Node] = {}
+        self.after = run_after(graph)
+        self.by_node: dict[int, Task] = {}
 
     def submit(self, node: Node) -> Task:
-        deps: list[Task] = []
+        # Nodes it must run after first: they were submitted before it (program order).
+        deps: list[Task] = [self.by_node[i] for i in self.after[node.id] if i in self.by_node]
 
         def argument(var: Var) -> Any:
             task = self.tasks.get(var.id)
@@ -76,17 +87,19 @@ class _Execution:
             deps.append(task)
             return task
 
-        args = map_vars(node.args, argument)
-        kwargs = {key: map_vars(value, argument) for key, value in node.kwargs}
+        args = map_vars(node.args, argument, share=node.effect)  # as in reference.eval_graph
+        kwargs = {key: map_vars(value, argument, share=node.effect)
+                  for key, value in node.kwargs}
         op = node.fn if isinstance(node.fn, Op) else None
         task = Task(
             self.run, kind=node.kind, name=node.name, fn=None if op else _caller(node),
             args=args, kwargs=kwargs, deps=tuple(dict.fromkeys(deps)), location=node.location,
-            op=op,
+            op=op, shares=node.effect,
         )
         task.id = node.id  # program order is the graph's, whatever order waves submit in
         assert node.output is not None
         self.tasks[node.output.id] = task
+        self.by_node[node.id] = task
         self.nodes[task] = node
         self.engine.submit(task)
         return task

@@ -117,6 +117,8 @@ class Task:
         prepare: ``prepare(args, kwargs) -> (args, kwargs)`` run right before the body
             (the tracer uses it to resolve lazy values inside records in place).
         eager: the glue waits for this task at once and sees its exception itself.
+        shares: its body gets the objects in its arguments themselves, not copies of the
+            containers (an effect in a graph: it runs alone, on the objects it was given).
         copied: ``(copy, original)`` per container of the arguments that the snapshot
             copied (see ``engine.arguments.originals``), or ``None``.
         inline: a sync op the glue waits for at once runs on the glue's own thread, as
@@ -130,14 +132,14 @@ class Task:
     __slots__ = (
         "args", "callbacks", "context", "copied", "dependents", "deps", "eager", "ended",
         "error", "fn", "handle", "holds_limit", "id", "inline", "kind", "kwargs", "limit",
-        "location", "name", "op", "prepare", "run", "started", "state", "stop_becomes",
-        "upstream", "value", "waited", "waiting",
+        "location", "name", "op", "prepare", "run", "shares", "started", "state",
+        "stop_becomes", "upstream", "value", "waited", "waiting",
     )
 
     def __init__(self, run: OwningRun, kind: NodeKind, name: str, fn: Callable[..., Any] | None,
                  args: tuple[Any, ...], kwargs: dict[str, Any], deps: tuple[Task, ...],
                  location: SourceLocation | None = None, op: Any = None, eager: bool = False,
-                 prepare: Callable[..., Any] | None = None) -> None:
+                 prepare: Callable[..., Any] | None = None, shares: bool = False) -> None:
         self.run = run
         self.id = -1
         self.kind = kind
@@ -149,6 +151,7 @@ class Task:
         self.deps = deps
         self.location = location
         self.eager = eager
+        self.shares = shares
         self.prepare = prepare
         self.state = TaskState.PENDING
         self.waiting = 0

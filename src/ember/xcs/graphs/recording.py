@@ -21,21 +21,22 @@ import re
 import sys
 from collections.abc import Callable
 from types import FrameType, TracebackType
-from typing import Any
+from typing import Any, cast
 
 from ember.xcs.errors import GraphError
+from ember.xcs.graphs.capture import NOT_RECORDED, as_output, capture_call
 from ember.xcs.graphs.passes import rename_vars
 from ember.xcs.ir.builder import GraphBuilder
 from ember.xcs.ir.graph import Graph, Node, NodeKind, SourceLocation, Var, iter_vars
 from ember.xcs.ops import Op
 from ember.xcs.tracing import context
+from ember.xcs.tracing.methods import MethodCall, method_call
 from ember.xcs.tracing.proxy import Proxy
 
 __all__ = ["Recording", "Symbol", "autograph", "placeholder"]
 
 _get = object.__getattribute__
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-_CONTAINER_DEPTH = 4
 
 
 _WHAT_NEEDS_A_VALUE = {
@@ -71,11 +72,12 @@ class Symbol(Proxy):
 
     def _xcs_lift(self, name: str, fn: Callable[..., Any], args: tuple[Any, ...],
                   kwargs: dict[str, Any], mutates: bool = False) -> Symbol:
-        if mutates and name != "call":
-            self._xcs_force(f"{name} (an in-place change)")
         recording: Recording = _get(self, "_xcs_recording")
-        return recording._record(NodeKind.LIFTED, name, fn, args, kwargs,
-                                 deterministic=not mutates)
+        if name == "call":
+            return recording._call(self, fn, args, kwargs)
+        if mutates:
+            self._xcs_force(f"{name} (an in-place change)")
+        return recording._record(NodeKind.LIFTED, name, fn, args, kwargs, deterministic=True)
 
     def _xcs_force(self, reason: str) -> Any:
         where = _user_location()
@@ -128,9 +130,10 @@ class Recording:
         self._previous: Any = None
         self._active = False
         self._failed: BaseException | None = None
-        # The jitted functions whose bodies are being recorded, innermost last (only the
-        # recording thread touches it).
+        # The jitted functions whose bodies are being recorded, innermost last, and the
+        # attribute read by each lifted getattr (only the recording thread touches them).
         self._inlined: list[tuple[str, Callable[..., Any]]] = []
+        self._attributes: dict[int, str] = {}
 
     # -- the with block -----------------------------------------------------------
 
@@ -155,32 +158,20 @@ class Recording:
         names: dict[int, str] = {}
         inputs = {v.id for v in self._builder.build().inputs}
         for name, value in scope.items():
-            tree = self._to_vars(value, _CONTAINER_DEPTH)
-            if tree is _NOT_RECORDED or (isinstance(tree, Var) and tree.id in inputs):
+            found = as_output(value, Symbol, self._own_var)
+            if found is NOT_RECORDED or (isinstance(found, Var) and found.id in inputs):
                 continue
-            outputs[name] = tree
-            if isinstance(tree, Var):
-                names.setdefault(tree.id, name)
-        first = {name: min(v.id for v in iter_vars(tree)) for name, tree in outputs.items()}
+            outputs[name] = found
+            if isinstance(found, Var):
+                names.setdefault(found.id, name)
+        first = {name: min(v.id for v in iter_vars(found)) for name, found in outputs.items()}
         ordered = {name: outputs[name] for name in sorted(outputs, key=first.__getitem__)}
         return rename_vars(self._builder.build(ordered), names)
 
-    def _to_vars(self, value: Any, depth: int) -> Any:
-        """``value`` with this recording's symbols as ``Var``s; ``_NOT_RECORDED`` if none."""
-        if type(value) is Symbol:
-            if _get(value, "_xcs_recording") is self:
-                return _get(value, "_xcs_var")
-            return _NOT_RECORDED
-        if depth <= 0 or type(value) not in (list, tuple, dict):
-            return _NOT_RECORDED
-        items = value.items() if isinstance(value, dict) else enumerate(value)
-        pairs = [(key, item, self._to_vars(item, depth - 1)) for key, item in items]
-        if all(new is _NOT_RECORDED for _, _, new in pairs):
-            return _NOT_RECORDED
-        plain = {key: item if new is _NOT_RECORDED else new for key, item, new in pairs}
-        if isinstance(value, dict):
-            return plain
-        return type(value)(plain.values())
+    def _own_var(self, symbol: Symbol) -> Var | None:
+        """The ``Var`` of ``symbol``, if it is one of this recording's."""
+        return cast(Var, _get(symbol, "_xcs_var")) \
+            if _get(symbol, "_xcs_recording") is self else None
 
     # -- recording ------------------------------------------------------------------
 
@@ -200,7 +191,18 @@ class Recording:
         their per-item results this way, so they record like any op call.
         """
         return self._record(NodeKind.LIFTED, name, fn, args, kwargs,
-                            deterministic=not mutates)
+                            deterministic=not mutates, mutates=mutates)
+
+    def _call(self, callee: Symbol, fn: Callable[..., Any], args: tuple[Any, ...],
+              kwargs: dict[str, Any]) -> Symbol:
+        """Record a call of a symbol, ordered by what it may do (see ``analysis.ordering``):
+        a method that reads its object (``r.strip()``), one that changes it
+        (``q.append(x)``), or a call that may act outside it (``path.write_text(s)``, a
+        tool an op picked): an effect, run alone in program order."""
+        attribute = self._attributes.get(_get(callee, "_xcs_var").id)
+        how = MethodCall.NOW if attribute is None else method_call(None, attribute)
+        return self._record(NodeKind.LIFTED, "call", fn, args, kwargs,
+                            effect=how is MethodCall.NOW, mutates=how is MethodCall.CHANGES)
 
     def inline(self, name: str, fn: Callable[..., Any], args: tuple[Any, ...],
                kwargs: dict[str, Any]) -> Any:
@@ -214,13 +216,13 @@ class Recording:
         finally:
             self._inlined.pop()
 
-    def holds_symbols(self, tree: Any) -> bool:
-        """Whether ``tree`` holds a symbol of this recording (in lists, tuples, dicts).
+    def holds_symbols(self, value: Any) -> bool:
+        """Whether ``value`` holds a symbol of this recording (in lists, tuples, dicts).
 
         Transforms ask it: a batch that is a recorded value has no length until
         ``execute``, so ``vmap``/``scan`` then record their whole call as one node.
         """
-        return self._to_vars(tree, _CONTAINER_DEPTH) is not _NOT_RECORDED
+        return as_output(value, Symbol, self._own_var) is not NOT_RECORDED
 
     def placeholder(self, name: str) -> Symbol:
         """The input ``name`` of this graph (the same symbol for the same name).
@@ -235,39 +237,41 @@ class Recording:
         return found
 
     def _record(self, kind: NodeKind, name: str, fn: Callable[..., Any], args: tuple[Any, ...],
-                kwargs: dict[str, Any], *, effect: bool = False,
-                deterministic: bool = False) -> Symbol:
+                kwargs: dict[str, Any], *, effect: bool = False, deterministic: bool = False,
+                mutates: bool = False) -> Symbol:
         if not self._active:
             raise self._ended(name)
+        location = _user_location()
+        # Arguments are captured now; an effect op's are the objects it was given.
+        ir_args, ir_kwargs = capture_call(name, args, kwargs, leaf=Symbol, var_of=self._var,
+                                          share=effect, builder=self._builder,
+                                          location=location)
         node: Node = self._builder.add(
-            kind, name, self._ir(args), tuple((k, self._ir(v)) for k, v in kwargs.items()),
-            fn=fn, location=_user_location(), effect=effect, deterministic=deterministic,
+            kind, name, ir_args, ir_kwargs, fn=fn, location=location, effect=effect,
+            deterministic=deterministic, mutates=mutates,
         )
         assert node.output is not None
+        if kind is NodeKind.LIFTED and name == "getattr" and type(args[1]) is str:  # a call
+            # of the attribute may follow: a method, ordered by what it does (``_call``)
+            self._attributes[node.output.id] = args[1]
         return Symbol(node.output, self)
 
     def _ended(self, what: str) -> GraphError:
         """The error for ``what`` (an operation, ``str()``...) on a symbol after the block."""
         return GraphError(
             f"{what} was applied to a symbol of graph {self.name!r} after its autograph() "
-            "block ended; symbols only exist while recording. Use execute(graph) to get values."
+            "block ended; symbols only exist while recording. Use execute(graph) to get values. "
+            "(If your code did not use it after the block, an op was given it inside an object "
+            "autograph does not look into, such as a functools.partial: pass the recorded "
+            "value to the op directly, or in a list, dict or dataclass.)"
         )
 
-    def _ir(self, tree: Any) -> Any:
-        if type(tree) is Symbol:
-            if _get(tree, "_xcs_recording") is not self:
-                raise GraphError(
-                    f"{tree!r} belongs to another autograph() recording; a graph can only use "
-                    "its own symbols (declare inputs with placeholder())."
-                )
-            return _get(tree, "_xcs_var")
-        if isinstance(tree, list):
-            return [self._ir(item) for item in tree]
-        if type(tree) is tuple:
-            return tuple(self._ir(item) for item in tree)
-        if isinstance(tree, dict):
-            return {key: self._ir(item) for key, item in tree.items()}
-        return tree
+    def _var(self, symbol: Symbol) -> Var:
+        var = self._own_var(symbol)
+        if var is not None:
+            return var
+        raise GraphError(f"{symbol!r} belongs to another autograph() recording; a graph can "
+                         "only use its own symbols (declare inputs with placeholder()).")
 
     # -- the recorded graph ---------------------------------------------------------
 
@@ -332,14 +336,6 @@ def _check_input_name(name: Any) -> None:
         f"input in execute(graph, inputs={{name: value}}) and in the printed graph (where "
         f"'my query' would read as two inputs); use e.g. placeholder({fixed!r})."
     )
-
-
-class _NotRecorded:
-    def __repr__(self) -> str:
-        return "<not recorded>"
-
-
-_NOT_RECORDED: Any = _NotRecorded()
 
 
 def autograph(name: str = "graph") -> Recording:

@@ -50,6 +50,7 @@ class GraphBuilder:
         location: SourceLocation | None,
         effect: bool = False,
         deterministic: bool = False,
+        mutates: bool = False,
         output_name: str | None = None,
     ) -> Node:
         """Append a node; barriers get no output variable."""
@@ -69,6 +70,7 @@ class GraphBuilder:
                 fn=fn,
                 effect=effect,
                 deterministic=deterministic,
+                mutates=mutates,
             )
             self._nodes.append(node)
             return node

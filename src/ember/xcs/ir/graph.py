@@ -67,14 +67,16 @@ class Graph:
     def signature(self) -> tuple[Any, ...]:
         """A hashable description of the graph's structure (not its values).
 
-        Two graphs with the same signature have the same nodes, kinds, names and
-        edges; analysis results are cached by it.
+        Two graphs with the same signature have the same nodes, kinds, names, edges
+        and effect and in-place marks (which order nodes besides the edges); analysis
+        results are cached by it.
         """
         cached = self.__dict__.get("_signature")
         if cached is None:
             index = {n.output.id: i for i, n in enumerate(self.nodes) if n.output is not None}
             cached = tuple(
-                (n.kind.value, n.name, tuple(index.get(v.id, -1 - v.id) for v in n.inputs))
+                (n.kind.value, n.name, tuple(index.get(v.id, -1 - v.id) for v in n.inputs),
+                 n.effect, n.mutates)
                 for n in self.nodes
             )
             object.__setattr__(self, "_signature", cached)

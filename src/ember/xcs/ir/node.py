@@ -21,6 +21,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from ember.xcs.tree import leaves, map_tree
+
 __all__ = ["Node", "NodeKind", "SourceLocation", "Var", "iter_vars", "map_vars"]
 
 
@@ -78,7 +80,10 @@ class Node:
         output: the value this node produces (``None`` for barriers).
         location: where user code made the call.
         fn: what to call (not part of equality or the structure signature).
-        effect: runs eagerly and in program order.
+        effect: runs eagerly and in program order (an effect op, or a lifted call that
+            may act outside its value, such as ``path.write_text(s)``).
+        mutates: may change the objects its inputs reach, in place (a lifted
+            ``q.append(x)``): ordered with their other uses (``analysis.ordering``).
         deterministic: the same inputs always give the same output.
     """
 
@@ -92,6 +97,7 @@ class Node:
     fn: Callable[..., Any] | None = field(default=None, compare=False, repr=False)
     effect: bool = False
     deterministic: bool = False
+    mutates: bool = False
 
     @property
     def inputs(self) -> tuple[Var, ...]:
@@ -108,28 +114,14 @@ class Node:
 
 
 def iter_vars(tree: Any) -> Iterator[Var]:
-    """Every ``Var`` leaf of a pytree of tuples, lists, dicts and sets."""
-    if isinstance(tree, Var):
-        yield tree
-    elif isinstance(tree, tuple | list | set | frozenset):
-        for item in tree:
-            yield from iter_vars(item)
-    elif isinstance(tree, dict):
-        for item in tree.values():
-            yield from iter_vars(item)
+    """Every ``Var`` leaf of a pytree of tuples, lists, dicts, sets and deques."""
+    return iter(leaves(tree, Var))
 
 
-def map_vars(tree: Any, fn: Callable[[Var], Any]) -> Any:
-    """Rebuild a pytree with every ``Var`` replaced by ``fn(var)``."""
-    if isinstance(tree, Var):
-        return fn(tree)
-    if isinstance(tree, list):
-        return [map_vars(item, fn) for item in tree]
-    if isinstance(tree, tuple):
-        items = [map_vars(item, fn) for item in tree]
-        return type(tree)(*items) if hasattr(tree, "_fields") else tuple(items)
-    if isinstance(tree, dict):
-        return {key: map_vars(value, fn) for key, value in tree.items()}
-    if isinstance(tree, set | frozenset):
-        return type(tree)(map_vars(item, fn) for item in tree)
-    return tree
+def map_vars(tree: Any, fn: Callable[[Var], Any], *, share: bool = False) -> Any:
+    """Rebuild a pytree with every ``Var`` replaced by ``fn(var)``.
+
+    Containers are copied as their own type (a ``Counter`` stays one); with ``share``,
+    those holding no ``Var`` are kept as they are (an effect op's own objects).
+    """
+    return map_tree(tree, fn, Var, share=share)

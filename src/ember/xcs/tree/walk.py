@@ -136,41 +136,56 @@ def replace(tree: Any, fn: Callable[[Any], Any], leaf: type, *, records: bool = 
     return tree
 
 
-def map_tree(tree: Any, fn: Callable[[Any], Any], leaf: type) -> Any:
+def map_tree(tree: Any, fn: Callable[[Any], Any], leaf: type, *, share: bool = False,
+             record: Callable[[Any], Any] | None = None) -> Any:
     """A copy of ``tree`` (lists, tuples, dicts, sets) with ``leaf`` values mapped by ``fn``.
 
-    Unlike ``replace`` it never mutates and does not enter records. Used to turn
-    argument trees into IR trees (tasks into variables) and back.
+    Unlike ``replace`` it never mutates. Used to turn argument trees into IR trees
+    (tasks into variables) and back. With ``share``, a container holding no ``leaf`` is
+    kept as it is instead of copied (an effect op's arguments: the caller's own
+    objects). Records are kept as they are; with ``record``, one holding a ``leaf`` is
+    replaced by ``record(it)``.
 
     Example:
         >>> map_tree({"a": [1, 2]}, lambda n: -n, int)
         {'a': [-1, -2]}
+        >>> kept = ["x"]
+        >>> map_tree((kept, 1), lambda n: -n, int, share=True)[0] is kept
+        True
     """
     cls = type(tree)
     if cls is leaf:
         return fn(tree)
-    if cls is tuple:
+    if share and (cls in ATOMS or not contains(tree, leaf, records=record is not None)):
+        return tree
+    if cls is tuple and not share and record is None:
         return tuple([fn(item) if type(item) is leaf else
                       item if type(item) in ATOMS else map_tree(item, fn, leaf)
                       for item in tree])
+
+    def sub(item: Any) -> Any:
+        return map_tree(item, fn, leaf, share=share, record=record)
+
     kind = kind_of(tree)
     if kind is Kind.LIST:
-        return _same_type(tree, [map_tree(item, fn, leaf) for item in tree])
+        return _same_type(tree, [sub(item) for item in tree])
     if kind is Kind.DEQUE:
-        return collections.deque((map_tree(item, fn, leaf) for item in tree), tree.maxlen)
+        return _same_type(tree, collections.deque((sub(item) for item in tree), tree.maxlen))
     if kind is Kind.DICT:
-        return _same_type(tree, {map_tree(key, fn, leaf): map_tree(item, fn, leaf)
-                                 for key, item in tree.items()})
+        return _same_type(tree, {sub(key): sub(item) for key, item in tree.items()})
     if kind in (Kind.TUPLE, Kind.NAMEDTUPLE, Kind.FROZENSET, Kind.SET):
-        items = [map_tree(item, fn, leaf) for item in tree]
+        items = [sub(item) for item in tree]
         if kind is Kind.SET:
-            return set(items)
+            return _same_type(tree, set(items))
         return rebuild(tree, kind, items)
+    if kind is Kind.RECORD and record is not None and contains(tree, leaf, records=True):
+        return record(tree)
     return tree
 
 
 def _same_type(original: Any, built: Any) -> Any:
-    """``built`` (a list or dict) as an object of ``original``'s own subclass, if it has one."""
+    """``built`` (a list, dict, set or deque) as an object of ``original``'s own subclass,
+    if it has one."""
     if type(original) is type(built):
         return built
     try:
@@ -179,6 +194,10 @@ def _same_type(original: Any, built: Any) -> Any:
         if isinstance(built, dict):
             for key, value in built.items():  # not update: Counter's adds counts
                 same[key] = value
+        elif isinstance(built, set):
+            set.update(same, built)
+        elif isinstance(built, collections.deque):
+            collections.deque.extend(same, built)
         else:
             list.extend(same, built)
     except Exception:  # a subclass that cannot be copied or refilled: keep the base type
