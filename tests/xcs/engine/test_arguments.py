@@ -340,6 +340,27 @@ def test_an_op_handing_back_its_argument_inside_a_record_keeps_it() -> None:
     assert pick([["a"]]) is True
 
 
+def test_an_op_handing_back_its_argument_beside_an_earlier_ops_value_gives_the_callers_object(
+) -> None:
+    @op
+    def tag(text: str) -> str:
+        time.sleep(0.01)
+        return text.upper()
+
+    @op
+    def keep(rows: list[int], label: str) -> list[int]:
+        return rows
+
+    def f(rows: list[int]) -> tuple[bool, list[int]]:
+        kept = keep(rows, tag("a"))  # an input from an earlier op beside the list
+        kept.append(3)
+        return kept is rows, rows
+
+    fast = jit(f)
+    for _ in range(2):  # first and later calls
+        assert fast([1, 2]) == f([1, 2]) == (True, [1, 2, 3])
+
+
 def test_an_effect_op_in_a_graph_is_not_watched() -> None:
     from ember.xcs.engine.arguments import watch
     from ember.xcs.engine.state import Run

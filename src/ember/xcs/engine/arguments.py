@@ -52,7 +52,9 @@ def resolve(task: Task) -> tuple[tuple[Any, ...], dict[str, Any]]:
     """
     args, kwargs = task.args or (), task.kwargs or {}
     if task.deps:
-        share = task.shares
+        # A traced call's containers are the snapshot's copies already, which
+        # ``originals`` maps back to the caller's objects: keep those that hold no input.
+        share = task.shares or task.copied is not None
         args = tree.map_tree(args, _task_value, Task, share=share)
         if kwargs:
             kwargs = tree.map_tree(kwargs, _task_value, Task, share=share)

@@ -156,12 +156,15 @@ def map_tree(tree: Any, fn: Callable[[Any], Any], leaf: type, *, share: bool = F
     cls = type(tree)
     if cls is leaf:
         return fn(tree)
+    if cls is tuple and record is None:  # the argument tuple of every call: the short way
+        items = [fn(item) if type(item) is leaf else
+                 item if type(item) in ATOMS else map_tree(item, fn, leaf, share=share)
+                 for item in tree]
+        if share and all(new is old for new, old in zip(items, tree)):
+            return tree
+        return tuple(items)
     if share and (cls in ATOMS or not contains(tree, leaf, records=record is not None)):
         return tree
-    if cls is tuple and not share and record is None:
-        return tuple([fn(item) if type(item) is leaf else
-                      item if type(item) in ATOMS else map_tree(item, fn, leaf)
-                      for item in tree])
 
     def sub(item: Any) -> Any:
         return map_tree(item, fn, leaf, share=share, record=record)
