@@ -2,7 +2,8 @@
 
 Each peer is a server these tests start on 127.0.0.1: a closed port, a TCP server that
 accepts and never answers, an HTTP server that answers anything it receives, and the
-standard library's HTTP server (which waits silently for a request line).
+standard library's HTTP server (which waits silently for a request line), and a Dask
+dashboard.
 """
 
 from __future__ import annotations
@@ -140,15 +141,32 @@ def test_http_peer_is_not_a_dask_scheduler(http_peer: str) -> None:
     assert caught.value.__cause__ is None and caught.value.__suppress_context__
 
 
-def test_http_server_waiting_for_a_request_is_reported_as_silent(
-    stdlib_http_peer: str,
-) -> None:
+def test_http_server_waiting_for_a_request_is_named_at_once(stdlib_http_peer: str) -> None:
     started = time.monotonic()
 
-    with pytest.raises(ClusterConnectionError, match="did not answer as a Dask scheduler"):
-        dask_executor(stdlib_http_peer, connect_timeout=1)
+    with pytest.raises(ClusterConnectionError) as caught:
+        dask_executor(stdlib_http_peer, connect_timeout=5)
 
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < 3  # not the whole connect_timeout
+    message = str(caught.value)
+    assert message.startswith(f"{stdlib_http_peer} is not a Dask scheduler")
+    assert "it is an HTTP server, answering '<!DOCTYPE HTML>'" in message
+
+
+def test_the_dashboard_port_is_named_as_an_http_server_at_once() -> None:
+    with dask_executor(n_workers=1, processes=False) as local:
+        port = local.client.scheduler_info()["services"]["dashboard"]
+        address = f"tcp://127.0.0.1:{port}"
+        started = time.monotonic()
+
+        with pytest.raises(ClusterConnectionError) as caught:
+            dask_executor(address, connect_timeout=5)
+
+        assert time.monotonic() - started < 3  # not the whole connect_timeout
+        message = str(caught.value)
+        assert message.startswith(f"{address} is not a Dask scheduler")
+        assert "it is an HTTP server, answering 'HTTP/1.1 400 Bad Request'" in message
+        assert "8787 is its HTTP dashboard" in message
 
 
 def test_connect_works_from_inside_a_running_event_loop(healthy: DaskExecutor) -> None:

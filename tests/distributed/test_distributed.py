@@ -21,7 +21,15 @@ from pathlib import Path
 import cloudpickle
 import pytest
 
-from ember.xcs import Config, SerializationError, XCSError, jit, op
+from ember.xcs import (
+    Config,
+    ConfigError,
+    SerializationError,
+    XCSError,
+    execution_options,
+    jit,
+    op,
+)
 from ember.xcs.cache import MemoryStore, SQLiteStore, counters, reset_counters, use
 from ember.xcs.distributed import (
     DaskExecutor,
@@ -165,6 +173,21 @@ def test_wrapping_an_existing_client_leaves_it_open(healthy: DaskExecutor) -> No
     with pytest.raises(RuntimeError, match="after shutdown"):
         executor.submit(workload.add.invoke, (1, 1), {})
     assert healthy.client.status == "running"
+
+
+def test_a_raw_client_or_its_executor_is_refused_with_the_wrapper_to_use(
+        healthy: DaskExecutor, tmp_path: Path) -> None:
+    # Dask's own submit merges equal calls (pure=True): three equal calls would run once.
+    client = healthy.client
+    for raw in (client, client.get_executor()):
+        with pytest.raises(ConfigError, match=r"Pass DaskExecutor\(client\) instead"):
+            Config(executor=raw)
+        with pytest.raises(ConfigError, match="identical op calls"):
+            execution_options(executor=raw)
+    log = tmp_path / "runs.log"
+    wrapped = jit(workload.counted_batch, config=Config(executor=DaskExecutor(client)))
+    assert wrapped([1, 1, 1], str(log), 0.0) == [10, 10, 10]
+    assert len(log.read_text().splitlines()) == 3
 
 
 def _listening_addresses(pids: set[int]) -> set[str]:

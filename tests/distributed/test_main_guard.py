@@ -93,11 +93,13 @@ def test_module_run_with_dash_m_is_checked_too(tmp_path: Path) -> None:
 
 
 @pytest.mark.timeout(120)
-def test_guarded_script_starts_its_cluster(tmp_path: Path) -> None:
-    script = _write(tmp_path, "guarded.py", """\
-        if __name__ == "__main__":
-            main()
-    """)
+@pytest.mark.parametrize("guard", [
+    'if __name__ == "__main__":\n    main()\n',
+    'if __name__ in ("__main__",):\n    main()\n',
+    'match __name__:\n    case "__main__":\n        main()\n',
+])
+def test_guarded_script_starts_its_cluster(tmp_path: Path, guard: str) -> None:
+    script = _write(tmp_path, "guarded.py", guard)
 
     result, _ = _run([str(script)], tmp_path)
 
@@ -143,8 +145,23 @@ def test_fork_start_method_reruns_nothing(tmp_path: Path) -> None:
         ('if __name__ != "__main__":\n    main()\n', 2, False),
         ('if __name__ == "__main__":\n    if ready:\n        main()\n', 3, True),
         ('main()\nif __name__ == "__main__":\n    pass\n', 1, False),
-        ('if __name__ == "__main__" or always:\n    main()\n', 2, False),
-        ("if name == 'main':\n    main()\n", 2, False),
+        ('if __name__ == "__main__" or True:\n    main()\n', 2, False),
+        ('if __name__ == "__main__":\n    pass\nelse:\n    main()\n', 4, False),
+        ('if __name__ in ("__main__",):\n    main()\n', 2, True),
+        ('if __name__ not in ["__main__"]:\n    pass\nelse:\n    main()\n', 4, True),
+        ('if not __name__ == "__main__":\n    main()\n', 2, False),
+        ('if ready and __name__ == "__main__":\n    main()\n', 2, True),
+        ('match __name__:\n    case "__main__":\n        main()\n', 3, True),
+        ('match __name__:\n    case "__main__" | "main":\n        main()\n', 3, True),
+        ('match __name__:\n    case "__main__":\n        pass\n    case _:\n        main()\n',
+         5, False),
+        ("with open(path) as f:\n    main()\n", 1, False),
+        ("for x in xs:\n    try:\n        main()\n    finally:\n        pass\n", 3, False),
+        # Conditions it cannot work out, and except handlers, get the benefit of the doubt.
+        ("if multiprocessing.parent_process() is None:\n    main()\n", 2, True),
+        ('if __name__ == "__main__" or always:\n    main()\n', 2, True),
+        ("if name == 'main':\n    main()\n", 2, True),
+        ("try:\n    pass\nexcept ImportError:\n    main()\n", 4, True),
         ("def broken(:\n", 1, True),  # unreadable source: never block the program
     ],
 )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 import threading
 import time
 from pathlib import Path
@@ -166,3 +167,30 @@ def describe(inputs: dict[str, object]) -> str:
     options = inputs["options"]
     assert isinstance(options, dict)
     return f"{inputs['id']}:{inputs['data']}{options['suffix']}"
+
+
+@op
+def quit_with(kind: str, log: str) -> None:
+    """Append ``ran <pid>`` to ``log``, then leave as ``sys.exit(3)`` or Ctrl-C would."""
+    with Path(log).open("a") as stream:
+        stream.write(f"ran {os.getpid()}\n")
+    if kind == "exit":
+        sys.exit(3)
+    raise KeyboardInterrupt
+
+
+@op
+def look_up_field(key: str) -> int:
+    """``KeyError`` for any key but ``"a"``: an expected failure the caller handles."""
+    return {"a": 1}[key]
+
+
+def fields_or_none(keys: list[str]) -> list[int | None]:
+    """``look_up_field`` for each key, ``None`` where it raised ``KeyError``."""
+    found: list[int | None] = []
+    for key in keys:
+        try:
+            found.append(look_up_field(key))
+        except KeyError:
+            found.append(None)
+    return found

@@ -174,6 +174,7 @@ def check_executor(where: str, value: Any) -> None:
         where: the setting's name for the message, e.g. ``"Config.executor"``.
         value: ``"thread"``, ``"sync"``, ``"process"`` or an executor object.
     """
+    _refuse_raw_dask(where, value)
     if isinstance(value, concurrent.futures.Executor):
         return
     if isinstance(value, str) and value in _EXECUTOR_NAMES:
@@ -189,6 +190,29 @@ def check_executor(where: str, value: Any) -> None:
         f"{where} must be one of {', '.join(map(repr, _EXECUTOR_NAMES))} or a "
         f"concurrent.futures.Executor, got {type(value).__name__} {short(value)}{hint}."
     )
+
+
+def _refuse_raw_dask(where: str, value: Any) -> None:
+    """``ConfigError`` for Dask's own ``Client`` or ``client.get_executor()``.
+
+    Their ``submit`` treats equal calls as one task (``pure=True`` is Dask's default),
+    so identical op calls would run once and share one result; ``DaskExecutor`` submits
+    each call as a task of its own. Recognised by class, without importing Dask.
+    """
+    for kind in type(value).__mro__:
+        if not kind.__module__.startswith("distributed.") \
+                or kind.__name__ not in ("Client", "ClientExecutor"):
+            continue
+        given = ("a distributed.Client" if kind.__name__ == "Client" else
+                 "client.get_executor() (a distributed ClientExecutor)")
+        raise ConfigError(
+            f"{where} got {given}, which submits through Dask directly: Dask treats equal "
+            "calls as one task unless told otherwise, so identical op calls (best-of-n "
+            "sampling, a side effect repeated on purpose) would run once and share one "
+            "result, and an op's errors would bypass XCS's handling. Pass "
+            "DaskExecutor(client) instead (from ember.xcs.distributed; the client stays "
+            "open), or dask_executor(address) to connect by address."
+        )
 
 
 def check_hooks(where: str, value: Any) -> tuple[Any, ...]:

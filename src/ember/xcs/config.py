@@ -79,7 +79,9 @@ class Config:
         timeout: seconds a whole call may take before ``XCSTimeoutError``: a finite
             number above 0 and at most ``MAX_TIMEOUT`` (one year), or ``None``.
         executor: ``"thread"`` (default elastic pool), ``"sync"`` (run in the caller,
-            for debugging), ``"process"``, or any ``concurrent.futures.Executor``.
+            for debugging), ``"process"``, or any ``concurrent.futures.Executor``
+            (for Dask: a ``DaskExecutor``; Dask's own ``Client`` is refused, as its
+            ``submit`` would merge identical op calls into one).
         fallback: when tracing cannot follow the function, run it as plain Python
             (``True``) or raise ``TracingError`` (``False``).
         progress: show a progress bar for ``vmap``/``pmap`` batches.

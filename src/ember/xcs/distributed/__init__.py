@@ -29,7 +29,9 @@ What the wrapper adds to submitting tasks with Dask directly:
   outside ``if __name__ == "__main__":``, raises ``MainGuardError`` naming the line,
   instead of Dask's "Nanny failed to start" in every re-run of the script.
 - **User exceptions unchanged.** An exception raised by an op on a worker reaches the
-  caller with its own type and message (Dask ships it back with its traceback).
+  caller with its own type, message and traceback, ``SystemExit`` and
+  ``KeyboardInterrupt`` too. It travels back as the task's value, so Dask's worker
+  neither logs it ("Compute Failed") nor dies of it.
 
 Dask and cloudpickle are the optional extra ``ember-xcs[dask]``; they are imported
 only when an executor is created, so ``import ember.xcs`` never imports them.

@@ -35,7 +35,7 @@ from ember.xcs.distributed._errors import (
     TaskLostError,
 )
 from ember.xcs.distributed._main_guard import check_main_guard
-from ember.xcs.distributed._shipping import ShippedCall, call_name, load_result, pickle_call
+from ember.xcs.distributed._shipping import ShippedCall, call_name, load_outcome, pickle_call
 from ember.xcs.errors import XCSError
 
 __all__ = [
@@ -176,13 +176,15 @@ class DaskExecutor(concurrent.futures.Executor):
 
         Runs on the client's event loop. The gather starts as soon as the scheduler
         reports the task finished; releasing the task right after means that a worker
-        dying later does not make the scheduler compute it again. Whatever happens,
-        ``outer`` is settled, in ``context`` (the submitter's): its callbacks may
-        submit the next ops, which must see the caller's settings (the result cache).
+        dying later does not make the scheduler compute it again. The task's value is
+        the op's outcome, its result or the exception it raised (``load_outcome``).
+        Whatever happens, ``outer`` is settled, in ``context`` (the submitter's): its
+        callbacks may submit the next ops, which must see the caller's settings (the
+        result cache).
         """
         try:
-            payload = await self._client.gather(task, asynchronous=True)
-            value, error = load_result(name, payload), None
+            outcome = await self._client.gather(task, asynchronous=True)
+            value, error = load_outcome(name, outcome)
         except BaseException as raised:  # also CancelledError: the task or loop went away
             value, error = None, self._failure(name, task, raised)
         finally:
@@ -206,7 +208,7 @@ class DaskExecutor(concurrent.futures.Executor):
             lost.__cause__ = raised
             return lost
         if task.status in ("error", "finished"):
-            return raised  # the op's own exception, or its result failing to load
+            return raised  # Dask's own failure: the op's outcome comes back as a value
         lost = TaskLostError(
             f"op {name!r} was cancelled by the Dask cluster at {self._address} before "
             "it finished: the connection to the scheduler was lost or the executor was "

@@ -20,6 +20,9 @@ from ember.xcs.distributed._errors import MainGuardError
 
 __all__ = ["check_main_guard"]
 
+_UNKNOWN = object()  # a value this check cannot work out from the source
+_RERUN_NAME = "__mp_main__"  # __name__ of the main module when spawn runs it again
+
 
 def check_main_guard(start_method: str) -> None:
     """Raise ``MainGuardError`` if this call runs in a main script's unguarded top level.
@@ -81,9 +84,17 @@ def _main_module_frame(main: ModuleType) -> FrameType | None:
 
 
 def _guarded(filename: str, line: int) -> bool:
-    """Whether ``line`` of ``filename`` lies in the ``__main__`` branch of a name check.
+    """Whether ``line`` of ``filename`` might not run again when ``spawn`` re-runs the script.
 
-    ``True`` when the source cannot be read or parsed (give the benefit of the doubt).
+    The re-run executes the module with ``__name__ == "__mp_main__"``. Starting at the
+    module's top level, this follows the statements that contain ``line``: through
+    ``with``, ``for`` and ``try`` blocks (they run again), and through a branch of an
+    ``if``, ``while`` or ``match`` only when its condition is worked out from
+    ``__name__`` and constants alone (``__name__ == "__main__"``, ``__name__ in
+    ("__main__",)``, ``case "__main__":``) and the re-run takes that branch too. Any
+    other condition, an ``except`` handler, and an unreadable source give the benefit
+    of the doubt: the line counts as guarded, and only a line that is sure to run
+    again is refused.
     """
     source = "".join(linecache.getlines(filename))
     if not source:
@@ -92,36 +103,130 @@ def _guarded(filename: str, line: int) -> bool:
         tree = ast.parse(source)
     except (SyntaxError, ValueError):
         return True
-    for node in ast.walk(tree):
-        if not isinstance(node, ast.If):
-            continue
-        branch = _main_branch(node)
-        if branch and branch[0].lineno <= line <= (branch[-1].end_lineno or line):
+    body: list[ast.stmt] = tree.body
+    while (statement := _containing(body, line)) is not None:
+        branch = _branch_rerun_takes(statement, line)
+        if branch is None:
             return True
-    return False
+        if _containing(branch, line) is None:
+            return False  # the statement's own line (a call, a `with` header) runs again
+        body = branch
+    return True
 
 
-def _main_branch(node: ast.If) -> list[ast.stmt]:
-    """The statements of ``node`` that run only when ``__name__ == "__main__"``."""
-    test = node.test
-    if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And):
-        if any(_compares_name_to_main(value, ast.Eq) for value in test.values):
-            return node.body
-        return []
-    if _compares_name_to_main(test, ast.Eq):
-        return node.body
-    if _compares_name_to_main(test, ast.NotEq):
-        return node.orelse
+def _containing(body: list[ast.stmt], line: int) -> ast.stmt | None:
+    for statement in body:
+        if statement.lineno <= line <= (statement.end_lineno or statement.lineno):
+            return statement
+    return None
+
+
+def _branch_rerun_takes(statement: ast.stmt, line: int) -> list[ast.stmt] | None:
+    """The statements inside ``statement`` that the re-run executes (``[]`` for a simple
+    statement or when ``line`` is in the condition), or ``None`` when the re-run may not
+    get to ``line``."""
+    if isinstance(statement, ast.If | ast.While):
+        if _containing(statement.body, line) is None \
+                and _containing(statement.orelse, line) is None:
+            return []  # the condition itself
+        holds = _truth_in_rerun(statement.test)
+        if holds is _UNKNOWN:
+            return None
+        taken = statement.body if holds else statement.orelse
+        return taken if _containing(taken, line) is not None else None
+    if isinstance(statement, ast.Match):
+        return _case_rerun_takes(statement, line)
+    if isinstance(statement, ast.Try | ast.TryStar):
+        if any(handler.lineno <= line <= (handler.end_lineno or handler.lineno)
+               for handler in statement.handlers):
+            return None  # runs only if the try block fails
+        return [*statement.body, *statement.orelse, *statement.finalbody]
+    if isinstance(statement, ast.With | ast.AsyncWith | ast.For | ast.AsyncFor):
+        return [*statement.body, *getattr(statement, "orelse", [])]
     return []
 
 
-def _compares_name_to_main(test: ast.expr, operator: type[ast.cmpop]) -> bool:
-    """``__name__ == "__main__"`` (either order) with the given comparison operator."""
-    if not (isinstance(test, ast.Compare) and len(test.ops) == 1
-            and isinstance(test.ops[0], operator)):
-        return False
-    sides = [test.left, test.comparators[0]]
-    names = [side for side in sides if isinstance(side, ast.Name) and side.id == "__name__"]
-    mains = [side for side in sides
-             if isinstance(side, ast.Constant) and side.value == "__main__"]
-    return len(names) == 1 and len(mains) == 1
+def _case_rerun_takes(statement: ast.Match, line: int) -> list[ast.stmt] | None:
+    cases = statement.cases
+    if all(_containing(case.body, line) is None for case in cases):
+        return []  # the subject or a pattern
+    subject = _value_in_rerun(statement.subject)
+    if subject is _UNKNOWN:
+        return None
+    for case in cases:
+        matched = _UNKNOWN if case.guard is not None else _matches(case.pattern, subject)
+        if matched is _UNKNOWN:
+            return None
+        if matched:
+            return case.body if _containing(case.body, line) is not None else None
+    return None
+
+
+def _truth_in_rerun(condition: ast.expr) -> object:
+    """Whether ``condition`` holds in the re-run: ``True``, ``False`` or ``_UNKNOWN``."""
+    if isinstance(condition, ast.UnaryOp) and isinstance(condition.op, ast.Not):
+        operand = _truth_in_rerun(condition.operand)
+        return operand if operand is _UNKNOWN else not operand
+    if isinstance(condition, ast.BoolOp):
+        truths = [_truth_in_rerun(value) for value in condition.values]
+        decisive = isinstance(condition.op, ast.Or)  # one True decides an or, False an and
+        if any(truth is decisive for truth in truths):
+            return decisive
+        return _UNKNOWN if any(truth is _UNKNOWN for truth in truths) else not decisive
+    value = _value_in_rerun(condition)
+    return value if value is _UNKNOWN else bool(value)
+
+
+def _value_in_rerun(node: ast.expr) -> object:
+    """The value of ``node`` in the re-run, if it uses only ``__name__`` and constants."""
+    if isinstance(node, ast.Name):
+        return _RERUN_NAME if node.id == "__name__" else _UNKNOWN
+    if isinstance(node, ast.Constant):
+        return node.value
+    if isinstance(node, ast.Tuple | ast.List | ast.Set):
+        items = [_value_in_rerun(item) for item in node.elts]
+        return _UNKNOWN if any(item is _UNKNOWN for item in items) else tuple(items)
+    if isinstance(node, ast.Compare):
+        return _compare_in_rerun(node)
+    return _UNKNOWN
+
+
+def _compare_in_rerun(node: ast.Compare) -> object:
+    left = _value_in_rerun(node.left)
+    for operator, right_node in zip(node.ops, node.comparators):
+        right = _value_in_rerun(right_node)
+        if left is _UNKNOWN or right is _UNKNOWN:
+            return _UNKNOWN
+        try:
+            if isinstance(operator, ast.Eq):
+                holds = left == right
+            elif isinstance(operator, ast.NotEq):
+                holds = left != right
+            elif isinstance(operator, ast.In):
+                holds = left in right  # type: ignore[operator]
+            elif isinstance(operator, ast.NotIn):
+                holds = left not in right  # type: ignore[operator]
+            else:
+                return _UNKNOWN
+        except TypeError:
+            return _UNKNOWN
+        if not holds:
+            return False
+        left = right
+    return True
+
+
+def _matches(pattern: ast.pattern, subject: object) -> object:
+    """Whether a ``case`` pattern matches ``subject``, for the simple patterns."""
+    if isinstance(pattern, ast.MatchValue):
+        value = _value_in_rerun(pattern.value)
+        return value if value is _UNKNOWN else value == subject
+    if isinstance(pattern, ast.MatchAs):
+        inner = pattern.pattern  # None: `case _:` or a bare capture, which match anything
+        return True if inner is None else _matches(inner, subject)
+    if isinstance(pattern, ast.MatchOr):
+        found = [_matches(option, subject) for option in pattern.patterns]
+        if any(match is True for match in found):
+            return True
+        return _UNKNOWN if any(match is _UNKNOWN for match in found) else False
+    return _UNKNOWN

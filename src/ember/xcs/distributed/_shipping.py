@@ -5,6 +5,15 @@ unpicklable op fails before anything is sent, naming the part that failed); the 
 is cloudpickled on the worker (a result Dask cannot serialise would otherwise leave the
 caller waiting); an exception that does not pickle is trimmed until it does, keeping
 its type and message.
+
+Whatever the op raises travels back as the task's *value*, ``(False, pickled
+exception)``, and is raised again in the caller (``load_outcome``); a result travels as
+``(True, pickled result)``. Raising it out of the Dask task instead would hand it to
+Dask's worker, which logs every failed task as "Compute Failed" (an exception the
+program catches is control flow, not an error to log), and which only handles
+``Exception``: a ``SystemExit`` or ``KeyboardInterrupt`` from an op would never settle
+the task on a thread worker (the caller waits forever) and would kill a worker process
+(Dask runs the op again on another one, up to ``allowed_failures`` times).
 """
 
 from __future__ import annotations
@@ -12,14 +21,17 @@ from __future__ import annotations
 import functools
 import types
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any, TypeGuard
+from typing import TYPE_CHECKING, Any, TypeGuard, cast
 
 from ember.xcs.errors import SerializationError
 
 if TYPE_CHECKING:
     from ember.xcs.ops import Op
 
-__all__ = ["ShippedCall", "call_name", "load_result", "pickle_call", "sendable_exception"]
+__all__ = ["Outcome", "ShippedCall", "call_name", "load_outcome", "pickle_call",
+           "sendable_exception"]
+
+Outcome = tuple[bool, bytes]  # (True, pickled result) or (False, pickled exception)
 
 
 class ShippedCall:
@@ -27,8 +39,9 @@ class ShippedCall:
 
     The payload is pickled once, in the caller, which is also the serialisation check.
     The result is pickled on the worker, for the same reason: a result Dask cannot
-    serialise would otherwise leave the caller waiting forever. ``__name__`` is the
-    op's name so that Dask's task keys and dashboard show it.
+    serialise would otherwise leave the caller waiting forever. Calling it never
+    raises: the outcome, result or exception, is its return value (an ``Outcome``).
+    ``__name__`` is the op's name so that Dask's task keys and dashboard show it.
     """
 
     __slots__ = ("__name__", "payload")
@@ -37,7 +50,13 @@ class ShippedCall:
         self.__name__ = name
         self.payload = payload
 
-    def __call__(self) -> bytes:
+    def __call__(self) -> Outcome:
+        try:
+            return True, self._result()
+        except BaseException as error:  # SystemExit too: the op's own, for the caller
+            return False, _pickled_exception(self.__name__, error)
+
+    def _result(self) -> bytes:
         import cloudpickle
 
         try:
@@ -49,18 +68,7 @@ class ShippedCall:
                 "(same package versions as the caller), or ship it by value with "
                 "cloudpickle.register_pickle_by_value(module) before the call."
             ) from None
-        replacement: BaseException | None = None
-        try:
-            value = fn(*args, **kwargs)
-        except BaseException as error:
-            sendable = sendable_exception(self.__name__, error)
-            if sendable is error:
-                raise
-            replacement = sendable.with_traceback(error.__traceback__)
-        if replacement is not None:
-            # Raised outside the except block: Dask pickles __context__ too, and the
-            # context would be the original exception that does not pickle.
-            raise replacement
+        value = fn(*args, **kwargs)
         try:
             return bytes(cloudpickle.dumps(value))
         except Exception as error:
@@ -73,6 +81,61 @@ class ShippedCall:
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (ShippedCall, (self.__name__, self.payload))
+
+
+def _pickled_exception(name: str, error: BaseException) -> bytes:
+    """``error`` pickled with its traceback (and its cause's and context's), as Dask
+    would send it: same type and message, trimmed to what pickles."""
+    import cloudpickle
+    from tblib import pickling_support  # a dependency of distributed
+
+    pickling_support.install(error)  # tracebacks travel with these exception types
+    if type(error).__module__ == "builtins":
+        try:
+            pickled = bytes(cloudpickle.dumps(_BuiltinException(error)))
+            cloudpickle.loads(pickled)
+            return pickled
+        except Exception:
+            pass  # an argument that does not pickle: trimmed below
+    sendable = sendable_exception(name, error)
+    if sendable is not error:
+        sendable = sendable.with_traceback(error.__traceback__)
+        pickling_support.install(sendable)
+    return bytes(cloudpickle.dumps(sendable))
+
+
+class _BuiltinException:
+    """Pickles a built-in exception as its own ``__reduce__`` says, with its links.
+
+    Dask has tblib pickle every exception type, which makes ``SystemExit`` and
+    ``StopIteration`` again without their ``code`` and ``value``; a built-in's own
+    reduction is exact.
+    """
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        error = self.error
+        kind, args, *state = cast(tuple[Any, ...], error.__reduce__())  # never a str here
+        return (_restore_builtin, (kind, args, state[0] if state else None,
+                                   error.__traceback__, error.__cause__,
+                                   error.__context__, error.__suppress_context__))
+
+
+def _restore_builtin(kind: type[BaseException], args: tuple[Any, ...],
+                     state: dict[str, Any] | None, traceback: types.TracebackType | None,
+                     cause: BaseException | None, context: BaseException | None,
+                     suppress_context: bool) -> BaseException:
+    error = kind(*args)
+    if state:
+        error.__setstate__(state)
+    error.__traceback__ = traceback
+    error.__cause__, error.__context__ = cause, context
+    error.__suppress_context__ = suppress_context
+    return error
 
 
 def sendable_exception(name: str, error: BaseException) -> BaseException:
@@ -92,18 +155,24 @@ def sendable_exception(name: str, error: BaseException) -> BaseException:
     return carry(error, where, cloudpickle.dumps)  # Dask sends cause and context too
 
 
-def load_result(name: str, payload: bytes) -> Any:
-    """Unpickle what ``ShippedCall`` returned, naming the op when that fails."""
+def load_outcome(name: str, outcome: Outcome) -> tuple[Any, BaseException | None]:
+    """``(result, None)`` or ``(None, exception)`` from what ``ShippedCall`` returned,
+    naming the op when it cannot be loaded here."""
     import cloudpickle
 
+    succeeded, payload = outcome
     try:
-        return cloudpickle.loads(payload)
+        loaded = cloudpickle.loads(payload)
     except Exception as error:
-        raise SerializationError(
-            f"the result of op {name!r} came back from the Dask worker but cannot be loaded "
-            f"in this process ({type(error).__name__}: {error}). Make the result's classes "
+        what = "result" if succeeded else "exception"
+        failure = SerializationError(
+            f"the {what} of op {name!r} came back from the Dask worker but cannot be loaded "
+            f"in this process ({type(error).__name__}: {error}). Make its classes "
             "importable here (same packages and versions as on the workers)."
-        ) from error
+        )
+        failure.__cause__ = error
+        return None, failure
+    return (loaded, None) if succeeded else (None, loaded)
 
 
 def call_name(fn: Callable[..., Any]) -> str:
