@@ -101,9 +101,11 @@ class JitFunction:
 
             self._is_coroutine = asyncio.coroutines._is_coroutine  # type: ignore[attr-defined]
             getattr(inspect, "markcoroutinefunction", id)(self)
-            if sys.version_info < (3, 12) and isinstance(fn, types.FunctionType):
-                _function_like(self, fn)  # 3.11's inspect reads a function-like's code flags
+            if sys.version_info < (3, 12):  # 3.11's inspect reads a function-like's code flags
+                _function_like(self, fn)
         self._is_generator = inspect.isgeneratorfunction(fn) or inspect.isasyncgenfunction(fn)
+        if self._is_generator:  # a generator function still, to inspect (pytest's fixtures)
+            _function_like(self, fn)
         from ember.xcs.transforms.tensor import TensorPath, tensor_path
 
         # Tensor-only calls go to jax.jit until the function proves to be orchestration.
@@ -271,9 +273,14 @@ class JitFunction:
         return async_call(self, args, kwargs)  # api/stepping.py
 
 
-def _function_like(jitted: JitFunction, fn: types.FunctionType) -> None:
-    for name in ("__code__", "__defaults__", "__kwdefaults__"):
-        setattr(jitted, name, getattr(fn, name))
+def _function_like(jitted: JitFunction, fn: Callable[..., Any]) -> None:
+    """Show the code flags of function ``fn`` (or a bound method's) as ``inspect`` reads
+    them of a function-like object: frameworks choose how to call a callable by
+    ``inspect.isgeneratorfunction`` and the like, and have no marker for it."""
+    fn = getattr(fn, "__func__", fn) if isinstance(fn, types.MethodType) else fn
+    if isinstance(fn, types.FunctionType):
+        for name in ("__code__", "__defaults__", "__kwdefaults__"):
+            setattr(jitted, name, getattr(fn, name))
 
 
 def _callable_name(fn: Callable[..., Any]) -> str:
