@@ -21,7 +21,7 @@ import sys
 import time
 import types
 from collections.abc import Callable
-from typing import Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from ember.xcs import hooks
 from ember.xcs.api.call import Call
@@ -133,6 +133,20 @@ class JitFunction:
         if args or kwargs:
             self(*args, **kwargs)
         return explanation(self._xcs_stats, self._config)
+
+    if not TYPE_CHECKING:  # (hidden from mypy, which would then accept any attribute)
+        def __getattr__(self, name: str) -> Any:
+            """A public attribute of the jitted callable that its ``__dict__`` (copied
+            here) does not hold: an ``lru_cache``'s ``cache_info()`` and ``cache_clear()``,
+            a ``singledispatch`` function's ``register``..."""
+            fn = self.__dict__.get("_fn")
+            if fn is not None and not name.startswith("_"):
+                try:
+                    return getattr(fn, name)
+                except AttributeError:
+                    pass
+            raise AttributeError(f"'JitFunction' object has no attribute {name!r}",
+                                 name=name, obj=self)
 
     def __get__(self, instance: Any, owner: type | None = None) -> Any:
         if instance is None:
