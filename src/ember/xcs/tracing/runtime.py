@@ -78,6 +78,7 @@ from ember.xcs.tracing.guards import (
 )
 from ember.xcs.tracing.handover import from_data_library, handed_over
 from ember.xcs.tracing.holding import changed_by, settle
+from ember.xcs.tracing.immediate import calls_back, compares_results, resolve_closures, run_at_call
 from ember.xcs.tracing.lazy import Lazy
 from ember.xcs.tracing.methods import MethodCall, method_call
 from ember.xcs.tracing.observing import (
@@ -155,6 +156,10 @@ def prep(fn: Any, /, *args: Any, **kwargs: Any) -> Callable[[], Any]:
         kind = Callee.UNKNOWN  # it runs the class's __post_init__: now, as in plain Python
     if kind is Callee.OP or kind is Callee.TRANSPARENT:
         return _partial(fn, *args, **kwargs)
+    if (kind is Callee.PURE or kind is Callee.CONSUMER) and calls_back(fn, args, kwargs):
+        # re.sub(p, repl, s), json.dumps(x, default=f): it uses what the user's code
+        # returns at once, which must be values
+        return _partial(run_at_call, trace, f"call {_name_of(fn)}", fn, args, kwargs, None)
     if kind is Callee.USER:
         return _partial(trace.instrumented(fn), *args, **kwargs)
     if kind is Callee.USER_CLASS:
@@ -164,6 +169,9 @@ def prep(fn: Any, /, *args: Any, **kwargs: Any) -> Callable[[], Any]:
         # be seen (a generator's own op calls included) before the call.
         args = tuple(list(a) if type(a) is not Lazy and isinstance(a, _ITERATORS)  # type: ignore[arg-type]
                      else a for a in args)  # (isinstance would make a lazy value wait)
+        key = kwargs.get("key")
+        if key is not None and compares_results(fn) and classify(key) is Callee.USER:
+            kwargs = {**kwargs, "key": trace.instrumented(key)}  # as the glue would call it
     elif (fn is map or fn is filter) and args and args[0] is not None:
         args = (_partial(mapped, prep, args[0]), *args[1:])  # an item's call: the glue's
     if kind is Callee.UNKNOWN and from_data_library(fn):  # df.apply(f), s.map(op)...
@@ -206,32 +214,8 @@ def prep(fn: Any, /, *args: Any, **kwargs: Any) -> Callable[[], Any]:
                             for method in vars(klass).values()
                             if type(method) is types.FunctionType
                             and is_user_code(method.__code__.co_filename))
-    _resolve_closures(trace, handed, reason)
+    resolve_closures(trace, handed, reason)
     return _partial(fn, *args, **kwargs)
-
-
-def _resolve_closures(trace: Trace, values: tuple[Any, ...], reason: str) -> None:
-    """Give the functions handed to a library call the values of the op results they
-    close over (``pool.submit(lambda: json.dumps(r))``): the library may run them on
-    another thread, where no trace turns a lazy value into its value."""
-    for value in values:
-        if type(value) is functools.partial:
-            value = value.func
-        if type(value) is types.MethodType:
-            value = value.__func__
-        if type(value) is not types.FunctionType:
-            continue
-        for cell in value.__closure__ or ():
-            try:
-                contents = cell.cell_contents
-            except ValueError:  # a variable not assigned yet
-                continue
-            if type(contents) is Lazy or (type(contents) not in tree.ATOMS
-                                          and tree.contains(contents, Lazy, records=True)):
-                cell.cell_contents = trace.force_tree(contents, reason, records=True)
-        defaults = value.__defaults__
-        if defaults and tree.contains(defaults, Lazy, records=True):
-            value.__defaults__ = trace.force_tree(defaults, reason, records=True)
 
 
 def _construct(trace: Any, cls: type, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
