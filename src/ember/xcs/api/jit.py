@@ -36,7 +36,9 @@ from ember.xcs.engine.driver import default_engine
 from ember.xcs.engine.state import Run
 from ember.xcs.errors import ConfigError
 from ember.xcs.tracing import context, rewrite, runtime
+from ember.xcs.tracing.protocols import calling_back
 from ember.xcs.tracing.trace import Trace
+from ember.xcs.tracing.wrappers import behind_cache
 
 __all__ = ["JitFunction", "jit", "jit_disabled"]
 
@@ -92,6 +94,8 @@ class JitFunction:
         self._signature: inspect.Signature | bool | None = None
         # The function the trace runs: fn rewritten (tracing.rewrite), kept in step with fn.
         self._glue_fn = rewrite.Glue(fn, functools.partial(_unrewritten, self._xcs_stats)).current
+        if behind_cache(fn):  # the cache runs its function as it is: its ops give values
+            self._glue_fn = functools.partial(functools.partial, calling_back, fn)
         # Traces of finished calls that issued nothing, kept for the next calls: most
         # calls of a function that rarely reaches an op then cost no new Trace.
         self._spare_traces: list[Trace] = []

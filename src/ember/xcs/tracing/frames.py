@@ -78,7 +78,7 @@ class CallMode(enum.Enum):
     LEARNED = "learned line"  # eager: a lazy value was rejected on this line before
     UNSEEN = "no source"  # eager: code that could not be rewritten would observe it
     # eager: run by a library function that uses what it returns at once (re.sub's repl,
-    # json.dumps' default: protocols.calling_back)
+    # json.dumps' default, the function behind functools.cache: protocols.calling_back)
     CALLBACK = "library callback"
 
 

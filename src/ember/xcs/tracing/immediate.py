@@ -22,10 +22,11 @@ when it is handed:
 
 A call that runs now and calls code of the user's it is handed uses what that code
 returns at once (``calls_back``): ``re.sub``'s ``repl`` must give a str, ``json.dumps``
-calls its ``default`` (or a ``JSONEncoder`` subclass's) again on what is not JSON.
-That code runs under ``protocols.calling_back`` (its ops run at their call), with the
-lazy values it can reach through its closure, its defaults and the objects its methods
-are bound to resolved first, so it gives values. Not so the ``key=`` of ``sorted``, ``min`` and
+calls its ``default`` (or a ``JSONEncoder`` subclass's) again on what is not JSON, a
+``functools.cache`` wrapper keeps what its function returns. That code runs under
+``protocols.calling_back`` (its ops run at their call), with the lazy values it can
+reach through its closure, its defaults and the objects its methods are bound to
+resolved first, so it gives values. Not so the ``key=`` of ``sorted``, ``min`` and
 ``max``, whose results are only compared: a lazy value compares as its value, and the
 keys' ops keep running in parallel (a key function of the user's runs rewritten, as
 the glue would run it).
@@ -50,6 +51,7 @@ from ember.xcs.tracing.handover import hands_over_iterator, iterators_giving_val
 from ember.xcs.tracing.lazy import Lazy, operates_on_user_object
 from ember.xcs.tracing.protocols import calling_back
 from ember.xcs.tracing.usercode import calls_user_code
+from ember.xcs.tracing.wrappers import behind_cache
 
 __all__ = ["calls_back", "compares_results", "reads_live_objects", "resolve_closures",
            "run_at_call", "runs_at_call"]
@@ -98,8 +100,8 @@ def compares_results(fn: Any) -> bool:
 
 def calls_back(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
     """Whether ``fn(*args, **kwargs)``, a call of library code that runs now, calls code
-    of the user's it is handed and uses what it returns at once (see the module
-    docstring).
+    of the user's and uses what it returns at once (see the module docstring): code it
+    is handed, or the function behind a ``functools.cache`` wrapper ``fn``.
 
     Example:
         >>> import re
@@ -108,7 +110,13 @@ def calls_back(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
         >>> calls_back(sorted, (["b", "a"],), {"key": lambda item: item})
         False
     """
-    return calls_user_code(args, kwargs) and not compares_results(fn)
+    if behind_cache(fn):
+        return True
+    if not calls_user_code(args, kwargs):
+        return False
+    if compares_results(fn):  # unless a key hides the user's code from the rewriting
+        return any(behind_cache(value) for value in (*args, *kwargs.values()))
+    return True
 
 
 def run_at_call(trace: Any, name: str, fn: Callable[..., Any], args: tuple[Any, ...],
@@ -139,6 +147,7 @@ def resolve_closures(trace: Any, values: tuple[Any, ...], reason: str) -> None:
             value = value.func
         if type(value) is types.MethodType:
             value = value.__func__
+        value = getattr(value, "__wrapped__", value) if behind_cache(value) else value
         if type(value) is not types.FunctionType:
             continue
         for cell in value.__closure__ or ():

@@ -96,9 +96,9 @@ def mapped(prepare: Callable[..., Callable[[], Any]], fn: Any, /, *args: Any) ->
 def calling_back(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
     """``fn(*args, **kwargs)``, for a library function that calls code of the user's while
     it runs and uses what that code returns at once: ``re.sub`` calling its ``repl``,
-    ``json.dumps`` its ``default`` or a ``JSONEncoder`` subclass of the user's. Ops and
-    lifted operations called under it run at their call, so that the user's code gives
-    the library values."""
+    ``json.dumps`` its ``default`` or a ``JSONEncoder`` subclass of the user's, a
+    ``functools.cache`` wrapper the function it caches. Ops and lifted operations called
+    under it run at their call, so that the user's code gives the library values."""
     return fn(*args, **kwargs)
 
 

@@ -31,6 +31,7 @@ import collections.abc
 import dataclasses
 import functools
 import itertools
+import operator
 import sys
 import threading
 import types
@@ -92,6 +93,7 @@ from ember.xcs.tracing.observing import (
 from ember.xcs.tracing.protocols import mapped, probing
 from ember.xcs.tracing.trace import Trace
 from ember.xcs.tracing.unpacking import check_unpacked, splat, splat_mapping
+from ember.xcs.tracing.wrappers import DISPATCHING, behind_cache, seen_through
 
 __all__ = ["CellLoop", "LazyValue", "abound", "abound_cell", "achanging", "acontains", "aprep",
            "aprep_unpacked", "arebinding", "astored", "awaitable", "bound", "bound_cell",
@@ -101,6 +103,8 @@ __all__ = ["CellLoop", "LazyValue", "abound", "abound_cell", "achanging", "acont
 
 _partial = functools.partial
 _BUILTIN = types.BuiltinFunctionType  # C functions and bound methods of C types
+_FUNCTION = types.FunctionType
+_METHODCALLER = operator.methodcaller
 _get = object.__getattribute__
 _CONTAINERS = frozenset({list, dict, set})
 _ITERATORS = (collections.abc.Iterator, collections.abc.MappingView)  # read once, not kept
@@ -138,6 +142,10 @@ def prep(fn: Any, /, *args: Any, **kwargs: Any) -> Callable[[], Any]:
     kind_of_fn = type(fn)
     if kind_of_fn is Op:  # the hot path: record the op call here, hand back its lazy value
         return _returning(trace.call_op(fn, args, kwargs))
+    if (kind_of_fn is _FUNCTION and fn.__code__ is DISPATCHING) or kind_of_fn is _METHODCALLER:
+        seen = seen_through(fn, args, kwargs)  # singledispatch, methodcaller: what they call
+        if seen is not None:
+            return prep(seen[0], *seen[1], **seen[2])
     if trace.ordering.holders.held and (changed := changed_by(fn, args, kwargs)) is not None:
         settle(trace, changed)  # an op still holds the object this call may change
     if kind_of_fn is _BUILTIN and type(fn.__self__) in _CONTAINERS:
@@ -156,9 +164,10 @@ def prep(fn: Any, /, *args: Any, **kwargs: Any) -> Callable[[], Any]:
         kind = Callee.UNKNOWN  # it runs the class's __post_init__: now, as in plain Python
     if kind is Callee.OP or kind is Callee.TRANSPARENT:
         return _partial(fn, *args, **kwargs)
-    if (kind is Callee.PURE or kind is Callee.CONSUMER) and calls_back(fn, args, kwargs):
-        # re.sub(p, repl, s), json.dumps(x, default=f): it uses what the user's code
-        # returns at once, which must be values
+    if (behind_cache(fn) if kind is Callee.UNKNOWN else kind is Callee.PURE
+            or kind is Callee.CONSUMER) and calls_back(fn, args, kwargs):
+        # re.sub(p, repl, s), json.dumps(x, default=f), a functools.cache of the user's:
+        # it uses what the user's code returns at once, which must be values
         return _partial(run_at_call, trace, f"call {_name_of(fn)}", fn, args, kwargs, None)
     if kind is Callee.USER:
         return _partial(trace.instrumented(fn), *args, **kwargs)
