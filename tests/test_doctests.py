@@ -84,6 +84,7 @@ MODULES = (
     "ember.xcs.api.nesting",
     "ember.xcs.api.callsite",
     "ember.xcs.tracing.usercode",
+    "ember.xcs.tracing.wrappers",
     "ember.xcs.transforms.grad",
     "ember.xcs.transforms.mesh",
     "ember.xcs.transforms.pmap",

@@ -271,6 +271,82 @@ def test_generator_and_coroutine_functions_run_plainly() -> None:
     assert asyncio.run(fetch(5)) == 10
 
 
+@pytest.fixture
+def closed_connections() -> Any:
+    closed: list[dict[str, bool]] = []
+    yield closed
+    assert closed == [{"open": False}]  # the jitted fixture below was torn down first
+
+
+def _open_connection(closed_connections: list[dict[str, bool]]) -> Any:
+    connection = {"open": slow_double(1) == 2}
+    yield connection
+    connection["open"] = False
+    closed_connections.append(connection)
+
+
+async def _stream(n: int) -> Any:
+    for i in range(n):
+        yield i
+
+
+jitted_connection = pytest.fixture(jit(_open_connection), name="jitted_connection")
+
+
+def test_a_jitted_generator_function_is_a_generator_function_to_inspect_and_pytest(
+        jitted_connection: dict[str, bool]) -> None:
+    import inspect
+
+    assert jitted_connection == {"open": True}  # the yielded value, not the generator
+    assert inspect.isgeneratorfunction(jit(_open_connection))
+    assert inspect.isasyncgenfunction(jit(_stream))
+    assert not inspect.isgeneratorfunction(jit(_stream))
+    assert not inspect.isgeneratorfunction(jit(four))
+
+    class Pool:
+        @jit
+        def connection(self) -> Any:
+            yield from _open_connection([])
+
+    assert inspect.isgeneratorfunction(Pool().connection)
+    assert inspect.isgeneratorfunction(jit(Pool().connection.__wrapped__.__get__(Pool())))
+    assert inspect.signature(jit(_stream)) == inspect.signature(_stream)
+
+
+def test_attributes_of_the_jitted_callable_are_reachable_through_it() -> None:
+    @jit
+    @functools.lru_cache(maxsize=8)
+    def answer(q: int) -> int:
+        return slow_double(q)
+
+    assert answer(1) == answer(1) == 2
+    assert answer.cache_info() == functools._CacheInfo(1, 1, 8, 1)
+    answer.cache_clear()
+    assert answer.cache_info().currsize == 0
+    assert answer.cache_parameters() == {"maxsize": 8, "typed": False}
+
+    @jit
+    @functools.singledispatch
+    def describe(value: object) -> str:
+        return "thing"
+
+    describe.register(int, lambda value: "number")
+    assert (describe(1), describe("a")) == ("number", "thing")
+
+    class Agent:
+        @jit
+        @functools.cache
+        def step(self, q: int) -> int:
+            return slow_double(q)
+
+    agent = Agent()
+    assert agent.step(2) == agent.step(2) == 4 and agent.step.cache_info().hits == 1
+    with pytest.raises(AttributeError, match="'JitFunction' object has no attribute 'nope'"):
+        answer.nope  # noqa: B018
+    with pytest.raises(AttributeError):
+        answer._private  # noqa: B018
+
+
 def test_calls_without_ops_reuse_traces_and_keep_nothing_of_their_arguments() -> None:
     import gc
     import threading

@@ -9,7 +9,9 @@ import asyncio
 import collections
 import functools
 import itertools
+import json
 import operator
+import re
 import time
 import types
 from collections.abc import Callable
@@ -378,3 +380,78 @@ def test_async_glue_fills_the_caller_s_defaultdict() -> None:
         return t.format_map(slots), sorted(slots)
 
     assert asyncio.run(jit(fill)()) == asyncio.run(fill()) == ("bob is ?", ["age", "name"])
+
+
+# -- code of the user's a library function calls back and takes the result of at once --
+
+glue_log: list[str] = []
+
+
+@op
+def translate(word: str) -> str:
+    time.sleep(0.01)
+    return word.upper()
+
+
+def _shout(match: Any) -> str:
+    glue_log.append(match.group(0))
+    return "-".join([translate(match.group(0)), translate(match.group(0))])
+
+
+def by_re_functions(text: str) -> list[Any]:
+    glue_log.append("top")
+    answers = {word: translate(word) for word in text.split()}
+    return [re.sub(r"\w+", lambda m: translate(m.group(0)), text),
+            re.subn(r"\w+", lambda m: translate(m.group(0)), text),
+            re.sub(r"\w+", lambda m: translate(m.group(0)), text, count=1),
+            re.compile(r"\w+").sub(lambda m: translate(m.group(0)), text),
+            re.sub(r"\w+", lambda m: answers[m.group(0)], text),  # op results it closes over
+            re.sub(r"\w+", _shout, text),
+            re.sub(r"\w+", lambda m: translate(m.group(0)) + "!", translate(text))]
+
+
+class Thing:
+    pass
+
+
+class Describing(json.JSONEncoder):
+    def default(self, o: Any) -> Any:
+        glue_log.append("default")
+        return translate(type(o).__name__)
+
+
+def by_json_hooks(thing: Thing) -> list[Any]:
+    glue_log.append("top")
+    return [json.dumps({"item": thing, "n": 1}, default=lambda o: translate(type(o).__name__)),
+            json.dumps([thing], cls=Describing),
+            json.loads('{"a": "x"}', object_hook=lambda d: {k: translate(v) for k, v in d.items()})]
+
+
+def by_key_function(texts: list[str]) -> list[str]:
+    glue_log.append("top")
+    return sorted(texts, key=_shout_key) + [min(texts, key=_shout_key)]
+
+
+def _shout_key(text: str) -> str:
+    glue_log.append(text)
+    return " ".join([translate(text), translate(text)])
+
+
+@pytest.mark.parametrize(("program", "argument"), [
+    (by_re_functions, "hello big world"), (by_json_hooks, Thing()),
+    (by_key_function, ["b", "a", "c"])], ids=lambda p: getattr(p, "__name__", ""))
+def test_code_a_library_calls_back_gives_it_values(program: Callable[[Any], Any],
+                                                    argument: Any) -> None:
+    glue_log.clear()
+    expected, plain_log = program(argument), list(glue_log)
+    jitted = jit(program)
+    for _ in range(2):  # the first call and a later one
+        glue_log.clear()
+        assert (jitted(argument), glue_log) == (expected, plain_log)  # the glue ran once
+    assert get_jit_stats(jitted)["reruns"] == 0
+
+
+def test_a_key_function_of_the_user_s_keeps_its_ops_parallel() -> None:
+    jitted = jit(by_key_function)
+    assert jitted(["b", "a", "c"]) == ["a", "b", "c", "a"]
+    assert get_jit_stats(jitted)["max_parallelism"] >= 6  # every key's two ops at once

@@ -21,7 +21,7 @@ import sys
 import time
 import types
 from collections.abc import Callable
-from typing import Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from ember.xcs import hooks
 from ember.xcs.api.call import Call
@@ -36,7 +36,9 @@ from ember.xcs.engine.driver import default_engine
 from ember.xcs.engine.state import Run
 from ember.xcs.errors import ConfigError
 from ember.xcs.tracing import context, rewrite, runtime
+from ember.xcs.tracing.protocols import calling_back
 from ember.xcs.tracing.trace import Trace
+from ember.xcs.tracing.wrappers import behind_cache
 
 __all__ = ["JitFunction", "jit", "jit_disabled"]
 
@@ -92,6 +94,8 @@ class JitFunction:
         self._signature: inspect.Signature | bool | None = None
         # The function the trace runs: fn rewritten (tracing.rewrite), kept in step with fn.
         self._glue_fn = rewrite.Glue(fn, functools.partial(_unrewritten, self._xcs_stats)).current
+        if behind_cache(fn):  # the cache runs its function as it is: its ops give values
+            self._glue_fn = functools.partial(functools.partial, calling_back, fn)
         # Traces of finished calls that issued nothing, kept for the next calls: most
         # calls of a function that rarely reaches an op then cost no new Trace.
         self._spare_traces: list[Trace] = []
@@ -101,9 +105,11 @@ class JitFunction:
 
             self._is_coroutine = asyncio.coroutines._is_coroutine  # type: ignore[attr-defined]
             getattr(inspect, "markcoroutinefunction", id)(self)
-            if sys.version_info < (3, 12) and isinstance(fn, types.FunctionType):
-                _function_like(self, fn)  # 3.11's inspect reads a function-like's code flags
+            if sys.version_info < (3, 12):  # 3.11's inspect reads a function-like's code flags
+                _function_like(self, fn)
         self._is_generator = inspect.isgeneratorfunction(fn) or inspect.isasyncgenfunction(fn)
+        if self._is_generator:  # a generator function still, to inspect (pytest's fixtures)
+            _function_like(self, fn)
         from ember.xcs.transforms.tensor import TensorPath, tensor_path
 
         # Tensor-only calls go to jax.jit until the function proves to be orchestration.
@@ -131,6 +137,20 @@ class JitFunction:
         if args or kwargs:
             self(*args, **kwargs)
         return explanation(self._xcs_stats, self._config)
+
+    if not TYPE_CHECKING:  # (hidden from mypy, which would then accept any attribute)
+        def __getattr__(self, name: str) -> Any:
+            """A public attribute of the jitted callable that its ``__dict__`` (copied
+            here) does not hold: an ``lru_cache``'s ``cache_info()`` and ``cache_clear()``,
+            a ``singledispatch`` function's ``register``..."""
+            fn = self.__dict__.get("_fn")
+            if fn is not None and not name.startswith("_"):
+                try:
+                    return getattr(fn, name)
+                except AttributeError:
+                    pass
+            raise AttributeError(f"'JitFunction' object has no attribute {name!r}",
+                                 name=name, obj=self)
 
     def __get__(self, instance: Any, owner: type | None = None) -> Any:
         if instance is None:
@@ -271,9 +291,14 @@ class JitFunction:
         return async_call(self, args, kwargs)  # api/stepping.py
 
 
-def _function_like(jitted: JitFunction, fn: types.FunctionType) -> None:
-    for name in ("__code__", "__defaults__", "__kwdefaults__"):
-        setattr(jitted, name, getattr(fn, name))
+def _function_like(jitted: JitFunction, fn: Callable[..., Any]) -> None:
+    """Show the code flags of function ``fn`` (or a bound method's) as ``inspect`` reads
+    them of a function-like object: frameworks choose how to call a callable by
+    ``inspect.isgeneratorfunction`` and the like, and have no marker for it."""
+    fn = getattr(fn, "__func__", fn) if isinstance(fn, types.MethodType) else fn
+    if isinstance(fn, types.FunctionType):
+        for name in ("__code__", "__defaults__", "__kwdefaults__"):
+            setattr(jitted, name, getattr(fn, name))
 
 
 def _callable_name(fn: Callable[..., Any]) -> str:

@@ -40,6 +40,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import functools
+import re
 import threading
 import types
 import typing
@@ -111,6 +112,7 @@ _SHALLOW_NAMES = frozenset({
     "builtins.dict", "builtins.set", "builtins.frozenset", "builtins.setattr",
     "builtins.delattr", "builtins.object",
 })
+_C_METHOD = type(re.compile("").sub)  # a method of a C type keeping module state (re.Pattern)
 _TRANSPARENT_SELF_TYPES: tuple[type, ...] = (list, dict, set)
 _PURE_SELF_TYPES: tuple[type, ...] = (str, bytes)
 
@@ -259,7 +261,7 @@ def _key(fn: Any) -> object:
     kind = type(fn)
     if kind is types.MethodType:
         return fn.__func__
-    if kind is types.BuiltinFunctionType:
+    if kind is types.BuiltinFunctionType or kind is _C_METHOD:
         owner = fn.__self__
         if owner is None or type(owner) is types.ModuleType:
             return fn
@@ -279,7 +281,7 @@ def _classify(fn: Any) -> Callee:
         return _function(fn)
     if kind is types.MethodType:
         return _classify(fn.__func__)
-    if kind is types.BuiltinFunctionType:  # also bound methods of C types
+    if kind is types.BuiltinFunctionType or kind is _C_METHOD:  # bound methods of C types
         owner = fn.__self__
         if owner is None or type(owner) is types.ModuleType:
             return _by_name(_qualified(fn)) or Callee.UNKNOWN

@@ -48,7 +48,8 @@ _LIBRARY_DIRS = tuple(
     }
 )
 _CACHE_LIMIT = 50_000
-_PROBE, _GENERATOR, _SPECIAL = Entry.PROBE, Entry.GENERATOR, Entry.SPECIAL  # (fast to load)
+_PROBE, _GENERATOR, _SPECIAL, _CALLBACK = (Entry.PROBE, Entry.GENERATOR, Entry.SPECIAL,
+                                            Entry.CALLBACK)  # (fast to load)
 
 
 class CallMode(enum.Enum):
@@ -68,6 +69,9 @@ class CallMode(enum.Enum):
     PROBE = "attribute probe"
     LEARNED = "learned line"  # eager: a lazy value was rejected on this line before
     UNSEEN = "no source"  # eager: code that could not be rewritten would observe it
+    # eager: run by a library function that uses what it returns at once (re.sub's repl,
+    # json.dumps' default, the function behind functools.cache: protocols.calling_back)
+    CALLBACK = "library callback"
 
 
 class _Facts:
@@ -202,7 +206,8 @@ def inspect_site(
     block, in a ``case`` pattern (a property it reads calling the op), in a special
     method the interpreter runs (``__str__``, ``__next__``, the ``__getitem__`` of an
     iteration), where an ``AttributeError`` is caught (``hasattr``, a property of a class
-    with ``__getattr__``: see ``tracing.protocols``), or on a learned line (ops called
+    with ``__getattr__``: see ``tracing.protocols``), in code a library function calls
+    and takes the result of at once (``protocols.calling_back``), or on a learned line (ops called
     there, even inside a comprehension or a lambda on that line, run in program order).
     """
     frame: FrameType | None = sys._getframe(2)
@@ -223,6 +228,8 @@ def inspect_site(
             if facts.entry is not None:
                 if facts.entry is _PROBE:
                     return location or _first_outside(boundary), CallMode.PROBE, None
+                if facts.entry is _CALLBACK:
+                    return location or _first_outside(boundary), CallMode.CALLBACK, None
                 if open_stop:  # Entry.MAPPED
                     stop, open_stop = "iteration", False
             child = None

@@ -20,6 +20,17 @@ when it is handed:
   key=scores.get)``, ``key=counts.__getitem__``, a ``functools.partial`` holding a
   dict): lifted, it would read that object as the glue changed it since.
 
+A call that runs now and calls code of the user's it is handed uses what that code
+returns at once (``calls_back``): ``re.sub``'s ``repl`` must give a str, ``json.dumps``
+calls its ``default`` (or a ``JSONEncoder`` subclass's) again on what is not JSON, a
+``functools.cache`` wrapper keeps what its function returns. That code runs under
+``protocols.calling_back`` (its ops run at their call), with the lazy values it can
+reach through its closure, its defaults and the objects its methods are bound to
+resolved first, so it gives values. Not so the ``key=`` of ``sorted``, ``min`` and
+``max``, whose results are only compared: a lazy value compares as its value, and the
+keys' ops keep running in parallel (a key function of the user's runs rewritten, as
+the glue would run it).
+
 Example:
     >>> scores = {"a": 2}
     >>> reads_live_objects((["a"],), {"key": scores.get}), reads_live_objects((), {"key": len})
@@ -38,9 +49,12 @@ from ember.xcs import tree
 from ember.xcs.ir.graph import SourceLocation
 from ember.xcs.tracing.handover import hands_over_iterator, iterators_giving_values
 from ember.xcs.tracing.lazy import Lazy, operates_on_user_object
+from ember.xcs.tracing.protocols import calling_back
 from ember.xcs.tracing.usercode import calls_user_code
+from ember.xcs.tracing.wrappers import behind_cache
 
-__all__ = ["reads_live_objects", "run_at_call", "runs_at_call"]
+__all__ = ["calls_back", "compares_results", "reads_live_objects", "resolve_closures",
+           "run_at_call", "runs_at_call"]
 
 _BOUND = frozenset({types.BuiltinMethodType, types.MethodWrapperType, types.MethodType})
 # Objects that never change: a method bound to one reads the same thing at any time.
@@ -78,15 +92,72 @@ def _may_change(value: Any) -> bool:
     return not (kind in _UNCHANGING or kind is Lazy or isinstance(value, type | types.ModuleType))
 
 
+def compares_results(fn: Any) -> bool:
+    """Whether ``fn`` only compares what the function it is handed returns (``sorted``,
+    ``min`` and ``max`` with a ``key=``; see the module docstring)."""
+    return fn is sorted or fn is min or fn is max  # by identity: never ask ==
+
+
+def calls_back(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+    """Whether ``fn(*args, **kwargs)``, a call of library code that runs now, calls code
+    of the user's and uses what it returns at once (see the module docstring): code it
+    is handed, or the function behind a ``functools.cache`` wrapper ``fn``.
+
+    Example:
+        >>> import re
+        >>> calls_back(re.sub, ("a", lambda m: m.group(0), "abc"), {})
+        True
+        >>> calls_back(sorted, (["b", "a"],), {"key": lambda item: item})
+        False
+    """
+    if behind_cache(fn):
+        return True
+    if not calls_user_code(args, kwargs):
+        return False
+    if compares_results(fn):  # unless a key hides the user's code from the rewriting
+        return any(behind_cache(value) for value in (*args, *kwargs.values()))
+    return True
+
+
 def run_at_call(trace: Any, name: str, fn: Callable[..., Any], args: tuple[Any, ...],
                 kwargs: dict[str, Any], location: SourceLocation | None) -> Any:
     """``fn(*args, **kwargs)`` now, on the caller's objects, with the lazy values they
     hold (and those of the objects the methods it is given are bound to) waited for, and
-    its iterators giving values."""
+    its iterators giving values; code of the user's it calls back gives values."""
     args = trace.force_tree(args, name, records=True, location=location)
     kwargs = trace.force_tree(kwargs, name, records=True, location=location)
     for value in (*args, *kwargs.values()):
         if type(value) in _BOUND and _may_change(value.__self__):
             trace.force_tree(value.__self__, name, records=True, location=location)
     args, kwargs = iterators_giving_values(trace, args, kwargs, name)
+    if calls_back(fn, args, kwargs):
+        resolve_closures(trace, (fn, *args, *kwargs.values()), name)
+        return calling_back(fn, *args, **kwargs)
     return fn(*args, **kwargs)
+
+
+def resolve_closures(trace: Any, values: tuple[Any, ...], reason: str) -> None:
+    """Give the functions among ``values`` the values of the op results they close over
+    or have as defaults, in place (``lambda m: answers[m.group(0)]``, where ``answers``
+    holds op results): what they return is used at once, or they run where no trace
+    turns a lazy value into its value (``pool.submit(lambda: json.dumps(r))`` runs them
+    on another thread)."""
+    for value in values:
+        if type(value) is functools.partial:
+            value = value.func
+        if type(value) is types.MethodType:
+            value = value.__func__
+        value = getattr(value, "__wrapped__", value) if behind_cache(value) else value
+        if type(value) is not types.FunctionType:
+            continue
+        for cell in value.__closure__ or ():
+            try:
+                contents = cell.cell_contents
+            except ValueError:  # a variable not assigned yet
+                continue
+            if type(contents) is Lazy or (type(contents) not in tree.ATOMS
+                                          and tree.contains(contents, Lazy, records=True)):
+                cell.cell_contents = trace.force_tree(contents, reason, records=True)
+        defaults = value.__defaults__
+        if defaults and tree.contains(defaults, Lazy, records=True):
+            value.__defaults__ = trace.force_tree(defaults, reason, records=True)

@@ -7,7 +7,9 @@ itself is the next to see them, but not inside code that the interpreter runs an
 acts on: a ``__str__`` must return a ``str`` at once, a ``StopIteration`` from a
 ``__next__`` ends a loop, an ``IndexError`` from the ``__getitem__`` an iteration calls
 ends it, an ``AttributeError`` from a property of a class with ``__getattr__`` falls
-back to it, ``hasattr`` turns one into ``False``. ``tracing.frames`` asks this module,
+back to it, ``hasattr`` turns one into ``False``, and a library function that calls a
+function of the user's it was handed uses what it returns at once (``re.sub``'s
+``repl`` must give a str). ``tracing.frames`` asks this module,
 per code object and call site, whether an op called there must run at its call
 (``entry_of``, ``reads_with_fallback``), and ``stop_becomes`` gives what plain Python makes of
 a ``StopIteration`` that an op which ran later raised.
@@ -22,8 +24,8 @@ from typing import Any
 
 from ember.xcs.errors import TracingError
 
-__all__ = ["GENERATORS", "Entry", "entry_of", "mapped", "probing", "reads_with_fallback",
-           "stop_becomes"]
+__all__ = ["GENERATORS", "Entry", "calling_back", "entry_of", "mapped", "probing",
+           "reads_with_fallback", "stop_becomes"]
 
 # Special methods whose result the interpreter's C code checks the moment they return
 # (``__str__`` must give a str, ``__bool__`` a bool, ``__index__`` an int), or whose
@@ -49,12 +51,13 @@ class Entry(enum.Enum):
     GENERATOR = 3  # a StopIteration raised in it becomes RuntimeError (PEP 479)
     PROBE = 4  # ``probing``: hasattr and getattr with a default catch AttributeError
     MAPPED = 5  # ``mapped``: a StopIteration ends the items of map() or filter()
+    CALLBACK = 6  # ``calling_back``: library code uses what the user's code returns at once
 
 
 def entry_of(code: CodeType, internal: bool) -> Entry | None:
     """What ``code`` is, for ``tracing.frames`` (``internal``: code of Ember's own)."""
     if internal:
-        return Entry.PROBE if code is _PROBING else Entry.MAPPED if code is _MAPPED else None
+        return _INTERNAL_ENTRIES.get(code)
     if code.co_flags & _GENERATOR_FLAGS:
         return Entry.GENERATOR if code.co_flags & 0x220 else None
     if code.co_name in _SPECIAL_METHODS:
@@ -90,8 +93,17 @@ def mapped(prepare: Callable[..., Callable[[], Any]], fn: Any, /, *args: Any) ->
     return prepare(fn, *args)()
 
 
-_PROBING = probing.__code__
-_MAPPED = mapped.__code__
+def calling_back(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+    """``fn(*args, **kwargs)``, for a library function that calls code of the user's while
+    it runs and uses what that code returns at once: ``re.sub`` calling its ``repl``,
+    ``json.dumps`` its ``default`` or a ``JSONEncoder`` subclass of the user's, a
+    ``functools.cache`` wrapper the function it caches. Ops and lifted operations called
+    under it run at their call, so that the user's code gives the library values."""
+    return fn(*args, **kwargs)
+
+
+_INTERNAL_ENTRIES = {probing.__code__: Entry.PROBE, mapped.__code__: Entry.MAPPED,
+                     calling_back.__code__: Entry.CALLBACK}
 
 
 def stop_becomes(error: BaseException, where: str | None, name: str) -> BaseException:

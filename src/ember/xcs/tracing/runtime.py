@@ -31,6 +31,7 @@ import collections.abc
 import dataclasses
 import functools
 import itertools
+import operator
 import sys
 import threading
 import types
@@ -78,6 +79,7 @@ from ember.xcs.tracing.guards import (
 )
 from ember.xcs.tracing.handover import from_data_library, handed_over
 from ember.xcs.tracing.holding import changed_by, settle
+from ember.xcs.tracing.immediate import calls_back, compares_results, resolve_closures, run_at_call
 from ember.xcs.tracing.lazy import Lazy
 from ember.xcs.tracing.methods import MethodCall, method_call
 from ember.xcs.tracing.observing import (
@@ -91,6 +93,7 @@ from ember.xcs.tracing.observing import (
 from ember.xcs.tracing.protocols import mapped, probing
 from ember.xcs.tracing.trace import Trace
 from ember.xcs.tracing.unpacking import check_unpacked, splat, splat_mapping
+from ember.xcs.tracing.wrappers import DISPATCHING, behind_cache, seen_through
 
 __all__ = ["CellLoop", "LazyValue", "abound", "abound_cell", "achanging", "acontains", "aprep",
            "aprep_unpacked", "arebinding", "astored", "awaitable", "bound", "bound_cell",
@@ -100,6 +103,8 @@ __all__ = ["CellLoop", "LazyValue", "abound", "abound_cell", "achanging", "acont
 
 _partial = functools.partial
 _BUILTIN = types.BuiltinFunctionType  # C functions and bound methods of C types
+_FUNCTION = types.FunctionType
+_METHODCALLER = operator.methodcaller
 _get = object.__getattribute__
 _CONTAINERS = frozenset({list, dict, set})
 _ITERATORS = (collections.abc.Iterator, collections.abc.MappingView)  # read once, not kept
@@ -137,6 +142,10 @@ def prep(fn: Any, /, *args: Any, **kwargs: Any) -> Callable[[], Any]:
     kind_of_fn = type(fn)
     if kind_of_fn is Op:  # the hot path: record the op call here, hand back its lazy value
         return _returning(trace.call_op(fn, args, kwargs))
+    if (kind_of_fn is _FUNCTION and fn.__code__ is DISPATCHING) or kind_of_fn is _METHODCALLER:
+        seen = seen_through(fn, args, kwargs)  # singledispatch, methodcaller: what they call
+        if seen is not None:
+            return prep(seen[0], *seen[1], **seen[2])
     if trace.ordering.holders.held and (changed := changed_by(fn, args, kwargs)) is not None:
         settle(trace, changed)  # an op still holds the object this call may change
     if kind_of_fn is _BUILTIN and type(fn.__self__) in _CONTAINERS:
@@ -155,6 +164,11 @@ def prep(fn: Any, /, *args: Any, **kwargs: Any) -> Callable[[], Any]:
         kind = Callee.UNKNOWN  # it runs the class's __post_init__: now, as in plain Python
     if kind is Callee.OP or kind is Callee.TRANSPARENT:
         return _partial(fn, *args, **kwargs)
+    if (behind_cache(fn) if kind is Callee.UNKNOWN else kind is Callee.PURE
+            or kind is Callee.CONSUMER) and calls_back(fn, args, kwargs):
+        # re.sub(p, repl, s), json.dumps(x, default=f), a functools.cache of the user's:
+        # it uses what the user's code returns at once, which must be values
+        return _partial(run_at_call, trace, f"call {_name_of(fn)}", fn, args, kwargs, None)
     if kind is Callee.USER:
         return _partial(trace.instrumented(fn), *args, **kwargs)
     if kind is Callee.USER_CLASS:
@@ -164,6 +178,9 @@ def prep(fn: Any, /, *args: Any, **kwargs: Any) -> Callable[[], Any]:
         # be seen (a generator's own op calls included) before the call.
         args = tuple(list(a) if type(a) is not Lazy and isinstance(a, _ITERATORS)  # type: ignore[arg-type]
                      else a for a in args)  # (isinstance would make a lazy value wait)
+        key = kwargs.get("key")
+        if key is not None and compares_results(fn) and classify(key) is Callee.USER:
+            kwargs = {**kwargs, "key": trace.instrumented(key)}  # as the glue would call it
     elif (fn is map or fn is filter) and args and args[0] is not None:
         args = (_partial(mapped, prep, args[0]), *args[1:])  # an item's call: the glue's
     if kind is Callee.UNKNOWN and from_data_library(fn):  # df.apply(f), s.map(op)...
@@ -206,32 +223,8 @@ def prep(fn: Any, /, *args: Any, **kwargs: Any) -> Callable[[], Any]:
                             for method in vars(klass).values()
                             if type(method) is types.FunctionType
                             and is_user_code(method.__code__.co_filename))
-    _resolve_closures(trace, handed, reason)
+    resolve_closures(trace, handed, reason)
     return _partial(fn, *args, **kwargs)
-
-
-def _resolve_closures(trace: Trace, values: tuple[Any, ...], reason: str) -> None:
-    """Give the functions handed to a library call the values of the op results they
-    close over (``pool.submit(lambda: json.dumps(r))``): the library may run them on
-    another thread, where no trace turns a lazy value into its value."""
-    for value in values:
-        if type(value) is functools.partial:
-            value = value.func
-        if type(value) is types.MethodType:
-            value = value.__func__
-        if type(value) is not types.FunctionType:
-            continue
-        for cell in value.__closure__ or ():
-            try:
-                contents = cell.cell_contents
-            except ValueError:  # a variable not assigned yet
-                continue
-            if type(contents) is Lazy or (type(contents) not in tree.ATOMS
-                                          and tree.contains(contents, Lazy, records=True)):
-                cell.cell_contents = trace.force_tree(contents, reason, records=True)
-        defaults = value.__defaults__
-        if defaults and tree.contains(defaults, Lazy, records=True):
-            value.__defaults__ = trace.force_tree(defaults, reason, records=True)
 
 
 def _construct(trace: Any, cls: type, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:

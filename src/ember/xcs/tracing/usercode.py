@@ -18,14 +18,15 @@ from typing import Any
 
 from ember.xcs.tracing.callees import Callee, classify
 
-__all__ = ["calls_user_code", "has_user_special_methods", "is_pandas_type", "runs_user_code"]
+__all__ = ["CACHE_WRAPPER", "calls_user_code", "has_user_special_methods", "is_pandas_type",
+           "runs_user_code"]
 
-_CACHE_WRAPPER = type(functools.lru_cache()(len))
+CACHE_WRAPPER = type(functools.lru_cache()(len))  # what functools.cache and lru_cache make
 
 
 def calls_user_code(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
     """Whether a call is handed a function of the user's: a ``key=``, a ``repl``, a
-    ``default=``, a bound method.
+    ``default=``, a bound method, a class with methods of the user's (``cls=``).
 
     Lifted, the call would run it later than plain Python does, reading its variables
     (a loop variable, a global, ``self``) as they are by then; such a call runs now.
@@ -51,10 +52,13 @@ def _users(value: Any, depth: int = 4) -> bool:
         return depth > 0 and _users(value.func, depth - 1)
     if kind in _RUNS_GIVEN_CODE:
         return True
+    if issubclass(kind, type):  # json.dumps(x, cls=Encoder): the library runs its methods
+        return any(type(member) is types.FunctionType and classify(member) is Callee.USER
+                   for klass in value.__mro__ for member in vars(klass).values())
     if kind is types.MethodType:
         value = value.__func__
         kind = type(value)
-    if kind is types.FunctionType or kind is _CACHE_WRAPPER:
+    if kind is types.FunctionType or kind is CACHE_WRAPPER:
         if kind is types.FunctionType and classify(value) is Callee.USER:
             return True
         # A library's wrapper of the user's function (functools.cache, singledispatch,
