@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeGuard
 from ember.xcs.errors import SerializationError
 
 if TYPE_CHECKING:
+    from ember.xcs.engine.shipped import Sent
     from ember.xcs.ops import Op
 
 __all__ = ["ShippedCall", "call_name", "load_result", "pickle_call", "sendable_exception"]
@@ -40,8 +41,11 @@ class ShippedCall:
     def __call__(self) -> bytes:
         import cloudpickle
 
+        from ember.xcs.distributed._pickling import ResultPickler
+        from ember.xcs.engine.shipped import Arrived
+
         try:
-            fn, args, kwargs = cloudpickle.loads(self.payload)
+            call = Arrived(self.payload)
         except Exception as error:
             raise SerializationError(
                 f"op {self.__name__!r} could not be loaded on the Dask worker: "
@@ -51,7 +55,7 @@ class ShippedCall:
             ) from None
         replacement: BaseException | None = None
         try:
-            value = fn(*args, **kwargs)
+            value = call.run(self.__name__, "a Dask worker", cloudpickle.dumps)
         except BaseException as error:
             sendable = sendable_exception(self.__name__, error)
             if sendable is error:
@@ -62,7 +66,7 @@ class ShippedCall:
             # context would be the original exception that does not pickle.
             raise replacement
         try:
-            return bytes(cloudpickle.dumps(value))
+            return call.pickle_result(value, ResultPickler)
         except Exception as error:
             raise SerializationError(
                 f"op {self.__name__!r} returned a {type(value).__name__} that cannot be sent "
@@ -92,12 +96,11 @@ def sendable_exception(name: str, error: BaseException) -> BaseException:
     return carry(error, where, cloudpickle.dumps)  # Dask sends cause and context too
 
 
-def load_result(name: str, payload: bytes) -> Any:
-    """Unpickle what ``ShippedCall`` returned, naming the op when that fails."""
-    import cloudpickle
-
+def load_result(name: str, payload: bytes, sent: Sent) -> Any:
+    """Unpickle what ``ShippedCall`` returned for the call ``sent`` (an object the op
+    received and handed back is the caller's own), naming the op when that fails."""
     try:
-        return cloudpickle.loads(payload)
+        return sent.load_result(payload)
     except Exception as error:
         raise SerializationError(
             f"the result of op {name!r} came back from the Dask worker but cannot be loaded "
@@ -122,12 +125,14 @@ def _is_op(value: object) -> TypeGuard[Op]:
 
 
 def pickle_call(name: str, fn: Callable[..., Any], args: tuple[Any, ...],
-                 kwargs: dict[str, Any]) -> bytes:
-    """Pickle the call with cloudpickle, or name the part of it that cannot be pickled."""
-    import cloudpickle
+                 kwargs: dict[str, Any]) -> Sent:
+    """Pickle the call with cloudpickle (``engine.shipped.send``), or name the part of
+    it that cannot be pickled."""
+    from ember.xcs.distributed._pickling import CallPickler
+    from ember.xcs.engine.shipped import send
 
     try:
-        return bytes(cloudpickle.dumps((fn, args, kwargs)))
+        return send(CallPickler, fn, args, kwargs)
     except Exception as error:
         part = _unpicklable_part(fn, args, kwargs)
         raise SerializationError(
