@@ -7,12 +7,15 @@ travel with each task.
 from __future__ import annotations
 
 import sys
+import threading
+from collections.abc import Iterator
 from typing import Any
 
 import cloudpickle
 import pytest
 
-from ember.xcs import ArgumentChangedError, Config, jit, op
+from ember.xcs import ArgumentChangedError, Config, SerializationError, jit, op
+from ember.xcs.cache import MemoryStore, counters, reset_counters
 from ember.xcs.distributed import DaskExecutor
 
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
@@ -108,3 +111,71 @@ def test_an_op_handing_back_an_object_it_was_given_gives_the_callers_object(
     rows = [{"score": 1}, {"score": 3}]
     assert jit(select_dict, config=config)(rows) == ([False, True], True)
     assert rows[1]["chosen"] is True
+
+
+# -- an op given a list, dict or set is named as itself ----------------------------------
+
+
+@op
+def summarize(settings: dict[str, Any], text: str) -> str:
+    return f"{settings['model']}: {text}"
+
+
+@op
+def stream(settings: dict[str, Any]) -> Iterator[str]:
+    return (word for word in settings["words"])
+
+
+class ToolError(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.connection = threading.Lock()
+
+
+@op
+def tool(arguments: dict[str, str]) -> str:
+    raise ToolError(f"tool failed on {arguments['q']}")
+
+
+@op
+def batch_total(numbers: list[int]) -> int:
+    return sum(numbers)
+
+
+@op(cache=True, version="1")
+def cached_total(numbers: list[int]) -> int:
+    return sum(numbers)
+
+
+def test_an_unpicklable_value_in_a_dict_argument_names_the_op_and_the_key(
+        healthy: DaskExecutor) -> None:
+    settings = {"model": "m", "lock": threading.Lock()}
+    with pytest.raises(SerializationError, match=r"op 'summarize' cannot be sent to a Dask "
+                       r"worker: positional argument 0 \(dict\), key 'lock' cannot be pickled"):
+        jit(lambda t: summarize(settings, t), config=Config(executor=healthy))("hi")
+
+
+def test_messages_from_the_worker_name_the_op_given_a_container(healthy: DaskExecutor) -> None:
+    config = Config(executor=healthy)
+    with pytest.raises(SerializationError, match="op 'stream' returned a generator"):
+        jit(lambda t: list(stream({"words": t.split()})), config=config)("a b")
+    with pytest.raises(ToolError) as caught:
+        jit(lambda t: tool({"q": t}), config=config)("x")
+    notes = " ".join(getattr(caught.value, "__notes__", []))
+    assert "running op 'tool'" in notes and "invoke_watched" not in notes
+
+
+def test_dask_task_keys_name_the_op_given_a_container(healthy: DaskExecutor) -> None:
+    assert jit(lambda xs: batch_total(xs), config=Config(executor=healthy))([1, 2]) == 3
+    prefixes = healthy.client.run_on_scheduler(
+        lambda dask_scheduler: sorted(dask_scheduler.task_prefixes))
+    assert "batch_total" in prefixes and "invoke_watched" not in prefixes
+
+
+def test_the_result_cache_is_the_callers_for_an_op_given_a_container(
+        healthy: DaskExecutor) -> None:
+    store = MemoryStore()
+    reset_counters()
+    jit(lambda xs: cached_total(xs), config=Config(executor=healthy, result_cache=store))([1, 2])
+    assert jit(lambda xs: cached_total(xs), config=Config(result_cache=store))([1, 2]) == 3
+    assert counters()["by_op"]["cached_total"]["hits"] == 1  # stored here by the Dask call
