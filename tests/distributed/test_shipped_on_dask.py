@@ -6,8 +6,11 @@ travel with each task.
 
 from __future__ import annotations
 
+import io
+import pickle
 import sys
 import threading
+import traceback
 from collections.abc import Iterator
 from typing import Any
 
@@ -179,3 +182,31 @@ def test_the_result_cache_is_the_callers_for_an_op_given_a_container(
     jit(lambda xs: cached_total(xs), config=Config(executor=healthy, result_cache=store))([1, 2])
     assert jit(lambda xs: cached_total(xs), config=Config(result_cache=store))([1, 2]) == 3
     assert counters()["by_op"]["cached_total"]["hits"] == 1  # stored here by the Dask call
+
+
+# -- tracebacks name the op's file -------------------------------------------------------
+
+
+@op
+def parse(text: str) -> int:
+    fields = text.split(",")
+    return int(fields[1])
+
+
+def test_a_traceback_from_a_worker_names_the_ops_file_and_line(healthy: DaskExecutor) -> None:
+    with pytest.raises(ValueError) as caught:
+        jit(lambda t: parse(t), config=Config(executor=healthy))("b,x")
+    last = traceback.extract_tb(caught.value.__traceback__)[-1]
+    assert (last.filename, last.name, last.line) == (__file__, "parse", "return int(fields[1])")
+
+
+def test_code_shipped_by_value_keeps_its_file_nested_code_too() -> None:
+    from ember.xcs.distributed._pickling import CallPickler
+
+    def outer() -> Any:
+        return lambda: sys._getframe().f_code.co_filename
+
+    buffer = io.BytesIO()
+    CallPickler(buffer, cloudpickle.DEFAULT_PROTOCOL).dump(outer)
+    copy = pickle.loads(buffer.getvalue())
+    assert copy.__code__.co_filename == __file__ and copy()() == __file__
