@@ -19,7 +19,7 @@ import pytest
 
 from ember.xcs import ArgumentChangedError, Config, SerializationError, jit, op
 from ember.xcs.cache import MemoryStore, counters, reset_counters
-from ember.xcs.distributed import DaskExecutor
+from ember.xcs.distributed import DaskExecutor, dask_executor
 
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
@@ -210,3 +210,26 @@ def test_code_shipped_by_value_keeps_its_file_nested_code_too() -> None:
     CallPickler(buffer, cloudpickle.DEFAULT_PROTOCOL).dump(outer)
     copy = pickle.loads(buffer.getvalue())
     assert copy.__code__.co_filename == __file__ and copy()() == __file__
+
+
+# -- exceptions keep their slots ----------------------------------------------------------
+
+
+class SlotError(Exception):
+    __slots__ = ("retry_after",)
+
+
+@op
+def refuse(x: int) -> int:
+    error = SlotError(f"quota exceeded for {x}")
+    error.retry_after = 30
+    raise error
+
+
+def test_an_exceptions_slot_attributes_come_back_from_thread_and_process_workers(
+        healthy: DaskExecutor) -> None:
+    with dask_executor(n_workers=1, processes=False) as in_process:
+        for executor in (in_process, healthy):
+            with pytest.raises(SlotError, match="quota exceeded for 1") as caught:
+                jit(lambda x: refuse(x), config=Config(executor=executor))(1)
+            assert caught.value.retry_after == 30
