@@ -88,13 +88,6 @@ class SlotError(Exception):
     __slots__ = ("__secret", "guard", "retry_after", "unset")
 
 
-class FrozenSlotError(SlotError):
-    __slots__ = ("code",)
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError(f"{name} is read-only")
-
-
 def _slot_error(retry_after: int) -> SlotError:
     error = SlotError(f"quota exceeded for {retry_after}")
     error.retry_after = retry_after
@@ -116,9 +109,6 @@ def test_attributes_in_slots_come_back_and_unpicklable_ones_are_named() -> None:
     assert not hasattr(back, "guard") and not hasattr(back, "unset")
     assert back.__notes__ == ["[ember.xcs] guard of this exception could not be sent back "
                               "from w and were dropped."]
-    frozen = FrozenSlotError("frozen")
-    object.__setattr__(frozen, "code", 7)
-    assert pickle.loads(pickle.dumps(sendable(frozen, "w"))).code == 7
 
 
 def test_process_workers_send_slot_attributes_back() -> None:

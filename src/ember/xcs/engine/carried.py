@@ -44,11 +44,10 @@ def rebuild(kind: type, args: tuple[Any, ...], state: dict[str, Any], slots: dic
             dropped: list[str], where: str) -> BaseException:
     """The exception a ``Carried`` stands for, made again without its ``__init__``."""
     error: BaseException = kind.__new__(kind)  # type: ignore[call-overload]
-    # Past the class's own __setattr__, which a frozen exception class refuses with.
-    object.__setattr__(error, "args", args)
+    error.args = args
     error.__dict__.update(state)
     for name, value in slots.items():
-        object.__setattr__(error, name, value)
+        object.__setattr__(error, name, value)  # the slot itself, as __dict__ is above
     if dropped:
         add_note(error, f"[ember.xcs] {', '.join(dropped)} of this exception could not be "
                         f"sent back from {where} and were dropped.")
