@@ -313,3 +313,20 @@ def test_ops_sharing_a_limit_key_never_exceed_the_smallest_max_concurrency() -> 
 
     assert both() == [0, 1, 2, 3]
     assert running["peak"] == 1
+
+
+def test_a_pickled_op_carries_nothing_it_learned_from_its_results() -> None:
+    import cloudpickle
+
+    class Reply:  # local: cloudpickle would ship it by value, lock and all
+        guard = threading.Lock()
+
+    @op
+    def answer(make: type) -> object:
+        return make()
+
+    jit(lambda: answer(Reply))()
+    assert answer.last_type is Reply  # learned in this process (lifted reads go by it)
+    copy = cloudpickle.loads(cloudpickle.dumps(answer))  # as an op is shipped to Dask
+    assert copy.last_type is None and copy.name == "answer"
+    assert type(copy(Reply)) is Reply

@@ -72,9 +72,11 @@ class Op:
     """
 
     # Facts found on first use, per process (a pickled op finds them again where it runs):
-    # the return annotation, and the module globals its body reads (tracing.holding).
+    # the return annotation, the module globals its body reads (tracing.holding), and
+    # the type of its last result (the engine sets it).
     _annotated: Any = op_runs.UNRESOLVED
     globals_read: Any = op_runs.UNRESOLVED
+    last_type: type | None = None
 
     def __init__(
         self,
@@ -131,7 +133,6 @@ class Op:
             getattr(fn, "__call__", None)  # noqa: B004 - callable objects with async __call__
         )
         self._timing = op_runs.RunTiming()
-        self.last_type: type | None = None  # the type of the last result (the engine sets it)
         # Never inline a policy op: a run of cache hits is fast, but the next miss is a
         # model call, and a timeout or a retry backoff would hold the glue's thread.
         self._timing.never_inline = has_policies
@@ -190,8 +191,10 @@ class Op:
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
-        state.pop("_annotated", None)  # a class, or module globals: not sent to a worker
-        state.pop("globals_read", None)
+        # Classes and module globals found here are not sent to a worker: a class may
+        # not even load there (the op's results are not its business).
+        for learned in ("_annotated", "globals_read", "last_type"):
+            state.pop(learned, None)
         return state
 
     def result_type(self) -> type | None:

@@ -76,10 +76,45 @@ def test_process_workers_send_the_ops_own_exceptions_back() -> None:
 
 def test_a_carried_exception_unpickles_as_the_exception_it_stands_for() -> None:
     carried = Carried(QuotaError, ("quota exceeded, retry after 5s",), {"retry_after": 5},
-                      [], "the worker")
+                      {}, [], "the worker")
     back = pickle.loads(pickle.dumps(carried))
     assert type(back) is QuotaError and back.retry_after == 5
     assert str(back) == "quota exceeded, retry after 5s"
+
+
+class SlotError(Exception):
+    """A lean SDK error: its attributes are declared in __slots__."""
+
+    __slots__ = ("__secret", "guard", "retry_after", "unset")
+
+
+def _slot_error(retry_after: int) -> SlotError:
+    error = SlotError(f"quota exceeded for {retry_after}")
+    error.retry_after = retry_after
+    error._SlotError__secret = "s"  # type: ignore[attr-defined]
+    return error
+
+
+@op
+def refuse_with_slots(x: int) -> int:
+    raise _slot_error(x)
+
+
+def test_attributes_in_slots_come_back_and_unpicklable_ones_are_named() -> None:
+    error = _slot_error(30)
+    error.guard = threading.Lock()
+    back = pickle.loads(pickle.dumps(sendable(error, "w")))
+    assert type(back) is SlotError and str(back) == "quota exceeded for 30"
+    assert (back.retry_after, back._SlotError__secret) == (30, "s")  # type: ignore[attr-defined]
+    assert not hasattr(back, "guard") and not hasattr(back, "unset")
+    assert back.__notes__ == ["[ember.xcs] guard of this exception could not be sent back "
+                              "from w and were dropped."]
+
+
+def test_process_workers_send_slot_attributes_back() -> None:
+    with pytest.raises(SlotError) as caught:
+        jit(lambda: refuse_with_slots(30), config=Config(executor="process"))()
+    assert caught.value.retry_after == 30
 
 
 @op

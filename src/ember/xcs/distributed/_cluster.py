@@ -23,7 +23,7 @@ import math
 import threading
 import types
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ember.xcs.cache.shipping import plan_shipping
 from ember.xcs.cache.store import MISSING
@@ -37,6 +37,9 @@ from ember.xcs.distributed._errors import (
 from ember.xcs.distributed._main_guard import check_main_guard
 from ember.xcs.distributed._shipping import ShippedCall, call_name, load_outcome, pickle_call
 from ember.xcs.errors import XCSError
+
+if TYPE_CHECKING:
+    from ember.xcs.engine.shipped import Sent
 
 __all__ = [
     "ClusterConnectionError",
@@ -91,6 +94,10 @@ class DaskExecutor(concurrent.futures.Executor):
         ...         config=Config(executor=cluster))([1, 2, 3])
         [1, 4, 9]
     """
+
+    # Each call reaches its worker as a pickled copy, checked there for changes to what
+    # the op received (engine.shipped): the engine hands over the op's plain invoke.
+    copies_arguments = True
 
     def __init__(self, client: Any, *, owns_client: bool = False, cluster: Any = None) -> None:
         self._client = client
@@ -149,15 +156,15 @@ class DaskExecutor(concurrent.futures.Executor):
             fn = plan.ship
             outer.add_done_callback(plan.keep)  # first: stored before anyone sees it
         name = call_name(fn)
-        payload = pickle_call(name, fn, args, kwargs)
+        sent = pickle_call(name, fn, args, kwargs)
         context = contextvars.copy_context()
         with self._lock:
             if self._closed:
                 raise RuntimeError("cannot submit to a DaskExecutor after shutdown()")
-            task = self._client.submit(ShippedCall(name, payload), pure=False)
+            task = self._client.submit(ShippedCall(name, sent.payload), pure=False)
             self._pending[outer] = (name, task)
         outer.add_done_callback(functools.partial(self._cancel_if_cancelled, task))
-        self._client.loop.add_callback(self._collect, name, outer, task, context)
+        self._client.loop.add_callback(self._collect, name, outer, task, context, sent)
         return outer
 
     def _cancel_if_cancelled(self, task: Any, outer: concurrent.futures.Future[Any]) -> None:
@@ -171,7 +178,7 @@ class DaskExecutor(concurrent.futures.Executor):
                 functools.partial(self._client.cancel, tasks, asynchronous=True))
 
     async def _collect(self, name: str, outer: concurrent.futures.Future[Any],
-                       task: Any, context: contextvars.Context) -> None:
+                       task: Any, context: contextvars.Context, sent: Sent) -> None:
         """Gather ``task``'s outcome into ``outer`` and release the cluster's copy.
 
         Runs on the client's event loop. The gather starts as soon as the scheduler
@@ -184,7 +191,7 @@ class DaskExecutor(concurrent.futures.Executor):
         """
         try:
             outcome = await self._client.gather(task, asynchronous=True)
-            value, error = load_outcome(name, outcome)
+            value, error = load_outcome(name, outcome, sent)
         except BaseException as raised:  # also CancelledError: the task or loop went away
             value, error = None, self._failure(name, task, raised)
         finally:

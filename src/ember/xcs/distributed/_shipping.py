@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, TypeGuard, cast
 from ember.xcs.errors import SerializationError
 
 if TYPE_CHECKING:
+    from ember.xcs.engine.shipped import Sent
     from ember.xcs.ops import Op
 
 __all__ = ["Outcome", "ShippedCall", "call_name", "load_outcome", "pickle_call",
@@ -59,8 +60,11 @@ class ShippedCall:
     def _result(self) -> bytes:
         import cloudpickle
 
+        from ember.xcs.distributed._pickling import ResultPickler
+        from ember.xcs.engine.shipped import Arrived
+
         try:
-            fn, args, kwargs = cloudpickle.loads(self.payload)
+            call = Arrived(self.payload)
         except Exception as error:
             raise SerializationError(
                 f"op {self.__name__!r} could not be loaded on the Dask worker: "
@@ -68,9 +72,9 @@ class ShippedCall:
                 "(same package versions as the caller), or ship it by value with "
                 "cloudpickle.register_pickle_by_value(module) before the call."
             ) from None
-        value = fn(*args, **kwargs)
+        value = call.run(self.__name__, "a Dask worker", cloudpickle.dumps)
         try:
-            return bytes(cloudpickle.dumps(value))
+            return call.pickle_result(value, ResultPickler)
         except Exception as error:
             raise SerializationError(
                 f"op {self.__name__!r} returned a {type(value).__name__} that cannot be sent "
@@ -155,14 +159,15 @@ def sendable_exception(name: str, error: BaseException) -> BaseException:
     return carry(error, where, cloudpickle.dumps)  # Dask sends cause and context too
 
 
-def load_outcome(name: str, outcome: Outcome) -> tuple[Any, BaseException | None]:
-    """``(result, None)`` or ``(None, exception)`` from what ``ShippedCall`` returned,
+def load_outcome(name: str, outcome: Outcome, sent: Sent) -> tuple[Any, BaseException | None]:
+    """``(result, None)`` or ``(None, exception)`` from what ``ShippedCall`` returned for
+    the call ``sent`` (an object the op received and handed back is the caller's own),
     naming the op when it cannot be loaded here."""
     import cloudpickle
 
     succeeded, payload = outcome
     try:
-        loaded = cloudpickle.loads(payload)
+        loaded = sent.load_result(payload) if succeeded else cloudpickle.loads(payload)
     except Exception as error:
         what = "result" if succeeded else "exception"
         failure = SerializationError(
@@ -191,12 +196,14 @@ def _is_op(value: object) -> TypeGuard[Op]:
 
 
 def pickle_call(name: str, fn: Callable[..., Any], args: tuple[Any, ...],
-                 kwargs: dict[str, Any]) -> bytes:
-    """Pickle the call with cloudpickle, or name the part of it that cannot be pickled."""
-    import cloudpickle
+                 kwargs: dict[str, Any]) -> Sent:
+    """Pickle the call with cloudpickle (``engine.shipped.send``), or name the part of
+    it that cannot be pickled."""
+    from ember.xcs.distributed._pickling import CallPickler
+    from ember.xcs.engine.shipped import send
 
     try:
-        return bytes(cloudpickle.dumps((fn, args, kwargs)))
+        return send(CallPickler, fn, args, kwargs)
     except Exception as error:
         part = _unpicklable_part(fn, args, kwargs)
         raise SerializationError(

@@ -11,8 +11,10 @@ with values plain Python would not have. An earlier op's value reaches the next 
 the object itself (as in plain Python) and is not watched; nor are ops that run
 eagerly (``effect=True``, in a ``try`` or ``with`` block...): the glue waits for them,
 so they get the caller's own objects. In a graph an effect op runs alone, in program
-order, and gets the objects it was given too. On an executor (a pool, processes, Dask) the
-check runs on the worker (``invoke_watched``).
+order, and gets the objects it was given too. On an executor that shares the caller's
+objects (a thread pool) the check runs on the worker (``invoke_watched``); on one that
+pickles each call (processes, Dask) everything the op receives is a copy, and
+``engine.shipped`` checks all of it there.
 """
 
 from __future__ import annotations

@@ -321,7 +321,7 @@ class Engine:
         if task.run.listener is not None:
             notify(task.run, "start", task)
         try:
-            future = pool.submit_task(executor, task)
+            future, sent = pool.submit_task(executor, task)
         except BaseException as error:
             if pool.is_broken_pool_error(error):
                 self._processes.retire(executor)
@@ -334,12 +334,12 @@ class Engine:
 
         def finished(done: concurrent.futures.Future[Any]) -> None:
             if holder:
-                self._finish_future(holder.pop(), done, executor)
+                self._finish_future(holder.pop(), done, executor, sent)
 
         future.add_done_callback(finished)
 
     def _finish_future(self, task: Task, future: concurrent.futures.Future[Any],
-                       executor: Any) -> None:
+                       executor: Any, sent: Any) -> None:
         if future.cancelled():
             self.report(task, None,
                         concurrent.futures.CancelledError(f"{task.name} was cancelled"))
@@ -352,7 +352,7 @@ class Engine:
         value = None if error is not None else future.result()
         if type(value) is pool.Pickled:  # from a process worker (engine.pool)
             try:
-                value = value.load()
+                value = value.load(sent)
             except Exception as failure:
                 value, error = None, failure
         self.report(task, value, error)
@@ -361,7 +361,6 @@ class Engine:
         """The shared process pool behind ``Config(executor="process")`` (a new one once
         a worker of the last one died, or ``body`` is new in ``__main__``)."""
         return self._processes.get(body)
-
 
 
 _default: Engine | None = None

@@ -28,6 +28,7 @@ from ember.xcs.engine.arguments import invoke_watched, location_of, resolve, wat
 from ember.xcs.errors import SerializationError, add_note
 
 if TYPE_CHECKING:
+    from ember.xcs.engine.shipped import Sent
     from ember.xcs.engine.task import Task
 
 __all__ = ["Pickled", "SharedProcessPool", "is_broken_pool_error", "note_broken_pool",
@@ -90,8 +91,16 @@ class SharedProcessPool:
             pool.shutdown(wait=True, cancel_futures=True)
 
 
-def submit_task(executor: Any, task: Task) -> concurrent.futures.Future[Any]:
+def submit_task(executor: Any, task: Task) -> tuple[concurrent.futures.Future[Any], Sent | None]:
     """Submit ``task``'s body to ``executor`` (a process pool gets it pickled by us).
+
+    An executor whose workers get pickled copies of each call (a process pool, and
+    one with ``copies_arguments = True``, the Dask executor) gets the op's plain
+    ``invoke``: what the op changes is checked where the copies are (``engine.shipped``).
+    Any other executor shares the caller's objects, and gets ``invoke_watched``.
+
+    Returns:
+        The future, and for a process pool what was sent (its result loads with it).
 
     Raises:
         SerializationError: the op or its arguments cannot be pickled for a process pool.
@@ -102,7 +111,9 @@ def submit_task(executor: Any, task: Task) -> concurrent.futures.Future[Any]:
     if op is not None:
         register_for_processes(type(op))
     args, kwargs = resolve(task)
-    watched = watch(task, args, kwargs)
+    processes = isinstance(executor, concurrent.futures.ProcessPoolExecutor)
+    copies = processes or getattr(executor, "copies_arguments", False) is True
+    watched = None if copies else watch(task, args, kwargs)
     call: Callable[..., Any]
     call_args: tuple[Any, ...]
     if watched is not None:
@@ -111,12 +122,12 @@ def submit_task(executor: Any, task: Task) -> concurrent.futures.Future[Any]:
         call, call_args = op.invoke, (args, kwargs)
     else:
         call, call_args = _apply, (task.fn, args, kwargs)
-    if isinstance(executor, concurrent.futures.ProcessPoolExecutor):
-        payload = _pickled_call(task.name, call, call_args, args=args, kwargs=kwargs,
-                                body=op if op is not None else task.fn)
-        return executor.submit(_call_pickled, payload, task.name)
+    if processes:
+        sent = _pickled_call(task.name, call, call_args, args=args, kwargs=kwargs,
+                             body=op if op is not None else task.fn)
+        return executor.submit(_call_pickled, sent.payload, task.name), sent
     future: concurrent.futures.Future[Any] = executor.submit(call, *call_args)
-    return future
+    return future, None
 
 
 def note_broken_pool(error: BaseException, name: str) -> None:
@@ -127,7 +138,7 @@ def note_broken_pool(error: BaseException, name: str) -> None:
 
 
 def _pickled_call(name: str, call: Callable[..., Any], call_args: tuple[Any, ...], *,
-                 body: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bytes:
+                 body: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Sent:
     """``call(*call_args)`` pickled for a process worker (run there by ``_call_pickled``).
 
     Args:
@@ -144,21 +155,26 @@ def _pickled_call(name: str, call: Callable[..., Any], call_args: tuple[Any, ...
     """
     from multiprocessing.reduction import ForkingPickler
 
+    from ember.xcs.engine.shipped import send
+
     try:
-        return bytes(ForkingPickler.dumps((call, call_args)))
+        return send(ForkingPickler, call, call_args, {})
     except Exception as error:
         raise SerializationError(_unpicklable(name, body, args, kwargs, error)) from error
 
 
 def _call_pickled(payload: bytes, name: str) -> Any:
-    """In the worker: unpickle what ``_pickled_call`` made and call it; an exception
-    goes back as it was raised (``engine.carried``)."""
-    import pickle
+    """In the worker: unpickle what ``_pickled_call`` made and call it (``Arrived``
+    checks what the op received); an exception goes back as it was raised
+    (``engine.carried``)."""
+    from multiprocessing.reduction import ForkingPickler
 
-    call, call_args = pickle.loads(payload)
+    from ember.xcs.engine.shipped import Arrived, ResultPickler
+
+    call = Arrived(payload)
     replacement: BaseException | None = None
     try:
-        value = call(*call_args)
+        value = call.run(name, "a worker process (executor='process')", ForkingPickler.dumps)
     except Exception as error:
         from ember.xcs.engine.carried import sendable
 
@@ -168,7 +184,7 @@ def _call_pickled(payload: bytes, name: str) -> Any:
     if replacement is not None:
         raise replacement  # outside the except block: no context that does not pickle
     try:  # pickled here, where a failure can name the op (the pool's own is a bare error)
-        return Pickled(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL), name)
+        return Pickled(call.pickle_result(value, ResultPickler), name)
     except Exception as error:
         raise SerializationError(
             f"op {name!r} returned a {type(value).__name__} that cannot be sent back from "
@@ -189,12 +205,11 @@ class Pickled:
     def __reduce__(self) -> tuple[Any, ...]:
         return (Pickled, (self.data, self.name))
 
-    def load(self) -> Any:
-        """The result, or ``SerializationError`` naming the op when it cannot be loaded."""
-        import pickle
-
+    def load(self, sent: Sent) -> Any:
+        """The result of the call ``sent`` (an object the op received and handed back is
+        the caller's own), or ``SerializationError`` naming the op when it cannot be loaded."""
         try:
-            return pickle.loads(self.data)
+            return sent.load_result(self.data)
         except Exception as error:
             raise SerializationError(
                 f"the result of op {self.name!r} came back from the worker process but "
