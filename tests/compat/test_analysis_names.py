@@ -236,18 +236,20 @@ def test_numpy_code_is_not_jax_traceable_and_jit_falls_back():
     assert any("JAX could not trace it" in reason for reason in stats["fallbacks"])
 
 
-def test_print_in_tensor_code_is_medium_risk_and_really_runs_only_while_jax_traces(capsys):
+def test_print_in_tensor_code_is_medium_risk_and_keeps_the_function_off_jax_jit(capsys):
     def loud(x):
         print("computing")
         return jnp.sum(x)
 
     decision = analyze_operations_v2(loud)
-    assert decision.effect_risk is EffectRisk.MEDIUM and decision.can_jax_trace
-    assert "only while JAX traces" in decision.reason
+    assert decision.effect_risk is EffectRisk.MEDIUM and not decision.can_jax_trace
+    assert decision.jax_traceable is Traceability.NON_JAX
+    assert "only while JAX traces" in decision.reason and "plain Python" in decision.reason
     jitted = jit(loud)
     jitted(jnp.ones(2))
     jitted(jnp.ones(2))
-    assert capsys.readouterr().out.count("computing") == 1  # plain Python would print twice
+    assert capsys.readouterr().out.count("computing") == 2  # as plain Python: every call
+    assert get_jit_stats(jitted)["mode"] == "orchestration"
 
 
 def test_side_effects_are_told_from_pure_uses_of_the_same_library(tmp_path):

@@ -79,9 +79,10 @@ class EffectRisk(Enum):
 
     ``HIGH``: it is, or calls, an op marked ``effect=True``: under ``@jit`` that op runs
     eagerly, in program order, after every op issued before it. ``MEDIUM``: side effects
-    were found (``print``, files, ``os``, HTTP, an SDK called directly) in code that may
-    run concurrently (an op body without ``effect=True``) or only while JAX traces (a
-    function taking the ``jax.jit`` path). ``LOW``: none found; ops are run concurrently.
+    were found (``print``, files, ``os``, HTTP, an SDK called directly): in an op body
+    without ``effect=True`` they may overlap other ops; a function with them never takes
+    the ``jax.jit`` path (which would run them only while JAX traces), ``@jit`` runs it as
+    plain Python. ``LOW``: none found; ops are run concurrently.
     """
 
     LOW = auto()
@@ -292,7 +293,8 @@ def _decision(kind: OpKind, found: Reach, confidence: float, *,
               reason: str | None = None) -> OpDecision:
     """A decision from the code's evidence (``traceability``/``reason`` when measured)."""
     if traceability is None:
-        if found.engine_ops or kind is OpKind.HYBRID or found.numeric or found.sdk:
+        if (found.engine_ops or kind is OpKind.HYBRID or found.numeric or found.sdk
+                or found.effects):
             traceability = Traceability.NON_JAX
         elif found.jax:
             traceability = Traceability.JAX
@@ -322,6 +324,10 @@ def _static_reason(kind: OpKind, traceability: Traceability, found: Reach) -> st
         path = ("it calls ops: under @jit they run concurrently on the XCS engine and JAX "
                 "never traces them (a call that reaches one while JAX traces moves the "
                 "function to the engine for good)")
+    elif traceability is Traceability.NON_JAX and not (found.numeric or found.sdk):
+        path = ("it has side effects, which jax.jit would run only while JAX traces it (once "
+                "per new argument shape): under @jit it runs as plain Python on the XCS "
+                "tracer, on every call")
     elif traceability is Traceability.NON_JAX:
         used = "array functions that reject JAX tracers" if found.numeric else "an SDK"
         path = (f"it calls {used}: under @jit, a first call with array arguments is tried "
@@ -335,16 +341,10 @@ def _static_reason(kind: OpKind, traceability: Traceability, found: Reach) -> st
                 "to jax.jit and others run as plain Python on the XCS tracer")
     if found.effect_ops:
         path += "; its effect=True ops run eagerly, in program order"
-    elif found.effects and traceability is not Traceability.NON_JAX:
-        path += _TRACE_TIME_EFFECTS
     if found.sdk:
         path += ("; SDK calls made directly run in the calling thread, one at a time: "
                  "call models through ember.api.models or wrap them in @op to overlap them")
     return f"from its code: {path}."
-
-
-_TRACE_TIME_EFFECTS = ("; under jax.jit its side effects run only while JAX traces it (once per "
-                       "new argument shape), not on every call")
 
 
 def _measured(func: Any) -> dict[str, Any] | None:
@@ -365,8 +365,6 @@ def _from_runs(stats: dict[str, Any], found: Reach) -> OpDecision:
     calls = stats["calls"]
     if stats.get("mode") == "tensor":
         reason = f"measured: its {calls} call(s) so far ran under jax.jit (tensor mode)"
-        if found.effects:
-            reason += _TRACE_TIME_EFFECTS
         return _decision(OpKind.TENSOR, found, 1.0,
                          extra_tensor={f"measured: {calls} call(s) ran under jax.jit"},
                          traceability=Traceability.JAX, reason=reason + ".")
