@@ -3,8 +3,9 @@
 While JAX traces the function a ``GradProbe`` is the op handler: an op whose
 arguments do not depend on the differentiated input runs at once and its output is a
 constant of the computation (hybrid functions work); an op that receives a traced
-value raises ``TransformError`` naming the op and the line, since an LLM or tool call
-has no derivative.
+value, by any route (an argument, a container, an object, an f-string), raises
+``TransformError`` naming the op and the line, since an LLM or tool call has no
+derivative.
 
 Inside ``autograph()``, a call with recorded arguments (a ``placeholder``, an op's
 result) is recorded as one node, like ``vmap`` and ``scan``: it differentiates when the
@@ -24,7 +25,7 @@ from ember.xcs.tracing import context
 from ember.xcs.tracing.lazy import Lazy
 from ember.xcs.transforms.batching import NOT_RECORDED, record_whole_call
 from ember.xcs.transforms.leaves import ARRAY, has_tracer, leaf_kind, require_jax
-from ember.xcs.transforms.probes import GradProbe, probed
+from ember.xcs.transforms.probes import GradProbe, probed, watch_tracer_text
 
 __all__ = ["grad", "value_and_grad"]
 
@@ -72,6 +73,7 @@ class _Differentiated:
         materialize = getattr(outer, "materialize", None)
         if materialize is not None and tree.contains((args, kwargs), Lazy):
             args, kwargs = materialize((tuple(args), dict(kwargs)))  # values of earlier ops
+        watch_tracer_text(jax)
         probe = GradProbe(outer, self._transform, allow_ops=self._allow_hybrid)
         checked = self._checked(jax, probe)
         transform = jax.value_and_grad if self._with_value else jax.grad
