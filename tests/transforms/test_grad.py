@@ -129,6 +129,25 @@ def test_text_of_values_that_do_not_depend_on_the_input_may_reach_ops():
     assert PROMPTS == ["weights: [1. 3.]"]
 
 
+def test_grad_traces_through_tensor_ops_as_jax_grad_does():
+    from ember.xcs import mark_tensor
+
+    @mark_tensor
+    def normalize(x):
+        return x / jnp.linalg.norm(x)
+
+    def plain_normalize(x):
+        return x / jnp.linalg.norm(x)
+
+    x = jnp.array([1.0, 2.0, 3.0])
+    expected = jax.grad(lambda v: plain_normalize(v).sum())(x)
+    np.testing.assert_allclose(grad(lambda v: normalize(v).sum())(x), expected, rtol=1e-6)
+    np.testing.assert_allclose(
+        grad(lambda v: normalize(v).sum(), allow_hybrid=False)(x), expected, rtol=1e-6)
+    value, slope = value_and_grad(lambda v: normalize(v).sum())(x)
+    np.testing.assert_allclose(slope, expected, rtol=1e-6)
+
+
 def test_stop_gradient_values_may_reach_ops():
     def guarded(w):
         verdict = judge(jax.lax.stop_gradient(w))

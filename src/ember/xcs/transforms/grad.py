@@ -5,7 +5,8 @@ arguments do not depend on the differentiated input runs at once and its output 
 constant of the computation (hybrid functions work); an op that receives a traced
 value, by any route (an argument, a container, an object, an f-string), raises
 ``TransformError`` naming the op and the line, since an LLM or tool call has no
-derivative.
+derivative. An op of kind ``tensor`` (``mark_tensor``) is tensor code: JAX
+differentiates through it, as ``jax.grad`` does through the plain function.
 
 Inside ``autograph()``, a call with recorded arguments (a ``placeholder``, an op's
 result) is recorded as one node, like ``vmap`` and ``scan``: it differentiates when the
@@ -123,7 +124,8 @@ def grad(fn: Callable[..., Any] | None = None, argnums: int | Sequence[int] = 0,
         holomorphic: ``fn`` is holomorphic (complex inputs and outputs), as in JAX.
         allow_int: allow integer inputs (their gradient is float0), as in JAX.
         allow_hybrid: allow ops inside ``fn`` (default); ``False`` makes any op call
-            an error, for code that must be pure tensor code.
+            an error, for code that must be pure tensor code (ops of kind ``tensor``
+            are tensor code: they are differentiated through either way).
         strict: an orchestration-only call (ops were called and the result does not
             depend on the differentiated input) raises ``TransformError``; with
             ``False`` it gets zero gradients, as ``jax.grad`` gives a constant function.

@@ -5,7 +5,8 @@ compiled code, or an LLM call would receive tracer values. ``probed(fn)`` runs `
 with a probe as the current op handler (``ember.xcs.tracing.context``):
 ``TensorProbe`` raises ``OpReached`` at the first op, which aborts the JAX trace before
 the op runs and tells the caller to switch to orchestration mode; ``GradProbe`` lets
-``grad`` run ops eagerly and treat their outputs as constants, and refuses an op
+``grad`` run ops eagerly and treat their outputs as constants, traces through ops of
+kind ``tensor`` (``mark_tensor``: tensor code JAX can differentiate), and refuses an op
 that the differentiated input reaches by any route: as an argument, inside a container
 or an object, or as text. For the last, the text JAX gives a traced value (``repr``,
 ``str``, ``format``, so f-strings) is noted by the ``GradProbe`` current in the thread
@@ -139,7 +140,8 @@ class GradProbe:
     An op that receives a traced value (one derived from the differentiated input) cannot
     be differentiated: ``TransformError`` names it and the line, whether the value is an
     argument, sits in a container or an object, or was turned into text (an f-string,
-    ``str()``). Inside a tensor-mode ``jit`` trace an op must not be baked into compiled code, so
+    ``str()``). An op of kind ``tensor`` is tensor code: JAX traces through its body.
+    Inside a tensor-mode ``jit`` trace an op must not be baked into compiled code, so
     ``OpReached`` is raised and that ``jit`` switches to orchestration mode.
 
     Args:
@@ -165,6 +167,8 @@ class GradProbe:
         location = caller_location()
         if isinstance(self.outer, TensorProbe):
             raise OpReached(name, location)
+        if isinstance(op, Op) and op.kind == "tensor":
+            return op.body(*args, **kwargs)  # tensor code: differentiated like the rest
         if not self.allow_ops:
             raise TransformError(
                 f"{self.transform}: op {name!r} (orchestration: an LLM or tool call) was "
