@@ -100,3 +100,17 @@ def test_a_keyword_of_the_wrong_length_gets_a_fix_that_applies_to_keywords():
     assert "functools.partial(fn, sep=...)" in message
     fixed = vmap(functools.partial(fmt, sep=["-", "+", "*"]))(["a", "b"])
     assert fixed == ["['-', '+', '*']a", "['-', '+', '*']b"]
+
+
+@pytest.mark.parametrize("scalar", [np.mean([0.5, 0.9]), np.float32(0.7), np.array(0.7)])
+def test_a_numpy_scalar_keyword_or_field_is_broadcast_like_a_float(scalar):
+    calls = split_batch((["a", "b"],), {"temp": scalar}, 0, None, "vmap")
+    assert [kwargs["temp"] for _, kwargs in calls] == [scalar, scalar]
+    assert all(kwargs["temp"] is scalar for _, kwargs in calls)
+    record = split_batch(({"p": ["a", "b"], "temp": scalar},), {}, 0, None, "vmap")
+    assert all(args[0]["temp"] is scalar for args, _ in record)
+
+
+def test_a_scalar_positional_argument_cannot_be_mapped_and_the_fix_is_named():
+    with pytest.raises(TransformError, match="it has rank 0. Give it in_axes None"):
+        split_batch((np.float64(0.7), ["a"]), {}, 0, None, "vmap")

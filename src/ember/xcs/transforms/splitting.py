@@ -2,8 +2,9 @@
 
 A positional argument with an axis (``in_axes`` entry not ``None``) must be a list, a
 tuple or an array (sliced along the axis; NumPy arrays of strings or objects too), or a
-dict, which is a *record*: its list and array fields are mapped, every other field is
-broadcast (the seed's ``inputs={"data": [...], "id": [...], "options": {...}}``).
+dict, which is a *record*: its list and array fields are mapped, every other field
+(a NumPy or JAX scalar too) is broadcast (the seed's
+``inputs={"data": [...], "id": [...], "options": {...}}``).
 Keyword arguments are records too. An ``in_axes`` entry may be a dict or tuple (a
 prefix of the argument's structure) to give fields their own axes. Every mapped value
 must have the same length; ``TransformError`` names the fields and lengths otherwise.
@@ -78,7 +79,9 @@ def _mapped_leaf(value: Any, axis: Any, path: str, transform: str, mode: str) ->
 
     ``mode`` is ``"arg"`` (a positional argument: must be mappable), ``"kwarg"`` (a
     keyword argument: a record or a batch; anything else is broadcast) or ``"field"``
-    (a field of a record: lists and arrays are mapped, anything else is broadcast).
+    (a field of a record: lists and arrays are mapped, anything else is broadcast). A
+    NumPy or JAX scalar (an array of rank 0) is no batch: as a keyword or field it is
+    broadcast, like the equal Python number.
     """
     if axis is None:
         return value
@@ -87,7 +90,7 @@ def _mapped_leaf(value: Any, axis: Any, path: str, transform: str, mode: str) ->
     if isinstance(axis, tuple | list):
         return _mapped_positions(value, axis, path, transform, mode)
     _check_axis(axis, path, transform)
-    if _is_array(value):
+    if _is_array(value) and (value.shape or mode == "arg"):
         return _mapped_array(value, axis, path, transform)
     if isinstance(value, list) or (mode == "arg" and isinstance(value, tuple)):
         return _mapped_sequence(value, axis, path, transform)
@@ -99,7 +102,7 @@ def _mapped_leaf(value: Any, axis: Any, path: str, transform: str, mode: str) ->
             "lists, tuples, arrays and dicts of them can be mapped. Give it in_axes None to "
             "pass it unchanged to every item."
         )
-    return value  # a record field (or keyword) that is not a batch: broadcast
+    return value  # a record field (or keyword) that is not a batch, a scalar too: broadcast
 
 
 def _mapped_fields(value: Any, axes: dict[Any, Any], path: str, transform: str) -> _Struct:
@@ -145,7 +148,8 @@ def _mapped_array(value: Any, axis: int, path: str, transform: str) -> _Mapped:
     rank = len(value.shape)
     if not -rank <= axis < rank:
         raise TransformError(
-            f"{transform}: cannot map {path} over axis {axis}: it has rank {rank}."
+            f"{transform}: cannot map {path} over axis {axis}: it has rank {rank}. Give it "
+            "in_axes None to pass it unchanged to every item, or an axis it has."
         )
     return _Mapped(value, axis % rank, path)
 
