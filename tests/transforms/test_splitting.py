@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -15,11 +16,26 @@ def args_of(calls: list) -> list:
     return [args for args, _ in calls]
 
 
-def test_a_dict_of_axes_maps_the_fields_it_names_and_broadcasts_the_others() -> None:
+def test_a_dict_of_axes_maps_its_fields_by_their_own_axes() -> None:
     shared = ["kept", "whole"]
-    calls = split_batch(({"xs": [1, 2], "other": shared},), {}, ({"xs": 0},), None, "vmap")
+    calls = split_batch(({"xs": [1, 2], "other": shared},), {}, ({"xs": 0, "other": None},),
+                        None, "vmap")
     assert args_of(calls) == [({"xs": 1, "other": shared},), ({"xs": 2, "other": shared},)]
     assert calls[1][0][0]["other"] is shared
+
+
+def test_a_dict_of_axes_leaving_out_a_field_is_refused_on_both_paths_as_jax_does() -> None:
+    embedding = jnp.arange(6.0).reshape(2, 3)
+    fixed = (r"does not name field\(s\) \['emb'\]; as in JAX.*Add 'emb': None to give "
+             r"them unchanged to every item, or an axis \(0\) to map them")
+    for labels in (["x", "y"], jnp.array([0, 1])):  # orchestration, then jax.vmap
+        with pytest.raises(TransformError, match=fixed):
+            vmap(lambda r: (r["label"], r["emb"].sum()), in_axes=({"label": 0},))(
+                {"label": labels, "emb": embedding})
+    labels, sums = vmap(lambda r: (r["label"], r["emb"].sum()),
+                        in_axes=({"label": 0, "emb": None},))({"label": ["x", "y"],
+                                                               "emb": embedding})
+    assert labels == ["x", "y"] and [float(s) for s in sums] == [15.0, 15.0]
 
 
 def test_a_tuple_of_axes_gives_each_item_its_own_axis_and_keeps_the_container_type() -> None:
