@@ -7,8 +7,9 @@ this order:
 
 1. **Op metadata.** An op (``ember.xcs.op``, ``mark_tensor``, ``ember.api.op``, a leaf
    Operator, a model call) is one engine node: its ``kind`` and ``effect`` settings are
-   what the engine goes by, and JAX never traces its body (an op reached while JAX
-   traces switches the jitted function to the engine).
+   what the engine goes by, and ``jit`` never hands its body to ``jax.jit`` (an op
+   reached while JAX traces switches the jitted function to the engine; ``grad``
+   differentiates through the body of a tensor op only).
 2. **Measured runs.** A jitted function that has run reports the mode its calls took
    (``get_jit_stats(f)["mode"]``: ``jax.jit`` or the engine) and the ops they ran.
 3. **The ``mark_hybrid`` mark**, the user's statement that ``fn`` mixes both.
@@ -64,7 +65,8 @@ class Traceability(Enum):
 
     ``JAX``: ``jit``/``vmap``/``grad`` give its array calls to ``jax.jit``/``jax.vmap``/
     ``jax.grad``. ``NON_JAX``: XCS runs it itself: ops run on the engine with real values
-    (JAX never traces an op), and code calling NumPy or torch functions fails under
+    (``jax.jit`` never traces an op), code with side effects runs as plain Python, and
+    code calling NumPy or torch functions fails under
     JAX tracing and runs on the XCS tracer. ``UNKNOWN``: it depends on the arguments
     (array arguments go to ``jax.jit`` first).
     """
@@ -270,9 +272,10 @@ def _op_decision(op: Op) -> OpDecision:
         tensor_evidence=frozenset({label}) if tensor else frozenset(),
         orchestration_evidence=frozenset() if tensor else frozenset({label}),
         effect_evidence=effects,
-        reason=f"{label} is one node of the XCS engine under @jit: {how}. JAX never "
-               "traces an op's body (one reached while JAX traces moves the caller to "
-               "the engine).",
+        reason=f"{label} is one node of the XCS engine under @jit: {how}. jit never "
+               "hands an op's body to jax.jit (one reached while JAX traces moves the "
+               "caller to the engine)" + ("; grad differentiates through its body (tensor "
+                                         "code)." if tensor else "."),
     )
 
 

@@ -174,7 +174,7 @@ class _Walk:
             if value is _MISSING:
                 return  # an AttributeError, in plain Python too
         if as_op(value) is not None or _immutable(value):
-            return  # ops: JAX never traces them (transforms.probes)
+            return  # ops: jax.jit never runs them (transforms.probes)
         inner, bound = unwrap(value)
         if isinstance(value, functools.partial):
             for argument in (*value.args, *value.keywords.values()):
