@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -29,6 +31,19 @@ class Counter:
 
 
 COUNTER = Counter()
+
+
+class Optimizer(NamedTuple):  # as optax's GradientTransformation: functions in fields
+    init: Callable
+    update: Callable
+
+
+SGD = Optimizer(init=lambda params: (), update=lambda grads, state: (-0.1 * grads, state))
+
+
+def sgd_step(params, grads, state):
+    updates, state = SGD.update(grads, state)  # `update` names no change of SGD
+    return params + updates, state
 
 
 @dataclass
@@ -105,6 +120,7 @@ def test_effects_jax_jit_would_drop_are_found(fn, found):
 @pytest.mark.parametrize("fn", [
     pure_matmul,
     builds_dataclass,
+    sgd_step,
     lambda x: jax.debug.print("{}", x) or x,  # JAX runs it on every call
     lambda x: x.at[0].add(1.0),
     lambda x: jax.lax.fori_loop(0, 3, lambda i, c: c + i, x),
@@ -120,7 +136,7 @@ def test_changes_in_place_are_reported_for_the_per_call_argument_check():
 
     assert purity(bump) == purity(bump) and purity(bump).changes
     assert purity(bump).fallback is None  # fine for JAX arrays; not for a list argument
-    assert not purity(pure_matmul).changes
+    assert not purity(pure_matmul).changes and not purity(sgd_step).changes
 
 
 def test_the_effect_is_located():

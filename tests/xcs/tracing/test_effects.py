@@ -10,7 +10,7 @@ SHARED: list = []
 
 
 def _changes(fn) -> list[str]:
-    return [what for what, receiver, line in code_effects(fn.__code__).changes]
+    return [change.what for change in code_effects(fn.__code__).changes]
 
 
 def test_objects_built_in_the_code_change_freely():
@@ -95,4 +95,4 @@ def test_nested_code_is_read_and_its_own_cells_are_local():
 
     effects = code_effects(outer.__code__)
     assert [names for names, scope, line in effects.reads if scope == "closure"] == []
-    assert "calls SHARED.append()" in [what for what, receiver, line in effects.changes]
+    assert "calls SHARED.append()" in [change.what for change in effects.changes]

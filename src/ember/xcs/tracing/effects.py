@@ -19,7 +19,7 @@ Example:
     ...     out.append(x)
     ...     log.append(x)
     ...     return out
-    >>> [what for what, receiver, line in code_effects(record.__code__).changes]
+    >>> [change.what for change in code_effects(record.__code__).changes]
     ['calls log.append()']
 """
 
@@ -28,12 +28,23 @@ from __future__ import annotations
 import dis
 from dataclasses import dataclass
 from types import CodeType
+from typing import NamedTuple
 
 from ember.xcs.tracing.codemap import CodeMap
 
-__all__ = ["CodeEffects", "code_effects"]
+__all__ = ["Change", "CodeEffects", "code_effects"]
 
 _CACHE_LIMIT = 20_000
+
+
+class Change(NamedTuple):
+    """One change in place: what it is, the variable holding the object (``""`` when
+    unknown), the method called (``""`` for a store or an augmented assignment), the line."""
+
+    what: str
+    receiver: str
+    method: str
+    line: int
 
 
 @dataclass(frozen=True)
@@ -44,11 +55,10 @@ class CodeEffects:
         rebinds: ``(kind, name, line)`` for each assignment or deletion of a global
             (``kind`` ``"global"``) or of a variable of an enclosing function
             (``"nonlocal"``).
-        changes: ``(what, receiver, line)`` for each change in place of an object the code did not
+        changes: a ``Change`` for each change in place of an object the code did not
             build itself: item, slice and attribute stores and deletions, augmented
-            assignments, calls of methods that change their object (``append``,
-            ``update``, ``fill``...); ``receiver`` names the variable holding the object
-            (``""`` when unknown). A local bound only to objects the code builds
+            assignments, calls of methods named like those that change their object
+            (``append``, ``update``, ``fill``...). A local bound only to objects the code builds
             (``out = []``, ``out = {}``) can change freely; ``x.at[i].add(v)`` is JAX's
             update, which changes nothing.
         reads: ``(names, scope, line)`` for each name read from outside: ``scope`` is
@@ -59,7 +69,7 @@ class CodeEffects:
     """
 
     rebinds: tuple[tuple[str, str, int], ...]
-    changes: tuple[tuple[str, str, int], ...]
+    changes: tuple[Change, ...]
     reads: tuple[tuple[tuple[str, ...], str, int], ...]
 
 
@@ -96,7 +106,7 @@ def _read_effects(code: CodeType) -> CodeEffects:
     fresh = _built_locals(code, instructions)
     first = code.co_varnames[0] if code.co_argcount else None
     rebinds: list[tuple[str, str, int]] = []
-    changes: list[tuple[str, str, int]] = []
+    changes: list[Change] = []
     reads: list[tuple[tuple[str, ...], str, int]] = []
     imported: dict[str, tuple[str, ...]] = {}  # local name -> the module path it names
     chain: list[str] = []
@@ -145,21 +155,21 @@ def _read_effects(code: CodeType) -> CodeEffects:
                 what = (f"sets attribute {value} of {holder}" if name == "STORE_ATTR"
                         else f"deletes from {holder}" if name.startswith("DELETE")
                         else f"stores an item into {holder}")
-                changes.append((what, receiver or "", line))
+                changes.append(Change(what, receiver or "", "", line))
         elif name in _ATTRIBUTE_LOADS and value in _CHANGING_METHODS and not _jax_update(
                 instructions, index):
             receiver = _receiver(instructions, index, 0)
             if receiver not in fresh:
-                changes.append((f"calls {receiver or '(an object)'}.{value}()", receiver or "",
-                                line))
+                changes.append(Change(f"calls {receiver or '(an object)'}.{value}()",
+                                      receiver or "", value, line))
         elif name == "BINARY_OP" and instruction.argrepr.endswith("="):
             following = instructions[index + 1] if index + 1 < len(instructions) else None
             target = following.argval if following is not None and following.opname.startswith(
                 ("STORE_FAST", "STORE_DEREF")) else ""
             target = target[0] if isinstance(target, tuple) else target
             if target not in fresh:
-                changes.append((f"{target or 'an item or attribute'} {instruction.argrepr} ...",
-                                target, line))
+                changes.append(Change(f"{target or 'an item or attribute'} "
+                                      f"{instruction.argrepr} ...", target, "", line))
         if name not in ("IMPORT_NAME", "IMPORT_FROM", "SWAP", "POP_TOP", "STORE_FAST"):
             module = ()  # the import's names are bound
     if chain:

@@ -50,7 +50,7 @@ from typing import Any
 from ember.xcs.analysis.references import as_op, forward_of, unwrap
 from ember.xcs.api.records import Fallback
 from ember.xcs.ir.graph import SourceLocation
-from ember.xcs.tracing.effects import code_effects
+from ember.xcs.tracing.effects import Change, code_effects
 
 __all__ = ["Purity", "purity"]
 
@@ -148,12 +148,13 @@ class _Walk:
                         "while tracing, not on every call", _at(code, line))
             return
         first = code.co_varnames[0] if code.co_argcount else ""
-        for what, receiver, line in effects.changes:
-            if not (builds_self and receiver == first) and self.change is None:
-                self.change = (what, _at(code, line))
+        cells = dict(zip(code.co_freevars, fn.__closure__ or (), strict=False))
+        for change in effects.changes:
+            if self.change is None and not (builds_self and change.receiver == first) \
+                    and _changes_object(fn, cells, change):
+                self.change = (change.what, _at(code, change.line))
         for default in (*(fn.__defaults__ or ()), *(fn.__kwdefaults__ or {}).values()):
             self.value(default, (), f"a default of {code.co_name}", here, depth)
-        cells = dict(zip(code.co_freevars, fn.__closure__ or (), strict=False))
         for names, scope, line in effects.reads:
             value = _resolve(fn, cells, instance, names, scope)
             rest = names[1:] if scope != "import" else ()
@@ -173,6 +174,10 @@ class _Walk:
             value, rest = getattr(value, rest[0], _MISSING), rest[1:]
             if value is _MISSING:
                 return  # an AttributeError, in plain Python too
+        if isinstance(value, tuple | list | dict | set | frozenset):  # functions held there
+            for item in list(value.values() if isinstance(value, dict) else value)[:64]:
+                if callable(item):
+                    self.value(item, (), label, location, depth)
         if as_op(value) is not None or _immutable(value):
             return  # ops: jax.jit never runs them (transforms.probes)
         inner, bound = unwrap(value)
@@ -222,7 +227,8 @@ class _Walk:
             return
         for name in ("__new__", "__init__", "__post_init__"):
             method = inspect.getattr_static(cls, name, None)
-            if isinstance(method, types.FunctionType):
+            if isinstance(method, types.FunctionType) and self.library(
+                    _module_of(method), label, location) is None:
                 self.function(method, None, depth + 1, builds_self=name != "__new__")
 
     def instance(self, value: Any, rest: tuple[str, ...], label: str,
@@ -249,7 +255,8 @@ class _Walk:
         if isinstance(member, staticmethod | classmethod):
             member = member.__func__
         if isinstance(member, types.FunctionType):
-            self.function(member, value, depth + 1)
+            if self.library(_module_of(member), label, location) is None:
+                self.function(member, value, depth + 1)  # a method of the program's
         elif member is not None and not isinstance(member, _SLOT_TYPES):
             self.effect(f"it uses {label} ({kind.__module__}.{kind.__name__}), compiled code "
                         "XCS cannot check for effects that jax.jit would run only while "
@@ -288,6 +295,26 @@ def _resolve(fn: types.FunctionType, cells: dict[str, Any], instance: Any,
     return found
 
 
+def _changes_object(fn: types.FunctionType, cells: dict[str, Any], change: Change) -> bool:
+    """Whether ``change`` may change an object in place.
+
+    A method named like one that changes its object (``opt.update(...)``) called on a
+    global or closure variable changes it only when the object's class has that method
+    in C, as ``list``, ``dict``, ``set`` and NumPy arrays do; a method in Python is read
+    like any function (``_Walk.instance``), and a function held in a field (an optax
+    ``GradientTransformation``'s ``update``) changes nothing by its name.
+    """
+    code = fn.__code__
+    if not change.method or change.receiver in code.co_varnames or \
+            change.receiver in code.co_cellvars or not change.receiver:
+        return True
+    scope = "closure" if change.receiver in code.co_freevars else "global"
+    value = _resolve(fn, cells, None, (change.receiver,), scope)
+    if value is _MISSING:
+        return True
+    return isinstance(inspect.getattr_static(type(value), change.method, None), _SLOT_TYPES)
+
+
 def _at(code: types.CodeType, line: int) -> SourceLocation:
     return SourceLocation(code.co_filename, line, code.co_name)
 
@@ -320,5 +347,5 @@ def _immutable(value: Any, depth: int = 0) -> bool:
     if kind.__module__ == "numpy" and kind.__name__ != "ndarray" and hasattr(value, "dtype"):
         return True  # a NumPy scalar or dtype
     if isinstance(value, tuple | frozenset) and depth < 8 and len(value) <= 256:
-        return all(_immutable(item, depth + 1) for item in value)
+        return all(_immutable(item, depth + 1) or callable(item) for item in value)
     return False
