@@ -91,6 +91,14 @@ def test_combine_rejects_differently_shaped_items():
         combine([{"a": 1}, {"b": 2}])
 
 
+def test_combine_takes_the_same_keys_in_any_order_as_jax_does():
+    combined = combine([{"label": "q", "length": 4}, {"length": 8, "label": "s"}])
+    assert combined == {"label": ["q", "s"], "length": [4, 8]}
+    assert list(combined) == ["label", "length"]  # the first item's order
+    nested = combine([{"a": {"x": 1, "y": 2}}, {"a": {"y": 3, "x": 4}}], "scan")
+    assert nested == {"a": {"x": [1, 4], "y": [2, 3]}}
+
+
 def test_adapt_inputs_passes_the_record_positionally_when_needed():
     def takes_item(item):
         return item["x"]

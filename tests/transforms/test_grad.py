@@ -86,6 +86,68 @@ def test_differentiated_input_flowing_into_an_op_names_the_op_and_line():
     assert f"test_grad.py:{line}" in message
 
 
+PROMPTS: list = []
+
+
+@op
+def rate(prompt):
+    PROMPTS.append(prompt)
+    return 2.0
+
+
+class _Box:
+    def __init__(self, value):
+        self.value = value
+
+
+@pytest.mark.parametrize(("build", "route"), [
+    (lambda w: f"Rate these weights: {w}", "as text"),
+    (lambda w: "weights " + str(w * 2), "as text"),
+    (lambda w: "weights %r" % (w,), "as text"),  # noqa: UP031 - the % route on purpose
+    (lambda w: _Box(w), "inside an object"),
+    (lambda w: [w], ""),
+])
+@pytest.mark.parametrize("transform", [grad, value_and_grad])
+def test_differentiated_input_reaching_an_op_by_any_route_is_refused(transform, build, route):
+    PROMPTS.clear()
+
+    def scored(w):
+        return jnp.sum(w ** 2) * rate(build(w))
+
+    with pytest.raises(TransformError, match=f"flows into op 'rate' at .*{route}"):
+        transform(scored)(jnp.array([1.0, 3.0]))
+    assert PROMPTS == []  # the op never saw a traced value or its text
+
+
+def test_text_of_values_that_do_not_depend_on_the_input_may_reach_ops():
+    PROMPTS.clear()
+
+    def scored(w, label):
+        return jnp.sum(w ** 2) * rate(f"{label}: {jax.lax.stop_gradient(w)}")
+
+    np.testing.assert_allclose(grad(scored)(jnp.array([1.0, 3.0]), "weights"), [4.0, 12.0])
+    assert PROMPTS == ["weights: [1. 3.]"]
+
+
+def test_grad_traces_through_tensor_ops_as_jax_grad_does():
+    from ember.xcs import mark_tensor
+
+    @mark_tensor
+    def normalize(x):
+        return x / jnp.linalg.norm(x)
+
+    def plain_normalize(x):
+        return x / jnp.linalg.norm(x)
+
+    x = jnp.array([1.0, 2.0, 3.0])
+    expected = jax.grad(lambda v: plain_normalize(v).sum())(x)
+    np.testing.assert_allclose(grad(lambda v: normalize(v).sum())(x), expected, rtol=1e-6)
+    np.testing.assert_allclose(
+        grad(lambda v: normalize(v).sum(), allow_hybrid=False)(x), expected, rtol=1e-6)
+    value, slope = value_and_grad(lambda v: normalize(v).sum())(x)
+    np.testing.assert_allclose(slope, expected, rtol=1e-6)
+
+
 def test_stop_gradient_values_may_reach_ops():
     def guarded(w):
         verdict = judge(jax.lax.stop_gradient(w))

@@ -329,3 +329,23 @@ def test_the_decorator_form_refuses_extra_arguments_it_would_drop():
 def test_a_setting_given_to_scan_directly_says_where_it_goes(call, message):
     with pytest.raises(ConfigError, match=message):
         call()
+
+
+def test_orchestration_scan_takes_per_step_dicts_with_keys_in_any_order():
+    @op
+    def classify(text):
+        return "question" if text.endswith("?") else "statement"
+
+    def step(count, text):
+        out = {}
+        if text.endswith("?"):
+            out["label"] = classify(text)
+            out["length"] = len(text)
+        else:
+            out["length"] = len(text)
+            out["label"] = classify(text)
+        return count + 1, out
+
+    count, outputs = scan(step, 0, ["Why?", "Because."])
+    assert count == 2
+    assert outputs == {"label": ["question", "statement"], "length": [4, 8]}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -15,11 +16,26 @@ def args_of(calls: list) -> list:
     return [args for args, _ in calls]
 
 
-def test_a_dict_of_axes_maps_the_fields_it_names_and_broadcasts_the_others() -> None:
+def test_a_dict_of_axes_maps_its_fields_by_their_own_axes() -> None:
     shared = ["kept", "whole"]
-    calls = split_batch(({"xs": [1, 2], "other": shared},), {}, ({"xs": 0},), None, "vmap")
+    calls = split_batch(({"xs": [1, 2], "other": shared},), {}, ({"xs": 0, "other": None},),
+                        None, "vmap")
     assert args_of(calls) == [({"xs": 1, "other": shared},), ({"xs": 2, "other": shared},)]
     assert calls[1][0][0]["other"] is shared
+
+
+def test_a_dict_of_axes_leaving_out_a_field_is_refused_on_both_paths_as_jax_does() -> None:
+    embedding = jnp.arange(6.0).reshape(2, 3)
+    fixed = (r"does not name field\(s\) \['emb'\]; as in JAX.*Add 'emb': None to give "
+             r"them unchanged to every item, or an axis \(0\) to map them")
+    for labels in (["x", "y"], jnp.array([0, 1])):  # orchestration, then jax.vmap
+        with pytest.raises(TransformError, match=fixed):
+            vmap(lambda r: (r["label"], r["emb"].sum()), in_axes=({"label": 0},))(
+                {"label": labels, "emb": embedding})
+    labels, sums = vmap(lambda r: (r["label"], r["emb"].sum()),
+                        in_axes=({"label": 0, "emb": None},))({"label": ["x", "y"],
+                                                               "emb": embedding})
+    assert labels == ["x", "y"] and [float(s) for s in sums] == [15.0, 15.0]
 
 
 def test_a_tuple_of_axes_gives_each_item_its_own_axis_and_keeps_the_container_type() -> None:
@@ -100,3 +116,17 @@ def test_a_keyword_of_the_wrong_length_gets_a_fix_that_applies_to_keywords():
     assert "functools.partial(fn, sep=...)" in message
     fixed = vmap(functools.partial(fmt, sep=["-", "+", "*"]))(["a", "b"])
     assert fixed == ["['-', '+', '*']a", "['-', '+', '*']b"]
+
+
+@pytest.mark.parametrize("scalar", [np.mean([0.5, 0.9]), np.float32(0.7), np.array(0.7)])
+def test_a_numpy_scalar_keyword_or_field_is_broadcast_like_a_float(scalar):
+    calls = split_batch((["a", "b"],), {"temp": scalar}, 0, None, "vmap")
+    assert [kwargs["temp"] for _, kwargs in calls] == [scalar, scalar]
+    assert all(kwargs["temp"] is scalar for _, kwargs in calls)
+    record = split_batch(({"p": ["a", "b"], "temp": scalar},), {}, 0, None, "vmap")
+    assert all(args[0]["temp"] is scalar for args, _ in record)
+
+
+def test_a_scalar_positional_argument_cannot_be_mapped_and_the_fix_is_named():
+    with pytest.raises(TransformError, match="it has rank 0. Give it in_axes None"):
+        split_batch((np.float64(0.7), ["a"]), {}, 0, None, "vmap")

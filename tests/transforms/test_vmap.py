@@ -343,3 +343,17 @@ def test_vmap_signature_shows_only_its_own_parameters():
     assert list(inspect.signature(vmap).parameters) == [
         "fn", "in_axes", "out_axes", "axis_size", "axis_name", "config"]
     assert vmap(str.upper, (0,), 0, None, config=Config())(["a"]) == ["A"]
+
+
+def test_numpy_and_jax_scalar_keywords_are_given_to_every_item_like_floats():
+    def generate(prompt, temp):
+        return f"{prompt}@{temp:.2f}"
+
+    prompts = ["a", "b"]
+    for temp in (0.7, np.mean([0.5, 0.9]), jnp.float32(0.7)):
+        assert vmap(generate)(prompts, temp=temp) == [generate(p, temp) for p in prompts]
+        assert vmap(lambda d: generate(d["p"], d["temp"]))({"p": prompts, "temp": temp}) == [
+            "a@0.70", "b@0.70"]
+    # On the tensor path jax.vmap would fail on a scalar keyword: refused, with the fix.
+    with pytest.raises(TransformError, match=r"functools.partial\(f, temp=...\)"):
+        vmap(lambda x, temp: x * temp)(jnp.ones(2), temp=np.float64(0.5))

@@ -7,8 +7,9 @@ this order:
 
 1. **Op metadata.** An op (``ember.xcs.op``, ``mark_tensor``, ``ember.api.op``, a leaf
    Operator, a model call) is one engine node: its ``kind`` and ``effect`` settings are
-   what the engine goes by, and JAX never traces its body (an op reached while JAX
-   traces switches the jitted function to the engine).
+   what the engine goes by, and ``jit`` never hands its body to ``jax.jit`` (an op
+   reached while JAX traces switches the jitted function to the engine; ``grad``
+   differentiates through the body of a tensor op only).
 2. **Measured runs.** A jitted function that has run reports the mode its calls took
    (``get_jit_stats(f)["mode"]``: ``jax.jit`` or the engine) and the ops they ran.
 3. **The ``mark_hybrid`` mark**, the user's statement that ``fn`` mixes both.
@@ -64,7 +65,8 @@ class Traceability(Enum):
 
     ``JAX``: ``jit``/``vmap``/``grad`` give its array calls to ``jax.jit``/``jax.vmap``/
     ``jax.grad``. ``NON_JAX``: XCS runs it itself: ops run on the engine with real values
-    (JAX never traces an op), and code calling NumPy or torch functions fails under
+    (``jax.jit`` never traces an op), code with side effects runs as plain Python, and
+    code calling NumPy or torch functions fails under
     JAX tracing and runs on the XCS tracer. ``UNKNOWN``: it depends on the arguments
     (array arguments go to ``jax.jit`` first).
     """
@@ -79,9 +81,10 @@ class EffectRisk(Enum):
 
     ``HIGH``: it is, or calls, an op marked ``effect=True``: under ``@jit`` that op runs
     eagerly, in program order, after every op issued before it. ``MEDIUM``: side effects
-    were found (``print``, files, ``os``, HTTP, an SDK called directly) in code that may
-    run concurrently (an op body without ``effect=True``) or only while JAX traces (a
-    function taking the ``jax.jit`` path). ``LOW``: none found; ops are run concurrently.
+    were found (``print``, files, ``os``, HTTP, an SDK called directly): in an op body
+    without ``effect=True`` they may overlap other ops; a function with them never takes
+    the ``jax.jit`` path (which would run them only while JAX traces), ``@jit`` runs it as
+    plain Python. ``LOW``: none found; ops are run concurrently.
     """
 
     LOW = auto()
@@ -269,9 +272,10 @@ def _op_decision(op: Op) -> OpDecision:
         tensor_evidence=frozenset({label}) if tensor else frozenset(),
         orchestration_evidence=frozenset() if tensor else frozenset({label}),
         effect_evidence=effects,
-        reason=f"{label} is one node of the XCS engine under @jit: {how}. JAX never "
-               "traces an op's body (one reached while JAX traces moves the caller to "
-               "the engine).",
+        reason=f"{label} is one node of the XCS engine under @jit: {how}. jit never "
+               "hands an op's body to jax.jit (one reached while JAX traces moves the "
+               "caller to the engine)" + ("; grad differentiates through its body (tensor "
+                                         "code)." if tensor else "."),
     )
 
 
@@ -292,7 +296,8 @@ def _decision(kind: OpKind, found: Reach, confidence: float, *,
               reason: str | None = None) -> OpDecision:
     """A decision from the code's evidence (``traceability``/``reason`` when measured)."""
     if traceability is None:
-        if found.engine_ops or kind is OpKind.HYBRID or found.numeric or found.sdk:
+        if (found.engine_ops or kind is OpKind.HYBRID or found.numeric or found.sdk
+                or found.effects):
             traceability = Traceability.NON_JAX
         elif found.jax:
             traceability = Traceability.JAX
@@ -322,6 +327,10 @@ def _static_reason(kind: OpKind, traceability: Traceability, found: Reach) -> st
         path = ("it calls ops: under @jit they run concurrently on the XCS engine and JAX "
                 "never traces them (a call that reaches one while JAX traces moves the "
                 "function to the engine for good)")
+    elif traceability is Traceability.NON_JAX and not (found.numeric or found.sdk):
+        path = ("it has side effects, which jax.jit would run only while JAX traces it (once "
+                "per new argument shape): under @jit it runs as plain Python on the XCS "
+                "tracer, on every call")
     elif traceability is Traceability.NON_JAX:
         used = "array functions that reject JAX tracers" if found.numeric else "an SDK"
         path = (f"it calls {used}: under @jit, a first call with array arguments is tried "
@@ -335,16 +344,10 @@ def _static_reason(kind: OpKind, traceability: Traceability, found: Reach) -> st
                 "to jax.jit and others run as plain Python on the XCS tracer")
     if found.effect_ops:
         path += "; its effect=True ops run eagerly, in program order"
-    elif found.effects and traceability is not Traceability.NON_JAX:
-        path += _TRACE_TIME_EFFECTS
     if found.sdk:
         path += ("; SDK calls made directly run in the calling thread, one at a time: "
                  "call models through ember.api.models or wrap them in @op to overlap them")
     return f"from its code: {path}."
-
-
-_TRACE_TIME_EFFECTS = ("; under jax.jit its side effects run only while JAX traces it (once per "
-                       "new argument shape), not on every call")
 
 
 def _measured(func: Any) -> dict[str, Any] | None:
@@ -365,8 +368,6 @@ def _from_runs(stats: dict[str, Any], found: Reach) -> OpDecision:
     calls = stats["calls"]
     if stats.get("mode") == "tensor":
         reason = f"measured: its {calls} call(s) so far ran under jax.jit (tensor mode)"
-        if found.effects:
-            reason += _TRACE_TIME_EFFECTS
         return _decision(OpKind.TENSOR, found, 1.0,
                          extra_tensor={f"measured: {calls} call(s) ran under jax.jit"},
                          traceability=Traceability.JAX, reason=reason + ".")

@@ -12,7 +12,8 @@ The rules (shared by ``vmap``, ``pmap``, ``mesh_sharded`` and ``scan``):
 - **Combining.** Per-item results are transposed along dicts and tuples (namedtuples
   too); every other value, lists included, is a leaf. Array leaves of one shape and
   dtype are stacked (the batch on ``out_axes``); other leaves are collected into a list.
-  A dict result gives a dict with the same keys whatever its leaves are. An empty
+  A dict result gives a dict with the same keys whatever its leaves are (items may
+  insert them in any order, as in JAX; the first item's order is kept). An empty
   batch gives ``[]``: no item tells the structure, and none is guessed.
 """
 
@@ -164,9 +165,9 @@ def combine(outputs: Sequence[Any], transform: str = "vmap", out_axes: int = 0) 
 def _transpose(items: list[Any], path: str, transform: str, out_axes: int) -> Any:
     first = items[0]
     if type(first) is dict:
-        keys = list(first)
-        for index, item in enumerate(items):
-            if type(item) is not dict or list(item) != keys:
+        keys = list(first)  # the result keeps the first item's order
+        for index, item in enumerate(items):  # the same keys in any order, as in JAX
+            if type(item) is not dict or item.keys() != first.keys():
                 raise _mismatch(transform, path, index, first, item)
         return {k: _transpose([item[k] for item in items], f"{path}[{k!r}]", transform,
                               out_axes) for k in keys}

@@ -3,8 +3,10 @@
 While JAX traces the function a ``GradProbe`` is the op handler: an op whose
 arguments do not depend on the differentiated input runs at once and its output is a
 constant of the computation (hybrid functions work); an op that receives a traced
-value raises ``TransformError`` naming the op and the line, since an LLM or tool call
-has no derivative.
+value, by any route (an argument, a container, an object, an f-string), raises
+``TransformError`` naming the op and the line, since an LLM or tool call has no
+derivative. An op of kind ``tensor`` (``mark_tensor``) is tensor code: JAX
+differentiates through it, as ``jax.grad`` does through the plain function.
 
 Inside ``autograph()``, a call with recorded arguments (a ``placeholder``, an op's
 result) is recorded as one node, like ``vmap`` and ``scan``: it differentiates when the
@@ -24,7 +26,7 @@ from ember.xcs.tracing import context
 from ember.xcs.tracing.lazy import Lazy
 from ember.xcs.transforms.batching import NOT_RECORDED, record_whole_call
 from ember.xcs.transforms.leaves import ARRAY, has_tracer, leaf_kind, require_jax
-from ember.xcs.transforms.probes import GradProbe, probed
+from ember.xcs.transforms.probes import GradProbe, probed, watch_tracer_text
 
 __all__ = ["grad", "value_and_grad"]
 
@@ -72,6 +74,7 @@ class _Differentiated:
         materialize = getattr(outer, "materialize", None)
         if materialize is not None and tree.contains((args, kwargs), Lazy):
             args, kwargs = materialize((tuple(args), dict(kwargs)))  # values of earlier ops
+        watch_tracer_text(jax)
         probe = GradProbe(outer, self._transform, allow_ops=self._allow_hybrid)
         checked = self._checked(jax, probe)
         transform = jax.value_and_grad if self._with_value else jax.grad
@@ -121,7 +124,8 @@ def grad(fn: Callable[..., Any] | None = None, argnums: int | Sequence[int] = 0,
         holomorphic: ``fn`` is holomorphic (complex inputs and outputs), as in JAX.
         allow_int: allow integer inputs (their gradient is float0), as in JAX.
         allow_hybrid: allow ops inside ``fn`` (default); ``False`` makes any op call
-            an error, for code that must be pure tensor code.
+            an error, for code that must be pure tensor code (ops of kind ``tensor``
+            are tensor code: they are differentiated through either way).
         strict: an orchestration-only call (ops were called and the result does not
             depend on the differentiated input) raises ``TransformError``; with
             ``False`` it gets zero gradients, as ``jax.grad`` gives a constant function.

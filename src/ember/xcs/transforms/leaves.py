@@ -2,10 +2,11 @@
 
 A leaf is an ``ARRAY`` (a JAX or NumPy array of a numeric dtype, or a JAX tracer), a
 ``NUMBER``, an ``ATOM`` (``str``, ``bytes``, ``None``: hashable, never an array) or
-``OTHER``. A call is tensor data when its leaves are arrays and numbers, with at least
-one array. These checks run on every jitted call, so they are plain ``int`` kinds and
-dictionary lookups, and they never import JAX: ``jax_or_none`` imports it the first
-time an array is seen.
+``OTHER``; ``jit``'s tensor mode also tells ``NUMPY`` arrays apart (``jax.jit`` would
+convert them, see ``argument_kind``). A call is tensor data when its leaves are arrays
+and numbers, with at least one array. These checks run on every jitted call, so they
+are plain ``int`` kinds and dictionary lookups, and they never import JAX:
+``jax_or_none`` imports it the first time an array is seen.
 
 Example:
     >>> leaf_kind(3), leaf_kind("text"), leaf_kind(object()) == OTHER
@@ -28,6 +29,7 @@ __all__ = [
     "ATOM",
     "JAX_EXTRA",
     "NUMBER",
+    "NUMPY",
     "OTHER",
     "TYPE_KINDS",
     "argument_kind",
@@ -46,6 +48,7 @@ ARRAY = 1  # a JAX or NumPy array (or JAX tracer) of a numeric dtype
 NUMBER = 2  # int, float, bool, complex
 ATOM = 3  # str, bytes, None: hashable, never an array
 OTHER = 4  # anything else
+NUMPY = 5  # argument_kind(..., numpy=False) of NumPy array data
 
 # The kind of every leaf type known so far. ``leaf_kind`` adds JAX array types as it
 # meets them, without a lock: each addition is one dictionary store of a value that
@@ -119,22 +122,23 @@ def is_tensor_tree(tree: Any) -> bool:
     return found is not None and found > 0
 
 
-def count_arrays(tree: Any, depth: int = 0) -> int | None:
-    """Number of array leaves of ``tree``, or ``None`` when some leaf is not tensor data."""
+def count_arrays(tree: Any, depth: int = 0, numpy: bool = True) -> int | None:
+    """Number of array leaves of ``tree``, or ``None`` when some leaf is not tensor data
+    (with ``numpy=False``: also when one is a NumPy array)."""
     if tree is None:
         return 0
     if isinstance(tree, _CONTAINERS) and depth < 64:
         items = tree.values() if isinstance(tree, dict) else tree
         total = 0
         for item in items:
-            found = count_arrays(item, depth + 1)
+            found = count_arrays(item, depth + 1, numpy)
             if found is None:
                 return None
             total += found
         return total
     kind = leaf_kind(tree)
     if kind == ARRAY:
-        return 1
+        return 1 if numpy or not _is_numpy(tree) else None
     if kind == NUMBER:
         return 0
     return None
@@ -150,12 +154,13 @@ def has_tracer(tree: Any) -> bool:
     return any(isinstance(leaf, tracer_type) for leaf in leaves)
 
 
-def argument_kind(value: Any) -> int:
+def argument_kind(value: Any, numpy: bool = True) -> int:
     """The kind of one whole argument of a call.
 
     ``ARRAY`` for array data (also containers of arrays and numbers, and registered JAX
     pytrees of them), ``NUMBER``, ``ATOM`` (hashable, so it can be a static argument:
-    also tuples of atoms and numbers) or ``OTHER``.
+    also tuples of atoms and numbers) or ``OTHER``. With ``numpy=False``, array data
+    holding a NumPy array is ``NUMPY``.
     """
     kind = TYPE_KINDS.get(type(value))
     if kind is not None:
@@ -163,22 +168,29 @@ def argument_kind(value: Any) -> int:
     if isinstance(value, _CONTAINERS):
         found = count_arrays(value, 0)
         if found:
-            return ARRAY
+            return ARRAY if numpy or count_arrays(value, 0, numpy=False) else NUMPY
         if type(value) is tuple and all(argument_kind(v) in (NUMBER, ATOM) for v in value):
             return ATOM
         return OTHER
     kind = leaf_kind(value)
-    if kind == OTHER and _is_array_pytree(value):
-        return ARRAY
+    if kind == ARRAY and not numpy and _is_numpy(value):
+        return NUMPY
+    if kind == OTHER and _pytree_arrays(value):
+        return ARRAY if numpy or _pytree_arrays(value, numpy=False) else NUMPY
     return kind
 
 
-def _is_array_pytree(value: Any) -> bool:
-    """Whether ``value`` is a registered JAX pytree node whose leaves are tensor data."""
+def _is_numpy(value: Any) -> bool:
+    return type(value).__module__.startswith("numpy")
+
+
+def _pytree_arrays(value: Any, numpy: bool = True) -> int | None:
+    """The number of array leaves of a registered JAX pytree node of tensor data, else
+    ``None`` (also for a node that is no pytree, or holds other data)."""
     jax = sys.modules.get("jax")
     if jax is None or isinstance(value, _ITERATORS):
-        return False  # an iterator or a dict view: never a pytree (JAX warns on them)
+        return None  # an iterator or a dict view: never a pytree (JAX warns on them)
     leaves, treedef = jax.tree_util.tree_flatten(value)
     if treedef.num_nodes == 1:  # a leaf: not a registered container
-        return False
-    return is_tensor_tree(leaves)
+        return None
+    return count_arrays(leaves, 0, numpy)

@@ -5,16 +5,24 @@ compiled code, or an LLM call would receive tracer values. ``probed(fn)`` runs `
 with a probe as the current op handler (``ember.xcs.tracing.context``):
 ``TensorProbe`` raises ``OpReached`` at the first op, which aborts the JAX trace before
 the op runs and tells the caller to switch to orchestration mode; ``GradProbe`` lets
-``grad`` run ops eagerly and treat their outputs as constants.
+``grad`` run ops eagerly and treat their outputs as constants, traces through ops of
+kind ``tensor`` (``mark_tensor``: tensor code JAX can differentiate), and refuses an op
+that the differentiated input reaches by any route: as an argument, inside a container
+or an object, or as text. For the last, the text JAX gives a traced value (``repr``,
+``str``, ``format``, so f-strings) is noted by the ``GradProbe`` current in the thread
+(``watch_tracer_text`` wraps ``jax.core.Tracer``'s text methods once; they only take
+note while a ``grad`` traces in that thread).
 """
 
 from __future__ import annotations
 
 import functools
 import sys
+import threading
 from collections.abc import Callable
 from typing import Any
 
+from ember.xcs import tree
 from ember.xcs.analysis.references import reach, unwrap
 from ember.xcs.api.records import Fallback
 from ember.xcs.errors import TransformError
@@ -32,6 +40,7 @@ __all__ = [
     "caller_location",
     "op_in_code",
     "probed",
+    "watch_tracer_text",
 ]
 
 
@@ -129,9 +138,11 @@ class GradProbe:
     """The op handler while ``grad`` traces: ops run eagerly and their outputs are constants.
 
     An op that receives a traced value (one derived from the differentiated input) cannot
-    be differentiated: ``TransformError`` names it and the line. Inside a tensor-mode
-    ``jit`` trace an op must not be baked into compiled code, so ``OpReached`` is raised
-    and that ``jit`` switches to orchestration mode.
+    be differentiated: ``TransformError`` names it and the line, whether the value is an
+    argument, sits in a container or an object, or was turned into text (an f-string,
+    ``str()``). An op of kind ``tensor`` is tensor code: JAX traces through its body.
+    Inside a tensor-mode ``jit`` trace an op must not be baked into compiled code, so
+    ``OpReached`` is raised and that ``jit`` switches to orchestration mode.
 
     Args:
         outer: the op handler that was current when ``grad`` was called.
@@ -144,12 +155,20 @@ class GradProbe:
         self.transform = transform
         self.allow_ops = allow_ops
         self.ops_called = 0  # one trace runs in one thread: no lock needed
+        self.texts: set[str] = set()  # the text of traced values formatted while it traced
+
+    def note_text(self, text: str) -> None:
+        """Remember the text of a traced value (see ``watch_tracer_text``)."""
+        if len(self.texts) < _MAX_TEXTS:
+            self.texts.add(text)
 
     def call_op(self, op: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         name = _op_name(op)
         location = caller_location()
         if isinstance(self.outer, TensorProbe):
             raise OpReached(name, location)
+        if isinstance(op, Op) and op.kind == "tensor":
+            return op.body(*args, **kwargs)  # tensor code: differentiated like the rest
         if not self.allow_ops:
             raise TransformError(
                 f"{self.transform}: op {name!r} (orchestration: an LLM or tool call) was "
@@ -157,10 +176,11 @@ class GradProbe:
                 "Pass allow_hybrid=True (the default) to treat op results as constants."
             )
         self.ops_called += 1
-        if has_tracer((args, kwargs)):
+        route = self._route((args, kwargs))
+        if route is not None:
             raise TransformError(
                 f"{self.transform}: the differentiated input flows into op {name!r} at "
-                f"{location or '<unknown location>'}. Ops (orchestration: LLM calls, "
+                f"{location or '<unknown location>'}{route}. Ops (orchestration: LLM calls, "
                 "tools) are not differentiable: pass the op only values that do not depend on the "
                 "differentiated argument (or wrap them in jax.lax.stop_gradient), or move "
                 "the op out of the differentiated function."
@@ -169,3 +189,51 @@ class GradProbe:
             if isinstance(op, Op):
                 return op.invoke(args, kwargs)
             return op(*args, **kwargs)
+
+    def _route(self, arguments: Any) -> str | None:
+        """How a traced value reaches the op's arguments, or ``None`` when none does."""
+        if has_tracer(arguments):
+            return ""
+        tracer = sys.modules["jax"].core.Tracer
+        texts = self.texts
+
+        def derived(value: Any) -> bool:
+            return isinstance(value, tracer) or (
+                isinstance(value, str) and any(text in value for text in texts))
+
+        found = tree.first_match(arguments, derived, records=True)
+        if found is None:
+            return None
+        if isinstance(found, str):
+            return (" as text (a traced value formatted into a string: an f-string, str() "
+                    "or repr())")
+        return " inside an object"
+
+
+_MAX_TEXTS = 256
+_watch_lock = threading.Lock()
+
+
+def watch_tracer_text(jax: Any) -> None:
+    """Have JAX tracers' text (``repr``, ``str``, ``format``) noted by the ``GradProbe``
+    current in the calling thread, if any (once per process; see the module docstring)."""
+    tracer = jax.core.Tracer
+    with _watch_lock:
+        for method in ("__repr__", "__str__", "__format__"):
+            original = tracer.__dict__.get(method)
+            if original is None or getattr(original, "__xcs_watch__", False):
+                continue
+            setattr(tracer, method, _noting(original))
+
+
+def _noting(original: Callable[..., str]) -> Callable[..., str]:
+    def text(self: Any, *spec: Any) -> str:
+        result = original(self, *spec)
+        probe = context.current_trace()
+        if isinstance(probe, GradProbe):
+            probe.note_text(result)
+        return result
+
+    functools.update_wrapper(text, original)
+    text.__xcs_watch__ = True  # type: ignore[attr-defined]
+    return text

@@ -27,6 +27,7 @@ from typing import Any
 
 from ember.xcs.errors import TransformError
 from ember.xcs.transforms.leaves import ARRAY, NUMBER, leaf_kind
+from ember.xcs.transforms.splitting import field_axes_error
 
 __all__ = ["refuse_ambiguous"]
 
@@ -63,8 +64,11 @@ def _check(value: Any, axis: Any, path: str, mode: str, transform: str) -> None:
         return
     if isinstance(axis, dict):  # per-field axes: the same reading on both paths
         if isinstance(value, dict):
+            error = field_axes_error(value, axis, path, transform)
+            if error is not None:
+                raise error
             for key, item in value.items():
-                _check(item, axis.get(key), f"{path}[{key!r}]", "field", transform)
+                _check(item, axis[key], f"{path}[{key!r}]", "field", transform)
         return
     if isinstance(axis, tuple | list):  # per-position axes: the same reading too
         if isinstance(value, list | tuple) and len(value) == len(axis):

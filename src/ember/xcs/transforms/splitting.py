@@ -2,10 +2,12 @@
 
 A positional argument with an axis (``in_axes`` entry not ``None``) must be a list, a
 tuple or an array (sliced along the axis; NumPy arrays of strings or objects too), or a
-dict, which is a *record*: its list and array fields are mapped, every other field is
-broadcast (the seed's ``inputs={"data": [...], "id": [...], "options": {...}}``).
+dict, which is a *record*: its list and array fields are mapped, every other field
+(a NumPy or JAX scalar too) is broadcast (the seed's
+``inputs={"data": [...], "id": [...], "options": {...}}``).
 Keyword arguments are records too. An ``in_axes`` entry may be a dict or tuple (a
-prefix of the argument's structure) to give fields their own axes. Every mapped value
+prefix of the argument's structure, so a dict names every field) to give fields their
+own axes. Every mapped value
 must have the same length; ``TransformError`` names the fields and lengths otherwise.
 
 Each argument first becomes a *template*: the argument itself where it is broadcast,
@@ -21,7 +23,7 @@ from typing import Any
 from ember.xcs.errors import TransformError
 from ember.xcs.transforms.leaves import ARRAY, leaf_kind
 
-__all__ = ["Calls", "split_batch"]
+__all__ = ["Calls", "field_axes_error", "split_batch"]
 
 Calls = list[tuple[tuple[Any, ...], dict[str, Any]]]
 """Per-item ``(args, kwargs)`` pairs, in order."""
@@ -78,7 +80,9 @@ def _mapped_leaf(value: Any, axis: Any, path: str, transform: str, mode: str) ->
 
     ``mode`` is ``"arg"`` (a positional argument: must be mappable), ``"kwarg"`` (a
     keyword argument: a record or a batch; anything else is broadcast) or ``"field"``
-    (a field of a record: lists and arrays are mapped, anything else is broadcast).
+    (a field of a record: lists and arrays are mapped, anything else is broadcast). A
+    NumPy or JAX scalar (an array of rank 0) is no batch: as a keyword or field it is
+    broadcast, like the equal Python number.
     """
     if axis is None:
         return value
@@ -87,7 +91,7 @@ def _mapped_leaf(value: Any, axis: Any, path: str, transform: str, mode: str) ->
     if isinstance(axis, tuple | list):
         return _mapped_positions(value, axis, path, transform, mode)
     _check_axis(axis, path, transform)
-    if _is_array(value):
+    if _is_array(value) and (value.shape or mode == "arg"):
         return _mapped_array(value, axis, path, transform)
     if isinstance(value, list) or (mode == "arg" and isinstance(value, tuple)):
         return _mapped_sequence(value, axis, path, transform)
@@ -99,23 +103,45 @@ def _mapped_leaf(value: Any, axis: Any, path: str, transform: str, mode: str) ->
             "lists, tuples, arrays and dicts of them can be mapped. Give it in_axes None to "
             "pass it unchanged to every item."
         )
-    return value  # a record field (or keyword) that is not a batch: broadcast
+    return value  # a record field (or keyword) that is not a batch, a scalar too: broadcast
 
 
 def _mapped_fields(value: Any, axes: dict[Any, Any], path: str, transform: str) -> _Struct:
-    """A dict whose fields have their own axes (fields ``axes`` does not name: broadcast)."""
+    """A dict whose fields have their own axes (``axes`` names each field, as in JAX)."""
     if not isinstance(value, dict):
         raise TransformError(
             f"{transform}: in_axes gives a dict for {path}, but the value is a "
             f"{type(value).__name__}."
         )
+    error = field_axes_error(value, axes, path, transform)
+    if error is not None:
+        raise error
+    return _Struct(dict, {k: _mapped_leaf(v, axes[k], f"{path}[{k!r}]", transform, "field")
+                          for k, v in value.items()})
+
+
+def field_axes_error(value: dict[Any, Any], axes: dict[Any, Any], path: str,
+                     transform: str) -> TransformError | None:
+    """Why the dict of axes ``axes`` does not fit the dict ``value``, if it does not.
+
+    As in JAX (an ``in_axes`` dict is a prefix of the argument's structure), it names
+    every field of ``value`` and no other, on the array path and the orchestration path
+    alike.
+    """
     if unknown := set(axes) - set(value):
-        raise TransformError(
+        return TransformError(
             f"{transform}: in_axes names field(s) {sorted(map(str, unknown))} that {path} "
             f"does not have (it has {sorted(map(str, value))})."
         )
-    return _Struct(dict, {k: _mapped_leaf(v, axes.get(k), f"{path}[{k!r}]", transform, "field")
-                          for k, v in value.items()})
+    if missing := [key for key in value if key not in axes]:
+        entries = ", ".join(f"{key!r}: None" for key in missing)
+        return TransformError(
+            f"{transform}: the in_axes dict for {path} does not name field(s) "
+            f"{sorted(map(str, missing))}; as in JAX, a dict of axes names every field of "
+            f"the dict it maps. Add {entries} to give them unchanged to every item, or an "
+            "axis (0) to map them."
+        )
+    return None
 
 
 def _mapped_positions(value: Any, axes: Sequence[Any], path: str, transform: str,
@@ -145,7 +171,8 @@ def _mapped_array(value: Any, axis: int, path: str, transform: str) -> _Mapped:
     rank = len(value.shape)
     if not -rank <= axis < rank:
         raise TransformError(
-            f"{transform}: cannot map {path} over axis {axis}: it has rank {rank}."
+            f"{transform}: cannot map {path} over axis {axis}: it has rank {rank}. Give it "
+            "in_axes None to pass it unchanged to every item, or an axis it has."
         )
     return _Mapped(value, axis % rank, path)
 

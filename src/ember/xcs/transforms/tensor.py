@@ -1,11 +1,23 @@
-"""``jit``'s tensor fast path: ``jax.jit`` for a function until it reaches an op.
+"""``jit``'s tensor fast path: ``jax.jit`` for a function while that keeps plain meaning.
 
-A call is *tensor-only* when its array leaves are JAX/NumPy arrays (other leaves are
-numbers, or hashable atoms such as strings) and tracing it with JAX never reaches an
-op. ``TensorDispatch`` first checks the leaves (``leaves``: cheap, no JAX import), then
-lets JAX trace with a ``TensorProbe`` installed as the current op handler (``probes``):
-an op reached while JAX traces raises ``OpReached``, which aborts the JAX trace
-*before* the op runs, and the function switches to orchestration mode for good.
+A call runs under ``jax.jit`` (tensor mode) only when ``jax.jit`` gives what plain
+Python gives:
+
+- its array leaves are JAX arrays (other leaves are numbers, or hashable atoms such as
+  strings). NumPy arrays keep NumPy's meaning in plain Python (float64 and int64, an
+  ``IndexError`` for an index out of range, ``x += 1`` changing the caller's array),
+  which ``jax.jit`` would not: such a call runs plainly;
+- the function's code has no effect that ``jax.jit`` would run only while tracing
+  (``purity``: a print, ``np.random``, a change of state from outside the call); and
+  if it changes objects in place at all, no argument is a mutable container;
+- tracing it with JAX never reaches an op.
+
+``TensorDispatch`` checks the leaves on each call (``leaves``: cheap, no JAX import)
+and the code once, then lets JAX trace with a ``TensorProbe`` installed as the current
+op handler (``probes``): an op reached while JAX traces raises ``OpReached``, which
+aborts the JAX trace *before* the op runs, and the function switches to orchestration
+mode for good. Orchestration mode runs the function on the XCS tracer, with plain
+Python's meaning.
 """
 
 from __future__ import annotations
@@ -23,12 +35,14 @@ from ember.xcs.transforms.leaves import (
     ARRAY,
     ATOM,
     NUMBER,
+    NUMPY,
     OTHER,
     TYPE_KINDS,
     argument_kind,
     jax_or_none,
 )
 from ember.xcs.transforms.probes import OpReached, op_in_code, probed
+from ember.xcs.transforms.purity import purity
 
 __all__ = ["TensorDispatch", "TensorOwner", "TensorPath", "tensor_path"]
 
@@ -54,45 +68,62 @@ class TensorOwner(Protocol):
 TensorPath = Callable[[TensorOwner, tuple[Any, ...], dict[str, Any]], Any]
 
 _clock = time.perf_counter
+_PLAINLY = "switched to orchestration mode, where it runs as plain Python"
 
 
 class TensorDispatch:
-    """The tensor fast path of one ``JitFunction``: ``jax.jit`` until an op is reached.
+    """The tensor fast path of one ``JitFunction``: ``jax.jit`` while it keeps plain meaning.
 
-    Each call checks the argument leaves. A call with no array leaf, or with a leaf JAX
-    cannot take, runs through the XCS tracer; if that happens before any call ran as
-    tensor code, the function is orchestration for good (``owner._tensor`` is cleared,
-    so later calls pay nothing). Array calls run through ``jax.jit``; numbers and
+    Each call checks the argument leaves. A call with no array leaf, with a leaf JAX
+    cannot take, or with a NumPy array runs through the XCS tracer; if that happens
+    before any call ran as tensor code, the function is orchestration for good
+    (``owner._tensor`` is cleared, so later calls pay nothing). On its first array call
+    the function's code is read (``op_in_code``, ``purity``): an op or an effect there
+    means orchestration for good. Array calls run through ``jax.jit``; numbers and
     strings become static arguments only if JAX needs them concrete. When tracing
     reaches an op, or JAX rejects the code as not traceable, the function switches to
     orchestration mode for good and the call runs on the XCS tracer, so results are
-    those of plain Python.
+    those of plain Python. A call that raises some other error runs again on the
+    tracer, so that it raises plain Python's exception (the code has no effect XCS can
+    see, so only time is lost).
 
     Args:
         fn: the function being jitted.
     """
 
-    __slots__ = ("_compiled", "_fn", "_scanned", "_static_numbers", "_succeeded")
+    __slots__ = ("_changes", "_compiled", "_fn", "_scanned", "_static_numbers", "_succeeded")
 
     def __init__(self, fn: Callable[..., Any]) -> None:
         self._fn = fn
         self._compiled: dict[tuple[Any, ...], Callable[..., Any]] = {}
         self._static_numbers = False
         self._succeeded = False
-        self._scanned = False  # whether op_in_code looked at fn (on its first array call)
+        self._scanned = False  # whether fn's code was read (on its first array call)
+        self._changes = False  # whether fn's code changes objects it did not build
 
     def dispatch(self, owner: TensorOwner, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """Run one call of ``owner``: through ``jax.jit`` or, if not tensor, its tracer."""
         key = self._static_key(args, kwargs)
-        if key is None:
-            if not self._succeeded:
+        if isinstance(key, tuple) and not self._scanned:
+            # An op: JAX's trace would run the glue before it twice. An effect: jax.jit
+            # would run it only while tracing. (Two first calls at once both read the
+            # code, and find the same; _changes is set before _scanned.)
+            found = op_in_code(self._fn) or self._effect()
+            self._scanned = True
+            if found is not None:
+                return self._switch(owner, found, args, kwargs)
+            if self._changes:
+                key = self._static_key(args, kwargs)
+        if not isinstance(key, tuple):
+            if key is not None:  # arrays jax.jit would treat unlike plain Python
+                if not self._succeeded:
+                    return self._switch(owner, Fallback(f"{_PLAINLY}: {key}", None), args,
+                                        kwargs)
+                owner._xcs_stats.note_fallback(Fallback(f"a call ran as plain Python: {key}",
+                                                        None))
+            elif not self._succeeded:
                 owner._tensor = None
             return owner._traced_call(args, kwargs)
-        if not self._scanned:
-            self._scanned = True
-            named = op_in_code(self._fn)  # JAX's trace would run the glue before it twice
-            if named is not None:
-                return self._switch(owner, named, args, kwargs)
         compiled = self._compiled_for(key)
         stats = owner._xcs_stats
         started = _clock()
@@ -173,30 +204,55 @@ class TensorDispatch:
             stats.fallbacks.append(fallback)
         return owner._traced_call(args, kwargs)
 
-    def _static_key(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...] | None:
-        """Which arguments are static (a cache key), or ``None`` when this is no tensor call."""
+    def _effect(self) -> Fallback | None:
+        """Why ``jax.jit`` of the function would not keep its plain meaning, if it would not."""
+        found = purity(self._fn)
+        self._changes = found.changes
+        if found.fallback is None:
+            return None
+        return Fallback(f"{_PLAINLY}: {found.fallback.reason}", found.fallback.location)
+
+    def _static_key(self, args: tuple[Any, ...],
+                    kwargs: dict[str, Any]) -> tuple[Any, ...] | str | None:
+        """Which arguments are static (a cache key); ``None`` when this is no tensor call,
+        or why array arguments must not go to ``jax.jit`` (a NumPy array; a mutable
+        container the function may change)."""
         arrays = 0
         static: list[Any] = []
         static_numbers = self._static_numbers
-        for index, value in enumerate(args):
-            kind = argument_kind(value)
+        plain: str | None = None  # why the call must run plainly
+        named: tuple[tuple[int | str, Any], ...] = (*enumerate(args), *kwargs.items())
+        for where, value in named:
+            kind = argument_kind(value, numpy=False)
             if kind == ARRAY:
                 arrays += 1
+                if self._changes and plain is None and _mutable(value):
+                    plain = self._plain_argument(where, value, "changed")
             elif kind == ATOM or (kind == NUMBER and static_numbers):
-                static.append(index)
+                static.append(where)
+            elif kind == NUMPY:
+                plain = self._plain_argument(where, value, "numpy")
             elif kind == OTHER:
                 return None
-        for name, value in kwargs.items():
-            kind = argument_kind(value)
-            if kind == ARRAY:
-                arrays += 1
-            elif kind == ATOM or (kind == NUMBER and static_numbers):
-                static.append(name)
-            elif kind == OTHER:
-                return None
+        if plain is not None:
+            return plain
         if not arrays or jax_or_none() is None:
             return None
         return tuple(static)
+
+    def _plain_argument(self, where: int | str, value: Any, why: str) -> str:
+        code = getattr(self._fn, "__code__", None)
+        name = where if isinstance(where, str) else (
+            code.co_varnames[where] if code is not None and where < code.co_argcount else where)
+        kind = type(value)
+        what = f"argument {name!r} ({kind.__module__.partition('.')[0]}.{kind.__name__})"
+        what = what.replace("(builtins.", "(")
+        if why == "numpy":
+            return (f"{what} holds NumPy data, which jax.jit would compute in float32/int32 "
+                    "(and clamp out-of-range indices, and not change the caller's array in "
+                    "place); pass jax.numpy arrays (jnp.asarray) to run it under jax.jit")
+        return (f"{what} is mutable and its code changes objects in place, which jax.jit "
+                "would not do to the caller's objects")
 
     def _compiled_for(self, key: tuple[Any, ...]) -> Callable[..., Any]:
         compiled = self._compiled.get(key)
@@ -229,6 +285,14 @@ def _hooked(owner: TensorOwner, compiled: Callable[..., Any], args: tuple[Any, .
 def tensor_path(fn: Callable[..., Any]) -> TensorPath:
     """The tensor fast path of a new ``JitFunction`` of ``fn`` (a bound method: cheap to call)."""
     return TensorDispatch(fn).dispatch
+
+
+def _mutable(value: Any) -> bool:
+    """Whether an argument holds an object the function could change (a list, a dict,
+    a pytree node), unlike arrays, numbers and tuples of them."""
+    if type(value) in TYPE_KINDS:
+        return False
+    return not isinstance(value, tuple) or any(_mutable(item) for item in value)
 
 
 def _has_numbers(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:

@@ -22,13 +22,13 @@ frozensets) are rebuilt. ``snapshot`` copies the container structure so that a v
 captured now does not change when the program mutates the original later.
 
 The modules: ``kinds`` (the table: which kind a type is, what is inside it),
-``walk`` (``leaves``, ``contains``, ``replace``, ``map_tree``) and ``snapshots``
+``walk`` (``leaves``, ``contains``, ``first_match``, ``replace``, ``map_tree``) and ``snapshots``
 (``snapshot``). Import the names from here.
 """
 
 from ember.xcs.tree.kinds import ATOMS, Kind, children, data_record, kind_of
 from ember.xcs.tree.snapshots import copies_shared_objects, snapshot, snapshot_call
-from ember.xcs.tree.walk import contains, leaves, map_tree, replace
+from ember.xcs.tree.walk import contains, first_match, leaves, map_tree, replace
 
 __all__ = [
     "ATOMS",
@@ -37,6 +37,7 @@ __all__ = [
     "contains",
     "copies_shared_objects",
     "data_record",
+    "first_match",
     "kind_of",
     "leaves",
     "map_tree",

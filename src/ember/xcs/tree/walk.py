@@ -17,7 +17,7 @@ from ember.xcs.tree.kinds import (
     set_attribute,
 )
 
-__all__ = ["contains", "leaves", "map_tree", "replace"]
+__all__ = ["contains", "first_match", "leaves", "map_tree", "replace"]
 
 
 def contains(tree: Any, leaf: type, *, records: bool = False) -> bool:
@@ -43,15 +43,33 @@ def leaves(tree: Any, leaf: type, *, records: bool = False, first: bool = False)
         >>> leaves([1, {"k": 2}, (3,)], int)
         [1, 2, 3]
     """
-    found: list[Any] = []
     if type(tree) in ATOMS and leaf not in ATOMS:
-        return found
+        return []
     skipped = ATOMS if leaf not in ATOMS else frozenset()  # left out before the stack
+    return _search(tree, leaf, None, skipped, records, first)
+
+
+def first_match(tree: Any, test: Callable[[Any], bool], *, records: bool = False) -> Any:
+    """The first value in ``tree`` for which ``test`` holds (not looked inside), depth
+    first, or ``None``.
+
+    Example:
+        >>> first_match([1, {"k": "a needle"}], lambda v: isinstance(v, str) and "needle" in v)
+        'a needle'
+    """
+    found = _search(tree, None, test, frozenset(), records, True)
+    return found[0] if found else None
+
+
+def _search(tree: Any, leaf: type | None, test: Callable[[Any], bool] | None,
+            skipped: frozenset[type], records: bool, first: bool) -> list[Any]:
+    """The values of type ``leaf`` (or passing ``test``), not entering ``skipped`` types."""
+    found: list[Any] = []
     seen: set[int] = set()
     stack = [tree]
     while stack:
         value = stack.pop()
-        if type(value) is leaf:
+        if type(value) is leaf if test is None else test(value):
             found.append(value)
             if first:
                 return found
