@@ -53,10 +53,9 @@ def test_system_exit_and_keyboard_interrupt_reach_the_caller_once(
 def test_a_shipped_call_returns_what_the_op_raised() -> None:
     from ember.xcs.distributed._shipping import ShippedCall, load_outcome, pickle_call
 
-    payload = pickle_call("quit_with", workload.quit_with.invoke,
-                          (("exit", "/dev/null"), {}), {})
+    sent = pickle_call("quit_with", workload.quit_with.invoke, (("exit", "/dev/null"), {}), {})
 
-    value, error = load_outcome("quit_with", ShippedCall("quit_with", payload)())
+    value, error = load_outcome("quit_with", ShippedCall("quit_with", sent.payload)(), sent)
 
     assert value is None and type(error) is SystemExit and error.code == 3
 
