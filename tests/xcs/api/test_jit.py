@@ -12,7 +12,16 @@ from typing import Any
 import pytest
 
 from ember.api.operators import Operator
-from ember.xcs import Config, ConfigError, Presets, get_jit_stats, jit, op, structural_jit
+from ember.xcs import (
+    Config,
+    ConfigError,
+    JitFunction,
+    Presets,
+    get_jit_stats,
+    jit,
+    op,
+    structural_jit,
+)
 
 
 @op
@@ -536,3 +545,19 @@ def test_defaults_changed_after_the_first_call_are_the_ones_used() -> None:
     ask.__defaults__ = None
     with pytest.raises(TypeError, match="missing 1 required positional argument: 'style'"):
         fast("hi")
+
+
+@pytest.mark.parametrize(("make", "where"), [
+    (lambda f: jit(f).with_config({"max_workers": 2}), r"with_config\(config=\.\.\.\)"),
+    (lambda f: jit(f).with_config(3), r"with_config\(config=\.\.\.\)"),
+    (lambda f: structural_jit(f, config=3), r"structural_jit\(config=\.\.\.\)"),
+    (lambda f: structural_jit(f, config={"parallel": False}, max_workers=2),
+     r"structural_jit\(config=\.\.\.\)"),
+    (lambda f: JitFunction(f, "serial"), r"JitFunction\(fn, config\)"),
+])
+def test_a_config_that_is_not_a_config_is_refused_where_it_is_given(make, where):
+    def f(x):
+        return x
+
+    with pytest.raises(ConfigError, match=where + " needs a Config, got"):
+        make(f)

@@ -31,7 +31,7 @@ from ember.xcs.api.nesting import call_within, timeout_within
 from ember.xcs.api.records import Fallback, FunctionStats
 from ember.xcs.api.stats import register
 from ember.xcs.api.stepping import async_call
-from ember.xcs.config import Config, refuse_misplaced, without_catchalls
+from ember.xcs.config import Config, refuse_misplaced, require_config, without_catchalls
 from ember.xcs.engine.driver import default_engine
 from ember.xcs.engine.state import Run
 from ember.xcs.errors import ConfigError
@@ -79,6 +79,7 @@ class JitFunction:
                  parallel_threshold: int | None = None) -> None:
         if not callable(fn):
             raise ConfigError(f"jit() needs a callable, got {type(fn).__name__} {fn!r}.")
+        require_config("JitFunction(fn, config)", config)
         try:  # first, so that attributes copied from fn's __dict__ never shadow ours
             functools.update_wrapper(self, fn)
         except (AttributeError, TypeError):
@@ -118,6 +119,7 @@ class JitFunction:
 
     def with_config(self, config: Config | None = None, **changes: Any) -> JitFunction:
         """The same function (sharing stats and learned barriers) with other settings."""
+        require_config("with_config(config=...)", config)
         base = config if config is not None else self._config
         return JitFunction(self._fn, base.replace(**changes) if changes else base,
                            self._name, self._xcs_stats, self._parallel_threshold)
@@ -336,8 +338,7 @@ def jit(fn: Any = None, /, *positional: Any, config: Config | None = None,
         12
     """
     refuse_misplaced("jit()", ("config",), (), positional, settings)
-    if config is not None and not isinstance(config, Config):
-        raise ConfigError(f"jit(config=...) needs a Config, got {type(config).__name__}.")
+    require_config("jit(config=...)", config)
 
     def wrap(target: Any) -> Any:
         if isinstance(target, JitFunction):

@@ -15,8 +15,14 @@ from collections.abc import Callable
 from typing import Any
 
 from ember.xcs.api.records import Fallback
-from ember.xcs.config import Config, refuse_misplaced, settings_of, without_catchalls
-from ember.xcs.errors import ConfigError, TransformError
+from ember.xcs.config import (
+    Config,
+    refuse_misplaced,
+    require_config,
+    settings_of,
+    without_catchalls,
+)
+from ember.xcs.errors import TransformError
 from ember.xcs.transforms.batching import (
     NOT_RECORDED,
     Calls,
@@ -61,10 +67,7 @@ class BatchedFunction:
             raise TransformError(
                 f"{self.transform}() needs a callable, got {type(fn).__name__} {fn!r}."
             )
-        if config is not None and not isinstance(config, Config):
-            raise ConfigError(
-                f"{self.transform}(config=...) needs a Config, got {type(config).__name__}."
-            )
+        require_config(f"{self.transform}(config=...)", config)
         if axis_size is not None and (
             isinstance(axis_size, bool) or not isinstance(axis_size, int) or axis_size < 0
         ):
