@@ -561,3 +561,28 @@ def test_a_config_that_is_not_a_config_is_refused_where_it_is_given(make, where)
 
     with pytest.raises(ConfigError, match=where + " needs a Config, got"):
         make(f)
+
+
+def test_a_class_whose_instances_are_not_callable_keeps_plain_meaning() -> None:
+    class Doc:
+        def __init__(self, text: str = "empty") -> None:
+            self.text = text
+
+    class Bare:
+        pass
+
+    class Speaker:
+        def __call__(self, x: int) -> list[int]:
+            return [slow_double(x), slow_double(x + 1)]
+
+    class Muted(Speaker):
+        __call__ = None  # type: ignore[assignment]
+
+    for cls in (Doc, Bare, Muted):
+        with pytest.raises(TypeError) as plain:
+            cls()()
+        assert "object is not callable" in str(plain.value)
+        with pytest.raises(TypeError, match=f"^{plain.value}$"):
+            jit(cls)()()
+    assert jit(Doc)("hi").text == "hi"
+    assert timed(jit(Speaker)(), 1)[0] == [2, 4]  # inherited or own __call__: jitted

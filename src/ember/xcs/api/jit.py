@@ -286,6 +286,11 @@ def _callable_name(fn: Callable[..., Any]) -> str:
 
 
 def _jit_class(cls: type, config: Config | None, parallel_threshold: int | None) -> type:
+    # Looked up in the class's own MRO: cls.__call__ alone would find the metaclass's
+    # (type.__call__, the constructor) for a class whose instances are not callable.
+    if next((vars(klass)["__call__"] for klass in cls.__mro__ if "__call__" in vars(klass)),
+            None) is None:  # nothing to jit; calling an instance raises as in plain Python
+        return cls
     call = cls.__call__
     jitted = JitFunction(call, config, name=cls.__qualname__,
                          parallel_threshold=parallel_threshold)
@@ -320,7 +325,8 @@ def jit(fn: Any = None, /, *positional: Any, config: Config | None = None,
         config: a ``Config``; default ``Config()``.
 
     Returns:
-        A ``JitFunction`` (for a class: a subclass whose calls are jitted).
+        A ``JitFunction`` (for a class: a subclass whose calls are jitted; a class
+        without ``__call__`` comes back unchanged, its instances not callable).
 
     Raises:
         ConfigError: ``config`` is not a ``Config``, ``fn`` is not callable, or a setting
