@@ -343,3 +343,14 @@ def test_vmap_signature_shows_only_its_own_parameters():
     assert list(inspect.signature(vmap).parameters) == [
         "fn", "in_axes", "out_axes", "axis_size", "axis_name", "config"]
     assert vmap(str.upper, (0,), 0, None, config=Config())(["a"]) == ["A"]
+
+
+def test_a_keyword_argument_named_self_is_mapped_like_any_other() -> None:
+    class Agent:
+        def __init__(self, name: str) -> None:
+            self.name = name
+
+    def greet(self: Agent) -> str:
+        return f"hi, {self.name}"
+
+    assert vmap(greet)(self=[Agent("a"), Agent("b")]) == ["hi, a", "hi, b"]

@@ -586,3 +586,28 @@ def test_a_class_whose_instances_are_not_callable_keeps_plain_meaning() -> None:
             jit(cls)()()
     assert jit(Doc)("hi").text == "hi"
     assert timed(jit(Speaker)(), 1)[0] == [2, 4]  # inherited or own __call__: jitted
+
+
+def test_a_keyword_argument_named_self_or_fn_reaches_the_users_function() -> None:
+    from ember.xcs import compare, explain
+
+    class Agent:
+        name = "ann"
+
+    def greet(self: Agent, greeting: str = "hi") -> str:  # a helper written like a method
+        return f"{greeting}, {shouted(self.name)}"
+
+    @op
+    def describe(self: Agent, detail: str = "short") -> str:
+        return f"{self.name} ({detail})"
+
+    def apply(fn: Any, x: int) -> int:
+        return fn(x) + slow_double(0)
+
+    agent = Agent()
+    assert jit(greet)(self=agent, greeting="hello") == greet(self=agent, greeting="hello")
+    assert describe(self=agent) == "ann (short)"  # outside jit
+    assert jit(lambda: describe(self=agent, detail="long"))() == "ann (long)"
+    assert "calls so far: 1" in explain(jit(greet), self=agent)
+    assert "calls so far: 1" in jit(greet).explain(self=agent)
+    assert compare(jit(apply), fn=abs, x=-3, repeat=1, warmup=0)["identical"] is True

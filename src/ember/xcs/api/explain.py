@@ -19,7 +19,7 @@ from ember.xcs.errors import XCSError
 __all__ = ["explain"]
 
 
-def explain(fn: Any, *args: Any, **kwargs: Any) -> ExplainReport:
+def explain(fn: Any, /, *args: Any, **kwargs: Any) -> ExplainReport:
     """Describe the last call of a jitted function, after running it if given arguments.
 
     The text has the IR, the parallel groups, the critical path with measured times,

@@ -128,7 +128,7 @@ class JitFunction:
         """Measured facts about this function (see ``get_jit_stats``)."""
         return self._xcs_stats.snapshot(cache=self._config.cache)
 
-    def explain(self, *args: Any, **kwargs: Any) -> str:
+    def explain(self, /, *args: Any, **kwargs: Any) -> str:
         """``explain`` for this function (runs it when arguments are given)."""
         if args or kwargs:
             self(*args, **kwargs)
@@ -154,7 +154,7 @@ class JitFunction:
             return qualname
         return (JitFunction, (self._fn, self._config, self._name))
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+    def __call__(self, /, *args: Any, **kwargs: Any) -> Any:
         if self._finalizing():  # a __del__ at exit: this module's globals may be gone
             return self._fn(*args, **kwargs)
         tensor = self._tensor  # first: the tensor path's overhead is counted against jax.jit

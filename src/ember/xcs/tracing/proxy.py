@@ -189,7 +189,7 @@ class Proxy:
     def __getitem__(self, key: Any) -> Any:
         return self._xcs_lift("getitem", operator.getitem, (self, key), {})
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+    def __call__(self, /, *args: Any, **kwargs: Any) -> Any:
         return self._xcs_lift("call", _call, (self, *args), kwargs, mutates=True)
 
     def __setitem__(self, key: Any, value: Any) -> None:

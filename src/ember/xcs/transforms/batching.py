@@ -67,7 +67,7 @@ class _PositionalInputs:
         self.fn = fn
         functools.update_wrapper(self, fn, updated=())
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+    def __call__(self, /, *args: Any, **kwargs: Any) -> Any:
         if not args and set(kwargs) == {"inputs"}:
             return self.fn(kwargs["inputs"])
         return self.fn(*args, **kwargs)

@@ -138,7 +138,7 @@ class ScannedFunction:
         except (AttributeError, TypeError):
             pass
 
-    def __call__(self, init: Any, xs: Any = None, *args: Any, **kwargs: Any) -> tuple[Any, Any]:
+    def __call__(self, /, init: Any, xs: Any = None, *args: Any, **kwargs: Any) -> tuple[Any, Any]:
         return _scan(self._f, init, xs, self._length, self._reverse, self._unroll, args,
                      kwargs, self._config)
 

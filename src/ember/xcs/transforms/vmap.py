@@ -112,7 +112,7 @@ class BatchedFunction:
         """Measured facts about this function's batches (see ``get_jit_stats``)."""
         return self._xcs_stats.snapshot()
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+    def __call__(self, /, *args: Any, **kwargs: Any) -> Any:
         recorded = record_whole_call(self, self._name, args, kwargs)
         if recorded is not NOT_RECORDED:
             return recorded
