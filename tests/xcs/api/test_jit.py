@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import functools
+import re
 import subprocess
 import sys
 import textwrap
@@ -582,7 +583,7 @@ def test_a_class_whose_instances_are_not_callable_keeps_plain_meaning() -> None:
         with pytest.raises(TypeError) as plain:
             cls()()
         assert "object is not callable" in str(plain.value)
-        with pytest.raises(TypeError, match=f"^{plain.value}$"):
+        with pytest.raises(TypeError, match=f"^{re.escape(str(plain.value))}$"):
             jit(cls)()()
     assert jit(Doc)("hi").text == "hi"
     assert timed(jit(Speaker)(), 1)[0] == [2, 4]  # inherited or own __call__: jitted

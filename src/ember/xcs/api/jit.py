@@ -186,20 +186,24 @@ class JitFunction:
 
     # -- one traced call ------------------------------------------------------------
 
-    def _params(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[tuple[str, Any]]:
+    def _bound(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any] | None:
+        """The arguments by parameter name; ``None`` if they do not fit or fn has no signature."""
         if self._signature is None:
             try:
                 self._signature = inspect.signature(self._fn)
             except (TypeError, ValueError):
                 self._signature = False
         if self._signature is False:
-            return []
+            return None
         try:
             assert isinstance(self._signature, inspect.Signature)
-            bound = self._signature.bind(*args, **kwargs)
+            return self._signature.bind(*args, **kwargs).arguments
         except TypeError:
-            return []
-        return [(name, value) for name, value in bound.arguments.items() if name != "self"]
+            return None
+
+    def _params(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[tuple[str, Any]]:
+        bound = self._bound(args, kwargs)
+        return [(name, value) for name, value in (bound or {}).items() if name != "self"]
 
     def _new_run(self, cap: int | None = None) -> Run:
         config = self._config
@@ -270,6 +274,10 @@ class JitFunction:
         return call.result
 
     def _async_call(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        if self._signature is not False and self._bound(args, kwargs) is None:
+            # Plain Python binds an async def's arguments at the call, not at the await:
+            # calling fn raises its TypeError here (a coroutine it still made is dropped).
+            getattr(self._fn(*args, **kwargs), "close", id)()
         return async_call(self, args, kwargs)  # api/stepping.py
 
 
