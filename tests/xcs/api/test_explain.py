@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from ember.xcs import Config, explain, jit, op
+from ember.xcs import Config, explain, get_jit_stats, jit, op
 
 
 @op
@@ -141,3 +141,25 @@ def test_an_effect_op_given_an_op_result_is_one_barrier() -> None:
     assert fast("a") == "a"
     barriers = get_jit_stats(fast)["barriers"]
     assert len(barriers) == 1 and barriers[0].startswith("eager op (effect) at "), barriers
+
+
+def test_calls_of_a_jitted_generator_function_are_counted_and_explained() -> None:
+    @jit
+    def numbers(n: int):  # type: ignore[no-untyped-def]
+        for i in range(n):
+            yield ask("x", str(i))
+
+    assert list(numbers(2)) == ["x:0", "x:1"] and list(numbers(1)) == ["x:0"]
+    stats = get_jit_stats(numbers)
+    assert stats["calls"] == 2 and stats["traced_calls"] == 0
+    assert stats["fallbacks"] == ["a generator function: its body runs as plain Python while "
+                                  "the generator is consumed; jit a function that consumes it "
+                                  "to run its ops concurrently [2 times in a row]"]
+    text = explain(numbers)
+    assert "calls so far: 2 (2 ran as plain Python, untraced: see fallbacks)" in text
+    assert "no call yet" not in text
+
+
+def test_explain_before_the_first_call_says_how_to_make_one() -> None:
+    assert "no call yet: call the function, or f() to run one" in explain(jit(lambda: 1))
+    assert "or explain(f, *args) to run one" in explain(jit(lambda x: x))

@@ -54,7 +54,7 @@ def explain(fn: Any, /, *args: Any, **kwargs: Any) -> ExplainReport:
     target = _jitted(fn, args, kwargs)
     if args or kwargs:
         target(*args, **kwargs)
-    return explanation(_stats_of(target), getattr(target, "config", None))
+    return explanation(_stats_of(target), getattr(target, "config", None), target)
 
 
 def _jitted(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:

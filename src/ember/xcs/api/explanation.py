@@ -8,9 +8,11 @@ also takes plain functions) return it.
 from __future__ import annotations
 
 import builtins
+import inspect
 import types
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from ember.xcs.analysis import analyze, critical_path
 from ember.xcs.api.records import (
@@ -91,7 +93,8 @@ def _barrier_lines(barriers: tuple[BarrierRecord, ...]) -> list[str]:
     return lines or ["  none"]
 
 
-def explanation(stats: FunctionStats, config: Config | None) -> ExplainReport:
+def explanation(stats: FunctionStats, config: Config | None,
+                fn: Callable[..., Any] | None = None) -> ExplainReport:
     """The report on the last call recorded in ``stats``.
 
     The text has the IR, the parallel groups, the critical path with measured times,
@@ -104,6 +107,8 @@ def explanation(stats: FunctionStats, config: Config | None) -> ExplainReport:
         stats: the function's counters and call records (``JitFunction._xcs_stats``).
         config: its configuration (``redact`` hides values in the IR, ``cache``
             allows the cached analysis); ``None`` for the defaults.
+        fn: the function, if known: before its first call the report says how to make
+            one (``explain(f, *args)`` cannot run a function that takes no arguments).
 
     Returns:
         A multi-line report: a ``str`` that notebooks show as formatted HTML.
@@ -121,8 +126,12 @@ def explanation(stats: FunctionStats, config: Config | None) -> ExplainReport:
           none
     """
     counters = _Counters.of(stats)
-    lines = [f"explain: {stats.name}", f"  calls so far: {counters.calls}", f"  mode: {stats.mode}"]
-    lines += _last_call_lines(counters.last, config, counters.calls)
+    plain = counters.plain_runs
+    lines = [f"explain: {stats.name}",
+             f"  calls so far: {counters.calls}"
+             + (f" ({plain} ran as plain Python, untraced: see fallbacks)" if plain else ""),
+             f"  mode: {stats.mode}"]
+    lines += _last_call_lines(counters.last, config, counters.calls - plain, plain, fn)
     lines += _comparison_lines(counters.comparison)
     lines += _listed("learned barriers", stats.learned.records)
     lines += _listed("fallbacks", counters.fallbacks)
@@ -136,27 +145,43 @@ class _Counters:
     last: CallRecord | None
     fallbacks: tuple[Fallback, ...]
     calls: int
+    plain_runs: int
     comparison: Comparison | None
 
     @classmethod
     def of(cls, stats: FunctionStats) -> _Counters:
         with stats.lock:
-            return cls(stats.last, tuple(stats.fallbacks), stats.calls, stats.comparison)
+            return cls(stats.last, tuple(stats.fallbacks), stats.calls, stats.plain_runs,
+                       stats.comparison)
 
 
-def _last_call_lines(last: CallRecord | None, config: Config | None,
-                     calls: int) -> list[str]:
-    """The IR, parallel groups, critical path and barriers of the last call."""
+def _last_call_lines(last: CallRecord | None, config: Config | None, traced: int,
+                     plain: int, fn: Callable[..., Any] | None) -> list[str]:
+    """The IR, parallel groups, critical path and barriers of the last traced call."""
     if last is None:
-        if not calls:
-            return ["  no call yet: call the function, or explain(f, *args) to run one"]
-        return ["  no ops were called on the last call (nothing to parallelise)"]
+        if plain and not traced:
+            return ["  no traced call yet: every call so far ran as plain Python (the "
+                    "fallbacks below say why)"]
+        if not traced:
+            run = "f()" if fn is not None and _runs_without_arguments(fn) else \
+                "explain(f, *args)"
+            return [f"  no call yet: call the function, or {run} to run one"]
+        last_call = "last traced call" if plain else "last call"
+        return [f"  no ops were called on the {last_call} (nothing to parallelise)"]
     too_large = len(last.log) > GRAPH_LIMIT
     lines = _summary_lines(last) if too_large else _graph_lines(last, config)
     if last.raised is not None:
         lines.append(f"the call raised {last.raised}")
     barriers = last.barriers
     return [*lines, f"barriers ({len(barriers)}):", *_barrier_lines(barriers)]
+
+
+def _runs_without_arguments(fn: Callable[..., Any]) -> bool:
+    try:
+        inspect.signature(fn).bind()
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def _summary_lines(last: CallRecord) -> list[str]:

@@ -26,7 +26,7 @@ from typing import Any, TypeVar, overload
 from ember.xcs import hooks
 from ember.xcs.api.call import Call
 from ember.xcs.api.explanation import explanation
-from ember.xcs.api.hosts import module_locks, plain_at_import
+from ember.xcs.api.hosts import GENERATOR, import_fallback, module_locks, run_plainly
 from ember.xcs.api.nesting import call_within, timeout_within
 from ember.xcs.api.records import Fallback, FunctionStats
 from ember.xcs.api.stats import register
@@ -132,7 +132,7 @@ class JitFunction:
         """``explain`` for this function (runs it when arguments are given)."""
         if args or kwargs:
             self(*args, **kwargs)
-        return explanation(self._xcs_stats, self._config)
+        return explanation(self._xcs_stats, self._config, self._fn)
 
     def __get__(self, instance: Any, owner: type | None = None) -> Any:
         if instance is None:
@@ -173,11 +173,11 @@ class JitFunction:
             if inline is not None:  # autograph records the body (and names it in errors)
                 return inline(self._name, self._fn, args, kwargs)
             return self._fn(*args, **kwargs)  # jit is disabled
-        if self._is_generator:
-            return self._fn(*args, **kwargs)  # generators run plainly (docs/semantics.md)
+        if self._is_generator:  # generators run plainly (docs/semantics.md)
+            return run_plainly(self._xcs_stats, GENERATOR, self._fn, args, kwargs, False)
         if self._is_async:
-            if module_locks and plain_at_import(self._xcs_stats):  # api/hosts.py
-                return self._fn(*args, **kwargs)
+            if module_locks and (why := import_fallback()):  # api/hosts.py
+                return run_plainly(self._xcs_stats, why, self._fn, args, kwargs, True)
             coroutine: Any = self._async_call(args, kwargs)  # named as fn's would be
             coroutine.__name__ = getattr(self, "__name__", self._name)
             coroutine.__qualname__ = self._name
@@ -249,8 +249,8 @@ class JitFunction:
             self._spare_traces.append(trace)
 
     def _traced_call(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        if module_locks and plain_at_import(self._xcs_stats):  # api/hosts.py
-            return self._fn(*args, **kwargs)
+        if module_locks and (why := import_fallback()):  # api/hosts.py
+            return run_plainly(self._xcs_stats, why, self._fn, args, kwargs, False)
         config = self._config
         trace = self._new_trace(args, kwargs)
         hooked = bool(config.hooks or hooks.registered_hooks())
@@ -277,7 +277,9 @@ class JitFunction:
         if self._signature is not False and self._bound(args, kwargs) is None:
             # Plain Python binds an async def's arguments at the call, not at the await:
             # calling fn raises its TypeError here (a coroutine it still made is dropped).
-            getattr(self._fn(*args, **kwargs), "close", id)()
+            made = self._fn(*args, **kwargs)
+            if inspect.iscoroutine(made):
+                made.close()
         return async_call(self, args, kwargs)  # api/stepping.py
 
 

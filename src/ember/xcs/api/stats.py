@@ -62,10 +62,11 @@ def get_jit_stats(target: Any = None, *, func: Any = None) -> dict[str, Any]:
 
     Totals since the last reset: ``calls``, ``traced_calls``, ``structure_repeats``
     (calls whose graph had the shape of the call before; nothing is cached by it),
-    ``reruns``, ``errors``, ``total_time_ms``, ``tokens``, ``fallbacks`` (the latest
-    32), ``learned_barriers``, ``escapes`` (lazy values the glue stored where they
-    outlived a call, all repaired) with ``escape_repair_ms`` and
-    ``unrepaired_escapes``.
+    ``reruns``, ``errors``, ``total_time_ms`` (calls run as plain Python count in
+    these too), ``tokens``, ``fallbacks`` (the latest 32, with their reasons; calls
+    that fell back alike in a row are one entry with a count), ``learned_barriers``,
+    ``escapes`` (lazy values the glue stored where they outlived a call, all
+    repaired) with ``escape_repair_ms`` and ``unrepaired_escapes``.
 
     ``result_cache``: hits, misses, writes and unstorable results of the persistent
     result cache (``ember.xcs.cache``), totals over the process for the ops the last
