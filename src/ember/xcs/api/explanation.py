@@ -60,21 +60,40 @@ _FIXES = (
     ("is", "`is` compares objects, so it needs the real one; `== None` / `!= None` on "
      "op results stays lazy"),
     ("match", "`match` looks inside the value; inherent, and cheap after a fan-out"),
+    ("eager op (serial)", "the call ran its ops one at a time, in program order: "
+     "Config(parallel=False), or a plain rerun after a fallback (see fallbacks below)"),
 )
 
+# What needs the real value, for reasons whose only fix is where the wait happens.
+_NEEDS_VALUE = {
+    "bool": "a truth test (if, while, and, or, not)",
+    "iter": "iterating over an op result (a for loop, or unpacking in code without source)",
+    "unpacking": "unpacking an op result (a, b = r; r[0] stays lazy)",
+    "** unpacking": "** unpacking an op result",
+    "index": "a lazy index or slice bound on a container that is not lazy",
+    "hash": "using an op result as a dict key or set member",
+}
 
-def _fix(reason: str) -> str | None:
+
+def _fix(reason: str) -> str:
     if reason.startswith("call of "):
         name = reason.removeprefix("call of ")
         if name.isidentifier() and isinstance(getattr(builtins, name, None),
                                               types.BuiltinFunctionType | type):
-            return (f"{name}() reads the real value, so the glue waits here; that costs "
-                    "nothing once the ops it could overlap with are issued: keep such "
-                    "calls below independent ops, or move them into an op")
+            return _waits(f"{name}() reads the real value")
     for prefix, fix in _FIXES:
         if reason.startswith(prefix):
             return fix
-    return None
+    if reason in _NEEDS_VALUE:
+        return _waits(f"{_NEEDS_VALUE[reason]} needs the real value")
+    if reason.startswith(".__"):
+        return _waits(f"reading {reason[1:]} with a dot needs the real object")
+    return _waits(f"code without source or C code asked for the real value ({reason})")
+
+
+def _waits(what: str) -> str:
+    return (f"{what}, so the glue waits here; that costs nothing once the ops it could "
+            "overlap with are issued: keep it below independent ops, or move it into an op")
 
 
 def _barrier_lines(barriers: tuple[BarrierRecord, ...]) -> list[str]:
@@ -87,9 +106,7 @@ def _barrier_lines(barriers: tuple[BarrierRecord, ...]) -> list[str]:
     for (reason, location, kind), count in grouped.items():
         times = f" x{count}" if count > 1 else ""
         lines.append(f"  {reason} at {location} [{kind}]{times}")
-        fix = _fix(reason)
-        if fix is not None:
-            lines.append(f"      fix: {fix}")
+        lines.append(f"      fix: {_fix(reason)}")
     return lines or ["  none"]
 
 

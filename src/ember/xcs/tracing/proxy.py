@@ -116,7 +116,7 @@ class Proxy:
         return complex(self._xcs_force("complex"))
 
     def __index__(self) -> int:
-        return operator.index(self._xcs_force("index"))
+        return operator.index(self._xcs_force("__index__"))  # "index": the rewriter's
 
     def __round__(self, ndigits: int | None = None) -> Any:
         return round(self._xcs_force("round"), ndigits)
