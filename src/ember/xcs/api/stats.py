@@ -55,7 +55,8 @@ def get_jit_stats(target: Any = None, *, func: Any = None) -> dict[str, Any]:
     ``op_time_ms`` (the op durations added up), ``overlap`` (``op_time_ms / wall_ms``:
     how many op bodies ran at once on average — not a speedup: ops that compete for
     the GIL overlap without finishing sooner), ``efficiency`` (``critical_path_ms /
-    wall_ms``, at most 1: how close the call came to its critical path), ``barriers``
+    wall_ms``, at most 1: how close the call came to its critical path; durations of
+    ops that competed for the GIL include the wait, so it then reads high), ``barriers``
     (each place the glue waited, in order, with file:line), ``barrier_kinds`` (how
     many were static — found in the code before it ran —, dynamic or learned), and
     ``node_timings`` when profiling.
