@@ -252,3 +252,12 @@ def test_lift_records_a_lifted_node_and_holds_symbols_finds_nested_symbols():
         joined = graph.lift("join", "-".join, ([loud, loud],), {})  # noqa: F841 - by name
     assert [node.kind for node in graph.graph.nodes][-1] is NodeKind.LIFTED
     assert execute(graph, inputs={"text": "hi"})["joined"] == "HI-HI"
+
+
+def test_a_recording_never_entered_says_so() -> None:
+    recording = autograph()
+    assert repr(recording) == "<autograph 'graph': not recorded>"
+    for use in (lambda: recording.graph, lambda: execute(recording)):
+        with pytest.raises(GraphError, match=r"^graph 'graph' was never recorded: autograph\(\) "
+                                             r"records inside `with autograph\(\) as g:`"):
+            use()
