@@ -9,7 +9,7 @@ jax = pytest.importorskip("jax")
 jnp = jax.numpy
 
 from ember.api import op  # noqa: E402
-from ember.xcs import XCSError, grad, pmap, scan, vmap  # noqa: E402
+from ember.xcs import TransformError, XCSError, grad, pmap, scan, vmap  # noqa: E402
 
 
 def cumulative(carry, x):
@@ -64,13 +64,24 @@ def test_decorator_factory_forms():
     assert float(product(3.0, 2.0)) == 3.0
 
 
-def test_extra_positional_arguments_beyond_in_axes_are_broadcast():
+def test_an_in_axes_tuple_has_one_entry_per_positional_argument_as_in_jax():
     def join(text, sep, suffix):
         return sep.join([text, suffix])
 
-    assert vmap(join, in_axes=(0,))(["a", "b"], "-", "z") == ["a-z", "b-z"]
-    tensor = vmap(lambda x, y: x * y, in_axes=(0,))(jnp.arange(3.0), 2.0)
+    def scale(x, y):
+        return x * y
+
+    assert vmap(join, in_axes=(0, None, None))(["a", "b"], "-", "z") == ["a-z", "b-z"]
+    tensor = vmap(scale, in_axes=(0, None))(jnp.arange(3.0), 2.0)
     assert tensor.tolist() == [0.0, 2.0, 4.0]
+    counts = r"in_axes needs one entry per positional argument, but got len\(in_axes\)=1, " \
+             r"len\(args\)=(3|2)"
+    with pytest.raises(TransformError, match=counts):  # pyember v2 broadcast the rest here
+        vmap(join, in_axes=(0,))(["a", "b"], "-", "z")
+    with pytest.raises(TransformError, match=counts):  # jax.vmap refuses it too
+        vmap(scale, in_axes=(0,))(jnp.arange(3.0), jnp.arange(3.0))
+    with pytest.raises(TransformError, match=r"len\(in_axes\)=3, len\(args\)=2"):
+        vmap(scale, in_axes=(0, 0, 0))([1, 2], [3, 4])
 
 
 def test_orchestration_vmap_and_pmap_stack_arrays_and_honour_out_axes():

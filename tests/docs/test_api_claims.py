@@ -439,10 +439,10 @@ def test_before_a_traced_call_nothing_is_claimed() -> None:
     assert "node_timings" not in stats
 
 
-def test_fallbacks_keep_the_documented_number_of_calls() -> None:
+def test_fallbacks_keep_the_documented_number_of_entries() -> None:
     from ember.xcs.api.records import _FALLBACK_HISTORY
 
-    (kept,) = re.findall(r"the last (\d+) calls", _row(_stats_rows(), "fallbacks")[1])
+    (kept,) = re.findall(r"the last (\d+) places", _row(_stats_rows(), "fallbacks")[1])
     assert _FALLBACK_HISTORY == int(kept)
 
 

@@ -58,8 +58,10 @@ def test_axis_size_when_nothing_is_mapped():
 
 
 def test_in_axes_tuple_must_match_argument_count():
-    with pytest.raises(TransformError, match="2 entries but 1 positional"):
+    with pytest.raises(TransformError, match=r"len\(in_axes\)=2, len\(args\)=1"):
         split_batch(([1],), {}, (0, None), None, "vmap")
+    with pytest.raises(TransformError, match=r"len\(in_axes\)=1, len\(args\)=2"):
+        split_batch(([1], [2]), {}, (0,), None, "vmap")
 
 
 def test_combine_transposes_dicts_and_tuples_and_keeps_lists_as_leaves():

@@ -12,7 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from ember.xcs import Config, ConfigError, TransformError, get_jit_stats, jit, op, vmap
+from ember.xcs import Config, ConfigError, TransformError, get_jit_stats, jit, op, pmap, vmap
 
 
 def transform(text):
@@ -357,3 +357,31 @@ def test_numpy_and_jax_scalar_keywords_are_given_to_every_item_like_floats():
     # On the tensor path jax.vmap would fail on a scalar keyword: refused, with the fix.
     with pytest.raises(TransformError, match=r"functools.partial\(f, temp=...\)"):
         vmap(lambda x, temp: x * temp)(jnp.ones(2), temp=np.float64(0.5))
+
+
+def test_a_keyword_argument_named_self_is_mapped_like_any_other() -> None:
+    class Agent:
+        def __init__(self, name: str) -> None:
+            self.name = name
+
+    def greet(self: Agent) -> str:
+        return f"hi, {self.name}"
+
+    assert vmap(greet)(self=[Agent("a"), Agent("b")]) == ["hi, a", "hi, b"]
+
+
+@pytest.mark.parametrize("transform", [vmap, pmap])
+def test_an_in_axes_tuple_shorter_or_longer_than_the_arguments_is_refused_as_by_jax(transform):
+    def add(a, b):
+        return a + b
+
+    x, y = jnp.arange(4.0), jnp.arange(4.0) * 10
+    name = transform.__name__
+    for axes, args in (((0,), (x, y)), ((0,), ([1, 2], [3, 4])), ((0, 0, 0), (x, y)),
+                       ((0, 0, 0), ([1, 2], [3, 4]))):
+        with pytest.raises(TransformError, match=(
+                rf"^{name}: in_axes needs one entry per positional argument, but got "
+                rf"len\(in_axes\)={len(axes)}, len\(args\)=2; ")):
+            transform(add, in_axes=axes)(*args)
+    assert transform(add, in_axes=(0, None))([1, 2], 10) == [11, 12]
+    assert transform(add, in_axes=(0, 0))(x, y).tolist() == [0.0, 11.0, 22.0, 33.0]

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import time
@@ -17,6 +18,10 @@ def test_demo_runs_and_reports(capsys, tmp_path: Path) -> None:  # type: ignore[
     assert "SIMULATED" in out and "results identical" in out
     assert "parallel groups" in out and "timeline" in out
     assert image.exists() and image.stat().st_size > 1000
+    plain = re.search(r"^plain Python: +([\d.]+) ms$", out, re.M)
+    header = next(line for line in out.splitlines() if line.startswith("timeline: "))
+    assert plain is not None and "estimate" not in out  # the plain run was measured
+    assert re.search(rf"; plain Python {plain[1]} ms measured \([\d.]+x\)$", header), header
 
 
 def test_explain_command(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from ember.models.api import models
-from ember.xcs import Config, XCSError, get_jit_stats, jit, op
+from ember.xcs import Config, XCSError, compare, get_jit_stats, jit, op
 from ember.xcs.timeline import (
     BarrierMark,
     Span,
@@ -68,7 +68,7 @@ def test_image_of_a_profiled_call(tmp_path):
     assert "<svg" in svg.read_text()
 
 
-# -- Timeline.of: kinds, barriers, the plain-Python estimate, the image ---------------
+# -- Timeline.of: kinds, barriers, the measured times, the image ---------------------
 
 
 
@@ -88,7 +88,7 @@ def ask(question):
     return answers
 
 
-def test_timeline_of_a_jitted_function_has_kinds_barriers_and_the_estimate():
+def test_timeline_of_a_jitted_function_has_kinds_barriers_and_the_op_time():
     ask("tides")
     timeline = Timeline.of(ask)
     kinds = {span.name: span.kind for span in timeline.spans}
@@ -102,24 +102,25 @@ def test_timeline_of_a_jitted_function_has_kinds_barriers_and_the_estimate():
     assert sorted(m.at_ms for m in timeline.barriers) == sorted(s.end_ms for s in lookups)
     stats = get_jit_stats(ask)
     assert timeline.wall_ms == stats["wall_ms"]
-    assert timeline.sequential_ms == stats["op_time_ms"]
-    assert timeline.speedup == pytest.approx(stats["op_time_ms"] / stats["wall_ms"])
+    assert timeline.op_time_ms == stats["op_time_ms"]
+    assert timeline.plain_ms is None and timeline.speedup is None  # no plain run measured
     text = timeline.text(30)
-    assert "plain-Python estimate" in text and "barrier bool at test_timeline.py:" in text
+    assert f"; op time added up {stats['op_time_ms']:.1f} ms\n" in text
+    assert "barrier bool at test_timeline.py:" in text
     assert "(x3)" in text
 
 
 def test_timeline_image_is_a_png_with_the_summary(tmp_path):
-    ask("waves")
+    compare(ask, "waves", repeat=1, warmup=0)  # a plain run measured: the summary shows it
     timeline = Timeline.of(ask)
     png = timeline._repr_png_()
     assert png is not None and png[:8] == b"\x89PNG\r\n\x1a\n"
     figure = timeline.figure()
     texts = [t.get_text() for ax in figure.axes for t in ax.texts]
     titles = [ax.get_title() for ax in figure.axes]
-    assert any("faster than the plain-Python estimate" in title for title in titles)
+    assert any("faster than plain Python (both measured)" in title for title in titles)
     labels = [label.get_text() for ax in figure.axes for label in ax.get_yticklabels()]
-    assert "plain Python\n(ESTIMATE: sum of op times)" in labels
+    assert "plain Python (measured)" in labels
     assert any(t.startswith("barrier: bool at test_timeline.py:") for t in texts)
     legend = [t.get_text() for t in figure.axes[0].get_legend().get_texts()]
     assert legend == ["model call", "op", "barrier (glue waited for a value)"]
@@ -153,3 +154,33 @@ def test_missing_matplotlib_is_one_clear_error(monkeypatch, tmp_path):
     with pytest.raises(XCSError, match=r"pip install 'ember-xcs\[plot\]'"):
         timeline.save(tmp_path / "t.png")
     assert timeline._repr_png_() is None  # notebooks fall back to the text form
+
+
+@op
+def crunch(n):
+    total = 0
+    for i in range(n):
+        total += i * i
+    return total
+
+
+@jit(config=Config(profile=True))
+def crunch_four(n):
+    return [crunch(n + i) for i in range(4)]
+
+
+def test_no_speedup_is_claimed_for_ops_that_shared_the_gil_until_one_is_measured():
+    crunch_four(100_000)
+    timeline = Timeline.of(crunch_four)
+    stats = get_jit_stats(crunch_four)
+    # The op durations stretch one another under the GIL: their sum is no plain time.
+    assert timeline.speedup is None and timeline.plain_ms is None
+    header = timeline.text(20).splitlines()[0]
+    assert header == (f"timeline: 4 nodes, wall {stats['wall_ms']:.1f} ms; op time added up "
+                      f"{stats['op_time_ms']:.1f} ms")
+    measured = compare(crunch_four, 100_000, repeat=1, warmup=0)
+    timeline = Timeline.of(crunch_four)
+    assert timeline.plain_ms == measured["plain_ms"]
+    assert timeline.speedup == pytest.approx(measured["plain_ms"] / timeline.wall_ms)
+    assert timeline.text(20).splitlines()[0].endswith(
+        f"; plain Python {measured['plain_ms']:.1f} ms measured ({timeline.speedup:.1f}x)")

@@ -63,11 +63,11 @@ class FunctionOperator(Operator):
         """The XCS op this operator runs as."""
         return self._op
 
-    def forward(self, *args: Any, **kwargs: Any) -> Any:
+    def forward(self, /, *args: Any, **kwargs: Any) -> Any:
         """Run the function now, with validation (no scheduling)."""
         return self._op.invoke(args, kwargs)
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+    def __call__(self, /, *args: Any, **kwargs: Any) -> Any:
         return self._op(*args, **kwargs)
 
     def __get__(self, instance: Any, owner: type | None = None) -> Any:

@@ -52,6 +52,7 @@ __all__ = [
     "misplaced_settings",
     "profile_from_environment",
     "refuse_misplaced",
+    "require_config",
     "without_catchalls",
 ]
 
@@ -252,6 +253,14 @@ def _field_mapping(where: str, options: Any) -> dict[str, Any]:
             f"valid fields are: {', '.join(f.name for f in fields(Config))}."
         )
     return dict(options)
+
+
+def require_config(where: str, config: Any) -> None:
+    """``ConfigError`` unless ``config`` is ``None`` or a ``Config`` (``where`` names the call)."""
+    if config is not None and not isinstance(config, Config):
+        fix = "Config.from_mapping(...)" if isinstance(config, Mapping) else "Config(...)"
+        raise ConfigError(f"{where} needs a Config, got {type(config).__name__} "
+                          f"{_short(config)}; build one with {fix}.")
 
 
 def _unknown_fields_message(unknown: Mapping[str, Any]) -> str:

@@ -27,7 +27,7 @@ __all__ = ["ExplainReport", "StatsView", "explain_html", "report", "stats", "sta
            "timeline"]
 
 
-def report(fn: Any, *args: Any, **kwargs: Any) -> ExplainReport:
+def report(fn: Any, /, *args: Any, **kwargs: Any) -> ExplainReport:
     """``explain(fn, *args, **kwargs)`` as an ``ExplainReport`` (rich in notebooks)."""
     return ExplainReport(explain(fn, *args, **kwargs))
 

@@ -217,7 +217,7 @@ class Op:
             timing.runs += 1
             timing.average += (seconds - timing.average) * 0.1
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+    def __call__(self, /, *args: Any, **kwargs: Any) -> Any:
         handler = _context_local.trace
         if handler is None:
             return self.fn(*args, **kwargs)  # a coroutine for an async def, as in plain Python
@@ -239,7 +239,7 @@ class Op:
             return shared_loop().run_coroutine(self.fn(*args, **kwargs))
         return self.fn(*args, **kwargs)
 
-    def run(self, *args: Any, **kwargs: Any) -> Any:
+    def run(self, /, *args: Any, **kwargs: Any) -> Any:
         """Run the body now with concrete ``args``/``kwargs`` (what a worker calls)."""
         return self.invoke(args, kwargs)
 

@@ -252,7 +252,7 @@ class _PolicyCall:
         functools.update_wrapper(self, fn, updated=())
 
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+    def __call__(self, /, *args: Any, **kwargs: Any) -> Any:
         layer = self.layer
         store, key, value, flight = layer.lookup(args, kwargs)
         if value is not MISSING:

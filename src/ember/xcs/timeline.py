@@ -4,8 +4,10 @@ Timings come from a profiled jitted call (``Config(profile=True)`` or
 ``EMBER_XCS_PROFILE=1``). ``Timeline.of(f)`` collects the last call of ``f``: one span
 per op node (with its kind: model call, op, tensor, or an op that ran eagerly), the
 barriers where the glue waited (at the moment the value it waited for arrived), the
-measured wall time, and the plain-Python *estimate* (the sum of the op durations: what
-running them one after another would have taken, ignoring the glue). ``text()`` draws
+measured wall time, the op time added up, and a plain-Python wall time only where one
+was measured (``compare(f, *args)``). The op time added up is no plain-Python time: ops
+that need the CPU stretch one another under the GIL, so their durations, summed, count
+the same CPU time several times; only a measured plain run gives a speedup. ``text()`` draws
 a Gantt chart for the terminal and ``save(path)`` an image (drawn by
 ``_timeline_image`` with matplotlib, imported only then). ``render_timeline_text`` and
 ``save_timeline`` do the same for a bare list of ``get_jit_stats(f)["node_timings"]``.
@@ -99,21 +101,27 @@ class Timeline:
         spans: one per op node, sorted by start.
         barriers: where the glue waited, in time order.
         wall_ms: the measured wall time of the call (``None`` if unknown).
-        sequential_ms: the plain-Python estimate: the sum of the op durations.
+        op_time_ms: the op durations of the call added up (not a plain-Python time).
+        plain_ms: a measured wall time of the same call as plain Python (``compare``'s
+            median), or ``None``: nothing is estimated in its place.
         title: the chart's title.
 
     Example:
         >>> line = Timeline((Span(0, "draft", 0, 50, "model call"),
         ...                  Span(1, "judge", 50, 100, "model call")), wall_ms=102,
-        ...                 sequential_ms=100)
-        >>> print(line.text(width=10).splitlines()[0])
-        timeline: 2 nodes, wall 102.0 ms; plain-Python estimate 100.0 ms (1.0x)
+        ...                 op_time_ms=100, plain_ms=101)
+        >>> for part in line.text(width=10).splitlines()[0].split("; "):
+        ...     print(part)
+        timeline: 2 nodes, wall 102.0 ms
+        op time added up 100.0 ms
+        plain Python 101.0 ms measured (1.0x)
     """
 
     spans: tuple[Span, ...]
     barriers: tuple[BarrierMark, ...] = ()
     wall_ms: float | None = None
-    sequential_ms: float | None = None
+    op_time_ms: float | None = None
+    plain_ms: float | None = None
     title: str = "ember.xcs timeline"
 
     @classmethod
@@ -148,7 +156,9 @@ class Timeline:
             Span(s.node, s.name, s.start_ms, s.end_ms, kinds.get(s.node, s.kind))
             for s in _spans(timings)
         )
+        comparison = stats["comparison"]
         return cls(spans, barriers, float(stats["wall_ms"]), float(stats["op_time_ms"]),
+                   comparison["plain_ms"] if comparison else None,
                    f"{stats['name']}: one call under @jit")
 
     @property
@@ -159,10 +169,10 @@ class Timeline:
 
     @property
     def speedup(self) -> float | None:
-        """Plain-Python estimate / wall time, when both are known."""
-        if not self.wall_ms or self.sequential_ms is None:
+        """Measured plain-Python wall time / wall time; ``None`` unless both were measured."""
+        if not self.wall_ms or self.plain_ms is None:
             return None
-        return self.sequential_ms / self.wall_ms
+        return self.plain_ms / self.wall_ms
 
     def text(self, width: int = 50) -> str:
         """A Gantt chart for the terminal, one row per node (see ``render_timeline_text``)."""
@@ -170,11 +180,12 @@ class Timeline:
             return "timeline: no node timings (profile the call: Config(profile=True))"
         total = self.end_ms
         header = f"timeline: {len(self.spans)} nodes"
-        if self.wall_ms is not None and self.sequential_ms is not None:
-            header += (f", wall {self.wall_ms:.1f} ms; plain-Python estimate "
-                       f"{self.sequential_ms:.1f} ms ({self.speedup or 0:.1f}x)")
-        else:
-            header += f", {total:.1f} ms"
+        header += f", wall {self.wall_ms:.1f} ms" if self.wall_ms is not None else \
+            f", {total:.1f} ms"
+        if self.op_time_ms is not None:
+            header += f"; op time added up {self.op_time_ms:.1f} ms"
+        if self.speedup is not None:
+            header += f"; plain Python {self.plain_ms:.1f} ms measured ({self.speedup:.1f}x)"
         lines = [header]
         for span in self.spans:
             first = min(width - 1, int(span.start_ms / total * width))
@@ -307,7 +318,7 @@ def save_timeline(timings: Iterable[Mapping[str, Any] | Any], path: str | os.Pat
                   *, title: str = "ember.xcs timeline") -> Path:
     """Draw node timings as a Gantt chart into an image (``.png``, ``.svg``, ``.pdf``).
 
-    For kinds, barriers, the plain-Python estimate and the speedup, use
+    For kinds, barriers, the op time and a measured speedup, use
     ``Timeline.of(f).save(path)``, which has the whole call.
 
     Args:

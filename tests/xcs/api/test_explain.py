@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from ember.xcs import Config, explain, jit, op
+from ember.xcs import Config, explain, get_jit_stats, jit, op
 
 
 @op
@@ -98,7 +98,8 @@ def test_a_barrier_repeated_in_a_loop_is_listed_once_with_its_count() -> None:
 
     text = explain(keep_answers, "why?")
     section = text.split("barriers (20):\n", 1)[1].split("learned barriers", 1)[0]
-    waits = [line for line in section.splitlines() if line.strip()]
+    waits = [line for line in section.splitlines() if line.strip()
+             and not line.startswith("      fix: ")]
     line = keep_answers.__code__.co_firstlineno + 4  # the `if reply:` line
     assert len(waits) == 1, text  # one line for 20 waits at one place, not 20 lines
     assert re.fullmatch(rf"  bool at {re.escape(__file__)}:{line} \[(dynamic|static)\] x20",
@@ -141,3 +142,68 @@ def test_an_effect_op_given_an_op_result_is_one_barrier() -> None:
     assert fast("a") == "a"
     barriers = get_jit_stats(fast)["barriers"]
     assert len(barriers) == 1 and barriers[0].startswith("eager op (effect) at "), barriers
+
+
+def test_calls_of_a_jitted_generator_function_are_counted_and_explained() -> None:
+    @jit
+    def numbers(n: int):  # type: ignore[no-untyped-def]
+        for i in range(n):
+            yield ask("x", str(i))
+
+    assert list(numbers(2)) == ["x:0", "x:1"] and list(numbers(1)) == ["x:0"]
+    stats = get_jit_stats(numbers)
+    assert stats["calls"] == 2 and stats["traced_calls"] == 0
+    assert stats["fallbacks"] == ["a generator function: its body runs as plain Python while "
+                                  "the generator is consumed; jit a function that consumes it "
+                                  "to run its ops concurrently [2 times in a row]"]
+    text = explain(numbers)
+    assert "calls so far: 2 (2 ran as plain Python, untraced: see fallbacks)" in text
+    assert "no call yet" not in text
+
+
+def test_explain_before_the_first_call_says_how_to_make_one() -> None:
+    assert "no call yet: call the function, or f() to run one" in explain(jit(lambda: 1))
+    assert "or explain(f, *args) to run one" in explain(jit(lambda x: x))
+
+
+@op
+def _record(k: str) -> dict[str, object]:
+    return {"answer": k.upper(), "items": [1, 2]}
+
+
+def _waits_everywhere(k: str) -> tuple[str, int]:
+    r = _record(k)
+    s = f"got {r['answer']}"  # lifted: no barrier
+    n = len(r["items"])
+    for _ in r["answer"]:
+        pass
+    a, b = r["items"]
+    if r["answer"]:
+        pass
+    return s, n
+
+
+def test_barrier_kinds_follow_the_semantics_page_and_every_barrier_has_a_fix() -> None:
+    from ember.xcs.ir.graph import SourceLocation
+    from ember.xcs.tracing.barrier import Barrier
+
+    waits = jit(_waits_everywhere)
+    text = explain(waits, "k")
+    first = _waits_everywhere.__code__.co_firstlineno
+    section = text.split("barriers (4):\n", 1)[1].split("learned barriers", 1)[0]
+    lines = section.splitlines()
+    assert [line.split(" at ")[0].strip() + " " + line.rsplit(" ", 1)[1]
+            for line in lines[::2]] == ["call of len [static]", "iter [dynamic]",
+                                        "unpacking [static]", "bool [dynamic]"], text
+    assert all(f"_explain.py:{first + n}" in line for n, line in zip((3, 4, 6, 7), lines[::2]))
+    assert all(line.startswith("      fix: ") for line in lines[1::2]), text
+    assert get_jit_stats(waits)["barrier_kinds"] == {"static": 2, "dynamic": 2}
+    where = SourceLocation("f.py", 1, "f")
+    kinds = {reason: Barrier(reason, where, None, 0).kind for reason in (
+        "index", "__index__", "isinstance", "is", "** unpacking", ".__doc__", "in",
+        "eager op (serial)", "eager op (effect)", "call of an op result", "call of print")}
+    assert kinds == {"index": "static", "__index__": "dynamic", "isinstance": "dynamic",
+                     "is": "static", "** unpacking": "static", ".__doc__": "static",
+                     "in": "dynamic", "eager op (serial)": "dynamic",
+                     "eager op (effect)": "static", "call of an op result": "dynamic",
+                     "call of print": "static"}

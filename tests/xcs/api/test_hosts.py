@@ -113,3 +113,54 @@ def test_a_call_from_a_finalizer_at_exit_runs_plainly(tmp_path: Path) -> None:
 
 def test_no_module_is_importing_in_a_test() -> None:
     assert importing_module() is None
+
+
+_WARM = """
+import asyncio
+import time
+
+from ember.xcs import jit, op
+
+
+@op
+def work(key):
+    time.sleep(0.01)
+    return key
+
+
+@jit
+def fan(n):
+    return [work(i) for i in range(n)]
+
+
+@jit
+async def afan(n):
+    return [await asyncio.to_thread(time.sleep, 0.01) for _ in range(n)]
+
+
+for _ in range(3):
+    fan(2)
+asyncio.run(afan(2))
+"""
+
+
+def test_calls_run_plainly_at_import_are_counted_and_explained(tmp_path: Path) -> None:
+    (tmp_path / "warm_up.py").write_text(_WARM)
+    done = _python("""
+        import sys
+        sys.path.insert(0, ".")
+        import warm_up
+        from ember.xcs import explain, get_jit_stats
+        for f in (warm_up.fan, warm_up.afan):
+            s = get_jit_stats(f)
+            print(s["calls"], s["total_time_ms"] > 15, len(s["fallbacks"]), s["fallbacks"][-1])
+        print(explain(warm_up.fan))
+        """, tmp_path)
+    assert done.returncode == 0, done.stderr
+    fan, afan, *report = done.stdout.splitlines()
+    assert fan.startswith("3 True 1 called while this thread imports module 'warm_up'")
+    assert fan.endswith(" [3 times in a row]")
+    assert afan.startswith("1 True 1 called while this thread imports module 'warm_up'")
+    assert "  calls so far: 3 (3 ran as plain Python, untraced: see fallbacks)" in report
+    assert "  no traced call yet: every call so far ran as plain Python (the fallbacks " \
+           "below say why)" in report

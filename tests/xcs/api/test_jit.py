@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import functools
+import re
 import subprocess
 import sys
 import textwrap
@@ -12,7 +13,16 @@ from typing import Any
 import pytest
 
 from ember.api.operators import Operator
-from ember.xcs import Config, ConfigError, Presets, get_jit_stats, jit, op, structural_jit
+from ember.xcs import (
+    Config,
+    ConfigError,
+    JitFunction,
+    Presets,
+    get_jit_stats,
+    jit,
+    op,
+    structural_jit,
+)
 
 
 @op
@@ -612,3 +622,69 @@ def test_defaults_changed_after_the_first_call_are_the_ones_used() -> None:
     ask.__defaults__ = None
     with pytest.raises(TypeError, match="missing 1 required positional argument: 'style'"):
         fast("hi")
+
+
+@pytest.mark.parametrize(("make", "where"), [
+    (lambda f: jit(f).with_config({"max_workers": 2}), r"with_config\(config=\.\.\.\)"),
+    (lambda f: jit(f).with_config(3), r"with_config\(config=\.\.\.\)"),
+    (lambda f: structural_jit(f, config=3), r"structural_jit\(config=\.\.\.\)"),
+    (lambda f: structural_jit(f, config={"parallel": False}, max_workers=2),
+     r"structural_jit\(config=\.\.\.\)"),
+    (lambda f: JitFunction(f, "serial"), r"JitFunction\(fn, config\)"),
+])
+def test_a_config_that_is_not_a_config_is_refused_where_it_is_given(make, where):
+    def f(x):
+        return x
+
+    with pytest.raises(ConfigError, match=where + " needs a Config, got"):
+        make(f)
+
+
+def test_a_class_whose_instances_are_not_callable_keeps_plain_meaning() -> None:
+    class Doc:
+        def __init__(self, text: str = "empty") -> None:
+            self.text = text
+
+    class Bare:
+        pass
+
+    class Speaker:
+        def __call__(self, x: int) -> list[int]:
+            return [slow_double(x), slow_double(x + 1)]
+
+    class Muted(Speaker):
+        __call__ = None  # type: ignore[assignment]
+
+    for cls in (Doc, Bare, Muted):
+        with pytest.raises(TypeError) as plain:
+            cls()()
+        assert "object is not callable" in str(plain.value)
+        with pytest.raises(TypeError, match=f"^{re.escape(str(plain.value))}$"):
+            jit(cls)()()
+    assert jit(Doc)("hi").text == "hi"
+    assert timed(jit(Speaker)(), 1)[0] == [2, 4]  # inherited or own __call__: jitted
+
+
+def test_a_keyword_argument_named_self_or_fn_reaches_the_users_function() -> None:
+    from ember.xcs import compare, explain
+
+    class Agent:
+        name = "ann"
+
+    def greet(self: Agent, greeting: str = "hi") -> str:  # a helper written like a method
+        return f"{greeting}, {shouted(self.name)}"
+
+    @op
+    def describe(self: Agent, detail: str = "short") -> str:
+        return f"{self.name} ({detail})"
+
+    def apply(fn: Any, x: int) -> int:
+        return fn(x) + slow_double(0)
+
+    agent = Agent()
+    assert jit(greet)(self=agent, greeting="hello") == greet(self=agent, greeting="hello")
+    assert describe(self=agent) == "ann (short)"  # outside jit
+    assert jit(lambda: describe(self=agent, detail="long"))() == "ann (long)"
+    assert "calls so far: 1" in explain(jit(greet), self=agent)
+    assert "calls so far: 1" in jit(greet).explain(self=agent)
+    assert compare(jit(apply), fn=abs, x=-3, repeat=1, warmup=0)["identical"] is True

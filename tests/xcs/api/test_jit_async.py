@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 import time
 
@@ -286,3 +287,21 @@ def test_a_timeout_ends_an_async_call_that_awaits_an_op_eagerly(shape: str) -> N
     with pytest.raises(XCSTimeoutError):
         asyncio.run(jit(agent, config=config)("q"))
     assert time.perf_counter() - started < 1.0
+
+
+def test_wrong_arguments_raise_at_the_call_as_plain_python_does() -> None:
+    import warnings
+
+    async def answer(question: str, style: str) -> str:
+        return await model(question) + style
+
+    fast = jit(answer)
+    for arguments, keywords in (((), {}), (("b",), {}), (("a", "!", 3), {}),
+                                (("a",), {"styl": "!"})):
+        with pytest.raises(TypeError) as plain:
+            answer(*arguments, **keywords)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # no coroutine left behind un-awaited
+            with pytest.raises(TypeError, match=f"^{re.escape(str(plain.value))}$"):
+                fast(*arguments, **keywords)
+    assert asyncio.run(fast("a", style="!")) == "<a>!"

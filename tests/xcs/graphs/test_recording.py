@@ -402,3 +402,12 @@ def test_a_recorded_value_inside_a_named_tuple_is_resolved():
     values = execute(graph, inputs={"raw": " bonjour "})
     assert values["out"] == "[fr] bonjour Query bonjour"
     assert values["query"] == Query("bonjour", "fr") and type(values["query"]) is Query
+
+
+def test_a_recording_never_entered_says_so() -> None:
+    recording = autograph()
+    assert repr(recording) == "<autograph 'graph': not recorded>"
+    for use in (lambda: recording.graph, lambda: execute(recording)):
+        with pytest.raises(GraphError, match=r"^graph 'graph' was never recorded: autograph\(\) "
+                                             r"records inside `with autograph\(\) as g:`"):
+            use()

@@ -201,8 +201,11 @@ def test_a_lazy_value_out_of_sight_falls_back_to_a_plain_run() -> None:
     calls.clear()
     assert f(4) == '{"v": "w4"}'
     assert calls == ["word4"], "the op ran once: the plain rerun reused it"
-    assert any(item.startswith("ran eagerly after TypeError")
-               for item in get_jit_stats(f)["fallbacks"])
+    eager = [item for item in get_jit_stats(f)["fallbacks"]
+             if item.startswith("ran eagerly after TypeError")]
+    assert len(eager) == 1 and not eager[0].endswith("in a row]")  # noted once per call
+    assert f(5) == '{"v": "w5"}'
+    assert get_jit_stats(f)["fallbacks"][-1] == eager[0] + " [2 times in a row]"
 
 
 def test_without_fallback_a_rejection_that_learning_cannot_fix_is_a_tracing_error() -> None:

@@ -58,8 +58,8 @@ class CallOwner(Protocol):
 class Call:
     """The bookkeeping of one traced call: outcome, reruns, stats (used by ``JitFunction``)."""
 
-    __slots__ = ("fallback", "interrupted", "outputs", "owner", "result", "runs", "started",
-                 "to_raise", "trace")
+    __slots__ = ("interrupted", "outputs", "owner", "result", "runs", "started", "to_raise",
+                 "trace")
 
     def __init__(self, owner: CallOwner, trace: Trace, started: float) -> None:
         self.owner = owner
@@ -69,7 +69,6 @@ class Call:
         self.to_raise: BaseException | None = None
         self.outputs: Any = None
         self.runs = 0
-        self.fallback: Fallback | None = None
         self.interrupted = False
 
     def run_glue(self, glue: Callable[..., Any], args: tuple[Any, ...],
@@ -159,10 +158,8 @@ class Call:
             return False
         if retry is None:
             return False
-        if retry.eager:
-            self.fallback = retry
         self.runs += 1
-        self.owner._xcs_stats.note_fallback(retry)
+        self.owner._xcs_stats.note_fallback(retry)  # once per call: it counts repeats
         trace.next_run(eager=retry.eager)
         self.to_raise = None
         return True
@@ -285,7 +282,7 @@ class Call:
             else f"{type(error).__name__}: {error}"  # under redact: no values
         record = CallRecord(log=log, wall=wall, structure=log.structure, reruns=self.runs,
                             started=self.started if config.profile else None, raised=raised)
-        repeat = stats.record(record, log.tokens, failed, self.fallback)
+        repeat = stats.record(record, log.tokens, failed)
         if config.hooks or hooks.registered_hooks():
             hooks.emit(config, "on_cache_hit" if repeat else "on_cache_miss", owner._name)
         if owner._parallel_threshold is not None and (not repeat or stats.last_width is None):

@@ -21,7 +21,7 @@ from ember.xcs.errors import XCSError
 __all__ = ["compare"]
 
 
-def compare(fn: Callable[..., Any], *args: Any, repeat: int = 5, warmup: int = 1,
+def compare(fn: Callable[..., Any], /, *args: Any, repeat: int = 5, warmup: int = 1,
             **kwargs: Any) -> dict[str, Any]:
     """Time ``fn`` run plainly and jitted on ``args``; returns the measured figures.
 

@@ -19,7 +19,7 @@ from ember.xcs.errors import XCSError
 __all__ = ["explain"]
 
 
-def explain(fn: Any, *args: Any, **kwargs: Any) -> ExplainReport:
+def explain(fn: Any, /, *args: Any, **kwargs: Any) -> ExplainReport:
     """Describe the last call of a jitted function, after running it if given arguments.
 
     The text has the IR, the parallel groups, the critical path with measured times,
@@ -54,7 +54,7 @@ def explain(fn: Any, *args: Any, **kwargs: Any) -> ExplainReport:
     target = _jitted(fn, args, kwargs)
     if args or kwargs:
         target(*args, **kwargs)
-    return explanation(_stats_of(target), getattr(target, "config", None))
+    return explanation(_stats_of(target), getattr(target, "config", None), target)
 
 
 def _jitted(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:

@@ -8,9 +8,11 @@ also takes plain functions) return it.
 from __future__ import annotations
 
 import builtins
+import inspect
 import types
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from ember.xcs.analysis import analyze, critical_path
 from ember.xcs.api.records import (
@@ -58,21 +60,40 @@ _FIXES = (
     ("is", "`is` compares objects, so it needs the real one; `== None` / `!= None` on "
      "op results stays lazy"),
     ("match", "`match` looks inside the value; inherent, and cheap after a fan-out"),
+    ("eager op (serial)", "the call ran its ops one at a time, in program order: "
+     "Config(parallel=False), or a plain rerun after a fallback (see fallbacks below)"),
 )
 
+# What needs the real value, for reasons whose only fix is where the wait happens.
+_NEEDS_VALUE = {
+    "bool": "a truth test (if, while, and, or, not)",
+    "iter": "iterating over an op result (a for loop, or unpacking in code without source)",
+    "unpacking": "unpacking an op result (a, b = r; r[0] stays lazy)",
+    "** unpacking": "** unpacking an op result",
+    "index": "a lazy index or slice bound on a container that is not lazy",
+    "hash": "using an op result as a dict key or set member",
+}
 
-def _fix(reason: str) -> str | None:
+
+def _fix(reason: str) -> str:
     if reason.startswith("call of "):
         name = reason.removeprefix("call of ")
         if name.isidentifier() and isinstance(getattr(builtins, name, None),
                                               types.BuiltinFunctionType | type):
-            return (f"{name}() reads the real value, so the glue waits here; that costs "
-                    "nothing once the ops it could overlap with are issued: keep such "
-                    "calls below independent ops, or move them into an op")
+            return _waits(f"{name}() reads the real value")
     for prefix, fix in _FIXES:
         if reason.startswith(prefix):
             return fix
-    return None
+    if reason in _NEEDS_VALUE:
+        return _waits(f"{_NEEDS_VALUE[reason]} needs the real value")
+    if reason.startswith(".__"):
+        return _waits(f"reading {reason[1:]} with a dot needs the real object")
+    return _waits(f"code without source or C code asked for the real value ({reason})")
+
+
+def _waits(what: str) -> str:
+    return (f"{what}, so the glue waits here; that costs nothing once the ops it could "
+            "overlap with are issued: keep it below independent ops, or move it into an op")
 
 
 def _barrier_lines(barriers: tuple[BarrierRecord, ...]) -> list[str]:
@@ -85,13 +106,12 @@ def _barrier_lines(barriers: tuple[BarrierRecord, ...]) -> list[str]:
     for (reason, location, kind), count in grouped.items():
         times = f" x{count}" if count > 1 else ""
         lines.append(f"  {reason} at {location} [{kind}]{times}")
-        fix = _fix(reason)
-        if fix is not None:
-            lines.append(f"      fix: {fix}")
+        lines.append(f"      fix: {_fix(reason)}")
     return lines or ["  none"]
 
 
-def explanation(stats: FunctionStats, config: Config | None) -> ExplainReport:
+def explanation(stats: FunctionStats, config: Config | None,
+                fn: Callable[..., Any] | None = None) -> ExplainReport:
     """The report on the last call recorded in ``stats``.
 
     The text has the IR, the parallel groups, the critical path with measured times,
@@ -104,6 +124,8 @@ def explanation(stats: FunctionStats, config: Config | None) -> ExplainReport:
         stats: the function's counters and call records (``JitFunction._xcs_stats``).
         config: its configuration (``redact`` hides values in the IR, ``cache``
             allows the cached analysis); ``None`` for the defaults.
+        fn: the function, if known: before its first call the report says how to make
+            one (``explain(f, *args)`` cannot run a function that takes no arguments).
 
     Returns:
         A multi-line report: a ``str`` that notebooks show as formatted HTML.
@@ -121,8 +143,12 @@ def explanation(stats: FunctionStats, config: Config | None) -> ExplainReport:
           none
     """
     counters = _Counters.of(stats)
-    lines = [f"explain: {stats.name}", f"  calls so far: {counters.calls}", f"  mode: {stats.mode}"]
-    lines += _last_call_lines(counters.last, config, counters.calls)
+    plain = counters.plain_runs
+    lines = [f"explain: {stats.name}",
+             f"  calls so far: {counters.calls}"
+             + (f" ({plain} ran as plain Python, untraced: see fallbacks)" if plain else ""),
+             f"  mode: {stats.mode}"]
+    lines += _last_call_lines(counters.last, config, counters.calls - plain, plain, fn)
     lines += _comparison_lines(counters.comparison)
     lines += _listed("learned barriers", stats.learned.records)
     lines += _listed("fallbacks", counters.fallbacks)
@@ -136,27 +162,43 @@ class _Counters:
     last: CallRecord | None
     fallbacks: tuple[Fallback, ...]
     calls: int
+    plain_runs: int
     comparison: Comparison | None
 
     @classmethod
     def of(cls, stats: FunctionStats) -> _Counters:
         with stats.lock:
-            return cls(stats.last, tuple(stats.fallbacks), stats.calls, stats.comparison)
+            return cls(stats.last, tuple(stats.fallbacks), stats.calls, stats.plain_runs,
+                       stats.comparison)
 
 
-def _last_call_lines(last: CallRecord | None, config: Config | None,
-                     calls: int) -> list[str]:
-    """The IR, parallel groups, critical path and barriers of the last call."""
+def _last_call_lines(last: CallRecord | None, config: Config | None, traced: int,
+                     plain: int, fn: Callable[..., Any] | None) -> list[str]:
+    """The IR, parallel groups, critical path and barriers of the last traced call."""
     if last is None:
-        if not calls:
-            return ["  no call yet: call the function, or explain(f, *args) to run one"]
-        return ["  no ops were called on the last call (nothing to parallelise)"]
+        if plain and not traced:
+            return ["  no traced call yet: every call so far ran as plain Python (the "
+                    "fallbacks below say why)"]
+        if not traced:
+            run = "f()" if fn is not None and _runs_without_arguments(fn) else \
+                "explain(f, *args)"
+            return [f"  no call yet: call the function, or {run} to run one"]
+        last_call = "last traced call" if plain else "last call"
+        return [f"  no ops were called on the {last_call} (nothing to parallelise)"]
     too_large = len(last.log) > GRAPH_LIMIT
     lines = _summary_lines(last) if too_large else _graph_lines(last, config)
     if last.raised is not None:
         lines.append(f"the call raised {last.raised}")
     barriers = last.barriers
     return [*lines, f"barriers ({len(barriers)}):", *_barrier_lines(barriers)]
+
+
+def _runs_without_arguments(fn: Callable[..., Any]) -> bool:
+    try:
+        inspect.signature(fn).bind()
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def _summary_lines(last: CallRecord) -> list[str]:

@@ -13,6 +13,10 @@ Which module a thread is importing is read from ``importlib._bootstrap``'s table
 module locks (each records the thread that owns it). The table is empty unless some
 thread is importing, so callers test ``module_locks`` first: one truth test per call at run time.
 
+A call run as plain Python (here, or a generator function's: docs/semantics.md) is
+still a call: ``run_plainly`` counts it in ``calls``, ``total_time_ms`` and ``errors``
+and records its fallback, so ``get_jit_stats`` and ``explain`` tell what happened.
+
 Example:
     >>> importing_module() is None  # a doctest runs after its module was imported
     True
@@ -21,11 +25,15 @@ Example:
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable, Coroutine
 from importlib import _bootstrap
+from typing import Any
 
 from ember.xcs.api.records import Fallback, FunctionStats
 
-__all__ = ["importing_module", "module_locks", "plain_at_import"]
+__all__ = ["GENERATOR", "import_fallback", "importing_module", "module_locks",
+           "run_plainly"]
 
 # name -> weakref to its _ModuleLock (CPython's; the same in 3.11-3.13)
 module_locks: dict[str, object] = _bootstrap._module_locks  # type: ignore[attr-defined]
@@ -43,15 +51,49 @@ def importing_module() -> str | None:
     return None
 
 
-def plain_at_import(stats: FunctionStats) -> bool:
-    """Whether a call must run as plain Python because this thread imports a module
-    now; if so, ``stats`` records why (``get_jit_stats``'s fallbacks, ``explain``)."""
+def import_fallback() -> Fallback | None:
+    """Why a call must run as plain Python now (this thread imports a module), or ``None``."""
     module = importing_module()
     if module is None:
-        return False
-    stats.note_fallback(Fallback(
+        return None
+    return Fallback(
         f"called while this thread imports module {module!r}: runs as plain Python in this "
         "thread (an op on another thread that imports the module would wait for its "
         "import lock forever); call it after the import to run its ops concurrently",
-        None, eager=True))
-    return True
+        None, eager=True)
+
+
+GENERATOR = Fallback("a generator function: its body runs as plain Python while the "
+                     "generator is consumed; jit a function that consumes it to run its ops "
+                     "concurrently", None, eager=True)
+
+
+def run_plainly(stats: FunctionStats, why: Fallback, fn: Callable[..., Any],
+                args: tuple[Any, ...], kwargs: dict[str, Any], is_async: bool) -> Any:
+    """``fn(*args, **kwargs)`` as plain Python, counted in ``stats`` with ``why``.
+
+    The wall time counted is the call's (for an ``async def``, until its coroutine
+    ends; for a generator function, making the generator).
+    """
+    stats.note_fallback(why, plain=True)
+    started = time.perf_counter()
+    try:
+        result = fn(*args, **kwargs)
+    except BaseException:
+        stats.record_plain(time.perf_counter() - started, True)
+        raise
+    if is_async:
+        return _timed(stats, result, started)
+    stats.record_plain(time.perf_counter() - started, False)
+    return result
+
+
+async def _timed(stats: FunctionStats, coroutine: Coroutine[Any, Any, Any],
+                 started: float) -> Any:
+    failed = True
+    try:
+        result = await coroutine
+        failed = False
+        return result
+    finally:
+        stats.record_plain(time.perf_counter() - started, failed)

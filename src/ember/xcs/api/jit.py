@@ -26,12 +26,12 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 from ember.xcs import hooks
 from ember.xcs.api.call import Call
 from ember.xcs.api.explanation import explanation
-from ember.xcs.api.hosts import module_locks, plain_at_import
+from ember.xcs.api.hosts import GENERATOR, import_fallback, module_locks, run_plainly
 from ember.xcs.api.nesting import call_within, timeout_within
 from ember.xcs.api.records import Fallback, FunctionStats
 from ember.xcs.api.stats import register
 from ember.xcs.api.stepping import async_call
-from ember.xcs.config import Config, refuse_misplaced, without_catchalls
+from ember.xcs.config import Config, refuse_misplaced, require_config, without_catchalls
 from ember.xcs.engine.driver import default_engine
 from ember.xcs.engine.state import Run
 from ember.xcs.errors import ConfigError
@@ -81,6 +81,7 @@ class JitFunction:
                  parallel_threshold: int | None = None) -> None:
         if not callable(fn):
             raise ConfigError(f"jit() needs a callable, got {type(fn).__name__} {fn!r}.")
+        require_config("JitFunction(fn, config)", config)
         try:  # first, so that attributes copied from fn's __dict__ never shadow ours
             functools.update_wrapper(self, fn)
         except (AttributeError, TypeError):
@@ -124,6 +125,7 @@ class JitFunction:
 
     def with_config(self, config: Config | None = None, **changes: Any) -> JitFunction:
         """The same function (sharing stats and learned barriers) with other settings."""
+        require_config("with_config(config=...)", config)
         base = config if config is not None else self._config
         return JitFunction(self._fn, base.replace(**changes) if changes else base,
                            self._name, self._xcs_stats, self._parallel_threshold)
@@ -132,11 +134,11 @@ class JitFunction:
         """Measured facts about this function (see ``get_jit_stats``)."""
         return self._xcs_stats.snapshot(cache=self._config.cache)
 
-    def explain(self, *args: Any, **kwargs: Any) -> str:
+    def explain(self, /, *args: Any, **kwargs: Any) -> str:
         """``explain`` for this function (runs it when arguments are given)."""
         if args or kwargs:
             self(*args, **kwargs)
-        return explanation(self._xcs_stats, self._config)
+        return explanation(self._xcs_stats, self._config, self._fn)
 
     if not TYPE_CHECKING:  # (hidden from mypy, which would then accept any attribute)
         def __getattr__(self, name: str) -> Any:
@@ -172,7 +174,7 @@ class JitFunction:
             return qualname
         return (JitFunction, (self._fn, self._config, self._name))
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+    def __call__(self, /, *args: Any, **kwargs: Any) -> Any:
         if self._finalizing():  # a __del__ at exit: this module's globals may be gone
             return self._fn(*args, **kwargs)
         tensor = self._tensor  # first: the tensor path's overhead is counted against jax.jit
@@ -191,11 +193,11 @@ class JitFunction:
             if inline is not None:  # autograph records the body (and names it in errors)
                 return inline(self._name, self._fn, args, kwargs)
             return self._fn(*args, **kwargs)  # jit is disabled
-        if self._is_generator:
-            return self._fn(*args, **kwargs)  # generators run plainly (docs/semantics.md)
+        if self._is_generator:  # generators run plainly (docs/semantics.md)
+            return run_plainly(self._xcs_stats, GENERATOR, self._fn, args, kwargs, False)
         if self._is_async:
-            if module_locks and plain_at_import(self._xcs_stats):  # api/hosts.py
-                return self._fn(*args, **kwargs)
+            if module_locks and (why := import_fallback()):  # api/hosts.py
+                return run_plainly(self._xcs_stats, why, self._fn, args, kwargs, True)
             coroutine: Any = self._async_call(args, kwargs)  # named as fn's would be
             coroutine.__name__ = getattr(self, "__name__", self._name)
             coroutine.__qualname__ = self._name
@@ -204,20 +206,24 @@ class JitFunction:
 
     # -- one traced call ------------------------------------------------------------
 
-    def _params(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[tuple[str, Any]]:
+    def _bound(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any] | None:
+        """The arguments by parameter name; ``None`` if they do not fit or fn has no signature."""
         if self._signature is None:
             try:
                 self._signature = inspect.signature(self._fn)
             except (TypeError, ValueError):
                 self._signature = False
         if self._signature is False:
-            return []
+            return None
         try:
             assert isinstance(self._signature, inspect.Signature)
-            bound = self._signature.bind(*args, **kwargs)
+            return self._signature.bind(*args, **kwargs).arguments
         except TypeError:
-            return []
-        return [(name, value) for name, value in bound.arguments.items() if name != "self"]
+            return None
+
+    def _params(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[tuple[str, Any]]:
+        bound = self._bound(args, kwargs)
+        return [(name, value) for name, value in (bound or {}).items() if name != "self"]
 
     def _new_run(self, cap: int | None = None) -> Run:
         config = self._config
@@ -263,8 +269,8 @@ class JitFunction:
             self._spare_traces.append(trace)
 
     def _traced_call(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        if module_locks and plain_at_import(self._xcs_stats):  # api/hosts.py
-            return self._fn(*args, **kwargs)
+        if module_locks and (why := import_fallback()):  # api/hosts.py
+            return run_plainly(self._xcs_stats, why, self._fn, args, kwargs, False)
         config = self._config
         trace = self._new_trace(args, kwargs)
         hooked = bool(config.hooks or hooks.registered_hooks())
@@ -288,6 +294,12 @@ class JitFunction:
         return call.result
 
     def _async_call(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        if self._signature is not False and self._bound(args, kwargs) is None:
+            # Plain Python binds an async def's arguments at the call, not at the await:
+            # calling fn raises its TypeError here (a coroutine it still made is dropped).
+            made = self._fn(*args, **kwargs)
+            if inspect.iscoroutine(made):
+                made.close()
         return async_call(self, args, kwargs)  # api/stepping.py
 
 
@@ -309,6 +321,11 @@ def _callable_name(fn: Callable[..., Any]) -> str:
 
 
 def _jit_class(cls: type, config: Config | None, parallel_threshold: int | None) -> type:
+    # Looked up in the class's own MRO: cls.__call__ alone would find the metaclass's
+    # (type.__call__, the constructor) for a class whose instances are not callable.
+    if next((vars(klass)["__call__"] for klass in cls.__mro__ if "__call__" in vars(klass)),
+            None) is None:  # nothing to jit; calling an instance raises as in plain Python
+        return cls
     call = cls.__call__
     jitted = JitFunction(call, config, name=cls.__qualname__,
                          parallel_threshold=parallel_threshold)
@@ -343,7 +360,8 @@ def jit(fn: Any = None, /, *positional: Any, config: Config | None = None,
         config: a ``Config``; default ``Config()``.
 
     Returns:
-        A ``JitFunction`` (for a class: a subclass whose calls are jitted).
+        A ``JitFunction`` (for a class: a subclass whose calls are jitted; a class
+        without ``__call__`` comes back unchanged, its instances not callable).
 
     Raises:
         ConfigError: ``config`` is not a ``Config``, ``fn`` is not callable, or a setting
@@ -361,8 +379,7 @@ def jit(fn: Any = None, /, *positional: Any, config: Config | None = None,
         12
     """
     refuse_misplaced("jit()", ("config",), (), positional, settings)
-    if config is not None and not isinstance(config, Config):
-        raise ConfigError(f"jit(config=...) needs a Config, got {type(config).__name__}.")
+    require_config("jit(config=...)", config)
 
     def wrap(target: Any) -> Any:
         if isinstance(target, JitFunction):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ember.xcs.analysis import analyze, critical_path
@@ -26,14 +26,20 @@ _FALLBACK_HISTORY = 32
 
 @dataclass(frozen=True)
 class Fallback:
-    """A call (or part of one) that XCS ran as plain Python, and why."""
+    """Where XCS ran a call (or part of one) otherwise than by tracing it, and why.
+
+    ``repeats`` counts consecutive calls that fell back for the same reason at the same
+    place (one entry for them all); it takes no part in equality.
+    """
 
     reason: str
     location: SourceLocation | None
     eager: bool = False  # the call ran in plain program order (not just a learned line)
+    repeats: int = field(default=1, compare=False)
 
     def __str__(self) -> str:
-        return f"{self.reason} (at {self.location})" if self.location else self.reason
+        text = f"{self.reason} (at {self.location})" if self.location else self.reason
+        return f"{text} [{self.repeats} times in a row]" if self.repeats > 1 else text
 
 
 @dataclass(frozen=True)
@@ -164,12 +170,21 @@ class FunctionStats:
     unrepaired_escapes: dict[str, int] = field(default_factory=dict)
     comparison: Comparison | None = None
     mode: str = "orchestration"
+    plain_runs: int = 0  # calls run as plain Python, untraced (api/hosts.py)
 
-    def note_fallback(self, fallback: Fallback) -> None:
-        """Remember a fallback (kept: the most recent 32)."""
+    def note_fallback(self, fallback: Fallback, plain: bool = False) -> None:
+        """Remember a fallback (kept: the most recent 32); ``plain``: the call runs untraced."""
         with self.lock:
-            if not self.fallbacks or self.fallbacks[-1] != fallback:
-                self.fallbacks.append(fallback)
+            self.plain_runs += plain
+            self._add_fallback(fallback)
+
+    def _add_fallback(self, fallback: Fallback) -> None:
+        """The same fallback as the last one counts as a repeat of it (under ``lock``)."""
+        fallbacks = self.fallbacks
+        if fallbacks and fallbacks[-1] == fallback:
+            fallbacks[-1] = replace(fallbacks[-1], repeats=fallbacks[-1].repeats + 1)
+        else:
+            fallbacks.append(fallback)
 
     def record_escapes(self, report: Any, record: CallRecord | None = None) -> None:
         """Count lazy values that escaped a call and what repairing them cost (a part
@@ -200,8 +215,7 @@ class FunctionStats:
         self.total_time += wall
         self.errors += failed
 
-    def record(self, record: CallRecord, tokens: dict[str, int], failed: bool,
-               fallback: Fallback | None) -> bool:
+    def record(self, record: CallRecord, tokens: dict[str, int], failed: bool) -> bool:
         """A traced call; returns whether its graph had the previous call's structure."""
         with self.lock:
             self.calls += 1
@@ -214,14 +228,13 @@ class FunctionStats:
             self.last = record
             for key, count in tokens.items():
                 self.tokens[key] = self.tokens.get(key, 0) + count
-            if fallback is not None and (not self.fallbacks or self.fallbacks[-1] != fallback):
-                self.fallbacks.append(fallback)
             return repeat
 
     def reset(self) -> None:
         """Forget every counter and the last call (learned barriers are kept)."""
         with self.lock:
             self.calls = self.traced_calls = self.structure_repeats = self.reruns = 0
+            self.plain_runs = 0
             self.errors = self.escapes = 0
             self.total_time = self.escape_seconds = 0.0
             self.tokens = {}

@@ -55,17 +55,19 @@ def get_jit_stats(target: Any = None, *, func: Any = None) -> dict[str, Any]:
     ``op_time_ms`` (the op durations added up), ``overlap`` (``op_time_ms / wall_ms``:
     how many op bodies ran at once on average — not a speedup: ops that compete for
     the GIL overlap without finishing sooner), ``efficiency`` (``critical_path_ms /
-    wall_ms``, at most 1: how close the call came to its critical path), ``barriers``
+    wall_ms``, at most 1: how close the call came to its critical path; durations of
+    ops that competed for the GIL include the wait, so it then reads high), ``barriers``
     (each place the glue waited, in order, with file:line), ``barrier_kinds`` (how
     many were static — found in the code before it ran —, dynamic or learned), and
     ``node_timings`` when profiling.
 
     Totals since the last reset: ``calls``, ``traced_calls``, ``structure_repeats``
     (calls whose graph had the shape of the call before; nothing is cached by it),
-    ``reruns``, ``errors``, ``total_time_ms``, ``tokens``, ``fallbacks`` (the latest
-    32), ``learned_barriers``, ``escapes`` (lazy values the glue stored where they
-    outlived a call, all repaired) with ``escape_repair_ms`` and
-    ``unrepaired_escapes``.
+    ``reruns``, ``errors``, ``total_time_ms`` (calls run as plain Python count in
+    these too), ``tokens``, ``fallbacks`` (the latest 32, with their reasons; calls
+    that fell back alike in a row are one entry with a count), ``learned_barriers``,
+    ``escapes`` (lazy values the glue stored where they outlived a call, all
+    repaired) with ``escape_repair_ms`` and ``unrepaired_escapes``.
 
     ``result_cache``: hits, misses, writes and unstorable results of the persistent
     result cache (``ember.xcs.cache``), totals over the process for the ops the last

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ember.xcs.api.jit import JitFunction, _jit_class
-from ember.xcs.config import Config
+from ember.xcs.config import Config, require_config
 from ember.xcs.errors import ConfigError
 
 __all__ = ["structural_jit"]
@@ -28,7 +28,8 @@ def structural_jit(fn: Any = None, /, *, execution_strategy: str = "auto",
         max_workers: shorthand for ``config.max_workers``.
 
     Raises:
-        ConfigError: unknown strategy or a non-positive threshold.
+        ConfigError: unknown strategy, a non-positive threshold or a ``config`` that
+            is not a ``Config``.
     """
     if execution_strategy not in _STRATEGIES:
         raise ConfigError(
@@ -42,6 +43,7 @@ def structural_jit(fn: Any = None, /, *, execution_strategy: str = "auto",
             f"structural_jit(parallel_threshold=...) must be a positive int, got "
             f"{parallel_threshold!r}."
         )
+    require_config("structural_jit(config=...)", config)
     base = config if config is not None else Config()
     if max_workers is not None:
         base = base.replace(max_workers=max_workers)

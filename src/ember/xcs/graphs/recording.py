@@ -280,7 +280,7 @@ class Recording:
         """The recorded, immutable ``Graph``.
 
         Raises:
-            GraphError: the ``with`` block has not ended, or it ended with an exception.
+            GraphError: the ``with`` block never ran, has not ended, or raised.
         """
         if self._graph is not None:
             return self._graph
@@ -289,16 +289,17 @@ class Recording:
                 f"graph {self.name!r} was not recorded: its autograph() block raised "
                 f"{type(self._failed).__name__}: {self._failed}."
             )
-        raise GraphError(
-            f"graph {self.name!r} is still being recorded; use it after its `with "
-            "autograph()` block."
-        )
+        state = "is still being recorded" if self._active else \
+            "was never recorded: autograph() records inside `with autograph() as g:`"
+        raise GraphError(f"graph {self.name!r} {state}; use it after its `with autograph()` "
+                         "block.")
 
     def __str__(self) -> str:
         return str(self.graph)
 
     def __repr__(self) -> str:
-        state = f"{len(self._graph)} nodes" if self._graph is not None else "recording"
+        state = f"{len(self._graph)} nodes" if self._graph is not None else \
+            "recording" if self._active else "not recorded"
         return f"<autograph {self.name!r}: {state}>"
 
     def __len__(self) -> int:

@@ -10,13 +10,20 @@ if TYPE_CHECKING:
 
 __all__ = ["Barrier"]
 
-_STATIC_REASONS = ("is", "match", "call of", "f-string", "%", "format",
-                   # an op run at once because its code says so: a try/with block around
-                   # it (in the code's exception table), a case pattern reading it, a
-                   # special method calling it, or effect=True on the op
-                   "eager op (try/with)", "eager op (match pattern)",
-                   "eager op (special method)", "eager op (attribute probe)",
-                   "eager op (effect)")
+# Reasons found in the code before it ran: the rewriter put a check there (``is``,
+# ``match``, unpacking, a lazy index on a real container, an f-string or ``%`` that must
+# format at once, a special attribute read with a dot), or a call of code that is not an
+# op; or an op runs at once because its code says so (a try/with block around it, in the
+# code's exception table, a case pattern reading it, a special method calling it, or
+# effect=True on the op). Every other reason was asked for at run time by the value
+# itself (``bool``, ``iter``, ``hash``, ``__index__``, ``len`` from code without source
+# or C code...) or by the values an op was given (an iterator), or by a serial run.
+_STATIC_REASONS = frozenset({"is", "match", "unpacking", "** unpacking", "index", "f-string",
+                             "%"})
+_STATIC_PREFIXES = ("call of ", ".__", "eager op (try/with)", "eager op (match pattern)",
+                    "eager op (special method)", "eager op (attribute probe)",
+                    "eager op (effect)")
+_DYNAMIC_REASONS = frozenset({"call of an op result"})  # the lazy value's own __call__
 _LEARNED_REASONS = ("learned", "eager op (learned line)")
 
 
@@ -35,9 +42,11 @@ class Barrier:
     @property
     def kind(self) -> str:
         """``static`` (found in the code before it ran), ``learned`` or ``dynamic``."""
-        if self.reason.startswith(_LEARNED_REASONS):
+        reason = self.reason
+        if reason.startswith(_LEARNED_REASONS):
             return "learned"
-        if self.reason.startswith(_STATIC_REASONS):
+        if reason in _STATIC_REASONS or (reason.startswith(_STATIC_PREFIXES)
+                                         and reason not in _DYNAMIC_REASONS):
             return "static"
         return "dynamic"
 

@@ -116,7 +116,7 @@ class Proxy:
         return complex(self._xcs_force("complex"))
 
     def __index__(self) -> int:
-        return operator.index(self._xcs_force("index"))
+        return operator.index(self._xcs_force("__index__"))  # "index": the rewriter's
 
     def __round__(self, ndigits: int | None = None) -> Any:
         return round(self._xcs_force("round"), ndigits)
@@ -189,7 +189,7 @@ class Proxy:
     def __getitem__(self, key: Any) -> Any:
         return self._xcs_lift("getitem", operator.getitem, (self, key), {})
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+    def __call__(self, /, *args: Any, **kwargs: Any) -> Any:
         return self._xcs_lift("call", _call, (self, *args), kwargs, mutates=True)
 
     def __setitem__(self, key: Any, value: Any) -> None:

@@ -31,10 +31,10 @@ from ember.xcs.ops import Op
 from ember.xcs.tracing import context
 from ember.xcs.transforms.leaves import ARRAY, leaf_kind, require_jax
 from ember.xcs.transforms.progress import progress_config
-from ember.xcs.transforms.splitting import Calls, split_batch
+from ember.xcs.transforms.splitting import Calls, positional_axes, split_batch
 
-# ``split_batch`` (from ``splitting``) is one of the batching rules: vmap, scan and mesh
-# import it from here with the others.
+# ``split_batch`` and ``positional_axes`` (from ``splitting``) are batching rules: vmap,
+# pmap, scan and mesh import them from here with the others.
 __all__ = [
     "NOT_RECORDED",
     "Calls",
@@ -42,6 +42,7 @@ __all__ = [
     "batch_runner",
     "combine",
     "item_op",
+    "positional_axes",
     "record_whole_call",
     "run_batch",
     "split_batch",
@@ -68,7 +69,7 @@ class _PositionalInputs:
         self.fn = fn
         functools.update_wrapper(self, fn, updated=())
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+    def __call__(self, /, *args: Any, **kwargs: Any) -> Any:
         if not args and set(kwargs) == {"inputs"}:
             return self.fn(kwargs["inputs"])
         return self.fn(*args, **kwargs)

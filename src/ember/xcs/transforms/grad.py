@@ -63,7 +63,7 @@ class _Differentiated:
     def __repr__(self) -> str:
         return f"<xcs {self._transform}({getattr(self._fn, '__name__', self._fn)!r})>"
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+    def __call__(self, /, *args: Any, **kwargs: Any) -> Any:
         jax = require_jax(self._transform)
         name = f"{self._transform}({getattr(self._fn, '__name__', 'f')})"
         recorded = record_whole_call(self, name, args, kwargs)

@@ -18,6 +18,7 @@ from typing import Any
 
 from ember.xcs.config import Config, refuse_misplaced, settings_of, without_catchalls
 from ember.xcs.errors import TransformError
+from ember.xcs.transforms.batching import positional_axes
 from ember.xcs.transforms.leaves import leaf_kind, require_jax
 from ember.xcs.transforms.probes import probed
 from ember.xcs.transforms.vmap import BatchedFunction
@@ -153,9 +154,8 @@ class ParallelFunction(BatchedFunction):
         return result
 
     def _flat_axes(self, count: int) -> tuple[int | None, ...]:
-        axes = self._padded_axes(count)
-        axes = axes if isinstance(axes, tuple) else (axes,) * count
-        if len(axes) != count or any(
+        axes = positional_axes(self._in_axes, count, self.transform)
+        if any(
             a is not None and (isinstance(a, bool) or not isinstance(a, int)) for a in axes
         ):
             raise TransformError(

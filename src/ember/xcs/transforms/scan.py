@@ -19,8 +19,14 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ember.xcs.api.jit import JitFunction
-from ember.xcs.config import Config, refuse_misplaced, settings_of, without_catchalls
-from ember.xcs.errors import ConfigError, TransformError
+from ember.xcs.config import (
+    Config,
+    refuse_misplaced,
+    require_config,
+    settings_of,
+    without_catchalls,
+)
+from ember.xcs.errors import TransformError
 from ember.xcs.ops import is_op
 from ember.xcs.tracing import context
 from ember.xcs.tracing.lazy import is_lazy
@@ -132,7 +138,7 @@ class ScannedFunction:
         except (AttributeError, TypeError):
             pass
 
-    def __call__(self, init: Any, xs: Any = None, *args: Any, **kwargs: Any) -> tuple[Any, Any]:
+    def __call__(self, /, init: Any, xs: Any = None, *args: Any, **kwargs: Any) -> tuple[Any, Any]:
         return _scan(self._f, init, xs, self._length, self._reverse, self._unroll, args,
                      kwargs, self._config)
 
@@ -227,8 +233,7 @@ def _short(value: Any) -> str:
 def _check_options(f: Any, length: Any, reverse: Any, unroll: Any, config: Any) -> None:
     if not callable(f):
         raise TransformError(f"scan() needs a callable, got {type(f).__name__} {f!r}.")
-    if config is not None and not isinstance(config, Config):
-        raise ConfigError(f"scan(config=...) needs a Config, got {type(config).__name__}.")
+    require_config("scan(config=...)", config)
     if length is not None and (isinstance(length, bool) or not isinstance(length, int)
                                or length < 0):
         raise TransformError(f"scan(length=...) must be a non-negative int, got {length!r}.")

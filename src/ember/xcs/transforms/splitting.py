@@ -23,7 +23,7 @@ from typing import Any
 from ember.xcs.errors import TransformError
 from ember.xcs.transforms.leaves import ARRAY, leaf_kind
 
-__all__ = ["Calls", "field_axes_error", "split_batch"]
+__all__ = ["Calls", "field_axes_error", "positional_axes", "split_batch"]
 
 Calls = list[tuple[tuple[Any, ...], dict[str, Any]]]
 """Per-item ``(args, kwargs)`` pairs, in order."""
@@ -218,16 +218,23 @@ def _instantiate(template: Any, index: int) -> Any:
     return template  # broadcast: the very same object for every item
 
 
-def _positional_axes(in_axes: Any, count: int, transform: str) -> tuple[Any, ...]:
+def positional_axes(in_axes: Any, count: int, transform: str) -> tuple[Any, ...]:
+    """One ``in_axes`` entry per positional argument (an int or ``None`` applies to all).
+
+    Raises:
+        TransformError: an ``in_axes`` tuple whose length is not ``count``, as
+            ``jax.vmap`` refuses it (a missing entry is not read as ``None``).
+    """
     if isinstance(in_axes, list):
         in_axes = tuple(in_axes)
     if isinstance(in_axes, tuple):
-        if len(in_axes) > count:
+        if len(in_axes) != count:
             raise TransformError(
-                f"{transform}: in_axes has {len(in_axes)} entries but {count} positional "
-                "argument(s) were passed; give at most one entry per positional argument."
+                f"{transform}: in_axes needs one entry per positional argument, but got "
+                f"len(in_axes)={len(in_axes)}, len(args)={count}; give each argument its "
+                "entry (None for one given unchanged to every item: in_axes=(0, None))."
             )
-        return in_axes + (None,) * (count - len(in_axes))  # extra arguments: broadcast
+        return in_axes
     return (in_axes,) * count
 
 
@@ -252,9 +259,10 @@ def split_batch(args: tuple[Any, ...], kwargs: dict[str, Any], in_axes: Any,
 
     Raises:
         TransformError: mapped values of different lengths, nothing to map and no
-            ``axis_size``, or an argument that cannot be mapped.
+            ``axis_size``, an ``in_axes`` tuple without one entry per positional
+            argument, or an argument that cannot be mapped.
     """
-    axes = _positional_axes(in_axes, len(args), transform)
+    axes = positional_axes(in_axes, len(args), transform)
     names = list(arg_names or ()) + [f"argument {i}" for i in range(len(arg_names or ()),
                                                                      len(args))]
     arg_templates = [_mapped_leaf(a, ax, name, transform, "arg")

@@ -15,14 +15,21 @@ from collections.abc import Callable
 from typing import Any
 
 from ember.xcs.api.records import Fallback
-from ember.xcs.config import Config, refuse_misplaced, settings_of, without_catchalls
-from ember.xcs.errors import ConfigError, TransformError
+from ember.xcs.config import (
+    Config,
+    refuse_misplaced,
+    require_config,
+    settings_of,
+    without_catchalls,
+)
+from ember.xcs.errors import TransformError
 from ember.xcs.transforms.batching import (
     NOT_RECORDED,
     Calls,
     batch_runner,
     combine,
     item_op,
+    positional_axes,
     record_whole_call,
     run_batch,
     split_batch,
@@ -61,10 +68,7 @@ class BatchedFunction:
             raise TransformError(
                 f"{self.transform}() needs a callable, got {type(fn).__name__} {fn!r}."
             )
-        if config is not None and not isinstance(config, Config):
-            raise ConfigError(
-                f"{self.transform}(config=...) needs a Config, got {type(config).__name__}."
-            )
+        require_config(f"{self.transform}(config=...)", config)
         if axis_size is not None and (
             isinstance(axis_size, bool) or not isinstance(axis_size, int) or axis_size < 0
         ):
@@ -109,7 +113,7 @@ class BatchedFunction:
         """Measured facts about this function's batches (see ``get_jit_stats``)."""
         return self._xcs_stats.snapshot()
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+    def __call__(self, /, *args: Any, **kwargs: Any) -> Any:
         recorded = record_whole_call(self, self._name, args, kwargs)
         if recorded is not NOT_RECORDED:
             return recorded
@@ -155,19 +159,19 @@ class BatchedFunction:
         tensor_fn = self._tensor_fns.get(len(args))
         if tensor_fn is None:
             jax = require_jax(self.transform)
-            tensor_fn = jax.vmap(probed(self._fn), in_axes=self._padded_axes(len(args)),
+            tensor_fn = jax.vmap(probed(self._fn), in_axes=self._checked_axes(len(args)),
                                  out_axes=self._out_axes, axis_size=self._axis_size,
                                  axis_name=self._axis_name)
             with self._lock:
                 self._tensor_fns[len(args)] = tensor_fn
         return tensor_fn(*args, **kwargs)
 
-    def _padded_axes(self, count: int) -> Any:
-        """``in_axes`` with ``None`` for positional arguments beyond its entries."""
-        axes = self._in_axes
-        if isinstance(axes, tuple) and len(axes) < count:
-            return axes + (None,) * (count - len(axes))
-        return axes
+    def _checked_axes(self, count: int) -> Any:
+        """``in_axes``, refused (as ``jax.vmap`` does) if it is a tuple without one entry
+        per positional argument; the message is the orchestration path's."""
+        if isinstance(self._in_axes, tuple):
+            positional_axes(self._in_axes, count, self.transform)
+        return self._in_axes
 
     # -- orchestration ------------------------------------------------------------
 
@@ -200,7 +204,7 @@ def vmap(fn: Callable[..., Any] | None = None, in_axes: Any = 0, out_axes: Any =
     are mapped; a dict argument is a record whose list fields are mapped and whose other
     fields are broadcast; per-item dict/tuple results are transposed into a dict/tuple;
     array leaves are stacked (batch axis at ``out_axes``), other leaves become lists.
-    Positional arguments beyond the entries of an ``in_axes`` tuple are broadcast. If
+    An ``in_axes`` tuple has one entry per positional argument, as in ``jax.vmap``. If
     JAX's trace reaches an op, the function switches to orchestration mode.
 
     Without ``fn`` it is a decorator factory: ``@vmap(in_axes=(0, None))``.
