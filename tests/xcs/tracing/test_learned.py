@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from typing import Any
 
 import pytest
 
@@ -119,6 +120,22 @@ class _Agent:
         return text
 
 
+def _raises_like_plain_python_with_the_glue_run_once(
+        f: Any, log: list[str]) -> dict[str, Any]:
+    """Call ``f`` plainly and jitted (first and later calls): the same TypeError, and the
+    glue (which appends to ``log``) ran once per call. Returns the jitted stats."""
+    fast = jit(f)
+    for x in (1, 2):
+        log.clear()
+        with pytest.raises(TypeError) as plain:
+            f(x)
+        log.clear()
+        with pytest.raises(TypeError) as jitted:
+            fast(x)
+        assert str(jitted.value) == str(plain.value) and log == ["glue"]
+    return get_jit_stats(fast)
+
+
 @pytest.mark.parametrize("mistake", ["missing", "extra", "keyword", "method"])
 def test_calling_a_function_with_wrong_arguments_never_reruns_the_glue(mistake: str) -> None:
     """The user's own bug on a line that uses an op result: binding the arguments never
@@ -136,16 +153,7 @@ def test_calling_a_function_with_wrong_arguments_never_reruns_the_glue(mistake: 
             return _helper(text, c="b")  # type: ignore[call-arg]
         return _Agent().step(text, text)  # type: ignore[call-arg]
 
-    fast = jit(f)
-    for x in (1, 2):
-        log.clear()
-        with pytest.raises(TypeError) as plain:
-            f(x)
-        log.clear()
-        with pytest.raises(TypeError) as jitted:
-            fast(x)
-        assert str(jitted.value) == str(plain.value) and log == ["glue"]
-    stats = get_jit_stats(fast)
+    stats = _raises_like_plain_python_with_the_glue_run_once(f, log)
     assert stats["reruns"] == 0 and not stats["learned_barriers"] and not stats["fallbacks"]
 
 
@@ -176,16 +184,7 @@ def test_an_operator_or_c_call_failing_on_plain_values_never_reruns_the_glue(
         count += "s"  # type: ignore[assignment,operator]
         return text
 
-    fast = jit(f)
-    for x in (1, 2):
-        log.clear()
-        with pytest.raises(TypeError) as plain:
-            f(x)
-        log.clear()
-        with pytest.raises(TypeError) as jitted:
-            fast(x)
-        assert str(jitted.value) == str(plain.value) and log == ["glue"]
-    stats = get_jit_stats(fast)
+    stats = _raises_like_plain_python_with_the_glue_run_once(f, log)
     assert stats["reruns"] == 0 and not stats["fallbacks"]
 
 
