@@ -24,6 +24,7 @@ from typing import Any, ClassVar, Self
 
 from ember.errors import EmberError
 from ember.operators._fields import declared_fields, generated_init, has_custom_init
+from ember.operators._leaf import leaf_op
 from ember.operators._pytree import (
     FieldPytree,
     dynamic_fields,
@@ -91,7 +92,7 @@ class Operator(FieldPytree):
 
     # Bookkeeping lives in slots, outside __dict__, which holds exactly the fields
     # (FieldPytree declares __dict__ and _ember_dynamic).
-    __slots__ = ("__weakref__", "_ember_depth", "_ember_frozen")
+    __slots__ = ("__weakref__", "_ember_depth", "_ember_frozen", "_ember_op")
 
     leaf: ClassVar[bool] = False
     max_concurrency: ClassVar[int | None] = None
@@ -211,15 +212,25 @@ class Operator(FieldPytree):
         return specs.validate_output(forward(*args, **kwargs))
 
     def as_op(self) -> Op:
-        """This operator's ``forward`` as one op (what ``leaf = True`` schedules)."""
-        cls = type(self)
-        return Op(
-            self._run,
-            name=cls.__name__,
-            max_concurrency=cls.max_concurrency,
-            limit_key=cls if cls.max_concurrency is not None else None,
-            identity=(cls, id(self)),
-        )
+        """This operator's ``forward`` as one op (what ``leaf = True`` schedules).
+
+        One op per operator, made on first use, so that what XCS learns of its runs
+        (the class of its results, how long they take) serves every later call. The
+        op's body is ``forward`` with the specs validated; XCS reads ``forward``
+        itself for the return annotation and the globals it reads, as it reads an
+        ``@op`` function.
+        """
+        return leaf_op(self)
+
+    def __getstate__(self) -> Any:
+        """The fields and bookkeeping, without the op ``as_op`` made: a copy (pickled,
+        ``copy.copy``) makes its own, which calls the copy."""
+        state = super().__getstate__()
+        if isinstance(state, tuple) and state[1] and "_ember_op" in state[1]:
+            fields, slots = state
+            state = (fields, {name: value for name, value in slots.items()
+                              if name != "_ember_op"})
+        return state
 
     def __rshift__(self, other: Callable[..., Any]) -> Chain:
         return Chain(self, other)
