@@ -4,13 +4,16 @@ made once per operator and XCS reads the user's ``forward``, as it reads an ``@o
 from __future__ import annotations
 
 import copy
+import os
 import pickle
 import threading
 import time
 from typing import Any
 
+import pytest
+
 from ember.api.operators import Operator
-from ember.xcs import jit
+from ember.xcs import ArgumentChangedError, jit
 
 log: list[str] = []
 
@@ -142,3 +145,82 @@ def test_threads_asking_first_share_one_op() -> None:
 def test_the_op_pickles_as_a_call_of_the_operator() -> None:
     made = pickle.loads(pickle.dumps(Planner().as_op()))
     assert made.run("y").steps == ["y"]
+
+
+TONE = "polite"
+
+
+class Writer(Operator):
+    leaf = True
+
+    def forward(self, topic: str) -> str:
+        time.sleep(0.02)
+        return f"{topic}, {TONE}, by {os.environ.get('EMBER_TEST_AUTHOR')}"
+
+
+writer = Writer()
+
+
+def _write(topic: str) -> str:
+    global TONE
+    TONE = "polite"
+    os.environ["EMBER_TEST_AUTHOR"] = "ann"
+    text: str = writer(topic)
+    TONE = "angry"  # waits for the op reading TONE, as for an @op function
+    os.environ["EMBER_TEST_AUTHOR"] = "bob"
+    return text
+
+
+def test_forward_reading_a_global_and_os_environ_is_held_like_an_op_function() -> None:
+    fast = jit(_write)
+    try:
+        assert _write("cats") == fast("cats") == "cats, polite, by ann"
+        assert fast("dogs") == "dogs, polite, by ann"
+    finally:
+        os.environ.pop("EMBER_TEST_AUTHOR", None)
+
+
+def _write_nearby(topic: str) -> str:
+    tone = "polite"
+
+    class Nearby(Operator):
+        leaf = True
+
+        def forward(self, text: str) -> str:
+            time.sleep(0.02)
+            return f"{text}, {tone}"  # a variable of the enclosing function
+
+    text: str = Nearby()(topic)
+    tone = "angry"
+    return text
+
+
+def test_forward_reading_a_variable_of_the_enclosing_function_is_held() -> None:
+    fast = jit(_write_nearby)
+    assert _write_nearby("cats") == fast("cats") == "cats, polite"
+    assert fast("dogs") == "dogs, polite"
+
+
+class Tagger(Operator):
+    leaf = True
+
+    def forward(self, tags: list[str]) -> int:
+        tags.append("seen")
+        return len(tags)
+
+
+class EffectTagger(Tagger):
+    effect = True
+
+
+def _tag(tagger: Operator, first: str) -> tuple[int, list[str]]:
+    tags = [first]
+    count = tagger(tags)
+    return count, tags
+
+
+def test_a_leaf_operator_changing_its_argument_is_told_a_fix_operators_have() -> None:
+    with pytest.raises(ArgumentChangedError, match="effect = True in its class"):
+        jit(_tag)(Tagger(), "x")
+    assert EffectTagger.effect and EffectTagger().as_op().effect
+    assert jit(_tag)(EffectTagger(), "x") == _tag(EffectTagger(), "x") == (2, ["x", "seen"])

@@ -55,6 +55,7 @@ def leaf_op(operator: Any) -> Op:
                 made = Op(
                     types.MethodType(LeafBody(cls), operator),
                     name=cls.__name__,
+                    effect=cls.effect,
                     max_concurrency=cls.max_concurrency,
                     limit_key=cls if cls.max_concurrency is not None else None,
                     identity=(cls, id(operator)),

@@ -69,6 +69,9 @@ class Operator(FieldPytree):
     Class attributes:
         leaf: schedule the whole ``forward`` as one op under ``@jit``.
         max_concurrency: with ``leaf``, cap concurrent runs of this operator class.
+        effect: with ``leaf``, keep program order, as ``@op(effect=True)`` does: each
+            call runs eagerly, in order, on the caller's own objects (for a ``forward``
+            that changes its arguments, writes files, sends messages).
         input_spec: a pydantic model validating the input (or ``None``; parameter
             annotations that are models validate their argument).
         output_spec: a pydantic model validating the result (or the return annotation).
@@ -96,6 +99,7 @@ class Operator(FieldPytree):
 
     leaf: ClassVar[bool] = False
     max_concurrency: ClassVar[int | None] = None
+    effect: ClassVar[bool] = False
     specification: ClassVar[Specification | None] = None
     input_spec: type | None = None
     output_spec: type | None = None

@@ -54,8 +54,8 @@ class FunctionOperator(Operator):
         except (TypeError, ValueError):
             pass
 
-    @property
-    def effect(self) -> bool:
+    @property  # per operator (op(fn, effect=True)), not per class as Operator.effect
+    def effect(self) -> bool:  # type: ignore[override]
         """Whether the op keeps program order (``op(effect=True)``)."""
         return self._op.effect
 

@@ -91,7 +91,8 @@ class ArgumentChangedError(XCSError):
     the containers passed to it, so such a change would not reach the caller's object
     as it does in plain Python; the call fails instead of going on with other values.
     Fix: return the new value instead of changing the argument, or mark the op
-    ``@op(effect=True)``: it then runs in program order on the caller's own objects.
+    ``@op(effect=True)`` (a leaf ``Operator``: ``effect = True`` in its class): it then
+    runs in program order on the caller's own objects.
     """
 
 

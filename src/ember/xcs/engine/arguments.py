@@ -199,4 +199,5 @@ def _error(name: str, where: str, container: Any) -> ArgumentChangedError:
         f"(under @jit while the code after its call goes on; in a graph whenever it is "
         f"executed), so the change would not reach your {kind} as it does in plain Python. "
         f"Fix: return the new value instead of changing the argument, or mark the op "
-        f"@op(effect=True): it then runs in program order on your own objects.")
+        f"effect=True (@op(effect=True); a leaf Operator: effect = True in its class): "
+        f"it then runs in program order on your own objects.")

@@ -189,7 +189,8 @@ def _changed(name: str, label: str, part: Any, place: str) -> ArgumentChangedErr
         f"pickled copy of what it is given (arguments, and the object of a method op), so "
         f"the change would stay on that copy: your object would not see it, and later "
         f"calls would not start from it, as they do in plain Python. Fix: return the new "
-        f"value instead of changing the argument, or mark the op @op(effect=True): it "
+        f"value instead of changing the argument, or mark the op effect=True "
+        f"(@op(effect=True); a leaf Operator: effect = True in its class): it "
         f"then runs in your process, in program order, on your own objects. State an "
         f"object keeps for itself (a cache) can be left out of its pickle "
         f"(__getstate__).")

@@ -17,9 +17,10 @@ instance (``self`` of an ``@op`` method) is not an argument and is not recorded.
 
 An op also reads the module globals its body names (``MODEL``, ``CONFIG["model"]``)
 and the attributes of modules it names (``os.environ``, ``settings.MODE``).
-``Holders.note_globals`` records, per op call, the data its function's code loads that
-way (``tracing.reads``): a dict or object among them is held like an argument (a
-library's mutable mapping such as ``os.environ`` too, without looking inside), and
+``Holders.note_globals`` records, per op call, the data its function's code (through
+wrappers: a leaf Operator's ``forward``) loads that way (``tracing.reads``): a dict or
+object among them is held like an argument (a library's mutable mapping such as
+``os.environ`` too, without looking inside), and
 rebinding one of the names in the glue (``global MODEL; MODEL = "b"``, rewritten to
 ``rebinding``; ``settings.MODE = "b"``) first waits for the op calls reading it.
 Globals read only by functions the op body calls are not seen.
@@ -38,7 +39,7 @@ from ember.xcs.op_runs import UNRESOLVED
 from ember.xcs.tracing.frames import is_user_code
 from ember.xcs.tracing.lazy import Lazy
 from ember.xcs.tracing.methods import PURE_METHODS
-from ember.xcs.tracing.reads import MISSING, code_like, global_reads, read_through
+from ember.xcs.tracing.reads import MISSING, code_like, code_owner, global_reads, read_through
 from ember.xcs.tracing.usercode import is_pandas_type
 
 __all__ = ["UNKNOWN", "Holders", "changed_by", "follow", "settle", "settle_cell",
@@ -79,10 +80,12 @@ class Holders:
     def note_globals(self, lazy: Lazy, op: Any) -> None:
         """Record the data globals the body of ``op`` reads, and the variables of
         enclosing functions it reads (an ``@op`` defined inside the glue)."""
+        fn = op.fn
         reads = op.globals_read
         if reads is UNRESOLVED:
-            reads = op.globals_read = global_reads(op.fn)
-        self._note_reader(lazy, op.fn, reads)
+            reads = op.globals_read = global_reads(fn)
+        # The code that runs: through wrappers (a leaf Operator's op: its forward).
+        self._note_reader(lazy, fn if type(fn) is types.FunctionType else code_owner(fn), reads)
 
     def _note_function(self, lazy: Lazy, fn: Any, todo: list[tuple[Any, int]],
                        depth: int) -> None:

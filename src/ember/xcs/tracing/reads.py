@@ -27,7 +27,7 @@ from typing import Any
 
 from ember.xcs.tracing.codemap import CodeMap
 
-__all__ = ["MISSING", "Read", "code_like", "global_reads", "read_through"]
+__all__ = ["MISSING", "Read", "code_like", "code_owner", "global_reads", "read_through"]
 
 MISSING: Any = object()
 # A global's name, or (a global naming a module, the attribute of it read).
@@ -44,12 +44,7 @@ def global_reads(fn: Any) -> tuple[dict[str, Any], tuple[Read, ...]] | None:
     """The globals of ``fn`` and what its code (nested code included) reads of them,
     or ``None`` when it reads no data that way or has no Python code (a builtin, a
     callable object)."""
-    target = fn
-    for _ in range(8):  # through functools.wraps wrappers and bound methods
-        inner = getattr(target, "__func__", None) or getattr(target, "__wrapped__", None)
-        if inner is None:
-            break
-        target = inner
+    target = code_owner(fn)
     code = getattr(target, "__code__", None)
     namespace = getattr(target, "__globals__", None)
     if type(code) is not types.CodeType or type(namespace) is not dict:
@@ -58,6 +53,18 @@ def global_reads(fn: Any) -> tuple[dict[str, Any], tuple[Read, ...]] | None:
     if reads is None:
         reads = _reads[code] = _data_reads(code, namespace)
     return (namespace, reads) if reads else None
+
+
+def code_owner(fn: Any) -> Any:
+    """The function whose code ``fn`` runs: ``fn`` through bound methods and
+    ``functools.wraps`` wrappers (a leaf Operator's op: its ``forward``)."""
+    target = fn
+    for _ in range(8):  # wrapper chains are short; a cycle must not loop forever
+        inner = getattr(target, "__func__", None) or getattr(target, "__wrapped__", None)
+        if inner is None:
+            break
+        target = inner
+    return target
 
 
 def _data_reads(code: types.CodeType, namespace: dict[str, Any]) -> tuple[Read, ...]:
