@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from ember.xcs import hooks
 from ember.xcs.api.call import Call
+from ember.xcs.api.classes import jitted_class
 from ember.xcs.api.explanation import explanation
 from ember.xcs.api.hosts import GENERATOR, import_fallback, module_locks, run_plainly
 from ember.xcs.api.nesting import call_within, timeout_within
@@ -326,17 +327,9 @@ def _jit_class(cls: type, config: Config | None, parallel_threshold: int | None)
     if next((vars(klass)["__call__"] for klass in cls.__mro__ if "__call__" in vars(klass)),
             None) is None:  # nothing to jit; calling an instance raises as in plain Python
         return cls
-    call = cls.__call__
-    jitted = JitFunction(call, config, name=cls.__qualname__,
-                         parallel_threshold=parallel_threshold)
-    namespace = {
-        "__call__": jitted,
-        "__xcs_jit__": jitted,
-        "__module__": cls.__module__,
-        "__qualname__": cls.__qualname__,
-        "__doc__": cls.__doc__,
-    }
-    return type(cls.__name__, (cls,), namespace)
+    call = JitFunction(cls.__call__, config, name=cls.__qualname__,
+                       parallel_threshold=parallel_threshold)
+    return jitted_class(cls, call)  # api/classes.py
 
 
 @overload
