@@ -1,4 +1,9 @@
-"""The models layer uses only public ``ember.xcs`` names and never the facade above it."""
+"""The models layer uses only public ``ember.xcs`` names and never the facade above it.
+
+One documented exception: ``ember.xcs.tracing.context``'s ``settle_earlier`` and
+``asettle_earlier``, through which a stream of a capped provider lets the ops issued
+before it take their slots first under ``@jit``.
+"""
 
 from pathlib import Path
 
@@ -6,12 +11,13 @@ import ember.models
 from tests.layering import imports_of, offences_in
 
 PACKAGE = Path(ember.models.__file__).parent
+LIBRARY_HOOK = frozenset({"settle_earlier", "asettle_earlier"})
 
 
 def test_models_imports_only_public_xcs_names():
     modules = sorted(PACKAGE.rglob("*.py"))
     assert len(modules) >= 15
-    offences = [offence for path in modules for offence in offences_in(path, PACKAGE)]
+    offences = [offence for path in modules for offence in offences_in(path, PACKAGE, LIBRARY_HOOK)]
     assert offences == []
 
 

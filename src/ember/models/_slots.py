@@ -13,8 +13,10 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections import deque
+from collections.abc import Callable
+from typing import Any
 
-__all__ = ["Slots"]
+__all__ = ["Slots", "limit_key", "may_take_slots"]
 
 _Waiter = threading.Event | tuple[asyncio.AbstractEventLoop, "asyncio.Future[None]"]
 
@@ -100,3 +102,31 @@ class Slots:
             self.release()
         else:
             future.set_result(None)
+
+
+def limit_key(provider_name: str) -> tuple[str, str]:
+    """The ``limit_key`` of the model ops of the provider registered as ``provider_name``:
+    under ``@jit`` the engine caps them together, at the provider's ``max_concurrency``."""
+    return ("provider", provider_name)
+
+
+def may_take_slots(provider_name: str) -> Callable[[Any], bool]:
+    """Which ops may take one of the slots of provider ``provider_name``: its model
+    calls, and every op that is no model call (its body may call the provider); the
+    model calls of other providers never do.
+
+    Example:
+        >>> from ember.xcs import Op
+        >>> takes = may_take_slots("local")
+        >>> [takes(Op(len, limit_key=key)) for key in (limit_key("local"), limit_key("cloud"))]
+        [True, False]
+        >>> takes(Op(len))
+        True
+    """
+    own = limit_key(provider_name)
+
+    def takes(op: Any) -> bool:
+        key = op.limit_key
+        return key == own or not (type(key) is tuple and len(key) == 2 and key[0] == "provider")
+
+    return takes

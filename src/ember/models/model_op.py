@@ -20,6 +20,7 @@ import inspect
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
+from ember.models._slots import limit_key
 from ember.models._text import shorten
 from ember.models.providers import Provider
 from ember.models.ratelimit import RateLimit
@@ -148,6 +149,6 @@ def model_op(
         _ModelCall(provider_name, provider, model, rate_limits),
         name=f"llm[{shorten(model, 80)}]",
         max_concurrency=provider.max_concurrency,
-        limit_key=("provider", provider_name),
+        limit_key=limit_key(provider_name),
         cache=cache,
     )

@@ -8,7 +8,9 @@ provider reported), equal to what ``models(model_id, prompt)`` would have return
 close the connection when left early.
 
 A stream is not an op: under ``@jit`` it runs in the glue, in program order, like any
-iterator the function consumes (a barrier: it waits for any lazy value in its prompt).
+iterator the function consumes (a barrier: it waits for any lazy value in its prompt;
+a capped provider's stream also for the ops before it that may take one of the
+provider's slots, which it then holds until it ends: ``ember.xcs.tracing.earlier``).
 Retries happen only before the first chunk; a failure after text has arrived is
 raised from the iteration, since retrying would repeat text already yielded.
 """

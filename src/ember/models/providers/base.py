@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any, ClassVar
 
 from ember.models._checks import check_instance, check_positive_int
-from ember.models._slots import Slots
+from ember.models._slots import Slots, may_take_slots
 from ember.models.errors import ProviderTimeoutError
 from ember.models.providers._call import PreparedCall
 from ember.models.ratelimit import RateLimit
@@ -27,6 +27,7 @@ from ember.models.request import Message, validate_params
 from ember.models.response import Completion, Response, Usage
 from ember.models.retry import RetryPolicy, is_retryable_status
 from ember.models.stream import AsyncModelStream, ModelStream
+from ember.xcs.tracing import context  # the library hook: settle_earlier before a stream
 
 __all__ = ["DEFAULT_TIMEOUT", "Completion", "Provider"]
 
@@ -293,6 +294,8 @@ class Provider(ABC):
 
     def _stream_pieces(self, call: PreparedCall) -> Iterator[str | Usage]:
         failed = 0
+        if self._slots is not None:  # under @jit, the calls before it take their slots first
+            context.settle_earlier(may_take_slots(call.provider_name), _reason(call))
         while True:
             if call.limits:
                 call.book()
@@ -346,6 +349,8 @@ class Provider(ABC):
 
     async def _astream_pieces(self, call: PreparedCall) -> AsyncIterator[str | Usage]:
         failed = 0
+        if self._slots is not None:  # (see _stream_pieces)
+            await context.asettle_earlier(may_take_slots(call.provider_name), _reason(call))
         while True:
             if call.limits:
                 await call.abook()
@@ -377,3 +382,10 @@ class Provider(ABC):
                 if self._slots is not None:
                     self._slots.release()
             await asyncio.sleep(wait)
+
+
+def _reason(call: PreparedCall) -> str:
+    """The barrier a stream of a capped provider is under ``@jit`` (``tracing.earlier``):
+    the ops issued before it that may take one of its slots end first, as in plain
+    Python, so that none of them waits for the slot the stream holds while read."""
+    return f"stream of {call.model_id} (its provider's max_concurrency)"

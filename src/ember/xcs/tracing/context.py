@@ -8,12 +8,12 @@ copy of the caller's ``contextvars`` context, and they must *not* inherit the tr
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, Protocol
 
-__all__ = ["OpCallHandler", "activate", "call", "current_trace", "glue", "suspended", "swap",
-           "use_prepare"]
+__all__ = ["OpCallHandler", "activate", "asettle_earlier", "call", "current_trace", "glue",
+           "settle_earlier", "suspended", "swap", "use_earlier", "use_prepare"]
 
 
 class OpCallHandler(Protocol):
@@ -77,6 +77,37 @@ def use_prepare(prepare: Callable[..., Callable[[], Any]]) -> None:
     """Set what ``call`` uses under a trace: ``tracing.runtime.prep``, when it loads."""
     global _prepare
     _prepare = prepare
+
+
+def settle_earlier(keep: Callable[[Any], bool], reason: str) -> None:
+    """Under a jit trace, wait for the ops issued so far whose ``Op`` ``keep`` selects.
+
+    Library code calls it where plain Python's program order matters beyond values: a
+    stream of a provider with ``max_concurrency`` is about to take one of its slots
+    and to keep it while the glue reads it (see ``tracing.earlier``). A failed op
+    among them unwinds the glue, as a barrier on it would. Outside a trace (and in an
+    autograph recording) it does nothing.
+    """
+    trace = _local.trace
+    if trace is not None and _earlier is not None:
+        _earlier[0](trace, keep, reason)
+
+
+async def asettle_earlier(keep: Callable[[Any], bool], reason: str) -> None:
+    """``settle_earlier`` in ``async def`` code: the event loop runs on meanwhile."""
+    trace = _local.trace
+    if trace is not None and _earlier is not None:
+        await _earlier[1](trace, keep, reason)
+
+
+_earlier: tuple[Callable[..., None], Callable[..., Awaitable[None]]] | None = None
+
+
+def use_earlier(settle: Callable[..., None], asettle: Callable[..., Awaitable[None]]) -> None:
+    """Set what ``settle_earlier`` and ``asettle_earlier`` use under a trace:
+    ``tracing.earlier``'s, when ``tracing.runtime`` loads."""
+    global _earlier
+    _earlier = (settle, asettle)
 
 
 def swap(handler: OpCallHandler | None) -> OpCallHandler | None:

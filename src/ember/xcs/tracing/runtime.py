@@ -50,8 +50,9 @@ from ember.xcs.tracing.awaiting import (
     settled,
 )
 from ember.xcs.tracing.callees import Callee, classify, compared_arguments
-from ember.xcs.tracing.context import _local, use_prepare
+from ember.xcs.tracing.context import _local, use_earlier, use_prepare
 from ember.xcs.tracing.coroutines import awaitable
+from ember.xcs.tracing.earlier import asettle_earlier, settle_earlier
 from ember.xcs.tracing.failures import DeferredFailure
 from ember.xcs.tracing.formatting import (
     acontains,
@@ -319,6 +320,7 @@ def _run_now(trace: Trace, fn: Lazy, args: tuple[Any, ...], kwargs: dict[str, An
 
 
 use_prepare(prep)  # library code calls user callables through context.call
+use_earlier(settle_earlier, asettle_earlier)  # a capped provider's stream (models)
 
 
 def prep_unpacked(fn: Any, /, *args: Any, **kwargs: Any) -> Callable[[], Any]:
