@@ -46,10 +46,10 @@ class LeafBody:
 
 def leaf_op(operator: Any) -> Op:
     """The op of ``operator`` (made on the first call; threads asking first share it)."""
-    made: Op | None = getattr(operator, "_ember_op", None)
+    made = _made(operator)
     if made is None:
         with _lock:
-            made = getattr(operator, "_ember_op", None)
+            made = _made(operator)
             if made is None:
                 cls = type(operator)
                 made = Op(
@@ -61,4 +61,13 @@ def leaf_op(operator: Any) -> Op:
                     identity=(cls, id(operator)),
                 )
                 object.__setattr__(operator, "_ember_op", made)
+    return made
+
+
+def _made(operator: Any) -> Op | None:
+    """The op kept on ``operator``, if any (read past a ``__getattr__`` of the user's)."""
+    try:
+        made: Op | None = object.__getattribute__(operator, "_ember_op")
+    except AttributeError:  # the slot is empty: no op yet
+        return None
     return made
