@@ -103,7 +103,8 @@ def test_unreachable_scheduler_is_a_clear_error() -> None:
     with pytest.raises(ClusterConnectionError) as caught:
         dask_executor(address, connect_timeout=1)
 
-    assert time.monotonic() - started < 3
+    # Within the timeout, not Dask's default of 30 s (a loaded machine adds seconds).
+    assert time.monotonic() - started < 8
     assert isinstance(caught.value, XCSError)
     assert str(caught.value).startswith(
         f"could not reach the Dask scheduler at {address} within 1 s (OSError: ")
