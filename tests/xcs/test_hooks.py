@@ -285,3 +285,120 @@ def test_a_call_cancelled_from_outside_is_reported_as_failed():
         asyncio.run(main())
     graph_end = [e for e in recorder.events if e[0] == "graph_end"]
     assert len(graph_end) == 1 and isinstance(graph_end[0][3], asyncio.CancelledError)
+
+
+def _finishes(work, seconds=20.0):
+    """Run ``work()`` in a daemon thread; its result, or a failure if it hangs."""
+    outcome = []
+    thread = threading.Thread(target=lambda: outcome.append(work()), daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert outcome, f"the call did not return within {seconds} s"
+    return outcome[0]
+
+
+def test_an_op_a_hook_calls_is_a_plain_call_also_once_ops_run_inline():
+    from ember.xcs import get_jit_stats
+
+    @op
+    def audit(name):
+        return f"audited {name}"
+
+    heard = []
+
+    class Audit:
+        def on_node_end(self, event):
+            heard.append(audit(event.name))  # a str: a plain call, not a node of the call
+
+    @op
+    def fetch(x):
+        return x + 1
+
+    @jit(config=Config(hooks=[Audit()]))
+    def pipeline(xs):
+        return [fetch(x) for x in xs]
+
+    def thirty_calls():
+        rounds = []
+        for _ in range(30):  # fetch, then audit, become inline ops after a few calls
+            heard.clear()
+            rounds.append((pipeline([1, 2]), list(heard), get_jit_stats(pipeline)["ops"]))
+        return rounds
+
+    for result, audits, ops in _finishes(thirty_calls):
+        assert result == [2, 3]
+        assert audits == ["audited fetch", "audited fetch"]
+        assert ops == 2  # the hook's calls are not ops of the pipeline
+
+
+def test_an_op_a_hook_calls_when_an_async_op_starts_is_a_plain_call():
+    import asyncio
+
+    from ember.xcs import get_jit_stats
+
+    @op
+    def audit(name):
+        return f"audited {name}"
+
+    heard = []
+
+    class Audit:
+        def on_node_start(self, event):
+            heard.append((event.name, audit(event.name)))
+
+    @op
+    async def fetch(x):
+        await asyncio.sleep(0.001)
+        return x + 1
+
+    @jit(config=Config(hooks=[Audit()]))
+    def pipeline(xs):
+        return [fetch(x) for x in xs]
+
+    assert pipeline([1, 2]) == [2, 3]
+    assert heard == [("fetch", "audited fetch")] * 2
+    assert get_jit_stats(pipeline)["ops"] == 2
+
+
+def test_a_jitted_function_a_hook_calls_runs_as_its_own_call():
+    import asyncio
+
+    @op
+    def audit(name):
+        return f"audited {name}"
+
+    @jit
+    def audit_both(name):
+        return [audit(name), audit(name + "!")]
+
+    heard = []
+
+    class Audit:
+        def on_node_start(self, event):
+            heard.append(audit_both(event.name))
+
+        def on_node_end(self, event):
+            heard.append(audit_both(event.name))
+
+    @op
+    def fetch(x):
+        return x + 1
+
+    @op
+    async def afetch(x):
+        await asyncio.sleep(0.001)
+        return x + 1
+
+    @jit(config=Config(hooks=[Audit()]))
+    def pipeline(xs):
+        # Chains of ops run inline and start their successors from a drain loop: a
+        # hook's own call must start its ops, not queue them behind the hook.
+        fetched = [fetch(fetch(x)) for x in xs]
+        return [fetch(y) for y in [afetch(z) for z in fetched]]
+
+    def calls():
+        return [pipeline([1, 2, 3]) for _ in range(30)]
+
+    assert _finishes(calls) == [[5, 6, 7]] * 30
+    assert heard[0] == ["audited fetch", "audited fetch!"]
+    assert len(heard) == 30 * 12 * 2

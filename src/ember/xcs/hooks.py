@@ -27,7 +27,8 @@ Register a hook for the whole process with ``register_hook``, or for one functio
 ``Config(hooks=[...])`` (one ``execute`` with ``execution_options(hooks=[...])``);
 global hooks are called first. A hook that raises is reported through the
 ``ember.xcs`` logger and otherwise ignored: it never changes a result, and the other
-hooks still run.
+hooks still run. Hooks run outside the call they observe: no trace is active while one
+runs, so an op it calls is a plain call, and a jitted function it calls is its own call.
 
 Example:
     >>> class Printer:
@@ -52,6 +53,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ember.xcs.ir.graph import NodeKind, SourceLocation
+from ember.xcs.tracing import context as trace_context
 
 __all__ = [
     "HOOK_METHODS",
@@ -208,20 +210,32 @@ def registered_hooks() -> tuple[Any, ...]:
 
 
 def _call(hooks: tuple[Any, ...], method: str, *args: Any) -> None:
-    """Call ``method(*args)`` on each hook that has it; report and ignore failures."""
-    for hook in hooks:
-        target = getattr(hook, method, None)
-        if target is None:
-            continue
-        try:
-            target(*args)
-        except BaseException as error:  # a hook must never change a result
-            if isinstance(error, KeyboardInterrupt) \
-                    and threading.current_thread() is threading.main_thread():
-                raise  # Ctrl-C while a hook ran: the user's, not the hook's
-            # SystemExit too: on an engine thread it would end the thread, and the call
-            # would wait forever for the node it was reporting.
-            _logger.warning("ember.xcs hook %r raised in %s: %r; ignored", hook, method, error)
+    """Call ``method(*args)`` on each hook that has it; report and ignore failures.
+
+    No trace is active while a hook runs: hooks are not part of the call they observe,
+    so an op a hook calls is a plain call (under the call's trace it would become a node
+    of that call, and a hook on an op it runs inline would hear its own ops' events).
+    """
+    local = trace_context._local
+    trace, plain = local.trace, local.plain
+    local.trace, local.plain = None, local.disabled > 0
+    try:
+        for hook in hooks:
+            target = getattr(hook, method, None)
+            if target is None:
+                continue
+            try:
+                target(*args)
+            except BaseException as error:  # a hook must never change a result
+                if isinstance(error, KeyboardInterrupt) \
+                        and threading.current_thread() is threading.main_thread():
+                    raise  # Ctrl-C while a hook ran: the user's, not the hook's
+                # SystemExit too: on an engine thread it would end the thread, and the
+                # call would wait forever for the node it was reporting.
+                _logger.warning("ember.xcs hook %r raised in %s: %r; ignored", hook, method,
+                                error)
+    finally:
+        local.trace, local.plain = trace, plain
 
 
 def _hooks_of(config: HookSource) -> tuple[Any, ...]:

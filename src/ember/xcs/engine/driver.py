@@ -29,6 +29,7 @@ from typing import Any
 
 from ember.xcs.engine import pool
 from ember.xcs.engine.arguments import argument_changed, changed_in_place, originals, resolve, watch
+from ember.xcs.engine.drain import Drain
 from ember.xcs.engine.loop import EventLoop, shared_loop
 from ember.xcs.engine.notify import abandoned_error, notify
 from ember.xcs.engine.state import Run, on_loop
@@ -44,15 +45,6 @@ _LIFTED = NodeKind.LIFTED
 _RUNNING = TaskState.RUNNING
 
 
-class _Drain(threading.local):
-    """Per thread: whether a drain loop runs here, the tasks it still has to start, and
-    whether this thread is reporting a finished body (then it may take a follow-up)."""
-
-    active = False
-    pending: list[Task] | None = None
-    finishing = False
-
-
 class Engine:
     """Process-wide execution resources: the thread pool, the event loop, the limits."""
 
@@ -61,7 +53,7 @@ class Engine:
         self.loop = loop if loop is not None else shared_loop()
         self._limits: weakref.WeakValueDictionary[object, Limit] = weakref.WeakValueDictionary()
         self._limits_lock = threading.Lock()
-        self._drain = _Drain()
+        self._drain = Drain()
         self._processes = pool.SharedProcessPool()
 
     # -- setting up tasks -------------------------------------------------------------
@@ -110,7 +102,7 @@ class Engine:
         if run.listener is not None and task.kind is not _LIFTED \
                 and task.state is _RUNNING:
             task.value, task.error = value, error  # what the event reports
-            notify(run, "error" if error is not None else "end", task)
+            notify(run, "error" if error is not None else "end", task, self._drain)
         task.context = None
         copied, task.copied = task.copied, None
         if copied is not None and error is None:
@@ -172,7 +164,7 @@ class Engine:
         for task in abandoned:
             if task.run.listener is not None:  # hooks: every started node ends
                 task.error = task.error or abandoned_error(task)
-                notify(task.run, "error", task)
+                notify(task.run, "error", task, self._drain)
             handle = task.handle
             if handle is not None and hasattr(handle, "cancel"):
                 try:
@@ -249,7 +241,7 @@ class Engine:
         value: Any = None
         try:
             if run.listener is not None and task.kind is not _LIFTED:
-                notify(run, "start", task)
+                notify(run, "start", task, drain)
             args, kwargs = resolve(task)
             watched = watch(task, args, kwargs)
             op = task.op
@@ -287,7 +279,7 @@ class Engine:
         if task.run.listener is not None:
             # Before the task exists: a hook may enter the body's context, which the
             # asyncio task will have entered once it runs.
-            notify(task.run, "start", task)
+            notify(task.run, "start", task, self._drain)
         self.loop.start(self._run_on_loop, task, task.context)
 
     async def _run_on_loop(self, task: Task) -> None:
@@ -319,7 +311,7 @@ class Engine:
     def _start_on_executor(self, task: Task, executor: Any) -> None:
         task.started = time.perf_counter()
         if task.run.listener is not None:
-            notify(task.run, "start", task)
+            notify(task.run, "start", task, self._drain)
         try:
             future, sent = pool.submit_task(executor, task)
         except BaseException as error:

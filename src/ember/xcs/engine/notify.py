@@ -11,6 +11,7 @@ from __future__ import annotations
 import concurrent.futures
 import logging
 
+from ember.xcs.engine.drain import Drain
 from ember.xcs.engine.task import OwningRun, Task
 from ember.xcs.errors import XCSTimeoutError
 
@@ -19,16 +20,23 @@ __all__ = ["abandoned_error", "notify"]
 _logger = logging.getLogger("ember.xcs")
 
 
-def notify(run: OwningRun, event: str, task: Task) -> None:
-    """Tell ``run``'s listener about ``event`` (``start``, ``end``, ``error``) of ``task``."""
+def notify(run: OwningRun, event: str, task: Task, drain: Drain) -> None:
+    """Tell ``run``'s listener about ``event`` (``start``, ``end``, ``error``) of ``task``.
+
+    ``drain`` is this thread's drain loop, set aside while the listener runs: a hook
+    may call a jitted function, whose ops must start rather than queue behind the hook.
+    """
     listener = run.listener
     if listener is None:
         return
+    saved = drain.set_aside()
     try:
         listener(event, task)
     except Exception as error:  # a hook must never change a result
         _logger.warning("ember.xcs hook raised %s on %s of %s; ignored", error, event,
                         task.name)
+    finally:
+        drain.restore(saved)
 
 
 def abandoned_error(task: Task) -> BaseException:
