@@ -402,3 +402,33 @@ def test_a_jitted_function_a_hook_calls_runs_as_its_own_call():
     assert _finishes(calls) == [[5, 6, 7]] * 30
     assert heard[0] == ["audited fetch", "audited fetch!"]
     assert len(heard) == 30 * 12 * 2
+
+
+def test_an_async_op_cancelled_after_an_earlier_failure_ends_exactly_once():
+    import asyncio
+    from collections import Counter
+
+    recorder = Recorder()
+
+    @op
+    async def llm(x, fail=False):
+        await asyncio.sleep(0 if fail else 0.05)
+        if fail:
+            raise ValueError("invalid input")
+        return x
+
+    @jit(config=Config(hooks=[recorder]))
+    def pipeline(x):
+        return [llm(x), llm(x, fail=True), llm(x + 1)]
+
+    for _ in range(3):
+        recorder.events.clear()
+        with pytest.raises(ValueError, match="invalid input"):
+            pipeline(1)
+        starts = Counter(e[1].node for e in recorder.events if e[0] == "node_start")
+        ends = Counter(e[1].node for e in recorder.events if e[0] in ("node_end", "node_error"))
+        assert starts == ends == Counter({0: 1, 1: 1, 2: 1}), recorder.events
+        cancelled = [e[1].error for e in recorder.events
+                     if e[0] == "node_error" and e[1].node == 2]
+        assert isinstance(cancelled[0], asyncio.CancelledError)
+        assert recorder.kinds()[-1] == "graph_end"

@@ -30,7 +30,7 @@ from ember.xcs.engine import pool
 from ember.xcs.engine.arguments import argument_changed, changed_in_place, originals, resolve, watch
 from ember.xcs.engine.drain import Drain
 from ember.xcs.engine.loop import EventLoop, shared_loop
-from ember.xcs.engine.notify import abandoned_error, notify
+from ember.xcs.engine.notify import abandoned_error, notify, notify_end
 from ember.xcs.engine.slots import Limits, for_task, hold, use_owner
 from ember.xcs.engine.state import Run, on_loop
 from ember.xcs.engine.task import Limit, OwningRun, Task, TaskState
@@ -91,7 +91,7 @@ class Engine:
         if run.listener is not None and task.kind is not _LIFTED \
                 and task.state is _RUNNING:
             task.value, task.error = value, error  # what the event reports
-            notify(run, "error" if error is not None else "end", task, self._drain)
+            notify_end(run, "error" if error is not None else "end", task, self._drain)
         task.context = None
         copied, task.copied = task.copied, None
         if copied is not None and error is None:
@@ -158,9 +158,10 @@ class Engine:
                 if other.outbox.pending:
                     runs.append(other)
             for task in abandoned:
-                if task.run.listener is not None:  # hooks: every started node ends
+                # Hooks: one the run stopped ends now; a running one reports its own end.
+                if task.run.listener is not None and task.state is not _RUNNING:
                     task.error = task.error or abandoned_error(task)
-                    notify(task.run, "error", task, self._drain)
+                    notify_end(task.run, "error", task, self._drain)
                 handle = task.handle
                 if handle is not None and hasattr(handle, "cancel"):
                     try:

@@ -131,11 +131,12 @@ class Task:
         stop_becomes: where the glue called it, what a ``StopIteration`` from its body
             would have met in plain Python (``tracing.protocols.stop_becomes``); set by
             the tracer as it records the task.
+        end_told: the run's listener has heard the task end (``engine.notify``).
     """
 
     __slots__ = (
-        "args", "callbacks", "context", "copied", "dependents", "deps", "eager", "ended",
-        "error", "fn", "handle", "holds_limit", "id", "inline", "kind", "kwargs", "limit",
+        "args", "callbacks", "context", "copied", "dependents", "deps", "eager", "end_told",
+        "ended", "error", "fn", "handle", "holds_limit", "id", "inline", "kind", "kwargs", "limit",
         "location", "name", "op", "prepare", "run", "shares", "started", "state",
         "stop_becomes", "upstream", "value", "waited", "waiting",
     )
@@ -174,6 +175,7 @@ class Task:
         self.copied: list[tuple[Any, Any]] | None = None
         self.inline = False
         self.stop_becomes: str | None = None
+        self.end_told = False
 
     @property
     def final(self) -> bool:
