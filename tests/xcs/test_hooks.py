@@ -432,3 +432,41 @@ def test_an_async_op_cancelled_after_an_earlier_failure_ends_exactly_once():
                      if e[0] == "node_error" and e[1].node == 2]
         assert isinstance(cancelled[0], asyncio.CancelledError)
         assert recorder.kinds()[-1] == "graph_end"
+
+
+def test_a_hook_registered_or_unregistered_while_a_call_runs_hears_all_of_it_or_nothing():
+    late, early = Recorder(), Recorder()
+
+    @op
+    def registering(x):
+        register_hook(late)
+        return x
+
+    @op
+    def unregistering(x):
+        unregister_hook(early)
+        return x
+
+    @jit
+    def registers(xs):
+        return [first(registering(x)) for x in xs]
+
+    @jit
+    def unregisters(xs):
+        result = first(xs[0])
+        return [unregistering(result), first(xs[1])]
+
+    try:
+        assert registers([1, 2]) == [2, 3]
+    finally:
+        unregister_hook(late)
+    assert late.kinds() == []  # the call started before it was registered
+    register_hook(early)
+    try:
+        assert unregisters([1, 2]) == [2, 3]
+    finally:
+        unregister_hook(early)
+    kinds = early.kinds()
+    assert kinds[0] == "graph_start" and kinds[-1] == "graph_end"
+    assert kinds.count("node_start") == kinds.count("node_end") == 3
+    assert kinds.count("cache_miss") + kinds.count("cache_hit") == 1

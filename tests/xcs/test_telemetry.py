@@ -254,3 +254,30 @@ def test_every_attribute_a_span_carries_is_in_the_docs_table(spans):
     first_cells = [line.split("|")[1] for line in table]
     documented = {name for cell in first_cells for name in re.findall(r"`([a-z_.]+)`", cell)}
     assert seen <= documented, f"not in the docs table: {sorted(seen - documented)}"
+
+
+def test_uninstrument_while_a_call_runs_still_ends_its_span_and_detaches_it(spans):
+    from opentelemetry import trace
+
+    @op
+    def fetch(x):
+        return x.upper()
+
+    @op
+    def shut_down(x):
+        uninstrument()  # tracing turned off mid-call (another thread, a teardown)
+        return x
+
+    @jit
+    def handle(xs):
+        return [shut_down(fetch(xs[0])), fetch(xs[1])]
+
+    assert handle(["a", "b"]) == ["A", "B"]
+    assert not trace.get_current_span().get_span_context().is_valid  # nothing left attached
+    with TRACER.start_as_current_span("next-request"):
+        pass
+    every = finished(spans, 5)
+    call = next(s for s in every if s.name.startswith("xcs.call"))
+    assert next(s for s in every if s.name == "next-request").parent is None
+    assert [s.parent.span_id for s in every if s.name.startswith("xcs.op")] == \
+        [call.context.span_id] * 3

@@ -25,10 +25,12 @@ thread that ran the node. A call in tensor mode (``jax.jit``) sends only
 
 Register a hook for the whole process with ``register_hook``, or for one function with
 ``Config(hooks=[...])`` (one ``execute`` with ``execution_options(hooks=[...])``);
-global hooks are called first. A hook that raises is reported through the
-``ember.xcs`` logger and otherwise ignored: it never changes a result, and the other
-hooks still run. Hooks run outside the call they observe: no trace is active while one
-runs, so an op it calls is a plain call, and a jitted function it calls is its own call.
+global hooks are called first. The hooks of a call are fixed as it starts
+(``hooks_for``): a hook (un)registered meanwhile hears all of that call or none of it.
+A hook that raises is reported through the ``ember.xcs`` logger and otherwise
+ignored: it never changes a result, and the other hooks still run. Hooks run outside
+the call they observe: no trace is active while one runs, so an op it calls is a plain
+call, and a jitted function it calls is its own call.
 
 Example:
     >>> class Printer:
@@ -57,12 +59,12 @@ from ember.xcs.tracing import context as trace_context
 
 __all__ = [
     "HOOK_METHODS",
+    "CallHooks",
     "CallSummary",
     "HookSource",
     "NodeEvent",
-    "emit",
     "hook_problem",
-    "listener_for",
+    "hooks_for",
     "register_hook",
     "registered_hooks",
     "unregister_hook",
@@ -249,23 +251,47 @@ def _hooks_of(config: HookSource) -> tuple[Any, ...]:
     return tuple(unique.values())
 
 
-def emit(config: HookSource, method: str, *args: Any) -> None:
-    """Call ``method(*args)`` on every hook that has it (global ones first, each once)."""
-    _call(_hooks_of(config), method, *args)
+class CallHooks:
+    """The hooks of one call (or graph execution), taken once as it starts (``hooks_for``).
+
+    Every event of the call goes to these hooks, even if hooks are registered or
+    unregistered while it runs: a hook hears all of a call's events or none of them
+    (never an ``on_graph_end`` without its ``on_graph_start``, nor node events of a call
+    it did not hear start).
+
+    Attributes:
+        hooks: the hooks, global ones first, each once.
+        redact: the call keeps no values (``Config(redact=True)``).
+        listener: the scheduler listener (``listener(event, task)``), which turns the
+            engine's node events into ``NodeEvent``s for these hooks.
+    """
+
+    __slots__ = ("hooks", "listener", "redact")
+
+    def __init__(self, hooks: tuple[Any, ...], redact: bool) -> None:
+        self.hooks = hooks
+        self.redact = redact
+        self.listener = _listener(hooks, redact)
+
+    def emit(self, method: str, *args: Any) -> None:
+        """Call ``method(*args)`` on every hook that has it."""
+        _call(self.hooks, method, *args)
+
+
+def hooks_for(config: HookSource) -> CallHooks | None:
+    """The hooks of a call made with ``config`` now (``None`` when there are none): the
+    global ones, then ``config``'s, each once."""
+    hooks = _hooks_of(config)
+    if not hooks:
+        return None
+    return CallHooks(hooks, bool(getattr(config, "redact", False)))
 
 
 _METHODS = {"start": "on_node_start", "end": "on_node_end", "error": "on_node_error"}
 
 
-def listener_for(config: HookSource) -> Callable[[str, Any], None] | None:
-    """The scheduler listener for ``config`` (``None`` when no hook is registered).
-
-    The listener turns the scheduler's ``(event, task)`` calls into ``NodeEvent``s.
-    """
-    hooks = _hooks_of(config)
-    if not hooks:
-        return None
-    keep_values = not getattr(config, "redact", False)
+def _listener(hooks: tuple[Any, ...], redact: bool) -> Callable[[str, Any], None]:
+    """The scheduler listener for ``hooks``: ``(event, task)`` calls become ``NodeEvent``s."""
 
     def listener(event: str, task: Any) -> None:
         if task.kind is NodeKind.LIFTED:
@@ -274,7 +300,7 @@ def listener_for(config: HookSource) -> Callable[[str, Any], None] | None:
             _task_id(task), task.name, task.location,
             task.duration if event != "start" else 0.0, task.error,
             task.kind.value, id(_task_call(task)), task.context,
-            task.value if event == "end" and keep_values else None,
+            task.value if event == "end" and not redact else None,
         )
         _call(hooks, _METHODS[event], info)
 
