@@ -412,7 +412,7 @@ def test_an_async_op_cancelled_after_an_earlier_failure_ends_exactly_once():
 
     @op
     async def llm(x, fail=False):
-        await asyncio.sleep(0 if fail else 0.05)
+        await asyncio.sleep(0.01 if fail else 0.1)  # all three run when one fails
         if fail:
             raise ValueError("invalid input")
         return x
@@ -470,3 +470,28 @@ def test_a_hook_registered_or_unregistered_while_a_call_runs_hears_all_of_it_or_
     assert kinds[0] == "graph_start" and kinds[-1] == "graph_end"
     assert kinds.count("node_start") == kinds.count("node_end") == 3
     assert kinds.count("cache_miss") + kinds.count("cache_hit") == 1
+
+
+def test_hooks_learn_whether_the_call_they_hear_keeps_no_values():
+    from ember.xcs import Presets
+    from ember.xcs.hooks import redacting
+
+    heard = []
+
+    class Asks:
+        def on_graph_start(self, name):
+            heard.append(("graph_start", redacting()))
+
+        def on_node_end(self, event):
+            heard.append(("node_end", redacting()))
+
+        def on_graph_end(self, name, seconds, error):
+            heard.append(("graph_end", redacting()))
+
+    hook = Asks()
+    assert jit(lambda x: first(x), config=Presets.SECURE.replace(hooks=[hook]))(1) == 2
+    assert heard == [("graph_start", True), ("node_end", True), ("graph_end", True)]
+    heard.clear()
+    assert jit(lambda x: first(x), config=Config(hooks=[hook]))(1) == 2
+    assert heard == [("graph_start", False), ("node_end", False), ("graph_end", False)]
+    assert redacting() is False

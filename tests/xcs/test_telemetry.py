@@ -281,3 +281,29 @@ def test_uninstrument_while_a_call_runs_still_ends_its_span_and_detaches_it(span
     assert next(s for s in every if s.name == "next-request").parent is None
     assert [s.parent.span_id for s in every if s.name.startswith("xcs.op")] == \
         [call.context.span_id] * 3
+
+
+def test_under_redact_failed_spans_carry_the_exception_type_only(spans):
+    from ember.xcs import Presets
+
+    records = {"alice": "ok"}
+
+    @op
+    def lookup(patient_id):
+        return records[patient_id]  # the KeyError quotes the argument
+
+    @jit(config=Presets.SECURE)
+    def triage(patient_id):
+        return lookup(patient_id)
+
+    with pytest.raises(KeyError):
+        triage("ssn-078-05-1120")
+    every = finished(spans, 2)
+    for span in every:
+        assert span.status.status_code is StatusCode.ERROR
+        assert span.status.description == "KeyError"
+        assert [dict(event.attributes) for event in span.events] == \
+            [{"exception.type": "KeyError"}]
+        assert "ssn-078" not in repr(span.to_json())
+    op_span = next(s for s in every if s.name == "xcs.op lookup")
+    assert op_span.attributes["error.type"] == "KeyError"

@@ -65,6 +65,7 @@ __all__ = [
     "NodeEvent",
     "hook_problem",
     "hooks_for",
+    "redacting",
     "register_hook",
     "registered_hooks",
     "unregister_hook",
@@ -85,6 +86,30 @@ HOOK_METHODS = (
 _lock = threading.Lock()
 _global: tuple[Any, ...] = ()
 _logger = logging.getLogger("ember.xcs")
+
+
+class _Hearing(threading.local):
+    """Per thread, while hooks are called: whether their call keeps no values."""
+
+    redact = False
+
+
+_hearing = _Hearing()
+
+
+def redacting() -> bool:
+    """Whether the call whose event the running hook method handles keeps no values
+    (``Config(redact=True)``, ``Presets.SECURE``).
+
+    A hook should then keep no values either: ``NodeEvent.result`` is already ``None``,
+    and of an exception it should keep the type, not the message or traceback (which
+    may quote argument values). Outside a hook method it is ``False``.
+
+    Example:
+        >>> redacting()
+        False
+    """
+    return _hearing.redact
 
 
 class HookSource(Protocol):
@@ -211,16 +236,19 @@ def registered_hooks() -> tuple[Any, ...]:
     return _global
 
 
-def _call(hooks: tuple[Any, ...], method: str, *args: Any) -> None:
+def _call(hooks: tuple[Any, ...], redact: bool, method: str, *args: Any) -> None:
     """Call ``method(*args)`` on each hook that has it; report and ignore failures.
 
     No trace is active while a hook runs: hooks are not part of the call they observe,
     so an op a hook calls is a plain call (under the call's trace it would become a node
     of that call, and a hook on an op it runs inline would hear its own ops' events).
+    ``redact``: what ``redacting()`` says meanwhile.
     """
     local = trace_context._local
     trace, plain = local.trace, local.plain
     local.trace, local.plain = None, local.disabled > 0
+    hearing = _hearing
+    redacted, hearing.redact = hearing.redact, redact
     try:
         for hook in hooks:
             target = getattr(hook, method, None)
@@ -238,6 +266,7 @@ def _call(hooks: tuple[Any, ...], method: str, *args: Any) -> None:
                                 error)
     finally:
         local.trace, local.plain = trace, plain
+        hearing.redact = redacted
 
 
 def _hooks_of(config: HookSource) -> tuple[Any, ...]:
@@ -275,7 +304,7 @@ class CallHooks:
 
     def emit(self, method: str, *args: Any) -> None:
         """Call ``method(*args)`` on every hook that has it."""
-        _call(self.hooks, method, *args)
+        _call(self.hooks, self.redact, method, *args)
 
 
 def hooks_for(config: HookSource) -> CallHooks | None:
@@ -302,7 +331,7 @@ def _listener(hooks: tuple[Any, ...], redact: bool) -> Callable[[str, Any], None
             task.kind.value, id(_task_call(task)), task.context,
             task.value if event == "end" and not redact else None,
         )
-        _call(hooks, _METHODS[event], info)
+        _call(hooks, redact, _METHODS[event], info)
 
     return listener
 
