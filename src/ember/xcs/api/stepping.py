@@ -158,6 +158,9 @@ class Stepper:
                     continue  # the op went on with a value: so does the glue's own wait
                 if waited is not yielded:
                     yielded.cancel()
+                    # The glue goes on without it, so nothing reads the outcome it ends
+                    # with (a gather's CancelledError): asyncio must not log it.
+                    yielded.add_done_callback(_retrieve)
                 return None, error
             if waited is not yielded and isinstance(error, asyncio.CancelledError) \
                     and yielded.cancel(*error.args[:1]):
@@ -168,6 +171,11 @@ class Stepper:
 def _set_result(future: Any, _: Any = None) -> None:
     if not future.done():
         future.set_result(None)
+
+
+def _retrieve(future: Any) -> None:
+    if not future.cancelled():
+        future.exception()
 
 
 def _waits_on_ops(coro: Any, yielded: Any) -> bool:
