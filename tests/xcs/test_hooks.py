@@ -495,3 +495,21 @@ def test_hooks_learn_whether_the_call_they_hear_keeps_no_values():
     assert jit(lambda x: first(x), config=Config(hooks=[hook]))(1) == 2
     assert heard == [("graph_start", False), ("node_end", False), ("graph_end", False)]
     assert redacting() is False
+
+
+def test_a_jitted_call_that_issues_no_op_sends_no_cache_event():
+    class Calls(Recorder):
+        def on_call_end(self, summary):
+            self._add("call_end", summary)
+
+    recorder = Calls()
+
+    @jit(config=Config(hooks=[recorder]))
+    def maybe(xs):
+        return [first(x) for x in xs]
+
+    assert maybe([1]) == [2]
+    assert recorder.kinds()[-3:] == ["cache_miss", "call_end", "graph_end"]
+    recorder.events.clear()
+    assert maybe([]) == []  # no op, no graph: neither a hit nor a miss (docs/hooks.md)
+    assert recorder.kinds() == ["graph_start", "call_end", "graph_end"]

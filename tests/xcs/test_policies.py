@@ -142,6 +142,20 @@ def test_timed_out_attempts_are_retried() -> None:
     assert sometimes_slow(7) == 7 and len(attempts) == 3
 
 
+@pytest.mark.parametrize("error", [ConfigError("bad setting"), UncacheableError("no key")])
+def test_retries_do_not_retry_xcs_configuration_errors(error: Exception) -> None:
+    attempts = []
+
+    @op(retries=FAST)
+    def build(settings):
+        attempts.append(settings)
+        raise error
+
+    with pytest.raises(type(error)):
+        build({"max_worker": 4})
+    assert len(attempts) == 1  # a wrong setting stays wrong (docs/caching.md)
+
+
 class DBTimeout(TimeoutError):
     """A timeout of the body's own (a lock wait, a socket), not the op's."""
 

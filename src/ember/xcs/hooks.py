@@ -17,7 +17,8 @@ Order: ``on_graph_start`` first; then for each op node ``on_node_start`` followe
 exactly one of ``on_node_end`` / ``on_node_error`` (nodes run concurrently, so events of
 different nodes interleave); then, for ``jit`` only, one of ``on_cache_hit`` /
 ``on_cache_miss`` (named by the seeds: nothing is cached, the events say whether the
-graph's shape repeated) and ``on_call_end``; ``on_graph_end`` last, also when the call
+graph's shape repeated; a call that issued no op has no graph and sends neither) and
+``on_call_end``; ``on_graph_end`` last, also when the call
 fails or is interrupted. Every node event of a call arrives before its
 ``on_graph_end``. Lifted nodes (``x["key"]``) send no events. Node events arrive on the
 thread that ran the node. A call in tensor mode (``jax.jit``) sends only

@@ -325,9 +325,10 @@ def op(
             default file), a path or store (always that one), ``None`` (only while a
             result cache is active; what model calls use), ``False`` (never, default).
         version: the cache identity's version; defaults to a fingerprint of the code.
-        retries: extra attempts when the body raises (an int), or an
-            ``ember.models.RetryPolicy``.
-        timeout: seconds one attempt may take before ``XCSTimeoutError``.
+        retries: extra attempts when the body raises an ``Exception`` other than
+            ``ConfigError``/``UncacheableError`` (an int), or an ``ember.models.RetryPolicy``.
+        timeout: seconds one attempt may take before ``XCSTimeoutError`` (a
+            ``TimeoutError`` the body raises itself stays the body's error).
 
     Returns:
         An ``Op`` (or a decorator producing one).

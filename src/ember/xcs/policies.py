@@ -5,9 +5,9 @@
 
 1. **cache** — look the call up in the result cache (see ``ember.xcs.cache``); a hit
    returns the stored value without running the body;
-2. **retries** — run the body; when it raises an ``Exception`` try again, with the
-   backoff of an ``ember.models.RetryPolicy`` (``retries=3`` means up to 3 more
-   attempts with the default backoff);
+2. **retries** — run the body; when it raises an ``Exception`` (but not a
+   ``ConfigError`` or ``UncacheableError``: retrying cannot cure those) try again, with
+   the backoff of an ``ember.models.RetryPolicy`` (``retries=3``: up to 3 more attempts);
 3. **timeout** — each attempt may take at most ``timeout`` seconds, then it fails with
    ``XCSTimeoutError`` (a ``TimeoutError``, retried like any other failure; a
    ``TimeoutError`` the body raises itself stays the body's error). A
