@@ -285,3 +285,231 @@ def test_a_call_cancelled_from_outside_is_reported_as_failed():
         asyncio.run(main())
     graph_end = [e for e in recorder.events if e[0] == "graph_end"]
     assert len(graph_end) == 1 and isinstance(graph_end[0][3], asyncio.CancelledError)
+
+
+def _finishes(work, seconds=20.0):
+    """Run ``work()`` in a daemon thread; its result, or a failure if it hangs."""
+    outcome = []
+    thread = threading.Thread(target=lambda: outcome.append(work()), daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert outcome, f"the call did not return within {seconds} s"
+    return outcome[0]
+
+
+def test_an_op_a_hook_calls_is_a_plain_call_also_once_ops_run_inline():
+    from ember.xcs import get_jit_stats
+
+    @op
+    def audit(name):
+        return f"audited {name}"
+
+    heard = []
+
+    class Audit:
+        def on_node_end(self, event):
+            heard.append(audit(event.name))  # a str: a plain call, not a node of the call
+
+    @op
+    def fetch(x):
+        return x + 1
+
+    @jit(config=Config(hooks=[Audit()]))
+    def pipeline(xs):
+        return [fetch(x) for x in xs]
+
+    def thirty_calls():
+        rounds = []
+        for _ in range(30):  # fetch, then audit, become inline ops after a few calls
+            heard.clear()
+            rounds.append((pipeline([1, 2]), list(heard), get_jit_stats(pipeline)["ops"]))
+        return rounds
+
+    for result, audits, ops in _finishes(thirty_calls):
+        assert result == [2, 3]
+        assert audits == ["audited fetch", "audited fetch"]
+        assert ops == 2  # the hook's calls are not ops of the pipeline
+
+
+def test_an_op_a_hook_calls_when_an_async_op_starts_is_a_plain_call():
+    import asyncio
+
+    from ember.xcs import get_jit_stats
+
+    @op
+    def audit(name):
+        return f"audited {name}"
+
+    heard = []
+
+    class Audit:
+        def on_node_start(self, event):
+            heard.append((event.name, audit(event.name)))
+
+    @op
+    async def fetch(x):
+        await asyncio.sleep(0.001)
+        return x + 1
+
+    @jit(config=Config(hooks=[Audit()]))
+    def pipeline(xs):
+        return [fetch(x) for x in xs]
+
+    assert pipeline([1, 2]) == [2, 3]
+    assert heard == [("fetch", "audited fetch")] * 2
+    assert get_jit_stats(pipeline)["ops"] == 2
+
+
+def test_a_jitted_function_a_hook_calls_runs_as_its_own_call():
+    import asyncio
+
+    @op
+    def audit(name):
+        return f"audited {name}"
+
+    @jit
+    def audit_both(name):
+        return [audit(name), audit(name + "!")]
+
+    heard = []
+
+    class Audit:
+        def on_node_start(self, event):
+            heard.append(audit_both(event.name))
+
+        def on_node_end(self, event):
+            heard.append(audit_both(event.name))
+
+    @op
+    def fetch(x):
+        return x + 1
+
+    @op
+    async def afetch(x):
+        await asyncio.sleep(0.001)
+        return x + 1
+
+    @jit(config=Config(hooks=[Audit()]))
+    def pipeline(xs):
+        # Chains of ops run inline and start their successors from a drain loop: a
+        # hook's own call must start its ops, not queue them behind the hook.
+        fetched = [fetch(fetch(x)) for x in xs]
+        return [fetch(y) for y in [afetch(z) for z in fetched]]
+
+    def calls():
+        return [pipeline([1, 2, 3]) for _ in range(30)]
+
+    assert _finishes(calls) == [[5, 6, 7]] * 30
+    assert heard[0] == ["audited fetch", "audited fetch!"]
+    assert len(heard) == 30 * 12 * 2
+
+
+def test_an_async_op_cancelled_after_an_earlier_failure_ends_exactly_once():
+    import asyncio
+    from collections import Counter
+
+    recorder = Recorder()
+
+    @op
+    async def llm(x, fail=False):
+        await asyncio.sleep(0.01 if fail else 0.1)  # all three run when one fails
+        if fail:
+            raise ValueError("invalid input")
+        return x
+
+    @jit(config=Config(hooks=[recorder]))
+    def pipeline(x):
+        return [llm(x), llm(x, fail=True), llm(x + 1)]
+
+    for _ in range(3):
+        recorder.events.clear()
+        with pytest.raises(ValueError, match="invalid input"):
+            pipeline(1)
+        starts = Counter(e[1].node for e in recorder.events if e[0] == "node_start")
+        ends = Counter(e[1].node for e in recorder.events if e[0] in ("node_end", "node_error"))
+        assert starts == ends == Counter({0: 1, 1: 1, 2: 1}), recorder.events
+        cancelled = [e[1].error for e in recorder.events
+                     if e[0] == "node_error" and e[1].node == 2]
+        assert isinstance(cancelled[0], asyncio.CancelledError)
+        assert recorder.kinds()[-1] == "graph_end"
+
+
+def test_a_hook_registered_or_unregistered_while_a_call_runs_hears_all_of_it_or_nothing():
+    late, early = Recorder(), Recorder()
+
+    @op
+    def registering(x):
+        register_hook(late)
+        return x
+
+    @op
+    def unregistering(x):
+        unregister_hook(early)
+        return x
+
+    @jit
+    def registers(xs):
+        return [first(registering(x)) for x in xs]
+
+    @jit
+    def unregisters(xs):
+        result = first(xs[0])
+        return [unregistering(result), first(xs[1])]
+
+    try:
+        assert registers([1, 2]) == [2, 3]
+    finally:
+        unregister_hook(late)
+    assert late.kinds() == []  # the call started before it was registered
+    register_hook(early)
+    try:
+        assert unregisters([1, 2]) == [2, 3]
+    finally:
+        unregister_hook(early)
+    kinds = early.kinds()
+    assert kinds[0] == "graph_start" and kinds[-1] == "graph_end"
+    assert kinds.count("node_start") == kinds.count("node_end") == 3
+    assert kinds.count("cache_miss") + kinds.count("cache_hit") == 1
+
+
+def test_hooks_learn_whether_the_call_they_hear_keeps_no_values():
+    from ember.xcs import Presets
+    from ember.xcs.hooks import redacting
+
+    heard = []
+
+    class Asks:
+        def on_graph_start(self, name):
+            heard.append(("graph_start", redacting()))
+
+        def on_node_end(self, event):
+            heard.append(("node_end", redacting()))
+
+        def on_graph_end(self, name, seconds, error):
+            heard.append(("graph_end", redacting()))
+
+    hook = Asks()
+    assert jit(lambda x: first(x), config=Presets.SECURE.replace(hooks=[hook]))(1) == 2
+    assert heard == [("graph_start", True), ("node_end", True), ("graph_end", True)]
+    heard.clear()
+    assert jit(lambda x: first(x), config=Config(hooks=[hook]))(1) == 2
+    assert heard == [("graph_start", False), ("node_end", False), ("graph_end", False)]
+    assert redacting() is False
+
+
+def test_a_jitted_call_that_issues_no_op_sends_no_cache_event():
+    class Calls(Recorder):
+        def on_call_end(self, summary):
+            self._add("call_end", summary)
+
+    recorder = Calls()
+
+    @jit(config=Config(hooks=[recorder]))
+    def maybe(xs):
+        return [first(x) for x in xs]
+
+    assert maybe([1]) == [2]
+    assert recorder.kinds()[-3:] == ["cache_miss", "call_end", "graph_end"]
+    recorder.events.clear()
+    assert maybe([]) == []  # no op, no graph: neither a hit nor a miss (docs/hooks.md)
+    assert recorder.kinds() == ["graph_start", "call_end", "graph_end"]

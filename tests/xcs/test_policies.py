@@ -142,6 +142,60 @@ def test_timed_out_attempts_are_retried() -> None:
     assert sometimes_slow(7) == 7 and len(attempts) == 3
 
 
+@pytest.mark.parametrize("error", [ConfigError("bad setting"), UncacheableError("no key")])
+def test_retries_do_not_retry_xcs_configuration_errors(error: Exception) -> None:
+    attempts = []
+
+    @op(retries=FAST)
+    def build(settings):
+        attempts.append(settings)
+        raise error
+
+    with pytest.raises(type(error)):
+        build({"max_worker": 4})
+    assert len(attempts) == 1  # a wrong setting stays wrong (docs/caching.md)
+
+
+class DBTimeout(TimeoutError):
+    """A timeout of the body's own (a lock wait, a socket), not the op's."""
+
+
+def test_a_coroutine_bodys_own_timeout_error_is_raised_unchanged() -> None:
+    async def query(x):
+        await asyncio.sleep(0.01)
+        raise DBTimeout(f"db lock wait {x}")
+
+    timed = op(query, timeout=5)
+
+    async def plain(q, x):
+        return await q(x)
+
+    for label, run in [("plain", lambda: asyncio.run(plain(query, 1))),
+                       ("op", lambda: asyncio.run(plain(timed, 1))),
+                       ("jit async", lambda: asyncio.run(jit(plain)(timed, 1))),
+                       ("jit", lambda: jit(lambda x: timed(x))(1))]:
+        started = time.perf_counter()
+        with pytest.raises(DBTimeout) as raised:
+            run()
+        assert type(raised.value) is DBTimeout and str(raised.value) == "db lock wait 1", label
+        assert time.perf_counter() - started < 2, label
+
+
+def test_retries_treat_a_coroutine_bodys_own_timeout_error_as_its_error() -> None:
+    attempts = []
+
+    @op(timeout=5, retries=RetryPolicy(max_attempts=2, initial_delay=0.01, jitter=0))
+    async def query(x):
+        attempts.append(x)
+        await asyncio.sleep(0.01)
+        raise DBTimeout(f"db lock wait {x}")
+
+    with pytest.raises(DBTimeout) as raised:
+        jit(lambda: query(3))()
+    assert str(raised.value) == "db lock wait 3"
+    assert attempts == [3, 3]
+
+
 @pytest.mark.parametrize("bad", [0, -1, float("inf"), float("nan"), "1"])
 def test_bad_timeouts_are_config_errors(bad: object) -> None:
     with pytest.raises(ConfigError, match=r"^op\(timeout=...\)"):

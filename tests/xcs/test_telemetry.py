@@ -254,3 +254,56 @@ def test_every_attribute_a_span_carries_is_in_the_docs_table(spans):
     first_cells = [line.split("|")[1] for line in table]
     documented = {name for cell in first_cells for name in re.findall(r"`([a-z_.]+)`", cell)}
     assert seen <= documented, f"not in the docs table: {sorted(seen - documented)}"
+
+
+def test_uninstrument_while_a_call_runs_still_ends_its_span_and_detaches_it(spans):
+    from opentelemetry import trace
+
+    @op
+    def fetch(x):
+        return x.upper()
+
+    @op
+    def shut_down(x):
+        uninstrument()  # tracing turned off mid-call (another thread, a teardown)
+        return x
+
+    @jit
+    def handle(xs):
+        return [shut_down(fetch(xs[0])), fetch(xs[1])]
+
+    assert handle(["a", "b"]) == ["A", "B"]
+    assert not trace.get_current_span().get_span_context().is_valid  # nothing left attached
+    with TRACER.start_as_current_span("next-request"):
+        pass
+    every = finished(spans, 5)
+    call = next(s for s in every if s.name.startswith("xcs.call"))
+    assert next(s for s in every if s.name == "next-request").parent is None
+    assert [s.parent.span_id for s in every if s.name.startswith("xcs.op")] == \
+        [call.context.span_id] * 3
+
+
+def test_under_redact_failed_spans_carry_the_exception_type_only(spans):
+    from ember.xcs import Presets
+
+    records = {"alice": "ok"}
+
+    @op
+    def lookup(patient_id):
+        return records[patient_id]  # the KeyError quotes the argument
+
+    @jit(config=Presets.SECURE)
+    def triage(patient_id):
+        return lookup(patient_id)
+
+    with pytest.raises(KeyError):
+        triage("ssn-078-05-1120")
+    every = finished(spans, 2)
+    for span in every:
+        assert span.status.status_code is StatusCode.ERROR
+        assert span.status.description == "KeyError"
+        assert [dict(event.attributes) for event in span.events] == \
+            [{"exception.type": "KeyError"}]
+        assert "ssn-078" not in repr(span.to_json())
+    op_span = next(s for s in every if s.name == "xcs.op lookup")
+    assert op_span.attributes["error.type"] == "KeyError"

@@ -17,7 +17,8 @@ Order: ``on_graph_start`` first; then for each op node ``on_node_start`` followe
 exactly one of ``on_node_end`` / ``on_node_error`` (nodes run concurrently, so events of
 different nodes interleave); then, for ``jit`` only, one of ``on_cache_hit`` /
 ``on_cache_miss`` (named by the seeds: nothing is cached, the events say whether the
-graph's shape repeated) and ``on_call_end``; ``on_graph_end`` last, also when the call
+graph's shape repeated; a call that issued no op has no graph and sends neither) and
+``on_call_end``; ``on_graph_end`` last, also when the call
 fails or is interrupted. Every node event of a call arrives before its
 ``on_graph_end``. Lifted nodes (``x["key"]``) send no events. Node events arrive on the
 thread that ran the node. A call in tensor mode (``jax.jit``) sends only
@@ -25,9 +26,12 @@ thread that ran the node. A call in tensor mode (``jax.jit``) sends only
 
 Register a hook for the whole process with ``register_hook``, or for one function with
 ``Config(hooks=[...])`` (one ``execute`` with ``execution_options(hooks=[...])``);
-global hooks are called first. A hook that raises is reported through the
-``ember.xcs`` logger and otherwise ignored: it never changes a result, and the other
-hooks still run.
+global hooks are called first. The hooks of a call are fixed as it starts
+(``hooks_for``): a hook (un)registered meanwhile hears all of that call or none of it.
+A hook that raises is reported through the ``ember.xcs`` logger and otherwise
+ignored: it never changes a result, and the other hooks still run. Hooks run outside
+the call they observe: no trace is active while one runs, so an op it calls is a plain
+call, and a jitted function it calls is its own call.
 
 Example:
     >>> class Printer:
@@ -52,15 +56,17 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ember.xcs.ir.graph import NodeKind, SourceLocation
+from ember.xcs.tracing import context as trace_context
 
 __all__ = [
     "HOOK_METHODS",
+    "CallHooks",
     "CallSummary",
     "HookSource",
     "NodeEvent",
-    "emit",
     "hook_problem",
-    "listener_for",
+    "hooks_for",
+    "redacting",
     "register_hook",
     "registered_hooks",
     "unregister_hook",
@@ -81,6 +87,30 @@ HOOK_METHODS = (
 _lock = threading.Lock()
 _global: tuple[Any, ...] = ()
 _logger = logging.getLogger("ember.xcs")
+
+
+class _Hearing(threading.local):
+    """Per thread, while hooks are called: whether their call keeps no values."""
+
+    redact = False
+
+
+_hearing = _Hearing()
+
+
+def redacting() -> bool:
+    """Whether the call whose event the running hook method handles keeps no values
+    (``Config(redact=True)``, ``Presets.SECURE``).
+
+    A hook should then keep no values either: ``NodeEvent.result`` is already ``None``,
+    and of an exception it should keep the type, not the message or traceback (which
+    may quote argument values). Outside a hook method it is ``False``.
+
+    Example:
+        >>> redacting()
+        False
+    """
+    return _hearing.redact
 
 
 class HookSource(Protocol):
@@ -207,21 +237,37 @@ def registered_hooks() -> tuple[Any, ...]:
     return _global
 
 
-def _call(hooks: tuple[Any, ...], method: str, *args: Any) -> None:
-    """Call ``method(*args)`` on each hook that has it; report and ignore failures."""
-    for hook in hooks:
-        target = getattr(hook, method, None)
-        if target is None:
-            continue
-        try:
-            target(*args)
-        except BaseException as error:  # a hook must never change a result
-            if isinstance(error, KeyboardInterrupt) \
-                    and threading.current_thread() is threading.main_thread():
-                raise  # Ctrl-C while a hook ran: the user's, not the hook's
-            # SystemExit too: on an engine thread it would end the thread, and the call
-            # would wait forever for the node it was reporting.
-            _logger.warning("ember.xcs hook %r raised in %s: %r; ignored", hook, method, error)
+def _call(hooks: tuple[Any, ...], redact: bool, method: str, *args: Any) -> None:
+    """Call ``method(*args)`` on each hook that has it; report and ignore failures.
+
+    No trace is active while a hook runs: hooks are not part of the call they observe,
+    so an op a hook calls is a plain call (under the call's trace it would become a node
+    of that call, and a hook on an op it runs inline would hear its own ops' events).
+    ``redact``: what ``redacting()`` says meanwhile.
+    """
+    local = trace_context._local
+    trace, plain = local.trace, local.plain
+    local.trace, local.plain = None, local.disabled > 0
+    hearing = _hearing
+    redacted, hearing.redact = hearing.redact, redact
+    try:
+        for hook in hooks:
+            target = getattr(hook, method, None)
+            if target is None:
+                continue
+            try:
+                target(*args)
+            except BaseException as error:  # a hook must never change a result
+                if isinstance(error, KeyboardInterrupt) \
+                        and threading.current_thread() is threading.main_thread():
+                    raise  # Ctrl-C while a hook ran: the user's, not the hook's
+                # SystemExit too: on an engine thread it would end the thread, and the
+                # call would wait forever for the node it was reporting.
+                _logger.warning("ember.xcs hook %r raised in %s: %r; ignored", hook, method,
+                                error)
+    finally:
+        local.trace, local.plain = trace, plain
+        hearing.redact = redacted
 
 
 def _hooks_of(config: HookSource) -> tuple[Any, ...]:
@@ -235,23 +281,47 @@ def _hooks_of(config: HookSource) -> tuple[Any, ...]:
     return tuple(unique.values())
 
 
-def emit(config: HookSource, method: str, *args: Any) -> None:
-    """Call ``method(*args)`` on every hook that has it (global ones first, each once)."""
-    _call(_hooks_of(config), method, *args)
+class CallHooks:
+    """The hooks of one call (or graph execution), taken once as it starts (``hooks_for``).
+
+    Every event of the call goes to these hooks, even if hooks are registered or
+    unregistered while it runs: a hook hears all of a call's events or none of them
+    (never an ``on_graph_end`` without its ``on_graph_start``, nor node events of a call
+    it did not hear start).
+
+    Attributes:
+        hooks: the hooks, global ones first, each once.
+        redact: the call keeps no values (``Config(redact=True)``).
+        listener: the scheduler listener (``listener(event, task)``), which turns the
+            engine's node events into ``NodeEvent``s for these hooks.
+    """
+
+    __slots__ = ("hooks", "listener", "redact")
+
+    def __init__(self, hooks: tuple[Any, ...], redact: bool) -> None:
+        self.hooks = hooks
+        self.redact = redact
+        self.listener = _listener(hooks, redact)
+
+    def emit(self, method: str, *args: Any) -> None:
+        """Call ``method(*args)`` on every hook that has it."""
+        _call(self.hooks, self.redact, method, *args)
+
+
+def hooks_for(config: HookSource) -> CallHooks | None:
+    """The hooks of a call made with ``config`` now (``None`` when there are none): the
+    global ones, then ``config``'s, each once."""
+    hooks = _hooks_of(config)
+    if not hooks:
+        return None
+    return CallHooks(hooks, bool(getattr(config, "redact", False)))
 
 
 _METHODS = {"start": "on_node_start", "end": "on_node_end", "error": "on_node_error"}
 
 
-def listener_for(config: HookSource) -> Callable[[str, Any], None] | None:
-    """The scheduler listener for ``config`` (``None`` when no hook is registered).
-
-    The listener turns the scheduler's ``(event, task)`` calls into ``NodeEvent``s.
-    """
-    hooks = _hooks_of(config)
-    if not hooks:
-        return None
-    keep_values = not getattr(config, "redact", False)
+def _listener(hooks: tuple[Any, ...], redact: bool) -> Callable[[str, Any], None]:
+    """The scheduler listener for ``hooks``: ``(event, task)`` calls become ``NodeEvent``s."""
 
     def listener(event: str, task: Any) -> None:
         if task.kind is NodeKind.LIFTED:
@@ -260,9 +330,9 @@ def listener_for(config: HookSource) -> Callable[[str, Any], None] | None:
             _task_id(task), task.name, task.location,
             task.duration if event != "start" else 0.0, task.error,
             task.kind.value, id(_task_call(task)), task.context,
-            task.value if event == "end" and keep_values else None,
+            task.value if event == "end" and not redact else None,
         )
-        _call(hooks, _METHODS[event], info)
+        _call(hooks, redact, _METHODS[event], info)
 
     return listener
 

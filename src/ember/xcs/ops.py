@@ -20,6 +20,7 @@ from typing import Any, Literal, TypeVar, overload
 from ember.xcs import op_runs
 from ember.xcs.config import is_positive_int_or_none
 from ember.xcs.engine.loop import shared_loop
+from ember.xcs.engine.slots import call_limited
 from ember.xcs.errors import XCSError
 from ember.xcs.ir.render import shorten
 from ember.xcs.tracing.context import _local as _context_local
@@ -220,6 +221,8 @@ class Op:
     def __call__(self, /, *args: Any, **kwargs: Any) -> Any:
         handler = _context_local.trace
         if handler is None:
+            if self.max_concurrency is not None:  # the cap holds outside a trace too
+                return call_limited(self, args, kwargs)
             return self.fn(*args, **kwargs)  # a coroutine for an async def, as in plain Python
         return handler.call_op(self, args, kwargs)
 
@@ -247,14 +250,9 @@ class Op:
         if instance is None:
             return self
         bound = Op(
-            types.MethodType(self.fn, instance),
-            name=self.name,
-            effect=self.effect,
-            max_concurrency=self.max_concurrency,
-            limit_key=self.limit_key,
-            kind=self.kind,
-            deterministic=self.deterministic,
-            identity=(self.identity, id(instance)),
+            types.MethodType(self.fn, instance), name=self.name, effect=self.effect,
+            max_concurrency=self.max_concurrency, limit_key=self.limit_key, kind=self.kind,
+            deterministic=self.deterministic, identity=(self.identity, id(instance)),
             async_fn=(types.MethodType(self.async_fn, instance)
                       if self.async_fn is not None else None),
         )
@@ -327,9 +325,10 @@ def op(
             default file), a path or store (always that one), ``None`` (only while a
             result cache is active; what model calls use), ``False`` (never, default).
         version: the cache identity's version; defaults to a fingerprint of the code.
-        retries: extra attempts when the body raises (an int), or an
-            ``ember.models.RetryPolicy``.
-        timeout: seconds one attempt may take before ``XCSTimeoutError``.
+        retries: extra attempts when the body raises an ``Exception`` other than
+            ``ConfigError``/``UncacheableError`` (an int), or an ``ember.models.RetryPolicy``.
+        timeout: seconds one attempt may take before ``XCSTimeoutError`` (a
+            ``TimeoutError`` the body raises itself stays the body's error).
 
     Returns:
         An ``Op`` (or a decorator producing one).

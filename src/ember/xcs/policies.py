@@ -5,11 +5,12 @@
 
 1. **cache** — look the call up in the result cache (see ``ember.xcs.cache``); a hit
    returns the stored value without running the body;
-2. **retries** — run the body; when it raises an ``Exception`` try again, with the
-   backoff of an ``ember.models.RetryPolicy`` (``retries=3`` means up to 3 more
-   attempts with the default backoff);
+2. **retries** — run the body; when it raises an ``Exception`` (but not a
+   ``ConfigError`` or ``UncacheableError``: retrying cannot cure those) try again, with
+   the backoff of an ``ember.models.RetryPolicy`` (``retries=3``: up to 3 more attempts);
 3. **timeout** — each attempt may take at most ``timeout`` seconds, then it fails with
-   ``XCSTimeoutError`` (a ``TimeoutError``, retried like any other failure). A
+   ``XCSTimeoutError`` (a ``TimeoutError``, retried like any other failure; a
+   ``TimeoutError`` the body raises itself stays the body's error). A
    coroutine attempt is cancelled; a synchronous body cannot be stopped from outside,
    so it runs in a helper thread that is abandoned: it finishes in the background and
    its result is dropped;
@@ -53,7 +54,7 @@ from ember.xcs.cache.scope import store_for
 from ember.xcs.cache.store import MISSING
 from ember.xcs.config import check_result_cache, check_timeout
 from ember.xcs.engine.processes import named, register_later
-from ember.xcs.errors import ConfigError, XCSError, XCSTimeoutError
+from ember.xcs.errors import ConfigError, XCSTimeoutError
 from ember.xcs.timeouts import call_with_timeout
 
 __all__ = ["call_with_timeout", "retry_policy", "with_policies"]
@@ -370,11 +371,13 @@ async def _with_timeout(coro: Any, layer: _Policies) -> Any:
         return await coro
     import asyncio  # loaded: this coroutine runs on an event loop
 
+    deadline = asyncio.timeout(layer.timeout)
     try:
-        return await asyncio.wait_for(coro, layer.timeout)
-    except TimeoutError as error:
-        if isinstance(error, XCSError):
-            raise
+        async with deadline:
+            return await coro
+    except TimeoutError:
+        if not deadline.expired():
+            raise  # the body's own (a wait_for of its own, a socket timeout): unchanged
         raise layer.timed_out() from None
 
 

@@ -18,7 +18,8 @@ Attributes (see ``docs/telemetry.md`` for the full table):
   exception when the call raises;
 - op span: ``xcs.node.id``, ``xcs.node.kind`` (``op``/``tensor``), ``xcs.op.name``,
   ``code.filepath``, ``code.lineno``, ``code.function`` (where the glue called it);
-  ``ERROR`` status and the exception event when the body raises;
+  ``ERROR`` status and the exception event when the body raises (under ``redact``, as
+  ``Presets.SECURE`` sets, only the exception's type: its message may quote values);
 - model calls also: ``gen_ai.operation.name`` (``chat``), ``gen_ai.request.model``,
   ``gen_ai.provider.name`` and ``gen_ai.system`` (the provider), ``gen_ai.response.model``,
   ``gen_ai.usage.input_tokens``, ``gen_ai.usage.output_tokens``.
@@ -37,7 +38,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ember.xcs.errors import XCSError
-from ember.xcs.hooks import CallSummary, NodeEvent, register_hook, unregister_hook
+from ember.xcs.hooks import CallSummary, NodeEvent, redacting, register_hook, unregister_hook
 from ember.xcs.tracing.usage import usage_of
 
 __all__ = ["OpenTelemetryHook", "instrument", "uninstrument"]
@@ -130,8 +131,7 @@ class OpenTelemetryHook:
         if span is None:
             return
         if error is not None:
-            span.record_exception(error)
-            span.set_status(self._status(self._codes.ERROR, f"{type(error).__name__}: {error}"))
+            self._failed(span, error)
         span.end()
         try:
             self._context.detach(state.token)
@@ -200,11 +200,19 @@ class OpenTelemetryHook:
             return
         span = finished[0]
         if event.error is not None:
-            span.record_exception(event.error)
-            span.set_status(self._status(self._codes.ERROR,
-                                         f"{type(event.error).__name__}: {event.error}"))
+            self._failed(span, event.error)
             span.set_attribute("error.type", type(event.error).__qualname__)
         span.end()
+
+    def _failed(self, span: Any, error: BaseException) -> None:
+        """Mark ``span`` failed with ``error``: its message and traceback too, unless the
+        call keeps no values (``redacting()``): they may quote argument values."""
+        if redacting():
+            span.add_event("exception", {"exception.type": type(error).__qualname__})
+            span.set_status(self._status(self._codes.ERROR, type(error).__name__))
+            return
+        span.record_exception(error)
+        span.set_status(self._status(self._codes.ERROR, f"{type(error).__name__}: {error}"))
 
     def _finish(self, event: NodeEvent) -> tuple[Any, bool] | None:
         """Pop the node's span and restore its body's context; ``(span, is_model)``."""

@@ -236,3 +236,34 @@ def test_an_op_task_keeps_its_exception_for_whoever_asks() -> None:
     assert asyncio.run(jit(kept_task)(box)) == 1
     assert box[0].done()  # the call waited for its op
     assert repr(box[0].exception()) == "ValueError('kept')"
+
+
+@op
+async def slow_item(x: int) -> int:
+    await asyncio.sleep(0.2)
+    return x
+
+
+async def gathered_slowly(xs: list[int]) -> list[int]:
+    return await asyncio.gather(*[slow_item(x) for x in xs])
+
+
+def test_a_timed_out_gather_of_ops_logs_nothing(caplog: pytest.LogCaptureFixture) -> None:
+    # wait_for cancels the call while its glue awaits the gather: the gather ends with a
+    # CancelledError that, in plain Python, the cancelled glue reads; nothing is logged.
+    for form in (gathered_slowly, jit(gathered_slowly)):
+        async def timed_out(form: Callable[[list[int]], Coroutine[Any, Any, Any]] = form
+                            ) -> str:
+            try:
+                await asyncio.wait_for(form([0, 1, 2]), 0.05)
+            except TimeoutError:
+                await asyncio.sleep(0.3)  # the gather has ended by now
+                return "timed out"
+            return "finished"
+
+        caplog.clear()
+        with caplog.at_level(logging.ERROR, logger="asyncio"):
+            result = asyncio.run(timed_out())
+            gc.collect()
+        assert result == "timed out", form
+        assert [r.getMessage() for r in caplog.records] == [], form

@@ -226,7 +226,8 @@ class Call:
         if run is not None:
             default_engine().stop(run, f"interrupted by {type(interrupt).__name__}")
 
-    def close(self, hooked: bool) -> None:
+    def close(self, heard: hooks.CallHooks | None) -> None:
+        """End the call: record it, free what it held, tell ``heard`` (its hooks)."""
         owner = self.owner
         trace = self.trace
         trace.finished = True
@@ -238,8 +239,8 @@ class Call:
         if run is None and not trace.barriers:
             stats.record_plain(wall, failed)
         else:
-            record = self._record(wall, failed)
-        summary = self.summary(wall) if hooked else None
+            record = self._record(wall, failed, heard)
+        summary = self.summary(wall) if heard is not None else None
         if run is not None:  # a call that issued no op made no lazy value: nothing to free
             lazies, stores = trace.lazies, trace.ordering.stores
             for coroutine in trace.coroutines:
@@ -258,9 +259,9 @@ class Call:
             owner._recycle(trace)
         else:
             trace.boundary = None
-        if summary is not None:
-            hooks.emit(owner._config, "on_call_end", summary)
-            hooks.emit(owner._config, "on_graph_end", owner._name, wall, self.to_raise)
+        if heard is not None and summary is not None:
+            heard.emit("on_call_end", summary)
+            heard.emit("on_graph_end", owner._name, wall, self.to_raise)
 
     def summary(self, wall: float) -> hooks.CallSummary:
         """What the call did, in counts (for ``on_call_end``)."""
@@ -271,7 +272,7 @@ class Call:
         return hooks.CallSummary(self.owner._name, wall, len(tasks) + barriers, ops, barriers,
                                  self.to_raise)
 
-    def _record(self, wall: float, failed: bool) -> CallRecord:
+    def _record(self, wall: float, failed: bool, heard: hooks.CallHooks | None) -> CallRecord:
         owner = self.owner
         trace = self.trace
         config = owner._config
@@ -283,8 +284,8 @@ class Call:
         record = CallRecord(log=log, wall=wall, structure=log.structure, reruns=self.runs,
                             started=self.started if config.profile else None, raised=raised)
         repeat = stats.record(record, log.tokens, failed)
-        if config.hooks or hooks.registered_hooks():
-            hooks.emit(config, "on_cache_hit" if repeat else "on_cache_miss", owner._name)
+        if heard is not None:
+            heard.emit("on_cache_hit" if repeat else "on_cache_miss", owner._name)
         if owner._parallel_threshold is not None and (not repeat or stats.last_width is None):
             # structural_jit("auto"): the width of a new structure, read from the log in
             # one pass (no graph is built); a repeated structure keeps the width it had.

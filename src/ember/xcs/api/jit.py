@@ -226,27 +226,30 @@ class JitFunction:
         bound = self._bound(args, kwargs)
         return [(name, value) for name, value in (bound or {}).items() if name != "self"]
 
-    def _new_run(self, cap: int | None = None) -> Run:
+    def _new_run(self, heard: hooks.CallHooks | None = None, cap: int | None = None) -> Run:
         config = self._config
         return Run(cap=cap if cap is not None else config.max_workers,
                    timeout=timeout_within(config.timeout), executor=config.executor,
-                   listener=hooks.listener_for(config))
+                   listener=heard.listener if heard is not None else None)
 
-    def _one_at_a_time(self) -> Run:
-        return self._new_run(cap=1)
+    def _one_at_a_time(self, heard: hooks.CallHooks | None = None) -> Run:
+        return self._new_run(heard, cap=1)
 
-    def _new_trace(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Trace:
+    def _new_trace(self, args: tuple[Any, ...], kwargs: dict[str, Any],
+                   heard: hooks.CallHooks | None) -> Trace:
+        """A trace for one call; ``heard``: the call's hooks (``hooks.hooks_for``)."""
         config = self._config
         stats = self._xcs_stats
         eager = not config.parallel
         # structural_jit("auto") after a narrow graph: the ops run one at a time, but
         # still as a graph, so this call's log measures its real width for the next call
         # (an eager run would record a chain of width 1 whatever the graph).
-        make_run = self._one_at_a_time if (
+        new_run = self._one_at_a_time if (
             self._parallel_threshold is not None
             and stats.last_width is not None
             and stats.last_width < self._parallel_threshold
         ) else self._new_run
+        make_run = new_run if heard is None else functools.partial(new_run, heard)
         trace = None
         if self._spare_traces:
             try:
@@ -272,11 +275,10 @@ class JitFunction:
     def _traced_call(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         if module_locks and (why := import_fallback()):  # api/hosts.py
             return run_plainly(self._xcs_stats, why, self._fn, args, kwargs, False)
-        config = self._config
-        trace = self._new_trace(args, kwargs)
-        hooked = bool(config.hooks or hooks.registered_hooks())
-        if hooked:
-            hooks.emit(config, "on_graph_start", self._name)
+        heard = hooks.hooks_for(self._config)  # one set of hooks hears the whole call
+        if heard is not None:
+            heard.emit("on_graph_start", self._name)
+        trace = self._new_trace(args, kwargs, heard)
         started = time.perf_counter()
         call = Call(self, trace, started)
         glue = self._glue_fn()
@@ -289,7 +291,7 @@ class JitFunction:
             call.interrupt(interrupt)
             raise
         finally:
-            call.close(hooked)
+            call.close(heard)
         if call.to_raise is not None:
             raise call.to_raise
         return call.result

@@ -49,11 +49,10 @@ async def async_call(owner: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) 
     cancellation, and the call raises once their ``except`` and ``finally`` blocks have
     run (``bodies_ended``), as plain Python's would.
     """
-    config = owner._config
-    trace = owner._new_trace(args, kwargs)
-    hooked = bool(config.hooks or hooks.registered_hooks())
-    if hooked:
-        hooks.emit(config, "on_graph_start", owner._name)
+    heard = hooks.hooks_for(owner._config)  # one set of hooks hears the whole call
+    if heard is not None:
+        heard.emit("on_graph_start", owner._name)
+    trace = owner._new_trace(args, kwargs, heard)
     call = Call(owner, trace, time.perf_counter())
     try:
         glue_error: BaseException | None = None
@@ -95,7 +94,7 @@ async def async_call(owner: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) 
             await bodies_ended(trace.run)  # the cancelled ops' cleanup, as in plain Python
         raise
     finally:
-        call.close(hooked)
+        call.close(heard)
     if call.to_raise is not None:
         raise call.to_raise
     return call.result
@@ -159,6 +158,9 @@ class Stepper:
                     continue  # the op went on with a value: so does the glue's own wait
                 if waited is not yielded:
                     yielded.cancel()
+                    # The glue goes on without it, so nothing reads the outcome it ends
+                    # with (a gather's CancelledError): asyncio must not log it.
+                    yielded.add_done_callback(_retrieve)
                 return None, error
             if waited is not yielded and isinstance(error, asyncio.CancelledError) \
                     and yielded.cancel(*error.args[:1]):
@@ -169,6 +171,11 @@ class Stepper:
 def _set_result(future: Any, _: Any = None) -> None:
     if not future.done():
         future.set_result(None)
+
+
+def _retrieve(future: Any) -> None:
+    if not future.cancelled():
+        future.exception()
 
 
 def _waits_on_ops(coro: Any, yielded: Any) -> bool:

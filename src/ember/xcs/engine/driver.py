@@ -24,13 +24,14 @@ import contextvars
 import os
 import threading
 import time
-import weakref
 from typing import Any
 
 from ember.xcs.engine import pool
 from ember.xcs.engine.arguments import argument_changed, changed_in_place, originals, resolve, watch
+from ember.xcs.engine.drain import Drain
 from ember.xcs.engine.loop import EventLoop, shared_loop
-from ember.xcs.engine.notify import abandoned_error, notify
+from ember.xcs.engine.notify import abandoned_error, notify, notify_end
+from ember.xcs.engine.slots import Limits, for_task, hold, use_owner
 from ember.xcs.engine.state import Run, on_loop
 from ember.xcs.engine.task import Limit, OwningRun, Task, TaskState
 from ember.xcs.engine.threads import ThreadPool
@@ -44,48 +45,28 @@ _LIFTED = NodeKind.LIFTED
 _RUNNING = TaskState.RUNNING
 
 
-class _Drain(threading.local):
-    """Per thread: whether a drain loop runs here, the tasks it still has to start, and
-    whether this thread is reporting a finished body (then it may take a follow-up)."""
-
-    active = False
-    pending: list[Task] | None = None
-    finishing = False
-
-
 class Engine:
     """Process-wide execution resources: the thread pool, the event loop, the limits."""
 
     def __init__(self, threads: ThreadPool | None = None, loop: EventLoop | None = None) -> None:
         self.threads = threads if threads is not None else ThreadPool()
         self.loop = loop if loop is not None else shared_loop()
-        self._limits: weakref.WeakValueDictionary[object, Limit] = weakref.WeakValueDictionary()
-        self._limits_lock = threading.Lock()
-        self._drain = _Drain()
+        self.limits = Limits()
+        self._drain = Drain()
         self._processes = pool.SharedProcessPool()
 
     # -- setting up tasks -------------------------------------------------------------
-
-    def limit_for(self, key: object, maximum: int) -> Limit:
-        """The shared limit of ``key`` (it lives while some task holds it); ops sharing a
-        key with different caps get the smallest while they share it."""
-        with self._limits_lock:
-            limit = self._limits.get(key)
-            if limit is None:
-                limit = Limit(maximum)
-                self._limits[key] = limit
-            elif maximum < limit.maximum:
-                limit.maximum = maximum
-            return limit
 
     def submit(self, task: Task) -> None:
         """Add ``task`` to its run; start it now if its inputs exist."""
         run = task.run
         op = task.op
         if op is not None and op.max_concurrency is not None:
-            task.limit = self.limit_for(op.limit_key, op.max_concurrency)
+            task.limit = for_task(self.limits.of(op))
         # The caller's context now: op bodies and lifted calls (np.seterr, Decimal) read it.
         task.context = contextvars.copy_context()
+        if task.limit is not None:  # calls its body makes of ops in its group use its slot
+            task.context.run(hold, task.limit)
         with run.lock:
             to_start = run.add(task)
         if run.outbox.pending:
@@ -110,7 +91,7 @@ class Engine:
         if run.listener is not None and task.kind is not _LIFTED \
                 and task.state is _RUNNING:
             task.value, task.error = value, error  # what the event reports
-            notify(run, "error" if error is not None else "end", task)
+            notify_end(run, "error" if error is not None else "end", task, self._drain)
         task.context = None
         copied, task.copied = task.copied, None
         if copied is not None and error is None:
@@ -155,33 +136,53 @@ class Engine:
                 self.start_all(self._carry_out(run))
 
     def _carry_out(self, run: OwningRun) -> list[Task]:
-        """Do what the run's transitions left in its outbox; returns tasks to start."""
-        with run.lock:
-            grants, abandoned, callbacks = run.outbox.take()
+        """Do what the run's transitions left in its outbox; returns tasks to start.
+
+        A task granted a slot may pass it on at once (``Run.grant``), to a task of this
+        run or of another: the loop goes on until no run it touched has work left.
+        """
         to_start: list[Task] = []
-        for waiter in grants:  # a limit slot passed to a task of some run
-            other = waiter.run
-            with other.lock:
-                started = other.grant(waiter)
-            if other.outbox.pending:
-                started += self._carry_out(other)
-            if other is run:
-                to_start += started
-            elif started:
-                self.start_all(started)
-        for task in abandoned:
-            if task.run.listener is not None:  # hooks: every started node ends
-                task.error = task.error or abandoned_error(task)
-                notify(task.run, "error", task)
-            handle = task.handle
-            if handle is not None and hasattr(handle, "cancel"):
-                try:
-                    self.loop.cancel_once(handle)
-                except RuntimeError:
-                    pass  # the loop is closed: nothing left to cancel
-        for callback in callbacks:
-            callback()
+        runs = [run]
+        while runs:
+            current = runs.pop()
+            with current.lock:
+                grants, abandoned, callbacks = current.outbox.take()
+            for waiter in grants:  # a limit slot passed to a task of some run
+                other = waiter.run
+                with other.lock:
+                    started = other.grant(waiter)
+                if other is run:
+                    to_start += started
+                elif started:
+                    self.start_all(started)
+                if other.outbox.pending:
+                    runs.append(other)
+            for task in abandoned:
+                # Hooks: one the run stopped ends now; a running one reports its own end.
+                if task.run.listener is not None and task.state is not _RUNNING:
+                    task.error = task.error or abandoned_error(task)
+                    notify_end(task.run, "error", task, self._drain)
+                handle = task.handle
+                if handle is not None and hasattr(handle, "cancel"):
+                    try:
+                        self.loop.cancel_once(handle)
+                    except RuntimeError:
+                        pass  # the loop is closed: nothing left to cancel
+            for callback in callbacks:
+                callback()
         return to_start
+
+    def give_back(self, limit: Limit) -> None:
+        """Release a slot of ``limit`` that a call outside any run held (``engine.slots``)."""
+        waiter = limit.release()
+        if waiter is not None:
+            with waiter.run.lock:
+                waiter.run.outbox.grant(waiter)
+            self.start_all(self._carry_out(waiter.run))
+
+    def may_wait(self) -> bool:
+        """Whether this thread may block for a limit slot (``engine.slots``)."""
+        return not self._drain.paused
 
     # -- starting bodies ----------------------------------------------------------------
 
@@ -239,8 +240,7 @@ class Engine:
             return
         run = task.run
         drain = self._drain
-        saved = drain.active, drain.pending, drain.finishing
-        drain.active, drain.pending, drain.finishing = False, None, False
+        saved = drain.set_aside()
         # No trace while a body runs: it calls ops plainly, or starts its own trace.
         local = trace_context._local
         trace, plain = local.trace, local.plain
@@ -249,7 +249,7 @@ class Engine:
         value: Any = None
         try:
             if run.listener is not None and task.kind is not _LIFTED:
-                notify(run, "start", task)
+                notify(run, "start", task, drain)
             args, kwargs = resolve(task)
             watched = watch(task, args, kwargs)
             op = task.op
@@ -272,7 +272,8 @@ class Engine:
         if not task.ended:  # set when its run stopped and abandoned it (Run.stop)
             task.ended = time.perf_counter()
         local.trace, local.plain = trace, plain
-        drain.active, drain.pending, finishing = saved
+        drain.restore(saved)
+        finishing = drain.finishing
         if error is None and task.op is not None:
             task.op.observe(task.ended - task.started)
         # A pool thread that finished its body may run one blocking follow-up itself
@@ -287,7 +288,7 @@ class Engine:
         if task.run.listener is not None:
             # Before the task exists: a hook may enter the body's context, which the
             # asyncio task will have entered once it runs.
-            notify(task.run, "start", task)
+            notify(task.run, "start", task, self._drain)
         self.loop.start(self._run_on_loop, task, task.context)
 
     async def _run_on_loop(self, task: Task) -> None:
@@ -319,7 +320,7 @@ class Engine:
     def _start_on_executor(self, task: Task, executor: Any) -> None:
         task.started = time.perf_counter()
         if task.run.listener is not None:
-            notify(task.run, "start", task)
+            notify(task.run, "start", task, self._drain)
         try:
             future, sent = pool.submit_task(executor, task)
         except BaseException as error:
@@ -395,4 +396,5 @@ def _forget_after_fork() -> None:
 
 
 os.register_at_fork(after_in_child=_forget_after_fork)
+use_owner(default_engine)  # ops called outside a trace take their limits here
 

@@ -164,17 +164,16 @@ class Run:
 
     def grant(self, task: Task) -> list[Task]:
         """A ``Limit`` handed ``task`` a slot; returns ``[task]`` if it starts now."""
-        limit = task.limit
-        if task.state is not _QUEUED:
-            if limit is not None:  # cancelled meanwhile: pass the slot on
-                waiter = limit.release()
-                if waiter is not None:
-                    self.outbox.grant(waiter)
+        # Cancelled meanwhile, or it must wait for a worker (``cap``; a body running
+        # meanwhile may wait for this slot): the slot passes on.
+        if task.state is not _QUEUED or (self.cap is not None and self.running >= self.cap):
+            waiter = task.limit.release() if task.limit is not None else None
+            if waiter is not None:
+                self.outbox.grant(waiter)
+            if task.state is _QUEUED:
+                self.queue.append(task)  # it takes a slot again once it has a worker
             return []
         task.holds_limit = True
-        if self.cap is not None and self.running >= self.cap:
-            self.queue.append(task)
-            return []
         self.running += 1
         task.state = _RUNNING
         return [task]
@@ -314,7 +313,7 @@ class Run:
             queued = self.queue.popleft()
             if queued.state is not _QUEUED:
                 continue
-            if queued.holds_limit or queued.limit is None or queued.limit.acquire(queued):
+            if queued.limit is None or queued.limit.acquire(queued):
                 queued.holds_limit = queued.limit is not None
                 self.running += 1
                 queued.state = _RUNNING

@@ -169,7 +169,7 @@ def run_graph(
         scheduler: ``"sequential"``, ``"wave"`` or ``"parallel"``.
         max_workers: cap on op bodies running at once.
         timeout: seconds before ``XCSTimeoutError``.
-        listener: the hooks' scheduler listener (``hooks.listener_for``).
+        listener: the hooks' scheduler listener (``hooks.CallHooks.listener``).
         executor: where op bodies run (the ``sequential`` scheduler: the caller).
 
     Raises:

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 from ember.xcs.ir.graph import NodeKind, SourceLocation
 
-__all__ = ["FINAL", "Limit", "OwningRun", "RunOutbox", "Task", "TaskState"]
+__all__ = ["FINAL", "Limit", "OwningRun", "RunOutbox", "Task", "TaskState", "Waiter"]
 
 
 class TaskState(enum.IntEnum):
@@ -48,6 +48,10 @@ class RunOutbox(Protocol):
 
     def take(self) -> tuple[list[Task], list[Task], list[Callable[[], None]]]:
         """Everything queued: limit slots granted, tasks to abandon, callbacks to call."""
+        ...
+
+    def grant(self, waiter: Task) -> None:
+        """Queue: a limit slot passed to ``waiter`` (call with the run's lock held)."""
         ...
 
 
@@ -127,11 +131,12 @@ class Task:
         stop_becomes: where the glue called it, what a ``StopIteration`` from its body
             would have met in plain Python (``tracing.protocols.stop_becomes``); set by
             the tracer as it records the task.
+        end_told: the run's listener has heard the task end (``engine.notify``).
     """
 
     __slots__ = (
-        "args", "callbacks", "context", "copied", "dependents", "deps", "eager", "ended",
-        "error", "fn", "handle", "holds_limit", "id", "inline", "kind", "kwargs", "limit",
+        "args", "callbacks", "context", "copied", "dependents", "deps", "eager", "end_told",
+        "ended", "error", "fn", "handle", "holds_limit", "id", "inline", "kind", "kwargs", "limit",
         "location", "name", "op", "prepare", "run", "shares", "started", "state",
         "stop_becomes", "upstream", "value", "waited", "waiting",
     )
@@ -170,6 +175,7 @@ class Task:
         self.copied: list[tuple[Any, Any]] | None = None
         self.inline = False
         self.stop_becomes: str | None = None
+        self.end_told = False
 
     @property
     def final(self) -> bool:
@@ -190,10 +196,20 @@ class Task:
         return f"<Task #{self.id} {self.name} {self.state.name}>"
 
 
+class Waiter(Protocol):
+    """A caller outside any run waiting for a slot of a ``Limit`` (``engine.slots``)."""
+
+    def take(self) -> bool:
+        """Hand this waiter a slot; ``False`` if it no longer wants one."""
+        ...
+
+
 class Limit:
     """A process-wide cap on concurrent runs of the ops sharing one ``limit_key``.
 
-    Guarded by its own lock, always taken after a run's lock, never before one.
+    Slots go to the tasks of runs and to calls made outside any run (``engine.slots``);
+    both queue in ``waiting``, in order. Guarded by its own lock, always taken after a
+    run's lock, never before one.
     """
 
     __slots__ = ("__weakref__", "active", "lock", "maximum", "waiting")
@@ -202,35 +218,49 @@ class Limit:
         self.lock = threading.Lock()
         self.maximum = maximum
         self.active = 0
-        self.waiting: deque[Task] = deque()
+        self.waiting: deque[Task | Waiter] = deque()
 
-    def acquire(self, task: Task) -> bool:
-        """Take a slot for ``task``, or queue it (``False``) until ``release`` hands one over."""
+    def acquire(self, waiter: Task | Waiter) -> bool:
+        """Take a slot for ``waiter``, or queue it (``False``) until ``release`` hands one over."""
         with self.lock:
             if self.active < self.maximum:
                 self.active += 1
                 return True
-            self.waiting.append(task)
+            self.waiting.append(waiter)
+            return False
+
+    def try_acquire(self) -> bool:
+        """Take a slot if one is free, without queueing."""
+        with self.lock:
+            if self.active < self.maximum:
+                self.active += 1
+                return True
             return False
 
     def release(self) -> Task | None:
         """Give a slot back; returns the queued task that now holds it, if any.
 
         The returned task's run must then ``grant`` it (under that run's lock); if it
-        was cancelled meanwhile, the run releases the slot again.
+        was cancelled meanwhile, the run releases the slot again. A waiting caller
+        outside any run is handed the slot here.
         """
         with self.lock:
             while self.waiting:
-                task = self.waiting.popleft()
-                if task.state is TaskState.QUEUED:
-                    return task
+                waiter = self.waiting.popleft()
+                if isinstance(waiter, Task):
+                    if waiter.state is TaskState.QUEUED:
+                        return waiter
+                elif waiter.take():
+                    return None
             self.active -= 1
             return None
 
-    def withdraw(self, task: Task) -> None:
-        """Forget a queued task that no longer wants a slot."""
+    def withdraw(self, waiter: Task | Waiter) -> bool:
+        """Forget a queued waiter that no longer wants a slot; ``False``: it was not
+        queued (any more: a slot may have been handed to it)."""
         with self.lock:
             try:
-                self.waiting.remove(task)
+                self.waiting.remove(waiter)
             except ValueError:
-                pass
+                return False
+            return True

@@ -177,18 +177,21 @@ def execute(
         prune_to_outputs(full, _output_names(full, output_nodes))
     bound = _bind_recorded(full, inputs) if full.recorded_inputs is not None else \
         _bind_inputs(full, target, inputs)
-    hooks.emit(options, "on_graph_start", target.name)
+    heard = hooks.hooks_for(options)  # one set of hooks hears the whole execution
+    if heard is not None:
+        heard.emit("on_graph_start", target.name)
     started = time.perf_counter()
     error: BaseException | None = None
     try:
         env = run_graph(
             target, bound, scheduler=_scheduler(target, options), max_workers=options.workers,
-            timeout=options.timeout, listener=hooks.listener_for(options),
+            timeout=options.timeout, listener=heard.listener if heard is not None else None,
             executor=options.executor,
         )
     except BaseException as failure:
         error = failure
         raise
     finally:
-        hooks.emit(options, "on_graph_end", target.name, time.perf_counter() - started, error)
+        if heard is not None:
+            heard.emit("on_graph_end", target.name, time.perf_counter() - started, error)
     return map_vars(target.outputs, lambda var: env[var.id])

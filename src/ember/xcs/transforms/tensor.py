@@ -270,15 +270,17 @@ def _hooked(owner: TensorOwner, compiled: Callable[..., Any], args: tuple[Any, .
     """One compiled call between ``on_graph_start`` and ``on_graph_end`` (no node events:
     XLA runs it as one computation). An attempt that fails ends with its error; a call
     that then runs on the tracer sends its own events."""
-    config, name = owner._config, owner._name
-    hooks.emit(config, "on_graph_start", name)
+    heard, name = hooks.hooks_for(owner._config), owner._name  # one set for the call
+    if heard is None:  # the last hook was unregistered meanwhile
+        return compiled(*args, **kwargs)
+    heard.emit("on_graph_start", name)
     started = _clock()
     try:
         result = compiled(*args, **kwargs)
     except BaseException as error:
-        hooks.emit(config, "on_graph_end", name, _clock() - started, error)
+        heard.emit("on_graph_end", name, _clock() - started, error)
         raise
-    hooks.emit(config, "on_graph_end", name, _clock() - started, None)
+    heard.emit("on_graph_end", name, _clock() - started, None)
     return result
 
 
