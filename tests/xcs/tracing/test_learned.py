@@ -188,6 +188,20 @@ def test_an_operator_or_c_call_failing_on_plain_values_never_reruns_the_glue(
     assert stats["reruns"] == 0 and not stats["fallbacks"]
 
 
+def test_a_generator_of_op_results_given_to_a_c_function_is_not_taken_for_the_programs_error(
+) -> None:
+    """`"+".join(gen)` in code without source: the one call of its line, but its
+    argument is a generator XCS cannot look into, so the TypeError may be a lazy value's
+    and the call falls back (the right text), never raising what plain Python does not."""
+    f = without_source(
+        "def f(xs):\n"
+        "    gen = (word(x) for x in xs)\n"
+        "    return '+'.join(gen)\n", "f")
+    fast = jit(f)
+    assert fast([1, 2]) == f([1, 2]) == "w1+w2"
+    assert fast([3, 4]) == "w3+w4"
+
+
 STORE: dict[str, object] = {}
 
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import dis
 import re
+import types
 from types import CodeType, FrameType
 
 from ember.xcs.tracing import versions
@@ -132,7 +133,20 @@ def _lone_call_on_values(frame: FrameType, lasti: int, leaf: type) -> bool:
     scope = frame.f_globals
     for name in versions.loaded_names(code, first, last):
         value = local_vars[name] if name in local_vars else scope.get(name)
-        if tree.contains(value, leaf, records=True):
+        if not _seen_through(value) or tree.contains(value, leaf, records=True):
             return False
     return True
+
+
+def _seen_through(value: object) -> bool:
+    """Whether every value ``value`` can hand to a call is visible to ``tree.contains``:
+    data, records, modules, classes and functions are; an iterator or any other object
+    XCS does not look into (a generator of op results given to ``"".join``) is not."""
+    from ember.xcs import tree
+
+    if isinstance(value, types.ModuleType | type):
+        return True
+    if tree.kind_of(value) is not tree.Kind.OPAQUE:
+        return True
+    return callable(value) and not hasattr(type(value), "__iter__")
 
