@@ -200,6 +200,12 @@ def test_a_generator_of_op_results_given_to_a_c_function_is_not_taken_for_the_pr
     fast = jit(f)
     assert fast([1, 2]) == f([1, 2]) == "w1+w2"
     assert fast([3, 4]) == "w3+w4"
+    held = without_source(  # the generator inside an object of the user's
+        "def held(xs):\n"
+        "    box = Holder()\n"
+        "    box.value = (word(x) for x in xs)\n"
+        "    return '+'.join(box.value)\n", "held")
+    assert jit(held)([5, 6]) == held([5, 6]) == "w5+w6"
 
 
 STORE: dict[str, object] = {}

@@ -131,17 +131,20 @@ def _lone_call_on_values(frame: FrameType, lasti: int, leaf: type) -> bool:
         return False
     local_vars = frame.f_locals
     scope = frame.f_globals
+    def hiding(value: object) -> bool:  # a lazy value, or an object that may hold one
+        return type(value) is leaf or not _seen_through(value)
+
     for name in versions.loaded_names(code, first, last):
         value = local_vars[name] if name in local_vars else scope.get(name)
-        if not _seen_through(value) or tree.contains(value, leaf, records=True):
+        if tree.first_match(value, hiding, records=True) is not None:
             return False
     return True
 
 
 def _seen_through(value: object) -> bool:
-    """Whether every value ``value`` can hand to a call is visible to ``tree.contains``:
-    data, records, modules, classes and functions are; an iterator or any other object
-    XCS does not look into (a generator of op results given to ``"".join``) is not."""
+    """Whether what ``value`` can hand to a call is visible to a walk of it: data,
+    records, modules, classes and functions are; an iterator or any other object XCS
+    does not look into (a generator of op results given to ``"".join``) is not."""
     from ember.xcs import tree
 
     if isinstance(value, types.ModuleType | type):
