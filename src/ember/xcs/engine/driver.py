@@ -10,11 +10,11 @@ records a body's outcome and starts whatever became ready. Where a body runs:
 - other ops run on the ``ThreadPool`` (blocking I/O), or inline once they have proved
   to take microseconds (``Op.runs_inline``);
 - with ``executor="sync"`` every body runs in the thread that readies it; with
-  ``"process"`` or an executor object (a Dask client's), bodies are submitted there.
+  ``"process"`` or an executor object (``DaskExecutor``), bodies are submitted there.
 
-Work unblocked while a body finishes is started by the same thread through a drain
-loop, so long chains never recurse; a pool thread that finishes an op runs a blocking
-follow-up op itself instead of handing it to another thread.
+Work unblocked while a body finishes is started by the same thread through a drain loop
+(``engine.drain``), so long chains never recurse; a pool thread that finishes an op runs
+a blocking follow-up op itself instead of handing it to another thread.
 """
 
 from __future__ import annotations
@@ -238,9 +238,10 @@ class Engine:
         """Run ``task``'s body in this thread and report the outcome."""
         if task.state is not _RUNNING:
             return
-        run = task.run
-        drain = self._drain
-        saved = drain.set_aside()
+        run, drain = task.run, self._drain
+        saved = drain.active, drain.pending, drain.finishing, drain.paused  # set_aside, inline
+        drain.active, drain.pending, drain.finishing, drain.paused = False, None, False, \
+            drain.paused or drain.active
         # No trace while a body runs: it calls ops plainly, or starts its own trace.
         local = trace_context._local
         trace, plain = local.trace, local.plain
@@ -272,8 +273,7 @@ class Engine:
         if not task.ended:  # set when its run stopped and abandoned it (Run.stop)
             task.ended = time.perf_counter()
         local.trace, local.plain = trace, plain
-        drain.restore(saved)
-        finishing = drain.finishing
+        drain.active, drain.pending, finishing, drain.paused = saved  # drain.restore(saved)
         if error is None and task.op is not None:
             task.op.observe(task.ended - task.started)
         # A pool thread that finished its body may run one blocking follow-up itself

@@ -175,12 +175,18 @@ def map_tree(tree: Any, fn: Callable[[Any], Any], leaf: type, *, share: bool = F
     if cls is leaf:
         return fn(tree)
     if cls is tuple and record is None:  # the argument tuple of every call: the short way
-        items = [fn(item) if type(item) is leaf else
-                 item if type(item) in ATOMS else map_tree(item, fn, leaf, share=share)
-                 for item in tree]
-        if share and all(new is old for new, old in zip(items, tree)):
-            return tree
-        return tuple(items)
+        changed = not share  # without share, always a new tuple
+        items = []
+        for item in tree:
+            item_type = type(item)
+            if item_type is leaf:
+                item, changed = fn(item), True
+            elif item_type not in ATOMS:
+                new = map_tree(item, fn, leaf, share=share)
+                changed = changed or new is not item
+                item = new
+            items.append(item)
+        return tuple(items) if changed else tree
     if share and (cls in ATOMS or not contains(tree, leaf, records=record is not None)):
         return tree
 
