@@ -1,4 +1,4 @@
-"""A probe that measures how many calls run at once (shared by several test modules)."""
+"""Helpers for concurrency tests shared by several test modules."""
 
 from __future__ import annotations
 
@@ -21,3 +21,13 @@ class PeakProbe:
         time.sleep(seconds)
         with self._lock:
             self.active -= 1
+
+
+def finishes(work, seconds: float = 20.0):
+    """Run ``work()`` in a daemon thread; its result, or a test failure if it hangs."""
+    outcome = []
+    thread = threading.Thread(target=lambda: outcome.append(work()), daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert outcome, f"the call did not return within {seconds} s"
+    return outcome[0]

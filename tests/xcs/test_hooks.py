@@ -18,6 +18,7 @@ from ember.xcs import (
     unregister_hook,
 )
 from ember.xcs.hooks import NodeEvent, registered_hooks
+from tests.concurrency import finishes
 
 
 class Recorder:
@@ -287,16 +288,6 @@ def test_a_call_cancelled_from_outside_is_reported_as_failed():
     assert len(graph_end) == 1 and isinstance(graph_end[0][3], asyncio.CancelledError)
 
 
-def _finishes(work, seconds=20.0):
-    """Run ``work()`` in a daemon thread; its result, or a failure if it hangs."""
-    outcome = []
-    thread = threading.Thread(target=lambda: outcome.append(work()), daemon=True)
-    thread.start()
-    thread.join(seconds)
-    assert outcome, f"the call did not return within {seconds} s"
-    return outcome[0]
-
-
 def test_an_op_a_hook_calls_is_a_plain_call_also_once_ops_run_inline():
     from ember.xcs import get_jit_stats
 
@@ -325,7 +316,7 @@ def test_an_op_a_hook_calls_is_a_plain_call_also_once_ops_run_inline():
             rounds.append((pipeline([1, 2]), list(heard), get_jit_stats(pipeline)["ops"]))
         return rounds
 
-    for result, audits, ops in _finishes(thirty_calls):
+    for result, audits, ops in finishes(thirty_calls):
         assert result == [2, 3]
         assert audits == ["audited fetch", "audited fetch"]
         assert ops == 2  # the hook's calls are not ops of the pipeline
@@ -399,7 +390,7 @@ def test_a_jitted_function_a_hook_calls_runs_as_its_own_call():
     def calls():
         return [pipeline([1, 2, 3]) for _ in range(30)]
 
-    assert _finishes(calls) == [[5, 6, 7]] * 30
+    assert finishes(calls) == [[5, 6, 7]] * 30
     assert heard[0] == ["audited fetch", "audited fetch!"]
     assert len(heard) == 30 * 12 * 2
 

@@ -7,17 +7,7 @@ import threading
 import time
 
 from ember.xcs import Config, jit, op
-from tests.concurrency import PeakProbe
-
-
-def _finishes(work, seconds=20.0):
-    """Run ``work()`` in a daemon thread; its result, or a failure if it hangs."""
-    outcome = []
-    thread = threading.Thread(target=lambda: outcome.append(work()), daemon=True)
-    thread.start()
-    thread.join(seconds)
-    assert outcome, f"the call did not return within {seconds} s"
-    return outcome[0]
+from tests.concurrency import PeakProbe, finishes
 
 
 class AsyncPeak:
@@ -106,7 +96,7 @@ def test_cancelled_waiters_pass_their_slots_on():
             pass
         return await asyncio.gather(*[api(i) for i in range(3)])
 
-    assert _finishes(lambda: asyncio.run(cancel_then_call())) == [0, 1, 2]
+    assert finishes(lambda: asyncio.run(cancel_then_call())) == [0, 1, 2]
     assert peak.peak == 2
 
 
@@ -115,8 +105,8 @@ def test_an_op_calling_itself_runs_on_its_own_slot():
     def factorial(n):
         return 1 if n <= 1 else n * factorial(n - 1)
 
-    assert _finishes(lambda: factorial(5)) == 120
-    assert _finishes(lambda: jit(lambda: [factorial(4), factorial(5)])()) == [24, 120]
+    assert finishes(lambda: factorial(5)) == 120
+    assert finishes(lambda: jit(lambda: [factorial(4), factorial(5)])()) == [24, 120]
 
 
 def test_ops_of_one_group_called_in_each_others_bodies_use_the_callers_slot():
@@ -131,7 +121,7 @@ def test_ops_of_one_group_called_in_each_others_bodies_use_the_callers_slot():
     def agent(x):
         return llm(x) + llm(x + 1)  # its caller holds a slot of the group: no new one
 
-    result = _finishes(lambda: jit(lambda xs: [agent(x) for x in xs])(list(range(6))))
+    result = finishes(lambda: jit(lambda xs: [agent(x) for x in xs])(list(range(6))))
     assert result == [1, 3, 5, 7, 9, 11]
     assert probe.peak == 2
 
@@ -148,7 +138,7 @@ def test_a_jitted_call_in_a_body_holding_the_groups_slot_runs_its_ops_one_at_a_t
     def agent(x):
         return sum(jit(lambda: [llm(x), llm(x + 1), llm(x + 2)])())
 
-    result = _finishes(lambda: jit(lambda xs: [agent(x) for x in xs])(list(range(4))))
+    result = finishes(lambda: jit(lambda xs: [agent(x) for x in xs])(list(range(4))))
     assert result == [3, 6, 9, 12]
     assert probe.peak == 1
 
@@ -173,7 +163,7 @@ def test_a_task_waiting_for_a_worker_does_not_sit_on_a_slot_a_running_body_waits
     holder = threading.Thread(target=api, args=(0,))
     holder.start()
     time.sleep(0.01)
-    assert _finishes(pipeline) == [1, 4]
+    assert finishes(pipeline) == [1, 4]
     holder.join()
 
 
@@ -191,7 +181,7 @@ def test_a_call_on_a_thread_running_an_event_loop_never_blocks_the_loop():
         holder.join()
         return value
 
-    assert _finishes(lambda: asyncio.run(main())) == 2
+    assert finishes(lambda: asyncio.run(main())) == 2
 
 
 def test_an_inline_body_never_waits_for_a_slot_held_by_a_task_queued_behind_it():
@@ -221,4 +211,4 @@ def test_an_inline_body_never_waits_for_a_slot_held_by_a_task_queued_behind_it()
         # inline before the drain loop starts api, so it must not wait for that slot.
         return [summarize(fetched, True), api(fetched)]
 
-    assert _finishes(pipeline) == [2, 1]
+    assert finishes(pipeline) == [2, 1]
