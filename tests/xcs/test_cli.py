@@ -233,3 +233,17 @@ def test_explain_without_arguments_calls_the_function_with_none(project: Path) -
     assert "parallel groups (1, widest 2)" in done.stdout
     help_text = _cli("explain", "--help", cwd=project).stdout
     assert "optional" in help_text
+
+
+def test_explain_awaits_an_async_function(tmp_path: Path) -> None:
+    (tmp_path / "agent.py").write_text(
+        "from ember.xcs import op\n"
+        "@op\n"
+        "def shout(text):\n    return text.upper()\n"
+        "async def both(text='x'):\n    return [shout(text), shout(text + '!')]\n"
+    )
+    for args in (["agent:both", '"hi"'], ["agent:both"]):
+        done = _cli("explain", *args, cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        assert "never awaited" not in done.stderr
+        assert "calls so far: 1" in done.stdout and "widest 2" in done.stdout

@@ -199,6 +199,7 @@ def _json_argument(position: int, raw: str) -> Any:
 
 def _explain(args: argparse.Namespace) -> int:
     from ember.xcs import JitFunction, explain, jit
+    from ember.xcs.api.awaiting import finish
 
     values = [_json_argument(number, raw) for number, raw in enumerate(args.args, 1)]
     function = _load(args.target)
@@ -207,7 +208,7 @@ def _explain(args: argparse.Namespace) -> int:
             report = explain(function, *values)
         else:  # no arguments: call it once with none, jitted, and explain that call
             jitted = function if isinstance(function, JitFunction) else jit(function)
-            jitted()
+            finish(jitted())  # an async def's call runs to its end
             report = explain(jitted)
     except Exception as error:
         if args.traceback:
