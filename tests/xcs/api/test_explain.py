@@ -241,3 +241,27 @@ def test_explain_and_compare_run_an_async_function_inside_a_running_loop() -> No
 
     text, measured = asyncio.run(notebook_cell())
     assert "bump(7)" in text and measured["identical"] is True
+
+
+def test_explain_says_when_the_call_shown_is_not_the_last_one() -> None:
+    @op
+    def check(x: int) -> int:
+        if x < 0:
+            raise ValueError("negative")
+        return x
+
+    @jit
+    def checked(xs: list[int]) -> object:
+        if not xs:
+            return "nothing"  # this call issues no op
+        return [check(x) for x in xs]
+
+    with pytest.raises(ValueError):
+        checked([1, -1])
+    assert "issued no ops" not in explain(checked)
+    text = explain(checked, [])  # ran fine, but traced nothing: the failing call is shown
+    assert "the last call issued no ops (or ran as plain Python): shown below is call 1" in text
+    checked([])
+    assert "the last 2 calls issued no ops" in explain(checked)
+    checked([3])
+    assert "issued no ops" not in explain(checked) and "check(3)" in explain(checked)
