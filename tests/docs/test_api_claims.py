@@ -217,14 +217,19 @@ def test_the_config_defaults_on_the_page_are_the_real_ones(
 def test_the_documented_profile_switches_turn_profiling_on(
         monkeypatch: pytest.MonkeyPatch) -> None:
     row = _row(_config_rows(), "profile")
-    switches = spans(row[2].split("`EMBER_XCS_PROFILE`")[1])
-    assert switches == ["1", "true", "yes", "on"]
-    for value in [*switches, " ON "]:
+    on, off = (spans(part) for part in row[2].split("`EMBER_XCS_PROFILE`")[1].split(";")[:2])
+    assert on == ["1", "true", "yes", "on"]
+    assert off == ["False", "0", "false", "no", "off"]
+    for value in [*on, " ON "]:
         monkeypatch.setenv("EMBER_XCS_PROFILE", value)
         assert Config().profile is True, value
-    for value in ("0", "off", "", "no"):
+    for value in [*off[1:], "", " Off "]:
         monkeypatch.setenv("EMBER_XCS_PROFILE", value)
         assert Config().profile is False, value
+    for value in ("2", "enabled", "y"):  # "any other value raises ConfigError"
+        monkeypatch.setenv("EMBER_XCS_PROFILE", value)
+        with pytest.raises(ConfigError, match="EMBER_XCS_PROFILE=.* is not a switch"):
+            Config()
 
 
 def test_the_documented_executors_are_accepted_and_others_refused() -> None:
