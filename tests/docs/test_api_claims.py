@@ -583,3 +583,21 @@ def test_bench_runs_the_shapes_it_names() -> None:
     row = _row(table(section(API, "Command line: `ember-xcs`")), "bench")
     named = row[1].split("`ember.testing.shapes` (")[1].split(")")[0]
     assert [name.strip().replace(" ", "") for name in named.split(",")] == list(SHAPES)
+
+
+@pytest.mark.parametrize("name", ["README.md", "api.md", "caching.md", "faq.md",
+                                  "getting-started.md", "semantics.md", "transforms.md"])
+def test_the_op_keywords_the_pages_name_exist(name: str) -> None:
+    """`@op(effect=True)`, `Op(fn, kind="tensor")`: every keyword a page gives ``op`` or
+    ``Op`` in running text is one they take (compat.md names ``ember.api.op``'s)."""
+    from pathlib import Path
+
+    from ember.xcs import Op, op
+
+    root = Path(__file__).resolve().parents[2]
+    text = (root / (name if name == "README.md" else f"docs/{name}")).read_text("utf-8")
+    takes = {"op": inspect.signature(op).parameters, "Op": inspect.signature(Op).parameters}
+    for span in re.findall(r"`([^`\n]+)`", text):
+        for call in re.finditer(r"(?<![\w.])@?(op|Op)\(([^()]*)\)", span):
+            for keyword in re.findall(r"(?:^|,)\s*([a-z_]\w*)\s*=(?!=)", call.group(2)):
+                assert keyword in takes[call.group(1)], f"{name}: `{span}`"
