@@ -29,6 +29,7 @@ MODULES = (
     "ember.xcs.ops",
     "ember.xcs.api.jit",
     "ember.xcs.api.explain",
+    "ember.xcs.api.awaiting",
     "ember.xcs.api.explanation",
     "ember.xcs.api.views",
     "ember.xcs.analysis.dependencies",

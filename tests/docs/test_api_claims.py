@@ -217,14 +217,19 @@ def test_the_config_defaults_on_the_page_are_the_real_ones(
 def test_the_documented_profile_switches_turn_profiling_on(
         monkeypatch: pytest.MonkeyPatch) -> None:
     row = _row(_config_rows(), "profile")
-    switches = spans(row[2].split("`EMBER_XCS_PROFILE`")[1])
-    assert switches == ["1", "true", "yes", "on"]
-    for value in [*switches, " ON "]:
+    on, off = (spans(part) for part in row[2].split("`EMBER_XCS_PROFILE`")[1].split(";")[:2])
+    assert on == ["1", "true", "yes", "on"]
+    assert off == ["False", "0", "false", "no", "off"]
+    for value in [*on, " ON "]:
         monkeypatch.setenv("EMBER_XCS_PROFILE", value)
         assert Config().profile is True, value
-    for value in ("0", "off", "", "no"):
+    for value in [*off[1:], "", " Off "]:
         monkeypatch.setenv("EMBER_XCS_PROFILE", value)
         assert Config().profile is False, value
+    for value in ("2", "enabled", "y"):  # "any other value raises ConfigError"
+        monkeypatch.setenv("EMBER_XCS_PROFILE", value)
+        with pytest.raises(ConfigError, match="EMBER_XCS_PROFILE=.* is not a switch"):
+            Config()
 
 
 def test_the_documented_executors_are_accepted_and_others_refused() -> None:
@@ -578,3 +583,21 @@ def test_bench_runs_the_shapes_it_names() -> None:
     row = _row(table(section(API, "Command line: `ember-xcs`")), "bench")
     named = row[1].split("`ember.testing.shapes` (")[1].split(")")[0]
     assert [name.strip().replace(" ", "") for name in named.split(",")] == list(SHAPES)
+
+
+@pytest.mark.parametrize("name", ["README.md", "api.md", "caching.md", "faq.md",
+                                  "getting-started.md", "semantics.md", "transforms.md"])
+def test_the_op_keywords_the_pages_name_exist(name: str) -> None:
+    """`@op(effect=True)`, `Op(fn, kind="tensor")`: every keyword a page gives ``op`` or
+    ``Op`` in running text is one they take (compat.md names ``ember.api.op``'s)."""
+    from pathlib import Path
+
+    from ember.xcs import Op, op
+
+    root = Path(__file__).resolve().parents[2]
+    text = (root / (name if name == "README.md" else f"docs/{name}")).read_text("utf-8")
+    takes = {"op": inspect.signature(op).parameters, "Op": inspect.signature(Op).parameters}
+    for span in re.findall(r"`([^`\n]+)`", text):
+        for call in re.finditer(r"(?<![\w.])@?(op|Op)\(([^()]*)\)", span):
+            for keyword in re.findall(r"(?:^|,)\s*([a-z_]\w*)\s*=(?!=)", call.group(2)):
+                assert keyword in takes[call.group(1)], f"{name}: `{span}`"

@@ -144,6 +144,11 @@ def test_explain_json_argument_works(project: Path) -> None:
         ("pipeline", ["expected module:function (e.g. pipeline:summarise"]),
         ("pipeline:answer", ["pipeline:answer is a int, not a function"]),
         ("needs_dep:f", ["importing 'needs_dep' failed: it imports 'not_installed_anywhere'"]),
+        ("pipeline.py:summarise", ["'pipeline.py' is a file path",
+                                   "use pipeline:summarise from this directory"]),
+        ("./pipeline.py:summarise", ["is a file path", "use pipeline:summarise"]),
+        ("src/pipeline:summarise", ["use pipeline:summarise from the directory src"]),
+        (".pipeline:summarise", ["relative module name", "(pipeline:summarise)"]),
     ],
 )
 def test_explain_bad_targets(project: Path, target: str, fragments: list[str]) -> None:
@@ -170,6 +175,9 @@ def test_explain_function_that_raises(project: Path) -> None:
         (["cache", "wipe"], "invalid choice: 'wipe'"),
         (["cache", "stats", "--op", "x"], "--op only applies to 'cache clear'"),
         (["demo", "--timeline", "x.txt"], "the extension must be one of .png"),
+        (["demo", "--bogus"], "ember-xcs demo: error: unrecognized arguments: --bogus "
+                              "(see ember-xcs demo --help)"),
+        (["explain"], "required: MODULE:FUNCTION (see"),  # the JSON arguments are optional
     ],
 )
 def test_bad_options_are_one_line(args: list[str], fragment: str) -> None:
@@ -233,3 +241,43 @@ def test_explain_without_arguments_calls_the_function_with_none(project: Path) -
     assert "parallel groups (1, widest 2)" in done.stdout
     help_text = _cli("explain", "--help", cwd=project).stdout
     assert "optional" in help_text
+
+
+def test_explain_awaits_an_async_function(tmp_path: Path) -> None:
+    (tmp_path / "agent.py").write_text(
+        "from ember.xcs import op\n"
+        "@op\n"
+        "def shout(text):\n    return text.upper()\n"
+        "async def both(text='x'):\n    return [shout(text), shout(text + '!')]\n"
+    )
+    for args in (["agent:both", '"hi"'], ["agent:both"]):
+        done = _cli("explain", *args, cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        assert "never awaited" not in done.stderr
+        assert "calls so far: 1" in done.stdout and "widest 2" in done.stdout
+
+
+def test_cache_commands_on_a_file_that_is_not_a_store_are_one_line(tmp_path: Path) -> None:
+    import os
+
+    junk = tmp_path / "notes.txt"
+    junk.write_text("not a database\n")
+    for action in ("stats", "clear"):
+        _one_line_error(_cli("cache", action, "--file", str(junk)),
+                        f"--file {junk} cannot be used as the result cache",
+                        "--file PATH or $EMBER_XCS_CACHE")
+    env = {**os.environ, "EMBER_XCS_CACHE": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-m", "ember.xcs.cli", "cache", "stats"],
+                          capture_output=True, text=True, timeout=120, env=env)
+    _one_line_error(done, f"$EMBER_XCS_CACHE {tmp_path} is a directory")
+
+
+def test_output_into_a_closed_pipe_ends_quietly() -> None:
+    child = subprocess.Popen([sys.executable, "-m", "ember.xcs.cli", "demo", "--latency", "0",
+                              "--questions", "1"], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE)
+    assert child.stdout is not None and child.stderr is not None
+    child.stdout.close()  # as `| head -0` does: the first line already meets a closed pipe
+    errors = child.stderr.read().decode()
+    assert child.wait(timeout=120) == 141, errors
+    assert errors == ""

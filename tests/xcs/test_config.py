@@ -76,6 +76,22 @@ def test_profile_follows_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     assert Config(profile=True).profile is True
 
 
+def test_an_unknown_profile_switch_is_refused_with_the_words_that_work(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import subprocess
+    import sys
+
+    monkeypatch.setenv("EMBER_XCS_PROFILE", "enabled")
+    with pytest.raises(ConfigError) as refused:
+        Config()
+    message = str(refused.value)
+    assert "EMBER_XCS_PROFILE='enabled'" in message and "1, true, yes, on" in message
+    assert Config(profile=False).profile is False  # a value given in the code wins
+    done = subprocess.run([sys.executable, "-c", "import ember.xcs"], capture_output=True,
+                          text=True, timeout=60)  # the presets are built at import
+    assert done.returncode == 1 and "is not a switch" in done.stderr.splitlines()[-1]
+
+
 def test_presets() -> None:
     assert Presets.SECURE.redact is True
     assert Presets.DEBUG.executor == "sync" and Presets.DEBUG.profile

@@ -31,6 +31,7 @@ __all__ = [
     "is_positive_int_or_none",
     "is_positive_number_or_none",
     "short",
+    "switch_from_environment",
 ]
 
 DEFAULT_MAX_WORKERS = 64
@@ -281,3 +282,34 @@ def unknown_names(unknown: Iterable[str], valid: Iterable[str]) -> str:
     ``'max_worker' (did you mean 'max_workers'?), 'x'``."""
     valid = list(valid)
     return ", ".join(f"{name!r}{did_you_mean(name, valid)}" for name in sorted(unknown))
+
+
+_SWITCHED_ON = ("1", "true", "yes", "on")
+_SWITCHED_OFF = ("", "0", "false", "no", "off")
+
+
+def switch_from_environment(variable: str, purpose: str) -> bool:
+    """The on/off switch the environment variable ``variable`` holds (unset: off).
+
+    Args:
+        variable: the variable's name.
+        purpose: what switching it on does, for the message.
+
+    Raises:
+        ConfigError: the value is no on or off word (any case, spaces around allowed):
+            a typo must not switch the setting off without a word.
+
+    Example:
+        >>> switch_from_environment("EMBER_XCS_UNSET_EXAMPLE", "show an example")
+        False
+    """
+    raw = os.environ.get(variable, "")
+    value = raw.strip().lower()
+    if value in _SWITCHED_ON:
+        return True
+    if value in _SWITCHED_OFF:
+        return False
+    raise ConfigError(
+        f"{variable}={raw!r} is not a switch: set it to one of {', '.join(_SWITCHED_ON)} "
+        f"to {purpose}, to one of {', '.join(_SWITCHED_OFF[1:])} (or unset it) not to."
+    )

@@ -13,14 +13,15 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import importlib
-import json
 import math
+import os
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
+
+from ember.xcs._cli_target import UsageError, json_argument, load_target
 
 __all__ = ["main"]
 
@@ -44,8 +45,7 @@ _QUESTIONS = (
 )
 
 
-class UsageError(Exception):
-    """A command line that cannot run; the message says why and what to do instead."""
+_BROKEN_PIPE = 128 + 13  # what a shell reports for a program ended by SIGPIPE
 
 
 class _Parser(argparse.ArgumentParser):
@@ -147,67 +147,18 @@ def _demo(args: argparse.Namespace) -> int:
 # -- explain ---------------------------------------------------------------------------
 
 
-def _load(target: str) -> Any:
-    module_name, colon, attribute = target.partition(":")
-    if not colon or not module_name or not attribute:
-        raise UsageError(
-            f"expected module:function (e.g. pipeline:summarise for summarise() in "
-            f"pipeline.py), got {target!r}"
-        )
-    if "." not in sys.path:
-        sys.path.insert(0, ".")
-    try:
-        value: Any = importlib.import_module(module_name)
-    except ModuleNotFoundError as error:
-        if error.name is not None and module_name.startswith(error.name):
-            raise UsageError(
-                f"cannot import module {module_name!r}: no {error.name.replace('.', '/')}.py "
-                "here or on sys.path; run ember-xcs from the directory that contains it"
-            ) from None
-        raise UsageError(
-            f"importing {module_name!r} failed: it imports {error.name!r}, which is not "
-            "installed"
-        ) from None
-    except Exception as error:
-        raise UsageError(
-            f"importing {module_name!r} raised {type(error).__name__}: {error}"
-        ) from None
-    path = module_name
-    for part in attribute.split("."):
-        if not hasattr(value, part):
-            from ember.xcs.checks import did_you_mean
-
-            names = [n for n in dir(value) if not n.startswith("_")]
-            raise UsageError(f"{path} has no attribute {part!r}{did_you_mean(part, names)}")
-        value = getattr(value, part)
-        path = f"{path}.{part}"
-    if not callable(value):
-        raise UsageError(f"{target} is a {type(value).__name__}, not a function")
-    return value
-
-
-def _json_argument(position: int, raw: str) -> Any:
-    try:
-        return json.loads(raw)
-    except json.JSONDecodeError:
-        quoted = json.dumps(raw)
-        raise UsageError(
-            f"argument {position} {raw!r} is not JSON; arguments are JSON values, so quote "
-            f"a string inside the shell quotes: '{quoted}'"
-        ) from None
-
-
 def _explain(args: argparse.Namespace) -> int:
     from ember.xcs import JitFunction, explain, jit
+    from ember.xcs.api.awaiting import finish
 
-    values = [_json_argument(number, raw) for number, raw in enumerate(args.args, 1)]
-    function = _load(args.target)
+    values = [json_argument(number, raw) for number, raw in enumerate(args.args, 1)]
+    function = load_target(args.target)
     try:
         if values:
             report = explain(function, *values)
         else:  # no arguments: call it once with none, jitted, and explain that call
             jitted = function if isinstance(function, JitFunction) else jit(function)
-            jitted()
+            finish(jitted())  # an async def's call runs to its end
             report = explain(jitted)
     except Exception as error:
         if args.traceback:
@@ -257,6 +208,7 @@ def _bench(args: argparse.Namespace) -> int:
 
 def _cache(args: argparse.Namespace) -> int:
     from ember.xcs.cache import SQLiteStore, default_path
+    from ember.xcs.errors import XCSError
 
     path = Path(args.file) if args.file else default_path()
     if args.action == "path":
@@ -264,15 +216,23 @@ def _cache(args: argparse.Namespace) -> int:
         return 0
     if args.op and args.action != "clear":
         raise UsageError("--op only applies to 'cache clear'")
+    given = "--file" if args.file else "$EMBER_XCS_CACHE" \
+        if os.environ.get("EMBER_XCS_CACHE", "").strip() else "the default store"
+    fix = "give the store's file with --file PATH or $EMBER_XCS_CACHE"
     if path.is_dir():
-        raise UsageError(f"--file {path} is a directory; give the store's file")
+        raise UsageError(f"{given} {path} is a directory; {fix}")
     store = SQLiteStore(path)
-    if args.action == "clear":
-        removed = store.clear(args.op)
-        which = f" of op {args.op}" if args.op else ""
-        print(f"removed {removed} cached result(s){which} from {path}")
-        return 0
-    summary = store.summary()
+    try:
+        if args.action == "clear":
+            removed = store.clear(args.op)
+            which = f" of op {args.op}" if args.op else ""
+            print(f"removed {removed} cached result(s){which} from {path}")
+            return 0
+        summary = store.summary()
+    except XCSError as error:  # not a store, or one that cannot be opened
+        cause = error.__cause__ or error
+        raise UsageError(f"{given} {path} cannot be used as the result cache ({cause}); "
+                         f"{fix}, or delete that file if it is a damaged store") from None
     on_disk = sum(p.stat().st_size for p in (path, Path(f"{path}-wal")) if p.exists())
     print(f"result cache: {path}")
     print(f"  entries: {summary.entries}; stored values {summary.value_bytes / 1024:.1f} KiB; "
@@ -311,7 +271,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--timeline", metavar="PATH",
                       help="also draw the timeline into this image (.png, .svg, .pdf; needs "
                            "matplotlib: pip install 'ember-xcs[plot]')")
-    demo.set_defaults(run=_demo)
+    demo.set_defaults(run=_demo, parser=demo)
 
     explain = commands.add_parser(
         "explain", help="run module:function under @jit and explain what ran in parallel",
@@ -322,13 +282,13 @@ def _parser() -> argparse.ArgumentParser:
     explain.add_argument("target", metavar="MODULE:FUNCTION",
                          help="the function, e.g. pipeline:summarise (pipeline.py in the "
                               "current directory or on sys.path)")
-    explain.add_argument("args", nargs="*", metavar="JSON",
+    explain.add_argument("args", nargs="*", default=[], metavar="JSON",
                          help="positional arguments as JSON values (optional: none calls "
                               "it without arguments): 3, '\"text\"', '[1, 2]', "
                               "'{\"k\": 1}'")
     explain.add_argument("--traceback", action="store_true",
                          help="show the full traceback when the function raises")
-    explain.set_defaults(run=_explain)
+    explain.set_defaults(run=_explain, parser=explain)
 
     bench = commands.add_parser(
         "bench", help="jit vs plain on standard DAG shapes",
@@ -338,7 +298,7 @@ def _parser() -> argparse.ArgumentParser:
                        help="seconds each op sleeps, 0 to 60 (default: 0.05)")
     bench.add_argument("--repeat", type=_positive_int, default=3, metavar="N",
                        help="timed calls per shape and side; the median is reported (default: 3)")
-    bench.set_defaults(run=_bench)
+    bench.set_defaults(run=_bench, parser=bench)
 
     cache = commands.add_parser(
         "cache", help="the persistent result cache (path, stats, clear)",
@@ -351,7 +311,7 @@ def _parser() -> argparse.ArgumentParser:
                        help="the store's file (default: $EMBER_XCS_CACHE, else "
                             "~/.cache/ember-xcs/results.sqlite)")
     cache.add_argument("--op", metavar="NAME", help="with clear: only the results of this op")
-    cache.set_defaults(run=_cache)
+    cache.set_defaults(run=_cache, parser=cache)
     return parser
 
 
@@ -360,14 +320,21 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     Returns:
         The exit status: 0 on success, 2 for a command line that cannot run (printed on
-        one line to stderr), 1 when the demo's results differ.
+        one line to stderr), 1 when the demo's results differ, 141 when the reader of
+        the output went away (``| head``), as a shell reports a program ended by SIGPIPE.
     """
-    args = _parser().parse_args(argv)
+    args, unknown = _parser().parse_known_args(argv)
+    if unknown:  # the command's parser reports it, pointing to the command's --help
+        args.parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
         result: int = args.run(args)
     except UsageError as error:
         print(f"ember-xcs {args.command}: error: {error}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader of stdout went away (`ember-xcs demo | head`)
+        # Later writes, and the flush at exit, would fail again: send them nowhere.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return _BROKEN_PIPE
     return result
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import concurrent.futures
 import dataclasses
 import inspect
-import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields, replace
 from types import MappingProxyType
@@ -31,6 +30,7 @@ from ember.xcs.checks import (
     did_you_mean,
     is_positive_int_or_none,
     is_positive_number_or_none,
+    switch_from_environment,
     unknown_names,
 )
 from ember.xcs.checks import short as _short
@@ -50,16 +50,10 @@ __all__ = [
     "is_positive_int_or_none",
     "is_positive_number_or_none",
     "misplaced_settings",
-    "profile_from_environment",
     "refuse_misplaced",
     "require_config",
     "without_catchalls",
 ]
-
-
-def profile_from_environment() -> bool:
-    """Whether ``EMBER_XCS_PROFILE`` asks for profiling of every jitted function."""
-    return os.environ.get("EMBER_XCS_PROFILE", "").strip().lower() in {"1", "true", "yes", "on"}
 
 
 @dataclass(frozen=True, init=False)
@@ -76,7 +70,8 @@ class Config:
         cache: the *analysis* cache: reuse the analysis of a graph (parallel groups,
             critical path) for later calls with the same structure. It never stores
             results; for that see ``result_cache``.
-        profile: keep per-node start/end times (default from ``EMBER_XCS_PROFILE``).
+        profile: keep per-node start/end times (default from ``EMBER_XCS_PROFILE``: on
+            for 1/true/yes/on, off for 0/false/no/off or unset, else ``ConfigError``).
         timeout: seconds a whole call may take before ``XCSTimeoutError``: a finite
             number above 0 and at most ``MAX_TIMEOUT`` (one year), or ``None``.
         executor: ``"thread"`` (default elastic pool), ``"sync"`` (run in the caller,
@@ -154,7 +149,8 @@ class Config:
             "max_memory_mb": max_memory_mb,
             "parallel": parallel,
             "cache": cache,
-            "profile": profile_from_environment() if profile is None else profile,
+            "profile": switch_from_environment("EMBER_XCS_PROFILE", "profile every jitted "
+                                               "function") if profile is None else profile,
             "timeout": timeout,
             "executor": executor,
             "fallback": fallback,

@@ -207,3 +207,61 @@ def test_barrier_kinds_follow_the_semantics_page_and_every_barrier_has_a_fix() -
                      "in": "dynamic", "eager op (serial)": "dynamic",
                      "eager op (effect)": "static", "call of an op result": "dynamic",
                      "call of print": "static"}
+
+
+@op
+def bump(x: int) -> int:
+    return x + 1
+
+
+@jit
+async def pair_async(x: int) -> list[int]:
+    return [bump(x), bump(x)]
+
+
+def test_explain_runs_the_call_of_an_async_function_to_its_end() -> None:
+    text = explain(pair_async, 5)
+    assert "calls so far: 1" in text and "bump(5)" in text
+    assert "parallel groups (1, widest 2):" in text
+
+
+def test_explain_and_compare_run_an_async_function_inside_a_running_loop() -> None:
+    import asyncio
+
+    from ember.xcs import compare
+
+    @jit
+    async def failing(x: int) -> int:
+        raise KeyError(x)
+
+    async def notebook_cell() -> tuple[str, dict[str, object]]:  # a loop is running here
+        with pytest.raises(KeyError):
+            explain(failing, 3)
+        return explain(pair_async, 7), compare(pair_async, 7, repeat=1, warmup=0)
+
+    text, measured = asyncio.run(notebook_cell())
+    assert "bump(7)" in text and measured["identical"] is True
+
+
+def test_explain_says_when_the_call_shown_is_not_the_last_one() -> None:
+    @op
+    def check(x: int) -> int:
+        if x < 0:
+            raise ValueError("negative")
+        return x
+
+    @jit
+    def checked(xs: list[int]) -> object:
+        if not xs:
+            return "nothing"  # this call issues no op
+        return [check(x) for x in xs]
+
+    with pytest.raises(ValueError):
+        checked([1, -1])
+    assert "issued no ops" not in explain(checked)
+    text = explain(checked, [])  # ran fine, but traced nothing: the failing call is shown
+    assert "the last call issued no ops (or ran as plain Python): shown below is call 1" in text
+    checked([])
+    assert "the last 2 calls issued no ops" in explain(checked)
+    checked([3])
+    assert "issued no ops" not in explain(checked) and "check(3)" in explain(checked)

@@ -8,12 +8,12 @@ medians are compared. The result is also kept in the function's stats
 
 from __future__ import annotations
 
-import inspect
 import time
 import types
 from collections.abc import Callable
 from typing import Any
 
+from ember.xcs.api.awaiting import finish
 from ember.xcs.api.records import Comparison
 from ember.xcs.api.stats import _stats_of
 from ember.xcs.errors import XCSError
@@ -121,13 +121,7 @@ def _same(plain: Any, jitted: Any) -> bool:
 def _runner(is_async: bool) -> Runner:
     if not is_async:
         return lambda target, args, kwargs: target(*args, **kwargs)
-    import asyncio  # here: importing asyncio costs tens of milliseconds
-
-    return lambda target, args, kwargs: asyncio.run(_awaited(target(*args, **kwargs)))
-
-
-async def _awaited(value: Any) -> Any:
-    return await value if inspect.isawaitable(value) else value
+    return lambda target, args, kwargs: finish(target(*args, **kwargs))
 
 
 def _timed(run: Runner, target: Callable[..., Any], args: tuple[Any, ...],

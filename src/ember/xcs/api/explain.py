@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ember.xcs.api.awaiting import finish
 from ember.xcs.api.explanation import explanation
 from ember.xcs.api.jit import JitFunction, jit
 from ember.xcs.api.stats import _stats_of
@@ -26,7 +27,8 @@ def explain(fn: Any, /, *args: Any, **kwargs: Any) -> ExplainReport:
     every place the glue waited (grouped, with file:line, whether it was found in the
     code before it ran — ``static`` — asked for at run time — ``dynamic`` — or
     ``learned``, and what to do about it), learned barriers and fallbacks with their
-    reasons. With arguments the function really runs (its ops are called).
+    reasons. With arguments the function really runs (its ops are called); the call
+    of an ``async def`` function is awaited to its end, on a loop of its own.
 
     Args:
         fn: a jitted function; a plain function is jitted for the occasion, which
@@ -53,7 +55,7 @@ def explain(fn: Any, /, *args: Any, **kwargs: Any) -> ExplainReport:
     """
     target = _jitted(fn, args, kwargs)
     if args or kwargs:
-        target(*args, **kwargs)
+        finish(target(*args, **kwargs))  # an async def's call runs to its end too
     return explanation(_stats_of(target), getattr(target, "config", None), target)
 
 

@@ -148,6 +148,7 @@ def explanation(stats: FunctionStats, config: Config | None,
              f"  calls so far: {counters.calls}"
              + (f" ({plain} ran as plain Python, untraced: see fallbacks)" if plain else ""),
              f"  mode: {stats.mode}"]
+    lines += _later_calls_lines(counters.last, counters.calls)
     lines += _last_call_lines(counters.last, config, counters.calls - plain, plain, fn)
     lines += _comparison_lines(counters.comparison)
     lines += _listed("learned barriers", stats.learned.records)
@@ -170,6 +171,16 @@ class _Counters:
         with stats.lock:
             return cls(stats.last, tuple(stats.fallbacks), stats.calls, stats.plain_runs,
                        stats.comparison)
+
+
+def _later_calls_lines(last: CallRecord | None, calls: int) -> list[str]:
+    """Say so when the call shown is not the last one: the calls after it traced nothing."""
+    if last is None or calls <= last.number:
+        return []
+    later = calls - last.number
+    which = "the last call" if later == 1 else f"the last {later} calls"
+    return [f"  {which} issued no ops (or ran as plain Python): shown below is call "
+            f"{last.number}, the last traced one"]
 
 
 def _last_call_lines(last: CallRecord | None, config: Config | None, traced: int,

@@ -87,9 +87,12 @@ class CallRecord:
         started: the call's start on the ``perf_counter`` clock when profiling, to
             turn node times into offsets; ``None`` keeps no timings.
         raised: what the call raised (``"ValueError: ..."``), or ``None``.
+
+    ``number`` is the call's place among the function's calls (1 for the first), set
+    when it is recorded: later calls that issued no ops leave it the last record.
     """
 
-    __slots__ = ("log", "raised", "reruns", "started", "structure", "wall")
+    __slots__ = ("log", "number", "raised", "reruns", "started", "structure", "wall")
 
     def __init__(self, *, log: CallLog, wall: float, structure: int, reruns: int = 0,
                  started: float | None = None, raised: str | None = None) -> None:
@@ -99,6 +102,7 @@ class CallRecord:
         self.structure = structure
         self.reruns = reruns
         self.started = started
+        self.number = 0
 
     @property
     def graph(self) -> Graph:
@@ -220,6 +224,7 @@ class FunctionStats:
         with self.lock:
             self.calls += 1
             self.traced_calls += 1
+            record.number = self.calls
             self.total_time += record.wall
             self.errors += failed
             self.reruns += record.reruns
