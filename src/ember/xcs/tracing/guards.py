@@ -21,7 +21,6 @@ from typing import Any
 from ember.xcs import tree
 from ember.xcs.tracing.awaiting import AfterWaiting, Ready, Waiting, pending
 from ember.xcs.tracing.context import _local
-from ember.xcs.tracing.frames import is_user_code
 from ember.xcs.tracing.holding import UNKNOWN, follow, settle, settle_cell, settle_global
 from ember.xcs.tracing.lazy import Lazy
 from ember.xcs.tracing.stores import NO_SLOT
@@ -149,21 +148,41 @@ def library_object(target: Any) -> bool:
 
 def _keeps_values(target: Any, attr: Any) -> bool:
     """Whether a store into ``target`` (of attribute ``attr``, else of an item) must be
-    given values: an attribute of a library's object; an item of an object whose
-    ``__setitem__`` is a library's Python code, or of a C container ``gc`` does not
-    follow (NumPy arrays), where the lazy values stored would outlive the call."""
+    given values: an attribute of a library's object; a store that runs Python code of
+    the object's class (a ``__setattr__``, a property's setter, a descriptor's
+    ``__set__``, a ``__setitem__``, the user's or a library's), which reads what it is
+    given (``type(v) is str``) as plain Python's did; an item of a C container ``gc``
+    does not follow (NumPy arrays), where the lazy values stored would outlive the call."""
     if target is UNKNOWN:
         return False
+    kind = type(target)
     if attr is not NO_SLOT:
-        return library_object(target)
-    if isinstance(target, list | dict | set | collections.deque):
-        return False  # built-in containers (subclasses too): repair replaces values there
-    setitem = getattr(type(target), "__setitem__", None)
-    if setitem is None:
-        return False
+        return library_object(target) or _runs_code_on_store(kind, attr)
+    setitem = getattr(kind, "__setitem__", None)
     if type(setitem) is types.FunctionType:
-        return not is_user_code(setitem.__code__.co_filename)  # the user's: documented
+        return True
+    if setitem is None or isinstance(target, list | dict | set | collections.deque):
+        return False  # built-in containers (subclasses too): repair replaces values there
     return not gc.is_tracked(target)
+
+
+_NOT_FOUND: Any = object()
+
+
+def _runs_code_on_store(kind: type, attr: Any) -> bool:
+    """Whether storing attribute ``attr`` on an instance of ``kind`` runs Python code: a
+    ``__setattr__`` of a class, or a data descriptor (a property with a setter, an
+    object whose class defines ``__set__`` in Python) found on the class."""
+    if type(kind.__setattr__) is types.FunctionType:
+        return True
+    for klass in kind.__mro__:
+        found = klass.__dict__.get(attr, _NOT_FOUND) if type(attr) is str else _NOT_FOUND
+        if found is _NOT_FOUND:
+            continue
+        if isinstance(found, property):
+            return type(found.fset) is types.FunctionType
+        return type(getattr(type(found), "__set__", None)) is types.FunctionType
+    return False
 
 
 def astored(value: Any, root: Any, *path: Any, attr: Any = NO_SLOT,

@@ -1,0 +1,159 @@
+"""Stores of op results into objects whose class runs code of its own on the store.
+
+``obj.name = reply`` through a ``__setattr__`` of the class, a property's setter or a
+descriptor's ``__set__``, and ``obj[key] = reply`` through a ``__setitem__`` written in
+Python (a dict subclass's too), run that code at the store, where it reads what it is
+given: ``type(value) is str`` holds for it as in plain Python, so the store waits for
+the op. Each program runs plainly and jitted, in sync and ``async def`` glue, and must
+give the same value or exception.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from ember.xcs import jit, op
+
+
+@op
+def reply(key: str) -> str:
+    time.sleep(0.003)
+    return key.upper()
+
+
+def _checked(name: str, value: object) -> object:
+    if type(value) is not str:
+        raise TypeError(f"{name} must be a str, got {type(value).__name__}")
+    return value
+
+
+class Typed:
+    def __setattr__(self, name: str, value: object) -> None:
+        object.__setattr__(self, name, _checked(name, value))
+
+
+class WithSetter:
+    def __init__(self) -> None:
+        self._text: object = ""
+
+    @property
+    def text(self) -> object:
+        return self._text
+
+    @text.setter
+    def text(self, value: object) -> None:
+        self._text = _checked("text", value)
+
+
+class Checked:
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.slot = "_" + name
+
+    def __get__(self, obj: object, owner: type | None = None) -> object:
+        return self if obj is None else getattr(obj, self.slot)
+
+    def __set__(self, obj: object, value: object) -> None:
+        setattr(obj, self.slot, _checked(self.slot, value))
+
+
+class WithDescriptor:
+    text = Checked()
+
+
+class Row:
+    def __setitem__(self, key: str, value: object) -> None:
+        self.__dict__[key] = _checked(key, value)
+
+
+class TypedDict(dict[str, object]):
+    def __setitem__(self, key: str, value: object) -> None:
+        super().__setitem__(key, _checked(key, value))
+
+
+def by_setattr(key: str) -> object:
+    holder = Typed()
+    holder.text = reply(key)
+    return holder.text
+
+
+def by_property(key: str) -> object:
+    holder = WithSetter()
+    holder.text = reply(key)
+    return holder.text
+
+
+def by_descriptor(key: str) -> object:
+    holder = WithDescriptor()
+    holder.text = reply(key)
+    return holder.text
+
+
+def by_setitem(key: str) -> object:
+    row = Row()
+    row["text"] = reply(key)
+    return row.text  # type: ignore[attr-defined]
+
+
+def by_dict_subclass(key: str) -> object:
+    table = TypedDict()
+    table["text"] = reply(key)
+    return table["text"]
+
+
+PROGRAMS = [by_setattr, by_property, by_descriptor, by_setitem, by_dict_subclass]
+
+
+def _outcome(fn: Callable[[str], Any], key: str) -> object:
+    try:
+        return fn(key)
+    except TypeError as error:
+        return f"TypeError: {error}"
+
+
+@pytest.mark.parametrize("program", PROGRAMS, ids=lambda p: p.__name__)
+def test_a_store_running_the_classs_code_gives_it_the_value(program) -> None:
+    jitted = jit(program)
+    for key in ("a", "bc", "a"):
+        assert _outcome(jitted, key) == _outcome(program, key) == key.upper()
+
+
+def test_async_glue_stores_values_through_the_classs_code() -> None:
+    async def store(key: str) -> object:
+        holder = Typed()
+        holder.text = reply(key)
+        table = TypedDict()
+        table["text"] = reply(key + "!")
+        return holder.text, table["text"]
+
+    assert asyncio.run(jit(store)("q")) == asyncio.run(store("q")) == ("Q", "Q!")
+
+
+def test_plain_attributes_and_slots_still_store_without_waiting() -> None:
+    class Slotted:
+        __slots__ = ("text",)
+
+    class Open:
+        text: object = None
+
+    @op
+    def slow(key: str) -> str:
+        time.sleep(0.05)
+        return key
+
+    @jit
+    def overlapping(keys: list[str]) -> list[object]:
+        holders: list[Any] = []
+        for key in keys:
+            holder = Slotted() if key < "d" else Open()
+            holder.text = slow(key)
+            holders.append(holder)
+        return [h.text for h in holders]
+
+    started = time.perf_counter()
+    assert overlapping(list("abcdef")) == list("abcdef")
+    assert time.perf_counter() - started < 0.2  # six 50 ms ops overlapped (0.3 s in turn)
