@@ -157,3 +157,74 @@ def test_plain_attributes_and_slots_still_store_without_waiting() -> None:
     started = time.perf_counter()
     assert overlapping(list("abcdef")) == list("abcdef")
     assert time.perf_counter() - started < 0.2  # six 50 ms ops overlapped (0.3 s in turn)
+
+
+@op
+def answer(key: str) -> str:
+    time.sleep(0.01)
+    if key == "refuse":
+        raise ValueError(f"refused {key}")
+    return key.upper()
+
+
+class Slotted:
+    __slots__ = ("last", "first")
+
+    def __init__(self) -> None:
+        self.last = "init"
+
+
+def remember(agent: Any, keys: list[str]) -> None:
+    agent.first = answer(keys[0])
+    for key in keys[1:]:
+        agent.last = answer(key)  # the glue runs ahead: stored before the op fails
+
+
+def _closure() -> tuple[Callable[[list[str]], None], Callable[[], object]]:
+    last, first = "init", "unbound"
+    del first  # bound by the first run only
+
+    def run(keys: list[str]) -> None:
+        nonlocal last, first
+        first = answer(keys[0])
+        for key in keys[1:]:
+            last = answer(key)
+
+    def read() -> object:
+        return last, first  # noqa: F821 - unbound until run() binds it
+
+    return run, read
+
+
+def _state(read: Callable[[], object]) -> object:
+    try:
+        value = read()
+    except (AttributeError, NameError) as error:
+        return type(error).__name__
+    return value, [type(item) for item in value] if isinstance(value, tuple) else type(value)
+
+
+@pytest.mark.parametrize("keys", [["a", "b", "refuse"], ["refuse"], ["a", "b"]])
+def test_a_slot_or_nonlocal_bound_to_a_value_that_never_came_is_undone(keys) -> None:
+    def slots(fn: Callable[..., None]) -> object:
+        agent = Slotted()
+        with pytest.raises(ValueError) if "refuse" in keys else _nothing():
+            fn(agent, keys)
+        return _state(lambda: (agent.last, agent.first)), _state(lambda: agent.last)
+
+    def cells(jitted: bool) -> object:
+        run, read = _closure()
+        with pytest.raises(ValueError) if "refuse" in keys else _nothing():
+            (jit(run) if jitted else run)(keys)
+        return _state(read)
+
+    assert slots(jit(remember)) == slots(remember)
+    assert cells(jitted=True) == cells(jitted=False)
+
+
+class _nothing:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None

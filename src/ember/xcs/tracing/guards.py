@@ -243,19 +243,24 @@ class _Then:
         return self.value
 
 
-def bound_cell(value: Any, name: str) -> Any:
+def bound_cell(value: Any, name: str, probe: Any) -> Any:
     """``value``, to be bound to ``name``, a variable a nested op reads (a closure cell:
-    ``cur = ask(x)`` where ``ask`` is an ``@op`` defined inside and reads ``cur``),
-    once the ops reading it have ended."""
+    ``cur = ask(x)`` where ``ask`` is an ``@op`` defined inside and reads ``cur``), or a
+    ``nonlocal``, once the ops reading it have ended. What the cell held is noted
+    (``probe`` is ``lambda: name``, made there): if the value never comes, it comes back."""
     trace = _local.trace
+    if type(trace) is Trace and trace.run is not None:
+        trace.ordering.stores.note_cell(probe)
     if type(trace) is Trace and trace.ordering.holders.cells:
         settle_cell(trace, name)
     return value
 
 
-def abound_cell(value: Any, name: str) -> Any:
+def abound_cell(value: Any, name: str, probe: Any) -> Any:
     """``bound_cell`` for ``async def`` glue: an awaitable of ``value``."""
     trace = _local.trace
+    if type(trace) is Trace and trace.run is not None:
+        trace.ordering.stores.note_cell(probe)
     if type(trace) is Trace and trace.ordering.holders.cells:
         waits = pending(trace.ordering.holders.cell_readers(name))
         if waits:

@@ -10,14 +10,16 @@ repair (``tracing.escapes``) puts that back where it finds the value that never 
 
 from __future__ import annotations
 
+import types
 from typing import Any
 
 from ember.xcs.engine.task import TaskState
 from ember.xcs.tracing.lazy import Lazy
 
-__all__ = ["ABSENT", "NO_SLOT", "StoreLog"]
+__all__ = ["ABSENT", "CELL", "NO_SLOT", "StoreLog"]
 
 ABSENT: Any = object()  # the slot held nothing: undoing the store deletes it
+CELL = "cell_contents"  # the slot of a closure cell
 NO_SLOT: Any = object()  # the statement stores no attribute or key (a keyword default)
 
 
@@ -25,7 +27,8 @@ class StoreLog:
     """Per call: (container, slot) -> what the slot held before the glue's last store.
 
     The container of an attribute is the object's ``__dict__`` (what escape repair
-    finds holding the value); of a key or index, the dict or list itself.
+    finds holding the value), or the object itself for a slot; of a key or index, the
+    dict or list itself; of a closure cell, the cell.
     """
 
     __slots__ = ("before", "holders")
@@ -45,11 +48,19 @@ class StoreLog:
         if attr is not NO_SLOT:
             try:
                 container = object.__getattribute__(obj, "__dict__")
-            except (AttributeError, TypeError):
-                return  # slots, properties: not undone
-            if type(container) is not dict:
-                return
-            slot, old = attr, container.get(attr, ABSENT)
+            except (AttributeError, TypeError):  # slots only
+                member = _slot_of(obj, attr)
+                if member is None:
+                    return  # a property, a descriptor: given values (tracing.guards)
+                container, slot = obj, attr
+                try:
+                    old = member.__get__(obj, type(obj))
+                except AttributeError:
+                    old = ABSENT
+            else:
+                if type(container) is not dict:
+                    return
+                slot, old = attr, container.get(attr, ABSENT)
         elif isinstance(obj, dict):
             container, slot = obj, key
             try:
@@ -64,6 +75,22 @@ class StoreLog:
             old = list.__getitem__(obj, slot)
         else:
             return
+        self._keep(container, slot, old)
+
+    def note_cell(self, probe: Any) -> None:
+        """Remember what the closure cell of ``probe`` (``lambda: name``, made where the
+        glue binds ``name``, a ``nonlocal`` or a variable a nested function reads) holds
+        before the glue binds it."""
+        if not probe.__closure__:
+            return  # the name is a global there
+        cell = probe.__closure__[0]
+        try:
+            old = cell.cell_contents
+        except ValueError:
+            old = ABSENT
+        self._keep(cell, CELL, old)
+
+    def _keep(self, container: Any, slot: Any, old: Any) -> None:
         if type(old) is Lazy:  # kept by its task: a lazy value held here would look escaped
             old = _Earlier(object.__getattribute__(old, "_xcs_task"))
         self.holders[id(container)] = container
@@ -86,6 +113,15 @@ class StoreLog:
             task = old.task
             return task.value if task.state is TaskState.DONE else NO_SLOT
         return old
+
+
+def _slot_of(obj: Any, attr: Any) -> Any:
+    """The member descriptor of slot ``attr`` of ``obj``'s class, else ``None``."""
+    for klass in type(obj).__mro__:
+        found = klass.__dict__.get(attr) if type(attr) is str else None
+        if found is not None:
+            return found if type(found) is types.MemberDescriptorType else None
+    return None
 
 
 class _Earlier:
