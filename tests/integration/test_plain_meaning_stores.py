@@ -222,6 +222,51 @@ def test_a_slot_or_nonlocal_bound_to_a_value_that_never_came_is_undone(keys) -> 
     assert cells(jitted=True) == cells(jitted=False)
 
 
+def by_update(state: dict[str, object], agent: Any, keys: list[str]) -> None:
+    for key in keys:
+        state.update({"reply": answer(key)}, asked=answer(key))
+
+
+def by_pairs(state: dict[str, object], agent: Any, keys: list[str]) -> None:
+    for key in keys:
+        state.update([("reply", answer(key))])
+
+
+def by_merge(state: dict[str, object], agent: Any, keys: list[str]) -> None:
+    for key in keys:
+        state |= {"reply": answer(key)}
+
+
+def by_instance_dict(state: dict[str, object], agent: Any, keys: list[str]) -> None:
+    for key in keys:
+        agent.__dict__.update(last=answer(key))
+
+
+async def by_merge_async(state: dict[str, object], agent: Any, keys: list[str]) -> None:
+    for key in keys:
+        state |= {"reply": answer(key)}
+        state.update(asked=answer(key))
+
+
+@pytest.mark.parametrize("program", [by_update, by_pairs, by_merge, by_instance_dict,
+                                     by_merge_async], ids=lambda p: p.__name__)
+def test_a_dict_update_of_a_value_that_never_came_gives_back_what_it_replaced(program) -> None:
+    class Agent:
+        def __init__(self) -> None:
+            self.last = "init"
+
+    def state(fn: Callable[..., Any]) -> object:
+        memory: dict[str, object] = {"reply": "init", "asked": "init"}
+        agent = Agent()
+        with pytest.raises(ValueError):
+            outcome = fn(memory, agent, ["a", "b", "refuse"])
+            if asyncio.iscoroutine(outcome):
+                asyncio.run(outcome)
+        return memory, vars(agent)
+
+    assert state(jit(program)) == state(program)
+
+
 class _nothing:
     def __enter__(self) -> None:
         return None

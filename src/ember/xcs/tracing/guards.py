@@ -115,11 +115,13 @@ def stored(value: Any, root: Any, *path: Any, attr: Any = NO_SLOT, key: Any = NO
     checked after the value's own expression ran (``state.plan = plan(state)``).
 
     Op results stored by index (any index: ``df.loc[i, "c"] = r``) into an object whose
-    ``__setitem__`` is a library's Python code (``message["Subject"] = reply``,
-    ``df["label"] = [classify(t) for t in df.text]``) are given as values, inside lists
-    and dicts too: that code reads what it is given (``hasattr``, ``isinstance``, its
-    dtype), which a lazy proxy would answer wrongly, and may keep it where escape repair
-    never looks.
+    ``__setitem__`` is Python code, a library's (``message["Subject"] = reply``,
+    ``df["label"] = [classify(t) for t in df.text]``) or the user's, or stored as an
+    attribute through a class's ``__setattr__``, a property's setter or a descriptor,
+    are given as values, inside lists and dicts too: that code reads what it is given
+    (``type(v) is str``, ``hasattr``, its dtype), which a lazy proxy would answer
+    wrongly, and may keep it where escape repair never looks. ``d |= {k: r}`` notes
+    what the keys it sets held (``tracing.stores``).
 
     So are op results stored by index into a C container the garbage collector does not
     follow (a NumPy object array: ``table[i] = label(doc)``, ``table[:] = replies``):
@@ -127,10 +129,13 @@ def stored(value: Any, root: Any, *path: Any, attr: Any = NO_SLOT, key: Any = NO
     one held there.
     """
     target = changing(root, *path, attr=attr, key=key)
-    if type(value) not in tree.ATOMS and _keeps_values(target, attr):
-        trace = _local.trace
-        if type(trace) is Trace and trace.lazies:
-            return trace.force_tree(value, _store_reason(target, attr))
+    trace = _local.trace
+    if type(target) is dict and type(value) is dict and attr is NO_SLOT and key is NO_SLOT \
+            and type(trace) is Trace:
+        trace.ordering.stores.note_update(target, (value,), {})  # d |= {k: r}
+    if type(value) not in tree.ATOMS and type(trace) is Trace and trace.lazies \
+            and _keeps_values(target, attr):
+        return trace.force_tree(value, _store_reason(target, attr))
     return value
 
 
@@ -191,6 +196,9 @@ def astored(value: Any, root: Any, *path: Any, attr: Any = NO_SLOT,
     ``stored`` gives them, once their ops have ended: the loop keeps running)."""
     first = achanging(root, *path, attr=attr, key=key)
     trace = _local.trace
+    if type(value) is dict and attr is NO_SLOT and key is NO_SLOT and type(trace) is Trace \
+            and trace.run is not None and type(target := follow(root, path)) is dict:
+        trace.ordering.stores.note_update(target, (value,), {})  # d |= {k: r}
     if type(value) not in tree.ATOMS and type(trace) is Trace and trace.lazies:
         target = follow(root, path)
         if _keeps_values(target, attr):

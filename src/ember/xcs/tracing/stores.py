@@ -77,6 +77,22 @@ class StoreLog:
             return
         self._keep(container, slot, old)
 
+    def note_update(self, target: dict[Any, Any], args: tuple[Any, ...],
+                    kwargs: dict[str, Any]) -> None:
+        """Remember what the keys ``target.update(*args, **kwargs)`` (or ``target |=
+        args[0]``) sets held: those of a dict argument, of a list or tuple of pairs, and
+        the keywords (an iterator is not read twice)."""
+        given = args[0] if len(args) == 1 else ()
+        if type(given) is dict:
+            for key in given:
+                self.note(target, NO_SLOT, key)
+        elif type(given) in (list, tuple):
+            for pair in given:
+                if type(pair) in (list, tuple) and len(pair) == 2:
+                    self.note(target, NO_SLOT, pair[0])
+        for key in kwargs:
+            self.note(target, NO_SLOT, key)
+
     def note_cell(self, probe: Any) -> None:
         """Remember what the closure cell of ``probe`` (``lambda: name``, made where the
         glue binds ``name``, a ``nonlocal`` or a variable a nested function reads) holds
