@@ -11,6 +11,7 @@ give the same value or exception.
 from __future__ import annotations
 
 import asyncio
+import collections
 import time
 from collections.abc import Callable
 from typing import Any
@@ -265,6 +266,22 @@ def test_a_dict_update_of_a_value_that_never_came_gives_back_what_it_replaced(pr
         return memory, vars(agent)
 
     assert state(jit(program)) == state(program)
+
+
+def test_an_item_stored_at_a_negative_index_or_into_a_deque_comes_back() -> None:
+    def remember(rows: list[object], recent: collections.deque[object], keys: list[str]) -> None:
+        for key in keys:
+            rows[-1] = answer(key)
+            recent[0] = answer(key)
+
+    def state(fn: Callable[..., Any]) -> object:
+        rows: list[object] = ["first", "init"]
+        recent: collections.deque[object] = collections.deque(["init", "older"])
+        with pytest.raises(ValueError):
+            fn(rows, recent, ["a", "refuse"])
+        return rows, list(recent)
+
+    assert state(jit(remember)) == state(remember) == (["first", "A"], ["A", "older"])
 
 
 class _nothing:

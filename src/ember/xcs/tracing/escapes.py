@@ -204,9 +204,9 @@ def _patch(holder: Any, targets: dict[int, tuple[Any, Any]], stores: StoreLog) -
     if isinstance(holder, list | collections.deque):
         items = list(holder)
         new_items = [_swap(item, targets) for item in items]
-        if isinstance(holder, list):  # rows[i] = answer: the item it replaced comes back
-            new_items = [_undone(holder, index, new, targets, stores)
-                         for index, new in enumerate(new_items)]
+        # rows[i] = answer: the item it replaced comes back
+        new_items = [_undone(holder, index, new, targets, stores)
+                     for index, new in enumerate(new_items)]
         setitem = _built_in(kind, "__setitem__")
         if any(item is _REMOVE for item in new_items):  # never ==: arrays, users' __eq__
             _built_in(kind, "clear")(holder)

@@ -10,6 +10,7 @@ repair (``tracing.escapes``) puts that back where it finds the value that never 
 
 from __future__ import annotations
 
+import collections
 import types
 from typing import Any
 
@@ -67,12 +68,14 @@ class StoreLog:
                 old = dict.get(obj, key, ABSENT)  # never __missing__ (a defaultdict adds)
             except TypeError:
                 return  # an unhashable key: the store itself raises
-        elif isinstance(obj, list) and type(key) is int:
+        elif isinstance(obj, list | collections.deque) and type(key) is int:
             size = len(obj)
             if not -size <= key < size:
                 return  # the store itself raises
             container, slot = obj, key % size
-            old = list.__getitem__(obj, slot)
+            # never a subclass's own __getitem__
+            old = list.__getitem__(obj, slot) if isinstance(obj, list) \
+                else collections.deque.__getitem__(obj, slot)
         else:
             return
         self._keep(container, slot, old)

@@ -27,11 +27,14 @@ def _unwrapped(index: ast.expr) -> ast.expr:
 
 def slot(target: ast.Attribute | ast.Subscript) -> list[ast.keyword]:
     """``attr="name"`` or ``key=k`` for the slot a store to ``target`` replaces (a key
-    only when it is a name or a literal: evaluating it twice changes nothing)."""
+    only when it is a name or a literal, ``-1`` too: evaluating it twice changes nothing)."""
     if isinstance(target, ast.Attribute):
         value: ast.expr = ast.copy_location(ast.Constant(target.attr), target)
         return [ast.keyword(arg="attr", value=value)]
-    if isinstance(_unwrapped(target.slice), ast.Name | ast.Constant):
+    index = _unwrapped(target.slice)
+    if isinstance(index, ast.UnaryOp) and isinstance(index.op, ast.USub | ast.UAdd):
+        index = index.operand
+    if isinstance(index, ast.Name | ast.Constant):
         key = copy.deepcopy(target.slice)
         if isinstance(key, ast.Name):
             key.ctx = ast.Load()
