@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from ember.api.operators import Operator
 from ember.xcs import jit, op
 
 
@@ -141,6 +142,13 @@ def test_plain_attributes_and_slots_still_store_without_waiting() -> None:
     class Open:
         text: object = None
 
+    class Step(Operator):  # Operator.__setattr__ only checks that it is not frozen
+        def __init__(self, text: object) -> None:
+            self.text = text
+
+        def forward(self, x: str) -> str:
+            return x
+
     @op
     def slow(key: str) -> str:
         time.sleep(0.05)
@@ -150,9 +158,9 @@ def test_plain_attributes_and_slots_still_store_without_waiting() -> None:
     def overlapping(keys: list[str]) -> list[object]:
         holders: list[Any] = []
         for key in keys:
-            holder = Slotted() if key < "d" else Open()
+            holder = Slotted() if key < "c" else Open()
             holder.text = slow(key)
-            holders.append(holder)
+            holders.append(holder if key < "e" else Step(slow(key)))
         return [h.text for h in holders]
 
     started = time.perf_counter()

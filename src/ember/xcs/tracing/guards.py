@@ -21,6 +21,7 @@ from typing import Any
 from ember.xcs import tree
 from ember.xcs.tracing.awaiting import AfterWaiting, Ready, Waiting, pending
 from ember.xcs.tracing.context import _local
+from ember.xcs.tracing.frames import is_internal
 from ember.xcs.tracing.holding import UNKNOWN, follow, settle, settle_cell, settle_global
 from ember.xcs.tracing.lazy import Lazy
 from ember.xcs.tracing.stores import NO_SLOT
@@ -178,8 +179,9 @@ def _runs_code_on_store(kind: type, attr: Any) -> bool:
     """Whether storing attribute ``attr`` on an instance of ``kind`` runs Python code: a
     ``__setattr__`` of a class, or a data descriptor (a property with a setter, an
     object whose class defines ``__set__`` in Python) found on the class."""
-    if type(kind.__setattr__) is types.FunctionType:
-        return True
+    setter = kind.__setattr__
+    if type(setter) is types.FunctionType and not is_internal(setter.__code__):
+        return True  # (an Operator's, Ember's own, only checks that it is not frozen)
     for klass in kind.__mro__:
         found = klass.__dict__.get(attr, _NOT_FOUND) if type(attr) is str else _NOT_FOUND
         if found is _NOT_FOUND:
