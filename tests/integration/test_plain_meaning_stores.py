@@ -171,7 +171,7 @@ def test_plain_attributes_and_slots_still_store_without_waiting() -> None:
 @op
 def answer(key: str) -> str:
     time.sleep(0.01)
-    if key == "refuse":
+    if key.startswith("refuse"):
         raise ValueError(f"refused {key}")
     return key.upper()
 
@@ -213,7 +213,8 @@ def _state(read: Callable[[], object]) -> object:
     return value, [type(item) for item in value] if isinstance(value, tuple) else type(value)
 
 
-@pytest.mark.parametrize("keys", [["a", "b", "refuse"], ["refuse"], ["a", "b"]])
+@pytest.mark.parametrize("keys", [["a", "b", "refuse"], ["refuse"], ["a", "b"],
+                                  ["a", "refuse", "refuse again"], ["refuse", "refuse again"]])
 def test_a_slot_or_nonlocal_bound_to_a_value_that_never_came_is_undone(keys) -> None:
     def slots(fn: Callable[..., None]) -> object:
         agent = Slotted()
@@ -274,6 +275,26 @@ def test_a_dict_update_of_a_value_that_never_came_gives_back_what_it_replaced(pr
         return memory, vars(agent)
 
     assert state(jit(program)) == state(program)
+
+
+@pytest.mark.parametrize("keys", [["a", "refuse", "refuse again"], ["refuse", "refuse again"]])
+def test_several_stores_of_values_that_never_came_give_back_the_first_ones_before(keys) -> None:
+    class Agent:
+        def __init__(self) -> None:
+            self.last = "init"
+
+    def remember(agent: Agent, memory: dict[str, object], keys: list[str]) -> None:
+        for key in keys:  # the glue runs ahead: every store happens before the failures
+            agent.last = answer(key)
+            memory["last"] = answer(key)
+
+    def state(fn: Callable[..., Any]) -> object:
+        agent, memory = Agent(), {"last": "init"}
+        with pytest.raises(ValueError):
+            fn(agent, memory, keys)
+        return vars(agent), memory
+
+    assert state(jit(remember)) == state(remember)
 
 
 def test_an_item_stored_at_a_negative_index_or_into_a_deque_comes_back() -> None:

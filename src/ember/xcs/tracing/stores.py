@@ -110,17 +110,22 @@ class StoreLog:
         self._keep(cell, CELL, old)
 
     def _keep(self, container: Any, slot: Any, old: Any) -> None:
-        if type(old) is Lazy:  # kept by its task: a lazy value held here would look escaped
-            old = _Earlier(object.__getattribute__(old, "_xcs_task"))
-        self.holders[id(container)] = container
         try:
-            self.before[(id(container), slot)] = (container, old)
+            place = (id(container), slot)
+            earlier = self.before.get(place)
         except TypeError:
-            pass  # an unhashable slot
+            return  # an unhashable slot
+        if type(old) is Lazy:  # kept by its task: a lazy value held here would look escaped
+            # What the store that put it there replaced, should its value never come too.
+            replaced = earlier[1] if earlier is not None and earlier[0] is container \
+                else NO_SLOT
+            old = _Earlier(object.__getattribute__(old, "_xcs_task"), replaced)
+        self.holders[id(container)] = container
+        self.before[place] = (container, old)
 
     def old(self, container: Any, slot: Any) -> Any:
-        """What ``slot`` of ``container`` held before the last store; ``NO_SLOT`` if none
-        was noted (or it held an op result of this call that never came)."""
+        """What ``slot`` of ``container`` held before the last store (before the stores of
+        op results of this call that never came); ``NO_SLOT`` if none was noted."""
         try:
             entry = self.before.get((id(container), slot))
         except TypeError:
@@ -128,9 +133,10 @@ class StoreLog:
         if entry is None or entry[0] is not container:
             return NO_SLOT
         old = entry[1]
-        if type(old) is _Earlier:  # an earlier store of this call: its value, if it came
-            task = old.task
-            return task.value if task.state is TaskState.DONE else NO_SLOT
+        while type(old) is _Earlier:  # an earlier store of this call: its value, if it came,
+            if old.task.state is TaskState.DONE:
+                return old.task.value
+            old = old.replaced  # else what that store replaced
         return old
 
 
@@ -144,9 +150,11 @@ def _slot_of(obj: Any, attr: Any) -> Any:
 
 
 class _Earlier:
-    """What a slot held: the value of an op of this call (by its task)."""
+    """What a slot held: the value of an op of this call (by its task), and what the
+    store that put it there replaced (``NO_SLOT``: not noted)."""
 
-    __slots__ = ("task",)
+    __slots__ = ("replaced", "task")
 
-    def __init__(self, task: Any) -> None:
+    def __init__(self, task: Any, replaced: Any) -> None:
         self.task = task
+        self.replaced = replaced
