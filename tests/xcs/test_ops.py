@@ -97,6 +97,34 @@ async def fetch(x: int) -> int:
     return x * 10
 
 
+def test_op_over_staticmethod_and_classmethod_binds_as_they_do() -> None:
+    class Tool:
+        suffix = "!"
+
+        @op
+        @staticmethod
+        def plain(x: str) -> str:
+            time.sleep(0.02)
+            return x + "?"
+
+        @op(name="shouted")
+        @classmethod
+        def shout(cls, x: str) -> str:
+            time.sleep(0.02)
+            return x.upper() + cls.suffix
+
+    class Loud(Tool):
+        suffix = "!!"
+
+    def use() -> list[str]:
+        return [Tool().plain("a"), Tool.plain("b"), Tool.shout("c"), Loud().shout("d")]
+
+    assert use() == ["a?", "b?", "C!", "D!!"]
+    jitted = jit(use)
+    assert jitted() == ["a?", "b?", "C!", "D!!"]
+    assert get_jit_stats(jitted)["max_parallelism"] == 4
+
+
 def test_coroutine_op_outside_trace_stays_a_coroutine_function() -> None:
     # As without the decorator: calling it gives a coroutine, awaiting that gives the value.
     pending = fetch(4)

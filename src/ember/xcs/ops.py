@@ -341,21 +341,15 @@ def op(
         'HI'
     """
 
-    def wrap(target: Callable[..., Any]) -> Op:
+    def wrap(target: Any) -> Any:
         if isinstance(target, Op):
             return target
+        if isinstance(target, staticmethod | classmethod):  # @op over either: binds as it
+            return type(target)(wrap(target.__func__))
         return Op(
-            target,
-            name=name,
-            effect=effect,
-            max_concurrency=max_concurrency,
-            limit_key=limit_key,
-            deterministic=deterministic,
-            async_fn=async_fn,
-            cache=cache,
-            version=version,
-            retries=retries,
-            timeout=timeout,
+            target, name=name, effect=effect, max_concurrency=max_concurrency,
+            limit_key=limit_key, deterministic=deterministic, async_fn=async_fn,
+            cache=cache, version=version, retries=retries, timeout=timeout,
         )
 
     if fn is not None:

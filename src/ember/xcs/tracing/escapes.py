@@ -23,8 +23,9 @@ A lazy value whose op never produced a value (the call failed, and the glue had 
 ahead and stored the value of an op that was then cancelled) is taken out of the
 lists, deques, dicts and sets holding it, as if the store had not happened, which is
 what plain Python would have done; so is a tuple built from it (``(q, answer)``
-appended to a list). Where the store replaced something (``agent.last = answer``,
-``cache[k] = answer``, ``rows[i] = answer``), that comes back (``tracing.stores``).
+appended to a list). Where the store replaced something (``agent.last = answer``, a
+slot, ``cache[k] = answer``, ``rows[i] = answer``, a ``nonlocal`` rebound), that comes
+back (``tracing.stores``).
 Anywhere else it stays and is counted in ``unrepaired_escapes`` (docs/semantics.md,
 "after a failure").
 """
@@ -42,7 +43,7 @@ from typing import Any
 from ember.xcs import tree
 from ember.xcs.engine.task import TaskState
 from ember.xcs.tracing.lazy import Lazy
-from ember.xcs.tracing.stores import ABSENT, NO_SLOT, StoreLog
+from ember.xcs.tracing.stores import ABSENT, CELL, NO_SLOT, StoreLog
 
 __all__ = ["EscapeReport", "repair"]
 
@@ -203,9 +204,9 @@ def _patch(holder: Any, targets: dict[int, tuple[Any, Any]], stores: StoreLog) -
     if isinstance(holder, list | collections.deque):
         items = list(holder)
         new_items = [_swap(item, targets) for item in items]
-        if isinstance(holder, list):  # rows[i] = answer: the item it replaced comes back
-            new_items = [_undone(holder, index, new, targets, stores)
-                         for index, new in enumerate(new_items)]
+        # rows[i] = answer: the item it replaced comes back
+        new_items = [_undone(holder, index, new, targets, stores)
+                     for index, new in enumerate(new_items)]
         setitem = _built_in(kind, "__setitem__")
         if any(item is _REMOVE for item in new_items):  # never ==: arrays, users' __eq__
             _built_in(kind, "clear")(holder)
@@ -239,11 +240,17 @@ def _patch(holder: Any, targets: dict[int, tuple[Any, Any]], stores: StoreLog) -
                             if new is not _REMOVE))
         return holder
     if kind is types.CellType:
-        current = holder.cell_contents
-        new = _settled(current, targets)
-        if new is current:
+        try:
+            current = holder.cell_contents
+        except ValueError:  # emptied since (del name)
             return None
-        holder.cell_contents = new
+        new = _undone(holder, CELL, _swap(current, targets), targets, stores)
+        if new is current or new is _REMOVE:
+            return None
+        if new is ABSENT:
+            del holder.cell_contents  # the binding the store made, which plain never did
+        else:
+            holder.cell_contents = new
         return holder
     if isinstance(holder, tuple | frozenset):
         swapped = [_swap(item, targets) for item in holder]
@@ -290,8 +297,11 @@ def _patch(holder: Any, targets: dict[int, tuple[Any, Any]], stores: StoreLog) -
                 item = object.__getattribute__(holder, name)
             except (AttributeError, TypeError):
                 continue
-            new = _settled(item, targets)
-            if new is not item:
+            new = _undone(holder, name, _swap(item, targets), targets, stores)
+            if new is ABSENT:
+                object.__delattr__(holder, name)
+                patched = True
+            elif new is not _REMOVE and new is not item:
                 object.__setattr__(holder, name, new)
                 patched = True
     return holder if patched else None

@@ -21,7 +21,7 @@ from typing import Any
 from ember.xcs import tree
 from ember.xcs.tracing.awaiting import AfterWaiting, Ready, Waiting, pending
 from ember.xcs.tracing.context import _local
-from ember.xcs.tracing.frames import is_user_code
+from ember.xcs.tracing.frames import is_internal
 from ember.xcs.tracing.holding import UNKNOWN, follow, settle, settle_cell, settle_global
 from ember.xcs.tracing.lazy import Lazy
 from ember.xcs.tracing.stores import NO_SLOT
@@ -116,11 +116,13 @@ def stored(value: Any, root: Any, *path: Any, attr: Any = NO_SLOT, key: Any = NO
     checked after the value's own expression ran (``state.plan = plan(state)``).
 
     Op results stored by index (any index: ``df.loc[i, "c"] = r``) into an object whose
-    ``__setitem__`` is a library's Python code (``message["Subject"] = reply``,
-    ``df["label"] = [classify(t) for t in df.text]``) are given as values, inside lists
-    and dicts too: that code reads what it is given (``hasattr``, ``isinstance``, its
-    dtype), which a lazy proxy would answer wrongly, and may keep it where escape repair
-    never looks.
+    ``__setitem__`` is Python code, a library's (``message["Subject"] = reply``,
+    ``df["label"] = [classify(t) for t in df.text]``) or the user's, or stored as an
+    attribute through a class's ``__setattr__``, a property's setter or a descriptor,
+    are given as values, inside lists and dicts too: that code reads what it is given
+    (``type(v) is str``, ``hasattr``, its dtype), which a lazy proxy would answer
+    wrongly, and may keep it where escape repair never looks. ``d |= {k: r}`` notes
+    what the keys it sets held (``tracing.stores``).
 
     So are op results stored by index into a C container the garbage collector does not
     follow (a NumPy object array: ``table[i] = label(doc)``, ``table[:] = replies``):
@@ -128,10 +130,13 @@ def stored(value: Any, root: Any, *path: Any, attr: Any = NO_SLOT, key: Any = NO
     one held there.
     """
     target = changing(root, *path, attr=attr, key=key)
-    if type(value) not in tree.ATOMS and _keeps_values(target, attr):
-        trace = _local.trace
-        if type(trace) is Trace and trace.lazies:
-            return trace.force_tree(value, _store_reason(target, attr))
+    trace = _local.trace
+    if type(target) is dict and type(value) is dict and attr is NO_SLOT and key is NO_SLOT \
+            and type(trace) is Trace:
+        trace.ordering.stores.note_update(target, (value,), {})  # d |= {k: r}
+    if type(value) not in tree.ATOMS and type(trace) is Trace and trace.lazies \
+            and _keeps_values(target, attr):
+        return trace.force_tree(value, _store_reason(target, attr))
     return value
 
 
@@ -149,21 +154,42 @@ def library_object(target: Any) -> bool:
 
 def _keeps_values(target: Any, attr: Any) -> bool:
     """Whether a store into ``target`` (of attribute ``attr``, else of an item) must be
-    given values: an attribute of a library's object; an item of an object whose
-    ``__setitem__`` is a library's Python code, or of a C container ``gc`` does not
-    follow (NumPy arrays), where the lazy values stored would outlive the call."""
+    given values: an attribute of a library's object; a store that runs Python code of
+    the object's class (a ``__setattr__``, a property's setter, a descriptor's
+    ``__set__``, a ``__setitem__``, the user's or a library's), which reads what it is
+    given (``type(v) is str``) as plain Python's did; an item of a C container ``gc``
+    does not follow (NumPy arrays), where the lazy values stored would outlive the call."""
     if target is UNKNOWN:
         return False
+    kind = type(target)
     if attr is not NO_SLOT:
-        return library_object(target)
-    if isinstance(target, list | dict | set | collections.deque):
-        return False  # built-in containers (subclasses too): repair replaces values there
-    setitem = getattr(type(target), "__setitem__", None)
-    if setitem is None:
-        return False
+        return library_object(target) or _runs_code_on_store(kind, attr)
+    setitem = getattr(kind, "__setitem__", None)
     if type(setitem) is types.FunctionType:
-        return not is_user_code(setitem.__code__.co_filename)  # the user's: documented
+        return True
+    if setitem is None or isinstance(target, list | dict | set | collections.deque):
+        return False  # built-in containers (subclasses too): repair replaces values there
     return not gc.is_tracked(target)
+
+
+_NOT_FOUND: Any = object()
+
+
+def _runs_code_on_store(kind: type, attr: Any) -> bool:
+    """Whether storing attribute ``attr`` on an instance of ``kind`` runs Python code: a
+    ``__setattr__`` of a class, or a data descriptor (a property with a setter, an
+    object whose class defines ``__set__`` in Python) found on the class."""
+    setter = kind.__setattr__
+    if type(setter) is types.FunctionType and not is_internal(setter.__code__):
+        return True  # (an Operator's, Ember's own, only checks that it is not frozen)
+    for klass in kind.__mro__:
+        found = klass.__dict__.get(attr, _NOT_FOUND) if type(attr) is str else _NOT_FOUND
+        if found is _NOT_FOUND:
+            continue
+        if isinstance(found, property):
+            return type(found.fset) is types.FunctionType
+        return type(getattr(type(found), "__set__", None)) is types.FunctionType
+    return False
 
 
 def astored(value: Any, root: Any, *path: Any, attr: Any = NO_SLOT,
@@ -172,6 +198,9 @@ def astored(value: Any, root: Any, *path: Any, attr: Any = NO_SLOT,
     ``stored`` gives them, once their ops have ended: the loop keeps running)."""
     first = achanging(root, *path, attr=attr, key=key)
     trace = _local.trace
+    if type(value) is dict and attr is NO_SLOT and key is NO_SLOT and type(trace) is Trace \
+            and trace.run is not None and type(target := follow(root, path)) is dict:
+        trace.ordering.stores.note_update(target, (value,), {})  # d |= {k: r}
     if type(value) not in tree.ATOMS and type(trace) is Trace and trace.lazies:
         target = follow(root, path)
         if _keeps_values(target, attr):
@@ -224,19 +253,24 @@ class _Then:
         return self.value
 
 
-def bound_cell(value: Any, name: str) -> Any:
+def bound_cell(value: Any, name: str, probe: Any) -> Any:
     """``value``, to be bound to ``name``, a variable a nested op reads (a closure cell:
-    ``cur = ask(x)`` where ``ask`` is an ``@op`` defined inside and reads ``cur``),
-    once the ops reading it have ended."""
+    ``cur = ask(x)`` where ``ask`` is an ``@op`` defined inside and reads ``cur``), or a
+    ``nonlocal``, once the ops reading it have ended. What the cell held is noted
+    (``probe`` is ``lambda: name``, made there): if the value never comes, it comes back."""
     trace = _local.trace
+    if type(trace) is Trace and trace.run is not None:
+        trace.ordering.stores.note_cell(probe)
     if type(trace) is Trace and trace.ordering.holders.cells:
         settle_cell(trace, name)
     return value
 
 
-def abound_cell(value: Any, name: str) -> Any:
+def abound_cell(value: Any, name: str, probe: Any) -> Any:
     """``bound_cell`` for ``async def`` glue: an awaitable of ``value``."""
     trace = _local.trace
+    if type(trace) is Trace and trace.run is not None:
+        trace.ordering.stores.note_cell(probe)
     if type(trace) is Trace and trace.ordering.holders.cells:
         waits = pending(trace.ordering.holders.cell_readers(name))
         if waits:

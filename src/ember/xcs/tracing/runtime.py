@@ -152,6 +152,8 @@ def prep(fn: Any, /, *args: Any, **kwargs: Any) -> Callable[[], Any]:
     if kind_of_fn is _BUILTIN and type(fn.__self__) in _CONTAINERS:
         if trace.lazies:  # out.append(r): where escape repair looks first
             trace.ordering.stores.hold(fn.__self__)
+            if fn.__name__ == "update" and type(fn.__self__) is dict:  # what it replaces
+                trace.ordering.stores.note_update(fn.__self__, args, kwargs)
         return _partial(fn, *args, **kwargs)  # out.append(r), d.get(k): pass values on
     if kind_of_fn is functools.partial:
         inner = fn.func

@@ -12,8 +12,8 @@ from __future__ import annotations
 import ast
 import copy
 
-__all__ = ["bound_names", "changed_objects", "declared_globals", "path_of", "read_by_nested",
-           "slot"]
+__all__ = ["bound_names", "cell_arguments", "changed_objects", "declared_globals", "path_of",
+           "read_by_nested", "slot"]
 
 
 def _unwrapped(index: ast.expr) -> ast.expr:
@@ -27,11 +27,14 @@ def _unwrapped(index: ast.expr) -> ast.expr:
 
 def slot(target: ast.Attribute | ast.Subscript) -> list[ast.keyword]:
     """``attr="name"`` or ``key=k`` for the slot a store to ``target`` replaces (a key
-    only when it is a name or a literal: evaluating it twice changes nothing)."""
+    only when it is a name or a literal, ``-1`` too: evaluating it twice changes nothing)."""
     if isinstance(target, ast.Attribute):
         value: ast.expr = ast.copy_location(ast.Constant(target.attr), target)
         return [ast.keyword(arg="attr", value=value)]
-    if isinstance(_unwrapped(target.slice), ast.Name | ast.Constant):
+    index = _unwrapped(target.slice)
+    if isinstance(index, ast.UnaryOp) and isinstance(index.op, ast.USub | ast.UAdd):
+        index = index.operand
+    if isinstance(index, ast.Name | ast.Constant):
         key = copy.deepcopy(target.slice)
         if isinstance(key, ast.Name):
             key.ctx = ast.Load()
@@ -123,3 +126,12 @@ def read_by_nested(scope: ast.AST) -> frozenset[str]:
         inner = nested or isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda)
         todo += [(child, inner) for child in ast.iter_child_nodes(node)]
     return frozenset(names)
+
+
+def cell_arguments(target: ast.Name) -> list[ast.expr]:
+    """What ``bound_cell`` is given for a store to ``target``: its name, and
+    ``lambda: name``, whose closure is the variable's cell (what the cell held is noted)."""
+    name = ast.copy_location(ast.Constant(target.id), target)
+    body = ast.copy_location(ast.Name(id=target.id, ctx=ast.Load()), target)
+    empty = ast.arguments(posonlyargs=[], args=[], kwonlyargs=[], kw_defaults=[], defaults=[])
+    return [name, ast.copy_location(ast.Lambda(args=empty, body=body), target)]

@@ -21,6 +21,7 @@ from typing import Any
 from ember.xcs.tracing.patterns import through_lazy
 from ember.xcs.tracing.targets import (
     bound_names,
+    cell_arguments,
     changed_objects,
     declared_globals,
     path_of,
@@ -307,8 +308,8 @@ class Rewriter(ast.NodeTransformer):
             calls += [(target, "rebinding", [ast.copy_location(ast.Constant(target.id), target)],
                        []) for target in bound_names(targets) if target.id in self.globals]
         if self.cells and stores:  # a variable an op defined in here may read
-            calls += [(target, "cell", [ast.copy_location(ast.Constant(target.id), target)],
-                       []) for target in bound_names(targets) if target.id in self.cells]
+            calls += [(target, "cell", cell_arguments(target), [])
+                      for target in bound_names(targets) if target.id in self.cells]
         value = getattr(node, "value", None)
         if stores and value is not None and calls:
             for _target, name, args, keywords in calls:
