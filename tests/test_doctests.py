@@ -86,6 +86,7 @@ MODULES = (
     "ember.xcs.tracing.reads",
     "ember.xcs.api.nesting",
     "ember.xcs.api.callsite",
+    "ember.xcs.tracing.unwound",
     "ember.xcs.tracing.usercode",
     "ember.xcs.tracing.wrappers",
     "ember.xcs.transforms.grad",

@@ -1285,6 +1285,82 @@ def test_functions_handed_to_other_threads_see_the_values_they_close_over() -> N
         assert asyncio.run(fast(question)) == asyncio.run(offloads_from_a_handler(question))
 
 
+class OffloadJob:
+    def __init__(self, reply: object) -> None:
+        self.reply = reply
+
+    def kind(self) -> str:
+        return type(self.reply).__name__
+
+
+async def describe_reply(reply: object) -> list[object]:
+    return [type(reply).__name__, json.dumps(reply), reply is None]
+
+
+async def collect(reply: object, into: list[object]) -> None:
+    into.extend(await describe_reply(reply))
+
+
+def offloads_objects_and_coroutines(question: str) -> list[object]:
+    import asyncio
+
+    reply = answer_of(question)
+    job = OffloadJob(reply)
+    of_method = OFFLOAD.submit(job.kind).result()
+
+    def read() -> Any:
+        yield type(reply).__name__
+
+    of_generator = OFFLOAD.submit(next, read()).result()
+    box: list[object] = []
+    thread = threading.Thread(target=asyncio.run, args=(collect(reply, box),))
+    thread.start()
+    thread.join()
+    return [of_method, of_generator, *box]
+
+
+APP_LOOP = None
+
+
+def posts_to_the_app_loop(question: str) -> list[object]:
+    import asyncio
+
+    reply = answer_of(question)
+    POSTED.append(question)  # a glue effect: it happens once, as in plain Python
+    assert APP_LOOP is not None
+    posted = asyncio.run_coroutine_threadsafe(describe_reply(reply), APP_LOOP)
+    return posted.result(timeout=5)
+
+
+POSTED: list[str] = []
+
+
+def test_objects_and_coroutines_handed_to_other_threads_see_values() -> None:
+    # A bound method of the user's object, a generator and a coroutine of the user's
+    # made from op results run on another thread with no trace: they saw the proxies
+    # (type 'Lazy'; json.dumps failed, and the call then ran the glue again).
+    import asyncio
+
+    global APP_LOOP
+    same_meaning(offloads_objects_and_coroutines, "a", "b")
+    assert offloads_objects_and_coroutines("a") == ["dict", "dict", "dict",
+                                                    '{"answer": "A"}', False]
+    APP_LOOP = asyncio.new_event_loop()
+    runner = threading.Thread(target=APP_LOOP.run_forever, daemon=True)
+    runner.start()
+    try:
+        fast = jit(posts_to_the_app_loop)
+        for question in ("c", "d"):
+            POSTED.clear()
+            assert fast(question) == ["dict", f'{{"answer": "{question.upper()}"}}', False]
+            assert POSTED == [question]
+        assert get_jit_stats(fast)["reruns"] == 0
+    finally:
+        APP_LOOP.call_soon_threadsafe(APP_LOOP.stop)
+        runner.join(5)
+        APP_LOOP.close()
+
+
 @op
 def extraction(doc: str) -> object:
     time.sleep(0.005)

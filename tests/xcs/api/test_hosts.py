@@ -164,3 +164,63 @@ def test_calls_run_plainly_at_import_are_counted_and_explained(tmp_path: Path) -
     assert "  calls so far: 3 (3 ran as plain Python, untraced: see fallbacks)" in report
     assert "  no traced call yet: every call so far ran as plain Python (the fallbacks " \
            "below say why)" in report
+
+
+def test_a_sync_jitted_call_inside_an_async_op_runs_plainly_instead_of_hanging(
+        tmp_path: Path) -> None:
+    # An agent's async tool calls a synchronous jitted helper whose ops have an async
+    # path (as the model providers do). The helper's glue would block XCS's loop thread
+    # waiting for ops that can only run on that loop: before, the call never returned.
+    done = _python("""
+        import asyncio
+        import time
+
+        from ember.xcs import get_jit_stats, jit, op
+
+
+        async def adraft(text):
+            await asyncio.sleep(0.005)
+            return text.upper()
+
+
+        @op(async_fn=adraft)
+        def draft(text):
+            time.sleep(0.005)
+            return text.upper()
+
+
+        @jit
+        def summarize(text):
+            drafts = [draft(text), draft(text + "!")]
+            return " / ".join(str(d) for d in drafts)
+
+
+        @op
+        async def research(query):
+            await asyncio.sleep(0.001)
+            return summarize(query)
+
+
+        @jit
+        async def handler(query):
+            return await research(query)
+
+
+        class Judge:  # a hook hears async ops on the loop thread too
+            def on_node_end(self, event):
+                if event.name == "research":
+                    print("hook", summarize("h"))
+
+
+        print(asyncio.run(handler("cats")))
+        print(asyncio.run(handler.with_config(hooks=[Judge()])("dogs")))
+        print(get_jit_stats(summarize)["fallbacks"][-1])
+        print(summarize("x"))  # from the main thread: traced as usual
+        print(get_jit_stats(summarize)["traced_calls"])
+        """, tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[:3] == ["CATS / CATS!", "hook H / H!", "DOGS / DOGS!"]
+    fallback, plain_after, traced = done.stdout.splitlines()[3:]
+    assert fallback.startswith("called on XCS's event loop thread (inside an async def op)")
+    assert plain_after == "X / X!"
+    assert traced == "1"

@@ -82,6 +82,85 @@ def test_other_holders_are_still_found_by_searching(searches: list[int]) -> None
     assert _lazies_alive() == 0
 
 
+@pytest.fixture
+def passes(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """The passes of escape repair's search, by round (``True``: the first). Counted
+    around ``_referrers``: a wrapper of ``gc.get_referrers`` would hold the values in
+    its own arguments' tuple, which the search then takes for a holder."""
+    made: list[bool] = []
+    real = escapes._referrers
+
+    def counted(olds: list[Any], first: bool) -> list[Any]:
+        made.append(first)
+        return real(olds, first)
+
+    monkeypatch.setattr(escapes, "_referrers", counted)
+    return made
+
+
+def test_a_holder_found_by_the_search_is_searched_for_once(passes: list[bool]) -> None:
+    kept: list[Any] = []
+
+    @jit
+    def remember(key: int) -> None:
+        reply = fetch(key)
+        kept.append(lambda: reply)  # the cell holds it: found by a search, patched
+
+    remember(2)
+    assert kept[0]() == "v2" and type(kept[0]()) is str
+    # Before, the search's own (old, new) pairs were taken for holders: four passes.
+    assert passes == [True]
+
+
+class NotFound(Exception):
+    pass
+
+
+def test_a_call_that_raises_repairs_its_frames_without_a_heap_search(
+        searches: list[int]) -> None:
+    @jit
+    def handle(key: int) -> None:
+        rows = [fetch(key), fetch(key + 1)]
+        first = rows[0]
+        table = {"rows": rows, "first": first}
+        raise NotFound(table)  # a service's 404: its traceback keeps this frame alive
+
+    for key in (1, 2):
+        with pytest.raises(NotFound) as caught:
+            handle(key)
+        traceback = caught.value.__traceback__
+        while traceback.tb_frame.f_code.co_name != "handle":  # type: ignore[union-attr]
+            traceback = traceback.tb_next  # type: ignore[union-attr]
+        rows = traceback.tb_frame.f_locals["rows"]  # type: ignore[union-attr]
+        assert rows == [f"v{key}", f"v{key + 1}"] and type(rows[0]) is str
+        assert type(caught.value.args[0]["first"]) is str
+    assert searches == []  # it was one pass over the heap per failing call
+
+
+def test_a_cancelled_call_whose_glue_had_returned_needs_no_heap_search(
+        searches: list[int]) -> None:
+    import asyncio
+
+    @op
+    async def slow(key: int) -> str:
+        await asyncio.sleep(0.5)
+        return f"v{key}"
+
+    @jit
+    async def both(key: int) -> list[str]:
+        first = await slow(key)
+        return [first, await slow(key + 1)]  # the glue returns before the ops end
+
+    async def ask() -> str:
+        try:
+            return str(await asyncio.wait_for(both(1), 0.05))
+        except TimeoutError:
+            return "timeout"
+
+    assert asyncio.run(ask()) == "timeout"
+    assert searches == []
+
+
 COUNT = 0
 
 

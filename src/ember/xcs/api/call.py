@@ -29,6 +29,7 @@ from ember.xcs.tracing.learned import install_tracer
 from ember.xcs.tracing.log import call_log
 from ember.xcs.tracing.own_errors import program_error
 from ember.xcs.tracing.trace import Trace
+from ember.xcs.tracing.unwound import unwound_frames
 from ember.xcs.tracing.versions import loaded_names
 
 if TYPE_CHECKING:
@@ -247,7 +248,8 @@ class Call:
                 coroutine.settle()
             trace.coroutines = []
             trace.release()
-            report = escapes.repair(lazies, stores)
+            report = escapes.repair(lazies, stores,
+                                    unwound_frames(self.to_raise) if failed else None)
             del stores
             del lazies
             if report.escaped:

@@ -9,6 +9,12 @@ op runs in the importing thread, which may re-enter its own import and gets the
 partly initialised module. So a jitted call made while its thread imports a module
 runs as plain Python, in that thread, and says so in ``get_jit_stats``/``explain``.
 
+The same holds for a synchronous jitted call made on XCS's own event loop thread (from
+the body of an ``async def`` op, or a hook hearing of one): its glue would block that
+thread while it waits for its ops, and its coroutine ops (``async def`` ops, model
+calls) can only run on that very loop. It runs as plain Python there, as the body
+around it does (``loop_fallback``).
+
 Which module a thread is importing is read from ``importlib._bootstrap``'s table of
 module locks (each records the thread that owns it). The table is empty unless some
 thread is importing, so callers test ``module_locks`` first: one truth test per call at run time.
@@ -31,9 +37,10 @@ from importlib import _bootstrap
 from typing import Any
 
 from ember.xcs.api.records import Fallback, FunctionStats
+from ember.xcs.engine.loop import shared_loop
 
-__all__ = ["GENERATOR", "import_fallback", "importing_module", "module_locks",
-           "run_plainly"]
+__all__ = ["GENERATOR", "LOOP_THREAD", "import_fallback", "importing_module",
+           "loop_fallback", "module_locks", "run_plainly"]
 
 # name -> weakref to its _ModuleLock (CPython's; the same in 3.11-3.13)
 module_locks: dict[str, object] = _bootstrap._module_locks  # type: ignore[attr-defined]
@@ -61,6 +68,18 @@ def import_fallback() -> Fallback | None:
         "thread (an op on another thread that imports the module would wait for its "
         "import lock forever); call it after the import to run its ops concurrently",
         None, eager=True)
+
+
+LOOP_THREAD = Fallback(
+    "called on XCS's event loop thread (inside an async def op): runs as plain Python "
+    "there (its glue would block the loop its own coroutine ops need); call it with "
+    "`await asyncio.to_thread(f, ...)` in the op to run its ops concurrently", None,
+    eager=True)
+
+
+def loop_fallback() -> Fallback | None:
+    """``LOOP_THREAD`` when this thread runs XCS's event loop, else ``None``."""
+    return LOOP_THREAD if shared_loop().on_loop_thread() else None
 
 
 GENERATOR = Fallback("a generator function: its body runs as plain Python while the "

@@ -27,7 +27,13 @@ from ember.xcs import hooks
 from ember.xcs.api.call import Call
 from ember.xcs.api.classes import jitted_class
 from ember.xcs.api.explanation import explanation
-from ember.xcs.api.hosts import GENERATOR, import_fallback, module_locks, run_plainly
+from ember.xcs.api.hosts import (
+    GENERATOR,
+    import_fallback,
+    loop_fallback,
+    module_locks,
+    run_plainly,
+)
 from ember.xcs.api.nesting import call_within, timeout_within
 from ember.xcs.api.records import Fallback, FunctionStats
 from ember.xcs.api.stats import register
@@ -273,7 +279,7 @@ class JitFunction:
             self._spare_traces.append(trace)
 
     def _traced_call(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        if module_locks and (why := import_fallback()):  # api/hosts.py
+        if (module_locks and (why := import_fallback())) or (why := loop_fallback()):
             return run_plainly(self._xcs_stats, why, self._fn, args, kwargs, False)
         heard = hooks.hooks_for(self._config)  # one set of hooks hears the whole call
         if heard is not None:

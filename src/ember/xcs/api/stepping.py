@@ -89,6 +89,7 @@ async def async_call(owner: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) 
                 result = None
         call.settle()
     except BaseException as interrupt:  # cancelled, Ctrl-C: stop at once
+        result = None  # the glue's value, never given: not a holder for escape repair
         call.interrupt(interrupt)
         if trace.run is not None and isinstance(interrupt, _cancelled_error()):
             await bodies_ended(trace.run)  # the cancelled ops' cleanup, as in plain Python

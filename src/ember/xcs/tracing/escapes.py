@@ -10,8 +10,9 @@ trace has dropped its own references, a lazy value whose reference count is abov
 what that list accounts for has escaped. That check costs one ``sys.getrefcount`` per
 lazy value, so a call where nothing escaped pays almost nothing. When something
 escaped, the containers the glue was seen storing into (``out.append(r)``,
-``d[k] = r``, ``self.last = r``: noted in ``tracing.stores``) are patched first; only
-values still held elsewhere are searched for with ``gc.get_referrers`` (one pass over
+``d[k] = r``, ``self.last = r``: noted in ``tracing.stores``) are patched first, then,
+for a call that raised, what the frames its exception unwound reach (``tracing.unwound``);
+only values still held elsewhere are searched for with ``gc.get_referrers`` (one pass over
 the tracked objects, whose cost grows with the process's heap; see ``_referrers`` for
 frozen ones). Holders are patched in place: lists, deques,
 dicts (values and keys, keeping their order), sets, cells, instance attributes and
@@ -44,6 +45,7 @@ from ember.xcs import tree
 from ember.xcs.engine.task import TaskState
 from ember.xcs.tracing.lazy import Lazy
 from ember.xcs.tracing.stores import ABSENT, CELL, NO_SLOT, StoreLog
+from ember.xcs.tracing.unwound import held_only_by, holders_near
 
 __all__ = ["EscapeReport", "repair"]
 
@@ -74,11 +76,13 @@ class EscapeReport:
 _NOTHING = EscapeReport()
 
 
-def repair(lazies: list[Lazy], stores: StoreLog | None = None) -> EscapeReport:
+def repair(lazies: list[Lazy], stores: StoreLog | None = None,
+           frames: list[types.FrameType] | None = None) -> EscapeReport:
     """Replace every escaped lazy in ``lazies`` by its value wherever it is held.
 
     ``lazies`` must be the only reference the caller still holds to them. ``stores``:
-    what the call's stores replaced, put back where a value never came.
+    what the call's stores replaced, put back where a value never came. ``frames``: those
+    the exception the call raises unwound (``tracing.unwound``), searched before the heap.
     """
     log = stores if stores is not None else StoreLog()
     known = _living(log.holders)  # the glue's containers that outlive the call
@@ -94,13 +98,17 @@ def repair(lazies: list[Lazy], stores: StoreLog | None = None) -> EscapeReport:
     lazies.clear()
     escaped_count = len(escaped)
     del escaped, lazy, task  # no reference the holders' search would not see
-    repaired = 0
-    for container in known:  # first where the glue is known to have put them: no search
-        if _patch(container, targets, log) is container:
-            repaired += 1
+    repaired = _patch_all(known, targets, log)  # where the glue is known to have put them
     known.clear()
+    if frames:  # a failed call: its frames' locals hold what escaped, most likely
+        repaired += _patch_all(holders_near(frames, set(targets)), targets, log)
     # Referred to by its entry of `targets` and getrefcount's argument; more: still held.
     left = {key: entry for key, entry in targets.items() if sys.getrefcount(entry[0]) > 2}
+    if frames and left:  # held by the frames themselves (never patched), or elsewhere?
+        olds = [old for old, _ in left.values()]
+        if held_only_by(olds, [olds, *left.values(), *frames]):
+            left = {}
+        del olds
     if not left:
         return EscapeReport(escaped_count, repaired, (), time.perf_counter() - started)
     targets = left
@@ -111,7 +119,10 @@ def repair(lazies: list[Lazy], stores: StoreLog | None = None) -> EscapeReport:
         rounds += 1
         replacements: dict[int, tuple[Any, Any]] = {}
         olds = [old for old, _ in targets.values()]
-        ignore = {id(targets), id(olds), id(replacements)}
+        # The search's own objects, the entries of `targets` included: each (old, new)
+        # pair refers to its old value, and taken for a holder it would be rebuilt and
+        # searched for again, round after round, each a pass over the whole heap.
+        ignore = {id(targets), id(olds), id(replacements), *map(id, targets.values())}
         for holder in _referrers(olds, rounds == 1):
             if id(holder) in ignore or type(holder) is types.FrameType:
                 continue
@@ -126,6 +137,12 @@ def repair(lazies: list[Lazy], stores: StoreLog | None = None) -> EscapeReport:
         targets = replacements
     return EscapeReport(escaped_count, repaired, tuple(dict.fromkeys(unrepaired)),
                         time.perf_counter() - started)
+
+
+def _patch_all(holders: list[Any], targets: dict[int, tuple[Any, Any]],
+               stores: StoreLog) -> int:
+    """Patch ``holders`` in place; how many were (a rebuilt tuple is left to the search)."""
+    return sum(1 for holder in holders if _patch(holder, targets, stores) is holder)
 
 
 def _living(holders: dict[int, Any]) -> list[Any]:
@@ -147,20 +164,27 @@ def _referrers(olds: list[Any], lazies: bool) -> list[Any]:
     cannot see (a running frame of another thread holding the value) count as such too:
     correctness first, the freeze is a memory hint.
     """
-    holders = gc.get_referrers(*olds)
-    if lazies and gc.get_freeze_count() and _held_elsewhere(olds, holders):
+    holders = _search(olds)
+    if lazies and gc.get_freeze_count() and not held_only_by(olds, holders):
         gc.unfreeze()
-        holders = gc.get_referrers(*olds)
+        holders = _search(olds)
     return holders
 
 
-def _held_elsewhere(olds: list[Any], holders: list[Any]) -> bool:
-    """Whether a value in ``olds`` has references that none of ``holders`` makes."""
-    counts = collections.Counter(id(referent) for holder in holders
-                                 for referent in gc.get_referents(holder))
-    # Beyond the holders (``olds`` and the targets' entries are among them): the loop
-    # variable and getrefcount's argument.
-    return any(sys.getrefcount(old) - 2 > counts[id(old)] for old in olds)
+def _search(olds: list[Any]) -> list[Any]:
+    """``gc.get_referrers(*olds)``, less the tuple of that call's own arguments, which
+    refers to every value sought (3.13 tracks it): taken for a holder, it would be
+    rebuilt and searched for again, round after round."""
+    found = gc.get_referrers(*olds)
+    return [holder for holder in found if not _own_arguments(holder, olds)]
+
+
+def _own_arguments(holder: Any, olds: list[Any]) -> bool:
+    # Referred to only by the list found (and, here, the comprehension's variable, this
+    # argument and getrefcount's): nothing of the program's holds it.
+    return (type(holder) is tuple and len(holder) == len(olds)
+            and sys.getrefcount(holder) <= 4
+            and all(item is old for item, old in zip(holder, olds)))
 
 
 def _swap(value: Any, targets: dict[int, tuple[Any, Any]]) -> Any:

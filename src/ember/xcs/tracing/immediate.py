@@ -138,14 +138,17 @@ def run_at_call(trace: Any, name: str, fn: Callable[..., Any], args: tuple[Any, 
 
 def resolve_closures(trace: Any, values: tuple[Any, ...], reason: str) -> None:
     """Give the functions among ``values`` the values of the op results they close over
-    or have as defaults, in place (``lambda m: answers[m.group(0)]``, where ``answers``
-    holds op results): what they return is used at once, or they run where no trace
-    turns a lazy value into its value (``pool.submit(lambda: json.dumps(r))`` runs them
-    on another thread)."""
+    or have as defaults, and the objects their methods are bound to the values of those
+    they hold, in place (``lambda m: answers[m.group(0)]``, where ``answers`` holds op
+    results): what they return is used at once, or they run where no trace turns a lazy
+    value into its value (``pool.submit(lambda: json.dumps(r))``, ``pool.submit(job.run)``
+    run them on another thread)."""
     for value in values:
         if type(value) is functools.partial:
             value = value.func
         if type(value) is types.MethodType:
+            if tree.kind_of(value.__self__) is tree.Kind.RECORD:  # pool.submit(job.run)
+                trace.force_tree(value.__self__, reason, records=True)
             value = value.__func__
         value = getattr(value, "__wrapped__", value) if behind_cache(value) else value
         if type(value) is not types.FunctionType:

@@ -91,6 +91,7 @@ from ember.xcs.tracing.observing import (
     observe_deep,
     yielded,
 )
+from ember.xcs.tracing.outside import outside_tree
 from ember.xcs.tracing.protocols import mapped, probing
 from ember.xcs.tracing.trace import Trace
 from ember.xcs.tracing.unpacking import check_unpacked, splat, splat_mapping
@@ -135,6 +136,11 @@ def prep(fn: Any, /, *args: Any, **kwargs: Any) -> Callable[[], Any]:
     """Prepare the call ``fn(*args, **kwargs)`` made by rewritten glue (see module doc)."""
     handler = _local.trace
     if handler is None or type(fn) is Lazy or type(handler) is not Trace:
+        if handler is None and tree.contains((args, kwargs), Lazy):
+            # Rewritten code where no trace is: a coroutine or generator of the glue's run
+            # on another thread (run_coroutine_threadsafe, pool.submit(next, gen)). Plain
+            # Python had the values by then: the call gets them, not the proxies.
+            args, kwargs = outside_tree(args), outside_tree(kwargs)
         return _partial(fn, *args, **kwargs)
     trace = handler
     run = trace.run
