@@ -27,6 +27,7 @@ MODULES = (
     "ember.xcs.display",
     "ember.xcs.interop",
     "ember.xcs.ops",
+    "ember.xcs.op_runs",
     "ember.xcs.api.jit",
     "ember.xcs.api.explain",
     "ember.xcs.api.explanation",

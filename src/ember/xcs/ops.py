@@ -204,7 +204,8 @@ class Op:
         annotated = self._annotated
         if annotated is op_runs.UNRESOLVED:
             annotated = self._annotated = op_runs.return_class(self.fn)
-        return annotated if annotated is not None else self.last_type
+        known = annotated if annotated is not None else self.last_type
+        return op_runs.current_class(known) if known is not None else None
 
     def observe(self, seconds: float) -> None:
         """Record how long one run of the body took (the engine calls this, from any
