@@ -48,6 +48,7 @@ MODULES = (
     "ember.xcs.tracing.protocols",
     "ember.xcs.tracing.own_errors",
     "ember.xcs.tracing.effects",
+    "ember.xcs.tracing.source_texts",
     "ember.testing._wire",
     "ember.xcs.compat.xcsapi",
     "ember.operators.base",

@@ -1,0 +1,90 @@
+"""Where the source text of user code comes from, for the rewriter.
+
+Python keeps no source with a code object: ``linecache`` reads the file, or holds what
+IPython, ``doctest`` and the like put there (``tracing.rewrite`` reads it so). Two common
+cases need more, and ``source_trees`` yields the texts to try, the likeliest first:
+
+- A file edited since ``linecache`` read it, then loaded again (``importlib.reload``,
+  IPython's ``%autoreload``). ``linecache`` still holds the old text, which does not give
+  the code that runs: the file is read again.
+- A notebook cell that IPython compiles under a name of its own: a ``%%time`` cell is
+  ``<timed exec>`` (``<timed eval>`` for one expression), which ``linecache`` does not
+  hold. Its text is in IPython's history, with the magic's line left out.
+
+The rewriter uses a text only when, compiled, it gives the very code that runs
+(``sources.same_code``), so a wrong candidate costs time, never meaning.
+
+Example:
+    >>> import linecache
+    >>> linecache.cache["<cell>"] = (9, None, ["def f(x):\\n", "    return x\\n"], "<cell>")
+    >>> [tree.body[0].name for tree in source_trees("<cell>")]
+    ['f']
+    >>> del linecache.cache["<cell>"]
+"""
+
+from __future__ import annotations
+
+import ast
+import linecache
+import sys
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+__all__ = ["source_trees"]
+
+_TIMED = frozenset({"<timed exec>", "<timed eval>"})  # IPython's %%time and %time
+_lock = threading.Lock()  # guards _trees
+_trees: dict[tuple[str, int], ast.Module | None] = {}  # (file name, hash of text) -> tree
+_UNREAD: Any = object()
+_CACHE_LIMIT = 256
+
+
+def source_trees(filename: str) -> Iterator[ast.Module]:
+    """The parsed texts that may hold the source of code compiled from ``filename``."""
+    lines = linecache.getlines(filename)
+    texts = _texts(filename, lines)
+    for text in texts:
+        key = (filename, hash(text))
+        with _lock:
+            tree = _trees.get(key, _UNREAD)
+        if tree is _UNREAD:
+            try:
+                tree = ast.parse(text, filename)
+            except SyntaxError:
+                tree = None
+            with _lock:
+                if len(_trees) >= _CACHE_LIMIT:
+                    _trees.clear()
+                _trees[key] = tree
+        if tree is not None:
+            yield tree
+
+
+def _texts(filename: str, lines: list[str]) -> Iterator[str]:
+    if lines:
+        yield "".join(lines)
+    if filename in _TIMED:
+        yield from _timed_cells()
+    elif not filename.startswith("<"):  # a file: read it again if it changed since
+        linecache.checkcache(filename)
+        fresh = linecache.getlines(filename)
+        if fresh and fresh != lines:
+            yield "".join(fresh)
+
+
+def _timed_cells() -> Iterator[str]:
+    """The bodies of the ``%%time`` cells in the running IPython's history, latest first,
+    as IPython compiles them."""
+    ipython: Any = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    if shell is None:
+        return
+    history = getattr(getattr(shell, "history_manager", None), "input_hist_raw", None)
+    for raw in reversed(history or ()):
+        magic, _, body = str(raw).partition("\n")
+        if magic.split(" ", 1)[0] == "%%time" and body.strip():
+            try:
+                yield shell.transform_cell(body)
+            except Exception:  # an input transformer of the user's failing: the cell as typed
+                yield body
