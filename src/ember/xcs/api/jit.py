@@ -30,6 +30,7 @@ from ember.xcs.api.explanation import explanation
 from ember.xcs.api.hosts import GENERATOR, import_fallback, module_locks, run_plainly
 from ember.xcs.api.nesting import call_within, timeout_within
 from ember.xcs.api.records import Fallback, FunctionStats
+from ember.xcs.api.reloading import follow_autoreload
 from ember.xcs.api.stats import register
 from ember.xcs.api.stepping import async_call
 from ember.xcs.config import Config, refuse_misplaced, require_config, without_catchalls
@@ -118,6 +119,7 @@ class JitFunction:
         self._tensor: TensorPath | None = (
             None if self._is_async or self._is_generator else tensor_path(fn))
         register(self)
+        follow_autoreload(JitFunction)  # %autoreload updates it in place, as a function
 
     @property
     def config(self) -> Config:
