@@ -1,9 +1,11 @@
 """A function is rewritten from its source where plain Python has it: a module edited and
-reloaded (``importlib.reload``, IPython's ``%autoreload``) and a ``%%time`` notebook cell.
+reloaded (``importlib.reload``, IPython's ``%autoreload``), a ``%%time`` notebook cell and
+a test module whose ``assert`` statements pytest rewrote.
 Run without rewriting, its glue would print twice (the last-resort rerun)."""
 
 from __future__ import annotations
 
+import ast
 import importlib
 import os
 import subprocess
@@ -11,6 +13,7 @@ import sys
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -90,3 +93,37 @@ def test_a_function_defined_in_a_time_cell_is_rewritten_from_the_cell() -> None:
     printed = [line for line in done.stdout.splitlines()
                if not line.startswith(("CPU times", "Wall time"))]
     assert printed == ["glue 2", "A+B", "<timed exec> []"]
+
+
+CHECKED = textwrap.dedent("""\
+    import time
+    from ember.xcs import jit, op
+
+    @op
+    def fetch(k):
+        time.sleep(0.01)
+        return k.upper()
+
+    @jit
+    def pipeline(keys):
+        rs = [fetch(k) for k in keys]
+        assert len(rs) == len(keys), "one result per key"
+        print("glue", len(rs))
+        return "+".join(rs)
+""")
+
+
+def test_a_module_whose_asserts_pytest_rewrote_is_rewritten(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from _pytest.assertion.rewrite import rewrite_asserts
+
+    path = tmp_path / "test_checked_pipeline.py"
+    path.write_text(CHECKED)
+    tree = ast.parse(CHECKED, str(path))
+    rewrite_asserts(tree, CHECKED.encode(), str(path))  # as pytest imports a test module
+    namespace: dict[str, object] = {"__name__": "test_checked_pipeline"}
+    exec(compile(tree, str(path), "exec", dont_inherit=True), namespace)
+    pipeline: Any = namespace["pipeline"]
+    assert pipeline(["a", "b"]) == "A+B"
+    assert capsys.readouterr().out == "glue 2\n"  # once, as in plain Python
+    assert get_jit_stats(pipeline)["fallbacks"] == []

@@ -1,7 +1,7 @@
 """Where the source text of user code comes from, for the rewriter.
 
 Python keeps no source with a code object: ``linecache`` reads the file, or holds what
-IPython, ``doctest`` and the like put there (``tracing.rewrite`` reads it so). Two common
+IPython, ``doctest`` and the like put there (``tracing.rewrite`` reads it so). Three common
 cases need more, and ``source_trees`` yields the texts to try, the likeliest first:
 
 - A file edited since ``linecache`` read it, then loaded again (``importlib.reload``,
@@ -10,6 +10,8 @@ cases need more, and ``source_trees`` yields the texts to try, the likeliest fir
 - A notebook cell that IPython compiles under a name of its own: a ``%%time`` cell is
   ``<timed exec>`` (``<timed eval>`` for one expression), which ``linecache`` does not
   hold. Its text is in IPython's history, with the magic's line left out.
+- A test module run by pytest, which compiles it with its ``assert`` statements
+  rewritten (to explain a failure): the text is rewritten the same way.
 
 The rewriter uses a text only when, compiled, it gives the very code that runs
 (``sources.same_code``), so a wrong candidate costs time, never meaning.
@@ -35,30 +37,42 @@ __all__ = ["source_trees"]
 
 _TIMED = frozenset({"<timed exec>", "<timed eval>"})  # IPython's %%time and %time
 _lock = threading.Lock()  # guards _trees
-_trees: dict[tuple[str, int], ast.Module | None] = {}  # (file name, hash of text) -> tree
+# (file name, hash of text, asserts rewritten) -> its tree
+_trees: dict[tuple[str, int, bool], ast.Module | None] = {}
 _UNREAD: Any = object()
 _CACHE_LIMIT = 256
 
 
 def source_trees(filename: str) -> Iterator[ast.Module]:
     """The parsed texts that may hold the source of code compiled from ``filename``."""
-    lines = linecache.getlines(filename)
-    texts = _texts(filename, lines)
-    for text in texts:
-        key = (filename, hash(text))
+    for text in _texts(filename, linecache.getlines(filename)):
+        yield from _parsed(filename, text, asserts_rewritten=False)
+        if "_pytest.assertion.rewrite" in sys.modules and "assert" in text \
+                and not filename.startswith("<"):
+            yield from _parsed(filename, text, asserts_rewritten=True)
+
+
+def _parsed(filename: str, text: str, asserts_rewritten: bool) -> Iterator[ast.Module]:
+    """``text`` parsed (once), its ``assert`` statements rewritten as pytest compiles a
+    test module (``conftest.py``, a plugin) if ``asserts_rewritten``."""
+    key = (filename, hash(text), asserts_rewritten)
+    with _lock:
+        tree = _trees.get(key, _UNREAD)
+    if tree is _UNREAD:
+        try:
+            tree = ast.parse(text, filename)
+            if asserts_rewritten:
+                from _pytest.assertion.rewrite import rewrite_asserts
+
+                rewrite_asserts(tree, text.encode(), filename)
+        except Exception:  # a syntax error, or a pytest of another shape: no tree
+            tree = None
         with _lock:
-            tree = _trees.get(key, _UNREAD)
-        if tree is _UNREAD:
-            try:
-                tree = ast.parse(text, filename)
-            except SyntaxError:
-                tree = None
-            with _lock:
-                if len(_trees) >= _CACHE_LIMIT:
-                    _trees.clear()
-                _trees[key] = tree
-        if tree is not None:
-            yield tree
+            if len(_trees) >= _CACHE_LIMIT:
+                _trees.clear()
+            _trees[key] = tree
+    if tree is not None:
+        yield tree
 
 
 def _texts(filename: str, lines: list[str]) -> Iterator[str]:
