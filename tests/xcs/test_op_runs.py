@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from ember.xcs import jit
+from ember.xcs.op_runs import current_class
 
 AGENT = textwrap.dedent("""\
     import time
@@ -71,3 +72,14 @@ def test_a_class_defined_again_replaces_the_one_an_op_named(
     cell.write_text(AGENT.split("@op")[0] + TAGGED)
     exec(compile(cell.read_text(), str(cell), "exec"), vars(first))
     assert jit(read_tag)(first, "z") == read_tag(first, "z") == "old:ans z"
+
+
+def test_a_nested_class_defined_again_is_found_through_its_outer_class(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    module = types.ModuleType("op_runs_nested")
+    monkeypatch.setitem(sys.modules, "op_runs_nested", module)
+    exec("class Outer:\n    class Reply:\n        pass\n", vars(module))
+    old = module.Outer.Reply
+    exec("class Outer:\n    class Reply:\n        pass\n", vars(module))  # the cell again
+    assert current_class(old) is module.Outer.Reply is not old
+    assert current_class(module.Outer) is module.Outer and current_class(int) is int

@@ -79,12 +79,13 @@ def current_class(cls: type) -> type:
         (True, False)
         >>> del sys.modules["notebook"]
     """
-    namespace = getattr(sys.modules.get(cls.__module__), "__dict__", None)
-    if namespace is None:
+    module = sys.modules.get(cls.__module__)
+    path = cls.__qualname__.split(".")
+    bound = getattr(module, "__dict__", {}).get(path[0])
+    if bound is cls or module is None or "<" in cls.__qualname__:  # (the usual case first)
         return cls
-    bound = namespace.get(cls.__name__)
-    if bound is cls or "." in cls.__qualname__:  # the usual case; a nested class stays
-        return cls
+    for name in path[1:]:  # a class nested in another
+        bound = vars(bound).get(name) if isinstance(bound, type) else None
     if isinstance(bound, type) and bound.__qualname__ == cls.__qualname__:
         return bound
     return cls

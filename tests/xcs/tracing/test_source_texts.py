@@ -82,6 +82,10 @@ def pipeline(keys):
 print(pipeline(["a", "b"]))
 print(pipeline.__wrapped__.__code__.co_filename, get_jit_stats(pipeline)["fallbacks"])
 ''', store_history=True)
+shell.run_cell('''
+%time joined = jit(lambda keys: "-".join([fetch(k) for k in keys]))
+print(joined(["c", "d"]), get_jit_stats(joined)["fallbacks"])
+''', store_history=True)
 """
 
 
@@ -92,7 +96,7 @@ def test_a_function_defined_in_a_time_cell_is_rewritten_from_the_cell() -> None:
     assert done.returncode == 0, done.stderr
     printed = [line for line in done.stdout.splitlines()
                if not line.startswith(("CPU times", "Wall time"))]
-    assert printed == ["glue 2", "A+B", "<timed exec> []"]
+    assert printed == ["glue 2", "A+B", "<timed exec> []", "C-D []"]
 
 
 CHECKED = textwrap.dedent("""\

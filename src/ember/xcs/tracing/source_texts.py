@@ -9,7 +9,8 @@ cases need more, and ``source_trees`` yields the texts to try, the likeliest fir
   the code that runs: the file is read again.
 - A notebook cell that IPython compiles under a name of its own: a ``%%time`` cell is
   ``<timed exec>`` (``<timed eval>`` for one expression), which ``linecache`` does not
-  hold. Its text is in IPython's history, with the magic's line left out.
+  hold. Its text is in IPython's history, with the magic's line left out (of a
+  ``%time`` line, the statement after the magic).
 - A test module run by pytest, which compiles it with its ``assert`` statements
   rewritten (to explain a failure): the text is rewritten the same way.
 
@@ -88,8 +89,8 @@ def _texts(filename: str, lines: list[str]) -> Iterator[str]:
 
 
 def _timed_cells() -> Iterator[str]:
-    """The bodies of the ``%%time`` cells in the running IPython's history, latest first,
-    as IPython compiles them."""
+    """What the ``%%time`` cells and ``%time`` lines in the running IPython's history
+    compiled, latest first: a cell without its magic's line, a line's statement."""
     ipython: Any = sys.modules.get("IPython")
     shell = ipython.get_ipython() if ipython is not None else None
     if shell is None:
@@ -97,8 +98,11 @@ def _timed_cells() -> Iterator[str]:
     history = getattr(getattr(shell, "history_manager", None), "input_hist_raw", None)
     for raw in reversed(history or ()):
         magic, _, body = str(raw).partition("\n")
-        if magic.split(" ", 1)[0] == "%%time" and body.strip():
+        timed = [body] if magic.split(" ", 1)[0] == "%%time" else [
+            line.strip()[len("%time "):] for line in str(raw).splitlines()
+            if line.strip().startswith("%time ")]
+        for text in timed:
             try:
-                yield shell.transform_cell(body)
-            except Exception:  # an input transformer of the user's failing: the cell as typed
-                yield body
+                yield shell.transform_cell(text)
+            except Exception:  # an input transformer of the user's failing: the text as typed
+                yield text
