@@ -131,3 +131,22 @@ def test_a_module_whose_asserts_pytest_rewrote_is_rewritten(
     assert pipeline(["a", "b"]) == "A+B"
     assert capsys.readouterr().out == "glue 2\n"  # once, as in plain Python
     assert get_jit_stats(pipeline)["fallbacks"] == []
+
+
+SCRIPT = PIPELINE.replace("VERSION", "script").replace("SEP", "+") + textwrap.dedent("""\
+    from ember.xcs import get_jit_stats
+    print(pipeline(["a", "b"]), get_jit_stats(pipeline)["fallbacks"])
+""")
+
+
+@pytest.mark.parametrize("how", ["-c", "-Bc", "stdin"])
+def test_a_program_given_to_python_c_or_on_stdin_is_rewritten(how: str, tmp_path: Path) -> None:
+    script = tmp_path / "script.py"
+    script.write_text(SCRIPT)
+    command = [sys.executable, "-"] if how == "stdin" else [sys.executable, how, SCRIPT]
+    with script.open() as stdin:
+        done = subprocess.run(command, stdin=stdin if how == "stdin" else None,
+                              capture_output=True, text=True, timeout=120,
+                              env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["script glue 2", "A+B []"]  # the glue ran once

@@ -1,8 +1,8 @@
 """Where the source text of user code comes from, for the rewriter.
 
 Python keeps no source with a code object: ``linecache`` reads the file, or holds what
-IPython, ``doctest`` and the like put there (``tracing.rewrite`` reads it so). Three common
-cases need more, and ``source_trees`` yields the texts to try, the likeliest first:
+IPython, ``doctest`` and the like put there (``tracing.rewrite`` reads it so). Some
+common cases need more, and ``source_trees`` yields the texts to try, the likeliest first:
 
 - A file edited since ``linecache`` read it, then loaded again (``importlib.reload``,
   IPython's ``%autoreload``). ``linecache`` still holds the old text, which does not give
@@ -13,6 +13,9 @@ cases need more, and ``source_trees`` yields the texts to try, the likeliest fir
   ``%time`` line, the statement after the magic).
 - A test module run by pytest, which compiles it with its ``assert`` statements
   rewritten (to explain a failure): the text is rewritten the same way.
+- A program given to ``python -c`` (``<string>``): the command is in ``sys.orig_argv``.
+  One given to ``python -`` (``<stdin>``) from a file (``python - < script.py``): the
+  file is read again (a pipe cannot be).
 
 The rewriter uses a text only when, compiled, it gives the very code that runs
 (``sources.same_code``), so a wrong candidate costs time, never meaning.
@@ -28,7 +31,10 @@ Example:
 from __future__ import annotations
 
 import ast
+import importlib.util
 import linecache
+import os
+import stat
 import sys
 import threading
 from collections.abc import Iterator
@@ -81,11 +87,42 @@ def _texts(filename: str, lines: list[str]) -> Iterator[str]:
         yield "".join(lines)
     if filename in _TIMED:
         yield from _timed_cells()
+    elif filename == "<string>":
+        yield from _command()
+    elif filename == "<stdin>":
+        yield from _stdin_script()
     elif not filename.startswith("<"):  # a file: read it again if it changed since
         linecache.checkcache(filename)
         fresh = linecache.getlines(filename)
         if fresh and fresh != lines:
             yield "".join(fresh)
+
+
+def _command() -> Iterator[str]:
+    """The program of ``python -c``, read from the interpreter's own arguments."""
+    arguments = iter(getattr(sys, "orig_argv", ())[1:])
+    for argument in arguments:
+        if not argument.startswith("-") or argument == "-" \
+                or argument.startswith("--"):
+            return  # a script, stdin, or an option of the long form (none comes before -c)
+        for at, flag in enumerate(argument[1:], 2):  # a group of short options (-Bc)
+            if flag in "cmWX":  # the options that take a value: the rest, or the next
+                value = argument[at:] or next(arguments, "")
+                if flag == "c":
+                    yield value
+                if flag in "cm":
+                    return
+                break
+
+
+def _stdin_script() -> Iterator[str]:
+    """The program ``python -`` read from standard input, when that is a file."""
+    try:
+        status = os.fstat(0)
+        if stat.S_ISREG(status.st_mode):
+            yield importlib.util.decode_source(os.pread(0, status.st_size, 0))
+    except (OSError, AttributeError, SyntaxError, UnicodeDecodeError):
+        return  # closed, not a file, no os.pread (Windows), or not text
 
 
 def _timed_cells() -> Iterator[str]:
