@@ -29,7 +29,7 @@ MODULES = (
     "ember.xcs.ops",
     "ember.xcs.op_runs",
     "ember.xcs.api.jit",
-    "ember.xcs.api.reloading",
+    "ember.xcs.reloading",
     "ember.xcs.api.explain",
     "ember.xcs.api.explanation",
     "ember.xcs.api.views",

@@ -30,13 +30,13 @@ from ember.xcs.api.explanation import explanation
 from ember.xcs.api.hosts import GENERATOR, import_fallback, module_locks, run_plainly
 from ember.xcs.api.nesting import call_within, timeout_within
 from ember.xcs.api.records import Fallback, FunctionStats
-from ember.xcs.api.reloading import follow_autoreload
 from ember.xcs.api.stats import register
 from ember.xcs.api.stepping import async_call
 from ember.xcs.config import Config, refuse_misplaced, require_config, without_catchalls
 from ember.xcs.engine.driver import default_engine
 from ember.xcs.engine.state import Run
 from ember.xcs.errors import ConfigError
+from ember.xcs.reloading import follow_autoreload
 from ember.xcs.tracing import context, rewrite, runtime
 from ember.xcs.tracing.protocols import calling_back
 from ember.xcs.tracing.trace import Trace

@@ -1,19 +1,19 @@
-"""IPython's ``%autoreload`` and jitted functions.
+"""IPython's ``%autoreload`` and jitted functions and ops.
 
 ``%autoreload`` runs an edited module again and then updates the objects of its old
 version in place, so that names a notebook imported from it (``from agent import
 answer``) run the new code: a function gets the new ``__code__``, a class the new
 methods. It does so by a list of rules (``IPython.extensions.autoreload.UPDATE_RULES``)
-for functions, classes, properties and methods; a jitted function is none of these,
-and would keep running its old code. ``follow_autoreload`` adds a rule for it: the old
-jitted function becomes the new one (its function, settings and statistics).
+for functions, classes, properties and methods; a jitted function or an op is none of
+these, and would keep running its old code. ``follow_autoreload`` adds a rule for such
+a class: the old object becomes the new one (its function, settings and statistics).
 
-The rule is added when a jitted function is made while the extension is loaded, which
-the reloaded module itself does before the old objects are updated.
+The rule is added when a jitted function or op is made while the extension is loaded,
+which the reloaded module itself does before the old objects are updated.
 
 Example:
-    >>> from ember.xcs.api.jit import JitFunction
-    >>> follow_autoreload(JitFunction)  # nothing to do without IPython's autoreload
+    >>> from ember.xcs.ops import Op
+    >>> follow_autoreload(Op)  # nothing to do without IPython's autoreload
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""IPython's ``%autoreload`` updates a jitted function imported by name, as it does a
-plain function: the name a notebook imported runs the module's new code."""
+"""IPython's ``%autoreload`` updates a jitted function or an op imported by name, as it
+does a plain function: the name a notebook imported runs the module's new code."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from ember.xcs import get_jit_stats
+from ember.xcs import get_jit_stats, jit
 
 AGENT = textwrap.dedent("""\
     import time
@@ -21,7 +21,7 @@ AGENT = textwrap.dedent("""\
     @op
     def fetch(k):
         time.sleep(0.01)
-        return k.upper()
+        return k.upper() + "MARK"
 
     @jit
     def pipeline(keys):
@@ -35,7 +35,7 @@ AGENT = textwrap.dedent("""\
 @pytest.fixture
 def agent_file(tmp_path: Path) -> Iterator[Path]:
     path = tmp_path / "reloading_agent.py"
-    path.write_text(AGENT.replace("SEP", "+"))
+    path.write_text(AGENT.replace("SEP", "+").replace("MARK", ""))
     sys.path.insert(0, str(tmp_path))
     try:
         yield path
@@ -49,10 +49,22 @@ def test_autoreload_updates_a_jitted_function_imported_by_name(agent_file: Path)
     module = importlib.import_module("reloading_agent")
     pipeline, plain = module.pipeline, module.plain  # from reloading_agent import ...
     assert pipeline(["a", "b"]) == plain(["a", "b"]) == "A+B"
-    agent_file.write_text(AGENT.replace("SEP", "-"))
+    agent_file.write_text(AGENT.replace("SEP", "-").replace("MARK", ""))
     stat = agent_file.stat()
     os.utime(agent_file, ns=(stat.st_atime_ns, stat.st_mtime_ns + 2_000_000_000))
     autoreload.superreload(module)  # what %autoreload does with an edited module
     assert plain(["a", "b"]) == "A-B"
     assert pipeline(["a", "b"]) == "A-B"
     assert get_jit_stats(pipeline)["fallbacks"] == []
+
+
+def test_autoreload_updates_an_op_imported_by_name(agent_file: Path) -> None:
+    autoreload = pytest.importorskip("IPython.extensions.autoreload")
+    module = importlib.import_module("reloading_agent")
+    fetch = module.fetch  # from reloading_agent import fetch
+    assert fetch("a") == "A" and jit(lambda k: fetch(k))("b") == "B"
+    agent_file.write_text(AGENT.replace("SEP", "+").replace("MARK", "!"))
+    stat = agent_file.stat()
+    os.utime(agent_file, ns=(stat.st_atime_ns, stat.st_mtime_ns + 2_000_000_000))
+    autoreload.superreload(module)
+    assert fetch("a") == "A!" and jit(lambda k: fetch(k))("b") == "B!"
