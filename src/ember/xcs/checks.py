@@ -1,4 +1,4 @@
-"""Checks of setting values, shared by ``Config`` and ``execution_options``.
+"""Checks of setting values, shared by ``Config`` and ``execution_options`` (and ``op()``'s).
 
 Each check takes the setting's name as the user wrote it (``"Config.timeout"``,
 ``"execution_options(timeout=...)"``) and the value; it raises ``ConfigError`` naming
@@ -15,7 +15,8 @@ import os
 from collections.abc import Iterable
 from typing import Any
 
-from ember.xcs.errors import ConfigError
+from ember.xcs.errors import ConfigError, XCSError
+from ember.xcs.ir.render import shorten
 
 __all__ = [
     "DEFAULT_MAX_WORKERS",
@@ -24,6 +25,7 @@ __all__ = [
     "check_executor",
     "check_hooks",
     "check_memory_ceiling",
+    "check_op_settings",
     "check_result_cache",
     "check_timeout",
     "check_workers",
@@ -313,3 +315,22 @@ def switch_from_environment(variable: str, purpose: str) -> bool:
         f"{variable}={raw!r} is not a switch: set it to one of {', '.join(_SWITCHED_ON)} "
         f"to {purpose}, to one of {', '.join(_SWITCHED_OFF[1:])} (or unset it) not to."
     )
+
+
+def check_op_settings(name: object, effect: object, deterministic: object,
+                      limit_key: object) -> None:
+    """Raise ``XCSError`` naming the first ``op()`` setting of the wrong type."""
+    if name is not None and not isinstance(name, str):
+        raise XCSError(f"op(name=...) must be a str or None, got {type(name).__name__} "
+                       f"{shorten(repr(name), 80)}.")
+    for field, value in (("effect", effect), ("deterministic", deterministic)):
+        if not isinstance(value, bool):
+            raise XCSError(f"op({field}=...) must be True or False, got "
+                           f"{type(value).__name__} {shorten(repr(value), 80)}.")
+    try:
+        hash(limit_key)
+    except TypeError:
+        raise XCSError(
+            f"op(limit_key=...) must be hashable (a str or a tuple, say), got "
+            f"{type(limit_key).__name__} {shorten(repr(limit_key), 80)}."
+        ) from None

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import ast
 import inspect
+import sys
 import threading
 import typing
 from collections.abc import Callable
 from typing import Any
 
+from ember.xcs.tracing.codemap import CodeMap
+
 __all__ = ["FAST_RUNS_AFTER_SLOW", "INLINE_AFTER", "INLINE_LIMIT", "SLOW_LIMIT", "UNRESOLVED",
-           "RunTiming", "return_class", "timing_lock"]
+           "RunTiming", "current_class", "return_class", "timing_lock"]
 
 INLINE_AFTER = 16  # runs observed before an op may run inline
 INLINE_LIMIT = 100e-6  # the running average of run times must stay below this
@@ -39,7 +42,10 @@ def return_class(fn: Callable[..., Any]) -> type | None:
     return _constructed(fn) if hint is None else None
 
 
-_inferred: dict[Any, type | None] = {}  # code object -> the class its returns construct
+# code object -> the class its returns construct. By identity: equal code objects (the
+# same text at the same lines of two modules, a notebook cell run again) may name
+# different classes.
+_inferred: CodeMap[type | None] = CodeMap(limit=4096)
 
 
 def _constructed(fn: Any) -> type | None:
@@ -50,15 +56,39 @@ def _constructed(fn: Any) -> type | None:
     if code is None or code.co_flags & inspect.CO_GENERATOR:
         return None
     if code in _inferred:
-        return _inferred[code]
+        return _inferred.get(code)
     from ember.xcs.tracing.rewrite import source_node  # the source as the rewriter reads it
 
     node = source_node(code)  # None without source (a REPL, exec): not known
     found = _returned_class(node, function.__globals__) if node is not None else None
-    if len(_inferred) > 4096:
-        _inferred.clear()
     _inferred[code] = found
     return found
+
+
+def current_class(cls: type) -> type:
+    """The class now bound to ``cls``'s name in its module: a class defined again (a
+    notebook cell run again, a module reloaded) replaces the one an op's annotation,
+    source or earlier result named, as the op's next ``Reply(...)`` finds the new one.
+
+    Example:
+        >>> import sys, types
+        >>> sys.modules["notebook"] = notebook = types.ModuleType("notebook")
+        >>> exec("class Reply: pass", vars(notebook)); old = notebook.Reply
+        >>> exec("class Reply: pass", vars(notebook))  # the cell run again
+        >>> current_class(old) is notebook.Reply, old is notebook.Reply
+        (True, False)
+        >>> del sys.modules["notebook"]
+    """
+    module = sys.modules.get(cls.__module__)
+    path = cls.__qualname__.split(".")
+    bound = getattr(module, "__dict__", {}).get(path[0])
+    if bound is cls or module is None or "<" in cls.__qualname__:  # (the usual case first)
+        return cls
+    for name in path[1:]:  # a class nested in another
+        bound = vars(bound).get(name) if isinstance(bound, type) else None
+    if isinstance(bound, type) and bound.__qualname__ == cls.__qualname__:
+        return bound
+    return cls
 
 
 def _returned_class(node: ast.AST, names: dict[str, Any]) -> type | None:

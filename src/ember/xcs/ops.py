@@ -18,11 +18,13 @@ from collections.abc import Callable
 from typing import Any, Literal, TypeVar, overload
 
 from ember.xcs import op_runs
+from ember.xcs.checks import check_op_settings
 from ember.xcs.config import is_positive_int_or_none
 from ember.xcs.engine.loop import shared_loop
 from ember.xcs.engine.slots import call_limited
 from ember.xcs.errors import XCSError
 from ember.xcs.ir.render import shorten
+from ember.xcs.reloading import follow_autoreload
 from ember.xcs.tracing.context import _local as _context_local
 
 __all__ = ["Op", "OpKind", "as_op", "is_op", "mark_orchestration", "mark_tensor", "op"]
@@ -30,25 +32,6 @@ __all__ = ["Op", "OpKind", "as_op", "is_op", "mark_orchestration", "mark_tensor"
 OpKind = Literal["orchestration", "tensor"]
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _check_settings(name: object, effect: object, deterministic: object,
-                    limit_key: object) -> None:
-    """Raise ``XCSError`` naming the first ``op()`` setting of the wrong type."""
-    if name is not None and not isinstance(name, str):
-        raise XCSError(f"op(name=...) must be a str or None, got {type(name).__name__} "
-                       f"{shorten(repr(name), 80)}.")
-    for field, value in (("effect", effect), ("deterministic", deterministic)):
-        if not isinstance(value, bool):
-            raise XCSError(f"op({field}=...) must be True or False, got "
-                           f"{type(value).__name__} {shorten(repr(value), 80)}.")
-    try:
-        hash(limit_key)
-    except TypeError:
-        raise XCSError(
-            f"op(limit_key=...) must be hashable (a str or a tuple, say), got "
-            f"{type(limit_key).__name__} {shorten(repr(limit_key), 80)}."
-        ) from None
 
 
 class Op:
@@ -104,7 +87,7 @@ class Op:
             raise XCSError(
                 f"op() needs a callable, got {type(fn).__name__} {shorten(repr(fn), 80)}.{hint}"
             )
-        _check_settings(name, effect, deterministic, limit_key)
+        check_op_settings(name, effect, deterministic, limit_key)
         if not is_positive_int_or_none(max_concurrency):
             raise XCSError(
                 f"op(max_concurrency=...) must be a positive int or None, got {max_concurrency!r}."
@@ -204,7 +187,8 @@ class Op:
         annotated = self._annotated
         if annotated is op_runs.UNRESOLVED:
             annotated = self._annotated = op_runs.return_class(self.fn)
-        return annotated if annotated is not None else self.last_type
+        known = annotated if annotated is not None else self.last_type
+        return op_runs.current_class(known) if known is not None else None
 
     def observe(self, seconds: float) -> None:
         """Record how long one run of the body took (the engine calls this, from any
@@ -344,6 +328,7 @@ def op(
     def wrap(target: Any) -> Any:
         if isinstance(target, Op):
             return target
+        follow_autoreload(Op)  # %autoreload updates it in place, as a function
         if isinstance(target, staticmethod | classmethod):  # @op over either: binds as it
             return type(target)(wrap(target.__func__))
         return Op(

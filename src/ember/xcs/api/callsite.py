@@ -23,7 +23,7 @@ import threading
 import types
 
 from ember.xcs.engine.task import Task
-from ember.xcs.errors import add_note
+from ember.xcs.errors import add_origin_note
 from ember.xcs.ir.graph import SourceLocation
 from ember.xcs.tracing.frames import is_internal
 
@@ -35,7 +35,7 @@ def with_note(error: BaseException, task: Task) -> BaseException:
     root = task.root_failure
     where = f" called at {root.location}" if root.location else ""
     note = f"[ember.xcs] raised by node #{root.id} {root.name}{where}"
-    add_note(error, note)
+    add_origin_note(error, note)
     tb = error.__traceback__
     while tb is not None and tb.tb_next is not None and is_internal(tb.tb_frame.f_code):
         tb = tb.tb_next  # the worker's scheduler frames say nothing about the user's bug

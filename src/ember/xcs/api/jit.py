@@ -42,6 +42,7 @@ from ember.xcs.config import Config, refuse_misplaced, require_config, without_c
 from ember.xcs.engine.driver import default_engine
 from ember.xcs.engine.state import Run
 from ember.xcs.errors import ConfigError
+from ember.xcs.reloading import follow_autoreload
 from ember.xcs.tracing import context, rewrite, runtime
 from ember.xcs.tracing.protocols import calling_back
 from ember.xcs.tracing.trace import Trace
@@ -124,6 +125,7 @@ class JitFunction:
         self._tensor: TensorPath | None = (
             None if self._is_async or self._is_generator else tensor_path(fn))
         register(self)
+        follow_autoreload(JitFunction)  # %autoreload updates it in place, as a function
 
     @property
     def config(self) -> Config:

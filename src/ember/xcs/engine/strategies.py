@@ -29,7 +29,7 @@ from ember.xcs.engine.driver import Engine, default_engine
 from ember.xcs.engine.reference import call_node
 from ember.xcs.engine.state import Run, RunStopped
 from ember.xcs.engine.task import Task, TaskState
-from ember.xcs.errors import GraphError, XCSTimeoutError, add_note
+from ember.xcs.errors import GraphError, XCSTimeoutError, add_origin_note
 from ember.xcs.ir.graph import Graph, Node, Var, map_vars
 from ember.xcs.ops import Op
 
@@ -147,7 +147,7 @@ def _with_note(error: BaseException, node: Node) -> BaseException:
     where = f", called at {node.location}" if node.location else ""
     op_text = repr(node.fn) if isinstance(node.fn, Op) else node.kind.value
     note = f"[ember.xcs] raised by node #{node.id} {node.name} (op {op_text}, {bound}{where})"
-    add_note(error, note)
+    add_origin_note(error, note)
     return error
 
 

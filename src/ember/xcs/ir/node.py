@@ -17,6 +17,7 @@ Edges are ``Var`` objects inside a node's argument pytree (``iter_vars`` and
 from __future__ import annotations
 
 import enum
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -58,12 +59,27 @@ class SourceLocation:
     function: str
 
     def __str__(self) -> str:
-        return f"{self.filename}:{self.lineno}"
+        cell = notebook_cell(self.filename)
+        return f"{' '.join(cell)}, line {self.lineno}" if cell else f"{self.filename}:{self.lineno}"
 
     @property
     def short(self) -> str:
-        """``basename:line`` for compact displays."""
-        return f"{self.filename.rsplit('/', 1)[-1]}:{self.lineno}"
+        """``basename:line`` for compact displays (``In[3]:4`` for a notebook cell)."""
+        cell = notebook_cell(self.filename)
+        return f"{cell[1] if cell else self.filename.rsplit('/', 1)[-1]}:{self.lineno}"
+
+
+def notebook_cell(filename: str) -> tuple[str, str] | None:
+    """How IPython's tracebacks name the cell compiled under ``filename`` (``("Cell",
+    "In[3]")``: a notebook's cells are files of temporary names), else ``None``."""
+    ipython: Any = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    name = getattr(getattr(shell, "compile", None), "format_code_name", None)
+    try:
+        cell = name(filename) if name is not None else None
+    except Exception:  # an IPython of another shape: the file name, as elsewhere
+        return None
+    return (str(cell[0]), str(cell[1])) if isinstance(cell, tuple) and len(cell) == 2 else None
 
 
 @dataclass(frozen=True, slots=True)

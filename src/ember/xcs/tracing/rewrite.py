@@ -27,7 +27,7 @@ ops inside it run in program order where it could observe them (``frames``), and
 Why source rewriting and not bytecode rewriting: the syntax tree is the same on 3.11,
 3.12 and 3.13 (bytecode is not: inlined comprehensions, superinstructions), it is
 exact about ``try`` blocks, and ``inspect``/``linecache`` give the source of notebook
-cells too.
+cells too (``source_texts``: with a file reloaded since, and ``%%time`` cells).
 """
 
 from __future__ import annotations
@@ -35,7 +35,6 @@ from __future__ import annotations
 import ast
 import copy
 import functools
-import linecache
 import threading
 import types
 import weakref
@@ -46,6 +45,7 @@ from ember.xcs.tracing import frames
 from ember.xcs.tracing.async_transform import AsyncSites
 from ember.xcs.tracing.codemap import CodeMap
 from ember.xcs.tracing.frames import CallMode, is_user_code
+from ember.xcs.tracing.source_texts import source_trees
 from ember.xcs.tracing.sources import (
     Scope,
     arg_count,
@@ -62,7 +62,7 @@ __all__ = ["Glue", "can_rewrite", "instrumented", "is_instrumented", "source_nod
 
 _FUTURE_FLAGS = 0x1000000  # CO_FUTURE_ANNOTATIONS; the other __future__ flags are no-ops now
 
-_lock = threading.Lock()  # guards the three caches below
+_lock = threading.Lock()  # guards the caches below
 _code_cache: CodeMap[tuple[types.CodeType | None]] = CodeMap()
 _problems: CodeMap[str] = CodeMap()
 # id(function) -> (weak reference to it, its rewritten form); a dead or reused id is
@@ -70,7 +70,6 @@ _problems: CodeMap[str] = CodeMap()
 _functions: dict[int, tuple[weakref.ref[types.FunctionType], types.CodeType,
                             types.FunctionType]] = {}
 _produced: CodeMap[bool] = CodeMap()  # never cleared: produced code stays ours
-_trees: dict[str, tuple[int, ast.Module | None]] = {}
 _CACHE_LIMIT = 4096
 
 
@@ -134,11 +133,11 @@ def source_problem(fn: Any) -> str | None:
 def source_node(code: types.CodeType) -> ast.AST | None:
     """The ``def`` (or lambda) node of ``code`` in its source, read as the rewriter reads
     it (``None`` without source, or when the source no longer matches the code)."""
-    module = _module_tree(code.co_filename)
-    found = find_scope(module, code) if module is not None else None
-    if found is None or not signature_matches(found[0], code):
-        return None
-    return found[0]
+    for module in source_trees(code.co_filename):
+        found = find_scope(module, code)
+        if found is not None and signature_matches(found[0], code):
+            return found[0]
+    return None
 
 
 def instrumented(fn: Any, *, own: bool = False) -> Any:
@@ -232,43 +231,23 @@ def _rewritten_code(code: types.CodeType) -> types.CodeType | None:
     return rewritten
 
 
-def _module_tree(filename: str) -> ast.Module | None:
-    lines = linecache.getlines(filename)
-    if not lines:
-        return None
-    text = "".join(lines)
-    key = hash(text)
-    with _lock:
-        cached = _trees.get(filename)
-    if cached is not None and cached[0] == key:
-        return cached[1]
-    try:
-        module: ast.Module | None = ast.parse(text, filename)
-    except SyntaxError:
-        module = None
-    with _lock:
-        if len(_trees) > 256:
-            _trees.clear()
-        _trees[filename] = (key, module)
-    return module
-
-
 def _rewrite(code: types.CodeType) -> tuple[types.CodeType | None, str | None]:
-    module = _module_tree(code.co_filename)
-    if module is None:
-        return None, "no source available (defined with exec(), or in a REPL without history)"
-    found = find_scope(module, code)
-    if found is None:
-        return None, "the source on disk does not contain this function (edited since import?)"
-    node, classes = found
-    if not signature_matches(node, code):
-        return None, "the source on disk does not match the running function"
-    plain, problem = _compile_as(_wrapped(copy.deepcopy(node), classes, code), code)
-    if plain is None:
-        return None, problem
-    if not same_code(_renamed(plain, plain.co_qualname, code.co_qualname), code):
+    problem: str | None = "no source available (defined with exec(), or in a REPL without history)"
+    for module in source_trees(code.co_filename):  # (tracing/source_texts.py)
+        found = find_scope(module, code)
+        if found is None:
+            problem = "the source on disk does not contain this function (edited since import?)"
+            continue
+        node, classes = found
+        plain, problem = _compile_as(_wrapped(copy.deepcopy(node), classes, code), code) \
+            if signature_matches(node, code) else (None, None)
         # Edited since it was loaded (or a loader rewrote it): the source is not what runs.
-        return None, "the source on disk does not match the running function"
+        if plain is not None \
+                and same_code(_renamed(plain, plain.co_qualname, code.co_qualname), code):
+            break
+        problem = problem or "the source on disk does not match the running function"
+    else:
+        return None, problem
     node = copy.deepcopy(node)
     eager_lines = _eager_lines_by_function(node)
     node = AsyncSites().visit(Rewriter().visit(node))

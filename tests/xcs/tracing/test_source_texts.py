@@ -1,0 +1,152 @@
+"""A function is rewritten from its source where plain Python has it: a module edited and
+reloaded (``importlib.reload``, IPython's ``%autoreload``), a ``%%time`` notebook cell and
+a test module whose ``assert`` statements pytest rewrote.
+Run without rewriting, its glue would print twice (the last-resort rerun)."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import os
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ember.xcs import get_jit_stats
+
+PIPELINE = textwrap.dedent("""\
+    import time
+    from ember.xcs import jit, op
+
+    @op
+    def fetch(k):
+        time.sleep(0.01)
+        return k.upper()
+
+    @jit
+    def pipeline(keys):
+        rs = [fetch(k) for k in keys]
+        print("VERSION glue", len(rs))
+        return "SEP".join(rs)
+""")
+
+
+@pytest.fixture
+def module_dir(tmp_path: Path) -> Iterator[Path]:
+    sys.path.insert(0, str(tmp_path))
+    try:
+        yield tmp_path
+    finally:
+        sys.path.remove(str(tmp_path))
+        sys.modules.pop("reloaded_pipeline", None)
+
+
+def test_a_module_edited_and_reloaded_is_rewritten_from_its_new_text(
+        module_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = module_dir / "reloaded_pipeline.py"
+    path.write_text(PIPELINE.replace("VERSION", "v1").replace("SEP", "+"))
+    module = importlib.import_module("reloaded_pipeline")
+    assert module.pipeline(["a", "b"]) == "A+B"  # linecache now holds the first text
+    path.write_text(PIPELINE.replace("VERSION", "second version").replace("SEP", "-"))
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 2_000_000_000))
+    module = importlib.reload(module)
+    capsys.readouterr()
+    assert module.pipeline(["a", "b"]) == "A-B"
+    assert capsys.readouterr().out == "second version glue 2\n"  # once, as in plain Python
+    assert get_jit_stats(module.pipeline)["fallbacks"] == []
+
+
+TIME_CELL = """\
+from IPython.core.interactiveshell import InteractiveShell
+shell = InteractiveShell.instance()
+shell.run_cell('''
+import time
+from ember.xcs import get_jit_stats, jit, op
+@op
+def fetch(k):
+    time.sleep(0.01)
+    return k.upper()
+''', store_history=True)
+shell.run_cell('''%%time
+@jit
+def pipeline(keys):
+    rs = [fetch(k) for k in keys]
+    print("glue", len(rs))
+    return "+".join(rs)
+print(pipeline(["a", "b"]))
+print(pipeline.__wrapped__.__code__.co_filename, get_jit_stats(pipeline)["fallbacks"])
+''', store_history=True)
+shell.run_cell('''
+%time joined = jit(lambda keys: "-".join([fetch(k) for k in keys]))
+print(joined(["c", "d"]), get_jit_stats(joined)["fallbacks"])
+''', store_history=True)
+"""
+
+
+def test_a_function_defined_in_a_time_cell_is_rewritten_from_the_cell() -> None:
+    pytest.importorskip("IPython")
+    done = subprocess.run([sys.executable, "-c", TIME_CELL], capture_output=True, text=True,
+                          timeout=120, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert done.returncode == 0, done.stderr
+    printed = [line for line in done.stdout.splitlines()
+               if not line.startswith(("CPU times", "Wall time"))]
+    assert printed == ["glue 2", "A+B", "<timed exec> []", "C-D []"]
+
+
+CHECKED = textwrap.dedent("""\
+    import time
+    from ember.xcs import jit, op
+
+    @op
+    def fetch(k):
+        time.sleep(0.01)
+        return k.upper()
+
+    @jit
+    def pipeline(keys):
+        rs = [fetch(k) for k in keys]
+        assert len(rs) == len(keys), "one result per key"
+        print("glue", len(rs))
+        return "+".join(rs)
+""")
+
+
+def test_a_module_whose_asserts_pytest_rewrote_is_rewritten(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from _pytest.assertion.rewrite import rewrite_asserts
+
+    path = tmp_path / "test_checked_pipeline.py"
+    path.write_text(CHECKED)
+    tree = ast.parse(CHECKED, str(path))
+    rewrite_asserts(tree, CHECKED.encode(), str(path))  # as pytest imports a test module
+    namespace: dict[str, object] = {"__name__": "test_checked_pipeline"}
+    exec(compile(tree, str(path), "exec", dont_inherit=True), namespace)
+    pipeline: Any = namespace["pipeline"]
+    assert pipeline(["a", "b"]) == "A+B"
+    assert capsys.readouterr().out == "glue 2\n"  # once, as in plain Python
+    assert get_jit_stats(pipeline)["fallbacks"] == []
+
+
+SCRIPT = PIPELINE.replace("VERSION", "script").replace("SEP", "+") + textwrap.dedent("""\
+    from ember.xcs import get_jit_stats
+    print(pipeline(["a", "b"]), get_jit_stats(pipeline)["fallbacks"])
+""")
+
+
+@pytest.mark.parametrize("how", ["-c", "-Bc", "stdin"])
+def test_a_program_given_to_python_c_or_on_stdin_is_rewritten(how: str, tmp_path: Path) -> None:
+    script = tmp_path / "script.py"
+    script.write_text(SCRIPT)
+    command = [sys.executable, "-"] if how == "stdin" else [sys.executable, how, SCRIPT]
+    with script.open() as stdin:
+        done = subprocess.run(command, stdin=stdin if how == "stdin" else None,
+                              capture_output=True, text=True, timeout=120,
+                              env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["script glue 2", "A+B []"]  # the glue ran once
