@@ -387,7 +387,7 @@ def test_each_rewritten_site_goes_through_the_helper_the_table_names(tmp_path: P
 
     text = section(ARCHITECTURE, "Stage 1: the tracer (`ember.xcs.tracing`)")
     rows = table(text)
-    assert len(rows) == 12
+    assert len(rows) == 14
     for index, row in enumerate(rows):
         snippet, becomes = spans(row[0])[0], spans(row[1])[0]
         helpers = set(re.findall(r"(\w+)\(", becomes)) - set(re.findall(r"(\w+)\(", snippet))

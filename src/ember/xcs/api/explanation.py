@@ -72,6 +72,9 @@ _NEEDS_VALUE = {
     "** unpacking": "** unpacking an op result",
     "index": "a lazy index or slice bound on a container that is not lazy",
     "hash": "using an op result as a dict key or set member",
+    "raise": "raising an op result (raise err)",
+    "raise ... from": "an op result as the cause of a raise (raise X from err)",
+    "assert message": "an assert's message, put into the AssertionError",
 }
 
 

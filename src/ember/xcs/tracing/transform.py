@@ -19,6 +19,8 @@ import sys
 from typing import Any
 
 from ember.xcs.tracing.patterns import through_lazy
+from ember.xcs.tracing.runtime_calls import plain_call
+from ember.xcs.tracing.runtime_calls import runtime_call as _call
 from ember.xcs.tracing.targets import (
     bound_names,
     changed_objects,
@@ -30,27 +32,10 @@ from ember.xcs.tracing.targets import (
 
 __all__ = ["TYPE_PARAMS", "Rewriter"]
 
-_RT = "__xcs_rt__"
 _NEVER_WRAPPED = frozenset({"super", "locals", "globals", "breakpoint"})
 _NEED_ARGS = frozenset({"vars", "dir"})  # frame-dependent only without arguments
 # Defs and classes have type parameters from 3.12 on (PEP 695): none here.
 TYPE_PARAMS: dict[str, Any] = {"type_params": []} if sys.version_info >= (3, 12) else {}
-
-
-def _rt(attribute: str, node: ast.AST) -> ast.Attribute:
-    return ast.copy_location(
-        ast.Attribute(value=ast.copy_location(ast.Name(id=_RT, ctx=ast.Load()), node),
-                      attr=attribute, ctx=ast.Load()), node)
-
-
-def _call(attribute: str, args: list[ast.expr], node: ast.AST,
-          keywords: list[ast.keyword] | None = None) -> ast.Call:
-    return ast.copy_location(ast.Call(func=_rt(attribute, node), args=args,
-                                      keywords=keywords or []), node)
-
-
-def _plain_call(name: str, node: ast.AST) -> ast.Call:
-    return ast.copy_location(ast.Call(ast.Name(name, ast.Load()), [], []), node)
 
 
 _PLAIN_CONSTANTS = (type(None), bool, type(Ellipsis))
@@ -149,6 +134,16 @@ class Rewriter(ast.NodeTransformer):
     def visit_Assert(self, node: ast.Assert) -> ast.AST:
         self.generic_visit(node)
         node.test = self._ready(node.test)
+        if node.msg is not None:  # Python makes the AssertionError: values, as for a call
+            node.msg = self._real_tree(node.msg, "assert message")
+        return node
+
+    def visit_Raise(self, node: ast.Raise) -> ast.AST:
+        self.generic_visit(node)  # Python checks what is raised, and its cause, itself
+        if node.exc is not None:
+            node.exc = self._real_object(node.exc, "raise")
+        if node.cause is not None:
+            node.cause = self._real_object(node.cause, "raise ... from")
         return node
 
     def visit_BoolOp(self, node: ast.BoolOp) -> ast.AST:
@@ -202,8 +197,8 @@ class Rewriter(ast.NodeTransformer):
         self.generic_visit(node)
         func = node.func
         if isinstance(func, ast.Name) and func.id in ("eval", "exec"):  # see evaluator
-            node.func = _call("evaluator", [func, _plain_call("globals", node),
-                                            _plain_call("locals", node)], node)
+            node.func = _call("evaluator", [func, plain_call("globals", node),
+                                            plain_call("locals", node)], node)
             return node
         if isinstance(func, ast.Name) and (
             func.id in _NEVER_WRAPPED or (func.id in _NEED_ARGS and not node.args)
@@ -383,13 +378,17 @@ class Rewriter(ast.NodeTransformer):
         node.left, node.comparators = wrapped[0], wrapped[1:]
         return node
 
+    def _real_tree(self, node: ast.expr, reason: str) -> ast.expr:
+        """``node``'s value with the op results inside it replaced by their values."""
+        value = node
+        if self.awaiting:
+            value = ast.copy_location(ast.Await(value=_call("ready_deep", [node], node)), node)
+        return _call("observe_deep", [value, ast.copy_location(ast.Constant(reason), node)],
+                     node)
+
     def visit_Match(self, node: ast.Match) -> ast.AST:
         self.generic_visit(node)
-        subject = node.subject
-        if self.awaiting:
-            subject = ast.copy_location(
-                ast.Await(value=_call("ready_deep", [subject], subject)), subject)
-        node.subject = _call("observe_deep", [subject], node.subject)
+        node.subject = self._real_tree(node.subject, "match")
         node.cases = [through_lazy(case) for case in node.cases]  # what class patterns read
         return node
 

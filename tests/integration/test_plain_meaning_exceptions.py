@@ -1,0 +1,171 @@
+"""Exceptions in jitted glue keep their plain-Python meaning: what is raised, and with what.
+
+Each pattern runs plainly and jitted, on a first and a later call, and compares the
+outcome: the exception's type, message and arguments (their types too), and its cause.
+
+PYTEST_DONT_REWRITE: the glue's own ``assert`` statements must mean what they mean in
+plain Python (pytest's rewriting would change their messages for the plain run only).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from ember.xcs import explain, jit, op
+
+
+class ToolError(Exception):
+    pass
+
+
+@op
+def check(x: int) -> ToolError | None:
+    time.sleep(0.005)
+    return ToolError(f"bad {x}") if x < 0 else None
+
+
+@op
+async def check_async(x: int) -> ToolError:
+    await asyncio.sleep(0.005)
+    return ToolError(f"bad {x}")
+
+
+@op
+def error_class(kind: str) -> type[Exception]:
+    return {"value": ValueError, "key": KeyError}[kind]
+
+
+@op
+def fails(x: int) -> ToolError:
+    raise LookupError(f"no check for {x}")
+
+
+@op
+def summarize(x: object) -> str:
+    time.sleep(0.005)
+    return f"score was {x}"
+
+
+def _outcome(fn: Callable[..., Any], *args: Any) -> tuple[Any, ...]:
+    try:
+        result = fn(*args)
+        if asyncio.iscoroutine(result):
+            result = asyncio.run(result)
+    except Exception as error:
+        cause = error.__cause__
+        return ("raised", type(error), str(error), [type(a) for a in error.args],
+                error.__suppress_context__,
+                None if cause is None else (type(cause), str(cause)))
+    return ("returned", result)
+
+
+def _same_as_plain(fn: Callable[..., Any], *calls: tuple[Any, ...]) -> None:
+    jitted = jit(fn)
+    for args in calls * 2:  # a first and a later call of each
+        assert _outcome(jitted, *args) == _outcome(fn, *args), args
+
+
+def raise_result(xs: list[int]) -> str:
+    for x in xs:
+        error = check(x)
+        if error is not None:
+            raise error
+    return "ok"
+
+
+def raise_result_from_none(x: int) -> None:
+    error = check(x)
+    raise error from None  # type: ignore[misc]
+
+
+def raise_with_result_as_cause(x: int) -> None:
+    error = check(x)
+    raise RuntimeError(f"validation failed for {x}") from error
+
+
+def raise_a_class_an_op_gave(kind: str) -> None:
+    raise error_class(kind)
+
+
+def raise_what_a_failed_op_gave(x: int) -> None:
+    raise fails(x)
+
+
+def raise_in_a_try_block(x: int) -> str:
+    error = check(x)
+    try:
+        raise error  # type: ignore[misc]
+    except ToolError as caught:
+        return f"caught {caught}"
+
+
+async def raise_awaited_result(x: int) -> None:
+    raise await check_async(x)
+
+
+async def raise_result_in_async_glue(xs: list[int]) -> str:
+    for x in xs:
+        error = check(x)
+        if error is not None:
+            raise error
+    return "ok"
+
+
+@pytest.mark.parametrize("fn, calls", [
+    (raise_result, [([1, -2, -3],), ([4],)]),
+    (raise_result_from_none, [(-1,)]),
+    (raise_with_result_as_cause, [(-5,)]),
+    (raise_a_class_an_op_gave, [("value",), ("key",)]),
+    (raise_what_a_failed_op_gave, [(3,)]),
+    (raise_in_a_try_block, [(-7,)]),
+    (raise_awaited_result, [(-3,)]),
+    (raise_result_in_async_glue, [([1, -2],), ([2],)]),
+])
+def test_raising_an_op_result_raises_its_value(fn: Callable[..., Any],
+                                               calls: list[tuple[Any, ...]]) -> None:
+    _same_as_plain(fn, *calls)
+
+
+def test_raising_an_op_result_is_a_barrier_explain_names() -> None:
+    jitted = jit(raise_result)
+    with pytest.raises(ToolError, match="bad -2"):
+        jitted([1, -2])
+    assert "raise at " in explain(jitted)
+
+
+def assert_with_result_as_message(x: int) -> str:
+    message = summarize(x)
+    assert x > 0, message
+    return message
+
+
+def assert_with_results_in_message(x: int) -> str:
+    message = summarize(x)
+    assert x > 0, {"why": message, "seen": [summarize(-x)]}
+    return message
+
+
+async def assert_in_async_glue(x: int) -> str:
+    message = summarize(x)
+    assert x > 0, (message, x)
+    return message
+
+
+@pytest.mark.parametrize("fn", [assert_with_result_as_message, assert_with_results_in_message,
+                                assert_in_async_glue])
+def test_an_assert_message_holds_values(fn: Callable[..., Any]) -> None:
+    _same_as_plain(fn, (-1,), (2,))
+    try:
+        result = jit(fn)(-4)
+        if asyncio.iscoroutine(result):
+            asyncio.run(result)
+    except AssertionError as error:
+        json.dumps(error.args[0])  # values, not lazy ones: json takes them
+    else:
+        raise AssertionError("the assert should have failed")
