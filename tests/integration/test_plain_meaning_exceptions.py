@@ -1,7 +1,8 @@
-"""Exceptions in jitted glue keep their plain-Python meaning: what is raised, and with what.
+"""Exceptions and warnings in jitted glue keep their plain-Python meaning.
 
 Each pattern runs plainly and jitted, on a first and a later call, and compares the
-outcome: the exception's type, message and arguments (their types too), and its cause.
+outcome: the exception's type, message and arguments (their types too), and its cause;
+for warnings, which were shown and which raised.
 
 PYTEST_DONT_REWRITE: the glue's own ``assert`` statements must mean what they mean in
 plain Python (pytest's rewriting would change their messages for the plain run only).
@@ -12,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -169,3 +171,57 @@ def test_an_assert_message_holds_values(fn: Callable[..., Any]) -> None:
         json.dumps(error.args[0])  # values, not lazy ones: json takes them
     else:
         raise AssertionError("the assert should have failed")
+
+
+@op
+def score(x: int) -> int:
+    time.sleep(0.02)
+    if x < 0:
+        warnings.warn(f"negative {x}", UserWarning, stacklevel=1)
+    return abs(x)
+
+
+def strict_after_the_ops(xs: list[int]) -> int:
+    scores = [score(x) for x in xs]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # strict for what follows only
+        return sum(scores)
+
+
+def quiet_after_the_ops(xs: list[int]) -> list[int]:
+    scores = [score(x) for x in xs]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a noisy library call
+        return sorted(scores)
+
+
+def strict_from_here_on(xs: list[int]) -> str:
+    for x in xs:
+        score(x)  # its result is never used
+    warnings.filterwarnings("error", message="negative")
+    time.sleep(0.05)
+    return "done"
+
+
+async def strict_after_the_ops_in_async_glue(xs: list[int]) -> int:
+    scores = [score(x) for x in xs]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        return sum(scores)
+
+
+def _warned(fn: Callable[..., Any], *args: Any) -> tuple[Any, list[str]]:
+    with warnings.catch_warnings(record=True) as shown:
+        warnings.simplefilter("always")
+        outcome = _outcome(fn, *args)
+    return outcome, sorted(str(w.message) for w in shown)
+
+
+@pytest.mark.parametrize("fn", [strict_after_the_ops, quiet_after_the_ops, strict_from_here_on,
+                                strict_after_the_ops_in_async_glue])
+def test_ops_issued_before_a_change_of_the_warnings_filters_warn_under_the_old_ones(
+        fn: Callable[..., Any]) -> None:
+    jitted = jit(fn)
+    for xs in ([1, -2, -3], [4], [-5]) * 2:
+        assert _warned(jitted, xs) == _warned(fn, xs), xs
+    assert "warnings filters changed at " in explain(jitted)

@@ -50,6 +50,9 @@ _FIXES = (
      "glue may read the same iterator, or change the dict, after it; pass list(...) (or "
      "dict(...)) of it to let the op run in parallel"),
     ("eager op (learned", "learned line: see learned barriers below"),
+    ("warnings filters changed", "the ops issued before a change of the warnings filters "
+     "warn under the filters of their time, as in plain Python; change the filters "
+     "before the ops, or inside them, to keep them overlapping with the glue"),
     ("learned", "C code rejected a lazy value here (the tracer could not rewrite this code); "
      "call the function on op results inside an op, or mark it @pure"),
     ("jitted call with its own Config", "a jitted function given its own Config runs as "
