@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 import time
+import traceback
 import warnings
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from ember.xcs import explain, jit, op
+from ember.xcs import Config, explain, jit, op
 
 
 class ToolError(Exception):
@@ -225,3 +227,92 @@ def test_ops_issued_before_a_change_of_the_warnings_filters_warn_under_the_old_o
     for xs in ([1, -2, -3], [4], [-5]) * 2:
         assert _warned(jitted, xs) == _warned(fn, xs), xs
     assert "warnings filters changed at " in explain(jitted)
+
+
+@op
+def parse(text: str) -> int:
+    return int(text)
+
+
+@op
+def describe_handled(tag: str) -> str:
+    handled = sys.exc_info()[1]
+    return f"{tag}: {type(handled).__name__}: {handled}"
+
+
+@op
+async def describe_handled_async(tag: str) -> str:
+    await asyncio.sleep(0.001)
+    return f"{tag}: " + traceback.format_exc().strip().splitlines()[-1]
+
+
+@op
+def reraise_handled() -> None:
+    raise  # the exception the caller is handling, as in plain Python
+
+
+@op
+def fail_while_handling(tag: str) -> None:
+    raise RuntimeError(f"report failed for {tag}")
+
+
+async def describe_in_async_handler(texts: list[str]) -> list[object]:
+    out: list[object] = []
+    for text in texts:
+        try:
+            out.append(parse(text))
+        except ValueError as error:
+            seen = traceback.format_tb(error.__traceback__)
+            out.append(await describe_handled_async(text))
+            out.append(describe_handled(text))
+            out.append(traceback.format_tb(error.__traceback__) == seen)
+    return out
+
+
+def describe_in_handler_on_a_worker(texts: list[str]) -> list[object]:
+    out: list[object] = []
+    for text in texts:
+        try:
+            out.append(parse(text))
+        except ValueError:
+            out.append(describe_handled(text))
+    return out
+
+
+async def reraise_in_async_handler(text: str) -> int:
+    try:
+        return parse(text)
+    except ValueError:
+        reraise_handled()
+        return -1
+
+
+async def fail_in_async_handler(text: str) -> int:
+    try:
+        return parse(text)
+    except ValueError:
+        fail_while_handling(text)
+        return -1
+
+
+@pytest.mark.parametrize("fn, calls, config", [
+    (describe_in_async_handler, [(["1", "x"],), (["y"],)], None),
+    (describe_in_handler_on_a_worker, [(["1", "x"],)], Config(timeout=30)),
+    (reraise_in_async_handler, [("z",), ("3",)], None),
+    (fail_in_async_handler, [("z",)], None),
+])
+def test_an_op_called_in_an_except_block_runs_while_its_exception_is_handled(
+        fn: Callable[..., Any], calls: list[tuple[Any, ...]], config: Config | None) -> None:
+    jitted = jit(fn) if config is None else jit(fn, config=config)
+    for args in calls * 2:
+        outcome = _outcome(jitted, *args)
+        assert outcome == _outcome(fn, *args), args
+        try:
+            result = jitted(*args)
+            if asyncio.iscoroutine(result):
+                asyncio.run(result)
+        except RuntimeError as error:  # raised while the ValueError was handled
+            context = error.__context__
+            assert type(context) is ValueError and "invalid literal" in str(context)
+        except ValueError:
+            pass
