@@ -95,7 +95,7 @@ class Engine:
                 and task.state is _RUNNING:
             task.value, task.error = value, error  # what the event reports
             notify_end(run, "error" if error is not None else "end", task, self._drain)
-        task.context = None
+        task.context = task.handling = None  # what the body ran in: not kept after it
         copied, task.copied = task.copied, None
         if copied is not None and error is None:
             value = originals(value, copied)  # `r is rows` when the body returned rows
