@@ -316,3 +316,73 @@ def test_an_op_called_in_an_except_block_runs_while_its_exception_is_handled(
             assert type(context) is ValueError and "invalid literal" in str(context)
         except ValueError:
             pass
+
+
+GLUE_RUNS: list[str] = []
+
+
+@op
+def retryable(provider: str) -> tuple[type[Exception], ...]:
+    time.sleep(0.005)
+    return (TimeoutError, ConnectionError) if provider == "a" else (KeyError,)
+
+
+@op
+def one_retryable(provider: str) -> type[Exception]:
+    return TimeoutError if provider == "a" else KeyError
+
+
+@op
+def flaky_call(kind: str) -> str:
+    if kind == "ok":
+        return "answer"
+    raise {"timeout": TimeoutError, "key": KeyError, "value": ValueError}[kind](kind)
+
+
+def except_the_classes_an_op_gave(provider: str, kind: str) -> str:
+    errors = retryable(provider)
+    GLUE_RUNS.append(provider)
+    try:
+        return flaky_call(kind)
+    except errors as error:
+        return f"retry after {type(error).__name__}"
+
+
+def except_a_tuple_holding_an_op_result(provider: str, kind: str) -> str:
+    error_class = one_retryable(provider)
+    GLUE_RUNS.append(provider)
+    try:
+        return flaky_call(kind)
+    except (ValueError, error_class) as error:
+        return f"handled {type(error).__name__}"
+
+
+def except_star_the_class_an_op_gave(provider: str, kind: str) -> str:
+    error_class = one_retryable(provider)
+    GLUE_RUNS.append(provider)
+    handled = "nothing"
+    try:
+        flaky_call(kind)
+    except* error_class as group:
+        handled = type(group.exceptions[0]).__name__
+    return handled
+
+
+async def except_in_async_glue(provider: str, kind: str) -> str:
+    errors = retryable(provider)
+    GLUE_RUNS.append(provider)
+    try:
+        return flaky_call(kind)
+    except errors as error:
+        return f"retry after {type(error).__name__}"
+
+
+@pytest.mark.parametrize("fn", [except_the_classes_an_op_gave, except_a_tuple_holding_an_op_result,
+                                except_star_the_class_an_op_gave, except_in_async_glue])
+def test_an_except_clause_may_name_classes_an_op_returned(fn: Callable[..., Any]) -> None:
+    jitted = jit(fn)
+    for args in [("a", "timeout"), ("b", "key"), ("a", "value"), ("b", "ok")] * 2:
+        GLUE_RUNS.clear()
+        plain = _outcome(fn, *args), list(GLUE_RUNS)
+        GLUE_RUNS.clear()
+        assert (_outcome(jitted, *args), list(GLUE_RUNS)) == plain, args  # the glue ran once

@@ -77,6 +77,7 @@ _NEEDS_VALUE = {
     "hash": "using an op result as a dict key or set member",
     "raise": "raising an op result (raise err)",
     "raise ... from": "an op result as the cause of a raise (raise X from err)",
+    "except": "an except clause naming op results (the classes it catches)",
     "assert message": "an assert's message, put into the AssertionError",
 }
 
