@@ -145,6 +145,21 @@ def test_user_exception_keeps_its_type_in_tensor_code():
         jit(check)(jnp.ones(3))
 
 
+def test_a_user_exception_in_tensor_code_has_no_context_plain_python_lacks():
+    def lookup(table, key):
+        doubled = table * 2
+        if key not in ("a", "b"):
+            raise KeyError(f"no column {key}")
+        return doubled
+
+    jitted = jit(lookup)
+    for _ in range(2):  # the first call, and a later one
+        with pytest.raises(KeyError, match="no column z") as raised:
+            jitted(jnp.ones(2), "z")
+        assert raised.value.__context__ is None  # not the error of the tensor attempt
+    assert float(jitted(jnp.ones(2), "a")[0]) == 2.0
+
+
 class _Recorder:
     def __init__(self):
         self.events = []

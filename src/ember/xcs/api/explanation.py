@@ -50,6 +50,9 @@ _FIXES = (
      "glue may read the same iterator, or change the dict, after it; pass list(...) (or "
      "dict(...)) of it to let the op run in parallel"),
     ("eager op (learned", "learned line: see learned barriers below"),
+    ("warnings filters changed", "the ops issued before a change of the warnings filters "
+     "warn under the filters of their time, as in plain Python; change the filters "
+     "before the ops, or inside them, to keep them overlapping with the glue"),
     ("learned", "C code rejected a lazy value here (the tracer could not rewrite this code); "
      "call the function on op results inside an op, or mark it @pure"),
     ("jitted call with its own Config", "a jitted function given its own Config runs as "
@@ -72,6 +75,10 @@ _NEEDS_VALUE = {
     "** unpacking": "** unpacking an op result",
     "index": "a lazy index or slice bound on a container that is not lazy",
     "hash": "using an op result as a dict key or set member",
+    "raise": "raising an op result (raise err)",
+    "raise ... from": "an op result as the cause of a raise (raise X from err)",
+    "except": "an except clause naming op results (the classes it catches)",
+    "assert message": "an assert's message, put into the AssertionError",
 }
 
 

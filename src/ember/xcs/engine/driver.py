@@ -22,12 +22,14 @@ from __future__ import annotations
 import concurrent.futures
 import contextvars
 import os
+import sys
 import threading
 import time
 from typing import Any
 
 from ember.xcs.engine import pool
 from ember.xcs.engine.arguments import argument_changed, changed_in_place, originals, resolve, watch
+from ember.xcs.engine.bodies import async_body, body
 from ember.xcs.engine.drain import Drain
 from ember.xcs.engine.loop import EventLoop, shared_loop
 from ember.xcs.engine.notify import abandoned_error, notify, notify_end
@@ -63,8 +65,9 @@ class Engine:
         op = task.op
         if op is not None and op.max_concurrency is not None:
             task.limit = for_task(self.limits.of(op))
-        # The caller's context now: op bodies and lifted calls (np.seterr, Decimal) read it.
-        task.context = contextvars.copy_context()
+        # The caller's context now: op bodies and lifted calls (np.seterr, Decimal) read it,
+        # and the exception it is handling (sys.exc_info() in the body: engine.bodies).
+        task.context, task.handling = contextvars.copy_context(), sys.exception()
         if task.limit is not None:  # calls its body makes of ops in its group use its slot
             task.context.run(hold, task.limit)
         with run.lock:
@@ -92,7 +95,7 @@ class Engine:
                 and task.state is _RUNNING:
             task.value, task.error = value, error  # what the event reports
             notify_end(run, "error" if error is not None else "end", task, self._drain)
-        task.context = None
+        task.context = task.handling = None  # what the body ran in: not kept after it
         copied, task.copied = task.copied, None
         if copied is not None and error is None:
             value = originals(value, copied)  # `r is rows` when the body returned rows
@@ -253,18 +256,11 @@ class Engine:
                 notify(run, "start", task, drain)
             args, kwargs = resolve(task)
             watched = watch(task, args, kwargs)
-            op = task.op
-            if op is None:
-                call = task.fn
-            elif op.is_coroutine or op.async_fn is not None:
-                call = op.run  # executor="sync": to completion, here
-            else:
-                call = op.fn
+            call = body(task)
             task.started = time.perf_counter()
             if task.context is not None:
                 value = task.context.run(call, *args, **kwargs)
             else:
-                assert call is not None, "a lifted task always has a function"
                 value = call(*args, **kwargs)
             if watched is not None and (changed := changed_in_place(watched)) is not None:
                 error = argument_changed(task, changed)
@@ -303,12 +299,11 @@ class Engine:
             task.handle = asyncio.current_task()  # what stopping the run cancels
             if task.run.cancelled_by_failure(task):
                 raise asyncio.CancelledError  # an earlier op failed before the handle was set
-            op = task.op
-            body = op.async_fn if op.async_fn is not None else op.fn
+            call = async_body(task)
             args, kwargs = resolve(task)
             watched = watch(task, args, kwargs)
             task.started = time.perf_counter()
-            value = await body(*args, **kwargs)
+            value = await call(*args, **kwargs)
             if watched is not None and (changed := changed_in_place(watched)) is not None:
                 error = argument_changed(task, changed)
         except BaseException as caught:  # CancelledError included: reported as such

@@ -132,11 +132,14 @@ class Task:
             would have met in plain Python (``tracing.protocols.stop_becomes``); set by
             the tracer as it records the task.
         end_told: the run's listener has heard the task end (``engine.notify``).
+        handling: the exception its caller was handling when it was submitted, which
+            its body runs inside (``engine.bodies``), or ``None``.
     """
 
     __slots__ = (
         "args", "callbacks", "context", "copied", "dependents", "deps", "eager", "end_told",
-        "ended", "error", "fn", "handle", "holds_limit", "id", "inline", "kind", "kwargs", "limit",
+        "ended", "error", "fn", "handle", "handling", "holds_limit", "id", "inline", "kind",
+        "kwargs", "limit",
         "location", "name", "op", "prepare", "run", "shares", "started", "state",
         "stop_becomes", "upstream", "value", "waited", "waiting",
     )
@@ -176,6 +179,7 @@ class Task:
         self.inline = False
         self.stop_becomes: str | None = None
         self.end_told = False
+        self.handling: BaseException | None = None
 
     @property
     def final(self) -> bool:

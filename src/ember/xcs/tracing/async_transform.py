@@ -23,11 +23,11 @@ from __future__ import annotations
 import ast
 from typing import Any
 
-from ember.xcs.tracing.transform import _call
+from ember.xcs.tracing.runtime_calls import RT
+from ember.xcs.tracing.runtime_calls import runtime_call as _call
 
 __all__ = ["AsyncSites"]
 
-_RT = "__xcs_rt__"
 _CATCHING = frozenset({"BaseException", "CancelledError"})
 
 
@@ -37,7 +37,7 @@ def _runtime_call(node: ast.AST, *names: str) -> bool:
         return False
     func = node.func
     return isinstance(func, ast.Attribute) and func.attr in names \
-        and isinstance(func.value, ast.Name) and func.value.id == _RT
+        and isinstance(func.value, ast.Name) and func.value.id == RT
 
 
 def _awaited(name: str, args: list[ast.expr], node: ast.AST) -> ast.expr:
@@ -46,7 +46,7 @@ def _awaited(name: str, args: list[ast.expr], node: ast.AST) -> ast.expr:
 
 def _ready(node: ast.expr, name: str = "ready") -> ast.expr:
     if isinstance(node, ast.Constant | ast.Await) or (
-            isinstance(node, ast.Name) and node.id == _RT):
+            isinstance(node, ast.Name) and node.id == RT):
         return node
     return _awaited(name, [node], node)
 

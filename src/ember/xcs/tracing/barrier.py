@@ -11,15 +11,17 @@ if TYPE_CHECKING:
 __all__ = ["Barrier"]
 
 # Reasons found in the code before it ran: the rewriter put a check there (``is``,
-# ``match``, unpacking, a lazy index on a real container, an f-string or ``%`` that must
-# format at once, a special attribute read with a dot), or a call of code that is not an
-# op; or an op runs at once because its code says so (a try/with block around it, in the
-# code's exception table, a case pattern reading it, a special method calling it, or
+# ``match``, ``raise``, ``except``, an ``assert``'s message, unpacking, a lazy index on a real
+# container, an f-string or ``%`` that must format at once, a special attribute read with
+# a dot), or a call of code that is not an op (or that changes the warnings filters); or
+# an op runs at once because its code says so (a try/with block around it, in the code's
+# exception table, a case pattern reading it, a special method calling it, or
 # effect=True on the op). Every other reason was asked for at run time by the value
 # itself (``bool``, ``iter``, ``hash``, ``__index__``, ``len`` from code without source
 # or C code...) or by the values an op was given (an iterator), or by a serial run.
 _STATIC_REASONS = frozenset({"is", "match", "unpacking", "** unpacking", "index", "f-string",
-                             "%"})
+                             "%", "raise", "raise ... from", "except", "assert message",
+                             "warnings filters changed"})
 _STATIC_PREFIXES = ("call of ", ".__", "eager op (try/with)", "eager op (match pattern)",
                     "eager op (special method)", "eager op (attribute probe)",
                     "eager op (effect)")

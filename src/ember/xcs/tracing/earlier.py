@@ -29,17 +29,25 @@ from ember.xcs.tracing.trace import Trace
 __all__ = ["asettle_earlier", "settle_earlier"]
 
 
-def _earlier(trace: Any, keep: Callable[[Any], bool], reason: str) -> list[Task]:
-    """The unfinished ops of ``trace`` that ``keep`` selects, noted as one barrier."""
+def _earlier(trace: Any, keep: Callable[[Any], bool] | None, reason: str) -> list[Task]:
+    """The unfinished ops of ``trace`` that ``keep`` selects, noted as one barrier.
+    Without ``keep``: every task plain Python had ended by now, ops and lifted
+    operations alike, but for the coroutine ops not awaited yet (plain Python had not
+    started them)."""
     run = trace.run if type(trace) is Trace and not trace.finished else None
     if run is None:
         return []
-    tasks = [task for task in run.tasks if task.op is not None and not task.final
-             and keep(task.op)]
+    tasks = [task for task in run.tasks if not task.final and _kept(task, keep)]
     if tasks:
         location = inspect_site(trace.boundary, None)[0]
         trace.barriers.append(Barrier(reason, location, tasks[-1], len(run.tasks)))
     return tasks
+
+
+def _kept(task: Task, keep: Callable[[Any], bool] | None) -> bool:
+    if keep is None:  # a coroutine op not awaited yet is deferred, and eager till then
+        return not (task.eager and task.op is not None and task.op.is_coroutine)
+    return task.op is not None and keep(task.op)
 
 
 def _raise_if_failed(tasks: list[Task]) -> None:
@@ -47,16 +55,17 @@ def _raise_if_failed(tasks: list[Task]) -> None:
         raise DeferredFailure()  # the call raises the failure plain Python met first
 
 
-def settle_earlier(trace: Any, keep: Callable[[Any], bool], reason: str) -> None:
+def settle_earlier(trace: Any, keep: Callable[[Any], bool] | None, reason: str) -> None:
     """Block the glue of ``trace`` until the ops issued so far that ``keep`` selects
-    have ended."""
+    (all of them: ``None``) have ended."""
     tasks = _earlier(trace, keep, reason)
     for task in tasks:
         wait_for_ops(trace, functools.partial(trace.engine.wait, task))
     _raise_if_failed(tasks)
 
 
-async def asettle_earlier(trace: Any, keep: Callable[[Any], bool], reason: str) -> None:
+async def asettle_earlier(trace: Any, keep: Callable[[Any], bool] | None,
+                          reason: str) -> None:
     """``settle_earlier`` in ``async def`` glue, without blocking its event loop.
 
     A cancellation meanwhile reaches the glue alone: the ops had ended in plain Python.

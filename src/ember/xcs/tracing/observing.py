@@ -80,14 +80,15 @@ def key(index: Any) -> Any:
     return real_value(index, active_trace(), "index")
 
 
-def observe_deep(value: Any) -> Any:
-    """``value`` with every lazy value inside replaced by its real object (``match``)."""
+def observe_deep(value: Any, reason: str = "match") -> Any:
+    """``value`` with every lazy value inside replaced by its real object (the subject
+    of ``match``, an ``assert``'s message)."""
     if type(value) is Lazy:
-        value = real_value(value, active_trace(), "match")
+        value = real_value(value, active_trace(), reason)
     trace = active_trace()
     if trace is None or not trace.lazies:
         return value
-    return trace.force_tree(value, "match", records=True)
+    return trace.force_tree(value, reason, records=True)
 
 
 class _LazyValueType(type):

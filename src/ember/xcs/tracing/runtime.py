@@ -95,6 +95,8 @@ from ember.xcs.tracing.outside import outside_tree
 from ember.xcs.tracing.protocols import mapped, probing
 from ember.xcs.tracing.trace import Trace
 from ember.xcs.tracing.unpacking import check_unpacked, splat, splat_mapping
+from ember.xcs.tracing.warning_filters import REASON as FILTERS_CHANGED
+from ember.xcs.tracing.warning_filters import changes_filters
 from ember.xcs.tracing.wrappers import DISPATCHING, behind_cache, seen_through
 
 __all__ = ["CellLoop", "LazyValue", "abound", "abound_cell", "achanging", "acontains", "aprep",
@@ -149,6 +151,8 @@ def prep(fn: Any, /, *args: Any, **kwargs: Any) -> Callable[[], Any]:
     kind_of_fn = type(fn)
     if kind_of_fn is Op:  # the hot path: record the op call here, hand back its lazy value
         return _returning(trace.call_op(fn, args, kwargs))
+    if run is not None and changes_filters(fn):  # the ops before it warned under the old ones
+        settle_earlier(trace, None, FILTERS_CHANGED)
     if (kind_of_fn is _FUNCTION and fn.__code__ is DISPATCHING) or kind_of_fn is _METHODCALLER:
         seen = seen_through(fn, args, kwargs)  # singledispatch, methodcaller: what they call
         if seen is not None:
@@ -267,6 +271,8 @@ def aprep(fn: Any, /, *args: Any, **kwargs: Any) -> Any:
     trace = active_trace()
     if trace is None:
         return Ready(prep(fn, *args, **kwargs))
+    if getattr(trace, "run", None) is not None and changes_filters(fn):
+        return _after_earlier_ops(trace, fn, args, kwargs)
     holding: list[Any] = []
     if trace.ordering.holders.held and (changed := changed_by(fn, args, kwargs)) is not None:
         holding = pending(trace.ordering.holders.unfinished(changed))
@@ -299,6 +305,13 @@ def aprep(fn: Any, /, *args: Any, **kwargs: Any) -> Any:
     if not waits:
         return Ready(prep(fn, *args, **kwargs))
     return AfterWaiting(Waiting(waits, None), prep, (fn, *args), kwargs)
+
+
+async def _after_earlier_ops(trace: Any, fn: Any, args: tuple[Any, ...],
+                             kwargs: dict[str, Any]) -> Callable[[], Any]:
+    """``prep`` of a call changing the warnings filters, once the ops before it ended."""
+    await asettle_earlier(trace, None, FILTERS_CHANGED)
+    return prep(fn, *args, **kwargs)
 
 
 async def _truth_of(wanted: bool, items: Any) -> Callable[[], bool]:

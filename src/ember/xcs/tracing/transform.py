@@ -2,10 +2,11 @@
 
 ``Rewriter`` turns a function's syntax tree into the tree ``tracing.rewrite`` compiles
 instead: calls become ``__xcs_rt__.prep(f, ...)()``, f-strings ``fstring(fmt(...))``,
-``a % b`` ``mod(a, b)``, ``a in b`` ``contains(a, b)``; the operands of ``is`` and the
-objects of ``async for`` and ``async with`` go through ``observe``, the subject of ``match``
-through ``observe_deep`` (its patterns: ``tracing.patterns``), what generators yield
-through ``yielded``, ``await x`` becomes ``await awaitable(x)``, ``eval`` ``evaluator(...)``.
+``a % b`` ``mod(a, b)``; the objects of ``async for`` and ``async with`` go through
+``observe``, and so do the sites Python looks at itself (``is``, ``in``, ``match``,
+``raise``, ``except``, an ``assert``'s message: ``tracing.observed_sites``); what
+generators yield goes through ``yielded``, ``await x`` becomes ``await awaitable(x)``,
+``eval`` ``evaluator(...)``.
 A statement that changes an object in place (``obj.x = v``, ``del obj.x``) is preceded
 by ``changing(obj)``; a loop over a variable a nested function reads, by ``CellLoop``.
 In ``async def`` bodies the places needing a value are awaited first (``ready``, ``aprep``).
@@ -18,7 +19,9 @@ import ast
 import sys
 from typing import Any
 
-from ember.xcs.tracing.patterns import through_lazy
+from ember.xcs.tracing.observed_sites import ObservedSites
+from ember.xcs.tracing.runtime_calls import plain_call
+from ember.xcs.tracing.runtime_calls import runtime_call as _call
 from ember.xcs.tracing.targets import (
     bound_names,
     cell_arguments,
@@ -31,35 +34,17 @@ from ember.xcs.tracing.targets import (
 
 __all__ = ["TYPE_PARAMS", "Rewriter"]
 
-_RT = "__xcs_rt__"
 _NEVER_WRAPPED = frozenset({"super", "locals", "globals", "breakpoint"})
 _NEED_ARGS = frozenset({"vars", "dir"})  # frame-dependent only without arguments
 # Defs and classes have type parameters from 3.12 on (PEP 695): none here.
 TYPE_PARAMS: dict[str, Any] = {"type_params": []} if sys.version_info >= (3, 12) else {}
 
 
-def _rt(attribute: str, node: ast.AST) -> ast.Attribute:
-    return ast.copy_location(
-        ast.Attribute(value=ast.copy_location(ast.Name(id=_RT, ctx=ast.Load()), node),
-                      attr=attribute, ctx=ast.Load()), node)
-
-
-def _call(attribute: str, args: list[ast.expr], node: ast.AST,
-          keywords: list[ast.keyword] | None = None) -> ast.Call:
-    return ast.copy_location(ast.Call(func=_rt(attribute, node), args=args,
-                                      keywords=keywords or []), node)
-
-
-def _plain_call(name: str, node: ast.AST) -> ast.Call:
-    return ast.copy_location(ast.Call(ast.Name(name, ast.Load()), [], []), node)
-
-
-_PLAIN_CONSTANTS = (type(None), bool, type(Ellipsis))
 # The check around an assignment's value, per kind of check (see tracing.guards).
 _WRAPPERS = {"changing": "stored", "rebinding": "bound", "cell": "bound_cell"}
 
 
-class Rewriter(ast.NodeTransformer):
+class Rewriter(ObservedSites):
     """Routes the observing sites of a function through ``tracing.runtime``.
 
     Inside an ``async def`` (not in its lambdas, nested ``def``s or generator
@@ -126,12 +111,6 @@ class Rewriter(ast.NodeTransformer):
     def visit_ClassDef(self, node: ast.ClassDef) -> ast.AST:
         return self._scoped(node, False)
 
-    def _ready(self, node: ast.expr) -> ast.expr:
-        """``node``'s value, first awaited until it exists (in an async scope)."""
-        if not self.awaiting:
-            return node
-        return ast.copy_location(ast.Await(value=_call("ready", [node], node)), node)
-
     def visit_If(self, node: ast.If) -> ast.AST:
         self.generic_visit(node)
         node.test = self._ready(node.test)
@@ -143,11 +122,6 @@ class Rewriter(ast.NodeTransformer):
         return node
 
     def visit_IfExp(self, node: ast.IfExp) -> ast.AST:
-        self.generic_visit(node)
-        node.test = self._ready(node.test)
-        return node
-
-    def visit_Assert(self, node: ast.Assert) -> ast.AST:
         self.generic_visit(node)
         node.test = self._ready(node.test)
         return node
@@ -174,11 +148,6 @@ class Rewriter(ast.NodeTransformer):
                                 if name.id in self.cells]
         return _call("CellLoop", [items, ast.Tuple(read, ast.Load())], items) if read else items
 
-    def _real_object(self, node: ast.expr, reason: str) -> ast.expr:
-        """``node``'s real object, awaited first: its own ``__aiter__``, ``__aenter__``."""
-        return _call("observe", [self._ready(node), ast.copy_location(ast.Constant(reason), node)],
-                     node)
-
     def visit_AsyncFor(self, node: ast.AsyncFor) -> ast.AST:
         self.generic_visit(node)
         node.iter = self._real_object(node.iter, "async for")
@@ -203,8 +172,8 @@ class Rewriter(ast.NodeTransformer):
         self.generic_visit(node)
         func = node.func
         if isinstance(func, ast.Name) and func.id in ("eval", "exec"):  # see evaluator
-            node.func = _call("evaluator", [func, _plain_call("globals", node),
-                                            _plain_call("locals", node)], node)
+            node.func = _call("evaluator", [func, plain_call("globals", node),
+                                            plain_call("locals", node)], node)
             return node
         if isinstance(func, ast.Name) and (
             func.id in _NEVER_WRAPPED or (func.id in _NEED_ARGS and not node.args)
@@ -358,40 +327,6 @@ class Rewriter(ast.NodeTransformer):
             # r.__doc__, r.__class__, r.__eq__(x): the real object's own, not the proxy's.
             reason = ast.copy_location(ast.Constant(f".{name}"), node)
             node.value = _call("observe", [self._ready(node.value), reason], node.value)
-        return node
-
-    def visit_Compare(self, node: ast.Compare) -> ast.AST:
-        self.generic_visit(node)
-        if len(node.ops) == 1 and isinstance(node.ops[0], ast.In | ast.NotIn):
-            negated = [ast.copy_location(ast.Constant(True), node)] \
-                if isinstance(node.ops[0], ast.NotIn) else []
-            return _call("contains", [node.left, node.comparators[0], *negated], node)
-        operands = [node.left, *node.comparators]
-        observed: set[int] = set()
-        for index, op in enumerate(node.ops):
-            if isinstance(op, ast.Is | ast.IsNot):
-                observed.update((index, index + 1))
-        if not observed:
-            return node
-
-        def wrap(index: int, operand: ast.expr) -> ast.expr:
-            if index not in observed or (isinstance(operand, ast.Constant)
-                                         and isinstance(operand.value, _PLAIN_CONSTANTS)):
-                return operand
-            return _call("observe", [self._ready(operand)], operand)
-
-        wrapped = [wrap(i, operand) for i, operand in enumerate(operands)]
-        node.left, node.comparators = wrapped[0], wrapped[1:]
-        return node
-
-    def visit_Match(self, node: ast.Match) -> ast.AST:
-        self.generic_visit(node)
-        subject = node.subject
-        if self.awaiting:
-            subject = ast.copy_location(
-                ast.Await(value=_call("ready_deep", [subject], subject)), subject)
-        node.subject = _call("observe_deep", [subject], node.subject)
-        node.cases = [through_lazy(case) for case in node.cases]  # what class patterns read
         return node
 
     def visit_Await(self, node: ast.Await) -> ast.AST:

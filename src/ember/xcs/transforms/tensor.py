@@ -127,13 +127,16 @@ class TensorDispatch:
         compiled = self._compiled_for(key)
         stats = owner._xcs_stats
         started = _clock()
+        failure: BaseException | None = None
         try:
             if owner._config.hooks or hooks.registered_hooks():
                 result = _hooked(owner, compiled, args, kwargs)
             else:
                 result = compiled(*args, **kwargs)
         except BaseException as error:
-            return self._failed(owner, error, args, kwargs)
+            failure = error  # handled outside this block (see _failed)
+        if failure is not None:
+            return self._failed(owner, failure, args, kwargs)
         if not self._succeeded:
             self._succeeded = True
             stats.mode = "tensor"
@@ -160,13 +163,16 @@ class TensorDispatch:
             ):
                 return slow(owner, args, kwargs)
             started = _clock()
+            failure: BaseException | None = None
             try:
                 if owner._config.hooks or registered():
                     result = _hooked(owner, compiled, args, kwargs)
                 else:
                     result = compiled(*args)
             except BaseException as error:
-                return failed(owner, error, args, kwargs)
+                failure = error
+            if failure is not None:
+                return failed(owner, failure, args, kwargs)
             # Without the lock: neither update can be interrupted by another thread
             # under the GIL (no call or backward jump between load and store), and the
             # lock would cost a third of this path.
@@ -179,7 +185,11 @@ class TensorDispatch:
     def _failed(self, owner: TensorOwner, error: BaseException, args: tuple[Any, ...],
                 kwargs: dict[str, Any]) -> Any:
         """Handle a failed tensor call: switch modes, retry with static numbers, or run
-        the call on the tracer (so that the error raised is the plain-Python one)."""
+        the call on the tracer (so that the error raised is the plain-Python one).
+
+        Called outside the ``except`` block that caught ``error``: the call run again is
+        not handling it, so an exception it raises has no ``__context__`` plain Python
+        would not give it, and its ops' bodies do not see it in ``sys.exc_info()``."""
         if isinstance(error, OpReached):
             return self._switch(owner, error.fallback(), args, kwargs)
         if not isinstance(error, Exception):

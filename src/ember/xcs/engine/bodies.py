@@ -1,0 +1,69 @@
+"""What runs a task's body, and in which exception handler.
+
+An op called in an ``except`` block of the glue runs, in plain Python, while that
+exception is being handled: its body's ``sys.exc_info()``, ``traceback.format_exc()``,
+``logging.exception(...)`` and bare ``raise`` see it, and an exception the body raises
+has it as ``__context__``. Under ``@jit`` the body may run on another thread, or as a
+task on the engine's event loop, where nothing is being handled. So ``Engine.submit``
+notes the exception the caller is handling (``Task.handling``), and the body runs
+inside an ``except`` block of that exception. Raising it again there adds no frame to
+its traceback (it is put back), so what the glue sees of it stays as it was.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from ember.xcs.engine.task import Task
+
+__all__ = ["async_body", "body"]
+
+
+def body(task: Task) -> Callable[..., Any]:
+    """What calls ``task``'s body in a thread: a lifted task's function, the op's, or
+    for an ``async def`` op (``executor="sync"``) its coroutine run to completion."""
+    op = task.op
+    if op is None:
+        assert task.fn is not None, "a lifted task always has a function"
+        call: Callable[..., Any] = task.fn
+    elif op.is_coroutine or op.async_fn is not None:
+        call = op.run
+    else:
+        call = op.fn
+    handling, task.handling = task.handling, None
+    return call if handling is None else functools.partial(_while_handling, handling, call)
+
+
+def async_body(task: Task) -> Callable[..., Awaitable[Any]]:
+    """What awaits the body of ``task``, an op with an async path, on an event loop."""
+    op = task.op
+    call = op.async_fn if op.async_fn is not None else op.fn
+    handling, task.handling = task.handling, None
+    return call if handling is None else functools.partial(_awaiting_while_handling,
+                                                           handling, call)
+
+
+def _while_handling(error: BaseException, call: Callable[..., Any], /, *args: Any,
+                    **kwargs: Any) -> Any:
+    if sys.exception() is error:  # run right in the glue's handler: nothing to do
+        return call(*args, **kwargs)
+    traceback = error.__traceback__
+    try:
+        raise error
+    except BaseException:
+        error.__traceback__ = traceback  # as the glue has it: no frame of ours
+        return call(*args, **kwargs)
+
+
+async def _awaiting_while_handling(error: BaseException,
+                                   call: Callable[..., Awaitable[Any]], /, *args: Any,
+                                   **kwargs: Any) -> Any:
+    traceback = error.__traceback__
+    try:
+        raise error
+    except BaseException:
+        error.__traceback__ = traceback
+        return await call(*args, **kwargs)

@@ -1,0 +1,98 @@
+"""The sites where Python itself looks at a value, part of the rewriting (``transform``).
+
+A proxy answers operations (``r.strip()``, ``r + "!"``), but some sites of a function's
+code are the interpreter's own look at an object, which no proxy can answer: the
+operands of ``is``; the classes an ``except`` clause names and what a ``raise``
+raises (and its cause), which must derive from ``BaseException``; the message an
+``assert`` puts into its ``AssertionError``; the subject of ``match``. ``ObservedSites``
+routes them through ``observe`` / ``observe_deep`` (``tracing.observing``), the real
+objects, and ``a in b`` through ``contains``. Inside an ``async def`` (``awaiting``) the
+values are awaited first (``ready``, ``ready_deep``), so the event loop runs on.
+"""
+
+from __future__ import annotations
+
+import ast
+
+from ember.xcs.tracing.patterns import through_lazy
+from ember.xcs.tracing.runtime_calls import runtime_call as _call
+
+__all__ = ["ObservedSites"]
+
+_PLAIN_CONSTANTS = (type(None), bool, type(Ellipsis))
+
+
+class ObservedSites(ast.NodeTransformer):
+    """The visitors of the sites Python looks at itself (see the module docstring)."""
+
+    awaiting = False  # the current scope is an async def body (set by the Rewriter)
+
+    def _ready(self, node: ast.expr) -> ast.expr:
+        """``node``'s value, first awaited until it exists (in an async scope)."""
+        if not self.awaiting:
+            return node
+        return ast.copy_location(ast.Await(value=_call("ready", [node], node)), node)
+
+    def _real_object(self, node: ast.expr, reason: str) -> ast.expr:
+        """``node``'s real object, awaited first: its own ``__aiter__``, ``__aenter__``."""
+        return _call("observe", [self._ready(node), ast.copy_location(ast.Constant(reason), node)],
+                     node)
+
+    def visit_Compare(self, node: ast.Compare) -> ast.AST:
+        self.generic_visit(node)
+        if len(node.ops) == 1 and isinstance(node.ops[0], ast.In | ast.NotIn):
+            negated = [ast.copy_location(ast.Constant(True), node)] \
+                if isinstance(node.ops[0], ast.NotIn) else []
+            return _call("contains", [node.left, node.comparators[0], *negated], node)
+        operands = [node.left, *node.comparators]
+        observed: set[int] = set()
+        for index, op in enumerate(node.ops):
+            if isinstance(op, ast.Is | ast.IsNot):
+                observed.update((index, index + 1))
+        if not observed:
+            return node
+
+        def wrap(index: int, operand: ast.expr) -> ast.expr:
+            if index not in observed or (isinstance(operand, ast.Constant)
+                                         and isinstance(operand.value, _PLAIN_CONSTANTS)):
+                return operand
+            return _call("observe", [self._ready(operand)], operand)
+
+        wrapped = [wrap(i, operand) for i, operand in enumerate(operands)]
+        node.left, node.comparators = wrapped[0], wrapped[1:]
+        return node
+
+    def _real_tree(self, node: ast.expr, reason: str) -> ast.expr:
+        """``node``'s value with the op results inside it replaced by their values."""
+        value = node
+        if self.awaiting:
+            value = ast.copy_location(ast.Await(value=_call("ready_deep", [node], node)), node)
+        return _call("observe_deep", [value, ast.copy_location(ast.Constant(reason), node)],
+                     node)
+
+    def visit_Match(self, node: ast.Match) -> ast.AST:
+        self.generic_visit(node)
+        node.subject = self._real_tree(node.subject, "match")
+        node.cases = [through_lazy(case) for case in node.cases]  # what class patterns read
+        return node
+
+    def visit_Assert(self, node: ast.Assert) -> ast.AST:
+        self.generic_visit(node)
+        node.test = self._ready(node.test)
+        if node.msg is not None:  # Python makes the AssertionError: values, as for a call
+            node.msg = self._real_tree(node.msg, "assert message")
+        return node
+
+    def visit_ExceptHandler(self, node: ast.ExceptHandler) -> ast.AST:
+        self.generic_visit(node)  # `except errors:`: Python matches against the classes
+        if node.type is not None:
+            node.type = self._real_tree(node.type, "except")
+        return node
+
+    def visit_Raise(self, node: ast.Raise) -> ast.AST:
+        self.generic_visit(node)  # Python checks what is raised, and its cause, itself
+        if node.exc is not None:
+            node.exc = self._real_object(node.exc, "raise")
+        if node.cause is not None:
+            node.cause = self._real_object(node.cause, "raise ... from")
+        return node
