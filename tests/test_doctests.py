@@ -14,6 +14,7 @@ MODULES = (
     "ember.xcs.errors",
     "ember.xcs.api.stats",
     "ember.xcs.hooks",
+    "ember.xcs.engine.ambient",
     "ember.xcs.graphs.options",
     "ember.xcs.cache",
     "ember.xcs.cache.keys",
