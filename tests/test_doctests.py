@@ -15,6 +15,7 @@ MODULES = (
     "ember.xcs.api.stats",
     "ember.xcs.hooks",
     "ember.xcs.engine.ambient",
+    "ember.xcs.tracing.settings",
     "ember.xcs.graphs.options",
     "ember.xcs.cache",
     "ember.xcs.cache.keys",

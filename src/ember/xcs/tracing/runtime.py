@@ -92,6 +92,7 @@ from ember.xcs.tracing.observing import (
     yielded,
 )
 from ember.xcs.tracing.protocols import mapped, probing
+from ember.xcs.tracing.settings import any_op, changes_setting
 from ember.xcs.tracing.trace import Trace
 from ember.xcs.tracing.unpacking import check_unpacked, splat, splat_mapping
 from ember.xcs.tracing.wrappers import DISPATCHING, behind_cache, seen_through
@@ -160,6 +161,9 @@ def prep(fn: Any, /, *args: Any, **kwargs: Any) -> Callable[[], Any]:
             kwargs = {**fn.keywords, **kwargs}
             fn = inner
     kind = classify(fn)
+    if kind is Callee.UNKNOWN and trace.lazies and (
+            setting := changes_setting(fn, args, kwargs)) is not None:
+        settle_earlier(trace, any_op, f"{setting} (a setting ops issued before it read)")
     if fn is dataclasses.replace and args and (type(args[0]) is Lazy or hasattr(
             type(args[0]), "__post_init__")):
         kind = Callee.UNKNOWN  # it runs the class's __post_init__: now, as in plain Python
@@ -282,6 +286,9 @@ def aprep(fn: Any, /, *args: Any, **kwargs: Any) -> Any:
             found = [a for a in (*args, *kwargs.values()) if type(a) is Lazy]
         elif kind is Callee.UNKNOWN:
             found = tree.leaves((args, kwargs), Lazy, records=True)
+            if changes_setting(fn, args, kwargs) is not None and trace.run is not None:
+                holding += [task for task in trace.run.tasks  # os.chdir: they end first
+                            if task.op is not None and not task.final]
         elif kind is Callee.PURE or kind is Callee.CONSUMER:
             found = tree.leaves((args, kwargs), Lazy, records=True)
             if found and trace.lifts(trace.site_mode(), "call", args, kwargs,
