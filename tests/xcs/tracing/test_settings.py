@@ -95,6 +95,21 @@ def _debugged(x: int) -> Any:
     return value, stream.getvalue()
 
 
+@op
+def named_step(x: int) -> int:
+    time.sleep(0.01)
+    logging.getLogger("ember-tests.settings").warning("named step %s", x)
+    return x
+
+
+def _silenced(x: int) -> Any:
+    quiet = logging.getLogger("ember-tests.settings")
+    quiet.disabled = True
+    value = named_step(x)
+    quiet.disabled = False
+    return value, stream.getvalue()
+
+
 def _captured(x: int) -> Any:
     buffer = io.StringIO()
     old, sys.stdout = sys.stdout, buffer
@@ -134,9 +149,10 @@ def _same(program: Callable[..., Any], *args: Any) -> None:
         stream.truncate()
         try:
             with warnings.catch_warnings():
-                return "value", fn(*args)
+                result = "value", fn(*args)
         except UserWarning as error:
-            return "raised", str(error)
+            result = "raised", str(error)
+        return result, stream.getvalue()  # what the ops logged, once the call is over
 
     expected = outcome(program)
     jitted = jit(program)
@@ -164,6 +180,10 @@ def test_a_loggers_level_set_back_waits_for_the_op() -> None:
     stream.seek(0)
     stream.truncate()
     assert jit(_debugged)(3) == (6, "step 3\n")
+
+
+def test_a_logger_disabled_by_a_store_and_back_waits_for_the_op() -> None:
+    _same(_silenced, 3)
 
 
 def test_sys_stdout_rebound_back_waits_for_the_op() -> None:

@@ -11,11 +11,11 @@ around an op call and sets it back after (``os.chdir(work)``, ``load("notes.txt"
 setting it back; under ``@jit`` it may not even have started.
 
 So a call of the glue that changes such a setting (``changes_setting``), and a store
-rebinding ``sys.stdout``, ``sys.stderr``, ``sys.stdin`` or ``tempfile.tempdir``
-(``rebinds_setting``), first waits for every op issued before it: one barrier, named
-after the setting in ``explain``. Ops read these settings through the library code they
-call, so XCS cannot tell which of them would; an op issued after the change runs with
-the new setting, as in plain Python.
+into one (``stored_setting``: ``sys.stdout``, ``sys.stderr``, ``sys.stdin``,
+``tempfile.tempdir``, a logger's ``level`` or ``disabled``), first waits for every op
+issued before it: one barrier, named after the setting in ``explain``. Ops read these
+settings through the library code they call, so XCS cannot tell which of them would;
+an op issued after the change runs with the new setting, as in plain Python.
 
 Example:
     >>> import logging, os
@@ -33,7 +33,7 @@ import sys
 import types
 from typing import Any
 
-__all__ = ["any_op", "changes_setting", "rebinds_setting"]
+__all__ = ["any_op", "changes_setting", "stored_setting"]
 
 # (module, qualified name) of the functions that change a process-wide setting, and the
 # name shown for it (``posix`` is ``os`` on Linux and macOS, ``nt`` on Windows).
@@ -55,6 +55,8 @@ _FUNCTIONS: dict[tuple[Any, str], str] = {
 # Methods of logging's loggers, handlers and filters that change what gets written.
 _LOGGING_METHODS = frozenset({"setLevel", "addHandler", "removeHandler", "addFilter",
                               "removeFilter", "setFormatter", "setStream"})
+_LOGGING_ATTRIBUTES = frozenset({"level", "disabled", "propagate", "handlers", "filters",
+                                 "formatter", "stream"})
 _STREAMS = frozenset({"stdout", "stderr", "stdin", "__stdout__", "__stderr__"})
 _CALLABLES = (types.BuiltinFunctionType, types.FunctionType)
 
@@ -76,13 +78,21 @@ def changes_setting(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> s
     return setting
 
 
-def rebinds_setting(module: types.ModuleType, attr: Any) -> bool:
-    """Whether storing ``attr`` of ``module`` rebinds a setting library code reads: a
-    stream ``print`` or ``input`` uses (``sys.stdout = buffer``), or the directory
-    ``tempfile`` makes its files in (``tempfile.tempdir``)."""
-    if module is sys:
-        return attr in _STREAMS
-    return attr == "tempdir" and module.__name__ == "tempfile"
+def stored_setting(target: Any, attr: Any) -> str | None:
+    """The name of the setting a store of ``attr`` into ``target`` changes, or ``None``:
+    a stream ``print`` or ``input`` uses (``sys.stdout = buffer``), the directory
+    ``tempfile`` makes its files in (``tempfile.tempdir``), what a logger, handler or
+    filter writes (``log.level = DEBUG``, ``log.disabled = True``)."""
+    if type(target) is types.ModuleType:
+        if target is sys:
+            return f"sys.{attr}" if attr in _STREAMS else None
+        return "tempfile.tempdir" if attr == "tempdir" and target.__name__ == "tempfile" \
+            else None
+    logging = sys.modules.get("logging")
+    if logging is not None and attr in _LOGGING_ATTRIBUTES \
+            and isinstance(target, logging.Filterer):
+        return f"{type(target).__name__}.{attr}"
+    return None
 
 
 def any_op(op: Any) -> bool:
