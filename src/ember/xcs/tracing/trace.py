@@ -31,7 +31,6 @@ from ember.xcs.tracing.barrier import Barrier
 from ember.xcs.tracing.coroutines import eager_coroutine, op_coroutine
 from ember.xcs.tracing.failures import DeferredFailure, wait_for_ops
 from ember.xcs.tracing.frames import CallMode, inspect_site, location_of
-from ember.xcs.tracing.handover import hands_over_iterator
 from ember.xcs.tracing.holding import shares_objects
 from ember.xcs.tracing.immediate import run_at_call, runs_at_call
 from ember.xcs.tracing.lazy import Lazy
@@ -40,6 +39,7 @@ from ember.xcs.tracing.log import graph_outputs
 from ember.xcs.tracing.memo import reused_call
 from ember.xcs.tracing.ordering import Ordering
 from ember.xcs.tracing.outside import outside_tree, outside_value, resolve_records
+from ember.xcs.tracing.thread_bound import eager_reason as eager_reason_of
 
 __all__ = ["Barrier", "Trace"]
 
@@ -156,8 +156,8 @@ class Trace:
             eager_reason = "effect"
         elif mode is not CallMode.LAZY:
             eager_reason = mode.value
-        elif self.eager or hands_over_iterator(args, kwargs):
-            eager_reason = "serial" if self.eager else "iterator"
+        elif self.eager or (handed := eager_reason_of(op, args, kwargs)) is not None:
+            eager_reason = "serial" if self.eager else handed  # an iterator, a connection
         if op.is_coroutine and self.asynchronous and eager_reason is None:
             if shares_objects(args, kwargs):  # starts once awaited, as in plain Python
                 return op_coroutine(op.name, call=functools.partial(self.issue, op, args,
