@@ -16,6 +16,7 @@ MODULES = (
     "ember.xcs.hooks",
     "ember.xcs.engine.ambient",
     "ember.xcs.tracing.settings",
+    "ember.xcs.tracing.files",
     "ember.xcs.tracing.thread_bound",
     "ember.xcs.graphs.options",
     "ember.xcs.cache",

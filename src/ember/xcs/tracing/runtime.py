@@ -54,6 +54,7 @@ from ember.xcs.tracing.context import _local, use_earlier, use_prepare
 from ember.xcs.tracing.coroutines import awaitable
 from ember.xcs.tracing.earlier import asettle_earlier, settle_earlier
 from ember.xcs.tracing.failures import DeferredFailure
+from ember.xcs.tracing.files import changed_paths, given_paths
 from ember.xcs.tracing.formatting import (
     acontains,
     active_trace,
@@ -79,7 +80,7 @@ from ember.xcs.tracing.guards import (
     stored,
 )
 from ember.xcs.tracing.handover import from_data_library, handed_over
-from ember.xcs.tracing.holding import changed_by, settle
+from ember.xcs.tracing.holding import changed_by, end_first, settle
 from ember.xcs.tracing.immediate import calls_back, compares_results, resolve_closures, run_at_call
 from ember.xcs.tracing.lazy import Lazy
 from ember.xcs.tracing.methods import MethodCall, method_call
@@ -161,9 +162,11 @@ def prep(fn: Any, /, *args: Any, **kwargs: Any) -> Callable[[], Any]:
             kwargs = {**fn.keywords, **kwargs}
             fn = inner
     kind = classify(fn)
-    if kind is Callee.UNKNOWN and trace.lazies and (
-            setting := changes_setting(fn, args, kwargs)) is not None:
-        settle_earlier(trace, any_op, f"{setting} (a setting ops issued before it read)")
+    if kind is Callee.UNKNOWN and trace.lazies:
+        if (setting := changes_setting(fn, args, kwargs)) is not None:
+            settle_earlier(trace, any_op, f"{setting} (a setting ops issued before it read)")
+        elif paths := changed_paths(fn, args, kwargs):  # p.unlink() after transcribe(p)
+            end_first(trace, given_paths(trace, paths), "file changed", "reads it")
     if fn is dataclasses.replace and args and (type(args[0]) is Lazy or hasattr(
             type(args[0]), "__post_init__")):
         kind = Callee.UNKNOWN  # it runs the class's __post_init__: now, as in plain Python
@@ -289,6 +292,8 @@ def aprep(fn: Any, /, *args: Any, **kwargs: Any) -> Any:
             if changes_setting(fn, args, kwargs) is not None and trace.run is not None:
                 holding += [task for task in trace.run.tasks  # os.chdir: they end first
                             if task.op is not None and not task.final]
+            elif paths := changed_paths(fn, args, kwargs):
+                holding += pending(given_paths(trace, paths))
         elif kind is Callee.PURE or kind is Callee.CONSUMER:
             found = tree.leaves((args, kwargs), Lazy, records=True)
             if found and trace.lifts(trace.site_mode(), "call", args, kwargs,

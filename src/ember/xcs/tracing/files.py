@@ -1,0 +1,117 @@
+"""Files the glue changes after giving their path to an op: the op reads them first.
+
+A path is a string or a ``PurePath``: an op given one gets no object XCS could hold
+(``tracing.holding``), yet it reads the file the path names when it runs. In plain
+Python it had finished before the glue's next line; under ``@jit`` it may not have
+started when the glue removes the file (``p.write_text(t)``, ``transcribe(p)``,
+``p.unlink()``), writes it again, or removes the directory it lists
+(``shutil.rmtree(d)``). So a call of the glue that changes files (``changed_paths``:
+opening one to write, removing, renaming, moving, copying onto, making directories)
+first waits for the ops not finished yet that were given a path naming the same file,
+a directory holding it, or a file inside it (``given_paths``): one barrier, "file
+changed while op transcribe reads it" in ``explain``. Other ops keep running.
+
+A path is looked for among an op's arguments and the items of the lists, tuples and
+dicts passed. A path the op builds itself, or reads from a global, is not seen; pass
+it as an argument (or mark the op ``effect=True``).
+
+Example:
+    >>> import os, pathlib
+    >>> changed_paths(os.remove, ("notes.txt",), {}) == (os.path.abspath("notes.txt"),)
+    True
+    >>> changed_paths(open, ("notes.txt",), {})
+    ()
+    >>> len(changed_paths(pathlib.Path("a.txt").rename, ("b.txt",), {}))
+    2
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import types
+from typing import Any
+
+from ember.xcs.tracing.lazy import Lazy
+
+__all__ = ["changed_paths", "given_paths"]
+
+_get = object.__getattribute__
+_OS_MODULES = frozenset({"posix", "nt", "os"})
+# Functions of os and shutil that change files, and the positions of the paths they change.
+_OS_CHANGES = {"remove": (0,), "unlink": (0,), "rmdir": (0,), "removedirs": (0,),
+               "truncate": (0,), "mkdir": (0,), "makedirs": (0,), "rename": (0, 1),
+               "renames": (0, 1), "replace": (0, 1)}
+_SHUTIL_CHANGES = {"rmtree": (0,), "move": (0, 1), "copy": (1,), "copy2": (1,),
+                   "copyfile": (1,), "copytree": (1,), "copymode": (1,), "copystat": (1,)}
+# Methods of pathlib.Path that change the file (the path itself; and their target).
+_PATH_CHANGES = {"unlink": (), "rmdir": (), "write_text": (), "write_bytes": (),
+                 "touch": (), "mkdir": (), "rename": (0,), "replace": (0,)}
+_WRITING = frozenset("wax+")
+_LONGEST = 4096  # a longer string is no path (a prompt, a document)
+
+
+def changed_paths(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[str, ...]:
+    """The absolute paths of the files a call of ``fn`` changes (empty: none)."""
+    if fn is open:
+        mode = args[1] if len(args) > 1 else kwargs.get("mode", "r")
+        if type(mode) is str and not _WRITING.isdisjoint(mode):
+            return _paths((args[0] if args else kwargs.get("file"),))
+        return ()
+    kind = type(fn)
+    if kind is types.MethodType and isinstance(fn.__self__, pathlib.Path):
+        name = fn.__name__
+        if name == "open":
+            mode = args[0] if args else kwargs.get("mode", "r")
+            return _paths((fn.__self__,)) if not _WRITING.isdisjoint(mode) else ()
+        positions = _PATH_CHANGES.get(name)
+        if positions is None:
+            return ()
+        return _paths((fn.__self__, *(args[i] for i in positions if i < len(args))))
+    if kind is not types.BuiltinFunctionType and kind is not types.FunctionType:
+        return ()
+    module = getattr(fn, "__module__", None)
+    table = _OS_CHANGES if module in _OS_MODULES else (
+        _SHUTIL_CHANGES if module == "shutil" else None)
+    positions = table.get(fn.__name__) if table is not None else None
+    if positions is None:
+        return ()
+    return _paths(tuple(args[i] for i in positions if i < len(args)))
+
+
+def given_paths(trace: Any, paths: tuple[str, ...]) -> list[Lazy]:
+    """The op calls of ``trace`` not finished yet that were given a path naming one of
+    ``paths``, a directory holding one, or a file inside one."""
+    found = []
+    for *_, args, kwargs, lazy in trace.issued:
+        if type(lazy) is not Lazy or _get(lazy, "_xcs_task").final:
+            continue
+        values = [*args, *kwargs.values()]
+        for value in (*args, *kwargs.values()):
+            cls = type(value)
+            if cls is list or cls is tuple or cls is dict:
+                values += value.values() if cls is dict else value
+        if any(_related(given, path) for given in _paths(values) for path in paths):
+            found.append(lazy)
+    return found
+
+
+def _paths(values: Any) -> tuple[str, ...]:
+    """The absolute forms of the paths among ``values`` (strings and ``PurePath``s)."""
+    found = []
+    for value in values:
+        if type(value) is Lazy:  # an op's result: no path the glue gave yet
+            continue
+        if isinstance(value, pathlib.PurePath):
+            value = str(value)
+        if type(value) is str and value and len(value) < _LONGEST and "\0" not in value:
+            found.append(os.path.abspath(value))
+    return tuple(found)
+
+
+def _related(given: str, changed: str) -> bool:
+    """Whether a change of ``changed`` may change what an op reading ``given`` reads."""
+    if given == changed:
+        return True
+    shorter, longer = (given, changed) if len(given) < len(changed) else (changed, given)
+    return longer.startswith(shorter.rstrip(os.sep) + os.sep)

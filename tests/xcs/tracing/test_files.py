@@ -1,0 +1,129 @@
+"""Tests for tracing.files: the glue changing a file (removing, writing, renaming it,
+removing its directory) after giving its path to an op waits for that op, which reads
+the file as plain Python's did; ops given other paths keep running in parallel."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ember.xcs import explain, get_jit_stats, jit, op
+
+
+@op
+def transcribe(path: Any) -> str:
+    time.sleep(0.01)
+    return Path(path).read_text()
+
+
+@op
+def count_files(directory: str) -> int:
+    time.sleep(0.01)
+    return len(os.listdir(directory))
+
+
+@op
+def first_of(paths: list[str]) -> str:
+    time.sleep(0.01)
+    return Path(paths[0]).read_text()
+
+
+def _unlinked(work: Path, text: str) -> str:
+    upload = work / "upload.txt"
+    upload.write_text(text)
+    heard = transcribe(upload)
+    upload.unlink()
+    return heard
+
+
+def _rewritten(work: Path, text: str) -> Any:
+    draft = str(work / "draft.txt")
+    with open(draft, "w") as out:
+        out.write(text)
+    first = transcribe(draft)
+    Path(draft).write_text(text.upper())
+    second = transcribe(draft)
+    os.remove(draft)
+    return first, second
+
+
+def _removed_directory(work: Path, text: str) -> int:
+    scratch = tempfile.mkdtemp(dir=work)
+    Path(scratch, "a.txt").write_text(text)
+    count = count_files(scratch)
+    shutil.rmtree(scratch)
+    return count
+
+
+def _renamed(work: Path, text: str) -> Any:
+    source = work / "in.txt"
+    source.write_text(text)
+    inside = first_of([str(source)])
+    os.replace(source, work / "done.txt")
+    opened = open(work / "done.txt", "a")
+    opened.close()
+    return inside
+
+
+@pytest.mark.parametrize("program", [_unlinked, _rewritten, _removed_directory, _renamed])
+def test_a_file_changed_after_its_op_was_called_is_read_first(
+        program: Callable[..., Any], tmp_path: Path) -> None:
+    expected = program(tmp_path, "hello")
+    jitted = jit(program)
+    for text in ("hello", "again"):  # the first call, and one after jit has learned
+        assert jitted(tmp_path, text) == program(tmp_path, text)
+    assert expected
+
+
+def test_explain_names_the_op_reading_the_file(tmp_path: Path) -> None:
+    program = jit(_unlinked)
+    program(tmp_path, "hi")
+    assert "file changed while op transcribe reads it" in explain(program)
+
+
+def test_files_no_running_op_was_given_do_not_wait(tmp_path: Path) -> None:
+    def write_each(texts: list[str]) -> list[str]:
+        heard = []
+        for i, text in enumerate(texts):
+            path = tmp_path / f"{i}.txt"
+            path.write_text(text)
+            heard.append(transcribe(path))
+        (tmp_path / "log.txt").write_text("done")
+        return heard
+
+    program = jit(write_each)
+    assert program(["a", "b", "c"]) == ["a", "b", "c"]
+    assert get_jit_stats(program)["max_parallelism"] == 3
+
+
+def test_async_glue_waits_without_blocking_its_loop(tmp_path: Path) -> None:
+    async def cleanup(text: str) -> str:
+        upload = tmp_path / "upload.txt"
+        upload.write_text(text)
+        heard = transcribe(upload)
+        upload.unlink()
+        return await asyncio.sleep(0, heard)
+
+    assert asyncio.run(jit(cleanup)("hello")) == "hello"
+    assert asyncio.run(jit(cleanup)("again")) == "again"
+
+
+def test_paths_a_call_changes() -> None:
+    from ember.xcs.tracing.files import changed_paths
+
+    absolute = os.path.abspath
+    assert changed_paths(open, ("a.txt", "r"), {}) == ()
+    assert changed_paths(open, ("a.txt",), {"mode": "w"}) == (absolute("a.txt"),)
+    assert changed_paths(Path("a.txt").open, ("rb",), {}) == ()
+    assert changed_paths(Path("a.txt").read_text, (), {}) == ()
+    assert changed_paths(shutil.copy, ("a.txt", "b.txt"), {}) == (absolute("b.txt"),)
+    assert changed_paths(os.listdir, (".",), {}) == ()
+    assert changed_paths(print, ("a.txt",), {}) == ()
