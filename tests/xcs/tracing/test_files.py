@@ -73,7 +73,27 @@ def _renamed(work: Path, text: str) -> Any:
     return inside
 
 
-@pytest.mark.parametrize("program", [_unlinked, _rewritten, _removed_directory, _renamed])
+class Job:
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+
+@op
+def run_job(job: Job) -> str:
+    time.sleep(0.01)
+    return Path(job.path).read_text()
+
+
+def _job_done(work: Path, text: str) -> str:
+    job = Job(str(work / "job.txt"))
+    Path(job.path).write_text(text)
+    output = run_job(job)
+    os.unlink(job.path)
+    return output
+
+
+@pytest.mark.parametrize("program", [_unlinked, _rewritten, _removed_directory, _renamed,
+                                     _job_done])
 def test_a_file_changed_after_its_op_was_called_is_read_first(
         program: Callable[..., Any], tmp_path: Path) -> None:
     expected = program(tmp_path, "hello")

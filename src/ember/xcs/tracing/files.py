@@ -11,9 +11,10 @@ first waits for the ops not finished yet that were given a path naming the same 
 a directory holding it, or a file inside it (``given_paths``): one barrier, "file
 changed while op transcribe reads it" in ``explain``. Other ops keep running.
 
-A path is looked for among an op's arguments and the items of the lists, tuples and
-dicts passed. A path the op builds itself, or reads from a global, is not seen; pass
-it as an argument (or mark the op ``effect=True``).
+A path is looked for among an op's arguments, the items of the lists, tuples and dicts
+passed and the attributes of the objects of the user's passed (``job.path``). A path
+the op builds itself, or reads from a global, is not seen; pass it as an argument (or
+mark the op ``effect=True``).
 
 Example:
     >>> import os, pathlib
@@ -32,6 +33,7 @@ import pathlib
 import types
 from typing import Any
 
+from ember.xcs import tree
 from ember.xcs.tracing.lazy import Lazy
 
 __all__ = ["changed_paths", "given_paths"]
@@ -91,6 +93,10 @@ def given_paths(trace: Any, paths: tuple[str, ...]) -> list[Lazy]:
             cls = type(value)
             if cls is list or cls is tuple or cls is dict:
                 values += value.values() if cls is dict else value
+            elif cls not in tree.ATOMS and cls is not Lazy \
+                    and tree.kind_of(value) is tree.Kind.RECORD:  # job.path, a dataclass
+                attributes = getattr(value, "__dict__", None)
+                values += attributes.values() if type(attributes) is dict else ()
         if any(_related(given, path) for given in _paths(values) for path in paths):
             found.append(lazy)
     return found
