@@ -73,6 +73,17 @@ def _renamed(work: Path, text: str) -> Any:
     return inside
 
 
+def _appended(work: Path, text: str) -> str:
+    log_path = work / "log.txt"
+    log = open(log_path, "w")
+    log.write(text)
+    log.flush()
+    seen = transcribe(log_path)
+    log.write(" and more")
+    log.close()
+    return seen
+
+
 class Job:
     def __init__(self, path: str) -> None:
         self.path = path
@@ -93,7 +104,7 @@ def _job_done(work: Path, text: str) -> str:
 
 
 @pytest.mark.parametrize("program", [_unlinked, _rewritten, _removed_directory, _renamed,
-                                     _job_done])
+                                     _job_done, _appended])
 def test_a_file_changed_after_its_op_was_called_is_read_first(
         program: Callable[..., Any], tmp_path: Path) -> None:
     expected = program(tmp_path, "hello")

@@ -6,10 +6,11 @@ Python it had finished before the glue's next line; under ``@jit`` it may not ha
 started when the glue removes the file (``p.write_text(t)``, ``transcribe(p)``,
 ``p.unlink()``), writes it again, or removes the directory it lists
 (``shutil.rmtree(d)``). So a call of the glue that changes files (``changed_paths``:
-opening one to write, removing, renaming, moving, copying onto, making directories)
-first waits for the ops not finished yet that were given a path naming the same file,
-a directory holding it, or a file inside it (``given_paths``): one barrier, "file
-changed while op transcribe reads it" in ``explain``. Other ops keep running.
+opening one to write, writing to a file opened before, removing, renaming, moving,
+copying onto, making directories) first waits for the ops not finished yet that were
+given a path naming the same file, a directory holding it, or a file inside it
+(``given_paths``): one barrier, "file changed while op transcribe reads it" in
+``explain``. Other ops keep running.
 
 A path is looked for among an op's arguments, the items of the lists, tuples and dicts
 passed and the attributes of the objects of the user's passed (``job.path``). A path
@@ -28,6 +29,7 @@ Example:
 
 from __future__ import annotations
 
+import io
 import os
 import pathlib
 import types
@@ -50,6 +52,7 @@ _SHUTIL_CHANGES = {"rmtree": (0,), "move": (0, 1), "copy": (1,), "copy2": (1,),
 _PATH_CHANGES = {"unlink": (), "rmdir": (), "write_text": (), "write_bytes": (),
                  "touch": (), "mkdir": (), "rename": (0,), "replace": (0,)}
 _WRITING = frozenset("wax+")
+_FILE_WRITES = frozenset({"write", "writelines", "truncate"})
 _LONGEST = 4096  # a longer string is no path (a prompt, a document)
 
 
@@ -72,6 +75,10 @@ def changed_paths(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tup
         return _paths((fn.__self__, *(args[i] for i in positions if i < len(args))))
     if kind is not types.BuiltinFunctionType and kind is not types.FunctionType:
         return ()
+    owner = getattr(fn, "__self__", None)
+    if isinstance(owner, io.IOBase):  # log.write(...) on a file opened before the call
+        name = getattr(owner, "name", None)
+        return _paths((name,)) if fn.__name__ in _FILE_WRITES else ()
     module = getattr(fn, "__module__", None)
     table = _OS_CHANGES if module in _OS_MODULES else (
         _SHUTIL_CHANGES if module == "shutil" else None)
