@@ -38,7 +38,7 @@ from typing import Any
 from ember.xcs import tree
 from ember.xcs.tracing.lazy import Lazy
 
-__all__ = ["changed_paths", "given_paths"]
+__all__ = ["PathIndex", "changed_paths", "given_paths"]
 
 _get = object.__getattribute__
 _OS_MODULES = frozenset({"posix", "nt", "os"})
@@ -91,22 +91,70 @@ def changed_paths(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tup
 def given_paths(trace: Any, paths: tuple[str, ...]) -> list[Lazy]:
     """The op calls of ``trace`` not finished yet that were given a path naming one of
     ``paths``, a directory holding one, or a file inside one."""
+    index: PathIndex = trace.ordering.paths
+    return index.users(trace.issued, paths)
+
+
+class PathIndex:
+    """The paths the op calls of one call were given, indexed as they are issued.
+
+    ``exact`` maps a path to the op calls given it, ``under`` a directory to those given
+    a path inside it, so that a change looks up its own path and its directories
+    instead of reading every call issued so far. Owned by the trace's ``Ordering``.
+    """
+
+    __slots__ = ("exact", "issued", "seen", "under")
+
+    def __init__(self) -> None:
+        self.exact: dict[str, list[Lazy]] = {}
+        self.under: dict[str, list[Lazy]] = {}
+        self.issued: list[Any] | None = None  # the trace's list of calls, read so far
+        self.seen = 0
+
+    def users(self, issued: list[Any], paths: tuple[str, ...]) -> list[Lazy]:
+        """The unfinished op calls of ``issued`` given a path related to one of ``paths``."""
+        if issued is not self.issued:  # a rerun starts a list of its own
+            self.exact, self.under, self.issued, self.seen = {}, {}, issued, 0
+        for *_, args, kwargs, lazy in issued[self.seen:]:
+            if type(lazy) is Lazy:
+                for given in _paths(_candidates(args, kwargs)):
+                    self.exact.setdefault(given, []).append(lazy)
+                    for directory in _directories(given):
+                        self.under.setdefault(directory, []).append(lazy)
+        self.seen = len(issued)
+        found: dict[int, Lazy] = {}
+        for path in paths:
+            for lazies in (self.exact.get(path, ()), self.under.get(path, ()),
+                           *(self.exact.get(d, ()) for d in _directories(path))):
+                for lazy in lazies:
+                    if not _get(lazy, "_xcs_task").final:
+                        found[id(lazy)] = lazy
+        return list(found.values())
+
+
+def _directories(path: str) -> list[str]:
+    """The directories holding ``path`` (an absolute path), innermost first."""
     found = []
-    for *_, args, kwargs, lazy in trace.issued:
-        if type(lazy) is not Lazy or _get(lazy, "_xcs_task").final:
-            continue
-        values = [*args, *kwargs.values()]
-        for value in (*args, *kwargs.values()):
-            cls = type(value)
-            if cls is list or cls is tuple or cls is dict:
-                values += value.values() if cls is dict else value
-            elif cls not in tree.ATOMS and cls is not Lazy \
-                    and tree.kind_of(value) is tree.Kind.RECORD:  # job.path, a dataclass
-                attributes = getattr(value, "__dict__", None)
-                values += attributes.values() if type(attributes) is dict else ()
-        if any(_related(given, path) for given in _paths(values) for path in paths):
-            found.append(lazy)
+    parent = os.path.dirname(path)
+    while parent and parent != path:
+        found.append(parent)
+        path, parent = parent, os.path.dirname(parent)
     return found
+
+
+def _candidates(args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Any]:
+    """The arguments of an op call, the items of its containers, the attributes of its
+    objects of the user's: where a path it reads may be."""
+    values = [*args, *kwargs.values()]
+    for value in (*args, *kwargs.values()):
+        cls = type(value)
+        if cls is list or cls is tuple or cls is dict:
+            values += value.values() if cls is dict else value
+        elif cls not in tree.ATOMS and cls is not Lazy \
+                and tree.kind_of(value) is tree.Kind.RECORD:  # job.path, a dataclass
+            attributes = getattr(value, "__dict__", None)
+            values += attributes.values() if type(attributes) is dict else ()
+    return values
 
 
 def _paths(values: Any) -> tuple[str, ...]:
@@ -120,11 +168,3 @@ def _paths(values: Any) -> tuple[str, ...]:
         if type(value) is str and value and len(value) < _LONGEST and "\0" not in value:
             found.append(os.path.abspath(value))
     return tuple(found)
-
-
-def _related(given: str, changed: str) -> bool:
-    """Whether a change of ``changed`` may change what an op reading ``given`` reads."""
-    if given == changed:
-        return True
-    shorter, longer = (given, changed) if len(given) < len(changed) else (changed, given)
-    return longer.startswith(shorter.rstrip(os.sep) + os.sep)
