@@ -84,6 +84,19 @@ def _appended(work: Path, text: str) -> str:
     return seen
 
 
+def _temporary(work: Path, text: str) -> Any:
+    upload = tempfile.NamedTemporaryFile("w", suffix=".txt", dir=work)
+    upload.write(text)
+    upload.flush()
+    heard = transcribe(upload.name)
+    upload.close()  # removes it
+    scratch = tempfile.TemporaryDirectory(dir=work)
+    Path(scratch.name, "a.txt").write_text(text)
+    count = count_files(scratch.name)
+    scratch.cleanup()
+    return heard, count
+
+
 class Job:
     def __init__(self, path: str) -> None:
         self.path = path
@@ -104,7 +117,7 @@ def _job_done(work: Path, text: str) -> str:
 
 
 @pytest.mark.parametrize("program", [_unlinked, _rewritten, _removed_directory, _renamed,
-                                     _job_done, _appended])
+                                     _job_done, _appended, _temporary])
 def test_a_file_changed_after_its_op_was_called_is_read_first(
         program: Callable[..., Any], tmp_path: Path) -> None:
     expected = program(tmp_path, "hello")

@@ -7,7 +7,8 @@ started when the glue removes the file (``p.write_text(t)``, ``transcribe(p)``,
 ``p.unlink()``), writes it again, or removes the directory it lists
 (``shutil.rmtree(d)``). So a call of the glue that changes files (``changed_paths``:
 opening one to write, writing to a file opened before, removing, renaming, moving,
-copying onto, making directories) first waits for the ops not finished yet that were
+copying onto, making directories, closing a ``NamedTemporaryFile``, cleaning up a
+``TemporaryDirectory``) first waits for the ops not finished yet that were
 given a path naming the same file, a directory holding it, or a file inside it
 (``given_paths``): one barrier, "file changed while op transcribe reads it" in
 ``explain``. Other ops keep running.
@@ -53,6 +54,7 @@ _PATH_CHANGES = {"unlink": (), "rmdir": (), "write_text": (), "write_bytes": (),
                  "touch": (), "mkdir": (), "rename": (0,), "replace": (0,)}
 _WRITING = frozenset("wax+")
 _FILE_WRITES = frozenset({"write", "writelines", "truncate"})
+_TEMPORARY_ENDS = frozenset({"close", "cleanup"})  # they remove the file or directory
 _LONGEST = 4096  # a longer string is no path (a prompt, a document)
 
 
@@ -64,7 +66,12 @@ def changed_paths(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tup
             return _paths((args[0] if args else kwargs.get("file"),))
         return ()
     kind = type(fn)
-    if kind is types.MethodType and isinstance(fn.__self__, pathlib.Path):
+    if kind is types.MethodType and not isinstance(fn.__self__, pathlib.Path):
+        owner = fn.__self__  # tmp.close() of a NamedTemporaryFile, TemporaryDirectory.cleanup
+        if type(owner).__module__ == "tempfile" and fn.__name__ in _TEMPORARY_ENDS:
+            return _paths((getattr(owner, "name", None),))
+        return ()
+    if kind is types.MethodType:
         name = fn.__name__
         if name == "open":
             mode = args[0] if args else kwargs.get("mode", "r")
