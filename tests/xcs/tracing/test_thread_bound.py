@@ -75,7 +75,20 @@ def _by_object(texts: list[str]) -> Any:
     return store.size(1), size_of(store)
 
 
-@pytest.mark.parametrize("program", [_by_argument, _by_global, _by_object])
+def _by_closure(texts: list[str]) -> Any:
+    con = sqlite3.connect(":memory:")
+    con.execute("create table notes (text text)")
+
+    @op
+    def count() -> int:
+        time.sleep(0.01)
+        return int(con.execute("select count(*) from notes").fetchone()[0])
+
+    con.executemany("insert into notes values (?)", [(t,) for t in texts])
+    return count()
+
+
+@pytest.mark.parametrize("program", [_by_argument, _by_global, _by_object, _by_closure])
 def test_an_op_using_the_glues_connection_runs_on_the_glues_thread(
         program: Callable[..., Any]) -> None:
     expected = program(["ab", "cd", "ca"])

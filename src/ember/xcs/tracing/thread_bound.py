@@ -12,8 +12,8 @@ iterator of the glue's does (``handover.hands_over_iterator``); ``explain`` list
 
 The object is found as an argument, an item of a list, tuple or dict argument, an
 attribute of an argument of the user's class (``tool(ctx)`` with ``ctx.db``) or of the
-object of an op method (``self.db``), or a global (or a module's attribute) the op's own
-code reads.
+object of an op method (``self.db``), or a global (or a module's attribute) or a
+variable of an enclosing function the op's own code reads.
 
 Example:
     >>> import sqlite3
@@ -35,7 +35,7 @@ from ember.xcs import tree
 from ember.xcs.op_runs import UNRESOLVED
 from ember.xcs.tracing.handover import hands_over_iterator
 from ember.xcs.tracing.lazy import Lazy
-from ember.xcs.tracing.reads import global_reads
+from ember.xcs.tracing.reads import code_owner, global_reads
 
 __all__ = ["eager_reason"]
 
@@ -78,14 +78,20 @@ def _reaches(value: Any, bound: tuple[type, ...]) -> bool:
 
 
 def _globals_of(op: Any) -> list[Any]:
-    """The values of the globals (and modules' attributes) the op's own code reads."""
+    """The values of the globals (and modules' attributes) the op's own code reads, and
+    of the variables of enclosing functions it reads (an op defined in the glue)."""
+    values = []
+    for cell in getattr(code_owner(op.fn), "__closure__", None) or ():
+        try:
+            values.append(cell.cell_contents)
+        except ValueError:  # not bound yet
+            continue
     reads = op.globals_read
     if reads is UNRESOLVED:
         reads = op.globals_read = global_reads(op.fn)
     if reads is None:
-        return []
+        return values
     namespace, names = reads
-    values = []
     for read in names:
         if type(read) is tuple:
             module = namespace.get(read[0])
