@@ -97,6 +97,30 @@ def _temporary(work: Path, text: str) -> Any:
     return heard, count
 
 
+@op
+def export(text: str, path: Any) -> None:
+    time.sleep(0.01)
+    Path(path).write_text(text)
+
+
+def _exported(work: Path, text: str) -> Any:
+    target = work / "out.json"
+    if target.exists():
+        target.unlink()
+    export(text, target)
+    listed = sorted(os.listdir(work))
+    return target.read_text(), os.path.getsize(str(target)), "out.json" in listed
+
+
+def _exported_glob(work: Path, text: str) -> Any:
+    import glob
+
+    for old in glob.glob(str(work / "*.md")):
+        os.remove(old)
+    export(text, work / "a.md")
+    return [Path(p).name for p in glob.glob(str(work / "*.md"))]
+
+
 class Job:
     def __init__(self, path: str) -> None:
         self.path = path
@@ -117,7 +141,8 @@ def _job_done(work: Path, text: str) -> str:
 
 
 @pytest.mark.parametrize("program", [_unlinked, _rewritten, _removed_directory, _renamed,
-                                     _job_done, _appended, _temporary])
+                                     _job_done, _appended, _temporary,
+                                     _exported, _exported_glob])
 def test_a_file_changed_after_its_op_was_called_is_read_first(
         program: Callable[..., Any], tmp_path: Path) -> None:
     expected = program(tmp_path, "hello")
@@ -130,7 +155,7 @@ def test_a_file_changed_after_its_op_was_called_is_read_first(
 def test_explain_names_the_op_reading_the_file(tmp_path: Path) -> None:
     program = jit(_unlinked)
     program(tmp_path, "hi")
-    assert "file changed while op transcribe reads it" in explain(program)
+    assert "file used while op transcribe was given its path" in explain(program)
 
 
 def test_files_no_running_op_was_given_do_not_wait(tmp_path: Path) -> None:
@@ -161,13 +186,15 @@ def test_async_glue_waits_without_blocking_its_loop(tmp_path: Path) -> None:
 
 
 def test_paths_a_call_changes() -> None:
-    from ember.xcs.tracing.files import changed_paths
+    import glob
+
+    from ember.xcs.tracing.files import touched_paths
 
     absolute = os.path.abspath
-    assert changed_paths(open, ("a.txt", "r"), {}) == ()
-    assert changed_paths(open, ("a.txt",), {"mode": "w"}) == (absolute("a.txt"),)
-    assert changed_paths(Path("a.txt").open, ("rb",), {}) == ()
-    assert changed_paths(Path("a.txt").read_text, (), {}) == ()
-    assert changed_paths(shutil.copy, ("a.txt", "b.txt"), {}) == (absolute("b.txt"),)
-    assert changed_paths(os.listdir, (".",), {}) == ()
-    assert changed_paths(print, ("a.txt",), {}) == ()
+    assert touched_paths(open, ("a.txt",), {"mode": "w"}) == (absolute("a.txt"),)
+    assert touched_paths(Path("a.txt").read_text, (), {}) == (absolute("a.txt"),)
+    assert touched_paths(shutil.copy, ("a", "b"), {}) == (absolute("a"), absolute("b"))
+    assert touched_paths(glob.glob, ("out/*.json",), {}) == (absolute("out"),)
+    assert touched_paths(os.path.join, ("a.txt",), {}) == ()
+    assert touched_paths(Path("a.txt").with_suffix, (".md",), {}) == ()
+    assert touched_paths(print, ("a.txt",), {}) == ()

@@ -1,16 +1,18 @@
-"""Files the glue changes after giving their path to an op: the op reads them first.
+"""Files the glue uses after giving their path to an op: the op has used them first.
 
 A path is a string or a ``PurePath``: an op given one gets no object XCS could hold
-(``tracing.holding``), yet it reads the file the path names when it runs. In plain
-Python it had finished before the glue's next line; under ``@jit`` it may not have
-started when the glue removes the file (``p.write_text(t)``, ``transcribe(p)``,
-``p.unlink()``), writes it again, or removes the directory it lists
-(``shutil.rmtree(d)``). So a call of the glue that changes files (``changed_paths``:
-opening one to write, writing to a file opened before, removing, renaming, moving,
-copying onto, making directories, closing a ``NamedTemporaryFile``, cleaning up a
-``TemporaryDirectory``) first waits for the ops not finished yet that were
-given a path naming the same file, a directory holding it, or a file inside it
-(``given_paths``): one barrier, "file changed while op transcribe reads it" in
+(``tracing.holding``), yet it reads or writes the file the path names when it runs. In
+plain Python it had finished before the glue's next line; under ``@jit`` it may not
+have started when the glue removes the file (``p.write_text(t)``, ``transcribe(p)``,
+``p.unlink()``), writes it again, removes the directory the op lists
+(``shutil.rmtree(d)``), or reads the file the op writes (``export(data, p)``, then
+``p.read_text()``). So a call of the glue that reads or changes files
+(``touched_paths``: opening one, reading it, asking whether it exists or its size,
+listing a directory, writing to a file opened before, removing, renaming, moving,
+copying, making directories, closing a ``NamedTemporaryFile``, cleaning up a
+``TemporaryDirectory``) first waits for the ops not finished yet that were given a
+path naming the same file, a directory holding it, or a file inside it
+(``given_paths``): one barrier, "file used while op export was given its path" in
 ``explain``. Other ops keep running.
 
 A path is looked for among an op's arguments, the items of the lists, tuples and dicts
@@ -20,11 +22,11 @@ mark the op ``effect=True``).
 
 Example:
     >>> import os, pathlib
-    >>> changed_paths(os.remove, ("notes.txt",), {}) == (os.path.abspath("notes.txt"),)
+    >>> touched_paths(os.remove, ("notes.txt",), {}) == (os.path.abspath("notes.txt"),)
     True
-    >>> changed_paths(open, ("notes.txt",), {})
+    >>> touched_paths(os.path.join, ("notes", "a.txt"), {})
     ()
-    >>> len(changed_paths(pathlib.Path("a.txt").rename, ("b.txt",), {}))
+    >>> len(touched_paths(pathlib.Path("a.txt").rename, ("b.txt",), {}))
     2
 """
 
@@ -39,47 +41,52 @@ from typing import Any
 from ember.xcs import tree
 from ember.xcs.tracing.lazy import Lazy
 
-__all__ = ["PathIndex", "changed_paths", "given_paths"]
+__all__ = ["PathIndex", "given_paths", "touched_paths"]
 
 _get = object.__getattribute__
 _OS_MODULES = frozenset({"posix", "nt", "os"})
-# Functions of os and shutil that change files, and the positions of the paths they change.
-_OS_CHANGES = {"remove": (0,), "unlink": (0,), "rmdir": (0,), "removedirs": (0,),
-               "truncate": (0,), "mkdir": (0,), "makedirs": (0,), "rename": (0, 1),
-               "renames": (0, 1), "replace": (0, 1)}
-_SHUTIL_CHANGES = {"rmtree": (0,), "move": (0, 1), "copy": (1,), "copy2": (1,),
-                   "copyfile": (1,), "copytree": (1,), "copymode": (1,), "copystat": (1,)}
-# Methods of pathlib.Path that change the file (the path itself; and their target).
-_PATH_CHANGES = {"unlink": (), "rmdir": (), "write_text": (), "write_bytes": (),
-                 "touch": (), "mkdir": (), "rename": (0,), "replace": (0,)}
-_WRITING = frozenset("wax+")
+_PATH_MODULES = frozenset({"posixpath", "ntpath", "genericpath", "os.path"})
+# Functions of os, os.path and shutil that read or change files, and the positions of
+# the paths they use.
+_OS_USES = {"remove": (0,), "unlink": (0,), "rmdir": (0,), "removedirs": (0,),
+            "truncate": (0,), "mkdir": (0,), "makedirs": (0,), "rename": (0, 1),
+            "renames": (0, 1), "replace": (0, 1), "listdir": (0,), "scandir": (0,),
+            "stat": (0,), "lstat": (0,), "access": (0,), "walk": (0,)}
+_OS_PATH_USES = {name: (0,) for name in ("exists", "lexists", "isfile", "isdir", "islink",
+                                         "getsize", "getmtime", "getatime", "getctime")}
+_SHUTIL_USES = {"rmtree": (0,), "move": (0, 1), "copy": (0, 1), "copy2": (0, 1),
+                "copyfile": (0, 1), "copytree": (0, 1), "copymode": (0, 1),
+                "copystat": (0, 1)}
+_GLOB_USES = {"glob": (0,), "iglob": (0,)}
+# Methods of pathlib.Path that read or change the file (the path itself; and their
+# target).
+_PATH_USES = {"unlink": (), "rmdir": (), "write_text": (), "write_bytes": (), "touch": (),
+              "mkdir": (), "rename": (0,), "replace": (0,), "read_text": (),
+              "read_bytes": (), "open": (), "exists": (), "is_file": (), "is_dir": (),
+              "stat": (), "lstat": (), "iterdir": (), "glob": (), "rglob": (), "walk": (),
+              "samefile": (0,)}
 _FILE_WRITES = frozenset({"write", "writelines", "truncate"})
 _TEMPORARY_ENDS = frozenset({"close", "cleanup"})  # they remove the file or directory
+_MAGIC = frozenset("*?[")  # a glob pattern: its directory is what is read
 _LONGEST = 4096  # a longer string is no path (a prompt, a document)
 
 
-def changed_paths(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[str, ...]:
-    """The absolute paths of the files a call of ``fn`` changes (empty: none)."""
+def touched_paths(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[str, ...]:
+    """The absolute paths of the files a call of ``fn`` reads or changes (empty: none)."""
     if fn is open:
-        mode = args[1] if len(args) > 1 else kwargs.get("mode", "r")
-        if type(mode) is str and not _WRITING.isdisjoint(mode):
-            return _paths((args[0] if args else kwargs.get("file"),))
-        return ()
+        return _paths((args[0] if args else kwargs.get("file"),))
     kind = type(fn)
-    if kind is types.MethodType and not isinstance(fn.__self__, pathlib.Path):
-        owner = fn.__self__  # tmp.close() of a NamedTemporaryFile, TemporaryDirectory.cleanup
+    if kind is types.MethodType:
+        owner = fn.__self__
+        if isinstance(owner, pathlib.Path):
+            positions = _PATH_USES.get(fn.__name__)
+            if positions is None:
+                return ()
+            return _paths((owner, *(args[i] for i in positions if i < len(args))))
+        # tmp.close() of a NamedTemporaryFile, TemporaryDirectory.cleanup()
         if type(owner).__module__ == "tempfile" and fn.__name__ in _TEMPORARY_ENDS:
             return _paths((getattr(owner, "name", None),))
         return ()
-    if kind is types.MethodType:
-        name = fn.__name__
-        if name == "open":
-            mode = args[0] if args else kwargs.get("mode", "r")
-            return _paths((fn.__self__,)) if not _WRITING.isdisjoint(mode) else ()
-        positions = _PATH_CHANGES.get(name)
-        if positions is None:
-            return ()
-        return _paths((fn.__self__, *(args[i] for i in positions if i < len(args))))
     if kind is not types.BuiltinFunctionType and kind is not types.FunctionType:
         return ()
     owner = getattr(fn, "__self__", None)
@@ -87,8 +94,8 @@ def changed_paths(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tup
         name = getattr(owner, "name", None)
         return _paths((name,)) if fn.__name__ in _FILE_WRITES else ()
     module = getattr(fn, "__module__", None)
-    table = _OS_CHANGES if module in _OS_MODULES else (
-        _SHUTIL_CHANGES if module == "shutil" else None)
+    table = _OS_USES if module in _OS_MODULES else _OS_PATH_USES if module in _PATH_MODULES \
+        else _SHUTIL_USES if module == "shutil" else _GLOB_USES if module == "glob" else None
     positions = table.get(fn.__name__) if table is not None else None
     if positions is None:
         return ()
@@ -173,5 +180,7 @@ def _paths(values: Any) -> tuple[str, ...]:
         if isinstance(value, pathlib.PurePath):
             value = str(value)
         if type(value) is str and value and len(value) < _LONGEST and "\0" not in value:
+            while not _MAGIC.isdisjoint(value) and value != os.path.dirname(value):
+                value = os.path.dirname(value)  # "out/*.json": the directory it reads
             found.append(os.path.abspath(value))
     return tuple(found)

@@ -54,7 +54,7 @@ from ember.xcs.tracing.context import _local, use_earlier, use_prepare
 from ember.xcs.tracing.coroutines import awaitable
 from ember.xcs.tracing.earlier import asettle_earlier, settle_earlier
 from ember.xcs.tracing.failures import DeferredFailure
-from ember.xcs.tracing.files import changed_paths, given_paths
+from ember.xcs.tracing.files import given_paths, touched_paths
 from ember.xcs.tracing.formatting import (
     acontains,
     active_trace,
@@ -165,8 +165,8 @@ def prep(fn: Any, /, *args: Any, **kwargs: Any) -> Callable[[], Any]:
     if kind is Callee.UNKNOWN and trace.lazies:
         if (setting := changes_setting(fn, args, kwargs)) is not None:
             settle_earlier(trace, any_op, f"{setting} (a setting ops issued before it read)")
-        elif paths := changed_paths(fn, args, kwargs):  # p.unlink() after transcribe(p)
-            end_first(trace, given_paths(trace, paths), "file changed", "reads it")
+        elif paths := touched_paths(fn, args, kwargs):  # p.unlink() after transcribe(p)
+            end_first(trace, given_paths(trace, paths), "file used", "was given its path")
     if fn is dataclasses.replace and args and (type(args[0]) is Lazy or hasattr(
             type(args[0]), "__post_init__")):
         kind = Callee.UNKNOWN  # it runs the class's __post_init__: now, as in plain Python
@@ -292,7 +292,7 @@ def aprep(fn: Any, /, *args: Any, **kwargs: Any) -> Any:
             if changes_setting(fn, args, kwargs) is not None and trace.run is not None:
                 holding += [task for task in trace.run.tasks  # os.chdir: they end first
                             if task.op is not None and not task.final]
-            elif paths := changed_paths(fn, args, kwargs):
+            elif paths := touched_paths(fn, args, kwargs):
                 holding += pending(given_paths(trace, paths))
         elif kind is Callee.PURE or kind is Callee.CONSUMER:
             found = tree.leaves((args, kwargs), Lazy, records=True)
