@@ -136,6 +136,21 @@ def _strict_lazy(x: int) -> Any:
     return value
 
 
+@op
+def local_time(seconds: int) -> str:
+    time.sleep(0.01)
+    return time.strftime("%H:%M %Z", time.localtime(seconds))
+
+
+def _in_tokyo(seconds: int) -> str:
+    os.environ["TZ"] = "Asia/Tokyo"
+    time.tzset()
+    shown = local_time(seconds)
+    os.environ["TZ"] = "UTC"
+    time.tzset()
+    return shown
+
+
 def _tempdir(directory: str) -> str:
     tempfile.tempdir = directory
     where = temp_home(1)
@@ -194,6 +209,14 @@ def test_sys_stdout_rebound_back_waits_for_the_op() -> None:
 def test_warning_filters_changed_back_wait_for_the_op() -> None:
     _same(_strict_lazy, 5)
     _same(_strict, 5)
+
+
+@pytest.mark.skipif(not hasattr(time, "tzset"), reason="time.tzset is POSIX only")
+def test_the_time_zone_set_back_waits_for_the_op(monkeypatch: Any) -> None:
+    monkeypatch.setenv("TZ", "UTC")
+    _same(_in_tokyo, 3600)
+    assert jit(_in_tokyo)(3600) == "10:00 JST"
+    time.tzset()
 
 
 def test_tempfile_tempdir_rebound_waits_for_the_op(tmp_path: Path) -> None:
