@@ -38,14 +38,14 @@ from typing import Any
 
 __all__ = ["enter", "leave"]
 
+_modules = sys.modules
+
 
 def enter(task: Any) -> None:
     """Give ``task`` the caller's context as it is now (and its own decimal context)."""
     context = task.context = contextvars.copy_context()
-    if task.eager:
-        return
-    decimal = sys.modules.get("decimal")  # no Decimal is computed before it is imported
-    if decimal is None:
+    decimal = _modules.get("decimal")  # no Decimal is computed before it is imported
+    if decimal is None or task.eager:
         return
     shared = decimal.getcontext()
     own = shared.copy()
