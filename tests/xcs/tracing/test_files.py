@@ -121,6 +121,27 @@ def _exported_glob(work: Path, text: str) -> Any:
     return [Path(p).name for p in glob.glob(str(work / "*.md"))]
 
 
+@op
+def export_table(rows: list[dict[str, Any]], path: Any) -> None:
+    import pandas as pd
+
+    time.sleep(0.01)
+    pd.DataFrame(rows).to_csv(path, index=False)
+
+
+def _table_round_trip(work: Path, text: str) -> Any:
+    import numpy as np
+    import pandas as pd
+
+    table = work / "table.csv"
+    export_table([{"text": text, "n": len(text)}], table)
+    frame = pd.read_csv(table)
+    pd.DataFrame({"text": [text.upper()]}).to_csv(table, index=False)
+    arrays = work / "a.npy"
+    np.save(arrays, np.arange(3))
+    return frame.to_dict("records"), count_files(str(work)), np.load(arrays).tolist()
+
+
 class Job:
     def __init__(self, path: str) -> None:
         self.path = path
@@ -142,7 +163,7 @@ def _job_done(work: Path, text: str) -> str:
 
 @pytest.mark.parametrize("program", [_unlinked, _rewritten, _removed_directory, _renamed,
                                      _job_done, _appended, _temporary,
-                                     _exported, _exported_glob])
+                                     _exported, _exported_glob, _table_round_trip])
 def test_a_file_changed_after_its_op_was_called_is_read_first(
         program: Callable[..., Any], tmp_path: Path) -> None:
     expected = program(tmp_path, "hello")

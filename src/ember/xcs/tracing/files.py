@@ -10,7 +10,8 @@ have started when the glue removes the file (``p.write_text(t)``, ``transcribe(p
 (``touched_paths``: opening one, reading it, asking whether it exists or its size,
 listing a directory, writing to a file opened before, removing, renaming, moving,
 copying, making directories, closing a ``NamedTemporaryFile``, cleaning up a
-``TemporaryDirectory``) first waits for the ops not finished yet that were given a
+``TemporaryDirectory``, a data library reading or writing it: ``pd.read_csv(p)``,
+``df.to_csv(p)``, ``np.save(p, a)``) first waits for the ops not finished yet that were given a
 path naming the same file, a directory holding it, or a file inside it
 (``given_paths``): one barrier, "file used while op export was given its path" in
 ``explain``. Other ops keep running.
@@ -67,6 +68,14 @@ _PATH_USES = {"unlink": (), "rmdir": (), "write_text": (), "write_bytes": (), "t
               "samefile": (0,)}
 _FILE_WRITES = frozenset({"write", "writelines", "truncate"})
 _TEMPORARY_ENDS = frozenset({"close", "cleanup"})  # they remove the file or directory
+# Readers and writers of files of the data libraries, and the names of their path
+# argument (pandas read_csv / DataFrame.to_csv, polars scan_parquet, np.save / np.load).
+_TABLE_PACKAGES = frozenset({"pandas", "polars", "pyarrow"})
+_TABLE_IO = ("read_", "to_", "scan_", "write_")
+_NUMPY_IO = frozenset({"save", "savez", "savez_compressed", "savetxt", "load", "loadtxt",
+                       "genfromtxt", "fromfile"})
+_PATH_KEYWORDS = ("path_or_buf", "filepath_or_buffer", "path", "file", "fname", "source",
+                  "where", "io")
 _MAGIC = frozenset("*?[")  # a glob pattern: its directory is what is read
 _LONGEST = 4096  # a longer string is no path (a prompt, a document)
 
@@ -86,9 +95,9 @@ def touched_paths(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tup
         # tmp.close() of a NamedTemporaryFile, TemporaryDirectory.cleanup()
         if type(owner).__module__ == "tempfile" and fn.__name__ in _TEMPORARY_ENDS:
             return _paths((getattr(owner, "name", None),))
-        return ()
+        return _data_file(fn, args, kwargs)  # df.to_csv(p)
     if kind is not types.BuiltinFunctionType and kind is not types.FunctionType:
-        return ()
+        return _data_file(fn, args, kwargs)  # np.save(p, a)
     owner = getattr(fn, "__self__", None)
     if isinstance(owner, io.IOBase):  # log.write(...) on a file opened before the call
         name = getattr(owner, "name", None)
@@ -98,8 +107,25 @@ def touched_paths(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tup
         else _SHUTIL_USES if module == "shutil" else _GLOB_USES if module == "glob" else None
     positions = table.get(fn.__name__) if table is not None else None
     if positions is None:
-        return ()
+        return _data_file(fn, args, kwargs)  # pd.read_csv(p), np.load(p)
     return _paths(tuple(args[i] for i in positions if i < len(args)))
+
+
+def _data_file(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[str, ...]:
+    """The file a data library's reader or writer uses (``pd.read_csv(p)``,
+    ``df.to_parquet(p)``, ``np.save(p, a)``), or none."""
+    module = getattr(fn, "__module__", None)
+    if type(module) is not str:
+        return ()
+    package = module.partition(".")[0]
+    name = getattr(fn, "__name__", None)
+    if type(name) is not str or not (
+            (package in _TABLE_PACKAGES and name.startswith(_TABLE_IO))
+            or (package == "numpy" and name in _NUMPY_IO)):
+        return ()
+    if args:
+        return _paths(args[:1])
+    return _paths(tuple(kwargs[k] for k in _PATH_KEYWORDS if k in kwargs))
 
 
 def given_paths(trace: Any, paths: tuple[str, ...]) -> list[Lazy]:
