@@ -97,6 +97,23 @@ def test_an_op_using_the_glues_connection_runs_on_the_glues_thread(
         assert jitted(["ab", "cd", "ca"]) == expected
 
 
+def test_async_glue_runs_it_on_its_own_thread() -> None:
+    import asyncio
+
+    async def counted(texts: list[str]) -> Any:
+        con = sqlite3.connect(":memory:")
+        con.execute("create table notes (text text)")
+        con.executemany("insert into notes values (?)", [(t,) for t in texts])
+        first = count_rows(con)
+        con.execute("delete from notes")
+        await asyncio.sleep(0)
+        return first, count_rows(con)
+
+    assert asyncio.run(counted(["a", "b"])) == (2, 0)
+    assert asyncio.run(jit(counted)(["a", "b"])) == (2, 0)
+    assert asyncio.run(jit(counted)(["a", "b", "c"])) == (3, 0)
+
+
 def test_explain_names_the_reason() -> None:
     program = jit(_by_argument)
     program(["ab"])

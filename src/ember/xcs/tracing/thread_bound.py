@@ -8,7 +8,9 @@ op ran on the glue's thread, so a tool op given the glue's connection
 (``count_rows(con)``), or reading one from a module global (``DB.execute(...)`` in its
 body), worked. Such an op runs at its call, on the glue's thread, as an op given an
 iterator of the glue's does (``handover.hands_over_iterator``); ``explain`` lists it as
-``eager op (thread-bound object)``.
+``eager op (thread-bound object)``. In ``async def`` glue it runs on the loop's thread,
+as in plain Python (the loop waits for it, as it would); an ``async def`` op still runs
+on the engine's loop, on another thread.
 
 The object is found as an argument, an item of a list, tuple or dict argument, an
 attribute of an argument of the user's class (``tool(ctx)`` with ``ctx.db``) or of the
@@ -21,7 +23,7 @@ Example:
     >>> def count(con):
     ...     return con.execute("select 1").fetchone()[0]
     >>> con = sqlite3.connect(":memory:")
-    >>> eager_reason(Op(count), (con,), {}), eager_reason(Op(count), (1,), {})
+    >>> eager_reason_of(Op(count), (con,), {}), eager_reason_of(Op(count), (1,), {})
     ('thread-bound object', None)
 """
 
@@ -37,12 +39,14 @@ from ember.xcs.tracing.handover import hands_over_iterator
 from ember.xcs.tracing.lazy import Lazy
 from ember.xcs.tracing.reads import code_owner, global_reads
 
-__all__ = ["eager_reason"]
+__all__ = ["BOUND", "eager_reason_of"]
+
+BOUND = "thread-bound object"  # the reason, in explain
 
 _ITEMS = (list, tuple, dict)
 
 
-def eager_reason(op: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str | None:
+def eager_reason_of(op: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str | None:
     """Why a call of ``op`` with these arguments must run at its call (``None``: it need
     not, for what it is given)."""
     if hands_over_iterator(args, kwargs):
@@ -55,7 +59,7 @@ def eager_reason(op: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str 
     owner = getattr(op.fn, "__self__", None)  # an op method's object, a leaf Operator
     if any(_reaches(value, bound) for value in (*args, *kwargs.values(), owner)) \
             or any(isinstance(value, bound) for value in _globals_of(op)):
-        return "thread-bound object"
+        return BOUND
     return None
 
 
