@@ -88,9 +88,10 @@ def stored_setting(target: Any, attr: Any) -> str | None:
             return f"sys.{attr}" if attr in _STREAMS else None
         return "tempfile.tempdir" if attr == "tempdir" and target.__name__ == "tempfile" \
             else None
-    logging = sys.modules.get("logging")
-    if logging is not None and attr in _LOGGING_ATTRIBUTES \
-            and isinstance(target, logging.Filterer):
+    if attr not in _LOGGING_ATTRIBUTES:
+        return None
+    logging = sys.modules.get("logging")  # (by type: isinstance would wait for an op result)
+    if logging is not None and issubclass(type(target), logging.Filterer):
         return f"{type(target).__name__}.{attr}"
     return None
 

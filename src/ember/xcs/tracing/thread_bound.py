@@ -58,7 +58,8 @@ def eager_reason_of(op: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> s
         if hasattr(sqlite3, "Blob") else (sqlite3.Connection, sqlite3.Cursor)
     owner = getattr(op.fn, "__self__", None)  # an op method's object, a leaf Operator
     if any(_reaches(value, bound) for value in (*args, *kwargs.values(), owner)) \
-            or any(isinstance(value, bound) for value in _globals_of(op)):
+            or any(type(value) is not Lazy and isinstance(value, bound)
+                   for value in _globals_of(op)):
         return BOUND
     return None
 
