@@ -142,6 +142,24 @@ def _table_round_trip(work: Path, text: str) -> Any:
     return frame.to_dict("records"), count_files(str(work)), np.load(arrays).tolist()
 
 
+@op
+def pack(path: Any, text: str) -> None:
+    import gzip
+
+    time.sleep(0.01)
+    with gzip.open(path, "wt") as out:
+        out.write(text)
+
+
+def _gzipped(work: Path, text: str) -> str:
+    import gzip
+
+    target = work / "notes.gz"
+    pack(target, text)
+    with gzip.open(target, "rt") as packed:
+        return packed.read()
+
+
 class Job:
     def __init__(self, path: str) -> None:
         self.path = path
@@ -163,7 +181,8 @@ def _job_done(work: Path, text: str) -> str:
 
 @pytest.mark.parametrize("program", [_unlinked, _rewritten, _removed_directory, _renamed,
                                      _job_done, _appended, _temporary,
-                                     _exported, _exported_glob, _table_round_trip])
+                                     _exported, _exported_glob, _table_round_trip,
+                                     _gzipped])
 def test_a_file_changed_after_its_op_was_called_is_read_first(
         program: Callable[..., Any], tmp_path: Path) -> None:
     expected = program(tmp_path, "hello")

@@ -6,15 +6,17 @@ plain Python it had finished before the glue's next line; under ``@jit`` it may 
 have started when the glue removes the file (``p.write_text(t)``, ``transcribe(p)``,
 ``p.unlink()``), writes it again, removes the directory the op lists
 (``shutil.rmtree(d)``), or reads the file the op writes (``export(data, p)``, then
-``p.read_text()``). So a call of the glue that reads or changes files
-(``touched_paths``: opening one, reading it, asking whether it exists or its size,
-listing a directory, writing to a file opened before, removing, renaming, moving,
-copying, making directories, closing a ``NamedTemporaryFile``, cleaning up a
-``TemporaryDirectory``, a data library reading or writing it: ``pd.read_csv(p)``,
-``df.to_csv(p)``, ``np.save(p, a)``) first waits for the ops not finished yet that were given a
-path naming the same file, a directory holding it, or a file inside it
-(``given_paths``): one barrier, "file used while op export was given its path" in
-``explain``. Other ops keep running.
+``p.read_text()``).
+
+So a call of the glue that reads or changes files (``touched_paths``: opening one,
+reading it, asking whether it exists or its size, listing a directory, writing to a
+file opened before, removing, renaming, moving, copying, making directories, closing a
+``NamedTemporaryFile``, cleaning up a ``TemporaryDirectory``, a data library reading or
+writing it: ``pd.read_csv(p)``, ``df.to_csv(p)``, ``np.save(p, a)``, ``gzip.open(p)``,
+``zipfile.ZipFile(p)``) first waits for the ops not finished yet that were given a path
+naming the same file, a directory holding it, or a file inside it (``given_paths``):
+one barrier, "file used while op export was given its path" in ``explain``. Other ops
+keep running.
 
 A path is looked for among an op's arguments, the items of the lists, tuples and dicts
 passed and the attributes of the objects of the user's passed (``job.path``). A path
@@ -74,6 +76,11 @@ _TABLE_PACKAGES = frozenset({"pandas", "polars", "pyarrow"})
 _TABLE_IO = ("read_", "to_", "scan_", "write_")
 _NUMPY_IO = frozenset({"save", "savez", "savez_compressed", "savetxt", "load", "loadtxt",
                        "genfromtxt", "fromfile"})
+# Other functions and classes of the standard library that open the file they name.
+_OPENERS = frozenset({("gzip", "open"), ("bz2", "open"), ("lzma", "open"),
+                      ("zipfile", "ZipFile"), ("tarfile", "open"), ("shelve", "open"),
+                      ("dbm", "open"), ("codecs", "open"), ("_sqlite3", "connect"),
+                      ("sqlite3", "connect")})
 _PATH_KEYWORDS = ("path_or_buf", "filepath_or_buffer", "path", "file", "fname", "source",
                   "where", "io")
 _MAGIC = frozenset("*?[")  # a glob pattern: its directory is what is read
@@ -97,7 +104,7 @@ def touched_paths(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tup
             return _paths((getattr(owner, "name", None),))
         return _data_file(fn, args, kwargs)  # df.to_csv(p)
     if kind is not types.BuiltinFunctionType and kind is not types.FunctionType:
-        return _data_file(fn, args, kwargs)  # np.save(p, a)
+        return _data_file(fn, args, kwargs)  # np.save(p, a), zipfile.ZipFile(p)
     owner = getattr(fn, "__self__", None)
     if isinstance(owner, io.IOBase):  # log.write(...) on a file opened before the call
         name = getattr(owner, "name", None)
@@ -113,7 +120,7 @@ def touched_paths(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tup
 
 def _data_file(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[str, ...]:
     """The file a data library's reader or writer uses (``pd.read_csv(p)``,
-    ``df.to_parquet(p)``, ``np.save(p, a)``), or none."""
+    ``df.to_parquet(p)``, ``np.save(p, a)``, ``gzip.open(p)``), or none."""
     module = getattr(fn, "__module__", None)
     if type(module) is not str:
         return ()
@@ -121,7 +128,7 @@ def _data_file(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[
     name = getattr(fn, "__name__", None)
     if type(name) is not str or not (
             (package in _TABLE_PACKAGES and name.startswith(_TABLE_IO))
-            or (package == "numpy" and name in _NUMPY_IO)):
+            or (package == "numpy" and name in _NUMPY_IO) or (module, name) in _OPENERS):
         return ()
     if args:
         return _paths(args[:1])
