@@ -93,6 +93,7 @@ from ember.xcs.tracing.observing import (
     yielded,
 )
 from ember.xcs.tracing.protocols import mapped, probing
+from ember.xcs.tracing.reads import shared_generator
 from ember.xcs.tracing.settings import any_op, changes_setting
 from ember.xcs.tracing.trace import Trace
 from ember.xcs.tracing.unpacking import check_unpacked, splat, splat_mapping
@@ -167,6 +168,9 @@ def prep(fn: Any, /, *args: Any, **kwargs: Any) -> Callable[[], Any]:
             settle_earlier(trace, any_op, f"{setting} (a setting ops issued before it read)")
         elif paths := touched_paths(fn, args, kwargs):  # p.unlink() after transcribe(p)
             end_first(trace, given_paths(trace, paths), "file used", "was given its path")
+        elif trace.ordering.holders.globals and (shared := shared_generator(fn)):
+            end_first(trace, trace.ordering.holders.readers(*shared),  # random.seed(1)
+                      "random generator used", "draws from it")
     if fn is dataclasses.replace and args and (type(args[0]) is Lazy or hasattr(
             type(args[0]), "__post_init__")):
         kind = Callee.UNKNOWN  # it runs the class's __post_init__: now, as in plain Python
@@ -294,6 +298,8 @@ def aprep(fn: Any, /, *args: Any, **kwargs: Any) -> Any:
                             if task.op is not None and not task.final]
             elif paths := touched_paths(fn, args, kwargs):
                 holding += pending(given_paths(trace, paths))
+            elif shared := shared_generator(fn):
+                holding += pending(trace.ordering.holders.readers(*shared))
         elif kind is Callee.PURE or kind is Callee.CONSUMER:
             found = tree.leaves((args, kwargs), Lazy, records=True)
             if found and trace.lifts(trace.site_mode(), "call", args, kwargs,
