@@ -14,6 +14,7 @@ from os import environ
 from random import choice
 from typing import Any
 
+import numpy as np
 import pytest
 
 from ember.xcs import jit, op
@@ -197,3 +198,24 @@ def test_ops_not_drawing_from_random_keep_running_beside_the_glues_draws() -> No
     program = jit(jittered)
     assert [value for value, _ in program([1, 2, 3])] == [1, 2, 3]
     assert get_jit_stats(program)["max_parallelism"] == 3
+
+
+
+@op
+def noise(n: int) -> list[float]:
+    time.sleep(0.01)
+    return [float(v) for v in np.random.rand(n)]
+
+
+def test_numpys_legacy_generator_is_shared_the_same_way() -> None:
+    def seeded(n: int) -> Any:
+        np.random.seed(5)
+        first = noise(n)
+        np.random.seed(5)
+        return first, noise(n), float(np.random.rand())
+
+    expected = seeded(2)
+    assert expected[0] == expected[1]
+    jitted = jit(seeded)
+    for _ in range(2):
+        assert jitted(2) == expected

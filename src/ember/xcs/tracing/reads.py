@@ -108,12 +108,20 @@ def read_through(value: Any) -> tuple[dict[str, Any], str] | None:
 
 def shared_generator(value: Any) -> tuple[dict[str, Any], str] | None:
     """``(random's globals, "_inst")`` when ``value`` is the ``random`` module or one of
-    its functions, which all draw from that one generator; else ``None``."""
+    its functions, which all draw from that one generator (``numpy.random`` and its
+    legacy functions: ``np.random.rand``, ``np.random.seed``, the same with its
+    ``_rand``); else ``None``."""
     random = sys.modules.get("random")
-    if random is None:
-        return None
-    if value is random or (type(value) in _BOUND and value.__self__ is random._inst):
+    if random is not None and (value is random or (
+            type(value) in _BOUND and value.__self__ is random._inst)):
         return (random.__dict__, "_inst")
+    legacy = sys.modules.get("numpy.random.mtrand")  # (numpy is imported lazily)
+    if legacy is None:
+        return None
+    numpy_random = sys.modules.get("numpy.random")
+    if value is numpy_random or (type(value) in _BOUND and value.__self__ is legacy._rand) \
+            or value is legacy.seed or value is legacy.set_state:
+        return (legacy.__dict__, "_rand")
     return None
 
 
