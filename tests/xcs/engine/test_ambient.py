@@ -100,3 +100,36 @@ def test_an_op_changing_the_context_in_a_try_block_changes_the_glues() -> None:
         return str(Decimal(1) / 3)
 
     assert jit(program)() == program() == "0.33333"
+
+
+def test_an_op_setting_the_context_in_its_body_sets_the_glues() -> None:
+    """As in plain Python, where the op ran on the glue's context: the setting it makes
+    holds for the glue once the op has ended (and the precision the glue set back
+    afterwards is not undone by an op that did not set it)."""
+
+    @op
+    def configure(digits: int) -> int:
+        time.sleep(0.01)
+        decimal.getcontext().prec = digits
+        decimal.getcontext().traps[decimal.DivisionByZero] = False
+        return digits
+
+    @op
+    def reader() -> int:
+        time.sleep(0.01)
+        return decimal.getcontext().prec
+
+    def program() -> Any:
+        ctx = decimal.getcontext()
+        ctx.prec = 4
+        seen = reader()
+        ctx.prec = 28
+        if configure(6) != 6:  # waits for the op
+            return None
+        return seen, str(Decimal(1) / 3), str(Decimal(1) / 0)
+
+    expected = program()
+    assert expected == (4, "0.333333", "Infinity")
+    for _ in range(2):
+        decimal.setcontext(decimal.Context())
+        assert jit(program)() == expected

@@ -12,13 +12,14 @@ copy of the decimal context as it was when it was issued: its precision, roundin
 traps are the ones plain Python would have used. The flags its arithmetic raises are
 recorded in that copy and added to the caller's context when the task ends (``leave``),
 so that ``ctx.flags[Inexact]`` read after the value is known says what it says in plain
-Python. An eager task (the glue waits for it at once) shares the caller's context, as
-in plain Python.
+Python; so are the settings an op's body changed in it (``getcontext().prec = 6``), as
+any change an op makes to the glue's objects. An eager task (the glue waits for it at
+once) shares the caller's context, as in plain Python.
 
 Example:
     >>> import decimal, sys
     >>> from types import SimpleNamespace
-    >>> task = SimpleNamespace(eager=False, context=None, decimal=None)
+    >>> task = SimpleNamespace(eager=False, context=None, decimal=None, op=None)
     >>> decimal.getcontext().prec = 4
     >>> enter(task)
     >>> decimal.getcontext().prec = 28
@@ -39,6 +40,7 @@ from typing import Any
 __all__ = ["enter", "leave"]
 
 _modules = sys.modules
+_SETTINGS = ("prec", "rounding", "Emin", "Emax", "capitals", "clamp")
 
 
 def enter(task: Any) -> None:
@@ -51,18 +53,30 @@ def enter(task: Any) -> None:
     own = shared.copy()
     own.clear_flags()  # so that ``leave`` adds the flags this task raised, and only those
     context.run(decimal.setcontext, own)
-    task.decimal = (shared, own)
+    # An op's body may set the context itself (a lifted operation never does): what it
+    # sets is told from this copy, and reaches the caller's context when it ends.
+    task.decimal = (shared, own, own.copy() if task.op is not None else None)
 
 
 def leave(task: Any) -> None:
-    """Drop ``task``'s context; the decimal flags its body raised reach the caller's."""
+    """Drop ``task``'s context; the decimal flags its body raised, and the settings an
+    op's body changed, reach the caller's context."""
     task.context = None
     pinned = task.decimal
     if pinned is None:
         return
     task.decimal = None
-    shared, own = pinned
+    shared, own, before = pinned
     flags = shared.flags
     for signal, raised in own.flags.items():
         if raised:
             flags[signal] = True
+    if before is None:
+        return
+    for name in _SETTINGS:
+        value = getattr(own, name)
+        if value != getattr(before, name):  # getcontext().prec = 6 in the op's body
+            setattr(shared, name, value)
+    for signal, trapped in own.traps.items():
+        if trapped != before.traps[signal]:
+            shared.traps[signal] = trapped

@@ -133,7 +133,8 @@ class Task:
             the tracer as it records the task.
         end_told: the run's listener has heard the task end (``engine.notify``).
         context, decimal: the caller's context its body runs in, and the decimal
-            contexts (the caller's, its own) while it runs (``engine.ambient``).
+            contexts (the caller's, its own, its own as it started) while it runs
+            (``engine.ambient``).
     """
 
     __slots__ = (
@@ -171,7 +172,7 @@ class Task:
         self.limit: Limit | None = None
         self.holds_limit = False
         self.context: Any = None
-        self.decimal: tuple[Any, Any] | None = None
+        self.decimal: tuple[Any, Any, Any] | None = None
         self.handle: Any = None
         self.waited = False
         self.callbacks: list[Callable[[], None]] | None = None
