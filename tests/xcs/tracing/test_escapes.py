@@ -318,3 +318,55 @@ def test_op_results_stored_in_an_object_array_are_values_after_the_call():
         assert run([0, 1, 2]) == "done"
         assert [type(item) for item in TABLE] == [str, str, str]
         assert json.dumps(TABLE.tolist()) == '["v0", "v11", "v12"]'
+
+
+_CLASS_ATTRIBUTES = '''
+import dataclasses
+import time
+
+from ember.xcs import jit, op
+
+
+@op
+def label(x):
+    time.sleep(0.005)
+    return x.upper()
+
+
+class Settings:
+    pass
+
+
+def make(x):
+    @dataclasses.dataclass
+    class Rec:
+        name: str = label(x)
+        tags: tuple = ("a",)
+    Settings.answer = label(x + "!")
+    return Rec()
+
+
+for text in ("q", "r"):
+    rec = jit(make)(text)
+    for _ in range(50):  # through the interpreter's attribute caches
+        assert rec.name == text.upper() and type(rec).name == text.upper()
+        assert Settings.answer == text.upper() + "!"
+print("ok")
+'''
+
+
+def test_an_op_result_in_a_class_namespace_is_repaired_through_the_class(
+        tmp_path: Any) -> None:
+    """A class attribute holding an op result (a dataclass field's default, a store
+    into a class) is repaired with type.__setattr__: changed in the class's dict
+    directly, the interpreter's type caches kept the freed lazy value (a segfault)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = tmp_path / "class_attributes.py"
+    script.write_text(_CLASS_ATTRIBUTES)
+    source = str(Path(escapes.__file__).resolve().parents[3])
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=60, env={"PYTHONPATH": source, "PATH": "/usr/bin:/bin"})
+    assert (done.returncode, done.stdout.strip()) == (0, "ok"), done.stderr[-2000:]

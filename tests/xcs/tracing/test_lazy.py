@@ -205,3 +205,46 @@ def test_async_glue_reads_a_slice_bound_at_its_call() -> None:
         return s
 
     assert asyncio.run(jit(ahead)("abcde")) == asyncio.run(ahead("abcde")) == "ab"
+
+
+
+_copy_events: list[str] = []
+
+
+class _Doc:
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __deepcopy__(self, memo: dict[int, object]) -> _Doc:
+        _copy_events.append(f"copy {self.text}")
+        return _Doc(self.text + "'")
+
+
+@dataclasses.dataclass
+class _Box:
+    doc: object
+
+
+@op
+def _load_doc(text: str) -> _Doc:
+    time.sleep(0.01)
+    return _Doc(text)
+
+
+def test_a_users_special_method_reached_through_a_dataclass_runs_at_its_call() -> None:
+    """copy.deepcopy(box), box a dataclass holding an op result whose class has a
+    __deepcopy__ of the user's: the hook runs at the call, before the next line, as in
+    plain Python (lifted, it ran after it)."""
+
+    def program(text: str) -> str:
+        copied = copy.deepcopy(_Box(_load_doc(text)))
+        _copy_events.append("next line")
+        return copied.doc.text  # type: ignore[attr-defined, no-any-return]
+
+    assert program("a") == "a'"
+    expected = list(_copy_events)
+    jitted = jit(program)
+    for _ in range(2):  # the first call, and one after jit has learned
+        _copy_events.clear()
+        assert jitted("a") == "a'"
+        assert _copy_events == expected

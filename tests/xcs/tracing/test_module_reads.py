@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import time
 import types
 from collections.abc import Callable, Iterator
 from os import environ
+from random import choice
 from typing import Any
 
+import numpy as np
 import pytest
 
 from ember.xcs import jit, op
@@ -139,3 +142,80 @@ def test_module_functions_and_classes_are_left_out_when_first_read() -> None:
 
     assert global_reads(reads) is not None
     assert global_reads(reads)[1] == (("os", "sep"), ("os", "environ"), ("settings", "MODE"))
+
+
+@op
+def draw(n: int) -> list[int]:
+    time.sleep(0.01)
+    return [random.randint(0, 1000) for _ in range(n)]
+
+
+@op
+def pick(items: list[str]) -> str:
+    time.sleep(0.01)
+    return choice(items)
+
+
+@op
+def plain_work(x: int) -> int:
+    time.sleep(0.02)
+    return x
+
+
+def _seeded_twice(n: int) -> Any:
+    random.seed(1)
+    first = draw(n)
+    random.seed(1)  # waits: draw reads the generator random's functions share
+    second = draw(n)
+    return first, second
+
+
+def _glue_draws_after(n: int) -> Any:
+    random.seed(7)
+    drawn = draw(n)
+    after = random.random()  # waits for draw, which drew first in plain Python
+    random.seed(3)
+    picked = pick(["a", "b", "c", "d", "e", "f"])  # from random import choice: seen too
+    random.seed(3)
+    return drawn, after, picked, pick(["a", "b", "c", "d", "e", "f"])
+
+
+@pytest.mark.parametrize("program", [_seeded_twice, _glue_draws_after])
+def test_the_glue_using_random_waits_for_the_ops_drawing_from_it(
+        program: Callable[..., Any]) -> None:
+    expected = program(3)
+    jitted = jit(program)
+    for _ in range(2):  # the first call, and one after jit has learned
+        assert jitted(3) == expected
+
+
+def test_ops_not_drawing_from_random_keep_running_beside_the_glues_draws() -> None:
+    from ember.xcs import get_jit_stats
+
+    def jittered(xs: list[int]) -> list[Any]:
+        return [(plain_work(x), random.random() < 2) for x in xs]
+
+    program = jit(jittered)
+    assert [value for value, _ in program([1, 2, 3])] == [1, 2, 3]
+    assert get_jit_stats(program)["max_parallelism"] == 3
+
+
+
+@op
+def noise(n: int) -> list[float]:
+    time.sleep(0.01)
+    return [float(v) for v in np.random.rand(n)]
+
+
+def test_numpys_legacy_generator_is_shared_the_same_way() -> None:
+    def seeded(n: int) -> Any:
+        np.random.seed(5)
+        first = noise(n)
+        np.random.seed(5)
+        return first, noise(n), float(np.random.rand())
+
+    expected = seeded(2)
+    assert expected[0] == expected[1]
+    jitted = jit(seeded)
+    for _ in range(2):
+        assert jitted(2) == expected

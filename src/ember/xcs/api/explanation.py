@@ -49,6 +49,10 @@ _FIXES = (
      "file) or a view of a dict (d.values(), MappingProxyType(d)) runs at once, since the "
      "glue may read the same iterator, or change the dict, after it; pass list(...) (or "
      "dict(...)) of it to let the op run in parallel"),
+    ("eager op (thread-bound object)", "an op given an object usable only on the "
+     "thread that made it (a sqlite3 connection or cursor, as an argument, inside one, or "
+     "in a global it reads) runs at its call, on the glue's thread; open a connection "
+     "inside the op (or with check_same_thread=False and a lock) to let it run in parallel"),
     ("eager op (learned", "learned line: see learned barriers below"),
     ("warnings filters changed", "the ops issued before a change of the warnings filters "
      "warn under the filters of their time, as in plain Python; change the filters "

@@ -210,6 +210,23 @@ def _undone(holder: Any, slot: Any, new: Any, targets: dict[int, tuple[Any, Any]
     return _REMOVE if old is NO_SLOT else old
 
 
+def _class_of(namespace: dict[Any, Any]) -> type | None:
+    """The class whose namespace ``namespace`` is, if it is one.
+
+    A class attribute changed in its dict directly would leave the interpreter's type
+    attribute caches pointing at the value replaced, which the repair then frees (a
+    crash at the next read of the attribute); ``type.__setattr__`` invalidates them.
+    """
+    if "__module__" not in namespace:  # every class statement's namespace has it
+        return None
+    for referrer in gc.get_referrers(namespace):
+        if isinstance(referrer, type) and len(referrer.__dict__) == len(namespace) and all(
+                referrer.__dict__.get(key, _REMOVE) is value
+                for key, value in namespace.items()):
+            return referrer
+    return None
+
+
 def _built_in(kind: type, name: str) -> Any:
     """``kind``'s method ``name`` as its built-in base (or a C subclass such as
     ``OrderedDict``) defines it, past any Python override: replacing a lazy value by its
@@ -245,6 +262,14 @@ def _patch(holder: Any, targets: dict[int, tuple[Any, Any]], stores: StoreLog) -
         pairs = list(holder.items())
         new_pairs = [(_swap(k, targets), _undone(holder, k, _swap(v, targets), targets, stores))
                      for k, v in pairs]
+        owner = _class_of(holder)
+        if owner is not None:  # a class's namespace: through type.__setattr__ (see below)
+            for (key, value), (_, new) in zip(pairs, new_pairs):
+                if new is ABSENT:
+                    type.__delattr__(owner, key)
+                elif new is not _REMOVE and new is not value:
+                    type.__setattr__(owner, key, new)
+            return holder
         setitem = _built_in(kind, "__setitem__")
         if any(new_key is not key or new is _REMOVE or new is ABSENT
                for (key, _), (new_key, new) in zip(pairs, new_pairs)):

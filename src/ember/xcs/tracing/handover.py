@@ -1,11 +1,13 @@
 """Functions and iterators of the glue handed to a data library (pandas, NumPy...).
 
 ``df.apply(lambda row: classify(row.text), axis=1)``, ``s.map(classify)``,
-``np.vectorize(score)`` and ``pd.Series(map(classify, texts))`` have the library call
-the user's function (or op), or read the user's iterator, and use what comes back at
-once: it checks the type and the dtype of each result, and keeps the results in its
-own arrays, where escape repair never looks. In plain Python those results were values;
-a lazy result would be answered wrongly (``'str' object has no attribute '_typ'``) or
+``np.vectorize(score)``, ``pd.Series(map(classify, texts))`` and
+``con.executemany(sql, ((q, ask(q)) for q in qs))`` have the library call the user's
+function (or op), or read the user's iterator, and use what comes back at once: it
+checks the type and the dtype of each result (sqlite3 binds each parameter by its
+type), and keeps the results in its own arrays, where escape repair never looks. In
+plain Python those results were values; a lazy result would be answered wrongly
+(``'str' object has no attribute '_typ'``, ``type 'Lazy' is not supported``) or
 kept as a proxy. So such a function is handed over wrapped: each call gives values
 (the ops inside it still run in parallel with each other; the call waits for them at
 its end), and runs the rewritten form of a function of the user's, as the glue would.
@@ -46,7 +48,7 @@ __all__ = ["from_data_library", "handed_over", "hands_over_iterator",
 # Top-level packages whose functions call the functions they are given at once and
 # keep what they return.
 _DATA_PACKAGES = frozenset({"pandas", "numpy", "scipy", "polars", "pyarrow", "sklearn",
-                            "statsmodels", "xarray"})
+                            "statsmodels", "xarray", "sqlite3"})
 _ITERATORS = frozenset({types.GeneratorType, map, filter, zip})
 _ITERATOR_MODULES = frozenset({"builtins", "itertools"})  # not files: they are read, not iterated
 _VIEWS = {type({}.values()): "values", type({}.items()): "items", type({}.keys()): "keys"}

@@ -42,7 +42,7 @@ from ember.xcs.tracing.methods import PURE_METHODS
 from ember.xcs.tracing.reads import MISSING, code_like, code_owner, global_reads, read_through
 from ember.xcs.tracing.usercode import is_pandas_type
 
-__all__ = ["UNKNOWN", "Holders", "changed_by", "follow", "settle", "settle_cell",
+__all__ = ["UNKNOWN", "Holders", "changed_by", "end_first", "follow", "settle", "settle_cell",
            "settle_global", "shares_objects"]
 
 _get = object.__getattribute__
@@ -322,11 +322,11 @@ _PANDAS_CHANGES = frozenset({"insert", "pop", "update", "__setitem__", "__delite
 
 def settle(trace: Any, value: Any) -> None:
     """Before the glue changes ``value``: the op calls holding it end first (one barrier)."""
-    _end_first(trace, trace.ordering.holders.unfinished(value),
+    end_first(trace, trace.ordering.holders.unfinished(value),
                f"{type(value).__name__} changed", "holds it")
 
 
-def _end_first(trace: Any, lazies: list[Lazy], change: str, use: str) -> None:
+def end_first(trace: Any, lazies: list[Lazy], change: str, use: str) -> None:
     """Wait for the op calls ``lazies`` before the glue's ``change``: one barrier, named
     after the first ("State changed while op plan holds it")."""
     if lazies:
@@ -355,12 +355,12 @@ def shares_objects(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
 
 def settle_cell(trace: Any, name: str) -> None:
     """Before the glue rebinds ``name``, read by ops defined inside it: they end first."""
-    _end_first(trace, trace.ordering.holders.cell_readers(name), f"{name} rebound", "reads it")
+    end_first(trace, trace.ordering.holders.cell_readers(name), f"{name} rebound", "reads it")
 
 
 def settle_global(trace: Any, namespace: dict[str, Any], name: str) -> None:
     """Before the glue rebinds global ``name``: the op calls reading it end first."""
-    _end_first(trace, trace.ordering.holders.readers(namespace, name),
+    end_first(trace, trace.ordering.holders.readers(namespace, name),
                f"global {name} rebound", "reads it")
 
 

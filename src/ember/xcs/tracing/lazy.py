@@ -32,7 +32,7 @@ from ember.xcs.tracing.usercode import (
     is_pandas_type,
     runs_user_code,
 )
-from ember.xcs.tree import ATOMS
+from ember.xcs.tree import ATOMS, Kind, kind_of
 
 if TYPE_CHECKING:
     from ember.xcs.engine.task import Task
@@ -135,7 +135,8 @@ def operates_on_user_object(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bo
     """Whether an operation takes an object whose class has special methods of the
     user's (see ``usercode.has_user_special_methods``), as an operand, an item of a
     list, tuple or dict operand, or a bound of a slice among them: a lazy value known to
-    be one, or such an object itself (``str(card)``, ``key in seen``, ``r[:budget]``).
+    be one, or such an object itself (``str(card)``, ``key in seen``, ``r[:budget]``),
+    or an attribute of a dataclass or object of the user's given (``copy.deepcopy(box)``).
     The operation would run them. So is a pandas object (``df.score > t``): its
     operators read the operand's type and dtype, which a lazy value would answer wrongly."""
     atoms = ATOMS
@@ -145,6 +146,10 @@ def operates_on_user_object(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bo
             items: Any = value
         elif kind is dict:
             items = (*value, *value.values())
+        elif kind not in atoms and kind is not Lazy and kind_of(value) is Kind.RECORD:
+            # copy.deepcopy(box): the special methods of what its attributes hold run too
+            attributes = getattr(value, "__dict__", None)
+            items = (value, *attributes.values()) if type(attributes) is dict else (value,)
         else:
             items = (value,)
         for item in items:

@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ember.xcs.ir.graph import NodeKind
+from ember.xcs.tracing.files import PathIndex
 from ember.xcs.tracing.holding import Holders
 from ember.xcs.tracing.stores import StoreLog
 
@@ -28,7 +29,7 @@ __all__ = ["Ordering"]
 class Ordering:
     """The changes and reads of one call, per root task (owned by its ``Trace``)."""
 
-    __slots__ = ("given", "holders", "reads", "settled", "stores", "writes")
+    __slots__ = ("given", "holders", "paths", "reads", "settled", "stores", "writes")
 
     def __init__(self) -> None:
         self.given: set[Task] = set()  # ops handed copies of the caller's containers
@@ -39,6 +40,7 @@ class Ordering:
         # root -> how many of its first reads are final (final is for good): open_reads
         # starts there, so a long run of reads of one root is not scanned again each time.
         self.settled: dict[Task, int] = {}
+        self.paths = PathIndex()  # the paths the op calls were given (tracing.files)
 
     def waits_for(self, inputs: list[Task], roots: list[Task], mutates: bool
                   ) -> tuple[Task, ...]:

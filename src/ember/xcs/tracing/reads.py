@@ -22,12 +22,14 @@ from __future__ import annotations
 
 import dis
 import os
+import sys
 import types
 from typing import Any
 
 from ember.xcs.tracing.codemap import CodeMap
 
-__all__ = ["MISSING", "Read", "code_like", "code_owner", "global_reads", "read_through"]
+__all__ = ["MISSING", "Read", "code_like", "code_owner", "global_reads", "read_through",
+           "shared_generator"]
 
 MISSING: Any = object()
 # A global's name, or (a global naming a module, the attribute of it read).
@@ -35,6 +37,7 @@ Read = str | tuple[str, str]
 
 _CODE_KINDS = (types.ModuleType, types.FunctionType, types.BuiltinFunctionType,
                types.MethodType, types.BuiltinMethodType)
+_BOUND = (types.MethodType, types.BuiltinMethodType)
 _GLOBAL_LOADS = frozenset({"LOAD_GLOBAL", "LOAD_NAME"})
 _ATTRIBUTE_LOADS = frozenset({"LOAD_ATTR", "LOAD_METHOD"})
 _reads: CodeMap[tuple[Read, ...]] = CodeMap(limit=4096)
@@ -95,8 +98,31 @@ def _code_or_missing(value: Any) -> bool:
 
 def read_through(value: Any) -> tuple[dict[str, Any], str] | None:
     """The module data a library function reads, as (the module's globals, the name):
-    ``os.getenv`` reads ``os.environ``; ``None`` for anything else."""
-    return (os.__dict__, "environ") if value is os.getenv else None
+    ``os.getenv`` reads ``os.environ``; the ``random`` module and its functions
+    (``random.choice``, ``from random import shuffle``) the generator they share
+    (``random._inst``); ``None`` for anything else."""
+    if value is os.getenv:
+        return (os.__dict__, "environ")
+    return shared_generator(value)
+
+
+def shared_generator(value: Any) -> tuple[dict[str, Any], str] | None:
+    """``(random's globals, "_inst")`` when ``value`` is the ``random`` module or one of
+    its functions, which all draw from that one generator (``numpy.random`` and its
+    legacy functions: ``np.random.rand``, ``np.random.seed``, the same with its
+    ``_rand``); else ``None``."""
+    random = sys.modules.get("random")
+    if random is not None and (value is random or (
+            type(value) in _BOUND and value.__self__ is random._inst)):
+        return (random.__dict__, "_inst")
+    legacy = sys.modules.get("numpy.random.mtrand")  # (numpy is imported lazily)
+    if legacy is None:
+        return None
+    numpy_random = sys.modules.get("numpy.random")
+    if value is numpy_random or (type(value) in _BOUND and value.__self__ is legacy._rand) \
+            or value is legacy.seed or value is legacy.set_state:
+        return (legacy.__dict__, "_rand")
+    return None
 
 
 def code_like(value: Any) -> bool:

@@ -54,6 +54,7 @@ from ember.xcs.tracing.context import _local, use_earlier, use_prepare
 from ember.xcs.tracing.coroutines import awaitable
 from ember.xcs.tracing.earlier import asettle_earlier, settle_earlier
 from ember.xcs.tracing.failures import DeferredFailure
+from ember.xcs.tracing.files import given_paths, touched_paths
 from ember.xcs.tracing.formatting import (
     acontains,
     active_trace,
@@ -79,7 +80,7 @@ from ember.xcs.tracing.guards import (
     stored,
 )
 from ember.xcs.tracing.handover import from_data_library, handed_over
-from ember.xcs.tracing.holding import changed_by, settle
+from ember.xcs.tracing.holding import changed_by, end_first, settle
 from ember.xcs.tracing.immediate import calls_back, compares_results, resolve_closures, run_at_call
 from ember.xcs.tracing.lazy import Lazy
 from ember.xcs.tracing.methods import MethodCall, method_call
@@ -93,6 +94,8 @@ from ember.xcs.tracing.observing import (
 )
 from ember.xcs.tracing.outside import outside_tree
 from ember.xcs.tracing.protocols import mapped, probing
+from ember.xcs.tracing.reads import shared_generator
+from ember.xcs.tracing.settings import any_op, changes_setting
 from ember.xcs.tracing.trace import Trace
 from ember.xcs.tracing.unpacking import check_unpacked, splat, splat_mapping
 from ember.xcs.tracing.warning_filters import REASON as FILTERS_CHANGED
@@ -172,6 +175,14 @@ def prep(fn: Any, /, *args: Any, **kwargs: Any) -> Callable[[], Any]:
             kwargs = {**fn.keywords, **kwargs}
             fn = inner
     kind = classify(fn)
+    if kind is Callee.UNKNOWN and trace.lazies:
+        if (setting := changes_setting(fn, args, kwargs)) is not None:
+            settle_earlier(trace, any_op, f"{setting} (a setting ops issued before it read)")
+        elif paths := touched_paths(fn, args, kwargs):  # p.unlink() after transcribe(p)
+            end_first(trace, given_paths(trace, paths), "file used", "was given its path")
+        elif trace.ordering.holders.globals and (shared := shared_generator(fn)):
+            end_first(trace, trace.ordering.holders.readers(*shared),  # random.seed(1)
+                      "random generator used", "draws from it")
     if fn is dataclasses.replace and args and (type(args[0]) is Lazy or hasattr(
             type(args[0]), "__post_init__")):
         kind = Callee.UNKNOWN  # it runs the class's __post_init__: now, as in plain Python
@@ -296,6 +307,13 @@ def aprep(fn: Any, /, *args: Any, **kwargs: Any) -> Any:
             found = [a for a in (*args, *kwargs.values()) if type(a) is Lazy]
         elif kind is Callee.UNKNOWN:
             found = tree.leaves((args, kwargs), Lazy, records=True)
+            if changes_setting(fn, args, kwargs) is not None and trace.run is not None:
+                holding += [task for task in trace.run.tasks  # os.chdir: they end first
+                            if task.op is not None and not task.final]
+            elif paths := touched_paths(fn, args, kwargs):
+                holding += pending(given_paths(trace, paths))
+            elif shared := shared_generator(fn):
+                holding += pending(trace.ordering.holders.readers(*shared))
         elif kind is Callee.PURE or kind is Callee.CONSUMER:
             found = tree.leaves((args, kwargs), Lazy, records=True)
             if found and trace.lifts(trace.site_mode(), "call", args, kwargs,

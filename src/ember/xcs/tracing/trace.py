@@ -31,7 +31,6 @@ from ember.xcs.tracing.barrier import Barrier
 from ember.xcs.tracing.coroutines import eager_coroutine, op_coroutine
 from ember.xcs.tracing.failures import DeferredFailure, wait_for_ops
 from ember.xcs.tracing.frames import CallMode, inspect_site, location_of
-from ember.xcs.tracing.handover import hands_over_iterator
 from ember.xcs.tracing.holding import shares_objects
 from ember.xcs.tracing.immediate import run_at_call, runs_at_call
 from ember.xcs.tracing.lazy import Lazy
@@ -40,6 +39,7 @@ from ember.xcs.tracing.log import graph_outputs
 from ember.xcs.tracing.memo import reused_call
 from ember.xcs.tracing.ordering import Ordering
 from ember.xcs.tracing.outside import outside_tree, outside_value, resolve_records
+from ember.xcs.tracing.thread_bound import BOUND, eager_reason_of
 
 __all__ = ["Barrier", "Trace"]
 
@@ -156,8 +156,8 @@ class Trace:
             eager_reason = "effect"
         elif mode is not CallMode.LAZY:
             eager_reason = mode.value
-        elif self.eager or hands_over_iterator(args, kwargs):
-            eager_reason = "serial" if self.eager else "iterator"
+        elif self.eager or (handed := eager_reason_of(op, args, kwargs)) is not None:
+            eager_reason = "serial" if self.eager else handed  # an iterator, a connection
         if op.is_coroutine and self.asynchronous and eager_reason is None:
             if shares_objects(args, kwargs):  # starts once awaited, as in plain Python
                 return op_coroutine(op.name, call=functools.partial(self.issue, op, args,
@@ -197,7 +197,7 @@ class Trace:
             kind = NodeKind.TENSOR if op.kind == "tensor" else NodeKind.OP
             eager = eager_reason is not None
             task, _ = self._record(kind, op.name, None, args, kwargs, location, op=op,
-                                   eager=eager, shared=eager,
+                                   eager=eager, shared=eager, here=eager_reason == BOUND,
                                    deferred=op.is_coroutine and self.asynchronous)
             lazy = Lazy(task, self, (task,))
             self.lazies.append(lazy)
@@ -342,13 +342,14 @@ class Trace:
                 args: tuple[Any, ...], kwargs: dict[str, Any],
                 location: SourceLocation | None, *, op: Op | None = None,
                 eager: bool = False, mutates: bool = False, shared: bool = False,
-                deferred: bool = False) -> tuple[Task, tuple[Task, ...]]:
+                deferred: bool = False, here: bool = False) -> tuple[Task, tuple[Task, ...]]:
         """Snapshot the arguments, submit a task; returns it and its inputs' roots.
 
         Per root of its inputs the task waits for the last change; a task that may
         change a root also waits for every use of it since (see ``tracing.lazy``).
         ``shared`` arguments are passed as they are (an effect's: nothing runs beside it).
         A ``deferred`` task's failure is the call's once awaited (``tracing.coroutines``).
+        An eager task runs on this thread; in ``async def`` glue only ``here`` (sqlite3).
         """
         run = self.run or self._new_run()
         found: list[Any] = []
@@ -365,7 +366,7 @@ class Trace:
                     eager or deferred, resolve_records if held else None)
         if copied:  # a body handing back one of them gives the caller's own object
             self.ordering.gives_back(task, copied)
-        task.inline = eager and not self.asynchronous and run.deadline is None  # see Task
+        task.inline = eager and (here or not self.asynchronous) and run.deadline is None
         self.arguments.append((snapshot_args, snapshot_kwargs))
         if roots and not eager:
             self.ordering.note(task, roots, mutates)

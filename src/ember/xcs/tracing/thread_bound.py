@@ -1,0 +1,107 @@
+"""Ops that must run at their call: given an iterator, or an object tied to a thread.
+
+An op the glue does not wait for runs on a worker thread. Some objects refuse to be used
+on any thread but the one that made them: a ``sqlite3`` connection (and its cursors and
+blobs) made with the default ``check_same_thread=True`` raises ``ProgrammingError: SQLite
+objects created in a thread can only be used in that same thread``. In plain Python the
+op ran on the glue's thread, so a tool op given the glue's connection
+(``count_rows(con)``), or reading one from a module global (``DB.execute(...)`` in its
+body), worked. Such an op runs at its call, on the glue's thread, as an op given an
+iterator of the glue's does (``handover.hands_over_iterator``); ``explain`` lists it as
+``eager op (thread-bound object)``. In ``async def`` glue it runs on the loop's thread,
+as in plain Python (the loop waits for it, as it would); an ``async def`` op still runs
+on the engine's loop, on another thread.
+
+The object is found as an argument, an item of a list, tuple or dict argument, an
+attribute of an argument of the user's class (``tool(ctx)`` with ``ctx.db``) or of the
+object of an op method (``self.db``), or a global (or a module's attribute) or a
+variable of an enclosing function the op's own code reads.
+
+Example:
+    >>> import sqlite3
+    >>> from ember.xcs.ops import Op
+    >>> def count(con):
+    ...     return con.execute("select 1").fetchone()[0]
+    >>> con = sqlite3.connect(":memory:")
+    >>> eager_reason_of(Op(count), (con,), {}), eager_reason_of(Op(count), (1,), {})
+    ('thread-bound object', None)
+"""
+
+from __future__ import annotations
+
+import sys
+import types
+from typing import Any
+
+from ember.xcs import tree
+from ember.xcs.op_runs import UNRESOLVED
+from ember.xcs.tracing.handover import hands_over_iterator
+from ember.xcs.tracing.lazy import Lazy
+from ember.xcs.tracing.reads import code_owner, global_reads
+
+__all__ = ["BOUND", "eager_reason_of"]
+
+BOUND = "thread-bound object"  # the reason, in explain
+
+_ITEMS = (list, tuple, dict)
+
+
+def eager_reason_of(op: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str | None:
+    """Why a call of ``op`` with these arguments must run at its call (``None``: it need
+    not, for what it is given)."""
+    if hands_over_iterator(args, kwargs):
+        return "iterator"
+    sqlite3 = sys.modules.get("sqlite3")  # no connection exists before it is imported
+    if sqlite3 is None:
+        return None
+    bound = (sqlite3.Connection, sqlite3.Cursor, sqlite3.Blob) \
+        if hasattr(sqlite3, "Blob") else (sqlite3.Connection, sqlite3.Cursor)
+    owner = getattr(op.fn, "__self__", None)  # an op method's object, a leaf Operator
+    if any(_reaches(value, bound) for value in (*args, *kwargs.values(), owner)) \
+            or any(type(value) is not Lazy and isinstance(value, bound)
+                   for value in _globals_of(op)):
+        return BOUND
+    return None
+
+
+def _reaches(value: Any, bound: tuple[type, ...]) -> bool:
+    """Whether ``value``, its items (a list, tuple or dict) or its attributes (an object
+    of the user's) are objects of the ``bound`` classes."""
+    cls = type(value)
+    if cls in tree.ATOMS or cls is Lazy:
+        return False
+    if isinstance(value, bound):
+        return True
+    if cls in _ITEMS:
+        items = value.values() if cls is dict else value
+        return any(isinstance(item, bound) for item in items)
+    if tree.kind_of(value) is tree.Kind.RECORD:
+        attributes = getattr(value, "__dict__", None)
+        return type(attributes) is dict and any(
+            isinstance(item, bound) for item in attributes.values())
+    return False
+
+
+def _globals_of(op: Any) -> list[Any]:
+    """The values of the globals (and modules' attributes) the op's own code reads, and
+    of the variables of enclosing functions it reads (an op defined in the glue)."""
+    values = []
+    for cell in getattr(code_owner(op.fn), "__closure__", None) or ():
+        try:
+            values.append(cell.cell_contents)
+        except ValueError:  # not bound yet
+            continue
+    reads = op.globals_read
+    if reads is UNRESOLVED:
+        reads = op.globals_read = global_reads(op.fn)
+    if reads is None:
+        return values
+    namespace, names = reads
+    for read in names:
+        if type(read) is tuple:
+            module = namespace.get(read[0])
+            if type(module) is types.ModuleType:
+                values.append(getattr(module, read[1], None))
+        else:
+            values.append(namespace.get(read))
+    return values
