@@ -167,3 +167,40 @@ def test_annotations_in_jitted_code_stay_as_written() -> None:
                 row.items)
 
     same_as_plain(build, (1,), (2,))
+
+
+def test_failing_on_the_value_at_an_index_an_unpacking_or_an_attribute_runs_the_glue_once(
+) -> None:
+    """The container, the unpacking or the attribute read failed on the real object
+    (the proxy would have answered through its own methods): the program's own error,
+    raised at once, without running the glue again (which repeated its appends)."""
+    log: list[str] = []
+
+    def pick(choice: Any) -> Any:
+        log.append("pick")
+        return ["a", "b"][given(choice)]
+
+    def first(pair: Any) -> Any:
+        log.append("first")
+        head, _tail = given(pair)
+        return head
+
+    def method(text: Any) -> Any:
+        log.append("method")
+        return given(text).__radd__("x")
+
+    def rows(choice: Any) -> Any:
+        log.append("rows")
+        table = ["a", "b"]
+        table[given(choice)] = "c"
+        return table
+
+    for fn, argument in ((pick, "1"), (first, None), (method, "s"), (rows, "0")):
+        log.clear()
+        plain = outcome(fn, argument)
+        plain_log = list(log)
+        jitted = jit(fn)
+        for _ in range(2):
+            log.clear()
+            assert outcome(jitted, argument) == plain
+            assert log == plain_log, fn.__name__

@@ -73,7 +73,7 @@ def program_error(error: BaseException, frame: FrameType, leaf: type) -> bool:
         # positional argument"): binding never looks at the values, lazy or not.
         return not isinstance(error, TypeError | AttributeError) or (
             type(error) is TypeError and _BINDING_ERROR.match(str(error)) is not None
-        ) or _operator_error(frame.f_code, user_lasti) or _lone_call_on_values(
+        ) or _operator_error(frame.f_code, user_lasti, error) or _lone_call_on_values(
             frame, user_lasti, leaf)
     if any(is_internal(f.f_code) for f in below):
         return True
@@ -89,12 +89,26 @@ _OPERATORS = frozenset({"COMPARE_OP", "UNARY_NEGATIVE", "UNARY_INVERT", "UNARY_P
 _REMAINDER = frozenset({"%", "%="})
 
 
-def _operator_error(code: CodeType, lasti: int) -> bool:
-    """Whether the instruction at ``lasti`` (which raised with no frame below it) is an
-    operator whose error no lazy operand can have caused (``_OPERATORS``)."""
+# Instructions that ask a lazy operand through Python code of Ember's (a frame below the
+# user's line) before they could fail on it: ``lazy[i]``, ``a, b = lazy`` and ``lazy.x``
+# call its ``__getitem__``, ``__iter__``, ``__getattr__``, and a lazy index is its value
+# already in rewritten code (``observing.key``). Failing with no frame below, they
+# failed on values: ``["a", "b"]["1"]``, ``a, b = None``, ``"s".__radd__``.
+_ASKING = {TypeError: frozenset({"BINARY_SUBSCR", "STORE_SUBSCR", "DELETE_SUBSCR",
+                                 "BINARY_SLICE", "STORE_SLICE", "UNPACK_SEQUENCE",
+                                 "UNPACK_EX"}),
+           AttributeError: frozenset({"LOAD_ATTR", "LOAD_METHOD"})}
+
+
+def _operator_error(code: CodeType, lasti: int, error: BaseException) -> bool:
+    """Whether the instruction at ``lasti`` (which raised ``error`` with no frame below
+    it) is an operator whose error no lazy operand can have caused (``_OPERATORS``,
+    ``_ASKING``)."""
     instruction = versions.instruction_at(code, lasti)
     if instruction is None:
         return False
+    if instruction.opname in _ASKING.get(type(error), ()):
+        return True
     if instruction.opname == "BINARY_OP":
         return instruction.argrepr not in _REMAINDER
     return instruction.opname in _OPERATORS
