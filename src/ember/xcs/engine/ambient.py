@@ -14,15 +14,11 @@ recorded in that copy and added to the caller's context when the task ends (``le
 so that ``ctx.flags[Inexact]`` read after the value is known says what it says in plain
 Python; so are the settings an op's body changed in it (``getcontext().prec = 6``), as
 any change an op makes to the glue's objects. An eager task (the glue waits for it at
-once) shares the caller's context, as in plain Python. Copying costs about 5 us per
-task, so it starts only once some jitted code names what changes a decimal context
-(``note_names``: ``getcontext``, ``prec``, ``traps``...); before that no code under
-``@jit`` can change one in place, and the shared context is the plain one.
+once) shares the caller's context, as in plain Python.
 
 Example:
     >>> import decimal, sys
     >>> from types import SimpleNamespace
-    >>> note_names(["getcontext", "prec"])  # as a jitted function using them is rewritten
     >>> task = SimpleNamespace(eager=False, context=None, decimal=None, op=None)
     >>> decimal.getcontext().prec = 4
     >>> enter(task)
@@ -38,47 +34,20 @@ Example:
 from __future__ import annotations
 
 import contextvars
-import functools
 import sys
-from collections.abc import Iterable
 from typing import Any
 
-__all__ = ["enter", "leave", "note_names"]
+__all__ = ["enter", "leave"]
 
 _modules = sys.modules
 _SETTINGS = ("prec", "rounding", "Emin", "Emax", "capitals", "clamp")
-# Names through which code changes a decimal context in place (or gets one to change).
-_DECIMAL_NAMES = frozenset({"getcontext", "localcontext", "setcontext", "DefaultContext",
-                            "prec", "rounding", "Emin", "Emax", "capitals", "clamp",
-                            "traps", "flags", "clear_flags", "clear_traps"})
-_watching = False  # some jitted code names one of them: tasks get their own copy
-
-
-def note_names(names: Iterable[str]) -> None:
-    """Told the names a jitted code object uses, as it is rewritten (once per code
-    object): from the first that may change a decimal context in place, every task of
-    the process gets its own copy. Until then a task shares the caller's context, as
-    in plain Python (nothing changes it under the task), and costs nothing more."""
-    global _watching
-    if not _watching and not _DECIMAL_NAMES.isdisjoint(names):
-        _watching = True
-
-
-@functools.cache
-def _signals(decimal: Any) -> tuple[type, ...]:
-    """The decimal module's signals (iterating a context's ``flags`` is slow)."""
-    return tuple(getattr(decimal, name) for name in (
-        "Clamped", "InvalidOperation", "DivisionByZero", "Inexact", "Rounded", "Subnormal",
-        "Overflow", "Underflow", "FloatOperation"))
 
 
 def enter(task: Any) -> None:
     """Give ``task`` the caller's context as it is now (and its own decimal context)."""
     context = task.context = contextvars.copy_context()
-    if not _watching or task.eager:
-        return
     decimal = _modules.get("decimal")  # no Decimal is computed before it is imported
-    if decimal is None:
+    if decimal is None or task.eager:
         return
     shared = decimal.getcontext()
     own = shared.copy()
@@ -98,10 +67,9 @@ def leave(task: Any) -> None:
         return
     task.decimal = None
     shared, own, before = pinned
-    flags, raised = shared.flags, own.flags
-    signals = _signals(_modules["decimal"])
-    for signal in signals:
-        if raised[signal]:
+    flags = shared.flags
+    for signal, raised in own.flags.items():
+        if raised:
             flags[signal] = True
     if before is None:
         return
@@ -109,7 +77,6 @@ def leave(task: Any) -> None:
         value = getattr(own, name)
         if value != getattr(before, name):  # getcontext().prec = 6 in the op's body
             setattr(shared, name, value)
-    traps, was = own.traps, before.traps
-    for signal in signals:
-        if traps[signal] != was[signal]:
-            shared.traps[signal] = traps[signal]
+    for signal, trapped in own.traps.items():
+        if trapped != before.traps[signal]:
+            shared.traps[signal] = trapped

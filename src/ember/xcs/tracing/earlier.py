@@ -26,7 +26,7 @@ from ember.xcs.tracing.failures import DeferredFailure, wait_for_ops
 from ember.xcs.tracing.frames import inspect_site
 from ember.xcs.tracing.trace import Trace
 
-__all__ = ["asettle_earlier", "settle_earlier", "unfinished"]
+__all__ = ["asettle_earlier", "settle_earlier"]
 
 
 def _earlier(trace: Any, keep: Callable[[Any], bool] | None, reason: str) -> list[Task]:
@@ -42,11 +42,6 @@ def _earlier(trace: Any, keep: Callable[[Any], bool] | None, reason: str) -> lis
         location = inspect_site(trace.boundary, None)[0]
         trace.barriers.append(Barrier(reason, location, tasks[-1], len(run.tasks)))
     return tasks
-
-
-def unfinished(run: Any) -> list[Task]:
-    """The tasks of ``run`` plain Python had ended by now that are still running."""
-    return [task for task in run.tasks if not task.final and _kept(task, None)]
 
 
 def _kept(task: Task, keep: Callable[[Any], bool] | None) -> bool:

@@ -25,7 +25,7 @@ from ember.xcs.tracing.earlier import asettle_earlier, settle_earlier
 from ember.xcs.tracing.frames import is_internal
 from ember.xcs.tracing.holding import UNKNOWN, follow, settle, settle_cell, settle_global
 from ember.xcs.tracing.lazy import Lazy
-from ember.xcs.tracing.settings import stored_setting
+from ember.xcs.tracing.settings import any_op, stored_setting
 from ember.xcs.tracing.stores import NO_SLOT
 from ember.xcs.tracing.trace import Trace
 
@@ -57,7 +57,7 @@ def changing(root: Any, *path: Any, attr: Any = NO_SLOT, key: Any = NO_SLOT) -> 
             settle(trace, root)
     if attr is not NO_SLOT:
         if (setting := stored_setting(changed, attr)) is not None:  # sys.stdout: print()
-            settle_earlier(trace, None, f"{setting} (a setting ops issued before it read)")
+            settle_earlier(trace, any_op, f"{setting} (a setting ops issued before it read)")
         if type(changed) is types.ModuleType and trace.ordering.holders.globals:
             settle_global(trace, changed.__dict__, attr)  # settings.MODE = "b": readers first
     return changed
@@ -83,7 +83,7 @@ def achanging(root: Any, *path: Any, attr: Any = NO_SLOT, key: Any = NO_SLOT) ->
             return AfterWaiting(Waiting(waits, None), settle, (trace, changed), {})
     if attr is not NO_SLOT:
         if (setting := stored_setting(changed, attr)) is not None:
-            return _Then(asettle_earlier(trace, None, f"{setting} (a setting ops issued "
+            return _Then(asettle_earlier(trace, any_op, f"{setting} (a setting ops issued "
                                          "before it read)"), None)
         if type(changed) is types.ModuleType and trace.ordering.holders.globals:
             waiting = _global_readers(trace, changed.__dict__, attr)

@@ -41,7 +41,6 @@ import weakref
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from ember.xcs.engine import ambient
 from ember.xcs.tracing import frames
 from ember.xcs.tracing.async_transform import AsyncSites
 from ember.xcs.tracing.codemap import CodeMap
@@ -249,7 +248,6 @@ def _rewrite(code: types.CodeType) -> tuple[types.CodeType | None, str | None]:
         problem = problem or "the source on disk does not match the running function"
     else:
         return None, problem
-    ambient.note_names(name for inner in _code_objects(code) for name in inner.co_names)
     node = copy.deepcopy(node)
     eager_lines = _eager_lines_by_function(node)
     node = AsyncSites().visit(Rewriter().visit(node))

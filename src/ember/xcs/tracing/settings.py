@@ -34,7 +34,7 @@ import sys
 import types
 from typing import Any
 
-__all__ = ["changes_setting", "stored_setting"]
+__all__ = ["any_op", "changes_setting", "stored_setting"]
 
 # (module, qualified name) of the functions that change a process-wide setting, and the
 # name shown for it (``posix`` is ``os`` on Linux and macOS, ``nt`` on Windows).
@@ -92,3 +92,8 @@ def stored_setting(target: Any, attr: Any) -> str | None:
     if logging is not None and issubclass(type(target), logging.Filterer):
         return f"{type(target).__name__}.{attr}"
     return None
+
+
+def any_op(op: Any) -> bool:
+    """Which ops issued before a change of a setting it waits for: all of them."""
+    return True
