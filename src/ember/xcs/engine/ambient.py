@@ -46,13 +46,19 @@ _SETTINGS = ("prec", "rounding", "Emin", "Emax", "capitals", "clamp")
 def enter(task: Any) -> None:
     """Give ``task`` the caller's context as it is now (and its own decimal context)."""
     context = task.context = contextvars.copy_context()
-    decimal = _modules.get("decimal")  # no Decimal is computed before it is imported
+    # No Decimal is computed before decimal is imported (nor while another thread
+    # imports it: its functions are read with a default).
+    decimal = _modules.get("decimal")
     if decimal is None or task.eager:
         return
-    shared = decimal.getcontext()
+    getcontext = getattr(decimal, "getcontext", None)
+    setcontext = getattr(decimal, "setcontext", None)
+    if getcontext is None or setcontext is None:
+        return
+    shared = getcontext()
     own = shared.copy()
     own.clear_flags()  # so that ``leave`` adds the flags this task raised, and only those
-    context.run(decimal.setcontext, own)
+    context.run(setcontext, own)
     # An op's body may set the context itself (a lifted operation never does): what it
     # sets is told from this copy, and reaches the caller's context when it ends.
     task.decimal = (shared, own, own.copy() if task.op is not None else None)

@@ -90,8 +90,10 @@ def stored_setting(target: Any, attr: Any) -> str | None:
             else None
     if attr not in _LOGGING_ATTRIBUTES:
         return None
-    logging = sys.modules.get("logging")  # (by type: isinstance would wait for an op result)
-    if logging is not None and issubclass(type(target), logging.Filterer):
+    # By type (isinstance would wait for an op result); read with a default (another
+    # thread may be importing logging).
+    filterer = getattr(sys.modules.get("logging"), "Filterer", None)
+    if isinstance(filterer, type) and issubclass(type(target), filterer):
         return f"{type(target).__name__}.{attr}"
     return None
 

@@ -51,11 +51,16 @@ def eager_reason_of(op: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> s
     not, for what it is given)."""
     if hands_over_iterator(args, kwargs):
         return "iterator"
-    sqlite3 = sys.modules.get("sqlite3")  # no connection exists before it is imported
+    # No connection exists before sqlite3 is imported (or while another thread imports
+    # it: its attributes are read with a default).
+    sqlite3 = sys.modules.get("sqlite3")
     if sqlite3 is None:
         return None
-    bound = (sqlite3.Connection, sqlite3.Cursor, sqlite3.Blob) \
-        if hasattr(sqlite3, "Blob") else (sqlite3.Connection, sqlite3.Cursor)
+    connection = getattr(sqlite3, "Connection", None)
+    if connection is None:
+        return None
+    bound = (connection, getattr(sqlite3, "Cursor", connection),
+             getattr(sqlite3, "Blob", connection))  # (Blob from 3.11)
     owner = getattr(op.fn, "__self__", None)  # an op method's object, a leaf Operator
     if any(_reaches(value, bound) for value in (*args, *kwargs.values(), owner)) \
             or any(type(value) is not Lazy and isinstance(value, bound)
