@@ -20,13 +20,13 @@ a blocking follow-up op itself instead of handing it to another thread.
 from __future__ import annotations
 
 import concurrent.futures
+import contextvars
 import os
 import threading
 import time
 from typing import Any
 
 from ember.xcs.engine import pool
-from ember.xcs.engine.ambient import enter, leave
 from ember.xcs.engine.arguments import argument_changed, changed_in_place, originals, resolve, watch
 from ember.xcs.engine.drain import Drain
 from ember.xcs.engine.loop import EventLoop, shared_loop
@@ -63,7 +63,8 @@ class Engine:
         op = task.op
         if op is not None and op.max_concurrency is not None:
             task.limit = for_task(self.limits.of(op))
-        enter(task)  # the caller's context now: bodies and lifted calls read it (np.seterr)
+        # The caller's context now: op bodies and lifted calls (np.seterr, Decimal) read it.
+        task.context = contextvars.copy_context()
         if task.limit is not None:  # calls its body makes of ops in its group use its slot
             task.context.run(hold, task.limit)
         with run.lock:
@@ -91,7 +92,7 @@ class Engine:
                 and task.state is _RUNNING:
             task.value, task.error = value, error  # what the event reports
             notify_end(run, "error" if error is not None else "end", task, self._drain)
-        leave(task)
+        task.context = None
         copied, task.copied = task.copied, None
         if copied is not None and error is None:
             value = originals(value, copied)  # `r is rows` when the body returned rows

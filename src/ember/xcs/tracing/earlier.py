@@ -10,6 +10,9 @@ nothing moves again. So before a stream takes its slot the glue waits, as plain
 Python's order had it, for the ops issued before it that may take one: the calls of
 that provider, and any op that is no model call (its body may call the provider). It
 is a barrier (``explain`` lists it); an op that failed meanwhile unwinds the glue.
+
+The glue changing a process-wide setting (``tracing.settings``) waits the same way,
+for every task issued before it, lifted operations included (``every_task``).
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from ember.xcs.tracing.failures import DeferredFailure, wait_for_ops
 from ember.xcs.tracing.frames import inspect_site
 from ember.xcs.tracing.trace import Trace
 
-__all__ = ["asettle_earlier", "settle_earlier"]
+__all__ = ["asettle_earlier", "every_task", "settle_earlier"]
 
 
 def _earlier(trace: Any, keep: Callable[[Any], bool], reason: str) -> list[Task]:
@@ -34,12 +37,21 @@ def _earlier(trace: Any, keep: Callable[[Any], bool], reason: str) -> list[Task]
     run = trace.run if type(trace) is Trace and not trace.finished else None
     if run is None:
         return []
-    tasks = [task for task in run.tasks if task.op is not None and not task.final
-             and keep(task.op)]
+    if keep is every_task:  # lifted operations too
+        tasks = [task for task in run.tasks if not task.final]
+    else:
+        tasks = [task for task in run.tasks if task.op is not None and not task.final
+                 and keep(task.op)]
     if tasks:
         location = inspect_site(trace.boundary, None)[0]
         trace.barriers.append(Barrier(reason, location, tasks[-1], len(run.tasks)))
     return tasks
+
+
+def every_task(op: Any) -> bool:
+    """A ``keep`` for every task issued so far, lifted operations included (a change of
+    a process-wide setting: ``tracing.settings``)."""
+    return True
 
 
 def _raise_if_failed(tasks: list[Task]) -> None:
