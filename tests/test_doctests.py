@@ -14,7 +14,6 @@ MODULES = (
     "ember.xcs.errors",
     "ember.xcs.api.stats",
     "ember.xcs.hooks",
-    "ember.xcs.engine.ambient",
     "ember.xcs.tracing.settings",
     "ember.xcs.tracing.files",
     "ember.xcs.tracing.thread_bound",

@@ -20,6 +20,7 @@ a blocking follow-up op itself instead of handing it to another thread.
 from __future__ import annotations
 
 import concurrent.futures
+import contextvars
 import os
 import sys
 import threading
@@ -27,7 +28,6 @@ import time
 from typing import Any
 
 from ember.xcs.engine import pool
-from ember.xcs.engine.ambient import enter, leave
 from ember.xcs.engine.arguments import argument_changed, changed_in_place, originals, resolve, watch
 from ember.xcs.engine.bodies import async_body, body
 from ember.xcs.engine.drain import Drain
@@ -65,8 +65,9 @@ class Engine:
         op = task.op
         if op is not None and op.max_concurrency is not None:
             task.limit = for_task(self.limits.of(op))
-        enter(task)  # the caller's context now: bodies and lifted calls read it (np.seterr)
-        task.handling = sys.exception()  # what it is handling: the body's sys.exc_info()
+        # The caller's context now: op bodies and lifted calls (np.seterr, Decimal) read it,
+        # and the exception it is handling (sys.exc_info() in the body: engine.bodies).
+        task.context, task.handling = contextvars.copy_context(), sys.exception()
         if task.limit is not None:  # calls its body makes of ops in its group use its slot
             task.context.run(hold, task.limit)
         with run.lock:
@@ -94,8 +95,7 @@ class Engine:
                 and task.state is _RUNNING:
             task.value, task.error = value, error  # what the event reports
             notify_end(run, "error" if error is not None else "end", task, self._drain)
-        leave(task)
-        task.handling = None  # a body that never ran: not kept after the task
+        task.context = task.handling = None  # what the body ran in: not kept after it
         copied, task.copied = task.copied, None
         if copied is not None and error is None:
             value = originals(value, copied)  # `r is rows` when the body returned rows

@@ -134,17 +134,13 @@ class Task:
         end_told: the run's listener has heard the task end (``engine.notify``).
         handling: the exception its caller was handling when it was submitted, which
             its body runs inside (``engine.bodies``), or ``None``.
-        context, decimal: the caller's context its body runs in, and the decimal
-            contexts (the caller's, its own, its own as it started) while it runs
-            (``engine.ambient``).
     """
 
     __slots__ = (
-        "args", "callbacks", "context", "copied", "decimal", "dependents", "deps", "eager",
-        "end_told", "ended", "error", "fn", "handle", "handling", "holds_limit", "id",
-        "inline", "kind", "kwargs", "limit", "location", "name", "op", "prepare", "run",
-        "shares", "started", "state", "stop_becomes", "upstream", "value", "waited",
-        "waiting",
+        "args", "callbacks", "context", "copied", "dependents", "deps", "eager", "end_told",
+        "ended", "error", "fn", "handle", "handling", "holds_limit", "id", "inline", "kind",
+        "kwargs", "limit", "location", "name", "op", "prepare", "run", "shares", "started",
+        "state", "stop_becomes", "upstream", "value", "waited", "waiting",
     )
 
     def __init__(self, run: OwningRun, kind: NodeKind, name: str, fn: Callable[..., Any] | None,
@@ -175,7 +171,6 @@ class Task:
         self.limit: Limit | None = None
         self.holds_limit = False
         self.context: Any = None
-        self.decimal: tuple[Any, Any, Any] | None = None
         self.handle: Any = None
         self.waited = False
         self.callbacks: list[Callable[[], None]] | None = None

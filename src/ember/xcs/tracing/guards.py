@@ -21,11 +21,11 @@ from typing import Any
 from ember.xcs import tree
 from ember.xcs.tracing.awaiting import AfterWaiting, Ready, Waiting, pending
 from ember.xcs.tracing.context import _local
-from ember.xcs.tracing.earlier import asettle_earlier, settle_earlier
+from ember.xcs.tracing.earlier import asettle_earlier, every_task, settle_earlier
 from ember.xcs.tracing.frames import is_internal
 from ember.xcs.tracing.holding import UNKNOWN, follow, settle, settle_cell, settle_global
 from ember.xcs.tracing.lazy import Lazy
-from ember.xcs.tracing.settings import any_op, stored_setting
+from ember.xcs.tracing.settings import stored_setting
 from ember.xcs.tracing.stores import NO_SLOT
 from ember.xcs.tracing.trace import Trace
 
@@ -55,12 +55,20 @@ def changing(root: Any, *path: Any, attr: Any = NO_SLOT, key: Any = NO_SLOT) -> 
         settle(trace, changed)
         if path and root is not changed:  # df.loc[i, c] = v: an op given df reads it too
             settle(trace, root)
-    if attr is not NO_SLOT:
-        if (setting := stored_setting(changed, attr)) is not None:  # sys.stdout: print()
-            settle_earlier(trace, any_op, f"{setting} (a setting ops issued before it read)")
-        if type(changed) is types.ModuleType and trace.ordering.holders.globals:
-            settle_global(trace, changed.__dict__, attr)  # settings.MODE = "b": readers first
+    if (setting := _setting(root, path, changed, attr)) is not None:  # sys.stdout = buf
+        settle_earlier(trace, every_task, f"{setting} (a setting ops issued before it read)")
+    if attr is not NO_SLOT and type(changed) is types.ModuleType \
+            and trace.ordering.holders.globals:  # settings.MODE = "b": ops reading it first
+        settle_global(trace, changed.__dict__, attr)
     return changed
+
+
+def _setting(root: Any, path: tuple[Any, ...], changed: Any, attr: Any) -> str | None:
+    """The process-wide setting a store changes (``tracing.settings``): of ``attr`` of
+    the object, or of the attribute of ``root`` it goes through (``ctx.traps[s] = v``)."""
+    if path:
+        return stored_setting(root, path[0]) if type(path[0]) is str else None
+    return stored_setting(changed, attr) if attr is not NO_SLOT else None
 
 
 def achanging(root: Any, *path: Any, attr: Any = NO_SLOT, key: Any = NO_SLOT) -> Any:
@@ -81,14 +89,14 @@ def achanging(root: Any, *path: Any, attr: Any = NO_SLOT, key: Any = NO_SLOT) ->
         waits = pending(lazies)
         if waits:
             return AfterWaiting(Waiting(waits, None), settle, (trace, changed), {})
-    if attr is not NO_SLOT:
-        if (setting := stored_setting(changed, attr)) is not None:
-            return _Then(asettle_earlier(trace, any_op, f"{setting} (a setting ops issued "
-                                         "before it read)"), None)
-        if type(changed) is types.ModuleType and trace.ordering.holders.globals:
-            waiting = _global_readers(trace, changed.__dict__, attr)
-            if waiting is not None:
-                return waiting
+    if (setting := _setting(root, path, changed, attr)) is not None:
+        return _Then(asettle_earlier(trace, every_task, f"{setting} (a setting ops issued "
+                                     "before it read)"), None)
+    if attr is not NO_SLOT and type(changed) is types.ModuleType \
+            and trace.ordering.holders.globals:
+        waiting = _global_readers(trace, changed.__dict__, attr)
+        if waiting is not None:
+            return waiting
     return Ready(None)
 
 

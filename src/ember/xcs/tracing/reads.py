@@ -111,16 +111,19 @@ def shared_generator(value: Any) -> tuple[dict[str, Any], str] | None:
     its functions, which all draw from that one generator (``numpy.random`` and its
     legacy functions: ``np.random.rand``, ``np.random.seed``, the same with its
     ``_rand``); else ``None``."""
+    # (Read with defaults: another thread may be importing the module right now.)
     random = sys.modules.get("random")
-    if random is not None and (value is random or (
-            type(value) in _BOUND and value.__self__ is random._inst)):
+    shared = getattr(random, "_inst", None)
+    if shared is not None and (value is random or (
+            type(value) in _BOUND and value.__self__ is shared)):
         return (random.__dict__, "_inst")
     legacy = sys.modules.get("numpy.random.mtrand")  # (numpy is imported lazily)
-    if legacy is None:
+    shared = getattr(legacy, "_rand", None)
+    if shared is None:
         return None
-    numpy_random = sys.modules.get("numpy.random")
-    if value is numpy_random or (type(value) in _BOUND and value.__self__ is legacy._rand) \
-            or value is legacy.seed or value is legacy.set_state:
+    if value is sys.modules.get("numpy.random") or (
+            type(value) in _BOUND and value.__self__ is shared) or any(
+            value is getattr(legacy, name, None) for name in ("seed", "set_state")):
         return (legacy.__dict__, "_rand")
     return None
 

@@ -52,7 +52,7 @@ from ember.xcs.tracing.awaiting import (
 from ember.xcs.tracing.callees import Callee, classify, compared_arguments
 from ember.xcs.tracing.context import _local, use_earlier, use_prepare
 from ember.xcs.tracing.coroutines import awaitable
-from ember.xcs.tracing.earlier import asettle_earlier, settle_earlier
+from ember.xcs.tracing.earlier import asettle_earlier, every_task, settle_earlier, unfinished
 from ember.xcs.tracing.failures import DeferredFailure
 from ember.xcs.tracing.files import given_paths, touched_paths
 from ember.xcs.tracing.formatting import (
@@ -95,7 +95,7 @@ from ember.xcs.tracing.observing import (
 from ember.xcs.tracing.outside import outside_tree
 from ember.xcs.tracing.protocols import mapped, probing
 from ember.xcs.tracing.reads import shared_generator
-from ember.xcs.tracing.settings import any_op, changes_setting
+from ember.xcs.tracing.settings import changes_setting
 from ember.xcs.tracing.trace import Trace
 from ember.xcs.tracing.unpacking import check_unpacked, splat, splat_mapping
 from ember.xcs.tracing.warning_filters import REASON as FILTERS_CHANGED
@@ -177,7 +177,7 @@ def prep(fn: Any, /, *args: Any, **kwargs: Any) -> Callable[[], Any]:
     kind = classify(fn)
     if kind is Callee.UNKNOWN and trace.lazies:
         if (setting := changes_setting(fn, args, kwargs)) is not None:
-            settle_earlier(trace, any_op, f"{setting} (a setting ops issued before it read)")
+            settle_earlier(trace, every_task, f"{setting} (a setting ops issued before it read)")
         elif paths := touched_paths(fn, args, kwargs):  # p.unlink() after transcribe(p)
             end_first(trace, given_paths(trace, paths), "file used", "was given its path")
         elif trace.ordering.holders.globals and (shared := shared_generator(fn)):
@@ -308,8 +308,7 @@ def aprep(fn: Any, /, *args: Any, **kwargs: Any) -> Any:
         elif kind is Callee.UNKNOWN:
             found = tree.leaves((args, kwargs), Lazy, records=True)
             if changes_setting(fn, args, kwargs) is not None and trace.run is not None:
-                holding += [task for task in trace.run.tasks  # os.chdir: they end first
-                            if task.op is not None and not task.final]
+                holding += unfinished(trace.run)  # os.chdir: they end first
             elif paths := touched_paths(fn, args, kwargs):
                 holding += pending(given_paths(trace, paths))
             elif shared := shared_generator(fn):

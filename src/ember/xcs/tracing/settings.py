@@ -34,7 +34,7 @@ import sys
 import types
 from typing import Any
 
-__all__ = ["any_op", "changes_setting", "stored_setting"]
+__all__ = ["changes_setting", "stored_setting"]
 
 # (module, qualified name) of the functions that change a process-wide setting, and the
 # name shown for it (``posix`` is ``os`` on Linux and macOS, ``nt`` on Windows).
@@ -55,6 +55,7 @@ _LOGGING_METHODS = frozenset({"setLevel", "addHandler", "removeHandler", "addFil
                               "removeFilter", "setFormatter", "setStream"})
 _LOGGING_ATTRIBUTES = frozenset({"level", "disabled", "propagate", "handlers", "filters",
                                  "formatter", "stream"})
+_CONTEXT_CLEARS = frozenset({"clear_flags", "clear_traps"})
 _STREAMS = frozenset({"stdout", "stderr", "stdin", "__stdout__", "__stderr__"})
 _CALLABLES = (types.BuiltinFunctionType, types.FunctionType)
 
@@ -62,6 +63,9 @@ _CALLABLES = (types.BuiltinFunctionType, types.FunctionType)
 def changes_setting(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str | None:
     """The name of the process-wide setting a call of ``fn`` changes, or ``None``."""
     kind = type(fn)
+    if kind is types.BuiltinMethodType and _changes_decimal_context(fn):
+        # ctx.clear_flags(); decimal.getcontext().prec = 4, a store XCS does not see
+        return f"decimal context ({fn.__name__})"
     if kind is types.MethodType:
         owner = fn.__func__
         if getattr(owner, "__module__", None) != "logging":
@@ -81,6 +85,8 @@ def stored_setting(target: Any, attr: Any) -> str | None:
     a stream ``print`` or ``input`` uses (``sys.stdout = buffer``), the directory
     ``tempfile`` makes its files in (``tempfile.tempdir``), what a logger, handler or
     filter writes (``log.level = DEBUG``, ``log.disabled = True``)."""
+    if _is_decimal_context(target):  # ctx.prec = 4, ctx.traps[DivisionByZero] = False
+        return f"decimal context ({attr})"
     if type(target) is types.ModuleType:
         if target is sys:
             return f"sys.{attr}" if attr in _STREAMS else None
@@ -88,12 +94,25 @@ def stored_setting(target: Any, attr: Any) -> str | None:
             else None
     if attr not in _LOGGING_ATTRIBUTES:
         return None
-    logging = sys.modules.get("logging")  # (by type: isinstance would wait for an op result)
-    if logging is not None and issubclass(type(target), logging.Filterer):
+    # By type (isinstance would wait for an op result); read with a default (another
+    # thread may be importing logging).
+    filterer = getattr(sys.modules.get("logging"), "Filterer", None)
+    if isinstance(filterer, type) and issubclass(type(target), filterer):
         return f"{type(target).__name__}.{attr}"
     return None
 
 
-def any_op(op: Any) -> bool:
-    """Which ops issued before a change of a setting it waits for: all of them."""
-    return True
+def _is_decimal_context(value: Any) -> bool:
+    """Whether ``value`` is a ``decimal.Context`` (by type: never asks an op result)."""
+    context = getattr(sys.modules.get("decimal"), "Context", None)  # (maybe importing)
+    return context is not None and type(value) is context
+
+
+def _changes_decimal_context(fn: Any) -> bool:
+    """``ctx.clear_flags``/``clear_traps`` of a decimal context, or ``decimal.getcontext``
+    (what it returns may be changed at once: ``decimal.getcontext().prec = 4``)."""
+    name = fn.__name__
+    if name in _CONTEXT_CLEARS:
+        return _is_decimal_context(fn.__self__)
+    return name == "getcontext" and fn is getattr(sys.modules.get("decimal"), "getcontext",
+                                                   None)

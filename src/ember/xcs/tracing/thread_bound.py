@@ -44,6 +44,7 @@ __all__ = ["BOUND", "eager_reason_of"]
 BOUND = "thread-bound object"  # the reason, in explain
 
 _ITEMS = (list, tuple, dict)
+_modules = sys.modules
 
 
 def eager_reason_of(op: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str | None:
@@ -51,15 +52,31 @@ def eager_reason_of(op: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> s
     not, for what it is given)."""
     if hands_over_iterator(args, kwargs):
         return "iterator"
-    sqlite3 = sys.modules.get("sqlite3")  # no connection exists before it is imported
+    # No connection exists before sqlite3 is imported (or while another thread imports
+    # it: its attributes are read with a default).
+    sqlite3 = _modules.get("sqlite3")
     if sqlite3 is None:
         return None
-    bound = (sqlite3.Connection, sqlite3.Cursor, sqlite3.Blob) \
-        if hasattr(sqlite3, "Blob") else (sqlite3.Connection, sqlite3.Cursor)
-    owner = getattr(op.fn, "__self__", None)  # an op method's object, a leaf Operator
-    if any(_reaches(value, bound) for value in (*args, *kwargs.values(), owner)) \
-            or any(type(value) is not Lazy and isinstance(value, bound)
-                   for value in _globals_of(op)):
+    atoms = tree.ATOMS
+    given = []
+    for value in (*args, *kwargs.values()) if kwargs else args:
+        if type(value) not in atoms and type(value) is not Lazy:
+            given.append(value)
+    fn = op.fn
+    if type(fn) is not types.FunctionType:  # an op method's object, a leaf Operator
+        owner = getattr(fn, "__self__", None)
+        if owner is not None:
+            given.append(owner)
+    read = _globals_of(op)
+    if not given and not read:  # the common case: literals and op results, no globals
+        return None
+    connection = getattr(sqlite3, "Connection", None)
+    if connection is None:
+        return None
+    bound = (connection, getattr(sqlite3, "Cursor", connection),
+             getattr(sqlite3, "Blob", connection))  # (Blob from 3.11)
+    if any(_reaches(value, bound) for value in given) or any(
+            type(value) is not Lazy and isinstance(value, bound) for value in read):
         return BOUND
     return None
 
@@ -85,15 +102,20 @@ def _reaches(value: Any, bound: tuple[type, ...]) -> bool:
 def _globals_of(op: Any) -> list[Any]:
     """The values of the globals (and modules' attributes) the op's own code reads, and
     of the variables of enclosing functions it reads (an op defined in the glue)."""
+    fn = op.fn
+    closure = fn.__closure__ if type(fn) is types.FunctionType \
+        else getattr(code_owner(fn), "__closure__", None)
+    reads = op.globals_read
+    if reads is UNRESOLVED:
+        reads = op.globals_read = global_reads(fn)
+    if reads is None and not closure:
+        return []
     values = []
-    for cell in getattr(code_owner(op.fn), "__closure__", None) or ():
+    for cell in closure or ():
         try:
             values.append(cell.cell_contents)
         except ValueError:  # not bound yet
             continue
-    reads = op.globals_read
-    if reads is UNRESOLVED:
-        reads = op.globals_read = global_reads(op.fn)
     if reads is None:
         return values
     namespace, names = reads

@@ -1,5 +1,6 @@
-"""Tests for engine.ambient: the decimal context a task runs with is the glue's at its
-call, though the glue changes that context in place right after."""
+"""The decimal context is a process-wide setting (tracing.settings): the glue changing
+it in place (ctx.prec = 4 ... ctx.prec = 28, traps, clear_flags) waits for the ops and
+lifted operations issued before, which compute as plain Python did."""
 
 from __future__ import annotations
 
