@@ -134,3 +134,27 @@ def test_an_op_setting_the_context_in_its_body_sets_the_glues() -> None:
     for _ in range(2):
         decimal.setcontext(decimal.Context())
         assert jit(program)() == expected
+
+
+class Holder:
+    def __init__(self) -> None:
+        self.ctx = decimal.getcontext()
+
+
+def _through_an_attribute(text: str) -> Any:
+    holder = Holder()  # the context reached through an object: holder.ctx.prec = 4
+    holder.ctx.prec = 4
+    lifted = Decimal(price(text)) / 3
+    holder.ctx.prec = 28
+    holder.ctx.traps[decimal.DivisionByZero] = False
+    infinite = Decimal(price(text)) / 0
+    holder.ctx.traps[decimal.DivisionByZero] = True
+    return lifted, infinite
+
+
+def test_the_context_changed_through_an_attribute_path_waits_too() -> None:
+    expected = _through_an_attribute("1")
+    assert expected == (Decimal("0.3333"), Decimal("Infinity"))
+    jitted = jit(_through_an_attribute)
+    for _ in range(2):
+        assert jitted("1") == expected

@@ -264,3 +264,13 @@ def test_reading_a_setting_does_not_wait() -> None:
     assert changes_setting(locale.setlocale, (locale.LC_ALL, "C"), {}) == "locale.setlocale"
     assert changes_setting(log.getEffectiveLevel, (), {}) is None
     assert changes_setting(print, (), {}) is None
+
+
+def test_settings_of_c_modules_are_known_by_their_real_module() -> None:
+    """``socket.setdefaulttimeout`` is ``_socket``'s (as ``os.chdir`` is ``posix``'s)."""
+    import socket
+
+    from ember.xcs.tracing.settings import changes_setting
+
+    assert changes_setting(socket.setdefaulttimeout, (5.0,), {}) == "socket.setdefaulttimeout"
+    assert changes_setting(os.chdir, ("/",), {}) == "os.chdir"

@@ -131,3 +131,37 @@ def test_ops_without_a_connection_still_run_in_parallel() -> None:
     program = jit(lambda: [slow(1), slow(2), slow(3)])
     assert program() == [1, 2, 3]
     assert get_jit_stats(program)["max_parallelism"] == 3
+
+
+def test_a_call_with_a_deadline_runs_the_op_on_the_glues_thread_too() -> None:
+    """A ``Config(timeout=...)`` sends eager ops to worker threads (so the deadline can
+    end the call); an op holding a connection of the glue's thread stays on it."""
+    from ember.xcs import Config
+
+    def program(texts: list[str]) -> Any:
+        return _by_argument(texts)
+
+    expected = program(["a", "b"])
+    assert jit(program, config=Config(timeout=30))(["a", "b"]) == expected
+
+
+def test_a_connection_in_a_slotted_object_is_found_too() -> None:
+    import dataclasses
+
+    @dataclasses.dataclass(slots=True)
+    class Context:
+        db: sqlite3.Connection
+
+    @op
+    def rows_in(ctx: Context) -> int:
+        time.sleep(0.01)
+        return int(ctx.db.execute("select count(*) from notes").fetchone()[0])
+
+    def program(texts: list[str]) -> Any:
+        con = sqlite3.connect(":memory:")
+        con.execute("create table notes (text text)")
+        con.executemany("insert into notes values (?)", [(t,) for t in texts])
+        return rows_in(Context(con))
+
+    assert program(["a", "b"]) == 2
+    assert jit(program)(["a", "b"]) == 2

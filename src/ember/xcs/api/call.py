@@ -71,6 +71,7 @@ class Call:
         self.outputs: Any = None
         self.runs = 0
         self.interrupted = False
+        context.calls_underway.started()  # ``close`` ends it
 
     def run_glue(self, glue: Callable[..., Any], args: tuple[Any, ...],
                  kwargs: dict[str, Any]) -> bool:
@@ -229,6 +230,12 @@ class Call:
 
     def close(self, heard: hooks.CallHooks | None) -> None:
         """End the call: record it, free what it held, tell ``heard`` (its hooks)."""
+        try:
+            self._close(heard)
+        finally:
+            context.calls_underway.ended()
+
+    def _close(self, heard: hooks.CallHooks | None) -> None:
         owner = self.owner
         trace = self.trace
         trace.finished = True

@@ -50,20 +50,30 @@ def _while_handling(error: BaseException, call: Callable[..., Any], /, *args: An
                     **kwargs: Any) -> Any:
     if sys.exception() is error:  # run right in the glue's handler: nothing to do
         return call(*args, **kwargs)
-    traceback = error.__traceback__
+    kept = _kept(error)
     try:
         raise error
     except BaseException:
-        error.__traceback__ = traceback  # as the glue has it: no frame of ours
+        _restore(error, kept)  # as the glue has it: no frame or context of ours
         return call(*args, **kwargs)
 
 
 async def _awaiting_while_handling(error: BaseException,
                                    call: Callable[..., Awaitable[Any]], /, *args: Any,
                                    **kwargs: Any) -> Any:
-    traceback = error.__traceback__
+    kept = _kept(error)
     try:
         raise error
     except BaseException:
-        error.__traceback__ = traceback
+        _restore(error, kept)
         return await call(*args, **kwargs)
+
+
+def _kept(error: BaseException) -> tuple[Any, ...]:
+    """What raising ``error`` again changes: its traceback, and its context when another
+    exception is being handled where it is raised."""
+    return error.__traceback__, error.__context__, error.__suppress_context__
+
+
+def _restore(error: BaseException, kept: tuple[Any, ...]) -> None:
+    error.__traceback__, error.__context__, error.__suppress_context__ = kept

@@ -12,7 +12,8 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, Protocol
 
-__all__ = ["OpCallHandler", "activate", "asettle_earlier", "call", "current_trace", "glue",
+__all__ = ["OpCallHandler", "activate", "asettle_earlier", "call", "calls_underway",
+           "current_trace", "glue",
            "settle_earlier", "suspended", "swap", "use_earlier", "use_prepare"]
 
 
@@ -35,6 +36,27 @@ class _Local(threading.local):
 
 
 _local = _Local()
+
+
+class _CallsUnderway:
+    """How many traced calls are underway in the process (``Call`` counts them). Until
+    the last of them ends, a lazy value may reach code that runs where no trace is (a
+    coroutine the glue hands to another thread's loop); after, escape repair has given
+    every holder its value."""
+
+    count = 0
+    lock = threading.Lock()
+
+    def started(self) -> None:
+        with self.lock:
+            self.count += 1
+
+    def ended(self) -> None:
+        with self.lock:
+            self.count -= 1
+
+
+calls_underway = _CallsUnderway()
 
 
 def current_trace() -> OpCallHandler | None:

@@ -19,7 +19,8 @@ one barrier, "file used while op export was given its path" in ``explain``. Othe
 keep running.
 
 A path is looked for among an op's arguments, the items of the lists, tuples and dicts
-passed and the attributes of the objects of the user's passed (``job.path``). A path
+passed (their strings when they look like paths: ``out/a.json``, ``notes.txt``) and the
+attributes of the objects of the user's passed (``job.path``). A path
 the op builds itself, or reads from a global, is not seen; pass it as an argument (or
 mark the op ``effect=True``).
 
@@ -43,6 +44,7 @@ from typing import Any
 
 from ember.xcs import tree
 from ember.xcs.tracing.lazy import Lazy
+from ember.xcs.tree.kinds import record_items
 
 __all__ = ["PathIndex", "given_paths", "touched_paths"]
 
@@ -195,13 +197,25 @@ def _candidates(args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Any]:
     values = [*args, *kwargs.values()]
     for value in (*args, *kwargs.values()):
         cls = type(value)
-        if cls is list or cls is tuple or cls is dict:
-            values += value.values() if cls is dict else value
+        if cls is list or cls is tuple or cls is dict:  # of their strings, those like paths
+            values += [item for item in (value.values() if cls is dict else value)
+                       if type(item) is not str or _path_like(item)]
         elif cls not in tree.ATOMS and cls is not Lazy \
                 and tree.kind_of(value) is tree.Kind.RECORD:  # job.path, a dataclass
-            attributes = getattr(value, "__dict__", None)
-            values += attributes.values() if type(attributes) is dict else ()
+            values += [item for _, item in record_items(value)]  # slots too
     return values
+
+
+def _path_like(text: str) -> bool:
+    """Whether a string among many (a list of 1,000 documents or prompts) may be a path:
+    one line naming a directory (``out/a.json``) or a file with an extension
+    (``notes.txt``). Indexing every string would cost each op call a path lookup."""
+    if "\n" in text or len(text) >= _LONGEST:
+        return False
+    if os.sep in text or (os.altsep is not None and os.altsep in text):
+        return True
+    stem, dot, extension = text.rpartition(".")
+    return bool(stem and dot) and 0 < len(extension) <= 8 and extension.isalnum()
 
 
 def _paths(values: Any) -> tuple[str, ...]:

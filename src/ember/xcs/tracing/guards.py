@@ -65,10 +65,14 @@ def changing(root: Any, *path: Any, attr: Any = NO_SLOT, key: Any = NO_SLOT) -> 
 
 def _setting(root: Any, path: tuple[Any, ...], changed: Any, attr: Any) -> str | None:
     """The process-wide setting a store changes (``tracing.settings``): of ``attr`` of
-    the object, or of the attribute of ``root`` it goes through (``ctx.traps[s] = v``)."""
-    if path:
-        return stored_setting(root, path[0]) if type(path[0]) is str else None
-    return stored_setting(changed, attr) if attr is not NO_SLOT else None
+    the object it stores into (``self.log.level = DEBUG``), or of the attribute the
+    path goes through last (``ctx.traps[s] = v``, ``app.ctx.traps[s] = v``)."""
+    if attr is not NO_SLOT and (setting := stored_setting(changed, attr)) is not None:
+        return setting
+    if path and type(path[-1]) is str and path[-2:-1] != ("[]",):  # an attribute last
+        owner = follow(root, path[:-1])
+        return None if owner is UNKNOWN else stored_setting(owner, path[-1])
+    return None
 
 
 def achanging(root: Any, *path: Any, attr: Any = NO_SLOT, key: Any = NO_SLOT) -> Any:

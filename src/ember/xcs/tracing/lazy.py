@@ -33,6 +33,7 @@ from ember.xcs.tracing.usercode import (
     runs_user_code,
 )
 from ember.xcs.tree import ATOMS, Kind, kind_of
+from ember.xcs.tree.kinds import record_items
 
 if TYPE_CHECKING:
     from ember.xcs.engine.task import Task
@@ -148,8 +149,7 @@ def operates_on_user_object(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bo
             items = (*value, *value.values())
         elif kind not in atoms and kind is not Lazy and kind_of(value) is Kind.RECORD:
             # copy.deepcopy(box): the special methods of what its attributes hold run too
-            attributes = getattr(value, "__dict__", None)
-            items = (value, *attributes.values()) if type(attributes) is dict else (value,)
+            items = (value, *(item for _, item in record_items(value)))  # slots too
         else:
             items = (value,)
         for item in items:

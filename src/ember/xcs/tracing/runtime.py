@@ -50,7 +50,7 @@ from ember.xcs.tracing.awaiting import (
     settled,
 )
 from ember.xcs.tracing.callees import Callee, classify, compared_arguments
-from ember.xcs.tracing.context import _local, use_earlier, use_prepare
+from ember.xcs.tracing.context import _local, calls_underway, use_earlier, use_prepare
 from ember.xcs.tracing.coroutines import awaitable
 from ember.xcs.tracing.earlier import asettle_earlier, every_task, settle_earlier, unfinished
 from ember.xcs.tracing.failures import DeferredFailure
@@ -141,7 +141,7 @@ def prep(fn: Any, /, *args: Any, **kwargs: Any) -> Callable[[], Any]:
     """Prepare the call ``fn(*args, **kwargs)`` made by rewritten glue (see module doc)."""
     handler = _local.trace
     if handler is None or type(fn) is Lazy or type(handler) is not Trace:
-        if handler is None and tree.contains((args, kwargs), Lazy):
+        if handler is None and calls_underway.count and tree.contains((args, kwargs), Lazy):
             # Rewritten code where no trace is: a coroutine or generator of the glue's run
             # on another thread (run_coroutine_threadsafe, pool.submit(next, gen)). Plain
             # Python had the values by then: the call gets them, not the proxies.

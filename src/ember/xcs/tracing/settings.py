@@ -48,7 +48,8 @@ _FUNCTIONS: dict[tuple[Any, str], str] = {
     ("logging", "captureWarnings"): "logging.captureWarnings",
     ("logging.config", "dictConfig"): "logging.config.dictConfig",
     ("logging.config", "fileConfig"): "logging.config.fileConfig",
-    ("socket", "setdefaulttimeout"): "socket.setdefaulttimeout",
+    **{(module, "setdefaulttimeout"): "socket.setdefaulttimeout"
+       for module in ("socket", "_socket")},
 }
 # Methods of logging's loggers, handlers and filters that change what gets written.
 _LOGGING_METHODS = frozenset({"setLevel", "addHandler", "removeHandler", "addFilter",

@@ -38,6 +38,7 @@ from ember.xcs.op_runs import UNRESOLVED
 from ember.xcs.tracing.handover import hands_over_iterator
 from ember.xcs.tracing.lazy import Lazy
 from ember.xcs.tracing.reads import code_owner, global_reads
+from ember.xcs.tree.kinds import record_items
 
 __all__ = ["BOUND", "eager_reason_of"]
 
@@ -91,11 +92,9 @@ def _reaches(value: Any, bound: tuple[type, ...]) -> bool:
         return True
     if cls in _ITEMS:
         items = value.values() if cls is dict else value
-        return any(isinstance(item, bound) for item in items)
+        return any(issubclass(kind, bound) for kind in set(map(type, items)))  # C loops
     if tree.kind_of(value) is tree.Kind.RECORD:
-        attributes = getattr(value, "__dict__", None)
-        return type(attributes) is dict and any(
-            isinstance(item, bound) for item in attributes.values())
+        return any(isinstance(item, bound) for _, item in record_items(value))
     return False
 
 

@@ -349,7 +349,8 @@ class Trace:
         change a root also waits for every use of it since (see ``tracing.lazy``).
         ``shared`` arguments are passed as they are (an effect's: nothing runs beside it).
         A ``deferred`` task's failure is the call's once awaited (``tracing.coroutines``).
-        An eager task runs on this thread; in ``async def`` glue only ``here`` (sqlite3).
+        An eager task runs on this thread (not under a deadline, nor in ``async def``
+        glue); a ``here`` one (sqlite3) always does.
         """
         run = self.run or self._new_run()
         found: list[Any] = []
@@ -366,7 +367,7 @@ class Trace:
                     eager or deferred, resolve_records if held else None)
         if copied:  # a body handing back one of them gives the caller's own object
             self.ordering.gives_back(task, copied)
-        task.inline = eager and (here or not self.asynchronous) and run.deadline is None
+        task.inline = here or (eager and not self.asynchronous and run.deadline is None)
         self.arguments.append((snapshot_args, snapshot_kwargs))
         if roots and not eager:
             self.ordering.note(task, roots, mutates)
