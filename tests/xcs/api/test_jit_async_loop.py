@@ -147,3 +147,21 @@ def test_a_timeout_lands_while_the_op_runs_and_no_later_op_starts() -> None:
     assert seconds < OP_SECONDS * 0.75, f"the timeout of 50 ms ended the call after {seconds} s"
     time.sleep(OP_SECONDS)
     assert STARTED == ["q"]  # plain Python never starts the follow-up either
+
+
+def test_a_call_cancelled_while_waiting_for_an_op_keeps_no_value_of_it() -> None:
+    """What awaited the op result inside the glue stays in the cancellation's traceback;
+    it keeps no value of the call (escape repair then searched the whole heap at every
+    cancelled call, and reported a holder it could not repair)."""
+    from ember.xcs import get_jit_stats
+
+    fast = jit(follow_up)
+    asyncio.run(fast("warm-up"))
+
+    async def main() -> None:
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(fast("q"), 0.05)
+
+    asyncio.run(main())
+    time.sleep(OP_SECONDS)
+    assert get_jit_stats(fast)["unrepaired_escapes"] == {}

@@ -186,20 +186,26 @@ class Waiting:
     def __await__(self) -> Any:
         import asyncio
 
-        for task in self.tasks:
-            if task.final:
-                continue
-            loop = asyncio.get_running_loop()
-            done = loop.create_future()
+        try:
+            for task in self.tasks:
+                if task.final:
+                    continue
+                loop = asyncio.get_running_loop()
+                done = loop.create_future()
 
-            def finished(done: Any = done, loop: Any = loop) -> None:
-                try:
-                    loop.call_soon_threadsafe(_set_result, done)
-                except RuntimeError:
-                    pass  # its loop has closed (asyncio.run ended): nobody waits there
+                def finished(done: Any = done, loop: Any = loop) -> None:
+                    try:
+                        loop.call_soon_threadsafe(_set_result, done)
+                    except RuntimeError:
+                        pass  # its loop has closed (asyncio.run ended): nobody waits there
 
-            task.run.on_final(task, finished)
-            yield from done.__await__()
+                task.run.on_final(task, finished)
+                yield from done.__await__()
+        except BaseException:
+            # Cancelled: the traceback keeps this object; it must not keep the call's
+            # values too (escape repair would search the heap for it, at every call).
+            self.tasks, self.value = [], None
+            raise
         return self.value
 
 
