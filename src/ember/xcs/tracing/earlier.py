@@ -12,7 +12,7 @@ that provider, and any op that is no model call (its body may call the provider)
 is a barrier (``explain`` lists it); an op that failed meanwhile unwinds the glue.
 
 The glue changing a process-wide setting (``tracing.settings``) waits the same way,
-for every task issued before it, lifted operations included (``every_task``).
+for every task issued before it, lifted operations included (``keep`` None).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from ember.xcs.tracing.failures import DeferredFailure, wait_for_ops
 from ember.xcs.tracing.frames import inspect_site
 from ember.xcs.tracing.trace import Trace
 
-__all__ = ["asettle_earlier", "every_task", "settle_earlier", "unfinished"]
+__all__ = ["asettle_earlier", "settle_earlier", "unfinished"]
 
 
 def _earlier(trace: Any, keep: Callable[[Any], bool] | None, reason: str) -> list[Task]:
@@ -47,20 +47,14 @@ def _earlier(trace: Any, keep: Callable[[Any], bool] | None, reason: str) -> lis
     return tasks
 
 
-def every_task(op: Any) -> bool:
-    """A ``keep`` for every task issued so far, lifted operations included (a change of
-    a process-wide setting: ``tracing.settings``): as ``None``."""
-    return True
-
-
 def unfinished(run: Any) -> list[Task]:
     """The tasks of ``run`` still running that plain Python had ended by now."""
     return [task for task in run.tasks if not task.final and _kept(task, None)]
 
 
 def _kept(task: Task, keep: Callable[[Any], bool] | None) -> bool:
-    if keep is None or keep is every_task:  # a coroutine op not awaited yet is deferred,
-        return not (task.eager and task.op is not None and task.op.is_coroutine)  # eager
+    if keep is None:  # a coroutine op not awaited yet is deferred, and eager till then
+        return not (task.eager and task.op is not None and task.op.is_coroutine)
     return task.op is not None and keep(task.op)
 
 

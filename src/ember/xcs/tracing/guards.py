@@ -21,7 +21,7 @@ from typing import Any
 from ember.xcs import tree
 from ember.xcs.tracing.awaiting import AfterWaiting, Ready, Waiting, pending
 from ember.xcs.tracing.context import _local
-from ember.xcs.tracing.earlier import asettle_earlier, every_task, settle_earlier
+from ember.xcs.tracing.earlier import asettle_earlier, settle_earlier
 from ember.xcs.tracing.frames import is_internal
 from ember.xcs.tracing.holding import UNKNOWN, follow, settle, settle_cell, settle_global
 from ember.xcs.tracing.lazy import Lazy
@@ -56,7 +56,7 @@ def changing(root: Any, *path: Any, attr: Any = NO_SLOT, key: Any = NO_SLOT) -> 
         if path and root is not changed:  # df.loc[i, c] = v: an op given df reads it too
             settle(trace, root)
     if (setting := _setting(root, path, changed, attr)) is not None:  # sys.stdout = buf
-        settle_earlier(trace, every_task, f"{setting} (a setting ops issued before it read)")
+        settle_earlier(trace, None, f"{setting} (a setting ops issued before it read)")
     if attr is not NO_SLOT and type(changed) is types.ModuleType \
             and trace.ordering.holders.globals:  # settings.MODE = "b": ops reading it first
         settle_global(trace, changed.__dict__, attr)
@@ -94,7 +94,7 @@ def achanging(root: Any, *path: Any, attr: Any = NO_SLOT, key: Any = NO_SLOT) ->
         if waits:
             return AfterWaiting(Waiting(waits, None), settle, (trace, changed), {})
     if (setting := _setting(root, path, changed, attr)) is not None:
-        return _Then(asettle_earlier(trace, every_task, f"{setting} (a setting ops issued "
+        return _Then(asettle_earlier(trace, None, f"{setting} (a setting ops issued "
                                      "before it read)"), None)
     if attr is not NO_SLOT and type(changed) is types.ModuleType \
             and trace.ordering.holders.globals:

@@ -52,7 +52,7 @@ from ember.xcs.tracing.awaiting import (
 from ember.xcs.tracing.callees import Callee, classify, compared_arguments
 from ember.xcs.tracing.context import _local, calls_underway, use_earlier, use_prepare
 from ember.xcs.tracing.coroutines import awaitable
-from ember.xcs.tracing.earlier import asettle_earlier, every_task, settle_earlier, unfinished
+from ember.xcs.tracing.earlier import asettle_earlier, settle_earlier, unfinished
 from ember.xcs.tracing.failures import DeferredFailure
 from ember.xcs.tracing.files import given_paths, touched_paths
 from ember.xcs.tracing.formatting import (
@@ -177,7 +177,7 @@ def prep(fn: Any, /, *args: Any, **kwargs: Any) -> Callable[[], Any]:
     kind = classify(fn)
     if kind is Callee.UNKNOWN and trace.lazies:
         if (setting := changes_setting(fn, args, kwargs)) is not None:
-            settle_earlier(trace, every_task, f"{setting} (a setting ops issued before it read)")
+            settle_earlier(trace, None, f"{setting} (a setting ops issued before it read)")
         elif paths := touched_paths(fn, args, kwargs):  # p.unlink() after transcribe(p)
             end_first(trace, given_paths(trace, paths), "file used", "was given its path")
         elif trace.ordering.holders.globals and (shared := shared_generator(fn)):
