@@ -71,7 +71,6 @@ class Call:
         self.outputs: Any = None
         self.runs = 0
         self.interrupted = False
-        context.calls_underway.started()  # ``close`` ends it
 
     def run_glue(self, glue: Callable[..., Any], args: tuple[Any, ...],
                  kwargs: dict[str, Any]) -> bool:
@@ -230,12 +229,6 @@ class Call:
 
     def close(self, heard: hooks.CallHooks | None) -> None:
         """End the call: record it, free what it held, tell ``heard`` (its hooks)."""
-        try:
-            self._close(heard)
-        finally:
-            context.calls_underway.ended()
-
-    def _close(self, heard: hooks.CallHooks | None) -> None:
         owner = self.owner
         trace = self.trace
         trace.finished = True
@@ -263,6 +256,8 @@ class Call:
                 # The repair is part of the call: the caller waited for it.
                 stats.record_escapes(report, record)
                 wall += report.seconds
+            # Its lazy values have their values now, wherever held (``JitFunction._new_run``).
+            context.calls_underway.ids.discard(id(run))
         elif not self.runs:  # no run, no rerun: it made no lazy value, barrier or memo
             trace.boundary = trace.call_args = None  # nothing of the call stays reachable
             owner._recycle(trace)

@@ -37,7 +37,7 @@ from importlib import _bootstrap
 from typing import Any
 
 from ember.xcs.api.records import Fallback, FunctionStats
-from ember.xcs.engine.loop import shared_loop
+from ember.xcs.tracing.context import _local
 
 __all__ = ["GENERATOR", "LOOP_THREAD", "import_fallback", "importing_module",
            "loop_fallback", "module_locks", "run_plainly"]
@@ -79,7 +79,7 @@ LOOP_THREAD = Fallback(
 
 def loop_fallback() -> Fallback | None:
     """``LOOP_THREAD`` when this thread runs XCS's event loop, else ``None``."""
-    return LOOP_THREAD if shared_loop().on_loop_thread() else None
+    return LOOP_THREAD if _local.on_engine_loop else None
 
 
 GENERATOR = Fallback("a generator function: its body runs as plain Python while the "

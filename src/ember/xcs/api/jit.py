@@ -27,13 +27,7 @@ from ember.xcs import hooks
 from ember.xcs.api.call import Call
 from ember.xcs.api.classes import jitted_class
 from ember.xcs.api.explanation import explanation
-from ember.xcs.api.hosts import (
-    GENERATOR,
-    import_fallback,
-    loop_fallback,
-    module_locks,
-    run_plainly,
-)
+from ember.xcs.api.hosts import GENERATOR, import_fallback, loop_fallback, module_locks, run_plainly
 from ember.xcs.api.nesting import call_within, timeout_within
 from ember.xcs.api.records import Fallback, FunctionStats
 from ember.xcs.api.stats import register
@@ -235,10 +229,13 @@ class JitFunction:
         return [(name, value) for name, value in (bound or {}).items() if name != "self"]
 
     def _new_run(self, heard: hooks.CallHooks | None = None, cap: int | None = None) -> Run:
+        """The run of a call, made at its first op; underway until ``Call.close``."""
         config = self._config
-        return Run(cap=cap if cap is not None else config.max_workers,
-                   timeout=timeout_within(config.timeout), executor=config.executor,
-                   listener=heard.listener if heard is not None else None)
+        run = Run(cap=cap if cap is not None else config.max_workers,
+                  timeout=timeout_within(config.timeout), executor=config.executor,
+                  listener=heard.listener if heard is not None else None)
+        context.calls_underway.ids.add(id(run))
+        return run
 
     def _one_at_a_time(self, heard: hooks.CallHooks | None = None) -> Run:
         return self._new_run(heard, cap=1)
@@ -281,7 +278,8 @@ class JitFunction:
             self._spare_traces.append(trace)
 
     def _traced_call(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        if (module_locks and (why := import_fallback())) or (why := loop_fallback()):
+        if (module_locks and (why := import_fallback())) or (
+                _local.on_engine_loop and (why := loop_fallback())):
             return run_plainly(self._xcs_stats, why, self._fn, args, kwargs, False)
         heard = hooks.hooks_for(self._config)  # one set of hooks hears the whole call
         if heard is not None:

@@ -50,8 +50,8 @@ class EventLoop:
                     import asyncio  # here: importing asyncio costs ~25 ms
 
                     loop = asyncio.new_event_loop()
-                    self._thread = threading.Thread(target=loop.run_forever, name=self._name,
-                                                    daemon=True)
+                    self._thread = threading.Thread(target=_serve, args=(loop,),
+                                                    name=self._name, daemon=True)
                     self._thread.start()
                     self._loop = loop
                 loop = self._loop
@@ -124,6 +124,15 @@ class EventLoop:
         future: concurrent.futures.Future[Any] = asyncio.run_coroutine_threadsafe(
             coro, self.loop)
         return future.result()
+
+
+def _serve(loop: asyncio.AbstractEventLoop) -> None:
+    """The loop thread: marked as such (a jitted call made here runs plainly:
+    ``api.hosts``), then runs ``loop`` until it stops."""
+    from ember.xcs.tracing.context import _local
+
+    _local.on_engine_loop = True
+    loop.run_forever()
 
 
 _shared: EventLoop | None = None

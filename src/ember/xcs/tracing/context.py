@@ -33,27 +33,24 @@ class _Local(threading.local):
     trace: OpCallHandler | None = None
     plain = False
     disabled = 0
+    on_engine_loop = False  # this thread runs XCS's event loop (engine.loop)
 
 
 _local = _Local()
 
 
 class _CallsUnderway:
-    """How many traced calls are underway in the process (``Call`` counts them). Until
-    the last of them ends, a lazy value may reach code that runs where no trace is (a
-    coroutine the glue hands to another thread's loop); after, escape repair has given
-    every holder its value."""
+    """The traced calls underway in the process: the ids of their runs, added when a
+    call issues its first op and discarded when it has ended (``Call.close``; a set's
+    ``add`` and ``discard`` need no lock under the GIL). While one is, a lazy
+    value may reach code that runs where no trace is (a coroutine the glue hands to
+    another thread's loop); after the last, escape repair has given every holder its
+    value."""
 
-    count = 0
-    lock = threading.Lock()
+    __slots__ = ("ids",)
 
-    def started(self) -> None:
-        with self.lock:
-            self.count += 1
-
-    def ended(self) -> None:
-        with self.lock:
-            self.count -= 1
+    def __init__(self) -> None:
+        self.ids: set[int] = set()
 
 
 calls_underway = _CallsUnderway()

@@ -141,7 +141,7 @@ def prep(fn: Any, /, *args: Any, **kwargs: Any) -> Callable[[], Any]:
     """Prepare the call ``fn(*args, **kwargs)`` made by rewritten glue (see module doc)."""
     handler = _local.trace
     if handler is None or type(fn) is Lazy or type(handler) is not Trace:
-        if handler is None and calls_underway.count and tree.contains((args, kwargs), Lazy):
+        if handler is None and calls_underway.ids and tree.contains((args, kwargs), Lazy):
             # Rewritten code where no trace is: a coroutine or generator of the glue's run
             # on another thread (run_coroutine_threadsafe, pool.submit(next, gen)). Plain
             # Python had the values by then: the call gets them, not the proxies.
