@@ -13,7 +13,7 @@ The same holds for a synchronous jitted call made on XCS's own event loop thread
 the body of an ``async def`` op, or a hook hearing of one): its glue would block that
 thread while it waits for its ops, and its coroutine ops (``async def`` ops, model
 calls) can only run on that very loop. It runs as plain Python there, as the body
-around it does (``loop_fallback``).
+around it does (``LOOP_THREAD``: the thread-local flag ``on_engine_loop`` tells it).
 
 Which module a thread is importing is read from ``importlib._bootstrap``'s table of
 module locks (each records the thread that owns it). The table is empty unless some
@@ -37,10 +37,9 @@ from importlib import _bootstrap
 from typing import Any
 
 from ember.xcs.api.records import Fallback, FunctionStats
-from ember.xcs.tracing.context import _local
 
-__all__ = ["GENERATOR", "LOOP_THREAD", "import_fallback", "importing_module",
-           "loop_fallback", "module_locks", "run_plainly"]
+__all__ = ["GENERATOR", "LOOP_THREAD", "import_fallback", "importing_module", "module_locks",
+           "run_plainly"]
 
 # name -> weakref to its _ModuleLock (CPython's; the same in 3.11-3.13)
 module_locks: dict[str, object] = _bootstrap._module_locks  # type: ignore[attr-defined]
@@ -76,10 +75,6 @@ LOOP_THREAD = Fallback(
     "`await asyncio.to_thread(f, ...)` in the op to run its ops concurrently", None,
     eager=True)
 
-
-def loop_fallback() -> Fallback | None:
-    """``LOOP_THREAD`` when this thread runs XCS's event loop, else ``None``."""
-    return LOOP_THREAD if _local.on_engine_loop else None
 
 
 GENERATOR = Fallback("a generator function: its body runs as plain Python while the "

@@ -27,7 +27,7 @@ from ember.xcs import hooks
 from ember.xcs.api.call import Call
 from ember.xcs.api.classes import jitted_class
 from ember.xcs.api.explanation import explanation
-from ember.xcs.api.hosts import GENERATOR, import_fallback, loop_fallback, module_locks, run_plainly
+from ember.xcs.api.hosts import GENERATOR, LOOP_THREAD, import_fallback, module_locks, run_plainly
 from ember.xcs.api.nesting import call_within, timeout_within
 from ember.xcs.api.records import Fallback, FunctionStats
 from ember.xcs.api.stats import register
@@ -279,7 +279,7 @@ class JitFunction:
 
     def _traced_call(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         if (module_locks and (why := import_fallback())) or (
-                _local.on_engine_loop and (why := loop_fallback())):
+                _local.on_engine_loop and (why := LOOP_THREAD)):  # set by engine.loop
             return run_plainly(self._xcs_stats, why, self._fn, args, kwargs, False)
         heard = hooks.hooks_for(self._config)  # one set of hooks hears the whole call
         if heard is not None:
