@@ -215,6 +215,53 @@ def test_pyember_operator_paths_and_ember_model() -> None:
         exec("from ember.api.operator import Nope")
 
 
+def test_pyember_v1_operators_import_gives_ember_model_and_field() -> None:
+    """pyember v1's ``from ember.api.operators import Operator, EmberModel, Field`` (its
+    module docstring), and ``Field`` from the singular ``ember.api.operator`` too."""
+    import pydantic
+
+    from ember.api.operator import EmberModel as singular_model
+    from ember.api.operator import Field as singular_field
+    from ember.api.operators import EmberModel, Field, Operator
+    from ember.api.types import EmberModel as types_model
+
+    assert EmberModel is singular_model is types_model and Field is singular_field
+    assert Field is pydantic.Field and issubclass(Operator, object)
+
+    class Question(EmberModel):
+        question: str = Field(min_length=1, description="what to answer")
+
+    assert Question(question="why?")["question"] == "why?"
+    with pytest.raises(ImportError, match="cannot import name 'Nope'"):
+        exec("from ember.api.operators import Nope")
+
+
+def test_pyember_exception_names_catch_what_is_raised_or_say_what_to_catch() -> None:
+    import pydantic
+
+    from ember.api import exceptions
+    from ember.api.operators import Operator
+    from ember.api.types import EmberModel
+
+    class Question(EmberModel):
+        query: str
+
+    class Ask(Operator):
+        input_spec = Question
+
+        def forward(self, *, inputs):
+            return inputs.query
+
+    assert exceptions.ValidationError is pydantic.ValidationError
+    with pytest.raises(exceptions.ValidationError):
+        Ask()(inputs={"query": 3})
+    for name in ("OperatorError", "InvalidPromptError", "DataError", "EmberException"):
+        with pytest.raises(AttributeError, match=f"pyember's {name} is not provided.*EmberError"):
+            getattr(exceptions, name)
+    with pytest.raises(AttributeError, match="has no attribute 'Nope'$"):
+        exceptions.Nope  # noqa: B018
+
+
 def test_ember_api_does_not_import_pydantic_until_ember_model_is_asked_for():
     out = _run("""
         import sys

@@ -314,6 +314,100 @@ def test_a_timeout_ends_the_call_even_where_the_function_catches_timeout_error()
         release.set()
 
 
+def test_a_timeout_unwinds_the_glue_through_its_finally_and_except_blocks() -> None:
+    # The XCSTimeoutError raised where the glue waits is an exception at that line:
+    # its handlers and `finally` blocks run once, as plain Python runs them for any.
+    release = threading.Event()
+    log: list[object] = []
+
+    @op
+    def hangs(key: str) -> str:
+        release.wait(30)
+        return key
+
+    @op
+    async def ahangs(key: str) -> str:
+        await asyncio.sleep(30)
+        return key
+
+    def cleaned_up(key: str) -> str:
+        try:
+            return hangs(key)
+        finally:
+            log.append("finally")
+
+    def logged(key: str) -> str:
+        try:
+            reply = hangs(key)
+        except TimeoutError as error:
+            log.append(("except", type(error).__name__))
+            raise
+        return reply
+
+    async def acleaned_up(key: str) -> str:
+        try:
+            return await ahangs(key)
+        finally:
+            log.append("finally")
+
+    async def alogged(key: str) -> str:
+        try:
+            reply = await ahangs(key)
+        except TimeoutError as error:
+            log.append(("except", type(error).__name__))
+            raise
+        return reply
+
+    calls = [(cleaned_up, "finally"), (logged, ("except", "XCSTimeoutError"))]
+    try:
+        for fn, seen in calls + [(acleaned_up, "finally"),
+                                 (alogged, ("except", "XCSTimeoutError"))]:
+            for _ in range(2):  # and the next call too
+                log.clear()
+                call = jit(fn, config=Config(timeout=0.1))
+                with pytest.raises(XCSTimeoutError):
+                    if (fn, seen) in calls:
+                        call("x")
+                    else:
+                        asyncio.run(call("x"))
+                assert log == [seen], fn.__name__
+    finally:
+        release.set()
+
+
+def test_a_timeout_ends_an_async_call_whose_glue_waits_for_an_op_result() -> None:
+    # The glue needs the value (a condition, an op in a try block): the wait there
+    # keeps the deadline, as a synchronous call's waits do.
+    @op
+    async def hangs(x: int) -> int:
+        await asyncio.sleep(5)
+        return x
+
+    @op
+    def plus_one(x: int) -> int:
+        return x + 1
+
+    async def branches(x: int) -> int:
+        reply = await hangs(x)
+        if reply > 0:
+            return reply
+        return 0
+
+    async def eager(x: int) -> int:
+        reply = await hangs(x)
+        try:
+            return plus_one(reply)
+        finally:
+            pass
+
+    for fn in (branches, eager):
+        for _ in range(2):  # and the next call too
+            started = time.perf_counter()
+            with pytest.raises(XCSTimeoutError, match="timeout=0.1 s"):
+                asyncio.run(jit(fn, config=Config(timeout=0.1))(1))
+            assert time.perf_counter() - started < 1.0, fn.__name__
+
+
 def test_a_timeout_holds_with_the_sync_executor_too() -> None:
     ran: list[int] = []
 
@@ -408,3 +502,126 @@ def test_an_op_failure_s_traceback_passes_through_the_line_that_called_it():
     plain, jitted = frames(_handle), frames(jit(_handle))
     assert jitted[-2:] == plain[-2:]  # _handle's line, then the op body's
     assert [name for name, _, _ in plain[-2:]] == ["_handle", "_lookup"]
+
+
+_started: list[int] = []
+
+
+@op
+def _step(total: int, i: int) -> int:
+    _started.append(i)
+    time.sleep(0.1)
+    return total + i
+
+
+@op
+async def _astep(total: int, i: int) -> int:
+    _started.append(i)
+    await asyncio.sleep(0.1)
+    return total + i
+
+
+def _chain(n: int) -> int:
+    total = 0
+    for i in range(n):
+        total = _step(total, i)  # the glue runs ahead: it then waits once, at return
+    return total
+
+
+async def _achain(n: int) -> int:
+    total = 0
+    for i in range(n):
+        total = await _astep(total, i)
+    return total
+
+
+@pytest.mark.parametrize("interrupt", ["interrupt_main", "raise_signal"])
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_a_ctrl_c_raised_from_another_thread_stops_a_chain_as_plain_python_does(
+        kind: str, interrupt: str) -> None:
+    # Raised from a watchdog thread, the signal ends no wait of the main thread: its
+    # handler runs once the main thread runs bytecode again, after the current op in
+    # plain Python. A jitted call waiting once for the whole chain must look meanwhile.
+    import _thread
+
+    fire = _thread.interrupt_main if interrupt == "interrupt_main" else (
+        lambda: signal.raise_signal(signal.SIGINT))
+    call = (lambda: jit(_chain)(8)) if kind == "sync" else (
+        lambda: asyncio.run(jit(_achain)(8)))
+    for _ in range(2):  # and the next call too
+        _started.clear()
+        timer = threading.Timer(0.15, fire)
+        timer.start()
+        started = time.perf_counter()
+        with pytest.raises(KeyboardInterrupt):
+            call()
+        timer.join()
+        assert time.perf_counter() - started < 0.5
+        ran = list(_started)
+        time.sleep(0.15)
+        assert _started == ran and len(ran) < 4, "no op of the chain starts after it"
+
+
+@pytest.mark.parametrize("stop", [KeyboardInterrupt, GeneratorExit])
+def test_a_ctrl_c_the_glue_raises_itself_comes_after_the_ops_called_before_it(
+        stop: type[BaseException]) -> None:
+    # `raise KeyboardInterrupt` in the glue (a CLI loop told to quit) is the program's
+    # own control flow, not a signal: in plain Python the ops before it had run.
+    saved: list[int] = []
+
+    @op
+    def save(i: int) -> int:
+        time.sleep(0.02)
+        saved.append(i)
+        return i
+
+    @op
+    async def asave(i: int) -> int:
+        await asyncio.sleep(0.02)
+        saved.append(i)
+        return i
+
+    def quit_after(n: int) -> None:
+        for i in range(n):
+            save(i)
+        raise stop("quit")
+
+    async def aquit_after(n: int) -> None:
+        for i in range(n):
+            await asave(i)
+        raise stop("quit")
+
+    for call in (jit(quit_after, config=Config(max_workers=1)), jit(quit_after),
+                 lambda n: asyncio.run(jit(aquit_after)(n))):
+        for _ in range(2):  # and the next call too
+            saved.clear()
+            with pytest.raises(stop, match="quit"):
+                call(3)
+            assert sorted(saved) == [0, 1, 2]
+
+
+def test_async_calls_in_flight_on_one_loop_share_one_wake_up_timer() -> None:
+    from ember.xcs.engine import interruptible
+
+    @op
+    async def slow(x: int) -> int:
+        await asyncio.sleep(0.1)
+        return x
+
+    @jit
+    async def ask(x: int) -> int:
+        return await slow(x) + 0
+
+    async def main() -> tuple[list[int], list[int], int]:
+        calls = [asyncio.ensure_future(ask(i)) for i in range(50)]
+        await asyncio.sleep(0.03)  # every call is waiting for its op
+        holders = [beat[0] for beat in interruptible._beats.values()]
+        timers = sum(1 for handle in asyncio.get_running_loop()._scheduled  # type: ignore[attr-defined]
+                     if not handle.cancelled())
+        return await asyncio.gather(*calls), holders, timers
+
+    results, holders, timers = asyncio.run(main())
+    assert results == list(range(50))
+    assert holders == [50]  # one loop, one timer, 50 calls holding it
+    assert timers <= 5  # asyncio.sleep of the test itself, not one per call
+    assert interruptible._beats == {}

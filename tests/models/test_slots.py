@@ -82,3 +82,40 @@ def test_a_waiter_on_a_closed_loop_is_skipped():
     slots.acquire()  # would block forever if the slot had gone to the dead waiter
     slots.release()
     assert slots._free == 1
+
+
+def test_an_owner_holding_every_slot_is_refused_another_instead_of_waiting_forever():
+    slots = Slots(2, "Local")
+    owners = [slots.acquire(), slots.acquire()]
+    try:
+        slots.acquire()
+    except Exception as error:
+        assert type(error).__name__ == "ModelError"
+        assert str(error).startswith(
+            "Local (max_concurrency=2): all 2 of its slots are held by this thread")
+    else:
+        raise AssertionError("the third acquire should have been refused")
+    for owner in owners:
+        slots.release(owner)
+    assert slots._free == 2 and not slots._held and not slots._waiters
+
+
+def test_an_owner_holding_some_slots_still_waits_for_another_owners():
+    slots = Slots(2)
+    taken = []
+
+    def hold_one_then_ask_again():
+        taken.append(slots.acquire())
+        taken.append(slots.acquire())  # waits for the main thread's slot, as before
+
+    slots.acquire()
+    first = slots._held.copy()
+    asker = threading.Thread(target=hold_one_then_ask_again, daemon=True)
+    asker.start()
+    time.sleep(0.05)
+    assert asker.is_alive() and len(taken) == 1
+    (mine,) = first
+    slots.release(mine)
+    asker.join(5)
+    assert not asker.is_alive() and taken == [taken[0], taken[0]]
+    assert slots._held == {taken[0]: 2}

@@ -98,3 +98,22 @@ def test_inputs_computed_by_an_op_are_read_when_they_exist():
     expected = pipeline("  Capital of France? ")
     assert expected["query"] == "Capital of France?"
     assert jit(pipeline)("  Capital of France? ") == expected
+
+
+def test_varied_ensemble_takes_pyembers_lmmoduleconfig_fields():
+    # pyember's model_configs held LMModuleConfig(model_name=..., temperature=...,
+    # max_tokens=...): the same fields in a mapping or as attributes work too.
+    from types import SimpleNamespace
+
+    varied = VariedEnsemble(model_configs=[
+        {"model_name": "simulated/a", "temperature": 0.2},
+        SimpleNamespace(model_name="simulated/b", temperature=0.9, max_tokens=16),
+        ("simulated/c",)])
+    assert [r.model_id for r in varied("q")["responses"]] == [
+        "simulated/a", "simulated/b", "simulated/c"]
+    assert dict(varied.ensemble.members[1].defaults) == {"temperature": 0.9, "max_tokens": 16}
+    for bad in ({"model": "simulated/a"}, {"model_name": "simulated/a", "temp": 1}):
+        with pytest.raises(ValueError, match="model_name required, no other keys"):
+            VariedEnsemble(model_configs=[bad])
+    with pytest.raises(ValueError, match="at least one model config"):
+        VariedEnsemble(model_configs=[])

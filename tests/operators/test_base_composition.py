@@ -63,3 +63,32 @@ def test_chain_takes_pyember_operators_keyword():
         Chain(Upper(), operators=[Exclaim()])
     with pytest.raises(XCSError, match="at least one step"):
         Chain(operators=[])
+
+
+def test_blocks_call_a_jitted_keyword_operator_with_inputs():
+    # jit(operator) is a JitFunction wrapping it: every block still calls it as the
+    # operator's style asks (inputs=value), as it calls the plain operator.
+    from ember.operators.blocks import Ensemble
+    from ember.operators.routing import Router
+    from ember.xcs import jit
+
+    for step in (Keyword(), jit(Keyword()), jit(jit(Keyword()))):
+        assert Chain(step, str.upper)("hi") == "HI"
+        assert Ensemble([step, step])("hi") == ["hi", "hi"]
+        assert Router({"a": step}, lambda value: "a")("hi") == "hi"
+    assert Chain(jit(Positional()), str.upper)("hi") == "HI"
+    assert jit(lambda value: Chain(jit(Keyword()), str.upper)(value))("ok") == "OK"
+
+
+def test_a_jitted_operator_composes_with_rshift_and_stays_jitted():
+    from ember.xcs import get_jit_stats, jit
+
+    fast = jit(Keyword())
+    forward, backward = fast >> str.upper, str.strip >> fast
+    assert isinstance(forward, Chain) and forward.steps[0] is fast
+    assert isinstance(backward, Chain) and backward.steps[1] is fast
+    assert forward("hi") == "HI" and backward("  hi ") == "hi"
+    assert (fast >> jit(Positional()) >> str.upper)("ok") == "OK"
+    assert get_jit_stats(fast)["calls"] == 3
+    with pytest.raises(TypeError, match="unsupported operand"):
+        jit(len) >> str.upper  # a function composes with nothing, jitted or not

@@ -141,3 +141,37 @@ def test_output_spec_failure_under_jit_is_the_plain_validation_error() -> None:
     with pytest.raises(ValidationError) as jitted:
         jit(lambda text: wrong(text))("abc")
     assert str(jitted.value) == str(plain.value)
+
+
+class OldStyle(Operator):
+    """pyember v1's ``forward(self, inputs)``, called ``op(field=...)`` as it allowed."""
+
+    input_spec = Question
+
+    def forward(self, inputs):
+        return f"{type(inputs).__name__}:{inputs.text}"
+
+
+def test_fields_by_keyword_fill_a_forward_taking_only_inputs() -> None:
+    class Loose(Operator):
+        def forward(self, inputs):
+            return inputs
+
+    class Leaf(OldStyle):
+        leaf = True
+
+    for operator in (OldStyle(), Leaf(), jit(OldStyle()), jit(OldStyle)()):
+        assert operator(text="hi") == "Question:hi"
+        assert operator(inputs={"text": "hi"}) == operator({"text": "hi"}) == "Question:hi"
+        with pytest.raises(ValidationError):
+            operator(txt="hi")
+    assert Loose()(a=1, b=2) == {"a": 1, "b": 2}
+
+    class JittedForward(Operator):
+        @jit
+        def forward(self, inputs):
+            return inputs
+
+    assert JittedForward()(a=1) == {"a": 1}
+    with pytest.raises(TypeError, match="unexpected keyword argument 'x'"):
+        Named()(x=1)  # a parameter of another name keeps Python's error

@@ -130,3 +130,34 @@ def test_a_numpy_scalar_keyword_or_field_is_broadcast_like_a_float(scalar):
 def test_a_scalar_positional_argument_cannot_be_mapped_and_the_fix_is_named():
     with pytest.raises(TransformError, match="it has rank 0. Give it in_axes None"):
         split_batch((np.float64(0.7), ["a"]), {}, 0, None, "vmap")
+
+
+def test_a_dict_as_the_whole_in_axes_gives_keyword_records_their_fields_axes() -> None:
+    # pyember's vmap(op, in_axes={"query": 0, "context": None})(inputs={...}): the dict
+    # names the fields of every argument, keyword ones too, on both paths.
+    context = ["c1", "c2"]
+    calls = split_batch((), {"inputs": {"query": ["q1", "q2"], "context": context}},
+                        {"query": 0, "context": None}, None, "vmap")
+    assert [kwargs["inputs"] for _, kwargs in calls] == [
+        {"query": "q1", "context": context}, {"query": "q2", "context": context}]
+    assert calls[1][1]["inputs"]["context"] is context
+
+    def seen(inputs):
+        return f"{inputs['query']}|{len(inputs['context'])}"
+
+    batched = vmap(seen, in_axes={"query": 0, "context": None})
+    assert batched(inputs={"query": ["a", "b", "c"], "context": context}) == ["a|2", "b|2", "c|2"]
+    assert batched({"query": ["a", "b", "c"], "context": context}) == ["a|2", "b|2", "c|2"]
+    with pytest.raises(TransformError, match=r"does not name field\(s\) \['context'\]"):
+        vmap(seen, in_axes={"query": 0})(inputs={"query": ["a"], "context": context})
+    with pytest.raises(TransformError, match="in_axes gives a dict for suffix, but the value"):
+        vmap(seen, in_axes={"query": 0, "context": None})(suffix=["!"])
+
+    def scaled(inputs):
+        return inputs["x"] * inputs["scale"]
+
+    record = {"x": jnp.arange(3.0), "scale": jnp.ones(3)}
+    tensor = vmap(scaled, in_axes={"x": 0, "scale": None})
+    assert tensor(inputs=record).shape == (3, 3)
+    assert tensor(record).shape == (3, 3)
+    assert tensor(inputs=record).tolist() == tensor(record).tolist()

@@ -1,6 +1,6 @@
 """pyember's singular path ``ember.api.operator``: the names of ``ember.api.operators``
-(``Operator``, ``Specification``, the building blocks) and ``EmberModel``, which is
-loaded with pydantic when first asked for.
+(``Operator``, ``Specification``, the building blocks), ``EmberModel`` and pydantic's
+``Field``, which are loaded with pydantic when first asked for.
 
 Example:
     >>> from ember.api.operator import Operator, Specification
@@ -8,6 +8,7 @@ Example:
     True
 """
 
+import importlib
 from typing import Any
 
 from ember.api.operators import *  # noqa: F403
@@ -15,8 +16,6 @@ from ember.api.operators import __all__ as __all__
 
 
 def __getattr__(name: str) -> Any:
-    if name == "EmberModel":
-        from ember.operators.ember_model import EmberModel
-
-        return EmberModel
+    if name in ("EmberModel", "Field"):  # pydantic's: loaded when first asked for
+        return getattr(importlib.import_module("ember.api.types"), name)
     raise AttributeError(f"module 'ember.api.operator' has no attribute {name!r}")

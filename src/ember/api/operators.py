@@ -1,5 +1,9 @@
 """Operators API: ``Operator``, ``op`` and the compound-AI building blocks.
 
+pyember's ``EmberModel`` and pydantic's ``Field`` are here too (``from
+ember.api.operators import Operator, EmberModel, Field``), loaded with pydantic when
+first asked for (see ``ember.api.types``).
+
 Example:
     >>> from ember.api.operators import Operator, chain, op
     >>> @op
@@ -8,6 +12,9 @@ Example:
     >>> chain(strip, str.upper)("  ember ")
     'EMBER'
 """
+
+import importlib
+from typing import Any
 
 from ember.operators import (
     Chain,
@@ -54,3 +61,9 @@ __all__ = [
     "op",
     "router",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("EmberModel", "Field"):  # pydantic's: loaded when first asked for
+        return getattr(importlib.import_module("ember.api.types"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

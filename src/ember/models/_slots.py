@@ -6,6 +6,12 @@ threads (``complete``), coroutines on any event loop (``acomplete``), streams. A
 belongs to one loop, so this is a small semaphore whose waiters are either a
 ``threading.Event`` (a thread) or a future on its own loop (a coroutine). A release
 hands its slot straight to the first waiter, so waiters are served in order.
+
+Each slot is held by an owner: the thread that took it with ``acquire``, or the task
+that took it with ``aacquire``. An owner that holds every slot (a stream it has open and
+not finished) and asks for another would wait for itself forever: that raises a
+``ModelError`` instead (``acquire`` and ``aacquire`` return the owner to pass to
+``release``).
 """
 
 from __future__ import annotations
@@ -16,6 +22,8 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from ember.models.errors import ModelError
+
 __all__ = ["Slots", "limit_key", "may_take_slots"]
 
 _Waiter = threading.Event | tuple[asyncio.AbstractEventLoop, "asyncio.Future[None]"]
@@ -24,24 +32,44 @@ _Waiter = threading.Event | tuple[asyncio.AbstractEventLoop, "asyncio.Future[Non
 class Slots:
     """At most ``limit`` holders at once; ``acquire``/``release`` or ``aacquire``.
 
-    Thread-safe: one lock guards the free count and the waiter queue.
+    Thread-safe: one lock guards the free count, the owners' counts and the waiter queue.
+
+    Args:
+        limit: the number of slots.
+        label: who the slots belong to, for the message of a wait that would never end.
 
     Example:
         >>> slots = Slots(1)
-        >>> slots.acquire(); slots.release()
+        >>> owner = slots.acquire()
+        >>> try:
+        ...     slots.acquire()  # this thread would wait for itself
+        ... except ModelError as error:
+        ...     print(str(error)[:63])
+        the provider (max_concurrency=1): its only slot is held by this
+        >>> slots.release(owner)
     """
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, label: str = "the provider") -> None:
         self._lock = threading.Lock()
+        self._limit = limit
+        self._label = label
         self._free = limit
         self._waiters: deque[_Waiter] = deque()
+        self._held: dict[object, int] = {}
 
-    def acquire(self) -> None:
-        """Take a slot, blocking this thread until one is free."""
+    def acquire(self) -> object:
+        """Take a slot, blocking this thread until one is free; return its owner.
+
+        Raises:
+            ModelError: this thread holds every slot, so the wait would never end.
+        """
+        owner: object = threading.get_ident()
         with self._lock:
             if self._free > 0 and not self._waiters:
                 self._free -= 1
-                return
+                self._hold(owner)
+                return owner
+            self.refuse_waiting_for_itself(owner, "thread")
             event = threading.Event()
             self._waiters.append(event)
         try:
@@ -55,14 +83,24 @@ class Slots:
             if handed_over:
                 self.release()
             raise
+        with self._lock:
+            self._hold(owner)
+        return owner
 
-    async def aacquire(self) -> None:
-        """Take a slot, awaiting one without blocking the event loop."""
+    async def aacquire(self) -> object:
+        """Take a slot, awaiting one without blocking the event loop; return its owner.
+
+        Raises:
+            ModelError: this task holds every slot, so the wait would never end.
+        """
         loop = asyncio.get_running_loop()
+        owner: object = asyncio.current_task()
         with self._lock:
             if self._free > 0 and not self._waiters:
                 self._free -= 1
-                return
+                self._hold(owner)
+                return owner
+            self.refuse_waiting_for_itself(owner, "task")
             future: asyncio.Future[None] = loop.create_future()
             waiter = (loop, future)
             self._waiters.append(waiter)
@@ -78,10 +116,17 @@ class Slots:
             if not queued and future.done() and not future.cancelled():
                 self.release()
             raise
-
-    def release(self) -> None:
-        """Give a slot back: to the first live waiter, else to the free count."""
         with self._lock:
+            self._hold(owner)
+        return owner
+
+    def release(self, owner: object = None) -> None:
+        """Give back the slot ``owner`` held: to the first live waiter, else to the
+        free count (``None``: a slot handed over that nobody took)."""
+        with self._lock:
+            held = self._held.pop(owner, 0) - 1
+            if held > 0:
+                self._held[owner] = held
             while self._waiters:
                 waiter = self._waiters.popleft()
                 if isinstance(waiter, threading.Event):
@@ -96,6 +141,24 @@ class Slots:
                     continue
                 return
             self._free += 1
+
+    def _hold(self, owner: object) -> None:
+        if owner is not None:
+            self._held[owner] = self._held.get(owner, 0) + 1
+
+    def refuse_waiting_for_itself(self, owner: object, kind: str) -> None:
+        """Raise when ``owner`` (a ``kind``: ``"thread"`` or ``"task"``) holds every slot:
+        only it could free one, so its wait for another would never end."""
+        if owner is None or self._held.get(owner, 0) < self._limit:
+            return
+        only = "its only slot is" if self._limit == 1 else f"all {self._limit} of its slots are"
+        raise ModelError(
+            f"{self._label} (max_concurrency={self._limit}): {only} held by this {kind} "
+            "(a stream it has open and not finished), so this call would wait for itself "
+            "forever. Read the stream to "
+            "its end or close it (`with models.stream(...) as stream:`) before calling "
+            "the same provider again, or raise its max_concurrency."
+        )
 
     def _hand_over(self, future: asyncio.Future[None]) -> None:
         if future.done():  # cancelled between the release and this callback

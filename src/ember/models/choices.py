@@ -23,6 +23,8 @@ def offered_options(prompt: str) -> list[str]:
         >>> offered_options("Is it right? Answer with one of: PASS, FAIL.")
         ['PASS', 'FAIL']
     """
+    if type(prompt) is str and ":" not in prompt:  # most prompts: the instruction has one
+        return []
     matches = list(_OPTIONS.finditer(prompt))
     if not matches:
         return []

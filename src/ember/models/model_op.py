@@ -17,11 +17,13 @@ from __future__ import annotations
 import asyncio
 import asyncio.coroutines
 import inspect
+import threading
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 from ember.models._slots import limit_key
 from ember.models._text import shorten
+from ember.models.errors import ModelError
 from ember.models.providers import Provider
 from ember.models.ratelimit import RateLimit
 from ember.models.response import Response
@@ -84,6 +86,15 @@ class ModelOp(Op):
         # under ``@jit async def`` calling it gives the coroutine of an op call.
         self._awaited = Op(self.async_fn, name=self.name,
                            max_concurrency=self.max_concurrency, limit_key=self.limit_key)
+        self._slots = getattr(body.provider, "_slots", None)  # the cap its body takes a slot of
+
+    def __call__(self, /, *args: Any, **kwargs: Any) -> Any:
+        """The call, as an op's; refused at once (also under ``@jit``, where it would
+        not wait) when this thread holds every slot of the provider, as plain Python's
+        call, which would wait for itself, is (see ``Slots``)."""
+        if self._slots is not None:
+            self._slots.refuse_waiting_for_itself(threading.get_ident(), "thread")
+        return super().__call__(*args, **kwargs)
 
     @coroutine_function
     def acall(self, prompt: object, **params: Any) -> Coroutine[Any, Any, Response]:
@@ -94,6 +105,11 @@ class ModelOp(Op):
             call = self.async_fn
         else:
             call = self._awaited
+            if self._slots is not None:  # raised where awaited, as by ``Slots.aacquire``
+                try:
+                    self._slots.refuse_waiting_for_itself(asyncio.current_task(), "task")
+                except ModelError as error:
+                    return _raising(error)
         assert call is not None
         coroutine: Coroutine[Any, Any, Response] = call(prompt, **params)
         return coroutine

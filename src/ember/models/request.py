@@ -41,6 +41,8 @@ def normalize_prompt(prompt: object, *, model_id: str) -> list[Message]:
         >>> normalize_prompt("hi", model_id="simulated/x")
         [{'role': 'user', 'content': 'hi'}]
     """
+    if type(prompt) is str and prompt.isascii():  # the common case: nothing to check
+        return [{"role": "user", "content": prompt}]
     if isinstance(prompt, str):
         text = str(prompt)
         _check_text(model_id, "the prompt", text)
@@ -94,11 +96,15 @@ def estimate_tokens(text: str) -> int:
         >>> estimate_tokens("twelve chars")
         3
     """
-    return max(1, math.ceil(len(text) / 4))
+    return (len(text) + 3) // 4 or 1  # ceil(len / 4), in ints
+
+
+_NUMBER = (int, float)  # constants: ``int | float`` written in a call builds a union each time
+_PAIR = (tuple, list)
 
 
 def _number(value: object) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if isinstance(value, bool) or not isinstance(value, _NUMBER):
         return None
     return float(value)
 
@@ -154,7 +160,7 @@ def _latency(value: object) -> str | None:
     number = _number(value)
     if number is not None:
         return None if 0 <= number < math.inf else "a number of seconds >= 0"
-    if isinstance(value, tuple | list) and len(value) == 2:
+    if isinstance(value, _PAIR) and len(value) == 2:
         low, high = (_number(item) for item in value)
         if low is not None and high is not None and 0 <= low <= high < math.inf:
             return None

@@ -112,7 +112,9 @@ class UniformEnsemble(Operator):
 
 class VariedEnsemble(Operator):
     """One call per ``(model_id, temperature[, max_tokens])`` of ``model_configs``:
-    ``{"query", "responses"}``.
+    ``{"query", "responses"}``. A config may also be given with pyember's
+    ``LMModuleConfig`` fields, in a mapping or as attributes
+    (``{"model_name": "simulated/a", "temperature": 0.3}``).
 
     Example:
         >>> varied = VariedEnsemble(model_configs=[("simulated/a", 0.3), ("simulated/b", 0.9, 64)])
@@ -120,23 +122,40 @@ class VariedEnsemble(Operator):
         ['simulated/a', 'simulated/b']
     """
 
-    def __init__(self, *, model_configs: Sequence[Sequence[Any]]) -> None:
-        bindings = []
-        for config in model_configs:
-            if isinstance(config, str) or not isinstance(config, Sequence) or not (
-                    1 <= len(config) <= 3):
-                raise ValueError(
-                    f"VariedEnsemble: each model config is (model_id, temperature, max_tokens) "
-                    f"or (model_id, temperature), got {config!r}."
-                )
-            model_id, temperature, max_tokens = (*config, None, None)[:3]
-            bindings.append(_model(model_id, temperature, max_tokens, {}))
+    def __init__(self, *, model_configs: Sequence[Any]) -> None:
+        bindings = [_model(*_config_fields(config), {}) for config in model_configs]
+        if not bindings:
+            raise ValueError("VariedEnsemble: model_configs must hold at least one model "
+                             "config, e.g. [('simulated/a', 0.3), ('simulated/b', 0.9)].")
         self.ensemble = Ensemble(bindings)
 
     def forward(self, inputs: Any = None, **fields: Any) -> dict[str, Any]:
         """Every configured model's answer to the query."""
         query = _field("VariedEnsemble", _inputs("VariedEnsemble", inputs, fields), "query")
         return {"query": query, "responses": self.ensemble(query)}
+
+
+_CONFIG_FIELDS = ("model_name", "temperature", "max_tokens")  # pyember's LMModuleConfig
+
+
+def _config_fields(config: Any) -> tuple[Any, Any, Any]:
+    """``(model_id, temperature, max_tokens)`` of one ``VariedEnsemble`` model config."""
+    fields: dict[str, Any] | None = None
+    if isinstance(config, Mapping):
+        fields = dict(config)
+    elif hasattr(config, "model_name") and not isinstance(config, str | Sequence):
+        fields = {name: getattr(config, name, None) for name in _CONFIG_FIELDS}
+    if fields is not None and "model_name" in fields and set(fields) <= set(_CONFIG_FIELDS):
+        return fields["model_name"], fields.get("temperature"), fields.get("max_tokens")
+    if fields is None and not isinstance(config, str) and isinstance(config, Sequence) \
+            and 1 <= len(config) <= 3:
+        model_id, temperature, max_tokens = (*config, None, None)[:3]
+        return model_id, temperature, max_tokens
+    raise ValueError(
+        f"VariedEnsemble: each model config is (model_id, temperature, max_tokens) or "
+        f"(model_id, temperature), or pyember's fields {{'model_name': ..., 'temperature': "
+        f"..., 'max_tokens': ...}} (model_name required, no other keys), got {config!r}."
+    )
 
 
 class MostCommon(Operator):

@@ -25,7 +25,28 @@ from typing import Any, Protocol
 
 from ember.xcs.tracing import context  # the library hook: calls as jitted code makes them
 
-__all__ = ["OperatorClass", "Specs", "class_specs", "is_spec", "operator_specs", "specs_for"]
+__all__ = ["OperatorClass", "Specs", "class_specs", "is_spec", "operator_specs", "specs_for",
+           "takes_only_inputs"]
+
+
+def takes_only_inputs(cls: type) -> bool:
+    """Whether ``cls.forward`` is ``forward(self, inputs)`` (one parameter, ``inputs``),
+    which pyember's ``op(field=...)`` also filled with the fields, as the keyword style's.
+    Read from the code object (behind wrappers such as ``@jit``), so it costs no
+    signature on every call.
+
+    Example:
+        >>> class Old:
+        ...     def forward(self, inputs):
+        ...         return inputs
+        >>> takes_only_inputs(Old), takes_only_inputs(dict)
+        (True, False)
+    """
+    forward = getattr(cls, "forward", None)
+    code = getattr(inspect.unwrap(forward), "__code__", None) if callable(forward) else None
+    return code is not None and code.co_argcount == 2 and not code.co_kwonlyargcount \
+        and not code.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS) \
+        and code.co_varnames[1] == "inputs"
 
 
 def is_spec(value: Any) -> bool:

@@ -31,9 +31,9 @@ from ember.operators._pytree import (
     holds_arrays,
     register_operator_class,
 )
-from ember.operators._validation import operator_specs
+from ember.operators._validation import operator_specs, takes_only_inputs
 from ember.operators.specification import Specification
-from ember.xcs import Op, XCSError
+from ember.xcs import JitFunction, Op, XCSError
 from ember.xcs.tracing import context  # the library hook: glue(forward) and call under @jit
 
 __all__ = ["Chain", "FrozenOperatorError", "Operator", "call_step", "takes_inputs_keyword"]
@@ -205,7 +205,8 @@ class Operator(FieldPytree):
         """``forward`` with the inputs and result validated (when specs are set)."""
         if type(self).forward is Operator.forward:  # before specs would read its signature
             raise NotImplementedError(_no_forward(type(self)))
-        if kwargs and not args and "inputs" not in kwargs and takes_inputs_keyword(type(self)):
+        if kwargs and not args and "inputs" not in kwargs and (
+                takes_inputs_keyword(type(self)) or takes_only_inputs(type(self))):
             kwargs = {"inputs": kwargs}  # pyember's op(field=...): the fields are the inputs
         specs = operator_specs(type(self), self.__dict__)
         # Under @jit, forward is glue like the jitted function itself: run its rewritten form.
@@ -307,8 +308,9 @@ def takes_inputs_keyword(cls: type[Operator]) -> bool:
 def call_step(step: Callable[..., Any], value: Any) -> Any:
     """Call ``step`` on ``value`` as every block calls its members (under ``@jit`` too).
 
-    A keyword-style operator (``forward(self, *, inputs)``) gets ``inputs=value``;
-    any other callable gets ``value`` positionally.
+    A keyword-style operator (``forward(self, *, inputs)``) gets ``inputs=value``, also
+    when it is jitted (``jit(operator)``, a ``JitFunction`` wrapping it); any other
+    callable gets ``value`` positionally.
 
     Example:
         >>> class Shout(Operator):
@@ -317,7 +319,10 @@ def call_step(step: Callable[..., Any], value: Any) -> Any:
         >>> call_step(Shout(), "hi"), call_step(str.lower, "HI")
         ('HI', 'hi')
     """
-    if isinstance(step, Operator) and takes_inputs_keyword(type(step)):
+    operator: Any = step
+    while isinstance(operator, JitFunction):  # jit(operator): called as the operator is
+        operator = getattr(operator, "__wrapped__", None)
+    if isinstance(operator, Operator) and takes_inputs_keyword(type(operator)):
         return context.call(step, inputs=value)
     return context.call(step, value)
 

@@ -624,6 +624,32 @@ def test_defaults_changed_after_the_first_call_are_the_ones_used() -> None:
         fast("hi")
 
 
+def test_a_partial_or_callable_object_runs_its_code_as_it_is_now() -> None:
+    def ask(q: str, style: str = "short") -> str:
+        return shouted(f"[{style}] {q}")
+
+    def ask_again(q: str, style: str = "again") -> str:
+        return shouted(f"<{style}> {q}")
+
+    class Agent:
+        def __call__(self, q: str) -> str:
+            return shouted(f"v1 {q}")
+
+    def second(self: Agent, q: str) -> str:
+        return shouted(f"v2 {q}")
+
+    partial, agent = functools.partial(ask, "hi"), Agent()
+    fast_partial, fast_agent = jit(partial), jit(agent)
+    assert fast_partial() == "[SHORT] HI" and fast_agent("hi") == "V1 HI"
+    ask.__defaults__ = ("long",)  # a settings reload
+    Agent.__call__ = second  # type: ignore[method-assign]  # a patch, a reloaded class
+    assert fast_partial() == partial() == "[LONG] HI"
+    assert fast_agent("hi") == agent("hi") == "V2 HI"
+    ask.__code__ = ask_again.__code__  # what a reloader (IPython autoreload) does
+    ask.__defaults__ = None
+    assert fast_partial("x") == partial("x") == "<X> HI"
+
+
 @pytest.mark.parametrize(("make", "where"), [
     (lambda f: jit(f).with_config({"max_workers": 2}), r"with_config\(config=\.\.\.\)"),
     (lambda f: jit(f).with_config(3), r"with_config\(config=\.\.\.\)"),

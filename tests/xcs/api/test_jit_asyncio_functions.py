@@ -267,3 +267,45 @@ def test_a_timed_out_gather_of_ops_logs_nothing(caplog: pytest.LogCaptureFixture
             gc.collect()
         assert result == "timed out", form
         assert [r.getMessage() for r in caplog.records] == [], form
+
+
+@op
+async def item_after(seconds: float, value: str) -> str:
+    await asyncio.sleep(seconds)
+    return value
+
+
+async def tasks_after_a_failure() -> list[str]:
+    checked = await fail_after(0.01, "invalid")  # plain Python stops here
+    tasks = [asyncio.ensure_future(item_after(0.05, "a")),
+             asyncio.ensure_future(item_after(0.0, checked))]
+    return [await task for task in tasks]
+
+
+async def completed_after_a_failure() -> list[str]:
+    checked = await fail_after(0.01, "invalid")
+    return [await c for c in asyncio.as_completed([item_after(0.05, "a"),
+                                                   item_after(0.0, checked)])]
+
+
+async def failing_tasks_after_a_failure() -> list[str]:
+    checked = await fail_after(0.05, "invalid")  # fails after the ops below
+    tasks = [asyncio.ensure_future(fail_after(0.0, "a")),
+             asyncio.ensure_future(fail_after(0.0, "b"))]
+    return [await task for task in tasks] + [checked]
+
+
+def test_op_tasks_the_glue_ran_ahead_to_after_a_failure_fail_quietly(
+        caplog: pytest.LogCaptureFixture) -> None:
+    # The glue ran past the failing op and made tasks plain Python never made; the ops
+    # they wrap end with XCS's DeferredFailure, or fail on their own before it:
+    # asyncio must not log either.
+    for fn in (tasks_after_a_failure, completed_after_a_failure,
+               failing_tasks_after_a_failure):
+        for form in (fn, jit(fn), jit(fn)):
+            caplog.clear()
+            with caplog.at_level(logging.ERROR, logger="asyncio"):
+                with pytest.raises(ValueError, match="invalid"):
+                    asyncio.run(form())
+                gc.collect()
+            assert [r.getMessage() for r in caplog.records] == [], (fn, form)

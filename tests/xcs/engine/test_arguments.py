@@ -340,13 +340,15 @@ def test_an_op_handing_back_its_argument_inside_a_record_keeps_it() -> None:
     assert pick([["a"]]) is True
 
 
+@op
+def tag(text: str) -> str:
+    """An earlier op whose value sits beside the container handed back."""
+    time.sleep(0.01)
+    return text.upper()
+
+
 def test_an_op_handing_back_its_argument_beside_an_earlier_ops_value_gives_the_callers_object(
 ) -> None:
-    @op
-    def tag(text: str) -> str:
-        time.sleep(0.01)
-        return text.upper()
-
     @op
     def keep(rows: list[int], label: str) -> list[int]:
         return rows
@@ -359,6 +361,27 @@ def test_an_op_handing_back_its_argument_beside_an_earlier_ops_value_gives_the_c
     fast = jit(f)
     for _ in range(2):  # first and later calls
         assert fast([1, 2]) == f([1, 2]) == (True, [1, 2, 3])
+
+
+def test_an_op_handing_back_a_container_holding_an_earlier_ops_value_gives_the_callers_object(
+) -> None:
+    @op
+    def keep(batch: Any) -> Any:
+        return batch
+
+    def f(label: str) -> tuple[bool, bool, Any]:
+        batch = {"label": tag(label), "rows": []}
+        kept = keep(batch)  # the dict holds the value of an earlier op
+        kept["rows"].append(1)
+        messages = ["hi", tag(label)]
+        same = keep(messages)
+        same.append("bye")
+        return kept is batch, same is messages, (batch, messages)
+
+    fast = jit(f)
+    for label in ("a", "b"):  # first and later calls
+        assert fast(label) == f(label)
+        assert f(label)[:2] == (True, True)
 
 
 def test_an_effect_op_in_a_graph_is_not_watched() -> None:

@@ -221,3 +221,64 @@ def test_a_recursion_error_while_issuing_an_op_never_hangs_the_call() -> None:
     worker.start()
     worker.join(20)
     assert not worker.is_alive() and outcomes[-1] == "async RecursionError"
+
+
+_NO_NEW_THREADS = textwrap.dedent("""
+    import asyncio, atexit, threading, time
+    from ember.api.models import models
+    from ember.xcs import Config, jit, op
+
+    @op
+    def double(x):
+        time.sleep(0.01)
+        return x * 2
+
+    @op
+    async def fetch(x):
+        await asyncio.sleep(0.01)
+        return x + 1
+
+    @jit
+    def fan_out(n):
+        return sum([double(i) for i in range(n)])
+
+    @jit
+    def ask(n):
+        return [str(models("simulated/m", f"q{i}", latency=0.01))[:11] for i in range(n)]
+
+    @jit(config=Config(max_workers=2))
+    def awaited(n):
+        out = []
+        for i in range(n):
+            try:  # the op runs at its call: its coroutine on the engine's loop
+                out.append(asyncio.run(fetch(i)))
+            except ValueError:
+                out.append(None)
+        return out
+
+    def report(n):
+        print(fan_out(n), ask(2), awaited(2), flush=True)
+
+    def refuse(thread):
+        raise RuntimeError("can't create new thread at interpreter shutdown")
+
+    if __name__ == "__main__":
+        start = threading.Thread.start
+        threading.Thread.start = refuse  # as in an atexit handler on 3.12
+        report(4)  # no worker, no loop yet
+        threading.Thread.start = start
+        report(2)  # a few workers, and the loop
+        threading.Thread.start = refuse
+        report(8)  # more workers needed than are there
+        threading.Thread.start = start
+        atexit.register(report, 16)  # the real thing on 3.12
+""")
+
+
+def test_a_call_made_where_no_thread_can_start_runs_its_ops_on_the_callers_thread(
+        tmp_path: Path) -> None:
+    # In an atexit handler on 3.12 no thread can start: a jitted call issuing ops that
+    # needed a new worker or the engine's loop raised RuntimeError, or waited forever.
+    out = _run_script(tmp_path, _NO_NEW_THREADS, timeout=30)
+    answers = "['[simulated]', '[simulated]'] [1, 2]"
+    assert out.splitlines() == [f"{total} {answers}" for total in (12, 2, 56, 240)]

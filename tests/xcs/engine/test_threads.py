@@ -153,3 +153,19 @@ def test_a_follow_up_handed_over_by_an_item_that_raises_still_runs(
     pool.run(broken)
     assert done.wait(5), "the follow-up was lost with the thread"
     pool.shutdown()
+
+
+def test_work_runs_on_the_callers_thread_when_no_worker_can_start(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # An atexit handler on 3.12 cannot start threads: the work must still run, not
+    # raise out of run() nor wait in the queue for a worker that never comes.
+    def refuse(thread: threading.Thread) -> None:
+        raise RuntimeError("can't create new thread at interpreter shutdown")
+
+    pool = ThreadPool(max_threads=4)
+    ran: list[tuple[int, int]] = []
+    monkeypatch.setattr(threading.Thread, "start", refuse)
+    for item in range(3):
+        pool.run(lambda item=item: ran.append((item, threading.get_ident())))
+    assert ran == [(item, threading.get_ident()) for item in range(3)]
+    assert pool.thread_count == 0 and pool.queued == 0

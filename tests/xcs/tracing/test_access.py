@@ -5,6 +5,7 @@ would give something else)."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from typing import Any
@@ -204,3 +205,83 @@ def test_failing_on_the_value_at_an_index_an_unpacking_or_an_attribute_runs_the_
             log.clear()
             assert outcome(jitted, argument) == plain
             assert log == plain_log, fn.__name__
+
+
+def test_a_comparison_with_an_op_result_on_the_right_fails_with_plain_pythons_message() -> None:
+    def gate(threshold: Any, value: Any) -> Any:
+        return threshold < given(value), [threshold] >= [given(value)]
+
+    def rank(values: list[Any]) -> Any:
+        scores = [given(value) for value in values]
+        scores.append("n/a")
+        scores.sort()
+        return scores
+
+    same_as_plain(gate, ("3", 4), (2, 4), (None, "a"))
+    same_as_plain(rank, ([2, 1],), (["b", "a"],))
+
+
+def test_a_mapping_whose_keys_are_not_strings_reaches_the_function_it_is_given_to() -> None:
+    def collect(**named: Any) -> Any:
+        return named
+
+    def render(counts: dict[Any, Any], label: Any) -> Any:
+        return given(label), "{total} items".format(**counts)
+
+    def into_python_function(counts: dict[Any, Any]) -> Any:
+        return given("x"), collect(**counts)
+
+    same_as_plain(render, ({1: "a", "total": 2}, "l"), ({1: "a"}, "l"), ({"total": 3}, "m"))
+    same_as_plain(into_python_function, ({1: "a"},), ({"k": 1},))
+
+
+def test_several_mappings_with_keys_that_are_not_strings_in_one_call_merge_as_in_python() -> None:
+    def two(first: dict[Any, Any], second: dict[Any, Any]) -> Any:
+        return "{total}/{n}".format(**first, **second, n2=given("x"))
+
+    def twice(first: dict[Any, Any]) -> Any:
+        return "{total}".format(**first, **{"total": given(1)})
+
+    same_as_plain(two, ({1: "a", "total": 6}, {2: "b", "n": 7}), ({"total": 1}, {3: "c", "n": 2}))
+    same_as_plain(twice, ({1: "a", "total": 6},), ({1: "a"},))
+
+
+def test_async_glue_gives_a_mapping_with_keys_that_are_not_strings_as_it_is() -> None:
+    async def render(counts: dict[Any, Any], total: Any) -> Any:
+        counts[1] = given("a")
+        counts["total"] = given(total)
+        return "{total} items".format(**counts)
+
+    jitted = jit(render)
+    for total in (2, 3):
+        assert asyncio.run(jitted({}, total)) == asyncio.run(render({}, total)) \
+            == f"{total} items"
+
+
+def test_calling_a_value_that_is_not_callable_fails_with_plain_pythons_message() -> None:
+    """`callback(reply)` with `callback` left `None`, `handler = 5; handler()` and a
+    `**` call of one: Python's "'NoneType' object is not callable", in sync and async
+    glue, and the glue before it runs once."""
+    log: list[str] = []
+
+    def notify(callback: Any, x: Any) -> Any:
+        reply = given(x)
+        log.append("glue")
+        if x == "kw":
+            return callback(**{"text": reply})
+        return callback(reply) if x else callback()
+
+    async def anotify(callback: Any, x: Any) -> Any:
+        reply = given(x)
+        log.append("glue")
+        return callback(reply)
+
+    fast, afast = jit(notify), jit(anotify)
+    for callback, x in ((None, "a"), (5, ""), (None, "kw"), ("s", "b")):
+        log.clear()
+        expected = outcome(notify, callback, x)
+        assert expected[0] == "TypeError" and "not callable" in expected[1]
+        assert outcome(fast, callback, x) == expected and log == ["glue", "glue"]
+        log.clear()
+        assert outcome(lambda *a: asyncio.run(afast(*a)), callback, x) == outcome(
+            lambda *a: asyncio.run(anotify(*a)), callback, x) and log == ["glue", "glue"]

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime
+import time
 from typing import Any
 
+from ember.xcs import jit, op, pure
 from ember.xcs.tracing.callees import Callee, classify
 
 
@@ -76,3 +78,48 @@ def test_user_code_with_source_is_rewritten() -> None:
         return v is None
 
     assert classify(helper) is Callee.USER
+
+
+def _formatter(tag: str) -> Any:
+    def fmt(text: str) -> str:
+        return f"[{tag}] {text}"
+
+    return fmt
+
+
+def test_pure_marks_one_closure_not_every_one_sharing_its_code() -> None:
+    marked, plain = pure(_formatter("q")), _formatter("l")
+    for first, second in ((marked, plain), (plain, marked)):  # either classified first
+        classify(first)
+        assert classify(marked) is Callee.PURE
+        assert classify(plain) is Callee.USER
+
+
+def test_a_closure_marked_pure_runs_lifted_and_its_sibling_in_program_order() -> None:
+    seen: list[tuple[str, str]] = []
+    stage = ["a"]
+
+    @op
+    def shout(text: str) -> str:
+        time.sleep(0.01)
+        return text.upper()
+
+    def make(tag: str, verbose: bool) -> Any:
+        def fmt(text: str) -> str:
+            if verbose:
+                seen.append((tag, stage[0]))
+            return f"[{tag}] {text}"
+
+        return fmt
+
+    quiet, loud = pure(make("q", False)), make("l", True)
+
+    @jit
+    def glue(q: str) -> tuple[str, str]:
+        stage[0] = "a"
+        pair = quiet(shout(q)), loud(shout(q))
+        stage[0] = "b"
+        return pair
+
+    assert glue("x") == ("[q] X", "[l] X")
+    assert seen == [("l", "a")]  # loud ran at its call, as in plain Python

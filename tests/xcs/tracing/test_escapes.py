@@ -4,6 +4,7 @@ the heap (``gc.get_referrers``), which a large process would pay for on every ca
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import json
 import time
@@ -197,6 +198,33 @@ def test_a_global_rebound_to_a_value_that_never_came_gets_its_value_back() -> No
         assert COUNT == 0  # not deleted from the module
     COUNT = 5
     assert jit(_count)(2) == 8 and COUNT == 8 and type(COUNT) is int
+
+
+@dataclasses.dataclass
+class Turn:
+    key: int
+    total: int
+
+
+@dataclasses.dataclass(slots=True)
+class SlottedTurn:
+    total: int
+
+
+def _turns_after_failure(key: int, turns: list[Any]) -> int:
+    first = refuse(key)
+    turns.append(Turn(key, total([first, 1])))  # the glue ran ahead of the failure
+    turns.append(SlottedTurn(total([first, 2])))
+    turns.append((key, Turn(key, total([first, 3]))))
+    return first
+
+
+def test_a_dataclass_built_from_a_value_that_never_came_is_dropped_like_a_tuple() -> None:
+    for program in (_turns_after_failure, jit(_turns_after_failure)):
+        turns: list[Any] = ["before"]
+        with pytest.raises(KeyError, match="bad 2"):
+            program(2, turns)
+        assert turns == ["before"]
 
 
 def test_the_repair_counts_in_the_call_s_wall_time(monkeypatch: pytest.MonkeyPatch) -> None:

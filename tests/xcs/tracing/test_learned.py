@@ -27,9 +27,28 @@ class Holder:
     value: object = None
 
 
+class Agent:
+    """An object the glue makes, with an op method."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    @op
+    def ask(self, x: int) -> str:
+        calls.append(f"{self.name}.ask{x}")
+        time.sleep(0.01)
+        return json.dumps({"x": x})
+
+
+@op
+def word_of(holder: Holder) -> str:
+    return json.dumps(word(holder.value))
+
+
 def without_source(text: str, name: str) -> object:
     """A function compiled from a string: no file, so the tracer cannot rewrite it."""
-    namespace = {"word": word, "json": json, "re": re, "Holder": Holder}
+    namespace = {"word": word, "json": json, "re": re, "Holder": Holder, "Agent": Agent,
+                 "word_of": word_of}
     exec(compile(text, "<generated>", "exec"), namespace)
     return namespace[name]
 
@@ -101,6 +120,23 @@ def test_rejections_in_code_without_source_are_learned_and_never_run_twice() -> 
     assert any("without rewriting" in item for item in stats["fallbacks"])
 
 
+def test_ops_given_or_bound_to_objects_the_rerun_makes_again_run_once() -> None:
+    f = jit(without_source(
+        "def f(x):\n"
+        "    agent = Agent('a')\n"
+        "    asked = json.loads(agent.ask(x))\n"
+        "    holder = Holder()\n"
+        "    holder.value = x\n"
+        "    return asked['x'], json.loads(word_of(holder))\n",
+        "f",
+    ))
+    for call in range(2):
+        calls.clear()
+        assert f(3) == (3, "w3")
+        assert calls == ["a.ask3", "word3"], "each op ran once, on the first call too"
+    assert get_jit_stats(f)["reruns"] >= 1
+
+
 def test_genuine_type_errors_are_raised_unchanged() -> None:
     @jit
     def f(x: int) -> str:
@@ -157,12 +193,16 @@ def test_calling_a_function_with_wrong_arguments_never_reruns_the_glue(mistake: 
     assert stats["reruns"] == 0 and not stats["learned_barriers"] and not stats["fallbacks"]
 
 
-@pytest.mark.parametrize("mistake", ["add", "compare", "negate", "augmented", "len", "int"])
+@pytest.mark.parametrize("mistake", ["add", "compare", "negate", "augmented", "len", "int",
+                                     "inside print", "inside append", "sort op results"])
 def test_an_operator_or_c_call_failing_on_plain_values_never_reruns_the_glue(
         mistake: str) -> None:
     """`None + 1` after an op: the operator raised on concrete operands (a lazy one would
     have answered through its own method); `len(5)`: the one call of its expression, on
-    variables holding no lazy value. Either way the glue before it runs once."""
+    variables holding no lazy value; `print("best", max(scores))`: the calls around it
+    run after it, so none made its arguments; `pairs.sort()` over op results in tuples
+    failing on `0 < (...)`: the types it names are the values'. Either way the glue before
+    it runs once."""
     log: list[str] = []
 
     def f(x: int) -> str:
@@ -180,9 +220,107 @@ def test_an_operator_or_c_call_failing_on_plain_values_never_reruns_the_glue(
             return str(size)
         if mistake == "int":
             return int(missing)  # type: ignore[arg-type]
+        scores = [3, None]
+        if mistake == "inside print":
+            print("best", max(scores))  # type: ignore[type-var]
+        if mistake == "inside append":
+            log.append(str(sorted(scores)))  # type: ignore[type-var]
+        if mistake == "sort op results":
+            pairs = [(text, 1), 0]
+            pairs.sort()  # type: ignore[call-overload]
         count = 0
         count += "s"  # type: ignore[assignment,operator]
         return text
+
+    stats = _raises_like_plain_python_with_the_glue_run_once(f, log)
+    assert stats["reruns"] == 0 and not stats["fallbacks"]
+
+
+@pytest.mark.parametrize("mistake", ["dict comprehension", "dict display", "set call",
+                                     "set comprehension", "in a dict"])
+def test_hashing_a_plain_value_that_cannot_be_hashed_never_reruns_the_glue(
+        mistake: str) -> None:
+    """`{k: word(k) for k in keys}` with a list among the keys, `set([keys, text])`,
+    `text in {keys: 1}`: "unhashable type: 'list'" names the value's type (a lazy value
+    is hashed through its own method), so the glue before it runs once."""
+    log: list[str] = []
+
+    def f(x: int) -> Any:
+        keys: list[Any] = [x, [x]]
+        text = word(x)
+        log.append("glue")
+        if mistake == "dict comprehension":
+            return {k: word(x) for k in keys}
+        if mistake == "dict display":
+            return {text: 1, keys: 2}
+        if mistake == "set call":
+            return set([keys, text])
+        if mistake == "set comprehension":
+            return {(k, text) for k in [keys]}
+        return text in {keys: 1}
+
+    stats = _raises_like_plain_python_with_the_glue_run_once(f, log)
+    assert stats["reruns"] == 0 and not stats["fallbacks"]
+
+
+@pytest.mark.parametrize("mistake", ["next of a list", "len of a generator",
+                                     "zip with a number", "attribute name", "range"])
+def test_c_code_refusing_a_plain_value_it_names_never_reruns_the_glue(mistake: str) -> None:
+    """`next(replies)` on a list of op results, `len(c for c in text)`, `zip(replies, 5)`,
+    `getattr(text, 5)`, `range(text)`: the error names the type of a value (a lazy value would have
+    been asked through its own methods, or named `Lazy`), so the glue runs once."""
+    log: list[str] = []
+
+    def f(x: int) -> Any:
+        replies = [word(x), word(x + 1)]
+        text = word(x)
+        log.append("glue")
+        if mistake == "next of a list":
+            return next(replies)  # type: ignore[call-overload]
+        if mistake == "len of a generator":
+            return len(c for c in text)  # type: ignore[arg-type]
+        if mistake == "zip with a number":
+            return list(zip(replies, 5))  # type: ignore[call-overload]
+        if mistake == "range":
+            return list(range(text))  # type: ignore[call-overload]
+        return getattr(text, 5)  # type: ignore[call-overload]
+
+    stats = _raises_like_plain_python_with_the_glue_run_once(f, log)
+    assert stats["reruns"] == 0 and not stats["fallbacks"]
+
+
+@op
+def nothing(x: int) -> Any:
+    time.sleep(0.01)
+    return x if x > 5 else None
+
+
+@pytest.mark.parametrize("mistake", ["star in a list", "star in a set", "star in a tuple",
+                                     "double star", "with", "for"])
+def test_an_op_result_taken_whole_by_python_failing_as_in_plain_python_never_reruns_the_glue(
+        mistake: str) -> None:
+    """`[*r]`, `{**r}`, `with r:`, `for c in r:` with `r` an op result that is `None`:
+    the rewritten glue makes `r` real first, so Python's error names `NoneType`, and
+    the glue before it runs once."""
+    log: list[str] = []
+
+    def f(x: int) -> Any:
+        value = nothing(x)
+        log.append("glue")
+        if mistake == "star in a list":
+            return [*value]
+        if mistake == "star in a set":
+            return {*value}
+        if mistake == "star in a tuple":
+            return (*value,)
+        if mistake == "double star":
+            return {**value}
+        if mistake == "with":
+            with value:
+                return "entered"
+        for item in value:
+            log.append(item)
+        return "looped"
 
     stats = _raises_like_plain_python_with_the_glue_run_once(f, log)
     assert stats["reruns"] == 0 and not stats["fallbacks"]

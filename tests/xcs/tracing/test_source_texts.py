@@ -150,3 +150,33 @@ def test_a_program_given_to_python_c_or_on_stdin_is_rewritten(how: str, tmp_path
                               env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == ["script glue 2", "A+B []"]  # the glue ran once
+
+
+def test_the_scopes_of_a_module_are_found_by_name_and_first_line_from_one_index() -> None:
+    from ember.xcs.tracing.sources import find_scope
+
+    text = textwrap.dedent("""\
+        def outer(x):
+            def inner(y):
+                return y
+            return inner
+
+        class Box:
+            @staticmethod
+            def inner(y):
+                return y
+            pair = (lambda a: a, lambda b: b)
+        """)
+    namespace: dict[str, Any] = {}
+    exec(compile(text, "<scopes>", "exec"), namespace)
+    module = ast.parse(text)
+    box = namespace["Box"]
+    found = {name: find_scope(module, fn.__code__) for name, fn in (
+        ("outer", namespace["outer"]), ("inner", namespace["outer"](0)),
+        ("Box.inner", box.inner), ("first lambda", box.pair[0]),
+        ("second lambda", box.pair[1]))}
+    assert {name: (getattr(node, "name", None) or ast.unparse(node), classes)
+            for name, (node, classes) in found.items()} == {
+        "outer": ("outer", []), "inner": ("inner", []), "Box.inner": ("inner", ["Box"]),
+        "first lambda": ("lambda a: a", ["Box"]), "second lambda": ("lambda b: b", ["Box"])}
+    assert isinstance(module._xcs_scopes, dict)  # built once, kept on the tree

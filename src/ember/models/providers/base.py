@@ -73,7 +73,7 @@ class Provider(ABC):
         self.max_concurrency = max_concurrency
         self.retry = retry if retry is not None else RetryPolicy()
         self.rate_limit = rate_limit
-        self._slots = Slots(max_concurrency) if max_concurrency is not None else None
+        self._slots = Slots(max_concurrency, owner) if max_concurrency is not None else None
 
     def prepare(self) -> None:  # noqa: B027 - an optional hook, not an abstract step
         """Check that the provider can be called (SDK installed, key present).
@@ -213,11 +213,11 @@ class Provider(ABC):
         slots = self._slots
         if slots is None:
             return self.send(call.model, call.messages, call.params)
-        slots.acquire()
+        owner = slots.acquire()
         try:
             return self.send(call.model, call.messages, call.params)
         finally:
-            slots.release()
+            slots.release(owner)
 
     def _next_wait(self, call: PreparedCall, failed: int, error: Exception) -> float:
         """The wait before the next attempt after ``failed`` failures, or raise ``error``."""
@@ -265,11 +265,11 @@ class Provider(ABC):
         slots = self._slots
         if slots is None:
             return await self.asend(call.model, call.messages, call.params)
-        await slots.aacquire()
+        owner = await slots.aacquire()
         try:
             return await self.asend(call.model, call.messages, call.params)
         finally:
-            slots.release()
+            slots.release(owner)
 
     def stream(
         self,
@@ -299,8 +299,7 @@ class Provider(ABC):
         while True:
             if call.limits:
                 call.book()
-            if self._slots is not None:
-                self._slots.acquire()
+            owner = self._slots.acquire() if self._slots is not None else None
             pieces = self.send_stream(call.model, call.messages, call.params)
             wait = 0.0
             try:
@@ -324,7 +323,7 @@ class Provider(ABC):
                 if close is not None:
                     close()
                 if self._slots is not None:
-                    self._slots.release()
+                    self._slots.release(owner)
             time.sleep(wait)
 
     def astream(
@@ -354,8 +353,7 @@ class Provider(ABC):
         while True:
             if call.limits:
                 await call.abook()
-            if self._slots is not None:
-                await self._slots.aacquire()
+            owner = await self._slots.aacquire() if self._slots is not None else None
             pieces = self.asend_stream(call.model, call.messages, call.params)
             wait = 0.0
             try:
@@ -380,7 +378,7 @@ class Provider(ABC):
                 if close is not None:
                     await close()
                 if self._slots is not None:
-                    self._slots.release()
+                    self._slots.release(owner)
             await asyncio.sleep(wait)
 
 

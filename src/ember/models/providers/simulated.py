@@ -35,15 +35,21 @@ _DISAGREEMENT = 0.3
 _SIMULATION_PARAMS = ("latency", "failure_rate")
 _NOT_GENERATION = frozenset({*_SIMULATION_PARAMS, "timeout"})  # they never change the text
 _WORD_START = re.compile(r"(?<=\s)(?=\S)")
+_PAIR = (tuple, list)  # a (low, high) latency (a constant: `tuple | list` is built per call)
 
 
 class _Plan(NamedTuple):
-    """What one simulated request will do: wait, then fail or reply."""
+    """What one simulated request will do: wait, then fail or reply ``text``.
+
+    Only numbers and strings: a call in flight holds no container the garbage
+    collector must visit (the ``Completion`` is made once the wait is over).
+    """
 
     seconds: float
     timeout: float
     failure: str | None
-    completion: Completion
+    text: str
+    prompt_tokens: int
 
 
 class SimulatedProvider(Provider):
@@ -109,13 +115,14 @@ class SimulatedProvider(Provider):
 
     def _plan(self, model: str, messages: list[Message], params: Mapping[str, Any]) -> _Plan:
         """Everything about a request that does not involve waiting (deterministic)."""
-        generation = (
-            {k: v for k, v in sorted(params.items()) if k not in _NOT_GENERATION} if params else {}
-        )
+        if not params or _NOT_GENERATION.issuperset(params):  # latency= alone: nothing to sort
+            generation: dict[str, Any] = {}
+        else:
+            generation = {k: v for k, v in sorted(params.items()) if k not in _NOT_GENERATION}
         latency: Latency = params.get("latency", self.latency)
         failure_rate: float = params.get("failure_rate", self.failure_rate)
         draws = _Draws(model, messages, generation)
-        if isinstance(latency, tuple | list):
+        if isinstance(latency, _PAIR):
             low, high = latency
             seconds = low + (high - low) * draws.draw(_Draws.LATENCY)
         else:
@@ -133,8 +140,8 @@ class SimulatedProvider(Provider):
             prompt_text = "\n".join([message["content"] for message in messages])
         if "system" in generation:
             prompt_text += str(generation["system"])
-        completion = Completion(text, Usage.of(estimate_tokens(prompt_text), estimate_tokens(text)))
-        return _Plan(seconds, params.get("timeout", self.timeout), failure, completion)
+        return _Plan(seconds, params.get("timeout", self.timeout), failure, text,
+                     estimate_tokens(prompt_text))
 
     def send(self, model: str, messages: list[Message], params: Mapping[str, Any]) -> Completion:
         """Wait the configured latency (``time.sleep``), then reply or fail."""
@@ -147,17 +154,17 @@ class SimulatedProvider(Provider):
         self, model: str, messages: list[Message], params: Mapping[str, Any]
     ) -> Completion:
         """Wait the configured latency with ``asyncio.sleep``, then reply or fail."""
-        plan = self._plan(model, messages, params)
-        if plan.seconds > 0:
-            await asyncio.sleep(min(plan.seconds, plan.timeout))
-        return _outcome(plan)
+        seconds, timeout, failure, text, prompt_tokens = self._plan(model, messages, params)
+        if seconds > 0:
+            await asyncio.sleep(min(seconds, timeout))
+        return _outcome(_Plan(seconds, timeout, failure, text, prompt_tokens))
 
     def send_stream(
         self, model: str, messages: list[Message], params: Mapping[str, Any]
     ) -> Iterator[str | Usage]:
         """The reply word by word, the latency spread over the words, then the usage."""
         plan = self._plan(model, messages, params)
-        chunks = _WORD_START.split(plan.completion.text)
+        chunks = _WORD_START.split(plan.text)
         if plan.seconds > plan.timeout or plan.failure is not None:
             time.sleep(min(plan.seconds, plan.timeout))
             _outcome(plan)
@@ -165,14 +172,14 @@ class SimulatedProvider(Provider):
             if plan.seconds > 0:
                 time.sleep(plan.seconds / len(chunks))
             yield chunk
-        yield plan.completion.usage
+        yield _usage(plan)
 
     async def asend_stream(
         self, model: str, messages: list[Message], params: Mapping[str, Any]
     ) -> AsyncIterator[str | Usage]:
         """``send_stream`` with ``asyncio.sleep``."""
         plan = self._plan(model, messages, params)
-        chunks = _WORD_START.split(plan.completion.text)
+        chunks = _WORD_START.split(plan.text)
         if plan.seconds > plan.timeout or plan.failure is not None:
             await asyncio.sleep(min(plan.seconds, plan.timeout))
             _outcome(plan)
@@ -180,7 +187,7 @@ class SimulatedProvider(Provider):
             if plan.seconds > 0:
                 await asyncio.sleep(plan.seconds / len(chunks))
             yield chunk
-        yield plan.completion.usage
+        yield _usage(plan)
 
 
 def _outcome(plan: _Plan) -> Completion:
@@ -192,7 +199,11 @@ def _outcome(plan: _Plan) -> Completion:
         )
     if plan.failure is not None:
         raise SimulatedFailure(plan.failure)
-    return plan.completion
+    return Completion(plan.text, _usage(plan))
+
+
+def _usage(plan: _Plan) -> Usage:
+    return Usage.of(plan.prompt_tokens, estimate_tokens(plan.text))
 
 
 class _Draws:
@@ -214,7 +225,8 @@ class _Draws:
         shown = repr(messages).encode("utf-8")
         answer = hashlib.blake2b(shown, digest_size=8).digest()
         self.answer = int.from_bytes(answer, "big") / 2**64
-        request = b"\0".join((model.encode("utf-8"), shown, repr(generation).encode("utf-8")))
+        shown_generation = repr(generation).encode("utf-8") if generation else b"{}"
+        request = b"\0".join((model.encode("utf-8"), shown, shown_generation))
         self.digest = hashlib.blake2b(request, digest_size=32).digest()
 
     def draw(self, offset: int) -> float:

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 from ember.xcs import hooks
 from ember.xcs.api.call import Call
 from ember.xcs.api.classes import jitted_class
+from ember.xcs.api.composing import Composes
 from ember.xcs.api.explanation import explanation
 from ember.xcs.api.hosts import GENERATOR, LOOP_THREAD, import_fallback, module_locks, run_plainly
 from ember.xcs.api.nesting import call_within, timeout_within
@@ -69,11 +70,11 @@ def _unrewritten(stats: FunctionStats, problem: str) -> None:
                                  "barriers keep it correct", None))
 
 
-class JitFunction:
+class JitFunction(Composes):
     """A jitted callable. Call it like the original; ask it ``stats()`` and ``explain()``.
 
-    Works as a method too (it binds like a function). For an ``async def`` function
-    the call returns a coroutine to ``await``.
+    Works as a method too (it binds like a function) and composes with ``>>`` as what it
+    wraps does. For an ``async def`` function the call returns a coroutine to ``await``.
     """
 
     _finalizing = staticmethod(sys.is_finalizing)  # a class attribute outlives module globals

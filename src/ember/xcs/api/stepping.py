@@ -31,6 +31,7 @@ from typing import Any
 from ember.xcs import hooks
 from ember.xcs.api.call import Call
 from ember.xcs.engine.driver import default_engine
+from ember.xcs.engine.interruptible import Heartbeat
 from ember.xcs.engine.task import TaskState
 from ember.xcs.tracing import context
 from ember.xcs.tracing.awaiting import awaited_ops, bodies_ended, cancelled, final
@@ -54,6 +55,7 @@ async def async_call(owner: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) 
         heard.emit("on_graph_start", owner._name)
     trace = owner._new_trace(args, kwargs, heard)
     call = Call(owner, trace, time.perf_counter())
+    heartbeat = Heartbeat(_running_loop())  # a Ctrl-C from another thread is seen at once
     try:
         glue_error: BaseException | None = None
         try:
@@ -95,6 +97,7 @@ async def async_call(owner: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) 
             await bodies_ended(trace.run)  # the cancelled ops' cleanup, as in plain Python
         raise
     finally:
+        heartbeat.stop()
         call.close(heard)
     if call.to_raise is not None:
         raise call.to_raise
@@ -105,6 +108,16 @@ def _cancelled_error() -> type[BaseException]:
     import asyncio  # loaded: a coroutine of asyncio's is running
 
     return asyncio.CancelledError
+
+
+def _running_loop() -> Any:
+    """The asyncio loop running the call; ``None`` when something else drives it."""
+    import asyncio
+
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 class Stepper:

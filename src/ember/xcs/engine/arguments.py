@@ -57,14 +57,37 @@ def resolve(task: Task) -> tuple[tuple[Any, ...], dict[str, Any]]:
         # A traced call's containers are the snapshot's copies already, which
         # ``originals`` maps back to the caller's objects: keep those that hold no input.
         share = task.shares or task.copied is not None
+        given = args, kwargs
         args = tree.map_tree(args, _task_value, Task, share=share)
         if kwargs:
             kwargs = tree.map_tree(kwargs, _task_value, Task, share=share)
+        if task.copied:
+            # A copy holding an earlier op's value was built again, with the value in:
+            # the body gets that one, so it stands for the caller's object too.
+            by_id = {id(copy): original for copy, original in task.copied}
+            _follow(given, (args, kwargs), by_id, task.copied)
     prepare, task.prepare = task.prepare, None
     task.args = task.kwargs = None
     if prepare is not None:
         args, kwargs = prepare(args, kwargs)
     return args, kwargs
+
+
+def _follow(old: Any, new: Any, by_id: dict[int, Any], copied: list[tuple[Any, Any]]) -> None:
+    """Add to ``copied`` the containers of ``new`` built again from a copy in ``old``
+    (the same tree, with input tasks replaced by their values)."""
+    if old is new or type(old) in tree.ATOMS or type(old) is Task:
+        return
+    original = by_id.get(id(old))
+    if original is not None:
+        copied.append((new, original))
+    kind = tree.kind_of(old)
+    if kind is tree.Kind.DICT:
+        for old_item, new_item in zip(old.values(), new.values(), strict=False):
+            _follow(old_item, new_item, by_id, copied)
+    elif kind in (tree.Kind.LIST, tree.Kind.DEQUE, tree.Kind.TUPLE, tree.Kind.NAMEDTUPLE):
+        for old_item, new_item in zip(old, new, strict=False):
+            _follow(old_item, new_item, by_id, copied)
 
 
 def watch(task: Task, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Views | None:

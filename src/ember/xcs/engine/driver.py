@@ -220,7 +220,7 @@ class Engine:
         if op is not None and op.effect and executor != "sync":
             executor = "thread"  # it changes the caller's objects: run it in this process
         if executor == "thread":
-            if on_loop(task):
+            if on_loop(task) and self.loop.available():  # none at interpreter shutdown
                 self._start_on_loop(task)
             elif op is None or op.runs_inline or task.inline:
                 self._execute(task)

@@ -50,12 +50,25 @@ class EventLoop:
                     import asyncio  # here: importing asyncio costs ~25 ms
 
                     loop = asyncio.new_event_loop()
-                    self._thread = threading.Thread(target=_serve, args=(loop,),
-                                                    name=self._name, daemon=True)
-                    self._thread.start()
-                    self._loop = loop
+                    thread = threading.Thread(target=_serve, args=(loop,),
+                                              name=self._name, daemon=True)
+                    try:
+                        thread.start()
+                    except RuntimeError:  # no thread can start (see available)
+                        loop.close()
+                        raise
+                    self._thread, self._loop = thread, loop
                 loop = self._loop
         return loop
+
+    def available(self) -> bool:
+        """Whether the loop runs, started now if need be: ``False`` when its thread cannot
+        start (in an ``atexit`` handler, 3.12 refuses new threads; or none are left).
+        Coroutines then run on the calling thread instead (``run_coroutine``)."""
+        try:
+            return not self.loop.is_closed()
+        except RuntimeError:
+            return False
 
     def on_loop_thread(self) -> bool:
         """Whether the calling thread is this loop's thread."""
@@ -121,6 +134,12 @@ class EventLoop:
             raise RuntimeError("run_coroutine() cannot wait on its own event loop thread")
         import asyncio
 
+        if not self.available():
+            runner = asyncio.new_event_loop()  # the body runs here, to its end
+            try:
+                return runner.run_until_complete(coro)
+            finally:
+                runner.close()
         future: concurrent.futures.Future[Any] = asyncio.run_coroutine_threadsafe(
             coro, self.loop)
         return future.result()

@@ -38,6 +38,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from ember.xcs.engine.interruptible import wait_slice
 from ember.xcs.engine.outbox import Outbox
 from ember.xcs.engine.task import FINAL, Task, TaskState
 from ember.xcs.ir.graph import NodeKind
@@ -278,7 +279,7 @@ class Run:
         changed = self._changed
         if changed is None:
             changed = self._changed = threading.Condition(self.lock)
-        changed.wait(remaining)
+        changed.wait(wait_slice(remaining))
 
     # -- helpers (lock held) --------------------------------------------------------
 

@@ -114,6 +114,8 @@ class ThreadPool(concurrent.futures.Executor):
         self._queue.put(work)
         if self._queue.qsize() > self._idle:  # a quick look; _grow checks under the lock
             self._grow(1)
+            if self._threads == 0:  # none could start (interpreter shutdown): run it here
+                self._run_queued_here()
 
     def set_idle_timeout(self, seconds: float) -> None:
         """Change how long idle threads wait for work (idle threads that have waited
@@ -174,8 +176,27 @@ class ThreadPool(concurrent.futures.Executor):
                 names.append(f"{self._name}-{self._serial}")
                 most -= 1
                 waiting -= 1
-        for name in names:
-            threading.Thread(target=self._worker, name=name, daemon=True).start()
+        for started, name in enumerate(names):
+            try:
+                threading.Thread(target=self._worker, name=name, daemon=True).start()
+            except RuntimeError:
+                # No new thread: the interpreter is shutting down (3.12 refuses them in
+                # atexit handlers), or the system has none left. The threads there are
+                # serve the queue; with none, run() runs the work on the caller's.
+                with self._lock:
+                    self._threads -= len(names) - started
+                    self._idle -= len(names) - started
+                return
+
+    def _run_queued_here(self) -> None:
+        """Run the work waiting in the queue on this thread (no worker could start)."""
+        while True:
+            try:
+                work = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            if work is not _WAKE and work is not _STOP:
+                work()
 
     def _worker(self) -> None:
         state = _worker

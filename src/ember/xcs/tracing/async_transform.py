@@ -107,12 +107,15 @@ class AsyncSites(ast.NodeTransformer):
     def visit_GeneratorExp(self, node: ast.GeneratorExp) -> Any:
         first = node.generators[0]
         first.iter = self.visit(first.iter)  # evaluated where the expression stands
-        if self.awaiting:
-            if _runtime_call(first.iter, "CellLoop"):
-                items = first.iter.args  # type: ignore[attr-defined]
-                items[0] = _ready(items[0])
-            else:
+        if self.awaiting:  # the iterable itself is awaited, inside the loop's wrappers
+            wrapper: ast.Call | None = None
+            inner: ast.expr = first.iter
+            while isinstance(inner, ast.Call) and _runtime_call(inner, "CellLoop", "unpacked"):
+                wrapper, inner = inner, inner.args[0]
+            if wrapper is None:
                 first.iter = _ready(first.iter)
+            else:
+                wrapper.args[0] = _ready(inner)
         saved = self.awaiting, self.in_block
         self.awaiting = self.in_block = False
         try:

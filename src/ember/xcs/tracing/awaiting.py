@@ -16,7 +16,7 @@ from typing import Any
 from ember.xcs import tree
 from ember.xcs.engine.task import TaskState
 from ember.xcs.tracing.context import current_trace
-from ember.xcs.tracing.failures import DeferredFailure, failure_of
+from ember.xcs.tracing.failures import DeferredFailure, failure_of, timeout_error
 from ember.xcs.tracing.lazy import Lazy
 
 __all__ = ["AfterWaiting", "Ready", "Suspending", "Waiting", "awaited_ops", "bodies_ended",
@@ -59,7 +59,8 @@ async def final(task: Any, waits: list[Any] | None = None) -> None:
     as there, the body handles its cancellation (its ``except``/``finally`` blocks)
     before the cancellation goes on into the glue's own. A body that handles it and
     returns a value, or raises another exception, ends this wait normally: the glue's
-    ``await`` gets that outcome instead, as in plain Python.
+    ``await`` gets that outcome instead, as in plain Python. Past the call's deadline
+    (``Config(timeout=...)``) the run stops and the wait raises ``XCSTimeoutError``.
     """
     import asyncio
 
@@ -74,6 +75,7 @@ async def final(task: Any, waits: list[Any] | None = None) -> None:
         from ember.xcs.engine.driver import default_engine
 
         default_engine().stop(task.run, "timeout")  # its tasks are final from here on
+        raise timeout_error(task.run) from None  # at the glue's await, as at a sync wait
     except asyncio.CancelledError as cancel:
         await cancelled(task)
         if task.state is not TaskState.DONE and (
@@ -175,7 +177,11 @@ def cancel_op(task: Any) -> bool:
 
 
 class Waiting:
-    """Awaits, on the running loop, until ``tasks`` are final; then gives ``value``."""
+    """Awaits, on the running loop, until ``tasks`` are final; then gives ``value``.
+
+    Past the call's deadline (``Config(timeout=...)``) the run stops and the wait raises
+    ``XCSTimeoutError``, as the glue's waits do in a synchronous call.
+    """
 
     __slots__ = ("tasks", "value")
 
@@ -200,7 +206,21 @@ class Waiting:
                         pass  # its loop has closed (asyncio.run ended): nobody waits there
 
                 task.run.on_final(task, finished)
-                yield from done.__await__()
+                deadline = getattr(task.run, "deadline", None)
+                if deadline is None:
+                    yield from done.__await__()
+                    continue
+                timer = loop.call_later(max(0.0, deadline - time.monotonic()),
+                                        _set_result, done)
+                try:
+                    yield from done.__await__()
+                finally:
+                    timer.cancel()
+                if not task.final:  # out of time
+                    from ember.xcs.engine.driver import default_engine
+
+                    default_engine().stop(task.run, "timeout")
+                    raise timeout_error(task.run)
         except BaseException:
             # Cancelled: the traceback keeps this object; it must not keep the call's
             # values too (escape repair would search the heap for it, at every call).

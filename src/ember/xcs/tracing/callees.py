@@ -169,8 +169,8 @@ def _by_name(qualified: str) -> Callee | None:
 
 
 def _function(fn: types.FunctionType) -> Callee:
-    if getattr(fn, "__xcs_pure__", False):
-        return Callee.PURE
+    """What ``fn`` is by its code (cached per code object: ``@pure`` is not, see
+    ``classify``)."""
     code = fn.__code__
     if is_user_code(code.co_filename):
         return Callee.USER if _rewritable(fn) else Callee.UNKNOWN
@@ -278,7 +278,7 @@ def _key(fn: Any) -> object:
 def _classify(fn: Any) -> Callee:
     kind = type(fn)
     if kind is types.FunctionType:
-        return _function(fn)
+        return classify(fn)
     if kind is types.MethodType:
         return _classify(fn.__func__)
     if kind is types.BuiltinFunctionType or kind is _C_METHOD:  # bound methods of C types
@@ -326,6 +326,8 @@ def classify(fn: Any) -> Callee:
             and str(getattr(target, "__module__", "")).startswith("pydantic"):
         return _class(fn.__self__)  # pydantic's Model.model_validate(data): as Model(...)
     if type(target) is types.FunctionType:
+        if target.__dict__ and getattr(target, "__xcs_pure__", False):
+            return Callee.PURE  # this function, not every closure sharing its code
         code = target.__code__
         known = _by_code.get(code)
         if known is None:

@@ -3,10 +3,16 @@
 The current trace lives in a thread-local, not a ``ContextVar``: op bodies run in a
 copy of the caller's ``contextvars`` context, and they must *not* inherit the trace
 (an op body calls other ops plainly, or starts its own trace if it is jitted).
+
+While the garbage collector runs, no trace is current in its thread and jitted
+functions run plainly (``_collecting``): the finalizers it runs (``__del__``,
+``weakref.finalize``) run where it fires, which may be inside XCS itself holding a
+lock of the call, and an op or jitted call made there must not join that call.
 """
 
 from __future__ import annotations
 
+import gc
 import threading
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -37,6 +43,33 @@ class _Local(threading.local):
 
 
 _local = _Local()
+
+
+class _Collecting(threading.local):
+    """What the garbage collector's run in this thread set aside (``_collecting``)."""
+
+    saved: tuple[OpCallHandler | None, bool] | None = None
+
+
+_collection = _Collecting()
+
+
+def _collecting(phase: str, info: dict[str, int]) -> None:
+    """A ``gc.callbacks`` hook: the finalizers a collection runs run as plain Python.
+
+    Plain Python runs them at that moment, with their ops' values; they must not record
+    into the trace of the glue they interrupted (its engine may hold a lock of the call
+    on this thread, which the op would take again and wait for forever).
+    """
+    local = _local
+    if phase == "start":
+        _collection.saved = (local.trace, local.plain)
+        local.trace, local.plain = None, True  # plain: a jitted function runs its fn
+    elif _collection.saved is not None:
+        (local.trace, local.plain), _collection.saved = _collection.saved, None
+
+
+gc.callbacks.append(_collecting)
 
 
 class _CallsUnderway:

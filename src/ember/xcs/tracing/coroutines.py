@@ -37,7 +37,7 @@ from ember.xcs.engine.task import TaskState
 from ember.xcs.ops import Op
 from ember.xcs.tracing import context
 from ember.xcs.tracing.awaiting import Suspending, cancel_op, outcome, pending, ready
-from ember.xcs.tracing.failures import failure_of
+from ember.xcs.tracing.failures import DeferredFailure, failure_of
 from ember.xcs.tracing.frames import CallMode
 from ember.xcs.tracing.lazy import Lazy
 from ember.xcs.tracing.outside import outside_tree
@@ -58,7 +58,7 @@ class OpCoroutine:
     (``task.eager``) until the glue has awaited it.
     """
 
-    __slots__ = ("_call", "_driver", "_state", "lazy", "name")
+    __slots__ = ("_call", "_driver", "_state", "_task", "failed_in", "lazy", "name")
 
     def __init__(self, name: str, lazy: Lazy | None = None,
                  call: functools.partial[Lazy] | None = None) -> None:
@@ -67,6 +67,8 @@ class OpCoroutine:
         self._call = call  # None once issued or discarded
         self._state = "created"  # then "awaited" or "closed"
         self._driver: Any = None  # the real coroutine, once something drives this one
+        self._task: Any = None  # the op's task, once driven
+        self.failed_in: Any = None  # the asyncio task the op's failure reached, if any
 
     def _issued(self) -> Any:
         """Issue the op if it was not (then its lazy value, or, once its call has ended,
@@ -95,7 +97,8 @@ class OpCoroutine:
             self._claim()
             lazy, self.lazy = self._issued(), None  # asyncio may keep this object long after
             if type(lazy) is Lazy:
-                self._driver = outcome(_get(lazy, "_xcs_task"), pending([lazy]))
+                self._task = _get(lazy, "_xcs_task")
+                self._driver = outcome(self._task, pending([lazy]))
             elif type(lazy) is types.CoroutineType:
                 self._driver = lazy  # issued after its call ended: the op's own coroutine
             elif type(lazy) is _Ended:
@@ -138,6 +141,13 @@ class OpCoroutine:
             task = _get(lazy, "_xcs_task")
             done = task.state is TaskState.DONE
             self.lazy = _Ended(task.value if done else None, None if done else failure_of(task))
+        asyncio_task, self.failed_in = self.failed_in, None
+        op_task, self._task = self._task, None
+        if asyncio_task is not None and op_task is not None \
+                and op_task.run.cancelled_by_failure(op_task):
+            # Issued after the op whose failure the call raises: the glue ran ahead of
+            # that failure to make this task, which plain Python never made.
+            asyncio_task.add_done_callback(_retrieve)
 
 
 class _Ended:
@@ -158,9 +168,11 @@ async def _op_call(op_coroutine: Any, trace: Any) -> Any:
     during_call = not trace.finished
     try:
         return await op_coroutine
-    except BaseException:
-        if during_call and trace.glue_ended:
+    except BaseException as error:
+        if during_call and (trace.glue_ended or type(error) is DeferredFailure):
             _retrieved_when_done(sys._getframe())
+        elif during_call and type(op_coroutine) is OpCoroutine:
+            op_coroutine.failed_in = _running_task(sys._getframe())  # see settle
         raise
 
 
@@ -169,18 +181,28 @@ def _retrieved_when_done(frame: types.FrameType) -> None:
 
     The op's failure reached the task after the glue ended, while the call waited for its
     ops: in plain Python the task would still have been pending there, and
-    ``asyncio.run`` would have cancelled it quietly. Without this, asyncio would log
+    ``asyncio.run`` would have cancelled it quietly. Or the op ended with
+    ``DeferredFailure`` (an earlier op failed): the glue ran ahead of that failure to
+    make the task, which plain Python never made. Without this, asyncio would log
     "Task exception was never retrieved" for it. The task keeps its exception for
     whoever asks for it.
     """
+    task = _running_task(frame)
+    if task is not None:
+        task.add_done_callback(_retrieve)
+
+
+def _running_task(frame: types.FrameType) -> Any:
+    """The asyncio task running ``frame`` (as its own coroutine), or ``None``."""
     import asyncio  # loaded: a coroutine of asyncio's drives this one
 
     try:
         task = asyncio.current_task()
     except RuntimeError:  # driven by hand, outside any event loop: no task to log
-        return
+        return None
     if task is not None and getattr(task.get_coro(), "cr_frame", None) is frame:
-        task.add_done_callback(_retrieve)
+        return task
+    return None
 
 
 def _retrieve(task: Any) -> None:

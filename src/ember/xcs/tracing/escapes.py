@@ -23,10 +23,10 @@ and replaced in its own holders. The cost of that pass is reported in stats
 A lazy value whose op never produced a value (the call failed, and the glue had run
 ahead and stored the value of an op that was then cancelled) is taken out of the
 lists, deques, dicts and sets holding it, as if the store had not happened, which is
-what plain Python would have done; so is a tuple built from it (``(q, answer)``
-appended to a list). Where the store replaced something (``agent.last = answer``, a
-slot, ``cache[k] = answer``, ``rows[i] = answer``, a ``nonlocal`` rebound), that comes
-back (``tracing.stores``).
+what plain Python would have done; so is a tuple or a dataclass built from it
+(``(q, answer)``, ``Turn(q, answer)`` appended to a list). Where the store replaced
+something (``agent.last = answer``, a slot, ``cache[k] = answer``, ``rows[i] = answer``,
+a ``nonlocal`` rebound), that comes back (``tracing.stores``).
 Anywhere else it stays and is counted in ``unrepaired_escapes`` (docs/semantics.md,
 "after a failure").
 """
@@ -34,6 +34,7 @@ Anywhere else it stays and is counted in ``unrepaired_escapes`` (docs/semantics.
 from __future__ import annotations
 
 import collections
+import dataclasses
 import gc
 import sys
 import time
@@ -331,9 +332,15 @@ def _patch(holder: Any, targets: dict[int, tuple[Any, Any]], stores: StoreLog) -
     except (AttributeError, TypeError):
         attributes = None
     patched = False
+    # A dataclass's fields are set by its generated __init__, which XCS does not see:
+    # one holding a value that never came was made from it (``Rec(reply)``), so, like a
+    # tuple, its holders drop it (plain Python never made it).
+    built = dataclasses.is_dataclass(kind)
     if isinstance(attributes, dict):
         for name, item in list(attributes.items()):
             new = _undone(attributes, name, _swap(item, targets), targets, stores)
+            if new is _REMOVE and built:
+                return _REMOVE
             if new is ABSENT:
                 del attributes[name]  # the attribute the store made, which plain never did
                 patched = True
@@ -347,6 +354,8 @@ def _patch(holder: Any, targets: dict[int, tuple[Any, Any]], stores: StoreLog) -
             except (AttributeError, TypeError):
                 continue
             new = _undone(holder, name, _swap(item, targets), targets, stores)
+            if new is _REMOVE and built:
+                return _REMOVE
             if new is ABSENT:
                 object.__delattr__(holder, name)
                 patched = True

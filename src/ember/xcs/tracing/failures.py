@@ -63,11 +63,32 @@ def raised_by_glue(error: BaseException) -> bool:
     control flow, such as an agent's ``class FinalAnswer(BaseException)``: then the ops
     issued before it end first, and one that failed is what the call raises, as plain
     Python would have raised that before reaching the glue's ``raise``. Ctrl-C and
-    cancellation are not: they stop the call at once."""
-    if isinstance(error, _STOPS) or type(error).__module__.startswith("ember."):
+    cancellation are not: they stop the call at once. A ``KeyboardInterrupt`` or
+    ``GeneratorExit`` is, when a ``raise`` statement of the user's code raised it."""
+    if isinstance(error, _STOPS):
+        return _raised_by_a_raise_statement(error)
+    if type(error).__module__.startswith("ember."):
         return False  # (ember's own signals, such as a transform's probe, pass through)
     asyncio = sys.modules.get("asyncio")
     return asyncio is None or not isinstance(error, asyncio.CancelledError)
+
+
+def _raised_by_a_raise_statement(error: BaseException) -> bool:
+    """Whether a ``raise`` statement of the user's code raised ``error``, where it was
+    first raised. Python runs a signal's handler (Ctrl-C) at calls and jumps, never at a
+    ``raise``, and closing a coroutine throws ``GeneratorExit`` in at an ``await``."""
+    from ember.xcs.tracing.frames import is_user_code
+    from ember.xcs.tracing.versions import instruction_at
+
+    where = error.__traceback__
+    if where is None:
+        return False
+    while where.tb_next is not None:
+        where = where.tb_next
+    code = where.tb_frame.f_code
+    instruction = instruction_at(code, where.tb_lasti)
+    return instruction is not None and instruction.opname == "RAISE_VARARGS" \
+        and is_user_code(code.co_filename)
 
 
 def wait_for_ops(trace: Any, wait: Callable[[], None]) -> None:

@@ -28,9 +28,11 @@ from ember.xcs.tracing.lazy import Lazy
 from ember.xcs.tracing.settings import stored_setting
 from ember.xcs.tracing.stores import NO_SLOT
 from ember.xcs.tracing.trace import Trace
+from ember.xcs.tracing.usercode import hashes_in_user_code
 
-__all__ = ["CellLoop", "abound", "abound_cell", "achanging", "arebinding", "astored", "bound",
-           "bound_cell", "changing", "library_object", "rebinding", "stored"]
+__all__ = ["ACellLoop", "CellLoop", "abound", "abound_cell", "achanging", "arebinding",
+           "arebinding_cell", "astored", "bound", "bound_cell", "changing", "library_object",
+           "rebinding", "rebinding_cell", "stored"]
 
 
 def changing(root: Any, *path: Any, attr: Any = NO_SLOT, key: Any = NO_SLOT) -> Any:
@@ -60,6 +62,9 @@ def changing(root: Any, *path: Any, attr: Any = NO_SLOT, key: Any = NO_SLOT) -> 
     if attr is not NO_SLOT and type(changed) is types.ModuleType \
             and trace.ordering.holders.globals:  # settings.MODE = "b": ops reading it first
         settle_global(trace, changed.__dict__, attr)
+    elif type(key) is str and type(changed) is dict \
+            and trace.ordering.holders.globals:  # globals()["MODE"] = "b": the same
+        settle_global(trace, changed, key)
     return changed
 
 
@@ -96,10 +101,11 @@ def achanging(root: Any, *path: Any, attr: Any = NO_SLOT, key: Any = NO_SLOT) ->
     if (setting := _setting(root, path, changed, attr)) is not None:
         return _Then(asettle_earlier(trace, None, f"{setting} (a setting ops issued "
                                      "before it read)"), None)
-    if attr is not NO_SLOT and type(changed) is types.ModuleType \
-            and trace.ordering.holders.globals:
-        waiting = _global_readers(trace, changed.__dict__, attr)
-        if waiting is not None:
+    if trace.ordering.holders.globals:  # settings.MODE = "b", globals()["MODE"] = "b"
+        namespace, name = (changed.__dict__, attr) if attr is not NO_SLOT \
+            and type(changed) is types.ModuleType else (changed, key)
+        if type(namespace) is dict and type(name) is str \
+                and (waiting := _global_readers(trace, namespace, name)) is not None:
             return waiting
     return Ready(None)
 
@@ -154,7 +160,7 @@ def stored(value: Any, root: Any, *path: Any, attr: Any = NO_SLOT, key: Any = NO
             and type(trace) is Trace:
         trace.ordering.stores.note_update(target, (value,), {})  # d |= {k: r}
     if type(value) not in tree.ATOMS and type(trace) is Trace and trace.lazies \
-            and _keeps_values(target, attr):
+            and _keeps_values(target, attr, key):
         return trace.force_tree(value, _store_reason(target, attr))
     return value
 
@@ -171,13 +177,15 @@ def library_object(target: Any) -> bool:
     return tree.kind_of(target) is tree.Kind.OPAQUE and not isinstance(target, types.ModuleType)
 
 
-def _keeps_values(target: Any, attr: Any) -> bool:
-    """Whether a store into ``target`` (of attribute ``attr``, else of an item) must be
-    given values: an attribute of a library's object; a store that runs Python code of
+def _keeps_values(target: Any, attr: Any, key: Any = NO_SLOT) -> bool:
+    """Whether a store into ``target`` (of attribute ``attr``, else of item ``key``) must
+    be given values: an attribute of a library's object; a store that runs Python code of
     the object's class (a ``__setattr__``, a property's setter, a descriptor's
     ``__set__``, a ``__setitem__``, the user's or a library's), which reads what it is
     given (``type(v) is str``) as plain Python's did; an item of a C container ``gc``
-    does not follow (NumPy arrays), where the lazy values stored would outlive the call."""
+    does not follow (NumPy arrays), where the lazy values stored would outlive the call;
+    a dict item whose key hashes in the user's code (``seen[topic] = r``), which repair
+    would look up again, running that ``__hash__`` once more than plain Python."""
     if target is UNKNOWN:
         return False
     kind = type(target)
@@ -186,6 +194,8 @@ def _keeps_values(target: Any, attr: Any) -> bool:
     setitem = getattr(kind, "__setitem__", None)
     if type(setitem) is types.FunctionType:
         return True
+    if isinstance(target, dict) and key is not NO_SLOT:
+        return hashes_in_user_code(key)
     if setitem is None or isinstance(target, list | dict | set | collections.deque):
         return False  # built-in containers (subclasses too): repair replaces values there
     return not gc.is_tracked(target)
@@ -222,7 +232,7 @@ def astored(value: Any, root: Any, *path: Any, attr: Any = NO_SLOT,
         trace.ordering.stores.note_update(target, (value,), {})  # d |= {k: r}
     if type(value) not in tree.ATOMS and type(trace) is Trace and trace.lazies:
         target = follow(root, path)
-        if _keeps_values(target, attr):
+        if _keeps_values(target, attr, key):
             waits = Waiting(pending(tree.leaves(value, Lazy, records=True)), None)
             reason = _store_reason(target, attr)
             return _Then(first, AfterWaiting(waits, trace.force_tree, (value, reason), {}),
@@ -298,25 +308,84 @@ def abound_cell(value: Any, name: str, probe: Any) -> Any:
     return Ready(value)
 
 
+def rebinding_cell(name: str, probe: Any) -> None:
+    """Before a statement of the glue binds ``name``, a variable a nested op reads, other
+    than by assigning it (``with ... as name``, ``except ... as name``, a ``match``
+    capture, an ``import``, ``del name``): the ops reading it end first, as for
+    ``bound_cell``, and what the cell held is noted."""
+    bound_cell(None, name, probe)
+
+
+def arebinding_cell(name: str, probe: Any) -> Any:
+    """``rebinding_cell`` for ``async def`` glue: an awaitable, so the loop keeps running."""
+    return abound_cell(None, name, probe)
+
+
 class CellLoop:
     """The items of a ``for`` loop whose variables functions defined in the glue read
     (``for q in qs:`` around a nested ``@op`` or a lambda handed to an op that reads
-    ``q``): before the loop binds the next item, the ops reading them end first, as
-    ``bound_cell`` does for an assignment."""
+    ``q``), or that are globals an op may read (``global MODE``, ``for MODE in modes:``),
+    or attributes and items of objects ops may hold (``for state.cur in items:``):
+    before the loop binds the next item, the ops reading them end first, as
+    ``bound_cell``, ``bound`` and ``stored`` do for an assignment."""
 
-    __slots__ = ("_items", "_names")
+    __slots__ = ("_before", "_globals", "_items", "_names", "_namespace")
 
-    def __init__(self, iterable: Any, names: tuple[str, ...]) -> None:
+    def __init__(self, iterable: Any, names: tuple[str, ...],
+                 global_names: tuple[str, ...] = (), before: Any = None) -> None:
         self._items = iter(iterable)
         self._names = names
+        self._globals = global_names
+        self._namespace = sys._getframe(1).f_globals if global_names else None
+        self._before = before  # the `changing` checks of a target storing into an object
 
     def __iter__(self) -> CellLoop:
         return self
 
     def __next__(self) -> Any:
         item = next(self._items)
+        if self._before is not None:
+            self._before()
         trace = _local.trace
-        if type(trace) is Trace and trace.ordering.holders.cells:
-            for name in self._names:
-                settle_cell(trace, name)
+        if type(trace) is Trace:
+            if trace.ordering.holders.cells:
+                for name in self._names:
+                    settle_cell(trace, name)
+            if self._namespace is not None and trace.ordering.holders.globals:
+                for name in self._globals:
+                    settle_global(trace, self._namespace, name)
+        return item
+
+
+class ACellLoop:
+    """``CellLoop`` for ``async for`` (a statement or a comprehension): the ops reading
+    the loop's variables end before it binds the next item, awaited, so the event loop
+    keeps running meanwhile."""
+
+    __slots__ = ("_globals", "_items", "_names", "_namespace")
+
+    def __init__(self, iterable: Any, names: tuple[str, ...],
+                 global_names: tuple[str, ...] = ()) -> None:
+        self._items = aiter(iterable)
+        self._names = names
+        self._globals = global_names
+        self._namespace = sys._getframe(1).f_globals if global_names else None
+
+    def __aiter__(self) -> ACellLoop:
+        return self
+
+    async def __anext__(self) -> Any:
+        item = await anext(self._items)
+        trace = _local.trace
+        if type(trace) is Trace:
+            for name in self._names if trace.ordering.holders.cells else ():
+                waits = pending(trace.ordering.holders.cell_readers(name))
+                if waits:
+                    await AfterWaiting(Waiting(waits, None), settle_cell, (trace, name), {})
+            namespace = self._namespace
+            if namespace is not None and trace.ordering.holders.globals:
+                for name in self._globals:
+                    waiting = _global_readers(trace, namespace, name)
+                    if waiting is not None:
+                        await waiting
         return item

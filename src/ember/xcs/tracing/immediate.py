@@ -50,6 +50,7 @@ from ember.xcs.ir.graph import SourceLocation
 from ember.xcs.tracing.handover import hands_over_iterator, iterators_giving_values
 from ember.xcs.tracing.lazy import Lazy, operates_on_user_object
 from ember.xcs.tracing.protocols import calling_back
+from ember.xcs.tracing.proxy import IN_PLACE
 from ember.xcs.tracing.usercode import calls_user_code
 from ember.xcs.tracing.wrappers import behind_cache
 
@@ -124,6 +125,7 @@ def run_at_call(trace: Any, name: str, fn: Callable[..., Any], args: tuple[Any, 
     """``fn(*args, **kwargs)`` now, on the caller's objects, with the lazy values they
     hold (and those of the objects the methods it is given are bound to) waited for, and
     its iterators giving values; code of the user's it calls back gives values."""
+    given = args
     args = trace.force_tree(args, name, records=True, location=location)
     kwargs = trace.force_tree(kwargs, name, records=True, location=location)
     for value in (*args, *kwargs.values()):
@@ -133,7 +135,13 @@ def run_at_call(trace: Any, name: str, fn: Callable[..., Any], args: tuple[Any, 
     if calls_back(fn, args, kwargs):
         resolve_closures(trace, (fn, *args, *kwargs.values()), name)
         return calling_back(fn, *args, **kwargs)
-    return fn(*args, **kwargs)
+    result = fn(*args, **kwargs)
+    if name in IN_PLACE and type(given[0]) is Lazy and result is args[0]:
+        # ``messages += [q]`` changed the op's list here: the name goes on standing for
+        # the op result, so a later change through it still waits for the ops reading
+        # the list meanwhile (through another name: ``reply(context["messages"])``).
+        return given[0]
+    return result
 
 
 def resolve_closures(trace: Any, values: tuple[Any, ...], reason: str) -> None:

@@ -3,11 +3,15 @@
 When the glue runs again from the top (C code rejected a lazy value the tracer did not
 see coming), each op call is compared with the call at the same position in the run
 before: same op, arguments that match (lazy values match their value, or an equivalent
-lifted operation), so the earlier task is reused and no op runs twice.
+lifted operation), so the earlier task is reused and no op runs twice. The rerun makes
+the glue's objects again: an object of a class without an ``__eq__`` of its own matches
+one of the same class whose attributes match, and a method op of such an object
+(``Agent("x").ask(q)``) matches the same method of the object made before.
 """
 
 from __future__ import annotations
 
+import types
 from typing import Any
 
 from ember.xcs.engine.task import TaskState
@@ -17,6 +21,7 @@ from ember.xcs.tracing.lazy import Lazy
 __all__ = ["reused_call", "same"]
 
 _get = object.__getattribute__
+_IDENTITY_EQ: Any = object.__eq__  # the __eq__ of a class that defines none
 
 
 def reused_call(memo: list[tuple[Any, ...]], position: int, op: Any, args: tuple[Any, ...],
@@ -24,24 +29,38 @@ def reused_call(memo: list[tuple[Any, ...]], position: int, op: Any, args: tuple
     """The lazy value of the call at ``position`` of the run before, if ``op`` called
     with these arguments matches it; ``None`` once the run has diverged."""
     if position < len(memo):
-        identity, old_args, old_kwargs, lazy = memo[position]
-        if identity == op.identity and same(args, old_args) and same(kwargs, old_kwargs):
+        old_op, old_args, old_kwargs, lazy = memo[position]
+        if _same_op(op, old_op) and same(args, old_args) and same(kwargs, old_kwargs):
             return lazy  # type: ignore[no-any-return]
     return None
 
 
-def same(new: Any, old: Any) -> bool:
+def _same_op(new: Any, old: Any) -> bool:
+    """The same op, or the same method op of an object that matches the one before."""
+    if new.identity == old.identity:
+        return True
+    method, old_method = new.fn, old.fn
+    return (type(method) is types.MethodType and type(old_method) is types.MethodType
+            and method.__func__ is old_method.__func__
+            and same(method.__self__, old_method.__self__))
+
+
+def same(new: Any, old: Any, depth: int = 4) -> bool:
     """Whether ``new`` matches ``old`` for memo reuse (lazy values match their value)."""
     if new is old:
         return True
     if type(new) is Lazy or type(old) is Lazy:
         return _same_value(new, old)
-    if type(new) is not type(old):
+    if type(new) is not type(old) or depth < 0:
         return False
     if isinstance(new, list | tuple):
-        return len(new) == len(old) and all(same(a, b) for a, b in zip(new, old))
+        return len(new) == len(old) and all(same(a, b, depth - 1) for a, b in zip(new, old))
     if isinstance(new, dict):
-        return new.keys() == old.keys() and all(same(new[k], old[k]) for k in new)
+        return new.keys() == old.keys() and all(same(new[k], old[k], depth - 1) for k in new)
+    if type(new).__eq__ is _IDENTITY_EQ:  # made again by the rerun: matched by its fields
+        fields, old_fields = getattr(new, "__dict__", None), getattr(old, "__dict__", None)
+        return type(fields) is dict and type(old_fields) is dict \
+            and same(fields, old_fields, depth - 1)
     try:
         return (new == old) is True
     except Exception:

@@ -17,9 +17,12 @@ import ast
 from ember.xcs.tracing.patterns import through_lazy
 from ember.xcs.tracing.runtime_calls import runtime_call as _call
 
-__all__ = ["ObservedSites"]
+__all__ = ["ObservedSites", "unpacked"]
 
 _PLAIN_CONSTANTS = (type(None), bool, type(Ellipsis))
+_IN_PLACE_OPERATORS = (ast.Add, ast.Mult, ast.Sub, ast.BitOr, ast.BitAnd, ast.BitXor)
+_NEVER_LAZY = (ast.Constant, ast.List, ast.Tuple, ast.Set, ast.Dict, ast.ListComp, ast.SetComp,
+               ast.DictComp, ast.JoinedStr)
 
 
 class ObservedSites(ast.NodeTransformer):
@@ -89,6 +92,48 @@ class ObservedSites(ast.NodeTransformer):
             node.type = self._real_tree(node.type, "except")
         return node
 
+    def visit_List(self, node: ast.List) -> ast.AST:
+        return self._display(node)
+
+    def visit_Tuple(self, node: ast.Tuple) -> ast.AST:
+        return self._display(node)
+
+    def visit_Set(self, node: ast.Set) -> ast.AST:
+        return self._display(node)
+
+    def _display(self, node: ast.List | ast.Tuple | ast.Set) -> ast.AST:
+        """``[*r]``: Python iterates the real object, with its own ``Value after *`` error."""
+        self.generic_visit(node)
+        if not isinstance(node, ast.Set) and not isinstance(node.ctx, ast.Load):
+            return node  # a target
+        for item in node.elts:
+            if isinstance(item, ast.Starred):
+                item.value = self._real_object(item.value, "* unpacking")
+        return node
+
+    def _inplace_operand(self, node: ast.AugAssign) -> None:
+        """``lst += r``: a list, deque, set or dict changed in place gets the real object
+        (the lazy one's ``__radd__`` would answer first, and make a new list). Only for
+        a name, which reads again without effect: ``self.items += r`` (a property's
+        getter would run twice) is left to ``tracing.proxy``'s reflected operators."""
+        target = node.target
+        if isinstance(node.value, _NEVER_LAZY) or not isinstance(node.op, _IN_PLACE_OPERATORS) \
+                or not isinstance(target, ast.Name):
+            return  # count += 1, out += [x], self.items += r
+        current = ast.copy_location(ast.Name(id=target.id, ctx=ast.Load()), target)
+        if self.awaiting:
+            node.value = ast.copy_location(
+                ast.Await(value=_call("ainplace", [current, node.value], node.value)), node.value)
+        else:
+            node.value = _call("inplace", [current, node.value], node.value)
+
+    def _real_base(self, base: ast.expr) -> ast.expr:
+        """A base of a class statement: Python takes the metaclass from its class."""
+        if isinstance(base, ast.Starred):  # class C(*bases): each one real
+            base.value = self._real_tree(base.value, "class bases")
+            return base
+        return self._real_object(base, "class base")
+
     def visit_Raise(self, node: ast.Raise) -> ast.AST:
         self.generic_visit(node)  # Python checks what is raised, and its cause, itself
         if node.exc is not None:
@@ -96,3 +141,21 @@ class ObservedSites(ast.NodeTransformer):
         if node.cause is not None:
             node.cause = self._real_object(node.cause, "raise ... from")
         return node
+
+
+def unpacked(target: ast.expr, items: ast.expr) -> ast.expr:
+    """A loop's ``items``, each its real object where the target unpacks it (``for a, b``):
+    Python unpacks it itself, with its own ``cannot unpack`` error."""
+    if not isinstance(target, ast.Tuple | ast.List):
+        return items
+    nested = any(isinstance(inner, ast.Tuple | ast.List) for inner in target.elts)
+    return _call("unpacked", [items, _shape(target)] if nested else [items], items)
+
+
+def _shape(target: ast.Tuple | ast.List) -> ast.expr:
+    """Per position of ``target``: ``0``, ``"*"`` for a starred one, or an inner shape."""
+    shape: list[ast.expr] = [
+        ast.Constant("*") if isinstance(inner, ast.Starred)
+        else _shape(inner) if isinstance(inner, ast.Tuple | ast.List) else ast.Constant(0)
+        for inner in target.elts]
+    return ast.copy_location(ast.Tuple(shape, ast.Load()), target)

@@ -11,14 +11,20 @@ a generator of the glue yields (``yielded``), and the namespaces of ``eval``/``e
 from __future__ import annotations
 
 import builtins
+import functools
+import itertools
 from typing import Any
 
 from ember.xcs import tree
+from ember.xcs.tracing.awaiting import ready
 from ember.xcs.tracing.formatting import active_trace, real_value
 from ember.xcs.tracing.lazy import Lazy
 from ember.xcs.tracing.outside import outside_value
+from ember.xcs.tracing.proxy import CHANGED_IN_PLACE
+from ember.xcs.tracing.rebinding import settle_rebound
 
-__all__ = ["LazyValue", "evaluator", "key", "observe", "observe_deep", "yielded"]
+__all__ = ["LazyValue", "ainplace", "evaluator", "inplace", "key", "observe", "observe_deep",
+           "unpacked", "yielded"]
 
 _get = object.__getattribute__
 
@@ -45,6 +51,74 @@ def observe(value: Any, reason: str = "is") -> Any:
     return real_value(value, active_trace(), reason)
 
 
+def _changed_in_place(target: Any) -> bool:
+    # A lazy target is not asked: its own in-place methods are lifted (tracing.proxy).
+    return type(target) is not Lazy and isinstance(target, CHANGED_IN_PLACE)
+
+
+def inplace(target: Any, value: Any) -> Any:
+    """The right operand of ``target += value``: the real object when ``target`` is a
+    list, deque, set or dict, which it then extends or updates in place as in plain
+    Python (the lazy value's ``__radd__`` would make a new one); else ``value``."""
+    if type(value) is Lazy and _changed_in_place(target):
+        return observe(value, "in-place operator")
+    return value
+
+
+async def ainplace(target: Any, value: Any) -> Any:
+    """``inplace`` for ``async def`` glue: the event loop runs while the value comes."""
+    if type(value) is Lazy and _changed_in_place(target):
+        return observe(await ready(value), "in-place operator")
+    return value
+
+
+_observe_unpacked = functools.partial(observe, reason="unpacking")
+# Iterators whose items are tuples they make themselves: never a lazy value (their
+# elements may be, which a nested target's shape looks at).
+_FRESH_TUPLES = frozenset({type({}.items()), zip, enumerate})
+
+
+def unpacked(items: Any, shape: tuple[Any, ...] | None = None) -> Any:
+    """The items of a loop whose target unpacks them (``for a, b in pairs``), each its
+    real object, so that a ``None`` among them gives plain Python's ``cannot unpack``
+    error. ``shape`` describes a target that unpacks further (``for i, (a, b) in ...``):
+    per position ``0``, ``"*"`` (a starred name) or the shape of the inner target."""
+    kind = type(items)
+    if shape is None:
+        if kind in _FRESH_TUPLES or (kind is tuple and Lazy not in map(type, items)):
+            return items  # nothing to make real (the check runs in C, not per turn)
+        if kind is list and Lazy not in map(type, items):  # but what the loop appends
+            known = len(items)
+            return itertools.chain(itertools.islice(items, known),
+                                   map(_observe_unpacked, itertools.islice(items, known, None)))
+        return map(_observe_unpacked, items)
+    return map(functools.partial(_real_shape, shape=shape), items)
+
+
+def _real_shape(value: Any, shape: tuple[Any, ...]) -> Any:
+    """``value`` real, and so are its items a nested target unpacks, where Python will
+    unpack them without an error of its count (a tuple or list of the right length)."""
+    value = observe(value, "unpacking")
+    if type(value) is not tuple and type(value) is not list:
+        return value
+    starred = shape.index("*") if "*" in shape else None
+    if starred is None:
+        if len(value) != len(shape):
+            return value
+        positions = list(enumerate(shape))
+    else:
+        front, back = shape[:starred], shape[starred + 1:]
+        if len(value) < len(front) + len(back):
+            return value
+        positions = list(enumerate(front))
+        positions += [(len(value) - len(back) + i, inner) for i, inner in enumerate(back)]
+    items = list(value)
+    for index, inner in positions:
+        if type(inner) is tuple:
+            items[index] = _real_shape(items[index], inner)
+    return type(value)(items) if any(a is not b for a, b in zip(items, value)) else value
+
+
 def evaluator(fn: Any, frame_globals: dict[str, Any], frame_locals: Any) -> Any:
     """What a call of the name ``eval`` or ``exec`` calls: for the built-ins, one whose
     namespaces (those given, else the caller's globals and a snapshot of its locals, the
@@ -59,6 +133,10 @@ def evaluator(fn: Any, frame_globals: dict[str, Any], frame_locals: Any) -> Any:
         spaces = tuple(_namespace(space) for space in spaces)
         named = {k: _namespace(v) if k in ("globals", "locals") else v
                  for k, v in named.items()}
+        trace = active_trace()
+        if fn is builtins.exec and trace is not None \
+                and getattr(trace, "ordering", None) is not None:  # it may store globals
+            settle_rebound(trace, fn, (source, *spaces), named)
         return fn(source, *spaces, **named)
 
     return run

@@ -24,12 +24,17 @@ or C code needs as a real object: ``bool``, ``str``, ``repr``, ``format``, ``byt
 
 from __future__ import annotations
 
+import array
+import collections
 import math
 import operator
+import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
-__all__ = ["Proxy"]
+from ember.xcs.tracing.versions import comparison, in_place_operator
+
+__all__ = ["CHANGED_IN_PLACE", "IN_PLACE", "Proxy"]
 
 _get = object.__getattribute__
 
@@ -209,11 +214,26 @@ class Proxy:
                               (ufunc, method, *inputs), kwargs)
 
 
+# Containers that ``items += reply`` changes in place, where Python asks the proxy's
+# reflected method before the container's own in-place code (``list`` has no in-place
+# number slot; ``set.__ior__`` declines a non-set). The rewriter's ``observing.inplace``
+# gives them real values for a name; for ``self.items += reply`` they come here.
+CHANGED_IN_PLACE = (list, bytearray, collections.deque, array.array, set, dict)
+
+
 def _binary(name: str, fn: Callable[[Any, Any], Any]) -> tuple[Any, Any]:
+    in_place = getattr(operator, f"i{name}", None)
+
     def forward(self: Proxy, other: Any) -> Any:
         return self._xcs_lift(name, fn, (self, other), {})
 
     def reflected(self: Proxy, other: Any) -> Any:
+        if in_place is not None and isinstance(other, CHANGED_IN_PLACE) \
+                and in_place_operator(sys._getframe(1)):
+            # ``results += search(q)``: plain Python extends the very list ``results``
+            # names (the caller's, an alias's); a lifted ``results + value`` would only
+            # rebind the name to a new list.
+            return in_place(other, self._xcs_force(f"{type(other).__name__} i{name}"))
         return self._xcs_lift(name, fn, (other, self), {})
 
     return forward, reflected
@@ -241,11 +261,33 @@ for _name in _ARITHMETIC:
     setattr(Proxy, f"__{_name}__", _forward)
     setattr(Proxy, f"__r{_name}__", _reflected)
     setattr(Proxy, f"__i{_name}__", _in_place(f"i{_name}", getattr(operator, f"i{_name}")))
+IN_PLACE = frozenset(f"i{name}" for name in _ARITHMETIC)  # what ``x op= y`` lifts as
 _divmod_forward, _divmod_reflected = _binary("divmod", divmod)
 setattr(Proxy, "__divmod__", _divmod_forward)  # noqa: B010 - like the loops above
 setattr(Proxy, "__rdivmod__", _divmod_reflected)  # noqa: B010
-for _name in ("eq", "ne", "lt", "le", "gt", "ge"):
+# A comparison's reflection: ``x < p`` calls ``p.__gt__(x)`` once ``x`` declined.
+_MIRRORED = {"lt": ("gt", ">"), "gt": ("lt", "<"), "le": ("ge", ">="), "ge": ("le", "<=")}
+
+
+def _ordering(name: str) -> Any:
+    fn = getattr(operator, name)
+    mirrored, symbol = _MIRRORED[name]
+    mirrored_fn = getattr(operator, mirrored)
+
+    def method(self: Proxy, other: Any) -> Any:
+        if not isinstance(other, Proxy) and comparison(sys._getframe(1)) == symbol:
+            # Reflected (``"3" < score``): run the comparison as written, so that it asks
+            # the operands in Python's order and fails with plain Python's message.
+            return self._xcs_lift(mirrored, mirrored_fn, (other, self), {})
+        return self._xcs_lift(name, fn, (self, other), {})
+
+    return method
+
+
+for _name in ("eq", "ne"):
     setattr(Proxy, f"__{_name}__", _binary(_name, getattr(operator, _name))[0])
+for _name in _MIRRORED:
+    setattr(Proxy, f"__{_name}__", _ordering(_name))
 for _name in ("neg", "pos", "abs", "invert"):
     setattr(Proxy, f"__{_name}__", _unary(_name, getattr(operator, _name)))
 # Defining __eq__ above set __hash__ to None; put the barrier back.

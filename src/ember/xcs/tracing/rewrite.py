@@ -84,41 +84,59 @@ def can_rewrite(code: types.CodeType) -> bool:
 
 
 class Glue:
-    """The rewritten form of one jitted callable, made again when the function's
-    ``__code__`` was replaced (a reloader) or its ``__defaults__`` or ``__kwdefaults__``
-    rebound (a settings reload), which the copy holds as they were; its globals and
+    """The rewritten form of one jitted callable, made again when the function it runs
+    changed: its ``__code__`` replaced (a reloader), its ``__defaults__`` or
+    ``__kwdefaults__`` rebound (a settings reload), which the copy holds as they were,
+    or, for a callable object, its class's ``__call__`` replaced; its globals and
     closure cells are the function's own. ``unrewritten(problem)`` hears why a callable
     that could not be rewritten runs as it is."""
 
-    __slots__ = ("_code", "_defaults", "_fn", "_function", "_glue", "_kwdefaults",
-                 "_unrewritten")
+    __slots__ = ("_code", "_defaults", "_fn", "_follow", "_function", "_glue", "_held",
+                 "_kwdefaults", "_unrewritten")
 
     def __init__(self, fn: Any, unrewritten: Callable[[str], None]) -> None:
         self._fn = fn
         function = fn.__func__ if type(fn) is types.MethodType else fn
-        # Whose code and defaults the copy holds (fn, or a bound method's function).
+        # Whose code and defaults the copy holds (fn, or a bound method's function);
+        # for a partial or a callable object, found again on each call (``_follow``).
         self._function = function if type(function) is types.FunctionType else None
+        self._follow = self._function is None
         self._unrewritten = unrewritten
         self._glue: Any = None
-        self._code: Any = None  # and the two below: the function's, when glue was made
+        self._held: Any = None  # and the three below: the function's, when glue was made
+        self._code: Any = None
         self._defaults: Any = None
         self._kwdefaults: Any = None
 
     def current(self) -> Any:
         """The function to run for a call of ``fn`` now."""
         glue = self._glue
-        function = self._function
-        if glue is not None and (function is None or (
+        function = _runs(self._fn) if self._follow else self._function
+        if glue is not None and function is self._held and (function is None or (
                 function.__code__ is self._code and function.__defaults__ is self._defaults
                 and function.__kwdefaults__ is self._kwdefaults)):
             return glue
         made_from = (function.__code__, function.__defaults__, function.__kwdefaults__) \
             if function is not None else (None, None, None)
         glue = self._glue = instrumented(self._fn, own=True)
-        self._code, self._defaults, self._kwdefaults = made_from  # after: never stale glue
+        self._held = function  # after: never stale glue
+        self._code, self._defaults, self._kwdefaults = made_from
         if glue is self._fn and (problem := source_problem(self._fn)):
             self._unrewritten(problem)
         return glue
+
+
+def _runs(fn: Any) -> types.FunctionType | None:
+    """The Python function a call of partial or callable object ``fn`` runs now (a
+    partial's function, an object's class's ``__call__``), if there is one."""
+    while type(fn) is functools.partial:
+        fn = fn.func
+    if type(fn) is types.MethodType:
+        fn = fn.__func__
+    if type(fn) is not types.FunctionType:
+        fn = next((vars(base)["__call__"] for base in type(fn).__mro__
+                   if "__call__" in vars(base)), None)
+    return fn if type(fn) is types.FunctionType else None
 
 
 def source_problem(fn: Any) -> str | None:

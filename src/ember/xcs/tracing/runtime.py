@@ -50,6 +50,7 @@ from ember.xcs.tracing.awaiting import (
     settled,
 )
 from ember.xcs.tracing.callees import Callee, classify, compared_arguments
+from ember.xcs.tracing.constructing import construct
 from ember.xcs.tracing.context import _local, calls_underway, use_earlier, use_prepare
 from ember.xcs.tracing.coroutines import awaitable
 from ember.xcs.tracing.earlier import asettle_earlier, settle_earlier, unfinished
@@ -66,17 +67,20 @@ from ember.xcs.tracing.formatting import (
 )
 from ember.xcs.tracing.frames import CallMode, is_user_code
 from ember.xcs.tracing.guards import (
+    ACellLoop,
     CellLoop,
     abound,
     abound_cell,
     achanging,
     arebinding,
+    arebinding_cell,
     astored,
     bound,
     bound_cell,
     changing,
     library_object,
     rebinding,
+    rebinding_cell,
     stored,
 )
 from ember.xcs.tracing.handover import from_data_library, handed_over
@@ -86,30 +90,39 @@ from ember.xcs.tracing.lazy import Lazy
 from ember.xcs.tracing.methods import MethodCall, method_call
 from ember.xcs.tracing.observing import (
     LazyValue,
+    ainplace,
     evaluator,
+    inplace,
     key,
     observe,
     observe_deep,
+    unpacked,
     yielded,
 )
 from ember.xcs.tracing.outside import outside_tree
 from ember.xcs.tracing.protocols import mapped, probing
 from ember.xcs.tracing.reads import shared_generator
+from ember.xcs.tracing.rebinding import settle_rebound
 from ember.xcs.tracing.settings import changes_setting
 from ember.xcs.tracing.trace import Trace
-from ember.xcs.tracing.unpacking import check_unpacked, splat, splat_mapping
+from ember.xcs.tracing.unpacking import as_written, check_unpacked, splat, splat_mapping
 from ember.xcs.tracing.warning_filters import REASON as FILTERS_CHANGED
 from ember.xcs.tracing.warning_filters import changes_filters
 from ember.xcs.tracing.wrappers import DISPATCHING, behind_cache, seen_through
 
-__all__ = ["CellLoop", "LazyValue", "abound", "abound_cell", "achanging", "acontains", "aprep",
-           "aprep_unpacked", "arebinding", "astored", "awaitable", "bound", "bound_cell",
-           "changing", "contains", "evaluator", "fmt", "fstring", "imod", "install", "key", "mod",
-           "observe", "observe_deep", "prep", "prep_unpacked", "ready", "ready_deep", "rebinding",
-           "settled", "splat", "splat_mapping", "stored", "yielded"]
+__all__ = ["ACellLoop", "CellLoop", "LazyValue", "abound", "abound_cell", "achanging", "acontains",
+           "ainplace", "aprep", "aprep_unpacked", "arebinding", "arebinding_cell", "astored",
+           "awaitable", "bound", "bound_cell", "changing", "contains", "evaluator", "fmt",
+           "fstring", "imod", "inplace", "install", "key", "mod", "observe", "observe_deep", "prep",
+           "prep_unpacked", "ready", "ready_deep", "rebinding", "rebinding_cell", "settled",
+           "splat", "splat_mapping", "stored", "unpacked", "yielded"]
 
 _partial = functools.partial
 _BUILTIN = types.BuiltinFunctionType  # C functions and bound methods of C types
+# What may rebind a global (tracing.rebinding): C functions (setattr, exec), bound methods
+# and slots of a dict (globals().update, .__setitem__), and the class's (dict.update).
+_MAY_REBIND = frozenset({_BUILTIN, types.MethodWrapperType, types.MethodDescriptorType,
+                         types.WrapperDescriptorType})
 _FUNCTION = types.FunctionType
 _METHODCALLER = operator.methodcaller
 _get = object.__getattribute__
@@ -118,6 +131,12 @@ _ITERATORS = (collections.abc.Iterator, collections.abc.MappingView)  # read onc
 # Functions whose result may be one of their arguments itself (max(a, b), the default
 # of getattr/next/reduce): a lifted call of one must not be handed copies.
 _RETURNS_ARGUMENT = (max, min, getattr, next, functools.reduce)
+
+
+# Past its deadline (Config(timeout=...)), the glue still makes its plain calls: the
+# XCSTimeoutError raised at its wait unwinds it through its `finally` and `except`
+# blocks, which run as plain Python runs them for any exception. Its op calls stop it.
+_GOES_ON = (None, "timeout")
 
 
 def install() -> None:
@@ -139,6 +158,8 @@ def _name_of(fn: Any) -> str:
 
 def prep(fn: Any, /, *args: Any, **kwargs: Any) -> Callable[[], Any]:
     """Prepare the call ``fn(*args, **kwargs)`` made by rewritten glue (see module doc)."""
+    if not callable(fn):  # `callback(r)` with callback None: Python's own error, at the call
+        return _partial(operator.call, fn, *args, **kwargs)
     handler = _local.trace
     if handler is None or type(fn) is Lazy or type(handler) is not Trace:
         if handler is None and calls_underway.ids and tree.contains((args, kwargs), Lazy):
@@ -149,7 +170,7 @@ def prep(fn: Any, /, *args: Any, **kwargs: Any) -> Callable[[], Any]:
         return _partial(fn, *args, **kwargs)
     trace = handler
     run = trace.run
-    if run is not None and (run.failure is not None or run.stopped is not None):
+    if run is not None and (run.failure is not None or run.stopped not in _GOES_ON):
         raise DeferredFailure()  # an op failed: plain Python would not have got here
     kind_of_fn = type(fn)
     if kind_of_fn is Op:  # the hot path: record the op call here, hand back its lazy value
@@ -162,11 +183,15 @@ def prep(fn: Any, /, *args: Any, **kwargs: Any) -> Callable[[], Any]:
             return prep(seen[0], *seen[1], **seen[2])
     if trace.ordering.holders.held and (changed := changed_by(fn, args, kwargs)) is not None:
         settle(trace, changed)  # an op still holds the object this call may change
+    if kind_of_fn in _MAY_REBIND and trace.ordering.holders.globals:
+        settle_rebound(trace, fn, args, kwargs)  # globals().update(MODE="b"), setattr(module...
     if kind_of_fn is _BUILTIN and type(fn.__self__) in _CONTAINERS:
         if trace.lazies:  # out.append(r): where escape repair looks first
             trace.ordering.stores.hold(fn.__self__)
             if fn.__name__ == "update" and type(fn.__self__) is dict:  # what it replaces
                 trace.ordering.stores.note_update(fn.__self__, args, kwargs)
+            elif fn.__name__ == "sort" and type(fn.__self__) is list:  # compares every item
+                trace.force_tree(fn.__self__, "list.sort")  # as plain Python, in its order
         return _partial(fn, *args, **kwargs)  # out.append(r), d.get(k): pass values on
     if kind_of_fn is functools.partial:
         inner = fn.func
@@ -196,7 +221,7 @@ def prep(fn: Any, /, *args: Any, **kwargs: Any) -> Callable[[], Any]:
     if kind is Callee.USER:
         return _partial(trace.instrumented(fn), *args, **kwargs)
     if kind is Callee.USER_CLASS:
-        return _partial(_construct, trace, fn, args, kwargs)
+        return _partial(construct, trace, fn, args, kwargs)
     if kind is Callee.CONSUMER:
         # It reads its iterables to the end anyway: reading them first lets the items
         # be seen (a generator's own op calls included) before the call.
@@ -249,24 +274,6 @@ def prep(fn: Any, /, *args: Any, **kwargs: Any) -> Callable[[], Any]:
                             and is_user_code(method.__code__.co_filename))
     resolve_closures(trace, handed, reason)
     return _partial(fn, *args, **kwargs)
-
-
-def _construct(trace: Any, cls: type, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    """``cls(*args, **kwargs)`` with the rewritten ``__init__`` (as ``type.__call__`` does)."""
-    instance: Any = object.__new__(cls)
-    init = trace.instrumented(cls.__dict__.get("__init__") or _class_init(cls))
-    returned = init(instance, *args, **kwargs)
-    if returned is not None:
-        raise TypeError(f"__init__() should return None, not '{type(returned).__name__}'")
-    return instance
-
-
-def _class_init(cls: type) -> Any:
-    """The ``__init__`` a class uses (its own or the nearest base's)."""
-    for base in cls.__mro__:
-        if "__init__" in base.__dict__:
-            return base.__dict__["__init__"]
-    return object.__init__
 
 
 def aprep(fn: Any, /, *args: Any, **kwargs: Any) -> Any:
@@ -364,13 +371,14 @@ use_earlier(settle_earlier, asettle_earlier)  # a capped provider's stream (mode
 def prep_unpacked(fn: Any, /, *args: Any, **kwargs: Any) -> Callable[[], Any]:
     """``prep`` of a call with ``*`` or ``**`` arguments (see ``splat``)."""
     check_unpacked(fn, args, kwargs)
-    return prep(fn, *args, **kwargs)
+    return as_written(fn, args, kwargs) or prep(fn, *args, **kwargs)
 
 
 def aprep_unpacked(fn: Any, /, *args: Any, **kwargs: Any) -> Any:
     """``aprep`` of a call with ``*`` or ``**`` arguments (see ``splat``)."""
     check_unpacked(fn, args, kwargs)
-    return aprep(fn, *args, **kwargs)
+    written = as_written(fn, args, kwargs)
+    return aprep(fn, *args, **kwargs) if written is None else Ready(written)
 
 
 def _returns_argument(fn: Any) -> bool:

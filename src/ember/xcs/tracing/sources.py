@@ -29,28 +29,37 @@ def first_line(node: Scope) -> int:
 
 
 def find_scope(module: ast.Module, code: types.CodeType) -> tuple[Scope, list[str]] | None:
-    """The def or lambda node of ``code`` and the names of the classes around it."""
-    matches: list[tuple[Scope, list[str]]] = []
+    """The def or lambda node of ``code`` and the names of the classes around it.
 
-    def walk(node: ast.AST, classes: list[str]) -> None:
-        for child in ast.iter_child_nodes(node):
-            if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef):
-                if child.name == code.co_name and first_line(child) == code.co_firstlineno:
-                    matches.append((child, classes))
-                walk(child, [])
-            elif isinstance(child, ast.Lambda):
-                if code.co_name == "<lambda>" and child.lineno == code.co_firstlineno:
-                    matches.append((child, classes))
-                walk(child, [])
-            elif isinstance(child, ast.ClassDef):
-                walk(child, [*classes, child.name])
-            else:
-                walk(child, classes)
-
-    walk(module, [])
+    The module's scopes are indexed by name and first line once per parsed tree (kept
+    on it), so the first calls of many functions of one big module walk it once."""
+    index: dict[tuple[str, int], list[tuple[Scope, list[str]]]] | None = \
+        getattr(module, "_xcs_scopes", None)
+    if index is None:
+        index = {}
+        _index_scopes(module, [], index)
+        module._xcs_scopes = index  # type: ignore[attr-defined]  # (two threads: the same)
+    matches = index.get((code.co_name, code.co_firstlineno), [])
     if len(matches) > 1 and code.co_name == "<lambda>":
         matches = [m for m in matches if _lambda_matches(m[0], code)]
     return matches[0] if len(matches) == 1 else None
+
+
+def _index_scopes(node: ast.AST, classes: list[str],
+                  index: dict[tuple[str, int], list[tuple[Scope, list[str]]]]) -> None:
+    """Add the defs and lambdas under ``node`` to ``index``, in source order, by name
+    (``"<lambda>"``) and first line (a def's first decorator's)."""
+    for child in ast.iter_child_nodes(node):
+        if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef):
+            index.setdefault((child.name, first_line(child)), []).append((child, classes))
+            _index_scopes(child, [], index)
+        elif isinstance(child, ast.Lambda):
+            index.setdefault(("<lambda>", child.lineno), []).append((child, classes))
+            _index_scopes(child, [], index)
+        elif isinstance(child, ast.ClassDef):
+            _index_scopes(child, [*classes, child.name], index)
+        else:
+            _index_scopes(child, classes, index)
 
 
 def _lambda_matches(node: Scope, code: types.CodeType) -> bool:

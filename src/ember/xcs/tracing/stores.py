@@ -16,6 +16,7 @@ from typing import Any
 
 from ember.xcs.engine.task import TaskState
 from ember.xcs.tracing.lazy import Lazy
+from ember.xcs.tracing.usercode import hashes_in_user_code
 
 __all__ = ["ABSENT", "CELL", "NO_SLOT", "StoreLog"]
 
@@ -63,6 +64,8 @@ class StoreLog:
                     return
                 slot, old = attr, container.get(attr, ABSENT)
         elif isinstance(obj, dict):
+            if hashes_in_user_code(key):
+                return  # never looked up again: the store waits for its value (guards.stored)
             container, slot = obj, key
             try:
                 old = dict.get(obj, key, ABSENT)  # never __missing__ (a defaultdict adds)

@@ -204,7 +204,7 @@ class Trace:
             if not eager:  # the objects of the user's it shares (tracing.holding)
                 self.ordering.holders.note(lazy, args, kwargs)
                 self.ordering.holders.note_globals(lazy, op)
-        self.issued.append((op.identity, *memo_args, lazy))
+        self.issued.append((op, *memo_args, lazy))
         return lazy
 
     async def when_final(self, task: Task) -> Any:

@@ -19,7 +19,7 @@ import ast
 import sys
 from typing import Any
 
-from ember.xcs.tracing.observed_sites import ObservedSites
+from ember.xcs.tracing.observed_sites import ObservedSites, unpacked
 from ember.xcs.tracing.runtime_calls import plain_call
 from ember.xcs.tracing.runtime_calls import runtime_call as _call
 from ember.xcs.tracing.targets import (
@@ -27,9 +27,11 @@ from ember.xcs.tracing.targets import (
     cell_arguments,
     changed_objects,
     declared_globals,
+    loop_stores,
     path_of,
     read_by_nested,
     slot,
+    statement_targets,
 )
 
 __all__ = ["TYPE_PARAMS", "Rewriter"]
@@ -41,7 +43,7 @@ TYPE_PARAMS: dict[str, Any] = {"type_params": []} if sys.version_info >= (3, 12)
 
 
 # The check around an assignment's value, per kind of check (see tracing.guards).
-_WRAPPERS = {"changing": "stored", "rebinding": "bound", "cell": "bound_cell"}
+_WRAPPERS = {"changing": "stored", "rebinding": "bound", "rebinding_cell": "bound_cell"}
 
 
 class Rewriter(ObservedSites):
@@ -59,17 +61,18 @@ class Rewriter(ObservedSites):
         self.globals: frozenset[str] = frozenset()  # names the current scope declares global
         self.cells: frozenset[str] = frozenset()  # its variables nested functions may read
 
-    def _scoped(self, node: ast.AST, awaiting: bool) -> ast.AST:
+    def _scoped(self, node: ast.AST, awaiting: bool, inherit: bool = False) -> ast.AST:
         saved = self.awaiting, self.globals, self.cells
         self.awaiting = awaiting
-        self.globals = declared_globals(node)
-        self.cells = read_by_nested(node)
+        # A generator expression's walrus binds a variable of the enclosing scope.
+        self.globals = declared_globals(node) | (self.globals if inherit else frozenset())
+        self.cells = read_by_nested(node) | (self.cells if inherit else frozenset())
         try:
             return self.generic_visit(node)
         finally:
             self.awaiting, self.globals, self.cells = saved
 
-    def visit_AsyncFunctionDef(self, node: ast.AsyncFunctionDef) -> ast.AST:
+    def visit_AsyncFunctionDef(self, node: ast.AsyncFunctionDef) -> Any:
         # Decorators, defaults and annotations run in the enclosing scope: no awaits there.
         saved = self.awaiting, self.globals, self.cells
         self.awaiting = False
@@ -85,20 +88,21 @@ class Rewriter(ObservedSites):
             node.body = body
         finally:
             self.awaiting, self.globals, self.cells = saved
-        return node
+        return self._binds(node)
 
-    def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.AST:
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> Any:
         returns, node.returns = node.returns, None  # stays as written, like the others
         try:
-            return self._scoped(node, False)
+            self._scoped(node, False)
         finally:
             node.returns = returns
+        return self._binds(node)
 
     def visit_Lambda(self, node: ast.Lambda) -> ast.AST:
         return self._scoped(node, False)
 
     def visit_GeneratorExp(self, node: ast.GeneratorExp) -> ast.AST:
-        self._scoped(node, False)
+        self._scoped(node, False, inherit=True)
         node.elt = _call("yielded", [node.elt], node.elt)  # it may run after the call
         return node
 
@@ -108,8 +112,19 @@ class Rewriter(ObservedSites):
             node.value = _call("yielded", [node.value], node.value)
         return node
 
-    def visit_ClassDef(self, node: ast.ClassDef) -> ast.AST:
-        return self._scoped(node, False)
+    def visit_ClassDef(self, node: ast.ClassDef) -> Any:
+        # Decorators, bases and keywords run in the enclosing scope. Python reads the bases
+        # itself (their class is the metaclass): an op result there gives its real object.
+        node.decorator_list = [self.visit(decorator) for decorator in node.decorator_list]
+        node.bases = [self._real_base(self.visit(base)) for base in node.bases]
+        node.keywords = [self.visit(keyword) for keyword in node.keywords]
+        outside = node.decorator_list, node.bases, node.keywords
+        node.decorator_list, node.bases, node.keywords = [], [], []
+        try:
+            self._scoped(node, False)
+        finally:
+            node.decorator_list, node.bases, node.keywords = outside
+        return self._binds(node)
 
     def visit_If(self, node: ast.If) -> ast.AST:
         self.generic_visit(node)
@@ -139,34 +154,80 @@ class Rewriter(ObservedSites):
 
     def visit_For(self, node: ast.For) -> ast.AST:
         self.generic_visit(node)
-        node.iter = self._cell_loop(node.target, self._ready(node.iter))
+        items = unpacked(node.target, self._ready(node.iter))
+        node.iter = self._cell_loop(node.target, items, "CellLoop")
         return node
 
-    def _cell_loop(self, target: ast.expr, items: ast.expr) -> ast.expr:
-        """``items``, through ``CellLoop`` if a nested function reads a loop variable."""
-        read: list[ast.expr] = [ast.Constant(name.id) for name in bound_names([target])
-                                if name.id in self.cells]
-        return _call("CellLoop", [items, ast.Tuple(read, ast.Load())], items) if read else items
+    def _cell_loop(self, target: ast.expr, items: ast.expr, loop: str,
+                   comprehension: bool = False) -> ast.expr:
+        """``items``, through ``CellLoop`` (``ACellLoop``) if a nested function reads a
+        loop variable, or the statement binds a global (a comprehension's are its own)."""
+        names = bound_names([target])
+        read: list[ast.expr] = [ast.Constant(name.id) for name in names if name.id in self.cells]
+        rebound: list[ast.expr] = [] if comprehension else [
+            ast.Constant(name.id) for name in names if name.id in self.globals]
+        before = loop_stores(target) if loop == "CellLoop" else None  # for state.cur in ...
+        if not (read or rebound or before):
+            return items
+        return _call(loop, [items, ast.Tuple(read, ast.Load()), ast.Tuple(rebound, ast.Load()),
+                            *([before] if before else [])], items)
 
     def visit_AsyncFor(self, node: ast.AsyncFor) -> ast.AST:
         self.generic_visit(node)
-        node.iter = self._real_object(node.iter, "async for")
+        node.iter = self._cell_loop(node.target, self._real_object(node.iter, "async for"),
+                                    "ACellLoop")
         return node
 
-    def visit_AsyncWith(self, node: ast.AsyncWith) -> ast.AST:
+    def visit_AsyncWith(self, node: ast.AsyncWith) -> Any:
         self.generic_visit(node)
         for item in node.items:
             item.context_expr = self._real_object(item.context_expr, "async with")
-        return node
+        return self._binds(node)
+
+    def visit_With(self, node: ast.With) -> Any:
+        self.generic_visit(node)
+        for item in node.items:  # `with cm:`, cm an op result: its own __enter__, or plain's error
+            item.context_expr = self._real_object(item.context_expr, "with")
+        return self._binds(node)
+
+    def visit_Try(self, node: ast.Try) -> Any:
+        self.generic_visit(node)
+        return self._binds(node)
+
+    def visit_TryStar(self, node: ast.TryStar) -> Any:
+        self.generic_visit(node)
+        return self._binds(node)
+
+    def visit_Match(self, node: ast.Match) -> Any:
+        return self._binds(super().visit_Match(node))  # type: ignore[arg-type]
+
+    def visit_Import(self, node: ast.Import) -> Any:
+        return self._binds(node)
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> Any:
+        return self._binds(node)
+
+    def _binds(self, node: ast.stmt) -> Any:
+        """``node``, after the checks for the names it binds other than by assigning
+        (``with ... as``, ``except ... as``, ``match`` captures, imports, ``def`` and
+        ``class``): in plain Python
+        the ops reading them had ended before it ran."""
+        return self._changes(node, statement_targets(node))
 
     def visit_comprehension(self, node: ast.comprehension) -> ast.AST:
         self.generic_visit(node)
         if node.is_async:
-            node.iter = self._real_object(node.iter, "async for")
+            node.iter = self._cell_loop(node.target, self._real_object(node.iter, "async for"),
+                                        "ACellLoop", comprehension=True)
         else:
-            node.iter = self._cell_loop(node.target, self._ready(node.iter))
+            items = unpacked(node.target, self._ready(node.iter))
+            node.iter = self._cell_loop(node.target, items, "CellLoop", comprehension=True)
         node.ifs = [self._ready(test) for test in node.ifs]
         return node
+
+    def visit_NamedExpr(self, node: ast.NamedExpr) -> Any:
+        self.generic_visit(node)  # (r := ask(q)): checked once its value exists, as `r = ...`
+        return self._changes(node, [node.target])
 
     def visit_Call(self, node: ast.Call) -> ast.AST:
         self.generic_visit(node)
@@ -233,6 +294,7 @@ class Rewriter(ObservedSites):
             return ast.copy_location(
                 ast.Assign(targets=[node.target], value=_call("imod", [load, node.value], node)),
                 node)
+        self._inplace_operand(node)
         return self._changes(node, [node.target])
 
     def visit_Assign(self, node: ast.Assign) -> Any:
@@ -258,7 +320,7 @@ class Rewriter(ObservedSites):
         self.generic_visit(node)
         return self._changes(node, node.targets)
 
-    def _changes(self, node: ast.stmt, targets: list[ast.expr]) -> Any:
+    def _changes(self, node: ast.stmt | ast.NamedExpr, targets: list[ast.expr]) -> Any:
         """``node`` checked by ``changing(obj)`` for each object it changes in place, and
         by ``rebinding(name)`` for each global it binds (``global MODEL``).
 
@@ -276,8 +338,8 @@ class Rewriter(ObservedSites):
         if self.globals:
             calls += [(target, "rebinding", [ast.copy_location(ast.Constant(target.id), target)],
                        []) for target in bound_names(targets) if target.id in self.globals]
-        if self.cells and stores:  # a variable an op defined in here may read
-            calls += [(target, "cell", cell_arguments(target), [])
+        if self.cells:  # a variable an op defined in here may read
+            calls += [(target, "rebinding_cell", cell_arguments(target), [])
                       for target in bound_names(targets) if target.id in self.cells]
         value = getattr(node, "value", None)
         if stores and value is not None and calls:
@@ -288,7 +350,7 @@ class Rewriter(ObservedSites):
                 if self.awaiting:
                     wrapped = ast.copy_location(ast.Await(value=wrapped), value)
                 value = wrapped
-            node.value = value  # type: ignore[attr-defined]
+            node.value = value  # type: ignore[union-attr]
             return node
         guards: list[ast.stmt] = []
         for target, name, args, keywords in calls:
@@ -333,3 +395,4 @@ class Rewriter(ObservedSites):
         self.generic_visit(node)
         node.value = _call("awaitable", [node.value], node.value)
         return node
+

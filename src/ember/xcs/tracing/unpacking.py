@@ -9,13 +9,15 @@ which raises CPython's ``TypeError`` for it, naming ``f``.
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Callable
 from typing import Any
 
 from ember.xcs.tracing.context import _local
 from ember.xcs.tracing.lazy import Lazy
 from ember.xcs.tracing.outside import outside_value
 
-__all__ = ["check_unpacked", "splat", "splat_mapping"]
+__all__ = ["as_written", "check_unpacked", "splat", "splat_mapping"]
 
 
 class _Unpackable:
@@ -35,6 +37,8 @@ class _Unpackable:
 
 
 _NOT_A_MAPPING = "\0ember-xcs: not a mapping"  # a key no keyword argument can have
+_ODD_KEYS = "\0ember-xcs: keys that are not strings "  # and a number: one per mapping
+_odd_mappings = itertools.count()  # (its next() is atomic: no lock)
 
 
 def splat(value: Any) -> Any:
@@ -54,8 +58,27 @@ def splat_mapping(value: Any) -> Any:
     if type(value) is Lazy:
         value = _value_for_unpacking(value, "**")
     if isinstance(value, dict) or hasattr(type(value), "keys"):
+        if type(value) is dict and not all(type(key) is str for key in value):
+            # No Python function (``prep``) takes such keys: ``as_written`` passes them.
+            return {f"{_ODD_KEYS}{next(_odd_mappings)}": value}
         return value
     return {_NOT_A_MAPPING: _Unpackable(value, "**")}
+
+
+def as_written(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+               ) -> Callable[[], Any] | None:
+    """The call ``fn(*args, **mapping)`` as written, when ``mapping`` has keys that are
+    not strings: a C function takes them (``"{total}".format(**counts)`` looks
+    ``total`` up in them), a Python function refuses them; else ``None``."""
+    if not any(key.startswith(_ODD_KEYS) for key in kwargs):
+        return None
+    merged: dict[Any, Any] = {}
+    for key, value in kwargs.items():  # in the call's order: f(x=1, **a, **b)
+        given = value if key.startswith(_ODD_KEYS) else {key: value}
+        if any(name in merged for name in given):
+            fn(*args, **merged, **given)  # a key given twice: Python raises its own error
+        merged.update(given)
+    return lambda: fn(*args, **merged)
 
 
 def _value_for_unpacking(value: Lazy, stars: str) -> Any:

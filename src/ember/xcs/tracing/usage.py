@@ -118,13 +118,17 @@ def count_usage(value: Any, tokens: dict[str, int], counted: dict[int, Any]) -> 
         if key in counted:
             continue
         counted[key] = usage
-        for name in ("prompt_tokens", "completion_tokens", "total_tokens"):
-            if type(usage) is dict:
+        is_dict = type(usage) is dict
+        for name in _COUNTS:
+            if is_dict:
                 count = usage.get(name)
             else:
                 try:
                     count = getattr(usage, name, None)
                 except Exception:
                     continue
-            if isinstance(count, int) and not isinstance(count, bool):
+            if type(count) is int or (isinstance(count, int) and not isinstance(count, bool)):
                 tokens[name] = tokens.get(name, 0) + count
+
+
+_COUNTS = ("prompt_tokens", "completion_tokens", "total_tokens")

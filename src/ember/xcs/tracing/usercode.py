@@ -17,9 +17,10 @@ import types
 from typing import Any
 
 from ember.xcs.tracing.callees import Callee, classify
+from ember.xcs.tree import ATOMS
 
-__all__ = ["CACHE_WRAPPER", "calls_user_code", "has_user_special_methods", "is_pandas_type",
-           "runs_user_code"]
+__all__ = ["CACHE_WRAPPER", "calls_user_code", "has_user_special_methods", "hashes_in_user_code",
+           "is_pandas_type", "runs_user_code"]
 
 CACHE_WRAPPER = type(functools.lru_cache()(len))  # what functools.cache and lru_cache make
 
@@ -95,18 +96,42 @@ def runs_user_code(cls: type, name: str) -> bool:
     return type(found) is types.FunctionType and classify(found) is Callee.USER
 
 
+def hashes_in_user_code(key: Any, depth: int = 3) -> bool:
+    """Whether using ``key`` as a dict key runs code of the user's: a ``__hash__`` or
+    ``__eq__`` of the user's class, of the key or of an item of a tuple or frozenset key.
+
+    Each extra lookup of such a key would run that code again (its prints, the ops it
+    calls), so XCS looks it up no more often than plain Python does.
+
+    Example:
+        >>> class Topic:
+        ...     def __hash__(self): return 1
+        >>> hashes_in_user_code(Topic()), hashes_in_user_code(("a", 1))
+        (True, False)
+    """
+    kind = type(key)
+    if kind in ATOMS:
+        return False
+    if kind is tuple or kind is frozenset:
+        return depth > 0 and any(hashes_in_user_code(item, depth - 1) for item in key)
+    return runs_user_code(kind, "__hash__") or runs_user_code(kind, "__eq__")
+
+
 # Special methods that never run when an operation takes an existing object.
 _NOT_OPERATIONS = frozenset({"__init__", "__new__", "__init_subclass__", "__post_init__",
                              "__set_name__", "__class_getitem__", "__del__", "__getattr__",
                              "__getattribute__", "__subclasshook__"})
-_special: dict[type, bool] = {}  # class -> has_user_special_methods; guarded by _lock
+# class -> (its _names_defined when looked at, has_user_special_methods); guarded by _lock
+_special: dict[type, tuple[int, bool]] = {}
 _lock = threading.Lock()
 _CACHE_LIMIT = 8192
 
 
 def has_user_special_methods(cls: type) -> bool:
     """Whether ``cls`` has special methods of the user's (``__str__``, ``__eq__``,
-    ``__add__``, ``__format__``...), in itself or a base; cached per class.
+    ``__add__``, ``__format__``...), in itself or a base; cached per class, until a
+    name is added to or deleted from it or a base (``Reply.__str__ = ...`` after the
+    first call: a patch, a notebook cell).
 
     An operation on its instance (``str(r)``, ``r == x``, ``r + "!"``, ``sorted(rs)``)
     runs that code; lifted, it would run later than plain Python does (reading the
@@ -118,7 +143,9 @@ def has_user_special_methods(cls: type) -> bool:
         >>> has_user_special_methods(Reply), has_user_special_methods(str)
         (True, False)
     """
-    known = _special.get(cls)
+    names_defined = _names_defined(cls)
+    entry = _special.get(cls)
+    known = entry[1] if entry is not None and entry[0] == names_defined else None
     if known is None:
         try:
             names = [name for name in dir(cls) if name.startswith("__")
@@ -129,8 +156,13 @@ def has_user_special_methods(cls: type) -> bool:
         with _lock:
             if len(_special) > _CACHE_LIMIT:
                 _special.clear()
-            _special[cls] = known
+            _special[cls] = (names_defined, known)
     return known
+
+
+def _names_defined(cls: type) -> int:
+    """How many names the classes of ``cls``'s MRO define (a method added changes it)."""
+    return sum(len(vars(klass)) for klass in cls.__mro__)
 
 
 def is_pandas_type(cls: type) -> bool:

@@ -13,6 +13,9 @@
   for a method call with ``LOAD_METHOD``, 3.12 reads ``super()`` attributes with
   ``LOAD_SUPER_ATTR``; 3.11 and 3.12 report the offset of a Python call made by a
   specialised instruction inside that instruction's inline cache.
+- **Operators** (``in_place_operator``, ``comparison``): ``x += y`` is ``BINARY_OP``
+  with an argument whose name ends in ``=``; a comparison is ``COMPARE_OP``, whose
+  argument 3.13 writes ``bool(<)`` when only its truth is used.
 - **Line events** (``watch_lines``): ``sys.settrace`` on 3.11, chained to a trace
   function the user (a debugger, coverage) already has; ``sys.monitoring`` on 3.12+,
   with a tool id of our own, so the user's tools see every event as before.
@@ -32,14 +35,17 @@ from typing import Any, cast
 
 from ember.xcs.tracing.codemap import CodeMap
 
-__all__ = ["MONITORING", "calling", "handler_ranges", "instruction_at", "loaded_names",
-           "observing", "set_local", "watch_lines"]
+__all__ = ["MONITORING", "VARIABLE_LOADS", "calling", "comparison", "handler_ranges",
+           "in_place_operator", "instruction_at", "loaded_names", "observing", "set_local",
+           "watch_lines"]
 
 MONITORING = sys.version_info >= (3, 12)  # sys.monitoring instead of sys.settrace
 _NOT_USER_HANDLERS = frozenset({"SWAP", "CALL_INTRINSIC_1", "CLEANUP_THROW"})
-_LOAD_OPS = frozenset({"LOAD_FAST", "LOAD_DEREF", "LOAD_NAME", "LOAD_CLOSURE", "LOAD_GLOBAL",
-                       "LOAD_FAST_CHECK", "LOAD_FAST_AND_CLEAR", "LOAD_FAST_LOAD_FAST",
-                       "LOAD_FAST_BORROW", "LOAD_FAST_BORROW_LOAD_FAST_BORROW"})
+# The instructions that read a variable (3.13's superinstructions read two at once).
+VARIABLE_LOADS = frozenset({"LOAD_FAST", "LOAD_DEREF", "LOAD_NAME", "LOAD_CLOSURE",
+                            "LOAD_GLOBAL", "LOAD_FAST_CHECK", "LOAD_FAST_AND_CLEAR",
+                            "LOAD_FAST_LOAD_FAST", "LOAD_FAST_BORROW",
+                            "LOAD_FAST_BORROW_LOAD_FAST_BORROW"})
 _OBSERVING_OPS = {"IS_OP": "`is`", "MATCH_MAPPING": "match", "MATCH_SEQUENCE": "match",
                   "MATCH_CLASS": "match", "MATCH_KEYS": "match"}
 _OBSERVING_CALLS = frozenset({"type", "id", "callable", "hasattr", "getattr", "vars"})
@@ -48,7 +54,7 @@ _CACHE_LIMIT = 20_000
 _observing: CodeMap[str | None] = CodeMap(_CACHE_LIMIT)
 _ranges: CodeMap[tuple[tuple[int, int], ...]] = CodeMap(_CACHE_LIMIT)
 _names: CodeMap[dict[tuple[int, int], tuple[str, ...]]] = CodeMap(_CACHE_LIMIT)
-_starts: CodeMap[tuple[list[int], list[str]]] = CodeMap(_CACHE_LIMIT)
+_starts: CodeMap[tuple[list[int], list[str], list[str]]] = CodeMap(_CACHE_LIMIT)
 _CALLING = {"LOAD_ATTR": "attribute", "LOAD_METHOD": "attribute",
             "LOAD_SUPER_ATTR": "attribute", "BINARY_SUBSCR": "subscript",
             "BINARY_SLICE": "subscript", "FOR_ITER": "iteration"}
@@ -115,19 +121,41 @@ def instruction_at(code: CodeType, offset: int) -> dis.Instruction | None:
     return None
 
 
+def _running(code: CodeType, offset: int) -> tuple[str, str]:
+    """The name and argument text of the instruction of ``code`` running at ``offset`` (a
+    frame's ``f_lasti``, which may lie in the instruction's inline cache), cached."""
+    starts = _starts.get(code)
+    if starts is None:
+        instructions = list(dis.get_instructions(code))
+        starts = _starts[code] = ([i.offset for i in instructions],
+                                  [i.opname for i in instructions],
+                                  [i.argrepr for i in instructions])
+    index = bisect.bisect_right(starts[0], offset) - 1
+    return (starts[1][index], starts[2][index]) if index >= 0 else ("", "")
+
+
+def in_place_operator(frame: FrameType) -> bool:
+    """Whether ``frame`` is running an augmented assignment's operator (``x += y``)."""
+    name, argument = _running(frame.f_code, frame.f_lasti)
+    return name == "BINARY_OP" and argument.endswith("=")
+
+
+def comparison(frame: FrameType) -> str | None:
+    """The operator (``"<"``) of the comparison ``frame`` is running, else ``None``
+    (3.13 writes ``bool(<)`` for one whose result is only tested)."""
+    name, argument = _running(frame.f_code, frame.f_lasti)
+    if name != "COMPARE_OP":
+        return None
+    return argument.removeprefix("bool(").removesuffix(")")
+
+
 def calling(code: CodeType, offset: int) -> str | None:
     """What the instruction of ``code`` running at ``offset`` (a frame's ``f_lasti``)
     does while other code runs under it: ``"attribute"`` (an attribute read: a property,
     ``__getattr__``), ``"subscript"`` (``x[i]``: ``__getitem__``), ``"iteration"`` (a
     ``for`` loop or comprehension taking its next item: ``__next__``), else ``None`` (a
     call, or code that calls no other code)."""
-    starts = _starts.get(code)
-    if starts is None:
-        instructions = list(dis.get_instructions(code))
-        starts = _starts[code] = ([i.offset for i in instructions],
-                                  [i.opname for i in instructions])
-    index = bisect.bisect_right(starts[0], offset) - 1  # offset may lie in an inline cache
-    return _CALLING.get(starts[1][index]) if index >= 0 else None
+    return _CALLING.get(_running(code, offset)[0])
 
 
 def loaded_names(code: CodeType, first: int, last: int) -> tuple[str, ...]:
@@ -141,7 +169,8 @@ def loaded_names(code: CodeType, first: int, last: int) -> tuple[str, ...]:
         for instruction in dis.get_instructions(code):
             positions = instruction.positions
             line = positions.lineno if positions is not None else None
-            if line is None or not first <= line <= last or instruction.opname not in _LOAD_OPS:
+            if line is None or not first <= line <= last \
+                    or instruction.opname not in VARIABLE_LOADS:
                 continue
             value = instruction.argval
             for name in value if isinstance(value, tuple) else (value,):

@@ -27,7 +27,7 @@ from typing import Any
 
 from ember.xcs.errors import TransformError
 from ember.xcs.transforms.leaves import ARRAY, NUMBER, leaf_kind
-from ember.xcs.transforms.splitting import field_axes_error
+from ember.xcs.transforms.splitting import field_axes_error, keyword_axis
 
 __all__ = ["refuse_ambiguous"]
 
@@ -55,7 +55,7 @@ def refuse_ambiguous(args: tuple[Any, ...], kwargs: dict[str, Any], in_axes: Any
     for index, (value, axis) in enumerate(zip(args, axes)):
         _check(value, axis, f"argument {index}", "arg", transform)
     for name, value in kwargs.items():
-        _check(value, 0, name, "kwarg", transform)
+        _check(value, keyword_axis(in_axes), name, "kwarg", transform)
 
 
 def _check(value: Any, axis: Any, path: str, mode: str, transform: str) -> None:

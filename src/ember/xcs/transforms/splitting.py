@@ -7,7 +7,9 @@ dict, which is a *record*: its list and array fields are mapped, every other fie
 ``inputs={"data": [...], "id": [...], "options": {...}}``).
 Keyword arguments are records too. An ``in_axes`` entry may be a dict or tuple (a
 prefix of the argument's structure, so a dict names every field) to give fields their
-own axes. Every mapped value
+own axes; a dict as the whole ``in_axes`` (pyember's ``vmap(op, in_axes={"query": 0,
+"context": None})(inputs=...)``) is the entry of every argument, keyword ones too.
+Every mapped value
 must have the same length; ``TransformError`` names the fields and lengths otherwise.
 
 Each argument first becomes a *template*: the argument itself where it is broadcast,
@@ -23,7 +25,7 @@ from typing import Any
 from ember.xcs.errors import TransformError
 from ember.xcs.transforms.leaves import ARRAY, leaf_kind
 
-__all__ = ["Calls", "field_axes_error", "positional_axes", "split_batch"]
+__all__ = ["Calls", "field_axes_error", "keyword_axis", "positional_axes", "split_batch"]
 
 Calls = list[tuple[tuple[Any, ...], dict[str, Any]]]
 """Per-item ``(args, kwargs)`` pairs, in order."""
@@ -238,6 +240,13 @@ def positional_axes(in_axes: Any, count: int, transform: str) -> tuple[Any, ...]
     return (in_axes,) * count
 
 
+def keyword_axis(in_axes: Any) -> Any:
+    """The ``in_axes`` entry of every keyword argument: axis 0 (keywords are records or
+    batches, as in ``jax.vmap``), or a dict given as the whole ``in_axes``, which names
+    the fields of every argument (pyember's per-field form)."""
+    return in_axes if isinstance(in_axes, dict) else 0
+
+
 def split_batch(args: tuple[Any, ...], kwargs: dict[str, Any], in_axes: Any,
                 axis_size: int | None, transform: str, *,
                 arg_names: Sequence[str] | None = None, size_name: str = "axis_size") -> Calls:
@@ -267,13 +276,16 @@ def split_batch(args: tuple[Any, ...], kwargs: dict[str, Any], in_axes: Any,
                                                                      len(args))]
     arg_templates = [_mapped_leaf(a, ax, name, transform, "arg")
                      for a, ax, name in zip(args, axes, names)]
-    kwarg_templates = {k: _mapped_leaf(v, 0, k, transform, "kwarg") for k, v in kwargs.items()}
+    kwarg_axis = keyword_axis(in_axes)
+    kwarg_templates = {k: _mapped_leaf(v, kwarg_axis, k, transform, "kwarg")
+                       for k, v in kwargs.items()}
     mapped: list[_Mapped] = []
     for template in (*arg_templates, *kwarg_templates.values()):
         _collect(template, mapped)
     if not mapped and axis_size is None and size_name == "axis_size":
-        raise _nothing_mapped(args, axes, names, kwargs, transform)
-    size = _common_length(mapped, axis_size, transform, size_name, set(kwargs))
+        raise _nothing_mapped(args, axes, names, kwargs, kwarg_axis, transform)
+    always_mapped = set() if isinstance(kwarg_axis, dict) else set(kwargs)
+    size = _common_length(mapped, axis_size, transform, size_name, always_mapped)
     return [
         (tuple(_instantiate(t, i) for t in arg_templates),
          {k: _instantiate(t, i) for k, t in kwarg_templates.items()})
@@ -315,10 +327,10 @@ def _common_length(mapped: list[_Mapped], axis_size: int | None, transform: str,
 
 
 def _nothing_mapped(args: tuple[Any, ...], axes: tuple[Any, ...], names: list[str],
-                    kwargs: dict[str, Any], transform: str) -> TransformError:
+                    kwargs: dict[str, Any], kwarg_axis: Any, transform: str) -> TransformError:
     """Why no argument gave a batch, argument by argument, and the fixes."""
     reasons = [_unmapped(value, axis, name) for value, axis, name in zip(args, axes, names)]
-    reasons += [_unmapped(value, 0, name) for name, value in kwargs.items()]
+    reasons += [_unmapped(value, kwarg_axis, name) for name, value in kwargs.items()]
     listed = "; ".join(reasons) or "there are no arguments"
     sized = "" if transform == "mesh_sharded" else (  # the one without axis_size
         ", or pass axis_size=N to call the function N times with these arguments")

@@ -47,6 +47,14 @@ def _display_name(fn: Callable[..., Any]) -> str:
     return str(getattr(fn, "__name__", None) or type(fn).__name__)
 
 
+def _keywords_last(fn: Callable[..., Any], count: int,
+                   names: tuple[str, ...]) -> Callable[..., Any]:
+    """``fn`` taking its keyword arguments ``names`` positionally, after ``count`` others."""
+    def call(*values: Any) -> Any:
+        return fn(*values[:count], **dict(zip(names, values[count:])))
+    return call
+
+
 def _normalize_axes(axes: Any) -> Any:
     return tuple(axes) if isinstance(axes, list) else axes
 
@@ -85,7 +93,8 @@ class BatchedFunction:
         self._op = item_op(fn, _display_name(fn))
         self._runner = batch_runner(self._name, self._config)
         self._xcs_stats = self._runner._xcs_stats
-        self._tensor_fns: dict[int, Callable[..., Any]] = {}  # by positional count
+        # by positional count and, for a dict in_axes, the keywords' names
+        self._tensor_fns: dict[tuple[int, tuple[str, ...]], Callable[..., Any]] = {}
         self._orchestration = False
         self._scanned = False  # whether op_in_code looked at fn (on its first array call)
         self._lock = threading.Lock()  # guards _tensor_fns
@@ -156,19 +165,31 @@ class BatchedFunction:
         refuse_ambiguous(args, kwargs, self._in_axes, self.transform)
 
     def _tensor_call(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        tensor_fn = self._tensor_fns.get(len(args))
+        # A dict as the whole in_axes names the fields of every argument, keyword ones
+        # too (as on the orchestration path); jax.vmap maps keywords along axis 0, so
+        # those are given to it positionally.
+        names = tuple(kwargs) if isinstance(self._in_axes, dict) else ()
+        key = (len(args), names)
+        tensor_fn = self._tensor_fns.get(key)
         if tensor_fn is None:
             jax = require_jax(self.transform)
-            tensor_fn = jax.vmap(probed(self._fn), in_axes=self._checked_axes(len(args)),
+            target = _keywords_last(self._fn, len(args), names) if names else self._fn
+            tensor_fn = jax.vmap(probed(target),
+                                 in_axes=self._checked_axes(len(args) + len(names)),
                                  out_axes=self._out_axes, axis_size=self._axis_size,
                                  axis_name=self._axis_name)
             with self._lock:
-                self._tensor_fns[len(args)] = tensor_fn
+                self._tensor_fns[key] = tensor_fn
+        if names:
+            return tensor_fn(*args, *kwargs.values())
         return tensor_fn(*args, **kwargs)
 
     def _checked_axes(self, count: int) -> Any:
         """``in_axes``, refused (as ``jax.vmap`` does) if it is a tuple without one entry
-        per positional argument; the message is the orchestration path's."""
+        per positional argument (the message is the orchestration path's); a dict is the
+        entry of each of the ``count`` arguments."""
+        if isinstance(self._in_axes, dict):
+            return (self._in_axes,) * count
         if isinstance(self._in_axes, tuple):
             positional_axes(self._in_axes, count, self.transform)
         return self._in_axes

@@ -93,7 +93,10 @@ def copies_shared_objects(args: tuple[Any, ...], kwargs: dict[str, Any], leaf: t
     may keep its arguments, so a top-level container counts too) and must keep its
     identity. And reading a missing key of a dict whose class has ``__missing__`` (a
     ``defaultdict``: ``template.format_map(slots)``) may add it: to the copy, not the
-    caller's dict. (``Counter``'s adds nothing.)
+    caller's dict. (``Counter``'s adds nothing.) A set counts wherever it is, and a
+    frozenset holding a ``leaf``: its copy may iterate in another order than the set
+    itself (a set's order depends on its history, which a copy does not repeat), and
+    ``",".join(s)`` or ``max(s, key=...)`` would see that order.
 
     Example:
         >>> copies_shared_objects(([1, 2],), {}, str, stores=False)
@@ -102,6 +105,8 @@ def copies_shared_objects(args: tuple[Any, ...], kwargs: dict[str, Any], leaf: t
         True
         >>> copies_shared_objects((collections.defaultdict(str),), {}, str, stores=False)
         True
+        >>> copies_shared_objects(({"b", "a"},), {}, str, stores=False)
+        True
     """
     todo = [(value, 0) for value in (*args, *kwargs.values())]
     while todo:
@@ -109,7 +114,9 @@ def copies_shared_objects(args: tuple[Any, ...], kwargs: dict[str, Any], leaf: t
         if type(value) in ATOMS or type(value) is leaf:
             continue
         kind = kind_of(value)
-        if kind in (Kind.LIST, Kind.DICT, Kind.SET, Kind.DEQUE):
+        if kind is Kind.SET or (kind is Kind.FROZENSET and leaves(value, leaf, first=True)):
+            return True
+        if kind in (Kind.LIST, Kind.DICT, Kind.DEQUE):
             if depth or stores or (kind is Kind.DICT and _adds_missing(type(value))):
                 return True
             items: Any = (*value, *value.values()) if kind is Kind.DICT else value

@@ -93,7 +93,10 @@ def replace(tree: Any, fn: Callable[[Any], Any], leaf: type, *, records: bool = 
 
     Lists, dicts, sets, deques and records are updated in place (their identity is
     kept); tuples and frozensets that change are rebuilt (a named tuple as its own
-    type). Returns the (possibly rebuilt) tree.
+    type). A set's item is replaced by discarding it and adding its replacement, an
+    equal value (a lazy value's own): the replacement takes the freed slot, so the set
+    iterates in the same order as before (re-adding every item to a cleared set would
+    not, once two of them collided). Returns the (possibly rebuilt) tree.
 
     Example:
         >>> data = [1, (2, "x")]
@@ -135,11 +138,11 @@ def replace(tree: Any, fn: Callable[[Any], Any], leaf: type, *, records: bool = 
                 if nv is not v:
                     tree[k] = nv
     elif kind is Kind.SET:
-        items = list(tree)
-        new_items = [sub(item) for item in items]
-        if any(n is not o for n, o in zip(new_items, items)):
-            tree.clear()
-            set.update(tree, new_items)
+        for item in list(tree):
+            new = sub(item)
+            if new is not item:  # an equal value (same hash): it takes the item's slot
+                set.discard(tree, item)
+                set.add(tree, new)
     elif kind in (Kind.TUPLE, Kind.NAMEDTUPLE, Kind.FROZENSET):
         items = list(tree)
         new_items = [sub(item) for item in items]
