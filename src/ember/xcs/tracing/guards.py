@@ -59,13 +59,21 @@ def changing(root: Any, *path: Any, attr: Any = NO_SLOT, key: Any = NO_SLOT) -> 
             settle(trace, root)
     if (setting := _setting(root, path, changed, attr)) is not None:  # sys.stdout = buf
         settle_earlier(trace, None, f"{setting} (a setting ops issued before it read)")
-    if attr is not NO_SLOT and type(changed) is types.ModuleType \
-            and trace.ordering.holders.globals:  # settings.MODE = "b": ops reading it first
-        settle_global(trace, changed.__dict__, attr)
-    elif type(key) is str and type(changed) is dict \
-            and trace.ordering.holders.globals:  # globals()["MODE"] = "b": the same
-        settle_global(trace, changed, key)
+    if trace.ordering.holders.globals \
+            and (rebound := _rebound_global(changed, attr, key)) is not None:
+        settle_global(trace, *rebound)  # settings.MODE = "b": ops reading it end first
     return changed
+
+
+def _rebound_global(changed: Any, attr: Any, key: Any) -> tuple[dict[str, Any], str] | None:
+    """The namespace and name of the global a store into ``changed`` rebinds, if any:
+    ``settings.MODE = "b"`` (``attr`` of a module) or ``globals()["MODE"] = "b"`` (a
+    ``str`` ``key`` of a ``dict``, which may be a module's namespace)."""
+    if attr is not NO_SLOT and type(changed) is types.ModuleType:
+        return changed.__dict__, attr
+    if type(key) is str and type(changed) is dict:
+        return changed, key
+    return None
 
 
 def _setting(root: Any, path: tuple[Any, ...], changed: Any, attr: Any) -> str | None:
@@ -101,12 +109,10 @@ def achanging(root: Any, *path: Any, attr: Any = NO_SLOT, key: Any = NO_SLOT) ->
     if (setting := _setting(root, path, changed, attr)) is not None:
         return _Then(asettle_earlier(trace, None, f"{setting} (a setting ops issued "
                                      "before it read)"), None)
-    if trace.ordering.holders.globals:  # settings.MODE = "b", globals()["MODE"] = "b"
-        namespace, name = (changed.__dict__, attr) if attr is not NO_SLOT \
-            and type(changed) is types.ModuleType else (changed, key)
-        if type(namespace) is dict and type(name) is str \
-                and (waiting := _global_readers(trace, namespace, name)) is not None:
-            return waiting
+    if trace.ordering.holders.globals \
+            and (rebound := _rebound_global(changed, attr, key)) is not None \
+            and (waiting := _global_readers(trace, *rebound)) is not None:
+        return waiting
     return Ready(None)
 
 
