@@ -180,3 +180,35 @@ def test_the_scopes_of_a_module_are_found_by_name_and_first_line_from_one_index(
         "outer": ("outer", []), "inner": ("inner", []), "Box.inner": ("inner", ["Box"]),
         "first lambda": ("lambda a: a", ["Box"]), "second lambda": ("lambda b: b", ["Box"])}
     assert isinstance(module._xcs_scopes, dict)  # built once, kept on the tree
+
+
+def test_a_lambda_nested_in_a_lambda_on_one_line_is_rewritten_from_its_own_node(
+        module_dir: Path) -> None:
+    # Both lambdas start on the line and hold the inner one's code: the inner is the
+    # innermost of them, the outer the one whose own code (the jit call) only it holds.
+    (module_dir / "nested_lambdas.py").write_text(textwrap.dedent("""\
+        import time
+        from ember.xcs import jit, op
+
+        @op
+        def fetch(k):
+            time.sleep(0.01)
+            return k.upper()
+
+        makers = [lambda: jit(lambda keys: [f"<{fetch(k)}>" for k in keys])]
+        inner_only = lambda: (lambda keys: "+".join(fetch(k) for k in keys))
+    """))
+    from ember.xcs.tracing import rewrite
+
+    module = importlib.import_module("nested_lambdas")
+    sys.modules.pop("nested_lambdas")
+    jitted = module.makers[0]()
+    assert jitted(["a", "b"]) == ["<A>", "<B>"]
+    inner = module.makers[0].__code__.co_consts
+    inner_code = next(c for c in inner if hasattr(c, "co_positions"))
+    assert rewrite.can_rewrite(inner_code)
+    assert rewrite.can_rewrite(module.makers[0].__code__)
+    outer = module.inner_only
+    assert rewrite.can_rewrite(outer.__code__)
+    assert rewrite.can_rewrite(outer().__code__)
+    assert get_jit_stats(jitted)["fallbacks"] == []

@@ -44,14 +44,15 @@ from typing import Any
 from ember.xcs.tracing import frames
 from ember.xcs.tracing.async_transform import AsyncSites
 from ember.xcs.tracing.codemap import CodeMap
-from ember.xcs.tracing.frames import CallMode, is_user_code
+from ember.xcs.tracing.frames import is_user_code
 from ember.xcs.tracing.source_texts import source_trees
 from ember.xcs.tracing.sources import (
     Scope,
     arg_count,
+    eager_lines_by_function,
     find_scope,
+    find_scopes,
     first_column,
-    first_line,
     same_code,
     signature_matches,
 )
@@ -250,24 +251,12 @@ def _rewritten_code(code: types.CodeType) -> types.CodeType | None:
 
 
 def _rewrite(code: types.CodeType) -> tuple[types.CodeType | None, str | None]:
-    problem: str | None = "no source available (defined with exec(), or in a REPL without history)"
-    for module in source_trees(code.co_filename):  # (tracing/source_texts.py)
-        found = find_scope(module, code)
-        if found is None:
-            problem = "the source on disk does not contain this function (edited since import?)"
-            continue
-        node, classes = found
-        plain, problem = _compile_as(_wrapped(copy.deepcopy(node), classes, code), code) \
-            if signature_matches(node, code) else (None, None)
-        # Edited since it was loaded (or a loader rewrote it): the source is not what runs.
-        if plain is not None \
-                and same_code(_renamed(plain, plain.co_qualname, code.co_qualname), code):
-            break
-        problem = problem or "the source on disk does not match the running function"
-    else:
-        return None, problem
+    found = _source_of(code)
+    if isinstance(found, str):
+        return None, found
+    node, classes = found
     node = copy.deepcopy(node)
-    eager_lines = _eager_lines_by_function(node)
+    eager_lines = eager_lines_by_function(node)
     node = AsyncSites().visit(Rewriter().visit(node))
     rewritten, problem = _compile_as(_wrapped(node, classes, code), code)
     if rewritten is None:
@@ -279,6 +268,27 @@ def _rewrite(code: types.CodeType) -> tuple[types.CodeType | None, str | None]:
             lines = eager_lines.get((inner.co_name, inner.co_firstlineno))
             frames.register_eager_lines(inner, lines if lines is not None else {})
     return rewritten, None
+
+
+def _source_of(code: types.CodeType) -> tuple[Scope, list[str]] | str:
+    """The def or lambda node of ``code`` whose source, compiled, is the code that runs,
+    with the classes around it; or why there is none."""
+    problem = "no source available (defined with exec(), or in a REPL without history)"
+    for module in source_trees(code.co_filename):  # (tracing/source_texts.py)
+        found = find_scopes(module, code)
+        if not found:
+            problem = "the source on disk does not contain this function (edited since import?)"
+            continue
+        problem = "the source on disk does not match the running function"
+        for node, classes in found:
+            plain, compiled_problem = _compile_as(_wrapped(node, classes, code), code) \
+                if signature_matches(node, code) else (None, None)
+            # Edited since it was loaded (or a loader rewrote it): not what runs.
+            if plain is not None \
+                    and same_code(_renamed(plain, plain.co_qualname, code.co_qualname), code):
+                return node, classes
+            problem = compiled_problem or problem
+    return problem
 
 
 def _wrapped(node: ast.AST, classes: list[str], code: types.CodeType) -> list[ast.stmt]:
@@ -358,40 +368,3 @@ def _code_objects(code: types.CodeType) -> Iterator[types.CodeType]:
     for const in code.co_consts:
         if isinstance(const, types.CodeType):
             yield from _code_objects(const)
-
-
-def _eager_lines_by_function(root: Scope) -> dict[tuple[str, int], dict[int, CallMode]]:
-    """For each function in ``root``: the lines where ops run at their call, and why.
-
-    The lines of its own ``try``/``with`` statements, so that ``except`` sees an op's
-    error; and those of its ``case`` patterns, which read attributes and items at once
-    (a property of the subject's class may call an op) and match a sequence or mapping
-    pattern by the type of what they read, which a lazy value cannot give.
-    """
-    result: dict[tuple[str, int], dict[int, CallMode]] = {}
-    scopes = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
-
-    def collect(scope: Scope) -> None:
-        lines: dict[int, CallMode] = {}
-
-        def mark(span: ast.stmt | ast.pattern, mode: CallMode) -> None:
-            for line in range(span.lineno, (span.end_lineno or span.lineno) + 1):
-                lines.setdefault(line, mode)  # the outer statement's reason first
-
-        def walk(node: ast.AST) -> None:
-            for child in ast.iter_child_nodes(node):
-                if isinstance(child, scopes):
-                    collect(child)
-                    continue
-                if isinstance(child, ast.Try | ast.TryStar | ast.With | ast.AsyncWith):
-                    mark(child, CallMode.TRY)
-                elif isinstance(child, ast.match_case):
-                    mark(child.pattern, CallMode.MATCH)
-                walk(child)
-
-        walk(scope)
-        name = "<lambda>" if isinstance(scope, ast.Lambda) else scope.name
-        result[(name, first_line(scope))] = lines
-
-    collect(root)
-    return result
