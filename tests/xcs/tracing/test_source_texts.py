@@ -133,6 +133,35 @@ def test_a_module_whose_asserts_pytest_rewrote_is_rewritten(
     assert get_jit_stats(pipeline)["fallbacks"] == []
 
 
+def test_only_the_jitted_def_of_a_test_module_has_its_asserts_rewritten_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Rewriting every assert of a big test module took a tenth of a second and more
+    # on the first call of a jitted function holding an assert.
+    from _pytest.assertion import rewrite as pytest_rewrite
+
+    text = CHECKED + "".join(
+        f"\n\ndef test_other_{i}():\n    assert {i} + 1 == {i + 1}, 'sums'\n"
+        for i in range(200))
+    path = tmp_path / "test_big_checked_pipeline.py"
+    path.write_text(text)
+    tree = ast.parse(text, str(path))
+    pytest_rewrite.rewrite_asserts(tree, text.encode(), str(path))  # as pytest imports it
+    namespace: dict[str, object] = {"__name__": "test_big_checked_pipeline"}
+    exec(compile(tree, str(path), "exec", dont_inherit=True), namespace)
+    rewritten: list[int] = []
+    visit = pytest_rewrite.AssertionRewriter.visit_Assert
+
+    def counted(self: Any, assert_: ast.Assert) -> Any:
+        rewritten.append(assert_.lineno)
+        return visit(self, assert_)
+
+    monkeypatch.setattr(pytest_rewrite.AssertionRewriter, "visit_Assert", counted)
+    pipeline: Any = namespace["pipeline"]
+    assert pipeline(["a", "b"]) == "A+B"
+    assert get_jit_stats(pipeline)["fallbacks"] == []
+    assert rewritten == [12]  # the pipeline's own assert, not the 200 others
+
+
 SCRIPT = PIPELINE.replace("VERSION", "script").replace("SEP", "+") + textwrap.dedent("""\
     from ember.xcs import get_jit_stats
     print(pipeline(["a", "b"]), get_jit_stats(pipeline)["fallbacks"])

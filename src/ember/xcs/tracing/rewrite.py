@@ -45,7 +45,7 @@ from ember.xcs.tracing import frames
 from ember.xcs.tracing.async_transform import AsyncSites
 from ember.xcs.tracing.codemap import CodeMap
 from ember.xcs.tracing.frames import is_user_code
-from ember.xcs.tracing.source_texts import source_trees
+from ember.xcs.tracing.source_texts import as_pytest_compiled, source_trees
 from ember.xcs.tracing.sources import (
     Scope,
     arg_count,
@@ -281,14 +281,24 @@ def _source_of(code: types.CodeType) -> tuple[Scope, list[str]] | str:
             continue
         problem = "the source on disk does not match the running function"
         for node, classes in found:
-            plain, compiled_problem = _compile_as(_wrapped(node, classes, code), code) \
-                if signature_matches(node, code) else (None, None)
-            # Edited since it was loaded (or a loader rewrote it): not what runs.
-            if plain is not None \
-                    and same_code(_renamed(plain, plain.co_qualname, code.co_qualname), code):
-                return node, classes
-            problem = compiled_problem or problem
+            if not signature_matches(node, code):
+                continue
+            for variant in _as_compiled(module, node, code.co_filename):
+                plain, compiled_problem = _compile_as(_wrapped(variant, classes, code), code)
+                # Edited since it was loaded (or a loader rewrote it): not what runs.
+                if plain is not None and same_code(
+                        _renamed(plain, plain.co_qualname, code.co_qualname), code):
+                    return variant, classes
+                problem = compiled_problem or problem
     return problem
+
+
+def _as_compiled(module: ast.Module, node: Scope, filename: str) -> Iterator[Scope]:
+    """``node`` as written, then as pytest compiles a test module, if that differs."""
+    yield node
+    pytest_compiled = as_pytest_compiled(module, node, filename)
+    if pytest_compiled is not None:
+        yield pytest_compiled
 
 
 def _wrapped(node: ast.AST, classes: list[str], code: types.CodeType) -> list[ast.stmt]:

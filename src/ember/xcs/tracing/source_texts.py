@@ -12,7 +12,8 @@ common cases need more, and ``source_trees`` yields the texts to try, the likeli
   hold. Its text is in IPython's history, with the magic's line left out (of a
   ``%time`` line, the statement after the magic).
 - A test module run by pytest, which compiles it with its ``assert`` statements
-  rewritten (to explain a failure): the text is rewritten the same way.
+  rewritten (to explain a failure): a def holding one is rewritten the same way
+  (``as_pytest_compiled``).
 - A program given to ``python -c`` (``<string>``): the command is in ``sys.orig_argv``.
   One given to ``python -`` (``<stdin>``) from a file (``python - < script.py``): the
   file is read again (a pipe cannot be).
@@ -31,6 +32,7 @@ Example:
 from __future__ import annotations
 
 import ast
+import copy
 import importlib.util
 import linecache
 import os
@@ -40,12 +42,14 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["source_trees"]
+from ember.xcs.tracing.sources import Scope
+
+__all__ = ["as_pytest_compiled", "source_trees"]
 
 _TIMED = frozenset({"<timed exec>", "<timed eval>"})  # IPython's %%time and %time
 _lock = threading.Lock()  # guards _trees
-# (file name, hash of text, asserts rewritten) -> its tree
-_trees: dict[tuple[str, int, bool], ast.Module | None] = {}
+# (file name, hash of text) -> its tree
+_trees: dict[tuple[str, int], ast.Module | None] = {}
 _UNREAD: Any = object()
 _CACHE_LIMIT = 256
 
@@ -53,26 +57,42 @@ _CACHE_LIMIT = 256
 def source_trees(filename: str) -> Iterator[ast.Module]:
     """The parsed texts that may hold the source of code compiled from ``filename``."""
     for text in _texts(filename, linecache.getlines(filename)):
-        yield from _parsed(filename, text, asserts_rewritten=False)
-        if "_pytest.assertion.rewrite" in sys.modules and "assert" in text \
-                and not filename.startswith("<"):
-            yield from _parsed(filename, text, asserts_rewritten=True)
+        yield from _parsed(filename, text)
 
 
-def _parsed(filename: str, text: str, asserts_rewritten: bool) -> Iterator[ast.Module]:
-    """``text`` parsed (once), its ``assert`` statements rewritten as pytest compiles a
-    test module (``conftest.py``, a plugin) if ``asserts_rewritten``."""
-    key = (filename, hash(text), asserts_rewritten)
+def as_pytest_compiled(module: ast.Module, node: Scope, filename: str) -> Scope | None:
+    """A copy of ``node``, a def of ``module`` (from ``source_trees``), with its
+    ``assert`` statements rewritten as pytest compiles a test module (``conftest.py``, a
+    plugin); ``None`` when pytest is not loaded, or ``node`` holds no ``assert``.
+
+    Only the def is rewritten: pytest numbers the names it makes per ``assert`` and
+    reads the text of each by its line, so the def comes out as in the whole module
+    (whose rewriting costs a tenth of a second and more in a big test module)."""
+    text = getattr(module, "_xcs_text", None)
+    if text is None or filename.startswith("<") or "_pytest.assertion.rewrite" not in sys.modules \
+            or not any(type(inner) is ast.Assert for inner in ast.walk(node)):
+        return None
+    from _pytest.assertion.rewrite import rewrite_asserts
+
+    copied = copy.deepcopy(node)
+    try:
+        statement = ast.Expr(copied) if isinstance(copied, ast.expr) else copied
+        rewrite_asserts(ast.Module(body=[statement], type_ignores=[]), text.encode(), filename)
+    except Exception:  # a pytest of another shape: no such copy
+        return None
+    return copied
+
+
+def _parsed(filename: str, text: str) -> Iterator[ast.Module]:
+    """``text`` parsed (once), with the text kept on the tree (``as_pytest_compiled``)."""
+    key = (filename, hash(text))
     with _lock:
         tree = _trees.get(key, _UNREAD)
     if tree is _UNREAD:
         try:
             tree = ast.parse(text, filename)
-            if asserts_rewritten:
-                from _pytest.assertion.rewrite import rewrite_asserts
-
-                rewrite_asserts(tree, text.encode(), filename)
-        except Exception:  # a syntax error, or a pytest of another shape: no tree
+            tree._xcs_text = text  # type: ignore[attr-defined]
+        except Exception:  # a syntax error: no tree
             tree = None
         with _lock:
             if len(_trees) >= _CACHE_LIMIT:
