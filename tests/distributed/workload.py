@@ -139,6 +139,38 @@ def best_of_three(prompt: str, log: str) -> list[float]:
     return [sampled(prompt, log) for _ in range(3)]
 
 
+@op
+def chatty(x: int) -> int:
+    """Prints a line to stdout and one to stderr, then doubles ``x`` (a negative one
+    raises ``WorkloadError`` after printing)."""
+    print(f"checking {x}")
+    print(f"note on {x}", file=sys.stderr)
+    if x < 0:
+        raise WorkloadError(f"{x} is negative")
+    return x * 2
+
+
+@op
+async def chatty_later(x: int) -> int:
+    """A coroutine op that prints once it has awaited."""
+    await asyncio.sleep(0.01)
+    print(f"later {x}")
+    return x + 1
+
+
+def chatty_pipeline(xs: list[int]) -> list[int]:
+    """Ops that print, one of them a coroutine."""
+    return [chatty(x) for x in xs] + [chatty_later(x) for x in xs]
+
+
+def chatty_checked(xs: list[int]) -> list[int] | str:
+    """Ops that print until one of them raises, caught by the caller."""
+    try:
+        return [chatty(x) for x in xs]
+    except WorkloadError as error:
+        return str(error)
+
+
 def priced_then_judged(xs: list[int], log: str) -> list[int]:
     """Each ``judged`` op waits for its ``priced`` input: submitted as that one finishes."""
     results = []

@@ -19,6 +19,7 @@ from __future__ import annotations
 import concurrent.futures
 import contextvars
 import functools
+import os
 import threading
 import types
 from collections.abc import Callable
@@ -194,7 +195,8 @@ class DaskExecutor(concurrent.futures.Executor):
         with self._lock:
             if self._closed:
                 raise RuntimeError("cannot submit to a DaskExecutor after shutdown()")
-            task = self._client.submit(ShippedCall(name, sent.payload), pure=False)
+            task = self._client.submit(ShippedCall(name, sent.payload, os.getpid()),
+                                       pure=False)
             self._pending[outer] = (name, task)
         outer.add_done_callback(functools.partial(self._cancel_if_cancelled, task))
         self._client.loop.add_callback(self._collect, name, outer, task, context, sent)
