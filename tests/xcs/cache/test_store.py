@@ -270,3 +270,20 @@ def test_a_database_of_another_program_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(XCSError, match="is not an ember-xcs result cache") as raised:
         SQLiteStore(path).get("k")
     assert "['run', 'score']" in str(raised.value)
+
+
+def test_a_store_damaged_while_in_use_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "r.sqlite"
+    store = SQLiteStore(path)
+    for index in range(200):
+        store.put(f"k{index}", "op", "v" * 5000)
+    store.close()
+    other = sqlite3.connect(path)
+    other.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    other.close()
+    with path.open("r+b") as data:  # half of it lost (a full disk, a copy cut short)
+        data.truncate(path.stat().st_size // 3)
+    with pytest.raises(XCSError, match="is not an ember-xcs result cache, or is damaged "
+                                       r"\(database disk image is malformed\); point "
+                                       r"Config\(result_cache=...\) at another file or delete"):
+        store.get("k199")

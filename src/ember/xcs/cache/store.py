@@ -234,7 +234,7 @@ class SQLiteStore:
 
     def _not_a_store(self, error: BaseException) -> XCSError:
         return XCSError(
-            f"{self.path} is not an ember-xcs result cache ({error}); point "
+            f"{self.path} is not an ember-xcs result cache, or is damaged ({error}); point "
             "Config(result_cache=...) at another file or delete this one."
         )
 
@@ -293,6 +293,8 @@ class SQLiteStore:
         try:
             yield connection
         except sqlite3.Error as error:
+            if type(error) is sqlite3.DatabaseError:  # "malformed": damaged since it opened
+                raise self._not_a_store(error) from error
             raise XCSError(f"result cache {self.path}: {error}") from error
 
     # -- the store protocol -------------------------------------------------------------
