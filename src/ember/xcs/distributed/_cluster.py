@@ -146,7 +146,8 @@ class DaskExecutor(concurrent.futures.Executor):
             SerializationError: ``fn`` or an argument cannot be pickled; the message
                 names the op and the part that failed.
             ConfigError, UncacheableError: the op's result cache refused the call.
-            RuntimeError: the executor was shut down.
+            ClusterError: the executor was shut down (a ``RuntimeError``, as
+                ``concurrent.futures`` executors raise).
         """
         outer: concurrent.futures.Future[Any] = concurrent.futures.Future()
         plan = plan_shipping(fn, args, kwargs)
@@ -194,7 +195,11 @@ class DaskExecutor(concurrent.futures.Executor):
         context = contextvars.copy_context()
         with self._lock:
             if self._closed:
-                raise RuntimeError("cannot submit to a DaskExecutor after shutdown()")
+                raise ClusterError(
+                    f"cannot submit op {name!r} to a DaskExecutor after shutdown() (of the "
+                    f"cluster at {self._address}; leaving its `with dask_executor(...)` "
+                    "block shuts it down). Call the jitted function inside that block, or "
+                    "give it a running executor: f.with_config(executor=...).")
             task = self._client.submit(ShippedCall(name, sent.payload, os.getpid()),
                                        pure=False)
             self._pending[outer] = (name, task)
