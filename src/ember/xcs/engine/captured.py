@@ -59,6 +59,10 @@ class _Routed:
         chunks.append((self._index, text))
         return len(text)
 
+    def writelines(self, lines: Any) -> None:
+        for line in lines:
+            self.write(line)
+
     def flush(self) -> None:
         if _chunks.get() is None:
             self._original.flush()
