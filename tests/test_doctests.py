@@ -24,6 +24,7 @@ MODULES = (
     "ember.xcs.cache.store",
     "ember.xcs.cache.scope",
     "ember.xcs.cache.counters",
+    "ember.xcs.engine.captured",
     "ember.xcs.policies",
     "ember.xcs.telemetry",
     "ember.xcs.timeline",

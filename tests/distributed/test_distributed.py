@@ -32,6 +32,7 @@ from ember.xcs import (
 )
 from ember.xcs.cache import MemoryStore, SQLiteStore, counters, reset_counters, use
 from ember.xcs.distributed import (
+    ClusterError,
     DaskExecutor,
     TaskLostError,
     dask_executor,
@@ -173,6 +174,23 @@ def test_wrapping_an_existing_client_leaves_it_open(healthy: DaskExecutor) -> No
     with pytest.raises(RuntimeError, match="after shutdown"):
         executor.submit(workload.add.invoke, (1, 1), {})
     assert healthy.client.status == "running"
+
+
+def test_a_call_after_the_executor_was_shut_down_says_so_with_the_fix(
+    healthy: DaskExecutor,
+) -> None:
+    # A notebook's usual slip: the function was jitted inside `with dask_executor()`
+    # and called again after the block ended.
+    executor = DaskExecutor(healthy.client)
+    traced = jit(workload.fan_out, config=Config(executor=executor))
+    assert traced([2]) == workload.fan_out([2])
+    executor.shutdown()
+
+    with pytest.raises(ClusterError, match="after shutdown") as raised:
+        traced([2])
+    assert isinstance(raised.value, RuntimeError)
+    assert "Call the jitted function inside that block" in str(raised.value)
+    assert "f.with_config(executor=...)" in str(raised.value)
 
 
 def test_a_raw_client_or_its_executor_is_refused_with_the_wrapper_to_use(

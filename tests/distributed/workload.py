@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import sys
 import threading
 import time
@@ -108,6 +109,66 @@ async def judged(x: int, log: str) -> int:
     with Path(log).open("a") as stream:
         stream.write(f"judged {x} {os.getpid()}\n")
     return x + 1
+
+
+@op(cache=True, version="1")
+def sampled(prompt: str, log: str) -> float:
+    """A model sample at a temperature (cached): a new number each time its body runs,
+    which appends ``sampled <len> <pid>`` to ``log``."""
+    with Path(log).open("a") as stream:
+        stream.write(f"sampled {len(prompt)} {os.getpid()}\n")
+    time.sleep(0.1)  # still running when the other calls of its key are submitted
+    return random.random()
+
+
+@op(cache=True, version="1")
+def sampled_once_failing(prompt: str, log: str) -> float:
+    """``sampled``, except that its first run (no ``log`` yet) raises ``WorkloadError``."""
+    first = not Path(log).exists()
+    with Path(log).open("a") as stream:
+        stream.write(f"sampled {len(prompt)} {os.getpid()}\n")
+    time.sleep(0.1)
+    if first:
+        raise WorkloadError(f"sampling {prompt!r} failed")
+    return random.random()
+
+
+def best_of_three(prompt: str, log: str) -> list[float]:
+    """Three samples of one prompt: under a result cache, the first pays and the other
+    two are hits of it (plain Python runs them one after the other)."""
+    return [sampled(prompt, log) for _ in range(3)]
+
+
+@op
+def chatty(x: int) -> int:
+    """Prints a line to stdout and one to stderr, then doubles ``x`` (a negative one
+    raises ``WorkloadError`` after printing)."""
+    print(f"checking {x}")
+    print(f"note on {x}", file=sys.stderr)
+    if x < 0:
+        raise WorkloadError(f"{x} is negative")
+    return x * 2
+
+
+@op
+async def chatty_later(x: int) -> int:
+    """A coroutine op that prints once it has awaited."""
+    await asyncio.sleep(0.01)
+    print(f"later {x}")
+    return x + 1
+
+
+def chatty_pipeline(xs: list[int]) -> list[int]:
+    """Ops that print, one of them a coroutine."""
+    return [chatty(x) for x in xs] + [chatty_later(x) for x in xs]
+
+
+def chatty_checked(xs: list[int]) -> list[int] | str:
+    """Ops that print until one of them raises, caught by the caller."""
+    try:
+        return [chatty(x) for x in xs]
+    except WorkloadError as error:
+        return str(error)
 
 
 def priced_then_judged(xs: list[int], log: str) -> list[int]:

@@ -217,12 +217,12 @@ class _Policies:
         record(self.name, "misses")
         return MISSING
 
-    def keep(self, store: Any, key: str, value: Any) -> None:
-        """Store a fresh result. Storing never fails the call: a result that cannot be
-        pickled (whatever pickling raises: a ``__reduce__`` may raise anything, a deep
-        structure ``RecursionError``) or that the store refuses is returned, not kept."""
+    def keep(self, store: Any, key: str, value: Any) -> bool:
+        """Store a fresh result (``True``: stored). Storing never fails the call: a result
+        that cannot be pickled (whatever pickling raises: a ``__reduce__`` may raise
+        anything, a deep structure ``RecursionError``) or that the store refuses is not kept."""
         if store is None:
-            return
+            return False
         try:
             store.put(key, self.name, value)
         except Exception as error:  # the body succeeded: its result is the call's
@@ -230,8 +230,9 @@ class _Policies:
             _logger.warning("ember.xcs result cache: the result of op %s cannot be stored "
                             "(%s: %s); it is returned but not cached", self.name,
                             type(error).__name__, error)
-            return
+            return False
         record(self.name, "writes")
+        return True
 
     def retryable(self, error: BaseException) -> bool:
         return not isinstance(error, ConfigError | UncacheableError)
@@ -251,7 +252,6 @@ class _PolicyCall:
         self.fn = fn
         self.__xcs_policies__ = (layer, fn)  # as on the async body: Op.body reads it
         functools.update_wrapper(self, fn, updated=())
-
 
     def __call__(self, /, *args: Any, **kwargs: Any) -> Any:
         layer = self.layer

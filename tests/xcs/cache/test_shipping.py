@@ -80,3 +80,38 @@ def test_nothing_to_plan_without_a_cache_step_or_a_store() -> None:
     assert plan_shipping(_square, (2,), {}) is None  # not an op at all
     with use(MemoryStore()):
         assert plan_shipping(model_like.invoke, ((2,), {}), {}) is not None
+
+
+def test_a_call_of_a_key_being_shipped_follows_it_and_is_answered_from_the_store() -> None:
+    square = op(_square, cache=True, version="1")
+    store = MemoryStore()
+    reset_counters()
+    answers: list[tuple[object, object]] = []
+    with use(store):
+        first = plan_shipping(square.invoke, ((5,), {}), {})
+        second = plan_shipping(square.invoke, ((5,), {}), {})
+    assert first is not None and first.follow is None
+    assert second is not None and second.follow is not None and second.value is MISSING
+    second.follow(lambda value, error: answers.append((value, error)))
+    assert answers == []  # waits for the first, without holding a thread
+    first.keep(_done(25))
+    assert answers == [(25, None)]
+    assert (counters()["misses"], counters()["hits"], counters()["writes"]) == (1, 1, 1)
+
+
+def test_followers_of_a_call_that_failed_or_was_never_shipped_ship_themselves() -> None:
+    square = op(_square, cache=True, version="1")
+    answers: list[tuple[object, object]] = []
+    for outcome in ("failed", "cancelled"):
+        with use(MemoryStore()):
+            first = plan_shipping(square.invoke, ((6,), {}), {})
+            second = plan_shipping(square.invoke, ((6,), {}), {})
+        assert first is not None and second is not None and second.follow is not None
+        second.follow(lambda value, error: answers.append((value, error)))
+        future: concurrent.futures.Future[object] = concurrent.futures.Future()
+        if outcome == "failed":
+            future.set_exception(ValueError("no"))
+        else:
+            future.cancel()  # what DaskExecutor.submit does when it cannot ship the call
+        first.keep(future)
+    assert answers == [(MISSING, None), (MISSING, None)]

@@ -259,3 +259,31 @@ def test_a_result_the_store_cannot_keep_is_returned_and_counted(kind: str, tmp_p
     assert jit(glue, config=Config(result_cache=store))(50_000) == [
         49_999, 50_000, "ann is over quota (10)", "ann is over quota (10)"]
     assert counters()["unstorable"] == 2
+
+
+def test_a_database_of_another_program_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "app.sqlite"
+    other = sqlite3.connect(path)  # its own table that happens to be named results
+    other.execute("CREATE TABLE results (run INTEGER, score REAL)")
+    other.commit()
+    other.close()
+    with pytest.raises(XCSError, match="is not an ember-xcs result cache") as raised:
+        SQLiteStore(path).get("k")
+    assert "['run', 'score']" in str(raised.value)
+
+
+def test_a_store_damaged_while_in_use_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "r.sqlite"
+    store = SQLiteStore(path)
+    for index in range(200):
+        store.put(f"k{index}", "op", "v" * 5000)
+    store.close()
+    other = sqlite3.connect(path)
+    other.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    other.close()
+    with path.open("r+b") as data:  # half of it lost (a full disk, a copy cut short)
+        data.truncate(path.stat().st_size // 3)
+    with pytest.raises(XCSError, match="is not an ember-xcs result cache, or is damaged "
+                                       r"\(database disk image is malformed\); point "
+                                       r"Config\(result_cache=...\) at another file or delete"):
+        store.get("k199")

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
+import sys
 from typing import Any
 
 from ember.xcs import Config, jit, op
@@ -76,3 +79,43 @@ def test_an_op_of_the_main_script_defined_after_the_pool_started_runs(tmp_path: 
                           timeout=120, cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "[2, 6]"
+
+
+class _Refused(Exception):
+    pass
+
+
+@op
+def chatty_with_pid(x: int) -> int:
+    print(f"checking {x}")
+    print(f"note on {x}", file=sys.stderr)
+    if x < 0:
+        raise _Refused(f"{x} is negative")
+    return os.getpid()
+
+
+def _printed(fn: Any, xs: list[int]) -> tuple[Any, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            result = fn(xs)
+        except _Refused as error:
+            result = (str(error), sorted(set(vars(error)) - {"__notes__"}))
+    return result, out.getvalue(), err.getvalue()
+
+
+def test_what_an_op_prints_in_a_worker_process_reaches_the_callers_streams() -> None:
+    # The pool's workers are forked while the caller's streams may be redirected: what
+    # they print went to their own copy of the buffer (lost), as plain Python never does.
+    def check(xs: list[int]) -> list[int]:
+        return [chatty_with_pid(x) for x in xs]
+
+    traced = jit(check, config=Config(executor="process"))
+    pids, out, err = _printed(traced, [1, 2])
+    assert os.getpid() not in pids
+    assert sorted(out.splitlines()) == ["checking 1", "checking 2"]
+    assert sorted(err.splitlines()) == ["note on 1", "note on 2"]
+
+    # An op that raised had printed first; its exception carries nothing more.
+    assert _printed(traced, [-3]) == _printed(check, [-3]) == (
+        ("-3 is negative", []), "checking -3\n", "note on -3\n")

@@ -10,12 +10,18 @@ A synchronous follower never blocks a thread that runs an event loop: the leader
 a coroutine suspended on that very loop (``await models.acall(p)`` beside a plain
 ``models(p)`` in an async tool), which could then never resume. It computes the value
 itself instead, as a plain call made before the first one had finished would.
+
+A call shipped to another process (Dask) joins its key's flight in the caller, and
+follows without holding a thread (``on_land``): it is answered from the store once the
+leader's result is stored, as its plain counterpart, which came after, would be.
 """
 
 from __future__ import annotations
 
+import logging
 import sys
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from ember.xcs.cache.store import MISSING
@@ -31,7 +37,7 @@ class _Landing:
     def __init__(self) -> None:
         self.done = threading.Event()
         self.value: Any = MISSING
-        self.waiters: list[tuple[Any, Any]] = []  # (event loop, future) of async followers
+        self.waiters: list[Callable[[], None]] = []  # called when it lands: followers
 
 
 _running: dict[tuple[int, str], _Landing] = {}  # (id of the store, key) -> in progress
@@ -70,11 +76,12 @@ class Flight:
                 del _running[self._entry]
             landing.done.set()
             waiters, landing.waiters = landing.waiters, []
-        for loop, future in waiters:
+        for wake in waiters:  # each of them: the leader's own outcome is not theirs to change
             try:
-                loop.call_soon_threadsafe(_wake, future)
-            except RuntimeError:
-                pass  # its loop has closed: nobody waits there any more
+                wake()
+            except Exception:
+                logging.getLogger(__name__).exception("ember.xcs result cache: waking a "
+                                                      "follower of a cached call failed")
 
     def wait(self) -> Any:
         """A follower: the leader's value, or ``MISSING`` if it failed, or without
@@ -97,10 +104,30 @@ class Flight:
             if self._landing.done.is_set():
                 return
             future = loop.create_future()
-            self._landing.waiters.append((loop, future))
+            self._landing.waiters.append(lambda: _wake(loop, future))
         await future
 
+    def on_land(self, then: Callable[[Any], None]) -> None:
+        """Call ``then(value)`` once the leader is done (at once if it is), on the thread
+        that lands it: ``value`` as ``wait`` gives it. For a follower that must not hold a
+        thread while it waits (a call shipped to Dask, answered by a callback).
+        """
+        landing = self._landing
+        with _lock:
+            if not landing.done.is_set():
+                landing.waiters.append(lambda: then(landing.value))
+                return
+        then(landing.value)
 
-def _wake(future: Any) -> None:
+
+def _wake(loop: Any, future: Any) -> None:
+    """Resume an async follower on its own loop (if that loop still runs)."""
+    try:
+        loop.call_soon_threadsafe(_settle_wake, future)
+    except RuntimeError:
+        pass  # its loop has closed: nobody waits there any more
+
+
+def _settle_wake(future: Any) -> None:
     if not future.done():
         future.set_result(None)

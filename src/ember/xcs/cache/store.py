@@ -48,6 +48,7 @@ MISSING: Any = type("Missing", (), {"__repr__": lambda self: "MISSING"})()
 """What ``ResultStore.get`` returns for a key it does not hold."""
 
 _BUSY_TIMEOUT_MS = 30_000
+_COLUMNS = frozenset({"key", "op", "format", "value", "created"})
 
 
 def default_path() -> Path:
@@ -233,7 +234,7 @@ class SQLiteStore:
 
     def _not_a_store(self, error: BaseException) -> XCSError:
         return XCSError(
-            f"{self.path} is not an ember-xcs result cache ({error}); point "
+            f"{self.path} is not an ember-xcs result cache, or is damaged ({error}); point "
             "Config(result_cache=...) at another file or delete this one."
         )
 
@@ -270,6 +271,8 @@ class SQLiteStore:
 
     @staticmethod
     def _create(connection: sqlite3.Connection) -> None:
+        import sqlite3
+
         (mode,) = connection.execute("PRAGMA journal_mode").fetchone()
         if str(mode).lower() != "wal":  # WAL is kept in the file: the first opener sets it
             connection.execute("PRAGMA journal_mode = WAL")
@@ -277,6 +280,9 @@ class SQLiteStore:
             "CREATE TABLE IF NOT EXISTS results (key TEXT PRIMARY KEY, op TEXT NOT NULL, "
             "format INTEGER NOT NULL, value BLOB NOT NULL, created REAL NOT NULL)"
         )
+        columns = {row[1] for row in connection.execute("PRAGMA table_info(results)")}
+        if not _COLUMNS.issubset(columns):  # another program's table of that name
+            raise sqlite3.DatabaseError(f"its results table has the columns {sorted(columns)}")
         connection.execute("CREATE INDEX IF NOT EXISTS results_op ON results (op)")
 
     @contextmanager
@@ -287,6 +293,8 @@ class SQLiteStore:
         try:
             yield connection
         except sqlite3.Error as error:
+            if type(error) is sqlite3.DatabaseError:  # "malformed": damaged since it opened
+                raise self._not_a_store(error) from error
             raise XCSError(f"result cache {self.path}: {error}") from error
 
     # -- the store protocol -------------------------------------------------------------

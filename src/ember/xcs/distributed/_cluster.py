@@ -19,7 +19,7 @@ from __future__ import annotations
 import concurrent.futures
 import contextvars
 import functools
-import math
+import os
 import threading
 import types
 from collections.abc import Callable
@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from ember.xcs.cache.shipping import plan_shipping
 from ember.xcs.cache.store import MISSING
+from ember.xcs.distributed._arguments import check_arguments
 from ember.xcs.distributed._connect import connect_client
 from ember.xcs.distributed._errors import (
     ClusterConnectionError,
@@ -145,7 +146,8 @@ class DaskExecutor(concurrent.futures.Executor):
             SerializationError: ``fn`` or an argument cannot be pickled; the message
                 names the op and the part that failed.
             ConfigError, UncacheableError: the op's result cache refused the call.
-            RuntimeError: the executor was shut down.
+            ClusterError: the executor was shut down (a ``RuntimeError``, as
+                ``concurrent.futures`` executors raise).
         """
         outer: concurrent.futures.Future[Any] = concurrent.futures.Future()
         plan = plan_shipping(fn, args, kwargs)
@@ -154,18 +156,55 @@ class DaskExecutor(concurrent.futures.Executor):
                 outer.set_result(plan.value)
                 return outer
             fn = plan.ship
+            if plan.follow is not None:  # another call of the key is running
+                plan.follow(functools.partial(self._followed, outer, plan.keep, fn, args,
+                                              kwargs, contextvars.copy_context()))
+                return outer
             outer.add_done_callback(plan.keep)  # first: stored before anyone sees it
+        try:
+            self._ship(outer, fn, args, kwargs)
+        except BaseException:
+            outer.cancel()  # never shipped: calls of its key waiting for it go on
+            raise
+        return outer
+
+    def _followed(self, outer: concurrent.futures.Future[Any],
+                  keep: Callable[[concurrent.futures.Future[Any]], None],
+                  fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
+                  context: contextvars.Context, value: Any, error: BaseException | None
+                  ) -> None:
+        """A call that waited for a running call of its key: answered from the store
+        (``value``), or shipped now (``MISSING``: that call failed, or its result could
+        not be stored). Runs on the thread that finished that call; never raises."""
+        if outer.done():
+            return  # cancelled while it waited
+        if error is None and value is MISSING:
+            outer.add_done_callback(keep)
+            try:
+                context.run(self._ship, outer, fn, args, kwargs)
+                return
+            except BaseException as raised:  # as submit() would have raised it
+                error = raised
+        context.run(_settle, outer, value, error)
+
+    def _ship(self, outer: concurrent.futures.Future[Any], fn: Callable[..., Any],
+              args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        """Send ``fn(*args, **kwargs)`` to the cluster; its outcome settles ``outer``."""
         name = call_name(fn)
         sent = pickle_call(name, fn, args, kwargs)
         context = contextvars.copy_context()
         with self._lock:
             if self._closed:
-                raise RuntimeError("cannot submit to a DaskExecutor after shutdown()")
-            task = self._client.submit(ShippedCall(name, sent.payload), pure=False)
+                raise ClusterError(
+                    f"cannot submit op {name!r} to a DaskExecutor after shutdown() (of the "
+                    f"cluster at {self._address}; leaving its `with dask_executor(...)` "
+                    "block shuts it down). Call the jitted function inside that block, or "
+                    "give it a running executor: f.with_config(executor=...).")
+            task = self._client.submit(ShippedCall(name, sent.payload, os.getpid()),
+                                       pure=False)
             self._pending[outer] = (name, task)
         outer.add_done_callback(functools.partial(self._cancel_if_cancelled, task))
         self._client.loop.add_callback(self._collect, name, outer, task, context, sent)
-        return outer
 
     def _cancel_if_cancelled(self, task: Any, outer: concurrent.futures.Future[Any]) -> None:
         if outer.cancelled():
@@ -329,7 +368,7 @@ def dask_executor(
         ...         config=Config(executor=cluster))([1, 2])
         [2, 4]
     """
-    _check_arguments(address, n_workers, threads_per_worker, connect_timeout, allowed_failures)
+    check_arguments(address, n_workers, threads_per_worker, connect_timeout, allowed_failures)
     distributed = _require("distributed")
     _require("cloudpickle")
     if address is not None:
@@ -359,24 +398,3 @@ def dask_executor(
         cluster.close()
         raise
     return DaskExecutor(client, owns_client=True, cluster=cluster)
-
-
-def _check_arguments(address: str | None, n_workers: int | None, threads_per_worker: int,
-                     connect_timeout: float, allowed_failures: int) -> None:
-    if address is not None and not isinstance(address, str):
-        raise XCSError(
-            f"dask_executor(address=...) must be a scheduler address such as "
-            f"'tcp://host:8786' or None, got {type(address).__name__} {address!r}."
-        )
-    for name, value, minimum in (("n_workers", n_workers, 1),
-                                 ("threads_per_worker", threads_per_worker, 1),
-                                 ("allowed_failures", allowed_failures, 0)):
-        if value is None and name == "n_workers":
-            continue
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            raise XCSError(f"dask_executor({name}=...) must be an int >= {minimum}, "
-                           f"got {value!r}.")
-    if (isinstance(connect_timeout, bool) or not isinstance(connect_timeout, int | float)
-            or not math.isfinite(connect_timeout) or connect_timeout <= 0):
-        raise XCSError(f"dask_executor(connect_timeout=...) must be a finite positive "
-                       f"number of seconds, got {connect_timeout!r}.")

@@ -7,18 +7,21 @@ caller waiting); an exception that does not pickle is trimmed until it does, kee
 its type and message.
 
 Whatever the op raises travels back as the task's *value*, ``(False, pickled
-exception)``, and is raised again in the caller (``load_outcome``); a result travels as
-``(True, pickled result)``. Raising it out of the Dask task instead would hand it to
-Dask's worker, which logs every failed task as "Compute Failed" (an exception the
-program catches is control flow, not an error to log), and which only handles
-``Exception``: a ``SystemExit`` or ``KeyboardInterrupt`` from an op would never settle
-the task on a thread worker (the caller waits forever) and would kill a worker process
-(Dask runs the op again on another one, up to ``allowed_failures`` times).
+exception, output)``, and is raised again in the caller (``load_outcome``); a result
+travels as ``(True, pickled result, output)``. ``output`` is what the op printed on a
+worker process, written to the caller's streams first (``engine.captured``).
+Raising it out of the Dask task instead would hand it to Dask's worker, which logs
+every failed task as "Compute Failed" (an exception the program catches is control
+flow, not an error to log), and which only handles ``Exception``: a ``SystemExit`` or
+``KeyboardInterrupt`` from an op would never settle the task on a thread worker (the
+caller waits forever) and would kill a worker process (Dask runs the op again on
+another one, up to ``allowed_failures`` times).
 """
 
 from __future__ import annotations
 
 import functools
+import os
 import types
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, TypeGuard, cast
@@ -32,7 +35,9 @@ if TYPE_CHECKING:
 __all__ = ["Outcome", "ShippedCall", "call_name", "load_outcome", "pickle_call",
            "sendable_exception"]
 
-Outcome = tuple[bool, bytes]  # (True, pickled result) or (False, pickled exception)
+# (True, pickled result, output) or (False, pickled exception, output); output: what
+# the op printed on a worker process (engine.captured), empty on a thread worker.
+Outcome = tuple[bool, bytes, tuple[tuple[int, str], ...]]
 
 
 class ShippedCall:
@@ -43,15 +48,27 @@ class ShippedCall:
     serialise would otherwise leave the caller waiting forever. Calling it never
     raises: the outcome, result or exception, is its return value (an ``Outcome``).
     ``__name__`` is the op's name so that Dask's task keys and dashboard show it.
+    ``origin`` is the caller's process id: in another process, what the op prints
+    travels back with the outcome (on a thread worker it is printed where it is).
     """
 
-    __slots__ = ("__name__", "payload")
+    __slots__ = ("__name__", "origin", "payload")
 
-    def __init__(self, name: str, payload: bytes) -> None:
+    def __init__(self, name: str, payload: bytes, origin: int | None = None) -> None:
         self.__name__ = name
         self.payload = payload
+        self.origin = origin
 
     def __call__(self) -> Outcome:
+        if self.origin is None or self.origin == os.getpid():
+            return (*self._outcome(), ())
+        from ember.xcs.engine.captured import captured
+
+        with captured() as output:
+            succeeded, payload = self._outcome()
+        return succeeded, payload, tuple(output)
+
+    def _outcome(self) -> tuple[bool, bytes]:
         try:
             return True, self._result()
         except BaseException as error:  # SystemExit too: the op's own, for the caller
@@ -84,7 +101,7 @@ class ShippedCall:
             ) from None
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (ShippedCall, (self.__name__, self.payload))
+        return (ShippedCall, (self.__name__, self.payload, self.origin))
 
 
 def _pickled_exception(name: str, error: BaseException) -> bytes:
@@ -165,7 +182,10 @@ def load_outcome(name: str, outcome: Outcome, sent: Sent) -> tuple[Any, BaseExce
     naming the op when it cannot be loaded here."""
     import cloudpickle
 
-    succeeded, payload = outcome
+    from ember.xcs.engine.captured import replay
+
+    succeeded, payload, output = outcome
+    replay(output)  # printed during the op: before anyone sees its outcome
     try:
         loaded = sent.load_result(payload) if succeeded else cloudpickle.loads(payload)
     except Exception as error:

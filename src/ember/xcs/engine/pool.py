@@ -164,6 +164,35 @@ def _pickled_call(name: str, call: Callable[..., Any], call_args: tuple[Any, ...
 
 
 def _call_pickled(payload: bytes, name: str) -> Any:
+    """In the worker: ``_run_pickled``, keeping what the op prints for the caller's
+    streams (``engine.captured``): with its result, or on the exception it raised."""
+    from ember.xcs.engine.captured import captured
+
+    with captured() as output:
+        try:
+            result = _run_pickled(payload, name)
+        except BaseException as error:
+            if output:
+                try:
+                    error.__xcs_output__ = tuple(output)  # type: ignore[attr-defined]
+                except (AttributeError, TypeError):
+                    pass  # no __dict__ (__slots__): its prints stay on the worker
+            raise
+    result.output = tuple(output)
+    return result
+
+
+def replay_output(error: BaseException | None) -> None:
+    """Write what an op that raised in a worker process printed (``_call_pickled``)."""
+    output = getattr(error, "__xcs_output__", None)
+    if isinstance(output, tuple):
+        from ember.xcs.engine.captured import replay
+
+        del error.__xcs_output__  # type: ignore[union-attr]
+        replay(output)
+
+
+def _run_pickled(payload: bytes, name: str) -> Pickled:
     """In the worker: unpickle what ``_pickled_call`` made and call it (``Arrived``
     checks what the op received); an exception goes back as it was raised
     (``engine.carried``)."""
@@ -194,20 +223,27 @@ def _call_pickled(payload: bytes, name: str) -> Any:
 
 
 class Pickled:
-    """An op's result pickled in the worker process; ``load`` it in the caller's."""
+    """An op's result pickled in the worker process; ``load`` it in the caller's.
+    ``output``: what the op printed there (``engine.captured``)."""
 
-    __slots__ = ("data", "name")
+    __slots__ = ("data", "name", "output")
 
-    def __init__(self, data: bytes, name: str) -> None:
+    def __init__(self, data: bytes, name: str, output: tuple[tuple[int, str], ...] = ()
+                 ) -> None:
         self.data = data
         self.name = name
+        self.output = output
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (Pickled, (self.data, self.name))
+        return (Pickled, (self.data, self.name, self.output))
 
     def load(self, sent: Sent) -> Any:
         """The result of the call ``sent`` (an object the op received and handed back is
-        the caller's own), or ``SerializationError`` naming the op when it cannot be loaded."""
+        the caller's own), or ``SerializationError`` naming the op when it cannot be
+        loaded; what the op printed is written to this process's streams first."""
+        from ember.xcs.engine.captured import replay
+
+        replay(self.output)
         try:
             return sent.load_result(self.data)
         except Exception as error:

@@ -1,0 +1,106 @@
+"""What an op run in another process prints, written to the caller's streams.
+
+In plain Python (and on the thread engine) an op's ``print`` writes to the caller's
+``sys.stdout``: a notebook cell, a ``redirect_stdout`` buffer, pytest's capture. A
+worker process has streams of its own: a Dask worker's go to the terminal it was
+started from, so the text lands there, in no order, and never where the program
+reads its output. So while a shipped op runs, what it writes to ``sys.stdout`` and
+``sys.stderr`` (from its own thread, and from the coroutines and ops it starts, which
+copy its context) is kept in order, travels back with its outcome, and is written to
+the caller's streams before the result is handed on (``replay``), whether the op
+returned or raised.
+
+Writes that bypass ``sys.stdout`` (``os.write(1, ...)``, a subprocess, a logging
+handler made before the op ran, which holds the stream it was given) are not kept.
+
+Example:
+    >>> with captured() as chunks:
+    ...     print("from the op")
+    >>> chunks  # print writes the text, then its end
+    [(1, 'from the op'), (1, '\\n')]
+    >>> replay(chunks)
+    from the op
+"""
+
+from __future__ import annotations
+
+import contextvars
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+__all__ = ["Chunks", "captured", "replay"]
+
+Chunks = list[tuple[int, str]]  # (1: stdout, 2: stderr; the text), in the order written
+
+_chunks: contextvars.ContextVar[Chunks | None] = contextvars.ContextVar(
+    "ember_xcs_captured", default=None)
+_lock = threading.Lock()
+_STREAMS = ((1, "stdout"), (2, "stderr"))
+
+
+class _Routed:
+    """Stands in for ``sys.stdout`` or ``sys.stderr`` in a process that runs shipped
+    ops: a write made while an op's output is being kept goes to it, any other to the
+    stream it replaced (everything else is that stream's)."""
+
+    def __init__(self, index: int, original: Any) -> None:
+        self._index = index
+        self._original = original
+
+    def write(self, text: str) -> int:
+        chunks = _chunks.get()
+        if chunks is None:
+            return int(self._original.write(text))
+        if not isinstance(text, str):  # as a text stream says it
+            raise TypeError(f"write() argument must be str, not {type(text).__name__}")
+        chunks.append((self._index, text))
+        return len(text)
+
+    def writelines(self, lines: Any) -> None:
+        for line in lines:
+            self.write(line)
+
+    def flush(self) -> None:
+        if _chunks.get() is None:
+            self._original.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._original, name)
+
+
+def _route() -> None:
+    """Put ``_Routed`` in place of this process's streams (again, if code replaced one)."""
+    with _lock:
+        for index, name in _STREAMS:
+            current = getattr(sys, name)
+            if current is not None and not isinstance(current, _Routed):
+                setattr(sys, name, _Routed(index, current))
+
+
+@contextmanager
+def captured() -> Iterator[Chunks]:
+    """Keep what is written to ``sys.stdout`` and ``sys.stderr`` in this context during
+    the block, in order, instead of writing it (for ``replay`` in the caller)."""
+    _route()
+    chunks: Chunks = []
+    token = _chunks.set(chunks)
+    try:
+        yield chunks
+    finally:
+        _chunks.reset(token)
+
+
+def replay(chunks: Chunks | tuple[tuple[int, str], ...]) -> None:
+    """Write what an op printed in another process to this process's streams, as its
+    ``print`` would have here. A stream that is gone or closed takes nothing."""
+    for index, text in chunks:
+        stream = sys.stdout if index == 1 else sys.stderr
+        if stream is None:
+            continue
+        try:
+            stream.write(text)
+        except (OSError, ValueError):  # closed: as print to a closed stream, nothing shows
+            continue
