@@ -128,6 +128,9 @@ _facts: CodeMap[_Facts] = CodeMap(_CACHE_LIMIT)
 _eager_lines: CodeMap[dict[int, CallMode]] = CodeMap()  # rewritten code: see register_eager_lines
 
 
+_facts_by_id = _facts.entries
+
+
 def _facts_of(code: CodeType) -> _Facts:
     facts = _facts.get(code)
     if facts is None:
@@ -214,16 +217,15 @@ def inspect_site(
     location: SourceLocation | None = None
     if learned is not None and not learned.active:
         learned = None
-    facts_map = _facts
+    facts_map = _facts_by_id
     child: FrameType | None = None  # the frame walked before, if no Ember frame lies between
     child_facts: _Facts = None  # type: ignore[assignment]  # (set with child)
     stop: str | None = None  # where a StopIteration from here would be met (stop_becomes)
     open_stop = True
     while frame is not None and frame is not boundary:
         code = frame.f_code
-        facts = facts_map.get(code)
-        if facts is None:
-            facts = _facts_of(code)
+        known = facts_map.get(id(code))
+        facts = known[1] if known is not None and known[0] is code else _facts_of(code)
         if facts.internal:
             if facts.entry is not None:
                 if facts.entry is _PROBE:
