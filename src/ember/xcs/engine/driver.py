@@ -293,7 +293,7 @@ class Engine:
 
     async def _run_on_loop(self, task: Task) -> None:
         """An async op body, as an asyncio task on the engine's loop."""
-        import asyncio
+        asyncio = sys.modules["asyncio"]  # imported: this runs on an event loop
 
         value: Any = None
         error: BaseException | None = None

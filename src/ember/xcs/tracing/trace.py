@@ -33,7 +33,7 @@ from ember.xcs.tracing.failures import DeferredFailure, wait_for_ops
 from ember.xcs.tracing.frames import CallMode, inspect_site, location_of
 from ember.xcs.tracing.holding import shares_objects
 from ember.xcs.tracing.immediate import run_at_call, runs_at_call
-from ember.xcs.tracing.lazy import Lazy
+from ember.xcs.tracing.lazy import Lazy, roots_of
 from ember.xcs.tracing.learned import LearnedBarriers
 from ember.xcs.tracing.log import graph_outputs
 from ember.xcs.tracing.memo import reused_call
@@ -87,10 +87,10 @@ class Trace:
         self.coroutines: list[Any] = []  # OpCoroutines made (settled when the call ends)
         self.awaited: list[Task] = []  # their tasks, in the order the glue awaited them
         self.barriers: list[Barrier] = []
-        self.arguments: list[tuple[Any, Any]] = []  # per task id: the argument snapshot
+        self.arguments: list[Any] = []  # per task id: its snapshot's args, then kwargs
         self.ordering = Ordering()
-        self.issued: list[tuple[Any, ...]] = []
-        self._memo: list[tuple[Any, ...]] | None = None
+        self.issued: list[Any] = []  # per op call: op, args, kwargs, lazy (flat: memo.STEP)
+        self._memo: list[Any] | None = None
         self.finished = self.glue_ended = False  # glue_ended: (async) it returned or raised
         self.asynchronous = False  # the glue is an ``async def`` (set per call by jit)
         self.interrupted_by: BaseException | None = None  # raised inside a wait for ops
@@ -199,12 +199,12 @@ class Trace:
             task, _ = self._record(kind, op.name, None, args, kwargs, location, op=op,
                                    eager=eager, shared=eager, here=eager_reason == BOUND,
                                    deferred=op.is_coroutine and self.asynchronous)
-            lazy = Lazy(task, self, (task,))
+            lazy = Lazy(task, self, None)  # its own task is its root (roots_of)
             self.lazies.append(lazy)
             if not eager:  # the objects of the user's it shares (tracing.holding)
                 self.ordering.holders.note(lazy, args, kwargs)
                 self.ordering.holders.note_globals(lazy, op)
-        self.issued.append((op, *memo_args, lazy))
+        self.issued += (op, *memo_args, lazy)  # flat: no tuple kept per call in flight
         return lazy
 
     async def when_final(self, task: Task) -> Any:
@@ -257,7 +257,7 @@ class Trace:
               mutates: bool = False, returns_argument: bool = False) -> bool:
         """Whether ``lift`` records the operation at a site of ``mode`` (else: runs it now)."""
         return not (self.eager or mode is not CallMode.LAZY
-                    or (mutates and self.ordering.may_be_callers(_get(args[0], "_xcs_roots")))
+                    or (mutates and self.ordering.may_be_callers(roots_of(args[0])))
                     or runs_at_call(name, args, kwargs, stores=mutates or returns_argument))
 
     def force(self, lazy: Lazy, reason: str) -> Any:
@@ -297,7 +297,7 @@ class Trace:
         handed over only once the ops that received it earlier have finished.
         """
         task: Task = _get(lazy, "_xcs_task")
-        roots: tuple[Task, ...] = _get(lazy, "_xcs_roots")
+        roots = roots_of(lazy)
         if roots:
             for write in self.ordering.later_changes(task, roots):
                 self._settle(write)
@@ -368,7 +368,7 @@ class Trace:
         if copied:  # a body handing back one of them gives the caller's own object
             self.ordering.gives_back(task, copied)
         task.inline = here or (eager and not self.asynchronous and run.deadline is None)
-        self.arguments.append((snapshot_args, snapshot_kwargs))
+        self.arguments += (snapshot_args, snapshot_kwargs)  # flat: no pair kept per task
         if roots and not eager:
             self.ordering.note(task, roots, mutates)
         self.engine.submit(task)
@@ -385,7 +385,7 @@ class Trace:
             if type(lazy) is not Lazy or _get(lazy, "_xcs_trace") is not self:
                 continue
             inputs.append(_get(lazy, "_xcs_task"))
-            roots.extend(_get(lazy, "_xcs_roots"))
+            roots.extend(roots_of(lazy))
         roots = list(dict.fromkeys(roots))
         return self.ordering.waits_for(inputs, roots, mutates), roots
 
