@@ -74,6 +74,9 @@ class CallMode(enum.Enum):
     CALLBACK = "library callback"
 
 
+_LAZY = CallMode.LAZY  # returned per op call (an enum member read through its class is slow)
+
+
 class _Facts:
     """What the site inspection needs to know of one code object, computed once.
 
@@ -265,7 +268,7 @@ def inspect_site(
                 return location, CallMode.SPECIAL, None
         child, child_facts = frame, facts
         frame = frame.f_back
-    return location or _first_outside(boundary), CallMode.LAZY, stop
+    return location or _first_outside(boundary), _LAZY, stop
 
 
 def _iterating(caller: FrameType | None) -> bool:

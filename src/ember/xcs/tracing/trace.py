@@ -45,6 +45,7 @@ __all__ = ["Barrier", "Trace"]
 
 _get = object.__getattribute__
 _IMMUTABLE = tree.ATOMS | {tuple, frozenset}
+_LAZY, _OP, _TENSOR = CallMode.LAZY, NodeKind.OP, NodeKind.TENSOR  # (read per op call)
 
 
 class Trace:
@@ -154,7 +155,7 @@ class Trace:
             if run.failure is not None:
                 raise DeferredFailure()
             eager_reason = "effect"
-        elif mode is not CallMode.LAZY:
+        elif mode is not _LAZY:
             eager_reason = mode.value
         elif self.eager or (handed := eager_reason_of(op, args, kwargs)) is not None:
             eager_reason = "serial" if self.eager else handed  # an iterator, a connection
@@ -163,19 +164,18 @@ class Trace:
                 return op_coroutine(op.name, call=functools.partial(self.issue, op, args,
                                                                     kwargs, location))
             return op_coroutine(op.name, self.issue(op, args, kwargs, location))
-        memo_args, waits = (args, kwargs), len(self.barriers)
-        if eager_reason is not None:
-            # The glue waits for the op: its body gets the caller's own objects, lazy values
-            # inside them resolved, as in plain Python (the memo keeps them as they were).
-            reason = f"eager op ({eager_reason})"
-            args = self.force_tree(args, reason, records=True, location=location)
-            kwargs = self.force_tree(kwargs, reason, records=True, location=location)
-            memo_args = tree.snapshot_call(args, kwargs, Lazy, lambda value: value, [], [])
-        lazy = self.issue(op, args, kwargs, location, eager_reason, memo_args)
-        if eager_reason is None:
+        if eager_reason is None:  # the common case
+            lazy = self.issue(op, args, kwargs, location)
             _get(lazy, "_xcs_task").stop_becomes = stop  # (see tracing.protocols)
             return lazy
-        task = _get(lazy, "_xcs_task")
+        waits = len(self.barriers)
+        # The glue waits for the op: its body gets the caller's own objects, lazy values
+        # inside them resolved, as in plain Python (the memo keeps them as they were).
+        reason = f"eager op ({eager_reason})"
+        args = self.force_tree(args, reason, records=True, location=location)
+        kwargs = self.force_tree(kwargs, reason, records=True, location=location)
+        memo_args = tree.snapshot_call(args, kwargs, Lazy, lambda value: value, [], [])
+        task = _get(self.issue(op, args, kwargs, location, eager_reason, memo_args), "_xcs_task")
         if len(self.barriers) == waits:  # one barrier per call site (its arguments' or its own)
             self._barrier(f"eager op ({eager_reason})", location, task)
         if op.is_coroutine and self.asynchronous:  # awaited by the glue: the loop runs on
@@ -194,7 +194,7 @@ class Trace:
         lazy = reused_call(memo, len(self.issued), op, *memo_args) if memo is not None else None
         if lazy is None:
             self._memo = None
-            kind = NodeKind.TENSOR if op.kind == "tensor" else NodeKind.OP
+            kind = _TENSOR if op.kind == "tensor" else _OP
             eager = eager_reason is not None
             task, _ = self._record(kind, op.name, None, args, kwargs, location, op=op,
                                    eager=eager, shared=eager, here=eager_reason == BOUND,
