@@ -28,7 +28,8 @@ The jitted programs are written with ``for`` loops, the plainest form of a fan-o
 the other forms users write (comprehensions, f-strings, ``json.loads`` of each reply)
 are measured in ``bench_semantics.py``. Every result is checked against plain Python's.
 
-Run: python benchmarks/bench_fanout.py [--quick]
+Run: python benchmarks/bench_fanout.py [--quick] [--only SECTION ...] (sections:
+fan-out, huge, pause, per-op, chain, long-call; default: all, in this order)
 """
 
 from __future__ import annotations
@@ -334,6 +335,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer repetitions (CI)")
     parser.add_argument("--child", nargs=2, metavar=("CASE", "N"), help=argparse.SUPPRESS)
+    parser.add_argument("--only", choices=SECTIONS, action="append",
+                        help="run only this section (repeatable; default: all of them)")
     args = parser.parse_args()
     if args.child:
         print(json.dumps(_child(args.child[0], int(args.child[1]))))
@@ -343,13 +346,21 @@ def main() -> int:
                     f"default Config; every side: 1 warm-up call, then {repeats} timed calls, "
                     f"interleaved, median (idle pause: {1 if args.quick else 3} timed calls); "
                     "ratios are XCS / peer")
-    fan_outs(report, (1000, 5000), repeats)
-    huge_fan_outs(report, args.quick)
-    idle_pause(report, 1 if args.quick else 3)
-    per_op_cost(report, repeats)
-    short_chain(report, repeats)
-    long_call(report, 2 if args.quick else 3)
+    sections: dict[str, Callable[[], None]] = {
+        "fan-out": lambda: fan_outs(report, (1000, 5000), repeats),
+        "huge": lambda: huge_fan_outs(report, args.quick),
+        "pause": lambda: idle_pause(report, 1 if args.quick else 3),
+        "per-op": lambda: per_op_cost(report, repeats),
+        "chain": lambda: short_chain(report, repeats),
+        "long-call": lambda: long_call(report, 2 if args.quick else 3),
+    }
+    for name in SECTIONS:
+        if not args.only or name in args.only:
+            sections[name]()
     return report.finish()
+
+
+SECTIONS = ("fan-out", "huge", "pause", "per-op", "chain", "long-call")  # in docstring order
 
 
 if __name__ == "__main__":

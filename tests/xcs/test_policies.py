@@ -684,7 +684,16 @@ class _Pause:
         return 7
 
 
-def test_a_cache_only_coroutine_layer_adds_two_frames_and_keeps_errors() -> None:
+def _frames(chain: Any) -> int:
+    """How many coroutines ``chain`` (suspended) awaits through, itself included."""
+    frames = 0
+    while isinstance(chain, types.CoroutineType):
+        frames += 1
+        chain = chain.cr_await
+    return frames
+
+
+def test_a_cache_only_coroutine_layer_adds_one_frame_and_keeps_errors() -> None:
     async def body(x: int) -> int:
         if x < 0:
             raise ValueError("negative")
@@ -693,16 +702,18 @@ def test_a_cache_only_coroutine_layer_adds_two_frames_and_keeps_errors() -> None
     wrapped = op(body, cache=None)  # what model calls use: cached only when asked
     chain = wrapped.fn(1)
     chain.send(None)  # suspended inside the body
-    frames = 0
-    awaited = chain
-    while isinstance(awaited, types.CoroutineType):
-        frames += 1
-        awaited = awaited.cr_await
-    # The shippable forwarder, the policy loop and the body: no timeout wrapper between.
-    assert frames == 3
+    # No cache in use: the shippable forwarder awaits the body itself (no policy loop).
+    assert _frames(chain) == 2
     with pytest.raises(StopIteration) as finished:
         chain.send(None)
     assert finished.value.value == 8
+    with use(MemoryStore()):  # a cache in use: the forwarder, the policy loop, the body
+        cached = wrapped.fn(3)
+        cached.send(None)
+        assert _frames(cached) == 3
+        with pytest.raises(StopIteration) as finished:
+            cached.send(None)
+        assert finished.value.value == 10
     with pytest.raises(ValueError, match="negative") as caught:
         asyncio.run(wrapped(-1))
     assert not getattr(caught.value, "__notes__", None)

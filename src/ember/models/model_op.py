@@ -71,7 +71,11 @@ class _ModelCall:
         )
 
     async def acall(self, prompt: object, **params: Any) -> Response:
-        return await self.provider.acomplete(
+        return await self.start(prompt, **params)
+
+    def start(self, prompt: object, **params: Any) -> Coroutine[Any, Any, Response]:
+        """``acall``'s coroutine without a frame of its own (what the policy layer awaits)."""
+        return self.provider.acomplete(
             self.provider_name, self.model, prompt, params, rate_limits=self.rate_limits
         )
 
@@ -80,7 +84,10 @@ class ModelOp(Op):
     """The op of one model (see ``model_op``), with ``acall`` for ``await``."""
 
     def __init__(self, body: _ModelCall, **settings: Any) -> None:
-        super().__init__(body, async_fn=body.acall, **settings)
+        # Under a policy layer (every model op but a binding's with ``cache=False``) the
+        # layer's coroutine awaits the provider's directly: one frame less per call.
+        twin = body.acall if settings.get("cache") is False else body.start
+        super().__init__(body, async_fn=twin, **settings)
         assert self.async_fn is not None
         # The same call as an ``async def`` op (the policies are already in async_fn):
         # under ``@jit async def`` calling it gives the coroutine of an op call.

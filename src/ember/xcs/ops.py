@@ -60,6 +60,7 @@ class Op:
     # the type of its last result (the engine sets it).
     _annotated: Any = op_runs.UNRESOLVED
     globals_read: Any = op_runs.UNRESOLVED
+    global_reader: Any = op_runs.UNRESOLVED  # (fn, the code it runs, or None): tracing.holding
     last_type: type | None = None
 
     def __init__(
@@ -177,7 +178,7 @@ class Op:
         state = dict(self.__dict__)
         # Classes and module globals found here are not sent to a worker: a class may
         # not even load there (the op's results are not its business).
-        for learned in ("_annotated", "globals_read", "last_type"):
+        for learned in ("_annotated", "globals_read", "global_reader", "last_type"):
             state.pop(learned, None)
         return state
 

@@ -50,11 +50,12 @@ from ember.xcs.cache.counters import record
 from ember.xcs.cache.flights import Flight
 from ember.xcs.cache.identity import BoundValues, op_identity
 from ember.xcs.cache.keys import UncacheableError, result_key
-from ember.xcs.cache.scope import store_for
+from ember.xcs.cache.scope import active, store_for
 from ember.xcs.cache.store import MISSING
 from ember.xcs.config import check_result_cache, check_timeout
 from ember.xcs.engine.processes import named, register_later
 from ember.xcs.errors import ConfigError, XCSTimeoutError
+from ember.xcs.policy_runs import async_body
 from ember.xcs.timeouts import call_with_timeout
 
 __all__ = ["call_with_timeout", "retry_policy", "with_policies"]
@@ -149,8 +150,8 @@ def with_policies(
     is_async = inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(
         getattr(fn, "__call__", None)  # noqa: B004 - callable objects with async __call__
     )
-    wrapped = _async_body(layer, fn) if is_async else _PolicyCall(layer, fn)
-    return wrapped, (_async_body(layer, async_fn) if async_fn is not None else None)
+    wrapped = async_body(layer, fn) if is_async else _PolicyCall(layer, fn)
+    return wrapped, (async_body(layer, async_fn) if async_fn is not None else None)
 
 
 class _Policies:
@@ -176,6 +177,14 @@ class _Policies:
     def without_cache(self) -> _Policies:
         """The same retries and timeout, no cache step (for a body shipped after a miss)."""
         return _Policies(self.name, False, None, self.policy, self.timeout)
+
+    def passes_through(self) -> bool:
+        """Whether a call now would only await the body: no retries, no timeout, and no
+        store to look in (``cache=None`` with no result cache in use: a model call)."""
+        if self.policy is not None or self.timeout is not None:
+            return False
+        return self.identity is None or (self.cache is None
+                                         and (self.shipped or active().store is None))
 
     def lookup(self, args: tuple[Any, ...], kwargs: dict[str, Any]
                ) -> tuple[Any, str, Any, Flight | None]:
@@ -309,76 +318,6 @@ def _decorated_body(module: str, qualname: str, origin: int) -> _PolicyCall:
     layer = body.layer
     return _PolicyCall(_Policies(layer.name, layer.cache, layer.identity, layer.policy,
                                  layer.timeout, origin), body.fn)
-
-
-def _async_body(layer: _Policies, afn: Callable[..., Any]) -> Callable[..., Any]:
-    """An ``async def`` running ``afn`` with the policies (awaited by the engine).
-
-    The closure only forwards to ``_run_async``: shipped by value (cloudpickle), it
-    still finds the module's own ``MISSING`` and helpers by reference.
-    """
-
-    async def run(*args: Any, **kwargs: Any) -> Any:
-        return await _run_async(layer, afn, args, kwargs)
-
-    functools.update_wrapper(run, afn)
-    run.__xcs_policies__ = (layer, afn)  # type: ignore[attr-defined]
-    return run
-
-
-async def _run_async(layer: _Policies, afn: Callable[..., Any], args: tuple[Any, ...],
-                     kwargs: dict[str, Any]) -> Any:
-    store, key, value, flight = layer.lookup(args, kwargs)
-    if value is not MISSING:
-        return value
-    if flight is not None and not flight.leader:
-        await flight.landed()  # without blocking the loop; then followed() does not wait
-    value = layer.followed(flight, store, key)
-    if value is not MISSING:
-        return value
-    policy = layer.policy
-    attempt = 1
-    try:
-        while True:
-            try:
-                if layer.timeout is None:  # no wrapper frame for the engine to resume
-                    value = await afn(*args, **kwargs)
-                else:
-                    value = await _with_timeout(afn(*args, **kwargs), layer)
-                break
-            except Exception as error:
-                if policy is None:
-                    raise
-                # The same schedule as a sync body's (RetryPolicy.run): backoff, or the
-                # wait a Retry-After header asks for.
-                wait = policy.next_wait(attempt, error, retryable=layer.retryable,
-                                        describe=f"op {layer.name}")
-                if wait is None:
-                    raise
-            import asyncio  # loaded: this coroutine runs on an event loop
-
-            await asyncio.sleep(wait)
-            attempt += 1
-        layer.keep(store, key, value)
-    finally:
-        if flight is not None:
-            flight.land(value)
-    return value
-
-
-async def _with_timeout(coro: Any, layer: _Policies) -> Any:
-    if layer.timeout is None:
-        return await coro
-    import asyncio  # loaded: this coroutine runs on an event loop
-
-    deadline = asyncio.timeout(layer.timeout)
-    try:
-        async with deadline:
-            return await coro
-    except TimeoutError:
-        if not deadline.expired():
-            raise  # the body's own (a wait_for of its own, a socket timeout): unchanged
-        raise layer.timed_out() from None
 
 
 _warned: set[str] = set()

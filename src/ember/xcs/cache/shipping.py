@@ -27,7 +27,8 @@ from typing import Any
 from ember.xcs.cache.counters import record
 from ember.xcs.cache.flights import Flight
 from ember.xcs.cache.store import MISSING
-from ember.xcs.policies import _async_body, _Policies, _PolicyCall
+from ember.xcs.policies import _Policies, _PolicyCall
+from ember.xcs.policy_runs import async_body
 
 __all__ = ["ShippingPlan", "plan_shipping"]
 
@@ -72,7 +73,7 @@ def _policy_body(body: Any) -> tuple[_Policies, Callable[[_Policies], Any]] | No
     marked = getattr(body, "__xcs_policies__", None)
     if isinstance(marked, tuple):
         layer, afn = marked
-        return layer, lambda new: _async_body(new, afn)
+        return layer, lambda new: async_body(new, afn)
     return None
 
 

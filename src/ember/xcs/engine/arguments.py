@@ -102,10 +102,13 @@ def watch(task: Task, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Views | 
     if task.op is None or task.eager or task.shares:
         return None
     atoms = tree.ATOMS
+    for value in (*args, *kwargs.values()) if kwargs else args:
+        if type(value) not in atoms:
+            break
+    else:
+        return None  # literals only (most calls): nothing was copied
     todo = [value for value in args if type(value) not in atoms]
     todo += [value for value in kwargs.values() if type(value) not in atoms]
-    if not todo:
-        return None
     seen = {id(dep.value) for dep in task.deps}  # earlier ops' values: not copies
     views: Views = []
     while todo:

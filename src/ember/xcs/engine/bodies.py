@@ -14,12 +14,15 @@ from __future__ import annotations
 
 import functools
 import sys
+import types
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ember.xcs.engine.task import Task
 
 __all__ = ["async_body", "body"]
+
+_FUNCTION = types.FunctionType
 
 
 def body(task: Task) -> Callable[..., Any]:
@@ -41,6 +44,10 @@ def async_body(task: Task) -> Callable[..., Awaitable[Any]]:
     """What awaits the body of ``task``, an op with an async path, on an event loop."""
     op = task.op
     call = op.async_fn if op.async_fn is not None else op.fn
+    # A policy layer (``ember.xcs.policy_runs``) is a function marked with its settings.
+    marked = call.__dict__.get("__xcs_policies__") if type(call) is _FUNCTION else None
+    if marked is not None and marked[0].passes_through():
+        call = marked[1]  # a model call with no cache in use: its coroutine, one frame less
     handling, task.handling = task.handling, None
     return call if handling is None else functools.partial(_awaiting_while_handling,
                                                            handling, call)

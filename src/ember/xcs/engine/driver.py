@@ -30,7 +30,7 @@ from typing import Any
 from ember.xcs.engine import pool
 from ember.xcs.engine.arguments import argument_changed, changed_in_place, originals, resolve, watch
 from ember.xcs.engine.bodies import async_body, body
-from ember.xcs.engine.drain import Drain
+from ember.xcs.engine.drain import Drain, Drains
 from ember.xcs.engine.loop import EventLoop, shared_loop
 from ember.xcs.engine.notify import abandoned_error, notify, notify_end
 from ember.xcs.engine.slots import Limits, for_task, hold, use_owner
@@ -54,8 +54,12 @@ class Engine:
         self.threads = threads if threads is not None else ThreadPool()
         self.loop = loop if loop is not None else shared_loop()
         self.limits = Limits()
-        self._drain = Drain()
+        self._drains = Drains()
         self._processes = pool.SharedProcessPool()
+
+    @property
+    def _drain(self) -> Drain:
+        return self._drains.drain  # this thread's (engine.drain)
 
     # -- setting up tasks -------------------------------------------------------------
 
@@ -75,7 +79,7 @@ class Engine:
         if run.outbox.pending:
             to_start += self._carry_out(run)
         if to_start:
-            if len(to_start) == 1 and not self._drain.active:
+            if len(to_start) == 1 and not self._drains.drain.active:
                 self._start(to_start[0])  # the common case: no drain loop needed
             else:
                 self.start_all(to_start)
@@ -191,7 +195,7 @@ class Engine:
 
     def start_all(self, tasks: list[Task]) -> None:
         """Start ``tasks``; tasks unblocked meanwhile are started by the same loop."""
-        drain = self._drain
+        drain = self._drains.drain
         if drain.active:
             if drain.pending is None:
                 drain.pending = []
@@ -224,7 +228,7 @@ class Engine:
                 self._start_on_loop(task)
             elif op is None or op.runs_inline or task.inline:
                 self._execute(task)
-            elif not (self._drain.finishing
+            elif not (self._drains.drain.finishing
                       and self.threads.continue_here(lambda: self._execute(task))):
                 self.threads.run(lambda: self._execute(task))
         elif executor == "sync":
@@ -241,7 +245,7 @@ class Engine:
         """Run ``task``'s body in this thread and report the outcome."""
         if task.state is not _RUNNING:
             return
-        run, drain = task.run, self._drain
+        run, drain = task.run, self._drains.drain
         saved = drain.active, drain.pending, drain.finishing, drain.paused  # set_aside, inline
         drain.active, drain.pending, drain.finishing, drain.paused = False, None, False, \
             drain.paused or drain.active
@@ -289,7 +293,7 @@ class Engine:
 
     async def _run_on_loop(self, task: Task) -> None:
         """An async op body, as an asyncio task on the engine's loop."""
-        import asyncio
+        asyncio = sys.modules["asyncio"]  # imported: this runs on an event loop
 
         value: Any = None
         error: BaseException | None = None

@@ -118,10 +118,10 @@ class EventLoop:
                 for make, item, context in batch:
                     task_type(make(item), loop=loop, context=context,  # type: ignore[call-arg]
                               eager_start=True)  # a 3.12 argument; mypy reads 3.11
-            else:
-                create = loop.create_task
+            else:  # the Task itself: ``loop.create_task`` adds a frame and a name per task
+                task_type = asyncio.Task
                 for make, item, context in batch:
-                    create(make(item), context=context)
+                    task_type(make(item), loop=loop, context=context)
 
     def run_coroutine(self, coro: Coroutine[Any, Any, Any]) -> Any:
         """Run ``coro`` to completion on this loop and return (or raise) its outcome.

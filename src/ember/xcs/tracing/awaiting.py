@@ -17,7 +17,7 @@ from ember.xcs import tree
 from ember.xcs.engine.task import TaskState
 from ember.xcs.tracing.context import current_trace
 from ember.xcs.tracing.failures import DeferredFailure, failure_of, timeout_error
-from ember.xcs.tracing.lazy import Lazy
+from ember.xcs.tracing.lazy import Lazy, roots_of
 
 __all__ = ["AfterWaiting", "Ready", "Suspending", "Waiting", "awaited_ops", "bodies_ended",
            "cancel_op", "cancelled", "final", "outcome", "pending", "ready", "ready_deep",
@@ -242,7 +242,7 @@ def pending(lazies: list[Lazy]) -> list[Any]:
             continue  # another call's, repaired when that call ended: a value now
         owner = object.__getattribute__(lazy, "_xcs_trace")
         tasks += owner.ordering.pending(object.__getattribute__(lazy, "_xcs_task"),
-                                        object.__getattribute__(lazy, "_xcs_roots"))
+                                        roots_of(lazy))
     return tasks
 
 

@@ -26,6 +26,13 @@ class CodeMap(Generic[V]):
         self._items: dict[int, tuple[CodeType, V]] = {}
         self._limit = limit
 
+    @property
+    def entries(self) -> dict[int, tuple[CodeType, V]]:
+        """``id(code) -> (code, value)``: the same dictionary for the map's whole life
+        (cleared in place), for a loop that looks up many code objects without a method
+        call each (check ``entry[0] is code``)."""
+        return self._items
+
     def get(self, code: CodeType, default: V | None = None) -> V | None:
         """The value of ``code`` (``default`` when there is none)."""
         item = self._items.get(id(code))

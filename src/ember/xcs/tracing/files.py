@@ -164,7 +164,9 @@ class PathIndex:
         """The unfinished op calls of ``issued`` given a path related to one of ``paths``."""
         if issued is not self.issued:  # a rerun starts a list of its own
             self.exact, self.under, self.issued, self.seen = {}, {}, issued, 0
-        for *_, args, kwargs, lazy in issued[self.seen:]:
+        seen = self.seen  # (flat: op, args, kwargs, lazy per call; see tracing.memo)
+        for args, kwargs, lazy in zip(issued[seen + 1::4], issued[seen + 2::4],
+                                      issued[seen + 3::4], strict=True):
             if type(lazy) is Lazy:
                 for given in _paths(_candidates(args, kwargs)):
                     self.exact.setdefault(given, []).append(lazy)

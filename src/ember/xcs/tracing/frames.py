@@ -74,6 +74,9 @@ class CallMode(enum.Enum):
     CALLBACK = "library callback"
 
 
+_LAZY = CallMode.LAZY  # returned per op call (an enum member read through its class is slow)
+
+
 class _Facts:
     """What the site inspection needs to know of one code object, computed once.
 
@@ -126,6 +129,9 @@ class _Facts:
 
 _facts: CodeMap[_Facts] = CodeMap(_CACHE_LIMIT)
 _eager_lines: CodeMap[dict[int, CallMode]] = CodeMap()  # rewritten code: see register_eager_lines
+
+
+_facts_by_id = _facts.entries
 
 
 def _facts_of(code: CodeType) -> _Facts:
@@ -214,16 +220,15 @@ def inspect_site(
     location: SourceLocation | None = None
     if learned is not None and not learned.active:
         learned = None
-    facts_map = _facts
+    facts_map = _facts_by_id
     child: FrameType | None = None  # the frame walked before, if no Ember frame lies between
     child_facts: _Facts = None  # type: ignore[assignment]  # (set with child)
     stop: str | None = None  # where a StopIteration from here would be met (stop_becomes)
     open_stop = True
     while frame is not None and frame is not boundary:
         code = frame.f_code
-        facts = facts_map.get(code)
-        if facts is None:
-            facts = _facts_of(code)
+        known = facts_map.get(id(code))
+        facts = known[1] if known is not None and known[0] is code else _facts_of(code)
         if facts.internal:
             if facts.entry is not None:
                 if facts.entry is _PROBE:
@@ -263,7 +268,7 @@ def inspect_site(
                 return location, CallMode.SPECIAL, None
         child, child_facts = frame, facts
         frame = frame.f_back
-    return location or _first_outside(boundary), CallMode.LAZY, stop
+    return location or _first_outside(boundary), _LAZY, stop
 
 
 def _iterating(caller: FrameType | None) -> bool:

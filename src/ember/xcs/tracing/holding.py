@@ -84,8 +84,14 @@ class Holders:
         reads = op.globals_read
         if reads is UNRESOLVED:
             reads = op.globals_read = global_reads(fn)
-        # The code that runs: through wrappers (a leaf Operator's op: its forward).
-        self._note_reader(lazy, fn if type(fn) is types.FunctionType else code_owner(fn), reads)
+        known = op.global_reader  # (fn, the code that runs, or None: it reads nothing)
+        if known is UNRESOLVED or known[0] is not fn:
+            # The code that runs: through wrappers (a leaf Operator's op: its forward).
+            owner = fn if type(fn) is types.FunctionType else code_owner(fn)
+            reading = reads is not None or getattr(owner, "__closure__", None)
+            known = op.global_reader = (fn, owner if reading else None)
+        if known[1] is not None:  # most ops read no data global and no enclosing variable
+            self._note_reader(lazy, known[1], reads)
 
     def _note_function(self, lazy: Lazy, fn: Any, todo: list[tuple[Any, int]],
                        depth: int) -> None:

@@ -38,7 +38,7 @@ from ember.xcs.tree.kinds import record_items
 if TYPE_CHECKING:
     from ember.xcs.engine.task import Task
 
-__all__ = ["Lazy", "LazyOwner", "is_lazy", "task_of"]
+__all__ = ["Lazy", "LazyOwner", "is_lazy", "roots_of", "task_of"]
 
 _set = object.__setattr__
 _get = object.__getattribute__
@@ -62,8 +62,10 @@ class Lazy(Proxy):
 
     __slots__ = ("_xcs_attribute", "_xcs_owner", "_xcs_roots", "_xcs_task", "_xcs_trace")
 
-    def __init__(self, task: Task, trace: LazyOwner, roots: tuple[Task, ...],
+    def __init__(self, task: Task, trace: LazyOwner, roots: tuple[Task, ...] | None,
                  attribute: str | None = None) -> None:
+        # roots None: its own task is its one root (an op result; read with ``roots_of``),
+        # so that no tuple is kept (and traced by the cyclic GC) per op call in flight.
         _set(self, "_xcs_task", task)
         _set(self, "_xcs_trace", trace)
         _set(self, "_xcs_roots", roots)
@@ -166,6 +168,12 @@ def operates_on_user_object(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bo
                                     or is_pandas_type(cls)):
                 return True  # a pandas object: its operators run library code on it now
     return False
+
+
+def roots_of(lazy: Lazy) -> tuple[Task, ...]:
+    """The op results whose objects ``lazy`` may share (see the module docstring)."""
+    roots: tuple[Task, ...] | None = _get(lazy, "_xcs_roots")
+    return (_get(lazy, "_xcs_task"),) if roots is None else roots
 
 
 def is_lazy(value: object) -> bool:

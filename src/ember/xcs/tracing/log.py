@@ -319,7 +319,7 @@ def call_log(trace: Any, outputs: Any) -> CallLog:
                      outputs)
 
 
-def write_log(name: str, run: Any, tasks: list[Any], arguments: list[tuple[Any, Any]],
+def write_log(name: str, run: Any, tasks: list[Any], arguments: list[Any],
               barriers: list[LoggedBarrier], params: list[tuple[str, Any]], hide: bool,
               outputs: Any) -> CallLog:
     """The ``CallLog`` of a finished call (``call_log``): tasks become entries.
@@ -328,7 +328,8 @@ def write_log(name: str, run: Any, tasks: list[Any], arguments: list[tuple[Any, 
         name: the traced function's name.
         run: the call's engine run (its tasks are this call's; others' are literals).
         tasks: the run's tasks, in program order.
-        arguments: per task id, the argument snapshot (a tree with ``Task`` leaves).
+        arguments: per task id, the argument snapshot (trees with ``Task`` leaves): its
+            args at ``2 * id``, its kwargs at ``2 * id + 1``.
         barriers: the call's barriers.
         params: ``(name, value)`` of the call's arguments.
         hide: redact every literal (``Config(redact=True)``).
@@ -340,7 +341,7 @@ def write_log(name: str, run: Any, tasks: list[Any], arguments: list[tuple[Any, 
     lifted = NodeKind.LIFTED
     done = TaskState.DONE
     make = tuple.__new__
-    count = len(arguments)
+    count = len(arguments) // 2
 
     def edge(task: Task) -> Any:
         if task.run is run:
@@ -354,7 +355,8 @@ def write_log(name: str, run: Any, tasks: list[Any], arguments: list[tuple[Any, 
         task_deps = task.deps
         deps = tuple([dep.id for dep in task_deps]) if task_deps else ()
         if small and task.id < count:
-            args, kwargs = arguments[task.id]
+            at = 2 * task.id
+            args, kwargs = arguments[at], arguments[at + 1]
             if task_deps:
                 args = tree.map_tree(args, edge, Task)
                 kwargs = tree.map_tree(kwargs, edge, Task)

@@ -18,18 +18,24 @@ from ember.xcs.engine.task import TaskState
 from ember.xcs.ir.graph import NodeKind
 from ember.xcs.tracing.lazy import Lazy
 
-__all__ = ["reused_call", "same"]
+__all__ = ["STEP", "reused_call", "same"]
+
+STEP = 4  # items per op call in a trace's ``issued`` list: op, args, kwargs, lazy value
 
 _get = object.__getattribute__
 _IDENTITY_EQ: Any = object.__eq__  # the __eq__ of a class that defines none
 
 
-def reused_call(memo: list[tuple[Any, ...]], position: int, op: Any, args: tuple[Any, ...],
+def reused_call(memo: list[Any], position: int, op: Any, args: tuple[Any, ...],
                 kwargs: dict[str, Any]) -> Lazy | None:
     """The lazy value of the call at ``position`` of the run before, if ``op`` called
-    with these arguments matches it; ``None`` once the run has diverged."""
-    if position < len(memo):
-        old_op, old_args, old_kwargs, lazy = memo[position]
+    with these arguments matches it; ``None`` once the run has diverged.
+
+    ``memo`` and ``position`` are flat: each call is ``STEP`` items (op, args, kwargs,
+    lazy value), so ``position`` is ``STEP`` times the call's index.
+    """
+    if position + STEP <= len(memo):
+        old_op, old_args, old_kwargs, lazy = memo[position:position + STEP]
         if _same_op(op, old_op) and same(args, old_args) and same(kwargs, old_kwargs):
             return lazy  # type: ignore[no-any-return]
     return None

@@ -33,7 +33,7 @@ from ember.xcs.tracing.failures import DeferredFailure, wait_for_ops
 from ember.xcs.tracing.frames import CallMode, inspect_site, location_of
 from ember.xcs.tracing.holding import shares_objects
 from ember.xcs.tracing.immediate import run_at_call, runs_at_call
-from ember.xcs.tracing.lazy import Lazy
+from ember.xcs.tracing.lazy import Lazy, roots_of
 from ember.xcs.tracing.learned import LearnedBarriers
 from ember.xcs.tracing.log import graph_outputs
 from ember.xcs.tracing.memo import reused_call
@@ -45,6 +45,7 @@ __all__ = ["Barrier", "Trace"]
 
 _get = object.__getattribute__
 _IMMUTABLE = tree.ATOMS | {tuple, frozenset}
+_LAZY, _OP, _TENSOR = CallMode.LAZY, NodeKind.OP, NodeKind.TENSOR  # (read per op call)
 
 
 class Trace:
@@ -87,10 +88,10 @@ class Trace:
         self.coroutines: list[Any] = []  # OpCoroutines made (settled when the call ends)
         self.awaited: list[Task] = []  # their tasks, in the order the glue awaited them
         self.barriers: list[Barrier] = []
-        self.arguments: list[tuple[Any, Any]] = []  # per task id: the argument snapshot
+        self.arguments: list[Any] = []  # per task id: its snapshot's args, then kwargs
         self.ordering = Ordering()
-        self.issued: list[tuple[Any, ...]] = []
-        self._memo: list[tuple[Any, ...]] | None = None
+        self.issued: list[Any] = []  # per op call: op, args, kwargs, lazy (flat: memo.STEP)
+        self._memo: list[Any] | None = None
         self.finished = self.glue_ended = False  # glue_ended: (async) it returned or raised
         self.asynchronous = False  # the glue is an ``async def`` (set per call by jit)
         self.interrupted_by: BaseException | None = None  # raised inside a wait for ops
@@ -154,7 +155,7 @@ class Trace:
             if run.failure is not None:
                 raise DeferredFailure()
             eager_reason = "effect"
-        elif mode is not CallMode.LAZY:
+        elif mode is not _LAZY:
             eager_reason = mode.value
         elif self.eager or (handed := eager_reason_of(op, args, kwargs)) is not None:
             eager_reason = "serial" if self.eager else handed  # an iterator, a connection
@@ -163,19 +164,18 @@ class Trace:
                 return op_coroutine(op.name, call=functools.partial(self.issue, op, args,
                                                                     kwargs, location))
             return op_coroutine(op.name, self.issue(op, args, kwargs, location))
-        memo_args, waits = (args, kwargs), len(self.barriers)
-        if eager_reason is not None:
-            # The glue waits for the op: its body gets the caller's own objects, lazy values
-            # inside them resolved, as in plain Python (the memo keeps them as they were).
-            reason = f"eager op ({eager_reason})"
-            args = self.force_tree(args, reason, records=True, location=location)
-            kwargs = self.force_tree(kwargs, reason, records=True, location=location)
-            memo_args = tree.snapshot_call(args, kwargs, Lazy, lambda value: value, [], [])
-        lazy = self.issue(op, args, kwargs, location, eager_reason, memo_args)
-        if eager_reason is None:
+        if eager_reason is None:  # the common case
+            lazy = self.issue(op, args, kwargs, location)
             _get(lazy, "_xcs_task").stop_becomes = stop  # (see tracing.protocols)
             return lazy
-        task = _get(lazy, "_xcs_task")
+        waits = len(self.barriers)
+        # The glue waits for the op: its body gets the caller's own objects, lazy values
+        # inside them resolved, as in plain Python (the memo keeps them as they were).
+        reason = f"eager op ({eager_reason})"
+        args = self.force_tree(args, reason, records=True, location=location)
+        kwargs = self.force_tree(kwargs, reason, records=True, location=location)
+        memo_args = tree.snapshot_call(args, kwargs, Lazy, lambda value: value, [], [])
+        task = _get(self.issue(op, args, kwargs, location, eager_reason, memo_args), "_xcs_task")
         if len(self.barriers) == waits:  # one barrier per call site (its arguments' or its own)
             self._barrier(f"eager op ({eager_reason})", location, task)
         if op.is_coroutine and self.asynchronous:  # awaited by the glue: the loop runs on
@@ -194,17 +194,17 @@ class Trace:
         lazy = reused_call(memo, len(self.issued), op, *memo_args) if memo is not None else None
         if lazy is None:
             self._memo = None
-            kind = NodeKind.TENSOR if op.kind == "tensor" else NodeKind.OP
+            kind = _TENSOR if op.kind == "tensor" else _OP
             eager = eager_reason is not None
             task, _ = self._record(kind, op.name, None, args, kwargs, location, op=op,
                                    eager=eager, shared=eager, here=eager_reason == BOUND,
                                    deferred=op.is_coroutine and self.asynchronous)
-            lazy = Lazy(task, self, (task,))
+            lazy = Lazy(task, self, None)  # its own task is its root (roots_of)
             self.lazies.append(lazy)
             if not eager:  # the objects of the user's it shares (tracing.holding)
                 self.ordering.holders.note(lazy, args, kwargs)
                 self.ordering.holders.note_globals(lazy, op)
-        self.issued.append((op, *memo_args, lazy))
+        self.issued += (op, *memo_args, lazy)  # flat: no tuple kept per call in flight
         return lazy
 
     async def when_final(self, task: Task) -> Any:
@@ -257,7 +257,7 @@ class Trace:
               mutates: bool = False, returns_argument: bool = False) -> bool:
         """Whether ``lift`` records the operation at a site of ``mode`` (else: runs it now)."""
         return not (self.eager or mode is not CallMode.LAZY
-                    or (mutates and self.ordering.may_be_callers(_get(args[0], "_xcs_roots")))
+                    or (mutates and self.ordering.may_be_callers(roots_of(args[0])))
                     or runs_at_call(name, args, kwargs, stores=mutates or returns_argument))
 
     def force(self, lazy: Lazy, reason: str) -> Any:
@@ -297,7 +297,7 @@ class Trace:
         handed over only once the ops that received it earlier have finished.
         """
         task: Task = _get(lazy, "_xcs_task")
-        roots: tuple[Task, ...] = _get(lazy, "_xcs_roots")
+        roots = roots_of(lazy)
         if roots:
             for write in self.ordering.later_changes(task, roots):
                 self._settle(write)
@@ -368,7 +368,7 @@ class Trace:
         if copied:  # a body handing back one of them gives the caller's own object
             self.ordering.gives_back(task, copied)
         task.inline = here or (eager and not self.asynchronous and run.deadline is None)
-        self.arguments.append((snapshot_args, snapshot_kwargs))
+        self.arguments += (snapshot_args, snapshot_kwargs)  # flat: no pair kept per task
         if roots and not eager:
             self.ordering.note(task, roots, mutates)
         self.engine.submit(task)
@@ -385,7 +385,7 @@ class Trace:
             if type(lazy) is not Lazy or _get(lazy, "_xcs_trace") is not self:
                 continue
             inputs.append(_get(lazy, "_xcs_task"))
-            roots.extend(_get(lazy, "_xcs_roots"))
+            roots.extend(roots_of(lazy))
         roots = list(dict.fromkeys(roots))
         return self.ordering.waits_for(inputs, roots, mutates), roots
 

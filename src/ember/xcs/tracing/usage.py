@@ -18,6 +18,9 @@ def usage_of(value: Any) -> Any:
     property of Ember's own classes. A ``__getattr__`` (``AttrDict``-style results)
     or a property of the user's is not called: plain Python never would.
     """
+    cls = type(value)
+    if _OWN.get(cls):  # Ember's own class, no ``usage`` on it: the instance's entry
+        return object.__getattribute__(value, "__dict__").get("usage")
     found = _static_usage(value)
     if found is _MISSING:
         return None
@@ -37,6 +40,10 @@ def usage_of(value: Any) -> Any:
 
 
 _MISSING = object()
+# Per class of Ember's own (never changed after import): whether its instances keep
+# ``usage`` in their ``__dict__`` only (no class in the MRO names it), as a ``Response``
+# does. Each entry is a pure function of the class: written in one store, no lock.
+_OWN: dict[type, bool] = {}
 _MRO = type.__dict__["__mro__"].__get__
 _NAMESPACE = type.__dict__["__dict__"].__get__
 
@@ -104,6 +111,14 @@ def _usages(value: Any, depth: int, found: dict[int, Any]) -> None:
             _usages(item, depth - 1, found)
 
 
+def _own_instance_usage(cls: type) -> bool:
+    """Whether ``cls`` is Ember's own and its instances' ``usage`` is a ``__dict__`` entry."""
+    return (type(cls) is type and not issubclass(cls, type)
+            and str(cls.__module__).startswith("ember.")
+            and "__dict__" in dir(cls) and getattr(cls, "__getattr__", None) is None
+            and not any("usage" in _NAMESPACE(klass) for klass in _MRO(cls)))
+
+
 def count_usage(value: Any, tokens: dict[str, int], counted: dict[int, Any]) -> None:
     """Add the token usage ``value`` carries: a model response's, or those a dict, list
     or tuple holds (model responses, a ``"usage"`` entry).
@@ -112,11 +127,23 @@ def count_usage(value: Any, tokens: dict[str, int], counted: dict[int, Any]) -> 
     shared by every op result of one call: a response an op passes on (a vote, a
     judge's pick) was paid for once, by the op that made it.
     """
-    found: dict[int, Any] = {}
-    _usages(value, _DEPTH, found)
-    for key, usage in found.items():
-        if key in counted:
-            continue
+    cls = type(value)
+    if cls is dict or cls is list or cls is tuple:
+        found: dict[int, Any] = {}
+        _usages(value, _DEPTH, found)
+        for key, usage in found.items():
+            _count(key, usage, tokens, counted)
+    elif cls not in _PLAIN:  # one object (a model response): no search
+        if cls not in _OWN:
+            _OWN[cls] = _own_instance_usage(cls)
+        usage = usage_of(value)
+        if usage is not None:
+            _count(id(usage), usage, tokens, counted)
+
+
+def _count(key: int, usage: Any, tokens: dict[str, int], counted: dict[int, Any]) -> None:
+    """Add the counts of ``usage`` (``key``: its id), unless the call counted it already."""
+    if key not in counted:
         counted[key] = usage
         is_dict = type(usage) is dict
         for name in _COUNTS:
