@@ -92,6 +92,19 @@ def test_components_references_and_inputs_query_call():
         graph(inputs={"question": question})
 
 
+def test_a_graph_takes_the_question_as_query_keyword_as_pyember_operators_do():
+    """pyember's operators are called with their fields as keywords (its README calls
+    ``pipeline(query=...)``); a built graph took only ``graph(question)`` and
+    ``inputs=``, so ``graph(query=...)`` raised TypeError."""
+    graph = non.build_graph(["3:E:simulated/a:0.7", "1:J:simulated/judge:0.0"])
+    question = "What causes the northern lights?"
+    assert graph(query=question) == graph(question) == graph(inputs={"query": question})
+    assert jit(graph)(query=question) == graph(question)
+    assert jit(lambda q: graph(query=q))(question) == graph(question)
+    with pytest.raises(TypeError, match="2 times"):
+        graph(question, query=question)
+
+
 def test_parallel_branches_are_refused_with_the_way_to_build_them():
     branches = [["3E@simulated/a", "1V@simulated/v"], ["3E@simulated/b", "1V@simulated/v"],
                 "1J@simulated/judge"]
