@@ -247,3 +247,42 @@ def test_xcsapi_offers_the_transforms_themselves():
         assert getattr(xcs, name) is getattr(ember.xcs, name)
     with pytest.raises(AttributeError):
         xcs.nothing  # noqa: B018 - the attribute access is what is tested
+
+
+def test_pyember_jit_options_from_ember_api_xcs():
+    """pyember's XCS docs write ``from ember.api.xcs import jit, JITOptions,
+    XCSExecutionOptions`` and ``@jit(options=JITOptions(sample_input=..., cache_size=100))``:
+    the import failed and ``jit`` refused ``options=``."""
+    from ember.api.xcs import JITOptions, XCSExecutionOptions, jit
+    from ember.xcs import Config
+
+    calls = []
+
+    @op
+    def counted(text):
+        calls.append(text)
+        return text.upper()
+
+    @jit(options=JITOptions(sample_input={"query": "example"}, cache_size=100))
+    class Optimized(Operator):
+        def forward(self, *, inputs):
+            return {"a": counted(inputs["query"]), "b": counted(inputs["query"] + "!")}
+
+    with XCSExecutionOptions(scheduler="parallel", max_workers=4, timeout=30.0):
+        assert Optimized()(inputs={"query": "hi"}) == {"a": "HI", "b": "HI!"}
+    assert sorted(calls) == ["hi", "hi!"]  # the sample input never ran
+    assert Optimized()(inputs={"query": "yo"}) == {"a": "YO", "b": "YO!"}
+
+    @jit(options=None)
+    def plain(text):
+        return counted(text)
+
+    assert plain("z") == "Z" and get_jit_stats(plain)["calls"] == 1
+    with_config = jit(lambda t: counted(t), options=JITOptions(), config=Config(max_workers=2))
+    assert with_config("w") == "W"
+    with pytest.raises(ConfigError, match="needs a JITOptions"):
+        jit(lambda: 1, options={"cache_size": 100})
+    with pytest.raises(ConfigError, match="given twice"):
+        jit(lambda: 1, options=JITOptions(config=Config()), config=Config())
+    with pytest.raises(ConfigError, match="cache_size"):
+        JITOptions(cache_size=0)
