@@ -134,6 +134,21 @@ def test_binding_has_response_and_with_metadata_with_its_defaults() -> None:
     assert result.text == terse("Say a lot") and result.model_id == "simulated/demo"
 
 
+def test_pyember_models_module_names_and_binding_params() -> None:
+    """pyember's ``ember.api.models`` exported ``ProviderAPIError`` beside ``ModelError``
+    and ``ModelNotFoundError``, and its ``ModelBinding`` kept the bound parameters as
+    ``.params``: the import failed and the attribute was missing."""
+    from ember.api.exceptions import ProviderAPIError as from_exceptions
+    from ember.api.models import ModelError, ProviderAPIError, ProviderError
+
+    assert ProviderAPIError is ProviderError is from_exceptions
+    assert issubclass(ProviderAPIError, ModelError)
+    creative = models.instance("simulated/demo", temperature=0.9)
+    assert dict(creative.params) == {"temperature": 0.9} == dict(creative.defaults)
+    with pytest.raises(TypeError):
+        creative.params["temperature"] = 0.1  # type: ignore[index]
+
+
 def test_bad_input_is_reported_as_for_a_plain_call() -> None:
     with pytest.raises(ProviderNotFoundError, match="'nope'"):
         models.with_metadata("nope/m", "hi")
