@@ -149,6 +149,24 @@ def test_pyember_models_module_names_and_binding_params() -> None:
         creative.params["temperature"] = 0.1  # type: ignore[index]
 
 
+def test_an_unknown_provider_is_a_model_not_found_as_in_pyember() -> None:
+    """pyember raised ``ModelNotFoundError`` for an id whose provider is unknown, and its
+    examples fall back with ``except ModelNotFoundError:``; ours raised a sibling type
+    that such a fallback let through."""
+    from ember.api.exceptions import ModelNotFoundError
+    from ember.xcs import jit
+
+    def answer(prompt):
+        try:
+            return models("mistral/large", prompt)
+        except ModelNotFoundError as error:
+            return f"fallback after {type(error).__name__}"
+
+    assert answer("hi") == jit(answer)("hi") == "fallback after ProviderNotFoundError"
+    with pytest.raises(ModelNotFoundError, match="'mistral'"):
+        models.list(provider="mistral")
+
+
 def test_bad_input_is_reported_as_for_a_plain_call() -> None:
     with pytest.raises(ProviderNotFoundError, match="'nope'"):
         models.with_metadata("nope/m", "hi")

@@ -213,7 +213,7 @@ def test_jitoptions_fields_take_effect_or_are_refused():
 
 
 _OLD_PATHS = ("ember.xcs.api.core", "ember.xcs.api.types", "ember.xcs.tracer.structural_jit",
-              "ember.xcs.jit", "ember.xcs.transformations")
+              "ember.xcs.jit", "ember.xcs.transformations", "ember.xcs.tracer.tracer_decorator")
 
 
 @pytest.mark.parametrize("path", _OLD_PATHS)
@@ -286,3 +286,30 @@ def test_pyember_jit_options_from_ember_api_xcs():
         jit(lambda: 1, options=JITOptions(config=Config()), config=Config())
     with pytest.raises(ConfigError, match="cache_size"):
         JITOptions(cache_size=0)
+
+
+def test_pyember_example_import_paths():
+    """pyember's examples import ``JITOptions`` from ``ember.xcs.tracer.tracer_decorator``
+    and ``ModelNotFoundError``/``ProviderAPIError`` from ``ember._internal.exceptions``;
+    both paths were missing (ModuleNotFoundError)."""
+    import pydantic
+
+    from ember._internal import exceptions as internal
+    from ember._internal.exceptions import ModelNotFoundError, ProviderAPIError
+    from ember.api import exceptions, models
+    from ember.xcs.tracer.tracer_decorator import JITOptions, jit
+
+    assert (ModelNotFoundError, ProviderAPIError) == (exceptions.ModelNotFoundError,
+                                                      exceptions.ProviderAPIError)
+    assert internal.ValidationError is pydantic.ValidationError
+    with pytest.raises(AttributeError, match="OperatorError is not provided"):
+        internal.OperatorError  # noqa: B018
+
+    @jit(options=JITOptions(sample_input={"text": "x"}))
+    def fallback(text):
+        try:
+            return models("nope/m", text)
+        except (ModelNotFoundError, ProviderAPIError):
+            return shout(text)
+
+    assert fallback("hi") == "HI"
