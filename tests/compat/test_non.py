@@ -164,3 +164,27 @@ def test_pyember_readme_non_patterns_and_headline_example():
     assert time.perf_counter() - started < 0.7  # three 0.3 s replicas at once, not 0.9 s
     assert isinstance(answer, ReasonedOutput) and answer.answer.startswith("[simulated]")
     assert answer.confidence == 0.0
+
+
+def test_non_results_read_as_attributes_as_pyember_s_result_models():
+    """pyember's NON guide reads results as models (``ensemble_result.responses``,
+    ``final_result.final_answer``, ``verification_result.verdict``), also inside
+    ``@jit``; ours were plain dicts, so each read raised AttributeError."""
+    def robust_qa(question):
+        ensemble = non.UniformEnsemble(num_units=3, model_name="simulated/a", temperature=0.7)
+        judge = non.JudgeSynthesis(model_name="simulated/judge", temperature=0.1)
+        ensemble_results = ensemble(inputs={"query": question})
+        final = judge(inputs={"query": question, "responses": ensemble_results.responses})
+        checked = non.Verifier(model_name="simulated/v")(
+            inputs={"query": question, "candidate_answer": final.final_answer})
+        return final.final_answer, checked.verdict, checked.revised_answer
+
+    question = "Explain neural networks simply."
+    assert jit(robust_qa)(question) == robust_qa(question)
+    voted = non.Sequential(operators=[non.UniformEnsemble(num_units=3, model_name="simulated/a"),
+                                      non.MostCommon()])(query=question)
+    assert voted.final_answer == voted["final_answer"] and voted == dict(voted)
+    assert isinstance(voted, dict) and repr(voted) == repr(dict(voted))
+    with pytest.raises(AttributeError, match="no field 'answer'; its fields are 'query', "
+                                             "'final_answer'"):
+        voted.answer  # noqa: B018
