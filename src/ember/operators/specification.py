@@ -116,10 +116,25 @@ class Specification:
         """``output`` as a ``structured_output`` instance (unchanged without a model)."""
         return _validated(self.structured_output, output)
 
-    def model_json_schema(self) -> dict[str, Any]:
-        """The JSON schema of ``input_model`` (``{}`` without one)."""
+    def model_json_schema(self, **options: Any) -> dict[str, Any]:
+        """The JSON schema of ``input_model`` (``{}`` without one); ``options`` go to
+        pydantic's ``model_json_schema`` (``by_alias=True``, ``mode=...``)."""
         schema = getattr(self.input_model, "model_json_schema", None)
-        return dict(schema()) if schema is not None else {}
+        return dict(schema(**options)) if schema is not None else {}
+
+    def validators(self) -> tuple[type | None, type | None]:
+        """What an Operator with this specification validates its input and its result
+        with: ``input_model`` and ``structured_output``; where a subclass overrides
+        ``validate_inputs`` or ``validate_output``, a class whose ``model_validate``
+        calls that method, since pyember's Operator validated through them (so the
+        checks written there run on every call)."""
+        own = type(self)
+        inputs, output = self.input_model, self.structured_output
+        if own.validate_inputs is not Specification.validate_inputs:
+            inputs = _through(self.validate_inputs, "inputs", inputs)
+        if own.validate_output is not Specification.validate_output:
+            output = _through(self.validate_output, "output", output)
+        return inputs, output
 
     def __repr__(self) -> str:
         shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in _FIELDS[:2] + _FIELDS[3:]
@@ -151,6 +166,17 @@ def _as_dict(inputs: Any) -> dict[str, Any]:
         raise TypeError(f"Specification: inputs must be a dict or a model instance, "
                         f"got {type(inputs).__name__}.")
     return values
+
+
+def _through(check: Any, keyword: str, model: type | None) -> type:
+    """A class whose ``model_validate(value)`` is ``check(**{keyword: value})``, named as
+    ``model`` (error messages name the model the user wrote)."""
+    def model_validate(cls: type, value: Any) -> Any:
+        return check(**{keyword: value})
+
+    name = getattr(model, "__name__", "Inputs" if keyword == "inputs" else "Output")
+    return type(name, (), {"model_validate": classmethod(model_validate),
+                           "__doc__": f"Validates through {check.__qualname__}."})
 
 
 def _validated(model: type | None, value: Any) -> Any:
