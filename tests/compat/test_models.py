@@ -280,3 +280,14 @@ def test_ollama_is_registered_and_needs_no_key(
     assert reply.model_id == "ollama/qwen2.5:0.5b" and reply.simulated is False
     assert reply.usage == server.stats().usage and reply.usage.total_tokens > 0
     assert "".join(api.stream("ollama/qwen2.5:0.5b", "hello")) == reply
+
+
+def test_discover_says_which_catalogue_facts_it_has_not() -> None:
+    """pyember's README prints ``details['description']`` and ``details['context_window']``
+    of ``models.discover()``; Ember keeps no catalogue (docs/compat.md), and the bare
+    ``KeyError: 'description'`` did not say so."""
+    facts = models.discover("ollama")["ollama/llama3.2:1b"]
+    assert facts == dict(facts) and facts["provider"] == "ollama"
+    assert facts.get("description") is None
+    with pytest.raises(KeyError, match="no 'context_window': Ember keeps no model catalogue"):
+        facts["context_window"]  # noqa: B018
