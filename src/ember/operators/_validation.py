@@ -129,8 +129,22 @@ def _validated(spec: type, value: Any) -> Any:
         return value
     # Called as the jitted code would call it: under @jit, op results inside ``value``
     # are validated once they exist, and calls of the operator still run in parallel.
+    if type(value) is dict and _built_by_pydantic(spec) and all(type(k) is str for k in value):
+        # The same validation as model_validate(value); under @jit a new model's fields
+        # cannot be the given lists ({"errors": [reply.text]} stays lazy), where
+        # model_validate may hand its argument back, so XCS ran it at once (a barrier).
+        return context.call(spec, **value)
     # A pydantic model class; pydantic is optional, so specs are typed ``type``.
     return context.call(spec.model_validate, value)  # type: ignore[attr-defined]
+
+
+def _built_by_pydantic(spec: type) -> bool:
+    """Whether ``spec(**fields)`` is pydantic's own ``__init__``, which validates
+    ``fields`` exactly as ``spec.model_validate(fields)`` does."""
+    if getattr(spec, "__pydantic_validator__", None) is None:
+        return False
+    init = next((klass for klass in spec.__mro__ if "__init__" in vars(klass)), object)
+    return (getattr(init, "__module__", "") or "").startswith("pydantic.")
 
 
 def _check_no_variadics(owner: str, signature: inspect.Signature) -> None:
