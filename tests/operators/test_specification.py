@@ -140,3 +140,50 @@ def test_an_operator_validates_through_its_specification_s_own_methods():
             call(inputs={"temperature": "hot"})
     assert BudgetSpec().model_json_schema(by_alias=True)["properties"].keys() == {
         "temperature", "max_tokens"}
+
+
+class Cited(EmberModel):
+    answer: str
+    sources: list[str]
+
+
+class CitedSpec(Specification):
+    input_model = Question
+    structured_output = Cited
+    prompt_template = "Q: {query}"
+
+
+class CitingAnswerer(Operator):
+    """pyember's prompt-specification guide: forward ends with
+    ``return self.specification.validate_output(output=response_data)``."""
+
+    specification = CitedSpec()
+
+    def forward(self, *, inputs):
+        from ember.api import models
+
+        reply = models("simulated/cite", self.specification.render_prompt(inputs=inputs),
+                       latency=0.15)
+        return self.specification.validate_output(output={"answer": reply.text,
+                                                          "sources": [reply.model_id]})
+
+
+def test_specification_validates_op_results_under_jit_as_plain_python():
+    """Under ``@jit`` ``validate_output`` got the replies as pending values and pydantic
+    refused them (``ValidationError ... input_type=Lazy``); it now validates them once
+    they exist, and a loop of such calls still overlaps."""
+    import time
+
+    answerer = CitingAnswerer()
+
+    def ask_all(queries):
+        return [answerer(query=query) for query in queries]
+
+    queries = ["Why?", "How?", "When?"]
+    plain = ask_all(queries)
+    started = time.perf_counter()
+    assert jit(ask_all)(queries) == plain
+    assert time.perf_counter() - started < 0.4  # 3 x 150 ms replies, overlapped
+    assert plain[0].sources == ["simulated/cite"]
+    with pytest.raises(ValidationError, match="sources"):
+        jit(lambda: CitedSpec().validate_output(output={"answer": "a", "sources": "x"}))()

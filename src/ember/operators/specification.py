@@ -13,7 +13,8 @@ import string
 from collections.abc import Mapping
 from typing import Any
 
-from ember.operators._validation import is_spec
+from ember.operators._validation import is_spec, validated
+from ember.xcs.tracing import context  # the library hook: the user's overrides as jit runs them
 
 __all__ = ["Specification"]
 
@@ -172,7 +173,7 @@ def _through(check: Any, keyword: str, model: type | None) -> type:
     """A class whose ``model_validate(value)`` is ``check(**{keyword: value})``, named as
     ``model`` (error messages name the model the user wrote)."""
     def model_validate(cls: type, value: Any) -> Any:
-        return check(**{keyword: value})
+        return context.call(check, **{keyword: value})  # the user's method, as jit runs it
 
     name = getattr(model, "__name__", "Inputs" if keyword == "inputs" else "Output")
     return type(name, (), {"model_validate": classmethod(model_validate),
@@ -180,7 +181,6 @@ def _through(check: Any, keyword: str, model: type | None) -> type:
 
 
 def _validated(model: type | None, value: Any) -> Any:
-    if model is None or isinstance(value, model):
-        return value
-    # A pydantic model class; pydantic is optional, so models are typed ``type``.
-    return model.model_validate(value)  # type: ignore[attr-defined]
+    # Through the Operators' validation: under @jit, a value holding op results (an
+    # output dict built from replies) is validated once they exist, not as proxies.
+    return value if model is None else validated(model, value)
