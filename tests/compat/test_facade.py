@@ -266,6 +266,25 @@ def test_ember_model_is_a_read_only_mapping_of_its_fields_as_pyember_s() -> None
                                                                     "confidence": 1.0}
 
 
+def test_ember_model_from_dict_and_json_take_op_results_under_jit() -> None:
+    """``EmberModel.from_dict``/``from_json`` given a reply under ``@jit`` handed pydantic
+    the pending value, which it refused (``input_type=Lazy``); plain Python validated."""
+    import json
+
+    from ember.api import models
+    from ember.api.operators import EmberModel
+    from ember.xcs import jit
+
+    class Reply(EmberModel):
+        answer: str
+
+    def parse(question):
+        text = models("simulated/parse", question).text
+        return Reply.from_dict({"answer": text}), Reply.from_json(json.dumps({"answer": text}))
+
+    assert jit(parse)("Why?") == parse("Why?")
+
+
 def test_pyember_exception_names_catch_what_is_raised_or_say_what_to_catch() -> None:
     import pydantic
 

@@ -30,6 +30,8 @@ except ImportError as error:  # pragma: no cover - pydantic ships with the dev e
         "EmberModel is a pydantic model and needs pydantic: pip install pydantic"
     ) from error
 
+from ember.xcs.tracing import context  # the library hook: validation as jitted code calls it
+
 __all__ = ["EmberModel"]
 
 _M = TypeVar("_M", bound="EmberModel")
@@ -71,13 +73,17 @@ class EmberModel(BaseModel):
 
     @classmethod
     def from_dict(cls: type[_M], data: Any) -> _M:
-        """The model validated from a dict (``model_validate``)."""
-        return cls.model_validate(data)
+        """The model validated from a dict (``model_validate``); under ``@jit`` a dict
+        holding op results is validated once they exist."""
+        model: _M = context.call(cls.model_validate, data)
+        return model
 
     @classmethod
     def from_json(cls: type[_M], text: str | bytes) -> _M:
-        """The model validated from JSON text (``model_validate_json``)."""
-        return cls.model_validate_json(text)
+        """The model validated from JSON text (``model_validate_json``), once a pending
+        text exists under ``@jit``."""
+        model: _M = context.call(cls.model_validate_json, text)
+        return model
 
     def get(self, key: str, default: Any = None) -> Any:
         """The field ``key``, or ``default`` when the model has no such field."""
