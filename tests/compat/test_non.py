@@ -188,3 +188,16 @@ def test_non_results_read_as_attributes_as_pyember_s_result_models():
     with pytest.raises(AttributeError, match="no field 'answer'; its fields are 'query', "
                                              "'final_answer'"):
         voted.answer  # noqa: B018
+
+
+def test_vmap_over_a_non_operator_still_transposes_its_result():
+    """``vmap`` transposes a dict result into a dict of lists (docs/transforms.md); the
+    NON classes' results became a dict subclass (``NonResult``) and came back as a list
+    of per-item dicts instead."""
+    from ember.xcs import vmap
+
+    ensemble = non.UniformEnsemble(num_units=2, model_name="simulated/a")
+    batched = vmap(ensemble)(["q1", "q2"])
+    assert batched == {"query": ["q1", "q2"],
+                       "responses": [ensemble("q1")["responses"], ensemble("q2")["responses"]]}
+    assert batched.query == ["q1", "q2"] and jit(vmap(ensemble))(["q1", "q2"]) == batched

@@ -51,6 +51,7 @@ class NonResult(dict[str, Any]):
     """
 
     __slots__ = ()
+    _xcs_batch_as_dict = True  # vmap transposes it as a dict, into a NonResult of lists
 
     def __getattr__(self, name: str) -> Any:
         try:
