@@ -302,6 +302,7 @@ def test_pyember_example_import_paths():
     assert (ModelNotFoundError, ProviderAPIError) == (exceptions.ModelNotFoundError,
                                                       exceptions.ProviderAPIError)
     assert internal.ValidationError is pydantic.ValidationError
+    assert internal.ModelProviderError is exceptions.MissingAPIKeyError  # pyember: no key
     with pytest.raises(AttributeError, match="OperatorError is not provided"):
         internal.OperatorError  # noqa: B018
 
