@@ -221,3 +221,22 @@ def test_output_specs_with_list_fields_keep_calls_concurrent():
     for call in (Broken(), jit(Broken())):
         with pytest.raises(ValidationError, match="is_valid"):
             call("x")
+
+
+def test_a_root_model_output_spec_validates_the_dict_itself():
+    """Only pydantic's own ``BaseModel.__init__`` validates ``Model(**fields)`` as
+    ``model_validate(fields)``; a ``RootModel`` takes a ``root`` key as its root, so a
+    dict result is validated with ``model_validate`` there."""
+    from pydantic import RootModel
+
+    class Table(RootModel[dict]):
+        pass
+
+    class Tabler(Operator):
+        output_spec = Table
+
+        def forward(self, key):
+            return {key: 1}
+
+    for call in (Tabler(), jit(Tabler())):
+        assert call("root").root == {"root": 1} and call("a").root == {"a": 1}

@@ -145,7 +145,8 @@ def _built_by_pydantic(spec: type) -> bool:
     if getattr(spec, "__pydantic_validator__", None) is None:
         return False
     init = next((klass for klass in spec.__mro__ if "__init__" in vars(klass)), object)
-    return (getattr(init, "__module__", "") or "").startswith("pydantic.")
+    # BaseModel's own, not RootModel's (which reads a "root" key as the root itself).
+    return init.__name__ == "BaseModel" and init.__module__ == "pydantic.main"
 
 
 def _check_no_variadics(owner: str, signature: inspect.Signature) -> None:
