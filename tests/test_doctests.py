@@ -61,6 +61,7 @@ MODULES = (
     "ember.operators.blocks",
     "ember.operators.function",
     "ember.operators.model_calls",
+    "ember.operators.retry",
     "ember.operators.routing",
     "ember.operators.specification",
     "ember.operators.ember_model",

@@ -251,3 +251,55 @@ def test_model_calls_in_an_ensemble_are_in_flight_together_under_jit(
 def test_model_call_refuses_an_unknown_model_when_built() -> None:
     with pytest.raises(LookupError, match="nope"):
         ModelCall("nope/model")
+
+
+def test_retry_calls_again_until_success_as_in_plain_python():
+    """pyember's ``Retry(operator, max_attempts, should_retry, base_delay, max_delay)``
+    (``ember.operators.common``) was missing. Under ``@jit`` a failed attempt must be
+    caught where it fails, as in plain Python, and other ops keep overlapping."""
+    import time
+
+    from ember.api.operators import Retry
+    from ember.operators.common import Retry as common_retry
+    from ember.xcs import jit
+
+    assert Retry is common_retry
+    lock, attempts = threading.Lock(), Counter()
+
+    @op(effect=True)
+    def flaky(text):
+        with lock:
+            attempts[text] += 1
+            failed = attempts[text] % 3
+        if failed:
+            raise ConnectionError(f"{text}: attempt {attempts[text]} failed")
+        return text.upper()
+
+    @op
+    def slow(text):
+        time.sleep(0.2)
+        return text
+
+    retried = Retry(flaky, max_attempts=3, base_delay=0.0)
+    once = Retry(flaky, max_attempts=5, base_delay=0.0,
+                 should_retry=lambda error, n: not isinstance(error, ConnectionError))
+
+    def pipeline(text):
+        return retried(text), slow(text), retried(text + "!")
+
+    def refused(text):
+        return once(text)
+
+    for run in (pipeline, jit(pipeline)):
+        attempts.clear()
+        assert run("ok") == ("OK", "ok", "OK!") and attempts == {"ok": 3, "ok!": 3}
+    for run in (refused, jit(refused)):
+        attempts.clear()
+        with pytest.raises(ConnectionError, match="attempt 1 failed"):
+            run("no")
+        assert attempts == {"no": 1}
+    started = time.perf_counter()
+    jit(lambda: (Retry(slow)("a"), Retry(slow)("b")))()
+    assert time.perf_counter() - started < 0.35  # the two retried calls overlapped
+    with pytest.raises(ValueError, match="max_attempts"):
+        Retry(flaky, max_attempts=0)

@@ -236,6 +236,55 @@ def test_pyember_v1_operators_import_gives_ember_model_and_field() -> None:
         exec("from ember.api.operators import Nope")
 
 
+def test_ember_model_is_a_read_only_mapping_of_its_fields_as_pyember_s() -> None:
+    """pyember's ``EmberModel`` is a ``Mapping``: iterating gives the field names, ``len``
+    counts them, it equals a dict of its fields (what tests of operator outputs assert),
+    and ``from_dict``/``from_json``/``as_json`` exist. pydantic's ``BaseModel`` gave
+    ``(name, value)`` pairs, had no ``len``, and never equalled a dict."""
+    from ember.api.operators import EmberModel, Operator
+    from ember.xcs import jit
+
+    class Verdict(EmberModel):
+        answer: str
+        confidence: float = 0.0
+
+    verdict = Verdict(answer="Paris", confidence=0.9)
+    assert list(verdict) == ["answer", "confidence"] and len(verdict) == 2
+    assert verdict == {"answer": "Paris", "confidence": 0.9}
+    assert verdict != {"answer": "Lyon", "confidence": 0.9}
+    assert {key: verdict[key] for key in verdict} == dict(verdict) == verdict.to_dict()
+    assert Verdict.from_dict({"answer": "Rome"}) == Verdict(answer="Rome")
+    assert Verdict.from_json(verdict.as_json()) == verdict
+    assert verdict.as_json() == verdict.to_json()
+
+    class Answerer(Operator):
+        def forward(self, *, inputs):
+            return Verdict(answer=inputs["query"].title(), confidence=1.0)
+
+    plain = Answerer()(inputs={"query": "paris"})
+    assert jit(Answerer())(inputs={"query": "paris"}) == plain == {"answer": "Paris",
+                                                                    "confidence": 1.0}
+
+
+def test_ember_model_from_dict_and_json_take_op_results_under_jit() -> None:
+    """``EmberModel.from_dict``/``from_json`` given a reply under ``@jit`` handed pydantic
+    the pending value, which it refused (``input_type=Lazy``); plain Python validated."""
+    import json
+
+    from ember.api import models
+    from ember.api.operators import EmberModel
+    from ember.xcs import jit
+
+    class Reply(EmberModel):
+        answer: str
+
+    def parse(question):
+        text = models("simulated/parse", question).text
+        return Reply.from_dict({"answer": text}), Reply.from_json(json.dumps({"answer": text}))
+
+    assert jit(parse)("Why?") == parse("Why?")
+
+
 def test_pyember_exception_names_catch_what_is_raised_or_say_what_to_catch() -> None:
     import pydantic
 

@@ -134,6 +134,39 @@ def test_binding_has_response_and_with_metadata_with_its_defaults() -> None:
     assert result.text == terse("Say a lot") and result.model_id == "simulated/demo"
 
 
+def test_pyember_models_module_names_and_binding_params() -> None:
+    """pyember's ``ember.api.models`` exported ``ProviderAPIError`` beside ``ModelError``
+    and ``ModelNotFoundError``, and its ``ModelBinding`` kept the bound parameters as
+    ``.params``: the import failed and the attribute was missing."""
+    from ember.api.exceptions import ProviderAPIError as from_exceptions
+    from ember.api.models import ModelError, ProviderAPIError, ProviderError
+
+    assert ProviderAPIError is ProviderError is from_exceptions
+    assert issubclass(ProviderAPIError, ModelError)
+    creative = models.instance("simulated/demo", temperature=0.9)
+    assert dict(creative.params) == {"temperature": 0.9} == dict(creative.defaults)
+    with pytest.raises(TypeError):
+        creative.params["temperature"] = 0.1  # type: ignore[index]
+
+
+def test_an_unknown_provider_is_a_model_not_found_as_in_pyember() -> None:
+    """pyember raised ``ModelNotFoundError`` for an id whose provider is unknown, and its
+    examples fall back with ``except ModelNotFoundError:``; ours raised a sibling type
+    that such a fallback let through."""
+    from ember.api.exceptions import ModelNotFoundError
+    from ember.xcs import jit
+
+    def answer(prompt):
+        try:
+            return models("mistral/large", prompt)
+        except ModelNotFoundError as error:
+            return f"fallback after {type(error).__name__}"
+
+    assert answer("hi") == jit(answer)("hi") == "fallback after ProviderNotFoundError"
+    with pytest.raises(ModelNotFoundError, match="'mistral'"):
+        models.list(provider="mistral")
+
+
 def test_bad_input_is_reported_as_for_a_plain_call() -> None:
     with pytest.raises(ProviderNotFoundError, match="'nope'"):
         models.with_metadata("nope/m", "hi")
@@ -247,3 +280,14 @@ def test_ollama_is_registered_and_needs_no_key(
     assert reply.model_id == "ollama/qwen2.5:0.5b" and reply.simulated is False
     assert reply.usage == server.stats().usage and reply.usage.total_tokens > 0
     assert "".join(api.stream("ollama/qwen2.5:0.5b", "hello")) == reply
+
+
+def test_discover_says_which_catalogue_facts_it_has_not() -> None:
+    """pyember's README prints ``details['description']`` and ``details['context_window']``
+    of ``models.discover()``; Ember keeps no catalogue (docs/compat.md), and the bare
+    ``KeyError: 'description'`` did not say so."""
+    facts = models.discover("ollama")["ollama/llama3.2:1b"]
+    assert facts == dict(facts) and facts["provider"] == "ollama"
+    assert facts.get("description") is None
+    with pytest.raises(KeyError, match="no 'context_window': Ember keeps no model catalogue"):
+        facts["context_window"]  # noqa: B018

@@ -92,6 +92,19 @@ def test_components_references_and_inputs_query_call():
         graph(inputs={"question": question})
 
 
+def test_a_graph_takes_the_question_as_query_keyword_as_pyember_operators_do():
+    """pyember's operators are called with their fields as keywords (its README calls
+    ``pipeline(query=...)``); a built graph took only ``graph(question)`` and
+    ``inputs=``, so ``graph(query=...)`` raised TypeError."""
+    graph = non.build_graph(["3:E:simulated/a:0.7", "1:J:simulated/judge:0.0"])
+    question = "What causes the northern lights?"
+    assert graph(query=question) == graph(question) == graph(inputs={"query": question})
+    assert jit(graph)(query=question) == graph(question)
+    assert jit(lambda q: graph(query=q))(question) == graph(question)
+    with pytest.raises(TypeError, match="2 times"):
+        graph(question, query=question)
+
+
 def test_parallel_branches_are_refused_with_the_way_to_build_them():
     branches = [["3E@simulated/a", "1V@simulated/v"], ["3E@simulated/b", "1V@simulated/v"],
                 "1J@simulated/judge"]
@@ -151,3 +164,40 @@ def test_pyember_readme_non_patterns_and_headline_example():
     assert time.perf_counter() - started < 0.7  # three 0.3 s replicas at once, not 0.9 s
     assert isinstance(answer, ReasonedOutput) and answer.answer.startswith("[simulated]")
     assert answer.confidence == 0.0
+
+
+def test_non_results_read_as_attributes_as_pyember_s_result_models():
+    """pyember's NON guide reads results as models (``ensemble_result.responses``,
+    ``final_result.final_answer``, ``verification_result.verdict``), also inside
+    ``@jit``; ours were plain dicts, so each read raised AttributeError."""
+    def robust_qa(question):
+        ensemble = non.UniformEnsemble(num_units=3, model_name="simulated/a", temperature=0.7)
+        judge = non.JudgeSynthesis(model_name="simulated/judge", temperature=0.1)
+        ensemble_results = ensemble(inputs={"query": question})
+        final = judge(inputs={"query": question, "responses": ensemble_results.responses})
+        checked = non.Verifier(model_name="simulated/v")(
+            inputs={"query": question, "candidate_answer": final.final_answer})
+        return final.final_answer, checked.verdict, checked.revised_answer
+
+    question = "Explain neural networks simply."
+    assert jit(robust_qa)(question) == robust_qa(question)
+    voted = non.Sequential(operators=[non.UniformEnsemble(num_units=3, model_name="simulated/a"),
+                                      non.MostCommon()])(query=question)
+    assert voted.final_answer == voted["final_answer"] and voted == dict(voted)
+    assert isinstance(voted, dict) and repr(voted) == repr(dict(voted))
+    with pytest.raises(AttributeError, match="no field 'answer'; its fields are 'query', "
+                                             "'final_answer'"):
+        voted.answer  # noqa: B018
+
+
+def test_vmap_over_a_non_operator_still_transposes_its_result():
+    """``vmap`` transposes a dict result into a dict of lists (docs/transforms.md); the
+    NON classes' results became a dict subclass (``NonResult``) and came back as a list
+    of per-item dicts instead."""
+    from ember.xcs import vmap
+
+    ensemble = non.UniformEnsemble(num_units=2, model_name="simulated/a")
+    batched = vmap(ensemble)(["q1", "q2"])
+    assert batched == {"query": ["q1", "q2"],
+                       "responses": [ensemble("q1")["responses"], ensemble("q2")["responses"]]}
+    assert batched.query == ["q1", "q2"] and jit(vmap(ensemble))(["q1", "q2"]) == batched

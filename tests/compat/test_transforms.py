@@ -148,3 +148,28 @@ def test_hybrid_grad_and_allow_hybrid_false():
     assert grad(hybrid)(jnp.ones(2)).tolist() == [2.0, 2.0]
     with pytest.raises(XCSError, match="allow_hybrid"):
         grad(hybrid, allow_hybrid=False)(jnp.ones(2))
+
+
+def test_pyember_mesh_spelling_shape_and_partition_spec():
+    """pyember's XCS reference writes ``DeviceMesh(shape=(2, 2))``,
+    ``DeviceMesh(devices=..., shape=...)`` and ``mesh_sharded(f, mesh=mesh,
+    partition_spec=spec)``; ours spelled these ``mesh_shape`` and ``pspec`` only, so
+    pyember's calls raised TypeError."""
+    from ember.api.xcs import DeviceMesh, PartitionSpec, mesh_sharded
+
+    calls = []
+
+    @op
+    def shout(text):
+        calls.append(text)
+        return text.upper()
+
+    mesh = DeviceMesh(devices=[0, 1], shape=(2,))
+    assert (mesh.shape, mesh.slots) == (DeviceMesh(devices=[0, 1], mesh_shape=(2,)).shape, 2)
+    assert DeviceMesh(shape=(2, 2)).shape == (2, 2)
+    sharded = mesh_sharded(shout, mesh=mesh, partition_spec=PartitionSpec(0))
+    assert sharded(["a", "b", "c"]) == ["A", "B", "C"] and sorted(calls) == ["a", "b", "c"]
+    with pytest.raises(TransformError, match="once"):
+        DeviceMesh(shape=(2,), mesh_shape=(2,))
+    with pytest.raises(TransformError, match="once"):
+        mesh_sharded(shout, mesh, PartitionSpec(0), partition_spec=PartitionSpec(0))

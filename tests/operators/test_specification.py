@@ -92,3 +92,98 @@ def test_ember_model_reads_like_a_dict():
     with pytest.raises(KeyError):
         reply["confidence"]
     assert issubclass(EmberModel, BaseModel)
+
+
+class Budget(BaseModel):
+    temperature: float = 0.7
+    max_tokens: int = 100
+
+
+class BudgetSpec(Specification):
+    """pyember's prompt-specification guide: extra checks in an overridden
+    ``validate_inputs`` (and ``validate_output``) beside the model's own."""
+
+    input_model = Budget
+
+    def validate_inputs(self, *, inputs):
+        validated = super().validate_inputs(inputs=inputs)
+        if validated.temperature > 0.9 and validated.max_tokens < 50:
+            raise ValueError("High temperature requires higher max_tokens")
+        return validated
+
+    def validate_output(self, *, output):
+        if not output["settings"]:
+            raise ValueError("empty settings")
+        return output
+
+
+class Settings(Operator):
+    specification = BudgetSpec()
+
+    def forward(self, *, inputs):
+        return {"settings": f"{inputs.temperature}/{inputs.max_tokens}" * (inputs.max_tokens > 1)}
+
+
+def test_an_operator_validates_through_its_specification_s_own_methods():
+    """pyember's Operator called ``specification.validate_inputs``/``validate_output``, so
+    checks written in an override ran on every call; ours validated against the models
+    only, so the operator accepted what the override refuses."""
+    operator, jitted = Settings(), jit(Settings())
+    for call in (operator, jitted):
+        assert call(inputs={"temperature": 0.5}) == {"settings": "0.5/100"}
+        assert call(temperature=0.95, max_tokens=60) == {"settings": "0.95/60"}
+        with pytest.raises(ValueError, match="requires higher max_tokens"):
+            call(inputs={"temperature": 0.95, "max_tokens": 10})
+        with pytest.raises(ValueError, match="empty settings"):
+            call(inputs={"max_tokens": 1})
+        with pytest.raises(ValidationError):
+            call(inputs={"temperature": "hot"})
+    assert BudgetSpec().model_json_schema(by_alias=True)["properties"].keys() == {
+        "temperature", "max_tokens"}
+
+
+class Cited(EmberModel):
+    answer: str
+    sources: list[str]
+
+
+class CitedSpec(Specification):
+    input_model = Question
+    structured_output = Cited
+    prompt_template = "Q: {query}"
+
+
+class CitingAnswerer(Operator):
+    """pyember's prompt-specification guide: forward ends with
+    ``return self.specification.validate_output(output=response_data)``."""
+
+    specification = CitedSpec()
+
+    def forward(self, *, inputs):
+        from ember.api import models
+
+        reply = models("simulated/cite", self.specification.render_prompt(inputs=inputs),
+                       latency=0.15)
+        return self.specification.validate_output(output={"answer": reply.text,
+                                                          "sources": [reply.model_id]})
+
+
+def test_specification_validates_op_results_under_jit_as_plain_python():
+    """Under ``@jit`` ``validate_output`` got the replies as pending values and pydantic
+    refused them (``ValidationError ... input_type=Lazy``); it now validates them once
+    they exist, and a loop of such calls still overlaps."""
+    import time
+
+    answerer = CitingAnswerer()
+
+    def ask_all(queries):
+        return [answerer(query=query) for query in queries]
+
+    queries = ["Why?", "How?", "When?"]
+    plain = ask_all(queries)
+    started = time.perf_counter()
+    assert jit(ask_all)(queries) == plain
+    assert time.perf_counter() - started < 0.4  # 3 x 150 ms replies, overlapped
+    assert plain[0].sources == ["simulated/cite"]
+    with pytest.raises(ValidationError, match="sources"):
+        jit(lambda: CitedSpec().validate_output(output={"answer": "a", "sources": "x"}))()

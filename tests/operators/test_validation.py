@@ -175,3 +175,68 @@ def test_fields_by_keyword_fill_a_forward_taking_only_inputs() -> None:
     assert JittedForward()(a=1) == {"a": 1}
     with pytest.raises(TypeError, match="unexpected keyword argument 'x'"):
         Named()(x=1)  # a parameter of another name keeps Python's error
+
+
+class Review(BaseModel):
+    is_valid: bool
+    suggestions: list[str]
+
+
+def test_output_specs_with_list_fields_keep_calls_concurrent():
+    """pyember's operators return dicts that the output spec validates, often with a
+    model's reply inside a list (``{"suggestions": [reply]}``); validating that with
+    ``model_validate`` made the glue wait for each reply, so a jitted loop of such
+    calls ran one at a time. Results and errors stay those of plain Python."""
+    import time
+
+    from ember.xcs import op
+
+    @op
+    def reply(code):
+        time.sleep(0.15)
+        return f"looks fine: {code}"
+
+    class Reviewer(Operator):
+        output_spec = Review
+
+        def forward(self, code):
+            return {"is_valid": "=" in code, "suggestions": [reply(code)]}
+
+    reviewer = Reviewer()
+
+    def review_all(codes):
+        return [reviewer(code) for code in codes]
+
+    codes = ["x = 1", "y", "z = 2", "w"]
+    plain = review_all(codes)
+    started = time.perf_counter()
+    assert jit(review_all)(codes) == plain
+    assert time.perf_counter() - started < 0.45  # 4 x 150 ms replies, overlapped
+    assert plain[0] == Review(is_valid=True, suggestions=["looks fine: x = 1"])
+
+    class Broken(Reviewer):
+        def forward(self, code):
+            return {"is_valid": "maybe", "suggestions": [reply(code)]}
+
+    for call in (Broken(), jit(Broken())):
+        with pytest.raises(ValidationError, match="is_valid"):
+            call("x")
+
+
+def test_a_root_model_output_spec_validates_the_dict_itself():
+    """Only pydantic's own ``BaseModel.__init__`` validates ``Model(**fields)`` as
+    ``model_validate(fields)``; a ``RootModel`` takes a ``root`` key as its root, so a
+    dict result is validated with ``model_validate`` there."""
+    from pydantic import RootModel
+
+    class Table(RootModel[dict]):
+        pass
+
+    class Tabler(Operator):
+        output_spec = Table
+
+        def forward(self, key):
+            return {key: 1}
+
+    for call in (Tabler(), jit(Tabler())):
+        assert call("root").root == {"root": 1} and call("a").root == {"a": 1}

@@ -1,7 +1,9 @@
 """Models API: ``models(model_id, prompt, **params)`` and friends.
 
 ``EmberModel`` (pyember's base for input and output models, a pydantic model) is
-loaded with pydantic when first asked for.
+loaded with pydantic when first asked for. ``ProviderAPIError`` is pyember's name for
+``ProviderError`` (its ``ember.api.models`` exported it beside ``ModelError`` and
+``ModelNotFoundError``).
 
 Example:
     >>> from ember.api.models import models
@@ -38,6 +40,8 @@ from ember.models import (
     Usage,
     models,
 )
+
+ProviderAPIError = ProviderError  # pyember's name; outside __all__, which re-exports ember.models
 
 __all__ = [
     "AnthropicProvider",

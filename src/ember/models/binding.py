@@ -70,6 +70,11 @@ class ModelBinding:
         if rate_limit is not None or cache is not None:
             self._own_op = (provider, self._build_op(provider))  # checks ``cache`` now
 
+    @property
+    def params(self) -> MappingProxyType[str, Any]:
+        """pyember's name for ``defaults``: the parameters bound for every call."""
+        return self.defaults
+
     def _provider(self) -> Provider:
         provider = self._registry.provider(self.provider_name)
         provider.prepare()

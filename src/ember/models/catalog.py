@@ -16,7 +16,23 @@ from typing import Any, NoReturn
 
 from ember.models.registry import ProviderRegistry, default_registry
 
-__all__ = ["Models", "constant_name", "describe_models"]
+__all__ = ["ModelFacts", "Models", "constant_name", "describe_models"]
+
+
+class ModelFacts(dict[str, Any]):
+    """One model's entry of ``models.discover()``: a dict whose missing keys say why.
+
+    pyember's entries came from a model catalogue (``description``, ``context_window``,
+    ``pricing`` ...); Ember keeps none, so reading such a key raises a ``KeyError`` that
+    names the facts there are (``get`` returns its default, as for any dict).
+    """
+
+    __slots__ = ()
+
+    def __missing__(self, key: Any) -> NoReturn:
+        raise KeyError(f"models.discover() facts have no {key!r}: Ember keeps no model "
+                       f"catalogue (pyember's description, context_window ...); the facts "
+                       f"are {', '.join(self)}.")
 
 _NOT_NAME = re.compile(r"[^0-9A-Za-z]+")
 
@@ -40,18 +56,18 @@ def describe_models(
         >>> facts["provider"], facts["simulated"], "seed" in facts["parameters"]
         ('openai', False, True)
     """
-    described: dict[str, dict[str, Any]] = {}
+    described: dict[str, dict[str, Any]] = {}  # values are ModelFacts
     for model_id in registry.list_models(provider):
         name, model = model_id.split("/", 1)
         made = registry.provider(name)
-        described[model_id] = {
-            "provider": name,
-            "model": model,
-            "simulated": made.simulated,
-            "parameters": sorted(made.accepted_params),
-            "max_concurrency": made.max_concurrency,
-            "base_url": getattr(made, "base_url", None),
-        }
+        described[model_id] = ModelFacts(
+            provider=name,
+            model=model,
+            simulated=made.simulated,
+            parameters=sorted(made.accepted_params),
+            max_concurrency=made.max_concurrency,
+            base_url=getattr(made, "base_url", None),
+        )
     return described
 
 

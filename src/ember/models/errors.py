@@ -40,8 +40,11 @@ class ModelNotFoundError(ModelError, LookupError):
     """
 
 
-class ProviderNotFoundError(ModelError, LookupError):
+class ProviderNotFoundError(ModelNotFoundError):
     """A ``provider/model`` id names a provider that is not registered.
+
+    A ``ModelNotFoundError`` too (the id does not resolve), as pyember raised for an
+    unknown provider, so ``except ModelNotFoundError:`` fallbacks catch it.
 
     Fix: use one of the providers the message lists, or register yours with
     ``models.register_provider(name, provider)``.

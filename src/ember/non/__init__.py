@@ -20,6 +20,7 @@ from ember.non.notation import (
 from ember.non.patterns import (
     JudgeSynthesis,
     MostCommon,
+    NonResult,
     Sequential,
     UniformEnsemble,
     VariedEnsemble,
@@ -34,6 +35,7 @@ __all__ = [
     "NodeType",
     "NonGraph",
     "NonNode",
+    "NonResult",
     "NonSpecError",
     "Sequential",
     "UniformEnsemble",

@@ -79,22 +79,29 @@ class NonGraph(Operator):
         """The graph in the notation (normalised): ``build_graph(graph.spec)`` rebuilds it."""
         return ", ".join(format_node(node, index) for index, node in enumerate(self.nodes))
 
-    def forward(self, question: Any = None, *, inputs: Mapping[str, Any] | None = None) -> Any:
+    def forward(self, question: Any = None, *, inputs: Mapping[str, Any] | None = None,
+                query: Any = None) -> Any:
         """Run the graph on ``question`` (see the module docstring for the order).
 
-        pyember's ``graph(inputs={"query": question})`` is the same call.
+        pyember's ``graph(inputs={"query": question})`` and ``graph(query=question)``
+        (the keyword form its operators take) are the same call.
         """
+        given = [form for form, value in (("graph(question)", question),
+                                          ("graph(inputs={'query': question})", inputs),
+                                          ("graph(query=question)", query)) if value is not None]
+        if len(given) > 1:
+            raise TypeError(f"NonGraph got the question {len(given)} times "
+                            f"({' and '.join(given)}); pass it once.")
         if inputs is not None:
-            if question is not None:
-                raise TypeError("NonGraph: pass the question once, as graph(question) or "
-                                "graph(inputs={'query': question}).")
             if type(inputs) is dict and "query" not in inputs:
                 raise TypeError(f"NonGraph: inputs needs a 'query' field, got keys "
                                 f"{sorted(inputs)}; call graph(inputs={{'query': question}}).")
             question = inputs["query"]
+        elif query is not None:
+            question = query
         elif question is None:
-            raise TypeError("NonGraph needs a question: graph(question) or "
-                            "graph(inputs={'query': question}).")
+            raise TypeError("NonGraph needs a question: graph(question), graph(query=question) "
+                            "or graph(inputs={'query': question}).")
         answers = [member(question) for member in self.members]
         if isinstance(self.reducer, Judge):
             answer = self.reducer(question, answers)
@@ -123,7 +130,8 @@ def build_graph(spec: str | Iterable[Any],
             string, a list (nested lists and references allowed) or a ``NonGraph``.
 
     Returns:
-        A ``NonGraph`` Operator: ``graph(question)`` or ``graph(inputs={"query": question})``.
+        A ``NonGraph`` Operator: ``graph(question)``, ``graph(query=question)`` or
+        ``graph(inputs={"query": question})``.
 
     Raises:
         NonSpecError: a node does not follow the notation; the graph has no

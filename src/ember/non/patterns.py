@@ -6,7 +6,8 @@ Each takes pyember's constructor keywords (``num_units``, ``model_name``,
 pyember way, ``op(inputs={"query": ...})`` or ``op(query=...)``, or positionally with
 the inputs (``op({"query": ...})``; a bare value is the query). It returns a dict with
 pyember's keys, plus the ``query`` it was given so that the next step of a
-``Sequential`` still has the question:
+``Sequential`` still has the question. The dict is a ``NonResult``, whose keys also read
+as attributes (``result.final_answer``), as pyember's result models did:
 
 - ``UniformEnsemble``, ``VariedEnsemble``: ``query`` → ``responses`` (one per model);
 - ``MostCommon``: ``responses`` → ``final_answer`` (``ember.operators.MostCommon``);
@@ -31,8 +32,36 @@ from ember.operators import Chain, Ensemble, Judge, Operator, blocks
 from ember.operators.specification import fields_of
 from ember.xcs import Op
 
-__all__ = ["JudgeSynthesis", "MostCommon", "Sequential", "UniformEnsemble", "VariedEnsemble",
-           "Verifier"]
+__all__ = ["JudgeSynthesis", "MostCommon", "NonResult", "Sequential", "UniformEnsemble",
+           "VariedEnsemble", "Verifier"]
+
+
+class NonResult(dict[str, Any]):
+    """The outputs of a NON operator: a dict whose keys also read as attributes.
+
+    pyember's NON guide reads its results as models (``result.final_answer``,
+    ``ensemble_result.responses``) and its README subscripts them
+    (``result["responses"]``): both work. Otherwise it is a plain dict (equality, JSON,
+    ``**`` unpacking, ``repr``).
+
+    Example:
+        >>> result = NonResult(query="2+2?", final_answer="4")
+        >>> result.final_answer == result["final_answer"] == "4", result
+        (True, {'query': '2+2?', 'final_answer': '4'})
+    """
+
+    __slots__ = ()
+    _xcs_batch_as_dict = True  # vmap transposes it as a dict, into a NonResult of lists
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(f"{type(self).__name__} has no field {name!r}; its fields "
+                                 f"are {', '.join(map(repr, self)) or 'none'}.") from None
+
+
+_FIELDS = (dict, NonResult)  # inputs read at once; anything else is read by an op
 
 
 def _model(model_name: str, temperature: float | None, max_tokens: int | None,
@@ -64,7 +93,7 @@ def _inputs(who: str, inputs: Any, fields: dict[str, Any]) -> Any:
     if fields:
         raise TypeError(f"{who}: pass the inputs once, as inputs={{...}} or as keyword "
                         f"fields ({', '.join(fields)}), not both.")
-    if type(inputs) is dict:
+    if type(inputs) in _FIELDS:
         return inputs
     if type(inputs) is str:
         return {"query": inputs}
@@ -72,7 +101,7 @@ def _inputs(who: str, inputs: Any, fields: dict[str, Any]) -> Any:
 
 
 def _field(who: str, fields: Any, name: str, fallback: str | None = None) -> Any:
-    if type(fields) is not dict:  # computed under @jit: read lazily
+    if type(fields) not in _FIELDS:  # computed under @jit: read lazily
         return fields.get(name, fields.get(fallback)) if fallback else fields[name]
     for key in (name, fallback):
         if key in fields:
@@ -81,10 +110,11 @@ def _field(who: str, fields: Any, name: str, fallback: str | None = None) -> Any
                     f"{sorted(fields) or 'none'}; e.g. {who}(inputs={{'{name}': ...}}).")
 
 
-def _with_query(fields: Any, outputs: dict[str, Any]) -> dict[str, Any]:
-    if type(fields) is not dict:
-        return {"query": fields.get("query"), **outputs}
-    return {"query": fields["query"], **outputs} if "query" in fields else outputs
+def _with_query(fields: Any, outputs: dict[str, Any]) -> NonResult:
+    if type(fields) not in _FIELDS:
+        return NonResult(query=fields.get("query"), **outputs)
+    return NonResult(query=fields["query"], **outputs) if "query" in fields else \
+        NonResult(outputs)
 
 
 class UniformEnsemble(Operator):
@@ -104,10 +134,10 @@ class UniformEnsemble(Operator):
         binding = _model(model_name, temperature, max_tokens, params)
         self.ensemble = Ensemble([binding] * num_units)
 
-    def forward(self, inputs: Any = None, **fields: Any) -> dict[str, Any]:
+    def forward(self, inputs: Any = None, **fields: Any) -> NonResult:
         """Every replica's answer to the query."""
         query = _field("UniformEnsemble", _inputs("UniformEnsemble", inputs, fields), "query")
-        return {"query": query, "responses": self.ensemble(query)}
+        return NonResult(query=query, responses=self.ensemble(query))
 
 
 class VariedEnsemble(Operator):
@@ -129,10 +159,10 @@ class VariedEnsemble(Operator):
                              "config, e.g. [('simulated/a', 0.3), ('simulated/b', 0.9)].")
         self.ensemble = Ensemble(bindings)
 
-    def forward(self, inputs: Any = None, **fields: Any) -> dict[str, Any]:
+    def forward(self, inputs: Any = None, **fields: Any) -> NonResult:
         """Every configured model's answer to the query."""
         query = _field("VariedEnsemble", _inputs("VariedEnsemble", inputs, fields), "query")
-        return {"query": query, "responses": self.ensemble(query)}
+        return NonResult(query=query, responses=self.ensemble(query))
 
 
 _CONFIG_FIELDS = ("model_name", "temperature", "max_tokens")  # pyember's LMModuleConfig
@@ -172,7 +202,7 @@ class MostCommon(Operator):
     def __init__(self) -> None:
         self.vote = blocks.MostCommon()
 
-    def forward(self, inputs: Any = None, **fields: Any) -> dict[str, Any]:
+    def forward(self, inputs: Any = None, **fields: Any) -> NonResult:
         """The answer given most often (case- and whitespace-insensitive)."""
         given = _inputs("MostCommon", inputs, fields)
         final = self.vote(_field("MostCommon", given, "responses"))
@@ -193,12 +223,12 @@ class JudgeSynthesis(Operator):
                  max_tokens: int | None = None, **params: Any) -> None:
         self.judge = Judge(_model(model_name, temperature, max_tokens, params))
 
-    def forward(self, inputs: Any = None, **fields: Any) -> dict[str, Any]:
+    def forward(self, inputs: Any = None, **fields: Any) -> NonResult:
         """The candidate the judge picks for the query, and the judge's reply."""
         given = _inputs("JudgeSynthesis", inputs, fields)
         query = _field("JudgeSynthesis", given, "query")
         final, reply = self.judge.decide(query, _field("JudgeSynthesis", given, "responses"))
-        return {"query": query, "final_answer": final, "reasoning": reply}
+        return NonResult(query=query, final_answer=final, reasoning=reply)
 
 
 class Verifier(Operator):
@@ -215,14 +245,14 @@ class Verifier(Operator):
                  max_tokens: int | None = None, **params: Any) -> None:
         self.verifier = blocks.Verifier(_model(model_name, temperature, max_tokens, params))
 
-    def forward(self, inputs: Any = None, **fields: Any) -> dict[str, Any]:
+    def forward(self, inputs: Any = None, **fields: Any) -> NonResult:
         """The verifier's verdict on ``candidate_answer`` (or ``final_answer``)."""
         given = _inputs("Verifier", inputs, fields)
         query = _field("Verifier", given, "query")
         answer = _field("Verifier", given, "candidate_answer", "final_answer")
         verdict = self.verifier(query, answer)
-        return {"query": query, "candidate_answer": answer, "verdict": verdict.passed,
-                "explanation": verdict.explanation, "revised_answer": None}
+        return NonResult(query=query, candidate_answer=answer, verdict=verdict.passed,
+                         explanation=verdict.explanation, revised_answer=None)
 
 
 class Sequential(Operator):

@@ -14,6 +14,7 @@ from ember.operators.blocks import (
 )
 from ember.operators.function import FunctionOperator, op
 from ember.operators.model_calls import ExtractText, ModelCall, ModelText
+from ember.operators.retry import Retry
 from ember.operators.routing import LearnableRouter, Router, router
 from ember.operators.specification import Specification
 
@@ -29,6 +30,7 @@ __all__ = [
     "ModelText",
     "MostCommon",
     "Operator",
+    "Retry",
     "Router",
     "Specification",
     "UnparseableReplyError",

@@ -26,7 +26,7 @@ from typing import Any, Protocol
 from ember.xcs.tracing import context  # the library hook: calls as jitted code makes them
 
 __all__ = ["OperatorClass", "Specs", "class_specs", "is_spec", "operator_specs", "specs_for",
-           "takes_only_inputs"]
+           "takes_only_inputs", "validated"]
 
 
 def takes_only_inputs(cls: type) -> bool:
@@ -95,12 +95,12 @@ class Specs:
         arguments = bound.arguments
         for name, spec in self.parameters:
             if name in arguments:
-                arguments[name] = _validated(spec, arguments[name])
+                arguments[name] = validated(spec, arguments[name])
         if self.input_spec is not None:
             names = [p.name for p in self.signature.parameters.values()
                      if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
             if len(names) == 1 and len(self.signature.parameters) == 1:
-                arguments[names[0]] = _validated(self.input_spec, arguments[names[0]])
+                arguments[names[0]] = validated(self.input_spec, arguments[names[0]])
             else:
                 _check_no_variadics(owner, self.signature)
                 # A pydantic model class; pydantic is optional, so specs are typed ``type``.
@@ -119,18 +119,34 @@ class Specs:
         """``value`` validated against ``output_spec`` (unchanged without one)."""
         if self.output_spec is None:
             return value
-        return _validated(self.output_spec, value)
+        return validated(self.output_spec, value)
 
 
-def _validated(spec: type, value: Any) -> Any:
+def validated(spec: type, value: Any) -> Any:
+    """``value`` as a ``spec`` instance, validated as the jitted code would call it."""
     # type(), not isinstance: under @jit an op's value is checked when it is there
     # (by model_validate, which hands an instance back), not waited for here.
     if issubclass(type(value), spec):
         return value
     # Called as the jitted code would call it: under @jit, op results inside ``value``
     # are validated once they exist, and calls of the operator still run in parallel.
+    if type(value) is dict and _built_by_pydantic(spec) and all(type(k) is str for k in value):
+        # The same validation as model_validate(value); under @jit a new model's fields
+        # cannot be the given lists ({"errors": [reply.text]} stays lazy), where
+        # model_validate may hand its argument back, so XCS ran it at once (a barrier).
+        return context.call(spec, **value)
     # A pydantic model class; pydantic is optional, so specs are typed ``type``.
     return context.call(spec.model_validate, value)  # type: ignore[attr-defined]
+
+
+def _built_by_pydantic(spec: type) -> bool:
+    """Whether ``spec(**fields)`` is pydantic's own ``__init__``, which validates
+    ``fields`` exactly as ``spec.model_validate(fields)`` does."""
+    if getattr(spec, "__pydantic_validator__", None) is None:
+        return False
+    init = next((klass for klass in spec.__mro__ if "__init__" in vars(klass)), object)
+    # BaseModel's own, not RootModel's (which reads a "root" key as the root itself).
+    return init.__name__ == "BaseModel" and init.__module__ == "pydantic.main"
 
 
 def _check_no_variadics(owner: str, signature: inspect.Signature) -> None:

@@ -117,10 +117,11 @@ class Operator(FieldPytree):
                     f"{cls.__name__}.specification must be a Specification instance "
                     f"(ember.api.operator.Specification), got {specification!r}."
                 )
+            inputs, output = specification.validators()
             if "input_spec" not in cls.__dict__:
-                cls.input_spec = specification.input_model
+                cls.input_spec = inputs
             if "output_spec" not in cls.__dict__:
-                cls.output_spec = specification.structured_output
+                cls.output_spec = output
         if "__init__" in cls.__dict__:
             # Replacing a class's __init__ is the point here (mypy forbids it in general).
             cls.__init__ = _freezing(cls.__dict__["__init__"])  # type: ignore[method-assign]

@@ -5,6 +5,7 @@ the one in ``ember.operators``; this module only re-exports."""
 from ember.operators.base import Chain
 from ember.operators.blocks import Ensemble, Judge, MostCommon, Verdict, Verifier, chain, ensemble
 from ember.operators.model_calls import ExtractText, ModelCall, ModelText
+from ember.operators.retry import Retry
 from ember.operators.routing import LearnableRouter, Router, router
 
 __all__ = [
@@ -16,6 +17,7 @@ __all__ = [
     "ModelCall",
     "ModelText",
     "MostCommon",
+    "Retry",
     "Router",
     "Verdict",
     "Verifier",

@@ -13,7 +13,8 @@ import string
 from collections.abc import Mapping
 from typing import Any
 
-from ember.operators._validation import is_spec
+from ember.operators._validation import is_spec, validated
+from ember.xcs.tracing import context  # the library hook: the user's overrides as jit runs them
 
 __all__ = ["Specification"]
 
@@ -116,10 +117,25 @@ class Specification:
         """``output`` as a ``structured_output`` instance (unchanged without a model)."""
         return _validated(self.structured_output, output)
 
-    def model_json_schema(self) -> dict[str, Any]:
-        """The JSON schema of ``input_model`` (``{}`` without one)."""
+    def model_json_schema(self, **options: Any) -> dict[str, Any]:
+        """The JSON schema of ``input_model`` (``{}`` without one); ``options`` go to
+        pydantic's ``model_json_schema`` (``by_alias=True``, ``mode=...``)."""
         schema = getattr(self.input_model, "model_json_schema", None)
-        return dict(schema()) if schema is not None else {}
+        return dict(schema(**options)) if schema is not None else {}
+
+    def validators(self) -> tuple[type | None, type | None]:
+        """What an Operator with this specification validates its input and its result
+        with: ``input_model`` and ``structured_output``; where a subclass overrides
+        ``validate_inputs`` or ``validate_output``, a class whose ``model_validate``
+        calls that method, since pyember's Operator validated through them (so the
+        checks written there run on every call)."""
+        own = type(self)
+        inputs, output = self.input_model, self.structured_output
+        if own.validate_inputs is not Specification.validate_inputs:
+            inputs = _through(self.validate_inputs, "inputs", inputs)
+        if own.validate_output is not Specification.validate_output:
+            output = _through(self.validate_output, "output", output)
+        return inputs, output
 
     def __repr__(self) -> str:
         shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in _FIELDS[:2] + _FIELDS[3:]
@@ -153,8 +169,18 @@ def _as_dict(inputs: Any) -> dict[str, Any]:
     return values
 
 
+def _through(check: Any, keyword: str, model: type | None) -> type:
+    """A class whose ``model_validate(value)`` is ``check(**{keyword: value})``, named as
+    ``model`` (error messages name the model the user wrote)."""
+    def model_validate(cls: type, value: Any) -> Any:
+        return context.call(check, **{keyword: value})  # the user's method, as jit runs it
+
+    name = getattr(model, "__name__", "Inputs" if keyword == "inputs" else "Output")
+    return type(name, (), {"model_validate": classmethod(model_validate),
+                           "__doc__": f"Validates through {check.__qualname__}."})
+
+
 def _validated(model: type | None, value: Any) -> Any:
-    if model is None or isinstance(value, model):
-        return value
-    # A pydantic model class; pydantic is optional, so models are typed ``type``.
-    return model.model_validate(value)  # type: ignore[attr-defined]
+    # Through the Operators' validation: under @jit, a value holding op results (an
+    # output dict built from replies) is validated once they exist, not as proxies.
+    return value if model is None else validated(model, value)

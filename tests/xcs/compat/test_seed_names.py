@@ -213,7 +213,7 @@ def test_jitoptions_fields_take_effect_or_are_refused():
 
 
 _OLD_PATHS = ("ember.xcs.api.core", "ember.xcs.api.types", "ember.xcs.tracer.structural_jit",
-              "ember.xcs.jit", "ember.xcs.transformations")
+              "ember.xcs.jit", "ember.xcs.transformations", "ember.xcs.tracer.tracer_decorator")
 
 
 @pytest.mark.parametrize("path", _OLD_PATHS)
@@ -247,3 +247,70 @@ def test_xcsapi_offers_the_transforms_themselves():
         assert getattr(xcs, name) is getattr(ember.xcs, name)
     with pytest.raises(AttributeError):
         xcs.nothing  # noqa: B018 - the attribute access is what is tested
+
+
+def test_pyember_jit_options_from_ember_api_xcs():
+    """pyember's XCS docs write ``from ember.api.xcs import jit, JITOptions,
+    XCSExecutionOptions`` and ``@jit(options=JITOptions(sample_input=..., cache_size=100))``:
+    the import failed and ``jit`` refused ``options=``."""
+    from ember.api.xcs import JITOptions, XCSExecutionOptions, jit
+    from ember.xcs import Config
+
+    calls = []
+
+    @op
+    def counted(text):
+        calls.append(text)
+        return text.upper()
+
+    @jit(options=JITOptions(sample_input={"query": "example"}, cache_size=100))
+    class Optimized(Operator):
+        def forward(self, *, inputs):
+            return {"a": counted(inputs["query"]), "b": counted(inputs["query"] + "!")}
+
+    with XCSExecutionOptions(scheduler="parallel", max_workers=4, timeout=30.0):
+        assert Optimized()(inputs={"query": "hi"}) == {"a": "HI", "b": "HI!"}
+    assert sorted(calls) == ["hi", "hi!"]  # the sample input never ran
+    assert Optimized()(inputs={"query": "yo"}) == {"a": "YO", "b": "YO!"}
+
+    @jit(options=None)
+    def plain(text):
+        return counted(text)
+
+    assert plain("z") == "Z" and get_jit_stats(plain)["calls"] == 1
+    with_config = jit(lambda t: counted(t), options=JITOptions(), config=Config(max_workers=2))
+    assert with_config("w") == "W"
+    with pytest.raises(ConfigError, match="needs a JITOptions"):
+        jit(lambda: 1, options={"cache_size": 100})
+    with pytest.raises(ConfigError, match="given twice"):
+        jit(lambda: 1, options=JITOptions(config=Config()), config=Config())
+    with pytest.raises(ConfigError, match="cache_size"):
+        JITOptions(cache_size=0)
+
+
+def test_pyember_example_import_paths():
+    """pyember's examples import ``JITOptions`` from ``ember.xcs.tracer.tracer_decorator``
+    and ``ModelNotFoundError``/``ProviderAPIError`` from ``ember._internal.exceptions``;
+    both paths were missing (ModuleNotFoundError)."""
+    import pydantic
+
+    from ember._internal import exceptions as internal
+    from ember._internal.exceptions import ModelNotFoundError, ProviderAPIError
+    from ember.api import exceptions, models
+    from ember.xcs.tracer.tracer_decorator import JITOptions, jit
+
+    assert (ModelNotFoundError, ProviderAPIError) == (exceptions.ModelNotFoundError,
+                                                      exceptions.ProviderAPIError)
+    assert internal.ValidationError is pydantic.ValidationError
+    assert internal.ModelProviderError is exceptions.MissingAPIKeyError  # pyember: no key
+    with pytest.raises(AttributeError, match="OperatorError is not provided"):
+        internal.OperatorError  # noqa: B018
+
+    @jit(options=JITOptions(sample_input={"text": "x"}))
+    def fallback(text):
+        try:
+            return models("nope/m", text)
+        except (ModelNotFoundError, ProviderAPIError):
+            return shout(text)
+
+    assert fallback("hi") == "HI"

@@ -250,11 +250,9 @@ class JitFunction(Composes):
         # structural_jit("auto") after a narrow graph: the ops run one at a time, but
         # still as a graph, so this call's log measures its real width for the next call
         # (an eager run would record a chain of width 1 whatever the graph).
-        new_run = self._one_at_a_time if (
-            self._parallel_threshold is not None
-            and stats.last_width is not None
-            and stats.last_width < self._parallel_threshold
-        ) else self._new_run
+        narrow = (self._parallel_threshold is not None and stats.last_width is not None
+                  and stats.last_width < self._parallel_threshold)
+        new_run = self._one_at_a_time if narrow else self._new_run
         make_run = new_run if heard is None else functools.partial(new_run, heard)
         trace = None
         if self._spare_traces:
@@ -380,6 +378,9 @@ def jit(fn: Any = None, /, *positional: Any, config: Config | None = None,
         >>> total([1, 2, 3])
         12
     """
+    if "options" in settings:  # pyember's @jit(options=JITOptions(...)): ember/xcs/compat
+        from ember.xcs.compat.options import jit_with_options
+        return jit_with_options(jit, fn, positional, config, settings)
     refuse_misplaced("jit()", ("config",), (), positional, settings)
     require_config("jit(config=...)", config)
 

@@ -6,14 +6,13 @@ the seed's ``options=JITOptions(...)``.
 
 from __future__ import annotations
 
-import inspect
 from typing import Any
 
 from ember.xcs.api.explain import explain
 from ember.xcs.api.jit import jit
 from ember.xcs.api.stats import get_jit_stats
 from ember.xcs.api.structural import structural_jit
-from ember.xcs.compat.options import JITOptions
+from ember.xcs.compat.options import JITOptions, apply_options
 from ember.xcs.errors import ConfigError
 from ember.xcs.graphs import autograph, execute, execution_options
 from ember.xcs.transforms import grad, mesh_sharded, pmap, scan, vmap
@@ -77,37 +76,4 @@ class XCSAPI:
             raise ConfigError(
                 f"XCSAPI.jit(options=...) needs a JITOptions, got {type(options).__name__}."
             )
-        config = options.config if options is not None else None
-        sample = options.sample_input if options is not None else None
-
-        def wrap(target: Any) -> Any:
-            if sample is not None:
-                _check_sample(target, sample)
-            jitted = jit(target, config=config)
-            if sample is not None:
-                jitted.sample_input = dict(sample)
-            return jitted
-
-        return wrap(fn) if fn is not None else wrap
-
-
-def _check_sample(target: Any, sample: Any) -> None:
-    """Refuse a ``sample_input`` that does not fit ``target``'s signature."""
-    function = target.forward if isinstance(target, type) and hasattr(target, "forward") else target
-    try:
-        signature = inspect.signature(function)
-    except (TypeError, ValueError):
-        return  # nothing to check against (a builtin): keep the sample as documentation
-    parameters = list(signature.parameters.values())
-    if isinstance(target, type) and parameters:
-        signature = signature.replace(parameters=parameters[1:])  # drop self
-    try:
-        if list(signature.parameters) == ["inputs"] and "inputs" not in sample:
-            signature.bind(**{next(iter(signature.parameters)): sample})  # the seed's inputs=
-        else:
-            signature.bind(**sample)
-    except TypeError as error:
-        raise ConfigError(
-            f"JITOptions.sample_input {sorted(sample)} does not fit "
-            f"{getattr(target, '__qualname__', target)}{signature}: {error}."
-        ) from None
+        return apply_options(jit, fn, options)

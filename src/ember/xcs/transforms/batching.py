@@ -13,7 +13,9 @@ The rules (shared by ``vmap``, ``pmap``, ``mesh_sharded`` and ``scan``):
   too); every other value, lists included, is a leaf. Array leaves of one shape and
   dtype are stacked (the batch on ``out_axes``); other leaves are collected into a list.
   A dict result gives a dict with the same keys whatever its leaves are (items may
-  insert them in any order, as in JAX; the first item's order is kept). An empty
+  insert them in any order, as in JAX; the first item's order is kept); a dict class
+  that sets ``_xcs_batch_as_dict`` (the NON classes' ``NonResult``) is transposed the
+  same way, into an object of its class built from that dict. An empty
   batch gives ``[]``: no item tells the structure, and none is guessed.
 """
 
@@ -165,15 +167,16 @@ def combine(outputs: Sequence[Any], transform: str = "vmap", out_axes: int = 0) 
 
 def _transpose(items: list[Any], path: str, transform: str, out_axes: int) -> Any:
     first = items[0]
-    if type(first) is dict:
+    kind = type(first)
+    if kind is dict or getattr(kind, "_xcs_batch_as_dict", False):
         keys = list(first)  # the result keeps the first item's order
         for index, item in enumerate(items):  # the same keys in any order, as in JAX
-            if type(item) is not dict or item.keys() != first.keys():
+            if type(item) is not kind or item.keys() != first.keys():
                 raise _mismatch(transform, path, index, first, item)
-        return {k: _transpose([item[k] for item in items], f"{path}[{k!r}]", transform,
-                              out_axes) for k in keys}
+        fields = {k: _transpose([item[k] for item in items], f"{path}[{k!r}]", transform,
+                                out_axes) for k in keys}
+        return fields if kind is dict else kind(fields)
     if isinstance(first, tuple):
-        kind = type(first)
         for index, item in enumerate(items):
             if type(item) is not kind or len(item) != len(first):
                 raise _mismatch(transform, path, index, first, item)

@@ -104,10 +104,12 @@ class DeviceMesh:
             (without JAX, ``os.cpu_count()`` worker slots).
         mesh_shape: the grid's shape; default ``(len(devices),)``.
         axis_names: one name per mesh axis; default ``("axis0", "axis1", ...)``.
+        shape: pyember's name for ``mesh_shape`` (``DeviceMesh(shape=(2, 2))``).
 
     Raises:
         TransformError: ``devices`` is not a list of JAX devices or indices, the shape
-            does not hold exactly the given devices, or the names do not match the shape.
+            does not hold exactly the given devices, the names do not match the shape,
+            or both ``shape`` and ``mesh_shape`` are given.
 
     Example:
         >>> mesh = DeviceMesh(devices=[0, 1, 2, 3], mesh_shape=(2, 2))
@@ -117,7 +119,13 @@ class DeviceMesh:
 
     def __init__(self, devices: Sequence[Any] | None = None,
                  mesh_shape: Sequence[int] | None = None,
-                 axis_names: Sequence[str] | None = None) -> None:
+                 axis_names: Sequence[str] | None = None, *,
+                 shape: Sequence[int] | None = None) -> None:
+        if shape is not None:
+            if mesh_shape is not None:
+                raise TransformError("DeviceMesh: give the shape once, as mesh_shape= or as "
+                                     "shape= (pyember's name), not both.")
+            mesh_shape = shape
         self.devices = checked_devices(devices, "DeviceMesh")
         if mesh_shape is None:
             count = len(self.devices) if self.devices is not None else _default_slots()
@@ -285,7 +293,9 @@ def _is_jax_spec(value: Any) -> bool:
 
 def mesh_sharded(fn: Callable[..., Any], mesh: DeviceMesh,
                  pspec: PartitionSpec | Sequence[PartitionSpec | None] | None = None, *,
-                 config: Config | None = None) -> ShardedFunction:
+                 config: Config | None = None,
+                 partition_spec: PartitionSpec | Sequence[PartitionSpec | None] | None = None,
+                 ) -> ShardedFunction:
     """Run ``fn`` over ``mesh``: sharded arrays for tensors, worker slots for orchestration.
 
     Tensor calls put every array argument on the mesh with ``NamedSharding(mesh,
@@ -300,13 +310,15 @@ def mesh_sharded(fn: Callable[..., Any], mesh: DeviceMesh,
         pspec: a ``PartitionSpec`` for every array argument, a sequence with one spec
             (or ``None``: replicated) per positional argument, or ``None``.
         config: orchestration settings.
+        partition_spec: pyember's name for ``pspec``
+            (``mesh_sharded(f, mesh=mesh, partition_spec=spec)``).
 
     Returns:
         A callable with ``fn``'s arguments.
 
     Raises:
-        TransformError: a spec the mesh cannot satisfy, or a dimension not divisible
-            by its mesh axis.
+        TransformError: a spec the mesh cannot satisfy, a dimension not divisible
+            by its mesh axis, or both ``pspec`` and ``partition_spec``.
 
     Example:
         >>> mesh = DeviceMesh(devices=[0, 1], mesh_shape=(2,))
@@ -314,4 +326,9 @@ def mesh_sharded(fn: Callable[..., Any], mesh: DeviceMesh,
         >>> sharded(["a", "b", "c"])
         ['A', 'B', 'C']
     """
+    if partition_spec is not None:
+        if pspec is not None:
+            raise TransformError("mesh_sharded: give the partition spec once, as pspec or as "
+                                 "partition_spec= (pyember's name), not both.")
+        pspec = partition_spec
     return ShardedFunction(fn, mesh, pspec, config)

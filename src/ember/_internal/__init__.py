@@ -1,0 +1,1 @@
+"""pyember's package path ``ember._internal``: only ``exceptions`` lives here."""
