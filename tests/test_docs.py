@@ -15,9 +15,12 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from ember.models.registry import default_registry
 
 ROOT = Path(__file__).resolve().parent.parent
 EXECUTED = (
@@ -120,7 +123,26 @@ def test_mkdocs_build_is_strict_clean(tmp_path: Path) -> None:
         assert f"ember.xcs.{module}" in page
 
 
+@pytest.fixture
+def providers_as_they_were() -> Iterator[None]:
+    """Pages register providers of their own (models.md: ``echo``, ``flaky``...) in the
+    process's registry: it is put back after each page, so that tests run after this
+    one in the same process (``Models`` constants, "registered providers" messages)
+    see the providers they would see alone."""
+    registry = default_registry()
+    with registry._lock:
+        saved = dict(registry._entries)
+    yield
+    with registry._lock:
+        registry._entries.clear()
+        registry._entries.update(saved)
+        registry._ops.clear()
+        registry._resolved.clear()
+        registry._generation += 1
+
+
 @pytest.mark.parametrize("page", EXECUTED)
+@pytest.mark.usefixtures("providers_as_they_were")
 def test_python_examples_run(page: str) -> None:
     path = ROOT / page
     blocks = python_blocks(path.read_text(encoding="utf-8"))
