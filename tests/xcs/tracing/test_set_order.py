@@ -10,6 +10,8 @@ of ``list(s)`` are plain Python's.
 
 from __future__ import annotations
 
+import pytest
+
 from ember.xcs import jit, op
 from ember.xcs.tree import replace
 
@@ -68,3 +70,43 @@ def test_a_set_of_op_results_keeps_plain_pythons_order() -> None:
         result = fast(ORDER)
         assert result == plain
         assert list(result[0]) == list(plain[0]) and result[1:] == plain[1:]
+
+
+# An op given a set gets a copy (the glue may change the set while the op runs); the
+# copy iterates in the set's own order, as the set plain Python hands the op itself.
+@op
+def listed(items: set) -> list:
+    return list(items)
+
+
+@op
+def joined(items: set) -> str:
+    return ",".join(map(str, items))
+
+
+def handed_over(values, lazy: bool):
+    seen = set()
+    for value in values:
+        seen.add(fetch(value) if lazy else value)
+    return listed(seen), joined(seen), list(seen)
+
+
+@pytest.mark.parametrize("lazy", [False, True], ids=["glue values", "op results"])
+def test_an_op_given_a_set_sees_plain_pythons_order(lazy: bool) -> None:
+    fast = jit(handed_over)
+    for values in (ORDER, (12, 4), (5, 13, 21, 2)):  # each collides; first and later calls
+        plain = handed_over(values, lazy)
+        assert plain[0] == plain[2]
+        assert fast(values, lazy) == plain
+
+
+def test_a_set_of_op_results_and_glue_values_handed_to_an_op() -> None:
+    def tags(a, b):
+        found = {fetch(a)}   # a set display holding an op result
+        found.add(b)
+        found |= {a - 8}
+        return listed(found), list(found)
+
+    plain = tags(12, 4)
+    assert plain == ([12, 4], [12, 4])
+    assert jit(tags)(12, 4) == plain

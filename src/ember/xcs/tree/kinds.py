@@ -25,6 +25,7 @@ from typing import Any
 __all__ = [
     "ATOMS",
     "Kind",
+    "SetInOrder",
     "children",
     "data_record",
     "kind_of",
@@ -62,6 +63,27 @@ _LIBRARY_DIRS = (
     # Ember itself: this file is ember/xcs/tree/kinds.py.
     os.path.abspath(os.path.join(os.path.dirname(__file__), os.pardir, os.pardir)) + os.sep,
 )
+
+
+class SetInOrder(set[Any]):
+    """A snapshot's copy of a set an item of which holds a lazy value.
+
+    A set iterates in the order of its slots, which follow from its items' hashes and
+    from its history, so a set built again from the same items may iterate in another
+    order (``{1, 3, 11}`` added in that order iterates as ``[11, 1, 3]``;
+    ``set([11, 1, 3])`` as ``[3, 1, 11]``). This copy holds the tasks standing in
+    for the values (hashed by identity: it iterates in no useful order), and besides
+    them ``layout``, a copy of the set's slots as they are (the lazy values in place),
+    and ``pairs``, each item that holds a lazy value with its stand-in. The set the op
+    receives is ``layout`` with each such item swapped, in its own slot, for the value
+    (``walk.map_tree``): it iterates as the caller's set does.
+    """
+
+    __slots__ = ("layout", "pairs")
+    layout: set[Any]
+    pairs: list[tuple[Any, Any]]
+
+
 _kinds: dict[type, Kind] = {t: Kind.ATOM for t in ATOMS}
 _kinds_lock = threading.Lock()  # guards _kinds (writes only; reads of a dict are atomic)
 

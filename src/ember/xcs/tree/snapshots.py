@@ -7,7 +7,7 @@ import copy as copy_module
 from collections.abc import Callable
 from typing import Any
 
-from ember.xcs.tree.kinds import ATOMS, Kind, kind_of, rebuild
+from ember.xcs.tree.kinds import ATOMS, Kind, SetInOrder, kind_of, rebuild
 from ember.xcs.tree.walk import leaves
 
 __all__ = ["copies_shared_objects", "snapshot", "snapshot_call"]
@@ -178,8 +178,9 @@ def _snapshot(tree: Any, leaf: type, convert: Callable[[Any], Any], found: list[
         return copy
     items = [_snapshot(item, leaf, convert, found, held, memo, copied) for item in tree]
     if kind is Kind.SET:
-        copy = _empty_like(tree)
-        set.update(copy, items)
+        copy = _set_copy(tree, items) if type(tree) is set else _empty_like(tree)
+        if not copy:
+            set.update(copy, items)
         memo[key] = copy
         if copied is not None:
             copied.append((copy, tree))
@@ -190,6 +191,23 @@ def _snapshot(tree: Any, leaf: type, convert: Callable[[Any], Any], found: list[
     rebuilt = rebuild(tree, kind, items)
     memo[key] = rebuilt
     return rebuilt
+
+
+def _set_copy(original: set[Any], items: list[Any]) -> set[Any]:
+    """A copy of ``original`` (its snapshot ``items``) that iterates in its order.
+
+    A set made from a set copies its slots as they are, where adding the items one by
+    one in their order may place two that collide the other way round: the op would see
+    another order than plain Python's (``",".join(tags)``, ``max(s, key=...)`` ties). An
+    item holding a lazy value makes a ``SetInOrder``, whose stand-ins are swapped for
+    the values in their slots once they exist.
+    """
+    pairs = [(old, new) for old, new in zip(original, items) if new is not old]
+    if not pairs:
+        return set.copy(original)
+    copy = SetInOrder()  # filled with the stand-ins by the caller
+    copy.layout, copy.pairs = set.copy(original), pairs
+    return copy
 
 
 def _empty_like(container: Any) -> Any:

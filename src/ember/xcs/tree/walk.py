@@ -10,6 +10,7 @@ from typing import Any
 from ember.xcs.tree.kinds import (
     ATOMS,
     Kind,
+    SetInOrder,
     children,
     kind_of,
     rebuild,
@@ -177,6 +178,8 @@ def map_tree(tree: Any, fn: Callable[[Any], Any], leaf: type, *, share: bool = F
     cls = type(tree)
     if cls is leaf:
         return fn(tree)
+    if cls is SetInOrder:  # a snapshot's copy of a set holding lazy values
+        return _in_order(tree, lambda item: map_tree(item, fn, leaf, share=share, record=record))
     if cls is tuple and record is None:  # the argument tuple of every call: the short way
         changed = not share  # without share, always a new tuple
         items = []
@@ -197,6 +200,11 @@ def map_tree(tree: Any, fn: Callable[[Any], Any], leaf: type, *, share: bool = F
         return map_tree(item, fn, leaf, share=share, record=record)
 
     kind = kind_of(tree)
+    if cls is set:
+        items = [sub(item) for item in tree]
+        if all(new is old for new, old in zip(items, tree)):
+            return set.copy(tree)  # its slots as they are: it iterates in the same order
+        return set(items)
     if kind is Kind.LIST:
         return _same_type(tree, [sub(item) for item in tree])
     if kind is Kind.DEQUE:
@@ -211,6 +219,22 @@ def map_tree(tree: Any, fn: Callable[[Any], Any], leaf: type, *, share: bool = F
     if kind is Kind.RECORD and record is not None and contains(tree, leaf, records=True):
         return record(tree)
     return tree
+
+
+def _in_order(copy: SetInOrder, sub: Callable[[Any], Any]) -> set[Any]:
+    """The set a ``SetInOrder`` stands for, its stand-ins mapped by ``sub``: it
+    iterates in the order of the set it copied.
+
+    It starts as a copy of the slots; each item that changes is discarded and its
+    replacement added, an equal value with the same hash: it takes the freed slot.
+    """
+    built = set.copy(copy.layout)
+    for old, new in copy.pairs:
+        value = sub(new)
+        if value is not old:
+            set.discard(built, old)
+            set.add(built, value)
+    return built
 
 
 def _same_type(original: Any, built: Any) -> Any:
