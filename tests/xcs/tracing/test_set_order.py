@@ -110,3 +110,37 @@ def test_a_set_of_op_results_and_glue_values_handed_to_an_op() -> None:
     plain = tags(12, 4)
     assert plain == ([12, 4], [12, 4])
     assert jit(tags)(12, 4) == plain
+
+
+SEEN: set = set()
+
+
+class Holder:
+    def __init__(self) -> None:
+        self.tags: set = set()
+
+
+HOLDER = Holder()
+
+
+def remember(values):
+    for value in values:
+        SEEN.add(fetch(value))
+        HOLDER.tags.add(fetch(value))
+    return len(values)
+
+
+def test_a_set_the_call_left_op_results_in_keeps_plain_pythons_order() -> None:
+    # After the call the values replace the lazy ones in the caller's sets (escape
+    # repair): each in its own slot, so the sets iterate as plain Python's do.
+    fast = jit(remember)
+    for values in (ORDER, (5, 13, 21, 2)):  # the first call and a later one
+        SEEN.clear()
+        HOLDER.tags.clear()
+        remember(values)
+        plain = list(SEEN), list(HOLDER.tags)
+        SEEN.clear()
+        HOLDER.tags.clear()
+        fast(values)
+        assert (list(SEEN), list(HOLDER.tags)) == plain
+        assert all(type(item) is int for item in (*SEEN, *HOLDER.tags))
