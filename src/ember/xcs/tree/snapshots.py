@@ -7,7 +7,7 @@ import copy as copy_module
 from collections.abc import Callable
 from typing import Any
 
-from ember.xcs.tree.kinds import ATOMS, Kind, SetInOrder, kind_of, rebuild
+from ember.xcs.tree.kinds import ATOMS, Kind, SetInOrder, in_order, kind_of, rebuild
 from ember.xcs.tree.walk import leaves
 
 __all__ = ["copies_shared_objects", "snapshot", "snapshot_call"]
@@ -202,11 +202,14 @@ def _set_copy(original: set[Any], items: list[Any]) -> set[Any]:
     item holding a lazy value makes a ``SetInOrder``, whose stand-ins are swapped for
     the values in their slots once they exist.
     """
-    pairs = [(old, new) for old, new in zip(original, items) if new is not old]
+    order = list(original)
+    pairs = [(old, new) for old, new in zip(order, items) if new is not old]
     if not pairs:
-        return set.copy(original)
+        copy = set.copy(original)
+        # Adding them again hashes them: not an object whose __hash__ is the user's.
+        return in_order(copy, order) if all(type(item) in ATOMS for item in order) else copy
     copy = SetInOrder()  # filled with the stand-ins by the caller
-    copy.layout, copy.pairs = set.copy(original), pairs
+    copy.layout, copy.order, copy.pairs = set.copy(original), order, pairs
     return copy
 
 

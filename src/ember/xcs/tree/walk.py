@@ -12,6 +12,7 @@ from ember.xcs.tree.kinds import (
     Kind,
     SetInOrder,
     children,
+    in_order,
     kind_of,
     rebuild,
     record_items,
@@ -229,12 +230,13 @@ def _in_order(copy: SetInOrder, sub: Callable[[Any], Any]) -> set[Any]:
     replacement added, an equal value with the same hash: it takes the freed slot.
     """
     built = set.copy(copy.layout)
+    values: dict[int, Any] = {}
     for old, new in copy.pairs:
-        value = sub(new)
+        value = values[id(old)] = sub(new)
         if value is not old:
             set.discard(built, old)
             set.add(built, value)
-    return built
+    return in_order(built, [values.get(id(item), item) for item in copy.order])
 
 
 def _same_type(original: Any, built: Any) -> Any:
