@@ -163,3 +163,17 @@ def test_an_op_given_a_set_that_lost_an_item_sees_plain_pythons_order(lazy: bool
         plain = with_a_removal(x, lazy)
         assert plain[0] == plain[1]
         assert fast(x, lazy) == plain
+
+
+def frozen(x):
+    # A frozenset made from op results, given to an op alone, as a dict key and in a set.
+    tags = frozenset([fetch(x + 1), x + 8, 1])
+    return (listed(tags), joined(tags), repr(tags), listed({tags: 1, frozenset([fetch(x)]): 2}),
+            listed({tags, (fetch(x), 3)}), list(tags))
+
+
+def test_an_op_given_a_frozenset_of_op_results_sees_plain_pythons_order() -> None:
+    fast = jit(frozen)
+    for x in (16, 4, 16):  # {17, 24, 1} collide; the first call and later ones
+        plain = frozen(x)
+        assert fast(x) == plain

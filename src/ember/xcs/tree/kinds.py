@@ -25,6 +25,7 @@ from typing import Any
 
 __all__ = [
     "ATOMS",
+    "FrozensetInOrder",
     "Kind",
     "SetInOrder",
     "children",
@@ -68,7 +69,7 @@ _LIBRARY_DIRS = (
 
 
 class SetInOrder(set[Any]):
-    """A snapshot's copy of a set an item of which holds a lazy value.
+    """A snapshot's copy of a set (or frozenset) an item of which holds a lazy value.
 
     A set iterates in the order of its slots, which follow from its items' hashes and
     from its history, so a set built again from the same items may iterate in another
@@ -80,6 +81,16 @@ class SetInOrder(set[Any]):
     receives is ``layout`` with each such item swapped, in its own slot, for the value
     (``walk.map_tree``): it iterates as the caller's set does.
     """
+
+    __slots__ = ("layout", "order", "pairs")
+    layout: set[Any]
+    order: list[Any]
+    pairs: list[tuple[Any, Any]]
+
+
+class FrozensetInOrder(frozenset[Any]):
+    """``SetInOrder`` for a frozenset (hashable, as the frozenset it copies: it may be
+    a dict key or an item of a set)."""
 
     __slots__ = ("layout", "order", "pairs")
     layout: set[Any]

@@ -7,7 +7,15 @@ import copy as copy_module
 from collections.abc import Callable
 from typing import Any
 
-from ember.xcs.tree.kinds import ATOMS, Kind, SetInOrder, in_order, kind_of, rebuild
+from ember.xcs.tree.kinds import (
+    ATOMS,
+    FrozensetInOrder,
+    Kind,
+    SetInOrder,
+    in_order,
+    kind_of,
+    rebuild,
+)
 from ember.xcs.tree.walk import leaves
 
 __all__ = ["copies_shared_objects", "snapshot", "snapshot_call"]
@@ -178,8 +186,10 @@ def _snapshot(tree: Any, leaf: type, convert: Callable[[Any], Any], found: list[
         return copy
     items = [_snapshot(item, leaf, convert, found, held, memo, copied) for item in tree]
     if kind is Kind.SET:
-        copy = _set_copy(tree, items) if type(tree) is set else _empty_like(tree)
-        if not copy:
+        if type(tree) is set:
+            copy = _set_copy(tree, items)
+        else:
+            copy = _empty_like(tree)
             set.update(copy, items)
         memo[key] = copy
         if copied is not None:
@@ -188,29 +198,31 @@ def _snapshot(tree: Any, leaf: type, convert: Callable[[Any], Any], found: list[
     if all(new is old for new, old in zip(items, tree)):
         memo[key] = tree
         return tree
-    rebuilt = rebuild(tree, kind, items)
+    rebuilt = _set_copy(tree, items) if type(tree) is frozenset else rebuild(tree, kind, items)
     memo[key] = rebuilt
     return rebuilt
 
 
-def _set_copy(original: set[Any], items: list[Any]) -> set[Any]:
-    """A copy of ``original`` (its snapshot ``items``) that iterates in its order.
+def _set_copy(original: set[Any] | frozenset[Any], items: list[Any]) -> Any:
+    """A copy of the set or frozenset ``original`` (its snapshot ``items``) that
+    iterates in its order.
 
     A set made from a set copies its slots as they are, where adding the items one by
     one in their order may place two that collide the other way round: the op would see
     another order than plain Python's (``",".join(tags)``, ``max(s, key=...)`` ties). An
-    item holding a lazy value makes a ``SetInOrder``, whose stand-ins are swapped for
-    the values in their slots once they exist.
+    item holding a lazy value makes a ``SetInOrder`` (``FrozensetInOrder``), whose
+    stand-ins are swapped for the values in their slots once they exist.
     """
     order = list(original)
     pairs = [(old, new) for old, new in zip(order, items) if new is not old]
     if not pairs:
-        copy = set.copy(original)
+        copy = set(original)  # a set made from a set copies its slots
         # Adding them again hashes them: not an object whose __hash__ is the user's.
         return in_order(copy, order) if all(type(item) in ATOMS for item in order) else copy
-    copy = SetInOrder()  # filled with the stand-ins by the caller
-    copy.layout, copy.order, copy.pairs = set.copy(original), order, pairs
-    return copy
+    stands_in: SetInOrder | FrozensetInOrder = (
+        SetInOrder(items) if type(original) is set else FrozensetInOrder(items))
+    stands_in.layout, stands_in.order, stands_in.pairs = set(original), order, pairs
+    return stands_in
 
 
 def _empty_like(container: Any) -> Any:

@@ -9,6 +9,7 @@ from typing import Any
 
 from ember.xcs.tree.kinds import (
     ATOMS,
+    FrozensetInOrder,
     Kind,
     SetInOrder,
     children,
@@ -179,7 +180,7 @@ def map_tree(tree: Any, fn: Callable[[Any], Any], leaf: type, *, share: bool = F
     cls = type(tree)
     if cls is leaf:
         return fn(tree)
-    if cls is SetInOrder:  # a snapshot's copy of a set holding lazy values
+    if cls is SetInOrder or cls is FrozensetInOrder:  # a snapshot's: it held lazy values
         return _in_order(tree, lambda item: map_tree(item, fn, leaf, share=share, record=record))
     if cls is tuple and record is None:  # the argument tuple of every call: the short way
         changed = not share  # without share, always a new tuple
@@ -222,7 +223,8 @@ def map_tree(tree: Any, fn: Callable[[Any], Any], leaf: type, *, share: bool = F
     return tree
 
 
-def _in_order(copy: SetInOrder, sub: Callable[[Any], Any]) -> set[Any]:
+def _in_order(copy: SetInOrder | FrozensetInOrder, sub: Callable[[Any], Any]
+              ) -> set[Any] | frozenset[Any]:
     """The set a ``SetInOrder`` stands for, its stand-ins mapped by ``sub``: it
     iterates in the order of the set it copied.
 
@@ -236,7 +238,9 @@ def _in_order(copy: SetInOrder, sub: Callable[[Any], Any]) -> set[Any]:
         if value is not old:
             set.discard(built, old)
             set.add(built, value)
-    return in_order(built, [values.get(id(item), item) for item in copy.order])
+    built = in_order(built, [values.get(id(item), item) for item in copy.order])
+    # A frozenset made from a set copies its slots.
+    return frozenset(built) if type(copy) is FrozensetInOrder else built
 
 
 def _same_type(original: Any, built: Any) -> Any:
