@@ -177,3 +177,22 @@ def test_an_op_given_a_frozenset_of_op_results_sees_plain_pythons_order() -> Non
     for x in (16, 4, 16):  # {17, 24, 1} collide; the first call and later ones
         plain = frozen(x)
         assert fast(x) == plain
+
+
+STORE: dict = {}
+
+
+def keep_frozen(values):
+    STORE["tags"] = frozenset(fetch(value) for value in values)
+    return len(values)
+
+
+def test_a_frozenset_the_call_left_op_results_in_keeps_plain_pythons_order() -> None:
+    # Escape repair builds the frozenset again with the values: in the same slots.
+    fast = jit(keep_frozen)
+    for values in (ORDER, (5, 13, 21, 2), ORDER):
+        keep_frozen(values)
+        plain = list(STORE["tags"])
+        fast(values)
+        assert list(STORE["tags"]) == plain
+        assert all(type(item) is int for item in STORE["tags"])
