@@ -196,3 +196,19 @@ def test_a_frozenset_the_call_left_op_results_in_keeps_plain_pythons_order() -> 
         fast(values)
         assert list(STORE["tags"]) == plain
         assert all(type(item) is int for item in STORE["tags"])
+
+
+def frozen_votes(values):
+    tags = frozenset(fetch(value) for value in values)
+    return (tags, list(tags), sorted(tags, key=lambda v: 0), max(tags, key=lambda v: 0),
+            ",".join(map(str, tags)), frozenset((fetch(value), 1) for value in values))
+
+
+def test_a_frozenset_of_op_results_keeps_plain_pythons_order_in_the_glue_and_returned() -> None:
+    fast = jit(frozen_votes)
+    for values in (ORDER, (5, 13, 21, 2), ORDER):
+        plain = frozen_votes(values)
+        result = fast(values)
+        assert result == plain
+        assert [list(s) for s in (result[0], result[5])] == [list(s) for s in (plain[0], plain[5])]
+        assert result[1:5] == plain[1:5]

@@ -211,17 +211,6 @@ def _undone(holder: Any, slot: Any, new: Any, targets: dict[int, tuple[Any, Any]
     return _REMOVE if old is NO_SLOT else old
 
 
-def _same_slots(holder: frozenset[Any], items: list[Any]) -> frozenset[Any]:
-    """``holder`` with its items (in its order) swapped for ``items``, each in its own
-    slot: made again from the list, it may iterate in another order than plain Python's."""
-    built = set(holder)  # a set made from a frozenset copies its slots, and back
-    for old, new in zip(holder, items):
-        if new is not old:
-            built.discard(old)
-            built.add(new)
-    return frozenset(tree.in_order(built, items))
-
-
 def _class_of(namespace: dict[Any, Any]) -> type | None:
     """The class whose namespace ``namespace`` is, if it is one.
 
@@ -333,7 +322,7 @@ def _patch(holder: Any, targets: dict[int, tuple[Any, Any]], stores: StoreLog) -
         if node_kind is tree.Kind.NAMEDTUPLE:
             return kind._make(items)
         if kind is frozenset and isinstance(holder, frozenset):
-            return _same_slots(holder, items)
+            return tree.frozen_in_slots(holder, items)
         try:
             return kind(items)
         except TypeError:

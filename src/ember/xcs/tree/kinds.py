@@ -30,6 +30,7 @@ __all__ = [
     "SetInOrder",
     "children",
     "data_record",
+    "frozen_in_slots",
     "in_order",
     "kind_of",
     "rebuild",
@@ -124,6 +125,24 @@ def in_order(built: set[Any], order: list[Any]) -> set[Any]:
 
 
 _PERMUTED = 5  # at most 120 orders to add a set's items in
+
+
+def frozen_in_slots(original: frozenset[Any], new_items: list[Any]) -> frozenset[Any]:
+    """``original`` with its items (in its order) swapped for ``new_items``, equal
+    values with the same hashes, each in its own slot: made again from the list, it may
+    iterate in another order than the one plain Python built.
+
+    Example:
+        >>> tags = frozenset([1, 3, 11])
+        >>> list(frozen_in_slots(tags, [item * 1.0 for item in tags])) == list(tags)
+        True
+    """
+    built = set(original)  # a set made from a frozenset copies its slots, and back
+    for old, new in zip(original, new_items):
+        if new is not old:
+            built.discard(old)
+            built.add(new)
+    return frozenset(in_order(built, new_items))
 
 
 _kinds: dict[type, Kind] = {t: Kind.ATOM for t in ATOMS}

@@ -13,6 +13,7 @@ from ember.xcs.tree.kinds import (
     Kind,
     SetInOrder,
     children,
+    frozen_in_slots,
     in_order,
     kind_of,
     rebuild,
@@ -150,7 +151,8 @@ def replace(tree: Any, fn: Callable[[Any], Any], leaf: type, *, records: bool = 
         items = list(tree)
         new_items = [sub(item) for item in items]
         if any(n is not o for n, o in zip(new_items, items)):
-            tree = rebuild(tree, kind, new_items)
+            exact = type(tree) is frozenset  # a set's order: see frozen_in_slots
+            tree = frozen_in_slots(tree, new_items) if exact else rebuild(tree, kind, new_items)
             memo[key] = tree
     elif kind is Kind.RECORD:
         for name, item in record_items(tree):
