@@ -212,3 +212,26 @@ def test_a_frozenset_of_op_results_keeps_plain_pythons_order_in_the_glue_and_ret
         assert result == plain
         assert [list(s) for s in (result[0], result[5])] == [list(s) for s in (plain[0], plain[5])]
         assert result[1:5] == plain[1:5]
+
+
+GROWN = (54, 24, 48, 56, 26, 2, 16)  # added one by one: [2, 56, 48, 16, 54, 24, 26]
+
+
+def test_an_op_given_a_set_grown_item_by_item_sees_plain_pythons_order() -> None:
+    # A set grown an item at a time has a larger table than a copy of it (32 slots for
+    # 16): the op's copy is made with the items where the set has them.
+    fast = jit(handed_over)
+    for lazy in (False, True, False):
+        plain = handed_over(GROWN, lazy)
+        assert plain[2] == [2, 56, 48, 16, 54, 24, 26] != list(set(set(GROWN)))
+        assert fast(GROWN, lazy) == plain
+
+
+def test_in_order_repeats_the_order_of_a_set_with_a_history() -> None:
+    import sys
+
+    from ember.xcs.tree import in_order
+
+    grown = added(GROWN)
+    assert list(set(grown)) != list(grown)  # a plain copy does not
+    assert list(in_order(set(grown), list(grown), sys.getsizeof(grown))) == list(grown)

@@ -83,30 +83,36 @@ class SetInOrder(set[Any]):
     (``walk.map_tree``): it iterates as the caller's set does.
     """
 
-    __slots__ = ("layout", "order", "pairs")
+    __slots__ = ("layout", "order", "pairs", "size")
     layout: set[Any]
     order: list[Any]
     pairs: list[tuple[Any, Any]]
+    size: int  # sys.getsizeof of the set copied: the size of its table
 
 
 class FrozensetInOrder(frozenset[Any]):
     """``SetInOrder`` for a frozenset (hashable, as the frozenset it copies: it may be
     a dict key or an item of a set)."""
 
-    __slots__ = ("layout", "order", "pairs")
+    __slots__ = ("layout", "order", "pairs", "size")
     layout: set[Any]
     order: list[Any]
     pairs: list[tuple[Any, Any]]
+    size: int
 
 
-def in_order(built: set[Any], order: list[Any]) -> set[Any]:
-    """``built``, or a set of the same items that iterates in ``order`` if ``built``
-    does not.
+def in_order(built: Any, order: list[Any], size: int = 0, *, frozen: bool = False) -> Any:
+    """``built`` (a set, or a frozenset if ``frozen``), or one of the same items that
+    iterates in ``order`` if ``built`` does not.
 
-    A copy of a set's slots iterates as the set does unless the set had items taken
-    out (``s -= {x}``), which leave marks a copy does not keep: then the items are
-    added one by one, in an order that repeats the set's (for a small set, the one
-    kind a set with such a history usually is, every order is tried).
+    A set iterates in the order of its slots, so a copy iterates as the set did only
+    if it has a table of the same size and the items sit in the same slots. A set
+    made from a set is sized for its items where one grown an item at a time has a
+    larger table (a set of five items added one by one has 32 slots, its copy 16), and
+    items taken out (``s -= {x}``) leave marks that a copy does not keep. So the items
+    are added one by one, in an order that repeats the set's (every order, for a small
+    set), and if that does not, into a set of the table's ``size`` (what
+    ``sys.getsizeof`` gave for the set copied).
 
     Example:
         >>> tags = {5, 13, 3} | {12}
@@ -114,17 +120,53 @@ def in_order(built: set[Any], order: list[Any]) -> set[Any]:
         >>> list(in_order(set.copy(tags), list(tags))) == list(tags)
         True
     """
-    if all(item is wanted for item, wanted in zip(built, order)):
+    if _iterates(built, order):
         return built
-    tries = itertools.permutations(order) if len(order) <= _PERMUTED else iter([order])
+    make = frozenset if frozen else set
+    tries = _orders(order)
     for added in tries:
-        again = set(added)
-        if all(item is wanted for item, wanted in zip(again, order)):
+        again = make(added)
+        if _iterates(again, order):
             return again
+    for added in tries if size and not frozen else ():
+        grown = _grown(added, size)
+        if grown is not None and _iterates(grown, order):
+            return grown
     return built
 
 
+def _orders(order: list[Any]) -> list[Any]:
+    """The orders to add a set's items in to repeat its order: every order of a small
+    set; else its own order, starting at each item (one that collided near the end of
+    the table went on at its start, after the items there)."""
+    if len(order) <= _PERMUTED:
+        return list(itertools.permutations(order))
+    if len(order) <= _ROTATED:
+        return [order[start:] + order[:start] for start in range(len(order))]
+    return [order]
+
+
+def _iterates(items: Any, order: list[Any]) -> bool:
+    return len(items) == len(order) and all(a is b for a, b in zip(items, order))
+
+
+def _grown(items: tuple[Any, ...] | list[Any], size: int) -> set[Any] | None:
+    """A set of ``items`` added one by one to a table of ``size`` (``sys.getsizeof``),
+    grown with fillers first: taking them out again does not shrink it."""
+    grown: set[Any] = set()
+    fillers = []
+    while sys.getsizeof(grown) < size:
+        fillers.append(object())
+        grown.add(fillers[-1])
+    for filler in fillers:
+        grown.discard(filler)
+    for item in items:
+        grown.add(item)
+    return grown if sys.getsizeof(grown) == size else None
+
+
 _PERMUTED = 5  # at most 120 orders to add a set's items in
+_ROTATED = 64  # a larger set is added in its own order only
 
 
 def frozen_in_slots(original: frozenset[Any], new_items: list[Any]) -> frozenset[Any]:
@@ -142,7 +184,7 @@ def frozen_in_slots(original: frozenset[Any], new_items: list[Any]) -> frozenset
         if new is not old:
             built.discard(old)
             built.add(new)
-    return frozenset(in_order(built, new_items))
+    return in_order(frozenset(built), new_items, frozen=True)  # type: ignore[no-any-return]
 
 
 _kinds: dict[type, Kind] = {t: Kind.ATOM for t in ATOMS}

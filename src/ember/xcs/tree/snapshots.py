@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections
 import copy as copy_module
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -218,10 +219,13 @@ def _set_copy(original: set[Any] | frozenset[Any], items: list[Any]) -> Any:
     if not pairs:
         copy = set(original)  # a set made from a set copies its slots
         # Adding them again hashes them: not an object whose __hash__ is the user's.
-        return in_order(copy, order) if all(type(item) in ATOMS for item in order) else copy
+        if all(type(item) in ATOMS for item in order):
+            return in_order(copy, order, sys.getsizeof(original))
+        return copy
     stands_in: SetInOrder | FrozensetInOrder = (
         SetInOrder(items) if type(original) is set else FrozensetInOrder(items))
     stands_in.layout, stands_in.order, stands_in.pairs = set(original), order, pairs
+    stands_in.size = sys.getsizeof(original)
     return stands_in
 
 

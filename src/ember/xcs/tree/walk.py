@@ -240,9 +240,10 @@ def _in_order(copy: SetInOrder | FrozensetInOrder, sub: Callable[[Any], Any]
         if value is not old:
             set.discard(built, old)
             set.add(built, value)
-    built = in_order(built, [values.get(id(item), item) for item in copy.order])
-    # A frozenset made from a set copies its slots.
-    return frozenset(built) if type(copy) is FrozensetInOrder else built
+    order = [values.get(id(item), item) for item in copy.order]
+    if type(copy) is FrozensetInOrder:
+        return in_order(frozenset(built), order, frozen=True)  # type: ignore[no-any-return]
+    return in_order(built, order, copy.size)  # type: ignore[no-any-return]
 
 
 def _same_type(original: Any, built: Any) -> Any:
