@@ -235,3 +235,18 @@ def test_in_order_repeats_the_order_of_a_set_with_a_history() -> None:
     grown = added(GROWN)
     assert list(set(grown)) != list(grown)  # a plain copy does not
     assert list(in_order(set(grown), list(grown), sys.getsizeof(grown))) == list(grown)
+
+
+def test_an_op_given_a_set_of_pairs_grown_item_by_item_sees_plain_pythons_order() -> None:
+    # Tuples of atoms are hashed without code of the user's: copied in order too.
+    def pairs_seen(pairs):
+        seen = set()
+        for pair in pairs:
+            seen.add(pair)
+        return listed(seen), list(seen)
+
+    fast = jit(pairs_seen)
+    for pairs in ([(value, value % 3) for value in GROWN], [(5, 1), (0, 8), (8, 0), (1, 2), (9, 9)]):
+        plain = pairs_seen(pairs)
+        assert plain[0] == plain[1]
+        assert fast(pairs) == plain

@@ -219,7 +219,7 @@ def _set_copy(original: set[Any] | frozenset[Any], items: list[Any]) -> Any:
     if not pairs:
         copy = set(original)  # a set made from a set copies its slots
         # Adding them again hashes them: not an object whose __hash__ is the user's.
-        if all(type(item) in ATOMS for item in order):
+        if all(_hashed_plainly(item) for item in order):
             return in_order(copy, order, sys.getsizeof(original))
         return copy
     stands_in: SetInOrder | FrozensetInOrder = (
@@ -227,6 +227,15 @@ def _set_copy(original: set[Any] | frozenset[Any], items: list[Any]) -> Any:
     stands_in.layout, stands_in.order, stands_in.pairs = set(original), order, pairs
     stands_in.size = sys.getsizeof(original)
     return stands_in
+
+
+def _hashed_plainly(item: Any) -> bool:
+    """Whether hashing ``item`` runs no code of the user's: an atom, or a tuple or
+    frozenset of such items."""
+    kind = type(item)
+    if kind in ATOMS:
+        return True
+    return (kind is tuple or kind is frozenset) and all(_hashed_plainly(part) for part in item)
 
 
 def _empty_like(container: Any) -> Any:
