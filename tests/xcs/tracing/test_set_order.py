@@ -246,7 +246,8 @@ def test_an_op_given_a_set_of_pairs_grown_item_by_item_sees_plain_pythons_order(
         return listed(seen), list(seen)
 
     fast = jit(pairs_seen)
-    for pairs in ([(value, value % 3) for value in GROWN], [(5, 1), (0, 8), (8, 0), (1, 2), (9, 9)]):
+    few = [(5, 1), (0, 8), (8, 0), (1, 2), (9, 9)]
+    for pairs in ([(value, value % 3) for value in GROWN], few):
         plain = pairs_seen(pairs)
         assert plain[0] == plain[1]
         assert fast(pairs) == plain
