@@ -10,6 +10,8 @@ of ``list(s)`` are plain Python's.
 
 from __future__ import annotations
 
+import pytest
+
 from ember.xcs import jit, op
 from ember.xcs.tree import replace
 
@@ -68,3 +70,184 @@ def test_a_set_of_op_results_keeps_plain_pythons_order() -> None:
         result = fast(ORDER)
         assert result == plain
         assert list(result[0]) == list(plain[0]) and result[1:] == plain[1:]
+
+
+# An op given a set gets a copy (the glue may change the set while the op runs); the
+# copy iterates in the set's own order, as the set plain Python hands the op itself.
+@op
+def listed(items: set) -> list:
+    return list(items)
+
+
+@op
+def joined(items: set) -> str:
+    return ",".join(map(str, items))
+
+
+def handed_over(values, lazy: bool):
+    seen = set()
+    for value in values:
+        seen.add(fetch(value) if lazy else value)
+    return listed(seen), joined(seen), list(seen)
+
+
+@pytest.mark.parametrize("lazy", [False, True], ids=["glue values", "op results"])
+def test_an_op_given_a_set_sees_plain_pythons_order(lazy: bool) -> None:
+    fast = jit(handed_over)
+    for values in (ORDER, (12, 4), (5, 13, 21, 2)):  # each collides; first and later calls
+        plain = handed_over(values, lazy)
+        assert plain[0] == plain[2]
+        assert fast(values, lazy) == plain
+
+
+def test_a_set_of_op_results_and_glue_values_handed_to_an_op() -> None:
+    def tags(a, b):
+        found = {fetch(a)}   # a set display holding an op result
+        found.add(b)
+        found |= {a - 8}
+        return listed(found), list(found)
+
+    plain = tags(12, 4)
+    assert plain == ([12, 4], [12, 4])
+    assert jit(tags)(12, 4) == plain
+
+
+SEEN: set = set()
+
+
+class Holder:
+    def __init__(self) -> None:
+        self.tags: set = set()
+
+
+HOLDER = Holder()
+
+
+def remember(values):
+    for value in values:
+        SEEN.add(fetch(value))
+        HOLDER.tags.add(fetch(value))
+    return len(values)
+
+
+def test_a_set_the_call_left_op_results_in_keeps_plain_pythons_order() -> None:
+    # After the call the values replace the lazy ones in the caller's sets (escape
+    # repair): each in its own slot, so the sets iterate as plain Python's do.
+    fast = jit(remember)
+    for values in (ORDER, (5, 13, 21, 2)):  # the first call and a later one
+        SEEN.clear()
+        HOLDER.tags.clear()
+        remember(values)
+        plain = list(SEEN), list(HOLDER.tags)
+        SEEN.clear()
+        HOLDER.tags.clear()
+        fast(values)
+        assert (list(SEEN), list(HOLDER.tags)) == plain
+        assert all(type(item) is int for item in (*SEEN, *HOLDER.tags))
+
+
+def with_a_removal(x, lazy: bool):
+    # An item taken out leaves a mark in the set's slots that a copy does not keep.
+    tags = set()
+    for value in (x + 1, x + 9, 3):
+        tags.add(fetch(value) if lazy else value)
+    tags |= {fetch(12) if lazy else 12}
+    tags -= {3}
+    return listed(tags), list(tags)
+
+
+@pytest.mark.parametrize("lazy", [False, True], ids=["glue values", "op results"])
+def test_an_op_given_a_set_that_lost_an_item_sees_plain_pythons_order(lazy: bool) -> None:
+    fast = jit(with_a_removal)
+    for x in (4, 10, 1, 4):  # the first call and later ones, with other values
+        plain = with_a_removal(x, lazy)
+        assert plain[0] == plain[1]
+        assert fast(x, lazy) == plain
+
+
+def frozen(x):
+    # A frozenset made from op results, given to an op alone, as a dict key and in a set.
+    tags = frozenset([fetch(x + 1), x + 8, 1])
+    return (listed(tags), joined(tags), repr(tags), listed({tags: 1, frozenset([fetch(x)]): 2}),
+            listed({tags, (fetch(x), 3)}), list(tags))
+
+
+def test_an_op_given_a_frozenset_of_op_results_sees_plain_pythons_order() -> None:
+    fast = jit(frozen)
+    for x in (16, 4, 16):  # {17, 24, 1} collide; the first call and later ones
+        plain = frozen(x)
+        assert fast(x) == plain
+
+
+STORE: dict = {}
+
+
+def keep_frozen(values):
+    STORE["tags"] = frozenset(fetch(value) for value in values)
+    return len(values)
+
+
+def test_a_frozenset_the_call_left_op_results_in_keeps_plain_pythons_order() -> None:
+    # Escape repair builds the frozenset again with the values: in the same slots.
+    fast = jit(keep_frozen)
+    for values in (ORDER, (5, 13, 21, 2), ORDER):
+        keep_frozen(values)
+        plain = list(STORE["tags"])
+        fast(values)
+        assert list(STORE["tags"]) == plain
+        assert all(type(item) is int for item in STORE["tags"])
+
+
+def frozen_votes(values):
+    tags = frozenset(fetch(value) for value in values)
+    return (tags, list(tags), sorted(tags, key=lambda v: 0), max(tags, key=lambda v: 0),
+            ",".join(map(str, tags)), frozenset((fetch(value), 1) for value in values))
+
+
+def test_a_frozenset_of_op_results_keeps_plain_pythons_order_in_the_glue_and_returned() -> None:
+    fast = jit(frozen_votes)
+    for values in (ORDER, (5, 13, 21, 2), ORDER):
+        plain = frozen_votes(values)
+        result = fast(values)
+        assert result == plain
+        assert [list(s) for s in (result[0], result[5])] == [list(s) for s in (plain[0], plain[5])]
+        assert result[1:5] == plain[1:5]
+
+
+GROWN = (54, 24, 48, 56, 26, 2, 16)  # added one by one: [2, 56, 48, 16, 54, 24, 26]
+
+
+def test_an_op_given_a_set_grown_item_by_item_sees_plain_pythons_order() -> None:
+    # A set grown an item at a time has a larger table than a copy of it (32 slots for
+    # 16): the op's copy is made with the items where the set has them.
+    fast = jit(handed_over)
+    for lazy in (False, True, False):
+        plain = handed_over(GROWN, lazy)
+        assert plain[2] == [2, 56, 48, 16, 54, 24, 26] != list(set(set(GROWN)))
+        assert fast(GROWN, lazy) == plain
+
+
+def test_in_order_repeats_the_order_of_a_set_with_a_history() -> None:
+    import sys
+
+    from ember.xcs.tree import in_order
+
+    grown = added(GROWN)
+    assert list(set(grown)) != list(grown)  # a plain copy does not
+    assert list(in_order(set(grown), list(grown), sys.getsizeof(grown))) == list(grown)
+
+
+def test_an_op_given_a_set_of_pairs_grown_item_by_item_sees_plain_pythons_order() -> None:
+    # Tuples of atoms are hashed without code of the user's: copied in order too.
+    def pairs_seen(pairs):
+        seen = set()
+        for pair in pairs:
+            seen.add(pair)
+        return listed(seen), list(seen)
+
+    fast = jit(pairs_seen)
+    few = [(5, 1), (0, 8), (8, 0), (1, 2), (9, 9)]
+    for pairs in ([(value, value % 3) for value in GROWN], few):
+        plain = pairs_seen(pairs)
+        assert plain[0] == plain[1]
+        assert fast(pairs) == plain

@@ -164,10 +164,10 @@ OpCoroutine.__name__ = OpCoroutine.__qualname__ = "coroutine"  # as in plain Pyt
 collections.abc.Coroutine.register(OpCoroutine)  # asyncio.iscoroutine, create_task, gather
 
 
-async def _op_call(op_coroutine: Any, trace: Any) -> Any:
+async def _op_call(op_coroutine: Any, trace: Any, make: Any = None) -> Any:
     during_call = not trace.finished
     try:
-        return await op_coroutine
+        return await (op_coroutine if make is None else make())
     except BaseException as error:
         if during_call and (trace.glue_ended or type(error) is DeferredFailure):
             _retrieved_when_done(sys._getframe())
@@ -229,8 +229,11 @@ def op_coroutine(name: str, lazy: Lazy | None = None,
 def eager_coroutine(trace: Any, task: Any, name: str) -> Any:
     """What an ``async def`` op call that runs eagerly (in a ``try`` or ``with`` block)
     gives in ``async def`` glue: a coroutine named as the op's that finishes with the
-    op's outcome once it is final."""
-    return named(_op_call(trace.when_final(task), trace), name)
+    op's outcome once it is final. The waiting coroutine is made once this one starts:
+    made at once, it would warn "coroutine 'Trace.when_final' was never awaited" where
+    plain Python's has nothing to say (a task cancelled before it started) or names the
+    op alone (a coroutine dropped)."""
+    return named(_op_call(None, trace, functools.partial(trace.when_final, task)), name)
 
 
 def named(coroutine: Any, name: str) -> Any:

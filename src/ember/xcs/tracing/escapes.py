@@ -285,9 +285,18 @@ def _patch(holder: Any, targets: dict[int, tuple[Any, Any]], stores: StoreLog) -
         return holder
     if isinstance(holder, set):
         items = list(holder)
-        _built_in(kind, "clear")(holder)
-        set.update(holder, (new for new in (_swap(item, targets) for item in items)
-                            if new is not _REMOVE))
+        swapped = [_swap(item, targets) for item in items]
+        if any(new is _REMOVE for new in swapped):
+            _built_in(kind, "clear")(holder)
+            set.update(holder, (new for new in swapped if new is not _REMOVE))
+            return holder
+        # Each in its own slot (tree.replace): a set refilled from a list may iterate in
+        # another order than the one plain Python built, once two of its items collided.
+        discard, add = _built_in(kind, "discard"), _built_in(kind, "add")
+        for item, new in zip(items, swapped):
+            if new is not item:
+                discard(holder, item)
+                add(holder, new)
         return holder
     if kind is types.CellType:
         try:
@@ -312,6 +321,8 @@ def _patch(holder: Any, targets: dict[int, tuple[Any, Any]], stores: StoreLog) -
         node_kind = tree.kind_of(holder)
         if node_kind is tree.Kind.NAMEDTUPLE:
             return kind._make(items)
+        if kind is frozenset and isinstance(holder, frozenset):
+            return tree.frozen_in_slots(holder, items)
         try:
             return kind(items)
         except TypeError:

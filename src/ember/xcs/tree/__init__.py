@@ -26,7 +26,15 @@ The modules: ``kinds`` (the table: which kind a type is, what is inside it),
 (``snapshot``). Import the names from here.
 """
 
-from ember.xcs.tree.kinds import ATOMS, Kind, children, data_record, kind_of
+from ember.xcs.tree.kinds import (
+    ATOMS,
+    Kind,
+    children,
+    data_record,
+    frozen_in_slots,
+    in_order,
+    kind_of,
+)
 from ember.xcs.tree.snapshots import copies_shared_objects, snapshot, snapshot_call
 from ember.xcs.tree.walk import contains, first_match, leaves, map_tree, replace
 
@@ -38,6 +46,8 @@ __all__ = [
     "copies_shared_objects",
     "data_record",
     "first_match",
+    "frozen_in_slots",
+    "in_order",
     "kind_of",
     "leaves",
     "map_tree",

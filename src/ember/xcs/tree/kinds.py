@@ -14,6 +14,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import enum
+import itertools
 import os
 import sys
 import sysconfig
@@ -24,9 +25,13 @@ from typing import Any
 
 __all__ = [
     "ATOMS",
+    "FrozensetInOrder",
     "Kind",
+    "SetInOrder",
     "children",
     "data_record",
+    "frozen_in_slots",
+    "in_order",
     "kind_of",
     "rebuild",
     "record_items",
@@ -62,6 +67,126 @@ _LIBRARY_DIRS = (
     # Ember itself: this file is ember/xcs/tree/kinds.py.
     os.path.abspath(os.path.join(os.path.dirname(__file__), os.pardir, os.pardir)) + os.sep,
 )
+
+
+class SetInOrder(set[Any]):
+    """A snapshot's copy of a set (or frozenset) an item of which holds a lazy value.
+
+    A set iterates in the order of its slots, which follow from its items' hashes and
+    from its history, so a set built again from the same items may iterate in another
+    order (``{1, 3, 11}`` added in that order iterates as ``[11, 1, 3]``;
+    ``set([11, 1, 3])`` as ``[3, 1, 11]``). This copy holds the tasks standing in
+    for the values (hashed by identity: it iterates in no useful order), and besides
+    them ``layout``, a copy of the set's slots as they are (the lazy values in place),
+    and ``pairs``, each item that holds a lazy value with its stand-in. The set the op
+    receives is ``layout`` with each such item swapped, in its own slot, for the value
+    (``walk.map_tree``): it iterates as the caller's set does.
+    """
+
+    __slots__ = ("layout", "order", "pairs", "size")
+    layout: set[Any]
+    order: list[Any]
+    pairs: list[tuple[Any, Any]]
+    size: int  # sys.getsizeof of the set copied: the size of its table
+
+
+class FrozensetInOrder(frozenset[Any]):
+    """``SetInOrder`` for a frozenset (hashable, as the frozenset it copies: it may be
+    a dict key or an item of a set)."""
+
+    __slots__ = ("layout", "order", "pairs", "size")
+    layout: set[Any]
+    order: list[Any]
+    pairs: list[tuple[Any, Any]]
+    size: int
+
+
+def in_order(built: Any, order: list[Any], size: int = 0, *, frozen: bool = False) -> Any:
+    """``built`` (a set, or a frozenset if ``frozen``), or one of the same items that
+    iterates in ``order`` if ``built`` does not.
+
+    A set iterates in the order of its slots, so a copy iterates as the set did only
+    if it has a table of the same size and the items sit in the same slots. A set
+    made from a set is sized for its items where one grown an item at a time has a
+    larger table (a set of five items added one by one has 32 slots, its copy 16), and
+    items taken out (``s -= {x}``) leave marks that a copy does not keep. So the items
+    are added one by one, in an order that repeats the set's (every order, for a small
+    set), and if that does not, into a set of the table's ``size`` (what
+    ``sys.getsizeof`` gave for the set copied).
+
+    Example:
+        >>> tags = {5, 13, 3} | {12}
+        >>> tags -= {3}
+        >>> list(in_order(set.copy(tags), list(tags))) == list(tags)
+        True
+    """
+    if _iterates(built, order):
+        return built
+    make = frozenset if frozen else set
+    tries = _orders(order)
+    for added in tries:
+        again = make(added)
+        if _iterates(again, order):
+            return again
+    for added in tries if size and not frozen else ():
+        grown = _grown(added, size)
+        if grown is not None and _iterates(grown, order):
+            return grown
+    return built
+
+
+def _orders(order: list[Any]) -> list[Any]:
+    """The orders to add a set's items in to repeat its order: every order of a small
+    set; else its own order, starting at each item (one that collided near the end of
+    the table went on at its start, after the items there)."""
+    if len(order) <= _PERMUTED:
+        return list(itertools.permutations(order))
+    if len(order) <= _ROTATED:
+        return [order[start:] + order[:start] for start in range(len(order))]
+    return [order]
+
+
+def _iterates(items: Any, order: list[Any]) -> bool:
+    return len(items) == len(order) and all(a is b for a, b in zip(items, order))
+
+
+def _grown(items: tuple[Any, ...] | list[Any], size: int) -> set[Any] | None:
+    """A set of ``items`` added one by one to a table of ``size`` (``sys.getsizeof``),
+    grown with fillers first: taking them out again does not shrink it."""
+    grown: set[Any] = set()
+    fillers = []
+    while sys.getsizeof(grown) < size:
+        fillers.append(object())
+        grown.add(fillers[-1])
+    for filler in fillers:
+        grown.discard(filler)
+    for item in items:
+        grown.add(item)
+    return grown if sys.getsizeof(grown) == size else None
+
+
+_PERMUTED = 5  # at most 120 orders to add a set's items in
+_ROTATED = 64  # a larger set is added in its own order only
+
+
+def frozen_in_slots(original: frozenset[Any], new_items: list[Any]) -> frozenset[Any]:
+    """``original`` with its items (in its order) swapped for ``new_items``, equal
+    values with the same hashes, each in its own slot: made again from the list, it may
+    iterate in another order than the one plain Python built.
+
+    Example:
+        >>> tags = frozenset([1, 3, 11])
+        >>> list(frozen_in_slots(tags, [item * 1.0 for item in tags])) == list(tags)
+        True
+    """
+    built = set(original)  # a set made from a frozenset copies its slots, and back
+    for old, new in zip(original, new_items):
+        if new is not old:
+            built.discard(old)
+            built.add(new)
+    return in_order(frozenset(built), new_items, frozen=True)  # type: ignore[no-any-return]
+
+
 _kinds: dict[type, Kind] = {t: Kind.ATOM for t in ATOMS}
 _kinds_lock = threading.Lock()  # guards _kinds (writes only; reads of a dict are atomic)
 

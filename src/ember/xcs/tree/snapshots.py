@@ -4,10 +4,19 @@ from __future__ import annotations
 
 import collections
 import copy as copy_module
+import sys
 from collections.abc import Callable
 from typing import Any
 
-from ember.xcs.tree.kinds import ATOMS, Kind, kind_of, rebuild
+from ember.xcs.tree.kinds import (
+    ATOMS,
+    FrozensetInOrder,
+    Kind,
+    SetInOrder,
+    in_order,
+    kind_of,
+    rebuild,
+)
 from ember.xcs.tree.walk import leaves
 
 __all__ = ["copies_shared_objects", "snapshot", "snapshot_call"]
@@ -178,8 +187,11 @@ def _snapshot(tree: Any, leaf: type, convert: Callable[[Any], Any], found: list[
         return copy
     items = [_snapshot(item, leaf, convert, found, held, memo, copied) for item in tree]
     if kind is Kind.SET:
-        copy = _empty_like(tree)
-        set.update(copy, items)
+        if type(tree) is set:
+            copy = _set_copy(tree, items)
+        else:
+            copy = _empty_like(tree)
+            set.update(copy, items)
         memo[key] = copy
         if copied is not None:
             copied.append((copy, tree))
@@ -187,9 +199,43 @@ def _snapshot(tree: Any, leaf: type, convert: Callable[[Any], Any], found: list[
     if all(new is old for new, old in zip(items, tree)):
         memo[key] = tree
         return tree
-    rebuilt = rebuild(tree, kind, items)
+    rebuilt = _set_copy(tree, items) if type(tree) is frozenset else rebuild(tree, kind, items)
     memo[key] = rebuilt
     return rebuilt
+
+
+def _set_copy(original: set[Any] | frozenset[Any], items: list[Any]) -> Any:
+    """A copy of the set or frozenset ``original`` (its snapshot ``items``) that
+    iterates in its order.
+
+    A set made from a set copies its slots as they are, where adding the items one by
+    one in their order may place two that collide the other way round: the op would see
+    another order than plain Python's (``",".join(tags)``, ``max(s, key=...)`` ties). An
+    item holding a lazy value makes a ``SetInOrder`` (``FrozensetInOrder``), whose
+    stand-ins are swapped for the values in their slots once they exist.
+    """
+    order = list(original)
+    pairs = [(old, new) for old, new in zip(order, items) if new is not old]
+    if not pairs:
+        copy = set(original)  # a set made from a set copies its slots
+        # Adding them again hashes them: not an object whose __hash__ is the user's.
+        if all(_hashed_plainly(item) for item in order):
+            return in_order(copy, order, sys.getsizeof(original))
+        return copy
+    stands_in: SetInOrder | FrozensetInOrder = (
+        SetInOrder(items) if type(original) is set else FrozensetInOrder(items))
+    stands_in.layout, stands_in.order, stands_in.pairs = set(original), order, pairs
+    stands_in.size = sys.getsizeof(original)
+    return stands_in
+
+
+def _hashed_plainly(item: Any) -> bool:
+    """Whether hashing ``item`` runs no code of the user's: an atom, or a tuple or
+    frozenset of such items."""
+    kind = type(item)
+    if kind in ATOMS:
+        return True
+    return (kind is tuple or kind is frozenset) and all(_hashed_plainly(part) for part in item)
 
 
 def _empty_like(container: Any) -> Any:

@@ -9,8 +9,12 @@ from typing import Any
 
 from ember.xcs.tree.kinds import (
     ATOMS,
+    FrozensetInOrder,
     Kind,
+    SetInOrder,
     children,
+    frozen_in_slots,
+    in_order,
     kind_of,
     rebuild,
     record_items,
@@ -147,7 +151,8 @@ def replace(tree: Any, fn: Callable[[Any], Any], leaf: type, *, records: bool = 
         items = list(tree)
         new_items = [sub(item) for item in items]
         if any(n is not o for n, o in zip(new_items, items)):
-            tree = rebuild(tree, kind, new_items)
+            exact = type(tree) is frozenset  # a set's order: see frozen_in_slots
+            tree = frozen_in_slots(tree, new_items) if exact else rebuild(tree, kind, new_items)
             memo[key] = tree
     elif kind is Kind.RECORD:
         for name, item in record_items(tree):
@@ -177,6 +182,8 @@ def map_tree(tree: Any, fn: Callable[[Any], Any], leaf: type, *, share: bool = F
     cls = type(tree)
     if cls is leaf:
         return fn(tree)
+    if cls is SetInOrder or cls is FrozensetInOrder:  # a snapshot's: it held lazy values
+        return _in_order(tree, lambda item: map_tree(item, fn, leaf, share=share, record=record))
     if cls is tuple and record is None:  # the argument tuple of every call: the short way
         changed = not share  # without share, always a new tuple
         items = []
@@ -197,6 +204,11 @@ def map_tree(tree: Any, fn: Callable[[Any], Any], leaf: type, *, share: bool = F
         return map_tree(item, fn, leaf, share=share, record=record)
 
     kind = kind_of(tree)
+    if cls is set:
+        items = [sub(item) for item in tree]
+        if all(new is old for new, old in zip(items, tree)):
+            return set.copy(tree)  # its slots as they are: it iterates in the same order
+        return set(items)
     if kind is Kind.LIST:
         return _same_type(tree, [sub(item) for item in tree])
     if kind is Kind.DEQUE:
@@ -211,6 +223,27 @@ def map_tree(tree: Any, fn: Callable[[Any], Any], leaf: type, *, share: bool = F
     if kind is Kind.RECORD and record is not None and contains(tree, leaf, records=True):
         return record(tree)
     return tree
+
+
+def _in_order(copy: SetInOrder | FrozensetInOrder, sub: Callable[[Any], Any]
+              ) -> set[Any] | frozenset[Any]:
+    """The set a ``SetInOrder`` stands for, its stand-ins mapped by ``sub``: it
+    iterates in the order of the set it copied.
+
+    It starts as a copy of the slots; each item that changes is discarded and its
+    replacement added, an equal value with the same hash: it takes the freed slot.
+    """
+    built = set.copy(copy.layout)
+    values: dict[int, Any] = {}
+    for old, new in copy.pairs:
+        value = values[id(old)] = sub(new)
+        if value is not old:
+            set.discard(built, old)
+            set.add(built, value)
+    order = [values.get(id(item), item) for item in copy.order]
+    if type(copy) is FrozensetInOrder:
+        return in_order(frozenset(built), order, frozen=True)  # type: ignore[no-any-return]
+    return in_order(built, order, copy.size)  # type: ignore[no-any-return]
 
 
 def _same_type(original: Any, built: Any) -> Any:
