@@ -22,6 +22,7 @@ from ember.models._checks import check_instance, check_positive_int
 from ember.models._slots import Slots, may_take_slots
 from ember.models.errors import ProviderTimeoutError
 from ember.models.providers._call import PreparedCall
+from ember.models.providers._worker import in_worker_thread
 from ember.models.ratelimit import RateLimit
 from ember.models.request import Message, validate_params
 from ember.models.response import Completion, Response, Usage
@@ -106,13 +107,10 @@ class Provider(ABC):
         Cancelled meanwhile (an earlier call of the program failed), it still waits for
         that thread, whose request cannot be taken back: nothing of a call that has
         raised keeps running, as in plain Python, where the request would have finished.
+        Whatever ``send`` raises (``StopIteration`` and ``KeyboardInterrupt`` too) is
+        raised here (see ``in_worker_thread``).
         """
-        request = asyncio.ensure_future(asyncio.to_thread(self.send, model, messages, params))
-        try:
-            return await asyncio.shield(request)
-        except asyncio.CancelledError:
-            await asyncio.wait([request])  # its outcome is dropped
-            raise
+        return await in_worker_thread(self.send, model, messages, params)
 
     def send_stream(
         self, model: str, messages: list[Message], params: Mapping[str, Any]
