@@ -6,6 +6,7 @@ on that line instead of inside a socket call minutes later.
 
 from __future__ import annotations
 
+import inspect
 import math
 from urllib.parse import urlsplit
 
@@ -13,6 +14,7 @@ from ember.models._text import clip
 from ember.models.errors import InvalidParamsError
 
 __all__ = [
+    "check_async_hook",
     "check_base_url",
     "check_flag",
     "check_instance",
@@ -125,3 +127,26 @@ def check_base_url(owner: str, value: object, *, source: str = "base_url") -> No
             f"{where} must be an http:// or https:// URL with a host, e.g. "
             f"'http://localhost:8000/v1'; {problem}."
         )
+
+
+def check_async_hook(cls: type, name: str) -> None:
+    """Refuse a subclass whose hook ``name`` (``asend``) is defined but not ``async``.
+
+    The hook is awaited on an event loop (under ``@jit``, and by ``models.acall``), so
+    a plain ``def`` there would fail only then, inside the call, with ``object ...
+    can't be used in 'await' expression``, while the synchronous calls work.
+
+    Raises:
+        TypeError: ``name`` is defined in ``cls`` and is not a coroutine function.
+    """
+    hook = cls.__dict__.get(name)
+    if hook is None or inspect.iscoroutinefunction(getattr(cls, name)):
+        return
+    code = getattr(hook, "__code__", None)
+    where = f" ({code.co_filename}:{code.co_firstlineno})" if code is not None else ""
+    raise TypeError(
+        f"{cls.__qualname__}.{name}{where} must be an 'async def' method: it is awaited on an "
+        f"event loop (under @jit and by models.acall). Fix: write 'async def {name}(self, "
+        f"model, messages, params)', or leave it out (the default runs 'send' in a "
+        f"worker thread)."
+    )

@@ -204,3 +204,23 @@ def test_a_cancelled_threaded_send_ends_before_the_jitted_call_raises():
     with pytest.raises(Refused):
         fan()
     assert events == ["slow finished"]  # before the call raised, not after
+
+
+def test_an_asend_that_is_not_async_is_refused_where_the_class_is_written():
+    # It was used only on an event loop: plain calls worked, and under @jit (or
+    # models.acall) the call failed with "object Completion can't be used in 'await'
+    # expression".
+    with pytest.raises(TypeError, match=r"Sync\.asend \(.*test_base\.py:\d+\) must be an "
+                                        r"'async def' method.*Fix: write 'async def asend"):
+
+        class Sync(Recorder):
+            def asend(self, model, messages, params):
+                return self.send(model, messages, params)
+
+
+def test_an_async_asend_or_none_is_accepted():
+    class Native(Recorder):
+        async def asend(self, model, messages, params):
+            return self.send(model, messages, params)
+
+    assert asyncio.run(Native().acomplete("n", "m", "hi", {})) == "m:hi"

@@ -18,7 +18,7 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any, ClassVar
 
-from ember.models._checks import check_instance, check_positive_int
+from ember.models._checks import check_async_hook, check_instance, check_positive_int
 from ember.models._slots import Slots, may_take_slots
 from ember.models.errors import ProviderTimeoutError
 from ember.models.providers._call import PreparedCall
@@ -75,6 +75,11 @@ class Provider(ABC):
         self.retry = retry if retry is not None else RetryPolicy()
         self.rate_limit = rate_limit
         self._slots = Slots(max_concurrency, owner) if max_concurrency is not None else None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """A subclass's ``asend`` must be an ``async def`` (see ``check_async_hook``)."""
+        super().__init_subclass__(**kwargs)
+        check_async_hook(cls, "asend")
 
     def prepare(self) -> None:  # noqa: B027 - an optional hook, not an abstract step
         """Check that the provider can be called (SDK installed, key present).
