@@ -93,3 +93,40 @@ def test_acall_of_a_send_raising_stop_iteration_raises_in_the_coroutine():
 
     error_type, message = outcome_within(5, asyncio.run, main())
     assert error_type is RuntimeError and message == "coroutine raised StopIteration"
+
+
+class Waiting(Provider):
+    """Each send waits until ``expected`` sends are running at once (or 5 s pass)."""
+
+    accepted_params = frozenset()
+
+    def __init__(self, expected):
+        super().__init__()
+        self.expected = expected
+        self.lock = threading.Condition()
+        self.active = self.peak = 0
+
+    def send(self, model, messages, params):
+        with self.lock:
+            self.active += 1
+            self.peak = max(self.peak, self.active)
+            self.lock.notify_all()
+            self.lock.wait_for(lambda: self.peak >= self.expected, timeout=5)
+            self.active -= 1
+        return Completion(model, Usage.of(1, 1))
+
+
+def test_a_fan_out_of_a_blocking_send_overlaps_as_plain_threads_would():
+    # The loop's default executor (min(32, cpus + 4) threads) used to run them: a
+    # fan-out of 40 calls overlapped at most 32 at a time, 6 on two cores.
+    registry = ProviderRegistry()
+    provider = Waiting(40)
+    registry.register("w", provider)
+    models = ModelsAPI(registry)
+
+    @jit
+    def fan_out(count):
+        return [models(f"w/m{i}", "q").text for i in range(count)]
+
+    assert fan_out(40) == [f"m{i}" for i in range(40)]
+    assert provider.peak == 40

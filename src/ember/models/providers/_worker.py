@@ -11,32 +11,67 @@ future, because asyncio cannot carry every exception a ``send`` may raise:
   and every model call after it would wait for ever.
 
 Here they are raised in the awaiting coroutine instead, as from any ``async def``.
+
+The threads are those of a pool of this module's (``ember-send-N``), not of the
+loop's default executor: that one holds at most ``min(32, cpu count + 4)`` threads,
+shared by every call on the loop (under ``@jit``, by every jitted call of the
+process), so a fan-out of a provider's calls would overlap only that many at a time
+(6 on two cores) where plain callers, each in its own thread, overlap all. The pool
+starts a thread only when none is idle, up to ``MAX_THREADS``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextvars
 import functools
+import os
+import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-__all__ = ["in_worker_thread"]
+__all__ = ["MAX_THREADS", "in_worker_thread"]
 
 T = TypeVar("T")
 
+MAX_THREADS = 512
+"""Most sends running at once in the pool (the engine's cap on blocking op bodies)."""
 
-def _outcome(call: Callable[[], T]) -> tuple[bool, T | BaseException]:
+_pool: concurrent.futures.ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _shared_pool() -> concurrent.futures.ThreadPoolExecutor:
+    """The pool, made on first use."""
+    global _pool
+    if _pool is None:
+        with _pool_lock:
+            if _pool is None:
+                _pool = concurrent.futures.ThreadPoolExecutor(MAX_THREADS, "ember-send")
+    return _pool
+
+
+def _forget_after_fork() -> None:
+    """In a forked child the pool's threads do not exist: make a new pool there."""
+    global _pool, _pool_lock
+    _pool, _pool_lock = None, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_after_fork)
+
+
+def _outcome(call: Callable[[], T]) -> tuple[T | None, BaseException | None]:
     """``call()``'s result or exception, as a value the future can carry."""
     try:
-        return True, call()
+        return call(), None
     except BaseException as error:  # every kind: carried back and re-raised
-        return False, error
+        return None, error
 
 
 async def in_worker_thread(function: Callable[..., T], /, *args: Any) -> T:
-    """``function(*args)`` in the loop's default executor, with the caller's context
-    (as ``asyncio.to_thread``); its exception, whatever its kind, raised here.
+    """``function(*args)`` in a thread of the pool, with the caller's context (as
+    ``asyncio.to_thread``); its exception, whatever its kind, raised here.
 
     Cancelled meanwhile (an earlier call of the program failed), it still waits for
     the thread, whose work cannot be taken back: nothing of a call that has raised
@@ -48,15 +83,16 @@ async def in_worker_thread(function: Callable[..., T], /, *args: Any) -> T:
     """
     loop = asyncio.get_running_loop()
     run = functools.partial(contextvars.copy_context().run, function, *args)
-    request = loop.run_in_executor(None, _outcome, run)
+    done = loop.run_in_executor(_shared_pool(), _outcome, run)
     try:
-        succeeded, value = await asyncio.shield(request)
+        value, error = await asyncio.shield(done)
     except asyncio.CancelledError:
-        await asyncio.wait([request])  # its outcome is dropped
+        await asyncio.wait([done])  # its outcome is dropped
         raise
-    if succeeded:
-        return value  # type: ignore[return-value]
+    if error is None:
+        return value  # type: ignore[return-value]  # None only when function returned it
     try:
-        raise value  # type: ignore[misc]
+        raise error
     finally:
-        del value  # no cycle through this frame
+        del error  # no cycle through this frame
+
