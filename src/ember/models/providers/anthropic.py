@@ -104,9 +104,12 @@ def _sdk_keywords() -> frozenset[str]:
     not name go in the request body through ``extra_body`` instead, so a call means the
     same with every SDK version, and the server says whether it takes them.
     """
-    from anthropic.resources.messages import Messages  # installed: checked by prepare()
+    try:
+        from anthropic.resources.messages import Messages  # installed: checked by prepare()
 
-    return frozenset(inspect.signature(Messages.create).parameters)
+        return frozenset(inspect.signature(Messages.create).parameters)
+    except (ImportError, AttributeError, TypeError, ValueError):  # a layout not known here
+        return frozenset(_SAMPLING)  # pass them as keywords, as SDKs before 2.x name them
 
 
 def _count(value: object) -> int:
