@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import inspect
 import math
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 from ember.models._text import clip
 from ember.models.errors import InvalidParamsError
 
+T = TypeVar("T")
+
 __all__ = [
-    "check_async_hook",
+    "awaited_hook",
     "check_base_url",
     "check_flag",
     "check_instance",
@@ -129,24 +132,27 @@ def check_base_url(owner: str, value: object, *, source: str = "base_url") -> No
         )
 
 
-def check_async_hook(cls: type, name: str) -> None:
-    """Refuse a subclass whose hook ``name`` (``asend``) is defined but not ``async``.
 
-    The hook is awaited on an event loop (under ``@jit``, and by ``models.acall``), so
-    a plain ``def`` there would fail only then, inside the call, with ``object ...
-    can't be used in 'await' expression``, while the synchronous calls work.
+def awaited_hook(owner: object, name: str, pending: T) -> T:
+    """``pending``, what the provider hook ``name`` returned, when it can be awaited.
+
+    ``asend`` is awaited on an event loop (under ``@jit``, and by ``models.acall``); a
+    plain ``def asend`` that returns its reply at once would fail there with
+    ``object ... can't be used in 'await' expression`` while the synchronous calls
+    work. A decorated ``async def`` (a wrapper that returns its coroutine) is fine.
 
     Raises:
-        TypeError: ``name`` is defined in ``cls`` and is not a coroutine function.
+        TypeError: ``pending`` is not awaitable; the message names the hook's file:line
+            and the fix.
     """
-    hook = cls.__dict__.get(name)
-    if hook is None or inspect.iscoroutinefunction(getattr(cls, name)):
-        return
-    code = getattr(hook, "__code__", None)
+    if inspect.isawaitable(pending):
+        return pending
+    hook = getattr(type(owner), name, None)
+    code = getattr(inspect.unwrap(hook), "__code__", None) if hook is not None else None
     where = f" ({code.co_filename}:{code.co_firstlineno})" if code is not None else ""
     raise TypeError(
-        f"{cls.__qualname__}.{name}{where} must be an 'async def' method: it is awaited on an "
-        f"event loop (under @jit and by models.acall). Fix: write 'async def {name}(self, "
-        f"model, messages, params)', or leave it out (the default runs 'send' in a "
-        f"worker thread)."
+        f"{type(owner).__qualname__}.{name}{where} must be an 'async def' method: it is "
+        f"awaited on an event loop (under @jit and by models.acall), and it returned "
+        f"{type(pending).__name__!r}. Fix: write 'async def {name}(self, model, messages, "
+        f"params)', or leave it out (the default runs 'send' in a worker thread)."
     )

@@ -15,10 +15,10 @@ import asyncio
 import socket
 import time
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Coroutine, Iterator, Mapping
 from typing import Any, ClassVar
 
-from ember.models._checks import check_async_hook, check_instance, check_positive_int
+from ember.models._checks import awaited_hook, check_instance, check_positive_int
 from ember.models._slots import Slots, may_take_slots
 from ember.models.errors import ProviderTimeoutError
 from ember.models.providers._call import PreparedCall
@@ -76,11 +76,6 @@ class Provider(ABC):
         self.rate_limit = rate_limit
         self._slots = Slots(max_concurrency, owner) if max_concurrency is not None else None
 
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        """A subclass's ``asend`` must be an ``async def`` (see ``check_async_hook``)."""
-        super().__init_subclass__(**kwargs)
-        check_async_hook(cls, "asend")
-
     def prepare(self) -> None:  # noqa: B027 - an optional hook, not an abstract step
         """Check that the provider can be called (SDK installed, key present).
 
@@ -132,7 +127,7 @@ class Provider(ABC):
         self, model: str, messages: list[Message], params: Mapping[str, Any]
     ) -> AsyncIterator[str | Usage]:
         """``send_stream`` for an event loop (default: one ``asend``, one chunk)."""
-        completion = await self.asend(model, messages, params)
+        completion = await awaited_hook(self, "asend", self.asend(model, messages, params))
         yield completion.text
         yield completion.usage
 
@@ -251,7 +246,7 @@ class Provider(ABC):
             try:
                 # The common case, inline: no limit to book, no slot to take.
                 if not call.limits and self._slots is None:
-                    completion = await self.asend(call.model, call.messages, call.params)
+                    completion = await self._asend(call)
                 else:
                     completion = await self._aattempt(call)
             except Exception as error:
@@ -261,16 +256,20 @@ class Provider(ABC):
                 return call.finish(completion)
             await asyncio.sleep(wait)
 
+    def _asend(self, call: PreparedCall) -> Coroutine[Any, Any, Completion]:
+        """The awaitable of ``asend`` for ``call`` (see ``awaited_hook``)."""
+        return awaited_hook(self, "asend", self.asend(call.model, call.messages, call.params))
+
     async def _aattempt(self, call: PreparedCall) -> Completion:
         """``_attempt`` on the event loop: every wait is an ``await``."""
         if call.limits:
             await call.abook()
         slots = self._slots
         if slots is None:
-            return await self.asend(call.model, call.messages, call.params)
+            return await self._asend(call)
         owner = await slots.aacquire()
         try:
-            return await self.asend(call.model, call.messages, call.params)
+            return await self._asend(call)
         finally:
             slots.release(owner)
 
