@@ -6,13 +6,18 @@ on that line instead of inside a socket call minutes later.
 
 from __future__ import annotations
 
+import inspect
 import math
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 from ember.models._text import clip
 from ember.models.errors import InvalidParamsError
 
+T = TypeVar("T")
+
 __all__ = [
+    "awaited_hook",
     "check_base_url",
     "check_flag",
     "check_instance",
@@ -125,3 +130,29 @@ def check_base_url(owner: str, value: object, *, source: str = "base_url") -> No
             f"{where} must be an http:// or https:// URL with a host, e.g. "
             f"'http://localhost:8000/v1'; {problem}."
         )
+
+
+
+def awaited_hook(owner: object, name: str, pending: T) -> T:
+    """``pending``, what the provider hook ``name`` returned, when it can be awaited.
+
+    ``asend`` is awaited on an event loop (under ``@jit``, and by ``models.acall``); a
+    plain ``def asend`` that returns its reply at once would fail there with
+    ``object ... can't be used in 'await' expression`` while the synchronous calls
+    work. A decorated ``async def`` (a wrapper that returns its coroutine) is fine.
+
+    Raises:
+        TypeError: ``pending`` is not awaitable; the message names the hook's file:line
+            and the fix.
+    """
+    if inspect.isawaitable(pending):
+        return pending
+    hook = getattr(type(owner), name, None)
+    code = getattr(inspect.unwrap(hook), "__code__", None) if hook is not None else None
+    where = f" ({code.co_filename}:{code.co_firstlineno})" if code is not None else ""
+    raise TypeError(
+        f"{type(owner).__qualname__}.{name}{where} must be an 'async def' method: it is "
+        f"awaited on an event loop (under @jit and by models.acall), and it returned "
+        f"{type(pending).__name__!r}. Fix: write 'async def {name}(self, model, messages, "
+        f"params)', or leave it out (the default runs 'send' in a worker thread)."
+    )

@@ -175,3 +175,33 @@ def test_a_stream_without_message_start_is_a_clear_error(server):
     server.reply_body = b'event: message_stop\ndata: {"type": "message_stop"}\n\n'
     with pytest.raises(MalformedResponseError, match="anthropic/c: .*message_start"):
         provider_for(server).stream("anthropic", "c", "x", {}).collect()
+
+
+def bodies_sent(server):
+    """The JSON bodies the server receives, in order."""
+    received, handle = [], server._handle
+
+    def recording(path, body):
+        received.append(json.loads(body))
+        return handle(path, body)
+
+    server._handle = recording
+    return received
+
+
+@pytest.mark.parametrize("streamed", [False, True], ids=["whole", "streamed"])
+def test_sampling_parameters_reach_the_server_whichever_sdk_names_them(server, streamed):
+    # anthropic 2.x's messages.create no longer names temperature, top_p and top_k:
+    # passed as keywords they raised TypeError("Messages.create() got an unexpected
+    # keyword argument 'temperature'"), "AsyncMessages.create()" on an event loop.
+    received = bodies_sent(server)
+    provider = provider_for(server)
+    params = {"temperature": 0.2, "top_p": 0.9, "top_k": 5}
+    if streamed:
+        reply = "".join(provider.stream("anthropic", "c", "hello", params))
+    else:
+        reply = provider.complete("anthropic", "c", "hello", params)
+    assert reply == "[loopback c] hello"
+    again = asyncio.run(provider.acomplete("anthropic", "c", "hello", params))
+    assert again == reply
+    assert [{name: body.get(name) for name in params} for body in received] == [params] * 2

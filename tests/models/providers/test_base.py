@@ -204,3 +204,42 @@ def test_a_cancelled_threaded_send_ends_before_the_jitted_call_raises():
     with pytest.raises(Refused):
         fan()
     assert events == ["slow finished"]  # before the call raised, not after
+
+
+
+class SyncAsend(Recorder):
+    def asend(self, model, messages, params):  # not async: a mistake
+        return self.send(model, messages, params)
+
+
+def test_an_asend_that_is_not_async_raises_a_type_error_naming_it_and_the_fix():
+    # It was met only on an event loop: plain calls worked, and under @jit (or
+    # models.acall) the call failed with "object Completion can't be used in 'await'
+    # expression", from inside the call.
+    from ember.models import ModelsAPI, ProviderRegistry
+    from ember.xcs import jit
+
+    registry = ProviderRegistry()
+    registry.register("sync", SyncAsend())
+    models = ModelsAPI(registry)
+    assert models("sync/m", "hi") == "m:hi"  # plain calls use send
+    expected = (r"SyncAsend\.asend \(.*test_base\.py:\d+\) must be an 'async def' method.*"
+                r"returned 'Completion'\. Fix: write 'async def asend")
+    with pytest.raises(TypeError, match=expected):
+        jit(lambda q: models("sync/m", q).text)("hi")
+    with pytest.raises(TypeError, match=expected):
+        asyncio.run(models.acall("sync/m", "hi"))
+
+
+def test_a_decorated_async_asend_is_awaited():
+    def logged(method):  # a plain wrapper that returns the coroutine
+        def wrapper(self, *args):
+            return method(self, *args)
+        return wrapper
+
+    class Native(Recorder):
+        @logged
+        async def asend(self, model, messages, params):
+            return self.send(model, messages, params)
+
+    assert asyncio.run(Native().acomplete("n", "m", "hi", {})) == "m:hi"

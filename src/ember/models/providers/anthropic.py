@@ -8,6 +8,8 @@ Plain calls use ``anthropic.Anthropic``, calls on an event loop
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -20,6 +22,7 @@ from ember.models.response import Completion, Usage
 __all__ = ["AnthropicProvider"]
 
 _DEFAULT_MAX_TOKENS = 1024
+_SAMPLING = ("temperature", "top_p", "top_k")
 
 
 class AnthropicProvider(SDKProvider):
@@ -71,6 +74,9 @@ class AnthropicProvider(SDKProvider):
         if "timeout" in request:
             request["timeout"] = self.timeout_for(request["timeout"])
         request.setdefault("max_tokens", _DEFAULT_MAX_TOKENS)
+        unnamed = [name for name in _SAMPLING if name in request and name not in _sdk_keywords()]
+        if unnamed:  # sent all the same, as the SDK's own extra_body sends them
+            request["extra_body"] = {name: request.pop(name) for name in unnamed}
         chat = [m for m in messages if m["role"] != "system"]
         return {"model": model, "messages": chat, **request}
 
@@ -86,6 +92,24 @@ class AnthropicProvider(SDKProvider):
     def stream_reader(self) -> _StreamReader:
         """A reader for one streamed reply."""
         return _StreamReader()
+
+
+@functools.cache
+def _sdk_keywords() -> frozenset[str]:
+    """The keywords the installed SDK's ``messages.create`` names.
+
+    Newer ``anthropic`` SDKs (2.x) no longer name ``temperature``, ``top_p`` and
+    ``top_k``: passed as keywords they raise ``TypeError`` (``Messages.create() got an
+    unexpected keyword argument``), even before the request is made. Those the SDK does
+    not name go in the request body through ``extra_body`` instead, so a call means the
+    same with every SDK version, and the server says whether it takes them.
+    """
+    try:
+        from anthropic.resources.messages import Messages  # installed: checked by prepare()
+
+        return frozenset(inspect.signature(Messages.create).parameters)
+    except (ImportError, AttributeError, TypeError, ValueError):  # a layout not known here
+        return frozenset(_SAMPLING)  # pass them as keywords, as SDKs before 2.x name them
 
 
 def _count(value: object) -> int:

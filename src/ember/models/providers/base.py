@@ -15,13 +15,14 @@ import asyncio
 import socket
 import time
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Coroutine, Iterator, Mapping
 from typing import Any, ClassVar
 
-from ember.models._checks import check_instance, check_positive_int
+from ember.models._checks import awaited_hook, check_instance, check_positive_int
 from ember.models._slots import Slots, may_take_slots
 from ember.models.errors import ProviderTimeoutError
 from ember.models.providers._call import PreparedCall
+from ember.models.providers._worker import in_worker_thread
 from ember.models.ratelimit import RateLimit
 from ember.models.request import Message, validate_params
 from ember.models.response import Completion, Response, Usage
@@ -106,13 +107,10 @@ class Provider(ABC):
         Cancelled meanwhile (an earlier call of the program failed), it still waits for
         that thread, whose request cannot be taken back: nothing of a call that has
         raised keeps running, as in plain Python, where the request would have finished.
+        Whatever ``send`` raises (``StopIteration`` and ``KeyboardInterrupt`` too) is
+        raised here (see ``in_worker_thread``).
         """
-        request = asyncio.ensure_future(asyncio.to_thread(self.send, model, messages, params))
-        try:
-            return await asyncio.shield(request)
-        except asyncio.CancelledError:
-            await asyncio.wait([request])  # its outcome is dropped
-            raise
+        return await in_worker_thread(self.send, model, messages, params)
 
     def send_stream(
         self, model: str, messages: list[Message], params: Mapping[str, Any]
@@ -129,7 +127,7 @@ class Provider(ABC):
         self, model: str, messages: list[Message], params: Mapping[str, Any]
     ) -> AsyncIterator[str | Usage]:
         """``send_stream`` for an event loop (default: one ``asend``, one chunk)."""
-        completion = await self.asend(model, messages, params)
+        completion = await awaited_hook(self, "asend", self.asend(model, messages, params))
         yield completion.text
         yield completion.usage
 
@@ -248,7 +246,7 @@ class Provider(ABC):
             try:
                 # The common case, inline: no limit to book, no slot to take.
                 if not call.limits and self._slots is None:
-                    completion = await self.asend(call.model, call.messages, call.params)
+                    completion = await self._asend(call)
                 else:
                     completion = await self._aattempt(call)
             except Exception as error:
@@ -258,16 +256,20 @@ class Provider(ABC):
                 return call.finish(completion)
             await asyncio.sleep(wait)
 
+    def _asend(self, call: PreparedCall) -> Coroutine[Any, Any, Completion]:
+        """The awaitable of ``asend`` for ``call`` (see ``awaited_hook``)."""
+        return awaited_hook(self, "asend", self.asend(call.model, call.messages, call.params))
+
     async def _aattempt(self, call: PreparedCall) -> Completion:
         """``_attempt`` on the event loop: every wait is an ``await``."""
         if call.limits:
             await call.abook()
         slots = self._slots
         if slots is None:
-            return await self.asend(call.model, call.messages, call.params)
+            return await self._asend(call)
         owner = await slots.aacquire()
         try:
-            return await self.asend(call.model, call.messages, call.params)
+            return await self._asend(call)
         finally:
             slots.release(owner)
 

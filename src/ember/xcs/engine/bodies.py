@@ -20,7 +20,7 @@ from typing import Any
 
 from ember.xcs.engine.task import Task
 
-__all__ = ["async_body", "body"]
+__all__ = ["async_body", "body", "twin_error"]
 
 _FUNCTION = types.FunctionType
 
@@ -51,6 +51,25 @@ def async_body(task: Task) -> Callable[..., Awaitable[Any]]:
     handling, task.handling = task.handling, None
     return call if handling is None else functools.partial(_awaiting_while_handling,
                                                            handling, call)
+
+
+def twin_error(task: Task, error: BaseException) -> BaseException:
+    """What the sync body of an op with an ``async_fn`` twin would have raised, given
+    the twin's ``error``.
+
+    A ``StopIteration`` cannot leave a coroutine: Python turns it into a
+    ``RuntimeError`` (PEP 479) as it does, with the ``StopIteration`` as its cause. The
+    engine awaits the twin in place of the sync body the glue called, and that body
+    would have raised the ``StopIteration`` itself (a model provider's scripted fake,
+    ``next(replies)``, run out), so that is what is reported.
+    """
+    op = task.op
+    cause = error.__cause__
+    if (op is not None and op.async_fn is not None and type(error) is RuntimeError
+            and isinstance(cause, StopIteration)
+            and error.args == ("coroutine raised StopIteration",)):
+        return cause
+    return error
 
 
 def _while_handling(error: BaseException, call: Callable[..., Any], /, *args: Any,

@@ -29,7 +29,7 @@ from typing import Any
 
 from ember.xcs.engine import pool
 from ember.xcs.engine.arguments import argument_changed, changed_in_place, originals, resolve, watch
-from ember.xcs.engine.bodies import async_body, body
+from ember.xcs.engine.bodies import async_body, body, twin_error
 from ember.xcs.engine.drain import Drain, Drains
 from ember.xcs.engine.loop import EventLoop, shared_loop
 from ember.xcs.engine.notify import abandoned_error, notify, notify_end
@@ -311,7 +311,7 @@ class Engine:
             if watched is not None and (changed := changed_in_place(watched)) is not None:
                 error = argument_changed(task, changed)
         except BaseException as caught:  # CancelledError included: reported as such
-            error = caught
+            error = twin_error(task, caught)
         if not task.ended:  # set when its run stopped and abandoned it (Run.stop)
             task.ended = time.perf_counter()
         self.report(task, value, error)
