@@ -27,6 +27,7 @@ from typing import Any
 from ember.xcs.api.jit import JitFunction
 from ember.xcs.config import Config
 from ember.xcs.errors import TransformError
+from ember.xcs.graphs.hidden import hidden_symbol
 from ember.xcs.ops import Op
 from ember.xcs.tracing import context
 from ember.xcs.transforms.leaves import ARRAY, leaf_kind, require_jax
@@ -38,6 +39,7 @@ from ember.xcs.transforms.splitting import Calls, positional_axes, split_batch
 __all__ = [
     "NOT_RECORDED",
     "Calls",
+    "ItemOp",
     "adapt_inputs",
     "batch_runner",
     "combine",
@@ -82,11 +84,31 @@ def adapt_inputs(fn: Callable[..., Any]) -> Callable[..., Any]:
     return _PositionalInputs(fn)
 
 
+class ItemOp(Op):
+    """The op a transform made of a plain function: inside ``autograph()`` the function
+    may run in the block instead (see ``_recorded_item``)."""
+
+
 def item_op(fn: Callable[..., Any], name: str) -> Op:
     """The op each item runs as (``fn`` itself when it already is an ``Op``)."""
     if isinstance(fn, Op):
         return fn
-    return Op(adapt_inputs(fn), name=name)
+    return ItemOp(adapt_inputs(fn), name=name)
+
+
+def _recorded_item(op: Callable[..., Any], handler: Any) -> Callable[..., Any]:
+    """What each item calls inside a trace: ``op``, or inside ``autograph()`` the function
+    itself when it reads a recorded value (a placeholder in its closure or globals).
+
+    As one op node per item, such a function would meet the symbol when the graph runs,
+    with no value for it; run here, its op calls record with the symbol as an argument
+    (as a ``scan`` step does), and code that needs the value raises ``GraphError`` at
+    its line.
+    """
+    holds = getattr(handler, "holds_symbols", None)
+    if holds is None or type(op) is not ItemOp or hidden_symbol(op.fn, holds) is None:
+        return op
+    return op.fn
 
 
 def _issue(op: Callable[..., Any], calls: Calls) -> list[Any]:
@@ -134,7 +156,7 @@ def run_batch(op: Callable[..., Any], calls: Calls, runner: JitFunction,
     """
     handler = context.current_trace()
     if handler is not None:
-        results = _issue(op, calls)
+        results = _issue(_recorded_item(op, handler), calls)
         lift = getattr(handler, "lift", None)
         if lift is None:  # a recorder without lifting: finish when values are real
             return finish(results)

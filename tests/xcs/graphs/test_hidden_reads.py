@@ -1,0 +1,132 @@
+"""autograph(): a function that reads a placeholder from its closure or globals.
+
+A transform's per-item function reading a recorded value (``vmap(lambda x: join(x, p))``)
+runs in the block, so its op calls record with the value as an argument and each
+``execute`` gives the plain answer for its inputs; an op reading one by itself is
+refused at its call, naming the value and the fix, instead of failing at ``execute``.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import pytest
+
+from ember.xcs import (
+    DeviceMesh,
+    GraphError,
+    PartitionSpec,
+    autograph,
+    execute,
+    jit,
+    mesh_sharded,
+    op,
+    placeholder,
+    pmap,
+    vmap,
+)
+
+
+@op
+def join(a, b):
+    return f"{a}|{b}"
+
+
+def _plain(suffix, items):
+    return [join(item, suffix) for item in items]
+
+
+@pytest.mark.parametrize("transform", [vmap, pmap])
+def test_item_function_reading_a_placeholder_from_its_closure(transform):
+    with autograph() as graph:
+        p = placeholder("p")
+        ys = transform(lambda x: join(x, p))(["a", "b"])  # noqa: F841 - read back by name
+    for value in ("P", "Q"):
+        assert execute(graph, inputs={"p": value})["ys"] == _plain(value, ["a", "b"])
+    assert "join('a', p)" in str(graph)
+
+
+def test_partial_holding_a_placeholder():
+    with autograph() as graph:
+        p = placeholder("p")
+        ys = vmap(functools.partial(join, b=p))(["a", "b"])  # noqa: F841 - read back by name
+    assert execute(graph, inputs={"p": "P"})["ys"] == _plain("P", ["a", "b"])
+    assert execute(graph, inputs={"p": "R"})["ys"] == _plain("R", ["a", "b"])
+
+
+def test_helper_reached_through_the_item_function_and_a_jitted_caller():
+    @jit
+    def pipeline(items, suffix):
+        def helper(x):
+            return join(x, suffix)
+        return vmap(lambda x: helper(x))(items)
+
+    with autograph() as graph:
+        ys = pipeline(["a", "b", "c"], placeholder("p"))  # noqa: F841 - read back by name
+    assert execute(graph, inputs={"p": "S"})["ys"] == _plain("S", ["a", "b", "c"])
+
+
+def test_mesh_sharded_item_reading_a_placeholder():
+    with autograph() as graph:
+        p = placeholder("p")
+        ys = mesh_sharded(lambda x: join(x, p), DeviceMesh(devices=[0, 1]),  # noqa: F841 - read back by name
+                          PartitionSpec(0))(["a", "b", "c"])
+    assert execute(graph, inputs={"p": "M"})["ys"] == _plain("M", ["a", "b", "c"])
+
+
+def test_item_function_without_hidden_values_is_still_one_node_per_item():
+    def shout(x):
+        return x.upper() if x else "-"
+
+    with autograph() as graph:
+        ys = vmap(shout)(["a", ""])  # noqa: F841 - read back by name
+    assert execute(graph)["ys"] == ["A", "-"]
+    assert "shout('a')" in str(graph)
+
+
+def test_item_function_needing_the_value_is_refused_in_the_block():
+    with autograph(), pytest.raises(GraphError, match="needs the value of"):
+        p = placeholder("p")
+        vmap(lambda x: join(x, p) if p else x)(["a"])
+
+
+def test_op_reading_a_placeholder_from_its_closure_is_refused_at_its_call():
+    with autograph(), pytest.raises(GraphError, match=r"op 'tag' reads the recorded value 'p'"):
+        p = placeholder("p")
+
+        @op
+        def tag(x):
+            return x + p
+
+        tag("a")
+
+
+@op
+def text_of(record):
+    return record.text
+
+
+class Record:
+    text = "t"
+
+
+def test_attribute_named_like_a_global_placeholder_is_not_a_read():
+    with autograph() as graph:
+        globals()["text"] = placeholder("text")  # a notebook's block at module level
+        out = text_of(Record())  # noqa: F841 - read back by name
+    del globals()["text"]
+    assert execute(graph, inputs={"text": "x"})["out"] == "t"
+
+
+def test_op_reading_a_global_placeholder_is_refused():
+    with autograph(), pytest.raises(GraphError, match=r"op 'read_text' reads .* 'text'"):
+        globals()["text"] = placeholder("text")
+        try:
+            read_text()
+        finally:
+            del globals()["text"]
+
+
+@op
+def read_text():
+    return text  # type: ignore[name-defined]  # noqa: F821 - set by the test above
