@@ -19,9 +19,10 @@ The rules (shared by ``vmap``, ``pmap``, ``mesh_sharded`` and ``scan``):
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from ember.xcs.api.jit import JitFunction
@@ -48,6 +49,7 @@ __all__ = [
     "record_whole_call",
     "run_batch",
     "split_batch",
+    "synchronous_items",
 ]
 
 
@@ -137,6 +139,26 @@ def record_whole_call(fn: Callable[..., Any], name: str, args: tuple[Any, ...],
     return handler.call_op(Op(fn, name=name), args, kwargs)
 
 
+@contextlib.contextmanager
+def synchronous_items(handler: Any) -> Iterator[None]:
+    """Issue a transform's items in the trace of a jitted ``async def`` as in a
+    synchronous one: their ``async def`` ops give values, not coroutines to await.
+
+    Outside ``@jit`` a transform runs its items in a synchronous trace of its own, so
+    ``vmap(ask)(qs)`` with ``ask`` an ``async def`` op gives the answers; joining the
+    caller's ``async def`` trace must not turn them into coroutines nobody awaits.
+    The glue's own thread issues the items, so the flag is the call's alone meanwhile.
+    """
+    if not getattr(handler, "asynchronous", False):
+        yield
+        return
+    handler.asynchronous = False
+    try:
+        yield
+    finally:
+        handler.asynchronous = True
+
+
 class _NotRecorded:
     def __repr__(self) -> str:
         return "<not recorded>"
@@ -156,7 +178,8 @@ def run_batch(op: Callable[..., Any], calls: Calls, runner: JitFunction,
     """
     handler = context.current_trace()
     if handler is not None:
-        results = _issue(_recorded_item(op, handler), calls)
+        with synchronous_items(handler):
+            results = _issue(_recorded_item(op, handler), calls)
         lift = getattr(handler, "lift", None)
         if lift is None:  # a recorder without lifting: finish when values are real
             return finish(results)
