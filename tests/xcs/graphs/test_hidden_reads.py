@@ -1,9 +1,10 @@
 """autograph(): a function that reads a placeholder from its closure or globals.
 
 A transform's per-item function reading a recorded value (``vmap(lambda x: join(x, p))``)
-runs in the block, so its op calls record with the value as an argument and each
-``execute`` gives the plain answer for its inputs; an op reading one by itself is
-refused at its call, naming the value and the fix, instead of failing at ``execute``.
+gets it through its node (each item's node takes the value as an argument), or, when
+it reads it through a helper, runs in the block so that its op calls take it; either
+way each ``execute`` gives the plain answer for its inputs. An op reading one by itself
+is refused at its call, naming the value and the fix, instead of failing at ``execute``.
 """
 
 from __future__ import annotations
@@ -43,7 +44,30 @@ def test_item_function_reading_a_placeholder_from_its_closure(transform):
         ys = transform(lambda x: join(x, p))(["a", "b"])  # noqa: F841 - read back by name
     for value in ("P", "Q"):
         assert execute(graph, inputs={"p": value})["ys"] == _plain(value, ["a", "b"])
-    assert "join('a', p)" in str(graph)
+    assert "<lambda>((p,), 'a')" in str(graph)  # one node per item, given p
+
+
+def test_item_function_needing_the_value_runs_whole_at_execute():
+    calls = []
+
+    def item(x, prefix=None):
+        calls.append(x)
+        reply = join(x, p)
+        return reply.upper() if p and reply.endswith(p) else prefix
+
+    with autograph() as graph:
+        p = placeholder("p")
+        ys = vmap(item)(["a", "b"])  # noqa: F841 - read back by name
+    assert calls == []  # nothing ran while recording
+    assert execute(graph, inputs={"p": "q"})["ys"] == ["A|Q", "B|Q"]
+    assert execute(graph, inputs={"p": ""})["ys"] == [None, None]
+
+
+def test_item_function_reading_a_placeholder_as_a_default():
+    with autograph() as graph:
+        p = placeholder("p")
+        ys = vmap(lambda x, suffix=p: join(x, suffix))(["a"])  # noqa: F841 - by name
+    assert execute(graph, inputs={"p": "D"})["ys"] == _plain("D", ["a"])
 
 
 def test_partial_holding_a_placeholder():
@@ -84,10 +108,25 @@ def test_item_function_without_hidden_values_is_still_one_node_per_item():
     assert "shout('a')" in str(graph)
 
 
-def test_item_function_needing_the_value_is_refused_in_the_block():
+def test_helper_needing_the_value_is_refused_in_the_block():
     with autograph(), pytest.raises(GraphError, match="needs the value of"):
         p = placeholder("p")
-        vmap(lambda x: join(x, p) if p else x)(["a"])
+
+        def helper(x):
+            return join(x, p) if p else x
+
+        vmap(lambda x: helper(x))(["a"])
+
+
+def test_module_level_block_reading_a_global_placeholder():
+    namespace = {"join": join, "vmap": vmap, "autograph": autograph,
+                 "placeholder": placeholder}
+    exec(compile(  # a notebook cell: the block's names are the module's globals
+        "with autograph() as graph:\n"
+        "    ctx = placeholder('ctx')\n"
+        "    ys = vmap(lambda x: join(x, ctx))(['a', 'b'])\n", "<cell>", "exec"), namespace)
+    assert execute(namespace["graph"], inputs={"ctx": "G"})["ys"] == _plain("G", ["a", "b"])
+    assert namespace["ctx"] is not None  # the module's own global is left as it was
 
 
 def test_op_reading_a_placeholder_from_its_closure_is_refused_at_its_call():

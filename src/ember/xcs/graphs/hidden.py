@@ -24,7 +24,7 @@ from typing import Any
 from ember.xcs.errors import GraphError
 from ember.xcs.tracing.proxy import Proxy
 
-__all__ = ["hidden_symbol", "refuse_hidden"]
+__all__ = ["direct_symbols", "hidden_symbol", "rebind", "refuse_hidden"]
 
 _DEPTH = 3  # functions reached through functions
 _GLOBAL_LOADS = frozenset({"LOAD_GLOBAL", "LOAD_NAME"})
@@ -67,34 +67,99 @@ def _searchable(value: Any) -> bool:
 
 def _reads(fn: Any) -> Iterator[tuple[str, Any]]:
     """``(name, value)`` of what ``fn`` can read besides its arguments."""
+    for name, value, _ in _keyed_reads(fn):
+        yield name, value
+
+
+Key = tuple[str, Any]
+"""Where a function reads a value: ``("cell", index)``, ``("global", name)``,
+``("default", index)`` or ``("kwdefault", name)`` (``("arg", index)`` and
+``("keyword", name)``: an argument of a ``functools.partial``)."""
+
+
+def _keyed_reads(fn: Any) -> Iterator[tuple[str, Any, Key | None]]:
+    """``(name, value, key)``: ``key`` says where ``rebind`` can put another value in its
+    place (``None``: through another object, which ``rebind`` does not rebuild)."""
     if isinstance(fn, functools.partial):
-        yield from ((f"{_name(fn.func)} argument", value) for value in fn.args)
-        yield from fn.keywords.items()
-        yield _name(fn.func), fn.func
+        yield from ((f"{_name(fn.func)} argument", value, ("arg", index))
+                    for index, value in enumerate(fn.args))
+        yield from ((name, value, ("keyword", name)) for name, value in fn.keywords.items())
+        yield _name(fn.func), fn.func, None
         return
     if isinstance(fn, types.MethodType):
         fn = fn.__func__
-    wrapped = getattr(fn, "__wrapped__", None) if not isinstance(fn, types.FunctionType) \
-        else None
-    if wrapped is not None:
-        yield _name(wrapped), wrapped
-    inner = getattr(fn, "fn", None)  # an Op's function, an adapter's
-    if inner is not None and not isinstance(fn, types.FunctionType):
-        yield _name(inner), inner
     if not isinstance(fn, types.FunctionType):
+        wrapped = getattr(fn, "__wrapped__", None)
+        if wrapped is not None:
+            yield _name(wrapped), wrapped, None
+        inner = getattr(fn, "fn", None)  # an Op's function, an adapter's
+        if inner is not None:
+            yield _name(inner), inner, None
         return
     code = fn.__code__
-    for name, cell in zip(code.co_freevars, fn.__closure__ or ()):
+    for index, (name, cell) in enumerate(zip(code.co_freevars, fn.__closure__ or ())):
         try:
-            yield name, cell.cell_contents
+            yield name, cell.cell_contents, ("cell", index)
         except ValueError:  # a cell not filled yet
             continue
-    yield from ((f"default of {_name(fn)}", value) for value in fn.__defaults__ or ())
-    yield from (fn.__kwdefaults__ or {}).items()
+    yield from ((f"default of {_name(fn)}", value, ("default", index))
+                for index, value in enumerate(fn.__defaults__ or ()))
+    yield from ((name, value, ("kwdefault", name))
+                for name, value in (fn.__kwdefaults__ or {}).items())
     namespace = fn.__globals__
     for name in _global_names(code):
         if name in namespace:
-            yield name, namespace[name]
+            yield name, namespace[name], ("global", name)
+
+
+def direct_symbols(fn: Any, holds: Callable[[Any], bool]) -> list[tuple[Key, Any]] | None:
+    """The values holding symbols that the function ``fn`` reads itself, with where:
+    ``rebind`` can put their values in place. ``None`` when it reads one through another
+    function (a helper's closure), or is another object (a ``functools.partial``).
+    """
+    if not isinstance(fn, types.FunctionType):
+        return None
+    found: list[tuple[Key, Any]] = []
+    for _, value, key in _keyed_reads(fn):
+        proxy = issubclass(type(value), Proxy)
+        if (proxy or _searchable(value)) and holds(value):
+            if key is None:
+                return None
+            found.append((key, value))
+        elif not proxy and callable(value) and not isinstance(value, type) \
+                and _search(value, holds, _DEPTH - 1, {id(fn)}) is not None:
+            return None
+    return found
+
+
+def rebind(fn: Any, keys: list[Key], values: tuple[Any, ...]) -> Any:
+    """A copy of ``fn`` reading ``values`` where ``keys`` say (see ``direct_symbols``).
+
+    Example:
+        >>> def greet(name, greeting="hi"):
+        ...     return f"{greeting} {name}"
+        >>> rebind(greet, [("default", 0)], ("hello",))("Ada")
+        'hello Ada'
+    """
+    cells = list(fn.__closure__ or ())
+    defaults = list(fn.__defaults__ or ())
+    kwdefaults = dict(fn.__kwdefaults__ or {})
+    namespace = fn.__globals__
+    for (kind, where), value in zip(keys, values, strict=True):
+        if kind == "cell":
+            cells[where] = types.CellType(value)
+        elif kind == "default":
+            defaults[where] = value
+        elif kind == "kwdefault":
+            kwdefaults[where] = value
+        else:  # a global: the copy reads a namespace of its own
+            namespace = dict(namespace) if namespace is fn.__globals__ else namespace
+            namespace[where] = value
+    copy = types.FunctionType(fn.__code__, namespace, fn.__name__,
+                              tuple(defaults) or None, tuple(cells) or None)
+    copy.__kwdefaults__ = kwdefaults or None
+    copy.__qualname__ = fn.__qualname__
+    return copy
 
 
 def _global_names(code: types.CodeType) -> Iterator[str]:

@@ -28,7 +28,7 @@ from typing import Any
 from ember.xcs.api.jit import JitFunction
 from ember.xcs.config import Config
 from ember.xcs.errors import TransformError
-from ember.xcs.graphs.hidden import hidden_symbol
+from ember.xcs.graphs.hidden import direct_symbols, hidden_symbol, rebind
 from ember.xcs.ops import Op
 from ember.xcs.tracing import context
 from ember.xcs.transforms.leaves import ARRAY, leaf_kind, require_jax
@@ -99,18 +99,41 @@ def item_op(fn: Callable[..., Any], name: str) -> Op:
 
 
 def _recorded_item(op: Callable[..., Any], handler: Any) -> Callable[..., Any]:
-    """What each item calls inside a trace: ``op``, or inside ``autograph()`` the function
-    itself when it reads a recorded value (a placeholder in its closure or globals).
+    """What each item calls inside a trace: ``op``, or inside ``autograph()``, when the
+    function reads a recorded value itself (a placeholder in its closure, defaults or
+    globals), a call that hands that value to the item's node.
 
     As one op node per item, such a function would meet the symbol when the graph runs,
-    with no value for it; run here, its op calls record with the symbol as an argument
-    (as a ``scan`` step does), and code that needs the value raises ``GraphError`` at
-    its line.
+    with no value for it. When it reads the value directly, each item's node gets it as
+    an argument and runs a copy of the function reading it (one node per item, as
+    always); when it reads it through a helper, the function runs here instead, so its
+    op calls record with the symbol as an argument (as a ``scan`` step does), and code
+    that needs the value raises ``GraphError`` at its line.
     """
     holds = getattr(handler, "holds_symbols", None)
-    if holds is None or type(op) is not ItemOp or hidden_symbol(op.fn, holds) is None:
+    if holds is None or type(op) is not ItemOp:
         return op
-    return op.fn
+    target = op.fn.fn if isinstance(op.fn, _PositionalInputs) else op.fn
+    found = direct_symbols(target, holds)
+    if found is None:
+        return op.fn if hidden_symbol(op.fn, holds) is not None else op
+    if not found:
+        return op
+    node = ItemOp(_Rebound(target, [key for key, _ in found]), name=op.name)
+    values = tuple(value for _, value in found)
+    return functools.partial(node, values)
+
+
+class _Rebound:
+    """An item's function reading the values given first where it read recorded ones
+    (``graphs.hidden.rebind``); accepts ``inputs=`` as ``adapt_inputs`` does."""
+
+    def __init__(self, target: Callable[..., Any], keys: list[Any]) -> None:
+        self.target = target  # not ``fn``: the hidden-read search must not find it
+        self.keys = keys
+
+    def __call__(self, values: tuple[Any, ...], /, *args: Any, **kwargs: Any) -> Any:
+        return adapt_inputs(rebind(self.target, self.keys, values))(*args, **kwargs)
 
 
 def _issue(op: Callable[..., Any], calls: Calls) -> list[Any]:
