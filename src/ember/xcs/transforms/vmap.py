@@ -23,6 +23,7 @@ from ember.xcs.config import (
     without_catchalls,
 )
 from ember.xcs.errors import TransformError
+from ember.xcs.tracing import context
 from ember.xcs.transforms.batching import (
     NOT_RECORDED,
     Calls,
@@ -133,10 +134,10 @@ class BatchedFunction:
                 if named is not None:
                     self._switch(named)
                     return self._orchestration_call(args, kwargs)
-            require_jax(self.transform)
-            self._refuse_ambiguous(args, kwargs)
             started = time.perf_counter()
             try:
+                require_jax(self.transform)
+                self._refuse_ambiguous(args, kwargs)
                 result = self._tensor_call(args, kwargs)
             except OpReached as reached:
                 self._switch(reached)
@@ -197,12 +198,21 @@ class BatchedFunction:
     # -- orchestration ------------------------------------------------------------
 
     def _orchestration_call(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        if isinstance(self._out_axes, bool) or not isinstance(self._out_axes, int):
-            raise TransformError(
-                f"{self.transform}: for orchestration, out_axes must be an int (where the "
-                f"batch axis goes in stacked array results), got {self._out_axes!r}."
-            )
-        calls = split_batch(args, kwargs, self._in_axes, self._axis_size, self.transform)
+        started = time.perf_counter()
+        try:
+            if isinstance(self._out_axes, bool) or not isinstance(self._out_axes, int):
+                raise TransformError(
+                    f"{self.transform}: for orchestration, out_axes must be an int (where "
+                    f"the batch axis goes in stacked array results), got {self._out_axes!r}."
+                )
+            calls = split_batch(args, kwargs, self._in_axes, self._axis_size, self.transform)
+        except Exception:
+            # A call refused before its items ran is still a call, and an error (as jit
+            # counts a call whose arguments do not fit); one joining a trace is the
+            # outer call's (see "Nesting").
+            if context.current_trace() is None:
+                self._xcs_stats.record_plain(time.perf_counter() - started, True)
+            raise
         return self._run(calls)
 
     def _run(self, calls: Calls) -> Any:
