@@ -46,3 +46,24 @@ def test_refused_call_inside_a_jitted_call_is_the_outer_calls():
         outer(["a"], ["b", "c"])
     assert _counts(inner) == (0, 0)  # nested calls join the outer call (see Nesting)
     assert _counts(outer) == (1, 1)
+
+
+def _append(x, log):
+    log.append(x)
+    return x * 2
+
+
+@pytest.mark.parametrize("transform", [vmap, pmap])
+def test_item_changing_its_argument_names_the_transform_and_the_fix(transform):
+    from ember.xcs import ArgumentChangedError, op
+
+    log: list[int] = []
+    with pytest.raises(ArgumentChangedError) as caught:
+        transform(_append, in_axes=(0, None))([1, 2], log)
+    message = str(caught.value)
+    assert message.startswith(f"{transform.__name__}(_append): the function '_append' changed")
+    assert f"{transform.__name__}(op(_append, effect=True), ...)" in message
+    assert not message.startswith("op ")  # the user wrote no op
+    # The fix it names gives the plain loop's result and changes.
+    fixed = transform(op(_append, effect=True), in_axes=(0, None))([1, 2], log)
+    assert (fixed, log) == ([2, 4], [1, 2])

@@ -88,14 +88,19 @@ def adapt_inputs(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 class ItemOp(Op):
     """The op a transform made of a plain function: inside ``autograph()`` the function
-    may run in the block instead (see ``_recorded_item``)."""
+    may run in the block instead (see ``_recorded_item``); errors about it name the
+    transform (``item_of``), since the user wrote no op."""
+
+    item_of: str | None = None
 
 
-def item_op(fn: Callable[..., Any], name: str) -> Op:
+def item_op(fn: Callable[..., Any], name: str, transform: str = "vmap") -> Op:
     """The op each item runs as (``fn`` itself when it already is an ``Op``)."""
     if isinstance(fn, Op):
         return fn
-    return ItemOp(adapt_inputs(fn), name=name)
+    made = ItemOp(adapt_inputs(fn), name=name)
+    made.item_of = f"{transform}({name})"
+    return made
 
 
 def _recorded_item(op: Callable[..., Any], handler: Any) -> Callable[..., Any]:
@@ -120,6 +125,7 @@ def _recorded_item(op: Callable[..., Any], handler: Any) -> Callable[..., Any]:
     if not found:
         return op
     node = ItemOp(_Rebound(target, [key for key, _ in found]), name=op.name)
+    node.item_of = op.item_of
     values = tuple(value for _, value in found)
     return functools.partial(node, values)
 

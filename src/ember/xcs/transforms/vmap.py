@@ -91,7 +91,7 @@ class BatchedFunction:
         self._axis_name = axis_name
         self._config = config if config is not None else Config()
         self._name = f"{self.transform}({_display_name(fn)})"
-        self._op = item_op(fn, _display_name(fn))
+        self._op = item_op(fn, _display_name(fn), self.transform)
         self._runner = batch_runner(self._name, self._config)
         self._xcs_stats = self._runner._xcs_stats
         # by positional count and, for a dict in_axes, the keywords' names
