@@ -221,37 +221,47 @@ def run_batch(op: Callable[..., Any], calls: Calls, runner: JitFunction,
 # -- combining --------------------------------------------------------------------
 
 
-def combine(outputs: Sequence[Any], transform: str = "vmap", out_axes: int = 0) -> Any:
+def combine(outputs: Sequence[Any], transform: str = "vmap", out_axes: Any = 0) -> Any:
     """Per-item results transposed into one batched structure (see module docstring).
 
     Array leaves of equal shape and dtype are stacked into one array with the batch
     along ``out_axes`` (as JAX would); every other leaf is collected into a list.
+    ``out_axes`` may also be, as in JAX, a prefix of the result's structure (a tuple
+    or dict of axes) whose ``None`` entries mark results that are not batched: every
+    item must give the same value there, which is given once.
     No outputs give ``[]``: without an item the structure is unknown.
 
     Raises:
-        TransformError: items returned differently shaped dicts or tuples, or
-            ``out_axes`` is out of range for a stacked array.
+        TransformError: items returned differently shaped dicts or tuples, ``out_axes``
+            is out of range for a stacked array or does not fit the result, or items
+            gave different values where ``out_axes`` is ``None``.
     """
     if not outputs:
         return []
     return _transpose(list(outputs), "result", transform, out_axes)
 
 
-def _transpose(items: list[Any], path: str, transform: str, out_axes: int) -> Any:
+def _transpose(items: list[Any], path: str, transform: str, out_axes: Any) -> Any:
     first = items[0]
+    if out_axes is None:
+        return _unbatched(items, path, transform)
+    if not isinstance(out_axes, int):
+        _check_prefix(first, out_axes, path, transform)
     if type(first) is dict:
         keys = list(first)  # the result keeps the first item's order
         for index, item in enumerate(items):  # the same keys in any order, as in JAX
             if type(item) is not dict or item.keys() != first.keys():
                 raise _mismatch(transform, path, index, first, item)
         return {k: _transpose([item[k] for item in items], f"{path}[{k!r}]", transform,
-                              out_axes) for k in keys}
+                              out_axes if isinstance(out_axes, int) else out_axes[k])
+                for k in keys}
     if isinstance(first, tuple):
         kind = type(first)
         for index, item in enumerate(items):
             if type(item) is not kind or len(item) != len(first):
                 raise _mismatch(transform, path, index, first, item)
-        columns = [_transpose([item[i] for item in items], f"{path}[{i}]", transform, out_axes)
+        columns = [_transpose([item[i] for item in items], f"{path}[{i}]", transform,
+                              out_axes if isinstance(out_axes, int) else out_axes[i])
                    for i in range(len(first))]
         return kind(*columns) if hasattr(first, "_fields") else kind(columns)
     if leaf_kind(first) == ARRAY and all(
@@ -260,6 +270,41 @@ def _transpose(items: list[Any], path: str, transform: str, out_axes: int) -> An
     ):
         return _stack(items, path, transform, out_axes)
     return items
+
+
+def _check_prefix(first: Any, out_axes: Any, path: str, transform: str) -> None:
+    """Raise unless the tuple or dict ``out_axes`` fits the result ``first`` (JAX's rule:
+    a prefix of the result's structure)."""
+    fits = (isinstance(out_axes, tuple) and isinstance(first, tuple)
+            and len(out_axes) == len(first)) or (
+        isinstance(out_axes, dict) and type(first) is dict and out_axes.keys() == first.keys())
+    if not fits:
+        raise TransformError(
+            f"{transform}: out_axes {out_axes!r} does not fit {path}, which is "
+            f"{_describe(first)}; give an int, None, or a tuple/dict of them shaped like the "
+            "result."
+        )
+
+
+def _unbatched(items: list[Any], path: str, transform: str) -> Any:
+    """The one value every item gave at ``path`` (``out_axes`` None there)."""
+    first = items[0]
+    for index, item in enumerate(items[1:], 1):
+        if not _equal(first, item):
+            raise TransformError(
+                f"{transform}: out_axes is None for {path}, but item {index} gave another "
+                f"value there than item 0 (the result depends on the batch). Give it an "
+                "axis (0) to collect the items' values."
+            )
+    return first
+
+
+def _equal(a: Any, b: Any) -> bool:
+    if leaf_kind(a) == ARRAY or leaf_kind(b) == ARRAY:
+        import numpy
+
+        return bool(numpy.array_equal(numpy.asarray(a), numpy.asarray(b)))
+    return bool(a == b)
 
 
 def _stack(items: list[Any], path: str, transform: str, out_axes: int) -> Any:

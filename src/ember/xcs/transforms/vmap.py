@@ -60,6 +60,15 @@ def _normalize_axes(axes: Any) -> Any:
     return tuple(axes) if isinstance(axes, list) else axes
 
 
+def _is_out_axes(axes: Any) -> bool:
+    """Whether ``axes`` is an int, ``None``, or a tuple/list/dict of such (as in JAX)."""
+    if axes is None or (isinstance(axes, int) and not isinstance(axes, bool)):
+        return True
+    if isinstance(axes, tuple | list):
+        return all(_is_out_axes(a) for a in axes)
+    return isinstance(axes, dict) and all(_is_out_axes(a) for a in axes.values())
+
+
 class BatchedFunction:
     """A function mapped over a batch (what ``vmap`` returns; ``pmap`` builds on it).
 
@@ -200,10 +209,11 @@ class BatchedFunction:
     def _orchestration_call(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         started = time.perf_counter()
         try:
-            if isinstance(self._out_axes, bool) or not isinstance(self._out_axes, int):
+            if not _is_out_axes(self._out_axes):
                 raise TransformError(
-                    f"{self.transform}: for orchestration, out_axes must be an int (where "
-                    f"the batch axis goes in stacked array results), got {self._out_axes!r}."
+                    f"{self.transform}: out_axes must be an int (where the batch axis goes "
+                    "in stacked array results), None (a result that is not batched), or a "
+                    f"tuple or dict of them shaped like the result, got {self._out_axes!r}."
                 )
             calls = split_batch(args, kwargs, self._in_axes, self._axis_size, self.transform)
         except Exception:
