@@ -169,3 +169,28 @@ def test_op_reading_a_global_placeholder_is_refused():
 @op
 def read_text():
     return text  # type: ignore[name-defined]  # noqa: F821 - set by the test above
+
+
+def test_recorded_batch_and_a_function_reading_a_placeholder():
+    from ember.xcs import scan
+
+    with autograph() as graph:
+        p = placeholder("p")
+        xs = placeholder("xs")
+        ys = vmap(lambda x: join(x, p))(xs)  # noqa: F841 - read back by name
+        count, steps = scan(lambda c, x: (c + 1, join(x, p)), 0, xs)  # noqa: F841
+    for value, items in (("P", ["a", "b"]), ("R", ["c"])):
+        out = execute(graph, inputs={"p": value, "xs": items})
+        assert out["ys"] == out["steps"] == _plain(value, items)
+        assert out["count"] == len(items)
+
+
+def test_recorded_batch_and_a_helper_reading_a_placeholder_is_refused():
+    with autograph(), pytest.raises(GraphError, match=r"reads the recorded value 'p'.*"
+                                                      r"in_axes None"):
+        p = placeholder("p")
+
+        def helper(x):
+            return join(x, p)
+
+        vmap(lambda x: helper(x))(placeholder("xs"))

@@ -55,9 +55,10 @@ def _search(fn: Any, holds: Callable[[Any], bool], depth: int, seen: set[int]) -
         proxy = issubclass(type(value), Proxy)
         if (proxy or _searchable(value)) and holds(value):
             return name
-        if not proxy and callable(value) and not isinstance(value, type) \
-                and _search(value, holds, depth - 1, seen) is not None:
-            return name
+        if not proxy and callable(value) and not isinstance(value, type):
+            inner = _search(value, holds, depth - 1, seen)
+            if inner is not None:
+                return inner  # the name the symbol is read under, where it is read
     return None
 
 
@@ -185,5 +186,6 @@ def refuse_hidden(op: Any, holds: Callable[[Any], bool]) -> None:
     raise GraphError(
         f"op {op.name!r} reads the recorded value {name!r} by itself (from its closure, "
         "defaults or globals), so its node would get no value for it when the graph runs. "
-        f"Pass it to the op as an argument: {op.name}(..., {name}) with a parameter for it."
+        f"Pass it as an argument instead: give the function a parameter for it (one "
+        f"mapped by vmap or pmap: an argument with in_axes None; a scan step: args=)."
     )

@@ -165,7 +165,39 @@ def record_whole_call(fn: Callable[..., Any], name: str, args: tuple[Any, ...],
     holds_symbols = getattr(handler, "holds_symbols", None)
     if handler is None or holds_symbols is None or not holds_symbols((args, kwargs)):
         return NOT_RECORDED
+    item = _item_function(fn)
+    found = direct_symbols(item, holds_symbols) if item is not None else None
+    if found:  # the function reads recorded values itself: the node gets them too
+        node = Op(_WholeRebound(fn, [key for key, _ in found]), name=name)
+        return handler.call_op(node, (tuple(value for _, value in found), *args), kwargs)
     return handler.call_op(Op(fn, name=name), args, kwargs)
+
+
+def _item_function(whole: Any) -> Any:
+    """The function a transform's whole call maps: ``scan``'s step (``whole`` is a
+    ``functools.partial`` of ``scan``) or a ``vmap``-like object's ``_fn``."""
+    if isinstance(whole, functools.partial):
+        return whole.args[0] if whole.args else None
+    return getattr(whole, "_fn", None) if hasattr(whole, "_init_args") else None
+
+
+class _WholeRebound:
+    """A transform's whole call whose function reads, instead of recorded values, the
+    values given first (see ``record_whole_call``): the transform is made anew around
+    a copy of the function (``graphs.hidden.rebind``)."""
+
+    def __init__(self, whole: Any, keys: list[Any]) -> None:
+        self.whole = whole  # not ``fn``: the hidden-read search must not find it
+        self.keys = keys
+
+    def __call__(self, values: tuple[Any, ...], /, *args: Any, **kwargs: Any) -> Any:
+        whole = self.whole
+        rebound = rebind(_item_function(whole), self.keys, values)
+        if isinstance(whole, functools.partial):
+            made = functools.partial(whole.func, rebound, *whole.args[1:], **whole.keywords)
+        else:
+            made = type(whole)(rebound, *whole._init_args()[1:])
+        return made(*args, **kwargs)
 
 
 @contextlib.contextmanager
