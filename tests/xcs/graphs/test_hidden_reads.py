@@ -194,3 +194,26 @@ def test_recorded_batch_and_a_helper_reading_a_placeholder_is_refused():
             return join(x, p)
 
         vmap(lambda x: helper(x))(placeholder("xs"))
+
+
+class _Refusing:
+    """A callable whose ``__getattr__`` raises something other than AttributeError."""
+
+    def __getattr__(self, name):
+        raise KeyError(name)
+
+    def __call__(self, x):
+        return x
+
+
+def test_objects_refusing_attribute_reads_are_not_searched():
+    refusing = _Refusing()
+
+    @op
+    def use(x):
+        return refusing(x) + "!"
+
+    with autograph() as graph:
+        out = use(placeholder("p"))  # noqa: F841 - read back by name
+        ys = vmap(lambda x: refusing(x) + "?")(["a"])  # noqa: F841 - read back by name
+    assert execute(graph, inputs={"p": "z"}) == {"out": "z!", "ys": ["a?"]}

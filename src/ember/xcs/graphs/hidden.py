@@ -90,12 +90,13 @@ def _keyed_reads(fn: Any) -> Iterator[tuple[str, Any, Key | None]]:
     if isinstance(fn, types.MethodType):
         fn = fn.__func__
     if not isinstance(fn, types.FunctionType):
-        wrapped = getattr(fn, "__wrapped__", None)
-        if wrapped is not None:
-            yield _name(wrapped), wrapped, None
-        inner = getattr(fn, "fn", None)  # an Op's function, an adapter's
-        if inner is not None:
-            yield _name(inner), inner, None
+        for attribute in ("__wrapped__", "fn"):  # a wrapper's function, an Op's
+            try:
+                inner = getattr(fn, attribute, None)
+            except Exception:  # an object whose __getattr__ refuses: nothing to search
+                continue
+            if inner is not None:
+                yield _name(inner), inner, None
         return
     code = fn.__code__
     for index, (name, cell) in enumerate(zip(code.co_freevars, fn.__closure__ or ())):
