@@ -217,3 +217,18 @@ def test_objects_refusing_attribute_reads_are_not_searched():
         out = use(placeholder("p"))  # noqa: F841 - read back by name
         ys = vmap(lambda x: refusing(x) + "?")(["a"])  # noqa: F841 - read back by name
     assert execute(graph, inputs={"p": "z"}) == {"out": "z!", "ys": ["a?"]}
+
+
+def test_grad_of_a_function_reading_a_placeholder():
+    import jax.numpy as jnp
+
+    from ember.xcs import grad, value_and_grad
+
+    with autograph() as graph:
+        t = placeholder("t")
+        slope = grad(lambda w: jnp.sum(w ** 2) * t)(jnp.array([1.0, 2.0]))  # noqa: F841
+        value, tilt = value_and_grad(lambda w: jnp.sum(w) * t)(jnp.array([1.0, 2.0]))  # noqa: F841
+    for scale in (3.0, 5.0):
+        out = execute(graph, inputs={"t": scale})
+        assert out["slope"].tolist() == [2 * scale, 4 * scale]
+        assert float(out["value"]) == 3 * scale and out["tilt"].tolist() == [scale, scale]

@@ -155,21 +155,28 @@ def batch_runner(name: str, config: Config) -> JitFunction:
 
 
 def record_whole_call(fn: Callable[..., Any], name: str, args: tuple[Any, ...],
-                      kwargs: dict[str, Any]) -> Any:
+                      kwargs: dict[str, Any], reads: bool = False) -> Any:
     """Inside ``autograph()``, with recorded values among the arguments: one node for the
     whole transformed call (its batch has no length before ``execute``), else ``NOT_RECORDED``.
 
-    The node runs ``fn(*args, **kwargs)`` when the graph executes, with real values.
+    The node runs ``fn(*args, **kwargs)`` when the graph executes, with real values. A
+    function that reads recorded values itself gets them through the node too; with
+    ``reads`` (``grad``, which traces its function at once) that alone makes the node.
     """
     handler = context.current_trace()
     holds_symbols = getattr(handler, "holds_symbols", None)
-    if handler is None or holds_symbols is None or not holds_symbols((args, kwargs)):
+    if handler is None or holds_symbols is None:
+        return NOT_RECORDED
+    given = holds_symbols((args, kwargs))
+    if not given and not reads:
         return NOT_RECORDED
     item = _item_function(fn)
     found = direct_symbols(item, holds_symbols) if item is not None else None
     if found:  # the function reads recorded values itself: the node gets them too
         node = Op(_WholeRebound(fn, [key for key, _ in found]), name=name)
         return handler.call_op(node, (tuple(value for _, value in found), *args), kwargs)
+    if not given:
+        return NOT_RECORDED
     return handler.call_op(Op(fn, name=name), args, kwargs)
 
 
