@@ -232,3 +232,18 @@ def test_grad_of_a_function_reading_a_placeholder():
         out = execute(graph, inputs={"t": scale})
         assert out["slope"].tolist() == [2 * scale, 4 * scale]
         assert float(out["value"]) == 3 * scale and out["tilt"].tolist() == [scale, scale]
+
+
+def test_module_level_item_function_storing_a_global_keeps_storing_the_modules():
+    namespace = {"join": join, "vmap": vmap, "autograph": autograph,
+                 "placeholder": placeholder, "seen": 0}
+    exec(compile(
+        "def item(x):\n"
+        "    global seen\n"
+        "    seen += 1\n"
+        "    return join(x, ctx)\n"
+        "with autograph() as graph:\n"
+        "    ctx = placeholder('ctx')\n"
+        "    ys = vmap(item)(['a', 'b'])\n", "<cell>", "exec"), namespace)
+    assert execute(namespace["graph"], inputs={"ctx": "G"})["ys"] == _plain("G", ["a", "b"])
+    assert namespace["seen"] == 2  # the item ran in the block, on the module's globals

@@ -131,7 +131,16 @@ def direct_symbols(fn: Any, holds: Callable[[Any], bool]) -> list[tuple[Key, Any
         elif not proxy and callable(value) and not isinstance(value, type) \
                 and _search(value, holds, _DEPTH - 1, {id(fn)}) is not None:
             return None
+    if any(kind == "global" for (kind, _), _ in found) and _stores_globals(fn.__code__):
+        return None  # a copy reading a namespace of its own would store into that copy
     return found
+
+
+def _stores_globals(code: types.CodeType) -> bool:
+    return any(instruction.opname in ("STORE_GLOBAL", "DELETE_GLOBAL")
+               for instruction in dis.get_instructions(code)) or any(
+        _stores_globals(constant) for constant in code.co_consts
+        if isinstance(constant, types.CodeType))
 
 
 def rebind(fn: Any, keys: list[Key], values: tuple[Any, ...]) -> Any:
