@@ -173,14 +173,16 @@ def rebind(fn: Any, keys: list[Key], values: tuple[Any, ...]) -> Any:
     return copy
 
 
-def _global_names(code: types.CodeType) -> Iterator[str]:
-    """The globals ``code`` loads (not attribute names: ``r.text`` does not read ``text``)."""
-    for instruction in dis.get_instructions(code):
-        if instruction.opname in _GLOBAL_LOADS:
-            yield str(instruction.argval)
+@functools.lru_cache(maxsize=1024)
+def _global_names(code: types.CodeType) -> tuple[str, ...]:
+    """The globals ``code`` loads (not attribute names: ``r.text`` does not read ``text``);
+    cached per code object, since every recorded op call asks."""
+    names = [str(instruction.argval) for instruction in dis.get_instructions(code)
+             if instruction.opname in _GLOBAL_LOADS]
     for constant in code.co_consts:
         if isinstance(constant, types.CodeType):
-            yield from _global_names(constant)
+            names.extend(_global_names(constant))
+    return tuple(dict.fromkeys(names))
 
 
 def _name(fn: Any) -> str:
