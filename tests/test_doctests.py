@@ -84,6 +84,7 @@ MODULES = (
     "ember.xcs.engine.strategies",
     "ember.xcs.graphs.capture",
     "ember.xcs.graphs.execute",
+    "ember.xcs.graphs.hidden",
     "ember.xcs.graphs.passes",
     "ember.xcs.graphs.recording",
     "ember.xcs.ir.export",

@@ -144,3 +144,28 @@ def test_the_effect_is_located():
     assert fallback is not None and fallback.location is not None
     assert fallback.location.filename == __file__
     assert fallback.location.lineno == remember.__code__.co_firstlineno + 1
+
+
+class _Toolbox:
+    from ember.xcs import op as _op
+
+    @_op
+    def weight(self, key):
+        return 2.0 if key == "a" else 3.0
+
+
+_toolbox = _Toolbox()
+
+
+def test_op_method_fallback_names_the_op_not_compiled_code():
+    import jax.numpy as jnp
+
+    from ember.xcs import get_jit_stats, jit
+
+    @jit
+    def scaled(x, key):
+        return x * _toolbox.weight(key)
+
+    assert scaled(jnp.ones(2), "b").tolist() == [3.0, 3.0]
+    reason = get_jit_stats(scaled)["fallbacks"][0]
+    assert "it calls the op _toolbox.weight" in reason and "compiled code" not in reason

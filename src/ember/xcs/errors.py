@@ -65,9 +65,12 @@ class GraphError(XCSError):
     """
 
 
-class TransformError(XCSError):
+class TransformError(XCSError, ValueError):
     """``vmap``/``pmap``/``scan``/``grad`` received arguments they cannot apply to.
 
+    A ``ValueError`` too, as JAX's transforms raise for the same mistakes (mapped
+    inputs of different sizes, an axis out of range): ``except ValueError`` around a
+    ``vmap`` call catches them whichever path ran.
     Fix: the message names the argument (field, axis or op) and what it expected.
     """
 

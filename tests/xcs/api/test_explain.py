@@ -265,3 +265,28 @@ def test_explain_says_when_the_call_shown_is_not_the_last_one() -> None:
     assert "the last 2 calls issued no ops" in explain(checked)
     checked([3])
     assert "issued no ops" not in explain(checked) and "check(3)" in explain(checked)
+
+
+@op
+def words_of(text: str) -> list[str]:
+    return text.split()
+
+
+def _batch_of_an_op_result(text):
+    from ember.xcs import vmap
+
+    return vmap(bump_len)(words_of(text))
+
+
+@op
+def bump_len(word):
+    return len(word) + 1
+
+
+def test_type_check_barrier_is_not_explained_as_an_is_comparison() -> None:
+    # vmap given an op result as its batch checks what it is (isinstance) and its length:
+    # the fix for "isinstance" is a type check's, not the one for `is`.
+    text = explain(jit(_batch_of_an_op_result), "ab c")
+    line = next(line for line in text.splitlines() if line.strip().startswith("isinstance at"))
+    fix = text.splitlines()[text.splitlines().index(line) + 1]
+    assert "a type check" in fix and "`is` compares objects" not in fix, text

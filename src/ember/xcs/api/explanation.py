@@ -83,6 +83,8 @@ _NEEDS_VALUE = {
     "raise ... from": "an op result as the cause of a raise (raise X from err)",
     "except": "an except clause naming op results (the classes it catches)",
     "assert message": "an assert's message, put into the AssertionError",
+    "isinstance": "a type check (isinstance(), or a library reading __class__: a "
+                  "transform given an op result as its batch checks what it is)",
 }
 
 
@@ -92,11 +94,11 @@ def _fix(reason: str) -> str:
         if name.isidentifier() and isinstance(getattr(builtins, name, None),
                                               types.BuiltinFunctionType | type):
             return _waits(f"{name}() reads the real value")
+    if reason in _NEEDS_VALUE:  # first: "isinstance" is no `is` (a prefix below)
+        return _waits(f"{_NEEDS_VALUE[reason]} needs the real value")
     for prefix, fix in _FIXES:
         if reason.startswith(prefix):
             return fix
-    if reason in _NEEDS_VALUE:
-        return _waits(f"{_NEEDS_VALUE[reason]} needs the real value")
     if reason.startswith(".__"):
         return _waits(f"reading {reason[1:]} with a dot needs the real object")
     return _waits(f"code without source or C code asked for the real value ({reason})")

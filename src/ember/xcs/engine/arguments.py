@@ -200,13 +200,13 @@ def invoke_watched(op: Any, args: tuple[Any, ...], kwargs: dict[str, Any], views
     value = op.invoke(args, kwargs)
     changed = changed_in_place(views)
     if changed is not None:
-        raise _error(op.name, where, changed)
+        raise _error(op.name, where, changed, getattr(op, "item_of", None))
     return value
 
 
 def argument_changed(task: Task, container: Any) -> ArgumentChangedError:
     """The error for ``task``'s op having changed ``container`` in place."""
-    return _error(task.name, location_of(task), container)
+    return _error(task.name, location_of(task), container, getattr(task.op, "item_of", None))
 
 
 def location_of(task: Task) -> str:
@@ -214,11 +214,21 @@ def location_of(task: Task) -> str:
     return f" at {task.location}" if task.location is not None else ""
 
 
-def _error(name: str, where: str, container: Any) -> ArgumentChangedError:
+def _error(name: str, where: str, container: Any, item_of: str | None = None
+           ) -> ArgumentChangedError:
     kind = type(container).__name__
     # Reading a missing key of a defaultdict inserts it: a change the op may not intend.
     how = " (reading a missing key of a defaultdict adds it)" \
         if isinstance(container, defaultdict) else ""
+    if item_of is not None:  # a transform's items: the user wrote no op
+        return ArgumentChangedError(
+            f"{item_of}: the function {name!r}{where} changed a {kind} it received as an "
+            f"argument, in place{how}. Each item runs as an op, on its own copy of the "
+            f"lists, dicts, sets and deques passed to it (the items run at once), so the "
+            f"change would not reach your {kind} as it does in a plain loop. Fix: return "
+            f"the new value instead of changing the argument, or map an op marked "
+            f"effect=True ({item_of.split('(')[0]}(op({name}, effect=True), ...)): its items "
+            f"then run one at a time, in order, on your own objects.")
     return ArgumentChangedError(
         f"op {name!r}{where} changed a {kind} it received as an argument, in place{how}. "
         f"An op runs on its own copy of the lists, dicts, sets and deques passed to it "

@@ -114,6 +114,8 @@ def _bind_recorded(graph: Graph, inputs: Mapping[str, Any] | None) -> dict[Var, 
 def _scheduler(graph: Graph, options: ExecutionOptions) -> str:
     if options.scheduler != "auto":
         return options.scheduler
+    if options.timeout is not None:  # on workers, so that the deadline can end the run
+        return "parallel"            # (the calling thread cannot be stopped mid-node)
     width = analyze(graph)[0].width
     return "parallel" if width > 1 and options.workers > 1 else "sequential"
 

@@ -25,6 +25,7 @@ from typing import Any, cast
 
 from ember.xcs.errors import GraphError
 from ember.xcs.graphs.capture import NOT_RECORDED, as_output, capture_call
+from ember.xcs.graphs.hidden import refuse_hidden
 from ember.xcs.graphs.passes import rename_vars
 from ember.xcs.ir.builder import GraphBuilder
 from ember.xcs.ir.graph import Graph, Node, NodeKind, SourceLocation, Var, iter_vars
@@ -179,6 +180,7 @@ class Recording:
         """Record a call of ``op`` (the ``OpCallHandler`` protocol); returns its symbol."""
         if not isinstance(op, Op):
             op = Op(op)
+        refuse_hidden(op, self.holds_symbols)
         kind = NodeKind.TENSOR if op.kind == "tensor" else NodeKind.OP
         return self._record(kind, op.name, op, args, kwargs, effect=op.effect,
                             deterministic=op.deterministic)

@@ -63,10 +63,15 @@ class _Differentiated:
     def __repr__(self) -> str:
         return f"<xcs {self._transform}({getattr(self._fn, '__name__', self._fn)!r})>"
 
+    def _init_args(self) -> tuple[Any, ...]:
+        """The arguments that make it again (around another ``fn``, see ``batching``)."""
+        return (self._fn, self._argnums, self._has_aux, self._with_value,
+                self._holomorphic, self._allow_int, self._allow_hybrid, self._strict)
+
     def __call__(self, /, *args: Any, **kwargs: Any) -> Any:
         jax = require_jax(self._transform)
         name = f"{self._transform}({getattr(self._fn, '__name__', 'f')})"
-        recorded = record_whole_call(self, name, args, kwargs)
+        recorded = record_whole_call(self, name, args, kwargs, reads=True)
         if recorded is not NOT_RECORDED:  # autograph() with recorded arguments: one node
             pair = self._with_value or self._has_aux  # (value, grad) / (grad, aux)
             return (recorded[0], recorded[1]) if pair else recorded

@@ -116,22 +116,26 @@ def leaf_kind(value: Any) -> int:
 def is_tensor_tree(tree: Any) -> bool:
     """Whether every leaf of ``tree`` is an array or a number, with at least one array.
 
-    Containers are lists, tuples and dicts (and ``None``, an empty node, as in JAX).
+    Containers are lists, tuples and dicts (and ``None``, an empty node, as in JAX), and
+    registered JAX pytree nodes (a ``register_dataclass`` class, a Flax struct): the
+    transforms hand these to JAX, which maps their leaves.
     """
-    found = count_arrays(tree, 0)
+    found = count_arrays(tree, 0, pytrees=True)
     return found is not None and found > 0
 
 
-def count_arrays(tree: Any, depth: int = 0, numpy: bool = True) -> int | None:
+def count_arrays(tree: Any, depth: int = 0, numpy: bool = True,
+                 pytrees: bool = False) -> int | None:
     """Number of array leaves of ``tree``, or ``None`` when some leaf is not tensor data
-    (with ``numpy=False``: also when one is a NumPy array)."""
+    (with ``numpy=False``: also when one is a NumPy array; with ``pytrees``, registered
+    JAX pytree nodes are containers too)."""
     if tree is None:
         return 0
     if isinstance(tree, _CONTAINERS) and depth < 64:
         items = tree.values() if isinstance(tree, dict) else tree
         total = 0
         for item in items:
-            found = count_arrays(item, depth + 1, numpy)
+            found = count_arrays(item, depth + 1, numpy, pytrees)
             if found is None:
                 return None
             total += found
@@ -141,7 +145,7 @@ def count_arrays(tree: Any, depth: int = 0, numpy: bool = True) -> int | None:
         return 1 if numpy or not _is_numpy(tree) else None
     if kind == NUMBER:
         return 0
-    return None
+    return _pytree_arrays(tree, numpy) if pytrees and kind == OTHER else None
 
 
 def has_tracer(tree: Any) -> bool:

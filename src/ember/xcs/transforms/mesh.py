@@ -18,8 +18,7 @@ from typing import Any
 
 from ember.xcs.config import Config
 from ember.xcs.errors import TransformError
-from ember.xcs.ops import Op
-from ember.xcs.transforms.batching import Calls, adapt_inputs, combine, run_batch
+from ember.xcs.transforms.batching import Calls, ItemOp, adapt_inputs, combine, run_batch
 from ember.xcs.transforms.leaves import jax_or_none, leaf_kind, require_jax
 from ember.xcs.transforms.pmap import checked_devices, resolve_devices
 from ember.xcs.transforms.probes import probed
@@ -215,7 +214,7 @@ class ShardedFunction(BatchedFunction):
         super().__init__(fn, 0, 0, None, config)
         self._mesh = mesh
         self._pspec = pspec
-        self._shard_op = Op(_RunShard(adapt_inputs(fn)), name=f"shard({_display_name(fn)})")
+        self._shard_op = ItemOp(_RunShard(adapt_inputs(fn)), name=f"shard({_display_name(fn)})")
         self._jitted: Callable[..., Any] | None = None
 
     def _init_args(self) -> tuple[Any, ...]:

@@ -257,6 +257,9 @@ class _Walk:
         if isinstance(member, types.FunctionType):
             if self.library(_module_of(member), label, location) is None:
                 self.function(member, value, depth + 1)  # a method of the program's
+        elif as_op(member) is not None:  # an @op method: a model or tool call
+            self.effect(f"it calls the op {label}, which jax.jit would run only while "
+                        "tracing, not on every call", location)
         elif member is not None and not isinstance(member, _SLOT_TYPES):
             self.effect(f"it uses {label} ({kind.__module__}.{kind.__name__}), compiled code "
                         "XCS cannot check for effects that jax.jit would run only while "

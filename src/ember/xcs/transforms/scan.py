@@ -35,6 +35,7 @@ from ember.xcs.transforms.batching import (
     combine,
     record_whole_call,
     split_batch,
+    synchronous_items,
 )
 from ember.xcs.transforms.leaves import count_arrays, is_tensor_tree, require_jax
 from ember.xcs.transforms.probes import OpReached, op_in_code, probed
@@ -268,9 +269,10 @@ def _scan(f: Callable[..., Any], init: Any, xs: Any, length: int | None, reverse
             _remember(f)                  # jit does, run the plain loop, from now on
     steps = _steps(xs, length)
     order = range(len(steps) - 1, -1, -1) if reverse else range(len(steps))
-    if context.current_trace() is not None:  # join the outer trace
-        carry, ys = _loop(f, init, steps, order, extra_args, extra_kwargs)
-        handler = context.current_trace()
+    handler = context.current_trace()
+    if handler is not None:  # join the outer trace
+        with synchronous_items(handler):
+            carry, ys = _loop(f, init, steps, order, extra_args, extra_kwargs)
         lift = getattr(handler, "lift", None)
         if lift is None:
             return carry, combine(ys, "scan")

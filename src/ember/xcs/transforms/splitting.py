@@ -86,7 +86,7 @@ def _mapped_leaf(value: Any, axis: Any, path: str, transform: str, mode: str) ->
     NumPy or JAX scalar (an array of rank 0) is no batch: as a keyword or field it is
     broadcast, like the equal Python number.
     """
-    if axis is None:
+    if axis is None or value is None:  # None: an empty pytree in JAX, nothing to map
         return value
     if isinstance(axis, dict):
         return _mapped_fields(value, axis, path, transform)
@@ -345,6 +345,8 @@ def _unmapped(value: Any, axis: Any, name: str) -> str:
         return f"{name} has in_axes None"
     if isinstance(axis, dict | tuple | list):
         return f"the in_axes entry {axis!r} maps no part of {name}"
+    if value is None:
+        return f"{name} is None (no batch in it: it is given to every item, as in JAX)"
     if isinstance(value, dict):
         return (f"{name} is a dict (a record), but none of its fields "
                 f"({sorted(map(str, value))}) is a list or array")

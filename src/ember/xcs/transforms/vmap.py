@@ -23,6 +23,7 @@ from ember.xcs.config import (
     without_catchalls,
 )
 from ember.xcs.errors import TransformError
+from ember.xcs.tracing import context
 from ember.xcs.transforms.batching import (
     NOT_RECORDED,
     Calls,
@@ -59,6 +60,15 @@ def _normalize_axes(axes: Any) -> Any:
     return tuple(axes) if isinstance(axes, list) else axes
 
 
+def _is_out_axes(axes: Any) -> bool:
+    """Whether ``axes`` is an int, ``None``, or a tuple/list/dict of such (as in JAX)."""
+    if axes is None or (isinstance(axes, int) and not isinstance(axes, bool)):
+        return True
+    if isinstance(axes, tuple | list):
+        return all(_is_out_axes(a) for a in axes)
+    return isinstance(axes, dict) and all(_is_out_axes(a) for a in axes.values())
+
+
 class BatchedFunction:
     """A function mapped over a batch (what ``vmap`` returns; ``pmap`` builds on it).
 
@@ -90,7 +100,7 @@ class BatchedFunction:
         self._axis_name = axis_name
         self._config = config if config is not None else Config()
         self._name = f"{self.transform}({_display_name(fn)})"
-        self._op = item_op(fn, _display_name(fn))
+        self._op = item_op(fn, _display_name(fn), self.transform)
         self._runner = batch_runner(self._name, self._config)
         self._xcs_stats = self._runner._xcs_stats
         # by positional count and, for a dict in_axes, the keywords' names
@@ -133,10 +143,10 @@ class BatchedFunction:
                 if named is not None:
                     self._switch(named)
                     return self._orchestration_call(args, kwargs)
-            require_jax(self.transform)
-            self._refuse_ambiguous(args, kwargs)
             started = time.perf_counter()
             try:
+                require_jax(self.transform)
+                self._refuse_ambiguous(args, kwargs)
                 result = self._tensor_call(args, kwargs)
             except OpReached as reached:
                 self._switch(reached)
@@ -197,12 +207,22 @@ class BatchedFunction:
     # -- orchestration ------------------------------------------------------------
 
     def _orchestration_call(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        if isinstance(self._out_axes, bool) or not isinstance(self._out_axes, int):
-            raise TransformError(
-                f"{self.transform}: for orchestration, out_axes must be an int (where the "
-                f"batch axis goes in stacked array results), got {self._out_axes!r}."
-            )
-        calls = split_batch(args, kwargs, self._in_axes, self._axis_size, self.transform)
+        started = time.perf_counter()
+        try:
+            if not _is_out_axes(self._out_axes):
+                raise TransformError(
+                    f"{self.transform}: out_axes must be an int (where the batch axis goes "
+                    "in stacked array results), None (a result that is not batched), or a "
+                    f"tuple or dict of them shaped like the result, got {self._out_axes!r}."
+                )
+            calls = split_batch(args, kwargs, self._in_axes, self._axis_size, self.transform)
+        except Exception:
+            # A call refused before its items ran is still a call, and an error (as jit
+            # counts a call whose arguments do not fit); one joining a trace is the
+            # outer call's (see "Nesting").
+            if context.current_trace() is None:
+                self._xcs_stats.record_plain(time.perf_counter() - started, True)
+            raise
         return self._run(calls)
 
     def _run(self, calls: Calls) -> Any:
