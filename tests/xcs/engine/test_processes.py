@@ -119,3 +119,32 @@ def test_what_an_op_prints_in_a_worker_process_reaches_the_callers_streams() -> 
     # An op that raised had printed first; its exception carries nothing more.
     assert _printed(traced, [-3]) == _printed(check, [-3]) == (
         ("-3 is negative", []), "checking -3\n", "note on -3\n")
+
+
+_NOT_FOUND = LookupError("not found")  # one exception object, raised by every call
+
+
+@op
+def find_or_raise(x: int) -> int:
+    if x > 0:
+        print(f"looking for {x}")
+    raise _NOT_FOUND
+
+
+def _find(x: int) -> str:
+    try:
+        return str(find_or_raise(x))
+    except LookupError as error:
+        return str(error)
+
+
+def test_a_reraised_exception_object_does_not_carry_an_earlier_calls_prints() -> None:
+    # The worker kept the prints on the exception it raised: raised again by a call
+    # that printed nothing, the same object brought the earlier call's text back.
+    traced = jit(_find, config=Config(executor="process"))
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        for _ in range(4):
+            for x in (1, 0, 0, 0):
+                assert traced(x) == "not found"
+    assert out.getvalue() == "looking for 1\n" * 4

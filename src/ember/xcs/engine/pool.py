@@ -172,11 +172,14 @@ def _call_pickled(payload: bytes, name: str) -> Any:
         try:
             result = _run_pickled(payload, name)
         except BaseException as error:
-            if output:
-                try:
+            try:  # set or cleared: an exception object raised again (a module's
+                # constant) must not carry the prints of an earlier call back
+                if output:
                     error.__xcs_output__ = tuple(output)  # type: ignore[attr-defined]
-                except (AttributeError, TypeError):
-                    pass  # no __dict__ (__slots__): its prints stay on the worker
+                elif "__xcs_output__" in getattr(error, "__dict__", ()):
+                    del error.__xcs_output__  # type: ignore[attr-defined]
+            except (AttributeError, TypeError):
+                pass  # no __dict__ (__slots__): its prints stay on the worker
             raise
     result.output = tuple(output)
     return result
