@@ -8,6 +8,8 @@ import os
 import sys
 from typing import Any
 
+import pytest
+
 from ember.xcs import Config, jit, op
 from ember.xcs.engine.processes import named
 
@@ -50,6 +52,8 @@ def test_effect_ops_run_in_the_calling_process_on_its_objects() -> None:
 
 LATE_OP = """
 import sys
+import pytest
+
 from ember.xcs import Config, jit, op
 
 @op
@@ -148,3 +152,54 @@ def test_a_reraised_exception_object_does_not_carry_an_earlier_calls_prints() ->
             for x in (1, 0, 0, 0):
                 assert traced(x) == "not found"
     assert out.getvalue() == "looking for 1\n" * 4
+
+
+@op
+def print_then_raise(text: str) -> str:
+    print(text)
+    raise _Refused("refused")
+
+
+@op
+def print_and_return(text: str) -> str:
+    print(text)
+    return text
+
+
+def _outcome_within(fn: Any, stream: Any, seconds: float = 30.0) -> Any:
+    """``fn()``'s result or exception with ``stream`` as ``sys.stdout``; ``"hung"`` when
+    it has not returned after ``seconds``."""
+    import threading
+
+    outcome: list[Any] = ["hung"]
+
+    def run() -> None:
+        try:
+            outcome[0] = fn()
+        except Exception as error:
+            outcome[0] = error
+
+    with contextlib.redirect_stdout(stream):
+        worker = threading.Thread(target=run, daemon=True)
+        worker.start()
+        worker.join(seconds)
+    return outcome[0]
+
+
+@pytest.mark.parametrize("body", [print_then_raise, print_and_return])
+def test_a_print_the_callers_stream_refuses_fails_the_op_as_in_plain_python(body: Any) -> None:
+    # What an op that raised had printed was written in the pool's callback: a stream
+    # refusing it (bytes only) raised there, and the call never returned. Text the
+    # stream's encoding cannot hold was dropped, and the op returned, where its print
+    # raised UnicodeEncodeError.
+    def call(text: str) -> str:
+        return str(body(text))
+
+    traced = jit(call, config=Config(executor="process"))
+    for stream, text, kind in ((io.BytesIO(), "text", TypeError),
+                               (io.TextIOWrapper(io.BytesIO(), encoding="ascii"), "h\xe9",
+                                UnicodeEncodeError)):
+        plain = _outcome_within(lambda: call(text), stream)  # noqa: B023
+        shipped = _outcome_within(lambda: traced(text), stream)  # noqa: B023
+        assert type(plain) is type(shipped) is kind, (plain, shipped)
+        assert str(shipped) == str(plain)

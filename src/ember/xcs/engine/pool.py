@@ -185,14 +185,23 @@ def _call_pickled(payload: bytes, name: str) -> Any:
     return result
 
 
-def replay_output(error: BaseException | None) -> None:
-    """Write what an op that raised in a worker process printed (``_call_pickled``)."""
+def replay_output(error: BaseException | None) -> BaseException | None:
+    """Write what an op that raised in a worker process printed (``_call_pickled``).
+
+    Returns the op's error to report: ``error``, or what writing its output raised (the
+    op's ``print``, before it raised, would have raised that in plain Python). Never
+    raises: it runs in a future's callback, which must report the op.
+    """
     output = getattr(error, "__xcs_output__", None)
     if isinstance(output, tuple):
         from ember.xcs.engine.captured import replay
 
         del error.__xcs_output__  # type: ignore[union-attr]
-        replay(output)
+        try:
+            replay(output)
+        except Exception as failure:
+            return failure
+    return error
 
 
 def _run_pickled(payload: bytes, name: str) -> Pickled:
