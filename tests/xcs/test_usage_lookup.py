@@ -116,3 +116,15 @@ def test_the_usage_a_dict_subclass_holds_is_counted_as_a_dicts() -> None:
     count_usage(_NeverRead(usage={"total_tokens": 3}, reply={"usage": {"total_tokens": 4}}),
                 tokens, {})
     assert tokens == {"total_tokens": 7}
+
+
+class _ReplyDict(dict):  # type: ignore[type-arg]
+    pass
+
+
+def test_a_dict_subclass_s_own_usage_attribute_is_still_counted() -> None:
+    reply = _ReplyDict(text="hi")
+    reply.usage = {"total_tokens": 2}  # type: ignore[attr-defined]
+    tokens: dict[str, int] = {}
+    count_usage([reply], tokens, {})
+    assert tokens == {"total_tokens": 2}

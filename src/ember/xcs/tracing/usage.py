@@ -96,6 +96,8 @@ def _usages(value: Any, depth: int, found: dict[int, Any]) -> None:
         usage = dict.get(value, "usage")
         if usage is not None and (type(usage) is dict or usage_of(usage) is None):
             found.setdefault(id(usage), usage)
+        if cls is not dict and (own := usage_of(value)) is not None:  # its attribute
+            found.setdefault(id(own), own)
         items: Any = dict.values(value)
     elif cls is list or cls is tuple:
         if len(value) > _WALKED:
