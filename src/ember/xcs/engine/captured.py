@@ -50,10 +50,10 @@ class _Routed:
         self._index = index
         self._original = original
 
-    def write(self, text: str) -> int:
+    def write(self, text: str) -> Any:
         chunks = _chunks.get()
-        if chunks is None:
-            return int(self._original.write(text))
+        if chunks is None:  # what the stream returns, as it is (a stream-like may give None)
+            return self._original.write(text)
         if not isinstance(text, str):  # as a text stream says it
             raise TypeError(f"write() argument must be str, not {type(text).__name__}")
         chunks.append((self._index, text))
