@@ -203,3 +203,37 @@ def test_a_print_the_callers_stream_refuses_fails_the_op_as_in_plain_python(body
         shipped = _outcome_within(lambda: traced(text), stream)  # noqa: B023
         assert type(plain) is type(shipped) is kind, (plain, shipped)
         assert str(shipped) == str(plain)
+
+
+class _PayloadError(Exception):
+    """An error whose payload's fields read as attributes (a KeyError for any other)."""
+
+    def __init__(self, message: str, **data: Any) -> None:
+        super().__init__(message)
+        self.data = data
+
+    def __getattr__(self, name: str) -> Any:
+        return self.data[name]
+
+
+@op
+def refused_with_payload(x: int) -> int:
+    raise _PayloadError("quota exceeded", code=429)
+
+
+def _payload_code(x: int) -> str:
+    try:
+        return str(refused_with_payload(x))
+    except _PayloadError as error:
+        return f"{error} ({error.code})"
+
+
+def test_an_error_whose_getattr_raises_is_reported_from_an_executor() -> None:
+    # Looking for a worker's prints on the error ran the class's __getattr__: its
+    # KeyError escaped the future's callback, and the call never returned.
+    import concurrent.futures
+
+    with concurrent.futures.ThreadPoolExecutor(2) as executor:
+        traced = jit(_payload_code, config=Config(executor=executor))
+        assert _outcome_within(lambda: traced(1), io.StringIO()) == _payload_code(1) \
+            == "quota exceeded (429)"
