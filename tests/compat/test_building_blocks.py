@@ -303,3 +303,35 @@ def test_retry_calls_again_until_success_as_in_plain_python():
     assert time.perf_counter() - started < 0.35  # the two retried calls overlapped
     with pytest.raises(ValueError, match="max_attempts"):
         Retry(flaky, max_attempts=0)
+
+
+def test_retry_jitter_and_the_callers_random_draws_keep_plain_pythons_order():
+    """The jitter between attempts is drawn from the ``random`` module: drawn in a helper
+    method, ``@jit`` did not see the op read it, so the caller's ``random.random()``
+    after the call ran first and gave another value than in plain Python."""
+    import random
+    import time
+
+    from ember.api.operators import Retry
+    from ember.xcs import jit
+
+    attempts: list[str] = []
+
+    def flaky(text):
+        attempts.append(text)
+        time.sleep(0.05)
+        if len(attempts) % 2:
+            raise ConnectionError("try later")
+        return text.upper()
+
+    retried = Retry(flaky, max_attempts=3, base_delay=0.0)
+
+    def answer_and_draw(text):
+        return retried(text), random.random()
+
+    outcomes = []
+    for run in (answer_and_draw, jit(answer_and_draw)):
+        random.seed(7)
+        attempts.clear()
+        outcomes.append(run("x"))
+    assert outcomes[0] == outcomes[1] and outcomes[0][0] == "X"

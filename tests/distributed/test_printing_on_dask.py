@@ -39,3 +39,22 @@ def test_an_op_that_raises_on_a_worker_has_printed_first(healthy: DaskExecutor) 
     plain = _run(workload.chatty_checked, [1, -3])
     assert plain == ("-3 is negative", "checking 1\nchecking -3\n", "note on 1\nnote on -3\n")
     assert _run(traced, [1, -3]) == plain
+
+
+def test_text_the_callers_stream_cannot_encode_fails_the_op_as_in_plain_python(
+    healthy: DaskExecutor,
+) -> None:
+    # Replaying it raised UnicodeEncodeError, which was taken for a closed stream's error
+    # and dropped: the op returned, where its print raised in plain Python.
+    def shout(text: str) -> str:
+        return workload.echoed(text)
+
+    traced = jit(shout, config=Config(executor=healthy))
+    outcomes = []
+    for fn in (shout, traced):
+        with contextlib.redirect_stdout(io.TextIOWrapper(io.BytesIO(), encoding="ascii")):
+            try:
+                outcomes.append(fn("h\xe9"))
+            except UnicodeEncodeError as error:
+                outcomes.append(str(error))
+    assert outcomes[0] == outcomes[1] and "'ascii' codec can't encode" in outcomes[0]

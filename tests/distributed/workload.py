@@ -255,3 +255,10 @@ def fields_or_none(keys: list[str]) -> list[int | None]:
         except KeyError:
             found.append(None)
     return found
+
+
+@op
+def echoed(text: str) -> str:
+    """Prints ``text`` and returns it."""
+    print(text)
+    return text

@@ -82,3 +82,49 @@ def test_an_instance_dict_entry_is_counted_and_a_class_one_when_there_is_none() 
     own.__dict__["usage"] = {"total_tokens": 7}
     count_usage([own, _ClassAttribute()], tokens, {})
     assert tokens == {"total_tokens": 12}
+
+
+class _NeverRead(dict):  # type: ignore[type-arg]
+    def values(self) -> Any:
+        raise AssertionError("a dict class's own methods are never run")
+
+    get = values
+
+
+def test_the_usage_a_dict_subclass_holds_is_counted_as_a_dicts() -> None:
+    """A NON operator's result is a ``NonResult`` (a dict subclass): an op returning one
+    counted no tokens, where the same dict counted its responses' usage."""
+    from ember.api import non
+    from ember.xcs import get_jit_stats, jit, op
+
+    ensemble = non.UniformEnsemble(num_units=2, model_name="simulated/a")
+
+    @op
+    def ask(question: str) -> Any:
+        return ensemble(question)
+
+    def asked(question: str) -> Any:
+        return ask(question)
+
+    traced = jit(asked)
+    result = traced("hi")
+    assert type(result) is non.NonResult
+    paid = sum(reply.usage.total_tokens for reply in result["responses"])
+    assert paid > 0 and get_jit_stats(traced)["tokens"]["total_tokens"] == paid
+
+    tokens: dict[str, int] = {}
+    count_usage(_NeverRead(usage={"total_tokens": 3}, reply={"usage": {"total_tokens": 4}}),
+                tokens, {})
+    assert tokens == {"total_tokens": 7}
+
+
+class _ReplyDict(dict):  # type: ignore[type-arg]
+    pass
+
+
+def test_a_dict_subclass_s_own_usage_attribute_is_still_counted() -> None:
+    reply = _ReplyDict(text="hi")
+    reply.usage = {"total_tokens": 2}  # type: ignore[attr-defined]
+    tokens: dict[str, int] = {}
+    count_usage([reply], tokens, {})
+    assert tokens == {"total_tokens": 2}

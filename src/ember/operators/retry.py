@@ -75,10 +75,9 @@ class Retry(Operator):
             return attempt < self.max_attempts
         return bool(self.should_retry(error, attempt))
 
-    def _pause(self, attempt: int) -> float:
-        """Seconds to sleep after failed attempt ``attempt``: backoff plus jitter."""
-        delay = min(self.base_delay * 2 ** (attempt - 1), self.max_delay)
-        return float(delay + random.uniform(0, delay * 0.5))
+    def _backoff(self, attempt: int) -> float:
+        """Seconds to sleep after failed attempt ``attempt``, before the jitter."""
+        return float(min(self.base_delay * 2 ** (attempt - 1), self.max_delay))
 
     def forward(self, input: Any) -> Any:
         """The first result of ``operator(input)`` that does not raise."""
@@ -89,5 +88,8 @@ class Retry(Operator):
             except Exception as error:
                 if not self._retried(error, attempt) or attempt >= self.max_attempts:
                     raise
-                time.sleep(self._pause(attempt))
+                delay = self._backoff(attempt)
+                # The jitter is drawn here, in forward, where @jit sees that the op reads
+                # the random module: the caller's own draws stay in plain Python's order.
+                time.sleep(delay + random.uniform(0, delay * 0.5))
                 attempt += 1

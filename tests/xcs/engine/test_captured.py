@@ -33,3 +33,24 @@ def test_writes_in_the_block_are_kept_in_order_and_others_pass_through() -> None
         replay(chunks)
     assert replayed_out.getvalue() == "one\nthree\nfour\n"
     assert replayed_err.getvalue() == "two\n"
+
+
+def test_a_write_outside_an_op_returns_what_the_replaced_stream_returns() -> None:
+    # A stream-like whose write returns None (a tee, a logger adapter) made every print
+    # outside an op's output in a worker process (the op's own threads, the worker's)
+    # raise TypeError from int(None), where plain Python printed.
+    written: list[str] = []
+
+    class Tee:
+        def write(self, text: str) -> None:
+            written.append(text)
+
+        def flush(self) -> None:
+            pass
+
+    with contextlib.redirect_stdout(Tee()):  # type: ignore[type-var]
+        with captured():
+            pass  # the streams are routed from here on
+        print("outside")
+        assert sys.stdout.write("x") is None
+    assert written == ["outside", "\n", "x"]

@@ -8,6 +8,8 @@ import os
 import sys
 from typing import Any
 
+import pytest
+
 from ember.xcs import Config, jit, op
 from ember.xcs.engine.processes import named
 
@@ -50,6 +52,8 @@ def test_effect_ops_run_in_the_calling_process_on_its_objects() -> None:
 
 LATE_OP = """
 import sys
+import pytest
+
 from ember.xcs import Config, jit, op
 
 @op
@@ -119,3 +123,117 @@ def test_what_an_op_prints_in_a_worker_process_reaches_the_callers_streams() -> 
     # An op that raised had printed first; its exception carries nothing more.
     assert _printed(traced, [-3]) == _printed(check, [-3]) == (
         ("-3 is negative", []), "checking -3\n", "note on -3\n")
+
+
+_NOT_FOUND = LookupError("not found")  # one exception object, raised by every call
+
+
+@op
+def find_or_raise(x: int) -> int:
+    if x > 0:
+        print(f"looking for {x}")
+    raise _NOT_FOUND
+
+
+def _find(x: int) -> str:
+    try:
+        return str(find_or_raise(x))
+    except LookupError as error:
+        return str(error)
+
+
+def test_a_reraised_exception_object_does_not_carry_an_earlier_calls_prints() -> None:
+    # The worker kept the prints on the exception it raised: raised again by a call
+    # that printed nothing, the same object brought the earlier call's text back.
+    traced = jit(_find, config=Config(executor="process"))
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        for _ in range(4):
+            for x in (1, 0, 0, 0):
+                assert traced(x) == "not found"
+    assert out.getvalue() == "looking for 1\n" * 4
+
+
+@op
+def print_then_raise(text: str) -> str:
+    print(text)
+    raise _Refused("refused")
+
+
+@op
+def print_and_return(text: str) -> str:
+    print(text)
+    return text
+
+
+def _outcome_within(fn: Any, stream: Any, seconds: float = 30.0) -> Any:
+    """``fn()``'s result or exception with ``stream`` as ``sys.stdout``; ``"hung"`` when
+    it has not returned after ``seconds``."""
+    import threading
+
+    outcome: list[Any] = ["hung"]
+
+    def run() -> None:
+        try:
+            outcome[0] = fn()
+        except Exception as error:
+            outcome[0] = error
+
+    with contextlib.redirect_stdout(stream):
+        worker = threading.Thread(target=run, daemon=True)
+        worker.start()
+        worker.join(seconds)
+    return outcome[0]
+
+
+@pytest.mark.parametrize("body", [print_then_raise, print_and_return])
+def test_a_print_the_callers_stream_refuses_fails_the_op_as_in_plain_python(body: Any) -> None:
+    # What an op that raised had printed was written in the pool's callback: a stream
+    # refusing it (bytes only) raised there, and the call never returned. Text the
+    # stream's encoding cannot hold was dropped, and the op returned, where its print
+    # raised UnicodeEncodeError.
+    def call(text: str) -> str:
+        return str(body(text))
+
+    traced = jit(call, config=Config(executor="process"))
+    for stream, text, kind in ((io.BytesIO(), "text", TypeError),
+                               (io.TextIOWrapper(io.BytesIO(), encoding="ascii"), "h\xe9",
+                                UnicodeEncodeError)):
+        plain = _outcome_within(lambda: call(text), stream)  # noqa: B023
+        shipped = _outcome_within(lambda: traced(text), stream)  # noqa: B023
+        assert type(plain) is type(shipped) is kind, (plain, shipped)
+        assert str(shipped) == str(plain)
+
+
+class _PayloadError(Exception):
+    """An error whose payload's fields read as attributes (a KeyError for any other)."""
+
+    def __init__(self, message: str, **data: Any) -> None:
+        super().__init__(message)
+        self.data = data
+
+    def __getattr__(self, name: str) -> Any:
+        return self.data[name]
+
+
+@op
+def refused_with_payload(x: int) -> int:
+    raise _PayloadError("quota exceeded", code=429)
+
+
+def _payload_code(x: int) -> str:
+    try:
+        return str(refused_with_payload(x))
+    except _PayloadError as error:
+        return f"{error} ({error.code})"
+
+
+def test_an_error_whose_getattr_raises_is_reported_from_an_executor() -> None:
+    # Looking for a worker's prints on the error ran the class's __getattr__: its
+    # KeyError escaped the future's callback, and the call never returned.
+    import concurrent.futures
+
+    with concurrent.futures.ThreadPoolExecutor(2) as executor:
+        traced = jit(_payload_code, config=Config(executor=executor))
+        assert _outcome_within(lambda: traced(1), io.StringIO()) == _payload_code(1) \
+            == "quota exceeded (429)"

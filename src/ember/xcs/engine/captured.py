@@ -50,10 +50,10 @@ class _Routed:
         self._index = index
         self._original = original
 
-    def write(self, text: str) -> int:
+    def write(self, text: str) -> Any:
         chunks = _chunks.get()
-        if chunks is None:
-            return int(self._original.write(text))
+        if chunks is None:  # what the stream returns, as it is (a stream-like may give None)
+            return self._original.write(text)
         if not isinstance(text, str):  # as a text stream says it
             raise TypeError(f"write() argument must be str, not {type(text).__name__}")
         chunks.append((self._index, text))
@@ -95,12 +95,17 @@ def captured() -> Iterator[Chunks]:
 
 def replay(chunks: Chunks | tuple[tuple[int, str], ...]) -> None:
     """Write what an op printed in another process to this process's streams, as its
-    ``print`` would have here. A stream that is gone or closed takes nothing."""
+    ``print`` would have here. A stream that is gone or closed takes nothing; any other
+    error of a write (text the stream's encoding cannot hold, a stream that takes only
+    bytes) is raised, as the op's ``print`` would have raised it (the caller reports it
+    as the op's error)."""
     for index, text in chunks:
         stream = sys.stdout if index == 1 else sys.stderr
         if stream is None:
             continue
         try:
             stream.write(text)
+        except UnicodeError:  # a ValueError, but the op's print would have raised it
+            raise
         except (OSError, ValueError):  # closed: as print to a closed stream, nothing shows
             continue

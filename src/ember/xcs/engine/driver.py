@@ -345,7 +345,7 @@ class Engine:
                         concurrent.futures.CancelledError(f"{task.name} was cancelled"))
             return
         error = future.exception()
-        pool.replay_output(error)  # what an op that raised in a worker process printed
+        error = pool.replay_output(error)  # what an op that raised in a worker printed
         if pool.is_broken_pool_error(error):
             assert error is not None
             pool.note_broken_pool(error, task.name)

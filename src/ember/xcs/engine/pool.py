@@ -172,24 +172,44 @@ def _call_pickled(payload: bytes, name: str) -> Any:
         try:
             result = _run_pickled(payload, name)
         except BaseException as error:
-            if output:
-                try:
-                    error.__xcs_output__ = tuple(output)  # type: ignore[attr-defined]
-                except (AttributeError, TypeError):
-                    pass  # no __dict__ (__slots__): its prints stay on the worker
+            # In its __dict__ (no __setattr__ or __getattr__ of its class runs), set or
+            # cleared: an exception object raised again (a module's constant) must not
+            # carry the prints of an earlier call back.
+            namespace = _namespace(error)
+            if output and namespace is not None:
+                namespace["__xcs_output__"] = tuple(output)
+            elif namespace is not None:
+                namespace.pop("__xcs_output__", None)
             raise
     result.output = tuple(output)
     return result
 
 
-def replay_output(error: BaseException | None) -> None:
-    """Write what an op that raised in a worker process printed (``_call_pickled``)."""
-    output = getattr(error, "__xcs_output__", None)
+def replay_output(error: BaseException | None) -> BaseException | None:
+    """Write what an op that raised in a worker process printed (``_call_pickled``).
+
+    Returns the op's error to report: ``error``, or what writing its output raised (the
+    op's ``print``, before it raised, would have raised that in plain Python). Never
+    raises: it runs in a future's callback, which must report the op.
+    """
+    namespace = _namespace(error)  # not getattr: a class's __getattr__ may raise anything
+    output = namespace.pop("__xcs_output__", None) if namespace is not None else None
     if isinstance(output, tuple):
         from ember.xcs.engine.captured import replay
 
-        del error.__xcs_output__  # type: ignore[union-attr]
-        replay(output)
+        try:
+            replay(output)
+        except Exception as failure:
+            return failure
+    return error
+
+
+def _namespace(error: BaseException | None) -> dict[str, Any] | None:
+    """``error``'s ``__dict__`` (every exception has one; its class's code never runs)."""
+    if error is None:
+        return None
+    namespace = BaseException.__dict__["__dict__"].__get__(error)
+    return namespace if type(namespace) is dict else None
 
 
 def _run_pickled(payload: bytes, name: str) -> Pickled:

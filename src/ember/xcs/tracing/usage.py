@@ -90,13 +90,15 @@ def _usages(value: Any, depth: int, found: dict[int, Any]) -> None:
     cls = type(value)
     if cls in _PLAIN:
         return
-    if cls is dict:
-        if len(value) > _WALKED:
+    if cls is dict or issubclass(cls, dict):  # a subclass (NonResult) read as a dict is
+        if dict.__len__(value) > _WALKED:  # read by dict's own methods: no code of its own
             return
-        usage = value.get("usage")
+        usage = dict.get(value, "usage")
         if usage is not None and (type(usage) is dict or usage_of(usage) is None):
             found.setdefault(id(usage), usage)
-        items: Any = value.values()
+        if cls is not dict and (own := usage_of(value)) is not None:  # its attribute
+            found.setdefault(id(own), own)
+        items: Any = dict.values(value)
     elif cls is list or cls is tuple:
         if len(value) > _WALKED:
             return
@@ -120,15 +122,17 @@ def _own_instance_usage(cls: type) -> bool:
 
 
 def count_usage(value: Any, tokens: dict[str, int], counted: dict[int, Any]) -> None:
-    """Add the token usage ``value`` carries: a model response's, or those a dict, list
-    or tuple holds (model responses, a ``"usage"`` entry).
+    """Add the token usage ``value`` carries: a model response's, or those a dict (of
+    any dict class: the NON classes' ``NonResult``), list or tuple holds (model
+    responses, a ``"usage"`` entry).
 
     ``counted`` holds the usages already added (by ``id``; the dict keeps them alive),
     shared by every op result of one call: a response an op passes on (a vote, a
     judge's pick) was paid for once, by the op that made it.
     """
     cls = type(value)
-    if cls is dict or cls is list or cls is tuple:
+    if cls is dict or cls is list or cls is tuple or (cls not in _PLAIN
+                                                      and issubclass(cls, dict)):
         found: dict[int, Any] = {}
         _usages(value, _DEPTH, found)
         for key, usage in found.items():
