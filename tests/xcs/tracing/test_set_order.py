@@ -274,3 +274,34 @@ def test_in_order_searches_once_for_a_set_given_again(monkeypatch: pytest.Monkey
             again = kinds.in_order(set(grown), order, sys.getsizeof(grown))
             assert list(again) == first
         assert len(searched) == before, seed
+
+
+class Counted:
+    """An item whose __hash__ is the user's, and counts its calls."""
+
+    hashed = 0
+
+    def __init__(self, value: int) -> None:
+        self.value = value
+
+    def __hash__(self) -> int:
+        Counted.hashed += 1
+        return hash(self.value)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Counted) and other.value == self.value
+
+
+def test_in_order_runs_no_users_hash() -> None:
+    # The set an op receives that held an op result (SetInOrder) was put in order by
+    # adding its items again, up to 120 orders of 5: the user's __hash__ ran 158 times
+    # for {fetch(1), U(1), U(9), U(17), U(3)} where a snapshot of such a set runs none.
+    import sys
+
+    from ember.xcs.tree import kinds
+
+    grown = added([Counted(value) for value in GROWN])
+    assert [item.value for item in set(grown)] != [item.value for item in grown]
+    Counted.hashed = 0
+    kinds.in_order(set(grown), list(grown), sys.getsizeof(grown))
+    assert Counted.hashed == 0

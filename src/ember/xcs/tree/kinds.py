@@ -31,6 +31,7 @@ __all__ = [
     "children",
     "data_record",
     "frozen_in_slots",
+    "hashed_plainly",
     "in_order",
     "kind_of",
     "rebuild",
@@ -122,6 +123,8 @@ def in_order(built: Any, order: list[Any], size: int = 0, *, frozen: bool = Fals
     """
     if _iterates(built, order):
         return built
+    if not all(map(hashed_plainly, order)):
+        return built  # adding them again would run the user's __hash__ (and __eq__)
     make = frozenset if frozen else set
     # The search costs up to a set per order tried (an op called 1,000 times with
     # the same set searched 1,000 times): what it found is kept per set, by its items'
@@ -158,6 +161,15 @@ def _keep(key: tuple[Any, ...], found: tuple[int, bool] | None, result: Any) -> 
         _found.clear()
     _found[key] = found
     return result
+
+
+def hashed_plainly(item: Any) -> bool:
+    """Whether hashing ``item`` runs no code of the user's: an atom, or a tuple or
+    frozenset of such items."""
+    kind = type(item)
+    if kind in ATOMS:
+        return True
+    return (kind is tuple or kind is frozenset) and all(map(hashed_plainly, item))
 
 
 def _orders(order: list[Any]) -> list[Any]:
