@@ -305,3 +305,17 @@ def test_in_order_runs_no_users_hash() -> None:
     Counted.hashed = 0
     kinds.in_order(set(grown), list(grown), sys.getsizeof(grown))
     assert Counted.hashed == 0
+
+
+def test_in_order_keeps_nothing_for_a_large_set() -> None:
+    # Its key would hold an int per item: 256 sets of 100,000 items, 800 MB kept.
+    import sys
+
+    from ember.xcs.tree import kinds
+
+    kinds._found.clear()
+    for seed in range(5):
+        grown = added(range(seed, seed + 3000, 7))
+        grown -= set(range(seed, seed + 3000, 21))
+        kinds.in_order(set(grown), list(grown), sys.getsizeof(grown))
+    assert kinds._found == {}

@@ -128,8 +128,9 @@ def in_order(built: Any, order: list[Any], size: int = 0, *, frozen: bool = Fals
     make = frozenset if frozen else set
     # The search costs up to a set per order tried (an op called 1,000 times with
     # the same set searched 1,000 times): what it found is kept per set, by its items'
-    # identities, and checked again when used.
-    key = (frozen, size, *map(id, order))
+    # identities, and checked again when used. A larger set has two orders to try,
+    # and its key would hold an int per item (256 sets of 100,000: 800 MB).
+    key = (frozen, size, *map(id, order)) if len(order) <= _ROTATED else ()
     found = _found.get(key, _UNKNOWN)
     if found is None:
         return built  # no order repeats it
@@ -157,6 +158,8 @@ _found: dict[tuple[Any, ...], tuple[int, bool] | None] = {}  # in_order's, by se
 
 
 def _keep(key: tuple[Any, ...], found: tuple[int, bool] | None, result: Any) -> Any:
+    if not key:
+        return result
     if len(_found) >= 256:
         _found.clear()
     _found[key] = found
