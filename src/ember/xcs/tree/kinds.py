@@ -31,6 +31,7 @@ __all__ = [
     "children",
     "data_record",
     "frozen_in_slots",
+    "hashed_plainly",
     "in_order",
     "kind_of",
     "rebuild",
@@ -122,17 +123,56 @@ def in_order(built: Any, order: list[Any], size: int = 0, *, frozen: bool = Fals
     """
     if _iterates(built, order):
         return built
+    if not all(map(hashed_plainly, order)):
+        return built  # adding them again would run the user's __hash__ (and __eq__)
     make = frozenset if frozen else set
+    # The search costs up to a set per order tried (an op called 1,000 times with
+    # the same set searched 1,000 times): what it found is kept per set, by its items'
+    # identities, and checked again when used. A larger set has two orders to try,
+    # and its key would hold an int per item (256 sets of 100,000: 800 MB).
+    key = (frozen, size, *map(id, order)) if len(order) <= _ROTATED else ()
+    found = _found.get(key, _UNKNOWN)
+    if found is None:
+        return built  # no order repeats it
+    if found is not _UNKNOWN:
+        start, grow = found
+        added = _orders(order)[start] if len(order) <= _PERMUTED else (
+            order[start:] + order[:start])
+        again = _grown(added, size) if grow else make(added)
+        if again is not None and _iterates(again, order):
+            return again
     tries = _orders(order)
-    for added in tries:
+    for start, added in enumerate(tries):
         again = make(added)
         if _iterates(again, order):
-            return again
-    for added in tries if size and not frozen else ():
+            return _keep(key, (start, False), again)
+    for start, added in enumerate(tries if size and not frozen else ()):
         grown = _grown(added, size)
         if grown is not None and _iterates(grown, order):
-            return grown
-    return built
+            return _keep(key, (start, True), grown)
+    return _keep(key, None, built)
+
+
+_UNKNOWN: Any = object()
+_found: dict[tuple[Any, ...], tuple[int, bool] | None] = {}  # in_order's, by set
+
+
+def _keep(key: tuple[Any, ...], found: tuple[int, bool] | None, result: Any) -> Any:
+    if not key:
+        return result
+    if len(_found) >= 256:
+        _found.clear()
+    _found[key] = found
+    return result
+
+
+def hashed_plainly(item: Any) -> bool:
+    """Whether hashing ``item`` runs no code of the user's: an atom, or a tuple or
+    frozenset of such items."""
+    kind = type(item)
+    if kind in ATOMS:
+        return True
+    return (kind is tuple or kind is frozenset) and all(map(hashed_plainly, item))
 
 
 def _orders(order: list[Any]) -> list[Any]:

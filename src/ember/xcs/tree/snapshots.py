@@ -217,25 +217,14 @@ def _set_copy(original: set[Any] | frozenset[Any], items: list[Any]) -> Any:
     order = list(original)
     pairs = [(old, new) for old, new in zip(order, items) if new is not old]
     if not pairs:
-        copy = set(original)  # a set made from a set copies its slots
-        # Adding them again hashes them: not an object whose __hash__ is the user's.
-        if all(_hashed_plainly(item) for item in order):
-            return in_order(copy, order, sys.getsizeof(original))
-        return copy
+        # A set made from a set copies its slots (in_order adds none again whose
+        # __hash__ is the user's).
+        return in_order(set(original), order, sys.getsizeof(original))
     stands_in: SetInOrder | FrozensetInOrder = (
         SetInOrder(items) if type(original) is set else FrozensetInOrder(items))
     stands_in.layout, stands_in.order, stands_in.pairs = set(original), order, pairs
     stands_in.size = sys.getsizeof(original)
     return stands_in
-
-
-def _hashed_plainly(item: Any) -> bool:
-    """Whether hashing ``item`` runs no code of the user's: an atom, or a tuple or
-    frozenset of such items."""
-    kind = type(item)
-    if kind in ATOMS:
-        return True
-    return (kind is tuple or kind is frozenset) and all(_hashed_plainly(part) for part in item)
 
 
 def _empty_like(container: Any) -> Any:
