@@ -237,3 +237,31 @@ def test_an_error_whose_getattr_raises_is_reported_from_an_executor() -> None:
         traced = jit(_payload_code, config=Config(executor=executor))
         assert _outcome_within(lambda: traced(1), io.StringIO()) == _payload_code(1) \
             == "quota exceeded (429)"
+
+
+SENTINEL: Any = None
+
+
+def inherited_objects_frozen() -> bool:
+    import gc
+
+    return all(o is not SENTINEL for o in gc.get_objects()) and gc.isenabled()
+
+
+def test_a_worker_never_collects_what_it_inherited_and_the_caller_collects_as_before() -> None:
+    # A fork copies locks as they are; a worker collecting a replaced pool it inherited
+    # ran that pool's weak-reference callback, which waited for ever on a copied lock
+    # another thread had held (a full test run hung on 3.12).
+    import gc
+
+    from ember.xcs.engine.pool import SharedProcessPool
+
+    global SENTINEL
+    SENTINEL = [object()]  # made after any freeze of the caller's: the collector tracks it
+    shared = SharedProcessPool()
+    try:
+        assert shared.get().submit(inherited_objects_frozen).result(timeout=60) is True
+    finally:
+        shared.close()
+    assert gc.isenabled()  # the caller's objects are collected as before
+    assert any(o is SENTINEL for o in gc.get_objects())

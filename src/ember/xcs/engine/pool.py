@@ -13,12 +13,19 @@ functions of the main script (or notebook) as they were then; a function pickled
 reference is looked up there. A function of ``__main__`` defined or redefined since
 (an edited notebook cell) would be missing, or silently be the old one, so the pool is
 replaced first: its workers are forked anew from the current state.
+
+A worker never collects what it inherited (``_freeze_across_forks``). A fork copies
+every lock as it is: another thread may hold one, such as the lock of a replaced
+pool's manager thread, and a worker whose garbage collector then frees that pool runs
+its weak-reference callback, which takes that lock and waits forever.
 """
 
 from __future__ import annotations
 
 import atexit
 import concurrent.futures
+import gc
+import os
 import sys
 import threading
 from collections.abc import Callable
@@ -53,6 +60,7 @@ class SharedProcessPool:
                 pool.shutdown(wait=False)  # what it runs finishes; then its workers exit
                 pool = None
             if pool is None or getattr(pool, "_broken", False):
+                _freeze_across_forks()
                 pool = self._pool = concurrent.futures.ProcessPoolExecutor()
                 main = sys.modules.get("__main__")
                 self._main = dict(vars(main)) if main is not None else {}
@@ -89,6 +97,39 @@ class SharedProcessPool:
             pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
+
+
+_collecting = threading.local()  # whether the collector ran when this thread forked
+_fork_hooks: list[bool] = []  # [True] once the hooks below are registered
+_fork_hooks_lock = threading.Lock()  # guards _fork_hooks
+
+
+def _freeze_across_forks() -> None:
+    """From the first pool on, a forked child never collects what it inherited: the
+    collector is off across each fork, and the child moves every object it inherited
+    out of its reach (``gc.freeze``) before it turns it back on. The parent's objects
+    are collected as before, and a program's own ``gc.freeze`` is left as it is."""
+    with _fork_hooks_lock:
+        if not _fork_hooks:
+            _fork_hooks.append(True)
+            os.register_at_fork(before=_before_fork, after_in_parent=_after_fork_in_parent,
+                                after_in_child=_after_fork_in_child)
+
+
+def _before_fork() -> None:
+    _collecting.was = gc.isenabled()
+    gc.disable()
+
+
+def _after_fork_in_parent() -> None:
+    if getattr(_collecting, "was", False):
+        gc.enable()
+
+
+def _after_fork_in_child() -> None:
+    gc.freeze()
+    if getattr(_collecting, "was", False):
+        gc.enable()
 
 
 def submit_task(executor: Any, task: Task) -> tuple[concurrent.futures.Future[Any], Sent | None]:
