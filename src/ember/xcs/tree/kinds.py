@@ -15,6 +15,7 @@ import collections
 import dataclasses
 import enum
 import itertools
+import math
 import os
 import sys
 import sysconfig
@@ -136,8 +137,7 @@ def in_order(built: Any, order: list[Any], size: int = 0, *, frozen: bool = Fals
         return built  # no order repeats it
     if found is not _UNKNOWN:
         start, grow = found
-        added = _orders(order)[start] if len(order) <= _PERMUTED else (
-            order[start:] + order[:start])
+        added = _order_at(order, start)
         again = _grown(added, size) if grow else make(added)
         if again is not None and _iterates(again, order):
             return again
@@ -184,6 +184,23 @@ def _orders(order: list[Any]) -> list[Any]:
     if len(order) <= _ROTATED:
         return [order[start:] + order[:start] for start in range(len(order))]
     return [order]
+
+
+def _order_at(order: list[Any], start: int) -> list[Any]:
+    """``_orders(order)[start]``, built alone (a hit in ``_found`` makes no other).
+
+    Example:
+        >>> all(_order_at([1, 2, 3, 4], n) == list(p)
+        ...     for n, p in enumerate(_orders([1, 2, 3, 4])))
+        True
+    """
+    if len(order) > _PERMUTED:
+        return order[start:] + order[:start]
+    left, added = list(order), []
+    for place in range(len(order) - 1, -1, -1):  # permutations' order, by its index
+        pick, start = divmod(start, math.factorial(place))
+        added.append(left.pop(pick))
+    return added
 
 
 def _iterates(items: Any, order: list[Any]) -> bool:
