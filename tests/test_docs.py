@@ -130,15 +130,9 @@ def providers_as_they_were() -> Iterator[None]:
     one in the same process (``Models`` constants, "registered providers" messages)
     see the providers they would see alone."""
     registry = default_registry()
-    with registry._lock:
-        saved = dict(registry._entries)
+    saved = registry.snapshot()
     yield
-    with registry._lock:
-        registry._entries.clear()
-        registry._entries.update(saved)
-        registry._ops.clear()
-        registry._resolved.clear()
-        registry._generation += 1
+    registry.restore(saved)
 
 
 @pytest.mark.parametrize("page", EXECUTED)

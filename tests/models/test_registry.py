@@ -397,3 +397,25 @@ def test_call_target_rebuilds_an_evicted_op():
     again = registry.call_target("sim/a")[1]
     assert again is not first and again("hi") == first("hi")
     assert registry.call_target("sim/a")[1] is again
+
+
+def test_restore_puts_back_a_snapshot_and_forgets_what_was_looked_up_since():
+    registry = ProviderRegistry()
+    kept = SimulatedProvider()
+    registry.register("kept", kept, model_prefixes=("k",))
+    saved = registry.snapshot()
+    registry.register("kept", SimulatedProvider(max_concurrency=3))
+    registry.register("extra", SimulatedProvider(), model_prefixes=("e",))
+    assert registry.call_target("k-1")[1].max_concurrency == 3
+    assert dict(saved).keys() == {"kept"}  # later registrations left it as it was
+    registry.restore(saved)
+    assert registry.names() == ["kept"]
+    provider, call = registry.call_target("k-1")
+    assert provider is kept and call is registry.op_for("kept", "k-1")
+    with pytest.raises(ModelNotFoundError):
+        registry.resolve("e-1")
+
+
+def test_restore_refuses_what_snapshot_did_not_make():
+    with pytest.raises(InvalidParamsError, match=r"ProviderRegistry\.snapshot\(\)"):
+        ProviderRegistry().restore({"sim": SimulatedProvider()})

@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import difflib
 import threading
+import types
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import cast
 
 from ember.models._checks import check_positive_int
 from ember.models._text import clip
@@ -151,6 +153,35 @@ class ProviderRegistry:
             )
             for key in [key for key in self._ops if key[0] == name]:
                 del self._ops[key]
+            self._resolved.clear()
+            self._generation += 1
+
+    def snapshot(self) -> Mapping[str, object]:
+        """What is registered now, for ``restore`` (a test's fixture, a notebook trying
+        a provider out): opaque, and unchanged by later ``register`` calls."""
+        with self._lock:
+            return types.MappingProxyType(dict(self._entries))
+
+    def restore(self, snapshot: Mapping[str, object]) -> None:
+        """Register again exactly what ``snapshot`` held, dropping providers registered
+        since; model ops and resolutions made meanwhile are forgotten.
+
+        Example:
+            >>> registry = ProviderRegistry()
+            >>> before = registry.snapshot()
+            >>> registry.register("sim", SimulatedProvider())
+            >>> registry.restore(before)
+            >>> registry.names()
+            []
+        """
+        entries = dict(snapshot)
+        if not all(isinstance(entry, _Entry) for entry in entries.values()):
+            raise InvalidParamsError(
+                "ProviderRegistry.restore takes what ProviderRegistry.snapshot() returned."
+            )
+        with self._lock:
+            self._entries = cast("dict[str, _Entry]", entries)
+            self._ops.clear()
             self._resolved.clear()
             self._generation += 1
 
