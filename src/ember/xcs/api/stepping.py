@@ -29,6 +29,7 @@ from collections.abc import Coroutine, Generator
 from typing import Any
 
 from ember.xcs import hooks
+from ember.xcs.api import closed_loops
 from ember.xcs.api.call import Call
 from ember.xcs.engine.driver import default_engine
 from ember.xcs.engine.interruptible import Heartbeat
@@ -55,7 +56,9 @@ async def async_call(owner: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) 
         heard.emit("on_graph_start", owner._name)
     trace = owner._new_trace(args, kwargs, heard)
     call = Call(owner, trace, time.perf_counter())
-    heartbeat = Heartbeat(_running_loop())  # a Ctrl-C from another thread is seen at once
+    loop = _running_loop()
+    heartbeat = Heartbeat(loop)  # a Ctrl-C from another thread is seen at once
+    closed_loops.watch(loop, trace)  # closed under the call, that loop stops its ops
     try:
         glue_error: BaseException | None = None
         try:
@@ -98,6 +101,7 @@ async def async_call(owner: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) 
         raise
     finally:
         heartbeat.stop()
+        closed_loops.unwatch(trace)
         call.close(heard)
     if call.to_raise is not None:
         raise call.to_raise
