@@ -36,7 +36,7 @@ def watch(loop: Any, trace: Any) -> None:
     if loop is None:
         return  # driven by something other than an asyncio loop: nothing to watch
     with _lock:
-        _calls[id(trace)] = (weakref.ref(loop), weakref.ref(trace))
+        _calls[id(trace)] = (_ref(loop), weakref.ref(trace))
         if _looking:
             return
         _looking = True
@@ -45,6 +45,15 @@ def watch(loop: Any, trace: Any) -> None:
     except RuntimeError:  # XCS's loop cannot start (at interpreter exit): no ops run there
         with _lock:
             _looking = False
+
+
+def _ref(loop: Any) -> Any:
+    """A weak reference to ``loop``; a strong one for a loop class without weak
+    references (a compiled loop may lack them), dropped when the call ends."""
+    try:
+        return weakref.ref(loop)
+    except TypeError:
+        return lambda: loop
 
 
 def unwatch(trace: Any) -> None:
