@@ -16,6 +16,7 @@ its pending tasks) counts as closed, and a call collected unfinished is forgotte
 
 from __future__ import annotations
 
+import os
 import threading
 import weakref
 from typing import Any
@@ -84,3 +85,14 @@ def _look() -> None:
         run = trace.run
         if run is not None:
             default_engine().stop(run, "its event loop was closed")
+
+
+def _forget_after_fork() -> None:
+    """In a forked child: the parent's calls and its look on XCS's loop are not here."""
+    global _calls, _lock, _looking
+    _lock = threading.Lock()
+    _calls = {}
+    _looking = False
+
+
+os.register_at_fork(after_in_child=_forget_after_fork)
