@@ -14,6 +14,9 @@ the body of an ``async def`` op, or a hook hearing of one): its glue would block
 thread while it waits for its ops, and its coroutine ops (``async def`` ops, model
 calls) can only run on that very loop. It runs as plain Python there, as the body
 around it does (``LOOP_THREAD``: the thread-local flag ``on_engine_loop`` tells it).
+A jitted ``async def`` awaited with no asyncio loop running (a coroutine driven by hand,
+or by another framework) cannot wait for its ops either, since its waits are asyncio's:
+it runs as plain Python too (``NO_ASYNCIO_LOOP``, decided in ``api.stepping``).
 
 Which module a thread is importing is read from ``importlib._bootstrap``'s table of
 module locks (each records the thread that owns it). The table is empty unless some
@@ -38,8 +41,8 @@ from typing import Any
 
 from ember.xcs.api.records import Fallback, FunctionStats
 
-__all__ = ["GENERATOR", "LOOP_THREAD", "import_fallback", "importing_module", "module_locks",
-           "run_plainly"]
+__all__ = ["GENERATOR", "LOOP_THREAD", "NO_ASYNCIO_LOOP", "import_fallback", "importing_module",
+           "module_locks", "run_plainly"]
 
 # name -> weakref to its _ModuleLock (CPython's; the same in 3.11-3.13)
 module_locks: dict[str, object] = _bootstrap._module_locks  # type: ignore[attr-defined]
@@ -76,6 +79,11 @@ LOOP_THREAD = Fallback(
     eager=True)
 
 
+NO_ASYNCIO_LOOP = Fallback(
+    "awaited with no asyncio event loop running (a coroutine driven by hand or by another "
+    "framework): runs as plain Python (a jitted call waits for its ops on an asyncio "
+    "loop); run it under asyncio (`asyncio.run`, anyio's asyncio backend) to run its ops "
+    "concurrently", None, eager=True)
 
 GENERATOR = Fallback("a generator function: its body runs as plain Python while the "
                      "generator is consumed; jit a function that consumes it to run its ops "

@@ -29,7 +29,9 @@ from collections.abc import Coroutine, Generator
 from typing import Any
 
 from ember.xcs import hooks
+from ember.xcs.api import closed_loops
 from ember.xcs.api.call import Call
+from ember.xcs.api.hosts import NO_ASYNCIO_LOOP, run_plainly
 from ember.xcs.engine.driver import default_engine
 from ember.xcs.engine.interruptible import Heartbeat
 from ember.xcs.engine.task import TaskState
@@ -50,12 +52,17 @@ async def async_call(owner: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) 
     cancellation, and the call raises once their ``except`` and ``finally`` blocks have
     run (``bodies_ended``), as plain Python's would.
     """
+    loop = _running_loop()
+    if loop is None:  # driven by hand, or by another framework: its waits need asyncio
+        return await run_plainly(owner._xcs_stats, NO_ASYNCIO_LOOP, owner._fn, args, kwargs,
+                                 True)
     heard = hooks.hooks_for(owner._config)  # one set of hooks hears the whole call
     if heard is not None:
         heard.emit("on_graph_start", owner._name)
     trace = owner._new_trace(args, kwargs, heard)
     call = Call(owner, trace, time.perf_counter())
-    heartbeat = Heartbeat(_running_loop())  # a Ctrl-C from another thread is seen at once
+    heartbeat = Heartbeat(loop)  # a Ctrl-C from another thread is seen at once
+    closed_loops.watch(loop, trace)  # closed under the call, that loop stops its ops
     try:
         glue_error: BaseException | None = None
         try:
@@ -98,6 +105,7 @@ async def async_call(owner: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) 
         raise
     finally:
         heartbeat.stop()
+        closed_loops.unwatch(trace)
         call.close(heard)
     if call.to_raise is not None:
         raise call.to_raise
@@ -111,7 +119,8 @@ def _cancelled_error() -> type[BaseException]:
 
 
 def _running_loop() -> Any:
-    """The asyncio loop running the call; ``None`` when something else drives it."""
+    """The asyncio loop running the call; ``None`` when something else drives it (the
+    call then runs as plain Python: ``hosts.NO_ASYNCIO_LOOP``)."""
     import asyncio
 
     try:
