@@ -370,13 +370,13 @@ use_earlier(settle_earlier, asettle_earlier)  # a capped provider's stream (mode
 
 def prep_unpacked(fn: Any, /, *args: Any, **kwargs: Any) -> Callable[[], Any]:
     """``prep`` of a call with ``*`` or ``**`` arguments (see ``splat``)."""
-    check_unpacked(fn, args, kwargs)
+    kwargs = check_unpacked(fn, args, kwargs)
     return as_written(fn, args, kwargs) or prep(fn, *args, **kwargs)
 
 
 def aprep_unpacked(fn: Any, /, *args: Any, **kwargs: Any) -> Any:
     """``aprep`` of a call with ``*`` or ``**`` arguments (see ``splat``)."""
-    check_unpacked(fn, args, kwargs)
+    kwargs = check_unpacked(fn, args, kwargs)
     written = as_written(fn, args, kwargs)
     return aprep(fn, *args, **kwargs) if written is None else Ready(written)
 

@@ -16,6 +16,7 @@ from typing import Any
 from ember.xcs.tracing.context import _local
 from ember.xcs.tracing.lazy import Lazy
 from ember.xcs.tracing.outside import outside_value
+from ember.xcs.tracing.runtime_calls import KEYWORD_PARTS
 
 __all__ = ["as_written", "check_unpacked", "splat", "splat_mapping"]
 
@@ -90,13 +91,27 @@ def _value_for_unpacking(value: Lazy, stars: str) -> Any:
     return trace.force(value, f"{stars} unpacking")
 
 
-def check_unpacked(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-    bad = kwargs.get(_NOT_A_MAPPING)
-    if type(bad) is _Unpackable:
-        raise bad.error(fn)
-    for value in args:
+def check_unpacked(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[Any, Any]:
+    """The call's keyword arguments, merged in order as CPython merges them, raising
+    (naming ``fn``) what plain Python raises first: a ``*`` or ``**`` value that cannot
+    be unpacked, or a keyword given twice (``f(**row, k=1)``)."""
+    merged: dict[Any, Any] = {}
+    for part in kwargs.pop(KEYWORD_PARTS, None) or (kwargs,):
+        bad = part.get(_NOT_A_MAPPING) if type(part) is dict else None
+        if type(bad) is _Unpackable:
+            raise bad.error(fn)
+        given: dict[Any, Any] = {}
+        given.update(part)  # a mapping's keys() and items, as CPython's ** reads them
+        for key in given:
+            if key in merged:
+                what = ("got multiple values for keyword argument " + repr(str(key))
+                        if isinstance(key, str) else "keywords must be strings")
+                raise TypeError(f"{_function_str(fn)} {what}")
+        merged.update(given)
+    for value in args:  # CPython unpacks f(*x) after the keywords: f(*1, **2) names **
         if type(value) is _Unpackable:
             raise value.error(fn)
+    return merged
 
 
 def _function_str(fn: Any) -> str:

@@ -1,0 +1,100 @@
+"""``f(**row, k=v)`` in jitted glue raises what plain Python raises, naming ``f``.
+
+The rewritten call hands its arguments to the runtime; a keyword given twice (by a
+mapping and a keyword, or by two mappings) made CPython name the runtime's helper
+(``prep_unpacked() got multiple values ...``) instead of the user's function."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import pytest
+
+from ember.xcs import jit, op
+
+CALLS: list[str] = []
+
+
+@op
+def fetch(k: int) -> dict[str, Any]:
+    CALLS.append(f"fetch {k}")
+    time.sleep(0.001)
+    return {"k": k, "n": k + 1}
+
+
+@op
+async def afetch(k: int) -> dict[str, Any]:
+    CALLS.append(f"afetch {k}")
+    await asyncio.sleep(0.001)
+    return {"k": k, "n": k + 1}
+
+
+def render(*parts: Any, **fields: Any) -> str:
+    return f"{parts}:{sorted(fields.items())}"
+
+
+class Page:
+    def show(self, **fields: Any) -> str:
+        return str(sorted(fields.items()))
+
+
+def _outcome(fn: Any, *args: Any) -> tuple[Any, ...]:
+    CALLS.clear()
+    try:
+        return ("ok", fn(*args), list(CALLS))
+    except Exception as error:  # noqa: BLE001 - compared with plain Python's
+        return ("raised", type(error), str(error), list(CALLS))
+
+
+def mapping_then_keyword(x: int) -> str:
+    return render(**fetch(x), k=0)
+
+
+def keyword_then_mapping(x: int) -> str:
+    return render(1, *[x], k=x, **fetch(x))
+
+
+def two_mappings(x: int) -> str:
+    return render(**fetch(x), **{"n": x})
+
+
+def a_method(x: int) -> str:
+    return Page().show(**fetch(x), n=x)
+
+
+def a_builtin(x: int) -> dict[str, Any]:
+    return dict(**fetch(x), k=2)
+
+
+def not_a_mapping_before_star(x: int) -> str:
+    return render(*x, **x)  # type: ignore[misc]
+
+
+def no_repeat(x: int) -> str:
+    return render(x, *[x + 1], z=x, **fetch(x), **{"q": x})
+
+
+@pytest.mark.parametrize("fn", [mapping_then_keyword, keyword_then_mapping, two_mappings,
+                                a_method, a_builtin, not_a_mapping_before_star, no_repeat])
+def test_a_keyword_given_twice_raises_plain_pythons_error(fn: Any) -> None:
+    fast = jit(fn)
+    for x in (1, 4):
+        assert _outcome(fast, x) == _outcome(fn, x)
+
+
+def test_an_async_call_with_a_keyword_given_twice_names_the_function() -> None:
+    async def handle(row: dict[str, Any], **fields: Any) -> list[Any]:
+        return [row, sorted(fields.items())]
+
+    async def main(x: int) -> list[Any]:
+        ok = await handle(await afetch(x), **await afetch(x + 1), z=1)
+        try:
+            await handle({}, **await afetch(x), n=0)
+        except TypeError as error:
+            return [ok, str(error)]
+        return [ok]
+
+    for x in (2, 5):
+        assert asyncio.run(jit(main)(x)) == asyncio.run(main(x))
