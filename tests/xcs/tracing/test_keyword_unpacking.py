@@ -1,12 +1,17 @@
-"""``f(**row, k=v)`` in jitted glue raises what plain Python raises, naming ``f``.
+"""``f(**row, k=v)`` and ``f(a, *x)`` in jitted glue raise what plain Python raises.
 
 The rewritten call hands its arguments to the runtime; a keyword given twice (by a
 mapping and a keyword, or by two mappings) made CPython name the runtime's helper
-(``prep_unpacked() got multiple values ...``) instead of the user's function."""
+(``prep_unpacked() got multiple values ...``) instead of the user's function. A ``*``
+value that is not iterable among other positional arguments raises, in plain Python,
+"Value after * ..." as it is reached (later arguments are not evaluated); a callable
+without ``__qualname__`` (a ``functools.partial``, an object with ``__call__``) is
+named by its ``str``, a method of an op result by its own name."""
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from typing import Any
 
@@ -38,6 +43,14 @@ def render(*parts: Any, **fields: Any) -> str:
 class Page:
     def show(self, **fields: Any) -> str:
         return str(sorted(fields.items()))
+
+
+class Tool:
+    def __call__(self, *parts: Any, **fields: Any) -> str:
+        return render(*parts, **fields)
+
+    def __str__(self) -> str:
+        return "<tool>"
 
 
 def _outcome(fn: Any, *args: Any) -> tuple[Any, ...]:
@@ -74,6 +87,34 @@ def not_a_mapping_before_star(x: int) -> str:
 
 def no_repeat(x: int) -> str:
     return render(x, *[x + 1], z=x, **fetch(x), **{"q": x})
+
+
+def star_among_others(x: int) -> str:
+    return render(*[x], *x, *fetch(x))  # type: ignore[misc]  # fetch not called
+
+
+def star_after_a_value(x: int) -> str:
+    return render(x, *x)  # type: ignore[misc]
+
+
+def partial_callee(x: int) -> str:
+    return functools.partial(render, 0)(*x, k=1)  # type: ignore[misc]
+
+
+def object_callee(x: int) -> str:
+    return Tool()(**fetch(x), k=1)
+
+
+def method_of_an_op_result(x: int) -> Any:
+    return fetch(x).get(*x)  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("fn", [star_among_others, star_after_a_value, partial_callee,
+                                object_callee, method_of_an_op_result])
+def test_a_bad_star_or_odd_callee_raises_plain_pythons_error(fn: Any) -> None:
+    fast = jit(fn)
+    for x in (1, 4):
+        assert _outcome(fast, x) == _outcome(fn, x)
 
 
 @pytest.mark.parametrize("fn", [mapping_then_keyword, keyword_then_mapping, two_mappings,

@@ -105,7 +105,13 @@ from ember.xcs.tracing.reads import shared_generator
 from ember.xcs.tracing.rebinding import settle_rebound
 from ember.xcs.tracing.settings import changes_setting
 from ember.xcs.tracing.trace import Trace
-from ember.xcs.tracing.unpacking import as_written, check_unpacked, splat, splat_mapping
+from ember.xcs.tracing.unpacking import (
+    as_written,
+    check_unpacked,
+    splat,
+    splat_listed,
+    splat_mapping,
+)
 from ember.xcs.tracing.warning_filters import REASON as FILTERS_CHANGED
 from ember.xcs.tracing.warning_filters import changes_filters
 from ember.xcs.tracing.wrappers import DISPATCHING, behind_cache, seen_through
@@ -115,7 +121,7 @@ __all__ = ["ACellLoop", "CellLoop", "LazyValue", "abound", "abound_cell", "achan
            "awaitable", "bound", "bound_cell", "changing", "contains", "evaluator", "fmt",
            "fstring", "imod", "inplace", "install", "key", "mod", "observe", "observe_deep", "prep",
            "prep_unpacked", "ready", "ready_deep", "rebinding", "rebinding_cell", "settled",
-           "splat", "splat_mapping", "stored", "unpacked", "yielded"]
+           "splat", "splat_listed", "splat_mapping", "stored", "unpacked", "yielded"]
 
 _partial = functools.partial
 _BUILTIN = types.BuiltinFunctionType  # C functions and bound methods of C types

@@ -246,7 +246,8 @@ class Rewriter(ObservedSites):
             # f(*xs, **kw): checked by the runtime, so that a bad one raises what plain
             # Python raises, naming f (not prep), and an op result unpacked is its value.
             name = "prep_unpacked"
-            args = [ast.copy_location(ast.Starred(value=_call("splat", [a.value], a.value),
+            splat = "splat" if len(args) == 1 else "splat_listed"  # f(*x) names f: see there
+            args = [ast.copy_location(ast.Starred(value=_call(splat, [a.value], a.value),
                                                   ctx=ast.Load()), a)
                     if isinstance(a, ast.Starred) else a for a in args]
             if any(k.arg is None for k in keywords):

@@ -18,7 +18,7 @@ from ember.xcs.tracing.lazy import Lazy
 from ember.xcs.tracing.outside import outside_value
 from ember.xcs.tracing.runtime_calls import KEYWORD_PARTS
 
-__all__ = ["as_written", "check_unpacked", "splat", "splat_mapping"]
+__all__ = ["as_written", "check_unpacked", "splat", "splat_listed", "splat_mapping"]
 
 
 class _Unpackable:
@@ -51,6 +51,16 @@ def splat(value: Any) -> Any:
     if hasattr(cls, "__iter__") or hasattr(cls, "__getitem__"):
         return value
     return (_Unpackable(value, "*"),)
+
+
+def splat_listed(value: Any) -> Any:
+    """What ``f(a, *value)`` (a ``*`` among other positional arguments) unpacks. CPython
+    gathers such arguments into a list as it evaluates them, so a value that is not
+    iterable raises there, before the later arguments, and names no function."""
+    value = splat(value)
+    if type(value) is tuple and len(value) == 1 and type(value[0]) is _Unpackable:
+        raise TypeError(f"Value after * must be an iterable, not {type(value[0].value).__name__}")
+    return value
 
 
 def splat_mapping(value: Any) -> Any:
@@ -115,11 +125,15 @@ def check_unpacked(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> di
 
 
 def _function_str(fn: Any) -> str:
-    """How CPython names a callable in its call errors (``module.qualname()``)."""
+    """How CPython names a callable in its call errors (``_PyObject_FunctionStr``):
+    ``module.qualname()``, ``qualname()`` for builtins, else ``str(fn)`` (an instance
+    with ``__call__``, a ``functools.partial``)."""
+    if type(fn) is Lazy:  # a method of an op result: plain Python had its value
+        fn = _value_for_unpacking(fn, "*")
     qualname = getattr(fn, "__qualname__", None)
-    if not isinstance(qualname, str):
-        return f"{type(fn).__name__} object"
+    if qualname is None:
+        return str(fn)
     module = getattr(fn, "__module__", None)
-    if isinstance(module, str) and module != "builtins":
+    if module is not None and module != "builtins":
         return f"{module}.{qualname}()"
     return f"{qualname}()"
