@@ -139,3 +139,30 @@ def test_an_async_call_with_a_keyword_given_twice_names_the_function() -> None:
 
     for x in (2, 5):
         assert asyncio.run(jit(main)(x)) == asyncio.run(main(x))
+
+
+@op
+def field_name(k: int) -> str:
+    CALLS.append(f"field {k}")
+    time.sleep(0.001)
+    return f"f{k}"
+
+
+def keyword_named_by_an_op(x: int) -> str:
+    return render(**{field_name(x): x, "z": 0})
+
+
+def keywords_named_by_ops_into_format(x: int) -> str:
+    return "{f1}/{f2}".format(**{field_name(1): x}, **{field_name(2): x + 1})
+
+
+def keyword_named_by_an_op_given_twice(x: int) -> str:
+    return render(**{field_name(x): 1}, f1=2)
+
+
+@pytest.mark.parametrize("fn", [keyword_named_by_an_op, keywords_named_by_ops_into_format,
+                                keyword_named_by_an_op_given_twice])
+def test_a_keyword_named_by_an_op_result_is_that_name(fn: Any) -> None:
+    fast = jit(fn)
+    for x in (1, 3):
+        assert _outcome(fast, x) == _outcome(fn, x)

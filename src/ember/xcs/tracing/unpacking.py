@@ -69,6 +69,10 @@ def splat_mapping(value: Any) -> Any:
     if type(value) is Lazy:
         value = _value_for_unpacking(value, "**")
     if isinstance(value, dict) or hasattr(type(value), "keys"):
+        if type(value) is dict and any(type(key) is Lazy for key in value):
+            # f(**{field(x): v}): the key an op gave is a keyword's name, as in plain Python
+            value = {_value_for_unpacking(key, "**") if type(key) is Lazy else key: item
+                     for key, item in value.items()}
         if type(value) is dict and not all(type(key) is str for key in value):
             # No Python function (``prep``) takes such keys: ``as_written`` passes them.
             return {f"{_ODD_KEYS}{next(_odd_mappings)}": value}
