@@ -1,10 +1,11 @@
 """``f(*x)``, ``f(**x)`` in rewritten glue: what plain Python raises, naming ``f``.
 
-The rewritten call is ``prep_unpacked(f, *splat(x), **splat_mapping(y))``: CPython's
-own error for a value that cannot be unpacked would name the runtime's ``prep``, and
-an op result (a proxy) would fail later, with another error. So ``splat`` hands on an
-op result's value, and carries a value that cannot be unpacked to ``check_unpacked``,
-which raises CPython's ``TypeError`` for it, naming ``f``.
+The rewritten call is ``prep_unpacked(f, *splat(x), ember_xcs_keyword_parts=({"k": v},
+splat_mapping(y)))``: CPython's own error for a value that cannot be unpacked, or a
+keyword given twice, would name the runtime's ``prep``, and an op result (a proxy)
+would fail later, with another error. So ``splat`` hands on an op result's value, and
+carries a value that cannot be unpacked to ``check_unpacked``, which merges the keyword
+parts in order and raises CPython's ``TypeError``, naming ``f``.
 """
 
 from __future__ import annotations
