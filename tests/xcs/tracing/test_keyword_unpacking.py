@@ -166,3 +166,34 @@ def test_a_keyword_named_by_an_op_result_is_that_name(fn: Any) -> None:
     fast = jit(fn)
     for x in (1, 3):
         assert _outcome(fast, x) == _outcome(fn, x)
+
+
+@op
+def listing(k: int) -> list[int]:
+    CALLS.append(f"listing {k}")
+    time.sleep(0.001)
+    return [k, k + 1]
+
+
+def _async_outcome(fn: Any, x: int) -> tuple[Any, ...]:
+    return _outcome(lambda v: asyncio.run(fn(v)), x)
+
+
+async def async_not_a_mapping(x: int) -> str:
+    return render(**listing(x))  # type: ignore[arg-type]
+
+
+async def async_not_iterable_among_others(x: int) -> str:
+    return render(x, *listing(x)[0])  # type: ignore[misc]
+
+
+async def async_unpacked_op_results(x: int) -> str:
+    return render(*listing(x), **fetch(x), z=len(await afetch(x)))
+
+
+@pytest.mark.parametrize("fn", [async_not_a_mapping, async_not_iterable_among_others,
+                                async_unpacked_op_results])
+def test_an_op_result_unpacked_in_async_glue_is_its_value(fn: Any) -> None:
+    fast = jit(fn)
+    for x in (1, 4):
+        assert _async_outcome(fast, x) == _async_outcome(fn, x)

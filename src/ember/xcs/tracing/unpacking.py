@@ -14,6 +14,7 @@ import itertools
 from collections.abc import Callable
 from typing import Any
 
+from ember.xcs.engine.task import TaskState
 from ember.xcs.tracing.context import _local
 from ember.xcs.tracing.lazy import Lazy
 from ember.xcs.tracing.outside import outside_value
@@ -101,8 +102,9 @@ def _value_for_unpacking(value: Lazy, stars: str) -> Any:
     trace = _local.trace
     if trace is None or not hasattr(trace, "force"):
         return outside_value(value)
-    if getattr(trace, "asynchronous", False):
-        return value  # async glue cannot wait here without blocking its loop: CPython will
+    if getattr(trace, "asynchronous", False):  # async glue cannot wait here (its loop):
+        task = object.__getattribute__(value, "_xcs_task")  # but it awaited the value first
+        return task.value if task.state is TaskState.DONE else value
     return trace.force(value, f"{stars} unpacking")
 
 
