@@ -112,8 +112,9 @@ def check_unpacked(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> di
     """The call's keyword arguments, merged in order as CPython merges them, raising
     (naming ``fn``) what plain Python raises first: a ``*`` or ``**`` value that cannot
     be unpacked, or a keyword given twice (``f(**row, k=1)``)."""
-    merged: dict[Any, Any] = {}
-    for part in kwargs.pop(KEYWORD_PARTS, None) or (kwargs,):
+    parts = kwargs.pop(KEYWORD_PARTS, None)  # absent: no ** (CPython merged the keywords)
+    merged: dict[Any, Any] = kwargs if parts is None else {}
+    for part in parts or ():
         bad = part.get(_NOT_A_MAPPING) if type(part) is dict else None
         if type(bad) is _Unpackable:
             raise bad.error(fn)
@@ -121,7 +122,7 @@ def check_unpacked(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> di
         given.update(part)  # a mapping's keys() and items, as CPython's ** reads them
         for key in given:
             if key in merged:
-                what = ("got multiple values for keyword argument " + repr(str(key))
+                what = (f"got multiple values for keyword argument '{key}'"
                         if isinstance(key, str) else "keywords must be strings")
                 raise TypeError(f"{_function_str(fn)} {what}")
         merged.update(given)
