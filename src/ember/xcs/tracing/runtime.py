@@ -248,6 +248,8 @@ def prep(fn: Any, /, *args: Any, **kwargs: Any) -> Callable[[], Any]:
     if fn is setattr and len(args) == 3 and library_object(args[0]):  # setattr(df, "index", v)
         args = trace.force_tree(args, f"setattr on {type(args[0]).__name__}")
     if kind is Callee.SHALLOW:
+        if fn is type and len(args) == 3:  # type(name, bases, namespace): the class keeps its
+            return _partial(fn, *trace.force_tree(args, "call of type"), **kwargs)  # items
         if any(type(a) is Lazy for a in args) or any(type(v) is Lazy for v in kwargs.values()):
             reason = f"call of {_name_of(fn)}"
             args = tuple(trace.force(a, reason) if type(a) is Lazy else a for a in args)
