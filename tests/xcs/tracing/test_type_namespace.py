@@ -7,6 +7,7 @@ stayed a lazy value in the class's ``__dict__`` after the call (3.13 also warned
 
 from __future__ import annotations
 
+import enum
 import time
 import warnings
 from typing import Any
@@ -42,3 +43,20 @@ def test_a_class_made_by_type_holds_the_op_results_values() -> None:
             warnings.simplefilter("error")
             made = fast(x)
         assert _shape(made) == _shape(make_record_class(x))
+
+
+def make_status_enum(x: int) -> Any:
+    return enum.Enum("Status" + str(x), [field_name(x), field_name(x + 1)])
+
+
+def test_an_enum_made_from_op_results_names_its_members_as_plain_python() -> None:
+    fast = jit(make_status_enum)
+    for x in (1, 2):
+        plain = make_status_enum(x)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            made = fast(x)
+        assert [str(w.message) for w in caught] == []
+        assert [(type(m.name), m.name, m.value) for m in made] == [
+            (type(m.name), m.name, m.value) for m in plain]
+        assert [type(key) for key in vars(made)] == [type(key) for key in vars(plain)]

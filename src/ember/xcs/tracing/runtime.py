@@ -49,7 +49,7 @@ from ember.xcs.tracing.awaiting import (
     ready_deep,
     settled,
 )
-from ember.xcs.tracing.callees import Callee, classify, compared_arguments
+from ember.xcs.tracing.callees import Callee, classify, compared_arguments, makes_class
 from ember.xcs.tracing.constructing import construct
 from ember.xcs.tracing.context import _local, calls_underway, use_earlier, use_prepare
 from ember.xcs.tracing.coroutines import awaitable
@@ -248,8 +248,9 @@ def prep(fn: Any, /, *args: Any, **kwargs: Any) -> Callable[[], Any]:
     if fn is setattr and len(args) == 3 and library_object(args[0]):  # setattr(df, "index", v)
         args = trace.force_tree(args, f"setattr on {type(args[0]).__name__}")
     if kind is Callee.SHALLOW:
-        if fn is type and len(args) == 3:  # type(name, bases, namespace): the class keeps its
-            return _partial(fn, *trace.force_tree(args, "call of type"), **kwargs)  # items
+        if makes_class(fn, args, kwargs):  # type(name, bases, namespace): the class keeps items
+            return _partial(fn, *trace.force_tree(args, reason := f"call of {_name_of(fn)}"),
+                            **trace.force_tree(kwargs, reason))
         if any(type(a) is Lazy for a in args) or any(type(v) is Lazy for v in kwargs.values()):
             reason = f"call of {_name_of(fn)}"
             args = tuple(trace.force(a, reason) if type(a) is Lazy else a for a in args)
