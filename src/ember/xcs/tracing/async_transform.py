@@ -216,7 +216,7 @@ class AsyncSites(ast.NodeTransformer):
             return node
         if _runtime_call(node, "contains"):
             return _awaited("acontains", node.args, node)
-        if _runtime_call(node, "splat", "splat_mapping"):
+        if _runtime_call(node, "splat", "splat_listed", "splat_mapping"):
             node.args = [_ready(node.args[0])]
         elif self.in_block and _runtime_call(node, "fmt"):
             node.args[0] = _ready(node.args[0])

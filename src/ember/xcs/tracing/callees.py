@@ -52,7 +52,7 @@ from ember.xcs.tracing import rewrite
 from ember.xcs.tracing.codemap import CodeMap
 from ember.xcs.tracing.frames import is_internal, is_user_code
 
-__all__ = ["Callee", "classify", "compared_arguments", "mark_pure"]
+__all__ = ["Callee", "classify", "compared_arguments", "makes_class", "mark_pure"]
 
 
 class Callee(enum.Enum):
@@ -182,6 +182,15 @@ def _function(fn: types.FunctionType) -> Callee:
 def _rewritable(fn: types.FunctionType) -> bool:
     """Whether user function ``fn`` runs in a rewritten form under a trace."""
     return rewrite.can_rewrite(fn.__code__)
+
+
+def makes_class(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+    """Whether a shallow call makes a class of its arguments' items (which it keeps):
+    ``type(name, bases, namespace)``, an enum's functional form ``Enum(name, members)``."""
+    if fn is type:
+        return len(args) == 3
+    return isinstance(fn, type) and issubclass(fn, enum.Enum) and (
+        len(args) > 1 or "names" in kwargs)
 
 
 def _class(cls: type) -> Callee:

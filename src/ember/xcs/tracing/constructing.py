@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ember.xcs.tracing.lazy import Lazy
+
 __all__ = ["construct"]
 
 
@@ -17,6 +19,8 @@ def construct(trace: Any, cls: type, args: tuple[Any, ...], kwargs: dict[str, An
     instance: Any = object.__new__(cls)
     init = trace.instrumented(cls.__dict__.get("__init__") or _class_init(cls))
     returned = init(instance, *args, **kwargs)
+    if type(returned) is Lazy:  # `return self.connect()`: an op's None is fine, as in Python
+        returned = trace.force(returned, "__init__ return")
     if returned is not None:
         raise TypeError(f"__init__() should return None, not '{type(returned).__name__}'")
     return instance

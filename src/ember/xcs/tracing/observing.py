@@ -123,7 +123,8 @@ def evaluator(fn: Any, frame_globals: dict[str, Any], frame_locals: Any) -> Any:
     """What a call of the name ``eval`` or ``exec`` calls: for the built-ins, one whose
     namespaces (those given, else the caller's globals and a snapshot of its locals, the
     ones they would use) hold values, not lazy ones, since the code they run is not
-    rewritten; any other function of that name, itself."""
+    rewritten, and whose source is a value too (an op's answer: the built-in refuses a
+    lazy one); any other function of that name, itself."""
     if fn is not builtins.eval and fn is not builtins.exec:
         return fn
 
@@ -134,6 +135,7 @@ def evaluator(fn: Any, frame_globals: dict[str, Any], frame_locals: Any) -> Any:
         named = {k: _namespace(v) if k in ("globals", "locals") else v
                  for k, v in named.items()}
         trace = active_trace()
+        source = real_value(source, trace, "eval/exec source")  # eval(llm_answer): its text
         if fn is builtins.exec and trace is not None \
                 and getattr(trace, "ordering", None) is not None:  # it may store globals
             settle_rebound(trace, fn, (source, *spaces), named)

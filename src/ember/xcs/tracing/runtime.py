@@ -49,7 +49,7 @@ from ember.xcs.tracing.awaiting import (
     ready_deep,
     settled,
 )
-from ember.xcs.tracing.callees import Callee, classify, compared_arguments
+from ember.xcs.tracing.callees import Callee, classify, compared_arguments, makes_class
 from ember.xcs.tracing.constructing import construct
 from ember.xcs.tracing.context import _local, calls_underway, use_earlier, use_prepare
 from ember.xcs.tracing.coroutines import awaitable
@@ -105,7 +105,13 @@ from ember.xcs.tracing.reads import shared_generator
 from ember.xcs.tracing.rebinding import settle_rebound
 from ember.xcs.tracing.settings import changes_setting
 from ember.xcs.tracing.trace import Trace
-from ember.xcs.tracing.unpacking import as_written, check_unpacked, splat, splat_mapping
+from ember.xcs.tracing.unpacking import (
+    as_written,
+    check_unpacked,
+    splat,
+    splat_listed,
+    splat_mapping,
+)
 from ember.xcs.tracing.warning_filters import REASON as FILTERS_CHANGED
 from ember.xcs.tracing.warning_filters import changes_filters
 from ember.xcs.tracing.wrappers import DISPATCHING, behind_cache, seen_through
@@ -115,7 +121,7 @@ __all__ = ["ACellLoop", "CellLoop", "LazyValue", "abound", "abound_cell", "achan
            "awaitable", "bound", "bound_cell", "changing", "contains", "evaluator", "fmt",
            "fstring", "imod", "inplace", "install", "key", "mod", "observe", "observe_deep", "prep",
            "prep_unpacked", "ready", "ready_deep", "rebinding", "rebinding_cell", "settled",
-           "splat", "splat_mapping", "stored", "unpacked", "yielded"]
+           "splat", "splat_listed", "splat_mapping", "stored", "unpacked", "yielded"]
 
 _partial = functools.partial
 _BUILTIN = types.BuiltinFunctionType  # C functions and bound methods of C types
@@ -242,6 +248,9 @@ def prep(fn: Any, /, *args: Any, **kwargs: Any) -> Callable[[], Any]:
     if fn is setattr and len(args) == 3 and library_object(args[0]):  # setattr(df, "index", v)
         args = trace.force_tree(args, f"setattr on {type(args[0]).__name__}")
     if kind is Callee.SHALLOW:
+        if makes_class(fn, args, kwargs):  # type(name, bases, namespace): the class keeps items
+            return _partial(fn, *trace.force_tree(args, reason := f"call of {_name_of(fn)}"),
+                            **trace.force_tree(kwargs, reason))
         if any(type(a) is Lazy for a in args) or any(type(v) is Lazy for v in kwargs.values()):
             reason = f"call of {_name_of(fn)}"
             args = tuple(trace.force(a, reason) if type(a) is Lazy else a for a in args)
@@ -370,13 +379,13 @@ use_earlier(settle_earlier, asettle_earlier)  # a capped provider's stream (mode
 
 def prep_unpacked(fn: Any, /, *args: Any, **kwargs: Any) -> Callable[[], Any]:
     """``prep`` of a call with ``*`` or ``**`` arguments (see ``splat``)."""
-    check_unpacked(fn, args, kwargs)
+    kwargs = check_unpacked(fn, args, kwargs)
     return as_written(fn, args, kwargs) or prep(fn, *args, **kwargs)
 
 
 def aprep_unpacked(fn: Any, /, *args: Any, **kwargs: Any) -> Any:
     """``aprep`` of a call with ``*`` or ``**`` arguments (see ``splat``)."""
-    check_unpacked(fn, args, kwargs)
+    kwargs = check_unpacked(fn, args, kwargs)
     written = as_written(fn, args, kwargs)
     return aprep(fn, *args, **kwargs) if written is None else Ready(written)
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import ast
 
-__all__ = ["RT", "plain_call", "runtime_call"]
+__all__ = ["KEYWORD_PARTS", "RT", "keyword_parts", "plain_call", "runtime_call"]
 
 RT = "__xcs_rt__"
+KEYWORD_PARTS = "ember_xcs_keyword_parts"  # the one keyword of a rewritten f(k=v, **m)
 
 
 def _rt(attribute: str, node: ast.AST) -> ast.Attribute:
@@ -30,3 +31,16 @@ def runtime_call(attribute: str, args: list[ast.expr], node: ast.AST,
 def plain_call(name: str, node: ast.AST) -> ast.Call:
     """``name()`` with no arguments (``globals()``, ``locals()``), placed where ``node`` is."""
     return ast.copy_location(ast.Call(ast.Name(name, ast.Load()), [], []), node)
+
+
+def keyword_parts(keywords: list[ast.keyword], node: ast.AST) -> list[ast.keyword]:
+    """``f(k=v, **m)``'s keywords as one, ``ember_xcs_keyword_parts=({"k": v},
+    splat_mapping(m))``, evaluated in the same order: the runtime merges them, so that a
+    key given twice raises plain Python's error naming ``f``, not ``prep_unpacked``."""
+    parts: list[ast.expr] = [
+        runtime_call("splat_mapping", [k.value], k.value) if k.arg is None else
+        ast.copy_location(ast.Dict(keys=[ast.copy_location(ast.Constant(k.arg), k)],
+                                   values=[k.value]), k)
+        for k in keywords]
+    return [ast.copy_location(ast.keyword(arg=KEYWORD_PARTS, value=ast.copy_location(
+        ast.Tuple(elts=parts, ctx=ast.Load()), node)), node)]

@@ -20,7 +20,7 @@ import sys
 from typing import Any
 
 from ember.xcs.tracing.observed_sites import ObservedSites, unpacked
-from ember.xcs.tracing.runtime_calls import plain_call
+from ember.xcs.tracing.runtime_calls import keyword_parts, plain_call
 from ember.xcs.tracing.runtime_calls import runtime_call as _call
 from ember.xcs.tracing.targets import (
     bound_names,
@@ -246,12 +246,12 @@ class Rewriter(ObservedSites):
             # f(*xs, **kw): checked by the runtime, so that a bad one raises what plain
             # Python raises, naming f (not prep), and an op result unpacked is its value.
             name = "prep_unpacked"
-            args = [ast.copy_location(ast.Starred(value=_call("splat", [a.value], a.value),
+            splat = "splat" if len(args) == 1 else "splat_listed"  # f(*x) names f: see there
+            args = [ast.copy_location(ast.Starred(value=_call(splat, [a.value], a.value),
                                                   ctx=ast.Load()), a)
                     if isinstance(a, ast.Starred) else a for a in args]
-            keywords = [ast.copy_location(ast.keyword(
-                arg=None, value=_call("splat_mapping", [k.value], k.value)), k)
-                if k.arg is None else k for k in keywords]
+            if any(k.arg is None for k in keywords):
+                keywords = keyword_parts(keywords, node)
         if self.awaiting:
             prepared: ast.expr = ast.copy_location(
                 ast.Await(value=_call(f"a{name}", [func, *args], node, keywords)), node)

@@ -1,10 +1,11 @@
 """``f(*x)``, ``f(**x)`` in rewritten glue: what plain Python raises, naming ``f``.
 
-The rewritten call is ``prep_unpacked(f, *splat(x), **splat_mapping(y))``: CPython's
-own error for a value that cannot be unpacked would name the runtime's ``prep``, and
-an op result (a proxy) would fail later, with another error. So ``splat`` hands on an
-op result's value, and carries a value that cannot be unpacked to ``check_unpacked``,
-which raises CPython's ``TypeError`` for it, naming ``f``.
+The rewritten call is ``prep_unpacked(f, *splat(x), ember_xcs_keyword_parts=({"k": v},
+splat_mapping(y)))``: CPython's own error for a value that cannot be unpacked, or a
+keyword given twice, would name the runtime's ``prep``, and an op result (a proxy)
+would fail later, with another error. So ``splat`` hands on an op result's value, and
+carries a value that cannot be unpacked to ``check_unpacked``, which merges the keyword
+parts in order and raises CPython's ``TypeError``, naming ``f``.
 """
 
 from __future__ import annotations
@@ -13,11 +14,13 @@ import itertools
 from collections.abc import Callable
 from typing import Any
 
+from ember.xcs.engine.task import TaskState
 from ember.xcs.tracing.context import _local
 from ember.xcs.tracing.lazy import Lazy
 from ember.xcs.tracing.outside import outside_value
+from ember.xcs.tracing.runtime_calls import KEYWORD_PARTS
 
-__all__ = ["as_written", "check_unpacked", "splat", "splat_mapping"]
+__all__ = ["as_written", "check_unpacked", "splat", "splat_listed", "splat_mapping"]
 
 
 class _Unpackable:
@@ -52,12 +55,26 @@ def splat(value: Any) -> Any:
     return (_Unpackable(value, "*"),)
 
 
+def splat_listed(value: Any) -> Any:
+    """What ``f(a, *value)`` (a ``*`` among other positional arguments) unpacks. CPython
+    gathers such arguments into a list as it evaluates them, so a value that is not
+    iterable raises there, before the later arguments, and names no function."""
+    value = splat(value)
+    if type(value) is tuple and len(value) == 1 and type(value[0]) is _Unpackable:
+        raise TypeError(f"Value after * must be an iterable, not {type(value[0].value).__name__}")
+    return value
+
+
 def splat_mapping(value: Any) -> Any:
     """What ``f(**value)`` in rewritten glue unpacks: an op result's value, or a marker
     for a value that is not a mapping."""
     if type(value) is Lazy:
         value = _value_for_unpacking(value, "**")
     if isinstance(value, dict) or hasattr(type(value), "keys"):
+        if type(value) is dict and any(type(key) is Lazy for key in value):
+            # f(**{field(x): v}): the key an op gave is a keyword's name, as in plain Python
+            value = {_value_for_unpacking(key, "**") if type(key) is Lazy else key: item
+                     for key, item in value.items()}
         if type(value) is dict and not all(type(key) is str for key in value):
             # No Python function (``prep``) takes such keys: ``as_written`` passes them.
             return {f"{_ODD_KEYS}{next(_odd_mappings)}": value}
@@ -85,26 +102,46 @@ def _value_for_unpacking(value: Lazy, stars: str) -> Any:
     trace = _local.trace
     if trace is None or not hasattr(trace, "force"):
         return outside_value(value)
-    if getattr(trace, "asynchronous", False):
-        return value  # async glue cannot wait here without blocking its loop: CPython will
+    if getattr(trace, "asynchronous", False):  # async glue cannot wait here (its loop):
+        task = object.__getattribute__(value, "_xcs_task")  # but it awaited the value first
+        return task.value if task.state is TaskState.DONE else value
     return trace.force(value, f"{stars} unpacking")
 
 
-def check_unpacked(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-    bad = kwargs.get(_NOT_A_MAPPING)
-    if type(bad) is _Unpackable:
-        raise bad.error(fn)
-    for value in args:
+def check_unpacked(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[Any, Any]:
+    """The call's keyword arguments, merged in order as CPython merges them, raising
+    (naming ``fn``) what plain Python raises first: a ``*`` or ``**`` value that cannot
+    be unpacked, or a keyword given twice (``f(**row, k=1)``)."""
+    parts = kwargs.pop(KEYWORD_PARTS, None)  # absent: no ** (CPython merged the keywords)
+    merged: dict[Any, Any] = kwargs if parts is None else {}
+    for part in parts or ():
+        bad = part.get(_NOT_A_MAPPING) if type(part) is dict else None
+        if type(bad) is _Unpackable:
+            raise bad.error(fn)
+        given: dict[Any, Any] = {}
+        given.update(part)  # a mapping's keys() and items, as CPython's ** reads them
+        for key in given:
+            if key in merged:
+                what = (f"got multiple values for keyword argument '{key}'"
+                        if isinstance(key, str) else "keywords must be strings")
+                raise TypeError(f"{_function_str(fn)} {what}")
+        merged.update(given)
+    for value in args:  # CPython unpacks f(*x) after the keywords: f(*1, **2) names **
         if type(value) is _Unpackable:
             raise value.error(fn)
+    return merged
 
 
 def _function_str(fn: Any) -> str:
-    """How CPython names a callable in its call errors (``module.qualname()``)."""
+    """How CPython names a callable in its call errors (``_PyObject_FunctionStr``):
+    ``module.qualname()``, ``qualname()`` for builtins, else ``str(fn)`` (an instance
+    with ``__call__``, a ``functools.partial``)."""
+    if type(fn) is Lazy:  # a method of an op result: plain Python had its value
+        fn = _value_for_unpacking(fn, "*")
     qualname = getattr(fn, "__qualname__", None)
-    if not isinstance(qualname, str):
-        return f"{type(fn).__name__} object"
+    if qualname is None:
+        return str(fn)
     module = getattr(fn, "__module__", None)
-    if isinstance(module, str) and module != "builtins":
+    if module is not None and module != "builtins":
         return f"{module}.{qualname}()"
     return f"{qualname}()"
