@@ -42,8 +42,8 @@ from ember.xcs.tracing.methods import PURE_METHODS
 from ember.xcs.tracing.reads import MISSING, code_like, code_owner, global_reads, read_through
 from ember.xcs.tracing.usercode import is_pandas_type
 
-__all__ = ["UNKNOWN", "Holders", "changed_by", "end_first", "follow", "settle", "settle_cell",
-           "settle_global", "shares_objects"]
+__all__ = ["UNKNOWN", "Holders", "changed_by", "end_first", "follow", "outputs_after_inputs",
+           "settle", "settle_cell", "settle_global", "shares_objects"]
 
 _get = object.__getattribute__
 _DEPTH = 3  # how deep attributes are followed from an argument
@@ -304,6 +304,8 @@ def changed_by(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     if kwargs and "out" in kwargs:
         out = kwargs["out"]
         return out[0] if type(out) is tuple and out else out
+    if outputs_after_inputs(fn, args):  # np.add(buf, r, buf)
+        return args[fn.nin]
     kind = type(fn)
     if kind is types.BuiltinFunctionType or kind is types.MethodType:
         owner = getattr(fn, "__self__", None)
@@ -317,6 +319,13 @@ def changed_by(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
             return owner if fn.__name__ in _ARRAY_CHANGES else None
         return owner
     return None
+
+
+def outputs_after_inputs(fn: Any, args: tuple[Any, ...]) -> bool:
+    """Whether a NumPy ufunc's call gives arrays to write into after its inputs
+    (``np.add(buf, r, buf)``): it changes ``args[fn.nin]``, as ``out=buf`` would."""
+    nin = getattr(fn, "nin", None)
+    return type(nin) is int and len(args) > nin and type(fn).__name__ == "ufunc"
 
 
 # Methods that change a NumPy array, or a pandas object, itself (besides ``out=`` and
