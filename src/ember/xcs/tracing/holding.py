@@ -37,6 +37,7 @@ from typing import Any
 from ember.xcs import tree
 from ember.xcs.op_runs import UNRESOLVED
 from ember.xcs.tracing.frames import is_user_code
+from ember.xcs.tracing.generators import generator_classes
 from ember.xcs.tracing.lazy import Lazy
 from ember.xcs.tracing.methods import PURE_METHODS
 from ember.xcs.tracing.reads import MISSING, code_like, code_owner, global_reads, read_through
@@ -197,8 +198,8 @@ class Holders:
                         self._hold(frame, lazy)
                 elif type(value) in _FUNCTIONS:
                     self._note_function(lazy, value, todo, depth)
-                elif isinstance(value, _MUTABLE_COLLECTIONS):  # os.environ, a shelf...
-                    self._hold(value, lazy)
+                elif isinstance(value, _MUTABLE_COLLECTIONS + generator_classes()):
+                    self._hold(value, lazy)  # os.environ, a shelf; a generator: its draws
             elif kind in _WALKED and depth < _DEPTH:
                 todo += [(item, depth + 1) for item in tree.children(value, kind)
                          if type(item) not in atoms]
