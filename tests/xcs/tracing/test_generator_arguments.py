@@ -107,3 +107,24 @@ def test_ops_given_one_generator_in_async_glue():
     for seed in (3, 4):
         prompts = ["a", "bb", "ccc"]
         assert asyncio.run(jitted(seed, prompts)) == asyncio.run(drawn(seed, prompts))
+
+
+def library_draws_after_an_op(seed):
+    stats = pytest.importorskip("scipy.stats")
+    rng = np.random.default_rng(seed)
+    drawn = sample(rng, "a")
+    noise = stats.norm.rvs(size=2, random_state=rng)  # a library function draws from it
+    return drawn, noise.tolist()
+
+
+def unbound_method_draws_after_an_op(seed):
+    rng = np.random.default_rng(seed)
+    drawn = sample(rng, "a")
+    return drawn, np.random.Generator.random(rng)
+
+
+@pytest.mark.parametrize("fn", [library_draws_after_an_op, unbound_method_draws_after_an_op])
+def test_a_function_given_the_generator_draws_after_the_ops_holding_it(fn):
+    jitted = jit(fn)
+    for seed in (1, 2):
+        assert jitted(seed) == fn(seed)

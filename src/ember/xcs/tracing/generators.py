@@ -6,7 +6,8 @@ number it draws. In plain Python the ops given the same generator, and the glue
 drawing from it after them, draw in program order. So an op call holds the
 generators it is given (``holding.Holders.note``): the glue's own use of one
 (``rng.integers(...)``) waits for it, and an op given a generator that an earlier op
-still holds runs at its call, after that op (``thread_bound.eager_reason_of``).
+still holds runs at its call, after that op (``thread_bound.eager_reason_of``), as
+does a function given one (``stats.norm.rvs(random_state=rng)``, ``holding.changed_by``).
 Ops given generators of their own still run in parallel.
 
 Example:
@@ -25,7 +26,7 @@ from ember.xcs import tree
 from ember.xcs.tracing.lazy import Lazy
 from ember.xcs.tree.kinds import record_items
 
-__all__ = ["generator_classes", "generators_in"]
+__all__ = ["generator_classes", "generators_in", "given_generator"]
 
 _modules = sys.modules
 _ITEMS = (list, tuple, dict)
@@ -60,3 +61,14 @@ def generators_in(value: Any, classes: tuple[type, ...]) -> list[Any]:
     else:
         return []
     return [item for item in items if type(item) is not Lazy and isinstance(item, classes)]
+
+
+def given_generator(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """The first random generator among a call's arguments (``None`` if none): the call
+    may draw from it."""
+    atoms = tree.ATOMS
+    for value in (*args, *kwargs.values()) if kwargs else args:
+        kind = type(value)
+        if kind not in atoms and kind is not Lazy and isinstance(value, generator_classes()):
+            return value
+    return None

@@ -37,7 +37,7 @@ from typing import Any
 from ember.xcs import tree
 from ember.xcs.op_runs import UNRESOLVED
 from ember.xcs.tracing.frames import is_user_code
-from ember.xcs.tracing.generators import generator_classes
+from ember.xcs.tracing.generators import generator_classes, given_generator
 from ember.xcs.tracing.lazy import Lazy
 from ember.xcs.tracing.methods import PURE_METHODS
 from ember.xcs.tracing.reads import MISSING, code_like, code_owner, global_reads, read_through
@@ -298,7 +298,8 @@ def changed_by(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """The object a call of ``fn`` may change in place (``None`` if none is known).
 
     A method of a container (``notes.append``; not reading ones: ``get``), any method of
-    an object (``state.advance()``), the object of ``setattr``/``delattr``, an ``out=`` array.
+    an object (``state.advance()``), the object of ``setattr``/``delattr``, an ``out=`` array,
+    a random generator a function is given.
     """
     if (fn is setattr or fn is delattr) and args:
         return args[0]
@@ -307,6 +308,8 @@ def changed_by(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         return out[0] if type(out) is tuple and out else out
     if outputs_after_inputs(fn, args):  # np.add(buf, r, buf)
         return args[fn.nin]
+    if (generator := given_generator(args, kwargs)) is not None:
+        return generator  # stats.norm.rvs(random_state=rng) draws from it
     kind = type(fn)
     if kind is types.BuiltinFunctionType or kind is types.MethodType:
         owner = getattr(fn, "__self__", None)
