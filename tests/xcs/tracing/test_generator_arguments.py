@@ -128,3 +128,23 @@ def test_a_function_given_the_generator_draws_after_the_ops_holding_it(fn):
     jitted = jit(fn)
     for seed in (1, 2):
         assert jitted(seed) == fn(seed)
+
+
+@op
+async def asample(rng, prompt):
+    await asyncio.sleep(0.03 * (3 - len(prompt) % 3))  # later prompts draw first
+    return f"{prompt}:{rng.integers(0, 1000)}"
+
+
+def test_async_ops_given_one_generator_and_gathered_draw_as_they_run():
+    # asyncio.gather runs them at once in plain Python too: the shortest sleep draws
+    # first. They must not be made to run one by one.
+    async def gathered(seed, prompts):
+        rng = np.random.default_rng(seed)
+        drawn = await asyncio.gather(*[asample(rng, p) for p in prompts])
+        return drawn, int(rng.integers(0, 1000))
+
+    jitted = jit(gathered)
+    for seed in (1, 2):
+        prompts = ["a", "bb", "ccc"]
+        assert asyncio.run(jitted(seed, prompts)) == asyncio.run(gathered(seed, prompts))

@@ -297,9 +297,8 @@ def _buffers(value: Any) -> list[Any]:
 def changed_by(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """The object a call of ``fn`` may change in place (``None`` if none is known).
 
-    A method of a container (``notes.append``; not reading ones: ``get``), any method of
-    an object (``state.advance()``), the object of ``setattr``/``delattr``, an ``out=`` array,
-    a random generator a function is given.
+    A container's method (``notes.append``; not reading ones: ``get``), an object's method,
+    ``setattr``/``delattr``'s object, an ``out=`` array, a random generator given to it.
     """
     if (fn is setattr or fn is delattr) and args:
         return args[0]
@@ -364,8 +363,9 @@ def shares_objects(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
     while todo:
         value, depth = todo.pop()
         kind = tree.kind_of(value)
-        if kind is tree.Kind.RECORD or (kind is tree.Kind.OPAQUE and _is_buffer(value)):
-            return True
+        if kind is tree.Kind.RECORD or (kind is tree.Kind.OPAQUE and (
+                _is_buffer(value) or isinstance(value, generator_classes()))):
+            return True  # (a generator: an async op given one draws once awaited)
         if kind in _WALKED and depth < _DEPTH:
             todo += [(item, depth + 1) for item in tree.children(value, kind)
                      if type(item) not in atoms and type(item) is not Lazy]
