@@ -284,9 +284,18 @@ def bump_len(word):
 
 
 def test_type_check_barrier_is_not_explained_as_an_is_comparison() -> None:
-    # vmap given an op result as its batch checks what it is (isinstance) and its length:
-    # the fix for "isinstance" is a type check's, not the one for `is`.
+    # A library reading __class__ of an op result: the fix for "isinstance" is a type
+    # check's, not the one for `is` (a prefix of it).
+    from ember.xcs.api.explanation import _fix
+
+    fix = _fix("isinstance")
+    assert "a type check" in fix and "`is` compares objects" not in fix, fix
+
+
+def test_a_transform_given_an_op_result_explains_its_wait() -> None:
+    # vmap given an op result as its batch waits for it: what it is decides the mapping.
     text = explain(jit(_batch_of_an_op_result), "ab c")
-    line = next(line for line in text.splitlines() if line.strip().startswith("isinstance at"))
+    line = next(line for line in text.splitlines()
+                if line.strip().startswith("transform argument at"))
     fix = text.splitlines()[text.splitlines().index(line) + 1]
-    assert "a type check" in fix and "`is` compares objects" not in fix, text
+    assert "a transform (vmap, pmap, scan) given an op result" in fix, text

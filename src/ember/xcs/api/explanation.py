@@ -83,8 +83,9 @@ _NEEDS_VALUE = {
     "raise ... from": "an op result as the cause of a raise (raise X from err)",
     "except": "an except clause naming op results (the classes it catches)",
     "assert message": "an assert's message, put into the AssertionError",
-    "isinstance": "a type check (isinstance(), or a library reading __class__: a "
-                  "transform given an op result as its batch checks what it is)",
+    "isinstance": "a type check (isinstance(), or a library reading __class__)",
+    "transform argument": "a transform (vmap, pmap, scan) given an op result: what it is "
+                          "(an array, a list, a record) decides how it is mapped, which",
 }
 
 

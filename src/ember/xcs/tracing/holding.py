@@ -37,13 +37,14 @@ from typing import Any
 from ember.xcs import tree
 from ember.xcs.op_runs import UNRESOLVED
 from ember.xcs.tracing.frames import is_user_code
+from ember.xcs.tracing.generators import generator_classes, given_generator
 from ember.xcs.tracing.lazy import Lazy
 from ember.xcs.tracing.methods import PURE_METHODS
 from ember.xcs.tracing.reads import MISSING, code_like, code_owner, global_reads, read_through
 from ember.xcs.tracing.usercode import is_pandas_type
 
-__all__ = ["UNKNOWN", "Holders", "changed_by", "end_first", "follow", "settle", "settle_cell",
-           "settle_global", "shares_objects"]
+__all__ = ["UNKNOWN", "Holders", "changed_by", "end_first", "follow", "outputs_after_inputs",
+           "settle", "settle_cell", "settle_global", "shares_objects"]
 
 _get = object.__getattribute__
 _DEPTH = 3  # how deep attributes are followed from an argument
@@ -197,8 +198,8 @@ class Holders:
                         self._hold(frame, lazy)
                 elif type(value) in _FUNCTIONS:
                     self._note_function(lazy, value, todo, depth)
-                elif isinstance(value, _MUTABLE_COLLECTIONS):  # os.environ, a shelf...
-                    self._hold(value, lazy)
+                elif isinstance(value, _MUTABLE_COLLECTIONS + generator_classes()):
+                    self._hold(value, lazy)  # os.environ, a shelf; a generator: its draws
             elif kind in _WALKED and depth < _DEPTH:
                 todo += [(item, depth + 1) for item in tree.children(value, kind)
                          if type(item) not in atoms]
@@ -296,14 +297,18 @@ def _buffers(value: Any) -> list[Any]:
 def changed_by(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """The object a call of ``fn`` may change in place (``None`` if none is known).
 
-    A method of a container (``notes.append``; not reading ones: ``get``), any method of
-    an object (``state.advance()``), the object of ``setattr``/``delattr``, an ``out=`` array.
+    A container's method (``notes.append``; not reading ones: ``get``), an object's method,
+    ``setattr``/``delattr``'s object, an ``out=`` array, a random generator given to it.
     """
     if (fn is setattr or fn is delattr) and args:
         return args[0]
     if kwargs and "out" in kwargs:
         out = kwargs["out"]
         return out[0] if type(out) is tuple and out else out
+    if outputs_after_inputs(fn, args):  # np.add(buf, r, buf)
+        return args[fn.nin]
+    if (generator := given_generator(args, kwargs)) is not None:
+        return generator  # stats.norm.rvs(random_state=rng) draws from it
     kind = type(fn)
     if kind is types.BuiltinFunctionType or kind is types.MethodType:
         owner = getattr(fn, "__self__", None)
@@ -317,6 +322,13 @@ def changed_by(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
             return owner if fn.__name__ in _ARRAY_CHANGES else None
         return owner
     return None
+
+
+def outputs_after_inputs(fn: Any, args: tuple[Any, ...]) -> bool:
+    """Whether a NumPy ufunc's call gives arrays to write into after its inputs
+    (``np.add(buf, r, buf)``): it changes ``args[fn.nin]``, as ``out=buf`` would."""
+    nin = getattr(fn, "nin", None)
+    return type(nin) is int and len(args) > nin and type(fn).__name__ == "ufunc"
 
 
 # Methods that change a NumPy array, or a pandas object, itself (besides ``out=`` and
@@ -351,8 +363,9 @@ def shares_objects(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
     while todo:
         value, depth = todo.pop()
         kind = tree.kind_of(value)
-        if kind is tree.Kind.RECORD or (kind is tree.Kind.OPAQUE and _is_buffer(value)):
-            return True
+        if kind is tree.Kind.RECORD or (kind is tree.Kind.OPAQUE and (
+                _is_buffer(value) or isinstance(value, generator_classes()))):
+            return True  # (a generator: an async op given one draws once awaited)
         if kind in _WALKED and depth < _DEPTH:
             todo += [(item, depth + 1) for item in tree.children(value, kind)
                      if type(item) not in atoms and type(item) is not Lazy]

@@ -18,7 +18,11 @@ when it is handed:
   would be read once the glue had gone on, reading it too, or changing what it reads;
 - a method bound to an object of the glue that may change (``sorted(scores,
   key=scores.get)``, ``key=counts.__getitem__``, a ``functools.partial`` holding a
-  dict): lifted, it would read that object as the glue changed it since.
+  dict): lifted, it would read that object as the glue changed it since;
+- an array to write its result into (``np.multiply(r, 2, out=buf)``, a ufunc's
+  outputs after its inputs: ``np.add(buf, r, buf)``, see ``holding.outputs_after_inputs``):
+  lifted, ``buf`` would hold the result only later, and ``buf[0]`` right after the
+  call would read the old contents.
 
 A call that runs now and calls code of the user's it is handed uses what that code
 returns at once (``calls_back``): ``re.sub``'s ``repl`` must give a str, ``json.dumps``
@@ -54,8 +58,8 @@ from ember.xcs.tracing.proxy import IN_PLACE
 from ember.xcs.tracing.usercode import calls_user_code
 from ember.xcs.tracing.wrappers import behind_cache
 
-__all__ = ["calls_back", "compares_results", "reads_live_objects", "resolve_closures",
-           "run_at_call", "runs_at_call"]
+__all__ = ["calls_back", "compares_results", "reads_live_objects",
+           "resolve_closures", "run_at_call", "runs_at_call"]
 
 _BOUND = frozenset({types.BuiltinMethodType, types.MethodWrapperType, types.MethodType})
 # Objects that never change: a method bound to one reads the same thing at any time.
@@ -70,7 +74,15 @@ def runs_at_call(name: str, args: tuple[Any, ...], kwargs: dict[str, Any], *,
             or (name != "getattr" and operates_on_user_object(args, kwargs))
             or tree.copies_shared_objects(args, kwargs, Lazy, stores=stores)
             or hands_over_iterator(args, kwargs)
-            or reads_live_objects(args, kwargs))
+            or reads_live_objects(args, kwargs)
+            or _writes_out(kwargs))
+
+
+def _writes_out(kwargs: dict[str, Any]) -> bool:
+    """Whether a call is given an array to write its result into (``out=``; NumPy
+    hands ``__array_ufunc__`` a tuple, ``None`` for an output it is to allocate)."""
+    out = kwargs.get("out") if kwargs else None
+    return out is not None and not (type(out) is tuple and all(o is None for o in out))
 
 
 def reads_live_objects(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:

@@ -84,7 +84,7 @@ from ember.xcs.tracing.guards import (
     stored,
 )
 from ember.xcs.tracing.handover import from_data_library, handed_over
-from ember.xcs.tracing.holding import changed_by, end_first, settle
+from ember.xcs.tracing.holding import changed_by, end_first, outputs_after_inputs, settle
 from ember.xcs.tracing.immediate import calls_back, compares_results, resolve_closures, run_at_call
 from ember.xcs.tracing.lazy import Lazy
 from ember.xcs.tracing.methods import MethodCall, method_call
@@ -264,7 +264,7 @@ def prep(fn: Any, /, *args: Any, **kwargs: Any) -> Callable[[], Any]:
     if kind is Callee.PURE or kind is Callee.CONSUMER:
         if tree.contains((args, kwargs), Lazy, records=True):
             mode = trace.site_mode()
-            if mode is CallMode.LAZY:
+            if mode is CallMode.LAZY and not outputs_after_inputs(fn, args):  # add(b, r, b)
                 return _returning(trace.lift(f"call {_name_of(fn)}", fn, args, kwargs,
                                              returns_argument=_returns_argument(fn)))
         else:
@@ -331,8 +331,9 @@ def aprep(fn: Any, /, *args: Any, **kwargs: Any) -> Any:
                 holding += pending(trace.ordering.holders.readers(*shared))
         elif kind is Callee.PURE or kind is Callee.CONSUMER:
             found = tree.leaves((args, kwargs), Lazy, records=True)
-            if found and trace.lifts(trace.site_mode(), "call", args, kwargs,
-                                     returns_argument=_returns_argument(fn)):
+            if found and not outputs_after_inputs(fn, args) and trace.lifts(
+                    trace.site_mode(), "call", args, kwargs,
+                    returns_argument=_returns_argument(fn)):
                 found = []
     waits = (pending(found) if found else []) + holding
     if not waits:

@@ -1,4 +1,5 @@
-"""Ops that must run at their call: given an iterator, or an object tied to a thread.
+"""Ops that must run at their call: given an iterator, an object tied to a thread, or a
+random generator an earlier op still holds (see ``generators``).
 
 An op the glue does not wait for runs on a worker thread. Some objects refuse to be used
 on any thread but the one that made them: a ``sqlite3`` connection (and its cursors and
@@ -35,24 +36,33 @@ from typing import Any
 
 from ember.xcs import tree
 from ember.xcs.op_runs import UNRESOLVED
+from ember.xcs.tracing.generators import generator_classes, generators_in
 from ember.xcs.tracing.handover import hands_over_iterator
+from ember.xcs.tracing.holding import settle
 from ember.xcs.tracing.lazy import Lazy
 from ember.xcs.tracing.reads import code_owner, global_reads
 from ember.xcs.tree.kinds import record_items
 
-__all__ = ["BOUND", "eager_reason_of"]
+__all__ = ["BOUND", "GENERATOR", "eager_reason_of"]
 
-BOUND = "thread-bound object"  # the reason, in explain
+BOUND = "thread-bound object"  # the reasons, in explain
+GENERATOR = "random generator"
 
 _ITEMS = (list, tuple, dict)
 _modules = sys.modules
 
 
-def eager_reason_of(op: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str | None:
+def eager_reason_of(op: Any, args: tuple[Any, ...], kwargs: dict[str, Any],
+                    trace: Any = None) -> str | None:
     """Why a call of ``op`` with these arguments must run at its call (``None``: it need
-    not, for what it is given)."""
+    not, for what it is given). Given a random generator an op of ``trace`` still
+    holds, it first waits for that op (see ``generators``)."""
     if hands_over_iterator(args, kwargs):
         return "iterator"
+    if trace is not None and trace.ordering.holders.held and not (
+            op.is_coroutine and trace.asynchronous) and _after_shared_generator(
+            trace, (*args, *kwargs.values()) if kwargs else args):
+        return GENERATOR  # (an async op in async glue runs once awaited: shares_objects)
     # No connection exists before sqlite3 is imported (or while another thread imports
     # it: its attributes are read with a default).
     sqlite3 = _modules.get("sqlite3")
@@ -80,6 +90,18 @@ def eager_reason_of(op: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> s
             type(value) is not Lazy and isinstance(value, bound) for value in read):
         return BOUND
     return None
+
+
+def _after_shared_generator(trace: Any, given: tuple[Any, ...]) -> bool:
+    """Whether ``given`` holds a random generator an op still running holds; if so,
+    once those ops have ended (their draws come first, as in plain Python)."""
+    classes = generator_classes()
+    holders = trace.ordering.holders
+    shared = [generator for value in given for generator in generators_in(value, classes)
+              if holders.unfinished(generator)]
+    for generator in shared:
+        settle(trace, generator)
+    return bool(shared)
 
 
 def _reaches(value: Any, bound: tuple[type, ...]) -> bool:

@@ -157,7 +157,7 @@ class Trace:
             eager_reason = "effect"
         elif mode is not _LAZY:
             eager_reason = mode.value
-        elif self.eager or (handed := eager_reason_of(op, args, kwargs)) is not None:
+        elif self.eager or (handed := eager_reason_of(op, args, kwargs, self)) is not None:
             eager_reason = "serial" if self.eager else handed  # an iterator, a connection
         if op.is_coroutine and self.asynchronous and eager_reason is None:
             if shares_objects(args, kwargs):  # starts once awaited, as in plain Python

@@ -37,6 +37,7 @@ from ember.xcs.transforms.batching import (
     split_batch,
     synchronous_items,
 )
+from ember.xcs.transforms.given import values_of_ops
 from ember.xcs.transforms.leaves import count_arrays, is_tensor_tree, require_jax
 from ember.xcs.transforms.probes import OpReached, op_in_code, probed
 
@@ -254,6 +255,7 @@ def _scan(f: Callable[..., Any], init: Any, xs: Any, length: int | None, reverse
                                  {"args": extra_args, "kwargs": extra_kwargs})
     if recorded is not NOT_RECORDED:  # autograph() with a recorded init/xs: one node
         return recorded[0], recorded[1]
+    (init, xs, extra_args), extra_kwargs = values_of_ops((init, xs, extra_args), extra_kwargs)
     if _is_tensor_scan(f, init, xs, extra_args, extra_kwargs):
         jax = require_jax("scan")
         try:

@@ -35,6 +35,7 @@ from ember.xcs.transforms.batching import (
     run_batch,
     split_batch,
 )
+from ember.xcs.transforms.given import values_of_ops
 from ember.xcs.transforms.leaves import is_tensor_tree, require_jax
 from ember.xcs.transforms.probes import OpReached, op_in_code, probed
 from ember.xcs.transforms.readings import refuse_ambiguous
@@ -136,6 +137,7 @@ class BatchedFunction:
         recorded = record_whole_call(self, self._name, args, kwargs)
         if recorded is not NOT_RECORDED:
             return recorded
+        args, kwargs = values_of_ops(args, kwargs)  # their types choose the path
         if not self._orchestration and is_tensor_tree((args, kwargs)):
             if not self._scanned:
                 self._scanned = True

@@ -1,0 +1,74 @@
+"""Random generators given to ops: each draw depends on the draws before it.
+
+``sample(rng, prompt)`` with ``rng = np.random.default_rng(seed)`` (or a
+``np.random.RandomState``, a ``random.Random(seed)``) changes ``rng`` with every
+number it draws. In plain Python the ops given the same generator, and the glue
+drawing from it after them, draw in program order. So an op call holds the
+generators it is given (``holding.Holders.note``): the glue's own use of one
+(``rng.integers(...)``) waits for it, and an op given a generator that an earlier op
+still holds runs at its call, after that op (``thread_bound.eager_reason_of``), as
+does a function given one (``stats.norm.rvs(random_state=rng)``, ``holding.changed_by``).
+Ops given generators of their own still run in parallel.
+
+Example:
+    >>> import random
+    >>> rng = random.Random(1)
+    >>> generators_in({"rng": rng, "k": 2}, generator_classes()) == [rng]
+    True
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from ember.xcs import tree
+from ember.xcs.tracing.lazy import Lazy
+from ember.xcs.tree.kinds import record_items
+
+__all__ = ["generator_classes", "generators_in", "given_generator"]
+
+_modules = sys.modules
+_ITEMS = (list, tuple, dict)
+
+
+def generator_classes() -> tuple[type, ...]:
+    """The classes of random generators, of the modules imported so far:
+    ``random.Random`` (and its subclasses) and NumPy's generators."""
+    found: list[type] = []
+    stdlib = _modules.get("random")
+    if stdlib is not None:
+        found.append(stdlib.Random)
+    numpy_random = _modules.get("numpy.random")
+    if numpy_random is not None:
+        found += [kind for name in ("Generator", "RandomState", "BitGenerator")
+                  if isinstance(kind := getattr(numpy_random, name, None), type)]
+    return tuple(found)
+
+
+def generators_in(value: Any, classes: tuple[type, ...]) -> list[Any]:
+    """The generators ``value`` is, holds as items (a list, tuple or dict) or as
+    attributes (an object of the user's)."""
+    cls = type(value)
+    if cls in tree.ATOMS or cls is Lazy or not classes:
+        return []
+    if isinstance(value, classes):
+        return [value]
+    if cls in _ITEMS:
+        items = value.values() if cls is dict else value
+    elif tree.kind_of(value) is tree.Kind.RECORD:
+        items = [item for _, item in record_items(value)]
+    else:
+        return []
+    return [item for item in items if type(item) is not Lazy and isinstance(item, classes)]
+
+
+def given_generator(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """The first random generator among a call's arguments (``None`` if none): the call
+    may draw from it."""
+    atoms = tree.ATOMS
+    for value in (*args, *kwargs.values()) if kwargs else args:
+        kind = type(value)
+        if kind not in atoms and kind is not Lazy and isinstance(value, generator_classes()):
+            return value
+    return None

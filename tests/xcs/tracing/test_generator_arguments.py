@@ -1,0 +1,150 @@
+"""Ops given a random generator draw in program order, as in plain Python.
+
+``[sample(rng, p) for p in prompts]`` with one ``rng`` drew in the order the ops ran,
+and the glue's ``rng.integers(...)`` right after drew before them. Ops given the same
+generator now run one after another, in program order, and the glue's draws wait for
+them; ops given generators of their own still run in parallel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import random
+import time
+
+import numpy as np
+import pytest
+
+from ember.xcs import explain, jit, op
+
+calls: collections.Counter[str] = collections.Counter()
+
+
+@op
+def sample(rng, prompt):
+    calls["sample"] += 1
+    time.sleep(0.005 * (3 - len(prompt) % 3))  # later prompts finish first
+    return f"{prompt}:{rng.integers(0, 1000)}"
+
+
+@op
+def pick(rng, prompt):
+    time.sleep(0.005 * (3 - len(prompt) % 3))
+    return f"{prompt}:{rng.randint(0, 1000)}"
+
+
+@op
+def sample_from(settings, prompt):
+    time.sleep(0.005 * (3 - len(prompt) % 3))
+    return f"{prompt}:{settings['rng'].random():.6f}"
+
+
+@op
+def slow_draw(rng):
+    time.sleep(0.05)
+    return float(rng.random())
+
+
+def numpy_generator(seed, prompts):
+    rng = np.random.default_rng(seed)
+    drawn = [sample(rng, p) for p in prompts]
+    return drawn, int(rng.integers(0, 1000))
+
+
+def legacy_generator(seed, prompts):
+    rng = np.random.RandomState(seed)
+    drawn = [pick(rng, p) for p in prompts]
+    return drawn, rng.randint(0, 1000)
+
+
+def stdlib_generator(seed, prompts):
+    rng = random.Random(seed)
+    drawn = [pick(rng, p) for p in prompts]
+    return drawn, rng.random()
+
+
+def generator_in_a_dict(seed, prompts):
+    settings = {"rng": random.Random(seed), "style": "short"}
+    drawn = [sample_from(settings, p) for p in prompts]
+    return drawn, settings["rng"].random()
+
+
+@pytest.mark.parametrize("fn", [numpy_generator, legacy_generator, stdlib_generator,
+                                generator_in_a_dict])
+def test_ops_given_one_generator_draw_in_program_order(fn):
+    jitted = jit(fn)
+    for seed, prompts in ((1, ["a", "bb", "ccc", "dddd"]), (2, ["x", "yy", "zzz"])):
+        calls.clear()
+        expected = fn(seed, prompts)
+        plain_calls = dict(calls)
+        calls.clear()
+        assert jitted(seed, prompts) == expected
+        assert dict(calls) == plain_calls
+
+
+def test_ops_given_their_own_generators_still_run_in_parallel():
+    def draws(seeds):
+        return [slow_draw(np.random.default_rng(seed)) for seed in seeds]
+
+    jitted = jit(draws)
+    jitted([0])
+    expected = draws([1, 2, 3, 4])
+    started = time.perf_counter()
+    assert jitted([1, 2, 3, 4]) == expected
+    assert time.perf_counter() - started < 0.15  # four 50 ms ops at once, not 200 ms
+    assert "random generator" not in explain(jitted)
+
+
+def test_ops_given_one_generator_in_async_glue():
+    async def drawn(seed, prompts):
+        rng = np.random.default_rng(seed)
+        values = [sample(rng, p) for p in prompts]
+        await asyncio.sleep(0)
+        return values, int(rng.integers(0, 1000))
+
+    jitted = jit(drawn)
+    for seed in (3, 4):
+        prompts = ["a", "bb", "ccc"]
+        assert asyncio.run(jitted(seed, prompts)) == asyncio.run(drawn(seed, prompts))
+
+
+def library_draws_after_an_op(seed):
+    stats = pytest.importorskip("scipy.stats")
+    rng = np.random.default_rng(seed)
+    drawn = sample(rng, "a")
+    noise = stats.norm.rvs(size=2, random_state=rng)  # a library function draws from it
+    return drawn, noise.tolist()
+
+
+def unbound_method_draws_after_an_op(seed):
+    rng = np.random.default_rng(seed)
+    drawn = sample(rng, "a")
+    return drawn, np.random.Generator.random(rng)
+
+
+@pytest.mark.parametrize("fn", [library_draws_after_an_op, unbound_method_draws_after_an_op])
+def test_a_function_given_the_generator_draws_after_the_ops_holding_it(fn):
+    jitted = jit(fn)
+    for seed in (1, 2):
+        assert jitted(seed) == fn(seed)
+
+
+@op
+async def asample(rng, prompt):
+    await asyncio.sleep(0.03 * (3 - len(prompt) % 3))  # later prompts draw first
+    return f"{prompt}:{rng.integers(0, 1000)}"
+
+
+def test_async_ops_given_one_generator_and_gathered_draw_as_they_run():
+    # asyncio.gather runs them at once in plain Python too: the shortest sleep draws
+    # first. They must not be made to run one by one.
+    async def gathered(seed, prompts):
+        rng = np.random.default_rng(seed)
+        drawn = await asyncio.gather(*[asample(rng, p) for p in prompts])
+        return drawn, int(rng.integers(0, 1000))
+
+    jitted = jit(gathered)
+    for seed in (1, 2):
+        prompts = ["a", "bb", "ccc"]
+        assert asyncio.run(jitted(seed, prompts)) == asyncio.run(gathered(seed, prompts))
