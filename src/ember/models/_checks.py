@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import types
 from typing import TypeVar
 from urllib.parse import urlsplit
 
@@ -15,6 +16,7 @@ from ember.models._text import clip
 from ember.models.errors import InvalidParamsError
 
 T = TypeVar("T")
+_COROUTINE = types.CoroutineType
 
 __all__ = [
     "awaited_hook",
@@ -145,7 +147,7 @@ def awaited_hook(owner: object, name: str, pending: T) -> T:
         TypeError: ``pending`` is not awaitable; the message names the hook's file:line
             and the fix.
     """
-    if inspect.isawaitable(pending):
+    if type(pending) is _COROUTINE or inspect.isawaitable(pending):  # (an async def's: at once)
         return pending
     hook = getattr(type(owner), name, None)
     code = getattr(inspect.unwrap(hook), "__code__", None) if hook is not None else None

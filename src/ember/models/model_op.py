@@ -81,7 +81,19 @@ class _ModelCall:
 
 
 class ModelOp(Op):
-    """The op of one model (see ``model_op``), with ``acall`` for ``await``."""
+    """The op of one model (see ``model_op``), with ``acall`` for ``await``.
+
+    The op of a provider with a ``max_concurrency`` is a ``_CappedModelOp``, whose call
+    first checks the cap; any other is called as an ``Op`` is, with no frame of its own
+    (every model call under ``@jit`` goes through it).
+    """
+
+    def __new__(cls, body: _ModelCall | None = None, /, **settings: Any) -> ModelOp:
+        if (cls is ModelOp and body is not None
+                and getattr(body.provider, "_slots", None) is not None):
+            cls = _CappedModelOp
+        made: ModelOp = super().__new__(cls)
+        return made
 
     def __init__(self, body: _ModelCall, **settings: Any) -> None:
         # Under a policy layer (every model op but a binding's with ``cache=False``) the
@@ -94,14 +106,6 @@ class ModelOp(Op):
         self._awaited = Op(self.async_fn, name=self.name,
                            max_concurrency=self.max_concurrency, limit_key=self.limit_key)
         self._slots = getattr(body.provider, "_slots", None)  # the cap its body takes a slot of
-
-    def __call__(self, /, *args: Any, **kwargs: Any) -> Any:
-        """The call, as an op's; refused at once (also under ``@jit``, where it would
-        not wait) when this thread holds every slot of the provider, as plain Python's
-        call, which would wait for itself, is (see ``Slots``)."""
-        if self._slots is not None:
-            self._slots.refuse_waiting_for_itself(threading.get_ident(), "thread")
-        return super().__call__(*args, **kwargs)
 
     @coroutine_function
     def acall(self, prompt: object, **params: Any) -> Coroutine[Any, Any, Response]:
@@ -120,6 +124,18 @@ class ModelOp(Op):
         assert call is not None
         coroutine: Coroutine[Any, Any, Response] = call(prompt, **params)
         return coroutine
+
+
+class _CappedModelOp(ModelOp):
+    """The op of a model whose provider caps its concurrent calls (``Slots``)."""
+
+    def __call__(self, /, *args: Any, **kwargs: Any) -> Any:
+        """The call, as an op's; refused at once (also under ``@jit``, where it would
+        not wait) when this thread holds every slot of the provider, as plain Python's
+        call, which would wait for itself, is (see ``Slots``)."""
+        if self._slots is not None:
+            self._slots.refuse_waiting_for_itself(threading.get_ident(), "thread")
+        return super().__call__(*args, **kwargs)
 
 
 def awaited_call(

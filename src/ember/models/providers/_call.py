@@ -157,6 +157,9 @@ class PreparedCall:
 
     def finish(self, completion: object) -> Response:
         """The ``Response`` of a successful attempt (checked, rate limits settled)."""
+        if type(completion) is Completion and type(completion.text) is str \
+                and type(completion.usage) is Usage:  # ``check``'s common case, inline
+            return self.response(completion.text, completion.usage)
         checked = self.check(completion)
         return self.response(checked.text, checked.usage)
 

@@ -246,7 +246,8 @@ class Provider(ABC):
             try:
                 # The common case, inline: no limit to book, no slot to take.
                 if not call.limits and self._slots is None:
-                    completion = await self._asend(call)
+                    completion = await awaited_hook(
+                        self, "asend", self.asend(call.model, call.messages, call.params))
                 else:
                     completion = await self._aattempt(call)
             except Exception as error:

@@ -31,6 +31,7 @@ __all__ = ["SimulatedProvider"]
 Latency = float | tuple[float, float]
 
 _ANSWERS = ("amber", "basalt", "cedar", "delta", "ember", "fjord", "garnet", "harbor")
+_OTHERS = {answer: tuple(a for a in _ANSWERS if a != answer) for answer in _ANSWERS}
 _DISAGREEMENT = 0.3
 _SIMULATION_PARAMS = ("latency", "failure_rate")
 _NOT_GENERATION = frozenset({*_SIMULATION_PARAMS, "timeout"})  # they never change the text
@@ -154,10 +155,10 @@ class SimulatedProvider(Provider):
         self, model: str, messages: list[Message], params: Mapping[str, Any]
     ) -> Completion:
         """Wait the configured latency with ``asyncio.sleep``, then reply or fail."""
-        seconds, timeout, failure, text, prompt_tokens = self._plan(model, messages, params)
-        if seconds > 0:
-            await asyncio.sleep(min(seconds, timeout))
-        return _outcome(_Plan(seconds, timeout, failure, text, prompt_tokens))
+        plan = self._plan(model, messages, params)
+        if plan.seconds > 0:
+            await asyncio.sleep(min(plan.seconds, plan.timeout))
+        return _outcome(plan)
 
     def send_stream(
         self, model: str, messages: list[Message], params: Mapping[str, Any]
@@ -242,7 +243,7 @@ def _answer(messages: list[Message], generation: Mapping[str, Any], draws: _Draw
     # an ensemble mostly agrees; which ones switch depends on model and parameters.
     answer = _ANSWERS[int(draws.answer * len(_ANSWERS))]
     if draws.draw(_Draws.DISAGREE) < _DISAGREEMENT:
-        others = [a for a in _ANSWERS if a != answer]
+        others = _OTHERS[answer]
         answer = others[int(draws.draw(_Draws.OTHER) * len(others))]
     max_tokens = generation.get("max_tokens")
     return answer[: 4 * max_tokens] if isinstance(max_tokens, int) else answer

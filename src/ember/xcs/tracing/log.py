@@ -359,7 +359,8 @@ def write_log(name: str, run: Any, tasks: list[Any], arguments: list[Any],
             args, kwargs = arguments[at], arguments[at + 1]
             if task_deps:
                 args = tree.map_tree(args, edge, Task)
-                kwargs = tree.map_tree(kwargs, edge, Task)
+                if kwargs:  # (most calls have none: no empty copy to make)
+                    kwargs = tree.map_tree(kwargs, edge, Task)
             if hide:
                 args, kwargs = redact(args), redact(kwargs)
             pairs = tuple(kwargs.items()) if kwargs else ()
