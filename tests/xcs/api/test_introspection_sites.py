@@ -78,3 +78,52 @@ def test_a_generator_function_call_names_its_calling_line() -> None:
     line = inspect.currentframe().f_lineno - 1  # type: ignore[union-attr]
     (fallback,) = get_jit_stats(numbers)["fallbacks"]
     assert fallback.endswith(f"(at {__file__}:{line})"), fallback
+
+
+_CELL = '''from ember.xcs import jit, op
+@op
+def check(x):
+    if x == "bad":
+        raise ValueError(f"bad item {x!r}")
+    return x
+@jit
+def in_comprehension(xs):
+    out = [check(x) for x in xs]
+    return out
+@jit
+def in_loop(xs):
+    out = []
+    for x in xs:
+        if x:
+            out.append(check(x))
+    return out
+'''
+
+
+def _run_cell(name: str) -> dict[str, object]:
+    """Run ``_CELL`` as IPython runs a notebook cell: its source only in linecache."""
+    import linecache
+
+    filename = f"/tmp/ipykernel_0/{name}.py"  # not on disk, as ipykernel's cells
+    linecache.cache[filename] = (len(_CELL), None, _CELL.splitlines(True), filename)
+    namespace: dict[str, object] = {"__name__": "__main__"}
+    exec(compile(_CELL, filename, "exec"), namespace)
+    return namespace
+
+
+def test_the_call_line_entry_shows_its_function_as_ipython_reads_a_cell() -> None:
+    """IPython renders a frame of a cell from ``inspect.getsourcelines(frame)``, counting
+    from ``co_firstlineno``: the entry for the glue's line must give that line there."""
+    import pytest
+
+    cell = _run_cell("4242")
+    for name, text in (("in_comprehension", "out = [check"), ("in_loop", "out.append")):
+        with pytest.raises(ValueError, match="bad item") as caught:
+            cell[name](["ok", "bad"])  # type: ignore[operator]
+        tb = caught.value.__traceback__
+        while tb is not None and tb.tb_frame.f_code.co_filename != "/tmp/ipykernel_0/4242.py":
+            tb = tb.tb_next
+        assert tb is not None
+        block, first = inspect.getsourcelines(tb.tb_frame)
+        assert first == tb.tb_frame.f_code.co_firstlineno
+        assert text in block[tb.tb_lineno - first], (name, block, tb.tb_lineno, first)
