@@ -127,3 +127,21 @@ def test_the_call_line_entry_shows_its_function_as_ipython_reads_a_cell() -> Non
         block, first = inspect.getsourcelines(tb.tb_frame)
         assert first == tb.tb_frame.f_code.co_firstlineno
         assert text in block[tb.tb_lineno - first], (name, block, tb.tb_lineno, first)
+
+
+def test_an_async_call_refused_for_its_arguments_is_counted_like_a_sync_one() -> None:
+    import pytest
+
+    @jit
+    def lengths(texts: list[str]) -> list[str]:
+        return [upper(text) for text in texts]
+
+    @jit
+    async def alengths(texts: list[str]) -> list[str]:
+        return [upper(text) for text in texts]
+
+    for jitted in (lengths, alengths):
+        with pytest.raises(TypeError, match="missing 1 required positional argument"):
+            jitted()  # type: ignore[call-arg]
+        stats = get_jit_stats(jitted)
+        assert (stats["calls"], stats["errors"]) == (1, 1), jitted

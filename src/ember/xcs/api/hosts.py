@@ -31,6 +31,7 @@ Example:
 
 from __future__ import annotations
 
+import inspect
 import sys
 import threading
 import time
@@ -44,8 +45,8 @@ from ember.xcs.api.records import Fallback, FunctionStats
 from ember.xcs.ir.graph import SourceLocation
 from ember.xcs.tracing.frames import is_internal, location_of
 
-__all__ = ["GENERATOR", "LOOP_THREAD", "import_fallback", "importing_module", "module_locks",
-           "run_plainly"]
+__all__ = ["GENERATOR", "LOOP_THREAD", "call_refused", "import_fallback", "importing_module",
+           "module_locks", "run_plainly"]
 
 # name -> weakref to its _ModuleLock (CPython's; the same in 3.11-3.13)
 module_locks: dict[str, object] = _bootstrap._module_locks  # type: ignore[attr-defined]
@@ -108,6 +109,21 @@ def run_plainly(stats: FunctionStats, why: Fallback, fn: Callable[..., Any],
         return _timed(stats, result, started)
     stats.record_plain(time.perf_counter() - started, False)
     return result
+
+
+def call_refused(stats: FunctionStats, fn: Callable[..., Any], args: tuple[Any, ...],
+                 kwargs: dict[str, Any]) -> None:
+    """Call the ``async def`` ``fn`` with arguments it does not take: it raises their
+    ``TypeError`` at the call, as in plain Python (a coroutine it still made is dropped).
+    A call all the same: counted in ``calls`` and ``errors``, as a synchronous one is."""
+    started = time.perf_counter()
+    try:
+        made = fn(*args, **kwargs)
+    except BaseException:
+        stats.record_plain(time.perf_counter() - started, True)
+        raise
+    if inspect.iscoroutine(made):
+        made.close()
 
 
 def _call_site() -> SourceLocation | None:
