@@ -97,6 +97,7 @@ def in_loop(xs):
         if x:
             out.append(check(x))
     return out
+at_module = jit(lambda xs: [check(x) for x in xs])
 '''
 
 
@@ -117,7 +118,8 @@ def test_the_call_line_entry_shows_its_function_as_ipython_reads_a_cell() -> Non
     import pytest
 
     cell = _run_cell("4242")
-    for name, text in (("in_comprehension", "out = [check"), ("in_loop", "out.append")):
+    for name, text in (("in_comprehension", "out = [check"), ("in_loop", "out.append"),
+                       ("at_module", "at_module = jit")):
         with pytest.raises(ValueError, match="bad item") as caught:
             cell[name](["ok", "bad"])  # type: ignore[operator]
         tb = caught.value.__traceback__

@@ -111,11 +111,15 @@ def _entry(location: SourceLocation) -> types.TracebackType | None:
             + " " * indent + body
     elif indent and location.lineno > 1:  # an indented line: a block header above it
         source = "\n" * (location.lineno - 2) + "if 1:\n" + " " * indent + body
+    elif location.function != "<module>":  # a lambda's, a genexpr's: code from that line
+        source = body
     else:
         source = "\n" * (location.lineno - 1) + body
     name = location.function
     try:
         code = compile(source, location.filename, "exec")
+        if source is body:
+            code = code.replace(co_firstlineno=location.lineno)
         if first is None:
             exec(code.replace(co_name=name, co_qualname=name), {"_E": _Marker})
         else:
