@@ -147,3 +147,25 @@ def test_an_async_call_refused_for_its_arguments_is_counted_like_a_sync_one() ->
             jitted()  # type: ignore[call-arg]
         stats = get_jit_stats(jitted)
         assert (stats["calls"], stats["errors"]) == (1, 1), jitted
+
+
+@op
+def wait_a_little(key: str) -> str:
+    import time
+
+    time.sleep(0.02)
+    return key
+
+
+def test_explain_says_when_ops_that_could_run_at_once_ran_one_at_a_time() -> None:
+    from ember.xcs import Config
+
+    def fan_out(keys: list[str]) -> list[str]:
+        return [wait_a_little(key) for key in keys]
+
+    serial = jit(fan_out, config=Config(max_workers=1))
+    assert serial(["a", "b", "c"]) == ["a", "b", "c"]
+    assert "parallel groups (1, widest 3; at most 1 ran at once, measured):" in explain(serial)
+    parallel = jit(fan_out)
+    assert parallel(["a", "b", "c"]) == ["a", "b", "c"]
+    assert "parallel groups (1, widest 3):" in explain(parallel)

@@ -24,7 +24,7 @@ from ember.xcs.api.records import (
 )
 from ember.xcs.api.views import ExplainReport
 from ember.xcs.config import Config
-from ember.xcs.ir.graph import Graph, Node, Var
+from ember.xcs.ir.graph import Graph, Node, NodeKind, Var
 from ember.xcs.ir.render import VarNames, render_text
 from ember.xcs.tracing.log import GRAPH_LIMIT
 
@@ -245,10 +245,34 @@ def _graph_lines(last: CallRecord, config: Config | None) -> list[str]:
     analysis, _ = analyze(graph, cache=config.cache if config is not None else True)
     lines = ["IR:"]
     lines += ["  " + line for line in render_text(graph, redact=redact).splitlines()]
-    lines.append(f"parallel groups ({analysis.depth}, widest {analysis.width}):")
+    at_once, timed = _most_at_once(last)
+    measured = f"; at most {at_once} ran at once, measured" \
+        if at_once < min(analysis.width, timed) else ""
+    lines.append(f"parallel groups ({analysis.depth}, widest {analysis.width}{measured}):")
     lines += _group_lines(graph, analysis.parallel_groups)
     lines.append(_critical_path_line(graph, last))
     return lines
+
+
+def _most_at_once(last: CallRecord) -> tuple[int, int]:
+    """The most op bodies that ran at the same time in the call, from their measured
+    start and end times, and how many bodies took long enough to tell (1 ms or more:
+    whether bodies of microseconds overlapped is chance, and costs nothing). The groups
+    say what could run at once; this says what did (one at a time under
+    ``executor="sync"``, ``max_workers=1`` or ``max_concurrency=1``)."""
+    timed = [(entry.started, entry.ended) for entry in last.log.entries
+             if entry.kind is not NodeKind.LIFTED and entry.started
+             and entry.ended - entry.started >= _TELLS]
+    # At equal times an end (-1) sorts first: bodies that only touch did not overlap.
+    events = sorted([(start, 1) for start, _ in timed] + [(end, -1) for _, end in timed])
+    running = most = 0
+    for _, step in events:
+        running += step
+        most = max(most, running)
+    return most, len(timed)
+
+
+_TELLS = 0.001  # seconds: a body this long shows whether it overlapped others
 
 
 def _group_lines(graph: Graph, groups: Sequence[Sequence[int]]) -> list[str]:
