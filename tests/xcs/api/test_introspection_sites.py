@@ -169,3 +169,29 @@ def test_explain_says_when_ops_that_could_run_at_once_ran_one_at_a_time() -> Non
     parallel = jit(fan_out)
     assert parallel(["a", "b", "c"]) == ["a", "b", "c"]
     assert "parallel groups (1, widest 3):" in explain(parallel)
+
+
+def test_explain_tells_what_the_last_call_raised_when_it_issued_no_ops() -> None:
+    import pytest
+
+    @jit
+    def checked(n: int) -> str:
+        if n < 0:
+            raise ValueError(f"negative: {n}")
+        return upper(str(n))
+
+    assert checked(1) == "1"
+    with pytest.raises(ValueError, match="negative: -1"):
+        checked(-1)
+    text = explain(checked)
+    assert "shown below is call 1, the last traced one" in text
+    assert "  the last call raised ValueError: negative: -1" in text
+    assert checked(2) == "2" and "the last call raised" not in explain(checked)
+
+    @jit
+    def never_an_op(n: int) -> int:
+        raise KeyError(n)
+
+    with pytest.raises(KeyError):
+        never_an_op(3)
+    assert "  the last call raised KeyError: 3" in explain(never_an_op)

@@ -161,8 +161,9 @@ def explanation(stats: FunctionStats, config: Config | None,
              f"  calls so far: {counters.calls}"
              + (f" ({plain} ran as plain Python, untraced: see fallbacks)" if plain else ""),
              f"  mode: {stats.mode}"]
-    lines += _later_calls_lines(counters.last, counters.calls)
-    lines += _last_call_lines(counters.last, config, counters.calls - plain, plain, fn)
+    lines += _later_calls_lines(counters.last, counters.calls, counters.raised)
+    lines += _last_call_lines(counters.last, config, counters.calls - plain, plain, fn,
+                              counters.raised)
     lines += _comparison_lines(counters.comparison)
     lines += _listed("learned barriers", stats.learned.records)
     lines += _listed("fallbacks", counters.fallbacks)
@@ -178,26 +179,32 @@ class _Counters:
     calls: int
     plain_runs: int
     comparison: Comparison | None
+    raised: str | None  # what the last call raised, when it issued no ops
 
     @classmethod
     def of(cls, stats: FunctionStats) -> _Counters:
         with stats.lock:
             return cls(stats.last, tuple(stats.fallbacks), stats.calls, stats.plain_runs,
-                       stats.comparison)
+                       stats.comparison, stats.last_raised)
 
 
-def _later_calls_lines(last: CallRecord | None, calls: int) -> list[str]:
-    """Say so when the call shown is not the last one: the calls after it traced nothing."""
+def _later_calls_lines(last: CallRecord | None, calls: int, raised: str | None) -> list[str]:
+    """Say so when the call shown is not the last one: the calls after it traced nothing
+    (and what the last of them raised, which the call shown cannot tell)."""
     if last is None or calls <= last.number:
         return []
     later = calls - last.number
     which = "the last call" if later == 1 else f"the last {later} calls"
-    return [f"  {which} issued no ops (or ran as plain Python): shown below is call "
-            f"{last.number}, the last traced one"]
+    lines = [f"  {which} issued no ops (or ran as plain Python): shown below is call "
+             f"{last.number}, the last traced one"]
+    if raised is not None:
+        lines.append(f"  the last call raised {raised}")
+    return lines
 
 
 def _last_call_lines(last: CallRecord | None, config: Config | None, traced: int,
-                     plain: int, fn: Callable[..., Any] | None) -> list[str]:
+                     plain: int, fn: Callable[..., Any] | None,
+                     raised: str | None) -> list[str]:
     """The IR, parallel groups, critical path and barriers of the last traced call."""
     if last is None:
         if plain and not traced:
@@ -208,7 +215,8 @@ def _last_call_lines(last: CallRecord | None, config: Config | None, traced: int
                 "explain(f, *args)"
             return [f"  no call yet: call the function, or {run} to run one"]
         last_call = "last traced call" if plain else "last call"
-        return [f"  no ops were called on the {last_call} (nothing to parallelise)"]
+        return [f"  no ops were called on the {last_call} (nothing to parallelise)",
+                *([f"  the last call raised {raised}"] if raised is not None else [])]
     too_large = len(last.log) > GRAPH_LIMIT
     lines = _summary_lines(last) if too_large else _graph_lines(last, config)
     if last.raised is not None:
