@@ -195,3 +195,19 @@ def test_explain_tells_what_the_last_call_raised_when_it_issued_no_ops() -> None
     with pytest.raises(KeyError):
         never_an_op(3)
     assert "  the last call raised KeyError: 3" in explain(never_an_op)
+
+
+def test_explain_of_a_function_only_called_inside_another_jitted_call() -> None:
+    @jit
+    def inner(text: str) -> str:
+        return upper(text)
+
+    @jit
+    def outer(texts: list[str]) -> list[str]:
+        return [inner(text) for text in texts]
+
+    assert outer(["a", "b"]) == ["A", "B"]
+    text = explain(inner)
+    assert "no call yet" not in text
+    assert "no call of its own yet: called 2 times inside other jitted calls" in text
+    assert get_jit_stats(inner)["calls"] == 0  # documented: the outer call counts them

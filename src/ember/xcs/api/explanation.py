@@ -162,8 +162,12 @@ def explanation(stats: FunctionStats, config: Config | None,
              + (f" ({plain} ran as plain Python, untraced: see fallbacks)" if plain else ""),
              f"  mode: {stats.mode}"]
     lines += _later_calls_lines(counters.last, counters.calls, counters.raised)
-    lines += _last_call_lines(counters.last, config, counters.calls - plain, plain, fn,
-                              counters.raised)
+    if counters.calls == 0 and stats.joined:
+        lines.append(f"  no call of its own yet: called {stats.joined} times inside other "
+                     "jitted calls, it joined their graphs (explain those)")
+    else:
+        lines += _last_call_lines(counters.last, config, counters.calls - plain, plain, fn,
+                                  counters.raised)
     lines += _comparison_lines(counters.comparison)
     lines += _listed("learned barriers", stats.learned.records)
     lines += _listed("fallbacks", counters.fallbacks)

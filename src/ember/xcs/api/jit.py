@@ -193,6 +193,7 @@ class JitFunction(Composes):
                         (args, kwargs), f"jitted call with its own Config: {self._name}")
                     return self._async_call(args, kwargs) if self._is_async else \
                         call_within(trace.run, lambda: self._traced_call(args, kwargs))
+                self._xcs_stats.joined += 1  # (for explain: not a call of its own)
                 return self._glue_fn()(*args, **kwargs)  # join the outer trace
             inline = getattr(trace, "inline", None)
             if inline is not None:  # autograph records the body (and names it in errors)

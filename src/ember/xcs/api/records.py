@@ -170,6 +170,7 @@ class FunctionStats:
     last: CallRecord | None = None
     last_width: int | None = None
     last_raised: str | None = None  # what the last call raised when it issued no ops
+    joined: int = 0  # calls made inside another jitted call, whose graph they joined
     escapes: int = 0
     escape_seconds: float = 0.0
     unrepaired_escapes: dict[str, int] = field(default_factory=dict)
@@ -249,6 +250,7 @@ class FunctionStats:
             self.fallbacks.clear()
             self.last = None
             self.last_raised = None
+            self.joined = 0
             self.comparison = None
 
     def snapshot(self, cache: bool = True) -> dict[str, Any]:
