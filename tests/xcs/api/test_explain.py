@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import time
 
 import pytest
@@ -151,11 +152,13 @@ def test_calls_of_a_jitted_generator_function_are_counted_and_explained() -> Non
             yield ask("x", str(i))
 
     assert list(numbers(2)) == ["x:0", "x:1"] and list(numbers(1)) == ["x:0"]
+    line = sys._getframe().f_lineno - 1  # both calls were made there
     stats = get_jit_stats(numbers)
     assert stats["calls"] == 2 and stats["traced_calls"] == 0
     assert stats["fallbacks"] == ["a generator function: its body runs as plain Python while "
                                   "the generator is consumed; jit a function that consumes it "
-                                  "to run its ops concurrently [2 times in a row]"]
+                                  f"to run its ops concurrently (at {__file__}:{line}) "
+                                  "[2 times in a row]"]
     text = explain(numbers)
     assert "calls so far: 2 (2 ran as plain Python, untraced: see fallbacks)" in text
     assert "no call yet" not in text

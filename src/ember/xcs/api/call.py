@@ -238,7 +238,7 @@ class Call:
         failed = self.to_raise is not None or self.interrupted
         record = None
         if run is None and not trace.barriers:
-            stats.record_plain(wall, failed)
+            stats.record_plain(wall, failed, _raised(self.to_raise, owner._config.redact))
         else:
             record = self._record(wall, failed, heard)
         summary = self.summary(wall) if heard is not None else None
@@ -282,9 +282,7 @@ class Call:
         config = owner._config
         stats = owner._xcs_stats
         log = call_log(trace, None if failed else self.outputs)
-        error = self.to_raise
-        raised = None if error is None else type(error).__name__ if config.redact \
-            else f"{type(error).__name__}: {error}"  # under redact: no values
+        raised = _raised(self.to_raise, config.redact)
         record = CallRecord(log=log, wall=wall, structure=log.structure, reruns=self.runs,
                             started=self.started if config.profile else None, raised=raised)
         repeat = stats.record(record, log.tokens, failed)
@@ -295,6 +293,13 @@ class Call:
             # one pass (no graph is built); a repeated structure keeps the width it had.
             stats.last_width = log.shape().max_parallelism
         return record
+
+
+def _raised(error: BaseException | None, redact: bool) -> str | None:
+    """What a call raised, as ``explain`` shows it (under redact: no values)."""
+    if error is None:
+        return None
+    return type(error).__name__ if redact else f"{type(error).__name__}: {error}"
 
 
 _NEVER_RETRIED = (XCSTimeoutError, RecursionError, MemoryError)

@@ -19,6 +19,7 @@ Example:
 from __future__ import annotations
 
 import linecache
+import re
 import threading
 import types
 
@@ -92,24 +93,73 @@ def _entry_on_a_thread(location: SourceLocation) -> types.TracebackType | None:
 def _entry(location: SourceLocation) -> types.TracebackType | None:
     """A traceback entry at ``location``: a statement compiled at that file and line,
     in a code object named after its function, spanning the line's text (so that no
-    caret marks a part of it)."""
-    line = linecache.getline(location.filename, location.lineno)
+    caret marks a part of it). Inside a function, the code is a function's whose first
+    line is the real one's ``def`` (or first decorator): IPython shows a cell's frame
+    from ``inspect.getsourcelines``, which reads the block from there."""
+    lines = linecache.getlines(location.filename)
+    if not 0 < location.lineno <= len(lines):
+        return None  # no such line: no entry rather than a wrong one
+    line = lines[location.lineno - 1]
     stripped = line.strip()
     indent = len(line) - len(line.lstrip())
     body = "raise _E"
     if len(stripped) > len("raise (_E)"):
         body = "raise (" + " " * (len(stripped) - len("raise (_E)")) + "_E)"
-    if indent and location.lineno > 1:  # an indented line: a block header above it
+    first = _block_start(lines, location.lineno, indent, location.function)
+    if first is not None:  # the body of the function defined (decorated) at ``first``
+        source = "\n" * (first - 1) + "def _f():\n" + "\n" * (location.lineno - first - 1) \
+            + " " * indent + body
+    elif indent and location.lineno > 1:  # an indented line: a block header above it
         source = "\n" * (location.lineno - 2) + "if 1:\n" + " " * indent + body
+    elif location.function != "<module>":  # a lambda's, a genexpr's: code from that line
+        source = body
     else:
         source = "\n" * (location.lineno - 1) + body
+    name = location.function
     try:
         code = compile(source, location.filename, "exec")
-        code = code.replace(co_name=location.function, co_qualname=location.function)
-        exec(code, {"_E": _Marker})
+        if source is body:
+            code = code.replace(co_firstlineno=location.lineno)
+        if first is None:
+            exec(code.replace(co_name=name, co_qualname=name), {"_E": _Marker})
+        else:
+            inner = next(c for c in code.co_consts if isinstance(c, types.CodeType))
+            types.FunctionType(inner.replace(co_name=name, co_qualname=name), {"_E": _Marker})()
     except _Marker as marker:
         tb = marker.__traceback__
         return tb.tb_next if tb is not None else None
-    except Exception:  # no such line, an odd file name: no entry rather than a wrong one
+    except Exception:  # an odd file name or line: no entry rather than a wrong one
         return None
     return None
+
+
+def _block_start(lines: list[str], lineno: int, indent: int, function: str) -> int | None:
+    """The first line (its first decorator, else its ``def``) of the function named
+    ``function`` whose body holds line ``lineno`` of ``lines`` (indented by ``indent``),
+    or ``None`` (module level, or no such ``def`` found above it)."""
+    if function == "<module>":
+        return None
+    for number in range(lineno - 1, 0, -1):
+        text = lines[number - 1]
+        stripped = text.lstrip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        depth = len(text) - len(stripped)
+        if depth >= indent:
+            continue
+        found = _DEF.match(stripped)
+        if found is None:
+            if depth == 0:
+                return None  # a block of the module's
+            indent = depth  # a block header inside the function: look further up
+            continue
+        if not function.startswith("<") and found.group(2) != function:
+            return None  # (a comprehension's or lambda's: the def around it)
+        while number > 1 and lines[number - 2].lstrip().startswith("@") \
+                and len(lines[number - 2]) - len(lines[number - 2].lstrip()) == depth:
+            number -= 1
+        return number
+    return None
+
+
+_DEF = re.compile(r"(async\s+)?def\s+(\w+)")

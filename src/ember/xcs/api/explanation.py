@@ -24,7 +24,7 @@ from ember.xcs.api.records import (
 )
 from ember.xcs.api.views import ExplainReport
 from ember.xcs.config import Config
-from ember.xcs.ir.graph import Graph, Node, Var
+from ember.xcs.ir.graph import Graph, Node, NodeKind, Var
 from ember.xcs.ir.render import VarNames, render_text
 from ember.xcs.tracing.log import GRAPH_LIMIT
 
@@ -162,8 +162,13 @@ def explanation(stats: FunctionStats, config: Config | None,
              f"  calls so far: {counters.calls}"
              + (f" ({plain} ran as plain Python, untraced: see fallbacks)" if plain else ""),
              f"  mode: {stats.mode}"]
-    lines += _later_calls_lines(counters.last, counters.calls)
-    lines += _last_call_lines(counters.last, config, counters.calls - plain, plain, fn)
+    lines += _later_calls_lines(counters.last, counters.calls, counters.raised)
+    if counters.calls == 0 and stats.joined:
+        lines.append(f"  no call of its own yet: called {stats.joined} times inside other "
+                     "jitted calls, it joined their graphs (explain those)")
+    else:
+        lines += _last_call_lines(counters.last, config, counters.calls - plain, plain, fn,
+                                  counters.raised)
     lines += _comparison_lines(counters.comparison)
     lines += _listed("learned barriers", stats.learned.records)
     lines += _listed("fallbacks", counters.fallbacks)
@@ -179,26 +184,32 @@ class _Counters:
     calls: int
     plain_runs: int
     comparison: Comparison | None
+    raised: str | None  # what the last call raised, when it issued no ops
 
     @classmethod
     def of(cls, stats: FunctionStats) -> _Counters:
         with stats.lock:
             return cls(stats.last, tuple(stats.fallbacks), stats.calls, stats.plain_runs,
-                       stats.comparison)
+                       stats.comparison, stats.last_raised)
 
 
-def _later_calls_lines(last: CallRecord | None, calls: int) -> list[str]:
-    """Say so when the call shown is not the last one: the calls after it traced nothing."""
+def _later_calls_lines(last: CallRecord | None, calls: int, raised: str | None) -> list[str]:
+    """Say so when the call shown is not the last one: the calls after it traced nothing
+    (and what the last of them raised, which the call shown cannot tell)."""
     if last is None or calls <= last.number:
         return []
     later = calls - last.number
     which = "the last call" if later == 1 else f"the last {later} calls"
-    return [f"  {which} issued no ops (or ran as plain Python): shown below is call "
-            f"{last.number}, the last traced one"]
+    lines = [f"  {which} issued no ops (or ran as plain Python): shown below is call "
+             f"{last.number}, the last traced one"]
+    if raised is not None:
+        lines.append(f"  the last call raised {raised}")
+    return lines
 
 
 def _last_call_lines(last: CallRecord | None, config: Config | None, traced: int,
-                     plain: int, fn: Callable[..., Any] | None) -> list[str]:
+                     plain: int, fn: Callable[..., Any] | None,
+                     raised: str | None) -> list[str]:
     """The IR, parallel groups, critical path and barriers of the last traced call."""
     if last is None:
         if plain and not traced:
@@ -209,7 +220,8 @@ def _last_call_lines(last: CallRecord | None, config: Config | None, traced: int
                 "explain(f, *args)"
             return [f"  no call yet: call the function, or {run} to run one"]
         last_call = "last traced call" if plain else "last call"
-        return [f"  no ops were called on the {last_call} (nothing to parallelise)"]
+        return [f"  no ops were called on the {last_call} (nothing to parallelise)",
+                *([f"  the last call raised {raised}"] if raised is not None else [])]
     too_large = len(last.log) > GRAPH_LIMIT
     lines = _summary_lines(last) if too_large else _graph_lines(last, config)
     if last.raised is not None:
@@ -246,10 +258,34 @@ def _graph_lines(last: CallRecord, config: Config | None) -> list[str]:
     analysis, _ = analyze(graph, cache=config.cache if config is not None else True)
     lines = ["IR:"]
     lines += ["  " + line for line in render_text(graph, redact=redact).splitlines()]
-    lines.append(f"parallel groups ({analysis.depth}, widest {analysis.width}):")
+    at_once, timed = _most_at_once(last)
+    measured = f"; at most {at_once} ran at once, measured" \
+        if at_once < min(analysis.width, timed) else ""
+    lines.append(f"parallel groups ({analysis.depth}, widest {analysis.width}{measured}):")
     lines += _group_lines(graph, analysis.parallel_groups)
     lines.append(_critical_path_line(graph, last))
     return lines
+
+
+def _most_at_once(last: CallRecord) -> tuple[int, int]:
+    """The most op bodies that ran at the same time in the call, from their measured
+    start and end times, and how many bodies took long enough to tell (1 ms or more:
+    whether bodies of microseconds overlapped is chance, and costs nothing). The groups
+    say what could run at once; this says what did (one at a time under
+    ``executor="sync"``, ``max_workers=1`` or ``max_concurrency=1``)."""
+    timed = [(entry.started, entry.ended) for entry in last.log.entries
+             if entry.kind is not NodeKind.LIFTED and entry.started
+             and entry.ended - entry.started >= _TELLS]
+    # At equal times an end (-1) sorts first: bodies that only touch did not overlap.
+    events = sorted([(start, 1) for start, _ in timed] + [(end, -1) for _, end in timed])
+    running = most = 0
+    for _, step in events:
+        running += step
+        most = max(most, running)
+    return most, len(timed)
+
+
+_TELLS = 0.001  # seconds: a body this long shows whether it overlapped others
 
 
 def _group_lines(graph: Graph, groups: Sequence[Sequence[int]]) -> list[str]:

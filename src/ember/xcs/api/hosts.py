@@ -24,7 +24,8 @@ thread is importing, so callers test ``module_locks`` first: one truth test per 
 
 A call run as plain Python (here, or a generator function's: docs/semantics.md) is
 still a call: ``run_plainly`` counts it in ``calls``, ``total_time_ms`` and ``errors``
-and records its fallback, so ``get_jit_stats`` and ``explain`` tell what happened.
+and records its fallback with the line that made the call (the module body's line, the
+op's), so ``get_jit_stats`` and ``explain`` tell what happened and where.
 
 Example:
     >>> importing_module() is None  # a doctest runs after its module was imported
@@ -33,16 +34,22 @@ Example:
 
 from __future__ import annotations
 
+import inspect
+import sys
 import threading
 import time
 from collections.abc import Callable, Coroutine
+from dataclasses import replace
 from importlib import _bootstrap
+from types import FrameType
 from typing import Any
 
 from ember.xcs.api.records import Fallback, FunctionStats
+from ember.xcs.ir.graph import SourceLocation
+from ember.xcs.tracing.frames import is_internal, location_of
 
-__all__ = ["GENERATOR", "LOOP_THREAD", "NO_ASYNCIO_LOOP", "import_fallback", "importing_module",
-           "module_locks", "run_plainly"]
+__all__ = ["GENERATOR", "LOOP_THREAD", "NO_ASYNCIO_LOOP", "call_refused", "import_fallback",
+           "importing_module", "module_locks", "run_plainly"]
 
 # name -> weakref to its _ModuleLock (CPython's; the same in 3.11-3.13)
 module_locks: dict[str, object] = _bootstrap._module_locks  # type: ignore[attr-defined]
@@ -97,6 +104,8 @@ def run_plainly(stats: FunctionStats, why: Fallback, fn: Callable[..., Any],
     The wall time counted is the call's (for an ``async def``, until its coroutine
     ends; for a generator function, making the generator).
     """
+    if why.location is None:
+        why = replace(why, location=_call_site())
     stats.note_fallback(why, plain=True)
     started = time.perf_counter()
     try:
@@ -108,6 +117,29 @@ def run_plainly(stats: FunctionStats, why: Fallback, fn: Callable[..., Any],
         return _timed(stats, result, started)
     stats.record_plain(time.perf_counter() - started, False)
     return result
+
+
+def call_refused(stats: FunctionStats, fn: Callable[..., Any], args: tuple[Any, ...],
+                 kwargs: dict[str, Any]) -> None:
+    """Call the ``async def`` ``fn`` with arguments it does not take: it raises their
+    ``TypeError`` at the call, as in plain Python (a coroutine it still made is dropped).
+    A call all the same: counted in ``calls`` and ``errors``, as a synchronous one is."""
+    started = time.perf_counter()
+    try:
+        made = fn(*args, **kwargs)
+    except BaseException:
+        stats.record_plain(time.perf_counter() - started, True)
+        raise
+    if inspect.iscoroutine(made):
+        made.close()
+
+
+def _call_site() -> SourceLocation | None:
+    """The line that called the jitted function: the first frame outside Ember."""
+    frame: FrameType | None = sys._getframe(2)
+    while frame is not None and is_internal(frame.f_code):
+        frame = frame.f_back
+    return location_of(frame) if frame is not None else None
 
 
 async def _timed(stats: FunctionStats, coroutine: Coroutine[Any, Any, Any],

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from ember.xcs import hooks
+from ember.xcs.api import hosts
 from ember.xcs.api.call import Call
 from ember.xcs.api.classes import jitted_class
 from ember.xcs.api.composing import Composes
@@ -192,6 +193,7 @@ class JitFunction(Composes):
                         (args, kwargs), f"jitted call with its own Config: {self._name}")
                     return self._async_call(args, kwargs) if self._is_async else \
                         call_within(trace.run, lambda: self._traced_call(args, kwargs))
+                self._xcs_stats.joined += 1  # (for explain: not a call of its own)
                 return self._glue_fn()(*args, **kwargs)  # join the outer trace
             inline = getattr(trace, "inline", None)
             if inline is not None:  # autograph records the body (and names it in errors)
@@ -303,11 +305,8 @@ class JitFunction(Composes):
 
     def _async_call(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         if self._signature is not False and self._bound(args, kwargs) is None:
-            # Plain Python binds an async def's arguments at the call, not at the await:
-            # calling fn raises its TypeError here (a coroutine it still made is dropped).
-            made = self._fn(*args, **kwargs)
-            if inspect.iscoroutine(made):
-                made.close()
+            # Plain Python binds an async def's arguments at the call, not at the await.
+            hosts.call_refused(self._xcs_stats, self._fn, args, kwargs)
         return async_call(self, args, kwargs)  # api/stepping.py
 
 

@@ -169,6 +169,8 @@ class FunctionStats:
     fallbacks: deque[Fallback] = field(default_factory=lambda: deque(maxlen=_FALLBACK_HISTORY))
     last: CallRecord | None = None
     last_width: int | None = None
+    last_raised: str | None = None  # what the last call raised when it issued no ops
+    joined: int = 0  # calls made inside another jitted call, whose graph they joined
     escapes: int = 0
     escape_seconds: float = 0.0
     unrepaired_escapes: dict[str, int] = field(default_factory=dict)
@@ -207,7 +209,7 @@ class FunctionStats:
         with self.lock:
             self.comparison = comparison
 
-    def record_plain(self, wall: float, failed: bool) -> None:
+    def record_plain(self, wall: float, failed: bool, raised: str | None = None) -> None:
         """A call that issued no ops.
 
         Without the lock, as on the tensor path: under the GIL no other thread runs
@@ -218,6 +220,7 @@ class FunctionStats:
         self.calls += 1
         self.total_time += wall
         self.errors += failed
+        self.last_raised = raised
 
     def record(self, record: CallRecord, tokens: dict[str, int], failed: bool) -> bool:
         """A traced call; returns whether its graph had the previous call's structure."""
@@ -246,6 +249,8 @@ class FunctionStats:
             self.unrepaired_escapes = {}
             self.fallbacks.clear()
             self.last = None
+            self.last_raised = None
+            self.joined = 0
             self.comparison = None
 
     def snapshot(self, cache: bool = True) -> dict[str, Any]:

@@ -232,9 +232,9 @@ def inspect_site(
         if facts.internal:
             if facts.entry is not None:
                 if facts.entry is _PROBE:
-                    return location or _first_outside(boundary), CallMode.PROBE, None
+                    return _user_line(location, frame, boundary), CallMode.PROBE, None
                 if facts.entry is _CALLBACK:
-                    return location or _first_outside(boundary), CallMode.CALLBACK, None
+                    return _user_line(location, frame, boundary), CallMode.CALLBACK, None
                 if open_stop:  # Entry.MAPPED
                     stop, open_stop = "iteration", False
             child = None
@@ -254,18 +254,18 @@ def inspect_site(
             if calling == "iteration" and open_stop:  # the loop taking its item ends there
                 stop, open_stop = "iteration", False
         if site[1] is not None:
-            return location, site[1], None
+            return _user_line(location, frame, boundary), site[1], None
         if facts.unseen is not False and facts.is_unseen():
             return location, CallMode.UNSEEN, None
         if learned is not None and learned.covers(code, site[0].lineno):
-            return location, CallMode.LEARNED, None
+            return _user_line(location, frame, boundary), CallMode.LEARNED, None
         entry = facts.entry
         if entry is not None and frame.f_back is not boundary:  # (the jitted function's own)
             if entry is _GENERATOR:
                 if open_stop:
                     stop, open_stop = facts.generator, False  # PEP 479
             elif entry is _SPECIAL or _iterating(frame.f_back):  # (or Entry.ITEM)
-                return location, CallMode.SPECIAL, None
+                return _user_line(location, frame, boundary), CallMode.SPECIAL, None
         child, child_facts = frame, facts
         frame = frame.f_back
     return location or _first_outside(boundary), _LAZY, stop
@@ -284,10 +284,26 @@ def _iterating(caller: FrameType | None) -> bool:
     return site[2] != "subscript"
 
 
-def _first_outside(boundary: FrameType | None) -> SourceLocation | None:
+def _user_line(location: SourceLocation | None, frame: FrameType,
+               boundary: FrameType | None) -> SourceLocation | None:
+    """``location``, or, when the walk stops in library code before meeting a user frame
+    (pathlib's ``__truediv__`` reading a lazy value), the line of the first user frame
+    above: the user's call that led there, which stats and ``explain`` must name."""
+    if location is not None:
+        return location
+    walk: FrameType | None = frame
+    while walk is not None and walk is not boundary:
+        if not _facts_of(walk.f_code).library:
+            return location_of(walk)
+        walk = walk.f_back
+    return _first_outside(boundary, 3)
+
+
+def _first_outside(boundary: FrameType | None, depth: int = 2) -> SourceLocation | None:
     """The line of the first frame outside Ember (below ``boundary``): where the call
-    was made when no user frame is on the way (library code only)."""
-    frame: FrameType | None = sys._getframe(2)
+    was made when no user frame is on the way (library code only). ``depth``: frames
+    between this one and the one that asked for the site (``inspect_site``'s caller)."""
+    frame: FrameType | None = sys._getframe(depth)
     while frame is not None and frame is not boundary:
         if not _facts_of(frame.f_code).internal:
             return location_of(frame)
