@@ -316,6 +316,20 @@ def _classify(fn: Any) -> Callee:
         (base.__dict__["__call__"] for base in kind.__mro__ if "__call__" in base.__dict__), None)
     if isinstance(call, types.FunctionType) and is_user_code(call.__code__.co_filename):
         return Callee.USER if _rewritable(call) else Callee.UNKNOWN
+    if call is not None and getattr(call, "__module__", "") == "ember.operators.base":
+        return _operator(kind)
+    return Callee.UNKNOWN
+
+
+def _operator(kind: type) -> Callee:
+    """A user's ``Operator`` subclass: ``Operator.__call__`` runs a leaf's op, or the
+    rewritten ``forward`` (lazy arguments pass through, as into the jitted function);
+    a ``forward`` without source, or a library's wrapper, would see them: it gets values."""
+    forward = getattr(kind, "forward", None)
+    if getattr(kind, "leaf", False) or (
+            isinstance(forward, types.FunctionType)
+            and is_user_code(forward.__code__.co_filename) and _rewritable(forward)):
+        return Callee.OP
     return Callee.UNKNOWN
 
 
