@@ -4,7 +4,7 @@ it as through a function, with no wait in the glue (values as in plain Python)."
 from pydantic import BaseModel
 
 from ember.api.models import models
-from ember.operators import Operator
+from ember.operators import Ensemble, Judge, Operator
 from ember.xcs import get_jit_stats, jit
 
 
@@ -81,3 +81,23 @@ def test_an_operator_whose_forward_has_no_source_gets_values():
         return NoSource()(_draft(doc))
 
     assert kind("x") == NoSource()(_draft("x")) == "Response"
+
+
+class Panel(Ensemble):
+    def __init__(self, size):
+        super().__init__([f"simulated/panel-{i}" for i in range(size)])
+
+
+class StrictJudge(Judge):
+    pass
+
+
+def test_subclasses_of_the_blocks_given_op_results_keep_the_calls_concurrent():
+    panel, judge = Panel(2), StrictJudge("simulated/judge")
+
+    def best(docs):
+        return [judge(d, panel(_draft(d))) for d in docs]
+
+    jitted = jit(best)
+    assert jitted(["a", "b", "c"]) == best(["a", "b", "c"])
+    assert get_jit_stats(jitted)["barriers"] == []  # was: "call of Panel at ..."
