@@ -146,3 +146,36 @@ def test_binding_acall_in_jit_async_def_is_an_op_call(registry):
     assert time.perf_counter() - started < 0.5  # plain takes 0.6 s: the two overlap
     assert get_jit_stats(jitted)["ops"] == 2
     assert get_jit_stats(jitted)["max_parallelism"] == 2
+
+
+def test_bindings_and_the_blocks_holding_them_pickle_and_copy():
+    # docs/operators.md: a copy (copy.copy, a pickle) of an operator is its own; an
+    # Ensemble of model ids, a Judge, a binding raised "cannot pickle 'mappingproxy'".
+    import copy
+    import pickle
+
+    from ember.api.models import models as api_models
+    from ember.api.operators import Ensemble, Judge
+    from ember.models import RateLimit
+    from ember.xcs import jit
+
+    limit = RateLimit(requests_per_minute=6000)
+    binding = api_models.instance("simulated/x", temperature=0.1, rate_limit=limit)
+    for copied in (pickle.loads(pickle.dumps(binding)), copy.deepcopy(binding),
+                   copy.copy(binding)):
+        assert copied.params == {"temperature": 0.1} and copied("hi") == binding("hi")
+        assert copied.rate_limit.requests_per_minute == 6000
+    assert copy.deepcopy(binding).rate_limit is limit  # one budget, as the provider's
+    ensemble = Ensemble(["simulated/a", binding])
+    judge = Judge("simulated/judge")
+    for copy_of in (lambda o: pickle.loads(pickle.dumps(o)), copy.deepcopy):
+        assert copy_of(ensemble)("q") == ensemble("q") == jit(copy_of(ensemble))("q")
+        assert copy_of(jit(judge))("q", ["a", "b"]) == judge("q", ["a", "b"])
+
+
+def test_a_binding_of_its_own_registry_copies_onto_that_registry(registry):
+    import copy
+
+    binding = ModelBinding("simulated/x", registry=registry, seed=3)
+    assert copy.deepcopy(binding)._registry is registry
+    assert copy.deepcopy(binding)("q") == binding("q")

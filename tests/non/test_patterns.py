@@ -18,6 +18,7 @@ from ember.non import (
 )
 from ember.operators import Ensemble, Judge
 from ember.xcs import get_jit_stats, jit
+from ember.xcs.errors import XCSError
 
 
 def test_uniform_ensemble_takes_every_calling_form():
@@ -117,3 +118,11 @@ def test_varied_ensemble_takes_pyembers_lmmoduleconfig_fields():
             VariedEnsemble(model_configs=[bad])
     with pytest.raises(ValueError, match="at least one model config"):
         VariedEnsemble(model_configs=[])
+
+
+def test_sequential_names_the_step_that_is_not_callable():
+    # was: "Chain steps must be callable, got int 1." (neither Sequential nor operators)
+    with pytest.raises(XCSError, match=r"Sequential: operators\[1\] must be callable .* 'judge'"):
+        Sequential(operators=[UniformEnsemble(num_units=2, model_name="simulated/a"), "judge"])
+    with pytest.raises(XCSError, match="Sequential: operators must be a non-empty list"):
+        Sequential(operators=[])

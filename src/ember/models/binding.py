@@ -10,7 +10,7 @@ from ember.models._checks import check_instance
 from ember.models.model_op import ModelOp, awaited_call, coroutine_function, model_op
 from ember.models.providers import Provider
 from ember.models.ratelimit import RateLimit
-from ember.models.registry import ProviderRegistry
+from ember.models.registry import ProviderRegistry, default_registry
 from ember.models.response import ModelInvocation, Response
 from ember.models.stream import AsyncModelStream, ModelStream
 
@@ -163,8 +163,32 @@ class ModelBinding:
             self.provider_name, self.model, prompt, self._params(params), rate_limits=self._limits
         )
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """A pickled binding is made again where it is loaded: the same model id,
+        defaults, ``rate_limit`` and ``cache``, looked up in the process-wide registry
+        (or in the binding's own registry, pickled with it)."""
+        registry = None if self._registry is default_registry() else self._registry
+        return (_rebuilt, (self.model_id, registry, self.rate_limit, self.cache,
+                           dict(self.defaults)))
+
+    def __copy__(self) -> ModelBinding:
+        return _rebuilt(self.model_id, self._registry, self.rate_limit, self.cache,
+                        dict(self.defaults))
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> ModelBinding:
+        """A copy calls the same model through the same registry and shares the
+        ``rate_limit`` budget (a budget of the account, not of one object)."""
+        return self.__copy__()
+
     def __repr__(self) -> str:
         settings = "".join(f", {key}={value!r}" for key, value in self.defaults.items())
         limit = f", rate_limit={self.rate_limit!r}" if self.rate_limit is not None else ""
         cache = f", cache={self.cache!r}" if self.cache is not None else ""
         return f"ModelBinding({self.model_id!r}{settings}{limit}{cache})"
+
+
+def _rebuilt(model_id: str, registry: ProviderRegistry | None, rate_limit: RateLimit | None,
+             cache: Any, defaults: dict[str, Any]) -> ModelBinding:
+    """The binding a pickle or a copy stands for (``ModelBinding.__reduce__``)."""
+    return ModelBinding(model_id, registry=registry or default_registry(),
+                        rate_limit=rate_limit, cache=cache, **defaults)

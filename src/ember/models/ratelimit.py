@@ -26,6 +26,7 @@ import asyncio
 import math
 import threading
 import time
+from typing import Any
 
 from ember.models._checks import check_instance, check_number
 from ember.models.errors import InvalidParamsError
@@ -138,6 +139,11 @@ class RateLimit:
         self._tokens = _Bucket(self.tokens_per_minute, now) if self.tokens_per_minute else None
         self._paused_until = -math.inf
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """A pickled (or deep-copied) limit is a new budget with the same rates: the
+        buckets' state is of this process's clock."""
+        return (_made_again, (self.requests_per_minute, self.tokens_per_minute, self.clock))
+
     def __repr__(self) -> str:
         return (
             f"RateLimit(requests_per_minute={self.requests_per_minute!r}, "
@@ -218,3 +224,10 @@ class RateLimit:
             return
         with self._lock:
             self._paused_until = max(self._paused_until, self.clock.monotonic() + seconds)
+
+
+def _made_again(requests_per_minute: float | None, tokens_per_minute: float | None,
+                clock: Clock) -> RateLimit:
+    """The ``RateLimit`` a pickle stands for (``RateLimit.__reduce__``)."""
+    return RateLimit(requests_per_minute=requests_per_minute,
+                     tokens_per_minute=tokens_per_minute, clock=clock)

@@ -31,6 +31,7 @@ from ember.models import models
 from ember.operators import Chain, Ensemble, Judge, Operator, blocks
 from ember.operators.specification import fields_of
 from ember.xcs import Op
+from ember.xcs.errors import XCSError
 
 __all__ = ["JudgeSynthesis", "MostCommon", "NonResult", "Sequential", "UniformEnsemble",
            "VariedEnsemble", "Verifier"]
@@ -268,6 +269,13 @@ class Sequential(Operator):
     """
 
     def __init__(self, *, operators: Sequence[Callable[..., Any]]) -> None:
+        if not isinstance(operators, list | tuple) or not operators:
+            raise XCSError(f"Sequential: operators must be a non-empty list of operators or "
+                           f"functions, got {operators!r}.")
+        for index, step in enumerate(operators):
+            if not callable(step):
+                raise XCSError(f"Sequential: operators[{index}] must be callable (an operator "
+                               f"or a function), got {type(step).__name__} {step!r}.")
         self.chain = Chain(operators=operators)
 
     @property

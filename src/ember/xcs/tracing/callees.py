@@ -325,6 +325,24 @@ def _classify(fn: Any) -> Callee:
         (base.__dict__["__call__"] for base in kind.__mro__ if "__call__" in base.__dict__), None)
     if isinstance(call, types.FunctionType) and is_user_code(call.__code__.co_filename):
         return Callee.USER if _rewritable(call) else Callee.UNKNOWN
+    if call is not None and getattr(call, "__module__", "") == "ember.operators.base":
+        return _operator(kind)
+    return Callee.UNKNOWN
+
+
+def _operator(kind: type) -> Callee:
+    """A user's ``Operator`` subclass: ``Operator.__call__`` runs a leaf's op, or the
+    rewritten ``forward`` (lazy arguments pass through, as into the jitted function);
+    a ``forward`` without source, or a library's wrapper, would see them: it gets values."""
+    if getattr(kind, "leaf", False):
+        return Callee.OP
+    forward = getattr(kind, "forward", None)
+    if not isinstance(forward, types.FunctionType):
+        return Callee.UNKNOWN
+    if str(forward.__module__).startswith("ember."):
+        return Callee.OP  # a subclass of Ensemble, Judge...: Ember's forward handles them
+    if is_user_code(forward.__code__.co_filename) and _rewritable(forward):
+        return Callee.OP
     return Callee.UNKNOWN
 
 
