@@ -157,8 +157,7 @@ class ProviderRegistry:
             self._generation += 1
 
     def snapshot(self) -> Mapping[str, object]:
-        """What is registered now, for ``restore`` (a test's fixture, a notebook trying
-        a provider out): opaque, and unchanged by later ``register`` calls."""
+        """What is registered now, for ``restore``: opaque, unchanged by later calls."""
         with self._lock:
             return types.MappingProxyType(dict(self._entries))
 
@@ -170,15 +169,12 @@ class ProviderRegistry:
             >>> registry = ProviderRegistry()
             >>> before = registry.snapshot()
             >>> registry.register("sim", SimulatedProvider())
-            >>> registry.restore(before)
-            >>> registry.names()
+            >>> registry.restore(before); registry.names()
             []
         """
         entries = dict(snapshot)
         if not all(isinstance(entry, _Entry) for entry in entries.values()):
-            raise InvalidParamsError(
-                "ProviderRegistry.restore takes what ProviderRegistry.snapshot() returned."
-            )
+            raise InvalidParamsError("restore takes what ProviderRegistry.snapshot() returned.")
         with self._lock:
             self._entries = cast("dict[str, _Entry]", entries)
             self._ops.clear()

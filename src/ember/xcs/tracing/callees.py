@@ -334,16 +334,11 @@ def _operator(kind: type) -> Callee:
     """A user's ``Operator`` subclass: ``Operator.__call__`` runs a leaf's op, or the
     rewritten ``forward`` (lazy arguments pass through, as into the jitted function);
     a ``forward`` without source, or a library's wrapper, would see them: it gets values."""
-    if getattr(kind, "leaf", False):
-        return Callee.OP
     forward = getattr(kind, "forward", None)
-    if not isinstance(forward, types.FunctionType):
-        return Callee.UNKNOWN
-    if str(forward.__module__).startswith("ember."):
-        return Callee.OP  # a subclass of Ensemble, Judge...: Ember's forward handles them
-    if is_user_code(forward.__code__.co_filename) and _rewritable(forward):
-        return Callee.OP
-    return Callee.UNKNOWN
+    takes_lazy = isinstance(forward, types.FunctionType) and (  # Ember's (Ensemble...) or
+        str(forward.__module__).startswith("ember.")  # one the trace rewrites
+        or (is_user_code(forward.__code__.co_filename) and _rewritable(forward)))
+    return Callee.OP if getattr(kind, "leaf", False) or takes_lazy else Callee.UNKNOWN
 
 
 def classify(fn: Any) -> Callee:
