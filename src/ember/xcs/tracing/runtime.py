@@ -100,7 +100,7 @@ from ember.xcs.tracing.observing import (
     yielded,
 )
 from ember.xcs.tracing.outside import outside_tree
-from ember.xcs.tracing.protocols import mapped, probing
+from ember.xcs.tracing.protocols import mapped, probing, refused_class_info
 from ember.xcs.tracing.reads import shared_generator
 from ember.xcs.tracing.rebinding import settle_rebound
 from ember.xcs.tracing.settings import changes_setting
@@ -234,6 +234,9 @@ def prep(fn: Any, /, *args: Any, **kwargs: Any) -> Callable[[], Any]:
         args = (_partial(mapped, prep, args[0]), *args[1:])  # an item's call: the glue's
     if kind is Callee.UNKNOWN and from_data_library(fn):  # df.apply(f), s.map(op)...
         args, kwargs = handed_over(trace, args, kwargs, f"result for {_name_of(fn)}")
+    if fn is isinstance and len(args) == 2 and refused_class_info(args[1]) \
+            and not tree.contains(args[1], Lazy):
+        return _partial(probing, fn, *args)  # isinstance(r, "str"): plain Python's TypeError
     if fn is hasattr or (fn is getattr and len(args) == 3):
         # They catch the AttributeError of what they read: a property's ops run at once.
         return _partial(probing, fn, *trace.force_tree(args, f"call of {_name_of(fn)}"))
