@@ -20,6 +20,12 @@ from ember.xcs.tracing.runtime_calls import runtime_call as _call
 __all__ = ["ObservedSites", "unpacked"]
 
 _PLAIN_CONSTANTS = (type(None), bool, type(Ellipsis))
+# The operator each syntax node class stands for (``ast.Lt``: ``"<"``), for
+# ``tracing.operators.operate``; ``%`` has its own helper (``tracing.formatting.mod``).
+SYMBOLS = {"Lt": "<", "Gt": ">", "LtE": "<=", "GtE": ">=", "Eq": "==", "NotEq": "!=",
+           "Add": "+", "Sub": "-", "Mult": "*", "Div": "/", "FloorDiv": "//", "Pow": "**",
+           "MatMul": "@", "LShift": "<<", "RShift": ">>", "BitAnd": "&", "BitOr": "|",
+           "BitXor": "^"}
 _IN_PLACE_OPERATORS = (ast.Add, ast.Mult, ast.Sub, ast.BitOr, ast.BitAnd, ast.BitXor)
 _NEVER_LAZY = (ast.Constant, ast.List, ast.Tuple, ast.Set, ast.Dict, ast.ListComp, ast.SetComp,
                ast.DictComp, ast.JoinedStr)
@@ -53,7 +59,8 @@ class ObservedSites(ast.NodeTransformer):
             if isinstance(op, ast.Is | ast.IsNot):
                 observed.update((index, index + 1))
         if not observed:
-            return node
+            return self._operated(node.left, node.ops[0], node.comparators[0], node) \
+                if len(node.ops) == 1 else node
 
         def wrap(index: int, operand: ast.expr) -> ast.expr:
             if index not in observed or (isinstance(operand, ast.Constant)
@@ -64,6 +71,23 @@ class ObservedSites(ast.NodeTransformer):
         wrapped = [wrap(i, operand) for i, operand in enumerate(operands)]
         node.left, node.comparators = wrapped[0], wrapped[1:]
         return node
+
+    def visit_BinOp(self, node: ast.BinOp) -> ast.AST:
+        self.generic_visit(node)
+        if isinstance(node.op, ast.Mod):
+            return _call("mod", [node.left, node.right], node)
+        return self._operated(node.left, node.op, node.right, node)
+
+    @staticmethod
+    def _operated(left: ast.expr, op: ast.AST, right: ast.expr, node: ast.expr) -> ast.expr:
+        """``operate(symbol, left, right)`` for an operator between two expressions that
+        are not literals (either may be an op result, the left one the user's object:
+        ``tracing.operators``); else ``node`` as it is."""
+        symbol = SYMBOLS.get(type(op).__name__)
+        if symbol is None or isinstance(left, ast.Constant) or isinstance(right, ast.Constant):
+            return node
+        return _call("operate", [ast.copy_location(ast.Constant(symbol), node), left, right],
+                     node)
 
     def _real_tree(self, node: ast.expr, reason: str) -> ast.expr:
         """``node``'s value with the op results inside it replaced by their values."""

@@ -99,6 +99,7 @@ from ember.xcs.tracing.observing import (
     unpacked,
     yielded,
 )
+from ember.xcs.tracing.operators import operate
 from ember.xcs.tracing.outside import outside_tree
 from ember.xcs.tracing.protocols import mapped, probing, refused_class_info
 from ember.xcs.tracing.reads import shared_generator
@@ -113,9 +114,9 @@ from ember.xcs.tracing.wrappers import DISPATCHING, behind_cache, seen_through
 __all__ = ["ACellLoop", "CellLoop", "LazyValue", "abound", "abound_cell", "achanging", "acontains",
            "ainplace", "aprep", "aprep_unpacked", "arebinding", "arebinding_cell", "astored",
            "awaitable", "bound", "bound_cell", "changing", "contains", "evaluator", "fmt",
-           "fstring", "imod", "inplace", "install", "key", "mod", "observe", "observe_deep", "prep",
-           "prep_unpacked", "ready", "ready_deep", "rebinding", "rebinding_cell", "settled",
-           "splat", "splat_mapping", "stored", "unpacked", "yielded"]
+           "fstring", "imod", "inplace", "install", "key", "mod", "observe", "observe_deep",
+           "operate", "prep", "prep_unpacked", "ready", "ready_deep", "rebinding",
+           "rebinding_cell", "settled", "splat", "splat_mapping", "stored", "unpacked", "yielded"]
 
 _partial = functools.partial
 _BUILTIN = types.BuiltinFunctionType  # C functions and bound methods of C types
