@@ -11,8 +11,8 @@ Pickling also leaves out the attributes an exception class declares in ``__slots
 missing, with no error at all.
 
 ``sendable`` checks the round trip on the worker (and that the pool can write the
-exception's traceback text, which reads attributes as ``__notes__``). An exception that does not survive
-it, whole, travels as a ``Carried``, which unpickles into the op's exception again,
+exception's traceback text, which reads attributes as ``__notes__``). An exception that
+does not survive it, whole, travels as a ``Carried``, which unpickles into the op's exception again,
 made without calling its ``__init__``: same type, ``args`` and attributes (its
 ``__dict__`` and its slots), minus those that do not pickle (a note names them).
 """
