@@ -4,6 +4,7 @@ objects the rerun made again get the op's change, the op runs once."""
 from __future__ import annotations
 
 import collections
+import dataclasses
 import time
 from typing import Any
 
@@ -20,11 +21,17 @@ class Memory:
         self.count = 0
 
 
+@dataclasses.dataclass
+class Tally:
+    notes: list[str] = dataclasses.field(default_factory=list)
+    count: int = 0
+
+
 @op(effect=True)
 def remember(store: Any, x: int) -> int:
     """Changes what it is given, in place: an effect op (runs on the caller's objects)."""
     runs.append(f"remember{x}")
-    if isinstance(store, Memory):
+    if isinstance(store, Memory | Tally):
         store.notes.append(f"n{x}")
         store.count += 1
         return store.count
@@ -53,7 +60,7 @@ def _without_source(kind: str) -> Any:
         "    label = text(x)\n"
         "    joined = '-'.join([label, 'a'])\n"  # C code rejects the lazy label: rerun
         "    return size, joined, store\n")
-    namespace = {"remember": remember, "text": text, "Memory": Memory,
+    namespace = {"remember": remember, "text": text, "Memory": Memory, "Tally": Tally,
                  "collections": collections}
     exec(compile(body, "<generated>", "exec"), namespace)
     return namespace["glue"]
@@ -61,10 +68,11 @@ def _without_source(kind: str) -> Any:
 
 def _shown(result: tuple[Any, ...]) -> tuple[Any, ...]:
     *values, store = result
-    return (*values, vars(store) if isinstance(store, Memory) else repr(store))
+    return (*values, vars(store) if isinstance(store, Memory | Tally) else repr(store))
 
 
-@pytest.mark.parametrize("kind", ["[]", "{}", "set()", "collections.deque()", "Memory()"])
+@pytest.mark.parametrize("kind", ["[]", "{}", "set()", "collections.deque()", "Memory()",
+                                  "Tally()"])
 def test_a_rerun_gives_the_objects_it_made_again_the_change_of_the_op_it_reuses(
         kind: str) -> None:
     glue = _without_source(kind)

@@ -129,11 +129,16 @@ def _itself(value: Any) -> Any:
 
 
 def _state(value: Any) -> Any:
-    """``value``, or for an object matched by its attributes a copy of them as they are."""
+    """``value``, or for an object of the user's (a record: matched by its attributes or
+    its ``__eq__``) a copy of it with its attributes as they are."""
     kind = type(value)
-    if kind.__eq__ is not _IDENTITY_EQ or type(getattr(value, "__dict__", None)) is not dict:
+    if tree.kind_of(value) is not tree.Kind.RECORD \
+            or type(getattr(value, "__dict__", None)) is not dict:
         return value
-    copy = object.__new__(kind)
+    try:
+        copy = object.__new__(kind)
+    except TypeError:  # a class object.__new__ cannot make (a C type's subclass)
+        return value
     fields = tree.snapshot_call((dict(value.__dict__),), {}, Lazy, _itself, [], [])[0][0]
     copy.__dict__.update(fields)  # its lists and dicts too, as they are now
     return copy
@@ -152,6 +157,7 @@ def _replay(old: tuple[Any, ...], new: tuple[Any, ...]) -> None:
         elif isinstance(now, dict | set):
             now.clear()
             now.update(before)
-        elif type(now).__eq__ is _IDENTITY_EQ and type(getattr(now, "__dict__", None)) is dict:
+        elif tree.kind_of(now) is tree.Kind.RECORD \
+                and type(getattr(now, "__dict__", None)) is dict:
             now.__dict__.clear()
             now.__dict__.update(before.__dict__)
