@@ -54,6 +54,7 @@ MODULES = (
     "ember.xcs.tracing.protocols",
     "ember.xcs.tracing.own_errors",
     "ember.xcs.tracing.operators",
+    "ember.xcs.tracing.validation",
     "ember.xcs.tracing.effects",
     "ember.xcs.tracing.source_texts",
     "ember.testing._wire",

@@ -107,6 +107,7 @@ from ember.xcs.tracing.rebinding import settle_rebound
 from ember.xcs.tracing.settings import changes_setting
 from ember.xcs.tracing.trace import Trace
 from ember.xcs.tracing.unpacking import as_written, check_unpacked, splat, splat_mapping
+from ember.xcs.tracing.validation import validated_items
 from ember.xcs.tracing.warning_filters import REASON as FILTERS_CHANGED
 from ember.xcs.tracing.warning_filters import changes_filters
 from ember.xcs.tracing.wrappers import DISPATCHING, behind_cache, seen_through
@@ -260,7 +261,8 @@ def prep(fn: Any, /, *args: Any, **kwargs: Any) -> Callable[[], Any]:
         if tree.contains((args, kwargs), Lazy, records=True):
             mode = trace.site_mode()
             if mode is CallMode.LAZY:
-                return _returning(trace.lift(f"call {_name_of(fn)}", fn, args, kwargs,
+                lifted, args = validated_items(fn, args, kwargs)  # Model.model_validate(d)
+                return _returning(trace.lift(f"call {_name_of(fn)}", lifted, args, kwargs,
                                              returns_argument=_returns_argument(fn)))
         else:
             return _partial(fn, *args, **kwargs)
