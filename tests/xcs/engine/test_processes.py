@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from ember.api import op as api_op
 from ember.xcs import Config, jit, op
 from ember.xcs.engine.processes import named
 
@@ -292,3 +293,17 @@ def test_an_ops_warnings_meet_the_callers_filters_as_in_plain_python() -> None:
         warnings.simplefilter("error")
         with pytest.raises(UserWarning, match="careful with 5"):
             fast(5)
+
+
+@api_op
+def cube_with_pid(x: int) -> tuple[int, int]:
+    return x * x * x, os.getpid()
+
+
+def test_module_level_ops_of_the_pyember_style_api_run_in_process_workers() -> None:
+    """`from ember.api import op` binds the module's name to a FunctionOperator: the
+    pool sends that name too (it raised SerializationError: "not the same object")."""
+    fan = jit(lambda xs: [cube_with_pid(x) for x in xs], config=Config(executor="process"))
+    result = fan([1, 2, 3])
+    assert [value for value, _ in result] == [1, 8, 27]
+    assert all(pid != os.getpid() for _, pid in result)
