@@ -40,6 +40,7 @@ from typing import Any
 
 from ember.xcs import tree
 from ember.xcs.ops import Op
+from ember.xcs.tracing import operators
 from ember.xcs.tracing.awaiting import (
     AfterWaiting,
     Ready,
@@ -99,7 +100,6 @@ from ember.xcs.tracing.observing import (
     unpacked,
     yielded,
 )
-from ember.xcs.tracing.operators import operate
 from ember.xcs.tracing.outside import outside_tree
 from ember.xcs.tracing.protocols import mapped, probing, refused_class_info
 from ember.xcs.tracing.reads import shared_generator
@@ -116,7 +116,7 @@ __all__ = ["ACellLoop", "CellLoop", "LazyValue", "abound", "abound_cell", "achan
            "ainplace", "aprep", "aprep_unpacked", "arebinding", "arebinding_cell", "astored",
            "awaitable", "bound", "bound_cell", "changing", "contains", "evaluator", "fmt",
            "fstring", "imod", "inplace", "install", "key", "mod", "observe", "observe_deep",
-           "operate", "prep", "prep_unpacked", "ready", "ready_deep", "rebinding",
+           "operators", "prep", "prep_unpacked", "ready", "ready_deep", "rebinding",
            "rebinding_cell", "settled", "splat", "splat_mapping", "stored", "unpacked", "yielded"]
 
 _partial = functools.partial
