@@ -8,7 +8,7 @@ routes an operator whose operands are both written as expressions (not literals)
 ``operate``, which gives such a method the value, as plain Python does.
 
 Each operator has a function of its own here (``op_lt(a, b)`` for ``a < b``, named in
-``observed_sites.NAMES``), which the rewritten code calls: when the right operand is no
+``tracing.observed_sites.NAMES``), which the rewritten code calls: when the right operand is no
 lazy value (the common case, arithmetic in a loop) it is the operator itself, at the
 cost of one call.
 
@@ -24,7 +24,6 @@ from collections.abc import Callable
 from typing import Any
 
 from ember.xcs.tracing.lazy import Lazy
-from ember.xcs.tracing.observed_sites import NAMES
 from ember.xcs.tracing.usercode import has_user_special_methods
 from ember.xcs.tree import ATOMS
 
@@ -59,14 +58,76 @@ def operate(symbol: str, left: Any, right: Any) -> Any:
     return _WRITTEN.get(symbol, _FUNCTIONS[symbol])(left, right)
 
 
-_TEMPLATE = """
-def {name}(left, right):
-    if type(right) is not Lazy:
-        return left {symbol} right
-    return operate({symbol!r}, left, right)
-"""
-for _symbol, _name in NAMES.items():
-    # Written out per operator (the operator in the function's own code): a lazy left
-    # operand's method reads the operator being run from its caller's bytecode.
-    # Compiled as this file's code: XCS tells its own frames from the user's by file.
-    exec(compile(_TEMPLATE.format(name=_name, symbol=_symbol), __file__, "exec"), globals())
+# One function per operator, the operator written in its own code: a lazy left operand's
+# method reads the operator being run from its caller's bytecode.
+
+def op_lt(left: Any, right: Any) -> Any:
+    return left < right if type(right) is not Lazy else operate("<", left, right)
+
+
+def op_gt(left: Any, right: Any) -> Any:
+    return left > right if type(right) is not Lazy else operate(">", left, right)
+
+
+def op_le(left: Any, right: Any) -> Any:
+    return left <= right if type(right) is not Lazy else operate("<=", left, right)
+
+
+def op_ge(left: Any, right: Any) -> Any:
+    return left >= right if type(right) is not Lazy else operate(">=", left, right)
+
+
+def op_eq(left: Any, right: Any) -> Any:
+    return left == right if type(right) is not Lazy else operate("==", left, right)
+
+
+def op_ne(left: Any, right: Any) -> Any:
+    return left != right if type(right) is not Lazy else operate("!=", left, right)
+
+
+def op_add(left: Any, right: Any) -> Any:
+    return left + right if type(right) is not Lazy else operate("+", left, right)
+
+
+def op_sub(left: Any, right: Any) -> Any:
+    return left - right if type(right) is not Lazy else operate("-", left, right)
+
+
+def op_mul(left: Any, right: Any) -> Any:
+    return left * right if type(right) is not Lazy else operate("*", left, right)
+
+
+def op_truediv(left: Any, right: Any) -> Any:
+    return left / right if type(right) is not Lazy else operate("/", left, right)
+
+
+def op_floordiv(left: Any, right: Any) -> Any:
+    return left // right if type(right) is not Lazy else operate("//", left, right)
+
+
+def op_pow(left: Any, right: Any) -> Any:
+    return left ** right if type(right) is not Lazy else operate("**", left, right)
+
+
+def op_matmul(left: Any, right: Any) -> Any:
+    return left @ right if type(right) is not Lazy else operate("@", left, right)
+
+
+def op_lshift(left: Any, right: Any) -> Any:
+    return left << right if type(right) is not Lazy else operate("<<", left, right)
+
+
+def op_rshift(left: Any, right: Any) -> Any:
+    return left >> right if type(right) is not Lazy else operate(">>", left, right)
+
+
+def op_and(left: Any, right: Any) -> Any:
+    return left & right if type(right) is not Lazy else operate("&", left, right)
+
+
+def op_or(left: Any, right: Any) -> Any:
+    return left | right if type(right) is not Lazy else operate("|", left, right)
+
+
+def op_xor(left: Any, right: Any) -> Any:
+    return left ^ right if type(right) is not Lazy else operate("^", left, right)
