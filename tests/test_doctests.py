@@ -54,6 +54,8 @@ MODULES = (
     "ember.xcs.tree.snapshots",
     "ember.xcs.tracing.protocols",
     "ember.xcs.tracing.own_errors",
+    "ember.xcs.tracing.operators",
+    "ember.xcs.tracing.validation",
     "ember.xcs.tracing.effects",
     "ember.xcs.tracing.source_texts",
     "ember.testing._wire",

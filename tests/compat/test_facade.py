@@ -311,6 +311,23 @@ def test_pyember_exception_names_catch_what_is_raised_or_say_what_to_catch() -> 
         exceptions.Nope  # noqa: B018
 
 
+def test_importing_a_pyember_exception_we_lack_names_what_to_catch_instead():
+    """`from ember.api.exceptions import OperatorError` (pyember's examples): Python
+    would make a bare "cannot import name" of an AttributeError; the ImportError says
+    why and what to use, and `hasattr`/`getattr` with a default still say no."""
+    from ember.api import exceptions
+
+    with pytest.raises(ImportError, match="cannot import name 'OperatorError'.*"
+                                          "pyember's OperatorError is not provided.*EmberError"):
+        from ember.api.exceptions import OperatorError  # noqa: F401
+    with pytest.raises(ImportError, match="pyember's DataError is not provided"):
+        from ember.api.exceptions import DataError, EmberError  # noqa: F401
+    assert not hasattr(exceptions, "OperatorError")
+    assert getattr(exceptions, "DataError", None) is None
+    with pytest.raises(ImportError, match="^cannot import name 'Nope'"):
+        from ember.api.exceptions import Nope  # noqa: F401
+
+
 def test_ember_api_does_not_import_pydantic_until_ember_model_is_asked_for():
     out = _run("""
         import sys

@@ -248,8 +248,27 @@ def test_models_constants_are_the_canonical_ids_calls_accept() -> None:
     assert Models.LLAMA3_2_1B == "ollama/llama3.2:1b"
     assert {"GPT_4O", "CLAUDE_SONNET_4_5", "LLAMA3_1_8B"} <= set(dir(Models))
     assert models.instance(Models.LLAMA3_1_8B).model_id == Models.LLAMA3_1_8B
+    from ember.models.catalog import _PYEMBER_CONSTANTS
+
     every = {getattr(Models, name) for name in dir(Models) if name.isupper()}
-    assert every == {m for m in models.list() if not m.endswith(">")}
+    listed = {m for m in models.list() if not m.endswith(">")}
+    assert listed <= every
+    assert every - listed <= set(_PYEMBER_CONSTANTS.values())  # pyember's names (below)
+
+
+def test_pyembers_model_constants_name_models_of_the_registered_providers() -> None:
+    """pyember's `Models.GPT_4`, `Models.CLAUDE_3_OPUS`... (its catalogue's stable
+    models) read as our `provider/model` ids; its Gemini ones need a `google` provider,
+    which is not registered, so they say so as any unknown constant does."""
+    assert Models.GPT_4 == "openai/gpt-4"
+    assert Models.GPT_4_TURBO == "openai/gpt-4-turbo"
+    assert Models.GPT_3_5_TURBO == "openai/gpt-3.5-turbo"
+    assert Models.CLAUDE_3_OPUS == "anthropic/claude-3-opus"
+    assert Models.CLAUDE_3_5_SONNET_LATEST == "anthropic/claude-3-5-sonnet-latest"
+    assert {"GPT_4", "CLAUDE_3_HAIKU"} <= set(dir(Models))
+    assert models.instance(Models.GPT_4).model_id == "openai/gpt-4"
+    with pytest.raises(AttributeError, match="has no constant 'GEMINI_2_5_PRO'"):
+        Models.GEMINI_2_5_PRO  # noqa: B018 - the lookup is the test
 
 
 def test_models_is_read_only_and_names_close_constants() -> None:

@@ -8,7 +8,8 @@ both families. Errors raised by user code and by providers' SDKs keep their own 
 ``ValidationError`` is pydantic's, what input and output specs raise (loaded with
 pydantic when first asked for); pyember's other names that Ember has no counterpart
 for (``OperatorError``, ``DataError`` ...) raise an ``AttributeError`` saying so and
-what to catch instead.
+what to catch instead (an ``ImportError`` saying the same for ``from ... import``, where
+Python would drop the message).
 
 Example:
     >>> from ember.api import exceptions, models
@@ -19,7 +20,10 @@ Example:
     ProviderNotFoundError
 """
 
+import dis
 import importlib
+import sys
+from types import FrameType
 from typing import Any
 
 from ember.errors import EmberError
@@ -83,6 +87,21 @@ def __getattr__(name: str) -> Any:
     if name == "ValidationError":  # pydantic's: what input and output specs raise
         return importlib.import_module("pydantic").ValidationError
     if name in _NOT_PROVIDED:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}: pyember's "
-                             f"{name} is not provided. {_NOT_PROVIDED[name]}.")
+        why = f"pyember's {name} is not provided. {_NOT_PROVIDED[name]}."
+        if _importing(sys._getframe(1)):
+            # `from ember.api.exceptions import OperatorError`: Python would turn an
+            # AttributeError into a bare "cannot import name"; this says what to use.
+            raise ImportError(f"cannot import name {name!r} from {__name__!r}: {why}",
+                              name=__name__, path=__file__)
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}: {why}")
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+_IMPORT_FROM = dis.opmap["IMPORT_FROM"]
+
+
+def _importing(frame: FrameType) -> bool:
+    """Whether ``frame`` is running ``from ... import name`` (not ``getattr``,
+    ``hasattr`` or an attribute read, which expect an ``AttributeError``)."""
+    code = frame.f_code.co_code
+    return 0 <= frame.f_lasti < len(code) and code[frame.f_lasti] == _IMPORT_FROM

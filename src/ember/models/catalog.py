@@ -81,6 +81,21 @@ def constant_name(model: str) -> str:
     return _NOT_NAME.sub("_", model).strip("_").upper()
 
 
+# The constants pyember's ``Models`` had (its catalogue's stable models, named by
+# ``constant_name``), as ids here: ``Models.GPT_4`` keeps working. Those of a provider
+# not registered (pyember's Gemini models: no ``google`` provider) are absent.
+_PYEMBER_CONSTANTS = {constant_name(model): f"{provider}/{model}" for provider, models in (
+    ("openai", ("gpt-4", "gpt-4-turbo", "gpt-4o", "gpt-4o-mini", "gpt-3.5-turbo",
+                "gpt-3.5-turbo-16k")),
+    ("anthropic", ("claude-3-5-sonnet-20241022", "claude-3-5-sonnet-latest",
+                   "claude-3-5-haiku-20241022", "claude-3-5-haiku-latest", "claude-3-opus",
+                   "claude-3-opus-latest", "claude-3-opus-20240229", "claude-3-sonnet",
+                   "claude-3-sonnet-20240229", "claude-3-haiku", "claude-3-haiku-20240307")),
+    ("google", ("gemini-1.5-pro-latest", "gemini-1.5-flash-latest", "gemini-2.5-pro",
+                "gemini-2.5-flash", "gemini-2.5-flash-lite")),
+) for model in models}
+
+
 def _constants() -> dict[str, str]:
     """Constant name -> ``provider/model`` for every model the registry names.
 
@@ -93,7 +108,10 @@ def _constants() -> dict[str, str]:
         if model.startswith("<"):  # a placeholder: the provider takes any name
             continue
         by_name.setdefault(constant_name(model), []).append(model_id)
-    constants: dict[str, str] = {}
+    registered = set(default_registry().names())
+    # pyember's constants (Models.GPT_4 ...) name models of providers registered here.
+    constants = {name: model_id for name, model_id in _PYEMBER_CONSTANTS.items()
+                 if model_id.split("/", 1)[0] in registered}
     for name, ids in by_name.items():
         if len(ids) == 1:
             constants[name] = ids[0]

@@ -129,3 +129,31 @@ def test_a_result_that_cannot_come_back_from_a_process_worker_names_the_op() -> 
                                                  r"cannot be sent back from the worker"):
         jit(lambda: open_session(1), config=Config(executor="process"))()
     assert jit(lambda: [double(3)], config=Config(executor="process"))() == [6]
+
+
+class GuardedError(Exception):
+    """An exception whose __getattr__ raises something other than AttributeError (a
+    wrapper forwarding attribute reads to a response it does not have)."""
+
+    def __getattr__(self, name: str) -> object:
+        raise RuntimeError(f"no {name} here")
+
+
+@op
+def refuse_guarded(x: int) -> int:
+    raise GuardedError(f"refused {x}")
+
+
+def test_an_exception_whose_getattr_raises_comes_back_and_leaves_the_pool_working() -> None:
+    """The pool writes the exception's traceback text in the worker, reading
+    `__notes__`: there it raised, the worker died and the pool broke. It comes back as
+    it was raised, and the next call runs on the same pool."""
+    processes = Config(executor="process")
+    for x in (1, 2):
+        seen = ""
+        try:  # (not pytest.raises: pytest's own report would read `__notes__` too)
+            jit(lambda: refuse_guarded(x), config=processes)()  # noqa: B023 - called at once
+        except GuardedError as error:
+            seen = f"{type(error).__name__}: {error.args[0]}"
+        assert seen == f"GuardedError: refused {x}"
+    assert jit(lambda: [double(1), double(2)], config=processes)() == [2, 4]

@@ -6,10 +6,12 @@ import contextlib
 import io
 import os
 import sys
+import warnings
 from typing import Any
 
 import pytest
 
+from ember.api import op as api_op
 from ember.xcs import Config, jit, op
 from ember.xcs.engine.processes import named
 
@@ -265,3 +267,43 @@ def test_a_worker_never_collects_what_it_inherited_and_the_caller_collects_as_be
         shared.close()
     assert gc.isenabled()  # the caller's objects are collected as before
     assert any(o is SENTINEL for o in gc.get_objects())
+
+
+@op
+def cautious(x: int) -> int:
+    warnings.warn(f"careful with {x}", UserWarning, stacklevel=1)
+    return x
+
+
+def test_an_ops_warnings_meet_the_callers_filters_as_in_plain_python() -> None:
+    """A worker showed an op's warning by its own copy of the filters (once per worker,
+    never recorded by the caller's catch_warnings): now each comes back and is issued
+    under the caller's filters, as plain Python issues it."""
+    def fan(n: int) -> list[int]:
+        return [cautious(n + i) for i in range(4)]
+
+    fast = jit(fan, config=Config(executor="process"))
+    for run in (fan, fast):
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            assert run(1) == [1, 2, 3, 4]
+        assert sorted(str(w.message) for w in seen) == [f"careful with {x}" for x in (1, 2, 3, 4)]
+        assert all(w.category is UserWarning and w.filename == __file__ for w in seen)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(UserWarning, match="careful with 5"):
+            fast(5)
+
+
+@api_op
+def cube_with_pid(x: int) -> tuple[int, int]:
+    return x * x * x, os.getpid()
+
+
+def test_module_level_ops_of_the_pyember_style_api_run_in_process_workers() -> None:
+    """`from ember.api import op` binds the module's name to a FunctionOperator: the
+    pool sends that name too (it raised SerializationError: "not the same object")."""
+    fan = jit(lambda xs: [cube_with_pid(x) for x in xs], config=Config(executor="process"))
+    result = fan([1, 2, 3])
+    assert [value for value, _ in result] == [1, 8, 27]
+    assert all(pid != os.getpid() for _, pid in result)

@@ -289,6 +289,27 @@ def test_c_code_refusing_a_plain_value_it_names_never_reruns_the_glue(mistake: s
     assert stats["reruns"] == 0 and not stats["fallbacks"]
 
 
+@pytest.mark.parametrize("classes", ["str", ("str",), [str], (int, "str")])
+def test_isinstance_of_an_op_result_with_no_class_raises_without_rerunning_the_glue(
+        classes: Any) -> None:
+    """`isinstance(r, "str")`: Python refuses the second argument whatever `r` is, so
+    the TypeError is the program's own: raised at once, the glue and its ops run once."""
+    log: list[str] = []
+
+    def f(x: int) -> Any:
+        log.append("glue")
+        text = word(x)
+        other = word(x + 1)
+        if isinstance(text, classes):
+            return other
+        return text
+
+    calls.clear()
+    stats = _raises_like_plain_python_with_the_glue_run_once(f, log)
+    assert stats["reruns"] == 0 and not stats["fallbacks"]
+    assert len(calls) == 8  # two ops per call, plain and jitted, for x = 1 and 2
+
+
 @op
 def nothing(x: int) -> Any:
     time.sleep(0.01)

@@ -13,6 +13,12 @@ returned or raised.
 Writes that bypass ``sys.stdout`` (``os.write(1, ...)``, a subprocess, a logging
 handler made before the op ran, which holds the stream it was given) are not kept.
 
+A process pool's worker (which runs one op at a time) also keeps the op's warnings,
+every one (``captured(warnings=True)``): ``replay`` issues them in the caller, where
+its filters decide as for a warning of the op in plain Python (shown once per line
+under the default filter, recorded by ``catch_warnings(record=True)``, raised under
+``"error"``), instead of each worker showing them by its own copy of the filters.
+
 Example:
     >>> with captured() as chunks:
     ...     print("from the op")
@@ -27,13 +33,17 @@ from __future__ import annotations
 import contextvars
 import sys
 import threading
+import warnings as _warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 __all__ = ["Chunks", "captured", "replay"]
 
-Chunks = list[tuple[int, str]]  # (1: stdout, 2: stderr; the text), in the order written
+# (1: stdout, 2: stderr; the text), or (3, a warning: message, category, file, line), in
+# the order written
+Chunks = list[tuple[int, Any]]
+_WARNING = 3
 
 _chunks: contextvars.ContextVar[Chunks | None] = contextvars.ContextVar(
     "ember_xcs_captured", default=None)
@@ -81,25 +91,54 @@ def _route() -> None:
 
 
 @contextmanager
-def captured() -> Iterator[Chunks]:
+def captured(warnings: bool = False) -> Iterator[Chunks]:
     """Keep what is written to ``sys.stdout`` and ``sys.stderr`` in this context during
-    the block, in order, instead of writing it (for ``replay`` in the caller)."""
+    the block, in order, instead of writing it (for ``replay`` in the caller); with
+    ``warnings``, every warning issued in the block too (the process's filters and
+    ``showwarning`` are replaced meanwhile: only where one op runs at a time)."""
     _route()
     chunks: Chunks = []
     token = _chunks.set(chunks)
     try:
-        yield chunks
+        if not warnings:
+            yield chunks
+            return
+        with _warnings.catch_warnings():
+            _warnings.simplefilter("always")
+            _warnings.showwarning = _keep_warning
+            yield chunks
     finally:
         _chunks.reset(token)
 
 
-def replay(chunks: Chunks | tuple[tuple[int, str], ...]) -> None:
+def _keep_warning(message: Any, category: type[Warning], filename: str, lineno: int,
+                  file: Any = None, line: str | None = None) -> None:
+    chunks = _chunks.get()
+    if chunks is not None:
+        chunks.append((_WARNING, (str(message), category, filename, lineno)))
+
+
+def _reissue(message: str, category: type[Warning], filename: str, lineno: int) -> None:
+    """Issue a warning kept in another process here, as the op's ``warnings.warn`` would
+    have: under this process's filters, and the registry of the module whose file it
+    names (where "show once per line" is remembered)."""
+    module = next((m for m in list(sys.modules.values())
+                   if getattr(m, "__file__", None) == filename), None)
+    registry = vars(module).setdefault("__warningregistry__", {}) if module else None
+    _warnings.warn_explicit(message, category, filename, lineno,
+                            module=module.__name__ if module else None, registry=registry)
+
+
+def replay(chunks: Chunks | tuple[tuple[int, Any], ...]) -> None:
     """Write what an op printed in another process to this process's streams, as its
     ``print`` would have here. A stream that is gone or closed takes nothing; any other
     error of a write (text the stream's encoding cannot hold, a stream that takes only
     bytes) is raised, as the op's ``print`` would have raised it (the caller reports it
     as the op's error)."""
     for index, text in chunks:
+        if index == _WARNING:
+            _reissue(*text)
+            continue
         stream = sys.stdout if index == 1 else sys.stderr
         if stream is None:
             continue

@@ -10,8 +10,9 @@ Pickling also leaves out the attributes an exception class declares in ``__slots
 (``BaseException`` pickles its ``args`` and ``__dict__`` only): they would come back
 missing, with no error at all.
 
-``sendable`` checks the round trip on the worker. An exception that does not survive
-it, whole, travels as a ``Carried``, which unpickles into the op's exception again,
+``sendable`` checks the round trip on the worker (and that the pool can write the
+exception's traceback text, which reads attributes as ``__notes__``). An exception that
+does not survive it, whole, travels as a ``Carried``, which unpickles into the op's exception again,
 made without calling its ``__init__``: same type, ``args`` and attributes (its
 ``__dict__`` and its slots), minus those that do not pickle (a note names them).
 """
@@ -19,6 +20,7 @@ made without calling its ``__init__``: same type, ``args`` and attributes (its
 from __future__ import annotations
 
 import pickle
+import traceback
 from collections.abc import Callable
 from typing import Any
 
@@ -62,9 +64,22 @@ def sendable(error: BaseException, where: str, dumps: Dumps = pickle.dumps) -> B
     ``Carried`` for it, else a ``SerializationError`` saying so; ``where``: "the Dask
     worker running op 'x'"."""
     copy = _round_trip(error, dumps)
-    if copy is not None and all(hasattr(copy, name) for name in _slot_values(error)):
+    if copy is not None and all(hasattr(copy, name) for name in _slot_values(error)) \
+            and _described(error):
         return error
     return carry(error, where, dumps)
+
+
+def _described(error: BaseException) -> bool:
+    """Whether the worker's pool can describe ``error``: it sends the text of its
+    traceback along, made by ``traceback``, which reads ``__notes__`` and the like. A
+    class whose ``__getattr__`` raises something other than ``AttributeError`` fails
+    there, outside any ``try``, and the worker process dies (the pool is then broken)."""
+    try:
+        traceback.TracebackException(type(error), error, None, compact=True)
+    except Exception:
+        return False
+    return True
 
 
 def carry(error: BaseException, where: str, dumps: Dumps = pickle.dumps) -> BaseException:

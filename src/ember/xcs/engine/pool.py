@@ -209,7 +209,7 @@ def _call_pickled(payload: bytes, name: str) -> Any:
     streams (``engine.captured``): with its result, or on the exception it raised."""
     from ember.xcs.engine.captured import captured
 
-    with captured() as output:
+    with captured(warnings=True) as output:  # a pool's worker runs one op at a time
         try:
             result = _run_pickled(payload, name)
         except BaseException as error:
@@ -289,7 +289,7 @@ class Pickled:
 
     __slots__ = ("data", "name", "output")
 
-    def __init__(self, data: bytes, name: str, output: tuple[tuple[int, str], ...] = ()
+    def __init__(self, data: bytes, name: str, output: tuple[tuple[int, Any], ...] = ()
                  ) -> None:
         self.data = data
         self.name = name

@@ -54,7 +54,7 @@ def _reduce_for_processes(op: Any) -> Any:
     module = getattr(op, "__module__", None)
     qualname = getattr(op, "__qualname__", "")
     if isinstance(module, str) and qualname and "<locals>" not in qualname \
-            and named(module, qualname) is op:
+            and _op_of(named(module, qualname)) is op:
         return (_op_named, (module, qualname))
     import pickle
 
@@ -63,7 +63,7 @@ def _reduce_for_processes(op: Any) -> Any:
 
 def _op_named(module: str, qualname: str) -> Any:
     """In a worker: the op ``module.qualname`` names; a clear error when it has none."""
-    found = named(module, qualname)
+    found = _op_of(named(module, qualname))
     if found is None:
         from ember.xcs.errors import SerializationError
 
@@ -72,6 +72,16 @@ def _op_named(module: str, qualname: str) -> Any:
             "the process pool's workers started at an earlier call, before the op was "
             "defined. Define ops at module level before the first executor='process' "
             "call, or run this one on threads (Config(executor='thread')).")
+    return found
+
+
+def _op_of(found: Any) -> Any:
+    """``found``, or the op of an Ember operator a module's name is bound to
+    (``ember.api.op`` on a function makes a ``FunctionOperator``, whose op is its
+    ``as_op()``)."""
+    kind = type(found)
+    if kind.__module__.startswith("ember.operators") and callable(getattr(kind, "as_op", None)):
+        return found.as_op()
     return found
 
 

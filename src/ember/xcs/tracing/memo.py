@@ -7,18 +7,26 @@ lifted operation), so the earlier task is reused and no op runs twice. The rerun
 the glue's objects again: an object of a class without an ``__eq__`` of its own matches
 one of the same class whose attributes match, and a method op of such an object
 (``Agent("x").ask(q)``) matches the same method of the object made before.
+
+An op that runs in program order on the caller's own objects (``effect=True``) may
+change them: the memo keeps its arguments as they were at the call (``taken``), and when
+the rerun reuses the call with objects it made again, it gives them the state the op
+left the earlier ones in (``_replay``), so that the rerun sees the op's change as plain
+Python's one run did.
 """
 
 from __future__ import annotations
 
+import collections
 import types
 from typing import Any
 
+from ember.xcs import tree
 from ember.xcs.engine.task import TaskState
 from ember.xcs.ir.graph import NodeKind
 from ember.xcs.tracing.lazy import Lazy
 
-__all__ = ["STEP", "reused_call", "same"]
+__all__ = ["STEP", "reused_call", "same", "taken"]
 
 STEP = 4  # items per op call in a trace's ``issued`` list: op, args, kwargs, lazy value
 
@@ -36,7 +44,11 @@ def reused_call(memo: list[Any], position: int, op: Any, args: tuple[Any, ...],
     """
     if position + STEP <= len(memo):
         old_op, old_args, old_kwargs, lazy = memo[position:position + STEP]
-        if _same_op(op, old_op) and same(args, old_args) and same(kwargs, old_kwargs):
+        # (a ``Taken`` matches a plain tuple: the rerun may run eagerly what ran lazily)
+        if _same_op(op, old_op) and same(tuple(args), tuple(old_args)) \
+                and same(kwargs, old_kwargs):
+            if type(args) is Taken and type(old_args) is Taken:
+                _replay(old_args.given, args.given)
             return lazy  # type: ignore[no-any-return]
     return None
 
@@ -90,3 +102,62 @@ def _same_value(new: Any, old: Any) -> bool:
     left = new_task.value if new_task is not None else new
     right = old_task.value if old_task is not None else old
     return same(left, right)
+
+
+class Taken(tuple):  # type: ignore[type-arg]
+    """The arguments of an op call run on the caller's objects, as they were at the call
+    (records by a copy of their attributes), with the objects given (``given``)."""
+
+    given: tuple[Any, ...]
+
+
+def taken(args: tuple[Any, ...], kwargs: dict[str, Any]
+          ) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """The memo's arguments of an op call that runs on the caller's own objects: a
+    snapshot of them, with objects of the user's (matched by their attributes) copied as
+    they are now, and the objects themselves kept for ``_replay``."""
+    snapshot_args, snapshot_kwargs = tree.snapshot_call(args, kwargs, Lazy, _itself, [], [])
+    values = (*snapshot_args, *snapshot_kwargs.values())
+    held = tuple(_state(value) for value in values)
+    result = Taken(held[:len(snapshot_args)])
+    result.given = (*args, *kwargs.values())
+    return result, dict(zip(snapshot_kwargs, held[len(snapshot_args):], strict=True))
+
+
+def _itself(value: Any) -> Any:
+    return value
+
+
+def _state(value: Any) -> Any:
+    """``value``, or for an object of the user's (a record: matched by its attributes or
+    its ``__eq__``) a copy of it with its attributes as they are."""
+    kind = type(value)
+    if tree.kind_of(value) is not tree.Kind.RECORD \
+            or type(getattr(value, "__dict__", None)) is not dict:
+        return value
+    try:
+        copy = object.__new__(kind)
+    except TypeError:  # a class object.__new__ cannot make (a C type's subclass)
+        return value
+    fields = tree.snapshot_call((dict(value.__dict__),), {}, Lazy, _itself, [], [])[0][0]
+    copy.__dict__.update(fields)  # its lists and dicts too, as they are now
+    return copy
+
+
+def _replay(old: tuple[Any, ...], new: tuple[Any, ...]) -> None:
+    """Give each object of ``new`` the state its counterpart in ``old`` is in now."""
+    for before, now in zip(old, new, strict=False):
+        if before is now or type(before) is not type(now):
+            continue
+        if isinstance(now, list | bytearray):
+            now[:] = before
+        elif isinstance(now, collections.deque):
+            now.clear()
+            now.extend(before)
+        elif isinstance(now, dict | set):
+            now.clear()
+            now.update(before)
+        elif tree.kind_of(now) is tree.Kind.RECORD \
+                and type(getattr(now, "__dict__", None)) is dict:
+            now.__dict__.clear()
+            now.__dict__.update(before.__dict__)

@@ -17,9 +17,20 @@ import ast
 from ember.xcs.tracing.patterns import through_lazy
 from ember.xcs.tracing.runtime_calls import runtime_call as _call
 
-__all__ = ["ObservedSites", "unpacked"]
+__all__ = ["NAMES", "ObservedSites", "unpacked"]
 
 _PLAIN_CONSTANTS = (type(None), bool, type(Ellipsis))
+# The operator each syntax node class stands for (``ast.Lt``: ``"<"``), for
+# ``tracing.operators.operate``; ``%`` has its own helper (``tracing.formatting.mod``).
+SYMBOLS = {"Lt": "<", "Gt": ">", "LtE": "<=", "GtE": ">=", "Eq": "==", "NotEq": "!=",
+           "Add": "+", "Sub": "-", "Mult": "*", "Div": "/", "FloorDiv": "//", "Pow": "**",
+           "MatMul": "@", "LShift": "<<", "RShift": ">>", "BitAnd": "&", "BitOr": "|",
+           "BitXor": "^"}
+# The function of each symbol in ``tracing.operators``, which rewritten code calls.
+NAMES = {"<": "op_lt", ">": "op_gt", "<=": "op_le", ">=": "op_ge", "==": "op_eq",
+         "!=": "op_ne", "+": "op_add", "-": "op_sub", "*": "op_mul", "/": "op_truediv",
+         "//": "op_floordiv", "**": "op_pow", "@": "op_matmul", "<<": "op_lshift",
+         ">>": "op_rshift", "&": "op_and", "|": "op_or", "^": "op_xor"}
 _IN_PLACE_OPERATORS = (ast.Add, ast.Mult, ast.Sub, ast.BitOr, ast.BitAnd, ast.BitXor)
 _NEVER_LAZY = (ast.Constant, ast.List, ast.Tuple, ast.Set, ast.Dict, ast.ListComp, ast.SetComp,
                ast.DictComp, ast.JoinedStr)
@@ -53,7 +64,8 @@ class ObservedSites(ast.NodeTransformer):
             if isinstance(op, ast.Is | ast.IsNot):
                 observed.update((index, index + 1))
         if not observed:
-            return node
+            return self._operated(node.left, node.ops[0], node.comparators[0], node) \
+                if len(node.ops) == 1 else node
 
         def wrap(index: int, operand: ast.expr) -> ast.expr:
             if index not in observed or (isinstance(operand, ast.Constant)
@@ -64,6 +76,26 @@ class ObservedSites(ast.NodeTransformer):
         wrapped = [wrap(i, operand) for i, operand in enumerate(operands)]
         node.left, node.comparators = wrapped[0], wrapped[1:]
         return node
+
+    def visit_BinOp(self, node: ast.BinOp) -> ast.AST:
+        self.generic_visit(node)
+        if isinstance(node.op, ast.Mod):
+            return _call("mod", [node.left, node.right], node)
+        return self._operated(node.left, node.op, node.right, node)
+
+    @staticmethod
+    def _operated(left: ast.expr, op: ast.AST, right: ast.expr, node: ast.expr) -> ast.expr:
+        """``operators.op_lt(left, right)`` for an operator between two expressions that
+        are not literals (either may be an op result, the left one the user's object:
+        ``tracing.operators``); else ``node`` as it is."""
+        symbol = SYMBOLS.get(type(op).__name__)
+        if symbol is None or isinstance(left, ast.Constant) or isinstance(right, ast.Constant):
+            return node
+        helper = _call("operators", [], node).func  # __xcs_rt__.operators
+        function = ast.copy_location(ast.Attribute(value=helper, attr=NAMES[symbol],
+                                                   ctx=ast.Load()), node)
+        return ast.copy_location(ast.Call(func=function, args=[left, right], keywords=[]),
+                                 node)
 
     def _real_tree(self, node: ast.expr, reason: str) -> ast.expr:
         """``node``'s value with the op results inside it replaced by their values."""

@@ -31,6 +31,7 @@ Example:
 from __future__ import annotations
 
 import dis
+import os
 import re
 import types
 from types import CodeType, FrameType
@@ -39,6 +40,8 @@ from ember.xcs.tracing import versions
 from ember.xcs.tracing.frames import is_internal
 
 __all__ = ["program_error"]
+
+_OPERATOR_FUNCTIONS = os.path.join(os.path.dirname(__file__), "operators.py")
 
 # What CPython says when the arguments of a call do not fit a Python function.
 _BINDING_ERROR = re.compile(
@@ -100,6 +103,9 @@ def program_error(error: BaseException, frame: FrameType, leaf: type) -> bool:
         ) or _operator_error(frame.f_code, user_lasti, error) or _values_rejected(
             error, leaf) or _object_rejected(frame.f_code, user_lasti, error, leaf) \
             or _lone_call_on_values(frame, user_lasti, leaf)
+    # The operator functions rewritten code calls (``tracing.operators``): what a library
+    # called under them raised is judged as if the user's line had called it.
+    below = [f for f in below if f.f_code.co_filename != _OPERATOR_FUNCTIONS] or below
     if any(is_internal(f.f_code) for f in below):
         return True
     return not any(tree.contains(value, leaf, records=True)

@@ -25,7 +25,7 @@ from typing import Any
 from ember.xcs.errors import TracingError
 
 __all__ = ["GENERATORS", "Entry", "calling_back", "entry_of", "mapped", "probing",
-           "reads_with_fallback", "stop_becomes"]
+           "reads_with_fallback", "refused_class_info", "stop_becomes"]
 
 # Special methods whose result the interpreter's C code checks the moment they return
 # (``__str__`` must give a str, ``__bool__`` a bool, ``__index__`` an int), or whose
@@ -85,6 +85,24 @@ def probing(fn: Callable[..., Any], /, *args: Any) -> Any:
     ``AttributeError`` of the attribute they read: ops that reading calls (a property's)
     run at their call, so that their ``AttributeError`` reaches them."""
     return fn(*args)
+
+
+# Values of builtin data types: no class, and without ``__instancecheck__`` or
+# ``__bases__``, so ``isinstance(x, "str")`` fails whatever ``x`` is.
+_DATA = frozenset({str, bytes, int, float, complex, bool, type(None), list, dict, set,
+                   frozenset})
+
+
+def refused_class_info(value: object) -> bool:
+    """Whether ``isinstance(x, value)`` may fail on ``value`` itself: it is (or a tuple
+    given holds) a value of a builtin data type. Such a call goes through ``probing``, so
+    that its ``TypeError`` comes out of XCS's frame: the program's own error (a lazy
+    ``x`` is asked for its class through a barrier), not a lazy value rejected. A tuple
+    holding anything else than classes and such values (an op result) is not one."""
+    if type(value) is tuple:
+        return any(map(refused_class_info, value)) and all(
+            issubclass(type(item), type) or refused_class_info(item) for item in value)
+    return type(value) in _DATA
 
 
 def mapped(prepare: Callable[..., Callable[[], Any]], fn: Any, /, *args: Any) -> Any:

@@ -40,6 +40,7 @@ from typing import Any
 
 from ember.xcs import tree
 from ember.xcs.ops import Op
+from ember.xcs.tracing import operators
 from ember.xcs.tracing.awaiting import (
     AfterWaiting,
     Ready,
@@ -100,7 +101,7 @@ from ember.xcs.tracing.observing import (
     yielded,
 )
 from ember.xcs.tracing.outside import outside_tree
-from ember.xcs.tracing.protocols import mapped, probing
+from ember.xcs.tracing.protocols import mapped, probing, refused_class_info
 from ember.xcs.tracing.reads import shared_generator
 from ember.xcs.tracing.rebinding import settle_rebound
 from ember.xcs.tracing.settings import changes_setting
@@ -112,6 +113,7 @@ from ember.xcs.tracing.unpacking import (
     splat_listed,
     splat_mapping,
 )
+from ember.xcs.tracing.validation import validated_items
 from ember.xcs.tracing.warning_filters import REASON as FILTERS_CHANGED
 from ember.xcs.tracing.warning_filters import changes_filters
 from ember.xcs.tracing.wrappers import DISPATCHING, behind_cache, seen_through
@@ -119,9 +121,10 @@ from ember.xcs.tracing.wrappers import DISPATCHING, behind_cache, seen_through
 __all__ = ["ACellLoop", "CellLoop", "LazyValue", "abound", "abound_cell", "achanging", "acontains",
            "ainplace", "aprep", "aprep_unpacked", "arebinding", "arebinding_cell", "astored",
            "awaitable", "bound", "bound_cell", "changing", "contains", "evaluator", "fmt",
-           "fstring", "imod", "inplace", "install", "key", "mod", "observe", "observe_deep", "prep",
-           "prep_unpacked", "ready", "ready_deep", "rebinding", "rebinding_cell", "settled",
-           "splat", "splat_listed", "splat_mapping", "stored", "unpacked", "yielded"]
+           "fstring", "imod", "inplace", "install", "key", "mod", "observe", "observe_deep",
+           "operators", "prep", "prep_unpacked", "ready", "ready_deep", "rebinding",
+           "rebinding_cell", "settled", "splat", "splat_listed", "splat_mapping", "stored",
+           "unpacked", "yielded"]
 
 _partial = functools.partial
 _BUILTIN = types.BuiltinFunctionType  # C functions and bound methods of C types
@@ -240,6 +243,8 @@ def prep(fn: Any, /, *args: Any, **kwargs: Any) -> Callable[[], Any]:
         args = (_partial(mapped, prep, args[0]), *args[1:])  # an item's call: the glue's
     if kind is Callee.UNKNOWN and from_data_library(fn):  # df.apply(f), s.map(op)...
         args, kwargs = handed_over(trace, args, kwargs, f"result for {_name_of(fn)}")
+    if fn is isinstance and len(args) == 2 and refused_class_info(args[1]):
+        return _partial(probing, fn, *args)  # isinstance(r, "str"): plain Python's TypeError
     if fn is hasattr or (fn is getattr and len(args) == 3):
         # They catch the AttributeError of what they read: a property's ops run at once.
         return _partial(probing, fn, *trace.force_tree(args, f"call of {_name_of(fn)}"))
@@ -257,15 +262,15 @@ def prep(fn: Any, /, *args: Any, **kwargs: Any) -> Callable[[], Any]:
             kwargs = {k: trace.force(v, reason) if type(v) is Lazy else v
                       for k, v in kwargs.items()}
         if any(tree.kind_of(a) is tree.Kind.RECORD for a in args):
-            # str(obj), len(obj)...: obj's own dunder method runs, unrewritten, on its
-            # attributes; they must hold values by then.
+            # str(obj), len(obj): obj's dunder runs unrewritten: its attributes must be values.
             args = trace.force_tree(args, f"call of {_name_of(fn)}", records=True)
         return _partial(fn, *args, **kwargs)
     if kind is Callee.PURE or kind is Callee.CONSUMER:
         if tree.contains((args, kwargs), Lazy, records=True):
             mode = trace.site_mode()
             if mode is CallMode.LAZY and not outputs_after_inputs(fn, args):  # add(b, r, b)
-                return _returning(trace.lift(f"call {_name_of(fn)}", fn, args, kwargs,
+                lifted, args = validated_items(fn, args, kwargs)  # Model.model_validate(d)
+                return _returning(trace.lift(f"call {_name_of(fn)}", lifted, args, kwargs,
                                              returns_argument=_returns_argument(fn)))
         else:
             return _partial(fn, *args, **kwargs)

@@ -36,7 +36,7 @@ from ember.xcs.tracing.immediate import run_at_call, runs_at_call
 from ember.xcs.tracing.lazy import Lazy, roots_of
 from ember.xcs.tracing.learned import LearnedBarriers
 from ember.xcs.tracing.log import graph_outputs
-from ember.xcs.tracing.memo import reused_call
+from ember.xcs.tracing.memo import reused_call, taken
 from ember.xcs.tracing.ordering import Ordering
 from ember.xcs.tracing.outside import outside_tree, outside_value, resolve_records
 from ember.xcs.tracing.thread_bound import BOUND, eager_reason_of
@@ -174,7 +174,7 @@ class Trace:
         reason = f"eager op ({eager_reason})"
         args = self.force_tree(args, reason, records=True, location=location)
         kwargs = self.force_tree(kwargs, reason, records=True, location=location)
-        memo_args = tree.snapshot_call(args, kwargs, Lazy, lambda value: value, [], [])
+        memo_args = taken(args, kwargs)  # as they are now, for a rerun's memo
         task = _get(self.issue(op, args, kwargs, location, eager_reason, memo_args), "_xcs_task")
         if len(self.barriers) == waits:  # one barrier per call site (its arguments' or its own)
             self._barrier(f"eager op ({eager_reason})", location, task)

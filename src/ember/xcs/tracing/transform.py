@@ -2,7 +2,8 @@
 
 ``Rewriter`` turns a function's syntax tree into the tree ``tracing.rewrite`` compiles
 instead: calls become ``__xcs_rt__.prep(f, ...)()``, f-strings ``fstring(fmt(...))``,
-``a % b`` ``mod(a, b)``; the objects of ``async for`` and ``async with`` go through
+``a % b`` ``mod(a, b)``, ``a < b`` and ``a + b`` between two expressions that are not
+literals ``operate("<", a, b)``; the objects of ``async for`` and ``async with`` go through
 ``observe``, and so do the sites Python looks at itself (``is``, ``in``, ``match``,
 ``raise``, ``except``, an ``assert``'s message: ``tracing.observed_sites``); what
 generators yield goes through ``yielded``, ``await x`` becomes ``await awaitable(x)``,
@@ -280,12 +281,6 @@ class Rewriter(ObservedSites):
             else:
                 parts.append(value)
         return _call("fstring", parts, node)
-
-    def visit_BinOp(self, node: ast.BinOp) -> ast.AST:
-        self.generic_visit(node)
-        if isinstance(node.op, ast.Mod):
-            return _call("mod", [node.left, node.right], node)
-        return node
 
     def visit_AugAssign(self, node: ast.AugAssign) -> Any:
         self.generic_visit(node)

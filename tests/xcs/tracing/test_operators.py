@@ -1,0 +1,104 @@
+"""An operator whose left operand is an object of the user's class and whose right one
+is an op result (``tracing.operators``): the user's method runs once, given the value."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+
+from ember.xcs import jit, op
+
+seen: list[tuple[str, str]] = []
+
+
+@op
+def score(x: int) -> int:
+    time.sleep(0.01)
+    return x + 1
+
+
+class Threshold:
+    """Compares and adds with numbers only: it declines anything else, as users write."""
+
+    def __init__(self, value: int) -> None:
+        self.value = value
+
+    def __lt__(self, other: object) -> Any:
+        seen.append(("lt", type(other).__name__))
+        return self.value < other if isinstance(other, int) else NotImplemented
+
+    def __gt__(self, other: object) -> Any:
+        seen.append(("gt", type(other).__name__))
+        return self.value > other if isinstance(other, int) else NotImplemented
+
+    def __eq__(self, other: object) -> Any:
+        seen.append(("eq", type(other).__name__))
+        return self.value == other if isinstance(other, int) else NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.value)
+
+    def __add__(self, other: object) -> Any:
+        seen.append(("add", type(other).__name__))
+        return self.value + other if isinstance(other, int) else NotImplemented
+
+
+def _same_as_plain(f: Any) -> None:
+    fast = jit(f)
+    for x in (1, 4, 2):
+        seen.clear()
+        try:
+            expected: Any = f(x)
+        except TypeError as error:
+            expected = error
+        plain_seen = list(seen)
+        seen.clear()
+        try:
+            got: Any = fast(x)
+        except TypeError as error:
+            got = error
+        assert seen == plain_seen
+        if isinstance(expected, TypeError):
+            assert type(got) is TypeError and str(got) == str(expected)
+        else:
+            assert got == expected
+
+
+@pytest.mark.parametrize("written", ["<", ">", "==", "+"])
+def test_the_users_operator_method_runs_once_with_the_value(written: str) -> None:
+    def f(x: int) -> Any:
+        s = score(x)
+        t = Threshold(3)
+        if written == "<":
+            return t < s
+        if written == ">":
+            return t > s
+        if written == "==":
+            return t == s
+        return t + s
+
+    _same_as_plain(f)
+
+
+def test_a_declining_method_is_asked_once_and_the_error_is_plain_pythons() -> None:
+    """`Threshold(3) < "text"` from an op: it declines; plain Python asks it once and
+    raises naming '<' with the operands in the order written."""
+
+    @op
+    def text(x: int) -> str:
+        return str(x)
+
+    def f(x: int) -> Any:
+        return Threshold(3) < text(x)
+
+    _same_as_plain(f)
+
+
+def test_a_plain_value_left_of_an_op_result_keeps_its_message() -> None:
+    def f(x: int) -> Any:
+        label = "3"
+        return label < score(x)
+
+    _same_as_plain(f)
