@@ -12,6 +12,8 @@ import time
 import warnings
 from typing import Any
 
+import pytest
+
 from ember.xcs import jit, op
 
 
@@ -60,3 +62,26 @@ def test_an_enum_made_from_op_results_names_its_members_as_plain_python() -> Non
         assert [(type(m.name), m.name, m.value) for m in made] == [
             (type(m.name), m.name, m.value) for m in plain]
         assert [type(key) for key in vars(made)] == [type(key) for key in vars(plain)]
+
+
+@op
+def answer_type(name: str) -> type:
+    time.sleep(0.001)
+    return {"int": int, "str": str}[name]
+
+
+def classes_an_op_chose(value: Any, name: str) -> list[bool]:
+    kind = answer_type(name)
+    return [isinstance(value, (kind, bytes)), isinstance(value, (bytes, (kind,))),
+            issubclass(bool, (kind, bytes)), isinstance(value, kind), type(value) in (kind,)]
+
+
+@pytest.mark.parametrize(("value", "name"), [(3, "int"), ("a", "str"), (3, "str")])
+def test_isinstance_and_issubclass_ask_the_classes_an_op_returned_in_their_tuple(
+        value: Any, name: str) -> None:
+    """A tuple of classes holding an op's class: each is asked as in plain Python (the
+    lazy value was taken for a class no value is an instance of: always False)."""
+    fast = jit(classes_an_op_chose)
+    expected = classes_an_op_chose(value, name)
+    assert fast(value, name) == expected
+    assert fast(value, name) == expected  # a later call too

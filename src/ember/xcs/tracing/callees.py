@@ -3,12 +3,10 @@
 Rewritten glue code sends every call through ``runtime.prep``, which asks ``classify``
 what the callee is (cached per underlying function or type):
 
-- ``OP``: an op, a jitted function, an Operator, anything of Ember's own: it handles
-  lazy values itself.
-- ``USER``: a Python function or method from user code (not the standard library or
-  site-packages), or an instance of a user class with such a ``__call__``: called in its
-  rewritten form, so its own ``is``, ``type()``, f-strings, ... behave as in plain
-  Python; lazy arguments pass through.
+- ``OP``: an op, a jitted function, an Operator, anything of Ember's: it handles lazies.
+- ``USER``: a Python function or method of user code (not the standard library or
+  site-packages), or an instance of a user class with such a ``__call__``: called
+  rewritten (its ``is``, ``type()``, f-strings... as in plain Python) with lazy arguments.
 - ``USER_CLASS``: a user class with a Python ``__init__`` and no custom ``__new__`` or
   metaclass: built with ``object.__new__`` and the rewritten ``__init__``.
 - ``PURE``: a known pure function (``str``, ``float``, ``json.loads``, ``re.sub``,
@@ -22,17 +20,16 @@ what the callee is (cached per underlying function or type):
 - ``SHALLOW``: reads its arguments' identity, type or length, never the items inside
   (``len``, ``type``, ``isinstance``, ``id``, ``hasattr``, ``list``, ``dict``, ...): lazy
   arguments themselves are resolved, lazy values inside containers are not.
-- ``TRANSPARENT``: stores or passes values on without looking at them (dataclass and
-  named-tuple construction, methods of ``list``/``dict``/``set`` objects).
+- ``TRANSPARENT``: stores or passes values on without looking at them (dataclasses,
+  named tuples, methods of ``list``/``dict``/``set`` objects).
 - ``UNKNOWN``: everything else (C functions, library code): every lazy value in the
   arguments, at any depth, is resolved first — exactly what the callee would need.
   User code that cannot be rewritten (no source: ``exec``, a REPL without history) is
   ``UNKNOWN`` too: unrewritten, it would see the proxies, so it gets real values and
   keeps its plain meaning (``rewrite.source_problem`` says why).
 
-The cache key of a callable is what its kind depends on: the function's code, a class
-itself, the type of an instance (apart from that type used as a callable: ``Step``
-builds one, ``Step()`` runs ``Step.__call__``), the class and name of a C method.
+The cache key of a callable is what its kind depends on: the function's code, a class,
+an instance's type (``Step`` builds one, ``Step()`` runs ``Step.__call__``), a C method's.
 """
 
 from __future__ import annotations
@@ -185,10 +182,13 @@ def _rewritable(fn: types.FunctionType) -> bool:
 
 
 def makes_class(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
-    """Whether a shallow call makes a class of its arguments' items (which it keeps):
-    ``type(name, bases, namespace)``, an enum's functional form ``Enum(name, members)``."""
+    """Whether a shallow call reads its arguments' items all the same: a class made of
+    them keeps them (``type(name, bases, namespace)``, ``Enum(name, members)``), and
+    ``isinstance(x, (k, str))`` asks each class in its tuple (an op's result among them)."""
     if fn is type:
         return len(args) == 3
+    if fn is isinstance or fn is issubclass:
+        return len(args) == 2 and type(args[1]) is tuple
     return isinstance(fn, type) and issubclass(fn, enum.Enum) and (
         len(args) > 1 or "names" in kwargs)
 
