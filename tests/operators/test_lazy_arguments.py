@@ -128,3 +128,24 @@ def test_a_subclass_overriding_a_method_ember_calls_plainly_gets_values():
     jitted = jit(pick)
     for doc in ("x", "y"):
         assert jitted(doc) == pick(doc)  # was 'a (Lazy)', 'Lazy:...'
+
+
+class Request(BaseModel):
+    topic: str
+    words: int = 50
+
+
+class Brief(Operator):
+    input_spec = Request  # several parameters: the bound arguments are validated as one
+
+    def forward(self, topic, words):
+        return f"{topic} in {words} words"
+
+
+def test_an_input_spec_over_several_parameters_validates_op_results_as_values():
+    def brief(doc):
+        return Brief()(_draft(doc).text, 20)
+
+    jitted = jit(brief)
+    for doc in ("x", "y"):
+        assert jitted(doc) == brief(doc)  # was ValidationError ... input_type=Lazy
