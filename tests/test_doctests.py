@@ -17,6 +17,7 @@ MODULES = (
     "ember.xcs.tracing.settings",
     "ember.xcs.tracing.files",
     "ember.xcs.tracing.thread_bound",
+    "ember.xcs.tracing.operator_kinds",
     "ember.xcs.tracing.generators",
     "ember.xcs.graphs.options",
     "ember.xcs.cache",

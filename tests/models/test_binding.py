@@ -179,3 +179,16 @@ def test_a_binding_of_its_own_registry_copies_onto_that_registry(registry):
     binding = ModelBinding("simulated/x", registry=registry, seed=3)
     assert copy.deepcopy(binding)._registry is registry
     assert copy.deepcopy(binding)("q") == binding("q")
+
+
+def test_a_binding_of_its_own_registry_refuses_pickling_clearly(registry):
+    # Its registry's providers hold API keys and connections: a pickle would carry
+    # the keys (or fail deep inside with "cannot pickle '_thread.lock' object").
+    import pickle
+
+    from ember.models import OpenAIProvider
+
+    registry.register("openai", OpenAIProvider(api_key="sk-not-in-a-pickle"))
+    for model_id in ("simulated/x", "openai/gpt-4o"):
+        with pytest.raises(TypeError, match=r"registry of its own.*models\.instance"):
+            pickle.dumps(ModelBinding(model_id, registry=registry))

@@ -101,3 +101,51 @@ def test_subclasses_of_the_blocks_given_op_results_keep_the_calls_concurrent():
     jitted = jit(best)
     assert jitted(["a", "b", "c"]) == best(["a", "b", "c"])
     assert get_jit_stats(jitted)["barriers"] == []  # was: "call of Panel at ..."
+
+
+class CheckedJudge(Judge):
+    """Overrides a method Ember's ``Judge.forward`` calls plainly; it reads the type."""
+
+    def decide(self, question, candidates):
+        kind = type(question).__name__
+        return super().decide(question, [f"{c} ({kind})" for c in candidates])
+
+
+class Run(Operator):
+    """Overrides ``Operator._run``, which ``Operator.__call__`` calls plainly."""
+
+    def _run(self, text):
+        return type(text).__name__ + ":" + super()._run(text)
+
+    def forward(self, text):
+        return text.upper()
+
+
+def test_a_subclass_overriding_a_method_ember_calls_plainly_gets_values():
+    def pick(doc):
+        return CheckedJudge("simulated/judge")(_draft(doc), ["a", "b"]), Run()(_draft(doc))
+
+    jitted = jit(pick)
+    for doc in ("x", "y"):
+        assert jitted(doc) == pick(doc)  # was 'a (Lazy)', 'Lazy:...'
+
+
+class Request(BaseModel):
+    topic: str
+    words: int = 50
+
+
+class Brief(Operator):
+    input_spec = Request  # several parameters: the bound arguments are validated as one
+
+    def forward(self, topic, words):
+        return f"{topic} in {words} words"
+
+
+def test_an_input_spec_over_several_parameters_validates_op_results_as_values():
+    def brief(doc):
+        return Brief()(_draft(doc).text, 20)
+
+    jitted = jit(brief)
+    for doc in ("x", "y"):
+        assert jitted(doc) == brief(doc)  # was ValidationError ... input_type=Lazy

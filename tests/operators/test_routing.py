@@ -89,3 +89,40 @@ def test_learnable_router_calls_a_keyword_style_route_with_inputs():
                               embedding_fn=lambda s: jnp.array([1.0, 0.0]))
     to_a = learned.update_params(routing_weights=jnp.array([[5.0, 0.0], [0.0, 0.0]]))
     assert to_a("x") == "X"
+
+
+def test_learnable_router_under_jit_gives_its_embedding_fn_and_jax_values():
+    # Given an op result, the user's embedding_fn saw a Lazy (type(text) differed from
+    # plain); an embedding_fn that is an op (a model's embedding) failed on the second
+    # call: "Argument ... of type <class 'ember.xcs.tracing.lazy.Lazy'> is not a valid
+    # JAX type".
+    jax = pytest.importorskip("jax")
+    jnp = jax.numpy
+    from ember.xcs import op
+
+    seen = []
+
+    def kind_and_length(text):
+        seen.append(type(text).__name__)
+        return jnp.array([float(len(text)), 1.0])
+
+    @op
+    def draft(text):
+        return "d" + text
+
+    for embedding_fn in (kind_and_length, op(kind_and_length)):
+        routes = {"a": str.upper, "b": str.lower}
+        pick = LearnableRouter(routes, embed_dim=2, key=jax.random.PRNGKey(1),
+                               embedding_fn=embedding_fn)
+
+        def routed(text, pick=pick):
+            return [pick(draft(text)), pick(text * 3)]
+
+        jitted = jit(routed)
+        for text in ("a", "bbbb", "cc"):
+            del seen[:]
+            expected = routed(text)
+            plain_seen = list(seen)
+            del seen[:]
+            assert jitted(text) == expected
+            assert seen == plain_seen

@@ -165,10 +165,19 @@ class ModelBinding:
 
     def __reduce__(self) -> tuple[Any, ...]:
         """A pickled binding is made again where it is loaded: the same model id,
-        defaults, ``rate_limit`` and ``cache``, looked up in the process-wide registry
-        (or in the binding's own registry, pickled with it)."""
-        registry = None if self._registry is default_registry() else self._registry
-        return (_rebuilt, (self.model_id, registry, self.rate_limit, self.cache,
+        defaults, ``rate_limit`` and ``cache``, looked up in the process-wide registry.
+
+        Raises:
+            TypeError: the binding is of a registry of its own, whose providers hold
+                API keys and connections, which a pickle must not carry.
+        """
+        if self._registry is not default_registry():
+            raise TypeError(
+                f"{self!r} is of a registry of its own and does not pickle: its providers "
+                "hold API keys and connections. Pickle a binding of the default registry "
+                "(models.instance(...)), or make the binding again where it is loaded "
+                "(copy.copy and copy.deepcopy keep the registry).")
+        return (_rebuilt, (self.model_id, None, self.rate_limit, self.cache,
                            dict(self.defaults)))
 
     def __copy__(self) -> ModelBinding:

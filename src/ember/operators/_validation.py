@@ -103,8 +103,10 @@ class Specs:
                 arguments[names[0]] = validated(self.input_spec, arguments[names[0]])
             else:
                 _check_no_variadics(owner, self.signature)
-                # A pydantic model class; pydantic is optional, so specs are typed ``type``.
-                model = self.input_spec.model_validate(dict(arguments))  # type: ignore[attr-defined]
+                # Called as jitted code calls it: op results in the arguments are
+                # validated as values (pydantic would take a lazy one for another type).
+                model = context.call(self.input_spec.model_validate,  # type: ignore[attr-defined]
+                                     dict(arguments))
                 fields = model.model_dump() if hasattr(model, "model_dump") else dict(model)
                 for name, value in fields.items():
                     if name not in self.signature.parameters:

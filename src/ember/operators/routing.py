@@ -15,6 +15,7 @@ from typing import Any
 
 from ember.operators.base import Operator, call_step
 from ember.xcs import XCSError
+from ember.xcs.tracing import context
 
 __all__ = ["LearnableRouter", "Router", "router"]
 
@@ -92,6 +93,13 @@ def router(routes: Mapping[str, Callable[..., Any]], router_fn: Callable[[Any], 
     return Router(routes, router_fn, default_route)
 
 
+def _value(embedding: Any) -> Any:
+    """``embedding`` with op results in it replaced by their values (a wait under
+    ``@jit``): JAX takes no lazy value, and the route depends on the numbers."""
+    force_tree = getattr(context.current_trace(), "force_tree", None)
+    return embedding if force_tree is None else force_tree(embedding, "LearnableRouter route")
+
+
 def _jax() -> tuple[ModuleType, ModuleType]:
     try:
         return importlib.import_module("jax"), importlib.import_module("jax.numpy")
@@ -160,7 +168,8 @@ class LearnableRouter(Operator):
         """``(route name, what the route receives)`` for ``input``."""
         _, jnp = _jax()
         if self.embedding_fn is not None:
-            data, embedding = input, self.embedding_fn(input)
+            # Called as jitted code calls it: the user's function sees values, as in plain.
+            data, embedding = input, context.call(self.embedding_fn, input)
         else:
             try:
                 data, embedding = input.data, input.embedding
@@ -170,7 +179,7 @@ class LearnableRouter(Operator):
                     f".embedding attributes; got {type(input).__name__}. Pass "
                     "embedding_fn=... to compute embeddings from the input."
                 ) from None
-        index = int(jnp.argmax(self.compute_route_probabilities(embedding)))
+        index = int(jnp.argmax(self.compute_route_probabilities(_value(embedding))))
         return self.route_names[index], data
 
     def forward(self, input: Any) -> Any:

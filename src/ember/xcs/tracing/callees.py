@@ -45,7 +45,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ember.xcs import tree
-from ember.xcs.tracing import rewrite
+from ember.xcs.tracing import operator_kinds, rewrite
 from ember.xcs.tracing.codemap import CodeMap
 from ember.xcs.tracing.frames import is_internal, is_user_code
 
@@ -331,14 +331,9 @@ def _classify(fn: Any) -> Callee:
 
 
 def _operator(kind: type) -> Callee:
-    """A user's ``Operator`` subclass: ``Operator.__call__`` runs a leaf's op, or the
-    rewritten ``forward`` (lazy arguments pass through, as into the jitted function);
-    a ``forward`` without source, or a library's wrapper, would see them: it gets values."""
-    forward = getattr(kind, "forward", None)
-    takes_lazy = isinstance(forward, types.FunctionType) and (  # Ember's (Ensemble...) or
-        str(forward.__module__).startswith("ember.")  # one the trace rewrites
-        or (is_user_code(forward.__code__.co_filename) and _rewritable(forward)))
-    return Callee.OP if getattr(kind, "leaf", False) or takes_lazy else Callee.UNKNOWN
+    """A user's ``Operator`` subclass: OP when its lazy arguments reach only code that
+    handles them (``operator_kinds``); else it gets values."""
+    return Callee.OP if operator_kinds.takes_lazy(kind) else Callee.UNKNOWN
 
 
 def classify(fn: Any) -> Callee:
