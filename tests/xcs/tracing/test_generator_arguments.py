@@ -148,3 +148,63 @@ def test_async_ops_given_one_generator_and_gathered_draw_as_they_run():
     for seed in (1, 2):
         prompts = ["a", "bb", "ccc"]
         assert asyncio.run(jitted(seed, prompts)) == asyncio.run(gathered(seed, prompts))
+
+
+class Agent:
+    """A user's object holding its generator (``self.rng``), as agents and samplers do."""
+
+    def __init__(self, name, rng):
+        self.name = name
+        self.rng = rng
+
+
+@op
+def act(agent, prompt):
+    time.sleep(0.005 * (3 - len(prompt) % 3))
+    return f"{agent.name}:{prompt}:{agent.rng.random():.6f}"
+
+
+@op
+def sample_nested(config, prompt):
+    time.sleep(0.005 * (3 - len(prompt) % 3))
+    return f"{prompt}:{config['sampling']['rng'].integers(0, 1000)}"
+
+
+@op
+def act_first(team, prompt):
+    time.sleep(0.005 * (3 - len(prompt) % 3))
+    return f"{prompt}:{team[0].rng.random():.6f}"
+
+
+def agents_sharing_a_generator(seed, prompts):
+    rng = random.Random(seed)
+    drawn = [act(Agent(p, rng), p) for p in prompts]
+    return drawn, rng.random()
+
+
+def team_in_a_list(seed, prompts):
+    team = [Agent("a", np.random.default_rng(seed))]
+    drawn = [act_first(team, p) for p in prompts]
+    return drawn, float(team[0].rng.random())
+
+
+def generator_in_a_nested_dict(seed, prompts):
+    config = {"sampling": {"rng": np.random.default_rng(seed)}, "style": "short"}
+    drawn = [sample_nested(config, p) for p in prompts]
+    return drawn, int(config["sampling"]["rng"].integers(0, 1000))
+
+
+def glue_draws_after_an_agent(seed, prompts):
+    rng = np.random.default_rng(seed)
+    first = act(Agent("solo", rng), prompts[0])
+    return first, float(rng.random())
+
+
+@pytest.mark.parametrize("fn", [agents_sharing_a_generator, team_in_a_list,
+                                generator_in_a_nested_dict, glue_draws_after_an_agent])
+def test_a_generator_inside_an_object_or_nested_dict_keeps_program_order(fn):
+    # The generator an op holds through an object's attribute or a dict in a dict: the
+    # ops given it and the glue's own draws came in the order the ops ran.
+    jitted = jit(fn)
+    for seed, prompts in ((1, ["a", "bb", "ccc", "dddd"]), (2, ["x", "yy", "zzz"])):
+        assert jitted(seed, prompts) == fn(seed, prompts)

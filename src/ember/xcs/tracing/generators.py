@@ -30,6 +30,7 @@ __all__ = ["generator_classes", "generators_in", "given_generator"]
 
 _modules = sys.modules
 _ITEMS = (list, tuple, dict)
+_DEPTH = 3  # as holding._DEPTH
 
 
 def generator_classes() -> tuple[type, ...]:
@@ -47,20 +48,23 @@ def generator_classes() -> tuple[type, ...]:
 
 
 def generators_in(value: Any, classes: tuple[type, ...]) -> list[Any]:
-    """The generators ``value`` is, holds as items (a list, tuple or dict) or as
-    attributes (an object of the user's)."""
-    cls = type(value)
-    if cls in tree.ATOMS or cls is Lazy or not classes:
-        return []
-    if isinstance(value, classes):
-        return [value]
-    if cls in _ITEMS:
-        items = value.values() if cls is dict else value
-    elif tree.kind_of(value) is tree.Kind.RECORD:
-        items = [item for _, item in record_items(value)]
-    else:
-        return []
-    return [item for item in items if type(item) is not Lazy and isinstance(item, classes)]
+    """The generators ``value`` is, or holds as items (of lists, tuples and dicts) or
+    attributes (of objects of the user's), as deep as ``holding.Holders.note`` looks:
+    ``{"sampling": {"rng": rng}}`` or an agent with ``self.rng`` hands ``rng`` over."""
+    found: list[Any] = []
+    todo = [(value, 0)]
+    while todo and classes:
+        value, depth = todo.pop()
+        cls = type(value)
+        if cls in tree.ATOMS or cls is Lazy:
+            continue
+        if isinstance(value, classes):
+            found.append(value)
+        elif depth < _DEPTH and (cls in _ITEMS or tree.kind_of(value) is tree.Kind.RECORD):
+            items = (value.values() if cls is dict else value) if cls in _ITEMS else [
+                item for _, item in record_items(value)]
+            todo += [(item, depth + 1) for item in items]
+    return found
 
 
 def given_generator(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:

@@ -38,6 +38,7 @@ from ember.xcs import tree
 from ember.xcs.op_runs import UNRESOLVED
 from ember.xcs.tracing.frames import is_user_code
 from ember.xcs.tracing.generators import generator_classes, given_generator
+from ember.xcs.tracing.immediate import outputs_after_inputs
 from ember.xcs.tracing.lazy import Lazy
 from ember.xcs.tracing.methods import PURE_METHODS
 from ember.xcs.tracing.reads import MISSING, code_like, code_owner, global_reads, read_through
@@ -68,7 +69,7 @@ class Holders:
     large object handed to many ops at once is walked once.
     """
 
-    __slots__ = ("cells", "globals", "held", "reach")
+    __slots__ = ("cells", "generators", "globals", "held", "reach")
 
     def __init__(self) -> None:
         self.held: dict[int, tuple[Any, list[Lazy]]] = {}  # id -> (object, op calls)
@@ -77,6 +78,7 @@ class Holders:
         self.globals: dict[tuple[int, str], tuple[dict[str, Any], list[Lazy]]] = {}
         # name -> op calls whose function reads it from an enclosing function (a cell)
         self.cells: dict[str, list[Lazy]] = {}
+        self.generators: dict[int, Any] = {}  # the random generators held or reached
 
     def note_globals(self, lazy: Lazy, op: Any) -> None:
         """Record the data globals the body of ``op`` reads, and the variables of
@@ -189,17 +191,11 @@ class Holders:
             if kind is tree.Kind.RECORD:
                 if self._hold(value, lazy):
                     self._walk(value)
-            elif kind is tree.Kind.OPAQUE:
-                if _is_buffer(value):
-                    for memory in _buffers(value):  # an array and what it is a view of
-                        self._hold(memory, lazy)
-                elif type(value).__module__.startswith("pandas"):  # a frame, a groupby...
-                    for frame in _frames(value):
-                        self._hold(frame, lazy)
-                elif type(value) in _FUNCTIONS:
-                    self._note_function(lazy, value, todo, depth)
-                elif isinstance(value, _MUTABLE_COLLECTIONS + generator_classes()):
-                    self._hold(value, lazy)  # os.environ, a shelf; a generator: its draws
+            elif kind is tree.Kind.OPAQUE and type(value) in _FUNCTIONS:
+                self._note_function(lazy, value, todo, depth)
+            elif kind is tree.Kind.OPAQUE:  # (os.environ, a shelf)
+                for part in self._parts(value, _MUTABLE_COLLECTIONS):
+                    self._hold(part, lazy)
             elif kind in _WALKED and depth < _DEPTH:
                 todo += [(item, depth + 1) for item in tree.children(value, kind)
                          if type(item) not in atoms]
@@ -229,12 +225,8 @@ class Holders:
             seen.add(id(value))
             kind = tree.kind_of(value)
             if kind is not tree.Kind.RECORD and kind not in _WALKED:
-                if kind is tree.Kind.OPAQUE and _is_buffer(value):  # state.weights[0] = ...
-                    for memory in _buffers(value):
-                        self._reached(memory, root)
-                elif kind is tree.Kind.OPAQUE and type(value).__module__.startswith("pandas"):
-                    for frame in _frames(value):  # state.table["v"] = 0
-                        self._reached(frame, root)
+                for part in self._parts(value, ()) if kind is tree.Kind.OPAQUE else ():
+                    self._reached(part, root)  # state.weights[0] = ..., state.rng.random()
                 continue
             if kind is tree.Kind.RECORD or kind in _CONTAINERS:
                 self._reached(value, root)
@@ -249,6 +241,18 @@ class Holders:
             self.reach[id(value)] = (value, [root])
         elif all(other is not root for other in entry[1]):  # never ask ==
             entry[1].append(root)
+
+    def _parts(self, value: Any, held: tuple[type, ...]) -> list[Any]:
+        """What of an opaque object the glue may change in place: an array's memory, a
+        frame, itself if a random generator (each draw changes it) or of ``held``."""
+        if _is_buffer(value):
+            return _buffers(value)
+        if type(value).__module__.startswith("pandas"):
+            return _frames(value)
+        if isinstance(value, generator_classes()):
+            self.generators[id(value)] = value  # (see thread_bound.eager_reason_of)
+            return [value]
+        return [value] if isinstance(value, held) else []
 
     def unfinished(self, value: Any) -> list[Lazy]:
         """The op calls not final yet that hold ``value``, or an object reaching it."""
@@ -322,13 +326,6 @@ def changed_by(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
             return owner if fn.__name__ in _ARRAY_CHANGES else None
         return owner
     return None
-
-
-def outputs_after_inputs(fn: Any, args: tuple[Any, ...]) -> bool:
-    """Whether a NumPy ufunc's call gives arrays to write into after its inputs
-    (``np.add(buf, r, buf)``): it changes ``args[fn.nin]``, as ``out=buf`` would."""
-    nin = getattr(fn, "nin", None)
-    return type(nin) is int and len(args) > nin and type(fn).__name__ == "ufunc"
 
 
 # Methods that change a NumPy array, or a pandas object, itself (besides ``out=`` and
