@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import copy
 import random
 import time
 
@@ -208,3 +209,32 @@ def test_a_generator_inside_an_object_or_nested_dict_keeps_program_order(fn):
     jitted = jit(fn)
     for seed, prompts in ((1, ["a", "bb", "ccc", "dddd"]), (2, ["x", "yy", "zzz"])):
         assert jitted(seed, prompts) == fn(seed, prompts)
+
+
+def looks_at_the_generator(seed):
+    rng = np.random.default_rng(seed)
+    first = slow_draw(rng)
+    seen = [isinstance(rng, np.random.Generator), type(rng).__name__, repr(rng)[:9]]
+    settings = dict(rng=rng, temperature=0.2)
+    kept = []
+    kept.append(rng)
+    return first, seen, settings["rng"] is rng, kept[0] is rng
+
+
+def copies_the_generator(seed):
+    rng = np.random.default_rng(seed)
+    first = slow_draw(rng)
+    twin = copy.deepcopy(rng)  # reads its state: after the op's draw, as in plain Python
+    return first, float(twin.random()), float(rng.random())
+
+
+def test_built_ins_that_only_look_at_a_generator_do_not_wait_for_its_op():
+    # isinstance(rng, ...), repr(rng), dict(rng=rng), kept.append(rng) read no state:
+    # they waited for the op drawing from rng (a barrier), costing the ops after them.
+    jitted = jit(looks_at_the_generator)
+    for seed in (1, 2):
+        assert jitted(seed) == looks_at_the_generator(seed)
+    assert "holds it" not in explain(jitted)
+    copying = jit(copies_the_generator)
+    for seed in (1, 2):
+        assert copying(seed) == copies_the_generator(seed)

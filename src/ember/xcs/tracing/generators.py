@@ -19,7 +19,10 @@ Example:
 
 from __future__ import annotations
 
+import collections
+import functools
 import sys
+import types
 from typing import Any
 
 from ember.xcs import tree
@@ -67,12 +70,26 @@ def generators_in(value: Any, classes: tuple[type, ...]) -> list[Any]:
     return found
 
 
-def given_generator(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    """The first random generator among a call's arguments (``None`` if none): the call
-    may draw from it."""
+def given_generator(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """The first random generator among a call's arguments (``None`` if none) that the
+    call may draw from: not one a built-in only looks at or stores (``isinstance(rng,
+    ...)``, ``repr(rng)``, ``dict(rng=rng)``, ``agents.append(rng)``), which need not wait
+    for an op drawing from it."""
+    if id(fn) in _LOOKS_ONLY or (type(fn) is _BUILTIN and type(fn.__self__) in _STORES):
+        return None
     atoms = tree.ATOMS
+    classes: tuple[type, ...] | None = None
     for value in (*args, *kwargs.values()) if kwargs else args:
         kind = type(value)
-        if kind not in atoms and kind is not Lazy and isinstance(value, generator_classes()):
+        if kind not in atoms and kind is not Lazy and isinstance(
+                value, classes := classes or generator_classes()):
             return value
     return None
+
+
+_BUILTIN: Any = types.BuiltinFunctionType
+_STORES: frozenset[type] = frozenset({list, dict, set, collections.deque})  # keep items
+# Built-ins that read no generator's state (ids: the functions live as long as Python).
+_LOOKS_ONLY = frozenset(map(id, (
+    isinstance, issubclass, type, id, hash, repr, str, format, print, callable, getattr,
+    hasattr, len, dict, list, tuple, set, frozenset, object, functools.partial)))

@@ -311,7 +311,7 @@ def changed_by(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         return out[0] if type(out) is tuple and out else out
     if outputs_after_inputs(fn, args):  # np.add(buf, r, buf)
         return args[fn.nin]
-    if (generator := given_generator(args, kwargs)) is not None:
+    if (generator := given_generator(fn, args, kwargs)) is not None:
         return generator  # stats.norm.rvs(random_state=rng) draws from it
     kind = type(fn)
     if kind is types.BuiltinFunctionType or kind is types.MethodType:
