@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import copy
+import functools
 import random
 import time
 
@@ -238,3 +239,36 @@ def test_built_ins_that_only_look_at_a_generator_do_not_wait_for_its_op():
     copying = jit(copies_the_generator)
     for seed in (1, 2):
         assert copying(seed) == copies_the_generator(seed)
+
+
+@op
+def jitter(draw, prompt):
+    time.sleep(0.005 * (3 - len(prompt) % 3))
+    return f"{prompt}:{float(draw()):.6f}"
+
+
+def bound_method(seed, prompts):
+    rng = np.random.default_rng(seed)
+    drawn = [jitter(rng.random, p) for p in prompts]
+    return drawn, float(rng.random())
+
+
+def partial_of_a_method(seed, prompts):
+    rng = random.Random(seed)
+    drawn = [jitter(functools.partial(rng.gauss, 0, 1), p) for p in prompts]
+    return drawn, rng.random()
+
+
+def closure(seed, prompts):
+    rng = np.random.default_rng(seed)
+    drawn = [jitter(lambda: rng.normal(), p) for p in prompts]
+    return drawn, float(rng.random())
+
+
+@pytest.mark.parametrize("fn", [bound_method, partial_of_a_method, closure])
+def test_a_function_drawing_from_a_generator_keeps_program_order(fn):
+    # jitter(rng.random, p): the op holds rng through the method it is given, as through
+    # partial(rng.gauss, 0, 1) or lambda: rng.normal(); they drew in the order they ran.
+    jitted = jit(fn)
+    for seed, prompts in ((1, ["a", "bb", "ccc", "dddd"]), (2, ["x", "yy", "zzz"])):
+        assert jitted(seed, prompts) == fn(seed, prompts)

@@ -34,6 +34,8 @@ __all__ = ["generator_classes", "generators_in", "given_generator"]
 _modules = sys.modules
 _ITEMS = (list, tuple, dict)
 _DEPTH = 3  # as holding._DEPTH
+_CALLABLES = frozenset({types.FunctionType, types.MethodType, functools.partial,
+                       types.BuiltinMethodType})
 
 
 def generator_classes() -> tuple[type, ...]:
@@ -53,7 +55,8 @@ def generator_classes() -> tuple[type, ...]:
 def generators_in(value: Any, classes: tuple[type, ...]) -> list[Any]:
     """The generators ``value`` is, or holds as items (of lists, tuples and dicts) or
     attributes (of objects of the user's), as deep as ``holding.Holders.note`` looks:
-    ``{"sampling": {"rng": rng}}`` or an agent with ``self.rng`` hands ``rng`` over."""
+    ``{"sampling": {"rng": rng}}`` or an agent with ``self.rng`` hands ``rng`` over, and
+    so do ``rng.normal``, ``functools.partial(rng.normal, 0)`` and ``lambda: rng.random()``."""
     found: list[Any] = []
     todo = [(value, 0)]
     while todo and classes:
@@ -67,7 +70,25 @@ def generators_in(value: Any, classes: tuple[type, ...]) -> list[Any]:
             items = (value.values() if cls is dict else value) if cls in _ITEMS else [
                 item for _, item in record_items(value)]
             todo += [(item, depth + 1) for item in items]
+        elif depth < _DEPTH and cls in _CALLABLES:
+            todo += [(item, depth + 1) for item in _callable_parts(value)]
     return found
+
+
+def _callable_parts(fn: Any) -> list[Any]:
+    """What a function handed to an op uses when called: a bound method's object, a
+    partial's function and arguments, a closure's variables."""
+    if type(fn) is functools.partial:
+        return [fn.func, *fn.args, *fn.keywords.values()]
+    if type(fn) is types.FunctionType:
+        parts = []
+        for cell in fn.__closure__ or ():
+            try:
+                parts.append(cell.cell_contents)
+            except ValueError:  # not bound yet
+                continue
+        return parts
+    return [getattr(fn, "__self__", None)]
 
 
 def given_generator(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:

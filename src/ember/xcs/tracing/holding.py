@@ -158,8 +158,9 @@ class Holders:
         kind = tree.kind_of(value)
         if (kind is tree.Kind.RECORD or kind in _CONTAINERS) and self._hold(value, lazy):
             self._walk(value, kind)
-        elif kind is tree.Kind.OPAQUE and isinstance(value, _MUTABLE_COLLECTIONS):
-            self._hold(value, lazy)  # os.environ: changed by its own methods and stores
+        elif kind is tree.Kind.OPAQUE:  # os.environ; a generator (rng.normal handed over)
+            for part in self._parts(value, _MUTABLE_COLLECTIONS):
+                self._hold(part, lazy)
 
     def readers(self, namespace: dict[str, Any], name: str) -> list[Lazy]:
         """The op calls not final yet that read global ``name`` of ``namespace``."""
