@@ -272,3 +272,22 @@ def test_a_function_drawing_from_a_generator_keeps_program_order(fn):
     jitted = jit(fn)
     for seed, prompts in ((1, ["a", "bb", "ccc", "dddd"]), (2, ["x", "yy", "zzz"])):
         assert jitted(seed, prompts) == fn(seed, prompts)
+
+
+@op
+async def ajitter(draw, prompt):
+    await asyncio.sleep(0.01)
+    return f"{prompt}:{float(draw()):.6f}"
+
+
+def test_an_async_op_handed_a_drawing_function_starts_when_awaited():
+    # Plain Python: the coroutine draws once awaited, after the glue's rng.random().
+    async def glue(seed):
+        rng = np.random.default_rng(seed)
+        pending = [ajitter(rng.random, "a"), ajitter(lambda: rng.normal(), "b")]
+        mine = float(rng.random())
+        return [await task for task in pending], mine
+
+    jitted = jit(glue)
+    for seed in (1, 2):
+        assert asyncio.run(jitted(seed)) == asyncio.run(glue(seed))

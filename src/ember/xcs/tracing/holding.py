@@ -37,7 +37,7 @@ from typing import Any
 from ember.xcs import tree
 from ember.xcs.op_runs import UNRESOLVED
 from ember.xcs.tracing.frames import is_user_code
-from ember.xcs.tracing.generators import generator_classes, given_generator
+from ember.xcs.tracing.generators import generator_classes, generators_in, given_generator
 from ember.xcs.tracing.immediate import outputs_after_inputs
 from ember.xcs.tracing.lazy import Lazy
 from ember.xcs.tracing.methods import PURE_METHODS
@@ -362,8 +362,8 @@ def shares_objects(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
         value, depth = todo.pop()
         kind = tree.kind_of(value)
         if kind is tree.Kind.RECORD or (kind is tree.Kind.OPAQUE and (
-                _is_buffer(value) or isinstance(value, generator_classes()))):
-            return True  # (a generator: an async op given one draws once awaited)
+                _is_buffer(value) or generators_in(value, generator_classes()))):
+            return True  # (a generator, rng.normal: an async op given one draws once awaited)
         if kind in _WALKED and depth < _DEPTH:
             todo += [(item, depth + 1) for item in tree.children(value, kind)
                      if type(item) not in atoms and type(item) is not Lazy]
