@@ -18,6 +18,7 @@ MODULES = (
     "ember.xcs.tracing.files",
     "ember.xcs.tracing.thread_bound",
     "ember.xcs.tracing.generators",
+    "ember.xcs.tracing.changes",
     "ember.xcs.graphs.options",
     "ember.xcs.cache",
     "ember.xcs.cache.keys",

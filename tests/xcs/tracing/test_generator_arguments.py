@@ -291,3 +291,42 @@ def test_an_async_op_handed_a_drawing_function_starts_when_awaited():
     jitted = jit(glue)
     for seed in (1, 2):
         assert asyncio.run(jitted(seed)) == asyncio.run(glue(seed))
+
+
+@op
+def first_and_total(values):
+    time.sleep(0.03)
+    return float(values[0]), float(values.sum())
+
+
+def shuffles_an_array_an_op_reads(seed):
+    rng = np.random.default_rng(seed)
+    data = np.arange(6.0)
+    seen = first_and_total(data)
+    rng.shuffle(data)
+    return seen, data.tolist()
+
+
+def shuffles_with_the_legacy_generator(seed):
+    np.random.seed(seed)
+    data = np.arange(6.0)
+    seen = first_and_total(data)
+    np.random.shuffle(data)
+    return seen, data.tolist()
+
+
+def shuffles_with_a_generator_an_op_draws_from(seed):
+    rng = np.random.default_rng(seed)
+    drawn = slow_draw(rng)
+    data = np.arange(6.0)
+    rng.shuffle(data)
+    return drawn, data.tolist()
+
+
+@pytest.mark.parametrize("fn", [shuffles_an_array_an_op_reads, shuffles_with_the_legacy_generator,
+                                shuffles_with_a_generator_an_op_draws_from])
+def test_a_generator_shuffling_an_array_waits_for_the_ops_holding_either(fn):
+    # rng.shuffle(data) changes data: an op still reading it saw it shuffled (values[0]).
+    jitted = jit(fn)
+    for seed in (1, 2):
+        assert jitted(seed) == fn(seed)

@@ -28,7 +28,6 @@ Globals read only by functions the op body calls are not seen.
 
 from __future__ import annotations
 
-import array
 import collections.abc
 import functools
 import types
@@ -36,11 +35,10 @@ from typing import Any
 
 from ember.xcs import tree
 from ember.xcs.op_runs import UNRESOLVED
+from ember.xcs.tracing.changes import Changes, changed_by, is_buffer, outputs_after_inputs
 from ember.xcs.tracing.frames import is_user_code
-from ember.xcs.tracing.generators import generator_classes, generators_in, given_generator
-from ember.xcs.tracing.immediate import outputs_after_inputs
+from ember.xcs.tracing.generators import generator_classes, generators_in
 from ember.xcs.tracing.lazy import Lazy
-from ember.xcs.tracing.methods import PURE_METHODS
 from ember.xcs.tracing.reads import MISSING, code_like, code_owner, global_reads, read_through
 from ember.xcs.tracing.usercode import is_pandas_type
 
@@ -51,7 +49,6 @@ _get = object.__getattribute__
 _DEPTH = 3  # how deep attributes are followed from an argument
 _CONTAINERS = (tree.Kind.LIST, tree.Kind.DICT, tree.Kind.SET, tree.Kind.DEQUE)
 _WALKED = (tree.Kind.TUPLE, tree.Kind.NAMEDTUPLE, tree.Kind.FROZENSET, *_CONTAINERS)
-_BUFFERS = (bytearray, array.array)
 # A library's mutable mapping, sequence or set (os.environ): held, not walked.
 _MUTABLE_COLLECTIONS = (collections.abc.MutableMapping, collections.abc.MutableSequence,
                         collections.abc.MutableSet)
@@ -246,7 +243,7 @@ class Holders:
     def _parts(self, value: Any, held: tuple[type, ...]) -> list[Any]:
         """What of an opaque object the glue may change in place: an array's memory, a
         frame, itself if a random generator (each draw changes it) or of ``held``."""
-        if _is_buffer(value):
+        if is_buffer(value):
             return _buffers(value)
         if type(value).__module__.startswith("pandas"):
             return _frames(value)
@@ -257,7 +254,9 @@ class Holders:
 
     def unfinished(self, value: Any) -> list[Lazy]:
         """The op calls not final yet that hold ``value``, or an object reaching it."""
-        owners = _buffers(value) if _is_buffer(value) else [value]
+        if type(value) is Changes:  # rng.shuffle(arr): arr and rng
+            return list({id(lazy): lazy for one in value for lazy in self.unfinished(one)}.values())
+        owners = _buffers(value) if is_buffer(value) else [value]
         for part in list(owners):
             reached = self.reach.get(id(part))
             if reached is not None and reached[0] is part:
@@ -268,14 +267,6 @@ class Holders:
             if entry is not None and entry[0] is owner:
                 found += [lazy for lazy in entry[1] if not _get(lazy, "_xcs_task").final]
         return list({id(lazy): lazy for lazy in found}.values())  # ids: never ask a lazy
-
-
-def _is_buffer(value: Any) -> bool:
-    """Whether ``value`` is shared memory the glue may change in place (not copied by a
-    snapshot): a NumPy array, a ``bytearray`` or an ``array.array``."""
-    cls = type(value)
-    return cls in _BUFFERS or any(base.__name__ == "ndarray" and base.__module__ == "numpy"
-                                  for base in cls.__mro__)
 
 
 def _frames(value: Any) -> list[Any]:
@@ -293,53 +284,17 @@ def _buffers(value: Any) -> list[Any]:
     """``value`` and the arrays it is a view of (``a[1:]``'s ``base`` is ``a``)."""
     found = [value]
     base = getattr(value, "base", None)
-    while base is not None and _is_buffer(base) and len(found) < 8:
+    while base is not None and is_buffer(base) and len(found) < 8:
         found.append(base)
         base = getattr(base, "base", None)
     return found
 
 
-def changed_by(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    """The object a call of ``fn`` may change in place (``None`` if none is known).
-
-    A container's method (``notes.append``; not reading ones: ``get``), an object's method,
-    ``setattr``/``delattr``'s object, an ``out=`` array, a random generator given to it.
-    """
-    if (fn is setattr or fn is delattr) and args:
-        return args[0]
-    if kwargs and "out" in kwargs:
-        out = kwargs["out"]
-        return out[0] if type(out) is tuple and out else out
-    if outputs_after_inputs(fn, args):  # np.add(buf, r, buf)
-        return args[fn.nin]
-    if (generator := given_generator(fn, args, kwargs)) is not None:
-        return generator  # stats.norm.rvs(random_state=rng) draws from it
-    kind = type(fn)
-    if kind is types.BuiltinFunctionType or kind is types.MethodType:
-        owner = getattr(fn, "__self__", None)
-        if owner is None or type(owner) in tree.ATOMS or isinstance(owner, types.ModuleType):
-            return None
-        if kind is types.BuiltinFunctionType and fn.__name__ in PURE_METHODS:
-            return None
-        if is_pandas_type(type(owner)):  # df.head() reads; df.pop() not
-            return owner if kwargs.get("inplace") or fn.__name__ in _PANDAS_CHANGES else None
-        if type(owner).__module__ == "numpy" and _is_buffer(owner):  # arr.mean(); arr.fill()
-            return owner if fn.__name__ in _ARRAY_CHANGES else None
-        return owner
-    return None
-
-
-# Methods that change a NumPy array, or a pandas object, itself (besides ``out=`` and
-# ``inplace=True``; ``a += 1`` and ``df[k] = v`` are stores, seen by ``changing``).
-_ARRAY_CHANGES = frozenset({"fill", "sort", "partition", "resize", "put", "itemset",
-                            "setfield", "setflags", "byteswap"})
-_PANDAS_CHANGES = frozenset({"insert", "pop", "update", "__setitem__", "__delitem__"})
-
-
 def settle(trace: Any, value: Any) -> None:
     """Before the glue changes ``value``: the op calls holding it end first (one barrier)."""
+    changed = value[0] if type(value) is Changes else value
     end_first(trace, trace.ordering.holders.unfinished(value),
-               f"{type(value).__name__} changed", "holds it")
+              f"{type(changed).__name__} changed", "holds it")
 
 
 def end_first(trace: Any, lazies: list[Lazy], change: str, use: str) -> None:
@@ -362,7 +317,7 @@ def shares_objects(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
         value, depth = todo.pop()
         kind = tree.kind_of(value)
         if kind is tree.Kind.RECORD or (kind is tree.Kind.OPAQUE and (
-                _is_buffer(value) or generators_in(value, generator_classes()))):
+                is_buffer(value) or generators_in(value, generator_classes()))):
             return True  # (a generator, rng.normal: an async op given one draws once awaited)
         if kind in _WALKED and depth < _DEPTH:
             todo += [(item, depth + 1) for item in tree.children(value, kind)
