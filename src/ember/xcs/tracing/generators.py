@@ -41,11 +41,17 @@ _CALLABLES = frozenset({types.FunctionType, types.MethodType, functools.partial,
 def generator_classes() -> tuple[type, ...]:
     """The classes of random generators, of the modules imported so far:
     ``random.Random`` (and its subclasses) and NumPy's generators."""
-    found: list[type] = []
-    stdlib = _modules.get("random")
-    if stdlib is not None:
-        found.append(stdlib.Random)
-    numpy_random = _modules.get("numpy.random")
+    stdlib, numpy_random = _modules.get("random"), _modules.get("numpy.random")
+    found = _classes(stdlib, numpy_random)
+    if numpy_random is not None and len(found) < 4:  # NumPy still importing: ask again
+        _classes.cache_clear()
+    return found
+
+
+@functools.lru_cache(maxsize=4)
+def _classes(stdlib: Any, numpy_random: Any) -> tuple[type, ...]:
+    """``generator_classes`` of these modules (asked once per op call: kept)."""
+    found: list[type] = [kind] if isinstance(kind := getattr(stdlib, "Random", None), type) else []
     if numpy_random is not None:
         found += [kind for name in ("Generator", "RandomState", "BitGenerator")
                   if isinstance(kind := getattr(numpy_random, name, None), type)]
