@@ -7,7 +7,7 @@ drawing from it after them, draw in program order. So an op call holds the
 generators it is given (``holding.Holders.note``): the glue's own use of one
 (``rng.integers(...)``) waits for it, and an op given a generator that an earlier op
 still holds runs at its call, after that op (``thread_bound.eager_reason_of``), as
-does a function given one (``stats.norm.rvs(random_state=rng)``, ``holding.changed_by``).
+does a function given one (``stats.norm.rvs(random_state=rng)``, ``changes.changed_by``).
 Ops given generators of their own still run in parallel.
 
 Example:
