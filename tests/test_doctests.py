@@ -19,6 +19,7 @@ MODULES = (
     "ember.xcs.tracing.thread_bound",
     "ember.xcs.tracing.operator_kinds",
     "ember.xcs.tracing.generators",
+    "ember.xcs.tracing.changes",
     "ember.xcs.graphs.options",
     "ember.xcs.cache",
     "ember.xcs.cache.keys",

@@ -28,7 +28,6 @@ Globals read only by functions the op body calls are not seen.
 
 from __future__ import annotations
 
-import array
 import collections.abc
 import functools
 import types
@@ -36,10 +35,10 @@ from typing import Any
 
 from ember.xcs import tree
 from ember.xcs.op_runs import UNRESOLVED
+from ember.xcs.tracing.changes import Changes, changed_by, is_buffer, outputs_after_inputs
 from ember.xcs.tracing.frames import is_user_code
-from ember.xcs.tracing.generators import generator_classes, given_generator
+from ember.xcs.tracing.generators import generator_classes, generators_in
 from ember.xcs.tracing.lazy import Lazy
-from ember.xcs.tracing.methods import PURE_METHODS
 from ember.xcs.tracing.reads import MISSING, code_like, code_owner, global_reads, read_through
 from ember.xcs.tracing.usercode import is_pandas_type
 
@@ -50,7 +49,6 @@ _get = object.__getattribute__
 _DEPTH = 3  # how deep attributes are followed from an argument
 _CONTAINERS = (tree.Kind.LIST, tree.Kind.DICT, tree.Kind.SET, tree.Kind.DEQUE)
 _WALKED = (tree.Kind.TUPLE, tree.Kind.NAMEDTUPLE, tree.Kind.FROZENSET, *_CONTAINERS)
-_BUFFERS = (bytearray, array.array)
 # A library's mutable mapping, sequence or set (os.environ): held, not walked.
 _MUTABLE_COLLECTIONS = (collections.abc.MutableMapping, collections.abc.MutableSequence,
                         collections.abc.MutableSet)
@@ -68,7 +66,7 @@ class Holders:
     large object handed to many ops at once is walked once.
     """
 
-    __slots__ = ("cells", "globals", "held", "reach")
+    __slots__ = ("cells", "generators", "globals", "held", "reach")
 
     def __init__(self) -> None:
         self.held: dict[int, tuple[Any, list[Lazy]]] = {}  # id -> (object, op calls)
@@ -77,6 +75,7 @@ class Holders:
         self.globals: dict[tuple[int, str], tuple[dict[str, Any], list[Lazy]]] = {}
         # name -> op calls whose function reads it from an enclosing function (a cell)
         self.cells: dict[str, list[Lazy]] = {}
+        self.generators: dict[int, Any] = {}  # the random generators held or reached
 
     def note_globals(self, lazy: Lazy, op: Any) -> None:
         """Record the data globals the body of ``op`` reads, and the variables of
@@ -156,8 +155,9 @@ class Holders:
         kind = tree.kind_of(value)
         if (kind is tree.Kind.RECORD or kind in _CONTAINERS) and self._hold(value, lazy):
             self._walk(value, kind)
-        elif kind is tree.Kind.OPAQUE and isinstance(value, _MUTABLE_COLLECTIONS):
-            self._hold(value, lazy)  # os.environ: changed by its own methods and stores
+        elif kind is tree.Kind.OPAQUE:  # os.environ; a generator (rng.normal handed over)
+            for part in self._parts(value, _MUTABLE_COLLECTIONS):
+                self._hold(part, lazy)
 
     def readers(self, namespace: dict[str, Any], name: str) -> list[Lazy]:
         """The op calls not final yet that read global ``name`` of ``namespace``."""
@@ -189,17 +189,11 @@ class Holders:
             if kind is tree.Kind.RECORD:
                 if self._hold(value, lazy):
                     self._walk(value)
-            elif kind is tree.Kind.OPAQUE:
-                if _is_buffer(value):
-                    for memory in _buffers(value):  # an array and what it is a view of
-                        self._hold(memory, lazy)
-                elif type(value).__module__.startswith("pandas"):  # a frame, a groupby...
-                    for frame in _frames(value):
-                        self._hold(frame, lazy)
-                elif type(value) in _FUNCTIONS:
-                    self._note_function(lazy, value, todo, depth)
-                elif isinstance(value, _MUTABLE_COLLECTIONS + generator_classes()):
-                    self._hold(value, lazy)  # os.environ, a shelf; a generator: its draws
+            elif kind is tree.Kind.OPAQUE and type(value) in _FUNCTIONS:
+                self._note_function(lazy, value, todo, depth)
+            elif kind is tree.Kind.OPAQUE:  # (os.environ, a shelf)
+                for part in self._parts(value, _MUTABLE_COLLECTIONS):
+                    self._hold(part, lazy)
             elif kind in _WALKED and depth < _DEPTH:
                 todo += [(item, depth + 1) for item in tree.children(value, kind)
                          if type(item) not in atoms]
@@ -229,12 +223,8 @@ class Holders:
             seen.add(id(value))
             kind = tree.kind_of(value)
             if kind is not tree.Kind.RECORD and kind not in _WALKED:
-                if kind is tree.Kind.OPAQUE and _is_buffer(value):  # state.weights[0] = ...
-                    for memory in _buffers(value):
-                        self._reached(memory, root)
-                elif kind is tree.Kind.OPAQUE and type(value).__module__.startswith("pandas"):
-                    for frame in _frames(value):  # state.table["v"] = 0
-                        self._reached(frame, root)
+                for part in self._parts(value, ()) if kind is tree.Kind.OPAQUE else ():
+                    self._reached(part, root)  # state.weights[0] = ..., state.rng.random()
                 continue
             if kind is tree.Kind.RECORD or kind in _CONTAINERS:
                 self._reached(value, root)
@@ -250,9 +240,23 @@ class Holders:
         elif all(other is not root for other in entry[1]):  # never ask ==
             entry[1].append(root)
 
+    def _parts(self, value: Any, held: tuple[type, ...]) -> list[Any]:
+        """What of an opaque object the glue may change in place: an array's memory, a
+        frame, itself if a random generator (each draw changes it) or of ``held``."""
+        if is_buffer(value):
+            return _buffers(value)
+        if type(value).__module__.startswith("pandas"):
+            return _frames(value)
+        if isinstance(value, generator_classes()):
+            self.generators[id(value)] = value  # (see thread_bound.eager_reason_of)
+            return [value]
+        return [value] if isinstance(value, held) else []
+
     def unfinished(self, value: Any) -> list[Lazy]:
         """The op calls not final yet that hold ``value``, or an object reaching it."""
-        owners = _buffers(value) if _is_buffer(value) else [value]
+        if type(value) is Changes:  # rng.shuffle(arr): arr and rng
+            return list({id(lazy): lazy for one in value for lazy in self.unfinished(one)}.values())
+        owners = _buffers(value) if is_buffer(value) else [value]
         for part in list(owners):
             reached = self.reach.get(id(part))
             if reached is not None and reached[0] is part:
@@ -263,14 +267,6 @@ class Holders:
             if entry is not None and entry[0] is owner:
                 found += [lazy for lazy in entry[1] if not _get(lazy, "_xcs_task").final]
         return list({id(lazy): lazy for lazy in found}.values())  # ids: never ask a lazy
-
-
-def _is_buffer(value: Any) -> bool:
-    """Whether ``value`` is shared memory the glue may change in place (not copied by a
-    snapshot): a NumPy array, a ``bytearray`` or an ``array.array``."""
-    cls = type(value)
-    return cls in _BUFFERS or any(base.__name__ == "ndarray" and base.__module__ == "numpy"
-                                  for base in cls.__mro__)
 
 
 def _frames(value: Any) -> list[Any]:
@@ -288,60 +284,17 @@ def _buffers(value: Any) -> list[Any]:
     """``value`` and the arrays it is a view of (``a[1:]``'s ``base`` is ``a``)."""
     found = [value]
     base = getattr(value, "base", None)
-    while base is not None and _is_buffer(base) and len(found) < 8:
+    while base is not None and is_buffer(base) and len(found) < 8:
         found.append(base)
         base = getattr(base, "base", None)
     return found
 
 
-def changed_by(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    """The object a call of ``fn`` may change in place (``None`` if none is known).
-
-    A container's method (``notes.append``; not reading ones: ``get``), an object's method,
-    ``setattr``/``delattr``'s object, an ``out=`` array, a random generator given to it.
-    """
-    if (fn is setattr or fn is delattr) and args:
-        return args[0]
-    if kwargs and "out" in kwargs:
-        out = kwargs["out"]
-        return out[0] if type(out) is tuple and out else out
-    if outputs_after_inputs(fn, args):  # np.add(buf, r, buf)
-        return args[fn.nin]
-    if (generator := given_generator(args, kwargs)) is not None:
-        return generator  # stats.norm.rvs(random_state=rng) draws from it
-    kind = type(fn)
-    if kind is types.BuiltinFunctionType or kind is types.MethodType:
-        owner = getattr(fn, "__self__", None)
-        if owner is None or type(owner) in tree.ATOMS or isinstance(owner, types.ModuleType):
-            return None
-        if kind is types.BuiltinFunctionType and fn.__name__ in PURE_METHODS:
-            return None
-        if is_pandas_type(type(owner)):  # df.head() reads; df.pop() not
-            return owner if kwargs.get("inplace") or fn.__name__ in _PANDAS_CHANGES else None
-        if type(owner).__module__ == "numpy" and _is_buffer(owner):  # arr.mean(); arr.fill()
-            return owner if fn.__name__ in _ARRAY_CHANGES else None
-        return owner
-    return None
-
-
-def outputs_after_inputs(fn: Any, args: tuple[Any, ...]) -> bool:
-    """Whether a NumPy ufunc's call gives arrays to write into after its inputs
-    (``np.add(buf, r, buf)``): it changes ``args[fn.nin]``, as ``out=buf`` would."""
-    nin = getattr(fn, "nin", None)
-    return type(nin) is int and len(args) > nin and type(fn).__name__ == "ufunc"
-
-
-# Methods that change a NumPy array, or a pandas object, itself (besides ``out=`` and
-# ``inplace=True``; ``a += 1`` and ``df[k] = v`` are stores, seen by ``changing``).
-_ARRAY_CHANGES = frozenset({"fill", "sort", "partition", "resize", "put", "itemset",
-                            "setfield", "setflags", "byteswap"})
-_PANDAS_CHANGES = frozenset({"insert", "pop", "update", "__setitem__", "__delitem__"})
-
-
 def settle(trace: Any, value: Any) -> None:
     """Before the glue changes ``value``: the op calls holding it end first (one barrier)."""
+    changed = value[0] if type(value) is Changes else value
     end_first(trace, trace.ordering.holders.unfinished(value),
-               f"{type(value).__name__} changed", "holds it")
+              f"{type(changed).__name__} changed", "holds it")
 
 
 def end_first(trace: Any, lazies: list[Lazy], change: str, use: str) -> None:
@@ -364,8 +317,8 @@ def shares_objects(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
         value, depth = todo.pop()
         kind = tree.kind_of(value)
         if kind is tree.Kind.RECORD or (kind is tree.Kind.OPAQUE and (
-                _is_buffer(value) or isinstance(value, generator_classes()))):
-            return True  # (a generator: an async op given one draws once awaited)
+                is_buffer(value) or generators_in(value, generator_classes()))):
+            return True  # (a generator, rng.normal: an async op given one draws once awaited)
         if kind in _WALKED and depth < _DEPTH:
             todo += [(item, depth + 1) for item in tree.children(value, kind)
                      if type(item) not in atoms and type(item) is not Lazy]

@@ -20,7 +20,7 @@ when it is handed:
   key=scores.get)``, ``key=counts.__getitem__``, a ``functools.partial`` holding a
   dict): lifted, it would read that object as the glue changed it since;
 - an array to write its result into (``np.multiply(r, 2, out=buf)``, a ufunc's
-  outputs after its inputs: ``np.add(buf, r, buf)``, see ``holding.outputs_after_inputs``):
+  outputs after its inputs: ``np.add(buf, r, buf)``, see ``outputs_after_inputs``):
   lifted, ``buf`` would hold the result only later, and ``buf[0]`` right after the
   call would read the old contents.
 
@@ -58,7 +58,7 @@ from ember.xcs.tracing.proxy import IN_PLACE
 from ember.xcs.tracing.usercode import calls_user_code
 from ember.xcs.tracing.wrappers import behind_cache
 
-__all__ = ["calls_back", "compares_results", "reads_live_objects",
+__all__ = ["calls_back", "compares_results", "outputs_after_inputs", "reads_live_objects",
            "resolve_closures", "run_at_call", "runs_at_call"]
 
 _BOUND = frozenset({types.BuiltinMethodType, types.MethodWrapperType, types.MethodType})
@@ -83,6 +83,13 @@ def _writes_out(kwargs: dict[str, Any]) -> bool:
     hands ``__array_ufunc__`` a tuple, ``None`` for an output it is to allocate)."""
     out = kwargs.get("out") if kwargs else None
     return out is not None and not (type(out) is tuple and all(o is None for o in out))
+
+
+def outputs_after_inputs(fn: Any, args: tuple[Any, ...]) -> bool:
+    """Whether a NumPy ufunc's call gives arrays to write into after its inputs
+    (``np.add(buf, r, buf)``): it changes ``args[fn.nin]``, as ``out=buf`` would."""
+    nin = getattr(fn, "nin", None)
+    return type(nin) is int and len(args) > nin and type(fn).__name__ == "ufunc"
 
 
 def reads_live_objects(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:

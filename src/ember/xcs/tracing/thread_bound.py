@@ -59,7 +59,7 @@ def eager_reason_of(op: Any, args: tuple[Any, ...], kwargs: dict[str, Any],
     holds, it first waits for that op (see ``generators``)."""
     if hands_over_iterator(args, kwargs):
         return "iterator"
-    if trace is not None and trace.ordering.holders.held and not (
+    if trace is not None and trace.ordering.holders.generators and not (
             op.is_coroutine and trace.asynchronous) and _after_shared_generator(
             trace, (*args, *kwargs.values()) if kwargs else args):
         return GENERATOR  # (an async op in async glue runs once awaited: shares_objects)
