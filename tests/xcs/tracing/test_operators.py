@@ -102,3 +102,48 @@ def test_a_plain_value_left_of_an_op_result_keeps_its_message() -> None:
         return label < score(x)
 
     _same_as_plain(f)
+
+
+class Tally:
+    """Adds numbers in place; declines anything else (``+=`` then falls back to ``+``)."""
+
+    def __init__(self) -> None:
+        self.total = 0
+
+    def __iadd__(self, other: object) -> Any:
+        seen.append(("iadd", type(other).__name__))
+        if not isinstance(other, int):
+            return NotImplemented
+        self.total += other
+        return self
+
+    def __itruediv__(self, other: object) -> Any:
+        seen.append(("itruediv", type(other).__name__))
+        return NotImplemented
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Tally) and other.total == self.total
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def test_an_in_place_operator_gives_the_users_method_the_value() -> None:
+    """`tally += r`: plain Python calls Tally.__iadd__ once, with the int."""
+
+    def f(x: int) -> Any:
+        tally = Tally()
+        tally += score(x)
+        return tally
+
+    _same_as_plain(f)
+
+
+def test_a_declined_in_place_operator_keeps_plain_pythons_message() -> None:
+    """`tally /= r`, declined: asked once, and the error names '/='."""
+
+    def f(x: int) -> Any:
+        tally = Tally()
+        tally /= score(x)
+        return tally
+
+    _same_as_plain(f)

@@ -31,7 +31,8 @@ NAMES = {"<": "op_lt", ">": "op_gt", "<=": "op_le", ">=": "op_ge", "==": "op_eq"
          "!=": "op_ne", "+": "op_add", "-": "op_sub", "*": "op_mul", "/": "op_truediv",
          "//": "op_floordiv", "**": "op_pow", "@": "op_matmul", "<<": "op_lshift",
          ">>": "op_rshift", "&": "op_and", "|": "op_or", "^": "op_xor"}
-_IN_PLACE_OPERATORS = (ast.Add, ast.Mult, ast.Sub, ast.BitOr, ast.BitAnd, ast.BitXor)
+_IN_PLACE_OPERATORS = (ast.Add, ast.Mult, ast.Sub, ast.BitOr, ast.BitAnd, ast.BitXor, ast.Div,
+                       ast.FloorDiv, ast.Pow, ast.MatMult, ast.LShift, ast.RShift)
 _NEVER_LAZY = (ast.Constant, ast.List, ast.Tuple, ast.Set, ast.Dict, ast.ListComp, ast.SetComp,
                ast.DictComp, ast.JoinedStr)
 
@@ -145,7 +146,9 @@ class ObservedSites(ast.NodeTransformer):
 
     def _inplace_operand(self, node: ast.AugAssign) -> None:
         """``lst += r``: a list, deque, set or dict changed in place gets the real object
-        (the lazy one's ``__radd__`` would answer first, and make a new list). Only for
+        (the lazy one's ``__radd__`` would answer first, and make a new list), and so
+        does an object of the user's class (``tally /= r``: its method, given the lazy
+        value, would be asked twice and the error name ``/``, not ``/=``). Only for
         a name, which reads again without effect: ``self.items += r`` (a property's
         getter would run twice) is left to ``tracing.proxy``'s reflected operators."""
         target = node.target
