@@ -147,3 +147,73 @@ def test_a_declined_in_place_operator_keeps_plain_pythons_message() -> None:
         return tally
 
     _same_as_plain(f)
+
+
+def test_two_variables_keep_plain_order_and_errors() -> None:
+    """`a + b` between two variables is written in place (one type check, no call):
+    an unbound left one still fails first, an int and a str keep Python's message, and
+    an object of the user's left of an op result is still given the value."""
+
+    def unbound(x: int) -> Any:
+        if x > 100:
+            a = b = 0
+        return a + b  # noqa: F821 -- both unbound: plain Python names `a`
+
+    def mixed(x: int) -> Any:
+        r = score(x)
+        a, b = x, "s"
+        return (a + b) if x == 2 else r
+
+    def users(x: int) -> Any:
+        s = score(x)
+        t = Threshold(3)
+        u = t + s
+        return u, t < s
+
+    for f in (unbound, mixed):
+        fast = jit(f)
+        for x in (1, 2):
+            try:
+                f(x)
+            except Exception as error:  # noqa: BLE001 -- compared with jit's below
+                expected: Any = (type(error), str(error))
+            else:
+                expected = f(x)
+            try:
+                got: Any = fast(x)
+            except Exception as error:  # noqa: BLE001
+                got = (type(error), str(error))
+            assert got == expected
+    _same_as_plain(users)
+
+
+def test_names_in_a_class_body_are_read_once() -> None:
+    """A class body reads its names from its namespace (a metaclass's mapping may count
+    the reads): an operator there between two names reads each once, as plain Python."""
+    reads: list[str] = []
+
+    class Counting(dict[str, Any]):
+        def __getitem__(self, key: str) -> Any:
+            reads.append(key)
+            return super().__getitem__(key)
+
+    class Meta(type):
+        @classmethod
+        def __prepare__(mcs, name: str, bases: Any, **kw: Any) -> Any:  # noqa: N804
+            return Counting()
+
+    def f(x: int) -> Any:
+        r = score(x)
+
+        class K(metaclass=Meta):
+            a = 1
+            b = 2
+            c = a + b
+
+        return K.c, r
+
+    assert f(1) == (3, 2)
+    plain = list(reads)
+    reads.clear()
+    assert jit(f)(1) == (3, 2)
+    assert [k for k in reads if k in "abc"] == [k for k in plain if k in "abc"]

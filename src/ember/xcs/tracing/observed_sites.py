@@ -17,7 +17,7 @@ import ast
 from ember.xcs.tracing.patterns import through_lazy
 from ember.xcs.tracing.runtime_calls import runtime_call as _call
 
-__all__ = ["NAMES", "ObservedSites", "unpacked"]
+__all__ = ["NAMES", "ObservedSites", "builtin_name", "unpacked"]
 
 _PLAIN_CONSTANTS = (type(None), bool, type(Ellipsis))
 # The operator each syntax node class stands for (``ast.Lt``: ``"<"``), for
@@ -37,10 +37,24 @@ _NEVER_LAZY = (ast.Constant, ast.List, ast.Tuple, ast.Set, ast.Dict, ast.ListCom
                ast.DictComp, ast.JoinedStr)
 
 
+def builtin_name(symbol: str) -> str:
+    """The built-in name rewritten code calls ``symbol``'s operator function by."""
+    return f"__xcs_{NAMES[symbol]}__"
+
+
+def _literal(node: ast.expr) -> bool:
+    """Whether ``node`` is written as a literal (``[x]``, ``-1``, ``f"{x}"``): a value of a
+    built-in type, never an op result nor an object of the user's."""
+    if isinstance(node, ast.UnaryOp) and not isinstance(node.op, ast.Not):
+        node = node.operand
+    return isinstance(node, _NEVER_LAZY)
+
+
 class ObservedSites(ast.NodeTransformer):
     """The visitors of the sites Python looks at itself (see the module docstring)."""
 
     awaiting = False  # the current scope is an async def body (set by the Rewriter)
+    in_class = False  # the current scope is a class body (names read from its namespace)
 
     def _ready(self, node: ast.expr) -> ast.expr:
         """``node``'s value, first awaited until it exists (in an async scope)."""
@@ -84,19 +98,33 @@ class ObservedSites(ast.NodeTransformer):
             return _call("mod", [node.left, node.right], node)
         return self._operated(node.left, node.op, node.right, node)
 
-    @staticmethod
-    def _operated(left: ast.expr, op: ast.AST, right: ast.expr, node: ast.expr) -> ast.expr:
-        """``operators.op_lt(left, right)`` for an operator between two expressions that
-        are not literals (either may be an op result, the left one the user's object:
-        ``tracing.operators``); else ``node`` as it is."""
+    def _operated(self, left: ast.expr, op: ast.AST, right: ast.expr,
+                  node: ast.expr) -> ast.expr:
+        """``__xcs_op_lt__(left, right)`` (``tracing.operators.op_lt``, a built-in name:
+        one cached lookup) for an operator between two expressions either of which may
+        be an op result, the left one the user's object (``tracing.operators``); else
+        ``node`` as it is: a literal on either side is neither."""
         symbol = SYMBOLS.get(type(op).__name__)
-        if symbol is None or isinstance(left, ast.Constant) or isinstance(right, ast.Constant):
+        if symbol is None or _literal(left) or _literal(right):
             return node
-        helper = _call("operators", [], node).func  # __xcs_rt__.operators
-        function = ast.copy_location(ast.Attribute(value=helper, attr=NAMES[symbol],
-                                                   ctx=ast.Load()), node)
-        return ast.copy_location(ast.Call(func=function, args=[left, right], keywords=[]),
-                                 node)
+        function = ast.copy_location(ast.Name(id=builtin_name(symbol), ctx=ast.Load()), node)
+        routed = ast.copy_location(ast.Call(func=function, args=[left, right], keywords=[]),
+                                   node)
+        if self.awaiting or self.in_class or not isinstance(left, ast.Name) \
+                or not isinstance(right, ast.Name):
+            return routed
+        # Two variables (`total + d`, `i < n`, the arithmetic of a loop): read again without
+        # effect, so the operator is written in place, called only for a lazy right one.
+        # The left one is read first (`left is left`), so an unbound one fails first.
+        def name(text: str) -> ast.Name:
+            return ast.copy_location(ast.Name(id=text, ctx=ast.Load()), node)
+        is_real = ast.Compare(left=ast.Call(func=name("__xcs_type__"), args=[name(right.id)],
+                                            keywords=[]),
+                              ops=[ast.IsNot()], comparators=[name("__xcs_lazy__")])
+        read_first = ast.Compare(left=name(left.id), ops=[ast.Is()], comparators=[name(left.id)])
+        test = ast.BoolOp(op=ast.And(), values=[read_first, is_real])
+        return ast.fix_missing_locations(ast.copy_location(
+            ast.IfExp(test=ast.copy_location(test, node), body=node, orelse=routed), node))
 
     def _real_tree(self, node: ast.expr, reason: str) -> ast.expr:
         """``node``'s value with the op results inside it replaced by their values."""

@@ -8,7 +8,8 @@ routes an operator whose operands are both written as expressions (not literals)
 ``operate``, which gives such a method the value, as plain Python does.
 
 Each operator has a function of its own here (``op_lt(a, b)`` for ``a < b``, named in
-``tracing.observed_sites.NAMES``), which the rewritten code calls: when the right operand is no
+``tracing.observed_sites.NAMES``), which the rewritten code calls by a built-in name
+(``__xcs_op_lt__(a, b)``, ``install``): when the right operand is no
 lazy value (the common case, arithmetic in a loop) it is the operator itself, at the
 cost of one call.
 
@@ -19,6 +20,7 @@ Example:
 
 from __future__ import annotations
 
+import builtins
 import operator
 from collections.abc import Callable
 from typing import Any
@@ -27,7 +29,7 @@ from ember.xcs.tracing.lazy import Lazy
 from ember.xcs.tracing.usercode import has_user_special_methods
 from ember.xcs.tree import ATOMS
 
-__all__ = ["operate"]
+__all__ = ["install", "operate"]
 
 # The operation of each symbol, for values.
 _FUNCTIONS: dict[str, Callable[[Any, Any], Any]] = {
@@ -56,6 +58,20 @@ def operate(symbol: str, left: Any, right: Any) -> Any:
         right = right._xcs_force(f"{kind.__name__} {symbol} op result")
         return _FUNCTIONS[symbol](left, right)
     return _WRITTEN.get(symbol, _FUNCTIONS[symbol])(left, right)
+
+
+def install() -> None:
+    """Make each operator function reachable from rewritten code as a built-in name
+    (``__xcs_op_lt__``, ``tracing.observed_sites.builtin_name``): invisible in the
+    user's globals, and cheaper to reach than ``__xcs_rt__.operators.op_lt``."""
+    from ember.xcs.tracing.observed_sites import NAMES, builtin_name
+
+    for symbol, name in NAMES.items():
+        setattr(builtins, builtin_name(symbol), globals()[name])
+    # Rewritten code asks ``__xcs_type__(b) is not __xcs_lazy__`` before ``a + b`` between
+    # two variables (``tracing.observed_sites``): unlike ``type``, the user cannot rebind it.
+    builtins.__xcs_type__ = type  # type: ignore[attr-defined]
+    builtins.__xcs_lazy__ = Lazy  # type: ignore[attr-defined]
 
 
 # One function per operator, the operator written in its own code: a lazy left operand's
