@@ -217,3 +217,44 @@ def test_names_in_a_class_body_are_read_once() -> None:
     reads.clear()
     assert jit(f)(1) == (3, 2)
     assert [k for k in reads if k in "abc"] == [k for k in plain if k in "abc"]
+
+
+class Holder:
+    """Keeps a Tally in an attribute, and one behind a property (whose getter counts)."""
+
+    def __init__(self) -> None:
+        self.tally = Tally()
+        self._hidden = Tally()
+
+    @property
+    def hidden(self) -> Tally:
+        seen.append(("get", "hidden"))
+        return self._hidden
+
+    @hidden.setter
+    def hidden(self, value: Tally) -> None:
+        self._hidden = value
+
+
+@pytest.mark.parametrize("where", ["attribute", "item", "list item", "property"])
+def test_an_in_place_operator_on_an_attribute_or_item_gives_the_value(where: str) -> None:
+    """`holder.tally += r`, `d["k"] += r`: Tally.__iadd__ is given the int once; a
+    property's getter still runs once."""
+
+    def f(x: int) -> Any:
+        holder, d, items = Holder(), {"k": Tally()}, [Tally()]
+        r = score(x)
+        if where == "attribute":
+            holder.tally += r
+            return holder.tally
+        if where == "item":
+            d["k"] += r
+            return d["k"]
+        if where == "list item":
+            i = 0
+            items[i] += r
+            return items[0]
+        holder.hidden += r
+        return holder.hidden
+
+    _same_as_plain(f)

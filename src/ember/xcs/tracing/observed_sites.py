@@ -13,6 +13,7 @@ values are awaited first (``ready``, ``ready_deep``), so the event loop runs on.
 from __future__ import annotations
 
 import ast
+import copy
 
 from ember.xcs.tracing.patterns import through_lazy
 from ember.xcs.tracing.runtime_calls import runtime_call as _call
@@ -177,18 +178,46 @@ class ObservedSites(ast.NodeTransformer):
         (the lazy one's ``__radd__`` would answer first, and make a new list), and so
         does an object of the user's class (``tally /= r``: its method, given the lazy
         value, would be asked twice and the error name ``/``, not ``/=``). Only for
-        a name, which reads again without effect: ``self.items += r`` (a property's
-        getter would run twice) is left to ``tracing.proxy``'s reflected operators."""
+        a name, which reads again without effect; ``self.total += r`` and ``d[k] += r``
+        (a variable's attribute or item) give the helper the owner and the name or key,
+        which it reads only where that runs no code (``operators.inplace_attribute``)."""
         target = node.target
-        if isinstance(node.value, _NEVER_LAZY) or not isinstance(node.op, _IN_PLACE_OPERATORS) \
-                or not isinstance(target, ast.Name):
-            return  # count += 1, out += [x], self.items += r
+        if isinstance(node.value, _NEVER_LAZY) or not isinstance(node.op, _IN_PLACE_OPERATORS):
+            return  # count += 1, out += [x]
+        if isinstance(target, ast.Attribute | ast.Subscript) and not self.awaiting \
+                and isinstance(target.value, ast.Name):
+            self._inplace_part(node, target)
+        if not isinstance(target, ast.Name):
+            return
         current = ast.copy_location(ast.Name(id=target.id, ctx=ast.Load()), target)
         if self.awaiting:
             node.value = ast.copy_location(
                 ast.Await(value=_call("ainplace", [current, node.value], node.value)), node.value)
         else:
             node.value = _call("inplace", [current, node.value], node.value)
+
+    @staticmethod
+    def _inplace_part(node: ast.AugAssign, target: ast.Attribute | ast.Subscript) -> None:
+        """``owner.name += r`` / ``owner[k] += r``: ``r`` through ``__xcs_inplace_attribute__``
+        / ``__xcs_inplace_item__`` (``tracing.operators``), given ``owner`` (a variable,
+        read again without effect) and the name or the key (a literal or a variable)."""
+        if not isinstance(target.value, ast.Name):
+            return
+        owner = ast.copy_location(ast.Name(id=target.value.id, ctx=ast.Load()), target)
+        part: ast.expr
+        if isinstance(target, ast.Attribute):
+            helper, part = "__xcs_inplace_attribute__", ast.Constant(target.attr)
+        elif isinstance(target.slice, ast.Constant) or (
+                isinstance(target.slice, ast.Call) and len(target.slice.args) == 1
+                and isinstance(target.slice.args[0], ast.Name)
+                and ast.unparse(target.slice.func) == "__xcs_rt__.key"):
+            helper, part = "__xcs_inplace_item__", copy.deepcopy(target.slice)
+        else:
+            return
+        function = ast.copy_location(ast.Name(id=helper, ctx=ast.Load()), node.value)
+        node.value = ast.fix_missing_locations(ast.copy_location(ast.Call(
+            func=function, args=[owner, ast.copy_location(part, node.value), node.value],
+            keywords=[]), node.value))
 
     def _real_base(self, base: ast.expr) -> ast.expr:
         """A base of a class statement: Python takes the metaclass from its class."""
