@@ -307,3 +307,31 @@ def test_module_level_ops_of_the_pyember_style_api_run_in_process_workers() -> N
     result = fan([1, 2, 3])
     assert [value for value, _ in result] == [1, 8, 27]
     assert all(pid != os.getpid() for _, pid in result)
+
+
+@op
+def handles_its_warning(x: int) -> str:
+    try:
+        warnings.warn(f"inner {x}", UserWarning, stacklevel=1)
+    except UserWarning:
+        return "caught"
+    return "shown"
+
+
+def test_an_op_runs_under_the_callers_filters_and_may_catch_what_error_raises() -> None:
+    """Under the caller's 'error' filter an op's warn raises inside the op, which may
+    catch it (plain Python); the worker ran it under 'always' and the caller raised it
+    afterwards. An 'ignore' filter drops it inside the op too."""
+    def one(n: int) -> str:
+        return handles_its_warning(n)
+
+    fast = jit(one, config=Config(executor="process"))
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")
+        assert fast(0) == one(0) == "shown"  # the pool exists before the filters change
+    for action in ("error", "ignore"):
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter(action)
+            expected = one(1)
+            assert fast(1) == expected
+        assert seen == []

@@ -85,3 +85,66 @@ def test_a_rerun_gives_the_objects_it_made_again_the_change_of_the_op_it_reuses(
         assert _shown(fast(x)) == expected
         assert runs == [f"remember{x}"]
     assert get_jit_stats(fast)["reruns"] >= 1
+
+
+@dataclasses.dataclass(slots=True)
+class SlottedTally:
+    notes: list[int] = dataclasses.field(default_factory=list)
+    count: int = 0
+
+
+class SlottedMemory:
+    __slots__ = ("notes", "count")
+
+    def __init__(self) -> None:
+        self.notes: list[int] = []
+        self.count = 0
+
+
+@op(effect=True)
+def note(store: Any, x: int) -> int:
+    """Changes a record (slots, no ``__dict__``), an array, or a list inside a tuple."""
+    runs.append(f"note{x}")
+    if isinstance(store, tuple):
+        store = store[0]
+    if isinstance(store, SlottedTally | SlottedMemory):
+        store.notes.append(x)
+        store.count += 1
+        return store.count
+    store.append(x)
+    return len(store)
+
+
+@pytest.mark.parametrize("kind", ["SlottedTally()", "SlottedMemory()", "array.array('i')",
+                                  "([],)", "(SlottedTally(),)"])
+def test_a_rerun_replays_the_change_on_slotted_records_arrays_and_tuples(kind: str) -> None:
+    """`@dataclass(slots=True)`, a class with ``__slots__``, an ``array.array`` and a
+    tuple holding the changed object: the op runs once and the rerun's objects get its
+    change, as in plain Python's one run."""
+    import array
+
+    body = ("def glue(x):\n"
+            f"    store = {kind}\n"
+            "    size = note(store, x)\n"
+            "    joined = '-'.join([text(x), 'a'])\n"  # C code rejects the lazy: rerun
+            "    return size, joined, store\n")
+    namespace = {"note": note, "text": text, "SlottedTally": SlottedTally,
+                 "SlottedMemory": SlottedMemory, "array": array}
+    exec(compile(body, "<generated>", "exec"), namespace)
+    glue = namespace["glue"]
+
+    def shown(result: tuple[Any, ...]) -> tuple[Any, ...]:
+        *values, store = result
+        inner = store[0] if isinstance(store, tuple) else store
+        state = (inner.notes, inner.count) if isinstance(inner, SlottedMemory) else inner
+        return (*values, repr(state))
+
+    fast = jit(glue)
+    for x in (1, 2):
+        runs.clear()
+        expected = shown(glue(x))
+        assert runs == [f"note{x}"]
+        runs.clear()
+        assert shown(fast(x)) == expected
+        assert runs == [f"note{x}"]
+    assert get_jit_stats(fast)["reruns"] >= 1

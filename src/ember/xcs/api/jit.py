@@ -39,7 +39,7 @@ from ember.xcs.engine.driver import default_engine
 from ember.xcs.engine.state import Run
 from ember.xcs.errors import ConfigError
 from ember.xcs.reloading import follow_autoreload
-from ember.xcs.tracing import context, rewrite, runtime
+from ember.xcs.tracing import context, operators, rewrite, runtime
 from ember.xcs.tracing.protocols import calling_back
 from ember.xcs.tracing.trace import Trace
 from ember.xcs.tracing.wrappers import behind_cache
@@ -54,6 +54,7 @@ _DEFAULT = Config()
 _local = context._local
 _SPARE_TRACES = 4  # unused traces kept per function (about one per thread calling it at once)
 runtime.install()
+operators.install()
 
 
 def jit_disabled() -> bool:

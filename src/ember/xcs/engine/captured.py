@@ -31,6 +31,7 @@ Example:
 from __future__ import annotations
 
 import contextvars
+import pickle
 import sys
 import threading
 import warnings as _warnings
@@ -38,7 +39,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-__all__ = ["Chunks", "captured", "replay"]
+__all__ = ["Chunks", "Filters", "caller_filters", "captured", "replay"]
 
 # (1: stdout, 2: stderr; the text), or (3, a warning: message, category, file, line), in
 # the order written
@@ -90,12 +91,48 @@ def _route() -> None:
                 setattr(sys, name, _Routed(index, current))
 
 
+# The warning filters of the caller, sent with an op to a worker process (``captured``):
+# (action, message pattern, category, module pattern, line), "" for any.
+Filters = tuple[tuple[str, str, Any, str, int], ...]
+
+
+def caller_filters() -> Filters | None:
+    """This process's warning filters as they are now, for a worker to run an op under;
+    ``None`` when one names a category that cannot be sent (a class made in a function)."""
+    filters = tuple((action, _pattern(message), category, _pattern(module), lineno)
+                    for action, message, category, module, lineno in _warnings.filters)
+    try:
+        pickle.dumps(filters)
+    except Exception:
+        return None
+    return filters
+
+
+def _pattern(pattern: Any) -> str:
+    return "" if pattern is None else str(getattr(pattern, "pattern", pattern))
+
+
+def _use_filters(filters: Filters | None) -> None:
+    """The worker's filters while an op runs: the caller's, where a warning the caller
+    raises (``"error"``) or drops (``"ignore"``) is raised or dropped inside the op, as in
+    plain Python (the op may catch it); every other one is kept, and the caller's own
+    filters and registry decide whether to show it when ``replay`` issues it again."""
+    if filters is None:
+        _warnings.simplefilter("always")
+        return
+    _warnings.resetwarnings()
+    for action, message, category, module, lineno in reversed(filters):
+        kept = action if action in ("error", "ignore") else "always"
+        _warnings.filterwarnings(kept, message, category, module, lineno)  # type: ignore[arg-type]
+
+
 @contextmanager
-def captured(warnings: bool = False) -> Iterator[Chunks]:
+def captured(warnings: bool = False, filters: Filters | None = None) -> Iterator[Chunks]:
     """Keep what is written to ``sys.stdout`` and ``sys.stderr`` in this context during
     the block, in order, instead of writing it (for ``replay`` in the caller); with
-    ``warnings``, every warning issued in the block too (the process's filters and
-    ``showwarning`` are replaced meanwhile: only where one op runs at a time)."""
+    ``warnings``, every warning issued in the block too, under the caller's ``filters``
+    (``_use_filters``; the process's filters and ``showwarning`` are replaced meanwhile:
+    only where one op runs at a time)."""
     _route()
     chunks: Chunks = []
     token = _chunks.set(chunks)
@@ -104,7 +141,7 @@ def captured(warnings: bool = False) -> Iterator[Chunks]:
             yield chunks
             return
         with _warnings.catch_warnings():
-            _warnings.simplefilter("always")
+            _use_filters(filters)
             _warnings.showwarning = _keep_warning
             yield chunks
     finally:

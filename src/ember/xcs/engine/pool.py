@@ -32,6 +32,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ember.xcs.engine.arguments import invoke_watched, location_of, resolve, watch
+from ember.xcs.engine.captured import Filters, caller_filters
 from ember.xcs.errors import SerializationError, add_note
 
 if TYPE_CHECKING:
@@ -166,7 +167,7 @@ def submit_task(executor: Any, task: Task) -> tuple[concurrent.futures.Future[An
     if processes:
         sent = _pickled_call(task.name, call, call_args, args=args, kwargs=kwargs,
                              body=op if op is not None else task.fn)
-        return executor.submit(_call_pickled, sent.payload, task.name), sent
+        return executor.submit(_call_pickled, sent.payload, task.name, caller_filters()), sent
     future: concurrent.futures.Future[Any] = executor.submit(call, *call_args)
     return future, None
 
@@ -204,12 +205,14 @@ def _pickled_call(name: str, call: Callable[..., Any], call_args: tuple[Any, ...
         raise SerializationError(_unpicklable(name, body, args, kwargs, error)) from error
 
 
-def _call_pickled(payload: bytes, name: str) -> Any:
-    """In the worker: ``_run_pickled``, keeping what the op prints for the caller's
-    streams (``engine.captured``): with its result, or on the exception it raised."""
+def _call_pickled(payload: bytes, name: str, filters: Filters | None = None) -> Any:
+    """In the worker: ``_run_pickled`` under the caller's warning ``filters``, keeping what
+    the op prints for the caller's streams (``engine.captured``): with its result, or on
+    the exception it raised."""
     from ember.xcs.engine.captured import captured
 
-    with captured(warnings=True) as output:  # a pool's worker runs one op at a time
+    # a pool's worker runs one op at a time
+    with captured(warnings=True, filters=filters) as output:
         try:
             result = _run_pickled(payload, name)
         except BaseException as error:

@@ -17,6 +17,7 @@ Python's one run did.
 
 from __future__ import annotations
 
+import array
 import collections
 import types
 from typing import Any
@@ -76,8 +77,10 @@ def same(new: Any, old: Any, depth: int = 4) -> bool:
     if isinstance(new, dict):
         return new.keys() == old.keys() and all(same(new[k], old[k], depth - 1) for k in new)
     if type(new).__eq__ is _IDENTITY_EQ:  # made again by the rerun: matched by its fields
-        fields, old_fields = getattr(new, "__dict__", None), getattr(old, "__dict__", None)
-        return type(fields) is dict and type(old_fields) is dict \
+        if not hasattr(new, "__dict__") and not _slot_names(type(new)):
+            return False  # a C object (a file, a lock): only itself
+        fields, old_fields = _fields(new), _fields(old)
+        return fields is not None and old_fields is not None \
             and same(fields, old_fields, depth - 1)
     try:
         return (new == old) is True
@@ -130,18 +133,64 @@ def _itself(value: Any) -> Any:
 
 def _state(value: Any) -> Any:
     """``value``, or for an object of the user's (a record: matched by its attributes or
-    its ``__eq__``) a copy of it with its attributes as they are."""
+    its ``__eq__``) a copy of it with its attributes as they are (in ``__dict__`` or in
+    slots: ``@dataclass(slots=True)``); an ``array.array`` copied, a tuple's items so."""
     kind = type(value)
-    if tree.kind_of(value) is not tree.Kind.RECORD \
-            or type(getattr(value, "__dict__", None)) is not dict:
+    if kind is tuple:  # (store,): its items are the caller's objects too
+        return tuple(_state(item) for item in value)
+    if kind is array.array:
+        return array.array(value.typecode, value)
+    if tree.kind_of(value) is not tree.Kind.RECORD:
+        return value
+    fields = _fields(value)
+    if fields is None:
         return value
     try:
         copy = object.__new__(kind)
     except TypeError:  # a class object.__new__ cannot make (a C type's subclass)
         return value
-    fields = tree.snapshot_call((dict(value.__dict__),), {}, Lazy, _itself, [], [])[0][0]
-    copy.__dict__.update(fields)  # its lists and dicts too, as they are now
+    # its lists and dicts too, as they are now
+    _set_fields(copy, tree.snapshot_call((fields,), {}, Lazy, _itself, [], [])[0][0])
     return copy
+
+
+def _slot_names(kind: type) -> list[str]:
+    names: list[str] = []
+    for klass in kind.__mro__:
+        declared = klass.__dict__.get("__slots__", ())
+        for name in [declared] if isinstance(declared, str) else declared:
+            if name not in ("__dict__", "__weakref__") and name not in names:
+                names.append(name)
+    return names
+
+
+def _fields(value: Any) -> dict[str, Any] | None:
+    """A record's attributes: its ``__dict__`` and its slots that are set (None when it
+    has a ``__dict__`` that is no dict)."""
+    namespace = getattr(value, "__dict__", {})
+    if type(namespace) is not dict:
+        return None
+    fields = dict(namespace)
+    for name in _slot_names(type(value)):
+        try:
+            fields[name] = object.__getattribute__(value, name)
+        except AttributeError:
+            continue  # a slot not set
+    return fields
+
+
+def _set_fields(target: Any, fields: dict[str, Any]) -> None:
+    """Give ``target`` exactly ``fields`` (a record made again: no attribute of its own
+    that ``fields`` lacks)."""
+    for name in _slot_names(type(target)):
+        if name in fields:
+            object.__setattr__(target, name, fields[name])
+        elif hasattr(target, name):
+            object.__delattr__(target, name)
+    namespace = getattr(target, "__dict__", None)
+    if type(namespace) is dict:
+        namespace.clear()
+        namespace.update({k: v for k, v in fields.items() if k not in _slot_names(type(target))})
 
 
 def _replay(old: tuple[Any, ...], new: tuple[Any, ...]) -> None:
@@ -149,7 +198,9 @@ def _replay(old: tuple[Any, ...], new: tuple[Any, ...]) -> None:
     for before, now in zip(old, new, strict=False):
         if before is now or type(before) is not type(now):
             continue
-        if isinstance(now, list | bytearray):
+        if type(now) is tuple:
+            _replay(before, now)
+        elif isinstance(now, list | bytearray | array.array):
             now[:] = before
         elif isinstance(now, collections.deque):
             now.clear()
@@ -157,7 +208,7 @@ def _replay(old: tuple[Any, ...], new: tuple[Any, ...]) -> None:
         elif isinstance(now, dict | set):
             now.clear()
             now.update(before)
-        elif tree.kind_of(now) is tree.Kind.RECORD \
-                and type(getattr(now, "__dict__", None)) is dict:
-            now.__dict__.clear()
-            now.__dict__.update(before.__dict__)
+        elif tree.kind_of(now) is tree.Kind.RECORD:
+            fields = _fields(before)
+            if fields is not None and _fields(now) is not None:
+                _set_fields(now, fields)

@@ -22,6 +22,7 @@ from ember.xcs.tracing.lazy import Lazy
 from ember.xcs.tracing.outside import outside_value
 from ember.xcs.tracing.proxy import CHANGED_IN_PLACE
 from ember.xcs.tracing.rebinding import settle_rebound
+from ember.xcs.tracing.usercode import has_user_special_methods
 
 __all__ = ["LazyValue", "ainplace", "evaluator", "inplace", "key", "observe", "observe_deep",
            "unpacked", "yielded"]
@@ -53,13 +54,19 @@ def observe(value: Any, reason: str = "is") -> Any:
 
 def _changed_in_place(target: Any) -> bool:
     # A lazy target is not asked: its own in-place methods are lifted (tracing.proxy).
-    return type(target) is not Lazy and isinstance(target, CHANGED_IN_PLACE)
+    # An object of the user's class (``total += r``, ``Money.__iadd__``) is given the
+    # value, as plain Python gives it, not asked once with the lazy value and again.
+    kind = type(target)
+    return kind is not Lazy and (isinstance(target, CHANGED_IN_PLACE) or (
+        kind not in tree.ATOMS and has_user_special_methods(kind)))
 
 
 def inplace(target: Any, value: Any) -> Any:
     """The right operand of ``target += value``: the real object when ``target`` is a
     list, deque, set or dict, which it then extends or updates in place as in plain
-    Python (the lazy value's ``__radd__`` would make a new one); else ``value``."""
+    Python (the lazy value's ``__radd__`` would make a new one), or an object of the
+    user's class, whose ``__iadd__``/``__add__`` plain Python gives the value; else
+    ``value``."""
     if type(value) is Lazy and _changed_in_place(target):
         return observe(value, "in-place operator")
     return value

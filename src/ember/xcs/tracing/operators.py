@@ -8,7 +8,8 @@ routes an operator whose operands are both written as expressions (not literals)
 ``operate``, which gives such a method the value, as plain Python does.
 
 Each operator has a function of its own here (``op_lt(a, b)`` for ``a < b``, named in
-``tracing.observed_sites.NAMES``), which the rewritten code calls: when the right operand is no
+``tracing.observed_sites.NAMES``), which the rewritten code calls by a built-in name
+(``__xcs_op_lt__(a, b)``, ``install``): when the right operand is no
 lazy value (the common case, arithmetic in a loop) it is the operator itself, at the
 cost of one call.
 
@@ -19,15 +20,17 @@ Example:
 
 from __future__ import annotations
 
+import builtins
 import operator
 from collections.abc import Callable
 from typing import Any
 
 from ember.xcs.tracing.lazy import Lazy
+from ember.xcs.tracing.observing import inplace
 from ember.xcs.tracing.usercode import has_user_special_methods
 from ember.xcs.tree import ATOMS
 
-__all__ = ["operate"]
+__all__ = ["inplace_attribute", "inplace_item", "install", "operate"]
 
 # The operation of each symbol, for values.
 _FUNCTIONS: dict[str, Callable[[Any, Any], Any]] = {
@@ -56,6 +59,60 @@ def operate(symbol: str, left: Any, right: Any) -> Any:
         right = right._xcs_force(f"{kind.__name__} {symbol} op result")
         return _FUNCTIONS[symbol](left, right)
     return _WRITTEN.get(symbol, _FUNCTIONS[symbol])(left, right)
+
+
+def install() -> None:
+    """Make each operator function reachable from rewritten code as a built-in name
+    (``__xcs_op_lt__``, ``tracing.observed_sites.builtin_name``): invisible in the
+    user's globals, and cheaper to reach than ``__xcs_rt__.operators.op_lt``."""
+    from ember.xcs.tracing.observed_sites import NAMES, builtin_name
+
+    for symbol, name in NAMES.items():
+        setattr(builtins, builtin_name(symbol), globals()[name])
+    # Rewritten code asks ``__xcs_type__(b) is not __xcs_lazy__`` before ``a + b`` between
+    # two variables (``tracing.observed_sites``): unlike ``type``, the user cannot rebind it.
+    builtins.__xcs_inplace_attribute__ = inplace_attribute  # type: ignore[attr-defined]
+    builtins.__xcs_inplace_item__ = inplace_item  # type: ignore[attr-defined]
+    builtins.__xcs_type__ = type  # type: ignore[attr-defined]
+    builtins.__xcs_lazy__ = Lazy  # type: ignore[attr-defined]
+
+
+def inplace_attribute(owner: Any, name: str, value: Any) -> Any:
+    """The right operand of ``owner.name += value``: as ``observing.inplace`` decides for
+    the attribute's object (the real value for a list or an object of the user's), where
+    that object can be read without running code (an instance's own ``__dict__``, no
+    property or slot of its class by that name, no ``__getattribute__`` of the user's);
+    else ``value``."""
+    kind = type(owner)
+    reading: Any = kind.__getattribute__
+    if type(value) is not Lazy or reading is not object.__getattribute__ \
+            or any(_data_descriptor(vars(klass).get(name)) for klass in kind.__mro__):
+        return value
+    try:  # not getattr: a class's __getattr__ would be asked for it
+        namespace = object.__getattribute__(owner, "__dict__")
+    except AttributeError:
+        return value
+    if type(namespace) is not dict or name not in namespace:
+        return value
+    return inplace(namespace[name], value)
+
+
+def _data_descriptor(found: Any) -> bool:
+    """Whether a class attribute takes precedence over an instance's own (a property,
+    a slot): reading or writing it runs its code."""
+    return hasattr(type(found), "__set__") or hasattr(type(found), "__delete__")
+
+
+def inplace_item(owner: Any, key: Any, value: Any) -> Any:
+    """The right operand of ``owner[key] += value``: as ``inplace_attribute``, for an item
+    of a dict or list read without running code (a key of a built-in type)."""
+    if type(value) is not Lazy or type(key) not in (str, int):
+        return value
+    if type(owner) is dict and key in owner:
+        return inplace(owner[key], value)
+    if type(owner) is list and type(key) is int and -len(owner) <= key < len(owner):
+        return inplace(owner[key], value)
+    return value
 
 
 # One function per operator, the operator written in its own code: a lazy left operand's

@@ -192,7 +192,8 @@ def _lone_call_on_values(frame: FrameType, lasti: int, leaf: type) -> bool:
         return False
     start = (span.lineno, span.col_offset or 0)
     end = (span.end_lineno or span.lineno, span.end_col_offset or 0)
-    # Rewritten code calls the runtime's helpers (``__xcs_rt__.prep(len, ...)``) too:
+    # Rewritten code calls the runtime's helpers (``__xcs_rt__.prep(len, ...)``,
+    # ``__xcs_op_add__(a, b)``) too:
     # those make no value of the user's, so they do not count.
     calls = 0
     names: dict[str, None] = {}
@@ -204,7 +205,7 @@ def _lone_call_on_values(frame: FrameType, lasti: int, leaf: type) -> bool:
             continue
         if i.opname in _CALLS:
             calls += 1
-        elif i.opname == "LOAD_GLOBAL" and i.argval == "__xcs_rt__":
+        elif i.opname == "LOAD_GLOBAL" and str(i.argval).startswith("__xcs_"):
             calls -= 1
         elif i.opname in versions.VARIABLE_LOADS:
             names.update(dict.fromkeys(i.argval if isinstance(i.argval, tuple) else (i.argval,)))

@@ -63,15 +63,16 @@ class Rewriter(ObservedSites):
         self.cells: frozenset[str] = frozenset()  # its variables nested functions may read
 
     def _scoped(self, node: ast.AST, awaiting: bool, inherit: bool = False) -> ast.AST:
-        saved = self.awaiting, self.globals, self.cells
-        self.awaiting = awaiting
+        saved = self.awaiting, self.globals, self.cells, self.in_class
+        self.awaiting, self.in_class = awaiting, isinstance(node, ast.ClassDef) or (
+            inherit and self.in_class)
         # A generator expression's walrus binds a variable of the enclosing scope.
         self.globals = declared_globals(node) | (self.globals if inherit else frozenset())
         self.cells = read_by_nested(node) | (self.cells if inherit else frozenset())
         try:
             return self.generic_visit(node)
         finally:
-            self.awaiting, self.globals, self.cells = saved
+            self.awaiting, self.globals, self.cells, self.in_class = saved
 
     def visit_AsyncFunctionDef(self, node: ast.AsyncFunctionDef) -> Any:
         # Decorators, defaults and annotations run in the enclosing scope: no awaits there.
