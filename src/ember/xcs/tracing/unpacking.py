@@ -39,7 +39,6 @@ class _Unpackable:
                          f"not {type(self.value).__name__}")
 
 
-_NOT_A_MAPPING = "\0ember-xcs: not a mapping"  # a key no keyword argument can have
 _ODD_KEYS = "\0ember-xcs: keys that are not strings "  # and a number: one per mapping
 _odd_mappings = itertools.count()  # (its next() is atomic: no lock)
 
@@ -71,15 +70,22 @@ def splat_mapping(value: Any) -> Any:
     if type(value) is Lazy:
         value = _value_for_unpacking(value, "**")
     if isinstance(value, dict) or hasattr(type(value), "keys"):
-        if type(value) is dict and any(type(key) is Lazy for key in value):
-            # f(**{field(x): v}): the key an op gave is a keyword's name, as in plain Python
-            value = {_value_for_unpacking(key, "**") if type(key) is Lazy else key: item
-                     for key, item in value.items()}
         if type(value) is dict and not all(type(key) is str for key in value):
-            # No Python function (``prep``) takes such keys: ``as_written`` passes them.
-            return {f"{_ODD_KEYS}{next(_odd_mappings)}": value}
+            return _odd_keys(value)
         return value
-    return {_NOT_A_MAPPING: _Unpackable(value, "**")}
+    return _Unpackable(value, "**")  # raised by ``check_unpacked``, naming the function
+
+
+def _odd_keys(value: dict[Any, Any]) -> dict[Any, Any]:
+    """A dict to unpack with keys that are not all strings: an op's answer as a key
+    (``f(**{field(x): v})``) is its value, a keyword's name as in plain Python; other keys
+    no Python function (``prep``) takes are handed on to ``as_written``."""
+    if any(type(key) is Lazy for key in value):
+        value = {_value_for_unpacking(key, "**") if type(key) is Lazy else key: item
+                 for key, item in value.items()}
+        if all(type(key) is str for key in value):
+            return value
+    return {f"{_ODD_KEYS}{next(_odd_mappings)}": value}
 
 
 def as_written(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
@@ -113,23 +119,43 @@ def check_unpacked(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> di
     (naming ``fn``) what plain Python raises first: a ``*`` or ``**`` value that cannot
     be unpacked, or a keyword given twice (``f(**row, k=1)``)."""
     parts = kwargs.pop(KEYWORD_PARTS, None)  # absent: no ** (CPython merged the keywords)
-    merged: dict[Any, Any] = kwargs if parts is None else {}
-    for part in parts or ():
-        bad = part.get(_NOT_A_MAPPING) if type(part) is dict else None
-        if type(bad) is _Unpackable:
-            raise bad.error(fn)
-        given: dict[Any, Any] = {}
-        given.update(part)  # a mapping's keys() and items, as CPython's ** reads them
-        for key in given:
-            if key in merged:
-                what = (f"got multiple values for keyword argument '{key}'"
-                        if isinstance(key, str) else "keywords must be strings")
-                raise TypeError(f"{_function_str(fn)} {what}")
-        merged.update(given)
+    if parts is not None:
+        kwargs = _merged(fn, parts)
     for value in args:  # CPython unpacks f(*x) after the keywords: f(*1, **2) names **
         if type(value) is _Unpackable:
             raise value.error(fn)
+    return kwargs
+
+
+def _merged(fn: Any, parts: tuple[Any, ...]) -> dict[Any, Any]:
+    """``parts`` merged into one dict as CPython's ``DICT_MERGE`` does: a dict's items
+    at once; another mapping by its ``keys()``, reading each key's value only once it is
+    known not to be given already (a key given twice raises before its value is read)."""
+    merged: dict[Any, Any] = {}
+    for part in parts:
+        if type(part) is dict:  # the explicit keywords, or a dict (the common case)
+            if merged and not merged.keys().isdisjoint(part):
+                _given_twice(fn, next(key for key in part if key in merged))
+            merged.update(part)
+        elif isinstance(part, dict) and type(part).__iter__ is dict.__iter__:
+            for key, value in dict.items(part):  # CPython reads such a dict's own storage
+                if key in merged:
+                    _given_twice(fn, key)
+                merged[key] = value
+        elif type(part) is _Unpackable:
+            raise part.error(fn)
+        else:
+            for key in list(part.keys()):
+                if key in merged:
+                    _given_twice(fn, key)
+                merged[key] = part[key]
     return merged
+
+
+def _given_twice(fn: Any, key: Any) -> None:
+    what = (f"got multiple values for keyword argument '{key}'" if isinstance(key, str)
+            else "keywords must be strings")
+    raise TypeError(f"{_function_str(fn)} {what}")
 
 
 def _function_str(fn: Any) -> str:
