@@ -108,6 +108,7 @@ from ember.xcs.tracing.trace import Trace
 from ember.xcs.tracing.unpacking import (
     as_written,
     check_unpacked,
+    keywords,
     splat,
     splat_listed,
     splat_mapping,
@@ -119,9 +120,10 @@ from ember.xcs.tracing.wrappers import DISPATCHING, behind_cache, seen_through
 __all__ = ["ACellLoop", "CellLoop", "LazyValue", "abound", "abound_cell", "achanging", "acontains",
            "ainplace", "aprep", "aprep_unpacked", "arebinding", "arebinding_cell", "astored",
            "awaitable", "bound", "bound_cell", "changing", "contains", "evaluator", "fmt",
-           "fstring", "imod", "inplace", "install", "key", "mod", "observe", "observe_deep", "prep",
-           "prep_unpacked", "ready", "ready_deep", "rebinding", "rebinding_cell", "settled",
-           "splat", "splat_listed", "splat_mapping", "stored", "unpacked", "yielded"]
+           "fstring", "imod", "inplace", "install", "key", "keywords", "mod", "observe",
+           "observe_deep", "prep", "prep_unpacked", "ready", "ready_deep", "rebinding",
+           "rebinding_cell", "settled", "splat", "splat_listed", "splat_mapping", "stored",
+           "unpacked", "yielded"]
 
 _partial = functools.partial
 _BUILTIN = types.BuiltinFunctionType  # C functions and bound methods of C types
@@ -379,13 +381,13 @@ use_earlier(settle_earlier, asettle_earlier)  # a capped provider's stream (mode
 
 def prep_unpacked(fn: Any, /, *args: Any, **kwargs: Any) -> Callable[[], Any]:
     """``prep`` of a call with ``*`` or ``**`` arguments (see ``splat``)."""
-    kwargs = check_unpacked(fn, args, kwargs)
+    fn, args, kwargs = check_unpacked(fn, args, kwargs)
     return as_written(fn, args, kwargs) or prep(fn, *args, **kwargs)
 
 
 def aprep_unpacked(fn: Any, /, *args: Any, **kwargs: Any) -> Any:
     """``aprep`` of a call with ``*`` or ``**`` arguments (see ``splat``)."""
-    kwargs = check_unpacked(fn, args, kwargs)
+    fn, args, kwargs = check_unpacked(fn, args, kwargs)
     written = as_written(fn, args, kwargs)
     return aprep(fn, *args, **kwargs) if written is None else Ready(written)
 
