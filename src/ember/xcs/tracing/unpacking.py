@@ -122,7 +122,7 @@ class Keywords:
 
     __slots__ = ("args", "fn", "kwargs")
 
-    def __init__(self, fn: Any, args: tuple[Any, ...]) -> None:
+    def __init__(self, fn: Any, /, *args: Any) -> None:
         self.fn = fn
         self.args = args
         self.kwargs: dict[Any, Any] = {}
@@ -130,13 +130,15 @@ class Keywords:
     def __call__(self, part: Any) -> Keywords:
         """Merge ``part`` (a dict of keywords, or what ``splat_mapping`` gave), raising
         plain Python's error for it at once."""
-        _merge(self.fn, self.kwargs, part)
+        merged = self.kwargs
+        if type(part) is dict and (not merged or merged.keys().isdisjoint(part)):
+            merged.update(part)  # the common case, inline: this runs per call in glue
+        else:
+            _merge(self.fn, merged, part)
         return self
 
 
-def keywords(fn: Any, /, *args: Any) -> Keywords:
-    """The start of a call with ``**`` arguments: its callee and positional arguments."""
-    return Keywords(fn, args)
+keywords = Keywords  # the start of a call with ``**`` arguments: callee, positional ones
 
 
 def check_unpacked(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
