@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import time
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import pytest
@@ -197,3 +198,80 @@ def test_an_op_result_unpacked_in_async_glue_is_its_value(fn: Any) -> None:
     fast = jit(fn)
     for x in (1, 4):
         assert _async_outcome(fast, x) == _async_outcome(fn, x)
+
+
+class Record(Mapping[str, Any]):
+    """A mapping that records its reads (a lazy row, a settings object)."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.data = data
+
+    def keys(self) -> Any:
+        CALLS.append("keys")
+        return self.data.keys()
+
+    def __getitem__(self, key: str) -> Any:
+        CALLS.append(f"read {key}")
+        return self.data[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.data)
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+
+def a_mapping_class_given_a_key_twice(x: int) -> str:
+    return render(k=x, **Record(fetch(x)))
+
+
+def a_mapping_class_unpacked(x: int) -> str:
+    return render(z=x, **Record(fetch(x)), **Record({"q": x}))
+
+
+@pytest.mark.parametrize("fn", [a_mapping_class_given_a_key_twice, a_mapping_class_unpacked])
+def test_a_mapping_is_read_as_plain_python_reads_it(fn: Any) -> None:
+    """CPython merges a ``**`` mapping that is not a dict by its ``keys()``, then reads
+    each key not given already: a key given twice raises before its value is read."""
+    fast = jit(fn)
+    for x in (1, 4):
+        assert _outcome(fast, x) == _outcome(fn, x)
+
+
+def given_twice_before_a_later_mapping(x: int) -> str:
+    return render(k=x, **fetch(x), **fetch(x + 1))  # fetch(x + 1) not called
+
+
+def not_a_mapping_before_a_later_keyword(x: int) -> str:
+    return render(**x, z=fetch(x))  # type: ignore[arg-type]  # fetch not called
+
+
+def given_twice_in_a_loop(x: int) -> list[str]:
+    out = []
+    for k in range(x):
+        try:
+            out.append(render(**{"k": k}, **fetch(k), n=fetch(k + 10)))
+        except TypeError as error:
+            out.append(str(error))
+    return out
+
+
+async def async_given_twice_before_a_later_mapping(x: int) -> str:
+    return render(k=x, **await afetch(x), **fetch(x + 1))
+
+
+@pytest.mark.parametrize("fn", [given_twice_before_a_later_mapping,
+                                not_a_mapping_before_a_later_keyword, given_twice_in_a_loop])
+def test_a_bad_keyword_part_raises_before_the_later_ones_are_evaluated(fn: Any) -> None:
+    """CPython merges a call's keyword parts as it evaluates them, and raises at the
+    first bad one: the keyword arguments after it (an op call) are never evaluated."""
+    fast = jit(fn)
+    for x in (1, 3):
+        assert _outcome(fast, x) == _outcome(fn, x)
+
+
+def test_a_bad_keyword_part_in_async_glue_raises_before_the_later_ones() -> None:
+    plain = async_given_twice_before_a_later_mapping
+    fast = jit(plain)
+    for x in (1, 3):
+        assert _async_outcome(fast, x) == _async_outcome(plain, x)

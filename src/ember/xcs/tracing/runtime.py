@@ -1,8 +1,7 @@
 """What rewritten glue code calls at the sites where a lazy value could be observed.
 
 ``tracing.rewrite`` compiles a jitted function's source again with a few kinds of
-expression routed through this module (reachable from the rewritten code as the
-built-in name ``__xcs_rt__``):
+expression routed through this module (the built-in name ``__xcs_rt__`` there):
 
 - every call ``f(a, b)`` becomes ``__xcs_rt__.prep(f, a, b)()``: ``prep`` decides,
   by the kind of callee (``tracing.callees``), whether lazy arguments pass through,
@@ -109,6 +108,7 @@ from ember.xcs.tracing.trace import Trace
 from ember.xcs.tracing.unpacking import (
     as_written,
     check_unpacked,
+    keywords,
     splat,
     splat_listed,
     splat_mapping,
@@ -121,8 +121,8 @@ from ember.xcs.tracing.wrappers import DISPATCHING, behind_cache, seen_through
 __all__ = ["ACellLoop", "CellLoop", "LazyValue", "abound", "abound_cell", "achanging", "acontains",
            "ainplace", "aprep", "aprep_unpacked", "arebinding", "arebinding_cell", "astored",
            "awaitable", "bound", "bound_cell", "changing", "contains", "evaluator", "fmt",
-           "fstring", "imod", "inplace", "install", "key", "mod", "observe", "observe_deep",
-           "operators", "prep", "prep_unpacked", "ready", "ready_deep", "rebinding",
+           "fstring", "imod", "inplace", "install", "key", "keywords", "mod", "observe",
+           "observe_deep", "operators", "prep", "prep_unpacked", "ready", "ready_deep", "rebinding",
            "rebinding_cell", "settled", "splat", "splat_listed", "splat_mapping", "stored",
            "unpacked", "yielded"]
 
@@ -385,13 +385,13 @@ use_earlier(settle_earlier, asettle_earlier)  # a capped provider's stream (mode
 
 def prep_unpacked(fn: Any, /, *args: Any, **kwargs: Any) -> Callable[[], Any]:
     """``prep`` of a call with ``*`` or ``**`` arguments (see ``splat``)."""
-    kwargs = check_unpacked(fn, args, kwargs)
+    fn, args, kwargs = check_unpacked(fn, args, kwargs)
     return as_written(fn, args, kwargs) or prep(fn, *args, **kwargs)
 
 
 def aprep_unpacked(fn: Any, /, *args: Any, **kwargs: Any) -> Any:
     """``aprep`` of a call with ``*`` or ``**`` arguments (see ``splat``)."""
-    kwargs = check_unpacked(fn, args, kwargs)
+    fn, args, kwargs = check_unpacked(fn, args, kwargs)
     written = as_written(fn, args, kwargs)
     return aprep(fn, *args, **kwargs) if written is None else Ready(written)
 

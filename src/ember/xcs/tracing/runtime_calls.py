@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import ast
 
-__all__ = ["KEYWORD_PARTS", "RT", "keyword_parts", "plain_call", "runtime_call"]
+__all__ = ["RT", "keyword_chain", "plain_call", "runtime_call"]
 
 RT = "__xcs_rt__"
-KEYWORD_PARTS = "ember_xcs_keyword_parts"  # the one keyword of a rewritten f(k=v, **m)
 
 
 def _rt(attribute: str, node: ast.AST) -> ast.Attribute:
@@ -33,14 +32,27 @@ def plain_call(name: str, node: ast.AST) -> ast.Call:
     return ast.copy_location(ast.Call(ast.Name(name, ast.Load()), [], []), node)
 
 
-def keyword_parts(keywords: list[ast.keyword], node: ast.AST) -> list[ast.keyword]:
-    """``f(k=v, **m)``'s keywords as one, ``ember_xcs_keyword_parts=({"k": v},
-    splat_mapping(m))``, evaluated in the same order: the runtime merges them, so that a
-    key given twice raises plain Python's error naming ``f``, not ``prep_unpacked``."""
-    parts: list[ast.expr] = [
-        runtime_call("splat_mapping", [k.value], k.value) if k.arg is None else
-        ast.copy_location(ast.Dict(keys=[ast.copy_location(ast.Constant(k.arg), k)],
-                                   values=[k.value]), k)
-        for k in keywords]
-    return [ast.copy_location(ast.keyword(arg=KEYWORD_PARTS, value=ast.copy_location(
-        ast.Tuple(elts=parts, ctx=ast.Load()), node)), node)]
+def keyword_chain(func: ast.expr, args: list[ast.expr], keywords: list[ast.keyword],
+                  node: ast.AST) -> ast.expr:
+    """``f(a, k=v, **m, j=w)`` as ``keywords(f, a)({"k": v})(splat_mapping(m))({"j": w})``
+    (see ``unpacking.Keywords``): evaluated in CPython's order, each part merged as it
+    comes, so that a keyword given twice or a ``**`` value that is not a mapping raises
+    plain Python's error, naming ``f``, before the later keywords are evaluated
+    (CPython's ``DICT_MERGE`` raises there). Keywords written one after another share one
+    dict, as CPython builds one map of them (a name cannot repeat there: a syntax error)."""
+    parts: list[ast.expr] = []
+    for k in keywords:
+        if k.arg is None:
+            parts.append(runtime_call("splat_mapping", [k.value], k.value))
+            continue
+        key = ast.copy_location(ast.Constant(k.arg), k)
+        last = parts[-1] if parts else None
+        if isinstance(last, ast.Dict):
+            last.keys.append(key)
+            last.values.append(k.value)
+        else:
+            parts.append(ast.copy_location(ast.Dict(keys=[key], values=[k.value]), k))
+    chain: ast.expr = runtime_call("keywords", [func, *args], node)
+    for part in parts:
+        chain = ast.copy_location(ast.Call(func=chain, args=[part], keywords=[]), part)
+    return chain

@@ -21,7 +21,7 @@ import sys
 from typing import Any
 
 from ember.xcs.tracing.observed_sites import ObservedSites, unpacked
-from ember.xcs.tracing.runtime_calls import keyword_parts, plain_call
+from ember.xcs.tracing.runtime_calls import keyword_chain, plain_call
 from ember.xcs.tracing.runtime_calls import runtime_call as _call
 from ember.xcs.tracing.targets import (
     bound_names,
@@ -252,8 +252,8 @@ class Rewriter(ObservedSites):
             args = [ast.copy_location(ast.Starred(value=_call(splat, [a.value], a.value),
                                                   ctx=ast.Load()), a)
                     if isinstance(a, ast.Starred) else a for a in args]
-            if any(k.arg is None for k in keywords):
-                keywords = keyword_parts(keywords, node)
+            if any(k.arg is None for k in keywords):  # see keyword_chain
+                func, args, keywords = keyword_chain(func, args, keywords, node), [], []
         if self.awaiting:
             prepared: ast.expr = ast.copy_location(
                 ast.Await(value=_call(f"a{name}", [func, *args], node, keywords)), node)

@@ -1,11 +1,12 @@
 """``f(*x)``, ``f(**x)`` in rewritten glue: what plain Python raises, naming ``f``.
 
-The rewritten call is ``prep_unpacked(f, *splat(x), ember_xcs_keyword_parts=({"k": v},
-splat_mapping(y)))``: CPython's own error for a value that cannot be unpacked, or a
-keyword given twice, would name the runtime's ``prep``, and an op result (a proxy)
-would fail later, with another error. So ``splat`` hands on an op result's value, and
-carries a value that cannot be unpacked to ``check_unpacked``, which merges the keyword
-parts in order and raises CPython's ``TypeError``, naming ``f``.
+The rewritten call is ``prep_unpacked(f, *splat(x))``, or with ``**`` arguments
+``prep_unpacked(keywords(f, *splat(x))({"k": v})(splat_mapping(y)))``:
+CPython's own error for a value that cannot be unpacked, or a keyword given twice,
+would name the runtime's ``prep``, and an op result (a proxy) would fail later, with
+another error. So ``splat`` hands on an op result's value, and carries a value that
+cannot be unpacked to ``check_unpacked``, which raises CPython's ``TypeError`` for it,
+naming ``f``; calling ``Keywords`` merges each keyword part as CPython does, raising there.
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ from ember.xcs.engine.task import TaskState
 from ember.xcs.tracing.context import _local
 from ember.xcs.tracing.lazy import Lazy
 from ember.xcs.tracing.outside import outside_value
-from ember.xcs.tracing.runtime_calls import KEYWORD_PARTS
 
-__all__ = ["as_written", "check_unpacked", "splat", "splat_listed", "splat_mapping"]
+__all__ = ["Keywords", "as_written", "check_unpacked", "keywords", "splat", "splat_listed",
+           "splat_mapping"]
 
 
 class _Unpackable:
@@ -39,7 +40,6 @@ class _Unpackable:
                          f"not {type(self.value).__name__}")
 
 
-_NOT_A_MAPPING = "\0ember-xcs: not a mapping"  # a key no keyword argument can have
 _ODD_KEYS = "\0ember-xcs: keys that are not strings "  # and a number: one per mapping
 _odd_mappings = itertools.count()  # (its next() is atomic: no lock)
 
@@ -71,15 +71,22 @@ def splat_mapping(value: Any) -> Any:
     if type(value) is Lazy:
         value = _value_for_unpacking(value, "**")
     if isinstance(value, dict) or hasattr(type(value), "keys"):
-        if type(value) is dict and any(type(key) is Lazy for key in value):
-            # f(**{field(x): v}): the key an op gave is a keyword's name, as in plain Python
-            value = {_value_for_unpacking(key, "**") if type(key) is Lazy else key: item
-                     for key, item in value.items()}
         if type(value) is dict and not all(type(key) is str for key in value):
-            # No Python function (``prep``) takes such keys: ``as_written`` passes them.
-            return {f"{_ODD_KEYS}{next(_odd_mappings)}": value}
+            return _odd_keys(value)
         return value
-    return {_NOT_A_MAPPING: _Unpackable(value, "**")}
+    return _Unpackable(value, "**")  # raised by ``check_unpacked``, naming the function
+
+
+def _odd_keys(value: dict[Any, Any]) -> dict[Any, Any]:
+    """A dict to unpack with keys that are not all strings: an op's answer as a key
+    (``f(**{field(x): v})``) is its value, a keyword's name as in plain Python; other keys
+    no Python function (``prep``) takes are handed on to ``as_written``."""
+    if any(type(key) is Lazy for key in value):
+        value = {_value_for_unpacking(key, "**") if type(key) is Lazy else key: item
+                 for key, item in value.items()}
+        if all(type(key) is str for key in value):
+            return value
+    return {f"{_ODD_KEYS}{next(_odd_mappings)}": value}
 
 
 def as_written(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
@@ -108,28 +115,71 @@ def _value_for_unpacking(value: Lazy, stars: str) -> Any:
     return trace.force(value, f"{stars} unpacking")
 
 
-def check_unpacked(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[Any, Any]:
-    """The call's keyword arguments, merged in order as CPython merges them, raising
-    (naming ``fn``) what plain Python raises first: a ``*`` or ``**`` value that cannot
-    be unpacked, or a keyword given twice (``f(**row, k=1)``)."""
-    parts = kwargs.pop(KEYWORD_PARTS, None)  # absent: no ** (CPython merged the keywords)
-    merged: dict[Any, Any] = kwargs if parts is None else {}
-    for part in parts or ():
-        bad = part.get(_NOT_A_MAPPING) if type(part) is dict else None
-        if type(bad) is _Unpackable:
-            raise bad.error(fn)
-        given: dict[Any, Any] = {}
-        given.update(part)  # a mapping's keys() and items, as CPython's ** reads them
-        for key in given:
-            if key in merged:
-                what = (f"got multiple values for keyword argument '{key}'"
-                        if isinstance(key, str) else "keywords must be strings")
-                raise TypeError(f"{_function_str(fn)} {what}")
-        merged.update(given)
-    for value in args:  # CPython unpacks f(*x) after the keywords: f(*1, **2) names **
+class Keywords:
+    """A call ``f(*x, k=v, **m)`` whose keywords are being evaluated: its callee, its
+    positional arguments, and its keywords merged so far (``runtime_calls.keyword_chain``
+    calls it with each part as it is evaluated, as CPython merges them)."""
+
+    __slots__ = ("args", "fn", "kwargs")
+
+    def __init__(self, fn: Any, /, *args: Any) -> None:
+        self.fn = fn
+        self.args = args
+        self.kwargs: dict[Any, Any] = {}
+
+    def __call__(self, part: Any) -> Keywords:
+        """Merge ``part`` (a dict of keywords, or what ``splat_mapping`` gave), raising
+        plain Python's error for it at once."""
+        merged = self.kwargs
+        if type(part) is dict and (not merged or merged.keys().isdisjoint(part)):
+            merged.update(part)  # the common case, inline: this runs per call in glue
+        else:
+            _merge(self.fn, merged, part)
+        return self
+
+
+keywords = Keywords  # the start of a call with ``**`` arguments: callee, positional ones
+
+
+def check_unpacked(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+                   ) -> tuple[Any, tuple[Any, ...], dict[Any, Any]]:
+    """The call's callee and arguments (from its ``Keywords`` when it has ``**`` ones),
+    raising (naming the callee) plain Python's error for a ``*`` value that cannot be
+    unpacked: CPython unpacks those after merging the keywords."""
+    if type(fn) is Keywords:
+        fn, args, kwargs = fn.fn, fn.args, fn.kwargs
+    for value in args:
         if type(value) is _Unpackable:
             raise value.error(fn)
-    return merged
+    return fn, args, kwargs
+
+
+def _merge(fn: Any, merged: dict[Any, Any], part: Any) -> None:
+    """Merge ``part`` into ``merged`` as CPython's ``DICT_MERGE`` does: a dict's items at
+    once; another mapping by its ``keys()``, reading each key's value only once it is
+    known not to be given already (a key given twice raises before its value is read)."""
+    if type(part) is dict:  # the explicit keywords, or a dict (the common case)
+        if merged and not merged.keys().isdisjoint(part):
+            _given_twice(fn, next(key for key in part if key in merged))
+        merged.update(part)
+    elif type(part) is _Unpackable:
+        raise part.error(fn)
+    elif isinstance(part, dict) and type(part).__iter__ is dict.__iter__:
+        for key, value in dict.items(part):  # CPython reads such a dict's own storage
+            if key in merged:
+                _given_twice(fn, key)
+            merged[key] = value
+    else:
+        for key in list(part.keys()):
+            if key in merged:
+                _given_twice(fn, key)
+            merged[key] = part[key]
+
+
+def _given_twice(fn: Any, key: Any) -> None:
+    what = (f"got multiple values for keyword argument '{key}'" if isinstance(key, str)
+            else "keywords must be strings")
+    raise TypeError(f"{_function_str(fn)} {what}")
 
 
 def _function_str(fn: Any) -> str:
