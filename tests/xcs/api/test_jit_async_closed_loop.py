@@ -38,12 +38,20 @@ async def agent(text: str) -> str:
     return text
 
 
+async def _first_step_started() -> None:
+    """Run the loop until the first step has started (a first jitted call also rewrites
+    the function, which a loaded machine may take longer than a fixed pause for)."""
+    deadline = time.monotonic() + 5
+    while not EVENTS and time.monotonic() < deadline:
+        await asyncio.sleep(0.002)
+
+
 def _closed_while_running(fn: Callable[[str], Coroutine[Any, Any, str]]) -> list[str]:
     """What ran of ``fn("go")`` when its loop is closed while its first step runs."""
     EVENTS.clear()
     loop = asyncio.new_event_loop()
     task = loop.create_task(fn("go"))
-    loop.run_until_complete(asyncio.sleep(STEP / 4))
+    loop.run_until_complete(_first_step_started())
     loop.close()
     time.sleep(STEP * 5)  # the whole chain's time: nothing more may start meanwhile
     del task  # plain Python's coroutine gets GeneratorExit here; XCS's call ends here
