@@ -49,7 +49,7 @@ from ember.xcs.tracing import operator_kinds, rewrite
 from ember.xcs.tracing.codemap import CodeMap
 from ember.xcs.tracing.frames import is_internal, is_user_code
 
-__all__ = ["Callee", "classify", "compared_arguments", "makes_class", "mark_pure"]
+__all__ = ["Callee", "classify", "compared_arguments", "mark_pure", "reads_items"]
 
 
 class Callee(enum.Enum):
@@ -181,7 +181,7 @@ def _rewritable(fn: types.FunctionType) -> bool:
     return rewrite.can_rewrite(fn.__code__)
 
 
-def makes_class(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+def reads_items(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
     """Whether a shallow call reads its arguments' items all the same: a class made of
     them keeps them (``type(name, bases, namespace)``, ``Enum(name, members)``), and
     ``isinstance(x, (k, str))`` asks each class in its tuple (an op's result among them)."""

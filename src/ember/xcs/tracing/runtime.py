@@ -49,7 +49,7 @@ from ember.xcs.tracing.awaiting import (
     ready_deep,
     settled,
 )
-from ember.xcs.tracing.callees import Callee, classify, compared_arguments, makes_class
+from ember.xcs.tracing.callees import Callee, classify, compared_arguments, reads_items
 from ember.xcs.tracing.constructing import construct
 from ember.xcs.tracing.context import _local, calls_underway, use_earlier, use_prepare
 from ember.xcs.tracing.coroutines import awaitable
@@ -253,7 +253,7 @@ def prep(fn: Any, /, *args: Any, **kwargs: Any) -> Callable[[], Any]:
     if fn is setattr and len(args) == 3 and library_object(args[0]):  # setattr(df, "index", v)
         args = trace.force_tree(args, f"setattr on {type(args[0]).__name__}")
     if kind is Callee.SHALLOW:
-        if makes_class(fn, args, kwargs):  # type(name, bases, namespace): the class keeps items
+        if reads_items(fn, args, kwargs):  # type(name, bases, ns); isinstance(x, (k, str))
             return _partial(fn, *trace.force_tree(args, reason := f"call of {_name_of(fn)}"),
                             **trace.force_tree(kwargs, reason))
         if any(type(a) is Lazy for a in args) or any(type(v) is Lazy for v in kwargs.values()):
