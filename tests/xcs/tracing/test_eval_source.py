@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from ember.xcs import jit, op
+from tests.xcs.tracing.outcomes import outcome
 
 CALLS: list[str] = []
 
@@ -30,14 +31,6 @@ async def awrite_expression(question: int) -> str:
     CALLS.append(f"awrite {question}")
     await asyncio.sleep(0.001)
     return f"{question} - 1"
-
-
-def _outcome(fn: Any, *args: Any) -> tuple[Any, ...]:
-    CALLS.clear()
-    try:
-        return ("ok", fn(*args), list(CALLS))
-    except Exception as error:  # noqa: BLE001 - compared with plain Python's
-        return ("raised", type(error), str(error), list(CALLS))
 
 
 def calculate(question: int) -> Any:
@@ -60,7 +53,7 @@ def run_program(question: int) -> Any:
 def test_eval_of_an_op_answer_runs_its_text(fn: Any) -> None:
     fast = jit(fn)
     for question in (3, 4, 5, 9):
-        assert _outcome(fast, question) == _outcome(fn, question)
+        assert outcome(fast, question, calls=CALLS) == outcome(fn, question, calls=CALLS)
 
 
 def test_eval_of_an_op_answer_in_async_glue() -> None:

@@ -8,9 +8,9 @@ answering a number named ``Lazy`` instead of ``int``."""
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from ember.xcs import jit, op
+from tests.xcs.tracing.outcomes import outcome
 
 
 @op
@@ -25,13 +25,6 @@ class Conn:
         return connect(address)  # type: ignore[return-value]  # the case under test
 
 
-def _outcome(fn: Any, *args: Any) -> tuple[Any, ...]:
-    try:
-        return ("ok", fn(*args))
-    except Exception as error:  # noqa: BLE001 - compared with plain Python's
-        return ("raised", type(error), str(error))
-
-
 def open_connection(address: int) -> int:
     return Conn(address).address + 1
 
@@ -39,4 +32,4 @@ def open_connection(address: int) -> int:
 def test_an_init_returning_an_ops_result_behaves_as_plain_python() -> None:
     fast = jit(open_connection)
     for address in (1, 2, 3, 4):
-        assert _outcome(fast, address) == _outcome(open_connection, address)
+        assert outcome(fast, address) == outcome(open_connection, address)

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from ember.xcs import jit, op
+from tests.xcs.tracing.outcomes import outcome
 
 CALLS: list[str] = []
 
@@ -52,14 +53,6 @@ class Tool:
 
     def __str__(self) -> str:
         return "<tool>"
-
-
-def _outcome(fn: Any, *args: Any) -> tuple[Any, ...]:
-    CALLS.clear()
-    try:
-        return ("ok", fn(*args), list(CALLS))
-    except Exception as error:  # noqa: BLE001 - compared with plain Python's
-        return ("raised", type(error), str(error), list(CALLS))
 
 
 def mapping_then_keyword(x: int) -> str:
@@ -115,7 +108,7 @@ def method_of_an_op_result(x: int) -> Any:
 def test_a_bad_star_or_odd_callee_raises_plain_pythons_error(fn: Any) -> None:
     fast = jit(fn)
     for x in (1, 4):
-        assert _outcome(fast, x) == _outcome(fn, x)
+        assert outcome(fast, x, calls=CALLS) == outcome(fn, x, calls=CALLS)
 
 
 @pytest.mark.parametrize("fn", [mapping_then_keyword, keyword_then_mapping, two_mappings,
@@ -123,7 +116,7 @@ def test_a_bad_star_or_odd_callee_raises_plain_pythons_error(fn: Any) -> None:
 def test_a_keyword_given_twice_raises_plain_pythons_error(fn: Any) -> None:
     fast = jit(fn)
     for x in (1, 4):
-        assert _outcome(fast, x) == _outcome(fn, x)
+        assert outcome(fast, x, calls=CALLS) == outcome(fn, x, calls=CALLS)
 
 
 def test_an_async_call_with_a_keyword_given_twice_names_the_function() -> None:
@@ -166,7 +159,7 @@ def keyword_named_by_an_op_given_twice(x: int) -> str:
 def test_a_keyword_named_by_an_op_result_is_that_name(fn: Any) -> None:
     fast = jit(fn)
     for x in (1, 3):
-        assert _outcome(fast, x) == _outcome(fn, x)
+        assert outcome(fast, x, calls=CALLS) == outcome(fn, x, calls=CALLS)
 
 
 @op
@@ -177,7 +170,7 @@ def listing(k: int) -> list[int]:
 
 
 def _async_outcome(fn: Any, x: int) -> tuple[Any, ...]:
-    return _outcome(lambda v: asyncio.run(fn(v)), x)
+    return outcome(lambda v: asyncio.run(fn(v)), x, calls=CALLS)
 
 
 async def async_not_a_mapping(x: int) -> str:
@@ -235,7 +228,7 @@ def test_a_mapping_is_read_as_plain_python_reads_it(fn: Any) -> None:
     each key not given already: a key given twice raises before its value is read."""
     fast = jit(fn)
     for x in (1, 4):
-        assert _outcome(fast, x) == _outcome(fn, x)
+        assert outcome(fast, x, calls=CALLS) == outcome(fn, x, calls=CALLS)
 
 
 def given_twice_before_a_later_mapping(x: int) -> str:
@@ -267,7 +260,7 @@ def test_a_bad_keyword_part_raises_before_the_later_ones_are_evaluated(fn: Any) 
     first bad one: the keyword arguments after it (an op call) are never evaluated."""
     fast = jit(fn)
     for x in (1, 3):
-        assert _outcome(fast, x) == _outcome(fn, x)
+        assert outcome(fast, x, calls=CALLS) == outcome(fn, x, calls=CALLS)
 
 
 def test_a_bad_keyword_part_in_async_glue_raises_before_the_later_ones() -> None:
