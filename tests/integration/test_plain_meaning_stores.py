@@ -319,3 +319,45 @@ class _nothing:
 
     def __exit__(self, *exc: object) -> None:
         return None
+
+
+class Box:
+    __slots__ = "content"  # one slot, named by a str
+
+    def __init__(self, content: object) -> None:
+        self.content = content
+
+
+class SealedBox(Box):
+    __slots__ = ("__key",)  # stored as _SealedBox__key
+
+    def __init__(self, content: object, key: object) -> None:
+        super().__init__(content)
+        self.__key = key
+
+    def key(self) -> object:
+        return self.__key
+
+
+@op
+def draft(x: int) -> int:
+    time.sleep(0.01)
+    return x * 2
+
+
+@op
+def unpack(box: SealedBox) -> tuple[str, object, str, object]:
+    return type(box.content).__name__, box.content, type(box.key()).__name__, box.key()
+
+
+def boxed(x: int) -> object:
+    return unpack(SealedBox(draft(x), draft(x + 1)))
+
+
+def test_an_op_given_an_object_reads_values_from_str_and_private_slots() -> None:
+    """``__slots__ = "content"`` (one name, not its letters) and ``__key`` (stored under
+    its mangled name) hold op results: the op body reads their values, as in plain
+    Python, not lazy ones."""
+    fast = jit(boxed)
+    for x in (3, 4):  # first and later calls
+        assert fast(x) == boxed(x) == ("int", 2 * x, "int", 2 * x + 2)

@@ -24,6 +24,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
+from ember.xcs import tree
 from ember.xcs.errors import SerializationError, add_note
 
 __all__ = ["Carried", "carry", "sendable"]
@@ -114,17 +115,11 @@ def _slot_values(error: BaseException) -> dict[str, Any]:
     """The attributes ``error``'s classes declare in ``__slots__`` that are set, by the
     name they are stored under (``__x`` of class ``C`` is ``_C__x``)."""
     values: dict[str, Any] = {}
-    for cls in type(error).__mro__:
-        slots = cls.__dict__.get("__slots__", ())
-        for name in (slots,) if isinstance(slots, str) else slots:
-            if name in ("__dict__", "__weakref__"):
-                continue
-            if name.startswith("__") and not name.endswith("__"):
-                name = f"_{cls.__name__.lstrip('_')}{name}"
-            try:
-                values[name] = object.__getattribute__(error, name)
-            except AttributeError:  # declared, never set
-                continue
+    for name in tree.slot_names(type(error)):
+        try:
+            values[name] = object.__getattribute__(error, name)
+        except AttributeError:  # declared, never set
+            continue
     return values
 
 

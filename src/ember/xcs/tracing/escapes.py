@@ -358,19 +358,18 @@ def _patch(holder: Any, targets: dict[int, tuple[Any, Any]], stores: StoreLog) -
             elif new is not _REMOVE and new is not item:
                 attributes[name] = new
                 patched = True
-    for cls in kind.__mro__:
-        for name in cls.__dict__.get("__slots__", ()):
-            try:
-                item = object.__getattribute__(holder, name)
-            except (AttributeError, TypeError):
-                continue
-            new = _undone(holder, name, _swap(item, targets), targets, stores)
-            if new is _REMOVE and built:
-                return _REMOVE
-            if new is ABSENT:
-                object.__delattr__(holder, name)
-                patched = True
-            elif new is not _REMOVE and new is not item:
-                object.__setattr__(holder, name, new)
-                patched = True
+    for name in tree.slot_names(kind):
+        try:
+            item = object.__getattribute__(holder, name)
+        except (AttributeError, TypeError):
+            continue
+        new = _undone(holder, name, _swap(item, targets), targets, stores)
+        if new is _REMOVE and built:
+            return _REMOVE
+        if new is ABSENT:
+            object.__delattr__(holder, name)
+            patched = True
+        elif new is not _REMOVE and new is not item:
+            object.__setattr__(holder, name, new)
+            patched = True
     return holder if patched else None

@@ -26,6 +26,7 @@ from ember.xcs import tree
 from ember.xcs.engine.task import TaskState
 from ember.xcs.ir.graph import NodeKind
 from ember.xcs.tracing.lazy import Lazy
+from ember.xcs.tree.kinds import record_items
 
 __all__ = ["STEP", "reused_call", "same", "taken"]
 
@@ -77,7 +78,7 @@ def same(new: Any, old: Any, depth: int = 4) -> bool:
     if isinstance(new, dict):
         return new.keys() == old.keys() and all(same(new[k], old[k], depth - 1) for k in new)
     if type(new).__eq__ is _IDENTITY_EQ:  # made again by the rerun: matched by its fields
-        if not hasattr(new, "__dict__") and not _slot_names(type(new)):
+        if not hasattr(new, "__dict__") and not tree.slot_names(type(new)):
             return False  # a C object (a file, a lock): only itself
         fields, old_fields = _fields(new), _fields(old)
         return fields is not None and old_fields is not None \
@@ -154,35 +155,19 @@ def _state(value: Any) -> Any:
     return copy
 
 
-def _slot_names(kind: type) -> list[str]:
-    names: list[str] = []
-    for klass in kind.__mro__:
-        declared = klass.__dict__.get("__slots__", ())
-        for name in [declared] if isinstance(declared, str) else declared:
-            if name not in ("__dict__", "__weakref__") and name not in names:
-                names.append(name)
-    return names
-
-
 def _fields(value: Any) -> dict[str, Any] | None:
     """A record's attributes: its ``__dict__`` and its slots that are set (None when it
     has a ``__dict__`` that is no dict)."""
-    namespace = getattr(value, "__dict__", {})
-    if type(namespace) is not dict:
+    if type(getattr(value, "__dict__", {})) is not dict:
         return None
-    fields = dict(namespace)
-    for name in _slot_names(type(value)):
-        try:
-            fields[name] = object.__getattribute__(value, name)
-        except AttributeError:
-            continue  # a slot not set
-    return fields
+    return dict(record_items(value))
 
 
 def _set_fields(target: Any, fields: dict[str, Any]) -> None:
     """Give ``target`` exactly ``fields`` (a record made again: no attribute of its own
     that ``fields`` lacks)."""
-    for name in _slot_names(type(target)):
+    slots = tree.slot_names(type(target))
+    for name in slots:
         if name in fields:
             object.__setattr__(target, name, fields[name])
         elif hasattr(target, name):
@@ -190,7 +175,7 @@ def _set_fields(target: Any, fields: dict[str, Any]) -> None:
     namespace = getattr(target, "__dict__", None)
     if type(namespace) is dict:
         namespace.clear()
-        namespace.update({k: v for k, v in fields.items() if k not in _slot_names(type(target))})
+        namespace.update({k: v for k, v in fields.items() if k not in slots})
 
 
 def _replay(old: tuple[Any, ...], new: tuple[Any, ...]) -> None:

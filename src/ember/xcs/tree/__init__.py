@@ -34,6 +34,7 @@ from ember.xcs.tree.kinds import (
     frozen_in_slots,
     in_order,
     kind_of,
+    slot_names,
 )
 from ember.xcs.tree.snapshots import copies_shared_objects, snapshot, snapshot_call
 from ember.xcs.tree.walk import contains, first_match, leaves, map_tree, replace
@@ -52,6 +53,7 @@ __all__ = [
     "leaves",
     "map_tree",
     "replace",
+    "slot_names",
     "snapshot",
     "snapshot_call",
 ]

@@ -38,6 +38,7 @@ __all__ = [
     "rebuild",
     "record_items",
     "set_attribute",
+    "slot_names",
 ]
 
 ATOMS: frozenset[type] = frozenset(
@@ -322,14 +323,37 @@ def record_items(value: Any) -> Iterator[tuple[str, Any]]:
     attributes = getattr(value, "__dict__", None)
     if attributes is not None:
         yield from list(attributes.items())
-    for cls in type(value).__mro__:
-        for name in cls.__dict__.get("__slots__", ()):
+    for name in slot_names(type(value)):
+        try:
+            yield name, object.__getattribute__(value, name)
+        except AttributeError:  # declared, not set
+            continue
+
+
+def slot_names(kind: type) -> list[str]:
+    """The attributes ``kind`` and its bases declare in ``__slots__``, by the names they
+    are stored under: a str ``__slots__`` is one name, ``__x`` of class ``C`` is
+    ``_C__x``; ``__dict__`` and ``__weakref__`` are none.
+
+    Example:
+        >>> class Box:
+        ...     __slots__ = "content"
+        >>> class Sealed(Box):
+        ...     __slots__ = ("__key", "__weakref__")
+        >>> slot_names(Sealed)
+        ['_Sealed__key', 'content']
+    """
+    names: list[str] = []
+    for cls in kind.__mro__:
+        declared = cls.__dict__.get("__slots__", ())
+        for name in (declared,) if isinstance(declared, str) else declared:
             if name in ("__dict__", "__weakref__"):
                 continue
-            try:
-                yield name, object.__getattribute__(value, name)
-            except AttributeError:
-                continue
+            if name.startswith("__") and not name.endswith("__"):
+                name = f"_{cls.__name__.lstrip('_')}{name}"
+            if name not in names:
+                names.append(name)
+    return names
 
 
 def set_attribute(value: Any, name: str, new: Any) -> None:
